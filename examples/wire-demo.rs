@@ -28,7 +28,10 @@ fn describe(policy: BareLineEnding, wire: &[u8]) -> (String, Vec<u8>) {
             DotEvent::Data(chunk) => body.extend_from_slice(&chunk),
             DotEvent::Rejected(error) => refused = Some(error),
             DotEvent::End(Ok(size)) => {
-                let text = format!("accepted, {size} octets: {:?}", String::from_utf8_lossy(&body));
+                let text = format!(
+                    "accepted, {size} octets: {:?}",
+                    String::from_utf8_lossy(&body)
+                );
                 return (text, buf.to_vec());
             }
             DotEvent::End(Err(error)) => return (format!("refused: {error}"), buf.to_vec()),
@@ -61,7 +64,11 @@ fn smuggling_tour() {
         for policy in POLICIES {
             let (text, rest) = describe(policy, &wire);
             println!("  {:<9} -> {text}", format!("{policy:?}"));
-            println!("  {:<12} next command: {:?}", "", String::from_utf8_lossy(&rest));
+            println!(
+                "  {:<12} next command: {:?}",
+                "",
+                String::from_utf8_lossy(&rest)
+            );
         }
         println!();
     }
@@ -78,11 +85,17 @@ fn framing_tour() {
         match frame {
             Frame::Line(line) => println!("  line     {:?}", String::from_utf8_lossy(&line)),
             Frame::TooLong { limit } => println!("  too long (limit {limit}): reply 500 5.5.2"),
-            Frame::BareLf(line) => println!("  bare LF  {:?}: reply 500 5.5.2", String::from_utf8_lossy(&line)),
+            Frame::BareLf(line) => println!(
+                "  bare LF  {:?}: reply 500 5.5.2",
+                String::from_utf8_lossy(&line)
+            ),
             other => println!("  {other:?}"),
         }
     }
-    println!("  waiting for the rest of {:?}", String::from_utf8_lossy(&buf));
+    println!(
+        "  waiting for the rest of {:?}",
+        String::from_utf8_lossy(&buf)
+    );
 }
 
 fn main() -> ExitCode {

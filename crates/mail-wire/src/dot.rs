@@ -415,7 +415,11 @@ pub(crate) fn find_dot_or_bare(bytes: &[u8]) -> Option<usize> {
     };
     // Octets before `start - 1` are clean. An LF at `start - 1` was checked with its CR; a CR
     // there was not (its LF would be at `start`), so rescan from it.
-    let from = if bytes[start - 1] == b'\r' { start - 1 } else { start };
+    let from = if bytes[start - 1] == b'\r' {
+        start - 1
+    } else {
+        start
+    };
     find_dot_or_bare_slow(bytes, from)
 }
 
@@ -470,8 +474,6 @@ pub struct DotEncoder {
     after_cr: bool,
     /// The last line ending written was a complete CRLF (or nothing was written).
     ends_with_crlf: bool,
-    dot_after_lf: Finder<'static>,
-    dot_after_cr: Finder<'static>,
 }
 
 impl Default for DotEncoder {
@@ -488,8 +490,6 @@ impl DotEncoder {
             line_start: true,
             after_cr: false,
             ends_with_crlf: true,
-            dot_after_lf: Finder::new(b"\n."),
-            dot_after_cr: Finder::new(b"\r."),
         }
     }
 
@@ -537,12 +537,9 @@ impl DotEncoder {
             if self.line_start && rest[0] == b'.' {
                 out.extend_from_slice(b".");
             }
-            // Copy up to and including the line ending before the next dot at a line start.
-            let next = [self.dot_after_lf.find(rest), self.dot_after_cr.find(rest)]
-                .into_iter()
-                .flatten()
-                .min();
-            let run = next.map_or(rest.len(), |at| at + 1);
+            // Copy up to (not including) the next dot after a CR or an LF; the next round
+            // stuffs it.
+            let run = find_loose_dot(rest).unwrap_or(rest.len());
             out.extend_from_slice(&rest[..run]);
             self.note_tail(&rest[..run], rest.get(run).copied());
             rest = &rest[run..];

@@ -247,7 +247,10 @@ mod tests {
         let mut ok = vec![b'a'; 510];
         ok.extend_from_slice(b"\r\n");
         let mut framer = LineFramer::new(512);
-        assert_eq!(frames(&mut framer, &ok), vec![Frame::Line(vec![b'a'; 510].into())]);
+        assert_eq!(
+            frames(&mut framer, &ok),
+            vec![Frame::Line(vec![b'a'; 510].into())]
+        );
 
         let mut long = vec![b'a'; 511];
         long.extend_from_slice(b"\r\nNOOP\r\n");
@@ -286,7 +289,10 @@ mod tests {
             vec![Frame::BareLf("HELO a".into()), line("NOOP")]
         );
         let mut lenient = LineFramer::new(64).with_bare_lf(BareLf::Accept);
-        assert_eq!(frames(&mut lenient, input), vec![line("HELO a"), line("NOOP")]);
+        assert_eq!(
+            frames(&mut lenient, input),
+            vec![line("HELO a"), line("NOOP")]
+        );
     }
 
     #[test]
@@ -323,7 +329,10 @@ mod tests {
         let mut framer = LineFramer::new(64);
         let mut buf = BytesMut::from(&b"QUIT\r\nNOO"[..]);
         assert_eq!(framer.finish(&mut buf), Some(line("QUIT")));
-        assert_eq!(framer.finish(&mut buf), Some(Frame::Unterminated("NOO".into())));
+        assert_eq!(
+            framer.finish(&mut buf),
+            Some(Frame::Unterminated("NOO".into()))
+        );
         assert_eq!(framer.finish(&mut buf), None);
     }
 

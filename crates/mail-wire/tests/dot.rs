@@ -119,12 +119,7 @@ fn empty_message_is_seen_on_the_first_line() {
 #[test]
 fn smuggling_variants_never_end_the_body() {
     let variants: [&[u8]; 6] = [
-        b"\n.\n",
-        b"\r.\r",
-        b"\n.\r\n",
-        b"\r\n.\n",
-        b"\r.\r\n",
-        b"\r\n.\r",
+        b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n.\r",
     ];
     let smuggled = b"MAIL FROM:<admin@bank.example>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\n";
     for variant in variants {
@@ -208,7 +203,12 @@ fn size_limit_stops_data_but_consumes_to_the_end() {
 #[test]
 fn rejection_right_before_the_end_marker_still_finds_it() {
     // The limit is passed by the chunk that ends in the CRLF of the end marker.
-    let out = decode_split(BareLineEnding::Reject, 3, b"abcd\r\n.\r\nNOOP\r\n", &[6, 7, 8]);
+    let out = decode_split(
+        BareLineEnding::Reject,
+        3,
+        b"abcd\r\n.\r\nNOOP\r\n",
+        &[6, 7, 8],
+    );
     assert_eq!(out.end, Some(Err(BodyError::TooLarge { limit: 3 })));
     assert_eq!(out.rest, b"NOOP\r\n");
 }
