@@ -352,6 +352,29 @@ impl DotDecoder {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl tokio_util::codec::Decoder for DotDecoder {
+    type Item = DotEvent;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<DotEvent>, std::io::Error> {
+        Ok(self.next_event(buf))
+    }
+
+    /// The stream ended: an open body is an error (the message was never terminated and must
+    /// not be delivered).
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<DotEvent>, std::io::Error> {
+        match self.next_event(buf) {
+            Some(event) => Ok(Some(event)),
+            None if self.is_done() => Ok(None),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the connection closed inside a message body, before CRLF.CRLF",
+            )),
+        }
+    }
+}
+
 /// The state after a non-empty stretch of content: a line start after CRLF, a loose line
 /// start after a bare LF or CR (content ends in a CR only when the CR is known to be bare),
 /// inside a line otherwise.
@@ -618,5 +641,32 @@ impl DotEncoder {
         let normalize = self.normalize;
         *self = DotEncoder::new();
         self.normalize = normalize;
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tokio_tests {
+    use super::*;
+    use tokio_util::codec::Decoder;
+
+    #[test]
+    fn decoder_trait_yields_events_and_refuses_a_truncated_body() {
+        let mut decoder = DotDecoder::new(BareLineEnding::Reject, 100);
+        let mut buf = BytesMut::from(&b"ab\r\n.\r\n"[..]);
+        assert_eq!(
+            decoder.decode(&mut buf).unwrap(),
+            Some(DotEvent::Data(Bytes::from_static(b"ab\r\n")))
+        );
+        assert_eq!(
+            decoder.decode_eof(&mut buf).unwrap(),
+            Some(DotEvent::End(Ok(4)))
+        );
+        assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+
+        let mut decoder = DotDecoder::new(BareLineEnding::Reject, 100);
+        let mut buf = BytesMut::from(&b"ab\r\n."[..]);
+        assert!(decoder.decode_eof(&mut buf).unwrap().is_some());
+        let error = decoder.decode_eof(&mut buf).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

@@ -74,7 +74,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `tokio` | no | `tokio_util::codec::Decoder` for [`line::LineFramer`] |
+//! | `tokio` | no | `tokio_util::codec::Decoder` for [`line::LineFramer`] and [`dot::DotDecoder`] |
 //!
 //! # Limits
 //!

@@ -346,3 +346,24 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, feature = "tokio"))]
+mod tokio_tests {
+    use super::*;
+    use tokio_util::codec::Decoder;
+
+    #[test]
+    fn decoder_trait_matches_next_frame() {
+        let mut framer = LineFramer::new(64);
+        let mut buf = BytesMut::from(&b"NOOP\r\nQUI"[..]);
+        assert_eq!(
+            framer.decode(&mut buf).unwrap(),
+            Some(Frame::Line("NOOP".into()))
+        );
+        assert_eq!(framer.decode(&mut buf).unwrap(), None);
+        assert_eq!(
+            framer.decode_eof(&mut buf).unwrap(),
+            Some(Frame::Unterminated("QUI".into()))
+        );
+    }
+}
