@@ -70,6 +70,30 @@ fn dot_decode(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // The same pipeline for the peer: each 64 KiB read lands in a read buffer (as from a
+    // socket), and the receiver copies the decoded body out of it.
+    group.bench_function("peer_smtp_proto_0.2.5_64KiB_reads", |b| {
+        b.iter_batched(
+            || {
+                (
+                    Vec::with_capacity(64 * 1024),
+                    Vec::with_capacity(wire.len()),
+                )
+            },
+            |(mut read_buf, mut out)| {
+                let mut receiver = peer_smtp_proto::request::receiver::DataReceiver::new();
+                let mut done = false;
+                for read in wire.chunks(64 * 1024) {
+                    read_buf.clear();
+                    read_buf.extend_from_slice(read);
+                    done = receiver.ingest(&mut read_buf.iter(), &mut out);
+                }
+                assert!(done);
+                (read_buf, out)
+            },
+            BatchSize::LargeInput,
+        )
+    });
     group.bench_function("peer_smtp_proto_0.2.5", |b| {
         b.iter_batched(
             || Vec::with_capacity(wire.len()),
