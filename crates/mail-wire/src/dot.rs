@@ -218,14 +218,10 @@ impl DotDecoder {
                     Scan::NeedMore => return None,
                     Scan::Content { len, then } => {
                         self.state = then;
-                        return self.emit(buf, len);
+                        return Some(self.emit(buf, len));
                     }
-                    Scan::Bare { len } if len > 0 => return self.emit(buf, len),
-                    Scan::Bare { .. } => {
-                        if let Some(event) = self.bare(buf) {
-                            return Some(event);
-                        }
-                    }
+                    Scan::Bare { len } if len > 0 => return Some(self.emit(buf, len)),
+                    Scan::Bare { .. } => return Some(self.bare(buf)),
                 },
             }
         }
@@ -254,8 +250,9 @@ impl DotDecoder {
         }
     }
 
-    /// Handles the bare CR or LF at the front of `buf`.
-    fn bare(&mut self, buf: &mut BytesMut) -> Option<DotEvent> {
+    /// Handles the bare CR or LF at the front of `buf`. (Under `Preserve` the scan never
+    /// stops at one; it is content like any other octet.)
+    fn bare(&mut self, buf: &mut BytesMut) -> DotEvent {
         let offset = self.consumed;
         let error = if buf[0] == b'\r' {
             BodyError::BareCr { offset }
@@ -263,7 +260,7 @@ impl DotDecoder {
             BodyError::BareLf { offset }
         };
         match self.policy {
-            BareLineEnding::Reject => Some(self.reject(error)),
+            BareLineEnding::Reject => self.reject(error),
             BareLineEnding::Normalize => {
                 self.advance(buf, 1);
                 self.state = State::LooseLineStart;
@@ -277,7 +274,7 @@ impl DotDecoder {
     }
 
     /// Splits `len` content octets off `buf` as a data event, enforcing the size limit.
-    fn emit(&mut self, buf: &mut BytesMut, len: usize) -> Option<DotEvent> {
+    fn emit(&mut self, buf: &mut BytesMut, len: usize) -> DotEvent {
         let chunk = buf.split_to(len).freeze();
         self.consumed += len as u64;
         let line_start = chunk.ends_with(b"\r\n");
@@ -286,7 +283,7 @@ impl DotDecoder {
 
     /// Counts `chunk` against the limit. `line_start` says whether the wire input consumed so
     /// far ends in CRLF, which matters for finding the end marker if the body is refused here.
-    fn account(&mut self, chunk: Bytes, line_start: bool) -> Option<DotEvent> {
+    fn account(&mut self, chunk: Bytes, line_start: bool) -> DotEvent {
         let room = self.max_size - self.size;
         if chunk.len() as u64 > room {
             // Deliver exactly up to the limit (whatever the chunking), then refuse.
@@ -296,15 +293,15 @@ impl DotDecoder {
             self.error = Some(error);
             self.state = State::Draining { line_start };
             if room == 0 {
-                return Some(DotEvent::Rejected(error));
+                return DotEvent::Rejected(error);
             }
             self.announce = Some(error);
             self.size = self.max_size;
             // `room` is below `chunk.len()`, a usize.
-            return Some(DotEvent::Data(chunk.slice(..room as usize)));
+            return DotEvent::Data(chunk.slice(..room as usize));
         }
         self.size += chunk.len() as u64;
-        Some(DotEvent::Data(chunk))
+        DotEvent::Data(chunk)
     }
 
     fn reject(&mut self, error: BodyError) -> DotEvent {
