@@ -1,0 +1,373 @@
+//! Known-answer tables for commands: bytes -> value -> bytes -> value.
+
+use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use bytes::BytesMut;
+use smtp_proto::*;
+
+fn enc(c: &Command<'_>) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    c.encode(&mut out);
+    out.to_vec()
+}
+
+/// Parses `input`, checks the canonical encoding, and that it parses back to the same value.
+fn check(input: &str, canonical: &str) -> Command<'static> {
+    let opts = ParseOptions::default().with_smtputf8(true);
+    let c = Command::parse_with(input.as_bytes(), opts).unwrap_or_else(|e| panic!("{input}: {e}"));
+    let wire = enc(&c);
+    assert_eq!(
+        String::from_utf8_lossy(&wire),
+        format!("{canonical}\r\n"),
+        "{input}"
+    );
+    let again = Command::parse_with(&wire[..wire.len() - 2], opts).unwrap();
+    assert_eq!(again, c);
+    c.into_owned()
+}
+
+fn mb(s: &'static str) -> Mailbox<'static> {
+    Mailbox::parse(s).unwrap()
+}
+
+#[test]
+fn known_answers() {
+    let table: &[(&str, &str)] = &[
+        ("HELO client.example", "HELO client.example"),
+        ("helo client.example", "HELO client.example"),
+        ("EHLO [192.0.2.1]", "EHLO [192.0.2.1]"),
+        ("ehlo [IPv6:2001:db8::1]", "EHLO [IPv6:2001:db8::1]"),
+        ("LHLO lmtp.example", "LHLO lmtp.example"),
+        ("MAIL FROM:<>", "MAIL FROM:<>"),
+        (
+            "mail from:<a@b.example> size=10 body=8bitmime",
+            "MAIL FROM:<a@b.example> SIZE=10 BODY=8BITMIME",
+        ),
+        ("MAIL FROM: <a@b.example>", "MAIL FROM:<a@b.example>"),
+        (
+            "MAIL FROM:<@relay.example,@r2.example:a@b.example>",
+            "MAIL FROM:<a@b.example>",
+        ),
+        (
+            "MAIL FROM:<\"john doe\"@b.example> RET=HDRS ENVID=QQ+2B1 AUTH=<>",
+            "MAIL FROM:<\"john doe\"@b.example> RET=HDRS ENVID=QQ+2B1 AUTH=<>",
+        ),
+        (
+            "MAIL FROM:<a@b.example> BODY=BINARYMIME SMTPUTF8 REQUIRETLS X-FOO=bar X-BARE",
+            "MAIL FROM:<a@b.example> BODY=BINARYMIME SMTPUTF8 REQUIRETLS X-FOO=bar X-BARE",
+        ),
+        (
+            "MAIL FROM:<用户@例子.广告> SMTPUTF8",
+            "MAIL FROM:<用户@例子.广告> SMTPUTF8",
+        ),
+        ("RCPT TO:<postmaster>", "RCPT TO:<Postmaster>"),
+        (
+            "RCPT TO:<Postmaster@b.example>",
+            "RCPT TO:<Postmaster@b.example>",
+        ),
+        (
+            "RCPT TO:<c@[IPv6:::ffff:192.0.2.1]> NOTIFY=delay,success ORCPT=rfc822;c+40b.example",
+            "RCPT TO:<c@[IPv6:::ffff:192.0.2.1]> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;c+40b.example",
+        ),
+        (
+            "RCPT TO:<c@[x-tag:any.thing]> NOTIFY=NEVER",
+            "RCPT TO:<c@[x-tag:any.thing]> NOTIFY=NEVER",
+        ),
+        ("data", "DATA"),
+        ("BDAT 1000", "BDAT 1000"),
+        ("bdat 0 last", "BDAT 0 LAST"),
+        ("RSET", "RSET"),
+        ("VRFY postmaster", "VRFY postmaster"),
+        ("EXPN list-name", "EXPN list-name"),
+        ("HELP", "HELP"),
+        ("HELP mail", "HELP mail"),
+        ("NOOP", "NOOP"),
+        ("noop hello there", "NOOP hello there"),
+        ("QUIT", "QUIT"),
+        ("StartTLS", "STARTTLS"),
+        (
+            "AUTH plain AGFsaWNlAHNlY3JldA==",
+            "AUTH PLAIN AGFsaWNlAHNlY3JldA==",
+        ),
+        ("AUTH PLAIN =", "AUTH PLAIN ="),
+        ("AUTH SCRAM-SHA-256", "AUTH SCRAM-SHA-256"),
+        ("ETRN @example.org", "ETRN @example.org"),
+    ];
+    for (input, canonical) in table {
+        check(input, canonical);
+    }
+}
+
+#[test]
+fn values() {
+    assert_eq!(
+        check("MAIL FROM:<>", "MAIL FROM:<>"),
+        Command::Mail {
+            from: ReversePath::Null,
+            params: MailParams::default()
+        }
+    );
+    let Command::Mail {
+        from: ReversePath::Mailbox(m),
+        params,
+    } = check(
+        "MAIL FROM:<a@b.example> SIZE=10 BODY=7BIT RET=FULL",
+        "MAIL FROM:<a@b.example> SIZE=10 BODY=7BIT RET=FULL",
+    )
+    else {
+        panic!()
+    };
+    assert_eq!(m, mb("a@b.example"));
+    assert_eq!(
+        (params.size, params.body, params.ret),
+        (Some(10), Some(Body::SevenBit), Some(Ret::Full))
+    );
+    let Command::Rcpt {
+        to: ForwardPath::Mailbox(m),
+        params,
+    } = check(
+        "RCPT TO:<x@[192.0.2.1]> ORCPT=rfc822;x+2By@z X-Y=1",
+        "RCPT TO:<x@[192.0.2.1]> ORCPT=rfc822;x+2By@z X-Y=1",
+    )
+    else {
+        panic!()
+    };
+    assert_eq!(
+        m.host,
+        Host::Literal(AddressLiteral::Ipv4(Ipv4Addr::new(192, 0, 2, 1)))
+    );
+    let o = params.orcpt.unwrap();
+    assert_eq!(
+        (o.addr_type(), &o.address().decode()[..]),
+        ("rfc822", &b"x+y@z"[..])
+    );
+    assert_eq!(params.unknown[0].keyword(), "X-Y");
+    assert_eq!(params.unknown[0].value(), Some("1"));
+    let Command::Ehlo(Host::Literal(AddressLiteral::Ipv6(a))) =
+        check("EHLO [IPv6:2001:db8::1]", "EHLO [IPv6:2001:db8::1]")
+    else {
+        panic!()
+    };
+    assert_eq!(a, "2001:db8::1".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        check("BDAT 0 LAST", "BDAT 0 LAST"),
+        Command::Bdat {
+            size: 0,
+            last: true
+        }
+    );
+    assert_eq!(LocalPart::new("\"a\\\"b\"").unwrap().unquoted(), "a\"b");
+    assert_eq!(
+        LocalPart::from_unquoted("john doe").unwrap().as_str(),
+        "\"john doe\""
+    );
+    assert_eq!(
+        LocalPart::from_unquoted("john.doe").unwrap().as_str(),
+        "john.doe"
+    );
+}
+
+#[test]
+fn syntax_errors_name_rule_and_offset() {
+    let cases: &[(&str, CommandError)] = &[
+        ("FOO bar", CommandError::UnknownCommand),
+        (
+            "MAIL FROM:<a@b.example",
+            CommandError::Syntax {
+                rule: "Path",
+                offset: 22,
+            },
+        ),
+        (
+            "MAIL FROM:<a@-b.example>",
+            CommandError::Syntax {
+                rule: "sub-domain",
+                offset: 13,
+            },
+        ),
+        (
+            "RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS",
+            CommandError::Syntax {
+                rule: "notify-esmtp-value",
+                offset: 26,
+            },
+        ),
+        (
+            "MAIL FROM:<a@b> SIZE=1 SIZE=2",
+            CommandError::DuplicateParameter {
+                keyword: "SIZE",
+                offset: 23,
+            },
+        ),
+        (
+            "MAIL FROM:<a@b> BODY=9BIT",
+            CommandError::Syntax {
+                rule: "body-value",
+                offset: 21,
+            },
+        ),
+        (
+            "MAIL FROM:<a@b> SMTPUTF8=yes",
+            CommandError::Syntax {
+                rule: "SMTPUTF8",
+                offset: 25,
+            },
+        ),
+        (
+            "MAIL FROM:<a@b> ENVID=a+2",
+            CommandError::Syntax {
+                rule: "hexchar",
+                offset: 23,
+            },
+        ),
+        (
+            "HELO",
+            CommandError::Syntax {
+                rule: "SP",
+                offset: 4,
+            },
+        ),
+        (
+            "HELO [192.0.2.1]",
+            CommandError::Syntax {
+                rule: "sub-domain",
+                offset: 5,
+            },
+        ),
+        (
+            "EHLO [300.0.2.1]",
+            CommandError::Syntax {
+                rule: "Snum",
+                offset: 6,
+            },
+        ),
+        (
+            "EHLO [IPv6:2001:db8:::1]",
+            CommandError::Syntax {
+                rule: "IPv6-addr",
+                offset: 11,
+            },
+        ),
+        (
+            "VRFY",
+            CommandError::Syntax {
+                rule: "SP",
+                offset: 4,
+            },
+        ),
+        (
+            "BDAT 10 FIRST",
+            CommandError::Syntax {
+                rule: "end-marker",
+                offset: 8,
+            },
+        ),
+        (
+            "AUTH PLAIN abc",
+            CommandError::Syntax {
+                rule: "base64",
+                offset: 11,
+            },
+        ),
+        (
+            "RCPT TO:<a@b> ",
+            CommandError::Syntax {
+                rule: "esmtp-keyword",
+                offset: 14,
+            },
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(
+            &Command::parse(input.as_bytes()).unwrap_err(),
+            want,
+            "{input}"
+        );
+    }
+}
+
+#[test]
+fn utf8_needs_smtputf8() {
+    let line = "MAIL FROM:<用户@例子.广告>".as_bytes();
+    assert_eq!(
+        Command::parse(line).unwrap_err(),
+        CommandError::Utf8NotAllowed {
+            rule: "Mailbox",
+            offset: 11
+        }
+    );
+    assert!(Command::parse_with(line, ParseOptions::default().with_smtputf8(true)).is_ok());
+    let rcpt = "RCPT TO:<ü@x.example>".as_bytes();
+    assert_eq!(
+        Command::parse(rcpt).unwrap_err(),
+        CommandError::Utf8NotAllowed {
+            rule: "Local-part",
+            offset: 9
+        }
+    );
+    assert!(Command::parse_with(rcpt, ParseOptions::default().with_smtputf8(true)).is_ok());
+}
+
+#[test]
+fn into_owned_outlives_the_line() {
+    let owned = {
+        let line = b"RCPT TO:<a@b.example> NOTIFY=FAILURE X-Z=1".to_vec();
+        Command::parse(&line).unwrap().into_owned()
+    };
+    assert_eq!(
+        enc(&owned),
+        b"RCPT TO:<a@b.example> NOTIFY=FAILURE X-Z=1\r\n"
+    );
+}
+
+#[test]
+fn constructors_refuse_injection() {
+    assert!(Domain::new("a.example\r\nRSET").is_err());
+    assert!(Domain::new("a..example").is_err());
+    assert!(Domain::new("a-.example").is_err());
+    assert!(Domain::new("x".repeat(64)).is_err());
+    // RFC 5321 section 4.5.3.1.2: at most 255 octets.
+    let longest = vec!["a".repeat(63); 4].join(".");
+    assert_eq!(longest.len(), 255);
+    assert!(Domain::new(longest.clone()).is_ok());
+    assert!(Domain::new(format!("{longest}.b")).is_err());
+    assert!(LocalPart::new("a\r\nb").is_err());
+    assert!(LocalPart::from_unquoted("a\nb").is_err());
+    assert!(Mailbox::parse("a@b.example>").is_err());
+    assert!(Argument::new("x\r\nQUIT").is_err());
+    assert!(Argument::new(" x").is_err());
+    assert!(Xtext::new("a b").is_err());
+    assert!(Xtext::new("a=b").is_err());
+    assert_eq!(Xtext::encode(b"a+b=c d").unwrap().as_str(), "a+2Bb+3Dc+20d");
+    assert!(Xtext::encode(b"").is_err());
+    assert!(Xtext::new("").is_err());
+    assert!(Param::new("SIZE", Some(Cow::Borrowed("1"))).is_err());
+    assert!(Param::new("X-A", Some(Cow::Borrowed("a b"))).is_err());
+    assert!(Param::new("X-A", Some(Cow::Borrowed("a=b"))).is_err());
+    assert!(Mechanism::new("plain").is_err());
+    assert!(InitialResponse::new("abc").is_err());
+    assert!(Orcpt::new("rfc=822", Xtext::new("a").unwrap()).is_err());
+    assert!(ReplyCode::new(600).is_err());
+    assert!(ReplyCode::new(260).is_err());
+    assert!(EnhancedStatusCode::new(3, 0, 0).is_err());
+    assert!(Notify::on(false, false, false).is_none());
+    assert!(AddressLiteral::new("[IPv6:1::2::3]").is_err());
+}
+
+#[test]
+fn invalid_utf8_is_an_error_not_replaced() {
+    let line = b"MAIL FROM:<a\xff@b.example> SMTPUTF8";
+    assert_eq!(
+        Command::parse(line).unwrap_err(),
+        CommandError::InvalidUtf8 {
+            rule: "Local-part",
+            offset: 12
+        }
+    );
+    let vrfy = b"VRFY caf\xc3";
+    assert!(matches!(
+        Command::parse_with(vrfy, ParseOptions::default().with_smtputf8(true)),
+        Err(CommandError::InvalidUtf8 { .. })
+    ));
+}
