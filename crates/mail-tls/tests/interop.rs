@@ -598,6 +598,34 @@ async fn mini_server(
     Ok(seen)
 }
 
+/// Runs the Python client `script` (argv: port, CA file) against [`mini_server`] with the given
+/// greeting and script; returns the client's stdout (after asserting it succeeded) and the lines
+/// the server saw after TLS. `None` when python3 is missing outside CI.
+async fn python_client_against_mini_server(
+    script: &str,
+    service: Service,
+    greeting: &str,
+    respond: fn(&str, bool) -> (String, Next),
+) -> Option<(String, Vec<String>)> {
+    let py = python3()?;
+    let pki = pki(service);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let child = spawn(Command::new(py).args(["-c", script, &port.to_string(), &pki.ca_file]));
+    let server = mini_server(listener, pki.server.clone(), service, greeting, respond);
+    let seen = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+    let out = finish(child).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        seen,
+    ))
+}
+
 fn pop3_script(line: &str, tls: bool) -> (String, Next) {
     match (line.to_ascii_uppercase().as_str(), tls) {
         ("CAPA", false) => ("+OK\r\nSTLS\r\nTOP\r\n.".into(), Next::Continue),
@@ -640,30 +668,14 @@ p.quit()
 
 #[tokio::test]
 async fn python_poplib_stls_to_our_server() {
-    let Some(py) = python3() else { return };
-    let pki = pki(Service::Pop3);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let child = spawn(Command::new(py).args(["-c", PY_POPLIB, &port.to_string(), &pki.ca_file]));
-    let server = mini_server(
-        listener,
-        pki.server.clone(),
-        Service::Pop3,
-        "+OK POP3 ready",
-        pop3_script,
-    );
-    let seen = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
-    let out = finish(child).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let Some((stdout, seen)) =
+        python_client_against_mini_server(PY_POPLIB, Service::Pop3, "+OK POP3 ready", pop3_script)
+            .await
+    else {
+        return;
+    };
     // Capabilities were asked again inside TLS and the pre-TLS STLS is gone.
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "TLSv1.3 ['TOP', 'USER']"
-    );
+    assert_eq!(stdout, "TLSv1.3 ['TOP', 'USER']");
     assert_eq!(seen, ["CAPA", "QUIT"]);
 }
 
@@ -679,29 +691,17 @@ m.logout()
 
 #[tokio::test]
 async fn python_imaplib_starttls_to_our_server() {
-    let Some(py) = python3() else { return };
-    let pki = pki(Service::Imap);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let child = spawn(Command::new(py).args(["-c", PY_IMAPLIB, &port.to_string(), &pki.ca_file]));
-    let server = mini_server(
-        listener,
-        pki.server.clone(),
+    let Some((stdout, seen)) = python_client_against_mini_server(
+        PY_IMAPLIB,
         Service::Imap,
         "* OK IMAP ready",
         imap_script,
-    );
-    let seen = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
-    let out = finish(child).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "TLSv1.3 ['AUTH=PLAIN', 'IMAP4REV1']"
-    );
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(stdout, "TLSv1.3 ['AUTH=PLAIN', 'IMAP4REV1']");
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert!(
         seen[0].ends_with(" CAPABILITY") && seen[1].ends_with(" LOGOUT"),
