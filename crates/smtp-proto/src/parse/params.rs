@@ -195,6 +195,24 @@ fn params<'a>(
     }
 }
 
+/// The value among `choices` whose keyword equals `v`, ignoring ASCII case; a syntax failure of
+/// `rule` otherwise.
+fn one_of<'a, T: Copy>(
+    v: &'a [u8],
+    rule: &'static str,
+    choices: &[(&[u8], T)],
+) -> Result<T, nom::Err<super::PErr<'a>>> {
+    choices
+        .iter()
+        .find(|(keyword, _)| v.eq_ignore_ascii_case(keyword))
+        .map(|&(_, value)| value)
+        .ok_or(nom::Err::Failure(super::PErr {
+            input: v,
+            rule,
+            kind: Kind::Syntax,
+        }))
+}
+
 /// ```text
 /// Mail-parameters = esmtp-param *(SP esmtp-param)
 /// size-param   = "SIZE=" size-value ; size-value = 1*20DIGIT          (RFC 1870)
@@ -219,19 +237,15 @@ pub(crate) fn mail_parameters(i: &[u8], utf8_ok: bool) -> PResult<'_, MailParams
         } else if is("BODY") {
             dup(p.body.is_some(), at, "BODY")?;
             let v = value(v, at, "body-value")?;
-            p.body = Some(if v.eq_ignore_ascii_case(b"7BIT") {
-                Body::SevenBit
-            } else if v.eq_ignore_ascii_case(b"8BITMIME") {
-                Body::EightBitMime
-            } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-                Body::BinaryMime
-            } else {
-                return Err(nom::Err::Failure(super::PErr {
-                    input: v,
-                    rule: "body-value",
-                    kind: Kind::Syntax,
-                }));
-            });
+            p.body = Some(one_of(
+                v,
+                "body-value",
+                &[
+                    (b"7BIT", Body::SevenBit),
+                    (b"8BITMIME", Body::EightBitMime),
+                    (b"BINARYMIME", Body::BinaryMime),
+                ],
+            )?);
         } else if is("SMTPUTF8") {
             dup(p.smtputf8, at, "SMTPUTF8")?;
             no_value(v, "SMTPUTF8")?;
@@ -243,17 +257,11 @@ pub(crate) fn mail_parameters(i: &[u8], utf8_ok: bool) -> PResult<'_, MailParams
         } else if is("RET") {
             dup(p.ret.is_some(), at, "RET")?;
             let v = value(v, at, "ret-value")?;
-            p.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
-                Ret::Full
-            } else if v.eq_ignore_ascii_case(b"HDRS") {
-                Ret::Hdrs
-            } else {
-                return Err(nom::Err::Failure(super::PErr {
-                    input: v,
-                    rule: "ret-value",
-                    kind: Kind::Syntax,
-                }));
-            });
+            p.ret = Some(one_of(
+                v,
+                "ret-value",
+                &[(b"FULL", Ret::Full), (b"HDRS", Ret::Hdrs)],
+            )?);
         } else if is("ENVID") {
             dup(p.envid.is_some(), at, "ENVID")?;
             p.envid = Some(whole(value(v, at, "envid-value")?, "envid-value", xtext)?);
