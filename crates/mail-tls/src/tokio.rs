@@ -20,6 +20,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 use tokio_util::codec::Framed;
 
+/// Re-exported so that callers can name the stream types these functions return
+/// (`tokio_rustls::server::TlsStream`, `tokio_rustls::client::TlsStream`).
+pub use tokio_rustls;
+
 use crate::boundary::check_boundary;
 use crate::error::TlsError;
 use crate::mismatch::{diagnose_tls_expected, silent_client_hint};

@@ -1,10 +1,14 @@
-//! Sans-IO SMTP, ESMTP and LMTP codec: commands, paths, parameters, replies and EHLO
-//! capabilities, parsed without copying and encoded canonically.
+//! Sans-IO SMTP, ESMTP and LMTP: a codec (commands, paths, parameters, replies and EHLO
+//! capabilities, parsed without copying and encoded canonically) and the two session state
+//! machines built on it, [`server::Server`] and [`client::Client`].
 //!
 //! This crate performs no I/O. It never touches a socket, a clock or a random number
-//! generator: you frame the bytes you read into lines (with `mail_wire::line::LineFramer`
-//! or your own framer), hand each line to a parser, and get typed values back; encoders
-//! append the bytes to write to a [`bytes::BytesMut`].
+//! generator. At the codec level you frame the bytes you read into lines (with
+//! `mail_wire::line::LineFramer` or your own framer), hand each line to a parser, and get
+//! typed values back; encoders append the bytes to write to a [`bytes::BytesMut`]. At the
+//! session level you feed raw bytes to a state machine and drive it with the loop shown in
+//! the [`server`] and [`client`] module docs: `feed`, `poll_event`, `poll_transmit`,
+//! `poll_timeout`/`handle_timeout`. The `tokio` feature adds a thin async driver for each.
 //!
 //! ```text
 //!  socket ──read──▶ BytesMut ──▶ LineFramer ──▶ line ──▶ Command::parse ──▶ Command<'_>
@@ -12,9 +16,6 @@
 //!                                                              Capabilities::from_reply ◀┘
 //!  Command / Reply ──encode──▶ BytesMut ──write──▶ socket
 //! ```
-//!
-//! The server and client state machines and the tokio adapter will sit on top of this codec;
-//! they are not part of this release.
 //!
 //! # Example
 //!
@@ -57,7 +58,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | (none yet) | | a `tokio` feature with codec glue and a driver will come with the state machines |
+//! | `tokio` | no | [`codec`]: `tokio_util` codecs for commands and replies; [`tokio`]: async drivers for the server and client, with the STARTTLS hand-off through `mail-tls` |
 //!
 //! # Limits
 //!
@@ -81,11 +82,19 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod client;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod codec;
 pub mod command;
 mod encode;
 pub mod error;
 mod parse;
 pub mod reply;
+pub mod server;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod types;
 
 pub use command::{

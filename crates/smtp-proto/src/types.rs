@@ -213,6 +213,25 @@ impl<'a> Mailbox<'a> {
     }
 }
 
+impl fmt::Display for AddressLiteral<'_> {
+    /// The wire form, in brackets: `[192.0.2.1]`, `[IPv6:2001:db8::1]`, `[tag:content]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut b = bytes::BytesMut::new();
+        crate::encode::path::address_literal(self, &mut b);
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Display for Host<'_> {
+    /// The domain as written, or the address literal in brackets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => d.fmt(f),
+            Host::Literal(l) => l.fmt(f),
+        }
+    }
+}
+
 impl fmt::Display for Mailbox<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut b = bytes::BytesMut::new();

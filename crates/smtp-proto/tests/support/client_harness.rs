@@ -1,0 +1,281 @@
+//! A scripted server for the client state machine: `S:`/`C:` transcripts replayed against a
+//! [`Client`] driven by a small application ([`App`]) that reacts to its events the way a
+//! real driver would.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use smtp_proto::client::{Client, ClientConfig, Envelope, Event};
+use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
+
+/// One step of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The server sends these bytes (fed in pieces chosen by the splitter).
+    Server(Vec<u8>),
+    /// The client must have written exactly these bytes since the previous check.
+    Client(Vec<u8>),
+    /// The server closes the connection.
+    Eof,
+}
+
+/// Parses an RFC-style transcript: `S: text` and `C: text` lines, each ending with CRLF on
+/// the wire; consecutive lines of one side form one step. Blank lines and lines starting
+/// with `#` are skipped.
+pub(crate) fn transcript(text: &str) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (server, rest) = if let Some(rest) = line.strip_prefix("S:") {
+            (true, rest)
+        } else if let Some(rest) = line.strip_prefix("C:") {
+            (false, rest)
+        } else {
+            panic!("transcript line without S: or C: {raw:?}");
+        };
+        let mut bytes = rest.strip_prefix(' ').unwrap_or(rest).as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        match (steps.last_mut(), server) {
+            (Some(Step::Server(b)), true) | (Some(Step::Client(b)), false) => {
+                b.extend_from_slice(&bytes)
+            }
+            _ => steps.push(if server {
+                Step::Server(bytes)
+            } else {
+                Step::Client(bytes)
+            }),
+        }
+    }
+    steps
+}
+
+/// A message the application sends: the envelope, body pieces for `send_body`, and the piece
+/// for `finish_body_with`.
+#[derive(Debug, Clone)]
+pub(crate) struct Message {
+    pub(crate) envelope: Envelope,
+    pub(crate) chunks: Vec<Vec<u8>>,
+    pub(crate) last: Vec<u8>,
+}
+
+impl Message {
+    /// A message whose whole body goes to `finish_body_with`.
+    pub(crate) fn new(envelope: Envelope, body: &[u8]) -> Self {
+        Message {
+            envelope,
+            chunks: Vec::new(),
+            last: body.to_vec(),
+        }
+    }
+
+    /// A message sent as these `send_body` pieces, then `finish_body`.
+    pub(crate) fn chunked(envelope: Envelope, chunks: &[&[u8]]) -> Self {
+        Message {
+            envelope,
+            chunks: chunks.iter().map(|c| c.to_vec()).collect(),
+            last: Vec::new(),
+        }
+    }
+}
+
+/// When the application calls `quit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuitWhen {
+    /// Never (the test does it).
+    Never,
+    /// On `Event::Ready` with no message left.
+    Ready,
+    /// Right after finishing the last body (QUIT may then be pipelined).
+    AfterBody,
+}
+
+/// The application: sends its messages one by one, then quits; does the TLS "handshake" on
+/// `Event::StartTls` at once.
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub(crate) messages: VecDeque<Message>,
+    pub(crate) quit: QuitWhen,
+    body: Option<(VecDeque<Vec<u8>>, Vec<u8>)>,
+}
+
+impl App {
+    pub(crate) fn new(messages: Vec<Message>, quit: QuitWhen) -> Self {
+        App {
+            messages: messages.into(),
+            quit,
+            body: None,
+        }
+    }
+}
+
+/// A client, its application, and everything that happened.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) client: Client,
+    pub(crate) app: App,
+    pub(crate) now: Instant,
+    pub(crate) events: Vec<Event>,
+    pub(crate) wire: Vec<u8>,
+}
+
+impl Session {
+    pub(crate) fn new(config: ClientConfig, app: App) -> Self {
+        let now = Instant::now();
+        Session {
+            client: Client::new(config, now),
+            app,
+            now,
+            events: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    /// Handles every queued event the way the application would.
+    pub(crate) fn react(&mut self) {
+        let now = self.now;
+        while let Some(event) = self.client.poll_event() {
+            self.events.push(event.clone());
+            match event {
+                Event::Ready => match self.app.messages.pop_front() {
+                    Some(m) => {
+                        self.client
+                            .send_message(now, m.envelope)
+                            .expect("envelope accepted");
+                        self.app.body = Some((m.chunks.into(), m.last));
+                    }
+                    None if self.app.quit != QuitWhen::Never => self.client.quit(now),
+                    None => {}
+                },
+                Event::BodyReady => self.send_body(),
+                Event::StartTls => self.client.tls_established(now).expect("TLS pending"),
+                Event::MessageRejected(_) => self.app.body = None,
+                _ => {}
+            }
+        }
+    }
+
+    fn send_body(&mut self) {
+        let now = self.now;
+        let Some((chunks, last)) = self.app.body.as_mut() else {
+            return;
+        };
+        while self.client.can_send_body() {
+            if let Some(chunk) = chunks.pop_front() {
+                self.client.send_body(now, &chunk).expect("body open");
+                continue;
+            }
+            self.client.finish_body_with(now, last).expect("body open");
+            self.app.body = None;
+            if self.app.messages.is_empty() && self.app.quit == QuitWhen::AfterBody {
+                self.client.quit(now);
+            }
+            break;
+        }
+    }
+
+    /// Feeds server bytes and reacts.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.client.feed(self.now, bytes);
+        self.react();
+    }
+
+    /// Moves the clock and lets the client see it.
+    pub(crate) fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.client.handle_timeout(self.now);
+        self.react();
+    }
+
+    /// What the client wrote since the last call.
+    pub(crate) fn output(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(bytes) = self.client.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        self.wire.extend_from_slice(&out);
+        out
+    }
+
+    /// Replays `steps`, feeding each server step in the pieces `split` cuts it into (cut
+    /// offsets, any order, out-of-range ones ignored), and checking each client step. Fails if
+    /// the client writes anything the transcript does not show.
+    pub(crate) fn run(&mut self, steps: &[Step], split: &mut dyn FnMut(&[u8]) -> Vec<usize>) {
+        self.react();
+        for (n, step) in steps.iter().enumerate() {
+            match step {
+                Step::Server(bytes) => {
+                    let mut cuts: Vec<usize> = split(bytes)
+                        .into_iter()
+                        .filter(|&c| c > 0 && c < bytes.len())
+                        .collect();
+                    cuts.sort_unstable();
+                    cuts.dedup();
+                    let mut start = 0;
+                    for cut in cuts.into_iter().chain([bytes.len()]) {
+                        self.feed(&bytes[start..cut]);
+                        start = cut;
+                    }
+                }
+                Step::Client(expected) => {
+                    let got = self.output();
+                    assert_eq!(
+                        String::from_utf8_lossy(&got),
+                        String::from_utf8_lossy(expected),
+                        "client bytes at step {n}; events so far: {:#?}",
+                        self.events
+                    );
+                }
+                Step::Eof => {
+                    self.client.handle_eof();
+                    self.react();
+                }
+            }
+        }
+        let rest = self.output();
+        assert!(
+            rest.is_empty(),
+            "unexpected client bytes after the transcript: {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+
+    /// Replays `steps` with every server step fed whole.
+    pub(crate) fn run_whole(&mut self, steps: &[Step]) {
+        self.run(steps, &mut |_| Vec::new());
+    }
+}
+
+/// Runs a transcript whole and returns the session.
+pub(crate) fn replay(config: ClientConfig, app: App, steps: &[Step]) -> Session {
+    let mut session = Session::new(config, app);
+    session.run_whole(steps);
+    session
+}
+
+pub(crate) fn mailbox(s: &str) -> Mailbox<'static> {
+    Mailbox::parse(s).expect("valid mailbox").into_owned()
+}
+
+pub(crate) fn envelope(from: &str, to: &[&str]) -> Envelope {
+    to.iter().fold(
+        Envelope::new(ReversePath::Mailbox(mailbox(from))),
+        |envelope, to| envelope.with_recipient(ForwardPath::Mailbox(mailbox(to))),
+    )
+}
+
+/// A client configuration saying EHLO with `name`.
+pub(crate) fn config(name: &str) -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.hello_name = Host::Domain(Domain::new(name.to_owned()).expect("valid domain"));
+    config
+}
+
+/// A reply parsed from its wire form.
+pub(crate) fn reply(wire: &str) -> Reply<'static> {
+    Reply::parse(wire.as_bytes())
+        .expect("valid reply")
+        .into_owned()
+}
