@@ -1,6 +1,8 @@
 //! smtp-proto benchmarks: command parsing (EHLO, MAIL with SIZE and BODY, RCPT with NOTIFY and
 //! ORCPT), a 5,000-command pipelined stream (framed with `LineFramer`, then parsed), and a
-//! 9-line EHLO reply; the registry crate `smtp-proto` 0.2.5 side by side on the same inputs.
+//! 9-line EHLO reply, and a 1 MiB DATA body through the server state machine (64 KiB reads,
+//! events drained as a driver does) against the peer's `DataReceiver` fed the same reads; the
+//! registry crate `smtp-proto` 0.2.5 side by side on the same inputs.
 //! Before the timings, the allocations per parse are counted and printed.
 //!
 //! Run with `cargo bench -p sansmail-benches --bench smtp`.
@@ -10,8 +12,11 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use mail_wire::dot::DotEncoder;
 use mail_wire::line::{Frame, LineFramer};
 use peer_smtp_proto::{EhloResponse as PeerEhlo, Request as PeerRequest};
+use sansmail_benches::message_body;
+use smtp_proto::server::{Event, Server, ServerConfig};
 use smtp_proto::{Capabilities, Command, Reply, ReplyParser};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -199,10 +204,86 @@ fn ehlo_reply(c: &mut Criterion) {
     group.finish();
 }
 
+/// A server session that has answered `354` and waits for the body.
+fn server_in_data() -> Server {
+    let now = std::time::Instant::now();
+    let mut config = ServerConfig::default();
+    config.max_message_size = 4 << 20;
+    let mut server = Server::new(config, now);
+    server.feed(
+        now,
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+    );
+    while let Some(event) = server.poll_event() {
+        if matches!(
+            event,
+            Event::Hello { .. } | Event::Mail { .. } | Event::Rcpt { .. }
+        ) {
+            server.accept().unwrap();
+        }
+    }
+    while server.poll_transmit().is_some() {}
+    server
+}
+
+fn data(c: &mut Criterion) {
+    let mut wire = BytesMut::new();
+    let mut encoder = DotEncoder::new();
+    encoder.encode(&message_body(1 << 20), &mut wire);
+    encoder.finish(&mut wire);
+    let mut group = c.benchmark_group("smtp_data_1MiB");
+    group.throughput(Throughput::Bytes(wire.len() as u64));
+    group.bench_function("sansmail_server_session", |b| {
+        b.iter_batched(
+            server_in_data,
+            |mut server| {
+                let now = std::time::Instant::now();
+                let mut received = 0;
+                for read in wire.chunks(64 * 1024) {
+                    server.feed(now, read);
+                    while let Some(event) = server.poll_event() {
+                        match event {
+                            Event::BodyChunk(chunk) => received += chunk.len(),
+                            Event::BodyEnd { .. } => server.accept().unwrap(),
+                            _ => {}
+                        }
+                    }
+                }
+                assert_eq!(received, 1 << 20);
+                server
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("peer_smtp_proto_0.2.5_data_receiver", |b| {
+        b.iter_batched(
+            || {
+                (
+                    Vec::with_capacity(64 * 1024),
+                    Vec::with_capacity(wire.len()),
+                )
+            },
+            |(mut read_buf, mut out)| {
+                let mut receiver = peer_smtp_proto::request::receiver::DataReceiver::new();
+                let mut done = false;
+                for read in wire.chunks(64 * 1024) {
+                    read_buf.clear();
+                    read_buf.extend_from_slice(read);
+                    done = receiver.ingest(&mut read_buf.iter(), &mut out);
+                }
+                assert!(done);
+                (read_buf, out)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 /// `criterion_group!` defines an undocumented public function; keep it out of the lint.
 #[allow(missing_docs)]
 mod group {
     use super::*;
-    criterion_group!(benches, commands, stream, ehlo_reply);
+    criterion_group!(benches, commands, stream, ehlo_reply, data);
 }
 criterion_main!(group::benches);

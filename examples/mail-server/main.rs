@@ -1,0 +1,56 @@
+//! The sansmail mail server: SMTP relay and submission into durable Maildirs, composed from
+//! the workspace crates (smtp-proto for the protocol, mail-tls for TLS).
+//!
+//! ```text
+//! cargo run --release --example mail-server            # embedded defaults, ports 2525/2587/2465
+//! cargo run --release --example mail-server -- --help  # every option
+//! ```
+//!
+//! Modules: `options` (the command line), `accounts` (Argon2id password file), `store`
+//! (Maildir delivery with fsync before the 250), `smtp` (the per-session policy),
+//! `listeners` (start-up, TLS material, connection limits, graceful shutdown).
+
+pub mod accounts;
+pub mod listeners;
+pub mod options;
+pub mod smtp;
+pub mod store;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let options = match options::Options::from_env() {
+        Ok(options::Parsed::Help) => {
+            print!("{}", options::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(options::Parsed::Run(options)) => options,
+        Err(error) => {
+            eprintln!("mail-server: {error}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mail-server: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(listeners::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mail-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1013 @@
+//! The command line of the mail server: a small hand-written parser (no argument-parsing crate,
+//! to keep the build small) for the options of issue 5, every one with a default so the bare
+//! command works.
+//!
+//! Values follow their flag as the next argument (`--smtp 2525`) or after `=`
+//! (`--smtp=2525`); use the `=` form for a value that starts with `--`. `--help` (or `-h`)
+//! anywhere wins over everything else. Errors name the flag and the value, except for the
+//! password of `--user`, which never appears in any message.
+
+use mail_wire::Secret;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::accounts::{Address, AddressError, normalize_domain};
+
+/// Default of `--data`.
+pub const DEFAULT_DATA: &str = "./mail-data";
+/// Default of `--hostname` and `--domain`.
+pub const DEFAULT_HOST: &str = "localhost";
+/// Default of `--bind`: loopback only, so a first start exposes nothing.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// The listeners and their default ports (unprivileged variants of 25, 587, 465, 110, 995,
+/// 143 and 993; DESIGN.md section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// SMTP relay (MX role): STARTTLS offered, no AUTH. `--smtp`, default 2525.
+    Smtp,
+    /// Message submission (RFC 6409): STARTTLS, then AUTH required. `--submission`, 2587.
+    Submission,
+    /// Submission over implicit TLS (RFC 8314). `--submissions`, 2465.
+    Submissions,
+    /// POP3 with STLS. `--pop3`, 2110.
+    Pop3,
+    /// POP3 over implicit TLS. `--pop3s`, 2995.
+    Pop3s,
+    /// IMAP with STARTTLS. `--imap`, 2143.
+    Imap,
+    /// IMAP over implicit TLS. `--imaps`, 2993.
+    Imaps,
+}
+
+impl Service {
+    /// Every service, in the order of the usage text.
+    pub const ALL: [Service; 7] = [
+        Service::Smtp,
+        Service::Submission,
+        Service::Submissions,
+        Service::Pop3,
+        Service::Pop3s,
+        Service::Imap,
+        Service::Imaps,
+    ];
+
+    /// The flag that sets its port, without the dashes (`smtp`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Service::Smtp => "smtp",
+            Service::Submission => "submission",
+            Service::Submissions => "submissions",
+            Service::Pop3 => "pop3",
+            Service::Pop3s => "pop3s",
+            Service::Imap => "imap",
+            Service::Imaps => "imaps",
+        }
+    }
+
+    /// The default port.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Service::Smtp => 2525,
+            Service::Submission => 2587,
+            Service::Submissions => 2465,
+            Service::Pop3 => 2110,
+            Service::Pop3s => 2995,
+            Service::Imap => 2143,
+            Service::Imaps => 2993,
+        }
+    }
+
+    /// Whether the service speaks TLS from the first byte.
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, Service::Submissions | Service::Pop3s | Service::Imaps)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.flag())
+    }
+}
+
+/// The port of each listener; 0 disables a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    /// `--smtp`, default 2525.
+    pub smtp: u16,
+    /// `--submission`, default 2587.
+    pub submission: u16,
+    /// `--submissions`, default 2465.
+    pub submissions: u16,
+    /// `--pop3`, default 2110.
+    pub pop3: u16,
+    /// `--pop3s`, default 2995.
+    pub pop3s: u16,
+    /// `--imap`, default 2143.
+    pub imap: u16,
+    /// `--imaps`, default 2993.
+    pub imaps: u16,
+}
+
+impl Ports {
+    /// The port of `service` (0 when disabled).
+    pub fn get(&self, service: Service) -> u16 {
+        match service {
+            Service::Smtp => self.smtp,
+            Service::Submission => self.submission,
+            Service::Submissions => self.submissions,
+            Service::Pop3 => self.pop3,
+            Service::Pop3s => self.pop3s,
+            Service::Imap => self.imap,
+            Service::Imaps => self.imaps,
+        }
+    }
+
+    fn slot(&mut self, service: Service) -> &mut u16 {
+        match service {
+            Service::Smtp => &mut self.smtp,
+            Service::Submission => &mut self.submission,
+            Service::Submissions => &mut self.submissions,
+            Service::Pop3 => &mut self.pop3,
+            Service::Pop3s => &mut self.pop3s,
+            Service::Imap => &mut self.imap,
+            Service::Imaps => &mut self.imaps,
+        }
+    }
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        let mut ports = Ports {
+            smtp: 0,
+            submission: 0,
+            submissions: 0,
+            pop3: 0,
+            pop3s: 0,
+            imap: 0,
+            imaps: 0,
+        };
+        for service in Service::ALL {
+            *ports.slot(service) = service.default_port();
+        }
+        ports
+    }
+}
+
+/// The limits a session and the server enforce (DESIGN.md section 3, rule 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `--max-message-size`: largest message accepted, in octets, advertised with SIZE
+    /// (RFC 1870). Default 50 MiB = 52428800, as issue 5 asks (Postfix's
+    /// `message_size_limit` default is 10240000).
+    pub max_message_size: u64,
+    /// `--max-recipients`: recipients per message. Default 100, the minimum RFC 5321 section
+    /// 4.5.3.1.8 requires a server to accept (Postfix's `smtpd_recipient_limit` is 1000).
+    pub max_recipients: usize,
+    /// `--max-connections`: simultaneous connections over all listeners. Default 1000,
+    /// Dovecot's `default_client_limit`.
+    pub max_connections: usize,
+    /// `--max-connections-per-ip`: simultaneous connections from one client address. Default
+    /// 50, Postfix's `smtpd_client_connection_count_limit` (it also lets a 50-connection load
+    /// test from one host through).
+    pub max_connections_per_ip: usize,
+    /// `--command-timeout`: how long to wait for the next command. Default 300 s, the server
+    /// timeout of RFC 5321 section 4.5.3.2.7 (Postfix's `smtpd_timeout` is also 300 s).
+    pub command_timeout: Duration,
+    /// `--data-timeout`: how long to wait for more message data. Default 180 s, the DATA
+    /// block timeout of RFC 5321 section 4.5.3.2.5.
+    pub data_timeout: Duration,
+    /// `--max-errors`: protocol errors before the session is closed. Default 20, Postfix's
+    /// `smtpd_hard_error_limit`.
+    pub max_errors: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 52_428_800,
+            max_recipients: 100,
+            max_connections: 1000,
+            max_connections_per_ip: 50,
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(180),
+            max_errors: 20,
+        }
+    }
+}
+
+/// `--cert PEM --key PEM`: the server's certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, PEM.
+    pub cert: PathBuf,
+    /// The private key, PEM.
+    pub key: PathBuf,
+}
+
+/// `--user ADDR:PASSWORD`: an account to create or update at start.
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    /// The account.
+    pub address: Address,
+    /// Its password (redacted in `Debug`).
+    pub password: Secret<String>,
+}
+
+/// Everything the command line sets.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--data DIR`: Maildirs, queue, accounts, TLS material. Default `./mail-data`.
+    pub data: PathBuf,
+    /// `--hostname NAME`: greeting, `Received:` and certificate name. Default `localhost`.
+    pub hostname: String,
+    /// `--domain D`, repeatable: the local domains, lowercased, without duplicates, in the
+    /// order given. Default `localhost`; giving any replaces the default.
+    pub domains: Vec<String>,
+    /// `--user ADDR:PASSWORD`, repeatable: accounts to create or update, in order.
+    pub users: Vec<UserSpec>,
+    /// `--bind IP`: the address every listener binds. Default 127.0.0.1.
+    pub bind: IpAddr,
+    /// The listener ports.
+    pub ports: Ports,
+    /// `--cert` and `--key`; `None` means a self-signed certificate generated into `--data`.
+    pub tls: Option<TlsFiles>,
+    /// `--allow-plaintext-auth`: allow AUTH before TLS (local testing only).
+    pub allow_plaintext_auth: bool,
+    /// The limits.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            data: PathBuf::from(DEFAULT_DATA),
+            hostname: DEFAULT_HOST.to_owned(),
+            domains: vec![DEFAULT_HOST.to_owned()],
+            users: Vec::new(),
+            bind: DEFAULT_BIND,
+            ports: Ports::default(),
+            tls: None,
+            allow_plaintext_auth: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Options {
+    /// The socket address of `service`'s listener, or `None` when its port is 0.
+    pub fn listen_addr(&self, service: Service) -> Option<SocketAddr> {
+        match self.ports.get(service) {
+            0 => None,
+            port => Some(SocketAddr::new(self.bind, port)),
+        }
+    }
+
+    /// The enabled listeners, in the order of [`Service::ALL`].
+    pub fn listeners(&self) -> Vec<(Service, SocketAddr)> {
+        Service::ALL
+            .into_iter()
+            .filter_map(|s| self.listen_addr(s).map(|addr| (s, addr)))
+            .collect()
+    }
+
+    /// Whether `domain` (any case) is one of the local domains.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains.contains(&domain.to_lowercase())
+    }
+
+    /// Parses the process's arguments (without the program name).
+    pub fn from_env() -> Result<Parsed, OptionsError> {
+        parse(std::env::args_os().skip(1))
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone)]
+// Built once per process: boxing the options would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Parsed {
+    /// Run the server with these options.
+    Run(Options),
+    /// Print [`USAGE`] and exit successfully.
+    Help,
+}
+
+/// A command line the server cannot run with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// A flag the server does not know, or a stray argument.
+    #[error("unknown option `{0}`")]
+    Unknown(String),
+    /// A flag that needs a value came last, or was followed by another flag.
+    #[error("`{0}` needs a value")]
+    MissingValue(String),
+    /// A flag that takes no value was given one with `=`.
+    #[error("`{0}` takes no value")]
+    UnexpectedValue(String),
+    /// A value could not be used. For `--user` the value is only the address part.
+    #[error("invalid value `{value}` for `{flag}`: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: String,
+        /// The value, as given (never a password).
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// An argument is not valid UTF-8 where text is needed.
+    #[error("`{0}` is not valid UTF-8")]
+    NotUnicode(String),
+    /// `--cert` without `--key`, or the reverse.
+    #[error("`--cert` and `--key` go together: `{given}` was given without `{missing}`")]
+    CertKeyPair {
+        /// The flag that was given.
+        given: &'static str,
+        /// The flag that is missing.
+        missing: &'static str,
+    },
+    /// Two listeners on the same port.
+    #[error("`--{first}` and `--{second}` both use port {port}")]
+    PortClash {
+        /// The first listener.
+        first: Service,
+        /// The second listener.
+        second: Service,
+        /// The port.
+        port: u16,
+    },
+    /// A `--user` account whose domain is not a `--domain`.
+    #[error("`--user {address}`: `{domain}` is not a local domain (add `--domain {domain}`)")]
+    UserDomain {
+        /// The account.
+        address: String,
+        /// Its domain.
+        domain: String,
+    },
+}
+
+/// The full usage text printed by `--help`.
+pub const USAGE: &str = "\
+sansmail mail-server: SMTP relay and submission into Maildirs, with TLS.
+
+USAGE:
+    cargo run --release --example mail-server -- [OPTIONS]
+
+Every option has a default; the bare command starts a working server on 127.0.0.1.
+Values go after the flag (--smtp 2525) or after '=' (--smtp=2525).
+
+STORAGE AND NAMES:
+    --data DIR               Everything persistent: Maildirs (DIR/mail), accounts
+                             (DIR/accounts), generated TLS material [default: ./mail-data]
+    --hostname NAME          Name in the greeting, the Received: header and the generated
+                             certificate [default: localhost]
+    --domain D               A local domain to accept mail for; repeat for more. Giving
+                             any replaces the default [default: localhost]
+    --user ADDR:PASSWORD     Create the account ADDR, or set its password; repeatable. The
+                             password is stored as an Argon2id hash, never in clear. When
+                             no account exists, demo@<first domain> is created with a
+                             random password, printed once.
+
+LISTENERS (port 0 disables a listener; POP3 and IMAP start once those protocols land):
+    --bind IP                Address every listener binds [default: 127.0.0.1]
+    --smtp PORT              SMTP relay, MX role: STARTTLS offered, no AUTH [default: 2525]
+    --submission PORT        Submission: STARTTLS, then AUTH required [default: 2587]
+    --submissions PORT       Submission over implicit TLS, AUTH required [default: 2465]
+    --pop3 PORT              POP3 with STLS [default: 2110]
+    --pop3s PORT             POP3 over implicit TLS [default: 2995]
+    --imap PORT              IMAP with STARTTLS [default: 2143]
+    --imaps PORT             IMAP over implicit TLS [default: 2993]
+
+TLS:
+    --cert PEM               Certificate chain (PEM); needs --key
+    --key PEM                Private key (PEM); needs --cert
+                             Without both, a self-signed certificate for --hostname is
+                             generated into --data on first start and reused.
+    --allow-plaintext-auth   Allow AUTH before TLS (local testing only) [default: off]
+
+LIMITS:
+    --max-message-size SIZE  Largest message, advertised with SIZE; bytes, or with a K, M
+                             or G suffix (powers of 1024) [default: 52428800 = 50M]
+    --max-recipients N       Recipients per message; RFC 5321 section 4.5.3.1.8
+                             [default: 100]
+    --max-connections N      Simultaneous connections in total; Dovecot's
+                             default_client_limit [default: 1000]
+    --max-connections-per-ip N
+                             Simultaneous connections from one IP; Postfix's
+                             smtpd_client_connection_count_limit [default: 50]
+    --command-timeout TIME   Wait for the next command; seconds, or with an s, m or h
+                             suffix; RFC 5321 section 4.5.3.2.7 [default: 300]
+    --data-timeout TIME      Wait for more message data; RFC 5321 section 4.5.3.2.5
+                             [default: 180]
+    --max-errors N           Protocol errors before the session is closed; Postfix's
+                             smtpd_hard_error_limit [default: 20]
+
+    -h, --help               Print this text
+";
+
+/// Parses command-line arguments (without the program name).
+pub fn parse<I, S>(args: I) -> Result<Parsed, OptionsError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Parsed::Help);
+    }
+    let mut options = Options::default();
+    let mut domains: Vec<String> = Vec::new();
+    let mut cert = None;
+    let mut key = None;
+    let mut rest = args.into_iter();
+    while let Some(arg) = rest.next() {
+        let text = arg
+            .to_str()
+            .ok_or_else(|| OptionsError::NotUnicode(arg.to_string_lossy().into_owned()))?;
+        let (flag, inline) = match text.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
+            _ => (text.to_owned(), None),
+        };
+        if flag == "--allow-plaintext-auth" {
+            if inline.is_some() {
+                return Err(OptionsError::UnexpectedValue(flag));
+            }
+            options.allow_plaintext_auth = true;
+            continue;
+        }
+        if !FLAGS_WITH_VALUES.contains(&flag.as_str()) {
+            return Err(OptionsError::Unknown(text.to_owned()));
+        }
+        let value: OsString = match inline {
+            Some(v) => v.into(),
+            None => match rest.next() {
+                Some(v) if !v.to_string_lossy().starts_with("--") => v,
+                _ => return Err(OptionsError::MissingValue(flag)),
+            },
+        };
+        // Paths may be any OS string; everything else is text.
+        match flag.as_str() {
+            "--data" => options.data = PathBuf::from(value),
+            "--cert" => cert = Some(PathBuf::from(value)),
+            "--key" => key = Some(PathBuf::from(value)),
+            _ => {
+                let value = utf8(&flag, &value)?;
+                apply(&mut options, &mut domains, &flag, value)?;
+            }
+        }
+    }
+    if !domains.is_empty() {
+        options.domains = domains;
+    }
+    options.tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(OptionsError::CertKeyPair {
+                given: "--cert",
+                missing: "--key",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(OptionsError::CertKeyPair {
+                given: "--key",
+                missing: "--cert",
+            });
+        }
+    };
+    check(&options)?;
+    Ok(Parsed::Run(options))
+}
+
+/// The flags that take a value.
+const FLAGS_WITH_VALUES: &[&str] = &[
+    "--data",
+    "--hostname",
+    "--domain",
+    "--user",
+    "--bind",
+    "--smtp",
+    "--submission",
+    "--submissions",
+    "--pop3",
+    "--pop3s",
+    "--imap",
+    "--imaps",
+    "--cert",
+    "--key",
+    "--max-message-size",
+    "--max-recipients",
+    "--max-connections",
+    "--max-connections-per-ip",
+    "--command-timeout",
+    "--data-timeout",
+    "--max-errors",
+];
+
+fn utf8<'a>(flag: &str, value: &'a OsStr) -> Result<&'a str, OptionsError> {
+    value.to_str().ok_or_else(|| {
+        // A `--user` value may hold a password: do not repeat it.
+        if flag == "--user" {
+            OptionsError::NotUnicode(flag.to_owned())
+        } else {
+            OptionsError::NotUnicode(format!("{flag} {}", value.to_string_lossy()))
+        }
+    })
+}
+
+fn invalid(flag: &str, value: &str, reason: impl fmt::Display) -> OptionsError {
+    OptionsError::Invalid {
+        flag: flag.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Applies one text-valued flag.
+fn apply(
+    options: &mut Options,
+    domains: &mut Vec<String>,
+    flag: &str,
+    value: &str,
+) -> Result<(), OptionsError> {
+    let limits = &mut options.limits;
+    match flag {
+        "--hostname" => {
+            if !value.is_ascii() {
+                return Err(invalid(
+                    flag,
+                    value,
+                    "use the ASCII (xn--) form of the name",
+                ));
+            }
+            options.hostname = normalize_domain(value).map_err(|e| invalid(flag, value, e))?;
+        }
+        "--domain" => {
+            let domain = normalize_domain(value).map_err(|e| invalid(flag, value, e))?;
+            if !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+        "--user" => options.users.push(parse_user(value)?),
+        "--bind" => {
+            options.bind = value
+                .parse()
+                .map_err(|_| invalid(flag, value, "expected an IPv4 or IPv6 address"))?;
+        }
+        "--max-message-size" => limits.max_message_size = parse_size(flag, value)?,
+        "--max-recipients" => limits.max_recipients = parse_count(flag, value)?,
+        "--max-connections" => limits.max_connections = parse_count(flag, value)?,
+        "--max-connections-per-ip" => limits.max_connections_per_ip = parse_count(flag, value)?,
+        "--command-timeout" => limits.command_timeout = parse_duration(flag, value)?,
+        "--data-timeout" => limits.data_timeout = parse_duration(flag, value)?,
+        "--max-errors" => {
+            limits.max_errors = u32::try_from(parse_count(flag, value)?)
+                .map_err(|_| invalid(flag, value, "too large"))?;
+        }
+        _ => {
+            let service = Service::ALL
+                .into_iter()
+                .find(|s| flag.strip_prefix("--") == Some(s.flag()))
+                .ok_or_else(|| OptionsError::Unknown(flag.to_owned()))?;
+            let port = value
+                .parse()
+                .map_err(|_| invalid(flag, value, "expected a port number from 0 to 65535"))?;
+            *options.ports.slot(service) = port;
+        }
+    }
+    Ok(())
+}
+
+/// `ADDR:PASSWORD`, split at the first `:` (the password may contain more).
+fn parse_user(value: &str) -> Result<UserSpec, OptionsError> {
+    let Some((address, password)) = value.split_once(':') else {
+        return Err(OptionsError::Invalid {
+            flag: "--user".into(),
+            value: "<hidden>".into(),
+            reason: "expected ADDR:PASSWORD".into(),
+        });
+    };
+    let address = Address::parse(address).map_err(|e: AddressError| OptionsError::Invalid {
+        flag: "--user".into(),
+        value: address.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if password.is_empty() {
+        return Err(OptionsError::Invalid {
+            flag: "--user".into(),
+            value: address.to_string(),
+            reason: "the password is empty".into(),
+        });
+    }
+    Ok(UserSpec {
+        address,
+        password: Secret::new(password.to_owned()),
+    })
+}
+
+/// Splits `value` into its leading digits and a suffix.
+fn number_and_suffix<'a>(
+    flag: &str,
+    value: &'a str,
+    expected: &str,
+) -> Result<(u64, &'a str), OptionsError> {
+    let digits = value.len() - value.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, suffix) = value.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| invalid(flag, value, expected))?;
+    if number == 0 {
+        return Err(invalid(flag, value, "must be greater than 0"));
+    }
+    Ok((number, suffix))
+}
+
+/// A size in bytes, with an optional `K`, `M` or `G` suffix (powers of 1024).
+fn parse_size(flag: &str, value: &str) -> Result<u64, OptionsError> {
+    const EXPECTED: &str = "expected a size in bytes, optionally with a K, M or G suffix";
+    let (number, suffix) = number_and_suffix(flag, value, EXPECTED)?;
+    let shift = match suffix.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(invalid(flag, value, EXPECTED)),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| invalid(flag, value, "too large"))
+}
+
+/// A positive count.
+fn parse_count(flag: &str, value: &str) -> Result<usize, OptionsError> {
+    const EXPECTED: &str = "expected a whole number greater than 0";
+    let (number, suffix) = number_and_suffix(flag, value, EXPECTED)?;
+    if !suffix.is_empty() {
+        return Err(invalid(flag, value, EXPECTED));
+    }
+    usize::try_from(number).map_err(|_| invalid(flag, value, "too large"))
+}
+
+/// A duration in seconds, with an optional `s`, `m` or `h` suffix.
+fn parse_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
+    const EXPECTED: &str = "expected seconds, optionally with an s, m or h suffix";
+    let (number, suffix) = number_and_suffix(flag, value, EXPECTED)?;
+    let unit = match suffix {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(invalid(flag, value, EXPECTED)),
+    };
+    number
+        .checked_mul(unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| invalid(flag, value, "too large"))
+}
+
+/// Checks that hold across flags.
+fn check(options: &Options) -> Result<(), OptionsError> {
+    for (i, &first) in Service::ALL.iter().enumerate() {
+        let port = options.ports.get(first);
+        if port == 0 {
+            continue;
+        }
+        if let Some(&second) = Service::ALL[i + 1..]
+            .iter()
+            .find(|&&s| options.ports.get(s) == port)
+        {
+            return Err(OptionsError::PortClash {
+                first,
+                second,
+                port,
+            });
+        }
+    }
+    for user in &options.users {
+        let domain = user.address.domain();
+        if !options.domains.iter().any(|d| d == domain) {
+            return Err(OptionsError::UserDomain {
+                address: user.address.to_string(),
+                domain: domain.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Options {
+        match parse(args.iter().copied()) {
+            Ok(Parsed::Run(options)) => options,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    fn fail(args: &[&str]) -> OptionsError {
+        match parse(args.iter().copied()) {
+            Err(e) => e,
+            Ok(other) => panic!("{args:?} parsed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = run(&[]);
+        assert_eq!(o.data, PathBuf::from("./mail-data"));
+        assert_eq!(o.hostname, "localhost");
+        assert_eq!(o.domains, ["localhost"]);
+        assert!(o.users.is_empty());
+        assert_eq!(o.bind, IpAddr::from([127, 0, 0, 1]));
+        let ports = [2525, 2587, 2465, 2110, 2995, 2143, 2993];
+        for (service, port) in Service::ALL.into_iter().zip(ports) {
+            assert_eq!(o.ports.get(service), port, "{service}");
+            assert_eq!(
+                o.listen_addr(service),
+                Some(SocketAddr::from(([127, 0, 0, 1], port)))
+            );
+        }
+        assert_eq!(o.listeners().len(), 7);
+        assert_eq!(o.tls, None);
+        assert!(!o.allow_plaintext_auth);
+        let l = o.limits;
+        assert_eq!(l.max_message_size, 52_428_800);
+        assert_eq!(l.max_recipients, 100);
+        assert_eq!(l.max_connections, 1000);
+        assert_eq!(l.max_connections_per_ip, 50);
+        assert_eq!(l.command_timeout, Duration::from_secs(300));
+        assert_eq!(l.data_timeout, Duration::from_secs(180));
+        assert_eq!(l.max_errors, 20);
+    }
+
+    #[test]
+    fn every_flag() {
+        let o = run(&[
+            "--data",
+            "/var/mail-data",
+            "--hostname",
+            "MX.Example.COM",
+            "--domain",
+            "example.com",
+            "--domain=Example.ORG",
+            "--domain",
+            "EXAMPLE.com",
+            "--user",
+            "alice@example.com:pa:ss word",
+            "--user=Bob@EXAMPLE.org:x",
+            "--bind",
+            "::1",
+            "--smtp",
+            "25",
+            "--submission=587",
+            "--submissions",
+            "465",
+            "--pop3",
+            "110",
+            "--pop3s",
+            "995",
+            "--imap",
+            "0",
+            "--imaps",
+            "993",
+            "--cert",
+            "cert.pem",
+            "--key=key.pem",
+            "--allow-plaintext-auth",
+            "--max-message-size",
+            "10M",
+            "--max-recipients",
+            "500",
+            "--max-connections",
+            "2000",
+            "--max-connections-per-ip",
+            "10",
+            "--command-timeout",
+            "5m",
+            "--data-timeout=90s",
+            "--max-errors",
+            "5",
+        ]);
+        assert_eq!(o.data, PathBuf::from("/var/mail-data"));
+        assert_eq!(o.hostname, "mx.example.com");
+        assert_eq!(o.domains, ["example.com", "example.org"]);
+        assert_eq!(o.users.len(), 2);
+        assert_eq!(o.users[0].address.to_string(), "alice@example.com");
+        assert_eq!(o.users[0].password.expose(), "pa:ss word");
+        assert_eq!(o.users[1].address.to_string(), "Bob@example.org");
+        assert_eq!(o.users[1].password.expose(), "x");
+        assert_eq!(o.bind, IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
+        let p = o.ports;
+        assert_eq!(
+            [
+                p.smtp,
+                p.submission,
+                p.submissions,
+                p.pop3,
+                p.pop3s,
+                p.imap,
+                p.imaps
+            ],
+            [25, 587, 465, 110, 995, 0, 993]
+        );
+        assert_eq!(o.listen_addr(Service::Imap), None);
+        assert_eq!(
+            o.listen_addr(Service::Smtp),
+            Some("[::1]:25".parse().unwrap())
+        );
+        assert_eq!(o.listeners().len(), 6);
+        assert_eq!(
+            o.tls,
+            Some(TlsFiles {
+                cert: "cert.pem".into(),
+                key: "key.pem".into()
+            })
+        );
+        assert!(o.allow_plaintext_auth);
+        let l = o.limits;
+        assert_eq!(l.max_message_size, 10 << 20);
+        assert_eq!(l.max_recipients, 500);
+        assert_eq!(l.max_connections, 2000);
+        assert_eq!(l.max_connections_per_ip, 10);
+        assert_eq!(l.command_timeout, Duration::from_secs(300));
+        assert_eq!(l.data_timeout, Duration::from_secs(90));
+        assert_eq!(l.max_errors, 5);
+        assert!(o.is_local_domain("EXAMPLE.COM"));
+        assert!(!o.is_local_domain("localhost"));
+        // Passwords never show in Debug.
+        let debug = format!("{o:?}");
+        assert!(!debug.contains("pa:ss word"), "{debug}");
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        let size = |v: &str| run(&["--max-message-size", v]).limits.max_message_size;
+        assert_eq!(size("1"), 1);
+        assert_eq!(size("4k"), 4096);
+        assert_eq!(size("50M"), 52_428_800);
+        assert_eq!(size("1GiB"), 1 << 30);
+        let timeout = |v: &str| run(&["--command-timeout", v]).limits.command_timeout;
+        assert_eq!(timeout("7"), Duration::from_secs(7));
+        assert_eq!(timeout("2h"), Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn help_wins() {
+        assert!(matches!(parse(["--help"]), Ok(Parsed::Help)));
+        assert!(matches!(parse(["--smtp", "x", "-h"]), Ok(Parsed::Help)));
+        for flag in FLAGS_WITH_VALUES {
+            assert!(USAGE.contains(flag), "{flag} is not documented");
+        }
+        assert!(USAGE.contains("--allow-plaintext-auth"));
+        for line in USAGE.lines() {
+            assert!(line.len() <= 100, "{line}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_value() {
+        for (args, flag, value) in [
+            (&["--smtp", "70000"][..], "--smtp", "70000"),
+            (&["--imaps=-1"], "--imaps", "-1"),
+            (&["--bind", "localhost"], "--bind", "localhost"),
+            (&["--hostname", "bad host"], "--hostname", "bad host"),
+            (
+                &["--hostname", "bücher.example"],
+                "--hostname",
+                "bücher.example",
+            ),
+            (&["--domain", "../etc"], "--domain", "../etc"),
+            (&["--max-message-size", "0"], "--max-message-size", "0"),
+            (&["--max-message-size", "5T"], "--max-message-size", "5T"),
+            (
+                &["--max-message-size", "99999999999999999999"],
+                "--max-message-size",
+                "99999999999999999999",
+            ),
+            (&["--max-recipients", "ten"], "--max-recipients", "ten"),
+            (&["--max-connections", "-5"], "--max-connections", "-5"),
+            (
+                &["--max-connections-per-ip", "1.5"],
+                "--max-connections-per-ip",
+                "1.5",
+            ),
+            (&["--command-timeout", "5d"], "--command-timeout", "5d"),
+            (&["--data-timeout", "0"], "--data-timeout", "0"),
+            (
+                &["--max-errors", "99999999999"],
+                "--max-errors",
+                "99999999999",
+            ),
+            (&["--user", "nobody:secret"], "--user", "nobody"),
+            (&["--user", "a@localhost:"], "--user", "a@localhost"),
+        ] {
+            let error = fail(args);
+            match &error {
+                OptionsError::Invalid {
+                    flag: f, value: v, ..
+                } => {
+                    assert_eq!((f.as_str(), v.as_str()), (flag, value), "{args:?}");
+                }
+                other => panic!("{args:?}: {other:?}"),
+            }
+            let message = error.to_string();
+            assert!(
+                message.contains(flag) && message.contains(value),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_never_appear_in_errors() {
+        for args in [
+            &["--user", "no-colon-secretpw"][..],
+            &["--user", "bad address:secretpw"],
+            &["--user", "a@elsewhere.example:secretpw"],
+        ] {
+            let message = fail(args).to_string();
+            assert!(!message.contains("secretpw"), "{message}");
+        }
+        assert_eq!(
+            fail(&["--user", "a@elsewhere.example:pw"]),
+            OptionsError::UserDomain {
+                address: "a@elsewhere.example".into(),
+                domain: "elsewhere.example".into()
+            }
+        );
+    }
+
+    #[test]
+    fn missing_values_and_unknown_flags() {
+        for flag in FLAGS_WITH_VALUES {
+            assert_eq!(fail(&[flag]), OptionsError::MissingValue(flag.to_string()));
+        }
+        assert_eq!(
+            fail(&["--data", "--smtp", "25"]),
+            OptionsError::MissingValue("--data".into())
+        );
+        assert_eq!(
+            fail(&["--smtpx", "1"]),
+            OptionsError::Unknown("--smtpx".into())
+        );
+        assert_eq!(fail(&["stray"]), OptionsError::Unknown("stray".into()));
+        assert_eq!(fail(&["-x"]), OptionsError::Unknown("-x".into()));
+        assert_eq!(
+            fail(&["--allow-plaintext-auth=yes"]),
+            OptionsError::UnexpectedValue("--allow-plaintext-auth".into())
+        );
+        // A value starting with `--` needs the `=` form.
+        assert_eq!(run(&["--data=--odd"]).data, PathBuf::from("--odd"));
+    }
+
+    #[test]
+    fn cert_and_key_go_together() {
+        assert_eq!(
+            fail(&["--cert", "c.pem"]),
+            OptionsError::CertKeyPair {
+                given: "--cert",
+                missing: "--key"
+            }
+        );
+        assert_eq!(
+            fail(&["--key", "k.pem"]),
+            OptionsError::CertKeyPair {
+                given: "--key",
+                missing: "--cert"
+            }
+        );
+        let message = fail(&["--cert", "c.pem"]).to_string();
+        assert!(message.contains("--key"), "{message}");
+    }
+
+    #[test]
+    fn port_clashes_are_refused_but_zero_may_repeat() {
+        assert_eq!(
+            fail(&["--smtp", "2000", "--imap", "2000"]),
+            OptionsError::PortClash {
+                first: Service::Smtp,
+                second: Service::Imap,
+                port: 2000
+            }
+        );
+        let o = run(&["--pop3", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0"]);
+        assert_eq!(o.listeners().len(), 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_may_be_any_os_string() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(b"/tmp/\xffdata".to_vec());
+        let parsed = parse([OsString::from("--data"), odd.clone()]).unwrap();
+        match parsed {
+            Parsed::Run(o) => assert_eq!(o.data, PathBuf::from(odd)),
+            Parsed::Help => panic!(),
+        }
+        let bad = OsString::from_vec(b"--hostname=\xff".to_vec());
+        assert!(matches!(parse([bad]), Err(OptionsError::NotUnicode(_))));
+    }
+}
