@@ -55,7 +55,7 @@
 //! | unknown command | `500 5.5.2` |
 //! | syntax error in arguments | `501 5.5.4` (`553 5.6.7` for UTF-8 without SMTPUTF8) |
 //! | command line too long | `500 5.5.2 Line too long` (RFC 5321 section 4.5.3.1.4) |
-//! | bad sequence (MAIL before HELO, RCPT before MAIL, DATA without recipients...) | `503 5.5.1`, or `554 5.5.1` for DATA without valid recipients (RFC 2920 section 3.1) |
+//! | bad sequence (MAIL before HELO, RCPT before MAIL, DATA without recipients...) | `503 5.5.1`, or `554 5.5.1` for DATA without valid recipients (RFC 2920 section 3.1; `503 5.5.1` in LMTP, RFC 2033 section 4.2) |
 //! | MAIL before STARTTLS when TLS is required | `530 5.7.0` (RFC 3207 section 4) |
 //! | MAIL before AUTH when AUTH is required | `530 5.7.0` (RFC 4954 section 6) |
 //! | declared or actual size over the limit | `552 5.3.4` (RFC 1870), after draining the body |
@@ -1142,7 +1142,12 @@ impl Server {
             return self.error(b"503 5.5.1 BODY=BINARYMIME requires BDAT");
         }
         if txn.recipients == 0 {
-            return self.error(b"554 5.5.1 No valid recipients");
+            // RFC 2920 section 3.1 asks SMTP servers for 554 here; RFC 2033 section 4.2 asks
+            // LMTP servers for 503.
+            return match self.config.mode {
+                Mode::Lmtp => self.error(b"503 5.5.1 No valid recipients"),
+                Mode::Smtp => self.error(b"554 5.5.1 No valid recipients"),
+            };
         }
         txn.transfer = Some(BodyTransfer::Data);
         self.line(b"354 End data with <CR><LF>.<CR><LF>");

@@ -176,6 +176,122 @@ fn rfc5321_d1_typical_session() {
     );
 }
 
+/// RFC 5321 Appendix D.2, aborted transaction: a refused recipient, then RSET.
+#[test]
+fn rfc5321_d2_aborted_transaction() {
+    let policy: Policy = Box::new(|event| match event {
+        Event::Rcpt {
+            to: ForwardPath::Mailbox(m),
+            ..
+        } if m.local.as_str() == "Green" => Decision::Reject(reply(550, "No such user here")),
+        _ => Decision::Accept,
+    });
+    let mut h = after_ehlo_with(config("foo.com"), policy);
+    h.transcript(
+        "C: MAIL FROM:<Smith@bar.com>
+         S: 250 2.1.0 Sender ok
+         C: RCPT TO:<Jones@foo.com>
+         S: 250 2.1.5 Recipient ok
+         C: RCPT TO:<Green@foo.com>
+         S: 550 No such user here
+         C: RSET
+         S: 250 2.0.0 Ok
+         C: QUIT
+         S: 221 2.0.0 Bye",
+    );
+    assert!(h.server.is_closed());
+    assert_eq!(
+        h.events(),
+        [
+            mail("Smith@bar.com"),
+            rcpt("Jones@foo.com"),
+            rcpt("Green@foo.com"),
+            closed(CloseReason::Quit),
+        ]
+    );
+}
+
+/// RFC 5321 Appendix D.3, relayed mail, step 1 as the relay sees it: a recipient in another
+/// domain is the application's decision (here: accept, as a relay for XYZ.COM would).
+#[test]
+fn rfc5321_d3_relayed_mail_at_the_relay() {
+    let mut h = after_ehlo(config("foo.com"));
+    h.transcript(
+        "C: MAIL FROM:<JQP@bar.com>
+         S: 250 2.1.0 Sender ok
+         C: RCPT TO:<Jones@XYZ.COM>
+         S: 250 2.1.5 Recipient ok
+         C: DATA
+         S: 354 End data with <CR><LF>.<CR><LF>
+         C: Date: Thu, 21 May 1998 05:33:29 -0700
+         C: From: John Q. Public <JQP@bar.com>
+         C: Subject: The Next Meeting of the Board
+         C: To: Jones@xyz.com
+         C: 
+         C: Bill:
+         C: The next meeting of the board of directors will be
+         C: on Tuesday.
+         C:                                         John.
+         C: .
+         S: 250 2.0.0 Message accepted
+         C: QUIT
+         S: 221 2.0.0 Bye",
+    );
+    let events = h.events();
+    assert_eq!(
+        events[..3],
+        [mail("JQP@bar.com"), rcpt("Jones@XYZ.COM"), data_start()]
+    );
+    let body: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BodyChunk(c) => Some(c.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(body.starts_with(b"Date: Thu, 21 May 1998 05:33:29 -0700\r\n"));
+    assert!(body.ends_with(b"on Tuesday.\r\n                                        John.\r\n"));
+    assert!(matches!(
+        events[events.len() - 2],
+        Event::BodyEnd { recipients: 1, .. }
+    ));
+}
+
+/// RFC 5321 Appendix D.4, verifying and sending. VRFY is answered `252` (section 3.5.3: a
+/// server that does not disclose its users), then the transaction goes on as in the appendix.
+#[test]
+fn rfc5321_d4_verifying_and_sending() {
+    let mut h = after_ehlo(config("foo.com"));
+    h.transcript(
+        "C: VRFY Crispin
+         S: 252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery
+         C: MAIL FROM:<EAK@bar.com>
+         S: 250 2.1.0 Sender ok
+         C: RCPT TO:<Admin.MRC@foo.com>
+         S: 250 2.1.5 Recipient ok
+         C: DATA
+         S: 354 End data with <CR><LF>.<CR><LF>
+         C: Blah blah blah...
+         C: ...etc. etc. etc.
+         C: .
+         S: 250 2.0.0 Message accepted
+         C: QUIT
+         S: 221 2.0.0 Bye",
+    );
+    assert_eq!(
+        h.events(),
+        [
+            mail("EAK@bar.com"),
+            rcpt("Admin.MRC@foo.com"),
+            data_start(),
+            chunk("Blah blah blah...\r\n..etc. etc. etc.\r\n"),
+            body_end(37, 1),
+            closed(CloseReason::Quit),
+        ]
+    );
+}
+
 /// The same session with HELO: a one-line greeting reply, no ESMTP parameters.
 #[test]
 fn helo_session() {
@@ -722,6 +838,51 @@ fn rfc2033_lmtp_session() {
             closed(CloseReason::Quit),
         ]
     );
+}
+
+#[test]
+fn lmtp_data_without_valid_recipients_is_503() {
+    // RFC 2033 section 4.2: DATA after no successful RCPT MUST fail with 503 (SMTP says 554).
+    let policy: Policy = Box::new(|event| match event {
+        Event::Rcpt { .. } => Decision::Reject(reply(550, "No such user here")),
+        _ => Decision::Accept,
+    });
+    let mut h = Harness::with_policy(ServerConfig::lmtp(domain("foo.edu")), policy);
+    h.transcript(
+        "S: 220 foo.edu LMTP ready
+         C: LHLO foo.edu
+         S: 250-foo.edu
+         S: 250-PIPELINING
+         S: 250-8BITMIME
+         S: 250-SMTPUTF8
+         S: 250-ENHANCEDSTATUSCODES
+         S: 250-CHUNKING
+         S: 250-BINARYMIME
+         S: 250-SIZE 10240000
+         S: 250 LIMITS RCPTMAX=100
+         C: MAIL FROM:<chris@bar.com>
+         C: RCPT TO:<jones@foo.edu>
+         C: DATA
+         S: 250 2.1.0 Sender ok
+         S: 550 No such user here
+         S: 503 5.5.1 No valid recipients",
+    );
+    assert!(h.server.in_transaction());
+}
+
+#[test]
+fn auth_during_a_mail_transaction_is_503() {
+    // RFC 4954 section 4: AUTH is not permitted during a mail transaction.
+    let mut config = config("mx.example");
+    config.allow_plaintext_auth = true;
+    config.auth_mechanisms = vec![Mechanism::Plain];
+    let mut h = in_transaction(config);
+    h.transcript(
+        "C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
+         S: 503 5.5.1 AUTH not allowed during a mail transaction",
+    );
+    assert!(h.server.in_transaction());
+    assert!(h.server.authenticated().is_none());
 }
 
 #[test]
