@@ -139,6 +139,10 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         accounts,
         domains: options.domains.clone(),
         hostname: options.hostname.clone(),
+        // One Argon2id verification per core: more would only queue for the CPU anyway.
+        auth_slots: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ),
     });
     let limits = Arc::new(Limits {
         max_total: options.limits.max_connections,

@@ -43,6 +43,9 @@ pub struct Shared {
     pub domains: Vec<String>,
     /// The server's name for trace headers.
     pub hostname: String,
+    /// Password checks allowed at once. Each Argon2id verification holds a 19 MiB work area,
+    /// so unbounded concurrent logins would be a memory attack; extra ones wait their turn.
+    pub auth_slots: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -319,6 +322,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
         }
         Event::AuthStep { .. } => {
             let accounts = &shared.accounts;
+            let _slot = shared.auth_slots.acquire().await?;
             // Argon2 takes tens of milliseconds: keep other sessions running meanwhile.
             tokio::task::block_in_place(|| server.auth_step(accounts, nonce()))
         }

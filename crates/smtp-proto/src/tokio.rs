@@ -1,10 +1,14 @@
 //! Thin async drivers around the state machines, for tokio.
 //!
-//! [`ServerConnection`] owns a stream and a [`Server`]: it writes what the machine queues,
-//! reads only when the machine wants input, turns deadlines into timers, and performs the
-//! STARTTLS upgrade with mail-tls (checking the boundary rule) before it hands the next event
-//! back. The application keeps all policy: it awaits [`ServerConnection::next_event`] and
-//! answers decisions on [`ServerConnection::server`].
+//! Both drivers own a stream and a state machine: they write what the machine queues, read
+//! only when it needs input, turn its deadlines into timers, and perform the STARTTLS upgrade
+//! with mail-tls (checking the boundary rule) before they hand the next event back. The
+//! application keeps all policy.
+//!
+//! # Server
+//!
+//! [`ServerConnection`] drives a [`Server`]: the application awaits
+//! [`ServerConnection::next_event`] and answers decisions on [`ServerConnection::server`].
 //!
 //! ```no_run
 //! use smtp_proto::server::{Event, Server, ServerConfig};
@@ -28,35 +32,103 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Client
+//!
+//! [`ClientConnection`] drives a [`Client`]: the application awaits
+//! [`ClientConnection::next_event`], starts messages with [`ClientConnection::send_message`],
+//! streams bodies with [`ClientConnection::send_body`] (or [`ClientConnection::send_body_from`]
+//! for an `AsyncRead`) and ends with [`ClientConnection::quit`].
+//!
+//! ```no_run
+//! use std::time::Instant;
+//! use mail_tls::tokio::HandshakeOptions;
+//! use mail_tls::{ClientTls, server_name};
+//! use mail_wire::Secret;
+//! use smtp_proto::client::{Client, ClientConfig, Credentials, Envelope, Event};
+//! use smtp_proto::tokio::ClientConnection;
+//! use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
+//!
+//! # async fn submit(message: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! // Submission on port 587: STARTTLS is required, then AUTH.
+//! let credentials = Credentials::password("alice", Secret::new("correct horse".into()));
+//! let config = ClientConfig::submission(
+//!     Host::Domain(Domain::new("client.example")?),
+//!     credentials,
+//! );
+//! let stream = tokio::net::TcpStream::connect("mail.example.org:587").await?;
+//! let mut conn = ClientConnection::new(stream, Client::new(config, Instant::now()))
+//!     .with_starttls(
+//!         ClientTls::webpki_roots().build()?,
+//!         server_name("mail.example.org")?,
+//!         HandshakeOptions::default(),
+//!     );
+//! let mut outbox = vec![
+//!     Envelope::new(ReversePath::Mailbox(Mailbox::parse("alice@example.org")?.into_owned()))
+//!         .with_recipient(ForwardPath::Mailbox(Mailbox::parse("bob@example.net")?.into_owned())),
+//! ];
+//! while let Some(event) = conn.next_event().await? {
+//!     match event {
+//!         Event::Ready => match outbox.pop() {
+//!             Some(envelope) => conn.send_message(envelope)?,
+//!             None => conn.quit(),
+//!         },
+//!         Event::Recipient { index, reply } if !reply.code().is_positive() => {
+//!             eprintln!("recipient {index} refused: {}", reply.code());
+//!         }
+//!         // Streams the body in bounded pieces (`&[u8]` is an `AsyncRead`), then ends it.
+//!         Event::BodyReady => {
+//!             conn.send_body_from(message).await?;
+//!         }
+//!         Event::MessageAccepted(reply) => println!("queued: {}", reply.code()),
+//!         Event::MessageRejected(why) => eprintln!("rejected: {why:?}"),
+//!         Event::Closed(result) => result?,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit` first, pass
+//! the TLS stream and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig) (or use
+//! [`ClientConfig::submissions`](crate::client::ClientConfig::submissions)).
 
+use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use mail_tls::SessionInfo;
-use mail_tls::rustls::ServerConfig as TlsServerConfig;
-use mail_tls::tokio::{HandshakeOptions, starttls_accept, tokio_rustls};
+use mail_tls::pki_types::ServerName;
+use mail_tls::rustls::{ClientConfig as TlsClientConfig, ServerConfig as TlsServerConfig};
+use mail_tls::tokio::{HandshakeOptions, starttls_accept, starttls_connect, tokio_rustls};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use crate::client::{self, Client, ClientError, Envelope, TlsPolicy};
 use crate::server::{Event, Server};
 
 /// How much is read from the socket at once. Small enough that an idle session costs little,
 /// large enough for a pipelined burst.
 const READ_CHUNK: usize = 4096;
 
-/// A plaintext stream that may be upgraded to TLS in place.
+/// A plaintext stream that may be upgraded in place to TLS (`T`: the server or client side
+/// of tokio-rustls).
 #[derive(Debug)]
-enum Stream<S> {
+enum Stream<S, T> {
     Plain(S),
-    Tls(Box<tokio_rustls::server::TlsStream<S>>),
+    Tls(Box<T>),
     /// The upgrade failed half-way; the connection is unusable.
     Broken,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<S> {
+impl<S, T> AsyncRead for Stream<S, T>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -70,7 +142,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<S> {
+impl<S, T> AsyncWrite for Stream<S, T>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -114,7 +190,7 @@ fn broken() -> io::Error {
 /// [`ServerConfig::implicit_tls`](crate::server::ServerConfig::implicit_tls).
 #[derive(Debug)]
 pub struct ServerConnection<S> {
-    stream: Stream<S>,
+    stream: Stream<S, tokio_rustls::server::TlsStream<S>>,
     server: Server,
     starttls: Option<(Arc<TlsServerConfig>, HandshakeOptions)>,
     read_buf: BytesMut,
@@ -277,5 +353,880 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
                 Err(io::Error::other(err))
             }
         }
+    }
+}
+
+/// How much of a body [`ClientConnection::send_body_from`] reads and sends at once: one BDAT
+/// chunk, or one piece of a DATA body. Bounds what the driver holds of a message.
+pub const BODY_CHUNK: usize = 64 * 1024;
+
+/// How long the client driver waits for the server's last words after a write failed (a
+/// server that refuses a message may say why and close while the body is still being
+/// written). Reads on a dead connection return at once; this only bounds a half-open one.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+/// Which way bytes went, for a [`ClientConnection::with_trace`] callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Traffic {
+    /// Queued for the server: commands, SASL responses (credentials!) and body data.
+    Sent,
+    /// Read from the server: replies.
+    Received,
+}
+
+/// A [`ClientConnection::with_trace`] callback.
+type TraceFn = dyn FnMut(Traffic, &[u8]) + Send;
+
+/// The boxed trace callback; `Debug` shows nothing of it.
+struct Trace(Box<TraceFn>);
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Trace(..)")
+    }
+}
+
+/// One client session over a tokio stream; see the [module docs](self).
+///
+/// The driver owns the stream and the [`Client`]. [`ClientConnection::next_event`] writes
+/// what the machine queued, reads when it needs replies (and, while the session waits for the
+/// application, to notice a server that closes the idle connection), calls
+/// [`Client::handle_timeout`] when a reply is late, and performs the STARTTLS handshake when
+/// the server accepts STARTTLS. Writes also read: a server that answers while the client is
+/// still writing (RFC 2920 section 3.3) never deadlocks the session, and a server that takes
+/// no data for [`Timeouts::data_block`](crate::client::Timeouts::data_block) fails it.
+///
+/// **STARTTLS boundary** (RFC 3207 section 4.2): every byte read is fed to the state machine
+/// at once, so a response injected after the `220` reply to STARTTLS, in the same read or
+/// not, ends the session with
+/// [`SessionError::StartTlsInjection`](crate::client::SessionError::StartTlsInjection); the
+/// driver reads nothing between that reply and the handshake, and hands mail-tls an empty
+/// read buffer.
+///
+/// **Memory** is bounded: one read of 4 KiB, the output of the last call (a command group or
+/// one body piece, dot-stuffed), and what the state machine bounds itself.
+///
+/// For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit`, pass the TLS
+/// stream as `S` and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig::implicit_tls).
+#[derive(Debug)]
+pub struct ClientConnection<S> {
+    stream: Stream<S, tokio_rustls::client::TlsStream<S>>,
+    client: Client,
+    starttls: Option<(Arc<TlsClientConfig>, ServerName<'static>, HandshakeOptions)>,
+    /// One read from the server; always fed to the machine in full before the next await.
+    scratch: Box<[u8]>,
+    /// Output taken from the machine and not written yet.
+    out: BytesMut,
+    /// An event taken from the machine whose I/O (STARTTLS handshake, shutdown) has not
+    /// finished; kept so that a cancelled [`ClientConnection::next_event`] does not lose it.
+    held: Option<client::Event>,
+    tls_info: Option<SessionInfo>,
+    trace: Option<Trace>,
+    /// The connection was shut down or failed: no more I/O.
+    finished: bool,
+}
+
+/// What one step of a write made happen.
+enum Progress {
+    Wrote(io::Result<usize>),
+    Read(io::Result<usize>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
+    /// Drives `client` over `stream`, a connection just opened (the server's greeting is
+    /// still to come).
+    pub fn new(stream: S, client: Client) -> Self {
+        ClientConnection {
+            stream: Stream::Plain(stream),
+            client,
+            starttls: None,
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+            out: BytesMut::new(),
+            held: None,
+            tls_info: None,
+            trace: None,
+            finished: false,
+        }
+    }
+
+    /// Enables STARTTLS with this rustls configuration (build it with `mail_tls::ClientTls`),
+    /// the name the server's certificate must carry, and handshake options.
+    ///
+    /// Required unless the client is configured with [`TlsPolicy::Never`] or
+    /// [`implicit_tls`](crate::client::ClientConfig::implicit_tls): without it,
+    /// [`ClientConnection::next_event`] fails at once rather than when the server accepts
+    /// STARTTLS.
+    pub fn with_starttls(
+        mut self,
+        config: Arc<TlsClientConfig>,
+        server_name: ServerName<'static>,
+        options: HandshakeOptions,
+    ) -> Self {
+        self.starttls = Some((config, server_name, options));
+        self
+    }
+
+    /// Calls `trace` with every piece of output as it is queued for writing and every piece
+    /// of input as it is read (before the state machine sees it), in order, inside TLS once
+    /// the connection is TLS. Pieces are not aligned to lines.
+    ///
+    /// For transcripts and debugging. What is sent includes AUTH lines and SASL responses,
+    /// which carry credentials, and the message body: redact before logging.
+    pub fn with_trace(mut self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
+        self.trace = Some(Trace(Box::new(trace)));
+        self
+    }
+
+    /// The state machine, to read session state ([`Client::capabilities`],
+    /// [`Client::can_send_body`], ...) or call it directly. Bytes it queues are written by
+    /// the next call on the connection; send bodies through [`ClientConnection::send_body`]
+    /// rather than [`Client::send_body`], which does not wait for the server and so does not
+    /// bound memory.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// What was negotiated by STARTTLS, once it succeeded. (With implicit TLS, read it from
+    /// the stream you connected.)
+    pub fn tls_info(&self) -> Option<&SessionInfo> {
+        self.tls_info.as_ref()
+    }
+
+    /// Starts a mail transaction ([`Client::send_message`] at the current time); the commands
+    /// go out with the next [`ClientConnection::next_event`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send_message`]: the envelope does not fit the server's extensions
+    /// (nothing is sent, the session stays ready), the session is not ready, or it is over.
+    pub fn send_message(&mut self, envelope: Envelope) -> Result<(), ClientError> {
+        self.client.send_message(Instant::now(), envelope)
+    }
+
+    /// Ends the session with QUIT, now or after the current transaction
+    /// ([`Client::quit`]); [`ClientConnection::next_event`] then returns
+    /// [`Event::Closed`](client::Event::Closed) on the server's `221`.
+    pub fn quit(&mut self) {
+        self.client.quit(Instant::now());
+    }
+
+    /// The next event, after writing what the machine queued and reading as needed;
+    /// `Ok(None)` once the session is over and the connection shut down.
+    ///
+    /// [`Event::StartTls`](client::Event::StartTls) is returned after the handshake
+    /// succeeded, for logging; the session continues inside TLS (EHLO is already queued).
+    /// [`Event::Closed`](client::Event::Closed) is returned once, after the last bytes were
+    /// written and the connection shut down. [`Event::BodyReady`](client::Event::BodyReady)
+    /// is left out when no body can be sent any more (BDAT without PIPELINING repeats it
+    /// after each chunk, and [`ClientConnection::send_body`] already waited for those).
+    ///
+    /// While the session waits for the application (after `Ready`, or after `BodyReady` with
+    /// DATA), it keeps reading, so a server closing an idle connection is noticed: it can sit
+    /// in a `tokio::select!` beside your work queue. Send the body before awaiting it again,
+    /// though, or the server will wait for it until its timeout.
+    ///
+    /// Cancel safe, except during a STARTTLS handshake, which a cancellation abandons (the
+    /// connection is then unusable).
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, a failed STARTTLS handshake (wrapping a `mail_tls::TlsError`), and a
+    /// client that would use STARTTLS on a connection without
+    /// [`ClientConnection::with_starttls`] (`InvalidInput`). After an I/O error the session
+    /// is over: the next calls return the remaining events, ending with
+    /// [`Event::Closed`](client::Event::Closed), then `Ok(None)`.
+    pub async fn next_event(&mut self) -> io::Result<Option<client::Event>> {
+        self.check_tls_setup()?;
+        loop {
+            if self.held.is_none() {
+                self.held = self.client.poll_event();
+            }
+            match &self.held {
+                Some(client::Event::StartTls) => {
+                    // Nothing follows STARTTLS in the output; write it all, read nothing.
+                    let upgraded = match self.write_out(false).await {
+                        Ok(_) => self.upgrade().await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = upgraded {
+                        // The session is over (a cancellation would have kept the event).
+                        self.held = None;
+                        return Err(error);
+                    }
+                    return Ok(self.held.take());
+                }
+                Some(client::Event::Closed(_)) => {
+                    self.shut_down().await;
+                    return Ok(self.held.take());
+                }
+                Some(client::Event::BodyReady) if !self.client.can_send_body() => {
+                    self.held = None;
+                    continue;
+                }
+                Some(_) => return Ok(self.held.take()),
+                None => {}
+            }
+            if self.finished || self.client.is_closed() {
+                return Ok(None);
+            }
+            // RFC 2920 section 3.1: send the queued commands before waiting for replies.
+            if !self.write_out(true).await? {
+                self.read_some().await?;
+            }
+        }
+    }
+
+    /// Sends the next piece of the message body ([`Client::send_body`]) and writes it,
+    /// reading replies meanwhile. For BDAT without PIPELINING it first waits for the reply
+    /// to the previous chunk (the [`Client::can_send_body`] backpressure), so it can be
+    /// called in a loop.
+    ///
+    /// Returns `Ok(false)`, sending nothing, when no body is open: before
+    /// [`Event::BodyReady`](client::Event::BodyReady), after the end, or because the server
+    /// refused the message or the session ended while it waited. Stop sending then;
+    /// [`ClientConnection::next_event`] says what happened.
+    ///
+    /// Not cancel safe: a cancellation after the piece was handed to the state machine
+    /// leaves it queued (it is written by the next call); do not send it again.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, as [`ClientConnection::next_event`].
+    pub async fn send_body(&mut self, chunk: &[u8]) -> io::Result<bool> {
+        self.body(chunk, false).await
+    }
+
+    /// Ends the body ([`Client::finish_body`]): `.` after DATA, `BDAT 0 LAST` after chunks.
+    /// The outcome comes from [`ClientConnection::next_event`]. Returns `Ok(false)` when no
+    /// body is open, as [`ClientConnection::send_body`].
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, as [`ClientConnection::next_event`].
+    pub async fn finish_body(&mut self) -> io::Result<bool> {
+        self.body(&[], true).await
+    }
+
+    /// Sends `chunk` as the last piece of the body and ends it
+    /// ([`Client::finish_body_with`]; one `BDAT n LAST` for BDAT). As
+    /// [`ClientConnection::finish_body`].
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, as [`ClientConnection::next_event`].
+    pub async fn finish_body_with(&mut self, chunk: &[u8]) -> io::Result<bool> {
+        self.body(chunk, true).await
+    }
+
+    /// Streams the whole body from `body` in pieces of [`BODY_CHUNK`] octets, then ends it.
+    /// The body is never held whole in memory. Returns `Ok(false)` as soon as no body is
+    /// open any more (see [`ClientConnection::send_body`]); `body` is then left part read.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors of the connection, as [`ClientConnection::next_event`], and errors reading
+    /// `body`, returned as they are. After an error reading `body` the message cannot be
+    /// completed (SMTP has no way to cancel a body once DATA or BDAT started): drop the
+    /// connection.
+    pub async fn send_body_from<R: AsyncRead + Unpin>(&mut self, mut body: R) -> io::Result<bool> {
+        let mut piece = vec![0; BODY_CHUNK];
+        loop {
+            let mut filled = 0;
+            while filled < piece.len() {
+                let Some(free) = piece.get_mut(filled..) else {
+                    break;
+                };
+                match body.read(free).await? {
+                    0 => {
+                        return self
+                            .finish_body_with(piece.get(..filled).unwrap_or(&[]))
+                            .await;
+                    }
+                    n => filled += n,
+                }
+            }
+            if !self.send_body(&piece).await? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Writes everything the machine has queued, reading replies meanwhile. Cancel safe:
+    /// unwritten bytes stay queued.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, as [`ClientConnection::next_event`].
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.write_out(true).await.map(drop)
+    }
+
+    fn check_tls_setup(&self) -> io::Result<()> {
+        let config = self.client.config();
+        let may_starttls = !config.implicit_tls && config.tls != TlsPolicy::Never;
+        if may_starttls && self.starttls.is_none() && !self.client.is_closed() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the client may use STARTTLS but the connection has no TLS configuration: \
+                 call ClientConnection::with_starttls, or set ClientConfig::tls to \
+                 TlsPolicy::Never",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn body(&mut self, chunk: &[u8], last: bool) -> io::Result<bool> {
+        loop {
+            let now = Instant::now();
+            let sent = if last {
+                self.client.finish_body_with(now, chunk)
+            } else {
+                self.client.send_body(now, chunk)
+            };
+            match sent {
+                Ok(()) => {
+                    self.write_out(true).await?;
+                    return Ok(true);
+                }
+                // BDAT without PIPELINING: the previous chunk is not answered yet.
+                Err(ClientError::BodyNotReady) if !self.finished => {
+                    if !self.write_out(true).await? {
+                        self.read_some().await?;
+                    }
+                }
+                Err(_) => return Ok(false),
+            }
+        }
+    }
+
+    /// Moves the machine's output to `out`, through the trace.
+    fn collect(&mut self) {
+        while let Some(bytes) = self.client.poll_transmit() {
+            if let Some(Trace(trace)) = &mut self.trace {
+                trace(Traffic::Sent, &bytes);
+            }
+            self.out.extend_from_slice(&bytes);
+        }
+    }
+
+    /// Feeds the first `len` bytes of `scratch` to the machine, through the trace.
+    fn received(&mut self, len: usize) {
+        let bytes = self.scratch.get(..len).unwrap_or(&[]);
+        if let Some(Trace(trace)) = &mut self.trace {
+            trace(Traffic::Received, bytes);
+        }
+        self.client.feed(Instant::now(), bytes);
+    }
+
+    /// The connection failed: the session is over.
+    fn fail(&mut self, error: io::Error) -> io::Error {
+        self.client.handle_eof();
+        self.finished = true;
+        self.out.clear();
+        error
+    }
+
+    /// Writes the machine's output, and with `read` feeds what the server sends meanwhile.
+    /// Returns whether anything was read (or the end of the stream seen).
+    async fn write_out(&mut self, mut read: bool) -> io::Result<bool> {
+        if self.finished {
+            return Ok(false);
+        }
+        self.collect();
+        let stall = self.client.config().timeouts.data_block;
+        let mut fed = false;
+        while !self.out.is_empty() {
+            let progress = {
+                let ClientConnection {
+                    stream,
+                    out,
+                    scratch,
+                    ..
+                } = self;
+                let step = std::future::poll_fn(|cx| poll_progress(stream, out, scratch, read, cx));
+                tokio::time::timeout(stall, step).await
+            };
+            match progress {
+                Err(_elapsed) => return Err(self.fail(stalled(stall))),
+                Ok(Progress::Wrote(Ok(0))) => {
+                    return Err(self.fail(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(Progress::Wrote(Ok(n))) => self.out.advance(n.min(self.out.len())),
+                Ok(Progress::Wrote(Err(error))) => {
+                    self.write_failed(error).await?;
+                    return Ok(true);
+                }
+                Ok(Progress::Read(result)) => {
+                    fed = true;
+                    match result {
+                        Ok(0) => self.client.handle_eof(),
+                        Ok(n) => self.received(n),
+                        Err(error) => return Err(self.fail(error)),
+                    }
+                    if self.client.is_closed() {
+                        // The server ended the session (or broke it) while we wrote: the
+                        // rest is out of step. Only what the machine queued since goes out.
+                        self.out.clear();
+                        read = false;
+                    }
+                }
+            }
+            self.collect();
+        }
+        match tokio::time::timeout(stall, self.stream.flush()).await {
+            Ok(Ok(())) => Ok(fed),
+            Ok(Err(error)) => {
+                self.write_failed(error).await?;
+                Ok(true)
+            }
+            Err(_elapsed) => Err(self.fail(stalled(stall))),
+        }
+    }
+
+    /// A write failed. A server that refuses a message may say why and close before the
+    /// body is written: read its last words, then report the session's end as events when
+    /// the machine could make sense of them, or the write error when not.
+    async fn write_failed(&mut self, error: io::Error) -> io::Result<()> {
+        self.out.clear();
+        while !self.client.is_closed() {
+            match tokio::time::timeout(DRAIN_GRACE, self.stream.read(&mut self.scratch)).await {
+                Ok(Ok(0)) => self.client.handle_eof(),
+                Ok(Ok(n)) => self.received(n),
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        if self.client.is_closed() {
+            self.finished = true;
+            Ok(())
+        } else {
+            Err(self.fail(error))
+        }
+    }
+
+    /// Reads once, waiting until the oldest reply is due.
+    async fn read_some(&mut self) -> io::Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        let read = match self.client.poll_timeout() {
+            Some(deadline) => {
+                let deadline = tokio::time::Instant::from_std(deadline);
+                match tokio::time::timeout_at(deadline, self.stream.read(&mut self.scratch)).await {
+                    Ok(read) => read,
+                    Err(_elapsed) => {
+                        self.client.handle_timeout(Instant::now());
+                        return Ok(());
+                    }
+                }
+            }
+            None => self.stream.read(&mut self.scratch).await,
+        };
+        match read {
+            Ok(0) => self.client.handle_eof(),
+            Ok(n) => self.received(n),
+            Err(error) => return Err(self.fail(error)),
+        }
+        Ok(())
+    }
+
+    async fn upgrade(&mut self) -> io::Result<()> {
+        let Some((config, server_name, options)) = self.starttls.clone() else {
+            return Err(self.fail(io::Error::other(
+                "the server accepted STARTTLS but the connection has no TLS configuration",
+            )));
+        };
+        let Stream::Plain(plain) = std::mem::replace(&mut self.stream, Stream::Broken) else {
+            return Err(self.fail(io::Error::other(
+                "STARTTLS on a connection that is already TLS",
+            )));
+        };
+        // Every byte read was fed to the machine, which refused any after the 220 reply; the
+        // driver holds none of its own, and nothing is queued: mail-tls checks both again.
+        match starttls_connect(config, server_name, plain, &[], &self.out, options).await {
+            Ok(tls) => {
+                self.tls_info = Some(SessionInfo::from_connection(tls.get_ref().1));
+                self.stream = Stream::Tls(Box::new(tls));
+                self.client
+                    .tls_established(Instant::now())
+                    .map_err(io::Error::other)
+            }
+            Err(error) => Err(self.fail(io::Error::other(error))),
+        }
+    }
+
+    /// The session is over: write what the machine queued last (QUIT after a refusal) and
+    /// shut the connection down. Errors are ignored: the peer may already be gone.
+    async fn shut_down(&mut self) {
+        if self.finished {
+            return;
+        }
+        let stall = self.client.config().timeouts.data_block;
+        if self.write_out(false).await.is_ok() {
+            let _ = tokio::time::timeout(stall, self.stream.shutdown()).await;
+        }
+        self.finished = true;
+    }
+}
+
+/// Polls one write of `out` and, with `read`, one read into `scratch`, whichever is ready.
+fn poll_progress<S, T>(
+    stream: &mut Stream<S, T>,
+    out: &[u8],
+    scratch: &mut [u8],
+    read: bool,
+    cx: &mut Context<'_>,
+) -> Poll<Progress>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    if let Poll::Ready(result) = Pin::new(&mut *stream).poll_write(cx, out) {
+        return Poll::Ready(Progress::Wrote(result));
+    }
+    if read {
+        let mut buf = ReadBuf::new(scratch);
+        if let Poll::Ready(result) = Pin::new(stream).poll_read(cx, &mut buf) {
+            return Poll::Ready(Progress::Read(result.map(|()| buf.filled().len())));
+        }
+    }
+    Poll::Pending
+}
+
+fn stalled(after: Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("the server took no data for {} s", after.as_secs()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mail_tls::ClientTls;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+
+    use super::*;
+    use crate::client::{Awaiting, ClientConfig, SessionError};
+    use crate::{ForwardPath, Mailbox, ReversePath};
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    fn envelope() -> Envelope {
+        Envelope::new(ReversePath::Mailbox(
+            Mailbox::parse("a@client.example").unwrap().into_owned(),
+        ))
+        .with_recipient(ForwardPath::Mailbox(
+            Mailbox::parse("b@mx.example").unwrap().into_owned(),
+        ))
+    }
+
+    fn connection(stream: DuplexStream, config: ClientConfig) -> ClientConnection<DuplexStream> {
+        let tls = ClientTls::opportunistic_accept_any_certificate()
+            .build()
+            .unwrap();
+        let name = mail_tls::server_name("mx.example").unwrap();
+        ClientConnection::new(stream, Client::new(config, Instant::now())).with_starttls(
+            tls,
+            name,
+            HandshakeOptions::new(LIMIT),
+        )
+    }
+
+    /// The scripted server's side: lines in, bytes out.
+    struct Peer(BufReader<DuplexStream>);
+
+    impl Peer {
+        async fn line(&mut self) -> String {
+            let mut line = String::new();
+            self.0.read_line(&mut line).await.unwrap();
+            line
+        }
+
+        async fn send(&mut self, bytes: &[u8]) {
+            self.0.get_mut().write_all(bytes).await.unwrap();
+        }
+
+        /// Everything else the client sends, until it closes.
+        async fn rest(mut self) -> Vec<u8> {
+            let mut rest = Vec::new();
+            let _ = self.0.read_to_end(&mut rest).await;
+            rest
+        }
+    }
+
+    /// Runs the client until `Ok(None)`; returns its events (an error ends the list as a
+    /// `Err`).
+    async fn events(
+        conn: &mut ClientConnection<DuplexStream>,
+        mut on_event: impl FnMut(&client::Event, &mut ClientConnection<DuplexStream>),
+    ) -> Vec<Result<client::Event, io::ErrorKind>> {
+        let mut events = Vec::new();
+        loop {
+            match conn.next_event().await {
+                Ok(Some(event)) => {
+                    on_event(&event, conn);
+                    events.push(Ok(event));
+                }
+                Ok(None) => return events,
+                Err(error) => events.push(Err(error.kind())),
+            }
+            assert!(events.len() < 100, "{events:?}");
+        }
+    }
+
+    fn required_tls() -> ClientConfig {
+        ClientConfig {
+            tls: TlsPolicy::Required,
+            ..ClientConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn starttls_injection_in_the_same_read_ends_the_session() {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            assert!(peer.line().await.starts_with("EHLO"));
+            peer.send(b"250-mx.example\r\n250 STARTTLS\r\n").await;
+            assert_eq!(peer.line().await, "STARTTLS\r\n");
+            // The attacker's reply rides behind the real one.
+            peer.send(b"220 2.0.0 go ahead\r\n250-AUTH PLAIN\r\n").await;
+            peer.rest().await
+        });
+        let mut conn = connection(ours, required_tls());
+        let events = tokio::time::timeout(LIMIT, events(&mut conn, |_, _| {}))
+            .await
+            .unwrap();
+        assert_eq!(
+            events.last(),
+            Some(&Ok(client::Event::Closed(Err(
+                SessionError::StartTlsInjection
+            ))))
+        );
+        assert!(!events.contains(&Ok(client::Event::StartTls)));
+        drop(conn);
+        // No handshake was started and nothing else was said.
+        assert_eq!(server.await.unwrap(), b"");
+    }
+
+    #[tokio::test]
+    async fn bytes_after_the_starttls_reply_in_a_later_read_fail_the_handshake() {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            peer.line().await;
+            peer.send(b"250-mx.example\r\n250 STARTTLS\r\n").await;
+            peer.line().await;
+            peer.send(b"220 2.0.0 go ahead\r\n").await;
+            // Once the ClientHello comes, plaintext where the ServerHello belongs: the
+            // driver read nothing after the reply, so these bytes reach rustls, which
+            // refuses them.
+            let mut hello = [0u8; 1];
+            let _ = peer.0.read_exact(&mut hello).await;
+            peer.send(b"250 injected\r\n").await;
+            (hello, peer.rest().await)
+        });
+        let mut conn = connection(ours, required_tls());
+        let events = tokio::time::timeout(LIMIT, events(&mut conn, |_, _| {}))
+            .await
+            .unwrap();
+        assert!(events.contains(&Err(io::ErrorKind::Other)), "{events:?}");
+        assert!(!events.contains(&Ok(client::Event::StartTls)));
+        assert!(matches!(
+            events.last(),
+            Some(Ok(client::Event::Closed(Err(_))))
+        ));
+        drop(conn);
+        let (hello, _) = server.await.unwrap();
+        assert_eq!(hello, [0x16], "a TLS handshake record was sent");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_may_use_starttls_needs_a_tls_configuration() {
+        let (ours, _theirs) = tokio::io::duplex(1024);
+        let mut conn =
+            ClientConnection::new(ours, Client::new(ClientConfig::default(), Instant::now()));
+        let error = conn.next_event().await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    fn plaintext() -> ClientConfig {
+        ClientConfig {
+            tls: TlsPolicy::Never,
+            ..ClientConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn bdat_without_pipelining_waits_for_each_chunk_reply() {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            peer.line().await;
+            peer.send(b"250-mx.example\r\n250 CHUNKING\r\n").await;
+            assert!(peer.line().await.starts_with("MAIL"));
+            peer.send(b"250 ok\r\n").await;
+            assert!(peer.line().await.starts_with("RCPT"));
+            peer.send(b"250 ok\r\n").await;
+            let mut chunks = Vec::new();
+            loop {
+                let line = peer.line().await;
+                let mut words = line.split_whitespace().skip(1);
+                let size: usize = words.next().unwrap().parse().unwrap();
+                let last = words.next() == Some("LAST");
+                let mut chunk = vec![0; size];
+                peer.0.read_exact(&mut chunk).await.unwrap();
+                // Nothing more may come before this chunk is answered.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                assert!(peer.0.buffer().is_empty(), "the next chunk came early");
+                let mut probe = [0u8; 1];
+                let early = tokio::time::timeout(Duration::ZERO, peer.0.read(&mut probe)).await;
+                assert!(early.is_err(), "the next chunk came early");
+                chunks.push((chunk, last));
+                peer.send(b"250 chunk ok\r\n").await;
+                if last {
+                    break;
+                }
+            }
+            assert_eq!(peer.line().await, "QUIT\r\n");
+            peer.send(b"221 bye\r\n").await;
+            chunks
+        });
+        let mut conn = connection(ours, plaintext());
+        let mut sent = false;
+        let mut events = Vec::new();
+        let run = async {
+            while let Some(event) = conn.next_event().await.unwrap() {
+                match &event {
+                    client::Event::Ready if !sent => conn.send_message(envelope()).unwrap(),
+                    client::Event::Ready => conn.quit(),
+                    client::Event::BodyReady => {
+                        sent = true;
+                        assert!(conn.send_body(b"one ").await.unwrap());
+                        assert!(conn.send_body(b"two ").await.unwrap());
+                        assert!(conn.finish_body_with(b"three").await.unwrap());
+                    }
+                    _ => {}
+                }
+                events.push(event);
+            }
+        };
+        tokio::time::timeout(LIMIT, run).await.unwrap();
+        let body_ready = events
+            .iter()
+            .filter(|e| **e == client::Event::BodyReady)
+            .count();
+        assert_eq!(body_ready, 1, "stale BodyReady events are left out");
+        assert!(matches!(events.last(), Some(client::Event::Closed(Ok(())))));
+        assert_eq!(
+            server.await.unwrap(),
+            [
+                (b"one ".to_vec(), false),
+                (b"two ".to_vec(), false),
+                (b"three".to_vec(), true)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_gives_up_during_the_body_is_reported() {
+        let (ours, theirs) = tokio::io::duplex(16 * 1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            peer.line().await;
+            peer.send(b"250 mx.example\r\n").await;
+            // No PIPELINING: MAIL, RCPT and DATA come one by one.
+            for reply in [&b"250 ok\r\n"[..], b"250 ok\r\n", b"354 go\r\n"] {
+                peer.line().await;
+                peer.send(reply).await;
+            }
+            let mut some = vec![0; 1000];
+            peer.0.read_exact(&mut some).await.unwrap();
+            peer.send(b"421 4.3.2 shutting down\r\n").await;
+            // Closing both halves: the client's next writes fail.
+        });
+        let mut conn = connection(ours, plaintext());
+        let body = vec![b'x'; 4 * 1024 * 1024];
+        let mut sent = None;
+        let run = async {
+            let mut last = None;
+            loop {
+                match conn.next_event().await {
+                    Ok(Some(client::Event::Ready)) => conn.send_message(envelope()).unwrap(),
+                    Ok(Some(client::Event::BodyReady)) => {
+                        sent = Some(conn.send_body_from(&body[..]).await);
+                    }
+                    Ok(Some(event)) => last = Some(event),
+                    Ok(None) => return last,
+                    Err(error) => panic!("{error}"),
+                }
+            }
+        };
+        let last = tokio::time::timeout(LIMIT, run).await.unwrap();
+        server.await.unwrap();
+        match last {
+            Some(client::Event::Closed(Err(SessionError::ServiceUnavailable(reply)))) => {
+                assert_eq!(reply.code().get(), 421)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(sent, Some(Ok(false))), "{sent:?}");
+    }
+
+    #[tokio::test]
+    async fn a_late_reply_times_out() {
+        let (ours, _theirs) = tokio::io::duplex(1024);
+        let mut config = plaintext();
+        config.timeouts.greeting = Duration::from_millis(50);
+        let mut conn = connection(ours, config);
+        let events = tokio::time::timeout(LIMIT, events(&mut conn, |_, _| {}))
+            .await
+            .unwrap();
+        assert_eq!(
+            events,
+            [Ok(client::Event::Closed(Err(SessionError::Timeout(
+                Awaiting::Greeting
+            ))))]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_trace_sees_both_directions_in_order() {
+        let (ours, theirs) = tokio::io::duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            peer.line().await;
+            peer.send(b"250 mx.example\r\n").await;
+            peer.line().await;
+            peer.send(b"221 bye\r\n").await;
+        });
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let mut conn = connection(ours, plaintext()).with_trace(move |traffic, bytes| {
+            sink.lock().unwrap().push((traffic, bytes.to_vec()));
+        });
+        let events = events(&mut conn, |event, conn| {
+            if *event == client::Event::Ready {
+                conn.quit();
+            }
+        })
+        .await;
+        server.await.unwrap();
+        assert_eq!(events.last(), Some(&Ok(client::Event::Closed(Ok(())))));
+        let log = log.lock().unwrap().clone();
+        let expected: Vec<(Traffic, Vec<u8>)> = vec![
+            (Traffic::Received, b"220 mx.example ESMTP\r\n".to_vec()),
+            (Traffic::Sent, b"EHLO localhost\r\n".to_vec()),
+            (Traffic::Received, b"250 mx.example\r\n".to_vec()),
+            (Traffic::Sent, b"QUIT\r\n".to_vec()),
+            (Traffic::Received, b"221 bye\r\n".to_vec()),
+        ];
+        assert_eq!(log, expected);
     }
 }
