@@ -5,12 +5,16 @@
 //! The Python interpreter is `$SANSMAIL_PYTHON`, else `python3`. Without `aiosmtpd` the tests
 //! print why and pass, except under `CI=true`, where they fail.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use support::{ci, example_bin};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "correct horse battery staple";
@@ -30,7 +34,7 @@ fn python() -> Option<PathBuf> {
         return Some(python);
     }
     assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
+        !ci(),
         "CI=true: aiosmtpd is not importable by {}; `.ci/run` installs it into .venv-ci",
         python.display()
     );
@@ -40,26 +44,6 @@ fn python() -> Option<PathBuf> {
         python.display()
     );
     None
-}
-
-/// The example binary: `cargo test` builds examples into `<target>/<profile>/examples/`, and
-/// this test binary runs from `<target>/<profile>/deps/`.
-fn smtp_send_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary is not in <target>/<profile>/deps/");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("smtp-send{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the smtp-send example binary is missing at {}; `cargo test -p sansmail-examples` \
-         builds it",
-        bin.display()
-    );
-    bin
 }
 
 /// A running aiosmtpd with its output directory; stopped and removed on drop.
@@ -146,7 +130,7 @@ impl Drop for Server {
 
 /// Runs smtp-send with `args` and `stdin`; returns (exit code, stdout, stderr).
 fn smtp_send(args: &[String], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(smtp_send_bin())
+    let mut child = Command::new(example_bin("smtp-send"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -9,13 +9,16 @@
 //! after the STARTTLS reply. Every wait is bounded and every child process is killed on drop.
 //! These tests never skip when `CI=true`.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use support::{TempDir, ci, example_bin};
 
 /// The longest any single wait may take (a process to exit, a peer to report). Runs take well
 /// under a second each; this only bounds a hang on a loaded machine.
@@ -160,10 +163,6 @@ except Exception as e:
 out("DONE")
 "#;
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// `python3` with its `ssl` module, or `None` (with a printed reason) outside CI; panics under
 /// `CI=true`.
 fn python3() -> Option<PathBuf> {
@@ -182,49 +181,6 @@ fn python3() -> Option<PathBuf> {
         "SKIPPED: python3 (with ssl) not found; this test needs it (never skips with CI=true)"
     );
     None
-}
-
-/// The example binary: `cargo test` builds examples into `<target>/<profile>/examples/`, and
-/// this test binary runs from `<target>/<profile>/deps/`.
-fn tls_check_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary is not in <target>/<profile>/deps/");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("tls-check{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the tls-check example binary is missing at {}; `cargo test -p sansmail-examples` builds \
-         it, or build it first with `cargo build -p sansmail-examples --example tls-check`",
-        bin.display()
-    );
-    bin
-}
-
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tls-check-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Kills a child process on drop, so a failed test never leaves a process running.
@@ -379,7 +335,7 @@ fn collect(stream: impl Read + Send + 'static) -> JoinHandle<String> {
 
 /// Run the example with `args` (plus `--timeout` unless given), bounded by [`LIMIT`].
 fn tls_check(args: &[&str]) -> Outcome {
-    let bin = tls_check_bin();
+    let bin = example_bin("tls-check");
     let mut cmd = Command::new(&bin);
     cmd.args(args);
     if !args.contains(&"--timeout") {

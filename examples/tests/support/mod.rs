@@ -1,6 +1,8 @@
-//! Shared helpers for the end-to-end tests of the `mail-server` example: a running server on
-//! free loopback ports with a temporary `--data` directory, a raw SMTP connection, the Python
-//! and curl peers, and the checks of a delivered Maildir file.
+//! Shared helpers for the end-to-end tests of the examples (`mail-server`, `smtp-send`,
+//! `tls-check`): the example binaries, temporary directories, the peers we did not write
+//! (Python, curl) with the never-skip-under-CI rule, and, for the mail server, a running server
+//! on free loopback ports with a temporary `--data` directory, a raw SMTP connection and the
+//! checks of a delivered Maildir file.
 //!
 //! Every wait is bounded by [`LIMIT`] and every child process is killed on drop, so a failing
 //! test never hangs or leaves a process behind.
@@ -37,13 +39,14 @@ pub(crate) fn users() -> Vec<String> {
     ]
 }
 
-fn ci() -> bool {
+/// Whether the tests run under CI (`CI=true`), where a missing peer fails a test.
+pub(crate) fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// Whether `program args` runs successfully; when it does not, panics under `CI=true` and
 /// otherwise prints why the calling test skips.
-fn tool_available(program: &str, args: &[&str], what: &str) -> bool {
+pub(crate) fn tool_available(program: &str, args: &[&str], what: &str) -> bool {
     let ok = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -98,7 +101,7 @@ impl TempDir {
     pub(crate) fn new(tag: &str) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "mail-server-test-{tag}-{}-{}",
+            "sansmail-example-test-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
         ));
