@@ -196,6 +196,9 @@ pub struct ServerConnection<S> {
     read_buf: BytesMut,
     out: BytesMut,
     tls_info: Option<SessionInfo>,
+    /// A `StartTls` or `Closed` event taken from the machine whose flush has not completed:
+    /// kept here so that a cancelled `next_event` does not lose it.
+    held: Option<Event>,
     finished: bool,
 }
 
@@ -209,6 +212,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
             read_buf: BytesMut::new(),
             out: BytesMut::new(),
             tls_info: None,
+            held: None,
             finished: false,
         }
     }
@@ -242,8 +246,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// session continues inside TLS. [`Event::Closed`] is returned once, after the last reply
     /// was written.
     ///
-    /// Cancel safe (for `tokio::select!` with a shutdown signal), except during a STARTTLS
-    /// handshake, which a cancellation abandons.
+    /// Cancel safe (for `tokio::select!` with a shutdown signal): an event whose replies were
+    /// being written when the future was dropped is returned by the next call. The one
+    /// exception is the STARTTLS handshake itself, which a cancellation abandons (the
+    /// connection is then unusable).
     ///
     /// # Errors
     ///
@@ -251,19 +257,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// it while a decision from the previous event is still pending.
     pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
         loop {
-            if let Some(event) = self.server.poll_event() {
+            if let Some(event) = self.held.take().or_else(|| self.server.poll_event()) {
                 match event {
                     Event::StartTls => {
+                        self.held = Some(Event::StartTls);
                         self.flush().await?;
+                        self.held = None;
                         self.upgrade().await?;
                         return Ok(Some(Event::StartTls));
                     }
                     Event::Closed(_) => {
+                        self.held = Some(event);
                         self.flush().await?;
                         // The peer may already be gone; the session is over either way.
                         let _ = self.stream.shutdown().await;
                         self.finished = true;
-                        return Ok(Some(event));
+                        return Ok(self.held.take());
                     }
                     event => return Ok(Some(event)),
                 }
@@ -911,6 +920,44 @@ mod tests {
     use crate::{ForwardPath, Mailbox, ReversePath};
 
     const LIMIT: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn a_server_event_survives_a_cancelled_next_event() {
+        use crate::server::{CloseReason, ServerConfig};
+        // A 30-byte pipe: the 27-byte greeting fits, the 221 after QUIT does not until the
+        // client reads, so the first call is cancelled while it writes the reply to QUIT.
+        let (ours, theirs) = tokio::io::duplex(30);
+        let (mut their_read, mut their_write) = tokio::io::split(theirs);
+        let server = Server::new(ServerConfig::default(), Instant::now());
+        let mut conn = ServerConnection::new(ours, server);
+        // The client writes from its own task, so nothing here waits on the pipe.
+        let writer = tokio::spawn(async move {
+            their_write.write_all(b"QUIT\r\n").await.unwrap();
+            their_write
+        });
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), conn.next_event()).await;
+        assert!(
+            cancelled.is_err(),
+            "next_event finished without the peer reading"
+        );
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            their_read.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let event = tokio::time::timeout(LIMIT, conn.next_event())
+            .await
+            .unwrap();
+        assert_eq!(event.unwrap(), Some(Event::Closed(CloseReason::Quit)));
+        assert_eq!(conn.next_event().await.unwrap(), None);
+        drop(conn);
+        drop(writer.await.unwrap());
+        let wire = reader.await.unwrap();
+        assert_eq!(
+            String::from_utf8(wire).unwrap(),
+            "220 localhost ESMTP ready\r\n221 2.0.0 Bye\r\n"
+        );
+    }
 
     fn envelope() -> Envelope {
         Envelope::new(ReversePath::Mailbox(
