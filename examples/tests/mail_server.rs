@@ -160,6 +160,15 @@ fn submission_starttls_auth_plain_with_smtplib() {
     assert!(session.text("auth-offered").contains("LOGIN"));
     assert_eq!(session.code("auth"), 235, "{}", session.raw);
     assert_eq!(session.code("data"), 250, "{}", session.raw);
+    // `--user alice@localhost:secret` and the AUTH PLAIN exchange leave no trace in the logs.
+    assert_logs_hide(
+        &server,
+        &[
+            &format!(":{ALICE_PASSWORD}"),
+            "c2VjcmV0",
+            "AGFsaWNlQGxvY2FsaG9zdABzZWNyZXQ=",
+        ],
+    );
     let (name, file) = only_message(&server.data, BOB);
     check_delivered(
         &name,
@@ -306,6 +315,28 @@ fn wrong_password_is_535_on_both_submission_ports() {
     );
     assert_eq!(session.code("auth"), 535, "{}", session.raw);
     assert_nothing_delivered(&server, ALICE);
+    // The logs name the failures, never the password tried, in clear or as sent.
+    assert_logs_hide(
+        &server,
+        &[
+            "not-the-password",
+            "bm90LXRoZS1wYXNzd29yZA==",
+            "AGFsaWNlQGxvY2FsaG9zdABub3QtdGhlLXBhc3N3b3Jk",
+        ],
+    );
+}
+
+/// Fails when the server's output (stdout and stderr, its `tracing` logs) contains any of
+/// `secrets`.
+fn assert_logs_hide(server: &MailServer, secrets: &[&str]) {
+    let logs = server.logs();
+    assert!(
+        logs.contains("authentication") || logs.contains("auth"),
+        "{logs}"
+    );
+    for secret in secrets {
+        assert!(!logs.contains(secret), "the logs show {secret:?}:\n{logs}");
+    }
 }
 
 #[test]

@@ -57,6 +57,22 @@ pub enum CommandError {
         /// Byte offset of the first invalid byte.
         offset: usize,
     },
+    /// A local part longer than 64 octets (RFC 5321 section 4.5.3.1.1: "The maximum total
+    /// length of a user name or other local-part is 64 octets"), counted as sent, quotes and
+    /// backslashes included.
+    #[error("local-part longer than 64 octets at byte {offset}")]
+    LocalPartTooLong {
+        /// Byte offset of the 65th octet of the local part.
+        offset: usize,
+    },
+    /// A reverse-path or forward-path longer than 256 octets (RFC 5321 section 4.5.3.1.3:
+    /// "The maximum total length of a reverse-path or forward-path is 256 octets (including
+    /// the punctuation and element separators)"), counted from `<` to `>` inclusive.
+    #[error("path longer than 256 octets at byte {offset}")]
+    PathTooLong {
+        /// Byte offset of the 257th octet of the path.
+        offset: usize,
+    },
     /// Non-ASCII text in an address or parameter without SMTPUTF8 (RFC 6531 section 3.2).
     #[error("non-ASCII in {rule} at byte {offset} requires SMTPUTF8")]
     Utf8NotAllowed {
@@ -77,7 +93,9 @@ impl CommandError {
             | CommandError::Overflow { offset, .. }
             | CommandError::DuplicateParameter { offset, .. }
             | CommandError::InvalidUtf8 { offset, .. }
-            | CommandError::Utf8NotAllowed { offset, .. } => Some(offset),
+            | CommandError::Utf8NotAllowed { offset, .. }
+            | CommandError::LocalPartTooLong { offset }
+            | CommandError::PathTooLong { offset } => Some(offset),
         }
     }
 }

@@ -110,7 +110,8 @@ impl Host<'_> {
 }
 
 /// The local part of a mailbox, in its wire form: a `Dot-string` or a `Quoted-string`
-/// (with its quotes and backslashes), UTF-8 allowed (RFC 6531 section 3.3).
+/// (with its quotes and backslashes), UTF-8 allowed (RFC 6531 section 3.3), at most 64 octets
+/// in that form (RFC 5321 section 4.5.3.1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LocalPart<'a>(Cow<'a, str>);
 
@@ -183,6 +184,12 @@ impl<'a> LocalPart<'a> {
 }
 
 /// `Mailbox = Local-part "@" ( Domain / address-literal )` (RFC 5321 section 4.1.2).
+///
+/// Limits of RFC 5321 section 4.5.3.1: a local part of at most 64 octets and a domain of at
+/// most 255 (checked by [`LocalPart::new`], [`Domain::new`] and the parsers), and a path
+/// (`<` mailbox `>`) of at most 256 octets, which the command parser checks
+/// ([`crate::CommandError::PathTooLong`]); [`Mailbox::new`] cannot refuse a longer mailbox, so
+/// a server will refuse it in MAIL or RCPT.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mailbox<'a> {
     /// The local part.

@@ -371,3 +371,101 @@ fn invalid_utf8_is_an_error_not_replaced() {
         Err(CommandError::InvalidUtf8 { .. })
     ));
 }
+
+/// RFC 5321 section 4.5.3.1: local part at most 64 octets, domain at most 255, path at most
+/// 256 (from `<` to `>`), each breach a typed error at the first octet over the limit.
+#[test]
+fn size_limits_of_section_4_5_3_1() {
+    let label = "d".repeat(63);
+    // Local part: 64 octets pass, 65 fail (RFC 5321 section 4.5.3.1.1).
+    let at_limit = format!("MAIL FROM:<{}@b.example>", "a".repeat(64));
+    assert!(Command::parse(at_limit.as_bytes()).is_ok());
+    let quoted = &"a b".repeat(21)[..62];
+    let quoted_at_limit = format!("RCPT TO:<\"{quoted}\"@b.example>");
+    assert!(Command::parse(quoted_at_limit.as_bytes()).is_ok());
+    let over = format!("MAIL FROM:<{}@b.example>", "a".repeat(65));
+    assert_eq!(
+        Command::parse(over.as_bytes()).unwrap_err(),
+        CommandError::LocalPartTooLong { offset: 11 + 64 }
+    );
+    let over = format!("RCPT TO:<\"{}\"@b.example>", "a".repeat(63));
+    assert_eq!(
+        Command::parse(over.as_bytes()).unwrap_err(),
+        CommandError::LocalPartTooLong { offset: 9 + 64 }
+    );
+    assert!(LocalPart::new("a".repeat(64)).is_ok());
+    assert_eq!(
+        LocalPart::new("a".repeat(65)).unwrap_err(),
+        ValueError {
+            rule: "Local-part",
+            offset: 64
+        }
+    );
+    assert!(Mailbox::parse(&format!("{}@b.example", "a".repeat(65))).is_err());
+
+    // Domain: 255 octets pass, 256 fail (RFC 5321 section 4.5.3.1.2).
+    let domain255 = [label.as_str(); 4].join(".");
+    assert_eq!(domain255.len(), 255);
+    assert!(Command::parse(format!("EHLO {domain255}").as_bytes()).is_ok());
+    let over = format!("EHLO {domain255}d");
+    assert_eq!(
+        Command::parse(over.as_bytes()).unwrap_err(),
+        CommandError::Syntax {
+            rule: "sub-domain",
+            offset: 5 + 192
+        }
+    );
+    let over = format!("EHLO {domain255}.d");
+    assert_eq!(
+        Command::parse(over.as_bytes()).unwrap_err(),
+        CommandError::Syntax {
+            rule: "Domain",
+            offset: 5 + 255
+        }
+    );
+
+    // Path: 256 octets pass, 257 fail (RFC 5321 section 4.5.3.1.3).
+    let domain = |len: usize| {
+        let mut labels = Vec::new();
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(63);
+            labels.push("x".repeat(n));
+            left -= n;
+            if left > 0 {
+                left -= 1; // the dot
+                if left == 0 {
+                    labels.last_mut().unwrap().pop();
+                    left = 1;
+                }
+            }
+        }
+        labels.join(".")
+    };
+    let local = "a".repeat(64);
+    // "<" + 64 + "@" + domain + ">" = 256 with a 189-octet domain.
+    let path256 = format!("<{local}@{}>", domain(189));
+    assert_eq!(path256.len(), 256);
+    assert!(Command::parse(format!("MAIL FROM:{path256}").as_bytes()).is_ok());
+    assert!(Command::parse(format!("RCPT TO:{path256} NOTIFY=NEVER").as_bytes()).is_ok());
+    let path257 = format!("<{local}@{}>", domain(190));
+    assert_eq!(path257.len(), 257);
+    assert_eq!(
+        Command::parse(format!("MAIL FROM:{path257}").as_bytes()).unwrap_err(),
+        CommandError::PathTooLong { offset: 10 + 256 }
+    );
+    assert_eq!(
+        Command::parse(format!("RCPT TO: {path257}").as_bytes()).unwrap_err(),
+        CommandError::PathTooLong { offset: 9 + 256 }
+    );
+    // A source route counts toward the path.
+    let routed = format!("<@{}:a@b.example>", domain(250));
+    assert_eq!(
+        Command::parse(format!("MAIL FROM:{routed}").as_bytes()).unwrap_err(),
+        CommandError::PathTooLong { offset: 10 + 256 }
+    );
+    assert_eq!(
+        CommandError::PathTooLong { offset: 266 }.offset(),
+        Some(266)
+    );
+}

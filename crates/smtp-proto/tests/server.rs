@@ -488,6 +488,32 @@ fn rfc2920_data_without_valid_recipients_is_554() {
     );
 }
 
+/// RFC 5321 section 4.5.3.1.10: "501 Path too long"; the local part (64) and path (256)
+/// limits of sections 4.5.3.1.1 and 4.5.3.1.3, one octet over each.
+#[test]
+fn over_long_local_part_and_path_are_501() {
+    let mut h = after_ehlo(config("mx.example"));
+    let local = "a".repeat(65);
+    let domain = format!("{}.example", "d".repeat(63));
+    let long_path = format!(
+        "{}@{}.{}.{}",
+        "a".repeat(60),
+        domain,
+        domain,
+        "e".repeat(50)
+    );
+    assert_eq!(long_path.len() + 2, 257);
+    h.transcript(&format!(
+        "C: MAIL FROM:<{local}@c.example>
+         S: 501 5.5.4 Syntax error: local-part longer than 64 octets at byte 75
+         C: MAIL FROM:<{long_path}>
+         S: 501 5.5.4 Syntax error: path longer than 256 octets at byte 266
+         C: MAIL FROM:<{}@c.example>
+         S: 250 2.1.0 Sender ok",
+        "a".repeat(64)
+    ));
+}
+
 #[test]
 fn sequence_errors() {
     let mut h = Harness::new(config("mx.example"));

@@ -94,10 +94,20 @@ fn eol<'a>(i: &'a [u8], rule: &'static str) -> PResult<'a, ()> {
 ///
 /// The line is given without its CRLF. One leniency: a single space after `FROM:`/`TO:` is
 /// accepted (common in the wild; RFC 5321 section 4.1.2 has none).
+///
+/// The common shapes go through the hand-written [`super::fast`] path; everything else, and
+/// every error, through [`reference`], the grammar, which the fast path agrees with.
+#[inline]
 pub(crate) fn command_line(
     line: &[u8],
     options: ParseOptions,
 ) -> Result<Command<'_>, CommandError> {
+    super::fast::command_line::<super::fast::Reference>(line, options)
+}
+
+/// The reference parser for a command line: the grammar of [`command_line`], rule by rule.
+#[inline(never)]
+pub(crate) fn reference(line: &[u8], options: ParseOptions) -> Result<Command<'_>, CommandError> {
     let vlen = line.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let verb = &line[..vlen];
     let rest = &line[vlen..];
@@ -154,6 +164,8 @@ pub(crate) fn to_public(p: PErr<'_>, line: &[u8]) -> CommandError {
         Kind::Utf8NotAllowed => CommandError::Utf8NotAllowed { rule, offset },
         Kind::Duplicate(keyword) => CommandError::DuplicateParameter { keyword, offset },
         Kind::UnexpectedArgument(verb) => CommandError::UnexpectedArgument { verb, offset },
+        Kind::LocalPartTooLong => CommandError::LocalPartTooLong { offset },
+        Kind::PathTooLong => CommandError::PathTooLong { offset },
     }
 }
 

@@ -1,8 +1,13 @@
 //! Complete (not streaming) nom 8 parsers, one file per grammar area, named after the ABNF
 //! rule they implement. They run on one line without its CRLF.
+//!
+//! [`command::command_line`] first tries [`fast`], a hand-written byte-level path for the common
+//! commands, and falls back to the grammar ([`command::reference`]) for everything else and for
+//! every error.
 
 pub(crate) mod command;
 pub(crate) mod ehlo;
+pub(crate) mod fast;
 pub(crate) mod params;
 pub(crate) mod path;
 pub(crate) mod reply;
@@ -78,6 +83,8 @@ pub(crate) enum Kind {
     Utf8NotAllowed,
     Duplicate(&'static str),
     UnexpectedArgument(&'static str),
+    LocalPartTooLong,
+    PathTooLong,
 }
 
 /// The private nom error: where, which rule, what.

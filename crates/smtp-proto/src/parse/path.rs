@@ -6,6 +6,16 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::{Kind, PResult, fail, fatal, rule, utf8};
 use crate::types::{AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
 
+/// RFC 5321 section 4.5.3.1.1: "The maximum total length of a user name or other local-part
+/// is 64 octets."
+pub(crate) const LOCAL_PART_MAX: usize = 64;
+/// RFC 5321 section 4.5.3.1.2: "The maximum total length of a domain name or number is 255
+/// octets."
+pub(crate) const DOMAIN_MAX: usize = 255;
+/// RFC 5321 section 4.5.3.1.3: "The maximum total length of a reverse-path or forward-path is
+/// 256 octets (including the punctuation and element separators)."
+pub(crate) const PATH_MAX: usize = 256;
+
 #[inline(always)]
 fn is_atext(b: u8) -> bool {
     super::is(b, super::ATEXT)
@@ -47,8 +57,8 @@ pub(crate) fn domain(i: &[u8], utf8_ok: bool) -> PResult<'_, Domain<'_>> {
         }
         break;
     }
-    if pos > 255 {
-        return fatal(&i[255..], "Domain", Kind::Syntax);
+    if pos > DOMAIN_MAX {
+        return fatal(&i[DOMAIN_MAX..], "Domain", Kind::Syntax);
     }
     let s = utf8(&i[..pos], utf8_ok, "Domain")?;
     Ok((&i[pos..], Domain::from_parsed(s)))
@@ -164,6 +174,9 @@ pub(crate) fn address_literal(i: &[u8]) -> PResult<'_, AddressLiteral<'_>> {
 /// qtextSMTP      = %d32-33 / %d35-91 / %d93-126
 /// atext =/ UTF8-non-ascii ; qtextSMTP =/ UTF8-non-ascii   ; RFC 6531 section 3.3
 /// ```
+///
+/// At most 64 octets as sent, quotes included (RFC 5321 section 4.5.3.1.1): a longer one is
+/// a fatal error at its 65th octet.
 #[inline]
 pub(crate) fn local_part(i: &[u8], utf8_ok: bool) -> PResult<'_, LocalPart<'_>> {
     let mut pos;
@@ -199,6 +212,9 @@ pub(crate) fn local_part(i: &[u8], utf8_ok: bool) -> PResult<'_, LocalPart<'_>> 
                 break;
             }
         }
+    }
+    if pos > LOCAL_PART_MAX {
+        return fatal(&i[LOCAL_PART_MAX..], "Local-part", Kind::LocalPartTooLong);
     }
     let s = utf8(&i[..pos], utf8_ok, "Local-part")?;
     Ok((&i[pos..], LocalPart::from_parsed(s)))
@@ -246,9 +262,16 @@ fn a_d_l(i: &[u8]) -> PResult<'_, ()> {
 }
 
 /// `Path = "<" [ A-d-l ":" ] Mailbox ">"`
+///
+/// At most 256 octets from `<` to `>` inclusive (RFC 5321 section 4.5.3.1.3): a longer path
+/// is a fatal error at its 257th octet.
 #[inline]
 pub(crate) fn path(i: &[u8], utf8_ok: bool) -> PResult<'_, Mailbox<'_>> {
-    rule("Path", path_inner(i, utf8_ok))
+    let (rest, m) = rule("Path", path_inner(i, utf8_ok))?;
+    if i.len() - rest.len() > PATH_MAX {
+        return fatal(&i[PATH_MAX..], "Path", Kind::PathTooLong);
+    }
+    Ok((rest, m))
 }
 
 #[inline]

@@ -1,0 +1,696 @@
+//! The hand-written fast path for the commands a busy server sees most: `MAIL`, `RCPT`,
+//! `EHLO`/`HELO`/`LHLO` and the argument-less `DATA`, `RSET`, `QUIT`, `NOOP`, `HELP`.
+//!
+//! It accepts only the common shapes (ASCII throughout, a `Dot-string` local part, a domain
+//! rather than an address literal, no source route) and answers `None` for anything else,
+//! errors included. The caller then runs the reference parser ([`super::command`]), which is
+//! the readable grammar and gives either the value or the precise error. So the fast path never
+//! decides an error, and whatever it accepts, the reference parser accepts with an equal value:
+//! the unit tests below prove that property on generated and mutated lines.
+//!
+//! What makes it fast: one UTF-8 validation of the whole line (then every `&str` is a slice of
+//! it), verbs and keywords compared as case-folded integers, one table lookup per byte for the
+//! character classes, and the [`Command`] built in place, with no intermediate results.
+
+use crate::CommandError;
+use crate::command::{Body, Command, MailParams, Notify, Orcpt, ParseOptions, RcptParams, Ret};
+use crate::types::{Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath, Xtext};
+
+use super::{ATEXT, LDH, VALUE, is};
+
+/// The first four octets of a line as a little-endian integer, ASCII letters folded to lower
+/// case (`| 0x20` per octet; exact for letters, so a verb matches only its own letters).
+const fn word(s: &[u8; 4]) -> u32 {
+    u32::from_le_bytes(*s) | 0x2020_2020
+}
+
+const MAIL: u32 = word(b"mail");
+const RCPT: u32 = word(b"rcpt");
+const EHLO: u32 = word(b"ehlo");
+const HELO: u32 = word(b"helo");
+const LHLO: u32 = word(b"lhlo");
+const DATA: u32 = word(b"data");
+const RSET: u32 = word(b"rset");
+const QUIT: u32 = word(b"quit");
+const NOOP: u32 = word(b"noop");
+const HELP: u32 = word(b"help");
+
+/// Four octets at `at` folded as by [`word`], if there are four.
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> Option<u32> {
+    let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(w) | 0x2020_2020)
+}
+
+/// What the fast path does with a line it does not take.
+///
+/// Production code runs the reference parser ([`Reference`]); the tests decline ([`Decline`])
+/// to see which lines the fast path takes. Either way the fast path returns
+/// `Ok(Command::...)` directly, so the (large) command is built in the caller's slot rather
+/// than moved between wrappers.
+pub(crate) trait Bail {
+    type Err;
+    fn bail(line: &[u8], options: ParseOptions) -> Result<Command<'_>, Self::Err>;
+}
+
+/// Hands the line to [`super::command::reference`].
+#[derive(Debug)]
+pub(crate) struct Reference;
+
+impl Bail for Reference {
+    type Err = CommandError;
+    #[inline(always)]
+    fn bail(line: &[u8], options: ParseOptions) -> Result<Command<'_>, CommandError> {
+        super::command::reference(line, options)
+    }
+}
+
+/// Declines: `Err(())`.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Decline;
+
+#[cfg(test)]
+impl Bail for Decline {
+    type Err = ();
+    fn bail(_: &[u8], _: ParseOptions) -> Result<Command<'_>, ()> {
+        Err(())
+    }
+}
+
+/// Parses `line` (without its CRLF) when it has one of the common shapes; answers
+/// [`Bail::bail`] otherwise, and for every error. ASCII only, so the SMTPUTF8 option changes
+/// nothing this path accepts.
+#[inline]
+pub(crate) fn command_line<B: Bail>(
+    line: &[u8],
+    options: ParseOptions,
+) -> Result<Command<'_>, B::Err> {
+    let Some(verb) = word_at(line, 0) else {
+        return B::bail(line, options);
+    };
+    if line.len() == 4 {
+        return match verb {
+            DATA => Ok(Command::Data),
+            RSET => Ok(Command::Rset),
+            QUIT => Ok(Command::Quit),
+            NOOP => Ok(Command::Noop(None)),
+            HELP => Ok(Command::Help(None)),
+            _ => B::bail(line, options),
+        };
+    }
+    match verb {
+        MAIL => mail::<B>(line, options),
+        RCPT => rcpt::<B>(line, options),
+        EHLO | LHLO | HELO => {
+            let Some(d) = hello(line) else {
+                return B::bail(line, options);
+            };
+            Ok(match verb {
+                EHLO => Command::Ehlo(Host::Domain(d)),
+                LHLO => Command::Lhlo(Host::Domain(d)),
+                _ => Command::Helo(d),
+            })
+        }
+        _ => B::bail(line, options),
+    }
+}
+
+/// The end of the run of octets in `class` starting at `p`.
+#[inline(always)]
+fn run(b: &[u8], mut p: usize, class: u8) -> usize {
+    while p < b.len() && is(b[p], class) {
+        p += 1;
+    }
+    p
+}
+
+/// `Dot-string = Atom *("." Atom)` (ASCII `atext` only); the end.
+#[inline(always)]
+fn dot_string(b: &[u8], mut p: usize) -> Option<usize> {
+    loop {
+        let start = p;
+        p = run(b, p, ATEXT);
+        if p == start {
+            return None;
+        }
+        if b.get(p) != Some(&b'.') {
+            return Some(p);
+        }
+        p += 1;
+    }
+}
+
+/// `Domain` (ASCII labels of 1 to 63 `Ldh-str` octets, at most 255 in all); the end. A dot not
+/// followed by a valid label means `None` (the reference parser reports it).
+#[inline(always)]
+fn domain(b: &[u8], mut p: usize) -> Option<usize> {
+    let start = p;
+    loop {
+        let label = p;
+        p = run(b, p, LDH);
+        if p == label || p - label > 63 || b[label] == b'-' || b[p - 1] == b'-' {
+            return None;
+        }
+        if b.get(p) != Some(&b'.') {
+            break;
+        }
+        p += 1;
+    }
+    if p - start > super::path::DOMAIN_MAX {
+        return None;
+    }
+    Some(p)
+}
+
+/// `HELO`/`EHLO`/`LHLO` `SP Domain`, the domain running to the end of the line.
+#[inline]
+fn hello(line: &[u8]) -> Option<Domain<'_>> {
+    if line.get(4) != Some(&b' ') {
+        return None;
+    }
+    if domain(line, 5)? != line.len() {
+        return None;
+    }
+    let s = std::str::from_utf8(&line[5..]).ok()?;
+    Some(Domain::from_parsed(s))
+}
+
+/// `"<" Dot-string "@" Domain ">"` at `p`, within the limits of RFC 5321 section 4.5.3.1:
+/// the mailbox and the end.
+#[inline(always)]
+fn path<'a>(s: &'a str, p: usize) -> Option<(Mailbox<'a>, usize)> {
+    let b = s.as_bytes();
+    if b.get(p) != Some(&b'<') {
+        return None;
+    }
+    let local_start = p + 1;
+    let local_end = dot_string(b, local_start)?;
+    if local_end - local_start > super::path::LOCAL_PART_MAX || b.get(local_end) != Some(&b'@') {
+        return None;
+    }
+    let domain_start = local_end + 1;
+    let domain_end = domain(b, domain_start)?;
+    if b.get(domain_end) != Some(&b'>') {
+        return None;
+    }
+    let end = domain_end + 1;
+    if end - p > super::path::PATH_MAX {
+        return None;
+    }
+    let mailbox = Mailbox {
+        local: LocalPart::from_parsed(s.get(local_start..local_end)?),
+        host: Host::Domain(Domain::from_parsed(s.get(domain_start..domain_end)?)),
+    };
+    Some((mailbox, end))
+}
+
+/// After the verb: the prefix (`" FROM:"` or `" TO:"`, letters in any case, then at most one
+/// space): the position after it. `word` is the prefix's word in lower case.
+#[inline(always)]
+fn prefix(b: &[u8], word: &[u8]) -> Option<usize> {
+    if b.get(4) != Some(&b' ') {
+        return None;
+    }
+    let colon = 5 + word.len();
+    let got = b.get(5..colon)?;
+    // `| 0x20` is an exact case fold for letters: only 'F' and 'f' fold to 'f'.
+    if !got.iter().zip(word).all(|(g, w)| g | 0x20 == *w) || b.get(colon) != Some(&b':') {
+        return None;
+    }
+    let end = colon + 1;
+    Some(if b.get(end) == Some(&b' ') {
+        end + 1
+    } else {
+        end
+    })
+}
+
+/// One `esmtp-param` at `p`: keyword span, value span if any, and where the next one starts
+/// (`b.len()` at the end of the line).
+struct RawParam {
+    key: (usize, usize),
+    value: Option<(usize, usize)>,
+    next: usize,
+}
+
+#[inline(always)]
+fn param(b: &[u8], p: usize) -> Option<RawParam> {
+    if !b.get(p)?.is_ascii_alphanumeric() {
+        return None;
+    }
+    let key_end = run(b, p + 1, LDH);
+    let (value, end) = if b.get(key_end) == Some(&b'=') {
+        let end = run(b, key_end + 1, VALUE);
+        if end == key_end + 1 {
+            return None;
+        }
+        (Some((key_end + 1, end)), end)
+    } else {
+        (None, key_end)
+    };
+    let next = match b.get(end) {
+        None => end,
+        Some(b' ') => end + 1,
+        Some(_) => return None,
+    };
+    if next == b.len() && end != b.len() {
+        // A trailing space: the reference parser reports the missing keyword.
+        return None;
+    }
+    Some(RawParam {
+        key: (p, key_end),
+        value,
+        next,
+    })
+}
+
+/// The keyword folded to lower case in a `u64` (keywords of 1 to 8 octets; 0 otherwise). Exact
+/// for `esmtp-keyword`, whose octets are letters, digits and `-`.
+#[inline(always)]
+fn key64(k: &[u8]) -> u64 {
+    if k.len() > 8 {
+        return 0;
+    }
+    let mut w = 0u64;
+    for (n, &c) in k.iter().enumerate() {
+        w |= u64::from(c | 0x20) << (8 * n);
+    }
+    w
+}
+
+const K_SIZE: u64 = key(b"size");
+const K_BODY: u64 = key(b"body");
+const K_SMTPUTF8: u64 = key(b"smtputf8");
+const K_RET: u64 = key(b"ret");
+const K_ENVID: u64 = key(b"envid");
+const K_AUTH: u64 = key(b"auth");
+const K_NOTIFY: u64 = key(b"notify");
+const K_ORCPT: u64 = key(b"orcpt");
+
+/// [`key64`] of a literal, at compile time.
+const fn key(s: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut n = 0;
+    while n < s.len() {
+        w |= ((s[n] | 0x20) as u64) << (8 * n);
+        n += 1;
+    }
+    w
+}
+
+/// `1*DIGIT` filling the whole value, without overflow.
+#[inline(always)]
+fn number(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if v.len() <= 19 {
+        return Some(v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')));
+    }
+    v.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// A whole value that is `xtext` (already known to be `esmtp-value`, so every octet is an
+/// `xchar` or `+`): each `+` followed by two upper-case hexadecimal digits.
+#[inline(always)]
+fn xtext(s: &str) -> Option<Xtext<'_>> {
+    let v = s.as_bytes();
+    let hex = |c: u8| c.is_ascii_digit() || (b'A'..=b'F').contains(&c);
+    let mut p = 0;
+    while let Some(plus) = v[p..].iter().position(|&c| c == b'+') {
+        let at = p + plus;
+        if !(v.get(at + 1).is_some_and(|&c| hex(c)) && v.get(at + 2).is_some_and(|&c| hex(c))) {
+            return None;
+        }
+        p = at + 3;
+    }
+    if v.is_empty() {
+        return None;
+    }
+    Some(Xtext::from_parsed(s))
+}
+
+/// `MAIL FROM:Reverse-path [SP Mail-parameters]`
+#[inline]
+fn mail<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::Err> {
+    let Some(s) = std::str::from_utf8(line).ok() else {
+        return B::bail(line, options);
+    };
+    let Some(p) = prefix(line, b"from") else {
+        return B::bail(line, options);
+    };
+    let (from, p) = if line.get(p..p + 2) == Some(b"<>") {
+        (ReversePath::Null, p + 2)
+    } else {
+        let Some((m, end)) = path(s, p) else {
+            return B::bail(line, options);
+        };
+        (ReversePath::Mailbox(m), end)
+    };
+    let mut params = MailParams::default();
+    if mail_params(s, p, &mut params).is_none() {
+        return B::bail(line, options);
+    }
+    Ok(Command::Mail { from, params })
+}
+
+/// `[SP Mail-parameters]` from `p` to the end of the line, into `params`.
+#[inline(always)]
+fn mail_params<'a>(s: &'a str, mut p: usize, params: &mut MailParams<'a>) -> Option<()> {
+    let b = s.as_bytes();
+    match b.get(p) {
+        None => return Some(()),
+        Some(b' ') if p + 1 < b.len() => p += 1,
+        Some(_) => return None,
+    }
+    while p < b.len() {
+        let raw = param(b, p)?;
+        p = raw.next;
+        let (ks, ke) = raw.key;
+        let k = &b[ks..ke];
+        let value = match raw.value {
+            Some((vs, ve)) => Some(s.get(vs..ve)?),
+            None => None,
+        };
+        match key64(k) {
+            K_SIZE => {
+                if params.size.is_some() {
+                    return None;
+                }
+                params.size = Some(number(value?.as_bytes())?);
+            }
+            K_BODY => {
+                if params.body.is_some() {
+                    return None;
+                }
+                let v = value?.as_bytes();
+                params.body = Some(if v.eq_ignore_ascii_case(b"8BITMIME") {
+                    Body::EightBitMime
+                } else if v.eq_ignore_ascii_case(b"7BIT") {
+                    Body::SevenBit
+                } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
+                    Body::BinaryMime
+                } else {
+                    return None;
+                });
+            }
+            K_SMTPUTF8 => {
+                if params.smtputf8 || value.is_some() {
+                    return None;
+                }
+                params.smtputf8 = true;
+            }
+            K_RET => {
+                if params.ret.is_some() {
+                    return None;
+                }
+                let v = value?.as_bytes();
+                params.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
+                    Ret::Full
+                } else if v.eq_ignore_ascii_case(b"HDRS") {
+                    Ret::Hdrs
+                } else {
+                    return None;
+                });
+            }
+            K_ENVID => {
+                if params.envid.is_some() {
+                    return None;
+                }
+                params.envid = Some(xtext(value?)?);
+            }
+            K_AUTH => {
+                if params.auth.is_some() {
+                    return None;
+                }
+                params.auth = Some(xtext(value?)?);
+            }
+            _ if k.eq_ignore_ascii_case(b"REQUIRETLS") => {
+                if params.requiretls || value.is_some() {
+                    return None;
+                }
+                params.requiretls = true;
+            }
+            _ => params
+                .unknown
+                .push(crate::command::Param::from_parsed(s.get(ks..ke)?, value)),
+        }
+    }
+    Some(())
+}
+
+/// `RCPT TO:( "<Postmaster>" / Forward-path ) [SP Rcpt-parameters]`
+#[inline]
+fn rcpt<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::Err> {
+    let Some(s) = std::str::from_utf8(line).ok() else {
+        return B::bail(line, options);
+    };
+    let Some(p) = prefix(line, b"to") else {
+        return B::bail(line, options);
+    };
+    let (to, p) = match line.get(p..p + 12) {
+        Some(pm) if pm.eq_ignore_ascii_case(b"<postmaster>") => (ForwardPath::Postmaster, p + 12),
+        _ => {
+            let Some((m, end)) = path(s, p) else {
+                return B::bail(line, options);
+            };
+            (ForwardPath::Mailbox(m), end)
+        }
+    };
+    let mut params = RcptParams::default();
+    if rcpt_params(s, p, &mut params).is_none() {
+        return B::bail(line, options);
+    }
+    Ok(Command::Rcpt { to, params })
+}
+
+/// `[SP Rcpt-parameters]` from `p` to the end of the line, into `params`.
+#[inline(always)]
+fn rcpt_params<'a>(s: &'a str, mut p: usize, params: &mut RcptParams<'a>) -> Option<()> {
+    let b = s.as_bytes();
+    match b.get(p) {
+        None => return Some(()),
+        Some(b' ') if p + 1 < b.len() => p += 1,
+        Some(_) => return None,
+    }
+    while p < b.len() {
+        let raw = param(b, p)?;
+        p = raw.next;
+        let (ks, ke) = raw.key;
+        let k = &b[ks..ke];
+        let value = match raw.value {
+            Some((vs, ve)) => Some(s.get(vs..ve)?),
+            None => None,
+        };
+        match key64(k) {
+            K_NOTIFY => {
+                if params.notify.is_some() {
+                    return None;
+                }
+                params.notify = Some(notify(value?.as_bytes())?);
+            }
+            K_ORCPT => {
+                if params.orcpt.is_some() {
+                    return None;
+                }
+                params.orcpt = Some(orcpt(value?)?);
+            }
+            _ => params
+                .unknown
+                .push(crate::command::Param::from_parsed(s.get(ks..ke)?, value)),
+        }
+    }
+    Some(())
+}
+
+/// `notify-esmtp-value = "NEVER" / 1#notify-list-element`, the whole value.
+#[inline(always)]
+fn notify(v: &[u8]) -> Option<Notify> {
+    if v.eq_ignore_ascii_case(b"NEVER") {
+        return Some(Notify::never());
+    }
+    let mut bits = 0u8;
+    for word in v.split(|&c| c == b',') {
+        let bit = if word.eq_ignore_ascii_case(b"SUCCESS") {
+            1
+        } else if word.eq_ignore_ascii_case(b"FAILURE") {
+            2
+        } else if word.eq_ignore_ascii_case(b"DELAY") {
+            4
+        } else {
+            return None;
+        };
+        if bits & bit != 0 {
+            return None;
+        }
+        bits |= bit;
+    }
+    Some(Notify::from_bits(bits))
+}
+
+/// `original-recipient-address = addr-type ";" xtext`, the whole value.
+#[inline(always)]
+fn orcpt(v: &str) -> Option<Orcpt<'_>> {
+    let b = v.as_bytes();
+    let end = run(b, 0, ATEXT);
+    if end == 0 || b.get(end) != Some(&b';') {
+        return None;
+    }
+    Some(Orcpt::from_parsed(v.get(..end)?, xtext(v.get(end + 1..)?)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::parse::command::reference;
+
+    /// The property: whatever the fast path accepts, the reference parser accepts with an
+    /// equal value.
+    fn agrees(line: &[u8]) -> bool {
+        for options in [
+            ParseOptions::default(),
+            ParseOptions::default().with_smtputf8(true),
+        ] {
+            if let Ok(fast) = command_line::<Decline>(line, options) {
+                match reference(line, options) {
+                    Ok(slow) if slow == fast => {}
+                    other => {
+                        eprintln!(
+                            "{:?}: fast {fast:?}, reference {other:?}",
+                            String::from_utf8_lossy(line)
+                        );
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    const SAMPLES: &[&str] = &[
+        "MAIL FROM:<sender.name@mail.example.org> SIZE=1048576 BODY=8BITMIME",
+        "mail from: <a@b> size=0 body=7bit ret=full envid=QQ+2B1 auth=<> smtputf8 requiretls",
+        "MAIL FROM:<> BODY=BINARYMIME RET=HDRS X-FOO=bar X-BARE",
+        "MAIL FROM:<a.b.c@d-e.f> SIZE=18446744073709551615",
+        "RCPT TO:<recipient@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;recipient@example.net",
+        "RCPT TO:<postmaster> NOTIFY=NEVER",
+        "rcpt to:<Postmaster@x.example> notify=delay,success orcpt=utf-8;a+2Bb X-Y=1",
+        "EHLO mail-client.sub.example.org",
+        "HELO a",
+        "LHLO lmtp.example",
+        "DATA",
+        "RSET",
+        "QUIT",
+        "NOOP",
+        "HELP",
+    ];
+
+    #[test]
+    fn samples_take_the_fast_path_and_agree() {
+        for line in SAMPLES {
+            let line = line.as_bytes();
+            assert!(
+                command_line::<Decline>(line, ParseOptions::default()).is_ok(),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            assert!(agrees(line));
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_one_octet_change_agrees() {
+        let replacements: &[u8] = b" <>@.,;:=+-\"[]\\0aZ9\x7f\x80\xc3\xa9\t";
+        for line in SAMPLES {
+            let line = line.as_bytes();
+            for end in 0..=line.len() {
+                assert!(agrees(&line[..end]));
+            }
+            for at in 0..line.len() {
+                let mut changed = line.to_vec();
+                for &r in replacements {
+                    changed[at] = r;
+                    assert!(agrees(&changed));
+                }
+                changed.remove(at);
+                assert!(agrees(&changed));
+                let mut doubled = line.to_vec();
+                doubled.insert(at, line[at]);
+                assert!(agrees(&doubled));
+            }
+        }
+    }
+
+    #[test]
+    fn limits_are_left_to_the_reference_parser() {
+        let local = "a".repeat(65);
+        let label = "d".repeat(63);
+        let domain255 = [label.as_str(); 4].join(".");
+        for line in [
+            format!("MAIL FROM:<{local}@b.example>"),
+            format!("RCPT TO:<a@{domain255}x>"),
+            format!("EHLO {domain255}.b"),
+            format!("MAIL FROM:<{}@{domain255}>", "a".repeat(60)),
+            format!("MAIL FROM:<a@{}.example>", "x".repeat(64)),
+        ] {
+            assert!(command_line::<Decline>(line.as_bytes(), ParseOptions::default()).is_err());
+            assert!(agrees(line.as_bytes()));
+        }
+        // At the limits themselves the fast path still answers.
+        let at_limit = format!("MAIL FROM:<{}@{}>", "a".repeat(64), "b".repeat(63));
+        assert!(command_line::<Decline>(at_limit.as_bytes(), ParseOptions::default()).is_ok());
+        assert!(agrees(at_limit.as_bytes()));
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("MAIL FROM:".to_string()),
+            Just("RCPT TO:".to_string()),
+            Just("EHLO ".to_string()),
+            Just("HELO ".to_string()),
+            Just("mail from: ".to_string()),
+            Just("<".to_string()),
+            Just(">".to_string()),
+            Just("@".to_string()),
+            Just(".".to_string()),
+            Just(" ".to_string()),
+            Just("=".to_string()),
+            Just(",".to_string()),
+            Just(";".to_string()),
+            Just("+2B".to_string()),
+            Just("<>".to_string()),
+            Just("<postmaster>".to_string()),
+            Just("SIZE=".to_string()),
+            Just("BODY=8BITMIME".to_string()),
+            Just("NOTIFY=".to_string()),
+            Just("SUCCESS".to_string()),
+            Just("NEVER".to_string()),
+            Just("ORCPT=rfc822;".to_string()),
+            Just("ENVID=".to_string()),
+            Just("SMTPUTF8".to_string()),
+            "[a-z0-9-]{1,6}",
+            "[0-9]{1,22}",
+            "[!-~]{1,4}",
+            "[^\r\n]{1,3}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn fast_path_agrees_with_the_reference(tokens in prop::collection::vec(token(), 1..14)) {
+            let line = tokens.concat();
+            prop_assert!(agrees(line.as_bytes()));
+        }
+
+        #[test]
+        fn fast_path_agrees_on_arbitrary_bytes(line in prop::collection::vec(any::<u8>(), 0..80)) {
+            prop_assert!(agrees(&line));
+        }
+    }
+}
