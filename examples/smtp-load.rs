@@ -11,9 +11,9 @@
 //! cargo run --release --example smtp-load -- --idle 1000 --hold 10 --server-pid "$PID"
 //! ```
 //!
-//! Each connection is one `smtp_proto::client::Client` state machine driven by a small loop
-//! over a tokio `TcpStream` (the TLS upgrade uses `mail_tls::tokio::starttls_connect`). The
-//! run always ends: every connection has a fixed amount of work and every reply a deadline.
+//! Each connection is one `smtp_proto::client::Client` state machine on a tokio `TcpStream`,
+//! driven by smtp-proto's `ClientConnection` (which also does the STARTTLS upgrade). The run
+//! always ends: every connection has a fixed amount of work and every reply a deadline.
 
 use std::fmt;
 use std::io;
@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use mail_tls::ClientTls;
 use mail_tls::rustls::pki_types::ServerName;
-use mail_tls::tokio::{HandshakeOptions, starttls_connect};
+use mail_tls::tokio::HandshakeOptions;
 use mail_wire::Secret;
 use smtp_proto::client::{Client, ClientConfig, Credentials, Envelope, Event, TlsPolicy};
+use smtp_proto::tokio::ClientConnection;
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
 
@@ -365,10 +365,6 @@ fn filler(len: usize) -> Vec<u8> {
     out
 }
 
-/// Anything the session can run over: TCP, then TLS after STARTTLS.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
 /// What one connection achieved.
 #[derive(Debug, Default)]
 struct ConnStats {
@@ -423,136 +419,89 @@ async fn drive(
         .map_err(|_| format!("connect to {}: timed out", plan.options.server))?
         .map_err(|e| format!("connect to {}: {e}", plan.options.server))?;
     let _ = tcp.set_nodelay(true);
-    let mut stream: Box<dyn Io> = Box::new(tcp);
-    let mut client = Client::new(plan.client_config(), Instant::now());
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut conn = ClientConnection::new(tcp, Client::new(plan.client_config(), Instant::now()));
+    if let Some(config) = &plan.tls {
+        conn = conn.with_starttls(
+            config.clone(),
+            plan.server_name.clone(),
+            HandshakeOptions::new(timeout),
+        );
+    }
     let mut sent = 0usize;
     let mut started: Option<Instant> = None;
-    // The body being sent: (headers + filler) and how much of it went out.
-    let mut body: Option<(Vec<u8>, usize)> = None;
+    let mut body_open = false;
 
-    loop {
-        while let Some(event) = client.poll_event() {
-            let now = Instant::now();
-            match event {
-                Event::Ready => {
-                    if let Some(Idle { ready, release, .. }) = idle.as_mut() {
-                        drop(permit.take());
-                        ready.fetch_add(1, Ordering::SeqCst);
-                        // Hold the connection open (nothing outstanding, no deadline).
-                        while !*release.borrow() {
-                            if release.changed().await.is_err() {
-                                break;
-                            }
+    // The driver turns the machine's deadlines into timers; replies are bounded by them.
+    while let Some(event) = conn
+        .next_event()
+        .await
+        .map_err(|e| format!("session: {e}"))?
+    {
+        match event {
+            Event::Ready => {
+                if let Some(Idle { ready, release, .. }) = idle.as_mut() {
+                    drop(permit.take());
+                    ready.fetch_add(1, Ordering::SeqCst);
+                    // Hold the connection open (nothing outstanding, no deadline).
+                    while !*release.borrow() {
+                        if release.changed().await.is_err() {
+                            break;
                         }
-                        idle = None;
-                        client.quit(Instant::now());
-                    } else if sent < plan.options.messages {
-                        sent += 1;
-                        started = Some(now);
-                        let envelope = Envelope::new(plan.from.clone())
-                            .with_recipient(plan.to.clone())
-                            .with_size(plan.options.size as u64);
-                        client
-                            .send_message(now, envelope)
-                            .map_err(|e| format!("MAIL: {e}"))?;
-                    } else {
-                        client.quit(now);
                     }
-                }
-                // Again after each BDAT chunk without PIPELINING: keep the body going.
-                Event::BodyReady if body.is_none() => {
-                    let mut message = plan.message_headers(index, sent);
-                    message.extend_from_slice(&plan.filler);
-                    body = Some((message, 0));
-                }
-                Event::MessageAccepted(_) => {
-                    stats.accepted += 1;
-                    stats.bytes += plan.options.size as u64;
-                    if let Some(t) = started.take() {
-                        stats.latencies.push(now.duration_since(t));
-                    }
-                    body = None;
-                }
-                Event::MessageRejected(why) => {
-                    stats.rejected += 1;
-                    started = None;
-                    body = None;
-                    if stats.first_rejection.is_none() {
-                        stats.first_rejection = Some(format!("{why:?}"));
-                    }
-                }
-                Event::StartTls => {
-                    flush(&mut client, &mut stream).await?;
-                    let config = plan.tls.clone().ok_or("STARTTLS without a TLS config")?;
-                    let opts = HandshakeOptions::new(timeout);
-                    let tls =
-                        starttls_connect(config, plan.server_name.clone(), stream, &[], &[], opts)
-                            .await
-                            .map_err(|e| format!("TLS handshake: {e}"))?;
-                    stream = Box::new(tls);
-                    client
-                        .tls_established(Instant::now())
-                        .map_err(|e| format!("after TLS: {e}"))?;
-                }
-                Event::Closed(result) => {
-                    flush(&mut client, &mut stream).await?;
-                    let _ = stream.shutdown().await;
-                    return result.map_err(|e| format!("session: {e}"));
-                }
-                _ => {}
-            }
-        }
-        // Stream the body in pieces while the machine takes them.
-        if let Some((message, offset)) = body.as_mut() {
-            while *offset < message.len() && client.can_send_body() {
-                let now = Instant::now();
-                let end = (*offset + BODY_CHUNK).min(message.len());
-                let piece = &message[*offset..end];
-                if end == message.len() {
-                    client.finish_body_with(now, piece)
+                    idle = None;
+                    conn.quit();
+                } else if sent < plan.options.messages {
+                    sent += 1;
+                    started = Some(Instant::now());
+                    let envelope = Envelope::new(plan.from.clone())
+                        .with_recipient(plan.to.clone())
+                        .with_size(plan.options.size as u64);
+                    conn.send_message(envelope)
+                        .map_err(|e| format!("MAIL: {e}"))?;
                 } else {
-                    client.send_body(now, piece)
+                    conn.quit();
                 }
-                .map_err(|e| format!("body: {e}"))?;
-                *offset = end;
-                flush(&mut client, &mut stream).await?;
             }
-        }
-        flush(&mut client, &mut stream).await?;
-        if client.is_closed() {
-            // Closed without an event already handled above.
-            return match client.error() {
-                Some(e) => Err(format!("session: {e}")),
-                None => Ok(()),
-            };
-        }
-        // Read, bounded by the machine's deadline.
-        let deadline = client.poll_timeout();
-        let read = match deadline {
-            Some(at) => tokio::time::timeout_at(at.into(), stream.read(&mut buf))
-                .await
-                .ok(),
-            None => Some(stream.read(&mut buf).await),
-        };
-        let now = Instant::now();
-        match read {
-            None => client.handle_timeout(now),
-            Some(Ok(0)) => client.handle_eof(),
-            Some(Ok(n)) => client.feed(now, &buf[..n]),
-            Some(Err(e)) => return Err(format!("read: {e}")),
+            // Repeated after each BDAT chunk without PIPELINING: the body is already going.
+            Event::BodyReady if !body_open => {
+                body_open = true;
+                let mut message = plan.message_headers(index, sent);
+                message.extend_from_slice(&plan.filler);
+                // Pieces of BODY_CHUNK; `send_body` waits while the machine takes no more.
+                let mut pieces = message.chunks(BODY_CHUNK).peekable();
+                while let Some(piece) = pieces.next() {
+                    let taken = if pieces.peek().is_none() {
+                        conn.finish_body_with(piece).await
+                    } else {
+                        conn.send_body(piece).await
+                    };
+                    // `false`: the server refused the message meanwhile; the event says so.
+                    if !taken.map_err(|e| format!("body: {e}"))? {
+                        break;
+                    }
+                }
+            }
+            Event::MessageAccepted(_) => {
+                stats.accepted += 1;
+                stats.bytes += plan.options.size as u64;
+                if let Some(t) = started.take() {
+                    stats.latencies.push(t.elapsed());
+                }
+                body_open = false;
+            }
+            Event::MessageRejected(why) => {
+                stats.rejected += 1;
+                started = None;
+                body_open = false;
+                if stats.first_rejection.is_none() {
+                    stats.first_rejection = Some(format!("{why:?}"));
+                }
+            }
+            Event::Closed(result) => return result.map_err(|e| format!("session: {e}")),
+            _ => {}
         }
     }
-}
-
-async fn flush(client: &mut Client, stream: &mut Box<dyn Io>) -> Result<(), String> {
-    while let Some(bytes) = client.poll_transmit() {
-        stream
-            .write_all(&bytes)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-    }
-    stream.flush().await.map_err(|e| format!("write: {e}"))
+    Ok(())
 }
 
 /// The resident set size of `pid` in KiB (Linux).
