@@ -122,6 +122,11 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         accounts.upsert(&address, &password)?;
         created.push((address, Some(password)));
     }
+    // A restart touches no account: the banner still names one to try the server with.
+    let existing = match created.is_empty() {
+        true => accounts.addresses().next().cloned(),
+        false => None,
+    };
 
     // TLS: the given certificate, or a self-signed one generated once into --data.
     let pem = match &options.tls {
@@ -215,7 +220,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         ));
     }
 
-    print_banner(&options, &lines, &created);
+    print_banner(&options, &lines, &created, existing.as_ref());
 
     tokio::signal::ctrl_c()
         .await
@@ -240,6 +245,7 @@ fn print_banner(
     options: &Options,
     lines: &[String],
     created: &[(Address, Option<mail_wire::Secret<String>>)],
+    existing: Option<&Address>,
 ) {
     println!("sansmail mail server {} ready", options.hostname);
     println!("  data         {}", options.data.display());
@@ -256,10 +262,15 @@ fn print_banner(
             None => println!("  account      {address} (from --user)"),
         }
     }
-    if let (Some((address, password)), true) = (created.first(), options.ports.submission != 0) {
-        let secret = password
-            .as_ref()
-            .map_or("PASSWORD", |p| p.expose().as_str());
+    if let Some(address) = existing {
+        println!("  account      {address} (and any others in the accounts file)");
+    }
+    let example = match created.first() {
+        Some((address, password)) => Some((address, password.as_ref())),
+        None => existing.map(|address| (address, None)),
+    };
+    if let (Some((address, password)), true) = (example, options.ports.submission != 0) {
+        let secret = password.map_or("PASSWORD", |p| p.expose().as_str());
         println!();
         println!("Send a test message (STARTTLS on the submission port, self-signed certificate):");
         println!(

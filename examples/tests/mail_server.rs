@@ -619,6 +619,68 @@ fn max_errors_breach_is_421() {
     conn.expect_eof();
 }
 
+/// The first start without `--user` creates `demo@localhost`, and the banner's ready-to-paste
+/// `curl` command delivers a message; a second start reuses the account and prints no password.
+#[test]
+fn first_start_creates_a_demo_account_and_the_printed_curl_command_works() {
+    if !have_curl() {
+        return;
+    }
+    let dir = TempDir::new("demo");
+    let data = dir.path().join("data");
+    let server = MailServer::start(&data, &[]);
+    let deadline = Instant::now() + LIMIT;
+    let banner = loop {
+        let out = server.stdout();
+        if out.contains("Then read it from the Maildir") {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "incomplete banner:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        banner.contains("account      demo@localhost created, password: "),
+        "{banner}"
+    );
+    let command = banner
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("printf ") && line.contains("| curl "))
+        .unwrap_or_else(|| panic!("no curl command in the banner:\n{banner}"));
+    let out = run_bounded("sh", &["-c", command]);
+    assert!(
+        out.status.success(),
+        "{command}: {out:?}\n{}",
+        server.logs()
+    );
+    let (_, file) = only_message(&data, "demo@localhost");
+    let text = String::from_utf8(file).unwrap();
+    assert!(text.contains("\r\nSubject: hello\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nIt works.\r\n"), "{text}");
+    drop(server);
+
+    let again = MailServer::start(&data, &[]);
+    let deadline = Instant::now() + LIMIT;
+    while !again.stdout().contains("Then read it from the Maildir") {
+        assert!(
+            Instant::now() < deadline,
+            "incomplete banner:\n{}",
+            again.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let banner = again.stdout();
+    assert!(!banner.contains("created"), "{banner}");
+    assert!(
+        banner.contains("--user 'demo@localhost:PASSWORD'"),
+        "{banner}"
+    );
+}
+
 #[test]
 fn help_exits_0_and_documents_every_option() {
     let out = run_bounded(example_bin("mail-server").to_str().unwrap(), &["--help"]);
