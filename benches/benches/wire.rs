@@ -1,12 +1,12 @@
 //! mail-wire benchmarks: dot decoding and encoding of a 1 MiB body, line framing of 80-octet
-//! lines; the registry crate `smtp-proto` 0.2.5's `DataReceiver` side by side on the same body.
+//! lines (into `Bytes` and borrowed in place); the registry crate `smtp-proto` 0.2.5's `DataReceiver` side by side on the same body.
 //!
 //! Run with `cargo bench -p sansmail-benches --bench wire`.
 
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mail_wire::dot::{BareLineEnding, DotDecoder, DotEncoder, DotEvent};
-use mail_wire::line::{Frame, LineFramer};
+use mail_wire::line::{Frame, FrameRef, LineFramer};
 use sansmail_benches::{lines_80, message_body};
 use std::hint::black_box;
 
@@ -152,6 +152,21 @@ fn line_framer(c: &mut Criterion) {
             },
             BatchSize::LargeInput,
         )
+    });
+    // The same lines framed in place with the borrowing entry point.
+    group.bench_function("sansmail_borrowed", |b| {
+        b.iter(|| {
+            let mut framer = LineFramer::new(512);
+            let mut rest = black_box(&input[..]);
+            let mut lines = 0usize;
+            while let Some(frame) = framer.next_frame_in(&mut rest) {
+                match frame {
+                    FrameRef::Line(line) => lines += black_box(line).len(),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            lines
+        })
     });
     group.finish();
 }

@@ -1,6 +1,7 @@
 //! Line framer: arbitrary bytes, split into chunks, at several limits and both bare-LF
 //! policies. Asserts: no panic; every line is within the limit and has no LF; the buffer
-//! never holds a partial line longer than the limit; the chunking does not change the frames.
+//! never holds a partial line longer than the limit; the chunking does not change the frames;
+//! the borrowing entry point (`next_frame_in`) gives the same frames as `next_frame`.
 #![no_main]
 
 use bytes::BytesMut;
@@ -25,13 +26,29 @@ fn frames(input: &[u8], max: usize, policy: BareLf, chunk: usize) -> Vec<Frame> 
     out
 }
 
+fn borrowed_frames(input: &[u8], max: usize, policy: BareLf) -> Vec<Frame> {
+    let mut framer = LineFramer::new(max).with_bare_lf(policy);
+    let mut rest = input;
+    let mut out = Vec::new();
+    while let Some(frame) = framer.next_frame_in(&mut rest) {
+        out.push(frame.into_owned());
+    }
+    assert!(rest.len() < max.max(2));
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&control, input)) = data.split_first() else {
         return;
     };
     let max = [2, 7, 64, 512][usize::from(control & 3)];
-    let policy = if control & 4 == 0 { BareLf::Reject } else { BareLf::Accept };
+    let policy = if control & 4 == 0 {
+        BareLf::Reject
+    } else {
+        BareLf::Accept
+    };
     let chunk = usize::from(control >> 3) + 1;
     let whole = frames(input, max, policy, input.len());
     assert_eq!(whole, frames(input, max, policy, chunk));
+    assert_eq!(whole, borrowed_frames(input, max, policy));
 });
