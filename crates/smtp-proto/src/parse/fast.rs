@@ -8,9 +8,10 @@
 //! decides an error, and whatever it accepts, the reference parser accepts with an equal value:
 //! the unit tests below prove that property on generated and mutated lines.
 //!
-//! What makes it fast: one UTF-8 validation of the whole line (then every `&str` is a slice of
-//! it), verbs and keywords compared as case-folded integers, one table lookup per byte for the
-//! character classes, and the [`Command`] built in place, with no intermediate results.
+//! What makes it fast: one UTF-8 validation of the line after its ASCII verb and prefix (then
+//! every `&str` is a slice of it), verbs and keywords compared as case-folded integers, one
+//! table lookup per byte for the character classes, and the [`Command`] built in place, with no
+//! intermediate results.
 
 use crate::CommandError;
 use crate::command::{Body, Command, MailParams, Notify, Orcpt, ParseOptions, RcptParams, Ret};
@@ -199,8 +200,8 @@ fn path<'a>(s: &'a str, p: usize) -> Option<(Mailbox<'a>, usize)> {
         return None;
     }
     let mailbox = Mailbox {
-        local: LocalPart::from_parsed(s.get(local_start..local_end)?),
-        host: Host::Domain(Domain::from_parsed(s.get(domain_start..domain_end)?)),
+        local: LocalPart::from_parsed(sub(s, local_start, local_end)?),
+        host: Host::Domain(Domain::from_parsed(sub(s, domain_start, domain_end)?)),
     };
     Some((mailbox, end))
 }
@@ -265,18 +266,36 @@ fn param(b: &[u8], p: usize) -> Option<RawParam> {
     })
 }
 
-/// The keyword folded to lower case in a `u64` (keywords of 1 to 8 octets; 0 otherwise). Exact
-/// for `esmtp-keyword`, whose octets are letters, digits and `-`.
+/// The keyword `b[ks..ke]` folded to lower case in a `u64` (keywords of 1 to 8 octets; 0
+/// otherwise). Exact for `esmtp-keyword`, whose octets are letters, digits and `-`. One 8-octet
+/// load, masked to the keyword, when the line has 8 octets from `ks`.
 #[inline(always)]
-fn key64(k: &[u8]) -> u64 {
-    if k.len() > 8 {
+fn key64(b: &[u8], ks: usize, ke: usize) -> u64 {
+    let len = ke - ks;
+    if len > 8 {
         return 0;
     }
+    let mask = if len == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    };
+    if let Some(w) = b.get(ks..ks + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        return (u64::from_le_bytes(w) | 0x2020_2020_2020_2020) & mask;
+    }
     let mut w = 0u64;
-    for (n, &c) in k.iter().enumerate() {
+    for (n, &c) in b[ks..ke].iter().enumerate() {
         w |= u64::from(c | 0x20) << (8 * n);
     }
     w
+}
+
+/// `s[a..e]`, by two inlined boundary checks (the positions the scanners give are next to
+/// ASCII octets, so the checks pass).
+#[inline(always)]
+fn sub(s: &str, a: usize, e: usize) -> Option<&str> {
+    let (_, rest) = s.split_at_checked(a)?;
+    Some(rest.split_at_checked(e.checked_sub(a)?)?.0)
 }
 
 const K_SIZE: u64 = key(b"size");
@@ -287,6 +306,12 @@ const K_ENVID: u64 = key(b"envid");
 const K_AUTH: u64 = key(b"auth");
 const K_NOTIFY: u64 = key(b"notify");
 const K_ORCPT: u64 = key(b"orcpt");
+const W_SUCCESS: u64 = key(b"success");
+const W_FAILURE: u64 = key(b"failure");
+const W_DELAY: u64 = key(b"delay");
+const W_NEVER: u64 = key(b"never");
+const W_8BITMIME: u64 = key(b"8bitmime");
+const W_7BIT: u64 = key(b"7bit");
 
 /// [`key64`] of a literal, at compile time.
 const fn key(s: &[u8]) -> u64 {
@@ -302,11 +327,22 @@ const fn key(s: &[u8]) -> u64 {
 /// `1*DIGIT` filling the whole value, without overflow.
 #[inline(always)]
 fn number(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() {
         return None;
     }
     if v.len() <= 19 {
-        return Some(v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')));
+        let mut n = 0u64;
+        for &c in v {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Some(n);
+    }
+    if !v.iter().all(u8::is_ascii_digit) {
+        return None;
     }
     v.iter().try_fold(0u64, |n, &d| {
         n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
@@ -336,13 +372,16 @@ fn xtext(s: &str) -> Option<Xtext<'_>> {
 /// `MAIL FROM:Reverse-path [SP Mail-parameters]`
 #[inline]
 fn mail<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::Err> {
-    let Some(s) = std::str::from_utf8(line).ok() else {
-        return B::bail(line, options);
-    };
     let Some(p) = prefix(line, b"from") else {
         return B::bail(line, options);
     };
-    let (from, p) = if line.get(p..p + 2) == Some(b"<>") {
+    // The prefix is ASCII, so only the rest needs validating; positions count from there.
+    let Some(s) = std::str::from_utf8(&line[p..]).ok() else {
+        return B::bail(line, options);
+    };
+    let rest = s.as_bytes();
+    let p = 0;
+    let (from, p) = if rest.starts_with(b"<>") {
         (ReversePath::Null, p + 2)
     } else {
         let Some((m, end)) = path(s, p) else {
@@ -350,19 +389,26 @@ fn mail<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::E
         };
         (ReversePath::Mailbox(m), end)
     };
-    let mut params = MailParams::default();
-    if mail_params(s, p, &mut params).is_none() {
+    let Some(params) = mail_params(s, p) else {
         return B::bail(line, options);
-    }
+    };
     Ok(Command::Mail { from, params })
 }
 
-/// `[SP Mail-parameters]` from `p` to the end of the line, into `params`.
+/// `[SP Mail-parameters]` from `p` to the end of the line.
 #[inline(always)]
-fn mail_params<'a>(s: &'a str, mut p: usize, params: &mut MailParams<'a>) -> Option<()> {
+fn mail_params(s: &str, mut p: usize) -> Option<MailParams<'_>> {
     let b = s.as_bytes();
+    let mut size = None;
+    let mut body = None;
+    let mut smtputf8 = false;
+    let mut ret = None;
+    let mut envid = None;
+    let mut auth = None;
+    let mut requiretls = false;
+    let mut unknown = Vec::new();
     match b.get(p) {
-        None => return Some(()),
+        None => return Some(MailParams::default()),
         Some(b' ') if p + 1 < b.len() => p += 1,
         Some(_) => return None,
     }
@@ -372,43 +418,41 @@ fn mail_params<'a>(s: &'a str, mut p: usize, params: &mut MailParams<'a>) -> Opt
         let (ks, ke) = raw.key;
         let k = &b[ks..ke];
         let value = match raw.value {
-            Some((vs, ve)) => Some(s.get(vs..ve)?),
+            Some((vs, ve)) => Some(sub(s, vs, ve)?),
             None => None,
         };
-        match key64(k) {
+        match key64(b, ks, ke) {
             K_SIZE => {
-                if params.size.is_some() {
+                if size.is_some() {
                     return None;
                 }
-                params.size = Some(number(value?.as_bytes())?);
+                size = Some(number(value?.as_bytes())?);
             }
             K_BODY => {
-                if params.body.is_some() {
+                if body.is_some() {
                     return None;
                 }
-                let v = value?.as_bytes();
-                params.body = Some(if v.eq_ignore_ascii_case(b"8BITMIME") {
-                    Body::EightBitMime
-                } else if v.eq_ignore_ascii_case(b"7BIT") {
-                    Body::SevenBit
-                } else if v.eq_ignore_ascii_case(b"BINARYMIME") {
-                    Body::BinaryMime
-                } else {
-                    return None;
+                // The value is `esmtp-value`, so [`key64`] folds it exactly.
+                let (vs, ve) = raw.value?;
+                body = Some(match key64(b, vs, ve) {
+                    W_8BITMIME => Body::EightBitMime,
+                    W_7BIT => Body::SevenBit,
+                    _ if b[vs..ve].eq_ignore_ascii_case(b"BINARYMIME") => Body::BinaryMime,
+                    _ => return None,
                 });
             }
             K_SMTPUTF8 => {
-                if params.smtputf8 || value.is_some() {
+                if smtputf8 || value.is_some() {
                     return None;
                 }
-                params.smtputf8 = true;
+                smtputf8 = true;
             }
             K_RET => {
-                if params.ret.is_some() {
+                if ret.is_some() {
                     return None;
                 }
                 let v = value?.as_bytes();
-                params.ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
+                ret = Some(if v.eq_ignore_ascii_case(b"FULL") {
                     Ret::Full
                 } else if v.eq_ignore_ascii_case(b"HDRS") {
                     Ret::Hdrs
@@ -417,41 +461,51 @@ fn mail_params<'a>(s: &'a str, mut p: usize, params: &mut MailParams<'a>) -> Opt
                 });
             }
             K_ENVID => {
-                if params.envid.is_some() {
+                if envid.is_some() {
                     return None;
                 }
-                params.envid = Some(xtext(value?)?);
+                envid = Some(xtext(value?)?);
             }
             K_AUTH => {
-                if params.auth.is_some() {
+                if auth.is_some() {
                     return None;
                 }
-                params.auth = Some(xtext(value?)?);
+                auth = Some(xtext(value?)?);
             }
             _ if k.eq_ignore_ascii_case(b"REQUIRETLS") => {
-                if params.requiretls || value.is_some() {
+                if requiretls || value.is_some() {
                     return None;
                 }
-                params.requiretls = true;
+                requiretls = true;
             }
-            _ => params
-                .unknown
-                .push(crate::command::Param::from_parsed(s.get(ks..ke)?, value)),
+            _ => unknown.push(crate::command::Param::from_parsed(sub(s, ks, ke)?, value)),
         }
     }
-    Some(())
+    Some(MailParams {
+        size,
+        body,
+        smtputf8,
+        ret,
+        envid,
+        auth,
+        requiretls,
+        unknown,
+    })
 }
 
 /// `RCPT TO:( "<Postmaster>" / Forward-path ) [SP Rcpt-parameters]`
 #[inline]
 fn rcpt<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::Err> {
-    let Some(s) = std::str::from_utf8(line).ok() else {
-        return B::bail(line, options);
-    };
     let Some(p) = prefix(line, b"to") else {
         return B::bail(line, options);
     };
-    let (to, p) = match line.get(p..p + 12) {
+    // The prefix is ASCII, so only the rest needs validating; positions count from there.
+    let Some(s) = std::str::from_utf8(&line[p..]).ok() else {
+        return B::bail(line, options);
+    };
+    let rest = s.as_bytes();
+    let p = 0;
+    let (to, p) = match rest.get(p..p + 12) {
         Some(pm) if pm.eq_ignore_ascii_case(b"<postmaster>") => (ForwardPath::Postmaster, p + 12),
         _ => {
             let Some((m, end)) = path(s, p) else {
@@ -460,19 +514,21 @@ fn rcpt<B: Bail>(line: &[u8], options: ParseOptions) -> Result<Command<'_>, B::E
             (ForwardPath::Mailbox(m), end)
         }
     };
-    let mut params = RcptParams::default();
-    if rcpt_params(s, p, &mut params).is_none() {
+    let Some(params) = rcpt_params(s, p) else {
         return B::bail(line, options);
-    }
+    };
     Ok(Command::Rcpt { to, params })
 }
 
-/// `[SP Rcpt-parameters]` from `p` to the end of the line, into `params`.
+/// `[SP Rcpt-parameters]` from `p` to the end of the line.
 #[inline(always)]
-fn rcpt_params<'a>(s: &'a str, mut p: usize, params: &mut RcptParams<'a>) -> Option<()> {
+fn rcpt_params(s: &str, mut p: usize) -> Option<RcptParams<'_>> {
     let b = s.as_bytes();
+    let mut notify_value = None;
+    let mut orcpt_value = None;
+    let mut unknown = Vec::new();
     match b.get(p) {
-        None => return Some(()),
+        None => return Some(RcptParams::default()),
         Some(b' ') if p + 1 < b.len() => p += 1,
         Some(_) => return None,
     }
@@ -480,55 +536,61 @@ fn rcpt_params<'a>(s: &'a str, mut p: usize, params: &mut RcptParams<'a>) -> Opt
         let raw = param(b, p)?;
         p = raw.next;
         let (ks, ke) = raw.key;
-        let k = &b[ks..ke];
         let value = match raw.value {
-            Some((vs, ve)) => Some(s.get(vs..ve)?),
+            Some((vs, ve)) => Some(sub(s, vs, ve)?),
             None => None,
         };
-        match key64(k) {
+        match key64(b, ks, ke) {
             K_NOTIFY => {
-                if params.notify.is_some() {
+                if notify_value.is_some() {
                     return None;
                 }
-                params.notify = Some(notify(value?.as_bytes())?);
+                let (vs, ve) = raw.value?;
+                notify_value = Some(notify(b, vs, ve)?);
             }
             K_ORCPT => {
-                if params.orcpt.is_some() {
+                if orcpt_value.is_some() {
                     return None;
                 }
-                params.orcpt = Some(orcpt(value?)?);
+                orcpt_value = Some(orcpt(value?)?);
             }
-            _ => params
-                .unknown
-                .push(crate::command::Param::from_parsed(s.get(ks..ke)?, value)),
+            _ => unknown.push(crate::command::Param::from_parsed(sub(s, ks, ke)?, value)),
         }
     }
-    Some(())
+    Some(RcptParams {
+        notify: notify_value,
+        orcpt: orcpt_value,
+        unknown,
+    })
 }
 
-/// `notify-esmtp-value = "NEVER" / 1#notify-list-element`, the whole value.
+/// `notify-esmtp-value = "NEVER" / 1#notify-list-element`, the whole value `b[vs..ve]`
+/// (known to be `esmtp-value`, so [`key64`] folds its words exactly).
 #[inline(always)]
-fn notify(v: &[u8]) -> Option<Notify> {
-    if v.eq_ignore_ascii_case(b"NEVER") {
-        return Some(Notify::never());
-    }
+fn notify(b: &[u8], vs: usize, ve: usize) -> Option<Notify> {
     let mut bits = 0u8;
-    for word in v.split(|&c| c == b',') {
-        let bit = if word.eq_ignore_ascii_case(b"SUCCESS") {
-            1
-        } else if word.eq_ignore_ascii_case(b"FAILURE") {
-            2
-        } else if word.eq_ignore_ascii_case(b"DELAY") {
-            4
-        } else {
-            return None;
+    let mut start = vs;
+    loop {
+        let end = b[start..ve]
+            .iter()
+            .position(|&c| c == b',')
+            .map_or(ve, |n| start + n);
+        let bit = match key64(b, start, end) {
+            W_SUCCESS => 1,
+            W_FAILURE => 2,
+            W_DELAY => 4,
+            W_NEVER if start == vs && end == ve => return Some(Notify::never()),
+            _ => return None,
         };
         if bits & bit != 0 {
             return None;
         }
         bits |= bit;
+        if end == ve {
+            return Some(Notify::from_bits(bits));
+        }
+        start = end + 1;
     }
-    Some(Notify::from_bits(bits))
 }
 
 /// `original-recipient-address = addr-type ";" xtext`, the whole value.
