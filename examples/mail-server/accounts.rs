@@ -500,17 +500,18 @@ pub fn generate_password() -> Result<Secret<String>, AccountsError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
+    /// A fresh directory under the system temp dir, removed on drop (the store's tests use it
+    /// too).
+    pub(crate) struct TempDir(pub(crate) PathBuf);
     impl TempDir {
-        fn new(tag: &str) -> Self {
+        pub(crate) fn new(tag: &str) -> Self {
             use std::sync::atomic::{AtomicU32, Ordering};
             static N: AtomicU32 = AtomicU32::new(0);
             let dir = std::env::temp_dir().join(format!(
-                "sansmail-accounts-{tag}-{}-{}",
+                "sansmail-mail-server-{tag}-{}-{}",
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed)
             ));
