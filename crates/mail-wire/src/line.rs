@@ -204,6 +204,7 @@ impl LineFramer {
     /// A framer for lines of at most `max_len` octets including CRLF, rejecting bare LF.
     ///
     /// A `max_len` below 2 is raised to 2 (room for the CRLF of an empty line).
+    #[inline]
     pub fn new(max_len: usize) -> Self {
         LineFramer {
             max_len: max_len.max(2),
