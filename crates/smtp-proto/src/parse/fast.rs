@@ -17,7 +17,7 @@ use crate::CommandError;
 use crate::command::{Body, Command, MailParams, Notify, Orcpt, ParseOptions, RcptParams, Ret};
 use crate::types::{Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath, Xtext};
 
-use super::{ATEXT, LDH, VALUE, is};
+use super::{ATEXT, LDH, is};
 
 /// The first four octets of a line as a little-endian integer, ASCII letters folded to lower
 /// case (`| 0x20` per octet; exact for letters, so a verb matches only its own letters).
@@ -121,6 +121,49 @@ pub(crate) fn command_line<B: Bail>(
 #[inline(always)]
 fn run(b: &[u8], mut p: usize, class: u8) -> usize {
     while p < b.len() && is(b[p], class) {
+        p += 1;
+    }
+    p
+}
+
+/// Eight octets as a little-endian word (the first octet lowest), if there are eight at `p`.
+#[inline(always)]
+fn word8(b: &[u8], p: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(p..p + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each octet of `x` below `n` (at most 128), and possibly of octets above the
+/// lowest such octet (a borrow runs upward only), so the lowest flag is exact.
+#[inline(always)]
+const fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * n as u64) & !x & HIGHS
+}
+
+/// [`below`]`(x, 1)` for the octets of `x` equal to `v`: the lowest flag is exact.
+#[inline(always)]
+const fn equal(x: u64, v: u8) -> u64 {
+    below(x ^ (ONES * v as u64), 1)
+}
+
+/// The end of the run of `esmtp-value` octets (`%d33-60 / %d62-126`) from `p`, eight at a
+/// time: each class test flags its lowest hit exactly (see [`below`]), so the lowest flag of
+/// their union is the first octet outside the class. (Values such as `ORCPT=rfc822;...` are
+/// the longest runs of a command; octet by octet with a table lookup this loop took a
+/// quarter of the RCPT parse.)
+#[inline(always)]
+fn value_end(b: &[u8], mut p: usize) -> usize {
+    while let Some(x) = word8(b, p) {
+        let stop = below(x, 33) | equal(x, b'=') | equal(x, 0x7f) | (x & HIGHS);
+        if stop != 0 {
+            return p + (stop.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while p < b.len() && matches!(b[p], 33..=60 | 62..=126) {
         p += 1;
     }
     p
@@ -296,7 +339,7 @@ fn param(b: &[u8], p: usize) -> Option<RawParam> {
     }
     let key_end = run(b, p + 1, LDH);
     let (value, end) = if b.get(key_end) == Some(&b'=') {
-        let end = run(b, key_end + 1, VALUE);
+        let end = value_end(b, key_end + 1);
         if end == key_end + 1 {
             return None;
         }
@@ -816,6 +859,19 @@ mod tests {
             if let Some(valid) = whole_domain(line.as_bytes(), start, end) {
                 prop_assert_eq!(valid, domain(line.as_bytes(), start) == Some(end), "{:?}", line);
             }
+        }
+
+        /// The word-at-a-time value scan stops where the octet-by-octet one does.
+        #[test]
+        fn value_scan_agrees_with_the_octet_scan(
+            line in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..40),
+                "[ -~]{0,40}".prop_map(String::into_bytes),
+            ],
+            from in 0usize..40,
+        ) {
+            let from = from.min(line.len());
+            prop_assert_eq!(value_end(&line, from), run(&line, from, super::super::VALUE));
         }
 
         #[test]
