@@ -164,6 +164,11 @@ impl ReplyParser {
             });
         }
         self.code = Some(code);
+        if index == 1 {
+            // A multi-line reply (an EHLO reply has about ten lines): grow once, not by
+            // doubling from four. Single-line replies, the common case, stay small.
+            self.lines.reserve(15);
+        }
         self.lines.push(line.to_vec());
         if !last {
             return Ok(None);

@@ -573,30 +573,69 @@ impl Server {
     /// Hands the machine bytes received from the client. Never fails: whatever the client
     /// sends becomes events and replies. Input is processed by [`Server::poll_event`].
     pub fn feed(&mut self, now: Instant, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
+        if self.admit(now, bytes.len()) {
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// [`Server::feed`] for the buffer a driver reads into: takes every byte of `buf`, leaving
+    /// it empty. When the session holds no unprocessed input, which is always the case for a
+    /// driver that reads only while [`Server::wants_input`] is true, the bytes are not copied:
+    /// the session takes `buf`'s storage and hands back its own, empty. A message body then
+    /// reaches the application (as [`Event::BodyChunk`]) in slices of the very buffer the
+    /// socket read filled, with no copy in between.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use smtp_proto::server::{Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut server = Server::new(ServerConfig::default(), now);
+    /// while server.poll_transmit().is_some() {} // the greeting
+    /// let mut read_buf = BytesMut::from(&b"NOOP\r\n"[..]); // socket.read_buf() in real code
+    /// server.feed_buf(now, &mut read_buf);
+    /// assert!(read_buf.is_empty());
+    /// while server.poll_event().is_some() {}
+    /// assert_eq!(&server.poll_transmit().unwrap()[..], b"250 2.0.0 Ok\r\n");
+    /// ```
+    pub fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        if self.admit(now, buf.len()) {
+            if self.input.is_empty() {
+                std::mem::swap(&mut self.input, buf);
+            } else {
+                self.input.extend_from_slice(buf);
+            }
+        }
+        buf.clear();
+    }
+
+    /// The checks of [`Server::feed`] for `len` new bytes: whether to keep them.
+    fn admit(&mut self, now: Instant, len: usize) -> bool {
+        if len == 0 {
+            return false;
         }
         match self.phase {
-            Phase::Closed => return,
+            Phase::Closed => return false,
             Phase::TlsHandoff => {
                 // RFC 3207 section 4.2: the next bytes must be the TLS handshake, not
                 // plaintext that a man in the middle slipped in.
                 self.close_silently(CloseReason::StartTlsInjection);
-                return;
+                return false;
             }
             Phase::PreGreeting { .. } => self.report_early_talker(),
             _ => {}
         }
-        if self.input.len() + bytes.len() > self.config.max_buffered_input {
+        if self.input.len() + len > self.config.max_buffered_input {
             self.input.clear();
             self.close_with(
                 b"421 4.7.0 Too much pipelined input, closing connection",
                 CloseReason::InputOverflow,
             );
-            return;
+            return false;
         }
-        self.input.extend_from_slice(bytes);
         self.idle_since = now;
+        true
     }
 
     /// The client closed its side of the connection: the session ends. A transaction that was

@@ -308,10 +308,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
             };
             match read {
                 Ok(0) => self.server.handle_eof(),
-                Ok(_) => {
-                    self.server.feed(Instant::now(), &self.read_buf);
-                    self.read_buf.clear();
-                }
+                // The session takes the read buffer's bytes without copying them.
+                Ok(_) => self.server.feed_buf(Instant::now(), &mut self.read_buf),
                 Err(err) => {
                     self.server.handle_eof();
                     self.finished = true;

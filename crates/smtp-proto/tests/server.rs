@@ -2724,12 +2724,28 @@ fn scenarios() -> Vec<Scenario> {
 /// Runs `scenario` with its input cut at `cuts` (sorted offsets); returns everything sent
 /// and every event (body chunks merged).
 fn run_split(scenario: &Scenario, cuts: &[usize]) -> (Vec<u8>, Vec<Event>) {
+    run_split_with(scenario, cuts, |_| false)
+}
+
+/// [`run_split`], feeding the pieces for which `by_buf(piece index)` holds through
+/// `Server::feed_buf` (the driver's zero-copy hand-over) instead of `Server::feed`.
+fn run_split_with(
+    scenario: &Scenario,
+    cuts: &[usize],
+    by_buf: impl Fn(usize) -> bool,
+) -> (Vec<u8>, Vec<Event>) {
     let mut h = Harness::with_policy((scenario.config)(), scenario_policy(scenario.lmtp));
     let mut start = 0;
+    let mut piece = 0;
     for &cut in cuts.iter().chain(std::iter::once(&scenario.input.len())) {
         if cut > start {
-            h.send(&scenario.input[start..cut]);
+            if by_buf(piece) {
+                h.send_buf(&scenario.input[start..cut]);
+            } else {
+                h.send(&scenario.input[start..cut]);
+            }
             start = cut;
+            piece += 1;
         }
     }
     (h.take_bytes(), h.events())
@@ -2891,6 +2907,25 @@ proptest! {
         let split = run_split(scenario, &cuts);
         prop_assert_eq!(&split.0, &reference.0, "{}: output, cuts {:?}", scenario.name, cuts);
         prop_assert_eq!(&split.1, &reference.1, "{}: events, cuts {:?}", scenario.name, cuts);
+    }
+
+    /// `feed_buf` (all pieces, or some mixed with `feed`) is the same session as `feed`.
+    #[test]
+    fn feed_buf_never_changes_events_or_replies(
+        which in 0..4usize,
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..60),
+        mix in any::<u64>(),
+    ) {
+        let scenario = &scenarios()[which];
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(scenario.input.len() + 1)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let reference = run_split(scenario, &cuts);
+        for by_buf in [&(|_| true) as &dyn Fn(usize) -> bool, &|piece| mix >> (piece % 64) & 1 == 1] {
+            let run = run_split_with(scenario, &cuts, by_buf);
+            prop_assert_eq!(&run.0, &reference.0, "{}: output, cuts {:?}", scenario.name, cuts);
+            prop_assert_eq!(&run.1, &reference.1, "{}: events, cuts {:?}", scenario.name, cuts);
+        }
     }
 }
 
@@ -3112,3 +3147,54 @@ fn random_bytes_at_every_state_do_not_panic() {
 // Keep the imports honest.
 #[allow(dead_code)]
 fn _types(_: Bytes, _: Server) {}
+
+/// `feed_buf` hands a body to the application in slices of the buffer the read filled: no
+/// copy between the socket read and `Event::BodyChunk`.
+#[test]
+fn feed_buf_delivers_the_body_without_copying_it() {
+    let mut h = in_transaction(config("mx.example"));
+    h.send("DATA\r\n");
+    assert_eq!(h.take_out(), START_DATA);
+    assert_eq!(h.events(), [data_start()]);
+    let mut read_buf = bytes::BytesMut::from(&b"Subject: zero copy\r\n\r\nbody line\r\n.\r\n"[..]);
+    let range = read_buf.as_ptr() as usize..read_buf.as_ptr() as usize + read_buf.len();
+    h.server.feed_buf(h.now, &mut read_buf);
+    assert!(read_buf.is_empty());
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    while let Some(event) = h.server.poll_event() {
+        match event {
+            Event::BodyChunk(chunk) => {
+                assert!(
+                    range.contains(&(chunk.as_ptr() as usize)),
+                    "the chunk is a slice of the read buffer"
+                );
+                body.extend_from_slice(&chunk);
+                chunks += 1;
+            }
+            Event::BodyEnd { .. } => h.server.accept().unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(chunks > 0);
+    assert_eq!(body, b"Subject: zero copy\r\n\r\nbody line\r\n");
+    assert_eq!(h.take_out(), MESSAGE_ACCEPTED);
+}
+
+/// `feed_buf` keeps the limit on unprocessed input: a read that would take the session past
+/// `max_buffered_input` closes it with 421, as with `feed`.
+#[test]
+fn feed_buf_input_overflow_closes_with_421() {
+    let mut c = config("mx.example");
+    c.max_buffered_input = 64;
+    let mut h = Harness::new(c);
+    h.take_out();
+    // The session holds a partial line, so the next read is appended, not swapped in.
+    h.send_buf("NOOP");
+    h.send_buf("x".repeat(100));
+    assert_eq!(
+        h.take_out(),
+        "421 4.7.0 Too much pipelined input, closing connection\r\n"
+    );
+    assert_eq!(h.events(), [closed(CloseReason::InputOverflow)]);
+}

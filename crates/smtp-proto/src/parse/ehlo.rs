@@ -82,7 +82,7 @@ pub(crate) fn ehlo_ok_rsp(reply: &Reply<'_>) -> Result<Capabilities, ReplyError>
         } else if is("AUTH") {
             let list = caps.auth.get_or_insert_with(Vec::new);
             for w in words {
-                let m = s(w).to_ascii_uppercase();
+                let m = String::from_utf8_lossy(w).to_ascii_uppercase();
                 if !list.contains(&m) {
                     list.push(m);
                 }

@@ -112,21 +112,23 @@ pub(crate) fn assemble<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Repl
 
 /// Builds a reply from owned lines already checked by [`reply_line_head`], reusing their
 /// buffers (the text is moved to the front of each line, not copied into new ones).
-pub(crate) fn assemble_owned(code: ReplyCode, mut lines: Vec<Vec<u8>>) -> Reply<'static> {
+pub(crate) fn assemble_owned(code: ReplyCode, lines: Vec<Vec<u8>>) -> Reply<'static> {
     let enhanced = lines
         .first()
         .and_then(|l| enhanced_prefix(l.get(4..).unwrap_or_default()))
         .map(|(e, _)| e);
+    // `into_iter` and `collect` reuse the allocation of `lines` (a `Vec<u8>` and a
+    // `Cow<[u8]>` have the same size and alignment).
     let texts = lines
-        .iter_mut()
-        .map(|line| {
+        .into_iter()
+        .map(|mut line| {
             let text = line.get(4..).unwrap_or_default();
             let skip = match (enhanced, enhanced_prefix(text)) {
                 (Some(e), Some((f, rest))) if e == f => line.len() - rest.len(),
                 _ => line.len().min(4),
             };
             line.drain(..skip);
-            Cow::Owned(std::mem::take(line))
+            Cow::Owned(line)
         })
         .collect();
     Reply::from_parsed(code, enhanced, texts)

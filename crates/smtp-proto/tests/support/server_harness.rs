@@ -119,6 +119,15 @@ impl Harness {
         self.drive();
     }
 
+    /// Feeds one chunk through [`Server::feed_buf`], as a driver that reads into a
+    /// `BytesMut` does, checks that the buffer was emptied, and runs the driver loop.
+    pub fn send_buf(&mut self, bytes: impl AsRef<[u8]>) {
+        let mut buf = bytes::BytesMut::from(bytes.as_ref());
+        self.server.feed_buf(self.now, &mut buf);
+        assert!(buf.is_empty(), "feed_buf leaves the read buffer empty");
+        self.drive();
+    }
+
     /// Moves the clock on and calls [`Server::handle_timeout`].
     pub fn advance(&mut self, by: Duration) {
         self.now += by;
