@@ -1,6 +1,8 @@
 //! SMTP command parser: arbitrary bytes as one line (the first byte selects the SMTPUTF8
-//! option). Asserts: no panic; whatever parses encodes to one CRLF-terminated line without
-//! other CR or LF, and that line parses to the same command; `into_owned` keeps the value.
+//! option). Asserts: no panic; the parser (hand-written fast path, then the reference
+//! grammar) gives exactly what the reference grammar alone gives, value or error; whatever
+//! parses encodes to one CRLF-terminated line without other CR or LF, and that line parses
+//! to the same command; `into_owned` keeps the value.
 #![no_main]
 
 use bytes::BytesMut;
@@ -12,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = ParseOptions::default().with_smtputf8(control & 1 == 1);
-    let Ok(command) = Command::parse_with(line, options) else {
+    let parsed = Command::parse_with(line, options);
+    assert_eq!(parsed, Command::parse_reference(line, options), "fast path and reference differ");
+    let Ok(command) = parsed else {
         return;
     };
     let mut out = BytesMut::new();

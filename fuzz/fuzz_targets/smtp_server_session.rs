@@ -331,9 +331,17 @@ fn run(setup: &Setup, pieces: &[&[u8]], total: usize) -> Trace {
         body_octets: 0,
     };
     run.drain();
-    for piece in pieces {
+    for (index, piece) in pieces.iter().enumerate() {
         let was_open = !run.server.is_closed();
-        run.server.feed(now, piece);
+        // Every other read goes through `feed_buf` (the driver's zero-copy hand-over), so
+        // the whole-against-chunked comparison also compares it with `feed`.
+        if index % 2 == 0 {
+            let mut buf = bytes::BytesMut::from(*piece);
+            run.server.feed_buf(now, &mut buf);
+            assert!(buf.is_empty(), "feed_buf left bytes in the read buffer");
+        } else {
+            run.server.feed(now, piece);
+        }
         if was_open && piece.len() > setup.config.max_buffered_input {
             assert!(
                 run.server.is_closed(),

@@ -102,6 +102,14 @@ impl<'a> Command<'a> {
     pub fn parse_with(line: &'a [u8], options: ParseOptions) -> Result<Self, CommandError> {
         crate::parse::command::command_line(line, options)
     }
+    /// [`Command::parse_with`] through the reference grammar alone, without the hand-written
+    /// fast path in front of it. Built only under `cfg(fuzzing)` (cargo-fuzz sets it), for the
+    /// differential fuzz target that checks the two agree on every input.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn parse_reference(line: &'a [u8], options: ParseOptions) -> Result<Self, CommandError> {
+        crate::parse::command::reference(line, options)
+    }
     /// Appends the command, in canonical form and ending with CRLF, to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         crate::encode::command::command(self, out);
