@@ -215,9 +215,10 @@ const WINDOW: usize = 16;
 /// Whether `b[start..end]` is a `Domain` as [`domain`] accepts it, decided without a branch
 /// per octet: each window of 16 octets is checked as a whole (class of every octet, and no
 /// `..`, `.-` or `-.` pair), which the compiler turns into a few vector instructions. `None`
-/// when this check does not apply and [`domain`] must run: a domain at the start of `b` or
-/// fewer than 17 octets of line up to `end` (a window needs the octet before it), or a domain of more than 63 octets (label
-/// lengths would need counting; up to 63, no label can be too long).
+/// when this check does not apply and [`domain`] must run: a domain at the start of `b`,
+/// fewer than 17 octets of line up to `end` (a window needs the octet before it), or a domain
+/// of more than 63 octets (label lengths would need counting; up to 63, no label can be too
+/// long).
 #[inline(always)]
 fn whole_domain(b: &[u8], start: usize, end: usize) -> Option<bool> {
     let len = end.checked_sub(start)?;
