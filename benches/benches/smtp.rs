@@ -287,6 +287,7 @@ fn stream(c: &mut Criterion) {
     assert_eq!(framing_only(&stream), 5000);
     assert_eq!(bytes_framing_only(&mut filled()), 5000);
     assert_eq!(peer_stream(&stream), 5000);
+    assert_eq!(server_stream(&mut server_after_ehlo(), &stream), 5000);
     let mut group = c.benchmark_group("smtp_pipelined_5000");
     group.throughput(Throughput::Bytes(stream.len() as u64));
     // Every side starts from the bytes as read. The borrowed rows and the peer frame the buffer
@@ -310,7 +311,56 @@ fn stream(c: &mut Criterion) {
     group.bench_function("peer_smtp_proto_0.2.5", |b| {
         b.iter(|| peer_stream(black_box(&stream)))
     });
+    // The whole server session on the same stream (the peer has none): framing, parsing,
+    // an event per MAIL and RCPT answered by the application, the replies encoded. Fed in
+    // 64 KiB reads.
+    group.bench_function("sansmail_server_session", |b| {
+        b.iter_batched(
+            server_after_ehlo,
+            |mut server| {
+                let replies = server_stream(&mut server, &stream);
+                (replies, server)
+            },
+            BatchSize::LargeInput,
+        )
+    });
     group.finish();
+}
+
+/// A server session that has accepted `EHLO` and waits for commands; DSN is offered (the
+/// stream's RCPT commands carry NOTIFY and ORCPT).
+fn server_after_ehlo() -> Server {
+    let now = std::time::Instant::now();
+    let mut config = ServerConfig::default();
+    config.dsn = true;
+    let mut server = Server::new(config, now);
+    server.feed(now, b"EHLO c.example\r\n");
+    while let Some(event) = server.poll_event() {
+        if matches!(event, Event::Hello { .. }) {
+            server.accept().unwrap();
+        }
+    }
+    while server.poll_transmit().is_some() {}
+    server
+}
+
+/// Feeds `stream` to `server` in 64 KiB reads, accepting every MAIL and RCPT; the reply
+/// lines written.
+fn server_stream(server: &mut Server, stream: &[u8]) -> usize {
+    let now = std::time::Instant::now();
+    let mut lines = 0;
+    for read in stream.chunks(64 * 1024) {
+        server.feed(now, read);
+        while let Some(event) = server.poll_event() {
+            if matches!(event, Event::Mail { .. } | Event::Rcpt { .. }) {
+                server.accept().unwrap();
+            }
+        }
+        while let Some(out) = server.poll_transmit() {
+            lines += out.iter().filter(|&&b| b == b'\n').count();
+        }
+    }
+    lines
 }
 
 fn ehlo_reply(c: &mut Criterion) {

@@ -74,10 +74,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use mail_wire::Secret;
 use mail_wire::dot::{BareLineEnding, BodyError, DotDecoder, DotEvent};
-use mail_wire::line::{BareLf, Frame, LineFramer};
+use mail_wire::line::{BareLf, Frame, FrameRef, LineFramer};
 use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{
     Authenticated, Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep,
@@ -451,6 +451,19 @@ struct Transaction {
     received: u64,
 }
 
+/// What the framer found at the front of the input in the command phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// A CRLF line (its text is in `Server::line`).
+    Line,
+    /// A line ending in a bare LF.
+    BareLf,
+    /// A line over the limit, skipped.
+    TooLong,
+    /// Any other frame.
+    Other,
+}
+
 #[derive(Debug)]
 enum Phase {
     /// Waiting for the greeting delay to pass.
@@ -490,6 +503,8 @@ enum Discarded {
 pub struct Server {
     config: ServerConfig,
     input: BytesMut,
+    /// The command line being handled, copied out of `input` (see [`Server::step`]).
+    line: Vec<u8>,
     output: BytesMut,
     framer: LineFramer,
     dot: DotDecoder,
@@ -522,6 +537,7 @@ impl Server {
             dot,
             phase: Phase::Command,
             input: BytesMut::new(),
+            line: Vec::new(),
             output: BytesMut::new(),
             pending: None,
             events: VecDeque::new(),
@@ -907,13 +923,40 @@ impl Server {
     fn step(&mut self) -> bool {
         match &mut self.phase {
             Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting { .. } => false,
-            Phase::Command => match self.framer.next_frame(&mut self.input) {
-                None => false,
-                Some(frame) => {
-                    self.on_command_frame(frame);
-                    true
+            Phase::Command => {
+                // The line is framed in place and copied into `self.line` (a command line is
+                // short), rather than split off `input` as a reference-counted `Bytes`: the
+                // copy costs less than the reference count, and `input` stays unshared.
+                let mut rest: &[u8] = &self.input;
+                let before = rest.len();
+                let frame = self.framer.next_frame_in(&mut rest);
+                let consumed = before - rest.len();
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                let kind = match frame {
+                    None => None,
+                    Some(FrameRef::Line(text)) => {
+                        line.extend_from_slice(text);
+                        Some(LineKind::Line)
+                    }
+                    Some(FrameRef::BareLf(_)) => Some(LineKind::BareLf),
+                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong),
+                    Some(_) => Some(LineKind::Other),
+                };
+                if consumed == self.input.len() {
+                    self.input.clear();
+                } else {
+                    self.input.advance(consumed);
                 }
-            },
+                if let Some(kind) = kind {
+                    self.on_command_frame(kind, &line);
+                }
+                // Keep the buffer for the next line, unless a long AUTH line grew it.
+                if line.capacity() <= 1024 {
+                    self.line = line;
+                }
+                kind.is_some()
+            }
             Phase::Data => match self.dot.next_event(&mut self.input) {
                 None => false,
                 Some(event) => {
@@ -960,7 +1003,7 @@ impl Server {
         }
     }
 
-    fn on_command_frame(&mut self, frame: Frame) {
+    fn on_command_frame(&mut self, kind: LineKind, line: &[u8]) {
         if self.shutting_down && self.txn.is_none() {
             self.close_with(
                 b"421 4.3.2 Service shutting down, closing connection",
@@ -968,22 +1011,22 @@ impl Server {
             );
             return;
         }
-        match frame {
+        match kind {
             // While AUTH is offered the framer lets lines of AUTH_LINE_LIMIT through, for
             // the AUTH command only (RFC 4954 section 4); the others keep the configured limit.
-            Frame::Line(line)
+            LineKind::Line
                 if line.len() + CRLF.len() > self.config.max_line_len
-                    && !has_verb(&line, b"AUTH") =>
+                    && !has_verb(line, b"AUTH") =>
             {
                 self.error(b"500 5.5.2 Line too long")
             }
-            Frame::Line(line) => self.on_command_line(&line),
-            Frame::TooLong { .. } => self.error(b"500 5.5.2 Line too long"),
-            Frame::BareLf(_) => {
+            LineKind::Line => self.on_command_line(line),
+            LineKind::TooLong => self.error(b"500 5.5.2 Line too long"),
+            LineKind::BareLf => {
                 self.error(b"500 5.5.2 Command line must end with CRLF (bare LF received)")
             }
-            // Only LineFramer::finish produces it, which the server never calls.
-            _ => self.error(b"500 5.5.2 Syntax error"),
+            // Only LineFramer::finish_in produces anything else, which the server never calls.
+            LineKind::Other => self.error(b"500 5.5.2 Syntax error"),
         }
     }
 
