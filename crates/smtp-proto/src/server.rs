@@ -595,11 +595,13 @@ impl Server {
     }
 
     /// [`Server::feed`] for the buffer a driver reads into: takes every byte of `buf`, leaving
-    /// it empty. When the session holds no unprocessed input, which is always the case for a
-    /// driver that reads only while [`Server::wants_input`] is true, the bytes are not copied:
-    /// the session takes `buf`'s storage and hands back its own, empty. A message body then
-    /// reaches the application (as [`Event::BodyChunk`]) in slices of the very buffer the
-    /// socket read filled, with no copy in between.
+    /// it empty. When the session holds no unprocessed input, the bytes are not copied: the
+    /// session takes `buf`'s storage and hands back its own, empty. For a driver that reads
+    /// only while [`Server::wants_input`] is true that is the usual case: all that stays
+    /// buffered between reads is a partial command line, or inside a body a CR or a possible
+    /// start of the end marker (at most four octets), and then the new bytes are appended. A
+    /// message body thus reaches the application (as [`Event::BodyChunk`]) mostly in slices
+    /// of the very buffer the socket read filled.
     ///
     /// ```
     /// use bytes::BytesMut;
