@@ -492,11 +492,7 @@ struct Report {
 }
 
 fn summary(reply: &Reply<'_>) -> String {
-    let text = reply
-        .lines()
-        .first()
-        .map(|l| String::from_utf8_lossy(l).into_owned())
-        .unwrap_or_default();
+    let text = String::from_utf8_lossy(reply.first_line());
     match reply.enhanced() {
         Some(enhanced) => format!("{} {enhanced} {text}", reply.code()),
         None => format!("{} {text}", reply.code()),

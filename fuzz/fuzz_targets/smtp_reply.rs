@@ -1,6 +1,7 @@
 //! SMTP reply parsers: arbitrary bytes split at LF and fed line by line to a `ReplyParser`
 //! with a small line limit (first byte), and whole to `Reply::parse`. Asserts: no panic; each
-//! reply encodes and parses back to itself; errors stick.
+//! reply encodes and parses back to itself; errors stick; a reply `Reply::parse` accepts comes
+//! out of a `ReplyParser` fed its lines as the same value.
 #![no_main]
 
 use bytes::BytesMut;
@@ -20,6 +21,15 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(reply) = Reply::parse(input) {
         round_trip(&reply);
+        // The two parsers build the joined text of the lines separately: they must agree.
+        let body = input.strip_suffix(b"\r\n").unwrap_or(input);
+        let mut whole = ReplyParser::default();
+        let mut assembled = None;
+        for line in body.split(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            assembled = whole.push_line(line).expect("the lines of a parsed reply parse");
+        }
+        assert_eq!(assembled.as_ref(), Some(&reply));
     }
     let mut parser = ReplyParser::new(usize::from(control % 8) + 1);
     let mut failed = None;

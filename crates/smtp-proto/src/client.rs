@@ -139,7 +139,7 @@ use mail_wire::sasl::{ClientSession, Mechanism, Nonce, SaslError, ScramClientCon
 
 use crate::command::{self, Body, Command, InitialResponse, MailParams, RcptParams};
 use crate::error::ReplyError;
-use crate::reply::{Capabilities, Reply, ReplyParser};
+use crate::reply::{AuthMechanisms, Capabilities, Reply, ReplyParser};
 use crate::types::{Domain, ForwardPath, Host, ReversePath};
 
 /// Longest command line the client sends with an AUTH initial response: 512 octets including
@@ -698,10 +698,10 @@ pub enum SessionError {
     AuthNotOffered,
     /// None of the mechanisms the server offers fits the credentials and
     /// [`ClientConfig::auth_mechanisms`].
-    #[error("no usable SASL mechanism among those offered: {}", .offered.join(" "))]
+    #[error("no usable SASL mechanism among those offered: {offered}")]
     NoCommonMechanism {
         /// The mechanisms the server offered.
-        offered: Vec<String>,
+        offered: AuthMechanisms,
     },
     /// The server refused the credentials (typically `535 5.7.8`).
     #[error("authentication with {mechanism} failed: {}", show(.reply))]
@@ -737,11 +737,7 @@ pub enum SessionError {
 
 /// A reply for error messages: code, enhanced code and the first line of text.
 fn show(reply: &Reply<'_>) -> String {
-    let text = reply
-        .lines()
-        .first()
-        .map(|line| String::from_utf8_lossy(line))
-        .unwrap_or_default();
+    let text = String::from_utf8_lossy(reply.first_line());
     match reply.enhanced() {
         Some(enhanced) => format!("{} {enhanced} {text}", reply.code()),
         None => format!("{} {text}", reply.code()),
@@ -1378,11 +1374,7 @@ impl Client {
         if reply.code().is_positive() {
             let capabilities = if hello == Hello::Helo {
                 Capabilities {
-                    greeting: reply
-                        .lines()
-                        .first()
-                        .map(|l| l.to_vec())
-                        .unwrap_or_default(),
+                    greeting: reply.first_line().to_vec(),
                     ..Capabilities::default()
                 }
             } else {
@@ -1449,9 +1441,12 @@ impl Client {
         let Some(offered) = self.capabilities.as_ref().and_then(|c| c.auth.as_ref()) else {
             return self.give_up(SessionError::AuthNotOffered);
         };
-        let chosen = self.config.auth_mechanisms.iter().copied().find(|&m| {
-            credentials.supports(m) && offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()))
-        });
+        let chosen = self
+            .config
+            .auth_mechanisms
+            .iter()
+            .copied()
+            .find(|&m| credentials.supports(m) && offered.offers(m));
         let Some(mechanism) = chosen else {
             let offered = offered.clone();
             return self.give_up(SessionError::NoCommonMechanism { offered });
@@ -1505,8 +1500,8 @@ impl Client {
             334 => {
                 let response = match auth.deferred.take() {
                     Some(initial) => Ok(initial),
-                    None => match reply.lines() {
-                        [line] => framing::decode_challenge(line)
+                    None => match reply.lines().len() {
+                        1 => framing::decode_challenge(reply.first_line())
                             .and_then(|challenge| auth.session.step(&challenge)),
                         _ => Err(SaslError::Malformed {
                             mechanism: auth.mechanism,
@@ -1907,23 +1902,10 @@ impl Client {
 /// removes an extension, so a garbled `STARTTLS` under [`TlsPolicy::Required`] still ends
 /// the session.
 fn read_capabilities(reply: &Reply<'_>) -> Capabilities {
-    let mut lines = reply.lines().to_vec();
-    loop {
-        let candidate = Reply::from_parsed(reply.code(), reply.enhanced(), lines.clone());
-        match Capabilities::from_reply(&candidate) {
-            Ok(capabilities) => return capabilities,
-            // Each round drops one line, so this ends.
-            Err(ReplyError::Value { line, .. }) if line > 0 && line < lines.len() => {
-                lines.remove(line);
-            }
-            Err(_) => {
-                return Capabilities {
-                    greeting: lines.first().map(|l| l.to_vec()).unwrap_or_default(),
-                    ..Capabilities::default()
-                };
-            }
-        }
-    }
+    crate::parse::ehlo::capabilities(reply, true).unwrap_or_else(|_| Capabilities {
+        greeting: reply.first_line().to_vec(),
+        ..Capabilities::default()
+    })
 }
 
 /// A command line, ready to write.

@@ -102,7 +102,7 @@ pub use command::{
     RcptParams, Ret,
 };
 pub use error::{CommandError, ReplyError, ValueError};
-pub use reply::{Capabilities, Reply, ReplyParser};
+pub use reply::{AuthMechanisms, Capabilities, Lines, Reply, ReplyParser};
 pub use types::{
     AddressLiteral, Argument, Domain, EnhancedStatusCode, ForwardPath, Host, LocalPart, Mailbox,
     ReplyCode, ReversePath, Xtext,

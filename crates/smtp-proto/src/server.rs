@@ -1596,13 +1596,9 @@ impl Server {
     }
 
     fn capabilities_reply(&mut self) {
-        let auth = self.auth_offered().then(|| {
-            self.config
-                .auth_mechanisms
-                .iter()
-                .map(|m| m.name().to_owned())
-                .collect()
-        });
+        let auth = self
+            .auth_offered()
+            .then(|| self.config.auth_mechanisms.iter().copied().collect());
         let caps = Capabilities {
             greeting: self.config.hostname.as_str().as_bytes().to_vec(),
             pipelining: true,

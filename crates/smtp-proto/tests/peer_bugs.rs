@@ -103,5 +103,5 @@ fn non_utf8_is_never_replaced() {
     );
     // Replies: kept as bytes.
     let reply = Reply::parse(b"550 5.1.1 caf\xe9 unknown\r\n").unwrap();
-    assert_eq!(&reply.lines()[0][..], b"caf\xe9 unknown");
+    assert_eq!(reply.first_line(), b"caf\xe9 unknown");
 }

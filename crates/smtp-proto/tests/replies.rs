@@ -50,7 +50,7 @@ fn known_answers() {
         let r = Reply::parse(wire).unwrap();
         assert_eq!(r.code().get(), *code);
         assert_eq!(r.enhanced().map(|e| e.to_string()).as_deref(), *enhanced);
-        let got: Vec<&[u8]> = r.lines().iter().map(|l| &l[..]).collect();
+        let got: Vec<&[u8]> = r.lines().collect();
         assert_eq!(&got, lines);
         let wire2 = enc(&r);
         let again = Reply::parse(&wire2).unwrap();
@@ -167,7 +167,48 @@ fn reply_errors() {
 }
 
 #[test]
+fn one_line_replies_borrow_and_lines_iterate_in_order() {
+    // A one-line reply borrows its text from the input.
+    let input = b"250 2.1.0 Sender ok\r\n";
+    let r = Reply::parse(input).unwrap();
+    assert_eq!(r.first_line(), b"Sender ok");
+    assert!(input.as_ptr_range().contains(&r.first_line().as_ptr()));
+    // A multi-line reply keeps every line, empty ones included, in order.
+    let r = Reply::parse(b"250-first\r\n250-\r\n250-third line\r\n250\r\n").unwrap();
+    let mut lines = r.lines();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.next(), Some(&b"first"[..]));
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines.collect::<Vec<_>>(),
+        [&b""[..], &b"third line"[..], &b""[..]]
+    );
+    assert_eq!(r.first_line(), b"first");
+    // The line-at-a-time parser builds the same value.
+    let mut p = ReplyParser::default();
+    for line in [&b"250-first"[..], b"250-", b"250-third line"] {
+        assert_eq!(p.push_line(line).unwrap(), None);
+    }
+    assert_eq!(p.push_line(b"250").unwrap().unwrap(), r);
+    // Built replies: no lines is one empty line.
+    let empty = Reply::new(ReplyCode::OK, None, []).unwrap();
+    assert_eq!(empty.lines().collect::<Vec<_>>(), [&b""[..]]);
+    assert_eq!(enc(&empty), b"250\r\n");
+}
+
+#[test]
 fn reply_constructor_refuses_injection() {
+    // A CR or LF in any line, not only the first.
+    for bad in [&b"ok\rmore"[..], b"ok\n250 injected"] {
+        let lines = [Cow::Borrowed(&b"fine"[..]), Cow::Borrowed(bad)];
+        assert_eq!(
+            Reply::new(ReplyCode::OK, None, lines).unwrap_err(),
+            ValueError {
+                rule: "textstring",
+                offset: 2
+            }
+        );
+    }
     let code = ReplyCode::OK;
     assert!(Reply::text(code, None, "ok\r\n250 injected").is_err());
     assert!(Reply::text(code, None, "2.0.0 looks enhanced").is_err());
@@ -179,6 +220,37 @@ fn reply_constructor_refuses_injection() {
     )
     .unwrap();
     assert_eq!(enc(&r), b"250-2.0.0 a\r\n250 2.0.0 b\r\n");
+}
+
+#[test]
+fn auth_mechanisms_are_upper_case_unique_and_printable() {
+    let mut auth = AuthMechanisms::new();
+    assert!(auth.is_empty());
+    auth.push("plain").unwrap();
+    auth.push("XOAUTH2").unwrap();
+    auth.push("Plain").unwrap();
+    assert_eq!(auth.iter().collect::<Vec<_>>(), ["PLAIN", "XOAUTH2"]);
+    assert_eq!(auth.len(), 2);
+    assert!(auth.contains("xoauth2") && !auth.contains("LOGIN"));
+    assert!(auth.offers(mail_wire::sasl::Mechanism::Plain));
+    assert!(!auth.offers(mail_wire::sasl::Mechanism::ScramSha256));
+    for (bad, offset) in [("", 0), ("TWO WORDS", 3), ("CR\rLF", 2), ("caf\u{e9}", 3)] {
+        assert_eq!(
+            auth.push(bad).unwrap_err(),
+            ValueError {
+                rule: "sasl-mech",
+                offset
+            },
+            "{bad:?}"
+        );
+    }
+    assert_eq!(format!("{auth}"), "PLAIN XOAUTH2");
+    assert_eq!(format!("{auth:?}"), r#"["PLAIN", "XOAUTH2"]"#);
+    let built: AuthMechanisms = mail_wire::sasl::Mechanism::ALL.into_iter().collect();
+    assert_eq!(
+        built.as_str(),
+        "SCRAM-SHA-256 OAUTHBEARER XOAUTH2 PLAIN LOGIN"
+    );
 }
 
 #[test]
@@ -196,8 +268,8 @@ fn ehlo_capabilities() {
     assert!(caps.etrn && caps.vrfy && caps.requiretls);
     assert_eq!(caps.size, Some(Some(35882577)));
     assert_eq!(
-        caps.auth.as_deref(),
-        Some(&["PLAIN".to_string(), "LOGIN".into(), "XOAUTH2".into()][..])
+        caps.auth.as_ref().map(|a| a.iter().collect::<Vec<_>>()),
+        Some(vec!["PLAIN", "LOGIN", "XOAUTH2"])
     );
     assert_eq!(caps.limit("rcptmax"), Some(100));
     assert_eq!(caps.limit("MAILMAX"), Some(1000));

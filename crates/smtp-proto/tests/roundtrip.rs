@@ -200,7 +200,13 @@ proptest! {
         [caps.pipelining, caps.eight_bit_mime, caps.smtputf8, caps.starttls, caps.enhanced_status_codes, caps.chunking,
             caps.binary_mime, caps.dsn, caps.etrn, caps.vrfy, caps.requiretls] = flags;
         caps.size = size;
-        caps.auth = auth.map(|mut a| { a.dedup(); a.sort(); a.dedup(); a });
+        caps.auth = auth.map(|names| {
+            let mut list = AuthMechanisms::new();
+            for name in names {
+                list.push(&name).unwrap();
+            }
+            list
+        });
         caps.unknown = unknown;
         let mut out = BytesMut::new();
         caps.to_reply().unwrap().encode(&mut out);

@@ -35,12 +35,10 @@ pub(crate) fn ehlo_ok_rsp(c: &Capabilities) -> Result<Reply<'static>, ValueError
         });
     }
     if let Some(auth) = &c.auth {
-        let mut s = "AUTH".to_string();
-        for m in auth {
-            s.push(' ');
-            s.push_str(m);
-        }
-        push(s);
+        push(match auth.is_empty() {
+            true => "AUTH".to_string(),
+            false => format!("AUTH {auth}"),
+        });
     }
     if let Some(limits) = &c.limits {
         let mut s = "LIMITS".to_string();

@@ -10,7 +10,7 @@ use crate::reply::Reply;
 /// `Reply-line`
 pub(crate) fn reply(r: &Reply<'_>, out: &mut BytesMut) {
     let n = r.lines().len();
-    for (i, text) in r.lines().iter().enumerate() {
+    for (i, text) in r.lines().enumerate() {
         // Writing to BytesMut cannot fail.
         let _ = write!(out, "{}", r.code());
         let sep = if i + 1 == n { b' ' } else { b'-' };

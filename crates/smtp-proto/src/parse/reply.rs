@@ -37,7 +37,16 @@ pub(crate) fn reply_line_head(line: &[u8], index: usize) -> Result<(ReplyCode, b
         Some(b'-') => false,
         Some(_) => return Err(syntax(3, "Reply-line")),
     };
-    if let Some(bad) = line.iter().position(|b| *b == b'\r' || *b == b'\n') {
+    // Branch-free over the line (the compiler vectorises it); the position only on failure.
+    let mut any = 0u8;
+    for b in line {
+        any |= u8::from(*b == b'\r') | u8::from(*b == b'\n');
+    }
+    if any != 0 {
+        let bad = line
+            .iter()
+            .position(|b| *b == b'\r' || *b == b'\n')
+            .unwrap_or_default();
         return Err(syntax(bad, "textstring"));
     }
     Ok((code, last))
@@ -86,64 +95,29 @@ pub(crate) fn enhanced_prefix(text: &[u8]) -> Option<(EnhancedStatusCode, &[u8])
     Some((EnhancedStatusCode::new(class, subject, detail).ok()?, rest))
 }
 
-/// Builds a reply from its lines (each already checked by [`reply_line_head`]).
-pub(crate) fn assemble<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Reply<'a>, ReplyError> {
-    let mut code = None;
-    let mut enhanced = None;
-    let mut out = Vec::new();
-    for (n, line) in lines.enumerate() {
-        let (c, _) = reply_line_head(line, n)?;
-        code.get_or_insert(c);
-        let text = line.get(4..).unwrap_or_default();
-        if n == 0 {
-            enhanced = enhanced_prefix(text).map(|(e, _)| e);
-        }
-        let text = match (enhanced, enhanced_prefix(text)) {
-            (Some(e), Some((f, rest))) if e == f => rest,
-            _ => text,
-        };
-        out.push(Cow::Borrowed(text));
+/// The text of a line after its enhanced code, when it repeats `first`, the enhanced code of
+/// the reply's first line (RFC 2034: the code is on every line); the text unchanged otherwise.
+pub(crate) fn strip_enhanced(first: Option<EnhancedStatusCode>, text: &[u8]) -> &[u8] {
+    match (first, first.and_then(|_| enhanced_prefix(text))) {
+        (Some(e), Some((f, rest))) if e == f => rest,
+        _ => text,
     }
-    let Some(code) = code else {
-        return Err(ReplyError::Incomplete);
-    };
-    Ok(Reply::from_parsed(code, enhanced, out))
 }
 
-/// Builds a reply from owned lines already checked by [`reply_line_head`], reusing their
-/// buffers (the text is moved to the front of each line, not copied into new ones).
-pub(crate) fn assemble_owned(code: ReplyCode, lines: Vec<Vec<u8>>) -> Reply<'static> {
-    let enhanced = lines
-        .first()
-        .and_then(|l| enhanced_prefix(l.get(4..).unwrap_or_default()))
-        .map(|(e, _)| e);
-    // `into_iter` and `collect` reuse the allocation of `lines` (a `Vec<u8>` and a
-    // `Cow<[u8]>` have the same size and alignment).
-    let texts = lines
-        .into_iter()
-        .map(|mut line| {
-            let text = line.get(4..).unwrap_or_default();
-            let skip = match (enhanced, enhanced_prefix(text)) {
-                (Some(e), Some((f, rest))) if e == f => line.len() - rest.len(),
-                _ => line.len().min(4),
-            };
-            line.drain(..skip);
-            Cow::Owned(line)
-        })
-        .collect();
-    Reply::from_parsed(code, enhanced, texts)
-}
-
-/// A whole reply: `Reply-line`s separated by CRLF, the last CRLF optional.
+/// A whole reply: `Reply-line`s separated by CRLF, the last CRLF optional. A one-line reply
+/// borrows its text; a longer one joins the texts into one buffer.
 pub(crate) fn reply(input: &[u8]) -> Result<Reply<'_>, ReplyError> {
     let body = input.strip_suffix(b"\r\n").unwrap_or(input);
     let segments = body.split(|b| *b == b'\n').count();
     // Every line but the last ends in CRLF; a bare LF is not a line ending (RFC 5321 2.3.8).
-    let mut expected = None;
+    let mut code = None;
+    let mut enhanced = None;
+    let mut first_text: &[u8] = &[];
+    let mut joined = Vec::new();
     for (n, seg) in body.split(|b| *b == b'\n').enumerate() {
         let line = line_of(n, seg, segments)?;
         let (c, last) = reply_line_head(line, n)?;
-        if let Some(e) = expected {
+        if let Some(e) = code {
             if e != c {
                 return Err(ReplyError::CodeMismatch {
                     line: n,
@@ -152,22 +126,33 @@ pub(crate) fn reply(input: &[u8]) -> Result<Reply<'_>, ReplyError> {
                 });
             }
         }
-        expected = Some(c);
+        code = Some(c);
         if n >= ReplyParserLimit::MAX {
             return Err(ReplyError::TooManyLines {
                 limit: ReplyParserLimit::MAX,
             });
         }
+        let text = line.get(4..).unwrap_or_default();
+        if n == 0 {
+            enhanced = enhanced_prefix(text).map(|(e, _)| e);
+            first_text = strip_enhanced(enhanced, text);
+        } else {
+            if n == 1 {
+                joined.reserve(body.len());
+                joined.extend_from_slice(first_text);
+            }
+            joined.push(b'\n');
+            joined.extend_from_slice(strip_enhanced(enhanced, text));
+        }
         if last {
             if n + 1 < segments {
                 return Err(ReplyError::TrailingData { line: n + 1 });
             }
-            let lines: Result<Vec<&[u8]>, ReplyError> = body
-                .split(|b| *b == b'\n')
-                .enumerate()
-                .map(|(n, seg)| line_of(n, seg, segments))
-                .collect();
-            return assemble(lines?.into_iter());
+            let text = match n {
+                0 => Cow::Borrowed(first_text),
+                _ => Cow::Owned(joined),
+            };
+            return Ok(Reply::from_parsed(c, enhanced, text, n + 1));
         }
     }
     Err(ReplyError::Incomplete)
