@@ -349,6 +349,19 @@ fn run(setup: &Setup, pieces: &[&[u8]], total: usize) -> Trace {
             );
         }
         run.drain();
+        // The driver handles a timeout that is due (after a decision it is due at once, to
+        // restart the idle time). At the instant of the last read it never times out.
+        if run.server.poll_timeout().is_some_and(|due| due <= now) {
+            run.server.handle_timeout(now);
+            run.drain();
+            assert!(
+                !matches!(
+                    run.trace.events.last(),
+                    Some(Event::Closed(CloseReason::Timeout))
+                ),
+                "timed out at the instant of the last read"
+            );
+        }
         assert!(
             run.trace.out.len() <= 1024 + 64 * total,
             "{} octets of output for {total} of input",

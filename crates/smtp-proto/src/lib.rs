@@ -104,8 +104,8 @@ pub use command::{
 pub use error::{CommandError, ReplyError, ValueError};
 pub use reply::{AuthMechanisms, Capabilities, Lines, Reply, ReplyParser};
 pub use types::{
-    AddressLiteral, Argument, Domain, EnhancedStatusCode, ForwardPath, Host, LocalPart, Mailbox,
-    ReplyCode, ReversePath, Xtext,
+    AddressLiteral, Argument, Domain, EnhancedStatusCode, ForwardPath, GeneralLiteral, Host,
+    LocalPart, Mailbox, ReplyCode, ReversePath, Xtext,
 };
 
 /// The README's examples, compiled and run as doc tests.

@@ -45,7 +45,8 @@
 //!
 //! A real driver also writes what [`Server::poll_transmit`] returns before it reads again,
 //! reads only while [`Server::wants_input`] is true (this is the backpressure that bounds
-//! memory), calls [`Server::handle_timeout`] when [`Server::poll_timeout`] is due, and does
+//! memory), calls [`Server::handle_timeout`] when [`Server::poll_timeout`] is due (after a
+//! decision it is due at once: that call is where the client's idle time restarts), and does
 //! the TLS handshake when it sees [`Event::StartTls`].
 //!
 //! # What the machine answers by itself
@@ -519,6 +520,10 @@ pub struct Server {
     /// When the client last sent something (or the session last started over); the
     /// deadline is this plus the timeout of the phase the session waits in.
     idle_since: Instant,
+    /// A decision was answered since the last input: the idle time restarts at the next
+    /// [`Server::handle_timeout`] (the machine has no clock; the reply is being sent then), so
+    /// a slow decision does not eat into the client's time to send its next command.
+    idle_restart: bool,
     early_talker_reported: bool,
     shutting_down: bool,
 }
@@ -547,6 +552,7 @@ impl Server {
             txn: None,
             errors: 0,
             idle_since: now,
+            idle_restart: false,
             early_talker_reported: false,
             shutting_down: false,
             config,
@@ -653,6 +659,7 @@ impl Server {
             return false;
         }
         self.idle_since = now;
+        self.idle_restart = false;
         true
     }
 
@@ -695,12 +702,17 @@ impl Server {
     }
 
     /// When [`Server::handle_timeout`] must be called, if the session is waiting for the
-    /// client. `None` while a decision is pending or after the session closed.
+    /// client. `None` while a decision is pending or after the session closed. Right after a
+    /// decision it is due at once: the machine has no clock, and that call restarts the
+    /// client's idle time, so a slow decision does not shorten it (RFC 5321 section
+    /// 4.5.3.2.7 times the wait for the next command).
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Closed | Phase::TlsHandoff => None,
             Phase::PreGreeting { until } => Some(until),
             _ if self.pending.is_some() => None,
+            // Due at once: `handle_timeout` restarts the idle time after a decision.
+            _ if self.idle_restart => Some(self.idle_since),
             _ => Some(self.deadline()),
         }
     }
@@ -726,6 +738,10 @@ impl Server {
             }
             Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting { .. } => {}
             _ if self.pending.is_some() => {}
+            _ if self.idle_restart => {
+                self.idle_since = now;
+                self.idle_restart = false;
+            }
             _ => {
                 if now >= self.deadline() {
                     let text = format!(
@@ -811,6 +827,7 @@ impl Server {
             });
         }
         self.pending = None;
+        self.idle_restart = true;
         for reply in replies {
             if self.is_closed() {
                 // The error limit was passed: the 421 is the last reply.
@@ -853,6 +870,7 @@ impl Server {
                 ));
             }
         };
+        self.idle_restart = true;
         let mut session = session.unwrap_or_else(|| ServerSession::new(mechanism, nonce));
         let Some(response) = response else {
             // AUTH without an initial response: the server speaks first.
@@ -896,6 +914,7 @@ impl Server {
         self.framer.reset();
         self.input.clear();
         self.idle_since = now;
+        self.idle_restart = false;
         self.update_line_limit();
         Ok(())
     }
@@ -1289,9 +1308,15 @@ impl Server {
                 self.error(text);
             }
             Some(Discarded::TooLarge) => {
-                self.txn = None;
-                self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
-                self.after_transaction();
+                let text = b"552 5.3.4 Message size exceeds fixed maximum message size";
+                if last {
+                    self.refuse_message(text);
+                } else {
+                    // A chunk before the last gets its one reply, in LMTP too.
+                    self.txn = None;
+                    self.error(text);
+                    self.after_transaction();
+                }
             }
             None if last => {
                 let (size, recipients) = self
@@ -1324,20 +1349,17 @@ impl Server {
             }
             DotEvent::End(Err(error)) => {
                 self.phase = Phase::Command;
-                self.txn = None;
-                self.error(match error {
+                self.refuse_message(match error {
                     BodyError::TooLarge { .. } => {
                         b"552 5.3.4 Message size exceeds fixed maximum message size"
                     }
                     _ => b"550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)",
                 });
-                self.after_transaction();
             }
             // DotEvent is non_exhaustive; treat anything new as the end of a refused body.
             _ => {
                 self.phase = Phase::Command;
-                self.txn = None;
-                self.error(b"451 4.3.0 Local error in processing");
+                self.refuse_message(b"451 4.3.0 Local error in processing");
             }
         }
     }
@@ -1479,6 +1501,7 @@ impl Server {
         let Some(pending) = self.pending.take() else {
             return Err(ServerError::NoPendingDecision);
         };
+        self.idle_restart = true;
         if !accept {
             let Some(reply) = reply else {
                 return Err(ServerError::NoPendingDecision);
@@ -1644,6 +1667,20 @@ impl Server {
     }
 
     /// Queues a negative reply, or `421` and a close once the error limit is passed.
+    /// The machine refuses the message itself (its size, a bare line ending): one reply, or in
+    /// LMTP one per accepted recipient (RFC 2033 section 4.2), and the transaction ends.
+    fn refuse_message(&mut self, text: &[u8]) {
+        let replies = match self.config.mode {
+            Mode::Lmtp => self.txn.as_ref().map_or(1, |t| t.recipients.max(1)),
+            Mode::Smtp => 1,
+        };
+        self.txn = None;
+        for _ in 0..replies {
+            self.error(text);
+        }
+        self.after_transaction();
+    }
+
     fn error(&mut self, text: &[u8]) {
         if !matches!(self.phase, Phase::Closed) && self.count_error() {
             self.line(text);

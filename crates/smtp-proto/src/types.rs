@@ -60,12 +60,7 @@ pub enum AddressLiteral<'a> {
     /// `[IPv6:2001:db8::1]`
     Ipv6(Ipv6Addr),
     /// `[tag:content]`: a General-address-literal with a standardized tag other than `IPv6`.
-    General {
-        /// The standardized tag (`Ldh-str`).
-        tag: Cow<'a, str>,
-        /// The content, `1*dcontent`.
-        content: Cow<'a, str>,
-    },
+    General(GeneralLiteral<'a>),
 }
 
 impl<'a> AddressLiteral<'a> {
@@ -78,10 +73,69 @@ impl<'a> AddressLiteral<'a> {
         match self {
             AddressLiteral::Ipv4(a) => AddressLiteral::Ipv4(a),
             AddressLiteral::Ipv6(a) => AddressLiteral::Ipv6(a),
-            AddressLiteral::General { tag, content } => AddressLiteral::General {
-                tag: own(tag),
-                content: own(content),
-            },
+            AddressLiteral::General(g) => AddressLiteral::General(g.into_owned()),
+        }
+    }
+}
+
+/// A General-address-literal (RFC 5321 section 4.1.3): `[tag:content]` with a standardized
+/// tag other than `IPv6`. Its parts can only be set through [`GeneralLiteral::new`], which
+/// validates them, so it always encodes to exactly one literal.
+///
+/// ```
+/// use smtp_proto::{AddressLiteral, GeneralLiteral};
+///
+/// let literal = GeneralLiteral::new("x-future", "a.b.c").unwrap();
+/// assert_eq!((literal.tag(), literal.content()), ("x-future", "a.b.c"));
+/// assert_eq!(
+///     AddressLiteral::new("[x-future:a.b.c]").unwrap(),
+///     AddressLiteral::General(literal)
+/// );
+/// // No CR, LF, bracket or space gets into the command line.
+/// assert!(GeneralLiteral::new("x", "1]>\r\nRSET").is_err());
+/// assert!(GeneralLiteral::new("IPv6", "::1").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GeneralLiteral<'a> {
+    tag: Cow<'a, str>,
+    content: Cow<'a, str>,
+}
+
+impl<'a> GeneralLiteral<'a> {
+    /// Validates `tag` as a `Standardized-tag` (`Ldh-str`, not `IPv6`) and `content` as
+    /// `1*dcontent` (printable ASCII other than `[`, `\` and `]`). Offsets in the error count
+    /// from the start of `[tag:content]`.
+    pub fn new(tag: &str, content: &str) -> Result<GeneralLiteral<'static>, ValueError> {
+        let written = format!("[{tag}:{content}]");
+        match AddressLiteral::new(&written)? {
+            // The parse splits at the first colon: a tag holding one would come back shorter.
+            AddressLiteral::General(literal) if literal.tag() == tag => Ok(literal.into_owned()),
+            // The parser reads the IPv6 tag (in any case) as an IPv6 literal.
+            _ => Err(ValueError {
+                rule: "Standardized-tag",
+                offset: 1 + tag.find(':').unwrap_or(0),
+            }),
+        }
+    }
+    pub(crate) fn from_parsed(tag: &'a str, content: &'a str) -> Self {
+        GeneralLiteral {
+            tag: Cow::Borrowed(tag),
+            content: Cow::Borrowed(content),
+        }
+    }
+    /// The standardized tag.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+    /// The content after the colon.
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+    /// Detaches the value from the input it was parsed from.
+    pub fn into_owned(self) -> GeneralLiteral<'static> {
+        GeneralLiteral {
+            tag: own(self.tag),
+            content: own(self.content),
         }
     }
 }

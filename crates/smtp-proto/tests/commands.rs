@@ -353,6 +353,33 @@ fn constructors_refuse_injection() {
     assert!(EnhancedStatusCode::new(3, 0, 0).is_err());
     assert!(Notify::on(false, false, false).is_none());
     assert!(AddressLiteral::new("[IPv6:1::2::3]").is_err());
+    // A General-address-literal is built only through its validating constructor.
+    for (tag, content) in [
+        ("x", "1]>\r\nRSET\r\nRCPT TO:<evil@attacker.example"),
+        ("x", "a b"),
+        ("x", "a]b"),
+        ("x", ""),
+        ("x-", "a"),
+        ("", "a"),
+        ("a:b", "c"),
+        ("ipv6", "::1"),
+    ] {
+        assert!(
+            GeneralLiteral::new(tag, content).is_err(),
+            "{tag:?} {content:?}"
+        );
+    }
+    let literal = GeneralLiteral::new("x-new", "a.b").unwrap();
+    let rcpt = Command::Rcpt {
+        to: ForwardPath::Mailbox(Mailbox {
+            local: LocalPart::new("bob").unwrap(),
+            host: Host::Literal(AddressLiteral::General(literal)),
+        }),
+        params: RcptParams::default(),
+    };
+    let mut out = BytesMut::new();
+    rcpt.encode(&mut out);
+    assert_eq!(&out[..], b"RCPT TO:<bob@[x-new:a.b]>\r\n");
 }
 
 #[test]

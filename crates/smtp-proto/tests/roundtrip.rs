@@ -18,7 +18,7 @@ fn host() -> impl Strategy<Value = Host<'static>> {
         3 => domain().prop_map(Host::Domain),
         1 => any::<[u8; 4]>().prop_map(|a| Host::Literal(AddressLiteral::Ipv4(Ipv4Addr::from(a)))),
         1 => any::<[u16; 8]>().prop_map(|a| Host::Literal(AddressLiteral::Ipv6(Ipv6Addr::from(a)))),
-        1 => ("x-[a-z]{1,5}", "[!-Z^-~]{1,10}").prop_map(|(t, c)| Host::Literal(AddressLiteral::General { tag: t.into(), content: c.into() })),
+        1 => ("x-[a-z]{1,5}", "[!-Z^-~]{1,10}").prop_map(|(t, c)| Host::Literal(AddressLiteral::General(GeneralLiteral::new(&t, &c).unwrap()))),
     ]
 }
 

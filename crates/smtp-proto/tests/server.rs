@@ -896,6 +896,64 @@ fn lmtp_data_without_valid_recipients_is_503() {
     assert!(h.server.in_transaction());
 }
 
+/// An LMTP session with three accepted recipients and a 5-octet message limit.
+fn lmtp_three_recipients() -> Harness {
+    let mut config = ServerConfig::lmtp(domain("foo.edu"));
+    config.max_message_size = 5;
+    let mut h = Harness::new(config);
+    h.send("LHLO foo.edu\r\nMAIL FROM:<chris@bar.com>\r\n");
+    for user in ["jones", "green", "brown"] {
+        h.send(format!("RCPT TO:<{user}@foo.edu>\r\n"));
+    }
+    let out = h.take_out();
+    assert!(
+        out.ends_with("250 2.1.5 Recipient ok\r\n".repeat(3).as_str()),
+        "{out}"
+    );
+    h.events();
+    h
+}
+
+#[test]
+fn lmtp_refusals_by_the_machine_answer_every_recipient() {
+    // RFC 2033 section 4.2: after the body, one reply for each successful RCPT, also when the
+    // machine itself refuses the message; otherwise the client takes the next command's reply
+    // for a recipient's.
+    let size = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+    let mut h = lmtp_three_recipients();
+    h.send("DATA\r\nhello world\r\n.\r\nRSET\r\n");
+    assert_eq!(
+        h.take_out(),
+        format!(
+            "354 End data with <CR><LF>.<CR><LF>\r\n{}250 2.0.0 Ok\r\n",
+            size.repeat(3)
+        )
+    );
+    assert!(!h.server.in_transaction());
+
+    let mut config = ServerConfig::lmtp(domain("foo.edu"));
+    config.bare_line_ending = mail_wire::dot::BareLineEnding::Reject;
+    let mut h = Harness::new(config);
+    h.send("LHLO foo.edu\r\nMAIL FROM:<chris@bar.com>\r\nRCPT TO:<jones@foo.edu>\r\n");
+    h.send("RCPT TO:<green@foo.edu>\r\n");
+    h.take_out();
+    h.send("DATA\r\nbare\nLF\r\n.\r\n");
+    let bare = "550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)\r\n";
+    assert_eq!(
+        h.take_out(),
+        format!("354 End data with <CR><LF>.<CR><LF>\r\n{}", bare.repeat(2))
+    );
+
+    // BDAT: the last chunk answers every recipient, an earlier one only itself.
+    let mut h = lmtp_three_recipients();
+    h.send("BDAT 11 LAST\r\nhello world");
+    assert_eq!(h.take_out(), size.repeat(3));
+    let mut h = lmtp_three_recipients();
+    h.send("BDAT 11\r\nhello world");
+    assert_eq!(h.take_out(), size);
+    assert!(!h.server.in_transaction());
+}
+
 #[test]
 fn auth_during_a_mail_transaction_is_503() {
     // RFC 4954 section 4: AUTH is not permitted during a mail transaction.
@@ -2203,9 +2261,23 @@ fn no_timeout_while_a_decision_is_pending() {
         (String::new(), vec![mail("a@c.example")])
     );
     h.server.accept().unwrap();
+    // The decision took an hour; the client's 5 minutes for its next command start now
+    // (RFC 5321 section 4.5.3.2.7), not at the MAIL it sent an hour ago. The timeout is due
+    // at once, and handling it restarts the idle time instead of closing.
+    let due = h.server.poll_timeout().unwrap();
+    assert!(due <= h.now, "due at once, to restart the idle time");
+    h.server.handle_timeout(h.now);
     h.drive();
     assert_eq!(h.take_out(), "250 2.1.0 Sender ok\r\n");
-    assert!(h.server.poll_timeout().is_some());
+    assert_eq!(
+        h.server.poll_timeout(),
+        Some(h.now + Duration::from_secs(300))
+    );
+    h.advance(Duration::from_secs(299));
+    assert_eq!((h.take_out(), h.events()), (String::new(), vec![]));
+    h.advance(Duration::from_secs(1));
+    assert!(h.take_out().starts_with("421 4.4.2 "));
+    assert_eq!(h.events(), [closed(CloseReason::Timeout)]);
 }
 
 #[test]

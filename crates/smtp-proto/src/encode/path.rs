@@ -12,7 +12,7 @@ pub(crate) fn address_literal(a: &AddressLiteral<'_>, out: &mut BytesMut) {
     let _ = match a {
         AddressLiteral::Ipv4(a) => write!(out, "{a}"),
         AddressLiteral::Ipv6(a) => write!(out, "IPv6:{a}"),
-        AddressLiteral::General { tag, content } => write!(out, "{tag}:{content}"),
+        AddressLiteral::General(g) => write!(out, "{}:{}", g.tag(), g.content()),
     };
     out.put_u8(b']');
 }

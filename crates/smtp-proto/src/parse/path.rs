@@ -4,7 +4,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{Kind, PResult, fail, fatal, rule, utf8};
-use crate::types::{AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
+use crate::types::{
+    AddressLiteral, Domain, ForwardPath, GeneralLiteral, Host, LocalPart, Mailbox, ReversePath,
+};
 
 /// RFC 5321 section 4.5.3.1.1: "The maximum total length of a user name or other local-part
 /// is 64 octets."
@@ -157,10 +159,7 @@ pub(crate) fn address_literal(i: &[u8]) -> PResult<'_, AddressLiteral<'_>> {
     let content = std::str::from_utf8(content).unwrap_or_default();
     Ok((
         rest,
-        AddressLiteral::General {
-            tag: tag.into(),
-            content: content.into(),
-        },
+        AddressLiteral::General(GeneralLiteral::from_parsed(tag, content)),
     ))
 }
 

@@ -135,12 +135,20 @@ impl Harness {
         self.drive();
     }
 
-    /// Polls every event (answering decisions) and collects every byte to transmit.
+    /// Polls every event (answering decisions), calls [`Server::handle_timeout`] when
+    /// [`Server::poll_timeout`] is due (after a decision it is due at once: the idle time
+    /// restarts), and collects every byte to transmit.
     pub fn drive(&mut self) {
-        while let Some(event) = self.server.poll_event() {
-            let decision = (self.policy)(&event);
-            self.apply(&event, decision);
-            self.record(event);
+        loop {
+            while let Some(event) = self.server.poll_event() {
+                let decision = (self.policy)(&event);
+                self.apply(&event, decision);
+                self.record(event);
+            }
+            match self.server.poll_timeout() {
+                Some(due) if due <= self.now => self.server.handle_timeout(self.now),
+                _ => break,
+            }
         }
         self.collect();
     }
