@@ -332,8 +332,12 @@ struct Transcript {
     /// A partial command line.
     client: Vec<u8>,
     mode: ClientMode,
-    /// An AUTH exchange runs: client lines are SASL responses.
-    sasl: bool,
+    /// An AUTH exchange runs: each `334` from the server calls for one SASL response.
+    in_auth: bool,
+    /// `334` challenges not answered yet: the next client lines are SASL responses, whatever
+    /// the server said in between (it may send its final reply in the same read as the
+    /// challenge, before the response goes out).
+    responses_due: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -399,8 +403,8 @@ impl Transcript {
                             state: DataState::LineStart,
                         }
                     }
-                    Some(b"334") => {}
-                    _ => self.sasl = false,
+                    Some(b"334") if self.in_auth => self.responses_due += 1,
+                    _ => self.in_auth = false,
                 }
             }
         }
@@ -456,10 +460,11 @@ impl Transcript {
     fn command(&mut self, out: &mut impl Write, line: &[u8]) {
         let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
         let verb = words.first().copied().unwrap_or_default();
-        if self.sasl {
+        if self.responses_due > 0 {
+            self.responses_due -= 1;
             let _ = writeln!(out, "C: <redacted>");
         } else if verb.eq_ignore_ascii_case(b"AUTH") {
-            self.sasl = true;
+            self.in_auth = true;
             let mechanism = words.get(1).copied().unwrap_or_default();
             let redacted = if words.len() > 2 { " <redacted>" } else { "" };
             let _ = writeln!(out, "C: AUTH {}{redacted}", show(mechanism));
@@ -912,5 +917,30 @@ mod tests {
              S: xx\nS: 354 go\nC: <message body: 21 octets>\nC: .\nC: QUIT\n\
              C: BDAT 3 LAST\nC: <BDAT chunk: 3 octets>\nC: NOOP\n"
         );
+    }
+
+    /// The server may send its challenge and its final reply in one read, so the trace shows
+    /// both before the client's response to the challenge: that response is still redacted.
+    #[test]
+    fn a_response_sent_after_the_final_reply_is_redacted() {
+        let mut t = Transcript::default();
+        let mut out = Vec::new();
+        t.sent(&mut out, b"AUTH LOGIN\r\n");
+        t.received(&mut out, b"334 VXNlcm5hbWU6\r\n");
+        t.sent(&mut out, b"YWxpY2U=\r\n");
+        t.received(&mut out, b"334 UGFzc3dvcmQ6\r\n535 5.7.8 no\r\n");
+        t.sent(&mut out, b"aHVudGVyMnNlY3JldA==\r\nQUIT\r\n");
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: <redacted>\nS: 334 UGFzc3dvcmQ6\n\
+             S: 535 5.7.8 no\nC: <redacted>\nC: QUIT\n"
+        );
+        // A 334 outside an AUTH exchange calls for no response.
+        let mut t = Transcript::default();
+        let mut out = Vec::new();
+        t.received(&mut out, b"334 odd\r\n");
+        t.sent(&mut out, b"QUIT\r\n");
+        assert_eq!(String::from_utf8(out).unwrap(), "S: 334 odd\nC: QUIT\n");
     }
 }

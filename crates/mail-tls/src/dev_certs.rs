@@ -89,6 +89,14 @@ fn write_file(path: &Path, data: &[u8], role: FileRole, secret: bool) -> Result<
     #[cfg(not(unix))]
     let _ = secret;
     let mut f = opts.open(path).map_err(io)?;
+    // The mode given to `open` applies only to a file it creates: an existing key file (left
+    // readable by others, say) is tightened before the new key goes into it.
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+    }
     f.write_all(data).map_err(io)?;
     f.sync_all().map_err(io)
 }

@@ -50,6 +50,28 @@ fn generate_write_load_and_handshake() {
     assert!(!c.is_handshaking());
 }
 
+/// A key file left readable by others (and a missing certificate, so a new key is written
+/// into it) comes out readable by its owner only.
+#[cfg(unix)]
+#[test]
+fn a_regenerated_key_replaces_a_loose_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("devcert-mode");
+    let tls = dir.path("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let key = tls.join("key.pem");
+    std::fs::write(&key, "old").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let files = dev_certs::ensure(&tls, &["localhost"]).unwrap();
+    assert!(
+        std::fs::read_to_string(&files.key)
+            .unwrap()
+            .contains("BEGIN PRIVATE KEY")
+    );
+    let mode = std::fs::metadata(&files.key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
 #[test]
 fn no_names_is_an_error_and_debug_redacts_the_key() {
     assert!(dev_certs::generate(&[]).is_err());

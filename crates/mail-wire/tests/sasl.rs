@@ -133,7 +133,7 @@ enum Hop {
 fn drive_with(
     client: &mut ClientSession,
     server: &mut ServerSession,
-    store: &Store,
+    store: &dyn Authenticator,
     initial_response: bool,
     tamper: &mut dyn FnMut(Hop, &mut Vec<u8>),
 ) -> Result<Authenticated, Failure> {
@@ -547,6 +547,61 @@ fn unknown_user_fails_and_scram_does_not_reveal_it_early() {
         "{first}"
     );
     assert!(first.ends_with(",i=4096"), "{first}");
+}
+
+/// A store that answers unknown SCRAM users with `ScramCredentials::decoy`.
+struct DecoyStore(Store);
+
+impl Authenticator for DecoyStore {
+    fn scram_credentials(&self, authcid: &str) -> Option<ScramCredentials> {
+        let secret = Secret::new(b"sixteen+ secret bytes of the srv".to_vec());
+        let iterations = pencil_credentials().iterations();
+        self.0
+            .scram_credentials(authcid)
+            .or_else(|| ScramCredentials::decoy(&secret, authcid, iterations).ok())
+    }
+}
+
+#[test]
+fn decoy_credentials_hide_unknown_users() {
+    let store = DecoyStore(Store::rfc());
+    // The server-first-message of an exchange, without the nonce.
+    let salt_and_iterations = |user: &str, server_nonce: &str| {
+        let mut server = ServerSession::new(Mechanism::ScramSha256, nonce(server_nonce));
+        let client_first = format!("n,,n={user},r=rOprNGfwEbeRWgbNEkqO");
+        let Ok(ServerStep::Challenge(first)) = server.step(&store, client_first.as_bytes()) else {
+            panic!("every user gets a challenge");
+        };
+        let first = String::from_utf8(first).unwrap();
+        first.split_once(",s=").unwrap().1.to_owned()
+    };
+    // The same salt in every exchange (whatever the nonce), as a real user's is; a salt per
+    // user; the iteration count of the real users.
+    let nobody = salt_and_iterations("nobody", "first-server-nonce-0123");
+    assert_eq!(
+        nobody,
+        salt_and_iterations("nobody", "second-server-nonce-456")
+    );
+    assert_ne!(
+        nobody,
+        salt_and_iterations("admin2", "first-server-nonce-0123")
+    );
+    let real = salt_and_iterations("user", "first-server-nonce-0123");
+    assert_eq!(
+        nobody.split_once(",i=").unwrap().1,
+        real.split_once(",i=").unwrap().1
+    );
+    assert_eq!(nobody.len(), real.len(), "{nobody} {real}");
+    // The exchange runs to the proof and fails there.
+    let mut client = scram_client(None, "nobody", "pencil");
+    let mut server = ServerSession::new(Mechanism::ScramSha256, server_nonce());
+    assert_eq!(
+        drive_with(&mut client, &mut server, &store, true, &mut |_, _| {}),
+        Err(Failure::Server(SaslError::AuthenticationFailed))
+    );
+    // A short secret is refused.
+    let short = Secret::new(b"fifteen bytes!!".to_vec());
+    assert!(ScramCredentials::decoy(&short, "x", pencil_credentials().iterations()).is_err());
 }
 
 #[test]

@@ -963,6 +963,9 @@ struct AuthExchange {
 pub struct Client {
     config: ClientConfig,
     input: BytesMut,
+    /// Octets of the current `feed` call not yet moved into `input` (it is framed in pieces):
+    /// they follow whatever `input` ends with, so they count for the STARTTLS boundary.
+    unfed: usize,
     output: BytesMut,
     framer: LineFramer,
     replies: ReplyParser,
@@ -1009,6 +1012,7 @@ impl Client {
         Client {
             config,
             input: BytesMut::new(),
+            unfed: 0,
             output: BytesMut::new(),
             framer,
             replies,
@@ -1067,15 +1071,23 @@ impl Client {
     /// Takes bytes read from the server. Never fails: what the server does wrong comes out
     /// as events. Input is framed as it arrives, so at most one partial line stays buffered.
     pub fn feed(&mut self, now: Instant, bytes: &[u8]) {
-        for piece in bytes.chunks(FEED_CHUNK) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
             match self.phase {
-                Phase::Closed => return,
-                Phase::TlsHandshake => return self.abort(SessionError::StartTlsInjection),
+                Phase::Closed => break,
+                Phase::TlsHandshake => {
+                    self.abort(SessionError::StartTlsInjection);
+                    break;
+                }
                 _ => {}
             }
+            let (piece, tail) = rest.split_at(rest.len().min(FEED_CHUNK));
             self.input.extend_from_slice(piece);
+            self.unfed = tail.len();
             self.process(now);
+            rest = tail;
         }
+        self.unfed = 0;
     }
 
     /// The server closed the connection (end of stream).
@@ -1417,8 +1429,9 @@ impl Client {
 
     fn on_starttls(&mut self, now: Instant, reply: Reply<'static>) {
         if reply.code().get() == 220 {
-            // RFC 3207 section 4.2: nothing may follow the reply before the handshake.
-            if !self.input.is_empty() {
+            // RFC 3207 section 4.2: nothing may follow the reply before the handshake, in what
+            // is buffered or in the rest of the read being fed.
+            if !self.input.is_empty() || self.unfed > 0 {
                 return self.abort(SessionError::StartTlsInjection);
             }
             self.phase = Phase::TlsHandshake;

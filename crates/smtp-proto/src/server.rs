@@ -500,7 +500,6 @@ enum Discarded {
 }
 
 /// One SMTP or LMTP server session; see the [module docs](self).
-#[derive(Debug)]
 pub struct Server {
     config: ServerConfig,
     input: BytesMut,
@@ -530,6 +529,25 @@ pub struct Server {
 
 /// The line ending of every reply.
 const CRLF: &[u8] = b"\r\n";
+
+impl fmt::Debug for Server {
+    // The buffers are left out: the input and the last command line can hold an AUTH line
+    // or a SASL response, that is credentials (DESIGN.md section 3).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("phase", &self.phase)
+            .field("tls", &self.tls)
+            .field("hello", &self.hello)
+            .field("authenticated", &self.authenticated)
+            .field("transaction", &self.txn)
+            .field("pending", &self.pending)
+            .field("errors", &self.errors)
+            .field("buffered_input", &self.input.len())
+            .field("buffered_output", &self.output.len())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Server {
     /// Starts a session at `now`. The greeting is queued at once, or after

@@ -188,7 +188,6 @@ fn broken() -> io::Error {
 /// For implicit TLS (ports 465, 993, 995) accept the TLS connection first
 /// (`mail_tls::tokio::accept_implicit`), pass the TLS stream as `S` and set
 /// [`ServerConfig::implicit_tls`](crate::server::ServerConfig::implicit_tls).
-#[derive(Debug)]
 pub struct ServerConnection<S> {
     stream: Stream<S, tokio_rustls::server::TlsStream<S>>,
     server: Server,
@@ -200,6 +199,21 @@ pub struct ServerConnection<S> {
     /// kept here so that a cancelled `next_event` does not lose it.
     held: Option<Event>,
     finished: bool,
+}
+
+impl<S> fmt::Debug for ServerConnection<S> {
+    // The buffers are left out: what the client sent can hold an AUTH line or a SASL
+    // response, that is credentials (DESIGN.md section 3).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConnection")
+            .field("server", &self.server)
+            .field("tls", &matches!(self.stream, Stream::Tls(_)))
+            .field("buffered_input", &self.read_buf.len())
+            .field("buffered_output", &self.out.len())
+            .field("held", &self.held)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
@@ -415,7 +429,6 @@ impl fmt::Debug for Trace {
 ///
 /// For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit`, pass the TLS
 /// stream as `S` and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig::implicit_tls).
-#[derive(Debug)]
 pub struct ClientConnection<S> {
     stream: Stream<S, tokio_rustls::client::TlsStream<S>>,
     client: Client,
@@ -437,6 +450,21 @@ pub struct ClientConnection<S> {
 enum Progress {
     Wrote(io::Result<usize>),
     Read(io::Result<usize>),
+}
+
+impl<S> fmt::Debug for ClientConnection<S> {
+    // The buffers are left out: output not yet written can be an AUTH line carrying a
+    // password (DESIGN.md section 3), as in `Client`'s own `Debug`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConnection")
+            .field("client", &self.client)
+            .field("tls", &matches!(self.stream, Stream::Tls(_)))
+            .field("buffered_output", &self.out.len())
+            .field("held", &self.held)
+            .field("tls_info", &self.tls_info)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
@@ -918,6 +946,79 @@ mod tests {
     use crate::{ForwardPath, Mailbox, ReversePath};
 
     const LIMIT: Duration = Duration::from_secs(10);
+
+    /// base64 of `\0alice\0hunter2secret`, the AUTH PLAIN response.
+    const PLAIN_RESPONSE: &str = "AGFsaWNlAGh1bnRlcjJzZWNyZXQ=";
+
+    #[tokio::test]
+    async fn debug_output_never_shows_credentials() {
+        // Client side: `next_event` cancelled while the AUTH line waits in the output because
+        // the peer does not read (an 8-byte pipe).
+        let (ours, theirs) = tokio::io::duplex(8);
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let peer = tokio::spawn(async move {
+            let mut reader = BufReader::new(theirs);
+            reader.get_mut().write_all(b"220 mx\r\n").await.unwrap();
+            let mut ehlo = String::new();
+            reader.read_line(&mut ehlo).await.unwrap();
+            reader
+                .get_mut()
+                .write_all(b"250-mx\r\n250 AUTH PLAIN\r\n")
+                .await
+                .unwrap();
+            // Hold the pipe open, unread, until the test is done.
+            let _ = finished.await;
+        });
+        let config = ClientConfig {
+            tls: crate::client::TlsPolicy::Never,
+            allow_plaintext_auth: true,
+            credentials: Some(crate::client::Credentials::password(
+                "alice",
+                mail_wire::Secret::new("hunter2secret".into()),
+            )),
+            ..ClientConfig::default()
+        };
+        let mut conn = ClientConnection::new(ours, Client::new(config, Instant::now()));
+        let mut cancelled = false;
+        for _ in 0..8 {
+            if tokio::time::timeout(Duration::from_millis(100), conn.next_event())
+                .await
+                .is_err()
+            {
+                cancelled = true;
+                break;
+            }
+        }
+        assert!(cancelled, "the AUTH line never blocked on the pipe");
+        let shown = format!("{conn:?}");
+        assert!(shown.contains("buffered_output"), "{shown}");
+        assert!(!shown.contains(&PLAIN_RESPONSE[8..]), "{shown}");
+        let _ = done.send(());
+        peer.await.unwrap();
+
+        // Server side: the AUTH line and a pipelined one still buffered.
+        use crate::server::{Event, ServerConfig};
+        let config = ServerConfig {
+            allow_plaintext_auth: true,
+            auth_mechanisms: vec![mail_wire::sasl::Mechanism::Plain],
+            ..ServerConfig::default()
+        };
+        let mut server = Server::new(config, Instant::now());
+        let line =
+            format!("EHLO c\r\nAUTH PLAIN {PLAIN_RESPONSE}\r\nAUTH PLAIN {PLAIN_RESPONSE}\r\n");
+        server.feed(Instant::now(), line.as_bytes());
+        while let Some(event) = server.poll_event() {
+            if matches!(event, Event::Hello { .. }) {
+                server.accept().unwrap();
+            }
+        }
+        let shown = format!("{server:?}");
+        assert!(shown.contains("buffered_input"), "{shown}");
+        assert!(!shown.contains(&PLAIN_RESPONSE[8..]), "{shown}");
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let shown = format!("{:?}", ServerConnection::new(ours, server));
+        assert!(!shown.contains(&PLAIN_RESPONSE[8..]), "{shown}");
+    }
 
     #[tokio::test]
     async fn a_server_event_survives_a_cancelled_next_event() {

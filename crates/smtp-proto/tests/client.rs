@@ -1027,6 +1027,30 @@ fn bytes_after_the_starttls_reply_in_the_same_read_abort() {
 }
 
 #[test]
+fn bytes_after_the_starttls_reply_at_a_framing_boundary_abort() {
+    // `feed` frames a large read in 4096-octet pieces: a 220 that ends exactly where a piece
+    // ends is still followed by the rest of the read.
+    let last = b"220 ready\r\n";
+    let mut read = Vec::new();
+    while read.len() + 400 + last.len() < 4096 {
+        read.extend_from_slice(format!("220-{}\r\n", "x".repeat(394)).as_bytes());
+    }
+    let pad = 4096 - last.len() - read.len() - 6;
+    read.extend_from_slice(format!("220-{}\r\n", "y".repeat(pad)).as_bytes());
+    read.extend_from_slice(last);
+    assert_eq!(read.len(), 4096);
+    read.extend_from_slice(b"250 fake\r\n");
+    let mut client = awaiting_starttls();
+    client.feed(Instant::now(), &read);
+    let (events, out) = drain(&mut client);
+    assert_eq!(
+        events,
+        [Event::Closed(Err(SessionError::StartTlsInjection))]
+    );
+    assert!(out.is_empty(), "nothing more is sent in plaintext");
+}
+
+#[test]
 fn bytes_fed_before_tls_established_abort() {
     for injected in [&b"250 fake\r\n"[..], b"2", b"\r\n"] {
         let mut client = awaiting_starttls();

@@ -24,11 +24,12 @@ pub trait Authenticator {
 
     /// Returns the stored SCRAM-SHA-256 keys of `authcid`, or `None` for an unknown user.
     ///
-    /// For an unknown user the session still answers with a plausible salt and fails only at
-    /// the proof, so a single exchange does not reveal whether the user exists. The made-up
-    /// salt differs between exchanges, though; to hide users from an attacker who compares
-    /// exchanges, return stable fake credentials (derived from a server secret) instead of
-    /// `None`. They can never verify.
+    /// For `None` the session still answers with a salt and fails only at the proof, but it
+    /// has no secret to make that salt from: it is derived from the exchange's nonce, which the
+    /// client sees, with 4096 iterations, so a client that knows how can tell that the user
+    /// does not exist. To hide which users exist (RFC 5802 section 9), return
+    /// [`ScramCredentials::decoy`] for unknown users instead: made up from a secret of yours,
+    /// the same in every exchange, with your users' iteration count. They can never verify.
     fn scram_credentials(&self, authcid: &str) -> Option<ScramCredentials> {
         let _ = authcid;
         None

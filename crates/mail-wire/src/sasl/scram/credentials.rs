@@ -5,7 +5,7 @@ use core::num::NonZeroU32;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::crypto::{KEY_LEN, Key, PasswordKeys};
+use super::crypto::{KEY_LEN, Key, PasswordKeys, hmac_sha256};
 use super::saslprep;
 use crate::Secret;
 use crate::sasl::{Mechanism, SaslError};
@@ -103,6 +103,56 @@ impl ScramCredentials {
             iterations,
             stored_key: keys.stored_key,
             server_key: keys.server_key,
+        })
+    }
+
+    /// Shortest server secret [`decoy`](Self::decoy) accepts: 16 bytes.
+    pub const MIN_DECOY_SECRET_LEN: usize = 16;
+
+    /// Made-up credentials for a user who does not exist, for
+    /// [`Authenticator::scram_credentials`](crate::sasl::Authenticator::scram_credentials) to
+    /// return instead of `None`, so that no client can tell unknown users from real ones
+    /// (RFC 5802 section 9).
+    ///
+    /// The salt and keys are HMAC-SHA-256 of `authcid` under `server_secret`: the same in every
+    /// exchange for the same user, different for each user, and unpredictable without the
+    /// secret. Give `iterations` the count your real users have. The credentials can never
+    /// verify: a proof for them would need a preimage of their StoredKey under SHA-256.
+    ///
+    /// ```
+    /// use core::num::NonZeroU32;
+    /// use mail_wire::Secret;
+    /// use mail_wire::sasl::ScramCredentials;
+    ///
+    /// let secret = Secret::new(b"32 random bytes kept by the srv!".to_vec());
+    /// let iterations = NonZeroU32::new(600_000).unwrap();
+    /// let a = ScramCredentials::decoy(&secret, "nobody", iterations).unwrap();
+    /// let b = ScramCredentials::decoy(&secret, "nobody", iterations).unwrap();
+    /// assert_eq!(a.salt(), b.salt());
+    /// assert_eq!(a.iterations(), iterations);
+    /// let other = ScramCredentials::decoy(&secret, "admin", iterations).unwrap();
+    /// assert_ne!(a.salt(), other.salt());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SaslError::InvalidCredentials`] if `server_secret` is shorter than
+    /// [`MIN_DECOY_SECRET_LEN`](Self::MIN_DECOY_SECRET_LEN).
+    pub fn decoy(
+        server_secret: &Secret<Vec<u8>>,
+        authcid: &str,
+        iterations: NonZeroU32,
+    ) -> Result<Self, SaslError> {
+        let key = server_secret.expose();
+        if key.len() < Self::MIN_DECOY_SECRET_LEN {
+            return Err(invalid("the decoy secret is shorter than 16 bytes"));
+        }
+        let derive = |label: &str| hmac_sha256(key, format!("{label}\0{authcid}").as_bytes());
+        Ok(ScramCredentials {
+            salt: derive("decoy salt")[..Self::MIN_SALT_LEN].to_vec(),
+            iterations,
+            stored_key: Secret::new(derive("decoy stored key")),
+            server_key: Secret::new(derive("decoy server key")),
         })
     }
 

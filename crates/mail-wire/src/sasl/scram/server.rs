@@ -116,9 +116,10 @@ impl ScramServer {
         })
     }
 
-    /// Keys for an unknown user (a 16-byte salt and 4096 iterations), derived from this
-    /// session's nonce so that they cannot be predicted. The exchange fails at the proof
-    /// whatever the client sends.
+    /// Keys for an unknown user the authenticator returned `None` for (a 16-byte salt and
+    /// 4096 iterations), derived from this session's nonce. The exchange fails at the proof
+    /// whatever the client sends. The nonce is not secret (the client sees it), so these keys
+    /// do not hide that the user is unknown; [`ScramCredentials::decoy`] does.
     fn decoy_credentials(&self, authcid: &str) -> Result<ScramCredentials, SaslError> {
         let seed = self.nonce.as_str().as_bytes();
         let salt = hmac_sha256(seed, format!("salt\0{authcid}").as_bytes());
