@@ -189,8 +189,11 @@ pub enum LineError {
     /// The address part is not an address.
     #[error("bad address: {0}")]
     Address(AddressError),
-    /// The hash part is not an Argon2 PHC string (its text is not repeated here).
-    #[error("the hash is not an Argon2 PHC string")]
+    /// The hash part is not a complete Argon2 PHC string with valid parameters, a salt and a
+    /// hash (its text is not repeated here).
+    #[error(
+        "the hash is not a complete Argon2 PHC string (algorithm, valid parameters, salt, hash)"
+    )]
     NotArgon2Hash,
     /// The address already appeared on an earlier line.
     #[error("`{address}` already appears on line {first}")]
@@ -444,9 +447,16 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
         .ok_or(LineError::MissingSeparator)?;
     let address = Address::parse(address.trim()).map_err(LineError::Address)?;
     let hash = hash.trim();
-    match PasswordHash::new(hash) {
-        Ok(parsed) if parsed.algorithm.as_str().starts_with("argon2") => {}
-        _ => return Err(LineError::NotArgon2Hash),
+    // Everything a verification needs, checked now: a line that can never verify is an
+    // error at load, not an account nobody can log in to.
+    let usable = PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Algorithm::try_from(parsed.algorithm.as_str()).is_ok()
+            && parsed.salt.is_some()
+            && parsed.hash.is_some()
+            && argon2::Params::try_from(&parsed).is_ok()
+    });
+    if !usable {
+        return Err(LineError::NotArgon2Hash);
     }
     Ok(Line::Account {
         address,
@@ -640,7 +650,19 @@ pub(crate) mod tests {
         let path = dir.0.join("accounts");
         let good = hash_password(&secret("pw")).unwrap();
         type Check = fn(&LineError) -> bool;
-        let cases: [(String, usize, Check); 5] = [
+        let cases: [(String, usize, Check); 7] = [
+            // No hash part, and a memory cost below Argon2's minimum.
+            (
+                "a@example.com:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ\n".into(),
+                1,
+                |e| *e == LineError::NotArgon2Hash,
+            ),
+            (
+                "a@example.com:$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\n"
+                    .into(),
+                1,
+                |e| *e == LineError::NotArgon2Hash,
+            ),
             ("# comment\nno separator here\n".into(), 2, |e| {
                 *e == LineError::MissingSeparator
             }),

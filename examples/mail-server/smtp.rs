@@ -221,7 +221,14 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 return Ok(server.reject(refusal)?);
             }
-            if !shared.accounts.contains(&address) {
+            // RFC 5321 section 4.5.1: every served domain MUST accept "postmaster" (any case),
+            // account or not. Its mail goes to the Maildir of postmaster@domain, which an
+            // account of that name reads.
+            let address = match address.local().eq_ignore_ascii_case("postmaster") {
+                true => Address::new("postmaster", address.domain()).unwrap_or(address),
+                false => address,
+            };
+            if address.local() != "postmaster" && !shared.accounts.contains(&address) {
                 info!(%peer, to = %address, "unknown user");
                 return Ok(server.reject(reply(550, [5, 1, 1], "No such user here")?)?);
             }
@@ -265,7 +272,9 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(())
         }
         Event::BodyChunk(chunk) => {
-            if let Some(delivery) = &mut txn.delivery {
+            // After a failed write the rest of the body is read and dropped: the client gets
+            // a 4xx at the end, and the log one line, not one per chunk.
+            if let (Some(delivery), false) = (&mut txn.delivery, txn.failed) {
                 if let Err(err) = delivery.write(&chunk) {
                     warn!(%peer, error = %err, "cannot write the message");
                     txn.failed = true;

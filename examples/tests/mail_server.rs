@@ -423,6 +423,38 @@ fn relaying_and_unknown_users_are_refused() {
     assert!(!session.has("data"), "{}", session.raw);
 }
 
+/// RFC 5321 section 4.5.1: `<Postmaster>` and postmaster at a served domain, in any case, are
+/// accepted without an account; the mail lands in postmaster's Maildir.
+#[test]
+fn postmaster_is_accepted_without_an_account() {
+    let (_dir, server) = start("postmaster", &[]);
+    let mut conn = server.relay();
+    conn.cmd_expect("EHLO raw.test", 250);
+    conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+    conn.cmd_expect("RCPT TO:<Postmaster>", 250);
+    conn.cmd_expect("RCPT TO:<POSTMASTER@LocalHost>", 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send(b"Subject: abuse report\r\n\r\nhello\r\n.\r\n");
+    conn.expect(250);
+    // Another domain's postmaster is still relaying.
+    conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+    conn.cmd_expect("RCPT TO:<postmaster@example.org>", 550);
+    conn.cmd_expect("QUIT", 221);
+    // Both spellings are the same mailbox: one copy.
+    let (name, file) = only_message(&server.data, "postmaster@localhost");
+    check_delivered(
+        &name,
+        &file,
+        Trace {
+            return_path: "carol@example.org",
+            helo: "raw.test",
+            protocol: "ESMTP",
+            for_rcpt: None,
+        },
+        b"Subject: abuse report\r\n\r\nhello\r\n",
+    );
+}
+
 #[test]
 fn oversize_messages_are_refused_with_552() {
     if !have_python() {
@@ -593,6 +625,29 @@ fn command_and_data_timeouts_close_with_421_4_4_2() {
             .then_some(())
     });
     assert_nothing_delivered(&server, ALICE);
+}
+
+/// A timeout too long for the clock to represent means no timeout; it used to make every
+/// session panic on `Instant` overflow.
+#[test]
+fn a_huge_timeout_serves_sessions() {
+    let (_dir, server) = start(
+        "huge-timeout",
+        &[
+            "--command-timeout",
+            "18446744073709551615",
+            "--data-timeout",
+            "18446744073709551615",
+        ],
+    );
+    let mut conn = server.relay();
+    conn.cmd_expect("EHLO raw.test", 250);
+    conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+    conn.cmd_expect(&format!("RCPT TO:<{ALICE}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send(b"Subject: x\r\n\r\nbody\r\n.\r\n");
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
 }
 
 #[test]

@@ -130,7 +130,8 @@ pub struct ServerConfig {
     /// Most unprocessed input held at once: 1 MiB. A driver that reads only while
     /// [`Server::wants_input`] holds never comes near it; input beyond it closes the session.
     pub max_buffered_input: usize,
-    /// How long to wait for the next command: 5 minutes (RFC 5321 section 4.5.3.2.7).
+    /// How long to wait for the next command: 5 minutes (RFC 5321 section 4.5.3.2.7). A
+    /// timeout too long for an `Instant` to represent (`Duration::MAX`) never expires.
     pub command_timeout: Duration,
     /// How long to wait for the next piece of a message body: 5 minutes (RFC 5321 section
     /// 4.5.3.2.7; the client's data block timeout of 4.5.3.2.5 is 3 minutes).
@@ -468,7 +469,8 @@ enum LineKind {
 #[derive(Debug)]
 enum Phase {
     /// Waiting for the greeting delay to pass.
-    PreGreeting { until: Instant },
+    /// `until` is `None` for a delay too long to represent: the greeting never comes.
+    PreGreeting { until: Option<Instant> },
     /// Reading command lines.
     Command,
     /// Reading a DATA body through the dot decoder.
@@ -577,7 +579,9 @@ impl Server {
         };
         match server.config.greeting_delay {
             Some(delay) if !delay.is_zero() => {
-                server.phase = Phase::PreGreeting { until: now + delay };
+                server.phase = Phase::PreGreeting {
+                    until: now.checked_add(delay),
+                };
             }
             _ => server.queue_greeting(),
         }
@@ -727,29 +731,30 @@ impl Server {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Closed | Phase::TlsHandoff => None,
-            Phase::PreGreeting { until } => Some(until),
+            Phase::PreGreeting { until } => until,
             _ if self.pending.is_some() => None,
             // Due at once: `handle_timeout` restarts the idle time after a decision.
             _ if self.idle_restart => Some(self.idle_since),
-            _ => Some(self.deadline()),
+            _ => self.deadline(),
         }
     }
 
     /// The idle deadline: the data timeout while a body is expected, the command timeout
-    /// otherwise, counted from the last input.
-    fn deadline(&self) -> Instant {
+    /// otherwise, counted from the last input. `None` for a timeout too long to represent,
+    /// which never expires.
+    fn deadline(&self) -> Option<Instant> {
         let timeout = match self.phase {
             Phase::Data | Phase::Bdat { .. } => self.config.data_timeout,
             _ => self.config.command_timeout,
         };
-        self.idle_since + timeout
+        self.idle_since.checked_add(timeout)
     }
 
     /// Tells the machine the time; if a deadline has passed it acts (sends the delayed
     /// greeting, or closes an idle session with `421 4.4.2`).
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.phase {
-            Phase::PreGreeting { until } if now >= until => {
+            Phase::PreGreeting { until: Some(until) } if now >= until => {
                 self.phase = Phase::Command;
                 self.queue_greeting();
                 self.idle_since = now;
@@ -761,7 +766,7 @@ impl Server {
                 self.idle_restart = false;
             }
             _ => {
-                if now >= self.deadline() {
+                if self.deadline().is_some_and(|deadline| now >= deadline) {
                     let text = format!(
                         "421 4.4.2 {} Error: timeout exceeded, closing connection",
                         self.config.hostname

@@ -198,6 +198,9 @@ pub struct ServerConnection<S> {
     /// A `StartTls` or `Closed` event taken from the machine whose flush has not completed:
     /// kept here so that a cancelled `next_event` does not lose it.
     held: Option<Event>,
+    /// The longest one flush of replies may take; see
+    /// [`ServerConnection::with_write_timeout`].
+    write_timeout: Duration,
     finished: bool,
 }
 
@@ -217,8 +220,10 @@ impl<S> fmt::Debug for ServerConnection<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
-    /// Drives `server` over `stream`.
+    /// Drives `server` over `stream`. Writes time out after the server's command timeout
+    /// (see [`ServerConnection::with_write_timeout`]).
     pub fn new(stream: S, server: Server) -> Self {
+        let write_timeout = server.config().command_timeout;
         ServerConnection {
             stream: Stream::Plain(stream),
             server,
@@ -227,8 +232,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
             out: BytesMut::new(),
             tls_info: None,
             held: None,
+            write_timeout,
             finished: false,
         }
+    }
+
+    /// The longest one flush of replies (and the final shutdown) may take before the session
+    /// ends with an error of kind [`io::ErrorKind::TimedOut`]. Default: the server's
+    /// `command_timeout`. The machine's timeouts only cover waiting for the client to send; a
+    /// client that pipelines commands and never reads the replies would otherwise hold the
+    /// connection, and its slot, for ever (DESIGN.md section 3).
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
     }
 
     /// Enables STARTTLS with this rustls configuration (build it with
@@ -282,10 +298,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
                     }
                     Event::Closed(_) => {
                         self.held = Some(event);
-                        self.flush().await?;
-                        // The peer may already be gone; the session is over either way.
-                        let _ = self.stream.shutdown().await;
-                        self.finished = true;
+                        if !self.finished {
+                            self.flush().await?;
+                            // The peer may already be gone, or not reading the TLS close
+                            // notice; the session is over either way.
+                            let shutdown = self.stream.shutdown();
+                            let _ = tokio::time::timeout(self.write_timeout, shutdown).await;
+                            self.finished = true;
+                        }
                         return Ok(self.held.take());
                     }
                     event => return Ok(Some(event)),
@@ -334,16 +354,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     }
 
     /// Writes everything the machine has queued. Cancel safe: unwritten bytes stay queued.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, and [`io::ErrorKind::TimedOut`] when the client has not taken it all
+    /// within the write timeout ([`ServerConnection::with_write_timeout`]); the session is then
+    /// over, as after a failed read.
     pub async fn flush(&mut self) -> io::Result<()> {
         while let Some(bytes) = self.server.poll_transmit() {
             self.out.extend_from_slice(&bytes);
         }
-        while !self.out.is_empty() {
-            if self.stream.write_buf(&mut self.out).await? == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
+        let (stream, out) = (&mut self.stream, &mut self.out);
+        let write_all = async move {
+            while !out.is_empty() {
+                if stream.write_buf(out).await? == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+            }
+            stream.flush().await
+        };
+        match tokio::time::timeout(self.write_timeout, write_all).await {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                // The replies are abandoned with the connection; the machine reports
+                // `Closed` on the next call, with nothing more to write.
+                self.out.clear();
+                self.server.handle_eof();
+                while self.server.poll_transmit().is_some() {}
+                self.finished = true;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client did not read the replies within the write timeout",
+                ))
             }
         }
-        self.stream.flush().await
     }
 
     async fn upgrade(&mut self) -> io::Result<()> {
@@ -1018,6 +1062,49 @@ mod tests {
         let (ours, _theirs) = tokio::io::duplex(64);
         let shown = format!("{:?}", ServerConnection::new(ours, server));
         assert!(!shown.contains(&PLAIN_RESPONSE[8..]), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_the_replies_times_out() {
+        use crate::server::{CloseReason, ServerConfig};
+        // A 4 KiB pipe: the client pipelines NOOPs and never reads, so the replies fill it
+        // and the server's writes block.
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let (_their_read, mut their_write) = tokio::io::split(theirs);
+        let writer = tokio::spawn(async move {
+            let noops = b"NOOP\r\n".repeat(2000);
+            let _ = their_write.write_all(&noops).await;
+            their_write
+        });
+        let server = Server::new(ServerConfig::default(), Instant::now());
+        let mut conn =
+            ServerConnection::new(ours, server).with_write_timeout(Duration::from_millis(200));
+        let error = tokio::time::timeout(LIMIT, async {
+            loop {
+                match conn.next_event().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("ended without an error"),
+                    Err(error) => return error,
+                }
+            }
+        })
+        .await
+        .expect("the write timeout ends the session");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // The session is over: the machine's Closed, then nothing, with no more waiting.
+        let closed = tokio::time::timeout(Duration::from_millis(100), conn.next_event())
+            .await
+            .expect("no second wait on the blocked pipe")
+            .unwrap();
+        assert_eq!(
+            closed,
+            Some(Event::Closed(CloseReason::PeerClosed {
+                in_transaction: false
+            }))
+        );
+        assert_eq!(conn.next_event().await.unwrap(), None);
+        drop(conn);
+        writer.await.unwrap();
     }
 
     #[tokio::test]

@@ -2281,6 +2281,27 @@ fn no_timeout_while_a_decision_is_pending() {
 }
 
 #[test]
+fn timeouts_too_long_to_represent_never_expire() {
+    // `Instant + Duration::MAX` overflows: such a timeout means no timeout, not a panic.
+    let mut cfg = config("mx.example");
+    cfg.command_timeout = Duration::MAX;
+    cfg.data_timeout = Duration::MAX;
+    let mut h = after_ehlo(cfg);
+    assert_eq!(h.server.poll_timeout(), None);
+    h.advance(Duration::from_secs(100 * 365 * 24 * 3600));
+    h.send("DATA\r\n");
+    assert_eq!(h.server.poll_timeout(), None);
+    assert!(!h.server.is_closed());
+    // A greeting delay that long: the greeting never comes, and nothing panics.
+    let mut cfg = config("mx.example");
+    cfg.greeting_delay = Some(Duration::MAX);
+    let mut h = Harness::new(cfg);
+    assert_eq!(h.server.poll_timeout(), None);
+    h.advance(Duration::from_secs(3600));
+    assert_eq!(h.take_out(), "");
+}
+
+#[test]
 fn too_much_pipelined_input() {
     let mut cfg = config("mx.example");
     cfg.max_buffered_input = 256;
