@@ -733,6 +733,20 @@ pub(crate) mod tests {
             Address::new(&long, "example.com"),
             Err(AddressError::LocalPartTooLong)
         );
+        // Domains: 253 octets and 63 per label at most (RFC 1035 section 2.3.4).
+        let label = |c: &str, n| c.repeat(n);
+        let longest = [
+            label("a", 63),
+            label("b", 63),
+            label("c", 63),
+            label("d", 61),
+        ]
+        .join(".");
+        assert_eq!(longest.len(), MAX_DOMAIN);
+        assert!(normalize_domain(&longest).is_ok());
+        assert!(normalize_domain(&format!("{longest}e")).is_err());
+        assert!(normalize_domain(&format!("{}.example", label("x", MAX_LABEL))).is_ok());
+        assert!(normalize_domain(&format!("{}.example", label("x", MAX_LABEL + 1))).is_err());
     }
 
     #[test]

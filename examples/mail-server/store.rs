@@ -1098,15 +1098,29 @@ mod tests {
         assert!(!hostile.contains("\nX-Injected"), "{hostile}");
         assert_eq!(hostile.matches(';').count(), 1, "{hostile}");
 
-        let long_helo = "h".repeat(300);
+        // Each value is cut to its own limit: HELO and host name 255, id 64, `for` 256.
+        let (long_helo, long_host, long_id) = ("h".repeat(300), "n".repeat(300), "i".repeat(100));
+        let long_rcpt = "r".repeat(300);
         let long = Received {
             helo: &long_helo,
+            hostname: &long_host,
+            id: &long_id,
+            recipient: Some(&long_rcpt),
             ..short_fields(date)
         }
         .header();
         for line in long.split("\r\n").filter(|l| !l.is_empty()) {
             assert!(line.len() <= 998, "{}", line.len());
         }
+        let words: Vec<&str> = long.split_whitespace().collect();
+        let after = |word: &str| {
+            let at = words.iter().position(|w| *w == word).expect(word);
+            words[at + 1]
+        };
+        assert_eq!(after("from"), "h".repeat(255));
+        assert_eq!(after("by"), "n".repeat(255));
+        assert_eq!(after("id"), "i".repeat(64));
+        assert_eq!(after("for"), format!("<{}>;", "r".repeat(256)));
         for header in [&header, &short, &v6, &hostile] {
             for line in header.split("\r\n") {
                 assert!(line.chars().count() <= FOLD_AT, "{line:?}");
@@ -1128,6 +1142,12 @@ mod tests {
 
     #[test]
     fn return_path_headers() {
+        // The reverse path is cut to 256 characters.
+        let long = format!("{}@example.org", "s".repeat(300));
+        assert_eq!(
+            return_path(&long),
+            format!("Return-Path: <{}>\r\n", "s".repeat(256))
+        );
         assert_eq!(
             return_path("bob@example.org"),
             "Return-Path: <bob@example.org>\r\n"

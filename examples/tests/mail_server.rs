@@ -585,6 +585,31 @@ fn max_connections_breach_is_421_at_connect() {
     drop(first);
 }
 
+/// A client that connects to the implicit-TLS port and never starts the handshake is dropped
+/// after the 10 s handshake timeout, and its connection slot comes back.
+#[test]
+fn a_silent_client_on_the_implicit_tls_port_is_dropped() {
+    let (_dir, server) = start("silent-tls", &["--max-connections", "1"]);
+    let started = Instant::now();
+    let mut silent = Smtp::connect(server.submissions);
+    assert_eq!(
+        silent.expect_eof(),
+        b"",
+        "nothing is sent before the handshake"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "dropped after the handshake timeout: {waited:?}"
+    );
+    let mut again = poll("the slot back", || {
+        let mut conn = Smtp::connect(server.smtp);
+        let reply = conn.reply();
+        (reply.code == 220).then_some(conn)
+    });
+    again.cmd_expect("QUIT", 221);
+}
+
 #[test]
 fn max_connections_per_ip_breach_is_421_at_connect() {
     let (_dir, server) = start("max-conn-ip", &["--max-connections-per-ip", "1"]);
@@ -601,23 +626,35 @@ fn max_connections_per_ip_breach_is_421_at_connect() {
 
 #[test]
 fn command_and_data_timeouts_close_with_421_4_4_2() {
+    // Different values, so that each wait shows which timeout it got.
     let (_dir, server) = start(
         "timeouts",
-        &["--command-timeout", "1", "--data-timeout", "1"],
+        &["--command-timeout", "1", "--data-timeout", "3"],
     );
     let started = Instant::now();
     let mut idle = server.relay();
     let reply = idle.expect(421);
     assert!(reply.text().starts_with("4.4.2"), "{reply:?}");
-    assert!(started.elapsed() >= Duration::from_millis(900));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),
+        "the command timeout: {waited:?}"
+    );
     idle.expect_eof();
 
-    // A stalled body: the session closes and the partial message is removed.
+    // A stalled body: the data timeout applies; the session closes and the partial message
+    // is removed.
     let mut stalled = server.relay();
     stalled.start_message("carol@example.org", &[ALICE]);
     stalled.send(b"Subject: stalled\r\n\r\npart of a bod");
+    let started = Instant::now();
     let reply = stalled.expect(421);
     assert!(reply.text().starts_with("4.4.2"), "{reply:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2800),
+        "the data timeout, not the command timeout: {waited:?}"
+    );
     stalled.expect_eof();
     poll("the tmp/ file removed", || {
         files(&server.maildir(ALICE).join("tmp"))

@@ -299,6 +299,67 @@ async fn silent_client_on_implicit_port_times_out_with_a_hint() {
     );
 }
 
+/// Every handshake entry point gives up after its timeout when the peer stays silent (a
+/// silent peer must not hold a connection slot).
+#[tokio::test]
+async fn every_handshake_times_out_on_a_silent_peer() {
+    let (server_cfg, client_cfg) = configs();
+    let short = || HandshakeOptions::new(Duration::from_millis(200));
+    let timed_out = |err: TlsError| match err {
+        TlsError::HandshakeTimeout { after, .. } => assert_eq!(after, Duration::from_millis(200)),
+        other => panic!("{other:?}"),
+    };
+    // The peer ends are kept open and never answer.
+    let (a, _silent) = duplex(64 * 1024);
+    let name = server_name("localhost").unwrap();
+    let result = tokio::time::timeout(
+        LIMIT,
+        connect_implicit(client_cfg.clone(), name, a, short()),
+    )
+    .await
+    .expect("bounded");
+    timed_out(result.map(|_| ()).unwrap_err());
+    let (a, _silent) = duplex(64 * 1024);
+    let result = tokio::time::timeout(
+        LIMIT,
+        mail_tls::tokio::starttls_accept(server_cfg, a, b"", b"", short()),
+    )
+    .await
+    .expect("bounded");
+    timed_out(result.map(|_| ()).unwrap_err());
+    let (a, _silent) = duplex(64 * 1024);
+    let name = server_name("localhost").unwrap();
+    let result = tokio::time::timeout(
+        LIMIT,
+        mail_tls::tokio::starttls_connect(client_cfg, name, a, b"", b"", short()),
+    )
+    .await
+    .expect("bounded");
+    timed_out(result.map(|_| ()).unwrap_err());
+}
+
+/// `Sniffed` keeps the first `SNIFF_LEN` octets read through it, no more, however they arrive.
+#[tokio::test]
+async fn sniffed_keeps_only_the_first_bytes() {
+    use mail_tls::tokio::{SNIFF_LEN, Sniffed};
+    let (a, mut b) = duplex(1024);
+    let sent: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+    b.write_all(&sent).await.unwrap();
+    drop(b);
+    let mut sniffed = Sniffed::new(a);
+    let mut piece = [0u8; 7];
+    let mut got = Vec::new();
+    loop {
+        let n = sniffed.read(&mut piece).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&piece[..n]);
+    }
+    assert_eq!(got, sent, "reads pass through unchanged");
+    assert_eq!(sniffed.first_bytes(), &sent[..SNIFF_LEN]);
+}
+
 #[tokio::test]
 async fn plaintext_port_detects_client_hello() {
     let (_, client_cfg) = configs();

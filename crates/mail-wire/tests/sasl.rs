@@ -669,8 +669,10 @@ fn bad_authzid_is_denied() {
     }
 }
 
+/// The framing recognises `*`; ending the exchange on it is the protocol driver's job, tested
+/// end to end in smtp-proto (`server.rs::auth_cancelled_with_a_star`).
 #[test]
-fn cancel_line_ends_the_exchange() {
+fn cancel_line_is_recognised_and_a_bad_challenge_fails_the_client() {
     // C: AUTH LOGIN / S: 334 VXNlcm5hbWU6 / C: * / S: 501
     assert_eq!(framing::decode_response(b"*"), Ok(Response::Cancel));
     let store = Store::rfc();

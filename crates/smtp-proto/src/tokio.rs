@@ -1064,11 +1064,13 @@ mod tests {
         assert!(!shown.contains(&PLAIN_RESPONSE[8..]), "{shown}");
     }
 
-    #[tokio::test]
-    async fn a_client_that_never_reads_the_replies_times_out() {
-        use crate::server::{CloseReason, ServerConfig};
-        // A 4 KiB pipe: the client pipelines NOOPs and never reads, so the replies fill it
-        // and the server's writes block.
+    /// A client that pipelines NOOPs and never reads, through a 4 KiB pipe, so the replies
+    /// fill it and the server's writes block; returns the error that ends the session.
+    async fn serve_a_client_that_never_reads(
+        config: crate::server::ServerConfig,
+        write_timeout: Option<Duration>,
+    ) -> io::Error {
+        use crate::server::CloseReason;
         let (ours, theirs) = tokio::io::duplex(4096);
         let (_their_read, mut their_write) = tokio::io::split(theirs);
         let writer = tokio::spawn(async move {
@@ -1076,9 +1078,10 @@ mod tests {
             let _ = their_write.write_all(&noops).await;
             their_write
         });
-        let server = Server::new(ServerConfig::default(), Instant::now());
-        let mut conn =
-            ServerConnection::new(ours, server).with_write_timeout(Duration::from_millis(200));
+        let mut conn = ServerConnection::new(ours, Server::new(config, Instant::now()));
+        if let Some(timeout) = write_timeout {
+            conn = conn.with_write_timeout(timeout);
+        }
         let error = tokio::time::timeout(LIMIT, async {
             loop {
                 match conn.next_event().await {
@@ -1090,7 +1093,6 @@ mod tests {
         })
         .await
         .expect("the write timeout ends the session");
-        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         // The session is over: the machine's Closed, then nothing, with no more waiting.
         let closed = tokio::time::timeout(Duration::from_millis(100), conn.next_event())
             .await
@@ -1105,6 +1107,26 @@ mod tests {
         assert_eq!(conn.next_event().await.unwrap(), None);
         drop(conn);
         writer.await.unwrap();
+        error
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_the_replies_times_out() {
+        use crate::server::ServerConfig;
+        // By default the write timeout is the command timeout.
+        let config = ServerConfig {
+            command_timeout: Duration::from_millis(200),
+            ..ServerConfig::default()
+        };
+        let error = serve_a_client_that_never_reads(config, None).await;
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // Or set on its own.
+        let error = serve_a_client_that_never_reads(
+            ServerConfig::default(),
+            Some(Duration::from_millis(200)),
+        )
+        .await;
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 
     #[tokio::test]
