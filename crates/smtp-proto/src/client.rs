@@ -111,8 +111,9 @@
 //! - **No plaintext credentials**: AUTH is only sent over TLS unless
 //!   [`ClientConfig::allow_plaintext_auth`] is set. Configured credentials that cannot be used
 //!   end the session rather than sending mail unauthenticated.
-//! - **SMTP smuggling**: DATA bodies are dot-stuffed and bare CR and LF become CRLF (RFC 5321
-//!   section 2.3.8), so no body can contain an end-of-data marker.
+//! - **SMTP smuggling**: bare CR and LF in a body become CRLF (RFC 5321 section 2.3.8), by DATA
+//!   and by BDAT alike (only a `BODY=BINARYMIME` body goes byte for byte, RFC 3030 section 3),
+//!   and DATA bodies are dot-stuffed, so no body can contain an end-of-data marker.
 //! - **Bounded memory**: reply lines and replies are bounded ([`ClientConfig::max_reply_line_len`],
 //!   [`ClientConfig::max_reply_lines`]); input is processed as it arrives, so at most one
 //!   partial line is buffered. No input makes the machine panic.
@@ -943,6 +944,11 @@ struct Transaction {
     data_pipelined: bool,
     body: BodyState,
     encoder: DotEncoder,
+    /// BDAT chunks keep their octets (`BODY=BINARYMIME`); otherwise bare CR and LF become
+    /// CRLF, as in DATA.
+    binary: bool,
+    /// BDAT without BINARYMIME: the last chunk ended in a CR whose partner is not known yet.
+    held_cr: bool,
     chunks_in_flight: usize,
     /// LMTP replies to the end of the body received so far.
     deliveries: usize,
@@ -1183,6 +1189,7 @@ impl Client {
         let Envelope {
             from, recipients, ..
         } = envelope;
+        let binary = params.body == Some(Body::BinaryMime);
         commands.push_back((Expect::Mail, encode(&Command::Mail { from, params })));
         let count = recipients.len();
         for (index, Recipient { to, params }) in recipients.into_iter().enumerate() {
@@ -1207,6 +1214,8 @@ impl Client {
             data_pipelined,
             body: BodyState::Waiting,
             encoder: DotEncoder::normalizing(),
+            binary,
+            held_cr: false,
             chunks_in_flight: 0,
             deliveries: 0,
         });
@@ -1234,9 +1243,11 @@ impl Client {
         })
     }
 
-    /// Sends the next piece of the body. For DATA it is dot-stuffed, with bare CR and LF
-    /// turned into CRLF (RFC 5321 section 2.3.8); for BDAT it becomes one `BDAT n` chunk,
-    /// byte for byte (an empty piece sends nothing).
+    /// Sends the next piece of the body. Bare CR and LF become CRLF (RFC 5321 section 2.3.8),
+    /// except in a `BODY=BINARYMIME` body (RFC 3030 section 3), which goes byte for byte. For
+    /// DATA the piece is then dot-stuffed; for BDAT it becomes one `BDAT n` chunk (a piece
+    /// that leaves nothing to send, empty or a final CR held back until the next piece shows
+    /// whether an LF follows, sends nothing).
     ///
     /// # Errors
     ///
@@ -1250,10 +1261,18 @@ impl Client {
         };
         match txn.transfer {
             Transfer::Data => txn.encoder.encode(chunk, &mut self.output),
-            Transfer::Bdat if chunk.is_empty() => {}
+            Transfer::Bdat if txn.binary => {
+                if !chunk.is_empty() {
+                    txn.chunks_in_flight += 1;
+                    self.send_chunk(now, chunk, false);
+                }
+            }
             Transfer::Bdat => {
-                txn.chunks_in_flight += 1;
-                self.send_chunk(now, chunk, false);
+                let chunk = crlf_line_endings(chunk, &mut txn.held_cr, false);
+                if !chunk.is_empty() {
+                    txn.chunks_in_flight += 1;
+                    self.send_chunk(now, &chunk, false);
+                }
             }
         }
         Ok(())
@@ -1287,7 +1306,11 @@ impl Client {
                 txn.encoder.finish(&mut self.output);
                 self.expect(now, Expect::EndOfData);
             }
-            Transfer::Bdat => self.send_chunk(now, chunk, true),
+            Transfer::Bdat if txn.binary => self.send_chunk(now, chunk, true),
+            Transfer::Bdat => {
+                let chunk = crlf_line_endings(chunk, &mut txn.held_cr, true);
+                self.send_chunk(now, &chunk, true);
+            }
         }
         Ok(())
     }
@@ -1909,6 +1932,37 @@ impl Client {
     }
 }
 
+/// `chunk` with every bare CR and bare LF turned into CRLF (RFC 5321 section 2.3.8), for a
+/// BDAT body that is not BINARYMIME. A CR at the end of a chunk that is not the last is held
+/// back in `held_cr` until the next chunk shows whether an LF follows it.
+fn crlf_line_endings(chunk: &[u8], held_cr: &mut bool, last: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len() + 2);
+    let mut rest = chunk;
+    if *held_cr {
+        match rest.first() {
+            None if !last => return out,
+            Some(b'\n') => rest = &rest[1..],
+            _ => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        *held_cr = false;
+    }
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest) {
+        out.extend_from_slice(&rest[..at]);
+        match (rest[at], rest.get(at + 1)) {
+            (b'\r', Some(b'\n')) => rest = &rest[at + 2..],
+            (b'\r', None) if !last => {
+                *held_cr = true;
+                return out;
+            }
+            _ => rest = &rest[at + 1..],
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 /// Reads an EHLO or LHLO reply, ignoring lines the codec cannot read (`SIZE` without a number,
 /// `LIMITS` without values, control characters) as Postfix ignores what it does not
 /// understand: one odd line must not make a server unreachable. Ignoring a line only ever
@@ -1926,4 +1980,58 @@ fn encode(command: &Command<'_>) -> Bytes {
     let mut line = BytesMut::new();
     command.encode(&mut line);
     line.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::crlf_line_endings;
+
+    /// The line endings of `body` made CRLF in one pass, octet by octet.
+    fn reference(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            match body[i] {
+                b'\r' if body.get(i + 1) == Some(&b'\n') => i += 1,
+                b'\r' | b'\n' => {}
+                octet => {
+                    out.push(octet);
+                    i += 1;
+                    continue;
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+            i += 1;
+        }
+        out
+    }
+
+    proptest! {
+        /// However the body is cut into chunks, the chunks together are the body with CRLF
+        /// line endings, with no bare CR or LF left.
+        #[test]
+        fn chunked_line_endings_match_the_whole(
+            body in prop::collection::vec(prop::sample::select(b"a.\r\n".to_vec()), 0..64),
+            cuts in prop::collection::vec(0usize..64, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(body.len())).collect();
+            cuts.sort_unstable();
+            let mut held = false;
+            let mut out = Vec::new();
+            let mut start = 0;
+            for cut in cuts {
+                out.extend(crlf_line_endings(&body[start..cut], &mut held, false));
+                start = cut;
+            }
+            out.extend(crlf_line_endings(&body[start..], &mut held, true));
+            prop_assert!(!held);
+            prop_assert_eq!(&out, &reference(&body));
+            let bare = out.windows(2).any(|w| (w[0] == b'\r') != (w[1] == b'\n'))
+                || out.first() == Some(&b'\n')
+                || out.last() == Some(&b'\r');
+            prop_assert!(!bare, "{:?}", out);
+        }
+    }
 }

@@ -66,10 +66,16 @@
 //! | VRFY | `252 2.5.0` (RFC 5321 section 3.5.3) |
 //! | EXPN, ETRN | `502 5.5.1` |
 //! | commands pipelined after STARTTLS | `421 4.7.0` and close (RFC 3207 section 4.2, CVE-2011-0411) |
+//! | a BDAT line whose chunk cannot be found (unreadable size, too long, bare LF) | `421 4.5.4` and close: the chunk's octets must not run as commands (RFC 3030 section 2) |
+//! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2) |
+//! | `SIZE=`, `BODY=`, `SMTPUTF8` or DSN parameters after HELO | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
 //!
 //! Every negative reply, the machine's or the application's, counts toward
 //! [`ServerConfig::max_errors`]; the error after the limit is answered with `421 4.7.0` and
-//! the session closes.
+//! the session closes. Two kinds of refusal are the protocol working, not client mistakes,
+//! and do not count: `452 4.5.3` for recipients past `max_recipients` (up to 1000 of them per
+//! transaction, Postfix's `smtpd_recipient_overshoot_limit`), and the `503` for BDAT chunks
+//! already pipelined after a refused chunk (RFC 3030 section 2).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -449,19 +455,25 @@ struct TxnParams {
 struct Transaction {
     params: TxnParams,
     recipients: usize,
+    /// RCPTs refused with `452` because `max_recipients` was reached.
+    overshoot: usize,
     transfer: Option<BodyTransfer>,
     received: u64,
 }
+
+/// RCPTs past `max_recipients` answered `452` in one transaction before they count toward
+/// `max_errors`: Postfix's `smtpd_recipient_overshoot_limit`.
+const RECIPIENT_OVERSHOOT: usize = 1000;
 
 /// What the framer found at the front of the input in the command phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineKind {
     /// A CRLF line (its text is in `Server::line`).
     Line,
-    /// A line ending in a bare LF.
-    BareLf,
-    /// A line over the limit, skipped.
-    TooLong,
+    /// A line ending in a bare LF; `bdat` when it starts with that verb.
+    BareLf { bdat: bool },
+    /// A line over the limit, skipped; `bdat` when it starts with that verb.
+    TooLong { bdat: bool },
     /// Any other frame.
     Other,
 }
@@ -497,6 +509,8 @@ enum Phase {
 enum Discarded {
     /// BDAT out of sequence.
     BadSequence,
+    /// A chunk pipelined after a refused chunk of the same message (RFC 3030 section 2).
+    AfterRefusal,
     /// BDAT pushed the message over the size limit.
     TooLarge,
 }
@@ -527,6 +541,9 @@ pub struct Server {
     idle_restart: bool,
     early_talker_reported: bool,
     shutting_down: bool,
+    /// A BDAT chunk was refused and only BDAT commands followed: more chunks may still be in
+    /// the client's pipeline (RFC 3030 section 2).
+    bdat_refused: bool,
 }
 
 /// The line ending of every reply.
@@ -575,6 +592,7 @@ impl Server {
             idle_restart: false,
             early_talker_reported: false,
             shutting_down: false,
+            bdat_refused: false,
             config,
         };
         match server.config.greeting_delay {
@@ -983,8 +1001,14 @@ impl Server {
                         line.extend_from_slice(text);
                         Some(LineKind::Line)
                     }
-                    Some(FrameRef::BareLf(_)) => Some(LineKind::BareLf),
-                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong),
+                    Some(FrameRef::BareLf(text)) => Some(LineKind::BareLf {
+                        bdat: is_bdat(text),
+                    }),
+                    // Reported when the line passes the limit, with its start still at the
+                    // front of the input.
+                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong {
+                        bdat: is_bdat(&self.input),
+                    }),
                     Some(_) => Some(LineKind::Other),
                 };
                 if consumed == self.input.len() {
@@ -1055,18 +1079,23 @@ impl Server {
             );
             return;
         }
+        let too_long = line.len() + CRLF.len() > self.config.max_line_len;
         match kind {
+            // A refused BDAT line leaves its chunk unmeasured: the octets that follow would be
+            // read as commands (RFC 3030 section 2: they follow at once), so the stream cannot
+            // be trusted.
+            LineKind::Line if too_long && is_bdat(line) => self.unreadable_bdat(),
+            LineKind::TooLong { bdat: true } | LineKind::BareLf { bdat: true } => {
+                self.unreadable_bdat()
+            }
             // While AUTH is offered the framer lets lines of AUTH_LINE_LIMIT through, for
             // the AUTH command only (RFC 4954 section 4); the others keep the configured limit.
-            LineKind::Line
-                if line.len() + CRLF.len() > self.config.max_line_len
-                    && !has_verb(line, b"AUTH") =>
-            {
+            LineKind::Line if too_long && !has_verb(line, b"AUTH") => {
                 self.error(b"500 5.5.2 Line too long")
             }
             LineKind::Line => self.on_command_line(line),
-            LineKind::TooLong => self.error(b"500 5.5.2 Line too long"),
-            LineKind::BareLf => {
+            LineKind::TooLong { .. } => self.error(b"500 5.5.2 Line too long"),
+            LineKind::BareLf { .. } => {
                 self.error(b"500 5.5.2 Command line must end with CRLF (bare LF received)")
             }
             // Only LineFramer::finish_in produces anything else, which the server never calls.
@@ -1077,6 +1106,10 @@ impl Server {
     fn on_command_line(&mut self, line: &[u8]) {
         let utf8 = self.txn.as_ref().is_some_and(|t| t.params.smtputf8);
         let options = ParseOptions::default().with_smtputf8(utf8);
+        if !is_bdat(line) {
+            // The client's pipeline of chunks after a refused one has ended.
+            self.bdat_refused = false;
+        }
         let command = match Command::parse_with(line, options) {
             Ok(command) => command,
             Err(error) => return self.on_parse_error(line, &error),
@@ -1147,6 +1180,14 @@ impl Server {
         );
     }
 
+    /// A BDAT line refused by its framing (too long, bare LF): its chunk cannot be found.
+    fn unreadable_bdat(&mut self) {
+        self.close_with(
+            b"421 4.5.4 Unreadable BDAT command, closing connection",
+            CloseReason::Desynchronised,
+        );
+    }
+
     fn on_hello(&mut self, verb: HelloVerb, host: Host<'_>) {
         let wrong_verb = match self.config.mode {
             Mode::Smtp => verb == HelloVerb::Lhlo,
@@ -1180,13 +1221,17 @@ impl Server {
         if self.config.require_auth && self.authenticated.is_none() {
             return self.error(b"530 5.7.0 Authentication required");
         }
+        let extended = self.hello != Some(HelloVerb::Helo);
+        if params.size.is_some() && !extended {
+            // After HELO no extension is in effect (RFC 5321 section 4.1.1.11).
+            return self.error(b"555 5.5.4 SIZE not supported");
+        }
         if params
             .size
             .is_some_and(|size| size > self.config.max_message_size)
         {
             return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
         }
-        let extended = self.hello != Some(HelloVerb::Helo);
         match params.body {
             Some(Body::BinaryMime) if !(extended && self.config.chunking) => {
                 return self.error(b"555 5.5.4 BODY=BINARYMIME not supported");
@@ -1239,8 +1284,17 @@ impl Server {
             return self.error(b"503 5.5.1 RCPT after the message body started");
         }
         if txn.recipients >= self.config.max_recipients {
-            // RFC 5321 section 4.5.3.1.10: 452, and the client sends the rest later.
-            return self.error(b"452 4.5.3 Too many recipients");
+            // RFC 5321 section 4.5.3.1.10: 452, and the client sends the rest later, in a
+            // transaction that goes on with those accepted. Not the client's mistake, so not
+            // counted toward `max_errors` until RECIPIENT_OVERSHOOT over the limit.
+            let overshoot = self.txn.as_mut().map_or(0, |t| {
+                t.overshoot += 1;
+                t.overshoot
+            });
+            if overshoot > RECIPIENT_OVERSHOOT {
+                return self.error(b"452 4.5.3 Too many recipients");
+            }
+            return self.line(b"452 4.5.3 Too many recipients");
         }
         if (params.notify.is_some() || params.orcpt.is_some()) && !self.config.dsn {
             return self.error(b"555 5.5.4 DSN parameters not supported");
@@ -1287,6 +1341,7 @@ impl Server {
     fn on_bdat(&mut self, size: u64, last: bool) {
         let discard = match &mut self.txn {
             _ if !self.config.chunking => Some(Discarded::BadSequence),
+            None if self.bdat_refused => Some(Discarded::AfterRefusal),
             None => Some(Discarded::BadSequence),
             Some(txn) if txn.recipients == 0 || txn.transfer == Some(BodyTransfer::Data) => {
                 Some(Discarded::BadSequence)
@@ -1330,7 +1385,16 @@ impl Server {
                 };
                 self.error(text);
             }
+            Some(Discarded::AfterRefusal) => {
+                // Accepted and discarded, as RFC 3030 section 2 requires of a server that
+                // offers PIPELINING; the client made no new mistake, so it does not count.
+                self.bdat_refused = !last;
+                self.line(
+                    b"503 5.5.1 Chunk discarded: an earlier chunk of this message was refused",
+                );
+            }
             Some(Discarded::TooLarge) => {
+                self.bdat_refused = !last;
                 let text = b"552 5.3.4 Message size exceeds fixed maximum message size";
                 if last {
                     self.refuse_message(text);
@@ -1574,6 +1638,7 @@ impl Server {
                 self.txn = Some(Transaction {
                     params,
                     recipients: 0,
+                    overshoot: 0,
                     transfer: None,
                     received: 0,
                 });

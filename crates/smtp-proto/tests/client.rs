@@ -518,6 +518,36 @@ fn bdat_without_pipelining_waits_for_each_chunk() {
     );
 }
 
+/// RFC 5321 section 2.3.8: bare CR and LF are not sent as line endings, by BDAT as by DATA;
+/// only a BINARYMIME body (above) goes byte for byte. A CR at the end of a chunk waits for
+/// the next one to show whether an LF follows.
+#[test]
+fn bdat_chunks_of_a_text_body_get_crlf_line_endings() {
+    let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
+    session.feed(b"220 mx.example\r\n250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    session.output();
+    let now = session.now;
+    session
+        .client
+        .send_message(now, envelope("a@client.example", &["b@mx.example"]))
+        .unwrap();
+    session.feed(b"250 Ok\r\n250 Ok\r\n");
+    session.output();
+    session.client.send_body(now, b"a\nb\r").unwrap();
+    // A lone CR: nothing to send yet.
+    session.client.send_body(now, b"").unwrap();
+    session.client.send_body(now, b"\r").unwrap();
+    session.client.send_body(now, b"\nc\r\n").unwrap();
+    session
+        .client
+        .finish_body_with(now, b"\n.\n\rend\r")
+        .unwrap();
+    assert_eq!(
+        session.output(),
+        b"BDAT 4\r\na\r\nbBDAT 2\r\n\r\nBDAT 5\r\n\r\nc\r\nBDAT 12 LAST\r\n\r\n.\r\n\r\nend\r\n"
+    );
+}
+
 #[test]
 fn a_refused_chunk_fails_the_message_and_resets() {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));

@@ -803,6 +803,39 @@ fn bdat_with_unreadable_size_closes() {
     }
 }
 
+/// A BDAT line the framing refuses (a bare LF, too long with or without AUTH offered) has a
+/// chunk after it that cannot be found: its octets must not run as commands (RFC 3030
+/// section 2), so the session closes.
+#[test]
+fn bdat_lines_refused_by_their_framing_close() {
+    let long = format!("BDAT {}12 LAST\r\n", "0".repeat(3000));
+    let mut auth_offered = config("mx.example");
+    auth_offered.allow_plaintext_auth = true;
+    auth_offered.auth_mechanisms = vec![Mechanism::Plain];
+    for (cfg, line) in [
+        (config("mx.example"), "BDAT 12 LAST\n".to_owned()),
+        (config("mx.example"), long.clone()),
+        // With AUTH offered the framer lets 12288 octets through; the 2048 limit still holds.
+        (auth_offered, long),
+    ] {
+        let mut h = in_transaction(cfg);
+        h.send(format!("{line}NOOP\r\nRSET\r\n"));
+        assert_eq!(
+            h.take_out(),
+            "421 4.5.4 Unreadable BDAT command, closing connection\r\n",
+            "{line:.40}"
+        );
+        assert_eq!(h.events(), [closed(CloseReason::Desynchronised)]);
+    }
+    // Other refused lines leave the session going.
+    let mut h = in_transaction(config("mx.example"));
+    h.send("NOOP\nRSET\r\n");
+    assert_eq!(
+        h.take_out(),
+        "500 5.5.2 Command line must end with CRLF (bare LF received)\r\n250 2.0.0 Ok\r\n"
+    );
+}
+
 // ---- 4. RFC 2033 LMTP ----
 
 /// RFC 2033 section 4.2: one reply per accepted recipient after the message.
@@ -2068,6 +2101,85 @@ fn bdat_over_the_limit() {
     );
 }
 
+/// RFC 5321 section 4.5.3.1.10: the 452 for recipients past the limit lets the client go on
+/// with those accepted, so it is not a client error: it does not count toward `max_errors`
+/// until 1000 over the limit (Postfix's `smtpd_recipient_overshoot_limit`).
+#[test]
+fn recipients_over_the_limit_do_not_count_as_errors() {
+    let mut cfg = config("mx.example");
+    cfg.max_recipients = 1;
+    cfg.max_errors = 2;
+    let in_transaction = |cfg: ServerConfig| {
+        let mut h = Harness::new(cfg);
+        h.send("EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n");
+        assert!(h.take_out().ends_with("250 2.1.5 Recipient ok\r\n"));
+        h
+    };
+    let mut h = in_transaction(cfg.clone());
+    h.send("RCPT TO:<c@example.net>\r\n".repeat(10));
+    h.send("DATA\r\nhello\r\n.\r\n");
+    assert_eq!(
+        h.take_out(),
+        format!(
+            "{}{START_DATA}{MESSAGE_ACCEPTED}",
+            "452 4.5.3 Too many recipients\r\n".repeat(10)
+        )
+    );
+    // Past the overshoot they count: the 1001st and 1002nd are errors 1 and 2, the 1003rd
+    // passes the limit.
+    let mut h = in_transaction(cfg);
+    h.send("RCPT TO:<c@example.net>\r\n".repeat(1003));
+    assert_eq!(
+        h.take_out(),
+        format!(
+            "{}421 4.7.0 Too many errors, closing connection\r\n",
+            "452 4.5.3 Too many recipients\r\n".repeat(1002)
+        )
+    );
+}
+
+/// RFC 3030 section 2: after a refused chunk, the chunks already in the client's pipeline are
+/// accepted and discarded, and do not count as errors.
+#[test]
+fn chunks_pipelined_after_a_refused_chunk_are_discarded() {
+    let mut cfg = config("mx.example");
+    cfg.max_message_size = 10;
+    cfg.max_errors = 3;
+    let mut h = in_transaction(cfg);
+    h.send(format!(
+        "{}BDAT 0 LAST\r\nNOOP\r\n",
+        "BDAT 4\r\nabcd".repeat(6)
+    ));
+    let discarded = "503 5.5.1 Chunk discarded: an earlier chunk of this message was refused\r\n";
+    assert_eq!(
+        h.take_out(),
+        format!(
+            "250 2.0.0 4 octets received\r\n250 2.0.0 8 octets received\r\n{SIZE_EXCEEDED}{}\
+             250 2.0.0 Ok\r\n",
+            discarded.repeat(4)
+        )
+    );
+    assert!(!h.server.is_closed());
+    // Once another command ended the pipeline, a BDAT without MAIL is a sequence error again.
+    h.send("BDAT 2\r\nxy");
+    assert_eq!(h.take_out(), "503 5.5.1 Need MAIL command\r\n");
+}
+
+#[test]
+fn size_after_helo_is_555() {
+    // RFC 5321 section 4.1.1.11: after HELO no extension is in effect.
+    let mut h = Harness::new(config("mx.example"));
+    h.take_out();
+    h.transcript(
+        "C: HELO c.example
+         S: 250 mx.example
+         C: MAIL FROM:<a@b.example> SIZE=100
+         S: 555 5.5.4 SIZE not supported
+         C: MAIL FROM:<a@b.example>
+         S: 250 2.1.0 Sender ok",
+    );
+}
+
 #[test]
 fn too_many_recipients() {
     let mut cfg = config("mx.example");
@@ -2929,6 +3041,7 @@ fn chunking_scenarios_reference_runs() {
              452 4.5.3 Too many recipients\r\n{START_DATA}{SIZE_EXCEEDED}\
              250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n250 2.0.0 30 octets received\r\n\
              {SIZE_EXCEEDED}500 5.5.2 Command not recognized\r\n\
+             500 5.5.2 Command not recognized\r\n\
              500 5.5.2 Command not recognized\r\n\
              421 4.7.0 Too many errors, closing connection\r\n",
             ehlo_reply("mx.example", false, None)
