@@ -477,19 +477,26 @@ fn rfc3030_pipelined_binarymime_chunks_go_through_unchanged() {
     );
 }
 
-#[test]
-fn bdat_without_pipelining_waits_for_each_chunk() {
+/// A session with a server offering `extensions` (the last EHLO lines), a message to one
+/// recipient accepted and its body open. The output still holds MAIL and RCPT.
+fn body_open(extensions: &str) -> Session {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-mx.example\r\n250 CHUNKING\r\n");
+    session.feed(format!("220 mx.example\r\n250-mx.example\r\n{extensions}").as_bytes());
     session.output();
     let now = session.now;
     session
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n");
-    session.feed(b"250 Ok\r\n");
+    session.feed(b"250 Ok\r\n250 Ok\r\n");
     assert_eq!(session.events.last(), Some(&Event::BodyReady));
+    session
+}
+
+#[test]
+fn bdat_without_pipelining_waits_for_each_chunk() {
+    let mut session = body_open("250 CHUNKING\r\n");
+    let now = session.now;
     assert!(session.client.can_send_body());
     session.client.send_body(now, b"one").unwrap();
     assert!(!session.client.can_send_body());
@@ -523,15 +530,8 @@ fn bdat_without_pipelining_waits_for_each_chunk() {
 /// the next one to show whether an LF follows.
 #[test]
 fn bdat_chunks_of_a_text_body_get_crlf_line_endings() {
-    let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
-    session.output();
+    let mut session = body_open("250-PIPELINING\r\n250 CHUNKING\r\n");
     let now = session.now;
-    session
-        .client
-        .send_message(now, envelope("a@client.example", &["b@mx.example"]))
-        .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n");
     session.output();
     session.client.send_body(now, b"a\nb\r").unwrap();
     // A lone CR: nothing to send yet.
