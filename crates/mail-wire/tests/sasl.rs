@@ -276,6 +276,29 @@ fn rfc7677_server_final_as_success_data_is_verified_by_finish() {
     );
 }
 
+/// RFC 4616 section 2: authcid and passwd of up to 255 octets each MUST be accepted, by the
+/// server and by the client.
+#[test]
+fn plain_accepts_255_octet_identities_and_passwords() {
+    let user = "u".repeat(255);
+    let password = "p".repeat(255);
+    let mut store = Store::default();
+    store.passwords.insert(user.clone(), password.clone());
+    // Client side: the initial response carries both whole.
+    let mut client = ClientSession::plain(None, &user, secret(&password)).unwrap();
+    let response = client
+        .initial_response()
+        .unwrap()
+        .expect("PLAIN speaks first");
+    assert_eq!(response.expose().len(), 2 + 255 + 255);
+    // Server side: they verify.
+    let mut server = ServerSession::new(Mechanism::Plain, server_nonce());
+    let Ok(ServerStep::Success(authenticated)) = server.step(&store, response.expose()) else {
+        panic!("255-octet credentials are accepted");
+    };
+    assert_eq!(authenticated.authcid(), user);
+}
+
 #[test]
 fn rfc4616_plain_examples() {
     let store = Store::rfc();

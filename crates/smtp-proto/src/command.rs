@@ -1,6 +1,7 @@
 //! SMTP commands ([`Command`]) and their MAIL and RCPT parameters.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use bytes::BytesMut;
 
@@ -211,8 +212,17 @@ impl<'a> Mechanism<'a> {
 
 /// The initial response of AUTH (RFC 4954 section 4): base64 text, or `=` for an empty
 /// response. Kept encoded; decode it with the SASL layer (`mail_wire::sasl`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// It carries credentials (a PLAIN response is the password in base64), so its `Debug` shows
+/// only its length, and a `Command::Auth` can be logged.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct InitialResponse<'a>(Cow<'a, str>);
+
+impl fmt::Debug for InitialResponse<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InitialResponse(<{} octets, redacted>)", self.0.len())
+    }
+}
 
 impl<'a> InitialResponse<'a> {
     /// Validates `=` or `1*base64-char *2"="`-shaped text.

@@ -68,7 +68,7 @@
 //! | commands pipelined after STARTTLS | `421 4.7.0` and close (RFC 3207 section 4.2, CVE-2011-0411) |
 //! | a BDAT line whose chunk cannot be found (unreadable size, too long, bare LF) | `421 4.5.4` and close: the chunk's octets must not run as commands (RFC 3030 section 2) |
 //! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2) |
-//! | `SIZE=`, `BODY=`, `SMTPUTF8` or DSN parameters after HELO | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
+//! | any MAIL or RCPT parameter after HELO (no extension is in effect) | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
 //!
 //! Every negative reply, the machine's or the application's, counts toward
 //! [`ServerConfig::max_errors`]; the error after the limit is answered with `421 4.7.0` and
@@ -1222,9 +1222,10 @@ impl Server {
             return self.error(b"530 5.7.0 Authentication required");
         }
         let extended = self.hello != Some(HelloVerb::Helo);
-        if params.size.is_some() && !extended {
-            // After HELO no extension is in effect (RFC 5321 section 4.1.1.11).
-            return self.error(b"555 5.5.4 SIZE not supported");
+        if !extended && params != MailParams::default() {
+            // After HELO no service extension is in effect, so no parameter is either (RFC 5321
+            // section 4.1.1.11).
+            return self.error(b"555 5.5.4 MAIL parameters need EHLO");
         }
         if params
             .size
@@ -1280,6 +1281,9 @@ impl Server {
         let Some(txn) = &self.txn else {
             return self.error(b"503 5.5.1 Need MAIL before RCPT");
         };
+        if self.hello == Some(HelloVerb::Helo) && params != RcptParams::default() {
+            return self.error(b"555 5.5.4 RCPT parameters need EHLO");
+        }
         if txn.transfer.is_some() {
             return self.error(b"503 5.5.1 RCPT after the message body started");
         }

@@ -383,6 +383,27 @@ fn constructors_refuse_injection() {
 }
 
 #[test]
+fn the_debug_of_an_auth_command_hides_the_initial_response() {
+    // base64 of "\0alice\0hunter2": the password, readable by anyone who decodes it.
+    let command = Command::parse(b"AUTH PLAIN AGFsaWNlAGh1bnRlcjI=").unwrap();
+    let shown = format!("{command:?}");
+    assert!(!shown.contains("AGFsaWNlAGh1bnRlcjI"), "{shown}");
+    assert!(
+        shown.contains("PLAIN") && shown.contains("20 octets"),
+        "{shown}"
+    );
+    // The value itself is still there for the SASL layer.
+    let Command::Auth {
+        initial_response: Some(response),
+        ..
+    } = command
+    else {
+        panic!("{command:?}")
+    };
+    assert_eq!(response.as_str(), "AGFsaWNlAGh1bnRlcjI=");
+}
+
+#[test]
 fn invalid_utf8_is_an_error_not_replaced() {
     let line = b"MAIL FROM:<a\xff@b.example> SMTPUTF8";
     assert_eq!(

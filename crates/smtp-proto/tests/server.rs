@@ -303,11 +303,11 @@ fn helo_session() {
          C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
          S: 502 5.5.1 AUTH not offered
          C: MAIL FROM:<Smith@bar.com> BODY=8BITMIME
-         S: 555 5.5.4 BODY=8BITMIME not supported
+         S: 555 5.5.4 MAIL parameters need EHLO
          C: MAIL FROM:<Smith@bar.com> BODY=BINARYMIME
-         S: 555 5.5.4 BODY=BINARYMIME not supported
+         S: 555 5.5.4 MAIL parameters need EHLO
          C: MAIL FROM:<Smith@bar.com> SMTPUTF8
-         S: 555 5.5.4 SMTPUTF8 not supported
+         S: 555 5.5.4 MAIL parameters need EHLO
          C: MAIL FROM:<Smith@bar.com>
          S: 250 2.1.0 Sender ok
          C: RCPT TO:<Jones@foo.com>
@@ -2166,17 +2166,37 @@ fn chunks_pipelined_after_a_refused_chunk_are_discarded() {
 }
 
 #[test]
-fn size_after_helo_is_555() {
-    // RFC 5321 section 4.1.1.11: after HELO no extension is in effect.
-    let mut h = Harness::new(config("mx.example"));
+fn parameters_after_helo_are_555() {
+    // RFC 5321 section 4.1.1.11: after HELO no extension is in effect, so no parameter is.
+    let mut cfg = config("mx.example");
+    cfg.dsn = true;
+    let mut h = Harness::new(cfg);
     h.take_out();
     h.transcript(
         "C: HELO c.example
-         S: 250 mx.example
-         C: MAIL FROM:<a@b.example> SIZE=100
-         S: 555 5.5.4 SIZE not supported
-         C: MAIL FROM:<a@b.example>
-         S: 250 2.1.0 Sender ok",
+         S: 250 mx.example",
+    );
+    for params in [
+        "SIZE=100",
+        "BODY=7BIT",
+        "AUTH=<>",
+        "X-UNKNOWN=1",
+        "RET=HDRS",
+    ] {
+        h.send(format!("MAIL FROM:<a@b.example> {params}\r\n"));
+        assert_eq!(
+            h.take_out(),
+            "555 5.5.4 MAIL parameters need EHLO\r\n",
+            "{params}"
+        );
+    }
+    h.transcript(
+        "C: MAIL FROM:<a@b.example>
+         S: 250 2.1.0 Sender ok
+         C: RCPT TO:<c@d.example> NOTIFY=NEVER
+         S: 555 5.5.4 RCPT parameters need EHLO
+         C: RCPT TO:<c@d.example>
+         S: 250 2.1.5 Recipient ok",
     );
 }
 
