@@ -1221,10 +1221,9 @@ impl Server {
         if self.config.require_auth && self.authenticated.is_none() {
             return self.error(b"530 5.7.0 Authentication required");
         }
-        let extended = self.hello != Some(HelloVerb::Helo);
-        if !extended && params != MailParams::default() {
+        if self.hello == Some(HelloVerb::Helo) && params != MailParams::default() {
             // After HELO no service extension is in effect, so no parameter is either (RFC 5321
-            // section 4.1.1.11).
+            // section 4.1.1.11). Below, every parameter came after EHLO or LHLO.
             return self.error(b"555 5.5.4 MAIL parameters need EHLO");
         }
         if params
@@ -1234,15 +1233,15 @@ impl Server {
             return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
         }
         match params.body {
-            Some(Body::BinaryMime) if !(extended && self.config.chunking) => {
+            Some(Body::BinaryMime) if !self.config.chunking => {
                 return self.error(b"555 5.5.4 BODY=BINARYMIME not supported");
             }
-            Some(Body::EightBitMime) if !(extended && self.config.eight_bit_mime) => {
+            Some(Body::EightBitMime) if !self.config.eight_bit_mime => {
                 return self.error(b"555 5.5.4 BODY=8BITMIME not supported");
             }
             _ => {}
         }
-        if params.smtputf8 && !(extended && self.config.smtputf8) {
+        if params.smtputf8 && !self.config.smtputf8 {
             return self.error(b"555 5.5.4 SMTPUTF8 not supported");
         }
         if let ReversePath::Mailbox(mailbox) = &from {
@@ -1250,7 +1249,7 @@ impl Server {
                 return self.error(b"553 5.6.7 Non-ASCII addresses require SMTPUTF8");
             }
         }
-        if (params.ret.is_some() || params.envid.is_some()) && !(extended && self.config.dsn) {
+        if (params.ret.is_some() || params.envid.is_some()) && !self.config.dsn {
             return self.error(b"555 5.5.4 DSN parameters not supported");
         }
         if params.requiretls {
