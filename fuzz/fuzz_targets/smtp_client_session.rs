@@ -194,7 +194,9 @@ fn check_data_body(body: &[u8]) {
         !content.starts_with(b".\r\n") || content.is_empty(),
         "end marker at the start of {body:?}"
     );
-    let early = body[..body.len() - marker.len()]
+    // Up to the final ".\r\n": an earlier marker may share its CRLF with the final one
+    // (`...\r\n.\r\n.\r\n`, a last line "." left unstuffed).
+    let early = body[..body.len() - 3]
         .windows(marker.len())
         .any(|w| w == marker);
     assert!(!early, "end marker inside the body: {body:?}");

@@ -35,7 +35,12 @@ fuzz_target!(|data: &[u8]| {
     let mut failed = None;
     for line in input.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        match parser.push_line(line) {
+        let result = parser.push_line(line);
+        assert!(
+            result.is_err() || failed.is_none(),
+            "a line accepted after an error"
+        );
+        match result {
             Ok(Some(reply)) => round_trip(&reply),
             Ok(None) => {}
             Err(e) => {

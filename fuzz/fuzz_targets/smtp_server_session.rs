@@ -10,8 +10,8 @@
 //! | 2 | AUTH mechanisms (one bit per mechanism; 0 keeps the preset's) |
 //! | 3 | limits: line length, message size, recipients, errors |
 //! | 4 | buffered-input limit, SMTPUTF8, 8BITMIME, largest chunk, implicit TLS |
-//! | 5..8 | seed of the chunk sizes |
-//! | 8..16 | the application's decisions, two bits per decision: accept, accept with a reply of its own (LMTP: one reply per recipient), accept, reject |
+//! | 5..9 | seed of the chunk sizes (byte 8 is shared with the decisions) |
+//! | 8..16 | the application's decisions, two bits per decision: 0 and 1 accept, 2 accepts with a reply of its own (LMTP: one reply per recipient), 3 rejects |
 //!
 //! The application calls `tls_established` on `Event::StartTls` and answers `Event::AuthStep`
 //! with an in-memory credential store (or a refusal).
