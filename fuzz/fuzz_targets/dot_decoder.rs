@@ -18,7 +18,11 @@ struct Outcome {
 fn decode(input: &[u8], policy: BareLineEnding, max: u64, chunk: usize) -> Outcome {
     let mut decoder = DotDecoder::new(policy, max);
     let mut buf = BytesMut::new();
-    let mut out = Outcome { body: Vec::new(), events: Vec::new(), rest: None };
+    let mut out = Outcome {
+        body: Vec::new(),
+        events: Vec::new(),
+        rest: None,
+    };
     for piece in input.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
         while let Some(event) = decoder.next_event(&mut buf) {
@@ -44,9 +48,16 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, input)) = data.split_first() else {
         return;
     };
-    let policy = [BareLineEnding::Reject, BareLineEnding::Normalize, BareLineEnding::Preserve]
-        [usize::from(control % 3)];
-    let max = if control & 0x80 == 0 { u64::MAX } else { u64::from(control & 0x7f) * 8 };
+    let policy = [
+        BareLineEnding::Reject,
+        BareLineEnding::Normalize,
+        BareLineEnding::Preserve,
+    ][usize::from(control % 3)];
+    let max = if control & 0x80 == 0 {
+        u64::MAX
+    } else {
+        u64::from(control & 0x7f) * 8
+    };
     let chunk = usize::from((control >> 2) & 0x1f) + 1;
     let whole = decode(input, policy, max, input.len());
     assert_eq!(whole, decode(input, policy, max, chunk));

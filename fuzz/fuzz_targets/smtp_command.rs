@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let options = ParseOptions::default().with_smtputf8(control & 1 == 1);
     let parsed = Command::parse_with(line, options);
-    assert_eq!(parsed, Command::parse_reference(line, options), "fast path and reference differ");
+    assert_eq!(
+        parsed,
+        Command::parse_reference(line, options),
+        "fast path and reference differ"
+    );
     let Ok(command) = parsed else {
         return;
     };

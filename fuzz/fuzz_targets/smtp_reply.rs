@@ -27,7 +27,9 @@ fuzz_target!(|data: &[u8]| {
         let mut assembled = None;
         for line in body.split(|b| *b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            assembled = whole.push_line(line).expect("the lines of a parsed reply parse");
+            assembled = whole
+                .push_line(line)
+                .expect("the lines of a parsed reply parse");
         }
         assert_eq!(assembled.as_ref(), Some(&reply));
     }

@@ -11,7 +11,12 @@ use mail_tls::{
     diagnose_tls_expected,
 };
 
-const SERVICES: [Service; 4] = [Service::SmtpRelay, Service::Submission, Service::Pop3, Service::Imap];
+const SERVICES: [Service; 4] = [
+    Service::SmtpRelay,
+    Service::Submission,
+    Service::Pop3,
+    Service::Imap,
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&control, input)) = data.split_first() else {
