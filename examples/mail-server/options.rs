@@ -24,7 +24,7 @@ pub const DEFAULT_HOST: &str = "localhost";
 pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// The listeners and their default ports (unprivileged variants of 25, 587, 465, 110, 995,
-/// 143 and 993; DESIGN.md section 4).
+/// 143 and 993; docs/design.md section 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     /// SMTP relay (MX role): STARTTLS offered, no AUTH. `--smtp`, default 2525.
@@ -157,7 +157,7 @@ impl Default for Ports {
     }
 }
 
-/// The limits a session and the server enforce (DESIGN.md section 3, rule 5).
+/// The limits a session and the server enforce (docs/design.md section 3, rule 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// `--max-message-size`: largest message accepted, in octets, advertised with SIZE

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use mail_wire::sasl::Nonce;
-use smtp_proto::server::{CloseReason, Event, HelloVerb, Server};
+use smtp_proto::server::{Event, HelloVerb, Server, SessionError};
 use smtp_proto::tokio::ServerConnection;
 use smtp_proto::{
     EnhancedStatusCode, ForwardPath, Host, Mailbox, Reply, ReplyCode, ReversePath, ValueError,
@@ -347,15 +347,15 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             info!(%peer, "TLS started");
             Ok(())
         }
-        Event::Closed(reason) => {
-            match reason {
-                CloseReason::Quit
-                | CloseReason::PeerClosed {
-                    in_transaction: false,
-                } => {
-                    info!(%peer, %reason, "session closed")
-                }
-                _ => warn!(%peer, %reason, "session closed"),
+        Event::Closed(ending) => {
+            match ending {
+                Ok(()) => info!(%peer, reason = "client quit", "session closed"),
+                Err(
+                    reason @ SessionError::PeerClosed {
+                        in_transaction: false,
+                    },
+                ) => info!(%peer, %reason, "session closed"),
+                Err(reason) => warn!(%peer, %reason, "session closed"),
             }
             Ok(())
         }

@@ -35,7 +35,7 @@ use mail_wire::Secret;
 use mail_wire::dot::BareLineEnding;
 use mail_wire::line::BareLf;
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ScramCredentials};
-use smtp_proto::server::{CloseReason, Event, Server, ServerConfig};
+use smtp_proto::server::{Event, Server, ServerConfig, SessionError};
 use smtp_proto::{Domain, EnhancedStatusCode, Reply, ReplyCode, ReplyParser};
 
 const HEADER: usize = 16;
@@ -357,7 +357,7 @@ fn run(setup: &Setup, pieces: &[&[u8]], total: usize) -> Trace {
             assert!(
                 !matches!(
                     run.trace.events.last(),
-                    Some(Event::Closed(CloseReason::Timeout))
+                    Some(Event::Closed(Err(SessionError::Timeout)))
                 ),
                 "timed out at the instant of the last read"
             );
@@ -395,7 +395,7 @@ fn run(setup: &Setup, pieces: &[&[u8]], total: usize) -> Trace {
 fn is_tls_boundary(event: &Event) -> bool {
     matches!(
         event,
-        Event::StartTls | Event::Closed(CloseReason::StartTlsInjection)
+        Event::StartTls | Event::Closed(Err(SessionError::StartTlsInjection))
     )
 }
 

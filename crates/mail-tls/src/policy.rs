@@ -1,7 +1,7 @@
 //! TLS policies: which mode a connection uses, per-service default ports, and the explicit,
 //! typed decision of what to do when STARTTLS is unavailable.
 //!
-//! The defaults follow the table in the project's `DESIGN.md` section 4 and RFC 8314: clients
+//! The defaults follow the table in `docs/design.md` section 4 and RFC 8314: clients
 //! prefer implicit TLS where the service has an implicit-TLS port (RFC 8314 section 3), servers
 //! listen on both the implicit-TLS port and the STARTTLS port, and the SMTP relay (port 25)
 //! uses opportunistic STARTTLS (RFC 3207 section 4, RFC 7435).

@@ -94,6 +94,7 @@ pub mod dot;
 pub mod line;
 pub mod sasl;
 mod secret;
+pub mod session;
 
 pub use secret::Secret;
 

@@ -1192,7 +1192,7 @@ fn secrets_never_reach_debug_output() {
 
 #[test]
 fn mechanism_policy_for_plaintext_connections() {
-    // What a server offers before TLS (DESIGN.md security rule 3).
+    // What a server offers before TLS (docs/design.md security rule 3).
     let before_tls: Vec<_> = Mechanism::ALL
         .into_iter()
         .filter(|m| !m.requires_tls())

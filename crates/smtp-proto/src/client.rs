@@ -367,7 +367,7 @@ pub struct ClientConfig {
     /// `SCRAM-SHA-256`, `OAUTHBEARER`, `XOAUTH2`, `PLAIN`, `LOGIN`.
     pub auth_mechanisms: Vec<Mechanism>,
     /// Authenticate without TLS. Default off: `PLAIN` and `LOGIN` would send the password in
-    /// clear (RFC 4954 section 4, RFC 8314 section 3; DESIGN.md security rule 3).
+    /// clear (RFC 4954 section 4, RFC 8314 section 3; docs/design.md security rule 3).
     pub allow_plaintext_auth: bool,
     /// Bounds on the SCRAM iteration count the server may ask for.
     pub scram: ScramClientConfig,
@@ -1064,6 +1064,13 @@ impl Client {
         self.phase == Phase::Ready
     }
 
+    /// Whether the machine processes input now: not during a STARTTLS hand-off (any byte then
+    /// is an injection and ends the session) and not once closed. The client otherwise always
+    /// reads, so that a server closing an idle connection is noticed.
+    pub fn wants_input(&self) -> bool {
+        !matches!(self.phase, Phase::Closed | Phase::TlsHandshake)
+    }
+
     /// Whether the session is over ([`Event::Closed`] was queued).
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
@@ -1106,17 +1113,20 @@ impl Client {
     }
 
     /// The next event, in order.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// Bytes to write to the server, if any.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         (!self.output.is_empty()).then(|| self.output.split().freeze())
     }
 
     /// When [`Client::handle_timeout`] should be called: the deadline of the oldest
     /// outstanding reply, or `None` when none is outstanding.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.phase == Phase::Closed {
             return None;

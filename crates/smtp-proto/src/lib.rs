@@ -92,6 +92,7 @@ pub mod error;
 mod parse;
 pub mod reply;
 pub mod server;
+mod session;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;

@@ -164,7 +164,7 @@ pub struct ServerConfig {
     /// Refuse MAIL before a successful AUTH with `530 5.7.0` (submission, RFC 6409 section
     /// 4.3). Default off.
     pub require_auth: bool,
-    /// Offer and accept AUTH before TLS. Default off (DESIGN.md security rule 3; RFC 4954
+    /// Offer and accept AUTH before TLS. Default off (docs/design.md security rule 3; RFC 4954
     /// section 4 and RFC 8314 want credentials protected).
     pub allow_plaintext_auth: bool,
     /// Offer `CHUNKING` and `BINARYMIME` (RFC 3030). Default on.
@@ -279,49 +279,42 @@ pub enum BodyTransfer {
     Bdat,
 }
 
-/// Why the session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a session ended other than by `QUIT`: the `Err` of [`Event::Closed`], whose `Ok(())`
+/// means the client sent QUIT and got `221`. The same shape as the client's
+/// [`SessionError`](crate::client::SessionError) (see [`mail_wire::session::Ending`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CloseReason {
-    /// The client sent QUIT and got `221`.
-    Quit,
+pub enum SessionError {
     /// The client closed the connection ([`Server::handle_eof`]). `in_transaction` says
     /// whether a mail transaction was open (its message, if any, is lost and was never
     /// acknowledged).
+    #[error("{}", if *.in_transaction {
+        "client closed the connection during a transaction"
+    } else {
+        "client closed the connection"
+    })]
     PeerClosed {
         /// Whether MAIL had been accepted and the transaction not finished.
         in_transaction: bool,
     },
     /// Too many negative replies ([`ServerConfig::max_errors`]).
+    #[error("too many errors")]
     TooManyErrors,
     /// The client was silent past the deadline.
+    #[error("timeout")]
     Timeout,
     /// Bytes arrived after STARTTLS and before the TLS handshake (RFC 3207 section 4.2).
+    #[error("plaintext after STARTTLS")]
     StartTlsInjection,
     /// A BDAT command whose chunk size cannot be read: the stream cannot be followed.
+    #[error("unreadable BDAT chunk size")]
     Desynchronised,
     /// More unprocessed input than [`ServerConfig::max_buffered_input`].
+    #[error("too much unprocessed input")]
     InputOverflow,
     /// The application called [`Server::shutdown`] or [`Server::close`].
+    #[error("server shutting down")]
     Shutdown,
-}
-
-impl fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CloseReason::Quit => f.write_str("client quit"),
-            CloseReason::PeerClosed {
-                in_transaction: true,
-            } => f.write_str("client closed the connection during a transaction"),
-            CloseReason::PeerClosed { .. } => f.write_str("client closed the connection"),
-            CloseReason::TooManyErrors => f.write_str("too many errors"),
-            CloseReason::Timeout => f.write_str("timeout"),
-            CloseReason::StartTlsInjection => f.write_str("plaintext after STARTTLS"),
-            CloseReason::Desynchronised => f.write_str("unreadable BDAT chunk size"),
-            CloseReason::InputOverflow => f.write_str("too much unprocessed input"),
-            CloseReason::Shutdown => f.write_str("server shutting down"),
-        }
-    }
 }
 
 /// Something the application must decide or may want to know.
@@ -399,7 +392,8 @@ pub enum Event {
     /// well-behaved client waits. The session goes on unless the application closes it.
     EarlyTalker,
     /// The session is over: write what remains in [`Server::poll_transmit`] and close.
-    Closed(CloseReason),
+    /// `Ok(())` after QUIT was answered with `221`; otherwise why it ended.
+    Closed(Result<(), SessionError>),
 }
 
 /// API misuse: a call that does not fit the session's state. The peer cannot cause these.
@@ -551,7 +545,7 @@ const CRLF: &[u8] = b"\r\n";
 
 impl fmt::Debug for Server {
     // The buffers are left out: the input and the last command line can hold an AUTH line
-    // or a SASL response, that is credentials (DESIGN.md section 3).
+    // or a SASL response, that is credentials (docs/design.md section 3).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("phase", &self.phase)
@@ -684,7 +678,7 @@ impl Server {
             Phase::TlsHandoff => {
                 // RFC 3207 section 4.2: the next bytes must be the TLS handshake, not
                 // plaintext that a man in the middle slipped in.
-                self.close_silently(CloseReason::StartTlsInjection);
+                self.close_silently(Err(SessionError::StartTlsInjection));
                 return false;
             }
             Phase::PreGreeting { .. } => self.report_early_talker(),
@@ -694,7 +688,7 @@ impl Server {
             self.input.clear();
             self.close_with(
                 b"421 4.7.0 Too much pipelined input, closing connection",
-                CloseReason::InputOverflow,
+                SessionError::InputOverflow,
             );
             return false;
         }
@@ -715,10 +709,13 @@ impl Server {
         self.phase = Phase::Closed;
         self.input.clear();
         self.events
-            .push_back(Event::Closed(CloseReason::PeerClosed { in_transaction }));
+            .push_back(Event::Closed(Err(SessionError::PeerClosed {
+                in_transaction,
+            })));
     }
 
     /// The next event, or `None` when the machine needs more input or waits for a decision.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.events.pop_front() {
@@ -734,6 +731,7 @@ impl Server {
     }
 
     /// Bytes to write to the client, if any. Write them all before reading again.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.output.is_empty() {
             return None;
@@ -746,6 +744,7 @@ impl Server {
     /// decision it is due at once: the machine has no clock, and that call restarts the
     /// client's idle time, so a slow decision does not shorten it (RFC 5321 section
     /// 4.5.3.2.7 times the wait for the next command).
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Closed | Phase::TlsHandoff => None,
@@ -789,7 +788,7 @@ impl Server {
                         "421 4.4.2 {} Error: timeout exceeded, closing connection",
                         self.config.hostname
                     );
-                    self.close_with(text.as_bytes(), CloseReason::Timeout);
+                    self.close_with(text.as_bytes(), SessionError::Timeout);
                 }
             }
         }
@@ -975,7 +974,7 @@ impl Server {
         }
         self.pending = None;
         reply.encode(&mut self.output);
-        self.close_silently(CloseReason::Shutdown);
+        self.close_silently(Err(SessionError::Shutdown));
     }
 
     // ---- processing ----
@@ -1075,7 +1074,7 @@ impl Server {
         if self.shutting_down && self.txn.is_none() {
             self.close_with(
                 b"421 4.3.2 Service shutting down, closing connection",
-                CloseReason::Shutdown,
+                SessionError::Shutdown,
             );
             return;
         }
@@ -1129,7 +1128,7 @@ impl Server {
             Command::Noop(_) => self.line(b"250 2.0.0 Ok"),
             Command::Quit => {
                 self.line(b"221 2.0.0 Bye");
-                self.close_silently(CloseReason::Quit);
+                self.close_silently(Ok(()));
             }
             Command::Vrfy(_) => {
                 self.line(
@@ -1176,7 +1175,7 @@ impl Server {
     fn desynchronised(&mut self) {
         self.close_with(
             b"421 4.5.4 Invalid BDAT chunk size, closing connection",
-            CloseReason::Desynchronised,
+            SessionError::Desynchronised,
         );
     }
 
@@ -1184,7 +1183,7 @@ impl Server {
     fn unreadable_bdat(&mut self) {
         self.close_with(
             b"421 4.5.4 Unreadable BDAT command, closing connection",
-            CloseReason::Desynchronised,
+            SessionError::Desynchronised,
         );
     }
 
@@ -1467,7 +1466,7 @@ impl Server {
             self.input.clear();
             return self.close_with(
                 b"421 4.7.0 Commands pipelined after STARTTLS, closing connection",
-                CloseReason::StartTlsInjection,
+                SessionError::StartTlsInjection,
             );
         }
         self.line(b"220 2.0.0 Ready to start TLS");
@@ -1693,7 +1692,7 @@ impl Server {
         {
             self.close_with(
                 b"421 4.3.2 Service shutting down, closing connection",
-                CloseReason::Shutdown,
+                SessionError::Shutdown,
             );
         }
     }
@@ -1790,24 +1789,24 @@ impl Server {
         if self.errors > self.config.max_errors {
             self.close_with(
                 b"421 4.7.0 Too many errors, closing connection",
-                CloseReason::TooManyErrors,
+                SessionError::TooManyErrors,
             );
             return false;
         }
         true
     }
 
-    fn close_with(&mut self, text: &[u8], reason: CloseReason) {
+    fn close_with(&mut self, text: &[u8], reason: SessionError) {
         self.line(text);
-        self.close_silently(reason);
+        self.close_silently(Err(reason));
     }
 
-    fn close_silently(&mut self, reason: CloseReason) {
+    fn close_silently(&mut self, ending: Result<(), SessionError>) {
         self.phase = Phase::Closed;
         self.pending = None;
         self.txn = None;
         self.input.clear();
-        self.events.push_back(Event::Closed(reason));
+        self.events.push_back(Event::Closed(ending));
     }
 
     fn report_early_talker(&mut self) {

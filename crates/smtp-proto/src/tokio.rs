@@ -206,7 +206,7 @@ pub struct ServerConnection<S> {
 
 impl<S> fmt::Debug for ServerConnection<S> {
     // The buffers are left out: what the client sent can hold an AUTH line or a SASL
-    // response, that is credentials (DESIGN.md section 3).
+    // response, that is credentials (docs/design.md section 3).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConnection")
             .field("server", &self.server)
@@ -241,7 +241,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// ends with an error of kind [`io::ErrorKind::TimedOut`]. Default: the server's
     /// `command_timeout`. The machine's timeouts only cover waiting for the client to send; a
     /// client that pipelines commands and never reads the replies would otherwise hold the
-    /// connection, and its slot, for ever (DESIGN.md section 3).
+    /// connection, and its slot, for ever (docs/design.md section 3).
     pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
@@ -498,7 +498,7 @@ enum Progress {
 
 impl<S> fmt::Debug for ClientConnection<S> {
     // The buffers are left out: output not yet written can be an AUTH line carrying a
-    // password (DESIGN.md section 3), as in `Client`'s own `Debug`.
+    // password (docs/design.md section 3), as in `Client`'s own `Debug`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConnection")
             .field("client", &self.client)
@@ -1070,7 +1070,7 @@ mod tests {
         config: crate::server::ServerConfig,
         write_timeout: Option<Duration>,
     ) -> io::Error {
-        use crate::server::CloseReason;
+        use crate::server::SessionError;
         let (ours, theirs) = tokio::io::duplex(4096);
         let (_their_read, mut their_write) = tokio::io::split(theirs);
         let writer = tokio::spawn(async move {
@@ -1100,9 +1100,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             closed,
-            Some(Event::Closed(CloseReason::PeerClosed {
+            Some(Event::Closed(Err(SessionError::PeerClosed {
                 in_transaction: false
-            }))
+            })))
         );
         assert_eq!(conn.next_event().await.unwrap(), None);
         drop(conn);
@@ -1131,7 +1131,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_event_survives_a_cancelled_next_event() {
-        use crate::server::{CloseReason, ServerConfig};
+        use crate::server::ServerConfig;
         // A 30-byte pipe: the 27-byte greeting fits, the 221 after QUIT does not until the
         // client reads, so the first call is cancelled while it writes the reply to QUIT.
         let (ours, theirs) = tokio::io::duplex(30);
@@ -1156,7 +1156,7 @@ mod tests {
         let event = tokio::time::timeout(LIMIT, conn.next_event())
             .await
             .unwrap();
-        assert_eq!(event.unwrap(), Some(Event::Closed(CloseReason::Quit)));
+        assert_eq!(event.unwrap(), Some(Event::Closed(Ok(()))));
         assert_eq!(conn.next_event().await.unwrap(), None);
         drop(conn);
         drop(writer.await.unwrap());

@@ -865,7 +865,7 @@ async fn auth_in_plaintext_only_when_allowed() {
             b"Subject: plaintext auth\r\n\r\nhi\r\n",
         )
     };
-    // By default the client refuses to send a password without TLS (DESIGN.md rule 3).
+    // By default the client refuses to send a password without TLS (docs/design.md rule 3).
     let mut config = plain_config();
     config.credentials = Some(credentials(PASSWORD));
     let session = run(

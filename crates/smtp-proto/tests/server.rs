@@ -22,7 +22,7 @@ use mail_wire::sasl::{
 };
 use proptest::prelude::*;
 use smtp_proto::server::{
-    AUTH_LINE_LIMIT, CloseReason, Event, HelloVerb, Mode, Server, ServerConfig, ServerError,
+    AUTH_LINE_LIMIT, Event, HelloVerb, Mode, Server, ServerConfig, ServerError, SessionError,
 };
 use smtp_proto::{
     Body, EnhancedStatusCode, ForwardPath, MailParams, Reply, ReplyCode, ReplyParser,
@@ -171,7 +171,7 @@ fn rfc5321_d1_typical_session() {
             // The client did not stuff "...etc.", so one dot goes (RFC 5321 section 4.5.2).
             chunk("Blah blah blah...\r\n..etc. etc. etc.\r\n"),
             body_end(37, 2),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -206,7 +206,7 @@ fn rfc5321_d2_aborted_transaction() {
             mail("Smith@bar.com"),
             rcpt("Jones@foo.com"),
             rcpt("Green@foo.com"),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -287,7 +287,7 @@ fn rfc5321_d4_verifying_and_sending() {
             data_start(),
             chunk("Blah blah blah...\r\n..etc. etc. etc.\r\n"),
             body_end(37, 1),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -329,7 +329,7 @@ fn helo_session() {
             data_start(),
             chunk("Hello Jones.\r\n"),
             body_end(14, 1),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -418,7 +418,7 @@ fn rfc2920_pipelined_transaction() {
             data_start(),
             chunk("Date: Thu, 21 May 1998 05:33:29 -0700\r\n"),
             body_end(39, 3),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -453,7 +453,7 @@ fn whole_session_in_one_chunk() {
             data_start(),
             chunk("body\r\n"),
             body_end(6, 2),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -612,7 +612,7 @@ fn rfc3030_simple_chunking() {
                  Subject: This is a bodyless test message\r\n"
             ),
             body_end(86, 1),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -796,7 +796,11 @@ fn bdat_with_unreadable_size_closes() {
             "421 4.5.4 Invalid BDAT chunk size, closing connection\r\n",
             "{line}"
         );
-        assert_eq!(h.events(), [closed(CloseReason::Desynchronised)], "{line}");
+        assert_eq!(
+            h.events(),
+            [closed(Err(SessionError::Desynchronised))],
+            "{line}"
+        );
         assert!(h.server.is_closed());
         h.send("NOOP\r\n");
         assert_eq!(h.take_out(), "");
@@ -825,7 +829,7 @@ fn bdat_lines_refused_by_their_framing_close() {
             "421 4.5.4 Unreadable BDAT command, closing connection\r\n",
             "{line:.40}"
         );
-        assert_eq!(h.events(), [closed(CloseReason::Desynchronised)]);
+        assert_eq!(h.events(), [closed(Err(SessionError::Desynchronised))]);
     }
     // Other refused lines leave the session going.
     let mut h = in_transaction(config("mx.example"));
@@ -894,7 +898,7 @@ fn rfc2033_lmtp_session() {
             data_start(),
             chunk("Blah blah blah...\r\n..etc. etc. etc.\r\n"),
             body_end(37, 2),
-            closed(CloseReason::Quit),
+            closed(Ok(())),
         ]
     );
 }
@@ -1141,7 +1145,7 @@ fn smuggling_look_alikes_are_content_under_normalize() {
                     data_start(),
                     chunk(&body),
                     body_end(body.len() as u64, 1),
-                    closed(CloseReason::Quit)
+                    closed(Ok(()))
                 ],
                 "{look_alike:?}"
             );
@@ -1315,7 +1319,7 @@ fn starttls_with_pipelined_input_closes_without_220() {
         );
         assert_eq!(
             h.events(),
-            [closed(CloseReason::StartTlsInjection)],
+            [closed(Err(SessionError::StartTlsInjection))],
             "{tail:?}"
         );
         assert!(h.server.is_closed() && !h.server.is_tls());
@@ -1337,7 +1341,7 @@ fn bytes_before_the_handshake_completes_close_the_session() {
     assert_eq!(h.server.poll_timeout(), None);
     h.send("EHLO mitm.example\r\n");
     assert_eq!(h.take_out(), "");
-    assert_eq!(h.events(), [closed(CloseReason::StartTlsInjection)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::StartTlsInjection))]);
     assert!(h.server.is_closed());
     assert_eq!(
         h.server.tls_established(h.now),
@@ -1753,7 +1757,7 @@ fn auth_step_rejected_by_the_application() {
     );
 }
 
-/// DESIGN.md security rule 3: no AUTH before TLS unless configured.
+/// docs/design.md security rule 3: no AUTH before TLS unless configured.
 #[test]
 fn auth_not_offered_nor_accepted_before_tls() {
     let mut cfg = tls_config();
@@ -1960,7 +1964,7 @@ fn auth_failures_past_the_error_limit() {
         let events = h.events();
         assert_eq!(
             events[events.len() - 2..],
-            [failure, closed(CloseReason::TooManyErrors)],
+            [failure, closed(Err(SessionError::TooManyErrors))],
             "{wire:?}"
         );
     }
@@ -1984,7 +1988,7 @@ fn line_too_long_and_the_session_stays_in_sync() {
     assert_eq!(h.take_out(), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
     h.send("\r\n");
     assert_eq!(h.take_out(), "221 2.0.0 Bye\r\n");
-    assert_eq!(h.events(), [closed(CloseReason::Quit)]);
+    assert_eq!(h.events(), [closed(Ok(()))]);
 }
 
 /// The limit counts the CRLF: 2048 octets in all is the longest line.
@@ -2256,7 +2260,7 @@ fn too_many_errors() {
          S: 500 5.5.2 Command not recognized
          S: 421 4.7.0 Too many errors, closing connection",
     );
-    assert_eq!(h.events(), [closed(CloseReason::TooManyErrors)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::TooManyErrors))]);
     assert!(h.server.is_closed());
 }
 
@@ -2281,7 +2285,7 @@ fn application_refusals_count_toward_the_error_limit() {
             mail("a@c.example"),
             rcpt("reject-1@mx.example"),
             rcpt("reject-2@mx.example"),
-            closed(CloseReason::TooManyErrors),
+            closed(Err(SessionError::TooManyErrors)),
         ]
     );
 }
@@ -2314,7 +2318,7 @@ fn lmtp_refusals_past_the_error_limit_close_once() {
     let events = h.events();
     assert_eq!(
         events[events.len() - 2..],
-        [body_end(4, 3), closed(CloseReason::TooManyErrors)]
+        [body_end(4, 3), closed(Err(SessionError::TooManyErrors))]
     );
 }
 
@@ -2333,7 +2337,7 @@ fn command_timeout() {
         h.take_out(),
         "421 4.4.2 mx.example Error: timeout exceeded, closing connection\r\n"
     );
-    assert_eq!(h.events(), [closed(CloseReason::Timeout)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::Timeout))]);
     assert_eq!(h.server.poll_timeout(), None);
     assert!(h.server.is_closed());
 }
@@ -2409,7 +2413,7 @@ fn no_timeout_while_a_decision_is_pending() {
     assert_eq!((h.take_out(), h.events()), (String::new(), vec![]));
     h.advance(Duration::from_secs(1));
     assert!(h.take_out().starts_with("421 4.4.2 "));
-    assert_eq!(h.events(), [closed(CloseReason::Timeout)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::Timeout))]);
 }
 
 #[test]
@@ -2456,7 +2460,7 @@ fn too_much_pipelined_input() {
         h.take_out(),
         "421 4.7.0 Too much pipelined input, closing connection\r\n"
     );
-    assert_eq!(h.events(), [closed(CloseReason::InputOverflow)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::InputOverflow))]);
     assert_eq!(h.server.accept(), Err(ServerError::NoPendingDecision));
 }
 
@@ -2540,7 +2544,7 @@ fn quit_closes() {
     );
     assert!(h.server.is_closed());
     assert!(!h.server.wants_input());
-    assert_eq!(h.events(), [closed(CloseReason::Quit)]);
+    assert_eq!(h.events(), [closed(Ok(()))]);
     h.send("NOOP\r\n");
     h.server.handle_eof();
     h.advance(Duration::from_secs(1000));
@@ -2682,7 +2686,7 @@ fn greeting_delay_and_early_talker() {
         .close(&reply_esc(554, (5, 7, 1), "Talked too early".into()));
     h.drive();
     assert_eq!(h.take_out(), "554 5.7.1 Talked too early\r\n");
-    assert_eq!(h.events(), [closed(CloseReason::Shutdown)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::Shutdown))]);
     assert!(h.server.is_closed());
 }
 
@@ -2695,7 +2699,7 @@ fn shutdown_when_idle_is_immediate() {
         h.take_out(),
         "421 4.3.2 Service shutting down, closing connection\r\n"
     );
-    assert_eq!(h.events(), [closed(CloseReason::Shutdown)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::Shutdown))]);
     assert!(h.server.is_closed());
 }
 
@@ -2719,7 +2723,7 @@ fn shutdown_mid_transaction_waits_for_the_message() {
             data_start(),
             chunk("body\r\n"),
             body_end(6, 1),
-            closed(CloseReason::Shutdown)
+            closed(Err(SessionError::Shutdown))
         ]
     );
 }
@@ -2736,9 +2740,9 @@ fn peer_close() {
         [
             data_start(),
             chunk("unfinished"),
-            closed(CloseReason::PeerClosed {
+            closed(Err(SessionError::PeerClosed {
                 in_transaction: true
-            })
+            }))
         ]
     );
     assert!(h.server.is_closed());
@@ -2747,9 +2751,9 @@ fn peer_close() {
     h.drive();
     assert_eq!(
         h.events(),
-        [closed(CloseReason::PeerClosed {
+        [closed(Err(SessionError::PeerClosed {
             in_transaction: false
-        })]
+        }))]
     );
 }
 
@@ -3033,7 +3037,7 @@ fn chunking_scenarios_reference_runs() {
         ],
         null(ForwardPath::Postmaster).to_vec(),
         null(ForwardPath::Postmaster).to_vec(),
-        vec![bdat_start(), body_end(0, 1), closed(CloseReason::Quit)],
+        vec![bdat_start(), body_end(0, 1), closed(Ok(()))],
     ]
     .concat();
     assert_eq!(events, expected);
@@ -3080,7 +3084,7 @@ fn chunking_scenarios_reference_runs() {
             bdat_start(),
             chunk("a".repeat(30)),
             Event::BodyAborted(BodyError::TooLarge { limit: 50 }),
-            closed(CloseReason::TooManyErrors),
+            closed(Err(SessionError::TooManyErrors)),
         ]
     );
 
@@ -3094,7 +3098,7 @@ fn chunking_scenarios_reference_runs() {
         ),
         "{out}"
     );
-    assert_eq!(events.last(), Some(&closed(CloseReason::Quit)));
+    assert_eq!(events.last(), Some(&closed(Ok(()))));
 }
 
 #[test]
@@ -3422,5 +3426,5 @@ fn feed_buf_input_overflow_closes_with_421() {
         h.take_out(),
         "421 4.7.0 Too much pipelined input, closing connection\r\n"
     );
-    assert_eq!(h.events(), [closed(CloseReason::InputOverflow)]);
+    assert_eq!(h.events(), [closed(Err(SessionError::InputOverflow))]);
 }

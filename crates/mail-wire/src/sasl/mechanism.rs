@@ -63,7 +63,7 @@ impl Mechanism {
 
     /// Whether the mechanism sends the password itself over the connection (`PLAIN`,
     /// `LOGIN`). Servers must not offer or accept these before TLS unless configured to
-    /// (DESIGN.md security rule 3; RFC 4616 section 6; SMTP answers `538`, RFC 4954 section 6).
+    /// (docs/design.md security rule 3; RFC 4616 section 6; SMTP answers `538`, RFC 4954 section 6).
     pub const fn exposes_password(self) -> bool {
         matches!(self, Mechanism::Plain | Mechanism::Login)
     }

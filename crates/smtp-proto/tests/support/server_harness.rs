@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use mail_wire::Secret;
 use mail_wire::sasl::{Authenticator, Nonce, ScramCredentials};
-use smtp_proto::server::{BodyTransfer, CloseReason, Event, HelloVerb, Server, ServerConfig};
+use smtp_proto::server::{BodyTransfer, Event, HelloVerb, Server, ServerConfig, SessionError};
 use smtp_proto::{
     Domain, ForwardPath, Host, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
@@ -324,8 +324,8 @@ pub fn body_end(size: u64, recipients: usize) -> Event {
     Event::BodyEnd { size, recipients }
 }
 
-pub fn closed(reason: CloseReason) -> Event {
-    Event::Closed(reason)
+pub fn closed(ending: Result<(), SessionError>) -> Event {
+    Event::Closed(ending)
 }
 
 /// A one-line reply without an enhanced status code.

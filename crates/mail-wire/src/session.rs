@@ -1,0 +1,171 @@
+//! The session contract: what every sans-IO protocol state machine of sansmail offers its
+//! driver, on both sides of every protocol.
+//!
+//! An SMTP server, an SMTP client and (as they land) the POP3 and IMAP machines all implement
+//! [`Session`]. A driver (the tokio one in `mail-tokio`, an in-memory test pair, a fuzz target,
+//! your own event loop) can then run any of them with the same loop:
+//!
+//! ```text
+//!            ┌────────── feed / feed_buf / handle_eof ◀── bytes read from the peer
+//!  Session ──┼──▶ poll_transmit ──▶ bytes to write to the peer
+//!            ├──▶ poll_event ──▶ application (decisions go back through the machine's own API)
+//!            └──▶ poll_timeout ──▶ timer ──▶ handle_timeout(now)
+//! ```
+//!
+//! Time is an argument: the machine never reads a clock. It never fails on peer input either:
+//! what the peer does wrong comes out as events and protocol replies, and the session ends
+//! with an [`Ending`]. `Err` from a method of the trait means the *caller* misused the API.
+//!
+//! # Driving a session
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use mail_wire::session::{EventKind, Session};
+//!
+//! /// Runs `session` over a scripted peer: each read is handed over in turn, and everything
+//! /// the session writes is collected. Returns how the session ended.
+//! fn drive<S: Session>(mut session: S, reads: &[&[u8]], mut on_event: impl FnMut(&mut S, S::Event))
+//!     -> (Vec<u8>, Option<Result<(), S::Error>>)
+//! {
+//!     let mut written = Vec::new();
+//!     let mut reads = reads.iter();
+//!     let now = Instant::now();
+//!     loop {
+//!         while let Some(bytes) = session.poll_transmit() {
+//!             written.extend_from_slice(&bytes);
+//!         }
+//!         while let Some(event) = session.poll_event() {
+//!             if let EventKind::Closed(ending) = S::classify(&event) {
+//!                 let ending = ending.clone();
+//!                 while let Some(bytes) = session.poll_transmit() {
+//!                     written.extend_from_slice(&bytes);
+//!                 }
+//!                 return (written, Some(ending));
+//!             }
+//!             on_event(&mut session, event);
+//!         }
+//!         if session.is_closed() {
+//!             return (written, None);
+//!         }
+//!         match reads.next() {
+//!             Some(read) => session.feed(now, read),
+//!             None => session.handle_eof(),
+//!         }
+//!     }
+//! }
+//! # // A minimal session, so that the loop above runs: it echoes each read and ends on EOF.
+//! # #[derive(Debug, Default)]
+//! # struct Echo { out: Vec<Bytes>, events: Vec<Result<(), std::fmt::Error>>, closed: bool }
+//! # impl Session for Echo {
+//! #     type Event = Result<(), std::fmt::Error>;
+//! #     type Error = std::fmt::Error;
+//! #     type Misuse = std::fmt::Error;
+//! #     fn feed(&mut self, _: Instant, bytes: &[u8]) { self.out.push(Bytes::copy_from_slice(bytes)) }
+//! #     fn handle_eof(&mut self) { self.closed = true; self.events.push(Ok(())) }
+//! #     fn poll_transmit(&mut self) -> Option<Bytes> { self.out.pop() }
+//! #     fn poll_event(&mut self) -> Option<Self::Event> { self.events.pop() }
+//! #     fn poll_timeout(&self) -> Option<Instant> { None }
+//! #     fn handle_timeout(&mut self, _: Instant) {}
+//! #     fn wants_input(&self) -> bool { !self.closed }
+//! #     fn is_tls(&self) -> bool { false }
+//! #     fn tls_established(&mut self, _: Instant) -> Result<(), std::fmt::Error> { Err(std::fmt::Error) }
+//! #     fn is_closed(&self) -> bool { self.closed }
+//! #     fn classify(event: &Self::Event) -> EventKind<'_, std::fmt::Error> { EventKind::Closed(event) }
+//! # }
+//! # let (written, ending) = drive(Echo::default(), &[b"hello\r\n"], |_, _| {});
+//! # assert_eq!(written, b"hello\r\n");
+//! # assert_eq!(ending, Some(Ok(())));
+//! ```
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+/// How a session ended, the same shape on both sides of every protocol: `Ok(())` when the
+/// protocol's own ending ran its course (SMTP `QUIT` answered by `221`, POP3 `QUIT`, IMAP
+/// `LOGOUT`), `Err` with the protocol's reason otherwise (the peer closed the stream, a
+/// deadline passed, a limit was breached, a policy forbade going on, the application shut the
+/// session down).
+pub type Ending<E> = Result<(), E>;
+
+/// What a driver needs to know of an event: most are for the application alone, two change
+/// what the driver does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind<'a, E> {
+    /// The STARTTLS (STLS) hand-off: write everything [`Session::poll_transmit`] returns,
+    /// read nothing more, do the TLS handshake, then call [`Session::tls_established`].
+    StartTls,
+    /// The session is over: write what remains in [`Session::poll_transmit`] and close the
+    /// connection.
+    Closed(&'a Ending<E>),
+    /// Anything else: hand it to the application.
+    Other,
+}
+
+/// The sans-IO driver contract every protocol state machine implements.
+///
+/// The inherent methods of each machine carry the same names and meanings; the trait lets one
+/// driver run them all. See the [module docs](self) for the loop.
+pub trait Session {
+    /// What the machine reports to the application.
+    type Event;
+    /// Why a session ended other than by the protocol's own ending (see [`Ending`]).
+    type Error: std::error::Error + Clone + Send + Sync + 'static;
+    /// API misuse: a call that does not fit the session's state. The peer cannot cause it.
+    type Misuse: std::error::Error + Send + Sync + 'static;
+
+    /// Takes bytes read from the peer. Never fails: peer misbehaviour comes out as events
+    /// and protocol replies. Input the machine cannot take yet is buffered, up to a limit
+    /// past which the session closes.
+    fn feed(&mut self, now: Instant, bytes: &[u8]);
+
+    /// Takes the bytes in a read buffer, leaving `buf` empty for the next read. Machines that
+    /// can split message bodies off the buffer without copying override it; the default
+    /// copies through [`Session::feed`].
+    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.feed(now, buf);
+        buf.clear();
+    }
+
+    /// The peer closed its side of the connection (end of stream).
+    fn handle_eof(&mut self);
+
+    /// Bytes to write to the peer, in order, if any.
+    #[must_use = "bytes the session queued must be written to the peer"]
+    fn poll_transmit(&mut self) -> Option<Bytes>;
+
+    /// The next event, in order.
+    #[must_use = "events carry decisions the application must answer"]
+    fn poll_event(&mut self) -> Option<Self::Event>;
+
+    /// When [`Session::handle_timeout`] should next be called, if a deadline is running.
+    #[must_use = "a session whose deadline is never checked cannot time out"]
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Tells the machine the time; a deadline that has passed ends the session (or moves it
+    /// on, where the protocol says so).
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Whether the machine will process input now. `false` while it waits for the
+    /// application (a pending decision), during a TLS hand-off, and once closed; a driver
+    /// may still read then, but only to notice the peer closing.
+    fn wants_input(&self) -> bool;
+
+    /// Whether the connection is protected by TLS (implicit, or after STARTTLS).
+    fn is_tls(&self) -> bool;
+
+    /// The driver finished the TLS handshake after [`EventKind::StartTls`]. Everything
+    /// learned before TLS is forgotten, as the protocols require.
+    ///
+    /// # Errors
+    ///
+    /// The machine's misuse error when no hand-off was pending or the session is over.
+    fn tls_established(&mut self, now: Instant) -> Result<(), Self::Misuse>;
+
+    /// Whether the session is over (the closing event was queued).
+    fn is_closed(&self) -> bool;
+
+    /// Says what a driver has to do about `event`.
+    fn classify(event: &Self::Event) -> EventKind<'_, Self::Error>;
+}

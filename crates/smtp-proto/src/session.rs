@@ -1,0 +1,178 @@
+//! Both SMTP machines implement the session contract of `mail_wire::session`, so that one
+//! driver (mail-tokio, the test kit's in-memory `Pair`, a fuzz target) runs either.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use mail_wire::session::{EventKind, Session};
+
+use crate::{client, server};
+
+impl Session for server::Server {
+    type Event = server::Event;
+    type Error = server::SessionError;
+    type Misuse = server::ServerError;
+
+    fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        server::Server::feed(self, now, bytes);
+    }
+
+    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        server::Server::feed_buf(self, now, buf);
+    }
+
+    fn handle_eof(&mut self) {
+        server::Server::handle_eof(self);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        server::Server::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<server::Event> {
+        server::Server::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        server::Server::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        server::Server::handle_timeout(self, now);
+    }
+
+    fn wants_input(&self) -> bool {
+        server::Server::wants_input(self)
+    }
+
+    fn is_tls(&self) -> bool {
+        server::Server::is_tls(self)
+    }
+
+    fn tls_established(&mut self, now: Instant) -> Result<(), server::ServerError> {
+        server::Server::tls_established(self, now)
+    }
+
+    fn is_closed(&self) -> bool {
+        server::Server::is_closed(self)
+    }
+
+    fn classify(event: &server::Event) -> EventKind<'_, server::SessionError> {
+        match event {
+            server::Event::StartTls => EventKind::StartTls,
+            server::Event::Closed(ending) => EventKind::Closed(ending),
+            _ => EventKind::Other,
+        }
+    }
+}
+
+impl Session for client::Client {
+    type Event = client::Event;
+    type Error = client::SessionError;
+    type Misuse = client::ClientError;
+
+    fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        client::Client::feed(self, now, bytes);
+    }
+
+    fn handle_eof(&mut self) {
+        client::Client::handle_eof(self);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        client::Client::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<client::Event> {
+        client::Client::poll_event(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        client::Client::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        client::Client::handle_timeout(self, now);
+    }
+
+    fn wants_input(&self) -> bool {
+        client::Client::wants_input(self)
+    }
+
+    fn is_tls(&self) -> bool {
+        client::Client::is_tls(self)
+    }
+
+    fn tls_established(&mut self, now: Instant) -> Result<(), client::ClientError> {
+        client::Client::tls_established(self, now)
+    }
+
+    fn is_closed(&self) -> bool {
+        client::Client::is_closed(self)
+    }
+
+    fn classify(event: &client::Event) -> EventKind<'_, client::SessionError> {
+        match event {
+            client::Event::StartTls => EventKind::StartTls,
+            client::Event::Closed(ending) => EventKind::Closed(ending),
+            _ => EventKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use mail_wire::session::{EventKind, Session};
+
+    use crate::client::{self, Client, ClientConfig, TlsPolicy};
+    use crate::server::{self, Server, ServerConfig};
+    use crate::types::{Domain, Host};
+
+    /// How a session ended, read through the trait alone.
+    fn ending<S: Session>(event: &S::Event) -> Option<Result<(), S::Error>> {
+        match S::classify(event) {
+            EventKind::Closed(ending) => Some(ending.clone()),
+            EventKind::StartTls | EventKind::Other => None,
+        }
+    }
+
+    #[test]
+    fn both_machines_run_through_the_trait_and_end_in_the_same_shape() {
+        let now = Instant::now();
+        let mut server = Server::new(ServerConfig::relay(Domain::new("mx.example").unwrap()), now);
+        let mut config = ClientConfig::relay(Host::Domain(Domain::new("client.example").unwrap()));
+        config.tls = TlsPolicy::Never;
+        let mut client = Client::new(config, now);
+        let (mut server_end, mut client_end) = (None, None);
+        for _ in 0..20 {
+            while let Some(bytes) = Session::poll_transmit(&mut server) {
+                Session::feed(&mut client, now, &bytes);
+            }
+            while let Some(bytes) = Session::poll_transmit(&mut client) {
+                Session::feed(&mut server, now, &bytes);
+            }
+            while let Some(event) = Session::poll_event(&mut server) {
+                server_end = server_end.or(ending::<Server>(&event));
+                if let server::Event::Hello { .. } = event {
+                    server.accept().unwrap();
+                }
+            }
+            while let Some(event) = Session::poll_event(&mut client) {
+                client_end = client_end.or(ending::<Client>(&event));
+                if event == client::Event::Ready {
+                    client.quit(now);
+                }
+            }
+        }
+        assert_eq!(server_end, Some(Ok(())));
+        assert_eq!(client_end, Some(Ok(())));
+        assert!(Session::is_closed(&client) && Session::is_closed(&server));
+        assert!(!Session::wants_input(&client) && !Session::wants_input(&server));
+        assert_eq!(
+            Session::tls_established(&mut server, now),
+            Err(server::ServerError::NoTlsPending)
+        );
+    }
+}
