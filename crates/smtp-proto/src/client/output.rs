@@ -1,0 +1,91 @@
+//! Every line the client writes is written here: commands (encoded by [`Command::encode`]),
+//! the BDAT chunk headers, the two SASL lines that are not commands, and the end of an empty
+//! DATA body. (A DATA body is dot-stuffed straight into the output in [`body`](super::body).)
+//! Each write that asks for a reply also puts what the reply answers on the
+//! [`Pending`](super::pending::Pending) queue.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use mail_wire::sasl::framing;
+
+use crate::command::Command;
+
+use super::Client;
+use super::pending::Expect;
+
+/// The line ending of every line the client writes (RFC 5321 section 2.3.8).
+const CRLF: &[u8] = b"\r\n";
+
+/// The end of a DATA body with nothing in it: a line with a single dot (RFC 5321 section
+/// 4.1.1.4).
+const END_OF_EMPTY_DATA: &[u8] = b".\r\n";
+
+impl Client {
+    /// Writes `command` and waits for its reply.
+    pub(super) fn send_command(&mut self, now: Instant, expect: Expect, command: &Command<'_>) {
+        command.encode(&mut self.output);
+        self.expect(now, expect);
+    }
+
+    /// Writes a line made earlier with [`encode`] and waits for its reply.
+    pub(super) fn send_line(&mut self, now: Instant, expect: Expect, line: &[u8]) {
+        self.output.extend_from_slice(line);
+        self.expect(now, expect);
+    }
+
+    /// Writes QUIT without waiting for its reply: the session ends now.
+    pub(super) fn write_quit(&mut self) {
+        Command::Quit.encode(&mut self.output);
+    }
+
+    /// Writes one SASL response line: the response in base64 (RFC 4954 section 4).
+    pub(super) fn send_sasl_response(&mut self, now: Instant, response: &[u8]) {
+        let line = framing::encode_response(response);
+        self.output.extend_from_slice(line.expose().as_bytes());
+        self.output.extend_from_slice(CRLF);
+        self.expect(now, Expect::Auth);
+    }
+
+    /// Cancels the SASL exchange with `*` (RFC 4954 section 4); the server answers 501.
+    pub(super) fn send_sasl_cancel(&mut self, now: Instant) {
+        self.output.extend_from_slice(framing::CANCEL);
+        self.output.extend_from_slice(CRLF);
+        self.expect(now, Expect::AuthCancel);
+    }
+
+    /// Ends a DATA body that was never opened, so that the server replies.
+    pub(super) fn send_end_of_empty_data(&mut self, now: Instant) {
+        self.output.extend_from_slice(END_OF_EMPTY_DATA);
+        self.expect(now, Expect::EndOfData);
+    }
+
+    /// Writes one BDAT chunk, `BDAT n` or `BDAT n LAST` and its octets, and waits for its
+    /// reply.
+    pub(super) fn send_chunk(&mut self, now: Instant, chunk: &[u8], last: bool) {
+        let size = chunk.len() as u64;
+        Command::Bdat { size, last }.encode(&mut self.output);
+        self.output.extend_from_slice(chunk);
+        self.expect(
+            now,
+            if last {
+                Expect::EndOfData
+            } else {
+                Expect::Chunk
+            },
+        );
+    }
+
+    /// Waits for a reply to what was just written.
+    pub(super) fn expect(&mut self, now: Instant, expect: Expect) {
+        self.pending.push(now, expect, &self.config.timeouts);
+    }
+}
+
+/// A command line, ready to write later (lock-step mode keeps the rest of a transaction's
+/// commands until each reply comes).
+pub(super) fn encode(command: &Command<'_>) -> Bytes {
+    let mut line = BytesMut::new();
+    command.encode(&mut line);
+    line.freeze()
+}

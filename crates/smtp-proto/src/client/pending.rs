@@ -1,0 +1,164 @@
+//! The replies the client waits for, oldest first ([`Pending`]), what each one answers
+//! ([`Expect`]), and the deadline of the oldest.
+//!
+//! Each reply has its own timeout ([`Timeouts`]), counted from the previous reply, or from
+//! the command when nothing else was outstanding: a pipelined group of commands waits for its
+//! replies one after the other, each deadline starting when the one before it was met.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::setup::Hello;
+use super::timer::Timer;
+use super::{Awaiting, Timeouts};
+
+/// What an outstanding reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expect {
+    Greeting,
+    Hello(Hello),
+    StartTls,
+    /// AUTH, or a SASL response line.
+    Auth,
+    /// The cancel line `*` after a failed SASL step.
+    AuthCancel,
+    Rset,
+    Mail,
+    Rcpt(usize),
+    Data,
+    /// A BDAT chunk that is not the last.
+    Chunk,
+    /// `.` or `BDAT ... LAST`: one reply, or in LMTP one per accepted recipient.
+    EndOfData,
+    Quit,
+}
+
+impl Expect {
+    pub(super) fn awaiting(self) -> Awaiting {
+        match self {
+            Expect::Greeting => Awaiting::Greeting,
+            Expect::Hello(_) => Awaiting::Hello,
+            Expect::StartTls => Awaiting::StartTls,
+            Expect::Auth | Expect::AuthCancel => Awaiting::Auth,
+            Expect::Rset => Awaiting::Rset,
+            Expect::Mail => Awaiting::Mail,
+            Expect::Rcpt(_) => Awaiting::Rcpt,
+            Expect::Data => Awaiting::Data,
+            Expect::Chunk => Awaiting::Chunk,
+            Expect::EndOfData => Awaiting::EndOfData,
+            Expect::Quit => Awaiting::Quit,
+        }
+    }
+
+    fn timeout(self, t: &Timeouts) -> Duration {
+        match self {
+            Expect::Greeting => t.greeting,
+            Expect::Mail => t.mail,
+            Expect::Rcpt(_) => t.rcpt,
+            Expect::Data => t.data_initiation,
+            Expect::Chunk => t.data_block,
+            Expect::EndOfData => t.data_termination,
+            Expect::Hello(_)
+            | Expect::StartTls
+            | Expect::Auth
+            | Expect::AuthCancel
+            | Expect::Rset
+            | Expect::Quit => t.command,
+        }
+    }
+
+    /// Whether the reply belongs to a mail transaction.
+    fn in_transaction(self) -> bool {
+        matches!(
+            self,
+            Expect::Rset
+                | Expect::Mail
+                | Expect::Rcpt(_)
+                | Expect::Data
+                | Expect::Chunk
+                | Expect::EndOfData
+        )
+    }
+}
+
+/// The outstanding replies, oldest first, and the timer of the oldest.
+pub(super) struct Pending {
+    queue: VecDeque<Expect>,
+    /// Runs for the front of `queue`; `None` when nothing is outstanding.
+    timer: Option<Timer>,
+}
+
+impl fmt::Debug for Pending {
+    // The queue alone: the timer's instants say nothing to a reader of `Client`'s `Debug`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.queue, f)
+    }
+}
+
+impl Pending {
+    /// A session just opened at `now`, waiting for the greeting.
+    pub(super) fn greeting(now: Instant, timeouts: &Timeouts) -> Self {
+        let mut pending = Pending {
+            queue: VecDeque::new(),
+            timer: None,
+        };
+        pending.push(now, Expect::Greeting, timeouts);
+        pending
+    }
+
+    /// Waits for a reply to what was just written at `now`. Its deadline starts now only when
+    /// nothing else was outstanding; otherwise when the replies before it are in.
+    pub(super) fn push(&mut self, now: Instant, expect: Expect, timeouts: &Timeouts) {
+        if self.queue.is_empty() {
+            self.timer = Some(Timer::start(now, expect.timeout(timeouts)));
+        }
+        self.queue.push_back(expect);
+    }
+
+    /// The oldest outstanding reply.
+    pub(super) fn front(&self) -> Option<Expect> {
+        self.queue.front().copied()
+    }
+
+    /// The newest outstanding reply.
+    pub(super) fn back(&self) -> Option<Expect> {
+        self.queue.back().copied()
+    }
+
+    /// A reply to the front arrived at `now`. With `done` the front is answered and leaves
+    /// the queue; without (an LMTP end of data, which has one reply per accepted recipient)
+    /// it waits for its next reply. Either way the wait for the front starts again at `now`.
+    pub(super) fn answered(&mut self, now: Instant, done: bool, timeouts: &Timeouts) {
+        if done {
+            self.queue.pop_front();
+        }
+        self.timer = self
+            .front()
+            .map(|expect| Timer::start(now, expect.timeout(timeouts)));
+    }
+
+    /// Forgets every outstanding reply (the session is over).
+    pub(super) fn clear(&mut self) {
+        self.queue.clear();
+        self.timer = None;
+    }
+
+    /// Whether a reply of a mail transaction is outstanding.
+    pub(super) fn in_transaction(&self) -> bool {
+        self.queue.iter().any(|expect| expect.in_transaction())
+    }
+
+    /// When the oldest outstanding reply is due.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.timer.as_ref().and_then(Timer::deadline)
+    }
+
+    /// The oldest outstanding reply, if its deadline has passed at `now`.
+    pub(super) fn expired(&self, now: Instant) -> Option<Expect> {
+        self.timer
+            .as_ref()
+            .filter(|timer| timer.expired(now))
+            .and(self.front())
+    }
+}
