@@ -162,3 +162,72 @@ impl Pending {
             .and(self.front())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{Expect, Pending};
+    use crate::client::Timeouts;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn the_greeting_is_due_after_its_timeout() {
+        let (start, timeouts) = (Instant::now(), Timeouts::default());
+        let pending = Pending::greeting(start, &timeouts);
+        assert_eq!(pending.deadline(), Some(start + timeouts.greeting));
+        assert_eq!(pending.expired(start + timeouts.greeting - SECOND), None);
+        assert_eq!(
+            pending.expired(start + timeouts.greeting),
+            Some(Expect::Greeting)
+        );
+    }
+
+    #[test]
+    fn each_deadline_counts_from_the_reply_before_it() {
+        let (start, timeouts) = (Instant::now(), Timeouts::default());
+        let mut pending = Pending::greeting(start, &timeouts);
+        pending.answered(start, true, &timeouts);
+        assert_eq!((pending.front(), pending.deadline()), (None, None));
+        assert_eq!(pending.expired(start + 1000 * timeouts.command), None);
+
+        // A pipelined group: only the first command starts a wait.
+        pending.push(start, Expect::Mail, &timeouts);
+        pending.push(start + SECOND, Expect::Rcpt(0), &timeouts);
+        pending.push(start + SECOND, Expect::Data, &timeouts);
+        assert_eq!(pending.deadline(), Some(start + timeouts.mail));
+        assert_eq!(pending.back(), Some(Expect::Data));
+        assert!(pending.in_transaction());
+
+        let later = start + 7 * SECOND;
+        pending.answered(later, true, &timeouts);
+        assert_eq!(pending.front(), Some(Expect::Rcpt(0)));
+        assert_eq!(pending.deadline(), Some(later + timeouts.rcpt));
+        pending.answered(later, true, &timeouts);
+        assert_eq!(pending.deadline(), Some(later + timeouts.data_initiation));
+    }
+
+    #[test]
+    fn a_reply_that_does_not_finish_the_front_restarts_its_wait() {
+        let (start, timeouts) = (Instant::now(), Timeouts::default());
+        let mut pending = Pending::greeting(start, &timeouts);
+        pending.answered(start, true, &timeouts);
+        pending.push(start, Expect::EndOfData, &timeouts);
+        let later = start + 30 * SECOND;
+        pending.answered(later, false, &timeouts);
+        assert_eq!(pending.front(), Some(Expect::EndOfData));
+        assert_eq!(pending.deadline(), Some(later + timeouts.data_termination));
+    }
+
+    #[test]
+    fn cleared_means_nothing_is_due() {
+        let (start, timeouts) = (Instant::now(), Timeouts::default());
+        let mut pending = Pending::greeting(start, &timeouts);
+        pending.push(start, Expect::Quit, &timeouts);
+        pending.clear();
+        assert_eq!((pending.front(), pending.deadline()), (None, None));
+        assert!(!pending.in_transaction());
+        assert_eq!(pending.expired(start + timeouts.greeting), None);
+    }
+}
