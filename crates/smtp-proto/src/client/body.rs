@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-#[cfg(doc)]
-use super::Event;
 use super::pending::Expect;
 use super::transaction::Transfer;
 use super::{Client, ClientError};
@@ -22,9 +20,8 @@ pub(super) enum BodyState {
 }
 
 impl Client {
-    /// Whether [`Client::send_body`] and [`Client::finish_body`] may be called now: a body is
-    /// open and, for BDAT without PIPELINING, the previous chunk was answered.
-    pub fn can_send_body(&self) -> bool {
+    /// A body is open and, for BDAT without PIPELINING, the previous chunk was answered.
+    pub(super) fn body_ready(&self) -> bool {
         self.txn.as_ref().is_some_and(|txn| {
             txn.body == BodyState::Open
                 && (txn.transfer == Transfer::Data
@@ -33,19 +30,8 @@ impl Client {
         })
     }
 
-    /// Sends the next piece of the body. Bare CR and LF become CRLF (RFC 5321 section 2.3.8),
-    /// except in a `BODY=BINARYMIME` body (RFC 3030 section 3), which goes byte for byte. For
-    /// DATA the piece is then dot-stuffed; for BDAT it becomes one `BDAT n` chunk (a piece
-    /// that leaves nothing to send, empty or a final CR held back until the next piece shows
-    /// whether an LF follows, sends nothing).
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::NoBody`] when no body is open, [`ClientError::BodyNotReady`] when the
-    /// previous chunk is unanswered and the server does not pipeline; the session's error
-    /// once it is closed.
-    pub fn send_body(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
-        self.check_body()?;
+    /// Writes the next piece of an open body (checked by [`Client::check_body`]).
+    pub(super) fn write_body(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
         let Some(txn) = self.txn.as_mut() else {
             return Err(ClientError::NoBody);
         };
@@ -68,24 +54,8 @@ impl Client {
         Ok(())
     }
 
-    /// Ends the body: `.` after DATA, `BDAT 0 LAST` after chunks. The outcome comes as
-    /// [`Event::MessageAccepted`] or [`Event::MessageRejected`] (LMTP: [`Event::Delivery`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`Client::send_body`].
-    pub fn finish_body(&mut self, now: Instant) -> Result<(), ClientError> {
-        self.finish_body_with(now, &[])
-    }
-
-    /// Sends `chunk` as the last piece of the body and ends it: for BDAT one `BDAT n LAST`
-    /// (the whole message in one command when nothing was sent before).
-    ///
-    /// # Errors
-    ///
-    /// As [`Client::send_body`].
-    pub fn finish_body_with(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
-        self.check_body()?;
+    /// Writes the last piece of an open body and its end (checked by [`Client::check_body`]).
+    pub(super) fn end_body(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
         let Some(txn) = self.txn.as_mut() else {
             return Err(ClientError::NoBody);
         };
@@ -106,11 +76,11 @@ impl Client {
     }
 
     /// Checks that a body call fits the session's state.
-    fn check_body(&self) -> Result<(), ClientError> {
+    pub(super) fn check_body(&self) -> Result<(), ClientError> {
         self.check_open()?;
         match &self.txn {
             Some(txn) if txn.body == BodyState::Open => {
-                if self.can_send_body() {
+                if self.body_ready() {
                     Ok(())
                 } else {
                     Err(ClientError::BodyNotReady)

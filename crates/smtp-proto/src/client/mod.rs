@@ -131,14 +131,14 @@
 //
 // | file | what it holds |
 // |---|---|
-// | `client/mod.rs` | `Client`: its state, the driver calls (`feed`, `poll_*`, `handle_*`, `quit`), reading replies and handing each to its step, ending the session |
+// | `client/mod.rs` | `Client`: its state, every public method (each hands its work to the file below that does it), reading replies and handing each to its step, ending the session |
 // | `client/config.rs` | `ClientConfig`, `TlsPolicy`, `Timeouts`, `Credentials`, the fixed limits |
 // | `client/event.rs` | `Event`, `Rejection`, `Awaiting`, `SessionError`, `ClientError` |
 // | `client/envelope.rs` | `Envelope`, `Recipient`, `EnvelopeError` and the check of an envelope against the server's extensions |
 // | `client/setup.rs` | the greeting, EHLO/HELO/LHLO and STARTTLS |
 // | `client/auth.rs` | AUTH: choosing the mechanism, challenges and responses |
-// | `client/transaction.rs` | MAIL, RCPT, DATA, RSET and their replies; `Client::send_message` |
-// | `client/body.rs` | the body: `Client::send_body`, `Client::finish_body`, dot-stuffing and CRLF line endings |
+// | `client/transaction.rs` | MAIL, RCPT, DATA, RSET and their replies (behind `Client::send_message`) |
+// | `client/body.rs` | the body (behind `Client::send_body` and `Client::finish_body`): dot-stuffing, BDAT chunks, CRLF line endings |
 // | `client/pending.rs` | the queue of replies the client waits for, and what each answers |
 // | `client/timer.rs` | the one deadline type, behind `Client::poll_timeout` and `Client::handle_timeout` |
 // | `client/output.rs` | every line the client writes |
@@ -408,6 +408,66 @@ impl Client {
         self.phase = Phase::Setup;
         self.send_hello(now, self.first_hello());
         Ok(())
+    }
+
+    /// Starts a mail transaction. With PIPELINING, MAIL, the RCPTs and DATA go out at once.
+    /// Each RCPT reply comes as [`Event::Recipient`]; then [`Event::BodyReady`] (or
+    /// [`Event::MessageRejected`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Envelope`] if the server cannot take this envelope (nothing is sent and
+    /// the session stays ready); [`ClientError::NotReady`] before [`Event::Ready`]; the
+    /// session's error once it is closed.
+    pub fn send_message(&mut self, now: Instant, envelope: Envelope) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.phase != Phase::Ready {
+            return Err(ClientError::NotReady);
+        }
+        self.start_transaction(now, envelope)
+    }
+
+    /// Whether [`Client::send_body`] and [`Client::finish_body`] may be called now: a body is
+    /// open and, for BDAT without PIPELINING, the previous chunk was answered.
+    pub fn can_send_body(&self) -> bool {
+        self.body_ready()
+    }
+
+    /// Sends the next piece of the body. Bare CR and LF become CRLF (RFC 5321 section 2.3.8),
+    /// except in a `BODY=BINARYMIME` body (RFC 3030 section 3), which goes byte for byte. For
+    /// DATA the piece is then dot-stuffed; for BDAT it becomes one `BDAT n` chunk (a piece
+    /// that leaves nothing to send, empty or a final CR held back until the next piece shows
+    /// whether an LF follows, sends nothing).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::NoBody`] when no body is open, [`ClientError::BodyNotReady`] when the
+    /// previous chunk is unanswered and the server does not pipeline; the session's error
+    /// once it is closed.
+    pub fn send_body(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
+        self.check_body()?;
+        self.write_body(now, chunk)
+    }
+
+    /// Ends the body: `.` after DATA, `BDAT 0 LAST` after chunks. The outcome comes as
+    /// [`Event::MessageAccepted`] or [`Event::MessageRejected`] (LMTP: [`Event::Delivery`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send_body`].
+    pub fn finish_body(&mut self, now: Instant) -> Result<(), ClientError> {
+        self.finish_body_with(now, &[])
+    }
+
+    /// Sends `chunk` as the last piece of the body and ends it: for BDAT one `BDAT n LAST`
+    /// (the whole message in one command when nothing was sent before).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send_body`].
+    pub fn finish_body_with(&mut self, now: Instant, chunk: &[u8]) -> Result<(), ClientError> {
+        self.check_body()?;
+        self.end_body(now, chunk)
     }
 
     /// Ends the session with QUIT, now if the session is idle, otherwise as soon as it is:

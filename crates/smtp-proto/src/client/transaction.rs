@@ -55,20 +55,13 @@ pub(super) struct Transaction {
 }
 
 impl Client {
-    /// Starts a mail transaction. With PIPELINING, MAIL, the RCPTs and DATA go out at once.
-    /// Each RCPT reply comes as [`Event::Recipient`]; then [`Event::BodyReady`] (or
-    /// [`Event::MessageRejected`]).
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::Envelope`] if the server cannot take this envelope (nothing is sent and
-    /// the session stays ready); [`ClientError::NotReady`] before [`Event::Ready`]; the
-    /// session's error once it is closed.
-    pub fn send_message(&mut self, now: Instant, envelope: Envelope) -> Result<(), ClientError> {
-        self.check_open()?;
-        if self.phase != Phase::Ready {
-            return Err(ClientError::NotReady);
-        }
+    /// Sends the envelope of a new transaction; the session is ready (checked by
+    /// [`Client::send_message`]).
+    pub(super) fn start_transaction(
+        &mut self,
+        now: Instant,
+        envelope: Envelope,
+    ) -> Result<(), ClientError> {
         let (params, transfer) = self.check_envelope(&envelope)?;
         let pipelining = self.pipelining();
 
