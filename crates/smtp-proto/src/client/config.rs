@@ -21,7 +21,9 @@ pub(super) const COMMAND_LINE_LIMIT: usize = 512;
 /// RFC 4954 section 4 (bearer-token errors and SCRAM messages can exceed 512 octets).
 pub(super) const SASL_LINE_LIMIT: usize = 12288;
 
-/// How much fed input is framed at a time, so a large read never sits in the buffer whole.
+/// How much fed input is framed at a time, so a large read never sits in the buffer whole
+/// (docs/design.md security rule 5, bounded everything). A choice of this crate, not an RFC
+/// value: large enough that framing costs little per call.
 pub(super) const FEED_CHUNK: usize = 4096;
 
 /// When to upgrade a plaintext connection with STARTTLS (RFC 3207).

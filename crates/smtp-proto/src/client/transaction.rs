@@ -29,29 +29,32 @@ pub(super) enum Transfer {
 #[derive(Debug)]
 pub(super) struct Transaction {
     pub(super) transfer: Transfer,
-    pub(super) recipients: usize,
+    recipients: usize,
     /// Indices of accepted recipients, in order.
-    pub(super) accepted: Vec<usize>,
-    pub(super) rcpt_replies: usize,
-    pub(super) sender_accepted: bool,
+    accepted: Vec<usize>,
+    rcpt_replies: usize,
+    sender_accepted: bool,
     /// The outcome was reported as a rejection; later replies of the group are swallowed.
     pub(super) failed: bool,
     /// The final reply (or all LMTP replies) to the end of the body arrived.
-    pub(super) ended: bool,
+    ended: bool,
     /// Lock-step mode: commands still to send, one per reply.
-    pub(super) unsent: VecDeque<(Expect, Bytes)>,
+    unsent: VecDeque<(Expect, Bytes)>,
     /// DATA went out with the MAIL/RCPT group.
-    pub(super) data_pipelined: bool,
+    data_pipelined: bool,
+    /// Where the body is (see [`body`](super::body)).
     pub(super) body: BodyState,
+    /// DATA: dot-stuffs the body and makes its line endings CRLF.
     pub(super) encoder: DotEncoder,
     /// BDAT chunks keep their octets (`BODY=BINARYMIME`); otherwise bare CR and LF become
     /// CRLF, as in DATA.
     pub(super) binary: bool,
     /// BDAT without BINARYMIME: the last chunk ended in a CR whose partner is not known yet.
     pub(super) held_cr: bool,
+    /// BDAT chunks, not the last, whose reply has not come yet.
     pub(super) chunks_in_flight: usize,
     /// LMTP replies to the end of the body received so far.
-    pub(super) deliveries: usize,
+    deliveries: usize,
 }
 
 impl Client {
