@@ -6,14 +6,23 @@
 //! cargo run --release --example mail-server -- --help  # every option
 //! ```
 //!
-//! Modules: `options` (the command line), `accounts` (Argon2id password file), `store`
-//! (Maildir delivery with fsync before the 250), `smtp` (the per-session policy),
-//! `listeners` (start-up, TLS material, connection limits, graceful shutdown).
+//! Modules:
+//! - `options`: the command line;
+//! - `startup`: start-up (accounts, TLS material, store, one listener per service), the banner,
+//!   graceful shutdown;
+//! - `listeners`: protocol-neutral listeners: the `Service` trait a protocol implements, the
+//!   accept loop, connection limits, implicit TLS with the mode-mismatch diagnosis, shutdown;
+//! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
+//!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
+//! - `accounts`: the Argon2id password file;
+//! - `store`: Maildir storage (`store::maildir`: naming, durable writes, reading back) and
+//!   delivery (`store::delivery`: fsync before the 250).
 
 pub mod accounts;
 pub mod listeners;
 pub mod options;
 pub mod smtp;
+pub mod startup;
 pub mod store;
 
 use std::process::ExitCode;
@@ -46,7 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(listeners::run(options)) {
+    match runtime.block_on(startup::run(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("mail-server: {error}");

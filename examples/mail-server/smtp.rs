@@ -1,29 +1,33 @@
-//! One SMTP session: the policy of the relay and submission listeners on top of
-//! `smtp_proto::tokio::ServerConnection`, delivering into the Maildir store.
+//! SMTP: the relay, submission and submissions listeners as three instances of
+//! [`SmtpService`], and the per-session policy on top of `smtp_proto::tokio::ServerConnection`,
+//! delivering into the Maildir store.
 //!
 //! The protocol (syntax, sequence, limits, STARTTLS, the SASL exchange) is the state
 //! machine's; this module decides who may send to whom and when a message is safe to
 //! acknowledge: only after the store has committed it to disk.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
-use mail_wire::sasl::Nonce;
-use smtp_proto::server::{Event, HelloVerb, Server, SessionError};
+use mail_wire::sasl::{Mechanism, Nonce};
+use smtp_proto::server::{Event, HelloVerb, Server, ServerConfig, SessionError};
 use smtp_proto::tokio::ServerConnection;
+use smtp_proto::trace::{DateTime, Protocol, Received, TraceId, return_path};
 use smtp_proto::{
-    EnhancedStatusCode, ForwardPath, Host, Mailbox, Reply, ReplyCode, ReversePath, ValueError,
+    Domain, EnhancedStatusCode, ForwardPath, Host, LocalPart, Mailbox, Reply, ReplyCode,
+    ReversePath, ValueError,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tracing::{info, warn};
 
 use crate::accounts::{Accounts, Address};
-use crate::store::{Delivery, Protocol, Received, Store, return_path};
+use crate::listeners::{Connection, OverLimit, Service, TlsStart, Transport};
+use crate::store::{Delivery, Store};
 
-/// Which listener a session came in on.
+/// What a listener lets its clients do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Port 2525: mail for local users from anyone, no AUTH.
@@ -32,32 +36,167 @@ pub enum Role {
     Submission,
 }
 
-/// What every session shares.
+/// Who receives mail here: the local domains and their accounts.
 #[derive(Debug)]
-pub struct Shared {
-    /// The Maildir store.
-    pub store: Store,
-    /// The accounts (read-only while serving).
+pub struct Mailboxes {
+    /// The accounts (read-only while serving); they also check passwords.
     pub accounts: Accounts,
     /// The local domains, lowercased.
     pub domains: Vec<String>,
-    /// The server's name for trace headers.
-    pub hostname: String,
-    /// Password checks allowed at once. Each Argon2id verification holds a 19 MiB work area,
-    /// so unbounded concurrent logins would be a memory attack; extra ones wait their turn.
-    pub auth_slots: tokio::sync::Semaphore,
 }
 
-impl Shared {
+impl Mailboxes {
     fn is_local(&self, domain: &str) -> bool {
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 }
 
+/// What every SMTP session of the server shares.
+#[derive(Debug)]
+pub struct Policy {
+    /// Where accepted messages go.
+    pub store: Store,
+    /// Who receives mail here.
+    pub mailboxes: Mailboxes,
+    /// The server's name in the trace headers it writes.
+    pub hostname: Domain<'static>,
+    /// Password checks allowed at once. Each Argon2id verification holds a 19 MiB work area,
+    /// so unbounded concurrent logins would be a memory attack; extra ones wait their turn.
+    pub auth_slots: Semaphore,
+}
+
+/// One SMTP listener: its role, how TLS starts, the state machine's configuration, and the
+/// policy every session applies.
+#[derive(Debug, Clone)]
+pub struct SmtpService {
+    name: &'static str,
+    summary: &'static str,
+    role: Role,
+    tls_start: TlsStart,
+    config: ServerConfig,
+    policy: Arc<Policy>,
+}
+
+impl SmtpService {
+    /// Port 25's job (2525 here): mail for local users from anyone, STARTTLS offered, no AUTH.
+    pub fn relay(base: &ServerConfig, policy: Arc<Policy>) -> Self {
+        let mut config = base.clone();
+        config.starttls = true;
+        SmtpService {
+            name: "smtp (relay)",
+            summary: "STARTTLS offered, mail for local users, no AUTH",
+            role: Role::Relay,
+            tls_start: TlsStart::StartTls,
+            config,
+            policy,
+        }
+    }
+
+    /// Submission (RFC 6409, 2587 here): STARTTLS, then AUTH required (TLS required before
+    /// AUTH unless `base` allows plaintext AUTH).
+    pub fn submission(base: &ServerConfig, policy: Arc<Policy>) -> Self {
+        let mut config = base.clone();
+        config.starttls = true;
+        config.require_tls = !base.allow_plaintext_auth;
+        config.require_auth = true;
+        config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        SmtpService {
+            name: "submission",
+            summary: "STARTTLS, then AUTH required",
+            role: Role::Submission,
+            tls_start: TlsStart::StartTls,
+            config,
+            policy,
+        }
+    }
+
+    /// Submission over implicit TLS (RFC 8314, 2465 here): AUTH required.
+    pub fn submissions(base: &ServerConfig, policy: Arc<Policy>) -> Self {
+        let mut config = base.clone();
+        config.implicit_tls = true;
+        config.require_auth = true;
+        config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        SmtpService {
+            name: "submissions",
+            summary: "implicit TLS, AUTH required",
+            role: Role::Submission,
+            tls_start: TlsStart::Implicit,
+            config,
+            policy,
+        }
+    }
+}
+
+impl Service for SmtpService {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn summary(&self) -> &str {
+        self.summary
+    }
+
+    fn tls_start(&self) -> TlsStart {
+        self.tls_start
+    }
+
+    fn tls_service(&self) -> mail_tls::Service {
+        match self.role {
+            Role::Relay => mail_tls::Service::SmtpRelay,
+            Role::Submission => mail_tls::Service::Submission,
+        }
+    }
+
+    fn refusal(&self, over: OverLimit) -> &'static str {
+        refusal(over)
+    }
+
+    async fn serve(self: Arc<Self>, connection: Connection) {
+        let Connection {
+            peer,
+            transport,
+            shutdown,
+        } = connection;
+        let server = Server::new(self.config.clone(), Instant::now());
+        let context = SessionContext {
+            policy: self.policy.clone(),
+            role: self.role,
+            peer,
+        };
+        match transport {
+            Transport::Plain { stream, starttls } => {
+                let conn = ServerConnection::new(stream, server)
+                    .with_starttls(starttls.config, starttls.options);
+                Session::new(conn, context).run(shutdown).await;
+            }
+            Transport::Tls(stream) => {
+                let conn = ServerConnection::new(stream, server);
+                Session::new(conn, context).run(shutdown).await;
+            }
+        }
+    }
+}
+
+/// The greeting refusing a connection over a limit.
+fn refusal(over: OverLimit) -> &'static str {
+    match over {
+        OverLimit::Total => "421 4.7.0 Too many connections, try again later\r\n",
+        OverLimit::PerAddress => "421 4.7.0 Too many connections from your address\r\n",
+    }
+}
+
+/// Who a session serves and under which policy.
+#[derive(Debug)]
+struct SessionContext {
+    policy: Arc<Policy>,
+    role: Role,
+    peer: SocketAddr,
+}
+
 /// The envelope and the open delivery of the current transaction.
 #[derive(Default)]
 struct Transaction {
-    from: Option<String>,
+    from: Option<ReversePath<'static>>,
     recipients: Vec<Address>,
     delivery: Option<Delivery>,
     /// Set when writing to the store failed; the message is then refused with 451.
@@ -100,266 +239,443 @@ fn nonce() -> Nonce {
     Nonce::new(hex).expect("hex digits are a valid nonce")
 }
 
-/// Runs one session to its end. `shutdown` turning true asks the session to finish its
-/// transaction and close.
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut conn: ServerConnection<S>,
-    shared: Arc<Shared>,
-    role: Role,
-    peer: SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut txn = Transaction::default();
-    let mut helo = String::new();
-    let mut shutting_down = *shutdown.borrow();
-    if shutting_down {
-        conn.server().shutdown();
+/// What the trace headers of one message say: who sent it from where, over what, to whom.
+#[derive(Debug)]
+pub struct Stamp<'a> {
+    /// The reverse path of MAIL FROM.
+    pub from: &'a ReversePath<'a>,
+    /// The name the client gave in HELO or EHLO.
+    pub helo: &'a Host<'a>,
+    /// The client's address.
+    pub client_ip: IpAddr,
+    /// This server's name.
+    pub by: &'a Domain<'a>,
+    /// The `with` keyword.
+    pub protocol: Protocol,
+    /// The delivery's unique name, which the `id` clause carries (its first 64 characters).
+    pub id: &'a str,
+    /// The accepted recipients.
+    pub recipients: &'a [Address],
+    /// When the message was received.
+    pub date: DateTime,
+}
+
+/// The `Return-Path:` and `Received:` headers written in front of a message, ending in CRLF.
+/// The `for` clause appears only with a single recipient: the header never discloses the
+/// others.
+pub fn trace_headers(stamp: &Stamp<'_>) -> String {
+    let id: String = stamp.id.chars().take(smtp_proto::trace::MAX_ID).collect();
+    // The unique name is built from digits, letters, dots and the (validated) host name, so
+    // it is a valid id; if it ever were not, the clause is left out rather than mangled.
+    let id = TraceId::new(id).ok();
+    // The account's address as a path: a local part that needs quoting is quoted.
+    let single = match stamp.recipients {
+        [one] => LocalPart::from_unquoted(one.local())
+            .ok()
+            .zip(Domain::new(one.domain()).ok())
+            .map(|(local, domain)| Mailbox::new(local, Host::Domain(domain))),
+        _ => None,
+    };
+    let mut received =
+        Received::new(stamp.helo, stamp.client_ip, stamp.by, stamp.date).protocol(stamp.protocol);
+    if let Some(id) = &id {
+        received = received.id(id);
     }
-    loop {
-        let event = if shutting_down {
-            conn.next_event().await
-        } else {
-            tokio::select! {
-                event = conn.next_event() => event,
-                _ = shutdown.changed() => {
-                    shutting_down = true;
-                    conn.server().shutdown();
-                    continue;
-                }
-            }
-        };
-        let event = match event {
-            Ok(Some(event)) => event,
-            Ok(None) => break,
-            Err(err) => {
-                warn!(%peer, error = %err, "session error");
-                break;
-            }
-        };
-        let tls = conn.server().is_tls();
-        let result = handle(
-            &mut conn, &shared, role, peer, &mut txn, &mut helo, tls, event,
-        )
-        .await;
-        if let Err(err) = result {
-            warn!(%peer, error = %err, "session ended by a local error");
-            break;
+    if let Some(rcpt) = &single {
+        received = received.recipient(rcpt);
+    }
+    return_path(stamp.from) + &received.header()
+}
+
+/// One SMTP session: its connection, context, greeting and transaction.
+struct Session<S> {
+    conn: ServerConnection<S>,
+    context: SessionContext,
+    /// The HELO/EHLO argument.
+    helo: Option<Host<'static>>,
+    txn: Transaction,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    fn new(conn: ServerConnection<S>, context: SessionContext) -> Self {
+        Session {
+            conn,
+            context,
+            helo: None,
+            txn: Transaction::default(),
         }
     }
-    if let Some(delivery) = txn.delivery.take() {
-        delivery.abort();
+
+    /// Runs the session to its end. `shutdown` turning true asks it to finish its
+    /// transaction and close.
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let peer = self.context.peer;
+        let mut shutting_down = *shutdown.borrow();
+        if shutting_down {
+            self.conn.server().shutdown();
+        }
+        loop {
+            let event = if shutting_down {
+                self.conn.next_event().await
+            } else {
+                tokio::select! {
+                    event = self.conn.next_event() => event,
+                    _ = shutdown.changed() => {
+                        shutting_down = true;
+                        self.conn.server().shutdown();
+                        continue;
+                    }
+                }
+            };
+            let event = match event {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(err) => {
+                    warn!(%peer, error = %err, "session error");
+                    break;
+                }
+            };
+            if let Err(err) = self.handle(event).await {
+                warn!(%peer, error = %err, "session ended by a local error");
+                break;
+            }
+        }
+        if let Some(delivery) = self.txn.delivery.take() {
+            delivery.abort();
+        }
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
+        let peer = self.context.peer;
+        let decided = match event {
+            Event::Hello { verb, host } => {
+                info!(%peer, ?verb, helo = %host, "hello");
+                self.helo = Some(host);
+                self.conn.server().accept()
+            }
+            Event::Mail { from, params } => {
+                self.txn = Transaction::default();
+                let sender = match &from {
+                    ReversePath::Null => String::new(),
+                    ReversePath::Mailbox(m) => m.to_string(),
+                };
+                if let Some(refusal) = self.sender_refusal(&from)? {
+                    info!(%peer, from = %sender, "sender refused: not the authenticated account");
+                    return Ok(self.conn.server().reject(refusal)?);
+                }
+                info!(%peer, from = %sender, size = ?params.size, "mail from");
+                self.txn.from = Some(from.into_owned());
+                self.conn.server().accept()
+            }
+            Event::Rcpt { to, .. } => match self.recipient(&to)? {
+                Ok(address) => {
+                    info!(%peer, to = %address, "rcpt to");
+                    self.txn.recipients.push(address);
+                    self.conn.server().accept()
+                }
+                Err(refusal) => self.conn.server().reject(refusal),
+            },
+            Event::BodyStart { .. } => {
+                self.open_delivery();
+                Ok(())
+            }
+            Event::BodyChunk(chunk) => {
+                // After a failed write the rest of the body is read and dropped: the client
+                // gets a 4xx at the end, and the log one line, not one per chunk.
+                if let (Some(delivery), false) = (&mut self.txn.delivery, self.txn.failed) {
+                    if let Err(err) = delivery.write(&chunk) {
+                        warn!(%peer, error = %err, "cannot write the message");
+                        self.txn.failed = true;
+                    }
+                }
+                Ok(())
+            }
+            Event::BodyAborted(error) => {
+                info!(%peer, %error, "message refused while streaming");
+                if let Some(delivery) = self.txn.delivery.take() {
+                    delivery.abort();
+                }
+                self.txn = Transaction::default();
+                Ok(())
+            }
+            Event::BodyEnd { size, .. } => return self.commit(size).await,
+            Event::AuthStep { .. } => {
+                let policy = &self.context.policy;
+                let _slot = policy.auth_slots.acquire().await?;
+                let server = self.conn.server();
+                // Argon2 takes tens of milliseconds: keep other sessions running meanwhile.
+                tokio::task::block_in_place(|| {
+                    server.auth_step(&policy.mailboxes.accounts, nonce())
+                })
+            }
+            Event::Authenticated(who) => {
+                info!(%peer, user = who.identity(), mechanism = %who.mechanism(), "authenticated");
+                Ok(())
+            }
+            Event::AuthFailed { mechanism, error } => {
+                warn!(%peer, %mechanism, %error, "authentication failed");
+                Ok(())
+            }
+            Event::StartTls => {
+                info!(%peer, "TLS started");
+                Ok(())
+            }
+            Event::Closed(ending) => {
+                match ending {
+                    Ok(()) => info!(%peer, reason = "client quit", "session closed"),
+                    Err(
+                        reason @ SessionError::PeerClosed {
+                            in_transaction: false,
+                        },
+                    ) => info!(%peer, %reason, "session closed"),
+                    Err(reason) => warn!(%peer, %reason, "session closed"),
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        Ok(decided?)
+    }
+
+    /// On submission, the refusal of a sender that is not the authenticated account.
+    fn sender_refusal(
+        &mut self,
+        from: &ReversePath<'_>,
+    ) -> Result<Option<Reply<'static>>, LocalError> {
+        if self.context.role != Role::Submission {
+            return Ok(None);
+        }
+        let owner = self
+            .conn
+            .server()
+            .authenticated()
+            .map(|a| a.identity().to_owned());
+        let owned = match (from, &owner) {
+            (ReversePath::Mailbox(m), Some(owner)) => {
+                let sender = mailbox_address(m);
+                let owner = Address::parse(owner).ok();
+                sender.is_some() && sender == owner
+            }
+            _ => false,
+        };
+        match owned {
+            true => Ok(None),
+            false => Ok(Some(reply(
+                553,
+                [5, 7, 1],
+                "Sender address is not owned by the authenticated account",
+            )?)),
+        }
+    }
+
+    /// The account a recipient is delivered to, or the refusal.
+    fn recipient(
+        &self,
+        to: &ForwardPath<'_>,
+    ) -> Result<Result<Address, Reply<'static>>, LocalError> {
+        let (peer, mailboxes) = (self.context.peer, &self.context.policy.mailboxes);
+        let address = match to {
+            ForwardPath::Postmaster => mailboxes
+                .domains
+                .first()
+                .and_then(|d| Address::new("postmaster", d).ok()),
+            ForwardPath::Mailbox(m) => mailbox_address(m),
+        };
+        let Some(address) = address else {
+            return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
+        };
+        if !mailboxes.is_local(address.domain()) {
+            info!(%peer, to = %address, "relay refused");
+            let refusal = match self.context.role {
+                Role::Relay => reply(550, [5, 7, 1], "Relaying denied")?,
+                Role::Submission => reply(
+                    550,
+                    [5, 7, 1],
+                    "Delivery to other domains is not available yet (no outbound queue)",
+                )?,
+            };
+            return Ok(Err(refusal));
+        }
+        // RFC 5321 section 4.5.1: every served domain MUST accept "postmaster" (any case),
+        // account or not. Its mail goes to the Maildir of postmaster@domain, which an
+        // account of that name reads.
+        let address = match address.local().eq_ignore_ascii_case("postmaster") {
+            true => Address::new("postmaster", address.domain()).unwrap_or(address),
+            false => address,
+        };
+        if address.local() != "postmaster" && !mailboxes.accounts.contains(&address) {
+            info!(%peer, to = %address, "unknown user");
+            return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
+        }
+        Ok(Ok(address))
+    }
+
+    /// Opens the delivery of the message whose body starts, and writes its trace headers.
+    /// A failure is remembered and answered with 451 at the end of the body.
+    fn open_delivery(&mut self) {
+        let peer = self.context.peer;
+        let policy = self.context.policy.clone();
+        let mut delivery = match policy.store.deliver(&self.txn.recipients) {
+            Ok(delivery) => delivery,
+            Err(err) => {
+                warn!(%peer, error = %err, "cannot open a delivery");
+                self.txn.failed = true;
+                return;
+            }
+        };
+        let server = self.conn.server();
+        let verb = server.hello().unwrap_or(HelloVerb::Helo);
+        let protocol =
+            Protocol::for_session(verb, server.is_tls(), server.authenticated().is_some());
+        let written = match (&self.helo, &self.txn.from) {
+            (Some(helo), Some(from)) => {
+                let headers = trace_headers(&Stamp {
+                    from,
+                    helo,
+                    client_ip: peer.ip(),
+                    by: &policy.hostname,
+                    protocol,
+                    id: delivery.name(),
+                    recipients: &self.txn.recipients,
+                    date: DateTime::from(SystemTime::now()),
+                });
+                delivery.write(headers.as_bytes())
+            }
+            // The state machine starts no body before a greeting and a MAIL.
+            _ => Err(std::io::Error::other(
+                "a body without a greeting or a sender",
+            )),
+        };
+        if let Err(err) = written {
+            warn!(%peer, error = %err, "cannot write the message");
+            self.txn.failed = true;
+        }
+        self.txn.delivery = Some(delivery);
+    }
+
+    /// Commits the message whose body ended, and answers 250 once it is on disk (451 if it
+    /// cannot be).
+    async fn commit(&mut self, size: u64) -> Result<(), LocalError> {
+        let peer = self.context.peer;
+        let txn = std::mem::take(&mut self.txn);
+        let recipients = txn.recipients.len();
+        let id = txn
+            .delivery
+            .as_ref()
+            .map(|d| d.name().to_owned())
+            .unwrap_or_default();
+        let committed = match txn.delivery {
+            Some(delivery) if !txn.failed => {
+                // fsync of the file and the directory: off the async worker.
+                tokio::task::spawn_blocking(move || delivery.commit())
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|r| r)
+            }
+            Some(delivery) => {
+                delivery.abort();
+                Err(std::io::Error::other("writing the message failed"))
+            }
+            None => Err(std::io::Error::other("no delivery was open")),
+        };
+        let server = self.conn.server();
+        let decided = match committed {
+            Ok(_paths) => {
+                info!(%peer, %id, size, recipients, "delivered");
+                server.accept_with(reply(250, [2, 0, 0], &format!("Ok: delivered as {id}"))?)
+            }
+            Err(err) => {
+                warn!(%peer, error = %err, "delivery failed");
+                server.reject(reply(
+                    451,
+                    [4, 3, 0],
+                    "Local error in processing; try again later",
+                )?)
+            }
+        };
+        Ok(decided?)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
-    conn: &mut ServerConnection<S>,
-    shared: &Arc<Shared>,
-    role: Role,
-    peer: SocketAddr,
-    txn: &mut Transaction,
-    helo: &mut String,
-    tls: bool,
-    event: Event,
-) -> Result<(), LocalError> {
-    let server: &mut Server = conn.server();
-    let decided = match event {
-        Event::Hello { verb, host } => {
-            *helo = host.to_string();
-            info!(%peer, ?verb, helo = %helo, "hello");
-            server.accept()
-        }
-        Event::Mail { from, params } => {
-            *txn = Transaction::default();
-            let sender = match &from {
-                ReversePath::Null => String::new(),
-                ReversePath::Mailbox(m) => m.to_string(),
-            };
-            if role == Role::Submission {
-                let owner = server.authenticated().map(|a| a.identity().to_owned());
-                let owned = match (&from, &owner) {
-                    (ReversePath::Mailbox(m), Some(owner)) => {
-                        let sender = mailbox_address(m);
-                        let owner = Address::parse(owner).ok();
-                        sender.is_some() && sender == owner
-                    }
-                    _ => false,
-                };
-                if !owned {
-                    info!(%peer, from = %sender, "sender refused: not the authenticated account");
-                    return Ok(server.reject(reply(
-                        553,
-                        [5, 7, 1],
-                        "Sender address is not owned by the authenticated account",
-                    )?)?);
-                }
-            }
-            info!(%peer, from = %sender, size = ?params.size, "mail from");
-            txn.from = Some(sender);
-            server.accept()
-        }
-        Event::Rcpt { to, .. } => {
-            let address = match &to {
-                ForwardPath::Postmaster => shared
-                    .domains
-                    .first()
-                    .and_then(|d| Address::new("postmaster", d).ok()),
-                ForwardPath::Mailbox(m) => mailbox_address(m),
-            };
-            let Some(address) = address else {
-                return Ok(server.reject(reply(550, [5, 1, 1], "No such user here")?)?);
-            };
-            if !shared.is_local(address.domain()) {
-                info!(%peer, to = %address, "relay refused");
-                let refusal = match role {
-                    Role::Relay => reply(550, [5, 7, 1], "Relaying denied")?,
-                    Role::Submission => reply(
-                        550,
-                        [5, 7, 1],
-                        "Delivery to other domains is not available yet (no outbound queue)",
-                    )?,
-                };
-                return Ok(server.reject(refusal)?);
-            }
-            // RFC 5321 section 4.5.1: every served domain MUST accept "postmaster" (any case),
-            // account or not. Its mail goes to the Maildir of postmaster@domain, which an
-            // account of that name reads.
-            let address = match address.local().eq_ignore_ascii_case("postmaster") {
-                true => Address::new("postmaster", address.domain()).unwrap_or(address),
-                false => address,
-            };
-            if address.local() != "postmaster" && !shared.accounts.contains(&address) {
-                info!(%peer, to = %address, "unknown user");
-                return Ok(server.reject(reply(550, [5, 1, 1], "No such user here")?)?);
-            }
-            info!(%peer, to = %address, "rcpt to");
-            txn.recipients.push(address);
-            server.accept()
-        }
-        Event::BodyStart { .. } => {
-            match shared.store.deliver(&txn.recipients) {
-                Ok(mut delivery) => {
-                    let id = delivery.name().to_owned();
-                    let ehlo = server.hello() == Some(HelloVerb::Ehlo);
-                    let auth = server.authenticated().is_some();
-                    // The `for` clause only with one recipient: never disclose the others.
-                    let single = match txn.recipients.as_slice() {
-                        [one] => Some(one.to_string()),
-                        _ => None,
-                    };
-                    let received = Received {
-                        helo: helo.as_str(),
-                        client_ip: peer.ip(),
-                        hostname: &shared.hostname,
-                        protocol: Protocol::for_session(false, ehlo, tls, auth),
-                        id: &id,
-                        recipient: single.as_deref(),
-                        date: SystemTime::now(),
-                    };
-                    let from = txn.from.as_deref().unwrap_or_default();
-                    let trace = return_path(from) + &received.header();
-                    if let Err(err) = delivery.write(trace.as_bytes()) {
-                        warn!(%peer, error = %err, "cannot write the message");
-                        txn.failed = true;
-                    }
-                    txn.delivery = Some(delivery);
-                }
-                Err(err) => {
-                    warn!(%peer, error = %err, "cannot open a delivery");
-                    txn.failed = true;
-                }
-            }
-            Ok(())
-        }
-        Event::BodyChunk(chunk) => {
-            // After a failed write the rest of the body is read and dropped: the client gets
-            // a 4xx at the end, and the log one line, not one per chunk.
-            if let (Some(delivery), false) = (&mut txn.delivery, txn.failed) {
-                if let Err(err) = delivery.write(&chunk) {
-                    warn!(%peer, error = %err, "cannot write the message");
-                    txn.failed = true;
-                }
-            }
-            Ok(())
-        }
-        Event::BodyAborted(error) => {
-            info!(%peer, %error, "message refused while streaming");
-            if let Some(delivery) = txn.delivery.take() {
-                delivery.abort();
-            }
-            *txn = Transaction::default();
-            Ok(())
-        }
-        Event::BodyEnd { size, .. } => {
-            let delivery = txn.delivery.take();
-            let failed = txn.failed;
-            let recipients = txn.recipients.len();
-            *txn = Transaction::default();
-            let id = delivery
-                .as_ref()
-                .map(|d| d.name().to_owned())
-                .unwrap_or_default();
-            let committed = match delivery {
-                Some(delivery) if !failed => {
-                    // fsync of the file and the directory: off the async worker.
-                    tokio::task::spawn_blocking(move || delivery.commit())
-                        .await
-                        .map_err(std::io::Error::other)
-                        .and_then(|r| r)
-                }
-                Some(delivery) => {
-                    delivery.abort();
-                    Err(std::io::Error::other("writing the message failed"))
-                }
-                None => Err(std::io::Error::other("no delivery was open")),
-            };
-            let server = conn.server();
-            match committed {
-                Ok(_paths) => {
-                    info!(%peer, %id, size, recipients, "delivered");
-                    server.accept_with(reply(250, [2, 0, 0], &format!("Ok: delivered as {id}"))?)
-                }
-                Err(err) => {
-                    warn!(%peer, error = %err, "delivery failed");
-                    server.reject(reply(
-                        451,
-                        [4, 3, 0],
-                        "Local error in processing; try again later",
-                    )?)
-                }
-            }
-        }
-        Event::AuthStep { .. } => {
-            let accounts = &shared.accounts;
-            let _slot = shared.auth_slots.acquire().await?;
-            // Argon2 takes tens of milliseconds: keep other sessions running meanwhile.
-            tokio::task::block_in_place(|| server.auth_step(accounts, nonce()))
-        }
-        Event::Authenticated(who) => {
-            info!(%peer, user = who.identity(), mechanism = %who.mechanism(), "authenticated");
-            Ok(())
-        }
-        Event::AuthFailed { mechanism, error } => {
-            warn!(%peer, %mechanism, %error, "authentication failed");
-            Ok(())
-        }
-        Event::StartTls => {
-            info!(%peer, "TLS started");
-            Ok(())
-        }
-        Event::Closed(ending) => {
-            match ending {
-                Ok(()) => info!(%peer, reason = "client quit", "session closed"),
-                Err(
-                    reason @ SessionError::PeerClosed {
-                        in_transaction: false,
-                    },
-                ) => info!(%peer, %reason, "session closed"),
-                Err(reason) => warn!(%peer, %reason, "session closed"),
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    };
-    Ok(decided?)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn stamp_date() -> DateTime {
+        DateTime::from(UNIX_EPOCH + Duration::from_secs(1_057_056_757))
+    }
+
+    #[test]
+    fn trace_headers_keep_the_bytes_the_server_wrote() {
+        let from = ReversePath::Mailbox(Mailbox::parse("bob@example.org").unwrap());
+        let helo = Host::Domain(Domain::new("client.example.org").unwrap());
+        let by = Domain::new("mx.example.com").unwrap();
+        let alice = [Address::parse("alice@example.com").unwrap()];
+        let stamp = Stamp {
+            from: &from,
+            helo: &helo,
+            client_ip: "192.0.2.7".parse().unwrap(),
+            by: &by,
+            protocol: Protocol::Esmtps,
+            id: "0123456789abcdef",
+            recipients: &alice,
+            date: stamp_date(),
+        };
+        assert_eq!(
+            trace_headers(&stamp),
+            "Return-Path: <bob@example.org>\r\n\
+             Received: from client.example.org ([192.0.2.7]) by mx.example.com with ESMTPS\r\n\
+             \tid 0123456789abcdef for <alice@example.com>; Tue, 1 Jul 2003 10:52:37 +0000\r\n"
+        );
+
+        // Two recipients: the header names neither. The null reverse path is `<>`.
+        let both = [alice[0].clone(), Address::parse("bob@example.com").unwrap()];
+        let stamp = Stamp {
+            from: &ReversePath::Null,
+            recipients: &both,
+            protocol: Protocol::Esmtp,
+            ..stamp
+        };
+        assert_eq!(
+            trace_headers(&stamp),
+            "Return-Path: <>\r\n\
+             Received: from client.example.org ([192.0.2.7]) by mx.example.com with ESMTP\r\n\
+             \tid 0123456789abcdef; Tue, 1 Jul 2003 10:52:37 +0000\r\n"
+        );
+    }
+
+    #[test]
+    fn trace_id_is_the_first_64_characters_of_the_delivery_name() {
+        let helo = Host::Domain(Domain::new("a").unwrap());
+        let by = Domain::new("mx.example").unwrap();
+        let name = "1733505751.M123456P4242Q17R0123456789abcdef.mail-server.example.com";
+        let rcpt = [Address::parse("a@b.example").unwrap()];
+        let headers = trace_headers(&Stamp {
+            from: &ReversePath::Null,
+            helo: &helo,
+            client_ip: "::1".parse().unwrap(),
+            by: &by,
+            protocol: Protocol::Esmtpsa,
+            id: name,
+            recipients: &rcpt,
+            date: stamp_date(),
+        });
+        let id = headers.split_whitespace().skip_while(|w| *w != "id").nth(1);
+        assert_eq!(id, Some(&name[..64]), "{headers}");
+        assert!(headers.contains("([IPv6:::1])"), "{headers}");
+        assert!(headers.contains("for <a@b.example>;"), "{headers}");
+    }
+
+    #[test]
+    fn connection_refusals_are_smtp_421_replies() {
+        assert_eq!(
+            refusal(OverLimit::Total),
+            "421 4.7.0 Too many connections, try again later\r\n"
+        );
+        assert_eq!(
+            refusal(OverLimit::PerAddress),
+            "421 4.7.0 Too many connections from your address\r\n"
+        );
+    }
 }

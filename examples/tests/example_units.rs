@@ -12,9 +12,13 @@
 
 #[path = "../mail-server/accounts.rs"]
 mod accounts;
+#[path = "../mail-server/listeners.rs"]
+mod listeners;
 #[path = "../mail-server/options.rs"]
 mod options;
-#[path = "../mail-server/store.rs"]
+#[path = "../mail-server/smtp.rs"]
+mod smtp;
+#[path = "../mail-server/store/mod.rs"]
 mod store;
 
 #[path = "../smtp-load.rs"]

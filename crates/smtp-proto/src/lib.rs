@@ -96,6 +96,7 @@ mod session;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+pub mod trace;
 pub mod types;
 
 pub use command::{

@@ -1,0 +1,169 @@
+//! Start-up: the data directory, the accounts, the TLS material, the store, the listeners of
+//! every service, the banner, and graceful shutdown on Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mail_tls::ServerTls;
+use smtp_proto::Domain;
+use smtp_proto::server::ServerConfig;
+use tracing::info;
+
+use crate::accounts::{self, Accounts, Address};
+use crate::listeners::{ConnectionLimits, Listeners, SHUTDOWN_GRACE, Service, StartError};
+use crate::options::Options;
+use crate::smtp::{Mailboxes, Policy, SmtpService};
+use crate::store::Store;
+
+/// Starts the server and runs until Ctrl-C.
+pub async fn run(options: Options) -> Result<(), StartError> {
+    std::fs::create_dir_all(&options.data).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            options.data.display()
+        )
+    })?;
+    let hostname = Domain::new(options.hostname.clone())
+        .map_err(|e| format!("--hostname {}: {e}", options.hostname))?
+        .into_owned();
+
+    // Accounts: --user creates or updates; with none at all, a demo account is created.
+    let mut accounts = Accounts::load(options.data.join("accounts"))?;
+    let mut created = Vec::new();
+    for user in &options.users {
+        accounts.upsert(&user.address, &user.password)?;
+        created.push((user.address.clone(), None));
+    }
+    if accounts.is_empty() {
+        let address = Address::new("demo", &options.domains[0])?;
+        let password = accounts::generate_password()?;
+        accounts.upsert(&address, &password)?;
+        created.push((address, Some(password)));
+    }
+    // A restart touches no account: the banner still names one to try the server with.
+    let existing = match created.is_empty() {
+        true => accounts.addresses().next().cloned(),
+        false => None,
+    };
+
+    // TLS: the given certificate, or a self-signed one generated once into --data.
+    let pem = match &options.tls {
+        Some(files) => mail_tls::PemFiles::new(&files.cert, &files.key),
+        None => {
+            mail_tls::dev_certs::ensure(&options.data.join("tls"), &[options.hostname.as_str()])?
+        }
+    };
+    let (tls, _resolver) =
+        ServerTls::new(mail_tls::Service::Submission).build_from_pem_files(&pem.cert, &pem.key)?;
+
+    let store = Store::open(&options.data, &options.hostname)?;
+    let policy = Arc::new(Policy {
+        store,
+        mailboxes: Mailboxes {
+            accounts,
+            domains: options.domains.clone(),
+        },
+        hostname: hostname.clone(),
+        // One Argon2id verification per core: more would only queue for the CPU anyway.
+        auth_slots: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ),
+    });
+    let limits = ConnectionLimits::new(
+        options.limits.max_connections,
+        options.limits.max_connections_per_ip,
+    );
+
+    let mut base = ServerConfig::default();
+    base.hostname = hostname;
+    base.max_message_size = options.limits.max_message_size;
+    base.max_recipients = options.limits.max_recipients;
+    base.max_errors = options.limits.max_errors;
+    base.command_timeout = options.limits.command_timeout;
+    base.data_timeout = options.limits.data_timeout;
+    base.allow_plaintext_auth = options.allow_plaintext_auth;
+
+    let mut listeners = Listeners::new(tls, limits);
+    let mut lines = Vec::new();
+    for (service, port) in [
+        (
+            SmtpService::relay(&base, policy.clone()),
+            options.ports.smtp,
+        ),
+        (
+            SmtpService::submission(&base, policy.clone()),
+            options.ports.submission,
+        ),
+        (
+            SmtpService::submissions(&base, policy.clone()),
+            options.ports.submissions,
+        ),
+    ] {
+        if port == 0 {
+            continue;
+        }
+        let addr = SocketAddr::new(options.bind, port);
+        lines.push(format!(
+            "  {:<12} {addr:<22} {}",
+            service.name(),
+            service.summary()
+        ));
+        listeners.bind(service, addr).await?;
+    }
+
+    print_banner(&options, &lines, &created, existing.as_ref());
+
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+    info!("shutting down: no new connections, open sessions finish their transaction");
+    listeners.shut_down(SHUTDOWN_GRACE).await;
+    Ok(())
+}
+
+fn print_banner(
+    options: &Options,
+    lines: &[String],
+    created: &[(Address, Option<mail_wire::Secret<String>>)],
+    existing: Option<&Address>,
+) {
+    println!("sansmail mail server {} ready", options.hostname);
+    println!("  data         {}", options.data.display());
+    println!("  domains      {}", options.domains.join(", "));
+    for line in lines {
+        println!("{line}");
+    }
+    for (address, password) in created {
+        match password {
+            Some(password) => println!(
+                "  account      {address} created, password: {}",
+                password.expose()
+            ),
+            None => println!("  account      {address} (from --user)"),
+        }
+    }
+    if let Some(address) = existing {
+        println!("  account      {address} (and any others in the accounts file)");
+    }
+    let example = match created.first() {
+        Some((address, password)) => Some((address, password.as_ref())),
+        None => existing.map(|address| (address, None)),
+    };
+    if let (Some((address, password)), true) = (example, options.ports.submission != 0) {
+        let secret = password.map_or("PASSWORD", |p| p.expose().as_str());
+        println!();
+        println!("Send a test message (STARTTLS on the submission port, self-signed certificate):");
+        println!(
+            "  printf 'Subject: hello\\r\\n\\r\\nIt works.\\r\\n' | curl -sk --ssl-reqd smtp://{}:{} \
+             --user '{address}:{secret}' --mail-from {address} --mail-rcpt {address} --upload-file -",
+            options.bind, options.ports.submission
+        );
+        println!("Then read it from the Maildir:");
+        println!(
+            "  cat {}/mail/{}/{}/new/*",
+            options.data.display(),
+            address.domain(),
+            address.local()
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The mailbox store: one Maildir per account, with durable, streaming delivery.
+//!
+//! ```text
+//! <data>/mail/<domain>/<local part>/{tmp,new,cur}
+//! ```
+//!
+//! Two halves, neither of which knows a protocol:
+//! - [`maildir`]: the tree and its files. Naming ([`maildir::encode_component`] keeps every
+//!   address inside its Maildir; unique file names), durable writes (write, fsync, rename,
+//!   fsync of the directory: [`write_atomically`], [`maildir::ensure_dir`]), reading back
+//!   ([`Store::messages`]) and the clean-up of `tmp/`.
+//! - [`delivery`]: taking one message for one or more recipients ([`Store::deliver`],
+//!   [`Delivery`]), acknowledged only once it is on disk in every recipient's `new/`.
+//!
+//! What a protocol writes in front of the message (the trace headers of SMTP) is that
+//! protocol's business: the store keeps the bytes it is given, exactly.
+
+pub mod delivery;
+pub mod maildir;
+
+pub use delivery::Delivery;
+pub use maildir::{Store, write_atomically};
