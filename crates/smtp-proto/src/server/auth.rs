@@ -1,0 +1,186 @@
+//! AUTH (RFC 4954): the command, the SASL exchange driven by [`Server::auth_step`], and the
+//! longer line limit while AUTH is offered.
+
+use mail_wire::line::Frame;
+use mail_wire::sasl::framing::{self, Response};
+use mail_wire::sasl::{Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep};
+
+use super::decision::Pending;
+use super::output::CRLF;
+use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, ServerError};
+
+impl Server {
+    /// Answers an [`Event::AuthStep`]: runs the SASL exchange one step with the
+    /// application's credential store. `nonce` must be fresh random data; it is used when
+    /// the exchange starts (SCRAM's server nonce) and ignored otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless an [`Event::AuthStep`] is pending.
+    pub fn auth_step<A: Authenticator + ?Sized>(
+        &mut self,
+        authenticator: &A,
+        nonce: Nonce,
+    ) -> Result<(), ServerError> {
+        let (mechanism, session, response) = match self.pending.take() {
+            Some(Pending::Auth {
+                mechanism,
+                session,
+                response,
+            }) => (mechanism, session, response),
+            other => {
+                // Leave any other pending decision in place.
+                self.pending = other;
+                return Err(ServerError::WrongDecision(
+                    "auth_step answers Event::AuthStep",
+                ));
+            }
+        };
+        self.idle_restart = true;
+        let mut session = session.unwrap_or_else(|| ServerSession::new(mechanism, nonce));
+        let Some(response) = response else {
+            // AUTH without an initial response: the server speaks first.
+            self.challenge(mechanism.initial_challenge());
+            self.phase = Phase::AuthResponse { mechanism, session };
+            return Ok(());
+        };
+        match session.step(authenticator, response.expose()) {
+            Ok(ServerStep::Challenge(challenge)) => {
+                self.challenge(&challenge);
+                self.phase = Phase::AuthResponse { mechanism, session };
+            }
+            Ok(ServerStep::Success(authenticated)) => {
+                self.line(b"235 2.7.0 Authentication successful");
+                self.authenticated = Some(authenticated.clone());
+                self.events.push_back(Event::Authenticated(authenticated));
+                self.phase = Phase::Command;
+                self.update_line_limit();
+            }
+            Err(error) => self.auth_failed(mechanism, error),
+        }
+        Ok(())
+    }
+
+    pub(super) fn auth_offered(&self) -> bool {
+        !self.config.auth_mechanisms.is_empty()
+            && self.authenticated.is_none()
+            && (self.tls || self.config.allow_plaintext_auth)
+    }
+
+    pub(super) fn on_auth(&mut self, name: &str, initial: Option<&str>) {
+        if self.config.auth_mechanisms.is_empty() {
+            return self.error(b"502 5.5.1 AUTH not offered");
+        }
+        if self.hello.is_none() || self.hello == Some(HelloVerb::Helo) {
+            return self.error(b"503 5.5.1 Send EHLO first");
+        }
+        if self.authenticated.is_some() {
+            return self.error(b"503 5.5.1 Already authenticated");
+        }
+        if self.txn.is_some() {
+            return self.error(b"503 5.5.1 AUTH not allowed during a mail transaction");
+        }
+        if !self.tls && !self.config.allow_plaintext_auth {
+            return self.error(if self.config.require_tls {
+                b"530 5.7.0 Must issue a STARTTLS command first"
+            } else {
+                b"538 5.7.11 Encryption required for requested authentication mechanism"
+            });
+        }
+        let Some(mechanism) = Mechanism::from_name(name.as_bytes())
+            .filter(|m| self.config.auth_mechanisms.contains(m))
+        else {
+            return self.error(b"504 5.5.4 Unrecognized authentication type");
+        };
+        let response = match initial.map(|r| framing::decode_initial_response(r.as_bytes())) {
+            None => None,
+            Some(Ok(response)) => Some(response),
+            Some(Err(_)) => return self.error(b"501 5.5.2 Cannot decode response"),
+        };
+        self.ask(
+            Pending::Auth {
+                mechanism,
+                session: None,
+                response,
+            },
+            Event::AuthStep { mechanism },
+        );
+    }
+
+    pub(super) fn on_auth_frame(&mut self, frame: Frame) {
+        let Phase::AuthResponse { mechanism, session } =
+            std::mem::replace(&mut self.phase, Phase::Command)
+        else {
+            return;
+        };
+        let line = match frame {
+            Frame::Line(line) => line,
+            Frame::TooLong { .. } => {
+                let error = SaslError::TooLong {
+                    len: self.framer.max_len(),
+                    limit: framing::MAX_ENCODED_LEN,
+                };
+                return self.auth_failed(mechanism, error);
+            }
+            _ => {
+                return self.auth_failed(
+                    mechanism,
+                    SaslError::Malformed {
+                        mechanism,
+                        reason: "response line ends in a bare LF",
+                    },
+                );
+            }
+        };
+        match framing::decode_response(&line) {
+            Ok(Response::Cancel) => self.auth_failed(mechanism, SaslError::Cancelled),
+            Ok(Response::Data(response)) => {
+                self.update_line_limit();
+                self.ask(
+                    Pending::Auth {
+                        mechanism,
+                        session: Some(session),
+                        response: Some(response),
+                    },
+                    Event::AuthStep { mechanism },
+                );
+            }
+            Err(error) => self.auth_failed(mechanism, error),
+        }
+    }
+
+    fn auth_failed(&mut self, mechanism: Mechanism, error: SaslError) {
+        self.phase = Phase::Command;
+        let text: &[u8] = match error {
+            SaslError::Cancelled => b"501 5.0.0 Authentication cancelled",
+            SaslError::InvalidBase64 { .. } => b"501 5.5.2 Cannot decode response",
+            SaslError::TooLong { .. } => b"500 5.5.6 Authentication exchange line is too long",
+            SaslError::Malformed { .. } => b"501 5.5.2 Malformed authentication response",
+            _ => b"535 5.7.8 Authentication credentials invalid",
+        };
+        // The failure first: the error may pass the limit and close the session, and
+        // Event::Closed is the last event.
+        self.events
+            .push_back(Event::AuthFailed { mechanism, error });
+        self.error(text);
+        self.update_line_limit();
+    }
+
+    fn challenge(&mut self, challenge: &[u8]) {
+        self.output.extend_from_slice(b"334 ");
+        self.output
+            .extend_from_slice(framing::encode_challenge(challenge).as_bytes());
+        self.output.extend_from_slice(CRLF);
+        self.framer
+            .set_max_len(self.config.max_line_len.max(framing::MAX_ENCODED_LEN + 2));
+    }
+
+    pub(super) fn update_line_limit(&mut self) {
+        let limit = if self.auth_offered() {
+            self.config.max_line_len.max(AUTH_LINE_LIMIT)
+        } else {
+            self.config.max_line_len
+        };
+        self.framer.set_max_len(limit);
+    }
+}

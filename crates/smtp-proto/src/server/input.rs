@@ -1,0 +1,288 @@
+//! Input: framing what the client sends by phase, and dispatching each command line.
+
+use bytes::Buf;
+use mail_wire::line::FrameRef;
+
+use crate::command::{Command, ParseOptions};
+use crate::error::CommandError;
+use crate::types::Host;
+
+use super::decision::Pending;
+use super::output::CRLF;
+use super::{Event, HelloVerb, Mode, Phase, Server, SessionError};
+
+/// What the framer found at the front of the input in the command phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// A CRLF line (its text is in `Server::line`).
+    Line,
+    /// A line ending in a bare LF; `bdat` when it starts with that verb.
+    BareLf { bdat: bool },
+    /// A line over the limit, skipped; `bdat` when it starts with that verb.
+    TooLong { bdat: bool },
+    /// Any other frame.
+    Other,
+}
+
+impl Server {
+    /// Processes input until an event is queued, a decision is pending or input runs out.
+    /// Returns whether it made progress.
+    #[inline]
+    pub(super) fn step(&mut self) -> bool {
+        match &mut self.phase {
+            Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting { .. } => false,
+            Phase::Command => {
+                // The line is framed in place and copied into `self.line` (a command line is
+                // short), rather than split off `input` as a reference-counted `Bytes`: the
+                // copy costs less than the reference count, and `input` stays unshared.
+                let mut rest: &[u8] = &self.input;
+                let before = rest.len();
+                let frame = self.framer.next_frame_in(&mut rest);
+                let consumed = before - rest.len();
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                let kind = match frame {
+                    None => None,
+                    Some(FrameRef::Line(text)) => {
+                        line.extend_from_slice(text);
+                        Some(LineKind::Line)
+                    }
+                    Some(FrameRef::BareLf(text)) => Some(LineKind::BareLf {
+                        bdat: is_bdat(text),
+                    }),
+                    // Reported when the line passes the limit, with its start still at the
+                    // front of the input.
+                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong {
+                        bdat: is_bdat(&self.input),
+                    }),
+                    Some(_) => Some(LineKind::Other),
+                };
+                if consumed == self.input.len() {
+                    self.input.clear();
+                } else {
+                    self.input.advance(consumed);
+                }
+                if let Some(kind) = kind {
+                    self.on_command_frame(kind, &line);
+                }
+                // Keep the buffer for the next line, unless a long AUTH line grew it.
+                if line.capacity() <= 1024 {
+                    self.line = line;
+                }
+                kind.is_some()
+            }
+            Phase::Data => match self.dot.next_event(&mut self.input) {
+                None => false,
+                Some(event) => {
+                    self.on_dot_event(event);
+                    true
+                }
+            },
+            Phase::Bdat {
+                remaining,
+                last,
+                discard,
+            } => {
+                if *remaining > 0 {
+                    if self.input.is_empty() {
+                        return false;
+                    }
+                    let take = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(self.input.len());
+                    let chunk = self.input.split_to(take).freeze();
+                    *remaining -= take as u64;
+                    if discard.is_none() {
+                        if let Some(txn) = &mut self.txn {
+                            txn.received += take as u64;
+                        }
+                        self.events.push_back(Event::BodyChunk(chunk));
+                    }
+                    if *remaining > 0 {
+                        return true;
+                    }
+                }
+                let (last, discard) = (*last, *discard);
+                self.phase = Phase::Command;
+                self.on_chunk_end(last, discard);
+                true
+            }
+            Phase::AuthResponse { .. } => match self.framer.next_frame(&mut self.input) {
+                None => false,
+                Some(frame) => {
+                    self.on_auth_frame(frame);
+                    true
+                }
+            },
+        }
+    }
+
+    fn on_command_frame(&mut self, kind: LineKind, line: &[u8]) {
+        if self.shutting_down && self.txn.is_none() {
+            self.close_with(
+                b"421 4.3.2 Service shutting down, closing connection",
+                SessionError::Shutdown,
+            );
+            return;
+        }
+        let too_long = line.len() + CRLF.len() > self.config.max_line_len;
+        match kind {
+            // A refused BDAT line leaves its chunk unmeasured: the octets that follow would be
+            // read as commands (RFC 3030 section 2: they follow at once), so the stream cannot
+            // be trusted.
+            LineKind::Line if too_long && is_bdat(line) => self.unreadable_bdat(),
+            LineKind::TooLong { bdat: true } | LineKind::BareLf { bdat: true } => {
+                self.unreadable_bdat()
+            }
+            // While AUTH is offered the framer lets lines of AUTH_LINE_LIMIT through, for
+            // the AUTH command only (RFC 4954 section 4); the others keep the configured limit.
+            LineKind::Line if too_long && !has_verb(line, b"AUTH") => {
+                self.error(b"500 5.5.2 Line too long")
+            }
+            LineKind::Line => self.on_command_line(line),
+            LineKind::TooLong { .. } => self.error(b"500 5.5.2 Line too long"),
+            LineKind::BareLf { .. } => {
+                self.error(b"500 5.5.2 Command line must end with CRLF (bare LF received)")
+            }
+            // Only LineFramer::finish_in produces anything else, which the server never calls.
+            LineKind::Other => self.error(b"500 5.5.2 Syntax error"),
+        }
+    }
+
+    fn on_command_line(&mut self, line: &[u8]) {
+        let utf8 = self.txn.as_ref().is_some_and(|t| t.params.smtputf8);
+        let options = ParseOptions::default().with_smtputf8(utf8);
+        if !is_bdat(line) {
+            // The client's pipeline of chunks after a refused one has ended.
+            self.bdat_refused = false;
+        }
+        let command = match Command::parse_with(line, options) {
+            Ok(command) => command,
+            Err(error) => return self.on_parse_error(line, &error),
+        };
+        match command {
+            Command::Helo(domain) => self.on_hello(HelloVerb::Helo, Host::Domain(domain)),
+            Command::Ehlo(host) => self.on_hello(HelloVerb::Ehlo, host),
+            Command::Lhlo(host) => self.on_hello(HelloVerb::Lhlo, host),
+            Command::Mail { from, params } => self.on_mail(from, params),
+            Command::Rcpt { to, params } => self.on_rcpt(to, params),
+            Command::Data => self.on_data(),
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                self.txn = None;
+                self.line(b"250 2.0.0 Ok");
+            }
+            Command::Noop(_) => self.line(b"250 2.0.0 Ok"),
+            Command::Quit => {
+                self.line(b"221 2.0.0 Bye");
+                self.close_silently(Ok(()));
+            }
+            Command::Vrfy(_) => {
+                self.line(
+                    b"252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
+                );
+            }
+            Command::Expn(_) => self.error(b"502 5.5.1 EXPN not available"),
+            Command::Etrn(_) => self.error(b"502 5.5.1 ETRN not available"),
+            Command::Help(_) => self.line(b"214 2.0.0 See RFC 5321"),
+            Command::StartTls => self.on_starttls(),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.on_auth(
+                mechanism.as_str(),
+                initial_response.as_ref().map(|r| r.as_str()),
+            ),
+        }
+    }
+
+    fn on_parse_error(&mut self, line: &[u8], error: &CommandError) {
+        let text = match error {
+            CommandError::UnknownCommand => {
+                return self.error(b"500 5.5.2 Command not recognized");
+            }
+            CommandError::Utf8NotAllowed { .. } => {
+                return self.error(b"553 5.6.7 Non-ASCII addresses require SMTPUTF8");
+            }
+            CommandError::Overflow {
+                rule: "size-value", ..
+            } => {
+                // RFC 1870: a SIZE beyond 64 bits is certainly beyond the limit.
+                return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
+            }
+            other => format!("501 5.5.4 Syntax error: {other}"),
+        };
+        if is_bdat(line) {
+            // The chunk that follows cannot be measured: the stream cannot be trusted.
+            return self.desynchronised();
+        }
+        self.error(text.as_bytes());
+    }
+
+    fn desynchronised(&mut self) {
+        self.close_with(
+            b"421 4.5.4 Invalid BDAT chunk size, closing connection",
+            SessionError::Desynchronised,
+        );
+    }
+
+    /// A BDAT line refused by its framing (too long, bare LF): its chunk cannot be found.
+    fn unreadable_bdat(&mut self) {
+        self.close_with(
+            b"421 4.5.4 Unreadable BDAT command, closing connection",
+            SessionError::Desynchronised,
+        );
+    }
+
+    fn on_hello(&mut self, verb: HelloVerb, host: Host<'_>) {
+        let wrong_verb = match self.config.mode {
+            Mode::Smtp => verb == HelloVerb::Lhlo,
+            Mode::Lmtp => verb != HelloVerb::Lhlo,
+        };
+        if wrong_verb {
+            return self.error(match self.config.mode {
+                Mode::Smtp => b"500 5.5.1 LHLO is for LMTP; use EHLO",
+                Mode::Lmtp => b"500 5.5.1 This is an LMTP server; use LHLO",
+            });
+        }
+        self.ask(
+            Pending::Hello(verb),
+            Event::Hello {
+                verb,
+                host: host.into_owned(),
+            },
+        );
+    }
+
+    fn on_starttls(&mut self) {
+        if self.tls {
+            return self.error(b"503 5.5.1 TLS already active");
+        }
+        if !self.config.starttls {
+            return self.error(b"502 5.5.1 STARTTLS not offered");
+        }
+        if !self.input.is_empty() {
+            // RFC 3207 section 4.2 and CVE-2011-0411: commands pipelined after STARTTLS would
+            // run as if they came through TLS.
+            self.input.clear();
+            return self.close_with(
+                b"421 4.7.0 Commands pipelined after STARTTLS, closing connection",
+                SessionError::StartTlsInjection,
+            );
+        }
+        self.line(b"220 2.0.0 Ready to start TLS");
+        self.phase = Phase::TlsHandoff;
+        self.events.push_back(Event::StartTls);
+    }
+}
+
+fn is_bdat(line: &[u8]) -> bool {
+    line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"BDAT")
+}
+
+/// Whether `line` is the command `verb` (followed by a space or nothing).
+fn has_verb(line: &[u8], verb: &[u8]) -> bool {
+    line.len() >= verb.len()
+        && line[..verb.len()].eq_ignore_ascii_case(verb)
+        && matches!(line.get(verb.len()), None | Some(b' '))
+}

@@ -1,0 +1,320 @@
+//! The mail transaction: MAIL, RCPT, DATA and BDAT, and the message body.
+
+use mail_wire::dot::{BodyError, DotEvent};
+
+use crate::command::{Body, MailParams, RcptParams};
+use crate::types::{ForwardPath, ReversePath};
+
+use super::config::RECIPIENT_OVERSHOOT;
+use super::decision::Pending;
+use super::{BodyTransfer, Event, HelloVerb, Mode, Phase, Server, SessionError};
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TxnParams {
+    pub(super) binary: bool,
+    pub(super) smtputf8: bool,
+}
+
+/// An open mail transaction (MAIL accepted).
+#[derive(Debug)]
+pub(super) struct Transaction {
+    pub(super) params: TxnParams,
+    pub(super) recipients: usize,
+    /// RCPTs refused with `452` because `max_recipients` was reached.
+    pub(super) overshoot: usize,
+    pub(super) transfer: Option<BodyTransfer>,
+    pub(super) received: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Discarded {
+    /// BDAT out of sequence.
+    BadSequence,
+    /// A chunk pipelined after a refused chunk of the same message (RFC 3030 section 2).
+    AfterRefusal,
+    /// BDAT pushed the message over the size limit.
+    TooLarge,
+}
+
+impl Server {
+    #[inline]
+    pub(super) fn on_mail(&mut self, from: ReversePath<'_>, params: MailParams<'_>) {
+        if self.hello.is_none() {
+            return self.error(b"503 5.5.1 Send HELO or EHLO first");
+        }
+        if self.txn.is_some() {
+            return self.error(b"503 5.5.1 Nested MAIL command");
+        }
+        if self.config.require_tls && !self.tls {
+            return self.error(b"530 5.7.0 Must issue a STARTTLS command first");
+        }
+        if self.config.require_auth && self.authenticated.is_none() {
+            return self.error(b"530 5.7.0 Authentication required");
+        }
+        if self.hello == Some(HelloVerb::Helo) && params != MailParams::default() {
+            // After HELO no service extension is in effect, so no parameter is either (RFC 5321
+            // section 4.1.1.11). Below, every parameter came after EHLO or LHLO.
+            return self.error(b"555 5.5.4 MAIL parameters need EHLO");
+        }
+        if params
+            .size
+            .is_some_and(|size| size > self.config.max_message_size)
+        {
+            return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
+        }
+        match params.body {
+            Some(Body::BinaryMime) if !self.config.chunking => {
+                return self.error(b"555 5.5.4 BODY=BINARYMIME not supported");
+            }
+            Some(Body::EightBitMime) if !self.config.eight_bit_mime => {
+                return self.error(b"555 5.5.4 BODY=8BITMIME not supported");
+            }
+            _ => {}
+        }
+        if params.smtputf8 && !self.config.smtputf8 {
+            return self.error(b"555 5.5.4 SMTPUTF8 not supported");
+        }
+        if let ReversePath::Mailbox(mailbox) = &from {
+            if mailbox.is_utf8() && !params.smtputf8 {
+                return self.error(b"553 5.6.7 Non-ASCII addresses require SMTPUTF8");
+            }
+        }
+        if (params.ret.is_some() || params.envid.is_some()) && !self.config.dsn {
+            return self.error(b"555 5.5.4 DSN parameters not supported");
+        }
+        if params.requiretls {
+            if !self.tls {
+                return self.error(b"530 5.7.10 REQUIRETLS needs a TLS session");
+            }
+            if !self.config.requiretls {
+                return self.error(b"555 5.5.4 REQUIRETLS not supported");
+            }
+        }
+        if !params.unknown.is_empty() && !self.config.accept_unknown_parameters {
+            return self.error(b"555 5.5.4 Unsupported MAIL parameter");
+        }
+        let txn = TxnParams {
+            binary: params.body == Some(Body::BinaryMime),
+            smtputf8: params.smtputf8,
+        };
+        self.ask(
+            Pending::Mail { params: txn },
+            Event::Mail {
+                from: from.into_owned(),
+                params: params.into_owned(),
+            },
+        );
+    }
+
+    #[inline]
+    pub(super) fn on_rcpt(&mut self, to: ForwardPath<'_>, params: RcptParams<'_>) {
+        let Some(txn) = &self.txn else {
+            return self.error(b"503 5.5.1 Need MAIL before RCPT");
+        };
+        if self.hello == Some(HelloVerb::Helo) && params != RcptParams::default() {
+            return self.error(b"555 5.5.4 RCPT parameters need EHLO");
+        }
+        if txn.transfer.is_some() {
+            return self.error(b"503 5.5.1 RCPT after the message body started");
+        }
+        if txn.recipients >= self.config.max_recipients {
+            // RFC 5321 section 4.5.3.1.10: 452, and the client sends the rest later, in a
+            // transaction that goes on with those accepted. Not the client's mistake, so not
+            // counted toward `max_errors` until RECIPIENT_OVERSHOOT over the limit.
+            let overshoot = self.txn.as_mut().map_or(0, |t| {
+                t.overshoot += 1;
+                t.overshoot
+            });
+            if overshoot > RECIPIENT_OVERSHOOT {
+                return self.error(b"452 4.5.3 Too many recipients");
+            }
+            return self.line(b"452 4.5.3 Too many recipients");
+        }
+        if (params.notify.is_some() || params.orcpt.is_some()) && !self.config.dsn {
+            return self.error(b"555 5.5.4 DSN parameters not supported");
+        }
+        if !params.unknown.is_empty() && !self.config.accept_unknown_parameters {
+            return self.error(b"555 5.5.4 Unsupported RCPT parameter");
+        }
+        self.ask(
+            Pending::Rcpt,
+            Event::Rcpt {
+                to: to.into_owned(),
+                params: params.into_owned(),
+            },
+        );
+    }
+
+    #[inline]
+    pub(super) fn on_data(&mut self) {
+        let Some(txn) = &mut self.txn else {
+            return self.error(b"503 5.5.1 Need MAIL command");
+        };
+        if txn.transfer.is_some() {
+            return self.error(b"503 5.5.1 DATA after BDAT in the same transaction");
+        }
+        if txn.params.binary {
+            return self.error(b"503 5.5.1 BODY=BINARYMIME requires BDAT");
+        }
+        if txn.recipients == 0 {
+            // RFC 2920 section 3.1 asks SMTP servers for 554 here; RFC 2033 section 4.2 asks
+            // LMTP servers for 503.
+            return match self.config.mode {
+                Mode::Lmtp => self.error(b"503 5.5.1 No valid recipients"),
+                Mode::Smtp => self.error(b"554 5.5.1 No valid recipients"),
+            };
+        }
+        txn.transfer = Some(BodyTransfer::Data);
+        self.line(b"354 End data with <CR><LF>.<CR><LF>");
+        self.dot.reset();
+        self.phase = Phase::Data;
+        self.events.push_back(Event::BodyStart {
+            transfer: BodyTransfer::Data,
+        });
+    }
+
+    #[inline]
+    pub(super) fn on_bdat(&mut self, size: u64, last: bool) {
+        let discard = match &mut self.txn {
+            _ if !self.config.chunking => Some(Discarded::BadSequence),
+            None if self.bdat_refused => Some(Discarded::AfterRefusal),
+            None => Some(Discarded::BadSequence),
+            Some(txn) if txn.recipients == 0 || txn.transfer == Some(BodyTransfer::Data) => {
+                Some(Discarded::BadSequence)
+            }
+            Some(txn) => {
+                let first = txn.transfer.is_none();
+                txn.transfer = Some(BodyTransfer::Bdat);
+                if first {
+                    self.events.push_back(Event::BodyStart {
+                        transfer: BodyTransfer::Bdat,
+                    });
+                }
+                if txn.received.saturating_add(size) > self.config.max_message_size {
+                    self.events
+                        .push_back(Event::BodyAborted(BodyError::TooLarge {
+                            limit: self.config.max_message_size,
+                        }));
+                    Some(Discarded::TooLarge)
+                } else {
+                    None
+                }
+            }
+        };
+        // The chunk's octets are read (and maybe thrown away) whatever the answer, so the
+        // command stream stays in step (RFC 3030 section 3).
+        self.phase = Phase::Bdat {
+            remaining: size,
+            last,
+            discard,
+        };
+    }
+
+    #[inline]
+    pub(super) fn on_chunk_end(&mut self, last: bool, discard: Option<Discarded>) {
+        match discard {
+            Some(Discarded::BadSequence) => {
+                let text: &[u8] = match &self.txn {
+                    _ if !self.config.chunking => b"502 5.5.1 CHUNKING not offered",
+                    None => b"503 5.5.1 Need MAIL command",
+                    Some(t) if t.recipients == 0 => b"554 5.5.1 No valid recipients",
+                    Some(_) => b"503 5.5.1 BDAT after DATA in the same transaction",
+                };
+                self.error(text);
+            }
+            Some(Discarded::AfterRefusal) => {
+                // Accepted and discarded, as RFC 3030 section 2 requires of a server that
+                // offers PIPELINING; the client made no new mistake, so it does not count.
+                self.bdat_refused = !last;
+                self.line(
+                    b"503 5.5.1 Chunk discarded: an earlier chunk of this message was refused",
+                );
+            }
+            Some(Discarded::TooLarge) => {
+                self.bdat_refused = !last;
+                let text = b"552 5.3.4 Message size exceeds fixed maximum message size";
+                if last {
+                    self.refuse_message(text);
+                } else {
+                    // A chunk before the last gets its one reply, in LMTP too.
+                    self.txn = None;
+                    self.error(text);
+                    self.after_transaction();
+                }
+            }
+            None if last => {
+                let (size, recipients) = self
+                    .txn
+                    .as_ref()
+                    .map_or((0, 0), |t| (t.received, t.recipients));
+                self.ask(Pending::BodyEnd, Event::BodyEnd { size, recipients });
+            }
+            None => {
+                let received = self.txn.as_ref().map_or(0, |t| t.received);
+                let text = format!("250 2.0.0 {received} octets received");
+                self.line(text.as_bytes());
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn on_dot_event(&mut self, event: DotEvent) {
+        match event {
+            DotEvent::Data(chunk) => {
+                if let Some(txn) = &mut self.txn {
+                    txn.received += chunk.len() as u64;
+                }
+                self.events.push_back(Event::BodyChunk(chunk));
+            }
+            DotEvent::Rejected(error) => self.events.push_back(Event::BodyAborted(error)),
+            DotEvent::End(Ok(size)) => {
+                self.phase = Phase::Command;
+                let recipients = self.txn.as_ref().map_or(0, |t| t.recipients);
+                self.ask(Pending::BodyEnd, Event::BodyEnd { size, recipients });
+            }
+            DotEvent::End(Err(error)) => {
+                self.phase = Phase::Command;
+                self.refuse_message(match error {
+                    BodyError::TooLarge { .. } => {
+                        b"552 5.3.4 Message size exceeds fixed maximum message size"
+                    }
+                    _ => b"550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)",
+                });
+            }
+            // DotEvent is non_exhaustive; treat anything new as the end of a refused body.
+            _ => {
+                self.phase = Phase::Command;
+                self.refuse_message(b"451 4.3.0 Local error in processing");
+            }
+        }
+    }
+
+    /// The machine refuses the message itself (its size, a bare line ending): one reply, or in
+    /// LMTP one per accepted recipient (RFC 2033 section 4.2), and the transaction ends.
+    fn refuse_message(&mut self, text: &[u8]) {
+        let replies = match self.config.mode {
+            Mode::Lmtp => self.txn.as_ref().map_or(1, |t| t.recipients.max(1)),
+            Mode::Smtp => 1,
+        };
+        self.txn = None;
+        for _ in 0..replies {
+            self.error(text);
+        }
+        self.after_transaction();
+    }
+
+    /// After a transaction ends: a pending shutdown takes effect.
+    #[inline]
+    pub(super) fn after_transaction(&mut self) {
+        if self.shutting_down
+            && self.txn.is_none()
+            && self.pending.is_none()
+            && matches!(self.phase, Phase::Command | Phase::PreGreeting { .. })
+        {
+            self.close_with(
+                b"421 4.3.2 Service shutting down, closing connection",
+                SessionError::Shutdown,
+            );
+        }
+    }
+}
