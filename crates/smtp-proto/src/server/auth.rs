@@ -36,7 +36,7 @@ impl Server {
                 ));
             }
         };
-        self.idle_restart = true;
+        self.timer.decided();
         let mut session = session.unwrap_or_else(|| ServerSession::new(mechanism, nonce));
         let Some(response) = response else {
             // AUTH without an initial response: the server speaks first.

@@ -84,7 +84,7 @@ impl Server {
             });
         }
         self.pending = None;
-        self.idle_restart = true;
+        self.timer.decided();
         for reply in replies {
             if self.is_closed() {
                 // The error limit was passed: the 421 is the last reply.
@@ -111,7 +111,7 @@ impl Server {
         let Some(pending) = self.pending.take() else {
             return Err(ServerError::NoPendingDecision);
         };
-        self.idle_restart = true;
+        self.timer.decided();
         if !accept {
             let Some(reply) = reply else {
                 return Err(ServerError::NoPendingDecision);

@@ -30,7 +30,7 @@ impl Server {
     #[inline]
     pub(super) fn step(&mut self) -> bool {
         match &mut self.phase {
-            Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting { .. } => false,
+            Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting => false,
             Phase::Command => {
                 // The line is framed in place and copied into `self.line` (a command line is
                 // short), rather than split off `input` as a reference-counted `Bytes`: the

@@ -79,7 +79,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use mail_wire::dot::DotDecoder;
@@ -97,27 +97,29 @@ use crate::reply::Reply;
 // - `transaction`: MAIL, RCPT, DATA, BDAT and the message body;
 // - `auth`: AUTH and the SASL exchange;
 // - `decision`: the decisions the application answers (`accept`, `reject`...);
-// - `output`: queueing replies, counting errors, closing.
+// - `output`: queueing replies, counting errors, closing;
+// - `timer`: every deadline (the greeting delay, the client's idle time).
 mod auth;
 mod config;
 mod decision;
 mod event;
 mod input;
 mod output;
+mod timer;
 mod transaction;
 
 pub use config::{AUTH_LINE_LIMIT, Mode, ServerConfig};
 pub use event::{BodyTransfer, Event, HelloVerb, ServerError, SessionError};
 
 use decision::Pending;
+use timer::{Expired, Timer};
 use transaction::{Discarded, Transaction};
 
 /// What the session is reading, or waiting for.
 #[derive(Debug)]
 enum Phase {
-    /// Waiting for the greeting delay to pass.
-    /// `until` is `None` for a delay too long to represent: the greeting never comes.
-    PreGreeting { until: Option<Instant> },
+    /// Holding the greeting back until the timer's greeting deadline.
+    PreGreeting,
     /// Reading command lines.
     Command,
     /// Reading a DATA body through the dot decoder.
@@ -157,13 +159,8 @@ pub struct Server {
     authenticated: Option<Authenticated>,
     txn: Option<Transaction>,
     errors: u32,
-    /// When the client last sent something (or the session last started over); the
-    /// deadline is this plus the timeout of the phase the session waits in.
-    idle_since: Instant,
-    /// A decision was answered since the last input: the idle time restarts at the next
-    /// [`Server::handle_timeout`] (the machine has no clock; the reply is being sent then), so
-    /// a slow decision does not eat into the client's time to send its next command.
-    idle_restart: bool,
+    /// Every deadline: the greeting delay and the client's idle time.
+    timer: Timer,
     early_talker_reported: bool,
     shutting_down: bool,
     /// A BDAT chunk was refused and only BDAT commands followed: more chunks may still be in
@@ -183,6 +180,7 @@ impl fmt::Debug for Server {
             .field("transaction", &self.txn)
             .field("pending", &self.pending)
             .field("errors", &self.errors)
+            .field("timer", &self.timer)
             .field("buffered_input", &self.input.len())
             .field("buffered_output", &self.output.len())
             .field("events", &self.events.len())
@@ -210,20 +208,16 @@ impl Server {
             authenticated: None,
             txn: None,
             errors: 0,
-            idle_since: now,
-            idle_restart: false,
+            timer: Timer::new(now, config.greeting_delay),
             early_talker_reported: false,
             shutting_down: false,
             bdat_refused: false,
             config,
         };
-        match server.config.greeting_delay {
-            Some(delay) if !delay.is_zero() => {
-                server.phase = Phase::PreGreeting {
-                    until: now.checked_add(delay),
-                };
-            }
-            _ => server.queue_greeting(),
+        if server.timer.holds_greeting() {
+            server.phase = Phase::PreGreeting;
+        } else {
+            server.queue_greeting();
         }
         server.update_line_limit();
         server
@@ -309,7 +303,7 @@ impl Server {
                 self.close_silently(Err(SessionError::StartTlsInjection));
                 return false;
             }
-            Phase::PreGreeting { .. } => self.report_early_talker(),
+            Phase::PreGreeting => self.report_early_talker(),
             _ => {}
         }
         if self.input.len() + len > self.config.max_buffered_input {
@@ -320,8 +314,7 @@ impl Server {
             );
             return false;
         }
-        self.idle_since = now;
-        self.idle_restart = false;
+        self.timer.input(now);
         true
     }
 
@@ -374,51 +367,47 @@ impl Server {
     /// 4.5.3.2.7 times the wait for the next command).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Closed | Phase::TlsHandoff => None,
-            Phase::PreGreeting { until } => until,
-            _ if self.pending.is_some() => None,
-            // Due at once: `handle_timeout` restarts the idle time after a decision.
-            _ if self.idle_restart => Some(self.idle_since),
-            _ => self.deadline(),
+        if !self.timed() {
+            return None;
         }
+        self.timer.deadline(self.idle_timeout())
     }
 
-    /// The idle deadline: the data timeout while a body is expected, the command timeout
-    /// otherwise, counted from the last input. `None` for a timeout too long to represent,
-    /// which never expires.
-    fn deadline(&self) -> Option<Instant> {
-        let timeout = match self.phase {
+    /// Whether the session waits for time to pass: not after the close, during the TLS
+    /// hand-off, or while a decision is pending (no decision is ever pending before the
+    /// greeting).
+    fn timed(&self) -> bool {
+        !matches!(self.phase, Phase::Closed | Phase::TlsHandoff) && self.pending.is_none()
+    }
+
+    /// How long the client may stay silent in the current phase: the data timeout while a
+    /// body is expected, the command timeout otherwise.
+    fn idle_timeout(&self) -> Duration {
+        match self.phase {
             Phase::Data | Phase::Bdat { .. } => self.config.data_timeout,
             _ => self.config.command_timeout,
-        };
-        self.idle_since.checked_add(timeout)
+        }
     }
 
     /// Tells the machine the time; if a deadline has passed it acts (sends the delayed
     /// greeting, or closes an idle session with `421 4.4.2`).
     pub fn handle_timeout(&mut self, now: Instant) {
-        match self.phase {
-            Phase::PreGreeting { until: Some(until) } if now >= until => {
+        if !self.timed() {
+            return;
+        }
+        match self.timer.expire(now, self.idle_timeout()) {
+            Some(Expired::Greeting) => {
                 self.phase = Phase::Command;
                 self.queue_greeting();
-                self.idle_since = now;
             }
-            Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting { .. } => {}
-            _ if self.pending.is_some() => {}
-            _ if self.idle_restart => {
-                self.idle_since = now;
-                self.idle_restart = false;
+            Some(Expired::Idle) => {
+                let text = format!(
+                    "421 4.4.2 {} Error: timeout exceeded, closing connection",
+                    self.config.hostname
+                );
+                self.close_with(text.as_bytes(), SessionError::Timeout);
             }
-            _ => {
-                if self.deadline().is_some_and(|deadline| now >= deadline) {
-                    let text = format!(
-                        "421 4.4.2 {} Error: timeout exceeded, closing connection",
-                        self.config.hostname
-                    );
-                    self.close_with(text.as_bytes(), SessionError::Timeout);
-                }
-            }
+            None => {}
         }
     }
 
@@ -455,8 +444,7 @@ impl Server {
         self.txn = None;
         self.framer.reset();
         self.input.clear();
-        self.idle_since = now;
-        self.idle_restart = false;
+        self.timer.restart(now);
         self.update_line_limit();
         Ok(())
     }

@@ -309,7 +309,7 @@ impl Server {
         if self.shutting_down
             && self.txn.is_none()
             && self.pending.is_none()
-            && matches!(self.phase, Phase::Command | Phase::PreGreeting { .. })
+            && matches!(self.phase, Phase::Command | Phase::PreGreeting)
         {
             self.close_with(
                 b"421 4.3.2 Service shutting down, closing connection",
