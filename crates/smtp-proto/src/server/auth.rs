@@ -6,8 +6,7 @@ use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep};
 
 use super::decision::Pending;
-use super::output::CRLF;
-use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, ServerError};
+use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, ServerError, replies};
 
 impl Server {
     /// Answers an [`Event::AuthStep`]: runs the SASL exchange one step with the
@@ -50,7 +49,7 @@ impl Server {
                 self.phase = Phase::AuthResponse { mechanism, session };
             }
             Ok(ServerStep::Success(authenticated)) => {
-                self.line(b"235 2.7.0 Authentication successful");
+                self.line(replies::AUTHENTICATED);
                 self.authenticated = Some(authenticated.clone());
                 self.events.push_back(Event::Authenticated(authenticated));
                 self.phase = Phase::Command;
@@ -69,33 +68,33 @@ impl Server {
 
     pub(super) fn on_auth(&mut self, name: &str, initial: Option<&str>) {
         if self.config.auth_mechanisms.is_empty() {
-            return self.error(b"502 5.5.1 AUTH not offered");
+            return self.error(replies::NO_AUTH);
         }
         if self.hello.is_none() || self.hello == Some(HelloVerb::Helo) {
-            return self.error(b"503 5.5.1 Send EHLO first");
+            return self.error(replies::EHLO_FIRST);
         }
         if self.authenticated.is_some() {
-            return self.error(b"503 5.5.1 Already authenticated");
+            return self.error(replies::ALREADY_AUTHENTICATED);
         }
         if self.txn.is_some() {
-            return self.error(b"503 5.5.1 AUTH not allowed during a mail transaction");
+            return self.error(replies::AUTH_IN_TRANSACTION);
         }
         if !self.tls && !self.config.allow_plaintext_auth {
             return self.error(if self.config.require_tls {
-                b"530 5.7.0 Must issue a STARTTLS command first"
+                replies::STARTTLS_FIRST
             } else {
-                b"538 5.7.11 Encryption required for requested authentication mechanism"
+                replies::ENCRYPTION_REQUIRED
             });
         }
         let Some(mechanism) = Mechanism::from_name(name.as_bytes())
             .filter(|m| self.config.auth_mechanisms.contains(m))
         else {
-            return self.error(b"504 5.5.4 Unrecognized authentication type");
+            return self.error(replies::UNKNOWN_MECHANISM);
         };
         let response = match initial.map(|r| framing::decode_initial_response(r.as_bytes())) {
             None => None,
             Some(Ok(response)) => Some(response),
-            Some(Err(_)) => return self.error(b"501 5.5.2 Cannot decode response"),
+            Some(Err(_)) => return self.error(replies::CANNOT_DECODE),
         };
         self.ask(
             Pending::Auth {
@@ -152,11 +151,11 @@ impl Server {
     fn auth_failed(&mut self, mechanism: Mechanism, error: SaslError) {
         self.phase = Phase::Command;
         let text: &[u8] = match error {
-            SaslError::Cancelled => b"501 5.0.0 Authentication cancelled",
-            SaslError::InvalidBase64 { .. } => b"501 5.5.2 Cannot decode response",
-            SaslError::TooLong { .. } => b"500 5.5.6 Authentication exchange line is too long",
-            SaslError::Malformed { .. } => b"501 5.5.2 Malformed authentication response",
-            _ => b"535 5.7.8 Authentication credentials invalid",
+            SaslError::Cancelled => replies::AUTH_CANCELLED,
+            SaslError::InvalidBase64 { .. } => replies::CANNOT_DECODE,
+            SaslError::TooLong { .. } => replies::AUTH_LINE_TOO_LONG,
+            SaslError::Malformed { .. } => replies::AUTH_MALFORMED,
+            _ => replies::AUTH_INVALID,
         };
         // The failure first: the error may pass the limit and close the session, and
         // Event::Closed is the last event.
@@ -167,10 +166,10 @@ impl Server {
     }
 
     fn challenge(&mut self, challenge: &[u8]) {
-        self.output.extend_from_slice(b"334 ");
+        self.output.extend_from_slice(replies::CHALLENGE);
         self.output
             .extend_from_slice(framing::encode_challenge(challenge).as_bytes());
-        self.output.extend_from_slice(CRLF);
+        self.output.extend_from_slice(replies::CRLF);
         self.framer
             .set_max_len(self.config.max_line_len.max(framing::MAX_ENCODED_LEN + 2));
     }

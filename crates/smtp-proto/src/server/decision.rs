@@ -7,7 +7,7 @@ use mail_wire::sasl::{Mechanism, SaslError, ServerSession};
 use crate::reply::Reply;
 
 use super::transaction::{Transaction, TxnParams};
-use super::{Event, HelloVerb, Mode, Phase, Server, ServerError};
+use super::{Event, HelloVerb, Mode, Phase, Server, ServerError, replies};
 
 /// What the pending decision is about, with what the machine needs to carry it out.
 #[derive(Debug)]
@@ -151,7 +151,7 @@ impl Server {
                 self.hello = Some(verb);
                 self.txn = None;
                 if verb == HelloVerb::Helo {
-                    let text = format!("250 {}", self.config.hostname);
+                    let text = replies::helo(&self.config.hostname);
                     self.line(text.as_bytes());
                 } else {
                     self.capabilities_reply();
@@ -165,13 +165,13 @@ impl Server {
                     transfer: None,
                     received: 0,
                 });
-                self.positive(reply, b"250 2.1.0 Sender ok");
+                self.positive(reply, replies::SENDER_OK);
             }
             Pending::Rcpt => {
                 if let Some(txn) = &mut self.txn {
                     txn.recipients += 1;
                 }
-                self.positive(reply, b"250 2.1.5 Recipient ok");
+                self.positive(reply, replies::RECIPIENT_OK);
             }
             Pending::BodyEnd => {
                 let count = match self.config.mode {
@@ -181,7 +181,7 @@ impl Server {
                 for _ in 0..count {
                     match &reply {
                         Some(reply) => reply.encode(&mut self.output),
-                        None => self.line(b"250 2.0.0 Message accepted"),
+                        None => self.line(replies::MESSAGE_ACCEPTED),
                     }
                 }
                 self.txn = None;

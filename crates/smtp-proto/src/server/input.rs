@@ -8,8 +8,7 @@ use crate::error::CommandError;
 use crate::types::Host;
 
 use super::decision::Pending;
-use super::output::CRLF;
-use super::{Event, HelloVerb, Mode, Phase, Server, SessionError};
+use super::{Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
 
 /// What the framer found at the front of the input in the command phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +118,10 @@ impl Server {
 
     fn on_command_frame(&mut self, kind: LineKind, line: &[u8]) {
         if self.shutting_down && self.txn.is_none() {
-            self.close_with(
-                b"421 4.3.2 Service shutting down, closing connection",
-                SessionError::Shutdown,
-            );
+            self.close_with(replies::SHUTTING_DOWN, SessionError::Shutdown);
             return;
         }
-        let too_long = line.len() + CRLF.len() > self.config.max_line_len;
+        let too_long = line.len() + replies::CRLF.len() > self.config.max_line_len;
         match kind {
             // A refused BDAT line leaves its chunk unmeasured: the octets that follow would be
             // read as commands (RFC 3030 section 2: they follow at once), so the stream cannot
@@ -137,15 +133,13 @@ impl Server {
             // While AUTH is offered the framer lets lines of AUTH_LINE_LIMIT through, for
             // the AUTH command only (RFC 4954 section 4); the others keep the configured limit.
             LineKind::Line if too_long && !has_verb(line, b"AUTH") => {
-                self.error(b"500 5.5.2 Line too long")
+                self.error(replies::LINE_TOO_LONG)
             }
             LineKind::Line => self.on_command_line(line),
-            LineKind::TooLong { .. } => self.error(b"500 5.5.2 Line too long"),
-            LineKind::BareLf { .. } => {
-                self.error(b"500 5.5.2 Command line must end with CRLF (bare LF received)")
-            }
+            LineKind::TooLong { .. } => self.error(replies::LINE_TOO_LONG),
+            LineKind::BareLf { .. } => self.error(replies::BARE_LF),
             // Only LineFramer::finish_in produces anything else, which the server never calls.
-            LineKind::Other => self.error(b"500 5.5.2 Syntax error"),
+            LineKind::Other => self.error(replies::NOT_A_LINE),
         }
     }
 
@@ -170,21 +164,19 @@ impl Server {
             Command::Bdat { size, last } => self.on_bdat(size, last),
             Command::Rset => {
                 self.txn = None;
-                self.line(b"250 2.0.0 Ok");
+                self.line(replies::OK);
             }
-            Command::Noop(_) => self.line(b"250 2.0.0 Ok"),
+            Command::Noop(_) => self.line(replies::OK),
             Command::Quit => {
-                self.line(b"221 2.0.0 Bye");
+                self.line(replies::BYE);
                 self.close_silently(Ok(()));
             }
             Command::Vrfy(_) => {
-                self.line(
-                    b"252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
-                );
+                self.line(replies::CANNOT_VRFY);
             }
-            Command::Expn(_) => self.error(b"502 5.5.1 EXPN not available"),
-            Command::Etrn(_) => self.error(b"502 5.5.1 ETRN not available"),
-            Command::Help(_) => self.line(b"214 2.0.0 See RFC 5321"),
+            Command::Expn(_) => self.error(replies::NO_EXPN),
+            Command::Etrn(_) => self.error(replies::NO_ETRN),
+            Command::Help(_) => self.line(replies::HELP),
             Command::StartTls => self.on_starttls(),
             Command::Auth {
                 mechanism,
@@ -199,18 +191,18 @@ impl Server {
     fn on_parse_error(&mut self, line: &[u8], error: &CommandError) {
         let text = match error {
             CommandError::UnknownCommand => {
-                return self.error(b"500 5.5.2 Command not recognized");
+                return self.error(replies::UNKNOWN_COMMAND);
             }
             CommandError::Utf8NotAllowed { .. } => {
-                return self.error(b"553 5.6.7 Non-ASCII addresses require SMTPUTF8");
+                return self.error(replies::UTF8_NEEDS_SMTPUTF8);
             }
             CommandError::Overflow {
                 rule: "size-value", ..
             } => {
                 // RFC 1870: a SIZE beyond 64 bits is certainly beyond the limit.
-                return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
+                return self.error(replies::TOO_LARGE);
             }
-            other => format!("501 5.5.4 Syntax error: {other}"),
+            other => replies::syntax_error(other),
         };
         if is_bdat(line) {
             // The chunk that follows cannot be measured: the stream cannot be trusted.
@@ -220,18 +212,12 @@ impl Server {
     }
 
     fn desynchronised(&mut self) {
-        self.close_with(
-            b"421 4.5.4 Invalid BDAT chunk size, closing connection",
-            SessionError::Desynchronised,
-        );
+        self.close_with(replies::INVALID_CHUNK_SIZE, SessionError::Desynchronised);
     }
 
     /// A BDAT line refused by its framing (too long, bare LF): its chunk cannot be found.
     fn unreadable_bdat(&mut self) {
-        self.close_with(
-            b"421 4.5.4 Unreadable BDAT command, closing connection",
-            SessionError::Desynchronised,
-        );
+        self.close_with(replies::UNREADABLE_BDAT, SessionError::Desynchronised);
     }
 
     fn on_hello(&mut self, verb: HelloVerb, host: Host<'_>) {
@@ -241,8 +227,8 @@ impl Server {
         };
         if wrong_verb {
             return self.error(match self.config.mode {
-                Mode::Smtp => b"500 5.5.1 LHLO is for LMTP; use EHLO",
-                Mode::Lmtp => b"500 5.5.1 This is an LMTP server; use LHLO",
+                Mode::Smtp => replies::USE_EHLO,
+                Mode::Lmtp => replies::USE_LHLO,
             });
         }
         self.ask(
@@ -256,21 +242,21 @@ impl Server {
 
     fn on_starttls(&mut self) {
         if self.tls {
-            return self.error(b"503 5.5.1 TLS already active");
+            return self.error(replies::TLS_ALREADY_ACTIVE);
         }
         if !self.config.starttls {
-            return self.error(b"502 5.5.1 STARTTLS not offered");
+            return self.error(replies::NO_STARTTLS);
         }
         if !self.input.is_empty() {
             // RFC 3207 section 4.2 and CVE-2011-0411: commands pipelined after STARTTLS would
             // run as if they came through TLS.
             self.input.clear();
             return self.close_with(
-                b"421 4.7.0 Commands pipelined after STARTTLS, closing connection",
+                replies::PIPELINED_AFTER_STARTTLS,
                 SessionError::StartTlsInjection,
             );
         }
-        self.line(b"220 2.0.0 Ready to start TLS");
+        self.line(replies::READY_FOR_TLS);
         self.phase = Phase::TlsHandoff;
         self.events.push_back(Event::StartTls);
     }

@@ -98,6 +98,7 @@ use crate::reply::Reply;
 // - `auth`: AUTH and the SASL exchange;
 // - `decision`: the decisions the application answers (`accept`, `reject`...);
 // - `output`: queueing replies, counting errors, closing;
+// - `replies`: the text of every reply the machine sends by itself;
 // - `timer`: every deadline (the greeting delay, the client's idle time).
 mod auth;
 mod config;
@@ -105,6 +106,7 @@ mod decision;
 mod event;
 mod input;
 mod output;
+mod replies;
 mod timer;
 mod transaction;
 
@@ -308,10 +310,7 @@ impl Server {
         }
         if self.input.len() + len > self.config.max_buffered_input {
             self.input.clear();
-            self.close_with(
-                b"421 4.7.0 Too much pipelined input, closing connection",
-                SessionError::InputOverflow,
-            );
+            self.close_with(replies::TOO_MUCH_INPUT, SessionError::InputOverflow);
             return false;
         }
         self.timer.input(now);
@@ -401,10 +400,7 @@ impl Server {
                 self.queue_greeting();
             }
             Some(Expired::Idle) => {
-                let text = format!(
-                    "421 4.4.2 {} Error: timeout exceeded, closing connection",
-                    self.config.hostname
-                );
+                let text = replies::timeout(&self.config.hostname);
                 self.close_with(text.as_bytes(), SessionError::Timeout);
             }
             None => {}

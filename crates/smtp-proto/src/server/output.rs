@@ -1,53 +1,26 @@
 //! Output: queueing replies, counting errors, closing the session.
 
-use crate::reply::{Capabilities, Reply};
+use crate::reply::Reply;
 
-use super::{Event, Mode, Phase, Server, SessionError};
+use super::{Event, Phase, Server, SessionError, replies};
 
 /// The line ending of every reply.
-pub(super) const CRLF: &[u8] = b"\r\n";
-
 impl Server {
     /// Queues the `220` greeting.
     pub(super) fn queue_greeting(&mut self) {
-        let protocol = match self.config.mode {
-            Mode::Smtp => "ESMTP",
-            Mode::Lmtp => "LMTP",
-        };
-        let text = format!("220 {} {protocol} ready", self.config.hostname);
+        let text = replies::greeting(&self.config.hostname, self.config.mode);
         self.line(text.as_bytes());
     }
 
     /// Queues the EHLO or LHLO reply: the capabilities in force.
     pub(super) fn capabilities_reply(&mut self) {
-        let auth = self
-            .auth_offered()
-            .then(|| self.config.auth_mechanisms.iter().copied().collect());
-        let caps = Capabilities {
-            greeting: self.config.hostname.as_str().as_bytes().to_vec(),
-            pipelining: true,
-            size: Some(Some(self.config.max_message_size)),
-            eight_bit_mime: self.config.eight_bit_mime,
-            smtputf8: self.config.smtputf8,
-            enhanced_status_codes: true,
-            chunking: self.config.chunking,
-            binary_mime: self.config.chunking,
-            dsn: self.config.dsn,
-            starttls: self.config.starttls && !self.tls,
-            requiretls: self.config.requiretls && self.tls,
-            auth,
-            limits: Some(vec![(
-                "RCPTMAX".to_owned(),
-                self.config.max_recipients.to_string(),
-            )]),
-            ..Capabilities::default()
-        };
+        let caps = replies::capabilities(&self.config, self.tls, self.auth_offered());
         match caps.to_reply() {
             Ok(reply) => reply.encode(&mut self.output),
             // The hostname is a validated Domain and the rest are keywords: unreachable, but
             // a plain greeting is a correct answer too.
             Err(_) => {
-                let text = format!("250 {}", self.config.hostname);
+                let text = replies::helo(&self.config.hostname);
                 self.line(text.as_bytes());
             }
         }
@@ -57,7 +30,7 @@ impl Server {
     #[inline]
     pub(super) fn line(&mut self, text: &[u8]) {
         self.output.extend_from_slice(text);
-        self.output.extend_from_slice(CRLF);
+        self.output.extend_from_slice(replies::CRLF);
     }
 
     /// Queues a negative reply, or `421` and a close once the error limit is passed.
@@ -79,10 +52,7 @@ impl Server {
     fn count_error(&mut self) -> bool {
         self.errors += 1;
         if self.errors > self.config.max_errors {
-            self.close_with(
-                b"421 4.7.0 Too many errors, closing connection",
-                SessionError::TooManyErrors,
-            );
+            self.close_with(replies::TOO_MANY_ERRORS, SessionError::TooManyErrors);
             return false;
         }
         true

@@ -7,7 +7,7 @@ use crate::types::{ForwardPath, ReversePath};
 
 use super::config::RECIPIENT_OVERSHOOT;
 use super::decision::Pending;
-use super::{BodyTransfer, Event, HelloVerb, Mode, Phase, Server, SessionError};
+use super::{BodyTransfer, Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TxnParams {
@@ -40,58 +40,58 @@ impl Server {
     #[inline]
     pub(super) fn on_mail(&mut self, from: ReversePath<'_>, params: MailParams<'_>) {
         if self.hello.is_none() {
-            return self.error(b"503 5.5.1 Send HELO or EHLO first");
+            return self.error(replies::HELLO_FIRST);
         }
         if self.txn.is_some() {
-            return self.error(b"503 5.5.1 Nested MAIL command");
+            return self.error(replies::NESTED_MAIL);
         }
         if self.config.require_tls && !self.tls {
-            return self.error(b"530 5.7.0 Must issue a STARTTLS command first");
+            return self.error(replies::STARTTLS_FIRST);
         }
         if self.config.require_auth && self.authenticated.is_none() {
-            return self.error(b"530 5.7.0 Authentication required");
+            return self.error(replies::AUTH_REQUIRED);
         }
         if self.hello == Some(HelloVerb::Helo) && params != MailParams::default() {
             // After HELO no service extension is in effect, so no parameter is either (RFC 5321
             // section 4.1.1.11). Below, every parameter came after EHLO or LHLO.
-            return self.error(b"555 5.5.4 MAIL parameters need EHLO");
+            return self.error(replies::MAIL_PARAMETERS_NEED_EHLO);
         }
         if params
             .size
             .is_some_and(|size| size > self.config.max_message_size)
         {
-            return self.error(b"552 5.3.4 Message size exceeds fixed maximum message size");
+            return self.error(replies::TOO_LARGE);
         }
         match params.body {
             Some(Body::BinaryMime) if !self.config.chunking => {
-                return self.error(b"555 5.5.4 BODY=BINARYMIME not supported");
+                return self.error(replies::NO_BINARYMIME);
             }
             Some(Body::EightBitMime) if !self.config.eight_bit_mime => {
-                return self.error(b"555 5.5.4 BODY=8BITMIME not supported");
+                return self.error(replies::NO_8BITMIME);
             }
             _ => {}
         }
         if params.smtputf8 && !self.config.smtputf8 {
-            return self.error(b"555 5.5.4 SMTPUTF8 not supported");
+            return self.error(replies::NO_SMTPUTF8);
         }
         if let ReversePath::Mailbox(mailbox) = &from {
             if mailbox.is_utf8() && !params.smtputf8 {
-                return self.error(b"553 5.6.7 Non-ASCII addresses require SMTPUTF8");
+                return self.error(replies::UTF8_NEEDS_SMTPUTF8);
             }
         }
         if (params.ret.is_some() || params.envid.is_some()) && !self.config.dsn {
-            return self.error(b"555 5.5.4 DSN parameters not supported");
+            return self.error(replies::NO_DSN);
         }
         if params.requiretls {
             if !self.tls {
-                return self.error(b"530 5.7.10 REQUIRETLS needs a TLS session");
+                return self.error(replies::REQUIRETLS_NEEDS_TLS);
             }
             if !self.config.requiretls {
-                return self.error(b"555 5.5.4 REQUIRETLS not supported");
+                return self.error(replies::NO_REQUIRETLS);
             }
         }
         if !params.unknown.is_empty() && !self.config.accept_unknown_parameters {
-            return self.error(b"555 5.5.4 Unsupported MAIL parameter");
+            return self.error(replies::UNKNOWN_MAIL_PARAMETER);
         }
         let txn = TxnParams {
             binary: params.body == Some(Body::BinaryMime),
@@ -109,13 +109,13 @@ impl Server {
     #[inline]
     pub(super) fn on_rcpt(&mut self, to: ForwardPath<'_>, params: RcptParams<'_>) {
         let Some(txn) = &self.txn else {
-            return self.error(b"503 5.5.1 Need MAIL before RCPT");
+            return self.error(replies::MAIL_BEFORE_RCPT);
         };
         if self.hello == Some(HelloVerb::Helo) && params != RcptParams::default() {
-            return self.error(b"555 5.5.4 RCPT parameters need EHLO");
+            return self.error(replies::RCPT_PARAMETERS_NEED_EHLO);
         }
         if txn.transfer.is_some() {
-            return self.error(b"503 5.5.1 RCPT after the message body started");
+            return self.error(replies::RCPT_AFTER_BODY);
         }
         if txn.recipients >= self.config.max_recipients {
             // RFC 5321 section 4.5.3.1.10: 452, and the client sends the rest later, in a
@@ -126,15 +126,15 @@ impl Server {
                 t.overshoot
             });
             if overshoot > RECIPIENT_OVERSHOOT {
-                return self.error(b"452 4.5.3 Too many recipients");
+                return self.error(replies::TOO_MANY_RECIPIENTS);
             }
-            return self.line(b"452 4.5.3 Too many recipients");
+            return self.line(replies::TOO_MANY_RECIPIENTS);
         }
         if (params.notify.is_some() || params.orcpt.is_some()) && !self.config.dsn {
-            return self.error(b"555 5.5.4 DSN parameters not supported");
+            return self.error(replies::NO_DSN);
         }
         if !params.unknown.is_empty() && !self.config.accept_unknown_parameters {
-            return self.error(b"555 5.5.4 Unsupported RCPT parameter");
+            return self.error(replies::UNKNOWN_RCPT_PARAMETER);
         }
         self.ask(
             Pending::Rcpt,
@@ -148,24 +148,24 @@ impl Server {
     #[inline]
     pub(super) fn on_data(&mut self) {
         let Some(txn) = &mut self.txn else {
-            return self.error(b"503 5.5.1 Need MAIL command");
+            return self.error(replies::NEED_MAIL);
         };
         if txn.transfer.is_some() {
-            return self.error(b"503 5.5.1 DATA after BDAT in the same transaction");
+            return self.error(replies::DATA_AFTER_BDAT);
         }
         if txn.params.binary {
-            return self.error(b"503 5.5.1 BODY=BINARYMIME requires BDAT");
+            return self.error(replies::BINARYMIME_NEEDS_BDAT);
         }
         if txn.recipients == 0 {
             // RFC 2920 section 3.1 asks SMTP servers for 554 here; RFC 2033 section 4.2 asks
             // LMTP servers for 503.
             return match self.config.mode {
-                Mode::Lmtp => self.error(b"503 5.5.1 No valid recipients"),
-                Mode::Smtp => self.error(b"554 5.5.1 No valid recipients"),
+                Mode::Lmtp => self.error(replies::NO_VALID_RECIPIENTS_LMTP),
+                Mode::Smtp => self.error(replies::NO_VALID_RECIPIENTS),
             };
         }
         txn.transfer = Some(BodyTransfer::Data);
-        self.line(b"354 End data with <CR><LF>.<CR><LF>");
+        self.line(replies::START_DATA);
         self.dot.reset();
         self.phase = Phase::Data;
         self.events.push_back(Event::BodyStart {
@@ -215,10 +215,10 @@ impl Server {
         match discard {
             Some(Discarded::BadSequence) => {
                 let text: &[u8] = match &self.txn {
-                    _ if !self.config.chunking => b"502 5.5.1 CHUNKING not offered",
-                    None => b"503 5.5.1 Need MAIL command",
-                    Some(t) if t.recipients == 0 => b"554 5.5.1 No valid recipients",
-                    Some(_) => b"503 5.5.1 BDAT after DATA in the same transaction",
+                    _ if !self.config.chunking => replies::NO_CHUNKING,
+                    None => replies::NEED_MAIL,
+                    Some(t) if t.recipients == 0 => replies::NO_VALID_RECIPIENTS,
+                    Some(_) => replies::BDAT_AFTER_DATA,
                 };
                 self.error(text);
             }
@@ -226,13 +226,11 @@ impl Server {
                 // Accepted and discarded, as RFC 3030 section 2 requires of a server that
                 // offers PIPELINING; the client made no new mistake, so it does not count.
                 self.bdat_refused = !last;
-                self.line(
-                    b"503 5.5.1 Chunk discarded: an earlier chunk of this message was refused",
-                );
+                self.line(replies::CHUNK_DISCARDED);
             }
             Some(Discarded::TooLarge) => {
                 self.bdat_refused = !last;
-                let text = b"552 5.3.4 Message size exceeds fixed maximum message size";
+                let text = replies::TOO_LARGE;
                 if last {
                     self.refuse_message(text);
                 } else {
@@ -251,7 +249,7 @@ impl Server {
             }
             None => {
                 let received = self.txn.as_ref().map_or(0, |t| t.received);
-                let text = format!("250 2.0.0 {received} octets received");
+                let text = replies::chunk_received(received);
                 self.line(text.as_bytes());
             }
         }
@@ -275,16 +273,14 @@ impl Server {
             DotEvent::End(Err(error)) => {
                 self.phase = Phase::Command;
                 self.refuse_message(match error {
-                    BodyError::TooLarge { .. } => {
-                        b"552 5.3.4 Message size exceeds fixed maximum message size"
-                    }
-                    _ => b"550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)",
+                    BodyError::TooLarge { .. } => replies::TOO_LARGE,
+                    _ => replies::BARE_LINE_ENDING,
                 });
             }
             // DotEvent is non_exhaustive; treat anything new as the end of a refused body.
             _ => {
                 self.phase = Phase::Command;
-                self.refuse_message(b"451 4.3.0 Local error in processing");
+                self.refuse_message(replies::LOCAL_ERROR);
             }
         }
     }
@@ -311,10 +307,7 @@ impl Server {
             && self.pending.is_none()
             && matches!(self.phase, Phase::Command | Phase::PreGreeting)
         {
-            self.close_with(
-                b"421 4.3.2 Service shutting down, closing connection",
-                SessionError::Shutdown,
-            );
+            self.close_with(replies::SHUTTING_DOWN, SessionError::Shutdown);
         }
     }
 }
