@@ -1,47 +1,33 @@
-//! AUTH (RFC 4954): the command, the SASL exchange driven by [`Server::auth_step`], and the
-//! longer line limit while AUTH is offered.
+//! AUTH (RFC 4954): the command, the SASL exchange driven by [`Server::auth_step`] (the public
+//! call is in the parent module), and the longer line limit while AUTH is offered.
 
+use mail_wire::Secret;
 use mail_wire::line::Frame;
 use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep};
 
 use super::decision::Pending;
-use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, ServerError, replies};
+use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, replies};
 
 impl Server {
-    /// Answers an [`Event::AuthStep`]: runs the SASL exchange one step with the
-    /// application's credential store. `nonce` must be fresh random data; it is used when
-    /// the exchange starts (SCRAM's server nonce) and ignored otherwise.
-    ///
-    /// # Errors
-    ///
-    /// [`ServerError::WrongDecision`] unless an [`Event::AuthStep`] is pending.
-    pub fn auth_step<A: Authenticator + ?Sized>(
+    /// Carries out [`Server::auth_step`] for the pending exchange: one step with `mechanism`,
+    /// the `session` so far (none before the first step) and the client's `response` (none
+    /// when AUTH came without an initial response).
+    pub(super) fn sasl_step<A: Authenticator + ?Sized>(
         &mut self,
         authenticator: &A,
         nonce: Nonce,
-    ) -> Result<(), ServerError> {
-        let (mechanism, session, response) = match self.pending.take() {
-            Some(Pending::Auth {
-                mechanism,
-                session,
-                response,
-            }) => (mechanism, session, response),
-            other => {
-                // Leave any other pending decision in place.
-                self.pending = other;
-                return Err(ServerError::WrongDecision(
-                    "auth_step answers Event::AuthStep",
-                ));
-            }
-        };
+        mechanism: Mechanism,
+        session: Option<ServerSession>,
+        response: Option<Secret<Vec<u8>>>,
+    ) {
         self.timer.decided();
         let mut session = session.unwrap_or_else(|| ServerSession::new(mechanism, nonce));
         let Some(response) = response else {
             // AUTH without an initial response: the server speaks first.
             self.challenge(mechanism.initial_challenge());
             self.phase = Phase::AuthResponse { mechanism, session };
-            return Ok(());
+            return;
         };
         match session.step(authenticator, response.expose()) {
             Ok(ServerStep::Challenge(challenge)) => {
@@ -57,7 +43,6 @@ impl Server {
             }
             Err(error) => self.auth_failed(mechanism, error),
         }
-        Ok(())
     }
 
     pub(super) fn auth_offered(&self) -> bool {

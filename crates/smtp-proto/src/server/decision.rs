@@ -1,5 +1,6 @@
-//! The application's decisions: the events that wait for an answer, and
-//! [`Server::accept`], [`Server::accept_with`], [`Server::reject`], [`Server::reply_each`].
+//! The application's decisions: what a pending decision is about, and how the machine carries
+//! out [`Server::accept`], [`Server::accept_with`], [`Server::reject`] and
+//! [`Server::reply_each`] (the public calls are in the parent module).
 
 use mail_wire::Secret;
 use mail_wire::sasl::{Mechanism, SaslError, ServerSession};
@@ -26,63 +27,15 @@ pub(super) enum Pending {
 }
 
 impl Server {
-    /// Accepts the pending decision with the default positive reply.
-    ///
-    /// # Errors
-    ///
-    /// [`ServerError::NoPendingDecision`], or [`ServerError::WrongDecision`] for an
-    /// [`Event::AuthStep`] (use [`Server::auth_step`]).
-    pub fn accept(&mut self) -> Result<(), ServerError> {
-        self.decide(None, true)
+    /// Queues `event` and waits for the application's decision on it.
+    #[inline]
+    pub(super) fn ask(&mut self, pending: Pending, event: Event) {
+        self.pending = Some(pending);
+        self.events.push_back(event);
     }
 
-    /// Accepts the pending MAIL, RCPT or message with this positive (2xx) reply, for example
-    /// to name the queue id. For HELO and EHLO the capability reply is always used.
-    ///
-    /// # Errors
-    ///
-    /// As [`Server::accept`], and [`ServerError::WrongReplyClass`] for a reply that is not 2xx.
-    pub fn accept_with(&mut self, reply: Reply<'_>) -> Result<(), ServerError> {
-        if !reply.code().is_positive() {
-            return Err(ServerError::WrongReplyClass(reply.code().get()));
-        }
-        self.decide(Some(reply), true)
-    }
-
-    /// Refuses the pending decision with this 4xx or 5xx reply. In LMTP the reply goes to every
-    /// accepted recipient. Refusing an [`Event::AuthStep`] ends the exchange.
-    ///
-    /// # Errors
-    ///
-    /// [`ServerError::NoPendingDecision`], or [`ServerError::WrongReplyClass`] for a reply that
-    /// is not 4xx or 5xx.
-    pub fn reject(&mut self, reply: Reply<'_>) -> Result<(), ServerError> {
-        if !(reply.code().is_transient() || reply.code().is_permanent()) {
-            return Err(ServerError::WrongReplyClass(reply.code().get()));
-        }
-        self.decide(Some(reply), false)
-    }
-
-    /// LMTP: answers the end of the body with one reply per accepted recipient, in the order
-    /// they were accepted (RFC 2033 section 4.2).
-    ///
-    /// # Errors
-    ///
-    /// [`ServerError::WrongDecision`] unless an [`Event::BodyEnd`] is pending in LMTP mode;
-    /// [`ServerError::ReplyCount`] for the wrong number of replies.
-    pub fn reply_each(&mut self, replies: &[Reply<'_>]) -> Result<(), ServerError> {
-        if self.config.mode != Mode::Lmtp || !matches!(self.pending, Some(Pending::BodyEnd)) {
-            return Err(ServerError::WrongDecision(
-                "reply_each answers BodyEnd in LMTP mode",
-            ));
-        }
-        let expected = self.txn.as_ref().map_or(0, |t| t.recipients);
-        if replies.len() != expected {
-            return Err(ServerError::ReplyCount {
-                expected,
-                got: replies.len(),
-            });
-        }
+    /// Carries out [`Server::reply_each`], its arguments checked.
+    pub(super) fn decide_each(&mut self, replies: &[Reply<'_>]) {
         self.pending = None;
         self.timer.decided();
         for reply in replies {
@@ -98,16 +51,15 @@ impl Server {
         }
         self.txn = None;
         self.after_transaction();
-        Ok(())
     }
 
-    #[inline]
-    pub(super) fn ask(&mut self, pending: Pending, event: Event) {
-        self.pending = Some(pending);
-        self.events.push_back(event);
-    }
-
-    fn decide(&mut self, reply: Option<Reply<'_>>, accept: bool) -> Result<(), ServerError> {
+    /// Carries out the pending decision: `accept` it, with `reply` or the default positive
+    /// reply, or refuse it with `reply`.
+    pub(super) fn decide(
+        &mut self,
+        reply: Option<Reply<'_>>,
+        accept: bool,
+    ) -> Result<(), ServerError> {
         let Some(pending) = self.pending.take() else {
             return Err(ServerError::NoPendingDecision);
         };

@@ -84,7 +84,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use mail_wire::dot::DotDecoder;
 use mail_wire::line::LineFramer;
-use mail_wire::sasl::{Authenticated, Mechanism, ServerSession};
+use mail_wire::sasl::{Authenticated, Authenticator, Mechanism, Nonce, ServerSession};
 
 use crate::reply::Reply;
 
@@ -420,6 +420,98 @@ impl Server {
     /// returns `None`.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
+    }
+
+    /// Accepts the pending decision with the default positive reply.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`], or [`ServerError::WrongDecision`] for an
+    /// [`Event::AuthStep`] (use [`Server::auth_step`]).
+    pub fn accept(&mut self) -> Result<(), ServerError> {
+        self.decide(None, true)
+    }
+
+    /// Accepts the pending MAIL, RCPT or message with this positive (2xx) reply, for example
+    /// to name the queue id. For HELO and EHLO the capability reply is always used.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::accept`], and [`ServerError::WrongReplyClass`] for a reply that is not 2xx.
+    pub fn accept_with(&mut self, reply: Reply<'_>) -> Result<(), ServerError> {
+        if !reply.code().is_positive() {
+            return Err(ServerError::WrongReplyClass(reply.code().get()));
+        }
+        self.decide(Some(reply), true)
+    }
+
+    /// Refuses the pending decision with this 4xx or 5xx reply. In LMTP the reply goes to every
+    /// accepted recipient. Refusing an [`Event::AuthStep`] ends the exchange.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`], or [`ServerError::WrongReplyClass`] for a reply that
+    /// is not 4xx or 5xx.
+    pub fn reject(&mut self, reply: Reply<'_>) -> Result<(), ServerError> {
+        if !(reply.code().is_transient() || reply.code().is_permanent()) {
+            return Err(ServerError::WrongReplyClass(reply.code().get()));
+        }
+        self.decide(Some(reply), false)
+    }
+
+    /// LMTP: answers the end of the body with one reply per accepted recipient, in the order
+    /// they were accepted (RFC 2033 section 4.2).
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless an [`Event::BodyEnd`] is pending in LMTP mode;
+    /// [`ServerError::ReplyCount`] for the wrong number of replies.
+    pub fn reply_each(&mut self, replies: &[Reply<'_>]) -> Result<(), ServerError> {
+        if self.config.mode != Mode::Lmtp || !matches!(self.pending, Some(Pending::BodyEnd)) {
+            return Err(ServerError::WrongDecision(
+                "reply_each answers BodyEnd in LMTP mode",
+            ));
+        }
+        let expected = self.txn.as_ref().map_or(0, |t| t.recipients);
+        if replies.len() != expected {
+            return Err(ServerError::ReplyCount {
+                expected,
+                got: replies.len(),
+            });
+        }
+        self.decide_each(replies);
+        Ok(())
+    }
+
+    /// Answers an [`Event::AuthStep`]: runs the SASL exchange one step with the
+    /// application's credential store. `nonce` must be fresh random data; it is used when
+    /// the exchange starts (SCRAM's server nonce) and ignored otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless an [`Event::AuthStep`] is pending.
+    pub fn auth_step<A: Authenticator + ?Sized>(
+        &mut self,
+        authenticator: &A,
+        nonce: Nonce,
+    ) -> Result<(), ServerError> {
+        match self.pending.take() {
+            Some(Pending::Auth {
+                mechanism,
+                session,
+                response,
+            }) => {
+                self.sasl_step(authenticator, nonce, mechanism, session, response);
+                Ok(())
+            }
+            other => {
+                // Leave any other pending decision in place.
+                self.pending = other;
+                Err(ServerError::WrongDecision(
+                    "auth_step answers Event::AuthStep",
+                ))
+            }
+        }
     }
 
     /// The TLS handshake after [`Event::StartTls`] succeeded: the session starts over as
