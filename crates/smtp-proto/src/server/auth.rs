@@ -45,12 +45,15 @@ impl Server {
         }
     }
 
+    /// Whether AUTH is offered now: mechanisms are configured, the client has not
+    /// authenticated yet, and the session is TLS unless plaintext AUTH is allowed.
     pub(super) fn auth_offered(&self) -> bool {
         !self.config.auth_mechanisms.is_empty()
             && self.authenticated.is_none()
             && (self.tls || self.config.allow_plaintext_auth)
     }
 
+    /// AUTH: checks sequence and policy, then asks for the first step of the exchange.
     pub(super) fn on_auth(&mut self, name: &str, initial: Option<&str>) {
         if self.config.auth_mechanisms.is_empty() {
             return self.error(replies::NO_AUTH);
@@ -91,6 +94,7 @@ impl Server {
         );
     }
 
+    /// The client's response line in the middle of an exchange.
     pub(super) fn on_auth_frame(&mut self, frame: Frame) {
         let Phase::AuthResponse { mechanism, session } =
             std::mem::replace(&mut self.phase, Phase::Command)
@@ -133,6 +137,7 @@ impl Server {
         }
     }
 
+    /// Ends a failed exchange: reports it and answers by the kind of failure.
     fn auth_failed(&mut self, mechanism: Mechanism, error: SaslError) {
         self.phase = Phase::Command;
         let text: &[u8] = match error {
@@ -150,6 +155,7 @@ impl Server {
         self.update_line_limit();
     }
 
+    /// Queues a `334` challenge and lets the response line be as long as SASL allows.
     fn challenge(&mut self, challenge: &[u8]) {
         self.output.extend_from_slice(replies::CHALLENGE);
         self.output
@@ -159,6 +165,7 @@ impl Server {
             .set_max_len(self.config.max_line_len.max(framing::MAX_ENCODED_LEN + 2));
     }
 
+    /// Sets the command line limit: at least [`AUTH_LINE_LIMIT`] while AUTH is offered.
     pub(super) fn update_line_limit(&mut self) {
         let limit = if self.auth_offered() {
             self.config.max_line_len.max(AUTH_LINE_LIMIT)

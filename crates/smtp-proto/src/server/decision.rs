@@ -149,6 +149,7 @@ impl Server {
         Ok(())
     }
 
+    /// Queues the application's positive reply, or `default`.
     fn positive(&mut self, reply: Option<Reply<'_>>, default: &[u8]) {
         match reply {
             Some(reply) => reply.encode(&mut self.output),

@@ -116,6 +116,7 @@ impl Server {
         }
     }
 
+    /// A frame of the command phase: a line to dispatch, or one refused by its framing.
     fn on_command_frame(&mut self, kind: LineKind, line: &[u8]) {
         if self.shutting_down && self.txn.is_none() {
             self.close_with(replies::SHUTTING_DOWN, SessionError::Shutdown);
@@ -143,6 +144,7 @@ impl Server {
         }
     }
 
+    /// Parses a command line and dispatches the command.
     fn on_command_line(&mut self, line: &[u8]) {
         let utf8 = self.txn.as_ref().is_some_and(|t| t.params.smtputf8);
         let options = ParseOptions::default().with_smtputf8(utf8);
@@ -188,6 +190,7 @@ impl Server {
         }
     }
 
+    /// Answers a line that does not parse.
     fn on_parse_error(&mut self, line: &[u8], error: &CommandError) {
         let text = match error {
             CommandError::UnknownCommand => {
@@ -211,6 +214,7 @@ impl Server {
         self.error(text.as_bytes());
     }
 
+    /// A BDAT line whose chunk size does not parse: its chunk cannot be found.
     fn desynchronised(&mut self) {
         self.close_with(replies::INVALID_CHUNK_SIZE, SessionError::Desynchronised);
     }
@@ -220,6 +224,7 @@ impl Server {
         self.close_with(replies::UNREADABLE_BDAT, SessionError::Desynchronised);
     }
 
+    /// HELO, EHLO or LHLO: checks the verb fits the mode, then asks the application.
     fn on_hello(&mut self, verb: HelloVerb, host: Host<'_>) {
         let wrong_verb = match self.config.mode {
             Mode::Smtp => verb == HelloVerb::Lhlo,
@@ -240,6 +245,7 @@ impl Server {
         );
     }
 
+    /// STARTTLS (RFC 3207): hands the connection over to the TLS handshake.
     fn on_starttls(&mut self) {
         if self.tls {
             return self.error(replies::TLS_ALREADY_ACTIVE);

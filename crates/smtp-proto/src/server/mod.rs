@@ -96,7 +96,7 @@ use crate::reply::Reply;
 // - `input`: framing the input by phase, and dispatching each command line;
 // - `transaction`: MAIL, RCPT, DATA, BDAT and the message body;
 // - `auth`: AUTH and the SASL exchange;
-// - `decision`: the decisions the application answers (`accept`, `reject`...);
+// - `decision`: what a pending decision is about, and carrying out the answer;
 // - `output`: queueing replies, counting errors, closing;
 // - `replies`: the text of every reply the machine sends by itself;
 // - `timer`: every deadline (the greeting delay, the client's idle time).
@@ -120,7 +120,8 @@ use transaction::{Discarded, Transaction};
 /// What the session is reading, or waiting for.
 #[derive(Debug)]
 enum Phase {
-    /// Holding the greeting back until the timer's greeting deadline.
+    /// Holding the greeting back until the timer's greeting deadline (the timer holds the
+    /// greeting exactly while the session is in this phase).
     PreGreeting,
     /// Reading command lines.
     Command,

@@ -9,9 +9,12 @@ use super::config::RECIPIENT_OVERSHOOT;
 use super::decision::Pending;
 use super::{BodyTransfer, Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
 
+/// What MAIL's parameters mean for the rest of the transaction.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TxnParams {
+    /// `BODY=BINARYMIME`: the body must come by BDAT (RFC 3030).
     pub(super) binary: bool,
+    /// `SMTPUTF8`: RCPT may carry UTF-8 addresses (RFC 6531).
     pub(super) smtputf8: bool,
 }
 
@@ -19,13 +22,17 @@ pub(super) struct TxnParams {
 #[derive(Debug)]
 pub(super) struct Transaction {
     pub(super) params: TxnParams,
+    /// Recipients accepted.
     pub(super) recipients: usize,
     /// RCPTs refused with `452` because `max_recipients` was reached.
     pub(super) overshoot: usize,
+    /// How the body comes, once it has started.
     pub(super) transfer: Option<BodyTransfer>,
+    /// Body octets received so far.
     pub(super) received: u64,
 }
 
+/// Why a BDAT chunk is read and thrown away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Discarded {
     /// BDAT out of sequence.
@@ -37,6 +44,8 @@ pub(super) enum Discarded {
 }
 
 impl Server {
+    /// MAIL: checks sequence, TLS and AUTH requirements, size and parameters, then asks the
+    /// application.
     #[inline]
     pub(super) fn on_mail(&mut self, from: ReversePath<'_>, params: MailParams<'_>) {
         if self.hello.is_none() {
@@ -106,6 +115,7 @@ impl Server {
         );
     }
 
+    /// RCPT: checks sequence, the recipient limit and parameters, then asks the application.
     #[inline]
     pub(super) fn on_rcpt(&mut self, to: ForwardPath<'_>, params: RcptParams<'_>) {
         let Some(txn) = &self.txn else {
@@ -145,6 +155,7 @@ impl Server {
         );
     }
 
+    /// DATA: checks sequence, then reads the body through the dot decoder.
     #[inline]
     pub(super) fn on_data(&mut self) {
         let Some(txn) = &mut self.txn else {
@@ -173,6 +184,7 @@ impl Server {
         });
     }
 
+    /// BDAT (RFC 3030): reads the chunk whatever the answer, discarding it when refused.
     #[inline]
     pub(super) fn on_bdat(&mut self, size: u64, last: bool) {
         let discard = match &mut self.txn {
@@ -210,6 +222,7 @@ impl Server {
         };
     }
 
+    /// A BDAT chunk has been read: answers it, or asks about the message after the last.
     #[inline]
     pub(super) fn on_chunk_end(&mut self, last: bool, discard: Option<Discarded>) {
         match discard {
@@ -255,6 +268,7 @@ impl Server {
         }
     }
 
+    /// What the dot decoder found in a DATA body.
     #[inline]
     pub(super) fn on_dot_event(&mut self, event: DotEvent) {
         match event {
