@@ -1,0 +1,280 @@
+//! Input: framing what the client sends by phase, and dispatching each command line.
+
+use bytes::Buf;
+use mail_wire::line::FrameRef;
+
+use crate::command::{Command, ParseOptions};
+use crate::error::CommandError;
+use crate::types::Host;
+
+use super::decision::Pending;
+use super::{Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
+
+/// What the framer found at the front of the input in the command phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// A CRLF line (its text is in `Server::line`).
+    Line,
+    /// A line ending in a bare LF; `bdat` when it starts with that verb.
+    BareLf { bdat: bool },
+    /// A line over the limit, skipped; `bdat` when it starts with that verb.
+    TooLong { bdat: bool },
+    /// Any other frame.
+    Other,
+}
+
+impl Server {
+    /// Processes input until an event is queued, a decision is pending or input runs out.
+    /// Returns whether it made progress.
+    #[inline]
+    pub(super) fn step(&mut self) -> bool {
+        match &mut self.phase {
+            Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting => false,
+            Phase::Command => {
+                // The line is framed in place and copied into `self.line` (a command line is
+                // short), rather than split off `input` as a reference-counted `Bytes`: the
+                // copy costs less than the reference count, and `input` stays unshared.
+                let mut rest: &[u8] = &self.input;
+                let before = rest.len();
+                let frame = self.framer.next_frame_in(&mut rest);
+                let consumed = before - rest.len();
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                let kind = match frame {
+                    None => None,
+                    Some(FrameRef::Line(text)) => {
+                        line.extend_from_slice(text);
+                        Some(LineKind::Line)
+                    }
+                    Some(FrameRef::BareLf(text)) => Some(LineKind::BareLf {
+                        bdat: is_bdat(text),
+                    }),
+                    // Reported when the line passes the limit, with its start still at the
+                    // front of the input.
+                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong {
+                        bdat: is_bdat(&self.input),
+                    }),
+                    Some(_) => Some(LineKind::Other),
+                };
+                if consumed == self.input.len() {
+                    self.input.clear();
+                } else {
+                    self.input.advance(consumed);
+                }
+                if let Some(kind) = kind {
+                    self.on_command_frame(kind, &line);
+                }
+                // Keep the buffer for the next line, unless a long AUTH line grew it.
+                if line.capacity() <= 1024 {
+                    self.line = line;
+                }
+                kind.is_some()
+            }
+            Phase::Data => match self.dot.next_event(&mut self.input) {
+                None => false,
+                Some(event) => {
+                    self.on_dot_event(event);
+                    true
+                }
+            },
+            Phase::Bdat {
+                remaining,
+                last,
+                discard,
+            } => {
+                if *remaining > 0 {
+                    if self.input.is_empty() {
+                        return false;
+                    }
+                    let take = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(self.input.len());
+                    let chunk = self.input.split_to(take).freeze();
+                    *remaining -= take as u64;
+                    if discard.is_none() {
+                        if let Some(txn) = &mut self.txn {
+                            txn.received += take as u64;
+                        }
+                        self.events.push_back(Event::BodyChunk(chunk));
+                    }
+                    if *remaining > 0 {
+                        return true;
+                    }
+                }
+                let (last, discard) = (*last, *discard);
+                self.phase = Phase::Command;
+                self.on_chunk_end(last, discard);
+                true
+            }
+            Phase::AuthResponse { .. } => match self.framer.next_frame(&mut self.input) {
+                None => false,
+                Some(frame) => {
+                    self.on_auth_frame(frame);
+                    true
+                }
+            },
+        }
+    }
+
+    /// A frame of the command phase: a line to dispatch, or one refused by its framing.
+    fn on_command_frame(&mut self, kind: LineKind, line: &[u8]) {
+        if self.shutting_down && self.txn.is_none() {
+            self.close_with(replies::SHUTTING_DOWN, SessionError::Shutdown);
+            return;
+        }
+        let too_long = line.len() + replies::CRLF.len() > self.config.max_line_len;
+        match kind {
+            // A refused BDAT line leaves its chunk unmeasured: the octets that follow would be
+            // read as commands (RFC 3030 section 2: they follow at once), so the stream cannot
+            // be trusted.
+            LineKind::Line if too_long && is_bdat(line) => self.unreadable_bdat(),
+            LineKind::TooLong { bdat: true } | LineKind::BareLf { bdat: true } => {
+                self.unreadable_bdat()
+            }
+            // While AUTH is offered the framer lets lines of AUTH_LINE_LIMIT through, for
+            // the AUTH command only (RFC 4954 section 4); the others keep the configured limit.
+            LineKind::Line if too_long && !has_verb(line, b"AUTH") => {
+                self.error(replies::LINE_TOO_LONG)
+            }
+            LineKind::Line => self.on_command_line(line),
+            LineKind::TooLong { .. } => self.error(replies::LINE_TOO_LONG),
+            LineKind::BareLf { .. } => self.error(replies::BARE_LF),
+            // Only LineFramer::finish_in produces anything else, which the server never calls.
+            LineKind::Other => self.error(replies::NOT_A_LINE),
+        }
+    }
+
+    /// Parses a command line and dispatches the command.
+    fn on_command_line(&mut self, line: &[u8]) {
+        let utf8 = self.txn.as_ref().is_some_and(|t| t.params.smtputf8);
+        let options = ParseOptions::default().with_smtputf8(utf8);
+        if !is_bdat(line) {
+            // The client's pipeline of chunks after a refused one has ended.
+            self.bdat_refused = false;
+        }
+        let command = match Command::parse_with(line, options) {
+            Ok(command) => command,
+            Err(error) => return self.on_parse_error(line, &error),
+        };
+        match command {
+            Command::Helo(domain) => self.on_hello(HelloVerb::Helo, Host::Domain(domain)),
+            Command::Ehlo(host) => self.on_hello(HelloVerb::Ehlo, host),
+            Command::Lhlo(host) => self.on_hello(HelloVerb::Lhlo, host),
+            Command::Mail { from, params } => self.on_mail(from, params),
+            Command::Rcpt { to, params } => self.on_rcpt(to, params),
+            Command::Data => self.on_data(),
+            Command::Bdat { size, last } => self.on_bdat(size, last),
+            Command::Rset => {
+                self.txn = None;
+                self.line(replies::OK);
+            }
+            Command::Noop(_) => self.line(replies::OK),
+            Command::Quit => {
+                self.line(replies::BYE);
+                self.close_silently(Ok(()));
+            }
+            Command::Vrfy(_) => {
+                self.line(replies::CANNOT_VRFY);
+            }
+            Command::Expn(_) => self.error(replies::NO_EXPN),
+            Command::Etrn(_) => self.error(replies::NO_ETRN),
+            Command::Help(_) => self.line(replies::HELP),
+            Command::StartTls => self.on_starttls(),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.on_auth(
+                mechanism.as_str(),
+                initial_response.as_ref().map(|r| r.as_str()),
+            ),
+        }
+    }
+
+    /// Answers a line that does not parse.
+    fn on_parse_error(&mut self, line: &[u8], error: &CommandError) {
+        let text = match error {
+            CommandError::UnknownCommand => {
+                return self.error(replies::UNKNOWN_COMMAND);
+            }
+            CommandError::Utf8NotAllowed { .. } => {
+                return self.error(replies::UTF8_NEEDS_SMTPUTF8);
+            }
+            CommandError::Overflow {
+                rule: "size-value", ..
+            } => {
+                // RFC 1870: a SIZE beyond 64 bits is certainly beyond the limit.
+                return self.error(replies::TOO_LARGE);
+            }
+            other => replies::syntax_error(other),
+        };
+        if is_bdat(line) {
+            // The chunk that follows cannot be measured: the stream cannot be trusted.
+            return self.desynchronised();
+        }
+        self.error(text.as_bytes());
+    }
+
+    /// A BDAT line whose chunk size does not parse: its chunk cannot be found.
+    fn desynchronised(&mut self) {
+        self.close_with(replies::INVALID_CHUNK_SIZE, SessionError::Desynchronised);
+    }
+
+    /// A BDAT line refused by its framing (too long, bare LF): its chunk cannot be found.
+    fn unreadable_bdat(&mut self) {
+        self.close_with(replies::UNREADABLE_BDAT, SessionError::Desynchronised);
+    }
+
+    /// HELO, EHLO or LHLO: checks the verb fits the mode, then asks the application.
+    fn on_hello(&mut self, verb: HelloVerb, host: Host<'_>) {
+        let wrong_verb = match self.config.mode {
+            Mode::Smtp => verb == HelloVerb::Lhlo,
+            Mode::Lmtp => verb != HelloVerb::Lhlo,
+        };
+        if wrong_verb {
+            return self.error(match self.config.mode {
+                Mode::Smtp => replies::USE_EHLO,
+                Mode::Lmtp => replies::USE_LHLO,
+            });
+        }
+        self.ask(
+            Pending::Hello(verb),
+            Event::Hello {
+                verb,
+                host: host.into_owned(),
+            },
+        );
+    }
+
+    /// STARTTLS (RFC 3207): hands the connection over to the TLS handshake.
+    fn on_starttls(&mut self) {
+        if self.tls {
+            return self.error(replies::TLS_ALREADY_ACTIVE);
+        }
+        if !self.config.starttls {
+            return self.error(replies::NO_STARTTLS);
+        }
+        if !self.input.is_empty() {
+            // RFC 3207 section 4.2 and CVE-2011-0411: commands pipelined after STARTTLS would
+            // run as if they came through TLS.
+            self.input.clear();
+            return self.close_with(
+                replies::PIPELINED_AFTER_STARTTLS,
+                SessionError::StartTlsInjection,
+            );
+        }
+        self.line(replies::READY_FOR_TLS);
+        self.phase = Phase::TlsHandoff;
+        self.events.push_back(Event::StartTls);
+    }
+}
+
+fn is_bdat(line: &[u8]) -> bool {
+    line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"BDAT")
+}
+
+/// Whether `line` is the command `verb` (followed by a space or nothing).
+fn has_verb(line: &[u8], verb: &[u8]) -> bool {
+    line.len() >= verb.len()
+        && line[..verb.len()].eq_ignore_ascii_case(verb)
+        && matches!(line.get(verb.len()), None | Some(b' '))
+}
