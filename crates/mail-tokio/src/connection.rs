@@ -344,7 +344,9 @@ where
     /// (or, when the session's deadline passes first, tells it the time). For protocol
     /// layers that wait for the session to become ready for more (a client waiting for the
     /// reply to its last chunk before it sends the next); events stay queued in the session
-    /// for the next [`Connection::next_event`]. Does nothing once the connection is finished.
+    /// for the next [`Connection::next_event`]. Unlike `next_event` it reads even while the
+    /// session waits for the application, so call it only while the session takes input.
+    /// Does nothing once the connection is finished.
     ///
     /// # Errors
     ///
@@ -404,7 +406,7 @@ where
     /// When the next step of a write must have happened: the stall timeout from now or the
     /// flush's `deadline`, whichever comes first; and whether that is the stall timeout.
     fn step_deadline(&self, deadline: Option<Deadline>) -> (Option<Deadline>, bool) {
-        let stall = self.stall_timeout.map(|after| Deadline::now() + after);
+        let stall = self.stall_timeout.and_then(deadline_after);
         match (stall, deadline) {
             (Some(stall), Some(deadline)) if deadline < stall => (Some(deadline), false),
             (Some(stall), _) => (Some(stall), true),
@@ -430,7 +432,7 @@ where
             return Ok(false);
         }
         self.collect();
-        let deadline = self.write_timeout.map(|after| Deadline::now() + after);
+        let deadline = self.write_timeout.and_then(deadline_after);
         let mut fed = false;
         while !self.out.is_empty() {
             let (limit, stalled) = self.step_deadline(deadline);
@@ -616,6 +618,12 @@ where
         }
         self.finished = true;
     }
+}
+
+/// The instant `after` from now; `None` (no deadline) when that is too far to represent, as
+/// with a timeout of `Duration::MAX` meaning "never".
+fn deadline_after(after: Duration) -> Option<Deadline> {
+    Deadline::now().checked_add(after)
 }
 
 /// Polls one write of `out` and, with `read`, one read into `read_buf`, whichever is ready.

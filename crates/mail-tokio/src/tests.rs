@@ -787,3 +787,19 @@ async fn implicit_tls_is_a_stream_that_is_tls_already() {
     drop(conn);
     assert_eq!(peer.await.unwrap(), b"hi\r\nok a\r\nbye\r\n");
 }
+
+#[tokio::test]
+async fn timeouts_too_far_to_represent_mean_no_limit() {
+    let (ours, mut peer) = tokio::io::duplex(1024);
+    peer.write_all(b"a\r\nQUIT\r\n").await.unwrap();
+    let wire = read_all(peer);
+    let mut conn = Connection::new(ours, Toy::new())
+        .with_write_timeout(Some(Duration::MAX))
+        .with_stall_timeout(Some(Duration::MAX));
+    assert_eq!(
+        events(&mut conn).await,
+        [Ok(Event::Line("a".into())), Ok(Event::Closed(Ok(())))]
+    );
+    drop(conn);
+    assert_eq!(wire.await.unwrap(), b"hi\r\nok a\r\nbye\r\n");
+}
