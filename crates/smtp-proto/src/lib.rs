@@ -58,7 +58,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `tokio` | no | [`codec`]: `tokio_util` codecs for commands and replies; [`tokio`]: async drivers for the server and client, with the STARTTLS hand-off through `mail-tls` |
+//! | `tokio` | no | [`codec`]: `tokio_util` codecs for commands and replies; [`tokio`]: async drivers for the server and client, typed wrappers over `mail-tokio`'s generic driver (which does the STARTTLS hand-off through `mail-tls`) |
 //!
 //! # Limits
 //!

@@ -1,9 +1,13 @@
-//! Thin async drivers around the state machines, for tokio.
+//! Thin async drivers around the state machines, for tokio: typed wrappers over
+//! [`mail_tokio::Connection`], the one driver every protocol of sansmail shares.
 //!
 //! Both drivers own a stream and a state machine: they write what the machine queues, read
 //! only when it needs input, turn its deadlines into timers, and perform the STARTTLS upgrade
 //! with mail-tls (checking the boundary rule) before they hand the next event back. The
-//! application keeps all policy.
+//! application keeps all policy. The generic driver does the I/O; what is SMTP's alone stays
+//! here: the server's write timeout defaults to its command timeout, and the client reads
+//! while it writes, bounds stalls by [`Timeouts::data_block`](crate::client::Timeouts::data_block),
+//! checks its STARTTLS set-up, streams message bodies and quits.
 //!
 //! # Server
 //!
@@ -95,127 +99,35 @@
 
 use std::fmt;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
-use mail_tls::SessionInfo;
-use mail_tls::pki_types::ServerName;
-use mail_tls::rustls::{ClientConfig as TlsClientConfig, ServerConfig as TlsServerConfig};
-use mail_tls::tokio::{HandshakeOptions, starttls_accept, starttls_connect, tokio_rustls};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use mail_tokio::Connection;
+use mail_tokio::tls::SessionInfo;
+use mail_tokio::tls::pki_types::ServerName;
+use mail_tokio::tls::rustls::{ClientConfig as TlsClientConfig, ServerConfig as TlsServerConfig};
+use mail_tokio::tls::tokio::HandshakeOptions;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::client::{self, Client, ClientError, Envelope, TlsPolicy};
 use crate::server::{Event, Server};
 
-/// How much is read from the socket at once. Small enough that an idle session costs little,
-/// large enough for a pipelined burst.
-const READ_CHUNK: usize = 4096;
-
-/// A plaintext stream that may be upgraded in place to TLS (`T`: the server or client side
-/// of tokio-rustls).
-#[derive(Debug)]
-enum Stream<S, T> {
-    Plain(S),
-    Tls(Box<T>),
-    /// The upgrade failed half-way; the connection is unusable.
-    Broken,
-}
-
-impl<S, T> AsyncRead for Stream<S, T>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Broken => Poll::Ready(Err(broken())),
-        }
-    }
-}
-
-impl<S, T> AsyncWrite for Stream<S, T>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Broken => Poll::Ready(Err(broken())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-            Stream::Broken => Poll::Ready(Err(broken())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Broken => Poll::Ready(Ok(())),
-        }
-    }
-}
-
-fn broken() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotConnected,
-        "the connection was lost during the STARTTLS upgrade",
-    )
-}
+/// Which way bytes went, for a [`ClientConnection::with_trace`] or
+/// [`ServerConnection::with_trace`] callback.
+pub use mail_tokio::Traffic;
 
 /// One server session over a tokio stream; see the [module docs](self).
 ///
 /// For implicit TLS (ports 465, 993, 995) accept the TLS connection first
 /// (`mail_tls::tokio::accept_implicit`), pass the TLS stream as `S` and set
 /// [`ServerConfig::implicit_tls`](crate::server::ServerConfig::implicit_tls).
-pub struct ServerConnection<S> {
-    stream: Stream<S, tokio_rustls::server::TlsStream<S>>,
-    server: Server,
-    starttls: Option<(Arc<TlsServerConfig>, HandshakeOptions)>,
-    read_buf: BytesMut,
-    out: BytesMut,
-    tls_info: Option<SessionInfo>,
-    /// A `StartTls` or `Closed` event taken from the machine whose flush has not completed:
-    /// kept here so that a cancelled `next_event` does not lose it.
-    held: Option<Event>,
-    /// The longest one flush of replies may take; see
-    /// [`ServerConnection::with_write_timeout`].
-    write_timeout: Duration,
-    finished: bool,
-}
+pub struct ServerConnection<S>(Connection<Server, S>);
 
 impl<S> fmt::Debug for ServerConnection<S> {
-    // The buffers are left out: what the client sent can hold an AUTH line or a SASL
-    // response, that is credentials (docs/design.md section 3).
+    // The generic driver leaves its buffers out: what the client sent can hold an AUTH line
+    // or a SASL response, that is credentials (docs/design.md section 3).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConnection")
-            .field("server", &self.server)
-            .field("tls", &matches!(self.stream, Stream::Tls(_)))
-            .field("buffered_input", &self.read_buf.len())
-            .field("buffered_output", &self.out.len())
-            .field("held", &self.held)
-            .field("finished", &self.finished)
-            .finish_non_exhaustive()
+        f.debug_tuple("ServerConnection").field(&self.0).finish()
     }
 }
 
@@ -224,17 +136,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// (see [`ServerConnection::with_write_timeout`]).
     pub fn new(stream: S, server: Server) -> Self {
         let write_timeout = server.config().command_timeout;
-        ServerConnection {
-            stream: Stream::Plain(stream),
-            server,
-            starttls: None,
-            read_buf: BytesMut::new(),
-            out: BytesMut::new(),
-            tls_info: None,
-            held: None,
-            write_timeout,
-            finished: false,
-        }
+        ServerConnection(Connection::new(stream, server).with_write_timeout(Some(write_timeout)))
     }
 
     /// The longest one flush of replies (and the final shutdown) may take before the session
@@ -242,31 +144,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// `command_timeout`. The machine's timeouts only cover waiting for the client to send; a
     /// client that pipelines commands and never reads the replies would otherwise hold the
     /// connection, and its slot, for ever (docs/design.md section 3).
-    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
+    pub fn with_write_timeout(self, timeout: Duration) -> Self {
+        ServerConnection(self.0.with_write_timeout(Some(timeout)))
     }
 
     /// Enables STARTTLS with this rustls configuration (build it with
     /// `mail_tls::ServerTls`) and handshake options. Without it, a server configured to offer
     /// STARTTLS fails the session when a client uses it.
-    pub fn with_starttls(
-        mut self,
-        config: Arc<TlsServerConfig>,
-        options: HandshakeOptions,
-    ) -> Self {
-        self.starttls = Some((config, options));
-        self
+    pub fn with_starttls(self, config: Arc<TlsServerConfig>, options: HandshakeOptions) -> Self {
+        ServerConnection(self.0.with_starttls_accept(config, options))
+    }
+
+    /// Calls `trace` with every piece of output as it is queued for writing and every piece
+    /// of input as it is read (before the state machine sees it), in order, inside TLS once
+    /// the connection is TLS. Pieces are not aligned to lines.
+    ///
+    /// For transcripts and debugging. What is received includes AUTH lines and SASL
+    /// responses, which carry credentials, and message bodies: redact before logging.
+    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
+        ServerConnection(self.0.with_trace(trace))
     }
 
     /// The state machine, to answer decisions and read session state.
     pub fn server(&mut self) -> &mut Server {
-        &mut self.server
+        self.0.session_mut()
     }
 
     /// What was negotiated by STARTTLS, once it succeeded.
     pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.tls_info.as_ref()
+        self.0.tls_info()
     }
 
     /// The next event, after writing pending replies and reading as needed; `Ok(None)` once
@@ -274,7 +180,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     ///
     /// [`Event::StartTls`] is returned after the handshake succeeded, for logging; the
     /// session continues inside TLS. [`Event::Closed`] is returned once, after the last reply
-    /// was written.
+    /// was written (or could not be: the client may be gone), then `Ok(None)`.
     ///
     /// Cancel safe (for `tokio::select!` with a shutdown signal): an event whose replies were
     /// being written when the future was dropped is returned by the next call. The one
@@ -284,73 +190,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// # Errors
     ///
     /// I/O errors, a failed STARTTLS handshake (wrapping a `mail_tls::TlsError`), and calling
-    /// it while a decision from the previous event is still pending.
+    /// it while a decision from the previous event is still pending. After an I/O error the
+    /// session is over: the next calls return the remaining events, ending with
+    /// [`Event::Closed`], then `Ok(None)`.
     pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
-        loop {
-            if let Some(event) = self.held.take().or_else(|| self.server.poll_event()) {
-                match event {
-                    Event::StartTls => {
-                        self.held = Some(Event::StartTls);
-                        self.flush().await?;
-                        self.held = None;
-                        self.upgrade().await?;
-                        return Ok(Some(Event::StartTls));
-                    }
-                    Event::Closed(_) => {
-                        self.held = Some(event);
-                        if !self.finished {
-                            self.flush().await?;
-                            // The peer may already be gone, or not reading the TLS close
-                            // notice; the session is over either way.
-                            let shutdown = self.stream.shutdown();
-                            let _ = tokio::time::timeout(self.write_timeout, shutdown).await;
-                            self.finished = true;
-                        }
-                        return Ok(self.held.take());
-                    }
-                    event => return Ok(Some(event)),
-                }
-            }
-            if self.finished {
-                return Ok(None);
-            }
-            if !self.server.wants_input() {
-                return Err(io::Error::other(
-                    "answer the pending decision before asking for the next event",
-                ));
-            }
-            // RFC 2920 section 3.1: flush the replies before blocking on a read.
-            self.flush().await?;
-            self.read_buf.reserve(READ_CHUNK);
-            let read = match self.server.poll_timeout() {
-                Some(deadline) => {
-                    let deadline = tokio::time::Instant::from_std(deadline);
-                    match tokio::time::timeout_at(
-                        deadline,
-                        self.stream.read_buf(&mut self.read_buf),
-                    )
-                    .await
-                    {
-                        Ok(read) => read,
-                        Err(_elapsed) => {
-                            self.server.handle_timeout(Instant::now());
-                            continue;
-                        }
-                    }
-                }
-                None => self.stream.read_buf(&mut self.read_buf).await,
-            };
-            match read {
-                Ok(0) => self.server.handle_eof(),
-                // The session takes the read buffer's bytes without copying them.
-                Ok(_) => self.server.feed_buf(Instant::now(), &mut self.read_buf),
-                Err(err) => {
-                    self.server.handle_eof();
-                    self.finished = true;
-                    return Err(err);
-                }
-            }
-        }
+        self.0.next_event().await
     }
 
     /// Writes everything the machine has queued. Cancel safe: unwritten bytes stay queued.
@@ -361,95 +205,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// within the write timeout ([`ServerConnection::with_write_timeout`]); the session is then
     /// over, as after a failed read.
     pub async fn flush(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.server.poll_transmit() {
-            self.out.extend_from_slice(&bytes);
-        }
-        let (stream, out) = (&mut self.stream, &mut self.out);
-        let write_all = async move {
-            while !out.is_empty() {
-                if stream.write_buf(out).await? == 0 {
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-            }
-            stream.flush().await
-        };
-        match tokio::time::timeout(self.write_timeout, write_all).await {
-            Ok(result) => result,
-            Err(_elapsed) => {
-                // The replies are abandoned with the connection; the machine reports
-                // `Closed` on the next call, with nothing more to write.
-                self.out.clear();
-                self.server.handle_eof();
-                while self.server.poll_transmit().is_some() {}
-                self.finished = true;
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client did not read the replies within the write timeout",
-                ))
-            }
-        }
-    }
-
-    async fn upgrade(&mut self) -> io::Result<()> {
-        let Some((config, options)) = self.starttls.clone() else {
-            self.finished = true;
-            return Err(io::Error::other(
-                "STARTTLS accepted but the connection has no TLS configuration",
-            ));
-        };
-        let Stream::Plain(plain) = std::mem::replace(&mut self.stream, Stream::Broken) else {
-            self.finished = true;
-            return Err(io::Error::other(
-                "STARTTLS on a connection that is already TLS",
-            ));
-        };
-        // The state machine already refused bytes pipelined after STARTTLS; the driver holds
-        // none of its own, which mail-tls checks again.
-        match starttls_accept(config, plain, &self.read_buf, &self.out, options).await {
-            Ok(tls) => {
-                self.tls_info = Some(SessionInfo::from_connection(tls.get_ref().1));
-                self.stream = Stream::Tls(Box::new(tls));
-                self.server
-                    .tls_established(Instant::now())
-                    .map_err(io::Error::other)
-            }
-            Err(err) => {
-                self.finished = true;
-                Err(io::Error::other(err))
-            }
-        }
+        self.0.flush().await
     }
 }
 
 /// How much of a body [`ClientConnection::send_body_from`] reads and sends at once: one BDAT
 /// chunk, or one piece of a DATA body. Bounds what the driver holds of a message.
 pub const BODY_CHUNK: usize = 64 * 1024;
-
-/// How long the client driver waits for the server's last words after a write failed (a
-/// server that refuses a message may say why and close while the body is still being
-/// written). Reads on a dead connection return at once; this only bounds a half-open one.
-const DRAIN_GRACE: Duration = Duration::from_secs(5);
-
-/// Which way bytes went, for a [`ClientConnection::with_trace`] callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Traffic {
-    /// Queued for the server: commands, SASL responses (credentials!) and body data.
-    Sent,
-    /// Read from the server: replies.
-    Received,
-}
-
-/// A [`ClientConnection::with_trace`] callback.
-type TraceFn = dyn FnMut(Traffic, &[u8]) + Send;
-
-/// The boxed trace callback; `Debug` shows nothing of it.
-struct Trace(Box<TraceFn>);
-
-impl fmt::Debug for Trace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Trace(..)")
-    }
-}
 
 /// One client session over a tokio stream; see the [module docs](self).
 ///
@@ -459,7 +221,9 @@ impl fmt::Debug for Trace {
 /// [`Client::handle_timeout`] when a reply is late, and performs the STARTTLS handshake when
 /// the server accepts STARTTLS. Writes also read: a server that answers while the client is
 /// still writing (RFC 2920 section 3.3) never deadlocks the session, and a server that takes
-/// no data for [`Timeouts::data_block`](crate::client::Timeouts::data_block) fails it.
+/// no data for [`Timeouts::data_block`](crate::client::Timeouts::data_block) fails it. After a
+/// failed write the driver reads the server's last words for up to
+/// [`mail_tokio::DRAIN_GRACE`], so that a refusal is reported rather than the write error.
 ///
 /// **STARTTLS boundary** (RFC 3207 section 4.2): every byte read is fed to the state machine
 /// at once, so a response injected after the `220` reply to STARTTLS, in the same read or
@@ -473,41 +237,13 @@ impl fmt::Debug for Trace {
 ///
 /// For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit`, pass the TLS
 /// stream as `S` and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig::implicit_tls).
-pub struct ClientConnection<S> {
-    stream: Stream<S, tokio_rustls::client::TlsStream<S>>,
-    client: Client,
-    starttls: Option<(Arc<TlsClientConfig>, ServerName<'static>, HandshakeOptions)>,
-    /// One read from the server; always fed to the machine in full before the next await.
-    scratch: Box<[u8]>,
-    /// Output taken from the machine and not written yet.
-    out: BytesMut,
-    /// An event taken from the machine whose I/O (STARTTLS handshake, shutdown) has not
-    /// finished; kept so that a cancelled [`ClientConnection::next_event`] does not lose it.
-    held: Option<client::Event>,
-    tls_info: Option<SessionInfo>,
-    trace: Option<Trace>,
-    /// The connection was shut down or failed: no more I/O.
-    finished: bool,
-}
-
-/// What one step of a write made happen.
-enum Progress {
-    Wrote(io::Result<usize>),
-    Read(io::Result<usize>),
-}
+pub struct ClientConnection<S>(Connection<Client, S>);
 
 impl<S> fmt::Debug for ClientConnection<S> {
-    // The buffers are left out: output not yet written can be an AUTH line carrying a
-    // password (docs/design.md section 3), as in `Client`'s own `Debug`.
+    // The generic driver leaves its buffers out: output not yet written can be an AUTH line
+    // carrying a password (docs/design.md section 3), as in `Client`'s own `Debug`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientConnection")
-            .field("client", &self.client)
-            .field("tls", &matches!(self.stream, Stream::Tls(_)))
-            .field("buffered_output", &self.out.len())
-            .field("held", &self.held)
-            .field("tls_info", &self.tls_info)
-            .field("finished", &self.finished)
-            .finish_non_exhaustive()
+        f.debug_tuple("ClientConnection").field(&self.0).finish()
     }
 }
 
@@ -515,17 +251,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// Drives `client` over `stream`, a connection just opened (the server's greeting is
     /// still to come).
     pub fn new(stream: S, client: Client) -> Self {
-        ClientConnection {
-            stream: Stream::Plain(stream),
-            client,
-            starttls: None,
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
-            out: BytesMut::new(),
-            held: None,
-            tls_info: None,
-            trace: None,
-            finished: false,
-        }
+        let stall = client.config().timeouts.data_block;
+        ClientConnection(
+            Connection::new(stream, client)
+                .with_write_timeout(None)
+                .with_stall_timeout(Some(stall))
+                .with_read_while_writing(true),
+        )
     }
 
     /// Enables STARTTLS with this rustls configuration (build it with `mail_tls::ClientTls`),
@@ -536,13 +268,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// [`ClientConnection::next_event`] fails at once rather than when the server accepts
     /// STARTTLS.
     pub fn with_starttls(
-        mut self,
+        self,
         config: Arc<TlsClientConfig>,
         server_name: ServerName<'static>,
         options: HandshakeOptions,
     ) -> Self {
-        self.starttls = Some((config, server_name, options));
-        self
+        ClientConnection(self.0.with_starttls_connect(config, server_name, options))
     }
 
     /// Calls `trace` with every piece of output as it is queued for writing and every piece
@@ -551,9 +282,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     ///
     /// For transcripts and debugging. What is sent includes AUTH lines and SASL responses,
     /// which carry credentials, and the message body: redact before logging.
-    pub fn with_trace(mut self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
-        self.trace = Some(Trace(Box::new(trace)));
-        self
+    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
+        ClientConnection(self.0.with_trace(trace))
     }
 
     /// The state machine, to read session state ([`Client::capabilities`],
@@ -562,13 +292,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// rather than [`Client::send_body`], which does not wait for the server and so does not
     /// bound memory.
     pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+        self.0.session_mut()
     }
 
     /// What was negotiated by STARTTLS, once it succeeded. (With implicit TLS, read it from
     /// the stream you connected.)
     pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.tls_info.as_ref()
+        self.0.tls_info()
     }
 
     /// Starts a mail transaction ([`Client::send_message`] at the current time); the commands
@@ -579,14 +309,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// As [`Client::send_message`]: the envelope does not fit the server's extensions
     /// (nothing is sent, the session stays ready), the session is not ready, or it is over.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<(), ClientError> {
-        self.client.send_message(Instant::now(), envelope)
+        self.client().send_message(Instant::now(), envelope)
     }
 
     /// Ends the session with QUIT, now or after the current transaction
     /// ([`Client::quit`]); [`ClientConnection::next_event`] then returns
     /// [`Event::Closed`](client::Event::Closed) on the server's `221`.
     pub fn quit(&mut self) {
-        self.client.quit(Instant::now());
+        self.client().quit(Instant::now());
     }
 
     /// The next event, after writing what the machine queued and reading as needed;
@@ -617,40 +347,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     pub async fn next_event(&mut self) -> io::Result<Option<client::Event>> {
         self.check_tls_setup()?;
         loop {
-            if self.held.is_none() {
-                self.held = self.client.poll_event();
-            }
-            match &self.held {
-                Some(client::Event::StartTls) => {
-                    // Nothing follows STARTTLS in the output; write it all, read nothing.
-                    let upgraded = match self.write_out(false).await {
-                        Ok(_) => self.upgrade().await,
-                        Err(error) => Err(error),
-                    };
-                    if let Err(error) = upgraded {
-                        // The session is over (a cancellation would have kept the event).
-                        self.held = None;
-                        return Err(error);
-                    }
-                    return Ok(self.held.take());
-                }
-                Some(client::Event::Closed(_)) => {
-                    self.shut_down().await;
-                    return Ok(self.held.take());
-                }
-                Some(client::Event::BodyReady) if !self.client.can_send_body() => {
-                    self.held = None;
-                    continue;
-                }
-                Some(_) => return Ok(self.held.take()),
-                None => {}
-            }
-            if self.finished || self.client.is_closed() {
-                return Ok(None);
-            }
-            // RFC 2920 section 3.1: send the queued commands before waiting for replies.
-            if !self.write_out(true).await? {
-                self.read_some().await?;
+            match self.0.next_event().await? {
+                Some(client::Event::BodyReady) if !self.0.session().can_send_body() => {}
+                event => return Ok(event),
             }
         }
     }
@@ -737,13 +436,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     ///
     /// I/O errors, as [`ClientConnection::next_event`].
     pub async fn flush(&mut self) -> io::Result<()> {
-        self.write_out(true).await.map(drop)
+        self.0.flush().await
     }
 
     fn check_tls_setup(&self) -> io::Result<()> {
-        let config = self.client.config();
+        let client = self.0.session();
+        let config = client.config();
         let may_starttls = !config.implicit_tls && config.tls != TlsPolicy::Never;
-        if may_starttls && self.starttls.is_none() && !self.client.is_closed() {
+        if may_starttls && !self.0.has_starttls() && !client.is_closed() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the client may use STARTTLS but the connection has no TLS configuration: \
@@ -758,224 +458,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
         loop {
             let now = Instant::now();
             let sent = if last {
-                self.client.finish_body_with(now, chunk)
+                self.client().finish_body_with(now, chunk)
             } else {
-                self.client.send_body(now, chunk)
+                self.client().send_body(now, chunk)
             };
             match sent {
                 Ok(()) => {
-                    self.write_out(true).await?;
+                    self.0.flush().await?;
                     return Ok(true);
                 }
                 // BDAT without PIPELINING: the previous chunk is not answered yet.
-                Err(ClientError::BodyNotReady) if !self.finished => {
-                    if !self.write_out(true).await? {
-                        self.read_some().await?;
-                    }
+                Err(ClientError::BodyNotReady) if !self.0.is_finished() => {
+                    self.0.progress().await?;
                 }
                 Err(_) => return Ok(false),
             }
         }
     }
-
-    /// Moves the machine's output to `out`, through the trace.
-    fn collect(&mut self) {
-        while let Some(bytes) = self.client.poll_transmit() {
-            if let Some(Trace(trace)) = &mut self.trace {
-                trace(Traffic::Sent, &bytes);
-            }
-            self.out.extend_from_slice(&bytes);
-        }
-    }
-
-    /// Feeds the first `len` bytes of `scratch` to the machine, through the trace.
-    fn received(&mut self, len: usize) {
-        let bytes = self.scratch.get(..len).unwrap_or(&[]);
-        if let Some(Trace(trace)) = &mut self.trace {
-            trace(Traffic::Received, bytes);
-        }
-        self.client.feed(Instant::now(), bytes);
-    }
-
-    /// The connection failed: the session is over.
-    fn fail(&mut self, error: io::Error) -> io::Error {
-        self.client.handle_eof();
-        self.finished = true;
-        self.out.clear();
-        error
-    }
-
-    /// Writes the machine's output, and with `read` feeds what the server sends meanwhile.
-    /// Returns whether anything was read (or the end of the stream seen).
-    async fn write_out(&mut self, mut read: bool) -> io::Result<bool> {
-        if self.finished {
-            return Ok(false);
-        }
-        self.collect();
-        let stall = self.client.config().timeouts.data_block;
-        let mut fed = false;
-        while !self.out.is_empty() {
-            let progress = {
-                let ClientConnection {
-                    stream,
-                    out,
-                    scratch,
-                    ..
-                } = self;
-                let step = std::future::poll_fn(|cx| poll_progress(stream, out, scratch, read, cx));
-                tokio::time::timeout(stall, step).await
-            };
-            match progress {
-                Err(_elapsed) => return Err(self.fail(stalled(stall))),
-                Ok(Progress::Wrote(Ok(0))) => {
-                    return Err(self.fail(io::ErrorKind::WriteZero.into()));
-                }
-                Ok(Progress::Wrote(Ok(n))) => self.out.advance(n.min(self.out.len())),
-                Ok(Progress::Wrote(Err(error))) => {
-                    self.write_failed(error).await?;
-                    return Ok(true);
-                }
-                Ok(Progress::Read(result)) => {
-                    fed = true;
-                    match result {
-                        Ok(0) => self.client.handle_eof(),
-                        Ok(n) => self.received(n),
-                        Err(error) => return Err(self.fail(error)),
-                    }
-                    if self.client.is_closed() {
-                        // The server ended the session (or broke it) while we wrote: the
-                        // rest is out of step. Only what the machine queued since goes out.
-                        self.out.clear();
-                        read = false;
-                    }
-                }
-            }
-            self.collect();
-        }
-        match tokio::time::timeout(stall, self.stream.flush()).await {
-            Ok(Ok(())) => Ok(fed),
-            Ok(Err(error)) => {
-                self.write_failed(error).await?;
-                Ok(true)
-            }
-            Err(_elapsed) => Err(self.fail(stalled(stall))),
-        }
-    }
-
-    /// A write failed. A server that refuses a message may say why and close before the
-    /// body is written: read its last words, then report the session's end as events when
-    /// the machine could make sense of them, or the write error when not.
-    async fn write_failed(&mut self, error: io::Error) -> io::Result<()> {
-        self.out.clear();
-        while !self.client.is_closed() {
-            match tokio::time::timeout(DRAIN_GRACE, self.stream.read(&mut self.scratch)).await {
-                Ok(Ok(0)) => self.client.handle_eof(),
-                Ok(Ok(n)) => self.received(n),
-                Ok(Err(_)) | Err(_) => break,
-            }
-        }
-        if self.client.is_closed() {
-            self.finished = true;
-            Ok(())
-        } else {
-            Err(self.fail(error))
-        }
-    }
-
-    /// Reads once, waiting until the oldest reply is due.
-    async fn read_some(&mut self) -> io::Result<()> {
-        if self.finished {
-            return Ok(());
-        }
-        let read = match self.client.poll_timeout() {
-            Some(deadline) => {
-                let deadline = tokio::time::Instant::from_std(deadline);
-                match tokio::time::timeout_at(deadline, self.stream.read(&mut self.scratch)).await {
-                    Ok(read) => read,
-                    Err(_elapsed) => {
-                        self.client.handle_timeout(Instant::now());
-                        return Ok(());
-                    }
-                }
-            }
-            None => self.stream.read(&mut self.scratch).await,
-        };
-        match read {
-            Ok(0) => self.client.handle_eof(),
-            Ok(n) => self.received(n),
-            Err(error) => return Err(self.fail(error)),
-        }
-        Ok(())
-    }
-
-    async fn upgrade(&mut self) -> io::Result<()> {
-        let Some((config, server_name, options)) = self.starttls.clone() else {
-            return Err(self.fail(io::Error::other(
-                "the server accepted STARTTLS but the connection has no TLS configuration",
-            )));
-        };
-        let Stream::Plain(plain) = std::mem::replace(&mut self.stream, Stream::Broken) else {
-            return Err(self.fail(io::Error::other(
-                "STARTTLS on a connection that is already TLS",
-            )));
-        };
-        // Every byte read was fed to the machine, which refused any after the 220 reply; the
-        // driver holds none of its own, and nothing is queued: mail-tls checks both again.
-        match starttls_connect(config, server_name, plain, &[], &self.out, options).await {
-            Ok(tls) => {
-                self.tls_info = Some(SessionInfo::from_connection(tls.get_ref().1));
-                self.stream = Stream::Tls(Box::new(tls));
-                self.client
-                    .tls_established(Instant::now())
-                    .map_err(io::Error::other)
-            }
-            Err(error) => Err(self.fail(io::Error::other(error))),
-        }
-    }
-
-    /// The session is over: write what the machine queued last (QUIT after a refusal) and
-    /// shut the connection down. Errors are ignored: the peer may already be gone.
-    async fn shut_down(&mut self) {
-        if self.finished {
-            return;
-        }
-        let stall = self.client.config().timeouts.data_block;
-        if self.write_out(false).await.is_ok() {
-            let _ = tokio::time::timeout(stall, self.stream.shutdown()).await;
-        }
-        self.finished = true;
-    }
-}
-
-/// Polls one write of `out` and, with `read`, one read into `scratch`, whichever is ready.
-fn poll_progress<S, T>(
-    stream: &mut Stream<S, T>,
-    out: &[u8],
-    scratch: &mut [u8],
-    read: bool,
-    cx: &mut Context<'_>,
-) -> Poll<Progress>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    if let Poll::Ready(result) = Pin::new(&mut *stream).poll_write(cx, out) {
-        return Poll::Ready(Progress::Wrote(result));
-    }
-    if read {
-        let mut buf = ReadBuf::new(scratch);
-        if let Poll::Ready(result) = Pin::new(stream).poll_read(cx, &mut buf) {
-            return Poll::Ready(Progress::Read(result.map(|()| buf.filled().len())));
-        }
-    }
-    Poll::Pending
-}
-
-fn stalled(after: Duration) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::TimedOut,
-        format!("the server took no data for {} s", after.as_secs()),
-    )
 }
 
 #[cfg(test)]
