@@ -16,8 +16,9 @@
 //! hand-off; a [`Closed`](EventKind::Closed) event records its ending); each machine's output
 //! goes onto the wire toward the other; due deadlines are handled; each machine gets one read
 //! from the wire toward it, if it [wants input](Session::wants_input) and is not in a
-//! hand-off; a machine whose peer has closed and whose wire is empty gets
-//! [`handle_eof`](Session::handle_eof); and when both machines are in the hand-off, the
+//! hand-off; a machine whose peer has closed gets [`handle_eof`](Session::handle_eof) once it
+//! has read everything on the wire and its events were polled since (a machine that stops
+//! reading for a decision learns of the close only after it is answered); and when both machines are in the hand-off, the
 //! handshake completes ([`Session::tls_established`] on the server, then the client) unless
 //! plaintext is still waiting on a wire: then that plaintext is fed to the machine it was
 //! sent to, as a real driver would have read it before the handshake (a response or command
@@ -161,6 +162,9 @@ struct End<M: Session> {
     /// [`EventKind::StartTls`] seen, [`Session::tls_established`] not called yet.
     handoff: bool,
     ending: Option<Ending<M::Error>>,
+    /// Fed since its events were last polled: a driver polls (and so lets the machine
+    /// process what it read) before it reads again, end of stream included.
+    fed_since_pump: bool,
 }
 
 impl<M: Session> End<M> {
@@ -174,6 +178,7 @@ impl<M: Session> End<M> {
             reads: 0,
             handoff: false,
             ending: None,
+            fed_since_pump: false,
         }
     }
 
@@ -181,6 +186,7 @@ impl<M: Session> End<M> {
     /// and whether one was the STARTTLS hand-off.
     fn pump(&mut self, now: Instant) -> (bool, bool) {
         let (mut any, mut start_tls) = (false, false);
+        self.fed_since_pump = false;
         while let Some(event) = self.machine.poll_event() {
             any = true;
             if let Some(handler) = self.handler.as_mut() {
@@ -239,6 +245,7 @@ impl<M: Session> End<M> {
     fn feed(&mut self, wire: &mut Wire, len: usize, now: Instant) {
         let bytes: Vec<u8> = wire.bytes.drain(..len).collect();
         self.reads += 1;
+        self.fed_since_pump = true;
         if wire.feed_buf {
             let mut buf = BytesMut::from(&bytes[..]);
             self.machine.feed_buf(now, &mut buf);
@@ -267,7 +274,7 @@ impl<M: Session> End<M> {
     }
 
     fn eof(&mut self, wire: &mut Wire) -> bool {
-        if !wire.shut || !wire.bytes.is_empty() || wire.eof_delivered {
+        if !wire.shut || !wire.bytes.is_empty() || wire.eof_delivered || self.fed_since_pump {
             return false;
         }
         wire.eof_delivered = true;
