@@ -1,11 +1,11 @@
 //! Sessions without extensions in play: QUIT on both sides, pipelining and lock-step.
 
-use mail_testkit::Side;
+use mail_testkit::{Chunking, Side};
 use smtp_proto::Host;
 use smtp_proto::client::{self, Rejection};
 use smtp_proto::server::{self, BodyTransfer, HelloVerb};
 
-use crate::support::{Scenario, domain, envelope, reply, run_all};
+use crate::support::{Run, Scenario, domain, envelope, reply, run_all};
 
 const BODY: &[u8] = b"Subject: hi\r\n\r\n.a line with a dot\r\n..two dots\r\nend\r\n";
 
@@ -254,5 +254,27 @@ fn refused_sender_and_refused_recipients() {
                 || !pipelining,
             "{text}"
         );
+    }
+}
+
+/// Every single cut of the client's stream, and of the server's: the same session.
+#[test]
+fn every_single_cut_of_either_stream() {
+    let scenario = two_messages(true, false);
+    let reference = scenario.run(Chunking::Whole);
+    for reader in [Side::Server, Side::Client] {
+        let len = reference.pair.written(reader.peer()).len();
+        for cuts in mail_testkit::chunk::one_cuts(len) {
+            let (mut pair, log) = scenario.pair(Chunking::Whole);
+            pair.set_chunking(reader, Chunking::Cuts(cuts.clone()));
+            pair.drive();
+            let run = Run::new(pair, &log);
+            assert_eq!(run.client, reference.client, "{reader:?} cut at {cuts:?}");
+            assert_eq!(run.server, reference.server, "{reader:?} cut at {cuts:?}");
+            assert_eq!(
+                run.pair.written(reader.peer()),
+                reference.pair.written(reader.peer())
+            );
+        }
     }
 }
