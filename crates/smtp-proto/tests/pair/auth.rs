@@ -271,3 +271,37 @@ fn long_token_waits_for_the_empty_challenge() {
         assert!(scenario.users.asked().iter().all(|user| user == USER));
     }
 }
+
+/// SCRAM: a server whose iteration count is below the client's floor is refused by the
+/// client (a server, or a man in the middle, that lowers the count weakens the stored keys
+/// an eavesdropper can attack), which cancels the exchange; no mail is sent.
+#[test]
+fn scram_iteration_count_below_the_client_floor() {
+    let mut scenario = submission(Mechanism::ScramSha256, credentials(Mechanism::ScramSha256))
+        .message(
+            envelope("alice@client.example", &["bob@mx.example"]),
+            &[BODY],
+        );
+    scenario.client.scram.min_iterations = users::ITERATIONS + 1;
+    run_all(&scenario, |run| {
+        assert_eq!(
+            run.client_ending(),
+            Some(&Err(ClientSessionError::Sasl(SaslError::IterationCount {
+                count: users::ITERATIONS,
+                min: users::ITERATIONS + 1,
+                max: 1_000_000,
+            })))
+        );
+        assert!(run.server.contains(&server::Event::AuthFailed {
+            mechanism: Mechanism::ScramSha256,
+            error: SaslError::Cancelled,
+        }));
+        assert!(
+            run.client_text().ends_with("\r\n*\r\nQUIT\r\n"),
+            "{}",
+            run.client_text()
+        );
+        assert_eq!(run.server_ending(), Some(&Ok(())));
+        assert!(run.received().is_empty());
+    });
+}
