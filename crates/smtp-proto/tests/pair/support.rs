@@ -158,7 +158,7 @@ impl App {
 pub(crate) struct Policy {
     /// Senders whose address starts with `reject` get `550 5.7.1`, recipients `550 5.1.1`.
     pub(crate) reject_prefix: &'static str,
-    /// LMTP: recipients whose local part starts with `full` get `452 4.2.2`.
+    /// LMTP: recipients whose address starts with `full` get `452 4.2.2` after the body.
     pub(crate) full_prefix: &'static str,
     /// Answer decisions at all (off: the test answers through `server_mut`).
     pub(crate) answer: bool,
@@ -174,7 +174,7 @@ impl Default for Policy {
     }
 }
 
-fn local_part(to: &ForwardPath<'_>) -> String {
+fn address(to: &ForwardPath<'_>) -> String {
     match to {
         ForwardPath::Mailbox(mailbox) => mailbox.to_string(),
         other => format!("{other:?}"),
@@ -208,7 +208,7 @@ impl ServerApp {
                 }
             }
             server::Event::Rcpt { to, .. } => {
-                let to = local_part(to);
+                let to = address(to);
                 if to.starts_with(self.policy.reject_prefix) {
                     server.reject(reply("550 5.1.1 No such user\r\n"))
                 } else {
