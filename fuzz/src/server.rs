@@ -203,7 +203,7 @@ pub enum Decision {
 #[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
 pub struct Decisions {
     /// One answer per decision event.
-    pub script: [Decision; 32],
+    pub script: [Decision; 16],
     /// For [`Decision::Reply`] at the end of an LMTP message: bit `i % 32` set refuses
     /// recipient `i` (`452`), clear delivers to it (`250`).
     pub lmtp_refusals: u32,
