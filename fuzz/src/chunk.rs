@@ -93,3 +93,38 @@ impl Chunker {
         reads
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_join_to_the_data_and_stay_within_the_limit() {
+        let data: Vec<u8> = (0..=255).collect();
+        for max in [1, 7, 64] {
+            let reads = Chunker::new(max, 42).split(&data);
+            assert!(reads.iter().all(|r| !r.is_empty() && r.len() <= max));
+            assert_eq!(reads.concat(), data);
+        }
+        assert!(Chunker::new(7, 0).split(b"").is_empty());
+    }
+
+    #[test]
+    fn one_chunker_goes_on_across_flights() {
+        let lengths = |reads: Vec<&[u8]>| reads.iter().map(|r| r.len()).collect::<Vec<_>>();
+        let mut chunker = Chunker::new(64, 9);
+        chunker.split(&[0; 100]);
+        let second = lengths(chunker.split(&[1; 100]));
+        let fresh = lengths(Chunker::new(64, 9).split(&[1; 100]));
+        assert_ne!(
+            second, fresh,
+            "the second flight is cut as if it were the first"
+        );
+    }
+
+    #[test]
+    fn separators_are_dropped() {
+        let parts: Vec<&[u8]> = at_separators(b"a\xffbc\xff").collect();
+        assert_eq!(parts, [&b"a"[..], b"bc", b""]);
+    }
+}

@@ -290,3 +290,21 @@ impl Application {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arbitrary::Unstructured;
+
+    use super::*;
+
+    /// fuzz/README.md gives the header's length: keep it true.
+    #[test]
+    fn the_header_is_37_octets() {
+        let input = b"220 mx.example\r\n\xff250 OK\r\n";
+        let data = [&[0; 37][..], input].concat();
+        let case = ClientCase::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        assert_eq!(case.flights.0, input);
+        assert_eq!(case.setup.preset, Preset::Relay);
+        assert_eq!(case.setup.credentials, ClientCredentials::None);
+    }
+}

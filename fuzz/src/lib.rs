@@ -75,3 +75,15 @@ impl Size {
         values[self as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_takes_the_rest_and_prints_escaped() {
+        let wire = Wire::arbitrary_take_rest(Unstructured::new(b"EHLO x\r\n\xff")).unwrap();
+        assert_eq!(wire.0, b"EHLO x\r\n\xff");
+        assert_eq!(format!("{wire:?}"), r#"b"EHLO x\r\n\xff""#);
+    }
+}

@@ -290,3 +290,47 @@ impl Application {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arbitrary::Unstructured;
+
+    use super::*;
+
+    /// fuzz/README.md gives the header's length: keep it true.
+    #[test]
+    fn the_header_is_121_octets_or_122_with_mechanisms() {
+        let input = b"QUIT\r\n";
+        let zeros = [&[0; 121][..], input].concat();
+        let case = ServerCase::arbitrary_take_rest(Unstructured::new(&zeros)).unwrap();
+        assert_eq!(case.input.0, input);
+        assert_eq!(case.setup.auth, AuthMechanisms::Preset);
+
+        let mut only = [&[0; 122][..], input].concat();
+        // The AUTH choice follows preset (4), body line endings (4), bare LF (1), flips (11).
+        only[20..24].copy_from_slice(&0x5555_5556_u32.to_le_bytes());
+        only[24] = 0b1_0001;
+        let case = ServerCase::arbitrary_take_rest(Unstructured::new(&only)).unwrap();
+        assert_eq!(case.setup.auth, AuthMechanisms::Only(0b1_0001));
+        assert_eq!(
+            case.setup.config().auth_mechanisms,
+            [Mechanism::ALL[0], Mechanism::ALL[4]]
+        );
+        assert_eq!(case.input.0, input);
+    }
+
+    #[test]
+    fn decisions_start_over_after_the_script() {
+        let mut script = [Decision::Accept; 16];
+        script[1] = Decision::Reject;
+        let decisions = Decisions {
+            script,
+            lmtp_refusals: 0,
+        };
+        let mut app = Application::new(decisions, &ServerConfig::default(), Instant::now());
+        let made: Vec<Decision> = (0..18).map(|_| app.next()).collect();
+        assert_eq!(made[1], Decision::Reject);
+        assert_eq!(made[17], Decision::Reject);
+        assert_eq!(made.iter().filter(|d| **d == Decision::Reject).count(), 2);
+    }
+}
