@@ -193,7 +193,7 @@ pub enum Decision {
     /// `reject` with a permanent reply: `550` (HELO, MAIL, RCPT), `554` (the message),
     /// `454` (AUTH, which has no permanent refusal of the application's own).
     Reject,
-    /// `reject` with a temporary reply: `451` (HELO, MAIL, RCPT); the message and AUTH as for
+    /// `reject` with a temporary reply: `451` (HELO, MAIL, RCPT, the message); AUTH as for
     /// `Reject`.
     Defer,
 }
@@ -273,9 +273,8 @@ impl Application {
                     server.reply_each(&replies)
                 }
                 Decision::Reply => server.accept_with(reply(250, (2, 0, 0), "Queued as 4F1D3")),
-                Decision::Reject | Decision::Defer => {
-                    server.reject(reply(554, (5, 6, 0), "Content refused"))
-                }
+                Decision::Reject => server.reject(reply(554, (5, 6, 0), "Content refused")),
+                Decision::Defer => server.reject(reply(451, (4, 3, 0), "Try later")),
             },
             Event::AuthStep { .. } => match self.next() {
                 Decision::Accept | Decision::Reply => {
