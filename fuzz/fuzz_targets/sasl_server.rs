@@ -3,7 +3,7 @@
 //! Input: the first byte picks the mechanism (low bits) and whether the client responses
 //! arrive as base64 lines (high bit, decoded with `sasl::framing`, the first one as an initial
 //! response); the rest is split on 0xFF into the client's responses, fed in order to one
-//! `ServerSession`.
+//! `ServerSession` with the fixtures' credential store (`sansmail_fuzz::fixtures::Store`).
 //!
 //! Asserts: no panic; challenges stay within `MAX_MESSAGE_LEN`; an error ends the session and
 //! is repeated by every later step; success happens only for the right credentials: the store
@@ -11,15 +11,14 @@
 //! client sent the RFC 7677 transcript, the only one whose proof verifies for this nonce.
 #![no_main]
 
-use std::cell::Cell;
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
-use mail_wire::Secret;
 use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{
-    Authenticated, Authenticator, MAX_MESSAGE_LEN, Mechanism, Nonce, SaslError, ScramCredentials,
-    ServerSession, ServerStep,
+    Authenticated, MAX_MESSAGE_LEN, Mechanism, SaslError, ServerSession, ServerStep,
+};
+use sansmail_fuzz::chunk;
+use sansmail_fuzz::fixtures::{
+    RFC7677_CLIENT_FINAL, RFC7677_CLIENT_FIRST, Store, TOKEN_OWNER, USER, server_nonce,
 };
 
 const MECHANISMS: [Mechanism; 5] = [
@@ -29,53 +28,6 @@ const MECHANISMS: [Mechanism; 5] = [
     Mechanism::OAuthBearer,
     Mechanism::ScramSha256,
 ];
-
-const SEPARATOR: u8 = 0xff;
-
-const USER: &str = "user";
-const PASSWORD: &str = "pencil";
-const TOKEN_OWNER: &str = "user@example.com";
-const TOKEN: &str = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
-
-/// RFC 7677 section 3: "pencil" with salt W22ZaJ0SNY7soEsUEjb6gQ== and 4096 iterations.
-const STORED: &str = "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$\
-WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
-const SERVER_NONCE: &str = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-const RFC7677_CLIENT_FIRST: &[u8] = b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
-const RFC7677_CLIENT_FINAL: &[u8] = b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
-p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
-
-fn credentials() -> &'static ScramCredentials {
-    static CREDENTIALS: OnceLock<ScramCredentials> = OnceLock::new();
-    CREDENTIALS
-        .get_or_init(|| ScramCredentials::parse_stored(STORED).expect("valid stored credentials"))
-}
-
-/// One user, one password, one token; records whether a correct secret was presented.
-#[derive(Default)]
-struct Store {
-    correct_secret_seen: Cell<bool>,
-}
-
-impl Authenticator for Store {
-    fn verify_password(&self, authcid: &str, password: &Secret<String>) -> bool {
-        let ok = authcid == USER && password.ct_eq(PASSWORD.as_bytes());
-        self.correct_secret_seen
-            .set(self.correct_secret_seen.get() || ok);
-        ok
-    }
-
-    fn scram_credentials(&self, authcid: &str) -> Option<ScramCredentials> {
-        (authcid == USER).then(|| credentials().clone())
-    }
-
-    fn verify_bearer_token(&self, _user: Option<&str>, token: &Secret<String>) -> Option<String> {
-        let ok = token.ct_eq(TOKEN.as_bytes());
-        self.correct_secret_seen
-            .set(self.correct_secret_seen.get() || ok);
-        ok.then(|| TOKEN_OWNER.to_owned())
-    }
-}
 
 /// Decodes one step; `None` for a line the application would not pass on (cancel, bad base64).
 fn decode(step: &[u8], base64_lines: bool, first: bool) -> Option<Vec<u8>> {
@@ -113,11 +65,11 @@ fn check_success(
             assert!(responses[2].is_empty());
         }
         Mechanism::XOAuth2 | Mechanism::OAuthBearer => {
-            assert!(store.correct_secret_seen.get());
+            assert!(store.correct_secret_seen());
             assert_eq!(authenticated.authcid(), TOKEN_OWNER);
         }
         _ => {
-            assert!(store.correct_secret_seen.get());
+            assert!(store.correct_secret_seen());
             assert_eq!(authenticated.authcid(), USER);
         }
     }
@@ -136,11 +88,10 @@ fuzz_target!(|data: &[u8]| {
     let mechanism = MECHANISMS[usize::from(control & 0x7f) % MECHANISMS.len()];
     let base64_lines = control & 0x80 != 0;
     let store = Store::default();
-    let nonce = Nonce::new(SERVER_NONCE).expect("valid nonce");
-    let mut server = ServerSession::new(mechanism, nonce);
+    let mut server = ServerSession::new(mechanism, server_nonce());
     let mut responses = Vec::new();
 
-    for (index, step) in rest.split(|&b| b == SEPARATOR).enumerate() {
+    for (index, step) in chunk::at_separators(rest).enumerate() {
         let Some(response) = decode(step, base64_lines, index == 0) else {
             return;
         };
