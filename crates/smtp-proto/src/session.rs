@@ -176,3 +176,103 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod end_of_stream {
+    use std::time::Instant;
+
+    use crate::server::{Event, Server, ServerConfig, SessionError};
+
+    /// Feeds `bytes`, then the end of the stream, accepting every decision; returns what the
+    /// server wrote and reported.
+    fn fed_then_closed(bytes: &[u8]) -> (String, Vec<Event>) {
+        let now = Instant::now();
+        let mut server = Server::new(ServerConfig::default(), now);
+        server.feed(now, bytes);
+        server.handle_eof();
+        let mut events = Vec::new();
+        while let Some(event) = server.poll_event() {
+            if !matches!(
+                event,
+                Event::BodyStart { .. } | Event::BodyChunk(_) | Event::Closed(_)
+            ) {
+                server.accept().unwrap();
+            }
+            events.push(event);
+        }
+        let mut written = Vec::new();
+        while let Some(bytes) = server.poll_transmit() {
+            written.extend_from_slice(&bytes);
+        }
+        assert!(server.is_closed());
+        (String::from_utf8_lossy(&written).into_owned(), events)
+    }
+
+    /// Found by the in-memory Pair: commands that arrived before the client closed its side
+    /// were dropped unanswered when the end of the stream came before the driver polled.
+    #[test]
+    fn commands_sent_before_the_close_are_still_answered() {
+        let (written, events) = fed_then_closed(b"EHLO a.example\r\nQUIT\r\n");
+        assert!(written.ends_with("221 2.0.0 Bye\r\n"), "{written}");
+        assert!(matches!(events.first(), Some(Event::Hello { .. })));
+        assert_eq!(events.last(), Some(&Event::Closed(Ok(()))));
+    }
+
+    #[test]
+    fn a_complete_message_before_the_close_is_still_offered_for_delivery() {
+        let (written, events) = fed_then_closed(
+            b"EHLO a.example\r\nMAIL FROM:<a@a.example>\r\nRCPT TO:<b@b.example>\r\n\
+              DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n",
+        );
+        assert!(
+            events.contains(&Event::BodyEnd {
+                size: 20,
+                recipients: 1
+            }),
+            "{events:?}"
+        );
+        assert!(written.contains("250 2.0.0"), "{written}");
+        assert_eq!(
+            events.last(),
+            Some(&Event::Closed(Err(SessionError::PeerClosed {
+                in_transaction: false
+            })))
+        );
+    }
+
+    #[test]
+    fn an_unfinished_message_is_abandoned_at_the_close() {
+        let (_, events) = fed_then_closed(
+            b"EHLO a.example\r\nMAIL FROM:<a@a.example>\r\nRCPT TO:<b@b.example>\r\n\
+              DATA\r\nSubject: s\r\n\r\nbody",
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|event| matches!(event, Event::BodyEnd { .. }))
+        );
+        assert_eq!(
+            events.last(),
+            Some(&Event::Closed(Err(SessionError::PeerClosed {
+                in_transaction: true
+            })))
+        );
+    }
+
+    #[test]
+    fn input_after_the_close_is_ignored() {
+        let now = Instant::now();
+        let mut server = Server::new(ServerConfig::default(), now);
+        server.feed(now, b"NOOP\r\n");
+        server.handle_eof();
+        server.feed(now, b"QUIT\r\n");
+        assert!(!server.wants_input());
+        let events: Vec<Event> = std::iter::from_fn(|| server.poll_event()).collect();
+        assert_eq!(
+            events,
+            [Event::Closed(Err(SessionError::PeerClosed {
+                in_transaction: false
+            }))]
+        );
+    }
+}

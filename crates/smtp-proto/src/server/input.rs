@@ -31,6 +31,22 @@ impl Server {
         match &mut self.phase {
             Phase::Closed | Phase::TlsHandoff | Phase::PreGreeting => false,
             Phase::Command => {
+                // The rest of an over-long line is dropped here rather than by the framer, so
+                // that a line found too long is always at the front of the input when it is
+                // reported: whether it is a BDAT command (whose chunk cannot then be measured)
+                // must not depend on where the reads happened to split.
+                if self.framer.is_discarding() {
+                    match memchr::memchr(b'\n', &self.input) {
+                        Some(lf) => {
+                            self.input.advance(lf + 1);
+                            self.framer.reset();
+                        }
+                        None => {
+                            self.input.clear();
+                            return false;
+                        }
+                    }
+                }
                 // The line is framed in place and copied into `self.line` (a command line is
                 // short), rather than split off `input` as a reference-counted `Bytes`: the
                 // copy costs less than the reference count, and `input` stays unshared.
@@ -277,4 +293,55 @@ fn has_verb(line: &[u8], verb: &[u8]) -> bool {
     line.len() >= verb.len()
         && line[..verb.len()].eq_ignore_ascii_case(verb)
         && matches!(line.get(verb.len()), None | Some(b' '))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use crate::server::{Event, Server, ServerConfig, SessionError};
+
+    /// Feeds `reads` one after the other, collecting what the server writes and reports.
+    fn run(reads: &[&[u8]]) -> (String, Vec<Event>) {
+        let now = Instant::now();
+        let config = ServerConfig {
+            max_line_len: 16,
+            ..ServerConfig::default()
+        };
+        let mut server = Server::new(config, now);
+        let (mut written, mut events) = (Vec::new(), Vec::new());
+        for read in reads {
+            server.feed(now, read);
+            while let Some(event) = server.poll_event() {
+                events.push(event);
+            }
+            while let Some(bytes) = server.poll_transmit() {
+                written.extend_from_slice(&bytes);
+            }
+        }
+        (String::from_utf8_lossy(&written).into_owned(), events)
+    }
+
+    /// Found by the `smtp_server_session` fuzz target: an over-long BDAT line right after
+    /// another over-long line was only caught when both arrived in one read. Split after the
+    /// first line's limit, the BDAT line was skipped as a plain over-long line, so its chunk
+    /// would have been read as commands.
+    #[test]
+    fn an_over_long_bdat_line_closes_however_the_reads_split() {
+        let mut stream = vec![b'x'; 52];
+        stream.extend_from_slice(b"\x00\nBDAT 1\xf72 0`LAST\r\nQUIT\r\n");
+        let expected = "220 localhost ESMTP ready\r\n\
+                        500 5.5.2 Line too long\r\n\
+                        421 4.5.4 Unreadable BDAT command, closing connection\r\n";
+        for cut in 0..=stream.len() {
+            let (first, second) = stream.split_at(cut);
+            let (written, events) = run(&[first, second]);
+            assert_eq!(written, expected, "split at {cut}");
+            assert_eq!(
+                events,
+                [Event::Closed(Err(SessionError::Desynchronised))],
+                "split at {cut}"
+            );
+        }
+    }
 }

@@ -169,6 +169,9 @@ pub struct Server {
     /// A BDAT chunk was refused and only BDAT commands followed: more chunks may still be in
     /// the client's pipeline (RFC 3030 section 2).
     bdat_refused: bool,
+    /// The client closed its side ([`Server::handle_eof`]) while complete input was still
+    /// buffered: that input is processed first, then the session ends.
+    eof: bool,
 }
 
 impl fmt::Debug for Server {
@@ -215,6 +218,7 @@ impl Server {
             early_talker_reported: false,
             shutting_down: false,
             bdat_refused: false,
+            eof: false,
             config,
         };
         if server.timer.holds_greeting() {
@@ -295,7 +299,7 @@ impl Server {
 
     /// The checks of [`Server::feed`] for `len` new bytes: whether to keep them.
     fn admit(&mut self, now: Instant, len: usize) -> bool {
-        if len == 0 {
+        if len == 0 || self.eof {
             return false;
         }
         match self.phase {
@@ -318,12 +322,23 @@ impl Server {
         true
     }
 
-    /// The client closed its side of the connection: the session ends. A transaction that was
-    /// open is abandoned, never acknowledged.
+    /// The client closed its side of the connection: the session ends. Input already fed
+    /// is still processed first, so commands the client sent before closing (a pipelined
+    /// `QUIT`, a complete message body) are answered and their decisions asked for as
+    /// usual; the session then ends with [`SessionError::PeerClosed`] (or `Ok(())` after
+    /// `QUIT`). A transaction still open at that point is abandoned, never acknowledged.
     pub fn handle_eof(&mut self) {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
+        self.eof = true;
+        if self.input.is_empty() && self.pending.is_none() && self.events.is_empty() {
+            self.close_on_eof();
+        }
+    }
+
+    /// Ends the session after the client's end of stream, once its input is used up.
+    fn close_on_eof(&mut self) {
         let in_transaction = self.txn.is_some();
         self.txn = None;
         self.pending = None;
@@ -346,6 +361,9 @@ impl Server {
                 return None;
             }
             if !self.step() {
+                if self.eof && !matches!(self.phase, Phase::Closed) {
+                    self.close_on_eof();
+                }
                 return self.events.pop_front();
             }
         }
@@ -414,6 +432,7 @@ impl Server {
     pub fn wants_input(&self) -> bool {
         self.pending.is_none()
             && self.events.is_empty()
+            && !self.eof
             && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff)
     }
 
