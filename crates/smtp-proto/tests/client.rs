@@ -2,7 +2,7 @@
 //! boundary, AUTH, envelope checks, limits, timeouts, `421` anywhere, and chunking
 //! invariance.
 
-#[path = "support/client_harness.rs"]
+#[path = "client/harness.rs"]
 mod harness;
 
 use std::time::{Duration, Instant};

@@ -8,16 +8,17 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use mail_wire::Secret;
-use mail_wire::sasl::{Authenticator, Nonce, ScramCredentials};
+use mail_wire::sasl::{Authenticator, Nonce};
 use smtp_proto::server::{BodyTransfer, Event, HelloVerb, Server, ServerConfig, SessionError};
 use smtp_proto::{
     Domain, ForwardPath, Host, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
+
+use crate::support::credentials::{Account, SERVER_NONCE};
+use crate::support::transcript::{Step, transcript};
 
 /// The policy's answer to an event. Information events ignore it.
 #[derive(Debug, Clone)]
@@ -37,31 +38,6 @@ pub enum Decision {
 /// The policy: called once per event, in order.
 pub type Policy = Box<dyn FnMut(&Event) -> Decision>;
 
-/// The user `alice` with password `secret`, for PLAIN, LOGIN and SCRAM-SHA-256.
-#[derive(Debug, Default)]
-pub struct Users;
-
-pub const USER: &str = "alice";
-pub const PASSWORD: &str = "secret";
-
-impl Authenticator for Users {
-    fn verify_password(&self, authcid: &str, password: &Secret<String>) -> bool {
-        authcid == USER && password.expose() == PASSWORD
-    }
-
-    fn scram_credentials(&self, authcid: &str) -> Option<ScramCredentials> {
-        static KEYS: OnceLock<ScramCredentials> = OnceLock::new();
-        let keys = KEYS.get_or_init(|| {
-            let password = Secret::new(PASSWORD.to_owned());
-            ScramCredentials::derive(&password, b"sixteen byte slt", 4096).expect("valid")
-        });
-        (authcid == USER).then(|| keys.clone())
-    }
-}
-
-/// The server nonce the harness passes to [`Server::auth_step`].
-pub const SERVER_NONCE: &str = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-
 /// One session under test.
 pub struct Harness {
     /// The machine; tests may call it directly, then [`Harness::drive`].
@@ -70,7 +46,7 @@ pub struct Harness {
     pub now: Instant,
     /// Complete the TLS handshake at once when the server asks for it.
     pub auto_tls: bool,
-    /// Credentials for [`Event::AuthStep`].
+    /// Credentials for [`Event::AuthStep`]; [`Account::alice`] unless a test sets others.
     pub auth: Box<dyn Authenticator>,
     policy: Policy,
     events: Vec<Event>,
@@ -104,7 +80,7 @@ impl Harness {
             server: Server::new(config, now),
             now,
             auto_tls: true,
-            auth: Box::new(Users),
+            auth: Box::new(Account::alice()),
             policy,
             events: Vec::new(),
             out: Vec::new(),
@@ -222,46 +198,36 @@ impl Harness {
         std::mem::take(&mut self.events)
     }
 
-    /// Replays a script of `C:` (client) and `S:` (server) lines; each line gets CRLF.
-    ///
-    /// Consecutive `C:` lines are fed as one chunk (pipelined); the `S:` lines that follow
-    /// must be exactly what the server sent in answer, and nothing more. Leading blanks of a
-    /// script line are ignored, so scripts can be indented.
+    /// Replays a transcript (see [`transcript`]): the `C:` steps are fed as one chunk each
+    /// (pipelined), and the server must have sent exactly the `S:` steps that came before,
+    /// and nothing more: the check runs before each `C:` step and at the end.
     pub fn transcript(&mut self, script: &str) {
-        let mut client: Vec<u8> = Vec::new();
-        let mut expected = String::new();
-        let mut in_client = false;
-        for (number, raw) in script.lines().enumerate() {
-            let line = raw.trim_start();
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(text) = line.strip_prefix("C:") {
-                if !in_client {
+        self.replay(&transcript(script));
+    }
+
+    /// Replays `steps` as [`Harness::transcript`] does; [`Step::Eof`] calls
+    /// [`Server::handle_eof`].
+    pub fn replay(&mut self, steps: &[Step]) {
+        let mut expected = Vec::new();
+        for step in steps {
+            match step {
+                Step::Server(bytes) => expected.extend_from_slice(bytes),
+                Step::Client(bytes) => {
                     self.check(&mut expected);
-                    in_client = true;
+                    self.send(bytes);
                 }
-                client.extend_from_slice(text.strip_prefix(' ').unwrap_or(text).as_bytes());
-                client.extend_from_slice(b"\r\n");
-            } else if let Some(text) = line.strip_prefix("S:") {
-                if in_client {
-                    self.send(std::mem::take(&mut client));
-                    in_client = false;
+                Step::Eof => {
+                    self.server.handle_eof();
+                    self.drive();
                 }
-                expected.push_str(text.strip_prefix(' ').unwrap_or(text));
-                expected.push_str("\r\n");
-            } else {
-                panic!("script line {} is neither C: nor S:: {raw:?}", number + 1);
             }
-        }
-        if !client.is_empty() {
-            self.send(client);
         }
         self.check(&mut expected);
     }
 
-    fn check(&mut self, expected: &mut String) {
-        assert_eq!(self.take_out(), std::mem::take(expected));
+    fn check(&mut self, expected: &mut Vec<u8>) {
+        let expected = String::from_utf8(std::mem::take(expected)).expect("UTF-8 transcript");
+        assert_eq!(self.take_out(), expected);
     }
 }
 
