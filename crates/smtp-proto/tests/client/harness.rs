@@ -8,49 +8,7 @@ use std::time::{Duration, Instant};
 use smtp_proto::client::{Client, ClientConfig, Envelope, Event};
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
 
-/// One step of a transcript.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// The server sends these bytes (fed in pieces chosen by the splitter).
-    Server(Vec<u8>),
-    /// The client must have written exactly these bytes since the previous check.
-    Client(Vec<u8>),
-    /// The server closes the connection.
-    Eof,
-}
-
-/// Parses an RFC-style transcript: `S: text` and `C: text` lines, each ending with CRLF on
-/// the wire; consecutive lines of one side form one step. Blank lines and lines starting
-/// with `#` are skipped.
-pub(crate) fn transcript(text: &str) -> Vec<Step> {
-    let mut steps: Vec<Step> = Vec::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (server, rest) = if let Some(rest) = line.strip_prefix("S:") {
-            (true, rest)
-        } else if let Some(rest) = line.strip_prefix("C:") {
-            (false, rest)
-        } else {
-            panic!("transcript line without S: or C: {raw:?}");
-        };
-        let mut bytes = rest.strip_prefix(' ').unwrap_or(rest).as_bytes().to_vec();
-        bytes.extend_from_slice(b"\r\n");
-        match (steps.last_mut(), server) {
-            (Some(Step::Server(b)), true) | (Some(Step::Client(b)), false) => {
-                b.extend_from_slice(&bytes)
-            }
-            _ => steps.push(if server {
-                Step::Server(bytes)
-            } else {
-                Step::Client(bytes)
-            }),
-        }
-    }
-    steps
-}
+use crate::support::transcript::Step;
 
 /// A message the application sends: the envelope, body pieces for `send_body`, and the piece
 /// for `finish_body_with`.
