@@ -1,0 +1,258 @@
+//! Sessions without extensions in play: QUIT on both sides, pipelining and lock-step.
+
+use mail_testkit::Side;
+use smtp_proto::Host;
+use smtp_proto::client::{self, Rejection};
+use smtp_proto::server::{self, BodyTransfer, HelloVerb};
+
+use crate::support::{Scenario, domain, envelope, reply, run_all};
+
+const BODY: &[u8] = b"Subject: hi\r\n\r\n.a line with a dot\r\n..two dots\r\nend\r\n";
+
+/// The simplest session: greeting, EHLO, QUIT; both sides end with `Closed(Ok(()))`.
+#[test]
+fn quit_ends_both_sides_cleanly() {
+    let run = run_all(&Scenario::relay(), |run| run.assert_quit());
+    assert!(matches!(run.client[0], client::Event::Greeting(_)));
+    assert!(matches!(run.client[1], client::Event::Capabilities(_)));
+    assert_eq!(
+        run.client[2..],
+        [client::Event::Ready, client::Event::Closed(Ok(()))]
+    );
+    assert_eq!(
+        run.server,
+        [
+            server::Event::Hello {
+                verb: HelloVerb::Ehlo,
+                host: Host::Domain(domain("client.example")),
+            },
+            server::Event::Closed(Ok(())),
+        ]
+    );
+    assert_eq!(run.client_text(), "EHLO client.example\r\nQUIT\r\n");
+    assert!(
+        run.server_text().ends_with("221 2.0.0 Bye\r\n"),
+        "{}",
+        run.server_text()
+    );
+}
+
+fn two_messages(pipelining: bool, chunking: bool) -> Scenario {
+    let mut scenario = Scenario::relay()
+        .message(
+            envelope(
+                "alice@client.example",
+                &["bob@mx.example", "carol@mx.example"],
+            ),
+            &[
+                b"Subject: hi\r\n",
+                b"\r\n.a line with a dot\r\n",
+                b"..two dots\r\nend\r\n",
+            ],
+        )
+        .message(
+            envelope(
+                "alice@client.example",
+                &["reject@mx.example", "dave@mx.example"],
+            ),
+            &[BODY],
+        );
+    scenario.client.pipelining = pipelining;
+    scenario.client.chunking = chunking;
+    scenario
+}
+
+/// Asserts what the user of either side sees of [`two_messages`]: recipient replies,
+/// acceptance, the bodies as given, QUIT on both sides.
+fn assert_two_messages(run: &crate::support::Run, transfer: BodyTransfer) {
+    run.assert_quit();
+    assert_eq!(
+        run.received(),
+        [(transfer, BODY.to_vec()), (transfer, BODY.to_vec())]
+    );
+    let recipients: Vec<(usize, u16)> = run
+        .client
+        .iter()
+        .filter_map(|event| match event {
+            client::Event::Recipient { index, reply } => Some((*index, reply.code().get())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recipients, [(0, 250), (1, 250), (0, 550), (1, 250)]);
+    let accepted = run
+        .client
+        .iter()
+        .filter(|event| matches!(event, client::Event::MessageAccepted(_)))
+        .count();
+    assert_eq!(accepted, 2);
+    assert!(
+        !run.client
+            .iter()
+            .any(|event| matches!(event, client::Event::MessageRejected(_))),
+        "{run:#?}"
+    );
+    let ends: Vec<&server::Event> = run
+        .server
+        .iter()
+        .filter(|event| matches!(event, server::Event::BodyEnd { .. }))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            &server::Event::BodyEnd {
+                size: BODY.len() as u64,
+                recipients: 2
+            },
+            &server::Event::BodyEnd {
+                size: BODY.len() as u64,
+                recipients: 1
+            },
+        ]
+    );
+}
+
+/// PIPELINING (RFC 2920): MAIL, every RCPT and DATA go out as one write, and the server's
+/// replies come back in the order of the commands.
+#[test]
+fn pipelining_sends_command_groups_answered_in_order() {
+    let run = run_all(&two_messages(true, false), |run| {
+        assert_two_messages(run, BodyTransfer::Data)
+    });
+    let writes = run.pair.writes(Side::Client);
+    let group = |from: &str, to: &[&str]| {
+        let mut group = format!("MAIL FROM:<{from}>\r\n");
+        for to in to {
+            group.push_str(&format!("RCPT TO:<{to}>\r\n"));
+        }
+        group.push_str("DATA\r\n");
+        group.into_bytes()
+    };
+    assert!(
+        writes.contains(&group(
+            "alice@client.example",
+            &["bob@mx.example", "carol@mx.example"]
+        )),
+        "{:?}",
+        writes
+            .iter()
+            .map(|w| String::from_utf8_lossy(w))
+            .collect::<Vec<_>>()
+    );
+    assert!(writes.contains(&group(
+        "alice@client.example",
+        &["reject@mx.example", "dave@mx.example"]
+    )));
+    // The replies, in the order of the commands: MAIL, each RCPT, DATA; then the message.
+    let text = run.server_text();
+    let order = [
+        "250 2.1.0 ",
+        "250 2.1.5 ",
+        "250 2.1.5 ",
+        "354 ",
+        "250 2.0.0 ",
+        "250 2.1.0 ",
+        "550 5.1.1 No such user",
+        "250 2.1.5 ",
+        "354 ",
+        "250 2.0.0 ",
+        "221 2.0.0 ",
+    ];
+    let mut rest = text.as_str();
+    for expected in order {
+        let at = rest
+            .find(expected)
+            .unwrap_or_else(|| panic!("{expected:?} in order: {text}"));
+        rest = &rest[at + expected.len()..];
+    }
+    // QUIT is pipelined behind the last message's end of data (RFC 2920 section 3.1).
+    assert!(
+        writes
+            .last()
+            .is_some_and(|w| w.ends_with(b"end\r\n.\r\nQUIT\r\n")),
+        "{:?}",
+        writes.last().map(|w| String::from_utf8_lossy(w))
+    );
+}
+
+/// Without PIPELINING on the client, every write is one command (or the body), and the
+/// outcome is the same.
+#[test]
+fn lock_step_sends_one_command_per_write() {
+    let run = run_all(&two_messages(false, false), |run| {
+        assert_two_messages(run, BodyTransfer::Data)
+    });
+    for write in run.pair.writes(Side::Client) {
+        if write.starts_with(b"Subject") {
+            continue;
+        }
+        let lines = write
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        assert_eq!(
+            lines,
+            1,
+            "one command per write: {:?}",
+            String::from_utf8_lossy(write)
+        );
+    }
+}
+
+/// A refused sender: the client reports `Rejection::Sender` and sends no body (the pipelined
+/// RCPT and DATA are refused by the server and swallowed by the client); every recipient
+/// refused: `Rejection::NoRecipients`, no body either, and the next transaction starts with
+/// RSET. The one good message arrives.
+#[test]
+fn refused_sender_and_refused_recipients() {
+    for pipelining in [true, false] {
+        let mut scenario = Scenario::relay()
+            .message(
+                envelope("reject@client.example", &["bob@mx.example"]),
+                &[BODY],
+            )
+            .message(
+                envelope("alice@client.example", &["reject@mx.example"]),
+                &[BODY],
+            )
+            .message(
+                envelope("alice@client.example", &["bob@mx.example"]),
+                &[BODY],
+            );
+        scenario.client.pipelining = pipelining;
+        let run = run_all(&scenario, |run| {
+            run.assert_quit();
+            assert_eq!(
+                run.received(),
+                [(BodyTransfer::Bdat, BODY.to_vec())],
+                "{run:#?}"
+            );
+        });
+        let rejections: Vec<&Rejection> = run
+            .client
+            .iter()
+            .filter_map(|event| match event {
+                client::Event::MessageRejected(rejection) => Some(rejection),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            rejections,
+            [
+                &Rejection::Sender(reply("550 5.7.1 Sender refused\r\n")),
+                &Rejection::NoRecipients
+            ]
+        );
+        let text = run.client_text();
+        assert_eq!(text.matches("BDAT").count(), 1, "one body sent: {text}");
+        assert_eq!(
+            text.matches("RSET").count(),
+            1,
+            "RSET after the failed transaction: {text}"
+        );
+        assert!(
+            text.contains("RSET\r\nMAIL FROM:<alice@client.example>\r\nRCPT TO:<bob@mx.example>")
+                || !pipelining,
+            "{text}"
+        );
+    }
+}
