@@ -4,15 +4,14 @@
 
 use std::time::Instant;
 
+use mail_testkit::users::{self, Users};
 use mail_wire::Secret;
 use mail_wire::sasl::framing::Response;
-use mail_wire::sasl::{Mechanism, Nonce, SaslError, ServerSession, ServerStep, framing};
+use mail_wire::sasl::{Mechanism, SaslError, ServerSession, ServerStep, framing};
 use smtp_proto::AuthMechanisms;
 use smtp_proto::client::{Client, Credentials, Event, SessionError};
 
-use crate::harness::{App, QuitWhen, Session, config, replay, reply};
-use crate::support::credentials::{Account, CLIENT_NONCE, SERVER_NONCE};
-use crate::support::transcript::transcript;
+use crate::harness::{App, QuitWhen, Session, config, replay, reply, transcript};
 use crate::{alice, auth_config, closed_with, drain};
 
 fn auth_session(credentials: Credentials, ehlo: &str, rest: &str) -> Session {
@@ -210,7 +209,7 @@ fn a_long_initial_response_waits_for_the_servers_challenge() {
 
 fn scram_client() -> Client {
     let credentials = Credentials::password("user", Secret::new("pencil".into()))
-        .with_scram_nonce(Nonce::new(CLIENT_NONCE).unwrap());
+        .with_scram_nonce(users::client_nonce());
     let mut client = Client::new(auth_config(credentials), Instant::now());
     client.feed(
         Instant::now(),
@@ -230,8 +229,8 @@ fn next_line(client: &mut Client, prefix: &str) -> Vec<u8> {
 
 #[test]
 fn auth_scram_sha256_against_a_real_server_session() {
-    let store = Account::new("user", "pencil");
-    let mut server = ServerSession::new(Mechanism::ScramSha256, Nonce::new(SERVER_NONCE).unwrap());
+    let store = Users::new().with_scram("user", users::scram_keys("pencil"));
+    let mut server = ServerSession::new(Mechanism::ScramSha256, users::server_nonce());
     let mut client = scram_client();
     let now = Instant::now();
     let initial = next_line(&mut client, "EHLO client.example\r\nAUTH SCRAM-SHA-256 ");
@@ -266,8 +265,8 @@ fn auth_scram_sha256_against_a_real_server_session() {
 
 #[test]
 fn a_scram_server_that_cannot_prove_itself_is_cancelled() {
-    let store = Account::new("user", "pencil");
-    let mut server = ServerSession::new(Mechanism::ScramSha256, Nonce::new(SERVER_NONCE).unwrap());
+    let store = Users::new().with_scram("user", users::scram_keys("pencil"));
+    let mut server = ServerSession::new(Mechanism::ScramSha256, users::server_nonce());
     let mut client = scram_client();
     let now = Instant::now();
     let initial = next_line(&mut client, "EHLO client.example\r\nAUTH SCRAM-SHA-256 ");

@@ -4,8 +4,12 @@
 use smtp_proto::client::{ClientError, Event, Rejection};
 use smtp_proto::{Body, MailParams};
 
-use crate::harness::{App, Message, QuitWhen, Session, config, envelope, replay, reply};
-use crate::support::transcript::{Step, transcript};
+use mail_testkit::Side;
+use mail_testkit::transcript::Step;
+
+use crate::harness::{
+    App, Message, QuitWhen, Session, config, envelope, replay, reply, transcript,
+};
 
 pub(crate) const RFC3030_SIMPLE: &str = "
     S: 220 cnri.reston.va.us SMTP service ready
@@ -80,7 +84,10 @@ fn rfc3030_pipelined_binarymime_chunks_go_through_unchanged() {
     chunks.extend_from_slice(b"BDAT 324\r\n");
     chunks.extend_from_slice(&second);
     chunks.extend_from_slice(b"BDAT 0 LAST\r\n");
-    steps.push(Step::Client(chunks));
+    steps.push(Step::Send {
+        from: Side::Client,
+        bytes: chunks,
+    });
     steps.extend(transcript(
         "
         S: 250 100000 bytes received

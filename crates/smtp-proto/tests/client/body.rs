@@ -3,9 +3,8 @@
 
 use smtp_proto::client::{ClientError, Event, Rejection};
 
-use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply};
+use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
 use crate::ready;
-use crate::support::transcript::transcript;
 
 #[test]
 fn data_bodies_are_dot_stuffed_and_line_endings_normalised() {

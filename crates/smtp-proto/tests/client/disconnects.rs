@@ -2,9 +2,11 @@
 
 use smtp_proto::client::{ClientError, SessionError};
 
-use crate::harness::{Session, config, envelope, reply};
+use mail_testkit::Side;
+use mail_testkit::transcript::Step;
+
+use crate::harness::{Session, config, envelope, reply, transcript};
 use crate::sessions::{D1, d1_app};
-use crate::support::transcript::{Step, transcript};
 use crate::{closed_with, ready};
 
 #[test]
@@ -13,7 +15,15 @@ fn a_421_at_any_point_ends_the_session() {
     let server_steps: Vec<usize> = steps
         .iter()
         .enumerate()
-        .filter(|(_, s)| matches!(s, Step::Server(_)))
+        .filter(|(_, s)| {
+            matches!(
+                s,
+                Step::Send {
+                    from: Side::Server,
+                    ..
+                }
+            )
+        })
         .map(|(i, _)| i)
         .collect();
     let shutdown = "421 4.3.2 Service shutting down\r\n";
@@ -72,7 +82,7 @@ fn a_421_at_any_point_ends_the_session() {
 fn the_server_closing_the_connection_ends_the_session() {
     let mut steps = transcript(D1);
     steps.truncate(10); // up to the last RCPT
-    steps.push(Step::Eof);
+    steps.push(Step::Eof { from: Side::Server });
     let mut session = Session::new(config("bar.com"), d1_app());
     session.run_whole(&steps);
     assert_eq!(closed_with(&session), &Err(SessionError::ConnectionClosed));

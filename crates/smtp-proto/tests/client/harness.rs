@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use smtp_proto::client::{Client, ClientConfig, Envelope, Event};
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
 
-use crate::support::transcript::Step;
+use mail_testkit::transcript::{Step, Transcript};
+use mail_testkit::{Side, chunk};
 
 /// A message the application sends: the envelope, body pieces for `send_body`, and the piece
 /// for `finish_body_with`.
@@ -164,20 +165,18 @@ impl Session {
         self.react();
         for (n, step) in steps.iter().enumerate() {
             match step {
-                Step::Server(bytes) => {
-                    let mut cuts: Vec<usize> = split(bytes)
-                        .into_iter()
-                        .filter(|&c| c > 0 && c < bytes.len())
-                        .collect();
-                    cuts.sort_unstable();
-                    cuts.dedup();
-                    let mut start = 0;
-                    for cut in cuts.into_iter().chain([bytes.len()]) {
-                        self.feed(&bytes[start..cut]);
-                        start = cut;
+                Step::Send {
+                    from: Side::Server,
+                    bytes,
+                } => {
+                    for piece in chunk::split_at(bytes, &split(bytes)) {
+                        self.feed(piece);
                     }
                 }
-                Step::Client(expected) => {
+                Step::Send {
+                    from: Side::Client,
+                    bytes: expected,
+                } => {
                     let got = self.output();
                     assert_eq!(
                         String::from_utf8_lossy(&got),
@@ -186,9 +185,15 @@ impl Session {
                         self.events
                     );
                 }
-                Step::Eof => {
+                Step::Eof { from: Side::Server } => {
                     self.client.handle_eof();
                     self.react();
+                }
+                Step::Eof { from: Side::Client } => {
+                    assert!(
+                        self.client.is_closed(),
+                        "the client should have closed at step {n}"
+                    );
                 }
             }
         }
@@ -204,6 +209,11 @@ impl Session {
     pub(crate) fn run_whole(&mut self, steps: &[Step]) {
         self.run(steps, &mut |_| Vec::new());
     }
+}
+
+/// The steps of a transcript in the test kit's format ([`Transcript`]).
+pub(crate) fn transcript(text: &str) -> Vec<Step> {
+    Transcript::new(text).steps().to_vec()
 }
 
 /// Runs a transcript whole and returns the session.

@@ -8,8 +8,9 @@ use smtp_proto::client::{
 };
 use smtp_proto::{AddressLiteral, Body, Host, MailParams};
 
-use crate::harness::{App, Message, QuitWhen, Session, config, envelope, replay, reply};
-use crate::support::transcript::transcript;
+use crate::harness::{
+    App, Message, QuitWhen, Session, config, envelope, replay, reply, transcript,
+};
 use crate::{closed_with, drain, ready, tls_config};
 
 pub(crate) const HELO_FALLBACK: &str = "

@@ -3,9 +3,8 @@
 
 use smtp_proto::client::{ClientConfig, Event};
 
-use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply};
+use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
 use crate::sessions::D1_BODY;
-use crate::support::transcript::transcript;
 
 pub(crate) const RFC2033: &str = "
     S: 220 foo.edu LMTP server ready

@@ -3,16 +3,14 @@
 //! invariance. One test binary, a module per topic; this file holds the helpers the topics
 //! share.
 //!
-//! Transcripts are in the format of `support/transcript.rs`; `client/harness.rs` plays the
-//! server's side and checks every byte the client writes.
+//! Transcripts are in the test kit's format (`mail_testkit::transcript`); `harness.rs` plays
+//! the server's side and checks every byte the client writes.
 //!
 //! proptest keeps the seeds of failed cases in `tests/proptest-regressions/<module file>.txt`,
 //! named by the module file alone, so a module with property tests needs a file name no other
 //! test binary uses.
 
 mod harness;
-#[path = "../support/mod.rs"]
-mod support;
 
 mod auth;
 mod bdat;
@@ -31,12 +29,12 @@ mod timeouts;
 
 use std::time::Duration;
 
+use mail_testkit::users::{PASSWORD, USER};
 use mail_wire::Secret;
 use smtp_proto::Capabilities;
 use smtp_proto::client::{Client, ClientConfig, Credentials, Event, SessionError, TlsPolicy};
 
 use crate::harness::{App, QuitWhen, Session, config, reply};
-use crate::support::credentials::{PASSWORD, USER};
 
 const MINUTE: Duration = Duration::from_secs(60);
 

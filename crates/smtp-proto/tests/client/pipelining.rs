@@ -3,9 +3,8 @@
 
 use smtp_proto::client::{Event, Rejection};
 
-use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply};
+use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
 use crate::recipient;
-use crate::support::transcript::transcript;
 
 pub(crate) const RFC2920: &str = r#"
     S: 220 innosoft.com SMTP service ready

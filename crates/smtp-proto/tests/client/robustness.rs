@@ -7,13 +7,14 @@ use proptest::prelude::*;
 use smtp_proto::client::{Client, ClientConfig, Event};
 
 use crate::bdat::{RFC3030_SIMPLE, rfc3030_app};
-use crate::harness::{App, Session, config};
+use mail_testkit::transcript::Step;
+
+use crate::harness::{App, Session, config, transcript};
 use crate::hello::{HELO_FALLBACK, helo_app};
 use crate::lmtp::{RFC2033, RFC2033_PIPELINED, lmtp_app, lmtp_config};
 use crate::pipelining::{RFC2920, rfc2920_app};
 use crate::sessions::{D1, d1_app};
 use crate::starttls::{STARTTLS_THEN_AUTH, submission_app, submission_config};
-use crate::support::transcript::{Step, transcript};
 use crate::{MINUTE, alice, drain};
 
 fn scenarios() -> Vec<(ClientConfig, App, Vec<Step>)> {

@@ -3,8 +3,7 @@
 use smtp_proto::Capabilities;
 use smtp_proto::client::Event;
 
-use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply};
-use crate::support::transcript::transcript;
+use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
 use crate::{caps, recipient};
 
 pub(crate) const D1: &str = "

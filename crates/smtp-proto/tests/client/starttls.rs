@@ -6,8 +6,7 @@ use std::time::Instant;
 use mail_wire::sasl::Mechanism;
 use smtp_proto::client::{Client, ClientConfig, ClientError, Event, SessionError, TlsPolicy};
 
-use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply};
-use crate::support::transcript::transcript;
+use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
 use crate::{alice, caps, closed_with, drain, tls_config};
 
 #[test]

@@ -2,9 +2,6 @@
 //! Python's `smtplib` and `curl` (`server`), our client against Python's `aiosmtpd`
 //! (`client`). One test binary (it needs the `tokio` feature), a module per side.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod client;
 mod server;
 

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use mail_testkit::users::Users;
 use mail_tls::tokio::{HandshakeOptions, accept_implicit};
 use mail_tls::{ServerTls, Service};
 use mail_wire::sasl::Nonce;
@@ -23,7 +24,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
 use crate::TempDir;
-use crate::support::credentials::Account;
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery staple";
@@ -195,7 +195,9 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 server.accept()
             }
-            Event::AuthStep { .. } => server.auth_step(&Account::new(USER, PASSWORD), nonce()),
+            Event::AuthStep { .. } => {
+                server.auth_step(&Users::new().with_plain_password(USER, PASSWORD), nonce())
+            }
             Event::Hello { .. } => server.accept(),
             _ => Ok(()),
         };

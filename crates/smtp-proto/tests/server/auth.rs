@@ -1,18 +1,17 @@
 //! AUTH (RFC 4954) with PLAIN, LOGIN and SCRAM-SHA-256: exchanges, failures, cancellation,
 //! no AUTH before TLS unless configured, line limits, and failures past the error limit.
 
+use mail_testkit::users::{self, CLIENT_NONCE, PASSWORD, SERVER_NONCE, USER, Users};
 use mail_wire::Secret;
 use mail_wire::sasl::framing::Response;
 use mail_wire::sasl::{
-    ClientSession, Mechanism, Nonce, SaslError, ScramClientConfig, ServerSession, ServerStep,
-    framing,
+    ClientSession, Mechanism, SaslError, ScramClientConfig, ServerSession, ServerStep, framing,
 };
 use smtp_proto::server::{AUTH_LINE_LIMIT, Event, HelloVerb, ServerConfig, SessionError};
 
 use crate::harness::{
     Decision, Harness, Policy, accept_all, closed, domain, ehlo, hello, mail, reply,
 };
-use crate::support::credentials::{Account, CLIENT_NONCE, PASSWORD, SERVER_NONCE, USER};
 use crate::{
     PLAIN_ALICE, PLAIN_WRONG, after_ehlo, after_ehlo_with, auth_config, auth_step, config,
     ehlo_reply, in_transaction, reply_esc, script_lines, tls_config,
@@ -22,9 +21,9 @@ const AUTH_MECHANISMS: &str = "SCRAM-SHA-256 PLAIN LOGIN";
 
 /// The [`Event::Authenticated`] that a correct exchange of `mechanism` yields.
 fn authenticated_event(mechanism: Mechanism, responses: &[&[u8]]) -> Event {
-    let mut session = ServerSession::new(mechanism, Nonce::new(SERVER_NONCE).unwrap());
+    let mut session = ServerSession::new(mechanism, users::server_nonce());
     for response in responses {
-        if let ServerStep::Success(outcome) = session.step(&Account::alice(), response).unwrap() {
+        if let ServerStep::Success(outcome) = session.step(&Users::standard(), response).unwrap() {
             return Event::Authenticated(outcome);
         }
     }
@@ -118,7 +117,7 @@ fn scram_exchange(h: &mut Harness, password: &str) -> (String, ClientSession) {
         None,
         USER,
         Secret::new(password.to_owned()),
-        Nonce::new(CLIENT_NONCE).unwrap(),
+        users::client_nonce(),
         ScramClientConfig::default(),
     )
     .unwrap();
@@ -431,7 +430,7 @@ fn auth_during_a_mail_transaction_is_503() {
 #[test]
 fn auth_line_limit_applies_to_auth_only() {
     let mut h = after_ehlo(auth_config());
-    h.auth = Box::new(Account::new(USER, "p".repeat(8984)));
+    h.auth = Box::new(Users::new().with_plain_password(USER, &"p".repeat(8984)));
     h.transcript(&format!(
         "C: NOOP {}
          C: NOOP

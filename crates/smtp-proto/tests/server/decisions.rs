@@ -1,11 +1,11 @@
 //! Misusing the decision API: an answer without a pending decision, of the wrong reply class,
 //! or of the wrong kind is an error and leaves the decision pending.
 
-use mail_wire::sasl::{Mechanism, Nonce};
+use mail_testkit::users::{self, Users};
+use mail_wire::sasl::Mechanism;
 use smtp_proto::server::{Event, ServerError};
 
 use crate::harness::{Decision, Policy, mail, reply};
-use crate::support::credentials::{Account, SERVER_NONCE};
 use crate::{after_ehlo_with, auth_config, auth_step};
 
 #[test]
@@ -47,7 +47,7 @@ fn decision_misuse_is_an_error_and_keeps_the_decision() {
     );
     assert!(matches!(
         h.server
-            .auth_step(&Account::alice(), Nonce::new(SERVER_NONCE).unwrap()),
+            .auth_step(&Users::standard(), users::server_nonce()),
         Err(ServerError::WrongDecision(_))
     ));
     h.drive();
@@ -65,7 +65,7 @@ fn decision_misuse_is_an_error_and_keeps_the_decision() {
     ));
     assert!(!h.server.wants_input());
     h.server
-        .auth_step(&Account::alice(), Nonce::new(SERVER_NONCE).unwrap())
+        .auth_step(&Users::standard(), users::server_nonce())
         .unwrap();
     h.drive();
     assert_eq!(

@@ -11,14 +11,15 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use mail_wire::sasl::{Authenticator, Nonce};
+use mail_wire::sasl::Authenticator;
 use smtp_proto::server::{BodyTransfer, Event, HelloVerb, Server, ServerConfig, SessionError};
 use smtp_proto::{
     Domain, ForwardPath, Host, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
 
-use crate::support::credentials::{Account, SERVER_NONCE};
-use crate::support::transcript::{Step, transcript};
+use mail_testkit::Side;
+use mail_testkit::transcript::{Step, Transcript};
+use mail_testkit::users::{self, Users};
 
 /// The policy's answer to an event. Information events ignore it.
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ pub struct Harness {
     pub now: Instant,
     /// Complete the TLS handshake at once when the server asks for it.
     pub auto_tls: bool,
-    /// Credentials for [`Event::AuthStep`]; [`Account::alice`] unless a test sets others.
+    /// Credentials for [`Event::AuthStep`]: [`Users::standard`] unless a test sets others.
     pub auth: Box<dyn Authenticator>,
     policy: Policy,
     events: Vec<Event>,
@@ -80,7 +81,7 @@ impl Harness {
             server: Server::new(config, now),
             now,
             auto_tls: true,
-            auth: Box::new(Account::alice()),
+            auth: Box::new(Users::standard()),
             policy,
             events: Vec::new(),
             out: Vec::new(),
@@ -149,10 +150,7 @@ impl Harness {
                 Decision::Hold => Ok(()),
             },
             Event::AuthStep { .. } => match decision {
-                Decision::Accept => {
-                    let nonce = Nonce::new(SERVER_NONCE).expect("valid nonce");
-                    self.server.auth_step(&*self.auth, nonce)
-                }
+                Decision::Accept => self.server.auth_step(&*self.auth, users::server_nonce()),
                 Decision::Reject(reply) => self.server.reject(reply),
                 Decision::Hold => Ok(()),
                 other => panic!("{other:?} does not answer an AuthStep"),
@@ -198,27 +196,39 @@ impl Harness {
         std::mem::take(&mut self.events)
     }
 
-    /// Replays a transcript (see [`transcript`]): the `C:` steps are fed as one chunk each
-    /// (pipelined), and the server must have sent exactly the `S:` steps that came before,
-    /// and nothing more: the check runs before each `C:` step and at the end.
+    /// Replays a transcript in the test kit's format ([`Transcript`]), the harness playing
+    /// the client: each client step is fed as one chunk (pipelined), and the server must
+    /// have sent exactly the server steps that came before it, and nothing more: the check
+    /// runs before each client step and at the end.
     pub fn transcript(&mut self, script: &str) {
-        self.replay(&transcript(script));
+        self.replay(Transcript::new(script).steps());
     }
 
-    /// Replays `steps` as [`Harness::transcript`] does; [`Step::Eof`] calls
-    /// [`Server::handle_eof`].
+    /// Replays `steps` as [`Harness::transcript`] does; the client's end of input calls
+    /// [`Server::handle_eof`], the server's checks that the session is closed.
     pub fn replay(&mut self, steps: &[Step]) {
         let mut expected = Vec::new();
         for step in steps {
             match step {
-                Step::Server(bytes) => expected.extend_from_slice(bytes),
-                Step::Client(bytes) => {
+                Step::Send {
+                    from: Side::Server,
+                    bytes,
+                } => expected.extend_from_slice(bytes),
+                Step::Send {
+                    from: Side::Client,
+                    bytes,
+                } => {
                     self.check(&mut expected);
                     self.send(bytes);
                 }
-                Step::Eof => {
+                Step::Eof { from: Side::Client } => {
+                    self.check(&mut expected);
                     self.server.handle_eof();
                     self.drive();
+                }
+                Step::Eof { from: Side::Server } => {
+                    self.check(&mut expected);
+                    assert!(self.server.is_closed(), "the server should have closed");
                 }
             }
         }

@@ -4,20 +4,17 @@
 //! topic; this file holds the configurations and expectations the topics share.
 //!
 //! `C:` lines are what the client sends (each gets CRLF; consecutive ones are pipelined in
-//! one chunk), `S:` lines what the server must answer, nothing more and nothing less (see
-//! `support/transcript.rs`).
+//! one chunk), `S:` lines what the server must answer, nothing more and nothing less: the
+//! test kit's transcript format (`mail_testkit::transcript`), replayed by `harness.rs`.
 //!
 //! proptest keeps the seeds of failed cases in `tests/proptest-regressions/<module file>.txt`,
 //! named by the module file alone, so a module with property tests needs a file name no other
 //! test binary uses.
 
 mod harness;
-#[path = "../support/mod.rs"]
-mod support;
 
 mod auth;
 mod bdat;
-mod chunking;
 mod commands;
 mod data;
 mod decisions;
@@ -29,6 +26,7 @@ mod limits;
 mod lmtp;
 mod pipelining;
 mod sessions;
+mod splitting;
 mod starttls;
 mod timeouts;
 

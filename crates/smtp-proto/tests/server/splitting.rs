@@ -2,6 +2,7 @@
 //! `feed_buf`) gives the same replies and events; `feed_buf` delivers the body without
 //! copying it.
 
+use mail_testkit::chunk;
 use mail_wire::dot::BodyError;
 use mail_wire::sasl::Mechanism;
 use proptest::prelude::*;
@@ -142,7 +143,7 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// Runs `scenario` with its input cut at `cuts` (sorted offsets); returns everything sent
+/// Runs `scenario` with its input cut at `cuts` ([`chunk::split_at`]); returns everything sent
 /// and every event (body chunks merged).
 fn run_split(scenario: &Scenario, cuts: &[usize]) -> (Vec<u8>, Vec<Event>) {
     run_split_with(scenario, cuts, |_| false)
@@ -156,17 +157,14 @@ fn run_split_with(
     by_buf: impl Fn(usize) -> bool,
 ) -> (Vec<u8>, Vec<Event>) {
     let mut h = Harness::with_policy((scenario.config)(), scenario_policy(scenario.lmtp));
-    let mut start = 0;
-    let mut piece = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&scenario.input.len())) {
-        if cut > start {
-            if by_buf(piece) {
-                h.send_buf(&scenario.input[start..cut]);
-            } else {
-                h.send(&scenario.input[start..cut]);
-            }
-            start = cut;
-            piece += 1;
+    for (piece, bytes) in chunk::split_at(&scenario.input, cuts)
+        .into_iter()
+        .enumerate()
+    {
+        if by_buf(piece) {
+            h.send_buf(bytes);
+        } else {
+            h.send(bytes);
         }
     }
     (h.take_bytes(), h.events())
@@ -303,10 +301,10 @@ fn chunking_byte_by_byte_and_every_two_way_split() {
             "{}: byte by byte",
             scenario.name
         );
-        for cut in 1..scenario.input.len() {
+        for cuts in chunk::one_cuts(scenario.input.len()) {
             assert!(
-                run_split(&scenario, &[cut]) == reference,
-                "{}: cut at {cut}",
+                run_split(&scenario, &cuts) == reference,
+                "{}: cut at {cuts:?}",
                 scenario.name
             );
         }
