@@ -8,6 +8,7 @@ use smtp_proto::client::{Client, ClientConfig, Event};
 
 use crate::bdat::{RFC3030_SIMPLE, rfc3030_app};
 use mail_testkit::transcript::Step;
+use mail_testkit::{Chunker, Chunking};
 
 use crate::harness::{App, Session, config, transcript};
 use crate::hello::{HELO_FALLBACK, helo_app};
@@ -100,17 +101,11 @@ proptest! {
         let (events, _) = drain(&mut client);
         let mut closed = events.iter().any(|e| matches!(e, Event::Closed(_)));
         prop_assert!(!closed, "a valid prefix closed the session: {:?}", events);
-        let mut rest = &garbage[..];
-        for size in pieces.iter().cycle().take(garbage.len()) {
-            let take = (*size).min(rest.len());
-            client.feed(now, &rest[..take]);
-            rest = &rest[take..];
+        for piece in Chunker::new(Chunking::Sizes(pieces)).split(&garbage) {
+            client.feed(now, piece);
             let (events, _) = drain(&mut client);
             prop_assert!(!closed || events.is_empty(), "events after Closed: {:?}", events);
             closed |= events.iter().any(|e| matches!(e, Event::Closed(_)));
-            if rest.is_empty() {
-                break;
-            }
         }
         client.handle_eof();
         client.handle_timeout(now + 60 * MINUTE);
