@@ -216,7 +216,8 @@ impl<M: Session> End<M> {
         while let Some(bytes) = self.machine.poll_transmit() {
             write.extend_from_slice(&bytes);
         }
-        let wrote = !write.is_empty();
+        // After its driver closed the connection, nothing more reaches the peer.
+        let wrote = !write.is_empty() && !wire.shut;
         if wrote {
             wire.bytes.extend(&write);
             self.written.extend_from_slice(&write);
@@ -448,7 +449,8 @@ impl<C: Session, S: Session> Pair<C, S> {
         self.server.ending.as_ref()
     }
 
-    /// Everything `side` has written, in order (injected bytes are not included).
+    /// Everything `side` has put on the wire, in order (injected bytes are not included,
+    /// nor what it wrote after [`shutdown`](Pair::shutdown)).
     pub fn written(&self, side: Side) -> &[u8] {
         match side {
             Side::Client => &self.client.written,
@@ -506,7 +508,7 @@ impl<C: Session, S: Session> Pair<C, S> {
     }
 
     /// `side`'s driver closes the connection: the peer gets the end of the stream once it
-    /// has read what is on the wire.
+    /// has read what is on the wire, and what `side` writes from now on is dropped.
     pub fn shutdown(&mut self, side: Side) {
         self.wire_mut(side.peer()).shut = true;
     }
@@ -647,5 +649,269 @@ impl<C: Session, S: Session> Pair<C, S> {
             Side::Client => &mut self.to_client,
             Side::Server => &mut self.to_server,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+    use mail_wire::session::{EventKind, Session};
+
+    use super::*;
+
+    /// A toy protocol with a STARTTLS hand-off: the client sends `STLS`, the server answers
+    /// `+OK go` and both hand off; after the handshake the client sends `QUIT`, the server
+    /// answers `+OK bye` and both end. Bytes during the hand-off are an injection.
+    #[derive(Debug)]
+    struct Toy {
+        client: bool,
+        input: Vec<u8>,
+        out: Vec<u8>,
+        events: VecDeque<Ev>,
+        handoff: bool,
+        tls: bool,
+        closed: bool,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Ev {
+        StartTls,
+        Closed(Result<(), ToyError>),
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum ToyError {
+        Injection,
+        Eof,
+    }
+
+    impl fmt::Display for ToyError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+
+    impl std::error::Error for ToyError {}
+
+    impl Toy {
+        fn new(client: bool) -> Self {
+            Toy {
+                client,
+                input: Vec::new(),
+                out: if client {
+                    b"STLS\r\n".to_vec()
+                } else {
+                    Vec::new()
+                },
+                events: VecDeque::new(),
+                handoff: false,
+                tls: false,
+                closed: false,
+            }
+        }
+
+        fn close(&mut self, ending: Result<(), ToyError>) {
+            self.closed = true;
+            self.events.push_back(Ev::Closed(ending));
+        }
+
+        fn line(&mut self, line: &[u8]) {
+            match (self.client, line) {
+                (false, b"STLS") => {
+                    self.out.extend_from_slice(b"+OK go\r\n");
+                    self.handoff = true;
+                    self.events.push_back(Ev::StartTls);
+                }
+                (false, b"QUIT") => {
+                    self.out.extend_from_slice(b"+OK bye\r\n");
+                    self.close(Ok(()));
+                }
+                (true, b"+OK go") => {
+                    self.handoff = true;
+                    self.events.push_back(Ev::StartTls);
+                }
+                (true, b"+OK bye") => self.close(Ok(())),
+                _ => self.out.extend_from_slice(b"-ERR\r\n"),
+            }
+        }
+    }
+
+    impl Session for Toy {
+        type Event = Ev;
+        type Error = ToyError;
+        type Misuse = ToyError;
+
+        fn feed(&mut self, _: Instant, bytes: &[u8]) {
+            for &byte in bytes {
+                if self.closed {
+                    return;
+                }
+                if self.handoff {
+                    self.close(Err(ToyError::Injection));
+                    return;
+                }
+                self.input.push(byte);
+                if self.input.ends_with(b"\r\n") {
+                    let line = std::mem::take(&mut self.input);
+                    self.line(&line[..line.len() - 2]);
+                }
+            }
+        }
+
+        fn handle_eof(&mut self) {
+            if !self.closed {
+                self.close(Err(ToyError::Eof));
+            }
+        }
+
+        fn poll_transmit(&mut self) -> Option<Bytes> {
+            (!self.out.is_empty()).then(|| Bytes::from(std::mem::take(&mut self.out)))
+        }
+
+        fn poll_event(&mut self) -> Option<Ev> {
+            self.events.pop_front()
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+
+        fn handle_timeout(&mut self, _: Instant) {}
+
+        fn wants_input(&self) -> bool {
+            !self.closed && !self.handoff
+        }
+
+        fn is_tls(&self) -> bool {
+            self.tls
+        }
+
+        fn tls_established(&mut self, _: Instant) -> Result<(), ToyError> {
+            if !self.handoff || self.closed {
+                return Err(ToyError::Injection);
+            }
+            self.handoff = false;
+            self.tls = true;
+            if self.client {
+                self.out.extend_from_slice(b"QUIT\r\n");
+            }
+            Ok(())
+        }
+
+        fn is_closed(&self) -> bool {
+            self.closed
+        }
+
+        fn classify(event: &Ev) -> EventKind<'_, ToyError> {
+            match event {
+                Ev::StartTls => EventKind::StartTls,
+                Ev::Closed(ending) => EventKind::Closed(ending),
+            }
+        }
+    }
+
+    fn toys(chunking: Chunking) -> Pair<Toy, Toy> {
+        Pair::new(Toy::new(true), Toy::new(false), SimClock::new()).with_chunking(chunking)
+    }
+
+    fn chunkings() -> Vec<Chunking> {
+        let mut chunkings = Chunking::standard(3);
+        chunkings.push(Chunking::Sizes(vec![3, 1]));
+        chunkings
+    }
+
+    #[test]
+    fn handoff_completes_in_memory() {
+        for chunking in chunkings() {
+            let mut pair = toys(chunking.clone());
+            pair.drive();
+            assert_eq!(pair.tls_handshakes(), 1, "{chunking:?}");
+            assert!(pair.client().is_tls() && pair.server().is_tls());
+            assert_eq!(pair.client_ending(), Some(&Ok(())));
+            assert_eq!(pair.server_ending(), Some(&Ok(())));
+            assert_eq!(pair.client_events(), [Ev::StartTls, Ev::Closed(Ok(()))]);
+            assert_eq!(pair.written(Side::Client), b"STLS\r\nQUIT\r\n");
+            assert_eq!(pair.written(Side::Server), b"+OK go\r\n+OK bye\r\n");
+            assert_eq!(pair.writes(Side::Client), [b"STLS\r\n", b"QUIT\r\n"]);
+            assert!(!pair.in_handoff(Side::Client) && !pair.in_handoff(Side::Server));
+            assert_eq!(pair.in_flight(Side::Server), 0);
+        }
+    }
+
+    #[test]
+    fn plaintext_injected_at_the_handoff_reaches_the_machine_not_the_handshake() {
+        for chunking in chunkings() {
+            // Behind the server's "+OK go", whole line or partial.
+            for injected in [&b"+OK bye\r\n"[..], b"+"] {
+                let mut pair = toys(chunking.clone());
+                pair.inject_on_start_tls(Side::Client, injected);
+                pair.drive();
+                assert_eq!(pair.tls_handshakes(), 0, "{chunking:?}");
+                assert_eq!(pair.client_ending(), Some(&Err(ToyError::Injection)));
+                assert_eq!(pair.server_ending(), Some(&Err(ToyError::Eof)));
+                assert_eq!(pair.written(Side::Client), b"STLS\r\n");
+            }
+            // Toward the server, which is in its hand-off.
+            let mut pair = toys(chunking.clone());
+            pair.inject_on_start_tls(Side::Server, b"QUIT\r\n");
+            pair.drive();
+            assert_eq!(pair.tls_handshakes(), 0, "{chunking:?}");
+            assert_eq!(pair.server_ending(), Some(&Err(ToyError::Injection)));
+            assert_eq!(pair.client_ending(), Some(&Err(ToyError::Eof)));
+        }
+    }
+
+    #[test]
+    fn handlers_shutdown_and_manual_steps() {
+        let mut pair = toys(Chunking::Whole);
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let log = std::rc::Rc::clone(&seen);
+        pair.on_server_event(move |server, event, _| {
+            log.borrow_mut().push((event.clone(), server.is_tls()));
+        });
+        // The server's driver closes before anything happens: the client sees the end of
+        // the stream and never the server's answer; the server, its peer gone, the client's
+        // close.
+        pair.shutdown(Side::Server);
+        assert!(pair.step());
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Err(ToyError::Eof)));
+        assert_eq!(pair.server_ending(), Some(&Err(ToyError::Eof)));
+        assert_eq!(pair.tls_handshakes(), 0);
+        assert_eq!(pair.reads(Side::Server), 1, "the server read STLS");
+        assert_eq!(pair.reads(Side::Client), 0, "the client read nothing");
+        assert!(pair.written(Side::Server).is_empty());
+        assert_eq!(seen.borrow()[0], (Ev::StartTls, false));
+        assert_eq!(pair.take_server_events()[0], Ev::StartTls);
+        assert!(pair.server_events().is_empty());
+        assert!(!pair.step(), "settled");
+
+        // Injected bytes go straight onto the wire.
+        let mut pair = toys(Chunking::Bytewise);
+        pair.inject(Side::Server, b"XYZ\r\n");
+        pair.set_feed_buf(Side::Server, true);
+        pair.drive();
+        assert!(pair.written(Side::Server).starts_with(b"-ERR\r\n"));
+    }
+
+    #[test]
+    fn cuts_count_from_the_start_of_the_stream() {
+        let mut pair = toys(Chunking::Whole);
+        pair.set_chunking(Side::Server, Chunking::Cuts(vec![2, 4]));
+        pair.drive();
+        // "STLS\r\n" in reads of 2, 2 and 2; then "QUIT\r\n" whole.
+        assert_eq!(pair.reads(Side::Server), 4);
+        assert_eq!(pair.server_ending(), Some(&Ok(())));
+    }
+
+    #[test]
+    #[should_panic(expected = "did not settle")]
+    fn machines_that_never_settle_are_reported() {
+        let mut pair = toys(Chunking::Bytewise);
+        pair.set_max_steps(3);
+        pair.drive();
     }
 }

@@ -138,10 +138,9 @@ fn assert_refused(run: &Run, mechanism: Mechanism) {
         !run.client_text().contains("MAIL FROM"),
         "no mail without AUTH"
     );
-    assert!(
-        run.server_ending().is_some(),
-        "{mechanism}: the server ended: {run:#?}"
-    );
+    // The client leaves with QUIT.
+    assert_eq!(run.server_ending(), Some(&Ok(())), "{mechanism}: {run:#?}");
+    assert!(run.client_text().ends_with("\r\nQUIT\r\n"));
 }
 
 /// Wrong credentials with every mechanism: `535`, the client ends the session without
@@ -247,6 +246,28 @@ fn no_credentials_in_plaintext() {
         );
         assert!(!run.client_text().contains("AUTH"), "{}", run.client_text());
         assert!(run.received().is_empty());
-        assert!(run.server_ending().is_some());
+        assert_eq!(run.client_text(), "EHLO client.example\r\nQUIT\r\n");
+        assert_eq!(run.server_ending(), Some(&Ok(())));
     });
+}
+
+/// A bearer token too long for the 512-octet AUTH line: the client sends `AUTH XOAUTH2`
+/// alone and the token after the server's empty challenge (RFC 4954 section 4); the server
+/// takes the long response line.
+#[test]
+fn long_token_waits_for_the_empty_challenge() {
+    let token = format!("ya29.{}", "t".repeat(3000));
+    for mechanism in [Mechanism::XOAuth2, Mechanism::OAuthBearer] {
+        let mut scenario = submission(mechanism, token_credentials(&token)).message(
+            envelope("alice@client.example", &["bob@mx.example"]),
+            &[BODY],
+        );
+        scenario.users = std::rc::Rc::new(users::Users::standard().with_token(&token, USER));
+        run_all(&scenario, |run| {
+            assert_submitted(run, mechanism);
+            let text = run.client_text();
+            assert!(text.contains(&format!("AUTH {mechanism}\r\n")), "{text}");
+        });
+        assert!(scenario.users.asked().iter().all(|user| user == USER));
+    }
 }

@@ -1,11 +1,11 @@
 //! Sessions without extensions in play: QUIT on both sides, pipelining and lock-step.
 
-use mail_testkit::Side;
+use mail_testkit::{Chunking, Side};
 use smtp_proto::Host;
 use smtp_proto::client::{self, Rejection};
 use smtp_proto::server::{self, BodyTransfer, HelloVerb};
 
-use crate::support::{Scenario, domain, envelope, reply, run_all};
+use crate::support::{Run, Scenario, domain, envelope, reply, run_all};
 
 const BODY: &[u8] = b"Subject: hi\r\n\r\n.a line with a dot\r\n..two dots\r\nend\r\n";
 
@@ -199,19 +199,23 @@ fn lock_step_sends_one_command_per_write() {
 }
 
 /// A refused sender: the client reports `Rejection::Sender` and sends no body (the pipelined
-/// RCPT and DATA are refused by the server and swallowed by the client); every recipient
-/// refused: `Rejection::NoRecipients`, no body either, and the next transaction starts with
-/// RSET. The one good message arrives.
+/// RCPT, and DATA if it was pipelined, are refused by the server and swallowed by the
+/// client); every recipient refused: `Rejection::NoRecipients`, no body either, and the next
+/// transaction starts with RSET. The one good message arrives. By BDAT and DATA, with and
+/// without PIPELINING.
 #[test]
 fn refused_sender_and_refused_recipients() {
-    for pipelining in [true, false] {
+    for (pipelining, chunking) in [(true, true), (false, true), (true, false), (false, false)] {
         let mut scenario = Scenario::relay()
             .message(
                 envelope("reject@client.example", &["bob@mx.example"]),
                 &[BODY],
             )
             .message(
-                envelope("alice@client.example", &["reject@mx.example"]),
+                envelope(
+                    "alice@client.example",
+                    &["reject1@mx.example", "reject2@mx.example"],
+                ),
                 &[BODY],
             )
             .message(
@@ -219,13 +223,15 @@ fn refused_sender_and_refused_recipients() {
                 &[BODY],
             );
         scenario.client.pipelining = pipelining;
+        scenario.client.chunking = chunking;
+        let transfer = if chunking {
+            BodyTransfer::Bdat
+        } else {
+            BodyTransfer::Data
+        };
         let run = run_all(&scenario, |run| {
             run.assert_quit();
-            assert_eq!(
-                run.received(),
-                [(BodyTransfer::Bdat, BODY.to_vec())],
-                "{run:#?}"
-            );
+            assert_eq!(run.received(), [(transfer, BODY.to_vec())], "{run:#?}");
         });
         let rejections: Vec<&Rejection> = run
             .client
@@ -243,7 +249,11 @@ fn refused_sender_and_refused_recipients() {
             ]
         );
         let text = run.client_text();
-        assert_eq!(text.matches("BDAT").count(), 1, "one body sent: {text}");
+        assert_eq!(
+            text.matches("Subject: hi").count(),
+            1,
+            "one body sent: {text}"
+        );
         assert_eq!(
             text.matches("RSET").count(),
             1,
@@ -254,5 +264,90 @@ fn refused_sender_and_refused_recipients() {
                 || !pipelining,
             "{text}"
         );
+        let server = run.server_text();
+        if pipelining && !chunking {
+            assert!(
+                server.contains("554 5.5.1 "),
+                "DATA with no valid recipient: {server}"
+            );
+        }
+    }
+}
+
+/// The test answers the server's decisions by hand instead of a policy: while a decision is
+/// pending the server reads no further, the client's pipelined group waits on the wire, and
+/// the replies still come in order.
+#[test]
+fn decisions_answered_by_hand() {
+    for chunking in crate::support::chunkings() {
+        let mut scenario = Scenario::relay().message(
+            envelope(
+                "alice@client.example",
+                &["bob@mx.example", "carol@mx.example"],
+            ),
+            &[BODY],
+        );
+        scenario.policy.answer = false;
+        scenario.client.chunking = false;
+        let (mut pair, log) = scenario.pair(chunking.clone());
+        let mut answered = Vec::new();
+        for _ in 0..20 {
+            pair.drive();
+            let events = pair.take_server_events();
+            let Some(decision) = events.iter().find(|e| {
+                matches!(
+                    e,
+                    server::Event::Hello { .. }
+                        | server::Event::Mail { .. }
+                        | server::Event::Rcpt { .. }
+                        | server::Event::BodyEnd { .. }
+                )
+            }) else {
+                break;
+            };
+            answered.push(std::mem::discriminant(decision));
+            if let server::Event::Rcpt { .. } = decision {
+                assert!(!pair.server().wants_input(), "{chunking:?}");
+            }
+            pair.server_mut()
+                .accept_with(reply("250 2.0.0 As you wish\r\n"))
+                .unwrap();
+        }
+        pair.drive();
+        assert_eq!(
+            answered.len(),
+            5,
+            "EHLO, MAIL, two RCPT, the body: {chunking:?}"
+        );
+        let run = Run::new(pair, &log);
+        assert_eq!(run.client_ending(), Some(&Ok(())));
+        // MAIL, both RCPTs and the message; EHLO keeps its capability reply.
+        assert_eq!(
+            run.server_text().matches("250 2.0.0 As you wish").count(),
+            4
+        );
+        assert!(run.server_text().contains("250-PIPELINING\r\n"));
+    }
+}
+
+/// Every single cut of the client's stream, and of the server's: the same session.
+#[test]
+fn every_single_cut_of_either_stream() {
+    let scenario = two_messages(true, false);
+    let reference = scenario.run(Chunking::Whole);
+    for reader in [Side::Server, Side::Client] {
+        let len = reference.pair.written(reader.peer()).len();
+        for cuts in mail_testkit::chunk::one_cuts(len) {
+            let (mut pair, log) = scenario.pair(Chunking::Whole);
+            pair.set_chunking(reader, Chunking::Cuts(cuts.clone()));
+            pair.drive();
+            let run = Run::new(pair, &log);
+            assert_eq!(run.client, reference.client, "{reader:?} cut at {cuts:?}");
+            assert_eq!(run.server, reference.server, "{reader:?} cut at {cuts:?}");
+            assert_eq!(
+                run.pair.written(reader.peer()),
+                reference.pair.written(reader.peer())
+            );
+        }
     }
 }

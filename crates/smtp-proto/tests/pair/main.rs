@@ -7,7 +7,9 @@
 mod auth;
 mod basic;
 mod chunking;
+mod extensions;
 mod lmtp;
+mod random;
 mod size;
 mod starttls;
 mod support;

@@ -192,3 +192,25 @@ fn command_injection_after_the_220_ends_the_server() {
         }
     }
 }
+
+/// A server that requires TLS and a client that never uses it: MAIL is refused with `530`
+/// (RFC 3207 section 4); nothing is delivered, the session ends with QUIT.
+#[test]
+fn server_requiring_tls_refuses_a_plaintext_client() {
+    let mut scenario = required().message(
+        envelope("alice@client.example", &["bob@mx.example"]),
+        &[BODY],
+    );
+    scenario.client.tls = TlsPolicy::Never;
+    scenario.server.require_tls = true;
+    let run = run_all(&scenario, |run| {
+        run.assert_quit();
+        assert!(run.received().is_empty());
+        assert_eq!(run.pair.tls_handshakes(), 0);
+    });
+    let rejection = run.client.iter().find_map(|e| match e {
+        client::Event::MessageRejected(client::Rejection::Sender(reply)) => Some(reply),
+        _ => None,
+    });
+    assert_eq!(rejection.map(|r| r.code().get()), Some(530), "{run:#?}");
+}

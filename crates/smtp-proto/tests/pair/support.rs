@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use mail_testkit::users::{self, Users};
-use mail_testkit::{Chunking, Pair, SimClock};
+use mail_testkit::{Chunking, Pair, Side, SimClock};
 use mail_wire::Secret;
 use mail_wire::sasl::Mechanism;
 use smtp_proto::client::{
@@ -249,6 +249,8 @@ pub(crate) struct Scenario {
     pub(crate) policy: Policy,
     /// The client quits once its messages are sent.
     pub(crate) quit: bool,
+    /// The server's credential store (shared by every run of the scenario).
+    pub(crate) users: Rc<Users>,
 }
 
 impl Scenario {
@@ -259,6 +261,7 @@ impl Scenario {
             messages: Vec::new(),
             policy: Policy::default(),
             quit: true,
+            users: Rc::new(Users::standard()),
         }
     }
 
@@ -295,7 +298,7 @@ impl Scenario {
         }
         let mut server_app = ServerApp {
             policy: self.policy.clone(),
-            users: Rc::new(Users::standard()),
+            users: Rc::clone(&self.users),
             accepted: Vec::new(),
         };
         pair.on_server_event(move |server, event, _| server_app.handle(server, event));
@@ -304,7 +307,13 @@ impl Scenario {
 
     /// Runs the scenario under `chunking` until neither side moves.
     pub(crate) fn run(&self, chunking: Chunking) -> Run {
+        self.run_with(chunking, false)
+    }
+
+    /// [`Scenario::run`], handing the server its reads through `feed_buf` when `feed_buf`.
+    pub(crate) fn run_with(&self, chunking: Chunking, feed_buf: bool) -> Run {
         let (mut pair, log) = self.pair(chunking);
+        pair.set_feed_buf(Side::Server, feed_buf);
         pair.drive();
         Run::new(pair, &log)
     }
@@ -396,12 +405,12 @@ impl Run {
 
     /// The server's wire output as text.
     pub(crate) fn server_text(&self) -> String {
-        String::from_utf8_lossy(self.pair.written(mail_testkit::Side::Server)).into_owned()
+        String::from_utf8_lossy(self.pair.written(Side::Server)).into_owned()
     }
 
     /// The client's wire output as text.
     pub(crate) fn client_text(&self) -> String {
-        String::from_utf8_lossy(self.pair.written(mail_testkit::Side::Client)).into_owned()
+        String::from_utf8_lossy(self.pair.written(Side::Client)).into_owned()
     }
 }
 
@@ -412,11 +421,19 @@ pub(crate) fn chunkings() -> Vec<Chunking> {
     chunkings
 }
 
-/// Runs `scenario` under every chunking of [`chunkings`], checks each run with `check`, and
-/// checks that the events of both sides do not depend on the chunking. Returns the whole run.
+/// Runs `scenario` under every chunking of [`chunkings`] (and twice more with the server
+/// reading through `feed_buf`), checks each run with `check`, and checks that the events
+/// and bytes of both sides do not depend on the chunking. Returns the run with whole reads.
 pub(crate) fn run_all(scenario: &Scenario, check: impl Fn(&Run)) -> Run {
-    let mut runs = chunkings().into_iter().map(|chunking| {
-        let run = scenario.run(chunking.clone());
+    let variants = chunkings()
+        .into_iter()
+        .map(|chunking| (chunking, false))
+        .chain([
+            (Chunking::Whole, true),
+            (Chunking::Seeded { seed: 9, max: 5 }, true),
+        ]);
+    let mut runs = variants.map(|(chunking, feed_buf)| {
+        let run = scenario.run_with(chunking.clone(), feed_buf);
         check(&run);
         (chunking, run)
     });
@@ -435,13 +452,13 @@ pub(crate) fn run_all(scenario: &Scenario, check: impl Fn(&Run)) -> Run {
             "refusals under {chunking:?}"
         );
         assert_eq!(
-            run.pair.written(mail_testkit::Side::Client),
-            reference.pair.written(mail_testkit::Side::Client),
+            run.pair.written(Side::Client),
+            reference.pair.written(Side::Client),
             "client bytes under {chunking:?}"
         );
         assert_eq!(
-            run.pair.written(mail_testkit::Side::Server),
-            reference.pair.written(mail_testkit::Side::Server),
+            run.pair.written(Side::Server),
+            reference.pair.written(Side::Server),
             "server bytes under {chunking:?}"
         );
     }

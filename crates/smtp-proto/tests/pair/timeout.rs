@@ -105,3 +105,89 @@ fn client_reply_timeout() {
         );
     }
 }
+
+/// A greeting delay (postscreen's greet pause): the server holds the `220` until its timer
+/// fires on the simulated clock; our client waits for it, so it is no early talker.
+#[test]
+fn greeting_delay_on_the_simulated_clock() {
+    for chunking in chunkings() {
+        let mut scenario = Scenario::relay().message(
+            envelope("alice@client.example", &["bob@mx.example"]),
+            &[b"x\r\n"],
+        );
+        scenario.server.greeting_delay = Some(Duration::from_secs(6));
+        let (mut pair, _) = scenario.pair(chunking);
+        pair.drive();
+        assert!(pair.written(mail_testkit::Side::Server).is_empty());
+        assert!(pair.written(mail_testkit::Side::Client).is_empty());
+        assert_eq!(pair.advance_to_next_timeout(), Some(Duration::from_secs(6)));
+        assert_eq!(pair.client_ending(), Some(&Ok(())));
+        assert_eq!(pair.server_ending(), Some(&Ok(())));
+        let events = pair.take_server_events();
+        assert!(!events.contains(&server::Event::EarlyTalker), "{events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, server::Event::BodyEnd { .. }))
+        );
+    }
+}
+
+/// A greeting delay longer than the client's greeting timeout: the client gives up first
+/// and closes; the server, still holding its greeting, sees the connection close.
+#[test]
+fn client_greeting_timeout() {
+    for chunking in chunkings() {
+        let mut scenario = Scenario::relay();
+        scenario.server.greeting_delay = Some(Duration::from_secs(60));
+        scenario.client.timeouts.greeting = Duration::from_secs(20);
+        let (mut pair, _) = scenario.pair(chunking);
+        pair.drive();
+        assert_eq!(
+            pair.advance_to_next_timeout(),
+            Some(Duration::from_secs(20))
+        );
+        assert_eq!(
+            pair.client_ending(),
+            Some(&Err(ClientSessionError::Timeout(Awaiting::Greeting)))
+        );
+        assert_eq!(
+            pair.server_ending(),
+            Some(&Err(ServerSessionError::PeerClosed {
+                in_transaction: false
+            }))
+        );
+        assert!(pair.written(mail_testkit::Side::Server).is_empty());
+    }
+}
+
+/// The server's application shuts the session down between transactions: `421`, and the
+/// client reports it.
+#[test]
+fn server_shutdown_is_reported_to_the_client() {
+    for chunking in chunkings() {
+        let mut scenario = Scenario::relay();
+        scenario.quit = false;
+        let (mut pair, _) = scenario.pair(chunking);
+        pair.drive();
+        assert!(pair.client().is_ready());
+        pair.server_mut()
+            .close(&reply("421 4.3.2 Shutting down\r\n"));
+        pair.drive();
+        assert_eq!(
+            pair.server_ending(),
+            Some(&Err(ServerSessionError::Shutdown))
+        );
+        assert_eq!(
+            pair.client_ending(),
+            Some(&Err(ClientSessionError::ServiceUnavailable(reply(
+                "421 4.3.2 Shutting down\r\n"
+            ))))
+        );
+        assert!(
+            pair.take_client_events()
+                .iter()
+                .all(|e| !matches!(e, client::Event::MessageAccepted(_)))
+        );
+    }
+}
