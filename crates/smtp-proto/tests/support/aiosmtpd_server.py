@@ -1,4 +1,4 @@
-"""An aiosmtpd server for the client interop tests (tests/client_interop.rs and the smtp-send
+"""An aiosmtpd server for the client interop tests (tests/interop/client.rs and the smtp-send
 example's tests): a server none of us wrote, configured from the command line.
 
     python3 aiosmtpd_server.py --outdir DIR [--tls starttls|implicit --cert PEM --key PEM]

@@ -8,49 +8,8 @@ use std::time::{Duration, Instant};
 use smtp_proto::client::{Client, ClientConfig, Envelope, Event};
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
 
-/// One step of a transcript.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// The server sends these bytes (fed in pieces chosen by the splitter).
-    Server(Vec<u8>),
-    /// The client must have written exactly these bytes since the previous check.
-    Client(Vec<u8>),
-    /// The server closes the connection.
-    Eof,
-}
-
-/// Parses an RFC-style transcript: `S: text` and `C: text` lines, each ending with CRLF on
-/// the wire; consecutive lines of one side form one step. Blank lines and lines starting
-/// with `#` are skipped.
-pub(crate) fn transcript(text: &str) -> Vec<Step> {
-    let mut steps: Vec<Step> = Vec::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (server, rest) = if let Some(rest) = line.strip_prefix("S:") {
-            (true, rest)
-        } else if let Some(rest) = line.strip_prefix("C:") {
-            (false, rest)
-        } else {
-            panic!("transcript line without S: or C: {raw:?}");
-        };
-        let mut bytes = rest.strip_prefix(' ').unwrap_or(rest).as_bytes().to_vec();
-        bytes.extend_from_slice(b"\r\n");
-        match (steps.last_mut(), server) {
-            (Some(Step::Server(b)), true) | (Some(Step::Client(b)), false) => {
-                b.extend_from_slice(&bytes)
-            }
-            _ => steps.push(if server {
-                Step::Server(bytes)
-            } else {
-                Step::Client(bytes)
-            }),
-        }
-    }
-    steps
-}
+use mail_testkit::transcript::{Step, Transcript};
+use mail_testkit::{Side, chunk};
 
 /// A message the application sends: the envelope, body pieces for `send_body`, and the piece
 /// for `finish_body_with`.
@@ -206,20 +165,18 @@ impl Session {
         self.react();
         for (n, step) in steps.iter().enumerate() {
             match step {
-                Step::Server(bytes) => {
-                    let mut cuts: Vec<usize> = split(bytes)
-                        .into_iter()
-                        .filter(|&c| c > 0 && c < bytes.len())
-                        .collect();
-                    cuts.sort_unstable();
-                    cuts.dedup();
-                    let mut start = 0;
-                    for cut in cuts.into_iter().chain([bytes.len()]) {
-                        self.feed(&bytes[start..cut]);
-                        start = cut;
+                Step::Send {
+                    from: Side::Server,
+                    bytes,
+                } => {
+                    for piece in chunk::split_at(bytes, &split(bytes)) {
+                        self.feed(piece);
                     }
                 }
-                Step::Client(expected) => {
+                Step::Send {
+                    from: Side::Client,
+                    bytes: expected,
+                } => {
                     let got = self.output();
                     assert_eq!(
                         String::from_utf8_lossy(&got),
@@ -228,9 +185,15 @@ impl Session {
                         self.events
                     );
                 }
-                Step::Eof => {
+                Step::Eof { from: Side::Server } => {
                     self.client.handle_eof();
                     self.react();
+                }
+                Step::Eof { from: Side::Client } => {
+                    assert!(
+                        self.client.is_closed(),
+                        "the client should have closed at step {n}"
+                    );
                 }
             }
         }
@@ -246,6 +209,11 @@ impl Session {
     pub(crate) fn run_whole(&mut self, steps: &[Step]) {
         self.run(steps, &mut |_| Vec::new());
     }
+}
+
+/// The steps of a transcript in the test kit's format ([`Transcript`]).
+pub(crate) fn transcript(text: &str) -> Vec<Step> {
+    Transcript::new(text).steps().to_vec()
 }
 
 /// Runs a transcript whole and returns the session.

@@ -1,6 +1,5 @@
 //! The tokio-util codecs: every limit breached, errors keep the stream in step (commands) or end
 //! it (replies), and what they encode.
-#![cfg(feature = "tokio")]
 
 use std::borrow::Cow;
 use std::io;

@@ -8,16 +8,18 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use mail_wire::Secret;
-use mail_wire::sasl::{Authenticator, Nonce, ScramCredentials};
+use mail_wire::sasl::Authenticator;
 use smtp_proto::server::{BodyTransfer, Event, HelloVerb, Server, ServerConfig, SessionError};
 use smtp_proto::{
     Domain, ForwardPath, Host, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
+
+use mail_testkit::Side;
+use mail_testkit::transcript::{Step, Transcript};
+use mail_testkit::users::{self, Users};
 
 /// The policy's answer to an event. Information events ignore it.
 #[derive(Debug, Clone)]
@@ -37,31 +39,6 @@ pub enum Decision {
 /// The policy: called once per event, in order.
 pub type Policy = Box<dyn FnMut(&Event) -> Decision>;
 
-/// The user `alice` with password `secret`, for PLAIN, LOGIN and SCRAM-SHA-256.
-#[derive(Debug, Default)]
-pub struct Users;
-
-pub const USER: &str = "alice";
-pub const PASSWORD: &str = "secret";
-
-impl Authenticator for Users {
-    fn verify_password(&self, authcid: &str, password: &Secret<String>) -> bool {
-        authcid == USER && password.expose() == PASSWORD
-    }
-
-    fn scram_credentials(&self, authcid: &str) -> Option<ScramCredentials> {
-        static KEYS: OnceLock<ScramCredentials> = OnceLock::new();
-        let keys = KEYS.get_or_init(|| {
-            let password = Secret::new(PASSWORD.to_owned());
-            ScramCredentials::derive(&password, b"sixteen byte slt", 4096).expect("valid")
-        });
-        (authcid == USER).then(|| keys.clone())
-    }
-}
-
-/// The server nonce the harness passes to [`Server::auth_step`].
-pub const SERVER_NONCE: &str = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-
 /// One session under test.
 pub struct Harness {
     /// The machine; tests may call it directly, then [`Harness::drive`].
@@ -70,7 +47,7 @@ pub struct Harness {
     pub now: Instant,
     /// Complete the TLS handshake at once when the server asks for it.
     pub auto_tls: bool,
-    /// Credentials for [`Event::AuthStep`].
+    /// Credentials for [`Event::AuthStep`]: [`Users::standard`] unless a test sets others.
     pub auth: Box<dyn Authenticator>,
     policy: Policy,
     events: Vec<Event>,
@@ -104,7 +81,7 @@ impl Harness {
             server: Server::new(config, now),
             now,
             auto_tls: true,
-            auth: Box::new(Users),
+            auth: Box::new(Users::standard()),
             policy,
             events: Vec::new(),
             out: Vec::new(),
@@ -173,10 +150,7 @@ impl Harness {
                 Decision::Hold => Ok(()),
             },
             Event::AuthStep { .. } => match decision {
-                Decision::Accept => {
-                    let nonce = Nonce::new(SERVER_NONCE).expect("valid nonce");
-                    self.server.auth_step(&*self.auth, nonce)
-                }
+                Decision::Accept => self.server.auth_step(&*self.auth, users::server_nonce()),
                 Decision::Reject(reply) => self.server.reject(reply),
                 Decision::Hold => Ok(()),
                 other => panic!("{other:?} does not answer an AuthStep"),
@@ -222,46 +196,48 @@ impl Harness {
         std::mem::take(&mut self.events)
     }
 
-    /// Replays a script of `C:` (client) and `S:` (server) lines; each line gets CRLF.
-    ///
-    /// Consecutive `C:` lines are fed as one chunk (pipelined); the `S:` lines that follow
-    /// must be exactly what the server sent in answer, and nothing more. Leading blanks of a
-    /// script line are ignored, so scripts can be indented.
+    /// Replays a transcript in the test kit's format ([`Transcript`]), the harness playing
+    /// the client: each client step is fed as one chunk (pipelined), and the server must
+    /// have sent exactly the server steps that came before it, and nothing more: the check
+    /// runs before each client step and at the end.
     pub fn transcript(&mut self, script: &str) {
-        let mut client: Vec<u8> = Vec::new();
-        let mut expected = String::new();
-        let mut in_client = false;
-        for (number, raw) in script.lines().enumerate() {
-            let line = raw.trim_start();
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(text) = line.strip_prefix("C:") {
-                if !in_client {
+        self.replay(Transcript::new(script).steps());
+    }
+
+    /// Replays `steps` as [`Harness::transcript`] does; the client's end of input calls
+    /// [`Server::handle_eof`], the server's checks that the session is closed.
+    pub fn replay(&mut self, steps: &[Step]) {
+        let mut expected = Vec::new();
+        for step in steps {
+            match step {
+                Step::Send {
+                    from: Side::Server,
+                    bytes,
+                } => expected.extend_from_slice(bytes),
+                Step::Send {
+                    from: Side::Client,
+                    bytes,
+                } => {
                     self.check(&mut expected);
-                    in_client = true;
+                    self.send(bytes);
                 }
-                client.extend_from_slice(text.strip_prefix(' ').unwrap_or(text).as_bytes());
-                client.extend_from_slice(b"\r\n");
-            } else if let Some(text) = line.strip_prefix("S:") {
-                if in_client {
-                    self.send(std::mem::take(&mut client));
-                    in_client = false;
+                Step::Eof { from: Side::Client } => {
+                    self.check(&mut expected);
+                    self.server.handle_eof();
+                    self.drive();
                 }
-                expected.push_str(text.strip_prefix(' ').unwrap_or(text));
-                expected.push_str("\r\n");
-            } else {
-                panic!("script line {} is neither C: nor S:: {raw:?}", number + 1);
+                Step::Eof { from: Side::Server } => {
+                    self.check(&mut expected);
+                    assert!(self.server.is_closed(), "the server should have closed");
+                }
             }
-        }
-        if !client.is_empty() {
-            self.send(client);
         }
         self.check(&mut expected);
     }
 
-    fn check(&mut self, expected: &mut String) {
-        assert_eq!(self.take_out(), std::mem::take(expected));
+    fn check(&mut self, expected: &mut Vec<u8>) {
+        let expected = String::from_utf8(std::mem::take(expected)).expect("UTF-8 transcript");
+        assert_eq!(self.take_out(), expected);
     }
 }
 

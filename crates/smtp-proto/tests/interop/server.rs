@@ -8,21 +8,22 @@
 //! machine CI runs on.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use mail_testkit::users::Users;
 use mail_tls::tokio::{HandshakeOptions, accept_implicit};
 use mail_tls::{ServerTls, Service};
-use mail_wire::Secret;
-use mail_wire::sasl::{Authenticator, Nonce};
+use mail_wire::sasl::Nonce;
 use smtp_proto::server::{Event, Server, ServerConfig};
 use smtp_proto::tokio::ServerConnection;
 use smtp_proto::{Domain, ForwardPath, Reply, ReplyCode, ReversePath};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+
+use crate::TempDir;
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery staple";
@@ -38,14 +39,6 @@ struct Received {
     user: Option<String>,
 }
 
-struct Users;
-
-impl Authenticator for Users {
-    fn verify_password(&self, authcid: &str, password: &Secret<String>) -> bool {
-        authcid == USER && password.expose() == PASSWORD
-    }
-}
-
 /// The running test server: three listeners sharing one mailbox.
 struct Harness {
     /// Relay: STARTTLS offered, no AUTH.
@@ -58,25 +51,16 @@ struct Harness {
     _dir: TempDir,
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(start)
 }
 
 fn start() -> Harness {
-    let dir = std::env::temp_dir().join(format!("smtp-interop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("server");
     let cert = mail_tls::dev_certs::generate(&["localhost"]).unwrap();
     let files = cert
-        .write(&dir.join("cert.pem"), &dir.join("key.pem"))
+        .write(&dir.0.join("cert.pem"), &dir.0.join("key.pem"))
         .unwrap();
     let (tls, _resolver) = ServerTls::new(Service::Submission)
         .build_from_pem_files(&files.cert, &files.key)
@@ -145,7 +129,7 @@ fn start() -> Harness {
         submission,
         submissions,
         mailbox,
-        _dir: TempDir(dir),
+        _dir: dir,
     }
 }
 
@@ -211,7 +195,9 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 server.accept()
             }
-            Event::AuthStep { .. } => server.auth_step(&Users, nonce()),
+            Event::AuthStep { .. } => {
+                server.auth_step(&Users::new().with_plain_password(USER, PASSWORD), nonce())
+            }
             Event::Hello { .. } => server.accept(),
             _ => Ok(()),
         };

@@ -18,7 +18,6 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -34,6 +33,8 @@ use smtp_proto::tokio::{ClientConnection, Traffic};
 use smtp_proto::{Capabilities, Domain, ForwardPath, Host, Mailbox, ReversePath};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+use crate::TempDir;
 
 /// Bounds every wait on the Python side (start-up, a whole session).
 const LIMIT: Duration = Duration::from_secs(30);
@@ -80,29 +81,6 @@ fn python() -> Option<PathBuf> {
     }
 }
 
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "smtp-client-interop-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A message as aiosmtpd stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stored {
@@ -132,7 +110,7 @@ impl Aiosmtpd {
     }
 
     fn start_with(python: &Path, tag: &str, options: &[&str]) -> Self {
-        let dir = TempDir::new(tag);
+        let dir = TempDir::new(&format!("client-{tag}"));
         let outdir = dir.0.join("mail");
         std::fs::create_dir_all(&outdir).expect("create outdir");
         let mut args: Vec<String> = vec![

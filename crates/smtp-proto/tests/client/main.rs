@@ -1,0 +1,93 @@
+//! The client state machine: RFC transcripts replayed from the client's side, the STARTTLS
+//! boundary, AUTH, envelope checks, limits, timeouts, `421` anywhere, and chunking
+//! invariance. One test binary, a module per topic; this file holds the helpers the topics
+//! share.
+//!
+//! Transcripts are in the test kit's format (`mail_testkit::transcript`); `harness.rs` plays
+//! the server's side and checks every byte the client writes.
+//!
+//! proptest keeps the seeds of failed cases in `tests/proptest-regressions/<module file>.txt`,
+//! named by the module file alone, so a module with property tests needs a file name no other
+//! test binary uses.
+
+mod harness;
+
+mod auth;
+mod bdat;
+mod body;
+mod disconnects;
+mod envelope;
+mod hello;
+mod limits;
+mod lmtp;
+mod misuse;
+mod pipelining;
+mod robustness;
+mod sessions;
+mod starttls;
+mod timeouts;
+
+use std::time::Duration;
+
+use mail_testkit::users::{PASSWORD, USER};
+use mail_wire::Secret;
+use smtp_proto::Capabilities;
+use smtp_proto::client::{Client, ClientConfig, Credentials, Event, SessionError, TlsPolicy};
+
+use crate::harness::{App, QuitWhen, Session, config, reply};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn caps(wire: &str) -> Event {
+    Event::Capabilities(Capabilities::from_reply(&reply(wire)).expect("EHLO reply"))
+}
+
+fn recipient(index: usize, wire: &str) -> Event {
+    Event::Recipient {
+        index,
+        reply: reply(wire),
+    }
+}
+
+/// Everything the client has queued: events and bytes.
+fn drain(client: &mut Client) -> (Vec<Event>, Vec<u8>) {
+    let events = std::iter::from_fn(|| client.poll_event()).collect();
+    let mut out = Vec::new();
+    while let Some(bytes) = client.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    (events, out)
+}
+
+fn closed_with(session: &Session) -> &Result<(), SessionError> {
+    match session.events.last() {
+        Some(Event::Closed(result)) => result,
+        other => panic!("session not closed; last event {other:?}"),
+    }
+}
+
+/// A session ready for a message after this EHLO reply.
+fn ready(ehlo: &str) -> Session {
+    let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
+    session.feed(format!("220 mx.example\r\n{ehlo}").as_bytes());
+    assert!(session.client.is_ready(), "{:?}", session.events);
+    session.output();
+    session
+}
+
+fn tls_config(policy: TlsPolicy) -> ClientConfig {
+    let mut config = config("client.example");
+    config.tls = policy;
+    config
+}
+
+fn auth_config(credentials: Credentials) -> ClientConfig {
+    let mut config = config("client.example");
+    config.implicit_tls = true;
+    config.credentials = Some(credentials);
+    config
+}
+
+fn alice() -> Credentials {
+    Credentials::password(USER, Secret::new(PASSWORD.into()))
+}
