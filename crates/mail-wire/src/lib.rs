@@ -1,5 +1,6 @@
 //! Sans-IO building blocks shared by the SMTP, POP3 and IMAP crates of sansmail: CRLF line
-//! framing under limits, dot transparency, SASL mechanisms and redacting secrets.
+//! framing under limits, dot transparency, SASL mechanisms, redacting secrets, and the session
+//! contract every protocol state machine implements.
 //!
 //! This crate performs no I/O. It never touches a socket, a clock or a random number
 //! generator: you hand it the bytes you read and the randomness you generate, and it hands
@@ -12,6 +13,14 @@
 //!  mail store ──▶ dot::DotEncoder ──▶ BytesMut ──write──▶ socket
 //!  AUTH lines ◀─▶ sasl::framing ◀─▶ sasl::ServerSession / sasl::ClientSession
 //! ```
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`line`](mod@line) | CRLF line framing under a per-state limit |
+//! | [`dot`] | dot transparency: the streaming body decoder (immune to SMTP smuggling) and encoder |
+//! | [`sasl`] | SASL mechanisms as client and server step machines, and their base64 framing |
+//! | [`Secret`] | passwords, tokens and keys, redacted in `Debug` and compared in constant time |
+//! | [`session`] | the driver contract: the [`Session`](session::Session) trait every protocol state machine (SMTP server and client, later POP3 and IMAP) implements, so that one driver runs them all, and [`Ending`](session::Ending), how every session ends |
 //!
 //! # The driver loop
 //!
