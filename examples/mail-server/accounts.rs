@@ -12,11 +12,16 @@
 //! [`Secret<String>`]; neither they nor the hashes appear in any `Debug` output or error.
 //!
 //! # Address comparison
-//! An [`Address`] is `local@domain`. The domain is compared case-insensitively (it is stored
-//! lowercased, RFC 5321 section 2.4: domains are case-insensitive), the local part exactly,
-//! byte for byte: RFC 5321 section 2.4 lets only the receiving host interpret the local part,
-//! and this server does not fold its case. `Alice@Example.COM` is therefore the account
-//! `Alice@example.com`, which is not `alice@example.com`.
+//! An [`Address`] is `local@domain`, and both parts are matched without regard to case, as
+//! Postfix, Dovecot and the large providers match accounts. RFC 5321 section 2.4 lets only
+//! the receiving host interpret the local part; this one folds ASCII letters, so
+//! `Alice@Example.COM` is the account `alice@example.com` wherever an address is looked up:
+//! SMTP recipients, the submission sender check, and every login ([`Accounts::lookup`],
+//! which [`Accounts::verify`] and the SASL [`Authenticator`] use). The canonical form, kept
+//! in the file and used for the Maildir, is the ASCII-lowercased local part and the
+//! lowercased domain (RFC 5321 section 2.4: domains are case-insensitive). Non-ASCII letters
+//! of a UTF-8 local part (RFC 6531) are kept as they are. Two lines of the accounts file that
+//! differ only in case are refused at load, naming both.
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use mail_wire::Secret;
@@ -76,7 +81,8 @@ pub enum AddressError {
     },
 }
 
-/// An account address: a local part (compared exactly) and a domain (stored lowercased).
+/// An account address: a local part with its ASCII letters lowercased and a lowercased
+/// domain, so that equal addresses are the same account whatever case they were written in.
 ///
 /// The local part is the unquoted value (`john.doe`, not `"john.doe"`), 1 to 64 octets, UTF-8
 /// allowed (RFC 6531), without control characters or white space and not starting with `#`.
@@ -90,7 +96,8 @@ pub struct Address {
 }
 
 impl Address {
-    /// Builds an address from its unquoted local part and its domain.
+    /// Builds an address from its unquoted local part and its domain, in canonical form:
+    /// ASCII letters of the local part lowercased, the domain lowercased.
     pub fn new(local: &str, domain: &str) -> Result<Self, AddressError> {
         if local.is_empty() {
             return Err(AddressError::EmptyLocalPart);
@@ -105,7 +112,7 @@ impl Address {
             return Err(AddressError::LocalPartHash);
         }
         Ok(Address {
-            local: local.to_owned(),
+            local: local.to_ascii_lowercase(),
             domain: normalize_domain(domain)?,
         })
     }
@@ -118,7 +125,7 @@ impl Address {
         }
     }
 
-    /// The local part, exactly as given.
+    /// The local part, ASCII letters lowercased.
     pub fn local(&self) -> &str {
         &self.local
     }
@@ -203,6 +210,20 @@ pub enum LineError {
         /// The line (1-based) where it first appears.
         first: usize,
     },
+    /// The address is written differently from one on an earlier line, but only in case:
+    /// since accounts are matched without regard to case, both name one account.
+    #[error(
+        "`{address}` and `{other}` on line {first} differ only in case, and accounts are \
+         matched without regard to case: keep one of the two lines"
+    )]
+    DiffersOnlyInCase {
+        /// The address as written on this line.
+        address: String,
+        /// The address as written on the earlier line.
+        other: String,
+        /// The earlier line (1-based).
+        first: usize,
+    },
 }
 
 /// Why the accounts could not be loaded, changed or saved.
@@ -279,16 +300,25 @@ impl Accounts {
             lines: Vec::new(),
             index: HashMap::new(),
         };
-        for (n, raw) in text.lines().enumerate() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, raw) in lines.iter().enumerate() {
             let line = match parse_line(raw) {
                 Ok(line) => line,
                 Err(error) => return Err(accounts.malformed(n + 1, error)),
             };
             if let Line::Account { address, .. } = &line {
                 if let Some(&first) = accounts.index.get(address) {
-                    let error = LineError::Duplicate {
-                        address: address.to_string(),
-                        first: first + 1,
+                    let (written, earlier) = (written_address(raw), written_address(lines[first]));
+                    let error = match written == earlier {
+                        true => LineError::Duplicate {
+                            address: written.to_owned(),
+                            first: first + 1,
+                        },
+                        false => LineError::DiffersOnlyInCase {
+                            address: written.to_owned(),
+                            other: earlier.to_owned(),
+                            first: first + 1,
+                        },
                     };
                     return Err(accounts.malformed(n + 1, error));
                 }
@@ -342,8 +372,24 @@ impl Accounts {
         self.save()
     }
 
-    /// Whether `password` is the password of the account `address` (parsed with
-    /// [`Address::parse`], so the domain's case does not matter).
+    /// The account `name` (`local@domain`) names, written in any case: the login lookup of
+    /// every protocol (SMTP AUTH, and POP3 and IMAP when they land). `None` when `name` is no
+    /// address or no account.
+    pub fn lookup(&self, name: &str) -> Option<&Address> {
+        self.account_line(name).map(|(address, _)| address)
+    }
+
+    /// The account `name` names, in any case, and its hash.
+    fn account_line(&self, name: &str) -> Option<(&Address, &str)> {
+        let address = Address::parse(name).ok()?;
+        match &self.lines[*self.index.get(&address)?] {
+            Line::Account { address, hash } => Some((address, hash)),
+            Line::Other(_) => None,
+        }
+    }
+
+    /// Whether `password` is the password of the account `address` (found with
+    /// [`Accounts::lookup`], so its case does not matter).
     ///
     /// Runs Argon2 whether or not the account exists (against a fixed dummy hash with the same
     /// parameters for an unknown or malformed address), so the time taken does not tell which
@@ -351,13 +397,7 @@ impl Accounts {
     /// runtime's threads (`spawn_blocking`): it takes tens of milliseconds.
     pub fn verify(&self, address: &str, password: &Secret<String>) -> bool {
         let argon2 = Argon2::default();
-        let stored = Address::parse(address)
-            .ok()
-            .and_then(|a| self.index.get(&a).copied())
-            .and_then(|i| match &self.lines[i] {
-                Line::Account { hash, .. } => Some(hash.as_str()),
-                Line::Other(_) => None,
-            });
+        let stored = self.account_line(address).map(|(_, hash)| hash);
         let pw = password.expose().as_bytes();
         match stored {
             Some(hash) => argon2.verify_password(pw, hash).is_ok(),
@@ -368,7 +408,7 @@ impl Accounts {
         }
     }
 
-    /// Whether the account exists.
+    /// Whether the account exists (an [`Address`] is already in canonical form).
     pub fn contains(&self, address: &Address) -> bool {
         self.index.contains_key(address)
     }
@@ -420,7 +460,7 @@ impl Authenticator for Accounts {
     }
 
     /// An account may act only as itself; the authorization identity may differ from the
-    /// authentication identity in the case of its domain.
+    /// authentication identity in case only.
     fn authorize(&self, authcid: &str, authzid: Option<&str>) -> bool {
         match authzid {
             None => true,
@@ -435,6 +475,13 @@ impl Authenticator for Accounts {
 /// The comment written at the top of a new accounts file.
 const FILE_HEADER: &str = "# sansmail mail-server accounts: one `address:Argon2id PHC string` per line.\n\
                            # Managed with --user ADDR:PASSWORD; passwords are never stored in clear.";
+
+/// The address part of an account line, as written.
+fn written_address(raw: &str) -> &str {
+    raw.trim()
+        .rsplit_once(':')
+        .map_or("", |(address, _)| address.trim())
+}
 
 fn parse_line(raw: &str) -> Result<Line, LineError> {
     let trimmed = raw.trim();
@@ -564,7 +611,9 @@ pub(crate) mod tests {
         assert!(again.verify("alice@example.com", &secret("alice pw")));
         assert!(again.verify("bob@EXAMPLE.org", &secret("bob:pw#1")));
         assert!(again.contains(&addr("alice@EXAMPLE.COM")));
-        assert!(!again.contains(&addr("Alice@example.com")));
+        // Local parts too are matched without regard to case.
+        assert!(again.contains(&addr("Alice@example.com")));
+        assert!(again.verify("ALICE@Example.Com", &secret("alice pw")));
 
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with('#'), "{text}");
@@ -588,7 +637,7 @@ pub(crate) mod tests {
             .unwrap();
         assert!(!accounts.verify("alice@example.com", &secret("wrong")));
         assert!(!accounts.verify("alice@example.com", &secret("")));
-        assert!(!accounts.verify("Alice@example.com", &secret("right")));
+        assert!(!accounts.verify("Alice@example.com", &secret("wrong")));
         assert!(!accounts.verify("mallory@example.com", &secret("right")));
         assert!(!accounts.verify("not an address", &secret("right")));
         // The dummy hash's password does not open an unknown account either.
@@ -678,7 +727,7 @@ pub(crate) mod tests {
                 |e| *e == LineError::NotArgon2Hash,
             ),
             (
-                format!("a@example.com:{good}\n#\nA@EXAMPLE.com:{good}\na@Example.com:{good}\n"),
+                format!("a@example.com:{good}\n#\nb@example.com:{good}\na@example.com:{good}\n"),
                 4,
                 |e| matches!(e, LineError::Duplicate { first: 1, .. }),
             ),
@@ -702,11 +751,90 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn accounts_differing_only_in_case_are_refused_naming_both() {
+        let dir = TempDir::new("case");
+        let path = dir.0.join("accounts");
+        let good = hash_password(&secret("pw")).unwrap();
+        fs::write(
+            &path,
+            format!(
+                "# old file\nalice@localhost:{good}\nbob@localhost:{good}\nAlice@LOCALHOST:{good}\n"
+            ),
+        )
+        .unwrap();
+        let error = Accounts::load(&path).unwrap_err();
+        match &error {
+            AccountsError::Malformed {
+                line: 4,
+                error:
+                    LineError::DiffersOnlyInCase {
+                        address,
+                        other,
+                        first: 2,
+                    },
+                ..
+            } => assert_eq!(
+                (address.as_str(), other.as_str()),
+                ("Alice@LOCALHOST", "alice@localhost")
+            ),
+            other => panic!("{other:?}"),
+        }
+        let message = error.to_string();
+        assert!(
+            message.contains(
+                "line 4: `Alice@LOCALHOST` and `alice@localhost` on line 2 differ only in case"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains(&good), "{message}");
+    }
+
+    #[test]
+    fn lookup_finds_the_account_in_any_case() {
+        let dir = TempDir::new("lookup");
+        let mut accounts = Accounts::load(dir.0.join("accounts")).unwrap();
+        // Created in mixed case: stored, and written to the file, in canonical form.
+        accounts
+            .upsert(&addr("Carol.Smith@Example.ORG"), &secret("pw"))
+            .unwrap();
+        let text = fs::read_to_string(accounts.path()).unwrap();
+        assert!(
+            text.contains("\ncarol.smith@example.org:$argon2id$"),
+            "{text}"
+        );
+        for name in [
+            "carol.smith@example.org",
+            "CAROL.SMITH@EXAMPLE.ORG",
+            "Carol.Smith@example.org",
+        ] {
+            assert_eq!(
+                accounts.lookup(name).map(Address::to_string).as_deref(),
+                Some("carol.smith@example.org"),
+                "{name}"
+            );
+            assert!(accounts.verify(name, &secret("pw")), "{name}");
+        }
+        assert_eq!(accounts.lookup("carol@example.org"), None);
+        assert_eq!(accounts.lookup("no address"), None);
+        // Updating the password in another case updates the one account.
+        accounts
+            .upsert(&addr("CAROL.SMITH@example.org"), &secret("new"))
+            .unwrap();
+        let again = Accounts::load(accounts.path()).unwrap();
+        assert_eq!(again.len(), 1);
+        assert!(again.verify("carol.smith@example.org", &secret("new")));
+    }
+
+    #[test]
     fn addresses_parse_and_compare() {
         let a = addr("John.Doe@Mail.Example.COM");
-        assert_eq!(a.local(), "John.Doe");
+        assert_eq!(a.local(), "john.doe");
         assert_eq!(a.domain(), "mail.example.com");
-        assert_eq!(a.to_string(), "John.Doe@mail.example.com");
+        assert_eq!(a.to_string(), "john.doe@mail.example.com");
+        assert_eq!(a, addr("john.doe@mail.example.com"));
+        // Only ASCII letters of the local part fold; the domain lowercases fully.
+        let b = addr("JÖRG@BÜCHER.example");
+        assert_eq!((b.local(), b.domain()), ("jÖrg", "bücher.example"));
         assert_eq!(addr("x@b@example.com").local(), "x@b");
         assert_eq!(addr("jörg@bücher.example").domain(), "bücher.example");
         assert_eq!(addr("../..@example.com").local(), "../..");
@@ -771,6 +899,8 @@ pub(crate) mod tests {
         assert!(!authn.verify_password("dave@example.com", &secret("pW")));
         assert!(authn.authorize("dave@example.com", None));
         assert!(authn.authorize("dave@example.com", Some("dave@EXAMPLE.com")));
+        assert!(authn.authorize("Dave@example.com", Some("dAVE@example.com")));
+        assert!(authn.verify_password("DAVE@example.com", &secret("pw")));
         assert!(!authn.authorize("dave@example.com", Some("eve@example.com")));
     }
 }

@@ -7,6 +7,19 @@
 //! an accepted [`Connection`]. The SMTP relay, submission and submissions listeners are three
 //! instances of `smtp::SmtpService`; POP3 and IMAP listeners are further implementations.
 //!
+//! Rules every listener applies, whatever the protocol:
+//! - **Connection limits** ([`ConnectionLimits`]): a total, and a count per client address
+//!   from which loopback clients are exempt unless configured otherwise (as Postfix exempts
+//!   its own networks). A connection holds its [`Slot`] until the session gives it back,
+//!   which a protocol does as soon as its goodbye is queued, so that a client that reads the
+//!   goodbye and opens its next session at once finds the place free.
+//! - **A TLS client on a plaintext port** ([`PlainStream`]): a TLS ClientHello as the first
+//!   bytes of a plaintext or STARTTLS listener is diagnosed with mail-tls's
+//!   `check_plaintext_port`, logged in one line that names the port to use, and the
+//!   connection is closed (a TLS client cannot read a plaintext explanation).
+//! - **A plaintext client on an implicit-TLS port**: the handshake fails with mail-tls's
+//!   diagnosis, logged; nothing is sent in plaintext.
+//!
 //! ```text
 //! let mut listeners = Listeners::new(tls, ConnectionLimits::new(100, 10));
 //! listeners.bind(service, "0.0.0.0:2525".parse()?).await?;   // once per service
@@ -16,14 +29,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mail_tls::rustls::ServerConfig as TlsServerConfig;
 use mail_tls::tokio::tokio_rustls::server::TlsStream;
 use mail_tls::tokio::{HandshakeOptions, Sniffed, accept_implicit};
-use tokio::io::AsyncWriteExt;
+use mail_tls::{Observed, check_plaintext_port, classify_first_bytes};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -94,6 +111,11 @@ pub struct Connection {
     pub transport: Transport,
     /// Turns true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The connection's place in the [`ConnectionLimits`]. Dropping it gives the place back;
+    /// a session drops it as soon as its goodbye is queued (SMTP's `221` after `QUIT`), so
+    /// that a client that reads the goodbye and connects again at once is not refused.
+    /// Otherwise it goes when the connection does.
+    pub slot: Slot,
 }
 
 /// The stream of a [`Connection`].
@@ -101,8 +123,8 @@ pub struct Connection {
 pub enum Transport {
     /// Plaintext, on a [`TlsStart::StartTls`] listener, with what the upgrade needs.
     Plain {
-        /// The TCP stream.
-        stream: TcpStream,
+        /// The TCP stream, watched for a TLS ClientHello as its first bytes.
+        stream: PlainStream<TcpStream>,
         /// The TLS configuration and handshake options for the protocol's STARTTLS.
         starttls: StartTls,
     },
@@ -121,10 +143,16 @@ pub struct StartTls {
 
 /// The connection limits every listener of one [`Listeners`] shares: open connections in
 /// total and per client address.
+///
+/// Loopback clients (127.0.0.0/8, `::1`, and `::ffff:127.0.0.0/104` on a dual-stack socket)
+/// are exempt from the count per address by default, as Postfix exempts `$mynetworks` from
+/// `smtpd_client_connection_count_limit`: a local load test or a local relay would otherwise
+/// hit a limit meant for remote clients. They still count toward the total.
 #[derive(Debug)]
 pub struct ConnectionLimits {
     max_total: usize,
     max_per_ip: usize,
+    loopback_exempt: bool,
     open: Mutex<OpenConnections>,
 }
 
@@ -134,21 +162,31 @@ struct OpenConnections {
     per_ip: HashMap<IpAddr, usize>,
 }
 
-/// A place held for the life of a connection; dropping it frees the place.
+/// A place held by a connection; dropping it frees the place.
 #[derive(Debug)]
 pub struct Slot {
     limits: Arc<ConnectionLimits>,
-    ip: IpAddr,
+    /// The address counted per address; `None` for an exempt (loopback) client.
+    counted: Option<IpAddr>,
 }
 
 impl ConnectionLimits {
-    /// At most `max_total` connections open at once, and `max_per_ip` from one address.
+    /// At most `max_total` connections open at once, and `max_per_ip` from one address
+    /// (loopback clients exempt: see [`ConnectionLimits::loopback_exempt`]).
     pub fn new(max_total: usize, max_per_ip: usize) -> Self {
         ConnectionLimits {
             max_total,
             max_per_ip,
+            loopback_exempt: true,
             open: Mutex::new(OpenConnections::default()),
         }
+    }
+
+    /// Whether loopback clients are exempt from the count per address (default `true`);
+    /// `false` applies it to them too, as the tests of that limit need.
+    pub fn loopback_exempt(mut self, exempt: bool) -> Self {
+        self.loopback_exempt = exempt;
+        self
     }
 
     /// Takes a place for a connection from `ip`, or says which limit it would break.
@@ -157,15 +195,21 @@ impl ConnectionLimits {
         if open.total >= self.max_total {
             return Err(OverLimit::Total);
         }
-        let per_ip = open.per_ip.entry(ip).or_insert(0);
-        if *per_ip >= self.max_per_ip {
-            return Err(OverLimit::PerAddress);
-        }
-        *per_ip += 1;
+        let counted = match self.loopback_exempt && ip.to_canonical().is_loopback() {
+            true => None,
+            false => {
+                let per_ip = open.per_ip.entry(ip).or_insert(0);
+                if *per_ip >= self.max_per_ip {
+                    return Err(OverLimit::PerAddress);
+                }
+                *per_ip += 1;
+                Some(ip)
+            }
+        };
         open.total += 1;
         Ok(Slot {
             limits: self.clone(),
-            ip,
+            counted,
         })
     }
 }
@@ -174,13 +218,197 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
         open.total -= 1;
-        if let Some(n) = open.per_ip.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.per_ip.remove(&self.ip);
+        if let Some(ip) = self.counted {
+            if let Some(n) = open.per_ip.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.per_ip.remove(&ip);
+                }
             }
         }
     }
+}
+
+/// How many first bytes [`PlainStream`] holds back, at most, while they could still be the
+/// start of a TLS record: `classify_first_bytes` decides within the longest greeting pattern
+/// it knows (`* PREAUTH`, 9 octets); past this a stream is plaintext whatever it holds.
+const FIRST_BYTES_MAX: usize = 16;
+
+/// What a plaintext listener tells the log when a TLS client arrives: which service and
+/// port, and where this server takes implicit TLS for that service.
+#[derive(Debug, Clone)]
+struct PlainPort {
+    listener: Arc<str>,
+    service: mail_tls::Service,
+    port: u16,
+    implicit: Arc<ImplicitPorts>,
+}
+
+/// The implicit-TLS port of each service on this server, filled as listeners are bound.
+type ImplicitPorts = Mutex<HashMap<mail_tls::Service, u16>>;
+
+impl PlainPort {
+    /// One line: mail-tls's diagnosis, then this server's ports when they are not the
+    /// standard ones the diagnosis names.
+    fn diagnosis(&self, first: &[u8]) -> Option<String> {
+        let mismatch = check_plaintext_port(self.service, Some(self.port), first).err()?;
+        let implicit = self
+            .implicit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.service)
+            .copied();
+        let standard = self.service.implicit_port();
+        let here = match (implicit, standard) {
+            (Some(p), Some(s)) if p == s && self.port == self.service.starttls_port() => None,
+            (Some(p), _) => Some(format!("implicit TLS on port {p}, ")),
+            (None, Some(_)) => Some("no implicit-TLS listener, ".to_owned()),
+            (None, None) if self.port == self.service.starttls_port() => None,
+            (None, None) => Some(String::new()),
+        };
+        let here = here
+            .map(|h| format!("; on this server: {h}STARTTLS on port {}", self.port))
+            .unwrap_or_default();
+        Some(format!("{mismatch}{here}"))
+    }
+}
+
+/// The stream of a plaintext (STARTTLS) listener: it holds back the client's first bytes
+/// until they show whether a TLS handshake starts (mail-tls's `classify_first_bytes`, so the
+/// decision does not depend on how the bytes are split into reads). A TLS ClientHello is
+/// diagnosed with `check_plaintext_port` and logged; the session then reads end of stream,
+/// its writes fail, and the connection closes without another byte, since a TLS client
+/// cannot read a plaintext explanation. Any other first bytes pass through unchanged, and so
+/// does everything after them (the STARTTLS handshake included).
+#[derive(Debug)]
+pub struct PlainStream<S> {
+    inner: S,
+    peer: SocketAddr,
+    port: PlainPort,
+    /// The first bytes, held until classified; then handed to the session.
+    first: Vec<u8>,
+    state: FirstBytes,
+}
+
+/// Where a [`PlainStream`] is with the client's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstBytes {
+    /// Not enough to decide yet.
+    Undecided,
+    /// Plaintext (or end of stream): what is held is handed on, then everything passes.
+    Plain,
+    /// A TLS ClientHello: diagnosed and logged; the session sees end of stream.
+    Tls,
+}
+
+impl<S> PlainStream<S> {
+    /// Wraps `inner`, a connection from `peer`; `port` words the diagnosis.
+    fn new(inner: S, peer: SocketAddr, port: PlainPort) -> Self {
+        PlainStream {
+            inner,
+            peer,
+            port,
+            first: Vec::new(),
+            state: FirstBytes::Undecided,
+        }
+    }
+
+    /// More first bytes are in (none at end of stream): decide when they suffice, and log
+    /// a TLS client.
+    fn classify(&mut self, at_eof: bool) {
+        let decided = match classify_first_bytes(&self.first) {
+            None if !at_eof && self.first.len() < FIRST_BYTES_MAX => return,
+            Some(Observed::TlsHandshake) => FirstBytes::Tls,
+            _ => FirstBytes::Plain,
+        };
+        if decided == FirstBytes::Tls {
+            if let Some(diagnosis) = self.port.diagnosis(&self.first) {
+                let (peer, listener) = (self.peer, &*self.port.listener);
+                warn!(%peer, listener, "connection closed: {diagnosis}");
+            }
+            self.first.clear();
+        }
+        self.state = decided;
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for PlainStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        while this.state == FirstBytes::Undecided {
+            // Read no more than the caller could take, so nothing is held behind a STARTTLS.
+            let room = buf.remaining().min(FIRST_BYTES_MAX - this.first.len());
+            if room == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let mut bytes = [0u8; FIRST_BYTES_MAX];
+            let mut read = ReadBuf::new(&mut bytes[..room]);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
+            let got = read.filled();
+            this.first.extend_from_slice(got);
+            this.classify(got.is_empty());
+        }
+        match this.state {
+            FirstBytes::Tls => Poll::Ready(Ok(())),
+            _ if !this.first.is_empty() => {
+                let n = this.first.len().min(buf.remaining());
+                buf.put_slice(&this.first[..n]);
+                this.first.drain(..n);
+                Poll::Ready(Ok(()))
+            }
+            _ => Pin::new(&mut this.inner).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for PlainStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.state == FirstBytes::Tls {
+            return Poll::Ready(Err(tls_client_error()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.state == FirstBytes::Tls {
+            return Poll::Ready(Err(tls_client_error()));
+        }
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// What a write gets once the client turned out to speak TLS.
+fn tls_client_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "a TLS client on a plaintext port: nothing is sent",
+    )
 }
 
 /// The running listeners of one server, sharing one TLS configuration, one set of
@@ -189,6 +417,7 @@ impl Drop for Slot {
 pub struct Listeners {
     tls: Arc<TlsServerConfig>,
     limits: Arc<ConnectionLimits>,
+    implicit: Arc<ImplicitPorts>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -199,6 +428,7 @@ impl Listeners {
         Listeners {
             tls,
             limits: Arc::new(limits),
+            implicit: Arc::default(),
             shutdown: watch::channel(false).0,
             tasks: JoinSet::new(),
         }
@@ -215,11 +445,22 @@ impl Listeners {
             .await
             .map_err(|e| format!("cannot listen on {addr} for {}: {e}", service.name()))?;
         let bound = socket.local_addr()?;
+        let plain_port = PlainPort {
+            listener: Arc::from(service.name()),
+            service: service.tls_service(),
+            port: bound.port(),
+            implicit: self.implicit.clone(),
+        };
+        if service.tls_start() == TlsStart::Implicit {
+            let mut implicit = self.implicit.lock().unwrap_or_else(|e| e.into_inner());
+            implicit.entry(plain_port.service).or_insert(bound.port());
+        }
         let listener = Listener {
             socket,
             service: Arc::new(service),
             tls: self.tls.clone(),
             limits: self.limits.clone(),
+            plain_port,
             shutdown: self.shutdown.subscribe(),
         };
         self.tasks.spawn(listener.run());
@@ -251,6 +492,8 @@ struct Listener<S> {
     service: Arc<S>,
     tls: Arc<TlsServerConfig>,
     limits: Arc<ConnectionLimits>,
+    /// How a TLS client on this port is diagnosed, when the port is a plaintext one.
+    plain_port: PlainPort,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -287,18 +530,20 @@ impl<S: Service> Listener<S> {
                 }
             };
             info!(%peer, listener = name.as_str(), "connected");
-            let (service, tls, shutdown) = (
+            let (service, tls, shutdown, plain_port) = (
                 self.service.clone(),
                 self.tls.clone(),
                 self.shutdown.clone(),
+                self.plain_port.clone(),
             );
             sessions.spawn(async move {
-                let _slot = slot;
-                if let Some(transport) = start_tls(service.as_ref(), stream, peer, tls).await {
+                let transport = start_tls(service.as_ref(), stream, peer, tls, plain_port).await;
+                if let Some(transport) = transport {
                     let connection = Connection {
                         peer,
                         transport,
                         shutdown,
+                        slot,
                     };
                     service.serve(connection).await;
                 }
@@ -320,20 +565,21 @@ async fn refuse(mut stream: TcpStream, refusal: Option<&'static str>) {
     let _ = stream.shutdown().await;
 }
 
-/// The stream a session starts on: plaintext with what STARTTLS needs, or after a completed
-/// implicit-TLS handshake. `None` when that handshake failed (logged, with the mode-mismatch
-/// diagnosis when the client spoke plaintext).
+/// The stream a session starts on: plaintext (watched for a TLS ClientHello) with what
+/// STARTTLS needs, or after a completed implicit-TLS handshake. `None` when that handshake
+/// failed (logged, with the mode-mismatch diagnosis when the client spoke plaintext).
 async fn start_tls<S: Service>(
     service: &S,
     stream: TcpStream,
     peer: SocketAddr,
     tls: Arc<TlsServerConfig>,
+    plain_port: PlainPort,
 ) -> Option<Transport> {
     let _ = stream.set_nodelay(true);
     let options = HandshakeOptions::new(HANDSHAKE_TIMEOUT).service(service.tls_service());
     match service.tls_start() {
         TlsStart::StartTls => Some(Transport::Plain {
-            stream,
+            stream: PlainStream::new(stream, peer, plain_port),
             starttls: StartTls {
                 config: tls,
                 options,
@@ -361,20 +607,40 @@ mod tests {
     use crate::accounts::tests::TempDir;
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 
-    /// A toy protocol in POP3's clothes: it greets, and says goodbye when the server shuts
+    /// A toy protocol in POP3's clothes: it greets; a client's `QUIT` gets its slot back
+    /// and `+OK bye`, the connection staying open; and it says goodbye when the server shuts
     /// down. Nothing in it comes from SMTP.
     struct Toy {
         tls_start: TlsStart,
     }
 
     async fn greet_until_shutdown<S: AsyncRead + AsyncWrite + Unpin>(
-        mut stream: S,
+        stream: S,
         mut shutdown: watch::Receiver<bool>,
+        slot: Slot,
     ) {
+        let mut stream = BufReader::new(stream);
+        let mut slot = Some(slot);
         let _ = stream.write_all(b"+OK toy ready\r\n").await;
-        let _ = shutdown.wait_for(|down| *down).await;
+        let mut line = String::new();
+        loop {
+            tokio::select! {
+                read = stream.read_line(&mut line) => match read {
+                    Ok(n) if n > 0 && line == "QUIT\r\n" => {
+                        // The place goes back before the goodbye is written.
+                        slot = None;
+                        let _ = stream.write_all(b"+OK bye\r\n").await;
+                        line.clear();
+                    }
+                    Ok(n) if n > 0 => line.clear(),
+                    _ => break,
+                },
+                _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => break,
+            }
+        }
         let _ = stream.write_all(b"-ERR shutting down\r\n").await;
         let _ = stream.shutdown().await;
+        drop(slot);
     }
 
     impl Service for Toy {
@@ -402,11 +668,17 @@ mod tests {
         }
 
         async fn serve(self: Arc<Self>, connection: Connection) {
-            match connection.transport {
+            let Connection {
+                transport,
+                shutdown,
+                slot,
+                ..
+            } = connection;
+            match transport {
                 Transport::Plain { stream, .. } => {
-                    greet_until_shutdown(stream, connection.shutdown).await
+                    greet_until_shutdown(stream, shutdown, slot).await
                 }
-                Transport::Tls(stream) => greet_until_shutdown(stream, connection.shutdown).await,
+                Transport::Tls(stream) => greet_until_shutdown(stream, shutdown, slot).await,
             }
         }
     }
@@ -443,7 +715,8 @@ mod tests {
     #[tokio::test]
     async fn another_protocol_gets_limits_refusals_and_shutdown_from_the_listeners() {
         let (_dir, tls) = tls_config("toy-plain");
-        let mut listeners = Listeners::new(tls, ConnectionLimits::new(10, 1));
+        let limits = ConnectionLimits::new(10, 1).loopback_exempt(false);
+        let mut listeners = Listeners::new(tls, limits);
         let toy = Toy {
             tls_start: TlsStart::StartTls,
         };
@@ -458,11 +731,19 @@ mod tests {
             read_all(second).await,
             b"-ERR [SYS/TEMP] too many connections from you\r\n"
         );
+        // The goodbye of the first session gives its place back before it is written, while
+        // the connection stays open: a client that connects again on reading it is served.
+        first.get_mut().write_all(b"QUIT\r\n").await.unwrap();
+        assert_eq!(read_line(&mut first).await, "+OK bye\r\n");
+        let mut third = BufReader::new(TcpStream::connect(addr).await.unwrap());
+        assert_eq!(read_line(&mut third).await, "+OK toy ready\r\n");
 
-        // Shutdown reaches the open session, which says goodbye, and then ends.
+        // Shutdown reaches the open sessions, which say goodbye, and then end.
         assert!(listeners.shut_down(Duration::from_secs(5)).await);
-        assert_eq!(read_line(&mut first).await, "-ERR shutting down\r\n");
-        assert_eq!(read_line(&mut first).await, "");
+        for session in [&mut first, &mut third] {
+            assert_eq!(read_line(session).await, "-ERR shutting down\r\n");
+            assert_eq!(read_line(session).await, "");
+        }
         // No more connections are accepted.
         assert!(TcpStream::connect(addr).await.is_err());
     }
@@ -506,5 +787,164 @@ mod tests {
         let open = limits.open.lock().unwrap();
         assert_eq!(open.total, 0);
         assert!(open.per_ip.is_empty());
+    }
+
+    #[test]
+    fn loopback_is_exempt_from_the_count_per_address_unless_configured() {
+        let loopbacks: [IpAddr; 4] = [
+            "127.0.0.1".parse().unwrap(),
+            "127.4.5.6".parse().unwrap(),
+            "::1".parse().unwrap(),
+            // A dual-stack socket shows an IPv4 loopback client this way.
+            "::ffff:127.0.0.1".parse().unwrap(),
+        ];
+        let exempt = Arc::new(ConnectionLimits::new(5, 1));
+        let held: Vec<Slot> = loopbacks
+            .iter()
+            .flat_map(|&ip| [ip, ip])
+            .take(5)
+            .map(|ip| exempt.acquire(ip).unwrap())
+            .collect();
+        // The total still applies to them.
+        assert_eq!(exempt.acquire(loopbacks[0]).unwrap_err(), OverLimit::Total);
+        drop(held);
+        // Other addresses are counted as before.
+        let remote: IpAddr = "192.0.2.1".parse().unwrap();
+        let _r = exempt.acquire(remote).unwrap();
+        assert_eq!(exempt.acquire(remote).unwrap_err(), OverLimit::PerAddress);
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let _m = exempt.acquire(mapped).unwrap();
+        assert_eq!(exempt.acquire(mapped).unwrap_err(), OverLimit::PerAddress);
+
+        let counted = Arc::new(ConnectionLimits::new(5, 1).loopback_exempt(false));
+        for ip in loopbacks {
+            let _one = counted.acquire(ip).unwrap();
+            assert_eq!(
+                counted.acquire(ip).unwrap_err(),
+                OverLimit::PerAddress,
+                "{ip}"
+            );
+        }
+        assert_eq!(counted.open.lock().unwrap().total, 0);
+    }
+
+    /// The start of a real TLS 1.2/1.3 ClientHello: a handshake record (22), version 3.1,
+    /// then its length and the handshake type 1.
+    const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03";
+
+    fn plain_port(name: &str, port: u16, implicit: &[(mail_tls::Service, u16)]) -> PlainPort {
+        PlainPort {
+            listener: Arc::from(name),
+            service: mail_tls::Service::Submission,
+            port,
+            implicit: Arc::new(Mutex::new(implicit.iter().copied().collect())),
+        }
+    }
+
+    /// Runs `chunks` through a [`PlainStream`] one write at a time (the reads split the same
+    /// way), then closes; returns what the session read and whether its write went through.
+    async fn through_plain_stream(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
+        let (client, server) = tokio::io::duplex(1024);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().unwrap();
+        let mut stream = PlainStream::new(server, peer, plain_port("submission", 2587, &[]));
+        let chunks: Vec<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
+        let writer = tokio::spawn(async move {
+            let mut client = client;
+            for chunk in chunks {
+                client.write_all(&chunk).await.unwrap();
+                client.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            client.shutdown().await.unwrap();
+            client
+        });
+        let mut read = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buf[..n]);
+        }
+        let _client = writer.await.unwrap();
+        let wrote = stream.write_all(b"220 hello\r\n").await.is_ok();
+        (read, wrote)
+    }
+
+    #[tokio::test]
+    async fn a_client_hello_on_a_plaintext_port_ends_the_session_however_it_is_split() {
+        let whole: &[&[u8]] = &[CLIENT_HELLO];
+        let bytewise: Vec<&[u8]> = CLIENT_HELLO.chunks(1).collect();
+        for chunks in [
+            whole,
+            &bytewise[..],
+            &[&CLIENT_HELLO[..2], &CLIENT_HELLO[2..]],
+        ] {
+            // The session reads end of stream, and nothing it writes reaches the client.
+            assert_eq!(through_plain_stream(chunks).await, (Vec::new(), false));
+        }
+    }
+
+    #[tokio::test]
+    async fn plaintext_passes_through_unchanged_however_it_is_split() {
+        let commands: &[u8] = b"HELO client.example\r\nSTARTTLS\r\n";
+        let bytewise: Vec<&[u8]> = commands.chunks(1).collect();
+        for chunks in [
+            &[commands][..],
+            &bytewise[..],
+            &[&commands[..2], &commands[2..]],
+        ] {
+            assert_eq!(
+                through_plain_stream(chunks).await,
+                (commands.to_vec(), true)
+            );
+        }
+        // Bytes that could start a TLS record but end there, and a record that is not a
+        // handshake, are handed on as they are.
+        for odd in [&b"\x16"[..], b"\x16\x03", b"\x15\x03\x01\x00\x02"] {
+            assert_eq!(through_plain_stream(&[odd]).await, (odd.to_vec(), true));
+        }
+        // Nothing at all is end of stream.
+        assert_eq!(through_plain_stream(&[]).await, (Vec::new(), true));
+    }
+
+    #[test]
+    fn the_diagnosis_names_this_servers_ports() {
+        use mail_tls::Service::Submission;
+        // mail-tls's sentence, then the ports of this server, which are not the standard ones.
+        let text = plain_port("submission", 2587, &[(Submission, 2465)])
+            .diagnosis(CLIENT_HELLO)
+            .unwrap();
+        assert!(
+            text.starts_with(
+                "mode mismatch: the client started a TLS handshake (implicit TLS) on \
+                 submission port 2587"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("; on this server: implicit TLS on port 2465, STARTTLS on port 2587"),
+            "{text}"
+        );
+        // On the standard ports the diagnosis says it all.
+        let text = plain_port("submission", 587, &[(Submission, 465)])
+            .diagnosis(CLIENT_HELLO)
+            .unwrap();
+        assert!(text.contains("connect the client to port 465"), "{text}");
+        assert!(!text.contains("on this server"), "{text}");
+        // Without an implicit-TLS listener, the client is told to use STARTTLS.
+        let text = plain_port("submission", 2587, &[])
+            .diagnosis(CLIENT_HELLO)
+            .unwrap();
+        assert!(
+            text.ends_with("; on this server: no implicit-TLS listener, STARTTLS on port 2587"),
+            "{text}"
+        );
+        // Anything but a ClientHello is no mismatch.
+        assert_eq!(
+            plain_port("submission", 2587, &[]).diagnosis(b"EHLO x\r\n"),
+            None
+        );
     }
 }

@@ -237,6 +237,10 @@ pub struct Options {
     pub tls: Option<TlsFiles>,
     /// `--allow-plaintext-auth`: allow AUTH before TLS (local testing only).
     pub allow_plaintext_auth: bool,
+    /// `--limit-loopback`: apply `--max-connections-per-ip` to loopback clients too. By
+    /// default they are exempt, as Postfix exempts its own networks
+    /// (`smtpd_client_event_limit_exceptions = $mynetworks`).
+    pub limit_loopback: bool,
     /// The limits.
     pub limits: Limits,
 }
@@ -252,6 +256,7 @@ impl Default for Options {
             ports: Ports::default(),
             tls: None,
             allow_plaintext_auth: false,
+            limit_loopback: false,
             limits: Limits::default(),
         }
     }
@@ -398,7 +403,10 @@ LIMITS:
                              default_client_limit [default: 1000]
     --max-connections-per-ip N
                              Simultaneous connections from one IP; Postfix's
-                             smtpd_client_connection_count_limit [default: 50]
+                             smtpd_client_connection_count_limit [default: 50]. Loopback
+                             clients are exempt, as Postfix exempts its own networks
+    --limit-loopback         Apply --max-connections-per-ip to loopback clients too
+                             [default: off, loopback is exempt]
     --command-timeout TIME   Wait for the next command; seconds, or with an s, m or h
                              suffix; RFC 5321 section 4.5.3.2.7 [default: 300]
     --data-timeout TIME      Wait for more message data; RFC 5321 section 4.5.3.2.5
@@ -432,11 +440,14 @@ where
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
             _ => (text.to_owned(), None),
         };
-        if flag == "--allow-plaintext-auth" {
+        if flag == "--allow-plaintext-auth" || flag == "--limit-loopback" {
             if inline.is_some() {
                 return Err(OptionsError::UnexpectedValue(flag));
             }
-            options.allow_plaintext_auth = true;
+            match flag.as_str() {
+                "--allow-plaintext-auth" => options.allow_plaintext_auth = true,
+                _ => options.limit_loopback = true,
+            }
             continue;
         }
         if !FLAGS_WITH_VALUES.contains(&flag.as_str()) {
@@ -733,6 +744,7 @@ mod tests {
         assert_eq!(o.listeners().len(), 7);
         assert_eq!(o.tls, None);
         assert!(!o.allow_plaintext_auth);
+        assert!(!o.limit_loopback);
         let l = o.limits;
         assert_eq!(l.max_message_size, 52_428_800);
         assert_eq!(l.max_recipients, 100);
@@ -777,6 +789,7 @@ mod tests {
             "cert.pem",
             "--key=key.pem",
             "--allow-plaintext-auth",
+            "--limit-loopback",
             "--max-message-size",
             "10M",
             "--max-recipients",
@@ -797,7 +810,8 @@ mod tests {
         assert_eq!(o.users.len(), 2);
         assert_eq!(o.users[0].address.to_string(), "alice@example.com");
         assert_eq!(o.users[0].password.expose(), "pa:ss word");
-        assert_eq!(o.users[1].address.to_string(), "Bob@example.org");
+        // Accounts are in canonical (lowercase) form.
+        assert_eq!(o.users[1].address.to_string(), "bob@example.org");
         assert_eq!(o.users[1].password.expose(), "x");
         assert_eq!(o.bind, IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
         let p = o.ports;
@@ -827,6 +841,7 @@ mod tests {
             })
         );
         assert!(o.allow_plaintext_auth);
+        assert!(o.limit_loopback);
         let l = o.limits;
         assert_eq!(l.max_message_size, 10 << 20);
         assert_eq!(l.max_recipients, 500);
@@ -862,6 +877,7 @@ mod tests {
             assert!(USAGE.contains(flag), "{flag} is not documented");
         }
         assert!(USAGE.contains("--allow-plaintext-auth"));
+        assert!(USAGE.contains("--limit-loopback"));
         for line in USAGE.lines() {
             assert!(line.len() <= 100, "{line}");
         }
@@ -958,6 +974,10 @@ mod tests {
         assert_eq!(
             fail(&["--allow-plaintext-auth=yes"]),
             OptionsError::UnexpectedValue("--allow-plaintext-auth".into())
+        );
+        assert_eq!(
+            fail(&["--limit-loopback=1"]),
+            OptionsError::UnexpectedValue("--limit-loopback".into())
         );
         // A value starting with `--` needs the `=` form.
         assert_eq!(run(&["--data=--odd"]).data, PathBuf::from("--odd"));

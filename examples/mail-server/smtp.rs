@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime};
 
 use mail_wire::sasl::{Mechanism, Nonce};
 use smtp_proto::server::{Event, HelloVerb, Server, ServerConfig, SessionError};
-use smtp_proto::tokio::ServerConnection;
+use smtp_proto::tokio::{ServerConnection, Traffic};
 use smtp_proto::trace::{DateTime, Protocol, Received, TraceId, return_path};
 use smtp_proto::{
     Domain, EnhancedStatusCode, ForwardPath, Host, LocalPart, Mailbox, Reply, ReplyCode,
@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, watch};
 use tracing::{info, warn};
 
 use crate::accounts::{Accounts, Address};
-use crate::listeners::{Connection, OverLimit, Service, TlsStart, Transport};
+use crate::listeners::{Connection, OverLimit, Service, Slot, TlsStart, Transport};
 use crate::store::{Delivery, Store};
 
 /// What a listener lets its clients do.
@@ -156,6 +156,7 @@ impl Service for SmtpService {
             peer,
             transport,
             shutdown,
+            slot,
         } = connection;
         let server = Server::new(self.config.clone(), Instant::now());
         let context = SessionContext {
@@ -167,13 +168,65 @@ impl Service for SmtpService {
             Transport::Plain { stream, starttls } => {
                 let conn = ServerConnection::new(stream, server)
                     .with_starttls(starttls.config, starttls.options);
+                let conn = release_on_closing_reply(conn, slot);
                 Session::new(conn, context).run(shutdown).await;
             }
             Transport::Tls(stream) => {
-                let conn = ServerConnection::new(stream, server);
+                let conn = release_on_closing_reply(ServerConnection::new(stream, server), slot);
                 Session::new(conn, context).run(shutdown).await;
             }
         }
+    }
+}
+
+/// Gives the connection's slot back as soon as the session's closing reply is queued, before
+/// it is written: a client that reads `221` and connects again at once must find its place
+/// free (Postfix-style load generators do exactly that). The driver shows every piece of
+/// output to its trace hook when it is queued, which is the earliest the reply exists.
+fn release_on_closing_reply<S>(conn: ServerConnection<S>, slot: Slot) -> ServerConnection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut slot = Some(slot);
+    let mut watch = ClosingReply::default();
+    conn.with_trace(move |traffic, bytes| {
+        if traffic == Traffic::Sent && slot.is_some() && watch.closes(bytes) {
+            slot = None;
+        }
+    })
+}
+
+/// Watches the replies a server queues for the one that closes the session: a final line
+/// with code `221` (after `QUIT`) or `421` (the server closing: timeouts, too many errors,
+/// shutdown), RFC 5321 section 4.2.3. It looks at the start of every line, across pieces
+/// split anywhere.
+#[derive(Debug, Default)]
+struct ClosingReply {
+    /// The first octets of the current line.
+    start: [u8; 4],
+    /// How many of them are in (at most four).
+    len: usize,
+}
+
+impl ClosingReply {
+    /// Whether `bytes`, the next piece of output, complete the start of a closing reply's
+    /// final line.
+    fn closes(&mut self, bytes: &[u8]) -> bool {
+        let mut closing = false;
+        for &b in bytes {
+            if b == b'\n' {
+                self.len = 0;
+            } else if self.len < 4 {
+                self.start[self.len] = b;
+                self.len += 1;
+                if self.len == 4 {
+                    let [x, y, z, separator] = self.start;
+                    closing |=
+                        matches!(&[x, y, z], b"221" | b"421") && matches!(separator, b' ' | b'\r');
+                }
+            }
+        }
+        closing
     }
 }
 
@@ -218,6 +271,7 @@ fn reply(
 /// Why a session stopped on our side.
 type LocalError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The account address a mailbox names, in canonical form (ASCII lowercase).
 fn mailbox_address(mailbox: &Mailbox<'_>) -> Option<Address> {
     let Host::Domain(domain) = &mailbox.host else {
         return None;
@@ -450,12 +504,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .server()
             .authenticated()
             .map(|a| a.identity().to_owned());
-        let owned = match (from, &owner) {
-            (ReversePath::Mailbox(m), Some(owner)) => {
-                let sender = mailbox_address(m);
-                let owner = Address::parse(owner).ok();
-                sender.is_some() && sender == owner
-            }
+        // Both sides in canonical form: the sender may write the account in any case.
+        let accounts = &self.context.policy.mailboxes.accounts;
+        let owner = owner.as_deref().and_then(|name| accounts.lookup(name));
+        let owned = match (from, owner) {
+            (ReversePath::Mailbox(m), Some(owner)) => mailbox_address(m).as_ref() == Some(owner),
             _ => false,
         };
         match owned {
@@ -498,11 +551,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         // RFC 5321 section 4.5.1: every served domain MUST accept "postmaster" (any case),
         // account or not. Its mail goes to the Maildir of postmaster@domain, which an
-        // account of that name reads.
-        let address = match address.local().eq_ignore_ascii_case("postmaster") {
-            true => Address::new("postmaster", address.domain()).unwrap_or(address),
-            false => address,
-        };
+        // account of that name reads. Like every address, it is in canonical (lowercase)
+        // form here, so `Demo@localhost` finds the account `demo@localhost`.
         if address.local() != "postmaster" && !mailboxes.accounts.contains(&address) {
             info!(%peer, to = %address, "unknown user");
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
@@ -665,6 +715,33 @@ mod tests {
         assert_eq!(id, Some(&name[..64]), "{headers}");
         assert!(headers.contains("([IPv6:::1])"), "{headers}");
         assert!(headers.contains("for <a@b.example>;"), "{headers}");
+    }
+
+    #[test]
+    fn the_closing_reply_is_seen_however_the_output_is_split() {
+        let output: &[u8] = b"220 mx ESMTP\r\n250-mx\r\n250 SIZE 1000\r\n\
+                              250 2.0.0 Ok: delivered as 221.M1\r\n221-not yet\r\n";
+        let closing: &[u8] = b"221 2.0.0 Bye\r\n";
+        for split in 1..=output.len() + closing.len() {
+            let all = [output, closing].concat();
+            let mut watch = ClosingReply::default();
+            let seen: Vec<bool> = all.chunks(split).map(|piece| watch.closes(piece)).collect();
+            // Only the piece holding the fourth octet of the final 221 line says so.
+            let fourth = output.len() + 3;
+            let expected: Vec<bool> = (0..seen.len())
+                .map(|i| (i * split..(i + 1) * split).contains(&fourth))
+                .collect();
+            assert_eq!(seen, expected, "pieces of {split}");
+        }
+        for (reply, closes) in [
+            (&b"421 4.4.2 mx Error: timeout exceeded\r\n"[..], true),
+            (b"221\r\n", true),
+            (b"250 2.0.0 Ok\r\n", false),
+            (b"421-first line of two\r\n", false),
+            (b"550 5.1.1 221 is not a reply code here\r\n", false),
+        ] {
+            assert_eq!(ClosingReply::default().closes(reply), closes, "{reply:?}");
+        }
     }
 
     #[test]

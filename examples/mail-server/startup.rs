@@ -27,8 +27,13 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         .map_err(|e| format!("--hostname {}: {e}", options.hostname))?
         .into_owned();
 
-    // Accounts: --user creates or updates; with none at all, a demo account is created.
+    // Accounts are matched without regard to case: an accounts file, or a Maildir tree, with
+    // two names that differ only in case is refused here, before anything is changed.
     let mut accounts = Accounts::load(options.data.join("accounts"))?;
+    let store = Store::open(&options.data, &options.hostname)?;
+    store.check_case()?;
+
+    // Accounts: --user creates or updates; with none at all, a demo account is created.
     let mut created = Vec::new();
     for user in &options.users {
         accounts.upsert(&user.address, &user.password)?;
@@ -56,7 +61,6 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     let (tls, _resolver) =
         ServerTls::new(mail_tls::Service::Submission).build_from_pem_files(&pem.cert, &pem.key)?;
 
-    let store = Store::open(&options.data, &options.hostname)?;
     let policy = Arc::new(Policy {
         store,
         mailboxes: Mailboxes {
@@ -72,7 +76,8 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     let limits = ConnectionLimits::new(
         options.limits.max_connections,
         options.limits.max_connections_per_ip,
-    );
+    )
+    .loopback_exempt(!options.limit_loopback);
 
     let mut base = ServerConfig::default();
     base.hostname = hostname;

@@ -5,10 +5,12 @@
 //!
 //! Covered: each listener with a real client (STARTTLS on the relay and submission ports,
 //! implicit TLS on submissions, AUTH PLAIN and LOGIN), the refusals (wrong password, AUTH
-//! before TLS, relaying, unknown user, oversize, a sender the account does not own), every
-//! limit flag breached, `--help`, durability across SIGKILL during a stream of deliveries,
-//! STARTTLS command injection, SMTP smuggling look-alikes, graceful shutdown on SIGINT, and
-//! the `smtp-load` example against the server. Shared helpers are in `support/`.
+//! before TLS, relaying, unknown user, oversize, a sender the account does not own), accounts
+//! matched in any case and case collisions refused at start, every limit flag breached, the
+//! loopback exemption and the slot given back at `221` (60 loopback sessions at once), a TLS
+//! client on a plaintext port, `--help`, durability across SIGKILL during a stream of
+//! deliveries, STARTTLS command injection, SMTP smuggling look-alikes, graceful shutdown on
+//! SIGINT, and the `smtp-load` example against the server. Shared helpers are in `support/`.
 //! These tests never skip when `CI=true`.
 
 mod support;
@@ -525,6 +527,266 @@ fn sender_not_owned_by_the_account_is_553() {
     assert_nothing_delivered(&server, ALICE);
 }
 
+// ---- accounts in any case ----
+
+/// Accounts are matched without regard to case (ASCII lowercase is canonical): a recipient,
+/// a login and a sender written in another case reach the account, and its one Maildir.
+#[test]
+fn recipients_logins_and_senders_match_accounts_in_any_case() {
+    if !have_python() {
+        return;
+    }
+    let (dir, server) = start("any-case", &["--user", "Carol.Smith@LocalHost:pw3"]);
+    // Relay: the recipient in capitals.
+    let session = py_smtp(
+        dir.path(),
+        PyArgs {
+            to: &["Alice@LOCALHOST"],
+            ..py("starttls", server.smtp)
+        },
+    );
+    assert_eq!(session.code("rcpt"), 250, "{}", session.raw);
+    assert_eq!(session.code("data"), 250, "{}", session.raw);
+    let (name, file) = only_message(&server.data, ALICE);
+    check_delivered(
+        &name,
+        &file,
+        Trace {
+            return_path: ALICE,
+            helo: "py.test",
+            protocol: "ESMTPS",
+            // The account's address, in canonical form.
+            for_rcpt: Some(ALICE),
+        },
+        MESSAGE,
+    );
+    // Submission: the login and the sender in other cases than the account's, on both
+    // ports and with both mechanisms; the account created as `Carol.Smith@LocalHost` too.
+    for (mode, port, mech, user, password, from, to) in [
+        (
+            "starttls",
+            server.submission,
+            "PLAIN",
+            "BOB@localhost",
+            BOB_PASSWORD,
+            "Bob@LocalHost",
+            "bob@localhost",
+        ),
+        (
+            "ssl",
+            server.submissions,
+            "LOGIN",
+            "bOb@LOCALHOST",
+            BOB_PASSWORD,
+            "BOB@localhost",
+            "Bob@localhost",
+        ),
+        (
+            "ssl",
+            server.submissions,
+            "PLAIN",
+            "carol.smith@localhost",
+            "pw3",
+            "CAROL.SMITH@localhost",
+            "Carol.Smith@LocalHost",
+        ),
+    ] {
+        let session = py_smtp(
+            dir.path(),
+            PyArgs {
+                auth: Some((mech, user, password)),
+                from,
+                to: &[to],
+                ..py(mode, port)
+            },
+        );
+        assert_eq!(session.code("auth"), 235, "{}", session.raw);
+        assert_eq!(session.code("mail"), 250, "{}", session.raw);
+        assert_eq!(session.code("rcpt"), 250, "{}", session.raw);
+        assert_eq!(session.code("data"), 250, "{}", session.raw);
+    }
+    assert_eq!(files(&server.maildir(BOB).join("new")).len(), 2);
+    only_message(&server.data, "carol.smith@localhost");
+    // One Maildir per account, named in lowercase.
+    let mut maildirs: Vec<String> = std::fs::read_dir(server.data.join("mail/localhost"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    maildirs.sort();
+    assert_eq!(maildirs, ["alice", "bob", "carol.smith"]);
+    // Another account's address, in any case, is still not the sender's to use.
+    let session = py_smtp(
+        dir.path(),
+        PyArgs {
+            auth: Some(("PLAIN", "ALICE@localhost", ALICE_PASSWORD)),
+            from: "Bob@localhost",
+            ..py("ssl", server.submissions)
+        },
+    );
+    assert_eq!(session.code("mail"), 553, "{}", session.raw);
+}
+
+/// Runs the server on `data` with every listener disabled, expecting it to refuse to start;
+/// returns its exit code and standard error.
+fn refused_start(data: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
+    let bin = example_bin("mail-server");
+    let data = data.to_str().expect("utf-8 temp path");
+    let mut args = vec!["--data", data];
+    for listener in [
+        "--smtp",
+        "--submission",
+        "--submissions",
+        "--pop3",
+        "--pop3s",
+        "--imap",
+        "--imaps",
+    ] {
+        args.extend([listener, "0"]);
+    }
+    args.extend_from_slice(extra);
+    let out = run_bounded(bin.to_str().expect("utf-8 path"), &args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Two accounts, or two Maildirs, that differ only in case would be one account: the server
+/// refuses to start (exit 1), naming both.
+#[test]
+fn accounts_or_maildirs_differing_only_in_case_stop_the_start() {
+    let dir = TempDir::new("case-collision");
+    let data = dir.path().join("data");
+    // An accounts file written by hand (or by an older version, which kept the case of
+    // local parts): Alice's hash again under another spelling.
+    drop(MailServer::start(&data, &users()));
+    let accounts = data.join("accounts");
+    let text = std::fs::read_to_string(&accounts).unwrap();
+    let hash = text
+        .lines()
+        .find_map(|l| l.strip_prefix("alice@localhost:"))
+        .expect("alice's line");
+    let lines = text.lines().count();
+    std::fs::write(&accounts, format!("{text}Alice@LocalHost:{hash}\n")).unwrap();
+    let (code, stderr) = refused_start(&data, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "line {}: `Alice@LocalHost` and `alice@localhost` on line ",
+        lines + 1
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("differ only in case"), "{stderr}");
+    assert!(!stderr.contains(hash), "{stderr}");
+    // Nothing was started or changed.
+    assert!(!stderr.contains("ready"), "{stderr}");
+    assert!(
+        std::fs::read_to_string(&accounts)
+            .unwrap()
+            .ends_with(&format!("Alice@LocalHost:{hash}\n"))
+    );
+    std::fs::write(&accounts, &text).unwrap();
+
+    // Two Maildirs of one account.
+    let (upper, lower) = (
+        data.join("mail/localhost/ALICE"),
+        data.join("mail/localhost/alice"),
+    );
+    for maildir in [&upper, &lower] {
+        std::fs::create_dir_all(maildir.join("new")).unwrap();
+    }
+    let (code, stderr) = refused_start(&data, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!(
+        "the Maildirs {} and {} differ only in case",
+        upper.display(),
+        lower.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    // Alone, a Maildir not in lowercase is refused too: its account's mail goes elsewhere.
+    std::fs::rename(&lower, data.join("elsewhere")).unwrap();
+    let (code, stderr) = refused_start(&data, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let expected = format!("the Maildir {} is not named in lowercase", upper.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains(&lower.display().to_string()), "{stderr}");
+    // Put right, the server starts.
+    std::fs::rename(&upper, &lower).unwrap();
+    let server = MailServer::start(&data, &[]);
+    server.relay().cmd_expect("QUIT", 221);
+}
+
+// ---- a TLS client on a plaintext port ----
+
+/// A client set to implicit TLS on the plaintext submission and relay ports: the listener
+/// logs mail-tls's diagnosis, naming this server's implicit-TLS port, and closes the
+/// connection without another byte (the client cannot read a plaintext explanation).
+#[test]
+fn a_tls_client_on_a_plaintext_port_is_diagnosed_in_the_log_and_closed() {
+    if !have_python() {
+        return;
+    }
+    let (dir, server) = start("tls-on-plain", &[]);
+    for (port, diagnosis) in [
+        (
+            server.submission,
+            format!(
+                "connection closed: mode mismatch: the client started a TLS handshake (implicit \
+                 TLS) on submission port {0}, which expects plaintext and STARTTLS; connect the \
+                 client to port 465 for implicit TLS, or set it to use STARTTLS on port 587; on \
+                 this server: implicit TLS on port {1}, STARTTLS on port {0}",
+                server.submission, server.submissions
+            ),
+        ),
+        (
+            server.smtp,
+            format!(
+                "connection closed: mode mismatch: the client started a TLS handshake (implicit \
+                 TLS) on SMTP port {0}, which expects plaintext and STARTTLS; SMTP on port 25 has \
+                 no implicit-TLS variant: set the client to plaintext with STARTTLS; on this \
+                 server: STARTTLS on port {0}",
+                server.smtp
+            ),
+        ),
+    ] {
+        let client = py_tls_hello(port);
+        let sent: usize = client[0]
+            .strip_prefix("sent ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{client:?}"));
+        assert!(sent > 100, "a real ClientHello: {client:?}");
+        // The greeting went out before the ClientHello was read; nothing after it.
+        let received = client[1].strip_prefix("received ").unwrap_or_default();
+        assert!(received.starts_with("220 "), "{client:?}");
+        assert_eq!(received.matches('|').count(), 1, "{client:?}");
+        assert!(received.ends_with('|'), "{client:?}");
+        assert!(client[2].starts_with("handshake failed"), "{client:?}");
+        let line = poll("the diagnosis in the log", || {
+            server
+                .stderr()
+                .lines()
+                .find(|l| l.contains(&diagnosis))
+                .map(str::to_owned)
+        });
+        assert!(line.contains("WARN"), "{line}");
+        assert!(line.contains("peer=127.0.0.1:"), "{line}");
+    }
+    // Each diagnosis is logged once, and the listeners go on serving.
+    let logs = server.stderr();
+    assert_eq!(
+        logs.matches("connection closed: mode mismatch").count(),
+        2,
+        "{logs}"
+    );
+    let session = py_smtp(
+        dir.path(),
+        PyArgs {
+            auth: Some(("PLAIN", ALICE, ALICE_PASSWORD)),
+            ..py("starttls", server.submission)
+        },
+    );
+    assert_eq!(session.code("data"), 250, "{}", session.raw);
+}
+
 // ---- limits ----
 
 #[test]
@@ -612,7 +874,11 @@ fn a_silent_client_on_the_implicit_tls_port_is_dropped() {
 
 #[test]
 fn max_connections_per_ip_breach_is_421_at_connect() {
-    let (_dir, server) = start("max-conn-ip", &["--max-connections-per-ip", "1"]);
+    // The tests run on loopback, which is exempt from this limit unless told otherwise.
+    let (_dir, server) = start(
+        "max-conn-ip",
+        &["--max-connections-per-ip", "1", "--limit-loopback"],
+    );
     let mut first = server.relay();
     let mut second = Smtp::connect(server.smtp);
     let refusal = second.expect(421);
@@ -622,6 +888,67 @@ fn max_connections_per_ip_breach_is_421_at_connect() {
     // The first session is unaffected.
     first.cmd_expect("NOOP", 250);
     first.cmd_expect("QUIT", 221);
+}
+
+/// Loopback clients are not counted per address by default (as Postfix exempts its own
+/// networks); the total still counts them (`max_connections_breach_is_421_at_connect`).
+#[test]
+fn loopback_is_exempt_from_the_per_ip_limit_by_default() {
+    let (_dir, server) = start("loopback-exempt", &["--max-connections-per-ip", "1"]);
+    let mut sessions: Vec<Smtp> = (0..3).map(|_| server.relay()).collect();
+    for session in &mut sessions {
+        session.cmd_expect("QUIT", 221);
+    }
+}
+
+/// The issue-13 load: 60 sessions from loopback open at once (more than the default 50 per
+/// address), each sending ten messages with Python's smtplib. None is refused with `421`.
+#[test]
+fn sixty_loopback_sessions_at_once_each_send_ten_messages() {
+    if !have_python() {
+        return;
+    }
+    let (_dir, server) = start("sixty", &[]);
+    let load = py_load(server.smtp, 60, 1, 10, ALICE);
+    assert!(load.problems.is_empty(), "{}", load.raw);
+    assert_eq!((load.sessions, load.messages), (60, 600), "{}", load.raw);
+    let delivered = files(&server.maildir(ALICE).join("new"));
+    assert_eq!(delivered.len(), 600);
+    let subjects: BTreeSet<String> = delivered
+        .iter()
+        .map(|(_, file)| {
+            let text = String::from_utf8_lossy(strip_trace(file)).into_owned();
+            text.lines().next().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(subjects.len(), 600, "every message is a different one");
+    assert!(!server.stderr().contains("Too many connections"));
+}
+
+/// A session's place is given back as soon as its `221` is queued, so a client that reads it
+/// and connects again at once is never refused, even with loopback counted and every place
+/// taken: four clients under a limit of four, ten sessions each, back to back.
+#[test]
+fn a_client_reconnecting_on_221_finds_its_place_free() {
+    if !have_python() {
+        return;
+    }
+    let (_dir, server) = start(
+        "reconnect",
+        &["--max-connections-per-ip", "4", "--limit-loopback"],
+    );
+    let load = py_load(server.smtp, 4, 10, 1, ALICE);
+    assert!(load.problems.is_empty(), "{}", load.raw);
+    assert_eq!((load.sessions, load.messages), (40, 40), "{}", load.raw);
+    assert_eq!(files(&server.maildir(ALICE).join("new")).len(), 40);
+    // The limit itself still holds: a fifth session beside four open ones is refused.
+    let mut open: Vec<Smtp> = (0..4).map(|_| server.relay()).collect();
+    let mut fifth = Smtp::connect(server.smtp);
+    let refusal = fifth.expect(421);
+    assert!(refusal.text().contains("from your address"), "{refusal:?}");
+    for session in &mut open {
+        session.cmd_expect("QUIT", 221);
+    }
 }
 
 #[test]
@@ -794,6 +1121,7 @@ fn help_exits_0_and_documents_every_option() {
         "--cert",
         "--key",
         "--allow-plaintext-auth",
+        "--limit-loopback",
         "--max-message-size",
         "--max-recipients",
         "--max-connections",

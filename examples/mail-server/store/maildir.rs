@@ -1,9 +1,12 @@
 //! The Maildir tree under `<data>/mail`: where each account's Maildir is, how files are named,
 //! how they are written durably, and how they are read back.
 //!
-//! The domain is the account's lowercased domain and the local part its exact local part, both
-//! encoded by [`encode_component`] so that no address can name a path outside its Maildir
-//! (`/`, `\`, NUL, controls, `%`, non-ASCII and a leading `.` become `%XX`).
+//! The domain is the account's lowercased domain and the local part its canonical
+//! (ASCII-lowercased) local part, both encoded by [`encode_component`] so that no address can
+//! name a path outside its Maildir (`/`, `\`, NUL, controls, `%`, non-ASCII and a leading `.`
+//! become `%XX`). Since accounts are matched without regard to case, [`Store::check_case`]
+//! refuses a tree where two names differ only in case, or a name is not in that canonical
+//! form: mail would be split between two Maildirs, or land beside one nobody reads.
 //!
 //! File names follow the Maildir specification with Courier's and Dovecot's extensions:
 //! `<secs>.M<micros>P<pid>Q<counter>R<random hex>.<hostname>,S=<size>`. Files hold the message
@@ -14,6 +17,7 @@
 //! fsync) through `tokio::task::spawn_blocking`.
 
 use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -164,6 +168,118 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// Why the Maildir tree cannot serve accounts matched without regard to case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    /// Two domains, or two Maildirs of one domain, whose names differ only in case.
+    #[error(
+        "the Maildirs {} and {} differ only in case, and accounts are matched without regard \
+         to case, so both would be one account's: move the messages of both into {} and \
+         remove the other",
+        first.display(),
+        second.display(),
+        canonical.display()
+    )]
+    Collision {
+        /// One of the two (the first in byte order).
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+        /// Where the account's mail goes: the canonical (lowercase) name.
+        canonical: PathBuf,
+    },
+    /// A name that is not in canonical (lowercase) form: the account's mail goes elsewhere.
+    #[error(
+        "the Maildir {} is not named in lowercase, and accounts are matched without regard to \
+         case, so its account's mail goes to {}: rename it to that",
+        path.display(),
+        canonical.display()
+    )]
+    NotCanonical {
+        /// The directory.
+        path: PathBuf,
+        /// The name the account's Maildir has.
+        canonical: PathBuf,
+    },
+    /// The tree could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Store {
+    /// Checks the names under `<data>/mail` against case-insensitive accounts: no two domain
+    /// directories, and no two Maildirs of one domain, may differ only in case, and each
+    /// must be in the canonical form [`Store::maildir`] gives (ASCII lowercase outside the
+    /// `%XX` escapes). The server runs it at start and refuses to start on an error, which
+    /// names the directories. Names that are not UTF-8 are not the store's and are skipped.
+    pub fn check_case(&self) -> Result<(), CaseError> {
+        for domain in check_level(&self.inner.root)? {
+            check_level(&domain)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the subdirectories of `dir` (see [`Store::check_case`]) and returns them.
+fn check_level(dir: &Path) -> Result<Vec<PathBuf>, CaseError> {
+    let subdirs = read_dirs(dir).map_err(|source| CaseError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut by_canonical: BTreeMap<String, Vec<(&str, &PathBuf)>> = BTreeMap::new();
+    for path in &subdirs {
+        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+            let entry = by_canonical.entry(canonical_component(name)).or_default();
+            entry.push((name, path));
+        }
+    }
+    for (canonical, names) in &mut by_canonical {
+        names.sort();
+        if let [(_, first), (_, second), ..] = names[..] {
+            return Err(CaseError::Collision {
+                first: first.clone(),
+                second: second.clone(),
+                canonical: dir.join(canonical),
+            });
+        }
+    }
+    for (canonical, names) in &by_canonical {
+        if let Some((_, path)) = names.iter().find(|(name, _)| name != canonical) {
+            return Err(CaseError::NotCanonical {
+                path: (*path).clone(),
+                canonical: dir.join(canonical),
+            });
+        }
+    }
+    Ok(subdirs)
+}
+
+/// The canonical form of a name [`encode_component`] could have made: ASCII letters
+/// lowercased, except the hex digits of `%XX` escapes, which the encoder writes in capitals.
+fn canonical_component(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut escape = 0;
+    for c in name.chars() {
+        if c == '%' && escape == 0 {
+            escape = 2;
+            out.push(c);
+        } else if escape > 0 {
+            escape -= 1;
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// Copies `from` to a new file `to` (mode 0600) and fsyncs it.
@@ -411,6 +527,68 @@ mod tests {
         assert_eq!(store.remove_stale_tmp(STALE_TMP_AGE).unwrap(), 0);
         assert_eq!(store.remove_stale_tmp(Duration::ZERO).unwrap(), 1);
         assert!(!fresh.exists());
+    }
+
+    #[test]
+    fn maildirs_differing_only_in_case_are_refused_naming_both() {
+        let dir = TempDir::new("case");
+        let store = Store::open(&dir.0, "mx.example").unwrap();
+        let root = store.root().to_owned();
+        // What the store makes passes: escapes are capitals, letters lowercase.
+        for account in ["alice@example.com", "A/B@example.com", "ünï@Bücher.example"] {
+            store.create_maildir(&addr(account)).unwrap();
+        }
+        assert_eq!(canonical_component("a%2Fb"), "a%2Fb");
+        assert_eq!(canonical_component("A%2fB"), "a%2Fb");
+        store.check_case().unwrap();
+
+        // A Maildir left by an older version that kept the case of local parts.
+        let upper = root.join("example.com/Bob");
+        fs::create_dir_all(&upper).unwrap();
+        match store.check_case().unwrap_err() {
+            CaseError::NotCanonical { path, canonical } => {
+                assert_eq!(
+                    (path, canonical),
+                    (upper.clone(), root.join("example.com/bob"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // Two that differ only in case: both are named.
+        fs::create_dir_all(root.join("example.com/bob")).unwrap();
+        let error = store.check_case().unwrap_err();
+        let message = error.to_string();
+        match error {
+            CaseError::Collision {
+                first,
+                second,
+                canonical,
+            } => {
+                assert_eq!(first, upper);
+                assert_eq!(second, root.join("example.com/bob"));
+                assert_eq!(canonical, second);
+            }
+            other => panic!("{other:?}"),
+        }
+        for named in [
+            "example.com/Bob and ",
+            "example.com/bob differ only in case",
+        ] {
+            assert!(message.contains(named), "{message}");
+        }
+        fs::remove_dir(&upper).unwrap();
+        store.check_case().unwrap();
+        // Domains too.
+        fs::create_dir_all(root.join("Example.COM/carol")).unwrap();
+        match store.check_case().unwrap_err() {
+            CaseError::Collision { first, second, .. } => {
+                assert_eq!(
+                    (first, second),
+                    (root.join("Example.COM"), root.join("example.com"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

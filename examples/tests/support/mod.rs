@@ -262,6 +262,11 @@ impl MailServer {
         String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
     }
 
+    /// Its standard error so far: the `tracing` log.
+    pub(crate) fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
     /// SIGKILL (what `Child::kill` sends on Unix), then reap it.
     pub(crate) fn kill(&mut self) {
         if let Some(child) = self.child.as_mut() {
@@ -731,6 +736,177 @@ pub(crate) fn py_smtp(dir: &Path, args: PyArgs<'_>) -> PySession {
         })
         .collect();
     PySession { steps, raw }
+}
+
+/// Load from Python's `smtplib`: `threads` clients at once, each running `sessions` sessions in
+/// a row (every one opened as soon as the last one's `221` was read) of `messages` messages
+/// to one recipient. Every client opens its first session, says EHLO and waits for all the
+/// others to have done the same, so the first sessions are all open together. Arguments:
+/// port, threads, sessions, messages, recipient. It prints `sessions N` (sessions ended with
+/// `221`), `messages N` (messages answered `250`), one `problem ...` line for anything else
+/// (a `421` at connect, a refused message, an exception), and `done`.
+const PY_LOAD: &str = r#"
+import smtplib, sys, threading
+
+port, threads, sessions, messages = (int(a) for a in sys.argv[1:5])
+rcpt = sys.argv[5]
+lock = threading.Lock()
+counts = {"sessions": 0, "messages": 0}
+problems = []
+everyone_open = threading.Barrier(threads)
+
+def problem(text):
+    with lock:
+        problems.append(text.replace("\r", " ").replace("\n", " "))
+
+def client(t):
+    for n in range(sessions):
+        try:
+            s = smtplib.SMTP("127.0.0.1", port, local_hostname="load.test", timeout=25)
+            s.ehlo()
+        except smtplib.SMTPConnectError as e:
+            problem(f"connect {e.smtp_code} {e.smtp_error!r}")
+            s = None
+        except Exception as e:
+            problem(f"connect {type(e).__name__} {e}")
+            s = None
+        if n == 0:
+            try:
+                everyone_open.wait(timeout=25)
+            except threading.BrokenBarrierError:
+                problem("not every client got its first session open")
+        if s is None:
+            continue
+        try:
+            for m in range(messages):
+                body = f"Subject: load {t}-{n}-{m}\r\n\r\nmessage {t}-{n}-{m}\r\n"
+                s.sendmail("load@example.org", [rcpt], body)
+                with lock:
+                    counts["messages"] += 1
+            code, text = s.quit()
+            if code == 221:
+                with lock:
+                    counts["sessions"] += 1
+            else:
+                problem(f"quit {code} {text!r}")
+        except Exception as e:
+            problem(f"session {type(e).__name__} {e}")
+
+workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+print("sessions", counts["sessions"])
+print("messages", counts["messages"])
+for p in problems:
+    print("problem", p)
+print("done", flush=True)
+"#;
+
+/// What [`py_load`] reports.
+#[derive(Debug)]
+pub(crate) struct PyLoad {
+    /// Sessions that ended with `221`.
+    pub(crate) sessions: usize,
+    /// Messages answered `250`.
+    pub(crate) messages: usize,
+    /// Everything else, one line each (a `421` at connect, a refused message...).
+    pub(crate) problems: Vec<String>,
+    pub(crate) raw: String,
+}
+
+/// Runs [`PY_LOAD`] against `port`; panics unless it ran to `done`.
+pub(crate) fn py_load(
+    port: u16,
+    threads: usize,
+    sessions: usize,
+    messages: usize,
+    rcpt: &str,
+) -> PyLoad {
+    let numbers = [port as usize, threads, sessions, messages].map(|n| n.to_string());
+    let mut args = vec!["-c", PY_LOAD];
+    args.extend(numbers.iter().map(String::as_str));
+    args.push(rcpt);
+    let out = run_bounded("python3", &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let raw = format!(
+        "exit {}\n--- stdout ---\n{stdout}--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && stdout.ends_with("done\n"),
+        "the smtplib load failed:\n{raw}"
+    );
+    let count = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key:?} count:\n{raw}"))
+    };
+    PyLoad {
+        sessions: count("sessions "),
+        messages: count("messages "),
+        problems: stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("problem "))
+            .map(str::to_owned)
+            .collect(),
+        raw,
+    }
+}
+
+/// A TLS client from Python's `ssl` (OpenSSL) that connects to a port expecting implicit TLS:
+/// it sends its ClientHello, reads until the server closes the connection, then hands what it
+/// read to its handshake. Argument: the port. Prints `sent N` (ClientHello octets), `received`
+/// with what came back (CRLF as `|`), `handshake failed REASON` or `handshake succeeded`, and
+/// `done`.
+const PY_TLS_HELLO: &str = r#"
+import socket, ssl, sys
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+try:
+    tls.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = outgoing.read()
+print("sent", len(hello), flush=True)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=25)
+s.sendall(hello)
+received = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    received += chunk
+print("received", received.decode("latin-1").replace("\r\n", "|"), flush=True)
+incoming.write(received)
+incoming.write_eof()
+try:
+    tls.do_handshake()
+    print("handshake succeeded")
+except ssl.SSLError as e:
+    print("handshake failed", e.reason or e)
+print("done", flush=True)
+"#;
+
+/// Runs [`PY_TLS_HELLO`] against `port` and returns its output lines; panics unless it ran to
+/// `done` (so the server closed the connection).
+pub(crate) fn py_tls_hello(port: u16) -> Vec<String> {
+    let out = run_bounded("python3", &["-c", PY_TLS_HELLO, &port.to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.ends_with("done\n"),
+        "the ssl client failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().map(str::to_owned).collect()
 }
 
 /// Sends `message` with curl (`url` is `smtp://...` or `smtps://...`; `extra` adds flags such
