@@ -278,10 +278,17 @@ impl<M: Session> End<M> {
         if !wire.shut || !wire.bytes.is_empty() || wire.eof_delivered || self.fed_since_pump {
             return false;
         }
-        wire.eof_delivered = true;
         if self.machine.is_closed() {
+            wire.eof_delivered = true;
             return false;
         }
+        // A real driver reads, and so sees the end of the stream, only while the machine
+        // takes input (or during a TLS hand-off, where any read is the peer's business): a
+        // machine waiting for a decision learns of the close once the decision is answered.
+        if !self.handoff && !self.machine.wants_input() {
+            return false;
+        }
+        wire.eof_delivered = true;
         self.machine.handle_eof();
         true
     }

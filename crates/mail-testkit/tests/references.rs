@@ -9,6 +9,8 @@
 //!   `benches/...`, `examples/...` (from a file outside every crate, such as `docs/*.md`, a
 //!   path of this kind may name a file of any crate);
 //! - paths relative to the file: `../README.md` (for example in `include_str!`);
+//! - bare document names, an upper-case first letter and `.md` (`CONTRIBUTING.md`): at the
+//!   root, beside the file, or at the root of its crate;
 //! - Markdown link targets, `[text](target)`, relative to the file.
 //!
 //! Each must name a file or a directory in the repository. Globs and placeholders (a run
@@ -37,6 +39,9 @@ enum Kind {
     Crate,
     /// From the file's directory (`../README.md`, Markdown links).
     File,
+    /// A bare document name (`CONTRIBUTING.md`): at the root, beside the file, or at the root
+    /// of the file's crate.
+    Bare,
 }
 
 /// One path-like reference found in a file.
@@ -95,7 +100,12 @@ fn extract_runs(line: &str, number: usize, out: &mut Vec<Reference>) {
         {
             continue;
         }
-        if let Some(reference) = classify_run(&line[begin..end], number) {
+        // A bare name right after `(` is a Markdown link target, which `extract_links` reads.
+        let run = &line[begin..end];
+        if before == Some('(') && !run.contains('/') {
+            continue;
+        }
+        if let Some(reference) = classify_run(run, number) {
             out.push(reference);
         }
     }
@@ -105,7 +115,22 @@ fn classify_run(run: &str, number: usize) -> Option<Reference> {
     // A sentence may end right after a path.
     let run = run.trim_end_matches('.');
     if !run.contains('/') {
-        return None;
+        // Document names such as `CONTRIBUTING.md` or `README.md`: an upper-case first letter
+        // and the `.md` extension (a lower-case `name.md` is too often an example or a field).
+        let stem = run.strip_suffix(".md")?;
+        let first = stem.chars().next()?;
+        if !first.is_ascii_uppercase()
+            || !stem
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return None;
+        }
+        return Some(Reference {
+            line: number,
+            target: run.to_owned(),
+            kind: Kind::Bare,
+        });
     }
     let first = run.split('/').next().unwrap_or_default();
     let kind = if first == "." || first == ".." {
@@ -249,6 +274,13 @@ impl Tree {
                 self.exists(&reference.target)
                     // `examples/...` and `benches/...` may also be crate-relative.
                     || self.crate_of(file).is_some_and(|root| self.exists(&join(root)))
+            }
+            Kind::Bare => {
+                self.exists(&reference.target)
+                    || self.exists(&join(dir))
+                    || self
+                        .crate_of(file)
+                        .is_some_and(|root| self.exists(&join(root)))
             }
             Kind::Crate => match self.crate_of(file) {
                 Some(root) => self.exists(&join(root)),
@@ -654,5 +686,18 @@ fn design_citations_are_parsed_to_section_numbers() {
             .map(String::from)
             .into_iter()
             .collect::<BTreeSet<_>>()
+    );
+}
+
+/// The defect this check was written for was a bare file name (the code cited a design
+/// document 26 times, without a directory): bare document names are references too.
+#[test]
+fn a_bare_root_file_name_is_a_reference() {
+    let missing = concat!("HACK", "ING.md");
+    let comment = format!("// The rules are in {missing}, section 3.");
+    let found = targets(&comment, false);
+    assert!(
+        found.iter().any(|(target, _)| target == missing),
+        "{missing} is not extracted: {found:?}"
     );
 }

@@ -7,6 +7,7 @@
 mod auth;
 mod basic;
 mod chunking;
+mod eof;
 mod extensions;
 mod lmtp;
 mod random;
