@@ -83,8 +83,12 @@ impl Expect {
 }
 
 /// The outstanding replies, oldest first, and the timer of the oldest.
+///
+/// Each entry remembers the read during which its command was queued (the number of
+/// `feed` calls begun by then): a reply answers it only if the reply's first octet came in a
+/// later read, since the server cannot answer a command before it is written.
 pub(super) struct Pending {
-    queue: VecDeque<Expect>,
+    queue: VecDeque<(Expect, u64)>,
     /// Runs for the front of `queue`; `None` when nothing is outstanding.
     timer: Option<Timer>,
 }
@@ -92,7 +96,9 @@ pub(super) struct Pending {
 impl fmt::Debug for Pending {
     // The queue alone: the timer's instants say nothing to a reader of `Client`'s `Debug`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.queue, f)
+        f.debug_list()
+            .entries(self.queue.iter().map(|(expect, _)| expect))
+            .finish()
     }
 }
 
@@ -103,27 +109,34 @@ impl Pending {
             queue: VecDeque::new(),
             timer: None,
         };
-        pending.push(now, Expect::Greeting, timeouts);
+        pending.push(now, Expect::Greeting, timeouts, 0);
         pending
     }
 
-    /// Waits for a reply to what was just written at `now`. Its deadline starts now only when
-    /// nothing else was outstanding; otherwise when the replies before it are in.
-    pub(super) fn push(&mut self, now: Instant, expect: Expect, timeouts: &Timeouts) {
+    /// Waits for a reply to what was just written at `now`, during read number `read` (0
+    /// before the first). Its deadline starts now only when nothing else was outstanding;
+    /// otherwise when the replies before it are in.
+    pub(super) fn push(&mut self, now: Instant, expect: Expect, timeouts: &Timeouts, read: u64) {
         if self.queue.is_empty() {
             self.timer = Some(Timer::start(now, expect.timeout(timeouts)));
         }
-        self.queue.push_back(expect);
+        self.queue.push_back((expect, read));
     }
 
     /// The oldest outstanding reply.
     pub(super) fn front(&self) -> Option<Expect> {
-        self.queue.front().copied()
+        self.queue.front().map(|&(expect, _)| expect)
+    }
+
+    /// Whether the oldest outstanding reply's command was queued before read number `read`
+    /// began, so that a reply starting in that read can answer it.
+    pub(super) fn front_sent_before(&self, read: u64) -> bool {
+        self.queue.front().is_some_and(|&(_, queued)| queued < read)
     }
 
     /// The newest outstanding reply.
     pub(super) fn back(&self) -> Option<Expect> {
-        self.queue.back().copied()
+        self.queue.back().map(|&(expect, _)| expect)
     }
 
     /// A reply to the front arrived at `now`. With `done` the front is answered and leaves
@@ -146,7 +159,7 @@ impl Pending {
 
     /// Whether a reply of a mail transaction is outstanding.
     pub(super) fn in_transaction(&self) -> bool {
-        self.queue.iter().any(|expect| expect.in_transaction())
+        self.queue.iter().any(|(expect, _)| expect.in_transaction())
     }
 
     /// When the oldest outstanding reply is due.
@@ -193,9 +206,11 @@ mod tests {
         assert_eq!(pending.expired(start + 1000 * timeouts.command), None);
 
         // A pipelined group: only the first command starts a wait.
-        pending.push(start, Expect::Mail, &timeouts);
-        pending.push(start + SECOND, Expect::Rcpt(0), &timeouts);
-        pending.push(start + SECOND, Expect::Data, &timeouts);
+        pending.push(start, Expect::Mail, &timeouts, 1);
+        pending.push(start + SECOND, Expect::Rcpt(0), &timeouts, 1);
+        pending.push(start + SECOND, Expect::Data, &timeouts, 1);
+        assert!(!pending.front_sent_before(1));
+        assert!(pending.front_sent_before(2));
         assert_eq!(pending.deadline(), Some(start + timeouts.mail));
         assert_eq!(pending.back(), Some(Expect::Data));
         assert!(pending.in_transaction());
@@ -213,7 +228,7 @@ mod tests {
         let (start, timeouts) = (Instant::now(), Timeouts::default());
         let mut pending = Pending::greeting(start, &timeouts);
         pending.answered(start, true, &timeouts);
-        pending.push(start, Expect::EndOfData, &timeouts);
+        pending.push(start, Expect::EndOfData, &timeouts, 0);
         let later = start + 30 * SECOND;
         pending.answered(later, false, &timeouts);
         assert_eq!(pending.front(), Some(Expect::EndOfData));
@@ -224,7 +239,7 @@ mod tests {
     fn cleared_means_nothing_is_due() {
         let (start, timeouts) = (Instant::now(), Timeouts::default());
         let mut pending = Pending::greeting(start, &timeouts);
-        pending.push(start, Expect::Quit, &timeouts);
+        pending.push(start, Expect::Quit, &timeouts, 0);
         pending.clear();
         assert_eq!((pending.front(), pending.deadline()), (None, None));
         assert!(!pending.in_transaction());

@@ -12,7 +12,7 @@ use smtp_proto::AuthMechanisms;
 use smtp_proto::client::{Client, Credentials, Event, SessionError};
 
 use crate::harness::{App, QuitWhen, Session, config, replay, reply, transcript};
-use crate::{alice, auth_config, closed_with, drain};
+use crate::{alice, auth_config, closed_with, drain, feed_replies};
 
 fn auth_session(credentials: Credentials, ehlo: &str, rest: &str) -> Session {
     let steps = transcript(&format!(
@@ -211,7 +211,8 @@ fn scram_client() -> Client {
     let credentials = Credentials::password("user", Secret::new("pencil".into()))
         .with_scram_nonce(users::client_nonce());
     let mut client = Client::new(auth_config(credentials), Instant::now());
-    client.feed(
+    feed_replies(
+        &mut client,
         Instant::now(),
         b"220 mx.example\r\n250-mx.example\r\n250 AUTH PLAIN SCRAM-SHA-256\r\n",
     );
@@ -318,7 +319,8 @@ fn a_malformed_challenge_is_cancelled() {
 fn debug_output_never_shows_credentials() {
     let credentials = Credentials::password("alice", Secret::new("tr0ub4dor".into()));
     let mut client = Client::new(auth_config(credentials), Instant::now());
-    client.feed(
+    feed_replies(
+        &mut client,
         Instant::now(),
         b"220 mx.example\r\n250-mx.example\r\n250 AUTH PLAIN\r\n",
     );
@@ -330,4 +332,53 @@ fn debug_output_never_shows_credentials() {
         drain(&mut client).1,
         b"EHLO client.example\r\nAUTH PLAIN AGFsaWNlAHRyMHViNGRvcg==\r\n"
     );
+}
+
+/// Credentials go out as pieces marked secret, whatever the server says around them: the
+/// initial response after a plain `AUTH PLAIN `, each LOGIN response whole. `poll_transmit`
+/// returns the same bytes unmarked.
+#[test]
+fn sasl_responses_are_marked_secret() {
+    use mail_wire::session::Transmit;
+
+    fn marked(client: &mut Client) -> Vec<Transmit> {
+        std::iter::from_fn(|| client.poll_transmit_marked()).collect()
+    }
+    let plain = |bytes: &'static [u8]| Transmit::Plain(bytes::Bytes::from_static(bytes));
+    let secret = |bytes: &'static [u8]| Transmit::Secret(bytes::Bytes::from_static(bytes));
+
+    let now = Instant::now();
+    let credentials = Credentials::password("alice", Secret::new("tr0ub4dor".into()));
+    let mut client = Client::new(auth_config(credentials.clone()), now);
+    client.feed(now, b"220 mx.example\r\n");
+    client.feed(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n");
+    assert_eq!(
+        marked(&mut client),
+        [
+            plain(b"EHLO client.example\r\nAUTH PLAIN "),
+            secret(b"AGFsaWNlAHRyMHViNGRvcg==\r\n"),
+        ]
+    );
+    client.feed(now, b"235 2.7.0 ok\r\n");
+    client.quit(now);
+    assert_eq!(marked(&mut client), [plain(b"QUIT\r\n")]);
+
+    let mut config = auth_config(credentials);
+    config.auth_mechanisms = vec![Mechanism::Login];
+    let mut client = Client::new(config, now);
+    client.feed(now, b"220 mx.example\r\n");
+    client.feed(now, b"250-mx.example\r\n250 AUTH LOGIN\r\n");
+    client.feed(now, b"334 VXNlcm5hbWU6\r\n");
+    client.feed(now, b"334 UGFzc3dvcmQ6\r\n");
+    assert_eq!(
+        marked(&mut client),
+        [
+            plain(b"EHLO client.example\r\nAUTH LOGIN\r\n"),
+            secret(b"YWxpY2U=\r\n"),
+            secret(b"dHIwdWI0ZG9y\r\n"),
+        ]
+    );
+    // The secret's bytes never show in `Debug`.
+    let shown = format!("{:?}", secret(b"dHIwdWI0ZG9y\r\n"));
+    assert_eq!(shown, "Secret(<14 octets>)");
 }

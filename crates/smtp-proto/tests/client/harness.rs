@@ -141,6 +141,14 @@ impl Session {
         self.react();
     }
 
+    /// Feeds server bytes one complete reply per read, reacting after each: a server that
+    /// answers each command once it has arrived (see [`replies`]).
+    pub(crate) fn feed_replies(&mut self, bytes: &[u8]) {
+        for reply in replies(bytes) {
+            self.feed(reply);
+        }
+    }
+
     /// Moves the clock and lets the client see it.
     pub(crate) fn advance(&mut self, by: Duration) {
         self.now += by;
@@ -209,6 +217,28 @@ impl Session {
     pub(crate) fn run_whole(&mut self, steps: &[Step]) {
         self.run(steps, &mut |_| Vec::new());
     }
+}
+
+/// `bytes` cut after the last line of each reply (`ddd` SP or `ddd` CRLF); a partial reply at
+/// the end is its own piece.
+pub(crate) fn replies(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let (mut start, mut line) = (0, 0);
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte != b'\n' {
+            continue;
+        }
+        let text = &bytes[line..at];
+        if text.len() <= 4 || text[3] == b' ' {
+            pieces.push(&bytes[start..=at]);
+            start = at + 1;
+        }
+        line = at + 1;
+    }
+    if start < bytes.len() {
+        pieces.push(&bytes[start..]);
+    }
+    pieces
 }
 
 /// The steps of a transcript in the test kit's format ([`Transcript`]).

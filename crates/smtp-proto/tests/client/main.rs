@@ -16,12 +16,14 @@ mod auth;
 mod bdat;
 mod body;
 mod disconnects;
+mod display;
 mod envelope;
 mod hello;
 mod limits;
 mod lmtp;
 mod misuse;
 mod pipelining;
+mod premature;
 mod robustness;
 mod sessions;
 mod starttls;
@@ -49,6 +51,16 @@ fn recipient(index: usize, wire: &str) -> Event {
     }
 }
 
+/// Feeds `bytes` one complete reply per read, as a server that answers each command once it
+/// has arrived sends them: the client rejects a reply read before its command was queued
+/// (`SessionError::ReplyBeforeCommand`), so a greeting and an EHLO reply in one read do not
+/// make a session.
+fn feed_replies(client: &mut Client, now: std::time::Instant, bytes: &[u8]) {
+    for reply in harness::replies(bytes) {
+        client.feed(now, reply);
+    }
+}
+
 /// Everything the client has queued: events and bytes.
 fn drain(client: &mut Client) -> (Vec<Event>, Vec<u8>) {
     let events = std::iter::from_fn(|| client.poll_event()).collect();
@@ -69,7 +81,7 @@ fn closed_with(session: &Session) -> &Result<(), SessionError> {
 /// A session ready for a message after this EHLO reply.
 fn ready(ehlo: &str) -> Session {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(format!("220 mx.example\r\n{ehlo}").as_bytes());
+    session.feed_replies(format!("220 mx.example\r\n{ehlo}").as_bytes());
     assert!(session.client.is_ready(), "{:?}", session.events);
     session.output();
     session

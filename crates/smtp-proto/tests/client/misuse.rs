@@ -5,7 +5,7 @@ use std::time::Instant;
 use smtp_proto::client::{Client, ClientError, Event, SessionError};
 
 use crate::harness::{config, envelope, reply};
-use crate::{closed_with, drain, ready};
+use crate::{closed_with, drain, feed_replies, ready};
 
 #[test]
 fn calls_out_of_order_are_errors() {
@@ -19,7 +19,7 @@ fn calls_out_of_order_are_errors() {
     assert_eq!(client.send_body(now, b"x"), Err(ClientError::NoBody));
     assert_eq!(client.finish_body(now), Err(ClientError::NoBody));
     assert_eq!(client.tls_established(now), Err(ClientError::NoTlsPending));
-    client.feed(now, b"220 mx.example\r\n250 mx.example\r\n");
+    feed_replies(&mut client, now, b"220 mx.example\r\n250 mx.example\r\n");
     client.send_message(now, env.clone()).unwrap();
     assert_eq!(
         client.send_message(now, env.clone()),
@@ -29,7 +29,7 @@ fn calls_out_of_order_are_errors() {
 
     // A clean QUIT: later calls say the session is closed.
     let mut client = Client::new(config("client.example"), now);
-    client.feed(now, b"220 mx.example\r\n250 mx.example\r\n");
+    feed_replies(&mut client, now, b"220 mx.example\r\n250 mx.example\r\n");
     client.quit(now);
     client.feed(now, b"221 Bye\r\n");
     assert_eq!(drain(&mut client).0.last(), Some(&Event::Closed(Ok(()))));
