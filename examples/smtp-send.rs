@@ -156,6 +156,9 @@ impl fmt::Display for OptionsError {
     }
 }
 
+/// The error for a second FILE.
+const ONE_FILE: &str = "more than one FILE given (the message is one file, or standard input)";
+
 /// The flags that take a value.
 const FLAGS_WITH_VALUES: &[&str] = &[
     "--server",
@@ -209,11 +212,12 @@ where
                 file = Some(Some(PathBuf::from(arg)));
                 continue;
             }
-            return Err(OptionsError::Unknown(arg.to_string_lossy().into_owned()));
+            return Err(OptionsError::Conflict(ONE_FILE));
         };
         if !text.starts_with("--") || text == "-" {
             if file.is_some() {
-                return Err(OptionsError::Unknown(text.to_owned()));
+                // Not repeated: a stray word may be a password that lost its flag.
+                return Err(OptionsError::Conflict(ONE_FILE));
             }
             file = Some((text != "-").then(|| PathBuf::from(text)));
             continue;
@@ -233,7 +237,8 @@ where
             continue;
         }
         if !FLAGS_WITH_VALUES.contains(&flag) {
-            return Err(OptionsError::Unknown(text.to_owned()));
+            // The flag alone: `--pasword=...` must not print what follows the `=`.
+            return Err(OptionsError::Unknown(flag.to_owned()));
         }
         let value: OsString = match inline {
             Some(value) => value.into(),
@@ -1018,11 +1023,30 @@ mod tests {
             err("--insecure=yes"),
             OptionsError::UnexpectedValue("--insecure".into())
         );
-        let e = err("--server h:25 --from a@b.example --to c@d.example --user u");
+        // `--user` alone is fine (the password comes from the environment or a prompt); a
+        // password without a user, or from two places, is not.
+        let e = err("--server h:25 --from a@b.example --to c@d.example --password p");
         assert!(matches!(e, OptionsError::Conflict(_)));
-        // The password never appears in an error.
-        let e = err("--server h:25 --from a@b.example --to not-an-address --password hunter2");
-        assert!(!e.to_string().contains("hunter2"));
+        let e = err(
+            "--server h:25 --from a@b.example --to c@d.example --user u --password p \
+                     --password-file f",
+        );
+        assert!(matches!(e, OptionsError::Conflict(_)));
+        // The password never appears in an error, whatever is wrong around it.
+        for line in [
+            "--server h:25 --from a@b.example --to not-an-address --password hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --pasword=hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --password=hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --password hunter2 \
+             --password-file f --user u",
+            "--password hunter2 --server h:25 --from a@b.example --to c@d.example \
+             --greeting-timeout x --user u",
+            "--server h:25 --from a@b.example --to c@d.example --user u --password hunter2 \
+             a.eml hunter2",
+        ] {
+            let e = err(line);
+            assert!(!e.to_string().contains("hunter2"), "{line}: {e}");
+        }
         assert!(matches!(parse(args("--bogus --help")), Ok(Parsed::Help)));
     }
 
