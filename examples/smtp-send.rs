@@ -404,12 +404,13 @@ fn prompt_password(user: &str) -> Result<Secret<String>, String> {
                 .is_ok_and(|s| s.success())
         })
     };
-    let mut out = &tty;
-    let _ = write!(out, "Password for {user}: ");
-    let _ = out.flush();
+    // Echo goes off before the prompt shows, so that nothing typed after it is echoed.
     if !stty("-echo") {
         return Err("cannot turn the terminal's echo off to ask for the password".to_owned());
     }
+    let mut out = &tty;
+    let _ = write!(out, "Password for {user}: ");
+    let _ = out.flush();
     let mut line = String::new();
     let read = std::io::BufReader::new(&tty).read_line(&mut line);
     stty("echo");

@@ -619,3 +619,61 @@ fn the_password_comes_from_a_file_or_the_environment() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/nonexistent/password"), "{err}");
 }
+
+/// With `--user` and no other source, smtp-send asks on the terminal with echo off: the
+/// password logs in and never shows on the screen.
+#[test]
+fn the_password_prompt_does_not_echo() {
+    let Some(python) = python() else {
+        return;
+    };
+    let user = format!("alice:{PASSWORD}");
+    let server = Server::start(&python, &["--tls", "starttls", "--user", &user]);
+    let file = server.dir.join("message.eml");
+    std::fs::write(&file, b"Subject: prompt\n\nhi\n").expect("write message");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/on_a_terminal.py");
+    let output = Command::new(&python)
+        .arg(script)
+        .arg("Password for alice: ")
+        .arg(PASSWORD)
+        .arg(example_bin("smtp-send"))
+        .args(args(
+            &server,
+            &[
+                "--insecure",
+                "--user",
+                "alice",
+                "--from",
+                "alice@client.test",
+                "--to",
+                "bob@example.test",
+                file.to_str().expect("utf-8"),
+            ],
+        ))
+        .env_remove("SMTP_SEND_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run on a terminal");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let exit = report
+        .lines()
+        .find_map(|l| l.strip_prefix("EXIT "))
+        .unwrap_or_else(|| panic!("no EXIT line: {report}"));
+    let hex = report
+        .lines()
+        .find_map(|l| l.strip_prefix("SCREEN "))
+        .unwrap_or_default();
+    let screen: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(exit, "0", "{screen}");
+    assert!(screen.contains("Password for alice: "), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed: {screen}"
+    );
+    assert!(screen.contains("* accepted: 250"), "{screen}");
+    let (env, _) = server.stored(1).expect("stored");
+    assert!(env.contains("login alice\n"), "{env}");
+}
