@@ -216,13 +216,14 @@ pub enum SessionError {
     /// RSET, `354` to an LMTP DATA with no recipient).
     #[error("unexpected reply: {}", show(.0))]
     UnexpectedReply(Reply<'static>),
-    /// A reply that arrived before the command it would answer was sent: it was read
-    /// (fed) before the client queued that command, so the server cannot have seen it. A
+    /// A reply that arrived before the command it would answer was sent: its first octet
+    /// was read (fed) before the driver took that command for the wire
+    /// ([`Client::poll_transmit`] emptied the output), so the server cannot have seen it. A
     /// server that pushes replies ahead (`220 x` CRLF `250 x` in one write, making `250 x`
     /// the EHLO reply; a `220` to a STARTTLS not yet sent; a `334` challenge before AUTH or
     /// before the response to the previous one) is broken or hostile, and nothing it says
     /// next can be matched to a command. Replies to pipelined commands that went out in one
-    /// write are not affected: they were read after the commands were queued.
+    /// write are not affected: they were read after the commands were taken.
     #[error("reply to {awaiting} before it was sent: {}", show(.reply))]
     ReplyBeforeCommand {
         /// The command the reply would have answered.

@@ -384,6 +384,10 @@ impl Client {
 
     /// Bytes to write to the server, if any. A trace should use
     /// [`Client::poll_transmit_marked`] instead, which tells credentials apart.
+    ///
+    /// Take everything (until `None`) before feeding the next read, as a driver writes
+    /// before it reads: a command counts as sent once the output is empty, and a reply read
+    /// before its command was sent ends the session ([`SessionError::ReplyBeforeCommand`]).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.next_transmit().map(Transmit::into_bytes)
@@ -566,8 +570,8 @@ impl Client {
 
     /// One complete reply, whose first octet came in read number `from`: it answers the
     /// front of the pending queue, and goes to the step that waits for it. A reply read
-    /// before the command it would answer was queued answers nothing: the server sent it
-    /// ahead, and the session ends ([`SessionError::ReplyBeforeCommand`]).
+    /// before the command it would answer was taken for the wire answers nothing: the
+    /// server sent it ahead, and the session ends ([`SessionError::ReplyBeforeCommand`]).
     fn on_reply(&mut self, now: Instant, reply: Reply<'static>, from: u64) {
         let Some(expect) = self.pending.front() else {
             return self.abort(if reply.code().get() == 421 {

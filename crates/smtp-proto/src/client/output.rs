@@ -81,11 +81,16 @@ impl Client {
     }
 
     /// The next piece of output: the pieces queued around a secret first, then what was
-    /// written since.
+    /// written since. Once the output is empty, every command written is on its way: the
+    /// next read may answer it.
     pub(super) fn next_transmit(&mut self) -> Option<Transmit> {
-        self.marked.pop_front().or_else(|| {
+        let next = self.marked.pop_front().or_else(|| {
             (!self.output.is_empty()).then(|| Transmit::Plain(self.output.split().freeze()))
-        })
+        });
+        if self.marked.is_empty() && self.output.is_empty() {
+            self.pending.sent(self.reads + 1);
+        }
+        next
     }
 
     /// Cancels the SASL exchange with `*` (RFC 4954 section 4); the server answers 501.
@@ -119,8 +124,7 @@ impl Client {
 
     /// Waits for a reply to what was just written.
     pub(super) fn expect(&mut self, now: Instant, expect: Expect) {
-        self.pending
-            .push(now, expect, &self.config.timeouts, self.reads);
+        self.pending.push(now, expect, &self.config.timeouts);
     }
 }
 

@@ -84,11 +84,13 @@ impl Expect {
 
 /// The outstanding replies, oldest first, and the timer of the oldest.
 ///
-/// Each entry remembers the read during which its command was queued (the number of
-/// `feed` calls begun by then): a reply answers it only if the reply's first octet came in a
-/// later read, since the server cannot answer a command before it is written.
+/// Each entry remembers the first read that may answer it: the read after the one during
+/// which the driver took its command (`poll_transmit` emptied the output), counted in `feed`
+/// calls; `None` while the command waits in the output. A reply whose first octet came in an
+/// earlier read answers nothing, since the server cannot answer a command before it was
+/// written.
 pub(super) struct Pending {
-    queue: VecDeque<(Expect, u64)>,
+    queue: VecDeque<(Expect, Option<u64>)>,
     /// Runs for the front of `queue`; `None` when nothing is outstanding.
     timer: Option<Timer>,
 }
@@ -109,18 +111,29 @@ impl Pending {
             queue: VecDeque::new(),
             timer: None,
         };
-        pending.push(now, Expect::Greeting, timeouts, 0);
+        pending.push(now, Expect::Greeting, timeouts);
+        pending.sent(0);
         pending
     }
 
-    /// Waits for a reply to what was just written at `now`, during read number `read` (0
-    /// before the first). Its deadline starts now only when nothing else was outstanding;
-    /// otherwise when the replies before it are in.
-    pub(super) fn push(&mut self, now: Instant, expect: Expect, timeouts: &Timeouts, read: u64) {
+    /// Waits for a reply to what was just written at `now`. Its deadline starts now only when
+    /// nothing else was outstanding; otherwise when the replies before it are in.
+    pub(super) fn push(&mut self, now: Instant, expect: Expect, timeouts: &Timeouts) {
         if self.queue.is_empty() {
             self.timer = Some(Timer::start(now, expect.timeout(timeouts)));
         }
-        self.queue.push_back((expect, read));
+        self.queue.push_back((expect, None));
+    }
+
+    /// The driver took every command written so far: read number `from` and later ones may
+    /// answer them.
+    pub(super) fn sent(&mut self, from: u64) {
+        for (_, first) in self.queue.iter_mut().rev() {
+            if first.is_some() {
+                break;
+            }
+            *first = Some(from);
+        }
     }
 
     /// The oldest outstanding reply.
@@ -128,10 +141,12 @@ impl Pending {
         self.queue.front().map(|&(expect, _)| expect)
     }
 
-    /// Whether the oldest outstanding reply's command was queued before read number `read`
-    /// began, so that a reply starting in that read can answer it.
+    /// Whether the oldest outstanding reply's command was taken for the wire before read
+    /// number `read` began, so that a reply starting in that read can answer it.
     pub(super) fn front_sent_before(&self, read: u64) -> bool {
-        self.queue.front().is_some_and(|&(_, queued)| queued < read)
+        self.queue
+            .front()
+            .is_some_and(|&(_, first)| first.is_some_and(|first| first <= read))
     }
 
     /// The newest outstanding reply.
@@ -206,9 +221,12 @@ mod tests {
         assert_eq!(pending.expired(start + 1000 * timeouts.command), None);
 
         // A pipelined group: only the first command starts a wait.
-        pending.push(start, Expect::Mail, &timeouts, 1);
-        pending.push(start + SECOND, Expect::Rcpt(0), &timeouts, 1);
-        pending.push(start + SECOND, Expect::Data, &timeouts, 1);
+        pending.push(start, Expect::Mail, &timeouts);
+        pending.push(start + SECOND, Expect::Rcpt(0), &timeouts);
+        pending.push(start + SECOND, Expect::Data, &timeouts);
+        // Not taken for the wire yet: no read answers them.
+        assert!(!pending.front_sent_before(u64::MAX));
+        pending.sent(2);
         assert!(!pending.front_sent_before(1));
         assert!(pending.front_sent_before(2));
         assert_eq!(pending.deadline(), Some(start + timeouts.mail));
@@ -228,7 +246,7 @@ mod tests {
         let (start, timeouts) = (Instant::now(), Timeouts::default());
         let mut pending = Pending::greeting(start, &timeouts);
         pending.answered(start, true, &timeouts);
-        pending.push(start, Expect::EndOfData, &timeouts, 0);
+        pending.push(start, Expect::EndOfData, &timeouts);
         let later = start + 30 * SECOND;
         pending.answered(later, false, &timeouts);
         assert_eq!(pending.front(), Some(Expect::EndOfData));
@@ -239,7 +257,7 @@ mod tests {
     fn cleared_means_nothing_is_due() {
         let (start, timeouts) = (Instant::now(), Timeouts::default());
         let mut pending = Pending::greeting(start, &timeouts);
-        pending.push(start, Expect::Quit, &timeouts, 0);
+        pending.push(start, Expect::Quit, &timeouts);
         pending.clear();
         assert_eq!((pending.front(), pending.deadline()), (None, None));
         assert!(!pending.in_transaction());

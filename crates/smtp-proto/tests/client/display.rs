@@ -6,7 +6,7 @@ use std::time::Instant;
 use smtp_proto::client::{Client, Event, Printable, Rejection, SessionError};
 
 use crate::harness::{config, envelope, reply};
-use crate::{drain, ready};
+use crate::{Direct, drain, ready};
 
 /// Whether `text` holds a character a terminal would act on.
 fn raw_controls(text: &str) -> bool {
@@ -17,7 +17,7 @@ fn raw_controls(text: &str) -> bool {
 #[test]
 fn a_greeting_with_escape_codes_is_displayed_escaped() {
     let now = Instant::now();
-    let mut client = Client::new(config("client.example"), now);
+    let mut client = Direct::new(Client::new(config("client.example"), now));
     client.feed(now, b"554 \x1b[2J\x1b[31mfake: accepted\r\n");
     let (events, _) = drain(&mut client);
     let Some(Event::Closed(Err(error @ SessionError::GreetingRejected(_)))) = events.last() else {

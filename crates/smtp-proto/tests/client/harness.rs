@@ -78,6 +78,9 @@ pub(crate) struct Session {
     pub(crate) now: Instant,
     pub(crate) events: Vec<Event>,
     pub(crate) wire: Vec<u8>,
+    /// Taken from the client (as a driver writes before it reads) and not yet returned by
+    /// [`Session::output`].
+    unread: Vec<u8>,
 }
 
 impl Session {
@@ -89,6 +92,7 @@ impl Session {
             now,
             events: Vec::new(),
             wire: Vec::new(),
+            unread: Vec::new(),
         }
     }
 
@@ -135,8 +139,17 @@ impl Session {
         }
     }
 
-    /// Feeds server bytes and reacts.
+    /// Takes what the client queued, as a driver writes it before it reads again.
+    fn take_output(&mut self) {
+        while let Some(bytes) = self.client.poll_transmit() {
+            self.unread.extend_from_slice(&bytes);
+        }
+    }
+
+    /// Feeds server bytes and reacts. What the client queued before is taken first, as a
+    /// driver writes before it reads: the client matches replies only to commands taken.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.take_output();
         self.client.feed(self.now, bytes);
         self.react();
     }
@@ -158,10 +171,8 @@ impl Session {
 
     /// What the client wrote since the last call.
     pub(crate) fn output(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(bytes) = self.client.poll_transmit() {
-            out.extend_from_slice(&bytes);
-        }
+        self.take_output();
+        let out = std::mem::take(&mut self.unread);
         self.wire.extend_from_slice(&out);
         out
     }

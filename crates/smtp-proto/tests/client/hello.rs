@@ -11,7 +11,7 @@ use smtp_proto::{AddressLiteral, Body, Host, MailParams};
 use crate::harness::{
     App, Message, QuitWhen, Session, config, envelope, replay, reply, transcript,
 };
-use crate::{closed_with, drain, feed_replies, ready, tls_config};
+use crate::{Direct, closed_with, drain, feed_replies, ready, tls_config};
 
 pub(crate) const HELO_FALLBACK: &str = "
     S: 220 old.example SMTP
@@ -168,7 +168,7 @@ fn unreadable_capability_lines_are_ignored() {
     assert!(capabilities.unknown.is_empty());
 
     // Dropping a line only removes an extension: a garbled STARTTLS is not offered.
-    let mut client = Client::new(tls_config(TlsPolicy::Required), Instant::now());
+    let mut client = Direct::new(Client::new(tls_config(TlsPolicy::Required), Instant::now()));
     feed_replies(
         &mut client,
         Instant::now(),

@@ -9,7 +9,7 @@ use mail_wire::Secret;
 use smtp_proto::client::{Awaiting, Client, Credentials, Event, SessionError, TlsPolicy};
 
 use crate::harness::{config, envelope, reply};
-use crate::{auth_config, drain, ready, tls_config};
+use crate::{Direct, auth_config, drain, ready, tls_config};
 
 fn premature(awaiting: Awaiting, wire: &str) -> Event {
     Event::Closed(Err(SessionError::ReplyBeforeCommand {
@@ -21,7 +21,7 @@ fn premature(awaiting: Awaiting, wire: &str) -> Event {
 #[test]
 fn a_greeting_and_an_ehlo_reply_in_one_read_is_not_a_session() {
     let now = Instant::now();
-    let mut client = Client::new(config("client.example"), now);
+    let mut client = Direct::new(Client::new(config("client.example"), now));
     client.feed(now, b"220 evil\r\n250 x\r\n");
     let (events, out) = drain(&mut client);
     assert_eq!(
@@ -39,7 +39,7 @@ fn a_greeting_and_an_ehlo_reply_in_one_read_is_not_a_session() {
 #[test]
 fn a_reply_that_began_before_its_command_is_premature_even_if_it_ends_later() {
     let now = Instant::now();
-    let mut client = Client::new(config("client.example"), now);
+    let mut client = Direct::new(Client::new(config("client.example"), now));
     client.feed(now, b"220 evil\r\n250 ");
     client.feed(now, b"x\r\n");
     let (events, _) = drain(&mut client);
@@ -52,7 +52,7 @@ fn a_reply_that_began_before_its_command_is_premature_even_if_it_ends_later() {
 #[test]
 fn a_starttls_reply_pushed_before_starttls_is_not_a_handshake() {
     let now = Instant::now();
-    let mut client = Client::new(tls_config(TlsPolicy::Required), now);
+    let mut client = Direct::new(Client::new(tls_config(TlsPolicy::Required), now));
     client.feed(now, b"220 mx.example\r\n");
     client.feed(now, b"250-mx.example\r\n250 STARTTLS\r\n220 go ahead\r\n");
     let (events, out) = drain(&mut client);
@@ -70,7 +70,7 @@ fn a_starttls_reply_pushed_before_starttls_is_not_a_handshake() {
 fn a_pushed_auth_exchange_gets_no_credential() {
     let now = Instant::now();
     let credentials = Credentials::password("alice", Secret::new("hunter2".into()));
-    let mut client = Client::new(auth_config(credentials), now);
+    let mut client = Direct::new(Client::new(auth_config(credentials), now));
     client.feed(now, b"220 mx.example\r\n");
     client.feed(
         now,
@@ -90,7 +90,7 @@ fn a_pushed_auth_exchange_gets_no_credential() {
 fn a_challenge_pushed_before_the_previous_response_gets_no_response() {
     let now = Instant::now();
     let credentials = Credentials::password("alice", Secret::new("hunter2".into()));
-    let mut client = Client::new(auth_config(credentials), now);
+    let mut client = Direct::new(Client::new(auth_config(credentials), now));
     client.feed(now, b"220 mx.example\r\n");
     client.feed(now, b"250-mx.example\r\n250 AUTH LOGIN\r\n");
     assert_eq!(
@@ -114,7 +114,7 @@ fn a_challenge_pushed_before_a_long_plain_auth_gets_no_response() {
     let now = Instant::now();
     let long = "p".repeat(600);
     let credentials = Credentials::password("alice", Secret::new(long));
-    let mut client = Client::new(auth_config(credentials), now);
+    let mut client = Direct::new(Client::new(auth_config(credentials), now));
     client.feed(now, b"220 mx.example\r\n");
     client.feed(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n334 \r\n");
     let (events, out) = drain(&mut client);
@@ -163,7 +163,7 @@ fn replies_to_pipelined_commands_are_answers_however_they_are_read() {
 #[test]
 fn a_pushed_421_still_says_the_service_is_unavailable() {
     let now = Instant::now();
-    let mut client = Client::new(config("client.example"), now);
+    let mut client = Direct::new(Client::new(config("client.example"), now));
     client.feed(now, b"220 mx.example\r\n421 4.3.2 going down\r\n");
     let (events, _) = drain(&mut client);
     assert_eq!(
@@ -172,4 +172,28 @@ fn a_pushed_421_still_says_the_service_is_unavailable() {
             reply("421 4.3.2 going down\r\n")
         ))))
     );
+}
+
+/// A command counts as sent once the driver took it (`poll_transmit` emptied the output): a
+/// reply read while EHLO still waited in the output answers nothing, even in a later read.
+#[test]
+fn a_reply_to_a_command_the_driver_has_not_taken_is_premature() {
+    let now = Instant::now();
+    let mut client = Client::new(config("client.example"), now);
+    client.feed(now, b"220 mx.example\r\n");
+    client.feed(now, b"250 mx.example\r\n");
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert_eq!(
+        events.last(),
+        Some(&premature(Awaiting::Hello, "250 mx.example\r\n"))
+    );
+    // Taken first, the same reply is the answer.
+    let mut client = Client::new(config("client.example"), now);
+    client.feed(now, b"220 mx.example\r\n");
+    assert_eq!(
+        client.poll_transmit().as_deref(),
+        Some(&b"EHLO client.example\r\n"[..])
+    );
+    client.feed(now, b"250 mx.example\r\n");
+    assert!(client.is_ready());
 }

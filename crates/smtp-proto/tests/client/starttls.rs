@@ -7,7 +7,7 @@ use mail_wire::sasl::Mechanism;
 use smtp_proto::client::{Client, ClientConfig, ClientError, Event, SessionError, TlsPolicy};
 
 use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
-use crate::{alice, caps, closed_with, drain, feed_replies, tls_config};
+use crate::{Direct, alice, caps, closed_with, drain, feed_replies, tls_config};
 
 #[test]
 fn starttls_required_but_not_offered_aborts() {
@@ -162,7 +162,7 @@ fn starttls_then_ehlo_again_then_auth() {
 
 #[test]
 fn capabilities_learned_before_tls_are_forgotten() {
-    let mut client = Client::new(submission_config(), Instant::now());
+    let mut client = Direct::new(Client::new(submission_config(), Instant::now()));
     let now = Instant::now();
     feed_replies(
         &mut client,
@@ -185,9 +185,9 @@ fn capabilities_learned_before_tls_are_forgotten() {
 }
 
 /// A client that has sent STARTTLS and waits for the reply.
-fn awaiting_starttls() -> Client {
+fn awaiting_starttls() -> Direct {
     let now = Instant::now();
-    let mut client = Client::new(tls_config(TlsPolicy::Required), now);
+    let mut client = Direct::new(Client::new(tls_config(TlsPolicy::Required), now));
     feed_replies(
         &mut client,
         now,

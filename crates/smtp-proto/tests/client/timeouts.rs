@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use smtp_proto::client::{Awaiting, Client, Event, SessionError};
 
 use crate::harness::{App, QuitWhen, Session, config, envelope};
-use crate::{MINUTE, closed_with, drain, ready};
+use crate::{Direct, MINUTE, closed_with, drain, ready};
 
 #[test]
 fn the_greeting_deadline_is_five_minutes() {
     let t0 = Instant::now();
-    let mut client = Client::new(config("client.example"), t0);
+    let mut client = Direct::new(Client::new(config("client.example"), t0));
     assert_eq!(client.poll_timeout(), Some(t0 + 5 * MINUTE));
     client.handle_timeout(t0 + 5 * MINUTE - Duration::from_secs(1));
     assert!(drain(&mut client).0.is_empty());
