@@ -382,15 +382,26 @@ impl Client {
         self.events.pop_front()
     }
 
-    /// Bytes to write to the server, if any. A trace should use
-    /// [`Client::poll_transmit_marked`] instead, which tells credentials apart.
+    /// Bytes to write to the server, if any: everything queued, in one piece. A trace should
+    /// use [`Client::poll_transmit_marked`] instead, which tells credentials apart.
     ///
     /// Take everything (until `None`) before feeding the next read, as a driver writes
     /// before it reads: a command counts as sent once the output is empty, and a reply read
     /// before its command was sent ends the session ([`SessionError::ReplyBeforeCommand`]).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.next_transmit().map(Transmit::into_bytes)
+        // Everything queued in one piece, as before output was marked: callers that check
+        // what they write line by line see whole lines.
+        let first = self.next_transmit()?.into_bytes();
+        let Some(second) = self.next_transmit() else {
+            return Some(first);
+        };
+        let mut all = BytesMut::from(&first[..]);
+        all.extend_from_slice(second.bytes());
+        while let Some(next) = self.next_transmit() {
+            all.extend_from_slice(next.bytes());
+        }
+        Some(all.freeze())
     }
 
     /// Bytes to write to the server, if any, from the same queue as

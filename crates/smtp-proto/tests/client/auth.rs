@@ -388,6 +388,14 @@ fn sasl_responses_are_marked_secret() {
             secret(b"dHIwdWI0ZG9y\r\n"),
         ]
     );
+    // `poll_transmit` hands the same bytes over in one piece, whole lines.
+    let mut client = Client::new(auth_config(alice()), now);
+    client.feed(now, b"220 mx.example\r\n");
+    let _ = client.poll_transmit();
+    client.feed(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n");
+    let whole = client.poll_transmit().expect("the AUTH line");
+    assert!(whole.starts_with(b"AUTH PLAIN ") && whole.ends_with(b"\r\n"));
+    assert_eq!(client.poll_transmit(), None);
     // The secret's bytes never show in `Debug`.
     let shown = format!("{:?}", secret(b"dHIwdWI0ZG9y\r\n"));
     assert_eq!(shown, "Secret(<14 octets>)");
