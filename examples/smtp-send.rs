@@ -26,7 +26,8 @@ use mail_tls::tokio::{HandshakeOptions, connect_implicit};
 use mail_tls::{ClientTls, Service, server_name};
 use mail_wire::Secret;
 use smtp_proto::client::{
-    Client, ClientConfig, Credentials, Envelope, Event, Rejection, TlsPolicy,
+    Awaiting, Client, ClientConfig, Credentials, Envelope, Event, Printable, SessionError,
+    TlsPolicy,
 };
 use smtp_proto::tokio::{ClientConnection, Traffic};
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
@@ -52,17 +53,28 @@ OPTIONS:
                            none:     plaintext, no STARTTLS
     --from ADDR            Envelope sender (MAIL FROM); '<>' for the null sender
     --to ADDR              Envelope recipient (RCPT TO); repeat for more
-    --user NAME            Authenticate (AUTH) as NAME; needs --password
-    --password PASSWORD    The password for --user (never printed)
+    --user NAME            Authenticate (AUTH) as NAME. The password comes from
+                           --password-file, else $SMTP_SEND_PASSWORD, else --password,
+                           else a prompt on the terminal (not echoed)
+    --password-file FILE   Read the password from FILE (its first line)
+    --password PASSWORD    The password, on the command line: other users of the machine
+                           can read it in /proc/PID/cmdline while smtp-send runs, and it
+                           stays in your shell history; prefer the file, the variable or
+                           the prompt (never printed)
     --allow-plaintext-auth Send the password without TLS (with --tls none; test servers only)
     --ca PEM               Trust the CA certificates in PEM instead of the Mozilla roots
-    --insecure             Accept any server certificate (self-signed test servers)
+    --insecure             Accept any server certificate (self-signed test servers);
+                           with --user, warns: the password goes to whoever answers
     --helo NAME            The name given in EHLO [default: localhost]
+    --greeting-timeout S   Seconds to wait for the server's greeting [default: 300]
     -h, --help             Print this text
 
 OUTPUT:
     S: a reply line, as received     C: a command, as sent (AUTH data redacted)
     * a note from smtp-send (TLS parameters, the outcome)
+
+ENVIRONMENT:
+    SMTP_SEND_PASSWORD     The password for --user, when --password-file is not given
 
 EXIT CODES:
     0  the server accepted the message for every recipient
@@ -91,11 +103,14 @@ struct Options {
     from: ReversePath<'static>,
     to: Vec<Mailbox<'static>>,
     user: Option<String>,
+    /// `--password`; resolved with the other sources by [`resolve_password`].
     password: Option<Secret<String>>,
+    password_file: Option<PathBuf>,
     allow_plaintext_auth: bool,
     ca: Option<PathBuf>,
     insecure: bool,
     helo: Host<'static>,
+    greeting_timeout: Duration,
     /// `None`: standard input.
     file: Option<PathBuf>,
 }
@@ -141,6 +156,9 @@ impl fmt::Display for OptionsError {
     }
 }
 
+/// The error for a second FILE.
+const ONE_FILE: &str = "more than one FILE given (the message is one file, or standard input)";
+
 /// The flags that take a value.
 const FLAGS_WITH_VALUES: &[&str] = &[
     "--server",
@@ -149,8 +167,10 @@ const FLAGS_WITH_VALUES: &[&str] = &[
     "--to",
     "--user",
     "--password",
+    "--password-file",
     "--ca",
     "--helo",
+    "--greeting-timeout",
 ];
 
 fn invalid(flag: &str, value: &str, reason: impl fmt::Display) -> OptionsError {
@@ -177,6 +197,8 @@ where
     let mut to = Vec::new();
     let mut user = None;
     let mut password = None;
+    let mut password_file = None;
+    let mut greeting_timeout = DEFAULT_GREETING_TIMEOUT;
     let mut allow_plaintext_auth = false;
     let mut ca = None;
     let mut insecure = false;
@@ -190,11 +212,12 @@ where
                 file = Some(Some(PathBuf::from(arg)));
                 continue;
             }
-            return Err(OptionsError::Unknown(arg.to_string_lossy().into_owned()));
+            return Err(OptionsError::Conflict(ONE_FILE));
         };
         if !text.starts_with("--") || text == "-" {
             if file.is_some() {
-                return Err(OptionsError::Unknown(text.to_owned()));
+                // Not repeated: a stray word may be a password that lost its flag.
+                return Err(OptionsError::Conflict(ONE_FILE));
             }
             file = Some((text != "-").then(|| PathBuf::from(text)));
             continue;
@@ -214,7 +237,8 @@ where
             continue;
         }
         if !FLAGS_WITH_VALUES.contains(&flag) {
-            return Err(OptionsError::Unknown(text.to_owned()));
+            // The flag alone: `--pasword=...` must not print what follows the `=`.
+            return Err(OptionsError::Unknown(flag.to_owned()));
         }
         let value: OsString = match inline {
             Some(value) => value.into(),
@@ -224,9 +248,16 @@ where
                 _ => return Err(OptionsError::MissingValue(flag.to_owned())),
             },
         };
-        if flag == "--ca" {
-            ca = Some(PathBuf::from(value));
-            continue;
+        match flag {
+            "--ca" => {
+                ca = Some(PathBuf::from(value));
+                continue;
+            }
+            "--password-file" => {
+                password_file = Some(PathBuf::from(value));
+                continue;
+            }
+            _ => {}
         }
         let value = value
             .into_string()
@@ -245,6 +276,14 @@ where
             "--to" => to.push(parse_mailbox(flag, &value)?),
             "--user" => user = Some(value),
             "--password" => password = Some(Secret::new(value)),
+            "--greeting-timeout" => {
+                let seconds: u64 = value
+                    .parse()
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or_else(|| invalid(flag, &value, "expected a number of seconds"))?;
+                greeting_timeout = Duration::from_secs(seconds);
+            }
             "--helo" => {
                 helo = Some(Domain::new(value.clone()).map_err(|e| invalid(flag, &value, e))?);
             }
@@ -256,9 +295,14 @@ where
     if to.is_empty() {
         return Err(OptionsError::Missing("--to"));
     }
-    if user.is_some() != password.is_some() {
+    if user.is_none() && (password.is_some() || password_file.is_some()) {
         return Err(OptionsError::Conflict(
-            "`--user` and `--password` go together",
+            "`--password` and `--password-file` need `--user`",
+        ));
+    }
+    if password.is_some() && password_file.is_some() {
+        return Err(OptionsError::Conflict(
+            "`--password` and `--password-file` exclude each other",
         ));
     }
     if insecure && ca.is_some() {
@@ -274,6 +318,7 @@ where
         to,
         user,
         password,
+        password_file,
         allow_plaintext_auth,
         ca,
         insecure,
@@ -281,8 +326,102 @@ where
             Some(domain) => domain,
             None => Domain::new(DEFAULT_HELO).map_err(|e| invalid("--helo", DEFAULT_HELO, e))?,
         }),
+        greeting_timeout,
         file: file.flatten(),
     })))
+}
+
+/// The environment variable that holds the password for `--user`.
+const PASSWORD_VARIABLE: &str = "SMTP_SEND_PASSWORD";
+
+/// The default of `--greeting-timeout`: RFC 5321 section 4.5.3.2.
+const DEFAULT_GREETING_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The password for `--user`: from `--password-file`, else [`PASSWORD_VARIABLE`], else
+/// `--password`, else a prompt on the terminal with echo off. `Ok(None)` without `--user`.
+/// Error messages never contain the password (nor any of the file's text).
+fn resolve_password(options: &Options) -> Result<Option<Secret<String>>, String> {
+    if options.user.is_none() {
+        return Ok(None);
+    }
+    if let Some(path) = &options.password_file {
+        let text = std::fs::read(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+        let text = Secret::new(text);
+        let first = text
+            .expose()
+            .split(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default();
+        let first = first.strip_suffix(b"\r").unwrap_or(first);
+        return match std::str::from_utf8(first) {
+            Ok(password) if !password.is_empty() => Ok(Some(Secret::new(password.to_owned()))),
+            Ok(_) => Err(format!(
+                "the password file {} starts with an empty line",
+                path.display()
+            )),
+            Err(_) => Err(format!("the password file {} is not UTF-8", path.display())),
+        };
+    }
+    match std::env::var(PASSWORD_VARIABLE) {
+        Ok(password) if !password.is_empty() => return Ok(Some(Secret::new(password))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(format!("${PASSWORD_VARIABLE} is not UTF-8"));
+        }
+        _ => {}
+    }
+    if let Some(password) = &options.password {
+        return Ok(Some(password.clone()));
+    }
+    prompt_password(options.user.as_deref().unwrap_or_default()).map(Some)
+}
+
+/// Asks for the password on the terminal, echo off (`stty -echo` on the terminal, as
+/// `ssh` and `sudo` do). Refuses when standard input is not a terminal: the message may be
+/// coming through it, and a pipe cannot be asked.
+fn prompt_password(user: &str) -> Result<Secret<String>, String> {
+    use std::io::{BufRead, IsTerminal};
+    let no_terminal = || {
+        format!(
+            "--user needs a password: give --password-file FILE or set ${PASSWORD_VARIABLE} \
+             (standard input is not a terminal to ask on)"
+        )
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(no_terminal());
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| no_terminal())?;
+    let stty = |mode: &str| {
+        tty.try_clone().ok().is_some_and(|t| {
+            std::process::Command::new("stty")
+                .arg(mode)
+                .stdin(t)
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    };
+    // Echo goes off before the prompt shows, so that nothing typed after it is echoed.
+    if !stty("-echo") {
+        return Err("cannot turn the terminal's echo off to ask for the password".to_owned());
+    }
+    let mut out = &tty;
+    let _ = write!(out, "Password for {user}: ");
+    let _ = out.flush();
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    stty("echo");
+    let _ = writeln!(out);
+    let line = Secret::new(line);
+    read.map_err(|e| format!("reading the password: {e}"))?;
+    let password = line.expose().trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password given".to_owned());
+    }
+    Ok(Secret::new(password))
 }
 
 /// `HOST:PORT`, `[IPv6]:PORT`.
@@ -324,7 +463,9 @@ fn parse_mailbox(flag: &str, value: &str) -> Result<Mailbox<'static>, OptionsErr
 }
 
 /// Prints the transcript from the driver's trace: server lines as they complete, commands
-/// with AUTH data redacted, bodies summarised.
+/// as sent, bodies summarised. Credentials never reach it: the client marks its SASL
+/// responses, and the driver hands them over as [`Traffic::SentSecret`] without their bytes,
+/// so no reply the server sends (a challenge pushed ahead of time) can make one show.
 #[derive(Debug, Default)]
 struct Transcript {
     /// A partial reply line.
@@ -332,12 +473,6 @@ struct Transcript {
     /// A partial command line.
     client: Vec<u8>,
     mode: ClientMode,
-    /// An AUTH exchange runs: each `334` from the server calls for one SASL response.
-    in_auth: bool,
-    /// `334` challenges not answered yet: the next client lines are SASL responses, whatever
-    /// the server said in between (it may send its final reply in the same read as the
-    /// challenge, before the response goes out).
-    responses_due: usize,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -360,14 +495,10 @@ enum DataState {
     Cr,
 }
 
-/// Reply lines and commands are printed with control characters escaped.
+/// Reply lines and commands are printed with control characters and bidirectional
+/// overrides escaped: server text never reaches the terminal raw.
 fn show(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    text.chars()
-        .flat_map(char::escape_debug)
-        .collect::<String>()
-        .replace("\\'", "'")
-        .replace("\\\"", "\"")
+    Printable(line).to_string()
 }
 
 fn note(text: impl fmt::Display) {
@@ -381,6 +512,7 @@ impl Transcript {
         match traffic {
             Traffic::Received => self.received(&mut out, bytes),
             Traffic::Sent => self.sent(&mut out, bytes),
+            Traffic::SentSecret { .. } => self.secret(&mut out),
         }
     }
 
@@ -395,17 +527,11 @@ impl Transcript {
             let _ = writeln!(out, "S: {}", show(line));
             // The last line of a reply: "ddd" or "ddd text".
             let last = line.len() == 3 || line.get(3) == Some(&b' ');
-            if last {
-                match line.get(..3) {
-                    Some(b"354") => {
-                        self.mode = ClientMode::Data {
-                            octets: 0,
-                            state: DataState::LineStart,
-                        }
-                    }
-                    Some(b"334") if self.in_auth => self.responses_due += 1,
-                    _ => self.in_auth = false,
-                }
+            if last && line.get(..3) == Some(b"354") {
+                self.mode = ClientMode::Data {
+                    octets: 0,
+                    state: DataState::LineStart,
+                };
             }
         }
     }
@@ -457,29 +583,26 @@ impl Transcript {
         }
     }
 
+    /// A secret the client sent (a SASL response, or the initial response ending an AUTH
+    /// line): it ends the line, which is printed with the secret replaced.
+    fn secret(&mut self, out: &mut impl Write) {
+        let start = std::mem::take(&mut self.client);
+        let _ = writeln!(out, "C: {}<redacted>", show(&start));
+    }
+
     fn command(&mut self, out: &mut impl Write, line: &[u8]) {
         let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
         let verb = words.first().copied().unwrap_or_default();
-        if self.responses_due > 0 {
-            self.responses_due -= 1;
-            let _ = writeln!(out, "C: <redacted>");
-        } else if verb.eq_ignore_ascii_case(b"AUTH") {
-            self.in_auth = true;
-            let mechanism = words.get(1).copied().unwrap_or_default();
-            let redacted = if words.len() > 2 { " <redacted>" } else { "" };
-            let _ = writeln!(out, "C: AUTH {}{redacted}", show(mechanism));
-        } else {
-            let _ = writeln!(out, "C: {}", show(line));
-            let size = words
-                .get(1)
-                .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok());
-            if let (true, Some(size)) = (verb.eq_ignore_ascii_case(b"BDAT"), size) {
-                if size > 0 {
-                    self.mode = ClientMode::Bdat {
-                        total: size,
-                        left: size,
-                    };
-                }
+        let _ = writeln!(out, "C: {}", show(line));
+        let size = words
+            .get(1)
+            .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok());
+        if let (true, Some(size)) = (verb.eq_ignore_ascii_case(b"BDAT"), size) {
+            if size > 0 {
+                self.mode = ClientMode::Bdat {
+                    total: size,
+                    left: size,
+                };
             }
         }
     }
@@ -496,8 +619,9 @@ struct Report {
     refused: Vec<(usize, Reply<'static>)>,
 }
 
+/// A reply's code, enhanced code and first line, escaped ([`Printable`]).
 fn summary(reply: &Reply<'_>) -> String {
-    let text = String::from_utf8_lossy(reply.first_line());
+    let text = Printable(reply.first_line());
     match reply.enhanced() {
         Some(enhanced) => format!("{} {enhanced} {text}", reply.code()),
         None => format!("{} {text}", reply.code()),
@@ -509,6 +633,7 @@ async fn run_session<S>(
     envelope: Envelope,
     recipients: &[Mailbox<'static>],
     mut body: Option<BodyReader>,
+    silent_hint: Option<&str>,
 ) -> Report
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -561,14 +686,17 @@ where
                 }
             }
             Event::MessageAccepted(reply) => report.accepted = Some(reply),
-            Event::MessageRejected(rejection) => {
-                report.failure = Some(match rejection {
-                    Rejection::NoRecipients => "every recipient was refused".to_owned(),
-                    Rejection::Sender(reply) => format!("sender refused: {}", summary(&reply)),
-                    Rejection::Data(reply) => format!("DATA refused: {}", summary(&reply)),
-                    Rejection::Message(reply) => format!("message refused: {}", summary(&reply)),
-                    other => format!("{other:?}"),
-                });
+            // Rejection's and SessionError's Display escape the server's text.
+            Event::MessageRejected(rejection) => report.failure = Some(rejection.to_string()),
+            // A server that never greets a plaintext client is most likely waiting for a
+            // TLS handshake: say so (mail-tls's diagnosis, docs/design.md section 3.7).
+            Event::Closed(Err(SessionError::Timeout(Awaiting::Greeting)))
+                if silent_hint.is_some() =>
+            {
+                let hint = silent_hint.unwrap_or_default();
+                report
+                    .failure
+                    .get_or_insert_with(|| format!("{hint} (smtp-send: --tls implicit)"));
             }
             Event::Closed(Err(error)) => {
                 report.failure.get_or_insert_with(|| error.to_string());
@@ -659,7 +787,7 @@ fn open_body(file: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
     })
 }
 
-async fn send(options: Options) -> ExitCode {
+async fn send(options: Options, password: Option<Secret<String>>) -> ExitCode {
     let body = match open_body(&options.file) {
         Ok(body) => body,
         Err(error) => {
@@ -681,8 +809,15 @@ async fn send(options: Options) -> ExitCode {
     // DATA turns the bare LF of a file written on Unix into CRLF; BDAT would send it as is.
     config.chunking = false;
     config.allow_plaintext_auth = options.allow_plaintext_auth;
-    if let (Some(user), Some(password)) = (&options.user, &options.password) {
-        config.credentials = Some(Credentials::password(user.clone(), password.clone()));
+    config.timeouts.greeting = options.greeting_timeout;
+    if let (Some(user), Some(password)) = (&options.user, password) {
+        config.credentials = Some(Credentials::password(user.clone(), password));
+        if options.insecure && options.tls != TlsMode::None {
+            eprintln!(
+                "smtp-send: warning: --insecure accepts any certificate, so the password for \
+                 {user} goes to whoever answers, an attacker in the middle included"
+            );
+        }
     }
 
     let verification = if options.insecure {
@@ -737,6 +872,7 @@ async fn send(options: Options) -> ExitCode {
     let options_tls = HandshakeOptions::default()
         .service(Service::Submission)
         .port(options.port);
+    let hint = mail_tls::silent_server_hint(Service::Submission, Some(options.port));
     let report = match options.tls {
         TlsMode::Implicit => {
             let stream = match connect_implicit(tls, name, tcp, options_tls).await {
@@ -750,17 +886,17 @@ async fn send(options: Options) -> ExitCode {
                 info.cipher_suite.as_deref().unwrap_or("?")
             ));
             let mut conn = ClientConnection::new(stream, client).with_trace(trace);
-            run_session(&mut conn, envelope, &options.to, Some(body)).await
+            run_session(&mut conn, envelope, &options.to, Some(body), None).await
         }
         TlsMode::StartTls => {
             let mut conn = ClientConnection::new(tcp, client)
                 .with_trace(trace)
                 .with_starttls(tls, name, options_tls);
-            run_session(&mut conn, envelope, &options.to, Some(body)).await
+            run_session(&mut conn, envelope, &options.to, Some(body), Some(&hint)).await
         }
         TlsMode::None => {
             let mut conn = ClientConnection::new(tcp, client).with_trace(trace);
-            run_session(&mut conn, envelope, &options.to, Some(body)).await
+            run_session(&mut conn, envelope, &options.to, Some(body), Some(&hint)).await
         }
     };
     match (&report.accepted, &report.failure) {
@@ -803,6 +939,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let password = match resolve_password(&options) {
+        Ok(password) => password,
+        Err(error) => {
+            eprintln!("smtp-send: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -813,7 +956,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(send(options))
+    runtime.block_on(send(options, password))
 }
 
 #[cfg(test)]
@@ -881,11 +1024,30 @@ mod tests {
             err("--insecure=yes"),
             OptionsError::UnexpectedValue("--insecure".into())
         );
-        let e = err("--server h:25 --from a@b.example --to c@d.example --user u");
+        // `--user` alone is fine (the password comes from the environment or a prompt); a
+        // password without a user, or from two places, is not.
+        let e = err("--server h:25 --from a@b.example --to c@d.example --password p");
         assert!(matches!(e, OptionsError::Conflict(_)));
-        // The password never appears in an error.
-        let e = err("--server h:25 --from a@b.example --to not-an-address --password hunter2");
-        assert!(!e.to_string().contains("hunter2"));
+        let e = err(
+            "--server h:25 --from a@b.example --to c@d.example --user u --password p \
+                     --password-file f",
+        );
+        assert!(matches!(e, OptionsError::Conflict(_)));
+        // The password never appears in an error, whatever is wrong around it.
+        for line in [
+            "--server h:25 --from a@b.example --to not-an-address --password hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --pasword=hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --password=hunter2",
+            "--server h:25 --from a@b.example --to c@d.example --password hunter2 \
+             --password-file f --user u",
+            "--password hunter2 --server h:25 --from a@b.example --to c@d.example \
+             --greeting-timeout x --user u",
+            "--server h:25 --from a@b.example --to c@d.example --user u --password hunter2 \
+             a.eml hunter2",
+        ] {
+            let e = err(line);
+            assert!(!e.to_string().contains("hunter2"), "{line}: {e}");
+        }
         assert!(matches!(parse(args("--bogus --help")), Ok(Parsed::Help)));
     }
 
@@ -893,13 +1055,14 @@ mod tests {
     fn transcript_redacts_auth_and_summarises_bodies() {
         let mut t = Transcript::default();
         let mut out = Vec::new();
-        t.sent(&mut out, b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+        t.sent(&mut out, b"AUTH PLAIN ");
+        t.secret(&mut out);
         t.received(&mut out, b"235 2.7.0 ok\r\n");
         t.sent(&mut out, b"AUTH LOGIN\r\n");
         t.received(&mut out, b"334 VXNlcm5hbWU6\r\n");
-        t.sent(&mut out, b"YWxpY2U=\r\n");
+        t.secret(&mut out);
         t.received(&mut out, b"334 UGFzc3dvcmQ6\r\n");
-        t.sent(&mut out, b"c2VjcmV0\r\n");
+        t.secret(&mut out);
         t.received(&mut out, b"235 2.7.0 ok\r\nxx");
         t.sent(&mut out, b"DATA\r\n");
         t.received(&mut out, b"\r\n354 go\r\n");
@@ -919,28 +1082,20 @@ mod tests {
         );
     }
 
-    /// The server may send its challenge and its final reply in one read, so the trace shows
-    /// both before the client's response to the challenge: that response is still redacted.
+    /// What the server says never decides what is redacted: a pushed `334` changes nothing,
+    /// and server text is escaped.
     #[test]
-    fn a_response_sent_after_the_final_reply_is_redacted() {
+    fn replies_decide_nothing_and_are_escaped() {
         let mut t = Transcript::default();
         let mut out = Vec::new();
-        t.sent(&mut out, b"AUTH LOGIN\r\n");
-        t.received(&mut out, b"334 VXNlcm5hbWU6\r\n");
-        t.sent(&mut out, b"YWxpY2U=\r\n");
-        t.received(&mut out, b"334 UGFzc3dvcmQ6\r\n535 5.7.8 no\r\n");
-        t.sent(&mut out, b"aHVudGVyMnNlY3JldA==\r\nQUIT\r\n");
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text,
-            "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: <redacted>\nS: 334 UGFzc3dvcmQ6\n\
-             S: 535 5.7.8 no\nC: <redacted>\nC: QUIT\n"
+        t.received(
+            &mut out,
+            b"334 odd\r\n554 \x1b[2J\x1b[31mfake\xe2\x80\xae\r\n",
         );
-        // A 334 outside an AUTH exchange calls for no response.
-        let mut t = Transcript::default();
-        let mut out = Vec::new();
-        t.received(&mut out, b"334 odd\r\n");
         t.sent(&mut out, b"QUIT\r\n");
-        assert_eq!(String::from_utf8(out).unwrap(), "S: 334 odd\nC: QUIT\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "S: 334 odd\nS: 554 \\x1b[2J\\x1b[31mfake\\u{202e}\nC: QUIT\n"
+        );
     }
 }

@@ -35,12 +35,43 @@ struct Args {
     timeout: Duration,
 }
 
-const USAGE: &str = "usage: tls-check HOST:PORT [--starttls smtp|pop3|imap] [--insecure] \
-                     [--ca FILE] [--servername NAME] [--timeout SECS]";
+/// The usage text printed by `--help`.
+const USAGE: &str = "\
+tls-check: connect to a mail server and print what TLS negotiated.
 
-fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let target = it.next().ok_or(USAGE)?;
+USAGE:
+    cargo run -p sansmail-examples --example tls-check -- HOST:PORT [OPTIONS]
+
+Without --starttls the handshake comes first (implicit TLS: ports 465, 993, 995).
+
+OPTIONS:
+    --starttls smtp|pop3|imap  Run the plaintext prelude and STARTTLS (STLS) first
+    --insecure                 Complete the handshake whatever the certificate; report it
+    --ca FILE                  Trust the CA certificates in FILE instead of the Mozilla roots
+    --servername NAME          The name to verify (default: HOST)
+    --timeout SECS             Connect, prelude and handshake timeout [default: 10]
+    -h, --help                 Print this text
+
+EXIT CODES:
+    0  the handshake succeeded and the certificate verified
+    1  it did not
+    2  the command line is wrong
+";
+
+/// What the command line asks for.
+enum Parsed {
+    Check(Args),
+    Help,
+}
+
+fn parse_args(args: Vec<String>) -> Result<Parsed, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Parsed::Help);
+    }
+    let mut it = args.into_iter();
+    let target = it
+        .next()
+        .ok_or("expected HOST:PORT; run with --help for the options")?;
     let (host, port) = target
         .rsplit_once(':')
         .ok_or(format!("{target}: expected HOST:PORT"))?;
@@ -82,11 +113,14 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--timeout needs seconds")?;
                 args.timeout = Duration::from_secs(secs);
             }
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; run with --help for the options"
+                ));
+            }
         }
     }
-    Ok(args)
+    Ok(Parsed::Check(args))
 }
 
 /// Runs the real verifier, records its verdict, and with `--insecure` accepts anyway.
@@ -420,10 +454,14 @@ async fn run(args: Args) -> Result<bool, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+    let args = match parse_args(std::env::args().skip(1).collect()) {
+        Ok(Parsed::Check(args)) => args,
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("tls-check: {e}");
             return ExitCode::from(2);
         }
     };

@@ -98,8 +98,30 @@ fn framing_tour() {
     );
 }
 
+/// The usage text printed by `--help`.
+const USAGE: &str = "\
+wire-demo: how mail-wire frames lines and finds the end of a DATA body.
+
+USAGE:
+    cargo run -p sansmail-examples --example wire-demo -- [FILE]
+
+Without FILE: a tour of SMTP smuggling inputs and line framing. With FILE: the end of the
+DATA body in FILE's bytes, under each bare-LF policy.
+
+OPTIONS:
+    -h, --help    Print this text
+";
+
 fn main() -> ExitCode {
-    match std::env::args_os().nth(1) {
+    let first = std::env::args_os().nth(1);
+    if first
+        .as_ref()
+        .is_some_and(|arg| arg == "--help" || arg == "-h")
+    {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    match first {
         Some(path) => match std::fs::read(&path) {
             Ok(wire) => {
                 for policy in POLICIES {

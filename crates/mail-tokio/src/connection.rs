@@ -14,7 +14,7 @@ use mail_tls::rustls::{ClientConfig, ServerConfig};
 use mail_tls::tokio::tokio_rustls::TlsStream;
 use mail_tls::tokio::{HandshakeOptions, starttls_accept, starttls_connect};
 use mail_tls::{SessionInfo, TlsError};
-use mail_wire::session::{EventKind, Session};
+use mail_wire::session::{EventKind, Session, Transmit};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant as Deadline;
 
@@ -35,12 +35,25 @@ pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Which way bytes went, for a [`Connection::with_trace`] callback.
+///
+/// The match is exhaustive on purpose: a hook written before a kind was added stops
+/// compiling rather than printing something it was not written to handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Traffic {
-    /// Queued for the peer: commands or replies, SASL exchanges (credentials!) and message
-    /// data.
+    /// Queued for the peer: commands or replies, and message data.
     Sent,
-    /// Read from the peer.
+    /// Queued for the peer and secret: credentials the session marked
+    /// ([`Transmit::Secret`](mail_wire::session::Transmit::Secret): an AUTH initial response,
+    /// a SASL response line, each through its CRLF). The hook gets an empty slice and only
+    /// the number of octets written; the bytes never reach it.
+    SentSecret {
+        /// How many octets went out.
+        octets: usize,
+    },
+    /// Read from the peer. What the peer sends is never marked: a server sends no
+    /// credentials, and a client's credentials reach a server's trace as read (a server
+    /// that traces input sees AUTH lines: redact there, or do not trace input in
+    /// production).
     Received,
 }
 
@@ -221,8 +234,11 @@ where
     /// of input as it is read (before the session sees it), in order, inside TLS once the
     /// connection is TLS. Pieces are not aligned to lines.
     ///
-    /// For transcripts and debugging. What goes both ways includes AUTH lines and SASL
-    /// exchanges, which carry credentials, and message contents: redact before logging.
+    /// For transcripts and debugging. Output the session marks secret (a client's SASL
+    /// responses, [`Session::poll_transmit_marked`]) comes as [`Traffic::SentSecret`]
+    /// without its bytes, so a hook cannot print a credential the client sent, whatever the
+    /// peer does. Input is passed as read: a server's trace sees the AUTH lines its clients
+    /// send, and both sides see message contents.
     pub fn with_trace(mut self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
         self.trace = Some(Trace(Box::new(trace)));
         self
@@ -373,13 +389,22 @@ where
         self.upgrade().await.map(|()| true)
     }
 
-    /// Moves the session's output to `out`, through the trace.
+    /// Moves the session's output to `out`, through the trace, which never sees a piece
+    /// the session marked secret.
     fn collect(&mut self) {
-        while let Some(bytes) = self.session.poll_transmit() {
+        while let Some(transmit) = self.session.poll_transmit_marked() {
             if let Some(Trace(trace)) = &mut self.trace {
-                trace(Traffic::Sent, &bytes);
+                match &transmit {
+                    Transmit::Plain(bytes) => trace(Traffic::Sent, bytes),
+                    Transmit::Secret(bytes) => trace(
+                        Traffic::SentSecret {
+                            octets: bytes.len(),
+                        },
+                        &[],
+                    ),
+                }
             }
-            self.out.extend_from_slice(&bytes);
+            self.out.extend_from_slice(transmit.bytes());
         }
     }
 

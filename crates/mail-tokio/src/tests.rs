@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use mail_tls::tokio::{HandshakeOptions, tokio_rustls};
 use mail_tls::{ClientTls, ServerTls, Service, TlsError};
-use mail_wire::session::{Ending, EventKind, Session};
+use mail_wire::session::{Ending, EventKind, Session, Transmit};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
 use crate::{Connection, Traffic};
@@ -61,10 +61,11 @@ enum Event {
 
 /// A toy line protocol. It greets with `hi`; `QUIT` is answered `bye` and ends the session,
 /// `STOP` ends it with [`Why::Refused`], `BIG <n>` is answered with `n` octets, `ASK <x>`
-/// waits for the application, `STLS` hands over to TLS.
+/// waits for the application, `STLS` hands over to TLS, `PASS <x>` is answered `pass ` and
+/// `<x>` CRLF as a secret piece (as a client answers a SASL challenge).
 struct Toy {
     input: Vec<u8>,
-    out: VecDeque<Bytes>,
+    out: VecDeque<Transmit>,
     events: VecDeque<Event>,
     pending: bool,
     handoff: bool,
@@ -91,7 +92,7 @@ impl Toy {
     fn new() -> Self {
         Toy {
             input: Vec::new(),
-            out: VecDeque::from([Bytes::from_static(b"hi\r\n")]),
+            out: VecDeque::from([Transmit::Plain(Bytes::from_static(b"hi\r\n"))]),
             events: VecDeque::new(),
             pending: false,
             handoff: false,
@@ -117,7 +118,7 @@ impl Toy {
     }
 
     fn send(&mut self, bytes: Vec<u8>) {
-        self.out.push_back(Bytes::from(bytes));
+        self.out.push_back(Transmit::Plain(Bytes::from(bytes)));
     }
 
     fn close(&mut self, how: Ending<Why>) {
@@ -154,6 +155,11 @@ impl Toy {
                 ("ASK", what) => {
                     self.pending = true;
                     self.events.push_back(Event::Ask(what.to_owned()));
+                }
+                ("PASS", secret) => {
+                    self.send(b"pass ".to_vec());
+                    let secret = format!("{secret}\r\n").into_bytes();
+                    self.out.push_back(Transmit::Secret(Bytes::from(secret)));
                 }
                 ("BIG", n) => {
                     let mut big = vec![b'x'; n.parse().unwrap_or(0)];
@@ -201,6 +207,10 @@ impl Session for Toy {
     }
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.out.pop_front().map(Transmit::into_bytes)
+    }
+
+    fn poll_transmit_marked(&mut self) -> Option<Transmit> {
         self.out.pop_front()
     }
 
@@ -547,6 +557,40 @@ async fn the_trace_sees_both_directions_in_order() {
         (Traffic::Received, b"a\r\n".to_vec()),
         (Traffic::Sent, b"ok a\r\n".to_vec()),
         (Traffic::Received, b"QUIT\r\n".to_vec()),
+        (Traffic::Sent, b"bye\r\n".to_vec()),
+    ];
+    assert_eq!(*log.lock().unwrap(), expected);
+}
+
+/// Output the session marks secret reaches the peer whole and the trace as its length only,
+/// in its place among the other pieces.
+#[tokio::test]
+async fn the_trace_never_sees_a_secret() {
+    let (ours, peer) = tokio::io::duplex(1024);
+    let peer = tokio::spawn(async move {
+        let mut peer = BufReader::new(peer);
+        let mut seen = String::new();
+        peer.read_line(&mut seen).await.unwrap();
+        peer.get_mut()
+            .write_all(b"PASS hunter2\r\nQUIT\r\n")
+            .await
+            .unwrap();
+        peer.read_to_string(&mut seen).await.unwrap();
+        seen
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let mut conn = Connection::new(ours, Toy::new()).with_trace(move |traffic, bytes| {
+        sink.lock().unwrap().push((traffic, bytes.to_vec()));
+    });
+    assert_eq!(events(&mut conn).await, [Ok(Event::Closed(Ok(())))]);
+    drop(conn);
+    assert_eq!(peer.await.unwrap(), "hi\r\npass hunter2\r\nbye\r\n");
+    let expected: Vec<(Traffic, Vec<u8>)> = vec![
+        (Traffic::Sent, b"hi\r\n".to_vec()),
+        (Traffic::Received, b"PASS hunter2\r\nQUIT\r\n".to_vec()),
+        (Traffic::Sent, b"pass ".to_vec()),
+        (Traffic::SentSecret { octets: 9 }, Vec::new()),
         (Traffic::Sent, b"bye\r\n".to_vec()),
     ];
     assert_eq!(*log.lock().unwrap(), expected);

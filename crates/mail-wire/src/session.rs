@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!            ┌────────── feed / feed_buf / handle_eof ◀── bytes read from the peer
-//!  Session ──┼──▶ poll_transmit ──▶ bytes to write to the peer
+//!  Session ──┼──▶ poll_transmit (_marked) ──▶ bytes to write to the peer
 //!            ├──▶ poll_event ──▶ application (decisions go back through the machine's own API)
 //!            └──▶ poll_timeout ──▶ timer ──▶ handle_timeout(now)
 //! ```
@@ -103,6 +103,52 @@ pub enum EventKind<'a, E> {
     Other,
 }
 
+/// One piece of output from [`Session::poll_transmit_marked`]: the bytes to write, and
+/// whether they may be shown.
+///
+/// Both kinds go on the wire the same way, in order; the mark is for whatever watches the
+/// wire (a trace, a transcript) and never changes what is written.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Transmit {
+    /// Commands, replies, message data: fine to show (to whoever may see the mail).
+    Plain(Bytes),
+    /// Credentials: a SASL response, or the initial response of an AUTH (AUTHENTICATE)
+    /// command, through the end of its line. Never show, log or keep these bytes; a trace
+    /// shows at most that a secret of so many octets went out.
+    Secret(Bytes),
+}
+
+impl Transmit {
+    /// The bytes to write, whatever their mark.
+    pub fn bytes(&self) -> &Bytes {
+        match self {
+            Transmit::Plain(bytes) | Transmit::Secret(bytes) => bytes,
+        }
+    }
+
+    /// The bytes to write, whatever their mark.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Transmit::Plain(bytes) | Transmit::Secret(bytes) => bytes,
+        }
+    }
+
+    /// Whether these bytes carry credentials.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Transmit::Secret(_))
+    }
+}
+
+impl std::fmt::Debug for Transmit {
+    // A secret's bytes are never printed, not even by `{:?}` (docs/design.md section 3.6).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transmit::Plain(bytes) => f.debug_tuple("Plain").field(bytes).finish(),
+            Transmit::Secret(bytes) => write!(f, "Secret(<{} octets>)", bytes.len()),
+        }
+    }
+}
+
 /// The sans-IO driver contract every protocol state machine implements.
 ///
 /// The inherent methods of each machine carry the same names and meanings; the trait lets one
@@ -134,6 +180,23 @@ pub trait Session {
     /// Bytes to write to the peer, in order, if any.
     #[must_use = "bytes the session queued must be written to the peer"]
     fn poll_transmit(&mut self) -> Option<Bytes>;
+
+    /// Bytes to write to the peer, in order, if any, marked [`Transmit::Secret`] when they
+    /// carry credentials; the same queue as [`Session::poll_transmit`], which drops the mark.
+    ///
+    /// A driver that shows what it writes (a trace, a transcript, a debug log) calls this
+    /// one and never shows a secret piece. Only the machine knows which of its output is a
+    /// SASL response; a trace that guessed it from the peer's replies could be made to show
+    /// one, by a peer that sends a challenge before the response it calls for is written.
+    ///
+    /// The default marks nothing secret: a machine that never sends credentials (a server)
+    /// keeps it. A machine that does (a client) overrides it and queues each secret as a
+    /// piece of its own, so that what surrounds it (`AUTH PLAIN ` before an initial
+    /// response) stays visible.
+    #[must_use = "bytes the session queued must be written to the peer"]
+    fn poll_transmit_marked(&mut self) -> Option<Transmit> {
+        self.poll_transmit().map(Transmit::Plain)
+    }
 
     /// The next event, in order.
     #[must_use = "events carry decisions the application must answer"]

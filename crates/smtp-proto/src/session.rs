@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use mail_wire::session::{EventKind, Session};
+use mail_wire::session::{EventKind, Session, Transmit};
 
 use crate::{client, server};
 
@@ -81,6 +81,10 @@ impl Session for client::Client {
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
         client::Client::poll_transmit(self)
+    }
+
+    fn poll_transmit_marked(&mut self) -> Option<Transmit> {
+        client::Client::poll_transmit_marked(self)
     }
 
     fn poll_event(&mut self) -> Option<client::Event> {

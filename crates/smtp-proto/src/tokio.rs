@@ -280,8 +280,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// of input as it is read (before the state machine sees it), in order, inside TLS once
     /// the connection is TLS. Pieces are not aligned to lines.
     ///
-    /// For transcripts and debugging. What is sent includes AUTH lines and SASL responses,
-    /// which carry credentials, and the message body: redact before logging.
+    /// For transcripts and debugging. Credentials the client sends (the AUTH initial
+    /// response, each SASL response line) reach `trace` as [`Traffic::SentSecret`] with their
+    /// length alone, never their bytes, whatever the server does
+    /// ([`Client::poll_transmit_marked`]); the message body and the server's replies come as
+    /// they are (show replies through [`client::Printable`]).
     pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
         ClientConnection(self.0.with_trace(trace))
     }
@@ -982,5 +985,60 @@ mod tests {
             (Traffic::Received, b"221 bye\r\n".to_vec()),
         ];
         assert_eq!(log, expected);
+    }
+
+    /// The AUTH line's initial response goes to the server whole and to the trace as its
+    /// length only.
+    #[tokio::test]
+    async fn the_trace_gets_no_credential() {
+        let (ours, theirs) = tokio::io::duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut peer = Peer(BufReader::new(theirs));
+            peer.send(b"220 mx.example ESMTP\r\n").await;
+            peer.line().await;
+            peer.send(b"250-mx.example\r\n250 AUTH PLAIN\r\n").await;
+            let auth = peer.line().await;
+            peer.send(b"235 2.7.0 ok\r\n").await;
+            peer.line().await;
+            peer.send(b"221 bye\r\n").await;
+            auth
+        });
+        let mut config = plaintext();
+        config.allow_plaintext_auth = true;
+        config.credentials = Some(client::Credentials::password(
+            "alice",
+            mail_wire::Secret::new("tr0ub4dor".into()),
+        ));
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let mut conn = connection(ours, config).with_trace(move |traffic, bytes| {
+            sink.lock().unwrap().push((traffic, bytes.to_vec()));
+        });
+        let events = events(&mut conn, |event, conn| {
+            if *event == client::Event::Ready {
+                conn.quit();
+            }
+        })
+        .await;
+        assert_eq!(events.last(), Some(&Ok(client::Event::Closed(Ok(())))));
+        assert_eq!(
+            server.await.unwrap(),
+            "AUTH PLAIN AGFsaWNlAHRyMHViNGRvcg==\r\n"
+        );
+        let log = log.lock().unwrap().clone();
+        let sent: Vec<_> = log
+            .iter()
+            .filter(|(traffic, _)| *traffic != Traffic::Received)
+            .cloned()
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (Traffic::Sent, b"EHLO localhost\r\n".to_vec()),
+                (Traffic::Sent, b"AUTH PLAIN ".to_vec()),
+                (Traffic::SentSecret { octets: 26 }, Vec::new()),
+                (Traffic::Sent, b"QUIT\r\n".to_vec()),
+            ]
+        );
     }
 }

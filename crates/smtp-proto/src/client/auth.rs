@@ -7,11 +7,9 @@ use mail_wire::Secret;
 use mail_wire::sasl::framing;
 use mail_wire::sasl::{ClientSession, Mechanism, SaslError};
 
-use crate::command::{self, Command, InitialResponse};
 use crate::reply::Reply;
 
 use super::config::{COMMAND_LINE_LIMIT, SASL_LINE_LIMIT};
-use super::pending::Expect;
 use super::{Client, Event, SessionError};
 
 /// A running SASL exchange.
@@ -64,22 +62,16 @@ impl Client {
             Err(error) => return self.give_up(SessionError::Sasl(error)),
         };
 
-        let name = command::Mechanism::from_parsed(mechanism.name().into());
+        let name = mechanism.name();
         let encoded = initial
             .as_ref()
             .map(|ir| framing::encode_initial_response(ir.expose()));
         // "AUTH " name SP initial-response CRLF must fit the command line (RFC 4954 section 4).
-        let fits = encoded.as_ref().is_some_and(|text| {
-            7 + name.as_str().len() + text.expose().len() + 2 <= COMMAND_LINE_LIMIT
-        });
-        let command = Command::Auth {
-            mechanism: name,
-            initial_response: encoded
-                .as_ref()
-                .filter(|_| fits)
-                .map(|text| InitialResponse::from_parsed(text.expose())),
-        };
-        self.send_command(now, Expect::Auth, &command);
+        let fits = encoded
+            .as_ref()
+            .is_some_and(|text| 7 + name.len() + text.expose().len() + 2 <= COMMAND_LINE_LIMIT);
+        let initial_text = encoded.as_ref().filter(|_| fits).map(|text| text.expose());
+        self.send_auth(now, name, initial_text.map(String::as_str));
         self.auth = Some(AuthExchange {
             mechanism,
             session,

@@ -28,6 +28,19 @@ pub enum Rejection {
     Message(Reply<'static>),
 }
 
+impl fmt::Display for Rejection {
+    /// The reply's code, enhanced code and first line, with control characters escaped
+    /// ([`Printable`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Sender(reply) => write!(f, "sender refused: {}", show(reply)),
+            Rejection::NoRecipients => f.write_str("every recipient was refused"),
+            Rejection::Data(reply) => write!(f, "DATA refused: {}", show(reply)),
+            Rejection::Message(reply) => write!(f, "message refused: {}", show(reply)),
+        }
+    }
+}
+
 impl Rejection {
     /// The server's reply, if the rejection has one.
     pub fn reply(&self) -> Option<&Reply<'static>> {
@@ -168,7 +181,10 @@ pub enum SessionError {
     AuthNotOffered,
     /// None of the mechanisms the server offers fits the credentials and
     /// [`ClientConfig::auth_mechanisms`].
-    #[error("no usable SASL mechanism among those offered: {offered}")]
+    #[error(
+        "no usable SASL mechanism among those offered: {}",
+        Printable(.offered.to_string().as_bytes())
+    )]
     NoCommonMechanism {
         /// The mechanisms the server offered.
         offered: AuthMechanisms,
@@ -185,7 +201,7 @@ pub enum SessionError {
     },
     /// The SASL exchange failed on the client's side: a malformed challenge, a SCRAM server
     /// that could not prove it knows the password, or unusable credentials.
-    #[error("SASL exchange failed: {0}")]
+    #[error("SASL exchange failed: {}", Printable(.0.to_string().as_bytes()))]
     Sasl(SaslError),
     /// A reply line longer than [`ClientConfig::max_reply_line_len`].
     #[error("reply line longer than {limit} octets")]
@@ -200,17 +216,88 @@ pub enum SessionError {
     /// RSET, `354` to an LMTP DATA with no recipient).
     #[error("unexpected reply: {}", show(.0))]
     UnexpectedReply(Reply<'static>),
+    /// A reply that arrived before the command it would answer was sent: its first octet
+    /// was read (fed) before the driver took that command for the wire
+    /// ([`Client::poll_transmit`] emptied the output), so the server cannot have seen it. A
+    /// server that pushes replies ahead (`220 x` CRLF `250 x` in one write, making `250 x`
+    /// the EHLO reply; a `220` to a STARTTLS not yet sent; a `334` challenge before AUTH or
+    /// before the response to the previous one) is broken or hostile, and nothing it says
+    /// next can be matched to a command. Replies to pipelined commands that went out in one
+    /// write are not affected: they were read after the commands were taken.
+    #[error("reply to {awaiting} before it was sent: {}", show(.reply))]
+    ReplyBeforeCommand {
+        /// The command the reply would have answered.
+        awaiting: Awaiting,
+        /// The reply.
+        reply: Reply<'static>,
+    },
     /// No reply before the deadline.
     #[error("timed out waiting for the reply to {0}")]
     Timeout(Awaiting),
 }
 
-/// A reply for error messages: code, enhanced code and the first line of text.
-fn show(reply: &Reply<'_>) -> String {
-    let text = String::from_utf8_lossy(reply.first_line());
+/// A reply for error messages: code, enhanced code and the first line of text, escaped.
+pub(crate) fn show(reply: &Reply<'_>) -> String {
+    let text = Printable(reply.first_line());
     match reply.enhanced() {
         Some(enhanced) => format!("{} {enhanced} {text}", reply.code()),
         None => format!("{} {text}", reply.code()),
+    }
+}
+
+/// Text from the server, safe to print on a terminal: its `Display` escapes every character
+/// that could move the cursor, clear the screen, change colours or reorder what follows.
+///
+/// Escaped are the C0 controls (tab, CR and LF included) and DEL as `\xNN`, and the C1
+/// controls (U+0080 to U+009F), the bidirectional overrides and embeddings (U+202A to
+/// U+202E), isolates (U+2066 to U+2069) and marks (U+061C, U+200E, U+200F) as `\u{NNNN}`.
+/// Octets that are not UTF-8 show as U+FFFD. Everything else, a backslash included, is
+/// shown as is: an escape sequence spelled out in text is harmless.
+///
+/// [`SessionError`] and [`Rejection`] display replies through it; a program that prints
+/// reply text itself should too.
+///
+/// ```
+/// use smtp_proto::client::Printable;
+///
+/// let greeting = b"554 \x1b[2J\x1b[31mfake: accepted\xe2\x80\xae";
+/// assert_eq!(
+///     Printable(greeting).to_string(),
+///     "554 \\x1b[2J\\x1b[31mfake: accepted\\u{202e}"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printable<'a>(pub &'a [u8]);
+
+impl Printable<'_> {
+    /// Whether `c` is escaped.
+    fn escaped(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
+    }
+}
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if !Printable::escaped(c) {
+                    f.write_char(c)?;
+                } else if (c as u32) < 0x80 {
+                    write!(f, "\\x{:02x}", c as u32)?;
+                } else {
+                    write!(f, "\\u{{{:04x}}}", c as u32)?;
+                }
+            }
+            if !chunk.invalid().is_empty() {
+                f.write_char(char::REPLACEMENT_CHARACTER)?;
+            }
+        }
+        Ok(())
     }
 }
 

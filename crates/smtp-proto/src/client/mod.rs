@@ -161,6 +161,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use mail_wire::line::{BareLf, Frame, LineFramer};
 use mail_wire::sasl::Mechanism;
+use mail_wire::session::Transmit;
 
 use crate::command::Command;
 use crate::error::ReplyError;
@@ -170,7 +171,7 @@ use mail_wire::Secret;
 
 pub use config::{ClientConfig, Credentials, Timeouts, TlsPolicy};
 pub use envelope::{Envelope, EnvelopeError, Recipient};
-pub use event::{Awaiting, ClientError, Event, Rejection, SessionError};
+pub use event::{Awaiting, ClientError, Event, Printable, Rejection, SessionError};
 
 use auth::AuthExchange;
 use body::BodyState;
@@ -213,7 +214,15 @@ pub struct Client {
     /// Octets of the current `feed` call not yet moved into `input` (it is framed in pieces):
     /// they follow whatever `input` ends with, so they count for the STARTTLS boundary.
     unfed: usize,
+    /// How many `feed` calls have begun: the number of the read being processed.
+    reads: u64,
+    /// The read in which the line being framed began (the partial line in `input`, or the
+    /// next line), and the read in which the reply being assembled began.
+    line_from: u64,
+    reply_from: Option<u64>,
     output: BytesMut,
+    /// Output split around a secret (a SASL response), oldest first; `output` follows it.
+    marked: VecDeque<Transmit>,
     framer: LineFramer,
     replies: ReplyParser,
     events: VecDeque<Event>,
@@ -241,7 +250,10 @@ impl fmt::Debug for Client {
             .field("authenticated", &self.authenticated)
             .field("pending", &self.pending)
             .field("buffered_input", &self.input.len())
-            .field("buffered_output", &self.output.len())
+            .field(
+                "buffered_output",
+                &(self.output.len() + self.marked.iter().map(|t| t.bytes().len()).sum::<usize>()),
+            )
             .field("events", &self.events.len())
             .field("error", &self.error)
             .finish_non_exhaustive()
@@ -260,7 +272,11 @@ impl Client {
             config,
             input: BytesMut::new(),
             unfed: 0,
+            reads: 0,
+            line_from: 0,
+            reply_from: None,
             output: BytesMut::new(),
+            marked: VecDeque::new(),
             framer,
             replies,
             events: VecDeque::new(),
@@ -324,6 +340,14 @@ impl Client {
     /// Takes bytes read from the server. Never fails: what the server does wrong comes out
     /// as events. Input is framed as it arrives, so at most one partial line stays buffered.
     pub fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.reads += 1;
+        if self.input.is_empty() {
+            // No partial line is waiting: the next line starts in this read.
+            self.line_from = self.reads;
+        }
         let mut rest = bytes;
         while !rest.is_empty() {
             match self.phase {
@@ -358,10 +382,36 @@ impl Client {
         self.events.pop_front()
     }
 
-    /// Bytes to write to the server, if any.
+    /// Bytes to write to the server, if any: everything queued, in one piece. A trace should
+    /// use [`Client::poll_transmit_marked`] instead, which tells credentials apart.
+    ///
+    /// Take everything (until `None`) before feeding the next read, as a driver writes
+    /// before it reads: a command counts as sent once the output is empty, and a reply read
+    /// before its command was sent ends the session ([`SessionError::ReplyBeforeCommand`]).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        (!self.output.is_empty()).then(|| self.output.split().freeze())
+        // Everything queued in one piece, as before output was marked: callers that check
+        // what they write line by line see whole lines.
+        let first = self.next_transmit()?.into_bytes();
+        let Some(second) = self.next_transmit() else {
+            return Some(first);
+        };
+        let mut all = BytesMut::from(&first[..]);
+        all.extend_from_slice(second.bytes());
+        while let Some(next) = self.next_transmit() {
+            all.extend_from_slice(next.bytes());
+        }
+        Some(all.freeze())
+    }
+
+    /// Bytes to write to the server, if any, from the same queue as
+    /// [`Client::poll_transmit`], with credentials marked [`Transmit::Secret`]: the initial
+    /// response on an AUTH line (the line's start, `AUTH PLAIN `, is a plain piece before
+    /// it) and every SASL response line, each through its CRLF. The mark comes from what the
+    /// client sent, not from what the server said, so no reply can make a trace show one.
+    #[must_use]
+    pub fn poll_transmit_marked(&mut self) -> Option<Transmit> {
+        self.next_transmit()
     }
 
     /// When [`Client::handle_timeout`] should be called: the deadline of the oldest
@@ -405,6 +455,7 @@ impl Client {
         self.input.clear();
         self.framer.reset();
         self.replies = ReplyParser::new(self.config.max_reply_lines);
+        self.reply_from = None;
         self.phase = Phase::Setup;
         self.send_hello(now, self.first_hello());
         Ok(())
@@ -502,12 +553,20 @@ impl Client {
             let Some(frame) = self.framer.next_frame(&mut self.input) else {
                 break;
             };
+            // The line just framed began in `line_from`; every line after it in this read.
+            let line_from = std::mem::replace(&mut self.line_from, self.reads);
             match frame {
-                Frame::Line(line) => match self.replies.push_line(&line) {
-                    Ok(Some(reply)) => self.on_reply(now, reply),
-                    Ok(None) => {}
-                    Err(error) => self.abort(SessionError::MalformedReply(error)),
-                },
+                Frame::Line(line) => {
+                    let reply_from = *self.reply_from.get_or_insert(line_from);
+                    match self.replies.push_line(&line) {
+                        Ok(Some(reply)) => {
+                            self.reply_from = None;
+                            self.on_reply(now, reply, reply_from);
+                        }
+                        Ok(None) => {}
+                        Err(error) => self.abort(SessionError::MalformedReply(error)),
+                    }
+                }
                 Frame::TooLong { limit } => self.abort(SessionError::ReplyTooLong { limit }),
                 // Bare LF is accepted as a line ending and `Unterminated` only comes from
                 // `LineFramer::finish`; anything else is not a reply line.
@@ -520,9 +579,11 @@ impl Client {
         }
     }
 
-    /// One complete reply: it answers the front of the pending queue, and goes to the step
-    /// that waits for it.
-    fn on_reply(&mut self, now: Instant, reply: Reply<'static>) {
+    /// One complete reply, whose first octet came in read number `from`: it answers the
+    /// front of the pending queue, and goes to the step that waits for it. A reply read
+    /// before the command it would answer was taken for the wire answers nothing: the
+    /// server sent it ahead, and the session ends ([`SessionError::ReplyBeforeCommand`]).
+    fn on_reply(&mut self, now: Instant, reply: Reply<'static>, from: u64) {
         let Some(expect) = self.pending.front() else {
             return self.abort(if reply.code().get() == 421 {
                 SessionError::ServiceUnavailable(reply)
@@ -530,6 +591,13 @@ impl Client {
                 SessionError::UnexpectedReply(reply)
             });
         };
+        // A 421 ends the session whenever it comes (RFC 5321 section 3.8).
+        if !self.pending.front_sent_before(from) && reply.code().get() != 421 {
+            return self.abort(SessionError::ReplyBeforeCommand {
+                awaiting: expect.awaiting(),
+                reply,
+            });
+        }
         if expect == Expect::Quit {
             return self.close(Ok(()));
         }

@@ -3,11 +3,16 @@
 //! DATA body. (A DATA body is dot-stuffed straight into the output in [`body`](super::body).)
 //! Each write that asks for a reply also puts what the reply answers on the
 //! [`Pending`](super::pending::Pending) queue.
+//!
+//! Credentials (the initial response of AUTH, each SASL response line) go out as pieces of
+//! their own, marked [`Transmit::Secret`], so that every trace hides them
+//! ([`Session::poll_transmit_marked`](mail_wire::session::Session::poll_transmit_marked)).
 
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use mail_wire::sasl::framing;
+use mail_wire::session::Transmit;
 
 use crate::command::Command;
 
@@ -39,12 +44,53 @@ impl Client {
         Command::Quit.encode(&mut self.output);
     }
 
-    /// Writes one SASL response line: the response in base64 (RFC 4954 section 4).
+    /// Writes `AUTH mechanism`, with the initial response (already in base64, or `=` for an
+    /// empty one) as a secret piece of its own (RFC 4954 section 4), and waits for the reply.
+    pub(super) fn send_auth(&mut self, now: Instant, mechanism: &str, initial: Option<&str>) {
+        self.output.extend_from_slice(b"AUTH ");
+        self.output.extend_from_slice(mechanism.as_bytes());
+        match initial {
+            Some(initial) => {
+                self.output.extend_from_slice(b" ");
+                self.write_secret(&[initial.as_bytes(), CRLF]);
+            }
+            None => self.output.extend_from_slice(CRLF),
+        }
+        self.expect(now, Expect::Auth);
+    }
+
+    /// Writes one SASL response line, the response in base64 (RFC 4954 section 4), as a
+    /// secret piece.
     pub(super) fn send_sasl_response(&mut self, now: Instant, response: &[u8]) {
         let line = framing::encode_response(response);
-        self.output.extend_from_slice(line.expose().as_bytes());
-        self.output.extend_from_slice(CRLF);
+        self.write_secret(&[line.expose().as_bytes(), CRLF]);
         self.expect(now, Expect::Auth);
+    }
+
+    /// Queues `parts` as one [`Transmit::Secret`], after everything written before it.
+    fn write_secret(&mut self, parts: &[&[u8]]) {
+        if !self.output.is_empty() {
+            let before = self.output.split().freeze();
+            self.marked.push_back(Transmit::Plain(before));
+        }
+        let mut secret = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            secret.extend_from_slice(part);
+        }
+        self.marked.push_back(Transmit::Secret(secret.freeze()));
+    }
+
+    /// The next piece of output: the pieces queued around a secret first, then what was
+    /// written since. Once the output is empty, every command written is on its way: the
+    /// next read may answer it.
+    pub(super) fn next_transmit(&mut self) -> Option<Transmit> {
+        let next = self.marked.pop_front().or_else(|| {
+            (!self.output.is_empty()).then(|| Transmit::Plain(self.output.split().freeze()))
+        });
+        if self.marked.is_empty() && self.output.is_empty() {
+            self.pending.sent(self.reads + 1);
+        }
+        next
     }
 
     /// Cancels the SASL exchange with `*` (RFC 4954 section 4); the server answers 501.

@@ -83,8 +83,14 @@ impl Expect {
 }
 
 /// The outstanding replies, oldest first, and the timer of the oldest.
+///
+/// Each entry remembers the first read that may answer it: the read after the one during
+/// which the driver took its command (`poll_transmit` emptied the output), counted in `feed`
+/// calls; `None` while the command waits in the output. A reply whose first octet came in an
+/// earlier read answers nothing, since the server cannot answer a command before it was
+/// written.
 pub(super) struct Pending {
-    queue: VecDeque<Expect>,
+    queue: VecDeque<(Expect, Option<u64>)>,
     /// Runs for the front of `queue`; `None` when nothing is outstanding.
     timer: Option<Timer>,
 }
@@ -92,7 +98,9 @@ pub(super) struct Pending {
 impl fmt::Debug for Pending {
     // The queue alone: the timer's instants say nothing to a reader of `Client`'s `Debug`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.queue, f)
+        f.debug_list()
+            .entries(self.queue.iter().map(|(expect, _)| expect))
+            .finish()
     }
 }
 
@@ -104,6 +112,7 @@ impl Pending {
             timer: None,
         };
         pending.push(now, Expect::Greeting, timeouts);
+        pending.sent(0);
         pending
     }
 
@@ -113,17 +122,36 @@ impl Pending {
         if self.queue.is_empty() {
             self.timer = Some(Timer::start(now, expect.timeout(timeouts)));
         }
-        self.queue.push_back(expect);
+        self.queue.push_back((expect, None));
+    }
+
+    /// The driver took every command written so far: read number `from` and later ones may
+    /// answer them.
+    pub(super) fn sent(&mut self, from: u64) {
+        for (_, first) in self.queue.iter_mut().rev() {
+            if first.is_some() {
+                break;
+            }
+            *first = Some(from);
+        }
     }
 
     /// The oldest outstanding reply.
     pub(super) fn front(&self) -> Option<Expect> {
-        self.queue.front().copied()
+        self.queue.front().map(|&(expect, _)| expect)
+    }
+
+    /// Whether the oldest outstanding reply's command was taken for the wire before read
+    /// number `read` began, so that a reply starting in that read can answer it.
+    pub(super) fn front_sent_before(&self, read: u64) -> bool {
+        self.queue
+            .front()
+            .is_some_and(|&(_, first)| first.is_some_and(|first| first <= read))
     }
 
     /// The newest outstanding reply.
     pub(super) fn back(&self) -> Option<Expect> {
-        self.queue.back().copied()
+        self.queue.back().map(|&(expect, _)| expect)
     }
 
     /// A reply to the front arrived at `now`. With `done` the front is answered and leaves
@@ -146,7 +174,7 @@ impl Pending {
 
     /// Whether a reply of a mail transaction is outstanding.
     pub(super) fn in_transaction(&self) -> bool {
-        self.queue.iter().any(|expect| expect.in_transaction())
+        self.queue.iter().any(|(expect, _)| expect.in_transaction())
     }
 
     /// When the oldest outstanding reply is due.
@@ -196,6 +224,11 @@ mod tests {
         pending.push(start, Expect::Mail, &timeouts);
         pending.push(start + SECOND, Expect::Rcpt(0), &timeouts);
         pending.push(start + SECOND, Expect::Data, &timeouts);
+        // Not taken for the wire yet: no read answers them.
+        assert!(!pending.front_sent_before(u64::MAX));
+        pending.sent(2);
+        assert!(!pending.front_sent_before(1));
+        assert!(pending.front_sent_before(2));
         assert_eq!(pending.deadline(), Some(start + timeouts.mail));
         assert_eq!(pending.back(), Some(Expect::Data));
         assert!(pending.in_transaction());

@@ -12,7 +12,7 @@ use smtp_proto::AuthMechanisms;
 use smtp_proto::client::{Client, Credentials, Event, SessionError};
 
 use crate::harness::{App, QuitWhen, Session, config, replay, reply, transcript};
-use crate::{alice, auth_config, closed_with, drain};
+use crate::{Direct, alice, auth_config, closed_with, drain, feed_replies};
 
 fn auth_session(credentials: Credentials, ehlo: &str, rest: &str) -> Session {
     let steps = transcript(&format!(
@@ -207,11 +207,12 @@ fn a_long_initial_response_waits_for_the_servers_challenge() {
     assert_eq!(session.client.authenticated(), Some(Mechanism::XOAuth2));
 }
 
-fn scram_client() -> Client {
+fn scram_client() -> Direct {
     let credentials = Credentials::password("user", Secret::new("pencil".into()))
         .with_scram_nonce(users::client_nonce());
-    let mut client = Client::new(auth_config(credentials), Instant::now());
-    client.feed(
+    let mut client = Direct::new(Client::new(auth_config(credentials), Instant::now()));
+    feed_replies(
+        &mut client,
         Instant::now(),
         b"220 mx.example\r\n250-mx.example\r\n250 AUTH PLAIN SCRAM-SHA-256\r\n",
     );
@@ -219,7 +220,7 @@ fn scram_client() -> Client {
 }
 
 /// The client's next line, without CRLF and the given prefix.
-fn next_line(client: &mut Client, prefix: &str) -> Vec<u8> {
+fn next_line(client: &mut Direct, prefix: &str) -> Vec<u8> {
     let (_, out) = drain(client);
     let line = out.strip_suffix(b"\r\n").expect("one line").to_vec();
     line.strip_prefix(prefix.as_bytes())
@@ -317,17 +318,85 @@ fn a_malformed_challenge_is_cancelled() {
 #[test]
 fn debug_output_never_shows_credentials() {
     let credentials = Credentials::password("alice", Secret::new("tr0ub4dor".into()));
-    let mut client = Client::new(auth_config(credentials), Instant::now());
-    client.feed(
+    let mut client = Direct::new(Client::new(auth_config(credentials), Instant::now()));
+    feed_replies(
+        &mut client,
         Instant::now(),
         b"220 mx.example\r\n250-mx.example\r\n250 AUTH PLAIN\r\n",
     );
     // The AUTH line is waiting in the output buffer.
-    let printed = format!("{client:?} {:?}", client.config());
+    let printed = format!("{:?} {:?}", client.client, client.config());
     assert!(!printed.contains("tr0ub4dor"), "{printed}");
     assert!(!printed.contains("AGFsaWNlAHRyMHViNGRvcg"), "{printed}");
     assert_eq!(
         drain(&mut client).1,
         b"EHLO client.example\r\nAUTH PLAIN AGFsaWNlAHRyMHViNGRvcg==\r\n"
     );
+}
+
+/// Credentials go out as pieces marked secret, whatever the server says around them: the
+/// initial response after a plain `AUTH PLAIN `, each LOGIN response whole. `poll_transmit`
+/// returns the same bytes unmarked.
+#[test]
+fn sasl_responses_are_marked_secret() {
+    use mail_wire::session::Transmit;
+
+    fn marked(client: &mut Client) -> Vec<Transmit> {
+        std::iter::from_fn(|| client.poll_transmit_marked()).collect()
+    }
+    let plain = |bytes: &'static [u8]| Transmit::Plain(bytes::Bytes::from_static(bytes));
+    let secret = |bytes: &'static [u8]| Transmit::Secret(bytes::Bytes::from_static(bytes));
+
+    // Driven directly: everything queued is taken (marked) before each read.
+    let now = Instant::now();
+    let credentials = Credentials::password("alice", Secret::new("tr0ub4dor".into()));
+    let mut client = Client::new(auth_config(credentials.clone()), now);
+    client.feed(now, b"220 mx.example\r\n");
+    assert_eq!(marked(&mut client), [plain(b"EHLO client.example\r\n")]);
+    client.feed(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n");
+    assert_eq!(
+        marked(&mut client),
+        [
+            plain(b"AUTH PLAIN "),
+            secret(b"AGFsaWNlAHRyMHViNGRvcg==\r\n"),
+        ]
+    );
+    client.feed(now, b"235 2.7.0 ok\r\n");
+    client.quit(now);
+    assert_eq!(marked(&mut client), [plain(b"QUIT\r\n")]);
+
+    let mut config = auth_config(credentials);
+    config.auth_mechanisms = vec![Mechanism::Login];
+    let mut client = Client::new(config, now);
+    let mut pieces = Vec::new();
+    for read in [
+        &b"220 mx.example\r\n"[..],
+        b"250-mx.example\r\n250 AUTH LOGIN\r\n",
+        b"334 VXNlcm5hbWU6\r\n",
+        b"334 UGFzc3dvcmQ6\r\n",
+    ] {
+        pieces.extend(marked(&mut client));
+        client.feed(now, read);
+    }
+    pieces.extend(marked(&mut client));
+    assert_eq!(
+        pieces,
+        [
+            plain(b"EHLO client.example\r\n"),
+            plain(b"AUTH LOGIN\r\n"),
+            secret(b"YWxpY2U=\r\n"),
+            secret(b"dHIwdWI0ZG9y\r\n"),
+        ]
+    );
+    // `poll_transmit` hands the same bytes over in one piece, whole lines.
+    let mut client = Client::new(auth_config(alice()), now);
+    client.feed(now, b"220 mx.example\r\n");
+    let _ = client.poll_transmit();
+    client.feed(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n");
+    let whole = client.poll_transmit().expect("the AUTH line");
+    assert!(whole.starts_with(b"AUTH PLAIN ") && whole.ends_with(b"\r\n"));
+    assert_eq!(client.poll_transmit(), None);
+    // The secret's bytes never show in `Debug`.
+    let shown = format!("{:?}", secret(b"dHIwdWI0ZG9y\r\n"));
+    assert_eq!(shown, "Secret(<14 octets>)");
 }

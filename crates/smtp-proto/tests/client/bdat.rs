@@ -111,14 +111,14 @@ fn rfc3030_pipelined_binarymime_chunks_go_through_unchanged() {
 /// recipient accepted and its body open. The output still holds MAIL and RCPT.
 fn body_open(extensions: &str) -> Session {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(format!("220 mx.example\r\n250-mx.example\r\n{extensions}").as_bytes());
+    session.feed_replies(format!("220 mx.example\r\n250-mx.example\r\n{extensions}").as_bytes());
     session.output();
     let now = session.now;
     session
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n");
     assert_eq!(session.events.last(), Some(&Event::BodyReady));
     session
 }
@@ -181,13 +181,13 @@ fn bdat_chunks_of_a_text_body_get_crlf_line_endings() {
 #[test]
 fn a_refused_chunk_fails_the_message_and_resets() {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    session.feed_replies(b"220 mx.example\r\n250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
     let now = session.now;
     session
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n");
     session.client.send_body(now, b"first").unwrap();
     session.client.send_body(now, b"second").unwrap();
     session.output();

@@ -14,7 +14,7 @@ fn data_bodies_are_dot_stuffed_and_line_endings_normalised() {
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
     assert_eq!(session.events.last(), Some(&Event::BodyReady));
     session.output();
     for piece in [
@@ -50,7 +50,7 @@ fn a_refused_data_command_fails_the_message() {
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n");
     assert_eq!(
         session.output(),
         b"MAIL FROM:<a@client.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n"
@@ -81,7 +81,7 @@ fn the_reply_to_the_body_is_reported() {
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
     session.client.finish_body_with(now, b"spam\r\n").unwrap();
     session.feed(b"554 5.7.1 Looks like spam\r\n");
     assert_eq!(

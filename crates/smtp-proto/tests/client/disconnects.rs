@@ -57,7 +57,7 @@ fn a_421_at_any_point_ends_the_session() {
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n354 Go\r\n");
     session.client.send_body(now, b"half a body").unwrap();
     session.feed(shutdown.as_bytes());
     assert_eq!(

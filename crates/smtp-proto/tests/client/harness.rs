@@ -78,6 +78,9 @@ pub(crate) struct Session {
     pub(crate) now: Instant,
     pub(crate) events: Vec<Event>,
     pub(crate) wire: Vec<u8>,
+    /// Taken from the client (as a driver writes before it reads) and not yet returned by
+    /// [`Session::output`].
+    unread: Vec<u8>,
 }
 
 impl Session {
@@ -89,6 +92,7 @@ impl Session {
             now,
             events: Vec::new(),
             wire: Vec::new(),
+            unread: Vec::new(),
         }
     }
 
@@ -135,10 +139,27 @@ impl Session {
         }
     }
 
-    /// Feeds server bytes and reacts.
+    /// Takes what the client queued, as a driver writes it before it reads again.
+    fn take_output(&mut self) {
+        while let Some(bytes) = self.client.poll_transmit() {
+            self.unread.extend_from_slice(&bytes);
+        }
+    }
+
+    /// Feeds server bytes and reacts. What the client queued before is taken first, as a
+    /// driver writes before it reads: the client matches replies only to commands taken.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.take_output();
         self.client.feed(self.now, bytes);
         self.react();
+    }
+
+    /// Feeds server bytes one complete reply per read, reacting after each: a server that
+    /// answers each command once it has arrived (see [`replies`]).
+    pub(crate) fn feed_replies(&mut self, bytes: &[u8]) {
+        for reply in replies(bytes) {
+            self.feed(reply);
+        }
     }
 
     /// Moves the clock and lets the client see it.
@@ -150,10 +171,8 @@ impl Session {
 
     /// What the client wrote since the last call.
     pub(crate) fn output(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(bytes) = self.client.poll_transmit() {
-            out.extend_from_slice(&bytes);
-        }
+        self.take_output();
+        let out = std::mem::take(&mut self.unread);
         self.wire.extend_from_slice(&out);
         out
     }
@@ -209,6 +228,28 @@ impl Session {
     pub(crate) fn run_whole(&mut self, steps: &[Step]) {
         self.run(steps, &mut |_| Vec::new());
     }
+}
+
+/// `bytes` cut after the last line of each reply (`ddd` SP or `ddd` CRLF); a partial reply at
+/// the end is its own piece.
+pub(crate) fn replies(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let (mut start, mut line) = (0, 0);
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte != b'\n' {
+            continue;
+        }
+        let text = &bytes[line..at];
+        if text.len() <= 4 || text[3] == b' ' {
+            pieces.push(&bytes[start..=at]);
+            start = at + 1;
+        }
+        line = at + 1;
+    }
+    if start < bytes.len() {
+        pieces.push(&bytes[start..]);
+    }
+    pieces
 }
 
 /// The steps of a transcript in the test kit's format ([`Transcript`]).

@@ -11,7 +11,7 @@ use smtp_proto::{AddressLiteral, Body, Host, MailParams};
 use crate::harness::{
     App, Message, QuitWhen, Session, config, envelope, replay, reply, transcript,
 };
-use crate::{closed_with, drain, ready, tls_config};
+use crate::{Direct, closed_with, drain, feed_replies, ready, tls_config};
 
 pub(crate) const HELO_FALLBACK: &str = "
     S: 220 old.example SMTP
@@ -66,7 +66,7 @@ fn ehlo_falls_back_to_helo_on_500_or_502() {
 #[test]
 fn helo_sessions_refuse_extensions() {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 old.example\r\n502 No\r\n250 old.example\r\n");
+    session.feed_replies(b"220 old.example\r\n502 No\r\n250 old.example\r\n");
     assert!(session.client.is_ready());
     let now = session.now;
     let mut params = MailParams::default();
@@ -168,8 +168,9 @@ fn unreadable_capability_lines_are_ignored() {
     assert!(capabilities.unknown.is_empty());
 
     // Dropping a line only removes an extension: a garbled STARTTLS is not offered.
-    let mut client = Client::new(tls_config(TlsPolicy::Required), Instant::now());
-    client.feed(
+    let mut client = Direct::new(Client::new(tls_config(TlsPolicy::Required), Instant::now()));
+    feed_replies(
+        &mut client,
         Instant::now(),
         b"220 mx.example\r\n250-mx.example\r\n250 STARTTLS\x7f\r\n",
     );

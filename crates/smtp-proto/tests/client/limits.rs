@@ -55,11 +55,11 @@ fn a_reply_with_too_many_lines_ends_the_session() {
     let mut config = config("client.example");
     config.max_reply_lines = 3;
     let mut session = Session::new(config.clone(), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-a\r\n250-b\r\n250 c\r\n");
+    session.feed_replies(b"220 mx.example\r\n250-a\r\n250-b\r\n250 c\r\n");
     assert!(session.client.is_ready());
     // The configured limit, not only the default, is breached by one more line.
     let mut session = Session::new(config, App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-a\r\n250-b\r\n250-c\r\n250 d\r\n");
+    session.feed_replies(b"220 mx.example\r\n250-a\r\n250-b\r\n250-c\r\n250 d\r\n");
     assert_eq!(
         closed_with(&session),
         &Err(SessionError::MalformedReply(ReplyError::TooManyLines {
@@ -71,7 +71,7 @@ fn a_reply_with_too_many_lines_ends_the_session() {
 /// A client in AUTH LOGIN, past the EHLO reply, before the username prompt.
 fn in_auth_login() -> Session {
     let mut session = Session::new(auth_config(alice()), App::new(vec![], QuitWhen::Never));
-    session.feed(b"220 mx.example\r\n250-mx.example\r\n250 AUTH LOGIN\r\n");
+    session.feed_replies(b"220 mx.example\r\n250-mx.example\r\n250 AUTH LOGIN\r\n");
     assert!(session.output().ends_with(b"AUTH LOGIN\r\n"));
     session
 }
@@ -96,7 +96,7 @@ fn reply_lines_may_reach_12288_octets_only_during_auth() {
     );
     // After the exchange the normal limit (2048) is back.
     let mut session = in_auth_login();
-    session.feed(b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 ok\r\n");
+    session.feed_replies(b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 ok\r\n");
     assert!(
         session
             .events

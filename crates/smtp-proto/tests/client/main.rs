@@ -16,12 +16,14 @@ mod auth;
 mod bdat;
 mod body;
 mod disconnects;
+mod display;
 mod envelope;
 mod hello;
 mod limits;
 mod lmtp;
 mod misuse;
 mod pipelining;
+mod premature;
 mod robustness;
 mod sessions;
 mod starttls;
@@ -49,11 +51,59 @@ fn recipient(index: usize, wire: &str) -> Event {
     }
 }
 
-/// Everything the client has queued: events and bytes.
-fn drain(client: &mut Client) -> (Vec<Event>, Vec<u8>) {
-    let events = std::iter::from_fn(|| client.poll_event()).collect();
-    let mut out = Vec::new();
-    while let Some(bytes) = client.poll_transmit() {
+/// A client driven directly, with what it wrote: `feed` takes the client's output first, as
+/// a driver writes before it reads again (the client matches replies only to commands taken
+/// for the wire).
+struct Direct {
+    client: Client,
+    /// Taken from the client and not yet returned by [`drain`].
+    unread: Vec<u8>,
+}
+
+impl Direct {
+    fn new(client: Client) -> Self {
+        Direct {
+            client,
+            unread: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, now: std::time::Instant, bytes: &[u8]) {
+        while let Some(out) = self.client.poll_transmit() {
+            self.unread.extend_from_slice(&out);
+        }
+        self.client.feed(now, bytes);
+    }
+}
+
+impl std::ops::Deref for Direct {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Direct {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// Feeds `bytes` one complete reply per read, as a server that answers each command once it
+/// has arrived sends them: the client rejects a reply read before its command was taken for
+/// the wire (`SessionError::ReplyBeforeCommand`), so a greeting and an EHLO reply in one read
+/// do not make a session.
+fn feed_replies(client: &mut Direct, now: std::time::Instant, bytes: &[u8]) {
+    for reply in harness::replies(bytes) {
+        client.feed(now, reply);
+    }
+}
+
+/// Everything the client has queued (and `Direct::feed` took): events and bytes.
+fn drain(client: &mut Direct) -> (Vec<Event>, Vec<u8>) {
+    let events = std::iter::from_fn(|| client.client.poll_event()).collect();
+    let mut out = std::mem::take(&mut client.unread);
+    while let Some(bytes) = client.client.poll_transmit() {
         out.extend_from_slice(&bytes);
     }
     (events, out)
@@ -69,7 +119,7 @@ fn closed_with(session: &Session) -> &Result<(), SessionError> {
 /// A session ready for a message after this EHLO reply.
 fn ready(ehlo: &str) -> Session {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
-    session.feed(format!("220 mx.example\r\n{ehlo}").as_bytes());
+    session.feed_replies(format!("220 mx.example\r\n{ehlo}").as_bytes());
     assert!(session.client.is_ready(), "{:?}", session.events);
     session.output();
     session

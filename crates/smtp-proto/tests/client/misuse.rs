@@ -5,12 +5,12 @@ use std::time::Instant;
 use smtp_proto::client::{Client, ClientError, Event, SessionError};
 
 use crate::harness::{config, envelope, reply};
-use crate::{closed_with, drain, ready};
+use crate::{Direct, closed_with, drain, feed_replies, ready};
 
 #[test]
 fn calls_out_of_order_are_errors() {
     let now = Instant::now();
-    let mut client = Client::new(config("client.example"), now);
+    let mut client = Direct::new(Client::new(config("client.example"), now));
     let env = envelope("a@client.example", &["b@mx.example"]);
     assert_eq!(
         client.send_message(now, env.clone()),
@@ -19,7 +19,7 @@ fn calls_out_of_order_are_errors() {
     assert_eq!(client.send_body(now, b"x"), Err(ClientError::NoBody));
     assert_eq!(client.finish_body(now), Err(ClientError::NoBody));
     assert_eq!(client.tls_established(now), Err(ClientError::NoTlsPending));
-    client.feed(now, b"220 mx.example\r\n250 mx.example\r\n");
+    feed_replies(&mut client, now, b"220 mx.example\r\n250 mx.example\r\n");
     client.send_message(now, env.clone()).unwrap();
     assert_eq!(
         client.send_message(now, env.clone()),
@@ -28,8 +28,8 @@ fn calls_out_of_order_are_errors() {
     assert_eq!(client.send_body(now, b"x"), Err(ClientError::NoBody));
 
     // A clean QUIT: later calls say the session is closed.
-    let mut client = Client::new(config("client.example"), now);
-    client.feed(now, b"220 mx.example\r\n250 mx.example\r\n");
+    let mut client = Direct::new(Client::new(config("client.example"), now));
+    feed_replies(&mut client, now, b"220 mx.example\r\n250 mx.example\r\n");
     client.quit(now);
     client.feed(now, b"221 Bye\r\n");
     assert_eq!(drain(&mut client).0.last(), Some(&Event::Closed(Ok(()))));

@@ -16,7 +16,7 @@ use crate::lmtp::{RFC2033, RFC2033_PIPELINED, lmtp_app, lmtp_config};
 use crate::pipelining::{RFC2920, rfc2920_app};
 use crate::sessions::{D1, d1_app};
 use crate::starttls::{STARTTLS_THEN_AUTH, submission_app, submission_config};
-use crate::{MINUTE, alice, drain};
+use crate::{Direct, MINUTE, alice, drain, feed_replies};
 
 fn scenarios() -> Vec<(ClientConfig, App, Vec<Step>)> {
     vec![
@@ -90,14 +90,14 @@ proptest! {
         let mut config = config("client.example");
         config.credentials = Some(alice());
         config.allow_plaintext_auth = true;
-        let mut client = Client::new(config, now);
+        let mut client = Direct::new(Client::new(config, now));
         let prefix: &[u8] = match stage {
             0 => b"",
             1 => b"220 mx.example\r\n",
             2 => b"220 mx.example\r\n250-mx.example\r\n250 AUTH LOGIN\r\n",
             _ => b"220 mx.example\r\n250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
         };
-        client.feed(now, prefix);
+        feed_replies(&mut client, now, prefix);
         let (events, _) = drain(&mut client);
         let mut closed = events.iter().any(|e| matches!(e, Event::Closed(_)));
         prop_assert!(!closed, "a valid prefix closed the session: {:?}", events);

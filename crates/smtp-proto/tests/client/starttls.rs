@@ -7,7 +7,7 @@ use mail_wire::sasl::Mechanism;
 use smtp_proto::client::{Client, ClientConfig, ClientError, Event, SessionError, TlsPolicy};
 
 use crate::harness::{App, Message, QuitWhen, config, envelope, replay, reply, transcript};
-use crate::{alice, caps, closed_with, drain, tls_config};
+use crate::{Direct, alice, caps, closed_with, drain, feed_replies, tls_config};
 
 #[test]
 fn starttls_required_but_not_offered_aborts() {
@@ -162,9 +162,10 @@ fn starttls_then_ehlo_again_then_auth() {
 
 #[test]
 fn capabilities_learned_before_tls_are_forgotten() {
-    let mut client = Client::new(submission_config(), Instant::now());
+    let mut client = Direct::new(Client::new(submission_config(), Instant::now()));
     let now = Instant::now();
-    client.feed(
+    feed_replies(
+        &mut client,
         now,
         b"220 mx.example\r\n250-mx.example\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
     );
@@ -184,10 +185,14 @@ fn capabilities_learned_before_tls_are_forgotten() {
 }
 
 /// A client that has sent STARTTLS and waits for the reply.
-fn awaiting_starttls() -> Client {
+fn awaiting_starttls() -> Direct {
     let now = Instant::now();
-    let mut client = Client::new(tls_config(TlsPolicy::Required), now);
-    client.feed(now, b"220 mx.example\r\n250-mx.example\r\n250 STARTTLS\r\n");
+    let mut client = Direct::new(Client::new(tls_config(TlsPolicy::Required), now));
+    feed_replies(
+        &mut client,
+        now,
+        b"220 mx.example\r\n250-mx.example\r\n250 STARTTLS\r\n",
+    );
     let (_, out) = drain(&mut client);
     assert_eq!(out, b"EHLO client.example\r\nSTARTTLS\r\n");
     client

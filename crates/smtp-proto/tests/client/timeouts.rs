@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use smtp_proto::client::{Awaiting, Client, Event, SessionError};
 
 use crate::harness::{App, QuitWhen, Session, config, envelope};
-use crate::{MINUTE, closed_with, drain, ready};
+use crate::{Direct, MINUTE, closed_with, drain, ready};
 
 #[test]
 fn the_greeting_deadline_is_five_minutes() {
     let t0 = Instant::now();
-    let mut client = Client::new(config("client.example"), t0);
+    let mut client = Direct::new(Client::new(config("client.example"), t0));
     assert_eq!(client.poll_timeout(), Some(t0 + 5 * MINUTE));
     client.handle_timeout(t0 + 5 * MINUTE - Duration::from_secs(1));
     assert!(drain(&mut client).0.is_empty());
@@ -28,7 +28,7 @@ fn the_greeting_deadline_is_five_minutes() {
 fn deadlines_follow_rfc5321_section_4_5_3_2() {
     let mut session = Session::new(config("client.example"), App::new(vec![], QuitWhen::Never));
     let t0 = session.now;
-    session.feed(b"220 mx.example\r\n250-mx.example\r\n250 CHUNKING\r\n");
+    session.feed_replies(b"220 mx.example\r\n250-mx.example\r\n250 CHUNKING\r\n");
     assert_eq!(
         session.client.poll_timeout(),
         None,
@@ -82,7 +82,7 @@ fn the_data_initiation_deadline_is_two_minutes() {
         .client
         .send_message(now, envelope("a@client.example", &["b@mx.example"]))
         .unwrap();
-    session.feed(b"250 Ok\r\n250 Ok\r\n");
+    session.feed_replies(b"250 Ok\r\n250 Ok\r\n");
     assert!(session.output().ends_with(b"DATA\r\n"));
     assert_eq!(session.client.poll_timeout(), Some(now + 2 * MINUTE));
     session.advance(2 * MINUTE);
