@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use mail_tls::pki_types::ServerName;
 use mail_tls::rustls::{ClientConfig, ServerConfig};
 use mail_tls::tokio::tokio_rustls::TlsStream;
@@ -116,6 +116,8 @@ pub struct Connection<S: Session, IO> {
     read_while_writing: bool,
     /// The connection was shut down or failed: no more I/O.
     finished: bool,
+    /// The peer closed its side: nothing more is read, however the session asks.
+    eof_seen: bool,
 }
 
 impl<S, IO> fmt::Debug for Connection<S, IO>
@@ -165,6 +167,7 @@ where
             stall_timeout: None,
             read_while_writing: false,
             finished: false,
+            eof_seen: false,
         }
     }
 
@@ -195,7 +198,8 @@ where
     /// A client wants it: a server may answer, refuse or close while the client is still
     /// writing (RFC 2920 section 3.3), and a client that only wrote would deadlock against a
     /// server that stops reading until its replies are read. It also makes a failed write
-    /// read the peer's last words for up to [`DRAIN_GRACE`], so that the session can report
+    /// read the peer's last words, until the end of the stream and at most [`DRAIN_GRACE`]
+    /// for each read, so that the session can report
     /// why the peer closed rather than the write error.
     ///
     /// A server does not: it flushes its replies before reading more commands (RFC 2920
@@ -337,9 +341,17 @@ where
                 return Ok(None);
             }
             if !self.session.wants_input() {
-                return Err(io::Error::other(
-                    "answer the pending decision before asking for the next event",
-                ));
+                // A session that takes no input but runs a deadline (a greeting held back
+                // while an early talker waits) moves on when the deadline passes; one with
+                // neither waits for the application.
+                let Some(deadline) = self.session.poll_timeout() else {
+                    return Err(io::Error::other(
+                        "answer the pending decision before asking for the next event",
+                    ));
+                };
+                tokio::time::sleep_until(Deadline::from_std(deadline)).await;
+                self.session.handle_timeout(now());
+                continue;
             }
             self.progress().await?;
         }
@@ -415,13 +427,15 @@ where
         }
         // The session takes the read buffer's bytes; machines that can keep message data
         // without copying it split it off the buffer.
-        self.session.feed_buf(Instant::now(), &mut self.read_buf);
+        self.session.feed_buf(now(), &mut self.read_buf);
     }
 
     /// The connection failed: the session is over, and what it queued can no longer be
     /// written.
     fn fail(&mut self, error: io::Error) -> io::Error {
-        self.session.handle_eof();
+        // Not `handle_eof`: that lets a session answer what it still holds for a peer that
+        // only closed its sending side; a broken connection can carry no answer at all.
+        self.session.handle_connection_lost();
         self.finished = true;
         self.out.clear();
         while self.session.poll_transmit().is_some() {}
@@ -452,10 +466,11 @@ where
 
     /// Writes the session's output, and with `read` feeds what the peer sends meanwhile.
     /// Returns whether anything was read (or the end of the stream seen).
-    async fn write_out(&mut self, mut read: bool) -> io::Result<bool> {
+    async fn write_out(&mut self, read: bool) -> io::Result<bool> {
         if self.finished {
             return Ok(false);
         }
+        let mut read = read && !self.eof_seen;
         self.collect();
         let deadline = self.write_timeout.and_then(deadline_after);
         let mut fed = false;
@@ -492,6 +507,7 @@ where
                     fed = true;
                     match result {
                         Ok(0) => {
+                            self.eof_seen = true;
                             self.session.handle_eof();
                             read = false;
                         }
@@ -535,12 +551,18 @@ where
     async fn write_failed(&mut self, error: io::Error) -> io::Result<()> {
         self.out.clear();
         if self.read_while_writing {
-            while !self.session.is_closed() {
+            while !self.session.is_closed() && !self.eof_seen {
                 self.read_buf.reserve(READ_CHUNK);
                 let from = self.read_buf.len();
-                let read = self.stream.read_buf(&mut self.read_buf);
+                let mut limited = (&mut self.read_buf).limit(READ_CHUNK);
+                let read = self.stream.read_buf(&mut limited);
                 match tokio::time::timeout(DRAIN_GRACE, read).await {
-                    Ok(Ok(0)) => self.session.handle_eof(),
+                    Ok(Ok(0)) => {
+                        // The peer's last words are all in; nothing more comes. A session
+                        // that does not close on them is told the connection is lost below.
+                        self.eof_seen = true;
+                        self.session.handle_eof();
+                    }
                     Ok(Ok(_)) => self.received(from),
                     Ok(Err(_)) | Err(_) => break,
                 }
@@ -558,24 +580,37 @@ where
         if self.finished {
             return Ok(());
         }
+        if self.eof_seen {
+            // The session asks for input the peer can no longer send (it took the end of
+            // the stream and still wants more): nothing can move it on, so it ends here
+            // rather than the driver waiting, or spinning, on a closed stream.
+            self.session.handle_connection_lost();
+            return Ok(());
+        }
         self.read_buf.reserve(READ_CHUNK);
         let from = self.read_buf.len();
+        // At most READ_CHUNK octets a read, whatever capacity the buffer the session handed
+        // back has: what the driver holds between two turns stays bounded.
+        let mut limited = (&mut self.read_buf).limit(READ_CHUNK);
         let read = match self.session.poll_timeout() {
             Some(deadline) => {
                 let deadline = Deadline::from_std(deadline);
-                let read = self.stream.read_buf(&mut self.read_buf);
+                let read = self.stream.read_buf(&mut limited);
                 match tokio::time::timeout_at(deadline, read).await {
                     Ok(read) => read,
                     Err(_elapsed) => {
-                        self.session.handle_timeout(Instant::now());
+                        self.session.handle_timeout(now());
                         return Ok(());
                     }
                 }
             }
-            None => self.stream.read_buf(&mut self.read_buf).await,
+            None => self.stream.read_buf(&mut limited).await,
         };
         match read {
-            Ok(0) => self.session.handle_eof(),
+            Ok(0) => {
+                self.eof_seen = true;
+                self.session.handle_eof();
+            }
             Ok(_) => self.received(from),
             Err(error) => return Err(self.fail(error)),
         }
@@ -613,7 +648,7 @@ where
                 self.tls_info = Some(SessionInfo::from_connection(tls.get_ref().1));
                 self.stream = Stream::Tls(Box::new(tls));
                 self.session
-                    .tls_established(Instant::now())
+                    .tls_established(now())
                     .map_err(io::Error::other)
             }
             Err(error) => Err(self.fail(io::Error::other(error))),
@@ -643,6 +678,12 @@ where
         }
         self.finished = true;
     }
+}
+
+/// The time handed to the session: read from tokio's clock, the one the driver's timers run
+/// on, so that a paused or advanced test clock (`tokio::time::pause`) moves both together.
+fn now() -> Instant {
+    Deadline::now().into_std()
 }
 
 /// The instant `after` from now; `None` (no deadline) when that is too far to represent, as

@@ -9,7 +9,7 @@
 //! protocol knows.
 //!
 //! ```text
-//!  stream ──read (4 KiB, only while the session takes input)──▶ read buffer ──feed_buf──▶ ┐
+//!  stream ──read (4 KiB, while the session takes input)──▶ read buffer ──feed_buf──▶ ┐
 //!    ▲                                                                                   Session
 //!    └──write (write timeout, stall timeout; reading meanwhile if asked)◀── poll_transmit ◀┤
 //!  timer ◀── poll_timeout ─────────────────────────────────── handle_timeout(now) ──────▶ │
@@ -28,11 +28,14 @@
 //!   ([`Connection::with_stall_timeout`]) end a session whose peer stops reading, with an
 //!   error of kind [`std::io::ErrorKind::TimedOut`].
 //! - **No deadlock with an early answer**: with [`Connection::with_read_while_writing`] the
-//!   driver reads while it writes, and after a failed write reads the peer's last words for
-//!   up to [`DRAIN_GRACE`].
+//!   driver reads while it writes (whether the session takes input or not), and after a
+//!   failed write reads the peer's last words until the end of the stream, waiting at most
+//!   [`DRAIN_GRACE`] for each read. After the end of the stream it reads nothing more.
 //! - **Cancel-safe events**: see [`Connection::next_event`].
 //! - **The STARTTLS boundary**: the hand-off writes everything queued, reads nothing more,
-//!   and lets mail-tls check that neither buffer holds a byte before the handshake.
+//!   and hands mail-tls both buffers, which refuses the upgrade if the peer's bytes are
+//!   buffered behind the hand-off (the output is always empty there: the machines queue
+//!   nothing behind STARTTLS).
 //! - **Implicit TLS**: pass a stream that is TLS already (`mail_tls::tokio::accept_implicit`
 //!   or `connect_implicit`) and configure the session for implicit TLS.
 //! - **A byte trace** on both sides ([`Connection::with_trace`]) and a `Debug` that shows no

@@ -847,3 +847,37 @@ async fn timeouts_too_far_to_represent_mean_no_limit() {
     drop(conn);
     assert_eq!(wire.await.unwrap(), b"hi\r\nok a\r\nbye\r\n");
 }
+
+// Found by the review of issue 12.
+
+/// The time the driver hands the session comes from tokio's clock, the one its timers run on:
+/// under a paused clock (`tokio::time::pause`, the usual way to test timeouts) a session's
+/// deadline still ends a silent peer, instead of the driver spinning on a timer that fired
+/// for a time the session had not reached.
+#[test]
+fn the_sessions_deadline_ends_a_silent_peer_under_a_paused_clock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let events = runtime.block_on(async {
+            let (ours, _peer) = tokio::io::duplex(1024);
+            // An idle limit of an hour: a paused clock gets there at once.
+            let mut conn = Connection::new(ours, Toy::new().idle(Duration::from_secs(3600)));
+            let mut events = Vec::new();
+            while let Ok(Some(event)) = conn.next_event().await {
+                events.push(event);
+            }
+            events
+        });
+        let _ = done.send(events);
+    });
+    match finished.recv_timeout(Duration::from_secs(5)) {
+        Ok(events) => assert_eq!(events, [Event::Closed(Err(Why::Timeout))]),
+        // The thread is left spinning until the test binary exits.
+        Err(_) => panic!("the session never timed out: the driver spins on an expired timer"),
+    }
+}

@@ -174,8 +174,19 @@ pub trait Session {
         buf.clear();
     }
 
-    /// The peer closed its side of the connection (end of stream).
+    /// The peer closed its side of the connection (end of stream). The session need not end
+    /// at once: a machine that still holds complete input the peer sent before closing (a
+    /// pipelined `QUIT`, a whole message) may answer it first, since the peer can still read
+    /// the answers. It ends once that input is used up, through [`Session::poll_event`].
+    /// A driver calls this once, and reads nothing more afterwards.
     fn handle_eof(&mut self);
+
+    /// The connection broke (a reset, a failed or timed-out write): nothing more can be read
+    /// or written, so the session ends at once, answering nothing it still holds. The
+    /// default is [`Session::handle_eof`], right for machines that end at once on it.
+    fn handle_connection_lost(&mut self) {
+        self.handle_eof();
+    }
 
     /// Bytes to write to the peer, in order, if any.
     #[must_use = "bytes the session queued must be written to the peer"]

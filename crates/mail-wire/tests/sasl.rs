@@ -693,7 +693,8 @@ fn bad_authzid_is_denied() {
 }
 
 /// The framing recognises `*`; ending the exchange on it is the protocol driver's job, tested
-/// end to end in smtp-proto (`tests/server/auth.rs`, `auth_cancelled_with_a_star`).
+/// end to end in smtp-proto (`crates/smtp-proto/tests/server/auth.rs`,
+/// `auth_cancelled_with_a_star`).
 #[test]
 fn cancel_line_is_recognised_and_a_bad_challenge_fails_the_client() {
     // C: AUTH LOGIN / S: 334 VXNlcm5hbWU6 / C: * / S: 501

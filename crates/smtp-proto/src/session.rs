@@ -25,6 +25,10 @@ impl Session for server::Server {
         server::Server::handle_eof(self);
     }
 
+    fn handle_connection_lost(&mut self) {
+        server::Server::handle_connection_lost(self);
+    }
+
     fn poll_transmit(&mut self) -> Option<Bytes> {
         server::Server::poll_transmit(self)
     }

@@ -1041,4 +1041,267 @@ mod tests {
             ]
         );
     }
+
+    // Found by the review of issue 12, each test failing before its fix.
+
+    /// Reads stay within READ_CHUNK octets even when the server's `feed_buf` hands back a
+    /// buffer with more spare capacity (a client that writes faster than the server reads).
+    #[tokio::test]
+    async fn server_reads_stay_within_read_chunk_with_a_fast_client() {
+        use crate::server::ServerConfig;
+        let (ours, theirs) = tokio::io::duplex(64 << 20);
+        let (mut their_read, mut their_write) = tokio::io::split(theirs);
+        let mut stream =
+            b"EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n".to_vec();
+        // Short lines: many reads end on a CR, which the dot decoder keeps for the next read,
+        // so the next read is appended to it (reads of 12 KiB seen).
+        stream.extend_from_slice(&b"a.b\r\n".repeat((8 << 20) / 5));
+        stream.extend_from_slice(b".\r\nQUIT\r\n");
+        let writer = tokio::spawn(async move {
+            their_write.write_all(&stream).await.unwrap();
+            their_write
+        });
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            let _ = their_read.read_to_end(&mut all).await;
+            all
+        });
+        let largest = Arc::new(std::sync::Mutex::new(0usize));
+        let sink = largest.clone();
+        let server = Server::new(ServerConfig::default(), Instant::now());
+        let mut conn = ServerConnection::new(ours, server).with_trace(move |traffic, bytes| {
+            if traffic == Traffic::Received {
+                let mut largest = sink.lock().unwrap();
+                *largest = (*largest).max(bytes.len());
+            }
+        });
+        let mut ending = None;
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(60), conn.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            match event {
+                Event::Hello { .. }
+                | Event::Mail { .. }
+                | Event::Rcpt { .. }
+                | Event::BodyEnd { .. } => {
+                    conn.server().accept().unwrap();
+                }
+                Event::Closed(result) => ending = Some(result),
+                _ => {}
+            }
+        }
+        drop(conn);
+        drop(writer.await.unwrap());
+        let _ = reader.await.unwrap();
+        let largest = *largest.lock().unwrap();
+        assert_eq!(ending, Some(Ok(())));
+        assert!(
+            largest <= mail_tokio::READ_CHUNK,
+            "one read took {largest} octets, READ_CHUNK is {}",
+            mail_tokio::READ_CHUNK
+        );
+    }
+
+    /// A [`Server`] that counts the driver's `handle_eof` calls.
+    struct CountingEof(Server, Arc<std::sync::atomic::AtomicUsize>);
+
+    impl mail_tokio::Session for CountingEof {
+        type Event = Event;
+        type Error = crate::server::SessionError;
+        type Misuse = crate::server::ServerError;
+        fn feed(&mut self, now: Instant, bytes: &[u8]) {
+            self.0.feed(now, bytes);
+        }
+        fn feed_buf(&mut self, now: Instant, buf: &mut bytes::BytesMut) {
+            self.0.feed_buf(now, buf);
+        }
+        fn handle_eof(&mut self) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.handle_eof();
+        }
+        fn poll_transmit(&mut self) -> Option<bytes::Bytes> {
+            self.0.poll_transmit()
+        }
+        fn poll_event(&mut self) -> Option<Event> {
+            self.0.poll_event()
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.0.poll_timeout()
+        }
+        fn handle_timeout(&mut self, now: Instant) {
+            self.0.handle_timeout(now);
+        }
+        fn wants_input(&self) -> bool {
+            self.0.wants_input()
+        }
+        fn is_tls(&self) -> bool {
+            self.0.is_tls()
+        }
+        fn tls_established(&mut self, now: Instant) -> Result<(), Self::Misuse> {
+            self.0.tls_established(now)
+        }
+        fn is_closed(&self) -> bool {
+            self.0.is_closed()
+        }
+        fn classify(event: &Event) -> mail_tokio::EventKind<'_, Self::Error> {
+            <Server as mail_tokio::Session>::classify(event)
+        }
+    }
+
+    /// After a failed write, the driver reads the peer's last words until the end of the
+    /// stream, and no further: a server that still holds unprocessed input at that point ends
+    /// (the connection is lost) instead of the driver spinning on a closed stream.
+    #[test]
+    fn a_failed_write_with_unprocessed_server_input_ends_the_session() {
+        use crate::server::ServerConfig;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let eofs = Arc::new(AtomicUsize::new(0));
+        let counter = eofs.clone();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let outcome = runtime.block_on(async {
+                let (ours, theirs) = tokio::io::duplex(64);
+                let (their_read, mut their_write) = tokio::io::split(theirs);
+                let client = tokio::spawn(async move {
+                    let noops = b"NOOP\r\n".repeat(100);
+                    their_write.write_all(&noops).await.unwrap();
+                    // Gone without reading a byte.
+                    drop(their_read);
+                    drop(their_write);
+                });
+                let server = Server::new(ServerConfig::default(), Instant::now());
+                let mut conn = Connection::new(ours, CountingEof(server, counter))
+                    .with_read_while_writing(true);
+                let mut events = Vec::new();
+                loop {
+                    match conn.next_event().await {
+                        Ok(Some(event)) => events.push(format!("{event:?}")),
+                        Ok(None) => break,
+                        Err(error) => events.push(format!("error: {error}")),
+                    }
+                }
+                client.await.unwrap();
+                events
+            });
+            let _ = done.send(outcome);
+        });
+        match finished.recv_timeout(Duration::from_secs(5)) {
+            Ok(events) => assert!(
+                events.last().is_some_and(|e| e.starts_with("Closed")),
+                "{events:?}"
+            ),
+            // The thread is left spinning: it holds a core until the test binary exits.
+            Err(_) => panic!(
+                "the connection never finished; handle_eof was called {} times",
+                eofs.load(Ordering::Relaxed)
+            ),
+        }
+    }
+
+    /// After an I/O error the session is over, with a decision pending or not: the next calls
+    /// return the remaining events, ending with [`Event::Closed`], then `Ok(None)`.
+    #[tokio::test]
+    async fn a_failed_flush_while_a_decision_is_pending_still_ends_with_closed() {
+        use crate::server::ServerConfig;
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        theirs
+            .write_all(b"EHLO client.example\r\nMAIL FROM:<a@b.example>\r\n")
+            .await
+            .unwrap();
+        let mut conn =
+            ServerConnection::new(ours, Server::new(ServerConfig::default(), Instant::now()));
+        let mut events = Vec::new();
+        loop {
+            let event = tokio::time::timeout(LIMIT, conn.next_event())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            let mail = matches!(event, Event::Mail { .. });
+            if matches!(event, Event::Hello { .. }) {
+                conn.server().accept().unwrap();
+            }
+            events.push(event);
+            if mail {
+                break;
+            }
+        }
+        // The client is gone; the application flushes before it looks the sender up.
+        drop(theirs);
+        let error = conn.flush().await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe, "{error}");
+        // The rest of the session, as the docs promise it.
+        let mut rest = Vec::new();
+        while let Some(event) = tokio::time::timeout(LIMIT, conn.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            rest.push(event);
+        }
+        assert!(
+            rest.iter().any(|e| matches!(e, Event::Closed(_))),
+            "no Closed event after the I/O error: {rest:?}; server still open: {}",
+            !conn.server().is_closed()
+        );
+    }
+
+    /// A broken connection can carry no reply: the server drops what it still holds and the
+    /// pending decision, and asks nothing more (a message accepted now would be delivered
+    /// twice, since the client never sees its `250`, RFC 1047).
+    #[tokio::test]
+    async fn after_a_failed_flush_the_server_asks_nothing_more() {
+        use crate::server::ServerConfig;
+        let (ours, mut theirs) = tokio::io::duplex(1024);
+        theirs
+            .write_all(
+                b"EHLO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n\
+                  DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n",
+            )
+            .await
+            .unwrap();
+        let mut conn =
+            ServerConnection::new(ours, Server::new(ServerConfig::default(), Instant::now()));
+        loop {
+            let event = conn.next_event().await.unwrap().unwrap();
+            match event {
+                Event::Hello { .. } => conn.server().accept().unwrap(),
+                Event::Mail { .. } => break,
+                _ => {}
+            }
+        }
+        drop(theirs);
+        assert!(conn.flush().await.is_err(), "the client is gone");
+        // The decision is gone with the connection.
+        assert_eq!(
+            conn.server().accept(),
+            Err(crate::server::ServerError::NoPendingDecision)
+        );
+        let mut asked = Vec::new();
+        while let Some(event) = tokio::time::timeout(LIMIT, conn.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            if matches!(event, Event::Rcpt { .. } | Event::BodyEnd { .. }) {
+                conn.server().accept().unwrap();
+            }
+            asked.push(event);
+        }
+        assert_eq!(
+            asked,
+            [Event::Closed(Err(
+                crate::server::SessionError::PeerClosed {
+                    in_transaction: false
+                }
+            ))],
+            "the server asked for more on a broken connection"
+        );
+    }
 }

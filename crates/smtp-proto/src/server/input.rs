@@ -344,4 +344,32 @@ mod tests {
             );
         }
     }
+
+    /// During the greeting delay nothing is processed, so the machine takes an early talker's
+    /// first read and then no more until the greeting is out: a driver that reads only while
+    /// `wants_input()` holds keeps what the machine buffers to one read (found by the review
+    /// of issue 12; before, an early talker could fill `max_buffered_input` per connection).
+    #[test]
+    fn an_early_talker_cannot_fill_the_buffer_during_the_greeting_delay() {
+        use crate::server::ServerConfig;
+        use std::time::Duration;
+        let now = Instant::now();
+        let config = ServerConfig {
+            greeting_delay: Some(Duration::from_secs(5)),
+            ..ServerConfig::default()
+        };
+        let mut server = Server::new(config, now);
+        let mut buffered = 0;
+        // A driver that reads 4 KiB at a time, only while the machine wants input, polling
+        // every event in between.
+        while server.wants_input() && buffered < 2 << 20 {
+            server.feed(now, &[b'x'; 4096]);
+            buffered += 4096;
+            while server.poll_event().is_some() {}
+        }
+        assert!(
+            buffered <= 4096,
+            "the machine took {buffered} octets it could not process before saying it wants no more"
+        );
+    }
 }

@@ -337,6 +337,20 @@ impl Server {
         }
     }
 
+    /// The connection broke (a reset, a failed or timed-out write): the session ends at once.
+    /// Unlike [`Server::handle_eof`], input still buffered is dropped unanswered and a pending
+    /// decision is abandoned: no reply could reach the client, so no message may be accepted
+    /// (a client that never saw the `250` sends the message again).
+    pub fn handle_connection_lost(&mut self) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.eof = true;
+        // Events not yet taken would ask for decisions nobody can answer any more.
+        self.events.clear();
+        self.close_on_eof();
+    }
+
     /// Ends the session after the client's end of stream, once its input is used up.
     fn close_on_eof(&mut self) {
         let in_transaction = self.txn.is_some();
@@ -434,6 +448,10 @@ impl Server {
             && self.events.is_empty()
             && !self.eof
             && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff)
+            // While the greeting is held back nothing is processed: an early talker's first
+            // bytes are kept (and reported), but the session takes no more until the
+            // greeting is out, so what it holds stays bounded by one read.
+            && (self.input.is_empty() || !matches!(self.phase, Phase::PreGreeting))
     }
 
     /// Whether the session has ended: close the connection once [`Server::poll_transmit`]
