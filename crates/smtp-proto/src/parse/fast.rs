@@ -20,7 +20,7 @@ use crate::CommandError;
 use crate::command::{Body, Command, MailParams, Notify, Orcpt, ParseOptions, RcptParams, Ret};
 use crate::types::{Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath, Xtext};
 
-use super::{ATEXT, LDH, QTEXT, is};
+use super::{ATEXT, DOT, LDH, QTEXT, is};
 
 /// The first four octets of a line as a little-endian integer, ASCII letters folded to lower
 /// case (`| 0x20` per octet; exact for letters, so a verb matches only its own letters).
@@ -182,20 +182,25 @@ fn value_end(b: &[u8], mut p: usize) -> (usize, bool) {
     (p, plus)
 }
 
-/// `Dot-string = Atom *("." Atom)` (ASCII `atext` only); the end.
+/// `Dot-string = Atom *("." Atom)` (ASCII `atext` only); the end. One run over `atext` and
+/// `.` with the dots checked as it goes (none first or last, no two in a row): a run per
+/// atom mispredicted its end at every dot of `first.last`.
 #[inline(always)]
-fn dot_string(b: &[u8], mut p: usize) -> Option<usize> {
-    loop {
-        let start = p;
-        p = run(b, p, ATEXT);
-        if p == start {
-            return None;
-        }
-        if b.get(p) != Some(&b'.') {
-            return Some(p);
-        }
+fn dot_string(b: &[u8], start: usize) -> Option<usize> {
+    let mut p = start;
+    // A dot with a dot (or the start) before it.
+    let mut bad = false;
+    let mut after_dot = true;
+    while p < b.len() && is(b[p], ATEXT | DOT) {
+        let dot = b[p] == b'.';
+        bad |= dot & after_dot;
+        after_dot = dot;
         p += 1;
     }
+    if p == start || bad || after_dot {
+        return None;
+    }
+    Some(p)
 }
 
 /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE` (ASCII only) starting at the `"` at `p`;
