@@ -1,6 +1,7 @@
 //! smtp-proto benchmarks: command parsing (EHLO, MAIL with SIZE and BODY, RCPT with NOTIFY and
 //! ORCPT), a 5,000-command pipelined stream (framed with `LineFramer`, borrowed or into `Bytes`,
-//! then parsed), a 9-line EHLO reply, and a 1 MiB DATA body through the server state machine
+//! then parsed), RCPT with a dotted local part and with a quoted one, 1,000 whole pipelined
+//! transactions mixing them, a 9-line EHLO reply, and a 1 MiB DATA body through the server state machine
 //! (64 KiB reads, events drained as a driver does) against the peer's `DataReceiver` fed the
 //! same reads; the registry crate `smtp-proto` 0.2.5 side by side on the same inputs.
 //! Before the timings, the allocations per parse are counted and printed.
@@ -17,7 +18,7 @@ use mail_wire::line::{Frame, FrameRef, LineFramer};
 use peer_smtp_proto::{EhloResponse as PeerEhlo, Request as PeerRequest};
 use sansmail_benches::message_body;
 use smtp_proto::server::{Event, Server, ServerConfig};
-use smtp_proto::{Capabilities, Command, Reply, ReplyParser};
+use smtp_proto::{Capabilities, Command, ForwardPath, Reply, ReplyParser};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -26,6 +27,9 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const EHLO: &[u8] = b"EHLO mail-client.sub.example.org\r\n";
 const MAIL: &[u8] = b"MAIL FROM:<sender.name@mail.example.org> SIZE=1048576 BODY=8BITMIME\r\n";
 const RCPT: &[u8] = b"RCPT TO:<recipient@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;recipient@example.net\r\n";
+/// Shapes of real traffic: a dotted local part with its ORCPT, and a quoted local part.
+const RCPT_DOTTED: &[u8] = b"RCPT TO:<first.last@example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;first.last@example.net\r\n";
+const RCPT_QUOTED: &[u8] = b"RCPT TO:<\"first last\"@example.net>\r\n";
 const EHLO_REPLY: &[u8] = b"250-mx.example.org Hello client.example [192.0.2.1]\r\n\
 250-PIPELINING\r\n250-SIZE 35882577\r\n250-8BITMIME\r\n250-STARTTLS\r\n\
 250-AUTH PLAIN LOGIN XOAUTH2\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n";
@@ -53,6 +57,32 @@ fn pipelined() -> Vec<u8> {
                 out.extend_from_slice(l.as_bytes());
                 i += 1;
             }
+        }
+    }
+    out
+}
+
+/// 1,000 whole transactions as a pipelining client sends them (5,000 commands): MAIL with
+/// SIZE, an RCPT with a dotted local part, NOTIFY and ORCPT, an RCPT with a quoted local part,
+/// DATA, RSET. (The bodies are not part of the stream: this measures command parsing.)
+fn transactions() -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..1000 {
+        let lines = [
+            format!(
+                "MAIL FROM:<sender.name{i}@mail.example.org> SIZE={}\r\n",
+                2000 + 7 * i
+            ),
+            format!(
+                "RCPT TO:<first.last{i}@example.net> NOTIFY=SUCCESS,FAILURE \
+                 ORCPT=rfc822;first.last{i}@example.net\r\n"
+            ),
+            format!("RCPT TO:<\"first last{i}\"@example.net>\r\n"),
+            "DATA\r\n".to_string(),
+            "RSET\r\n".to_string(),
+        ];
+        for l in lines {
+            out.extend_from_slice(l.as_bytes());
         }
     }
     out
@@ -86,7 +116,16 @@ fn check_inputs() {
         if params.size == Some(1048576) && params.body.is_some()));
     assert!(matches!(ours(RCPT), Ok(Command::Rcpt { params, .. })
         if params.notify.is_some() && params.orcpt.is_some()));
+    assert!(matches!(ours(RCPT_DOTTED), Ok(Command::Rcpt { to, params })
+        if matches!(&to, ForwardPath::Mailbox(m) if m.local.as_str() == "first.last")
+            && params.notify.is_some() && params.orcpt.is_some()));
+    assert!(matches!(ours(RCPT_QUOTED), Ok(Command::Rcpt { to, .. })
+        if matches!(&to, ForwardPath::Mailbox(m) if m.local.as_str() == "\"first last\"")));
     assert!(matches!(peer(EHLO), Ok(PeerRequest::Ehlo { .. })));
+    assert!(matches!(peer(RCPT_DOTTED), Ok(PeerRequest::Rcpt { to })
+        if to.address == "first.last@example.net" && to.orcpt.is_some()));
+    assert!(matches!(peer(RCPT_QUOTED), Ok(PeerRequest::Rcpt { to })
+        if to.address == "first last@example.net"));
     assert!(matches!(peer(MAIL), Ok(PeerRequest::Mail { from }) if from.size == 1048576));
     assert!(matches!(peer(RCPT), Ok(PeerRequest::Rcpt { to }) if to.orcpt.is_some()));
 }
@@ -193,7 +232,7 @@ fn allocs_per_call<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
 fn report_allocations() {
     const N: usize = 10_000;
     let stream = pipelined();
-    let rows: [(&str, f64, f64); 5] = [
+    let rows: [(&str, f64, f64); 7] = [
         (
             "EHLO",
             allocs_per_call(N, || ours(EHLO)),
@@ -208,6 +247,16 @@ fn report_allocations() {
             "RCPT NOTIFY ORCPT",
             allocs_per_call(N, || ours(RCPT)),
             allocs_per_call(N, || peer(RCPT)),
+        ),
+        (
+            "RCPT dotted NOTIFY ORCPT",
+            allocs_per_call(N, || ours(RCPT_DOTTED)),
+            allocs_per_call(N, || peer(RCPT_DOTTED)),
+        ),
+        (
+            "RCPT quoted local part",
+            allocs_per_call(N, || ours(RCPT_QUOTED)),
+            allocs_per_call(N, || peer(RCPT_QUOTED)),
         ),
         (
             "Reply::parse 9-line EHLO (no caps)",
@@ -239,6 +288,13 @@ fn report_allocations() {
     );
     // With `Bytes` frames: the receive buffer and its one promotion to shared storage, per
     // stream.
+    let transactions = transactions();
+    let tx_allocs = allocs_per_call(20, || ours_stream(&transactions)) / 5000.0;
+    let peer_tx_allocs = allocs_per_call(20, || peer_stream(&transactions)) / 5000.0;
+    println!(
+        "  {:<36} {tx_allocs:>6.2} / {peer_tx_allocs:>6.2}",
+        "1,000 transactions, per command"
+    );
     let framed_allocs = allocs_per_call(20, || ours_bytes_stream(&mut BytesMut::from(&stream[..])));
     println!(
         "  {:<36} {framed_allocs:>6.2} per 5,000 commands",
@@ -249,6 +305,9 @@ fn report_allocations() {
         ("EHLO", rows[0].1),
         ("MAIL", rows[1].1),
         ("RCPT", rows[2].1),
+        ("RCPT dotted", rows[3].1),
+        ("RCPT quoted", rows[4].1),
+        ("1,000 transactions with next_frame_in", tx_allocs),
         ("pipelined stream", parse_allocs),
         ("pipelined stream with next_frame_in", borrowed_allocs),
     ] {
@@ -263,6 +322,8 @@ fn commands(c: &mut Criterion) {
         ("ehlo", EHLO),
         ("mail_size_body", MAIL),
         ("rcpt_notify_orcpt", RCPT),
+        ("rcpt_dotted_notify_orcpt", RCPT_DOTTED),
+        ("rcpt_quoted_local_part", RCPT_QUOTED),
     ] {
         let mut group = c.benchmark_group(format!("smtp_command_{name}"));
         group.throughput(Throughput::Bytes(line.len() as u64));
@@ -323,6 +384,21 @@ fn stream(c: &mut Criterion) {
             },
             BatchSize::LargeInput,
         )
+    });
+    group.finish();
+}
+
+/// The 1,000 transactions of [`transactions`], framed in place and parsed on our side, through
+/// the peer's `RequestReceiver` on the other.
+fn mixed_stream(c: &mut Criterion) {
+    let stream = transactions();
+    assert_eq!(ours_stream(&stream), 5000);
+    assert_eq!(peer_stream(&stream), 5000);
+    let mut group = c.benchmark_group("smtp_transactions_1000");
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("sansmail", |b| b.iter(|| ours_stream(black_box(&stream))));
+    group.bench_function("peer_smtp_proto_0.2.5", |b| {
+        b.iter(|| peer_stream(black_box(&stream)))
     });
     group.finish();
 }
@@ -505,6 +581,6 @@ fn data(c: &mut Criterion) {
 #[allow(missing_docs)]
 mod group {
     use super::*;
-    criterion_group!(benches, commands, stream, ehlo_reply, data);
+    criterion_group!(benches, commands, stream, mixed_stream, ehlo_reply, data);
 }
 criterion_main!(group::benches);

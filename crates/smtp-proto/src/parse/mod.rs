@@ -19,6 +19,8 @@ pub(crate) const ATEXT: u8 = 1; // RFC 5322 atext (ASCII)
 pub(crate) const LDH: u8 = 2; // ALPHA / DIGIT / "-"
 pub(crate) const VALUE: u8 = 4; // esmtp-value: %d33-60 / %d62-126
 pub(crate) const XCHAR: u8 = 8; // xtext xchar: %d33-126 except "+" and "="
+pub(crate) const QTEXT: u8 = 16; // qtextSMTP (ASCII): %d32-33 / %d35-91 / %d93-126
+pub(crate) const DOT: u8 = 32; // "."
 
 /// One table lookup per byte instead of a chain of comparisons (the hot paths).
 pub(crate) static CLASS: [u8; 256] = {
@@ -61,6 +63,12 @@ pub(crate) static CLASS: [u8; 256] = {
             if c != b'+' {
                 v |= XCHAR;
             }
+        }
+        if c >= 32 && c <= 126 && c != b'"' && c != b'\\' {
+            v |= QTEXT;
+        }
+        if c == b'.' {
+            v |= DOT;
         }
         t[b] = v;
         b += 1;
