@@ -167,7 +167,10 @@ fuzz_target!(|case: ServerCase<'_>| {
     let input = case.input.0;
     let chunked = run(&case, &config, &case.chunking.chunker().split(input));
     if input.len() > config.max_buffered_input {
-        // Fed whole, the input itself is over the limit.
+        // Fed whole, the input itself is over the limit, and is refused before any of it is
+        // processed: the one decision that depends on how much arrives at once
+        // (docs/smtp.md, Robustness). In chunks the session never holds more than the whole
+        // input would bring, so below the limit every cut must agree.
         return;
     }
     let whole = run(&case, &config, &[input]);

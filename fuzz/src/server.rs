@@ -318,6 +318,56 @@ mod tests {
         assert_eq!(case.input.0, input);
     }
 
+    /// Issue 13's two inputs, rebuilt from the target's old 16-octet header: the relay preset
+    /// with implicit TLS, TLS required, plaintext AUTH and DSN, STARTTLS and CHUNKING off, bare
+    /// CR or LF in a body refused; 16-octet lines, 20-octet messages, 3 recipients, 2 errors,
+    /// 4096 octets of buffered input; reads of up to 64 octets from the old seed; an hour
+    /// passing after the last read.
+    #[test]
+    fn the_issue_13_seeds_decode_to_the_configuration_they_were_found_with() {
+        let seeds: [(&[u8], &[u8]); 2] = [
+            (
+                include_bytes!(
+                    "../seeds/smtp_server_session/regression-issue-13-chunking-minimised"
+                ),
+                b"\xff\xffAST\r<x@",
+            ),
+            (
+                include_bytes!(
+                    "../seeds/smtp_server_session/regression-issue-13-chunking-original"
+                ),
+                b"T oleh1 LAST\r<x@",
+            ),
+        ];
+        for (seed, start) in seeds {
+            let case = ServerCase::arbitrary_take_rest(Unstructured::new(seed)).unwrap();
+            assert!(case.input.0.starts_with(start));
+            assert_eq!(case.input.0.len(), seed.len() - 121);
+            let config = case.setup.config();
+            let relay = ServerConfig::relay(server_name());
+            assert_eq!(config.hostname, relay.hostname);
+            assert_eq!(config.bare_line_ending, BareLineEnding::Reject);
+            assert_eq!(config.bare_lf_in_commands, BareLf::Reject);
+            assert!(!config.starttls && config.implicit_tls && config.require_tls);
+            assert!(!config.require_auth && config.allow_plaintext_auth);
+            assert!(!config.chunking && config.dsn && !config.requiretls);
+            assert!(config.eight_bit_mime && config.smtputf8);
+            assert!(!config.accept_unknown_parameters && config.auth_mechanisms.is_empty());
+            assert_eq!(
+                (
+                    config.max_line_len,
+                    config.max_message_size,
+                    config.max_recipients,
+                    config.max_errors,
+                    config.max_buffered_input
+                ),
+                (16, 20, 3, 2, 4096)
+            );
+            assert_eq!(case.chunking.max, crate::chunk::MaxRead::SixtyFour);
+            assert!(case.timeout_at_end);
+        }
+    }
+
     #[test]
     fn decisions_start_over_after_the_script() {
         let mut script = [Decision::Accept; 16];

@@ -7,6 +7,7 @@ use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep};
 
 use super::decision::Pending;
+use super::input::MIN_FRAMED_LINE;
 use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, replies};
 
 impl Server {
@@ -166,12 +167,20 @@ impl Server {
     }
 
     /// Sets the command line limit: at least [`AUTH_LINE_LIMIT`] while AUTH is offered.
+    ///
+    /// The framer's limit is never below [`MIN_FRAMED_LINE`] octets, even when
+    /// [`ServerConfig::max_line_len`](super::ServerConfig::max_line_len) is smaller: a line
+    /// the framer finds too long must hold its verb, since whether it is a BDAT command (whose
+    /// chunk can then not be found) decides between a `500` and closing the session, and
+    /// must not depend on how many octets the read that passed the limit brought. Lines the
+    /// framer lets through over the configured limit are refused by
+    /// `Server::on_command_frame` with the same reply.
     pub(super) fn update_line_limit(&mut self) {
         let limit = if self.auth_offered() {
             self.config.max_line_len.max(AUTH_LINE_LIMIT)
         } else {
             self.config.max_line_len
         };
-        self.framer.set_max_len(limit);
+        self.framer.set_max_len(limit.max(MIN_FRAMED_LINE));
     }
 }

@@ -51,6 +51,12 @@ pub struct ServerConfig {
     pub max_errors: u32,
     /// Most unprocessed input held at once: 1 MiB. A driver that reads only while
     /// [`Server::wants_input`] holds never comes near it; input beyond it closes the session.
+    ///
+    /// This is the one limit that depends on how the input is cut into reads: a read that
+    /// would pass it closes the session (`421 4.7.0`) before any of it is processed, since
+    /// its commands may wait for decisions the application makes only after the read. Every
+    /// other reply and event is the same however the reads split (up to STARTTLS), and so is
+    /// this one whenever all of the input would fit at once.
     pub max_buffered_input: usize,
     /// How long to wait for the next command: 5 minutes (RFC 5321 section 4.5.3.2.7). A
     /// timeout too long for an `Instant` to represent (`Duration::MAX`) never expires.

@@ -284,6 +284,10 @@ impl Server {
     }
 }
 
+/// The smallest limit the command framer runs with: enough octets for [`is_bdat`] to tell a
+/// line the framer found too long (see `Server::update_line_limit`).
+pub(super) const MIN_FRAMED_LINE: usize = 4;
+
 fn is_bdat(line: &[u8]) -> bool {
     line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"BDAT")
 }

@@ -25,6 +25,7 @@ mod lifecycle;
 mod limits;
 mod lmtp;
 mod pipelining;
+mod segmentation;
 mod sessions;
 mod splitting;
 mod starttls;
