@@ -466,7 +466,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 info!(%peer, user = who.identity(), mechanism = %who.mechanism(), "authenticated");
                 Ok(())
             }
-            Event::AuthFailed { mechanism, error } => {
+            Event::AuthFailed {
+                mechanism, error, ..
+            } => {
                 warn!(%peer, %mechanism, %error, "authentication failed");
                 Ok(())
             }

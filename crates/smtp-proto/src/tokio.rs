@@ -616,18 +616,20 @@ mod tests {
     async fn a_client_that_never_reads_the_replies_times_out() {
         use crate::server::ServerConfig;
         // By default the write timeout is the command timeout.
+        // The client's 2000 NOOPs are junk commands; the limit on them is not the subject.
         let config = ServerConfig {
             command_timeout: Duration::from_millis(200),
+            max_junk_commands: u32::MAX,
             ..ServerConfig::default()
         };
         let error = serve_a_client_that_never_reads(config, None).await;
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         // Or set on its own.
-        let error = serve_a_client_that_never_reads(
-            ServerConfig::default(),
-            Some(Duration::from_millis(200)),
-        )
-        .await;
+        let config = ServerConfig {
+            max_junk_commands: u32::MAX,
+            ..ServerConfig::default()
+        };
+        let error = serve_a_client_that_never_reads(config, Some(Duration::from_millis(200))).await;
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 

@@ -123,10 +123,13 @@ impl BearerServer {
         }
     }
 
+    /// One response: the client message (whose user, if any, goes to `user`), or the
+    /// acknowledgement of the error challenge.
     pub(crate) fn step<A: Authenticator + ?Sized>(
         &mut self,
         auth: &A,
         response: &[u8],
+        user: &mut Option<String>,
     ) -> Result<ServerStep, SaslError> {
         // Whatever answers the error challenge, the exchange fails.
         if let Some(failure) = self.failure.take() {
@@ -136,6 +139,7 @@ impl BearerServer {
             Mechanism::OAuthBearer => (oauthbearer::parse(response)?, oauthbearer::ERROR_CHALLENGE),
             _ => (xoauth2::parse(response)?, xoauth2::ERROR_CHALLENGE),
         };
+        user.clone_from(&message.user);
         let outcome = auth
             .verify_bearer_token(message.user.as_deref(), &message.token)
             .ok_or(SaslError::AuthenticationFailed)

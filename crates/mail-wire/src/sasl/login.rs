@@ -51,16 +51,19 @@ pub(crate) struct LoginServer {
 }
 
 impl LoginServer {
+    /// One response: the user name (which also goes to `user`), then the password.
     pub(crate) fn step<A: Authenticator + ?Sized>(
         &mut self,
         auth: &A,
         response: &[u8],
+        user: &mut Option<String>,
     ) -> Result<ServerStep, SaslError> {
         let text = core::str::from_utf8(response)
             .map_err(|_| SaslError::malformed(MECH, "response is not UTF-8"))?;
         match self.username.take() {
             None if text.is_empty() => Err(SaslError::malformed(MECH, "empty user name")),
             None => {
+                *user = Some(text.to_owned());
                 self.username = Some(text.to_owned());
                 Ok(ServerStep::Challenge(PASSWORD_PROMPT.to_vec()))
             }

@@ -55,10 +55,11 @@ impl PlainClient {
     }
 }
 
-/// The server side: verifies the single message.
+/// The server side: verifies the single message. The authcid, once found, goes to `user`.
 pub(crate) fn server_step<A: Authenticator + ?Sized>(
     auth: &A,
     message: &[u8],
+    user: &mut Option<String>,
 ) -> Result<ServerStep, SaslError> {
     let malformed = |reason| SaslError::malformed(MECH, reason);
     let text = core::str::from_utf8(message).map_err(|_| malformed("message is not UTF-8"))?;
@@ -68,6 +69,9 @@ pub(crate) fn server_step<A: Authenticator + ?Sized>(
     else {
         return Err(malformed("expected exactly two NUL separators"));
     };
+    if !authcid.is_empty() {
+        *user = Some(authcid.to_owned());
+    }
     if authcid.is_empty() || password.is_empty() {
         return Err(malformed("empty authcid or password"));
     }

@@ -38,6 +38,8 @@ pub enum ServerStep {
 pub struct ServerSession {
     mechanism: Mechanism,
     state: State,
+    /// The identity the client tried, once a response named one (see [`ServerSession::user`]).
+    user: Option<String>,
 }
 
 #[derive(Debug)]
@@ -72,12 +74,25 @@ impl ServerSession {
         ServerSession {
             mechanism,
             state: State::Running(inner),
+            user: None,
         }
     }
 
     /// The mechanism of this exchange.
     pub fn mechanism(&self) -> Mechanism {
         self.mechanism
+    }
+
+    /// The identity the client tried to authenticate as, once one of its responses named it,
+    /// whether the exchange then succeeded or failed: the `PLAIN` authcid, the `LOGIN` user
+    /// name, the SCRAM `n=` user name (as sent, before SASLprep), the `XOAUTH2` `user=` or the
+    /// `OAUTHBEARER` authzid. `None` while the client has named nobody (a malformed first
+    /// response, an `OAUTHBEARER` message without an authzid).
+    ///
+    /// Never a password or a token. The name is the client's, unchecked: escape it before
+    /// writing it to a log.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// Whether the exchange has ended, in success or failure.
@@ -111,10 +126,10 @@ impl ServerSession {
             })
         } else {
             match inner {
-                Inner::Plain => plain::server_step(auth, response),
-                Inner::Login(login) => login.step(auth, response),
-                Inner::Bearer(bearer) => bearer.step(auth, response),
-                Inner::Scram(scram) => scram.step(auth, response),
+                Inner::Plain => plain::server_step(auth, response, &mut self.user),
+                Inner::Login(login) => login.step(auth, response, &mut self.user),
+                Inner::Bearer(bearer) => bearer.step(auth, response, &mut self.user),
+                Inner::Scram(scram) => scram.step(auth, response, &mut self.user),
             }
         };
         match &result {

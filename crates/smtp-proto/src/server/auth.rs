@@ -6,9 +6,20 @@ use mail_wire::line::Frame;
 use mail_wire::sasl::framing::{self, Response};
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, SaslError, ServerSession, ServerStep};
 
+use crate::reply::Reply;
+
 use super::decision::Pending;
 use super::input::MIN_FRAMED_LINE;
-use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, replies};
+use super::{AUTH_LINE_LIMIT, Event, HelloVerb, Phase, Server, SessionError, replies};
+
+/// The reply to a failed exchange: the machine's own, or the application's
+/// ([`Server::reject`] of an [`Event::AuthStep`]).
+pub(super) enum FailureReply<'a> {
+    /// One of the machine's texts, without CRLF.
+    Text(&'a [u8]),
+    /// The application's reply.
+    Application(&'a Reply<'a>),
+}
 
 impl Server {
     /// Carries out [`Server::auth_step`] for the pending exchange: one step with `mechanism`,
@@ -42,7 +53,10 @@ impl Server {
                 self.phase = Phase::Command;
                 self.update_line_limit();
             }
-            Err(error) => self.auth_failed(mechanism, error),
+            Err(error) => {
+                let user = session.user().map(str::to_owned);
+                self.auth_failed(mechanism, error, user);
+            }
         }
     }
 
@@ -102,6 +116,7 @@ impl Server {
         else {
             return;
         };
+        let user = session.user().map(str::to_owned);
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong { .. } => {
@@ -109,7 +124,7 @@ impl Server {
                     len: self.framer.max_len(),
                     limit: framing::MAX_ENCODED_LEN,
                 };
-                return self.auth_failed(mechanism, error);
+                return self.auth_failed(mechanism, error, user);
             }
             _ => {
                 return self.auth_failed(
@@ -118,11 +133,12 @@ impl Server {
                         mechanism,
                         reason: "response line ends in a bare LF",
                     },
+                    user,
                 );
             }
         };
         match framing::decode_response(&line) {
-            Ok(Response::Cancel) => self.auth_failed(mechanism, SaslError::Cancelled),
+            Ok(Response::Cancel) => self.auth_failed(mechanism, SaslError::Cancelled, user),
             Ok(Response::Data(response)) => {
                 self.update_line_limit();
                 self.ask(
@@ -134,13 +150,12 @@ impl Server {
                     Event::AuthStep { mechanism },
                 );
             }
-            Err(error) => self.auth_failed(mechanism, error),
+            Err(error) => self.auth_failed(mechanism, error, user),
         }
     }
 
     /// Ends a failed exchange: reports it and answers by the kind of failure.
-    fn auth_failed(&mut self, mechanism: Mechanism, error: SaslError) {
-        self.phase = Phase::Command;
+    fn auth_failed(&mut self, mechanism: Mechanism, error: SaslError, user: Option<String>) {
         let text: &[u8] = match error {
             SaslError::Cancelled => replies::AUTH_CANCELLED,
             SaslError::InvalidBase64 { .. } => replies::CANNOT_DECODE,
@@ -148,12 +163,51 @@ impl Server {
             SaslError::Malformed { .. } => replies::AUTH_MALFORMED,
             _ => replies::AUTH_INVALID,
         };
-        // The failure first: the error may pass the limit and close the session, and
-        // Event::Closed is the last event.
-        self.events
-            .push_back(Event::AuthFailed { mechanism, error });
-        self.error(text);
-        self.update_line_limit();
+        self.auth_failed_with(mechanism, error, user, FailureReply::Text(text));
+    }
+
+    /// Ends a failed exchange with `reply`: reports it, counts it as an error and toward
+    /// [`ServerConfig::max_auth_failures`](super::ServerConfig::max_auth_failures) (adding
+    /// `421 4.7.0` when it reaches the limit), and holds the replies back for the failure
+    /// delay.
+    pub(super) fn auth_failed_with(
+        &mut self,
+        mechanism: Mechanism,
+        error: SaslError,
+        user: Option<String>,
+        reply: FailureReply<'_>,
+    ) {
+        self.phase = Phase::Command;
+        // The failure first: Event::Closed, if the failure ends the session, is the last
+        // event.
+        self.events.push_back(Event::AuthFailed {
+            mechanism,
+            error,
+            user,
+        });
+        self.auth_failures = self.auth_failures.saturating_add(1);
+        let mark = self.output.len();
+        self.errors = self.errors.saturating_add(1);
+        let ending = if self.errors > self.config.max_errors {
+            self.line(replies::TOO_MANY_ERRORS);
+            Some(SessionError::TooManyErrors)
+        } else {
+            match reply {
+                FailureReply::Text(text) => self.line(text),
+                FailureReply::Application(reply) => reply.encode(&mut self.output),
+            }
+            let limit = self.config.max_auth_failures;
+            (limit != 0 && self.auth_failures >= limit).then(|| {
+                self.line(replies::TOO_MANY_AUTH_FAILURES);
+                SessionError::TooManyAuthFailures
+            })
+        };
+        if ending.is_some() {
+            self.input.clear();
+        } else {
+            self.update_line_limit();
+        }
+        self.hold_back(mark, ending);
     }
 
     /// Queues a `334` challenge and lets the response line be as long as SASL allows.

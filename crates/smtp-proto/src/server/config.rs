@@ -58,19 +58,57 @@ pub struct ServerConfig {
     /// other reply and event is the same however the reads split (up to STARTTLS), and so is
     /// this one whenever all of the input would fit at once.
     pub max_buffered_input: usize,
-    /// How long to wait for the next command: 5 minutes (RFC 5321 section 4.5.3.2.7). A
-    /// timeout too long for an `Instant` to represent (`Duration::MAX`) never expires.
+    /// How long to wait for the next command: 5 minutes (RFC 5321 section 4.5.3.2.7). The time
+    /// runs from the end of the last complete command line (or SASL response line), or from
+    /// the last reply to a decision, not from the last octet: a client sending a command
+    /// one octet at a time must still finish it within this time. A timeout too long for an
+    /// `Instant` to represent (`Duration::MAX`) never expires. [`Server::set_command_timeout`]
+    /// changes it for a live session.
     pub command_timeout: Duration,
     /// How long to wait for the next piece of a message body: 5 minutes (RFC 5321 section
-    /// 4.5.3.2.7; the client's data block timeout of 4.5.3.2.5 is 3 minutes).
+    /// 4.5.3.2.7; the client's data block timeout of 4.5.3.2.5 is 3 minutes). Each read of
+    /// body octets restarts it; [`min_data_rate`](ServerConfig::min_data_rate) bounds the
+    /// body as a whole. [`Server::set_data_timeout`] changes it for a live session.
     pub data_timeout: Duration,
+    /// The slowest a message body may come, in octets per second: a body (DATA, or all the
+    /// BDAT chunks of one message) must be complete by its start + [`data_timeout`] +
+    /// received octets / `min_data_rate`, or the session is closed with `421 4.4.2`, however
+    /// steadily the octets trickle in. Default 500 (Postfix `smtpd_min_data_rate`); 0 turns
+    /// the deadline off, leaving only [`data_timeout`] between reads.
+    ///
+    /// [`data_timeout`]: ServerConfig::data_timeout
+    pub min_data_rate: u64,
+    /// NOOP, RSET, VRFY, EXPN and HELP commands a client may send before a successful AUTH
+    /// without penalty; each one beyond counts as an error toward [`max_errors`] (its reply
+    /// is unchanged until the error limit closes the session). Default 100 (Postfix
+    /// `smtpd_junk_command_limit`). After AUTH they are not counted.
+    ///
+    /// [`max_errors`]: ServerConfig::max_errors
+    pub max_junk_commands: u32,
+    /// Failed AUTH exchanges allowed in a session: the failure that reaches this number is
+    /// answered with its own reply (`535 5.7.8`) and then `421 4.7.0 Too many authentication
+    /// failures`, and the session closes ([`SessionError::TooManyAuthFailures`]). Default 3
+    /// (Dovecot and Postfix close after a few failures); 0 turns the limit off.
+    ///
+    /// [`SessionError::TooManyAuthFailures`]: super::SessionError::TooManyAuthFailures
+    pub max_auth_failures: u32,
+    /// How long the reply to a failed AUTH exchange (and a `421` that follows it) is held
+    /// back. Meanwhile the session reads nothing, [`Server::poll_timeout`] is the time of the
+    /// release, and the client's idle time does not run. Default 2 seconds (Dovecot
+    /// `auth_failure_delay`); zero sends the reply at once. [`Server::set_auth_failure_delay`]
+    /// changes it for one session (a per-address penalty).
+    pub auth_failure_delay: Duration,
     /// Hold the greeting back this long and report a client that talks first
     /// ([`Event::EarlyTalker`]), as Postfix's postscreen greet pause does. Default `None`: the
     /// greeting is queued at once.
     pub greeting_delay: Option<Duration>,
-    /// Bare CR or LF inside DATA: [`BareLineEnding::Normalize`] (Postfix 3.9
-    /// `smtpd_forbid_bare_newline = normalize`). Never part of the end marker whatever the
-    /// policy (RFC 5321 section 2.3.8, SMTP smuggling).
+    /// Bare CR or LF inside a text body, DATA or BDAT without `BODY=BINARYMIME`:
+    /// [`BareLineEnding::Normalize`] (Postfix 3.9 `smtpd_forbid_bare_newline = normalize`)
+    /// turns each into CRLF, also when a CR ends one BDAT chunk and the LF starts the next;
+    /// [`BareLineEnding::Reject`] refuses the message with `550 5.6.0`. NUL and other octets
+    /// are passed on unchanged. Never part of the DATA end marker whatever the policy (RFC
+    /// 5321 section 2.3.8, SMTP smuggling). A `BODY=BINARYMIME` body is passed on byte for
+    /// byte (RFC 3030).
     pub bare_line_ending: BareLineEnding,
     /// Command lines ending in a bare LF: [`BareLf::Reject`] with `500 5.5.2` (RFC 5321
     /// section 2.3.8).
@@ -118,6 +156,10 @@ impl Default for ServerConfig {
             max_buffered_input: 1 << 20,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(300),
+            min_data_rate: 500,
+            max_junk_commands: 100,
+            max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(2),
             greeting_delay: None,
             bare_line_ending: BareLineEnding::Normalize,
             bare_lf_in_commands: BareLf::Reject,

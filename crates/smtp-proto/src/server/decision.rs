@@ -7,8 +7,9 @@ use mail_wire::sasl::{Mechanism, SaslError, ServerSession};
 
 use crate::reply::Reply;
 
+use super::auth::FailureReply;
 use super::transaction::{Transaction, TxnParams};
-use super::{Event, HelloVerb, Mode, Phase, Server, ServerError, replies};
+use super::{Event, HelloVerb, Mode, Server, ServerError, replies};
 
 /// What the pending decision is about, with what the machine needs to carry it out.
 #[derive(Debug)]
@@ -85,14 +86,16 @@ impl Server {
                     self.txn = None;
                     self.count_error_with(&reply);
                 }
-                Pending::Auth { mechanism, .. } => {
-                    self.phase = Phase::Command;
-                    self.events.push_back(Event::AuthFailed {
+                Pending::Auth {
+                    mechanism, session, ..
+                } => {
+                    let user = session.as_ref().and_then(|s| s.user()).map(str::to_owned);
+                    self.auth_failed_with(
                         mechanism,
-                        error: SaslError::AuthenticationFailed,
-                    });
-                    self.count_error_with(&reply);
-                    self.update_line_limit();
+                        SaslError::AuthenticationFailed,
+                        user,
+                        FailureReply::Application(&reply),
+                    );
                 }
                 Pending::Mail { .. } | Pending::Rcpt => self.count_error_with(&reply),
             }
@@ -116,6 +119,7 @@ impl Server {
                     overshoot: 0,
                     transfer: None,
                     received: 0,
+                    body_started: None,
                 });
                 self.positive(reply, replies::SENDER_OK);
             }

@@ -52,9 +52,14 @@ pub enum SessionError {
     /// Too many negative replies ([`ServerConfig::max_errors`]).
     #[error("too many errors")]
     TooManyErrors,
-    /// The client was silent past the deadline.
+    /// The client was silent past the deadline, did not finish a command line within
+    /// [`ServerConfig::command_timeout`], or sent a body slower than
+    /// [`ServerConfig::min_data_rate`].
     #[error("timeout")]
     Timeout,
+    /// Too many failed AUTH exchanges ([`ServerConfig::max_auth_failures`]).
+    #[error("too many authentication failures")]
+    TooManyAuthFailures,
     /// Bytes arrived after STARTTLS and before the TLS handshake (RFC 3207 section 4.2).
     #[error("plaintext after STARTTLS")]
     StartTlsInjection,
@@ -129,12 +134,18 @@ pub enum Event {
     },
     /// The client authenticated (`235` was sent).
     Authenticated(Authenticated),
-    /// An authentication exchange failed; the reply (`535 5.7.8`, `501`...) was sent.
+    /// An authentication exchange failed; the reply (`535 5.7.8`, `501`...) is queued, held
+    /// back for [`ServerConfig::auth_failure_delay`]. When the failure reaches
+    /// [`ServerConfig::max_auth_failures`], `421 4.7.0` follows it and the session closes.
     AuthFailed {
         /// The mechanism that was tried.
         mechanism: Mechanism,
         /// Why it failed (for logs and rate limiting; it never carries a secret).
         error: SaslError,
+        /// The identity the client tried (the `PLAIN` authcid, the `LOGIN` user name, the
+        /// SCRAM `n=`, the `XOAUTH2` or `OAUTHBEARER` user), never a password; `None` when
+        /// the client named nobody. Client-controlled: escape it before logging it.
+        user: Option<String>,
     },
     /// `220` to STARTTLS is queued: write everything [`Server::poll_transmit`] returns, do the
     /// TLS handshake, then call [`Server::tls_established`]. Any byte received before that

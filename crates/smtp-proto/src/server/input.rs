@@ -78,6 +78,9 @@ impl Server {
                     self.input.advance(consumed);
                 }
                 if let Some(kind) = kind {
+                    // A complete line: the client's idle time starts over (not at each
+                    // octet, so that a line sent an octet at a time is still timed).
+                    self.timer.input(self.fed_at);
                     self.on_command_frame(kind, &line);
                 }
                 // Keep the buffer for the next line, unless a long AUTH line grew it.
@@ -125,6 +128,7 @@ impl Server {
             Phase::AuthResponse { .. } => match self.framer.next_frame(&mut self.input) {
                 None => false,
                 Some(frame) => {
+                    self.timer.input(self.fed_at);
                     self.on_auth_frame(frame);
                     true
                 }
@@ -182,19 +186,21 @@ impl Server {
             Command::Bdat { size, last } => self.on_bdat(size, last),
             Command::Rset => {
                 self.txn = None;
-                self.line(replies::OK);
+                self.junk(replies::OK);
             }
-            Command::Noop(_) => self.line(replies::OK),
+            Command::Noop(_) => self.junk(replies::OK),
             Command::Quit => {
                 self.line(replies::BYE);
                 self.close_silently(Ok(()));
             }
-            Command::Vrfy(_) => {
-                self.line(replies::CANNOT_VRFY);
+            Command::Vrfy(_) => self.junk(replies::CANNOT_VRFY),
+            Command::Expn(_) => {
+                // Already an error; counted as junk too, so that it uses up the allowance.
+                self.junk_count = self.junk_count.saturating_add(1);
+                self.error(replies::NO_EXPN);
             }
-            Command::Expn(_) => self.error(replies::NO_EXPN),
             Command::Etrn(_) => self.error(replies::NO_ETRN),
-            Command::Help(_) => self.line(replies::HELP),
+            Command::Help(_) => self.junk(replies::HELP),
             Command::StartTls => self.on_starttls(),
             Command::Auth {
                 mechanism,
@@ -203,6 +209,18 @@ impl Server {
                 mechanism.as_str(),
                 initial_response.as_ref().map(|r| r.as_str()),
             ),
+        }
+    }
+
+    /// Answers a junk command (NOOP, RSET, VRFY, HELP) with `text`: past
+    /// [`ServerConfig::max_junk_commands`](super::ServerConfig::max_junk_commands) before a
+    /// successful AUTH the same reply counts as an error (Postfix `smtpd_junk_command_limit`).
+    fn junk(&mut self, text: &[u8]) {
+        self.junk_count = self.junk_count.saturating_add(1);
+        if self.authenticated.is_none() && self.junk_count > self.config.max_junk_commands {
+            self.error(text);
+        } else {
+            self.line(text);
         }
     }
 

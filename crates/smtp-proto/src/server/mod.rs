@@ -172,6 +172,25 @@ pub struct Server {
     /// The client closed its side ([`Server::handle_eof`]) while complete input was still
     /// buffered: that input is processed first, then the session ends.
     eof: bool,
+    /// The instant of the last [`Server::feed`]: when the input being processed arrived at
+    /// the latest.
+    fed_at: Instant,
+    /// NOOP, RSET, VRFY, EXPN and HELP commands so far ([`ServerConfig::max_junk_commands`]).
+    junk_count: u32,
+    /// Failed AUTH exchanges so far ([`ServerConfig::max_auth_failures`]).
+    auth_failures: u32,
+    /// The delay for the next failed AUTH ([`Server::set_auth_failure_delay`]).
+    auth_failure_delay: Duration,
+    /// The reply to a failed AUTH, held back until the timer releases it.
+    held: Option<Held>,
+}
+
+/// What a failed AUTH holds back: its reply (and a `421` after it), and the end of the
+/// session when the failure closes it.
+#[derive(Debug)]
+struct Held {
+    output: BytesMut,
+    ending: Option<SessionError>,
 }
 
 impl fmt::Debug for Server {
@@ -186,6 +205,9 @@ impl fmt::Debug for Server {
             .field("transaction", &self.txn)
             .field("pending", &self.pending)
             .field("errors", &self.errors)
+            .field("junk_commands", &self.junk_count)
+            .field("auth_failures", &self.auth_failures)
+            .field("held", &self.held)
             .field("timer", &self.timer)
             .field("buffered_input", &self.input.len())
             .field("buffered_output", &self.output.len())
@@ -219,6 +241,11 @@ impl Server {
             shutting_down: false,
             bdat_refused: false,
             eof: false,
+            fed_at: now,
+            junk_count: 0,
+            auth_failures: 0,
+            auth_failure_delay: config.auth_failure_delay,
+            held: None,
             config,
         };
         if server.timer.holds_greeting() {
@@ -253,6 +280,31 @@ impl Server {
     /// Whether a mail transaction is open (MAIL accepted, not yet finished or reset).
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
+    }
+
+    /// Holds the reply to each failed AUTH exchange back for `delay` from now on in this
+    /// session, instead of [`ServerConfig::auth_failure_delay`]: for example a penalty that
+    /// grows with the failures seen from the client's address, set when
+    /// [`Event::AuthStep`] arrives. Zero sends the reply at once.
+    pub fn set_auth_failure_delay(&mut self, delay: Duration) {
+        self.auth_failure_delay = delay;
+    }
+
+    /// Changes [`ServerConfig::command_timeout`] for this session, for example to shorten it
+    /// while the server is under pressure (Postfix's stress mode). A wait for a command that
+    /// is under way ends at its start plus the new timeout ([`Server::poll_timeout`] says so
+    /// at once); if that is already past, the next [`Server::handle_timeout`] closes the
+    /// session.
+    pub fn set_command_timeout(&mut self, timeout: Duration) {
+        self.config.command_timeout = timeout;
+    }
+
+    /// Changes [`ServerConfig::data_timeout`] for this session, as
+    /// [`Server::set_command_timeout`] does the command timeout: the wait for body octets
+    /// under way, and the deadline of the body as a whole
+    /// ([`ServerConfig::min_data_rate`]), are recomputed with it.
+    pub fn set_data_timeout(&mut self, timeout: Duration) {
+        self.config.data_timeout = timeout;
     }
 
     /// Hands the machine bytes received from the client. Never fails: whatever the client
@@ -311,6 +363,9 @@ impl Server {
                 return false;
             }
             Phase::PreGreeting => self.report_early_talker(),
+            // Body octets restart the data timeout as they come; command lines restart the
+            // command timeout only when complete (in `step`).
+            Phase::Data | Phase::Bdat { .. } => self.timer.input(now),
             _ => {}
         }
         if self.input.len() + len > self.config.max_buffered_input {
@@ -318,7 +373,7 @@ impl Server {
             self.close_with(replies::TOO_MUCH_INPUT, SessionError::InputOverflow);
             return false;
         }
-        self.timer.input(now);
+        self.fed_at = now;
         true
     }
 
@@ -332,7 +387,11 @@ impl Server {
             return;
         }
         self.eof = true;
-        if self.input.is_empty() && self.pending.is_none() && self.events.is_empty() {
+        if self.input.is_empty()
+            && self.pending.is_none()
+            && self.events.is_empty()
+            && self.held.is_none()
+        {
             self.close_on_eof();
         }
     }
@@ -371,7 +430,7 @@ impl Server {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
             }
-            if self.pending.is_some() {
+            if self.pending.is_some() || self.held.is_some() {
                 return None;
             }
             if !self.step() {
@@ -397,19 +456,49 @@ impl Server {
     /// decision it is due at once: the machine has no clock, and that call restarts the
     /// client's idle time, so a slow decision does not shorten it (RFC 5321 section
     /// 4.5.3.2.7 times the wait for the next command).
+    ///
+    /// While the reply to a failed AUTH is held back ([`ServerConfig::auth_failure_delay`])
+    /// it is the time of the release (due at once right after the failure, as after a
+    /// decision: that call starts the delay). While a message body is read it is the earlier
+    /// of the data timeout and the body's own deadline ([`ServerConfig::min_data_rate`]).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if !self.timed() {
             return None;
         }
-        self.timer.deadline(self.idle_timeout())
+        let idle = self.timer.deadline(self.idle_timeout());
+        match (idle, self.body_deadline()) {
+            (Some(idle), Some(body)) => Some(idle.min(body)),
+            (idle, body) => idle.or(body),
+        }
     }
 
     /// Whether the session waits for time to pass: not after the close, during the TLS
     /// hand-off, or while a decision is pending (no decision is ever pending before the
-    /// greeting).
+    /// greeting, nor while a reply is held back).
     fn timed(&self) -> bool {
         !matches!(self.phase, Phase::Closed | Phase::TlsHandoff) && self.pending.is_none()
+    }
+
+    /// When the message body under way must be complete: its start + the data timeout +
+    /// the octets received / [`ServerConfig::min_data_rate`]. `None` without a body under
+    /// way (DATA, or BDAT chunks up to the last), with the rate at zero, while a reply is
+    /// held back, or when the deadline is too far to represent.
+    fn body_deadline(&self) -> Option<Instant> {
+        let rate = self.config.min_data_rate;
+        if rate == 0 || self.timer.holds_reply() {
+            return None;
+        }
+        let txn = self.txn.as_ref()?;
+        let started = txn.body_started?;
+        let received = u128::from(txn.received);
+        let rate = u128::from(rate);
+        let nanos = (received % rate) * 1_000_000_000 / rate;
+        let allowance = Duration::from_secs(u64::try_from(received / rate).ok()?)
+            + Duration::from_nanos(u64::try_from(nanos).ok()?);
+        started
+            .checked_add(self.config.data_timeout)?
+            .checked_add(allowance)
     }
 
     /// How long the client may stay silent in the current phase: the data timeout while a
@@ -436,7 +525,13 @@ impl Server {
                 let text = replies::timeout(&self.config.hostname);
                 self.close_with(text.as_bytes(), SessionError::Timeout);
             }
-            None => {}
+            Some(Expired::Released) => self.release(),
+            None => {
+                if self.body_deadline().is_some_and(|deadline| now >= deadline) {
+                    let text = replies::timeout(&self.config.hostname);
+                    self.close_with(text.as_bytes(), SessionError::Timeout);
+                }
+            }
         }
     }
 
@@ -445,6 +540,7 @@ impl Server {
     /// processed. Reading only then bounds the memory a client can make the session use.
     pub fn wants_input(&self) -> bool {
         self.pending.is_none()
+            && self.held.is_none()
             && self.events.is_empty()
             && !self.eof
             && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff)
@@ -589,6 +685,14 @@ impl Server {
             return;
         }
         self.pending = None;
+        if let Some(held) = self.held.take() {
+            // The held reply goes out first: the client sees its answer, then the close.
+            self.output.extend_from_slice(&held.output);
+            if let Some(ending) = held.ending {
+                // It already ends with its own 421.
+                return self.close_silently(Err(ending));
+            }
+        }
         reply.encode(&mut self.output);
         self.close_silently(Err(SessionError::Shutdown));
     }

@@ -2,7 +2,7 @@
 
 use crate::reply::Reply;
 
-use super::{Event, Phase, Server, SessionError, replies};
+use super::{Event, Held, Phase, Server, SessionError, replies};
 
 /// The line ending of every reply.
 impl Server {
@@ -64,10 +64,40 @@ impl Server {
         self.close_silently(Err(reason));
     }
 
+    /// Holds what was queued after the first `mark` octets of the output back for the
+    /// failed-AUTH delay, with the session's `ending` if the failure closes it; without a
+    /// delay, sends it at once (and closes).
+    pub(super) fn hold_back(&mut self, mark: usize, ending: Option<SessionError>) {
+        let delay = self.auth_failure_delay;
+        if delay.is_zero() || self.is_closed() {
+            if let Some(ending) = ending {
+                self.close_silently(Err(ending));
+            }
+            return;
+        }
+        let output = self.output.split_off(mark.min(self.output.len()));
+        self.held = Some(Held { output, ending });
+        self.timer.hold(delay);
+    }
+
+    /// The failed-AUTH delay has passed: sends the held reply, and closes the session if the
+    /// failure ended it.
+    pub(super) fn release(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        self.output.extend_from_slice(&held.output);
+        match held.ending {
+            Some(ending) => self.close_silently(Err(ending)),
+            None => self.after_transaction(),
+        }
+    }
+
     /// Ends the session without a reply of its own: nothing more is read, and
     /// [`Event::Closed`] is the last event.
     pub(super) fn close_silently(&mut self, ending: Result<(), SessionError>) {
         self.phase = Phase::Closed;
+        self.held = None;
         self.pending = None;
         self.txn = None;
         self.input.clear();

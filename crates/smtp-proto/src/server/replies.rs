@@ -221,6 +221,10 @@ pub(super) const TOO_MANY_ERRORS: &[u8] = b"421 4.7.0 Too many errors, closing c
 pub(super) fn timeout(hostname: &Domain<'_>) -> String {
     format!("421 4.4.2 {hostname} Error: timeout exceeded, closing connection")
 }
+/// The failed AUTH exchange that reaches the limit, after its own reply
+/// ([`SessionError::TooManyAuthFailures`]).
+pub(super) const TOO_MANY_AUTH_FAILURES: &[u8] =
+    b"421 4.7.0 Too many authentication failures, closing connection";
 /// The server is shutting down ([`SessionError::Shutdown`]).
 pub(super) const SHUTTING_DOWN: &[u8] = b"421 4.3.2 Service shutting down, closing connection";
 /// More unprocessed input than allowed ([`SessionError::InputOverflow`]).
@@ -304,6 +308,7 @@ mod tests {
         BARE_LINE_ENDING,
         LOCAL_ERROR,
         TOO_MANY_ERRORS,
+        TOO_MANY_AUTH_FAILURES,
         SHUTTING_DOWN,
         TOO_MUCH_INPUT,
         PIPELINED_AFTER_STARTTLS,

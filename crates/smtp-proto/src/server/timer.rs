@@ -1,18 +1,27 @@
 //! Every deadline of a session, in one type.
 //!
 //! The session waits for one thing at a time: the end of the greeting delay
-//! ([`ServerConfig::greeting_delay`]), or the client (its next command, or the next piece of a
-//! body: [`ServerConfig::command_timeout`], [`ServerConfig::data_timeout`]). [`Timer`] holds
-//! what it waits for and since when. [`Server::poll_timeout`] asks it for the deadline and
-//! [`Server::handle_timeout`] asks it what has expired; each passes the idle timeout of the
-//! phase the session is in. While a decision is pending, during the TLS hand-off and after the
-//! close nothing is timed, and the server does not ask.
+//! ([`ServerConfig::greeting_delay`]), the end of the delay that holds back the reply to a
+//! failed AUTH ([`ServerConfig::auth_failure_delay`]), or the client (its next command line,
+//! or the next piece of a body: [`ServerConfig::command_timeout`],
+//! [`ServerConfig::data_timeout`]). [`Timer`] holds what it waits for and since when.
+//! [`Server::poll_timeout`] asks it for the deadline and [`Server::handle_timeout`] asks it
+//! what has expired; each passes the idle timeout of the phase the session is in. While a
+//! decision is pending, during the TLS hand-off and after the close nothing is timed, and the
+//! server does not ask. (The deadline of a whole message body, from
+//! [`ServerConfig::min_data_rate`], is the server's: it depends on the octets received.)
+//!
+//! The client's idle time runs from the last complete command line (or SASL response line),
+//! or from the last read of body octets, never from a partial line: a client dribbling a
+//! command an octet at a time is still closed when the command timeout passes.
 //!
 //! The machine has no clock: an instant is learnt only from the driver's calls. When a
 //! decision is answered the client's idle time is therefore restarted by the next
 //! `handle_timeout` (due at once), since the reply is being sent then; a slow decision does
 //! not eat into the client's time to send its next command (RFC 5321 section 4.5.3.2.7 times
-//! the wait for the next command).
+//! the wait for the next command). A failed AUTH's hold starts the same way: due at once,
+//! and the first `handle_timeout` sets the release to that instant plus the delay, so the
+//! reply is never released earlier than the delay after the failure.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +48,13 @@ enum Wait {
     /// A decision was answered since the client last sent something: due at once, and
     /// [`Timer::expire`] starts the client's idle time over.
     Restart,
+    /// The reply to a failed AUTH is held back for `delay`. `release` is `None` until the
+    /// first [`Timer::expire`] (due at once) sets it to that instant plus `delay`; then
+    /// `Some(None)` for a delay too long for an `Instant` to represent (never released).
+    Held {
+        delay: Duration,
+        release: Option<Option<Instant>>,
+    },
 }
 
 /// What [`Timer::expire`] found had passed.
@@ -48,6 +64,8 @@ pub(super) enum Expired {
     Greeting,
     /// The client's idle time: close the session.
     Idle,
+    /// The hold of a failed AUTH's reply: send it. The client's idle time starts now.
+    Released,
 }
 
 impl Timer {
@@ -68,13 +86,28 @@ impl Timer {
         matches!(self.wait, Wait::Greeting { .. })
     }
 
-    /// The client sent something at `now`: its idle time starts over.
+    /// The client finished a command line, or sent body octets, in a read at `at`: its idle
+    /// time starts over. After a decision the restart at the next [`Timer::expire`] is kept:
+    /// the line may have been read before the decision was answered.
     #[inline]
-    pub(super) fn input(&mut self, now: Instant) {
-        self.since = now;
-        if self.wait == Wait::Restart {
-            self.wait = Wait::Client;
+    pub(super) fn input(&mut self, at: Instant) {
+        if self.wait == Wait::Client {
+            self.since = self.since.max(at);
         }
+    }
+
+    /// Holds the reply to a failed AUTH back for `delay` (not zero), starting at the next
+    /// [`Timer::expire`], which is due at once.
+    pub(super) fn hold(&mut self, delay: Duration) {
+        self.wait = Wait::Held {
+            delay,
+            release: None,
+        };
+    }
+
+    /// Whether a failed AUTH's reply is being held back.
+    pub(super) fn holds_reply(&self) -> bool {
+        matches!(self.wait, Wait::Held { .. })
     }
 
     /// A decision was answered: the client's idle time starts over at the next
@@ -101,6 +134,7 @@ impl Timer {
             Wait::Greeting { until } => until,
             Wait::Client => self.since.checked_add(idle),
             Wait::Restart => Some(self.since),
+            Wait::Held { release, .. } => release.unwrap_or(Some(self.since)),
         }
     }
 
@@ -116,6 +150,26 @@ impl Timer {
             }
             Wait::Restart => {
                 self.restart(now);
+                None
+            }
+            Wait::Held {
+                delay,
+                release: None,
+            } => {
+                self.wait = Wait::Held {
+                    delay,
+                    release: Some(now.checked_add(delay)),
+                };
+                None
+            }
+            Wait::Held {
+                release: Some(release),
+                ..
+            } => {
+                if release.is_some_and(|release| now >= release) {
+                    self.restart(now);
+                    return Some(Expired::Released);
+                }
                 None
             }
             Wait::Client => self

@@ -1,5 +1,7 @@
 //! The mail transaction: MAIL, RCPT, DATA and BDAT, and the message body.
 
+use std::time::Instant;
+
 use mail_wire::dot::{BodyError, DotEvent};
 
 use crate::command::{Body, MailParams, RcptParams};
@@ -30,6 +32,9 @@ pub(super) struct Transaction {
     pub(super) transfer: Option<BodyTransfer>,
     /// Body octets received so far.
     pub(super) received: u64,
+    /// When the body began (the DATA line or the first BDAT line was read), for
+    /// [`ServerConfig::min_data_rate`](super::ServerConfig::min_data_rate).
+    pub(super) body_started: Option<Instant>,
 }
 
 /// Why a BDAT chunk is read and thrown away.
@@ -176,6 +181,7 @@ impl Server {
             };
         }
         txn.transfer = Some(BodyTransfer::Data);
+        txn.body_started = Some(self.fed_at);
         self.line(replies::START_DATA);
         self.dot.reset();
         self.phase = Phase::Data;
@@ -198,6 +204,7 @@ impl Server {
                 let first = txn.transfer.is_none();
                 txn.transfer = Some(BodyTransfer::Bdat);
                 if first {
+                    txn.body_started = Some(self.fed_at);
                     self.events.push_back(Event::BodyStart {
                         transfer: BodyTransfer::Bdat,
                     });
@@ -319,6 +326,7 @@ impl Server {
         if self.shutting_down
             && self.txn.is_none()
             && self.pending.is_none()
+            && self.held.is_none()
             && matches!(self.phase, Phase::Command | Phase::PreGreeting)
         {
             self.close_with(replies::SHUTTING_DOWN, SessionError::Shutdown);

@@ -295,6 +295,7 @@ fn scram_iteration_count_below_the_client_floor() {
         assert!(run.server.contains(&server::Event::AuthFailed {
             mechanism: Mechanism::ScramSha256,
             error: SaslError::Cancelled,
+            user: Some(users::USER.to_owned()),
         }));
         assert!(
             run.client_text().ends_with("\r\n*\r\nQUIT\r\n"),

@@ -30,8 +30,12 @@ fn authenticated_event(mechanism: Mechanism, responses: &[&[u8]]) -> Event {
     panic!("the exchange did not succeed");
 }
 
-fn auth_failed(mechanism: Mechanism, error: SaslError) -> Event {
-    Event::AuthFailed { mechanism, error }
+fn auth_failed(mechanism: Mechanism, error: SaslError, user: Option<&str>) -> Event {
+    Event::AuthFailed {
+        mechanism,
+        error,
+        user: user.map(str::to_owned),
+    }
 }
 
 #[test]
@@ -188,7 +192,11 @@ fn auth_scram_sha256_wrong_password() {
         [
             auth_step(Mechanism::ScramSha256),
             auth_step(Mechanism::ScramSha256),
-            auth_failed(Mechanism::ScramSha256, SaslError::AuthenticationFailed),
+            auth_failed(
+                Mechanism::ScramSha256,
+                SaslError::AuthenticationFailed,
+                Some(USER)
+            ),
         ]
     );
     assert!(h.server.authenticated().is_none());
@@ -207,7 +215,11 @@ fn auth_wrong_password_then_right_one() {
         h.events(),
         [
             auth_step(Mechanism::Plain),
-            auth_failed(Mechanism::Plain, SaslError::AuthenticationFailed),
+            auth_failed(
+                Mechanism::Plain,
+                SaslError::AuthenticationFailed,
+                Some(USER)
+            ),
             auth_step(Mechanism::Plain),
             authenticated_event(Mechanism::Plain, &[b"\0alice\0secret"]),
         ]
@@ -233,9 +245,9 @@ fn auth_cancelled_with_a_star() {
         h.events(),
         [
             auth_step(Mechanism::Login),
-            auth_failed(Mechanism::Login, SaslError::Cancelled),
+            auth_failed(Mechanism::Login, SaslError::Cancelled, None),
             auth_step(Mechanism::Login),
-            auth_failed(Mechanism::Login, SaslError::Cancelled),
+            auth_failed(Mechanism::Login, SaslError::Cancelled, Some(USER)),
         ]
     );
     assert!(h.server.authenticated().is_none());
@@ -280,7 +292,11 @@ fn auth_protocol_errors() {
             hello(HelloVerb::Helo, "c.example"),
             ehlo("c.example"),
             auth_step(Mechanism::Login),
-            auth_failed(Mechanism::Login, SaslError::InvalidBase64 { offset: 7 }),
+            auth_failed(
+                Mechanism::Login,
+                SaslError::InvalidBase64 { offset: 7 },
+                None
+            ),
             mail("a@c.example"),
         ]
     );
@@ -308,7 +324,7 @@ fn auth_step_rejected_by_the_application() {
         h.events(),
         [
             auth_step(Mechanism::Plain),
-            auth_failed(Mechanism::Plain, SaslError::AuthenticationFailed),
+            auth_failed(Mechanism::Plain, SaslError::AuthenticationFailed, None),
         ]
     );
 }
@@ -395,7 +411,9 @@ fn plaintext_auth_when_allowed() {
 
 #[test]
 fn require_auth_refuses_mail_until_authenticated() {
-    let mut h = after_ehlo(ServerConfig::submissions(domain("mx.example")));
+    let mut cfg = ServerConfig::submissions(domain("mx.example"));
+    cfg.auth_failure_delay = std::time::Duration::ZERO;
+    let mut h = after_ehlo(cfg);
     h.transcript(&format!(
         "C: MAIL FROM:<alice@mx.example>
          S: 530 5.7.0 Authentication required
@@ -475,7 +493,8 @@ fn auth_response_line_too_long() {
             &events[1..],
             [Event::AuthFailed {
                 mechanism: Mechanism::Login,
-                error: SaslError::TooLong { .. }
+                error: SaslError::TooLong { .. },
+                user: None,
             }]
         ),
         "{events:?}"
@@ -491,7 +510,11 @@ fn auth_failures_past_the_error_limit() {
         (
             "AUTH LOGIN\r\nYWxpY2U=\r\nd3Jvbmc=\r\n",
             accept_all(),
-            auth_failed(Mechanism::Login, SaslError::AuthenticationFailed),
+            auth_failed(
+                Mechanism::Login,
+                SaslError::AuthenticationFailed,
+                Some(USER),
+            ),
         ),
         (
             "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
@@ -499,7 +522,7 @@ fn auth_failures_past_the_error_limit() {
                 Event::AuthStep { .. } => Decision::Reject(reply(454, "Try later")),
                 _ => Decision::Accept,
             }),
-            auth_failed(Mechanism::Plain, SaslError::AuthenticationFailed),
+            auth_failed(Mechanism::Plain, SaslError::AuthenticationFailed, None),
         ),
         (
             &*Box::leak(format!("AUTH LOGIN\r\n{long}\r\n").into_boxed_str()),
@@ -510,6 +533,7 @@ fn auth_failures_past_the_error_limit() {
                     len: framing::MAX_ENCODED_LEN + 2,
                     limit: framing::MAX_ENCODED_LEN,
                 },
+                user: None,
             },
         ),
     ];

@@ -150,6 +150,9 @@ fn auth_config() -> ServerConfig {
     let mut config = config("mx.example");
     config.implicit_tls = true;
     config.auth_mechanisms = vec![Mechanism::ScramSha256, Mechanism::Plain, Mechanism::Login];
+    // The failure delay is the subject of its own tests (auth_limits.rs); here replies come
+    // at once.
+    config.auth_failure_delay = std::time::Duration::ZERO;
     config
 }
 

@@ -34,6 +34,8 @@ fn command_timeout() {
 fn data_timeout_applies_while_a_body_is_expected() {
     let mut cfg = config("mx.example");
     cfg.data_timeout = Duration::from_secs(60);
+    // Only the timeout between reads here; the body's own deadline is tested in slow.rs.
+    cfg.min_data_rate = 0;
     let mut h = in_transaction(cfg);
     h.advance(Duration::from_secs(10));
     h.send("DATA\r\n");

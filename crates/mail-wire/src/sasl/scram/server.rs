@@ -56,14 +56,17 @@ impl ScramServer {
         }
     }
 
+    /// One response of the exchange; the user name of the client-first-message goes to
+    /// `user`.
     pub(crate) fn step<A: Authenticator + ?Sized>(
         &mut self,
         auth: &A,
         response: &[u8],
+        user: &mut Option<String>,
     ) -> Result<ServerStep, SaslError> {
         match mem::replace(&mut self.state, State::Done) {
             State::AwaitClientFirst => {
-                let pending = self.server_first(auth, response)?;
+                let pending = self.server_first(auth, response, user)?;
                 let challenge = pending.server_first.clone();
                 self.state = State::AwaitClientFinal(Box::new(pending));
                 Ok(ServerStep::Challenge(challenge))
@@ -88,8 +91,10 @@ impl ScramServer {
         &self,
         auth: &A,
         client_first: &[u8],
+        user: &mut Option<String>,
     ) -> Result<Pending, SaslError> {
         let parsed = parse_client_first(client_first)?;
+        *user = Some(parsed.username.clone());
         // RFC 5802 section 5.1: the server prepares the username with SASLprep.
         let authcid = saslprep(&parsed.username)
             .ok_or_else(|| SaslError::malformed(MECH, "SASLprep rejects the username"))?
