@@ -73,6 +73,19 @@ pub enum CommandError {
         /// Byte offset of the 257th octet of the path.
         offset: usize,
     },
+    /// A character that breaks lines or reorders text (a C1 control such as U+0085, U+2028,
+    /// U+2029, or a bidirectional control such as U+202E) in the UTF-8 text of an address,
+    /// an EHLO name or a parameter: refused although RFC 6531's grammar admits it, since
+    /// shown or logged it can forge lines (issue 14). The server answers `501 5.5.4`.
+    #[error("forbidden character U+{:04X} in {rule} at byte {offset}", u32::from(*.character))]
+    ForbiddenCharacter {
+        /// The rule in which the character appeared.
+        rule: &'static str,
+        /// Byte offset of its first octet.
+        offset: usize,
+        /// The character.
+        character: char,
+    },
     /// Non-ASCII text in an address or parameter without SMTPUTF8 (RFC 6531 section 3.2).
     #[error("non-ASCII in {rule} at byte {offset} requires SMTPUTF8")]
     Utf8NotAllowed {
@@ -94,6 +107,7 @@ impl CommandError {
             | CommandError::DuplicateParameter { offset, .. }
             | CommandError::InvalidUtf8 { offset, .. }
             | CommandError::Utf8NotAllowed { offset, .. }
+            | CommandError::ForbiddenCharacter { offset, .. }
             | CommandError::LocalPartTooLong { offset }
             | CommandError::PathTooLong { offset } => Some(offset),
         }

@@ -166,6 +166,11 @@ pub(crate) fn to_public(p: PErr<'_>, line: &[u8]) -> CommandError {
         Kind::UnexpectedArgument(verb) => CommandError::UnexpectedArgument { verb, offset },
         Kind::LocalPartTooLong => CommandError::LocalPartTooLong { offset },
         Kind::PathTooLong => CommandError::PathTooLong { offset },
+        Kind::Forbidden(character) => CommandError::ForbiddenCharacter {
+            rule,
+            offset,
+            character,
+        },
     }
 }
 

@@ -93,6 +93,8 @@ pub(crate) enum Kind {
     UnexpectedArgument(&'static str),
     LocalPartTooLong,
     PathTooLong,
+    /// A character refused in any UTF-8 text of a command ([`forbidden`]).
+    Forbidden(char),
 }
 
 /// The private nom error: where, which rule, what.
@@ -177,8 +179,30 @@ pub(crate) fn offset(whole: &[u8], part: &[u8]) -> usize {
     }
 }
 
-/// Converts a recognised slice to `&str`, reporting invalid UTF-8 and non-ASCII without
-/// permission as fatal errors.
+/// Characters refused in the UTF-8 text of a command (an SMTPUTF8 address, an EHLO name,
+/// a parameter value), although RFC 6531 section 3.3's `UTF8-non-ascii` admits them: they
+/// break lines, or reorder what a reader sees, wherever the text is shown or logged (issue
+/// 14, item 5: an address with U+2028 forged a log line). The C1 controls U+0080 to U+009F
+/// (U+0085, NEL, among them), the line and paragraph separators U+2028 and U+2029, and the
+/// bidirectional controls: the marks U+200E, U+200F and U+061C, the embeddings and overrides
+/// U+202A to U+202E and the isolates U+2066 to U+2069. (C0 controls and DEL are ASCII, which
+/// the grammar refuses everywhere in these rules already.)
+#[inline]
+pub(crate) fn forbidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Converts a recognised slice to `&str`, reporting invalid UTF-8, non-ASCII without
+/// permission and a [`forbidden`] character as fatal errors.
 #[inline]
 pub(crate) fn utf8<'a>(
     slice: &'a [u8],
@@ -186,8 +210,20 @@ pub(crate) fn utf8<'a>(
     rule: &'static str,
 ) -> Result<&'a str, nom::Err<PErr<'a>>> {
     if let Ok(s) = std::str::from_utf8(slice) {
-        if utf8_ok || s.is_ascii() {
+        if s.is_ascii() {
             return Ok(s);
+        }
+        if utf8_ok {
+            // Only non-ASCII characters need looking at: the ASCII controls are outside
+            // every rule that calls this.
+            return match s.char_indices().find(|&(_, c)| forbidden(c)) {
+                None => Ok(s),
+                Some((at, c)) => Err(nom::Err::Failure(PErr {
+                    input: &slice[at..],
+                    rule,
+                    kind: Kind::Forbidden(c),
+                })),
+            };
         }
     }
     let first = slice.iter().position(|b| !b.is_ascii()).unwrap_or(0);

@@ -31,7 +31,11 @@ fn is_atext(b: u8) -> bool {
 /// sub-domain =/ U-label                        ; RFC 6531 section 3.3
 /// ```
 ///
-/// At most 255 octets (RFC 5321 section 4.5.3.1.2) and 63 per label.
+/// At most 255 octets (RFC 5321 section 4.5.3.1.2) and 63 per label. A domain with non-ASCII
+/// labels (allowed only when `utf8_ok`) must pass IDNA (UTS #46 processing with the STD3
+/// rules and DNS lengths, the `idna` crate's `domain_to_ascii_strict`), and never holds a
+/// [`forbidden`](super::forbidden) character: RFC 6531 section 3.3 wants U-labels, not any
+/// octets of 0x80 or more.
 #[inline]
 pub(crate) fn domain(i: &[u8], utf8_ok: bool) -> PResult<'_, Domain<'_>> {
     let mut pos = 0;
@@ -63,6 +67,11 @@ pub(crate) fn domain(i: &[u8], utf8_ok: bool) -> PResult<'_, Domain<'_>> {
         return fatal(&i[DOMAIN_MAX..], "Domain", Kind::Syntax);
     }
     let s = utf8(&i[..pos], utf8_ok, "Domain")?;
+    if !s.is_ascii() && idna::domain_to_ascii_strict(s).is_err() {
+        // Its U-labels are not IDNA: unassigned or disallowed code points, labels that are
+        // not in NFC, bidi or joiner rules broken, or an A-label form over 63 octets.
+        return fatal(i, "U-label", Kind::Syntax);
+    }
     Ok((&i[pos..], Domain::from_parsed(s)))
 }
 

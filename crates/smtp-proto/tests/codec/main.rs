@@ -12,3 +12,4 @@ mod replies;
 mod roundtrip;
 #[cfg(feature = "tokio")]
 mod tokio_codecs;
+mod utf8_text;
