@@ -8,6 +8,7 @@ use mail_wire::sasl::{Mechanism, SaslError, ServerSession};
 use crate::reply::Reply;
 
 use super::auth::FailureReply;
+use super::text::TextBody;
 use super::transaction::{Transaction, TxnParams};
 use super::{Event, HelloVerb, Mode, Server, ServerError, replies};
 
@@ -119,6 +120,8 @@ impl Server {
                     overshoot: 0,
                     transfer: None,
                     received: 0,
+                    delivered: 0,
+                    text: TextBody::default(),
                     body_started: None,
                 });
                 self.positive(reply, replies::SENDER_OK);

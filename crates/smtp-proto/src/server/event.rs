@@ -27,7 +27,8 @@ pub enum HelloVerb {
 pub enum BodyTransfer {
     /// `DATA`, dot-stuffed, ended by CRLF "." CRLF; the machine unstuffs it.
     Data,
-    /// `BDAT` chunks (RFC 3030), passed through unchanged.
+    /// `BDAT` chunks (RFC 3030): a text body with its bare CR and LF treated as in DATA
+    /// ([`ServerConfig::bare_line_ending`]), a `BODY=BINARYMIME` body byte for byte.
     Bdat,
 }
 
@@ -121,7 +122,8 @@ pub enum Event {
     /// `250` is the promise to deliver, RFC 5321 section 6.1). In LMTP, answer with
     /// [`Server::reply_each`], one reply per accepted recipient, or accept or reject all.
     BodyEnd {
-        /// The body size in octets, as received (unstuffed).
+        /// The body size in octets, as handed over in [`Event::BodyChunk`]s (unstuffed,
+        /// bare line endings normalized).
         size: u64,
         /// How many recipients were accepted.
         recipients: usize,

@@ -8,6 +8,7 @@ use crate::error::CommandError;
 use crate::types::Host;
 
 use super::decision::Pending;
+use super::transaction::Discarded;
 use super::{Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
 
 /// What the framer found at the front of the input in the command phase.
@@ -111,16 +112,29 @@ impl Server {
                     let chunk = self.input.split_to(take).freeze();
                     *remaining -= take as u64;
                     if discard.is_none() {
+                        let policy = self.config.bare_line_ending;
                         if let Some(txn) = &mut self.txn {
                             txn.received += take as u64;
+                            if let Some(refused) = txn.body_piece(policy, chunk, &mut self.events) {
+                                *discard = Some(Discarded::BareLineEnding);
+                                self.events.push_back(Event::BodyAborted(refused));
+                            }
                         }
-                        self.events.push_back(Event::BodyChunk(chunk));
                     }
                     if *remaining > 0 {
                         return true;
                     }
                 }
-                let (last, discard) = (*last, *discard);
+                let (last, mut discard) = (*last, *discard);
+                if last && discard.is_none() {
+                    let policy = self.config.bare_line_ending;
+                    if let Some(txn) = &mut self.txn {
+                        if let Some(refused) = txn.body_end(policy, &mut self.events) {
+                            discard = Some(Discarded::BareLineEnding);
+                            self.events.push_back(Event::BodyAborted(refused));
+                        }
+                    }
+                }
                 self.phase = Phase::Command;
                 self.on_chunk_end(last, discard);
                 true

@@ -99,7 +99,8 @@ use crate::reply::Reply;
 // - `decision`: what a pending decision is about, and carrying out the answer;
 // - `output`: queueing replies, counting errors, closing;
 // - `replies`: the text of every reply the machine sends by itself;
-// - `timer`: every deadline (the greeting delay, the client's idle time).
+// - `timer`: every deadline (the greeting delay, the client's idle time);
+// - `text`: bare CR and LF in a BDAT text body.
 mod auth;
 mod config;
 mod decision;
@@ -107,6 +108,7 @@ mod event;
 mod input;
 mod output;
 mod replies;
+mod text;
 mod timer;
 mod transaction;
 

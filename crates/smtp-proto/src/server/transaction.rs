@@ -2,13 +2,17 @@
 
 use std::time::Instant;
 
-use mail_wire::dot::{BodyError, DotEvent};
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use mail_wire::dot::{BareLineEnding, BodyError, DotEvent};
 
 use crate::command::{Body, MailParams, RcptParams};
 use crate::types::{ForwardPath, ReversePath};
 
 use super::config::RECIPIENT_OVERSHOOT;
 use super::decision::Pending;
+use super::text::TextBody;
 use super::{BodyTransfer, Event, HelloVerb, Mode, Phase, Server, SessionError, replies};
 
 /// What MAIL's parameters mean for the rest of the transaction.
@@ -30,8 +34,14 @@ pub(super) struct Transaction {
     pub(super) overshoot: usize,
     /// How the body comes, once it has started.
     pub(super) transfer: Option<BodyTransfer>,
-    /// Body octets received so far.
+    /// Body octets received so far, as sent (the size limit and the minimum rate count
+    /// these).
     pub(super) received: u64,
+    /// Body octets passed on in [`Event::BodyChunk`] so far: `received` with the line
+    /// endings of a BDAT text body normalized.
+    pub(super) delivered: u64,
+    /// The line-ending state of a BDAT text body.
+    pub(super) text: TextBody,
     /// When the body began (the DATA line or the first BDAT line was read), for
     /// [`ServerConfig::min_data_rate`](super::ServerConfig::min_data_rate).
     pub(super) body_started: Option<Instant>,
@@ -46,6 +56,50 @@ pub(super) enum Discarded {
     AfterRefusal,
     /// BDAT pushed the message over the size limit.
     TooLarge,
+    /// A bare CR or LF in a text body under [`BareLineEnding::Reject`].
+    BareLineEnding,
+}
+
+impl Transaction {
+    /// Passes the next piece of a BDAT chunk on as [`Event::BodyChunk`] (none if it is empty
+    /// after filtering): byte for byte for `BODY=BINARYMIME` or under
+    /// [`BareLineEnding::Preserve`], otherwise with bare CR and LF normalized or refused as
+    /// in DATA. Returns the refusal, if any (what came before it is passed on).
+    pub(super) fn body_piece(
+        &mut self,
+        policy: BareLineEnding,
+        piece: Bytes,
+        events: &mut VecDeque<Event>,
+    ) -> Option<BodyError> {
+        if self.params.binary || policy == BareLineEnding::Preserve {
+            self.deliver(piece, events);
+            return None;
+        }
+        let filtered = self.text.piece(policy, piece);
+        self.deliver(filtered.bytes, events);
+        filtered.refused
+    }
+
+    /// The last BDAT chunk has been read: a CR held back at its end is a bare CR.
+    pub(super) fn body_end(
+        &mut self,
+        policy: BareLineEnding,
+        events: &mut VecDeque<Event>,
+    ) -> Option<BodyError> {
+        if self.params.binary || policy == BareLineEnding::Preserve {
+            return None;
+        }
+        let filtered = self.text.finish(policy);
+        self.deliver(filtered.bytes, events);
+        filtered.refused
+    }
+
+    fn deliver(&mut self, bytes: Bytes, events: &mut VecDeque<Event>) {
+        if !bytes.is_empty() {
+            self.delivered += bytes.len() as u64;
+            events.push_back(Event::BodyChunk(bytes));
+        }
+    }
 }
 
 impl Server {
@@ -248,9 +302,12 @@ impl Server {
                 self.bdat_refused = !last;
                 self.line(replies::CHUNK_DISCARDED);
             }
-            Some(Discarded::TooLarge) => {
+            Some(reason @ (Discarded::TooLarge | Discarded::BareLineEnding)) => {
                 self.bdat_refused = !last;
-                let text = replies::TOO_LARGE;
+                let text = match reason {
+                    Discarded::TooLarge => replies::TOO_LARGE,
+                    _ => replies::BARE_LINE_ENDING,
+                };
                 if last {
                     self.refuse_message(text);
                 } else {
@@ -264,7 +321,7 @@ impl Server {
                 let (size, recipients) = self
                     .txn
                     .as_ref()
-                    .map_or((0, 0), |t| (t.received, t.recipients));
+                    .map_or((0, 0), |t| (t.delivered, t.recipients));
                 self.ask(Pending::BodyEnd, Event::BodyEnd { size, recipients });
             }
             None => {

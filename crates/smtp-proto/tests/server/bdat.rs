@@ -277,3 +277,123 @@ fn bdat_lines_refused_by_their_framing_close() {
         "500 5.5.2 Command line must end with CRLF (bare LF received)\r\n250 2.0.0 Ok\r\n"
     );
 }
+
+/// Issue 14, item 7: a BDAT text body (no `BODY=BINARYMIME`) goes through the same bare CR
+/// and LF policy as DATA. By default (`Normalize`) each bare LF and bare CR becomes CRLF, also
+/// when a CR ends one chunk and an LF starts the next (one CRLF, not two); NUL is kept, as
+/// DATA keeps it. `BodyEnd` gives the size handed over; the per-chunk replies count octets
+/// as sent. Before, the chunks were passed on byte for byte.
+#[test]
+fn bdat_text_bodies_get_their_bare_line_endings_normalized() {
+    let wire: &[u8] = b"BDAT 13\r\nline\nbare\rcr\rBDAT 9\r\n\nnul\0\r\n\n\rBDAT 0 LAST\r\n";
+    let expected = b"line\r\nbare\r\ncr\r\nnul\0\r\n\r\n\r\n";
+    // The same body however the reads split.
+    for cut in 0..=wire.len() {
+        let mut h = in_transaction(config("mx.example"));
+        h.send(&wire[..cut]);
+        h.send(&wire[cut..]);
+        assert_eq!(
+            h.take_out(),
+            format!(
+                "250 2.0.0 13 octets received\r\n250 2.0.0 22 octets received\r\n\
+                 {MESSAGE_ACCEPTED}"
+            ),
+            "cut at {cut}"
+        );
+        assert_eq!(
+            h.events(),
+            [
+                bdat_start(),
+                chunk(expected),
+                body_end(expected.len() as u64, 1)
+            ],
+            "cut at {cut}"
+        );
+    }
+}
+
+/// A CR that ends the last chunk is a bare CR too.
+#[test]
+fn a_cr_ending_the_last_chunk_becomes_crlf() {
+    let mut h = in_transaction(config("mx.example"));
+    h.send("BDAT 3 LAST\r\nab\r");
+    assert_eq!(h.take_out(), MESSAGE_ACCEPTED);
+    assert_eq!(h.events(), [bdat_start(), chunk("ab\r\n"), body_end(4, 1)]);
+}
+
+/// `BODY=BINARYMIME` bodies stay byte for byte (RFC 3030), and so do text bodies under
+/// `Preserve`.
+#[test]
+fn binarymime_and_preserve_bodies_stay_byte_for_byte() {
+    let body: &[u8] = b"line\nbare\rcr\r\0\x80\xff";
+    let mut h = after_ehlo(config("mx.example"));
+    h.send("MAIL FROM:<a@example.org> BODY=BINARYMIME\r\nRCPT TO:<b@example.net>\r\n");
+    h.send([format!("BDAT {} LAST\r\n", body.len()).as_bytes(), body].concat());
+    assert!(h.take_out().ends_with(MESSAGE_ACCEPTED));
+    let events = h.events();
+    assert_eq!(
+        events[2..],
+        [bdat_start(), chunk(body), body_end(body.len() as u64, 1)]
+    );
+
+    let mut cfg = config("mx.example");
+    cfg.bare_line_ending = mail_wire::dot::BareLineEnding::Preserve;
+    let mut h = in_transaction(cfg);
+    h.send([format!("BDAT {} LAST\r\n", body.len()).as_bytes(), body].concat());
+    assert_eq!(h.take_out(), MESSAGE_ACCEPTED);
+    assert_eq!(
+        h.events(),
+        [bdat_start(), chunk(body), body_end(body.len() as u64, 1)]
+    );
+}
+
+/// Under `Reject` a bare line ending refuses the message as in DATA (`550 5.6.0`): in the
+/// last chunk at its end; in an earlier chunk with that chunk's reply, the chunks pipelined
+/// after it being discarded (RFC 3030 section 2).
+#[test]
+fn bdat_text_bodies_with_bare_line_endings_are_refused_under_reject() {
+    use mail_wire::dot::{BareLineEnding, BodyError};
+    const REFUSED: &str =
+        "550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)\r\n";
+    let reject = || {
+        let mut cfg = config("mx.example");
+        cfg.bare_line_ending = BareLineEnding::Reject;
+        cfg
+    };
+    let mut h = in_transaction(reject());
+    h.send("BDAT 9 LAST\r\nok\r\nbad\nxQUIT\r\n");
+    assert_eq!(h.take_out(), format!("{REFUSED}221 2.0.0 Bye\r\n"));
+    assert_eq!(
+        h.events(),
+        [
+            bdat_start(),
+            chunk("ok\r\nbad"),
+            Event::BodyAborted(BodyError::BareLf { offset: 7 }),
+            closed(Ok(())),
+        ]
+    );
+
+    let mut h = in_transaction(reject());
+    h.send("BDAT 3\r\nab\rBDAT 2\r\nxyBDAT 1 LAST\r\nzNOOP\r\n");
+    assert_eq!(
+        h.take_out(),
+        "250 2.0.0 3 octets received\r\n\
+         550 5.6.0 Message refused: bare CR or LF in the body (RFC 5321 section 2.3.8)\r\n\
+         503 5.5.1 Chunk discarded: an earlier chunk of this message was refused\r\n\
+         250 2.0.0 Ok\r\n"
+    );
+    assert_eq!(
+        h.events(),
+        [
+            bdat_start(),
+            chunk("ab"),
+            Event::BodyAborted(BodyError::BareCr { offset: 2 }),
+        ]
+    );
+    assert!(!h.server.in_transaction());
+
+    // A clean text body passes under Reject.
+    let mut h = in_transaction(reject());
+    h.send("BDAT 4 LAST\r\nok\r\n");
+    assert_eq!(h.take_out(), MESSAGE_ACCEPTED);
+}

@@ -33,6 +33,7 @@ mod slow;
 mod splitting;
 mod starttls;
 mod timeouts;
+mod utf8_text;
 
 use std::borrow::Cow;
 
