@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use mail_wire::sasl::{Mechanism, Nonce};
 use smtp_proto::server::{Event, HelloVerb, Server, ServerConfig, SessionError};
@@ -24,7 +24,11 @@ use tokio::sync::{Semaphore, watch};
 use tracing::{info, warn};
 
 use crate::accounts::{Accounts, Address};
-use crate::listeners::{Connection, OverLimit, Service, Slot, TlsStart, Transport};
+use crate::guard::LoginGuard;
+use crate::listeners::{
+    Connection, LoginRule, OverLimit, Pressure, Service, Slot, TlsStart, Transport, session_timeout,
+};
+use crate::logsafe::Escaped;
 use crate::store::{Delivery, Store};
 
 /// What a listener lets its clients do.
@@ -73,6 +77,8 @@ pub struct SmtpService {
     summary: &'static str,
     role: Role,
     tls_start: TlsStart,
+    /// Whether sessions log in (AUTH): the stress rules then hold before login only.
+    login: LoginRule,
     config: ServerConfig,
     policy: Arc<Policy>,
 }
@@ -87,6 +93,7 @@ impl SmtpService {
             summary: "STARTTLS offered, mail for local users, no AUTH",
             role: Role::Relay,
             tls_start: TlsStart::StartTls,
+            login: LoginRule::NONE,
             config,
             policy,
         }
@@ -105,6 +112,7 @@ impl SmtpService {
             summary: "STARTTLS, then AUTH required",
             role: Role::Submission,
             tls_start: TlsStart::StartTls,
+            login: LoginRule::SMTP_SUBMISSION,
             config,
             policy,
         }
@@ -121,6 +129,7 @@ impl SmtpService {
             summary: "implicit TLS, AUTH required",
             role: Role::Submission,
             tls_start: TlsStart::Implicit,
+            login: LoginRule::SMTP_SUBMISSION,
             config,
             policy,
         }
@@ -154,28 +163,58 @@ impl Service for SmtpService {
     async fn serve(self: Arc<Self>, connection: Connection) {
         let Connection {
             peer,
+            client,
             transport,
             shutdown,
             slot,
+            pressure,
+            guard,
         } = connection;
-        let server = Server::new(self.config.clone(), Instant::now());
+        let config = self.session_config(pressure.stressed(), pressure.limits());
+        let server = Server::new(config, Instant::now());
         let context = SessionContext {
             policy: self.policy.clone(),
             role: self.role,
             peer,
+            client,
+            guard,
+            login: self.login,
+            timeouts: (self.config.command_timeout, self.config.data_timeout),
         };
         match transport {
             Transport::Plain { stream, starttls } => {
                 let conn = ServerConnection::new(stream, server)
                     .with_starttls(starttls.config, starttls.options);
                 let conn = release_on_closing_reply(conn, slot);
-                Session::new(conn, context).run(shutdown).await;
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
             Transport::Tls(stream) => {
                 let conn = release_on_closing_reply(ServerConnection::new(stream, server), slot);
-                Session::new(conn, context).run(shutdown).await;
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
         }
+    }
+}
+
+impl SmtpService {
+    /// The state machine's configuration for a new session: the listener's, with the stress
+    /// limits when the pool is under stress (the timeouts and the junk limit until AUTH, the
+    /// error limit on the relay, which has no login).
+    fn session_config(
+        &self,
+        stressed: bool,
+        stress: &crate::listeners::StressLimits,
+    ) -> ServerConfig {
+        let mut config = self.config.clone();
+        if stressed {
+            config.command_timeout = config.command_timeout.min(stress.command_timeout);
+            config.data_timeout = config.data_timeout.min(stress.command_timeout);
+            config.max_junk_commands = config.max_junk_commands.min(stress.max_junk_commands);
+            if !self.login.logs_in {
+                config.max_errors = config.max_errors.min(stress.max_errors);
+            }
+        }
+        config
     }
 }
 
@@ -244,6 +283,14 @@ struct SessionContext {
     policy: Arc<Policy>,
     role: Role,
     peer: SocketAddr,
+    /// The client as the limits and the login guard count it.
+    client: IpAddr,
+    /// The per-client login penalty.
+    guard: Arc<LoginGuard>,
+    /// Whether the session logs in, for the stress rules.
+    login: LoginRule,
+    /// The configured command and data timeouts, restored when stress ends or after AUTH.
+    timeouts: (Duration, Duration),
 }
 
 /// The envelope and the open delivery of the current transaction.
@@ -361,13 +408,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     /// Runs the session to its end. `shutdown` turning true asks it to finish its
-    /// transaction and close.
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    /// transaction and close; `pressure` changing shortens or restores its timeouts.
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
         let peer = self.context.peer;
         let mut shutting_down = *shutdown.borrow();
         if shutting_down {
             self.conn.server().shutdown();
         }
+        let mut stressed = pressure.stressed();
         loop {
             let event = if shutting_down {
                 self.conn.next_event().await
@@ -379,18 +427,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         self.conn.server().shutdown();
                         continue;
                     }
+                    now = pressure.changed() => {
+                        stressed = now;
+                        self.apply_timeouts(stressed, &pressure);
+                        continue;
+                    }
                 }
             };
             let event = match event {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
                 Err(err) => {
-                    warn!(%peer, error = %err, "session error");
+                    let error = err.to_string();
+                    warn!(%peer, error = %Escaped(&error), "session error");
                     break;
                 }
             };
+            if matches!(event, Event::Authenticated(_)) {
+                // Logged in: the stress rules no longer apply.
+                self.apply_timeouts(stressed, &pressure);
+            }
             if let Err(err) = self.handle(event).await {
-                warn!(%peer, error = %err, "session ended by a local error");
+                let error = err.to_string();
+                warn!(%peer, error = %Escaped(&error), "session ended by a local error");
                 break;
             }
         }
@@ -399,11 +458,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
     }
 
+    /// Sets the live session's timeouts for the pool's pressure and the login phase
+    /// ([`session_timeout`]): shortened under stress before AUTH (for the whole session on the
+    /// relay), the configured ones otherwise.
+    fn apply_timeouts(&mut self, stressed: bool, pressure: &Pressure) {
+        let (command, data) = self.context.timeouts;
+        let login = self.context.login;
+        let server = self.conn.server();
+        let logged_in = server.authenticated().is_some();
+        let stress = pressure.limits();
+        server.set_command_timeout(session_timeout(command, login, logged_in, stressed, stress));
+        server.set_data_timeout(session_timeout(data, login, logged_in, stressed, stress));
+    }
+
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
         let peer = self.context.peer;
         let decided = match event {
             Event::Hello { verb, host } => {
-                info!(%peer, ?verb, helo = %host, "hello");
+                let helo = host.to_string();
+                info!(%peer, ?verb, helo = %Escaped(&helo), "hello");
                 self.helo = Some(host);
                 self.conn.server().accept()
             }
@@ -413,6 +486,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     ReversePath::Null => String::new(),
                     ReversePath::Mailbox(m) => m.to_string(),
                 };
+                let sender = Escaped(&sender);
                 if let Some(refusal) = self.sender_refusal(&from)? {
                     info!(%peer, from = %sender, "sender refused: not the authenticated account");
                     return Ok(self.conn.server().reject(refusal)?);
@@ -423,7 +497,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Event::Rcpt { to, .. } => match self.recipient(&to)? {
                 Ok(address) => {
-                    info!(%peer, to = %address, "rcpt to");
+                    info!(%peer, to = %Escaped(&address.to_string()), "rcpt to");
                     self.txn.recipients.push(address);
                     self.conn.server().accept()
                 }
@@ -445,7 +519,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Ok(())
             }
             Event::BodyAborted(error) => {
-                info!(%peer, %error, "message refused while streaming");
+                let error = error.to_string();
+                info!(%peer, error = %Escaped(&error), "message refused while streaming");
                 if let Some(delivery) = self.txn.delivery.take() {
                     delivery.abort();
                 }
@@ -454,22 +529,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Event::BodyEnd { size, .. } => return self.commit(size).await,
             Event::AuthStep { .. } => {
+                // A failure of this step is answered after the client's current penalty; the
+                // state machine holds the reply back and the driver sleeps, holding neither a
+                // thread nor a hashing slot.
+                let delay = self.context.guard.failure_delay(self.context.client);
                 let policy = &self.context.policy;
-                let _slot = policy.auth_slots.acquire().await?;
                 let server = self.conn.server();
+                server.set_auth_failure_delay(delay);
+                let hashing = policy.auth_slots.acquire().await?;
                 // Argon2 takes tens of milliseconds: keep other sessions running meanwhile.
-                tokio::task::block_in_place(|| {
+                let decided = tokio::task::block_in_place(|| {
                     server.auth_step(&policy.mailboxes.accounts, nonce())
-                })
+                });
+                // The hashing slot goes back now, before any failure delay starts.
+                drop(hashing);
+                decided
             }
             Event::Authenticated(who) => {
-                info!(%peer, user = who.identity(), mechanism = %who.mechanism(), "authenticated");
+                let user = Escaped(who.identity());
+                info!(%peer, %user, mechanism = %who.mechanism(), "authenticated");
                 Ok(())
             }
             Event::AuthFailed {
-                mechanism, error, ..
+                mechanism,
+                error,
+                user,
             } => {
-                warn!(%peer, %mechanism, %error, "authentication failed");
+                self.context.guard.record_failure(self.context.client);
+                let error = error.to_string();
+                let error = Escaped(&error);
+                // The name tried, never a password; a client may give none.
+                match user.as_deref().map(Escaped) {
+                    Some(user) => {
+                        warn!(%peer, %mechanism, %user, %error, "authentication failed")
+                    }
+                    None => warn!(%peer, %mechanism, %error, "authentication failed"),
+                }
                 Ok(())
             }
             Event::StartTls => {
@@ -484,7 +579,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                             in_transaction: false,
                         },
                     ) => info!(%peer, %reason, "session closed"),
-                    Err(reason) => warn!(%peer, %reason, "session closed"),
+                    Err(reason) => {
+                        // Some reasons quote what the client sent.
+                        let reason = reason.to_string();
+                        warn!(%peer, reason = %Escaped(&reason), "session closed")
+                    }
                 }
                 Ok(())
             }

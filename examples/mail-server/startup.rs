@@ -10,8 +10,11 @@ use smtp_proto::server::ServerConfig;
 use tracing::info;
 
 use crate::accounts::{self, Accounts, Address};
-use crate::listeners::{ConnectionLimits, Listeners, SHUTDOWN_GRACE, Service, StartError};
-use crate::options::Options;
+use crate::guard::LoginGuard;
+use crate::listeners::{
+    ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
+};
+use crate::options::{self, Options};
 use crate::smtp::{Mailboxes, Policy, SmtpService};
 use crate::store::Store;
 
@@ -73,12 +76,6 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
     });
-    let limits = ConnectionLimits::new(
-        options.limits.max_connections,
-        options.limits.max_connections_per_ip,
-    )
-    .loopback_exempt(!options.limit_loopback);
-
     let mut base = ServerConfig::default();
     base.hostname = hostname;
     base.max_message_size = options.limits.max_message_size;
@@ -87,23 +84,44 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     base.command_timeout = options.limits.command_timeout;
     base.data_timeout = options.limits.data_timeout;
     base.allow_plaintext_auth = options.allow_plaintext_auth;
+    let listen = &options.listen;
+    base.min_data_rate = listen.min_data_rate;
+    base.max_junk_commands = listen.max_junk_commands;
+    base.max_auth_failures = listen.max_auth_failures;
+    base.auth_failure_delay = listen.auth_failure_delay;
 
-    let mut listeners = Listeners::new(tls, limits);
+    // Shared by every listener: the handshake deadline, the stress limits, the login guard.
+    let mut listeners = Listeners::new(
+        tls,
+        ListenerPolicy {
+            handshake_timeout: listen.tls_handshake_timeout,
+            stress: StressLimits {
+                command_timeout: listen.stress_command_timeout,
+                handshake_timeout: listen.stress_handshake_timeout,
+                ..StressLimits::default()
+            },
+            guard: Arc::new(LoginGuard::new(
+                listen.auth_failure_delay,
+                listen.auth_penalty_max,
+            )),
+        },
+    );
     let mut lines = Vec::new();
-    for (service, port) in [
+    for (service, kind) in [
         (
             SmtpService::relay(&base, policy.clone()),
-            options.ports.smtp,
+            options::Service::Smtp,
         ),
         (
             SmtpService::submission(&base, policy.clone()),
-            options.ports.submission,
+            options::Service::Submission,
         ),
         (
             SmtpService::submissions(&base, policy.clone()),
-            options.ports.submissions,
+            options::Service::Submissions,
         ),
     ] {
+        let port = options.ports.get(kind);
         if port == 0 {
             continue;
         }
@@ -113,7 +131,13 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             service.name(),
             service.summary()
         ));
-        listeners.bind(service, addr).await?;
+        // Each listener its own pool: one port's clients never take another's places.
+        let limits =
+            ConnectionLimits::new(options.pool(kind), options.limits.max_connections_per_ip)
+                .loopback_exempt(!options.limit_loopback)
+                .ipv6_prefix(listen.ipv6_prefix_length)
+                .stress_threshold(listen.stress_threshold);
+        listeners.bind(service, addr, limits).await?;
     }
 
     print_banner(&options, &lines, &created, existing.as_ref());

@@ -402,6 +402,17 @@ impl Smtp {
         }
     }
 
+    /// Wraps a connection opened otherwise (from a chosen source address, say).
+    pub(crate) fn from_stream(stream: TcpStream) -> Smtp {
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        stream.set_write_timeout(Some(LIMIT)).expect("timeout");
+        Smtp {
+            stream,
+            buf: Vec::new(),
+            transcript: Vec::new(),
+        }
+    }
+
     pub(crate) fn send(&mut self, bytes: impl AsRef<[u8]>) {
         self.stream
             .write_all(bytes.as_ref())
