@@ -107,10 +107,7 @@ fn slow_clients_filling_the_relay_pool_leave_submission_served() {
 /// the last complete line, and the client gets `421 4.4.2` once it is over.
 #[test]
 fn a_client_dribbling_bytes_is_closed_at_the_command_timeout() {
-    let (_dir, server) = start(
-        "dribble",
-        &["--command-timeout", "2", "--stress-threshold", "100"],
-    );
+    let (_dir, server) = start("dribble", &["--command-timeout", "2"]);
     let started = Instant::now();
     let mut slow = Dribbler::start(server.smtp, Duration::from_millis(500));
     let reply = slow.conn.expect(421);
@@ -127,14 +124,7 @@ fn a_client_dribbling_bytes_is_closed_at_the_command_timeout() {
 fn a_body_below_the_minimum_data_rate_is_closed() {
     let (_dir, server) = start(
         "data-rate",
-        &[
-            "--data-timeout",
-            "2",
-            "--min-data-rate",
-            "500",
-            "--stress-threshold",
-            "100",
-        ],
+        &["--data-timeout", "2", "--min-data-rate", "500"],
     );
     let mut conn = server.relay();
     conn.start_message("carol@example.org", &[ALICE]);
@@ -164,17 +154,7 @@ fn a_body_below_the_minimum_data_rate_is_closed() {
 /// error limit closes the session.
 #[test]
 fn junk_commands_beyond_the_limit_close_the_session() {
-    let (_dir, server) = start(
-        "junk",
-        &[
-            "--max-junk-commands",
-            "3",
-            "--max-errors",
-            "2",
-            "--stress-threshold",
-            "100",
-        ],
-    );
+    let (_dir, server) = start("junk", &["--max-junk-commands", "3", "--max-errors", "2"]);
     let mut conn = server.relay();
     let mut codes = Vec::new();
     for _ in 0..20 {
@@ -198,9 +178,48 @@ fn junk_commands_beyond_the_limit_close_the_session() {
     conn.expect_eof();
 }
 
-/// Stress mode: when a pool is at its threshold, sessions already open get the stress command
-/// timeout at once (here 1 s, against a normal 300 s), and new ones start with it. The idle
-/// clients are closed with `421 4.4.2` long before the normal timeout could pass.
+/// A session that keeps busy with valid commands (EHLO every 300 ms, which resets its idle
+/// time and is no junk command), so that it holds its place under stress, until dropped.
+struct Busy {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Busy {
+    fn start(server: &MailServer) -> Busy {
+        let mut conn = server.relay();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                conn.cmd_expect("EHLO busy.example", 250);
+                thread::sleep(Duration::from_millis(300));
+            }
+            conn.cmd_expect("QUIT", 221);
+        });
+        Busy {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let joined = thread.join();
+            if !thread::panicking() {
+                joined.expect("the busy session ran without a failed reply");
+            }
+        }
+    }
+}
+
+/// Stress mode: when a pool reaches its threshold, a session already open gets the stress
+/// command timeout at once (here 1 s, against a normal 300 s) and is closed with
+/// `421 4.4.2` long before the normal timeout could pass; a session started under stress
+/// also has the stress error limit (1 on a listener without login).
 #[test]
 fn a_pool_under_stress_shortens_the_timeouts_of_open_sessions() {
     let (_dir, server) = start(
@@ -214,34 +233,26 @@ fn a_pool_under_stress_shortens_the_timeouts_of_open_sessions() {
             "1",
         ],
     );
-    // Two of four: no stress; these sessions keep the 300 s timeout for now.
-    let mut early: Vec<Smtp> = (0..2).map(|_| server.relay()).collect();
-    for conn in &mut early {
-        conn.cmd_expect("EHLO early.example", 250);
-    }
+    // One of four: no stress; the session keeps the 300 s timeout (idle longer than 1 s).
+    let mut early = server.relay();
+    early.cmd_expect("EHLO early.example", 250);
     thread::sleep(Duration::from_millis(1500));
-    for conn in &mut early {
-        conn.cmd_expect("NOOP", 250);
-    }
-    // The third of four is 75%: the pool is under stress.
+    early.cmd_expect("NOOP", 250);
+    // Three of four is 75%: the pool is under stress while two busy sessions hold it.
     let started = Instant::now();
-    let mut late = server.relay();
-    for conn in early.iter_mut().chain([&mut late]) {
-        let reply = conn.expect(421);
-        assert!(reply.text().starts_with("4.4.2"), "{reply:?}");
-        conn.expect_eof();
-    }
+    let busy: Vec<Busy> = (0..2).map(|_| Busy::start(&server)).collect();
+    let reply = early.expect(421);
+    assert!(reply.text().starts_with("4.4.2"), "{reply:?}");
     assert!(started.elapsed() >= Duration::from_secs(1));
-    // A session started under stress also has the stress error limit (Postfix's 1 on a
-    // listener without login): its second error closes it.
-    let mut held: Vec<Smtp> = (0..2).map(|_| server.relay()).collect();
+    early.expect_eof();
+    // Two busy sessions and a new one: 75% again, so the new one starts under stress and its
+    // second error closes it.
     let mut stressed = server.relay();
     stressed.cmd_expect("BOGUS", 500);
     let reply = stressed.cmd_expect("BOGUS", 421);
     assert!(reply.text().contains("Too many errors"), "{reply:?}");
-    for conn in &mut held {
-        conn.close();
-    }
+    stressed.expect_eof();
+    drop(busy);
     assert!(
         server.stderr().contains("stressed=true"),
         "{}",
@@ -291,8 +302,6 @@ fn the_count_per_client_refuses_the_next_connection_from_the_same_client() {
             "--limit-loopback",
             "--ipv6-prefix-length",
             "64",
-            "--stress-threshold",
-            "100",
         ],
     );
     let from = |source: [u8; 4]| Smtp::from_stream(connect_from(source, server.smtp)).reply();

@@ -12,7 +12,9 @@ use support::*;
 
 fn start(tag: &str) -> (TempDir, MailServer) {
     let dir = TempDir::new(tag);
-    let server = MailServer::start(&dir.path().join("data"), &users());
+    let mut args = users();
+    args.extend(["--allow-plaintext-auth", "--auth-failure-delay", "1"].map(String::from));
+    let server = MailServer::start(&dir.path().join("data"), &args);
     (dir, server)
 }
 
@@ -23,7 +25,8 @@ const RISKY: [char; 6] = [
 ];
 
 /// Every line of the log is an event of the server: it starts with the timestamp
-/// `tracing-subscriber` writes (`2026-12-06T20:41:26...`), and no risky character is in it raw.
+/// `tracing-subscriber` writes (`2026-12-06T20:41:26...`), no risky character is in it raw, and
+/// none is a forged event.
 fn assert_log_is_one_line_per_event(server: &MailServer) {
     let log = server.stderr();
     for c in RISKY {
@@ -36,7 +39,12 @@ fn assert_log_is_one_line_per_event(server: &MailServer) {
             && line.as_bytes()[10] == b'T';
         assert!(stamped, "a line the server did not start: {line:?}\n{log}");
     }
-    assert!(!log.contains("authenticated user=root"), "{log}");
+    // No event of the server is a forged `authenticated` for root: the text a client sends
+    // only ever appears inside a value.
+    let forged = log
+        .lines()
+        .any(|l| l.split_whitespace().nth(2) == Some("authenticated") && l.contains("user=root"));
+    assert!(!forged, "{log}");
 }
 
 /// Risky characters in the EHLO name and the MAIL address, under SMTPUTF8: the protocol may
@@ -93,4 +101,55 @@ fn quotes_and_backslashes_in_an_address_are_escaped_in_the_log() {
         "{line}"
     );
     assert_log_is_one_line_per_event(&server);
+}
+
+/// The user name of an AUTH attempt is any UTF-8 the client likes (SASL PLAIN's authcid), and
+/// the failure is logged with it: every risky character in it is written as an escape, in the
+/// one line of the failure.
+#[test]
+fn the_user_name_of_a_failed_login_is_escaped_in_the_log() {
+    let (_dir, server) = start("forged-user");
+    let forged: String = RISKY
+        .iter()
+        .map(|c| format!("x{c}INFO authenticated user=root "))
+        .collect();
+    let mut conn = Smtp::connect(server.submission);
+    conn.expect(220);
+    conn.cmd_expect("EHLO client.example", 250);
+    let plain = format!("\0{forged}\0wrong-guess");
+    conn.cmd_expect(&format!("AUTH PLAIN {}", base64(plain.as_bytes())), 535);
+    conn.cmd_expect("QUIT", 221);
+    let line = poll("the failure logged", || {
+        server
+            .stderr()
+            .lines()
+            .find(|l| l.contains("authentication failed"))
+            .map(str::to_owned)
+    });
+    let escaped = "user=x\\u{85}INFO authenticated user=root x\\u{2028}INFO authenticated \
+                   user=root x\\u{2029}INFO authenticated user=root x\\u{202e}INFO \
+                   authenticated user=root x\\u{9b}INFO authenticated user=root \
+                   x\\u{1b}INFO authenticated user=root ";
+    assert!(line.contains(escaped), "{line}");
+    assert_log_is_one_line_per_event(&server);
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            match i <= chunk.len() {
+                true => out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize])),
+                false => out.push('='),
+            }
+        }
+    }
+    out
 }
