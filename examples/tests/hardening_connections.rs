@@ -334,3 +334,75 @@ fn connect_from(source: [u8; 4], port: u16) -> TcpStream {
     stream.set_nonblocking(false).expect("blocking");
     stream
 }
+
+/// The flood of issue 14 at full size, for a measurement (docs/security.md): 1,050 clients
+/// from 21 loopback addresses dribble a byte every 3 seconds to the relay, reconnecting when
+/// closed, while Python's smtplib delivers on submission every 2 seconds. It runs for 25
+/// seconds, so it only runs with `SANSMAIL_FLOOD=1`; it prints its figures.
+const PY_SLOW_FLOOD: &str = r#"
+import socket, ssl, smtplib, sys, threading, time
+relay, sub, n, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+sources = [f"127.0.0.{i}" for i in range(2, 23)]
+stats = {"accepted": 0, "refused": 0, "closed": 0}; lock = threading.Lock()
+end = time.time() + secs
+def slow(i):
+    while time.time() < end:
+        try:
+            s = socket.create_connection(("127.0.0.1", relay), source_address=(sources[i % len(sources)], 0))
+            s.settimeout(5)
+            if not s.recv(200).startswith(b"220"):
+                with lock: stats["refused"] += 1
+                s.close(); time.sleep(1); continue
+            with lock: stats["accepted"] += 1
+            while time.time() < end:
+                s.send(b"N"); time.sleep(3); s.setblocking(False)
+                try:
+                    d = s.recv(200)
+                    if d.startswith(b"421") or d == b"":
+                        with lock: stats["closed"] += 1
+                        break
+                except BlockingIOError:
+                    pass
+                finally:
+                    s.setblocking(True)
+            s.close()
+        except Exception:
+            time.sleep(1)
+ts = [threading.Thread(target=slow, args=(i,), daemon=True) for i in range(n)]
+for t in ts: t.start(); time.sleep(0.002)
+time.sleep(3)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ok = failed = 0
+while time.time() < end - 3:
+    try:
+        c = smtplib.SMTP("127.0.0.1", sub, timeout=20); c.starttls(context=ctx)
+        c.login("alice@localhost", "secret")
+        c.sendmail("alice@localhost", ["alice@localhost"], b"Subject: x\r\n\r\nx\r\n"); c.quit(); ok += 1
+    except Exception as e:
+        failed += 1; print("problem", type(e).__name__, e)
+    time.sleep(2)
+print(f"relay accepted {stats['accepted']} refused {stats['refused']} closed {stats['closed']}")
+print(f"submission ok {ok} failed {failed}")
+"#;
+
+#[test]
+fn flood_of_slow_relay_clients_leaves_submission_served() {
+    if std::env::var("SANSMAIL_FLOOD").as_deref() != Ok("1") {
+        eprintln!("the flood runs with SANSMAIL_FLOOD=1");
+        return;
+    }
+    if !have_python() {
+        return;
+    }
+    let (_dir, server) = start("slow-flood", &["--limit-loopback"]);
+    let (relay, submission) = (server.smtp.to_string(), server.submission.to_string());
+    let output = run_bounded(
+        "python3",
+        &["-c", PY_SLOW_FLOOD, &relay, &submission, "1050", "25"],
+    );
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("{report}");
+    assert!(report.contains(" failed 0\n"), "{report}");
+    assert!(!report.contains("submission ok 0 "), "{report}");
+    assert!(!report.contains("closed 0\n"), "{report}");
+}

@@ -129,3 +129,59 @@ fn the_per_client_penalty_makes_the_next_failure_wait_longer() {
     assert!(waited >= Duration::from_secs(2), "535 after {waited:?}");
     second.cmd_expect("QUIT", 221);
 }
+
+/// The password-guessing flood, for a measurement (docs/security.md): 20 clients in parallel
+/// send wrong passwords for 10 seconds, reconnecting when closed. It only runs with
+/// `SANSMAIL_FLOOD=1`, prints its figures, and checks that no session answered more than
+/// three guesses.
+const PY_GUESS_FLOOD: &str = r#"
+import base64, socket, sys, threading, time
+port, k, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+tok = base64.b64encode(b"\0alice@localhost\0wrong").decode()
+stats = {"guesses": 0, "sessions": 0, "most": 0}; lock = threading.Lock()
+def reply(f):
+    while True:
+        line = f.readline()
+        if not line or line[3:4] != b"-": return line
+def worker():
+    end = time.time() + secs
+    while time.time() < end:
+        s = socket.create_connection(("127.0.0.1", port)); s.settimeout(60); f = s.makefile("rb")
+        reply(f); s.sendall(b"EHLO guesser\r\n"); reply(f)
+        mine = 0
+        while time.time() < end:
+            s.sendall(f"AUTH PLAIN {tok}\r\n".encode()); line = reply(f)
+            if not line.startswith(b"535"): break
+            mine += 1
+        with lock:
+            stats["guesses"] += mine; stats["sessions"] += 1; stats["most"] = max(stats["most"], mine)
+        s.close()
+ts = [threading.Thread(target=worker) for _ in range(k)]
+start = time.time()
+for t in ts: t.start()
+for t in ts: t.join()
+print(f"guesses {stats['guesses']} in {time.time() - start:.1f}s sessions {stats['sessions']} most {stats['most']}")
+"#;
+
+#[test]
+fn flood_of_wrong_passwords_is_slowed_and_cut_per_session() {
+    if std::env::var("SANSMAIL_FLOOD").as_deref() != Ok("1") {
+        eprintln!("the flood runs with SANSMAIL_FLOOD=1");
+        return;
+    }
+    if !have_python() {
+        return;
+    }
+    let (_dir, server) = start("guess-flood", &[]);
+    let port = server.submission.to_string();
+    let output = run_bounded("python3", &["-c", PY_GUESS_FLOOD, &port, "20", "10"]);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("{report}");
+    let most: u32 = report
+        .split_whitespace()
+        .skip_while(|w| *w != "most")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no report: {report}"));
+    assert!((1..=3).contains(&most), "{report}");
+}
