@@ -1387,3 +1387,90 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The identity a failed exchange tried (for logs and per-user rate limits)
+
+/// `ServerSession::user` names the identity every mechanism's client tried, after a failure
+/// as after a success, and never the password or token.
+#[test]
+fn the_server_session_names_the_user_the_client_tried() {
+    let store = Store::rfc();
+    let wrong_token = "ya29.not-a-token";
+    // The mechanism, the client's responses, the user expected, a part of the secret.
+    type Case<'a> = (Mechanism, Vec<&'a [u8]>, Option<&'a str>, &'a str);
+    let cases: [Case<'_>; 7] = [
+        (
+            Mechanism::Plain,
+            vec![b"\0tim\0wrong-pw"],
+            Some("tim"),
+            "wrong-pw",
+        ),
+        (
+            Mechanism::Plain,
+            vec![b"Ursel\0Kurt\0wrong-pw"],
+            Some("Kurt"),
+            "wrong-pw",
+        ),
+        (
+            Mechanism::Login,
+            vec![b"tim", b"wrong-pw"],
+            Some("tim"),
+            "wrong-pw",
+        ),
+        (
+            Mechanism::ScramSha256,
+            vec![b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO", b"c=biws,r=x,p=AAAA"],
+            Some("user"),
+            "AAAA",
+        ),
+        (
+            Mechanism::XOAuth2,
+            vec![
+                format!("user=someuser@example.com\x01auth=Bearer {wrong_token}\x01\x01")
+                    .into_bytes()
+                    .leak(),
+                b"",
+            ],
+            Some("someuser@example.com"),
+            wrong_token,
+        ),
+        (
+            Mechanism::OAuthBearer,
+            vec![
+                format!("n,a=user@example.com,\x01auth=Bearer {wrong_token}\x01\x01")
+                    .into_bytes()
+                    .leak(),
+                b"\x01",
+            ],
+            Some("user@example.com"),
+            wrong_token,
+        ),
+        // A malformed first message names nobody.
+        (
+            Mechanism::Plain,
+            vec![b"no separators"],
+            None,
+            "no separators",
+        ),
+    ];
+    for (mechanism, responses, user, secret_part) in cases {
+        let mut server = ServerSession::new(mechanism, server_nonce());
+        assert_eq!(server.user(), None);
+        let mut failed = false;
+        for response in responses {
+            if server.step(&store, response).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "{mechanism}: the exchange fails");
+        assert_eq!(server.user(), user, "{mechanism}");
+        let shown = format!("{:?} {:?}", server.user(), server);
+        assert!(!shown.contains(secret_part), "{mechanism}: {shown}");
+    }
+    // After a success too.
+    let mut server = ServerSession::new(Mechanism::Plain, server_nonce());
+    assert!(server.step(&store, b"\0tim\0tanstaaftanstaaf").is_ok());
+    assert_eq!(server.user(), Some("tim"));
+}

@@ -14,6 +14,7 @@
 mod harness;
 
 mod auth;
+mod auth_limits;
 mod bdat;
 mod commands;
 mod data;
@@ -21,12 +22,14 @@ mod decisions;
 mod envelope;
 mod garbage;
 mod hello;
+mod junk;
 mod lifecycle;
 mod limits;
 mod lmtp;
 mod pipelining;
 mod segmentation;
 mod sessions;
+mod slow;
 mod splitting;
 mod starttls;
 mod timeouts;
