@@ -197,25 +197,35 @@ impl Service for SmtpService {
 }
 
 impl SmtpService {
-    /// The state machine's configuration for a new session: the listener's, with the stress
-    /// limits when the pool is under stress (the timeouts and the junk limit until AUTH, the
-    /// error limit on the relay, which has no login).
+    /// The state machine's configuration for a new session: see [`session_config`].
     fn session_config(
         &self,
         stressed: bool,
         stress: &crate::listeners::StressLimits,
     ) -> ServerConfig {
-        let mut config = self.config.clone();
-        if stressed {
-            config.command_timeout = config.command_timeout.min(stress.command_timeout);
-            config.data_timeout = config.data_timeout.min(stress.command_timeout);
-            config.max_junk_commands = config.max_junk_commands.min(stress.max_junk_commands);
-            if !self.login.logs_in {
-                config.max_errors = config.max_errors.min(stress.max_errors);
-            }
-        }
-        config
+        session_config(&self.config, self.login, stressed, stress)
     }
+}
+
+/// A new session's configuration: the listener's `config`, with the stress limits when the pool
+/// is under stress: the command and data timeouts and the junk limit (which the state machine
+/// applies until AUTH), and the error limit on a listener without login (the relay).
+fn session_config(
+    config: &ServerConfig,
+    login: LoginRule,
+    stressed: bool,
+    stress: &crate::listeners::StressLimits,
+) -> ServerConfig {
+    let mut config = config.clone();
+    if stressed {
+        config.command_timeout = config.command_timeout.min(stress.command_timeout);
+        config.data_timeout = config.data_timeout.min(stress.command_timeout);
+        config.max_junk_commands = config.max_junk_commands.min(stress.max_junk_commands);
+        if !login.logs_in {
+            config.max_errors = config.max_errors.min(stress.max_errors);
+        }
+    }
+    config
 }
 
 /// Gives the connection's slot back as soon as the session's closing reply is queued, before
@@ -843,6 +853,34 @@ mod tests {
         ] {
             assert_eq!(ClosingReply::default().closes(reply), closes, "{reply:?}");
         }
+    }
+
+    #[test]
+    fn a_session_started_under_stress_gets_the_stress_limits() {
+        use crate::listeners::StressLimits;
+        let base = ServerConfig::default();
+        let stress = StressLimits::default();
+        for login in [LoginRule::NONE, LoginRule::SMTP_SUBMISSION] {
+            // Without stress, the listener's configuration as it is.
+            let calm = session_config(&base, login, false, &stress);
+            assert_eq!(calm.command_timeout, base.command_timeout);
+            assert_eq!(calm.data_timeout, base.data_timeout);
+            assert_eq!(calm.max_junk_commands, base.max_junk_commands);
+            assert_eq!(calm.max_errors, base.max_errors);
+            // Under stress: Postfix's stress values.
+            let stressed = session_config(&base, login, true, &stress);
+            assert_eq!(stressed.command_timeout, Duration::from_secs(10));
+            assert_eq!(stressed.data_timeout, Duration::from_secs(10));
+            assert_eq!(stressed.max_junk_commands, 1);
+            // The error limit only where nobody logs in: a user keeps the normal allowance.
+            let errors = if login.logs_in { base.max_errors } else { 1 };
+            assert_eq!(stressed.max_errors, errors);
+        }
+        // Stress never lengthens what is configured shorter.
+        let mut short = base.clone();
+        short.command_timeout = Duration::from_secs(3);
+        let stressed = session_config(&short, LoginRule::NONE, true, &stress);
+        assert_eq!(stressed.command_timeout, Duration::from_secs(3));
     }
 
     #[test]
