@@ -12,7 +12,7 @@
 //!
 //! so with the defaults (base 2 s, max 15 s) a client waits 2, 4, 8, then 15 s for every later
 //! failure, from any session and any listener (as Dovecot's `auth_penalty` doubles up to 15 s).
-//! The count **decays**: it drops by one for every [`LoginGuard::decay`] (60 s by default) that
+//! The count **decays**: it drops by one for every [`DEFAULT_DECAY`] (60 s) that
 //! passes without a failure from the client, so a client that stops failing is back to the
 //! base delay after `n` minutes. A successful login does not reset it: one known account must
 //! not launder the penalty of guesses at the others.
@@ -20,10 +20,10 @@
 //! Clients are grouped as the connection limits group them ([`crate::listeners::client_key`]):
 //! IPv4 by address, IPv6 by prefix (/64 by default), since one IPv6 host holds a whole /64.
 //!
-//! Memory is bounded: the guard tracks at most [`LoginGuard::capacity`] clients (65536 by
+//! Memory is bounded: the guard tracks at most [`DEFAULT_CAPACITY`] clients (65536 by
 //! default, a few MiB at most); when it is full, the client whose last failure is oldest is
-//! forgotten to make room. An attacker with more addresses than that only loses its own
-//! penalty history, never grows the table.
+//! forgotten to make room. An attacker with more addresses (or /64s) than that can make the
+//! guard forget the oldest penalties, but never grows the table.
 //!
 //! How a protocol uses it, without holding a thread or a hashing slot during the delay (the
 //! state machine holds the reply back and the async driver sleeps):
@@ -94,21 +94,6 @@ impl LoginGuard {
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self
-    }
-
-    /// The base delay (`--auth-failure-delay`).
-    pub fn base(&self) -> Duration {
-        self.base
-    }
-
-    /// The decay step.
-    pub fn decay(&self) -> Duration {
-        self.decay
-    }
-
-    /// The most clients tracked.
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// The delay a failure of `client` gets now.

@@ -406,17 +406,6 @@ pub struct Pressure {
 }
 
 impl Pressure {
-    /// Pressure that never changes (for a session outside any pool).
-    pub fn fixed(stressed: bool, limits: StressLimits) -> Self {
-        let (sender, receiver) = watch::channel(stressed);
-        // The receiver keeps the value; `changed` then waits forever.
-        drop(sender);
-        Pressure {
-            stressed: receiver,
-            limits,
-        }
-    }
-
     /// Whether the pool is under stress now.
     pub fn stressed(&self) -> bool {
         *self.stressed.borrow()
