@@ -649,7 +649,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         };
         if !mailboxes.is_local(address.domain()) {
-            info!(%peer, to = %address, "relay refused");
+            info!(%peer, to = %Escaped(&address.to_string()), "relay refused");
             let refusal = match self.context.role {
                 Role::Relay => reply(550, [5, 7, 1], "Relaying denied")?,
                 Role::Submission => reply(
@@ -665,7 +665,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         // account of that name reads. Like every address, it is in canonical (lowercase)
         // form here, so `Demo@localhost` finds the account `demo@localhost`.
         if address.local() != "postmaster" && !mailboxes.accounts.contains(&address) {
-            info!(%peer, to = %address, "unknown user");
+            info!(%peer, to = %Escaped(&address.to_string()), "unknown user");
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         }
         Ok(Ok(address))

@@ -304,7 +304,14 @@ fn the_count_per_client_refuses_the_next_connection_from_the_same_client() {
             "64",
         ],
     );
-    let from = |source: [u8; 4]| Smtp::from_stream(connect_from(source, server.smtp)).reply();
+    // Each connection stays open (in `held`) while the next ones arrive.
+    let mut held = Vec::new();
+    let mut from = |source: [u8; 4]| {
+        let mut conn = Smtp::from_stream(connect_from(source, server.smtp));
+        let reply = conn.reply();
+        held.push(conn);
+        reply
+    };
     assert_eq!(from([127, 0, 0, 2]).code, 220);
     let refused = from([127, 0, 0, 2]);
     assert_eq!(refused.code, 421, "{refused:?}");
