@@ -17,6 +17,14 @@
 //! base delay after `n` minutes. A successful login does not reset it: one known account must
 //! not launder the penalty of guesses at the others.
 //!
+//! A success is answered at once, so a guesser need not wait for a failure's reply: no
+//! success within the time a check takes means "wrong", and it can hang up and try again on a
+//! new connection. Holding back the failure replies alone would then cost it nothing. So the
+//! delay of a failure also holds the client's **next check**, from any session: a login attempt
+//! of a client waits ([`LoginGuard::wait_before_check`]) until the delay of its last failure
+//! has passed, as Dovecot's `auth_penalty` delays the next request. A client that waits for its
+//! failure reply finds that time passed already and waits no more.
+//!
 //! Clients are grouped as the connection limits group them ([`crate::listeners::client_key`]):
 //! IPv4 by address, IPv6 by prefix (/64 by default), since one IPv6 host holds a whole /64.
 //!
@@ -30,6 +38,7 @@
 //!
 //! ```text
 //! // a login attempt arrives (SMTP: Event::AuthStep), before the password is checked:
+//! tokio::time::sleep(guard.wait_before_check(key)).await;
 //! server.set_auth_failure_delay(guard.failure_delay(key));
 //! // ... check the password (hashing slot held only for the check) ...
 //! // the attempt failed (SMTP: Event::AuthFailed):
@@ -70,6 +79,8 @@ struct Record {
     since: Instant,
     /// The last failure, for eviction.
     last: Instant,
+    /// When the delay of the last failure ends: no check of the client starts before.
+    release: Instant,
 }
 
 impl LoginGuard {
@@ -106,6 +117,19 @@ impl LoginGuard {
         self.record_failure_at(client, Instant::now())
     }
 
+    /// How long a login attempt of `client` must wait before its password is checked: until
+    /// the delay of the client's last failure has passed (zero when it has).
+    pub fn wait_before_check(&self, client: IpAddr) -> Duration {
+        self.wait_before_check_at(client, Instant::now())
+    }
+
+    fn wait_before_check_at(&self, client: IpAddr, now: Instant) -> Duration {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .get(&client)
+            .map_or(Duration::ZERO, |r| r.release.saturating_duration_since(now))
+    }
+
     fn failure_delay_at(&self, client: IpAddr, now: Instant) -> Duration {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         let failures = match clients.get_mut(&client) {
@@ -134,8 +158,17 @@ impl LoginGuard {
             failures: 0,
             since: now,
             last: now,
+            release: now,
         });
         let failures = self.decayed(record, now);
+        // This failure's delay, as `failure_delay` gave it; a time too far to represent
+        // holds the client's checks as long as an `Instant` can.
+        let delay = self.delay_after(failures);
+        let release = now
+            .checked_add(delay)
+            .or_else(|| now.checked_add(Duration::from_secs(1 << 32)))
+            .unwrap_or(now);
+        record.release = record.release.max(release);
         // Past the ceiling more failures change nothing; the count stays small.
         record.failures = failures.saturating_add(1).min(32);
         record.since = now;
@@ -189,6 +222,26 @@ mod tests {
         assert_eq!(seen, [2, 4, 8, 15, 15, 15].map(secs));
         // Another client is not affected.
         assert_eq!(guard.failure_delay_at(ip("192.0.2.2"), now), secs(2));
+    }
+
+    #[test]
+    fn the_next_check_waits_until_the_last_failure_delay_has_passed() {
+        let guard = LoginGuard::new(secs(2), secs(15));
+        let (a, t0) = (ip("192.0.2.1"), Instant::now());
+        assert_eq!(guard.wait_before_check_at(a, t0), Duration::ZERO);
+        guard.record_failure_at(a, t0);
+        assert_eq!(guard.wait_before_check_at(a, t0), secs(2));
+        assert_eq!(guard.wait_before_check_at(a, t0 + secs(1)), secs(1));
+        // A client that waited for its reply waits no more.
+        assert_eq!(guard.wait_before_check_at(a, t0 + secs(2)), Duration::ZERO);
+        // The second failure's delay is 4 s.
+        guard.record_failure_at(a, t0 + secs(2));
+        assert_eq!(guard.wait_before_check_at(a, t0 + secs(2)), secs(4));
+        // Another client is not held.
+        assert_eq!(
+            guard.wait_before_check_at(ip("192.0.2.2"), t0),
+            Duration::ZERO
+        );
     }
 
     #[test]

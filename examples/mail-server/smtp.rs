@@ -542,6 +542,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 // A failure of this step is answered after the client's current penalty; the
                 // state machine holds the reply back and the driver sleeps, holding neither a
                 // thread nor a hashing slot.
+                // A client whose last failure's delay has not passed waits for it before its
+                // check: a guesser that hangs up instead of waiting for the 535 gains nothing.
+                let wait = self.context.guard.wait_before_check(self.context.client);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
                 let delay = self.context.guard.failure_delay(self.context.client);
                 let policy = &self.context.policy;
                 let server = self.conn.server();

@@ -1,0 +1,96 @@
+//! Issue 14 review: attacks on the listener policy and the login guard of the example mail
+//! server that the first implementation let through. Each test reproduces one attack against
+//! the real `mail-server` binary on loopback; timing assertions are lower bounds only.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn start(tag: &str, extra: &[&str]) -> (TempDir, MailServer) {
+    let dir = TempDir::new(tag);
+    let mut args = users();
+    args.extend(["--allow-plaintext-auth".to_owned()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let server = MailServer::start(&dir.path().join("data"), &args);
+    (dir, server)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `AUTH PLAIN` with the initial response for `user` and `password`.
+fn auth_plain(user: &str, password: &str) -> String {
+    format!(
+        "AUTH PLAIN {}",
+        base64(format!("\0{user}\0{password}").as_bytes())
+    )
+}
+
+/// A plaintext submission session (the server runs with `--allow-plaintext-auth`) after EHLO.
+fn submission(server: &MailServer) -> Smtp {
+    let mut conn = Smtp::connect(server.submission);
+    conn.expect(220);
+    conn.cmd_expect("EHLO guesser.example", 250);
+    conn
+}
+
+/// How many failed logins the log shows.
+fn failures_logged(server: &MailServer) -> usize {
+    server
+        .stderr()
+        .lines()
+        .filter(|l| l.contains(" authentication failed peer="))
+        .count()
+}
+
+/// A success is answered at once and a failure only after the delay, so a guesser need not wait
+/// for the `535`: no `235` within the time a check takes means "wrong", and it hangs up and
+/// tries the next password on a new connection. The first implementation only held back the
+/// failure replies, so such a guesser was never slowed by the per-client penalty. Now a check
+/// from a client with recent failures waits until the last failure's delay has passed, so the
+/// guess that happens to be right is answered no sooner than that.
+#[test]
+fn a_guesser_that_hangs_up_before_the_535_still_waits_out_its_penalty() {
+    let (_dir, server) = start(
+        "hangup-guesser",
+        &["--auth-failure-delay", "2", "--auth-penalty-max", "15"],
+    );
+    // Two wrong guesses; the guesser hangs up as soon as each check is done (the log shows it),
+    // without reading the 535.
+    for n in 1..=2 {
+        let mut conn = submission(&server);
+        conn.send(format!("{}\r\n", auth_plain(ALICE, "wrong-guess")));
+        poll("the failure logged", || {
+            (failures_logged(&server) >= n).then_some(())
+        });
+        conn.close();
+    }
+    let failed = Instant::now();
+    // The next guess is right. Its check waits out the delay of the last failure (4 s: the
+    // second failure of the client); 2 s is a safe lower bound.
+    let mut conn = submission(&server);
+    conn.cmd_expect(&auth_plain(ALICE, ALICE_PASSWORD), 235);
+    let waited = failed.elapsed();
+    assert!(waited >= Duration::from_secs(2), "235 after {waited:?}");
+    conn.cmd_expect("QUIT", 221);
+}
