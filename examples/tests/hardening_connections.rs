@@ -178,8 +178,9 @@ fn junk_commands_beyond_the_limit_close_the_session() {
     conn.expect_eof();
 }
 
-/// A session that keeps busy with valid commands (EHLO every 300 ms, which resets its idle
-/// time and is no junk command), so that it holds its place under stress, until dropped.
+/// A session that keeps busy with real work (a message to alice every 300 ms, which resets its
+/// idle time and is neither a junk command nor a repeated greeting), so that it holds its
+/// place under stress, until dropped.
 struct Busy {
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
@@ -191,8 +192,12 @@ impl Busy {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = thread::spawn(move || {
+            conn.cmd_expect("EHLO busy.example", 250);
             while !stopped.load(Ordering::SeqCst) {
-                conn.cmd_expect("EHLO busy.example", 250);
+                conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+                conn.cmd_expect(&format!("RCPT TO:<{ALICE}>"), 250);
+                conn.cmd_expect("DATA", 354);
+                conn.cmd_expect("Subject: busy\r\n\r\nStill here.\r\n.", 250);
                 thread::sleep(Duration::from_millis(300));
             }
             conn.cmd_expect("QUIT", 221);

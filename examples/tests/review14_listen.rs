@@ -94,3 +94,35 @@ fn a_guesser_that_hangs_up_before_the_535_still_waits_out_its_penalty() {
     assert!(waited >= Duration::from_secs(2), "235 after {waited:?}");
     conn.cmd_expect("QUIT", 221);
 }
+
+/// The junk limit counts NOOP, RSET, VRFY, EXPN and HELP, but a greeting is no junk command
+/// and resets the idle time, so a client that sent `EHLO` instead of `NOOP` every few seconds
+/// held its place for ever (the attack of issue 14 with another verb). Now greetings repeated
+/// before login (beyond the one after each TLS start) count against the junk allowance: past
+/// it each is refused with `550 5.5.1` as an error, and the error limit closes the session.
+#[test]
+fn repeated_greetings_cannot_hold_a_place_for_ever() {
+    let (_dir, server) = start(
+        "hello-loop",
+        &["--max-junk-commands", "3", "--max-errors", "2"],
+    );
+    let mut conn = server.relay();
+    let mut codes = Vec::new();
+    for _ in 0..40 {
+        conn.send(b"EHLO keepalive.example\r\n");
+        match conn.try_reply() {
+            Some(reply) => {
+                codes.push(reply.code);
+                if reply.code == 421 {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    // The first greeting and three repeats are served; then each repeat is an error.
+    assert_eq!(&codes[..4], [250, 250, 250, 250], "{codes:?}");
+    assert_eq!(codes.last(), Some(&421), "{codes:?}");
+    assert!(codes.len() <= 8, "{codes:?}");
+    conn.expect_eof();
+}
