@@ -94,6 +94,55 @@ pub const DEFAULT_IPV6_PREFIX: u8 = 64;
 /// Default of `--stress-threshold`: a pool 80% full is under stress.
 pub const DEFAULT_STRESS_THRESHOLD: u8 = 80;
 
+/// Open files kept out of every pool: the listening sockets, the runtime's own descriptors,
+/// standard streams, the accounts and TLS files, Maildir directories while a message is
+/// committed.
+pub const RESERVED_FILES: u64 = 64;
+
+/// Open files one connection may hold: its socket, and the message file while a body is
+/// written.
+pub const FILES_PER_CONNECTION: u64 = 2;
+
+/// The soft open-files limit of this process, from `/proc/self/limits` (Linux); `None` when
+/// it is unlimited or cannot be read.
+pub fn open_files_limit() -> Option<u64> {
+    parse_open_files_limit(&std::fs::read_to_string("/proc/self/limits").ok()?)
+}
+
+/// The soft limit on the `Max open files` line of a `/proc/PID/limits` text.
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The pools of the enabled listeners cut to fit the open-files `limit`, or `None` when they
+/// fit as they are. The pools are separate, but the process has one limit on open files: if
+/// their sum could exceed it, a full pool (slow relay clients) would use up the descriptors
+/// the others need and `accept` would fail on every listener. Each connection counts
+/// [`FILES_PER_CONNECTION`] and [`RESERVED_FILES`] are kept out; the room left is shared in
+/// proportion to the configured pools, each keeping at least one place.
+pub fn fit_pools(pools: &[usize], limit: u64) -> Option<Vec<usize>> {
+    let room = limit.saturating_sub(RESERVED_FILES) / FILES_PER_CONNECTION;
+    let room = u128::from(room.max(1));
+    let total: u128 = pools.iter().map(|&p| p as u128).sum();
+    if total <= room {
+        return None;
+    }
+    let fitted = pools
+        .iter()
+        .map(|&p| {
+            usize::try_from(p as u128 * room / total)
+                .unwrap_or(usize::MAX)
+                .max(1)
+        })
+        .collect();
+    Some(fitted)
+}
+
 /// How long shutdown waits for sessions to finish their transaction.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -1129,6 +1178,34 @@ mod tests {
         let mut served = BufReader::new(TcpStream::connect(other).await.unwrap());
         assert_eq!(read_line(&mut served).await, "+OK toy ready\r\n");
         assert!(listeners.shut_down(Duration::from_secs(5)).await);
+    }
+
+    #[test]
+    fn pools_are_cut_to_fit_the_open_files_limit() {
+        // 1024, the usual soft limit: (1024 - 64) / 2 = 480 places for three pools of 1000.
+        assert_eq!(
+            fit_pools(&[1000, 1000, 1000], 1024),
+            Some(vec![160, 160, 160])
+        );
+        // In proportion to what is configured.
+        assert_eq!(fit_pools(&[300, 100], 264), Some(vec![75, 25]));
+        // Pools that fit are left alone.
+        assert_eq!(fit_pools(&[1000, 1000, 1000], 20_000), None);
+        assert_eq!(fit_pools(&[100], 264), None);
+        // A limit below the reserve still leaves each pool one place.
+        assert_eq!(fit_pools(&[1000, 5], 10), Some(vec![1, 1]));
+        assert_eq!(
+            fit_pools(&[usize::MAX, usize::MAX], 1024).map(|p| p.len()),
+            Some(2)
+        );
+        let proc_limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                           Max processes             63704                63704                processes \n\
+                           Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_files_limit(proc_limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files_limit(unlimited), None);
+        assert_eq!(parse_open_files_limit(""), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use mail_tls::ServerTls;
 use smtp_proto::Domain;
 use smtp_proto::server::ServerConfig;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::accounts::{self, Accounts, Address};
 use crate::guard::LoginGuard;
@@ -106,6 +106,36 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             )),
         },
     );
+    // The pools must fit the process's open-files limit together, or one full pool would use
+    // up the descriptors of the others.
+    // (The listeners bound below; POP3 and IMAP join this list when they are served.)
+    let enabled: Vec<options::Service> = [
+        options::Service::Smtp,
+        options::Service::Submission,
+        options::Service::Submissions,
+    ]
+    .into_iter()
+    .filter(|&kind| options.ports.get(kind) != 0)
+    .collect();
+    let pools: Vec<usize> = enabled.iter().map(|&kind| options.pool(kind)).collect();
+    let limit = crate::listeners::open_files_limit();
+    let fitted = limit.and_then(|limit| crate::listeners::fit_pools(&pools, limit));
+    if let (Some(limit), Some(fitted)) = (limit, &fitted) {
+        warn!(
+            limit,
+            configured = ?pools,
+            cut_to = ?fitted,
+            "the open-files limit cannot hold every pool: pools cut to fit (raise it with \
+             `ulimit -n` or systemd's LimitNOFILE)"
+        );
+    }
+    let pool = |kind: options::Service| {
+        let index = enabled.iter().position(|&k| k == kind);
+        match (index, &fitted) {
+            (Some(i), Some(fitted)) => fitted[i],
+            _ => options.pool(kind),
+        }
+    };
     let mut lines = Vec::new();
     for (service, kind) in [
         (
@@ -132,11 +162,10 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             service.summary()
         ));
         // Each listener its own pool: one port's clients never take another's places.
-        let limits =
-            ConnectionLimits::new(options.pool(kind), options.limits.max_connections_per_ip)
-                .loopback_exempt(!options.limit_loopback)
-                .ipv6_prefix(listen.ipv6_prefix_length)
-                .stress_threshold(listen.stress_threshold);
+        let limits = ConnectionLimits::new(pool(kind), options.limits.max_connections_per_ip)
+            .loopback_exempt(!options.limit_loopback)
+            .ipv6_prefix(listen.ipv6_prefix_length)
+            .stress_threshold(listen.stress_threshold);
         listeners.bind(service, addr, limits).await?;
     }
 

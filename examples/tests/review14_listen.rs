@@ -126,3 +126,51 @@ fn repeated_greetings_cannot_hold_a_place_for_ever() {
     assert!(codes.len() <= 8, "{codes:?}");
     conn.expect_eof();
 }
+
+/// Runs the command that follows with its open-files limit (soft and hard) set to the first
+/// argument.
+const PY_NOFILE: &str = "import os, resource, sys
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+os.execv(sys.argv[2], sys.argv[2:])";
+
+/// The pools are per listener, but the open-files limit is one for the process: under the
+/// usual soft limit of 1024 (here 256), relay connections (each pool 1,000 by default) used up
+/// every descriptor, `accept` failed on submission, and a submission user got no greeting while
+/// the relay was full. Now the pools are cut at start to fit the limit, each keeping its share,
+/// so the relay refuses its extra clients with `421` and submission still serves.
+#[test]
+fn a_full_relay_cannot_use_up_the_descriptors_of_submission() {
+    if !have_python() {
+        return;
+    }
+    let dir = TempDir::new("nofile");
+    let mut args = users();
+    args.push("--allow-plaintext-auth".to_owned());
+    let wrapper = ["python3", "-c", PY_NOFILE, "256"].map(str::to_owned);
+    let server = MailServer::start_wrapped(&dir.path().join("data"), &args, &wrapper);
+    // 300 relay clients that only read the greeting and stay: more than the process can hold.
+    let mut relay = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let mut conn = Smtp::connect(server.smtp);
+        conn.stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut byte = [0u8; 4];
+        match std::io::Read::read(&mut conn.stream, &mut byte) {
+            Ok(4) if &byte == b"421 " => refused += 1,
+            _ => relay.push(conn),
+        }
+    }
+    let mut conn = submission(&server);
+    conn.cmd_expect(&auth_plain(ALICE, ALICE_PASSWORD), 235);
+    conn.cmd_expect("QUIT", 221);
+    assert!(refused > 0, "the relay took all 300 connections");
+    drop(relay);
+    assert!(
+        server.stderr().contains("open-files limit"),
+        "{}",
+        server.logs()
+    );
+}
