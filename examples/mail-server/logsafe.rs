@@ -9,7 +9,10 @@
 //! kin make a line read differently from what it holds). [`Escaped`] writes each of them as
 //! `\u{XX}` (hexadecimal code point), and a backslash or a double quote as `\\` and `\"`, so
 //! that an escaped string cannot end a line, cannot fake an escape, and cannot end a quoted
-//! value. Nothing is dropped: the log still shows what the client sent.
+//! value. A string holding white space is written in double quotes: the log's fields are
+//! `key=value` separated by spaces, so an unquoted space would end the value and let the
+//! client add fields of its own (` peer=10.9.8.7:25 user=root`). Nothing is dropped: the log
+//! still shows what the client sent.
 //!
 //! The rule is protocol-neutral: the POP3 and IMAP listeners log their user names and
 //! arguments through [`Escaped`] as the SMTP one does.
@@ -26,6 +29,14 @@ pub struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // White space that is not escaped would end the value: quote the whole value.
+        let quoted = self
+            .0
+            .chars()
+            .any(|c| c.is_whitespace() && !needs_escape(c));
+        if quoted {
+            f.write_str("\"")?;
+        }
         let mut rest = self.0;
         while let Some(at) = rest.find(needs_escape) {
             f.write_str(&rest[..at])?;
@@ -37,7 +48,11 @@ impl fmt::Display for Escaped<'_> {
             }
             rest = &rest[at + c.len_utf8()..];
         }
-        f.write_str(rest)
+        f.write_str(rest)?;
+        if quoted {
+            f.write_str("\"")?;
+        }
+        Ok(())
     }
 }
 
@@ -90,9 +105,9 @@ mod tests {
         for (raw, escaped) in [
             (
                 "a\r\nINFO authenticated user=root",
-                "a\\u{d}\\u{a}INFO authenticated user=root",
+                "\"a\\u{d}\\u{a}INFO authenticated user=root\"",
             ),
-            ("x\u{85}INFO forged", "x\\u{85}INFO forged"),
+            ("x\u{85}INFO forged", "\"x\\u{85}INFO forged\""),
             ("x\u{2028}y\u{2029}z", "x\\u{2028}y\\u{2029}z"),
             ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
             (
@@ -115,7 +130,14 @@ mod tests {
             ("tab\there", "tab\\u{9}here"),
             // An escape the client writes itself cannot pass for one of ours.
             ("fake\\u{a}", "fake\\\\u{a}"),
-            ("say \"hi\"", "say \\\"hi\\\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("\"quoted\"", "\\\"quoted\\\""),
+            // White space (any, Unicode too) cannot end the value and start a field.
+            (
+                "mallory peer=10.9.8.7:25 user=root",
+                "\"mallory peer=10.9.8.7:25 user=root\"",
+            ),
+            ("a\u{a0}b\u{3000}c", "\"a\u{a0}b\u{3000}c\""),
         ] {
             assert_eq!(escape(raw), escaped, "{raw:?}");
             assert_eq!(Escaped(raw).to_string(), escaped);
@@ -136,6 +158,8 @@ mod tests {
             if needs_escape(c) {
                 assert_ne!(out, text, "{c:?}");
                 assert!(out.is_ascii(), "{c:?} -> {out}");
+            } else if c.is_whitespace() {
+                assert_eq!(out, format!("\"{c}\""), "{c:?}");
             } else {
                 assert_eq!(out, text, "{c:?}");
             }

@@ -174,3 +174,55 @@ fn a_full_relay_cannot_use_up_the_descriptors_of_submission() {
         server.logs()
     );
 }
+
+/// The `key=value` fields of a log line as a logfmt reader splits them: at spaces outside
+/// double quotes, with a backslash escaping the next character inside them.
+fn logfmt_keys(line: &str) -> Vec<String> {
+    let (mut keys, mut token, mut quoted, mut escaped) = (Vec::new(), String::new(), false, false);
+    for c in line.chars().chain([' ']) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if let Some((key, _)) = token.split_once('=') {
+                    keys.push(key.to_owned());
+                }
+                token.clear();
+                continue;
+            }
+            _ => {}
+        }
+        token.push(c);
+    }
+    keys
+}
+
+/// Escaping quotes and backslashes was said to keep a value from ending early, but the values
+/// were written without quotes, so a space ended them: a user name (or a quoted local part)
+/// holding ` peer=10.9.8.7:25 user=root` added fields of its own to the line, and a reader
+/// (or a ban filter matching `peer=`) took them for the server's. Now a value holding white
+/// space is written in double quotes, so it stays one field.
+#[test]
+fn a_client_string_with_spaces_cannot_add_fields_to_a_log_line() {
+    let (_dir, server) = start("forged-fields", &["--auth-failure-delay", "1"]);
+    let mut conn = submission(&server);
+    conn.cmd_expect(&auth_plain("mallory peer=10.9.8.7:25 user=root", "x"), 535);
+    conn.cmd_expect("QUIT", 221);
+    let mut relay = server.relay();
+    relay.cmd_expect("EHLO client.example", 250);
+    relay.cmd_expect(r#"MAIL FROM:<"a peer=10.9.8.7:25"@example.org>"#, 250);
+    relay.cmd_expect("QUIT", 221);
+    for event in ["authentication failed", "mail from"] {
+        let line = poll(event, || {
+            server
+                .stderr()
+                .lines()
+                .find(|l| l.contains(&format!(" {event} ")))
+                .map(str::to_owned)
+        });
+        let keys = logfmt_keys(&line);
+        assert_eq!(keys.iter().filter(|k| *k == "peer").count(), 1, "{line}");
+        assert!(keys.iter().filter(|k| *k == "user").count() <= 1, "{line}");
+    }
+}
