@@ -11,7 +11,12 @@
 //! - **A pool per listener** ([`ConnectionLimits`], given to [`Listeners::bind`]): each
 //!   listener has its own maximum of open connections, so clients of one port (unauthenticated
 //!   port-25 traffic) can never take the places of another (submission users), as Postfix
-//!   limits each `master.cf` service and Dovecot each service's `client_limit`.
+//!   limits each `master.cf` service and Dovecot each service's `client_limit`. A listener
+//!   with a login ([`ConnectionLimits::evict_before_login`]) that is full gives the place of
+//!   its oldest session that has not logged in to a newcomer, as Dovecot's login processes
+//!   do, so clients that connect and never log in cannot keep its users out; the relay has no
+//!   login and refuses instead. Together the pools are cut to fit the open-files limit
+//!   ([`fit_pools`]).
 //! - **A count per client** within each pool, from which loopback clients are exempt unless
 //!   configured otherwise (as Postfix exempts its own networks). Clients are grouped by
 //!   [`client_key`]: IPv4 by address, IPv6 by prefix (/64 by default, Postfix's
@@ -45,10 +50,13 @@
 //!   ([`ListenerPolicy::handshake_timeout`], 10 s by default, shortened under stress).
 //!
 //! What a POP3 or IMAP service must do to inherit these rules: take the [`Connection`]'s
-//! `slot` and drop it when its goodbye is queued; build its session with the stress limits
+//! `slot` and drop it when its goodbye is queued; keep `slot.place()`, call
+//! [`Place::logged_in`] on login and close the session at once when [`Place::evicted`] fires;
+//! build its session with the stress limits
 //! when `pressure.stressed()` at the start, and follow `pressure.changed()` with
 //! [`session_timeout`] and its [`LoginRule`] (before login only); set the failure delay of each
-//! login attempt from `guard.failure_delay(connection.client)` and call
+//! login attempt from `guard.failure_delay(connection.client)` after waiting
+//! `guard.wait_before_check(connection.client)`, and call
 //! `guard.record_failure(connection.client)` on a failure; log client strings through
 //! `Escaped`.
 //!
@@ -59,11 +67,13 @@
 //! listeners.shut_down(SHUTDOWN_GRACE).await;
 //! ```
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -269,6 +279,7 @@ pub struct ConnectionLimits {
     loopback_exempt: bool,
     ipv6_prefix: u8,
     stress_threshold: u8,
+    evict_before_login: bool,
     open: Mutex<OpenConnections>,
     pressure: watch::Sender<bool>,
 }
@@ -277,6 +288,18 @@ pub struct ConnectionLimits {
 struct OpenConnections {
     total: usize,
     per_ip: HashMap<IpAddr, usize>,
+    /// The connections that have not logged in yet, oldest first (by the number of their
+    /// slot), when the pool evicts before login.
+    pre_login: BTreeMap<u64, (Arc<Eviction>, Option<IpAddr>)>,
+    /// The number of the next slot.
+    next: u64,
+}
+
+/// The news that a connection's place was given to a newcomer.
+#[derive(Debug, Default)]
+struct Eviction {
+    evicted: AtomicBool,
+    notify: tokio::sync::Notify,
 }
 
 /// A place held by a connection; dropping it frees the place.
@@ -285,6 +308,45 @@ pub struct Slot {
     limits: Arc<ConnectionLimits>,
     /// The client counted per client; `None` for an exempt (loopback) client.
     counted: Option<IpAddr>,
+    /// The slot's number, its age in the pool.
+    id: u64,
+    eviction: Arc<Eviction>,
+}
+
+/// What a session needs of its [`Slot`] after it gave the slot to whatever frees it: to say
+/// that it logged in, and to learn that it was evicted.
+#[derive(Debug, Clone)]
+pub struct Place {
+    limits: Arc<ConnectionLimits>,
+    id: u64,
+    eviction: Arc<Eviction>,
+}
+
+impl Slot {
+    /// The session's handle on this place.
+    pub fn place(&self) -> Place {
+        Place {
+            limits: self.limits.clone(),
+            id: self.id,
+            eviction: self.eviction.clone(),
+        }
+    }
+}
+
+impl Place {
+    /// The session logged in: it can no longer be evicted.
+    pub fn logged_in(&self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.pre_login.remove(&self.id);
+    }
+
+    /// Waits until the pool gave this place to a newcomer (never, once logged in or on a
+    /// pool that does not evict); the session must then close at once. Cancellation-safe.
+    pub async fn evicted(&self) {
+        if !self.eviction.evicted.load(Ordering::SeqCst) {
+            self.eviction.notify.notified().await;
+        }
+    }
 }
 
 impl ConnectionLimits {
@@ -298,6 +360,7 @@ impl ConnectionLimits {
             loopback_exempt: true,
             ipv6_prefix: DEFAULT_IPV6_PREFIX,
             stress_threshold: DEFAULT_STRESS_THRESHOLD,
+            evict_before_login: false,
             open: Mutex::new(OpenConnections::default()),
             pressure: watch::channel(false).0,
         }
@@ -323,6 +386,16 @@ impl ConnectionLimits {
         self
     }
 
+    /// Whether a full pool makes room for a newcomer by closing its oldest connection that has
+    /// not logged in (default `false`), as Dovecot's login processes do when their
+    /// `client_limit` is reached: clients that never log in (slow or silent ones) then cannot
+    /// keep a login listener's users out. For listeners with a login (submission, POP3,
+    /// IMAP); the relay has none, and a full relay refuses instead.
+    pub fn evict_before_login(mut self, evict: bool) -> Self {
+        self.evict_before_login = evict;
+        self
+    }
+
     /// The client a connection from `ip` counts as in this pool.
     pub fn client(&self, ip: IpAddr) -> IpAddr {
         client_key(ip, self.ipv6_prefix)
@@ -341,23 +414,44 @@ impl ConnectionLimits {
     }
 
     /// Takes a place for a connection from `ip`, or says which limit it would break.
+    /// When the pool is full and evicts before login, the oldest connection that has not
+    /// logged in gives its place up (its session learns it from [`Place::evicted`]).
     pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, OverLimit> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if open.total >= self.max_total {
-            return Err(OverLimit::Total);
-        }
         let counted = match self.loopback_exempt && ip.to_canonical().is_loopback() {
             true => None,
-            false => {
-                let client = self.client(ip);
-                let per_ip = open.per_ip.entry(client).or_insert(0);
-                if *per_ip >= self.max_per_ip {
-                    return Err(OverLimit::PerAddress);
-                }
-                *per_ip += 1;
-                Some(client)
-            }
+            false => Some(self.client(ip)),
         };
+        if let Some(client) = counted {
+            if open.per_ip.get(&client).copied().unwrap_or(0) >= self.max_per_ip {
+                return Err(OverLimit::PerAddress);
+            }
+        }
+        if open.total >= self.max_total {
+            let oldest = match self.evict_before_login {
+                true => open.pre_login.pop_first(),
+                false => None,
+            };
+            let Some((_, (eviction, evicted_client))) = oldest else {
+                return Err(OverLimit::Total);
+            };
+            // The evicted connection's place is the newcomer's now; its slot frees nothing.
+            eviction.evicted.store(true, Ordering::SeqCst);
+            eviction.notify.notify_one();
+            open.total -= 1;
+            if let Some(client) = evicted_client {
+                release_client(&mut open.per_ip, client);
+            }
+        }
+        if let Some(client) = counted {
+            *open.per_ip.entry(client).or_insert(0) += 1;
+        }
+        let id = open.next;
+        open.next += 1;
+        let eviction = Arc::new(Eviction::default());
+        if self.evict_before_login {
+            open.pre_login.insert(id, (eviction.clone(), counted));
+        }
         open.total += 1;
         self.pressure.send_if_modified(|stressed| {
             let now = self.is_stress(open.total);
@@ -366,7 +460,19 @@ impl ConnectionLimits {
         Ok(Slot {
             limits: self.clone(),
             counted,
+            id,
+            eviction,
         })
+    }
+}
+
+/// One connection fewer from `client`.
+fn release_client(per_ip: &mut HashMap<IpAddr, usize>, client: IpAddr) {
+    if let Some(n) = per_ip.get_mut(&client) {
+        *n -= 1;
+        if *n == 0 {
+            per_ip.remove(&client);
+        }
     }
 }
 
@@ -374,14 +480,14 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let limits = &self.limits;
         let mut open = limits.open.lock().unwrap_or_else(|e| e.into_inner());
+        if self.eviction.evicted.load(Ordering::SeqCst) {
+            // Its place was given away when it was evicted.
+            return;
+        }
+        open.pre_login.remove(&self.id);
         open.total -= 1;
         if let Some(ip) = self.counted {
-            if let Some(n) = open.per_ip.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    open.per_ip.remove(&ip);
-                }
-            }
+            release_client(&mut open.per_ip, ip);
         }
         limits.pressure.send_if_modified(|stressed| {
             let now = limits.is_stress(open.total);
@@ -846,9 +952,13 @@ impl<S: Service> Listener<S> {
                 limits: self.policy.stress,
             };
             let (client, guard) = (self.limits.client(peer.ip()), self.policy.guard.clone());
+            let place = slot.place();
             sessions.spawn(async move {
-                let transport =
-                    start_tls(service.as_ref(), stream, peer, tls, plain_port, handshake).await;
+                // A connection evicted during its implicit-TLS handshake ends at once.
+                let transport = tokio::select! {
+                    transport = start_tls(service.as_ref(), stream, peer, tls, plain_port, handshake) => transport,
+                    _ = place.evicted() => None,
+                };
                 if let Some(transport) = transport {
                     let connection = Connection {
                         peer,
@@ -1178,6 +1288,60 @@ mod tests {
         let mut served = BufReader::new(TcpStream::connect(other).await.unwrap());
         assert_eq!(read_line(&mut served).await, "+OK toy ready\r\n");
         assert!(listeners.shut_down(Duration::from_secs(5)).await);
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_full_login_pool_evicts_its_oldest_session_before_login() {
+        let limits = Arc::new(
+            ConnectionLimits::new(2, 2)
+                .loopback_exempt(false)
+                .evict_before_login(true),
+        );
+        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
+        let first = limits.acquire(a).unwrap();
+        let second = limits.acquire(a).unwrap();
+        let (first_place, second_place) = (first.place(), second.place());
+        // The pool is full: a newcomer takes the oldest place.
+        let third = limits.acquire(b).unwrap();
+        first_place.evicted().await;
+        assert_eq!(limits.open.lock().unwrap().total, 2);
+        // The evicted slot frees nothing more when its session ends; the count per client
+        // was given back at the eviction.
+        drop(first);
+        {
+            let open = limits.open.lock().unwrap();
+            assert_eq!(open.total, 2);
+            assert_eq!(open.per_ip.get(&a), Some(&1));
+        }
+        // A logged-in session is never evicted: the next newcomer takes the third's place.
+        second_place.logged_in();
+        let third_place = third.place();
+        let fourth = limits.acquire(b).unwrap();
+        third_place.evicted().await;
+        // Only logged-in sessions left: a full pool refuses.
+        fourth.place().logged_in();
+        assert_eq!(limits.acquire(b).unwrap_err(), OverLimit::Total);
+        drop((second, third, fourth));
+        let open = limits.open.lock().unwrap();
+        assert_eq!(
+            (open.total, open.per_ip.len(), open.pre_login.len()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_pool_without_login_refuses_when_full() {
+        let limits = Arc::new(ConnectionLimits::new(1, 1).loopback_exempt(false));
+        let _only = limits.acquire(ip("192.0.2.1")).unwrap();
+        assert_eq!(
+            limits.acquire(ip("192.0.2.2")).unwrap_err(),
+            OverLimit::Total
+        );
+        assert!(limits.open.lock().unwrap().pre_login.is_empty());
     }
 
     #[test]

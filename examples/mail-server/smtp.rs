@@ -26,7 +26,8 @@ use tracing::{info, warn};
 use crate::accounts::{Accounts, Address};
 use crate::guard::LoginGuard;
 use crate::listeners::{
-    Connection, LoginRule, OverLimit, Pressure, Service, Slot, TlsStart, Transport, session_timeout,
+    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, TlsStart, Transport,
+    session_timeout,
 };
 use crate::logsafe::Escaped;
 use crate::store::{Delivery, Store};
@@ -182,6 +183,7 @@ impl Service for SmtpService {
             login: self.login,
             timeouts: (self.config.command_timeout, self.config.data_timeout),
             max_junk,
+            place: slot.place(),
         };
         match transport {
             Transport::Plain { stream, starttls } => {
@@ -306,6 +308,8 @@ struct SessionContext {
     /// The session's junk allowance (the stress one for a session started under stress),
     /// which repeated greetings before login also use up ([`Session::hello_refusal`]).
     max_junk: u32,
+    /// The session's place in its pool: evicted when a full pool needs room, until login.
+    place: Place,
 }
 
 /// The envelope and the open delivery of the current transaction.
@@ -453,6 +457,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         self.apply_timeouts(stressed, &pressure);
                         continue;
                     }
+                    _ = self.context.place.evicted() => {
+                        self.evict(peer);
+                        continue;
+                    }
                 }
             };
             let event = match event {
@@ -465,10 +473,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 }
             };
             if matches!(event, Event::Authenticated(_)) {
-                // Logged in: the stress rules no longer apply.
+                // Logged in: the stress rules no longer apply, and the place is kept.
+                self.context.place.logged_in();
                 self.apply_timeouts(stressed, &pressure);
             }
-            if let Err(err) = self.handle(event).await {
+            // An eviction also cuts short what the event waits for (a login's penalty, a
+            // hashing slot), so an evicted session never outlives its place for long.
+            let place = self.context.place.clone();
+            let handled = tokio::select! {
+                handled = self.handle(event) => handled,
+                _ = place.evicted() => {
+                    self.evict(peer);
+                    continue;
+                }
+            };
+            if let Err(err) = handled {
                 let error = err.to_string();
                 warn!(%peer, error = %Escaped(&error), "session ended by a local error");
                 break;
@@ -476,6 +495,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         if let Some(delivery) = self.txn.delivery.take() {
             delivery.abort();
+        }
+    }
+
+    /// Closes the session at once with `421 4.7.0`: the pool is full and this was its oldest
+    /// session before login, whose place went to a newcomer. A pending decision is dropped.
+    fn evict(&mut self, peer: SocketAddr) {
+        info!(%peer, "evicted: the pool is full and the session had not logged in");
+        let text = "Too many connections; closing the oldest unauthenticated session";
+        match reply(421, [4, 7, 0], text) {
+            Ok(closing) => self.conn.server().close(&closing),
+            Err(_) => self.conn.server().shutdown(),
         }
     }
 

@@ -165,7 +165,9 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         let limits = ConnectionLimits::new(pool(kind), options.limits.max_connections_per_ip)
             .loopback_exempt(!options.limit_loopback)
             .ipv6_prefix(listen.ipv6_prefix_length)
-            .stress_threshold(listen.stress_threshold);
+            .stress_threshold(listen.stress_threshold)
+            // A full login listener closes its oldest session that has not logged in.
+            .evict_before_login(kind != options::Service::Smtp);
         listeners.bind(service, addr, limits).await?;
     }
 

@@ -226,3 +226,42 @@ fn a_client_string_with_spaces_cannot_add_fields_to_a_log_line() {
         assert!(keys.iter().filter(|k| *k == "user").count() <= 1, "{line}");
     }
 }
+
+/// The pools are per listener, but the submission port takes anyone before login: clients
+/// that connect there and never log in (here they never finish a line) filled its pool, and a
+/// user got `421` for as long as they kept reconnecting. Now a full login listener gives the
+/// place of its oldest session that has not logged in to the newcomer (as Dovecot's login
+/// processes do at their `client_limit`): that session gets `421 4.7.0`, and the user is
+/// served.
+#[test]
+fn clients_that_never_log_in_cannot_keep_a_user_off_submission() {
+    let (_dir, server) = start("evict", &["--max-connections-submission", "4"]);
+    let mut idle: Vec<Smtp> = (0..4)
+        .map(|_| {
+            let mut conn = Smtp::connect(server.submission);
+            conn.expect(220);
+            conn.send(b"EHLO never-fini");
+            conn
+        })
+        .collect();
+    let mut user = submission(&server);
+    user.cmd_expect(&auth_plain(ALICE, ALICE_PASSWORD), 235);
+    // The oldest idle session made room.
+    let reply = idle[0].expect(421);
+    assert!(reply.text().starts_with("4.7.0"), "{reply:?}");
+    idle[0].expect_eof();
+    // A logged-in session is never evicted: four newcomers take the other idle places.
+    let newcomers: Vec<Smtp> = (0..4)
+        .map(|_| {
+            let mut conn = Smtp::connect(server.submission);
+            conn.expect(220);
+            conn
+        })
+        .collect();
+    for conn in &mut idle[1..] {
+        conn.expect(421);
+    }
+    user.cmd_expect("MAIL FROM:<alice@localhost>", 250);
+    user.cmd_expect("QUIT", 221);
+    drop(newcomers);
+}
