@@ -11,7 +11,10 @@
 //! - `startup`: start-up (accounts, TLS material, store, one listener per service), the banner,
 //!   graceful shutdown;
 //! - `listeners`: protocol-neutral listeners: the `Service` trait a protocol implements, the
-//!   accept loop, connection limits, implicit TLS with the mode-mismatch diagnosis, shutdown;
+//!   accept loop, a connection pool per listener with IPv6 clients grouped by prefix, stress
+//!   mode, login phases, implicit TLS with the mode-mismatch diagnosis, shutdown;
+//! - `guard`: the per-client login penalty every listener shares;
+//! - `logsafe`: escaping of client-controlled strings in the log;
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
 //!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
 //! - `accounts`: the Argon2id password file;
@@ -19,7 +22,9 @@
 //!   delivery (`store::delivery`: fsync before the 250).
 
 pub mod accounts;
+pub mod guard;
 pub mod listeners;
+pub mod logsafe;
 pub mod options;
 pub mod smtp;
 pub mod startup;

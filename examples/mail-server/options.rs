@@ -167,10 +167,12 @@ pub struct Limits {
     /// `--max-recipients`: recipients per message. Default 100, the minimum RFC 5321 section
     /// 4.5.3.1.8 requires a server to accept (Postfix's `smtpd_recipient_limit` is 1000).
     pub max_recipients: usize,
-    /// `--max-connections`: simultaneous connections over all listeners. Default 1000,
-    /// Dovecot's `default_client_limit`.
+    /// `--max-connections`: simultaneous connections of each listener, which has its own
+    /// pool (unless `--max-connections-SERVICE` sets it). Default 1000, Dovecot's
+    /// `default_client_limit`.
     pub max_connections: usize,
-    /// `--max-connections-per-ip`: simultaneous connections from one client address. Default
+    /// `--max-connections-per-ip`: simultaneous connections to one listener from one client
+    /// (an IPv4 address, or an IPv6 prefix of `--ipv6-prefix-length`). Default
     /// 50, Postfix's `smtpd_client_connection_count_limit` (it also lets a 50-connection load
     /// test from one host through).
     pub max_connections_per_ip: usize,
@@ -243,6 +245,8 @@ pub struct Options {
     pub limit_loopback: bool,
     /// The limits.
     pub limits: Limits,
+    /// The listener policy of issue 14: pools, stress, deadlines, the login guard.
+    pub listen: ListenLimits,
 }
 
 impl Default for Options {
@@ -258,6 +262,7 @@ impl Default for Options {
             allow_plaintext_auth: false,
             limit_loopback: false,
             limits: Limits::default(),
+            listen: ListenLimits::default(),
         }
     }
 }
@@ -399,12 +404,13 @@ LIMITS:
                              or G suffix (powers of 1024) [default: 52428800 = 50M]
     --max-recipients N       Recipients per message; RFC 5321 section 4.5.3.1.8
                              [default: 100]
-    --max-connections N      Simultaneous connections in total; Dovecot's
-                             default_client_limit [default: 1000]
+    --max-connections N      Simultaneous connections of each listener (each has its own
+                             pool); Dovecot's default_client_limit [default: 1000]
     --max-connections-per-ip N
-                             Simultaneous connections from one IP; Postfix's
-                             smtpd_client_connection_count_limit [default: 50]. Loopback
-                             clients are exempt, as Postfix exempts its own networks
+                             Simultaneous connections from one client to one listener (IPv6:
+                             one prefix); Postfix's smtpd_client_connection_count_limit
+                             [default: 50]. Loopback clients are exempt, as Postfix
+                             exempts its own networks
     --limit-loopback         Apply --max-connections-per-ip to loopback clients too
                              [default: off, loopback is exempt]
     --command-timeout TIME   Wait for the next command; seconds, or with an s, m or h
@@ -414,8 +420,152 @@ LIMITS:
     --max-errors N           Protocol errors before the session is closed; Postfix's
                              smtpd_hard_error_limit [default: 20]
 
+CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
+    --max-connections-SERVICE N
+                             Pool of one listener (SERVICE: smtp, submission, submissions,
+                             pop3, pop3s, imap, imaps); Dovecot's per-service client_limit
+                             [default: --max-connections, 1000]
+    --ipv6-prefix-length BITS
+                             IPv6 clients are counted per prefix of this length (1-128);
+                             Postfix's smtpd_client_ipv6_prefix_length [default: 64]
+    --stress-threshold PERCENT
+                             A pool this full is under stress: shorter limits before login
+                             (1-100; 100 never) [default: 80]
+    --stress-command-timeout TIME
+                             Command and data timeout under stress; Postfix's stress
+                             smtpd_timeout [default: 10]
+    --tls-handshake-timeout TIME
+                             Deadline of a TLS handshake [default: 10]
+    --stress-handshake-timeout TIME
+                             Deadline of a TLS handshake under stress [default: 5]
+    --min-data-rate N        Octets per second a message body must average; 0 turns it off;
+                             Postfix's smtpd_min_data_rate [default: 500]
+    --max-junk-commands N    NOOP, RSET, VRFY, EXPN, HELP before login, beyond which each
+                             is an error; Postfix's smtpd_junk_command_limit [default: 100]
+    --max-auth-failures N    Failed logins before the session is closed [default: 3]
+    --auth-failure-delay TIME
+                             Delay of a failed login's answer; Dovecot's
+                             auth_failure_delay [default: 2]
+    --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
+                             this; Dovecot's 15 s [default: 15]
+
     -h, --help               Print this text
 ";
+
+/// The listener policy of issue 14 (docs/security.md): pools per listener, IPv6 grouping,
+/// stress mode, deadlines, and the login guard. Sources are in each field's docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenLimits {
+    /// `--max-connections-SERVICE`: the pool of each listener, in [`Service::ALL`] order;
+    /// `None` takes `--max-connections`.
+    pub pools: [Option<usize>; 7],
+    /// `--ipv6-prefix-length`: 64, our choice (Postfix's
+    /// `smtpd_client_ipv6_prefix_length` also defaults to 64 for its anvil counts).
+    pub ipv6_prefix_length: u8,
+    /// `--stress-threshold`: 80 (percent of a pool).
+    pub stress_threshold: u8,
+    /// `--stress-command-timeout`: 10 s, Postfix's `smtpd_timeout` under stress.
+    pub stress_command_timeout: Duration,
+    /// `--tls-handshake-timeout`: 10 s, the fixed value before issue 14.
+    pub tls_handshake_timeout: Duration,
+    /// `--stress-handshake-timeout`: 5 s.
+    pub stress_handshake_timeout: Duration,
+    /// `--min-data-rate`: 500 octets/s, Postfix's `smtpd_min_data_rate`; 0 turns it off.
+    pub min_data_rate: u64,
+    /// `--max-junk-commands`: 100, Postfix's `smtpd_junk_command_limit`.
+    pub max_junk_commands: u32,
+    /// `--max-auth-failures`: 3 (Dovecot's `mail_max_userip_connections` is unrelated; 3 is
+    /// the issue's choice, as many IMAP servers close after three bad logins).
+    pub max_auth_failures: u32,
+    /// `--auth-failure-delay`: 2 s, Dovecot's `auth_failure_delay`.
+    pub auth_failure_delay: Duration,
+    /// `--auth-penalty-max`: 15 s, Dovecot's penalty ceiling.
+    pub auth_penalty_max: Duration,
+}
+
+impl Default for ListenLimits {
+    fn default() -> Self {
+        ListenLimits {
+            pools: [None; 7],
+            ipv6_prefix_length: 64,
+            stress_threshold: 80,
+            stress_command_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            stress_handshake_timeout: Duration::from_secs(5),
+            min_data_rate: 500,
+            max_junk_commands: 100,
+            max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(2),
+            auth_penalty_max: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Options {
+    /// The pool size of `service`'s listener.
+    pub fn pool(&self, service: Service) -> usize {
+        let index = Service::ALL.iter().position(|&s| s == service).unwrap_or(0);
+        self.listen.pools[index].unwrap_or(self.limits.max_connections)
+    }
+}
+
+/// The flags of [`ListenLimits`], all taking a value.
+const LISTEN_FLAGS: &[&str] = &[
+    "--max-connections-smtp",
+    "--max-connections-submission",
+    "--max-connections-submissions",
+    "--max-connections-pop3",
+    "--max-connections-pop3s",
+    "--max-connections-imap",
+    "--max-connections-imaps",
+    "--ipv6-prefix-length",
+    "--stress-threshold",
+    "--stress-command-timeout",
+    "--tls-handshake-timeout",
+    "--stress-handshake-timeout",
+    "--min-data-rate",
+    "--max-junk-commands",
+    "--max-auth-failures",
+    "--auth-failure-delay",
+    "--auth-penalty-max",
+];
+
+/// Applies one flag of [`LISTEN_FLAGS`].
+fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<(), OptionsError> {
+    let small = |max: u64| -> Result<u64, OptionsError> {
+        let n = parse_count(flag, value)? as u64;
+        match n <= max {
+            true => Ok(n),
+            false => Err(invalid(flag, value, format!("at most {max}"))),
+        }
+    };
+    match flag {
+        "--ipv6-prefix-length" => listen.ipv6_prefix_length = small(128)? as u8,
+        "--stress-threshold" => listen.stress_threshold = small(100)? as u8,
+        "--stress-command-timeout" => listen.stress_command_timeout = parse_duration(flag, value)?,
+        "--tls-handshake-timeout" => listen.tls_handshake_timeout = parse_duration(flag, value)?,
+        "--stress-handshake-timeout" => {
+            listen.stress_handshake_timeout = parse_duration(flag, value)?
+        }
+        "--min-data-rate" => {
+            listen.min_data_rate = match value {
+                "0" => 0,
+                _ => parse_count(flag, value)? as u64,
+            }
+        }
+        "--max-junk-commands" => listen.max_junk_commands = small(u32::MAX.into())? as u32,
+        "--max-auth-failures" => listen.max_auth_failures = small(u32::MAX.into())? as u32,
+        "--auth-failure-delay" => listen.auth_failure_delay = parse_duration(flag, value)?,
+        "--auth-penalty-max" => listen.auth_penalty_max = parse_duration(flag, value)?,
+        _ => {
+            let service = flag.strip_prefix("--max-connections-");
+            let index = Service::ALL.iter().position(|s| Some(s.flag()) == service);
+            let index = index.ok_or_else(|| OptionsError::Unknown(flag.to_owned()))?;
+            listen.pools[index] = Some(parse_count(flag, value)?);
+        }
+    }
+    Ok(())
+}
 
 /// Parses command-line arguments (without the program name).
 pub fn parse<I, S>(args: I) -> Result<Parsed, OptionsError>
@@ -450,7 +600,7 @@ where
             }
             continue;
         }
-        if !FLAGS_WITH_VALUES.contains(&flag.as_str()) {
+        if !FLAGS_WITH_VALUES.contains(&flag.as_str()) && !LISTEN_FLAGS.contains(&flag.as_str()) {
             return Err(OptionsError::Unknown(text.to_owned()));
         }
         let value: OsString = match inline {
@@ -579,6 +729,7 @@ fn apply(
             limits.max_errors = u32::try_from(parse_count(flag, value)?)
                 .map_err(|_| invalid(flag, value, "too large"))?;
         }
+        _ if LISTEN_FLAGS.contains(&flag) => apply_listen(&mut options.listen, flag, value)?,
         _ => {
             let service = Service::ALL
                 .into_iter()
@@ -867,6 +1018,79 @@ mod tests {
         let timeout = |v: &str| run(&["--command-timeout", v]).limits.command_timeout;
         assert_eq!(timeout("7"), Duration::from_secs(7));
         assert_eq!(timeout("2h"), Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn listener_policy_flags() {
+        let o = run(&[]);
+        assert_eq!(o.listen, ListenLimits::default());
+        assert_eq!(o.pool(Service::Smtp), 1000);
+        assert_eq!(o.pool(Service::Submission), 1000);
+        let o = run(&[
+            "--max-connections",
+            "300",
+            "--max-connections-smtp",
+            "40",
+            "--max-connections-submission=20",
+            "--max-connections-imaps",
+            "7",
+            "--ipv6-prefix-length",
+            "48",
+            "--stress-threshold",
+            "90",
+            "--stress-command-timeout",
+            "3",
+            "--tls-handshake-timeout",
+            "20",
+            "--stress-handshake-timeout",
+            "2",
+            "--min-data-rate",
+            "0",
+            "--max-junk-commands",
+            "5",
+            "--max-auth-failures",
+            "2",
+            "--auth-failure-delay",
+            "1",
+            "--auth-penalty-max",
+            "1m",
+        ]);
+        assert_eq!(o.pool(Service::Smtp), 40);
+        assert_eq!(o.pool(Service::Submission), 20);
+        assert_eq!(o.pool(Service::Submissions), 300);
+        assert_eq!(o.pool(Service::Imaps), 7);
+        let l = o.listen;
+        assert_eq!(l.ipv6_prefix_length, 48);
+        assert_eq!(l.stress_threshold, 90);
+        assert_eq!(l.stress_command_timeout, Duration::from_secs(3));
+        assert_eq!(l.tls_handshake_timeout, Duration::from_secs(20));
+        assert_eq!(l.stress_handshake_timeout, Duration::from_secs(2));
+        assert_eq!(l.min_data_rate, 0);
+        assert_eq!(l.max_junk_commands, 5);
+        assert_eq!(l.max_auth_failures, 2);
+        assert_eq!(l.auth_failure_delay, Duration::from_secs(1));
+        assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
+        for (flag, value) in [
+            ("--ipv6-prefix-length", "129"),
+            ("--ipv6-prefix-length", "0"),
+            ("--stress-threshold", "101"),
+            ("--min-data-rate", "fast"),
+            ("--max-auth-failures", "0"),
+            ("--auth-failure-delay", "2d"),
+            ("--max-connections-smtp", "0"),
+        ] {
+            assert!(
+                matches!(fail(&[flag, value]), OptionsError::Invalid { .. }),
+                "{flag} {value}"
+            );
+        }
+        for flag in LISTEN_FLAGS {
+            assert_eq!(fail(&[flag]), OptionsError::MissingValue(flag.to_string()));
+            let documented = USAGE.contains(flag)
+                || (flag.starts_with("--max-connections-")
+                    && USAGE.contains("--max-connections-SERVICE"));
+            assert!(documented, "{flag} is not documented");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use mail_wire::sasl::{Mechanism, Nonce};
 use smtp_proto::server::{Event, HelloVerb, Server, ServerConfig, SessionError};
@@ -24,7 +24,12 @@ use tokio::sync::{Semaphore, watch};
 use tracing::{info, warn};
 
 use crate::accounts::{Accounts, Address};
-use crate::listeners::{Connection, OverLimit, Service, Slot, TlsStart, Transport};
+use crate::guard::LoginGuard;
+use crate::listeners::{
+    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, TlsStart, Transport,
+    session_timeout,
+};
+use crate::logsafe::Escaped;
 use crate::store::{Delivery, Store};
 
 /// What a listener lets its clients do.
@@ -73,6 +78,8 @@ pub struct SmtpService {
     summary: &'static str,
     role: Role,
     tls_start: TlsStart,
+    /// Whether sessions log in (AUTH): the stress rules then hold before login only.
+    login: LoginRule,
     config: ServerConfig,
     policy: Arc<Policy>,
 }
@@ -87,6 +94,7 @@ impl SmtpService {
             summary: "STARTTLS offered, mail for local users, no AUTH",
             role: Role::Relay,
             tls_start: TlsStart::StartTls,
+            login: LoginRule::NONE,
             config,
             policy,
         }
@@ -105,6 +113,7 @@ impl SmtpService {
             summary: "STARTTLS, then AUTH required",
             role: Role::Submission,
             tls_start: TlsStart::StartTls,
+            login: LoginRule::SMTP_SUBMISSION,
             config,
             policy,
         }
@@ -121,6 +130,7 @@ impl SmtpService {
             summary: "implicit TLS, AUTH required",
             role: Role::Submission,
             tls_start: TlsStart::Implicit,
+            login: LoginRule::SMTP_SUBMISSION,
             config,
             policy,
         }
@@ -154,29 +164,72 @@ impl Service for SmtpService {
     async fn serve(self: Arc<Self>, connection: Connection) {
         let Connection {
             peer,
+            client,
             transport,
             shutdown,
             slot,
+            pressure,
+            guard,
         } = connection;
-        let server = Server::new(self.config.clone(), Instant::now());
+        let config = self.session_config(pressure.stressed(), pressure.limits());
+        let max_junk = config.max_junk_commands;
+        let server = Server::new(config, Instant::now());
         let context = SessionContext {
             policy: self.policy.clone(),
             role: self.role,
             peer,
+            client,
+            guard,
+            login: self.login,
+            timeouts: (self.config.command_timeout, self.config.data_timeout),
+            max_junk,
+            place: slot.place(),
         };
         match transport {
             Transport::Plain { stream, starttls } => {
                 let conn = ServerConnection::new(stream, server)
                     .with_starttls(starttls.config, starttls.options);
                 let conn = release_on_closing_reply(conn, slot);
-                Session::new(conn, context).run(shutdown).await;
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
             Transport::Tls(stream) => {
                 let conn = release_on_closing_reply(ServerConnection::new(stream, server), slot);
-                Session::new(conn, context).run(shutdown).await;
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
         }
     }
+}
+
+impl SmtpService {
+    /// The state machine's configuration for a new session: see [`session_config`].
+    fn session_config(
+        &self,
+        stressed: bool,
+        stress: &crate::listeners::StressLimits,
+    ) -> ServerConfig {
+        session_config(&self.config, self.login, stressed, stress)
+    }
+}
+
+/// A new session's configuration: the listener's `config`, with the stress limits when the pool
+/// is under stress: the command and data timeouts and the junk limit (which the state machine
+/// applies until AUTH), and the error limit on a listener without login (the relay).
+fn session_config(
+    config: &ServerConfig,
+    login: LoginRule,
+    stressed: bool,
+    stress: &crate::listeners::StressLimits,
+) -> ServerConfig {
+    let mut config = config.clone();
+    if stressed {
+        config.command_timeout = config.command_timeout.min(stress.command_timeout);
+        config.data_timeout = config.data_timeout.min(stress.command_timeout);
+        config.max_junk_commands = config.max_junk_commands.min(stress.max_junk_commands);
+        if !login.logs_in {
+            config.max_errors = config.max_errors.min(stress.max_errors);
+        }
+    }
+    config
 }
 
 /// Gives the connection's slot back as soon as the session's closing reply is queued, before
@@ -244,6 +297,19 @@ struct SessionContext {
     policy: Arc<Policy>,
     role: Role,
     peer: SocketAddr,
+    /// The client as the limits and the login guard count it.
+    client: IpAddr,
+    /// The per-client login penalty.
+    guard: Arc<LoginGuard>,
+    /// Whether the session logs in, for the stress rules.
+    login: LoginRule,
+    /// The configured command and data timeouts, restored when stress ends or after AUTH.
+    timeouts: (Duration, Duration),
+    /// The session's junk allowance (the stress one for a session started under stress),
+    /// which repeated greetings before login also use up ([`Session::hello_refusal`]).
+    max_junk: u32,
+    /// The session's place in its pool: evicted when a full pool needs room, until login.
+    place: Place,
 }
 
 /// The envelope and the open delivery of the current transaction.
@@ -347,6 +413,10 @@ struct Session<S> {
     context: SessionContext,
     /// The HELO/EHLO argument.
     helo: Option<Host<'static>>,
+    /// Whether a greeting was accepted since the session (or TLS) started.
+    greeted: bool,
+    /// Greetings repeated before login.
+    repeated_hellos: u32,
     txn: Transaction,
 }
 
@@ -356,18 +426,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             conn,
             context,
             helo: None,
+            greeted: false,
+            repeated_hellos: 0,
             txn: Transaction::default(),
         }
     }
 
     /// Runs the session to its end. `shutdown` turning true asks it to finish its
-    /// transaction and close.
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    /// transaction and close; `pressure` changing shortens or restores its timeouts.
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
         let peer = self.context.peer;
         let mut shutting_down = *shutdown.borrow();
         if shutting_down {
             self.conn.server().shutdown();
         }
+        let mut stressed = pressure.stressed();
         loop {
             let event = if shutting_down {
                 self.conn.next_event().await
@@ -379,18 +452,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         self.conn.server().shutdown();
                         continue;
                     }
+                    now = pressure.changed() => {
+                        stressed = now;
+                        self.apply_timeouts(stressed, &pressure);
+                        continue;
+                    }
+                    _ = self.context.place.evicted() => {
+                        self.evict(peer);
+                        continue;
+                    }
                 }
             };
             let event = match event {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
                 Err(err) => {
-                    warn!(%peer, error = %err, "session error");
+                    let error = err.to_string();
+                    warn!(%peer, error = %Escaped(&error), "session error");
                     break;
                 }
             };
-            if let Err(err) = self.handle(event).await {
-                warn!(%peer, error = %err, "session ended by a local error");
+            if matches!(event, Event::Authenticated(_)) {
+                // Logged in: the stress rules no longer apply, and the place is kept.
+                self.context.place.logged_in();
+                self.apply_timeouts(stressed, &pressure);
+            }
+            // An eviction also cuts short what the event waits for (a login's penalty, a
+            // hashing slot), so an evicted session never outlives its place for long.
+            let place = self.context.place.clone();
+            let handled = tokio::select! {
+                handled = self.handle(event) => handled,
+                _ = place.evicted() => {
+                    self.evict(peer);
+                    continue;
+                }
+            };
+            if let Err(err) = handled {
+                let error = err.to_string();
+                warn!(%peer, error = %Escaped(&error), "session ended by a local error");
                 break;
             }
         }
@@ -399,11 +498,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
     }
 
+    /// Closes the session at once with `421 4.7.0`: the pool is full and this was its oldest
+    /// session before login, whose place went to a newcomer. A pending decision is dropped.
+    fn evict(&mut self, peer: SocketAddr) {
+        info!(%peer, "evicted: the pool is full and the session had not logged in");
+        let text = "Too many connections; closing the oldest unauthenticated session";
+        match reply(421, [4, 7, 0], text) {
+            Ok(closing) => self.conn.server().close(&closing),
+            Err(_) => self.conn.server().shutdown(),
+        }
+    }
+
+    /// Sets the live session's timeouts for the pool's pressure and the login phase
+    /// ([`session_timeout`]): shortened under stress before AUTH (for the whole session on the
+    /// relay), the configured ones otherwise.
+    fn apply_timeouts(&mut self, stressed: bool, pressure: &Pressure) {
+        let (command, data) = self.context.timeouts;
+        let login = self.context.login;
+        let server = self.conn.server();
+        let logged_in = server.authenticated().is_some();
+        let stress = pressure.limits();
+        server.set_command_timeout(session_timeout(command, login, logged_in, stressed, stress));
+        server.set_data_timeout(session_timeout(data, login, logged_in, stressed, stress));
+    }
+
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
         let peer = self.context.peer;
         let decided = match event {
             Event::Hello { verb, host } => {
-                info!(%peer, ?verb, helo = %host, "hello");
+                let helo = host.to_string();
+                if let Some(refusal) = self.hello_refusal()? {
+                    info!(%peer, ?verb, helo = %Escaped(&helo), "greeting refused: too many");
+                    return Ok(self.conn.server().reject(refusal)?);
+                }
+                info!(%peer, ?verb, helo = %Escaped(&helo), "hello");
                 self.helo = Some(host);
                 self.conn.server().accept()
             }
@@ -413,6 +541,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     ReversePath::Null => String::new(),
                     ReversePath::Mailbox(m) => m.to_string(),
                 };
+                let sender = Escaped(&sender);
                 if let Some(refusal) = self.sender_refusal(&from)? {
                     info!(%peer, from = %sender, "sender refused: not the authenticated account");
                     return Ok(self.conn.server().reject(refusal)?);
@@ -423,7 +552,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Event::Rcpt { to, .. } => match self.recipient(&to)? {
                 Ok(address) => {
-                    info!(%peer, to = %address, "rcpt to");
+                    info!(%peer, to = %Escaped(&address.to_string()), "rcpt to");
                     self.txn.recipients.push(address);
                     self.conn.server().accept()
                 }
@@ -445,7 +574,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Ok(())
             }
             Event::BodyAborted(error) => {
-                info!(%peer, %error, "message refused while streaming");
+                let error = error.to_string();
+                info!(%peer, error = %Escaped(&error), "message refused while streaming");
                 if let Some(delivery) = self.txn.delivery.take() {
                     delivery.abort();
                 }
@@ -454,25 +584,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Event::BodyEnd { size, .. } => return self.commit(size).await,
             Event::AuthStep { .. } => {
+                // A failure of this step is answered after the client's current penalty; the
+                // state machine holds the reply back and the driver sleeps, holding neither a
+                // thread nor a hashing slot.
+                // A client whose last failure's delay has not passed waits for it before its
+                // check: a guesser that hangs up instead of waiting for the 535 gains nothing.
+                let wait = self.context.guard.wait_before_check(self.context.client);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                let delay = self.context.guard.failure_delay(self.context.client);
                 let policy = &self.context.policy;
-                let _slot = policy.auth_slots.acquire().await?;
                 let server = self.conn.server();
+                server.set_auth_failure_delay(delay);
+                let hashing = policy.auth_slots.acquire().await?;
                 // Argon2 takes tens of milliseconds: keep other sessions running meanwhile.
-                tokio::task::block_in_place(|| {
+                let decided = tokio::task::block_in_place(|| {
                     server.auth_step(&policy.mailboxes.accounts, nonce())
-                })
+                });
+                // The hashing slot goes back now, before any failure delay starts.
+                drop(hashing);
+                decided
             }
             Event::Authenticated(who) => {
-                info!(%peer, user = who.identity(), mechanism = %who.mechanism(), "authenticated");
+                let user = Escaped(who.identity());
+                info!(%peer, %user, mechanism = %who.mechanism(), "authenticated");
                 Ok(())
             }
             Event::AuthFailed {
-                mechanism, error, ..
+                mechanism,
+                error,
+                user,
             } => {
-                warn!(%peer, %mechanism, %error, "authentication failed");
+                self.context.guard.record_failure(self.context.client);
+                let error = error.to_string();
+                let error = Escaped(&error);
+                // The name tried, never a password; a client may give none.
+                match user.as_deref().map(Escaped) {
+                    Some(user) => {
+                        warn!(%peer, %mechanism, %user, %error, "authentication failed")
+                    }
+                    None => warn!(%peer, %mechanism, %error, "authentication failed"),
+                }
                 Ok(())
             }
             Event::StartTls => {
+                // The client greets again over TLS (RFC 3207 section 4.2): no repeat.
+                self.greeted = false;
                 info!(%peer, "TLS started");
                 Ok(())
             }
@@ -484,13 +642,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                             in_transaction: false,
                         },
                     ) => info!(%peer, %reason, "session closed"),
-                    Err(reason) => warn!(%peer, %reason, "session closed"),
+                    Err(reason) => {
+                        // Some reasons quote what the client sent.
+                        let reason = reason.to_string();
+                        warn!(%peer, reason = %Escaped(&reason), "session closed")
+                    }
                 }
                 Ok(())
             }
             _ => Ok(()),
         };
         Ok(decided?)
+    }
+
+    /// The refusal of a greeting repeated too often. A greeting resets the idle time and is no
+    /// junk command, so a client sending `EHLO` every few seconds would hold its place for
+    /// ever; before login, a greeting after the first since the session (or TLS) started uses
+    /// up the junk allowance, and beyond it each is refused as an error (which the error limit
+    /// ends). The first greeting over TLS is no repeat.
+    fn hello_refusal(&mut self) -> Result<Option<Reply<'static>>, LocalError> {
+        let logged_in = self.conn.server().authenticated().is_some();
+        if self.greeted && !logged_in {
+            self.repeated_hellos = self.repeated_hellos.saturating_add(1);
+            if self.repeated_hellos > self.context.max_junk {
+                return Ok(Some(reply(550, [5, 5, 1], "Too many greetings")?));
+            }
+        }
+        self.greeted = true;
+        Ok(None)
     }
 
     /// On submission, the refusal of a sender that is not the authenticated account.
@@ -540,7 +719,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         };
         if !mailboxes.is_local(address.domain()) {
-            info!(%peer, to = %address, "relay refused");
+            info!(%peer, to = %Escaped(&address.to_string()), "relay refused");
             let refusal = match self.context.role {
                 Role::Relay => reply(550, [5, 7, 1], "Relaying denied")?,
                 Role::Submission => reply(
@@ -556,7 +735,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         // account of that name reads. Like every address, it is in canonical (lowercase)
         // form here, so `Demo@localhost` finds the account `demo@localhost`.
         if address.local() != "postmaster" && !mailboxes.accounts.contains(&address) {
-            info!(%peer, to = %address, "unknown user");
+            info!(%peer, to = %Escaped(&address.to_string()), "unknown user");
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         }
         Ok(Ok(address))
@@ -744,6 +923,34 @@ mod tests {
         ] {
             assert_eq!(ClosingReply::default().closes(reply), closes, "{reply:?}");
         }
+    }
+
+    #[test]
+    fn a_session_started_under_stress_gets_the_stress_limits() {
+        use crate::listeners::StressLimits;
+        let base = ServerConfig::default();
+        let stress = StressLimits::default();
+        for login in [LoginRule::NONE, LoginRule::SMTP_SUBMISSION] {
+            // Without stress, the listener's configuration as it is.
+            let calm = session_config(&base, login, false, &stress);
+            assert_eq!(calm.command_timeout, base.command_timeout);
+            assert_eq!(calm.data_timeout, base.data_timeout);
+            assert_eq!(calm.max_junk_commands, base.max_junk_commands);
+            assert_eq!(calm.max_errors, base.max_errors);
+            // Under stress: Postfix's stress values.
+            let stressed = session_config(&base, login, true, &stress);
+            assert_eq!(stressed.command_timeout, Duration::from_secs(10));
+            assert_eq!(stressed.data_timeout, Duration::from_secs(10));
+            assert_eq!(stressed.max_junk_commands, 1);
+            // The error limit only where nobody logs in: a user keeps the normal allowance.
+            let errors = if login.logs_in { base.max_errors } else { 1 };
+            assert_eq!(stressed.max_errors, errors);
+        }
+        // Stress never lengthens what is configured shorter.
+        let mut short = base.clone();
+        short.command_timeout = Duration::from_secs(3);
+        let stressed = session_config(&short, LoginRule::NONE, true, &stress);
+        assert_eq!(stressed.command_timeout, Duration::from_secs(3));
     }
 
     #[test]

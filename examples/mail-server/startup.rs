@@ -7,11 +7,14 @@ use std::sync::Arc;
 use mail_tls::ServerTls;
 use smtp_proto::Domain;
 use smtp_proto::server::ServerConfig;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::accounts::{self, Accounts, Address};
-use crate::listeners::{ConnectionLimits, Listeners, SHUTDOWN_GRACE, Service, StartError};
-use crate::options::Options;
+use crate::guard::LoginGuard;
+use crate::listeners::{
+    ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
+};
+use crate::options::{self, Options};
 use crate::smtp::{Mailboxes, Policy, SmtpService};
 use crate::store::Store;
 
@@ -73,12 +76,6 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
     });
-    let limits = ConnectionLimits::new(
-        options.limits.max_connections,
-        options.limits.max_connections_per_ip,
-    )
-    .loopback_exempt(!options.limit_loopback);
-
     let mut base = ServerConfig::default();
     base.hostname = hostname;
     base.max_message_size = options.limits.max_message_size;
@@ -87,23 +84,74 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     base.command_timeout = options.limits.command_timeout;
     base.data_timeout = options.limits.data_timeout;
     base.allow_plaintext_auth = options.allow_plaintext_auth;
+    let listen = &options.listen;
+    base.min_data_rate = listen.min_data_rate;
+    base.max_junk_commands = listen.max_junk_commands;
+    base.max_auth_failures = listen.max_auth_failures;
+    base.auth_failure_delay = listen.auth_failure_delay;
 
-    let mut listeners = Listeners::new(tls, limits);
+    // Shared by every listener: the handshake deadline, the stress limits, the login guard.
+    let mut listeners = Listeners::new(
+        tls,
+        ListenerPolicy {
+            handshake_timeout: listen.tls_handshake_timeout,
+            stress: StressLimits {
+                command_timeout: listen.stress_command_timeout,
+                handshake_timeout: listen.stress_handshake_timeout,
+                ..StressLimits::default()
+            },
+            guard: Arc::new(LoginGuard::new(
+                listen.auth_failure_delay,
+                listen.auth_penalty_max,
+            )),
+        },
+    );
+    // The pools must fit the process's open-files limit together, or one full pool would use
+    // up the descriptors of the others.
+    // (The listeners bound below; POP3 and IMAP join this list when they are served.)
+    let enabled: Vec<options::Service> = [
+        options::Service::Smtp,
+        options::Service::Submission,
+        options::Service::Submissions,
+    ]
+    .into_iter()
+    .filter(|&kind| options.ports.get(kind) != 0)
+    .collect();
+    let pools: Vec<usize> = enabled.iter().map(|&kind| options.pool(kind)).collect();
+    let limit = crate::listeners::open_files_limit();
+    let fitted = limit.and_then(|limit| crate::listeners::fit_pools(&pools, limit));
+    if let (Some(limit), Some(fitted)) = (limit, &fitted) {
+        warn!(
+            limit,
+            configured = ?pools,
+            cut_to = ?fitted,
+            "the open-files limit cannot hold every pool: pools cut to fit (raise it with \
+             `ulimit -n` or systemd's LimitNOFILE)"
+        );
+    }
+    let pool = |kind: options::Service| {
+        let index = enabled.iter().position(|&k| k == kind);
+        match (index, &fitted) {
+            (Some(i), Some(fitted)) => fitted[i],
+            _ => options.pool(kind),
+        }
+    };
     let mut lines = Vec::new();
-    for (service, port) in [
+    for (service, kind) in [
         (
             SmtpService::relay(&base, policy.clone()),
-            options.ports.smtp,
+            options::Service::Smtp,
         ),
         (
             SmtpService::submission(&base, policy.clone()),
-            options.ports.submission,
+            options::Service::Submission,
         ),
         (
             SmtpService::submissions(&base, policy.clone()),
-            options.ports.submissions,
+            options::Service::Submissions,
         ),
     ] {
+        let port = options.ports.get(kind);
         if port == 0 {
             continue;
         }
@@ -113,7 +161,14 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             service.name(),
             service.summary()
         ));
-        listeners.bind(service, addr).await?;
+        // Each listener its own pool: one port's clients never take another's places.
+        let limits = ConnectionLimits::new(pool(kind), options.limits.max_connections_per_ip)
+            .loopback_exempt(!options.limit_loopback)
+            .ipv6_prefix(listen.ipv6_prefix_length)
+            .stress_threshold(listen.stress_threshold)
+            // A full login listener closes its oldest session that has not logged in.
+            .evict_before_login(kind != options::Service::Smtp);
+        listeners.bind(service, addr, limits).await?;
     }
 
     print_banner(&options, &lines, &created, existing.as_ref());

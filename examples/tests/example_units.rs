@@ -12,8 +12,12 @@
 
 #[path = "../mail-server/accounts.rs"]
 mod accounts;
+#[path = "../mail-server/guard.rs"]
+mod guard;
 #[path = "../mail-server/listeners.rs"]
 mod listeners;
+#[path = "../mail-server/logsafe.rs"]
+mod logsafe;
 #[path = "../mail-server/options.rs"]
 mod options;
 #[path = "../mail-server/smtp.rs"]

@@ -160,10 +160,17 @@ impl MailServer {
     /// Starts the server on `data` with `args` (for example [`users`] and limit flags), and
     /// returns once it printed its ready banner, that is once every listener is bound.
     pub(crate) fn start(data: &Path, args: &[String]) -> MailServer {
+        Self::start_wrapped(data, args, &[])
+    }
+
+    /// As [`MailServer::start`], run through `wrapper` (a program and its arguments, which
+    /// must exec the command that follows them), for example to start it under a lower
+    /// resource limit.
+    pub(crate) fn start_wrapped(data: &Path, args: &[String], wrapper: &[String]) -> MailServer {
         let mut last_error = String::new();
         for _attempt in 0..5 {
             let [smtp, submission, submissions] = free_ports();
-            match Self::try_start(data, args, smtp, submission, submissions) {
+            match Self::try_start(data, args, wrapper, smtp, submission, submissions) {
                 Ok(server) => return server,
                 // Someone took a port between our probe and the server's bind: new ports.
                 Err(stderr) if stderr.contains("cannot listen on") => last_error = stderr,
@@ -176,12 +183,21 @@ impl MailServer {
     fn try_start(
         data: &Path,
         args: &[String],
+        wrapper: &[String],
         smtp: u16,
         submission: u16,
         submissions: u16,
     ) -> Result<MailServer, String> {
         let bin = example_bin("mail-server");
-        let mut child = Command::new(&bin)
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(&bin);
+                command
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = command
             .arg("--data")
             .arg(data)
             .args(["--smtp", &smtp.to_string()])
@@ -393,6 +409,17 @@ impl Smtp {
     pub(crate) fn connect(port: u16) -> Smtp {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        stream.set_write_timeout(Some(LIMIT)).expect("timeout");
+        Smtp {
+            stream,
+            buf: Vec::new(),
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Wraps a connection opened otherwise (from a chosen source address, say).
+    pub(crate) fn from_stream(stream: TcpStream) -> Smtp {
         stream.set_read_timeout(Some(LIMIT)).expect("timeout");
         stream.set_write_timeout(Some(LIMIT)).expect("timeout");
         Smtp {
