@@ -1,15 +1,30 @@
 //! Mail accounts: addresses and their Argon2id password hashes, kept in `<data>/accounts`.
 //!
-//! The file holds one `address:PHC-string` per line; blank lines and lines starting with `#`
-//! are comments and survive rewrites. It is only ever replaced atomically (temporary file,
-//! fsync, rename, fsync of the directory) and created with mode 0600 on unix, so a crash leaves
-//! either the old or the new file and other local users cannot read the hashes.
+//! The file starts with its format version, `sansmail-accounts 1` ([`FORMAT_VERSION`]), then
+//! holds one `address:PHC-string` per line; blank lines and lines starting with `#` are
+//! comments and survive rewrites. A file whose first line names another version is refused
+//! ([`AccountsError::UnknownVersion`]), never guessed at. A file without a version line (the
+//! format before issue 14, otherwise identical) is read, and written back with the version
+//! line at start. The file is only ever replaced atomically (temporary file, fsync, rename,
+//! fsync of the directory), created with mode 0600 on unix, and rewritten only when an account
+//! or the format changes, so a crash leaves either the old or the new file and other local
+//! users cannot read the hashes.
 //!
 //! Passwords are hashed with Argon2id (RFC 9106) through the `argon2` crate, with that crate's
 //! default parameters: m = 19456 KiB, t = 2 iterations, p = 1 lane, 32-byte output (the OWASP
 //! password storage recommendation), and a random 16-byte salt from `ring`'s `SystemRandom`.
-//! Verification uses `argon2`'s own comparison. Passwords only ever travel as
-//! [`Secret<String>`]; neither they nor the hashes appear in any `Debug` output or error.
+//! Passwords only ever travel as [`Secret<String>`]; neither they nor the hashes appear in any
+//! `Debug` output or error.
+//!
+//! # Bounded hashing memory
+//! Every Argon2 computation needs a work area of `m` KiB (19 MiB by default). Left to the
+//! `argon2` crate, each verification allocates and frees its own, and the C allocator keeps
+//! the freed areas in per-thread arenas: under an AUTH flood the server grew by hundreds of
+//! megabytes and kept them (issue 14, item 3). Here the work areas are allocated once, at most
+//! [`Accounts::set_hashing_slots`] of them, and reused for every hash and verification through
+//! `hash_password_into_with_memory`; a verification recomputes the hash from the PHC string's
+//! parameters and salt into a work area and compares the outputs in constant time. The memory
+//! for hashing is therefore at most `slots × m` KiB, whatever the number of logins.
 //!
 //! # Address comparison
 //! An [`Address`] is `local@domain`, and both parts are matched without regard to case, as
@@ -23,7 +38,8 @@
 //! of a UTF-8 local part (RFC 6531) are kept as they are. Two lines of the accounts file that
 //! differ only in case are refused at load, naming both.
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use mail_wire::Secret;
 use mail_wire::sasl::Authenticator;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -33,7 +49,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::store::write_atomically;
 
@@ -51,6 +67,15 @@ pub const GENERATED_PASSWORD_LEN: usize = 20;
 pub const PASSWORD_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
 /// Salt length in bytes (the PHC string format recommends 16; RFC 9106 section 3.1).
 const SALT_LEN: usize = 16;
+/// The format version this server reads and writes, on the first line of the accounts file
+/// as `sansmail-accounts 1`.
+pub const FORMAT_VERSION: u32 = 1;
+/// What the version line starts with; the version number follows.
+pub const VERSION_PREFIX: &str = "sansmail-accounts ";
+/// The largest Argon2 memory cost a hash in the accounts file may ask for, in KiB (256 MiB,
+/// 13 times the default): every hashing slot holds a work area of the largest cost in the
+/// file, so one line must not be able to make the server reserve gigabytes.
+pub const MAX_MEMORY_COST_KIB: u32 = 256 * 1024;
 
 /// Why a string is not an account address or a domain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +227,12 @@ pub enum LineError {
         "the hash is not a complete Argon2 PHC string (algorithm, valid parameters, salt, hash)"
     )]
     NotArgon2Hash,
+    /// The hash asks for more memory than [`MAX_MEMORY_COST_KIB`].
+    #[error("the hash's memory cost, {kib} KiB, is above the limit of {MAX_MEMORY_COST_KIB} KiB")]
+    MemoryCost {
+        /// The memory cost the hash names, in KiB.
+        kib: u32,
+    },
     /// The address already appeared on an earlier line.
     #[error("`{address}` already appears on line {first}")]
     Duplicate {
@@ -249,6 +280,27 @@ pub enum AccountsError {
         /// What is wrong with the line.
         error: LineError,
     },
+    /// The first line names a format version this server does not know: the file was written
+    /// by a newer version, or is no accounts file. It is not read at all.
+    #[error(
+        "{}: format version `{version}` is not one this server knows (it reads version \
+         {FORMAT_VERSION}); refusing to read the file rather than misread it",
+        path.display()
+    )]
+    UnknownVersion {
+        /// The accounts file.
+        path: PathBuf,
+        /// The version as written on the first line.
+        version: String,
+    },
+    /// A `--password-file` (or standard input) cannot give a password.
+    #[error("--password-file {}: {reason}", path.display())]
+    PasswordFile {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// Why (never the password).
+        reason: String,
+    },
     /// Argon2 refused to hash (it does not say anything about the password).
     #[error("hashing the password failed: {0}")]
     Hash(String),
@@ -272,6 +324,10 @@ pub struct Accounts {
     path: PathBuf,
     lines: Vec<Line>,
     index: HashMap<Address, usize>,
+    /// The file exists but has no version line (the format before issue 14).
+    unversioned: bool,
+    /// The reusable Argon2 work areas.
+    work: WorkAreas,
 }
 
 impl fmt::Debug for Accounts {
@@ -293,18 +349,40 @@ impl Accounts {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(AccountsError::Io { path, source }),
         };
-        // Compute the unknown-user hash now, so the first failed login is not faster.
-        dummy_hash();
+        let all: Vec<&str> = text.lines().collect();
+        // The version line, when there is one, is the first; `skipped` lines come before the
+        // accounts, so line numbers in errors stay those of the file.
+        let (skipped, unversioned) = match all.first() {
+            Some(first) => match first.strip_prefix(VERSION_PREFIX) {
+                Some(version) if version.trim() == FORMAT_VERSION.to_string() => (1, false),
+                Some(version) => {
+                    return Err(AccountsError::UnknownVersion {
+                        path,
+                        version: version.trim().to_owned(),
+                    });
+                }
+                None if first.trim_end() == VERSION_PREFIX.trim_end() => {
+                    return Err(AccountsError::UnknownVersion {
+                        path,
+                        version: String::new(),
+                    });
+                }
+                None => (0, true),
+            },
+            None => (0, false),
+        };
         let mut accounts = Accounts {
             path,
             lines: Vec::new(),
             index: HashMap::new(),
+            unversioned,
+            work: WorkAreas::new(1),
         };
-        let lines: Vec<&str> = text.lines().collect();
+        let lines = &all[skipped..];
         for (n, raw) in lines.iter().enumerate() {
             let line = match parse_line(raw) {
                 Ok(line) => line,
-                Err(error) => return Err(accounts.malformed(n + 1, error)),
+                Err(error) => return Err(accounts.malformed(n + 1 + skipped, error)),
             };
             if let Line::Account { address, .. } = &line {
                 if let Some(&first) = accounts.index.get(address) {
@@ -312,21 +390,57 @@ impl Accounts {
                     let error = match written == earlier {
                         true => LineError::Duplicate {
                             address: written.to_owned(),
-                            first: first + 1,
+                            first: first + 1 + skipped,
                         },
                         false => LineError::DiffersOnlyInCase {
                             address: written.to_owned(),
                             other: earlier.to_owned(),
-                            first: first + 1,
+                            first: first + 1 + skipped,
                         },
                     };
-                    return Err(accounts.malformed(n + 1, error));
+                    return Err(accounts.malformed(n + 1 + skipped, error));
                 }
                 accounts.index.insert(address.clone(), n);
             }
             accounts.lines.push(line);
         }
+        accounts.work = WorkAreas::new(1).sized_for(accounts.hashes());
+        // Compute the unknown-user hash now, so the first failed login is not faster.
+        accounts.work.dummy_hash();
         Ok(accounts)
+    }
+
+    /// The PHC strings of the accounts.
+    fn hashes(&self) -> impl Iterator<Item = &str> + '_ {
+        self.lines.iter().filter_map(|line| match line {
+            Line::Account { hash, .. } => Some(hash.as_str()),
+            Line::Other(_) => None,
+        })
+    }
+
+    /// Sets how many Argon2 computations may run at once, each with its own work area of the
+    /// largest memory cost in the file (19 MiB by default). Call it with the number of
+    /// hashing slots the server allows (its `auth_slots` semaphore): a verification beyond
+    /// that many waits for a work area to come back rather than allocate one. The areas are
+    /// allocated when first needed and kept.
+    pub fn set_hashing_slots(&mut self, slots: usize) {
+        self.work = WorkAreas::new(slots.max(1)).sized_for(self.hashes());
+        self.work.dummy_hash();
+    }
+
+    /// The memory the work areas may take at most, in bytes: slots × the largest memory cost.
+    pub fn hashing_memory_bound(&self) -> usize {
+        self.work.limit * self.work.blocks * Block::SIZE
+    }
+
+    /// Writes the file once if it has no version line yet (the format before issue 14), so it
+    /// carries one from then on. Returns whether it wrote.
+    pub fn upgrade(&mut self) -> Result<bool, AccountsError> {
+        if !self.unversioned {
+            return Ok(false);
+        }
+        self.save()?;
+        Ok(true)
     }
 
     fn malformed(&self, line: usize, error: LineError) -> AccountsError {
@@ -342,15 +456,30 @@ impl Accounts {
         &self.path
     }
 
-    /// Creates the account or replaces its password, then rewrites the file atomically.
+    /// Creates the account or replaces its password, then rewrites the file atomically; an
+    /// account that already has this password (with the current hash parameters) is left
+    /// alone and the file is not written. Returns whether anything changed.
     ///
-    /// Hashing takes tens of milliseconds and about 19 MiB of memory (Argon2 defaults).
+    /// Hashing takes tens of milliseconds and a work area of 19 MiB (Argon2 defaults).
     pub fn upsert(
         &mut self,
         address: &Address,
         password: &Secret<String>,
-    ) -> Result<(), AccountsError> {
-        let hash = hash_password(password)?;
+    ) -> Result<bool, AccountsError> {
+        if let Some((_, hash)) = self.account_line(&address.to_string()) {
+            let current = PasswordHash::new(hash)
+                .ok()
+                .and_then(|parsed| Params::try_from(&parsed).ok())
+                .is_some_and(|params| {
+                    let default = Params::default();
+                    (params.m_cost(), params.t_cost(), params.p_cost())
+                        == (default.m_cost(), default.t_cost(), default.p_cost())
+                });
+            if current && self.work.verify(password.expose().as_bytes(), Some(hash)) {
+                return Ok(false);
+            }
+        }
+        let hash = self.work.hash_password(password)?;
         match self.index.get(address) {
             Some(&i) => {
                 self.lines[i] = Line::Account {
@@ -369,7 +498,8 @@ impl Accounts {
                 });
             }
         }
-        self.save()
+        self.save()?;
+        Ok(true)
     }
 
     /// The account `name` (`local@domain`) names, written in any case: the login lookup of
@@ -393,19 +523,13 @@ impl Accounts {
     ///
     /// Runs Argon2 whether or not the account exists (against a fixed dummy hash with the same
     /// parameters for an unknown or malformed address), so the time taken does not tell which
-    /// accounts exist. The comparison inside `argon2` is constant-time. Call it off the async
-    /// runtime's threads (`spawn_blocking`): it takes tens of milliseconds.
+    /// accounts exist. The outputs are compared in constant time. The computation uses one of
+    /// the reusable work areas ([`set_hashing_slots`](Self::set_hashing_slots)), waiting for
+    /// one if all are in use. Call it off the async runtime's threads (`spawn_blocking` or
+    /// `block_in_place`): it takes tens of milliseconds.
     pub fn verify(&self, address: &str, password: &Secret<String>) -> bool {
-        let argon2 = Argon2::default();
         let stored = self.account_line(address).map(|(_, hash)| hash);
-        let pw = password.expose().as_bytes();
-        match stored {
-            Some(hash) => argon2.verify_password(pw, hash).is_ok(),
-            None => {
-                let _ = argon2.verify_password(pw, dummy_hash());
-                false
-            }
-        }
+        self.work.verify(password.expose().as_bytes(), stored)
     }
 
     /// Whether the account exists (an [`Address`] is already in canonical form).
@@ -433,8 +557,8 @@ impl Accounts {
 
     /// Writes the file with [`write_atomically`]: a temporary file beside it (mode 0600),
     /// fsync, rename over the old file, fsync of the directory.
-    fn save(&self) -> Result<(), AccountsError> {
-        let mut text = String::new();
+    fn save(&mut self) -> Result<(), AccountsError> {
+        let mut text = format!("{VERSION_PREFIX}{FORMAT_VERSION}\n");
         for line in &self.lines {
             match line {
                 Line::Other(s) => text.push_str(s),
@@ -449,7 +573,9 @@ impl Accounts {
         write_atomically(&self.path, text.as_bytes()).map_err(|source| AccountsError::Io {
             path: self.path.clone(),
             source,
-        })
+        })?;
+        self.unversioned = false;
+        Ok(())
     }
 }
 
@@ -474,7 +600,8 @@ impl Authenticator for Accounts {
 
 /// The comment written at the top of a new accounts file.
 const FILE_HEADER: &str = "# sansmail mail-server accounts: one `address:Argon2id PHC string` per line.\n\
-                           # Managed with --user ADDR:PASSWORD; passwords are never stored in clear.";
+                           # Managed with --user ADDR --password-file FILE; passwords are never \
+                           stored in clear.";
 
 /// The address part of an account line, as written.
 fn written_address(raw: &str) -> &str {
@@ -505,34 +632,294 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
     if !usable {
         return Err(LineError::NotArgon2Hash);
     }
+    let kib = memory_cost(hash);
+    if kib > MAX_MEMORY_COST_KIB {
+        return Err(LineError::MemoryCost { kib });
+    }
     Ok(Line::Account {
         address,
         hash: hash.to_owned(),
     })
 }
 
-/// Hashes `password` with Argon2id and a fresh random salt; returns the PHC string.
-fn hash_password(password: &Secret<String>) -> Result<String, AccountsError> {
-    let mut salt = [0u8; SALT_LEN];
-    SystemRandom::new()
-        .fill(&mut salt)
-        .map_err(|_| AccountsError::Random)?;
-    Argon2::default()
-        .hash_password_with_salt(password.expose().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| AccountsError::Hash(e.to_string()))
+/// The memory cost (`m`, KiB) a PHC string names; 0 when it names none.
+fn memory_cost(hash: &str) -> u32 {
+    PasswordHash::new(hash)
+        .ok()
+        .and_then(|parsed| Params::try_from(&parsed).ok())
+        .map_or(0, |params| params.m_cost())
 }
 
-/// A hash with the default parameters that no password is checked against for real: the
-/// work done for an unknown user.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        Argon2::default()
-            .hash_password_with_salt(b"sansmail unknown user", b"sansmail-dummy-salt")
-            .map(|hash| hash.to_string())
-            .unwrap_or_default()
-    })
+/// The reusable Argon2 work areas: at most `limit` of `blocks` blocks (1 KiB each), allocated
+/// when first needed, then handed from one computation to the next and never freed.
+struct WorkAreas {
+    /// Blocks per area: enough for the largest memory cost in the accounts file.
+    blocks: usize,
+    /// The most areas there may be.
+    limit: usize,
+    pool: Mutex<Pool>,
+    /// Signalled when an area comes back.
+    returned: Condvar,
+}
+
+/// The areas not in use, and how many exist.
+struct Pool {
+    free: Vec<Vec<Block>>,
+    created: usize,
+}
+
+impl fmt::Debug for WorkAreas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkAreas")
+            .field("blocks", &self.blocks)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkAreas {
+    /// At most `limit` areas of the default memory cost.
+    fn new(limit: usize) -> Self {
+        WorkAreas {
+            blocks: Params::default().block_count(),
+            limit,
+            pool: Mutex::new(Pool {
+                free: Vec::new(),
+                created: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Areas large enough for every hash in `hashes` (each already checked against
+    /// [`MAX_MEMORY_COST_KIB`] at load).
+    fn sized_for<'a>(mut self, hashes: impl Iterator<Item = &'a str>) -> Self {
+        for hash in hashes {
+            let blocks = PasswordHash::new(hash)
+                .ok()
+                .and_then(|parsed| Params::try_from(&parsed).ok())
+                .map_or(0, |params| params.block_count());
+            self.blocks = self.blocks.max(blocks);
+        }
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        // Nothing panics while holding the lock; if something did, the pool is still whole.
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with a work area: a free one, a new one while fewer than `limit` exist, or
+    /// the next one to come back.
+    fn with_area<R>(&self, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        let reused = {
+            let mut pool = self.lock();
+            loop {
+                if let Some(area) = pool.free.pop() {
+                    break Some(area);
+                }
+                if pool.created < self.limit {
+                    pool.created += 1;
+                    break None;
+                }
+                pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        // A new area is allocated after the lock is released.
+        let mut area = reused.unwrap_or_else(|| vec![Block::new(); self.blocks]);
+        let result = f(&mut area);
+        self.lock().free.push(area);
+        self.returned.notify_one();
+        result
+    }
+
+    /// Computes the Argon2 output of `password` with `salt` into `out`, in a work area.
+    fn hash_into(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        self.with_area(|area| argon2.hash_password_into_with_memory(password, salt, out, area))
+    }
+
+    /// Hashes `password` with Argon2id, the default parameters and a fresh random salt;
+    /// returns the PHC string.
+    fn hash_password(&self, password: &Secret<String>) -> Result<String, AccountsError> {
+        let mut salt = [0u8; SALT_LEN];
+        SystemRandom::new()
+            .fill(&mut salt)
+            .map_err(|_| AccountsError::Random)?;
+        self.hash_with_salt(password.expose().as_bytes(), &salt)
+    }
+
+    /// The PHC string of `password` hashed with Argon2id, the default parameters and `salt`.
+    fn hash_with_salt(&self, password: &[u8], salt: &[u8]) -> Result<String, AccountsError> {
+        let failed = |e: &dyn fmt::Display| AccountsError::Hash(e.to_string());
+        let params = Params::default();
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.hash_into(&argon2, password, salt, &mut out)
+            .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+            salt: Some(Salt::new(salt).map_err(|e| failed(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` matches the PHC string `stored`; with `None` (no such account) the
+    /// same work is done against the dummy hash and the answer is no.
+    fn verify(&self, password: &[u8], stored: Option<&str>) -> bool {
+        match stored {
+            Some(hash) => self.matches(password, hash),
+            None => {
+                let _ = self.matches(password, self.dummy_hash());
+                false
+            }
+        }
+    }
+
+    /// Recomputes the hash of `password` with the algorithm, version, parameters and salt of
+    /// the PHC string `hash`, and compares the outputs in constant time (`Output`'s equality).
+    fn matches(&self, password: &[u8], hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(version)) => version,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        if params.block_count() > self.blocks {
+            return false;
+        }
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let Some(out) = out.get_mut(..expected.len()) else {
+            return false;
+        };
+        if self
+            .hash_into(&argon2, password, salt.as_ref(), out)
+            .is_err()
+        {
+            return false;
+        }
+        Output::new(out).is_ok_and(|computed| computed == *expected)
+    }
+
+    /// A hash with the default parameters that no password is checked against for real: the
+    /// work done for an unknown user.
+    fn dummy_hash(&self) -> &'static str {
+        static DUMMY: OnceLock<String> = OnceLock::new();
+        DUMMY.get_or_init(|| {
+            self.hash_with_salt(b"sansmail unknown user", b"sansmail-dummy-salt")
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// The longest password file read, in octets: a password line, not a file to slurp.
+pub const MAX_PASSWORD_FILE: u64 = 4096;
+
+/// Reads a password from `path`: its first and only line, without the line ending.
+///
+/// The file must not be readable or writable by group or others (mode 0600 or stricter on
+/// unix, checked on the opened file): a password file others can read is no better than the
+/// command line, and the refusal says how to fix it.
+pub fn read_password_file(path: &Path) -> Result<Secret<String>, AccountsError> {
+    let fail = |reason: String| AccountsError::PasswordFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file
+            .metadata()
+            .map_err(|e| fail(e.to_string()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(fail(format!(
+                "the file may be read or changed by group or others (mode {:04o}); make it \
+                 private with `chmod 600 {}`",
+                mode & 0o7777,
+                path.display()
+            )));
+        }
+    }
+    read_password(file).map_err(fail)
+}
+
+/// Reads a password from standard input: after a prompt naming `address`, with echo turned
+/// off, when it is a terminal; otherwise its first and only line.
+pub fn read_password_stdin(address: &Address) -> Result<Secret<String>, AccountsError> {
+    let fail = |reason: String| AccountsError::PasswordFile {
+        path: PathBuf::from("-"),
+        reason,
+    };
+    let stdin = io::stdin();
+    if !io::IsTerminal::is_terminal(&stdin) {
+        return read_password(stdin.lock()).map_err(fail);
+    }
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let saved = tcgetattr(&stdin).map_err(|e| fail(e.to_string()))?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    eprint!("Password for {address}: ");
+    tcsetattr(&stdin, OptionalActions::Flush, &quiet).map_err(|e| fail(e.to_string()))?;
+    let mut line = String::new();
+    let read = io::BufRead::read_line(&mut stdin.lock(), &mut line);
+    let restored = tcsetattr(&stdin, OptionalActions::Flush, &saved);
+    eprintln!();
+    read.map_err(|e| fail(e.to_string()))?;
+    restored.map_err(|e| fail(e.to_string()))?;
+    password_line(line.into_bytes()).map_err(fail)
+}
+
+/// The password in what `reader` yields (at most [`MAX_PASSWORD_FILE`] octets).
+fn read_password(reader: impl io::Read) -> Result<Secret<String>, String> {
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut reader.take(MAX_PASSWORD_FILE + 1), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_PASSWORD_FILE {
+        return Err(format!("longer than {MAX_PASSWORD_FILE} octets"));
+    }
+    password_line(bytes)
+}
+
+/// One line, without its line ending (LF or CRLF): the password.
+fn password_line(mut bytes: Vec<u8>) -> Result<Secret<String>, String> {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    if bytes.contains(&b'\n') || bytes.contains(&b'\r') {
+        return Err("holds more than one line; put only the password in it".into());
+    }
+    if bytes.is_empty() {
+        return Err("the password is empty".into());
+    }
+    String::from_utf8(bytes)
+        .map(Secret::new)
+        .map_err(|_| "the password is not UTF-8".into())
 }
 
 /// Makes a random password of [`GENERATED_PASSWORD_LEN`] characters from
@@ -587,6 +974,10 @@ pub(crate) mod tests {
         Secret::new(s.to_owned())
     }
 
+    fn hash_password(password: &Secret<String>) -> Result<String, AccountsError> {
+        WorkAreas::new(1).hash_password(password)
+    }
+
     fn addr(s: &str) -> Address {
         Address::parse(s).unwrap()
     }
@@ -616,7 +1007,7 @@ pub(crate) mod tests {
         assert!(again.verify("ALICE@Example.Com", &secret("alice pw")));
 
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with('#'), "{text}");
+        assert!(text.starts_with("sansmail-accounts 1\n#"), "{text}");
         assert!(text.contains("\nalice@example.com:$argon2id$v=19$m=19456,t=2,p=1$"));
         #[cfg(unix)]
         {
@@ -626,6 +1017,168 @@ pub(crate) mod tests {
         }
         // No temporary file is left beside it.
         assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_file_carries_its_version_and_an_unknown_one_is_refused() {
+        let dir = TempDir::new("version");
+        let path = dir.0.join("accounts");
+        let mut accounts = Accounts::load(&path).unwrap();
+        accounts
+            .upsert(&addr("alice@example.com"), &secret("pw"))
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("sansmail-accounts 1\n#"), "{text}");
+
+        // A file without the line (the format before issue 14) is read, and upgraded once.
+        let old = text.strip_prefix("sansmail-accounts 1\n").unwrap();
+        fs::write(&path, old).unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("alice@example.com", &secret("pw")));
+        assert!(accounts.upgrade().unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        assert!(!Accounts::load(&path).unwrap().upgrade().unwrap());
+
+        // Line numbers in errors are those of the file, version line included.
+        fs::write(&path, format!("{text}broken line\n")).unwrap();
+        let error = Accounts::load(&path).unwrap_err().to_string();
+        let lines = text.lines().count();
+        assert!(error.contains(&format!("line {}:", lines + 1)), "{error}");
+
+        for (first, version) in [
+            ("sansmail-accounts 2", "2"),
+            ("sansmail-accounts 1.1", "1.1"),
+            ("sansmail-accounts", ""),
+        ] {
+            fs::write(&path, format!("{first}\n{old}")).unwrap();
+            let error = Accounts::load(&path).unwrap_err();
+            assert!(
+                matches!(&error, AccountsError::UnknownVersion { version: v, .. } if v == version),
+                "{error:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.contains(&path.display().to_string())
+                    && message.contains(&format!("format version `{version}`")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unchanged_password_does_not_rewrite_the_file() {
+        let dir = TempDir::new("unchanged");
+        let path = dir.0.join("accounts");
+        let mut accounts = Accounts::load(&path).unwrap();
+        let alice = addr("alice@example.com");
+        assert!(accounts.upsert(&alice, &secret("one")).unwrap());
+        let before = fs::read_to_string(&path).unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        assert!(!accounts.upsert(&alice, &secret("one")).unwrap());
+        assert!(
+            !accounts
+                .upsert(&addr("ALICE@example.com"), &secret("one"))
+                .unwrap()
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+        assert!(accounts.upsert(&alice, &secret("two")).unwrap());
+        assert_ne!(fs::read_to_string(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn hashes_are_standard_argon2id_and_work_areas_are_bounded() {
+        use argon2::PasswordVerifier;
+        let dir = TempDir::new("standard");
+        let mut accounts = Accounts::load(dir.0.join("accounts")).unwrap();
+        accounts.set_hashing_slots(3);
+        assert_eq!(accounts.hashing_memory_bound(), 3 * 19456 * 1024);
+        accounts
+            .upsert(&addr("erin@example.com"), &secret("pw"))
+            .unwrap();
+        let text = fs::read_to_string(accounts.path()).unwrap();
+        let hash = text.lines().last().unwrap().split_once(':').unwrap().1;
+        // The argon2 crate's own verifier accepts what the reused work areas produced, and
+        // ours accepts a hash with other parameters that argon2 made.
+        let parsed = PasswordHash::new(hash).unwrap();
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+        let params = Params::new(8192, 1, 1, None).unwrap();
+        let other = argon2::PasswordHasher::hash_password_with_salt(
+            &Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            b"pw2",
+            b"0123456789abcdef",
+        )
+        .unwrap()
+        .to_string();
+        assert!(accounts.work.verify(b"pw2", Some(&other)));
+        assert!(!accounts.work.verify(b"pw3", Some(&other)));
+        // Concurrent verifications never create more areas than slots.
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| assert!(accounts.verify("erin@example.com", &secret("pw"))));
+            }
+        });
+        assert!(accounts.work.lock().created <= 3);
+        // A hash asking for more than the memory cost limit is refused at load.
+        let huge = hash.replace("m=19456", "m=300000");
+        fs::write(accounts.path(), format!("x@example.com:{huge}\n")).unwrap();
+        match Accounts::load(accounts.path()) {
+            Err(AccountsError::Malformed {
+                error: LineError::MemoryCost { kib: 300000 },
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn password_files_must_be_private_and_hold_one_line() {
+        let dir = TempDir::new("pwfile");
+        let path = dir.0.join("pw");
+        let write = |bytes: &[u8], mode: u32| {
+            fs::write(&path, bytes).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            }
+        };
+        for (bytes, expected) in [
+            (&b"wonderland-7\n"[..], "wonderland-7"),
+            (b"wonderland-7\r\n", "wonderland-7"),
+            (b"no newline", "no newline"),
+            (b"  spaces kept  \n", "  spaces kept  "),
+        ] {
+            write(bytes, 0o600);
+            assert_eq!(read_password_file(&path).unwrap().expose(), expected);
+        }
+        write(b"pw\n", 0o400);
+        assert!(read_password_file(&path).is_ok());
+        for (bytes, reason) in [
+            (&b"\n"[..], "the password is empty"),
+            (b"one\ntwo\n", "more than one line"),
+            (b"\xff\n", "not UTF-8"),
+        ] {
+            write(bytes, 0o600);
+            let message = read_password_file(&path).unwrap_err().to_string();
+            assert!(message.contains(reason), "{message}");
+            assert!(message.starts_with("--password-file "), "{message}");
+        }
+        write(&vec![b'x'; 5000], 0o600);
+        let message = read_password_file(&path).unwrap_err().to_string();
+        assert!(message.contains("longer than 4096 octets"), "{message}");
+        #[cfg(unix)]
+        for mode in [0o640, 0o604, 0o620] {
+            write(b"secret-pw\n", mode);
+            let message = read_password_file(&path).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("(mode {mode:04o})"))
+                    && message.contains("chmod 600")
+                    && !message.contains("secret-pw"),
+                "{message}"
+            );
+        }
+        let missing = read_password_file(&dir.0.join("missing")).unwrap_err();
+        assert!(missing.to_string().contains("missing"), "{missing}");
     }
 
     #[test]
@@ -676,7 +1229,10 @@ pub(crate) mod tests {
         accounts.upsert(&alice, &secret("two")).unwrap();
         let after = fs::read_to_string(&path).unwrap();
         assert_ne!(before, after);
-        assert!(after.starts_with("# my accounts\n\n"), "{after}");
+        assert!(
+            after.starts_with("sansmail-accounts 1\n# my accounts\n\n"),
+            "{after}"
+        );
         assert_eq!(after.matches("alice@example.com:").count(), 1);
 
         let accounts = Accounts::load(&path).unwrap();

@@ -210,13 +210,60 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// `--user ADDR:PASSWORD`: an account to create or update at start.
+/// `--user ADDR:PASSWORD`, or `--user ADDR --password-file FILE`: an account to create or
+/// update at start.
 #[derive(Debug, Clone)]
 pub struct UserSpec {
     /// The account.
     pub address: Address,
-    /// Its password (redacted in `Debug`).
-    pub password: Secret<String>,
+    /// Where its password comes from.
+    pub password: PasswordSource,
+}
+
+/// Where the password of a `--user` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// `--user ADDR:PASSWORD`: on the command line, which every local user can read
+    /// (`/proc/PID/cmdline`, `ps`); the server warns (redacted in `Debug`).
+    CommandLine(Secret<String>),
+    /// `--password-file FILE`: the first line of a file only its owner may read.
+    File(PathBuf),
+    /// `--password-file -`: standard input (a prompt without echo on a terminal).
+    Stdin,
+    /// `--user ADDR` not followed by `--password-file` yet; [`parse`] refuses a command line
+    /// that leaves one.
+    Missing,
+}
+
+/// Default of `--quota`: 1 GiB per account (Dovecot's quota is off by default, and the large
+/// free providers give from 1 GiB up); 0 turns quotas off.
+pub const DEFAULT_QUOTA: u64 = 1 << 30;
+
+/// The accounts-and-store flags of issue 14 (passwords off the command line, local senders on
+/// the relay, disk space and quota).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreGuards {
+    /// `--quota SIZE`: the most a mailbox may hold, in octets; `None` (`--quota 0`) for no
+    /// quota. Default [`DEFAULT_QUOTA`].
+    pub quota: Option<u64>,
+    /// `--min-free-space SIZE`: MAIL is refused (452 4.3.1) while the data file system has
+    /// less free space than this; `None` means the default, 1.5 times `--max-message-size`
+    /// (Postfix's rule: `queue_minfree` at least 1.5 × `message_size_limit`); `Some(0)` turns
+    /// the check off.
+    pub min_free_space: Option<u64>,
+    /// `--allow-local-senders-on-relay`: let unauthenticated relay clients use a sender in a
+    /// local domain. Off by default: such a MAIL is refused with 553 5.7.1.
+    pub allow_local_senders_on_relay: bool,
+}
+
+impl Default for StoreGuards {
+    fn default() -> Self {
+        StoreGuards {
+            quota: Some(DEFAULT_QUOTA),
+            min_free_space: None,
+            allow_local_senders_on_relay: false,
+        }
+    }
 }
 
 /// Everything the command line sets.
@@ -229,7 +276,8 @@ pub struct Options {
     /// `--domain D`, repeatable: the local domains, lowercased, without duplicates, in the
     /// order given. Default `localhost`; giving any replaces the default.
     pub domains: Vec<String>,
-    /// `--user ADDR:PASSWORD`, repeatable: accounts to create or update, in order.
+    /// `--user ADDR:PASSWORD` or `--user ADDR --password-file FILE`, repeatable: accounts to
+    /// create or update, in order.
     pub users: Vec<UserSpec>,
     /// `--bind IP`: the address every listener binds. Default 127.0.0.1.
     pub bind: IpAddr,
@@ -247,6 +295,8 @@ pub struct Options {
     pub limits: Limits,
     /// The listener policy of issue 14: pools, stress, deadlines, the login guard.
     pub listen: ListenLimits,
+    /// Quota, free space and the relay's sender rule.
+    pub guards: StoreGuards,
 }
 
 impl Default for Options {
@@ -263,6 +313,7 @@ impl Default for Options {
             limit_loopback: false,
             limits: Limits::default(),
             listen: ListenLimits::default(),
+            guards: StoreGuards::default(),
         }
     }
 }
@@ -287,6 +338,15 @@ impl Options {
     /// Whether `domain` (any case) is one of the local domains.
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.domains.contains(&domain.to_lowercase())
+    }
+
+    /// The free space below which MAIL is refused, in octets (0: never): `--min-free-space`,
+    /// or 1.5 times `--max-message-size`.
+    pub fn min_free_space(&self) -> u64 {
+        self.guards.min_free_space.unwrap_or_else(|| {
+            let size = self.limits.max_message_size;
+            size.saturating_add(size / 2)
+        })
     }
 
     /// Parses the process's arguments (without the program name).
@@ -377,10 +437,18 @@ STORAGE AND NAMES:
                              certificate [default: localhost]
     --domain D               A local domain to accept mail for; repeat for more. Giving
                              any replaces the default [default: localhost]
-    --user ADDR:PASSWORD     Create the account ADDR, or set its password; repeatable. The
-                             password is stored as an Argon2id hash, never in clear. When
-                             no account exists, demo@<first domain> is created with a
-                             random password, printed once.
+    --user ADDR --password-file FILE
+                             Create the account ADDR, or set its password; repeatable. The
+                             password is the first line of FILE, which only its owner may
+                             read (mode 0600 or stricter); FILE '-' reads standard input,
+                             without echo on a terminal. The password is stored as an
+                             Argon2id hash, never in clear, and the accounts file is
+                             rewritten only when an account changes. When no account
+                             exists, demo@<first domain> is created with a random password
+                             written to DIR/demo-password (mode 0600); it is printed only
+                             when standard output is a terminal.
+    --user ADDR:PASSWORD     The same with the password on the command line, where every
+                             local user can read it (ps, /proc): the server warns.
 
 LISTENERS (port 0 disables a listener; POP3 and IMAP start once those protocols land):
     --bind IP                Address every listener binds [default: 127.0.0.1]
@@ -448,6 +516,17 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              auth_failure_delay [default: 2]
     --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
                              this; Dovecot's 15 s [default: 15]
+
+MAILBOXES AND SENDERS:
+    --quota SIZE             Most a mailbox may hold: a recipient over it is refused at
+                             RCPT (452 4.2.2, counting MAIL SIZE=) or after DATA (552
+                             4.2.2); 0 for no quota [default: 1G]
+    --min-free-space SIZE    Refuse MAIL (452 4.3.1) while the file system of --data has
+                             less free space; 0 turns the check off; Postfix's rule
+                             [default: 1.5 x --max-message-size]
+    --allow-local-senders-on-relay
+                             Let relay clients without AUTH use a sender address in a
+                             local domain [default: off, refused with 553 5.7.1]
 
     -h, --help               Print this text
 ";
@@ -590,6 +669,23 @@ where
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
             _ => (text.to_owned(), None),
         };
+        // Issue 14, accounts and store: --password-file, --quota, --min-free-space,
+        // --allow-local-senders-on-relay.
+        if STORE_FLAGS.contains(&flag.as_str()) {
+            let value = match (flag.as_str(), inline) {
+                ("--allow-local-senders-on-relay", Some(_)) => {
+                    return Err(OptionsError::UnexpectedValue(flag));
+                }
+                ("--allow-local-senders-on-relay", None) => None,
+                (_, Some(v)) => Some(OsString::from(v)),
+                (_, None) => match rest.next() {
+                    Some(v) if v == "-" || !v.to_string_lossy().starts_with("-") => Some(v),
+                    _ => return Err(OptionsError::MissingValue(flag)),
+                },
+            };
+            store_flag(&mut options, &flag, value)?;
+            continue;
+        }
         if flag == "--allow-plaintext-auth" || flag == "--limit-loopback" {
             if inline.is_some() {
                 return Err(OptionsError::UnexpectedValue(flag));
@@ -642,6 +738,57 @@ where
     };
     check(&options)?;
     Ok(Parsed::Run(options))
+}
+
+/// The flags of issue 14's accounts and store part (`--allow-local-senders-on-relay` takes no
+/// value, the others one).
+const STORE_FLAGS: &[&str] = &[
+    "--password-file",
+    "--quota",
+    "--min-free-space",
+    "--allow-local-senders-on-relay",
+];
+
+/// Applies one of [`STORE_FLAGS`]; `value` is `None` only for the flag without a value.
+fn store_flag(
+    options: &mut Options,
+    flag: &str,
+    value: Option<OsString>,
+) -> Result<(), OptionsError> {
+    let Some(value) = value else {
+        options.guards.allow_local_senders_on_relay = true;
+        return Ok(());
+    };
+    if flag == "--password-file" {
+        let Some(user) = options
+            .users
+            .iter_mut()
+            .rev()
+            .find(|u| u.password == PasswordSource::Missing)
+        else {
+            return Err(invalid(
+                flag,
+                &value.to_string_lossy(),
+                "it follows a `--user ADDR` without a password",
+            ));
+        };
+        user.password = match value == "-" {
+            true => PasswordSource::Stdin,
+            false => PasswordSource::File(PathBuf::from(value)),
+        };
+        return Ok(());
+    }
+    let text = utf8(flag, &value)?;
+    // 0 turns these off; parse_size refuses 0 for the other sizes.
+    let size = match text {
+        "0" => 0,
+        _ => parse_size(flag, text)?,
+    };
+    match flag {
+        "--quota" => options.guards.quota = (size != 0).then_some(size),
+        _ => options.guards.min_free_space = Some(size),
+    }
+    Ok(())
 }
 
 /// The flags that take a value.
@@ -744,13 +891,20 @@ fn apply(
     Ok(())
 }
 
-/// `ADDR:PASSWORD`, split at the first `:` (the password may contain more).
+/// `ADDR:PASSWORD`, split at the first `:` (the password may contain more), or `ADDR` alone,
+/// whose password a `--password-file` gives.
 fn parse_user(value: &str) -> Result<UserSpec, OptionsError> {
     let Some((address, password)) = value.split_once(':') else {
-        return Err(OptionsError::Invalid {
+        // A value without `:` that is no address may be a password typed in the wrong
+        // place: do not repeat it.
+        let address = Address::parse(value).map_err(|_| OptionsError::Invalid {
             flag: "--user".into(),
             value: "<hidden>".into(),
-            reason: "expected ADDR:PASSWORD".into(),
+            reason: "expected ADDR (with --password-file after it) or ADDR:PASSWORD".into(),
+        })?;
+        return Ok(UserSpec {
+            address,
+            password: PasswordSource::Missing,
         });
     };
     let address = Address::parse(address).map_err(|e: AddressError| OptionsError::Invalid {
@@ -767,7 +921,7 @@ fn parse_user(value: &str) -> Result<UserSpec, OptionsError> {
     }
     Ok(UserSpec {
         address,
-        password: Secret::new(password.to_owned()),
+        password: PasswordSource::CommandLine(Secret::new(password.to_owned())),
     })
 }
 
@@ -846,7 +1000,26 @@ fn check(options: &Options) -> Result<(), OptionsError> {
             });
         }
     }
+    let mut stdin = 0;
     for user in &options.users {
+        match user.password {
+            PasswordSource::Missing => {
+                return Err(invalid(
+                    "--user",
+                    &user.address.to_string(),
+                    "no password: add `--password-file FILE` after it (`-` for standard input)",
+                ));
+            }
+            PasswordSource::Stdin => stdin += 1,
+            _ => {}
+        }
+        if stdin > 1 {
+            return Err(invalid(
+                "--password-file",
+                "-",
+                "standard input can give the password of one --user only",
+            ));
+        }
         let domain = user.address.domain();
         if !options.domains.iter().any(|d| d == domain) {
             return Err(OptionsError::UserDomain {
@@ -960,10 +1133,16 @@ mod tests {
         assert_eq!(o.domains, ["example.com", "example.org"]);
         assert_eq!(o.users.len(), 2);
         assert_eq!(o.users[0].address.to_string(), "alice@example.com");
-        assert_eq!(o.users[0].password.expose(), "pa:ss word");
+        assert_eq!(
+            o.users[0].password,
+            PasswordSource::CommandLine(Secret::new("pa:ss word".into()))
+        );
         // Accounts are in canonical (lowercase) form.
         assert_eq!(o.users[1].address.to_string(), "bob@example.org");
-        assert_eq!(o.users[1].password.expose(), "x");
+        assert_eq!(
+            o.users[1].password,
+            PasswordSource::CommandLine(Secret::new("x".into()))
+        );
         assert_eq!(o.bind, IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
         let p = o.ports;
         assert_eq!(
@@ -1205,6 +1384,80 @@ mod tests {
         );
         // A value starting with `--` needs the `=` form.
         assert_eq!(run(&["--data=--odd"]).data, PathBuf::from("--odd"));
+    }
+
+    #[test]
+    fn password_files_quota_free_space_and_local_senders() {
+        let o = run(&[]);
+        assert_eq!(o.guards, StoreGuards::default());
+        assert_eq!(o.guards.quota, Some(1 << 30));
+        assert!(!o.guards.allow_local_senders_on_relay);
+        // 1.5 times the largest message by default.
+        assert_eq!(o.min_free_space(), 52_428_800 * 3 / 2);
+        assert_eq!(
+            run(&["--max-message-size", "10M"]).min_free_space(),
+            15 << 20
+        );
+
+        let o = run(&[
+            "--user",
+            "alice@localhost",
+            "--password-file",
+            "/run/secrets/alice",
+            "--user=bob@localhost",
+            "--password-file",
+            "-",
+            "--user",
+            "carol@localhost:inline",
+            "--quota",
+            "5M",
+            "--min-free-space=0",
+            "--allow-local-senders-on-relay",
+        ]);
+        let sources: Vec<&PasswordSource> = o.users.iter().map(|u| &u.password).collect();
+        assert_eq!(
+            sources,
+            [
+                &PasswordSource::File("/run/secrets/alice".into()),
+                &PasswordSource::Stdin,
+                &PasswordSource::CommandLine(Secret::new("inline".into())),
+            ]
+        );
+        assert_eq!(o.guards.quota, Some(5 << 20));
+        assert_eq!(o.min_free_space(), 0);
+        assert!(o.guards.allow_local_senders_on_relay);
+        assert_eq!(run(&["--quota", "0"]).guards.quota, None);
+        assert_eq!(run(&["--min-free-space", "1G"]).min_free_space(), 1 << 30);
+
+        // A --user without a password, a --password-file without a --user, stdin twice.
+        let error = fail(&["--user", "alice@localhost"]);
+        assert!(error.to_string().contains("--password-file"), "{error}");
+        let error = fail(&["--password-file", "f"]);
+        assert!(error.to_string().contains("--user"), "{error}");
+        let error = fail(&[
+            "--user",
+            "a@localhost",
+            "--password-file",
+            "-",
+            "--user",
+            "b@localhost",
+            "--password-file=-",
+        ]);
+        assert!(error.to_string().contains("one --user only"), "{error}");
+        assert_eq!(
+            fail(&["--allow-local-senders-on-relay=yes"]),
+            OptionsError::UnexpectedValue("--allow-local-senders-on-relay".into())
+        );
+        for flag in STORE_FLAGS {
+            assert!(USAGE.contains(flag), "{flag} is not documented");
+        }
+        for flag in ["--password-file", "--quota", "--min-free-space"] {
+            assert_eq!(fail(&[flag]), OptionsError::MissingValue(flag.to_string()));
+        }
+        assert!(matches!(
+            fail(&["--quota", "lots"]),
+            OptionsError::Invalid { .. }
+        ));
     }
 
     #[test]

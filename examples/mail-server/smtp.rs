@@ -67,7 +67,24 @@ pub struct Policy {
     pub hostname: Domain<'static>,
     /// Password checks allowed at once. Each Argon2id verification holds a 19 MiB work area,
     /// so unbounded concurrent logins would be a memory attack; extra ones wait their turn.
+    /// The accounts keep one reusable work area per slot
+    /// ([`Accounts::set_hashing_slots`](crate::accounts::Accounts::set_hashing_slots)).
     pub auth_slots: Semaphore,
+    /// Quota, free space and the relay's sender rule.
+    pub guards: Guards,
+}
+
+/// The checks of issue 14 on senders and on room for mail (flags `--quota`,
+/// `--min-free-space`, `--allow-local-senders-on-relay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guards {
+    /// The most a mailbox may hold, in octets; `None` for no quota.
+    pub quota: Option<u64>,
+    /// MAIL is refused with 452 4.3.1 while the store's file system has less free space than
+    /// this many octets (0: never).
+    pub min_free_space: u64,
+    /// Whether unauthenticated relay clients may use a sender in a local domain.
+    pub allow_local_senders_on_relay: bool,
 }
 
 /// One SMTP listener: its role, how TLS starts, the state machine's configuration, and the
@@ -316,6 +333,8 @@ struct SessionContext {
 #[derive(Default)]
 struct Transaction {
     from: Option<ReversePath<'static>>,
+    /// The `SIZE=` of MAIL, for the quota check at RCPT.
+    declared_size: Option<u64>,
     recipients: Vec<Address>,
     delivery: Option<Delivery>,
     /// Set when writing to the store failed; the message is then refused with 451.
@@ -542,12 +561,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     ReversePath::Mailbox(m) => m.to_string(),
                 };
                 let sender = Escaped(&sender);
-                if let Some(refusal) = self.sender_refusal(&from)? {
-                    info!(%peer, from = %sender, "sender refused: not the authenticated account");
+                if let Some((refusal, reason)) = self.sender_refusal(&from)? {
+                    info!(%peer, from = %sender, reason, "sender refused");
+                    return Ok(self.conn.server().reject(refusal)?);
+                }
+                if let Some(refusal) = self.space_refusal()? {
                     return Ok(self.conn.server().reject(refusal)?);
                 }
                 info!(%peer, from = %sender, size = ?params.size, "mail from");
                 self.txn.from = Some(from.into_owned());
+                self.txn.declared_size = params.size;
                 self.conn.server().accept()
             }
             Event::Rcpt { to, .. } => match self.recipient(&to)? {
@@ -672,13 +695,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         Ok(None)
     }
 
-    /// On submission, the refusal of a sender that is not the authenticated account.
+    /// The refusal of a sender, with the reason for the log: on submission, a sender that is
+    /// not the authenticated account; on the relay, a sender in a local domain (only the
+    /// submission ports may send as a local user, unless `--allow-local-senders-on-relay`).
     fn sender_refusal(
         &mut self,
         from: &ReversePath<'_>,
-    ) -> Result<Option<Reply<'static>>, LocalError> {
-        if self.context.role != Role::Submission {
-            return Ok(None);
+    ) -> Result<Option<(Reply<'static>, &'static str)>, LocalError> {
+        if self.context.role == Role::Relay {
+            return Ok(self.local_sender_refusal(from)?.map(|refusal| {
+                (
+                    refusal,
+                    "a local domain without authentication on the relay port",
+                )
+            }));
         }
         let owner = self
             .conn
@@ -694,12 +724,81 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         match owned {
             true => Ok(None),
-            false => Ok(Some(reply(
+            false => Ok(Some((
+                reply(
+                    553,
+                    [5, 7, 1],
+                    "Sender address is not owned by the authenticated account",
+                )?,
+                "not the authenticated account",
+            ))),
+        }
+    }
+
+    /// On the relay port, the refusal of a sender whose domain is one of ours: nobody
+    /// authenticated, so it would be a forgery of a local user (Postfix's
+    /// `reject_unauthenticated_sender_login_mismatch`). The null sender (bounces) passes, and
+    /// `--allow-local-senders-on-relay` lets every sender pass.
+    fn local_sender_refusal(
+        &self,
+        from: &ReversePath<'_>,
+    ) -> Result<Option<Reply<'static>>, LocalError> {
+        let policy = &self.context.policy;
+        if policy.guards.allow_local_senders_on_relay {
+            return Ok(None);
+        }
+        let local = match from {
+            ReversePath::Null => false,
+            ReversePath::Mailbox(m) => match &m.host {
+                Host::Domain(domain) => policy.mailboxes.is_local(domain.as_str()),
+                _ => false,
+            },
+        };
+        match local {
+            false => Ok(None),
+            true => Ok(Some(reply(
                 553,
                 [5, 7, 1],
-                "Sender address is not owned by the authenticated account",
+                "Sender address in a local domain needs authentication: use the submission port",
             )?)),
         }
+    }
+
+    /// The refusal of MAIL while the store's file system has less free space than
+    /// `--min-free-space` (452 4.3.1, RFC 3463 "mail system full"). A failing `statvfs` is
+    /// logged and does not refuse mail: the write itself reports a full disk.
+    fn space_refusal(&self) -> Result<Option<Reply<'static>>, LocalError> {
+        let (peer, policy) = (self.context.peer, &self.context.policy);
+        let wanted = policy.guards.min_free_space;
+        if wanted == 0 {
+            return Ok(None);
+        }
+        match policy.store.free_space() {
+            Ok(free) if free < wanted => {
+                warn!(%peer, free, wanted, "mail refused: too little free disk space");
+                Ok(Some(reply(
+                    452,
+                    [4, 3, 1],
+                    "Insufficient system storage, try again later",
+                )?))
+            }
+            Ok(_) => Ok(None),
+            Err(err) => {
+                warn!(%peer, error = %err, "cannot read the free disk space");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The first recipient whose mailbox `size` more octets would take over the quota, if
+    /// any. Reading a usage total that fails counts as room (the write reports real errors).
+    fn over_quota(&self, recipients: &[Address], size: u64) -> Option<Address> {
+        let policy = &self.context.policy;
+        let quota = policy.guards.quota?;
+        recipients.iter().find_map(|rcpt| {
+            let used = policy.store.usage(rcpt).unwrap_or(0);
+            (used.saturating_add(size) > quota).then(|| rcpt.clone())
+        })
     }
 
     /// The account a recipient is delivered to, or the refusal.
@@ -737,6 +836,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if address.local() != "postmaster" && !mailboxes.accounts.contains(&address) {
             info!(%peer, to = %Escaped(&address.to_string()), "unknown user");
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
+        }
+        // The quota, with the size MAIL declared (nothing declared: is the mailbox full?).
+        let declared = self.txn.declared_size.unwrap_or(0);
+        if let Some(full) = self.over_quota(std::slice::from_ref(&address), declared) {
+            info!(%peer, to = %full, declared, "recipient over quota");
+            return Ok(Err(reply(
+                452,
+                [4, 2, 2],
+                "Mailbox full: over quota, try again later",
+            )?));
         }
         Ok(Ok(address))
     }
@@ -795,6 +904,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .as_ref()
             .map(|d| d.name().to_owned())
             .unwrap_or_default();
+        // The message as stored (trace headers included) must fit every recipient's quota;
+        // with one reply for all recipients, one over quota refuses the message. 552 with
+        // 5.2.2: RFC 3463 "mailbox full", whose class must agree with the reply code's
+        // (RFC 2034 section 3).
+        let stored = txn.delivery.as_ref().map_or(0, Delivery::size);
+        if let (Some(full), false) = (self.over_quota(&txn.recipients, stored), txn.failed) {
+            info!(%peer, to = %full, size = stored, "message refused: recipient over quota");
+            if let Some(delivery) = txn.delivery {
+                delivery.abort();
+            }
+            return Ok(self.conn.server().reject(reply(
+                552,
+                [5, 2, 2],
+                "Mailbox full: the message would exceed a recipient's quota",
+            )?)?);
+        }
+        let policy = self.context.policy.clone();
         let committed = match txn.delivery {
             Some(delivery) if !txn.failed => {
                 // fsync of the file and the directory: off the async worker.
@@ -812,6 +938,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let server = self.conn.server();
         let decided = match committed {
             Ok(_paths) => {
+                let mut counted = Vec::new();
+                for rcpt in &txn.recipients {
+                    if !counted.contains(&rcpt) {
+                        policy.store.add_usage(rcpt, stored);
+                        counted.push(rcpt);
+                    }
+                }
                 info!(%peer, %id, size, recipients, "delivered");
                 server.accept_with(reply(250, [2, 0, 0], &format!("Ok: delivered as {id}"))?)
             }

@@ -14,9 +14,18 @@ use crate::guard::LoginGuard;
 use crate::listeners::{
     ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
 };
-use crate::options::{self, Options};
-use crate::smtp::{Mailboxes, Policy, SmtpService};
-use crate::store::Store;
+use crate::options::{self, Options, PasswordSource};
+use crate::smtp::{Guards, Mailboxes, Policy, SmtpService};
+use crate::store::{Store, write_atomically};
+
+/// Where the generated demo password is written, under `--data`.
+pub const DEMO_PASSWORD_FILE: &str = "demo-password";
+
+/// A demo account created at this start: its address and the file holding its password.
+struct Demo {
+    password: mail_wire::Secret<String>,
+    file: std::path::PathBuf,
+}
 
 /// Starts the server and runs until Ctrl-C.
 pub async fn run(options: Options) -> Result<(), StartError> {
@@ -33,20 +42,49 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     // Accounts are matched without regard to case: an accounts file, or a Maildir tree, with
     // two names that differ only in case is refused here, before anything is changed.
     let mut accounts = Accounts::load(options.data.join("accounts"))?;
+    // One Argon2id computation per core: more would only queue for the CPU anyway. Each slot
+    // has one work area, allocated once and reused (issue 14, item 3).
+    let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+    accounts.set_hashing_slots(slots);
     let store = Store::open(&options.data, &options.hostname)?;
     store.check_case()?;
 
-    // Accounts: --user creates or updates; with none at all, a demo account is created.
+    // Accounts: --user creates or updates (the file is written only if something changed);
+    // with none at all, a demo account is created.
     let mut created = Vec::new();
     for user in &options.users {
-        accounts.upsert(&user.address, &user.password)?;
+        let password = match &user.password {
+            PasswordSource::CommandLine(password) => {
+                warn!(
+                    account = %user.address,
+                    "the password of --user is on the command line, where every local user can \
+                     read it (ps, /proc/PID/cmdline): use --user ADDR --password-file FILE"
+                );
+                password.clone()
+            }
+            PasswordSource::File(path) => accounts::read_password_file(path)?,
+            PasswordSource::Stdin => accounts::read_password_stdin(&user.address)?,
+            PasswordSource::Missing => {
+                return Err(format!("--user {} has no password", user.address).into());
+            }
+        };
+        let changed = accounts.upsert(&user.address, &password)?;
+        info!(account = %user.address, changed, "account from --user");
         created.push((user.address.clone(), None));
     }
     if accounts.is_empty() {
         let address = Address::new("demo", &options.domains[0])?;
         let password = accounts::generate_password()?;
+        // The password goes to a private file, never only to stdout, which is often a log.
+        let file = options.data.join(DEMO_PASSWORD_FILE);
+        write_atomically(&file, format!("{}\n", password.expose()).as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
         accounts.upsert(&address, &password)?;
-        created.push((address, Some(password)));
+        created.push((address, Some(Demo { password, file })));
+    }
+    // A file in the format before issue 14 gains its version line.
+    if accounts.upgrade()? {
+        info!(file = %accounts.path().display(), "accounts file rewritten with its format version");
     }
     // A restart touches no account: the banner still names one to try the server with.
     let existing = match created.is_empty() {
@@ -71,10 +109,12 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             domains: options.domains.clone(),
         },
         hostname: hostname.clone(),
-        // One Argon2id verification per core: more would only queue for the CPU anyway.
-        auth_slots: tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        ),
+        auth_slots: tokio::sync::Semaphore::new(slots),
+        guards: Guards {
+            quota: options.guards.quota,
+            min_free_space: options.min_free_space(),
+            allow_local_senders_on_relay: options.guards.allow_local_senders_on_relay,
+        },
     });
     let mut base = ServerConfig::default();
     base.hostname = hostname;
@@ -184,20 +224,28 @@ pub async fn run(options: Options) -> Result<(), StartError> {
 fn print_banner(
     options: &Options,
     lines: &[String],
-    created: &[(Address, Option<mail_wire::Secret<String>>)],
+    created: &[(Address, Option<Demo>)],
     existing: Option<&Address>,
 ) {
+    // The password itself only on a terminal: redirected output often ends in a log others
+    // can read.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     println!("sansmail mail server {} ready", options.hostname);
     println!("  data         {}", options.data.display());
     println!("  domains      {}", options.domains.join(", "));
     for line in lines {
         println!("{line}");
     }
-    for (address, password) in created {
-        match password {
-            Some(password) => println!(
-                "  account      {address} created, password: {}",
-                password.expose()
+    for (address, demo) in created {
+        match demo {
+            Some(demo) if terminal => println!(
+                "  account      {address} created, password: {} (also in {}, mode 0600)",
+                demo.password.expose(),
+                demo.file.display()
+            ),
+            Some(demo) => println!(
+                "  account      {address} created, password in {} (mode 0600)",
+                demo.file.display()
             ),
             None => println!("  account      {address} (from --user)"),
         }
@@ -206,16 +254,20 @@ fn print_banner(
         println!("  account      {address} (and any others in the accounts file)");
     }
     let example = match created.first() {
-        Some((address, password)) => Some((address, password.as_ref())),
+        Some((address, demo)) => Some((address, demo.as_ref())),
         None => existing.map(|address| (address, None)),
     };
-    if let (Some((address, password)), true) = (example, options.ports.submission != 0) {
-        let secret = password.map_or("PASSWORD", |p| p.expose().as_str());
+    if let (Some((address, demo)), true) = (example, options.ports.submission != 0) {
+        let user = match demo {
+            Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
+            Some(demo) => format!("\"{address}:$(cat '{}')\"", demo.file.display()),
+            None => format!("'{address}:PASSWORD'"),
+        };
         println!();
         println!("Send a test message (STARTTLS on the submission port, self-signed certificate):");
         println!(
             "  printf 'Subject: hello\\r\\n\\r\\nIt works.\\r\\n' | curl -sk --ssl-reqd smtp://{}:{} \
-             --user '{address}:{secret}' --mail-from {address} --mail-rcpt {address} --upload-file -",
+             --user {user} --mail-from {address} --mail-rcpt {address} --upload-file -",
             options.bind, options.ports.submission
         );
         println!("Then read it from the Maildir:");

@@ -1081,8 +1081,12 @@ fn first_start_creates_a_demo_account_and_the_printed_curl_command_works() {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
+    // stdout is a pipe here: the password is in a private file, not in the banner.
     assert!(
-        banner.contains("account      demo@localhost created, password: "),
+        banner.contains(&format!(
+            "account      demo@localhost created, password in {} (mode 0600)",
+            data.join("demo-password").display()
+        )),
         "{banner}"
     );
     let command = banner

@@ -37,15 +37,17 @@ static DELIVERY_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The Maildir tree under `<data>/mail`. Cheap to clone; every clone shares the same tree.
 #[derive(Debug, Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(super) struct Inner {
     /// `<data>/mail`.
-    root: PathBuf,
+    pub(super) root: PathBuf,
     /// The host name part of unique names, already escaped.
     host: String,
+    /// The kept usage totals of the mailboxes (`store::quota`).
+    pub(super) usage: super::quota::Usage,
 }
 
 impl Store {
@@ -63,7 +65,11 @@ impl Store {
             escape_hostname(hostname)
         };
         let store = Store {
-            inner: Arc::new(Inner { root, host }),
+            inner: Arc::new(Inner {
+                root,
+                host,
+                usage: Default::default(),
+            }),
         };
         store.remove_stale_tmp(STALE_TMP_AGE)?;
         Ok(store)

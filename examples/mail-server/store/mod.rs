@@ -11,12 +11,15 @@
 //!   ([`Store::messages`]) and the clean-up of `tmp/`.
 //! - [`delivery`]: taking one message for one or more recipients ([`Store::deliver`],
 //!   [`Delivery`]), acknowledged only once it is on disk in every recipient's `new/`.
+//! - [`quota`]: how much each mailbox holds ([`Store::usage`], scanned once and then kept up
+//!   to date) and how much room the file system has left ([`Store::free_space`]).
 //!
 //! What a protocol writes in front of the message (the trace headers of SMTP) is that
 //! protocol's business: the store keeps the bytes it is given, exactly.
 
 pub mod delivery;
 pub mod maildir;
+pub mod quota;
 
 pub use delivery::Delivery;
 pub use maildir::{Store, write_atomically};

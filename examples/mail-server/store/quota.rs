@@ -1,0 +1,139 @@
+//! How much each mailbox holds (for the per-account quota) and how much room the data file
+//! system has left (for the free-space guard).
+//!
+//! # Usage accounting
+//! A mailbox's usage is the total size of the regular files in its `new/` and `cur/` (what a
+//! reader sees; `tmp/` holds deliveries in progress). The first [`Store::usage`] of an account
+//! scans its Maildir once; after that the total is kept in memory and grown by
+//! [`Store::add_usage`] on every delivery, so a check costs a map lookup. Anything else that
+//! changes a Maildir (a POP3 or IMAP delete, a user's `rm`) is caught up with in two ways:
+//! a deleter calls [`Store::forget_usage`], which makes the next check scan again, and every
+//! total is re-scanned anyway once it is [`RESCAN_AFTER`] old.
+//!
+//! The quota is soft by as much as concurrent deliveries to one mailbox can add between their
+//! checks: each is at most `--max-message-size`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::Store;
+use crate::accounts::Address;
+
+/// Age after which a kept usage total is computed again from the Maildir.
+pub const RESCAN_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// The usage totals kept in memory: one entry per account that received or was checked (all
+/// of them accounts of the server, so the map is bounded by the accounts file).
+#[derive(Debug, Default)]
+pub(super) struct Usage {
+    totals: Mutex<HashMap<Address, Total>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    bytes: u64,
+    scanned: Instant,
+}
+
+impl Usage {
+    fn totals(&self) -> std::sync::MutexGuard<'_, HashMap<Address, Total>> {
+        // Nothing panics while holding the lock; if something did, the map is still whole.
+        self.totals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Store {
+    /// The octets held in `account`'s Maildir (`new/` and `cur/`), from the kept total or,
+    /// when there is none or it is [`RESCAN_AFTER`] old, from a scan.
+    pub fn usage(&self, account: &Address) -> io::Result<u64> {
+        if let Some(total) = self.inner.usage.totals().get(account) {
+            if total.scanned.elapsed() < RESCAN_AFTER {
+                return Ok(total.bytes);
+            }
+        }
+        let scanned = Instant::now();
+        let bytes = scan(&self.maildir(account))?;
+        self.inner
+            .usage
+            .totals()
+            .insert(account.clone(), Total { bytes, scanned });
+        Ok(bytes)
+    }
+
+    /// Adds a delivered message's `bytes` to the kept total of `account` (nothing when there
+    /// is none: the next [`usage`](Self::usage) scans, and sees the message).
+    pub fn add_usage(&self, account: &Address, bytes: u64) {
+        if let Some(total) = self.inner.usage.totals().get_mut(account) {
+            total.bytes = total.bytes.saturating_add(bytes);
+        }
+    }
+
+    /// Drops the kept total of `account`, so the next [`usage`](Self::usage) scans its
+    /// Maildir: for whatever removes messages (POP3 `DELE`, IMAP `EXPUNGE`).
+    pub fn forget_usage(&self, account: &Address) {
+        self.inner.usage.totals().remove(account);
+    }
+
+    /// The octets an unprivileged process may still write on the file system of the store
+    /// (`statvfs`: available blocks times the fragment size).
+    pub fn free_space(&self) -> io::Result<u64> {
+        let stat = rustix::fs::statvfs(self.root())?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+}
+
+/// The total size of the regular files in `maildir`'s `new/` and `cur/`; 0 for a Maildir that
+/// does not exist yet.
+fn scan(maildir: &Path) -> io::Result<u64> {
+    let mut bytes = 0u64;
+    for sub in ["new", "cur"] {
+        let entries = match fs::read_dir(maildir.join(sub)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            // A file removed between the listing and the look is simply not counted.
+            match entry.metadata() {
+                Ok(meta) if meta.is_file() => bytes = bytes.saturating_add(meta.len()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::tests::TempDir;
+
+    #[test]
+    fn usage_is_scanned_once_then_kept_and_forgotten_on_demand() {
+        let dir = TempDir::new("quota");
+        let store = Store::open(&dir.0, "mx.example").unwrap();
+        let alice = Address::parse("alice@example.com").unwrap();
+        assert_eq!(store.usage(&alice).unwrap(), 0);
+        let maildir = store.create_maildir(&alice).unwrap();
+        fs::write(maildir.join("new").join("a"), [0u8; 100]).unwrap();
+        fs::write(maildir.join("cur").join("b:2,S"), [0u8; 20]).unwrap();
+        fs::write(maildir.join("tmp").join("c"), [0u8; 7]).unwrap();
+        // The kept total (0) is used until it is forgotten...
+        assert_eq!(store.usage(&alice).unwrap(), 0);
+        store.add_usage(&alice, 5);
+        assert_eq!(store.usage(&alice).unwrap(), 5);
+        // ...then new/ and cur/ are scanned, tmp/ is not counted.
+        store.forget_usage(&alice);
+        assert_eq!(store.usage(&alice).unwrap(), 120);
+        store.add_usage(&alice, 30);
+        assert_eq!(store.usage(&alice).unwrap(), 150);
+        assert!(store.free_space().unwrap() > 0);
+    }
+}
