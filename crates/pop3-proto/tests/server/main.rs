@@ -1,0 +1,7 @@
+//! The server machine from the outside: transcripts fed in every chunking, one module per
+//! topic.
+
+mod harness;
+mod limits;
+mod sessions;
+mod stls;
