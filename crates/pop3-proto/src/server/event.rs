@@ -47,7 +47,7 @@ pub enum SessionError {
     /// More unprocessed input than [`ServerConfig::max_buffered_input`].
     #[error("too much unprocessed input")]
     InputOverflow,
-    /// The application called [`Server::shutdown`] or [`Server::close`].
+    /// The application called [`Server::shutdown`].
     #[error("server shutting down")]
     Shutdown,
 }
