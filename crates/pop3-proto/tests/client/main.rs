@@ -2,5 +2,6 @@
 //! response injection), login, commands and streaming.
 
 mod harness;
+mod limits;
 mod sessions;
 mod stls;
