@@ -35,7 +35,75 @@
 //!
 //! # A session, both machines
 //!
-//! See [`server`] for the server's driver loop and [`client`] for the client's.
+//! The driver loop in its smallest form: our client and our server, each machine's output
+//! fed to the other. A real driver puts a socket between them (or uses the `tokio` feature);
+//! [`server`] and [`client`] show each side's loop on its own.
+//!
+//! ```
+//! use std::time::Instant;
+//! use mail_wire::Secret;
+//! use mail_wire::sasl::{Authenticator, Nonce};
+//! use pop3_proto::Uid;
+//! use pop3_proto::client::{self, Client, ClientConfig, Credentials, TlsPolicy};
+//! use pop3_proto::server::{self, MessageInfo, Server, ServerConfig};
+//!
+//! /// The application's credential store.
+//! struct Accounts;
+//! impl Authenticator for Accounts {
+//!     fn verify_password(&self, user: &str, password: &Secret<String>) -> bool {
+//!         user == "alice" && password.ct_eq(b"secret")
+//!     }
+//! }
+//! const MESSAGE: &[u8] = b"Subject: hello\r\n\r\n.a line with a dot\r\n";
+//!
+//! let now = Instant::now();
+//! // No TLS in this example: both sides must be told that credentials may go in the clear.
+//! let mut server_config = ServerConfig::default();
+//! server_config.allow_plaintext_auth = true;
+//! let mut server = Server::new(server_config, now);
+//! let mut client_config =
+//!     ClientConfig::new(Credentials::password("alice", Secret::new("secret".into())));
+//! client_config.tls = TlsPolicy::Never;
+//! client_config.allow_plaintext_auth = true;
+//! let mut client = Client::new(client_config, now);
+//!
+//! let mut fetched = Vec::new();
+//! while !client.is_closed() {
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         client.feed(now, &bytes);
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         match event {
+//!             client::Event::LoggedIn => client.retr(now, 1)?,
+//!             client::Event::MessageChunk(chunk) => fetched.extend_from_slice(&chunk),
+//!             client::Event::MessageEnd { .. } => client.quit(now)?,
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(bytes) = client.poll_transmit() {
+//!         server.feed(now, &bytes);
+//!     }
+//!     while let Some(event) = server.poll_event() {
+//!         match event {
+//!             server::Event::AuthStep { .. } => {
+//!                 // A fresh random nonce per exchange (used by SCRAM).
+//!                 server.auth_step(&Accounts, Nonce::new("fyko+d2lbbFgONRv9qkxdawL")?)?
+//!             }
+//!             server::Event::OpenMaildrop { .. } => server.open_maildrop(vec![
+//!                 MessageInfo::new(MESSAGE.len() as u64, Uid::new("1")?),
+//!             ])?,
+//!             server::Event::Retrieve { .. } => {
+//!                 server.send_message_data(MESSAGE)?;
+//!                 server.end_message()?;
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//! assert_eq!(fetched, MESSAGE);
+//! assert!(server.is_closed());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -222,6 +222,7 @@ impl Server {
         self.held = Some(Held {
             since: self.timer.since,
             close,
+            reply: None,
         });
     }
 

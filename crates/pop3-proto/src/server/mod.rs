@@ -177,6 +177,8 @@ enum Pending {
 struct Held {
     since: Instant,
     close: bool,
+    /// The application's own `-ERR` line ([`Server::reject`]), instead of the standard one.
+    reply: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -454,12 +456,12 @@ impl Server {
             let release = held.since.checked_add(self.auth_failure_delay);
             if release.is_some_and(|release| now >= release) {
                 let close = held.close;
-                self.held = None;
+                let reply = self.held.take().and_then(|held| held.reply);
                 self.timer.line(now);
                 if close {
                     self.close_with(replies::AUTH_FAILED_LAST, SessionError::TooManyAuthFailures);
                 } else {
-                    self.error(replies::AUTH_FAILED);
+                    self.error(reply.as_deref().unwrap_or(replies::AUTH_FAILED));
                 }
             }
             return;
@@ -511,7 +513,9 @@ impl Server {
     }
 
     /// Refuses the pending decision with `-ERR [code] text`: a login (counted as a failed
-    /// login, and held back), the maildrop (for example [`RespCode::InUse`]: the client stays
+    /// login and held back like one; the last one allowed is still answered with the
+    /// closing `-ERR [AUTH]`; use [`RespCode::SysTemp`] when the credential store is down,
+    /// RFC 3206 section 4), the maildrop (for example [`RespCode::InUse`]: the client stays
     /// in AUTHORIZATION), a `RETR` or `TOP` before any data was sent, or the removal after
     /// `QUIT` (the session still ends, RFC 1939 section 6).
     ///
@@ -540,11 +544,13 @@ impl Server {
                 self.timer.decided();
                 self.phase = Phase::Command;
                 self.login_failed(method, None, user);
+                self.own_reply(line);
                 Ok(())
             }
             Some(Pending::Apop { user }) => {
                 self.timer.decided();
                 self.login_failed(LoginMethod::Apop, None, Some(user));
+                self.own_reply(line);
                 Ok(())
             }
             Some(Pending::Maildrop { .. }) => {
@@ -709,6 +715,13 @@ impl Server {
         self.outgoing = None;
         self.held = None;
         self.close_with(replies::SHUTDOWN, SessionError::Shutdown);
+    }
+
+    /// Replaces the standard reply of the failed login being held with the application's.
+    fn own_reply(&mut self, line: String) {
+        if let Some(held) = &mut self.held {
+            held.reply = Some(line.into_bytes());
+        }
     }
 
     fn misuse(&mut self, other: Option<Pending>, what: &'static str) -> Result<(), ServerError> {

@@ -319,3 +319,40 @@ fn commands_in_the_wrong_state_and_unknown_ones() {
           S: -ERR Not valid after login",
     );
 }
+
+#[test]
+fn a_login_refused_by_the_application_carries_its_code() {
+    let transcript = mail_testkit::Transcript::new(
+        r"S: +OK POP3 server ready
+          C: USER alice
+          C: PASS secret
+          S: +OK Send PASS
+          S: -ERR [SYS/TEMP] credential store unavailable",
+    );
+    let clock = mail_testkit::SimClock::new();
+    let mut server = pop3_proto::server::Server::new(config(), clock.now());
+    let mut seen = Vec::new();
+    mail_testkit::transcript::replay(
+        &mut server,
+        mail_testkit::Side::Server,
+        &transcript,
+        &clock,
+        mail_testkit::Chunking::Whole,
+        |server, event, _| {
+            if let Event::AuthStep { .. } = event {
+                server
+                    .reject(
+                        Some(pop3_proto::RespCode::SysTemp),
+                        "credential store unavailable",
+                    )
+                    .unwrap();
+            }
+            seen.push(event);
+        },
+    );
+    assert!(seen.contains(&Event::AuthFailed {
+        method: LoginMethod::UserPass,
+        error: None,
+        user: Some("alice".into()),
+    }));
+}
