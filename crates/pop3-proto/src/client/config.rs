@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use mail_wire::Secret;
+use mail_wire::sasl::Nonce;
 
 use crate::response::MAX_RESPONSE_LINE;
 
@@ -27,6 +28,7 @@ pub enum TlsPolicy {
 pub struct Credentials {
     pub(super) user: String,
     pub(super) password: Secret<String>,
+    pub(super) scram_nonce: Option<Nonce>,
 }
 
 impl fmt::Debug for Credentials {
@@ -34,6 +36,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("user", &self.user)
             .field("password", &self.password)
+            .field("scram", &self.scram_nonce.is_some())
             .finish()
     }
 }
@@ -45,7 +48,16 @@ impl Credentials {
         Credentials {
             user: user.into(),
             password,
+            scram_nonce: None,
         }
+    }
+
+    /// Prefers `SCRAM-SHA-256` (RFC 7677) when the server offers it, with this client nonce:
+    /// fresh random data for this session (the machine draws no random numbers). The
+    /// password then never crosses the wire, and the server proves it knows the user's keys.
+    pub fn with_scram_nonce(mut self, nonce: Nonce) -> Self {
+        self.scram_nonce = Some(nonce);
+        self
     }
 }
 

@@ -58,7 +58,7 @@ use mail_wire::Secret;
 use mail_wire::dot::{BareLineEnding, DotDecoder, DotEvent};
 use mail_wire::line::{BareLf, Frame, LineFramer};
 use mail_wire::sasl::framing;
-use mail_wire::sasl::{ClientSession, Mechanism};
+use mail_wire::sasl::{ClientSession, Mechanism, ScramClientConfig};
 use mail_wire::session::Transmit;
 
 use crate::capability::{Capabilities, Capability};
@@ -151,6 +151,8 @@ pub struct Client {
     /// The value of `taken_upto` when the first octet of the input at hand arrived.
     head_taken: u64,
     sasl: Option<ClientSession>,
+    /// An initial response too long for the AUTH line, for the first challenge.
+    deferred_initial: Option<Secret<String>>,
     events: VecDeque<Event>,
     deadline_from: Instant,
     quit_sent: bool,
@@ -187,6 +189,7 @@ impl Client {
             taken_upto: 0,
             head_taken: 0,
             sasl: None,
+            deferred_initial: None,
             events: VecDeque::new(),
             deadline_from: now,
             quit_sent: false,
@@ -691,39 +694,57 @@ impl Client {
         }
         self.phase = Phase::Login;
         let credentials = self.config.credentials.clone();
-        if self.capabilities.sasl().contains(&Mechanism::Plain) {
-            let mut session =
-                match ClientSession::plain(None, &credentials.user, credentials.password.clone()) {
-                    Ok(session) => session,
-                    Err(error) => return self.fail(SessionError::Sasl(error)),
-                };
-            let initial = match session.initial_response() {
-                Ok(initial) => initial,
-                Err(error) => return self.fail(SessionError::Sasl(error)),
-            };
-            let encoded = initial.map(|r| framing::encode_initial_response(r.expose()));
-            self.sasl = Some(session);
-            let head = b"AUTH PLAIN";
-            match encoded {
-                // RFC 5034 section 4: an initial response only if the line stays within 255.
-                Some(encoded)
-                    if head.len() + 1 + encoded.expose().len() + 2 <= MAX_COMMAND_LINE =>
-                {
-                    self.out
-                        .push_back(Transmit::Plain(Bytes::from_static(b"AUTH PLAIN ")));
-                    let mut secret = encoded.expose().as_bytes().to_vec();
-                    secret.extend_from_slice(b"\r\n");
-                    self.out.push_back(Transmit::Secret(Bytes::from(secret)));
-                }
-                _ => self
-                    .out
-                    .push_back(Transmit::Plain(Bytes::from_static(b"AUTH PLAIN\r\n"))),
+        let offered = self.capabilities.sasl();
+        let session = match &credentials.scram_nonce {
+            Some(nonce) if offered.contains(&Mechanism::ScramSha256) => {
+                Some(ClientSession::scram_sha256(
+                    None,
+                    &credentials.user,
+                    credentials.password.clone(),
+                    nonce.clone(),
+                    ScramClientConfig::default(),
+                ))
             }
-            self.sent.push_back((self.next_seq, Awaiting::Auth));
-            self.next_seq += 1;
-        } else {
-            self.send(Command::User(&credentials.user), Awaiting::User);
+            _ if offered.contains(&Mechanism::Plain) => Some(ClientSession::plain(
+                None,
+                &credentials.user,
+                credentials.password.clone(),
+            )),
+            _ => None,
+        };
+        let Some(session) = session else {
+            return self.send(Command::User(&credentials.user), Awaiting::User);
+        };
+        let mut session = match session {
+            Ok(session) => session,
+            Err(error) => return self.fail(SessionError::Sasl(error)),
+        };
+        let initial = match session.initial_response() {
+            Ok(initial) => initial,
+            Err(error) => return self.fail(SessionError::Sasl(error)),
+        };
+        let encoded = initial.map(|r| framing::encode_initial_response(r.expose()));
+        let head = format!("AUTH {}", session.mechanism().name());
+        self.sasl = Some(session);
+        match encoded {
+            // RFC 5034 section 4: an initial response only if the line stays within 255.
+            Some(encoded) if head.len() + 1 + encoded.expose().len() + 2 <= MAX_COMMAND_LINE => {
+                self.out
+                    .push_back(Transmit::Plain(Bytes::from(format!("{head} "))));
+                let mut secret = encoded.expose().as_bytes().to_vec();
+                secret.extend_from_slice(b"\r\n");
+                self.out.push_back(Transmit::Secret(Bytes::from(secret)));
+            }
+            // Too long for the command line: sent as the answer to the server's first,
+            // empty, challenge instead (RFC 5034 section 4).
+            encoded => {
+                self.deferred_initial = encoded;
+                self.out
+                    .push_back(Transmit::Plain(Bytes::from(format!("{head}\r\n"))));
+            }
         }
+        self.sent.push_back((self.next_seq, Awaiting::Auth));
+        self.next_seq += 1;
     }
 
     /// A `+ ` line during AUTH: the next challenge.
@@ -735,16 +756,20 @@ impl Client {
             return self.fail(SessionError::ReplyBeforeCommand);
         }
         let challenge = line.strip_prefix(b"+ ").unwrap_or(b"");
-        let step = framing::decode_challenge(challenge).and_then(|challenge| {
-            self.sasl
-                .as_mut()
-                .map_or(Err(mail_wire::sasl::SaslError::Cancelled), |s| {
-                    s.step(&challenge)
+        let step = match self.deferred_initial.take() {
+            Some(initial) if challenge.is_empty() => Ok(initial),
+            _ => framing::decode_challenge(challenge)
+                .and_then(|challenge| {
+                    self.sasl
+                        .as_mut()
+                        .map_or(Err(mail_wire::sasl::SaslError::Cancelled), |s| {
+                            s.step(&challenge)
+                        })
                 })
-        });
+                .map(|response| framing::encode_response(response.expose())),
+        };
         match step {
-            Ok(response) => {
-                let encoded: Secret<String> = framing::encode_response(response.expose());
+            Ok(encoded) => {
                 let mut secret = encoded.expose().as_bytes().to_vec();
                 secret.extend_from_slice(b"\r\n");
                 self.out.push_back(Transmit::Secret(Bytes::from(secret)));

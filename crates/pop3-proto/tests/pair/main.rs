@@ -73,3 +73,54 @@ fn stls_login_retrieve_delete_quit_in_every_chunking() {
         );
     }
 }
+
+/// Logs in with `credentials` against a server with `users`; returns the pair after QUIT.
+fn login(credentials: Credentials, users: Users) -> Pair<Client, Server> {
+    let clock = SimClock::new();
+    let server = Server::new(ServerConfig::default(), clock.now());
+    let client = Client::new(ClientConfig::new(credentials), clock.now());
+    let mut pair = Pair::new(client, server, clock);
+    pair.on_server_event(move |server, event, _| match event {
+        server::Event::AuthStep { .. } => server.auth_step(&users, server_nonce()).unwrap(),
+        server::Event::OpenMaildrop { .. } => server.open_maildrop(Vec::new()).unwrap(),
+        _ => {}
+    });
+    pair.on_client_event(|client, event, now| {
+        if let client::Event::LoggedIn = event {
+            client.quit(now).unwrap();
+        }
+    });
+    pair.drive();
+    pair
+}
+
+#[test]
+fn scram_sha256_when_offered_and_a_nonce_is_given() {
+    let credentials = Credentials::password("alice", Secret::new("secret".into()))
+        .with_scram_nonce(mail_testkit::users::client_nonce());
+    let pair = login(credentials, Users::standard());
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let written = String::from_utf8_lossy(pair.written(Side::Client)).into_owned();
+    assert!(written.contains("AUTH SCRAM-SHA-256 "), "{written}");
+    assert!(!written.contains("secret"));
+    assert!(pair.server_events().iter().any(|e| matches!(
+        e,
+        server::Event::Authenticated(a) if a.mechanism() == mail_wire::sasl::Mechanism::ScramSha256
+    )));
+}
+
+#[test]
+fn an_initial_response_too_long_for_the_line_waits_for_the_challenge() {
+    let user = "u".repeat(200);
+    let credentials = Credentials::password(user.clone(), Secret::new("secret".into()));
+    let pair = login(
+        credentials,
+        Users::new().with_plain_password(&user, "secret"),
+    );
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let written = String::from_utf8_lossy(pair.written(Side::Client)).into_owned();
+    assert!(written.contains("AUTH PLAIN\r\n"), "{written}");
+    for line in written.split("\r\n") {
+        assert!(line.len() + 2 <= 255 || !line.starts_with("AUTH"), "{line}");
+    }
+}
