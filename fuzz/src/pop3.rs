@@ -189,3 +189,117 @@ pub fn response_lines(bytes: &[u8]) {
         "a write not starting with a status"
     );
 }
+
+/// One `pop3_client_session` input: the configuration, how each flight is cut, then the
+/// server's bytes as flights separated by [`SEPARATOR`](crate::chunk::SEPARATOR).
+#[derive(Arbitrary, Debug)]
+pub struct Pop3ClientCase<'a> {
+    /// The configuration.
+    pub setup: Pop3ClientSetup,
+    /// How each flight is cut into reads.
+    pub chunking: Chunking,
+    /// The server's flights.
+    pub flights: Wire<'a>,
+}
+
+/// The client's STLS policy, as the input picks it.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pop3TlsPolicy {
+    /// `TlsPolicy::Never`.
+    Never,
+    /// `TlsPolicy::Opportunistic`.
+    Opportunistic,
+    /// `TlsPolicy::Required`.
+    Required,
+}
+
+/// The client's configuration, turned around by the input.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct Pop3ClientSetup {
+    /// Implicit TLS (port 995).
+    pub implicit_tls: bool,
+    /// The STLS policy.
+    pub tls: Pop3TlsPolicy,
+    /// Credentials allowed without TLS.
+    pub allow_plaintext_auth: bool,
+    /// A SCRAM client nonce is given (SCRAM-SHA-256 when offered).
+    pub scram: bool,
+    /// Response line limit: 8, 64, 512, 4096.
+    pub max_response_line: Size,
+}
+
+impl Pop3ClientSetup {
+    /// The configuration this setup stands for, with the fixtures' user and password.
+    pub fn config(&self) -> pop3_proto::client::ClientConfig {
+        use pop3_proto::client::{ClientConfig, Credentials, TlsPolicy};
+        let mut credentials = Credentials::password(
+            crate::fixtures::USER,
+            mail_wire::Secret::new(crate::fixtures::PASSWORD.into()),
+        );
+        if self.scram {
+            credentials = credentials
+                .with_scram_nonce(mail_wire::sasl::Nonce::new("rOprNGfwEbeRWgbNEkqO").unwrap());
+        }
+        let mut config = ClientConfig::new(credentials);
+        config.implicit_tls = self.implicit_tls;
+        config.tls = match self.tls {
+            Pop3TlsPolicy::Never => TlsPolicy::Never,
+            Pop3TlsPolicy::Opportunistic => TlsPolicy::Opportunistic,
+            Pop3TlsPolicy::Required => TlsPolicy::Required,
+        };
+        config.allow_plaintext_auth = self.allow_plaintext_auth;
+        config.max_response_line = self.max_response_line.pick([8, 64, 512, 4096]);
+        config
+    }
+}
+
+/// What the client application does: on `LoggedIn` it sends `STAT`, `LIST`, `UIDL`,
+/// `RETR 1`, `TOP 1 0`, `DELE 1`, `NOOP`, `RSET` and `QUIT`; on `StartTls` it completes the
+/// hand-off. The machine reads a whole read at once, so a session may already be closed
+/// (by what followed in the same read) when the application sees an earlier event: then it
+/// calls nothing, as a real application checking `is_closed` would.
+///
+/// # Errors
+///
+/// The machine's misuse error, which a correct application never sees.
+pub fn answer_client(
+    client: &mut pop3_proto::client::Client,
+    event: &pop3_proto::client::Event,
+    now: std::time::Instant,
+) -> Result<(), pop3_proto::client::ClientError> {
+    use pop3_proto::client::Event;
+    if client.is_closed() {
+        return Ok(());
+    }
+    match event {
+        Event::LoggedIn => {
+            client.stat(now)?;
+            client.list(now, None)?;
+            client.uidl(now, None)?;
+            client.retr(now, 1)?;
+            client.top(now, 1, 0)?;
+            client.dele(now, 1)?;
+            client.noop(now)?;
+            client.rset(now)?;
+            client.quit(now)
+        }
+        Event::StartTls => client.tls_established(now),
+        _ => Ok(()),
+    }
+}
+
+/// Checks what a POP3 client wrote in one go: whole CRLF lines, no bare CR or LF.
+pub fn command_lines(bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    assert!(bytes.ends_with(b"\r\n"), "client output not ending in CRLF");
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            assert!(i > 0 && bytes[i - 1] == b'\r', "bare LF in client output");
+        }
+        if b == b'\r' {
+            assert_eq!(bytes.get(i + 1), Some(&b'\n'), "bare CR in client output");
+        }
+    }
+}
