@@ -236,3 +236,71 @@ fn buffered_input_is_bounded() {
     let _ = Users::standard();
     let _ = server_nonce();
 }
+
+#[test]
+fn auth_lines_may_be_longer_but_not_without_end() {
+    // While SASL is offered an AUTH line may pass 255 octets (RFC 5034 section 4)...
+    let long = "A".repeat(400);
+    replay(
+        config(),
+        &format!(
+            "S: +OK POP3 server ready
+             C: AUTH PLAIN {long}
+             S: -ERR [AUTH] Authentication failed"
+        ),
+    );
+    // ... up to AUTH_LINE_LIMIT; past it the session ends like any line too long.
+    let too_long = "A".repeat(pop3_proto::server::AUTH_LINE_LIMIT);
+    let events = replay(
+        config(),
+        &format!(
+            "S: +OK POP3 server ready
+             C: AUTH PLAIN {too_long}
+             S: -ERR Line too long, closing
+             S! eof"
+        ),
+    );
+    assert_eq!(
+        events.last(),
+        Some(&Event::Closed(Err(SessionError::LineTooLong)))
+    );
+    // After login the 255-octet limit is back.
+    let after = "N".repeat(300);
+    replay(
+        config(),
+        &format!(
+            "S: +OK POP3 server ready
+             C: USER alice
+             C: PASS secret
+             S: +OK Send PASS
+             S: +OK maildrop has 2 messages (60 octets)
+             C: NOOP {after}
+             S: -ERR Line too long, closing
+             S! eof"
+        ),
+    );
+}
+
+#[test]
+fn a_sasl_response_over_the_limit_fails_the_login() {
+    let huge = "A".repeat(mail_wire::sasl::framing::MAX_ENCODED_LEN + 10);
+    let events = replay(
+        config(),
+        &format!(
+            "S: +OK POP3 server ready
+             C: AUTH PLAIN
+             S: +\\x20
+             C: {huge}
+             S: -ERR [AUTH] Authentication failed
+             C: NOOP
+             S: -ERR Not valid before login"
+        ),
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::AuthFailed {
+            error: Some(mail_wire::sasl::SaslError::TooLong { .. }),
+            ..
+        }
+    )));
+}
