@@ -185,3 +185,49 @@ fn uidl_sync_fetches_only_new_messages() {
         [(2, "b".to_string()), (4, "d".to_string())]
     );
 }
+
+#[test]
+fn rfc2449_capa_example() {
+    // RFC 2449 section 5, the CAPA example, answered to our CAPA.
+    let events = replay(
+        pop3s(),
+        r"S: +OK POP3 server ready
+          C: CAPA
+          S: +OK Capability list follows
+          S: TOP
+          S: USER
+          S: SASL CRAM-MD5 KERBEROS_V4
+          S: RESP-CODES
+          S: LOGIN-DELAY 900
+          S: PIPELINING
+          S: EXPIRE 60
+          S: UIDL
+          S: IMPLEMENTATION Shlemazle-Plotz-v302
+          S: .
+          # No mechanism we implement: USER and PASS.
+          C: USER alice",
+        |_, _, _| {},
+    );
+    let Some(Event::Capabilities(capabilities)) =
+        events.iter().find(|e| matches!(e, Event::Capabilities(_)))
+    else {
+        panic!("no capabilities: {events:?}");
+    };
+    use pop3_proto::Capability;
+    assert_eq!(
+        capabilities.list,
+        [
+            Capability::Top,
+            Capability::User,
+            Capability::Sasl(vec!["CRAM-MD5".into(), "KERBEROS_V4".into()]),
+            Capability::RespCodes,
+            Capability::LoginDelay(vec!["900".into()]),
+            Capability::Pipelining,
+            Capability::Expire(vec!["60".into()]),
+            Capability::Uidl,
+            Capability::Implementation("Shlemazle-Plotz-v302".into()),
+        ]
+    );
+    assert!(capabilities.pipelining() && capabilities.top() && capabilities.uidl());
+    assert!(capabilities.sasl().is_empty());
+}

@@ -4,4 +4,5 @@
 mod harness;
 mod limits;
 mod sessions;
+mod splitting;
 mod stls;

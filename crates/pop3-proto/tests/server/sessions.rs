@@ -356,3 +356,32 @@ fn a_login_refused_by_the_application_carries_its_code() {
         user: Some("alice".into()),
     }));
 }
+
+#[test]
+fn capa_advertises_expire_login_delay_and_implementation_when_configured() {
+    let mut config = config();
+    config.expire = Some("60".into());
+    config.login_delay = Some(900);
+    config.implementation = Some("sansmail-pop3".into());
+    config.sasl_mechanisms = Vec::new();
+    config.utf8 = false;
+    replay(
+        config,
+        r"S: +OK POP3 server ready
+          C: CAPA
+          S: +OK Capability list follows
+          S: TOP
+          S: UIDL
+          S: RESP-CODES
+          S: AUTH-RESP-CODE
+          S: PIPELINING
+          S: EXPIRE 60
+          S: LOGIN-DELAY 900
+          S: USER
+          S: STLS
+          S: IMPLEMENTATION sansmail-pop3
+          S: .
+          C: AUTH PLAIN
+          S: -ERR Unsupported authentication mechanism",
+    );
+}
