@@ -124,3 +124,54 @@ fn an_initial_response_too_long_for_the_line_waits_for_the_challenge() {
         assert!(line.len() + 2 <= 255 || !line.starts_with("AUTH"), "{line}");
     }
 }
+
+/// A client and a server that would log in over STLS, with `injected` put on the wire toward
+/// `reader` at the hand-off.
+fn injected(reader: Side, injected: &[u8]) -> Pair<Client, Server> {
+    let clock = SimClock::new();
+    let server = Server::new(ServerConfig::default(), clock.now());
+    let credentials = Credentials::password("alice", Secret::new("secret".into()));
+    let client = Client::new(ClientConfig::new(credentials), clock.now());
+    let mut pair = Pair::new(client, server, clock);
+    pair.inject_on_start_tls(reader, injected);
+    pair.on_server_event(|server, event, _| {
+        if let server::Event::AuthStep { .. } = event {
+            server
+                .auth_step(&Users::standard(), server_nonce())
+                .unwrap();
+        }
+    });
+    pair.drive();
+    pair
+}
+
+#[test]
+fn plaintext_injected_toward_the_server_at_stls_closes_it() {
+    let pair = injected(Side::Server, b"USER mallory\r\n");
+    assert_eq!(
+        pair.server_ending(),
+        Some(&Err(server::SessionError::StartTlsInjection))
+    );
+    assert_eq!(pair.tls_handshakes(), 0);
+    assert!(
+        !pair
+            .server_events()
+            .iter()
+            .any(|e| matches!(e, server::Event::AuthStep { .. }))
+    );
+}
+
+#[test]
+fn a_response_injected_toward_the_client_at_stls_is_refused() {
+    let pair = injected(Side::Client, b"+OK\r\nUSER\r\n.\r\n");
+    assert_eq!(
+        pair.client_ending(),
+        Some(&Err(client::SessionError::StartTlsInjection))
+    );
+    assert_eq!(pair.tls_handshakes(), 0);
+    let written = String::from_utf8_lossy(pair.written(Side::Client)).into_owned();
+    assert!(
+        !written.contains("USER") && !written.contains("AUTH"),
+        "{written}"
+    );
+}
