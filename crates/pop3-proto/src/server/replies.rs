@@ -3,7 +3,7 @@
 pub(super) const CRLF: &[u8] = b"\r\n";
 pub(super) const UNKNOWN: &[u8] = b"-ERR Unknown command";
 pub(super) const SYNTAX: &[u8] = b"-ERR Syntax error in arguments";
-pub(super) const NOT_UTF8: &[u8] = b"-ERR [UTF8] UTF-8 is only accepted after the UTF8 command";
+pub(super) const NOT_UTF8: &[u8] = b"-ERR Command is not valid UTF-8";
 pub(super) const BAD_SEQUENCE_AUTH: &[u8] = b"-ERR Not valid before login";
 pub(super) const BAD_SEQUENCE_TRANSACTION: &[u8] = b"-ERR Not valid after login";
 pub(super) const PASS_WITHOUT_USER: &[u8] = b"-ERR Send USER first";

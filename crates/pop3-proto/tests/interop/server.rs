@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -38,7 +37,6 @@ struct Harness {
     stls: SocketAddr,
     pop3s: SocketAddr,
     store: Arc<Mutex<Store>>,
-    _dir: PathBuf,
 }
 
 fn harness() -> &'static Harness {
@@ -56,6 +54,8 @@ fn start() -> Harness {
     let (tls, _resolver) = ServerTls::new(Service::Pop3)
         .build_from_pem_files(&files.cert, &files.key)
         .unwrap();
+    // The configuration holds the certificate now; nothing is left on disk.
+    let _ = std::fs::remove_dir_all(&dir);
     let store = Arc::new(Mutex::new(Store::default()));
     let shared = store.clone();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -104,12 +104,7 @@ fn start() -> Harness {
         });
     });
     let (stls, pop3s) = rx.recv_timeout(LIMIT).unwrap();
-    Harness {
-        stls,
-        pop3s,
-        store,
-        _dir: dir,
-    }
+    Harness { stls, pop3s, store }
 }
 
 /// One session against the store: the application side of the machine's decisions.

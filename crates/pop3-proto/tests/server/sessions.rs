@@ -385,3 +385,15 @@ fn capa_advertises_expire_login_delay_and_implementation_when_configured() {
           S: -ERR Unsupported authentication mechanism",
     );
 }
+
+#[test]
+fn invalid_utf8_in_a_command_is_refused() {
+    replay(
+        config(),
+        r"S: +OK POP3 server ready
+          C: USER al\xffice
+          S: -ERR Command is not valid UTF-8
+          C: USER ålice
+          S: +OK Send PASS",
+    );
+}
