@@ -245,7 +245,9 @@ impl Client {
         piece
     }
 
-    /// When [`Client::handle_timeout`] is due: while a response is awaited.
+    /// When [`Client::handle_timeout`] is due: while a response is awaited,
+    /// [`ClientConfig::response_timeout`] after the command was queued or the last complete
+    /// line (or piece of a message) arrived.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let waiting = self.phase == Phase::Greeting || !self.sent.is_empty();
@@ -449,7 +451,6 @@ impl Client {
         if self.phase == Phase::TlsHandoff {
             return self.close(Err(SessionError::StartTlsInjection));
         }
-        self.deadline_from = now;
         let taken_now = self.taken_upto;
         if self.input.is_empty() {
             self.head_taken = taken_now;
@@ -457,7 +458,12 @@ impl Client {
         self.input.extend_from_slice(bytes);
         while self.phase != Phase::Closed && self.phase != Phase::TlsHandoff {
             if let Reading::Body(message) = self.reading {
-                match self.dot.next_event(&mut self.input) {
+                let event = self.dot.next_event(&mut self.input);
+                if event.is_some() {
+                    // Progress: the response time starts over (a message may be long).
+                    self.deadline_from = now;
+                }
+                match event {
                     Some(DotEvent::Data(chunk)) => {
                         self.events.push_back(Event::MessageChunk(chunk))
                     }
@@ -476,6 +482,9 @@ impl Client {
             let Some(frame) = self.framer.next_frame(&mut self.input) else {
                 break;
             };
+            // The response time runs from the last complete line, not the last byte: a
+            // server dribbling a line that never ends times out.
+            self.deadline_from = now;
             let line = match frame {
                 Frame::Line(line) => line,
                 Frame::TooLong { .. } => return self.fail(SessionError::LineTooLong),

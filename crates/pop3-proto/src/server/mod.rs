@@ -739,7 +739,7 @@ impl Server {
         self.maildrop
             .iter()
             .filter(|e| !e.deleted)
-            .fold((0, 0), |(n, s), e| (n + 1, s + e.info.size))
+            .fold((0, 0), |(n, s), e| (n + 1, s.saturating_add(e.info.size)))
     }
 
     /// Queues a line and its CRLF.

@@ -110,3 +110,25 @@ fn a_listing_streams_entry_by_entry() {
     client.feed(clock.now(), b".\r\n");
     assert_eq!(events(&mut client), [Event::ListingEnd]);
 }
+
+#[test]
+fn a_server_dribbling_a_line_still_times_out() {
+    let mut clock = SimClock::new();
+    let mut client = logged_in(&clock);
+    client.stat(clock.now()).unwrap();
+    while client.poll_transmit().is_some() {}
+    for _ in 0..9 {
+        clock.advance(Duration::from_secs(60));
+        client.feed(clock.now(), b"+");
+        client.handle_timeout(clock.now());
+    }
+    clock.advance(Duration::from_secs(59));
+    client.handle_timeout(clock.now());
+    assert!(!client.is_closed());
+    clock.advance(Duration::from_secs(1));
+    client.handle_timeout(clock.now());
+    assert_eq!(
+        events(&mut client),
+        [Event::Closed(Err(SessionError::Timeout))]
+    );
+}
