@@ -1,7 +1,8 @@
 //! Our client, through the tokio driver, against a POP3 server we did not write: Dovecot
 //! (Debian `dovecot-pop3d`), started by each test with a temporary configuration on a
 //! loopback port: STLS (required), SASL PLAIN, UIDL, TOP, RETR with a dot-stuffed line, DELE
-//! and QUIT (the message is gone from the Maildir), pipelining, and a wrong password.
+//! and QUIT (the message is gone from the Maildir), pipelining, a wrong password, and
+//! SCRAM-SHA-256 over implicit TLS (pop3s).
 //!
 //! Without `dovecot` on the machine the tests print why and pass, except under `CI=true`,
 //! where they fail.
@@ -9,16 +10,23 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mail_tls::tokio::HandshakeOptions;
+use mail_tls::tokio::{HandshakeOptions, connect_implicit};
 use mail_tls::{ClientTls, server_name};
 use mail_wire::Secret;
 use pop3_proto::client::{Client, ClientConfig, Credentials, Event, SessionError};
-use pop3_proto::tokio::ClientConnection;
+use pop3_proto::tokio::{ClientConnection, Traffic};
 use pop3_proto::{RespCode, Uid, UidListing};
 
 const LIMIT: Duration = Duration::from_secs(30);
+
+thread_local! {
+    /// What the client wrote in the plain (not secret) pieces of this thread's last
+    /// implicit-TLS session.
+    static SENT: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(Vec::new()));
+}
 const MESSAGES: [&[u8]; 2] = [
     b"Subject: one\r\n\r\nfirst\r\n",
     b"Subject: two\r\n\r\n.dot\r\nsecond\r\nthird\r\n",
@@ -36,6 +44,8 @@ fn dovecot_binary() -> Option<PathBuf> {
 struct Dovecot {
     child: Child,
     addr: SocketAddr,
+    /// The implicit-TLS (pop3s) listener.
+    tls_addr: SocketAddr,
     dir: PathBuf,
 }
 
@@ -79,11 +89,14 @@ impl Dovecot {
                 .unwrap();
             assert!(status.success());
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (port, tls_port) = (free_port(), free_port());
         let d = dir.display();
         let unprivileged = if root {
             String::new()
@@ -93,12 +106,12 @@ impl Dovecot {
         let config = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/log\n\
              protocols = pop3\nlisten = 127.0.0.1\nssl = required\n\
-             ssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain\n\
+             ssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain scram-sha-256\n\
              passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n driver = static\n args = uid={user} gid={group} home={d}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n{unprivileged}\
              service pop3-login {{\n inet_listener pop3 {{\n  address = 127.0.0.1\n  port = {port}\n }}\n \
-             inet_listener pop3s {{\n  port = 0\n }}\n}}\n\
+             inet_listener pop3s {{\n  address = 127.0.0.1\n  port = {tls_port}\n  ssl = yes\n }}\n}}\n\
              service imap-login {{\n inet_listener imap {{\n  port = 0\n }}\n inet_listener imaps {{\n  port = 0\n }}\n}}\n\
              service anvil {{\n chroot =\n}}\n",
             cert = files.cert.display(),
@@ -116,9 +129,15 @@ impl Dovecot {
             .spawn()
             .expect("dovecot starts");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let dovecot = Dovecot { child, addr, dir };
+        let tls_addr: SocketAddr = format!("127.0.0.1:{tls_port}").parse().unwrap();
+        let dovecot = Dovecot {
+            child,
+            addr,
+            tls_addr,
+            dir,
+        };
         let start = Instant::now();
-        while TcpStream::connect(addr).is_err() {
+        while TcpStream::connect(addr).is_err() || TcpStream::connect(tls_addr).is_err() {
             assert!(
                 start.elapsed() < LIMIT,
                 "dovecot did not listen; log: {}",
@@ -163,10 +182,20 @@ fn id_group_of_nobody() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Runs one session; `script` sends commands as events arrive. Returns the events.
+/// Runs one session over STLS; `script` sends commands as events arrive. Returns the events.
 fn session(
     dovecot: &Dovecot,
     password: &str,
+    script: impl FnMut(&mut Client, &Event) + Send,
+) -> Vec<Event> {
+    let credentials = Credentials::password("alice", Secret::new(password.into()));
+    run(dovecot, ClientConfig::new(credentials), script)
+}
+
+/// Runs one session with `config` (implicit TLS when it says so).
+fn run(
+    dovecot: &Dovecot,
+    config: ClientConfig,
     mut script: impl FnMut(&mut Client, &Event) + Send,
 ) -> Vec<Event> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -174,25 +203,48 @@ fn session(
         .build()
         .unwrap();
     rt.block_on(async {
-        let stream = tokio::net::TcpStream::connect(dovecot.addr).await.unwrap();
-        let credentials = Credentials::password("alice", Secret::new(password.into()));
-        let client = Client::new(ClientConfig::new(credentials), Instant::now());
         let tls = ClientTls::custom_roots_from_pem_file(dovecot.cert())
             .and_then(|c| c.build())
             .unwrap();
-        let mut conn = ClientConnection::new(stream, client).with_starttls(
-            tls,
-            server_name("localhost").unwrap(),
-            HandshakeOptions::new(Duration::from_secs(10)),
-        );
+        let options = HandshakeOptions::new(Duration::from_secs(10));
+        let implicit = config.implicit_tls;
+        let client = Client::new(config, Instant::now());
         let mut events = Vec::new();
-        let run = async {
-            while let Some(event) = conn.next_event().await.unwrap() {
-                script(conn.client(), &event);
-                events.push(event);
+        let sent = SENT.with(|sent| sent.clone());
+        let session = async {
+            if implicit {
+                let stream = tokio::net::TcpStream::connect(dovecot.tls_addr)
+                    .await
+                    .unwrap();
+                let stream =
+                    connect_implicit(tls, server_name("localhost").unwrap(), stream, options)
+                        .await
+                        .unwrap();
+                let log = sent.clone();
+                let mut conn =
+                    ClientConnection::new(stream, client).with_trace(move |traffic, bytes| {
+                        if traffic == Traffic::Sent {
+                            log.lock().unwrap().extend_from_slice(bytes);
+                        }
+                    });
+                while let Some(event) = conn.next_event().await.unwrap() {
+                    script(conn.client(), &event);
+                    events.push(event);
+                }
+            } else {
+                let stream = tokio::net::TcpStream::connect(dovecot.addr).await.unwrap();
+                let mut conn = ClientConnection::new(stream, client).with_starttls(
+                    tls,
+                    server_name("localhost").unwrap(),
+                    options,
+                );
+                while let Some(event) = conn.next_event().await.unwrap() {
+                    script(conn.client(), &event);
+                    events.push(event);
+                }
             }
         };
-        tokio::time::timeout(LIMIT, run)
+        tokio::time::timeout(LIMIT, session)
             .await
             .expect("session in time");
         events
@@ -283,4 +335,36 @@ fn wrong_password_against_dovecot() {
         }
         other => panic!("expected a failed login, got {other:?}"),
     }
+}
+
+#[test]
+fn scram_sha256_over_implicit_tls_against_dovecot() {
+    let Some(dovecot) = Dovecot::start("scram") else {
+        return;
+    };
+    let credentials = Credentials::password("alice", Secret::new("secret".into()))
+        .with_scram_nonce(mail_wire::sasl::Nonce::new("rOprNGfwEbeRWgbNEkqO").unwrap());
+    let events = run(
+        &dovecot,
+        ClientConfig::pop3s(credentials),
+        |client, event| {
+            if let Event::LoggedIn = event {
+                assert!(client.is_tls());
+                client.uidl(Instant::now(), Some(1)).unwrap();
+                client.quit(Instant::now()).unwrap();
+            }
+        },
+    );
+    // No STLS on an implicit-TLS connection; the SCRAM exchange verified Dovecot's signature.
+    assert!(!events.contains(&Event::StartTls));
+    assert!(events.contains(&Event::LoggedIn), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Uid(UidListing { message: 1, .. })))
+    );
+    let sent = SENT.with(|sent| sent.lock().unwrap().clone());
+    let sent = String::from_utf8_lossy(&sent);
+    assert!(sent.starts_with("CAPA\r\nAUTH SCRAM-SHA-256 "), "{sent}");
+    assert_eq!(events.last(), Some(&Event::Closed(Ok(()))));
 }
