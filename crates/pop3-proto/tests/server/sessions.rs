@@ -397,3 +397,109 @@ fn invalid_utf8_in_a_command_is_refused() {
           S: +OK Send PASS",
     );
 }
+
+/// Runs `script` once, whole, answering with `on_event` instead of the standard answers.
+fn replay_with(
+    script: &str,
+    mut on_event: impl FnMut(&mut pop3_proto::server::Server, &Event),
+) -> Vec<Event> {
+    let transcript = mail_testkit::Transcript::new(script);
+    let clock = mail_testkit::SimClock::new();
+    let mut server = pop3_proto::server::Server::new(config(), clock.now());
+    let mut seen = Vec::new();
+    mail_testkit::transcript::replay(
+        &mut server,
+        mail_testkit::Side::Server,
+        &transcript,
+        &clock,
+        mail_testkit::Chunking::Whole,
+        |server, event, _| {
+            on_event(server, &event);
+            seen.push(event);
+        },
+    );
+    seen
+}
+
+#[test]
+fn a_vanished_message_gets_an_error_and_numbering_stays() {
+    replay_with(
+        r"S: +OK POP3 server ready
+          C: USER alice
+          C: PASS secret
+          C: RETR 1
+          C: RETR 2
+          C: LIST
+          S: +OK Send PASS
+          S: +OK maildrop has 2 messages (60 octets)
+          S: -ERR Message was removed by another session
+          S: +OK Message follows
+          S: Subject: two
+          S:
+          S: ..dot
+          S: second
+          S: third
+          S: .
+          S: +OK 2 messages (60 octets)
+          S: 1 23
+          S: 2 37
+          S: .",
+        |server, event| match event {
+            Event::Retrieve { index: 0, .. } => server
+                .reject(None, "Message was removed by another session")
+                .unwrap(),
+            other => crate::harness::answer(server, other),
+        },
+    );
+}
+
+#[test]
+fn a_failed_update_still_ends_the_session() {
+    let events = replay_with(
+        r"S: +OK POP3 server ready
+          C: USER alice
+          C: PASS secret
+          C: DELE 2
+          C: QUIT
+          S: +OK Send PASS
+          S: +OK maildrop has 2 messages (60 octets)
+          S: +OK Message deleted
+          S: -ERR [SYS/TEMP] Some deleted messages not removed
+          S! eof",
+        |server, event| match event {
+            Event::Update { deleted } => {
+                assert_eq!(deleted, &[1]);
+                server
+                    .reject(
+                        Some(pop3_proto::RespCode::SysTemp),
+                        "Some deleted messages not removed",
+                    )
+                    .unwrap()
+            }
+            other => crate::harness::answer(server, other),
+        },
+    );
+    assert_eq!(events.last(), Some(&Event::Closed(Ok(()))));
+}
+
+#[test]
+fn shutdown_deletes_nothing() {
+    let clock = mail_testkit::SimClock::new();
+    let mut server = pop3_proto::server::Server::new(config(), clock.now());
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\nDELE 1\r\n");
+    while let Some(event) = server.poll_event() {
+        crate::harness::answer(&mut server, &event);
+        assert!(!matches!(event, Event::Update { .. }));
+    }
+    server.shutdown();
+    assert_eq!(
+        server.poll_event(),
+        Some(Event::Closed(Err(SessionError::Shutdown)))
+    );
+    let mut out = Vec::new();
+    while let Some(bytes) = server.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    assert!(out.ends_with(b"+OK Message deleted\r\n-ERR [SYS/TEMP] Server shutting down\r\n"));
+    assert!(server.is_closed());
+}
