@@ -804,10 +804,12 @@ impl Client {
 /// sync.add(&UidListing { message: 1, uid: Uid::new("a1").unwrap() });
 /// sync.add(&UidListing { message: 2, uid: Uid::new("b2").unwrap() });
 /// assert_eq!(sync.to_fetch(), [(2, "b2".to_string())]);
+/// assert!(sync.gone().is_empty());
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct UidlSync {
     known: HashSet<String>,
+    seen: HashSet<String>,
     new: Vec<(u32, String)>,
 }
 
@@ -816,12 +818,14 @@ impl UidlSync {
     pub fn new(known: impl IntoIterator<Item = String>) -> Self {
         UidlSync {
             known: known.into_iter().collect(),
+            seen: HashSet::new(),
             new: Vec::new(),
         }
     }
 
     /// One entry of the listing ([`Event::Uid`]).
     pub fn add(&mut self, entry: &UidListing<'_>) {
+        self.seen.insert(entry.uid.as_str().to_owned());
         if !self.known.contains(entry.uid.as_str()) {
             self.new
                 .push((entry.message, entry.uid.as_str().to_owned()));
@@ -831,5 +835,18 @@ impl UidlSync {
     /// The messages to fetch: number and unique-id, in listing order.
     pub fn to_fetch(&self) -> &[(u32, String)] {
         &self.new
+    }
+
+    /// The known unique-ids the listing did not show: messages removed from the server
+    /// since, which a client keeping a list of fetched unique-ids can forget. Sorted.
+    pub fn gone(&self) -> Vec<&str> {
+        let mut gone: Vec<&str> = self
+            .known
+            .iter()
+            .filter(|uid| !self.seen.contains(*uid))
+            .map(String::as_str)
+            .collect();
+        gone.sort_unstable();
+        gone
     }
 }
