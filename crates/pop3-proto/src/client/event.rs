@@ -98,6 +98,10 @@ pub enum SessionError {
     /// A response line over the limit.
     #[error("response line too long")]
     LineTooLong,
+    /// A `CAPA` listing longer than [`MAX_CAPABILITIES`](crate::client::MAX_CAPABILITIES)
+    /// lines: a server that never ends it would otherwise fill memory.
+    #[error("CAPA listing too long")]
+    TooManyCapabilities,
     /// Bytes arrived after `+OK` to `STLS` and before the handshake (RFC 2595 section 4).
     #[error("data after the +OK to STLS")]
     StartTlsInjection,

@@ -71,6 +71,12 @@ mod event;
 pub use config::{ClientConfig, Credentials, TlsPolicy};
 pub use event::{ClientError, Event, SessionError};
 
+/// The most `CAPA` lines the client keeps: 256. RFC 2449 defines about a dozen
+/// capabilities; a listing longer than this ends the session with
+/// [`SessionError::TooManyCapabilities`], so that a server that never ends it cannot fill
+/// memory.
+pub const MAX_CAPABILITIES: usize = 256;
+
 /// A command written (or queued to be written) and waiting for its response.
 #[derive(Debug)]
 enum Awaiting {
@@ -662,6 +668,9 @@ impl Client {
         // A line starting with a dot is stuffed (RFC 1939 section 3).
         let line = line.strip_prefix(b".").unwrap_or(line);
         let result = match &awaiting {
+            Awaiting::Capa if self.capabilities.list.len() >= MAX_CAPABILITIES => {
+                return self.fail(SessionError::TooManyCapabilities);
+            }
             Awaiting::Capa => Capability::parse(line).map(|c| {
                 self.capabilities.list.push(c.into_owned());
             }),

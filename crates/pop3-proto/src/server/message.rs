@@ -1,5 +1,5 @@
 //! Streaming `RETR` and `TOP`: dot-stuffing through mail-wire's encoder (security rule 3.4:
-//! every line start is stuffed, the end marker is ours), and cutting `TOP` after the header
+//! every line start is stuffed, the end marker is ours; bare CR and LF go out as CRLF), and cutting `TOP` after the header
 //! and the requested number of body lines (RFC 1939 section 7).
 
 use bytes::BytesMut;
@@ -25,7 +25,9 @@ struct TopCut {
 impl Outgoing {
     pub(super) fn new(lines: Option<u32>) -> Self {
         Outgoing {
-            encoder: DotEncoder::new(),
+            // RFC 1939 section 3: every line of a multi-line response ends in CRLF, also
+            // when the application stores messages with bare LF (or CR) line endings.
+            encoder: DotEncoder::normalizing(),
             top: lines.map(|left| TopCut {
                 in_header: true,
                 line_len: 0,

@@ -75,6 +75,10 @@
 //! | commands pipelined after `STLS` | `-ERR Commands pipelined after STLS, closing` and close (RFC 2595 section 4) |
 //! | idle past the timeout | `-ERR Disconnected for inactivity` and close, without UPDATE (RFC 1939 section 3) |
 //! | message number unknown or deleted | `-ERR No such message` |
+//!
+//! Pipelined commands are answered until [`OUTPUT_HIGH_WATER`] octets are queued; the rest
+//! wait until the driver has written them, so a flood of pipelined `LIST` or `UIDL` cannot
+//! make the machine queue output without bound.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -216,7 +220,16 @@ pub struct Server {
     /// When the last input arrived.
     fed_at: Instant,
     eof: bool,
+    /// Commands wait while the output queued is at [`OUTPUT_HIGH_WATER`]: the driver must
+    /// write it before more are answered.
+    deferred: bool,
 }
+
+/// While this much output is queued, the machine answers no further command until the
+/// driver has written it: 256 KiB. One command's answer can go past it (a `LIST` of a large
+/// maildrop), but pipelined commands cannot pile their answers up: 64 KiB of pipelined
+/// `UIDL` would otherwise queue 64 KiB / 6 times the whole listing at once.
+pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 
 impl fmt::Debug for Server {
     // The buffers are left out: the input can hold a PASS or AUTH line (docs/design.md
@@ -263,6 +276,7 @@ impl Server {
             timer: Timer::new(now),
             fed_at: now,
             eof: false,
+            deferred: false,
             config,
         };
         let mut greeting = format!("+OK {}", server.config.greeting);
@@ -405,6 +419,11 @@ impl Server {
             if self.pending.is_some() || self.held.is_some() {
                 return None;
             }
+            self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
+                && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
+            if self.deferred {
+                return None;
+            }
             if !self.step() {
                 if self.eof && !matches!(self.phase, Phase::Closed) {
                     self.close_on_eof();
@@ -426,7 +445,10 @@ impl Server {
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
     /// response, or the end of the client's idle time (the login timeout before login, the
     /// idle timeout after). `None` while a decision is pending, during the TLS hand-off and
-    /// after the close.
+    /// after the close. While commands wait for queued output to be written
+    /// ([`OUTPUT_HIGH_WATER`]) it is already due: a driver that writes, then reads until
+    /// this deadline, comes back to [`Server::poll_event`] at once rather than waiting for
+    /// a client that is waiting for the answers.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(held) = &self.held {
@@ -434,6 +456,9 @@ impl Server {
         }
         if !self.timed() {
             return None;
+        }
+        if self.deferred {
+            return Some(self.fed_at);
         }
         self.timer.deadline(self.idle_timeout())
     }
@@ -466,7 +491,7 @@ impl Server {
             }
             return;
         }
-        if !self.timed() {
+        if !self.timed() || self.deferred {
             return;
         }
         if self.timer.expire(now, self.idle_timeout()) {
@@ -474,12 +499,14 @@ impl Server {
         }
     }
 
-    /// Whether the driver should read more input now.
+    /// Whether the driver should read more input now. Also while commands wait for queued
+    /// output ([`OUTPUT_HIGH_WATER`]), so that the driver writes it; after the client closed
+    /// its side, reading then ends the session ([`Server::handle_connection_lost`]).
     pub fn wants_input(&self) -> bool {
         self.pending.is_none()
             && self.held.is_none()
             && self.events.is_empty()
-            && !self.eof
+            && (!self.eof || self.deferred)
             && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff)
     }
 
@@ -637,8 +664,9 @@ impl Server {
     }
 
     /// The next piece of the message for the pending [`Event::Retrieve`]: the `+OK` goes out
-    /// before the first piece, and the content is dot-stuffed (and cut after the requested
-    /// body lines for `TOP`). Write [`Server::poll_transmit`] out after each piece.
+    /// before the first piece, and the content is dot-stuffed, with bare CR and bare LF sent
+    /// as CRLF (RFC 1939 section 3; count [`MessageInfo::size`] that way), and cut after the
+    /// requested body lines for `TOP`. Write [`Server::poll_transmit`] out after each piece.
     ///
     /// # Errors
     ///

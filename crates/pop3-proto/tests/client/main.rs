@@ -3,5 +3,6 @@
 
 mod harness;
 mod limits;
+mod review;
 mod sessions;
 mod stls;

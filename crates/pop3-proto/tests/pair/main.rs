@@ -10,7 +10,9 @@ use pop3_proto::Uid;
 use pop3_proto::client::{self, Client, ClientConfig, Credentials};
 use pop3_proto::server::{self, MessageInfo, Server, ServerConfig};
 
-const MESSAGE: &[u8] = b"Subject: pair\r\n\r\n.starts with a dot\r\nbare\nLF kept\r\n";
+const MESSAGE: &[u8] = b"Subject: pair\r\n\r\n.starts with a dot\r\nbare\nLF\r\n";
+/// What the client receives: the bare LF goes out as CRLF (RFC 1939 section 3).
+const RECEIVED: &[u8] = b"Subject: pair\r\n\r\n.starts with a dot\r\nbare\r\nLF\r\n";
 
 #[test]
 fn stls_login_retrieve_delete_quit_in_every_chunking() {
@@ -28,7 +30,7 @@ fn stls_login_retrieve_delete_quit_in_every_chunking() {
                 .unwrap(),
             server::Event::OpenMaildrop { .. } => server
                 .open_maildrop(vec![MessageInfo::new(
-                    MESSAGE.len() as u64,
+                    RECEIVED.len() as u64,
                     Uid::new("only").unwrap(),
                 )])
                 .unwrap(),
@@ -65,7 +67,7 @@ fn stls_login_retrieve_delete_quit_in_every_chunking() {
                 body.extend_from_slice(chunk);
             }
         }
-        assert_eq!(body, MESSAGE, "{chunking:?}");
+        assert_eq!(body, RECEIVED, "{chunking:?}");
         let written = String::from_utf8_lossy(pair.written(Side::Client)).into_owned();
         assert!(
             written.starts_with("CAPA\r\nSTLS\r\nCAPA\r\nAUTH PLAIN "),

@@ -3,6 +3,7 @@
 
 mod harness;
 mod limits;
+mod review;
 mod sessions;
 mod splitting;
 mod stls;
