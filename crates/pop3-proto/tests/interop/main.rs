@@ -3,4 +3,5 @@
 //! needs the `tokio` feature), a module per side.
 
 mod client;
+mod review;
 mod server;
