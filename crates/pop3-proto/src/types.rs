@@ -136,12 +136,24 @@ impl<'a> RespCode<'a> {
         }
     }
 
-    /// Whether `name` is a well-formed code: `1*(ALPHA / DIGIT / "-")` parts joined by `/`
-    /// (RFC 2449 section 8).
+    /// Whether the server may send `name`: `1*(ALPHA / DIGIT / "-")` parts joined by `/`,
+    /// the shape of every code RFC 2449 section 8 and its registry define.
     pub(crate) fn valid_name(name: &str) -> bool {
         !name.is_empty()
             && name.split('/').all(|part| {
                 !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             })
+    }
+
+    /// Whether a received code is well-formed: `resp-level *("/" resp-level)` with
+    /// `resp-level = 1*rchar`, `rchar` any printable ASCII but `/` and `]` (RFC 2449
+    /// section 9). Wider than what [`RespCode::valid_name`] lets the server send.
+    pub(crate) fn parses(name: &str) -> bool {
+        name.split('/').all(|level| {
+            !level.is_empty()
+                && level
+                    .bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) && b != b']')
+        })
     }
 }

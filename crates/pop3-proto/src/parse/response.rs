@@ -38,7 +38,7 @@ pub(crate) fn response(line: &[u8]) -> Result<Response<'_>, ResponseError> {
                 memchr::memchr(b']', inner).ok_or(ResponseError::BadCode { offset: text_start })?;
             let name = std::str::from_utf8(&inner[..close])
                 .ok()
-                .filter(|name| RespCode::valid_name(name))
+                .filter(|name| RespCode::parses(name))
                 .ok_or(ResponseError::BadCode { offset: text_start })?;
             let after = &inner[close + 1..];
             let after = after.strip_prefix(b" ").unwrap_or(after);

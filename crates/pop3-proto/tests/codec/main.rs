@@ -9,6 +9,8 @@ use pop3_proto::{
 };
 use proptest::prelude::*;
 
+mod review;
+
 #[test]
 fn commands_parse_case_insensitively_and_errors_name_the_offset() {
     assert_eq!(Command::parse(b"stat"), Ok(Command::Stat));
