@@ -253,10 +253,13 @@ impl Client {
 
     /// When [`Client::handle_timeout`] is due: while a response is awaited,
     /// [`ClientConfig::response_timeout`] after the command was queued or the last complete
-    /// line (or piece of a message) arrived.
+    /// line (of a response, a listing or a message) arrived.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let waiting = self.phase == Phase::Greeting || !self.sent.is_empty();
+        // Also in the middle of a multi-line answer (its command is no longer in `sent`).
+        let waiting = self.phase == Phase::Greeting
+            || !self.sent.is_empty()
+            || !matches!(self.reading, Reading::Status);
         if self.phase == Phase::Closed || self.phase == Phase::TlsHandoff || !waiting {
             return None;
         }
@@ -465,8 +468,14 @@ impl Client {
         while self.phase != Phase::Closed && self.phase != Phase::TlsHandoff {
             if let Reading::Body(message) = self.reading {
                 let event = self.dot.next_event(&mut self.input);
-                if event.is_some() {
-                    // Progress: the response time starts over (a message may be long).
+                let progress = match &event {
+                    Some(DotEvent::Data(chunk)) => memchr::memchr(b'\n', chunk).is_some(),
+                    Some(_) => true,
+                    None => false,
+                };
+                if progress {
+                    // A line of the message completed: the response time starts over (a
+                    // message may be long), but not for bytes of a line that never ends.
                     self.deadline_from = now;
                 }
                 match event {
