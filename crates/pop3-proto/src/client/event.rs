@@ -111,6 +111,10 @@ pub enum SessionError {
     /// Credentials would have gone over a connection without TLS (security rule 3.3).
     #[error("refusing to send credentials without TLS")]
     PlaintextCredentials,
+    /// The user name or password holds a CR, LF or other control octet, which `USER` and
+    /// `PASS` cannot carry (the line would end early and the rest go out as a command).
+    #[error("the user name or password holds a control character USER/PASS cannot send")]
+    UnsendableCredentials,
     /// The login failed.
     #[error("login failed: {0}")]
     AuthFailed(Response<'static>),

@@ -740,6 +740,12 @@ impl Client {
             _ => None,
         };
         let Some(session) = session else {
+            // RFC 1939 section 7: the arguments are on the command line; a control octet
+            // would cut it (and a CR or LF send the rest as a command of its own).
+            let control = |text: &str| text.bytes().any(|b| b < 0x20 || b == 0x7f);
+            if control(&credentials.user) || control(credentials.password.expose()) {
+                return self.fail(SessionError::UnsendableCredentials);
+            }
             return self.send(Command::User(&credentials.user), Awaiting::User);
         };
         let mut session = match session {

@@ -1,11 +1,13 @@
 //! Review findings on the client, each reproduced: a server streaming an endless `CAPA`
 //! listing must not make the client keep every line; a server silent in the middle of a
-//! listing or message, or dribbling a message line, must still time out.
+//! listing or message, or dribbling a message line, must still time out; credentials with a
+//! line break must not turn into extra commands on `USER`/`PASS`.
 
 use std::time::Duration;
 
 use mail_testkit::SimClock;
-use pop3_proto::client::{Client, ClientConfig, Event, SessionError};
+use mail_wire::Secret;
+use pop3_proto::client::{Client, ClientConfig, Credentials, Event, SessionError};
 
 use crate::harness::credentials;
 
@@ -116,4 +118,39 @@ fn a_server_dribbling_a_message_line_still_times_out() {
     assert_eq!(ending, Some(Err(SessionError::Timeout)));
     // 600 s after the last complete line: the second dribbled octet (at 1000 s) is too late.
     assert_eq!(clock.elapsed(), Duration::from_secs(1000));
+}
+
+/// `USER`/`PASS` puts the name and the password on the command line as they are: a CR or LF
+/// in either (a name or password taken from a form or a file) would end the line early and
+/// send the rest as a command of its own. The client must refuse to send them.
+#[test]
+fn credentials_with_a_line_break_are_not_sent_as_commands() {
+    for credentials in [
+        Credentials::password("alice\r\nDELE 1", Secret::new("secret".into())),
+        Credentials::password("alice", Secret::new("secret\r\nDELE 1".into())),
+        Credentials::password("alice", Secret::new("secret\nDELE 1".into())),
+    ] {
+        let clock = SimClock::new();
+        let mut client = Client::new(ClientConfig::pop3s(credentials), clock.now());
+        let mut wire = Vec::new();
+        let mut ending = None;
+        for read in [&b"+OK ready\r\n"[..], b"+OK\r\nUSER\r\n.\r\n", b"+OK\r\n"] {
+            client.feed(clock.now(), read);
+            while let Some(bytes) = client.poll_transmit() {
+                wire.extend_from_slice(&bytes);
+            }
+            while let Some(event) = client.poll_event() {
+                if let Event::Closed(end) = event {
+                    ending = Some(end);
+                }
+            }
+        }
+        let wire = String::from_utf8(wire).unwrap();
+        assert!(!wire.contains("DELE"), "{wire:?}");
+        assert_eq!(
+            ending,
+            Some(Err(SessionError::UnsendableCredentials)),
+            "{wire:?}"
+        );
+    }
 }
