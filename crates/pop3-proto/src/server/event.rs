@@ -138,7 +138,8 @@ pub enum ServerError {
     /// [`Server::tls_established`] without a preceding [`Event::StartTls`].
     #[error("no STLS handshake is pending")]
     NoTlsPending,
-    /// A reply text holding CR, LF or another control octet.
-    #[error("reply text holds a control octet")]
+    /// A reply text holding CR, LF or another control octet, or too long for a response
+    /// line (512 octets, RFC 2449 section 4).
+    #[error("reply text holds a control octet or is too long for a response line")]
     BadText,
 }

@@ -549,7 +549,8 @@ impl Server {
     /// # Errors
     ///
     /// [`ServerError::NoPendingDecision`], [`ServerError::WrongDecision`] for a message whose
-    /// data has started, [`ServerError::BadText`] for a control octet in `text`.
+    /// data has started, [`ServerError::BadText`] for a control octet in `text` or a line
+    /// that would pass 512 octets (RFC 2449 section 4); the decision stays pending then.
     pub fn reject(&mut self, code: Option<RespCode<'_>>, text: &str) -> Result<(), ServerError> {
         if check_text(text).is_err()
             || code
@@ -565,6 +566,10 @@ impl Server {
         if !text.is_empty() {
             line.push(' ');
             line.push_str(text);
+        }
+        // RFC 2449 section 4: at most 512 octets with the CRLF.
+        if line.len() + 2 > crate::MAX_RESPONSE_LINE {
+            return Err(ServerError::BadText);
         }
         match self.pending.take() {
             Some(Pending::Auth { method, user, .. }) => {

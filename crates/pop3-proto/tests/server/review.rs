@@ -1,11 +1,12 @@
 //! Review findings on the server, each reproduced: a message body with bare LF line endings
 //! goes out in CRLF lines (RFC 1939 section 3), and a flood of pipelined listing commands
-//! cannot make the machine queue output without bound.
+//! cannot make the machine queue output without bound; an application's `-ERR` text cannot
+//! make a response line longer than RFC 2449 allows.
 
 use mail_testkit::SimClock;
 use mail_testkit::users::{Users, server_nonce};
-use pop3_proto::Uid;
-use pop3_proto::server::{Event, MessageInfo, Server};
+use pop3_proto::server::{Event, MessageInfo, Server, ServerError};
+use pop3_proto::{MAX_RESPONSE_LINE, RespCode, Uid};
 
 use crate::harness::config;
 
@@ -119,4 +120,37 @@ fn pipelined_listings_do_not_queue_output_without_bound() {
     assert_eq!(answered, flood.len() / 6);
     assert!(!server.is_closed());
     assert!(server.wants_input());
+}
+
+/// `reject` with a long text (an error message that quotes a path, say) would send a status
+/// line over 512 octets, which RFC 2449 section 4 forbids and our own client refuses (it
+/// ends the session). The machine must refuse the text and keep the decision pending.
+#[test]
+fn a_reject_text_longer_than_a_response_line_is_refused() {
+    let clock = SimClock::new();
+    let mut server = Server::new(config(), clock.now());
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\n");
+    loop {
+        match server.poll_event() {
+            Some(Event::AuthStep { .. }) => server
+                .auth_step(&Users::standard(), server_nonce())
+                .unwrap(),
+            Some(Event::OpenMaildrop { .. }) => break,
+            Some(Event::Authenticated(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    drain(&mut server);
+    // "-ERR [IN-USE] " is 14 octets and CRLF 2: 496 octets of text fit exactly.
+    let too_long = "x".repeat(MAX_RESPONSE_LINE - 15);
+    assert_eq!(
+        server.reject(Some(RespCode::InUse), &too_long),
+        Err(ServerError::BadText)
+    );
+    assert!(drain(&mut server).is_empty());
+    let fits = "x".repeat(MAX_RESPONSE_LINE - 16);
+    server.reject(Some(RespCode::InUse), &fits).unwrap();
+    let out = drain(&mut server);
+    assert_eq!(out.len(), MAX_RESPONSE_LINE);
+    assert!(out.starts_with(b"-ERR [IN-USE] xxx"));
 }
