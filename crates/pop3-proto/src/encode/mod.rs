@@ -1,0 +1,5 @@
+//! Encoders, mirroring `parse/` file for file: `parse(encode(x)) == x`.
+
+pub(crate) mod capability;
+pub(crate) mod command;
+pub(crate) mod response;

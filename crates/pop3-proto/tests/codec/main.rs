@@ -1,0 +1,168 @@
+//! The codec: command and response parsing, errors naming the rule and offset, and
+//! `parse(encode(x)) == x` as property tests.
+
+use bytes::BytesMut;
+use mail_wire::Secret;
+use pop3_proto::{
+    Capability, Command, CommandError, RespCode, Response, ResponseError, ScanListing, Status, Uid,
+    UidListing,
+};
+use proptest::prelude::*;
+
+mod review;
+
+#[test]
+fn commands_parse_case_insensitively_and_errors_name_the_offset() {
+    assert_eq!(Command::parse(b"stat"), Ok(Command::Stat));
+    assert_eq!(Command::parse(b"list 3"), Ok(Command::List(Some(3))));
+    assert_eq!(
+        Command::parse(b"PASS two words"),
+        Ok(Command::Pass(Secret::new("two words".into())))
+    );
+    assert_eq!(
+        Command::parse(b"STAT 1"),
+        Err(CommandError::UnexpectedArgument {
+            verb: "STAT",
+            offset: 4
+        })
+    );
+    assert_eq!(
+        Command::parse(b"RETR x"),
+        Err(CommandError::BadArgument {
+            verb: "RETR",
+            offset: 5
+        })
+    );
+    assert_eq!(
+        Command::parse(b"RETR"),
+        Err(CommandError::MissingArgument { verb: "RETR" })
+    );
+    assert_eq!(
+        Command::parse(b"RETR 99999999999"),
+        Err(CommandError::BadArgument {
+            verb: "RETR",
+            offset: 5
+        })
+    );
+    assert_eq!(Command::parse(b"HELO"), Err(CommandError::UnknownCommand));
+    assert_eq!(
+        Command::parse(b"USER a\0b"),
+        Err(CommandError::BadArgument {
+            verb: "",
+            offset: 6
+        })
+    );
+    // An error never quotes a password.
+    let error = Command::parse(b"PASS").unwrap_err();
+    assert_eq!(error.to_string(), "PASS: missing argument");
+}
+
+#[test]
+fn responses_codes_and_listings() {
+    let r = Response::parse(b"+OK").unwrap();
+    assert_eq!((r.status(), r.code(), r.text()), (Status::Ok, None, ""));
+    let r = Response::parse(b"-ERR [SYS/TEMP] try later").unwrap();
+    assert_eq!(r.code(), Some(&RespCode::SysTemp));
+    assert_eq!(Response::parse(b"OK"), Err(ResponseError::BadStatus));
+    assert_eq!(
+        Response::parse(b"-ERR [AUTH"),
+        Err(ResponseError::BadCode { offset: 5 })
+    );
+    assert_eq!(
+        ScanListing::parse(b"2 200 extra").unwrap(),
+        ScanListing {
+            message: 2,
+            size: 200
+        }
+    );
+    assert!(UidListing::parse(b"1 ").is_err());
+    assert_eq!(
+        Capability::parse(b"utf8 user").unwrap(),
+        Capability::Utf8 { user: true }
+    );
+    assert_eq!(
+        Capability::parse(b"IMPLEMENTATION Shlemazle Plotz v302").unwrap(),
+        Capability::Implementation("Shlemazle Plotz v302".into())
+    );
+}
+
+fn command() -> impl Strategy<Value = Command<'static>> {
+    let word = "[A-Za-z0-9@._-]{1,20}";
+    prop_oneof![
+        Just(Command::Stat),
+        Just(Command::Noop),
+        Just(Command::Rset),
+        Just(Command::Quit),
+        Just(Command::Capa),
+        Just(Command::Stls),
+        Just(Command::Utf8),
+        proptest::option::of(any::<u32>()).prop_map(Command::List),
+        proptest::option::of(any::<u32>()).prop_map(Command::Uidl),
+        any::<u32>().prop_map(Command::Retr),
+        any::<u32>().prop_map(Command::Dele),
+        (any::<u32>(), any::<u32>()).prop_map(|(message, lines)| Command::Top { message, lines }),
+        word.prop_map(|w| Command::User(Box::leak(w.into_boxed_str()))),
+        "[ -~]{1,40}".prop_map(|p| Command::Pass(Secret::new(p))),
+        (word, "[0-9a-f]{32}").prop_map(|(n, d)| Command::Apop {
+            name: Box::leak(n.into_boxed_str()),
+            digest: Box::leak(d.into_boxed_str()),
+        }),
+        (
+            "[A-Z0-9-]{1,20}",
+            proptest::option::of("[A-Za-z0-9+/=]{1,60}")
+        )
+            .prop_map(|(m, i)| {
+                Command::Auth {
+                    mechanism: Box::leak(m.into_boxed_str()),
+                    initial_response: i.map(Secret::new),
+                }
+            }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn commands_round_trip(command in command()) {
+        let mut wire = BytesMut::new();
+        command.encode(&mut wire);
+        prop_assert!(wire.ends_with(b"\r\n"));
+        let parsed = Command::parse(&wire[..wire.len() - 2]).unwrap();
+        prop_assert_eq!(parsed, command);
+    }
+
+    #[test]
+    fn responses_round_trip(
+        ok in any::<bool>(),
+        code in proptest::option::of("[A-Z0-9-]{1,10}(/[A-Z0-9-]{1,10})?"),
+        text in "([!-Z\\\\-~][ -~]{0,40})?",
+    ) {
+        let status = if ok { Status::Ok } else { Status::Err };
+        let code = code.as_deref().map(RespCode::from_name);
+        let response = Response::new(status, code, text.as_str()).unwrap();
+        let mut wire = BytesMut::new();
+        response.encode(&mut wire);
+        let parsed = Response::parse(&wire[..wire.len() - 2]).unwrap();
+        prop_assert_eq!(parsed, response);
+    }
+
+    #[test]
+    fn listings_round_trip(message in any::<u32>(), size in any::<u64>(), uid in "[!-~]{1,70}") {
+        let scan = ScanListing { message, size };
+        let mut wire = BytesMut::new();
+        scan.encode(&mut wire);
+        prop_assert_eq!(ScanListing::parse(&wire[..wire.len() - 2]).unwrap(), scan);
+        let listing = UidListing { message, uid: Uid::new(uid).unwrap() };
+        let mut wire = BytesMut::new();
+        listing.encode(&mut wire);
+        prop_assert_eq!(UidListing::parse(&wire[..wire.len() - 2]).unwrap(), listing);
+    }
+
+    #[test]
+    fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = Command::parse(&bytes);
+        let _ = Response::parse(&bytes);
+        let _ = Capability::parse(&bytes);
+        let _ = ScanListing::parse(&bytes);
+        let _ = UidListing::parse(&bytes);
+    }
+}

@@ -1,0 +1,156 @@
+//! Review findings on the server, each reproduced: a message body with bare LF line endings
+//! goes out in CRLF lines (RFC 1939 section 3), and a flood of pipelined listing commands
+//! cannot make the machine queue output without bound; an application's `-ERR` text cannot
+//! make a response line longer than RFC 2449 allows.
+
+use mail_testkit::SimClock;
+use mail_testkit::users::{Users, server_nonce};
+use pop3_proto::server::{Event, MessageInfo, Server, ServerError};
+use pop3_proto::{MAX_RESPONSE_LINE, RespCode, Uid};
+
+use crate::harness::config;
+
+fn drain(server: &mut Server) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(bytes) = server.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+/// Logs `alice` in to a maildrop of `messages`, each of `size` octets.
+fn logged_in(clock: &SimClock, messages: usize, size: u64) -> Server {
+    let mut server = Server::new(config(), clock.now());
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\n");
+    while let Some(event) = server.poll_event() {
+        match event {
+            Event::AuthStep { .. } => server
+                .auth_step(&Users::standard(), server_nonce())
+                .unwrap(),
+            Event::OpenMaildrop { .. } => server
+                .open_maildrop(
+                    (0..messages)
+                        .map(|i| {
+                            let uid = format!("{i:0>70}");
+                            MessageInfo::new(size, Uid::new(uid).unwrap())
+                        })
+                        .collect(),
+                )
+                .unwrap(),
+            _ => {}
+        }
+    }
+    drain(&mut server);
+    server
+}
+
+/// RETR of a message the application stores with LF line endings (as Maildir files often
+/// are): every line on the wire ends in CRLF, a dot after a bare LF is stuffed, and the end
+/// marker follows a CRLF.
+#[test]
+fn bare_lf_in_a_message_goes_out_as_crlf() {
+    let clock = SimClock::new();
+    let body = b"Subject: lf\n\n.dot\nlast line without newline";
+    let mut server = logged_in(&clock, 1, 50);
+    server.feed(clock.now(), b"RETR 1\r\n");
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::Retrieve { index: 0, .. })
+    ));
+    server.send_message_data(body).unwrap();
+    server.end_message().unwrap();
+    assert_eq!(
+        String::from_utf8(drain(&mut server)).unwrap(),
+        "+OK Message follows\r\nSubject: lf\r\n\r\n..dot\r\nlast line without newline\r\n.\r\n"
+    );
+    // TOP cuts LF-only messages too, and sends them in CRLF.
+    server.feed(clock.now(), b"TOP 1 0\r\n");
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::Retrieve { index: 0, .. })
+    ));
+    server.send_message_data(body).unwrap();
+    server.end_message().unwrap();
+    assert_eq!(
+        String::from_utf8(drain(&mut server)).unwrap(),
+        "+OK Message follows\r\nSubject: lf\r\n\r\n.\r\n"
+    );
+}
+
+/// 6,000 octets of pipelined `UIDL` against a maildrop of 200 messages: each answer is about
+/// 15 KB, so answering all 1,000 at once queues 15 MB (a full 64 KiB of input against a
+/// larger maildrop: gigabytes). The machine must stop taking commands while its output is
+/// large, and still answer every one once the driver writes.
+#[test]
+fn pipelined_listings_do_not_queue_output_without_bound() {
+    let clock = SimClock::new();
+    let mut server = logged_in(&clock, 200, 100);
+    let flood = b"UIDL\r\n".repeat(1000);
+    server.feed(clock.now(), &flood);
+    let mut answered = 0usize;
+    let mut peak = 0usize;
+    let mut rounds = 0;
+    loop {
+        if let Some(event) = server.poll_event() {
+            panic!("unexpected event {event:?}");
+        }
+        let mut queued = 0;
+        while let Some(bytes) = server.poll_transmit() {
+            queued += bytes.len();
+            answered += bytes.windows(5).filter(|w| w == b"\r\n.\r\n").count();
+        }
+        peak = peak.max(queued);
+        assert!(
+            peak <= 1024 * 1024,
+            "{peak} octets queued at once after {answered} answers"
+        );
+        if queued == 0 {
+            // Nothing more to write: the machine must not hold unanswered commands.
+            break;
+        }
+        // The driver wrote everything; it tells the machine the time when its deadline is due.
+        if let Some(due) = server.poll_timeout() {
+            if due <= clock.now() {
+                server.handle_timeout(clock.now());
+            }
+        }
+        rounds += 1;
+        assert!(rounds < 1_000_000);
+    }
+    assert_eq!(answered, flood.len() / 6);
+    assert!(!server.is_closed());
+    assert!(server.wants_input());
+}
+
+/// `reject` with a long text (an error message that quotes a path, say) would send a status
+/// line over 512 octets, which RFC 2449 section 4 forbids and our own client refuses (it
+/// ends the session). The machine must refuse the text and keep the decision pending.
+#[test]
+fn a_reject_text_longer_than_a_response_line_is_refused() {
+    let clock = SimClock::new();
+    let mut server = Server::new(config(), clock.now());
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\n");
+    loop {
+        match server.poll_event() {
+            Some(Event::AuthStep { .. }) => server
+                .auth_step(&Users::standard(), server_nonce())
+                .unwrap(),
+            Some(Event::OpenMaildrop { .. }) => break,
+            Some(Event::Authenticated(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    drain(&mut server);
+    // "-ERR [IN-USE] " is 14 octets and CRLF 2: 496 octets of text fit exactly.
+    let too_long = "x".repeat(MAX_RESPONSE_LINE - 15);
+    assert_eq!(
+        server.reject(Some(RespCode::InUse), &too_long),
+        Err(ServerError::BadText)
+    );
+    assert!(drain(&mut server).is_empty());
+    let fits = "x".repeat(MAX_RESPONSE_LINE - 16);
+    server.reject(Some(RespCode::InUse), &fits).unwrap();
+    let out = drain(&mut server);
+    assert_eq!(out.len(), MAX_RESPONSE_LINE);
+    assert!(out.starts_with(b"-ERR [IN-USE] xxx"));
+}
