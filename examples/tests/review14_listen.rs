@@ -300,3 +300,28 @@ fn an_evicted_session_does_not_wait_out_its_login_penalty() {
     waiting.expect_eof();
     drop((second, newcomer));
 }
+
+/// A connection evicted during its implicit-TLS handshake ends at once rather than at the
+/// handshake deadline (100 s here), so connections that never handshake cannot pile up beyond
+/// the pool while newcomers evict them.
+#[test]
+fn a_connection_evicted_in_its_tls_handshake_is_closed() {
+    let (_dir, server) = start(
+        "evict-tls",
+        &[
+            "--max-connections-submissions",
+            "1",
+            "--tls-handshake-timeout",
+            "100",
+            "--stress-threshold",
+            "100",
+        ],
+    );
+    let mut silent = Smtp::connect(server.submissions);
+    // Accepted and in its handshake before the newcomer comes.
+    poll("the first connection accepted", || {
+        server.stderr().contains("connected").then_some(())
+    });
+    let _newcomer = Smtp::connect(server.submissions);
+    assert_eq!(silent.expect_eof(), b"", "nothing is sent in plaintext");
+}
