@@ -127,9 +127,14 @@ fn a_body_below_the_minimum_data_rate_is_closed() {
         &["--data-timeout", "2", "--min-data-rate", "500"],
     );
     let mut conn = server.relay();
-    conn.start_message("carol@example.org", &[ALICE]);
-    let mut writer = conn.stream.try_clone().expect("clone");
+    conn.cmd_expect("EHLO raw.test", 250);
+    conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+    conn.cmd_expect(&format!("RCPT TO:<{ALICE}>"), 250);
+    // The body's time starts when the server answers DATA, before the 354 arrives here: the
+    // lower bound is measured from before DATA is sent.
     let started = Instant::now();
+    conn.cmd_expect("DATA", 354);
+    let mut writer = conn.stream.try_clone().expect("clone");
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     thread::spawn(move || {
