@@ -473,7 +473,8 @@ LIMITS:
     --max-recipients N       Recipients per message; RFC 5321 section 4.5.3.1.8
                              [default: 100]
     --max-connections N      Simultaneous connections of each listener (each has its own
-                             pool); Dovecot's default_client_limit [default: 1000]
+                             pool; together they are cut to fit the open-files limit);
+                             Dovecot's default_client_limit [default: 1000]
     --max-connections-per-ip N
                              Simultaneous connections from one client to one listener (IPv6:
                              one prefix); Postfix's smtpd_client_connection_count_limit
@@ -492,7 +493,8 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
     --max-connections-SERVICE N
                              Pool of one listener (SERVICE: smtp, submission, submissions,
                              pop3, pop3s, imap, imaps); Dovecot's per-service client_limit
-                             [default: --max-connections, 1000]
+                             [default: --max-connections, 1000]. A full login listener
+                             closes its oldest session that has not logged in
     --ipv6-prefix-length BITS
                              IPv6 clients are counted per prefix of this length (1-128);
                              Postfix's smtpd_client_ipv6_prefix_length [default: 64]

@@ -127,9 +127,14 @@ fn a_body_below_the_minimum_data_rate_is_closed() {
         &["--data-timeout", "2", "--min-data-rate", "500"],
     );
     let mut conn = server.relay();
-    conn.start_message("carol@example.org", &[ALICE]);
-    let mut writer = conn.stream.try_clone().expect("clone");
+    conn.cmd_expect("EHLO raw.test", 250);
+    conn.cmd_expect("MAIL FROM:<carol@example.org>", 250);
+    conn.cmd_expect(&format!("RCPT TO:<{ALICE}>"), 250);
+    // The body's time starts when the server answers DATA, before the 354 arrives here: the
+    // lower bound is measured from before DATA is sent.
     let started = Instant::now();
+    conn.cmd_expect("DATA", 354);
+    let mut writer = conn.stream.try_clone().expect("clone");
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     thread::spawn(move || {
@@ -242,9 +247,11 @@ fn a_pool_under_stress_shortens_the_timeouts_of_open_sessions() {
     let mut early = server.relay();
     early.cmd_expect("EHLO early.example", 250);
     thread::sleep(Duration::from_millis(1500));
+    // The idle time restarts when the server reads the NOOP, after this instant: the lower
+    // bound is measured from before it is sent.
+    let started = Instant::now();
     early.cmd_expect("NOOP", 250);
     // Three of four is 75%: the pool is under stress while two busy sessions hold it.
-    let started = Instant::now();
     let busy: Vec<Busy> = (0..2).map(|_| Busy::start(&server)).collect();
     let reply = early.expect(421);
     assert!(reply.text().starts_with("4.4.2"), "{reply:?}");

@@ -265,3 +265,63 @@ fn clients_that_never_log_in_cannot_keep_a_user_off_submission() {
     user.cmd_expect("QUIT", 221);
     drop(newcomers);
 }
+
+/// An evicted session must not outlive its place: one waiting out its client's login penalty
+/// (up to 15 s) would otherwise stay open beyond the pool while newcomers keep evicting, and
+/// a flood of such sessions would hold descriptors without bound. Its wait is cut short: the
+/// session's next reply is the `421`, not the answer to its login.
+#[test]
+fn an_evicted_session_does_not_wait_out_its_login_penalty() {
+    let (_dir, server) = start(
+        "evict-penalty",
+        &[
+            "--max-connections-submission",
+            "2",
+            "--auth-failure-delay",
+            "5",
+        ],
+    );
+    // A failure: the client's next check waits until 5 s after it.
+    let mut guesser = submission(&server);
+    guesser.send(format!("{}\r\n", auth_plain(ALICE, "wrong-guess")));
+    poll("the failure logged", || {
+        (failures_logged(&server) >= 1).then_some(())
+    });
+    guesser.close();
+    // The oldest session now waits in its login penalty; a newcomer evicts it.
+    let mut waiting = submission(&server);
+    waiting.send(format!("{}\r\n", auth_plain(ALICE, ALICE_PASSWORD)));
+    let mut second = Smtp::connect(server.submission);
+    second.expect(220);
+    let mut newcomer = Smtp::connect(server.submission);
+    newcomer.expect(220);
+    let reply = waiting.expect(421);
+    assert!(reply.text().starts_with("4.7.0"), "{reply:?}");
+    waiting.expect_eof();
+    drop((second, newcomer));
+}
+
+/// A connection evicted during its implicit-TLS handshake ends at once rather than at the
+/// handshake deadline (100 s here), so connections that never handshake cannot pile up beyond
+/// the pool while newcomers evict them.
+#[test]
+fn a_connection_evicted_in_its_tls_handshake_is_closed() {
+    let (_dir, server) = start(
+        "evict-tls",
+        &[
+            "--max-connections-submissions",
+            "1",
+            "--tls-handshake-timeout",
+            "100",
+            "--stress-threshold",
+            "100",
+        ],
+    );
+    let mut silent = Smtp::connect(server.submissions);
+    // Accepted and in its handshake before the newcomer comes.
+    poll("the first connection accepted", || {
+        server.stderr().contains("connected").then_some(())
+    });
+    let _newcomer = Smtp::connect(server.submissions);
+    assert_eq!(silent.expect_eof(), b"", "nothing is sent in plaintext");
+}
