@@ -154,3 +154,33 @@ fn a_reject_text_longer_than_a_response_line_is_refused() {
     assert_eq!(out.len(), MAX_RESPONSE_LINE);
     assert!(out.starts_with(b"-ERR [IN-USE] xxx"));
 }
+
+/// TOP counts lines as they go out: since a bare CR is sent as CRLF, it ends a line for TOP
+/// too, in any split of the content (the header ends at the first empty line).
+#[test]
+fn top_counts_bare_cr_lines_as_sent() {
+    let body = b"A: 1\r\rone\rtwo\rthree\r";
+    for split in 0..=body.len() {
+        let clock = SimClock::new();
+        let mut server = logged_in(&clock, 1, 50);
+        for (lines, expected) in [
+            (0, "A: 1\r\n\r\n"),
+            (1, "A: 1\r\n\r\none\r\n"),
+            (3, "A: 1\r\n\r\none\r\ntwo\r\nthree\r\n"),
+        ] {
+            server.feed(clock.now(), format!("TOP 1 {lines}\r\n").as_bytes());
+            assert!(matches!(
+                server.poll_event(),
+                Some(Event::Retrieve { index: 0, .. })
+            ));
+            server.send_message_data(&body[..split]).unwrap();
+            server.send_message_data(&body[split..]).unwrap();
+            server.end_message().unwrap();
+            assert_eq!(
+                String::from_utf8(drain(&mut server)).unwrap(),
+                format!("+OK Message follows\r\n{expected}.\r\n"),
+                "TOP 1 {lines}, split at {split}"
+            );
+        }
+    }
+}
