@@ -408,10 +408,14 @@ impl Client {
             Phase::Ready => return Err(ClientError::Closed),
             _ => return Err(ClientError::NotReady),
         }
-        if self.sent.is_empty() {
+        // Idle: nothing awaited, and no multi-line answer half in (its command has left
+        // `sent` once its status line came).
+        let idle = self.sent.is_empty() && matches!(self.reading, Reading::Status);
+        if idle {
             self.deadline_from = now;
         }
-        if self.sent.is_empty() || self.capabilities.pipelining() {
+        // RFC 2449 section 6.6: without PIPELINING, one command at a time.
+        if idle || self.capabilities.pipelining() {
             self.send(command, awaiting);
         } else {
             self.queued.push_back((command, awaiting));
@@ -653,7 +657,7 @@ impl Client {
 
     /// A command's answer is complete: send the next queued one.
     fn answered(&mut self) {
-        if self.sent.is_empty() {
+        if self.sent.is_empty() && matches!(self.reading, Reading::Status) {
             if let Some((command, awaiting)) = self.queued.pop_front() {
                 self.send(command, awaiting);
             }
