@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use mail_testkit::SimClock;
 use mail_wire::Secret;
-use pop3_proto::client::{Client, ClientConfig, Credentials, Event, SessionError};
+use pop3_proto::client::{
+    Client, ClientConfig, Credentials, Event, MAX_CAPABILITIES, SessionError,
+};
 
 use crate::harness::credentials;
 
@@ -39,6 +41,24 @@ fn an_endless_capa_listing_is_bounded() {
         "the client kept {} capabilities",
         client.capabilities().list.len()
     );
+    assert_eq!(client.capabilities().list.len(), MAX_CAPABILITIES);
+    // Exactly the limit is a listing like any other.
+    let mut client = Client::new(ClientConfig::pop3s(credentials()), clock.now());
+    client.feed(clock.now(), b"+OK ready\r\n");
+    while client.poll_transmit().is_some() {}
+    let mut listing = b"+OK\r\n".to_vec();
+    for i in 0..MAX_CAPABILITIES {
+        listing.extend_from_slice(format!("X-CAP-{i}\r\n").as_bytes());
+    }
+    listing.extend_from_slice(b".\r\n");
+    client.feed(clock.now(), &listing);
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        matches!(events.get(1), Some(Event::Capabilities(c)) if c.list.len() == MAX_CAPABILITIES),
+        "{:?}",
+        events.last()
+    );
+    assert!(!client.is_closed());
 }
 
 /// A server dribbling one octet of a message line every 500 s (under the 600 s response
