@@ -420,6 +420,7 @@ impl Server {
                 return None;
             }
             self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
+                && !self.input.is_empty()
                 && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
             if self.deferred {
                 return None;
