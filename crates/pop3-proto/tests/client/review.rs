@@ -2,7 +2,8 @@
 //! listing must not make the client keep every line; a server silent in the middle of a
 //! listing or message, or dribbling a message line, must still time out; credentials with a
 //! line break must not turn into extra commands on `USER`/`PASS`; without PIPELINING no command
-//! goes out while a multi-line answer is still coming.
+//! goes out while a multi-line answer is still coming; a `LIST n` or `UIDL n` answer about
+//! another message is refused.
 
 use std::time::Duration;
 
@@ -226,6 +227,50 @@ fn without_pipelining_no_command_goes_out_during_a_multi_line_answer() {
         let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
         assert!(
             events.contains(&Event::Done { command: "NOOP" }),
+            "{command}: {events:?}"
+        );
+    }
+}
+
+/// `LIST n` and `UIDL n` are answered `+OK n ...` (RFC 1939 section 5 and 7). An answer
+/// about another message belongs to another command (a server out of step, or answering
+/// pipelined commands out of order): the client must not hand it over as the answer.
+#[test]
+fn a_single_listing_about_another_message_is_refused() {
+    for (command, answer) in [
+        ("LIST", &b"+OK 3 200\r\n"[..]),
+        ("UIDL", b"+OK 3 uid-c\r\n"),
+    ] {
+        let clock = SimClock::new();
+        let mut client = Client::new(ClientConfig::pop3s(credentials()), clock.now());
+        for read in [
+            &b"+OK ready\r\n"[..],
+            b"-ERR\r\n",
+            b"+OK\r\n",
+            b"+OK in\r\n",
+        ] {
+            while client.poll_transmit().is_some() {}
+            client.feed(clock.now(), read);
+        }
+        while client.poll_event().is_some() {}
+        match command {
+            "LIST" => client.list(clock.now(), Some(5)).unwrap(),
+            _ => client.uidl(clock.now(), Some(5)).unwrap(),
+        }
+        while client.poll_transmit().is_some() {}
+        client.feed(clock.now(), answer);
+        let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Listed(_) | Event::Uid(_))),
+            "{command}: {events:?}"
+        );
+        assert!(
+            matches!(
+                events.last(),
+                Some(Event::Closed(Err(SessionError::Malformed(_))))
+            ),
             "{command}: {events:?}"
         );
     }
