@@ -32,6 +32,8 @@
 //! | failed logins | 3, each answer held 2 s | as the SMTP server (Dovecot `auth_failure_delay`) |
 //! | refused commands | 20 | Postfix `smtpd_hard_error_limit` |
 //! | junk commands before login | 100 | Postfix `smtpd_junk_command_limit` |
+//! | output queued before pipelined commands wait (server) | 256 KiB ([`server::OUTPUT_HIGH_WATER`]) | our choice: bounds what pipelined `LIST`/`UIDL` can queue |
+//! | `CAPA` lines kept (client) | 256 ([`client::MAX_CAPABILITIES`]) | our choice: RFC 2449 defines about a dozen |
 //!
 //! # A session, both machines
 //!

@@ -86,8 +86,9 @@ enum Awaiting {
     Pass,
     Auth,
     Stat,
-    List(bool),
-    Uidl(bool),
+    /// `None`: the whole listing; `Some(n)`: message `n` alone.
+    List(Option<u32>),
+    Uidl(Option<u32>),
     Retr(u32),
     Dele(u32),
     Noop,
@@ -315,11 +316,7 @@ impl Client {
     ///
     /// As [`Client::stat`].
     pub fn list(&mut self, now: Instant, message: Option<u32>) -> Result<(), ClientError> {
-        self.command(
-            now,
-            Command::List(message),
-            Awaiting::List(message.is_none()),
-        )
+        self.command(now, Command::List(message), Awaiting::List(message))
     }
 
     /// Sends `UIDL` (all messages, or one).
@@ -328,11 +325,7 @@ impl Client {
     ///
     /// As [`Client::stat`].
     pub fn uidl(&mut self, now: Instant, message: Option<u32>) -> Result<(), ClientError> {
-        self.command(
-            now,
-            Command::Uidl(message),
-            Awaiting::Uidl(message.is_none()),
-        )
+        self.command(now, Command::Uidl(message), Awaiting::Uidl(message))
     }
 
     /// Sends `RETR`.
@@ -408,10 +401,14 @@ impl Client {
             Phase::Ready => return Err(ClientError::Closed),
             _ => return Err(ClientError::NotReady),
         }
-        if self.sent.is_empty() {
+        // Idle: nothing awaited, and no multi-line answer half in (its command has left
+        // `sent` once its status line came).
+        let idle = self.sent.is_empty() && matches!(self.reading, Reading::Status);
+        if idle {
             self.deadline_from = now;
         }
-        if self.sent.is_empty() || self.capabilities.pipelining() {
+        // RFC 2449 section 6.6: without PIPELINING, one command at a time.
+        if idle || self.capabilities.pipelining() {
             self.send(command, awaiting);
         } else {
             self.queued.push_back((command, awaiting));
@@ -613,20 +610,28 @@ impl Client {
                 }
                 self.answered();
             }
-            Awaiting::List(true) | Awaiting::Uidl(true) => {
+            Awaiting::List(None) | Awaiting::Uidl(None) => {
                 self.reading = Reading::Lines(awaiting);
             }
-            Awaiting::List(false) => {
+            // RFC 1939 sections 5 and 7: `+OK n ...` answers `LIST n` and `UIDL n`; an
+            // answer about another message belongs to another command.
+            Awaiting::List(Some(message)) => {
                 match ScanListing::parse(response.text().as_bytes()) {
-                    Ok(entry) => self.events.push_back(Event::Listed(entry)),
+                    Ok(entry) if entry.message == message => {
+                        self.events.push_back(Event::Listed(entry))
+                    }
+                    Ok(_) => return self.fail(SessionError::Malformed(other_message())),
                     Err(error) => return self.fail(SessionError::Malformed(error)),
                 }
                 self.events.push_back(Event::ListingEnd);
                 self.answered();
             }
-            Awaiting::Uidl(false) => {
+            Awaiting::Uidl(Some(message)) => {
                 match UidListing::parse(response.text().as_bytes()) {
-                    Ok(entry) => self.events.push_back(Event::Uid(entry.into_owned())),
+                    Ok(entry) if entry.message == message => {
+                        self.events.push_back(Event::Uid(entry.into_owned()))
+                    }
+                    Ok(_) => return self.fail(SessionError::Malformed(other_message())),
                     Err(error) => return self.fail(SessionError::Malformed(error)),
                 }
                 self.events.push_back(Event::ListingEnd);
@@ -653,7 +658,7 @@ impl Client {
 
     /// A command's answer is complete: send the next queued one.
     fn answered(&mut self) {
-        if self.sent.is_empty() {
+        if self.sent.is_empty() && matches!(self.reading, Reading::Status) {
             if let Some((command, awaiting)) = self.queued.pop_front() {
                 self.send(command, awaiting);
             }
@@ -814,6 +819,14 @@ impl Client {
             }
             Err(error) => self.fail(SessionError::Sasl(error)),
         }
+    }
+}
+
+/// The error for a `LIST n` or `UIDL n` answer about another message.
+fn other_message() -> crate::ResponseError {
+    crate::ResponseError::BadField {
+        field: "message number",
+        offset: 0,
     }
 }
 

@@ -142,4 +142,11 @@ pub enum ServerError {
     /// line (512 octets, RFC 2449 section 4).
     #[error("reply text holds a control octet or is too long for a response line")]
     BadText,
+    /// The message at `index` of the list given to [`Server::open_maildrop`] has the
+    /// unique-id of an earlier one (RFC 1939 section 7: a unique-id identifies one message).
+    #[error("message {index} repeats the unique-id of an earlier message")]
+    DuplicateUid {
+        /// The index of the second message with that unique-id.
+        index: usize,
+    },
 }

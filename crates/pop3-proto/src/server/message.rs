@@ -13,12 +13,15 @@ pub(super) struct Outgoing {
 }
 
 /// Where `TOP` is in the message: the header ends at the first empty line; then `left` body
-/// lines are passed and the rest dropped.
+/// lines are passed and the rest dropped. A line ends at an LF, or at a bare CR (which goes
+/// out as CRLF), so that lines are counted as they are sent.
 #[derive(Debug)]
 struct TopCut {
     in_header: bool,
     line_len: usize,
     left: u32,
+    /// The last octet seen was a CR: a line ended, with a CRLF or a bare CR.
+    after_cr: bool,
     done: bool,
 }
 
@@ -32,6 +35,7 @@ impl Outgoing {
                 in_header: true,
                 line_len: 0,
                 left,
+                after_cr: false,
                 done: false,
             }),
         }
@@ -53,34 +57,54 @@ impl Outgoing {
 impl TopCut {
     /// How many octets of `data` to pass.
     fn pass(&mut self, data: &[u8]) -> usize {
-        if self.done {
+        // Done at a CR that ended a piece: its LF, if it comes next, still passes.
+        if self.done && !self.after_cr {
             return 0;
         }
         for (i, &b) in data.iter().enumerate() {
+            if self.after_cr {
+                self.after_cr = false;
+                if b == b'\n' {
+                    // The CRLF's line was counted at its CR: pass the LF too.
+                    if self.done {
+                        return i + 1;
+                    }
+                    continue;
+                }
+                // A bare CR ended the line.
+                if self.done {
+                    return i;
+                }
+            }
             match b {
                 b'\n' => {
-                    if self.in_header {
-                        if self.line_len == 0 {
-                            self.in_header = false;
-                            if self.left == 0 {
-                                self.done = true;
-                                return i + 1;
-                            }
-                        }
-                    } else {
-                        self.left -= 1;
-                        if self.left == 0 {
-                            self.done = true;
-                            return i + 1;
-                        }
+                    if self.line_end() {
+                        return i + 1;
                     }
-                    self.line_len = 0;
                 }
-                b'\r' => {}
+                b'\r' => {
+                    self.after_cr = true;
+                    self.line_end();
+                }
                 _ => self.line_len += 1,
             }
         }
         data.len()
+    }
+
+    /// A line ended; whether that was the last one to pass.
+    fn line_end(&mut self) -> bool {
+        if self.in_header {
+            if self.line_len == 0 {
+                self.in_header = false;
+                self.done = self.left == 0;
+            }
+        } else {
+            self.left -= 1;
+            self.done = self.left == 0;
+        }
+        self.line_len = 0;
+        self.done
     }
 }
 

@@ -420,6 +420,7 @@ impl Server {
                 return None;
             }
             self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
+                && !self.input.is_empty()
                 && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
             if self.deferred {
                 return None;
@@ -617,8 +618,19 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`ServerError::WrongDecision`] unless an [`Event::OpenMaildrop`] is pending.
+    /// [`ServerError::WrongDecision`] unless an [`Event::OpenMaildrop`] is pending;
+    /// [`ServerError::DuplicateUid`] when two messages share a unique-id (the decision stays
+    /// pending).
     pub fn open_maildrop(&mut self, messages: Vec<MessageInfo>) -> Result<(), ServerError> {
+        if matches!(self.pending, Some(Pending::Maildrop { .. })) {
+            let mut seen = std::collections::HashSet::with_capacity(messages.len());
+            if let Some(index) = messages
+                .iter()
+                .position(|message| !seen.insert(message.uid.as_str()))
+            {
+                return Err(ServerError::DuplicateUid { index });
+            }
+        }
         match self.pending.take() {
             Some(Pending::Maildrop { user }) => {
                 self.timer.decided();

@@ -1,6 +1,8 @@
 //! Our client against our server in memory (`mail_testkit::Pair`), on a simulated clock,
 //! under every chunking: login with STLS, listing, streamed RETR, DELE and QUIT.
 
+mod review;
+
 use std::time::Duration;
 
 use mail_testkit::users::{Users, server_nonce};

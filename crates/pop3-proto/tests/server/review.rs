@@ -1,7 +1,8 @@
 //! Review findings on the server, each reproduced: a message body with bare LF line endings
 //! goes out in CRLF lines (RFC 1939 section 3), and a flood of pipelined listing commands
 //! cannot make the machine queue output without bound; an application's `-ERR` text cannot
-//! make a response line longer than RFC 2449 allows.
+//! make a response line longer than RFC 2449 allows; a maildrop whose unique-ids repeat is
+//! refused.
 
 use mail_testkit::SimClock;
 use mail_testkit::users::{Users, server_nonce};
@@ -153,4 +154,77 @@ fn a_reject_text_longer_than_a_response_line_is_refused() {
     let out = drain(&mut server);
     assert_eq!(out.len(), MAX_RESPONSE_LINE);
     assert!(out.starts_with(b"-ERR [IN-USE] xxx"));
+}
+
+/// TOP counts lines as they go out: since a bare CR is sent as CRLF, it ends a line for TOP
+/// too, in any split of the content (the header ends at the first empty line).
+#[test]
+fn top_counts_bare_cr_lines_as_sent() {
+    let body = b"A: 1\r\rone\rtwo\rthree\r";
+    for split in 0..=body.len() {
+        let clock = SimClock::new();
+        let mut server = logged_in(&clock, 1, 50);
+        for (lines, expected) in [
+            (0, "A: 1\r\n\r\n"),
+            (1, "A: 1\r\n\r\none\r\n"),
+            (3, "A: 1\r\n\r\none\r\ntwo\r\nthree\r\n"),
+        ] {
+            server.feed(clock.now(), format!("TOP 1 {lines}\r\n").as_bytes());
+            assert!(matches!(
+                server.poll_event(),
+                Some(Event::Retrieve { index: 0, .. })
+            ));
+            server.send_message_data(&body[..split]).unwrap();
+            server.send_message_data(&body[split..]).unwrap();
+            server.end_message().unwrap();
+            assert_eq!(
+                String::from_utf8(drain(&mut server)).unwrap(),
+                format!("+OK Message follows\r\n{expected}.\r\n"),
+                "TOP 1 {lines}, split at {split}"
+            );
+        }
+    }
+}
+
+/// RFC 1939 section 7: a unique-id identifies one message of the maildrop. Two messages with
+/// the same one would make a client that keeps mail on the server (UIDL sync) skip the
+/// second for ever; the machine must refuse such a list and keep the decision pending.
+#[test]
+fn a_maildrop_with_a_repeated_unique_id_is_refused() {
+    let clock = SimClock::new();
+    let mut server = Server::new(config(), clock.now());
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\n");
+    loop {
+        match server.poll_event() {
+            Some(Event::AuthStep { .. }) => server
+                .auth_step(&Users::standard(), server_nonce())
+                .unwrap(),
+            Some(Event::OpenMaildrop { .. }) => break,
+            Some(Event::Authenticated(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    drain(&mut server);
+    let uid = |s: &str| Uid::new(s.to_owned()).unwrap();
+    let repeated = vec![
+        MessageInfo::new(10, uid("a")),
+        MessageInfo::new(20, uid("b")),
+        MessageInfo::new(30, uid("a")),
+    ];
+    assert_eq!(
+        server.open_maildrop(repeated),
+        Err(ServerError::DuplicateUid { index: 2 })
+    );
+    assert!(drain(&mut server).is_empty());
+    // Still pending: a good list is taken.
+    server
+        .open_maildrop(vec![
+            MessageInfo::new(10, uid("a")),
+            MessageInfo::new(20, uid("b")),
+        ])
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(drain(&mut server)).unwrap(),
+        "+OK maildrop has 2 messages (30 octets)\r\n"
+    );
 }
