@@ -77,6 +77,8 @@
 //! - DATA, RSET, QUIT and STARTTLS take no argument (RFC 5321 section 4.1.1).
 //! - UTF-8 in addresses requires SMTPUTF8 (see [`ParseOptions`]); invalid UTF-8 is an error,
 //!   never replaced. Reply text is kept as raw bytes.
+//! - UTF-8 text never holds a C1 control, U+2028, U+2029 or a bidi control
+//!   ([`CommandError::ForbiddenCharacter`]), and a domain's U-labels must pass IDNA.
 //! - Source routes are accepted and ignored; `<Postmaster>` and `<>` are recognised.
 //! - Known MAIL/RCPT parameters are typed fields (no allocation); unknown ones are kept.
 #![forbid(unsafe_code)]

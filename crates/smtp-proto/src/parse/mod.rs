@@ -201,6 +201,15 @@ pub(crate) fn forbidden(c: char) -> bool {
     )
 }
 
+/// The first [`forbidden`] character of the non-ASCII text `s`, and where it is. Only
+/// non-ASCII characters need looking at: the ASCII controls are outside every rule that takes
+/// UTF-8. Out of line and cold, so the ASCII paths of the grammar stay as small as before.
+#[cold]
+#[inline(never)]
+fn first_forbidden(s: &str) -> Option<(usize, char)> {
+    s.char_indices().find(|&(_, c)| forbidden(c))
+}
+
 /// Converts a recognised slice to `&str`, reporting invalid UTF-8, non-ASCII without
 /// permission and a [`forbidden`] character as fatal errors.
 #[inline]
@@ -214,9 +223,7 @@ pub(crate) fn utf8<'a>(
             return Ok(s);
         }
         if utf8_ok {
-            // Only non-ASCII characters need looking at: the ASCII controls are outside
-            // every rule that calls this.
-            return match s.char_indices().find(|&(_, c)| forbidden(c)) {
+            return match first_forbidden(s) {
                 None => Ok(s),
                 Some((at, c)) => Err(nom::Err::Failure(PErr {
                     input: &slice[at..],

@@ -67,12 +67,20 @@ pub(crate) fn domain(i: &[u8], utf8_ok: bool) -> PResult<'_, Domain<'_>> {
         return fatal(&i[DOMAIN_MAX..], "Domain", Kind::Syntax);
     }
     let s = utf8(&i[..pos], utf8_ok, "Domain")?;
-    if !s.is_ascii() && idna::domain_to_ascii_strict(s).is_err() {
+    if !s.is_ascii() && !u_labels_pass_idna(s) {
         // Its U-labels are not IDNA: unassigned or disallowed code points, labels that are
         // not in NFC, bidi or joiner rules broken, or an A-label form over 63 octets.
         return fatal(i, "U-label", Kind::Syntax);
     }
     Ok((&i[pos..], Domain::from_parsed(s)))
+}
+
+/// Whether the non-ASCII domain `s` passes IDNA (UTS #46 with the STD3 rules and DNS lengths).
+/// Out of line and cold: ASCII domains never get here, and the code stays out of their path.
+#[cold]
+#[inline(never)]
+fn u_labels_pass_idna(s: &str) -> bool {
+    idna::domain_to_ascii_strict(s).is_ok()
 }
 
 /// ```text

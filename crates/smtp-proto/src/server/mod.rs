@@ -55,6 +55,7 @@
 //! |---|---|
 //! | unknown command | `500 5.5.2` |
 //! | syntax error in arguments | `501 5.5.4` (`553 5.6.7` for UTF-8 without SMTPUTF8) |
+//! | a C1 control, U+2028, U+2029 or a bidi control in an address, EHLO name or parameter; a domain whose U-labels fail IDNA | `501 5.5.4` naming the code point or `U-label` (docs/smtp.md, "Deliberate choices") |
 //! | command line too long | `500 5.5.2 Line too long` (RFC 5321 section 4.5.3.1.4) |
 //! | bad sequence (MAIL before HELO, RCPT before MAIL, DATA without recipients...) | `503 5.5.1`, or `554 5.5.1` for DATA without valid recipients (RFC 2920 section 3.1; `503 5.5.1` in LMTP, RFC 2033 section 4.2) |
 //! | MAIL before STARTTLS when TLS is required | `530 5.7.0` (RFC 3207 section 4) |
@@ -62,7 +63,11 @@
 //! | declared or actual size over the limit | `552 5.3.4` (RFC 1870), after draining the body |
 //! | too many recipients | `452 4.5.3` (RFC 5321 section 4.5.3.1.10; advertised as `LIMITS RCPTMAX`, RFC 9422) |
 //! | too many errors | `421 4.7.0` and close |
-//! | timeout | `421 4.4.2` and close |
+//! | timeout: no complete command line within `command_timeout` (however many octets came), no body octets within `data_timeout`, or a body slower than `min_data_rate` | `421 4.4.2` and close |
+//! | NOOP, RSET, VRFY, EXPN, HELP past `max_junk_commands` before AUTH | the usual reply, counted as an error (Postfix `smtpd_junk_command_limit`) |
+//! | a failed AUTH exchange | its reply (`535 5.7.8`, `501`...) held back for `auth_failure_delay`, nothing read meanwhile |
+//! | the failed AUTH exchange that reaches `max_auth_failures` | its reply, then `421 4.7.0` and close, both after the delay |
+//! | bare CR or LF in a text body (DATA, or BDAT without BINARYMIME) | each made CRLF (`Normalize`, the default), or the message refused with `550 5.6.0` (`Reject`) |
 //! | VRFY | `252 2.5.0` (RFC 5321 section 3.5.3) |
 //! | EXPN, ETRN | `502 5.5.1` |
 //! | commands pipelined after STARTTLS | `421 4.7.0` and close (RFC 3207 section 4.2, CVE-2011-0411) |
@@ -70,7 +75,7 @@
 //! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2) |
 //! | any MAIL or RCPT parameter after HELO (no extension is in effect) | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
 //!
-//! Every negative reply, the machine's or the application's, counts toward
+//! Every negative reply, the machine's or the application's (a failed AUTH's too), counts toward
 //! [`ServerConfig::max_errors`]; the error after the limit is answered with `421 4.7.0` and
 //! the session closes. Two kinds of refusal are the protocol working, not client mistakes,
 //! and do not count: `452 4.5.3` for recipients past `max_recipients` (up to 1000 of them per
