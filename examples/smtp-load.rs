@@ -44,9 +44,13 @@ TARGET:
     --server HOST:PORT       The SMTP server [default: 127.0.0.1:2525]
     --tls none|starttls      STARTTLS (certificate not verified: a load tool, not a mail
                              client) or plaintext [default: none]
-    --user ADDR              AUTH as ADDR (needs --password; AUTH only over TLS unless
-                             --tls none, then the server must allow plaintext AUTH)
-    --password PASSWORD      The password for --user
+    --user ADDR              AUTH as ADDR (needs --password-file or --password; AUTH only
+                             over TLS unless --tls none, then the server must allow
+                             plaintext AUTH)
+    --password-file FILE     The password for --user: the first line of FILE, kept off the
+                             command line
+    --password PASSWORD      The password for --user, on the command line, where other
+                             users of the machine can read it (ps, /proc)
     --hello NAME             The EHLO name [default: localhost]
 
 LOAD (default mode):
@@ -139,6 +143,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         return Ok(Parsed::Help);
     }
     let mut o = Options::default();
+    // Which of --password and --password-file were given: they exclude each other.
+    let mut password_flags = 0;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -178,7 +184,16 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 }
             }
             "--user" => o.user = Some(value()?),
-            "--password" => o.password = Some(Secret::new(value()?)),
+            "--password" | "--password-file" => {
+                password_flags += 1;
+                if password_flags > 1 {
+                    return Err("give one --password or --password-file".into());
+                }
+                o.password = Some(match flag.as_str() {
+                    "--password" => Secret::new(value()?),
+                    _ => read_password_file(&value()?)?,
+                });
+            }
             "--hello" => o.hello = value()?,
             "--connections" => o.connections = count(&flag, &value()?)?,
             "--messages" => o.messages = count(&flag, &value()?)?,
@@ -200,9 +215,29 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         }
     }
     if o.user.is_some() != o.password.is_some() {
-        return Err("--user and --password go together".into());
+        return Err("--user and --password (or --password-file) go together".into());
     }
     Ok(Parsed::Run(Box::new(o)))
+}
+
+/// The password in the first line of `path` (without its line ending); never in an error.
+fn read_password_file(path: &str) -> Result<Secret<String>, String> {
+    let text = Secret::new(
+        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
+    );
+    let first = text
+        .expose()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    match std::str::from_utf8(first) {
+        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
+        Ok(_) => Err(format!(
+            "the password file {path} starts with an empty line"
+        )),
+        Err(_) => Err(format!("the password file {path} is not UTF-8")),
+    }
 }
 
 fn count(flag: &str, value: &str) -> Result<usize, String> {
@@ -783,6 +818,46 @@ mod tests {
             parse_args(["--size".into(), "x".into(), "-h".into()]),
             Ok(Parsed::Help)
         ));
+    }
+
+    #[test]
+    fn the_password_may_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("smtp-load-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "from-a-file\r\nsecond line\n").unwrap();
+        let file = file.to_str().unwrap().to_owned();
+        let o = run(&["--user", "a@localhost", "--password-file", &file]);
+        assert_eq!(o.password, Some(Secret::new("from-a-file".to_owned())));
+        for bad in [
+            &[
+                "--user",
+                "a@localhost",
+                "--password-file",
+                "/nonexistent/pw",
+            ][..],
+            &[
+                "--user",
+                "a@localhost",
+                "--password",
+                "x",
+                "--password-file",
+                &file,
+            ],
+            &["--password-file", &file],
+        ] {
+            let error = parse_args(bad.iter().map(|s| s.to_string()))
+                .map(|_| ())
+                .unwrap_err();
+            assert!(!error.contains("from-a-file"), "{error}");
+        }
+        std::fs::write(dir.join("pw"), "\n").unwrap();
+        let error =
+            parse_args(["--user", "a@localhost", "--password-file", &file].map(String::from))
+                .map(|_| ())
+                .unwrap_err();
+        assert!(error.contains("empty line"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
