@@ -160,10 +160,16 @@ impl MailServer {
     /// Starts the server on `data` with `args` (for example [`users`] and limit flags), and
     /// returns once it printed its ready banner, that is once every listener is bound.
     pub(crate) fn start(data: &Path, args: &[String]) -> MailServer {
+        Self::start_with_env(data, args, &[])
+    }
+
+    /// [`start`](Self::start) with extra environment variables for the server process (for
+    /// example `TOKIO_WORKER_THREADS`, which the runtime reads).
+    pub(crate) fn start_with_env(data: &Path, args: &[String], env: &[(&str, &str)]) -> MailServer {
         let mut last_error = String::new();
         for _attempt in 0..5 {
             let [smtp, submission, submissions] = free_ports();
-            match Self::try_start(data, args, smtp, submission, submissions) {
+            match Self::try_start(data, args, env, smtp, submission, submissions) {
                 Ok(server) => return server,
                 // Someone took a port between our probe and the server's bind: new ports.
                 Err(stderr) if stderr.contains("cannot listen on") => last_error = stderr,
@@ -176,6 +182,7 @@ impl MailServer {
     fn try_start(
         data: &Path,
         args: &[String],
+        env: &[(&str, &str)],
         smtp: u16,
         submission: u16,
         submissions: u16,
@@ -189,6 +196,7 @@ impl MailServer {
             .args(["--submissions", &submissions.to_string()])
             .args(["--pop3", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
