@@ -1,7 +1,8 @@
 //! Issue 14, items 4 and 9: passwords off the command line, and a versioned accounts file.
 //!
 //! - `--user ADDR --password-file FILE`: the password is not in `/proc/PID/cmdline`, and
-//!   Python's `smtplib` logs in with it; a file group or others may read is refused.
+//!   Python's `smtplib` logs in with it; a file group or others may read is refused;
+//!   `--password-file -` reads the password from standard input.
 //! - `--user ADDR:PASSWORD` still works and logs a warning that argv is readable by everyone.
 //! - The generated demo password goes to `DATA/demo-password` with mode 0600, and not to
 //!   standard output when that is not a terminal (here it is the test's pipe).
@@ -233,4 +234,61 @@ fn an_unchanged_user_does_not_rewrite_the_accounts_file() {
     let changed = std::fs::metadata(&accounts).unwrap();
     assert_ne!(changed.ino(), before.ino());
     assert_ne!(std::fs::read_to_string(&accounts).unwrap(), text);
+}
+
+#[test]
+fn a_password_from_standard_input_sets_the_account() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    if !have_python() {
+        return;
+    }
+    let dir = TempDir::new("password-stdin");
+    let data = dir.path().join("data");
+    let bin = example_bin("mail-server");
+    let mut child = Command::new(&bin)
+        .arg("--data")
+        .arg(&data)
+        .args(["--smtp", "0", "--submission", "0", "--submissions", "0"])
+        .args(["--pop3", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0"])
+        .args(["--user", CAROL, "--password-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run mail-server");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{CAROL_PASSWORD}\n").as_bytes())
+        .unwrap();
+    drop(stdin);
+    // The banner comes once the account is written; a closed stdout means the start failed.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let ready = loop {
+        line.clear();
+        match stdout.read_line(&mut line) {
+            Ok(0) | Err(_) => break false,
+            Ok(_) if line.ends_with("ready\n") => break true,
+            Ok(_) => {}
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "the server did not start");
+    // A later start without --user: carol logs in with the password read from stdin.
+    let server = MailServer::start(&data, &["--allow-plaintext-auth".to_owned()]);
+    let session = py_smtp(
+        dir.path(),
+        PyArgs {
+            mode: "plain",
+            port: server.submission,
+            auth: Some(("PLAIN", CAROL, CAROL_PASSWORD)),
+            from: CAROL,
+            to: &[CAROL],
+            message: None,
+            params: "",
+        },
+    );
+    assert_eq!(session.code("auth"), 235, "{}", session.raw);
 }

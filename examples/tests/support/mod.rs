@@ -160,17 +160,33 @@ impl MailServer {
     /// Starts the server on `data` with `args` (for example [`users`] and limit flags), and
     /// returns once it printed its ready banner, that is once every listener is bound.
     pub(crate) fn start(data: &Path, args: &[String]) -> MailServer {
-        Self::start_wrapped(data, args, &[])
+        Self::start_full(data, args, &[], &[])
     }
 
     /// As [`MailServer::start`], run through `wrapper` (a program and its arguments, which
     /// must exec the command that follows them), for example to start it under a lower
     /// resource limit.
     pub(crate) fn start_wrapped(data: &Path, args: &[String], wrapper: &[String]) -> MailServer {
+        Self::start_full(data, args, wrapper, &[])
+    }
+
+    /// [`start`](Self::start) with extra environment variables for the server process (for
+    /// example `TOKIO_WORKER_THREADS`, which the runtime reads).
+    pub(crate) fn start_with_env(data: &Path, args: &[String], env: &[(&str, &str)]) -> MailServer {
+        Self::start_full(data, args, &[], env)
+    }
+
+    /// The one way every `start` variant starts the server.
+    fn start_full(
+        data: &Path,
+        args: &[String],
+        wrapper: &[String],
+        env: &[(&str, &str)],
+    ) -> MailServer {
         let mut last_error = String::new();
         for _attempt in 0..5 {
             let [smtp, submission, submissions] = free_ports();
-            match Self::try_start(data, args, wrapper, smtp, submission, submissions) {
+            match Self::try_start(data, args, wrapper, env, smtp, submission, submissions) {
                 Ok(server) => return server,
                 // Someone took a port between our probe and the server's bind: new ports.
                 Err(stderr) if stderr.contains("cannot listen on") => last_error = stderr,
@@ -184,6 +200,7 @@ impl MailServer {
         data: &Path,
         args: &[String],
         wrapper: &[String],
+        env: &[(&str, &str)],
         smtp: u16,
         submission: u16,
         submissions: u16,
@@ -205,6 +222,7 @@ impl MailServer {
             .args(["--submissions", &submissions.to_string()])
             .args(["--pop3", "0", "--pop3s", "0", "--imap", "0", "--imaps", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
