@@ -514,8 +514,8 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              is an error; Postfix's smtpd_junk_command_limit [default: 100]
     --max-auth-failures N    Failed logins before the session is closed [default: 3]
     --auth-failure-delay TIME
-                             Delay of a failed login's answer; Dovecot's
-                             auth_failure_delay [default: 2]
+                             Delay of a failed login's answer; 0 turns it (and the
+                             penalty) off; Dovecot's auth_failure_delay [default: 2]
     --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
                              this; Dovecot's 15 s [default: 15]
 
@@ -636,7 +636,13 @@ fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<()
         }
         "--max-junk-commands" => listen.max_junk_commands = small(u32::MAX.into())? as u32,
         "--max-auth-failures" => listen.max_auth_failures = small(u32::MAX.into())? as u32,
-        "--auth-failure-delay" => listen.auth_failure_delay = parse_duration(flag, value)?,
+        "--auth-failure-delay" => {
+            listen.auth_failure_delay = match value {
+                // No delay, and so no per-client penalty either (it doubles this delay).
+                "0" => Duration::ZERO,
+                _ => parse_duration(flag, value)?,
+            }
+        }
         "--auth-penalty-max" => listen.auth_penalty_max = parse_duration(flag, value)?,
         _ => {
             let service = flag.strip_prefix("--max-connections-");
@@ -1251,6 +1257,8 @@ mod tests {
         assert_eq!(l.max_auth_failures, 2);
         assert_eq!(l.auth_failure_delay, Duration::from_secs(1));
         assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
+        let o = run(&["--auth-failure-delay", "0"]);
+        assert_eq!(o.listen.auth_failure_delay, Duration::ZERO);
         for (flag, value) in [
             ("--ipv6-prefix-length", "129"),
             ("--ipv6-prefix-length", "0"),
