@@ -111,7 +111,11 @@ impl Server {
                         .min(self.input.len());
                     let chunk = self.input.split_to(take).freeze();
                     *remaining -= take as u64;
-                    if discard.is_none() {
+                    if discard.is_some() {
+                        if let Some((_, discarded)) = &mut self.discard_clock {
+                            *discarded = discarded.saturating_add(take as u64);
+                        }
+                    } else {
                         let policy = self.config.bare_line_ending;
                         if let Some(txn) = &mut self.txn {
                             txn.received += take as u64;
@@ -185,6 +189,7 @@ impl Server {
         if !is_bdat(line) {
             // The client's pipeline of chunks after a refused one has ended.
             self.bdat_refused = false;
+            self.discard_clock = None;
         }
         let command = match Command::parse_with(line, options) {
             Ok(command) => command,

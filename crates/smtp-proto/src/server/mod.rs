@@ -176,6 +176,12 @@ pub struct Server {
     /// A BDAT chunk was refused and only BDAT commands followed: more chunks may still be in
     /// the client's pipeline (RFC 3030 section 2).
     bdat_refused: bool,
+    /// The minimum-rate clock of BDAT octets read only to be thrown away outside a body
+    /// (BDAT without a transaction, and the chunks pipelined after a refused chunk): when
+    /// the discarding began and the octets discarded since. Such octets are timed as a body
+    /// is ([`ServerConfig::min_data_rate`]), or a client dribbling into a huge discarded
+    /// chunk, or sending `BDAT 0` after a refusal for ever, would never be closed.
+    discard_clock: Option<(Instant, u64)>,
     /// The client closed its side ([`Server::handle_eof`]) while complete input was still
     /// buffered: that input is processed first, then the session ends.
     eof: bool,
@@ -247,6 +253,7 @@ impl Server {
             early_talker_reported: false,
             shutting_down: false,
             bdat_refused: false,
+            discard_clock: None,
             eof: false,
             fed_at: now,
             junk_count: 0,
@@ -488,17 +495,20 @@ impl Server {
     }
 
     /// When the message body under way must be complete: its start + the data timeout +
-    /// the octets received / [`ServerConfig::min_data_rate`]. `None` without a body under
-    /// way (DATA, or BDAT chunks up to the last), with the rate at zero, while a reply is
+    /// the octets received / [`ServerConfig::min_data_rate`]; outside a body, the same for
+    /// BDAT octets being discarded (`discard_clock`). `None` without a body under way (DATA,
+    /// or BDAT chunks up to the last) or a discarding, with the rate at zero, while a reply is
     /// held back, or when the deadline is too far to represent.
     fn body_deadline(&self) -> Option<Instant> {
         let rate = self.config.min_data_rate;
         if rate == 0 || self.timer.holds_reply() {
             return None;
         }
-        let txn = self.txn.as_ref()?;
-        let started = txn.body_started?;
-        let received = u128::from(txn.received);
+        let (started, received) = match self.txn.as_ref() {
+            Some(txn) if txn.body_started.is_some() => (txn.body_started?, txn.received),
+            _ => self.discard_clock?,
+        };
+        let received = u128::from(received);
         let rate = u128::from(rate);
         let nanos = (received % rate) * 1_000_000_000 / rate;
         let allowance = Duration::from_secs(u64::try_from(received / rate).ok()?)
@@ -671,6 +681,8 @@ impl Server {
         self.hello = None;
         self.authenticated = None;
         self.txn = None;
+        self.bdat_refused = false;
+        self.discard_clock = None;
         self.framer.reset();
         self.input.clear();
         self.timer.restart(now);

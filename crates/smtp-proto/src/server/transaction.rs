@@ -274,6 +274,11 @@ impl Server {
                 }
             }
         };
+        let body_clock = self.txn.as_ref().is_some_and(|t| t.body_started.is_some());
+        if discard.is_some() && !body_clock && self.discard_clock.is_none() {
+            // Octets thrown away outside a body are timed as a body is.
+            self.discard_clock = Some((self.fed_at, 0));
+        }
         // The chunk's octets are read (and maybe thrown away) whatever the answer, so the
         // command stream stays in step (RFC 3030 section 3).
         self.phase = Phase::Bdat {
@@ -294,12 +299,18 @@ impl Server {
                     Some(t) if t.recipients == 0 => replies::NO_VALID_RECIPIENTS,
                     Some(_) => replies::BDAT_AFTER_DATA,
                 };
+                if !self.bdat_refused {
+                    self.discard_clock = None;
+                }
                 self.error(text);
             }
             Some(Discarded::AfterRefusal) => {
                 // Accepted and discarded, as RFC 3030 section 2 requires of a server that
                 // offers PIPELINING; the client made no new mistake, so it does not count.
                 self.bdat_refused = !last;
+                if last {
+                    self.discard_clock = None;
+                }
                 self.line(replies::CHUNK_DISCARDED);
             }
             Some(reason @ (Discarded::TooLarge | Discarded::BareLineEnding)) => {
@@ -311,7 +322,13 @@ impl Server {
                 if last {
                     self.refuse_message(text);
                 } else {
-                    // A chunk before the last gets its one reply, in LMTP too.
+                    // A chunk before the last gets its one reply, in LMTP too. The chunks
+                    // the client may have pipelined after it are discarded, on the body's
+                    // minimum-rate clock.
+                    self.discard_clock = self
+                        .txn
+                        .as_ref()
+                        .and_then(|t| Some((t.body_started?, t.received)));
                     self.txn = None;
                     self.error(text);
                     self.after_transaction();

@@ -1,0 +1,147 @@
+//! Found by the review of issue 14: ways around the slow-client limits and the AUTH
+//! hardening, each reproduced here on the simulated clock.
+
+use std::time::Duration;
+
+use smtp_proto::server::{ServerConfig, SessionError};
+
+use crate::harness::closed;
+use crate::{after_ehlo, config, in_transaction};
+
+const TIMEOUT: &str = "421 4.4.2 mx.example Error: timeout exceeded, closing connection\r\n";
+
+fn seconds(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn slow_config() -> ServerConfig {
+    let mut cfg = config("mx.example");
+    cfg.command_timeout = seconds(5);
+    cfg.data_timeout = seconds(10);
+    cfg.min_data_rate = 500;
+    cfg
+}
+
+/// A BDAT chunk that is read only to be thrown away (here: BDAT without MAIL) is still body
+/// octets the session waits for: the minimum data rate must bound it, or a client sending
+/// one octet every few seconds inside a huge discarded chunk holds its slot for ever.
+#[test]
+fn a_discarded_bdat_chunk_dribbled_an_octet_at_a_time_is_bound_by_the_minimum_rate() {
+    let mut h = after_ehlo(slow_config());
+    let start = h.now;
+    h.send("BDAT 4000000000\r\n");
+    // One octet every 5 seconds, within the 10 s data timeout, for up to 100 seconds.
+    for _ in 0..20 {
+        h.advance(seconds(5));
+        if h.server.is_closed() {
+            break;
+        }
+        h.send("x");
+    }
+    assert!(
+        h.server.is_closed(),
+        "a discarded chunk sent at 0.2 octet/s is still open after {:?}",
+        h.now - start
+    );
+    assert_eq!(h.take_out(), TIMEOUT);
+    assert_eq!(h.events(), [closed(Err(SessionError::Timeout))]);
+    // The deadline: start + data timeout + (octets received / rate), about 10 s.
+    assert!(h.now - start <= seconds(15), "{:?}", h.now - start);
+}
+
+/// The chunks pipelined after a refused chunk are answered `503 5.5.1 Chunk discarded` and
+/// not counted as errors (RFC 3030 section 2); but a client can go on sending `BDAT 0` for
+/// ever, each line restarting the command timeout, with no transaction and no body deadline.
+/// The discarded pipeline stays on the body's minimum-rate clock: with nothing sent, it ends
+/// at the body's start + the data timeout.
+#[test]
+fn bdat_0_after_a_refused_chunk_cannot_keep_the_session_open_for_ever() {
+    let mut cfg = slow_config();
+    cfg.max_message_size = 10;
+    let mut h = in_transaction(cfg);
+    h.send("BDAT 11\r\n01234567890");
+    assert_eq!(
+        h.take_out(),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    h.events();
+    let mut sent = 0;
+    while !h.server.is_closed() && sent < 1000 {
+        h.advance(seconds(4));
+        h.send("BDAT 0\r\n");
+        sent += 1;
+    }
+    assert!(
+        h.server.is_closed(),
+        "still open after {sent} BDAT 0 lines over {sent}x4 s"
+    );
+    assert_eq!(
+        h.take_out(),
+        "503 5.5.1 Chunk discarded: an earlier chunk of this message was refused\r\n".repeat(2)
+            + TIMEOUT
+    );
+    assert_eq!(h.events(), [closed(Err(SessionError::Timeout))]);
+}
+
+/// MAIL FROM with SMTPUTF8 for `address`: the reply.
+fn mail_reply(address: &str) -> String {
+    let mut h = after_ehlo(slow_config());
+    h.send(format!("MAIL FROM:<{address}> SMTPUTF8\r\n"));
+    h.take_out()
+}
+
+/// RFC 6531 section 3.3 wants U-labels separated by ".", and RFC 5890 section 2.3.2.1 a
+/// U-label in NFC with only PVALID code points. The grammar took any run of non-ASCII octets
+/// as part of one label, and the IDNA check (UTS #46 processing) maps before it validates:
+/// an ideographic or fullwidth full stop made one label of the grammar two labels of IDNA
+/// (`bob@ｅｘａｍｐｌｅ．ｔｅｓｔ` is `example.test` to a resolver, a foreign one-label
+/// domain to a string comparison), and characters UTS #46 ignores (soft hyphen, zero-width
+/// space, word joiner, byte-order mark), fullwidth letters and labels not in NFC passed,
+/// although the module says a label not in NFC is refused.
+#[test]
+fn domains_that_idna_processing_rewrites_are_not_u_labels() {
+    for address in [
+        "bob@ｅｘａｍｐｌｅ．ｔｅｓｔ",
+        "bob@例え。テスト",
+        "bob@bücher｡example",
+        "bob@exa\u{ad}mple.büch",
+        "bob@bü\u{200b}cher.example",
+        "bob@bü\u{2060}cher.example",
+        "bob@\u{feff}bücher.example",
+        "bob@ｂücher.example",
+        "bob@bu\u{308}cher.example",
+    ] {
+        let out = mail_reply(address);
+        assert!(out.starts_with("501 5.5.4 "), "{address:?}: {out}");
+    }
+    // Ordinary internationalised addresses still pass.
+    for address in [
+        "bob@bücher.example",
+        "δοκιμή@παράδειγμα.δοκιμή",
+        "用户@例子.广告",
+        "Bücher@Bücher.example",
+        "bob@xn--bcher-kva.example",
+        "bob@bücher.xn--bcher-kva.example",
+    ] {
+        assert_eq!(
+            mail_reply(address),
+            "250 2.1.0 Sender ok\r\n",
+            "{address:?}"
+        );
+    }
+}
+
+/// An A-label is ASCII, so the IDNA check skipped it; but `xn--abcd-wd7a` is the punycode of
+/// `ab\u{202e}cd`, with the right-to-left override the check exists to keep out of logs and
+/// displays (RFC 5891 section 5.4: an A-label must decode to a valid U-label).
+#[test]
+fn an_a_label_that_decodes_to_a_forbidden_character_is_refused() {
+    for address in [
+        "bob@xn--abcd-wd7a.example",
+        "bob@example.xn--bcher-kva8796c",
+        "bob@XN--ABCD-WD7A.example",
+    ] {
+        let out = mail_reply(address);
+        assert!(out.starts_with("501 5.5.4 "), "{address:?}: {out}");
+    }
+}
