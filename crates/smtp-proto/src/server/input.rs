@@ -117,10 +117,12 @@ impl Server {
                         }
                     } else {
                         let policy = self.config.bare_line_ending;
+                        let limit = self.config.max_message_size;
                         if let Some(txn) = &mut self.txn {
                             txn.received += take as u64;
-                            if let Some(refused) = txn.body_piece(policy, chunk, &mut self.events) {
-                                *discard = Some(Discarded::BareLineEnding);
+                            let refused = txn.body_piece(policy, limit, chunk, &mut self.events);
+                            if let Some(refused) = refused {
+                                *discard = Some(Discarded::refusing(refused));
                                 self.events.push_back(Event::BodyAborted(refused));
                             }
                         }
@@ -132,9 +134,10 @@ impl Server {
                 let (last, mut discard) = (*last, *discard);
                 if last && discard.is_none() {
                     let policy = self.config.bare_line_ending;
+                    let limit = self.config.max_message_size;
                     if let Some(txn) = &mut self.txn {
-                        if let Some(refused) = txn.body_end(policy, &mut self.events) {
-                            discard = Some(Discarded::BareLineEnding);
+                        if let Some(refused) = txn.body_end(policy, limit, &mut self.events) {
+                            discard = Some(Discarded::refusing(refused));
                             self.events.push_back(Event::BodyAborted(refused));
                         }
                     }

@@ -60,45 +60,73 @@ pub(super) enum Discarded {
     BareLineEnding,
 }
 
+impl Discarded {
+    /// Why the rest of a body is discarded after the machine refused it for `error`.
+    pub(super) fn refusing(error: BodyError) -> Discarded {
+        match error {
+            BodyError::TooLarge { .. } => Discarded::TooLarge,
+            _ => Discarded::BareLineEnding,
+        }
+    }
+}
+
 impl Transaction {
     /// Passes the next piece of a BDAT chunk on as [`Event::BodyChunk`] (none if it is empty
     /// after filtering): byte for byte for `BODY=BINARYMIME` or under
     /// [`BareLineEnding::Preserve`], otherwise with bare CR and LF normalized or refused as
-    /// in DATA. Returns the refusal, if any (what came before it is passed on).
+    /// in DATA. Returns the refusal, if any (what came before it is passed on). What is passed
+    /// on never exceeds `limit` octets in all: normalizing can make a text body larger than
+    /// sent, and a DATA body is counted after it too ([`BodyError::TooLarge`] then, after
+    /// exactly the first `limit` octets).
     pub(super) fn body_piece(
         &mut self,
         policy: BareLineEnding,
+        limit: u64,
         piece: Bytes,
         events: &mut VecDeque<Event>,
     ) -> Option<BodyError> {
         if self.params.binary || policy == BareLineEnding::Preserve {
-            self.deliver(piece, events);
-            return None;
+            return self.deliver(piece, limit, events);
         }
         let filtered = self.text.piece(policy, piece);
-        self.deliver(filtered.bytes, events);
-        filtered.refused
+        self.deliver(filtered.bytes, limit, events)
+            .or(filtered.refused)
     }
 
     /// The last BDAT chunk has been read: a CR held back at its end is a bare CR.
     pub(super) fn body_end(
         &mut self,
         policy: BareLineEnding,
+        limit: u64,
         events: &mut VecDeque<Event>,
     ) -> Option<BodyError> {
         if self.params.binary || policy == BareLineEnding::Preserve {
             return None;
         }
         let filtered = self.text.finish(policy);
-        self.deliver(filtered.bytes, events);
-        filtered.refused
+        self.deliver(filtered.bytes, limit, events)
+            .or(filtered.refused)
     }
 
-    fn deliver(&mut self, bytes: Bytes, events: &mut VecDeque<Event>) {
+    /// Passes `bytes` on, up to `limit` octets delivered in all; past it, what fits and the
+    /// refusal.
+    fn deliver(
+        &mut self,
+        mut bytes: Bytes,
+        limit: u64,
+        events: &mut VecDeque<Event>,
+    ) -> Option<BodyError> {
+        let room = limit.saturating_sub(self.delivered);
+        let over = bytes.len() as u64 > room;
+        if over {
+            // `room` is below `bytes.len()`, a usize.
+            bytes.truncate(room as usize);
+        }
         if !bytes.is_empty() {
             self.delivered += bytes.len() as u64;
             events.push_back(Event::BodyChunk(bytes));
         }
+        over.then_some(BodyError::TooLarge { limit })
     }
 }
 
