@@ -234,7 +234,8 @@ impl Server {
         }
     }
 
-    /// Answers a junk command (NOOP, RSET, VRFY, HELP) with `text`: past
+    /// Answers a junk command (NOOP, RSET, VRFY, HELP; a repeated greeting is counted in
+    /// `on_hello`) with `text`: past
     /// [`ServerConfig::max_junk_commands`](super::ServerConfig::max_junk_commands) before a
     /// successful AUTH the same reply counts as an error (Postfix `smtpd_junk_command_limit`).
     fn junk(&mut self, text: &[u8]) {
@@ -291,6 +292,15 @@ impl Server {
                 Mode::Smtp => replies::USE_EHLO,
                 Mode::Lmtp => replies::USE_LHLO,
             });
+        }
+        if self.hello.is_some() && self.authenticated.is_none() {
+            // A greeting repeated in the same TLS layer is junk: an EHLO every few seconds
+            // must not keep a session open for ever where a NOOP cannot. Past the limit it
+            // is answered as usual and counted as an error.
+            self.junk_count = self.junk_count.saturating_add(1);
+            if self.junk_count > self.config.max_junk_commands && !self.count_error() {
+                return;
+            }
         }
         self.ask(
             Pending::Hello(verb),

@@ -64,7 +64,7 @@
 //! | too many recipients | `452 4.5.3` (RFC 5321 section 4.5.3.1.10; advertised as `LIMITS RCPTMAX`, RFC 9422) |
 //! | too many errors | `421 4.7.0` and close |
 //! | timeout: no complete command line within `command_timeout` (however many octets came), no body octets within `data_timeout`, or a body slower than `min_data_rate` | `421 4.4.2` and close |
-//! | NOOP, RSET, VRFY, EXPN, HELP past `max_junk_commands` before AUTH | the usual reply, counted as an error (Postfix `smtpd_junk_command_limit`) |
+//! | NOOP, RSET, VRFY, EXPN, HELP, a repeated HELO/EHLO/LHLO past `max_junk_commands` before AUTH | the usual reply, counted as an error (Postfix `smtpd_junk_command_limit`) |
 //! | a failed AUTH exchange | its reply (`535 5.7.8`, `501`...) held back for `auth_failure_delay`, nothing read meanwhile |
 //! | the failed AUTH exchange that reaches `max_auth_failures` | its reply, then `421 4.7.0` and close, both after the delay |
 //! | bare CR or LF in a text body (DATA, or BDAT without BINARYMIME) | each made CRLF (`Normalize`, the default), or the message refused with `550 5.6.0` (`Reject`) |
@@ -188,7 +188,7 @@ pub struct Server {
     /// The instant of the last [`Server::feed`]: when the input being processed arrived at
     /// the latest.
     fed_at: Instant,
-    /// NOOP, RSET, VRFY, EXPN and HELP commands so far ([`ServerConfig::max_junk_commands`]).
+    /// NOOP, RSET, VRFY, EXPN and HELP commands and repeated greetings so far ([`ServerConfig::max_junk_commands`]).
     junk_count: u32,
     /// Failed AUTH exchanges so far ([`ServerConfig::max_auth_failures`]).
     auth_failures: u32,

@@ -189,3 +189,40 @@ fn a_bdat_text_body_normalized_past_the_size_limit_is_refused() {
         assert!(aborted, "{chunks:?}");
     }
 }
+
+/// The junk-command limit closed the NOOP keep-alive, but not the same keep-alive
+/// with EHLO: a greeting repeated every few seconds restarted the command timeout for ever,
+/// never counted. A repeated greeting (in the same TLS layer, before AUTH) is junk now, so
+/// the session ends at the error limit as with NOOP.
+#[test]
+fn a_repeated_ehlo_cannot_keep_the_session_open_for_ever() {
+    let mut h = after_ehlo(slow_config());
+    let mut sent = 0;
+    while !h.server.is_closed() && sent < 1000 {
+        h.advance(seconds(4));
+        h.send("EHLO client.example\r\n");
+        sent += 1;
+    }
+    assert!(h.server.is_closed(), "still open after {sent} EHLOs");
+    // 100 junk commands allowed, then 20 errors, and the 21st closes.
+    assert_eq!(sent, 121);
+    let out = h.take_out();
+    assert!(
+        out.ends_with("421 4.7.0 Too many errors, closing connection\r\n"),
+        "{out}"
+    );
+    assert_eq!(
+        h.events().last(),
+        Some(&closed(Err(SessionError::TooManyErrors)))
+    );
+
+    // The greeting after STARTTLS is the first of its layer: not junk.
+    let mut cfg = crate::tls_config();
+    cfg.max_junk_commands = 0;
+    let mut h = after_ehlo(cfg);
+    h.send("STARTTLS\r\n");
+    h.send("EHLO client.example\r\n");
+    let out = h.take_out();
+    assert!(out.starts_with("220 "), "{out}");
+    assert!(out.ends_with(" LIMITS RCPTMAX=100\r\n"), "{out}");
+}
