@@ -226,3 +226,92 @@ fn a_repeated_ehlo_cannot_keep_the_session_open_for_ever() {
     assert!(out.starts_with("220 "), "{out}");
     assert!(out.ends_with(" LIMITS RCPTMAX=100\r\n"), "{out}");
 }
+
+/// DATA's normalization: CRLF stays, a bare CR or a bare LF becomes CRLF.
+fn normalized(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'\r' if body.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 2;
+                continue;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A BDAT text body is handed over as DATA would normalize it, however it is cut into
+    /// chunks (a CR ending one chunk, the LF starting the next, a CR ending the last, empty
+    /// chunks between) and however the reads split the stream; a BINARYMIME body stays as
+    /// sent. And never more than `max_message_size` octets are handed over.
+    #[test]
+    fn bdat_text_bodies_normalize_as_data_in_any_chunking(
+        body in proptest::collection::vec(proptest::sample::select(b"a\r\n\0".to_vec()), 0..40),
+        cuts in proptest::collection::vec(0usize..41, 0..6),
+        reads in proptest::collection::vec(1usize..20, 1..8),
+        binary in proptest::bool::ANY,
+        limit in 20u64..100,
+    ) {
+        use smtp_proto::server::Event;
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(body.len())).collect();
+        cuts.push(0);
+        cuts.push(body.len());
+        cuts.sort_unstable();
+        let mut wire = Vec::new();
+        for (n, pair) in cuts.windows(2).enumerate() {
+            let last = n == cuts.len() - 2;
+            let piece = &body[pair[0]..pair[1]];
+            wire.extend_from_slice(
+                format!("BDAT {}{}\r\n", piece.len(), if last { " LAST" } else { "" }).as_bytes(),
+            );
+            wire.extend_from_slice(piece);
+        }
+        let mut cfg = slow_config();
+        cfg.max_message_size = limit;
+        let mut h = after_ehlo(cfg);
+        let body_param = if binary { " BODY=BINARYMIME" } else { "" };
+        h.send(format!("MAIL FROM:<a@example.org>{body_param}\r\nRCPT TO:<b@example.net>\r\n"));
+        h.take_out();
+        h.events();
+        let mut rest = &wire[..];
+        let mut n = 0;
+        while !rest.is_empty() {
+            let take = reads[n % reads.len()].min(rest.len());
+            h.send(&rest[..take]);
+            rest = &rest[take..];
+            n += 1;
+        }
+        let mut handed = Vec::new();
+        let mut ended = false;
+        for event in h.events() {
+            match event {
+                Event::BodyChunk(bytes) => handed.extend_from_slice(&bytes),
+                Event::BodyEnd { size, .. } => {
+                    proptest::prop_assert_eq!(size, handed.len() as u64);
+                    ended = true;
+                }
+                _ => {}
+            }
+        }
+        let expected = if binary { body.clone() } else { normalized(&body) };
+        proptest::prop_assert!(handed.len() as u64 <= limit);
+        if expected.len() as u64 <= limit {
+            proptest::prop_assert!(ended);
+            proptest::prop_assert_eq!(handed, expected);
+        } else {
+            proptest::prop_assert!(!ended);
+            // Refused: what was handed over is where the body started (a chunk whose declared
+            // size passes the limit is refused whole).
+            proptest::prop_assert!(expected.starts_with(&handed));
+        }
+    }
+}
