@@ -122,6 +122,13 @@ fn domains_that_idna_processing_rewrites_are_not_u_labels() {
         "Bücher@Bücher.example",
         "bob@xn--bcher-kva.example",
         "bob@bücher.xn--bcher-kva.example",
+        "bob@münchen.de",
+        "bob@XN--MNCHEN-3YA.DE",
+        "почта@пример.рф",
+        "bob@مثال.إختبار",
+        "bob@straße.de",
+        "bob@ex--ample.com",
+        "bob@r4---sn-abc.googlevideo.com",
     ] {
         assert_eq!(
             mail_reply(address),
@@ -144,6 +151,14 @@ fn an_a_label_that_decodes_to_a_forbidden_character_is_refused() {
         let out = mail_reply(address);
         assert!(out.starts_with("501 5.5.4 "), "{address:?}: {out}");
     }
+    // In EHLO too, whose fast path hands a domain with `--` to the reference parser.
+    let mut h = after_ehlo(slow_config());
+    h.send("EHLO xn--abcd-wd7a.example\r\n");
+    let out = h.take_out();
+    assert!(out.starts_with("501 5.5.4 "), "{out}");
+    h.send("EHLO r4---sn-abc.googlevideo.com\r\n");
+    let out = h.take_out();
+    assert!(out.starts_with("250-mx.example"), "{out}");
 }
 
 /// `max_message_size` bounds what the application is handed: a DATA body is counted after
