@@ -330,3 +330,23 @@ proptest::proptest! {
         }
     }
 }
+
+/// Held: the failure count survives RSET and a new EHLO, and a cancelled exchange, a
+/// malformed response and a wrong password count alike.
+#[test]
+fn the_auth_failure_count_survives_rset_and_ehlo_and_counts_every_kind_of_failure() {
+    let mut h = after_ehlo(crate::auth_config());
+    h.send("AUTH LOGIN\r\n*\r\nRSET\r\nEHLO client.example\r\n");
+    h.send("AUTH PLAIN bm8gc2VwYXJhdG9ycw==\r\nRSET\r\n");
+    assert!(!h.server.is_closed());
+    h.send(format!("AUTH PLAIN {}\r\nNOOP\r\n", crate::PLAIN_WRONG));
+    let out = h.take_out();
+    assert!(
+        out.ends_with(
+            "535 5.7.8 Authentication credentials invalid\r\n\
+             421 4.7.0 Too many authentication failures, closing connection\r\n"
+        ),
+        "{out}"
+    );
+    assert!(h.server.is_closed());
+}
