@@ -90,13 +90,23 @@ impl Server {
                 }
                 kind.is_some()
             }
-            Phase::Data => match self.dot.next_event(&mut self.input) {
-                None => false,
-                Some(event) => {
-                    self.on_dot_event(event);
-                    true
+            Phase::Data => {
+                let before = self.input.len();
+                let event = self.dot.next_event(&mut self.input);
+                // The body's octets as sent count toward the minimum rate, those drained
+                // after a refusal too: a client sending them fast enough gets its refusal.
+                let used = before.saturating_sub(self.input.len()) as u64;
+                if let Some(txn) = &mut self.txn {
+                    txn.received = txn.received.saturating_add(used);
                 }
-            },
+                match event {
+                    None => false,
+                    Some(event) => {
+                        self.on_dot_event(event);
+                        true
+                    }
+                }
+            }
             Phase::Bdat {
                 remaining,
                 last,
@@ -112,8 +122,12 @@ impl Server {
                     let chunk = self.input.split_to(take).freeze();
                     *remaining -= take as u64;
                     if discard.is_some() {
+                        // Discarded octets count toward the minimum rate too: a client sending
+                        // a refused chunk fast enough gets its refusal, not a timeout.
                         if let Some((_, discarded)) = &mut self.discard_clock {
                             *discarded = discarded.saturating_add(take as u64);
+                        } else if let Some(txn) = &mut self.txn {
+                            txn.received = txn.received.saturating_add(take as u64);
                         }
                     } else {
                         let policy = self.config.bare_line_ending;

@@ -34,8 +34,9 @@ pub(super) struct Transaction {
     pub(super) overshoot: usize,
     /// How the body comes, once it has started.
     pub(super) transfer: Option<BodyTransfer>,
-    /// Body octets received so far, as sent (the size limit and the minimum rate count
-    /// these).
+    /// Body octets received so far, as sent (the BDAT size limit and the minimum rate count
+    /// these; octets read to be thrown away after a refusal, and a DATA body's dot stuffing
+    /// and end marker, count toward the rate).
     pub(super) received: u64,
     /// Body octets passed on in [`Event::BodyChunk`] so far: `received` with the line
     /// endings of a BDAT text body normalized.
@@ -381,12 +382,8 @@ impl Server {
     #[inline]
     pub(super) fn on_dot_event(&mut self, event: DotEvent) {
         match event {
-            DotEvent::Data(chunk) => {
-                if let Some(txn) = &mut self.txn {
-                    txn.received += chunk.len() as u64;
-                }
-                self.events.push_back(Event::BodyChunk(chunk));
-            }
+            // The octets were counted as read (in `step`).
+            DotEvent::Data(chunk) => self.events.push_back(Event::BodyChunk(chunk)),
             DotEvent::Rejected(error) => self.events.push_back(Event::BodyAborted(error)),
             DotEvent::End(Ok(size)) => {
                 self.phase = Phase::Command;

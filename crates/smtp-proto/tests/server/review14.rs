@@ -350,3 +350,44 @@ fn the_auth_failure_count_survives_rset_and_ehlo_and_counts_every_kind_of_failur
     );
     assert!(h.server.is_closed());
 }
+
+/// A chunk refused for its declared size is still read, and the client learns the refusal
+/// (`552`, permanent) at its end. Its octets did not count toward the minimum rate, so a
+/// client sending it at ten times the minimum rate was closed with `421 4.4.2` (temporary: the
+/// sender tries the message again, for ever) once the data timeout had passed. A DATA body
+/// past the limit likewise: the octets drained after the refusal were not counted.
+#[test]
+fn an_oversized_chunk_sent_above_the_minimum_rate_gets_its_552() {
+    let mut cfg = slow_config();
+    cfg.max_message_size = 10;
+    let mut h = in_transaction(cfg);
+    h.send("BDAT 100000 LAST\r\n");
+    // 5,000 octets a second, ten times the minimum rate, for 20 s.
+    for _ in 0..200 {
+        h.advance(Duration::from_millis(100));
+        h.send([b'x'; 500]);
+    }
+    let out = h.take_out();
+    assert_eq!(
+        out,
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    assert!(!h.server.is_closed());
+
+    // The same in DATA: the octets drained after the refusal count toward the rate.
+    let mut cfg = slow_config();
+    cfg.max_message_size = 10;
+    let mut h = in_transaction(cfg);
+    h.send("DATA\r\n");
+    assert_eq!(h.take_out(), crate::START_DATA);
+    for _ in 0..200 {
+        h.advance(Duration::from_millis(100));
+        h.send([b'x'; 500]);
+    }
+    h.send("\r\n.\r\n");
+    assert_eq!(
+        h.take_out(),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    assert!(!h.server.is_closed());
+}
