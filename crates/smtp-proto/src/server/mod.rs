@@ -72,7 +72,7 @@
 //! | EXPN, ETRN | `502 5.5.1` |
 //! | commands pipelined after STARTTLS | `421 4.7.0` and close (RFC 3207 section 4.2, CVE-2011-0411) |
 //! | a BDAT line whose chunk cannot be found (unreadable size, too long, bare LF) | `421 4.5.4` and close: the chunk's octets must not run as commands (RFC 3030 section 2) |
-//! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2) |
+//! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2), on the refused body's minimum-rate clock |
 //! | any MAIL or RCPT parameter after HELO (no extension is in effect) | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
 //!
 //! Every negative reply, the machine's or the application's (a failed AUTH's too), counts toward
@@ -182,6 +182,11 @@ pub struct Server {
     /// is ([`ServerConfig::min_data_rate`]), or a client dribbling into a huge discarded
     /// chunk, or sending `BDAT 0` after a refusal for ever, would never be closed.
     discard_clock: Option<(Instant, u64)>,
+    /// The body under way began right after a decision, before the machine learnt the time
+    /// (the DATA or first BDAT line was pipelined behind it): its start is the restart of the
+    /// client's idle time, at the next [`Server::handle_timeout`], so that the application's
+    /// time deciding is not taken from the client's body allowance.
+    body_starts_at_restart: bool,
     /// The client closed its side ([`Server::handle_eof`]) while complete input was still
     /// buffered: that input is processed first, then the session ends.
     eof: bool,
@@ -254,6 +259,7 @@ impl Server {
             shutting_down: false,
             bdat_refused: false,
             discard_clock: None,
+            body_starts_at_restart: false,
             eof: false,
             fed_at: now,
             junk_count: 0,
@@ -533,6 +539,7 @@ impl Server {
         if !self.timed() {
             return;
         }
+        let restarting = self.timer.restarting();
         match self.timer.expire(now, self.idle_timeout()) {
             Some(Expired::Greeting) => {
                 self.phase = Phase::Command;
@@ -544,6 +551,11 @@ impl Server {
             }
             Some(Expired::Released) => self.release(),
             None => {
+                if restarting && std::mem::take(&mut self.body_starts_at_restart) {
+                    if let Some(started) = self.txn.as_mut().and_then(|t| t.body_started.as_mut()) {
+                        *started = (*started).max(now);
+                    }
+                }
                 if self.body_deadline().is_some_and(|deadline| now >= deadline) {
                     let text = replies::timeout(&self.config.hostname);
                     self.close_with(text.as_bytes(), SessionError::Timeout);

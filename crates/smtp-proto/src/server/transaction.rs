@@ -265,6 +265,7 @@ impl Server {
         }
         txn.transfer = Some(BodyTransfer::Data);
         txn.body_started = Some(self.fed_at);
+        self.body_starts_at_restart = self.timer.restarting();
         self.line(replies::START_DATA);
         self.dot.reset();
         self.phase = Phase::Data;
@@ -288,6 +289,7 @@ impl Server {
                 txn.transfer = Some(BodyTransfer::Bdat);
                 if first {
                     txn.body_started = Some(self.fed_at);
+                    self.body_starts_at_restart = self.timer.restarting();
                     self.events.push_back(Event::BodyStart {
                         transfer: BodyTransfer::Bdat,
                     });

@@ -391,3 +391,32 @@ fn an_oversized_chunk_sent_above_the_minimum_rate_gets_its_552() {
     );
     assert!(!h.server.is_closed());
 }
+
+/// The body's deadline ran from when the DATA line arrived, even when it was pipelined behind
+/// RCPTs whose decisions took the application a while: a slow policy check (under stress, with
+/// a shortened data timeout) used up the client's time, and the `354` was followed at once by
+/// `421 4.4.2`. The body now starts when the server is ready for it, as the idle time does
+/// after a decision.
+#[test]
+fn a_slow_decision_before_data_does_not_use_up_the_body_deadline() {
+    use crate::harness::{Decision, Harness};
+    use smtp_proto::server::Event;
+    let policy: crate::harness::Policy = Box::new(|event| match event {
+        Event::Rcpt { .. } => Decision::Hold,
+        _ => Decision::Accept,
+    });
+    let mut h = Harness::with_policy(slow_config(), policy);
+    h.send("EHLO client.example\r\n");
+    h.take_out();
+    h.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+    // The recipient check takes 20 s, twice the data timeout.
+    h.now += seconds(20);
+    h.server.accept().unwrap();
+    h.drive();
+    let out = h.take_out();
+    assert!(out.ends_with(crate::START_DATA), "{out}");
+    assert!(!h.server.is_closed());
+    h.advance(seconds(2));
+    h.send("Subject: hi\r\n\r\nbody\r\n.\r\n");
+    assert_eq!(h.take_out(), crate::MESSAGE_ACCEPTED);
+}
