@@ -420,3 +420,32 @@ fn a_slow_decision_before_data_does_not_use_up_the_body_deadline() {
     h.send("Subject: hi\r\n\r\nbody\r\n.\r\n");
     assert_eq!(h.take_out(), crate::MESSAGE_ACCEPTED);
 }
+
+/// Held: `BDAT 0` in an open transaction is bound by the body's deadline, and a BDAT line
+/// dribbled an octet at a time by the command timeout.
+#[test]
+fn bdat_0_loops_and_dribbled_chunk_headers_end() {
+    let mut h = in_transaction(slow_config());
+    let start = h.now;
+    while !h.server.is_closed() && h.now - start < seconds(100) {
+        h.advance(seconds(4));
+        h.send("BDAT 0\r\n");
+    }
+    assert!(h.server.is_closed());
+    // The body began with the first BDAT (4 s): closed at the first look after 4 + 10 s.
+    assert_eq!(h.now - start, seconds(16));
+    assert!(h.take_out().ends_with(TIMEOUT));
+
+    let mut h = in_transaction(slow_config());
+    let start = h.now;
+    for byte in b"BDAT 100 LAST\r\n" {
+        h.advance(seconds(3));
+        if h.server.is_closed() {
+            break;
+        }
+        h.send([*byte]);
+    }
+    assert!(h.server.is_closed());
+    assert!(h.now - start <= seconds(6), "{:?}", h.now - start);
+    assert_eq!(h.take_out(), TIMEOUT);
+}
