@@ -302,7 +302,8 @@ fn hello(line: &[u8]) -> Option<Domain<'_>> {
         Some(valid) => valid,
         None => domain(line, 5)? == line.len(),
     };
-    if !valid {
+    // A label with `--` may be an A-label (`xn--`), which the reference parser checks.
+    if !valid || memchr::memmem::find(&line[5..], b"--").is_some() {
         return None;
     }
     let s = std::str::from_utf8(&line[5..]).ok()?;
@@ -338,6 +339,10 @@ fn path<'a>(
     }
     let domain_start = local_end + 1;
     let domain_end = domain(b, domain_start)?;
+    // A label with `--` may be an A-label (`xn--`), which the reference parser checks.
+    if memchr::memmem::find(&b[domain_start..domain_end], b"--").is_some() {
+        return None;
+    }
     if b.get(domain_end) != Some(&b'>') {
         return None;
     }

@@ -67,20 +67,66 @@ pub(crate) fn domain(i: &[u8], utf8_ok: bool) -> PResult<'_, Domain<'_>> {
         return fatal(&i[DOMAIN_MAX..], "Domain", Kind::Syntax);
     }
     let s = utf8(&i[..pos], utf8_ok, "Domain")?;
-    if !s.is_ascii() && !u_labels_pass_idna(s) {
+    if (!s.is_ascii() || has_a_label(s)) && !labels_pass_idna(s) {
         // Its U-labels are not IDNA: unassigned or disallowed code points, labels that are
-        // not in NFC, bidi or joiner rules broken, or an A-label form over 63 octets.
+        // not in NFC or that IDNA processing would rewrite (map, ignore, split), bidi or
+        // joiner rules broken, an A-label form over 63 octets, or an A-label that does not
+        // decode to such a U-label.
         return fatal(i, "U-label", Kind::Syntax);
     }
     Ok((&i[pos..], Domain::from_parsed(s)))
 }
 
-/// Whether the non-ASCII domain `s` passes IDNA (UTS #46 with the STD3 rules and DNS lengths).
-/// Out of line and cold: ASCII domains never get here, and the code stays out of their path.
+/// Whether a label of the ASCII domain `s` starts with the ACE prefix `xn--`, which makes it
+/// an A-label to be checked (RFC 5890 section 2.3.2.1).
+#[inline]
+fn has_a_label(s: &str) -> bool {
+    s.split('.').any(is_a_label)
+}
+
+fn is_a_label(label: &str) -> bool {
+    label.len() >= 4 && label.as_bytes()[..4].eq_ignore_ascii_case(b"xn--")
+}
+
+/// Whether the domain `s`, non-ASCII or with A-labels, passes IDNA (UTS #46 with the STD3
+/// rules and DNS lengths) label for label: each non-ASCII label must be a U-label as sent,
+/// that is what IDNA processing makes of it up to case (not mapped from fullwidth forms, no
+/// ignored code points such as U+00AD or U+200B, in NFC), and IDNA must see the same labels as
+/// the grammar (U+3002, U+FF0E and U+FF61 are label separators to UTS #46, but not to RFC
+/// 6531). Each A-label must decode to a U-label that has no [`forbidden`](super::forbidden)
+/// character and encodes back to it (RFC 5891 section 5.4). Out of line and cold: ASCII
+/// domains without A-labels never get here, and the code stays out of their path.
 #[cold]
 #[inline(never)]
-fn u_labels_pass_idna(s: &str) -> bool {
-    idna::domain_to_ascii_strict(s).is_ok()
+fn labels_pass_idna(s: &str) -> bool {
+    let a_labels_pass = s.split('.').filter(|l| is_a_label(l)).all(a_label_passes);
+    if s.is_ascii() || !a_labels_pass {
+        return a_labels_pass;
+    }
+    let Ok(ascii) = idna::domain_to_ascii_strict(s) else {
+        return false;
+    };
+    if ascii.split('.').count() != s.split('.').count() {
+        return false;
+    }
+    s.split('.').zip(ascii.split('.')).all(|(sent, ace)| {
+        if sent.is_ascii() {
+            return true;
+        }
+        let (unicode, result) = idna::domain_to_unicode(ace);
+        result.is_ok() && unicode == sent.to_lowercase()
+    })
+}
+
+/// Whether the A-label `label` decodes to a U-label without a forbidden character that
+/// encodes back to `label` (up to ASCII case).
+fn a_label_passes(label: &str) -> bool {
+    let (unicode, result) = idna::domain_to_unicode(label);
+    result.is_ok()
+        && !unicode.is_ascii()
+        && !unicode.contains('.')
+        && !unicode.chars().any(super::forbidden)
+        && idna::domain_to_ascii_strict(&unicode).is_ok_and(|ace| ace.eq_ignore_ascii_case(label))
 }
 
 /// ```text

@@ -78,8 +78,8 @@ pub struct ServerConfig {
     ///
     /// [`data_timeout`]: ServerConfig::data_timeout
     pub min_data_rate: u64,
-    /// NOOP, RSET, VRFY, EXPN and HELP commands a client may send before a successful AUTH
-    /// without penalty; each one beyond counts as an error toward [`max_errors`] (its reply
+    /// NOOP, RSET, VRFY, EXPN and HELP commands, and greetings (HELO, EHLO, LHLO) repeated
+    /// in the same TLS layer, a client may send before a successful AUTH without penalty; each one beyond counts as an error toward [`max_errors`] (its reply
     /// is unchanged until the error limit closes the session). Default 100 (Postfix
     /// `smtpd_junk_command_limit`). After AUTH they are not counted.
     ///

@@ -90,13 +90,23 @@ impl Server {
                 }
                 kind.is_some()
             }
-            Phase::Data => match self.dot.next_event(&mut self.input) {
-                None => false,
-                Some(event) => {
-                    self.on_dot_event(event);
-                    true
+            Phase::Data => {
+                let before = self.input.len();
+                let event = self.dot.next_event(&mut self.input);
+                // The body's octets as sent count toward the minimum rate, those drained
+                // after a refusal too: a client sending them fast enough gets its refusal.
+                let used = before.saturating_sub(self.input.len()) as u64;
+                if let Some(txn) = &mut self.txn {
+                    txn.received = txn.received.saturating_add(used);
                 }
-            },
+                match event {
+                    None => false,
+                    Some(event) => {
+                        self.on_dot_event(event);
+                        true
+                    }
+                }
+            }
             Phase::Bdat {
                 remaining,
                 last,
@@ -111,12 +121,22 @@ impl Server {
                         .min(self.input.len());
                     let chunk = self.input.split_to(take).freeze();
                     *remaining -= take as u64;
-                    if discard.is_none() {
+                    if discard.is_some() {
+                        // Discarded octets count toward the minimum rate too: a client sending
+                        // a refused chunk fast enough gets its refusal, not a timeout.
+                        if let Some((_, discarded)) = &mut self.discard_clock {
+                            *discarded = discarded.saturating_add(take as u64);
+                        } else if let Some(txn) = &mut self.txn {
+                            txn.received = txn.received.saturating_add(take as u64);
+                        }
+                    } else {
                         let policy = self.config.bare_line_ending;
+                        let limit = self.config.max_message_size;
                         if let Some(txn) = &mut self.txn {
                             txn.received += take as u64;
-                            if let Some(refused) = txn.body_piece(policy, chunk, &mut self.events) {
-                                *discard = Some(Discarded::BareLineEnding);
+                            let refused = txn.body_piece(policy, limit, chunk, &mut self.events);
+                            if let Some(refused) = refused {
+                                *discard = Some(Discarded::refusing(refused));
                                 self.events.push_back(Event::BodyAborted(refused));
                             }
                         }
@@ -128,9 +148,10 @@ impl Server {
                 let (last, mut discard) = (*last, *discard);
                 if last && discard.is_none() {
                     let policy = self.config.bare_line_ending;
+                    let limit = self.config.max_message_size;
                     if let Some(txn) = &mut self.txn {
-                        if let Some(refused) = txn.body_end(policy, &mut self.events) {
-                            discard = Some(Discarded::BareLineEnding);
+                        if let Some(refused) = txn.body_end(policy, limit, &mut self.events) {
+                            discard = Some(Discarded::refusing(refused));
                             self.events.push_back(Event::BodyAborted(refused));
                         }
                     }
@@ -185,6 +206,7 @@ impl Server {
         if !is_bdat(line) {
             // The client's pipeline of chunks after a refused one has ended.
             self.bdat_refused = false;
+            self.discard_clock = None;
         }
         let command = match Command::parse_with(line, options) {
             Ok(command) => command,
@@ -226,7 +248,8 @@ impl Server {
         }
     }
 
-    /// Answers a junk command (NOOP, RSET, VRFY, HELP) with `text`: past
+    /// Answers a junk command (NOOP, RSET, VRFY, HELP; a repeated greeting is counted in
+    /// `on_hello`) with `text`: past
     /// [`ServerConfig::max_junk_commands`](super::ServerConfig::max_junk_commands) before a
     /// successful AUTH the same reply counts as an error (Postfix `smtpd_junk_command_limit`).
     fn junk(&mut self, text: &[u8]) {
@@ -283,6 +306,15 @@ impl Server {
                 Mode::Smtp => replies::USE_EHLO,
                 Mode::Lmtp => replies::USE_LHLO,
             });
+        }
+        if self.hello.is_some() && self.authenticated.is_none() {
+            // A greeting repeated in the same TLS layer is junk: an EHLO every few seconds
+            // must not keep a session open for ever where a NOOP cannot. Past the limit it
+            // is answered as usual and counted as an error.
+            self.junk_count = self.junk_count.saturating_add(1);
+            if self.junk_count > self.config.max_junk_commands && !self.count_error() {
+                return;
+            }
         }
         self.ask(
             Pending::Hello(verb),

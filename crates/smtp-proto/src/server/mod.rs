@@ -64,7 +64,7 @@
 //! | too many recipients | `452 4.5.3` (RFC 5321 section 4.5.3.1.10; advertised as `LIMITS RCPTMAX`, RFC 9422) |
 //! | too many errors | `421 4.7.0` and close |
 //! | timeout: no complete command line within `command_timeout` (however many octets came), no body octets within `data_timeout`, or a body slower than `min_data_rate` | `421 4.4.2` and close |
-//! | NOOP, RSET, VRFY, EXPN, HELP past `max_junk_commands` before AUTH | the usual reply, counted as an error (Postfix `smtpd_junk_command_limit`) |
+//! | NOOP, RSET, VRFY, EXPN, HELP, a repeated HELO/EHLO/LHLO past `max_junk_commands` before AUTH | the usual reply, counted as an error (Postfix `smtpd_junk_command_limit`) |
 //! | a failed AUTH exchange | its reply (`535 5.7.8`, `501`...) held back for `auth_failure_delay`, nothing read meanwhile |
 //! | the failed AUTH exchange that reaches `max_auth_failures` | its reply, then `421 4.7.0` and close, both after the delay |
 //! | bare CR or LF in a text body (DATA, or BDAT without BINARYMIME) | each made CRLF (`Normalize`, the default), or the message refused with `550 5.6.0` (`Reject`) |
@@ -72,7 +72,7 @@
 //! | EXPN, ETRN | `502 5.5.1` |
 //! | commands pipelined after STARTTLS | `421 4.7.0` and close (RFC 3207 section 4.2, CVE-2011-0411) |
 //! | a BDAT line whose chunk cannot be found (unreadable size, too long, bare LF) | `421 4.5.4` and close: the chunk's octets must not run as commands (RFC 3030 section 2) |
-//! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2) |
+//! | BDAT chunks pipelined after a refused chunk | `503 5.5.1 Chunk discarded`, not counted as an error (RFC 3030 section 2), on the refused body's minimum-rate clock |
 //! | any MAIL or RCPT parameter after HELO (no extension is in effect) | `555 5.5.4` (RFC 5321 section 4.1.1.11) |
 //!
 //! Every negative reply, the machine's or the application's (a failed AUTH's too), counts toward
@@ -176,13 +176,24 @@ pub struct Server {
     /// A BDAT chunk was refused and only BDAT commands followed: more chunks may still be in
     /// the client's pipeline (RFC 3030 section 2).
     bdat_refused: bool,
+    /// The minimum-rate clock of BDAT octets read only to be thrown away outside a body
+    /// (BDAT without a transaction, and the chunks pipelined after a refused chunk): when
+    /// the discarding began and the octets discarded since. Such octets are timed as a body
+    /// is ([`ServerConfig::min_data_rate`]), or a client dribbling into a huge discarded
+    /// chunk, or sending `BDAT 0` after a refusal for ever, would never be closed.
+    discard_clock: Option<(Instant, u64)>,
+    /// The body under way began right after a decision, before the machine learnt the time
+    /// (the DATA or first BDAT line was pipelined behind it): its start is the restart of the
+    /// client's idle time, at the next [`Server::handle_timeout`], so that the application's
+    /// time deciding is not taken from the client's body allowance.
+    body_starts_at_restart: bool,
     /// The client closed its side ([`Server::handle_eof`]) while complete input was still
     /// buffered: that input is processed first, then the session ends.
     eof: bool,
     /// The instant of the last [`Server::feed`]: when the input being processed arrived at
     /// the latest.
     fed_at: Instant,
-    /// NOOP, RSET, VRFY, EXPN and HELP commands so far ([`ServerConfig::max_junk_commands`]).
+    /// NOOP, RSET, VRFY, EXPN and HELP commands and repeated greetings so far ([`ServerConfig::max_junk_commands`]).
     junk_count: u32,
     /// Failed AUTH exchanges so far ([`ServerConfig::max_auth_failures`]).
     auth_failures: u32,
@@ -247,6 +258,8 @@ impl Server {
             early_talker_reported: false,
             shutting_down: false,
             bdat_refused: false,
+            discard_clock: None,
+            body_starts_at_restart: false,
             eof: false,
             fed_at: now,
             junk_count: 0,
@@ -488,17 +501,20 @@ impl Server {
     }
 
     /// When the message body under way must be complete: its start + the data timeout +
-    /// the octets received / [`ServerConfig::min_data_rate`]. `None` without a body under
-    /// way (DATA, or BDAT chunks up to the last), with the rate at zero, while a reply is
+    /// the octets received / [`ServerConfig::min_data_rate`]; outside a body, the same for
+    /// BDAT octets being discarded (`discard_clock`). `None` without a body under way (DATA,
+    /// or BDAT chunks up to the last) or a discarding, with the rate at zero, while a reply is
     /// held back, or when the deadline is too far to represent.
     fn body_deadline(&self) -> Option<Instant> {
         let rate = self.config.min_data_rate;
         if rate == 0 || self.timer.holds_reply() {
             return None;
         }
-        let txn = self.txn.as_ref()?;
-        let started = txn.body_started?;
-        let received = u128::from(txn.received);
+        let (started, received) = match self.txn.as_ref() {
+            Some(txn) if txn.body_started.is_some() => (txn.body_started?, txn.received),
+            _ => self.discard_clock?,
+        };
+        let received = u128::from(received);
         let rate = u128::from(rate);
         let nanos = (received % rate) * 1_000_000_000 / rate;
         let allowance = Duration::from_secs(u64::try_from(received / rate).ok()?)
@@ -523,6 +539,7 @@ impl Server {
         if !self.timed() {
             return;
         }
+        let restarting = self.timer.restarting();
         match self.timer.expire(now, self.idle_timeout()) {
             Some(Expired::Greeting) => {
                 self.phase = Phase::Command;
@@ -534,6 +551,11 @@ impl Server {
             }
             Some(Expired::Released) => self.release(),
             None => {
+                if restarting && std::mem::take(&mut self.body_starts_at_restart) {
+                    if let Some(started) = self.txn.as_mut().and_then(|t| t.body_started.as_mut()) {
+                        *started = (*started).max(now);
+                    }
+                }
                 if self.body_deadline().is_some_and(|deadline| now >= deadline) {
                     let text = replies::timeout(&self.config.hostname);
                     self.close_with(text.as_bytes(), SessionError::Timeout);
@@ -671,6 +693,8 @@ impl Server {
         self.hello = None;
         self.authenticated = None;
         self.txn = None;
+        self.bdat_refused = false;
+        self.discard_clock = None;
         self.framer.reset();
         self.input.clear();
         self.timer.restart(now);

@@ -49,7 +49,7 @@ impl Server {
     }
 
     /// Counts one error; returns `false` (after closing the session) past the limit.
-    fn count_error(&mut self) -> bool {
+    pub(super) fn count_error(&mut self) -> bool {
         self.errors += 1;
         if self.errors > self.config.max_errors {
             self.close_with(replies::TOO_MANY_ERRORS, SessionError::TooManyErrors);

@@ -96,6 +96,12 @@ impl Timer {
         }
     }
 
+    /// Whether a decision was answered and the client's idle time starts over at the next
+    /// [`Timer::expire`] (the instant is not known before).
+    pub(super) fn restarting(&self) -> bool {
+        self.wait == Wait::Restart
+    }
+
     /// Holds the reply to a failed AUTH back for `delay` (not zero), starting at the next
     /// [`Timer::expire`], which is due at once.
     pub(super) fn hold(&mut self, delay: Duration) {

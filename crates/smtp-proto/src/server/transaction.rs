@@ -34,8 +34,9 @@ pub(super) struct Transaction {
     pub(super) overshoot: usize,
     /// How the body comes, once it has started.
     pub(super) transfer: Option<BodyTransfer>,
-    /// Body octets received so far, as sent (the size limit and the minimum rate count
-    /// these).
+    /// Body octets received so far, as sent (the BDAT size limit and the minimum rate count
+    /// these; octets read to be thrown away after a refusal, and a DATA body's dot stuffing
+    /// and end marker, count toward the rate).
     pub(super) received: u64,
     /// Body octets passed on in [`Event::BodyChunk`] so far: `received` with the line
     /// endings of a BDAT text body normalized.
@@ -60,45 +61,73 @@ pub(super) enum Discarded {
     BareLineEnding,
 }
 
+impl Discarded {
+    /// Why the rest of a body is discarded after the machine refused it for `error`.
+    pub(super) fn refusing(error: BodyError) -> Discarded {
+        match error {
+            BodyError::TooLarge { .. } => Discarded::TooLarge,
+            _ => Discarded::BareLineEnding,
+        }
+    }
+}
+
 impl Transaction {
     /// Passes the next piece of a BDAT chunk on as [`Event::BodyChunk`] (none if it is empty
     /// after filtering): byte for byte for `BODY=BINARYMIME` or under
     /// [`BareLineEnding::Preserve`], otherwise with bare CR and LF normalized or refused as
-    /// in DATA. Returns the refusal, if any (what came before it is passed on).
+    /// in DATA. Returns the refusal, if any (what came before it is passed on). What is passed
+    /// on never exceeds `limit` octets in all: normalizing can make a text body larger than
+    /// sent, and a DATA body is counted after it too ([`BodyError::TooLarge`] then, after
+    /// exactly the first `limit` octets).
     pub(super) fn body_piece(
         &mut self,
         policy: BareLineEnding,
+        limit: u64,
         piece: Bytes,
         events: &mut VecDeque<Event>,
     ) -> Option<BodyError> {
         if self.params.binary || policy == BareLineEnding::Preserve {
-            self.deliver(piece, events);
-            return None;
+            return self.deliver(piece, limit, events);
         }
         let filtered = self.text.piece(policy, piece);
-        self.deliver(filtered.bytes, events);
-        filtered.refused
+        self.deliver(filtered.bytes, limit, events)
+            .or(filtered.refused)
     }
 
     /// The last BDAT chunk has been read: a CR held back at its end is a bare CR.
     pub(super) fn body_end(
         &mut self,
         policy: BareLineEnding,
+        limit: u64,
         events: &mut VecDeque<Event>,
     ) -> Option<BodyError> {
         if self.params.binary || policy == BareLineEnding::Preserve {
             return None;
         }
         let filtered = self.text.finish(policy);
-        self.deliver(filtered.bytes, events);
-        filtered.refused
+        self.deliver(filtered.bytes, limit, events)
+            .or(filtered.refused)
     }
 
-    fn deliver(&mut self, bytes: Bytes, events: &mut VecDeque<Event>) {
+    /// Passes `bytes` on, up to `limit` octets delivered in all; past it, what fits and the
+    /// refusal.
+    fn deliver(
+        &mut self,
+        mut bytes: Bytes,
+        limit: u64,
+        events: &mut VecDeque<Event>,
+    ) -> Option<BodyError> {
+        let room = limit.saturating_sub(self.delivered);
+        let over = bytes.len() as u64 > room;
+        if over {
+            // `room` is below `bytes.len()`, a usize.
+            bytes.truncate(room as usize);
+        }
         if !bytes.is_empty() {
             self.delivered += bytes.len() as u64;
             events.push_back(Event::BodyChunk(bytes));
         }
+        over.then_some(BodyError::TooLarge { limit })
     }
 }
 
@@ -236,6 +265,7 @@ impl Server {
         }
         txn.transfer = Some(BodyTransfer::Data);
         txn.body_started = Some(self.fed_at);
+        self.body_starts_at_restart = self.timer.restarting();
         self.line(replies::START_DATA);
         self.dot.reset();
         self.phase = Phase::Data;
@@ -259,6 +289,7 @@ impl Server {
                 txn.transfer = Some(BodyTransfer::Bdat);
                 if first {
                     txn.body_started = Some(self.fed_at);
+                    self.body_starts_at_restart = self.timer.restarting();
                     self.events.push_back(Event::BodyStart {
                         transfer: BodyTransfer::Bdat,
                     });
@@ -274,6 +305,11 @@ impl Server {
                 }
             }
         };
+        let body_clock = self.txn.as_ref().is_some_and(|t| t.body_started.is_some());
+        if discard.is_some() && !body_clock && self.discard_clock.is_none() {
+            // Octets thrown away outside a body are timed as a body is.
+            self.discard_clock = Some((self.fed_at, 0));
+        }
         // The chunk's octets are read (and maybe thrown away) whatever the answer, so the
         // command stream stays in step (RFC 3030 section 3).
         self.phase = Phase::Bdat {
@@ -294,12 +330,18 @@ impl Server {
                     Some(t) if t.recipients == 0 => replies::NO_VALID_RECIPIENTS,
                     Some(_) => replies::BDAT_AFTER_DATA,
                 };
+                if !self.bdat_refused {
+                    self.discard_clock = None;
+                }
                 self.error(text);
             }
             Some(Discarded::AfterRefusal) => {
                 // Accepted and discarded, as RFC 3030 section 2 requires of a server that
                 // offers PIPELINING; the client made no new mistake, so it does not count.
                 self.bdat_refused = !last;
+                if last {
+                    self.discard_clock = None;
+                }
                 self.line(replies::CHUNK_DISCARDED);
             }
             Some(reason @ (Discarded::TooLarge | Discarded::BareLineEnding)) => {
@@ -311,7 +353,13 @@ impl Server {
                 if last {
                     self.refuse_message(text);
                 } else {
-                    // A chunk before the last gets its one reply, in LMTP too.
+                    // A chunk before the last gets its one reply, in LMTP too. The chunks
+                    // the client may have pipelined after it are discarded, on the body's
+                    // minimum-rate clock.
+                    self.discard_clock = self
+                        .txn
+                        .as_ref()
+                        .and_then(|t| Some((t.body_started?, t.received)));
                     self.txn = None;
                     self.error(text);
                     self.after_transaction();
@@ -336,12 +384,8 @@ impl Server {
     #[inline]
     pub(super) fn on_dot_event(&mut self, event: DotEvent) {
         match event {
-            DotEvent::Data(chunk) => {
-                if let Some(txn) = &mut self.txn {
-                    txn.received += chunk.len() as u64;
-                }
-                self.events.push_back(Event::BodyChunk(chunk));
-            }
+            // The octets were counted as read (in `step`).
+            DotEvent::Data(chunk) => self.events.push_back(Event::BodyChunk(chunk)),
             DotEvent::Rejected(error) => self.events.push_back(Event::BodyAborted(error)),
             DotEvent::End(Ok(size)) => {
                 self.phase = Phase::Command;

@@ -27,6 +27,7 @@ mod lifecycle;
 mod limits;
 mod lmtp;
 mod pipelining;
+mod review14;
 mod segmentation;
 mod sessions;
 mod slow;
