@@ -189,7 +189,6 @@ impl Service for SmtpService {
             guard,
         } = connection;
         let config = self.session_config(pressure.stressed(), pressure.limits());
-        let max_junk = config.max_junk_commands;
         let server = Server::new(config, Instant::now());
         let context = SessionContext {
             policy: self.policy.clone(),
@@ -199,7 +198,6 @@ impl Service for SmtpService {
             guard,
             login: self.login,
             timeouts: (self.config.command_timeout, self.config.data_timeout),
-            max_junk,
             place: slot.place(),
         };
         match transport {
@@ -322,9 +320,6 @@ struct SessionContext {
     login: LoginRule,
     /// The configured command and data timeouts, restored when stress ends or after AUTH.
     timeouts: (Duration, Duration),
-    /// The session's junk allowance (the stress one for a session started under stress),
-    /// which repeated greetings before login also use up ([`Session::hello_refusal`]).
-    max_junk: u32,
     /// The session's place in its pool: evicted when a full pool needs room, until login.
     place: Place,
 }
@@ -432,10 +427,6 @@ struct Session<S> {
     context: SessionContext,
     /// The HELO/EHLO argument.
     helo: Option<Host<'static>>,
-    /// Whether a greeting was accepted since the session (or TLS) started.
-    greeted: bool,
-    /// Greetings repeated before login.
-    repeated_hellos: u32,
     txn: Transaction,
 }
 
@@ -445,8 +436,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             conn,
             context,
             helo: None,
-            greeted: false,
-            repeated_hellos: 0,
             txn: Transaction::default(),
         }
     }
@@ -546,10 +535,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let decided = match event {
             Event::Hello { verb, host } => {
                 let helo = host.to_string();
-                if let Some(refusal) = self.hello_refusal()? {
-                    info!(%peer, ?verb, helo = %Escaped(&helo), "greeting refused: too many");
-                    return Ok(self.conn.server().reject(refusal)?);
-                }
                 info!(%peer, ?verb, helo = %Escaped(&helo), "hello");
                 self.helo = Some(host);
                 self.conn.server().accept()
@@ -652,8 +637,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Ok(())
             }
             Event::StartTls => {
-                // The client greets again over TLS (RFC 3207 section 4.2): no repeat.
-                self.greeted = false;
                 info!(%peer, "TLS started");
                 Ok(())
             }
@@ -676,23 +659,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             _ => Ok(()),
         };
         Ok(decided?)
-    }
-
-    /// The refusal of a greeting repeated too often. A greeting resets the idle time and is no
-    /// junk command, so a client sending `EHLO` every few seconds would hold its place for
-    /// ever; before login, a greeting after the first since the session (or TLS) started uses
-    /// up the junk allowance, and beyond it each is refused as an error (which the error limit
-    /// ends). The first greeting over TLS is no repeat.
-    fn hello_refusal(&mut self) -> Result<Option<Reply<'static>>, LocalError> {
-        let logged_in = self.conn.server().authenticated().is_some();
-        if self.greeted && !logged_in {
-            self.repeated_hellos = self.repeated_hellos.saturating_add(1);
-            if self.repeated_hellos > self.context.max_junk {
-                return Ok(Some(reply(550, [5, 5, 1], "Too many greetings")?));
-            }
-        }
-        self.greeted = true;
-        Ok(None)
     }
 
     /// The refusal of a sender, with the reason for the log: on submission, a sender that is

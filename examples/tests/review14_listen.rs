@@ -99,7 +99,7 @@ fn a_guesser_that_hangs_up_before_the_535_still_waits_out_its_penalty() {
 /// and resets the idle time, so a client that sent `EHLO` instead of `NOOP` every few seconds
 /// held its place for ever (the attack of issue 14 with another verb). Now greetings repeated
 /// before login (beyond the one after each TLS start) count against the junk allowance: past
-/// it each is refused with `550 5.5.1` as an error, and the error limit closes the session.
+/// it each counts as an error, and the error limit closes the session.
 #[test]
 fn repeated_greetings_cannot_hold_a_place_for_ever() {
     let (_dir, server) = start(
