@@ -52,7 +52,22 @@ pub struct Mailboxes {
 
 impl Mailboxes {
     fn is_local(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        self.local_domain(domain).is_some()
+    }
+
+    /// The local domain `domain` names, as configured: compared in any case (Unicode letters
+    /// too) and in either IDNA form, so `BÜCHER.example` and `xn--bcher-kva.example` are the
+    /// domain `bücher.example` (RFC 5890 section 2.3.2.1: an A-label and its U-label are the
+    /// same label; a client without SMTPUTF8 must write the A-label).
+    fn local_domain(&self, domain: &str) -> Option<&str> {
+        if let Some(same) = self.domains.iter().find(|d| d.eq_ignore_ascii_case(domain)) {
+            return Some(same);
+        }
+        let ascii = idna::domain_to_ascii(domain).ok()?;
+        self.domains
+            .iter()
+            .find(|d| idna::domain_to_ascii(d).is_ok_and(|d| d == ascii))
+            .map(String::as_str)
     }
 }
 
@@ -816,6 +831,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         let Some(address) = address else {
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
+        };
+        // A local domain in its other IDNA form is the same domain: its accounts, its Maildir.
+        let address = match mailboxes.local_domain(address.domain()) {
+            Some(domain) if domain != address.domain() => {
+                Address::new(address.local(), domain).unwrap_or(address)
+            }
+            _ => address,
         };
         if !mailboxes.is_local(address.domain()) {
             info!(%peer, to = %Escaped(&address.to_string()), "relay refused");

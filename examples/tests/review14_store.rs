@@ -1,0 +1,64 @@
+//! Review of issue 14, items 3, 4, 6, 8 and 9 (accounts and store): attacks on the relay's
+//! local-sender rule, against the running example server over raw SMTP.
+
+mod support;
+
+use support::*;
+
+/// The relay's local-sender rule (item 6) must know a local domain in every form a client may
+/// write it: a Unicode domain in another case (the domain is case-insensitive, and its
+/// accounts are matched that way), and its A-label (`xn--`) form, which RFC 5890 makes the
+/// same domain and which a client without SMTPUTF8 must use. Before the fix both were taken
+/// as foreign senders and reached the local user.
+#[test]
+fn a_local_idn_domain_cannot_be_spoofed_in_another_case_or_as_an_a_label() {
+    let dir = TempDir::new("idn-sender");
+    let mut args = users();
+    args.extend(
+        [
+            "--domain",
+            "localhost",
+            "--domain",
+            "bücher.example",
+            "--user",
+            "carol@bücher.example:pw-carol",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let server = MailServer::start(&dir.path().join("data"), &args);
+    let mut conn = server.relay();
+    conn.cmd_expect("EHLO spoofer.test", 250);
+    for from in [
+        "<bob@bücher.example> SMTPUTF8",
+        "<bob@BÜCHER.example> SMTPUTF8",
+        "<bob@BÜCHER.EXAMPLE> SMTPUTF8",
+        "<bob@xn--bcher-kva.example>",
+        "<bob@XN--BCHER-KVA.EXAMPLE>",
+    ] {
+        let reply = conn.cmd(&format!("MAIL FROM:{from}"));
+        assert_eq!(reply.code, 553, "MAIL FROM:{from}: {reply:?}");
+        assert!(
+            reply
+                .lines
+                .last()
+                .is_some_and(|l| l.starts_with("553 5.7.1 ")),
+            "{reply:?}"
+        );
+    }
+    // A foreign domain that merely resembles it still passes.
+    conn.cmd_expect("MAIL FROM:<bob@xn--bcher-kva.example.org>", 250);
+    conn.cmd_expect("RSET", 250);
+    // Mail for the domain's account in its A-label form, as a sender without SMTPUTF8 must
+    // write it, reaches that account (it was refused as relaying).
+    conn.cmd_expect("MAIL FROM:<someone@elsewhere.example>", 250);
+    conn.cmd_expect("RCPT TO:<carol@xn--bcher-kva.example>", 250);
+    conn.cmd_expect("RCPT TO:<Carol@XN--BCHER-KVA.EXAMPLE>", 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send("Subject: hi\r\n\r\nhello carol\r\n.\r\n");
+    assert_eq!(conn.reply().code, 250);
+    conn.cmd_expect("QUIT", 221);
+    assert!(files(&server.maildir(ALICE).join("new")).is_empty());
+    let carol = server.data.join("mail/b%C3%BCcher.example/carol/new");
+    assert_eq!(files(&carol).len(), 1, "{}", server.logs());
+}
