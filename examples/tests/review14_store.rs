@@ -62,3 +62,52 @@ fn a_local_idn_domain_cannot_be_spoofed_in_another_case_or_as_an_a_label() {
     let carol = server.data.join("mail/b%C3%BCcher.example/carol/new");
     assert_eq!(files(&carol).len(), 1, "{}", server.logs());
 }
+
+/// The quota (item 8) must hold against one client's concurrent sessions: each checked the
+/// mailbox's total before any of them had added its message, so of eight sessions ending
+/// their DATA together, four got 250 and put 12,760 octets into a mailbox with a quota of
+/// 10,240 (the overshoot grows with the sessions: up to --max-connections messages of
+/// --max-message-size).
+#[test]
+fn concurrent_sessions_cannot_overrun_the_quota() {
+    const QUOTA: usize = 10 * 1024;
+    const SESSIONS: usize = 8;
+    let dir = TempDir::new("quota-race");
+    let mut args = users();
+    args.extend(["--quota".to_owned(), QUOTA.to_string()]);
+    let server = MailServer::start(&dir.path().join("data"), &args);
+    let line = format!("{}\r\n", "y".repeat(70));
+    let body = format!("Subject: race\r\n\r\n{}", line.repeat(3000 / line.len()));
+    let mut conns: Vec<Smtp> = (0..SESSIONS)
+        .map(|_| {
+            let mut conn = server.relay();
+            conn.cmd_expect("EHLO racer.test", 250);
+            conn.cmd_expect("MAIL FROM:<someone@elsewhere.example>", 250);
+            conn.cmd_expect(&format!("RCPT TO:<{ALICE}>"), 250);
+            conn.cmd_expect("DATA", 354);
+            conn.send(&body);
+            conn
+        })
+        .collect();
+    // Every body is in; the final dots go out together.
+    for conn in &mut conns {
+        conn.send(".\r\n");
+    }
+    let accepted = conns
+        .iter_mut()
+        .map(|conn| conn.reply())
+        .filter(|reply| {
+            assert!(matches!(reply.code, 250 | 552), "{reply:?}");
+            reply.code == 250
+        })
+        .count();
+    let stored: usize = files(&server.maildir(ALICE).join("new"))
+        .iter()
+        .map(|(_, bytes)| bytes.len())
+        .sum();
+    assert!(accepted >= 1, "{}", server.logs());
+    assert!(
+        stored <= QUOTA,
+        "{accepted} of {SESSIONS} accepted: {stored} octets stored over a quota of {QUOTA}"
+    );
+}
