@@ -439,8 +439,9 @@ STORAGE AND NAMES:
                              any replaces the default [default: localhost]
     --user ADDR --password-file FILE
                              Create the account ADDR, or set its password; repeatable. The
-                             password is the first line of FILE, which only its owner may
-                             read (mode 0600 or stricter); FILE '-' reads standard input,
+                             password is the first line of FILE, a regular file of the
+                             server's user (or root) only its owner may read (mode 0600 or
+                             stricter); FILE '-' reads standard input,
                              without echo on a terminal. The password is stored as an
                              Argon2id hash, never in clear, and the accounts file is
                              rewritten only when an account changes. When no account
