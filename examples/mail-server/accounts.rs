@@ -339,6 +339,9 @@ pub struct Accounts {
     unversioned: bool,
     /// The reusable Argon2 work areas.
     work: WorkAreas,
+    /// The keyed hash (random keys for each process) that picks the account whose hash an
+    /// unknown name is checked against.
+    decoy_key: std::hash::RandomState,
 }
 
 impl fmt::Debug for Accounts {
@@ -395,6 +398,7 @@ impl Accounts {
             index: HashMap::new(),
             unversioned,
             work: WorkAreas::new(1),
+            decoy_key: std::hash::RandomState::new(),
         };
         let lines = &all[skipped..];
         for (n, raw) in lines.iter().enumerate() {
@@ -539,15 +543,44 @@ impl Accounts {
     /// Whether `password` is the password of the account `address` (found with
     /// [`Accounts::lookup`], so its case does not matter).
     ///
-    /// Runs Argon2 whether or not the account exists (against a fixed dummy hash with the same
-    /// parameters for an unknown or malformed address), so the time taken does not tell which
-    /// accounts exist. The outputs are compared in constant time. The computation uses one of
-    /// the reusable work areas ([`set_hashing_slots`](Self::set_hashing_slots)), waiting for
-    /// one if all are in use. Call it off the async runtime's threads (`spawn_blocking` or
+    /// Runs Argon2 whether or not the account exists (for an unknown or malformed address,
+    /// against the hash of an account of the file picked by a keyed hash of the name, or a
+    /// dummy hash with the default parameters when there is none), so the time taken does not
+    /// tell which accounts exist, whatever parameters the file's hashes use. The outputs are
+    /// compared in constant time. The computation uses one of the reusable work areas
+    /// ([`set_hashing_slots`](Self::set_hashing_slots)), waiting for one if all are in use. Call it off the async runtime's threads (`spawn_blocking` or
     /// `block_in_place`): it takes tens of milliseconds.
     pub fn verify(&self, address: &str, password: &Secret<String>) -> bool {
-        let stored = self.account_line(address).map(|(_, hash)| hash);
-        self.work.verify(password.expose().as_bytes(), stored)
+        let password = password.expose().as_bytes();
+        match self.account_line(address) {
+            Some((_, hash)) => self.work.verify(password, Some(hash)),
+            None => {
+                // The same work as for an account of the file, whatever its parameters: the
+                // hash of one of them, picked by a keyed hash of the name, so a name costs the
+                // same at every attempt. The answer is no whatever the computation says.
+                match self.decoy(address) {
+                    Some(hash) => {
+                        let _ = self.work.verify(password, Some(hash));
+                    }
+                    None => {
+                        let _ = self.work.verify(password, None);
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// The hash an unknown `name` is checked against: one of the accounts', chosen by
+    /// [`Accounts::decoy_key`]'s hash of the name; `None` without accounts.
+    fn decoy(&self, name: &str) -> Option<&str> {
+        use std::hash::BuildHasher;
+        let n = self.index.len();
+        if n == 0 {
+            return None;
+        }
+        let pick = self.decoy_key.hash_one(name) % n as u64;
+        self.hashes().nth(pick as usize)
     }
 
     /// Whether the account exists (an [`Address`] is already in canonical form).
@@ -682,6 +715,9 @@ struct WorkAreas {
     pool: Mutex<Pool>,
     /// Signalled when an area comes back.
     returned: Condvar,
+    /// The parameters (m, t, p) of the last computation, for the tests.
+    #[cfg(test)]
+    last: Mutex<Option<(u32, u32, u32)>>,
 }
 
 /// The areas not in use, and how many exist.
@@ -710,6 +746,8 @@ impl WorkAreas {
                 created: 0,
             }),
             returned: Condvar::new(),
+            #[cfg(test)]
+            last: Mutex::new(None),
         }
     }
 
@@ -828,6 +866,10 @@ impl WorkAreas {
         };
         if params.block_count() > self.blocks {
             return false;
+        }
+        #[cfg(test)]
+        {
+            *self.last.lock().unwrap() = Some((params.m_cost(), params.t_cost(), params.p_cost()));
         }
         let argon2 = Argon2::new(algorithm, version, params);
         let mut out = [0u8; Output::MAX_LENGTH];
@@ -1347,6 +1389,48 @@ pub(crate) mod tests {
         let link = dir.0.join("ours-link");
         std::os::unix::fs::symlink(&ours, &link).unwrap();
         assert_eq!(read_password_file(&link).unwrap().expose(), "mine");
+    }
+
+    #[test]
+    fn an_unknown_user_costs_what_an_account_of_the_file_costs() {
+        let dir = TempDir::new("decoy");
+        let path = dir.0.join("accounts");
+        // Every account hashed with other parameters than the crate's defaults (imported, or
+        // written before a change of the defaults): an unknown user must not cost the
+        // defaults, or the time of a failed login tells which accounts exist.
+        let hash_with = |m_cost: u32, t_cost: u32, password: &[u8]| {
+            let params = Params::new(m_cost, t_cost, 1, None).unwrap();
+            argon2::PasswordHasher::hash_password_with_salt(
+                &Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+                password,
+                b"0123456789abcdef",
+            )
+            .unwrap()
+            .to_string()
+        };
+        fs::write(
+            &path,
+            format!(
+                "a@example.com:{}\nb@example.com:{}\n",
+                hash_with(64, 3, b"pw-a"),
+                hash_with(64, 3, b"pw-b")
+            ),
+        )
+        .unwrap();
+        let accounts = Accounts::load(&path).unwrap();
+        let last = || *accounts.work.last.lock().unwrap();
+        assert!(!accounts.verify("a@example.com", &secret("wrong")));
+        assert_eq!(last(), Some((64, 3, 1)));
+        for name in ["nobody@example.com", "no address", "A@example.org"] {
+            *accounts.work.last.lock().unwrap() = None;
+            assert!(!accounts.verify(name, &secret("wrong")), "{name}");
+            assert_eq!(last(), Some((64, 3, 1)), "{name}");
+            // An account's password does not open an unknown name.
+            for password in ["pw-a", "pw-b"] {
+                assert!(!accounts.verify(name, &secret(password)), "{name}");
+            }
+        }
+        assert!(accounts.verify("b@example.com", &secret("pw-b")));
     }
 
     #[test]
