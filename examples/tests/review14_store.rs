@@ -111,3 +111,41 @@ fn concurrent_sessions_cannot_overrun_the_quota() {
         "{accepted} of {SESSIONS} accepted: {stored} octets stored over a quota of {QUOTA}"
     );
 }
+
+/// smtp-load read its arguments with `std::env::args`, which panics on one that is not UTF-8
+/// and prints it whole: `--password 'secretpw<0xff>'` ended on stderr. A stray word (a
+/// password that lost its flag) was repeated in the error too.
+#[test]
+fn smtp_load_never_prints_a_password_it_cannot_use() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let bin = example_bin("smtp-load");
+    let cases: [&[&OsStr]; 3] = [
+        &[
+            OsStr::new("--user"),
+            OsStr::new("a@localhost"),
+            OsStr::new("--password"),
+            OsStr::from_bytes(b"secretpw\xff"),
+        ],
+        &[OsStr::from_bytes(b"--password=secretpw\xff")],
+        &[
+            OsStr::new("--user"),
+            OsStr::new("a@localhost"),
+            OsStr::new("secretpw"),
+        ],
+    ];
+    for args in cases {
+        let out = std::process::Command::new(&bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run smtp-load");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("secretpw") && !stdout.contains("secretpw"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
