@@ -523,7 +523,7 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
 MAILBOXES AND SENDERS:
     --quota SIZE             Most a mailbox may hold: a recipient over it is refused at
                              RCPT (452 4.2.2, counting MAIL SIZE=) or after DATA (552
-                             4.2.2); 0 for no quota [default: 1G]
+                             5.2.2); 0 for no quota [default: 1G]
     --min-free-space SIZE    Refuse MAIL (452 4.3.1) while the file system of --data has
                              less free space; 0 turns the check off; Postfix's rule
                              [default: 1.5 x --max-message-size]
@@ -1382,6 +1382,21 @@ mod tests {
         let shown = format!("{error} {error:?}");
         assert!(!shown.contains("secretpw"), "{shown}");
         assert!(shown.contains("--user"), "{shown}");
+    }
+
+    #[test]
+    fn help_names_the_quota_refusals_the_server_sends() {
+        // smtp.rs answers 452 4.2.2 at RCPT and 552 5.2.2 after the data (the class of the
+        // enhanced code agrees with the reply's, RFC 3463); --help said `552 4.2.2`.
+        let help = USAGE.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("RCPT (452 4.2.2, counting MAIL SIZE=) or after DATA (552 5.2.2)"),
+            "{}",
+            USAGE
+                .lines()
+                .filter(|l| l.contains("DATA ("))
+                .collect::<String>()
+        );
     }
 
     #[test]
