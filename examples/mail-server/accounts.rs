@@ -244,6 +244,10 @@ pub enum LineError {
         /// The number of passes (`t`) the hash names.
         passes: u32,
     },
+    /// A format version line after a comment or an account: it must come first (blank lines
+    /// may precede it).
+    #[error("the format version line must come before every comment and account")]
+    VersionNotFirst,
     /// The address already appeared on an earlier line.
     #[error("`{address}` already appears on line {first}")]
     Duplicate {
@@ -373,9 +377,15 @@ impl Accounts {
             .collect();
         // The version line, when there is one, is the first; `skipped` lines come before the
         // accounts, so line numbers in errors stay those of the file.
-        let (skipped, unversioned) = match all.first() {
+        // Blank lines (and white space) before the version line do not hide it: a file of
+        // another version behind them must be refused as such, not read line by line.
+        let leading_blank = all.iter().take_while(|l| l.trim().is_empty()).count();
+        let first = all.get(leading_blank).map(|l| l.trim_start());
+        let (skipped, unversioned) = match first {
             Some(first) => match first.strip_prefix(VERSION_PREFIX) {
-                Some(version) if version.trim() == FORMAT_VERSION.to_string() => (1, false),
+                Some(version) if version.trim() == FORMAT_VERSION.to_string() => {
+                    (leading_blank + 1, false)
+                }
                 Some(version) => {
                     return Err(AccountsError::UnknownVersion {
                         path,
@@ -665,6 +675,11 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(Line::Other(raw.to_owned()));
+    }
+    // No address holds white space, so this is no account line (the account
+    // `sansmail-accounts@example.com` is one).
+    if trimmed.starts_with(VERSION_PREFIX) || trimmed == VERSION_PREFIX.trim_end() {
+        return Err(LineError::VersionNotFirst);
     }
     // PHC strings hold no `:`, so the last one separates (a local part may hold one).
     let (address, hash) = trimmed
@@ -1431,6 +1446,52 @@ pub(crate) mod tests {
             }
         }
         assert!(accounts.verify("b@example.com", &secret("pw-b")));
+    }
+
+    #[test]
+    fn a_version_line_behind_blank_lines_or_comments_is_not_taken_for_an_account() {
+        let dir = TempDir::new("version-place");
+        let path = dir.0.join("accounts");
+        let good = hash_password(&secret("pw")).unwrap();
+        // Blank lines (and white space) before it: still the version line, so an unknown
+        // version is refused as such, and version 1 is read.
+        for version in ["2", "1.1"] {
+            fs::write(
+                &path,
+                format!("\n \r\n  sansmail-accounts {version}  \r\nalice@example.com:{good}\n"),
+            )
+            .unwrap();
+            match Accounts::load(&path) {
+                Err(AccountsError::UnknownVersion { version: v, .. }) => assert_eq!(v, version),
+                other => panic!("{version}: {other:?}"),
+            }
+        }
+        fs::write(
+            &path,
+            format!("\n\nsansmail-accounts 1\nalice@example.com:{good}\n"),
+        )
+        .unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("alice@example.com", &secret("pw")));
+        assert!(!accounts.upgrade().unwrap());
+        // Behind a comment, it is refused naming the problem, not as a malformed account.
+        fs::write(
+            &path,
+            format!("# mine\nsansmail-accounts 2\nalice@example.com:{good}\n"),
+        )
+        .unwrap();
+        match Accounts::load(&path) {
+            Err(AccountsError::Malformed {
+                line: 2,
+                error: LineError::VersionNotFirst,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        // An account whose name starts like the version line is an account.
+        fs::write(&path, format!("sansmail-accounts@example.com:{good}\n")).unwrap();
+        let accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("sansmail-accounts@example.com", &secret("pw")));
     }
 
     #[test]
