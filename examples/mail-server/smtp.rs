@@ -55,6 +55,17 @@ impl Mailboxes {
         self.local_domain(domain).is_some()
     }
 
+    /// `address` with its domain as configured when it is a local domain written in another
+    /// case or IDNA form (the account it names); otherwise as it is.
+    fn canonical(&self, address: Address) -> Address {
+        match self.local_domain(address.domain()) {
+            Some(domain) if domain != address.domain() => {
+                Address::new(address.local(), domain).unwrap_or(address)
+            }
+            _ => address,
+        }
+    }
+
     /// The local domain `domain` names, as configured: compared in any case (Unicode letters
     /// too) and in either IDNA form, so `BÜCHER.example` and `xn--bcher-kva.example` are the
     /// domain `bücher.example` (RFC 5890 section 2.3.2.1: an A-label and its U-label are the
@@ -734,7 +745,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let accounts = &self.context.policy.mailboxes.accounts;
         let owner = owner.as_deref().and_then(|name| accounts.lookup(name));
         let owned = match (from, owner) {
-            (ReversePath::Mailbox(m), Some(owner)) => mailbox_address(m).as_ref() == Some(owner),
+            (ReversePath::Mailbox(m), Some(owner)) => {
+                let mailboxes = &self.context.policy.mailboxes;
+                mailbox_address(m).map(|a| mailboxes.canonical(a)).as_ref() == Some(owner)
+            }
             _ => false,
         };
         match owned {
@@ -856,12 +870,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         };
         // A local domain in its other IDNA form is the same domain: its accounts, its Maildir.
-        let address = match mailboxes.local_domain(address.domain()) {
-            Some(domain) if domain != address.domain() => {
-                Address::new(address.local(), domain).unwrap_or(address)
-            }
-            _ => address,
-        };
+        let address = mailboxes.canonical(address);
         if !mailboxes.is_local(address.domain()) {
             info!(%peer, to = %Escaped(&address.to_string()), "relay refused");
             let refusal = match self.context.role {

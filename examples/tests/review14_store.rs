@@ -22,6 +22,7 @@ fn a_local_idn_domain_cannot_be_spoofed_in_another_case_or_as_an_a_label() {
             "bücher.example",
             "--user",
             "carol@bücher.example:pw-carol",
+            "--allow-plaintext-auth",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -61,6 +62,42 @@ fn a_local_idn_domain_cannot_be_spoofed_in_another_case_or_as_an_a_label() {
     assert!(files(&server.maildir(ALICE).join("new")).is_empty());
     let carol = server.data.join("mail/b%C3%BCcher.example/carol/new");
     assert_eq!(files(&carol).len(), 1, "{}", server.logs());
+
+    // On submission, carol may write her own address in the A-label form (a client without
+    // SMTPUTF8 has no other): it is hers, not someone else's (553 5.7.1 before).
+    let mut sub = Smtp::connect(server.submission);
+    sub.expect(220);
+    sub.cmd_expect("EHLO carol.test", 250);
+    let token = b64(b"\0carol@b\xc3\xbccher.example\0pw-carol");
+    sub.cmd_expect(&format!("AUTH PLAIN {token}"), 235);
+    sub.cmd_expect("MAIL FROM:<carol@xn--bcher-kva.example>", 250);
+    sub.cmd_expect("RSET", 250);
+    // Someone else's address, in either form, is still refused.
+    for from in ["<dave@xn--bcher-kva.example>", "<alice@localhost>"] {
+        let reply = sub.cmd(&format!("MAIL FROM:{from}"));
+        assert_eq!(reply.code, 553, "{from}: {reply:?}");
+    }
+    sub.cmd_expect("QUIT", 221);
+}
+
+/// Standard base64 (RFC 4648 section 4), for an AUTH PLAIN response.
+fn b64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The quota (item 8) must hold against one client's concurrent sessions: each checked the
