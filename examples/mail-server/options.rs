@@ -515,8 +515,8 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              is an error; Postfix's smtpd_junk_command_limit [default: 100]
     --max-auth-failures N    Failed logins before the session is closed [default: 3]
     --auth-failure-delay TIME
-                             Delay of a failed login's answer; Dovecot's
-                             auth_failure_delay [default: 2]
+                             Delay of a failed login's answer; 0 turns it and the penalty
+                             off; Dovecot's auth_failure_delay [default: 2]
     --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
                              this; Dovecot's 15 s [default: 15]
 
@@ -637,7 +637,14 @@ fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<()
         }
         "--max-junk-commands" => listen.max_junk_commands = small(u32::MAX.into())? as u32,
         "--max-auth-failures" => listen.max_auth_failures = small(u32::MAX.into())? as u32,
-        "--auth-failure-delay" => listen.auth_failure_delay = parse_duration(flag, value)?,
+        // 0 turns the delay, and with it the per-client penalty, off (Dovecot allows
+        // `auth_failure_delay = 0` too): for measurements such as the AUTH flood test.
+        "--auth-failure-delay" => {
+            listen.auth_failure_delay = match value {
+                "0" => Duration::ZERO,
+                _ => parse_duration(flag, value)?,
+            }
+        }
         "--auth-penalty-max" => listen.auth_penalty_max = parse_duration(flag, value)?,
         _ => {
             let service = flag.strip_prefix("--max-connections-");
@@ -1264,6 +1271,13 @@ mod tests {
         assert_eq!(l.max_auth_failures, 2);
         assert_eq!(l.auth_failure_delay, Duration::from_secs(1));
         assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
+        // 0 turns the failure delay off (hardening_memory.rs floods with it; it was refused).
+        assert_eq!(
+            run(&["--auth-failure-delay", "0"])
+                .listen
+                .auth_failure_delay,
+            Duration::ZERO
+        );
         for (flag, value) in [
             ("--ipv6-prefix-length", "129"),
             ("--ipv6-prefix-length", "0"),
