@@ -211,7 +211,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
             }
             "--timeout" => o.timeout = Duration::from_secs(count(&flag, &value()?)? as u64),
             "--concurrent-connects" => o.concurrent_connects = count(&flag, &value()?)?,
-            _ => return Err(format!("unknown option {flag}")),
+            // Only a flag is repeated: a stray word may be a password that lost its flag.
+            _ if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ => {
+                return Err(
+                    "unexpected argument that is no option (not repeated: it may be a password)"
+                        .into(),
+                );
+            }
         }
     }
     if o.user.is_some() != o.password.is_some() {
@@ -713,7 +720,20 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
+    // (it may be a password): such an argument is refused without being repeated.
+    let args: Result<Vec<String>, usize> = std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
+        .collect();
+    let parsed = match args {
+        Ok(args) => parse_args(args),
+        Err(n) => Err(format!(
+            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
+        )),
+    };
+    let options = match parsed {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -76,6 +76,11 @@ pub const VERSION_PREFIX: &str = "sansmail-accounts ";
 /// 13 times the default): every hashing slot holds a work area of the largest cost in the
 /// file, so one line must not be able to make the server reserve gigabytes.
 pub const MAX_MEMORY_COST_KIB: u32 = 256 * 1024;
+/// The most Argon2 passes (`t`) a hash in the accounts file may ask for: each pass costs as
+/// much as the first, and a verification holds a hashing slot until it ends, so one line with
+/// `t` in the billions would stop every login. 16 is eight times the default and above every
+/// published recommendation (RFC 9106 section 4: 1 or 3; OWASP: 1 to 5).
+pub const MAX_TIME_COST: u32 = 16;
 
 /// Why a string is not an account address or a domain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +238,16 @@ pub enum LineError {
         /// The memory cost the hash names, in KiB.
         kib: u32,
     },
+    /// The hash asks for more passes than [`MAX_TIME_COST`].
+    #[error("the hash's time cost, {passes} passes, is above the limit of {MAX_TIME_COST}")]
+    TimeCost {
+        /// The number of passes (`t`) the hash names.
+        passes: u32,
+    },
+    /// A format version line after a comment or an account: it must come first (blank lines
+    /// may precede it).
+    #[error("the format version line must come before every comment and account")]
+    VersionNotFirst,
     /// The address already appeared on an earlier line.
     #[error("`{address}` already appears on line {first}")]
     Duplicate {
@@ -328,6 +343,9 @@ pub struct Accounts {
     unversioned: bool,
     /// The reusable Argon2 work areas.
     work: WorkAreas,
+    /// The keyed hash (random keys for each process) that picks the account whose hash an
+    /// unknown name is checked against.
+    decoy_key: std::hash::RandomState,
 }
 
 impl fmt::Debug for Accounts {
@@ -349,12 +367,25 @@ impl Accounts {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(AccountsError::Io { path, source }),
         };
-        let all: Vec<&str> = text.lines().collect();
+        // A byte order mark (some editors start a UTF-8 file with one) is no part of the
+        // first line: behind it, a version line would not be seen and an account's address
+        // would start with U+FEFF. It is dropped, and not written back.
+        let all: Vec<&str> = text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(&text)
+            .lines()
+            .collect();
         // The version line, when there is one, is the first; `skipped` lines come before the
         // accounts, so line numbers in errors stay those of the file.
-        let (skipped, unversioned) = match all.first() {
+        // Blank lines (and white space) before the version line do not hide it: a file of
+        // another version behind them must be refused as such, not read line by line.
+        let leading_blank = all.iter().take_while(|l| l.trim().is_empty()).count();
+        let first = all.get(leading_blank).map(|l| l.trim_start());
+        let (skipped, unversioned) = match first {
             Some(first) => match first.strip_prefix(VERSION_PREFIX) {
-                Some(version) if version.trim() == FORMAT_VERSION.to_string() => (1, false),
+                Some(version) if version.trim() == FORMAT_VERSION.to_string() => {
+                    (leading_blank + 1, false)
+                }
                 Some(version) => {
                     return Err(AccountsError::UnknownVersion {
                         path,
@@ -377,6 +408,7 @@ impl Accounts {
             index: HashMap::new(),
             unversioned,
             work: WorkAreas::new(1),
+            decoy_key: std::hash::RandomState::new(),
         };
         let lines = &all[skipped..];
         for (n, raw) in lines.iter().enumerate() {
@@ -521,15 +553,44 @@ impl Accounts {
     /// Whether `password` is the password of the account `address` (found with
     /// [`Accounts::lookup`], so its case does not matter).
     ///
-    /// Runs Argon2 whether or not the account exists (against a fixed dummy hash with the same
-    /// parameters for an unknown or malformed address), so the time taken does not tell which
-    /// accounts exist. The outputs are compared in constant time. The computation uses one of
-    /// the reusable work areas ([`set_hashing_slots`](Self::set_hashing_slots)), waiting for
-    /// one if all are in use. Call it off the async runtime's threads (`spawn_blocking` or
+    /// Runs Argon2 whether or not the account exists (for an unknown or malformed address,
+    /// against the hash of an account of the file picked by a keyed hash of the name, or a
+    /// dummy hash with the default parameters when there is none), so the time taken does not
+    /// tell which accounts exist, whatever parameters the file's hashes use. The outputs are
+    /// compared in constant time. The computation uses one of the reusable work areas
+    /// ([`set_hashing_slots`](Self::set_hashing_slots)), waiting for one if all are in use. Call it off the async runtime's threads (`spawn_blocking` or
     /// `block_in_place`): it takes tens of milliseconds.
     pub fn verify(&self, address: &str, password: &Secret<String>) -> bool {
-        let stored = self.account_line(address).map(|(_, hash)| hash);
-        self.work.verify(password.expose().as_bytes(), stored)
+        let password = password.expose().as_bytes();
+        match self.account_line(address) {
+            Some((_, hash)) => self.work.verify(password, Some(hash)),
+            None => {
+                // The same work as for an account of the file, whatever its parameters: the
+                // hash of one of them, picked by a keyed hash of the name, so a name costs the
+                // same at every attempt. The answer is no whatever the computation says.
+                match self.decoy(address) {
+                    Some(hash) => {
+                        let _ = self.work.verify(password, Some(hash));
+                    }
+                    None => {
+                        let _ = self.work.verify(password, None);
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// The hash an unknown `name` is checked against: one of the accounts', chosen by
+    /// [`Accounts::decoy_key`]'s hash of the name; `None` without accounts.
+    fn decoy(&self, name: &str) -> Option<&str> {
+        use std::hash::BuildHasher;
+        let n = self.index.len();
+        if n == 0 {
+            return None;
+        }
+        let pick = self.decoy_key.hash_one(name) % n as u64;
+        self.hashes().nth(pick as usize)
     }
 
     /// Whether the account exists (an [`Address`] is already in canonical form).
@@ -615,6 +676,11 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(Line::Other(raw.to_owned()));
     }
+    // No address holds white space, so this is no account line (the account
+    // `sansmail-accounts@example.com` is one).
+    if trimmed.starts_with(VERSION_PREFIX) || trimmed == VERSION_PREFIX.trim_end() {
+        return Err(LineError::VersionNotFirst);
+    }
     // PHC strings hold no `:`, so the last one separates (a local part may hold one).
     let (address, hash) = trimmed
         .rsplit_once(':')
@@ -632,9 +698,12 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
     if !usable {
         return Err(LineError::NotArgon2Hash);
     }
-    let kib = memory_cost(hash);
+    let (kib, passes) = costs(hash);
     if kib > MAX_MEMORY_COST_KIB {
         return Err(LineError::MemoryCost { kib });
+    }
+    if passes > MAX_TIME_COST {
+        return Err(LineError::TimeCost { passes });
     }
     Ok(Line::Account {
         address,
@@ -642,12 +711,13 @@ fn parse_line(raw: &str) -> Result<Line, LineError> {
     })
 }
 
-/// The memory cost (`m`, KiB) a PHC string names; 0 when it names none.
-fn memory_cost(hash: &str) -> u32 {
+/// The memory cost (`m`, KiB) and the time cost (`t`, passes) a PHC string names; zeros when
+/// it names none.
+fn costs(hash: &str) -> (u32, u32) {
     PasswordHash::new(hash)
         .ok()
         .and_then(|parsed| Params::try_from(&parsed).ok())
-        .map_or(0, |params| params.m_cost())
+        .map_or((0, 0), |params| (params.m_cost(), params.t_cost()))
 }
 
 /// The reusable Argon2 work areas: at most `limit` of `blocks` blocks (1 KiB each), allocated
@@ -660,6 +730,9 @@ struct WorkAreas {
     pool: Mutex<Pool>,
     /// Signalled when an area comes back.
     returned: Condvar,
+    /// The parameters (m, t, p) of the last computation, for the tests.
+    #[cfg(test)]
+    last: Mutex<Option<(u32, u32, u32)>>,
 }
 
 /// The areas not in use, and how many exist.
@@ -688,6 +761,8 @@ impl WorkAreas {
                 created: 0,
             }),
             returned: Condvar::new(),
+            #[cfg(test)]
+            last: Mutex::new(None),
         }
     }
 
@@ -807,6 +882,10 @@ impl WorkAreas {
         if params.block_count() > self.blocks {
             return false;
         }
+        #[cfg(test)]
+        {
+            *self.last.lock().unwrap() = Some((params.m_cost(), params.t_cost(), params.p_cost()));
+        }
         let argon2 = Argon2::new(algorithm, version, params);
         let mut out = [0u8; Output::MAX_LENGTH];
         let Some(out) = out.get_mut(..expected.len()) else {
@@ -845,15 +924,35 @@ pub fn read_password_file(path: &Path) -> Result<Secret<String>, AccountsError> 
         path: path.to_owned(),
         reason,
     };
-    let file = fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    // Without blocking: opening a FIFO for reading would wait for a writer, and whoever
+    // writes to it would choose the password. Regular files read the same either way.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+    );
+    let file = options.open(path).map_err(|e| fail(e.to_string()))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file
-            .metadata()
-            .map_err(|e| fail(e.to_string()))?
-            .permissions()
-            .mode();
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(fail("is not a regular file".into()));
+        }
+        // Checked on the opened file, so a symlink is judged by its target: a file of
+        // another user (even mode 0600, which only root could read) holds the password that
+        // user chose, as a file planted in a shared directory would.
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(fail(format!(
+                "the file is owned by user {}, not by the user running the server ({me}) or \
+                 root",
+                meta.uid()
+            )));
+        }
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(fail(format!(
                 "the file may be read or changed by group or others (mode {:04o}); make it \
@@ -1179,6 +1278,220 @@ pub(crate) mod tests {
         }
         let missing = read_password_file(&dir.0.join("missing")).unwrap_err();
         assert!(missing.to_string().contains("missing"), "{missing}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_read_as_part_of_the_first_line() {
+        let dir = TempDir::new("bom");
+        let path = dir.0.join("accounts");
+        let good = hash_password(&secret("pw")).unwrap();
+        // A file saved by an editor that starts it with a byte order mark: the first account
+        // is alice, not U+FEFF followed by alice, and the rewrite drops the mark.
+        fs::write(&path, format!("\u{feff}alice@example.com:{good}\r\n")).unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        let listed: Vec<String> = accounts.addresses().map(|a| a.to_string()).collect();
+        assert_eq!(listed, ["alice@example.com"]);
+        assert!(accounts.verify("alice@example.com", &secret("pw")));
+        assert!(accounts.upgrade().unwrap());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("sansmail-accounts 1\n"), "{text:?}");
+        // A version line behind the mark is still the version line.
+        fs::write(
+            &path,
+            format!("\u{feff}sansmail-accounts 1\r\nalice@example.com:{good}\r\n"),
+        )
+        .unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("alice@example.com", &secret("pw")));
+        assert!(!accounts.upgrade().unwrap());
+        fs::write(
+            &path,
+            format!("\u{feff}sansmail-accounts 2\nalice@example.com:{good}\n"),
+        )
+        .unwrap();
+        match Accounts::load(&path) {
+            Err(AccountsError::UnknownVersion { version, .. }) => assert_eq!(version, "2"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_hash_asking_for_too_many_passes_is_refused_at_load() {
+        let dir = TempDir::new("passes");
+        let path = dir.0.join("accounts");
+        let hash_with = |t_cost: u32| {
+            let params = Params::new(8, t_cost, 1, None).unwrap();
+            argon2::PasswordHasher::hash_password_with_salt(
+                &Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+                b"pw",
+                b"0123456789abcdef",
+            )
+            .unwrap()
+            .to_string()
+        };
+        fs::write(
+            &path,
+            format!("a@example.com:{}\n", hash_with(MAX_TIME_COST)),
+        )
+        .unwrap();
+        assert!(
+            Accounts::load(&path)
+                .unwrap()
+                .verify("a@example.com", &secret("pw"))
+        );
+        // Each pass costs as much as the first: a line asking for billions would hold a
+        // hashing slot for days at every login.
+        for t_cost in [MAX_TIME_COST + 1, u32::MAX] {
+            let huge = hash_with(1).replace("t=1,", &format!("t={t_cost},"));
+            fs::write(&path, format!("a@example.com:{huge}\n")).unwrap();
+            match Accounts::load(&path) {
+                Err(AccountsError::Malformed {
+                    line: 1,
+                    error: LineError::TimeCost { passes },
+                    ..
+                }) => assert_eq!(passes, t_cost),
+                other => panic!("t={t_cost}: {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_file_must_be_a_regular_file_of_ours() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("pwkind");
+        // A FIFO (mode 0600) is refused at once, not waited on: a start must not hang on a
+        // pipe someone planted where the password file should be, nor read what they write.
+        let fifo = dir.0.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .args(["-m", "600"])
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(
+                read_password_file(&path)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("read_password_file blocked on a FIFO");
+        let message = result.unwrap_err();
+        assert!(message.contains("not a regular file"), "{message}");
+        // A file (or a symlink's target) owned by another user, even mode 0600: that user
+        // chooses the password. Only a process that can make such a file checks this.
+        let theirs = dir.0.join("theirs");
+        fs::write(&theirs, "chosen-by-them\n").unwrap();
+        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o600)).unwrap();
+        if std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).is_ok() {
+            let message = read_password_file(&theirs).unwrap_err().to_string();
+            assert!(message.contains("owned by user 65534"), "{message}");
+            assert!(!message.contains("chosen-by-them"), "{message}");
+            let link = dir.0.join("link");
+            std::os::unix::fs::symlink(&theirs, &link).unwrap();
+            let message = read_password_file(&link).unwrap_err().to_string();
+            assert!(message.contains("owned by user 65534"), "{message}");
+        }
+        // Ours, through a symlink, is fine.
+        let ours = dir.0.join("ours");
+        fs::write(&ours, "mine\n").unwrap();
+        fs::set_permissions(&ours, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.0.join("ours-link");
+        std::os::unix::fs::symlink(&ours, &link).unwrap();
+        assert_eq!(read_password_file(&link).unwrap().expose(), "mine");
+    }
+
+    #[test]
+    fn an_unknown_user_costs_what_an_account_of_the_file_costs() {
+        let dir = TempDir::new("decoy");
+        let path = dir.0.join("accounts");
+        // Every account hashed with other parameters than the crate's defaults (imported, or
+        // written before a change of the defaults): an unknown user must not cost the
+        // defaults, or the time of a failed login tells which accounts exist.
+        let hash_with = |m_cost: u32, t_cost: u32, password: &[u8]| {
+            let params = Params::new(m_cost, t_cost, 1, None).unwrap();
+            argon2::PasswordHasher::hash_password_with_salt(
+                &Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+                password,
+                b"0123456789abcdef",
+            )
+            .unwrap()
+            .to_string()
+        };
+        fs::write(
+            &path,
+            format!(
+                "a@example.com:{}\nb@example.com:{}\n",
+                hash_with(64, 3, b"pw-a"),
+                hash_with(64, 3, b"pw-b")
+            ),
+        )
+        .unwrap();
+        let accounts = Accounts::load(&path).unwrap();
+        let last = || *accounts.work.last.lock().unwrap();
+        assert!(!accounts.verify("a@example.com", &secret("wrong")));
+        assert_eq!(last(), Some((64, 3, 1)));
+        for name in ["nobody@example.com", "no address", "A@example.org"] {
+            *accounts.work.last.lock().unwrap() = None;
+            assert!(!accounts.verify(name, &secret("wrong")), "{name}");
+            assert_eq!(last(), Some((64, 3, 1)), "{name}");
+            // An account's password does not open an unknown name.
+            for password in ["pw-a", "pw-b"] {
+                assert!(!accounts.verify(name, &secret(password)), "{name}");
+            }
+        }
+        assert!(accounts.verify("b@example.com", &secret("pw-b")));
+    }
+
+    #[test]
+    fn a_version_line_behind_blank_lines_or_comments_is_not_taken_for_an_account() {
+        let dir = TempDir::new("version-place");
+        let path = dir.0.join("accounts");
+        let good = hash_password(&secret("pw")).unwrap();
+        // Blank lines (and white space) before it: still the version line, so an unknown
+        // version is refused as such, and version 1 is read.
+        for version in ["2", "1.1"] {
+            fs::write(
+                &path,
+                format!("\n \r\n  sansmail-accounts {version}  \r\nalice@example.com:{good}\n"),
+            )
+            .unwrap();
+            match Accounts::load(&path) {
+                Err(AccountsError::UnknownVersion { version: v, .. }) => assert_eq!(v, version),
+                other => panic!("{version}: {other:?}"),
+            }
+        }
+        fs::write(
+            &path,
+            format!("\n\nsansmail-accounts 1\nalice@example.com:{good}\n"),
+        )
+        .unwrap();
+        let mut accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("alice@example.com", &secret("pw")));
+        assert!(!accounts.upgrade().unwrap());
+        // Behind a comment, it is refused naming the problem, not as a malformed account.
+        fs::write(
+            &path,
+            format!("# mine\nsansmail-accounts 2\nalice@example.com:{good}\n"),
+        )
+        .unwrap();
+        match Accounts::load(&path) {
+            Err(AccountsError::Malformed {
+                line: 2,
+                error: LineError::VersionNotFirst,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        // An account whose name starts like the version line is an account.
+        fs::write(&path, format!("sansmail-accounts@example.com:{good}\n")).unwrap();
+        let accounts = Accounts::load(&path).unwrap();
+        assert!(accounts.verify("sansmail-accounts@example.com", &secret("pw")));
     }
 
     #[test]

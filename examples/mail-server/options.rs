@@ -439,8 +439,9 @@ STORAGE AND NAMES:
                              any replaces the default [default: localhost]
     --user ADDR --password-file FILE
                              Create the account ADDR, or set its password; repeatable. The
-                             password is the first line of FILE, which only its owner may
-                             read (mode 0600 or stricter); FILE '-' reads standard input,
+                             password is the first line of FILE, a regular file of the
+                             server's user (or root) only its owner may read (mode 0600 or
+                             stricter); FILE '-' reads standard input,
                              without echo on a terminal. The password is stored as an
                              Argon2id hash, never in clear, and the accounts file is
                              rewritten only when an account changes. When no account
@@ -514,15 +515,15 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              is an error; Postfix's smtpd_junk_command_limit [default: 100]
     --max-auth-failures N    Failed logins before the session is closed [default: 3]
     --auth-failure-delay TIME
-                             Delay of a failed login's answer; 0 turns it (and the
-                             penalty) off; Dovecot's auth_failure_delay [default: 2]
+                             Delay of a failed login's answer; 0 turns it and the penalty
+                             off; Dovecot's auth_failure_delay [default: 2]
     --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
                              this; Dovecot's 15 s [default: 15]
 
 MAILBOXES AND SENDERS:
     --quota SIZE             Most a mailbox may hold: a recipient over it is refused at
                              RCPT (452 4.2.2, counting MAIL SIZE=) or after DATA (552
-                             4.2.2); 0 for no quota [default: 1G]
+                             5.2.2); 0 for no quota [default: 1G]
     --min-free-space SIZE    Refuse MAIL (452 4.3.1) while the file system of --data has
                              less free space; 0 turns the check off; Postfix's rule
                              [default: 1.5 x --max-message-size]
@@ -636,9 +637,10 @@ fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<()
         }
         "--max-junk-commands" => listen.max_junk_commands = small(u32::MAX.into())? as u32,
         "--max-auth-failures" => listen.max_auth_failures = small(u32::MAX.into())? as u32,
+        // 0 turns the delay, and with it the per-client penalty, off (Dovecot allows
+        // `auth_failure_delay = 0` too): for measurements such as the AUTH flood test.
         "--auth-failure-delay" => {
             listen.auth_failure_delay = match value {
-                // No delay, and so no per-client penalty either (it doubles this delay).
                 "0" => Duration::ZERO,
                 _ => parse_duration(flag, value)?,
             }
@@ -670,9 +672,12 @@ where
     let mut key = None;
     let mut rest = args.into_iter();
     while let Some(arg) = rest.next() {
-        let text = arg
-            .to_str()
-            .ok_or_else(|| OptionsError::NotUnicode(arg.to_string_lossy().into_owned()))?;
+        // Only the flag is ever repeated in an error, never what follows its `=` or a word
+        // that is no flag: either may be a password (`--user=ADDR:PASSWORD` with a typo in
+        // the flag or bytes that are not UTF-8, or a password given as its own word).
+        let text = arg.to_str().ok_or_else(|| {
+            OptionsError::NotUnicode(shown_flag(&arg.to_string_lossy()).to_owned())
+        })?;
         let (flag, inline) = match text.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
             _ => (text.to_owned(), None),
@@ -705,7 +710,7 @@ where
             continue;
         }
         if !FLAGS_WITH_VALUES.contains(&flag.as_str()) && !LISTEN_FLAGS.contains(&flag.as_str()) {
-            return Err(OptionsError::Unknown(text.to_owned()));
+            return Err(OptionsError::Unknown(shown_flag(text).to_owned()));
         }
         let value: OsString = match inline {
             Some(v) => v.into(),
@@ -746,6 +751,15 @@ where
     };
     check(&options)?;
     Ok(Parsed::Run(options))
+}
+
+/// What an error may show of an argument: the flag of `--flag` or `--flag=value`, or a
+/// placeholder for a word that is no flag.
+fn shown_flag(arg: &str) -> &str {
+    match arg.starts_with('-') {
+        true => arg.split_once('=').map_or(arg, |(flag, _)| flag),
+        false => "<an argument that is no flag, not repeated: it may be a password>",
+    }
 }
 
 /// The flags of issue 14's accounts and store part (`--allow-local-senders-on-relay` takes no
@@ -1257,8 +1271,13 @@ mod tests {
         assert_eq!(l.max_auth_failures, 2);
         assert_eq!(l.auth_failure_delay, Duration::from_secs(1));
         assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
-        let o = run(&["--auth-failure-delay", "0"]);
-        assert_eq!(o.listen.auth_failure_delay, Duration::ZERO);
+        // 0 turns the failure delay off (hardening_memory.rs floods with it; it was refused).
+        assert_eq!(
+            run(&["--auth-failure-delay", "0"])
+                .listen
+                .auth_failure_delay,
+            Duration::ZERO
+        );
         for (flag, value) in [
             ("--ipv6-prefix-length", "129"),
             ("--ipv6-prefix-length", "0"),
@@ -1351,6 +1370,50 @@ mod tests {
     }
 
     #[test]
+    fn a_password_in_a_mistyped_or_non_utf8_argument_is_not_echoed() {
+        use std::os::unix::ffi::OsStringExt;
+        // A flag with a typo, in the `=` form: only the flag is named.
+        for args in [
+            &["--usr=alice@localhost:secretpw"][..],
+            &["--users=alice@localhost:secretpw"],
+            // A password given as its own word after `--user ADDR`.
+            &["--user", "alice@localhost", "secretpw"],
+        ] {
+            let error = fail(args);
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("secretpw"), "{args:?}: {shown}");
+        }
+        assert_eq!(
+            fail(&["--usr=alice@localhost:secretpw"]),
+            OptionsError::Unknown("--usr".into())
+        );
+        // A password that is not UTF-8, in the `=` form of --user.
+        let arg = OsString::from_vec(b"--user=alice@localhost:secretpw\xff".to_vec());
+        let error = match parse([arg]) {
+            Err(e) => e,
+            Ok(other) => panic!("parsed: {other:?}"),
+        };
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("secretpw"), "{shown}");
+        assert!(shown.contains("--user"), "{shown}");
+    }
+
+    #[test]
+    fn help_names_the_quota_refusals_the_server_sends() {
+        // smtp.rs answers 452 4.2.2 at RCPT and 552 5.2.2 after the data (the class of the
+        // enhanced code agrees with the reply's, RFC 3463); --help said `552 4.2.2`.
+        let help = USAGE.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("RCPT (452 4.2.2, counting MAIL SIZE=) or after DATA (552 5.2.2)"),
+            "{}",
+            USAGE
+                .lines()
+                .filter(|l| l.contains("DATA ("))
+                .collect::<String>()
+        );
+    }
+
+    #[test]
     fn passwords_never_appear_in_errors() {
         for args in [
             &["--user", "no-colon-secretpw"][..],
@@ -1382,7 +1445,7 @@ mod tests {
             fail(&["--smtpx", "1"]),
             OptionsError::Unknown("--smtpx".into())
         );
-        assert_eq!(fail(&["stray"]), OptionsError::Unknown("stray".into()));
+        assert!(matches!(fail(&["stray"]), OptionsError::Unknown(s) if !s.contains("stray")));
         assert_eq!(fail(&["-x"]), OptionsError::Unknown("-x".into()));
         assert_eq!(
             fail(&["--allow-plaintext-auth=yes"]),

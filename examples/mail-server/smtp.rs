@@ -52,7 +52,33 @@ pub struct Mailboxes {
 
 impl Mailboxes {
     fn is_local(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+        self.local_domain(domain).is_some()
+    }
+
+    /// `address` with its domain as configured when it is a local domain written in another
+    /// case or IDNA form (the account it names); otherwise as it is.
+    fn canonical(&self, address: Address) -> Address {
+        match self.local_domain(address.domain()) {
+            Some(domain) if domain != address.domain() => {
+                Address::new(address.local(), domain).unwrap_or(address)
+            }
+            _ => address,
+        }
+    }
+
+    /// The local domain `domain` names, as configured: compared in any case (Unicode letters
+    /// too) and in either IDNA form, so `BÜCHER.example` and `xn--bcher-kva.example` are the
+    /// domain `bücher.example` (RFC 5890 section 2.3.2.1: an A-label and its U-label are the
+    /// same label; a client without SMTPUTF8 must write the A-label).
+    fn local_domain(&self, domain: &str) -> Option<&str> {
+        if let Some(same) = self.domains.iter().find(|d| d.eq_ignore_ascii_case(domain)) {
+            return Some(same);
+        }
+        let ascii = idna::domain_to_ascii(domain).ok()?;
+        self.domains
+            .iter()
+            .find(|d| idna::domain_to_ascii(d).is_ok_and(|d| d == ascii))
+            .map(String::as_str)
     }
 }
 
@@ -685,7 +711,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let accounts = &self.context.policy.mailboxes.accounts;
         let owner = owner.as_deref().and_then(|name| accounts.lookup(name));
         let owned = match (from, owner) {
-            (ReversePath::Mailbox(m), Some(owner)) => mailbox_address(m).as_ref() == Some(owner),
+            (ReversePath::Mailbox(m), Some(owner)) => {
+                let mailboxes = &self.context.policy.mailboxes;
+                mailbox_address(m).map(|a| mailboxes.canonical(a)).as_ref() == Some(owner)
+            }
             _ => false,
         };
         match owned {
@@ -767,6 +796,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         })
     }
 
+    /// Reserves `size` octets in the mailbox of each of `recipients` under `quota`: the
+    /// recipients reserved, and the first one over quota (whose reservation failed), if any.
+    /// A total that cannot be read counts as room, as in [`over_quota`](Self::over_quota).
+    fn reserve<'a>(
+        &self,
+        recipients: &[&'a Address],
+        size: u64,
+        quota: u64,
+    ) -> (Vec<&'a Address>, Option<Address>) {
+        let store = &self.context.policy.store;
+        let mut reserved = Vec::new();
+        for &rcpt in recipients {
+            match store.reserve(rcpt, size, quota) {
+                Ok(true) => reserved.push(rcpt),
+                Ok(false) => return (reserved, Some(rcpt.clone())),
+                Err(err) => {
+                    warn!(peer = %self.context.peer, error = %err, "cannot read a mailbox's usage")
+                }
+            }
+        }
+        (reserved, None)
+    }
+
     /// The account a recipient is delivered to, or the refusal.
     fn recipient(
         &self,
@@ -783,6 +835,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(address) = address else {
             return Ok(Err(reply(550, [5, 1, 1], "No such user here")?));
         };
+        // A local domain in its other IDNA form is the same domain: its accounts, its Maildir.
+        let address = mailboxes.canonical(address);
         if !mailboxes.is_local(address.domain()) {
             info!(%peer, to = %Escaped(&address.to_string()), "relay refused");
             let refusal = match self.context.role {
@@ -875,7 +929,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         // 5.2.2: RFC 3463 "mailbox full", whose class must agree with the reply code's
         // (RFC 2034 section 3).
         let stored = txn.delivery.as_ref().map_or(0, Delivery::size);
-        if let (Some(full), false) = (self.over_quota(&txn.recipients, stored), txn.failed) {
+        // Each distinct recipient once.
+        let mut distinct: Vec<&Address> = Vec::new();
+        for rcpt in &txn.recipients {
+            if !distinct.contains(&rcpt) {
+                distinct.push(rcpt);
+            }
+        }
+        let policy = self.context.policy.clone();
+        // Checked and counted in one step (`Store::reserve`), so that concurrent sessions
+        // cannot all fit into the same room; given back if the message is not delivered.
+        let (reserved, full) = match (policy.guards.quota, txn.failed) {
+            (Some(quota), false) => self.reserve(&distinct, stored, quota),
+            _ => (Vec::new(), None),
+        };
+        let release = |reserved: &[&Address]| {
+            for rcpt in reserved {
+                policy.store.release(rcpt, stored);
+            }
+        };
+        if let Some(full) = full {
+            release(&reserved);
             info!(%peer, to = %full, size = stored, "message refused: recipient over quota");
             if let Some(delivery) = txn.delivery {
                 delivery.abort();
@@ -886,7 +960,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 "Mailbox full: the message would exceed a recipient's quota",
             )?)?);
         }
-        let policy = self.context.policy.clone();
         let committed = match txn.delivery {
             Some(delivery) if !txn.failed => {
                 // fsync of the file and the directory: off the async worker.
@@ -904,17 +977,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let server = self.conn.server();
         let decided = match committed {
             Ok(_paths) => {
-                let mut counted = Vec::new();
-                for rcpt in &txn.recipients {
-                    if !counted.contains(&rcpt) {
-                        policy.store.add_usage(rcpt, stored);
-                        counted.push(rcpt);
-                    }
+                // What was not reserved (no quota, or a total that could not be read) is
+                // counted now, so the totals still follow the mailboxes.
+                for rcpt in distinct.iter().filter(|r| !reserved.contains(r)) {
+                    policy.store.add_usage(rcpt, stored);
                 }
                 info!(%peer, %id, size, recipients, "delivered");
                 server.accept_with(reply(250, [2, 0, 0], &format!("Ok: delivered as {id}"))?)
             }
             Err(err) => {
+                release(&reserved);
                 warn!(%peer, error = %err, "delivery failed");
                 server.reject(reply(
                     451,

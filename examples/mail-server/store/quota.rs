@@ -10,8 +10,10 @@
 //! a deleter calls [`Store::forget_usage`], which makes the next check scan again, and every
 //! total is re-scanned anyway once it is [`RESCAN_AFTER`] old.
 //!
-//! The quota is soft by as much as concurrent deliveries to one mailbox can add between their
-//! checks: each is at most `--max-message-size`.
+//! The last check of a message, once its size is known, is [`Store::reserve`]: it adds the
+//! message to the total if it fits, in one step under the lock, so concurrent deliveries to
+//! one mailbox cannot all pass a check made before any of them was counted; a delivery that
+//! then fails gives its octets back with [`Store::release`].
 
 use std::collections::HashMap;
 use std::fs;
@@ -69,6 +71,32 @@ impl Store {
     pub fn add_usage(&self, account: &Address, bytes: u64) {
         if let Some(total) = self.inner.usage.totals().get_mut(account) {
             total.bytes = total.bytes.saturating_add(bytes);
+        }
+    }
+
+    /// Adds `bytes` to the kept total of `account` if the total stays within `quota`, as one
+    /// step (check and count together, so concurrent deliveries cannot all fit in the same
+    /// room); returns whether it did. Scans first when there is no fresh total.
+    pub fn reserve(&self, account: &Address, bytes: u64, quota: u64) -> io::Result<bool> {
+        let current = self.usage(account)?;
+        let mut totals = self.inner.usage.totals();
+        // Forgotten between the scan and the lock: the scan's figure is as fresh as any.
+        let total = totals.entry(account.clone()).or_insert(Total {
+            bytes: current,
+            scanned: Instant::now(),
+        });
+        if total.bytes.saturating_add(bytes) > quota {
+            return Ok(false);
+        }
+        total.bytes += bytes;
+        Ok(true)
+    }
+
+    /// Takes back `bytes` that [`reserve`](Self::reserve) counted for a delivery that did not
+    /// happen.
+    pub fn release(&self, account: &Address, bytes: u64) {
+        if let Some(total) = self.inner.usage.totals().get_mut(account) {
+            total.bytes = total.bytes.saturating_sub(bytes);
         }
     }
 
@@ -134,6 +162,18 @@ mod tests {
         assert_eq!(store.usage(&alice).unwrap(), 120);
         store.add_usage(&alice, 30);
         assert_eq!(store.usage(&alice).unwrap(), 150);
+        // A reservation counts at once if it fits (exactly the quota fits), not otherwise.
+        assert!(store.reserve(&alice, 50, 200).unwrap());
+        assert_eq!(store.usage(&alice).unwrap(), 200);
+        assert!(!store.reserve(&alice, 1, 200).unwrap());
+        assert_eq!(store.usage(&alice).unwrap(), 200);
+        store.release(&alice, 50);
+        assert_eq!(store.usage(&alice).unwrap(), 150);
+        // Without a kept total, a reservation scans first.
+        store.forget_usage(&alice);
+        assert!(!store.reserve(&alice, 81, 200).unwrap());
+        assert!(store.reserve(&alice, 80, 200).unwrap());
+        assert_eq!(store.usage(&alice).unwrap(), 200);
         assert!(store.free_space().unwrap() > 0);
     }
 }
