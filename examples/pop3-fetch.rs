@@ -912,3 +912,148 @@ fn main() -> ExitCode {
     };
     runtime.block_on(fetch(options, password))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    fn options(line: &str) -> Options {
+        match parse(args(line)) {
+            Ok(Parsed::Fetch(options)) => *options,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("p3tools-unit-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn parses_a_full_command_line() {
+        let o = options(
+            "--server [::1]:995 --tls=implicit --insecure --user alice --password p \
+             --maildir /tmp/m --keep --max-messages 5 --timeout 7",
+        );
+        assert_eq!(
+            (o.host.as_str(), o.port, o.tls),
+            ("::1", 995, TlsMode::Implicit)
+        );
+        assert!(o.insecure && o.keep);
+        assert_eq!(o.user, "alice");
+        assert!(matches!(o.password, PasswordSource::Given(_)));
+        assert_eq!(o.maildir, PathBuf::from("/tmp/m"));
+        assert_eq!((o.max_messages, o.timeout), (5, Duration::from_secs(7)));
+        let o = options("--server h:110 --user u --password-file f --maildir m");
+        assert_eq!(o.tls, TlsMode::StartTls);
+        assert!(!o.keep && !o.insecure);
+        assert!(matches!(o.password, PasswordSource::File(_)));
+    }
+
+    #[test]
+    fn refuses_bad_command_lines_without_repeating_the_password() {
+        let err = |line: &str| parse(args(line)).unwrap_err();
+        assert!(err("--user u --password p --maildir m").contains("--server"));
+        assert!(err("--server h:110 --password p --maildir m").contains("--user"));
+        assert!(err("--server h:110 --user u --maildir m").contains("--password"));
+        assert!(err("--server h:110 --user u --password p").contains("--maildir"));
+        assert!(err("--server h --user u --password p --maildir m").contains("HOST:PORT"));
+        assert!(err("--server h:0 --user u --password p --maildir m").contains("port"));
+        assert!(err("--keep=yes").contains("takes no value"));
+        assert!(err("--server h:110 --tls maybe").contains("--tls"));
+        for line in [
+            "--server h:110 --user u --password hunter2 --password-file f --maildir m",
+            "--server h:110 --user u --pasword=hunter2 --maildir m",
+            "--server h:110 --user u --password hunter2 --maildir m hunter2",
+            "--server h:110 --user u --password hunter2 --maildir m --max-messages 0",
+        ] {
+            let e = err(line);
+            assert!(!e.contains("hunter2"), "{line}: {e}");
+        }
+        assert!(matches!(parse(args("--bogus -h")), Ok(Parsed::Help)));
+    }
+
+    #[test]
+    fn password_files_must_be_private_and_are_never_echoed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("pw");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pw");
+        fs::write(&path, "hunter2\r\nsecond line\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_password_file(&path).unwrap().expose(), "hunter2");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let e = read_password_file(&path).unwrap_err();
+        assert!(e.contains("mode 0640") && e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("hunter2"));
+        fs::write(&path, "\nhunter2\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let e = read_password_file(&path).unwrap_err();
+        assert!(e.contains("empty line") && !e.contains("hunter2"), "{e}");
+        let long = "x".repeat(MAX_PASSWORD_FILE as usize + 1);
+        fs::write(&path, long).unwrap();
+        assert!(
+            read_password_file(&path)
+                .unwrap_err()
+                .contains("longer than")
+        );
+        assert!(read_password_file(&dir).is_err(), "a directory");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_uid_file_keeps_other_accounts_and_is_rewritten_whole() {
+        let dir = scratch("uidl");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(UIDL_FILE), "bob@h:110 x1\nal%20ice@h:110 y\n").unwrap();
+        let mut file = UidFile::load(&dir, "al ice", "h", 110).unwrap();
+        assert_eq!(file.account, "al%20ice@h:110");
+        assert_eq!(file.mine, ["y"]);
+        file.mine.push("z9".into());
+        file.save().unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join(UIDL_FILE)).unwrap(),
+            "bob@h:110 x1\nal%20ice@h:110 y\nal%20ice@h:110 z9\n"
+        );
+        // No temporary file is left beside it.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        let other = UidFile::load(&dir, "bob", "h", 110).unwrap();
+        assert_eq!(other.mine, ["x1"]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_delivery_lands_in_new_only_when_committed() {
+        let dir = scratch("maildir");
+        let maildir = Maildir::create(&dir.join("a/b")).unwrap();
+        let mut delivery = maildir.begin().unwrap();
+        delivery.write(b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        let file = maildir.commit(delivery).unwrap();
+        assert!(file.starts_with("new/") && !file.contains(':'), "{file}");
+        assert_eq!(
+            fs::read(dir.join("a/b").join(&file)).unwrap(),
+            b"Subject: x\r\n\r\nbody\r\n"
+        );
+        // Abandoned: removed from tmp/, never in new/.
+        let mut delivery = maildir.begin().unwrap();
+        delivery.write(b"half").unwrap();
+        drop(delivery);
+        assert_eq!(fs::read_dir(dir.join("a/b/tmp")).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(dir.join("a/b/new")).unwrap().count(), 1);
+        assert!(maildir.unique_name() != maildir.unique_name());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn server_text_is_escaped() {
+        assert_eq!(
+            printable("-ERR \u{1b}[2Jno\u{202e}x"),
+            "-ERR \\u{1b}[2Jno\\u{202e}x"
+        );
+    }
+}

@@ -30,6 +30,12 @@ mod smtp_load;
 #[path = "../smtp-send.rs"]
 mod smtp_send;
 
+// The POP3 tools (pop3-fetch, pop3-load).
+#[path = "../pop3-fetch.rs"]
+mod pop3_fetch;
+#[path = "../pop3-load.rs"]
+mod pop3_load;
+
 mod support;
 
 /// Every example answers `--help` and `-h` with its usage on standard output and exit code 0,

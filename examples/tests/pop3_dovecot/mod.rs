@@ -185,6 +185,11 @@ impl Dovecot {
         all
     }
 
+    /// The PID of Dovecot's master process.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The PIDs of Dovecot's processes (the master and its children), from /proc.
     pub(crate) fn pids(&self) -> Vec<u32> {
         let master = self.child.id();
