@@ -269,6 +269,22 @@ fn a_wrong_password_exits_non_zero_with_the_reason_and_without_the_password() {
 }
 
 #[test]
+fn fetches_in_plaintext_with_tls_none() {
+    // Dovecot counts a loopback connection as secure, so it takes the login without TLS.
+    let Some(dovecot) = Dovecot::start("plain", &MESSAGES) else {
+        return;
+    };
+    let scratch = Scratch::new("plain");
+    let output = fetch(&dovecot, &scratch, "none", &[]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(fetched_lines(&stdout), 3, "{stdout}");
+    let maildir = scratch.0.join("Mail");
+    assert_eq!(read_dir_files(&maildir.join("new")), expected(&MESSAGES));
+    assert!(dovecot.messages().is_empty());
+}
+
+#[test]
 fn an_unverified_certificate_fails_without_insecure() {
     let Some(dovecot) = Dovecot::start("verify", &MESSAGES) else {
         return;
