@@ -65,10 +65,11 @@ IDLE (memory per session):
                              then QUIT
     --hold SECS              How long to hold them [default: 10]
     --pid PID                Report the memory of PID and all its descendants (Linux
-                             /proc: VmRSS and, from smaps_rollup, PSS, which shares the
-                             pages several processes map) before and while the sessions
-                             are held: for a server with a process per session, such as
-                             Dovecot, give its master process
+                             /proc: VmRSS; from smaps_rollup PSS, which divides shared
+                             pages among the processes mapping them, and USS, the
+                             private pages) before and while the sessions are held; for
+                             a server with a process per session, such as Dovecot, give
+                             its master process
     --concurrent-connects N  Connection attempts in flight at once [default: 50]
 
 OTHER:
@@ -413,9 +414,22 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Memory of `pid` and its descendants, in KiB: the sum of VmRSS, and the sum of PSS
-/// (`None` where smaps_rollup cannot be read). Linux only.
-fn memory_kib(pid: u32) -> io::Result<(u64, Option<u64>, usize)> {
+/// The memory of a process tree, in KiB, summed over its processes.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    /// VmRSS: counts every shared page once per process that maps it.
+    rss: u64,
+    /// PSS (smaps_rollup): each shared page divided among the processes that map it.
+    /// `None` where smaps_rollup cannot be read.
+    pss: Option<u64>,
+    /// USS: the private pages (Private_Clean + Private_Dirty), what the processes hold that
+    /// no other does.
+    uss: Option<u64>,
+    processes: usize,
+}
+
+/// The memory of `pid` and its descendants. Linux only.
+fn memory_kib(pid: u32) -> io::Result<Memory> {
     let mut pids = vec![pid];
     let mut i = 0;
     while i < pids.len() {
@@ -444,18 +458,24 @@ fn memory_kib(pid: u32) -> io::Result<(u64, Option<u64>, usize)> {
             .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     };
-    let mut rss = 0;
-    let mut pss = Some(0);
+    let mut memory = Memory {
+        rss: 0,
+        pss: Some(0),
+        uss: Some(0),
+        processes: pids.len(),
+    };
+    let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
     for p in &pids {
         let status = std::fs::read_to_string(format!("/proc/{p}/status"))?;
-        rss += field(&status, "VmRSS:").unwrap_or(0);
+        memory.rss += field(&status, "VmRSS:").unwrap_or(0);
         let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
-        pss = match (pss, rollup.as_deref().and_then(|r| field(r, "Pss:"))) {
-            (Some(sum), Some(v)) => Some(sum + v),
-            _ => None,
-        };
+        let rollup = rollup.as_deref();
+        memory.pss = add(memory.pss, rollup.and_then(|r| field(r, "Pss:")));
+        let private =
+            rollup.and_then(|r| Some(field(r, "Private_Clean:")? + field(r, "Private_Dirty:")?));
+        memory.uss = add(memory.uss, private);
     }
-    Ok((rss, pss, pids.len()))
+    Ok(memory)
 }
 
 struct Millis(Duration);
@@ -540,12 +560,18 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     Ok(failed == 0 && sessions == o.sessions * o.rounds)
 }
 
-fn print_memory(when: &str, pid: u32) -> Option<(u64, Option<u64>)> {
+fn print_memory(when: &str, pid: u32) -> Option<Memory> {
     match memory_kib(pid) {
-        Ok((rss, pss, processes)) => {
-            let pss_text = pss.map_or("PSS unknown".to_owned(), |p| format!("PSS {p} KiB"));
-            println!("server memory {when}: RSS {rss} KiB, {pss_text} ({processes} process(es))");
-            Some((rss, pss))
+        Ok(m) => {
+            let kib = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| format!("{v} KiB"));
+            println!(
+                "server memory {when}: RSS {} KiB, PSS {}, USS {} ({} process(es))",
+                m.rss,
+                kib(m.pss),
+                kib(m.uss),
+                m.processes
+            );
+            Some(m)
         }
         Err(e) => {
             println!("server memory {when}: cannot read /proc for {pid}: {e}");
@@ -589,13 +615,15 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         o.hold.as_secs()
     );
     tokio::time::sleep(o.hold).await;
-    if let (Some(pid), Some((rss0, pss0))) = (o.pid, before) {
-        if let Some((rss1, pss1)) = print_memory("while holding", pid) {
-            let per = |d: u64| d as f64 / established.max(1) as f64;
-            let rss = rss1.saturating_sub(rss0);
-            print!("per idle session: RSS +{:.1} KiB", per(rss));
-            if let (Some(a), Some(b)) = (pss0, pss1) {
-                print!(", PSS +{:.1} KiB", per(b.saturating_sub(a)));
+    if let (Some(pid), Some(m0)) = (o.pid, before) {
+        if let Some(m1) = print_memory("while holding", pid) {
+            let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / established.max(1) as f64;
+            print!("per idle session: RSS +{:.1} KiB", per(m0.rss, m1.rss));
+            if let (Some(a), Some(b)) = (m0.pss, m1.pss) {
+                print!(", PSS +{:.1} KiB", per(a, b));
+            }
+            if let (Some(a), Some(b)) = (m0.uss, m1.uss) {
+                print!(", USS +{:.1} KiB", per(a, b));
             }
             println!();
         }
@@ -732,8 +760,12 @@ mod tests {
 
     #[test]
     fn memory_of_this_process_tree_is_read() {
-        let (rss, _, processes) = memory_kib(std::process::id()).unwrap();
-        assert!(rss > 0);
-        assert!(processes >= 1);
+        let m = memory_kib(std::process::id()).unwrap();
+        assert!(m.rss > 0 && m.processes >= 1);
+        // Where smaps_rollup is readable, the private pages are part of the proportional
+        // share, which is part of the resident set.
+        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
+            assert!(uss <= pss && pss <= m.rss, "{m:?}");
+        }
     }
 }

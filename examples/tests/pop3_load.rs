@@ -131,6 +131,7 @@ fn idle_sessions_are_held_and_the_servers_memory_is_reported() {
         "{stdout}"
     );
     assert!(stdout.contains("per idle session: RSS +"), "{stdout}");
+    assert!(stdout.contains(", USS +"), "{stdout}");
     assert!(stdout.contains("closed 4 session(s)"), "{stdout}");
 }
 
