@@ -193,6 +193,31 @@ fn keep_leaves_the_messages_and_a_second_run_fetches_nothing_new() {
     assert_eq!(read_dir_files(&maildir.join("new")).len(), 3);
     assert_eq!(dovecot.messages().len(), 3);
 
+    // A message removed on the server by someone else is forgotten by the next run.
+    let first = std::fs::read_dir(dovecot.maildir().join("cur"))
+        .into_iter()
+        .chain(std::fs::read_dir(dovecot.maildir().join("new")))
+        .flatten()
+        .flatten()
+        .find(|e| std::fs::read(e.path()).is_ok_and(|m| m == MESSAGES[0]))
+        .expect("the first message on the server");
+    std::fs::remove_file(first.path()).expect("remove it");
+    let output = fetch(&dovecot, &scratch, "starttls", &["--keep"]);
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let uidl = std::fs::read_to_string(maildir.join("pop3-fetch.uidl")).expect("uidl file");
+    assert_eq!(uidl.lines().count(), 2, "{uidl}");
+    dovecot.deliver(MESSAGES[0]);
+    let output = fetch(&dovecot, &scratch, "starttls", &["--keep"]);
+    // Put back under a new unique-id: a new message, fetched again.
+    assert_eq!(fetched_lines(&text(&output).0), 1);
+    // Drop the duplicate local copy, so that the Maildir again holds each message once.
+    let copy = std::fs::read_dir(maildir.join("new"))
+        .expect("new/")
+        .flatten()
+        .find(|e| std::fs::read(e.path()).is_ok_and(|m| m == crlf(MESSAGES[0])))
+        .expect("a local copy");
+    std::fs::remove_file(copy.path()).expect("remove one local copy");
+
     // A new message on the server: only it is fetched.
     let fourth: &[u8] = b"Subject: four\n\nlater\n";
     dovecot.deliver(fourth);
