@@ -408,3 +408,79 @@ fn help_prints_the_usage_and_does_nothing_else() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).1.contains("`--user` is required"));
 }
+
+#[test]
+fn a_connection_lost_in_the_middle_of_a_message_deletes_nothing_and_leaves_no_partial_file() {
+    // A small message, then one of 64 MiB: the server dies while the second is on its way.
+    let big: Vec<u8> = {
+        let mut m = b"Subject: big\n\n".to_vec();
+        let line = b"0123456789 the quick brown fox jumps over the lazy dog 0123456789\n";
+        while m.len() < 64 << 20 {
+            m.extend_from_slice(line);
+        }
+        m
+    };
+    let Some(dovecot) = Dovecot::start("cut", &[MESSAGES[0], &big]) else {
+        return;
+    };
+    let scratch = Scratch::new("cut");
+    let maildir = scratch.0.join("Mail");
+    let password = password_file(&scratch.0, PASSWORD);
+    let server = format!("127.0.0.1:{}", dovecot.port);
+    let mut child = Command::new(bin())
+        .args([
+            "--server",
+            &server,
+            "--insecure",
+            "--user",
+            USER,
+            "--password-file",
+        ])
+        .arg(&password)
+        .arg("--maildir")
+        .arg(&maildir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pop3-fetch");
+    // Once the big message is being written to tmp/, kill every Dovecot process.
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let partial = std::fs::read_dir(maildir.join("tmp"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.metadata().is_ok_and(|m| m.len() > 0));
+        if partial {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the big message never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for pid in dovecot.pids() {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline + LIMIT, "pop3-fetch did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().expect("output");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The first message is stored, the cut one is not, and nothing is left in tmp/.
+    assert_eq!(fetched_lines(&stdout), 1, "{stdout}");
+    assert_eq!(
+        read_dir_files(&maildir.join("new")),
+        expected(&MESSAGES[..1])
+    );
+    assert!(read_dir_files(&maildir.join("tmp")).is_empty());
+    // No QUIT was answered: both messages are still on the server.
+    assert_eq!(dovecot.messages().len(), 2);
+    // The stored one is remembered, so that the next run does not fetch it again.
+    let uidl = std::fs::read_to_string(maildir.join("pop3-fetch.uidl")).expect("uidl file");
+    assert_eq!(uidl.lines().count(), 1, "{uidl}");
+}
