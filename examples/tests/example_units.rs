@@ -1,7 +1,7 @@
 //! The unit tests of the example programs, run by `cargo test --workspace`.
 //!
 //! The examples that the end-to-end tests start as processes (`mail-server`, `smtp-load`,
-//! `smtp-send`) are
+//! `smtp-send`, `pop3-fetch`, `pop3-load`) are
 //! declared with `test = false`, because that is what makes `cargo test` build their binaries;
 //! the price is that their own `#[cfg(test)]` modules would no longer run. This file compiles
 //! the same source files as modules of one test crate so that those unit tests still run.
@@ -29,6 +29,12 @@ mod store;
 mod smtp_load;
 #[path = "../smtp-send.rs"]
 mod smtp_send;
+
+// The POP3 tools (pop3-fetch, pop3-load).
+#[path = "../pop3-fetch.rs"]
+mod pop3_fetch;
+#[path = "../pop3-load.rs"]
+mod pop3_load;
 
 mod support;
 

@@ -1,0 +1,771 @@
+//! `pop3-load`: a bounded POP3 load generator, for any POP3 server. N concurrent sessions
+//! each log in, list the maildrop (`STAT`, `LIST`, `UIDL`), retrieve every message (`RETR`,
+//! pipelined when the server offers PIPELINING) and quit, M rounds each; then it prints
+//! sessions per second, messages per second, MB/s and the latency percentiles of the
+//! sessions. `--idle N` instead opens N sessions, logs each in, holds them, and with
+//! `--pid PID` reports the server's memory before and while they are held.
+//!
+//! ```text
+//! cargo run --release --example pop3-load -- --server 127.0.0.1:2110 --insecure \
+//!     --user alice --password-file pw --sessions 20 --rounds 10
+//! cargo run --release --example pop3-load -- --idle 200 --hold 5 --pid "$PID" ...
+//! ```
+//!
+//! Nothing is deleted: the sessions only read. Each session is one
+//! `pop3_proto::client::Client` state machine driven by pop3-proto's `ClientConnection` (which
+//! also does the STLS upgrade). The run always ends: every session has a fixed amount of work
+//! and every response a deadline.
+
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mail_tls::ClientTls;
+use mail_tls::rustls::pki_types::ServerName;
+use mail_tls::tokio::{HandshakeOptions, connect_implicit};
+use mail_wire::Secret;
+use pop3_proto::client::{Client, ClientConfig, Credentials, Event, TlsPolicy};
+use pop3_proto::tokio::ClientConnection;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, watch};
+
+const USAGE: &str = "\
+pop3-load: a bounded POP3 load generator (sansmail example).
+
+USAGE:
+    cargo run --release --example pop3-load -- --user NAME \\
+        (--password-file FILE | --password PASSWORD) [OPTIONS]
+
+Values go after the flag (--sessions 10) or after '=' (--sessions=10). Nothing is
+deleted on the server: the sessions only read.
+
+TARGET:
+    --server HOST:PORT       The POP3 server [default: 127.0.0.1:2110]
+    --tls MODE               starttls: STLS (port 110) [default]
+                             implicit: TLS from the first byte (port 995)
+                             none: plaintext (the password crosses in clear)
+                             The certificate is not verified: a load tool, not a mail
+                             client.
+    --user NAME              The account to log in as (required)
+    --password-file FILE     Its password: the first line of FILE
+    --password PASSWORD      Its password, on the command line, where other users of the
+                             machine can read it (ps, /proc)
+
+LOAD (default mode):
+    --sessions N             Concurrent sessions [default: 1]
+    --rounds M               Sessions each of them runs one after the other: log in,
+                             STAT, LIST, UIDL, RETR every message, QUIT [default: 1]
+
+IDLE (memory per session):
+    --idle N                 Open N sessions, log each in, hold them for --hold seconds,
+                             then QUIT
+    --hold SECS              How long to hold them [default: 10]
+    --pid PID                Report the memory of PID and all its descendants (Linux
+                             /proc: VmRSS; from smaps_rollup PSS, which divides shared
+                             pages among the processes mapping them, and USS, the
+                             private pages) before and while the sessions are held; for
+                             a server with a process per session, such as Dovecot, give
+                             its master process
+    --concurrent-connects N  Connection attempts in flight at once [default: 50]
+
+OTHER:
+    --timeout SECS           Deadline for connecting and for each response [default: 60]
+    -h, --help               Print this text
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    None,
+    StartTls,
+    Implicit,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    server: String,
+    tls: TlsMode,
+    user: Option<String>,
+    password: Option<Secret<String>>,
+    sessions: usize,
+    rounds: usize,
+    idle: Option<usize>,
+    hold: Duration,
+    pid: Option<u32>,
+    concurrent_connects: usize,
+    timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            server: "127.0.0.1:2110".into(),
+            tls: TlsMode::StartTls,
+            user: None,
+            password: None,
+            sessions: 1,
+            rounds: 1,
+            idle: None,
+            hold: Duration::from_secs(10),
+            pid: None,
+            concurrent_connects: 50,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+enum Parsed {
+    Help,
+    Run(Box<Options>),
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Parsed::Help);
+    }
+    let mut o = Options::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
+            _ => (arg.clone(), None),
+        };
+        if !flag.starts_with("--") {
+            return Err(
+                "unexpected argument that is no option (not repeated: it may be a password)".into(),
+            );
+        }
+        let mut value = || -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => match it.next() {
+                    Some(v) if !v.starts_with("--") => Ok(v),
+                    _ => Err(format!("{flag} needs a value")),
+                },
+            }
+        };
+        match flag.as_str() {
+            "--server" => o.server = value()?,
+            "--tls" => {
+                o.tls = match value()?.as_str() {
+                    "none" => TlsMode::None,
+                    "starttls" => TlsMode::StartTls,
+                    "implicit" => TlsMode::Implicit,
+                    other => {
+                        return Err(format!(
+                            "--tls {other}: expected none, starttls or implicit"
+                        ));
+                    }
+                }
+            }
+            "--user" => o.user = Some(value()?),
+            "--password" | "--password-file" if o.password.is_some() => {
+                return Err("give one --password or --password-file".into());
+            }
+            "--password" => o.password = Some(Secret::new(value()?)),
+            "--password-file" => o.password = Some(read_password_file(&value()?)?),
+            "--sessions" => o.sessions = count(&flag, &value()?)?,
+            "--rounds" => o.rounds = count(&flag, &value()?)?,
+            "--idle" => o.idle = Some(count(&flag, &value()?)?),
+            "--hold" => o.hold = Duration::from_secs(count(&flag, &value()?)? as u64),
+            "--pid" => {
+                let v = value()?;
+                o.pid = Some(
+                    v.parse()
+                        .map_err(|_| format!("--pid {v}: expected a process id"))?,
+                );
+            }
+            "--concurrent-connects" => o.concurrent_connects = count(&flag, &value()?)?,
+            "--timeout" => o.timeout = Duration::from_secs(count(&flag, &value()?)? as u64),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    if o.user.is_none() || o.password.is_none() {
+        return Err("--user and --password (or --password-file) are required".into());
+    }
+    Ok(Parsed::Run(Box::new(o)))
+}
+
+/// The password in the first line of `path` (without its line ending); never in an error.
+fn read_password_file(path: &str) -> Result<Secret<String>, String> {
+    let text = Secret::new(
+        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
+    );
+    let first = text
+        .expose()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    match std::str::from_utf8(first) {
+        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
+        Ok(_) => Err(format!(
+            "the password file {path} starts with an empty line"
+        )),
+        Err(_) => Err(format!("the password file {path} is not UTF-8")),
+    }
+}
+
+fn count(flag: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{flag} {value}: expected a whole number greater than 0"
+        )),
+    }
+}
+
+/// Everything a session needs, validated once.
+struct Plan {
+    options: Options,
+    tls: Arc<mail_tls::rustls::ClientConfig>,
+    server_name: ServerName<'static>,
+}
+
+impl Plan {
+    fn new(options: Options) -> Result<Plan, String> {
+        let tls = ClientTls::opportunistic_accept_any_certificate()
+            .build()
+            .map_err(|e| format!("TLS configuration: {e}"))?;
+        let host = options
+            .server
+            .rsplit_once(':')
+            .map_or(options.server.as_str(), |(h, _)| h)
+            .trim_matches(|c| c == '[' || c == ']');
+        let server_name = ServerName::try_from(host.to_owned())
+            .map_err(|e| format!("--server {}: {e}", options.server))?;
+        Ok(Plan {
+            options,
+            tls,
+            server_name,
+        })
+    }
+
+    fn client(&self) -> Client {
+        let o = &self.options;
+        let credentials = Credentials::password(
+            o.user.clone().unwrap_or_default(),
+            o.password
+                .clone()
+                .unwrap_or_else(|| Secret::new(String::new())),
+        );
+        let mut config = match o.tls {
+            TlsMode::Implicit => ClientConfig::pop3s(credentials),
+            TlsMode::StartTls | TlsMode::None => ClientConfig::new(credentials),
+        };
+        if o.tls != TlsMode::StartTls {
+            config.tls = TlsPolicy::Never;
+        }
+        config.allow_plaintext_auth = o.tls == TlsMode::None;
+        config.response_timeout = o.timeout;
+        Client::new(config, Instant::now())
+    }
+}
+
+/// What one task achieved over its rounds.
+#[derive(Debug, Default)]
+struct Stats {
+    sessions: usize,
+    messages: usize,
+    bytes: u64,
+    /// Connect to the `+OK` to QUIT, per session.
+    latencies: Vec<Duration>,
+    error: Option<String>,
+}
+
+/// What an idle session reports to and waits for.
+struct Idle {
+    ready: Arc<AtomicUsize>,
+    release: watch::Receiver<bool>,
+    gate: Arc<Semaphore>,
+}
+
+/// One task: `rounds` sessions one after the other (one in idle mode).
+async fn task(plan: Arc<Plan>, idle: Option<Idle>) -> Stats {
+    let mut stats = Stats::default();
+    let rounds = if idle.is_some() {
+        1
+    } else {
+        plan.options.rounds
+    };
+    let mut idle = idle;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        if let Err(e) = connect(&plan, idle.as_mut(), &mut stats).await {
+            stats.error = Some(e);
+            break;
+        }
+        stats.sessions += 1;
+        stats.latencies.push(start.elapsed());
+    }
+    stats
+}
+
+async fn connect(plan: &Plan, idle: Option<&mut Idle>, stats: &mut Stats) -> Result<(), String> {
+    let o = &plan.options;
+    let permit = match &idle {
+        Some(idle) => Some(
+            idle.gate
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| format!("connection gate: {e}"))?,
+        ),
+        None => None,
+    };
+    let tcp = tokio::time::timeout(o.timeout, TcpStream::connect(&o.server))
+        .await
+        .map_err(|_| format!("connect to {}: timed out", o.server))?
+        .map_err(|e| format!("connect to {}: {e}", o.server))?;
+    let _ = tcp.set_nodelay(true);
+    let handshake = HandshakeOptions::new(o.timeout);
+    match o.tls {
+        TlsMode::Implicit => {
+            let stream =
+                connect_implicit(plan.tls.clone(), plan.server_name.clone(), tcp, handshake)
+                    .await
+                    .map_err(|e| format!("TLS handshake: {e}"))?;
+            let conn = ClientConnection::new(stream, plan.client());
+            drive(conn, idle, permit, stats).await
+        }
+        TlsMode::StartTls => {
+            let conn = ClientConnection::new(tcp, plan.client()).with_starttls(
+                plan.tls.clone(),
+                plan.server_name.clone(),
+                handshake,
+            );
+            drive(conn, idle, permit, stats).await
+        }
+        TlsMode::None => {
+            let conn = ClientConnection::new(tcp, plan.client());
+            drive(conn, idle, permit, stats).await
+        }
+    }
+}
+
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
+    mut conn: ClientConnection<S>,
+    idle: Option<&mut Idle>,
+    mut permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    stats: &mut Stats,
+) -> Result<(), String> {
+    let mut count = 0u32;
+    let mut listings = 0;
+    let mut idle = idle;
+    // The driver turns the machine's deadlines into timers: every response is bounded.
+    while let Some(event) = conn
+        .next_event()
+        .await
+        .map_err(|e| format!("session: {e}"))?
+    {
+        let now = Instant::now();
+        let sent = match event {
+            Event::LoggedIn => {
+                if let Some(idle) = idle.as_mut() {
+                    drop(permit.take());
+                    idle.ready.fetch_add(1, Ordering::SeqCst);
+                    // Hold the session (nothing outstanding, so no deadline runs).
+                    while !*idle.release.borrow() {
+                        if idle.release.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                    conn.quit()
+                } else {
+                    let c = conn.client();
+                    c.stat(now)
+                        .and_then(|()| c.list(now, None))
+                        .and_then(|()| c.uidl(now, None))
+                }
+            }
+            Event::Stat { count: n, .. } => {
+                count = n;
+                Ok(())
+            }
+            Event::ListingEnd => {
+                listings += 1;
+                if listings < 2 {
+                    Ok(())
+                } else {
+                    // After the UIDL listing: every message, then QUIT.
+                    let c = conn.client();
+                    (1..=count)
+                        .try_for_each(|n| c.retr(now, n))
+                        .and_then(|()| c.quit(now))
+                }
+            }
+            Event::MessageEnd { size, .. } => {
+                stats.messages += 1;
+                stats.bytes += size;
+                Ok(())
+            }
+            Event::Refused { command, response } => {
+                return Err(format!("{command} refused: {response}"));
+            }
+            Event::Closed(result) => return result.map_err(|e| format!("session: {e}")),
+            _ => Ok(()),
+        };
+        sent.map_err(|e| format!("command: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The memory of a process tree, in KiB, summed over its processes.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    /// VmRSS: counts every shared page once per process that maps it.
+    rss: u64,
+    /// PSS (smaps_rollup): each shared page divided among the processes that map it.
+    /// `None` where smaps_rollup cannot be read.
+    pss: Option<u64>,
+    /// USS: the private pages (Private_Clean + Private_Dirty), what the processes hold that
+    /// no other does.
+    uss: Option<u64>,
+    processes: usize,
+}
+
+/// The memory of `pid` and its descendants. Linux only.
+fn memory_kib(pid: u32) -> io::Result<Memory> {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        for entry in std::fs::read_dir("/proc")?.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) && !pids.contains(&child) {
+                pids.push(child);
+            }
+        }
+        i += 1;
+    }
+    let field = |text: &str, name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    let mut memory = Memory {
+        rss: 0,
+        pss: Some(0),
+        uss: Some(0),
+        processes: pids.len(),
+    };
+    let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
+    for p in &pids {
+        let status = std::fs::read_to_string(format!("/proc/{p}/status"))?;
+        memory.rss += field(&status, "VmRSS:").unwrap_or(0);
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
+        let rollup = rollup.as_deref();
+        memory.pss = add(memory.pss, rollup.and_then(|r| field(r, "Pss:")));
+        let private =
+            rollup.and_then(|r| Some(field(r, "Private_Clean:")? + field(r, "Private_Dirty:")?));
+        memory.uss = add(memory.uss, private);
+    }
+    Ok(memory)
+}
+
+struct Millis(Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Nearest rank.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn describe(o: &Options) -> String {
+    let tls = match o.tls {
+        TlsMode::None => "none",
+        TlsMode::StartTls => "starttls",
+        TlsMode::Implicit => "implicit",
+    };
+    format!("{} (tls {tls})", o.server)
+}
+
+fn report_errors(all: &[Stats]) -> usize {
+    let failed: Vec<&Stats> = all.iter().filter(|s| s.error.is_some()).collect();
+    if let Some(first) = failed.first() {
+        println!(
+            "{} session task(s) failed; first error: {}",
+            failed.len(),
+            first.error.as_deref().unwrap_or_default()
+        );
+    }
+    failed.len()
+}
+
+async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
+    let o = &plan.options;
+    println!(
+        "pop3-load: {} session(s) x {} round(s) to {}",
+        o.sessions,
+        o.rounds,
+        describe(o)
+    );
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..o.sessions)
+        .map(|_| tokio::spawn(task(plan.clone(), None)))
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let sessions: usize = all.iter().map(|s| s.sessions).sum();
+    let messages: usize = all.iter().map(|s| s.messages).sum();
+    let bytes: u64 = all.iter().map(|s| s.bytes).sum();
+    let mut latencies: Vec<Duration> = all.iter().flat_map(|s| s.latencies.clone()).collect();
+    latencies.sort();
+    println!(
+        "completed {sessions} of {} session(s), {messages} message(s) retrieved, in {secs:.3} s",
+        o.sessions * o.rounds
+    );
+    let failed = report_errors(&all);
+    println!(
+        "throughput: {:.1} sessions/s, {:.1} messages/s, {:.2} MB/s ({:.0} bytes/s)",
+        sessions as f64 / secs,
+        messages as f64 / secs,
+        bytes as f64 / secs / 1e6,
+        bytes as f64 / secs
+    );
+    println!(
+        "latency per session (connect to QUIT answered): p50 {}, p90 {}, p99 {}, max {}",
+        Millis(percentile(&latencies, 50.0)),
+        Millis(percentile(&latencies, 90.0)),
+        Millis(percentile(&latencies, 99.0)),
+        Millis(latencies.last().copied().unwrap_or_default()),
+    );
+    Ok(failed == 0 && sessions == o.sessions * o.rounds)
+}
+
+fn print_memory(when: &str, pid: u32) -> Option<Memory> {
+    match memory_kib(pid) {
+        Ok(m) => {
+            let kib = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| format!("{v} KiB"));
+            println!(
+                "server memory {when}: RSS {} KiB, PSS {}, USS {} ({} process(es))",
+                m.rss,
+                kib(m.pss),
+                kib(m.uss),
+                m.processes
+            );
+            Some(m)
+        }
+        Err(e) => {
+            println!("server memory {when}: cannot read /proc for {pid}: {e}");
+            None
+        }
+    }
+}
+
+async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
+    let o = &plan.options;
+    println!(
+        "pop3-load: {n} idle session(s) to {}, held {} s",
+        describe(o),
+        o.hold.as_secs()
+    );
+    let before = o.pid.and_then(|pid| print_memory("before", pid));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let (release_tx, release_rx) = watch::channel(false);
+    let gate = Arc::new(Semaphore::new(o.concurrent_connects));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let idle = Idle {
+                ready: ready.clone(),
+                release: release_rx.clone(),
+                gate: gate.clone(),
+            };
+            tokio::spawn(task(plan.clone(), Some(idle)))
+        })
+        .collect();
+    let finished =
+        |tasks: &[tokio::task::JoinHandle<Stats>]| tasks.iter().filter(|t| t.is_finished()).count();
+    let deadline = Instant::now() + o.timeout + Duration::from_secs(n as u64 / 10);
+    while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let established = ready.load(Ordering::SeqCst);
+    println!(
+        "{established} session(s) logged in in {:.2} s; holding for {} s",
+        start.elapsed().as_secs_f64(),
+        o.hold.as_secs()
+    );
+    tokio::time::sleep(o.hold).await;
+    if let (Some(pid), Some(m0)) = (o.pid, before) {
+        if let Some(m1) = print_memory("while holding", pid) {
+            let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / established.max(1) as f64;
+            print!("per idle session: RSS +{:.1} KiB", per(m0.rss, m1.rss));
+            if let (Some(a), Some(b)) = (m0.pss, m1.pss) {
+                print!(", PSS +{:.1} KiB", per(a, b));
+            }
+            if let (Some(a), Some(b)) = (m0.uss, m1.uss) {
+                print!(", USS +{:.1} KiB", per(a, b));
+            }
+            println!();
+        }
+    }
+    let _ = release_tx.send(true);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
+    }
+    let failed = report_errors(&all);
+    println!("closed {} session(s)", n - failed);
+    Ok(failed == 0 && established == n)
+}
+
+fn main() -> ExitCode {
+    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
+    // (it may be a password): such an argument is refused without being repeated.
+    let args: Result<Vec<String>, usize> = std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
+        .collect();
+    let parsed = match args {
+        Ok(args) => parse_args(args),
+        Err(n) => Err(format!(
+            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
+        )),
+    };
+    let options = match parsed {
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run(options)) => *options,
+        Err(e) => {
+            eprintln!("pop3-load: {e}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    let plan = match Plan::new(options) {
+        Ok(plan) => Arc::new(plan),
+        Err(e) => {
+            eprintln!("pop3-load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("pop3-load: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match plan.options.idle {
+            Some(n) => run_idle(plan.clone(), n).await,
+            None => run_load(plan.clone()).await,
+        }
+    });
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("pop3-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Options, String> {
+        match parse_args(args.iter().map(|s| s.to_string()))? {
+            Parsed::Run(o) => Ok(*o),
+            Parsed::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn options_parse_and_default() {
+        let o = run(&["--user", "a", "--password", "p"]).unwrap();
+        assert_eq!(o.server, "127.0.0.1:2110");
+        assert_eq!((o.sessions, o.rounds, o.tls), (1, 1, TlsMode::StartTls));
+        let o = run(&[
+            "--server=127.0.0.1:995",
+            "--tls",
+            "implicit",
+            "--user=a",
+            "--password",
+            "p",
+            "--sessions",
+            "20",
+            "--rounds=3",
+            "--idle",
+            "100",
+            "--hold",
+            "2",
+            "--pid",
+            "42",
+        ])
+        .unwrap();
+        assert_eq!(o.tls, TlsMode::Implicit);
+        assert_eq!((o.sessions, o.rounds, o.idle), (20, 3, Some(100)));
+        assert_eq!((o.hold, o.pid), (Duration::from_secs(2), Some(42)));
+        for bad in [
+            &["--password", "hunter2"][..],
+            &["--user", "a", "--password", "hunter2", "--sessions", "0"],
+            &["--user", "a", "--password", "hunter2", "--tls", "maybe"],
+            &["--user", "a", "--password", "hunter2", "--password", "x"],
+            &["--user", "a", "--password", "hunter2", "--pasword=hunter2"],
+            &["--user", "a", "--password", "x", "hunter2"],
+        ] {
+            let error = run(bad).map(|_| ()).unwrap_err();
+            assert!(!error.contains("hunter2"), "{bad:?}: {error}");
+        }
+        assert!(matches!(
+            parse_args(["--sessions".into(), "x".into(), "-h".into()]),
+            Ok(Parsed::Help)
+        ));
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn memory_of_this_process_tree_is_read() {
+        let m = memory_kib(std::process::id()).unwrap();
+        assert!(m.rss > 0 && m.processes >= 1);
+        // Where smaps_rollup is readable, the private pages are part of the proportional
+        // share, which is part of the resident set.
+        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
+            assert!(uss <= pss && pss <= m.rss, "{m:?}");
+        }
+    }
+}
