@@ -1,0 +1,423 @@
+//! Issue 15, POP3 in the mail server: the real `mail-server` binary on loopback, read with
+//! peers we did not write (Python `poplib`, `curl`), the Maildir checked on disk. Mail is
+//! delivered through the SMTP relay first, so POP3 reads what SMTP wrote.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use support::*;
+
+fn start(tag: &str, extra: &[&str]) -> (TempDir, Pop3Server) {
+    let dir = TempDir::new(tag);
+    let mut args = users();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let server = Pop3Server::start(&dir.path().join("data"), &args);
+    (dir, server)
+}
+
+/// Delivers `count` messages to alice through the relay (Python smtplib) and waits until
+/// they are in her `new/`.
+fn deliver(server: &Pop3Server, count: usize) {
+    let script = format!(
+        "for i in range({count}):\n    deliver('{ALICE}', 'message %d' % (i + 1), 'Line one.\\r\\n.dot line\\r\\nLine three.\\r\\n')\n"
+    );
+    py_pop3(server, &script, &[]);
+    let data = &server.server.data;
+    poll("delivered", || {
+        (maildir_names(data, ALICE, "new").len() >= count).then_some(())
+    });
+}
+
+fn alice(script: &str) -> String {
+    format!("ALICE = '{ALICE}'\nPW = '{ALICE_PASSWORD}'\n{script}")
+}
+
+/// The Maildir unique name of a file name (before `:2,`).
+fn unique(name: &str) -> &str {
+    name.split(':').next().unwrap_or(name)
+}
+
+#[test]
+fn poplib_stls_list_uidl_top_retr_dele_quit() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-full", &[]);
+    deliver(&server, 2);
+    let data = server.server.data.clone();
+    let new = maildir_names(&data, ALICE, "new");
+    let sizes: Vec<u64> = new
+        .iter()
+        .map(|n| {
+            std::fs::metadata(maildir(&data, ALICE).join("new").join(n))
+                .unwrap()
+                .len()
+        })
+        .collect();
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+p = login(ALICE, PW)
+out("STAT", *p.stat())
+resp, lines, _ = p.list()
+out("LIST", *[l.decode() for l in lines])
+resp, lines, _ = p.uidl()
+out("UIDL", *[l.decode() for l in lines])
+resp, lines, _ = p.top(1, 0)
+out("TOP", repr(lines))
+resp, lines, _ = p.retr(1)
+out("RETR", repr(lines))
+out("DELE", p.dele(2).decode())
+out("QUIT", p.quit().decode())
+"#,
+        ),
+        &[],
+    );
+    let total: u64 = sizes.iter().sum();
+    assert!(out.contains(&format!("STAT 2 {total}\n")), "{out}");
+    assert!(
+        out.contains(&format!("LIST 1 {} 2 {}\n", sizes[0], sizes[1])),
+        "{out}"
+    );
+    // UIDL: the Maildir unique names, in delivery order.
+    assert!(
+        out.contains(&format!(
+            "UIDL 1 {} 2 {}\n",
+            unique(&new[0]),
+            unique(&new[1])
+        )),
+        "{out}"
+    );
+    // TOP 1 0: the header only (trace headers and Subject), no body line.
+    let top = out.lines().find(|l| l.starts_with("TOP")).unwrap();
+    assert!(top.contains("b'Subject: message 1'"), "{top}");
+    assert!(!top.contains("Line one."), "{top}");
+    // RETR: the whole message, the dot line unstuffed by poplib.
+    let retr = out.lines().find(|l| l.starts_with("RETR")).unwrap();
+    assert!(
+        retr.contains("b'Line one.', b'.dot line', b'Line three.'"),
+        "{retr}"
+    );
+    assert!(out.contains("QUIT +OK"), "{out}");
+    // On disk: message 2 removed by QUIT; message 1 seen, moved to cur/ with :2,S.
+    assert!(maildir_names(&data, ALICE, "new").is_empty());
+    assert_eq!(
+        maildir_names(&data, ALICE, "cur"),
+        [format!("{}:2,S", new[0])]
+    );
+}
+
+#[test]
+fn dele_then_a_dropped_connection_deletes_nothing() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-drop", &[]);
+    deliver(&server, 2);
+    let data = server.server.data.clone();
+    let before = maildir_names(&data, ALICE, "new");
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+p = login(ALICE, PW)
+out("DELE", p.dele(1).decode(), p.dele(2).decode())
+p.close()  # the connection dropped: no QUIT
+# The server sees the connection drop and unlocks the maildrop; then both are still there.
+for attempt in range(200):
+    try:
+        p = login(ALICE, PW)
+        break
+    except poplib.error_proto as e:
+        assert b"[IN-USE]" in e.args[0], e
+        time.sleep(0.05)
+else:
+    raise SystemExit("the maildrop stayed locked")
+out("STAT", *p.stat())
+p.quit()
+"#,
+        ),
+        &[],
+    );
+    assert!(out.contains("DELE +OK"), "{out}");
+    assert!(out.contains("STAT 2 "), "{out}");
+    assert_eq!(maildir_names(&data, ALICE, "new"), before);
+    assert!(
+        server.server.stderr().contains("nothing deleted"),
+        "{}",
+        server.server.logs()
+    );
+}
+
+#[test]
+fn a_second_session_gets_in_use_until_the_first_ends() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-inuse", &[]);
+    deliver(&server, 1);
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+first = login(ALICE, PW)
+try:
+    login(ALICE.upper(), PW)
+    out("SECOND logged in")
+except poplib.error_proto as e:
+    out("SECOND", e.args[0].decode())
+first.quit()
+third = login(ALICE.upper(), PW)
+out("THIRD", *third.stat())
+third.quit()
+"#,
+        ),
+        &[],
+    );
+    // The account matched in any case; the second session is refused with IN-USE.
+    assert!(out.contains("SECOND -ERR [IN-USE]"), "{out}");
+    assert!(out.contains("THIRD 1 "), "{out}");
+}
+
+#[test]
+fn retr_marks_seen_and_uidl_is_stable_across_the_move_and_a_restart() {
+    if !have_poplib() {
+        return;
+    }
+    let (dir, server) = start("p3srv-restart", &[]);
+    deliver(&server, 1);
+    let data = server.server.data.clone();
+    let name = maildir_names(&data, ALICE, "new").remove(0);
+    let script = alice(
+        r#"
+p = login(ALICE, PW)
+out("UIDL", p.uidl(1).decode())
+p.retr(1)
+out("UIDL", p.uidl(1).decode())
+p.quit()
+"#,
+    );
+    let out = py_pop3(&server, &script, &[]);
+    let expected = format!("UIDL +OK 1 {name}\n");
+    assert_eq!(out.matches(&expected).count(), 2, "{out}");
+    assert_eq!(maildir_names(&data, ALICE, "cur"), [format!("{name}:2,S")]);
+    assert!(maildir_names(&data, ALICE, "new").is_empty());
+    drop(server);
+    let server = Pop3Server::start(&dir.path().join("data"), &users());
+    let out = py_pop3(&server, &script, &[]);
+    assert_eq!(out.matches(&expected).count(), 2, "{out}");
+}
+
+#[test]
+fn a_long_hostname_gives_hashed_uids_of_at_most_70_octets_stable_across_sessions() {
+    if !have_poplib() {
+        return;
+    }
+    let host = format!(
+        "{}.{}.example.org",
+        "a".repeat(40),
+        "very-long-host-name-label"
+    );
+    let (_dir, server) = start("p3srv-longhost", &["--hostname", &host]);
+    deliver(&server, 1);
+    let data = server.server.data.clone();
+    let name = maildir_names(&data, ALICE, "new").remove(0);
+    assert!(
+        name.len() > 70,
+        "the test needs a unique name over 70: {name}"
+    );
+    let script = alice(
+        r#"
+p = login(ALICE, PW)
+out("UIDL", p.uidl(1).decode())
+p.retr(1)
+out("UIDL", p.uidl(1).decode())
+p.quit()
+p = login(ALICE, PW)
+out("UIDL", p.uidl(1).decode())
+p.quit()
+"#,
+    );
+    let out = py_pop3(&server, &script, &[]);
+    let uids: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("UIDL +OK 1 "))
+        .collect();
+    assert_eq!(uids.len(), 3, "{out}");
+    assert!(uids.iter().all(|u| *u == uids[0]), "{out}");
+    assert!(uids[0].len() <= 70, "{out}");
+    assert!(uids[0].bytes().all(|b| b.is_ascii_hexdigit()), "{out}");
+}
+
+#[test]
+fn curl_lists_and_retrieves_over_stls_and_implicit_tls() {
+    if !have_poplib() || !have_curl() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-curl", &[]);
+    deliver(&server, 1);
+    let data = server.server.data.clone();
+    let name = maildir_names(&data, ALICE, "new").remove(0);
+    let size = std::fs::metadata(maildir(&data, ALICE).join("new").join(&name))
+        .unwrap()
+        .len();
+    let user = format!("{ALICE}:{ALICE_PASSWORD}");
+    let stls = format!("pop3://127.0.0.1:{}/", server.pop3);
+    let implicit = format!("pop3s://127.0.0.1:{}/", server.pop3s);
+    for url in [&stls, &implicit] {
+        let mut args = vec!["-sS", "-k", "--max-time", "20", "--user", &user];
+        if url.starts_with("pop3:") {
+            args.push("--ssl-reqd");
+        }
+        let list = run_bounded("curl", &[&args[..], &[url.as_str()]].concat());
+        assert!(list.status.success(), "curl {url}: {list:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&list.stdout),
+            format!("1 {size}\r\n")
+        );
+        let one = format!("{url}1");
+        let retr = run_bounded("curl", &[&args[..], &[one.as_str()]].concat());
+        assert!(retr.status.success(), "curl {one}: {retr:?}");
+        let text = String::from_utf8_lossy(&retr.stdout);
+        assert!(text.contains("Subject: message 1\r\n"), "{text}");
+        assert!(text.contains("\r\n.dot line\r\n"), "{text}");
+    }
+    // The RETR marked it seen.
+    assert_eq!(maildir_names(&data, ALICE, "cur"), [format!("{name}:2,S")]);
+}
+
+#[test]
+fn a_wrong_password_is_answered_after_the_failure_delay() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-badpass", &["--auth-failure-delay", "1"]);
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+p = poplib.POP3("127.0.0.1", POP3_PORT, timeout=20)
+p.stls(context=CTX)
+p.user(ALICE)
+t = time.monotonic()
+try:
+    p.pass_("wrong")
+    out("LOGGED IN")
+except poplib.error_proto as e:
+    out("FAILED", e.args[0].decode(), time.monotonic() - t)
+"#,
+        ),
+        &[],
+    );
+    let line = out.lines().find(|l| l.starts_with("FAILED")).expect(&out);
+    assert!(line.contains("-ERR [AUTH]"), "{out}");
+    let took: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(took >= 1.0, "answered after {took} s: {out}");
+    let log = server.server.stderr();
+    assert!(log.contains("pop3 login failed"), "{log}");
+    assert!(
+        !log.contains("wrong"),
+        "the password must not be logged: {log}"
+    );
+}
+
+#[test]
+fn stls_with_a_pipelined_command_closes_the_session() {
+    let (_dir, server) = start("p3srv-inject", &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.pop3)).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut greeting = [0u8; 512];
+    let n = stream.read(&mut greeting).unwrap();
+    assert!(greeting[..n].starts_with(b"+OK"), "{:?}", &greeting[..n]);
+    stream.write_all(b"STLS\r\nCAPA\r\n").unwrap();
+    let mut rest = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < LIMIT {
+        let mut buf = [0u8; 512];
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => rest.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&rest);
+    // Nothing of CAPA is answered, and the connection is closed.
+    assert!(!text.contains("Capability"), "{text}");
+    assert!(!text.contains("\r\nUSER"), "{text}");
+    assert!(text.contains("-ERR"), "{text}");
+}
+
+#[test]
+fn a_message_delivered_during_a_session_appears_in_the_next_only() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-during", &[]);
+    deliver(&server, 1);
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+p = login(ALICE, PW)
+out("BEFORE", *p.stat())
+deliver(ALICE, "during")
+out("DURING", *p.stat(), len(p.list()[1]))
+p.quit()
+p = login(ALICE, PW)
+out("NEXT", p.stat()[0])
+p.quit()
+"#,
+        ),
+        &[],
+    );
+    let before: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("BEFORE"))
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert!(
+        out.contains(&format!("DURING 1 {} 1\n", before[2])),
+        "{out}"
+    );
+    assert!(out.contains("NEXT 2\n"), "{out}");
+}
+
+#[test]
+fn a_message_removed_on_disk_during_a_session_gets_err_and_the_numbering_stays() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-removed", &[]);
+    deliver(&server, 2);
+    let data = server.server.data.clone();
+    let first = maildir(&data, ALICE)
+        .join("new")
+        .join(maildir_names(&data, ALICE, "new").remove(0));
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+p = login(ALICE, PW)
+os.remove(os.environ["VICTIM"])
+try:
+    p.retr(1)
+    out("RETR1 +OK")
+except poplib.error_proto as e:
+    out("RETR1", e.args[0].decode())
+resp, lines, _ = p.retr(2)
+out("RETR2", resp.decode(), [l for l in lines if l.startswith(b"Subject")][0].decode())
+out("STAT", p.stat()[0])
+p.quit()
+"#,
+        ),
+        &[("VICTIM", first.to_str().unwrap())],
+    );
+    assert!(out.contains("RETR1 -ERR Message was removed"), "{out}");
+    assert!(out.contains("RETR2 +OK"), "{out}");
+    assert!(out.contains("Subject: message 2"), "{out}");
+    assert!(out.contains("STAT 2\n"), "{out}");
+}
