@@ -301,6 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         continue;
                     }
                     stressed = pressure.changed() => {
+                        info!(%peer, stressed, "pool pressure changed");
                         stress_deadline = match (stressed, self.maildrop.is_some()) {
                             (true, false) => Some(
                                 tokio::time::Instant::now() + pressure.limits().command_timeout,

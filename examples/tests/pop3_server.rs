@@ -421,3 +421,152 @@ p.quit()
     assert!(out.contains("Subject: message 2"), "{out}");
     assert!(out.contains("STAT 2\n"), "{out}");
 }
+
+/// The banner names both POP3 listeners and prints a `curl pop3://` command that lists the
+/// demo mailbox as pasted: stdout is a pipe here, so the password is read from the
+/// demo-password file by the command and never printed.
+#[test]
+fn the_banner_names_the_pop3_ports_and_its_curl_command_lists_the_demo_mailbox() {
+    if !have_poplib() || !have_curl() {
+        return;
+    }
+    let dir = TempDir::new("p3srv-banner");
+    let data = dir.path().join("data");
+    let server = Pop3Server::start(&data, &[]);
+    let banner = poll("the POP3 command in the banner", || {
+        let out = server.server.stdout();
+        out.lines()
+            .any(|l| l.trim_start().starts_with("curl -sk --ssl-reqd pop3://"))
+            .then_some(out)
+    });
+    assert!(
+        banner.contains(&format!("  pop3         127.0.0.1:{}", server.pop3)),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("  pop3s        127.0.0.1:{}", server.pop3s)),
+        "{banner}"
+    );
+    let password = std::fs::read_to_string(data.join("demo-password")).unwrap();
+    assert!(!banner.contains(password.trim()), "{banner}");
+    let command = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("curl -sk --ssl-reqd pop3://"))
+        .unwrap();
+    assert!(command.contains("$(cat '"), "{command}");
+    py_pop3(&server, "deliver('demo@localhost', 'to the demo')\n", &[]);
+    poll("delivered", || {
+        (!maildir_names(&data, "demo@localhost", "new").is_empty()).then_some(())
+    });
+    let name = maildir_names(&data, "demo@localhost", "new").remove(0);
+    let size = std::fs::metadata(maildir(&data, "demo@localhost").join("new").join(&name))
+        .unwrap()
+        .len();
+    let out = run_bounded("sh", &["-c", command]);
+    assert!(out.status.success(), "{command}: {out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("1 {size}\r\n")
+    );
+}
+
+/// Reads a whole POP3 response line from a raw connection.
+fn line(stream: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => line.push(byte[0]),
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Everything until the server closes the connection.
+fn until_eof(stream: &mut TcpStream) -> String {
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    String::from_utf8_lossy(&rest).into_owned()
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+}
+
+/// A full POP3 pool gives the place of its oldest session that has not logged in to a
+/// newcomer (the listener policy of issue 14): the old one is closed, the new one served.
+#[test]
+fn a_full_pool_evicts_its_oldest_session_before_login() {
+    let (_dir, server) = start("p3srv-evict", &["--max-connections-pop3", "1"]);
+    let mut old = connect(server.pop3);
+    assert!(line(&mut old).starts_with("+OK"));
+    let mut new = connect(server.pop3);
+    assert!(line(&mut new).starts_with("+OK"));
+    let rest = until_eof(&mut old);
+    assert!(rest.starts_with("-ERR"), "{rest:?}");
+    new.write_all(b"CAPA\r\n").unwrap();
+    assert!(line(&mut new).starts_with("+OK"));
+    assert!(
+        server.server.stderr().contains("evicted"),
+        "{}",
+        server.server.logs()
+    );
+}
+
+/// A raw plaintext session logged in with USER/PASS (the server allows plaintext logins).
+fn logged_in(port: u16, user: &str, password: &str) -> TcpStream {
+    let mut conn = connect(port);
+    assert!(line(&mut conn).starts_with("+OK"));
+    conn.write_all(format!("USER {user}\r\nPASS {password}\r\n").as_bytes())
+        .unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    let reply = line(&mut conn);
+    assert!(reply.starts_with("+OK"), "{reply}");
+    conn
+}
+
+/// Stress mode before login: when the pool enters stress, an open session that has not
+/// logged in must log in within the stress command timeout (1 s here, against a normal
+/// login timeout of 60 s); a session that starts under stress has it as its login timeout;
+/// logged-in sessions keep their 10 minutes.
+#[test]
+fn a_pool_under_stress_closes_sessions_that_do_not_log_in() {
+    let (_dir, server) = start(
+        "p3srv-stress",
+        &[
+            "--allow-plaintext-auth",
+            "--max-connections-pop3",
+            "4",
+            "--stress-threshold",
+            "75",
+            "--stress-command-timeout",
+            "1",
+        ],
+    );
+    let mut holder = logged_in(server.pop3, ALICE, ALICE_PASSWORD);
+    let mut victim = connect(server.pop3);
+    assert!(line(&mut victim).starts_with("+OK"));
+    // Three of four: the pool is under stress from here on (the holders stay).
+    let started = Instant::now();
+    let mut second_holder = logged_in(server.pop3, BOB, BOB_PASSWORD);
+    let rest = until_eof(&mut victim);
+    assert!(rest.starts_with("-ERR"), "{rest:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let started = Instant::now();
+    let mut late = connect(server.pop3);
+    assert!(line(&mut late).starts_with("+OK"));
+    let rest = until_eof(&mut late);
+    assert!(rest.starts_with("-ERR"), "{rest:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    // The logged-in sessions are still served.
+    for conn in [&mut holder, &mut second_holder] {
+        conn.write_all(b"NOOP\r\n").unwrap();
+        assert!(line(conn).starts_with("+OK"));
+    }
+    let log = server.server.stderr();
+    assert!(log.contains("no login within the stress timeout"), "{log}");
+}
