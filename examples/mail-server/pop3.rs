@@ -30,11 +30,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use bytes::{Bytes, BytesMut};
+use mail_tokio::Connection as Driver;
 use mail_wire::sasl::Mechanism;
-use pop3_proto::server::{Event, MessageInfo, Server, ServerConfig, SessionError};
-use pop3_proto::tokio::ServerConnection;
+use mail_wire::session::{EventKind, Session as SessionContract};
+use pop3_proto::server::{Event, MessageInfo, Server, ServerConfig, ServerError, SessionError};
 use pop3_proto::{RespCode, Uid};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -194,29 +196,33 @@ impl Service for Pop3Service {
             pressure,
             guard,
         } = connection;
+        let place = slot.place();
         let config = session_config(&self.config, pressure.stressed(), pressure.limits());
-        let server = Server::new(config, Instant::now());
+        let idle = config.idle_timeout;
+        let server = Releasing {
+            server: Server::new(config, Instant::now()),
+            slot: Some(slot),
+        };
         let context = Context {
             policy: self.policy.clone(),
             locks: self.locks.clone(),
             peer,
             client,
             guard,
-            place: slot.place(),
+            place,
         };
+        // Writes time out after the idle timeout: a client that never reads holds no slot for
+        // ever (as pop3_proto::tokio::ServerConnection does).
         match transport {
             Transport::Plain { stream, starttls } => {
-                let conn = ServerConnection::new(stream, server)
-                    .with_starttls(starttls.config, starttls.options);
-                Session::new(conn, context, slot)
-                    .run(shutdown, pressure)
-                    .await;
+                let conn = Driver::new(stream, server)
+                    .with_write_timeout(Some(idle))
+                    .with_starttls_accept(starttls.config, starttls.options);
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
             Transport::Tls(stream) => {
-                let conn = ServerConnection::new(stream, server);
-                Session::new(conn, context, slot)
-                    .run(shutdown, pressure)
-                    .await;
+                let conn = Driver::new(stream, server).with_write_timeout(Some(idle));
+                Session::new(conn, context).run(shutdown, pressure).await;
             }
         }
     }
@@ -243,11 +249,89 @@ struct Maildrop {
     messages: Vec<(String, PathBuf)>,
 }
 
-struct Session<S> {
-    conn: ServerConnection<S>,
-    context: Context,
-    /// The listener place, dropped when the goodbye is queued.
+/// The state machine with the connection's listener place, which it gives back as soon as
+/// the session's last response (the goodbye after `QUIT`, or a closing `-ERR`) is queued:
+/// when the driver takes output from a session that is closed, before writing it. A client
+/// that reads the goodbye and connects again at once finds its place free.
+struct Releasing {
+    server: Server,
     slot: Option<Slot>,
+}
+
+impl Releasing {
+    fn release_if_closed(&mut self) {
+        if self.server.is_closed() {
+            self.slot = None;
+        }
+    }
+}
+
+/// Everything as the state machine does it; taking output also releases the place.
+impl SessionContract for Releasing {
+    type Event = Event;
+    type Error = SessionError;
+    type Misuse = ServerError;
+
+    fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        self.server.feed(now, bytes);
+    }
+
+    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.server.feed_buf(now, buf);
+    }
+
+    fn handle_eof(&mut self) {
+        self.server.handle_eof();
+    }
+
+    fn handle_connection_lost(&mut self) {
+        self.server.handle_connection_lost();
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.release_if_closed();
+        self.server.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.server.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+    }
+
+    fn wants_input(&self) -> bool {
+        self.server.wants_input()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.server.is_tls()
+    }
+
+    fn tls_established(&mut self, now: Instant) -> Result<(), ServerError> {
+        self.server.tls_established(now)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.server.is_closed()
+    }
+
+    fn classify(event: &Event) -> EventKind<'_, SessionError> {
+        <Server as SessionContract>::classify(event)
+    }
+}
+
+/// How much of a message is read from disk and sent at once.
+const MESSAGE_CHUNK: usize = 64 * 1024;
+
+struct Session<S> {
+    conn: Driver<Releasing, S>,
+    context: Context,
     maildrop: Option<Maildrop>,
 }
 
@@ -263,13 +347,42 @@ enum LocalError {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    fn new(conn: ServerConnection<S>, context: Context, slot: Slot) -> Self {
+    fn new(conn: Driver<Releasing, S>, context: Context) -> Self {
         Session {
             conn,
             context,
-            slot: Some(slot),
             maildrop: None,
         }
+    }
+
+    /// The state machine, to answer decisions.
+    fn server(&mut self) -> &mut Server {
+        &mut self.conn.session_mut().server
+    }
+
+    /// Answers the pending `Retrieve` with `message`, in pieces of [`MESSAGE_CHUNK`], each
+    /// written before the next is read, so a message is never held whole.
+    async fn send_message_from(
+        &mut self,
+        mut message: impl AsyncRead + Unpin,
+    ) -> Result<(), LocalError> {
+        let mut buf = vec![0; MESSAGE_CHUNK];
+        loop {
+            let n = match message.read(&mut buf).await {
+                Ok(n) => n,
+                Err(error) => {
+                    // The client cannot tell a cut message from a whole one: end the session.
+                    self.server().shutdown();
+                    return Err(error.into());
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            self.server().send_message_data(&buf[..n])?;
+            self.conn.flush().await?;
+        }
+        Ok(self.server().end_message()?)
     }
 
     /// Runs the session to its end: `shutdown` closes it (nothing is deleted), `pressure`
@@ -278,7 +391,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let peer = self.context.peer;
         let mut shutting_down = *shutdown.borrow();
         if shutting_down {
-            self.conn.server().shutdown();
+            self.server().shutdown();
         }
         // Before login, under stress that began after the session did: when it must log in.
         let mut stress_deadline: Option<tokio::time::Instant> = None;
@@ -297,7 +410,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     event = self.conn.next_event() => event,
                     _ = shutdown.changed() => {
                         shutting_down = true;
-                        self.conn.server().shutdown();
+                        self.server().shutdown();
                         continue;
                     }
                     stressed = pressure.changed() => {
@@ -313,7 +426,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     _ = stress_sleep => {
                         stress_deadline = None;
                         info!(%peer, "closed: no login within the stress timeout");
-                        self.conn.server().shutdown();
+                        self.server().shutdown();
                         continue;
                     }
                     _ = self.context.place.evicted() => {
@@ -343,10 +456,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             if self.maildrop.is_some() {
                 stress_deadline = None;
             }
-            if self.conn.server().is_closed() {
-                // The goodbye is queued: the place is free for the client's next session.
-                self.slot = None;
-            }
             if let Err(err) = handled {
                 let error = err.to_string();
                 warn!(%peer, error = %Escaped(&error), "session ended by a local error");
@@ -359,8 +468,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// login, whose place went to a newcomer.
     fn evict(&mut self, peer: SocketAddr) {
         info!(%peer, "evicted: the pool is full and the session had not logged in");
-        self.conn.server().shutdown();
-        self.slot = None;
+        self.server().shutdown();
+        // Its place already belongs to the newcomer.
+        self.conn.session_mut().slot = None;
     }
 
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
@@ -375,8 +485,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     tokio::time::sleep(wait).await;
                 }
                 let delay = guard.failure_delay(self.context.client);
-                let policy = &self.context.policy;
-                let server = self.conn.server();
+                let policy = self.context.policy.clone();
+                let server = &mut self.conn.session_mut().server;
                 server.set_auth_failure_delay(delay);
                 let hashing = policy.auth_slots.acquire().await?;
                 let decided = tokio::task::block_in_place(|| {
@@ -432,14 +542,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(account) = policy.mailboxes.accounts.lookup(user).cloned() else {
             // Authenticated as a name that is no account: cannot happen with the accounts
             // as the authenticator, refused all the same.
-            self.conn
-                .server()
+            self.server()
                 .reject(Some(RespCode::SysPerm), "No such mailbox")?;
             return Ok(());
         };
         let Some(lock) = self.context.locks.lock(&account) else {
             info!(%peer, account = %account, "maildrop in use by another session");
-            self.conn.server().reject(
+            self.server().reject(
                 Some(RespCode::InUse),
                 "Maildrop already locked by another session",
             )?;
@@ -450,8 +559,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Ok(listed) => listed,
             Err(error) => {
                 warn!(%peer, account = %account, %error, "cannot list the maildrop");
-                self.conn
-                    .server()
+                self.server()
                     .reject(Some(RespCode::SysTemp), "Cannot open the maildrop")?;
                 return Ok(());
             }
@@ -466,7 +574,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         self.context.place.logged_in();
         info!(%peer, account = %account, messages = messages.len(), "maildrop opened");
-        self.conn.server().open_maildrop(infos)?;
+        self.server().open_maildrop(infos)?;
         self.maildrop = Some(Maildrop {
             account,
             _lock: lock,
@@ -483,24 +591,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         let Some(maildrop) = &mut self.maildrop else {
             return Ok(());
         };
-        let Some((name, path)) = maildrop.messages.get_mut(index) else {
-            self.conn.server().reject(None, "No such message")?;
+        let account = maildrop.account.clone();
+        let Some((name, path)) = maildrop.messages.get(index).cloned() else {
+            self.server().reject(None, "No such message")?;
             return Ok(());
         };
-        let mut file = tokio::fs::File::open(&*path).await;
+        let mut path = path;
+        let mut file = tokio::fs::File::open(&path).await;
         if matches!(&file, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
             // Moved (flags changed by another reader) or removed: look for it by name.
-            let account = &maildrop.account;
-            if let Some(now) = tokio::task::block_in_place(|| store.find_message(account, name))? {
-                *path = now;
-                file = tokio::fs::File::open(&*path).await;
+            if let Some(now) = tokio::task::block_in_place(|| store.find_message(&account, &name))?
+            {
+                path = now;
+                file = tokio::fs::File::open(&path).await;
             }
         }
         let file = match file {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 info!(%peer, message = index + 1, "message removed by another party");
-                self.conn.server().reject(
+                self.server().reject(
                     None,
                     "Message was removed by another session; the numbering stays",
                 )?;
@@ -508,13 +618,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Err(error) => return Err(error.into()),
         };
-        self.conn.send_message_from(file).await?;
+        self.send_message_from(file).await?;
         if lines.is_none() {
-            match tokio::task::block_in_place(|| store.mark_seen(path)) {
-                Ok(seen) => *path = seen,
+            match tokio::task::block_in_place(|| store.mark_seen(&path)) {
+                Ok(seen) => path = seen,
                 // Sent all the same; it stays unseen.
                 Err(error) => warn!(%peer, %error, "cannot mark the message seen"),
             }
+        }
+        if let Some(entry) = self
+            .maildrop
+            .as_mut()
+            .and_then(|m| m.messages.get_mut(index))
+        {
+            entry.1 = path;
         }
         Ok(())
     }
@@ -523,7 +640,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     fn update(&mut self, deleted: &[usize]) -> Result<(), LocalError> {
         let peer = self.context.peer;
         let Some(maildrop) = &self.maildrop else {
-            self.conn.server().accept()?;
+            self.server().accept()?;
             return Ok(());
         };
         let names: Vec<String> = deleted
@@ -535,11 +652,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         match tokio::task::block_in_place(|| store.remove_messages(account, &names)) {
             Ok(removed) => {
                 info!(%peer, account = %account, removed, "pop3 update");
-                self.conn.server().accept()?;
+                self.server().accept()?;
             }
             Err(error) => {
                 warn!(%peer, account = %account, %error, "pop3 update failed");
-                self.conn.server().reject(
+                self.server().reject(
                     Some(RespCode::SysTemp),
                     "Some deleted messages were not removed",
                 )?;

@@ -570,3 +570,33 @@ fn a_pool_under_stress_closes_sessions_that_do_not_log_in() {
     let log = server.server.stderr();
     assert!(log.contains("no login within the stress timeout"), "{log}");
 }
+
+/// The place is given back when the goodbye is queued, before it is written: with a pool of
+/// one, a client that quits and connects again at once, twenty times over, is never refused
+/// (a logged-in session cannot be evicted, so a place still held would refuse it).
+#[test]
+fn a_client_reconnecting_after_quit_finds_its_place_free() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-reconnect", &["--max-connections-pop3", "1"]);
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+for i in range(20):
+    p = login(ALICE, PW)
+    p.stat()
+    p.quit()
+out("DONE")
+"#,
+        ),
+        &[],
+    );
+    assert!(out.contains("DONE"), "{out}");
+    assert!(
+        !server.server.stderr().contains("connection refused"),
+        "{}",
+        server.server.logs()
+    );
+}
