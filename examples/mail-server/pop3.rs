@@ -202,6 +202,7 @@ impl Service for Pop3Service {
         let server = Releasing {
             server: Server::new(config, Instant::now()),
             slot: Some(slot),
+            closing: None,
         };
         let context = Context {
             policy: self.policy.clone(),
@@ -256,9 +257,38 @@ struct Maildrop {
 struct Releasing {
     server: Server,
     slot: Option<Slot>,
+    /// The session's last output when the server ended it with its own line ([`close_with`]).
+    ///
+    /// [`close_with`]: Releasing::close_with
+    closing: Option<Bytes>,
 }
 
+/// The last line to a session evicted from its full pool before login.
+const EVICTED: &[u8] =
+    b"-ERR [SYS/TEMP] Too many connections; closing the oldest session that has not logged in\r\n";
+
+/// The last line to a session that did not log in within the stress timeout.
+const STRESS_CLOSED: &[u8] = b"-ERR [SYS/TEMP] Server busy and no login in time, closing\r\n";
+
 impl Releasing {
+    /// Ends the session now, as [`Server::shutdown`] does (nothing is deleted), with `line`
+    /// as its last response instead of the machine's `Server shutting down`; output queued
+    /// before goes first.
+    fn close_with(&mut self, line: &'static [u8]) {
+        if self.server.is_closed() {
+            return;
+        }
+        let mut out = BytesMut::new();
+        while let Some(bytes) = self.server.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        self.server.shutdown();
+        // The machine's own shutdown line, replaced by `line`.
+        while self.server.poll_transmit().is_some() {}
+        out.extend_from_slice(line);
+        self.closing = Some(out.freeze());
+    }
+
     fn release_if_closed(&mut self) {
         if self.server.is_closed() {
             self.slot = None;
@@ -290,7 +320,10 @@ impl SessionContract for Releasing {
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
         self.release_if_closed();
-        self.server.poll_transmit()
+        match self.closing.take() {
+            Some(last) => Some(last),
+            None => self.server.poll_transmit(),
+        }
     }
 
     fn poll_event(&mut self) -> Option<Event> {
@@ -426,7 +459,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     _ = stress_sleep => {
                         stress_deadline = None;
                         info!(%peer, "closed: no login within the stress timeout");
-                        self.server().shutdown();
+                        self.conn.session_mut().close_with(STRESS_CLOSED);
                         continue;
                     }
                     _ = self.context.place.evicted() => {
@@ -468,9 +501,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// login, whose place went to a newcomer.
     fn evict(&mut self, peer: SocketAddr) {
         info!(%peer, "evicted: the pool is full and the session had not logged in");
-        self.server().shutdown();
+        let session = self.conn.session_mut();
+        session.close_with(EVICTED);
         // Its place already belongs to the newcomer.
-        self.conn.session_mut().slot = None;
+        session.slot = None;
     }
 
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
