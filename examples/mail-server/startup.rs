@@ -344,3 +344,39 @@ fn pop3_command(
     };
     Some(format!("curl -sk {url} --user {user}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pop3_command_shows_the_password_only_on_a_terminal() {
+        let mut options = Options::default();
+        let address = Address::new("demo", "localhost").unwrap();
+        let demo = Demo {
+            password: mail_wire::Secret::from("pw-123".to_owned()),
+            file: "/d/demo-password".into(),
+        };
+        let url = format!("pop3://{}:2110/", options.bind);
+        assert_eq!(
+            pop3_command(&options, &address, Some(&demo), true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:pw-123'")
+        );
+        assert_eq!(
+            pop3_command(&options, &address, Some(&demo), false).unwrap(),
+            format!(
+                "curl -sk --ssl-reqd {url} --user \"demo@localhost:$(cat '/d/demo-password')\""
+            )
+        );
+        assert_eq!(
+            pop3_command(&options, &address, None, true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:PASSWORD'")
+        );
+        // Only implicit TLS: pop3s://; no POP3 listener: no command.
+        options.ports.pop3 = 0;
+        let only_pop3s = pop3_command(&options, &address, None, false).unwrap();
+        assert!(only_pop3s.starts_with(&format!("curl -sk pop3s://{}:2995/ ", options.bind)));
+        options.ports.pop3s = 0;
+        assert_eq!(pop3_command(&options, &address, None, false), None);
+    }
+}

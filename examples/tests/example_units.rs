@@ -24,6 +24,8 @@ mod options;
 mod pop3;
 #[path = "../mail-server/smtp.rs"]
 mod smtp;
+#[path = "../mail-server/startup.rs"]
+mod startup;
 #[path = "../mail-server/store/mod.rs"]
 mod store;
 
