@@ -606,3 +606,39 @@ out("DONE")
         server.server.logs()
     );
 }
+
+/// Deleting over POP3 frees quota at once: the store's kept usage total is forgotten after
+/// UPDATE, so the next delivery's check scans again (without that, the total would stay until
+/// its 5-minute re-scan and the delivery below would be refused as over quota).
+#[test]
+fn messages_removed_over_pop3_free_their_quota_at_once() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("p3srv-quota", &["--quota", "3000"]);
+    let out = py_pop3(
+        &server,
+        &alice(
+            r#"
+big = "x" * 70 + "\r\n"
+deliver(ALICE, "first", big * 25)
+try:
+    deliver(ALICE, "second", big * 25)
+    out("SECOND accepted")
+except smtplib.SMTPException as e:
+    out("SECOND refused", e)
+p = login(ALICE, PW)
+p.dele(1)
+p.quit()
+deliver(ALICE, "third", big * 25)
+out("THIRD accepted")
+"#,
+        ),
+        &[],
+    );
+    assert!(out.contains("SECOND refused"), "{out}");
+    assert!(out.contains("THIRD accepted"), "{out}");
+    let data = &server.server.data;
+    let names = maildir_names(data, ALICE, "new");
+    assert_eq!(names.len(), 1, "{names:?}");
+}
