@@ -15,6 +15,8 @@
 //!   mode, login phases, implicit TLS with the mode-mismatch diagnosis, shutdown;
 //! - `guard`: the per-client login penalty every listener shares;
 //! - `logsafe`: escaping of client-controlled strings in the log;
+//! - `pop3`: the POP3 service (`--pop3` with STLS, `--pop3s` with implicit TLS) over the same
+//!   Maildirs: login, one session per maildrop, RETR marks seen, DELE and QUIT remove;
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
 //!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
 //! - `accounts`: the Argon2id password file;
@@ -26,6 +28,7 @@ pub mod guard;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;
+pub mod pop3;
 pub mod smtp;
 pub mod startup;
 pub mod store;

@@ -451,7 +451,7 @@ STORAGE AND NAMES:
     --user ADDR:PASSWORD     The same with the password on the command line, where every
                              local user can read it (ps, /proc): the server warns.
 
-LISTENERS (port 0 disables a listener; POP3 and IMAP start once those protocols land):
+LISTENERS (port 0 disables a listener; IMAP starts once that protocol lands):
     --bind IP                Address every listener binds [default: 127.0.0.1]
     --smtp PORT              SMTP relay, MX role: STARTTLS offered, no AUTH [default: 2525]
     --submission PORT        Submission: STARTTLS, then AUTH required [default: 2587]

@@ -385,7 +385,7 @@ fn mailbox_address(mailbox: &Mailbox<'_>) -> Option<Address> {
     Address::new(&mailbox.local.unquoted(), domain.as_str()).ok()
 }
 
-fn nonce() -> Nonce {
+pub(crate) fn nonce() -> Nonce {
     use ring::rand::{SecureRandom, SystemRandom};
     let mut bytes = [0u8; 18];
     let hex = match SystemRandom::new().fill(&mut bytes) {

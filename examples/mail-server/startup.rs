@@ -15,6 +15,7 @@ use crate::listeners::{
     ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
 };
 use crate::options::{self, Options, PasswordSource};
+use crate::pop3::{Locks, Pop3Service, Pop3Settings};
 use crate::smtp::{Guards, Mailboxes, Policy, SmtpService};
 use crate::store::{Store, write_atomically};
 
@@ -148,11 +149,13 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     );
     // The pools must fit the process's open-files limit together, or one full pool would use
     // up the descriptors of the others.
-    // (The listeners bound below; POP3 and IMAP join this list when they are served.)
+    // (The listeners bound below; IMAP joins this list when it is served.)
     let enabled: Vec<options::Service> = [
         options::Service::Smtp,
         options::Service::Submission,
         options::Service::Submissions,
+        options::Service::Pop3,
+        options::Service::Pop3s,
     ]
     .into_iter()
     .filter(|&kind| options.ports.get(kind) != 0)
@@ -177,6 +180,15 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         }
     };
     let mut lines = Vec::new();
+    let limits = |kind: options::Service| {
+        // Each listener its own pool: one port's clients never take another's places.
+        ConnectionLimits::new(pool(kind), options.limits.max_connections_per_ip)
+            .loopback_exempt(!options.limit_loopback)
+            .ipv6_prefix(listen.ipv6_prefix_length)
+            .stress_threshold(listen.stress_threshold)
+            // A full login listener closes its oldest session that has not logged in.
+            .evict_before_login(kind != options::Service::Smtp)
+    };
     for (service, kind) in [
         (
             SmtpService::relay(&base, policy.clone()),
@@ -201,14 +213,38 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             service.name(),
             service.summary()
         ));
-        // Each listener its own pool: one port's clients never take another's places.
-        let limits = ConnectionLimits::new(pool(kind), options.limits.max_connections_per_ip)
-            .loopback_exempt(!options.limit_loopback)
-            .ipv6_prefix(listen.ipv6_prefix_length)
-            .stress_threshold(listen.stress_threshold)
-            // A full login listener closes its oldest session that has not logged in.
-            .evict_before_login(kind != options::Service::Smtp);
-        listeners.bind(service, addr, limits).await?;
+        listeners.bind(service, addr, limits(kind)).await?;
+    }
+    // POP3 over the same Maildirs, with the same accounts, hashing slots and login guard.
+    let settings = Pop3Settings {
+        allow_plaintext_auth: options.allow_plaintext_auth,
+        max_errors: options.limits.max_errors,
+        max_junk_commands: listen.max_junk_commands,
+        max_auth_failures: listen.max_auth_failures,
+        auth_failure_delay: listen.auth_failure_delay,
+    };
+    let locks = Arc::new(Locks::default());
+    for (service, kind) in [
+        (
+            Pop3Service::pop3(settings, policy.clone(), locks.clone()),
+            options::Service::Pop3,
+        ),
+        (
+            Pop3Service::pop3s(settings, policy.clone(), locks.clone()),
+            options::Service::Pop3s,
+        ),
+    ] {
+        let port = options.ports.get(kind);
+        if port == 0 {
+            continue;
+        }
+        let addr = SocketAddr::new(options.bind, port);
+        lines.push(format!(
+            "  {:<12} {addr:<22} {}",
+            service.name(),
+            service.summary()
+        ));
+        listeners.bind(service, addr, limits(kind)).await?;
     }
 
     print_banner(&options, &lines, &created, existing.as_ref());
@@ -277,5 +313,70 @@ fn print_banner(
             address.domain(),
             address.local()
         );
+    }
+    if let Some((address, demo)) = example {
+        if let Some(line) = pop3_command(options, address, demo, terminal) {
+            println!();
+            println!("List the mailbox over POP3 (self-signed certificate):");
+            println!("  {line}");
+        }
+    }
+}
+
+/// A ready-to-paste `curl` command listing `address`'s mailbox over POP3: STLS on `--pop3`
+/// (or implicit TLS on `--pop3s` when only that is on); `None` without a POP3 listener. The
+/// password as in the SMTP example: itself only on a terminal, else read from its file.
+fn pop3_command(
+    options: &Options,
+    address: &Address,
+    demo: Option<&Demo>,
+    terminal: bool,
+) -> Option<String> {
+    let url = match (options.ports.pop3, options.ports.pop3s) {
+        (0, 0) => return None,
+        (0, port) => format!("pop3s://{}:{port}/", options.bind),
+        (port, _) => format!("--ssl-reqd pop3://{}:{port}/", options.bind),
+    };
+    let user = match demo {
+        Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
+        Some(demo) => format!("\"{address}:$(cat '{}')\"", demo.file.display()),
+        None => format!("'{address}:PASSWORD'"),
+    };
+    Some(format!("curl -sk {url} --user {user}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pop3_command_shows_the_password_only_on_a_terminal() {
+        let mut options = Options::default();
+        let address = Address::new("demo", "localhost").unwrap();
+        let demo = Demo {
+            password: mail_wire::Secret::from("pw-123".to_owned()),
+            file: "/d/demo-password".into(),
+        };
+        let url = format!("pop3://{}:2110/", options.bind);
+        assert_eq!(
+            pop3_command(&options, &address, Some(&demo), true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:pw-123'")
+        );
+        assert_eq!(
+            pop3_command(&options, &address, Some(&demo), false).unwrap(),
+            format!(
+                "curl -sk --ssl-reqd {url} --user \"demo@localhost:$(cat '/d/demo-password')\""
+            )
+        );
+        assert_eq!(
+            pop3_command(&options, &address, None, true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:PASSWORD'")
+        );
+        // Only implicit TLS: pop3s://; no POP3 listener: no command.
+        options.ports.pop3 = 0;
+        let only_pop3s = pop3_command(&options, &address, None, false).unwrap();
+        assert!(only_pop3s.starts_with(&format!("curl -sk pop3s://{}:2995/ ", options.bind)));
+        options.ports.pop3s = 0;
+        assert_eq!(pop3_command(&options, &address, None, false), None);
     }
 }

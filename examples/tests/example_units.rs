@@ -20,8 +20,12 @@ mod listeners;
 mod logsafe;
 #[path = "../mail-server/options.rs"]
 mod options;
+#[path = "../mail-server/pop3.rs"]
+mod pop3;
 #[path = "../mail-server/smtp.rs"]
 mod smtp;
+#[path = "../mail-server/startup.rs"]
+mod startup;
 #[path = "../mail-server/store/mod.rs"]
 mod store;
 

@@ -11,6 +11,8 @@
 //!   ([`Store::messages`]) and the clean-up of `tmp/`.
 //! - [`delivery`]: taking one message for one or more recipients ([`Store::deliver`],
 //!   [`Delivery`]), acknowledged only once it is on disk in every recipient's `new/`.
+//! - [`maildrop`]: what a reader (POP3) does: list a maildrop with stable unique-ids and
+//!   sizes as sent, mark a message seen (`new/` to `cur/` with `:2,S`), remove messages.
 //! - [`quota`]: how much each mailbox holds ([`Store::usage`], scanned once and then kept up
 //!   to date) and how much room the file system has left ([`Store::free_space`]).
 //!
@@ -19,6 +21,7 @@
 
 pub mod delivery;
 pub mod maildir;
+pub mod maildrop;
 pub mod quota;
 
 pub use delivery::Delivery;

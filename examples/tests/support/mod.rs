@@ -1148,3 +1148,168 @@ pub(crate) fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+// ---- POP3 (issue 15) ----
+
+/// A running `mail-server` with its POP3 listeners on free loopback ports.
+pub(crate) struct Pop3Server {
+    /// The server (SMTP ports, data directory, logs).
+    pub(crate) server: MailServer,
+    /// `--pop3` (STLS).
+    pub(crate) pop3: u16,
+    /// `--pop3s` (implicit TLS).
+    pub(crate) pop3s: u16,
+}
+
+impl Pop3Server {
+    /// Starts the server on `data` with `args` and both POP3 listeners on free ports,
+    /// retrying with new ports when one was taken meanwhile.
+    pub(crate) fn start(data: &Path, args: &[String]) -> Pop3Server {
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            let [smtp, submission, submissions] = free_ports();
+            let [pop3, pop3s, _] = free_ports();
+            let mut all = args.to_vec();
+            all.extend([
+                "--pop3".to_owned(),
+                pop3.to_string(),
+                "--pop3s".to_owned(),
+                pop3s.to_string(),
+            ]);
+            match MailServer::try_start(data, &all, &[], &[], smtp, submission, submissions) {
+                Ok(server) => {
+                    return Pop3Server {
+                        server,
+                        pop3,
+                        pop3s,
+                    };
+                }
+                Err(stderr) if stderr.contains("cannot listen on") => last_error = stderr,
+                Err(stderr) => panic!("mail-server {all:?} did not start:\n{stderr}"),
+            }
+        }
+        panic!("mail-server never found free ports:\n{last_error}");
+    }
+}
+
+/// `python3` with `poplib`, `smtplib` and `ssl` (required under `CI=true`).
+pub(crate) fn have_poplib() -> bool {
+    tool_available(
+        "python3",
+        &["-c", "import poplib, smtplib, ssl"],
+        "python3 with poplib, smtplib and ssl",
+    )
+}
+
+/// What every POP3 Python script starts with: `login(user, password)` over STLS on
+/// `POP3_PORT` (self-signed certificate accepted) and `deliver(to, subject)` through the
+/// relay on `SMTP_PORT`.
+const PY_POP3_PRELUDE: &str = r#"
+import os, poplib, smtplib, ssl, sys, time
+POP3_PORT = int(os.environ["POP3_PORT"])
+SMTP_PORT = int(os.environ["SMTP_PORT"])
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+def login(user, password):
+    p = poplib.POP3("127.0.0.1", POP3_PORT, timeout=20)
+    p.stls(context=CTX)
+    p.user(user)
+    p.pass_(password)
+    return p
+def deliver(to, subject, body="Hello.\r\n"):
+    with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=20) as s:
+        s.sendmail("sender@example.org", [to], "Subject: %s\r\n\r\n%s" % (subject, body))
+def out(*words):
+    print(*words, flush=True)
+"#;
+
+/// Runs the Python `script` (after [`PY_POP3_PRELUDE`]) against `server`, with `env` as extra
+/// environment variables; returns its standard output, panicking with its output when it
+/// fails.
+pub(crate) fn py_pop3(server: &Pop3Server, script: &str, env: &[(&str, &str)]) -> String {
+    let program = format!("{PY_POP3_PRELUDE}\n{script}");
+    let mut command = Command::new("python3");
+    command
+        .args(["-c", &program])
+        .env("POP3_PORT", server.pop3.to_string())
+        .env("SMTP_PORT", server.server.smtp.to_string())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let output = bounded_output(command);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python failed: {}\nstdout:\n{stdout}\nstderr:\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        server.server.logs()
+    );
+    stdout
+}
+
+/// Runs `command` to its end within [`LIMIT`] (killed after it), collecting its output.
+fn bounded_output(mut command: Command) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    drain(child.stdout.take().expect("stdout"), stdout.clone());
+    drain(child.stderr.take().expect("stderr"), stderr.clone());
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process did not finish within {LIMIT:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (Arc::strong_count(&stdout) > 1 || Arc::strong_count(&stderr) > 1)
+        && Instant::now() < deadline
+    {
+        thread::sleep(Duration::from_millis(5));
+    }
+    let take = |m: &Arc<Mutex<Vec<u8>>>| std::mem::take(&mut *m.lock().unwrap());
+    Output {
+        status,
+        stdout: take(&stdout),
+        stderr: take(&stderr),
+    }
+}
+
+/// The files of `address`'s Maildir `sub` directory (`new` or `cur`), in delivery order.
+pub(crate) fn maildir_names(data: &Path, address: &str, sub: &str) -> Vec<String> {
+    let dir = maildir(data, address).join(sub);
+    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    // Delivery order: `<secs>.M<micros>` compared as numbers, as the server lists them.
+    names.sort_by_key(|name| {
+        let time = name.split_once('.').and_then(|(secs, rest)| {
+            let micros = rest.strip_prefix('M')?;
+            let end = micros.find(|c: char| !c.is_ascii_digit())?;
+            Some((
+                secs.parse::<u64>().ok()?,
+                micros[..end].parse::<u64>().ok()?,
+            ))
+        });
+        (time, name.clone())
+    });
+    names
+}

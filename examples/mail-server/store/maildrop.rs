@@ -1,0 +1,277 @@
+//! What a mail reader (POP3) does with a Maildir: list it, mark a message seen, remove
+//! messages. No protocol here: `pop3.rs` decides when.
+//!
+//! - **Unique-ids** ([`uid_for`]): a message's id is its Maildir unique name, the part of the
+//!   file name before the `:2,` flags, which never changes: not when the message moves from
+//!   `new/` to `cur/`, not when its flags change, not across restarts. A name longer than 70
+//!   octets (the most RFC 1939 section 7 allows; unique names run to about 47 characters plus
+//!   the host name) or holding an octet a unique-id may not (outside `0x21..=0x7E`) is
+//!   replaced by the lower-case hex SHA-256 of the name, 64 octets, stable in the same way.
+//! - **Sizes** ([`crlf_size`]): the octets as `RETR` sends them, every line ending CRLF (RFC
+//!   1939 section 11): a bare LF or bare CR counts two.
+//! - **Seen** ([`Store::mark_seen`]): `new/NAME` is renamed to `cur/NAME:2,S` (a file already
+//!   in `cur/` gains `S` among its flags), then both directories are fsynced: a crash leaves
+//!   the message in one place or the other, never in both or neither.
+//! - **Removal** ([`Store::remove_messages`]): unlink, fsync of the directories, and the
+//!   quota's kept total forgotten ([`Store::forget_usage`]) so the next check scans again.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::Store;
+use super::maildir::sync_dir;
+use crate::accounts::Address;
+
+/// The longest unique-id RFC 1939 section 7 allows.
+pub const MAX_UID: usize = 70;
+
+/// One message of a maildrop as a session lists it when it opens the maildrop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Where the file was when listed.
+    pub path: PathBuf,
+    /// The Maildir unique name (the file name before `:`).
+    pub name: String,
+    /// The unique-id ([`uid_for`] of `name`).
+    pub uid: String,
+    /// The size as sent ([`crlf_size`]).
+    pub size: u64,
+}
+
+/// The unique name in a Maildir file name: everything before the first `:`.
+pub fn unique_name(file_name: &str) -> &str {
+    file_name
+        .split_once(':')
+        .map_or(file_name, |(name, _)| name)
+}
+
+/// The unique-id of the message with Maildir unique name `name`: the name itself when it
+/// fits a unique-id (at most [`MAX_UID`] octets, each `0x21..=0x7E`), otherwise the hex
+/// SHA-256 of the name (64 octets).
+pub fn uid_for(name: &str) -> String {
+    let fits = !name.is_empty()
+        && name.len() <= MAX_UID
+        && name.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if fits {
+        return name.to_owned();
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The size of the file at `path` as `RETR` sends it: bare LF and bare CR count as CRLF.
+pub fn crlf_size(path: &Path) -> io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    let mut after_cr = false;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            size += 1;
+            // A CR not followed by LF, and an LF not preceded by CR, gain their partner.
+            if (after_cr && b != b'\n') || (b == b'\n' && !after_cr) {
+                size += 1;
+            }
+            after_cr = b == b'\r';
+        }
+    }
+    if after_cr {
+        size += 1;
+    }
+    Ok(size)
+}
+
+/// The order messages are listed in: by delivery time, from the `<secs>.M<micros>` start of
+/// the unique name (numbers, so `M999` comes before `M1000`), then by name; a name of
+/// another shape after every one of that shape.
+pub fn delivery_order(name: &str) -> (u64, u64, String) {
+    let time = name.split_once('.').and_then(|(secs, rest)| {
+        let micros = rest.strip_prefix('M')?;
+        let end = micros
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(micros.len());
+        Some((secs.parse().ok()?, micros[..end].parse().ok()?))
+    });
+    let (secs, micros) = time.unwrap_or((u64::MAX, u64::MAX));
+    (secs, micros, name.to_owned())
+}
+
+impl Store {
+    /// The maildrop of `account`: its messages in `new/` and `cur/` in delivery order
+    /// ([`delivery_order`]), each with its unique-id and size. A file whose unique-id repeats
+    /// an earlier one (a copy made by hand) is left out: a unique-id names one message.
+    pub fn list_maildrop(&self, account: &Address) -> io::Result<Vec<Listed>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut listed = Vec::new();
+        let mut paths = self.messages(account)?;
+        paths.sort_by_cached_key(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            delivery_order(unique_name(name))
+        });
+        for path in paths {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let name = unique_name(file_name).to_owned();
+            let uid = uid_for(&name);
+            if !seen.insert(uid.clone()) {
+                continue;
+            }
+            let size = match crlf_size(&path) {
+                Ok(size) => size,
+                // Removed by someone else since the directory was read.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            listed.push(Listed {
+                path,
+                name,
+                uid,
+                size,
+            });
+        }
+        Ok(listed)
+    }
+
+    /// Where the message with unique name `name` of `account` is now (in `new/`, or in
+    /// `cur/` with any flags); `None` when it is gone.
+    pub fn find_message(&self, account: &Address, name: &str) -> io::Result<Option<PathBuf>> {
+        let maildir = self.maildir(account);
+        let in_new = maildir.join("new").join(name);
+        if in_new.is_file() {
+            return Ok(Some(in_new));
+        }
+        let entries = match fs::read_dir(maildir.join("cur")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_name().to_str().map(unique_name) == Some(name) {
+                return Ok(Some(entry.path()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks the message at `path` seen: `new/NAME` becomes `cur/NAME:2,S`; in `cur/` the
+    /// `S` flag joins the others (kept in ASCII order, as the Maildir specification asks).
+    /// The rename is atomic and the directories are fsynced. Returns the new path.
+    pub fn mark_seen(&self, path: &Path) -> io::Result<PathBuf> {
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| io::Error::other("message file name is not UTF-8"))?;
+        let from_dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("message file has no directory"))?;
+        let maildir = from_dir
+            .parent()
+            .ok_or_else(|| io::Error::other("message file is not in a Maildir"))?;
+        let cur = maildir.join("cur");
+        let name = unique_name(file_name);
+        let flags = match file_name.split_once(":2,") {
+            Some((_, flags)) => flags,
+            None => "",
+        };
+        if flags.contains('S') && from_dir == cur {
+            return Ok(path.to_path_buf());
+        }
+        let mut flags: Vec<char> = flags.chars().chain(['S']).collect();
+        flags.sort_unstable();
+        flags.dedup();
+        let flags: String = flags.into_iter().collect();
+        let to = cur.join(format!("{name}:2,{flags}"));
+        fs::rename(path, &to)?;
+        sync_dir(&cur)?;
+        if from_dir != cur {
+            sync_dir(from_dir)?;
+        }
+        Ok(to)
+    }
+
+    /// Removes the messages of `account` with these unique `names` (wherever they are now;
+    /// one already gone is skipped), fsyncs `new/` and `cur/`, and forgets the kept usage
+    /// total so the quota sees the room freed. Returns how many files it removed.
+    pub fn remove_messages(&self, account: &Address, names: &[String]) -> io::Result<usize> {
+        let mut removed = 0;
+        let result = (|| {
+            for name in names {
+                if let Some(path) = self.find_message(account, name)? {
+                    match fs::remove_file(&path) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let maildir = self.maildir(account);
+            for sub in ["new", "cur"] {
+                match sync_dir(&maildir.join(sub)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(())
+        })();
+        // Whatever happened, some files may be gone: the next quota check scans again.
+        self.forget_usage(account);
+        result.map(|()| removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, bytes: &[u8]) {
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn sizes_count_every_line_end_as_crlf() {
+        let dir = std::env::temp_dir().join(format!("p3srv-size-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let cases: [(&[u8], u64); 6] = [
+            (b"a\r\nb\r\n", 6),
+            (b"a\nb\n", 6),
+            (b"a\rb\r", 6),
+            (b"a\r", 3),
+            (b"", 0),
+            (b"x\r\r\n", 5),
+        ];
+        for (i, (bytes, size)) in cases.iter().enumerate() {
+            let path = dir.join(i.to_string());
+            write(&path, bytes);
+            assert_eq!(crlf_size(&path).unwrap(), *size, "{bytes:?}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn long_or_odd_names_are_hashed_to_a_stable_uid() {
+        let short = "1700000000.M1P2Q3R0123456789abcdef.mail.example";
+        assert_eq!(uid_for(short), short);
+        let long = format!("1700000000.M1P2Q3R0123456789abcdef.{}", "h".repeat(60));
+        let uid = uid_for(&long);
+        assert_eq!(uid.len(), 64);
+        assert_eq!(uid, uid_for(&long));
+        assert_ne!(uid, uid_for(&format!("{long}x")));
+        assert_eq!(uid_for("has space").len(), 64);
+        assert_eq!(unique_name("abc:2,S"), "abc");
+        assert_eq!(unique_name("abc"), "abc");
+    }
+
+    #[test]
+    fn messages_are_listed_in_delivery_order() {
+        let mut names = ["10.M1000P1.h", "10.M999P1.h", "9.M5P1.h", "odd"];
+        names.sort_by_key(|n| delivery_order(n));
+        assert_eq!(names, ["9.M5P1.h", "10.M999P1.h", "10.M1000P1.h", "odd"]);
+    }
+}
