@@ -8,7 +8,8 @@
 //!   the host name) or holding an octet a unique-id may not (outside `0x21..=0x7E`) is
 //!   replaced by the lower-case hex SHA-256 of the name, 64 octets, stable in the same way.
 //! - **Sizes** ([`crlf_size`]): the octets as `RETR` sends them, every line ending CRLF (RFC
-//!   1939 section 11): a bare LF or bare CR counts two.
+//!   1939 section 11): a bare LF or bare CR counts two, and a last line without a line end
+//!   counts the CRLF sent after it.
 //! - **Seen** ([`Store::mark_seen`]): `new/NAME` is renamed to `cur/NAME:2,S` (a file already
 //!   in `cur/` gains `S` among its flags), then both directories are fsynced: a crash leaves
 //!   the message in one place or the other, never in both or neither.
@@ -60,17 +61,20 @@ pub fn uid_for(name: &str) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The size of the file at `path` as `RETR` sends it: bare LF and bare CR count as CRLF.
+/// The size of the file at `path` as `RETR` sends it: bare LF and bare CR count as CRLF,
+/// and a last line without a line end counts the CRLF sent after it.
 pub fn crlf_size(path: &Path) -> io::Result<u64> {
     let mut file = File::open(path)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     let mut after_cr = false;
+    let mut last = None;
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
+        last = buf[..n].last().copied();
         for &b in &buf[..n] {
             size += 1;
             // A CR not followed by LF, and an LF not preceded by CR, gain their partner.
@@ -80,8 +84,12 @@ pub fn crlf_size(path: &Path) -> io::Result<u64> {
             after_cr = b == b'\r';
         }
     }
-    if after_cr {
-        size += 1;
+    match last {
+        // A final bare CR goes out as CRLF.
+        Some(b'\r') => size += 1,
+        // A last line without its line end gets a CRLF before the `.` that ends `RETR`.
+        Some(b) if b != b'\n' => size += 2,
+        _ => {}
     }
     Ok(size)
 }
@@ -238,7 +246,9 @@ mod tests {
     fn sizes_count_every_line_end_as_crlf() {
         let dir = std::env::temp_dir().join(format!("p3srv-size-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        let cases: [(&[u8], u64); 6] = [
+        let cases: [(&[u8], u64); 8] = [
+            (b"no end", 8),
+            (b"a\r\nlast", 9),
             (b"a\r\nb\r\n", 6),
             (b"a\nb\n", 6),
             (b"a\rb\r", 6),
