@@ -122,3 +122,82 @@ fn the_lock_holds_across_address_case() {
     first.write_all(b"QUIT\r\n").unwrap();
     assert!(line(&mut first).starts_with("+OK"));
 }
+
+/// Before TLS, without `--allow-plaintext-auth`, no credential is taken on `--pop3`: not with
+/// `USER`/`PASS`, not with `AUTH PLAIN` and its initial response, not with `APOP`.
+#[test]
+fn no_credentials_are_taken_before_stls() {
+    let (_dir, server) = start("rp3srv-plain", &[]);
+    let mut conn = TcpStream::connect(("127.0.0.1", server.pop3)).unwrap();
+    conn.set_read_timeout(Some(LIMIT)).unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    let plain = "AGFsaWNlQGxvY2FsaG9zdABwdw==";
+    for command in [
+        format!("USER {ALICE}"),
+        format!("PASS {ALICE_PASSWORD}"),
+        format!("AUTH PLAIN {plain}"),
+        format!("APOP {ALICE} 0123456789abcdef0123456789abcdef"),
+    ] {
+        conn.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+        let reply = line(&mut conn);
+        assert!(reply.starts_with("-ERR"), "{command}: {reply}");
+    }
+    conn.write_all(b"STAT\r\n").unwrap();
+    let reply = line(&mut conn);
+    assert!(reply.starts_with("-ERR"), "{reply}");
+}
+
+/// `QUIT` sent and the sending side closed at once (the client does not wait for the
+/// answer): the server still reads the `QUIT` and enters UPDATE, as RFC 1939 section 6 says.
+#[test]
+fn quit_then_a_half_close_still_removes_the_marked_messages() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("rp3srv-halfclose", &["--allow-plaintext-auth"]);
+    deliver_one(&server);
+    let data = server.server.data.clone();
+    let mut conn = logged_in(server.pop3, ALICE, ALICE_PASSWORD);
+    conn.write_all(b"DELE 1\r\nQUIT\r\n").unwrap();
+    conn.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = String::new();
+    let _ = conn.read_to_string(&mut rest);
+    assert!(rest.starts_with("+OK"), "{rest:?}");
+    poll("removed", || {
+        (maildir_names(&data, ALICE, "new").is_empty()).then_some(())
+    });
+}
+
+/// A file in `new/` that carries an info part (`NAME:2,`: some readers move a message back to
+/// `new/` keeping it) is listed, so `DELE` and `QUIT` must remove it too; before the fix it
+/// was looked up only as `new/NAME`, not found, and silently kept while `QUIT` said `+OK`.
+#[test]
+fn dele_removes_a_file_in_new_that_has_an_info_part() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("rp3srv-newinfo", &["--allow-plaintext-auth"]);
+    deliver_one(&server);
+    let data = server.server.data.clone();
+    let new = maildir(&data, ALICE).join("new");
+    std::fs::write(
+        new.join("1999999999.M1P1Q1.other-tool:2,"),
+        b"Subject: moved back\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let mut conn = logged_in(server.pop3, ALICE, ALICE_PASSWORD);
+    conn.write_all(b"UIDL 2\r\n").unwrap();
+    assert_eq!(line(&mut conn), "+OK 2 1999999999.M1P1Q1.other-tool\r\n");
+    conn.write_all(b"DELE 2\r\nQUIT\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    let quit = line(&mut conn);
+    assert!(quit.starts_with("+OK"), "{quit}");
+    let mut rest = String::new();
+    let _ = conn.read_to_string(&mut rest);
+    let left: Vec<String> = ["new", "cur"]
+        .iter()
+        .flat_map(|d| maildir_names(&data, ALICE, d))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(!left[0].contains("other-tool"), "{left:?}");
+}

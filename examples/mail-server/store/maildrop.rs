@@ -146,23 +146,28 @@ impl Store {
         Ok(listed)
     }
 
-    /// Where the message with unique name `name` of `account` is now (in `new/`, or in
-    /// `cur/` with any flags); `None` when it is gone.
+    /// Where the message with unique name `name` of `account` is now (in `new/` or `cur/`,
+    /// with or without an info part such as `:2,S`: [`Store::list_maildrop`] lists a file of
+    /// either shape in either directory); `None` when it is gone.
     pub fn find_message(&self, account: &Address, name: &str) -> io::Result<Option<PathBuf>> {
         let maildir = self.maildir(account);
         let in_new = maildir.join("new").join(name);
         if in_new.is_file() {
             return Ok(Some(in_new));
         }
-        let entries = match fs::read_dir(maildir.join("cur")) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            if entry.file_name().to_str().map(unique_name) == Some(name) {
-                return Ok(Some(entry.path()));
+        for sub in ["cur", "new"] {
+            let entries = match fs::read_dir(maildir.join(sub)) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                if entry.file_name().to_str().map(unique_name) == Some(name)
+                    && entry.file_type()?.is_file()
+                {
+                    return Ok(Some(entry.path()));
+                }
             }
         }
         Ok(None)
