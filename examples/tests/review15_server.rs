@@ -201,3 +201,55 @@ fn dele_removes_a_file_in_new_that_has_an_info_part() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(!left[0].contains("other-tool"), "{left:?}");
 }
+
+/// Logs in, retrying while the maildrop is still locked by a session that is ending.
+fn logged_in_when_free(port: u16) -> TcpStream {
+    for _ in 0..200 {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        assert!(line(&mut conn).starts_with("+OK"));
+        conn.write_all(format!("USER {ALICE}\r\nPASS {ALICE_PASSWORD}\r\n").as_bytes())
+            .unwrap();
+        assert!(line(&mut conn).starts_with("+OK"));
+        let reply = line(&mut conn);
+        if reply.starts_with("+OK") {
+            return conn;
+        }
+        assert!(reply.starts_with("-ERR [IN-USE]"), "{reply}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the maildrop stayed locked");
+}
+
+/// Sessions ended by the server for a framing error (a line too long) or too many errors
+/// give the maildrop lock back, and delete nothing.
+#[test]
+fn sessions_ended_by_errors_unlock_the_maildrop_and_delete_nothing() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start(
+        "rp3srv-errors",
+        &["--allow-plaintext-auth", "--max-errors", "2"],
+    );
+    deliver_one(&server);
+    let data = server.server.data.clone();
+    let mut conn = logged_in(server.pop3, ALICE, ALICE_PASSWORD);
+    conn.write_all(b"DELE 1\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    conn.write_all(format!("NOOP {}\r\n", "x".repeat(4000)).as_bytes())
+        .unwrap();
+    let mut rest = String::new();
+    let _ = conn.read_to_string(&mut rest);
+    assert!(rest.starts_with("-ERR"), "{rest:?}");
+    let mut conn = logged_in_when_free(server.pop3);
+    conn.write_all(b"DELE 1\r\nBOGUS\r\nBOGUS\r\nBOGUS\r\n")
+        .unwrap();
+    let mut rest = String::new();
+    let _ = conn.read_to_string(&mut rest);
+    assert!(rest.starts_with("+OK"), "{rest:?}");
+    let mut conn = logged_in_when_free(server.pop3);
+    conn.write_all(b"STAT\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK 1 "));
+    assert_eq!(maildir_names(&data, ALICE, "new").len(), 1);
+}

@@ -269,6 +269,30 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Every file of up to 7 octets of `a`, CR and LF: the size counted is the octets the
+    /// normalizing dot encoder sends before its `.` CRLF terminator.
+    #[test]
+    fn sizes_match_what_retr_sends() {
+        let dir = std::env::temp_dir().join(format!("rp3srv-sizes-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m");
+        for len in 0..=7u32 {
+            for code in 0..3u32.pow(len) {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| [b'a', b'\r', b'\n'][(code / 3u32.pow(i) % 3) as usize])
+                    .collect();
+                write(&path, &bytes);
+                let mut out = bytes::BytesMut::new();
+                let mut encoder = mail_wire::dot::DotEncoder::normalizing();
+                encoder.encode(&bytes, &mut out);
+                encoder.finish(&mut out);
+                let sent = out.len() - b".\r\n".len();
+                assert_eq!(crlf_size(&path).unwrap(), sent as u64, "{bytes:?}");
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn long_or_odd_names_are_hashed_to_a_stable_uid() {
         let short = "1700000000.M1P2Q3R0123456789abcdef.mail.example";
