@@ -253,3 +253,57 @@ fn sessions_ended_by_errors_unlock_the_maildrop_and_delete_nothing() {
     assert!(line(&mut conn).starts_with("+OK 1 "));
     assert_eq!(maildir_names(&data, ALICE, "new").len(), 1);
 }
+
+/// Messages removed on disk by another reader during a session are refused on `RETR`, which
+/// is the store's doing, not the client's: those refusals must not count toward
+/// `--max-errors`, or a client fetching a maildrop that another program emptied meanwhile is
+/// cut off before `QUIT` and its `DELE` marks are lost (it fetches those messages again).
+#[test]
+fn retr_of_messages_removed_by_another_reader_is_no_client_error() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start(
+        "rp3srv-gone",
+        &["--allow-plaintext-auth", "--max-errors", "2"],
+    );
+    py_pop3(
+        &server,
+        &format!("for i in range(4):\n    deliver('{ALICE}', 'm%d' % i, 'Body.\\r\\n')\n"),
+        &[],
+    );
+    let data = server.server.data.clone();
+    poll("delivered", || {
+        (maildir_names(&data, ALICE, "new").len() == 4).then_some(())
+    });
+    let mut conn = logged_in(server.pop3, ALICE, ALICE_PASSWORD);
+    let mut names = maildir_names(&data, ALICE, "new");
+    names.sort_by_key(|n| {
+        let (secs, rest) = n.split_once(".M").unwrap();
+        let micros: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (secs.parse::<u64>().unwrap(), micros.parse::<u64>().unwrap())
+    });
+    for name in &names[..3] {
+        std::fs::remove_file(maildir(&data, ALICE).join("new").join(name)).unwrap();
+    }
+    for n in 1..=3 {
+        conn.write_all(format!("RETR {n}\r\n").as_bytes()).unwrap();
+        let reply = line(&mut conn);
+        assert!(
+            reply.starts_with("-ERR Message was removed"),
+            "{n}: {reply}"
+        );
+    }
+    conn.write_all(b"RETR 4\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    body(&mut conn);
+    conn.write_all(b"DELE 4\r\nQUIT\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    let quit = line(&mut conn);
+    assert!(quit.starts_with("+OK"), "{quit}");
+    poll("removed", || {
+        (maildir_names(&data, ALICE, "new").is_empty()
+            && maildir_names(&data, ALICE, "cur").is_empty())
+        .then_some(())
+    });
+}

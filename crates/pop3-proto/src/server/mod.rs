@@ -544,7 +544,9 @@ impl Server {
     /// login and held back like one; the last one allowed is still answered with the
     /// closing `-ERR [AUTH]`; use [`RespCode::SysTemp`] when the credential store is down,
     /// RFC 3206 section 4), the maildrop (for example [`RespCode::InUse`]: the client stays
-    /// in AUTHORIZATION), a `RETR` or `TOP` before any data was sent, or the removal after
+    /// in AUTHORIZATION), a `RETR` or `TOP` before any data was sent (not counted toward
+    /// [`ServerConfig::max_errors`]: the message was listed, so its absence is not the
+    /// client's error), or the removal after
     /// `QUIT` (the session still ends, RFC 1939 section 6).
     ///
     /// # Errors
@@ -596,7 +598,9 @@ impl Server {
             Some(Pending::Retrieve { started: false }) => {
                 self.timer.decided();
                 self.outgoing = None;
-                self.error(line.as_bytes());
+                // Not counted toward `max_errors`: the client asked for a message it was
+                // listed; its absence is the store's doing (removed by another reader).
+                self.line(line.as_bytes());
                 Ok(())
             }
             Some(Pending::Update) => {
