@@ -209,27 +209,39 @@ impl Store {
         Ok(to)
     }
 
-    /// Removes the messages of `account` with these unique `names` (wherever they are now;
-    /// one already gone is skipped), fsyncs `new/` and `cur/`, and forgets the kept usage
-    /// total so the quota sees the room freed. Returns how many files it removed.
+    /// Removes the messages of `account` with these unique `names` (wherever they are now,
+    /// with any info part; one already gone is skipped), fsyncs `new/` and `cur/`, and forgets
+    /// the kept usage total so the quota sees the room freed. `new/` and `cur/` are read once,
+    /// whatever the number of names (a lookup per name would read `cur/` once per message).
+    /// Returns how many files it removed.
     pub fn remove_messages(&self, account: &Address, names: &[String]) -> io::Result<usize> {
         let mut removed = 0;
+        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
         let result = (|| {
-            for name in names {
-                if let Some(path) = self.find_message(account, name)? {
-                    match fs::remove_file(&path) {
+            let maildir = self.maildir(account);
+            for sub in ["new", "cur"] {
+                let dir = maildir.join(sub);
+                let entries = match fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let matches = entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| wanted.contains(unique_name(n)));
+                    if !matches || !entry.file_type()?.is_file() {
+                        continue;
+                    }
+                    match fs::remove_file(entry.path()) {
                         Ok(()) => removed += 1,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
                     }
                 }
-            }
-            let maildir = self.maildir(account);
-            for sub in ["new", "cur"] {
-                match sync_dir(&maildir.join(sub)) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
+                sync_dir(&dir)?;
             }
             Ok(())
         })();
