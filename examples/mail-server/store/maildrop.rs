@@ -217,6 +217,9 @@ impl Store {
     pub fn remove_messages(&self, account: &Address, names: &[String]) -> io::Result<usize> {
         let mut removed = 0;
         let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        if names.is_empty() {
+            return Ok(0);
+        }
         let result = (|| {
             let maildir = self.maildir(account);
             for sub in ["new", "cur"] {
@@ -303,6 +306,40 @@ mod tests {
             }
         }
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Removal finds each name in `new/` or `cur/`, with or without an info part, and leaves
+    /// every other file; a name already gone is skipped.
+    #[test]
+    fn remove_messages_finds_names_in_either_directory_with_any_info() {
+        let dir = crate::accounts::tests::TempDir::new("rp3srv-remove");
+        let store = Store::open(&dir.0, "mx.example").unwrap();
+        let alice = Address::parse("alice@example.com").unwrap();
+        let maildir = store.create_maildir(&alice).unwrap();
+        for (sub, file) in [
+            ("new", "a"),
+            ("new", "b:2,"),
+            ("cur", "c:2,S"),
+            ("cur", "d"),
+            ("new", "keep"),
+            ("cur", "kept:2,RS"),
+        ] {
+            write(&maildir.join(sub).join(file), b"x\r\n");
+        }
+        let names: Vec<String> = ["a", "b", "c", "d", "gone"].map(String::from).to_vec();
+        assert_eq!(store.remove_messages(&alice, &names).unwrap(), 4);
+        let mut left: Vec<String> = ["new", "cur"]
+            .iter()
+            .flat_map(|sub| fs::read_dir(maildir.join(sub)).unwrap())
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keep", "kept:2,RS"]);
+        assert_eq!(store.remove_messages(&alice, &[]).unwrap(), 0);
+        assert_eq!(
+            store.find_message(&alice, "kept").unwrap(),
+            Some(maildir.join("cur").join("kept:2,RS"))
+        );
     }
 
     #[test]
