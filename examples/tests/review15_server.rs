@@ -145,6 +145,18 @@ fn no_credentials_are_taken_before_stls() {
     conn.write_all(b"STAT\r\n").unwrap();
     let reply = line(&mut conn);
     assert!(reply.starts_with("-ERR"), "{reply}");
+    // CAPA offers neither way to log in yet, only STLS.
+    conn.write_all(b"CAPA\r\n").unwrap();
+    assert!(line(&mut conn).starts_with("+OK"));
+    let capa = String::from_utf8(body(&mut conn)).unwrap();
+    let lines: Vec<&str> = capa.split("\r\n").collect();
+    assert!(lines.contains(&"STLS"), "{capa}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| *l == "USER" || l.starts_with("SASL") || l.starts_with("APOP")),
+        "{capa}"
+    );
 }
 
 /// `QUIT` sent and the sending side closed at once (the client does not wait for the
