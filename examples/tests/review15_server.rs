@@ -360,3 +360,33 @@ fn quit_removes_every_message_of_a_big_maildrop() {
     assert!(quit.starts_with("+OK"), "{quit}");
     assert!(maildir_names(&data, ALICE, "cur").is_empty());
 }
+
+/// One lock for both POP3 listeners: a session on `--pop3` (after STLS) keeps a `--pop3s`
+/// login to the same account, written in another case, out with `[IN-USE]`.
+#[test]
+fn the_lock_holds_across_the_pop3_and_pop3s_listeners() {
+    if !have_poplib() {
+        return;
+    }
+    let (_dir, server) = start("rp3srv-cross", &[]);
+    let pop3s = server.pop3s.to_string();
+    let out = py_pop3(
+        &server,
+        &format!(
+            r#"
+p = login('{ALICE}', '{ALICE_PASSWORD}')
+s = poplib.POP3_SSL("127.0.0.1", int(os.environ["POP3S_PORT"]), context=CTX, timeout=20)
+s.user('{upper}')
+try:
+    s.pass_('{ALICE_PASSWORD}')
+    out("SECOND +OK")
+except poplib.error_proto as e:
+    out("SECOND", e.args[0].decode())
+p.quit()
+"#,
+            upper = ALICE.to_uppercase()
+        ),
+        &[("POP3S_PORT", &pop3s)],
+    );
+    assert!(out.contains("SECOND -ERR [IN-USE]"), "{out}");
+}
