@@ -30,11 +30,12 @@ fn id(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// Two distinct free loopback ports: both listeners are open at once, so they differ.
+fn free_ports() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let (a, b) = (bind(), bind());
+    let port = |l: &TcpListener| l.local_addr().expect("local_addr").port();
+    (port(&a), port(&b))
 }
 
 /// A running Dovecot.
@@ -87,7 +88,7 @@ impl Dovecot {
         } else {
             (id(&["-un"]), id(&["-gn"]))
         };
-        let (port, tls_port) = (free_port(), free_port());
+        let (port, tls_port) = free_ports();
         let d = dir.display();
         let unprivileged = if root {
             String::new()

@@ -123,12 +123,12 @@ impl Drop for TempDir {
 
 /// Three distinct ports that were free a moment ago (bound together, then released). Another
 /// process may take one before the server binds it; [`MailServer::start`] then retries.
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<TcpListener> = (0..3)
+fn free_ports<const N: usize>() -> [u16; N] {
+    // All N listeners are open at once, so the N ports differ from each other.
+    let listeners: Vec<TcpListener> = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
         .collect();
-    let port = |i: usize| listeners[i].local_addr().expect("local_addr").port();
-    [port(0), port(1), port(2)]
+    std::array::from_fn(|i| listeners[i].local_addr().expect("local_addr").port())
 }
 
 /// Collects everything `stream` yields into `sink`, in a thread.
@@ -1167,8 +1167,8 @@ impl Pop3Server {
     pub(crate) fn start(data: &Path, args: &[String]) -> Pop3Server {
         let mut last_error = String::new();
         for _attempt in 0..5 {
-            let [smtp, submission, submissions] = free_ports();
-            let [pop3, pop3s, _] = free_ports();
+            // One probe for all five: two probes could hand out the same port twice.
+            let [smtp, submission, submissions, pop3, pop3s] = free_ports();
             let mut all = args.to_vec();
             all.extend([
                 "--pop3".to_owned(),

@@ -89,14 +89,16 @@ impl Dovecot {
                 .unwrap();
             assert!(status.success());
         }
-        let free_port = || {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let (port, tls_port) = (free_port(), free_port());
+        // Both listeners open at once, so the two ports differ.
+        let (a, b) = (
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        );
+        let (port, tls_port) = (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        );
+        drop((a, b));
         let d = dir.display();
         let unprivileged = if root {
             String::new()
