@@ -50,7 +50,11 @@ TARGET:
                              none: plaintext (the password crosses in clear)
                              The certificate is not verified: a load tool, not a mail
                              client.
-    --user NAME              The account to log in as (required)
+    --user NAME              The account to log in as (required). A `{n}` in NAME is
+                             replaced by the session's number (0, 1, ...), so that
+                             concurrent sessions use accounts of their own: a server that
+                             locks the maildrop (RFC 1939 section 8) refuses a second
+                             session on one account with -ERR [IN-USE]
     --password-file FILE     Its password: the first line of FILE
     --password PASSWORD      Its password, on the command line, where other users of the
                              machine can read it (ps, /proc)
@@ -245,10 +249,19 @@ impl Plan {
         })
     }
 
-    fn client(&self) -> Client {
+    /// The account of session number `index`: `--user` with `{n}` replaced by `index`.
+    fn user(&self, index: usize) -> String {
+        self.options
+            .user
+            .as_deref()
+            .unwrap_or_default()
+            .replace("{n}", &index.to_string())
+    }
+
+    fn client(&self, index: usize) -> Client {
         let o = &self.options;
         let credentials = Credentials::password(
-            o.user.clone().unwrap_or_default(),
+            self.user(index),
             o.password
                 .clone()
                 .unwrap_or_else(|| Secret::new(String::new())),
@@ -285,7 +298,7 @@ struct Idle {
 }
 
 /// One task: `rounds` sessions one after the other (one in idle mode).
-async fn task(plan: Arc<Plan>, idle: Option<Idle>) -> Stats {
+async fn task(plan: Arc<Plan>, index: usize, idle: Option<Idle>) -> Stats {
     let mut stats = Stats::default();
     let rounds = if idle.is_some() {
         1
@@ -295,7 +308,7 @@ async fn task(plan: Arc<Plan>, idle: Option<Idle>) -> Stats {
     let mut idle = idle;
     for _ in 0..rounds {
         let start = Instant::now();
-        if let Err(e) = connect(&plan, idle.as_mut(), &mut stats).await {
+        if let Err(e) = connect(&plan, index, idle.as_mut(), &mut stats).await {
             stats.error = Some(e);
             break;
         }
@@ -305,7 +318,12 @@ async fn task(plan: Arc<Plan>, idle: Option<Idle>) -> Stats {
     stats
 }
 
-async fn connect(plan: &Plan, idle: Option<&mut Idle>, stats: &mut Stats) -> Result<(), String> {
+async fn connect(
+    plan: &Plan,
+    index: usize,
+    idle: Option<&mut Idle>,
+    stats: &mut Stats,
+) -> Result<(), String> {
     let o = &plan.options;
     let permit = match &idle {
         Some(idle) => Some(
@@ -329,11 +347,11 @@ async fn connect(plan: &Plan, idle: Option<&mut Idle>, stats: &mut Stats) -> Res
                 connect_implicit(plan.tls.clone(), plan.server_name.clone(), tcp, handshake)
                     .await
                     .map_err(|e| format!("TLS handshake: {e}"))?;
-            let conn = ClientConnection::new(stream, plan.client());
+            let conn = ClientConnection::new(stream, plan.client(index));
             drive(conn, idle, permit, stats).await
         }
         TlsMode::StartTls => {
-            let conn = ClientConnection::new(tcp, plan.client()).with_starttls(
+            let conn = ClientConnection::new(tcp, plan.client(index)).with_starttls(
                 plan.tls.clone(),
                 plan.server_name.clone(),
                 handshake,
@@ -341,7 +359,7 @@ async fn connect(plan: &Plan, idle: Option<&mut Idle>, stats: &mut Stats) -> Res
             drive(conn, idle, permit, stats).await
         }
         TlsMode::None => {
-            let conn = ClientConnection::new(tcp, plan.client());
+            let conn = ClientConnection::new(tcp, plan.client(index));
             drive(conn, idle, permit, stats).await
         }
     }
@@ -526,7 +544,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     );
     let start = Instant::now();
     let tasks: Vec<_> = (0..o.sessions)
-        .map(|_| tokio::spawn(task(plan.clone(), None)))
+        .map(|index| tokio::spawn(task(plan.clone(), index, None)))
         .collect();
     let mut all = Vec::new();
     for t in tasks {
@@ -593,13 +611,13 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     let gate = Arc::new(Semaphore::new(o.concurrent_connects));
     let start = Instant::now();
     let tasks: Vec<_> = (0..n)
-        .map(|_| {
+        .map(|index| {
             let idle = Idle {
                 ready: ready.clone(),
                 release: release_rx.clone(),
                 gate: gate.clone(),
             };
-            tokio::spawn(task(plan.clone(), Some(idle)))
+            tokio::spawn(task(plan.clone(), index, Some(idle)))
         })
         .collect();
     let finished =
@@ -705,6 +723,16 @@ mod tests {
             Parsed::Run(o) => Ok(*o),
             Parsed::Help => Err("help".into()),
         }
+    }
+
+    #[test]
+    fn numbered_accounts_replace_the_placeholder() {
+        let o = run(&["--user", "load{n}@localhost", "--password", "p"]).unwrap();
+        let plan = Plan::new(o).unwrap();
+        assert_eq!(plan.user(0), "load0@localhost");
+        assert_eq!(plan.user(17), "load17@localhost");
+        let o = run(&["--user", "alice", "--password", "p"]).unwrap();
+        assert_eq!(Plan::new(o).unwrap().user(5), "alice");
     }
 
     #[test]
