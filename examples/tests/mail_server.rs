@@ -1266,8 +1266,11 @@ fn sigkill_during_deliveries_loses_no_acknowledged_message() {
     let mut stored = BTreeMap::new();
     let mut after_crash = 0;
     for (name, file) in files(&server.maildir(ALICE).join("new")) {
-        let (_, size) = name.rsplit_once(",S=").expect("S= in the name");
+        let (_, sizes) = name.rsplit_once(",S=").expect("S= in the name");
+        let (size, sent) = sizes.split_once(",W=").expect("W= in the name");
         assert_eq!(size.parse::<usize>().ok(), Some(file.len()), "{name}");
+        // The messages are CRLF throughout: as sent over POP3 they are as long as on disk.
+        assert_eq!(sent.parse::<usize>().ok(), Some(file.len()), "{name}");
         let message = strip_trace(&file);
         if message == b"Subject: after the crash\r\n\r\nstill here\r\n" {
             after_crash += 1;

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 use super::Store;
 use super::maildir::{copy_durably, create_private, sync_dir};
+use super::maildrop::CrlfCounter;
 use crate::accounts::Address;
 
 /// Buffer between [`Delivery::write`] and the file, so small chunks cost no system call each.
@@ -65,6 +66,7 @@ impl Store {
                         tmp,
                         file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
                         size: 0,
+                        sent: CrlfCounter::default(),
                         failed: false,
                         done: false,
                     });
@@ -91,6 +93,8 @@ pub struct Delivery {
     tmp: PathBuf,
     file: Option<BufWriter<File>>,
     size: u64,
+    /// The size as a POP3 `RETR` sends the message (every line end CRLF), for `,W=`.
+    sent: CrlfCounter,
     /// A write failed: the file may be incomplete, so it can no longer be committed.
     failed: bool,
     /// Committed or cleaned up.
@@ -118,6 +122,7 @@ impl Delivery {
         match file.write_all(bytes) {
             Ok(()) => {
                 self.size += bytes.len() as u64;
+                self.sent.update(bytes);
                 Ok(())
             }
             Err(e) => {
@@ -159,7 +164,7 @@ impl Delivery {
         file.sync_all()?;
         drop(file);
 
-        let final_name = format!("{},S={}", self.name, self.size);
+        let final_name = format!("{},S={},W={}", self.name, self.size, self.sent.total());
         let mut placed: Vec<PathBuf> = Vec::with_capacity(self.maildirs.len());
         let result = (|| {
             for maildir in &self.maildirs[1..] {
@@ -266,7 +271,11 @@ mod tests {
         assert_eq!(paths[0].parent().unwrap(), maildir.join("new"));
         assert_eq!(fs::read(&paths[0]).unwrap(), expected);
         let file_name = paths[0].file_name().unwrap().to_str().unwrap().to_owned();
-        assert_eq!(file_name, format!("{name},S={}", expected.len()));
+        // S= the octets in the file; W= the octets a POP3 RETR sends (bare CR and LF in the
+        // 0..=255 chunk count as CRLF), the same figure as reading the file counts.
+        let sent = super::super::maildrop::crlf_size(&paths[0]).unwrap();
+        assert!(sent > expected.len() as u64);
+        assert_eq!(file_name, format!("{name},S={},W={sent}", expected.len()));
         assert!(files_in(&maildir.join("tmp")).is_empty());
         assert!(maildir.join("cur").is_dir());
         assert_eq!(store.messages(&alice).unwrap(), paths);

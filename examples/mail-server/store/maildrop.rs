@@ -9,7 +9,9 @@
 //!   replaced by the lower-case hex SHA-256 of the name, 64 octets, stable in the same way.
 //! - **Sizes** ([`crlf_size`]): the octets as `RETR` sends them, every line ending CRLF (RFC
 //!   1939 section 11): a bare LF or bare CR counts two, and a last line without a line end
-//!   counts the CRLF sent after it.
+//!   counts the CRLF sent after it. Deliveries write that size into the file name (`,W=`,
+//!   beside the file size `,S=`, as Dovecot does), so that listing a maildrop reads no message
+//!   ([`sent_size`]); a file without them, or whose length no longer matches `S=`, is read.
 //! - **Seen** ([`Store::mark_seen`]): `new/NAME` is renamed to `cur/NAME:2,S` (a file already
 //!   in `cur/` gains `S` among its flags), then both directories are fsynced: a crash leaves
 //!   the message in one place or the other, never in both or neither.
@@ -36,7 +38,7 @@ pub struct Listed {
     pub name: String,
     /// The unique-id ([`uid_for`] of `name`).
     pub uid: String,
-    /// The size as sent ([`crlf_size`]).
+    /// The size as sent ([`sent_size`]).
     pub size: u64,
 }
 
@@ -61,37 +63,83 @@ pub fn uid_for(name: &str) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The size of the file at `path` as `RETR` sends it: bare LF and bare CR count as CRLF,
+/// Counts octets as `RETR` sends them, fed in pieces: bare LF and bare CR count as CRLF,
 /// and a last line without a line end counts the CRLF sent after it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CrlfCounter {
+    size: u64,
+    after_cr: bool,
+    last: Option<u8>,
+}
+
+impl CrlfCounter {
+    /// Counts the next piece of the message.
+    pub fn update(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        for &b in bytes {
+            self.size += 1;
+            // A CR not followed by LF, and an LF not preceded by CR, gain their partner.
+            if (self.after_cr && b != b'\n') || (b == b'\n' && !self.after_cr) {
+                self.size += 1;
+            }
+            self.after_cr = b == b'\r';
+        }
+        self.last = Some(last);
+    }
+
+    /// The size as sent of everything counted.
+    pub fn total(&self) -> u64 {
+        match self.last {
+            // A final bare CR goes out as CRLF.
+            Some(b'\r') => self.size + 1,
+            // A last line without its line end gets a CRLF before the `.` that ends `RETR`.
+            Some(b) if b != b'\n' => self.size + 2,
+            _ => self.size,
+        }
+    }
+}
+
+/// The size of the file at `path` as `RETR` sends it ([`CrlfCounter`]), read in full.
 pub fn crlf_size(path: &Path) -> io::Result<u64> {
     let mut file = File::open(path)?;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    let mut after_cr = false;
-    let mut last = None;
+    let mut counter = CrlfCounter::default();
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(counter.total());
         }
-        last = buf[..n].last().copied();
-        for &b in &buf[..n] {
-            size += 1;
-            // A CR not followed by LF, and an LF not preceded by CR, gain their partner.
-            if (after_cr && b != b'\n') || (b == b'\n' && !after_cr) {
-                size += 1;
-            }
-            after_cr = b == b'\r';
+        counter.update(&buf[..n]);
+    }
+}
+
+/// The `,S=<size>` (octets in the file) and `,W=<size as sent>` fields of a unique name, as
+/// this server's deliveries write them (Dovecot's convention): `None` unless both are there.
+pub fn sizes_in_name(name: &str) -> Option<(u64, u64)> {
+    let mut file_size = None;
+    let mut sent_size = None;
+    for field in name.split(',').skip(1) {
+        if let Some(v) = field.strip_prefix("S=") {
+            file_size = v.parse().ok();
+        } else if let Some(v) = field.strip_prefix("W=") {
+            sent_size = v.parse().ok();
         }
     }
-    match last {
-        // A final bare CR goes out as CRLF.
-        Some(b'\r') => size += 1,
-        // A last line without its line end gets a CRLF before the `.` that ends `RETR`.
-        Some(b) if b != b'\n' => size += 2,
-        _ => {}
+    Some((file_size?, sent_size?))
+}
+
+/// The size as sent of the message file at `path` with unique name `name`: the name's `W=`
+/// when the name carries `S=` and `W=` and the file still has `S` octets (a file edited by
+/// hand since is counted again), otherwise [`crlf_size`], which reads the whole file.
+pub fn sent_size(path: &Path, name: &str) -> io::Result<u64> {
+    if let Some((file_size, sent)) = sizes_in_name(name) {
+        if fs::metadata(path)?.len() == file_size {
+            return Ok(sent);
+        }
     }
-    Ok(size)
+    crlf_size(path)
 }
 
 /// The order messages are listed in: by delivery time, from the `<secs>.M<micros>` start of
@@ -130,7 +178,7 @@ impl Store {
             if !seen.insert(uid.clone()) {
                 continue;
             }
-            let size = match crlf_size(&path) {
+            let size = match sent_size(&path, &name) {
                 Ok(size) => size,
                 // Removed by someone else since the directory was read.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -306,6 +354,61 @@ mod tests {
             }
         }
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The counter fed in every split of the input counts what reading the file counts: a
+    /// CR at the end of one piece and an LF at the start of the next are one line end.
+    #[test]
+    fn the_counter_in_pieces_counts_what_the_file_reading_counts() {
+        let dir = std::env::temp_dir().join(format!("rp3srv-counter-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m");
+        for bytes in [&b"a\r\nb\rc\nd"[..], b"\r\n\r\n", b"\r", b"x\r\r\n\n", b""] {
+            write(&path, bytes);
+            let whole = crlf_size(&path).unwrap();
+            for split in 0..=bytes.len() {
+                let mut counter = CrlfCounter::default();
+                counter.update(&bytes[..split]);
+                counter.update(&[]);
+                counter.update(&bytes[split..]);
+                assert_eq!(counter.total(), whole, "{bytes:?} split at {split}");
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Listing takes the size from `W=` while the file still has `S=` octets, and reads the
+    /// file when the name has no sizes or the file was changed since it was delivered.
+    #[test]
+    fn listing_trusts_the_name_only_while_the_file_length_matches() {
+        let dir = crate::accounts::tests::TempDir::new("rp3srv-wsize");
+        let store = Store::open(&dir.0, "mx.example").unwrap();
+        let alice = Address::parse("alice@example.com").unwrap();
+        let maildir = store.create_maildir(&alice).unwrap();
+        // Five octets on disk, six as sent; the name claims W=99 to show which is used.
+        write(&maildir.join("new/1.M1P1.h,S=5,W=99"), b"a\nb\r\n");
+        // The length no longer matches S=: the file is read (6).
+        write(&maildir.join("new/2.M1P1.h,S=4,W=99"), b"a\nb\r\n");
+        // No W=: the file is read.
+        write(&maildir.join("cur/3.M1P1.h,S=5:2,S"), b"a\nb\r\n");
+        let sizes: Vec<(String, u64)> = store
+            .list_maildrop(&alice)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.size))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("1.M1P1.h,S=5,W=99".to_owned(), 99),
+                ("2.M1P1.h,S=4,W=99".to_owned(), 6),
+                ("3.M1P1.h,S=5".to_owned(), 6),
+            ]
+        );
+        assert_eq!(sizes_in_name("1.M1P1.h,S=6,W=7"), Some((6, 7)));
+        assert_eq!(sizes_in_name("1.M1P1.h,W=7,S=6"), Some((6, 7)));
+        assert_eq!(sizes_in_name("1.M1P1.h,S=6"), None);
+        assert_eq!(sizes_in_name("1.M1P1.h,S=x,W=7"), None);
     }
 
     /// Removal finds each name in `new/` or `cur/`, with or without an info part, and leaves

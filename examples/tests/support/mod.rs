@@ -1014,15 +1014,24 @@ pub(crate) struct Trace<'a> {
 /// followed by exactly `body`, and every line ends in CRLF.
 pub(crate) fn check_delivered(name: &str, file: &[u8], trace: Trace<'_>, body: &[u8]) {
     let show = || String::from_utf8_lossy(file).into_owned();
-    let (base, size) = name
+    let (base, sizes) = name
         .rsplit_once(",S=")
         .unwrap_or_else(|| panic!("no ,S= in the Maildir name {name}"));
+    let (size, sent) = sizes
+        .split_once(",W=")
+        .unwrap_or_else(|| panic!("no ,W= after ,S= in the Maildir name {name}"));
     assert_eq!(
         size.parse::<usize>().ok(),
         Some(file.len()),
         "S= of {name} is not the file size"
     );
     assert_no_bare_line_endings(file);
+    // Every line ends in CRLF (checked above), so the size as sent is the file size.
+    assert_eq!(
+        sent.parse::<usize>().ok(),
+        Some(file.len()),
+        "W= of {name} is not the size as sent"
+    );
 
     let return_path = format!("Return-Path: <{}>\r\n", trace.return_path);
     assert!(
