@@ -219,11 +219,12 @@ impl Service for Pop3Service {
                 let conn = Driver::new(stream, server)
                     .with_write_timeout(Some(idle))
                     .with_starttls_accept(starttls.config, starttls.options);
-                Session::new(conn, context).run(shutdown, pressure).await;
+                // Boxed per transport: a plaintext session holds no room for a TLS stream.
+                Box::pin(Session::new(conn, context).run(shutdown, pressure)).await;
             }
             Transport::Tls(stream) => {
                 let conn = Driver::new(stream, server).with_write_timeout(Some(idle));
-                Session::new(conn, context).run(shutdown, pressure).await;
+                Box::pin(Session::new(conn, context).run(shutdown, pressure)).await;
             }
         }
     }

@@ -20,9 +20,20 @@ use tokio::time::Instant as Deadline;
 
 use crate::stream::Stream;
 
-/// How much is read from the stream at once. Small enough that an idle session costs little,
+/// The most read from the stream at once. Small enough that an idle session costs little,
 /// large enough for a pipelined burst.
 pub const READ_CHUNK: usize = 4096;
+
+/// The first read's size. A read that fills its space doubles the next one, up to
+/// [`READ_CHUNK`]; one that fills less than a quarter halves it, down to this. A session
+/// that exchanges short commands then holds a small buffer while it waits, and a stream of
+/// message data is read [`READ_CHUNK`] at a time after a few reads.
+const MIN_READ: usize = 512;
+
+/// Output buffer capacity kept once everything is written: a larger one (a `RETR` of a big
+/// message, a long listing) is given back, so that an idle session does not hold the largest
+/// output it ever sent.
+const KEEP_OUTPUT: usize = 4096;
 
 /// How long the driver keeps reading the peer's last words after a write failed, when it
 /// reads while writing ([`Connection::with_read_while_writing`]): a server that refuses a
@@ -99,6 +110,8 @@ pub struct Connection<S: Session, IO> {
     starttls: Option<Upgrade>,
     /// One read from the peer; handed to the session in full before the next await.
     read_buf: BytesMut,
+    /// The size of the next read ([`MIN_READ`] to [`READ_CHUNK`]).
+    read_size: usize,
     /// Output taken from the session and not written yet.
     out: BytesMut,
     /// An event taken from the session whose I/O (the writes before it, the STARTTLS
@@ -159,6 +172,7 @@ where
             session,
             starttls: None,
             read_buf: BytesMut::new(),
+            read_size: MIN_READ,
             out: BytesMut::new(),
             held: None,
             tls_info: None,
@@ -524,6 +538,9 @@ where
             }
             self.collect();
         }
+        if self.out.capacity() > KEEP_OUTPUT {
+            self.out = BytesMut::new();
+        }
         let (limit, stalled) = self.step_deadline(deadline);
         let flushed = match limit {
             Some(limit) => tokio::time::timeout_at(limit, self.stream.flush())
@@ -587,11 +604,17 @@ where
             self.session.handle_connection_lost();
             return Ok(());
         }
-        self.read_buf.reserve(READ_CHUNK);
+        let want = self.read_size;
+        if self.read_buf.is_empty() && self.read_buf.capacity() > want {
+            // Nothing kept from the last read: wait with a buffer of the size wanted now, not
+            // the largest one a burst needed.
+            self.read_buf = BytesMut::new();
+        }
+        self.read_buf.reserve(want);
         let from = self.read_buf.len();
-        // At most READ_CHUNK octets a read, whatever capacity the buffer the session handed
-        // back has: what the driver holds between two turns stays bounded.
-        let mut limited = (&mut self.read_buf).limit(READ_CHUNK);
+        // At most `want` (at most READ_CHUNK) octets a read, whatever capacity the buffer the
+        // session handed back has: what the driver holds between two turns stays bounded.
+        let mut limited = (&mut self.read_buf).limit(want);
         let read = match self.session.poll_timeout() {
             Some(deadline) => {
                 let deadline = Deadline::from_std(deadline);
@@ -611,7 +634,10 @@ where
                 self.eof_seen = true;
                 self.session.handle_eof();
             }
-            Ok(_) => self.received(from),
+            Ok(n) => {
+                self.read_size = next_read_size(want, n);
+                self.received(from);
+            }
             Err(error) => return Err(self.fail(error)),
         }
         Ok(())
@@ -690,6 +716,19 @@ fn now() -> Instant {
 /// with a timeout of `Duration::MAX` meaning "never".
 fn deadline_after(after: Duration) -> Option<Deadline> {
     Deadline::now().checked_add(after)
+}
+
+/// The size of the read after one of `want` octets that returned `got`: doubled when the read
+/// filled its space, halved when it filled less than a quarter, within [`MIN_READ`] and
+/// [`READ_CHUNK`].
+pub(crate) fn next_read_size(want: usize, got: usize) -> usize {
+    if got >= want {
+        (want * 2).min(READ_CHUNK)
+    } else if got < want / 4 {
+        (want / 2).max(MIN_READ)
+    } else {
+        want
+    }
 }
 
 /// Polls one write of `out` and, with `read`, one read into `read_buf`, whichever is ready.

@@ -9,7 +9,7 @@
 //! protocol knows.
 //!
 //! ```text
-//!  stream ──read (4 KiB, while the session takes input)──▶ read buffer ──feed_buf──▶ ┐
+//!  stream ──read (≤4 KiB, while the session takes input)─▶ read buffer ──feed_buf──▶ ┐
 //!    ▲                                                                                   Session
 //!    └──write (write timeout, stall timeout; reading meanwhile if asked)◀── poll_transmit ◀┤
 //!  timer ◀── poll_timeout ─────────────────────────────────── handle_timeout(now) ──────▶ │
@@ -21,8 +21,10 @@
 //!
 //! What the driver guarantees, on both sides of every protocol:
 //!
-//! - **Bounded reads**: one read of [`READ_CHUNK`] octets at a time, handed to the session
-//!   whole before the next; reads wait at most until the session's deadline.
+//! - **Bounded reads**: one read of at most [`READ_CHUNK`] octets at a time, handed to the
+//!   session whole before the next; reads wait at most until the session's deadline. Reads
+//!   start at 512 octets and grow only while they fill their space, and an idle session gives
+//!   back a large read or output buffer, so that it waits on little memory.
 //! - **Bounded writes**: a write timeout on each flush ([`Connection::with_write_timeout`],
 //!   [`DEFAULT_WRITE_TIMEOUT`]) and an optional stall timeout
 //!   ([`Connection::with_stall_timeout`]) end a session whose peer stops reading, with an

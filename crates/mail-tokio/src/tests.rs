@@ -878,3 +878,28 @@ fn the_sessions_deadline_ends_a_silent_peer_under_a_paused_clock() {
         Err(_) => panic!("the session never timed out: the driver spins on an expired timer"),
     }
 }
+
+/// Reads grow while they fill their space (a burst, a message body) up to `READ_CHUNK`, and
+/// shrink back while the peer sends short commands, so an idle session waits on a small
+/// buffer.
+#[test]
+fn read_sizes_grow_with_full_reads_and_shrink_with_short_ones() {
+    use crate::connection::next_read_size;
+    let mut size = 512;
+    let mut seen = vec![size];
+    while size < crate::READ_CHUNK {
+        size = next_read_size(size, size);
+        seen.push(size);
+    }
+    assert_eq!(seen, [512, 1024, 2048, 4096]);
+    assert_eq!(next_read_size(4096, 4096), 4096);
+    // Half full: unchanged.
+    assert_eq!(next_read_size(4096, 2048), 4096);
+    let mut shrinking = vec![4096];
+    while size > 512 {
+        size = next_read_size(size, 6);
+        shrinking.push(size);
+    }
+    assert_eq!(shrinking, [4096, 2048, 1024, 512]);
+    assert_eq!(next_read_size(512, 6), 512);
+}

@@ -91,6 +91,17 @@ fn run(config: &ServerConfig, script: &[u8], late_timeout: bool, reads: &[&[u8]]
     }
     h.server.handle_eof();
     h.drive();
+    // A reply held back (a failed AUTH's delay) goes out when its time comes: a driver waits
+    // for `poll_timeout`, so the clock moves to each deadline until the session has ended.
+    for _ in 0..16 {
+        match h.server.poll_timeout() {
+            Some(due) if !h.server.is_closed() => {
+                let by = due.saturating_duration_since(h.now);
+                h.advance(by);
+            }
+            _ => break,
+        }
+    }
     Outcome {
         written: String::from_utf8_lossy(&h.take_bytes()).into_owned(),
         events: h.events(),
