@@ -26,9 +26,9 @@ fn truncated_inside_a_name_and_a_fixed_field() {
     let mut p = Packet::response(1, 0, 0, 0);
     p.name("example.org").qtype(MX);
     assert_eq!(error_of(&p.0[..18]), (Truncated, 12));
-    // Cut inside QCLASS.
+    // Cut inside QCLASS: the error names the start of the fixed fields (QTYPE, QCLASS).
     let len = p.len();
-    assert_eq!(error_of(&p.0[..len - 1]), (Truncated, len - 2));
+    assert_eq!(error_of(&p.0[..len - 1]), (Truncated, len - 4));
 }
 
 #[test]
