@@ -203,6 +203,11 @@ impl Name {
         }
     }
 
+    /// Whether the octets are kept inline (a clone allocates nothing).
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.repr, Repr::Inline { .. })
+    }
+
     /// Copies wire octets already checked (labels of 1 to 63 octets, under 255 in all).
     pub(crate) fn from_checked_wire(wire: &[u8]) -> Name {
         let mut octets = [0; INLINE];

@@ -99,7 +99,7 @@ fn message_body(msg: &[u8]) -> PResult<'_, Message> {
     };
 
     // Names are assembled here, then copied into their `Name` once.
-    let scratch = &mut [0u8; MAX_NAME_LEN];
+    let scratch = &mut Scratch::new();
     let mut input = input;
     let mut questions = Vec::with_capacity(qd);
     for _ in 0..qd {
@@ -153,8 +153,58 @@ fn fixed<const N: usize>(input: &[u8]) -> PResult<'_, &[u8; N]> {
     }
 }
 
-/// The buffer names are assembled in.
-type Scratch = [u8; MAX_NAME_LEN];
+/// What name parsing keeps across the names of one message: the buffer compressed names are
+/// gathered in, and the last few names read, by the offset they start at, so that a name that
+/// is only a pointer to one of them (most owner names of a response) is a copy.
+pub(crate) struct Scratch {
+    buf: [u8; MAX_NAME_LEN],
+    cache: [Option<Cached>; CACHE],
+    next: usize,
+}
+
+/// Names remembered per message.
+const CACHE: usize = 8;
+
+/// A name read at `start`: the octets up to `run_end` (its first run, with the root or pointer
+/// that ends it) were read from there, and it followed `hops` pointers.
+struct Cached {
+    start: usize,
+    run_end: usize,
+    hops: u32,
+    name: Name,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Scratch {
+        Scratch {
+            buf: [0; MAX_NAME_LEN],
+            cache: [const { None }; CACHE],
+            next: 0,
+        }
+    }
+
+    /// The name at `target`, if remembered and reachable from a pointer at `pointer` under the
+    /// same rules as a walk: its first run ends before the pointer, and one more hop is allowed.
+    fn lookup(&self, target: usize, pointer: usize) -> Option<&Name> {
+        self.cache.iter().flatten().find_map(|c| {
+            (c.start == target && c.run_end <= pointer && c.hops < MAX_POINTERS).then_some(&c.name)
+        })
+    }
+
+    fn remember(&mut self, start: usize, run_end: usize, hops: u32, name: &Name) {
+        if name.is_inline() {
+            if let Some(slot) = self.cache.get_mut(self.next % CACHE) {
+                *slot = Some(Cached {
+                    start,
+                    run_end,
+                    hops,
+                    name: name.clone(),
+                });
+            }
+            self.next = self.next.wrapping_add(1);
+        }
+    }
+}
 
 #[inline(always)]
 fn question<'a>(msg: &'a [u8], input: &'a [u8], scratch: &mut Scratch) -> PResult<'a, Question> {
@@ -322,10 +372,43 @@ fn edns_options(rd: &[u8]) -> Result<Vec<(u16, Vec<u8>)>, nom::Err<Fail>> {
 /// another pointer) before that pointer: so every jump lands in a strictly shorter prefix of
 /// the message, and the walk ends. The pointer count and the name's length are capped as well.
 #[inline(always)]
-pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], buf: &mut Scratch) -> PResult<'a, Name> {
+pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], scratch: &mut Scratch) -> PResult<'a, Name> {
+    let base = address(msg);
+    let start = address(input).wrapping_sub(base);
+    // A name that is only a pointer to a name read before: copy that one.
+    if let [high @ 0xc0..=0xff, low, rest @ ..] = input {
+        let target = (usize::from(high & 0x3f) << 8) | usize::from(*low);
+        if let Some(name) = scratch.lookup(target, start) {
+            return Ok((rest, name.clone()));
+        }
+    }
+    let (rest, walk) = walk(msg, input, &mut scratch.buf)?;
+    match walk.pointer_first {
+        // Only a pointer: the name is the one at the pointer's target.
+        Some(target) => scratch.remember(target, walk.run_ends[1], walk.hops - 1, &walk.name),
+        None => scratch.remember(start, walk.run_ends[0], walk.hops, &walk.name),
+    }
+    Ok((rest, walk.name))
+}
+
+/// A name as walked: the name, where its first two runs ended (one past the root octet or the
+/// pointer), how many pointers it followed, and the target if it began with a pointer.
+struct Walk {
+    name: Name,
+    run_ends: [usize; 2],
+    hops: u32,
+    pointer_first: Option<usize>,
+}
+
+/// Walks a name from `input`, following pointers under the guards.
+#[inline(always)]
+fn walk<'a>(msg: &'a [u8], input: &'a [u8], buf: &mut [u8; MAX_NAME_LEN]) -> PResult<'a, Walk> {
     let base = address(msg);
     let start = address(input).wrapping_sub(base);
     let input_end = start + input.len();
+    let mut run_ends = [0usize; 2];
+    let mut runs = 0usize;
+    let mut pointer_first = None;
     // Offsets into `msg`: the next length octet, the end of the region it may be read from,
     // and the start of the current run.
     let mut i = start;
@@ -361,7 +444,16 @@ pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], buf: &mut Scratch) -> PRe
                     append(buf, &mut copied, run_octets);
                     Name::from_checked_wire(buf.get(..copied).unwrap_or_default())
                 };
-                return Ok((rest.unwrap_or_default(), name));
+                if let Some(slot) = run_ends.get_mut(runs) {
+                    *slot = i + 1;
+                }
+                let walk = Walk {
+                    name,
+                    run_ends,
+                    hops,
+                    pointer_first,
+                };
+                return Ok((rest.unwrap_or_default(), walk));
             }
             1..=63 => {
                 let next = i + 1 + usize::from(len);
@@ -389,7 +481,14 @@ pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], buf: &mut Scratch) -> PRe
                 }
                 if resume.is_none() {
                     resume = Some(i + 2);
+                    if i == start {
+                        pointer_first = Some(target);
+                    }
                 }
+                if let Some(slot) = run_ends.get_mut(runs) {
+                    *slot = i + 2;
+                }
+                runs += 1;
                 append(buf, &mut copied, msg.get(run..i).unwrap_or_default());
                 end = i;
                 i = target;
@@ -401,7 +500,7 @@ pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], buf: &mut Scratch) -> PRe
 
 /// Appends whole labels, already counted against the name length limit (so they fit), to the
 /// name being gathered in `buf`.
-fn append(buf: &mut Scratch, copied: &mut usize, octets: &[u8]) {
+fn append(buf: &mut [u8; MAX_NAME_LEN], copied: &mut usize, octets: &[u8]) {
     if let Some(dst) = buf.get_mut(*copied..*copied + octets.len()) {
         dst.copy_from_slice(octets);
         *copied += octets.len();
