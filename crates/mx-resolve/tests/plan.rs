@@ -719,6 +719,21 @@ fn we_are_the_best_mx_loops_back_to_myself() {
         ours(),
         "permanent 5.4.6: mail for self.example. loops back to myself (best mail exchanger self.example. has a local address)",
     );
+    // A better exchange that failed temporarily may come back: retry rather than bounce.
+    let zone = Zone::new(
+        "
+        example.org. MX 10 a.example.org.
+        example.org. MX 20 us.example.org.
+        a.example.org. FAIL A timeout
+        us.example.org. A 192.0.2.20
+    ",
+    );
+    expect_err(
+        &zone,
+        "example.org",
+        ours(),
+        "temporary 4.4.3: A lookup of a.example.org.: timed out",
+    );
     // An address literal that is us.
     expect_err(
         &zone,
