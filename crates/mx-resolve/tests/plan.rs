@@ -813,6 +813,18 @@ fn caps_on_exchanges_and_addresses_balance_the_families() {
             "10 both.example.org. 2001:db8::2",
         ],
     );
+    // A cap of 0 counts as 1: a plan never succeeds with an empty list.
+    let zero = PlanConfig {
+        max_addresses: 0,
+        max_exchanges: 0,
+        ..PlanConfig::default()
+    };
+    expect_ok(
+        &Zone::new(&text),
+        "example.org",
+        zero,
+        &["10 both.example.org. 2001:db8::1"],
+    );
     // A single family fills the cap alone.
     let list = Zone::new(&text)
         .plan(

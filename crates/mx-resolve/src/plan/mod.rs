@@ -80,11 +80,11 @@ impl fmt::Display for Candidate {
 /// `PlanConfig { local_addresses, ..PlanConfig::default() }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanConfig {
-    /// Mail exchangers resolved at most, the best first (default 10). Exchangers beyond the cap
-    /// are neither resolved nor checked for loops.
+    /// Mail exchangers resolved at most, the best first (default 10; 0 counts as 1). Exchangers
+    /// beyond the cap are neither resolved nor checked for loops.
     pub max_exchanges: usize,
-    /// Candidates returned at most (default 10; Postfix's `smtp_mx_address_limit` is 5, and a
-    /// delivery attempt rarely gets past the first few).
+    /// Candidates returned at most (default 10; 0 counts as 1; Postfix's
+    /// `smtp_mx_address_limit` is 5, and a delivery attempt rarely gets past the first few).
     pub max_addresses: usize,
     /// Whether IPv4 addresses are looked up and used (default true).
     pub ipv4: bool,
@@ -439,7 +439,7 @@ impl<R: PlanRng> Planner<R> {
         // Shuffle first, then a stable sort: equal preferences end up in uniformly random order.
         rng::shuffle(&mut self.rng, &mut kept);
         kept.sort_by_key(|(preference, _)| *preference);
-        kept.truncate(self.config.max_exchanges);
+        kept.truncate(self.config.max_exchanges.max(1));
         self.hosts = kept
             .into_iter()
             .map(|(preference, exchange)| Host {
@@ -565,7 +565,7 @@ impl<R: PlanRng> Planner<R> {
         }
         Ok(balance(
             candidates,
-            self.config.max_addresses,
+            self.config.max_addresses.max(1),
             self.config.prefer_ipv6,
         ))
     }
