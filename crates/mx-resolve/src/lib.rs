@@ -82,7 +82,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `tokio` | [`tokio::Resolver`](crate::tokio): a stub resolver (nameservers from `/etc/resolv.conf` or given, UDP with retries and a random ID and port, TCP after truncation, a TTL cache) and `Resolver::plan`, which drives the planner with it |
+//! | `tokio` | `tokio::Resolver`: a stub resolver (nameservers from `/etc/resolv.conf` or given, UDP with retries and a random ID and port, TCP after truncation, a TTL cache) and `Resolver::plan`, which drives the planner with it |
 //!
 //! Without features the crate depends on no async runtime and does no I/O.
 #![forbid(unsafe_code)]

@@ -1,5 +1,5 @@
 //! A small stub resolver on tokio (feature `tokio`), and [`Resolver::plan`], which drives the
-//! sans-IO [`Planner`](crate::plan::Planner) with it.
+//! sans-IO [`Planner`] with it.
 //!
 //! It asks recursive nameservers (from `/etc/resolv.conf` or given) and does nothing a
 //! recursive resolver does: no iteration from the root, no DNSSEC validation. What it does:
