@@ -99,3 +99,143 @@ impl Cache {
         Some(Duration::from_secs(u64::from(ttl)).min(self.max_negative_ttl))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{CLASS_IN, Header, RData, Record, Soa};
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    fn record(owner: &str, rtype: RecordType, ttl: u32, data: RData) -> Record {
+        Record {
+            name: name(owner),
+            rtype,
+            class: CLASS_IN,
+            ttl,
+            data,
+        }
+    }
+
+    fn positive(ttl: u32) -> Message {
+        Message {
+            header: Header {
+                response: true,
+                ..Header::default()
+            },
+            answers: vec![record(
+                "a.test",
+                RecordType::A,
+                ttl,
+                RData::A([192, 0, 2, 1].into()),
+            )],
+            ..Message::default()
+        }
+    }
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        record(
+            "test",
+            RecordType::Soa,
+            ttl,
+            RData::Soa(Soa {
+                mname: name("ns.test"),
+                rname: name("hostmaster.test"),
+                serial: 1,
+                refresh: 1,
+                retry: 1,
+                expire: 1,
+                minimum,
+            }),
+        )
+    }
+
+    fn key(owner: &str) -> Key {
+        (name(owner), RecordType::A)
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn full_cache_evicts_expired_entries_first_then_the_soonest() {
+        let now = Instant::now();
+        let mut cache = Cache::new(2, HOUR, HOUR);
+        cache.insert(key("short.test"), &positive(10), now);
+        cache.insert(key("long.test"), &positive(100), now);
+        // Full: the entry expiring soonest goes.
+        cache.insert(key("new.test"), &positive(50), now);
+        assert!(cache.get(&key("short.test"), now).is_none());
+        assert!(cache.get(&key("long.test"), now).is_some());
+        assert!(cache.get(&key("new.test"), now).is_some());
+        // Later, once new.test expired: it goes, though long.test would expire sooner than the
+        // newcomer.
+        let later = now + Duration::from_secs(60);
+        cache.insert(key("newer.test"), &positive(1000), later);
+        assert!(cache.get(&key("long.test"), later).is_some());
+        assert!(cache.get(&key("newer.test"), later).is_some());
+        assert_eq!(cache.entries.len(), 2);
+        // Expired entries are not served.
+        assert!(
+            cache
+                .get(&key("long.test"), now + Duration::from_secs(100))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn negative_answers_by_their_soa_and_cname() {
+        let now = Instant::now();
+        let mut cache = Cache::new(8, HOUR, Duration::from_secs(600));
+        // NXDOMAIN through a CNAME of TTL 30, SOA TTL 300, MINIMUM 60: kept 30 seconds.
+        let mut nxdomain = Message {
+            header: Header {
+                response: true,
+                rcode: Rcode::NxDomain,
+                ..Header::default()
+            },
+            answers: vec![record(
+                "alias.test",
+                RecordType::Cname,
+                30,
+                RData::Cname(name("gone.test")),
+            )],
+            authority: vec![soa(300, 60)],
+            ..Message::default()
+        };
+        assert_eq!(
+            cache.ttl(&nxdomain, RecordType::A),
+            Some(Duration::from_secs(30))
+        );
+        nxdomain.answers.clear();
+        assert_eq!(
+            cache.ttl(&nxdomain, RecordType::A),
+            Some(Duration::from_secs(60))
+        );
+        // The negative TTL is capped by max_negative_ttl.
+        nxdomain.authority = vec![soa(86_400, 86_400)];
+        assert_eq!(
+            cache.ttl(&nxdomain, RecordType::A),
+            Some(Duration::from_secs(600))
+        );
+        // Without an SOA a negative answer is not kept (RFC 2308 section 5).
+        nxdomain.authority.clear();
+        cache.insert(key("gone.test"), &nxdomain, now);
+        assert!(cache.get(&key("gone.test"), now).is_none());
+        // Positive answers are capped by max_ttl.
+        let cache = Cache::new(8, Duration::from_secs(5), HOUR);
+        assert_eq!(
+            cache.ttl(&positive(300), RecordType::A),
+            Some(Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn zero_capacity_keeps_nothing() {
+        let now = Instant::now();
+        let mut cache = Cache::new(0, HOUR, HOUR);
+        cache.insert(key("a.test"), &positive(300), now);
+        assert!(cache.get(&key("a.test"), now).is_none());
+    }
+}
