@@ -425,9 +425,9 @@ impl<R: PlanRng> Planner<R> {
         }
         let mut kept: Vec<(u16, Name)> = Vec::with_capacity(exchanges.len());
         for (preference, exchange) in exchanges {
-            // A root exchange beside other records, or an address where a name must be
-            // (RFC 5321 section 5.1 "the MX record ... MUST NOT contain an address literal"):
-            // drop that record alone.
+            // A root exchange beside other records, or an address where a name must be (RFC
+            // 5321 section 5.1: the data of an MX record MUST be a domain name): drop that
+            // record alone.
             if exchange.is_root() || is_address_name(&exchange) {
                 continue;
             }

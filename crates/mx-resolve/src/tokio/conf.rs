@@ -52,9 +52,9 @@ impl ResolverConfig {
     /// `fe80::1%eth0` is skipped) and the `timeout:N` (1 to 30 seconds) and `attempts:N` (1 to
     /// 5) options. Without a usable `nameserver` line, `127.0.0.1:53`, as glibc.
     ///
-    /// `search`, `domain` and `ndots` are ignored on purpose: a relay must not complete a
-    /// partial domain name (RFC 5321 section 5.1: "the domain name ... MUST be a fully-qualified
-    /// domain name"; section 2.3.5 forbids relays to expand local abbreviations), so every name
+    /// `search`, `domain` and `ndots` are ignored on purpose: SMTP names are fully qualified
+    /// (RFC 5321 section 2.3.5), and RFC 5321 section 5.1 says that relay servers MUST NOT infer
+    /// a fully-qualified name from a partial one, which is what a search list does; every name
     /// is looked up exactly as it is.
     ///
     /// ```
