@@ -70,7 +70,7 @@ impl Message {
         })
     }
 
-    /// Checks that this message answers `query` (RFC 1035 section 7.3, RFC 5452 section 4):
+    /// Checks that this message answers `query` (RFC 1035 section 7.3, RFC 5452 section 9.1):
     /// the `QR` bit, the ID, a standard query's opcode, exactly the question asked (the name
     /// compared ignoring ASCII case, the type, class IN), and class IN on every answer
     /// record. The response code is not checked: an NXDOMAIN can be the answer.
