@@ -1005,3 +1005,108 @@ fn lookups_run_concurrently_and_answer_in_any_order() {
     // Done stays done.
     assert_eq!(planner.poll(), Step::Done(Ok(list)));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One exchange: preference, IPv4 and IPv6 address indexes (into small pools, so that
+    /// exchanges share addresses now and then).
+    type Exchange = (u16, Vec<u8>, Vec<u8>);
+
+    fn v4(i: u8) -> String {
+        format!("192.0.2.{}", i % 6)
+    }
+
+    fn v6(i: u8) -> String {
+        format!("2001:db8::{}", i % 6)
+    }
+
+    fn zone_of(exchanges: &[Exchange]) -> Zone {
+        let mut text = String::new();
+        for (n, (preference, fours, sixes)) in exchanges.iter().enumerate() {
+            text.push_str(&format!(
+                "example.org. MX {preference} mx{n}.example.org.\n"
+            ));
+            for i in fours {
+                text.push_str(&format!("mx{n}.example.org. A {}\n", v4(*i)));
+            }
+            for i in sixes {
+                text.push_str(&format!("mx{n}.example.org. AAAA {}\n", v6(*i)));
+            }
+            if fours.is_empty() && sixes.is_empty() {
+                text.push_str(&format!("mx{n}.example.org. TXT none\n"));
+            }
+        }
+        Zone::new(&text)
+    }
+
+    proptest! {
+        /// Whatever the MX set, seed and configuration: preferences never decrease, no address
+        /// twice, the caps hold, only enabled families, never one of our addresses nor
+        /// anything at or above the preference of an exchange that has one.
+        #[test]
+        fn candidate_lists_keep_the_rules(
+            exchanges in prop::collection::vec(
+                (0u16..4, prop::collection::vec(0u8..6, 0..3), prop::collection::vec(0u8..6, 0..3)),
+                1..8,
+            ),
+            seed in any::<u64>(),
+            max_exchanges in 1usize..9,
+            max_addresses in 1usize..12,
+            ipv4 in any::<bool>(),
+            ipv6 in any::<bool>(),
+            prefer_ipv6 in any::<bool>(),
+            local in prop::option::of(0u8..6),
+        ) {
+            let local_addresses: Vec<IpAddr> = local
+                .map(|i| vec![v4(i).parse().unwrap(), v6(i).parse().unwrap()])
+                .unwrap_or_default();
+            let config = PlanConfig {
+                max_exchanges,
+                max_addresses,
+                ipv4,
+                ipv6,
+                prefer_ipv6,
+                local_addresses: local_addresses.clone(),
+                ..PlanConfig::default()
+            };
+            let zone = zone_of(&exchanges);
+            let result = plan_with("example.org", config, SeededRng::new(seed), |n, t| {
+                zone.answer(n, t)
+            });
+            match result {
+                Ok(list) => {
+                    prop_assert!(!list.is_empty());
+                    prop_assert!(list.len() <= max_addresses);
+                    prop_assert!(list.windows(2).all(|w| w[0].preference <= w[1].preference));
+                    for (i, candidate) in list.iter().enumerate() {
+                        prop_assert!(list[..i].iter().all(|c| c.address != candidate.address));
+                        prop_assert!(!local_addresses.contains(&candidate.address));
+                        let enabled = if candidate.address.is_ipv4() { ipv4 } else { ipv6 };
+                        prop_assert!(enabled);
+                    }
+                    // Nothing at or above the preference of an exchange that is us.
+                    let ours = exchanges
+                        .iter()
+                        .filter(|(_, fours, sixes)| {
+                            (ipv4 && fours.iter().any(|i| local_addresses.contains(&v4(*i).parse().unwrap())))
+                                || (ipv6 && sixes.iter().any(|i| local_addresses.contains(&v6(*i).parse().unwrap())))
+                        })
+                        .map(|(p, _, _)| *p)
+                        .min();
+                    if let (Some(cut), false) = (ours, max_exchanges < exchanges.len()) {
+                        prop_assert!(list.iter().all(|c| c.preference < cut));
+                    }
+                }
+                Err(error) => {
+                    // Every answer is there: the only failures are permanent ones.
+                    prop_assert!(error.is_permanent(), "{}", error);
+                    if matches!(error, PlanError::LoopsBackToMyself { .. }) {
+                        prop_assert!(local.is_some());
+                    }
+                }
+            }
+        }
+    }
+}
