@@ -379,6 +379,53 @@ async fn failing_nameservers_are_skipped() {
 }
 
 #[tokio::test]
+async fn a_server_without_edns_is_asked_again_without_it() {
+    // FORMERR (without an OPT record) to a query with EDNS, an answer to one without.
+    let old_server = Responder::start(|query| {
+        if query.edns.is_some() {
+            let mut message = query.clone();
+            message.header.response = true;
+            message.header.rcode = Rcode::FormErr;
+            message.edns = None;
+            vec![message]
+        } else {
+            vec![answer(query, [192, 0, 2, 1])]
+        }
+    });
+    let message = resolver(&[old_server.addr])
+        .lookup(&name("a.test"), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(message.answers[0].data, RData::A([192, 0, 2, 1].into()));
+    assert_eq!(old_server.finish().len(), 2);
+
+    // A FORMERR that is not about EDNS (no EDNS was sent) is a failure.
+    let formerr = Responder::start(|query| {
+        let mut message = query.clone();
+        message.header.response = true;
+        message.header.rcode = Rcode::FormErr;
+        message.edns = None;
+        vec![message]
+    });
+    let plain = Resolver::new(ResolverConfig {
+        nameservers: vec![formerr.addr],
+        edns_payload: None,
+        timeout: Duration::from_millis(500),
+        attempts: 1,
+        ..ResolverConfig::default()
+    });
+    let error = plain
+        .lookup(&name("a.test"), RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ResolveError::ServerFailure(Rcode::FormErr)),
+        "{error:?}"
+    );
+    assert_eq!(formerr.finish().len(), 1);
+}
+
+#[tokio::test]
 async fn answers_are_cached_for_their_ttl() {
     let Some(mut server) = Dnsmasq::start(&zone()) else {
         return;

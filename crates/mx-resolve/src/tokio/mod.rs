@@ -12,7 +12,8 @@
 //!   answer the question with its ID are ignored (RFC 5452);
 //! - TCP when the UDP answer has the TC bit (RFC 1035 section 4.2.2, RFC 7766);
 //! - SERVFAIL, REFUSED and other error codes move on to the next nameserver; NXDOMAIN and
-//!   NODATA are answers;
+//!   NODATA are answers; a FORMERR without an OPT record (a server that does not know EDNS) is
+//!   asked again without EDNS (RFC 6891 section 7);
 //! - a cache of at most [`ResolverConfig::cache_size`] answers, each kept for its TTL (negative
 //!   answers for the SOA's negative TTL, RFC 2308), timed by tokio's clock.
 //!
@@ -41,6 +42,7 @@ mod transport;
 
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -239,16 +241,15 @@ impl Resolver {
         let mut last = ResolveError::Timeout;
         for _ in 0..config.attempts.max(1) {
             for server in &config.nameservers {
-                let mut query = Query::new(self.random_id()?, name.clone(), rtype);
-                query = match config.edns_payload {
-                    Some(size) => query.edns(size),
-                    None => query.no_edns(),
-                };
-                let deadline = Instant::now() + config.timeout;
-                let answer = match transport::udp(*server, &query, deadline).await {
-                    Ok(answer) if answer.header.truncated => {
-                        let deadline = Instant::now() + config.timeout;
-                        transport::tcp(*server, &query, deadline).await
+                let answer = match self.ask(*server, name, rtype, config.edns_payload).await {
+                    // A server that does not know EDNS answers FORMERR to the OPT record: ask it
+                    // again without one (RFC 6891 section 7).
+                    Ok(message)
+                        if message.rcode() == Rcode::FormErr
+                            && message.edns.is_none()
+                            && config.edns_payload.is_some() =>
+                    {
+                        self.ask(*server, name, rtype, None).await
                     }
                     other => other,
                 };
@@ -262,6 +263,28 @@ impl Resolver {
             }
         }
         Err(last)
+    }
+
+    /// One query to one nameserver: UDP, then TCP if the answer is truncated.
+    async fn ask(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        edns: Option<u16>,
+    ) -> Result<Message, ResolveError> {
+        let query = Query::new(self.random_id()?, name.clone(), rtype);
+        let query = match edns {
+            Some(size) => query.edns(size),
+            None => query.no_edns(),
+        };
+        let timeout = self.inner.config.timeout;
+        match transport::udp(server, &query, Instant::now() + timeout).await {
+            Ok(answer) if answer.header.truncated => {
+                transport::tcp(server, &query, Instant::now() + timeout).await
+            }
+            other => other,
+        }
     }
 }
 
