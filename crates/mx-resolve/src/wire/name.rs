@@ -14,7 +14,8 @@ pub const MAX_NAME_LEN: usize = 255;
 /// An absolute domain name.
 ///
 /// The labels are kept as one buffer of wire octets (each label preceded by its length, the
-/// root's zero octet left out), so a parsed name costs one allocation and the root none.
+/// root's zero octet left out): inline up to 38 octets (most host names), so that parsing such
+/// a name allocates nothing, on the heap beyond.
 /// Two names are equal when their labels are equal ignoring ASCII case (RFC 1035 section
 /// 2.3.3, RFC 4343); `Hash` agrees with that. The case of the octets is kept as received.
 ///
@@ -29,7 +30,25 @@ pub const MAX_NAME_LEN: usize = 255;
 #[derive(Clone, Default)]
 pub struct Name {
     /// Length-prefixed labels, without the final zero octet; at most 254 octets.
-    wire: Vec<u8>,
+    repr: Repr,
+}
+
+/// Wire octets kept inline up to this length.
+const INLINE: usize = 38;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, octets: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Default for Repr {
+    fn default() -> Repr {
+        Repr::Inline {
+            len: 0,
+            octets: [0; INLINE],
+        }
+    }
 }
 
 /// Why a text or a list of labels is not a domain name.
@@ -57,12 +76,17 @@ pub enum NameError {
 impl Name {
     /// The root name, `.`.
     pub const fn root() -> Name {
-        Name { wire: Vec::new() }
+        Name {
+            repr: Repr::Inline {
+                len: 0,
+                octets: [0; INLINE],
+            },
+        }
     }
 
     /// Whether this is the root name.
     pub fn is_root(&self) -> bool {
-        self.wire.is_empty()
+        self.wire_labels().is_empty()
     }
 
     /// Parses a name in presentation form: labels separated by dots, with or without the final
@@ -113,7 +137,7 @@ impl Name {
         if wire.len() + 1 > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire })
+        Ok(Name::from_checked_wire(&wire))
     }
 
     /// Builds a name from its labels, most specific first (`["mx1", "example", "org"]`); no
@@ -138,26 +162,29 @@ impl Name {
             wire.push(label.len() as u8);
             wire.extend_from_slice(label);
         }
-        Ok(Name { wire })
+        Ok(Name::from_checked_wire(&wire))
     }
 
     /// The labels, most specific first, as octets; none for the root.
     pub fn labels(&self) -> Labels<'_> {
-        Labels { rest: &self.wire }
+        Labels {
+            rest: self.wire_labels(),
+        }
     }
 
     /// The length of the name on the wire, uncompressed, root octet included (1 for the root).
     pub fn wire_len(&self) -> usize {
-        self.wire.len() + 1
+        self.wire_labels().len() + 1
     }
 
     /// Whether `self` is `other` or a name below it (`mx.example.org.` is below `example.org.`
     /// and below the root), comparing labels ignoring ASCII case.
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
-        let mut rest: &[u8] = &self.wire;
+        let mut rest = self.wire_labels();
+        let other = other.wire_labels();
         loop {
-            if rest.len() == other.wire.len() {
-                return rest.eq_ignore_ascii_case(&other.wire);
+            if rest.len() == other.len() {
+                return rest.eq_ignore_ascii_case(other);
             }
             match rest.split_first() {
                 Some((&len, tail)) if tail.len() >= usize::from(len) => {
@@ -170,12 +197,31 @@ impl Name {
 
     /// The wire octets without the final zero octet (crate-internal: the parser and encoder).
     pub(crate) fn wire_labels(&self) -> &[u8] {
-        &self.wire
+        match &self.repr {
+            Repr::Inline { len, octets } => octets.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Heap(octets) => octets,
+        }
     }
 
-    /// Wraps wire octets the parser has already checked (labels of 1 to 63 octets, under 255).
-    pub(crate) fn from_checked_wire(wire: Vec<u8>) -> Name {
-        Name { wire }
+    /// Whether the octets are kept inline (a clone allocates nothing).
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.repr, Repr::Inline { .. })
+    }
+
+    /// Copies wire octets already checked (labels of 1 to 63 octets, under 255 in all).
+    pub(crate) fn from_checked_wire(wire: &[u8]) -> Name {
+        let mut octets = [0; INLINE];
+        let repr = match octets.get_mut(..wire.len()) {
+            Some(inline) => {
+                inline.copy_from_slice(wire);
+                Repr::Inline {
+                    len: wire.len() as u8,
+                    octets,
+                }
+            }
+            None => Repr::Heap(wire.into()),
+        };
+        Name { repr }
     }
 }
 
@@ -227,7 +273,7 @@ impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
         // Length octets are at most 63, below every ASCII letter, so comparing the whole wire
         // form ignoring ASCII case compares the labels ignoring case and nothing else.
-        self.wire.eq_ignore_ascii_case(&other.wire)
+        self.wire_labels().eq_ignore_ascii_case(other.wire_labels())
     }
 }
 
@@ -235,8 +281,9 @@ impl Eq for Name {}
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.wire.len());
-        for octet in &self.wire {
+        let wire = self.wire_labels();
+        state.write_usize(wire.len());
+        for octet in wire {
             state.write_u8(octet.to_ascii_lowercase());
         }
     }

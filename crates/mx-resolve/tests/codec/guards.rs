@@ -26,9 +26,9 @@ fn truncated_inside_a_name_and_a_fixed_field() {
     let mut p = Packet::response(1, 0, 0, 0);
     p.name("example.org").qtype(MX);
     assert_eq!(error_of(&p.0[..18]), (Truncated, 12));
-    // Cut inside QCLASS.
+    // Cut inside QCLASS: the error names the start of the fixed fields (QTYPE, QCLASS).
     let len = p.len();
-    assert_eq!(error_of(&p.0[..len - 1]), (Truncated, len - 2));
+    assert_eq!(error_of(&p.0[..len - 1]), (Truncated, len - 4));
 }
 
 #[test]
@@ -299,4 +299,26 @@ fn errors_display_offset_and_kind() {
         error.to_string(),
         "bad DNS message at octet 4: message truncated"
     );
+}
+
+#[test]
+fn too_many_pointers_through_a_name_read_before() {
+    // Owner 1: the label "a", then the chain: 127 pointers, accepted. Owner 2: a pointer to
+    // owner 1, one more: refused although owner 1 was read (and remembered) already.
+    let mut p = pointer_chain(MAX_POINTERS as u16);
+    // Turn the last record's owner (a bare pointer) into "a" + pointer, and add a second
+    // record owned by a pointer to it.
+    let last_pointer = p.0.split_off(p.len() - 2 - 10 - 4);
+    let owner_at = p.len() as u16;
+    p.bytes(&[1, b'a']).bytes(&last_pointer);
+    p.0[7] = 3; // ANCOUNT
+    let accepted = Message::parse(&{
+        let mut q = Packet(p.0.clone());
+        q.0[7] = 2;
+        q.0
+    })
+    .unwrap();
+    assert_eq!(accepted.answers[1].name.labels().count(), 1);
+    p.u16(0xc000 | owner_at).rr(A, 1, 4).bytes(&[192, 0, 2, 2]);
+    assert_eq!(error_of(&p.0).0, TooManyPointers);
 }
