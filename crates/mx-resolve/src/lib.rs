@@ -56,10 +56,45 @@
 //! );
 //! assert_eq!(message.additional[0].data, RData::A([192, 0, 2, 7].into()));
 //! ```
+//!
+//! # Delivery planning
+//!
+//! The planner ([`plan`]) turns DNS answers into the ordered list of addresses a message for a
+//! domain is delivered to, by the rules of RFC 5321 section 5.1 and RFC 7505: MX records
+//! followed through CNAMEs, the implicit MX, the null MX, equal preferences shuffled with a
+//! random source the caller supplies, bad records dropped one at a time, caps and IPv4/IPv6
+//! balance, loop detection against the addresses the caller declares as its own, address
+//! literals, IDNA. It is sans-IO too: it asks for lookups and is handed the answers. Every
+//! failure is classed permanent or temporary, with the enhanced status code a bounce carries.
+//!
+//! ```
+//! use mx_resolve::plan::{plan_with, PlanConfig, SeededRng};
+//!
+//! // An address literal needs no DNS.
+//! let candidates = plan_with("[192.0.2.7]", PlanConfig::default(), SeededRng::new(1), |_, _| {
+//!     unreachable!("no lookup for a literal")
+//! })
+//! .unwrap();
+//! assert_eq!(candidates[0].to_string(), "0 . 192.0.2.7");
+//! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tokio` | `tokio::Resolver`: a stub resolver (nameservers from `/etc/resolv.conf` or given, UDP with retries and a random ID and port, TCP after truncation, a TTL cache) and `Resolver::plan`, which drives the planner with it |
+//!
+//! Without features the crate depends on no async runtime and does no I/O.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod wire;
+
+pub mod plan;
+
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
