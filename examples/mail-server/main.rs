@@ -19,6 +19,8 @@
 //!   Maildirs: login, one session per maildrop, RETR marks seen, DELE and QUIT remove;
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
 //!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
+//! - `outbound`: delivery to other domains (issue 16): MX lookup with mx-resolve, the
+//!   smtp-proto client with opportunistic or required TLS, the smarthost, connection reuse;
 //! - `accounts`: the Argon2id password file;
 //! - `store`: Maildir storage (`store::maildir`: naming, durable writes, reading back) and
 //!   delivery (`store::delivery`: fsync before the 250).
@@ -28,6 +30,9 @@ pub mod guard;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;
+// Called by the queue's delivery worker (examples/mail-server/queue/, branch i16-queue).
+#[allow(dead_code)]
+pub mod outbound;
 pub mod pop3;
 pub mod smtp;
 pub mod startup;
