@@ -363,3 +363,621 @@ fn a_refusal_after_data_fails_every_accepted_recipient() {
     assert_eq!(statuses, ["5.7.1", "5.1.1", "5.7.1"]);
     assert_eq!(peer.count(), 0);
 }
+
+/// STARTTLS is used when the MX offers it, with a certificate that does not verify
+/// (self-signed): opportunistic TLS accepts any certificate (RFC 7435).
+#[test]
+fn starttls_is_used_when_offered() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--tls", "starttls", "--require-starttls"]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let (results, logs) = with_logs(|| runtime().block_on(out.deliver(&job)));
+    assert!(delivered(&results[0]), "{results:?}\n{logs}");
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "tls"), ["1"]);
+    assert_eq!(body, BODY);
+    assert!(logs.contains("STARTTLS established"), "{logs}");
+}
+
+/// A server that offers STARTTLS but cannot complete a handshake: the message goes in
+/// plaintext on a new connection to the same server, and the log says so.
+#[test]
+fn a_failed_opportunistic_handshake_is_retried_in_plaintext_and_logged() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--tls", "broken"]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let (results, logs) = with_logs(|| runtime().block_on(out.deliver(&job)));
+    assert!(delivered(&results[0]), "{results:?}\n{logs}");
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "tls"), ["0"]);
+    assert_eq!(body, BODY);
+    let fallback = logs
+        .lines()
+        .find(|l| l.contains("STARTTLS handshake failed: delivering in plaintext"))
+        .unwrap_or_else(|| panic!("no fallback line in:\n{logs}"));
+    assert!(fallback.contains("WARN"), "{fallback}");
+    assert!(
+        fallback.contains(&format!("remote=127.0.0.1[127.0.0.1]:{}", peer.port)),
+        "{fallback}"
+    );
+    // Two connections: the one whose handshake failed, and the plaintext one.
+    let opened = peer
+        .events()
+        .lines()
+        .filter(|l| l.starts_with("open "))
+        .count();
+    assert_eq!(opened, 2, "{}", peer.events());
+}
+
+/// --require-tls: a server without STARTTLS, or one whose handshake fails, gets nothing; the
+/// recipients fail temporarily, and nothing is retried in plaintext.
+#[test]
+fn require_tls_never_falls_back_to_plaintext() {
+    let Some(python) = python() else { return };
+    for (server, says) in [
+        (&[][..], "does not offer STARTTLS"),
+        (&["--tls", "broken"][..], "TLS handshake failed"),
+    ] {
+        let peer = Peer::start(&python, server);
+        let spool = TempDir::new("outbound-spool");
+        let port = peer.port.to_string();
+        let out = outbound(&["--mx-port", &port, "--require-tls"], quick());
+        let job = job(
+            spool.path(),
+            "[127.0.0.1]",
+            "alice@sender.test",
+            &["bob@[127.0.0.1]", "carol@[127.0.0.1]"],
+            BODY,
+        );
+        let (results, logs) = with_logs(|| runtime().block_on(out.deliver(&job)));
+        assert_eq!(results.len(), 2);
+        for result in &results {
+            match result {
+                RecipientResult::Temporary { remote, diagnostic } => {
+                    assert!(diagnostic.contains(says), "{diagnostic}");
+                    assert_eq!(
+                        remote.as_deref(),
+                        Some(format!("127.0.0.1[127.0.0.1]:{port}").as_str())
+                    );
+                }
+                other => panic!("{server:?}: {other:?}"),
+            }
+        }
+        assert_eq!(peer.count(), 0);
+        assert!(!logs.contains("delivering in plaintext"), "{logs}");
+        let opened = peer
+            .events()
+            .lines()
+            .filter(|l| l.starts_with("open "))
+            .count();
+        assert_eq!(opened, 1, "{}", peer.events());
+    }
+}
+
+/// Two messages to one server, one after the other, travel over one TCP connection; once it
+/// has been idle for the idle time, the connection is closed with QUIT.
+#[test]
+fn a_connection_is_reused_for_the_next_message_then_closed_when_idle() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--pipelining"]);
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.idle_timeout = Duration::from_millis(500);
+    let out = outbound(&["--mx-port", &peer.port.to_string()], tuning);
+    let rt = runtime();
+    for to in ["one@[127.0.0.1]", "two@[127.0.0.1]"] {
+        let job = job(
+            spool.path(),
+            "[127.0.0.1]",
+            "alice@sender.test",
+            &[to],
+            BODY,
+        );
+        let results = rt.block_on(out.deliver(&job));
+        assert!(delivered(&results[0]), "{results:?}");
+    }
+    let first = peer.message(1).expect("first").0;
+    let second = peer.message(2).expect("second").0;
+    assert_eq!(facts(&first, "to"), ["one@[127.0.0.1]"]);
+    assert_eq!(facts(&second, "to"), ["two@[127.0.0.1]"]);
+    let connection = facts(&first, "peer")[0].to_owned();
+    assert_eq!(facts(&second, "peer"), [connection.as_str()]);
+    assert_eq!(peer.events(), format!("open {connection}\n"));
+    // Past the idle time (a lower bound, the one kind of timing a test may rely on) the
+    // connection says QUIT.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(1500)).await });
+    support::poll("QUIT of the idle connection", || {
+        peer.events()
+            .contains(&format!("quit {connection}\nclose {connection}\n"))
+            .then_some(())
+    });
+}
+
+/// A cached connection the server has closed meanwhile (aiosmtpd's idle timeout, 421) is
+/// noticed before use: the next message goes over a new connection.
+#[test]
+fn a_cached_connection_the_server_closed_is_replaced() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--timeout", "0.5"]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let rt = runtime();
+    let first = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["one@[127.0.0.1]"],
+        BODY,
+    );
+    assert!(delivered(&rt.block_on(out.deliver(&first))[0]));
+    support::poll("the server to close the idle connection", || {
+        peer.events().contains("close ").then_some(())
+    });
+    let second = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["two@[127.0.0.1]"],
+        BODY,
+    );
+    let results = rt.block_on(out.deliver(&second));
+    assert!(delivered(&results[0]), "{results:?}");
+    let a = peer.message(1).expect("first").0;
+    let b = peer.message(2).expect("second").0;
+    assert_ne!(facts(&a, "peer"), facts(&b, "peer"));
+}
+
+/// Two messages for one domain at once with --outbound-connections-per-domain 1: one waits
+/// for the other (the server never sees two transactions at once) and then reuses its
+/// connection. With a limit of 2 they overlap, which shows the test can fail.
+#[test]
+fn the_per_domain_limit_serialises_deliveries_to_one_domain() {
+    let Some(python) = python() else { return };
+    for (limit, expected_active) in [("1", 1), ("2", 2)] {
+        let peer = Peer::start(&python, &["--delay-data", "1"]);
+        let spool = TempDir::new("outbound-spool");
+        let port = peer.port.to_string();
+        let out = outbound(
+            &[
+                "--mx-port",
+                &port,
+                "--outbound-connections-per-domain",
+                limit,
+            ],
+            quick(),
+        );
+        let a = job(
+            spool.path(),
+            "[127.0.0.1]",
+            "alice@sender.test",
+            &["one@[127.0.0.1]"],
+            BODY,
+        );
+        let b = job(
+            spool.path(),
+            "[127.0.0.1]",
+            "alice@sender.test",
+            &["two@[127.0.0.1]"],
+            BODY,
+        );
+        let (ra, rb) = runtime().block_on(async { tokio::join!(out.deliver(&a), out.deliver(&b)) });
+        assert!(delivered(&ra[0]) && delivered(&rb[0]), "{ra:?} {rb:?}");
+        assert_eq!(peer.max_active(), expected_active, "limit {limit}");
+        let first = peer.message(1).expect("first").0;
+        let second = peer.message(2).expect("second").0;
+        if limit == "1" {
+            assert_eq!(facts(&first, "peer"), facts(&second, "peer"));
+        }
+    }
+}
+
+/// --outbound-connections 1 bounds deliveries across domains: two domains' messages at once
+/// never overlap at the server (which listens on 127.0.0.1 and 127.0.0.2).
+#[test]
+fn the_global_limit_bounds_deliveries_across_domains() {
+    let Some(python) = python() else { return };
+    for (limit, expected_active) in [("1", 1), ("2", 2)] {
+        let peer = Peer::start(
+            &python,
+            &[
+                "--delay-data",
+                "1",
+                "--bind",
+                "127.0.0.1",
+                "--bind",
+                "127.0.0.2",
+            ],
+        );
+        let spool = TempDir::new("outbound-spool");
+        let port = peer.port.to_string();
+        let out = outbound(
+            &["--mx-port", &port, "--outbound-connections", limit],
+            quick(),
+        );
+        let a = job(
+            spool.path(),
+            "[127.0.0.1]",
+            "alice@sender.test",
+            &["one@[127.0.0.1]"],
+            BODY,
+        );
+        let b = job(
+            spool.path(),
+            "[127.0.0.2]",
+            "alice@sender.test",
+            &["two@[127.0.0.2]"],
+            BODY,
+        );
+        let (ra, rb) = runtime().block_on(async { tokio::join!(out.deliver(&a), out.deliver(&b)) });
+        assert!(delivered(&ra[0]) && delivered(&rb[0]), "{ra:?} {rb:?}");
+        assert_eq!(peer.max_active(), expected_active, "limit {limit}");
+        let servers: Vec<String> = (1..=2)
+            .map(|n| facts(&peer.message(n).expect("stored").0, "server")[0].to_owned())
+            .collect();
+        assert!(servers.contains(&"127.0.0.2".to_owned()), "{servers:?}");
+    }
+}
+
+/// A message that needs SMTPUTF8 to a server without it bounces with 5.6.7 (RFC 6531
+/// section 3.4); to a server with it, MAIL carries SMTPUTF8. 8-bit content carries
+/// BODY=8BITMIME.
+#[test]
+fn smtputf8_and_8bitmime_parameters_follow_the_job() {
+    let Some(python) = python() else { return };
+    let spool = TempDir::new("outbound-spool");
+    let peer = Peer::start(&python, &[]);
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let mut utf8 = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "j\u{f6}rg@sender.test",
+        &["bob@[127.0.0.1]", "carol@[127.0.0.1]"],
+        BODY,
+    );
+    utf8.smtputf8 = true;
+    let results = runtime().block_on(out.deliver(&utf8));
+    for result in &results {
+        match result {
+            RecipientResult::Permanent {
+                status, diagnostic, ..
+            } => {
+                assert_eq!(status, "5.6.7");
+                assert!(diagnostic.contains("SMTPUTF8"), "{diagnostic}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(results.len(), 2);
+    assert_eq!(peer.count(), 0);
+
+    let peer = Peer::start(&python, &["--smtputf8"]);
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let results = runtime().block_on(out.deliver(&utf8));
+    assert!(results.iter().all(delivered), "{results:?}");
+    let (env, _) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "from"), ["j\u{f6}rg@sender.test"]);
+    assert!(facts(&env, "option").contains(&"SMTPUTF8"), "{env}");
+
+    let mut eight = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        "Subject: caf\u{e9}\r\n\r\ncaf\u{e9}\r\n".as_bytes(),
+    );
+    eight.eight_bit = true;
+    let results = runtime().block_on(out.deliver(&eight));
+    assert!(delivered(&results[0]), "{results:?}");
+    let (env, body) = peer.message(2).expect("stored");
+    assert!(facts(&env, "option").contains(&"BODY=8BITMIME"), "{env}");
+    assert_eq!(body, "Subject: caf\u{e9}\r\n\r\ncaf\u{e9}\r\n".as_bytes());
+}
+
+/// A message larger than one body piece of the driver (64 KiB) arrives whole, streamed from
+/// the spool file.
+#[test]
+fn a_large_message_arrives_whole() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &[]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let mut body = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..20_000 {
+        body.extend_from_slice(format!("{i:06} .line of the large message\r\n").as_bytes());
+        if i % 1000 == 0 {
+            body.extend_from_slice(b".\r\n");
+        }
+    }
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        &body,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(delivered(&results[0]), "{results:?}");
+    assert_eq!(peer.message(1).expect("stored").1, body);
+}
+
+/// Nothing listens: the recipients fail temporarily with the connection error.
+#[test]
+fn no_server_listening_is_a_temporary_failure() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port().to_string();
+    drop(closed);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &port], quick());
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Temporary { remote, diagnostic } => {
+            assert!(diagnostic.starts_with("cannot connect:"), "{diagnostic}");
+            assert_eq!(
+                remote.as_deref(),
+                Some(format!("127.0.0.1[127.0.0.1]:{port}").as_str())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A server that accepts and never greets: past the greeting timeout the recipients fail
+/// temporarily.
+#[test]
+fn a_silent_server_times_out_at_the_greeting() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port().to_string();
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.timeouts.greeting = Duration::from_millis(300);
+    let out = outbound(&["--mx-port", &port], tuning);
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(diagnostic.contains("the greeting"), "{diagnostic}")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(silent);
+}
+
+/// Recipients and senders that are no addresses, literals this server cannot reach, and a
+/// literal that is its own relay listener: permanent, with the status a bounce carries.
+#[test]
+fn bad_addresses_and_literals_are_permanent() {
+    let spool = TempDir::new("outbound-spool");
+    // The relay listener on 127.0.0.1 is on the MX port: [127.0.0.1] is this server.
+    let out = outbound(&["--mx-port", "2525"], quick());
+    let rt = runtime();
+    let status = |job: &OutboundJob| -> Vec<String> {
+        rt.block_on(out.deliver(job))
+            .into_iter()
+            .map(|r| match r {
+                RecipientResult::Permanent { status, .. } => status,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let looped = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    assert_eq!(status(&looped), ["5.4.6"]);
+    let general = job(
+        spool.path(),
+        "[x-tag:whatever]",
+        "alice@sender.test",
+        &["bob@[x-tag:whatever]"],
+        BODY,
+    );
+    assert_eq!(status(&general), ["5.1.2"]);
+    let bad_rcpt = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["not an address", "bob@[127.0.0.1]"],
+        BODY,
+    );
+    assert_eq!(status(&bad_rcpt), ["5.1.3", "5.4.6"]);
+    let bad_from = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@@sender.test",
+        &["bob@[127.0.0.1]", "carol@[127.0.0.1]"],
+        BODY,
+    );
+    assert_eq!(status(&bad_from), ["5.1.7", "5.1.7"]);
+}
+
+/// A password file with the --password-file rules (mode 0600).
+fn password_file(dir: &Path, password: &str) -> PathBuf {
+    let path = dir.join("smarthost-password");
+    std::fs::write(&path, format!("{password}\n")).expect("password file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    path
+}
+
+/// --smarthost: every domain goes to the relay, over STARTTLS with its certificate verified
+/// (--smarthost-ca), authenticated with the configured user and password file.
+#[test]
+fn the_smarthost_gets_everything_over_verified_tls_with_auth() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(
+        &python,
+        &[
+            "--tls",
+            "starttls",
+            "--require-starttls",
+            "--user",
+            "relay-user:relay pass",
+        ],
+    );
+    let spool = TempDir::new("outbound-spool");
+    let password = password_file(spool.path(), "relay pass");
+    let smarthost = format!("127.0.0.1:{}", peer.port);
+    let ca = peer.cert();
+    let base = [
+        "--smarthost",
+        smarthost.as_str(),
+        "--smarthost-user",
+        "relay-user",
+        "--smarthost-password-file",
+        password.to_str().expect("utf-8"),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--smarthost-ca", ca.to_str().expect("utf-8")]);
+    let out = outbound(&args, quick());
+    // A domain with no DNS at all: the smarthost route needs none.
+    let job = job(
+        spool.path(),
+        "example.invalid",
+        "alice@sender.test",
+        &["bob@example.invalid"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Delivered { remote, .. } => {
+            assert_eq!(remote, &format!("127.0.0.1[127.0.0.1]:{}", peer.port))
+        }
+        other => panic!("{other:?}"),
+    }
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "tls"), ["1"]);
+    assert_eq!(facts(&env, "login"), ["relay-user"]);
+    assert_eq!(facts(&env, "to"), ["bob@example.invalid"]);
+    assert_eq!(body, BODY);
+
+    // Without the CA the self-signed certificate does not verify: nothing is sent, in
+    // plaintext or otherwise.
+    let out = outbound(&base, quick());
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(diagnostic.contains("TLS handshake failed"), "{diagnostic}");
+            assert!(
+                diagnostic.to_lowercase().contains("certificate"),
+                "{diagnostic}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 1);
+
+    // A wrong password: refused, temporarily (the relay may be misconfigured for now).
+    let wrong = password_file(spool.path(), "not the password");
+    let out = outbound(
+        &[
+            "--smarthost",
+            smarthost.as_str(),
+            "--smarthost-user",
+            "relay-user",
+            "--smarthost-password-file",
+            wrong.to_str().expect("utf-8"),
+            "--smarthost-ca",
+            ca.to_str().expect("utf-8"),
+        ],
+        quick(),
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(diagnostic.contains("authentication"), "{diagnostic}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 1);
+}
+
+/// The smarthost never gets plaintext: one without STARTTLS is a temporary failure.
+#[test]
+fn a_smarthost_without_starttls_gets_nothing() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &[]);
+    let spool = TempDir::new("outbound-spool");
+    let smarthost = format!("127.0.0.1:{}", peer.port);
+    let out = outbound(&["--smarthost", &smarthost], quick());
+    let job = job(
+        spool.path(),
+        "example.org",
+        "alice@sender.test",
+        &["bob@example.org"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(
+                diagnostic.contains("does not offer STARTTLS"),
+                "{diagnostic}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 0);
+}
+
+/// A smarthost password file others may read is refused when the server starts, naming the
+/// flag and never the password.
+#[test]
+fn a_smarthost_password_file_others_can_read_is_refused() {
+    let spool = TempDir::new("outbound-spool");
+    let path = password_file(spool.path(), "s3cret-pw");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let options = match options::parse([
+        "--smarthost",
+        "127.0.0.1:2587",
+        "--smarthost-user",
+        "u",
+        "--smarthost-password-file",
+        path.to_str().expect("utf-8"),
+    ]) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    let error = Outbound::from_options(&options).expect_err("refused");
+    assert!(error.starts_with("--smarthost-password-file "), "{error}");
+    assert!(error.contains("chmod 600"), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
+}
