@@ -4,8 +4,11 @@
 //! checks what the remote server stored and saw (envelope, body, TLS, login, which TCP
 //! connection) and the result each recipient got.
 //!
-//! The Python interpreter is `$SANSMAIL_PYTHON`, else `python3`. Without `aiosmtpd` the tests
-//! print why and pass, except under `CI=true`, where they fail.
+//! MX lookups go to Debian's `dnsmasq`, also started by the test on loopback
+//! (`crates/mx-resolve/tests/support/dnsmasq.rs`), through `--dns`.
+//!
+//! The Python interpreter is `$SANSMAIL_PYTHON`, else `python3`. Without `aiosmtpd` or
+//! `dnsmasq` the tests print why and pass, except under `CI=true`, where they fail.
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "../mail-server/accounts.rs"]
@@ -20,6 +23,9 @@ mod outbound;
 mod store;
 
 mod support;
+// The mx-resolve tests' dnsmasq harness: a real DNS server, authoritative for `test.`.
+#[path = "../../crates/mx-resolve/tests/support/dnsmasq.rs"]
+mod dnsmasq;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -980,4 +986,116 @@ fn a_smarthost_password_file_others_can_read_is_refused() {
     assert!(error.starts_with("--smarthost-password-file "), "{error}");
     assert!(error.contains("chmod 600"), "{error}");
     assert!(!error.contains("s3cret-pw"), "{error}");
+}
+
+/// MX resolution through --dns: the candidates in preference order on --mx-port. The best MX
+/// (127.0.0.3) has nothing listening, so the message goes to the next one (127.0.0.1); the
+/// log says why the first was passed over.
+#[test]
+fn mail_goes_to_the_mx_hosts_in_preference_order() {
+    let Some(python) = python() else { return };
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=b.test,mx1.b.test,10".into(),
+        "--mx-host=b.test,mx2.b.test,20".into(),
+        "--host-record=mx1.b.test,127.0.0.3".into(),
+        "--host-record=mx2.b.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let peer = Peer::start(&python, &[]);
+    let spool = TempDir::new("outbound-spool");
+    let port = peer.port.to_string();
+    let dns_addr = dns.addr.to_string();
+    let out = outbound(&["--mx-port", &port, "--dns", &dns_addr], quick());
+    let job = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["user@b.test"],
+        BODY,
+    );
+    let (results, logs) = with_logs(|| runtime().block_on(out.deliver(&job)));
+    match &results[0] {
+        RecipientResult::Delivered { remote, .. } => {
+            assert_eq!(remote, &format!("mx2.b.test[127.0.0.1]:{port}"))
+        }
+        other => panic!("{other:?}\n{logs}"),
+    }
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "to"), ["user@b.test"]);
+    assert_eq!(body, BODY);
+    let passed = logs
+        .lines()
+        .find(|l| l.contains("trying the next candidate"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        passed.contains(&format!("mx1.b.test[127.0.0.3]:{port}")),
+        "{passed}"
+    );
+    assert!(dns.questions("MX", "b.test") >= 1, "{}", dns.log());
+}
+
+/// Lookup failures, each classed for the bounce or the retry: a null MX (RFC 7505, 5.1.10),
+/// a domain that does not exist (5.4.4), a best MX that is this server (5.4.6), and a DNS
+/// server that does not answer (temporary, 4.4.3).
+#[test]
+fn lookup_failures_are_permanent_or_temporary() {
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=null.test,.,0".into(),
+        "--mx-host=self.test,mx.self.test,10".into(),
+        "--host-record=mx.self.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let spool = TempDir::new("outbound-spool");
+    let dns_addr = dns.addr.to_string();
+    // The relay listener is 127.0.0.1:2525 and so is the MX port: mx.self.test is us.
+    let out = outbound(&["--mx-port", "2525", "--dns", &dns_addr], quick());
+    let rt = runtime();
+    for (domain, status) in [
+        ("null.test", "5.1.10"),
+        ("nowhere.test", "5.4.4"),
+        ("self.test", "5.4.6"),
+    ] {
+        let job = job(
+            spool.path(),
+            domain,
+            "alice@sender.test",
+            &[&format!("a@{domain}"), &format!("b@{domain}")],
+            BODY,
+        );
+        let results = rt.block_on(out.deliver(&job));
+        assert_eq!(results.len(), 2);
+        for result in results {
+            match result {
+                RecipientResult::Permanent {
+                    status: got,
+                    remote,
+                    diagnostic,
+                } => {
+                    assert_eq!(got, status, "{domain}: {diagnostic}");
+                    assert_eq!(remote, None);
+                }
+                other => panic!("{domain}: {other:?}"),
+            }
+        }
+    }
+    // A nameserver that never answers: a UDP socket nobody reads.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr").to_string();
+    let out = outbound(&["--dns", &silent_addr], quick());
+    let job = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["user@b.test"],
+        BODY,
+    );
+    match &rt.block_on(out.deliver(&job))[0] {
+        RecipientResult::Temporary { remote, diagnostic } => {
+            assert_eq!(remote, &None);
+            assert!(diagnostic.contains("b.test"), "{diagnostic}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

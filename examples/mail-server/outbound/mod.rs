@@ -182,7 +182,7 @@ impl Outbound {
         };
         let router = match &smarthost {
             Some(s) => Router::smarthost(&s.host, s.port),
-            None => Router::mx(out.dns, out.mx_port, local_addresses(options))?,
+            None => Router::mx(out.dns, out.mx_port, local_addresses(options)),
         };
         let settings = Settings {
             hello: Host::Domain(hello),

@@ -1,10 +1,12 @@
 //! Where a domain's mail goes: the smarthost, the address of a domain literal, or the MX
-//! candidates mx-resolve plans (RFC 5321 section 5.1).
+//! candidates mx-resolve plans (RFC 5321 section 5.1; address literals bypass DNS there).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
-use smtp_proto::client::Printable;
+use mx_resolve::plan::PlanConfig;
+use mx_resolve::tokio::{Resolver, ResolverConfig};
+use tracing::warn;
 
 /// A failure to find where to deliver, for every recipient of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +55,13 @@ impl Target {
 pub(super) enum Router {
     /// `--smarthost HOST:PORT`.
     Smarthost { host: String, port: u16 },
-    /// MX lookups, with the remote port and our own addresses.
-    Mx { port: u16, local: Vec<IpAddr> },
+    /// MX lookups (and address literals, which need none) by mx-resolve's planner, on the
+    /// remote port.
+    Mx {
+        resolver: Resolver,
+        plan: PlanConfig,
+        port: u16,
+    },
 }
 
 impl Router {
@@ -65,12 +72,33 @@ impl Router {
         }
     }
 
-    pub(super) fn mx(
-        _dns: Option<SocketAddr>,
-        port: u16,
-        local: Vec<IpAddr>,
-    ) -> Result<Router, String> {
-        Ok(Router::Mx { port, local })
+    /// MX routing: nameserver `dns`, else those of `/etc/resolv.conf` (without one, every
+    /// lookup fails temporarily and only address literals are delivered); `local` are our
+    /// own addresses for loop detection.
+    pub(super) fn mx(dns: Option<SocketAddr>, port: u16, local: Vec<IpAddr>) -> Router {
+        let resolver = match dns {
+            Some(server) => Resolver::new(ResolverConfig {
+                nameservers: vec![server],
+                ..ResolverConfig::default()
+            }),
+            None => Resolver::from_system().unwrap_or_else(|error| {
+                warn!(
+                    %error,
+                    "cannot read /etc/resolv.conf: MX lookups fail until --dns names a \
+                     nameserver"
+                );
+                Resolver::new(ResolverConfig::default())
+            }),
+        };
+        let plan = PlanConfig {
+            local_addresses: local,
+            ..PlanConfig::default()
+        };
+        Router::Mx {
+            resolver,
+            plan,
+            port,
+        }
     }
 
     /// The destination the per-destination limit counts: the domain, lowercased, or the one
@@ -86,37 +114,39 @@ impl Router {
     pub(super) async fn targets(&self, domain: &str) -> Result<Vec<Target>, RouteError> {
         match self {
             Router::Smarthost { host, port } => smarthost_targets(host, *port).await,
-            Router::Mx { port, local } => {
-                if domain.starts_with('[') {
-                    let ip = parse_literal(domain)?;
-                    if local.contains(&ip) {
-                        return Err(loops_back(domain));
+            Router::Mx {
+                resolver,
+                plan,
+                port,
+            } => {
+                let candidates = resolver.plan(domain, plan).await.map_err(|error| {
+                    let diagnostic = error.to_string();
+                    match error.is_permanent() {
+                        true => RouteError::Permanent {
+                            status: error.enhanced_status().to_owned(),
+                            diagnostic,
+                        },
+                        false => RouteError::Temporary { diagnostic },
                     }
-                    return Ok(vec![Target {
-                        name: ip.to_string(),
-                        addr: SocketAddr::new(ip, *port),
+                })?;
+                Ok(candidates
+                    .into_iter()
+                    .map(|candidate| Target {
+                        // An address literal has no name: its address is the TLS name.
+                        name: match candidate.exchange.is_root() {
+                            true => candidate.address.to_string(),
+                            false => candidate
+                                .exchange
+                                .to_string()
+                                .trim_end_matches('.')
+                                .to_owned(),
+                        },
+                        addr: SocketAddr::new(candidate.address, *port),
                         smarthost: false,
-                    }]);
-                }
-                Err(RouteError::Temporary {
-                    diagnostic: format!(
-                        "cannot look up the mail exchangers of {}: no resolver",
-                        Printable(domain.as_bytes())
-                    ),
-                })
+                    })
+                    .collect())
             }
         }
-    }
-}
-
-/// RFC 5321 section 5.1: a best MX that is ourselves is a configuration error.
-fn loops_back(domain: &str) -> RouteError {
-    RouteError::Permanent {
-        status: "5.4.6".into(),
-        diagnostic: format!(
-            "mail for {} loops back to myself",
-            Printable(domain.as_bytes())
-        ),
     }
 }
 
@@ -140,63 +170,4 @@ async fn smarthost_targets(host: &str, port: u16) -> Result<Vec<Target>, RouteEr
             smarthost: true,
         })
         .collect())
-}
-
-/// A domain literal (RFC 5321 section 4.1.3): `[192.0.2.1]` or `[IPv6:2001:db8::1]`.
-/// Anything else between brackets (a general address literal) cannot be delivered to.
-pub(super) fn parse_literal(domain: &str) -> Result<IpAddr, RouteError> {
-    let bad = || RouteError::Permanent {
-        status: "5.1.2".into(),
-        diagnostic: format!(
-            "{} is not an address literal this server can deliver to",
-            Printable(domain.as_bytes())
-        ),
-    };
-    let inner = domain
-        .strip_prefix('[')
-        .and_then(|d| d.strip_suffix(']'))
-        .ok_or_else(bad)?;
-    let ip = match inner.get(..5) {
-        Some(tag) if tag.eq_ignore_ascii_case("IPv6:") => inner
-            .get(5..)
-            .and_then(|v6| v6.parse::<Ipv6Addr>().ok())
-            .map(IpAddr::V6),
-        _ => inner.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4),
-    };
-    ip.ok_or_else(bad)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domain_literals() {
-        assert_eq!(
-            parse_literal("[192.0.2.1]").unwrap(),
-            "192.0.2.1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            parse_literal("[IPv6:2001:db8::1]").unwrap(),
-            "2001:db8::1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            parse_literal("[ipv6:::1]").unwrap(),
-            "::1".parse::<IpAddr>().unwrap()
-        );
-        for bad in [
-            "[]",
-            "[192.0.2]",
-            "[2001:db8::1]",
-            "[IPv6:192.0.2.1]",
-            "[x-tag:stuff]",
-            "[192.0.2.1",
-            "[\u{e9}]",
-        ] {
-            match parse_literal(bad) {
-                Err(RouteError::Permanent { status, .. }) => assert_eq!(status, "5.1.2", "{bad}"),
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
-    }
 }
