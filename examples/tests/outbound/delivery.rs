@@ -1,31 +1,17 @@
 //! The mail server's outbound delivery (`examples/mail-server/outbound/`), in process: the
-//! module is compiled into this test binary and delivers to Python's aiosmtpd, a server we
-//! did not write, started by each test on loopback (`support/outbound_peer.py`). Each test
-//! checks what the remote server stored and saw (envelope, body, TLS, login, which TCP
-//! connection) and the result each recipient got.
+//! module is compiled into the `example_units` test binary (with the modules it needs, whose
+//! own unit tests run there once) and delivers to Python's aiosmtpd, a server we did not
+//! write, started by each test on loopback (`examples/tests/support/outbound_peer.py`). Each
+//! test checks what the remote server stored and saw (envelope, body, TLS, login, which TCP
+//! connection), the result each recipient got, and the log lines a user reads.
 //!
 //! MX lookups go to Debian's `dnsmasq`, also started by the test on loopback
 //! (`crates/mx-resolve/tests/support/dnsmasq.rs`), through `--dns`.
 //!
 //! The Python interpreter is `$SANSMAIL_PYTHON`, else `python3`. Without `aiosmtpd` or
 //! `dnsmasq` the tests print why and pass, except under `CI=true`, where they fail.
-#![allow(dead_code, unreachable_pub)]
-
-#[path = "../mail-server/accounts.rs"]
-mod accounts;
-#[path = "../mail-server/options.rs"]
-mod options;
-#[path = "../mail-server/outbound/mod.rs"]
-mod outbound;
-// The store is here for `accounts` (atomic writes); its re-exports are unused.
-#[allow(unused_imports)]
-#[path = "../mail-server/store/mod.rs"]
-mod store;
-
-mod support;
-// The mx-resolve tests' dnsmasq harness: a real DNS server, authoritative for `test.`.
-#[path = "../../crates/mx-resolve/tests/support/dnsmasq.rs"]
-mod dnsmasq;
+//!
+//! Run them with `cargo test -p sansmail-examples --test example_units outbound`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -33,8 +19,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use outbound::{Outbound, OutboundJob, RecipientResult, Tuning};
-use support::{LIMIT, TempDir, ci};
+use crate::dnsmasq;
+use crate::options;
+use crate::outbound::{Outbound, OutboundJob, RecipientResult, Tuning};
+use crate::support::{self, LIMIT, TempDir, ci};
 
 fn python() -> Option<PathBuf> {
     let python = std::env::var_os("SANSMAIL_PYTHON")
