@@ -1087,3 +1087,88 @@ fn lookup_failures_are_permanent_or_temporary() {
         other => panic!("{other:?}"),
     }
 }
+
+/// What a scripted server saw: the command lines and the BDAT chunks, in order.
+fn scripted_mx(listener: std::net::TcpListener) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::Read;
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        let mut reader = BufReader::new(stream);
+        let mut seen = Vec::new();
+        let line = |reader: &mut BufReader<std::net::TcpStream>, seen: &mut Vec<String>| {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read");
+            seen.push(line.trim_end().to_owned());
+            line
+        };
+        writer.write_all(b"220 scripted.test ESMTP\r\n").unwrap();
+        line(&mut reader, &mut seen);
+        writer
+            .write_all(
+                b"250-scripted.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 1000000\r\n",
+            )
+            .unwrap();
+        // No reply before MAIL and both RCPTs have arrived: a client that waited for the
+        // reply to MAIL would wait for ever.
+        for _ in 0..3 {
+            line(&mut reader, &mut seen);
+        }
+        writer
+            .write_all(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n")
+            .unwrap();
+        let bdat = line(&mut reader, &mut seen);
+        let size: usize = bdat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("BDAT size");
+        let mut chunk = vec![0; size];
+        reader.read_exact(&mut chunk).expect("chunk");
+        seen.push(String::from_utf8_lossy(&chunk).into_owned());
+        writer.write_all(b"250 2.0.0 queued\r\n").unwrap();
+        seen
+    })
+}
+
+/// With PIPELINING and CHUNKING offered, MAIL and the RCPTs go out together and the body as
+/// BDAT, byte for byte (no dot-stuffing), after the RCPT replies, to the accepted recipients.
+#[test]
+fn pipelining_and_chunking_are_used_when_offered() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let server = scripted_mx(listener);
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.timeouts.mail = Duration::from_secs(5);
+    let out = outbound(
+        &["--mx-port", &port, "--hostname", "relay.sender.test"],
+        tuning,
+    );
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["one@[127.0.0.1]", "gone@[127.0.0.1]"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(delivered(&results[0]), "{results:?}");
+    assert!(
+        matches!(&results[1], RecipientResult::Permanent { status, .. } if status == "5.1.1"),
+        "{results:?}"
+    );
+    let seen = server.join().expect("server");
+    assert_eq!(
+        seen,
+        [
+            "EHLO relay.sender.test".to_owned(),
+            format!("MAIL FROM:<alice@sender.test> SIZE={}", BODY.len()),
+            "RCPT TO:<one@[127.0.0.1]>".to_owned(),
+            "RCPT TO:<gone@[127.0.0.1]>".to_owned(),
+            format!("BDAT {} LAST", BODY.len()),
+            String::from_utf8(BODY.to_vec()).unwrap(),
+        ]
+    );
+}
