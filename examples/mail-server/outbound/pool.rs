@@ -3,7 +3,8 @@
 //!
 //! A delivery holds a place in both limits from before its lookup until its results are
 //! known; idle sessions hold none (they are bounded by the per-destination limit for each
-//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT).
+//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT;
+//! the client's command timeout bounds the wait for the `221`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,9 +18,6 @@ use super::session::Session;
 
 /// Idle sessions are cached by server address and whether it is the smarthost.
 type Key = (SocketAddr, bool);
-
-/// How long a QUIT may take when an idle session is closed.
-const QUIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// The idle sessions and the limits.
 pub(crate) struct Pool {
@@ -106,13 +104,26 @@ impl Pool {
         let pool = self.clone();
         tokio::spawn(async move {
             if let Some(session) = surplus {
-                return session.quit(QUIT_LIMIT).await;
+                return session.quit().await;
             }
             tokio::time::sleep(pool.idle_timeout).await;
             if let Some(session) = pool.remove(key, id) {
-                session.quit(QUIT_LIMIT).await;
+                session.quit().await;
             }
         });
+    }
+
+    /// Closes every idle session with QUIT (at shutdown).
+    pub(crate) async fn close_idle(&self) {
+        let idle: Vec<Session> = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.drain()
+                .flat_map(|(_, list)| list.into_iter().map(|(_, session)| session))
+                .collect()
+        };
+        for session in idle {
+            session.quit().await;
+        }
     }
 
     fn remove(&self, key: Key, id: u64) -> Option<Session> {

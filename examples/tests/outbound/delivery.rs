@@ -1172,3 +1172,207 @@ fn pipelining_and_chunking_are_used_when_offered() {
         ]
     );
 }
+
+/// A server announcing `LIMITS RCPTMAX=2` (RFC 9422) gets five recipients in three
+/// transactions over the one connection.
+#[test]
+fn recipients_beyond_the_servers_rcptmax_go_in_further_transactions() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--rcptmax", "2", "--pipelining"]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let to = ["a", "b", "c", "d", "e"].map(|u| format!("{u}@[127.0.0.1]"));
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let job = job(spool.path(), "[127.0.0.1]", "alice@sender.test", &to, BODY);
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(results.iter().all(delivered), "{results:?}");
+    assert_eq!(results.len(), 5);
+    let batches: Vec<Vec<String>> = (1..=3)
+        .map(|n| {
+            let (env, body) = peer.message(n).expect("stored");
+            assert_eq!(body, BODY);
+            facts(&env, "to").into_iter().map(str::to_owned).collect()
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        [
+            vec!["a@[127.0.0.1]", "b@[127.0.0.1]"],
+            vec!["c@[127.0.0.1]", "d@[127.0.0.1]"],
+            vec!["e@[127.0.0.1]"]
+        ]
+    );
+    assert_eq!(peer.count(), 3);
+    assert_eq!(peer.events().lines().count(), 1, "{}", peer.events());
+}
+
+/// Shutting down closes the idle connections with QUIT.
+#[test]
+fn shutting_down_says_quit_on_idle_connections() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &[]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let rt = runtime();
+    assert!(delivered(&rt.block_on(out.deliver(&job))[0]));
+    let connection = facts(&peer.message(1).expect("stored").0, "peer")[0].to_owned();
+    assert!(!peer.events().contains("quit"), "{}", peer.events());
+    rt.block_on(out.shut_down());
+    support::poll("QUIT at shutdown", || {
+        peer.events()
+            .contains(&format!("quit {connection}\n"))
+            .then_some(())
+    });
+}
+
+/// A spool file that cannot be read fails temporarily, and no other MX is tried with it
+/// (both MX hosts are the one peer, on 127.0.0.1 and 127.0.0.2).
+#[test]
+fn an_unreadable_spool_file_is_temporary_and_tries_no_other_mx() {
+    let Some(python) = python() else { return };
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=b.test,mx1.b.test,10".into(),
+        "--mx-host=b.test,mx2.b.test,20".into(),
+        "--host-record=mx1.b.test,127.0.0.1".into(),
+        "--host-record=mx2.b.test,127.0.0.2".into(),
+    ]) else {
+        return;
+    };
+    let peer = Peer::start(&python, &["--bind", "127.0.0.1", "--bind", "127.0.0.2"]);
+    let spool = TempDir::new("outbound-spool");
+    let dns_addr = dns.addr.to_string();
+    let out = outbound(
+        &["--mx-port", &peer.port.to_string(), "--dns", &dns_addr],
+        quick(),
+    );
+    let mut job = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["user@b.test"],
+        BODY,
+    );
+    job.message = spool.path().join("gone");
+    match &runtime().block_on(out.deliver(&job))[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(
+                diagnostic.starts_with("cannot read the queued message"),
+                "{diagnostic}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 0);
+    let opened = peer
+        .events()
+        .lines()
+        .filter(|l| l.starts_with("open "))
+        .count();
+    assert_eq!(opened, 1, "{}", peer.events());
+}
+
+/// A server whose listen queue is full never completes the TCP handshake: past the connect
+/// timeout the recipients fail temporarily.
+#[test]
+fn a_connection_that_never_completes_times_out() {
+    let rt = runtime();
+    let _guard = rt.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    // A backlog of 0 holds one connection; the next SYNs are dropped while it is not
+    // accepted.
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("addr");
+    let fillers: Vec<std::net::TcpStream> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()
+        })
+        .collect();
+    assert!(!fillers.is_empty());
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.connect_timeout = Duration::from_millis(500);
+    let out = outbound(&["--mx-port", &addr.port().to_string()], tuning);
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    match &rt.block_on(out.deliver(&job))[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert_eq!(diagnostic, "cannot connect: no connection within 500ms")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(listener);
+}
+
+/// Two domains whose MX is the same server, delivered at once: two connections, but only
+/// --outbound-connections-per-domain (1) of them stays idle for reuse; the other says QUIT
+/// as soon as its message is done, long before the idle time (60 s here) is up.
+#[test]
+fn idle_connections_beyond_the_per_server_limit_are_closed() {
+    let Some(python) = python() else { return };
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=a.test,mx.a.test,10".into(),
+        "--mx-host=b.test,mx.a.test,10".into(),
+        "--host-record=mx.a.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let peer = Peer::start(&python, &["--delay-data", "1"]);
+    let spool = TempDir::new("outbound-spool");
+    let dns_addr = dns.addr.to_string();
+    let mut tuning = quick();
+    tuning.idle_timeout = Duration::from_secs(60);
+    let out = outbound(
+        &[
+            "--mx-port",
+            &peer.port.to_string(),
+            "--dns",
+            &dns_addr,
+            "--outbound-connections-per-domain",
+            "1",
+        ],
+        tuning,
+    );
+    let a = job(
+        spool.path(),
+        "a.test",
+        "alice@sender.test",
+        &["u@a.test"],
+        BODY,
+    );
+    let b = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["u@b.test"],
+        BODY,
+    );
+    let rt = runtime();
+    let (ra, rb) = rt.block_on(async { tokio::join!(out.deliver(&a), out.deliver(&b)) });
+    assert!(delivered(&ra[0]) && delivered(&rb[0]), "{ra:?} {rb:?}");
+    assert_eq!(peer.max_active(), 2);
+    // Drive the runtime (the QUIT runs in a task) until the surplus connection is closed;
+    // bounded well below the 60 s idle time.
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !peer.events().contains("quit ") {
+            assert!(tokio::time::Instant::now() < deadline, "{}", peer.events());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let events = peer.events();
+    assert_eq!(events.matches("open ").count(), 2, "{events}");
+    assert_eq!(events.matches("quit ").count(), 1, "{events}");
+}

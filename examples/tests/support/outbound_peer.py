@@ -5,11 +5,12 @@ aiosmtpd, a server none of us wrote, configured from the command line.
         [--cert PEM --key PEM] [--require-starttls] [--user NAME:PASSWORD]
         [--reject ADDRESS]... [--defer ADDRESS]... [--reject-data] [--pipelining]
         [--smtputf8] [--delay-data SECONDS] [--timeout SECONDS]
+        [--rcptmax N]
 
 It listens on every --bind address (default 127.0.0.1) on one free port, the same for all,
 and prints `PORT n` once it accepts connections. `--tls broken` offers STARTTLS with a TLS
 configuration no modern client can agree with (TLS 1.2 with RSA key exchange only), so the
-handshake fails.
+handshake fails. `--rcptmax N` announces `LIMITS RCPTMAX=N` (RFC 9422) without enforcing it.
 
 What it saw goes to DIR:
 - `N.env` and `N.body` for each message it took (before its `250`): `from`, `to`, `option`
@@ -39,6 +40,7 @@ class Handler:
         self.reject_data = args.reject_data
         self.pipelining = args.pipelining
         self.delay = args.delay_data
+        self.rcptmax = args.rcptmax
         self.count = 0
         self.active = 0
         self.max_active = 0
@@ -51,6 +53,8 @@ class Handler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(1, "250-PIPELINING")
+        if self.rcptmax:
+            responses.insert(1, "250-LIMITS RCPTMAX=%d" % self.rcptmax)
         return responses
 
     async def handle_QUIT(self, server, session, envelope):
@@ -137,6 +141,7 @@ def main():
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--delay-data", type=float, default=0)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--rcptmax", type=int, default=0)
     args = parser.parse_args()
     binds = args.bind or ["127.0.0.1"]
 
