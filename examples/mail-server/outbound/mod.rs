@@ -174,7 +174,7 @@ impl Outbound {
                 Some(SmarthostSettings {
                     host: host.clone(),
                     port: *port,
-                    implicit_tls: *port == 465,
+                    implicit_tls: out.smarthost_implicit_tls.unwrap_or(*port == 465),
                     tls,
                     credentials,
                 })

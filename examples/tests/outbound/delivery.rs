@@ -1376,3 +1376,42 @@ fn idle_connections_beyond_the_per_server_limit_are_closed() {
     assert_eq!(events.matches("open ").count(), 2, "{events}");
     assert_eq!(events.matches("quit ").count(), 1, "{events}");
 }
+
+/// `--smarthost-tls implicit`: TLS from the first byte (as on port 465), verified, then AUTH.
+#[test]
+fn the_smarthost_over_implicit_tls() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--tls", "implicit", "--user", "relay-user:pw"]);
+    let spool = TempDir::new("outbound-spool");
+    let password = password_file(spool.path(), "pw");
+    let smarthost = format!("127.0.0.1:{}", peer.port);
+    let ca = peer.cert();
+    let out = outbound(
+        &[
+            "--smarthost",
+            &smarthost,
+            "--smarthost-tls",
+            "implicit",
+            "--smarthost-user",
+            "relay-user",
+            "--smarthost-password-file",
+            password.to_str().expect("utf-8"),
+            "--smarthost-ca",
+            ca.to_str().expect("utf-8"),
+        ],
+        quick(),
+    );
+    let job = job(
+        spool.path(),
+        "example.org",
+        "alice@sender.test",
+        &["bob@example.org"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(delivered(&results[0]), "{results:?}");
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "tls"), ["1"]);
+    assert_eq!(facts(&env, "login"), ["relay-user"]);
+    assert_eq!(body, BODY);
+}
