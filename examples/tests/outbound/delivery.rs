@@ -1415,3 +1415,45 @@ fn the_smarthost_over_implicit_tls() {
     assert_eq!(facts(&env, "login"), ["relay-user"]);
     assert_eq!(body, BODY);
 }
+
+/// No more connections stay idle than --outbound-connections (1 here): after a message to a
+/// second server, the connection to the first, idle the longest, says QUIT at once, long
+/// before the idle time (60 s) is up.
+#[test]
+fn idle_connections_beyond_the_global_limit_are_closed_oldest_first() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--bind", "127.0.0.1", "--bind", "127.0.0.2"]);
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.idle_timeout = Duration::from_secs(60);
+    let out = outbound(
+        &[
+            "--mx-port",
+            &peer.port.to_string(),
+            "--outbound-connections",
+            "1",
+        ],
+        tuning,
+    );
+    let rt = runtime();
+    for domain in ["[127.0.0.1]", "[127.0.0.2]"] {
+        let to = format!("u@{domain}");
+        let job = job(spool.path(), domain, "alice@sender.test", &[&to], BODY);
+        assert!(delivered(&rt.block_on(out.deliver(&job))[0]));
+    }
+    let first = facts(&peer.message(1).expect("first").0, "peer")[0].to_owned();
+    let second = facts(&peer.message(2).expect("second").0, "peer")[0].to_owned();
+    assert_ne!(first, second);
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !peer.events().contains(&format!("quit {first}\n")) {
+            assert!(tokio::time::Instant::now() < deadline, "{}", peer.events());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    assert!(
+        !peer.events().contains(&format!("quit {second}")),
+        "{}",
+        peer.events()
+    );
+}
