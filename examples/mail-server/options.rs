@@ -299,6 +299,8 @@ pub struct Options {
     pub guards: StoreGuards,
     /// Outbound delivery (issue 16): resolver, remote port, smarthost, TLS policy.
     pub outbound: OutboundOptions,
+    /// The outbound queue of issue 16: retries, lifetime, size guard, worker concurrency.
+    pub queue: QueueOptions,
 }
 
 impl Default for Options {
@@ -317,6 +319,7 @@ impl Default for Options {
             listen: ListenLimits::default(),
             guards: StoreGuards::default(),
             outbound: OutboundOptions::default(),
+            queue: QueueOptions::default(),
         }
     }
 }
@@ -564,6 +567,24 @@ OUTBOUND DELIVERY (mail to other domains; docs/mail-server.md, section Outbound 
                              smarthost) [default: 20, Postfix's
                              default_destination_concurrency_limit]
 
+OUTBOUND QUEUE (mail submitted for other domains, kept in DIR/queue):
+    --retry-schedule LIST    Waits after the 1st, 2nd, ... failed attempt, comma-separated
+                             TIMEs (s, m, h or d suffix); the last repeats; RFC 5321
+                             section 4.5.4.1 [default: 30m,1h,2h,4h]
+    --max-queue-lifetime TIME
+                             Give up on a recipient still failing after this long: the
+                             sender gets a bounce (4.4.7); a bounce itself is dropped with
+                             a log line [default: 5d]
+    --delay-warning TIME     Tell the sender once that a message is delayed after this
+                             long; 0 sends no notice [default: 4h]
+    --max-queue-messages N   Messages queued at once; more are refused with 452 4.3.1
+                             [default: 10000]
+    --max-queue-size SIZE    Octets queued at once; more are refused with 452 4.3.1
+                             [default: 1G]
+    --list-queue             Print the queued messages (id, size, sender, pending
+                             recipients, attempts, next try, last error) and exit,
+                             without starting any listener
+
     -h, --help               Print this text
 ";
 
@@ -715,6 +736,25 @@ where
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
             _ => (text.to_owned(), None),
         };
+        // Issue 16, the outbound queue: --list-queue and the flags of QUEUE_FLAGS.
+        if flag == "--list-queue" {
+            if inline.is_some() {
+                return Err(OptionsError::UnexpectedValue(flag));
+            }
+            options.queue.list = true;
+            continue;
+        }
+        if QUEUE_FLAGS.contains(&flag.as_str()) {
+            let value: OsString = match inline {
+                Some(v) => v.into(),
+                None => match rest.next() {
+                    Some(v) if !v.to_string_lossy().starts_with("--") => v,
+                    _ => return Err(OptionsError::MissingValue(flag)),
+                },
+            };
+            queue_flag(&mut options.queue, &flag, utf8(&flag, &value)?)?;
+            continue;
+        }
         // Issue 14, accounts and store: --password-file, --quota, --min-free-space,
         // --allow-local-senders-on-relay.
         if STORE_FLAGS.contains(&flag.as_str()) {
@@ -808,6 +848,81 @@ fn shown_flag(arg: &str) -> &str {
         true => arg.split_once('=').map_or(arg, |(flag, _)| flag),
         false => "<an argument that is no flag, not repeated: it may be a password>",
     }
+}
+
+/// The outbound queue's flags (issue 16). Sources in each field's docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// `--retry-schedule`: 30m, 1h, 2h, 4h (the last repeating): RFC 5321 section 4.5.4.1
+    /// asks for at least 30 minutes between tries.
+    pub retry: Vec<Duration>,
+    /// `--max-queue-lifetime`: 5 days, the RFC's "at least 4-5 days" (Postfix's
+    /// `maximal_queue_lifetime` is also 5d).
+    pub lifetime: Duration,
+    /// `--delay-warning`: 4 hours (Postfix's suggested `delay_warning_time`); `None` for no
+    /// notice (`0`).
+    pub delay_warning: Option<Duration>,
+    /// `--max-queue-messages`: 10000, our choice.
+    pub max_messages: u64,
+    /// `--max-queue-size`: 1 GiB, our choice (with `--min-free-space`, the disk is guarded too).
+    pub max_bytes: u64,
+    /// `--list-queue`: print the queue and exit.
+    pub list: bool,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        QueueOptions {
+            retry: vec![minutes(30), minutes(60), minutes(120), minutes(240)],
+            lifetime: Duration::from_secs(5 * 86400),
+            delay_warning: Some(minutes(240)),
+            max_messages: 10_000,
+            max_bytes: 1 << 30,
+            list: false,
+        }
+    }
+}
+
+/// The queue's flags that take a value.
+const QUEUE_FLAGS: &[&str] = &[
+    "--retry-schedule",
+    "--max-queue-lifetime",
+    "--delay-warning",
+    "--max-queue-messages",
+    "--max-queue-size",
+];
+
+/// A queue duration: [`parse_duration`]'s forms, and a `d` suffix for days.
+fn queue_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
+    match value.strip_suffix('d') {
+        Some(days) => parse_duration(flag, days)?
+            .checked_mul(86400)
+            .ok_or_else(|| invalid(flag, value, "too large")),
+        None => parse_duration(flag, value),
+    }
+}
+
+/// Applies one of [`QUEUE_FLAGS`].
+fn queue_flag(queue: &mut QueueOptions, flag: &str, value: &str) -> Result<(), OptionsError> {
+    match flag {
+        "--retry-schedule" => {
+            queue.retry = value
+                .split(',')
+                .map(|v| queue_duration(flag, v.trim()))
+                .collect::<Result<_, _>>()?;
+        }
+        "--max-queue-lifetime" => queue.lifetime = queue_duration(flag, value)?,
+        "--delay-warning" => {
+            queue.delay_warning = match value {
+                "0" => None,
+                _ => Some(queue_duration(flag, value)?),
+            }
+        }
+        "--max-queue-messages" => queue.max_messages = parse_count(flag, value)? as u64,
+        _ => queue.max_bytes = parse_size(flag, value)?,
+    }
+    Ok(())
 }
 
 /// The flags of issue 14's accounts and store part (`--allow-local-senders-on-relay` takes no

@@ -24,6 +24,8 @@ mod options;
 mod outbound;
 #[path = "../mail-server/pop3.rs"]
 mod pop3;
+#[path = "../mail-server/queue/mod.rs"]
+mod queue;
 #[path = "../mail-server/smtp.rs"]
 mod smtp;
 #[path = "../mail-server/startup.rs"]
