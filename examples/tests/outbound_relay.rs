@@ -2,7 +2,8 @@
 //! (STARTTLS, AUTH) to another domain, the queue hands the message to the outbound side, and
 //! it arrives at Python's aiosmtpd (`support/outbound_peer.py`) on loopback. The MX comes from
 //! Debian's dnsmasq through `--dns` (`crates/mx-resolve/tests/support/dnsmasq.rs`), or the
-//! recipient is a domain literal. The in-process tests of the same code are in
+//! recipient is a domain literal; in the last test the MX is a second mail-server. The
+//! in-process tests of the same code are in
 //! `outbound/delivery.rs` (run by `example_units`).
 //!
 //! Without aiosmtpd or dnsmasq the tests print why and pass, except under `CI=true`, where
@@ -130,5 +131,77 @@ fn a_failed_handshake_is_retried_in_plaintext_and_logged_by_the_server() {
     assert!(
         line.contains(&format!("remote=127.0.0.1[127.0.0.1]:{}", peer.port)),
         "{line}"
+    );
+}
+
+/// Two servers: mail submitted to the first for `user@b.test` arrives in the Maildir of the
+/// second (bound to 127.0.0.2), which dnsmasq names as b.test's MX; the second's `Received:`
+/// says the first delivered over TLS (`ESMTPS`: the second offers STARTTLS with a self-signed
+/// certificate, which opportunistic TLS accepts).
+#[test]
+fn mail_for_another_domain_arrives_in_the_second_servers_maildir() {
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=b.test,mx.b.test,10".into(),
+        "--host-record=mx.b.test,127.0.0.2".into(),
+    ]) else {
+        return;
+    };
+    if !support::have_python() {
+        return;
+    }
+    let data_b = TempDir::new("outbound-relay-b");
+    let second = MailServer::start(
+        data_b.path(),
+        &[
+            "--bind".into(),
+            "127.0.0.2".into(),
+            "--hostname".into(),
+            "mx.b.test".into(),
+            "--domain".into(),
+            "b.test".into(),
+            "--user".into(),
+            "user@b.test:user-password".into(),
+        ],
+    );
+    let data_a = TempDir::new("outbound-relay-a");
+    let mut args = users();
+    args.extend([
+        "--dns".into(),
+        dns.addr.to_string(),
+        "--mx-port".into(),
+        second.smtp.to_string(),
+        "--hostname".into(),
+        "relay.localhost".into(),
+    ]);
+    let first = MailServer::start(data_a.path(), &args);
+    let scratch = TempDir::new("outbound-relay-py");
+    let sent = message("between servers");
+    submit(&first, &scratch, "user@b.test", &sent);
+
+    let inbox = second.maildir("user@b.test").join("new");
+    let (_, stored) = poll("the message in the second server's Maildir", || {
+        support::files(&inbox).pop()
+    });
+    let text = String::from_utf8_lossy(&stored);
+    assert!(stored.ends_with(&sent), "{text}");
+    assert!(
+        text.starts_with("Return-Path: <alice@localhost>\r\n"),
+        "{text}"
+    );
+    let received = text
+        .lines()
+        .find(|l| l.starts_with("Received: from relay.localhost"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        received.contains("(127.0.0.1)") || text.contains("[127.0.0.1]"),
+        "{text}"
+    );
+    assert!(text.contains("with ESMTPS"), "{text}");
+    let logs = first.stderr();
+    let remote = format!("remote=mx.b.test[127.0.0.2]:{}", second.smtp);
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("STARTTLS established") && l.contains(&remote)),
+        "{logs}"
     );
 }
