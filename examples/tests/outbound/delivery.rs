@@ -1325,3 +1325,53 @@ fn idle_connections_beyond_the_global_limit_are_closed_oldest_first() {
         peer.events()
     );
 }
+
+/// `--outbound-tls-verify webpki`: a self-signed MX certificate fails the handshake. With
+/// `--require-tls` nothing is sent; without it, the failed handshake is retried in plaintext
+/// (which is why the mode only guarantees anything together with `--require-tls`).
+#[test]
+fn webpki_verification_refuses_a_self_signed_mx_certificate() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--tls", "starttls"]);
+    let spool = TempDir::new("outbound-spool");
+    let port = peer.port.to_string();
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let strict = outbound(
+        &[
+            "--mx-port",
+            &port,
+            "--outbound-tls-verify",
+            "webpki",
+            "--require-tls",
+        ],
+        quick(),
+    );
+    match &runtime().block_on(strict.deliver(&job))[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(
+                diagnostic.starts_with("TLS handshake failed"),
+                "{diagnostic}"
+            );
+            assert!(
+                diagnostic.to_lowercase().contains("certificate"),
+                "{diagnostic}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 0);
+    let verifying = outbound(
+        &["--mx-port", &port, "--outbound-tls-verify", "webpki"],
+        quick(),
+    );
+    let (results, logs) = with_logs(|| runtime().block_on(verifying.deliver(&job)));
+    assert!(delivered(&results[0]), "{results:?}");
+    assert_eq!(facts(&peer.message(1).expect("stored").0, "tls"), ["0"]);
+    assert!(logs.contains("delivering in plaintext"), "{logs}");
+}
