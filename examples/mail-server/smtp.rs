@@ -930,6 +930,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             info!(%peer, to = %Escaped(&address), "relay refused");
             return Ok(Err(reply(550, [5, 7, 1], "Relaying denied")?));
         }
+        if self.txn.remote.len() >= crate::queue::envelope::MAX_RECIPIENTS {
+            info!(%peer, to = %Escaped(&address), "recipient refused: too many queued recipients");
+            return Ok(Err(reply(
+                452,
+                [4, 5, 3],
+                "Too many recipients for one queued message; send the rest separately",
+            )?));
+        }
         if !self.context.policy.queue.has_room() {
             let (messages, bytes) = self.context.policy.queue.counts();
             warn!(%peer, to = %Escaped(&address), messages, bytes, "recipient refused: the outbound queue is full");

@@ -512,6 +512,64 @@ fn the_queue_size_guard_refuses_with_452() {
 }
 
 #[test]
+fn the_queue_size_in_octets_is_guarded_at_the_end_of_the_data() {
+    let dir = TempDir::new("queue-bytes");
+    let data = dir.path().join("data");
+    let args = server_args(dead_port(), &["--max-queue-size", "300"]);
+    let server = MailServer::start(&data, &args);
+    // Empty queue: RCPT is accepted; the message (with its Received: header) is over 300
+    // octets, so the end of the data is answered 452 4.3.1 and nothing stays queued.
+    let mut conn = submit_session(&server);
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    conn.cmd_expect(&format!("RCPT TO:<{REMOTE}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    let big = format!("Subject: big\r\n\r\n{}\r\n.\r\n", "x".repeat(400));
+    conn.send(big);
+    let reply = conn.expect(452);
+    assert!(reply.contains("4.3.1"), "{reply:?}");
+    assert!(queued(&data).is_empty());
+    assert!(files(&data.join("queue/msg")).is_empty());
+    assert!(files(&data.join("queue/tmp")).is_empty());
+    // A small one still fits.
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    conn.cmd_expect(&format!("RCPT TO:<{REMOTE}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send("Subject: small\r\n\r\nhi\r\n.\r\n");
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
+    assert_eq!(queued(&data).len(), 1);
+}
+
+#[test]
+fn more_than_1000_queued_recipients_get_452_4_5_3() {
+    let dir = TempDir::new("queue-rcpts");
+    let data = dir.path().join("data");
+    let args = server_args(dead_port(), &["--max-recipients", "2000"]);
+    let server = MailServer::start(&data, &args);
+    let mut conn = submit_session(&server);
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    let rcpts: String = (0..1001)
+        .map(|i| format!("RCPT TO:<u{i}@[127.0.0.1]>\r\n"))
+        .collect();
+    conn.send(rcpts);
+    for _ in 0..1000 {
+        conn.expect(250);
+    }
+    let reply = conn.expect(452);
+    assert!(reply.contains("4.5.3"), "{reply:?}");
+    // Local recipients are not counted against it.
+    conn.cmd_expect(&format!("RCPT TO:<{BOB}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send("Subject: many\r\n\r\nhi\r\n.\r\n");
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
+    let ids = queued(&data);
+    assert_eq!(ids.len(), 1);
+    let envelope = std::fs::read_to_string(data.join("queue/env").join(&ids[0])).unwrap();
+    assert_eq!(envelope.matches("\nrcpt\t").count(), 1000);
+}
+
+#[test]
 fn list_queue_prints_the_pending_messages_and_exits() {
     let dir = TempDir::new("queue-list");
     let data = dir.path().join("data");

@@ -31,8 +31,9 @@ use crate::store::write_atomically;
 /// Buffer between [`Spool::write`] and the file.
 const WRITE_BUFFER: usize = 64 * 1024;
 
-/// The most octets of an envelope file read back (a larger one is corrupt).
-const MAX_ENVELOPE: u64 = 16 * 1024 * 1024;
+/// The most octets of an envelope file read back (a larger one is corrupt): room for
+/// [`MAX_RECIPIENTS`](super::envelope::MAX_RECIPIENTS) lines of the longest fields.
+pub const MAX_ENVELOPE: u64 = 4 * 1024 * 1024;
 
 /// The size guard of the queue (`--max-queue-messages`, `--max-queue-size`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,4 +512,81 @@ pub fn by_domain(envelope: &Envelope) -> BTreeMap<String, Vec<String>> {
             .push(rcpt.address.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::tests::TempDir;
+
+    #[test]
+    fn an_oversized_envelope_is_set_aside() {
+        let dir = TempDir::new("queue-oversized");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let id = "1700000000.Q1P1Rbig";
+        let mut text = String::from("sansmail-queue 1\n");
+        while text.len() as u64 <= MAX_ENVELOPE {
+            text.push_str("# padding padding padding padding padding padding padding\n");
+        }
+        fs::write(queue.dir("env").join(id), &text).unwrap();
+        fs::write(queue.message_path(id), b"x").unwrap();
+        let entries = queue.scan().unwrap();
+        match &entries[..] {
+            [Entry::SetAside { id: got, reason }] => {
+                assert_eq!(got, id);
+                assert!(reason.contains("larger than"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(queue.dir("corrupt").join(format!("{id}.env")).is_file());
+        assert!(queue.dir("corrupt").join(format!("{id}.msg")).is_file());
+    }
+
+    #[test]
+    fn the_size_guard_counts_messages_and_octets() {
+        let dir = TempDir::new("queue-guard");
+        let limits = QueueLimits {
+            max_messages: 2,
+            max_bytes: 100,
+        };
+        let queue = Queue::open(&dir.0, limits).unwrap();
+        let envelope = |id: &str| Envelope {
+            id: id.into(),
+            arrival: std::time::UNIX_EPOCH,
+            from: "a@b.example".into(),
+            user: None,
+            size: 0,
+            smtputf8: false,
+            eight_bit: false,
+            attempts: 0,
+            next_try: std::time::UNIX_EPOCH,
+            warned: false,
+            recipients: vec![super::super::envelope::Recipient::new("c@d.example".into())],
+        };
+        let queue_one = |id: &str, size: usize| {
+            let mut spool = queue.spool(id).unwrap();
+            spool.write(&vec![b'x'; size]).unwrap();
+            let mut e = envelope(id);
+            spool.commit(&mut e).map(|()| e)
+        };
+        let first = queue_one("Q1", 60).unwrap();
+        queue.confirm("Q1");
+        // 60 + 41 octets is over 100: refused, and nothing is left of it.
+        assert!(matches!(queue_one("Q2", 41), Err(SpoolError::Full)));
+        assert!(!queue.message_path("Q2").exists());
+        assert!(!queue.dir("tmp").join("Q2").exists());
+        queue_one("Q3", 40).unwrap();
+        assert_eq!(queue.counts(), (2, 100));
+        assert!(!queue.has_room());
+        // Two messages: a third is refused whatever its size.
+        assert!(matches!(queue_one("Q4", 0), Err(SpoolError::Full)));
+        // Withdrawn and removed messages give their room back; the counts survive a reopen.
+        queue.withdraw("Q3");
+        assert_eq!(queue.counts(), (1, 60));
+        let reopened = Queue::open(&dir.0, limits).unwrap();
+        assert_eq!(reopened.counts(), (1, 60));
+        queue.remove(&first).unwrap();
+        assert_eq!(queue.counts(), (0, 0));
+        assert!(queue.scan().unwrap().is_empty());
+    }
 }
