@@ -33,8 +33,6 @@ pub mod guard;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;
-// Called by the queue's delivery worker (examples/mail-server/queue/, branch i16-queue).
-#[allow(dead_code)]
 pub mod outbound;
 pub mod pop3;
 pub mod queue;

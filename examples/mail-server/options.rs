@@ -550,8 +550,9 @@ OUTBOUND DELIVERY (mail to other domains; docs/mail-server.md, section Outbound 
                              'webpki' requires one that verifies against the Mozilla roots
                              for the MX name [default: any]
     --smarthost HOST:PORT    Send all outbound mail to this relay instead of looking up MX
-                             records: TLS required (implicit TLS on port 465, STARTTLS
-                             otherwise), certificate verified
+                             records: TLS required, certificate verified
+    --smarthost-tls MODE     'implicit' (TLS from the first byte, RFC 8314) or 'starttls'
+                             [default: implicit on port 465, starttls on any other]
     --smarthost-user NAME    Authenticate to the smarthost (AUTH PLAIN or LOGIN) as NAME;
                              needs --smarthost-password-file
     --smarthost-password-file FILE
@@ -1195,6 +1196,9 @@ pub struct OutboundOptions {
     pub smarthost_password_file: Option<PathBuf>,
     /// `--smarthost-ca PEM`: trust anchors for the smarthost instead of the Mozilla roots.
     pub smarthost_ca: Option<PathBuf>,
+    /// `--smarthost-tls implicit|starttls`: `Some(true)` for implicit TLS; `None` picks by
+    /// the port (implicit on 465, RFC 8314).
+    pub smarthost_implicit_tls: Option<bool>,
     /// `--require-tls`: never deliver in plaintext.
     pub require_tls: bool,
     /// `--outbound-tls-verify MODE`.
@@ -1216,6 +1220,7 @@ impl Default for OutboundOptions {
             smarthost_user: None,
             smarthost_password_file: None,
             smarthost_ca: None,
+            smarthost_implicit_tls: None,
             require_tls: false,
             verify: OutboundVerify::Any,
             max_connections: 100,
@@ -1232,6 +1237,7 @@ const OUTBOUND_FLAGS: &[&str] = &[
     "--smarthost-user",
     "--smarthost-password-file",
     "--smarthost-ca",
+    "--smarthost-tls",
     "--require-tls",
     "--outbound-tls-verify",
     "--outbound-connections",
@@ -1283,6 +1289,13 @@ fn outbound_flag(
             outbound.smarthost = Some((host.to_ascii_lowercase(), parse_port(flag, port)?));
         }
         "--smarthost-user" => outbound.smarthost_user = Some(value.to_owned()),
+        "--smarthost-tls" => {
+            outbound.smarthost_implicit_tls = match value {
+                "implicit" => Some(true),
+                "starttls" => Some(false),
+                _ => return Err(invalid(flag, value, "expected implicit or starttls")),
+            };
+        }
         "--outbound-tls-verify" => {
             outbound.verify = match value {
                 "any" => OutboundVerify::Any,
@@ -1317,6 +1330,7 @@ fn check_outbound(outbound: &OutboundOptions) -> Result<(), OptionsError> {
             outbound.smarthost_password_file.is_some(),
         ),
         ("--smarthost-ca", outbound.smarthost_ca.is_some()),
+        ("--smarthost-tls", outbound.smarthost_implicit_tls.is_some()),
     ];
     if outbound.smarthost.is_none() {
         if let Some((flag, _)) = needs_smarthost.iter().find(|(_, given)| *given) {
@@ -1939,6 +1953,8 @@ mod tests {
             "/p",
             "--smarthost-ca",
             "/ca.pem",
+            "--smarthost-tls",
+            "implicit",
             "--outbound-connections",
             "7",
             "--outbound-connections-per-domain",
@@ -1953,6 +1969,7 @@ mod tests {
         assert_eq!(o.smarthost_user.as_deref(), Some("me"));
         assert_eq!(o.smarthost_password_file, Some(PathBuf::from("/p")));
         assert_eq!(o.smarthost_ca, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(o.smarthost_implicit_tls, Some(true));
         assert_eq!((o.max_connections, o.max_connections_per_domain), (7, 3));
         let o = run(&["--smarthost", "[::1]:465", "--dns", "[::1]:53"]).outbound;
         assert_eq!(o.smarthost, Some(("::1".to_owned(), 465)));
@@ -1969,6 +1986,11 @@ mod tests {
             (&["--outbound-connections", "0"], "greater than 0"),
             (&["--smarthost-user", "me"], "needs --smarthost"),
             (&["--smarthost-ca", "/ca"], "needs --smarthost"),
+            (&["--smarthost-tls", "starttls"], "needs --smarthost"),
+            (
+                &["--smarthost", "h:25", "--smarthost-tls", "tls"],
+                "expected implicit or starttls",
+            ),
             (
                 &["--smarthost", "h:25", "--smarthost-user", "me"],
                 "needs --smarthost-password-file",

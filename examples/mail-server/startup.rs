@@ -275,7 +275,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     ));
     let worker = Worker::new(
         queue,
-        outbound,
+        outbound.clone(),
         policy.clone(),
         options.hostname.clone(),
         WorkerSettings {
@@ -299,6 +299,8 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     let _ = stop_worker.send(true);
     info!("shutting down: no new connections, open sessions finish their transaction");
     listeners.shut_down(SHUTDOWN_GRACE).await;
+    // Connections kept for reuse say QUIT rather than vanish.
+    outbound.shut_down().await;
     Ok(())
 }
 

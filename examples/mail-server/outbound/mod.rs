@@ -174,7 +174,7 @@ impl Outbound {
                 Some(SmarthostSettings {
                     host: host.clone(),
                     port: *port,
-                    implicit_tls: *port == 465,
+                    implicit_tls: out.smarthost_implicit_tls.unwrap_or(*port == 465),
                     tls,
                     credentials,
                 })
@@ -302,6 +302,11 @@ impl Outbound {
         }
     }
 
+    /// Closes the idle connections with QUIT, for a clean shutdown.
+    pub(crate) async fn shut_down(&self) {
+        self.inner.pool.close_idle().await;
+    }
+
     /// One candidate: `Ok` when the recipients in `open` (positions in the message's
     /// recipients) were all decided there, `Err((remote, why))` when the next candidate
     /// should be tried for those left undecided.
@@ -345,9 +350,10 @@ impl Outbound {
                     info!(%remote, reason = %broken.diagnostic, "cached connection lost: opening a new one");
                     continue;
                 }
-                Some(broken) if broken.body_sent => {
+                Some(broken) if broken.body_sent || broken.local => {
                     // The message may have arrived: the next MX could deliver it twice (RFC
-                    // 5321 section 6.1); retry later instead.
+                    // 5321 section 6.1); retry later instead. (A spool file that cannot be
+                    // read fails with every server alike.)
                     for &position in open {
                         if let Some(slot) = message
                             .recipients

@@ -3,7 +3,8 @@
 //!
 //! A delivery holds a place in both limits from before its lookup until its results are
 //! known; idle sessions hold none (they are bounded by the per-destination limit for each
-//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT).
+//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT;
+//! the client's command timeout bounds the wait for the `221`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,9 +19,6 @@ use super::session::Session;
 /// Idle sessions are cached by server address and whether it is the smarthost.
 type Key = (SocketAddr, bool);
 
-/// How long a QUIT may take when an idle session is closed.
-const QUIT_LIMIT: Duration = Duration::from_secs(10);
-
 /// The idle sessions and the limits.
 pub(crate) struct Pool {
     idle: Mutex<HashMap<Key, Vec<(u64, Session)>>>,
@@ -28,6 +26,9 @@ pub(crate) struct Pool {
     global: Arc<Semaphore>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
     per_destination: usize,
+    /// Idle sessions kept at most, all servers together: the global limit, so that a burst
+    /// of deliveries to many servers does not leave as many sockets open.
+    max_idle: usize,
     idle_timeout: Duration,
 }
 
@@ -46,6 +47,7 @@ impl Pool {
             global: Arc::new(Semaphore::new(global.max(1))),
             destinations: Mutex::new(HashMap::new()),
             per_destination: per_destination.max(1),
+            max_idle: global.max(1),
             idle_timeout,
         })
     }
@@ -89,30 +91,51 @@ impl Pool {
         }
     }
 
-    /// Keeps `session` for the next message to `key`, for [`Pool::idle_timeout`] at most;
-    /// then it says QUIT.
+    /// Keeps `session` for the next message to `key`, for the idle time at most; then it
+    /// says QUIT. Beyond the per-server limit it says QUIT at once; beyond the total, the
+    /// session idle the longest does.
     pub(crate) fn put(self: &Arc<Self>, key: Key, session: Session) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let surplus = {
+        let (kept, surplus) = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             let list = idle.entry(key).or_default();
             if list.len() >= self.per_destination {
-                Some(session)
+                (false, Some(session))
             } else {
                 list.push((id, session));
-                None
+                let total: usize = idle.values().map(Vec::len).sum();
+                match total > self.max_idle {
+                    true => (true, oldest(&mut idle)),
+                    false => (true, None),
+                }
             }
         };
         let pool = self.clone();
         tokio::spawn(async move {
             if let Some(session) = surplus {
-                return session.quit(QUIT_LIMIT).await;
+                session.quit().await;
+            }
+            if !kept {
+                return;
             }
             tokio::time::sleep(pool.idle_timeout).await;
             if let Some(session) = pool.remove(key, id) {
-                session.quit(QUIT_LIMIT).await;
+                session.quit().await;
             }
         });
+    }
+
+    /// Closes every idle session with QUIT (at shutdown).
+    pub(crate) async fn close_idle(&self) {
+        let idle: Vec<Session> = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.drain()
+                .flat_map(|(_, list)| list.into_iter().map(|(_, session)| session))
+                .collect()
+        };
+        for session in idle {
+            session.quit().await;
+        }
     }
 
     fn remove(&self, key: Key, id: u64) -> Option<Session> {
@@ -125,4 +148,23 @@ impl Pool {
         }
         Some(session)
     }
+}
+
+/// Takes the session idle the longest (the smallest id) out of `idle`.
+fn oldest(idle: &mut HashMap<Key, Vec<(u64, Session)>>) -> Option<Session> {
+    let (key, at) = idle
+        .iter()
+        .flat_map(|(key, list)| {
+            list.iter()
+                .enumerate()
+                .map(move |(at, (id, _))| (*id, *key, at))
+        })
+        .min_by_key(|(id, _, _)| *id)
+        .map(|(_, key, at)| (key, at))?;
+    let list = idle.get_mut(&key)?;
+    let (_, session) = list.remove(at);
+    if list.is_empty() {
+        idle.remove(&key);
+    }
+    Some(session)
 }

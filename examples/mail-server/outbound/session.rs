@@ -98,6 +98,8 @@ pub(crate) struct Broken {
     pub(crate) progressed: bool,
     /// The end of the body went out: the message may have been delivered.
     pub(crate) body_sent: bool,
+    /// The spool file could not be read: another server would fare no better.
+    pub(crate) local: bool,
 }
 
 /// The outcome of [`Session::transact`].
@@ -225,14 +227,11 @@ impl Session {
         }
     }
 
-    /// Ends the session with QUIT, waiting for the server's `221` for at most the command
-    /// timeout.
-    pub(crate) async fn quit(mut self, limit: std::time::Duration) {
+    /// Ends the session with QUIT and waits for the server's `221` (the client's command
+    /// timeout bounds the wait).
+    pub(crate) async fn quit(mut self) {
         self.conn.quit();
-        let _ = tokio::time::timeout(limit, async {
-            while let Ok(Some(_)) = self.conn.next_event().await {}
-        })
-        .await;
+        while let Ok(Some(_)) = self.conn.next_event().await {}
     }
 
     /// Sends `message` to the recipients at `open` (positions in the message's recipients),
@@ -285,6 +284,7 @@ impl Session {
                     diagnostic: error.to_string(),
                     progressed: false,
                     body_sent: false,
+                    local: false,
                 });
                 return;
             }
@@ -293,6 +293,7 @@ impl Session {
         let mut decided = vec![false; batch.len()];
         let mut progressed = false;
         let mut body_sent = false;
+        let mut local = false;
         let broken = loop {
             let event = match self.conn.next_event().await {
                 Ok(Some(event)) => event,
@@ -315,17 +316,18 @@ impl Session {
                     let mut file = match tokio::fs::File::open(&job.message).await {
                         Ok(file) => CheckedRead::new(file),
                         Err(error) => {
-                            let why = format!("cannot read the queued message: {error}");
-                            break Some(why);
+                            local = true;
+                            break Some(format!("cannot read the queued message: {error}"));
                         }
                     };
                     match self.conn.send_body_from(&mut file).await {
                         Ok(true) => body_sent = true,
                         Ok(false) => {}
-                        Err(error) => match file.failed {
-                            true => break Some(format!("cannot read the queued message: {error}")),
-                            false => break Some(error.to_string()),
-                        },
+                        Err(error) if file.failed => {
+                            local = true;
+                            break Some(format!("cannot read the queued message: {error}"));
+                        }
+                        Err(error) => break Some(error.to_string()),
                     }
                 }
                 Event::MessageAccepted(reply) => {
@@ -384,6 +386,7 @@ impl Session {
                 diagnostic,
                 progressed,
                 body_sent,
+                local,
             });
         }
     }

@@ -1087,3 +1087,373 @@ fn lookup_failures_are_permanent_or_temporary() {
         other => panic!("{other:?}"),
     }
 }
+
+/// What a scripted server saw: the command lines and the BDAT chunks, in order.
+fn scripted_mx(listener: std::net::TcpListener) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::Read;
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        let mut reader = BufReader::new(stream);
+        let mut seen = Vec::new();
+        let line = |reader: &mut BufReader<std::net::TcpStream>, seen: &mut Vec<String>| {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read");
+            seen.push(line.trim_end().to_owned());
+            line
+        };
+        writer.write_all(b"220 scripted.test ESMTP\r\n").unwrap();
+        line(&mut reader, &mut seen);
+        writer
+            .write_all(
+                b"250-scripted.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 1000000\r\n",
+            )
+            .unwrap();
+        // No reply before MAIL and both RCPTs have arrived: a client that waited for the
+        // reply to MAIL would wait for ever.
+        for _ in 0..3 {
+            line(&mut reader, &mut seen);
+        }
+        writer
+            .write_all(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n")
+            .unwrap();
+        let bdat = line(&mut reader, &mut seen);
+        let size: usize = bdat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("BDAT size");
+        let mut chunk = vec![0; size];
+        reader.read_exact(&mut chunk).expect("chunk");
+        seen.push(String::from_utf8_lossy(&chunk).into_owned());
+        writer.write_all(b"250 2.0.0 queued\r\n").unwrap();
+        seen
+    })
+}
+
+/// With PIPELINING and CHUNKING offered, MAIL and the RCPTs go out together and the body as
+/// BDAT, byte for byte (no dot-stuffing), after the RCPT replies, to the accepted recipients.
+#[test]
+fn pipelining_and_chunking_are_used_when_offered() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let server = scripted_mx(listener);
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.timeouts.mail = Duration::from_secs(5);
+    let out = outbound(
+        &["--mx-port", &port, "--hostname", "relay.sender.test"],
+        tuning,
+    );
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["one@[127.0.0.1]", "gone@[127.0.0.1]"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(delivered(&results[0]), "{results:?}");
+    assert!(
+        matches!(&results[1], RecipientResult::Permanent { status, .. } if status == "5.1.1"),
+        "{results:?}"
+    );
+    let seen = server.join().expect("server");
+    assert_eq!(
+        seen,
+        [
+            "EHLO relay.sender.test".to_owned(),
+            format!("MAIL FROM:<alice@sender.test> SIZE={}", BODY.len()),
+            "RCPT TO:<one@[127.0.0.1]>".to_owned(),
+            "RCPT TO:<gone@[127.0.0.1]>".to_owned(),
+            format!("BDAT {} LAST", BODY.len()),
+            String::from_utf8(BODY.to_vec()).unwrap(),
+        ]
+    );
+}
+
+/// A server announcing `LIMITS RCPTMAX=2` (RFC 9422) gets five recipients in three
+/// transactions over the one connection.
+#[test]
+fn recipients_beyond_the_servers_rcptmax_go_in_further_transactions() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--rcptmax", "2", "--pipelining"]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let to = ["a", "b", "c", "d", "e"].map(|u| format!("{u}@[127.0.0.1]"));
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let job = job(spool.path(), "[127.0.0.1]", "alice@sender.test", &to, BODY);
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(results.iter().all(delivered), "{results:?}");
+    assert_eq!(results.len(), 5);
+    let batches: Vec<Vec<String>> = (1..=3)
+        .map(|n| {
+            let (env, body) = peer.message(n).expect("stored");
+            assert_eq!(body, BODY);
+            facts(&env, "to").into_iter().map(str::to_owned).collect()
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        [
+            vec!["a@[127.0.0.1]", "b@[127.0.0.1]"],
+            vec!["c@[127.0.0.1]", "d@[127.0.0.1]"],
+            vec!["e@[127.0.0.1]"]
+        ]
+    );
+    assert_eq!(peer.count(), 3);
+    assert_eq!(peer.events().lines().count(), 1, "{}", peer.events());
+}
+
+/// Shutting down closes the idle connections with QUIT.
+#[test]
+fn shutting_down_says_quit_on_idle_connections() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &[]);
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    let rt = runtime();
+    assert!(delivered(&rt.block_on(out.deliver(&job))[0]));
+    let connection = facts(&peer.message(1).expect("stored").0, "peer")[0].to_owned();
+    assert!(!peer.events().contains("quit"), "{}", peer.events());
+    rt.block_on(out.shut_down());
+    support::poll("QUIT at shutdown", || {
+        peer.events()
+            .contains(&format!("quit {connection}\n"))
+            .then_some(())
+    });
+}
+
+/// A spool file that cannot be read fails temporarily, and no other MX is tried with it
+/// (both MX hosts are the one peer, on 127.0.0.1 and 127.0.0.2).
+#[test]
+fn an_unreadable_spool_file_is_temporary_and_tries_no_other_mx() {
+    let Some(python) = python() else { return };
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=b.test,mx1.b.test,10".into(),
+        "--mx-host=b.test,mx2.b.test,20".into(),
+        "--host-record=mx1.b.test,127.0.0.1".into(),
+        "--host-record=mx2.b.test,127.0.0.2".into(),
+    ]) else {
+        return;
+    };
+    let peer = Peer::start(&python, &["--bind", "127.0.0.1", "--bind", "127.0.0.2"]);
+    let spool = TempDir::new("outbound-spool");
+    let dns_addr = dns.addr.to_string();
+    let out = outbound(
+        &["--mx-port", &peer.port.to_string(), "--dns", &dns_addr],
+        quick(),
+    );
+    let mut job = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["user@b.test"],
+        BODY,
+    );
+    job.message = spool.path().join("gone");
+    match &runtime().block_on(out.deliver(&job))[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert!(
+                diagnostic.starts_with("cannot read the queued message"),
+                "{diagnostic}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peer.count(), 0);
+    let opened = peer
+        .events()
+        .lines()
+        .filter(|l| l.starts_with("open "))
+        .count();
+    assert_eq!(opened, 1, "{}", peer.events());
+}
+
+/// A server whose listen queue is full never completes the TCP handshake: past the connect
+/// timeout the recipients fail temporarily.
+#[test]
+fn a_connection_that_never_completes_times_out() {
+    let rt = runtime();
+    let _guard = rt.enter();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    // A backlog of 0 holds one connection; the next SYNs are dropped while it is not
+    // accepted.
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("addr");
+    let fillers: Vec<std::net::TcpStream> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()
+        })
+        .collect();
+    assert!(!fillers.is_empty());
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.connect_timeout = Duration::from_millis(500);
+    let out = outbound(&["--mx-port", &addr.port().to_string()], tuning);
+    let job = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "alice@sender.test",
+        &["bob@[127.0.0.1]"],
+        BODY,
+    );
+    match &rt.block_on(out.deliver(&job))[0] {
+        RecipientResult::Temporary { diagnostic, .. } => {
+            assert_eq!(diagnostic, "cannot connect: no connection within 500ms")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(listener);
+}
+
+/// Two domains whose MX is the same server, delivered at once: two connections, but only
+/// --outbound-connections-per-domain (1) of them stays idle for reuse; the other says QUIT
+/// as soon as its message is done, long before the idle time (60 s here) is up.
+#[test]
+fn idle_connections_beyond_the_per_server_limit_are_closed() {
+    let Some(python) = python() else { return };
+    let Some(dns) = dnsmasq::Dnsmasq::start(&[
+        "--mx-host=a.test,mx.a.test,10".into(),
+        "--mx-host=b.test,mx.a.test,10".into(),
+        "--host-record=mx.a.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let peer = Peer::start(&python, &["--delay-data", "1"]);
+    let spool = TempDir::new("outbound-spool");
+    let dns_addr = dns.addr.to_string();
+    let mut tuning = quick();
+    tuning.idle_timeout = Duration::from_secs(60);
+    let out = outbound(
+        &[
+            "--mx-port",
+            &peer.port.to_string(),
+            "--dns",
+            &dns_addr,
+            "--outbound-connections-per-domain",
+            "1",
+        ],
+        tuning,
+    );
+    let a = job(
+        spool.path(),
+        "a.test",
+        "alice@sender.test",
+        &["u@a.test"],
+        BODY,
+    );
+    let b = job(
+        spool.path(),
+        "b.test",
+        "alice@sender.test",
+        &["u@b.test"],
+        BODY,
+    );
+    let rt = runtime();
+    let (ra, rb) = rt.block_on(async { tokio::join!(out.deliver(&a), out.deliver(&b)) });
+    assert!(delivered(&ra[0]) && delivered(&rb[0]), "{ra:?} {rb:?}");
+    assert_eq!(peer.max_active(), 2);
+    // Drive the runtime (the QUIT runs in a task) until the surplus connection is closed;
+    // bounded well below the 60 s idle time.
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !peer.events().contains("quit ") {
+            assert!(tokio::time::Instant::now() < deadline, "{}", peer.events());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let events = peer.events();
+    assert_eq!(events.matches("open ").count(), 2, "{events}");
+    assert_eq!(events.matches("quit ").count(), 1, "{events}");
+}
+
+/// `--smarthost-tls implicit`: TLS from the first byte (as on port 465), verified, then AUTH.
+#[test]
+fn the_smarthost_over_implicit_tls() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--tls", "implicit", "--user", "relay-user:pw"]);
+    let spool = TempDir::new("outbound-spool");
+    let password = password_file(spool.path(), "pw");
+    let smarthost = format!("127.0.0.1:{}", peer.port);
+    let ca = peer.cert();
+    let out = outbound(
+        &[
+            "--smarthost",
+            &smarthost,
+            "--smarthost-tls",
+            "implicit",
+            "--smarthost-user",
+            "relay-user",
+            "--smarthost-password-file",
+            password.to_str().expect("utf-8"),
+            "--smarthost-ca",
+            ca.to_str().expect("utf-8"),
+        ],
+        quick(),
+    );
+    let job = job(
+        spool.path(),
+        "example.org",
+        "alice@sender.test",
+        &["bob@example.org"],
+        BODY,
+    );
+    let results = runtime().block_on(out.deliver(&job));
+    assert!(delivered(&results[0]), "{results:?}");
+    let (env, body) = peer.message(1).expect("stored");
+    assert_eq!(facts(&env, "tls"), ["1"]);
+    assert_eq!(facts(&env, "login"), ["relay-user"]);
+    assert_eq!(body, BODY);
+}
+
+/// No more connections stay idle than --outbound-connections (1 here): after a message to a
+/// second server, the connection to the first, idle the longest, says QUIT at once, long
+/// before the idle time (60 s) is up.
+#[test]
+fn idle_connections_beyond_the_global_limit_are_closed_oldest_first() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(&python, &["--bind", "127.0.0.1", "--bind", "127.0.0.2"]);
+    let spool = TempDir::new("outbound-spool");
+    let mut tuning = quick();
+    tuning.idle_timeout = Duration::from_secs(60);
+    let out = outbound(
+        &[
+            "--mx-port",
+            &peer.port.to_string(),
+            "--outbound-connections",
+            "1",
+        ],
+        tuning,
+    );
+    let rt = runtime();
+    for domain in ["[127.0.0.1]", "[127.0.0.2]"] {
+        let to = format!("u@{domain}");
+        let job = job(spool.path(), domain, "alice@sender.test", &[&to], BODY);
+        assert!(delivered(&rt.block_on(out.deliver(&job))[0]));
+    }
+    let first = facts(&peer.message(1).expect("first").0, "peer")[0].to_owned();
+    let second = facts(&peer.message(2).expect("second").0, "peer")[0].to_owned();
+    assert_ne!(first, second);
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !peer.events().contains(&format!("quit {first}\n")) {
+            assert!(tokio::time::Instant::now() < deadline, "{}", peer.events());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    assert!(
+        !peer.events().contains(&format!("quit {second}")),
+        "{}",
+        peer.events()
+    );
+}

@@ -1,15 +1,17 @@
 """A remote MX for the outbound-delivery tests (examples/tests/outbound_*.rs): Python's
 aiosmtpd, a server none of us wrote, configured from the command line.
 
-    python3 outbound_peer.py --outdir DIR [--bind IP]... [--tls none|starttls|broken]
+    python3 outbound_peer.py --outdir DIR [--bind IP]... [--tls none|starttls|broken|implicit]
         [--cert PEM --key PEM] [--require-starttls] [--user NAME:PASSWORD]
         [--reject ADDRESS]... [--defer ADDRESS]... [--reject-data] [--pipelining]
         [--smtputf8] [--delay-data SECONDS] [--timeout SECONDS]
+        [--rcptmax N]
 
 It listens on every --bind address (default 127.0.0.1) on one free port, the same for all,
 and prints `PORT n` once it accepts connections. `--tls broken` offers STARTTLS with a TLS
 configuration no modern client can agree with (TLS 1.2 with RSA key exchange only), so the
-handshake fails.
+handshake fails; `--tls implicit` speaks TLS from the first byte (port 465 style).
+`--rcptmax N` announces `LIMITS RCPTMAX=N` (RFC 9422) without enforcing it.
 
 What it saw goes to DIR:
 - `N.env` and `N.body` for each message it took (before its `250`): `from`, `to`, `option`
@@ -39,6 +41,7 @@ class Handler:
         self.reject_data = args.reject_data
         self.pipelining = args.pipelining
         self.delay = args.delay_data
+        self.rcptmax = args.rcptmax
         self.count = 0
         self.active = 0
         self.max_active = 0
@@ -51,6 +54,8 @@ class Handler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(1, "250-PIPELINING")
+        if self.rcptmax:
+            responses.insert(1, "250-LIMITS RCPTMAX=%d" % self.rcptmax)
         return responses
 
     async def handle_QUIT(self, server, session, envelope):
@@ -91,7 +96,12 @@ class Handler:
         lines = ["from " + envelope.mail_from]
         lines += ["to " + address for address in envelope.rcpt_tos]
         lines += ["option " + option for option in envelope.mail_options]
-        lines.append("tls %d" % (session.ssl is not None))
+        # session.ssl is only set by STARTTLS; with implicit TLS ask the transport.
+        tls = session.ssl is not None or (
+            server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None
+        )
+        lines.append("tls %d" % tls)
         if login is not None:
             lines.append("login " + login)
         lines.append("helo %s" % session.host_name)
@@ -125,7 +135,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--outdir", required=True)
     parser.add_argument("--bind", action="append", default=[])
-    parser.add_argument("--tls", choices=["none", "starttls", "broken"], default="none")
+    parser.add_argument(
+        "--tls", choices=["none", "starttls", "broken", "implicit"], default="none"
+    )
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--require-starttls", action="store_true")
@@ -137,6 +149,7 @@ def main():
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--delay-data", type=float, default=0)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--rcptmax", type=int, default=0)
     args = parser.parse_args()
     binds = args.bind or ["127.0.0.1"]
 
@@ -168,9 +181,12 @@ def main():
         "timeout": args.timeout,
         "enable_SMTPUTF8": args.smtputf8,
     }
-    if context is not None:
+    if context is not None and args.tls != "implicit":
         kwargs["tls_context"] = context
         kwargs["require_starttls"] = args.require_starttls
+    if args.tls == "implicit":
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; the connection is TLS from the start.
+        kwargs["auth_require_tls"] = False
     if args.user:
         users = dict(user.split(":", 1) for user in args.user)
         kwargs["authenticator"] = authenticator(users)
@@ -182,7 +198,10 @@ def main():
         port = 0
         for address in binds:
             server = await loop.create_server(
-                lambda: Recording(handler, loop=loop, **kwargs), address, port
+                lambda: Recording(handler, loop=loop, **kwargs),
+                address,
+                port,
+                ssl=context if args.tls == "implicit" else None,
             )
             port = server.sockets[0].getsockname()[1]
             servers.append(server)
