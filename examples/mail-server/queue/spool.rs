@@ -297,11 +297,17 @@ impl Queue {
     pub fn scan(&self) -> io::Result<Vec<Entry>> {
         let mut out = Vec::new();
         for id in names(&self.dir("env"))? {
+            // Being committed or withdrawn by its session right now.
+            if self.is_held(&id) {
+                continue;
+            }
             let path = self.dir("env").join(&id);
             match read_envelope(&path, &id) {
                 Ok(envelope) if self.message_path(&id).is_file() => {
                     out.push(Entry::Ready(envelope))
                 }
+                // Finished (envelope, then message removed) between the read and the check.
+                Ok(_) if !path.exists() => {}
                 Ok(_) => {
                     let reason = "its message file is missing".to_owned();
                     self.set_aside(&id, &reason);
