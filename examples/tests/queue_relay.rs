@@ -366,7 +366,7 @@ fn a_permanent_failure_bounces_to_the_sender() {
         "field Action failed\n",
         "field Status 5.1.1\n",
         "field Diagnostic-Code smtp; 550 5.1.1",
-        "field Remote-MTA dns; ",
+        "field Remote-MTA dns; [127.0.0.1]\n",
         "original Subject: doomed\n",
         "original Received: from client.test",
     ] {
