@@ -11,9 +11,9 @@ use tracing::warn;
 /// A failure to find where to deliver, for every recipient of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum RouteError {
-    /// Bounce with this enhanced status code.
+    /// Bounce with this enhanced status code (`5.x.y`) and text.
     Permanent { status: String, diagnostic: String },
-    /// Try again later.
+    /// Try again later, for this reason.
     Temporary { diagnostic: String },
 }
 
@@ -53,7 +53,7 @@ impl Target {
 /// How destinations are found.
 #[derive(Debug)]
 pub(super) enum Router {
-    /// `--smarthost HOST:PORT`.
+    /// `--smarthost HOST:PORT`: every domain goes there.
     Smarthost { host: String, port: u16 },
     /// MX lookups (and address literals, which need none) by mx-resolve's planner, on the
     /// remote port.

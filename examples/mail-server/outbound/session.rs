@@ -41,12 +41,15 @@ pub(crate) struct Settings {
 
 /// The smarthost's connection settings.
 pub(crate) struct SmarthostSettings {
+    /// `--smarthost` HOST: where to connect, and the name its certificate must carry.
     pub(crate) host: String,
+    /// `--smarthost` PORT.
     pub(crate) port: u16,
     /// Port 465: TLS from the first byte (RFC 8314); otherwise STARTTLS, required.
     pub(crate) implicit_tls: bool,
     /// Verifies the smarthost's certificate (`--smarthost-ca`, else the Mozilla roots).
     pub(crate) tls: Arc<TlsConfig>,
+    /// `--smarthost-user` with the password of `--smarthost-password-file`.
     pub(crate) credentials: Option<Credentials>,
 }
 
@@ -93,6 +96,7 @@ pub(crate) struct Session {
 /// What a session broke with during a transaction.
 #[derive(Debug)]
 pub(crate) struct Broken {
+    /// Why, for the recipients' results.
     pub(crate) diagnostic: String,
     /// The server answered something in this transaction.
     pub(crate) progressed: bool,

@@ -1375,3 +1375,66 @@ fn webpki_verification_refuses_a_self_signed_mx_certificate() {
     assert_eq!(facts(&peer.message(1).expect("stored").0, "tls"), ["0"]);
     assert!(logs.contains("delivering in plaintext"), "{logs}");
 }
+
+/// MAIL refused: every recipient gets the reply's class, 550 permanent with its enhanced
+/// code, 451 temporary (with the RCPTs pipelined behind it).
+#[test]
+fn a_refused_sender_decides_every_recipient() {
+    let Some(python) = python() else { return };
+    let peer = Peer::start(
+        &python,
+        &[
+            "--pipelining",
+            "--reject-from",
+            "spammer@sender.test",
+            "--defer-from",
+            "slow@sender.test",
+        ],
+    );
+    let spool = TempDir::new("outbound-spool");
+    let out = outbound(&["--mx-port", &peer.port.to_string()], quick());
+    let rt = runtime();
+    let to = ["one@[127.0.0.1]", "two@[127.0.0.1]"];
+    let refused = job(
+        spool.path(),
+        "[127.0.0.1]",
+        "spammer@sender.test",
+        &to,
+        BODY,
+    );
+    let results = rt.block_on(out.deliver(&refused));
+    assert_eq!(results.len(), 2);
+    for result in &results {
+        match result {
+            RecipientResult::Permanent {
+                status, diagnostic, ..
+            } => {
+                assert_eq!(status, "5.7.1");
+                assert!(diagnostic.starts_with("550 5.7.1"), "{diagnostic}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let deferred = job(spool.path(), "[127.0.0.1]", "slow@sender.test", &to, BODY);
+    let results = rt.block_on(out.deliver(&deferred));
+    assert_eq!(results.len(), 2);
+    for result in &results {
+        match result {
+            RecipientResult::Temporary { diagnostic, .. } => {
+                assert!(diagnostic.starts_with("451 4.7.1"), "{diagnostic}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(peer.count(), 0);
+    // The connection is still good for the next message (after RSET).
+    let fine = job(spool.path(), "[127.0.0.1]", "alice@sender.test", &to, BODY);
+    let results = rt.block_on(out.deliver(&fine));
+    assert!(results.iter().all(delivered), "{results:?}");
+    assert_eq!(
+        peer.events().matches("open ").count(),
+        1,
+        "{}",
+        peer.events()
+    );
+}

@@ -3,7 +3,7 @@ aiosmtpd, a server none of us wrote, configured from the command line.
 
     python3 outbound_peer.py --outdir DIR [--bind IP]... [--tls none|starttls|broken|implicit]
         [--cert PEM --key PEM] [--require-starttls] [--user NAME:PASSWORD]
-        [--reject ADDRESS]... [--defer ADDRESS]... [--reject-data] [--pipelining]
+        [--reject ADDRESS]... [--defer ADDRESS]... [--reject-data] [--reject-from ADDRESS]... [--defer-from ADDRESS]... [--pipelining]
         [--smtputf8] [--delay-data SECONDS] [--timeout SECONDS]
         [--rcptmax N]
 
@@ -38,6 +38,8 @@ class Handler:
         self.outdir = args.outdir
         self.reject = {a.lower() for a in args.reject}
         self.defer = {a.lower() for a in args.defer}
+        self.reject_from = {a.lower() for a in args.reject_from}
+        self.defer_from = {a.lower() for a in args.defer_from}
         self.reject_data = args.reject_data
         self.pipelining = args.pipelining
         self.delay = args.delay_data
@@ -63,6 +65,10 @@ class Handler:
         return "221 2.0.0 Bye"
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.lower() in self.reject_from:
+            return "550 5.7.1 <%s>: Sender refused" % address
+        if address.lower() in self.defer_from:
+            return "451 4.7.1 <%s>: Sender deferred, try later" % address
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         with open(os.path.join(self.outdir, "max-active"), "w") as f:
@@ -145,6 +151,8 @@ def main():
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--defer", action="append", default=[])
     parser.add_argument("--reject-data", action="store_true")
+    parser.add_argument("--reject-from", action="append", default=[])
+    parser.add_argument("--defer-from", action="append", default=[])
     parser.add_argument("--pipelining", action="store_true")
     parser.add_argument("--smtputf8", action="store_true")
     parser.add_argument("--delay-data", type=float, default=0)
