@@ -438,7 +438,8 @@ Values go after the flag (--smtp 2525) or after '=' (--smtp=2525).
 
 STORAGE AND NAMES:
     --data DIR               Everything persistent: Maildirs (DIR/mail), accounts
-                             (DIR/accounts), generated TLS material [default: ./mail-data]
+                             (DIR/accounts), the outbound queue (DIR/queue), generated TLS
+                             material [default: ./mail-data]
     --hostname NAME          Name in the greeting, the Received: header and the generated
                              certificate [default: localhost]
     --domain D               A local domain to accept mail for; repeat for more. Giving
@@ -2009,5 +2010,54 @@ mod tests {
         );
         assert_eq!(fail(&["--dns"]), OptionsError::MissingValue("--dns".into()));
         assert!(USAGE.contains("--smarthost-password-file FILE"));
+    }
+
+    #[test]
+    fn queue_flags() {
+        let q = run(&[]).queue;
+        assert_eq!(q, QueueOptions::default());
+        let m = |n: u64| Duration::from_secs(n * 60);
+        assert_eq!(q.retry, [m(30), m(60), m(120), m(240)]);
+        assert_eq!(q.lifetime, Duration::from_secs(5 * 86400));
+        assert_eq!(q.delay_warning, Some(m(240)));
+        assert_eq!((q.max_messages, q.max_bytes), (10_000, 1 << 30));
+        assert!(!q.list);
+        let q = run(&[
+            "--retry-schedule",
+            "1s, 2m,3h,1d",
+            "--max-queue-lifetime=4d",
+            "--delay-warning",
+            "0",
+            "--max-queue-messages",
+            "7",
+            "--max-queue-size",
+            "2M",
+            "--list-queue",
+        ])
+        .queue;
+        let s = Duration::from_secs;
+        assert_eq!(q.retry, [s(1), s(120), s(3 * 3600), s(86400)]);
+        assert_eq!(q.lifetime, s(4 * 86400));
+        assert_eq!(q.delay_warning, None);
+        assert_eq!((q.max_messages, q.max_bytes), (7, 2 << 20));
+        assert!(q.list);
+        for (args, needle) in [
+            (&["--retry-schedule", "1s,,2s"][..], "--retry-schedule"),
+            (&["--retry-schedule", "0"], "greater than 0"),
+            (&["--max-queue-lifetime", "5w"], "--max-queue-lifetime"),
+            (&["--max-queue-messages", "0"], "greater than 0"),
+            (&["--max-queue-size", "lots"], "--max-queue-size"),
+        ] {
+            let error = fail(args).to_string();
+            assert!(error.contains(needle), "{args:?}: {error}");
+        }
+        assert_eq!(
+            fail(&["--list-queue=yes"]),
+            OptionsError::UnexpectedValue("--list-queue".into())
+        );
+        assert_eq!(
+            fail(&["--delay-warning"]),
+            OptionsError::MissingValue("--delay-warning".into())
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! SMTP: the relay, submission and submissions listeners as three instances of
 //! [`SmtpService`], and the per-session policy on top of `smtp_proto::tokio::ServerConnection`,
-//! delivering into the Maildir store.
+//! delivering into the Maildir store, and queuing submitted mail for other domains in the
+//! outbound queue (`crate::queue`).
 //!
 //! The protocol (syntax, sequence, limits, STARTTLS, the SASL exchange) is the state
 //! machine's; this module decides who may send to whom and when a message is safe to
-//! acknowledge: only after the store has committed it to disk.
+//! acknowledge: only after the store (and the queue) have committed it to disk.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -365,8 +366,9 @@ struct Transaction {
     remote: Vec<String>,
     /// The queue file of the message, when it has `remote` recipients.
     spool: Option<Spool>,
-    /// `SMTPUTF8` and `BODY=8BITMIME` of MAIL, kept in the queue's envelope.
+    /// `SMTPUTF8` of MAIL, kept in the queue's envelope.
     smtputf8: bool,
+    /// `BODY=8BITMIME` of MAIL, kept in the queue's envelope.
     eight_bit: bool,
     /// Set when writing to the store failed; the message is then refused with 451.
     failed: bool,
@@ -929,6 +931,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if self.context.role != Role::Submission || !authenticated {
             info!(%peer, to = %Escaped(&address), "relay refused");
             return Ok(Err(reply(550, [5, 7, 1], "Relaying denied")?));
+        }
+        if self.txn.remote.len() >= crate::queue::envelope::MAX_RECIPIENTS {
+            info!(%peer, to = %Escaped(&address), "recipient refused: too many queued recipients");
+            return Ok(Err(reply(
+                452,
+                [4, 5, 3],
+                "Too many recipients for one queued message; send the rest separately",
+            )?));
         }
         if !self.context.policy.queue.has_room() {
             let (messages, bytes) = self.context.policy.queue.counts();

@@ -366,7 +366,7 @@ fn a_permanent_failure_bounces_to_the_sender() {
         "field Action failed\n",
         "field Status 5.1.1\n",
         "field Diagnostic-Code smtp; 550 5.1.1",
-        "field Remote-MTA dns; ",
+        "field Remote-MTA dns; [127.0.0.1]\n",
         "original Subject: doomed\n",
         "original Received: from client.test",
     ] {
@@ -512,6 +512,64 @@ fn the_queue_size_guard_refuses_with_452() {
 }
 
 #[test]
+fn the_queue_size_in_octets_is_guarded_at_the_end_of_the_data() {
+    let dir = TempDir::new("queue-bytes");
+    let data = dir.path().join("data");
+    let args = server_args(dead_port(), &["--max-queue-size", "300"]);
+    let server = MailServer::start(&data, &args);
+    // Empty queue: RCPT is accepted; the message (with its Received: header) is over 300
+    // octets, so the end of the data is answered 452 4.3.1 and nothing stays queued.
+    let mut conn = submit_session(&server);
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    conn.cmd_expect(&format!("RCPT TO:<{REMOTE}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    let big = format!("Subject: big\r\n\r\n{}\r\n.\r\n", "x".repeat(400));
+    conn.send(big);
+    let reply = conn.expect(452);
+    assert!(reply.contains("4.3.1"), "{reply:?}");
+    assert!(queued(&data).is_empty());
+    assert!(files(&data.join("queue/msg")).is_empty());
+    assert!(files(&data.join("queue/tmp")).is_empty());
+    // A small one still fits.
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    conn.cmd_expect(&format!("RCPT TO:<{REMOTE}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send("Subject: small\r\n\r\nhi\r\n.\r\n");
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
+    assert_eq!(queued(&data).len(), 1);
+}
+
+#[test]
+fn more_than_1000_queued_recipients_get_452_4_5_3() {
+    let dir = TempDir::new("queue-rcpts");
+    let data = dir.path().join("data");
+    let args = server_args(dead_port(), &["--max-recipients", "2000"]);
+    let server = MailServer::start(&data, &args);
+    let mut conn = submit_session(&server);
+    conn.cmd_expect(&format!("MAIL FROM:<{ALICE}>"), 250);
+    let rcpts: String = (0..1001)
+        .map(|i| format!("RCPT TO:<u{i}@[127.0.0.1]>\r\n"))
+        .collect();
+    conn.send(rcpts);
+    for _ in 0..1000 {
+        conn.expect(250);
+    }
+    let reply = conn.expect(452);
+    assert!(reply.contains("4.5.3"), "{reply:?}");
+    // Local recipients are not counted against it.
+    conn.cmd_expect(&format!("RCPT TO:<{BOB}>"), 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send("Subject: many\r\n\r\nhi\r\n.\r\n");
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
+    let ids = queued(&data);
+    assert_eq!(ids.len(), 1);
+    let envelope = std::fs::read_to_string(data.join("queue/env").join(&ids[0])).unwrap();
+    assert_eq!(envelope.matches("\nrcpt\t").count(), 1000);
+}
+
+#[test]
 fn list_queue_prints_the_pending_messages_and_exits() {
     let dir = TempDir::new("queue-list");
     let data = dir.path().join("data");
@@ -579,6 +637,98 @@ fn nothing_queued_is_lost_to_kill_9() {
         queued(&data).is_empty().then_some(())
     });
     drop(server);
+}
+
+/// Puts a message into the queue of `data` as the server writes one: `from` is the reverse
+/// path without brackets (empty for a bounce), `to` the one recipient.
+fn seed_queue(data: &Path, id: &str, from: &str, to: &str, message: &[u8]) {
+    let queue = data.join("queue");
+    for sub in ["env", "msg"] {
+        std::fs::create_dir_all(queue.join(sub)).expect("queue dirs");
+    }
+    std::fs::write(queue.join("msg").join(id), message).unwrap();
+    let user = if from.is_empty() { "-" } else { from };
+    let envelope = format!(
+        "sansmail-queue 1\nid {id}\narrival 1700000000\nfrom <{from}>\nuser {user}\n\
+         size {}\nsmtputf8 no\n8bitmime no\nattempts 0\nnext-try 1700000000\nwarned no\n\
+         rcpt\tpending\t{to}\t\t\t\n",
+        message.len()
+    );
+    std::fs::write(queue.join("env").join(id), envelope).unwrap();
+}
+
+#[test]
+fn a_bounce_to_another_domain_is_queued_with_the_null_sender_and_never_bounced() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = TempDir::new("queue-foreign-bounce");
+    let data = dir.path().join("data");
+    // A message from a sender in another domain (as a forwarding setup would queue one) to a
+    // recipient the remote refuses, and a bounce to a recipient the remote refuses too.
+    let sender = "sender@[127.0.0.1]";
+    let mx = Mx::start(
+        &dir.path().join("mx"),
+        0,
+        &[
+            "--reject",
+            "refused@[127.0.0.1]",
+            "--reject",
+            "gone@[127.0.0.1]",
+        ],
+    );
+    let original = b"Subject: from afar\r\n\r\nbody\r\n";
+    seed_queue(
+        &data,
+        "1700000000.Q1P1Rforeign",
+        sender,
+        "refused@[127.0.0.1]",
+        original,
+    );
+    seed_queue(
+        &data,
+        "1700000000.Q2P1Rbounce",
+        "",
+        "gone@[127.0.0.1]",
+        original,
+    );
+    let args = server_args(mx.port, &["--max-queue-lifetime", "100000d"]);
+    let server = MailServer::start(&data, &args);
+    // The first message's bounce goes to its sender through the queue, with MAIL FROM:<>.
+    let received = mx.wait_for(1);
+    let (env, body) = &received[0];
+    assert_eq!(
+        env.lines()
+            .filter(|l| !l.starts_with("option"))
+            .collect::<Vec<_>>(),
+        ["from <>", &format!("to {sender}")],
+        "{env}"
+    );
+    let facts = parse_dsn(body, dir.path());
+    for needle in [
+        "type multipart/report\n",
+        "field Final-Recipient rfc822; refused@[127.0.0.1]\n",
+        "field Status 5.1.1\n",
+        "original Subject: from afar\n",
+    ] {
+        assert!(facts.contains(needle), "{needle:?} not in\n{facts}");
+    }
+    // The bounce that failed is dropped with a log line, and nothing is sent about it.
+    let log = poll("the dropped bounce in the log", || {
+        let log = server.stderr();
+        log.contains("bounces are never bounced").then_some(log)
+    });
+    let line = log
+        .lines()
+        .find(|l| l.contains("bounces are never bounced"))
+        .unwrap_or_default();
+    assert!(line.contains("1700000000.Q2P1Rbounce"), "{line}");
+    assert!(line.contains("gone@[127.0.0.1]"), "{line}");
+    // Once the queue is empty nothing more can be sent: one bounce, nothing about the bounce.
+    poll("the queue to empty", || {
+        queued(&data).is_empty().then_some(())
+    });
+    assert_eq!(mx.messages().len(), 1);
 }
 
 #[test]

@@ -90,6 +90,18 @@ fn value(text: &str) -> String {
         .collect()
 }
 
+/// The `Remote-MTA` value of a remote as the delivery side names it (`name[address]:port`): the
+/// name alone, and an address in brackets (`[192.0.2.7]`) when the name is one.
+fn mta_name(remote: &str) -> String {
+    let name = remote.split('[').next().unwrap_or(remote);
+    let name = if name.is_empty() { remote } else { name };
+    match name.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => format!("[{ip}]"),
+        Ok(std::net::IpAddr::V6(ip)) => format!("[IPv6:{ip}]"),
+        Err(_) => value(name),
+    }
+}
+
 /// Whether `text` is an SMTP reply (`250 ...`, `550-...`): then its diagnostic type is `smtp`.
 fn is_reply(text: &str) -> bool {
     let b = text.as_bytes();
@@ -200,7 +212,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
             status = value(&line.status),
         );
         if !line.remote.is_empty() {
-            let _ = write!(out, "Remote-MTA: dns; {}\r\n", value(&line.remote));
+            let _ = write!(out, "Remote-MTA: dns; {}\r\n", mta_name(&line.remote));
         }
         if !line.diagnostic.is_empty() {
             let kind = if is_reply(&line.diagnostic) {
@@ -251,7 +263,7 @@ mod tests {
             address: "bob@example.org".into(),
             action: Action::Failed,
             status: "5.1.1".into(),
-            remote: "mx.example.org".into(),
+            remote: "mx.example.org[192.0.2.7]:25".into(),
             diagnostic: "550 5.1.1 no such user\r\n".into(),
         }];
         let report = Report {
@@ -273,7 +285,7 @@ mod tests {
             "\r\nFinal-Recipient: rfc822; bob@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
              Remote-MTA: dns; mx.example.org\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user  \r\n",
             "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x by y\r\nSubject: hello\r\nFrom: alice@example.com\r\n\r\n--=_sansmail-dsn_Q1--\r\n",
-            "<bob@example.org>: mx.example.org said: 550 5.1.1 no such user",
+            "<bob@example.org>: mx.example.org[192.0.2.7]:25 said: 550 5.1.1 no such user",
         ] {
             assert!(text.contains(needle), "{needle:?} not in\n{text}");
         }
@@ -310,6 +322,15 @@ mod tests {
         assert!(text.contains("Will-Retry-Until: Fri, 2 Jan 1970 00:00:00 +0000\r\n"));
         assert!(text.contains("Subject: Delayed Mail"));
         assert!(!text.contains("Remote-MTA"));
+    }
+
+    #[test]
+    fn remote_mta_names_the_host() {
+        assert_eq!(mta_name("mx.example.org[192.0.2.7]:25"), "mx.example.org");
+        assert_eq!(mta_name("192.0.2.7[192.0.2.7]:2525"), "[192.0.2.7]");
+        assert_eq!(mta_name("2001:db8::1"), "[IPv6:2001:db8::1]");
+        assert_eq!(mta_name("[oops"), "[oops");
+        assert_eq!(mta_name("mx.example.org"), "mx.example.org");
     }
 
     #[test]

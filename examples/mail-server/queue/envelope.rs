@@ -34,9 +34,10 @@ pub const VERSION_LINE: &str = "sansmail-queue 1";
 /// The longest diagnostic text kept per recipient, in characters.
 pub const MAX_DIAGNOSTIC: usize = 512;
 
-/// The most recipients one envelope may name when read back (a file naming more is corrupt:
-/// nothing this server writes comes close, `--max-recipients` bounds a message).
-pub const MAX_RECIPIENTS: usize = 100_000;
+/// The most queued recipients of one message: RCPT beyond it gets `452 4.5.3` (the client
+/// sends the rest in another transaction, RFC 5321 section 4.5.3.1.10), and an envelope
+/// naming more is corrupt. With the field limits it bounds an envelope file at about 2 MiB.
+pub const MAX_RECIPIENTS: usize = 1000;
 
 /// Where a recipient of a queued message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +391,30 @@ mod tests {
         let back = Envelope::parse(&bounce.encode()).unwrap();
         assert!(back.is_bounce());
         assert_eq!(back.user, None);
+        // Remote text is kept to MAX_DIAGNOSTIC characters.
+        let long = clean(&"é".repeat(MAX_DIAGNOSTIC + 10));
+        assert_eq!(long.chars().count(), MAX_DIAGNOSTIC);
+    }
+
+    #[test]
+    fn an_envelope_with_more_than_max_recipients_is_corrupt() {
+        let mut envelope = sample();
+        envelope.recipients = (0..MAX_RECIPIENTS)
+            .map(|i| Recipient::new(format!("u{i}@example.org")))
+            .collect();
+        let text = envelope.encode();
+        assert_eq!(
+            Envelope::parse(&text).unwrap().recipients.len(),
+            MAX_RECIPIENTS
+        );
+        let one_more = format!("{text}rcpt\tpending\tlast@example.org\t\t\t\n");
+        match Envelope::parse(&one_more) {
+            Err(EnvelopeError::Corrupt { line, reason }) => {
+                assert_eq!(line, 12 + MAX_RECIPIENTS);
+                assert_eq!(reason, "too many recipients");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
