@@ -20,10 +20,12 @@
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
 //!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
 //! - `accounts`: the Argon2id password file;
+//! - `dkim`: DKIM keys under `--data`, their DNS records, and the signatures of submitted mail;
 //! - `store`: Maildir storage (`store::maildir`: naming, durable writes, reading back) and
 //!   delivery (`store::delivery`: fsync before the 250).
 
 pub mod accounts;
+pub mod dkim;
 pub mod guard;
 pub mod listeners;
 pub mod logsafe;
