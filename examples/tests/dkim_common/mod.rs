@@ -5,11 +5,12 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fs;
 use std::hash::Hash;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::common::verify::DomainKey;
@@ -183,4 +184,119 @@ pub(crate) fn fields(signatures: &[u8]) -> Vec<String> {
         }
     }
     fields
+}
+
+/// Whether the tests run under CI (`CI=true`), where a missing peer fails a test.
+pub(crate) fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A running dnsmasq (Debian's `dnsmasq-base`) on a free loopback port, serving the TXT
+/// records it was started with; killed on drop.
+pub(crate) struct Dnsmasq {
+    child: Child,
+    /// Where it listens, UDP and TCP.
+    pub(crate) addr: SocketAddr,
+}
+
+impl Dnsmasq {
+    /// Starts dnsmasq serving each `(name, strings)` as one TXT record of those
+    /// character-strings; `None` (outside CI) when dnsmasq is not installed.
+    pub(crate) fn start(records: &[(String, Vec<String>)]) -> Option<Dnsmasq> {
+        let program = ["dnsmasq", "/usr/sbin/dnsmasq"].into_iter().find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        let Some(program) = program else {
+            assert!(
+                !ci(),
+                "dnsmasq (Debian's dnsmasq-base) is required when CI=true"
+            );
+            eprintln!("SKIPPED: dnsmasq not found (this test never skips with CI=true)");
+            return None;
+        };
+        let options: Vec<String> = records
+            .iter()
+            .map(|(name, strings)| {
+                // dnsmasq keeps quotes given outside a configuration file: the strings go
+                // as they are, which works as long as none holds a comma (no DKIM record does).
+                assert!(strings.iter().all(|s| !s.contains(',')), "{strings:?}");
+                format!("--txt-record={name},{}", strings.join(","))
+            })
+            .collect();
+        // A port that was free may be taken before dnsmasq binds it: try a few.
+        for _ in 0..5 {
+            let port = free_udp_and_tcp_port();
+            let child = Command::new(program)
+                .args([
+                    "--keep-in-foreground".to_owned(),
+                    format!("--port={port}"),
+                    "--listen-address=127.0.0.1".into(),
+                    "--bind-interfaces".into(),
+                    "--no-resolv".into(),
+                    "--no-hosts".into(),
+                    "--conf-file=/dev/null".into(),
+                    "--pid-file=".into(),
+                ])
+                .args(&options)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start dnsmasq");
+            let mut server = Dnsmasq {
+                child,
+                addr: ([127, 0, 0, 1], port).into(),
+            };
+            if server.wait_ready() {
+                return Some(server);
+            }
+        }
+        panic!("dnsmasq did not start on any of 5 ports");
+    }
+
+    /// Waits (bounded) until it answers a query; false if it exited first (port taken).
+    fn wait_ready(&mut self) -> bool {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        // A query for `ready.invalid. A`: any answer will do.
+        let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        query.extend_from_slice(b"\x05ready\x07invalid\x00\x00\x01\x00\x01");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            let _ = socket.send_to(&query, self.addr);
+            let mut buffer = [0u8; 512];
+            if socket.recv_from(&mut buffer).is_ok() {
+                return true;
+            }
+        }
+        panic!("dnsmasq did not answer within 20 s");
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port free for both UDP and TCP at the time of asking.
+fn free_udp_and_tcp_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+        let port = udp.local_addr().expect("local address").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
