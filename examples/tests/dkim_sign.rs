@@ -422,3 +422,78 @@ fn one_algorithm_gives_one_signature() {
     // No RSA key was created.
     assert!(!dir.0.join("dkim/example.org/sansmail-rsa.pem").exists());
 }
+
+/// Runs openssl with `args` in `dir`, returning its standard output; `None` (outside CI) when
+/// openssl is not installed.
+fn openssl(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
+    let output = match std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => {
+            assert!(!dkim_common::ci(), "openssl is required when CI=true: {e}");
+            eprintln!("SKIPPED: openssl not found (this test never skips with CI=true)");
+            return None;
+        }
+    };
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(output.stdout)
+}
+
+#[test]
+fn keys_made_by_openssl_are_used_as_they_are() {
+    use base64::Engine as _;
+    let dir = TempDir::new("dkim-openssl");
+    let keys = dir.0.join("dkim/example.org");
+    fs::create_dir_all(&keys).unwrap();
+    // What the rotation advice in docs/mail-server.md does: PKCS#8 for both algorithms (v1,
+    // without the public key, for Ed25519), or OpenSSL's traditional PKCS#1 for RSA.
+    let Some(_) = openssl(
+        &keys,
+        &["genpkey", "-algorithm", "ed25519", "-out", "s2-ed25519.pem"],
+    ) else {
+        return;
+    };
+    openssl(
+        &keys,
+        &["genrsa", "-traditional", "-out", "s2-rsa.pem", "2048"],
+    )
+    .unwrap();
+    let dkim = Dkim::open(
+        &dir.0,
+        &["example.org".to_owned()],
+        &DkimConfig {
+            selector: "s2".to_owned(),
+            algorithms: Algorithm::ALL.to_vec(),
+        },
+    )
+    .unwrap();
+    // The p= values are the public keys as openssl derives them.
+    let public =
+        |file: &str| openssl(&keys, &["pkey", "-in", file, "-pubout", "-outform", "DER"]).unwrap();
+    let rsa = base64::engine::general_purpose::STANDARD.encode(public("s2-rsa.pem"));
+    let ed = public("s2-ed25519.pem");
+    let ed = base64::engine::general_purpose::STANDARD.encode(ed.get(ed.len() - 32..).unwrap());
+    assert_eq!(
+        dkim.dns_records(),
+        [
+            (
+                "s2-rsa._domainkey.example.org".to_owned(),
+                format!("v=DKIM1; k=rsa; p={rsa}")
+            ),
+            (
+                "s2-ed25519._domainkey.example.org".to_owned(),
+                format!("v=DKIM1; k=ed25519; p={ed}")
+            ),
+        ]
+    );
+    let signed = signed(&dkim, &message("alice@example.org"));
+    let verdicts = check(&dkim, &signed);
+    assert_eq!(passes(&verdicts).len(), 2, "{verdicts:?}");
+}
