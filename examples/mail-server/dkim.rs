@@ -271,6 +271,40 @@ impl Dkim {
         self.sign_reader(fs::File::open(path)?)
     }
 
+    /// Signs the message file at `path` (a spooled message, closed by its writer) and, when it
+    /// is signed, rewrites it with the `DKIM-Signature:` fields first: a new file beside it
+    /// (mode 0600) gets the fields and then the old contents, copied in chunks, is fsynced and
+    /// renamed over `path`. Returns the octets added (0: not signed, the file is untouched).
+    ///
+    /// The file at `path` is a new one afterwards: a handle opened before does not see it,
+    /// and the rename still needs the directory's fsync that the queue does when it moves
+    /// the file on.
+    pub fn sign_file_in_place(&self, path: &Path) -> io::Result<u64> {
+        let Some(fields) = self.sign_file(path)? else {
+            return Ok(0);
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let signed = path.with_file_name(format!(".{name}.dkim.{}", std::process::id()));
+        let written = (|| {
+            use std::io::Write as _;
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut out = io::BufWriter::with_capacity(CHUNK, options.open(&signed)?);
+            out.write_all(&fields)?;
+            io::copy(&mut fs::File::open(path)?, &mut out)?;
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            fs::rename(&signed, path)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&signed);
+            return Err(e);
+        }
+        Ok(fields.len() as u64)
+    }
+
     /// [`Dkim::sign`] for a message read from `reader`.
     pub fn sign_reader(&self, mut reader: impl Read) -> io::Result<Option<Vec<u8>>> {
         let Some((header, rest)) = read_header_block(&mut reader)? else {

@@ -250,6 +250,33 @@ fn a_spooled_file_and_a_body_in_pieces_sign_like_the_whole_message() {
     assert_eq!(passes(&verdicts).len(), 2, "{verdicts:?}");
     assert!(dkim.sign_file(&dir.0.join("missing.eml")).is_err());
 
+    // Signed in place, as the queue does with a spooled file: the fields first, then the
+    // message as it was; a message that is not ours stays as it is.
+    let added = dkim.sign_file_in_place(&file).unwrap();
+    let rewritten = fs::read(&file).unwrap();
+    let (fields_part, rest) = rewritten.split_at(usize::try_from(added).unwrap());
+    assert_eq!(rest, message);
+    assert_eq!(fields(fields_part).len(), 2);
+    let verdicts = check(dkim, &rewritten);
+    assert_eq!(passes(&verdicts).len(), 2, "{verdicts:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let foreign = dir.0.join("foreign.eml");
+    let foreign_message = dkim_common::message("mallory@elsewhere.test");
+    fs::write(&foreign, &foreign_message).unwrap();
+    assert_eq!(dkim.sign_file_in_place(&foreign).unwrap(), 0);
+    assert_eq!(fs::read(&foreign).unwrap(), foreign_message);
+    let spooled: Vec<String> = fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".dkim."))
+        .collect();
+    assert!(spooled.is_empty(), "temporary files left: {spooled:?}");
+
     // The body handed over a few octets at a time, as it arrives.
     let end = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let (header, body) = message.split_at(end);
