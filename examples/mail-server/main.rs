@@ -19,8 +19,13 @@
 //!   Maildirs: login, one session per maildrop, RETR marks seen, DELE and QUIT remove;
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
 //!   per-session policy, including the trace headers (built by `smtp_proto::trace`);
+//! - `outbound`: delivery to other domains (issue 16): MX lookup with mx-resolve, the
+//!   smtp-proto client with opportunistic or required TLS, the smarthost, connection reuse;
 //! - `accounts`: the Argon2id password file;
 //! - `dkim`: DKIM keys under `--data`, their DNS records, and the signatures of submitted mail;
+//! - `queue`: the outbound queue (issue 16): mail submitted for other domains, spooled durably
+//!   under `--data`, delivered by a background worker with retries, bounces and delay notices;
+//!   `--list-queue` prints it;
 //! - `store`: Maildir storage (`store::maildir`: naming, durable writes, reading back) and
 //!   delivery (`store::delivery`: fsync before the 250).
 
@@ -30,7 +35,9 @@ pub mod guard;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;
+pub mod outbound;
 pub mod pop3;
+pub mod queue;
 pub mod smtp;
 pub mod startup;
 pub mod store;
@@ -49,6 +56,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `--list-queue`: the queue as it is on disk, without starting anything.
+    if options.queue.list {
+        return match queue::listing(&options.data) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("mail-server: cannot read the queue: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)

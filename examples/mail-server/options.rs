@@ -301,6 +301,10 @@ pub struct Options {
     /// `--dkim-selector`, `--dkim-algorithm`: how submitted mail is DKIM-signed; `None` with
     /// `--no-dkim`. Default: selector `sansmail`, both algorithms.
     pub dkim: Option<DkimConfig>,
+    /// Outbound delivery (issue 16): resolver, remote port, smarthost, TLS policy.
+    pub outbound: OutboundOptions,
+    /// The outbound queue of issue 16: retries, lifetime, size guard, worker concurrency.
+    pub queue: QueueOptions,
 }
 
 impl Default for Options {
@@ -319,6 +323,8 @@ impl Default for Options {
             listen: ListenLimits::default(),
             guards: StoreGuards::default(),
             dkim: Some(DkimConfig::default()),
+            outbound: OutboundOptions::default(),
+            queue: QueueOptions::default(),
         }
     }
 }
@@ -544,6 +550,53 @@ DKIM (RFC 6376; signatures of mail that local users submit, see docs/mail-server
     --dkim-algorithm ALG     rsa (rsa-sha256, RSA 2048), ed25519 (ed25519-sha256, RFC 8463)
                              or both, one signature each [default: both]
     --no-dkim                Sign nothing, create no keys
+OUTBOUND DELIVERY (mail to other domains; docs/mail-server.md, section Outbound delivery):
+    --dns IP:PORT            The DNS server to ask for MX, A and AAAA records
+                             [default: the nameservers of /etc/resolv.conf]
+    --mx-port PORT           The port of remote mail exchangers [default: 25]
+    --require-tls            Deliver only over TLS: a server without STARTTLS, or a failed
+                             handshake, is a temporary failure [default: off, TLS is
+                             opportunistic and a failed handshake is retried in plaintext]
+    --outbound-tls-verify MODE
+                             How a remote MX's certificate is checked: 'any' accepts every
+                             certificate (encryption without authentication, RFC 7435);
+                             'webpki' requires one that verifies against the Mozilla roots
+                             for the MX name [default: any]
+    --smarthost HOST:PORT    Send all outbound mail to this relay instead of looking up MX
+                             records: TLS required, certificate verified
+    --smarthost-tls MODE     'implicit' (TLS from the first byte, RFC 8314) or 'starttls'
+                             [default: implicit on port 465, starttls on any other]
+    --smarthost-user NAME    Authenticate to the smarthost (AUTH PLAIN or LOGIN) as NAME;
+                             needs --smarthost-password-file
+    --smarthost-password-file FILE
+                             The smarthost password: the first line of FILE, with the rules
+                             of --password-file (a regular file only its owner may read)
+    --smarthost-ca PEM       Trust the CA certificates in PEM for the smarthost instead of
+                             the Mozilla roots
+    --outbound-connections N Deliveries in progress at once, all destinations together
+                             [default: 100, Postfix's default_process_limit]
+    --outbound-connections-per-domain N
+                             Deliveries in progress at once to one domain (or the
+                             smarthost) [default: 20, Postfix's
+                             default_destination_concurrency_limit]
+
+OUTBOUND QUEUE (mail submitted for other domains, kept in DIR/queue):
+    --retry-schedule LIST    Waits after the 1st, 2nd, ... failed attempt, comma-separated
+                             TIMEs (s, m, h or d suffix); the last repeats; RFC 5321
+                             section 4.5.4.1 [default: 30m,1h,2h,4h]
+    --max-queue-lifetime TIME
+                             Give up on a recipient still failing after this long: the
+                             sender gets a bounce (4.4.7); a bounce itself is dropped with
+                             a log line [default: 5d]
+    --delay-warning TIME     Tell the sender once that a message is delayed after this
+                             long; 0 sends no notice [default: 4h]
+    --max-queue-messages N   Messages queued at once; more are refused with 452 4.3.1
+                             [default: 10000]
+    --max-queue-size SIZE    Octets queued at once; more are refused with 452 4.3.1
+                             [default: 1G]
+    --list-queue             Print the queued messages (id, size, sender, pending
+                             recipients, attempts, next try, last error) and exit,
+                             without starting any listener
 
     -h, --help               Print this text
 ";
@@ -697,6 +750,25 @@ where
             Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
             _ => (text.to_owned(), None),
         };
+        // Issue 16, the outbound queue: --list-queue and the flags of QUEUE_FLAGS.
+        if flag == "--list-queue" {
+            if inline.is_some() {
+                return Err(OptionsError::UnexpectedValue(flag));
+            }
+            options.queue.list = true;
+            continue;
+        }
+        if QUEUE_FLAGS.contains(&flag.as_str()) {
+            let value: OsString = match inline {
+                Some(v) => v.into(),
+                None => match rest.next() {
+                    Some(v) if !v.to_string_lossy().starts_with("--") => v,
+                    _ => return Err(OptionsError::MissingValue(flag)),
+                },
+            };
+            queue_flag(&mut options.queue, &flag, utf8(&flag, &value)?)?;
+            continue;
+        }
         // Issue 14, accounts and store: --password-file, --quota, --min-free-space,
         // --allow-local-senders-on-relay.
         if STORE_FLAGS.contains(&flag.as_str()) {
@@ -728,6 +800,20 @@ where
                 },
             };
             dkim_flag(&mut dkim, &flag, value.as_deref())?;
+            continue;
+        }
+        // Issue 16, outbound delivery: its own block of flags.
+        if OUTBOUND_FLAGS.contains(&flag.as_str()) {
+            let value = match (flag.as_str(), inline) {
+                ("--require-tls", Some(_)) => return Err(OptionsError::UnexpectedValue(flag)),
+                ("--require-tls", None) => None,
+                (_, Some(v)) => Some(OsString::from(v)),
+                (_, None) => match rest.next() {
+                    Some(v) if !v.to_string_lossy().starts_with("--") => Some(v),
+                    _ => return Err(OptionsError::MissingValue(flag)),
+                },
+            };
+            outbound_flag(&mut options.outbound, &flag, value)?;
             continue;
         }
         if flag == "--allow-plaintext-auth" || flag == "--limit-loopback" {
@@ -782,6 +868,7 @@ where
         }
     };
     check(&options)?;
+    check_outbound(&options.outbound)?;
     Ok(Parsed::Run(options))
 }
 
@@ -792,6 +879,81 @@ fn shown_flag(arg: &str) -> &str {
         true => arg.split_once('=').map_or(arg, |(flag, _)| flag),
         false => "<an argument that is no flag, not repeated: it may be a password>",
     }
+}
+
+/// The outbound queue's flags (issue 16). Sources in each field's docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// `--retry-schedule`: 30m, 1h, 2h, 4h (the last repeating): RFC 5321 section 4.5.4.1
+    /// asks for at least 30 minutes between tries.
+    pub retry: Vec<Duration>,
+    /// `--max-queue-lifetime`: 5 days, the RFC's "at least 4-5 days" (Postfix's
+    /// `maximal_queue_lifetime` is also 5d).
+    pub lifetime: Duration,
+    /// `--delay-warning`: 4 hours (Postfix's suggested `delay_warning_time`); `None` for no
+    /// notice (`0`).
+    pub delay_warning: Option<Duration>,
+    /// `--max-queue-messages`: 10000, our choice.
+    pub max_messages: u64,
+    /// `--max-queue-size`: 1 GiB, our choice (with `--min-free-space`, the disk is guarded too).
+    pub max_bytes: u64,
+    /// `--list-queue`: print the queue and exit.
+    pub list: bool,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        QueueOptions {
+            retry: vec![minutes(30), minutes(60), minutes(120), minutes(240)],
+            lifetime: Duration::from_secs(5 * 86400),
+            delay_warning: Some(minutes(240)),
+            max_messages: 10_000,
+            max_bytes: 1 << 30,
+            list: false,
+        }
+    }
+}
+
+/// The queue's flags that take a value.
+const QUEUE_FLAGS: &[&str] = &[
+    "--retry-schedule",
+    "--max-queue-lifetime",
+    "--delay-warning",
+    "--max-queue-messages",
+    "--max-queue-size",
+];
+
+/// A queue duration: [`parse_duration`]'s forms, and a `d` suffix for days.
+fn queue_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
+    match value.strip_suffix('d') {
+        Some(days) => parse_duration(flag, days)?
+            .checked_mul(86400)
+            .ok_or_else(|| invalid(flag, value, "too large")),
+        None => parse_duration(flag, value),
+    }
+}
+
+/// Applies one of [`QUEUE_FLAGS`].
+fn queue_flag(queue: &mut QueueOptions, flag: &str, value: &str) -> Result<(), OptionsError> {
+    match flag {
+        "--retry-schedule" => {
+            queue.retry = value
+                .split(',')
+                .map(|v| queue_duration(flag, v.trim()))
+                .collect::<Result<_, _>>()?;
+        }
+        "--max-queue-lifetime" => queue.lifetime = queue_duration(flag, value)?,
+        "--delay-warning" => {
+            queue.delay_warning = match value {
+                "0" => None,
+                _ => Some(queue_duration(flag, value)?),
+            }
+        }
+        "--max-queue-messages" => queue.max_messages = parse_count(flag, value)? as u64,
+        _ => queue.max_bytes = parse_size(flag, value)?,
+    }
+    Ok(())
 }
 
 /// The flags of issue 14's accounts and store part (`--allow-local-senders-on-relay` takes no
@@ -1085,6 +1247,191 @@ fn parse_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
         .checked_mul(unit)
         .map(Duration::from_secs)
         .ok_or_else(|| invalid(flag, value, "too large"))
+}
+
+/// Default of `--mx-port`: SMTP (RFC 5321 section 4.5.4.1 delivers to port 25).
+pub const DEFAULT_MX_PORT: u16 = 25;
+
+/// How the certificate of a remote MX is checked (`--outbound-tls-verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutboundVerify {
+    /// `any`: every certificate is accepted, as most MX hosts present ones that do not
+    /// verify (RFC 7435; Postfix's `may` and `encrypt` levels do not verify either).
+    #[default]
+    Any,
+    /// `webpki`: the certificate must verify against the Mozilla roots for the MX name.
+    WebPki,
+}
+
+/// The outbound-delivery flags of issue 16 (docs/mail-server.md, "Outbound delivery").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundOptions {
+    /// `--dns IP:PORT`: the nameserver; `None` reads `/etc/resolv.conf`.
+    pub dns: Option<SocketAddr>,
+    /// `--mx-port PORT`: the port of remote MXes, [`DEFAULT_MX_PORT`].
+    pub mx_port: u16,
+    /// `--smarthost HOST:PORT`: relay everything there instead of looking up MX records.
+    pub smarthost: Option<(String, u16)>,
+    /// `--smarthost-user NAME`.
+    pub smarthost_user: Option<String>,
+    /// `--smarthost-password-file FILE`.
+    pub smarthost_password_file: Option<PathBuf>,
+    /// `--smarthost-ca PEM`: trust anchors for the smarthost instead of the Mozilla roots.
+    pub smarthost_ca: Option<PathBuf>,
+    /// `--smarthost-tls implicit|starttls`: `Some(true)` for implicit TLS; `None` picks by
+    /// the port (implicit on 465, RFC 8314).
+    pub smarthost_implicit_tls: Option<bool>,
+    /// `--require-tls`: never deliver in plaintext.
+    pub require_tls: bool,
+    /// `--outbound-tls-verify MODE`.
+    pub verify: OutboundVerify,
+    /// `--outbound-connections N`: deliveries at once, 100 (Postfix's
+    /// `default_process_limit`).
+    pub max_connections: usize,
+    /// `--outbound-connections-per-domain N`: deliveries at once to one domain, 20
+    /// (Postfix's `default_destination_concurrency_limit`).
+    pub max_connections_per_domain: usize,
+}
+
+impl Default for OutboundOptions {
+    fn default() -> Self {
+        OutboundOptions {
+            dns: None,
+            mx_port: DEFAULT_MX_PORT,
+            smarthost: None,
+            smarthost_user: None,
+            smarthost_password_file: None,
+            smarthost_ca: None,
+            smarthost_implicit_tls: None,
+            require_tls: false,
+            verify: OutboundVerify::Any,
+            max_connections: 100,
+            max_connections_per_domain: 20,
+        }
+    }
+}
+
+/// The flags of [`OutboundOptions`] (`--require-tls` takes no value, the others one).
+const OUTBOUND_FLAGS: &[&str] = &[
+    "--dns",
+    "--mx-port",
+    "--smarthost",
+    "--smarthost-user",
+    "--smarthost-password-file",
+    "--smarthost-ca",
+    "--smarthost-tls",
+    "--require-tls",
+    "--outbound-tls-verify",
+    "--outbound-connections",
+    "--outbound-connections-per-domain",
+];
+
+/// Applies one of [`OUTBOUND_FLAGS`]; `value` is `None` only for `--require-tls`.
+fn outbound_flag(
+    outbound: &mut OutboundOptions,
+    flag: &str,
+    value: Option<OsString>,
+) -> Result<(), OptionsError> {
+    let Some(value) = value else {
+        outbound.require_tls = true;
+        return Ok(());
+    };
+    match flag {
+        "--smarthost-password-file" => {
+            outbound.smarthost_password_file = Some(PathBuf::from(value));
+            return Ok(());
+        }
+        "--smarthost-ca" => {
+            outbound.smarthost_ca = Some(PathBuf::from(value));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let value = utf8(flag, &value)?;
+    match flag {
+        "--dns" => {
+            outbound.dns = Some(
+                value
+                    .parse()
+                    .map_err(|_| invalid(flag, value, "expected IP:PORT ([IPv6]:PORT)"))?,
+            );
+        }
+        "--mx-port" => outbound.mx_port = parse_port(flag, value)?,
+        "--smarthost" => {
+            let (host, port) = value
+                .rsplit_once(':')
+                .ok_or_else(|| invalid(flag, value, "expected HOST:PORT"))?;
+            let host = host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(host);
+            if host.is_empty() {
+                return Err(invalid(flag, value, "the host is empty"));
+            }
+            outbound.smarthost = Some((host.to_ascii_lowercase(), parse_port(flag, port)?));
+        }
+        "--smarthost-user" => outbound.smarthost_user = Some(value.to_owned()),
+        "--smarthost-tls" => {
+            outbound.smarthost_implicit_tls = match value {
+                "implicit" => Some(true),
+                "starttls" => Some(false),
+                _ => return Err(invalid(flag, value, "expected implicit or starttls")),
+            };
+        }
+        "--outbound-tls-verify" => {
+            outbound.verify = match value {
+                "any" => OutboundVerify::Any,
+                "webpki" => OutboundVerify::WebPki,
+                _ => return Err(invalid(flag, value, "expected any or webpki")),
+            };
+        }
+        "--outbound-connections" => outbound.max_connections = parse_count(flag, value)?,
+        _ => outbound.max_connections_per_domain = parse_count(flag, value)?,
+    }
+    Ok(())
+}
+
+/// A port from 1 to 65535 (0 cannot be connected to).
+fn parse_port(flag: &str, value: &str) -> Result<u16, OptionsError> {
+    match value.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(invalid(
+            flag,
+            value,
+            "expected a port number from 1 to 65535",
+        )),
+    }
+}
+
+/// The outbound flags that only make sense together.
+fn check_outbound(outbound: &OutboundOptions) -> Result<(), OptionsError> {
+    let needs_smarthost = [
+        ("--smarthost-user", outbound.smarthost_user.is_some()),
+        (
+            "--smarthost-password-file",
+            outbound.smarthost_password_file.is_some(),
+        ),
+        ("--smarthost-ca", outbound.smarthost_ca.is_some()),
+        ("--smarthost-tls", outbound.smarthost_implicit_tls.is_some()),
+    ];
+    if outbound.smarthost.is_none() {
+        if let Some((flag, _)) = needs_smarthost.iter().find(|(_, given)| *given) {
+            return Err(invalid(flag, "", "it needs --smarthost HOST:PORT"));
+        }
+    }
+    match (&outbound.smarthost_user, &outbound.smarthost_password_file) {
+        (Some(user), None) => Err(invalid(
+            "--smarthost-user",
+            user,
+            "it needs --smarthost-password-file FILE",
+        )),
+        (None, Some(path)) => Err(invalid(
+            "--smarthost-password-file",
+            &path.display().to_string(),
+            "it needs --smarthost-user NAME",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that hold across flags.
@@ -1724,5 +2071,136 @@ mod tests {
         for flag in DKIM_FLAGS {
             assert!(USAGE.contains(flag), "{flag} is not documented");
         }
+    }
+
+    /// Issue 16's outbound flags: defaults, values, and the ones that need each other.
+    #[test]
+    fn outbound_flags() {
+        let o = run(&[]).outbound;
+        assert_eq!(o, OutboundOptions::default());
+        assert_eq!((o.mx_port, o.dns, o.smarthost.clone()), (25, None, None));
+        assert_eq!((o.max_connections, o.max_connections_per_domain), (100, 20));
+        assert!(!o.require_tls);
+        assert_eq!(o.verify, OutboundVerify::Any);
+        let o = run(&[
+            "--dns",
+            "127.0.0.53:5353",
+            "--mx-port=2526",
+            "--require-tls",
+            "--outbound-tls-verify",
+            "webpki",
+            "--smarthost",
+            "Relay.Example.net:587",
+            "--smarthost-user",
+            "me",
+            "--smarthost-password-file",
+            "/p",
+            "--smarthost-ca",
+            "/ca.pem",
+            "--smarthost-tls",
+            "implicit",
+            "--outbound-connections",
+            "7",
+            "--outbound-connections-per-domain",
+            "3",
+        ])
+        .outbound;
+        assert_eq!(o.dns, Some("127.0.0.53:5353".parse().unwrap()));
+        assert_eq!(o.mx_port, 2526);
+        assert!(o.require_tls);
+        assert_eq!(o.verify, OutboundVerify::WebPki);
+        assert_eq!(o.smarthost, Some(("relay.example.net".to_owned(), 587)));
+        assert_eq!(o.smarthost_user.as_deref(), Some("me"));
+        assert_eq!(o.smarthost_password_file, Some(PathBuf::from("/p")));
+        assert_eq!(o.smarthost_ca, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(o.smarthost_implicit_tls, Some(true));
+        assert_eq!((o.max_connections, o.max_connections_per_domain), (7, 3));
+        let o = run(&["--smarthost", "[::1]:465", "--dns", "[::1]:53"]).outbound;
+        assert_eq!(o.smarthost, Some(("::1".to_owned(), 465)));
+        assert_eq!(o.dns, Some("[::1]:53".parse().unwrap()));
+
+        for (args, says) in [
+            (&["--mx-port", "0"][..], "--mx-port"),
+            (&["--mx-port", "65536"], "--mx-port"),
+            (&["--dns", "localhost:53"], "expected IP:PORT"),
+            (&["--dns", "127.0.0.1"], "expected IP:PORT"),
+            (&["--smarthost", "relay.example.net"], "expected HOST:PORT"),
+            (&["--smarthost", ":25"], "the host is empty"),
+            (&["--outbound-tls-verify", "dane"], "expected any or webpki"),
+            (&["--outbound-connections", "0"], "greater than 0"),
+            (&["--smarthost-user", "me"], "needs --smarthost"),
+            (&["--smarthost-ca", "/ca"], "needs --smarthost"),
+            (&["--smarthost-tls", "starttls"], "needs --smarthost"),
+            (
+                &["--smarthost", "h:25", "--smarthost-tls", "tls"],
+                "expected implicit or starttls",
+            ),
+            (
+                &["--smarthost", "h:25", "--smarthost-user", "me"],
+                "needs --smarthost-password-file",
+            ),
+            (
+                &["--smarthost", "h:25", "--smarthost-password-file", "/p"],
+                "needs --smarthost-user",
+            ),
+        ] {
+            let error = fail(args).to_string();
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
+        assert_eq!(
+            fail(&["--require-tls=yes"]),
+            OptionsError::UnexpectedValue("--require-tls".into())
+        );
+        assert_eq!(fail(&["--dns"]), OptionsError::MissingValue("--dns".into()));
+        assert!(USAGE.contains("--smarthost-password-file FILE"));
+    }
+
+    #[test]
+    fn queue_flags() {
+        let q = run(&[]).queue;
+        assert_eq!(q, QueueOptions::default());
+        let m = |n: u64| Duration::from_secs(n * 60);
+        assert_eq!(q.retry, [m(30), m(60), m(120), m(240)]);
+        assert_eq!(q.lifetime, Duration::from_secs(5 * 86400));
+        assert_eq!(q.delay_warning, Some(m(240)));
+        assert_eq!((q.max_messages, q.max_bytes), (10_000, 1 << 30));
+        assert!(!q.list);
+        let q = run(&[
+            "--retry-schedule",
+            "1s, 2m,3h,1d",
+            "--max-queue-lifetime=4d",
+            "--delay-warning",
+            "0",
+            "--max-queue-messages",
+            "7",
+            "--max-queue-size",
+            "2M",
+            "--list-queue",
+        ])
+        .queue;
+        let s = Duration::from_secs;
+        assert_eq!(q.retry, [s(1), s(120), s(3 * 3600), s(86400)]);
+        assert_eq!(q.lifetime, s(4 * 86400));
+        assert_eq!(q.delay_warning, None);
+        assert_eq!((q.max_messages, q.max_bytes), (7, 2 << 20));
+        assert!(q.list);
+        for (args, needle) in [
+            (&["--retry-schedule", "1s,,2s"][..], "--retry-schedule"),
+            (&["--retry-schedule", "0"], "greater than 0"),
+            (&["--max-queue-lifetime", "5w"], "--max-queue-lifetime"),
+            (&["--max-queue-messages", "0"], "greater than 0"),
+            (&["--max-queue-size", "lots"], "--max-queue-size"),
+        ] {
+            let error = fail(args).to_string();
+            assert!(error.contains(needle), "{args:?}: {error}");
+        }
+        assert_eq!(
+            fail(&["--list-queue=yes"]),
+            OptionsError::UnexpectedValue("--list-queue".into())
+        );
+        assert_eq!(
+            fail(&["--delay-warning"]),
+            OptionsError::MissingValue("--delay-warning".into())
+        );
     }
 }

@@ -30,6 +30,7 @@ use crate::listeners::{
     session_timeout,
 };
 use crate::logsafe::Escaped;
+use crate::queue::{Envelope, Queue, Recipient, Spool, SpoolError};
 use crate::store::{Delivery, Store};
 
 /// What a listener lets its clients do.
@@ -51,13 +52,13 @@ pub struct Mailboxes {
 }
 
 impl Mailboxes {
-    fn is_local(&self, domain: &str) -> bool {
+    pub(crate) fn is_local(&self, domain: &str) -> bool {
         self.local_domain(domain).is_some()
     }
 
     /// `address` with its domain as configured when it is a local domain written in another
     /// case or IDNA form (the account it names); otherwise as it is.
-    fn canonical(&self, address: Address) -> Address {
+    pub(crate) fn canonical(&self, address: Address) -> Address {
         match self.local_domain(address.domain()) {
             Some(domain) if domain != address.domain() => {
                 Address::new(address.local(), domain).unwrap_or(address)
@@ -98,6 +99,8 @@ pub struct Policy {
     pub auth_slots: Semaphore,
     /// Quota, free space and the relay's sender rule.
     pub guards: Guards,
+    /// The outbound queue: where submitted mail for other domains waits for the worker.
+    pub queue: Queue,
 }
 
 /// The checks of issue 14 on senders and on room for mail (flags `--quota`,
@@ -358,6 +361,13 @@ struct Transaction {
     declared_size: Option<u64>,
     recipients: Vec<Address>,
     delivery: Option<Delivery>,
+    /// Recipients in other domains (submission only), as given: they are queued.
+    remote: Vec<String>,
+    /// The queue file of the message, when it has `remote` recipients.
+    spool: Option<Spool>,
+    /// `SMTPUTF8` and `BODY=8BITMIME` of MAIL, kept in the queue's envelope.
+    smtputf8: bool,
+    eight_bit: bool,
     /// Set when writing to the store failed; the message is then refused with 451.
     failed: bool,
 }
@@ -424,6 +434,13 @@ pub struct Stamp<'a> {
 /// The `for` clause appears only with a single recipient: the header never discloses the
 /// others.
 pub fn trace_headers(stamp: &Stamp<'_>) -> String {
+    return_path(stamp.from) + &received_header(stamp)
+}
+
+/// The `Received:` header alone (what [`trace_headers`] writes after `Return-Path:`): the
+/// trace header of a message queued for another server, where `Return-Path:` does not belong
+/// (RFC 5321 section 4.4: only the final delivery adds it).
+pub fn received_header(stamp: &Stamp<'_>) -> String {
     let id: String = stamp.id.chars().take(smtp_proto::trace::MAX_ID).collect();
     // The unique name is built from digits, letters, dots and the (validated) host name, so
     // it is a valid id; if it ever were not, the clause is left out rather than mangled.
@@ -444,7 +461,7 @@ pub fn trace_headers(stamp: &Stamp<'_>) -> String {
     if let Some(rcpt) = &single {
         received = received.recipient(rcpt);
     }
-    return_path(stamp.from) + &received.header()
+    received.header()
 }
 
 /// One SMTP session: its connection, context, greeting and transaction.
@@ -582,8 +599,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 info!(%peer, from = %sender, size = ?params.size, "mail from");
                 self.txn.from = Some(from.into_owned());
                 self.txn.declared_size = params.size;
+                self.txn.smtputf8 = params.smtputf8;
+                self.txn.eight_bit = params.body == Some(smtp_proto::Body::EightBitMime);
                 self.conn.server().accept()
             }
+            Event::Rcpt { to, .. } if self.foreign(&to) => match self.foreign_recipient(&to)? {
+                Ok(address) => {
+                    info!(%peer, to = %Escaped(&address), "rcpt to (queued for delivery)");
+                    if !self.txn.remote.contains(&address) {
+                        self.txn.remote.push(address);
+                    }
+                    self.conn.server().accept()
+                }
+                Err(refusal) => self.conn.server().reject(refusal),
+            },
             Event::Rcpt { to, .. } => match self.recipient(&to)? {
                 Ok(address) => {
                     info!(%peer, to = %Escaped(&address.to_string()), "rcpt to");
@@ -602,6 +631,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 if let (Some(delivery), false) = (&mut self.txn.delivery, self.txn.failed) {
                     if let Err(err) = delivery.write(&chunk) {
                         warn!(%peer, error = %err, "cannot write the message");
+                        self.txn.failed = true;
+                    }
+                }
+                if let (Some(spool), false) = (&mut self.txn.spool, self.txn.failed) {
+                    if let Err(err) = spool.write(&chunk) {
+                        warn!(%peer, error = %err, "cannot write the message to the queue");
                         self.txn.failed = true;
                     }
                 }
@@ -838,16 +873,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         // A local domain in its other IDNA form is the same domain: its accounts, its Maildir.
         let address = mailboxes.canonical(address);
         if !mailboxes.is_local(address.domain()) {
+            // Submission queues other domains (`foreign_recipient`); only the relay gets here.
             info!(%peer, to = %Escaped(&address.to_string()), "relay refused");
-            let refusal = match self.context.role {
-                Role::Relay => reply(550, [5, 7, 1], "Relaying denied")?,
-                Role::Submission => reply(
-                    550,
-                    [5, 7, 1],
-                    "Delivery to other domains is not available yet (no outbound queue)",
-                )?,
-            };
-            return Ok(Err(refusal));
+            return Ok(Err(reply(550, [5, 7, 1], "Relaying denied")?));
         }
         // RFC 5321 section 4.5.1: every served domain MUST accept "postmaster" (any case),
         // account or not. Its mail goes to the Maildir of postmaster@domain, which an
@@ -870,54 +898,246 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         Ok(Ok(address))
     }
 
-    /// Opens the delivery of the message whose body starts, and writes its trace headers.
-    /// A failure is remembered and answered with 451 at the end of the body.
+    /// Whether `to` is a recipient in another domain (or an address literal) on a submission
+    /// listener: it is queued for delivery rather than delivered here. On the relay, an
+    /// address literal is refused as relaying.
+    fn foreign(&self, to: &ForwardPath<'_>) -> bool {
+        match to {
+            ForwardPath::Postmaster => false,
+            ForwardPath::Mailbox(m) => match &m.host {
+                Host::Literal(_) => true,
+                Host::Domain(d) => {
+                    self.context.role == Role::Submission
+                        && !self.context.policy.mailboxes.is_local(d.as_str())
+                }
+            },
+        }
+    }
+
+    /// The queued recipient `to` (see [`foreign`](Self::foreign)) as it is written, or the
+    /// refusal: relaying on the relay port, `452 4.3.1` while the queue is full.
+    fn foreign_recipient(
+        &mut self,
+        to: &ForwardPath<'_>,
+    ) -> Result<Result<String, Reply<'static>>, LocalError> {
+        let peer = self.context.peer;
+        let address = match to {
+            ForwardPath::Mailbox(m) => m.to_string(),
+            ForwardPath::Postmaster => "Postmaster".to_owned(),
+        };
+        let authenticated = self.conn.server().authenticated().is_some();
+        if self.context.role != Role::Submission || !authenticated {
+            info!(%peer, to = %Escaped(&address), "relay refused");
+            return Ok(Err(reply(550, [5, 7, 1], "Relaying denied")?));
+        }
+        if self.txn.remote.len() >= crate::queue::envelope::MAX_RECIPIENTS {
+            info!(%peer, to = %Escaped(&address), "recipient refused: too many queued recipients");
+            return Ok(Err(reply(
+                452,
+                [4, 5, 3],
+                "Too many recipients for one queued message; send the rest separately",
+            )?));
+        }
+        if !self.context.policy.queue.has_room() {
+            let (messages, bytes) = self.context.policy.queue.counts();
+            warn!(%peer, to = %Escaped(&address), messages, bytes, "recipient refused: the outbound queue is full");
+            return Ok(Err(reply(
+                452,
+                [4, 3, 1],
+                "Insufficient system storage: the outbound queue is full, try again later",
+            )?));
+        }
+        Ok(Ok(address))
+    }
+
+    /// Opens the delivery of the message whose body starts (into the Maildirs of the local
+    /// recipients, and into the queue for the others), and writes its trace headers. A
+    /// failure is remembered and answered with 451 at the end of the body.
     fn open_delivery(&mut self) {
         let peer = self.context.peer;
         let policy = self.context.policy.clone();
-        let mut delivery = match policy.store.deliver(&self.txn.recipients) {
-            Ok(delivery) => delivery,
-            Err(err) => {
-                warn!(%peer, error = %err, "cannot open a delivery");
-                self.txn.failed = true;
-                return;
+        if !self.txn.recipients.is_empty() {
+            match policy.store.deliver(&self.txn.recipients) {
+                Ok(delivery) => self.txn.delivery = Some(delivery),
+                Err(err) => {
+                    warn!(%peer, error = %err, "cannot open a delivery");
+                    self.txn.failed = true;
+                    return;
+                }
             }
+        }
+        if !self.txn.remote.is_empty() {
+            match policy.queue.spool(&crate::queue::worker::new_id()) {
+                Ok(spool) => self.txn.spool = Some(spool),
+                Err(err) => {
+                    warn!(%peer, error = %err, "cannot open a queue file");
+                    self.txn.failed = true;
+                    return;
+                }
+            }
+        }
+        let id = match (&self.txn.delivery, &self.txn.spool) {
+            (Some(delivery), _) => delivery.name().to_owned(),
+            (None, Some(spool)) => spool.id().to_owned(),
+            (None, None) => String::new(),
         };
         let server = self.conn.server();
         let verb = server.hello().unwrap_or(HelloVerb::Helo);
         let protocol =
             Protocol::for_session(verb, server.is_tls(), server.authenticated().is_some());
-        let written = match (&self.helo, &self.txn.from) {
+        // The `for` clause names a local recipient only when nobody else gets the message.
+        let named: &[Address] = match self.txn.remote.is_empty() {
+            true => &self.txn.recipients,
+            false => &[],
+        };
+        let (local, queued) = match (&self.helo, &self.txn.from) {
             (Some(helo), Some(from)) => {
-                let headers = trace_headers(&Stamp {
+                let stamp = Stamp {
                     from,
                     helo,
                     client_ip: peer.ip(),
                     by: &policy.hostname,
                     protocol,
-                    id: delivery.name(),
-                    recipients: &self.txn.recipients,
+                    id: &id,
+                    recipients: named,
                     date: DateTime::from(SystemTime::now()),
-                });
-                delivery.write(headers.as_bytes())
+                };
+                (trace_headers(&stamp), received_header(&stamp))
             }
             // The state machine starts no body before a greeting and a MAIL.
-            _ => Err(std::io::Error::other(
-                "a body without a greeting or a sender",
-            )),
+            _ => {
+                warn!(%peer, "a body without a greeting or a sender");
+                self.txn.failed = true;
+                return;
+            }
         };
+        let mut written = Ok(());
+        if let Some(delivery) = &mut self.txn.delivery {
+            written = written.and(delivery.write(local.as_bytes()));
+        }
+        if let Some(spool) = &mut self.txn.spool {
+            written = written.and(spool.write(queued.as_bytes()));
+        }
         if let Err(err) = written {
             warn!(%peer, error = %err, "cannot write the message");
             self.txn.failed = true;
         }
-        self.txn.delivery = Some(delivery);
     }
 
-    /// Commits the message whose body ended, and answers 250 once it is on disk (451 if it
-    /// cannot be).
-    async fn commit(&mut self, size: u64) -> Result<(), LocalError> {
+    /// Queues the message for its recipients in other domains, if it has any: `Ok(Some(id))`
+    /// once the message and its envelope are on disk (held from the worker until
+    /// [`Queue::confirm`]), or the refusal for the client.
+    async fn commit_queue(
+        &mut self,
+        txn: &mut Transaction,
+    ) -> Result<Result<Option<String>, Reply<'static>>, LocalError> {
+        let Some(spool) = txn.spool.take() else {
+            return Ok(Ok(None));
+        };
         let peer = self.context.peer;
-        let txn = std::mem::take(&mut self.txn);
+        if txn.failed {
+            drop(spool);
+            return Ok(Err(reply(
+                451,
+                [4, 3, 0],
+                "Local error in processing; try again later",
+            )?));
+        }
+        let now = SystemTime::now();
+        let from = match &txn.from {
+            Some(ReversePath::Mailbox(m)) => m.to_string(),
+            _ => String::new(),
+        };
+        let user = self
+            .conn
+            .server()
+            .authenticated()
+            .map(|a| a.identity().to_owned());
+        let mut envelope = Envelope {
+            id: String::new(),
+            arrival: now,
+            from,
+            user,
+            size: 0,
+            smtputf8: txn.smtputf8,
+            eight_bit: txn.eight_bit,
+            attempts: 0,
+            next_try: now,
+            warned: false,
+            recipients: txn.remote.iter().cloned().map(Recipient::new).collect(),
+        };
+        // fsync of the file, the directories and the envelope: off the async worker.
+        let committed =
+            tokio::task::spawn_blocking(move || spool.commit(&mut envelope).map(|()| envelope))
+                .await;
+        match committed {
+            Ok(Ok(envelope)) => {
+                info!(%peer, id = %envelope.id, size = envelope.size, recipients = envelope.recipients.len(), "queued");
+                Ok(Ok(Some(envelope.id)))
+            }
+            Ok(Err(SpoolError::Full)) => {
+                let (messages, bytes) = self.context.policy.queue.counts();
+                warn!(%peer, messages, bytes, "message refused: the outbound queue is full");
+                Ok(Err(reply(
+                    452,
+                    [4, 3, 1],
+                    "Insufficient system storage: the outbound queue is full, try again later",
+                )?))
+            }
+            Ok(Err(SpoolError::Io(err))) => {
+                warn!(%peer, error = %err, "cannot queue the message");
+                Ok(Err(reply(
+                    451,
+                    [4, 3, 0],
+                    "Local error in processing; try again later",
+                )?))
+            }
+            Err(err) => {
+                warn!(%peer, error = %err, "cannot queue the message");
+                Ok(Err(reply(
+                    451,
+                    [4, 3, 0],
+                    "Local error in processing; try again later",
+                )?))
+            }
+        }
+    }
+
+    /// Commits the message whose body ended, and answers 250 once it is on disk in every
+    /// local recipient's Maildir and in the queue (a 4xx or 5xx if it cannot be). The queue
+    /// goes first: it can still be withdrawn if the local delivery then fails.
+    async fn commit(&mut self, size: u64) -> Result<(), LocalError> {
+        let mut txn = std::mem::take(&mut self.txn);
+        let queue = self.context.policy.queue.clone();
+        let queued = match self.commit_queue(&mut txn).await? {
+            Ok(queued) => queued,
+            Err(refusal) => {
+                if let Some(delivery) = txn.delivery.take() {
+                    delivery.abort();
+                }
+                return Ok(self.conn.server().reject(refusal)?);
+            }
+        };
+        if let (Some(id), None) = (&queued, &txn.delivery) {
+            let accepted = reply(250, [2, 0, 0], &format!("Ok: queued as {id}"))?;
+            let decided = self.conn.server().accept_with(accepted);
+            queue.confirm(id);
+            return Ok(decided?);
+        }
+        let accepted = self.commit_local(txn, size).await;
+        if let Some(id) = &queued {
+            match accepted {
+                Ok(true) => queue.confirm(id),
+                _ => queue.withdraw(id),
+            }
+        }
+        accepted.map(|_| ())
+    }
+
+    /// Commits the message to the Maildirs of its local recipients, and answers 250 once it is
+    /// on disk (451 if it cannot be). Whether it was accepted.
+    async fn commit_local(&mut self, txn: Transaction, size: u64) -> Result<bool, LocalError> {
+        let peer = self.context.peer;
         let recipients = txn.recipients.len();
         let id = txn
             .delivery
@@ -954,11 +1174,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             if let Some(delivery) = txn.delivery {
                 delivery.abort();
             }
-            return Ok(self.conn.server().reject(reply(
+            self.conn.server().reject(reply(
                 552,
                 [5, 2, 2],
                 "Mailbox full: the message would exceed a recipient's quota",
-            )?)?);
+            )?)?;
+            return Ok(false);
         }
         let committed = match txn.delivery {
             Some(delivery) if !txn.failed => {
@@ -975,6 +1196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             None => Err(std::io::Error::other("no delivery was open")),
         };
         let server = self.conn.server();
+        let accepted = committed.is_ok();
         let decided = match committed {
             Ok(_paths) => {
                 // What was not reserved (no quota, or a total that could not be read) is
@@ -995,7 +1217,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 )?)
             }
         };
-        Ok(decided?)
+        decided?;
+        Ok(accepted)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::listeners::{
 };
 use crate::options::{self, Options, PasswordSource};
 use crate::pop3::{Locks, Pop3Service, Pop3Settings};
+use crate::queue::{Queue, QueueLimits, Schedule, Worker, WorkerSettings};
 use crate::smtp::{Guards, Mailboxes, Policy, SmtpService};
 use crate::store::{Store, write_atomically};
 
@@ -115,7 +116,25 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         None => None,
     };
 
+    // The outbound queue (issue 16): opened before any listener, so what a crash left is
+    // counted, cleaned or set aside first.
+    let queue = Queue::open(
+        &options.data,
+        QueueLimits {
+            max_messages: options.queue.max_messages,
+            max_bytes: options.queue.max_bytes,
+        },
+    )
+    .map_err(|e| {
+        format!(
+            "cannot open the queue under {}: {e}",
+            options.data.display()
+        )
+    })?;
+    let outbound = crate::outbound::Outbound::from_options(&options)?;
+
     let policy = Arc::new(Policy {
+        queue: queue.clone(),
         store,
         mailboxes: Mailboxes {
             accounts,
@@ -259,14 +278,42 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         listeners.bind(service, addr, limits(kind)).await?;
     }
 
+    // The delivery worker: everything pending is tried at once, then on schedule.
+    let (messages, bytes) = queue.counts();
+    lines.push(format!(
+        "  {:<12} {} ({messages} messages, {bytes} octets pending)",
+        "queue",
+        queue.root().display()
+    ));
+    let worker = Worker::new(
+        queue,
+        outbound.clone(),
+        policy.clone(),
+        options.hostname.clone(),
+        WorkerSettings {
+            max_connections: options.outbound.max_connections,
+            max_per_domain: options.outbound.max_connections_per_domain,
+            schedule: Schedule {
+                retry: options.queue.retry.clone(),
+                lifetime: options.queue.lifetime,
+                delay_warning: options.queue.delay_warning,
+            },
+        },
+    );
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(Arc::new(worker).run(stopped));
+
     print_banner(&options, &lines, &created, existing.as_ref());
     print_dkim(dkim.as_deref(), &options);
 
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+    let _ = stop_worker.send(true);
     info!("shutting down: no new connections, open sessions finish their transaction");
     listeners.shut_down(SHUTDOWN_GRACE).await;
+    // Connections kept for reuse say QUIT rather than vanish.
+    outbound.shut_down().await;
     Ok(())
 }
 

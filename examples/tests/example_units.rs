@@ -22,8 +22,12 @@ mod listeners;
 mod logsafe;
 #[path = "../mail-server/options.rs"]
 mod options;
+#[path = "../mail-server/outbound/mod.rs"]
+mod outbound;
 #[path = "../mail-server/pop3.rs"]
 mod pop3;
+#[path = "../mail-server/queue/mod.rs"]
+mod queue;
 #[path = "../mail-server/smtp.rs"]
 mod smtp;
 #[path = "../mail-server/startup.rs"]
@@ -43,6 +47,15 @@ mod pop3_fetch;
 mod pop3_load;
 
 mod support;
+
+// The outbound-delivery tests (issue 16): the outbound module in process against aiosmtpd and
+// dnsmasq. Here rather than in a test binary of their own, which would compile, and run
+// again, the unit tests of every module outbound needs (options, accounts, store).
+#[path = "outbound/delivery.rs"]
+mod outbound_delivery;
+// The mx-resolve tests' dnsmasq harness: a real DNS server, authoritative for `test.`.
+#[path = "../../crates/mx-resolve/tests/support/dnsmasq.rs"]
+mod dnsmasq;
 
 /// Every example answers `--help` and `-h` with its usage on standard output and exit code 0,
 /// without starting any work: no connection to a listener it was pointed at, no data

@@ -1,0 +1,352 @@
+//! Delivery status notifications (RFC 3464): the bounce sent to the sender when recipients
+//! fail for good, and the delay notice sent once while they are still being retried.
+//!
+//! The notification is a `multipart/report; report-type=delivery-status` message (RFC 6522)
+//! of three parts: a human-readable explanation, the `message/delivery-status` fields (one
+//! `Reporting-MTA` and `Arrival-Date`, then per recipient `Final-Recipient`, `Action`,
+//! `Status`, and when known `Remote-MTA` and `Diagnostic-Code`), and the original message's
+//! headers as `text/rfc822-headers` (the body is not returned). When an address or the
+//! original headers are not ASCII, the parts are `message/global-delivery-status` and
+//! `message/global-headers` with `utf-8` address types (RFC 6533). It is sent with the null
+//! reverse path (RFC 5321 section 4.5.5), so it is never bounced itself.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use smtp_proto::trace::DateTime;
+
+/// The most octets of the original header block a notification carries: a header block
+/// beyond this is cut at a line boundary (RFC 3462 allows returning part of the headers).
+pub const MAX_RETURNED_HEADERS: usize = 64 * 1024;
+
+/// What happened to a recipient a notification reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Delivery failed for good.
+    Failed,
+    /// Delivery is still being retried.
+    Delayed,
+}
+
+/// One recipient of a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The recipient as the sender gave it.
+    pub address: String,
+    /// Failed or delayed.
+    pub action: Action,
+    /// The enhanced status code (`5.1.1`, `4.4.7`).
+    pub status: String,
+    /// The remote MTA that answered, if any.
+    pub remote: String,
+    /// The remote reply (`550 5.1.1 no such user`) or why none came.
+    pub diagnostic: String,
+}
+
+/// Everything a notification says.
+#[derive(Debug, Clone)]
+pub struct Report<'a> {
+    /// This server's name (`Reporting-MTA`, the `From:` domain, the `Message-ID`).
+    pub hostname: &'a str,
+    /// The queue id of the original message.
+    pub id: &'a str,
+    /// Who the notification goes to: the original sender.
+    pub to: &'a str,
+    /// When the original arrived.
+    pub arrival: SystemTime,
+    /// When the notification is made.
+    pub now: SystemTime,
+    /// For a delay notice: when the server gives up.
+    pub retry_until: Option<SystemTime>,
+    /// The recipients it reports, all with the same action.
+    pub lines: &'a [Line],
+    /// The original message's header block (up to its empty line), possibly cut.
+    pub headers: &'a [u8],
+}
+
+/// The header block at the start of `message` (without the empty line that ends it), cut at
+/// a line boundary to at most [`MAX_RETURNED_HEADERS`] octets.
+pub fn header_block(message: &[u8]) -> &[u8] {
+    let end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.len(), |i| i + 2);
+    let block = message.get(..end).unwrap_or(message);
+    if block.len() <= MAX_RETURNED_HEADERS {
+        return block;
+    }
+    let head = block.get(..MAX_RETURNED_HEADERS).unwrap_or(block);
+    let cut = head
+        .windows(2)
+        .rposition(|w| w == b"\r\n")
+        .map_or(0, |i| i + 2);
+    head.get(..cut).unwrap_or_default()
+}
+
+/// `text` as a header value: CR, LF and other controls become spaces.
+fn value(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Whether `text` is an SMTP reply (`250 ...`, `550-...`): then its diagnostic type is `smtp`.
+fn is_reply(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 3
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && matches!(b.get(3), None | Some(b' ' | b'-'))
+}
+
+/// The complete notification message, CRLF line endings, ready to deliver with the null reverse
+/// path.
+pub fn build(report: &Report<'_>) -> Vec<u8> {
+    let failed = report.lines.iter().any(|l| l.action == Action::Failed);
+    let global = !report.headers.is_ascii()
+        || !report.to.is_ascii()
+        || report.lines.iter().any(|l| !l.address.is_ascii());
+    let address_type = if global { "utf-8" } else { "rfc822" };
+    let boundary = format!("=_sansmail-dsn_{}", value(report.id).replace(' ', "_"));
+    let date = DateTime::from(report.now);
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "From: Mail Delivery System <MAILER-DAEMON@{host}>\r\n\
+         To: <{to}>\r\n\
+         Subject: {subject}\r\n\
+         Date: {date}\r\n\
+         Message-ID: <{id}.{kind}@{host}>\r\n\
+         Auto-Submitted: auto-replied\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type={report_type};\r\n\
+         \tboundary=\"{boundary}\"\r\n\
+         \r\n\
+         This is a delivery status notification in MIME format.\r\n\
+         \r\n\
+         --{boundary}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\
+         \r\n",
+        host = report.hostname,
+        to = value(report.to),
+        subject = if failed {
+            "Undelivered Mail Returned to Sender"
+        } else {
+            "Delayed Mail (still being retried)"
+        },
+        id = value(report.id),
+        kind = if failed { "bounce" } else { "delay" },
+        report_type = if global {
+            "global-delivery-status"
+        } else {
+            "delivery-status"
+        },
+    );
+    out.push_str(&format!(
+        "This is the mail system at {}.\r\n\r\n",
+        report.hostname
+    ));
+    if failed {
+        out.push_str(
+            "Your message could not be delivered to one or more recipients. It is attached\r\n\
+             below (its headers only). The reasons:\r\n\r\n",
+        );
+    } else {
+        let until = report
+            .retry_until
+            .map_or_else(String::new, |t| format!(" until {}", DateTime::from(t)));
+        out.push_str(&format!(
+            "Your message could not be delivered yet to one or more recipients. This is only\r\n\
+             a warning: you do not need to send it again. The server keeps trying{until}.\r\n\r\n"
+        ));
+    }
+    for line in report.lines {
+        let why = match (line.diagnostic.is_empty(), line.remote.is_empty()) {
+            (true, _) => format!("status {}", line.status),
+            (false, true) => value(&line.diagnostic),
+            (false, false) => format!("{} said: {}", value(&line.remote), value(&line.diagnostic)),
+        };
+        out.push_str(&format!("<{}>: {}\r\n", value(&line.address), why));
+    }
+    let _ = write!(
+        out,
+        "\r\n--{boundary}\r\n\
+         Content-Type: message/{status_type}\r\n\
+         \r\n\
+         Reporting-MTA: dns; {host}\r\n\
+         X-Sansmail-Queue-ID: {id}\r\n\
+         Arrival-Date: {arrival}\r\n",
+        status_type = if global {
+            "global-delivery-status"
+        } else {
+            "delivery-status"
+        },
+        host = report.hostname,
+        id = value(report.id),
+        arrival = DateTime::from(report.arrival),
+    );
+    for line in report.lines {
+        let _ = write!(
+            out,
+            "\r\nFinal-Recipient: {address_type}; {address}\r\n\
+             Action: {action}\r\n\
+             Status: {status}\r\n",
+            address = value(&line.address),
+            action = match line.action {
+                Action::Failed => "failed",
+                Action::Delayed => "delayed",
+            },
+            status = value(&line.status),
+        );
+        if !line.remote.is_empty() {
+            let _ = write!(out, "Remote-MTA: dns; {}\r\n", value(&line.remote));
+        }
+        if !line.diagnostic.is_empty() {
+            let kind = if is_reply(&line.diagnostic) {
+                "smtp"
+            } else {
+                "X-Sansmail"
+            };
+            let _ = write!(
+                out,
+                "Diagnostic-Code: {kind}; {}\r\n",
+                value(&line.diagnostic)
+            );
+        }
+        if let (Action::Delayed, Some(until)) = (line.action, report.retry_until) {
+            let _ = write!(out, "Will-Retry-Until: {}\r\n", DateTime::from(until));
+        }
+    }
+    let _ = write!(
+        out,
+        "\r\n--{boundary}\r\n\
+         Content-Type: {headers_type}\r\n\
+         \r\n",
+        headers_type = if global {
+            "message/global-headers"
+        } else {
+            "text/rfc822-headers"
+        },
+    );
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(report.headers);
+    if !report.headers.is_empty() && !report.headers.ends_with(b"\r\n") {
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_bounce_has_the_three_parts_of_rfc_3464() {
+        let original =
+            b"Received: from x by y\r\nSubject: hello\r\nFrom: alice@example.com\r\n\r\nbody\r\n";
+        let lines = [Line {
+            address: "bob@example.org".into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: "mx.example.org".into(),
+            diagnostic: "550 5.1.1 no such user\r\n".into(),
+        }];
+        let report = Report {
+            hostname: "mx.example.com",
+            id: "Q1",
+            to: "alice@example.com",
+            arrival: UNIX_EPOCH + Duration::from_secs(1_234_567_890),
+            now: UNIX_EPOCH + Duration::from_secs(1_234_567_990),
+            retry_until: None,
+            lines: &lines,
+            headers: header_block(original),
+        };
+        let text = String::from_utf8(build(&report)).unwrap();
+        for needle in [
+            "To: <alice@example.com>\r\n",
+            "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"=_sansmail-dsn_Q1\"\r\n",
+            "--=_sansmail-dsn_Q1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n",
+            "Arrival-Date: Fri, 13 Feb 2009 23:31:30 +0000\r\n",
+            "\r\nFinal-Recipient: rfc822; bob@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+             Remote-MTA: dns; mx.example.org\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user  \r\n",
+            "Content-Type: text/rfc822-headers\r\n\r\nReceived: from x by y\r\nSubject: hello\r\nFrom: alice@example.com\r\n\r\n--=_sansmail-dsn_Q1--\r\n",
+            "<bob@example.org>: mx.example.org said: 550 5.1.1 no such user",
+        ] {
+            assert!(text.contains(needle), "{needle:?} not in\n{text}");
+        }
+        assert!(!text.contains("body"), "the body is not returned");
+        // CRLF everywhere.
+        assert!(!text.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn a_delay_notice_says_until_when() {
+        let lines = [Line {
+            address: "bob@[192.0.2.7]".into(),
+            action: Action::Delayed,
+            status: "4.0.0".into(),
+            remote: String::new(),
+            diagnostic: "connection refused".into(),
+        }];
+        let report = Report {
+            hostname: "h",
+            id: "Q2",
+            to: "alice@example.com",
+            arrival: UNIX_EPOCH,
+            now: UNIX_EPOCH,
+            retry_until: Some(UNIX_EPOCH + Duration::from_secs(86400)),
+            lines: &lines,
+            headers: b"Subject: x\r\n",
+        };
+        let text = String::from_utf8(build(&report)).unwrap();
+        assert!(
+            text.contains("Action: delayed\r\nStatus: 4.0.0\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Diagnostic-Code: X-Sansmail; connection refused\r\n"));
+        assert!(text.contains("Will-Retry-Until: Fri, 2 Jan 1970 00:00:00 +0000\r\n"));
+        assert!(text.contains("Subject: Delayed Mail"));
+        assert!(!text.contains("Remote-MTA"));
+    }
+
+    #[test]
+    fn header_blocks_are_cut_at_a_line() {
+        assert_eq!(
+            header_block(b"A: 1\r\nB: 2\r\n\r\nbody"),
+            b"A: 1\r\nB: 2\r\n"
+        );
+        assert_eq!(header_block(b"A: 1\r\nno end"), b"A: 1\r\nno end");
+        let mut big = Vec::new();
+        while big.len() < MAX_RETURNED_HEADERS + 100 {
+            big.extend_from_slice(b"X-Long: 0123456789\r\n");
+        }
+        let cut = header_block(&big);
+        assert!(cut.len() <= MAX_RETURNED_HEADERS);
+        assert!(cut.ends_with(b"\r\n"));
+        // UTF-8 headers make a global notification.
+        let lines = [Line {
+            address: "jürgen@example.org".into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: String::new(),
+            diagnostic: String::new(),
+        }];
+        let report = Report {
+            hostname: "h",
+            id: "Q3",
+            to: "a@h",
+            arrival: UNIX_EPOCH,
+            now: UNIX_EPOCH,
+            retry_until: None,
+            lines: &lines,
+            headers: b"",
+        };
+        let text = String::from_utf8(build(&report)).unwrap();
+        assert!(text.contains("report-type=global-delivery-status"));
+        assert!(text.contains("Final-Recipient: utf-8; jürgen@example.org\r\n"));
+        assert!(text.contains("Content-Type: message/global-headers\r\n"));
+    }
+}

@@ -1,0 +1,592 @@
+//! The queue on disk: message files and envelope records under `<data>/queue/`, written as
+//! durably as a local delivery.
+//!
+//! ```text
+//! <data>/queue/tmp/<id>        a message being received (removed if it is not acknowledged)
+//! <data>/queue/msg/<id>        the message as received (trace header, then the data), CRLF
+//! <data>/queue/env/<id>        its envelope record (envelope.rs), "sansmail-queue 1"
+//! <data>/queue/corrupt/<id>.*  files set aside: an unknown version or a damaged record
+//! ```
+//!
+//! Queuing a message ([`Spool::commit`]): fsync the file in `tmp/`, rename it into `msg/`,
+//! fsync `msg/`, then write the envelope with write-tmp, fsync, rename, fsync of `env/`
+//! ([`write_atomically`]); the `250` comes after that. The envelope is the commit point: a
+//! message file without an envelope was never acknowledged (or was already finished) and is
+//! removed at start. Every later state change rewrites the envelope the same way, and a
+//! finished message loses its envelope first, then its file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use super::envelope::{Envelope, EnvelopeError, valid_id};
+use crate::store::maildir::{ensure_dir, sync_dir};
+use crate::store::write_atomically;
+
+/// Buffer between [`Spool::write`] and the file.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// The most octets of an envelope file read back (a larger one is corrupt): room for
+/// [`MAX_RECIPIENTS`](super::envelope::MAX_RECIPIENTS) lines of the longest fields.
+pub const MAX_ENVELOPE: u64 = 4 * 1024 * 1024;
+
+/// The size guard of the queue (`--max-queue-messages`, `--max-queue-size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// The most messages queued at once.
+    pub max_messages: u64,
+    /// The most octets of message files queued at once.
+    pub max_bytes: u64,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits {
+            max_messages: 10_000,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// The outbound queue under `<data>/queue`. Cheap to clone; clones share it.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: PathBuf,
+    limits: QueueLimits,
+    /// Messages and octets queued (committed or being committed).
+    usage: Mutex<(u64, u64)>,
+    /// Wakes the worker when a message is queued.
+    wake: Notify,
+    /// Messages committed whose session has not answered yet (id and size): the worker leaves
+    /// them alone until [`Queue::confirm`], and [`Queue::withdraw`] takes them back.
+    held: Mutex<HashMap<String, u64>>,
+}
+
+/// Why a message could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// The queue is at `--max-queue-messages` or `--max-queue-size`.
+    #[error("the queue is full")]
+    Full,
+    /// The file system failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// What reading one envelope gave.
+#[derive(Debug)]
+pub enum Entry {
+    /// A valid envelope whose message file is there.
+    Ready(Envelope),
+    /// A file that could not be used: it has been moved to `corrupt/` (or could not be).
+    SetAside {
+        /// The queue id (the file name).
+        id: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl Queue {
+    /// Opens (creating as needed) the queue under `data`; removes message files that have no
+    /// envelope (never acknowledged) and left-over `tmp/` files, sets aside unreadable
+    /// envelopes (logged), and counts what is queued. Nothing else runs on the queue yet.
+    pub fn open(data: &Path, limits: QueueLimits) -> io::Result<Queue> {
+        let root = data.join("queue");
+        for sub in ["tmp", "msg", "env", "corrupt"] {
+            ensure_dir(&root.join(sub))?;
+        }
+        let queue = Queue {
+            inner: Arc::new(Inner {
+                root,
+                limits,
+                usage: Mutex::new((0, 0)),
+                wake: Notify::new(),
+                held: Mutex::new(HashMap::new()),
+            }),
+        };
+        for name in names(&queue.dir("tmp"))? {
+            let _ = fs::remove_file(queue.dir("tmp").join(&name));
+        }
+        let mut usage = (0, 0);
+        let envelopes = names(&queue.dir("env"))?;
+        for entry in queue.scan()? {
+            if let Entry::Ready(envelope) = entry {
+                usage.0 += 1;
+                usage.1 += envelope.size;
+            }
+        }
+        for name in names(&queue.dir("msg"))? {
+            if !envelopes.contains(&name) {
+                info!(id = %name, "queue: removed a message file without an envelope (never acknowledged, or already finished)");
+                let _ = fs::remove_file(queue.dir("msg").join(&name));
+            }
+        }
+        sync_dir(&queue.dir("msg"))?;
+        *queue.usage() = usage;
+        Ok(queue)
+    }
+
+    /// Reads the queue without changing it, for `--list-queue`: the envelopes that read, and
+    /// the ids of those that do not with the reason. Does not create anything.
+    pub fn list(data: &Path) -> io::Result<Vec<Result<Envelope, (String, String)>>> {
+        let root = data.join("queue");
+        let mut out = Vec::new();
+        for id in names(&root.join("env"))? {
+            let path = root.join("env").join(&id);
+            out.push(match read_envelope(&path, &id) {
+                Ok(envelope) => Ok(envelope),
+                Err(reason) => Err((id, reason)),
+            });
+        }
+        Ok(out)
+    }
+
+    fn dir(&self, sub: &str) -> PathBuf {
+        self.inner.root.join(sub)
+    }
+
+    fn usage(&self) -> std::sync::MutexGuard<'_, (u64, u64)> {
+        // A poisoned lock only means a panic elsewhere; the counts are still usable.
+        self.inner.usage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `<data>/queue`.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The message file of `id`.
+    pub fn message_path(&self, id: &str) -> PathBuf {
+        self.dir("msg").join(id)
+    }
+
+    /// Whether another message may be queued now (checked at RCPT; the commit checks again
+    /// with the message's size).
+    pub fn has_room(&self) -> bool {
+        let (messages, bytes) = *self.usage();
+        messages < self.inner.limits.max_messages && bytes < self.inner.limits.max_bytes
+    }
+
+    /// Messages and octets queued.
+    pub fn counts(&self) -> (u64, u64) {
+        *self.usage()
+    }
+
+    /// Counts a message of `size` octets in, unless that would pass a limit (`force`: counts
+    /// it anyway, for the notifications the server makes itself).
+    fn reserve(&self, size: u64, force: bool) -> bool {
+        let mut usage = self.usage();
+        let limits = self.inner.limits;
+        let fits =
+            usage.0 < limits.max_messages && usage.1.saturating_add(size) <= limits.max_bytes;
+        if fits || force {
+            usage.0 += 1;
+            usage.1 = usage.1.saturating_add(size);
+        }
+        fits || force
+    }
+
+    fn release(&self, size: u64) {
+        let mut usage = self.usage();
+        usage.0 = usage.0.saturating_sub(1);
+        usage.1 = usage.1.saturating_sub(size);
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.inner.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the message `id` is committed but its session has not answered yet.
+    pub fn is_held(&self, id: &str) -> bool {
+        self.held().contains_key(id)
+    }
+
+    /// The session acknowledged the message `id`: the worker may take it, now.
+    pub fn confirm(&self, id: &str) {
+        self.held().remove(id);
+        self.wake();
+    }
+
+    /// The session refused the message `id` after all (its local delivery failed): takes it
+    /// out of the queue again.
+    pub fn withdraw(&self, id: &str) {
+        let Some(size) = self.held().remove(id) else {
+            return;
+        };
+        let _ = fs::remove_file(self.dir("env").join(id));
+        let _ = sync_dir(&self.dir("env"));
+        let _ = fs::remove_file(self.message_path(id));
+        self.release(size);
+        info!(
+            id,
+            "queue: message withdrawn (the client was not told it was accepted)"
+        );
+    }
+
+    /// Wakes the worker (a message was queued).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Waits for [`wake`](Self::wake) (one that came while nobody waited counts too).
+    pub async fn woken(&self) {
+        self.inner.wake.notified().await;
+    }
+
+    /// Starts a message with a fresh unique `id` (a store name). Write it with
+    /// [`Spool::write`], then [`Spool::commit`] (dropping it aborts).
+    pub fn spool(&self, id: &str) -> io::Result<Spool> {
+        if !valid_id(id) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a queue id",
+            ));
+        }
+        let tmp = self.dir("tmp").join(id);
+        let file = create_private(&tmp)?;
+        Ok(Spool {
+            queue: self.clone(),
+            id: id.to_owned(),
+            tmp,
+            file: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            size: 0,
+            failed: false,
+            done: false,
+        })
+    }
+
+    /// Every envelope, read: the usable ones, and the others set aside into `corrupt/` with
+    /// their message file (an unknown version, a damaged record, a missing message file), each
+    /// reported in the log. Nothing is ever deleted here.
+    pub fn scan(&self) -> io::Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for id in names(&self.dir("env"))? {
+            let path = self.dir("env").join(&id);
+            match read_envelope(&path, &id) {
+                Ok(envelope) if self.message_path(&id).is_file() => {
+                    out.push(Entry::Ready(envelope))
+                }
+                Ok(_) => {
+                    let reason = "its message file is missing".to_owned();
+                    self.set_aside(&id, &reason);
+                    out.push(Entry::SetAside { id, reason });
+                }
+                // Vanished between the listing and the read: finished meanwhile.
+                Err(reason) if !path.exists() => {
+                    let _ = reason;
+                }
+                Err(reason) => {
+                    self.set_aside(&id, &reason);
+                    out.push(Entry::SetAside { id, reason });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves the envelope and message of `id` into `corrupt/` (as `<id>.env` and `<id>.msg`)
+    /// and logs why; they are kept for a person to look at, never deleted.
+    fn set_aside(&self, id: &str, reason: &str) {
+        let corrupt = self.dir("corrupt");
+        let mut moved = Vec::new();
+        for (sub, suffix) in [("env", "env"), ("msg", "msg")] {
+            let from = self.dir(sub).join(id);
+            if from.exists() {
+                let to = corrupt.join(format!("{id}.{suffix}"));
+                match fs::rename(&from, &to) {
+                    Ok(()) => moved.push(to.display().to_string()),
+                    Err(e) => warn!(id, error = %e, "queue: cannot set a file aside"),
+                }
+            }
+        }
+        let _ = sync_dir(&corrupt);
+        let _ = sync_dir(&self.dir("env"));
+        warn!(
+            id,
+            reason,
+            moved_to = ?moved,
+            "queue: an envelope could not be used and was set aside (not deleted)"
+        );
+    }
+
+    /// Reads the envelope of `id` again (the worker's copy may be stale after a restart).
+    pub fn load(&self, id: &str) -> Result<Envelope, String> {
+        read_envelope(&self.dir("env").join(id), id)
+    }
+
+    /// Rewrites the envelope of a queued message (write-tmp, fsync, rename, fsync).
+    pub fn save(&self, envelope: &Envelope) -> io::Result<()> {
+        write_atomically(
+            &self.dir("env").join(&envelope.id),
+            envelope.encode().as_bytes(),
+        )
+    }
+
+    /// Queues a message the server made itself (a notification) with its `envelope`: the
+    /// size guard does not refuse it, since nobody could be told.
+    pub fn enqueue(&self, envelope: &mut Envelope, message: &[u8]) -> io::Result<()> {
+        let mut spool = self.spool(&envelope.id)?;
+        spool.write(message)?;
+        envelope.size = spool.size;
+        spool.commit_inner(envelope, true).map_err(|e| match e {
+            SpoolError::Io(e) => e,
+            SpoolError::Full => io::Error::other("the queue is full"),
+        })
+    }
+
+    /// Takes a finished message out of the queue: its envelope first (the commit point), then
+    /// its message file.
+    pub fn remove(&self, envelope: &Envelope) -> io::Result<()> {
+        fs::remove_file(self.dir("env").join(&envelope.id))?;
+        sync_dir(&self.dir("env"))?;
+        let _ = fs::remove_file(self.message_path(&envelope.id));
+        self.release(envelope.size);
+        Ok(())
+    }
+}
+
+/// Creates a new file (failing if it exists), mode 0600 on unix.
+fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// The file names in `dir`, sorted (hidden temporary files of [`write_atomically`] skipped).
+fn names(dir: &Path) -> io::Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if let Ok(name) = entry.file_name().into_string() {
+            if !name.starts_with('.') && entry.file_type()?.is_file() {
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads and parses one envelope file; the error says why it cannot be used.
+fn read_envelope(path: &Path, id: &str) -> Result<Envelope, String> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut text = String::new();
+    file.take(MAX_ENVELOPE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if text.len() as u64 > MAX_ENVELOPE {
+        return Err(format!("it is larger than {MAX_ENVELOPE} octets"));
+    }
+    let envelope = Envelope::parse(&text).map_err(|e: EnvelopeError| e.to_string())?;
+    if envelope.id != id {
+        return Err(format!("it names the id `{}`", envelope.id));
+    }
+    Ok(envelope)
+}
+
+/// One message on its way into the queue. Dropping it without [`commit`](Self::commit)
+/// removes its file from `tmp/`.
+#[derive(Debug)]
+pub struct Spool {
+    queue: Queue,
+    id: String,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+    size: u64,
+    failed: bool,
+    done: bool,
+}
+
+impl Spool {
+    /// Appends `bytes`. After an error the spool can only be dropped.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = match (&mut self.file, self.failed) {
+            (Some(file), false) => file,
+            _ => return Err(io::Error::other("an earlier write of this message failed")),
+        };
+        match file.write_all(bytes) {
+            Ok(()) => {
+                self.size += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The octets written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The queue id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Makes the message durable in the queue with `envelope` (whose id and size are set
+    /// here), and returns only when both are on disk: answer 250 after that. Refused with
+    /// [`SpoolError::Full`] when the queue has no room for it.
+    pub fn commit(mut self, envelope: &mut Envelope) -> Result<(), SpoolError> {
+        envelope.id = self.id.clone();
+        envelope.size = self.size;
+        self.commit_inner(envelope, false)
+    }
+
+    fn commit_inner(&mut self, envelope: &Envelope, force: bool) -> Result<(), SpoolError> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write of this message failed").into());
+        }
+        if !self.queue.reserve(self.size, force) {
+            return Err(SpoolError::Full);
+        }
+        if !force {
+            self.queue.held().insert(self.id.clone(), self.size);
+        }
+        let result = self.place(envelope);
+        match result {
+            Ok(()) => {
+                self.done = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.queue.held().remove(&self.id);
+                self.queue.release(self.size);
+                let _ = fs::remove_file(self.queue.message_path(&self.id));
+                Err(e.into())
+            }
+        }
+    }
+
+    fn place(&mut self, envelope: &Envelope) -> io::Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("the message file is closed"))?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        let target = self.queue.message_path(&self.id);
+        fs::rename(&self.tmp, &target)?;
+        sync_dir(&self.queue.dir("msg"))?;
+        self.queue.save(envelope)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if !self.done {
+            self.file = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The queue's messages by domain of their pending recipients, for the worker.
+pub fn by_domain(envelope: &Envelope) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for rcpt in envelope.pending() {
+        out.entry(rcpt.domain().to_lowercase())
+            .or_default()
+            .push(rcpt.address.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::tests::TempDir;
+
+    #[test]
+    fn an_oversized_envelope_is_set_aside() {
+        let dir = TempDir::new("queue-oversized");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let id = "1700000000.Q1P1Rbig";
+        let mut text = String::from("sansmail-queue 1\n");
+        while text.len() as u64 <= MAX_ENVELOPE {
+            text.push_str("# padding padding padding padding padding padding padding\n");
+        }
+        fs::write(queue.dir("env").join(id), &text).unwrap();
+        fs::write(queue.message_path(id), b"x").unwrap();
+        let entries = queue.scan().unwrap();
+        match &entries[..] {
+            [Entry::SetAside { id: got, reason }] => {
+                assert_eq!(got, id);
+                assert!(reason.contains("larger than"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(queue.dir("corrupt").join(format!("{id}.env")).is_file());
+        assert!(queue.dir("corrupt").join(format!("{id}.msg")).is_file());
+    }
+
+    #[test]
+    fn the_size_guard_counts_messages_and_octets() {
+        let dir = TempDir::new("queue-guard");
+        let limits = QueueLimits {
+            max_messages: 2,
+            max_bytes: 100,
+        };
+        let queue = Queue::open(&dir.0, limits).unwrap();
+        let envelope = |id: &str| Envelope {
+            id: id.into(),
+            arrival: std::time::UNIX_EPOCH,
+            from: "a@b.example".into(),
+            user: None,
+            size: 0,
+            smtputf8: false,
+            eight_bit: false,
+            attempts: 0,
+            next_try: std::time::UNIX_EPOCH,
+            warned: false,
+            recipients: vec![super::super::envelope::Recipient::new("c@d.example".into())],
+        };
+        let queue_one = |id: &str, size: usize| {
+            let mut spool = queue.spool(id).unwrap();
+            spool.write(&vec![b'x'; size]).unwrap();
+            let mut e = envelope(id);
+            spool.commit(&mut e).map(|()| e)
+        };
+        let first = queue_one("Q1", 60).unwrap();
+        queue.confirm("Q1");
+        // 60 + 41 octets is over 100: refused, and nothing is left of it.
+        assert!(matches!(queue_one("Q2", 41), Err(SpoolError::Full)));
+        assert!(!queue.message_path("Q2").exists());
+        assert!(!queue.dir("tmp").join("Q2").exists());
+        queue_one("Q3", 40).unwrap();
+        assert_eq!(queue.counts(), (2, 100));
+        assert!(!queue.has_room());
+        // Two messages: a third is refused whatever its size.
+        assert!(matches!(queue_one("Q4", 0), Err(SpoolError::Full)));
+        // Withdrawn and removed messages give their room back; the counts survive a reopen.
+        queue.withdraw("Q3");
+        assert_eq!(queue.counts(), (1, 60));
+        let reopened = Queue::open(&dir.0, limits).unwrap();
+        assert_eq!(reopened.counts(), (1, 60));
+        queue.remove(&first).unwrap();
+        assert_eq!(queue.counts(), (0, 0));
+        assert!(queue.scan().unwrap().is_empty());
+    }
+}
