@@ -101,6 +101,9 @@ pub struct Policy {
     pub guards: Guards,
     /// The outbound queue: where submitted mail for other domains waits for the worker.
     pub queue: Queue,
+    /// DKIM (issue 16): signs what is queued when its `From:` is in a local domain; `None`
+    /// with `--no-dkim`.
+    pub dkim: Option<Arc<crate::dkim::Dkim>>,
 }
 
 /// The checks of issue 14 on senders and on room for mail (flags `--quota`,
@@ -1066,10 +1069,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             warned: false,
             recipients: txn.remote.iter().cloned().map(Recipient::new).collect(),
         };
+        // DKIM-signed first (issue 16), the signature fields going before the message; then
         // fsync of the file, the directories and the envelope: off the async worker.
-        let committed =
-            tokio::task::spawn_blocking(move || spool.commit(&mut envelope).map(|()| envelope))
-                .await;
+        let dkim = self.context.policy.dkim.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            spool
+                .commit_signed(&mut envelope, dkim.as_deref())
+                .map(|()| envelope)
+        })
+        .await;
         match committed {
             Ok(Ok(envelope)) => {
                 info!(%peer, id = %envelope.id, size = envelope.size, recipients = envelope.recipients.len(), "queued");

@@ -135,6 +135,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
 
     let policy = Arc::new(Policy {
         queue: queue.clone(),
+        dkim: dkim.clone(),
         store,
         mailboxes: Mailboxes {
             accounts,

@@ -4,9 +4,11 @@
 //! server's `dkim` module makes with those keys: Python's dkimpy (an independent
 //! implementation, with dnspython asking dnsmasq) and mail-auth's own verifier (through its
 //! hickory resolver, asking dnsmasq too). Restarts keep the keys; a damaged key stops the start.
+//! End to end: a message a user submits for another domain is signed in the queue and
+//! verifies as the remote MX (Python's aiosmtpd) received it.
 //!
-//! Under `CI=true` a missing dnsmasq, dkimpy, dnspython or PyNaCl (dkimpy's Ed25519) fails the
-//! tests; elsewhere they skip with a message. `.ci/run` installs them.
+//! Under `CI=true` a missing dnsmasq, dkimpy, dnspython, PyNaCl (dkimpy's Ed25519) or aiosmtpd
+//! fails the tests; elsewhere they skip with a message. `.ci/run` installs them.
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "../mail-server/dkim.rs"]
@@ -288,4 +290,152 @@ fn no_dkim_creates_no_keys_and_says_so() {
     assert!(!server.stdout().contains("_domainkey"), "{}", server.logs());
     stop(server);
     assert!(!data.path().join("dkim").exists());
+}
+
+/// The remote MX of the end-to-end test: Python's aiosmtpd (`support/queue_mx.py`), writing
+/// each message it takes to `<dir>/<n>.body`. Stopped on drop.
+struct Mx {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    port: u16,
+}
+
+impl Mx {
+    fn start(dir: &Path) -> Mx {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        fs::create_dir_all(dir).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/queue_mx.py");
+        let mut child = Command::new("python3")
+            .arg("-u")
+            .arg(script)
+            .arg("--outdir")
+            .arg(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start aiosmtpd");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(LIMIT).unwrap_or_default();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("aiosmtpd did not start: {line:?}"));
+        Mx { child, stdin, port }
+    }
+}
+
+impl Drop for Mx {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The account the end-to-end test submits as: not in `localhost`, a name resolvers answer
+/// themselves (RFC 6761; hickory-resolver does) instead of asking the DNS server.
+const CAROL: &str = "carol@example.test";
+const CAROL_PASSWORD: &str = "carol-secret";
+
+/// Submits `message` (CRLF lines, no final dot) as carol to `user@[127.0.0.1]`.
+fn submit(server: &MailServer, message: &str) {
+    use base64::Engine as _;
+    let mut conn = support::Smtp::connect(server.submission);
+    conn.expect(220);
+    conn.cmd_expect("EHLO client.test", 250);
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{CAROL}\0{CAROL_PASSWORD}"));
+    conn.cmd_expect(&format!("AUTH PLAIN {token}"), 235);
+    conn.cmd_expect(&format!("MAIL FROM:<{CAROL}>"), 250);
+    conn.cmd_expect("RCPT TO:<user@[127.0.0.1]>", 250);
+    conn.cmd_expect("DATA", 354);
+    conn.send(format!("{message}.\r\n"));
+    conn.expect(250);
+    conn.cmd_expect("QUIT", 221);
+}
+
+#[test]
+fn submitted_mail_leaves_signed_and_verifies_at_the_receiving_end() {
+    if !have_dkimpy() || !support::have_python() {
+        return;
+    }
+    let aiosmtpd = tool_available(
+        "python3",
+        &["-c", "import aiosmtpd.smtp"],
+        "python3 with aiosmtpd",
+    );
+    if !aiosmtpd {
+        return;
+    }
+    let data = TempDir::new("dkim-queue");
+    let mx = Mx::start(&data.path().join("mx"));
+    let mut args: Vec<String> = ["--domain", "example.test", "--user"]
+        .map(String::from)
+        .to_vec();
+    args.push(format!("{CAROL}:{CAROL_PASSWORD}"));
+    args.push("--allow-plaintext-auth".into());
+    args.extend(["--mx-port".to_owned(), mx.port.to_string()]);
+    let server = MailServer::start(data.path(), &args);
+    let records = banner_records(&server, 2);
+    let Some(dns) = Dnsmasq::start(&records) else {
+        return;
+    };
+
+    // Ours: signed in the queue, delivered to the remote MX with both signatures first.
+    submit(
+        &server,
+        "From: Carol <carol@example.test>\r\nTo: <user@[127.0.0.1]>\r\nSubject: signed\r\n\
+         Message-ID: <q1@example.test>\r\n\r\nHello over there.\r\n..a dotted line\r\n",
+    );
+    let body_file = data.path().join("mx/1.body");
+    let received = support::poll("the message at the MX", || fs::read(&body_file).ok());
+    let text = String::from_utf8_lossy(&received).into_owned();
+    assert!(
+        text.starts_with("DKIM-Signature: v=1; a=rsa-sha256; s=sansmail-rsa; d=example.test;"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\r\nDKIM-Signature: v=1; a=ed25519-sha256; s=sansmail-ed25519; d=example.test;"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\r\n.a dotted line\r\n"), "{text}");
+    assert_eq!(
+        dkimpy(&dns, data.path(), &received),
+        [
+            "rsa-sha256 example.test pass",
+            "ed25519-sha256 example.test pass"
+        ]
+    );
+    let verdicts = verify(&authenticator(Some(dns.addr)), None, &received);
+    assert_eq!(
+        verdicts,
+        [
+            ("RsaSha256".to_owned(), DkimResult::Pass),
+            ("Ed25519Sha256".to_owned(), DkimResult::Pass)
+        ]
+    );
+
+    // A From: in another domain: delivered, but not signed.
+    submit(
+        &server,
+        "From: <carol@elsewhere.test>\r\nTo: <user@[127.0.0.1]>\r\nSubject: not ours\r\n\r\nHi.\r\n",
+    );
+    let second = data.path().join("mx/2.body");
+    let received = support::poll("the second message at the MX", || fs::read(&second).ok());
+    let text = String::from_utf8_lossy(&received);
+    assert!(!text.contains("DKIM-Signature"), "{text}");
+    assert!(text.contains("Subject: not ours"), "{text}");
+    drop(server);
 }

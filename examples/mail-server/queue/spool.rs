@@ -454,6 +454,29 @@ impl Spool {
         self.commit_inner(envelope, false)
     }
 
+    /// [`commit`](Self::commit), the message DKIM-signed first when `dkim` signs it (issue
+    /// 16: its `From:` is in a local domain): the `DKIM-Signature:` fields go before the
+    /// message ([`Dkim::sign_file_in_place`](crate::dkim::Dkim::sign_file_in_place)) and
+    /// count in its size. A file that cannot be read or rewritten fails the commit.
+    pub fn commit_signed(
+        mut self,
+        envelope: &mut Envelope,
+        dkim: Option<&crate::dkim::Dkim>,
+    ) -> Result<(), SpoolError> {
+        if let (Some(dkim), false) = (dkim, self.failed) {
+            let file = self
+                .file
+                .take()
+                .ok_or_else(|| io::Error::other("the message file is closed"))?;
+            // Flushed and closed: the signer reads the file and replaces it.
+            drop(file.into_inner().map_err(|e| e.into_error())?);
+            self.size += dkim.sign_file_in_place(&self.tmp)?;
+            let file = fs::OpenOptions::new().append(true).open(&self.tmp)?;
+            self.file = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
+        }
+        self.commit(envelope)
+    }
+
     fn commit_inner(&mut self, envelope: &Envelope, force: bool) -> Result<(), SpoolError> {
         if self.failed {
             return Err(io::Error::other("an earlier write of this message failed").into());
