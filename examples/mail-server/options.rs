@@ -443,7 +443,8 @@ Values go after the flag (--smtp 2525) or after '=' (--smtp=2525).
 
 STORAGE AND NAMES:
     --data DIR               Everything persistent: Maildirs (DIR/mail), accounts
-                             (DIR/accounts), generated TLS material [default: ./mail-data]
+                             (DIR/accounts), the outbound queue (DIR/queue), generated TLS
+                             material [default: ./mail-data]
     --hostname NAME          Name in the greeting, the Received: header and the generated
                              certificate [default: localhost]
     --domain D               A local domain to accept mail for; repeat for more. Giving

@@ -1,10 +1,11 @@
 //! SMTP: the relay, submission and submissions listeners as three instances of
 //! [`SmtpService`], and the per-session policy on top of `smtp_proto::tokio::ServerConnection`,
-//! delivering into the Maildir store.
+//! delivering into the Maildir store, and queuing submitted mail for other domains in the
+//! outbound queue (`crate::queue`).
 //!
 //! The protocol (syntax, sequence, limits, STARTTLS, the SASL exchange) is the state
 //! machine's; this module decides who may send to whom and when a message is safe to
-//! acknowledge: only after the store has committed it to disk.
+//! acknowledge: only after the store (and the queue) have committed it to disk.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -101,9 +102,6 @@ pub struct Policy {
     pub guards: Guards,
     /// The outbound queue: where submitted mail for other domains waits for the worker.
     pub queue: Queue,
-    /// DKIM (issue 16): signs what is queued when its `From:` is in a local domain; `None`
-    /// with `--no-dkim`.
-    pub dkim: Option<Arc<crate::dkim::Dkim>>,
 }
 
 /// The checks of issue 14 on senders and on room for mail (flags `--quota`,
@@ -368,8 +366,9 @@ struct Transaction {
     remote: Vec<String>,
     /// The queue file of the message, when it has `remote` recipients.
     spool: Option<Spool>,
-    /// `SMTPUTF8` and `BODY=8BITMIME` of MAIL, kept in the queue's envelope.
+    /// `SMTPUTF8` of MAIL, kept in the queue's envelope.
     smtputf8: bool,
+    /// `BODY=8BITMIME` of MAIL, kept in the queue's envelope.
     eight_bit: bool,
     /// Set when writing to the store failed; the message is then refused with 451.
     failed: bool,
@@ -1069,15 +1068,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             warned: false,
             recipients: txn.remote.iter().cloned().map(Recipient::new).collect(),
         };
-        // DKIM-signed first (issue 16), the signature fields going before the message; then
         // fsync of the file, the directories and the envelope: off the async worker.
-        let dkim = self.context.policy.dkim.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            spool
-                .commit_signed(&mut envelope, dkim.as_deref())
-                .map(|()| envelope)
-        })
-        .await;
+        let committed =
+            tokio::task::spawn_blocking(move || spool.commit(&mut envelope).map(|()| envelope))
+                .await;
         match committed {
             Ok(Ok(envelope)) => {
                 info!(%peer, id = %envelope.id, size = envelope.size, recipients = envelope.recipients.len(), "queued");

@@ -132,10 +132,15 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         )
     })?;
     let outbound = crate::outbound::Outbound::from_options(&options)?;
+    // Mail users submit for other domains is DKIM-signed as it is queued (issue 16): the
+    // fields go first in the spooled file, fsynced before the 250.
+    if let Some(dkim) = &dkim {
+        let dkim = dkim.clone();
+        queue.set_signer(Box::new(move |path| dkim.sign_file_in_place(path)));
+    }
 
     let policy = Arc::new(Policy {
         queue: queue.clone(),
-        dkim: dkim.clone(),
         store,
         mailboxes: Mailboxes {
             accounts,

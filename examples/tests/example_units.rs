@@ -53,6 +53,8 @@ mod support;
 // again, the unit tests of every module outbound needs (options, accounts, store).
 #[path = "outbound/delivery.rs"]
 mod outbound_delivery;
+#[path = "outbound/peer.rs"]
+mod outbound_peer;
 // The mx-resolve tests' dnsmasq harness: a real DNS server, authoritative for `test.`.
 #[path = "../../crates/mx-resolve/tests/support/dnsmasq.rs"]
 mod dnsmasq;

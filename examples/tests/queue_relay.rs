@@ -647,6 +647,98 @@ fn nothing_queued_is_lost_to_kill_9() {
     drop(server);
 }
 
+/// Puts a message into the queue of `data` as the server writes one: `from` is the reverse
+/// path without brackets (empty for a bounce), `to` the one recipient.
+fn seed_queue(data: &Path, id: &str, from: &str, to: &str, message: &[u8]) {
+    let queue = data.join("queue");
+    for sub in ["env", "msg"] {
+        std::fs::create_dir_all(queue.join(sub)).expect("queue dirs");
+    }
+    std::fs::write(queue.join("msg").join(id), message).unwrap();
+    let user = if from.is_empty() { "-" } else { from };
+    let envelope = format!(
+        "sansmail-queue 1\nid {id}\narrival 1700000000\nfrom <{from}>\nuser {user}\n\
+         size {}\nsmtputf8 no\n8bitmime no\nattempts 0\nnext-try 1700000000\nwarned no\n\
+         rcpt\tpending\t{to}\t\t\t\n",
+        message.len()
+    );
+    std::fs::write(queue.join("env").join(id), envelope).unwrap();
+}
+
+#[test]
+fn a_bounce_to_another_domain_is_queued_with_the_null_sender_and_never_bounced() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = TempDir::new("queue-foreign-bounce");
+    let data = dir.path().join("data");
+    // A message from a sender in another domain (as a forwarding setup would queue one) to a
+    // recipient the remote refuses, and a bounce to a recipient the remote refuses too.
+    let sender = "sender@[127.0.0.1]";
+    let mx = Mx::start(
+        &dir.path().join("mx"),
+        0,
+        &[
+            "--reject",
+            "refused@[127.0.0.1]",
+            "--reject",
+            "gone@[127.0.0.1]",
+        ],
+    );
+    let original = b"Subject: from afar\r\n\r\nbody\r\n";
+    seed_queue(
+        &data,
+        "1700000000.Q1P1Rforeign",
+        sender,
+        "refused@[127.0.0.1]",
+        original,
+    );
+    seed_queue(
+        &data,
+        "1700000000.Q2P1Rbounce",
+        "",
+        "gone@[127.0.0.1]",
+        original,
+    );
+    let args = server_args(mx.port, &["--max-queue-lifetime", "100000d"]);
+    let server = MailServer::start(&data, &args);
+    // The first message's bounce goes to its sender through the queue, with MAIL FROM:<>.
+    let received = mx.wait_for(1);
+    let (env, body) = &received[0];
+    assert_eq!(
+        env.lines()
+            .filter(|l| !l.starts_with("option"))
+            .collect::<Vec<_>>(),
+        ["from <>", &format!("to {sender}")],
+        "{env}"
+    );
+    let facts = parse_dsn(body, dir.path());
+    for needle in [
+        "type multipart/report\n",
+        "field Final-Recipient rfc822; refused@[127.0.0.1]\n",
+        "field Status 5.1.1\n",
+        "original Subject: from afar\n",
+    ] {
+        assert!(facts.contains(needle), "{needle:?} not in\n{facts}");
+    }
+    // The bounce that failed is dropped with a log line, and nothing is sent about it.
+    let log = poll("the dropped bounce in the log", || {
+        let log = server.stderr();
+        log.contains("bounces are never bounced").then_some(log)
+    });
+    let line = log
+        .lines()
+        .find(|l| l.contains("bounces are never bounced"))
+        .unwrap_or_default();
+    assert!(line.contains("1700000000.Q2P1Rbounce"), "{line}");
+    assert!(line.contains("gone@[127.0.0.1]"), "{line}");
+    // Once the queue is empty nothing more can be sent: one bounce, nothing about the bounce.
+    poll("the queue to empty", || {
+        queued(&data).is_empty().then_some(())
+    });
+    assert_eq!(mx.messages().len(), 1);
+}
+
 #[test]
 fn corrupt_queue_files_are_set_aside_and_reported() {
     let dir = TempDir::new("queue-corrupt");

@@ -225,7 +225,9 @@ impl Outbound {
                 Ok(mailbox) => recipients.push((index, mailbox.into_owned())),
                 Err(e) => {
                     let why = format!("the recipient address is not valid: {e}");
-                    results[index] = Some(permanent(None, "5.1.3", why));
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(permanent(None, "5.1.3", why));
+                    }
                 }
             }
         }
@@ -273,7 +275,7 @@ impl Outbound {
         results: &mut [Option<RecipientResult>],
     ) {
         let mut last: Option<(Option<String>, String)> = None;
-        for target in targets {
+        for (n, target) in targets.iter().enumerate() {
             let open: Vec<usize> = message
                 .recipients
                 .iter()
@@ -287,7 +289,11 @@ impl Outbound {
             match self.attempt(target, message, &open, results).await {
                 Ok(()) => break,
                 Err(failure) => {
-                    info!(remote = %target.remote(), reason = %failure.1, "trying the next candidate");
+                    let remote = target.remote();
+                    match n + 1 < targets.len() {
+                        true => info!(%remote, reason = %failure.1, "trying the next candidate"),
+                        false => info!(%remote, reason = %failure.1, "no candidate left"),
+                    }
                     last = Some(failure);
                 }
             }

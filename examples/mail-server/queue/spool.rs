@@ -59,7 +59,6 @@ pub struct Queue {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     root: PathBuf,
     limits: QueueLimits,
@@ -70,7 +69,25 @@ struct Inner {
     /// Messages committed whose session has not answered yet (id and size): the worker leaves
     /// them alone until [`Queue::confirm`], and [`Queue::withdraw`] takes them back.
     held: Mutex<HashMap<String, u64>>,
+    /// Rewrites a submitted message file before it is queued (DKIM signing), see
+    /// [`Queue::set_signer`].
+    signer: std::sync::OnceLock<Signer>,
 }
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("root", &self.root)
+            .field("limits", &self.limits)
+            .field("usage", &self.usage)
+            .field("signer", &self.signer.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A function that rewrites a closed message file in place (for example prepending
+/// `DKIM-Signature:` fields, `dkim.rs`'s `sign_file_in_place`) and returns the octets it added.
+pub type Signer = Box<dyn Fn(&Path) -> io::Result<u64> + Send + Sync>;
 
 /// Why a message could not be queued.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +130,7 @@ impl Queue {
                 usage: Mutex::new((0, 0)),
                 wake: Notify::new(),
                 held: Mutex::new(HashMap::new()),
+                signer: std::sync::OnceLock::new(),
             }),
         };
         for name in names(&queue.dir("tmp"))? {
@@ -203,6 +221,13 @@ impl Queue {
         usage.1 = usage.1.saturating_sub(size);
     }
 
+    /// Sets the function every message a user submits goes through after its last octet and
+    /// before it is queued (fsynced after it, so the `250` still follows a durable file);
+    /// notifications the server makes are not passed to it. Only the first call counts.
+    pub fn set_signer(&self, signer: Signer) {
+        let _ = self.inner.signer.set(signer);
+    }
+
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
         self.inner.held.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -272,11 +297,17 @@ impl Queue {
     pub fn scan(&self) -> io::Result<Vec<Entry>> {
         let mut out = Vec::new();
         for id in names(&self.dir("env"))? {
+            // Being committed or withdrawn by its session right now.
+            if self.is_held(&id) {
+                continue;
+            }
             let path = self.dir("env").join(&id);
             match read_envelope(&path, &id) {
                 Ok(envelope) if self.message_path(&id).is_file() => {
                     out.push(Entry::Ready(envelope))
                 }
+                // Finished (envelope, then message removed) between the read and the check.
+                Ok(_) if !path.exists() => {}
                 Ok(_) => {
                     let reason = "its message file is missing".to_owned();
                     self.set_aside(&id, &reason);
@@ -338,7 +369,6 @@ impl Queue {
     pub fn enqueue(&self, envelope: &mut Envelope, message: &[u8]) -> io::Result<()> {
         let mut spool = self.spool(&envelope.id)?;
         spool.write(message)?;
-        envelope.size = spool.size;
         spool.commit_inner(envelope, true).map_err(|e| match e {
             SpoolError::Io(e) => e,
             SpoolError::Full => io::Error::other("the queue is full"),
@@ -450,34 +480,10 @@ impl Spool {
     /// [`SpoolError::Full`] when the queue has no room for it.
     pub fn commit(mut self, envelope: &mut Envelope) -> Result<(), SpoolError> {
         envelope.id = self.id.clone();
-        envelope.size = self.size;
         self.commit_inner(envelope, false)
     }
 
-    /// [`commit`](Self::commit), the message DKIM-signed first when `dkim` signs it (issue
-    /// 16: its `From:` is in a local domain): the `DKIM-Signature:` fields go before the
-    /// message ([`Dkim::sign_file_in_place`](crate::dkim::Dkim::sign_file_in_place)) and
-    /// count in its size. A file that cannot be read or rewritten fails the commit.
-    pub fn commit_signed(
-        mut self,
-        envelope: &mut Envelope,
-        dkim: Option<&crate::dkim::Dkim>,
-    ) -> Result<(), SpoolError> {
-        if let (Some(dkim), false) = (dkim, self.failed) {
-            let file = self
-                .file
-                .take()
-                .ok_or_else(|| io::Error::other("the message file is closed"))?;
-            // Flushed and closed: the signer reads the file and replaces it.
-            drop(file.into_inner().map_err(|e| e.into_error())?);
-            self.size += dkim.sign_file_in_place(&self.tmp)?;
-            let file = fs::OpenOptions::new().append(true).open(&self.tmp)?;
-            self.file = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
-        }
-        self.commit(envelope)
-    }
-
-    fn commit_inner(&mut self, envelope: &Envelope, force: bool) -> Result<(), SpoolError> {
+    fn commit_inner(&mut self, envelope: &mut Envelope, force: bool) -> Result<(), SpoolError> {
         if self.failed {
             return Err(io::Error::other("an earlier write of this message failed").into());
         }
@@ -487,7 +493,7 @@ impl Spool {
         if !force {
             self.queue.held().insert(self.id.clone(), self.size);
         }
-        let result = self.place(envelope);
+        let result = self.place(envelope, force);
         match result {
             Ok(()) => {
                 self.done = true;
@@ -502,14 +508,30 @@ impl Spool {
         }
     }
 
-    fn place(&mut self, envelope: &Envelope) -> io::Result<()> {
+    fn place(&mut self, envelope: &mut Envelope, force: bool) -> io::Result<()> {
         let file = self
             .file
             .take()
             .ok_or_else(|| io::Error::other("the message file is closed"))?;
         let file = file.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
+        match self.queue.inner.signer.get() {
+            Some(sign) if !force => {
+                drop(file);
+                let added = sign(&self.tmp)?;
+                // The rewritten file is a new one: fsync it through a fresh handle.
+                File::open(&self.tmp)?.sync_all()?;
+                self.size += added;
+                self.queue.usage().1 += added;
+                if let Some(size) = self.queue.held().get_mut(&self.id) {
+                    *size += added;
+                }
+            }
+            _ => {
+                file.sync_all()?;
+                drop(file);
+            }
+        }
+        envelope.size = self.size;
         let target = self.queue.message_path(&self.id);
         fs::rename(&self.tmp, &target)?;
         sync_dir(&self.queue.dir("msg"))?;
@@ -566,14 +588,50 @@ mod tests {
     }
 
     #[test]
-    fn the_size_guard_counts_messages_and_octets() {
-        let dir = TempDir::new("queue-guard");
-        let limits = QueueLimits {
-            max_messages: 2,
-            max_bytes: 100,
-        };
-        let queue = Queue::open(&dir.0, limits).unwrap();
-        let envelope = |id: &str| Envelope {
+    fn a_signer_rewrites_submitted_messages_before_they_are_queued() {
+        let dir = TempDir::new("queue-signer");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        queue.set_signer(Box::new(|path: &Path| {
+            let old = fs::read(path)?;
+            fs::write(path, [&b"X-Signed: yes\r\n"[..], &old].concat())?;
+            Ok(15)
+        }));
+        let mut spool = queue.spool("Q1").unwrap();
+        spool.write(b"Subject: s\r\n\r\nbody\r\n").unwrap();
+        let mut envelope = sample_envelope("Q1");
+        spool.commit(&mut envelope).unwrap();
+        assert_eq!(
+            fs::read(queue.message_path("Q1")).unwrap(),
+            b"X-Signed: yes\r\nSubject: s\r\n\r\nbody\r\n"
+        );
+        assert_eq!(envelope.size, 15 + 20);
+        assert_eq!(queue.load("Q1").unwrap().size, 35);
+        assert_eq!(queue.counts(), (1, 35));
+        // The server's own notifications are not signed here.
+        let mut bounce = sample_envelope("Q2");
+        queue.enqueue(&mut bounce, b"Subject: b\r\n\r\n").unwrap();
+        assert_eq!(
+            fs::read(queue.message_path("Q2")).unwrap(),
+            b"Subject: b\r\n\r\n"
+        );
+        // A signer that fails refuses the message, and nothing of it stays.
+        let dir = TempDir::new("queue-signer-fails");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        queue.set_signer(Box::new(|_: &Path| Err(io::Error::other("no key"))));
+        let mut spool = queue.spool("Q3").unwrap();
+        spool.write(b"Subject: s\r\n\r\n").unwrap();
+        assert!(matches!(
+            spool.commit(&mut sample_envelope("Q3")),
+            Err(SpoolError::Io(_))
+        ));
+        assert_eq!(queue.counts(), (0, 0));
+        assert!(!queue.is_held("Q3"));
+        assert!(!queue.message_path("Q3").exists());
+        assert!(queue.scan().unwrap().is_empty());
+    }
+
+    fn sample_envelope(id: &str) -> Envelope {
+        Envelope {
             id: id.into(),
             arrival: std::time::UNIX_EPOCH,
             from: "a@b.example".into(),
@@ -585,7 +643,18 @@ mod tests {
             next_try: std::time::UNIX_EPOCH,
             warned: false,
             recipients: vec![super::super::envelope::Recipient::new("c@d.example".into())],
+        }
+    }
+
+    #[test]
+    fn the_size_guard_counts_messages_and_octets() {
+        let dir = TempDir::new("queue-guard");
+        let limits = QueueLimits {
+            max_messages: 2,
+            max_bytes: 100,
         };
+        let queue = Queue::open(&dir.0, limits).unwrap();
+        let envelope = sample_envelope;
         let queue_one = |id: &str, size: usize| {
             let mut spool = queue.spool(id).unwrap();
             spool.write(&vec![b'x'; size]).unwrap();
