@@ -273,7 +273,7 @@ impl Dkim {
 
     /// Signs the message file at `path` (a spooled message, closed by its writer) and, when it
     /// is signed, rewrites it with the `DKIM-Signature:` fields first: a new file beside it
-    /// (mode 0600) gets the fields and then the old contents, copied in chunks, is fsynced and
+    /// (`<name>.dkim-<pid>`, mode 0600) gets the fields and then the old contents, copied in chunks, is fsynced and
     /// renamed over `path`. Returns the octets added (0: not signed, the file is untouched).
     ///
     /// The file at `path` is a new one afterwards: a handle opened before does not see it,
@@ -284,7 +284,9 @@ impl Dkim {
             return Ok(0);
         };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let signed = path.with_file_name(format!(".{name}.dkim.{}", std::process::id()));
+        // Not hidden: the queue removes whatever a crash leaves in its tmp/ at the next start
+        // (and skips hidden names).
+        let signed = path.with_file_name(format!("{name}.dkim-{}", std::process::id()));
         let written = (|| {
             use std::io::Write as _;
             let mut options = fs::OpenOptions::new();

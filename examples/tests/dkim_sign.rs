@@ -273,7 +273,7 @@ fn a_spooled_file_and_a_body_in_pieces_sign_like_the_whole_message() {
     let spooled: Vec<String> = fs::read_dir(&dir.0)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".dkim."))
+        .filter(|n| n.contains(".dkim-"))
         .collect();
     assert!(spooled.is_empty(), "temporary files left: {spooled:?}");
 
