@@ -273,8 +273,9 @@ impl Dkim {
 
     /// Signs the message file at `path` (a spooled message, closed by its writer) and, when it
     /// is signed, rewrites it with the `DKIM-Signature:` fields first: a new file beside it
-    /// (`<name>.dkim-<pid>`, mode 0600) gets the fields and then the old contents, copied in chunks, is fsynced and
-    /// renamed over `path`. Returns the octets added (0: not signed, the file is untouched).
+    /// (`<name>.dkim-<pid>`, mode 0600) gets the fields and then the old contents, copied in
+    /// chunks, is fsynced and renamed over `path`. Returns the octets added (0: not signed,
+    /// the file is untouched).
     ///
     /// The file at `path` is a new one afterwards: a handle opened before does not see it,
     /// and the rename still needs the directory's fsync that the queue does when it moves
@@ -335,11 +336,15 @@ impl Dkim {
 
     /// Chooses the keys for a message from its header block (the octets up to and including
     /// the empty line, or the whole message when it has no body): `None` unless the message
-    /// has exactly one `From:` field whose addresses are all in one local domain.
+    /// has exactly one `From:` field whose addresses are all in one local domain, and a header
+    /// block of at most [`MAX_HEADER_BLOCK`] octets.
     ///
     /// For a caller that receives the message in pieces: [`Prepared::start`], then
     /// [`BodySigner::write`] with each piece of the body, then [`BodySigner::finish`].
     pub fn prepare<'a>(&'a self, header: &'a [u8]) -> Option<Prepared<'a>> {
+        if header.len() > MAX_HEADER_BLOCK {
+            return None;
+        }
         let fields = header_names(header);
         let mut from = fields
             .iter()

@@ -430,7 +430,8 @@ fn submitted_mail_leaves_signed_and_verifies_at_the_receiving_end() {
     // A From: in another domain: delivered, but not signed.
     submit(
         &server,
-        "From: <carol@elsewhere.test>\r\nTo: <user@[127.0.0.1]>\r\nSubject: not ours\r\n\r\nHi.\r\n",
+        "From: <carol@elsewhere.test>\r\nTo: <user@[127.0.0.1]>\r\nSubject: not ours\r\n\r\n\
+         Hi.\r\n",
     );
     let second = data.path().join("mx/2.body");
     let received = support::poll("the second message at the MX", || fs::read(&second).ok());

@@ -225,7 +225,7 @@ fn a_header_block_over_the_limit_is_not_signed() {
     let header = at_limit.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert_eq!(header, MAX_HEADER_BLOCK);
     let signatures = dkim.sign(&at_limit).expect("signed at the limit");
-    let verdicts = check(dkim, &[signatures, at_limit].concat());
+    let verdicts = check(dkim, &[signatures, at_limit.clone()].concat());
     assert_eq!(passes(&verdicts).len(), 2, "{verdicts:?}");
     let over = with_padding(MAX_HEADER_BLOCK - 1);
     assert_eq!(
@@ -233,6 +233,11 @@ fn a_header_block_over_the_limit_is_not_signed() {
         MAX_HEADER_BLOCK + 1
     );
     assert_eq!(dkim.sign(&over), None);
+    // The same limit for a caller that hands the header block over itself.
+    let header = over.get(..MAX_HEADER_BLOCK + 1).unwrap();
+    assert!(dkim.prepare(header).is_none());
+    let header = at_limit.get(..MAX_HEADER_BLOCK).unwrap();
+    assert!(dkim.prepare(header).is_some());
 }
 
 #[test]
