@@ -3,8 +3,8 @@
 //!
 //! - `two_mx_dual_stack`: MX 10 and 20, each exchange with an A and an AAAA record (5 lookups,
 //!   4 candidates);
-//! - `ten_equal_mx`: ten exchanges at one preference, one A record each (11 lookups, shuffled,
-//!   10 candidates);
+//! - `ten_equal_mx`: ten exchanges at one preference, one A record each and no AAAA (21
+//!   lookups, shuffled, 10 candidates);
 //! - `implicit_mx`: no MX records, the domain's own A and AAAA (3 lookups, 2 candidates).
 //!
 //! Each shape is timed twice: `messages`, where the lookup function hands the planner a clone

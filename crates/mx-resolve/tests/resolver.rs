@@ -207,7 +207,13 @@ struct Responder {
 
 impl Responder {
     fn start(reply: impl Fn(&Message) -> Vec<Message> + Send + 'static) -> Responder {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Responder::on(UdpSocket::bind("127.0.0.1:0").unwrap(), reply)
+    }
+
+    fn on(
+        socket: UdpSocket,
+        reply: impl Fn(&Message) -> Vec<Message> + Send + 'static,
+    ) -> Responder {
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
@@ -376,6 +382,22 @@ async fn failing_nameservers_are_skipped() {
         .await
         .unwrap_err();
     assert!(matches!(error, ResolveError::NoNameservers), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_ipv6_nameserver_is_asked_from_an_ipv6_socket() {
+    let Ok(socket) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        return;
+    };
+    let server = Responder::on(socket, |query| vec![answer(query, [192, 0, 2, 6])]);
+    let message = resolver(&[server.addr])
+        .lookup(&name("a.test"), RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(message.answers[0].data, RData::A([192, 0, 2, 6].into()));
+    let seen = server.finish();
+    assert!(seen[0].0.is_ipv6(), "{seen:?}");
 }
 
 #[tokio::test]
