@@ -10,7 +10,7 @@ mod dkim;
 mod dkim_common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,15 +20,21 @@ use mail_auth::{DkimResult, Error};
 use dkim::{Algorithm, Dkim, DkimConfig, MAX_HEADER_BLOCK};
 use dkim_common::{TempDir, TxtCache, authenticator, fields, message, tag, verify};
 
+/// The data directory of [`keys`], under Cargo's temporary directory for tests: a static is
+/// never dropped, so it cannot remove itself; each run removes the previous run's instead.
+struct Shared(PathBuf);
+
 /// A data directory with keys for two local domains, generated once for all the tests here
 /// (RSA key generation is the slow part).
-fn keys() -> &'static (TempDir, Dkim) {
-    static KEYS: OnceLock<(TempDir, Dkim)> = OnceLock::new();
+fn keys() -> &'static (Shared, Dkim) {
+    static KEYS: OnceLock<(Shared, Dkim)> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let dir = TempDir::new("dkim-sign");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dkim-sign-keys");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
         let domains = ["example.org".to_owned(), "b\u{fc}cher.example".to_owned()];
-        let dkim = Dkim::load_or_create(&dir.0, &domains).expect("keys");
-        (dir, dkim)
+        let dkim = Dkim::load_or_create(&dir, &domains).expect("keys");
+        (Shared(dir), dkim)
     })
 }
 
