@@ -6,6 +6,9 @@ use super::{Edns, Header, Message, Name, Question, RData, Record, RecordType};
 const MAX_COUNT: usize = u16::MAX as usize;
 /// A compression pointer holds a 14-bit offset.
 const MAX_POINTER_TARGET: usize = 0x3fff;
+/// Name suffixes remembered for compression: enough for any ordinary response, and a bound on
+/// the work per name in a huge message.
+const MAX_SUFFIXES: usize = 512;
 
 /// Writes a message into a buffer, remembering where each name suffix was written so that a
 /// later name can point at it.
@@ -59,7 +62,7 @@ impl<'a> Encoder<'a> {
                 return;
             }
             let here = self.out.len();
-            if here <= MAX_POINTER_TARGET {
+            if here <= MAX_POINTER_TARGET && self.suffixes.len() < MAX_SUFFIXES {
                 self.suffixes.push((suffix, here as u16));
             }
             let (label, rest) = tail

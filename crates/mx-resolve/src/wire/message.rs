@@ -38,8 +38,9 @@ impl Message {
     }
 
     /// Encodes the message, compressing the owner names, questions and the names in `CNAME`,
-    /// `NS`, `MX` and `SOA` data (RFC 1035 section 4.1.4, RFC 3597 section 4). The `OPT`
-    /// record, when `edns` is set, is the last record.
+    /// `NS`, `MX` and `SOA` data (RFC 1035 section 4.1.4, RFC 3597 section 4), pointing at
+    /// any of the first 512 name suffixes written. The `OPT` record, when `edns` is set, is the
+    /// last record.
     ///
     /// A message beyond what DNS can carry is cut to fit: at most 65,535 entries per section,
     /// RDATA of at most 65,535 octets, `TXT` strings of at most 255 octets (each cut, and the

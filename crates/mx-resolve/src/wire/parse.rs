@@ -385,7 +385,12 @@ pub(crate) fn name<'a>(msg: &'a [u8], input: &'a [u8], scratch: &mut Scratch) ->
     let (rest, walk) = walk(msg, input, &mut scratch.buf)?;
     match walk.pointer_first {
         // Only a pointer: the name is the one at the pointer's target.
-        Some(target) => scratch.remember(target, walk.run_ends[1], walk.hops - 1, &walk.name),
+        Some(target) => scratch.remember(
+            target,
+            walk.run_ends[1],
+            walk.hops.saturating_sub(1),
+            &walk.name,
+        ),
         None => scratch.remember(start, walk.run_ends[0], walk.hops, &walk.name),
     }
     Ok((rest, walk.name))
