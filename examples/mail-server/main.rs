@@ -22,6 +22,7 @@
 //! - `outbound`: delivery to other domains (issue 16): MX lookup with mx-resolve, the
 //!   smtp-proto client with opportunistic or required TLS, the smarthost, connection reuse;
 //! - `accounts`: the Argon2id password file;
+//! - `dkim`: DKIM keys under `--data`, their DNS records, and the signatures of submitted mail;
 //! - `queue`: the outbound queue (issue 16): mail submitted for other domains, spooled durably
 //!   under `--data`, delivered by a background worker with retries, bounces and delay notices;
 //!   `--list-queue` prints it;
@@ -29,6 +30,7 @@
 //!   delivery (`store::delivery`: fsync before the 250).
 
 pub mod accounts;
+pub mod dkim;
 pub mod guard;
 pub mod listeners;
 pub mod logsafe;

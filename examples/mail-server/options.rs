@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::accounts::{Address, AddressError, normalize_domain};
+use crate::dkim::{Algorithm, DkimConfig};
 
 /// Default of `--data`.
 pub const DEFAULT_DATA: &str = "./mail-data";
@@ -297,6 +298,9 @@ pub struct Options {
     pub listen: ListenLimits,
     /// Quota, free space and the relay's sender rule.
     pub guards: StoreGuards,
+    /// `--dkim-selector`, `--dkim-algorithm`: how submitted mail is DKIM-signed; `None` with
+    /// `--no-dkim`. Default: selector `sansmail`, both algorithms.
+    pub dkim: Option<DkimConfig>,
     /// Outbound delivery (issue 16): resolver, remote port, smarthost, TLS policy.
     pub outbound: OutboundOptions,
     /// The outbound queue of issue 16: retries, lifetime, size guard, worker concurrency.
@@ -318,6 +322,7 @@ impl Default for Options {
             limits: Limits::default(),
             listen: ListenLimits::default(),
             guards: StoreGuards::default(),
+            dkim: Some(DkimConfig::default()),
             outbound: OutboundOptions::default(),
             queue: QueueOptions::default(),
         }
@@ -538,6 +543,14 @@ MAILBOXES AND SENDERS:
                              Let relay clients without AUTH use a sender address in a
                              local domain [default: off, refused with 553 5.7.1]
 
+DKIM (RFC 6376; signatures of mail that local users submit, see docs/mail-server.md):
+    --dkim-selector NAME     Selector prefix: the keys' selectors are NAME-rsa and
+                             NAME-ed25519, their files DIR/dkim/<domain>/NAME-<type>.pem
+                             (generated on first start, mode 0600, then reused); the start
+                             banner prints the TXT records to publish [default: sansmail]
+    --dkim-algorithm ALG     rsa (rsa-sha256, RSA 2048), ed25519 (ed25519-sha256, RFC 8463)
+                             or both, one signature each [default: both]
+    --no-dkim                Sign nothing, create no keys
 OUTBOUND DELIVERY (mail to other domains; docs/mail-server.md, section Outbound delivery):
     --dns IP:PORT            The DNS server to ask for MX, A and AAAA records
                              [default: the nameservers of /etc/resolv.conf]
@@ -725,6 +738,7 @@ where
     let mut domains: Vec<String> = Vec::new();
     let mut cert = None;
     let mut key = None;
+    let mut dkim = DkimFlags::default();
     let mut rest = args.into_iter();
     while let Some(arg) = rest.next() {
         // Only the flag is ever repeated in an error, never what follows its `=` or a word
@@ -771,6 +785,22 @@ where
                 },
             };
             store_flag(&mut options, &flag, value)?;
+            continue;
+        }
+        // Issue 16, DKIM: --dkim-selector, --dkim-algorithm, --no-dkim.
+        if DKIM_FLAGS.contains(&flag.as_str()) {
+            let value = match (flag.as_str(), inline) {
+                ("--no-dkim", Some(_)) => return Err(OptionsError::UnexpectedValue(flag)),
+                ("--no-dkim", None) => None,
+                (_, Some(v)) => Some(v.to_owned()),
+                (_, None) => match rest.next() {
+                    Some(v) if !v.to_string_lossy().starts_with("--") => {
+                        Some(utf8(&flag, &v)?.to_owned())
+                    }
+                    _ => return Err(OptionsError::MissingValue(flag)),
+                },
+            };
+            dkim_flag(&mut dkim, &flag, value.as_deref())?;
             continue;
         }
         // Issue 16, outbound delivery: its own block of flags.
@@ -821,6 +851,7 @@ where
     if !domains.is_empty() {
         options.domains = domains;
     }
+    options.dkim = dkim.config();
     options.tls = match (cert, key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         (None, None) => None,
@@ -973,6 +1004,57 @@ fn store_flag(
     match flag {
         "--quota" => options.guards.quota = (size != 0).then_some(size),
         _ => options.guards.min_free_space = Some(size),
+    }
+    Ok(())
+}
+
+/// The DKIM flags of issue 16 (`--no-dkim` takes no value, the others one).
+const DKIM_FLAGS: &[&str] = &["--dkim-selector", "--dkim-algorithm", "--no-dkim"];
+
+/// The DKIM flags as given.
+#[derive(Debug, Default)]
+struct DkimFlags {
+    selector: Option<String>,
+    algorithms: Option<Vec<Algorithm>>,
+    off: bool,
+}
+
+impl DkimFlags {
+    /// The configuration they choose (`None`: `--no-dkim`).
+    fn config(self) -> Option<DkimConfig> {
+        if self.off {
+            return None;
+        }
+        let mut config = DkimConfig::default();
+        if let Some(selector) = self.selector {
+            config.selector = selector;
+        }
+        if let Some(algorithms) = self.algorithms {
+            config.algorithms = algorithms;
+        }
+        Some(config)
+    }
+}
+
+/// Applies one of [`DKIM_FLAGS`]; `value` is `None` only for `--no-dkim`.
+fn dkim_flag(dkim: &mut DkimFlags, flag: &str, value: Option<&str>) -> Result<(), OptionsError> {
+    let Some(value) = value else {
+        dkim.off = true;
+        return Ok(());
+    };
+    match flag {
+        "--dkim-selector" => {
+            crate::dkim::check_selector(value).map_err(|reason| invalid(flag, value, reason))?;
+            dkim.selector = Some(value.to_ascii_lowercase());
+        }
+        _ => {
+            dkim.algorithms = Some(match value.to_ascii_lowercase().as_str() {
+                "rsa" => vec![Algorithm::Rsa],
+                "ed25519" => vec![Algorithm::Ed25519],
+                "both" => Algorithm::ALL.to_vec(),
+                _ => return Err(invalid(flag, value, "expected rsa, ed25519 or both")),
+            });
+        }
     }
     Ok(())
 }
@@ -1928,6 +2010,68 @@ mod tests {
         }
         let bad = OsString::from_vec(b"--hostname=\xff".to_vec());
         assert!(matches!(parse([bad]), Err(OptionsError::NotUnicode(_))));
+    }
+    #[test]
+    fn dkim_flags() {
+        use crate::dkim::{Algorithm, DkimConfig};
+        let o = run(&[]);
+        assert_eq!(o.dkim, Some(DkimConfig::default()));
+        let config = o.dkim.unwrap();
+        assert_eq!(config.selector, "sansmail");
+        assert_eq!(config.algorithms, [Algorithm::Rsa, Algorithm::Ed25519]);
+        assert_eq!(config.selector_for(Algorithm::Rsa), "sansmail-rsa");
+
+        let o = run(&["--dkim-selector", "Mail2027", "--dkim-algorithm=ed25519"]);
+        let config = o.dkim.unwrap();
+        assert_eq!(config.selector, "mail2027");
+        assert_eq!(config.algorithms, [Algorithm::Ed25519]);
+        assert_eq!(config.selector_for(Algorithm::Ed25519), "mail2027-ed25519");
+        let o = run(&["--dkim-algorithm", "RSA"]);
+        assert_eq!(o.dkim.unwrap().algorithms, [Algorithm::Rsa]);
+        let o = run(&["--dkim-algorithm", "both", "--dkim-selector", "a.b-c"]);
+        assert_eq!(o.dkim.unwrap().selector, "a.b-c");
+        assert_eq!(run(&["--no-dkim"]).dkim, None);
+        assert_eq!(run(&["--dkim-selector", "x", "--no-dkim"]).dkim, None);
+
+        let long = "x".repeat(56);
+        for (flag, value) in [
+            ("--dkim-selector", "a/b"),
+            ("--dkim-selector", "a..b"),
+            ("--dkim-selector", "-a"),
+            ("--dkim-selector", "s\u{e9}lecteur"),
+            ("--dkim-selector", long.as_str()),
+            ("--dkim-algorithm", "dsa"),
+            ("--dkim-algorithm=", ""),
+        ] {
+            let args = match flag.strip_suffix('=') {
+                Some(flag) => vec![format!("{flag}={value}")],
+                None => vec![flag.to_owned(), value.to_owned()],
+            };
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match fail(&args) {
+                OptionsError::Invalid {
+                    flag: f, value: v, ..
+                } => {
+                    assert_eq!(
+                        (f.as_str(), v.as_str()),
+                        (flag.trim_end_matches('='), value)
+                    );
+                }
+                other => panic!("{flag} {value}: {other:?}"),
+            }
+        }
+        // 55 octets plus `-ed25519` is the longest label DNS allows.
+        assert!(run(&["--dkim-selector", &"x".repeat(55)]).dkim.is_some());
+        assert_eq!(
+            fail(&["--no-dkim=yes"]),
+            OptionsError::UnexpectedValue("--no-dkim".into())
+        );
+        for flag in ["--dkim-selector", "--dkim-algorithm"] {
+            assert_eq!(fail(&[flag]), OptionsError::MissingValue(flag.to_string()));
+        }
+        for flag in DKIM_FLAGS {
+            assert!(USAGE.contains(flag), "{flag} is not documented");
+        }
     }
 
     /// Issue 16's outbound flags: defaults, values, and the ones that need each other.

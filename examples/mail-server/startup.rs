@@ -10,6 +10,7 @@ use smtp_proto::server::ServerConfig;
 use tracing::{info, warn};
 
 use crate::accounts::{self, Accounts, Address};
+use crate::dkim::{self, Dkim};
 use crate::guard::LoginGuard;
 use crate::listeners::{
     ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
@@ -104,6 +105,17 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     let (tls, _resolver) =
         ServerTls::new(mail_tls::Service::Submission).build_from_pem_files(&pem.cert, &pem.key)?;
 
+    // DKIM (issue 16): a key per local domain and algorithm under --data, generated on first
+    // start; a damaged key file stops the start. The outbound queue signs with it.
+    let dkim: Option<Arc<Dkim>> = match &options.dkim {
+        Some(config) => Some(Arc::new(Dkim::open(
+            &options.data,
+            &options.domains,
+            config,
+        )?)),
+        None => None,
+    };
+
     // The outbound queue (issue 16): opened before any listener, so what a crash left is
     // counted, cleaned or set aside first.
     let queue = Queue::open(
@@ -120,6 +132,12 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         )
     })?;
     let outbound = crate::outbound::Outbound::from_options(&options)?;
+    // Mail users submit for other domains is DKIM-signed as it is queued (issue 16): the
+    // fields go first in the spooled file, fsynced before the 250.
+    if let Some(dkim) = &dkim {
+        let dkim = dkim.clone();
+        queue.set_signer(Box::new(move |path| dkim.sign_file_in_place(path)));
+    }
 
     let policy = Arc::new(Policy {
         queue: queue.clone(),
@@ -292,6 +310,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     tokio::spawn(Arc::new(worker).run(stopped));
 
     print_banner(&options, &lines, &created, existing.as_ref());
+    print_dkim(dkim.as_deref(), &options);
 
     tokio::signal::ctrl_c()
         .await
@@ -367,6 +386,22 @@ fn print_banner(
             println!("List the mailbox over POP3 (self-signed certificate):");
             println!("  {line}");
         }
+    }
+}
+
+/// The DKIM part of the banner: the TXT records to publish, as zone file lines.
+fn print_dkim(dkim: Option<&Dkim>, options: &Options) {
+    println!();
+    let Some(dkim) = dkim else {
+        println!("DKIM: off (--no-dkim), submitted mail is not signed");
+        return;
+    };
+    println!(
+        "DKIM: publish these TXT records (keys in {}, mode 0600):",
+        options.data.join("dkim").display()
+    );
+    for (name, value) in dkim.dns_records() {
+        println!("  {}", dkim::zone_line(&name, &value));
     }
 }
 

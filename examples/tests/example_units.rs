@@ -12,6 +12,8 @@
 
 #[path = "../mail-server/accounts.rs"]
 mod accounts;
+#[path = "../mail-server/dkim.rs"]
+mod dkim;
 #[path = "../mail-server/guard.rs"]
 mod guard;
 #[path = "../mail-server/listeners.rs"]

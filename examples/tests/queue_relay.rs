@@ -280,8 +280,16 @@ fn submitted_mail_for_another_domain_arrives_with_its_envelope_and_body() {
         "{env}"
     );
     let text = String::from_utf8_lossy(body);
-    // Our Received: header first, no Return-Path: (the final delivery adds that), then the
-    // message as sent, dot-unstuffed.
+    // The DKIM-Signature fields of the sender's local domain first (issue 16; dkim_interop.rs
+    // verifies them), then our Received: header, no Return-Path: (the final delivery adds
+    // that), then the message as sent, dot-unstuffed.
+    assert!(
+        text.starts_with("DKIM-Signature: v=1; a=rsa-sha256;"),
+        "{text}"
+    );
+    assert_eq!(text.matches("DKIM-Signature: ").count(), 2, "{text}");
+    let received_at = text.find("\r\nReceived: ").expect("a Received: header");
+    let text = text.get(received_at + 2..).unwrap_or_default();
     assert!(text.starts_with("Received: from client.test"), "{text}");
     assert!(!text.contains("Return-Path:"), "{text}");
     assert!(
