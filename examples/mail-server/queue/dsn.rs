@@ -5,8 +5,8 @@
 //! of three parts: a human-readable explanation, the `message/delivery-status` fields (one
 //! `Reporting-MTA` and `Arrival-Date`, then per recipient `Final-Recipient`, `Action`,
 //! `Status`, and when known `Remote-MTA` and `Diagnostic-Code`), and the original message's
-//! headers as `text/rfc822-headers` (the body is not returned). When an address or the
-//! original headers are not ASCII, the parts are `message/global-delivery-status` and
+//! headers as `text/rfc822-headers` (the body is not returned). When an address, the
+//! original headers, or a remote's reply or name are not ASCII, the parts are `message/global-delivery-status` and
 //! `message/global-headers` with `utf-8` address types (RFC 6533). It is sent with the null
 //! reverse path (RFC 5321 section 4.5.5), so it is never bounced itself.
 
@@ -174,9 +174,14 @@ fn fold_line(out: &mut Vec<u8>, mut line: &[u8]) {
 /// headers hold.
 pub fn build(report: &Report<'_>) -> Vec<u8> {
     let failed = report.lines.iter().any(|l| l.action == Action::Failed);
+    // RFC 3464's parts are 7-bit: UTF-8 anywhere (an address, the headers, a remote's reply
+    // or name) needs RFC 6533's global types.
     let global = !report.headers.is_ascii()
         || !report.to.is_ascii()
-        || report.lines.iter().any(|l| !l.address.is_ascii());
+        || report
+            .lines
+            .iter()
+            .any(|l| !l.address.is_ascii() || !l.diagnostic.is_ascii() || !l.remote.is_ascii());
     let address_type = if global { "utf-8" } else { "rfc822" };
     let boundary = format!("=_sansmail-dsn_{}", value(report.id).replace(' ', "_"));
     let date = DateTime::from(report.now);
@@ -491,5 +496,41 @@ mod tests {
         ] {
             assert!(squeezed.contains(&needle), "{needle:?} not in\n{squeezed}");
         }
+    }
+
+    #[test]
+    fn a_non_ascii_remote_reply_never_makes_an_8_bit_delivery_status_part() {
+        // RFC 3464 section 2.1.1: a message/delivery-status part is 7-bit US-ASCII; the UTF-8
+        // reply text a remote may send (RFC 6531) belongs in RFC 6533's
+        // message/global-delivery-status.
+        let lines = [Line {
+            address: "bob@example.org".into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: "mx.example.org[192.0.2.7]:25".into(),
+            diagnostic: "550 5.1.1 Empf\u{e4}nger unbekannt".into(),
+        }];
+        let report = Report {
+            hostname: "mx.example.com",
+            id: "Q5",
+            to: "alice@example.com",
+            arrival: UNIX_EPOCH,
+            now: UNIX_EPOCH,
+            retry_until: None,
+            lines: &lines,
+            headers: b"Subject: x\r\n",
+        };
+        let text = String::from_utf8(build(&report)).unwrap();
+        let status = text
+            .split("\r\n--=_sansmail-dsn_Q5")
+            .find(|part| part.contains("Reporting-MTA:"))
+            .unwrap();
+        assert!(
+            status.is_ascii()
+                || status.starts_with("\r\nContent-Type: message/global-delivery-status\r\n"),
+            "an 8-bit message/delivery-status part:{status}"
+        );
+        assert!(status.contains("Diagnostic-Code: smtp; 550 5.1.1 Empf\u{e4}nger unbekannt\r\n"));
+        assert!(text.contains("report-type=global-delivery-status;"));
     }
 }
