@@ -12,8 +12,9 @@
 //! fsync `msg/`, then write the envelope with write-tmp, fsync, rename, fsync of `env/`
 //! ([`write_atomically`]); the `250` comes after that. The envelope is the commit point: a
 //! message file without an envelope was never acknowledged (or was already finished) and is
-//! removed at start. Every later state change rewrites the envelope the same way, and a
-//! finished message loses its envelope first, then its file.
+//! removed at start, and so is the hidden temporary file of a state update a crash cut short.
+//! Every later state change rewrites the envelope the same way, and a finished message loses
+//! its envelope first, then its file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
@@ -116,8 +117,9 @@ pub enum Entry {
 
 impl Queue {
     /// Opens (creating as needed) the queue under `data`; removes message files that have no
-    /// envelope (never acknowledged) and left-over `tmp/` files, sets aside unreadable
-    /// envelopes (logged), and counts what is queued. Nothing else runs on the queue yet.
+    /// envelope (never acknowledged), left-over `tmp/` files and the temporary files of
+    /// envelope updates a crash cut short, sets aside unreadable envelopes (logged), and counts
+    /// what is queued. Nothing else runs on the queue yet.
     pub fn open(data: &Path, limits: QueueLimits) -> io::Result<Queue> {
         let root = data.join("queue");
         for sub in ["tmp", "msg", "env", "corrupt"] {
@@ -135,6 +137,12 @@ impl Queue {
         };
         for name in names(&queue.dir("tmp"))? {
             let _ = fs::remove_file(queue.dir("tmp").join(&name));
+        }
+        // A state update that a crash cut short leaves the hidden temporary file of
+        // `write_atomically` (`.<id>.tmp.<pid>.<n>`) beside the envelopes.
+        for name in stale_temporaries(&queue.dir("env"))? {
+            info!(file = %name, "queue: removed the temporary file of an envelope update a crash cut short");
+            let _ = fs::remove_file(queue.dir("env").join(&name));
         }
         let mut usage = (0, 0);
         let envelopes = names(&queue.dir("env"))?;
@@ -415,6 +423,36 @@ fn names(dir: &Path) -> io::Result<Vec<String>> {
     Ok(out)
 }
 
+/// The hidden temporary files [`write_atomically`] leaves in `dir` when a crash interrupts
+/// it: `.<id>.tmp.<pid>.<n>` for a valid queue id.
+fn stale_temporaries(dir: &Path) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let ours = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once(".tmp."))
+            .is_some_and(|(id, suffix)| {
+                valid_id(id)
+                    && suffix
+                        .split_once('.')
+                        .is_some_and(|(pid, n)| number(pid) && number(n))
+            });
+        if ours && entry.file_type()?.is_file() {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `s` is a non-empty run of ASCII digits.
+fn number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Reads and parses one envelope file; the error says why it cannot be used.
 fn read_envelope(path: &Path, id: &str) -> Result<Envelope, String> {
     use std::io::Read;
@@ -680,5 +718,30 @@ mod tests {
         queue.remove(&first).unwrap();
         assert_eq!(queue.counts(), (0, 0));
         assert!(queue.scan().unwrap().is_empty());
+    }
+    #[test]
+    fn the_temporary_file_of_an_envelope_update_cut_short_by_a_crash_is_removed_at_start() {
+        let dir = TempDir::new("queue-crashed-update");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let mut spool = queue.spool("Q1").unwrap();
+        spool.write(b"Subject: s\r\n\r\nbody\r\n").unwrap();
+        spool.commit(&mut sample_envelope("Q1")).unwrap();
+        queue.confirm("Q1");
+        // kill -9 during a state update (`save`, write-tmp then rename) leaves the half-written
+        // temporary file of `write_atomically` beside the envelope: `.<id>.tmp.<pid>.<n>`.
+        let stale = queue.dir("env").join(".Q1.tmp.4242.7");
+        fs::write(&stale, "sansmail-queue 1\nid Q1\narriv").unwrap();
+        // A hidden file that is no such temporary file is not ours to remove.
+        let other = queue.dir("env").join(".keep");
+        fs::write(&other, "x").unwrap();
+        drop(queue);
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        assert!(
+            !stale.exists(),
+            "the crash's temporary file is left in env/"
+        );
+        assert!(other.exists());
+        assert_eq!(queue.counts(), (1, 20));
+        assert_eq!(queue.load("Q1").unwrap().recipients.len(), 1);
     }
 }
