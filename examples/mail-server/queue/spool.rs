@@ -230,7 +230,8 @@ impl Queue {
     }
 
     /// Sets the function every message a user submits goes through after its last octet and
-    /// before it is queued (fsynced after it, so the `250` still follows a durable file);
+    /// before it is queued (fsynced after it, so the `250` still follows a durable file; the
+    /// size guard counts the octets it adds);
     /// notifications the server makes are not passed to it. Only the first call counts.
     pub fn set_signer(&self, signer: Signer) {
         let _ = self.inner.signer.set(signer);
@@ -541,12 +542,12 @@ impl Spool {
                 self.queue.held().remove(&self.id);
                 self.queue.release(self.size);
                 let _ = fs::remove_file(self.queue.message_path(&self.id));
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
-    fn place(&mut self, envelope: &mut Envelope, force: bool) -> io::Result<()> {
+    fn place(&mut self, envelope: &mut Envelope, force: bool) -> Result<(), SpoolError> {
         let file = self
             .file
             .take()
@@ -558,8 +559,15 @@ impl Spool {
                 let added = sign(&self.tmp)?;
                 // The rewritten file is a new one: fsync it through a fresh handle.
                 File::open(&self.tmp)?.sync_all()?;
+                // The size guard holds for the message as queued, signature included.
+                {
+                    let mut usage = self.queue.usage();
+                    if usage.1.saturating_add(added) > self.queue.inner.limits.max_bytes {
+                        return Err(SpoolError::Full);
+                    }
+                    usage.1 += added;
+                }
                 self.size += added;
-                self.queue.usage().1 += added;
                 if let Some(size) = self.queue.held().get_mut(&self.id) {
                     *size += added;
                 }
@@ -573,7 +581,7 @@ impl Spool {
         let target = self.queue.message_path(&self.id);
         fs::rename(&self.tmp, &target)?;
         sync_dir(&self.queue.dir("msg"))?;
-        self.queue.save(envelope)
+        Ok(self.queue.save(envelope)?)
     }
 }
 
@@ -743,5 +751,34 @@ mod tests {
         assert!(other.exists());
         assert_eq!(queue.counts(), (1, 20));
         assert_eq!(queue.load("Q1").unwrap().recipients.len(), 1);
+    }
+    #[test]
+    fn the_size_guard_counts_the_octets_the_signer_adds() {
+        let dir = TempDir::new("queue-signer-guard");
+        let limits = QueueLimits {
+            max_messages: 10,
+            max_bytes: 30,
+        };
+        let queue = Queue::open(&dir.0, limits).unwrap();
+        queue.set_signer(Box::new(|path: &Path| {
+            let old = fs::read(path)?;
+            fs::write(path, [&b"X-Signed: yes\r\n"[..], &old].concat())?;
+            Ok(15)
+        }));
+        // 20 octets fit in 30, but not once signed (35): refused, and nothing is left of it.
+        let mut spool = queue.spool("Q1").unwrap();
+        spool.write(&[b'x'; 20]).unwrap();
+        assert!(matches!(
+            spool.commit(&mut sample_envelope("Q1")),
+            Err(SpoolError::Full)
+        ));
+        assert_eq!(queue.counts(), (0, 0));
+        assert!(!queue.message_path("Q1").exists());
+        assert!(!queue.is_held("Q1"));
+        // 15 octets signed make 30: they fit.
+        let mut spool = queue.spool("Q2").unwrap();
+        spool.write(&[b'x'; 15]).unwrap();
+        spool.commit(&mut sample_envelope("Q2")).unwrap();
+        assert_eq!(queue.counts(), (1, 30));
     }
 }
