@@ -117,7 +117,8 @@ pub enum Entry {
 
 impl Queue {
     /// Opens (creating as needed) the queue under `data`; removes message files that have no
-    /// envelope (never acknowledged), left-over `tmp/` files and the temporary files of
+    /// envelope (never acknowledged; one whose envelope is in `corrupt/`, which a crash
+    /// separated from it, joins it there), left-over `tmp/` files and the temporary files of
     /// envelope updates a crash cut short, sets aside unreadable envelopes (logged), and counts
     /// what is queued. Nothing else runs on the queue yet.
     pub fn open(data: &Path, limits: QueueLimits) -> io::Result<Queue> {
@@ -153,10 +154,24 @@ impl Queue {
             }
         }
         for name in names(&queue.dir("msg"))? {
-            if !envelopes.contains(&name) {
-                info!(id = %name, "queue: removed a message file without an envelope (never acknowledged, or already finished)");
-                let _ = fs::remove_file(queue.dir("msg").join(&name));
+            if envelopes.contains(&name) {
+                continue;
             }
+            let corrupt = queue.dir("corrupt");
+            if corrupt.join(format!("{name}.env")).exists() {
+                // A crash between set_aside's two renames: the message follows its envelope.
+                let to = corrupt.join(format!("{name}.msg"));
+                match fs::rename(queue.dir("msg").join(&name), &to) {
+                    Ok(()) => {
+                        warn!(id = %name, moved_to = %to.display(), "queue: the message of an envelope set aside before a crash was set aside too (not deleted)")
+                    }
+                    Err(e) => warn!(id = %name, error = %e, "queue: cannot set a file aside"),
+                }
+                sync_dir(&corrupt)?;
+                continue;
+            }
+            info!(id = %name, "queue: removed a message file without an envelope (never acknowledged, or already finished)");
+            let _ = fs::remove_file(queue.dir("msg").join(&name));
         }
         sync_dir(&queue.dir("msg"))?;
         *queue.usage() = usage;
@@ -780,5 +795,28 @@ mod tests {
         spool.write(&[b'x'; 15]).unwrap();
         spool.commit(&mut sample_envelope("Q2")).unwrap();
         assert_eq!(queue.counts(), (1, 30));
+    }
+    #[test]
+    fn a_message_whose_envelope_was_being_set_aside_by_a_crash_is_set_aside_too() {
+        let dir = TempDir::new("queue-crashed-set-aside");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let id = "1700000000.Q1P1Rcorrupt";
+        // What kill -9 between set_aside's two renames leaves: the damaged envelope already
+        // in corrupt/, its message still in msg/.
+        fs::write(
+            queue.dir("corrupt").join(format!("{id}.env")),
+            "sansmail-queue 9\n",
+        )
+        .unwrap();
+        fs::write(queue.message_path(id), b"Subject: keep me\r\n\r\n").unwrap();
+        drop(queue);
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        assert_eq!(
+            fs::read(queue.dir("corrupt").join(format!("{id}.msg"))).ok(),
+            Some(b"Subject: keep me\r\n\r\n".to_vec()),
+            "the message of a set-aside envelope is deleted"
+        );
+        assert!(!queue.message_path(id).exists());
+        assert_eq!(queue.counts(), (0, 0));
     }
 }
