@@ -193,7 +193,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
          To: <{to}>\r\n\
          Subject: {subject}\r\n\
          Date: {date}\r\n\
-         Message-ID: <{id}.{kind}@{host}>\r\n\
+         Message-ID: <{id}.{kind}.{made}@{host}>\r\n\
          Auto-Submitted: auto-replied\r\n\
          MIME-Version: 1.0\r\n\
          Content-Type: multipart/report; report-type={report_type};\r\n\
@@ -214,6 +214,12 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         },
         id = value(report.id),
         kind = if failed { "bounce" } else { "delay" },
+        // A message can have several bounces (recipients failing at different attempts):
+        // when each was made keeps their Message-IDs apart.
+        made = report
+            .now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
         report_type = if global {
             "global-delivery-status"
         } else {
@@ -532,5 +538,38 @@ mod tests {
         );
         assert!(status.contains("Diagnostic-Code: smtp; 550 5.1.1 Empf\u{e4}nger unbekannt\r\n"));
         assert!(text.contains("report-type=global-delivery-status;"));
+    }
+    #[test]
+    fn two_bounces_for_one_message_have_distinct_message_ids() {
+        // Recipients in two domains that fail at different attempts: two bounces for the same
+        // queued message. Mailbox providers drop a message whose Message-ID they already have,
+        // so the same Message-ID would hide the second bounce from the sender.
+        let line = |address: &str| Line {
+            address: address.into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: String::new(),
+            diagnostic: String::new(),
+        };
+        let message_id = |lines: &[Line], secs: u64| {
+            let report = Report {
+                hostname: "mx.example.com",
+                id: "Q6",
+                to: "alice@example.com",
+                arrival: UNIX_EPOCH,
+                now: UNIX_EPOCH + Duration::from_secs(secs),
+                retry_until: None,
+                lines,
+                headers: b"Subject: x\r\n",
+            };
+            let text = String::from_utf8(build(&report)).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .unwrap()
+                .to_owned()
+        };
+        let first = message_id(&[line("bob@a.example")], 100);
+        let second = message_id(&[line("carol@b.example")], 5000);
+        assert_ne!(first, second);
     }
 }
