@@ -327,7 +327,10 @@ impl Worker {
                 // the message again at once, and deliver again what the remote took. The
                 // worker keeps the new state and writes it at the next try (a finished message
                 // waits a retry interval before its removal is tried again).
-                let retry = SystemTime::now() + self.settings.schedule.delay(envelope.attempts);
+                let retry = super::envelope::later(
+                    SystemTime::now(),
+                    self.settings.schedule.delay(envelope.attempts),
+                );
                 envelope.next_try = envelope.next_try.max(retry);
                 warn!(%id, error = %e, next_try = %smtp_proto::trace::DateTime::from(envelope.next_try), "queue: cannot update the envelope; its new state is kept in memory until the next try");
                 lock(&self.unsaved).insert(id, envelope);
@@ -347,7 +350,7 @@ impl Worker {
             to: &envelope.from,
             arrival: envelope.arrival,
             now,
-            retry_until: delayed.then(|| envelope.arrival + self.settings.schedule.lifetime),
+            retry_until: delayed.then(|| self.settings.schedule.end(envelope.arrival)),
             lines,
             headers: &headers,
         });
