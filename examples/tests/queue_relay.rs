@@ -820,3 +820,62 @@ fn corrupt_queue_files_are_set_aside_and_reported() {
             .then_some(())
     });
 }
+
+/// An envelope update the file system refuses (a full disk; here a file-size limit that the
+/// rewritten envelope passes) must not make the worker take the message again at once, over
+/// and over: each of those attempts delivers the recipients the remote accepts once more.
+#[test]
+fn an_envelope_update_that_fails_does_not_redeliver_in_a_loop() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = TempDir::new("queue-update-fails");
+    let data = dir.path().join("data");
+    let mx = Mx::start(&dir.path().join("mx"), 0, &[]);
+    // One recipient at aiosmtpd, and 300 at an address nobody listens on: after the attempt
+    // each of those has a diagnostic, and the envelope (about 30 KiB) passes the 16 KiB a file
+    // of the server may have (`ulimit -f 32` blocks of 512 octets, SIGXFSZ ignored, so the
+    // write fails with EFBIG).
+    let id = "1700000000.Q1P1Rupdate";
+    let message = format!("From: <{ALICE}>\r\nSubject: once\r\n\r\nOnly once, please.\r\n");
+    let queue = data.join("queue");
+    for sub in ["env", "msg"] {
+        std::fs::create_dir_all(queue.join(sub)).expect("queue dirs");
+    }
+    std::fs::write(queue.join("msg").join(id), &message).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut envelope = format!(
+        "sansmail-queue 1\nid {id}\narrival {now}\nfrom <{ALICE}>\nuser {ALICE}\nsize {}\n\
+         smtputf8 no\n8bitmime no\nattempts 0\nnext-try {now}\nwarned no\n\
+         rcpt\tpending\t{REMOTE}\t\t\t\n",
+        message.len()
+    );
+    for i in 0..300 {
+        envelope.push_str(&format!("rcpt\tpending\tu{i}@[127.0.0.2]\t\t\t\n"));
+    }
+    assert!(envelope.len() < 16 * 1024);
+    std::fs::write(queue.join("env").join(id), envelope).unwrap();
+    let wrapper: Vec<String> = ["sh", "-c", "trap '' XFSZ; ulimit -f 32; exec \"$0\" \"$@\""]
+        .map(String::from)
+        .to_vec();
+    let server = MailServer::start_wrapped(
+        &data,
+        &server_args(mx.port, &["--retry-schedule", "1h"]),
+        &wrapper,
+    );
+    mx.wait_for(1);
+    poll("the failed envelope update in the log", || {
+        server
+            .stderr()
+            .contains("queue: cannot update the envelope")
+            .then_some(())
+    });
+    // A deliberate wait: a worker that retried at once would have delivered many more copies.
+    std::thread::sleep(Duration::from_secs(2));
+    let copies = mx.messages().len();
+    assert_eq!(copies, 1, "the remote received {copies} copies");
+    drop(server);
+}

@@ -5,8 +5,8 @@
 //! of three parts: a human-readable explanation, the `message/delivery-status` fields (one
 //! `Reporting-MTA` and `Arrival-Date`, then per recipient `Final-Recipient`, `Action`,
 //! `Status`, and when known `Remote-MTA` and `Diagnostic-Code`), and the original message's
-//! headers as `text/rfc822-headers` (the body is not returned). When an address or the
-//! original headers are not ASCII, the parts are `message/global-delivery-status` and
+//! headers as `text/rfc822-headers` (the body is not returned). When an address, the
+//! original headers, or a remote's reply or name are not ASCII, the parts are `message/global-delivery-status` and
 //! `message/global-headers` with `utf-8` address types (RFC 6533). It is sent with the null
 //! reverse path (RFC 5321 section 4.5.5), so it is never bounced itself.
 
@@ -110,13 +110,78 @@ fn is_reply(text: &str) -> bool {
         && matches!(b.get(3), None | Some(b' ' | b'-'))
 }
 
+/// The longest line a notification has, in octets without the CRLF (RFC 5322 section
+/// 2.1.1): longer lines, which remote text or a submitted header line can make, are folded.
+pub const MAX_LINE: usize = 998;
+
+/// `message` (CRLF lines) with each line longer than [`MAX_LINE`] octets folded: cut before
+/// its last space or tab that fits, or, in a run without one, between two UTF-8 characters,
+/// the continuation starting with white space (a space is added where there was none), so
+/// that unfolding gives the text back.
+fn fold_long_lines(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let end = rest.windows(2).position(|w| w == b"\r\n");
+        let line = end.and_then(|i| rest.get(..i)).unwrap_or(rest);
+        fold_line(&mut out, line);
+        match end.and_then(|i| rest.get(i + 2..)) {
+            Some(next) => {
+                out.extend_from_slice(b"\r\n");
+                rest = next;
+            }
+            None => return out,
+        }
+    }
+}
+
+/// Appends `line` (no CRLF in it) to `out`, folded into lines of at most [`MAX_LINE`] octets.
+fn fold_line(out: &mut Vec<u8>, mut line: &[u8]) {
+    let mut first = true;
+    loop {
+        let lead = !first && !matches!(line.first(), Some(b' ' | b'\t'));
+        if lead {
+            out.push(b' ');
+        }
+        let room = MAX_LINE - usize::from(lead);
+        if line.len() <= room {
+            out.extend_from_slice(line);
+            return;
+        }
+        // Before the last white space that leaves something on this line...
+        let at_space = line
+            .get(1..=room)
+            .and_then(|head| head.iter().rposition(|b| matches!(b, b' ' | b'\t')))
+            .map(|i| i + 1);
+        // ...else before the last octet that starts a UTF-8 character.
+        let at_char = || {
+            (1..=room)
+                .rev()
+                .find(|&i| line.get(i).is_some_and(|b| (b & 0xc0) != 0x80))
+                .unwrap_or(room)
+        };
+        let cut = at_space.unwrap_or_else(at_char);
+        let (head, tail) = line.split_at_checked(cut).unwrap_or((line, &[]));
+        out.extend_from_slice(head);
+        out.extend_from_slice(b"\r\n");
+        line = tail;
+        first = false;
+    }
+}
+
 /// The complete notification message, CRLF line endings, ready to deliver with the null reverse
-/// path.
+/// path; no line is longer than [`MAX_LINE`] octets, whatever the remote said or the original
+/// headers hold.
 pub fn build(report: &Report<'_>) -> Vec<u8> {
     let failed = report.lines.iter().any(|l| l.action == Action::Failed);
+    // RFC 3464's parts are 7-bit: UTF-8 anywhere (an address, the headers, a remote's reply
+    // or name) needs RFC 6533's global types.
     let global = !report.headers.is_ascii()
         || !report.to.is_ascii()
-        || report.lines.iter().any(|l| !l.address.is_ascii());
+        || report
+            .lines
+            .iter()
+            .any(|l| !l.address.is_ascii() || !l.diagnostic.is_ascii() || !l.remote.is_ascii());
     let address_type = if global { "utf-8" } else { "rfc822" };
     let boundary = format!("=_sansmail-dsn_{}", value(report.id).replace(' ', "_"));
     let date = DateTime::from(report.now);
@@ -128,7 +193,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
          To: <{to}>\r\n\
          Subject: {subject}\r\n\
          Date: {date}\r\n\
-         Message-ID: <{id}.{kind}@{host}>\r\n\
+         Message-ID: <{id}.{kind}.{made}@{host}>\r\n\
          Auto-Submitted: auto-replied\r\n\
          MIME-Version: 1.0\r\n\
          Content-Type: multipart/report; report-type={report_type};\r\n\
@@ -149,6 +214,12 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         },
         id = value(report.id),
         kind = if failed { "bounce" } else { "delay" },
+        // A message can have several bounces (recipients failing at different attempts):
+        // when each was made keeps their Message-IDs apart.
+        made = report
+            .now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
         report_type = if global {
             "global-delivery-status"
         } else {
@@ -247,7 +318,7 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         bytes.extend_from_slice(b"\r\n");
     }
     bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    bytes
+    fold_long_lines(&bytes)
 }
 
 #[cfg(test)]
@@ -369,5 +440,136 @@ mod tests {
         assert!(text.contains("report-type=global-delivery-status"));
         assert!(text.contains("Final-Recipient: utf-8; jürgen@example.org\r\n"));
         assert!(text.contains("Content-Type: message/global-headers\r\n"));
+    }
+    /// Every line of `message` (CRLF-separated) in octets, and whether a CR or LF stands
+    /// outside a CRLF.
+    fn lines_and_bare_ends(message: &[u8]) -> (Vec<usize>, bool) {
+        let text = String::from_utf8_lossy(message);
+        let lines = text.split("\r\n").map(str::len).collect();
+        (lines, text.split("\r\n").any(|l| l.contains(['\r', '\n'])))
+    }
+
+    #[test]
+    fn hostile_remote_text_and_long_header_lines_keep_lines_within_998_octets() {
+        // What a hostile remote MX can make the queue store: a reply line may be 2048 octets
+        // (the client's `max_reply_line_len`) of UTF-8, kept to MAX_DIAGNOSTIC characters;
+        // an MX name is up to 253 characters; a header line of a submitted message has no
+        // length limit in DATA.
+        let diagnostic =
+            super::super::envelope::clean(&format!("550 5.1.1 {}", "\u{20ac}".repeat(600)));
+        let mx = format!("{}.example", vec!["a".repeat(60); 4].join("."));
+        let lines = [Line {
+            address: format!("{}@{}", "b".repeat(64), "c".repeat(180)),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: format!("{mx}[192.0.2.7]:25"),
+            diagnostic: diagnostic.clone(),
+        }];
+        let headers = format!(
+            "Subject: {}\r\nX-Long: {}\r\n",
+            "word ".repeat(400),
+            "x".repeat(3000)
+        );
+        let report = Report {
+            hostname: "mx.example.com",
+            id: "Q4",
+            to: "alice@example.com",
+            arrival: UNIX_EPOCH,
+            now: UNIX_EPOCH,
+            retry_until: None,
+            lines: &lines,
+            headers: headers.as_bytes(),
+        };
+        let message = build(&report);
+        let (lengths, bare) = lines_and_bare_ends(&message);
+        assert!(!bare, "a bare CR or LF");
+        assert!(
+            lengths.iter().all(|&n| n <= 998),
+            "a line over 998 octets: {:?}",
+            lengths.iter().filter(|&&n| n > 998).collect::<Vec<_>>()
+        );
+        // Nothing is lost: unfolding (removing each CRLF before white space) gives the text
+        // back, exactly where a line was folded at a space, with a space added where a run
+        // without one had to be cut.
+        let text = String::from_utf8(message).unwrap();
+        let unfolded = text.replace("\r\n ", " ");
+        let subject = format!("Subject: {}\r\n", "word ".repeat(400));
+        assert!(unfolded.contains(&subject), "{unfolded}");
+        let squeezed = unfolded.replace(' ', "");
+        for needle in [
+            format!("Diagnostic-Code:smtp;{}\r\n", diagnostic.replace(' ', "")),
+            format!("X-Long:{}\r\n", "x".repeat(3000)),
+        ] {
+            assert!(squeezed.contains(&needle), "{needle:?} not in\n{squeezed}");
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_remote_reply_never_makes_an_8_bit_delivery_status_part() {
+        // RFC 3464 section 2.1.1: a message/delivery-status part is 7-bit US-ASCII; the UTF-8
+        // reply text a remote may send (RFC 6531) belongs in RFC 6533's
+        // message/global-delivery-status.
+        let lines = [Line {
+            address: "bob@example.org".into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: "mx.example.org[192.0.2.7]:25".into(),
+            diagnostic: "550 5.1.1 Empf\u{e4}nger unbekannt".into(),
+        }];
+        let report = Report {
+            hostname: "mx.example.com",
+            id: "Q5",
+            to: "alice@example.com",
+            arrival: UNIX_EPOCH,
+            now: UNIX_EPOCH,
+            retry_until: None,
+            lines: &lines,
+            headers: b"Subject: x\r\n",
+        };
+        let text = String::from_utf8(build(&report)).unwrap();
+        let status = text
+            .split("\r\n--=_sansmail-dsn_Q5")
+            .find(|part| part.contains("Reporting-MTA:"))
+            .unwrap();
+        assert!(
+            status.is_ascii()
+                || status.starts_with("\r\nContent-Type: message/global-delivery-status\r\n"),
+            "an 8-bit message/delivery-status part:{status}"
+        );
+        assert!(status.contains("Diagnostic-Code: smtp; 550 5.1.1 Empf\u{e4}nger unbekannt\r\n"));
+        assert!(text.contains("report-type=global-delivery-status;"));
+    }
+    #[test]
+    fn two_bounces_for_one_message_have_distinct_message_ids() {
+        // Recipients in two domains that fail at different attempts: two bounces for the same
+        // queued message. Mailbox providers drop a message whose Message-ID they already have,
+        // so the same Message-ID would hide the second bounce from the sender.
+        let line = |address: &str| Line {
+            address: address.into(),
+            action: Action::Failed,
+            status: "5.1.1".into(),
+            remote: String::new(),
+            diagnostic: String::new(),
+        };
+        let message_id = |lines: &[Line], secs: u64| {
+            let report = Report {
+                hostname: "mx.example.com",
+                id: "Q6",
+                to: "alice@example.com",
+                arrival: UNIX_EPOCH,
+                now: UNIX_EPOCH + Duration::from_secs(secs),
+                retry_until: None,
+                lines,
+                headers: b"Subject: x\r\n",
+            };
+            let text = String::from_utf8(build(&report)).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .unwrap()
+                .to_owned()
+        };
+        let first = message_id(&[line("bob@a.example")], 100);
+        let second = message_id(&[line("carol@b.example")], 5000);
+        assert_ne!(first, second);
     }
 }

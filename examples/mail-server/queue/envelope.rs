@@ -18,7 +18,8 @@
 //! ```
 //!
 //! The first line is the format version; a reader refuses any other (the file is set aside,
-//! never misread). The fields come in this order, once each; `from <>` is the null reverse
+//! never misread). The fields come in this order, once each (times in seconds since 1970, up
+//! to the end of the year 9999: a larger one is corrupt); `from <>` is the null reverse
 //! path of a bounce, and `user -` a message no user submitted (a bounce). A recipient line
 //! holds six tab-separated fields: `rcpt`, the state (`pending`, `delivered`, `failed`), the
 //! address, the last enhanced status, the last remote MTA and the last diagnostic (any of the
@@ -162,9 +163,19 @@ pub fn unix_ceil(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
-/// The time `secs` after the epoch.
+/// The latest time a record holds: the last second of the year 9999 (a larger number, which
+/// the clock may not even represent, makes the record corrupt).
+pub const MAX_TIME: u64 = 253_402_300_799;
+
+/// The time `secs` after the epoch, at most [`MAX_TIME`].
 pub fn from_unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    UNIX_EPOCH + Duration::from_secs(secs.min(MAX_TIME))
+}
+
+/// `t` plus `d`, at most [`MAX_TIME`] (never an overflow, whatever the flags say).
+pub fn later(t: SystemTime, d: Duration) -> SystemTime {
+    let max = from_unix(MAX_TIME);
+    t.checked_add(d).map_or(max, |t| t.min(max))
 }
 
 /// `text` as one field of a record: control characters (tab, CR, LF...) as spaces, at most
@@ -251,6 +262,13 @@ impl Envelope {
                 .parse::<u64>()
                 .map_err(|_| corrupt(line, "not a number"))
         };
+        let time = |(line, value): (usize, String)| -> Result<SystemTime, EnvelopeError> {
+            match value.parse::<u64>() {
+                Ok(secs) if secs <= MAX_TIME => Ok(from_unix(secs)),
+                Ok(_) => Err(corrupt(line, "a time after the year 9999")),
+                Err(_) => Err(corrupt(line, "not a number")),
+            }
+        };
         let flag = |(line, value): (usize, String)| -> Result<bool, EnvelopeError> {
             match value.as_str() {
                 "yes" => Ok(true),
@@ -262,7 +280,7 @@ impl Envelope {
         if !valid_id(&id) {
             return Err(corrupt(line, "not a queue id"));
         }
-        let arrival = from_unix(number(field("arrival")?)?);
+        let arrival = time(field("arrival")?)?;
         let (line, from) = field("from")?;
         let from = from
             .strip_prefix('<')
@@ -277,7 +295,7 @@ impl Envelope {
         let (line, attempts) = field("attempts")?;
         let attempts = number((line, attempts))?;
         let attempts = u32::try_from(attempts).map_err(|_| corrupt(line, "too many attempts"))?;
-        let next_try = from_unix(number(field("next-try")?)?);
+        let next_try = time(field("next-try")?)?;
         let warned = flag(field("warned")?)?;
         let mut recipients = Vec::new();
         for (line, text) in lines {
@@ -451,6 +469,27 @@ mod tests {
         for cut in 0..=first_rcpt {
             if let Some(prefix) = text.get(..cut) {
                 assert!(Envelope::parse(prefix).is_err(), "{prefix:?}");
+            }
+        }
+    }
+    #[test]
+    fn a_time_beyond_what_the_clock_holds_is_corrupt_not_a_panic() {
+        // A crafted or damaged number: `UNIX_EPOCH + u64::MAX seconds` does not exist.
+        let text = sample().encode();
+        for (bad, line) in [
+            (
+                text.replace("arrival 1765065600", "arrival 18446744073709551615"),
+                3,
+            ),
+            (
+                text.replace("next-try 1765069200", "next-try 18446744073709551615"),
+                10,
+            ),
+        ] {
+            match std::panic::catch_unwind(|| Envelope::parse(&bad)) {
+                Ok(Err(EnvelopeError::Corrupt { line: l, .. })) => assert_eq!(l, line),
+                Ok(other) => panic!("{other:?}"),
+                Err(_) => panic!("parsing a time of {bad:?} panics"),
             }
         }
     }

@@ -8,6 +8,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::envelope::later;
+
 /// The retry policy of the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
@@ -60,9 +62,15 @@ impl Schedule {
     /// The next try after a failed attempt at `now`: never beyond the lifetime's end, so the
     /// last attempt comes when the message expires rather than up to one interval later.
     pub fn next_try(&self, arrival: SystemTime, attempts: u32, now: SystemTime) -> SystemTime {
-        let next = now + self.delay(attempts);
-        let end = arrival + self.lifetime;
+        let next = later(now, self.delay(attempts));
+        let end = self.end(arrival);
         if next > end && end > now { end } else { next }
+    }
+
+    /// When a message that arrived at `arrival` expires (at most the latest time an envelope
+    /// holds, however long the lifetime).
+    pub fn end(&self, arrival: SystemTime) -> SystemTime {
+        later(arrival, self.lifetime)
     }
 }
 
@@ -112,5 +120,22 @@ mod tests {
             t0 + Duration::from_secs(250)
         );
         assert!(!s.warn(t0, t0 + Duration::from_secs(10_000)), "no notice");
+    }
+    #[test]
+    fn huge_intervals_saturate_instead_of_panicking() {
+        // `--max-queue-lifetime` and `--retry-schedule` take any number of seconds or days.
+        let huge = Duration::from_secs(u64::MAX);
+        let s = Schedule {
+            retry: vec![huge],
+            lifetime: huge,
+            delay_warning: Some(huge),
+        };
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000);
+        let next = std::panic::catch_unwind(|| s.next_try(t0, 1, t0))
+            .unwrap_or_else(|_| panic!("next_try panics"));
+        assert!(next > t0 + Duration::from_secs(100 * 365 * 86400));
+        let end = std::panic::catch_unwind(|| s.end(t0)).unwrap_or_else(|_| panic!("end panics"));
+        assert!(end >= next);
+        assert!(!s.expired(t0, t0 + Duration::from_secs(10)));
     }
 }

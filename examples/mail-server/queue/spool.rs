@@ -12,8 +12,9 @@
 //! fsync `msg/`, then write the envelope with write-tmp, fsync, rename, fsync of `env/`
 //! ([`write_atomically`]); the `250` comes after that. The envelope is the commit point: a
 //! message file without an envelope was never acknowledged (or was already finished) and is
-//! removed at start. Every later state change rewrites the envelope the same way, and a
-//! finished message loses its envelope first, then its file.
+//! removed at start, and so is the hidden temporary file of a state update a crash cut short.
+//! Every later state change rewrites the envelope the same way, and a finished message loses
+//! its envelope first, then its file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
@@ -116,8 +117,10 @@ pub enum Entry {
 
 impl Queue {
     /// Opens (creating as needed) the queue under `data`; removes message files that have no
-    /// envelope (never acknowledged) and left-over `tmp/` files, sets aside unreadable
-    /// envelopes (logged), and counts what is queued. Nothing else runs on the queue yet.
+    /// envelope (never acknowledged; one whose envelope is in `corrupt/`, which a crash
+    /// separated from it, joins it there), left-over `tmp/` files and the temporary files of
+    /// envelope updates a crash cut short, sets aside unreadable envelopes (logged), and counts
+    /// what is queued. Nothing else runs on the queue yet.
     pub fn open(data: &Path, limits: QueueLimits) -> io::Result<Queue> {
         let root = data.join("queue");
         for sub in ["tmp", "msg", "env", "corrupt"] {
@@ -136,6 +139,12 @@ impl Queue {
         for name in names(&queue.dir("tmp"))? {
             let _ = fs::remove_file(queue.dir("tmp").join(&name));
         }
+        // A state update that a crash cut short leaves the hidden temporary file of
+        // `write_atomically` (`.<id>.tmp.<pid>.<n>`) beside the envelopes.
+        for name in stale_temporaries(&queue.dir("env"))? {
+            info!(file = %name, "queue: removed the temporary file of an envelope update a crash cut short");
+            let _ = fs::remove_file(queue.dir("env").join(&name));
+        }
         let mut usage = (0, 0);
         let envelopes = names(&queue.dir("env"))?;
         for entry in queue.scan()? {
@@ -145,10 +154,24 @@ impl Queue {
             }
         }
         for name in names(&queue.dir("msg"))? {
-            if !envelopes.contains(&name) {
-                info!(id = %name, "queue: removed a message file without an envelope (never acknowledged, or already finished)");
-                let _ = fs::remove_file(queue.dir("msg").join(&name));
+            if envelopes.contains(&name) {
+                continue;
             }
+            let corrupt = queue.dir("corrupt");
+            if corrupt.join(format!("{name}.env")).exists() {
+                // A crash between set_aside's two renames: the message follows its envelope.
+                let to = corrupt.join(format!("{name}.msg"));
+                match fs::rename(queue.dir("msg").join(&name), &to) {
+                    Ok(()) => {
+                        warn!(id = %name, moved_to = %to.display(), "queue: the message of an envelope set aside before a crash was set aside too (not deleted)")
+                    }
+                    Err(e) => warn!(id = %name, error = %e, "queue: cannot set a file aside"),
+                }
+                sync_dir(&corrupt)?;
+                continue;
+            }
+            info!(id = %name, "queue: removed a message file without an envelope (never acknowledged, or already finished)");
+            let _ = fs::remove_file(queue.dir("msg").join(&name));
         }
         sync_dir(&queue.dir("msg"))?;
         *queue.usage() = usage;
@@ -222,7 +245,8 @@ impl Queue {
     }
 
     /// Sets the function every message a user submits goes through after its last octet and
-    /// before it is queued (fsynced after it, so the `250` still follows a durable file);
+    /// before it is queued (fsynced after it, so the `250` still follows a durable file; the
+    /// size guard counts the octets it adds);
     /// notifications the server makes are not passed to it. Only the first call counts.
     pub fn set_signer(&self, signer: Signer) {
         let _ = self.inner.signer.set(signer);
@@ -415,6 +439,36 @@ fn names(dir: &Path) -> io::Result<Vec<String>> {
     Ok(out)
 }
 
+/// The hidden temporary files [`write_atomically`] leaves in `dir` when a crash interrupts
+/// it: `.<id>.tmp.<pid>.<n>` for a valid queue id.
+fn stale_temporaries(dir: &Path) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let ours = name
+            .strip_prefix('.')
+            .and_then(|rest| rest.rsplit_once(".tmp."))
+            .is_some_and(|(id, suffix)| {
+                valid_id(id)
+                    && suffix
+                        .split_once('.')
+                        .is_some_and(|(pid, n)| number(pid) && number(n))
+            });
+        if ours && entry.file_type()?.is_file() {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `s` is a non-empty run of ASCII digits.
+fn number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Reads and parses one envelope file; the error says why it cannot be used.
 fn read_envelope(path: &Path, id: &str) -> Result<Envelope, String> {
     use std::io::Read;
@@ -503,12 +557,12 @@ impl Spool {
                 self.queue.held().remove(&self.id);
                 self.queue.release(self.size);
                 let _ = fs::remove_file(self.queue.message_path(&self.id));
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
-    fn place(&mut self, envelope: &mut Envelope, force: bool) -> io::Result<()> {
+    fn place(&mut self, envelope: &mut Envelope, force: bool) -> Result<(), SpoolError> {
         let file = self
             .file
             .take()
@@ -520,8 +574,15 @@ impl Spool {
                 let added = sign(&self.tmp)?;
                 // The rewritten file is a new one: fsync it through a fresh handle.
                 File::open(&self.tmp)?.sync_all()?;
+                // The size guard holds for the message as queued, signature included.
+                {
+                    let mut usage = self.queue.usage();
+                    if usage.1.saturating_add(added) > self.queue.inner.limits.max_bytes {
+                        return Err(SpoolError::Full);
+                    }
+                    usage.1 += added;
+                }
                 self.size += added;
-                self.queue.usage().1 += added;
                 if let Some(size) = self.queue.held().get_mut(&self.id) {
                     *size += added;
                 }
@@ -535,7 +596,7 @@ impl Spool {
         let target = self.queue.message_path(&self.id);
         fs::rename(&self.tmp, &target)?;
         sync_dir(&self.queue.dir("msg"))?;
-        self.queue.save(envelope)
+        Ok(self.queue.save(envelope)?)
     }
 }
 
@@ -680,5 +741,82 @@ mod tests {
         queue.remove(&first).unwrap();
         assert_eq!(queue.counts(), (0, 0));
         assert!(queue.scan().unwrap().is_empty());
+    }
+    #[test]
+    fn the_temporary_file_of_an_envelope_update_cut_short_by_a_crash_is_removed_at_start() {
+        let dir = TempDir::new("queue-crashed-update");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let mut spool = queue.spool("Q1").unwrap();
+        spool.write(b"Subject: s\r\n\r\nbody\r\n").unwrap();
+        spool.commit(&mut sample_envelope("Q1")).unwrap();
+        queue.confirm("Q1");
+        // kill -9 during a state update (`save`, write-tmp then rename) leaves the half-written
+        // temporary file of `write_atomically` beside the envelope: `.<id>.tmp.<pid>.<n>`.
+        let stale = queue.dir("env").join(".Q1.tmp.4242.7");
+        fs::write(&stale, "sansmail-queue 1\nid Q1\narriv").unwrap();
+        // A hidden file that is no such temporary file is not ours to remove.
+        let other = queue.dir("env").join(".keep");
+        fs::write(&other, "x").unwrap();
+        drop(queue);
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        assert!(
+            !stale.exists(),
+            "the crash's temporary file is left in env/"
+        );
+        assert!(other.exists());
+        assert_eq!(queue.counts(), (1, 20));
+        assert_eq!(queue.load("Q1").unwrap().recipients.len(), 1);
+    }
+    #[test]
+    fn the_size_guard_counts_the_octets_the_signer_adds() {
+        let dir = TempDir::new("queue-signer-guard");
+        let limits = QueueLimits {
+            max_messages: 10,
+            max_bytes: 30,
+        };
+        let queue = Queue::open(&dir.0, limits).unwrap();
+        queue.set_signer(Box::new(|path: &Path| {
+            let old = fs::read(path)?;
+            fs::write(path, [&b"X-Signed: yes\r\n"[..], &old].concat())?;
+            Ok(15)
+        }));
+        // 20 octets fit in 30, but not once signed (35): refused, and nothing is left of it.
+        let mut spool = queue.spool("Q1").unwrap();
+        spool.write(&[b'x'; 20]).unwrap();
+        assert!(matches!(
+            spool.commit(&mut sample_envelope("Q1")),
+            Err(SpoolError::Full)
+        ));
+        assert_eq!(queue.counts(), (0, 0));
+        assert!(!queue.message_path("Q1").exists());
+        assert!(!queue.is_held("Q1"));
+        // 15 octets signed make 30: they fit.
+        let mut spool = queue.spool("Q2").unwrap();
+        spool.write(&[b'x'; 15]).unwrap();
+        spool.commit(&mut sample_envelope("Q2")).unwrap();
+        assert_eq!(queue.counts(), (1, 30));
+    }
+    #[test]
+    fn a_message_whose_envelope_was_being_set_aside_by_a_crash_is_set_aside_too() {
+        let dir = TempDir::new("queue-crashed-set-aside");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let id = "1700000000.Q1P1Rcorrupt";
+        // What kill -9 between set_aside's two renames leaves: the damaged envelope already
+        // in corrupt/, its message still in msg/.
+        fs::write(
+            queue.dir("corrupt").join(format!("{id}.env")),
+            "sansmail-queue 9\n",
+        )
+        .unwrap();
+        fs::write(queue.message_path(id), b"Subject: keep me\r\n\r\n").unwrap();
+        drop(queue);
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        assert_eq!(
+            fs::read(queue.dir("corrupt").join(format!("{id}.msg"))).ok(),
+            Some(b"Subject: keep me\r\n\r\n".to_vec()),
+            "the message of a set-aside envelope is deleted"
+        );
+        assert!(!queue.message_path(id).exists());
+        assert_eq!(queue.counts(), (0, 0));
     }
 }

@@ -11,6 +11,9 @@
 //!   pending is tried again at once; a message leaves the queue only when none of its
 //!   recipients is pending (at-least-once: a crash between a remote `250` and the envelope
 //!   update delivers that recipient again).
+//! - A state update the disk refuses (full, read-only): the worker keeps the new state in
+//!   memory, goes by it (never the older file) and writes it again at the next try, so the
+//!   message is not taken again at once and what the remote took is not delivered again.
 //! - Bounces and delay notices: see [`super::dsn`]. A notification for a local sender goes
 //!   into its Maildir through the store; for another sender it is queued like any message,
 //!   with the null reverse path. A bounce that fails is never bounced: a permanent failure, or
@@ -69,6 +72,9 @@ pub struct Worker {
     connections: Arc<Semaphore>,
     /// One semaphore per domain with deliveries under way (removed when none is).
     domains: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Envelopes whose new state could not be written (a full disk): newer than the file, so
+    /// the worker goes by them, and tries the write again, never before their next try.
+    unsaved: Mutex<HashMap<String, Envelope>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -98,6 +104,7 @@ impl Worker {
             settings,
             connections,
             domains: Mutex::new(HashMap::new()),
+            unsaved: Mutex::new(HashMap::new()),
         }
     }
 
@@ -136,6 +143,11 @@ impl Worker {
                 let Entry::Ready(envelope) = entry else {
                     continue;
                 };
+                // A state the disk refused is newer than the file.
+                let envelope = lock(&self.unsaved)
+                    .get(&envelope.id)
+                    .cloned()
+                    .unwrap_or(envelope);
                 let mut busy = lock(&in_flight);
                 if busy.contains(&envelope.id) || self.queue.is_held(&envelope.id) {
                     continue;
@@ -210,6 +222,9 @@ impl Worker {
             }
             Err(_) => envelope,
         };
+        if let Some(newer) = lock(&self.unsaved).get(&envelope.id) {
+            envelope = newer.clone();
+        }
         let message = self.queue.message_path(&envelope.id);
         let mut jobs = Vec::new();
         for (domain, recipients) in by_domain(&envelope) {
@@ -303,8 +318,23 @@ impl Worker {
             }),
             Some(_) => self.queue.save(&envelope),
         };
-        if let Err(e) = result {
-            warn!(%id, error = %e, "queue: cannot update the envelope");
+        match result {
+            Ok(()) => {
+                lock(&self.unsaved).remove(&id);
+            }
+            Err(e) => {
+                // The file still holds the state before this attempt: going by it would try
+                // the message again at once, and deliver again what the remote took. The
+                // worker keeps the new state and writes it at the next try (a finished message
+                // waits a retry interval before its removal is tried again).
+                let retry = super::envelope::later(
+                    SystemTime::now(),
+                    self.settings.schedule.delay(envelope.attempts),
+                );
+                envelope.next_try = envelope.next_try.max(retry);
+                warn!(%id, error = %e, next_try = %smtp_proto::trace::DateTime::from(envelope.next_try), "queue: cannot update the envelope; its new state is kept in memory until the next try");
+                lock(&self.unsaved).insert(id, envelope);
+            }
         }
     }
 
@@ -320,7 +350,7 @@ impl Worker {
             to: &envelope.from,
             arrival: envelope.arrival,
             now,
-            retry_until: delayed.then(|| envelope.arrival + self.settings.schedule.lifetime),
+            retry_until: delayed.then(|| self.settings.schedule.end(envelope.arrival)),
             lines,
             headers: &headers,
         });
