@@ -270,12 +270,15 @@ impl Queue {
     /// The session refused the message `id` after all (its local delivery failed): takes it
     /// out of the queue again.
     pub fn withdraw(&self, id: &str) {
-        let Some(size) = self.held().remove(id) else {
+        let Some(size) = self.held().get(id).copied() else {
             return;
         };
+        // The files go first, and only then the hold: while it is held, the worker's scan
+        // passes the message by, so it can never deliver what the client was refused.
         let _ = fs::remove_file(self.dir("env").join(id));
         let _ = sync_dir(&self.dir("env"));
         let _ = fs::remove_file(self.message_path(id));
+        self.held().remove(id);
         self.release(size);
         info!(
             id,
