@@ -337,7 +337,20 @@ impl Outbound {
                     .await
                     .map_err(|e| (Some(remote.clone()), e))?,
             };
-            let report: TxReport = session.transact(message, open).await;
+            // Only the recipients still undecided: an earlier `LIMITS RCPTMAX` batch of a
+            // cached connection lost later may have delivered some already.
+            let open: Vec<usize> = open
+                .iter()
+                .copied()
+                .filter(|&position| {
+                    message
+                        .recipients
+                        .get(position)
+                        .and_then(|(index, _)| results.get(*index))
+                        .is_some_and(Option::is_none)
+                })
+                .collect();
+            let report: TxReport = session.transact(message, &open).await;
             for (position, result) in &report.results {
                 if let Some(slot) = message
                     .recipients
@@ -360,7 +373,7 @@ impl Outbound {
                     // The message may have arrived: the next MX could deliver it twice (RFC
                     // 5321 section 6.1); retry later instead. (A spool file that cannot be
                     // read fails with every server alike.)
-                    for &position in open {
+                    for &position in &open {
                         if let Some(slot) = message
                             .recipients
                             .get(position)

@@ -1,0 +1,211 @@
+//! Outbound delivery against remote servers that misbehave: scripted TCP peers on loopback
+//! that close connections at the worst moment or never answer. Each test says what the peer
+//! does, and checks what it saw on the wire and the result each recipient got.
+//!
+//! Run them with `cargo test -p sansmail-examples --test example_units outbound_hostile`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use crate::options;
+use crate::outbound::{Outbound, OutboundJob, RecipientResult, Tuning};
+use crate::support::{LIMIT, TempDir};
+
+/// One accepted connection of a scripted peer: what it read, line by line.
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    /// The command lines read, without their CRLF (a body is one entry, `<body>`).
+    seen: Vec<String>,
+}
+
+impl Conn {
+    fn send(&mut self, bytes: &str) {
+        let _ = self.writer.write_all(bytes.as_bytes());
+    }
+
+    /// The next line, recorded; `None` at the end of the stream.
+    fn line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let line = line.trim_end().to_owned();
+                self.seen.push(line.clone());
+                Some(line)
+            }
+        }
+    }
+
+    /// Reads a DATA body up to its final dot.
+    fn body(&mut self) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match self.reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == ".\r\n" => break,
+                Ok(_) => {}
+            }
+        }
+        self.seen.push("<body>".to_owned());
+    }
+
+    /// Answers like a well-behaved server until QUIT or the end of the stream.
+    fn serve(&mut self) {
+        while let Some(line) = self.line() {
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            match verb.as_str() {
+                "DATA" => {
+                    self.send("354 go on\r\n");
+                    self.body();
+                    self.send("250 2.0.0 queued\r\n");
+                }
+                "QUIT" => {
+                    self.send("221 2.0.0 bye\r\n");
+                    return;
+                }
+                _ => self.send("250 2.0.0 ok\r\n"),
+            }
+        }
+    }
+
+    /// The greeting and the EHLO reply with these extension lines.
+    fn hello(&mut self, extensions: &[&str]) {
+        self.send("220 scripted.test ESMTP\r\n");
+        self.line();
+        let mut reply = String::from("250-scripted.test\r\n");
+        for extension in extensions {
+            reply.push_str(&format!("250-{extension}\r\n"));
+        }
+        reply.push_str("250 8BITMIME\r\n");
+        self.send(&reply);
+    }
+}
+
+type Script = Box<dyn FnOnce(&mut Conn) + Send>;
+
+/// A peer on 127.0.0.1 that runs one script per connection, in the order they arrive; joins
+/// with what each connection saw.
+fn scripted(scripts: Vec<Script>) -> (u16, JoinHandle<Vec<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let thread = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for script in scripts {
+            let (stream, _) = listener.accept().expect("accept");
+            stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+            let mut conn = Conn {
+                writer: stream.try_clone().expect("clone"),
+                reader: BufReader::new(stream),
+                seen: Vec::new(),
+            };
+            script(&mut conn);
+            all.push(conn.seen);
+        }
+        all
+    });
+    (port, thread)
+}
+
+fn outbound(port: u16, tuning: Tuning) -> Outbound {
+    let port = port.to_string();
+    let args = [
+        "--mx-port",
+        port.as_str(),
+        "--hostname",
+        "relay.sender.test",
+    ];
+    let options = match options::parse(args.iter().copied()) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    Outbound::with_tuning(&options, tuning).expect("outbound")
+}
+
+fn job(dir: &Path, name: &str, to: &[&str]) -> OutboundJob {
+    let body = b"From: alice@sender.test\r\nSubject: hostile\r\n\r\nHello.\r\n";
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("spool");
+    OutboundJob {
+        domain: "[127.0.0.1]".to_owned(),
+        reverse_path: "alice@sender.test".to_owned(),
+        recipients: to.iter().map(|s| s.to_string()).collect(),
+        message: path,
+        size: body.len() as u64,
+        smtputf8: false,
+        eight_bit: false,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn rcpts(seen: &[String]) -> Vec<&str> {
+    seen.iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with("RCPT"))
+        .collect()
+}
+
+/// A cached connection to a server with `LIMITS RCPTMAX=1` carries the first of two
+/// recipients, then the server drops it at the second transaction's MAIL. The second
+/// recipient goes over a new connection; the first, already delivered, is not sent again.
+#[test]
+fn a_reused_connection_lost_between_rcptmax_batches_delivers_nobody_twice() {
+    let first: Script = Box::new(|conn| {
+        conn.hello(&["LIMITS RCPTMAX=1"]);
+        // The first message, then the first batch of the second; the second batch's MAIL
+        // is read and the connection dropped without a reply.
+        for _ in 0..2 {
+            for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go on\r\n"] {
+                conn.line();
+                conn.send(reply);
+            }
+            conn.body();
+            conn.send("250 2.0.0 queued\r\n");
+        }
+        conn.line();
+    });
+    let second: Script = Box::new(|conn| {
+        conn.hello(&["LIMITS RCPTMAX=1"]);
+        conn.serve();
+    });
+    let (port, server) = scripted(vec![first, second]);
+    let spool = TempDir::new("outbound-hostile");
+    let out = outbound(port, Tuning::default());
+    let rt = runtime();
+    let warm = rt.block_on(out.deliver(&job(spool.path(), "a", &["warm@[127.0.0.1]"])));
+    assert!(
+        matches!(warm[0], RecipientResult::Delivered { .. }),
+        "{warm:?}"
+    );
+    let to = ["x@[127.0.0.1]", "y@[127.0.0.1]"];
+    let results = rt.block_on(out.deliver(&job(spool.path(), "b", &to)));
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, RecipientResult::Delivered { .. })),
+        "{results:?}"
+    );
+    rt.block_on(out.shut_down());
+    let seen = server.join().expect("server");
+    assert_eq!(
+        rcpts(&seen[0]),
+        ["RCPT TO:<warm@[127.0.0.1]>", "RCPT TO:<x@[127.0.0.1]>",]
+    );
+    // Only the recipient still open goes over the new connection.
+    assert_eq!(
+        rcpts(&seen[1]),
+        ["RCPT TO:<y@[127.0.0.1]>"],
+        "{:?}",
+        seen[1]
+    );
+}
