@@ -114,6 +114,10 @@ pub(crate) struct Tuning {
     /// How long an idle connection is kept for the next message to its server: 10 s (Postfix
     /// keeps them 2 s, `smtp_connection_cache_time_limit`; a queue run delivers in bursts).
     pub(crate) idle_timeout: Duration,
+    /// How long shutting down waits, for all idle connections together, for the `221`
+    /// replies to their QUITs: 2 s (a choice: a stop should be prompt, and a server that does
+    /// not answer QUIT at once loses nothing when hung up on).
+    pub(crate) quit_grace: Duration,
 }
 
 impl Default for Tuning {
@@ -122,6 +126,7 @@ impl Default for Tuning {
             timeouts: Timeouts::default(),
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(10),
+            quit_grace: Duration::from_secs(2),
         }
     }
 }
@@ -308,9 +313,11 @@ impl Outbound {
         }
     }
 
-    /// Closes the idle connections with QUIT, for a clean shutdown.
+    /// Closes the idle connections with QUIT, for a clean shutdown; waits
+    /// [`Tuning::quit_grace`] at most for the servers' replies.
     pub(crate) async fn shut_down(&self) {
-        self.inner.pool.close_idle().await;
+        let grace = self.inner.settings.tuning.quit_grace;
+        self.inner.pool.close_idle(grace).await;
     }
 
     /// One candidate: `Ok` when the recipients in `open` (positions in the message's

@@ -125,17 +125,24 @@ impl Pool {
         });
     }
 
-    /// Closes every idle session with QUIT (at shutdown).
-    pub(crate) async fn close_idle(&self) {
+    /// Closes every idle session with QUIT (at shutdown): the QUITs go out together, and
+    /// whatever server has not answered within `grace` is hung up on (a server that never
+    /// answers QUIT would otherwise hold the shutdown for the client's command timeout, one
+    /// session after the other).
+    pub(crate) async fn close_idle(&self, grace: Duration) {
         let idle: Vec<Session> = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.drain()
                 .flat_map(|(_, list)| list.into_iter().map(|(_, session)| session))
                 .collect()
         };
+        let mut quits = tokio::task::JoinSet::new();
         for session in idle {
-            session.quit().await;
+            quits.spawn(session.quit());
         }
+        let all = async { while quits.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(grace, all).await;
+        // Dropping the set aborts the QUITs still waiting, which closes their connections.
     }
 
     fn remove(&self, key: Key, id: u64) -> Option<Session> {

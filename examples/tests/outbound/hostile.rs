@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::options;
 use crate::outbound::{Outbound, OutboundJob, RecipientResult, Tuning};
@@ -208,4 +209,39 @@ fn a_reused_connection_lost_between_rcptmax_batches_delivers_nobody_twice() {
         "{:?}",
         seen[1]
     );
+}
+
+/// An idle connection to a server that takes QUIT and never answers it: shutting down does
+/// not wait the client's command timeout (5 minutes by default) for the `221`; it hangs up
+/// after the QUIT grace.
+#[test]
+fn shutting_down_does_not_wait_for_a_server_that_never_answers_quit() {
+    let silent: Script = Box::new(|conn| {
+        conn.hello(&[]);
+        for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go on\r\n"] {
+            conn.line();
+            conn.send(reply);
+        }
+        conn.body();
+        conn.send("250 2.0.0 queued\r\n");
+        // QUIT, and then nothing until the client hangs up.
+        while conn.line().is_some() {}
+    });
+    let (port, server) = scripted(vec![silent]);
+    let spool = TempDir::new("outbound-hostile");
+    let tuning = Tuning {
+        quit_grace: Duration::from_millis(200),
+        ..Tuning::default()
+    };
+    let out = outbound(port, tuning);
+    let rt = runtime();
+    let results = rt.block_on(out.deliver(&job(spool.path(), "m", &["bob@[127.0.0.1]"])));
+    assert!(
+        matches!(results[0], RecipientResult::Delivered { .. }),
+        "{results:?}"
+    );
+    let closed = rt.block_on(async { tokio::time::timeout(LIMIT, out.shut_down()).await });
+    assert!(closed.is_ok(), "shutting down waited for the 221");
+    let seen = server.join().expect("server");
+    assert_eq!(seen[0].last().map(String::as_str), Some("QUIT"), "{seen:?}");
 }
