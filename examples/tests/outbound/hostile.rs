@@ -245,3 +245,58 @@ fn shutting_down_does_not_wait_for_a_server_that_never_answers_quit() {
     let seen = server.join().expect("server");
     assert_eq!(seen[0].last().map(String::as_str), Some("QUIT"), "{seen:?}");
 }
+
+/// An IPv4 address written as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is that IPv4
+/// address: in a domain literal or a DNS AAAA answer, `::ffff:127.0.0.1` is this server when
+/// it listens on 127.0.0.1 on the MX port (a loop, 5.4.6), and `::ffff:0.0.0.0` is the
+/// unspecified address, which must never be connected to (Linux connects it to this host;
+/// 5.4.4). Nothing listens on the MX port here: a connection attempt would be temporary.
+#[test]
+fn ipv4_mapped_addresses_are_checked_as_the_ipv4_addresses_they_are() {
+    let Some(dns) = crate::dnsmasq::Dnsmasq::start(&[
+        "--mx-host=mapped.test,mx.mapped.test,10".into(),
+        "--host-record=mx.mapped.test,::ffff:127.0.0.1".into(),
+        "--mx-host=unspecified.test,mx.unspecified.test,10".into(),
+        "--host-record=mx.unspecified.test,::ffff:0.0.0.0".into(),
+    ]) else {
+        return;
+    };
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port().to_string();
+    drop(closed);
+    let dns_addr = dns.addr.to_string();
+    // The SMTP listener on 127.0.0.1 on the MX port: 127.0.0.1 is ours.
+    let args = [
+        "--mx-port",
+        port.as_str(),
+        "--bind",
+        "127.0.0.1",
+        "--smtp",
+        port.as_str(),
+        "--dns",
+        dns_addr.as_str(),
+    ];
+    let options = match options::parse(args.iter().copied()) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    let out = Outbound::with_tuning(&options, Tuning::default()).expect("outbound");
+    let spool = TempDir::new("outbound-hostile");
+    let rt = runtime();
+    for (domain, expected) in [
+        ("[IPv6:::ffff:127.0.0.1]", "5.4.6"),
+        ("[IPv6:::ffff:0.0.0.0]", "5.4.4"),
+        ("mapped.test", "5.4.6"),
+        ("unspecified.test", "5.4.4"),
+    ] {
+        let mut job = job(spool.path(), "m", &[&format!("bob@{domain}")]);
+        job.domain = domain.to_owned();
+        let results = rt.block_on(out.deliver(&job));
+        match &results[..] {
+            [RecipientResult::Permanent { status, .. }] => {
+                assert_eq!(status, expected, "{domain}: {results:?}")
+            }
+            other => panic!("{domain}: {other:?}\n{}", dns.log()),
+        }
+    }
+}
