@@ -141,8 +141,10 @@ impl Pool {
             quits.spawn(session.quit());
         }
         let all = async { while quits.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(grace, all).await;
-        // Dropping the set aborts the QUITs still waiting, which closes their connections.
+        if tokio::time::timeout(grace, all).await.is_err() {
+            // The QUITs still waiting end here, their connections closed before this returns.
+            quits.shutdown().await;
+        }
     }
 
     fn remove(&self, key: Key, id: u64) -> Option<Session> {
