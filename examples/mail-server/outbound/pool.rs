@@ -16,8 +16,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::session::Session;
 
-/// Idle sessions are cached by server address and whether it is the smarthost.
-type Key = (SocketAddr, bool);
+/// Idle sessions are cached by server address, server name (lowercase) and whether it is the
+/// smarthost ([`Target::key`](super::route::Target::key)).
+type Key = (SocketAddr, String, bool);
 
 /// The idle sessions and the limits.
 pub(crate) struct Pool {
@@ -98,7 +99,7 @@ impl Pool {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (kept, surplus) = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let list = idle.entry(key).or_default();
+            let list = idle.entry(key.clone()).or_default();
             if list.len() >= self.per_destination {
                 (false, Some(session))
             } else {
@@ -119,7 +120,7 @@ impl Pool {
                 return;
             }
             tokio::time::sleep(pool.idle_timeout).await;
-            if let Some(session) = pool.remove(key, id) {
+            if let Some(session) = pool.remove(&key, id) {
                 session.quit().await;
             }
         });
@@ -147,13 +148,13 @@ impl Pool {
         }
     }
 
-    fn remove(&self, key: Key, id: u64) -> Option<Session> {
+    fn remove(&self, key: &Key, id: u64) -> Option<Session> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(&key)?;
+        let list = idle.get_mut(key)?;
         let at = list.iter().position(|(i, _)| *i == id)?;
         let (_, session) = list.remove(at);
         if list.is_empty() {
-            idle.remove(&key);
+            idle.remove(key);
         }
         Some(session)
     }
@@ -166,10 +167,10 @@ fn oldest(idle: &mut HashMap<Key, Vec<(u64, Session)>>) -> Option<Session> {
         .flat_map(|(key, list)| {
             list.iter()
                 .enumerate()
-                .map(move |(at, (id, _))| (*id, *key, at))
+                .map(move |(at, (id, _))| (*id, key, at))
         })
         .min_by_key(|(id, _, _)| *id)
-        .map(|(_, key, at)| (key, at))?;
+        .map(|(_, key, at)| (key.clone(), at))?;
     let list = idle.get_mut(&key)?;
     let (_, session) = list.remove(at);
     if list.is_empty() {

@@ -88,25 +88,30 @@ impl Conn {
 
 type Script = Box<dyn FnOnce(&mut Conn) + Send>;
 
-/// A peer on 127.0.0.1 that runs one script per connection, in the order they arrive; joins
-/// with what each connection saw.
+/// A peer on 127.0.0.1 that runs one script per connection, in the order they arrive (each
+/// on its own thread, so connections may overlap); joins with what each connection saw.
 fn scripted(scripts: Vec<Script>) -> (u16, JoinHandle<Vec<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let thread = std::thread::spawn(move || {
-        let mut all = Vec::new();
+        let mut running = Vec::new();
         for script in scripts {
             let (stream, _) = listener.accept().expect("accept");
             stream.set_read_timeout(Some(LIMIT)).expect("timeout");
-            let mut conn = Conn {
-                writer: stream.try_clone().expect("clone"),
-                reader: BufReader::new(stream),
-                seen: Vec::new(),
-            };
-            script(&mut conn);
-            all.push(conn.seen);
+            running.push(std::thread::spawn(move || {
+                let mut conn = Conn {
+                    writer: stream.try_clone().expect("clone"),
+                    reader: BufReader::new(stream),
+                    seen: Vec::new(),
+                };
+                script(&mut conn);
+                conn.seen
+            }));
         }
-        all
+        running
+            .into_iter()
+            .map(|t| t.join().expect("script"))
+            .collect()
     });
     (port, thread)
 }
@@ -299,4 +304,52 @@ fn ipv4_mapped_addresses_are_checked_as_the_ipv4_addresses_they_are() {
             other => panic!("{domain}: {other:?}\n{}", dns.log()),
         }
     }
+}
+
+/// Two domains whose MX hosts have different names at one address: the connection opened
+/// for `mx.a.test` is not reused for `mx.b.test` (a certificate checked for one name says
+/// nothing of the other, with `--outbound-tls-verify webpki`), and each result names the
+/// server it went to.
+#[test]
+fn a_connection_is_reused_only_for_the_mx_name_it_was_opened_for() {
+    let Some(dns) = crate::dnsmasq::Dnsmasq::start(&[
+        "--mx-host=a.test,mx.a.test,10".into(),
+        "--host-record=mx.a.test,127.0.0.1".into(),
+        "--mx-host=b.test,mx.b.test,10".into(),
+        "--host-record=mx.b.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let script = || -> Script {
+        Box::new(|conn| {
+            conn.hello(&[]);
+            conn.serve();
+        })
+    };
+    let (port, server) = scripted(vec![script(), script()]);
+    let dns_addr = dns.addr.to_string();
+    let port_text = port.to_string();
+    let args = ["--mx-port", port_text.as_str(), "--dns", dns_addr.as_str()];
+    let options = match options::parse(args.iter().copied()) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    let out = Outbound::with_tuning(&options, Tuning::default()).expect("outbound");
+    let spool = TempDir::new("outbound-hostile");
+    let rt = runtime();
+    for domain in ["a.test", "b.test"] {
+        let mut job = job(spool.path(), domain, &[&format!("bob@{domain}")]);
+        job.domain = domain.to_owned();
+        let results = rt.block_on(out.deliver(&job));
+        match &results[..] {
+            [RecipientResult::Delivered { remote, .. }] => {
+                assert_eq!(remote, &format!("mx.{domain}[127.0.0.1]:{port}"))
+            }
+            other => panic!("{domain}: {other:?}"),
+        }
+    }
+    rt.block_on(out.shut_down());
+    let seen = server.join().expect("server");
+    assert_eq!(rcpts(&seen[0]), ["RCPT TO:<bob@a.test>"]);
+    assert_eq!(rcpts(&seen[1]), ["RCPT TO:<bob@b.test>"]);
 }
