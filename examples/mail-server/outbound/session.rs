@@ -161,7 +161,16 @@ impl Session {
             config.tls = TlsPolicy::Never;
         }
         config.implicit_tls = implicit;
-        let name = server_name(&target.name).map_err(|e| OpenError::Handshake(e.to_string()))?;
+        // An MX name DNS allows but TLS cannot carry (a label ending with a hyphen, say) is
+        // named by its address instead: no SNI, and a certificate that verifies only for an
+        // address, which opportunistic TLS does not require. The smarthost is always named as
+        // configured.
+        let name = match server_name(&target.name) {
+            Ok(name) => name,
+            Err(_) if !target.smarthost => server_name(&target.addr.ip().to_string())
+                .map_err(|e| OpenError::Handshake(e.to_string()))?,
+            Err(e) => return Err(OpenError::Handshake(e.to_string())),
+        };
         let options = HandshakeOptions::default()
             .service(Service::SmtpRelay)
             .port(target.addr.port());

@@ -353,3 +353,43 @@ fn a_connection_is_reused_only_for_the_mx_name_it_was_opened_for() {
     assert_eq!(rcpts(&seen[0]), ["RCPT TO:<bob@a.test>"]);
     assert_eq!(rcpts(&seen[1]), ["RCPT TO:<bob@b.test>"]);
 }
+
+/// A mail exchanger whose name cannot be a TLS server name (`mx-.odd.test`: a label that
+/// ends with a hyphen, which DNS allows) still gets the mail over STARTTLS: opportunistic TLS
+/// names the server by its address then (no SNI; the certificate is not checked in this
+/// mode). Before, every attempt failed, the plaintext retry too, and the mail never left.
+#[test]
+fn an_mx_name_that_cannot_name_a_tls_server_still_gets_mail_over_tls() {
+    let Some(python) = crate::outbound_peer::python() else {
+        return;
+    };
+    let Some(dns) = crate::dnsmasq::Dnsmasq::start(&[
+        "--mx-host=odd.test,mx-.odd.test,10".into(),
+        "--host-record=mx-.odd.test,127.0.0.1".into(),
+    ]) else {
+        return;
+    };
+    let peer =
+        crate::outbound_peer::Peer::start(&python, &["--tls", "starttls", "--require-starttls"]);
+    let dns_addr = dns.addr.to_string();
+    let port = peer.port.to_string();
+    let args = ["--mx-port", port.as_str(), "--dns", dns_addr.as_str()];
+    let options = match options::parse(args.iter().copied()) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    let out = Outbound::with_tuning(&options, Tuning::default()).expect("outbound");
+    let spool = TempDir::new("outbound-hostile");
+    let mut job = job(spool.path(), "odd", &["bob@odd.test"]);
+    job.domain = "odd.test".to_owned();
+    let results = runtime().block_on(out.deliver(&job));
+    match &results[..] {
+        [RecipientResult::Delivered { remote, .. }] => {
+            assert_eq!(remote, &format!("mx-.odd.test[127.0.0.1]:{port}"))
+        }
+        other => panic!("{other:?}\n{}", dns.log()),
+    }
+    let (env, _) = peer.message(1).expect("stored");
+    assert_eq!(crate::outbound_peer::facts(&env, "to"), ["bob@odd.test"]);
+    assert_eq!(crate::outbound_peer::facts(&env, "tls"), ["1"]);
+}
