@@ -114,9 +114,10 @@ pub(crate) struct Tuning {
     /// How long an idle connection is kept for the next message to its server: 10 s (Postfix
     /// keeps them 2 s, `smtp_connection_cache_time_limit`; a queue run delivers in bursts).
     pub(crate) idle_timeout: Duration,
-    /// How long shutting down waits, for all idle connections together, for the `221`
-    /// replies to their QUITs: 2 s (a choice: a stop should be prompt, and a server that does
-    /// not answer QUIT at once loses nothing when hung up on).
+    /// How long a QUIT waits for the `221` before the connection is closed anyway, and how
+    /// long shutting down waits for all idle connections' QUITs together: 2 s (a choice: a
+    /// connection saying QUIT counts in no limit, a stop should be prompt, and a server that
+    /// does not answer QUIT at once loses nothing when hung up on).
     pub(crate) quit_grace: Duration,
 }
 
@@ -200,6 +201,7 @@ impl Outbound {
             out.max_connections,
             out.max_connections_per_domain,
             tuning.idle_timeout,
+            tuning.quit_grace,
         );
         Ok(Outbound {
             inner: Arc::new(Inner {

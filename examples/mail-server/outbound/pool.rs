@@ -3,8 +3,8 @@
 //!
 //! A delivery holds a place in both limits from before its lookup until its results are
 //! known; idle sessions hold none (they are bounded by the per-destination limit for each
-//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT;
-//! the client's command timeout bounds the wait for the `221`).
+//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT and
+//! waits [`Tuning::quit_grace`](super::Tuning) at most for the `221`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,6 +31,8 @@ pub(crate) struct Pool {
     /// of deliveries to many servers does not leave as many sockets open.
     max_idle: usize,
     idle_timeout: Duration,
+    /// The longest a QUIT waits for its `221`.
+    quit_grace: Duration,
 }
 
 /// A place in both limits, given back on drop.
@@ -41,7 +43,12 @@ pub(crate) struct Admission {
 }
 
 impl Pool {
-    pub(crate) fn new(global: usize, per_destination: usize, idle_timeout: Duration) -> Arc<Pool> {
+    pub(crate) fn new(
+        global: usize,
+        per_destination: usize,
+        idle_timeout: Duration,
+        quit_grace: Duration,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             idle: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -50,6 +57,7 @@ impl Pool {
             per_destination: per_destination.max(1),
             max_idle: global.max(1),
             idle_timeout,
+            quit_grace,
         })
     }
 
@@ -114,14 +122,14 @@ impl Pool {
         let pool = self.clone();
         tokio::spawn(async move {
             if let Some(session) = surplus {
-                session.quit().await;
+                session.quit(pool.quit_grace).await;
             }
             if !kept {
                 return;
             }
             tokio::time::sleep(pool.idle_timeout).await;
             if let Some(session) = pool.remove(&key, id) {
-                session.quit().await;
+                session.quit(pool.quit_grace).await;
             }
         });
     }
@@ -139,7 +147,7 @@ impl Pool {
         };
         let mut quits = tokio::task::JoinSet::new();
         for session in idle {
-            quits.spawn(session.quit());
+            quits.spawn(session.quit(grace));
         }
         let all = async { while quits.join_next().await.is_some() {} };
         if tokio::time::timeout(grace, all).await.is_err() {

@@ -393,3 +393,49 @@ fn an_mx_name_that_cannot_name_a_tls_server_still_gets_mail_over_tls() {
     assert_eq!(crate::outbound_peer::facts(&env, "to"), ["bob@odd.test"]);
     assert_eq!(crate::outbound_peer::facts(&env, "tls"), ["1"]);
 }
+
+/// A connection idle past the idle time says QUIT; a server that never answers it is hung
+/// up on after the QUIT grace, not after the client's command timeout (5 minutes by default):
+/// such connections are outside every limit on open connections, so each must end soon.
+#[test]
+fn an_idle_connection_whose_quit_is_never_answered_is_closed_after_the_grace() {
+    let silent: Script = Box::new(|conn| {
+        conn.hello(&[]);
+        for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go on\r\n"] {
+            conn.line();
+            conn.send(reply);
+        }
+        conn.body();
+        conn.send("250 2.0.0 queued\r\n");
+        // QUIT, and then nothing until the client hangs up.
+        while conn.line().is_some() {}
+    });
+    let (port, server) = scripted(vec![silent]);
+    let spool = TempDir::new("outbound-hostile");
+    let tuning = Tuning {
+        idle_timeout: Duration::from_millis(100),
+        quit_grace: Duration::from_millis(200),
+        ..Tuning::default()
+    };
+    let out = outbound(port, tuning);
+    let rt = runtime();
+    let results = rt.block_on(out.deliver(&job(spool.path(), "m", &["bob@[127.0.0.1]"])));
+    assert!(
+        matches!(results[0], RecipientResult::Delivered { .. }),
+        "{results:?}"
+    );
+    // Drive the runtime (the idle connection's QUIT runs in a task) until the server has
+    // seen the end of the stream.
+    rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !server.is_finished() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the connection stayed open after its unanswered QUIT"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let seen = server.join().expect("server");
+    assert_eq!(seen[0].last().map(String::as_str), Some("QUIT"), "{seen:?}");
+}
