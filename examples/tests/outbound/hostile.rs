@@ -439,3 +439,56 @@ fn an_idle_connection_whose_quit_is_never_answered_is_closed_after_the_grace() {
     let seen = server.join().expect("server");
     assert_eq!(seen[0].last().map(String::as_str), Some("QUIT"), "{seen:?}");
 }
+
+/// Regression checks of attacks that held up in review: bytes after the `220` to STARTTLS
+/// (response injection, CVE-2011-0411 style) end the attempt with a temporary failure, and
+/// nothing is retried in plaintext on a new connection; a final `250` sent together with the
+/// `354`, before the body, is never taken as delivery.
+#[test]
+fn starttls_injection_and_an_early_final_reply_never_deliver() {
+    let mut tuning = Tuning::default();
+    tuning.timeouts.greeting = Duration::from_secs(2);
+    let spool = TempDir::new("outbound-hostile");
+    let rt = runtime();
+
+    let injected: Script = Box::new(|conn| {
+        conn.hello(&["STARTTLS"]);
+        conn.line();
+        conn.send("220 2.0.0 go ahead\r\n250 injected\r\n");
+        while conn.line().is_some() {}
+    });
+    let (port, server) = scripted(vec![injected]);
+    let out = outbound(port, tuning);
+    let results = rt.block_on(out.deliver(&job(spool.path(), "i", &["x@[127.0.0.1]"])));
+    match &results[..] {
+        [RecipientResult::Temporary { diagnostic, .. }] => {
+            assert!(diagnostic.contains("response injection"), "{diagnostic}")
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(out);
+    let seen = server.join().expect("server");
+    assert_eq!(seen[0], ["EHLO relay.sender.test", "STARTTLS"]);
+    // The one connection the script served was the only one: a plaintext retry would have
+    // connected again (and waited for a greeting nobody sends).
+
+    let early: Script = Box::new(|conn| {
+        conn.hello(&[]);
+        for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n"] {
+            conn.line();
+            conn.send(reply);
+        }
+        conn.line();
+        conn.send("354 go on\r\n250 2.0.0 queued before the body\r\n");
+        while conn.line().is_some() {}
+    });
+    let (port, server) = scripted(vec![early]);
+    let out = outbound(port, tuning);
+    let results = rt.block_on(out.deliver(&job(spool.path(), "e", &["x@[127.0.0.1]"])));
+    assert!(
+        matches!(&results[..], [RecipientResult::Temporary { .. }]),
+        "{results:?}"
+    );
+    drop(out);
+    server.join().expect("server");
+}
