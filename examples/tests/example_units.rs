@@ -53,6 +53,8 @@ mod support;
 // again, the unit tests of every module outbound needs (options, accounts, store).
 #[path = "outbound/delivery.rs"]
 mod outbound_delivery;
+#[path = "outbound/hostile.rs"]
+mod outbound_hostile;
 #[path = "outbound/peer.rs"]
 mod outbound_peer;
 // The mx-resolve tests' dnsmasq harness: a real DNS server, authoritative for `test.`.

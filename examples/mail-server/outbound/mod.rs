@@ -114,6 +114,11 @@ pub(crate) struct Tuning {
     /// How long an idle connection is kept for the next message to its server: 10 s (Postfix
     /// keeps them 2 s, `smtp_connection_cache_time_limit`; a queue run delivers in bursts).
     pub(crate) idle_timeout: Duration,
+    /// How long a QUIT waits for the `221` before the connection is closed anyway, and how
+    /// long shutting down waits for all idle connections' QUITs together: 2 s (a choice: a
+    /// connection saying QUIT counts in no limit, a stop should be prompt, and a server that
+    /// does not answer QUIT at once loses nothing when hung up on).
+    pub(crate) quit_grace: Duration,
 }
 
 impl Default for Tuning {
@@ -122,6 +127,7 @@ impl Default for Tuning {
             timeouts: Timeouts::default(),
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(10),
+            quit_grace: Duration::from_secs(2),
         }
     }
 }
@@ -195,6 +201,7 @@ impl Outbound {
             out.max_connections,
             out.max_connections_per_domain,
             tuning.idle_timeout,
+            tuning.quit_grace,
         );
         Ok(Outbound {
             inner: Arc::new(Inner {
@@ -308,9 +315,11 @@ impl Outbound {
         }
     }
 
-    /// Closes the idle connections with QUIT, for a clean shutdown.
+    /// Closes the idle connections with QUIT, for a clean shutdown; waits
+    /// [`Tuning::quit_grace`] at most for the servers' replies.
     pub(crate) async fn shut_down(&self) {
-        self.inner.pool.close_idle().await;
+        let grace = self.inner.settings.tuning.quit_grace;
+        self.inner.pool.close_idle(grace).await;
     }
 
     /// One candidate: `Ok` when the recipients in `open` (positions in the message's
@@ -337,7 +346,20 @@ impl Outbound {
                     .await
                     .map_err(|e| (Some(remote.clone()), e))?,
             };
-            let report: TxReport = session.transact(message, open).await;
+            // Only the recipients still undecided: an earlier `LIMITS RCPTMAX` batch of a
+            // cached connection lost later may have delivered some already.
+            let open: Vec<usize> = open
+                .iter()
+                .copied()
+                .filter(|&position| {
+                    message
+                        .recipients
+                        .get(position)
+                        .and_then(|(index, _)| results.get(*index))
+                        .is_some_and(Option::is_none)
+                })
+                .collect();
+            let report: TxReport = session.transact(message, &open).await;
             for (position, result) in &report.results {
                 if let Some(slot) = message
                     .recipients
@@ -360,7 +382,7 @@ impl Outbound {
                     // The message may have arrived: the next MX could deliver it twice (RFC
                     // 5321 section 6.1); retry later instead. (A spool file that cannot be
                     // read fails with every server alike.)
-                    for &position in open {
+                    for &position in &open {
                         if let Some(slot) = message
                             .recipients
                             .get(position)

@@ -3,8 +3,8 @@
 //!
 //! A delivery holds a place in both limits from before its lookup until its results are
 //! known; idle sessions hold none (they are bounded by the per-destination limit for each
-//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT;
-//! the client's command timeout bounds the wait for the `221`).
+//! server, and each lives [`Tuning::idle_timeout`](super::Tuning) at most, then says QUIT and
+//! waits [`Tuning::quit_grace`](super::Tuning) at most for the `221`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,8 +16,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::session::Session;
 
-/// Idle sessions are cached by server address and whether it is the smarthost.
-type Key = (SocketAddr, bool);
+/// Idle sessions are cached by server address, server name (lowercase) and whether it is the
+/// smarthost ([`Target::key`](super::route::Target::key)).
+type Key = (SocketAddr, String, bool);
 
 /// The idle sessions and the limits.
 pub(crate) struct Pool {
@@ -30,6 +31,8 @@ pub(crate) struct Pool {
     /// of deliveries to many servers does not leave as many sockets open.
     max_idle: usize,
     idle_timeout: Duration,
+    /// The longest a QUIT waits for its `221`.
+    quit_grace: Duration,
 }
 
 /// A place in both limits, given back on drop.
@@ -40,7 +43,12 @@ pub(crate) struct Admission {
 }
 
 impl Pool {
-    pub(crate) fn new(global: usize, per_destination: usize, idle_timeout: Duration) -> Arc<Pool> {
+    pub(crate) fn new(
+        global: usize,
+        per_destination: usize,
+        idle_timeout: Duration,
+        quit_grace: Duration,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             idle: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
@@ -49,6 +57,7 @@ impl Pool {
             per_destination: per_destination.max(1),
             max_idle: global.max(1),
             idle_timeout,
+            quit_grace,
         })
     }
 
@@ -98,7 +107,7 @@ impl Pool {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (kept, surplus) = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let list = idle.entry(key).or_default();
+            let list = idle.entry(key.clone()).or_default();
             if list.len() >= self.per_destination {
                 (false, Some(session))
             } else {
@@ -113,38 +122,47 @@ impl Pool {
         let pool = self.clone();
         tokio::spawn(async move {
             if let Some(session) = surplus {
-                session.quit().await;
+                session.quit(pool.quit_grace).await;
             }
             if !kept {
                 return;
             }
             tokio::time::sleep(pool.idle_timeout).await;
-            if let Some(session) = pool.remove(key, id) {
-                session.quit().await;
+            if let Some(session) = pool.remove(&key, id) {
+                session.quit(pool.quit_grace).await;
             }
         });
     }
 
-    /// Closes every idle session with QUIT (at shutdown).
-    pub(crate) async fn close_idle(&self) {
+    /// Closes every idle session with QUIT (at shutdown): the QUITs go out together, and
+    /// whatever server has not answered within `grace` is hung up on (a server that never
+    /// answers QUIT would otherwise hold the shutdown for the client's command timeout, one
+    /// session after the other).
+    pub(crate) async fn close_idle(&self, grace: Duration) {
         let idle: Vec<Session> = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.drain()
                 .flat_map(|(_, list)| list.into_iter().map(|(_, session)| session))
                 .collect()
         };
+        let mut quits = tokio::task::JoinSet::new();
         for session in idle {
-            session.quit().await;
+            quits.spawn(session.quit(grace));
+        }
+        let all = async { while quits.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            // The QUITs still waiting end here, their connections closed before this returns.
+            quits.shutdown().await;
         }
     }
 
-    fn remove(&self, key: Key, id: u64) -> Option<Session> {
+    fn remove(&self, key: &Key, id: u64) -> Option<Session> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(&key)?;
+        let list = idle.get_mut(key)?;
         let at = list.iter().position(|(i, _)| *i == id)?;
         let (_, session) = list.remove(at);
         if list.is_empty() {
-            idle.remove(&key);
+            idle.remove(key);
         }
         Some(session)
     }
@@ -157,10 +175,10 @@ fn oldest(idle: &mut HashMap<Key, Vec<(u64, Session)>>) -> Option<Session> {
         .flat_map(|(key, list)| {
             list.iter()
                 .enumerate()
-                .map(move |(at, (id, _))| (*id, *key, at))
+                .map(move |(at, (id, _))| (*id, key, at))
         })
         .min_by_key(|(id, _, _)| *id)
-        .map(|(_, key, at)| (key, at))?;
+        .map(|(_, key, at)| (key.clone(), at))?;
     let list = idle.get_mut(&key)?;
     let (_, session) = list.remove(at);
     if list.is_empty() {

@@ -44,9 +44,12 @@ impl Target {
         format!("{}[{}]:{}", self.name, self.addr.ip(), self.addr.port())
     }
 
-    /// What idle connections are cached under.
-    pub(super) fn key(&self) -> (SocketAddr, bool) {
-        (self.addr, self.smarthost)
+    /// What idle connections are cached under: the address, the name (a connection whose
+    /// certificate was checked for one name is no connection to another name at the same
+    /// address; the name is also what results and logs show), and whether it is the
+    /// smarthost.
+    pub(super) fn key(&self) -> (SocketAddr, String, bool) {
+        (self.addr, self.name.to_ascii_lowercase(), self.smarthost)
     }
 }
 

@@ -6,7 +6,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mail_tls::rustls::ClientConfig as TlsConfig;
 use mail_tls::tokio::{HandshakeOptions, connect_implicit};
@@ -161,7 +161,16 @@ impl Session {
             config.tls = TlsPolicy::Never;
         }
         config.implicit_tls = implicit;
-        let name = server_name(&target.name).map_err(|e| OpenError::Handshake(e.to_string()))?;
+        // An MX name DNS allows but TLS cannot carry (a label ending with a hyphen, say) is
+        // named by its address instead: no SNI, and a certificate that verifies only for an
+        // address, which opportunistic TLS does not require. The smarthost is always named as
+        // configured.
+        let name = match server_name(&target.name) {
+            Ok(name) => name,
+            Err(_) if !target.smarthost => server_name(&target.addr.ip().to_string())
+                .map_err(|e| OpenError::Handshake(e.to_string()))?,
+            Err(e) => return Err(OpenError::Handshake(e.to_string())),
+        };
         let options = HandshakeOptions::default()
             .service(Service::SmtpRelay)
             .port(target.addr.port());
@@ -231,11 +240,14 @@ impl Session {
         }
     }
 
-    /// Ends the session with QUIT and waits for the server's `221` (the client's command
-    /// timeout bounds the wait).
-    pub(crate) async fn quit(mut self) {
+    /// Ends the session with QUIT and waits for the server's `221`, `grace` at most; then
+    /// hangs up (dropping the session closes the connection).
+    pub(crate) async fn quit(mut self, grace: Duration) {
         self.conn.quit();
-        while let Ok(Some(_)) = self.conn.next_event().await {}
+        let _ = tokio::time::timeout(grace, async {
+            while let Ok(Some(_)) = self.conn.next_event().await {}
+        })
+        .await;
     }
 
     /// Sends `message` to the recipients at `open` (positions in the message's recipients),

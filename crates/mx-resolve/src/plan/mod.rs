@@ -20,7 +20,9 @@
 //! - Records are checked one at a time and bad ones dropped: a root exchange among others, an
 //!   exchange that is an IP address, a duplicate exchange (the lower preference is kept), an
 //!   exchange whose name does not resolve or whose CNAME chain loops, an unspecified, multicast
-//!   or broadcast address.
+//!   or broadcast address. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, in a literal or an
+//!   AAAA record) is taken as the IPv4 address it maps, for these checks, the loop detection
+//!   and the candidate.
 //! - Exchanges are shuffled, then stably sorted by preference, so that equal preferences come in
 //!   random order (a random comparator would not give a uniform shuffle and may upset the sort),
 //!   and at most [`PlanConfig::max_exchanges`] of them are resolved.
@@ -340,9 +342,13 @@ impl<R: PlanRng> Planner<R> {
     }
 
     fn plan_literal(&self) -> Result<Vec<Candidate>, PlanError> {
-        let address = parse_literal(&self.destination).ok_or_else(|| PlanError::InvalidDomain {
-            domain: self.destination.clone(),
-        })?;
+        // An IPv4-mapped IPv6 literal is the IPv4 address it maps: checked, and connected
+        // to, as that.
+        let address = parse_literal(&self.destination)
+            .map(|address| address.to_canonical())
+            .ok_or_else(|| PlanError::InvalidDomain {
+                domain: self.destination.clone(),
+            })?;
         if !self.usable(address) {
             return Err(PlanError::UnusableLiteral {
                 literal: self.destination.clone(),
@@ -474,9 +480,11 @@ impl<R: PlanRng> Planner<R> {
         match outcome {
             Outcome::Records(records) => {
                 for data in records {
+                    // An IPv4-mapped AAAA record (`::ffff:a.b.c.d`) is that IPv4 address,
+                    // for the checks, the loop detection and the connection.
                     let address = match data {
                         RData::A(a) => IpAddr::V4(a),
-                        RData::Aaaa(a) => IpAddr::V6(a),
+                        RData::Aaaa(a) => IpAddr::V6(a).to_canonical(),
                         _ => continue,
                     };
                     if !self.usable(address) {
