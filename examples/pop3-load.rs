@@ -16,8 +16,8 @@
 //! also does the STLS upgrade). The run always ends: every session has a fixed amount of work
 //! and every response a deadline.
 
-use std::fmt;
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +32,11 @@ use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 pop3-load: a bounded POP3 load generator (sansmail example).
@@ -171,7 +176,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 return Err("give one --password or --password-file".into());
             }
             "--password" => o.password = Some(Secret::new(value()?)),
-            "--password-file" => o.password = Some(read_password_file(&value()?)?),
+            "--password-file" => o.password = Some(read_password_file(Path::new(&value()?))?),
             "--sessions" => o.sessions = count(&flag, &value()?)?,
             "--rounds" => o.rounds = count(&flag, &value()?)?,
             "--idle" => o.idle = Some(count(&flag, &value()?)?),
@@ -195,34 +200,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
 }
 
 /// The password in the first line of `path` (without its line ending); never in an error.
-fn read_password_file(path: &str) -> Result<Secret<String>, String> {
-    let text = Secret::new(
-        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
-    );
-    let first = text
-        .expose()
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    match std::str::from_utf8(first) {
-        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
-        Ok(_) => Err(format!(
-            "the password file {path} starts with an empty line"
-        )),
-        Err(_) => Err(format!("the password file {path} is not UTF-8")),
-    }
-}
-
-fn count(flag: &str, value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "{flag} {value}: expected a whole number greater than 0"
-        )),
-    }
-}
-
 /// Everything a session needs, validated once.
 struct Plan {
     options: Options,
@@ -496,23 +473,6 @@ fn memory_kib(pid: u32) -> io::Result<Memory> {
     Ok(memory)
 }
 
-struct Millis(Duration);
-
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // Nearest rank.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn describe(o: &Options) -> String {
     let tls = match o.tls {
         TlsMode::None => "none",
@@ -523,15 +483,7 @@ fn describe(o: &Options) -> String {
 }
 
 fn report_errors(all: &[Stats]) -> usize {
-    let failed: Vec<&Stats> = all.iter().filter(|s| s.error.is_some()).collect();
-    if let Some(first) = failed.first() {
-        println!(
-            "{} session task(s) failed; first error: {}",
-            failed.len(),
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
-    failed.len()
+    common::report_errors("session task(s)", all.iter().map(|s| s.error.as_deref()))
 }
 
 async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
@@ -568,13 +520,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
         bytes as f64 / secs / 1e6,
         bytes as f64 / secs
     );
-    println!(
-        "latency per session (connect to QUIT answered): p50 {}, p90 {}, p99 {}, max {}",
-        Millis(percentile(&latencies, 50.0)),
-        Millis(percentile(&latencies, 90.0)),
-        Millis(percentile(&latencies, 99.0)),
-        Millis(latencies.last().copied().unwrap_or_default()),
-    );
+    print_latencies("latency per session (connect to QUIT answered)", &latencies);
     Ok(failed == 0 && sessions == o.sessions * o.rounds)
 }
 
@@ -657,19 +603,7 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
-    // (it may be a password): such an argument is refused without being repeated.
-    let args: Result<Vec<String>, usize> = std::env::args_os()
-        .skip(1)
-        .enumerate()
-        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
-        .collect();
-    let parsed = match args {
-        Ok(args) => parse_args(args),
-        Err(n) => Err(format!(
-            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
-        )),
-    };
+    let parsed = common::utf8_args().and_then(parse_args);
     let options = match parsed {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -688,30 +622,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("pop3-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(async {
+    common::run_load("pop3-load", async {
         match plan.options.idle {
             Some(n) => run_idle(plan.clone(), n).await,
             None => run_load(plan.clone()).await,
         }
-    });
-    match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("pop3-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -776,14 +692,6 @@ mod tests {
             parse_args(["--sessions".into(), "x".into(), "-h".into()]),
             Ok(Parsed::Help)
         ));
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! driven by smtp-proto's `ClientConnection` (which also does the STARTTLS upgrade). The run
 //! always ends: every connection has a fixed amount of work and every reply a deadline.
 
-use std::fmt;
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +31,11 @@ use smtp_proto::tokio::ClientConnection;
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 smtp-load: a bounded SMTP load generator (sansmail example).
@@ -191,7 +196,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 }
                 o.password = Some(match flag.as_str() {
                     "--password" => Secret::new(value()?),
-                    _ => read_password_file(&value()?)?,
+                    _ => read_password_file(Path::new(&value()?))?,
                 });
             }
             "--hello" => o.hello = value()?,
@@ -225,35 +230,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         return Err("--user and --password (or --password-file) go together".into());
     }
     Ok(Parsed::Run(Box::new(o)))
-}
-
-/// The password in the first line of `path` (without its line ending); never in an error.
-fn read_password_file(path: &str) -> Result<Secret<String>, String> {
-    let text = Secret::new(
-        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
-    );
-    let first = text
-        .expose()
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    match std::str::from_utf8(first) {
-        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
-        Ok(_) => Err(format!(
-            "the password file {path} starts with an empty line"
-        )),
-        Err(_) => Err(format!("the password file {path} is not UTF-8")),
-    }
-}
-
-fn count(flag: &str, value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "{flag} {value}: expected a whole number greater than 0"
-        )),
-    }
 }
 
 fn size(flag: &str, value: &str) -> Result<usize, String> {
@@ -556,23 +532,6 @@ fn rss_kib(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
 }
 
-struct Millis(Duration);
-
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // Nearest rank.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn describe(o: &Options) -> String {
     format!(
         "{} (tls {}, {}{}{})",
@@ -592,15 +551,7 @@ fn describe(o: &Options) -> String {
 }
 
 fn report_errors(all: &[ConnStats]) -> usize {
-    let failed: Vec<&ConnStats> = all.iter().filter(|s| s.error.is_some()).collect();
-    if let Some(first) = failed.first() {
-        println!(
-            "{} connection(s) failed; first error: {}",
-            failed.len(),
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
-    failed.len()
+    common::report_errors("connection(s)", all.iter().map(|s| s.error.as_deref()))
 }
 
 async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
@@ -642,13 +593,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
         bytes as f64 / secs / (1024.0 * 1024.0),
         bytes as f64 / secs
     );
-    println!(
-        "latency per message (MAIL FROM to final reply): p50 {}, p90 {}, p99 {}, max {}",
-        Millis(percentile(&latencies, 50.0)),
-        Millis(percentile(&latencies, 90.0)),
-        Millis(percentile(&latencies, 99.0)),
-        Millis(latencies.last().copied().unwrap_or_default()),
-    );
+    print_latencies("latency per message (MAIL FROM to final reply)", &latencies);
     Ok(failed == 0 && rejected == 0 && accepted == o.connections * o.messages)
 }
 
@@ -720,19 +665,7 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
-    // (it may be a password): such an argument is refused without being repeated.
-    let args: Result<Vec<String>, usize> = std::env::args_os()
-        .skip(1)
-        .enumerate()
-        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
-        .collect();
-    let parsed = match args {
-        Ok(args) => parse_args(args),
-        Err(n) => Err(format!(
-            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
-        )),
-    };
+    let parsed = common::utf8_args().and_then(parse_args);
     let options = match parsed {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -751,30 +684,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("smtp-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(async {
+    common::run_load("smtp-load", async {
         match plan.options.idle {
             Some(n) => run_idle(plan.clone(), n).await,
             None => run_load(plan.clone()).await,
         }
-    });
-    match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("smtp-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -900,13 +815,5 @@ mod tests {
                 "{size}"
             );
         }
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 }

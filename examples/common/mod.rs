@@ -1,0 +1,183 @@
+//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch and
+//! pop3-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
+//! part they need (hence the `dead_code` allowance: no tool uses all of it). Messages keep
+//! the tool's name as their prefix, so each tool prints what it printed on its own.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mail_wire::Secret;
+
+/// The command line without the program name. Not `std::env::args`, which panics on an
+/// argument that is not UTF-8 and prints it whole (it may be a password): such an argument is
+/// refused without being repeated.
+pub(crate) fn utf8_args() -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
+        .collect::<Result<Vec<String>, usize>>()
+        .map_err(|n| {
+            format!("argument {n} is not valid UTF-8 (not repeated: it may be a password)")
+        })
+}
+
+/// A count given as `flag value`: a whole number greater than 0.
+pub(crate) fn count(flag: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{flag} {value}: expected a whole number greater than 0"
+        )),
+    }
+}
+
+/// Why the first line of a password file is no password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadPassword {
+    /// The file starts with an empty line (or is empty).
+    Empty,
+    /// The first line is not UTF-8.
+    NotUtf8,
+}
+
+/// The password in the first line of `text`, without its line ending (LF or CRLF).
+pub(crate) fn first_line(text: &Secret<Vec<u8>>) -> Result<Secret<String>, BadPassword> {
+    let first = text
+        .expose()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    match std::str::from_utf8(first) {
+        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
+        Ok(_) => Err(BadPassword::Empty),
+        Err(_) => Err(BadPassword::NotUtf8),
+    }
+}
+
+/// The password in the first line of the file at `path` (without its line ending); never in
+/// an error.
+pub(crate) fn read_password_file(path: &Path) -> Result<Secret<String>, String> {
+    let text = Secret::new(
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?,
+    );
+    first_line(&text).map_err(|bad| match bad {
+        BadPassword::Empty => format!(
+            "the password file {} starts with an empty line",
+            path.display()
+        ),
+        BadPassword::NotUtf8 => format!("the password file {} is not UTF-8", path.display()),
+    })
+}
+
+/// A duration shown in milliseconds, two decimals.
+pub(crate) struct Millis(pub(crate) Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
+    }
+}
+
+/// The `p`th percentile of `sorted` by nearest rank; zero for no values.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.clamp(1, sorted.len()) - 1)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Prints `{what}: p50 …, p90 …, p99 …, max …` for `sorted` latencies.
+pub(crate) fn print_latencies(what: &str, sorted: &[Duration]) {
+    println!(
+        "{what}: p50 {}, p90 {}, p99 {}, max {}",
+        Millis(percentile(sorted, 50.0)),
+        Millis(percentile(sorted, 90.0)),
+        Millis(percentile(sorted, 99.0)),
+        Millis(sorted.last().copied().unwrap_or_default()),
+    );
+}
+
+/// Prints how many of `errors` are there and the first, as `{n} {what} failed; first error:
+/// {error}`; returns how many.
+pub(crate) fn report_errors<'a>(
+    what: &str,
+    errors: impl Iterator<Item = Option<&'a str>>,
+) -> usize {
+    let failed: Vec<&str> = errors.flatten().collect();
+    if let Some(first) = failed.first() {
+        println!("{} {what} failed; first error: {first}", failed.len());
+    }
+    failed.len()
+}
+
+/// Runs a load tool's work on a multi-threaded runtime: exit code 0 when it says all went
+/// well, 1 when not or on an error, which is printed after `{tool}: `.
+pub(crate) fn run_load(tool: &str, work: impl Future<Output = Result<bool, String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{tool}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a one-session tool's work on a single-threaded runtime, returning its exit code.
+pub(crate) fn run_session(tool: &str, work: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(work),
+        Err(error) => {
+            eprintln!("{tool}: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+        assert_eq!(Millis(Duration::from_micros(1500)).to_string(), "1.50 ms");
+    }
+
+    #[test]
+    fn the_password_is_the_first_line() {
+        let line = |text: &[u8]| first_line(&Secret::new(text.to_vec()));
+        assert_eq!(line(b"hunter2\r\nrest").unwrap().expose(), "hunter2");
+        assert_eq!(line(b"hunter2").unwrap().expose(), "hunter2");
+        assert_eq!(line(b"\nhunter2").unwrap_err(), BadPassword::Empty);
+        assert_eq!(line(b"").unwrap_err(), BadPassword::Empty);
+        assert_eq!(line(b"\xff\n").unwrap_err(), BadPassword::NotUtf8);
+    }
+}
