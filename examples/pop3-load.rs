@@ -20,7 +20,7 @@ use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mail_tls::ClientTls;
@@ -31,12 +31,11 @@ use pop3_proto::client::{Client, ClientConfig, Credentials, Event, TlsPolicy};
 use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{count, print_latencies, read_password_file};
+use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 pop3-load: a bounded POP3 load generator (sansmail example).
@@ -267,13 +266,6 @@ struct Stats {
     error: Option<String>,
 }
 
-/// What an idle session reports to and waits for.
-struct Idle {
-    ready: Arc<AtomicUsize>,
-    release: watch::Receiver<bool>,
-    gate: Arc<Semaphore>,
-}
-
 /// One task: `rounds` sessions one after the other (one in idle mode).
 async fn task(plan: Arc<Plan>, index: usize, idle: Option<Idle>) -> Stats {
     let mut stats = Stats::default();
@@ -498,10 +490,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     let tasks: Vec<_> = (0..o.sessions)
         .map(|index| tokio::spawn(task(plan.clone(), index, None)))
         .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
-    }
+    let all = common::join(tasks, "session task").await?;
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let sessions: usize = all.iter().map(|s| s.sessions).sum();
     let messages: usize = all.iter().map(|s| s.messages).sum();
@@ -552,27 +541,15 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         o.hold.as_secs()
     );
     let before = o.pid.and_then(|pid| print_memory("before", pid));
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (release_tx, release_rx) = watch::channel(false);
-    let gate = Arc::new(Semaphore::new(o.concurrent_connects));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|index| {
-            let idle = Idle {
-                ready: ready.clone(),
-                release: release_rx.clone(),
-                gate: gate.clone(),
-            };
-            tokio::spawn(task(plan.clone(), index, Some(idle)))
-        })
-        .collect();
-    let finished =
-        |tasks: &[tokio::task::JoinHandle<Stats>]| tasks.iter().filter(|t| t.is_finished()).count();
-    let deadline = Instant::now() + o.timeout + Duration::from_secs(n as u64 / 10);
-    while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let established = ready.load(Ordering::SeqCst);
+    let sessions = IdleSessions::start(
+        n,
+        o.concurrent_connects,
+        o.timeout + Duration::from_secs(n as u64 / 10),
+        |index, idle| task(plan.clone(), index, Some(idle)),
+    )
+    .await;
+    let established = sessions.ready();
     println!(
         "{established} session(s) logged in in {:.2} s; holding for {} s",
         start.elapsed().as_secs_f64(),
@@ -592,11 +569,7 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
             println!();
         }
     }
-    let _ = release_tx.send(true);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
-    }
+    let all = sessions.release("session task").await?;
     let failed = report_errors(&all);
     println!("closed {} session(s)", n - failed);
     Ok(failed == 0 && established == n)

@@ -19,7 +19,7 @@ use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mail_tls::ClientTls;
@@ -30,12 +30,11 @@ use smtp_proto::client::{Client, ClientConfig, Credentials, Envelope, Event, Tls
 use smtp_proto::tokio::ClientConnection;
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{count, print_latencies, read_password_file};
+use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 smtp-load: a bounded SMTP load generator (sansmail example).
@@ -395,16 +394,6 @@ struct ConnStats {
     first_rejection: Option<String>,
 }
 
-/// What an idle session reports to and waits for.
-struct Idle {
-    /// Incremented once the session is past EHLO (and STARTTLS, AUTH).
-    ready: Arc<AtomicUsize>,
-    /// Turns true when the sessions should quit.
-    release: watch::Receiver<bool>,
-    /// Bounds the connection attempts in flight; held from connect to ready.
-    gate: Arc<Semaphore>,
-}
-
 /// One session: connect, run the `Client` to the end. In load mode it sends `messages`
 /// messages; in idle mode it reports readiness, waits for the release, then quits.
 async fn session(plan: Arc<Plan>, index: usize, idle: Option<Idle>) -> ConnStats {
@@ -567,10 +556,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     let tasks: Vec<_> = (0..o.connections)
         .map(|c| tokio::spawn(session(plan.clone(), c, None)))
         .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.push(task.await.map_err(|e| format!("connection task: {e}"))?);
-    }
+    let all = common::join(tasks, "connection task").await?;
     let elapsed = start.elapsed();
     let accepted: usize = all.iter().map(|s| s.accepted).sum();
     let rejected: usize = all.iter().map(|s| s.rejected).sum();
@@ -608,29 +594,15 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     if let Some(Ok(kib)) = &before {
         println!("server RSS before: {kib} KiB");
     }
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (release_tx, release_rx) = watch::channel(false);
-    let gate = Arc::new(Semaphore::new(o.concurrent_connects));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|c| {
-            let idle = Idle {
-                ready: ready.clone(),
-                release: release_rx.clone(),
-                gate: gate.clone(),
-            };
-            tokio::spawn(session(plan.clone(), c, Some(idle)))
-        })
-        .collect();
-    // Wait until every connection is ready or has failed.
-    let finished = |tasks: &[tokio::task::JoinHandle<ConnStats>]| {
-        tasks.iter().filter(|t| t.is_finished()).count()
-    };
-    let deadline = Instant::now() + o.timeout + Duration::from_secs(n as u64 / 10);
-    while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let established = ready.load(Ordering::SeqCst);
+    let sessions = IdleSessions::start(
+        n,
+        o.concurrent_connects,
+        o.timeout + Duration::from_secs(n as u64 / 10),
+        |index, idle| session(plan.clone(), index, Some(idle)),
+    )
+    .await;
+    let established = sessions.ready();
     println!(
         "{established} connection(s) past EHLO in {:.2} s; holding for {} s",
         start.elapsed().as_secs_f64(),
@@ -654,11 +626,7 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
             _ => {}
         }
     }
-    let _ = release_tx.send(true);
-    let mut all = Vec::new();
-    for task in tasks {
-        all.push(task.await.map_err(|e| format!("connection task: {e}"))?);
-    }
+    let all = sessions.release("connection task").await?;
     let failed = report_errors(&all);
     println!("closed {} connection(s)", n - failed);
     Ok(failed == 0 && established == n)

@@ -8,9 +8,13 @@ use std::fmt;
 use std::future::Future;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use mail_wire::Secret;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
 
 /// The command line without the program name. Not `std::env::args`, which panics on an
 /// argument that is not UTF-8 and prints it whole (it may be a password): such an argument is
@@ -119,6 +123,82 @@ pub(crate) fn report_errors<'a>(
         println!("{} {what} failed; first error: {first}", failed.len());
     }
     failed.len()
+}
+
+/// Waits for every task; `what` names a task in the error of one that panicked.
+pub(crate) async fn join<T>(tasks: Vec<JoinHandle<T>>, what: &str) -> Result<Vec<T>, String> {
+    let mut all = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        all.push(task.await.map_err(|e| format!("{what}: {e}"))?);
+    }
+    Ok(all)
+}
+
+/// What an idle session of a load tool's `--idle` mode reports to and waits for.
+pub(crate) struct Idle {
+    /// Incremented once the session is ready (logged in, or past EHLO, STARTTLS and AUTH).
+    pub(crate) ready: Arc<AtomicUsize>,
+    /// Turns true when the sessions should quit.
+    pub(crate) release: watch::Receiver<bool>,
+    /// Bounds the connection attempts in flight; held from connect to ready.
+    pub(crate) gate: Arc<Semaphore>,
+}
+
+/// The sessions of a load tool's `--idle` mode, held open until [`IdleSessions::release`].
+pub(crate) struct IdleSessions<T> {
+    tasks: Vec<JoinHandle<T>>,
+    ready: Arc<AtomicUsize>,
+    release: watch::Sender<bool>,
+}
+
+impl<T: Send + 'static> IdleSessions<T> {
+    /// Spawns `session(index, idle)` for each index below `n`, at most `concurrent_connects`
+    /// of them connecting at once, and waits until each is ready or finished, or `wait` has
+    /// passed.
+    pub(crate) async fn start<F>(
+        n: usize,
+        concurrent_connects: usize,
+        wait: Duration,
+        mut session: impl FnMut(usize, Idle) -> F,
+    ) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let ready = Arc::new(AtomicUsize::new(0));
+        let (release, release_rx) = watch::channel(false);
+        let gate = Arc::new(Semaphore::new(concurrent_connects));
+        let tasks: Vec<JoinHandle<T>> = (0..n)
+            .map(|index| {
+                let idle = Idle {
+                    ready: ready.clone(),
+                    release: release_rx.clone(),
+                    gate: gate.clone(),
+                };
+                tokio::spawn(session(index, idle))
+            })
+            .collect();
+        let deadline = Instant::now() + wait;
+        let finished = |tasks: &[JoinHandle<T>]| tasks.iter().filter(|t| t.is_finished()).count();
+        while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        IdleSessions {
+            tasks,
+            ready,
+            release,
+        }
+    }
+
+    /// How many sessions are ready.
+    pub(crate) fn ready(&self) -> usize {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Tells the sessions to quit and waits for them, as [`join`].
+    pub(crate) async fn release(self, what: &str) -> Result<Vec<T>, String> {
+        let _ = self.release.send(true);
+        join(self.tasks, what).await
+    }
 }
 
 /// Runs a load tool's work on a multi-threaded runtime: exit code 0 when it says all went
