@@ -138,24 +138,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
     let mut o = Options::default();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = common::split_flag(&arg);
         if !flag.starts_with("--") {
             return Err(
                 "unexpected argument that is no option (not repeated: it may be a password)".into(),
             );
         }
-        let mut value = || -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => match it.next() {
-                    Some(v) if !v.starts_with("--") => Ok(v),
-                    _ => Err(format!("{flag} needs a value")),
-                },
-            }
-        };
+        let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
             "--tls" => {

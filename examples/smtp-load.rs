@@ -151,10 +151,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
     let mut password_flags = 0;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = common::split_flag(&arg);
         let switch = |o: &mut Options| -> Result<bool, String> {
             match flag.as_str() {
                 "--bdat" => o.bdat = true,
@@ -169,15 +166,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         if switch(&mut o)? {
             continue;
         }
-        let mut value = || -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => match it.next() {
-                    Some(v) if !v.starts_with("--") => Ok(v),
-                    _ => Err(format!("{flag} needs a value")),
-                },
-            }
-        };
+        let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
             "--tls" => {

@@ -30,6 +30,31 @@ pub(crate) fn utf8_args() -> Result<Vec<String>, String> {
         })
 }
 
+/// Splits `--flag=value` into the flag and its value; anything else is a flag (or a stray
+/// word) without one.
+pub(crate) fn split_flag(arg: &str) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
+        _ => (arg.to_owned(), None),
+    }
+}
+
+/// The value of `flag`: the one given inline (`--flag=value`), else the next argument unless
+/// that is an option itself.
+pub(crate) fn flag_value(
+    flag: &str,
+    inline: Option<&str>,
+    rest: &mut impl Iterator<Item = String>,
+) -> Result<String, String> {
+    match inline {
+        Some(v) => Ok(v.to_owned()),
+        None => match rest.next() {
+            Some(v) if !v.starts_with("--") => Ok(v),
+            _ => Err(format!("{flag} needs a value")),
+        },
+    }
+}
+
 /// A count given as `flag value`: a whole number greater than 0.
 pub(crate) fn count(flag: &str, value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
@@ -249,6 +274,24 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
         assert_eq!(Millis(Duration::from_micros(1500)).to_string(), "1.50 ms");
+    }
+
+    #[test]
+    fn flags_take_their_value_inline_or_next() {
+        assert_eq!(
+            split_flag("--tls=none"),
+            ("--tls".into(), Some("none".into()))
+        );
+        assert_eq!(split_flag("--tls"), ("--tls".into(), None));
+        assert_eq!(split_flag("a=b"), ("a=b".into(), None));
+        let mut rest = ["none".to_owned(), "--user".to_owned()].into_iter();
+        assert_eq!(flag_value("--tls", Some("x"), &mut rest).unwrap(), "x");
+        assert_eq!(flag_value("--tls", None, &mut rest).unwrap(), "none");
+        assert_eq!(
+            flag_value("--tls", None, &mut rest).unwrap_err(),
+            "--tls needs a value"
+        );
+        assert_eq!(rest.next(), None, "the option after it was taken too");
     }
 
     #[test]
