@@ -33,6 +33,11 @@ use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::BadPassword;
+
 /// The usage text printed by `--help`.
 const USAGE: &str = "\
 pop3-fetch: download every message of a POP3 account into a local Maildir.
@@ -312,17 +317,10 @@ fn read_password_file(path: &Path) -> Result<Secret<String>, String> {
     if bytes.expose().len() as u64 > MAX_PASSWORD_FILE {
         return Err(fail(format!("is longer than {MAX_PASSWORD_FILE} octets")));
     }
-    let first = bytes
-        .expose()
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    match std::str::from_utf8(first) {
-        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
-        Ok(_) => Err(fail("starts with an empty line".into())),
-        Err(_) => Err(fail("is not UTF-8".into())),
-    }
+    common::first_line(&bytes).map_err(|bad| match bad {
+        BadPassword::Empty => fail("starts with an empty line".into()),
+        BadPassword::NotUtf8 => fail("is not UTF-8".into()),
+    })
 }
 
 /// Server text on the terminal: control characters and bidirectional overrides escaped.
@@ -900,17 +898,7 @@ fn main() -> ExitCode {
             }
         },
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("pop3-fetch: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(fetch(options, password))
+    common::run_session("pop3-fetch", fetch(options, password))
 }
 
 #[cfg(test)]

@@ -16,11 +16,11 @@
 //! also does the STLS upgrade). The run always ends: every session has a fixed amount of work
 //! and every response a deadline.
 
-use std::fmt;
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mail_tls::ClientTls;
@@ -31,7 +31,11 @@ use pop3_proto::client::{Client, ClientConfig, Credentials, Event, TlsPolicy};
 use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 pop3-load: a bounded POP3 load generator (sansmail example).
@@ -134,24 +138,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
     let mut o = Options::default();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = common::split_flag(&arg);
         if !flag.starts_with("--") {
             return Err(
                 "unexpected argument that is no option (not repeated: it may be a password)".into(),
             );
         }
-        let mut value = || -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => match it.next() {
-                    Some(v) if !v.starts_with("--") => Ok(v),
-                    _ => Err(format!("{flag} needs a value")),
-                },
-            }
-        };
+        let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
             "--tls" => {
@@ -171,7 +164,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 return Err("give one --password or --password-file".into());
             }
             "--password" => o.password = Some(Secret::new(value()?)),
-            "--password-file" => o.password = Some(read_password_file(&value()?)?),
+            "--password-file" => o.password = Some(read_password_file(Path::new(&value()?))?),
             "--sessions" => o.sessions = count(&flag, &value()?)?,
             "--rounds" => o.rounds = count(&flag, &value()?)?,
             "--idle" => o.idle = Some(count(&flag, &value()?)?),
@@ -195,34 +188,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
 }
 
 /// The password in the first line of `path` (without its line ending); never in an error.
-fn read_password_file(path: &str) -> Result<Secret<String>, String> {
-    let text = Secret::new(
-        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
-    );
-    let first = text
-        .expose()
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    match std::str::from_utf8(first) {
-        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
-        Ok(_) => Err(format!(
-            "the password file {path} starts with an empty line"
-        )),
-        Err(_) => Err(format!("the password file {path} is not UTF-8")),
-    }
-}
-
-fn count(flag: &str, value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "{flag} {value}: expected a whole number greater than 0"
-        )),
-    }
-}
-
 /// Everything a session needs, validated once.
 struct Plan {
     options: Options,
@@ -288,13 +253,6 @@ struct Stats {
     /// Connect to the `+OK` to QUIT, per session.
     latencies: Vec<Duration>,
     error: Option<String>,
-}
-
-/// What an idle session reports to and waits for.
-struct Idle {
-    ready: Arc<AtomicUsize>,
-    release: watch::Receiver<bool>,
-    gate: Arc<Semaphore>,
 }
 
 /// One task: `rounds` sessions one after the other (one in idle mode).
@@ -496,23 +454,6 @@ fn memory_kib(pid: u32) -> io::Result<Memory> {
     Ok(memory)
 }
 
-struct Millis(Duration);
-
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // Nearest rank.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn describe(o: &Options) -> String {
     let tls = match o.tls {
         TlsMode::None => "none",
@@ -523,15 +464,7 @@ fn describe(o: &Options) -> String {
 }
 
 fn report_errors(all: &[Stats]) -> usize {
-    let failed: Vec<&Stats> = all.iter().filter(|s| s.error.is_some()).collect();
-    if let Some(first) = failed.first() {
-        println!(
-            "{} session task(s) failed; first error: {}",
-            failed.len(),
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
-    failed.len()
+    common::report_errors("session task(s)", all.iter().map(|s| s.error.as_deref()))
 }
 
 async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
@@ -546,10 +479,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     let tasks: Vec<_> = (0..o.sessions)
         .map(|index| tokio::spawn(task(plan.clone(), index, None)))
         .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
-    }
+    let all = common::join(tasks, "session task").await?;
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let sessions: usize = all.iter().map(|s| s.sessions).sum();
     let messages: usize = all.iter().map(|s| s.messages).sum();
@@ -568,13 +498,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
         bytes as f64 / secs / 1e6,
         bytes as f64 / secs
     );
-    println!(
-        "latency per session (connect to QUIT answered): p50 {}, p90 {}, p99 {}, max {}",
-        Millis(percentile(&latencies, 50.0)),
-        Millis(percentile(&latencies, 90.0)),
-        Millis(percentile(&latencies, 99.0)),
-        Millis(latencies.last().copied().unwrap_or_default()),
-    );
+    print_latencies("latency per session (connect to QUIT answered)", &latencies);
     Ok(failed == 0 && sessions == o.sessions * o.rounds)
 }
 
@@ -606,27 +530,15 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         o.hold.as_secs()
     );
     let before = o.pid.and_then(|pid| print_memory("before", pid));
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (release_tx, release_rx) = watch::channel(false);
-    let gate = Arc::new(Semaphore::new(o.concurrent_connects));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|index| {
-            let idle = Idle {
-                ready: ready.clone(),
-                release: release_rx.clone(),
-                gate: gate.clone(),
-            };
-            tokio::spawn(task(plan.clone(), index, Some(idle)))
-        })
-        .collect();
-    let finished =
-        |tasks: &[tokio::task::JoinHandle<Stats>]| tasks.iter().filter(|t| t.is_finished()).count();
-    let deadline = Instant::now() + o.timeout + Duration::from_secs(n as u64 / 10);
-    while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let established = ready.load(Ordering::SeqCst);
+    let sessions = IdleSessions::start(
+        n,
+        o.concurrent_connects,
+        o.timeout + Duration::from_secs(n as u64 / 10),
+        |index, idle| task(plan.clone(), index, Some(idle)),
+    )
+    .await;
+    let established = sessions.ready();
     println!(
         "{established} session(s) logged in in {:.2} s; holding for {} s",
         start.elapsed().as_secs_f64(),
@@ -646,30 +558,14 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
             println!();
         }
     }
-    let _ = release_tx.send(true);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.push(t.await.map_err(|e| format!("session task: {e}"))?);
-    }
+    let all = sessions.release("session task").await?;
     let failed = report_errors(&all);
     println!("closed {} session(s)", n - failed);
     Ok(failed == 0 && established == n)
 }
 
 fn main() -> ExitCode {
-    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
-    // (it may be a password): such an argument is refused without being repeated.
-    let args: Result<Vec<String>, usize> = std::env::args_os()
-        .skip(1)
-        .enumerate()
-        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
-        .collect();
-    let parsed = match args {
-        Ok(args) => parse_args(args),
-        Err(n) => Err(format!(
-            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
-        )),
-    };
+    let parsed = common::utf8_args().and_then(parse_args);
     let options = match parsed {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -688,30 +584,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("pop3-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(async {
+    common::run_load("pop3-load", async {
         match plan.options.idle {
             Some(n) => run_idle(plan.clone(), n).await,
             None => run_load(plan.clone()).await,
         }
-    });
-    match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("pop3-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -776,14 +654,6 @@ mod tests {
             parse_args(["--sessions".into(), "x".into(), "-h".into()]),
             Ok(Parsed::Help)
         ));
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 
     #[test]

@@ -15,11 +15,11 @@
 //! driven by smtp-proto's `ClientConnection` (which also does the STARTTLS upgrade). The run
 //! always ends: every connection has a fixed amount of work and every reply a deadline.
 
-use std::fmt;
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mail_tls::ClientTls;
@@ -30,7 +30,11 @@ use smtp_proto::client::{Client, ClientConfig, Credentials, Envelope, Event, Tls
 use smtp_proto::tokio::ClientConnection;
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, watch};
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 smtp-load: a bounded SMTP load generator (sansmail example).
@@ -147,10 +151,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
     let mut password_flags = 0;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (arg.clone(), None),
-        };
+        let (flag, inline) = common::split_flag(&arg);
         let switch = |o: &mut Options| -> Result<bool, String> {
             match flag.as_str() {
                 "--bdat" => o.bdat = true,
@@ -165,15 +166,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         if switch(&mut o)? {
             continue;
         }
-        let mut value = || -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => match it.next() {
-                    Some(v) if !v.starts_with("--") => Ok(v),
-                    _ => Err(format!("{flag} needs a value")),
-                },
-            }
-        };
+        let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
             "--tls" => {
@@ -191,7 +184,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 }
                 o.password = Some(match flag.as_str() {
                     "--password" => Secret::new(value()?),
-                    _ => read_password_file(&value()?)?,
+                    _ => read_password_file(Path::new(&value()?))?,
                 });
             }
             "--hello" => o.hello = value()?,
@@ -225,35 +218,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         return Err("--user and --password (or --password-file) go together".into());
     }
     Ok(Parsed::Run(Box::new(o)))
-}
-
-/// The password in the first line of `path` (without its line ending); never in an error.
-fn read_password_file(path: &str) -> Result<Secret<String>, String> {
-    let text = Secret::new(
-        std::fs::read(path).map_err(|e| format!("cannot read the password file {path}: {e}"))?,
-    );
-    let first = text
-        .expose()
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    match std::str::from_utf8(first) {
-        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
-        Ok(_) => Err(format!(
-            "the password file {path} starts with an empty line"
-        )),
-        Err(_) => Err(format!("the password file {path} is not UTF-8")),
-    }
-}
-
-fn count(flag: &str, value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "{flag} {value}: expected a whole number greater than 0"
-        )),
-    }
 }
 
 fn size(flag: &str, value: &str) -> Result<usize, String> {
@@ -419,16 +383,6 @@ struct ConnStats {
     first_rejection: Option<String>,
 }
 
-/// What an idle session reports to and waits for.
-struct Idle {
-    /// Incremented once the session is past EHLO (and STARTTLS, AUTH).
-    ready: Arc<AtomicUsize>,
-    /// Turns true when the sessions should quit.
-    release: watch::Receiver<bool>,
-    /// Bounds the connection attempts in flight; held from connect to ready.
-    gate: Arc<Semaphore>,
-}
-
 /// One session: connect, run the `Client` to the end. In load mode it sends `messages`
 /// messages; in idle mode it reports readiness, waits for the release, then quits.
 async fn session(plan: Arc<Plan>, index: usize, idle: Option<Idle>) -> ConnStats {
@@ -556,23 +510,6 @@ fn rss_kib(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
 }
 
-struct Millis(Duration);
-
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // Nearest rank.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn describe(o: &Options) -> String {
     format!(
         "{} (tls {}, {}{}{})",
@@ -592,15 +529,7 @@ fn describe(o: &Options) -> String {
 }
 
 fn report_errors(all: &[ConnStats]) -> usize {
-    let failed: Vec<&ConnStats> = all.iter().filter(|s| s.error.is_some()).collect();
-    if let Some(first) = failed.first() {
-        println!(
-            "{} connection(s) failed; first error: {}",
-            failed.len(),
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
-    failed.len()
+    common::report_errors("connection(s)", all.iter().map(|s| s.error.as_deref()))
 }
 
 async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
@@ -616,10 +545,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     let tasks: Vec<_> = (0..o.connections)
         .map(|c| tokio::spawn(session(plan.clone(), c, None)))
         .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.push(task.await.map_err(|e| format!("connection task: {e}"))?);
-    }
+    let all = common::join(tasks, "connection task").await?;
     let elapsed = start.elapsed();
     let accepted: usize = all.iter().map(|s| s.accepted).sum();
     let rejected: usize = all.iter().map(|s| s.rejected).sum();
@@ -642,13 +568,7 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
         bytes as f64 / secs / (1024.0 * 1024.0),
         bytes as f64 / secs
     );
-    println!(
-        "latency per message (MAIL FROM to final reply): p50 {}, p90 {}, p99 {}, max {}",
-        Millis(percentile(&latencies, 50.0)),
-        Millis(percentile(&latencies, 90.0)),
-        Millis(percentile(&latencies, 99.0)),
-        Millis(latencies.last().copied().unwrap_or_default()),
-    );
+    print_latencies("latency per message (MAIL FROM to final reply)", &latencies);
     Ok(failed == 0 && rejected == 0 && accepted == o.connections * o.messages)
 }
 
@@ -663,29 +583,15 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     if let Some(Ok(kib)) = &before {
         println!("server RSS before: {kib} KiB");
     }
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (release_tx, release_rx) = watch::channel(false);
-    let gate = Arc::new(Semaphore::new(o.concurrent_connects));
     let start = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|c| {
-            let idle = Idle {
-                ready: ready.clone(),
-                release: release_rx.clone(),
-                gate: gate.clone(),
-            };
-            tokio::spawn(session(plan.clone(), c, Some(idle)))
-        })
-        .collect();
-    // Wait until every connection is ready or has failed.
-    let finished = |tasks: &[tokio::task::JoinHandle<ConnStats>]| {
-        tasks.iter().filter(|t| t.is_finished()).count()
-    };
-    let deadline = Instant::now() + o.timeout + Duration::from_secs(n as u64 / 10);
-    while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let established = ready.load(Ordering::SeqCst);
+    let sessions = IdleSessions::start(
+        n,
+        o.concurrent_connects,
+        o.timeout + Duration::from_secs(n as u64 / 10),
+        |index, idle| session(plan.clone(), index, Some(idle)),
+    )
+    .await;
+    let established = sessions.ready();
     println!(
         "{established} connection(s) past EHLO in {:.2} s; holding for {} s",
         start.elapsed().as_secs_f64(),
@@ -709,30 +615,14 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
             _ => {}
         }
     }
-    let _ = release_tx.send(true);
-    let mut all = Vec::new();
-    for task in tasks {
-        all.push(task.await.map_err(|e| format!("connection task: {e}"))?);
-    }
+    let all = sessions.release("connection task").await?;
     let failed = report_errors(&all);
     println!("closed {} connection(s)", n - failed);
     Ok(failed == 0 && established == n)
 }
 
 fn main() -> ExitCode {
-    // Not `std::env::args`, which panics on an argument that is not UTF-8 and prints it whole
-    // (it may be a password): such an argument is refused without being repeated.
-    let args: Result<Vec<String>, usize> = std::env::args_os()
-        .skip(1)
-        .enumerate()
-        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
-        .collect();
-    let parsed = match args {
-        Ok(args) => parse_args(args),
-        Err(n) => Err(format!(
-            "argument {n} is not valid UTF-8 (not repeated: it may be a password)"
-        )),
-    };
+    let parsed = common::utf8_args().and_then(parse_args);
     let options = match parsed {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
@@ -751,30 +641,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("smtp-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(async {
+    common::run_load("smtp-load", async {
         match plan.options.idle {
             Some(n) => run_idle(plan.clone(), n).await,
             None => run_load(plan.clone()).await,
         }
-    });
-    match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("smtp-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -900,13 +772,5 @@ mod tests {
                 "{size}"
             );
         }
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
     }
 }

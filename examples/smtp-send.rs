@@ -34,6 +34,9 @@ use smtp_proto::{Domain, ForwardPath, Host, Mailbox, Reply, ReversePath};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+#[path = "common/mod.rs"]
+mod common;
+
 /// The usage text printed by `--help`.
 const USAGE: &str = "\
 smtp-send: send one message over SMTP and print the transcript.
@@ -345,23 +348,7 @@ fn resolve_password(options: &Options) -> Result<Option<Secret<String>>, String>
         return Ok(None);
     }
     if let Some(path) = &options.password_file {
-        let text = std::fs::read(path)
-            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
-        let text = Secret::new(text);
-        let first = text
-            .expose()
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
-        let first = first.strip_suffix(b"\r").unwrap_or(first);
-        return match std::str::from_utf8(first) {
-            Ok(password) if !password.is_empty() => Ok(Some(Secret::new(password.to_owned()))),
-            Ok(_) => Err(format!(
-                "the password file {} starts with an empty line",
-                path.display()
-            )),
-            Err(_) => Err(format!("the password file {} is not UTF-8", path.display())),
-        };
+        return common::read_password_file(path).map(Some);
     }
     match std::env::var(PASSWORD_VARIABLE) {
         Ok(password) if !password.is_empty() => return Ok(Some(Secret::new(password))),
@@ -946,17 +933,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("smtp-send: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(send(options, password))
+    common::run_session("smtp-send", send(options, password))
 }
 
 #[cfg(test)]

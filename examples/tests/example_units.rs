@@ -7,8 +7,10 @@
 //! the same source files as modules of one test crate so that those unit tests still run.
 //!
 //! Only the parts of each program that the unit tests exercise are included; the rest of each
-//! program is unused here, hence the `dead_code` allowance below.
-#![allow(dead_code, unreachable_pub)]
+//! program is unused here, hence the `dead_code` allowance below. The command-line tools each
+//! include `examples/common/mod.rs`, so this crate loads it once per tool
+//! (`clippy::duplicate_mod`).
+#![allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 
 #[path = "../mail-server/accounts.rs"]
 mod accounts;

@@ -6,7 +6,8 @@
 //! writing, timing and STARTTLS code exists once rather than once per protocol and side.
 //! The protocol crates' `tokio` features wrap it in typed connections (for SMTP,
 //! `smtp_proto::tokio::ServerConnection` and `ClientConnection`) that add what only their
-//! protocol knows.
+//! protocol knows; [`typed_connection!`] writes the part of such a wrapper that is the same
+//! for every protocol.
 //!
 //! ```text
 //!  stream ──read (≤4 KiB, while the session takes input)─▶ read buffer ──feed_buf──▶ ┐
@@ -76,6 +77,7 @@ mod connection;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod typed;
 
 pub use connection::{Connection, DEFAULT_WRITE_TIMEOUT, DRAIN_GRACE, READ_CHUNK, Traffic};
 /// mail-tls, whose types [`Connection`]'s STARTTLS configuration takes
@@ -83,6 +85,12 @@ pub use connection::{Connection, DEFAULT_WRITE_TIMEOUT, DRAIN_GRACE, READ_CHUNK,
 /// and whose [`SessionInfo`](tls::SessionInfo) it reports.
 pub use mail_tls as tls;
 pub use mail_wire::session::{Ending, EventKind, Session};
+
+/// What [`typed_connection!`] names in the code it writes; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio::io::{AsyncRead, AsyncWrite};
+}
 
 /// The README's example, compiled and run as a doc test.
 #[cfg(doctest)]

@@ -20,7 +20,7 @@
 //! | [`dot`] | dot transparency: the streaming body decoder (immune to SMTP smuggling) and encoder |
 //! | [`sasl`] | SASL mechanisms as client and server step machines, and their base64 framing |
 //! | [`Secret`] | passwords, tokens and keys, redacted in `Debug` and compared in constant time |
-//! | [`session`] | the driver contract: the [`Session`](session::Session) trait every protocol state machine (SMTP server and client, later POP3 and IMAP) implements, so that one driver runs them all, and [`Ending`](session::Ending), how every session ends |
+//! | [`session`] | the driver contract: the [`Session`](session::Session) trait every protocol state machine (SMTP server and client, later POP3 and IMAP) implements, so that one driver runs them all, [`Ending`](session::Ending), how every session ends, and [`delegate_session!`], which writes a machine's impl of the trait from its inherent methods |
 //!
 //! # The driver loop
 //!

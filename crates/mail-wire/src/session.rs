@@ -243,3 +243,229 @@ pub trait Session {
     /// Says what a driver has to do about `event`.
     fn classify(event: &Self::Event) -> EventKind<'_, Self::Error>;
 }
+
+/// Implements [`Session`] for a state machine whose inherent methods already carry the
+/// trait's names and meanings, as every machine of sansmail does (docs/design.md section
+/// 2.2): each trait method forwards to the inherent method of the same name, so a protocol
+/// crate writes only what differs between machines. What each method means is documented
+/// once, on [`Session`].
+///
+/// The machine names its three associated types, the variant of its event that is the
+/// STARTTLS (STLS) hand-off (a unit variant), and the variant that closes the session (a
+/// tuple variant holding the [`Ending`]); [`Session::classify`] maps those two and calls
+/// everything else [`EventKind::Other`]. The methods the trait provides
+/// ([`Session::feed_buf`], [`Session::handle_connection_lost`],
+/// [`Session::poll_transmit_marked`]) keep their defaults unless listed in `also`, in which
+/// case they forward too.
+///
+/// The forwarding calls resolve to the inherent methods, which take precedence over the
+/// trait's. A machine that lacks one would make the trait method call itself; rustc's
+/// `unconditional_recursion` lint reports that.
+///
+/// ```
+/// use std::time::Instant;
+/// use bytes::{Bytes, BytesMut};
+/// use mail_wire::session::{EventKind, Session};
+///
+/// #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// #[error("the peer went away")]
+/// pub struct Gone;
+///
+/// #[derive(Debug, PartialEq)]
+/// pub enum Event {
+///     Line(Bytes),
+///     StartTls,
+///     Closed(Result<(), Gone>),
+/// }
+///
+/// /// A toy machine: reports each read as a line, and counts what `feed_buf` took.
+/// #[derive(Default)]
+/// pub struct Echo { events: Vec<Event>, taken: usize, closed: bool }
+///
+/// impl Echo {
+///     pub fn feed(&mut self, _now: Instant, bytes: &[u8]) {
+///         self.events.push(Event::Line(Bytes::copy_from_slice(bytes)));
+///     }
+///     pub fn feed_buf(&mut self, _now: Instant, buf: &mut BytesMut) {
+///         self.taken += buf.len();
+///         self.events.push(Event::Line(buf.split().freeze()));
+///     }
+///     pub fn handle_eof(&mut self) {
+///         self.closed = true;
+///         self.events.push(Event::Closed(Err(Gone)));
+///     }
+///     pub fn poll_transmit(&mut self) -> Option<Bytes> { None }
+///     pub fn poll_event(&mut self) -> Option<Event> {
+///         (!self.events.is_empty()).then(|| self.events.remove(0))
+///     }
+///     pub fn poll_timeout(&self) -> Option<Instant> { None }
+///     pub fn handle_timeout(&mut self, _now: Instant) {}
+///     pub fn wants_input(&self) -> bool { !self.closed }
+///     pub fn is_tls(&self) -> bool { false }
+///     pub fn tls_established(&mut self, _now: Instant) -> Result<(), std::fmt::Error> {
+///         Err(std::fmt::Error)
+///     }
+///     pub fn is_closed(&self) -> bool { self.closed }
+/// }
+///
+/// mail_wire::delegate_session!(Echo {
+///     Event = Event,
+///     Error = Gone,
+///     Misuse = std::fmt::Error,
+///     StartTls = Event::StartTls,
+///     Closed = Event::Closed,
+///     also = [feed_buf],
+/// });
+///
+/// let now = Instant::now();
+/// let mut echo = Echo::default();
+/// let mut buf = BytesMut::from(&b"hello\r\n"[..]);
+/// Session::feed_buf(&mut echo, now, &mut buf); // the inherent method, through the trait
+/// assert_eq!((echo.taken, buf.len()), (7, 0));
+/// Session::handle_eof(&mut echo);
+/// let line = Session::poll_event(&mut echo).unwrap();
+/// assert_eq!(Echo::classify(&line), EventKind::Other);
+/// let closed = Session::poll_event(&mut echo).unwrap();
+/// assert_eq!(Echo::classify(&closed), EventKind::Closed(&Err(Gone)));
+/// assert_eq!(Echo::classify(&Event::StartTls), EventKind::StartTls);
+/// assert!(Session::is_closed(&echo) && !Session::wants_input(&echo));
+/// ```
+///
+/// A method in `also` that the trait does not provide is refused when it is compiled:
+///
+/// ```compile_fail
+/// # use std::time::Instant;
+/// # use bytes::Bytes;
+/// # pub struct M;
+/// # impl M {
+/// #     pub fn feed(&mut self, _: Instant, _: &[u8]) {}
+/// #     pub fn handle_eof(&mut self) {}
+/// #     pub fn poll_transmit(&mut self) -> Option<Bytes> { None }
+/// #     pub fn poll_event(&mut self) -> Option<Option<Result<(), std::fmt::Error>>> { None }
+/// #     pub fn poll_timeout(&self) -> Option<Instant> { None }
+/// #     pub fn handle_timeout(&mut self, _: Instant) {}
+/// #     pub fn wants_input(&self) -> bool { true }
+/// #     pub fn is_tls(&self) -> bool { false }
+/// #     pub fn tls_established(&mut self, _: Instant) -> Result<(), std::fmt::Error> { Ok(()) }
+/// #     pub fn is_closed(&self) -> bool { false }
+/// # }
+/// mail_wire::delegate_session!(M {
+///     Event = Option<Result<(), std::fmt::Error>>,
+///     Error = std::fmt::Error,
+///     Misuse = std::fmt::Error,
+///     StartTls = None,
+///     Closed = Some,
+///     also = [poll_event], // not a provided method: a compile error
+/// });
+/// ```
+#[macro_export]
+macro_rules! delegate_session {
+    (
+        $machine:ty {
+            Event = $event:ty,
+            Error = $error:ty,
+            Misuse = $misuse:ty,
+            StartTls = $start_tls:pat,
+            Closed = $closed:path,
+            $(also = [$($also:ident),* $(,)?],)?
+        }
+    ) => {
+        impl $crate::session::Session for $machine {
+            type Event = $event;
+            type Error = $error;
+            type Misuse = $misuse;
+
+            fn feed(&mut self, now: ::std::time::Instant, bytes: &[u8]) {
+                <$machine>::feed(self, now, bytes);
+            }
+
+            fn handle_eof(&mut self) {
+                <$machine>::handle_eof(self);
+            }
+
+            fn poll_transmit(
+                &mut self,
+            ) -> ::core::option::Option<$crate::session::__private::Bytes> {
+                <$machine>::poll_transmit(self)
+            }
+
+            fn poll_event(&mut self) -> ::core::option::Option<$event> {
+                <$machine>::poll_event(self)
+            }
+
+            fn poll_timeout(&self) -> ::core::option::Option<::std::time::Instant> {
+                <$machine>::poll_timeout(self)
+            }
+
+            fn handle_timeout(&mut self, now: ::std::time::Instant) {
+                <$machine>::handle_timeout(self, now);
+            }
+
+            fn wants_input(&self) -> bool {
+                <$machine>::wants_input(self)
+            }
+
+            fn is_tls(&self) -> bool {
+                <$machine>::is_tls(self)
+            }
+
+            fn tls_established(
+                &mut self,
+                now: ::std::time::Instant,
+            ) -> ::core::result::Result<(), $misuse> {
+                <$machine>::tls_established(self, now)
+            }
+
+            fn is_closed(&self) -> bool {
+                <$machine>::is_closed(self)
+            }
+
+            fn classify(event: &$event) -> $crate::session::EventKind<'_, $error> {
+                match event {
+                    $start_tls => $crate::session::EventKind::StartTls,
+                    $closed(ending) => $crate::session::EventKind::Closed(ending),
+                    #[allow(unreachable_patterns)]
+                    _ => $crate::session::EventKind::Other,
+                }
+            }
+
+            $($($crate::delegate_session!(@provided $machine, $also);)*)?
+        }
+    };
+    (@provided $machine:ty, feed_buf) => {
+        fn feed_buf(
+            &mut self,
+            now: ::std::time::Instant,
+            buf: &mut $crate::session::__private::BytesMut,
+        ) {
+            <$machine>::feed_buf(self, now, buf);
+        }
+    };
+    (@provided $machine:ty, handle_connection_lost) => {
+        fn handle_connection_lost(&mut self) {
+            <$machine>::handle_connection_lost(self);
+        }
+    };
+    (@provided $machine:ty, poll_transmit_marked) => {
+        fn poll_transmit_marked(
+            &mut self,
+        ) -> ::core::option::Option<$crate::session::Transmit> {
+            <$machine>::poll_transmit_marked(self)
+        }
+    };
+    (@provided $machine:ty, $other:ident) => {
+        ::core::compile_error!(concat!(
+            "delegate_session!: `also` lists the methods Session provides (feed_buf, \
+             handle_connection_lost, poll_transmit_marked), not `",
+            stringify!($other),
+            "`"
+        ));
+    };
+}
+
+/// What [`delegate_session!`](crate::delegate_session) names in the code it writes; not
+/// part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::{Bytes, BytesMut};
+}

@@ -28,16 +28,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::fmt;
 use std::io;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mail_tokio::Connection;
-use mail_tokio::tls::SessionInfo;
-use mail_tokio::tls::pki_types::ServerName;
-use mail_tokio::tls::rustls::{ClientConfig as TlsClientConfig, ServerConfig as TlsServerConfig};
-use mail_tokio::tls::tokio::HandshakeOptions;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::client::{self, Client};
@@ -49,52 +43,30 @@ pub use mail_tokio::Traffic;
 /// How much of a message [`ServerConnection::send_message_from`] reads and sends at once.
 pub const MESSAGE_CHUNK: usize = 64 * 1024;
 
-/// One server session over a tokio stream; see the [module docs](self).
-///
-/// For implicit TLS (port 995) accept the TLS connection first
-/// (`mail_tls::tokio::accept_implicit`), pass the TLS stream and use
-/// [`ServerConfig::pop3s`](crate::server::ServerConfig::pop3s).
-pub struct ServerConnection<S>(Connection<Server, S>);
-
-impl<S> fmt::Debug for ServerConnection<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ServerConnection").field(&self.0).finish()
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
-    /// Drives `server` over `stream`. Writes time out after the server's idle timeout.
-    pub fn new(stream: S, server: Server) -> Self {
-        let write_timeout = server.config().idle_timeout;
-        ServerConnection(Connection::new(stream, server).with_write_timeout(Some(write_timeout)))
-    }
+mail_tokio::typed_connection! {
+    /// One server session over a tokio stream; see the [module docs](self).
+    ///
+    /// For implicit TLS (port 995) accept the TLS connection first
+    /// (`mail_tls::tokio::accept_implicit`), pass the TLS stream and use
+    /// [`ServerConfig::pop3s`](crate::server::ServerConfig::pop3s).
+    pub struct ServerConnection(Server);
 
     /// The longest one flush may take before the session ends with
     /// [`io::ErrorKind::TimedOut`]: a client that never reads holds no slot for ever.
-    pub fn with_write_timeout(self, timeout: Duration) -> Self {
-        ServerConnection(self.0.with_write_timeout(Some(timeout)))
-    }
+    with_write_timeout;
 
     /// Enables STLS with this rustls configuration and handshake options.
-    pub fn with_starttls(self, config: Arc<TlsServerConfig>, options: HandshakeOptions) -> Self {
-        ServerConnection(self.0.with_starttls_accept(config, options))
-    }
+    with_starttls = accept;
 
     /// Calls `trace` with every piece of output and input. What is received includes `PASS`
     /// and `AUTH` lines: redact before logging.
-    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
-        ServerConnection(self.0.with_trace(trace))
-    }
+    with_trace;
 
     /// The state machine, to answer decisions.
-    pub fn server(&mut self) -> &mut Server {
-        self.0.session_mut()
-    }
+    session = server;
 
     /// What was negotiated by STLS, once it succeeded.
-    pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.0.tls_info()
-    }
+    tls_info;
 
     /// The next event, after writing pending responses and reading as needed; `Ok(None)`
     /// once the session is over. Cancel safe, as `mail_tokio::Connection::next_event`.
@@ -102,17 +74,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// # Errors
     ///
     /// I/O errors and a failed STLS handshake.
-    pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
-        self.0.next_event().await
-    }
+    next_event -> Event;
 
     /// Writes everything queued.
     ///
     /// # Errors
     ///
     /// I/O errors, and [`io::ErrorKind::TimedOut`] past the write timeout.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        self.0.flush().await
+    flush;
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
+    /// Drives `server` over `stream`. Writes time out after the server's idle timeout.
+    pub fn new(stream: S, server: Server) -> Self {
+        let write_timeout = server.config().idle_timeout;
+        ServerConnection(Connection::new(stream, server).with_write_timeout(Some(write_timeout)))
     }
 
     /// Answers the pending [`Event::Retrieve`] with the content read from `message`, in
@@ -148,17 +124,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     }
 }
 
-/// One client session over a tokio stream.
-///
-/// **STLS boundary** (RFC 2595 section 4): every byte read is fed to the machine at once,
-/// so data injected after the `+OK` to `STLS` ends the session with
-/// [`SessionError::StartTlsInjection`](client::SessionError::StartTlsInjection).
-pub struct ClientConnection<S>(Connection<Client, S>);
+mail_tokio::typed_connection! {
+    /// One client session over a tokio stream.
+    ///
+    /// **STLS boundary** (RFC 2595 section 4): every byte read is fed to the machine at once,
+    /// so data injected after the `+OK` to `STLS` ends the session with
+    /// [`SessionError::StartTlsInjection`](client::SessionError::StartTlsInjection).
+    pub struct ClientConnection(Client);
 
-impl<S> fmt::Debug for ClientConnection<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientConnection").field(&self.0).finish()
-    }
+    /// Enables STLS with this rustls configuration, the name the server's certificate must
+    /// carry, and handshake options. Required unless the policy is
+    /// [`TlsPolicy::Never`](client::TlsPolicy::Never) or the connection is implicit TLS.
+    with_starttls = connect;
+
+    /// Calls `trace` with every piece of output and input; the `PASS` line and SASL
+    /// responses come as [`Traffic::SentSecret`] with their length alone.
+    with_trace;
+
+    /// The state machine, to send commands ([`Client::retr`], ...). They go out with the
+    /// next [`ClientConnection::next_event`].
+    session = client;
+
+    /// What was negotiated by STLS, once it succeeded.
+    tls_info;
+
+    /// The next event; `Ok(None)` once the session is over.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors and a failed STLS handshake.
+    next_event -> client::Event;
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
@@ -168,30 +163,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
         ClientConnection(Connection::new(stream, client).with_write_timeout(Some(timeout)))
     }
 
-    /// Enables STLS with this rustls configuration, the name the server's certificate must
-    /// carry, and handshake options. Required unless the policy is
-    /// [`TlsPolicy::Never`](client::TlsPolicy::Never) or the connection is implicit TLS.
-    pub fn with_starttls(
-        self,
-        config: Arc<TlsClientConfig>,
-        server_name: ServerName<'static>,
-        options: HandshakeOptions,
-    ) -> Self {
-        ClientConnection(self.0.with_starttls_connect(config, server_name, options))
-    }
-
-    /// Calls `trace` with every piece of output and input; the `PASS` line and SASL
-    /// responses come as [`Traffic::SentSecret`] with their length alone.
-    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
-        ClientConnection(self.0.with_trace(trace))
-    }
-
-    /// The state machine, to send commands ([`Client::retr`], ...). They go out with the
-    /// next [`ClientConnection::next_event`].
-    pub fn client(&mut self) -> &mut Client {
-        self.0.session_mut()
-    }
-
     /// Sends `QUIT` now.
     ///
     /// # Errors
@@ -199,19 +170,5 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
     /// As [`Client::quit`].
     pub fn quit(&mut self) -> Result<(), client::ClientError> {
         self.client().quit(Instant::now())
-    }
-
-    /// What was negotiated by STLS, once it succeeded.
-    pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.0.tls_info()
-    }
-
-    /// The next event; `Ok(None)` once the session is over.
-    ///
-    /// # Errors
-    ///
-    /// I/O errors and a failed STLS handshake.
-    pub async fn next_event(&mut self) -> io::Result<Option<client::Event>> {
-        self.0.next_event().await
     }
 }

@@ -97,16 +97,10 @@
 //! the TLS stream and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig) (or use
 //! [`ClientConfig::submissions`](crate::client::ClientConfig::submissions)).
 
-use std::fmt;
 use std::io;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mail_tokio::Connection;
-use mail_tokio::tls::SessionInfo;
-use mail_tokio::tls::pki_types::ServerName;
-use mail_tokio::tls::rustls::{ClientConfig as TlsClientConfig, ServerConfig as TlsServerConfig};
-use mail_tokio::tls::tokio::HandshakeOptions;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use crate::client::{self, Client, ClientError, Envelope, TlsPolicy};
@@ -116,44 +110,25 @@ use crate::server::{Event, Server};
 /// [`ServerConnection::with_trace`] callback.
 pub use mail_tokio::Traffic;
 
-/// One server session over a tokio stream; see the [module docs](self).
-///
-/// For implicit TLS (ports 465, 993, 995) accept the TLS connection first
-/// (`mail_tls::tokio::accept_implicit`), pass the TLS stream as `S` and set
-/// [`ServerConfig::implicit_tls`](crate::server::ServerConfig::implicit_tls).
-pub struct ServerConnection<S>(Connection<Server, S>);
-
-impl<S> fmt::Debug for ServerConnection<S> {
-    // The generic driver leaves its buffers out: what the client sent can hold an AUTH line
-    // or a SASL response, that is credentials (docs/design.md section 3).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ServerConnection").field(&self.0).finish()
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
-    /// Drives `server` over `stream`. Writes time out after the server's command timeout
-    /// (see [`ServerConnection::with_write_timeout`]).
-    pub fn new(stream: S, server: Server) -> Self {
-        let write_timeout = server.config().command_timeout;
-        ServerConnection(Connection::new(stream, server).with_write_timeout(Some(write_timeout)))
-    }
+mail_tokio::typed_connection! {
+    /// One server session over a tokio stream; see the [module docs](self).
+    ///
+    /// For implicit TLS (ports 465, 993, 995) accept the TLS connection first
+    /// (`mail_tls::tokio::accept_implicit`), pass the TLS stream as `S` and set
+    /// [`ServerConfig::implicit_tls`](crate::server::ServerConfig::implicit_tls).
+    pub struct ServerConnection(Server);
 
     /// The longest one flush of replies (and the final shutdown) may take before the session
     /// ends with an error of kind [`io::ErrorKind::TimedOut`]. Default: the server's
     /// `command_timeout`. The machine's timeouts only cover waiting for the client to send; a
     /// client that pipelines commands and never reads the replies would otherwise hold the
     /// connection, and its slot, for ever (docs/design.md section 3).
-    pub fn with_write_timeout(self, timeout: Duration) -> Self {
-        ServerConnection(self.0.with_write_timeout(Some(timeout)))
-    }
+    with_write_timeout;
 
     /// Enables STARTTLS with this rustls configuration (build it with
     /// `mail_tls::ServerTls`) and handshake options. Without it, a server configured to offer
     /// STARTTLS fails the session when a client uses it.
-    pub fn with_starttls(self, config: Arc<TlsServerConfig>, options: HandshakeOptions) -> Self {
-        ServerConnection(self.0.with_starttls_accept(config, options))
-    }
+    with_starttls = accept;
 
     /// Calls `trace` with every piece of output as it is queued for writing and every piece
     /// of input as it is read (before the state machine sees it), in order, inside TLS once
@@ -161,19 +136,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     ///
     /// For transcripts and debugging. What is received includes AUTH lines and SASL
     /// responses, which carry credentials, and message bodies: redact before logging.
-    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
-        ServerConnection(self.0.with_trace(trace))
-    }
+    with_trace;
 
     /// The state machine, to answer decisions and read session state.
-    pub fn server(&mut self) -> &mut Server {
-        self.0.session_mut()
-    }
+    session = server;
 
     /// What was negotiated by STARTTLS, once it succeeded.
-    pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.0.tls_info()
-    }
+    tls_info;
 
     /// The next event, after writing pending replies and reading as needed; `Ok(None)` once
     /// the session is over and the connection shut down.
@@ -193,9 +162,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// it while a decision from the previous event is still pending. After an I/O error the
     /// session is over: the next calls return the remaining events, ending with
     /// [`Event::Closed`], then `Ok(None)`.
-    pub async fn next_event(&mut self) -> io::Result<Option<Event>> {
-        self.0.next_event().await
-    }
+    next_event -> Event;
 
     /// Writes everything the machine has queued. Cancel safe: unwritten bytes stay queued.
     ///
@@ -204,8 +171,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
     /// I/O errors, and [`io::ErrorKind::TimedOut`] when the client has not taken it all
     /// within the write timeout ([`ServerConnection::with_write_timeout`]); the session is then
     /// over, as after a failed read.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        self.0.flush().await
+    flush;
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
+    /// Drives `server` over `stream`. Writes time out after the server's command timeout
+    /// (see [`ServerConnection::with_write_timeout`]).
+    pub fn new(stream: S, server: Server) -> Self {
+        let write_timeout = server.config().command_timeout;
+        ServerConnection(Connection::new(stream, server).with_write_timeout(Some(write_timeout)))
     }
 }
 
@@ -213,38 +187,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ServerConnection<S> {
 /// chunk, or one piece of a DATA body. Bounds what the driver holds of a message.
 pub const BODY_CHUNK: usize = 64 * 1024;
 
-/// One client session over a tokio stream; see the [module docs](self).
-///
-/// The driver owns the stream and the [`Client`]. [`ClientConnection::next_event`] writes
-/// what the machine queued, reads when it needs replies (and, while the session waits for the
-/// application, to notice a server that closes the idle connection), calls
-/// [`Client::handle_timeout`] when a reply is late, and performs the STARTTLS handshake when
-/// the server accepts STARTTLS. Writes also read: a server that answers while the client is
-/// still writing (RFC 2920 section 3.3) never deadlocks the session, and a server that takes
-/// no data for [`Timeouts::data_block`](crate::client::Timeouts::data_block) fails it. After a
-/// failed write the driver reads the server's last words for up to
-/// [`mail_tokio::DRAIN_GRACE`], so that a refusal is reported rather than the write error.
-///
-/// **STARTTLS boundary** (RFC 3207 section 4.2): every byte read is fed to the state machine
-/// at once, so a response injected after the `220` reply to STARTTLS, in the same read or
-/// not, ends the session with
-/// [`SessionError::StartTlsInjection`](crate::client::SessionError::StartTlsInjection); the
-/// driver reads nothing between that reply and the handshake, and hands mail-tls an empty
-/// read buffer.
-///
-/// **Memory** is bounded: one read of 4 KiB, the output of the last call (a command group or
-/// one body piece, dot-stuffed), and what the state machine bounds itself.
-///
-/// For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit`, pass the TLS
-/// stream as `S` and set [`ClientConfig::implicit_tls`](crate::client::ClientConfig::implicit_tls).
-pub struct ClientConnection<S>(Connection<Client, S>);
+mail_tokio::typed_connection! {
+    /// One client session over a tokio stream; see the [module docs](self).
+    ///
+    /// The driver owns the stream and the [`Client`]. [`ClientConnection::next_event`] writes what
+    /// the machine queued, reads when it needs replies (and, while the session waits for the
+    /// application, to notice a server that closes the idle connection), calls
+    /// [`Client::handle_timeout`] when a reply is late, and performs the STARTTLS handshake when
+    /// the server accepts STARTTLS. Writes also read: a server that answers while the client is
+    /// still writing (RFC 2920 section 3.3) never deadlocks the session, and a server that takes no
+    /// data for [`Timeouts::data_block`](crate::client::Timeouts::data_block) fails it. After a
+    /// failed write the driver reads the server's last words for up to [`mail_tokio::DRAIN_GRACE`],
+    /// so that a refusal is reported rather than the write error.
+    ///
+    /// **STARTTLS boundary** (RFC 3207 section 4.2): every byte read is fed to the state machine at
+    /// once, so a response injected after the `220` reply to STARTTLS, in the same read or not,
+    /// ends the session with
+    /// [`SessionError::StartTlsInjection`](crate::client::SessionError::StartTlsInjection); the
+    /// driver reads nothing between that reply and the handshake, and hands mail-tls an empty read
+    /// buffer.
+    ///
+    /// **Memory** is bounded: one read of 4 KiB, the output of the last call (a command group or
+    /// one body piece, dot-stuffed), and what the state machine bounds itself.
+    ///
+    /// For implicit TLS (port 465) connect with `mail_tls::tokio::connect_implicit`, pass the TLS
+    /// stream as `S` and set
+    /// [`ClientConfig::implicit_tls`](crate::client::ClientConfig::implicit_tls).
+    pub struct ClientConnection(Client);
 
-impl<S> fmt::Debug for ClientConnection<S> {
-    // The generic driver leaves its buffers out: output not yet written can be an AUTH line
-    // carrying a password (docs/design.md section 3), as in `Client`'s own `Debug`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientConnection").field(&self.0).finish()
-    }
+    /// Enables STARTTLS with this rustls configuration (build it with `mail_tls::ClientTls`),
+    /// the name the server's certificate must carry, and handshake options.
+    ///
+    /// Required unless the client is configured with [`TlsPolicy::Never`] or
+    /// [`implicit_tls`](crate::client::ClientConfig::implicit_tls): without it,
+    /// [`ClientConnection::next_event`] fails at once rather than when the server accepts
+    /// STARTTLS.
+    with_starttls = connect;
+
+    /// Calls `trace` with every piece of output as it is queued for writing and every piece
+    /// of input as it is read (before the state machine sees it), in order, inside TLS once
+    /// the connection is TLS. Pieces are not aligned to lines.
+    ///
+    /// For transcripts and debugging. Credentials the client sends (the AUTH initial
+    /// response, each SASL response line) reach `trace` as [`Traffic::SentSecret`] with their
+    /// length alone, never their bytes, whatever the server does
+    /// ([`Client::poll_transmit_marked`]); the message body and the server's replies come as
+    /// they are (show replies through [`client::Printable`]).
+    with_trace;
+
+    /// The state machine, to read session state ([`Client::capabilities`],
+    /// [`Client::can_send_body`], ...) or call it directly. Bytes it queues are written by
+    /// the next call on the connection; send bodies through [`ClientConnection::send_body`]
+    /// rather than [`Client::send_body`], which does not wait for the server and so does not
+    /// bound memory.
+    session = client;
+
+    /// What was negotiated by STARTTLS, once it succeeded. (With implicit TLS, read it from
+    /// the stream you connected.)
+    tls_info;
+
+    /// Writes everything the machine has queued, reading replies meanwhile. Cancel safe:
+    /// unwritten bytes stay queued.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors, as [`ClientConnection::next_event`].
+    flush;
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
@@ -258,50 +266,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
                 .with_stall_timeout(Some(stall))
                 .with_read_while_writing(true),
         )
-    }
-
-    /// Enables STARTTLS with this rustls configuration (build it with `mail_tls::ClientTls`),
-    /// the name the server's certificate must carry, and handshake options.
-    ///
-    /// Required unless the client is configured with [`TlsPolicy::Never`] or
-    /// [`implicit_tls`](crate::client::ClientConfig::implicit_tls): without it,
-    /// [`ClientConnection::next_event`] fails at once rather than when the server accepts
-    /// STARTTLS.
-    pub fn with_starttls(
-        self,
-        config: Arc<TlsClientConfig>,
-        server_name: ServerName<'static>,
-        options: HandshakeOptions,
-    ) -> Self {
-        ClientConnection(self.0.with_starttls_connect(config, server_name, options))
-    }
-
-    /// Calls `trace` with every piece of output as it is queued for writing and every piece
-    /// of input as it is read (before the state machine sees it), in order, inside TLS once
-    /// the connection is TLS. Pieces are not aligned to lines.
-    ///
-    /// For transcripts and debugging. Credentials the client sends (the AUTH initial
-    /// response, each SASL response line) reach `trace` as [`Traffic::SentSecret`] with their
-    /// length alone, never their bytes, whatever the server does
-    /// ([`Client::poll_transmit_marked`]); the message body and the server's replies come as
-    /// they are (show replies through [`client::Printable`]).
-    pub fn with_trace(self, trace: impl FnMut(Traffic, &[u8]) + Send + 'static) -> Self {
-        ClientConnection(self.0.with_trace(trace))
-    }
-
-    /// The state machine, to read session state ([`Client::capabilities`],
-    /// [`Client::can_send_body`], ...) or call it directly. Bytes it queues are written by
-    /// the next call on the connection; send bodies through [`ClientConnection::send_body`]
-    /// rather than [`Client::send_body`], which does not wait for the server and so does not
-    /// bound memory.
-    pub fn client(&mut self) -> &mut Client {
-        self.0.session_mut()
-    }
-
-    /// What was negotiated by STARTTLS, once it succeeded. (With implicit TLS, read it from
-    /// the stream you connected.)
-    pub fn tls_info(&self) -> Option<&SessionInfo> {
-        self.0.tls_info()
     }
 
     /// Starts a mail transaction ([`Client::send_message`] at the current time); the commands
@@ -432,16 +396,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
         }
     }
 
-    /// Writes everything the machine has queued, reading replies meanwhile. Cancel safe:
-    /// unwritten bytes stay queued.
-    ///
-    /// # Errors
-    ///
-    /// I/O errors, as [`ClientConnection::next_event`].
-    pub async fn flush(&mut self) -> io::Result<()> {
-        self.0.flush().await
-    }
-
     fn check_tls_setup(&self) -> io::Result<()> {
         let client = self.0.session();
         let config = client.config();
@@ -482,9 +436,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ClientConnection<S> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use mail_tls::ClientTls;
+    use mail_tokio::tls::tokio::HandshakeOptions;
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
     use super::*;

@@ -1,0 +1,306 @@
+//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch and
+//! pop3-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
+//! part they need (hence the `dead_code` allowance: no tool uses all of it). Messages keep
+//! the tool's name as their prefix, so each tool prints what it printed on its own.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use mail_wire::Secret;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+/// The command line without the program name. Not `std::env::args`, which panics on an
+/// argument that is not UTF-8 and prints it whole (it may be a password): such an argument is
+/// refused without being repeated.
+pub(crate) fn utf8_args() -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| arg.into_string().map_err(|_| i + 1))
+        .collect::<Result<Vec<String>, usize>>()
+        .map_err(|n| {
+            format!("argument {n} is not valid UTF-8 (not repeated: it may be a password)")
+        })
+}
+
+/// Splits `--flag=value` into the flag and its value; anything else is a flag (or a stray
+/// word) without one.
+pub(crate) fn split_flag(arg: &str) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
+        _ => (arg.to_owned(), None),
+    }
+}
+
+/// The value of `flag`: the one given inline (`--flag=value`), else the next argument unless
+/// that is an option itself.
+pub(crate) fn flag_value(
+    flag: &str,
+    inline: Option<&str>,
+    rest: &mut impl Iterator<Item = String>,
+) -> Result<String, String> {
+    match inline {
+        Some(v) => Ok(v.to_owned()),
+        None => match rest.next() {
+            Some(v) if !v.starts_with("--") => Ok(v),
+            _ => Err(format!("{flag} needs a value")),
+        },
+    }
+}
+
+/// A count given as `flag value`: a whole number greater than 0.
+pub(crate) fn count(flag: &str, value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{flag} {value}: expected a whole number greater than 0"
+        )),
+    }
+}
+
+/// Why the first line of a password file is no password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadPassword {
+    /// The file starts with an empty line (or is empty).
+    Empty,
+    /// The first line is not UTF-8.
+    NotUtf8,
+}
+
+/// The password in the first line of `text`, without its line ending (LF or CRLF).
+pub(crate) fn first_line(text: &Secret<Vec<u8>>) -> Result<Secret<String>, BadPassword> {
+    let first = text
+        .expose()
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    match std::str::from_utf8(first) {
+        Ok(password) if !password.is_empty() => Ok(Secret::new(password.to_owned())),
+        Ok(_) => Err(BadPassword::Empty),
+        Err(_) => Err(BadPassword::NotUtf8),
+    }
+}
+
+/// The password in the first line of the file at `path` (without its line ending); never in
+/// an error.
+pub(crate) fn read_password_file(path: &Path) -> Result<Secret<String>, String> {
+    let text = Secret::new(
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?,
+    );
+    first_line(&text).map_err(|bad| match bad {
+        BadPassword::Empty => format!(
+            "the password file {} starts with an empty line",
+            path.display()
+        ),
+        BadPassword::NotUtf8 => format!("the password file {} is not UTF-8", path.display()),
+    })
+}
+
+/// A duration shown in milliseconds, two decimals.
+pub(crate) struct Millis(pub(crate) Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2} ms", self.0.as_secs_f64() * 1000.0)
+    }
+}
+
+/// The `p`th percentile of `sorted` by nearest rank; zero for no values.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.clamp(1, sorted.len()) - 1)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Prints `{what}: p50 …, p90 …, p99 …, max …` for `sorted` latencies.
+pub(crate) fn print_latencies(what: &str, sorted: &[Duration]) {
+    println!(
+        "{what}: p50 {}, p90 {}, p99 {}, max {}",
+        Millis(percentile(sorted, 50.0)),
+        Millis(percentile(sorted, 90.0)),
+        Millis(percentile(sorted, 99.0)),
+        Millis(sorted.last().copied().unwrap_or_default()),
+    );
+}
+
+/// Prints how many of `errors` are there and the first, as `{n} {what} failed; first error:
+/// {error}`; returns how many.
+pub(crate) fn report_errors<'a>(
+    what: &str,
+    errors: impl Iterator<Item = Option<&'a str>>,
+) -> usize {
+    let failed: Vec<&str> = errors.flatten().collect();
+    if let Some(first) = failed.first() {
+        println!("{} {what} failed; first error: {first}", failed.len());
+    }
+    failed.len()
+}
+
+/// Waits for every task; `what` names a task in the error of one that panicked.
+pub(crate) async fn join<T>(tasks: Vec<JoinHandle<T>>, what: &str) -> Result<Vec<T>, String> {
+    let mut all = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        all.push(task.await.map_err(|e| format!("{what}: {e}"))?);
+    }
+    Ok(all)
+}
+
+/// What an idle session of a load tool's `--idle` mode reports to and waits for.
+pub(crate) struct Idle {
+    /// Incremented once the session is ready (logged in, or past EHLO, STARTTLS and AUTH).
+    pub(crate) ready: Arc<AtomicUsize>,
+    /// Turns true when the sessions should quit.
+    pub(crate) release: watch::Receiver<bool>,
+    /// Bounds the connection attempts in flight; held from connect to ready.
+    pub(crate) gate: Arc<Semaphore>,
+}
+
+/// The sessions of a load tool's `--idle` mode, held open until [`IdleSessions::release`].
+pub(crate) struct IdleSessions<T> {
+    tasks: Vec<JoinHandle<T>>,
+    ready: Arc<AtomicUsize>,
+    release: watch::Sender<bool>,
+}
+
+impl<T: Send + 'static> IdleSessions<T> {
+    /// Spawns `session(index, idle)` for each index below `n`, at most `concurrent_connects`
+    /// of them connecting at once, and waits until each is ready or finished, or `wait` has
+    /// passed.
+    pub(crate) async fn start<F>(
+        n: usize,
+        concurrent_connects: usize,
+        wait: Duration,
+        mut session: impl FnMut(usize, Idle) -> F,
+    ) -> Self
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let ready = Arc::new(AtomicUsize::new(0));
+        let (release, release_rx) = watch::channel(false);
+        let gate = Arc::new(Semaphore::new(concurrent_connects));
+        let tasks: Vec<JoinHandle<T>> = (0..n)
+            .map(|index| {
+                let idle = Idle {
+                    ready: ready.clone(),
+                    release: release_rx.clone(),
+                    gate: gate.clone(),
+                };
+                tokio::spawn(session(index, idle))
+            })
+            .collect();
+        let deadline = Instant::now() + wait;
+        let finished = |tasks: &[JoinHandle<T>]| tasks.iter().filter(|t| t.is_finished()).count();
+        while ready.load(Ordering::SeqCst) + finished(&tasks) < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        IdleSessions {
+            tasks,
+            ready,
+            release,
+        }
+    }
+
+    /// How many sessions are ready.
+    pub(crate) fn ready(&self) -> usize {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Tells the sessions to quit and waits for them, as [`join`].
+    pub(crate) async fn release(self, what: &str) -> Result<Vec<T>, String> {
+        let _ = self.release.send(true);
+        join(self.tasks, what).await
+    }
+}
+
+/// Runs a load tool's work on a multi-threaded runtime: exit code 0 when it says all went
+/// well, 1 when not or on an error, which is printed after `{tool}: `.
+pub(crate) fn run_load(tool: &str, work: impl Future<Output = Result<bool, String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{tool}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a one-session tool's work on a single-threaded runtime, returning its exit code.
+pub(crate) fn run_session(tool: &str, work: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(work),
+        Err(error) => {
+            eprintln!("{tool}: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+        assert_eq!(Millis(Duration::from_micros(1500)).to_string(), "1.50 ms");
+    }
+
+    #[test]
+    fn flags_take_their_value_inline_or_next() {
+        assert_eq!(
+            split_flag("--tls=none"),
+            ("--tls".into(), Some("none".into()))
+        );
+        assert_eq!(split_flag("--tls"), ("--tls".into(), None));
+        assert_eq!(split_flag("a=b"), ("a=b".into(), None));
+        let mut rest = ["none".to_owned(), "--user".to_owned()].into_iter();
+        assert_eq!(flag_value("--tls", Some("x"), &mut rest).unwrap(), "x");
+        assert_eq!(flag_value("--tls", None, &mut rest).unwrap(), "none");
+        assert_eq!(
+            flag_value("--tls", None, &mut rest).unwrap_err(),
+            "--tls needs a value"
+        );
+        assert_eq!(rest.next(), None, "the option after it was taken too");
+    }
+
+    #[test]
+    fn the_password_is_the_first_line() {
+        let line = |text: &[u8]| first_line(&Secret::new(text.to_vec()));
+        assert_eq!(line(b"hunter2\r\nrest").unwrap().expose(), "hunter2");
+        assert_eq!(line(b"hunter2").unwrap().expose(), "hunter2");
+        assert_eq!(line(b"\nhunter2").unwrap_err(), BadPassword::Empty);
+        assert_eq!(line(b"").unwrap_err(), BadPassword::Empty);
+        assert_eq!(line(b"\xff\n").unwrap_err(), BadPassword::NotUtf8);
+    }
+}
