@@ -59,7 +59,7 @@ fn response(qname: &str, qtype: RecordType, answers: Vec<RData>) -> Message {
                 rtype: RecordType::Soa,
                 class: CLASS_IN,
                 ttl: 3600,
-                data: RData::Soa(Soa {
+                data: RData::Soa(Box::new(Soa {
                     mname: name("ns1.example.org"),
                     rname: name("hostmaster.example.org"),
                     serial: 2026120601,
@@ -67,7 +67,7 @@ fn response(qname: &str, qtype: RecordType, answers: Vec<RData>) -> Message {
                     retry: 900,
                     expire: 1209600,
                     minimum: 300,
-                }),
+                })),
             }]
         } else {
             Vec::new()

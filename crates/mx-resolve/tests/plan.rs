@@ -176,7 +176,7 @@ impl Zone {
             vec![record(
                 "example.",
                 RecordType::Soa,
-                RData::Soa(Soa {
+                RData::Soa(Box::new(Soa {
                     mname: name("ns.example."),
                     rname: name("hostmaster.example."),
                     serial: 1,
@@ -184,7 +184,7 @@ impl Zone {
                     retry: 600,
                     expire: 86400,
                     minimum: 60,
-                }),
+                })),
             )]
         } else {
             Vec::new()

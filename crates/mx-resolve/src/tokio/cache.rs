@@ -140,7 +140,7 @@ mod tests {
             "test",
             RecordType::Soa,
             ttl,
-            RData::Soa(Soa {
+            RData::Soa(Box::new(Soa {
                 mname: name("ns.test"),
                 rname: name("hostmaster.test"),
                 serial: 1,
@@ -148,7 +148,7 @@ mod tests {
                 retry: 1,
                 expire: 1,
                 minimum,
-            }),
+            })),
         )
     }
 

@@ -323,7 +323,7 @@ fn rdata<'a>(
             let (rest, (serial, refresh, retry, expire, minimum)) =
                 (be_u32, be_u32, be_u32, be_u32, be_u32).parse(rest)?;
             end(rest)?;
-            RData::Soa(Soa {
+            RData::Soa(Box::new(Soa {
                 mname,
                 rname,
                 serial,
@@ -331,7 +331,7 @@ fn rdata<'a>(
                 retry,
                 expire,
                 minimum,
-            })
+            }))
         }
         RecordType::Txt => {
             let mut strings = Vec::new();

@@ -68,7 +68,7 @@ fn from_hrdata(data: &HRData) -> RData {
             preference: mx.preference(),
             exchange: from_hname(mx.exchange()),
         },
-        HRData::SOA(soa) => RData::Soa(Soa {
+        HRData::SOA(soa) => RData::Soa(Box::new(Soa {
             mname: from_hname(soa.mname()),
             rname: from_hname(soa.rname()),
             serial: soa.serial(),
@@ -76,7 +76,7 @@ fn from_hrdata(data: &HRData) -> RData {
             retry: soa.retry() as u32,
             expire: soa.expire() as u32,
             minimum: soa.minimum(),
-        }),
+        })),
         HRData::TXT(txt) => RData::Txt(txt.iter().map(|s| s.to_vec()).collect()),
         other => {
             let mut octets = Vec::new();

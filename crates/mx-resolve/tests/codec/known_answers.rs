@@ -111,7 +111,7 @@ fn nxdomain_with_soa_gives_the_negative_ttl() {
         [record(
             "example.com",
             3600,
-            RData::Soa(Soa {
+            RData::Soa(Box::new(Soa {
                 mname: name("ns.icann.org"),
                 rname: name("noc.dns.icann.org"),
                 serial: 2024081463,
@@ -119,7 +119,7 @@ fn nxdomain_with_soa_gives_the_negative_ttl() {
                 retry: 3600,
                 expire: 1209600,
                 minimum: 300,
-            })
+            }))
         )]
     );
     // RFC 2308 section 5: the smaller of the SOA's TTL (3600) and its MINIMUM (300).

@@ -66,7 +66,7 @@ pub(crate) fn rdata(any_octets: bool) -> BoxedStrategy<(RecordType, RData)> {
         )),
         (n(), n(), any::<[u32; 5]>()).prop_map(|(mname, rname, v)| (
             RecordType::Soa,
-            RData::Soa(Soa {
+            RData::Soa(Box::new(Soa {
                 mname,
                 rname,
                 serial: v[0],
@@ -74,7 +74,7 @@ pub(crate) fn rdata(any_octets: bool) -> BoxedStrategy<(RecordType, RData)> {
                 retry: v[2],
                 expire: v[3],
                 minimum: v[4],
-            })
+            }))
         )),
         vec(vec(any::<u8>(), 0..=255), 1..4).prop_map(|s| (RecordType::Txt, RData::Txt(s))),
         (0u8..4, 0u8..2, 0u8..3, vec(any::<u8>(), 1..40)).prop_map(|(u, s, m, data)| {
