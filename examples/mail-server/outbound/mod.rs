@@ -119,6 +119,12 @@ pub(crate) struct Tuning {
     /// connection saying QUIT counts in no limit, a stop should be prompt, and a server that
     /// does not answer QUIT at once loses nothing when hung up on).
     pub(crate) quit_grace: Duration,
+    /// How many candidates one delivery may hold a session with (one that got past the
+    /// greeting and EHLO) before the recipients left wait for the next try: 2, Postfix's
+    /// `smtp_mx_session_limit`. Connections refused or cut before the handshake do not count.
+    /// Without it, ten mail exchangers that each accept and then stall would hold a delivery
+    /// for ten times the reply deadlines.
+    pub(crate) session_limit: usize,
 }
 
 impl Default for Tuning {
@@ -128,6 +134,7 @@ impl Default for Tuning {
             connect_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(10),
             quit_grace: Duration::from_secs(2),
+            session_limit: 2,
         }
     }
 }
@@ -282,7 +289,16 @@ impl Outbound {
         results: &mut [Option<RecipientResult>],
     ) {
         let mut last: Option<(Option<String>, String)> = None;
+        let limit = self.inner.settings.tuning.session_limit.max(1);
+        let mut sessions = 0;
         for (n, target) in targets.iter().enumerate() {
+            if sessions >= limit {
+                info!(
+                    sessions,
+                    "session limit of this delivery reached: the rest waits for the next try"
+                );
+                break;
+            }
             let open: Vec<usize> = message
                 .recipients
                 .iter()
@@ -295,7 +311,8 @@ impl Outbound {
             }
             match self.attempt(target, message, &open, results).await {
                 Ok(()) => break,
-                Err(failure) => {
+                Err((failure, established)) => {
+                    sessions += usize::from(established);
                     let remote = target.remote();
                     match n + 1 < targets.len() {
                         true => info!(%remote, reason = %failure.1, "trying the next candidate"),
@@ -323,15 +340,16 @@ impl Outbound {
     }
 
     /// One candidate: `Ok` when the recipients in `open` (positions in the message's
-    /// recipients) were all decided there, `Err((remote, why))` when the next candidate
-    /// should be tried for those left undecided.
+    /// recipients) were all decided there, `Err(((remote, why), established))` when the next
+    /// candidate should be tried for those left undecided; `established` when a session got
+    /// past its handshake (it counts toward [`Tuning::session_limit`]).
     async fn attempt(
         &self,
         target: &Target,
         message: &Message<'_>,
         open: &[usize],
         results: &mut [Option<RecipientResult>],
-    ) -> Result<(), (Option<String>, String)> {
+    ) -> Result<(), ((Option<String>, String), bool)> {
         let inner = &self.inner;
         let remote = target.remote();
         // A cached connection the server closed in the meantime fails before any reply: that
@@ -344,7 +362,7 @@ impl Outbound {
                 None => self
                     .open(target)
                     .await
-                    .map_err(|e| (Some(remote.clone()), e))?,
+                    .map_err(|e| ((Some(remote.clone()), e), false))?,
             };
             // Only the recipients still undecided: an earlier `LIMITS RCPTMAX` batch of a
             // cached connection lost later may have delivered some already.
@@ -397,7 +415,7 @@ impl Outbound {
                     }
                     return Ok(());
                 }
-                Some(broken) => return Err((Some(remote), broken.diagnostic)),
+                Some(broken) => return Err(((Some(remote), broken.diagnostic), true)),
             }
         }
     }

@@ -91,7 +91,12 @@ type Script = Box<dyn FnOnce(&mut Conn) + Send>;
 /// A peer on 127.0.0.1 that runs one script per connection, in the order they arrive (each
 /// on its own thread, so connections may overlap); joins with what each connection saw.
 fn scripted(scripts: Vec<Script>) -> (u16, JoinHandle<Vec<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    scripted_at("127.0.0.1:0", scripts)
+}
+
+/// [`scripted`] on the address `at` (another loopback address, or a given port).
+fn scripted_at(at: &str, scripts: Vec<Script>) -> (u16, JoinHandle<Vec<Vec<String>>>) {
+    let listener = TcpListener::bind(at).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let thread = std::thread::spawn(move || {
         let mut running = Vec::new();
@@ -491,4 +496,65 @@ fn starttls_injection_and_an_early_final_reply_never_deliver() {
     );
     drop(out);
     server.join().expect("server");
+}
+
+/// Three mail exchangers (on 127.0.0.1, .2 and .3, one port) that each complete the handshake,
+/// read MAIL and hang up. A delivery holds sessions with two of them at most (Postfix's
+/// `smtp_mx_session_limit`): the third is never contacted, and the recipient waits for the
+/// next try. Before the limit, every candidate was tried, each for up to the reply deadlines.
+#[test]
+fn a_delivery_holds_sessions_with_two_mail_exchangers_at_most() {
+    let Some(dns) = crate::dnsmasq::Dnsmasq::start(&[
+        "--mx-host=c.test,mx1.c.test,10".into(),
+        "--host-record=mx1.c.test,127.0.0.1".into(),
+        "--mx-host=c.test,mx2.c.test,20".into(),
+        "--host-record=mx2.c.test,127.0.0.2".into(),
+        "--mx-host=c.test,mx3.c.test,30".into(),
+        "--host-record=mx3.c.test,127.0.0.3".into(),
+    ]) else {
+        return;
+    };
+    let hang_up = || -> Script {
+        Box::new(|conn| {
+            conn.hello(&[]);
+            conn.line();
+        })
+    };
+    let (port, first) = scripted(vec![hang_up()]);
+    let (_, second) = scripted_at(&format!("127.0.0.2:{port}"), vec![hang_up()]);
+    let third = TcpListener::bind(("127.0.0.3", port)).expect("bind the third");
+    third.set_nonblocking(true).expect("nonblocking");
+    let dns_addr = dns.addr.to_string();
+    let port_text = port.to_string();
+    let args = ["--mx-port", port_text.as_str(), "--dns", dns_addr.as_str()];
+    let options = match options::parse(args.iter().copied()) {
+        Ok(options::Parsed::Run(options)) => options,
+        other => panic!("{other:?}"),
+    };
+    let out = Outbound::with_tuning(&options, Tuning::default()).expect("outbound");
+    let spool = TempDir::new("outbound-hostile");
+    let rt = runtime();
+    let mut job = job(spool.path(), "c", &["bob@c.test"]);
+    job.domain = "c.test".to_owned();
+    let results = rt.block_on(out.deliver(&job));
+    match &results[..] {
+        [RecipientResult::Temporary { remote, .. }] => {
+            assert_eq!(
+                remote.as_deref(),
+                Some(&*format!("mx2.c.test[127.0.0.2]:{port}"))
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    rt.block_on(out.shut_down());
+    for seen in [first.join().expect("first"), second.join().expect("second")] {
+        assert!(
+            seen[0].iter().any(|l| l.starts_with("MAIL FROM:")),
+            "{seen:?}"
+        );
+    }
+    match third.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the third mail exchanger was contacted: {other:?}"),
+    }
 }
