@@ -195,9 +195,11 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The envelope files of the queue.
 fn queued(data: &Path) -> Vec<String> {
+    // Not the hidden `.<id>.tmp.*` file of an envelope update the worker is writing.
     files(&data.join("queue/env"))
         .into_iter()
         .map(|(name, _)| name)
+        .filter(|name| !name.starts_with('.'))
         .collect()
 }
 
