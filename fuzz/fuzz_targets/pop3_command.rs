@@ -18,7 +18,7 @@ fn one_line(out: &BytesMut) -> &[u8] {
 fuzz_target!(|line: &[u8]| {
     if let Ok(command) = Command::parse(line) {
         let mut out = BytesMut::new();
-        command.encode(&mut out);
+        command.encode(&mut out).expect("a parsed command encodes");
         let again = Command::parse(one_line(&out)).expect("an encoded command parses");
         assert_eq!(again, command);
     }

@@ -7,7 +7,7 @@ use std::fmt;
 use bytes::BytesMut;
 use mail_wire::Secret;
 
-use crate::error::CommandError;
+use crate::error::{CommandError, ValueError};
 
 /// The longest command line a client may send: 255 octets including CRLF (RFC 2449
 /// section 4). An `AUTH` continuation line is exempt (RFC 5034 section 4).
@@ -23,7 +23,7 @@ pub const MAX_COMMAND_LINE: usize = 255;
 /// let command = Command::parse(b"TOP 3 10").unwrap();
 /// assert_eq!(command, Command::Top { message: 3, lines: 10 });
 /// let mut wire = BytesMut::new();
-/// command.encode(&mut wire);
+/// command.encode(&mut wire).unwrap();
 /// assert_eq!(&wire[..], b"TOP 3 10\r\n");
 /// assert_eq!(format!("{:?}", Command::parse(b"PASS hunter2").unwrap()), "Pass(Secret([REDACTED]))");
 /// ```
@@ -133,9 +133,80 @@ impl<'a> Command<'a> {
         crate::parse::command::command(line)
     }
 
-    /// Writes the command and its CRLF.
-    pub fn encode(&self, out: &mut BytesMut) {
+    /// Writes the command and its CRLF, after [`Command::check`]: a command whose arguments
+    /// would not parse back to themselves writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Command::check`].
+    pub fn encode(&self, out: &mut BytesMut) -> Result<(), ValueError> {
+        self.check()?;
         crate::encode::command::command(self, out);
+        Ok(())
+    }
+
+    /// Checks that the arguments can go on the command line and parse back to themselves:
+    /// no argument is empty, none holds a control octet (a CR or LF would cut the line and
+    /// send the rest as a command of its own), the one-word arguments (`USER`, `APOP` name,
+    /// `AUTH` mechanism and initial response, `LANG`) hold no space, the `APOP` digest is 32
+    /// hex digits and the `AUTH` mechanism 1 to 20 letters, digits, `-` or `_`. The length
+    /// of the line is the receiving server's business ([`MAX_COMMAND_LINE`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::Length`] for an empty or over-long argument, [`ValueError::Octet`] with
+    /// the offset of the first refused octet in its argument.
+    pub fn check(&self) -> Result<(), ValueError> {
+        fn text(arg: &str) -> Result<(), ValueError> {
+            if arg.is_empty() {
+                return Err(ValueError::Length { limit: usize::MAX });
+            }
+            match arg.bytes().position(|b| b < 0x20 || b == 0x7f) {
+                Some(offset) => Err(ValueError::Octet { offset }),
+                None => Ok(()),
+            }
+        }
+        fn word(arg: &str) -> Result<(), ValueError> {
+            text(arg)?;
+            match arg.find(' ') {
+                Some(offset) => Err(ValueError::Octet { offset }),
+                None => Ok(()),
+            }
+        }
+        match self {
+            Command::User(name) => word(name),
+            Command::Pass(password) => text(password.expose()),
+            Command::Apop { name, digest } => {
+                word(name)?;
+                if let Some(offset) = digest.bytes().position(|b| !b.is_ascii_hexdigit()) {
+                    return Err(ValueError::Octet { offset });
+                }
+                if digest.len() != 32 {
+                    return Err(ValueError::Length { limit: 32 });
+                }
+                Ok(())
+            }
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => {
+                if let Some(offset) = mechanism
+                    .bytes()
+                    .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                {
+                    return Err(ValueError::Octet { offset });
+                }
+                if mechanism.is_empty() || mechanism.len() > 20 {
+                    return Err(ValueError::Length { limit: 20 });
+                }
+                match initial_response {
+                    Some(initial) => word(initial.expose()),
+                    None => Ok(()),
+                }
+            }
+            Command::Lang(Some(range)) => word(range),
+            _ => Ok(()),
+        }
     }
 
     /// The keyword, upper case.

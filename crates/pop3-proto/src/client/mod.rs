@@ -419,7 +419,11 @@ impl Client {
     /// Queues a command line for the wire.
     fn send(&mut self, command: Command<'_>, awaiting: Awaiting) {
         let mut line = BytesMut::new();
-        command.encode(&mut line);
+        // The machine builds its commands from numbers and from credentials checked before
+        // login, so this refuses nothing; were it to, nothing half-written may go out.
+        if command.encode(&mut line).is_err() {
+            return self.fail(SessionError::UnsendableCredentials);
+        }
         let line = line.freeze();
         self.out.push_back(match command {
             Command::Pass(_) => Transmit::Secret(line),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use mail_wire::sasl::Mechanism;
 
 use crate::command::MAX_COMMAND_LINE;
+use crate::error::ValueError;
 
 /// The longest `AUTH` command line accepted while SASL is offered: 12,288 octets, room for a
 /// large initial response (RFC 5034 section 4 exempts SASL responses from the 255-octet
@@ -108,6 +109,70 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Checks the texts the server puts on the wire (`greeting`, `apop_timestamp`, `expire`,
+    /// `implementation`, `languages`): none may hold a control octet, since a CR or LF would
+    /// end the line early and make the rest a response of its own. [`Server::new`] does not
+    /// refuse such a configuration: it sends each control octet as a space, so a text can
+    /// never inject a line; call this to refuse instead.
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::Octet`] with the offset of the first control octet in its text.
+    ///
+    /// [`Server::new`]: crate::server::Server::new
+    pub fn check(&self) -> Result<(), ValueError> {
+        self.texts().try_for_each(
+            |text| match text.bytes().position(|b| b < 0x20 || b == 0x7f) {
+                Some(offset) => Err(ValueError::Octet { offset }),
+                None => Ok(()),
+            },
+        )
+    }
+
+    /// The configuration with every control octet of its wire texts made a space.
+    pub(crate) fn sanitised(mut self) -> Self {
+        fn clean(text: &mut String) {
+            if text.bytes().any(|b| b < 0x20 || b == 0x7f) {
+                *text = text
+                    .chars()
+                    .map(|c| if c.is_ascii_control() { ' ' } else { c })
+                    .collect();
+            }
+        }
+        clean(&mut self.greeting);
+        for text in [
+            self.apop_timestamp.as_mut(),
+            self.expire.as_mut(),
+            self.implementation.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clean(text);
+        }
+        for (tag, description) in &mut self.languages {
+            clean(tag);
+            clean(description);
+        }
+        self
+    }
+
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(self.greeting.as_str()),
+            self.apop_timestamp.as_deref(),
+            self.expire.as_deref(),
+            self.implementation.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(
+            self.languages
+                .iter()
+                .flat_map(|(tag, description)| [tag.as_str(), description.as_str()]),
+        )
+    }
+
     /// Port 995: implicit TLS, no STLS.
     pub fn pop3s() -> Self {
         ServerConfig {

@@ -251,8 +251,10 @@ impl fmt::Debug for Server {
 }
 
 impl Server {
-    /// Starts a session at `now`; the greeting is queued at once.
+    /// Starts a session at `now`; the greeting is queued at once. A control octet in a text
+    /// of the configuration goes out as a space ([`ServerConfig::check`] refuses instead).
     pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let config = config.sanitised();
         let mut server = Server {
             framer: LineFramer::new(config.max_line_len).with_bare_lf(BareLf::Reject),
             input: BytesMut::new(),

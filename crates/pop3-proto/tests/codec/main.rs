@@ -124,7 +124,7 @@ proptest! {
     #[test]
     fn commands_round_trip(command in command()) {
         let mut wire = BytesMut::new();
-        command.encode(&mut wire);
+        command.encode(&mut wire).unwrap();
         prop_assert!(wire.ends_with(b"\r\n"));
         let parsed = Command::parse(&wire[..wire.len() - 2]).unwrap();
         prop_assert_eq!(parsed, command);
@@ -165,4 +165,61 @@ proptest! {
         let _ = ScanListing::parse(&bytes);
         let _ = UidListing::parse(&bytes);
     }
+}
+
+#[test]
+fn commands_that_would_not_parse_back_are_refused_and_write_nothing() {
+    use pop3_proto::ValueError;
+    let refused = [
+        (
+            Command::User("alice\r\nDELE 1"),
+            ValueError::Octet { offset: 5 },
+        ),
+        (Command::User("two words"), ValueError::Octet { offset: 3 }),
+        (Command::User(""), ValueError::Length { limit: usize::MAX }),
+        (
+            Command::Pass(Secret::new("pw\nQUIT".into())),
+            ValueError::Octet { offset: 2 },
+        ),
+        (
+            Command::Apop {
+                name: "alice",
+                digest: "c4c9334bac560ecc979e58001b3e22f",
+            },
+            ValueError::Length { limit: 32 },
+        ),
+        (
+            Command::Apop {
+                name: "alice",
+                digest: "c4c9334bac560ecc979e58001b3e22fz",
+            },
+            ValueError::Octet { offset: 31 },
+        ),
+        (
+            Command::Auth {
+                mechanism: "PLAIN\r\n",
+                initial_response: None,
+            },
+            ValueError::Octet { offset: 5 },
+        ),
+        (
+            Command::Auth {
+                mechanism: "PLAIN",
+                initial_response: Some(Secret::new("AGFsaWNl AA==".into())),
+            },
+            ValueError::Octet { offset: 8 },
+        ),
+        (Command::Lang(Some("en\r")), ValueError::Octet { offset: 2 }),
+    ];
+    for (command, error) in refused {
+        let mut wire = BytesMut::new();
+        assert_eq!(command.check(), Err(error), "{command:?}");
+        assert_eq!(command.encode(&mut wire), Err(error), "{command:?}");
+        assert!(wire.is_empty(), "{command:?} wrote {wire:?}");
+    }
+    let mut wire = BytesMut::new();
+    Command::Pass(Secret::new("two words".into()))
+        .encode(&mut wire)
+        .unwrap();
+    assert_eq!(&wire[..], b"PASS two words\r\n");
 }

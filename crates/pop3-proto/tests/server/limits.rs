@@ -304,3 +304,25 @@ fn a_sasl_response_over_the_limit_fails_the_login() {
         }
     )));
 }
+
+#[test]
+fn configured_texts_cannot_inject_lines() {
+    let clock = SimClock::new();
+    let mut config = config();
+    config.greeting = "ready\r\n+OK injected".into();
+    config.implementation = Some("sansmail\r\nUSER".into());
+    assert_eq!(
+        config.check(),
+        Err(pop3_proto::ValueError::Octet { offset: 5 })
+    );
+    let mut server = Server::new(config, clock.now());
+    assert_eq!(drain(&mut server), "+OK ready  +OK injected\r\n");
+    let mut clean = ServerConfig::default();
+    clean.languages = vec![("en".into(), "English".into())];
+    assert_eq!(clean.check(), Ok(()));
+    clean.languages.push(("i-default\n".into(), "x".into()));
+    assert_eq!(
+        clean.check(),
+        Err(pop3_proto::ValueError::Octet { offset: 9 })
+    );
+}
