@@ -1,0 +1,1 @@
+//! tokio-util codecs (being written)

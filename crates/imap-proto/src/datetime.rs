@@ -1,0 +1,1 @@
+//! datetime (being written)
