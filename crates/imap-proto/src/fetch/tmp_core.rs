@@ -26,7 +26,7 @@ pub enum AString<'a> {
     Atom(AtomExt<'a>),
     String(IString<'a>),
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct NString<'a>(pub Option<IString<'a>>);
 
 impl<'a> IString<'a> {
@@ -59,6 +59,12 @@ impl<'a> IString<'a> {
                 mode: l.mode,
             }),
         }
+    }
+    pub(crate) fn read_lenient(r: &mut Reader<'a>) -> PResult<Self> {
+        if r.quirks.nil_as_string && r.keyword("NIL") {
+            return Ok(IString::Quoted(Quoted(Cow::Borrowed(&[]))));
+        }
+        Self::read(r)
     }
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
@@ -176,6 +182,9 @@ impl Encode for AString<'_> {
 }
 
 impl<'a> NString<'a> {
+    pub fn data(&self) -> Option<&[u8]> {
+        self.0.as_ref().map(IString::data)
+    }
     pub fn into_static(self) -> NString<'static> {
         NString(self.0.map(IString::into_static))
     }
@@ -193,6 +202,112 @@ impl Encode for NString<'_> {
         match &self.0 {
             Some(s) => s.encode(w),
             None => w.raw(b"NIL"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FlagFetch<'a>(Cow<'a, str>);
+impl<'a> FlagFetch<'a> {
+    pub fn into_static(self) -> FlagFetch<'static> {
+        FlagFetch(Cow::Owned(self.0.into_owned()))
+    }
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let start = r.pos();
+        r.eat(b'\\');
+        r.atom()?;
+        Ok(FlagFetch(Cow::Borrowed(
+            std::str::from_utf8(&r.input()[start..r.pos()]).unwrap_or(""),
+        )))
+    }
+}
+impl Encode for FlagFetch<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(self.0.as_bytes())
+    }
+}
+pub(crate) fn read_flag_fetch_list<'a>(
+    r: &mut Reader<'a>,
+) -> PResult<crate::list::List<FlagFetch<'a>>> {
+    r.expect(b'(', "(")?;
+    let mut l = crate::list::List::new();
+    if r.eat(b')') {
+        return Ok(l);
+    }
+    loop {
+        l.push(FlagFetch::read(r)?);
+        if !r.eat(b' ') {
+            break;
+        }
+    }
+    r.expect(b')', ")")?;
+    Ok(l)
+}
+pub(crate) fn write_paren_list<T: Encode>(w: &mut Writer, items: &[T]) {
+    w.byte(b'(');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            w.sp();
+        }
+        x.encode(w);
+    }
+    w.byte(b')');
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateTime([u8; 26]);
+impl DateTime {
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        r.expect(b'"', "date-time")?;
+        let d = r.take(26, "date-time")?;
+        r.expect(b'"', "date-time")?;
+        let mut a = [0u8; 26];
+        a.copy_from_slice(d);
+        Ok(DateTime(a))
+    }
+}
+impl Encode for DateTime {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'"');
+        w.raw(&self.0);
+        w.byte(b'"');
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NString8<'a> {
+    NString(NString<'a>),
+    Literal8(Cow<'a, [u8]>),
+}
+impl<'a> NString8<'a> {
+    pub fn data(&self) -> Option<&[u8]> {
+        match self {
+            NString8::NString(n) => n.data(),
+            NString8::Literal8(l) => Some(l),
+        }
+    }
+    pub fn into_static(self) -> NString8<'static> {
+        match self {
+            NString8::NString(n) => NString8::NString(n.into_static()),
+            NString8::Literal8(l) => NString8::Literal8(Cow::Owned(l.into_owned())),
+        }
+    }
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        if r.eat(b'~') {
+            r.expect(b'{', "{")?;
+            let n = r.number()? as usize;
+            r.expect(b'}', "}")?;
+            r.crlf()?;
+            return Ok(NString8::Literal8(Cow::Borrowed(r.take(n, "literal8")?)));
+        }
+        NString::read(r).map(NString8::NString)
+    }
+}
+impl Encode for NString8<'_> {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            NString8::NString(n) => n.encode(w),
+            NString8::Literal8(l) => w.literal(l, LiteralMode::Sync, true),
         }
     }
 }
