@@ -3,7 +3,7 @@
 
 use super::envelope::Envelope;
 use super::number_u64;
-use super::tmp_core::{IString, NString};
+use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::ValidationError;
 use crate::list::List;

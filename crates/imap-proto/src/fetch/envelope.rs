@@ -1,7 +1,7 @@
 //! The `ENVELOPE` FETCH item: RFC 3501 section 7.4.2 and RFC 9051 section 7.5.2 (`envelope`,
 //! `address`).
 
-use super::tmp_core::NString;
+use crate::core::NString;
 use crate::encode::{Encode, Writer};
 use crate::parse::{PResult, Reader};
 

@@ -7,7 +7,6 @@ mod body;
 mod envelope;
 #[allow(dead_code)] // the request-side readers are called by the command parser (other branch)
 mod section;
-mod tmp_core;
 
 pub use body::{
     BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, ExtensionList,
@@ -21,12 +20,14 @@ pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
+use crate::core::{NString, NString8};
+use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
+use crate::flag::{FlagFetch, read_flag_fetch_list, write_list};
 use crate::list::List;
 use crate::parse::{PResult, Quirks, Reader};
 use std::num::{NonZeroU32, NonZeroU64};
-use tmp_core::{DateTime, FlagFetch, NString, NString8, read_flag_fetch_list, write_paren_list};
 
 /// One `msg-att` item of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -261,7 +262,7 @@ impl Encode for MessageDataItem<'_> {
         match self {
             M::Flags(f) => {
                 w.raw(b"FLAGS ");
-                write_paren_list(w, f);
+                write_list(w, f);
             }
             M::Uid(u) => {
                 w.raw(b"UID ");
@@ -359,7 +360,7 @@ pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<List<MessageDataIt
 
 /// Write the parenthesised `msg-att` list.
 pub fn encode_msg_att(items: &[MessageDataItem<'_>], w: &mut Writer) {
-    write_paren_list(w, items);
+    write_list(w, items);
 }
 
 /// Parse a whole `msg-att` list, `(FLAGS (\Seen) UID 4 ...)`, the part of a

@@ -3,7 +3,7 @@
 //! `section-part`, `section-text`, `header-list`), RFC 9051 the same, RFC 3516
 //! (`section-binary`).
 
-use super::tmp_core::AString;
+use crate::core::AString;
 use crate::encode::{Encode, Writer};
 use crate::error::ValidationError;
 use crate::list::List;
