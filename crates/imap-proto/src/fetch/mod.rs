@@ -5,7 +5,6 @@
 
 mod body;
 mod envelope;
-#[allow(dead_code)] // the request-side readers are called by the command parser (other branch)
 mod section;
 
 pub use body::{
@@ -126,6 +125,11 @@ fn encode_origin(origin: Option<u32>, w: &mut Writer) {
 }
 
 impl<'a> MessageDataItem<'a> {
+    /// Parse `input`, which must be exactly one item (`UID 4`), accepting `quirks`.
+    pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, ParseError> {
+        parse_whole_with(input, quirks, Self::read)
+    }
+
     /// One `msg-att-dynamic` or `msg-att-static` item.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         let start = r.pos();
@@ -370,12 +374,23 @@ pub fn parse_msg_att(
     input: &[u8],
     quirks: Quirks,
 ) -> Result<List<MessageDataItem<'_>>, ParseError> {
+    parse_whole_with(input, quirks, read_msg_att)
+}
+
+/// Parse all of `input` with `read` under `quirks`; bytes after the value are an error at
+/// their offset.
+fn parse_whole_with<'a, T>(
+    input: &'a [u8],
+    quirks: Quirks,
+    read: impl FnOnce(&mut Reader<'a>) -> PResult<T>,
+) -> Result<T, ParseError> {
     let mut r = Reader::new(input, quirks);
-    let items = read_msg_att(&mut r)?;
-    if !r.is_empty() {
-        return Err(r.error("end of msg-att"));
+    let value = read(&mut r)?;
+    if r.is_empty() {
+        Ok(value)
+    } else {
+        Err(r.error("end of input"))
     }
-    Ok(items)
 }
 
 #[cfg(test)]
