@@ -261,6 +261,17 @@ impl<'a> Quoted<'a> {
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
+        // Fast path, one pass: printable ASCII without escapes up to the closing quote (most
+        // quoted strings on the wire). Anything else is scanned again by the general loop.
+        for (n, &b) in rest.iter().enumerate() {
+            if b == b'"' {
+                r.take(n + 1, "'\"'")?;
+                return Ok(Quoted(Cow::Borrowed(&rest[..n])));
+            }
+            if !(0x20..0x7f).contains(&b) || b == b'\\' {
+                break;
+            }
+        }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
         loop {
