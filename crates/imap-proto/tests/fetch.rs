@@ -397,10 +397,8 @@ mod round_trips {
             .boxed()
     }
 
-    fn params() -> BoxedStrategy<List<(IString<'static>, IString<'static>)>> {
-        proptest::collection::vec((istring(), istring()), 0..6)
-            .prop_map(List::from)
-            .boxed()
+    fn params() -> BoxedStrategy<Vec<(IString<'static>, IString<'static>)>> {
+        proptest::collection::vec((istring(), istring()), 0..6).boxed()
     }
 
     fn body_extension() -> BoxedStrategy<BodyExtension<'static>> {
@@ -416,13 +414,9 @@ mod round_trips {
     }
 
     fn tail() -> BoxedStrategy<Option<DispositionTail<'static>>> {
-        let disposition =
-            proptest::option::of((istring(), params()).prop_map(|(kind, parameters)| {
-                Disposition {
-                    kind,
-                    parameters: parameters.into_vec(),
-                }
-            }));
+        let disposition = proptest::option::of(
+            (istring(), params()).prop_map(|(kind, parameters)| Disposition { kind, parameters }),
+        );
         let location = proptest::option::of(
             (nstring(), proptest::collection::vec(body_extension(), 0..3)).prop_map(
                 |(location, extensions)| LocationTail {
@@ -616,7 +610,7 @@ mod round_trips {
             body().prop_map(|b| M::BodyStructure(Box::new(b))),
             (section(), proptest::option::of(any::<u32>()), nstring()).prop_map(
                 |(section, origin, data)| M::BodySection {
-                    section,
+                    section: section.map(Box::new),
                     origin,
                     data
                 }
