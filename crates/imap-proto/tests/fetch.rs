@@ -682,6 +682,33 @@ mod round_trips {
             prop_assert_eq!(Partial::parse(&p.to_bytes()).unwrap(), p);
         }
 
+        /// The quoted strings of FETCH data go through the word-at-a-time scan of
+        /// `Quoted::read`: it must accept exactly what the byte-wise rules accept.
+        #[test]
+        fn quoted_scan_agrees_with_the_grammar(content in proptest::collection::vec(
+            prop_oneof![8 => 0x20u8..0x7f, 1 => 1u8..=0xff],
+            0..40,
+        )) {
+            let mut wire = vec![b'"'];
+            for &b in &content {
+                if b == b'"' || b == b'\\' {
+                    wire.push(b'\\');
+                }
+                wire.push(b);
+            }
+            wire.push(b'"');
+            let parsed = imap_proto::core::Quoted::parse(&wire);
+            let forbidden = content.iter().position(|&b| b == b'\r' || b == b'\n');
+            let utf8 = std::str::from_utf8(&content).is_ok();
+            match parsed {
+                Ok(q) => {
+                    prop_assert!(forbidden.is_none() && utf8);
+                    prop_assert_eq!(q.data(), &content[..]);
+                }
+                Err(_) => prop_assert!(forbidden.is_some() || !utf8),
+            }
+        }
+
         #[test]
         fn garbage_never_panics(input in proptest::collection::vec(
             prop_oneof![
