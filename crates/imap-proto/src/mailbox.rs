@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-use crate::core::{AString, IString, fail, parse_whole};
+use crate::core::{AString, IString, class_table, fail, parse_whole, run_len};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
 use crate::parse::{PResult, Reader, is_atom_char};
@@ -162,6 +162,8 @@ pub(crate) const fn is_list_char(b: u8) -> bool {
     is_atom_char(b) || matches!(b, b'%' | b'*' | b']')
 }
 
+static LIST_CHARS: [bool; 256] = class_table!(is_list_char);
+
 /// `list-mailbox = 1*list-char / string` (RFC 3501 section 9): the pattern of LIST and LSUB,
 /// where `%` and `*` are wildcards.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -233,7 +235,8 @@ impl<'a> ListMailbox<'a> {
         if matches!(r.peek(), Some(b'"' | b'{')) {
             return IString::read(r).map(ListMailbox::String);
         }
-        let t = r.take_while(is_list_char);
+        let n = run_len(r.rest(), &LIST_CHARS);
+        let t = r.take(n, "list-mailbox")?;
         if t.is_empty() {
             return Err(fail(r, "list-mailbox"));
         }
