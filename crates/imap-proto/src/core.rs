@@ -778,9 +778,11 @@ impl<'a> NString8<'a> {
         if r.peek() == Some(b'~') {
             return Literal8::read(r).map(NString8::Literal8);
         }
+        let start = r.pos();
         match NString::read(r) {
             Ok(n) => Ok(NString8::NString(n)),
-            Err(e) if e.offset() == r.pos() && e.kind() == ErrorKind::Syntax => {
+            // nothing matched at all: name both alternatives
+            Err(e) if e.offset() == start && r.pos() == start && e.kind() == ErrorKind::Syntax => {
                 Err(r.error("nstring or literal8"))
             }
             Err(e) => Err(e),
@@ -1254,6 +1256,15 @@ mod tests {
         assert_eq!(known(b"NIL", NString8::parse).data(), None);
         assert_eq!(known(b"\"a\"", NString8::parse).data(), Some(&b"a"[..]));
         assert_eq!(err(NString8::parse(b"x")), (0, Syntax));
+        assert_eq!(
+            NString8::parse(b"x").unwrap_err().expected(),
+            "nstring or literal8"
+        );
+        let e = NString8::parse(b"{5}\r\na").unwrap_err();
+        assert_eq!(
+            (e.offset(), e.kind(), e.expected()),
+            (0, Incomplete, "literal data")
+        );
         assert_eq!(err(NString8::parse(b"\"a")), (2, Incomplete));
     }
 

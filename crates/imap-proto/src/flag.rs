@@ -128,7 +128,8 @@ impl<'a> Flag<'a> {
 fn read_atom<'a>(r: &mut Reader<'a>, expected: &'static str) -> PResult<Atom<'a>> {
     let at = r.pos();
     Atom::read(r).map_err(|e| {
-        if e.offset() == at {
+        // nothing consumed: name the rule of the caller
+        if e.offset() == at && r.pos() == at {
             fail(r, expected)
         } else {
             e

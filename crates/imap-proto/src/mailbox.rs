@@ -117,7 +117,8 @@ impl<'a> Mailbox<'a> {
         match AString::read(r) {
             Ok(a) if is_inbox(a.data()) => Ok(Mailbox::Inbox),
             Ok(a) => Ok(Mailbox::Other(a)),
-            Err(e) if e.offset() == start => Err(fail(r, "mailbox")),
+            // nothing consumed: name the rule
+            Err(e) if e.offset() == start && r.pos() == start => Err(fail(r, "mailbox")),
             Err(e) => Err(e),
         }
     }
@@ -532,6 +533,13 @@ mod tests {
             ErrorKind::Incomplete
         );
         assert_eq!(Mailbox::parse(b"\"a").unwrap_err().offset(), 2);
+        let e = Mailbox::parse(b"(").unwrap_err();
+        assert_eq!((e.offset(), e.expected()), (0, "mailbox"));
+        let e = Mailbox::parse(b"{10}\r\nabc").unwrap_err();
+        assert_eq!(
+            (e.offset(), e.kind(), e.expected()),
+            (0, ErrorKind::Incomplete, "literal data")
+        );
     }
 
     #[test]
