@@ -13,6 +13,28 @@
 //! [`IString::from_bytes`] and [`AString::from_bytes`] choose the form: an atom when every byte
 //! is an `ASTRING-CHAR` (for `astring`), a quoted string when the content is valid UTF-8
 //! without CR, LF or NUL and at most [`QUOTED_MAX`] octets long, else a synchronising literal.
+//!
+//! ```
+//! use imap_proto::core::{AString, IString, Literal, LiteralMode};
+//! use imap_proto::{Encode, ErrorKind};
+//!
+//! // The encoder picks the form: atom, quoted string or literal.
+//! assert_eq!(AString::from_bytes(&b"fred"[..]).unwrap().to_bytes(), b"fred");
+//! assert_eq!(AString::from_bytes(&b"my \"pw\""[..]).unwrap().to_bytes(), br#""my \"pw\"""#);
+//! let multi_line = IString::from_bytes(&b"a\r\nb"[..]).unwrap();
+//! let encoded = multi_line.encoded();
+//! assert_eq!(encoded.as_bytes(), b"{4}\r\na\r\nb");
+//! assert_eq!(encoded.wait_points(), &[5]); // wait for "+ ..." before the data
+//!
+//! // Parsing borrows, and a literal cannot claim more than the input holds.
+//! let s = AString::parse(b"{5}\r\nhello").unwrap();
+//! assert_eq!(s.data(), b"hello");
+//! let e = Literal::parse(b"{4000000000}\r\nabc").unwrap_err();
+//! assert_eq!((e.offset(), e.kind()), (0, ErrorKind::Incomplete));
+//!
+//! // A value that would not encode to itself cannot be built.
+//! assert!(Literal::new(&b"nul\0"[..], LiteralMode::Sync).is_err());
+//! ```
 
 use std::borrow::Cow;
 

@@ -4,6 +4,19 @@
 //!
 //! Reading keeps a name's bytes as they came (a server answers a name that is not valid
 //! modified UTF-7 with `NO`, not with a syntax error); [`Mailbox::to_utf8`] decodes it.
+//!
+//! ```
+//! use imap_proto::Encode;
+//! use imap_proto::mailbox::{Mailbox, utf7};
+//!
+//! let name = "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}";
+//! let m = Mailbox::from_utf8(name, false).unwrap();
+//! assert_eq!(m.to_bytes(), b"~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+//! assert_eq!(m.to_utf8().unwrap(), name);
+//! assert_eq!(Mailbox::parse(b"inbox").unwrap(), Mailbox::Inbox);
+//! assert_eq!(utf7::encode("Tom & Jerry"), "Tom &- Jerry");
+//! assert!(utf7::decode(b"&AGE-").is_err()); // "a" must stand for itself
+//! ```
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
