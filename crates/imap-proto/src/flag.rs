@@ -29,6 +29,24 @@ use crate::parse::{PResult, Reader};
 /// The system flags in [`Flag`]'s order, then `\Recent` (only in [`FlagFetch`]).
 const SYSTEM_FLAGS: [&str; 6] = ["Answered", "Flagged", "Deleted", "Seen", "Draft", "Recent"];
 
+/// The index in [`SYSTEM_FLAGS`] of a system flag's name in any case: one comparison, chosen
+/// by the length (this runs for every flag of every FETCH response).
+fn system_flag(name: &str) -> Option<usize> {
+    let i = match name.len() {
+        8 => 0,
+        7 if name.as_bytes().first().is_some_and(|b| b | 0x20 == b'f') => 1,
+        7 => 2,
+        4 => 3,
+        5 => 4,
+        6 => 5,
+        _ => return None,
+    };
+    SYSTEM_FLAGS
+        .get(i)
+        .filter(|n| n.eq_ignore_ascii_case(name))
+        .map(|_| i)
+}
+
 fn system_index(name: &str, names: &[&str]) -> Option<usize> {
     names.iter().position(|n| n.eq_ignore_ascii_case(name))
 }
@@ -75,7 +93,7 @@ impl<'a> Flag<'a> {
     }
 
     fn from_extension(a: Atom<'a>) -> Self {
-        match system_index(a.as_str(), &SYSTEM_FLAGS[..5]) {
+        match system_flag(a.as_str()) {
             Some(0) => Flag::Answered,
             Some(1) => Flag::Flagged,
             Some(2) => Flag::Deleted,
@@ -93,7 +111,7 @@ impl<'a> Flag<'a> {
             Flag::Seen => FlagKey::System(3),
             Flag::Draft => FlagKey::System(4),
             Flag::Keyword(a) => FlagKey::Keyword(a.as_str()),
-            Flag::Extension(a) => match system_index(a.as_str(), &SYSTEM_FLAGS) {
+            Flag::Extension(a) => match system_flag(a.as_str()) {
                 Some(i) => FlagKey::System(i),
                 None => FlagKey::Extension(a.as_str()),
             },
