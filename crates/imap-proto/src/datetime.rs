@@ -415,6 +415,14 @@ mod tests {
         assert_eq!(e("\"17-Jul-1996 02:44:25 +0000"), (27, Incomplete));
         assert_eq!(e("\"17-Jul-1996 02:44"), (18, Incomplete));
         assert_eq!(e("\"17-Jul-1996T02:44:25 +0000\""), (12, Syntax));
+        assert_eq!(e("\" x-Jul-1996 02:44:25 +0000\""), (2, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02.44:25 +0000\""), (15, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44.25 +0000\""), (18, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25+0000\""), (21, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0000x"), (27, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0000\" "), (28, Syntax));
+        assert_eq!(e("\"17-Jly-1996 02:44:25 +0000\""), (4, Syntax));
+        assert_eq!(e(""), (0, Incomplete));
         let d = Date::new(2024, 2, 29).unwrap();
         assert!(DateTime::new(d, 24, 0, 0, 0).is_err());
         assert!(DateTime::new(d, 0, 60, 0, 0).is_err());

@@ -641,6 +641,13 @@ mod tests {
         assert_eq!(MailboxAttribute::new("junk").unwrap().name(), "Junk");
         assert!(MailboxAttribute::new("a b").is_err());
         assert_eq!(err(MailboxAttribute::parse(b"Sent")), (0, Syntax));
+        assert_eq!(err(MailboxAttribute::parse(b"\\(")), (1, Syntax));
+        assert_eq!(err(MailboxAttribute::parse(b"\\")), (1, Incomplete));
+        assert_eq!(err(MailboxAttribute::parse(b"")), (0, Incomplete));
+        assert_eq!(
+            err(MailboxAttribute::parse_list(b"(\\Sent")),
+            (6, Incomplete)
+        );
         assert_eq!(
             err(MailboxAttribute::parse_list(b"(\\Sent foo)")),
             (7, Syntax)
