@@ -90,16 +90,22 @@ fn ascii<'a>(bytes: &'a [u8], at: usize, expected: &'static str) -> PResult<&'a 
 }
 
 /// Check that `seg` (starting at offset `base`) holds no NUL, CR or LF and is UTF-8; the error
-/// points at the first offending byte.
-fn check_text(seg: &[u8], base: usize, expected: &'static str) -> PResult<()> {
+/// points at the first offending byte. With `open_end` (`seg` runs to the end of the input) a
+/// UTF-8 sequence cut by the end is [`ErrorKind::Incomplete`].
+fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -> PResult<()> {
     let bad = memchr::memchr3(0, b'\r', b'\n', seg);
     let head = bad.map_or(seg, |p| &seg[..p]);
     if !head.is_ascii() {
         if let Err(e) = std::str::from_utf8(head) {
+            let cut = open_end && bad.is_none() && e.error_len().is_none();
             return Err(ParseError::new(
                 base + e.valid_up_to(),
                 expected,
-                ErrorKind::Encoding,
+                if cut {
+                    ErrorKind::Incomplete
+                } else {
+                    ErrorKind::Encoding
+                },
             ));
         }
     }
@@ -320,7 +326,7 @@ impl<'a> Quoted<'a> {
         loop {
             let tail = rest.get(i..).unwrap_or(&[]);
             let Some(j) = memchr::memchr2(b'"', b'\\', tail) else {
-                check_text(tail, base + i, "QUOTED-CHAR")?;
+                check_text(tail, base + i, "QUOTED-CHAR", true)?;
                 return Err(ParseError::new(
                     base + rest.len(),
                     "'\"'",
@@ -328,7 +334,7 @@ impl<'a> Quoted<'a> {
                 ));
             };
             let seg = &tail[..j];
-            check_text(seg, base + i, "QUOTED-CHAR")?;
+            check_text(seg, base + i, "QUOTED-CHAR", false)?;
             let end = i + j;
             if tail[j] == b'"' {
                 r.take(end + 1, "'\"'")?;
@@ -881,6 +887,14 @@ impl<'a> Text<'a> {
             (Err(e), Some(p)) if p < e.valid_up_to() => {
                 return Err(ParseError::new(at + p, "TEXT-CHAR", ErrorKind::Syntax));
             }
+            // a UTF-8 sequence cut by the end of the input
+            (Err(e), _) if e.error_len().is_none() && end == rest.len() => {
+                return Err(ParseError::new(
+                    at + e.valid_up_to(),
+                    "TEXT-CHAR",
+                    ErrorKind::Incomplete,
+                ));
+            }
             (Err(e), _) => {
                 return Err(ParseError::new(
                     at + e.valid_up_to(),
@@ -1076,6 +1090,9 @@ mod tests {
         assert_eq!(err(Quoted::parse(br#""a\"#)), (3, Incomplete));
         assert_eq!(err(Quoted::parse(b"\"ab\xffc\"")), (3, Encoding));
         assert_eq!(err(Quoted::parse(b"\"\\\"\xc3\"")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3")), (3, Incomplete));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3\r\n")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3x")), (3, Encoding));
         assert_eq!(err(Quoted::parse(b"abc")), (0, Syntax));
         assert_eq!(err(Quoted::parse(b"")), (0, Incomplete));
         assert_eq!(err(Quoted::parse(b"\"a\"b")), (3, Syntax));
@@ -1301,6 +1318,8 @@ mod tests {
         assert_eq!(err(Text::parse(b"\r\n")), (0, Syntax));
         assert_eq!(err(Text::parse(b"a\0b")), (1, Syntax));
         assert_eq!(err(Text::parse(b"ab\xffc")), (2, Encoding));
+        assert_eq!(err(Text::parse(b"ab\xe2\x82")), (2, Incomplete));
+        assert_eq!(err(Text::parse(b"ab\xe2\x82\r\n")), (2, Encoding));
         assert_eq!(err(Text::parse(b"ab\nc")), (2, Syntax));
         assert!(Text::new("").is_err());
         assert!(Text::new("a\rb").is_err());

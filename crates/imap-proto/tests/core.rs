@@ -32,6 +32,9 @@ macro_rules! assert_parses {
     }};
 }
 
+/// The kind of a parse error, `None` when the input parses.
+type KindOf = fn(&[u8]) -> Option<ErrorKind>;
+
 fn bytes_with(v: &impl Encode, options: EncodeOptions) -> Vec<u8> {
     let mut w = Writer::new(options);
     v.encode(&mut w);
@@ -324,10 +327,59 @@ proptest! {
         assert_eq!((e.offset(), e.kind()), (0, ErrorKind::Incomplete));
     }
 
-    /// No input makes a parser panic, and whatever parses encodes to something that parses
-    /// to the same value.
+    /// Every strict prefix of a quoted string, literal, date-time or flag list is
+    /// incomplete (so a caller can tell "send more" from "wrong").
+    #[test]
+    fn prefixes_are_incomplete(
+        q in text_chars(),
+        data in char8(),
+        t in date_time(),
+        flags in prop::collection::vec(flag(), 0..4),
+    ) {
+        let mut w = Writer::new(EncodeOptions::default());
+        write_list(&mut w, &flags);
+        let cases: [(Vec<u8>, KindOf); 6] = [
+            (Quoted::new(q.as_bytes()).unwrap().to_bytes(), |i| Quoted::parse(i).err().map(|e| e.kind())),
+            (Literal::new(data.clone(), LiteralMode::Sync).unwrap().to_bytes(), |i| Literal::parse(i).err().map(|e| e.kind())),
+            (Literal8::new(data, LiteralMode::NonSync).to_bytes(), |i| Literal8::parse(i).err().map(|e| e.kind())),
+            (t.to_bytes(), |i| DateTime::parse(i).err().map(|e| e.kind())),
+            (format!("\"{}\"", t.date()).into_bytes(), |i| Date::parse(i).err().map(|e| e.kind())),
+            (w.finish().into_bytes(), |i| Flag::parse_list(i).err().map(|e| e.kind())),
+        ];
+        for (wire, parse) in cases {
+            prop_assert_eq!(parse(&wire), None);
+            for end in 0..wire.len() {
+                let kind = parse(&wire[..end]);
+                prop_assert_eq!(kind, Some(ErrorKind::Incomplete), "{:?}", String::from_utf8_lossy(&wire[..end]));
+            }
+        }
+    }
+
+    /// No input makes a parser panic, errors point inside the input, and whatever parses
+    /// encodes to something that parses to the same value.
     #[test]
     fn parsers_never_panic(input in prop::collection::vec(any::<u8>(), 0..48)) {
+        let offsets = [
+            AString::parse(&input).err(),
+            NString8::parse(&input).err(),
+            Mailbox::parse(&input).err(),
+            ListMailbox::parse(&input).err(),
+            Text::parse(&input).err(),
+            Charset::parse(&input).err(),
+            SequenceSet::parse(&input).err(),
+            SequenceSet::parse_uid_set(&input).err(),
+            Flag::parse_list(&input).err(),
+            FlagPerm::parse_list(&input).err(),
+            FlagFetch::parse_list(&input).err(),
+            MailboxAttribute::parse_list(&input).err(),
+            Date::parse(&input).err(),
+            DateTime::parse(&input).err(),
+            Literal8::parse(&input).err(),
+            Tag::parse(&input).err(),
+        ];
+        for e in offsets.into_iter().flatten() {
+            assert!(e.offset() <= input.len(), "{e}");
+        }
         if let Ok(v) = AString::parse(&input) {
             assert_parses!(AString::parse, bytes_with(&v, utf8_options()), v);
         }
