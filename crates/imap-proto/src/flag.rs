@@ -136,7 +136,7 @@ impl<'a> Flag<'a> {
         parse_whole(input, Self::read)
     }
 
-    /// Parse `input`, which must be exactly one `flag-list`: `(\\Seen $Forwarded)`.
+    /// Parse `input`, which must be exactly one `flag-list`: `(\Seen $Forwarded)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_list)
     }
@@ -220,7 +220,7 @@ impl<'a> FlagPerm<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised list of `flag-perm`, as in
-    /// PERMANENTFLAGS: `(\\Deleted \\*)`.
+    /// PERMANENTFLAGS: `(\Deleted \*)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_perm_list)
     }
@@ -276,7 +276,7 @@ impl<'a> FlagFetch<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised list of `flag-fetch`, as in a
-    /// FETCH response: `(\\Seen \\Recent)`.
+    /// FETCH response: `(\Seen \Recent)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_fetch_list)
     }
@@ -402,7 +402,7 @@ impl<'a> MailboxAttribute<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised attribute list, as in a LIST
-    /// response: `(\\HasNoChildren \\Sent)`.
+    /// response: `(\HasNoChildren \Sent)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_mailbox_attribute_list)
     }
