@@ -269,6 +269,13 @@ token_type!(
     "an astring atom holds printable 7-bit characters except '(', ')', '{', SP, '%', '*', '\"' and '\\'"
 );
 
+impl<'a> From<Atom<'a>> for AtomExt<'a> {
+    /// Every atom is an astring atom.
+    fn from(a: Atom<'a>) -> Self {
+        AtomExt(a.0)
+    }
+}
+
 /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE` (RFC 3501 section 9; UTF-8 allowed as in RFC 9051
 /// and RFC 6855). The value is the unescaped content: `\"` and `\\` are the only escapes, and
 /// the encoder writes them back. Content is UTF-8 without NUL, CR or LF.
@@ -644,6 +651,18 @@ impl<'a> IString<'a> {
     }
 }
 
+impl<'a> From<Quoted<'a>> for IString<'a> {
+    fn from(q: Quoted<'a>) -> Self {
+        IString::Quoted(q)
+    }
+}
+
+impl<'a> From<Literal<'a>> for IString<'a> {
+    fn from(l: Literal<'a>) -> Self {
+        IString::Literal(l)
+    }
+}
+
 impl Encode for IString<'_> {
     /// Writes the form held, except that a quoted string with non-ASCII content is written as
     /// a synchronising literal unless [`EncodeOptions::utf8`](crate::EncodeOptions::utf8) is
@@ -718,6 +737,24 @@ impl<'a> AString<'a> {
     }
 }
 
+impl<'a> From<AtomExt<'a>> for AString<'a> {
+    fn from(a: AtomExt<'a>) -> Self {
+        AString::Atom(a)
+    }
+}
+
+impl<'a> From<Atom<'a>> for AString<'a> {
+    fn from(a: Atom<'a>) -> Self {
+        AString::Atom(a.into())
+    }
+}
+
+impl<'a> From<IString<'a>> for AString<'a> {
+    fn from(s: IString<'a>) -> Self {
+        AString::String(s)
+    }
+}
+
 impl Encode for AString<'_> {
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -757,6 +794,18 @@ impl<'a> NString<'a> {
             _ if r.keyword("NIL") => Ok(NString(None)),
             _ => Err(fail(r, "nstring")),
         }
+    }
+}
+
+impl<'a> From<Option<IString<'a>>> for NString<'a> {
+    fn from(s: Option<IString<'a>>) -> Self {
+        NString(s)
+    }
+}
+
+impl<'a> From<IString<'a>> for NString<'a> {
+    fn from(s: IString<'a>) -> Self {
+        NString(Some(s))
     }
 }
 
@@ -1340,6 +1389,22 @@ mod tests {
         assert!(Charset::new("a\r\n").is_err());
         assert!(Charset::new("\u{e9}").is_err());
         assert!(Charset::new("").is_ok_and(|c| c.to_bytes() == b"\"\""));
+    }
+
+    #[test]
+    fn conversions_keep_the_wire_form() {
+        let a: AString = Atom::new("FOO").unwrap().into();
+        assert_eq!(a.to_bytes(), b"FOO");
+        let q: IString = Quoted::new(&b"a b"[..]).unwrap().into();
+        let n: NString = q.clone().into();
+        assert_eq!(n.to_bytes(), b"\"a b\"");
+        assert_eq!(NString::from(None).to_bytes(), b"NIL");
+        let a: AString = q.into();
+        assert_eq!(a.to_bytes(), b"\"a b\"");
+        let l: IString = Literal::new(&b"x"[..], LiteralMode::NonSync)
+            .unwrap()
+            .into();
+        assert_eq!(l.to_bytes(), b"{1+}\r\nx");
     }
 
     #[test]
