@@ -444,7 +444,9 @@ impl Encode for MailboxAttribute<'_> {
     }
 }
 
-/// Read `"(" [item *(SP item)] ")"`.
+/// Read `"(" [item *(SP item)] ")"`. With [`Quirks::extra_spaces`](crate::Quirks), runs of
+/// spaces between items and a space before the closing parenthesis are accepted (as the
+/// FETCH response's own list does).
 pub(crate) fn read_paren_list<'a, T>(
     r: &mut Reader<'a>,
     expected: &'static str,
@@ -466,6 +468,9 @@ pub(crate) fn read_paren_list<'a, T>(
             return Err(fail(r, "SP or ')'"));
         }
         r.sp()?;
+        if r.quirks.extra_spaces && r.eat(b')') {
+            return Ok(out);
+        }
     }
 }
 
@@ -610,6 +615,13 @@ mod tests {
         assert_eq!(err(Flag::parse_list(b"(\\Seen))")), (7, Syntax));
         let mut r = Reader::new(b"(\\Seen  \\Draft)", crate::Quirks::LENIENT);
         assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::LENIENT);
+        assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        assert!(r.is_empty());
+        let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::STRICT);
+        assert_eq!(read_flag_list(&mut r).unwrap_err().offset(), 14);
+        let mut r = Reader::new(b"(\\Noselect )", crate::Quirks::LENIENT);
+        assert_eq!(read_mailbox_attribute_list(&mut r).unwrap().len(), 1);
         let p = FlagPerm::parse_list(b"(\\Deleted \\*)").unwrap();
         assert_eq!(&p[..], &[FlagPerm::Flag(Flag::Deleted), FlagPerm::Wildcard]);
         let f = FlagFetch::parse_list(b"(\\Seen \\Recent)").unwrap();
