@@ -115,9 +115,10 @@ fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -
     }
 }
 
-/// Length of the prefix of `data`, in whole 8-byte words, whose bytes are all printable ASCII
-/// other than `"` and `\` (SWAR: eight bytes per step; a word holding any other byte ends the
-/// prefix, and the caller looks at it byte by byte).
+/// Length of the prefix of `data` whose bytes are all printable ASCII other than `"` and `\`,
+/// looked at eight bytes per step (SWAR); the bytes after the last whole word are left to the
+/// caller. In a word that holds another byte, the lowest flagged byte is exactly the first
+/// such byte (the borrows of the subtractions only run upwards from a flagged byte).
 fn plain_ascii_prefix(data: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -136,7 +137,7 @@ fn plain_ascii_prefix(data: &[u8]) -> usize {
             | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
             | (w & HIGH);
         if special != 0 {
-            break;
+            return n + (special.trailing_zeros() / 8) as usize;
         }
         n += 8;
     }
