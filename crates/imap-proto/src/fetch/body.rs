@@ -297,9 +297,16 @@ impl<'a> BodyStructure<'a> {
         super::parse_whole_with(input, quirks, Self::read)
     }
 
-    /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`.
+    /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`, one level of nesting (left
+    /// again on error too, so a caller that recovers keeps its depth).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.enter()?;
+        let b = Self::read_nested(r);
+        r.leave();
+        b
+    }
+
+    fn read_nested(r: &mut Reader<'a>) -> PResult<Self> {
         r.expect(b'(', "body")?;
         let b = if r.peek() == Some(b'(') {
             BodyStructure::Multi(read_multipart(r)?)
@@ -307,7 +314,6 @@ impl<'a> BodyStructure<'a> {
             BodyStructure::Single(read_single(r)?)
         };
         r.expect(b')', "\")\"")?;
-        r.leave();
         Ok(b)
     }
 
@@ -501,24 +507,30 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
     Ok(list)
 }
 
+/// `"(" body-extension *(SP body-extension) ")"`.
+fn read_extension_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<BodyExtension<'a>>> {
+    r.expect(b'(', "\"(\"")?;
+    let mut items = Vec::new();
+    loop {
+        items.push(BodyExtension::read(r)?);
+        if r.peek() != Some(b' ') {
+            break;
+        }
+        r.sp()?;
+    }
+    r.expect(b')', "\")\"")?;
+    Ok(items)
+}
+
 impl<'a> BodyExtension<'a> {
     /// `body-extension`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
             Some(b'(') => {
                 r.enter()?;
-                r.next_byte();
-                let mut items = Vec::new();
-                loop {
-                    items.push(BodyExtension::read(r)?);
-                    if r.peek() != Some(b' ') {
-                        break;
-                    }
-                    r.sp()?;
-                }
-                r.expect(b')', "\")\"")?;
+                let items = read_extension_list(r);
                 r.leave();
-                Ok(BodyExtension::List(ExtensionList(items)))
+                Ok(BodyExtension::List(ExtensionList(items?)))
             }
             Some(b'0'..=b'9') => number_u64(r).map(BodyExtension::Number),
             Some(b'"' | b'{') => nstring(r).map(BodyExtension::NString),

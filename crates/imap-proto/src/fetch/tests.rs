@@ -540,3 +540,29 @@ fn constructors_refuse_what_would_not_read_back() {
     let l = ExtensionList::new(vec![BodyExtension::Number(1)]).unwrap();
     assert_eq!(l.clone().into_vec(), vec![BodyExtension::Number(1)]);
 }
+
+#[test]
+fn a_failed_body_leaves_the_depth_as_it_found_it() {
+    // A caller that recovers from an error (and reads something else with the same reader)
+    // must not inherit the nesting levels of the failed attempt.
+    let mut bad = b"(".repeat(10);
+    bad.extend_from_slice(b"\"A\" \"B\" NIL NIL NIL \"7BIT\" 0 NIL NIL NIL NIL (1 FOO)");
+    let good = nested_multipart(MAX_DEPTH as usize);
+    let good = &good[b"(BODYSTRUCTURE ".len()..good.len() - 1];
+    let mut input = Vec::new();
+    for _ in 0..MAX_DEPTH {
+        input.extend_from_slice(&bad);
+    }
+    let failures_end = input.len();
+    input.extend_from_slice(good);
+    let mut r = Reader::new(&input, Quirks::STRICT);
+    let mut at = 0;
+    while at < failures_end {
+        r.reset(at);
+        assert!(BodyStructure::read(&mut r).is_err());
+        at += bad.len();
+    }
+    r.reset(failures_end);
+    assert!(BodyStructure::read(&mut r).is_ok());
+    assert!(r.is_empty());
+}
