@@ -301,18 +301,15 @@ impl<'a> BodyStructure<'a> {
     /// again on error too, so a caller that recovers keeps its depth).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.enter()?;
-        let b = Self::read_nested(r);
-        r.leave();
-        b
-    }
-
-    fn read_nested(r: &mut Reader<'a>) -> PResult<Self> {
-        r.expect(b'(', "body")?;
-        let b = if r.peek() == Some(b'(') {
-            BodyStructure::Multi(read_multipart(r)?)
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            read_multipart(r).map(BodyStructure::Multi)
         } else {
-            BodyStructure::Single(read_single(r)?)
+            read_single(r).map(BodyStructure::Single)
         };
+        r.leave();
+        let b = inner?;
         r.expect(b')', "\")\"")?;
         Ok(b)
     }
@@ -508,6 +505,7 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
 }
 
 /// `"(" body-extension *(SP body-extension) ")"`.
+#[inline(always)]
 fn read_extension_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<BodyExtension<'a>>> {
     r.expect(b'(', "\"(\"")?;
     let mut items = Vec::new();
