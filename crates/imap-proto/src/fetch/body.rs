@@ -310,7 +310,7 @@ impl<'a> BodyStructure<'a> {
         };
         r.leave();
         let b = inner?;
-        r.expect(b')', "\")\"")?;
+        close(r)?;
         Ok(b)
     }
 
@@ -340,8 +340,7 @@ fn read_multipart<'a>(r: &mut Reader<'a>) -> PResult<Multipart<'a>> {
     }
     r.sp()?;
     let subtype = string(r)?;
-    let extension = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let extension = if more(r)? {
         let parameters = read_params(r)?;
         let tail = read_disposition_tail(r)?;
         Some(MultiPartExtension { parameters, tail })
@@ -386,8 +385,7 @@ fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
             }))
         }
     };
-    let extension = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let extension = if more(r)? {
         let md5 = nstring(r)?;
         let tail = read_disposition_tail(r)?;
         Some(SinglePartExtension { md5, tail })
@@ -421,6 +419,32 @@ fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
     })
 }
 
+/// Whether another element follows: an `SP`, consumed. Under [`Quirks::extra_spaces`], spaces
+/// before a closing parenthesis are consumed too and end the list.
+fn more(r: &mut Reader<'_>) -> PResult<bool> {
+    if r.peek() != Some(b' ') {
+        return Ok(false);
+    }
+    if r.quirks.extra_spaces {
+        let save = r.pos();
+        r.take_while(|b| b == b' ');
+        if r.peek() == Some(b')') {
+            return Ok(false);
+        }
+        r.reset(save);
+    }
+    r.sp()?;
+    Ok(true)
+}
+
+/// The `)` that closes a list; under [`Quirks::extra_spaces`], spaces before it are skipped.
+fn close(r: &mut Reader<'_>) -> PResult<()> {
+    if r.quirks.extra_spaces {
+        r.take_while(|b| b == b' ');
+    }
+    r.expect(b')', "\")\"")
+}
+
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
 fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
     let mut list = Vec::new();
@@ -430,12 +454,11 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
             r.sp()?;
             let v = string(r)?;
             list.push((k, v));
-            if r.peek() != Some(b' ') {
+            if !more(r)? {
                 break;
             }
-            r.sp()?;
         }
-        r.expect(b')', "\")\"")?;
+        close(r)?;
     } else if !eat_nil(r) {
         return Err(r.error("body-fld-param"));
     }
@@ -444,30 +467,26 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
 
 /// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`.
 fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTail<'a>>> {
-    if r.peek() != Some(b' ') {
+    if !more(r)? {
         return Ok(None);
     }
-    r.sp()?;
     let disposition = if r.eat(b'(') {
         let kind = string(r)?;
         r.sp()?;
         let parameters = read_params(r)?;
-        r.expect(b')', "\")\"")?;
+        close(r)?;
         Some(Disposition { kind, parameters })
     } else if eat_nil(r) {
         None
     } else {
         return Err(r.error("body-fld-dsp"));
     };
-    let tail = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let tail = if more(r)? {
         let language = read_language(r)?;
-        let tail = if r.peek() == Some(b' ') {
-            r.sp()?;
+        let tail = if more(r)? {
             let location = nstring(r)?;
             let mut extensions = Vec::new();
-            while r.peek() == Some(b' ') {
-                r.sp()?;
+            while more(r)? {
                 extensions.push(BodyExtension::read(r)?);
             }
             Some(LocationTail {
@@ -490,12 +509,11 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
     if r.eat(b'(') {
         loop {
             list.push(string(r)?);
-            if r.peek() != Some(b' ') {
+            if !more(r)? {
                 break;
             }
-            r.sp()?;
         }
-        r.expect(b')', "\")\"")?;
+        close(r)?;
     } else if matches!(r.peek(), Some(b'"' | b'{')) {
         list.push(IString::read(r)?);
     } else if !eat_nil(r) {
@@ -511,12 +529,11 @@ fn read_extension_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<BodyExtension<'a>>
     let mut items = Vec::new();
     loop {
         items.push(BodyExtension::read(r)?);
-        if r.peek() != Some(b' ') {
+        if !more(r)? {
             break;
         }
-        r.sp()?;
     }
-    r.expect(b')', "\")\"")?;
+    close(r)?;
     Ok(items)
 }
 

@@ -527,6 +527,21 @@ fn quirk_extra_spaces() {
 }
 
 #[test]
+fn quirk_extra_spaces_before_closing_parentheses_in_bodies() {
+    let input = b"(BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\" ) NIL NIL \"7BIT\" 1 1 NIL (\"inline\" NIL ) (\"en\" ) NIL (1 2 ) ) \"MIXED\"  ))";
+    let e = err(input, Quirks::STRICT);
+    // the `)` after the space that follows "UTF-8"
+    assert_eq!(e.offset(), 51);
+    let mut q = Quirks::STRICT;
+    q.extra_spaces = true;
+    let items = parse(input, q).unwrap();
+    assert_eq!(
+        encode(&items),
+        b"(BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 1 1 NIL (\"inline\" NIL) \"en\" NIL (1 2)) \"MIXED\"))"
+    );
+}
+
+#[test]
 fn constructors_refuse_what_would_not_read_back() {
     let st = |b: &'static [u8]| IString::from_bytes(b).unwrap();
     assert!(MediaType::new(st(b"text"), st(b"x")).is_err());
