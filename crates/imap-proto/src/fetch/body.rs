@@ -425,13 +425,9 @@ fn more(r: &mut Reader<'_>) -> PResult<bool> {
     if r.peek() != Some(b' ') {
         return Ok(false);
     }
-    if r.quirks.extra_spaces {
-        let save = r.pos();
+    if r.quirks.extra_spaces && matches!(r.peek2(), Some(b' ' | b')')) {
         r.take_while(|b| b == b' ');
-        if r.peek() == Some(b')') {
-            return Ok(false);
-        }
-        r.reset(save);
+        return Ok(r.peek() != Some(b')'));
     }
     r.sp()?;
     Ok(true)
@@ -439,7 +435,7 @@ fn more(r: &mut Reader<'_>) -> PResult<bool> {
 
 /// The `)` that closes a list; under [`Quirks::extra_spaces`], spaces before it are skipped.
 fn close(r: &mut Reader<'_>) -> PResult<()> {
-    if r.quirks.extra_spaces {
+    if r.quirks.extra_spaces && r.peek() == Some(b' ') {
         r.take_while(|b| b == b' ');
     }
     r.expect(b')', "\")\"")
