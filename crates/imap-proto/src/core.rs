@@ -119,6 +119,7 @@ fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -
 /// looked at eight bytes per step (SWAR); the bytes after the last whole word are left to the
 /// caller. In a word that holds another byte, the lowest flagged byte is exactly the first
 /// such byte (the borrows of the subtractions only run upwards from a flagged byte).
+#[inline]
 fn plain_ascii_prefix(data: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -350,26 +351,37 @@ impl<'a> Quoted<'a> {
     /// Read a `quoted`. Without escapes the content is borrowed; errors point at the
     /// offending byte (a CR, LF or NUL, bytes that are not UTF-8, a `\` followed by anything
     /// but `"` or `\`), or at the end of the input when the closing quote is missing.
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        // Fast path, one pass, inlined into the callers (so the value is built in place):
+        // printable ASCII without escapes up to the closing quote, which most quoted strings
+        // on the wire are. Anything else is scanned again by the general reader.
+        if r.peek() == Some(b'"') {
+            let rest = r.rest().get(1..).unwrap_or(&[]);
+            let mut n = plain_ascii_prefix(rest);
+            while let Some(&b) = rest.get(n) {
+                if b == b'"' {
+                    r.reset(r.pos() + n + 2);
+                    return Ok(Quoted(Cow::Borrowed(&rest[..n])));
+                }
+                if !(0x20..0x7f).contains(&b) || b == b'\\' {
+                    break;
+                }
+                n += 1;
+            }
+        }
+        Self::read_general(r)
+    }
+
+    /// [`Quoted::read`] for any content: escapes, UTF-8, and the errors.
+    #[inline(never)]
+    fn read_general(r: &mut Reader<'a>) -> PResult<Self> {
         if r.peek() != Some(b'"') {
             return Err(fail(r, "quoted"));
         }
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
-        // Fast path, one pass: printable ASCII without escapes up to the closing quote (most
-        // quoted strings on the wire). Anything else is scanned again by the general loop.
-        let mut n = plain_ascii_prefix(rest);
-        while let Some(&b) = rest.get(n) {
-            if b == b'"' {
-                r.take(n + 1, "'\"'")?;
-                return Ok(Quoted(Cow::Borrowed(&rest[..n])));
-            }
-            if !(0x20..0x7f).contains(&b) || b == b'\\' {
-                break;
-            }
-            n += 1;
-        }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
         loop {
@@ -673,6 +685,7 @@ impl<'a> IString<'a> {
     }
 
     /// Read a `string`.
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
             Some(b'"') => Quoted::read(r).map(IString::Quoted),

@@ -108,6 +108,7 @@ pub(crate) fn number_u64(r: &mut Reader<'_>) -> PResult<u64> {
 
 /// Consume `NIL` (in any case, not followed by a letter, digit, `.`, `-` or `_`) if it comes
 /// next: the same test as `r.keyword("NIL")`, unrolled, because FETCH data is full of NILs.
+#[inline]
 pub(crate) fn eat_nil(r: &mut Reader<'_>) -> bool {
     match r.rest() {
         [n, i, l, rest @ ..]
@@ -126,6 +127,7 @@ pub(crate) fn eat_nil(r: &mut Reader<'_>) -> bool {
 }
 
 /// `nstring`, as [`NString::read`] reads it, with the common cases first.
+#[inline]
 pub(crate) fn nstring<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
     match r.peek() {
         Some(b'"' | b'{') => IString::read(r).map(|s| NString(Some(s))),
@@ -136,6 +138,7 @@ pub(crate) fn nstring<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
 
 /// A `string` of the response grammar: with [`Quirks::nil_as_string`], `NIL` reads as the
 /// empty string ([`IString::read_lenient`], after the common case).
+#[inline]
 pub(crate) fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
     match r.peek() {
         Some(b'"' | b'{') => IString::read(r),
