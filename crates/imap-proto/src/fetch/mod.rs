@@ -136,6 +136,17 @@ pub(crate) fn nstring<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
     }
 }
 
+/// `nstring` into `out` (built in place rather than moved there).
+#[inline]
+pub(crate) fn nstring_into<'a>(r: &mut Reader<'a>, out: &mut NString<'a>) -> PResult<()> {
+    match r.peek() {
+        Some(b'"' | b'{') => out.0 = Some(IString::read(r)?),
+        _ if eat_nil(r) => out.0 = None,
+        _ => *out = NString::read(r)?,
+    }
+    Ok(())
+}
+
 /// A `string` of the response grammar: with [`Quirks::nil_as_string`], `NIL` reads as the
 /// empty string ([`IString::read_lenient`], after the common case).
 #[inline]
@@ -194,7 +205,9 @@ impl<'a> MessageDataItem<'a> {
             }
             8 if is(b"ENVELOPE") => {
                 r.sp()?;
-                Envelope::read(r).map(|e| M::Envelope(Box::new(e)))
+                let mut e = Box::<Envelope<'a>>::default();
+                e.read_into(r)?;
+                Ok(M::Envelope(e))
             }
             6 if is(b"MODSEQ") => {
                 r.sp()?;
