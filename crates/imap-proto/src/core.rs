@@ -119,7 +119,7 @@ fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -
 /// looked at eight bytes per step (SWAR); the bytes after the last whole word are left to the
 /// caller. In a word that holds another byte, the lowest flagged byte is exactly the first
 /// such byte (the borrows of the subtractions only run upwards from a flagged byte).
-#[inline]
+#[inline(always)]
 fn plain_ascii_prefix(data: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -353,24 +353,43 @@ impl<'a> Quoted<'a> {
     /// but `"` or `\`), or at the end of the input when the closing quote is missing.
     #[inline]
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        // Fast path, one pass, inlined into the callers (so the value is built in place):
-        // printable ASCII without escapes up to the closing quote, which most quoted strings
-        // on the wire are. Anything else is scanned again by the general reader.
-        if r.peek() == Some(b'"') {
-            let rest = r.rest().get(1..).unwrap_or(&[]);
-            let mut n = plain_ascii_prefix(rest);
-            while let Some(&b) = rest.get(n) {
-                if b == b'"' {
-                    r.reset(r.pos() + n + 2);
-                    return Ok(Quoted(Cow::Borrowed(&rest[..n])));
-                }
-                if !(0x20..0x7f).contains(&b) || b == b'\\' {
-                    break;
-                }
-                n += 1;
-            }
+        // Fast path, inlined into the callers (so the value is built in place): printable
+        // ASCII without escapes, which most quoted strings on the wire are. Anything else is
+        // scanned again by the general reader.
+        match Self::read_plain(r) {
+            Some(data) => Ok(Quoted(Cow::Borrowed(data))),
+            None => Self::read_general(r),
         }
-        Self::read_general(r)
+    }
+
+    /// The content of a `quoted` that is printable ASCII without escapes, consumed with its
+    /// quotes, in one pass; `None`, with nothing consumed, for anything else (which
+    /// [`Quoted::read`] handles). Returns a plain slice so that hot callers can build their
+    /// value in place (see [`Quoted::from_plain`]).
+    #[inline(always)]
+    pub(crate) fn read_plain(r: &mut Reader<'a>) -> Option<&'a [u8]> {
+        if r.peek() != Some(b'"') {
+            return None;
+        }
+        let rest = r.rest().get(1..).unwrap_or(&[]);
+        let mut n = plain_ascii_prefix(rest);
+        while let Some(&b) = rest.get(n) {
+            if b == b'"' {
+                r.reset(r.pos() + n + 2);
+                return rest.get(..n);
+            }
+            if !(0x20..0x7f).contains(&b) || b == b'\\' {
+                return None;
+            }
+            n += 1;
+        }
+        None
+    }
+
+    /// The quoted string over content that [`Quoted::read_plain`] returned.
+    #[inline]
+    pub(crate) fn from_plain(data: &'a [u8]) -> Self {
+        Quoted(Cow::Borrowed(data))
     }
 
     /// [`Quoted::read`] for any content: escapes, UTF-8, and the errors.
