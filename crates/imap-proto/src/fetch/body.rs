@@ -2,7 +2,7 @@
 //! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
 
 use super::envelope::Envelope;
-use super::{eat_nil, nstring, number_u64, string};
+use super::{eat_nil, empty_string, nstring, number_u64, string, string_into};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
@@ -537,10 +537,13 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
     let mut list = Vec::new();
     if r.eat(b'(') {
         loop {
-            let k = string(r)?;
-            r.sp()?;
-            let v = string(r)?;
-            list.push((k, v));
+            // each pair is read where it stays in the list
+            list.push((empty_string(), empty_string()));
+            if let Some((k, v)) = list.last_mut() {
+                string_into(r, k)?;
+                r.sp()?;
+                string_into(r, v)?;
+            }
             if !more(r)? {
                 break;
             }

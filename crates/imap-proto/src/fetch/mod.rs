@@ -182,6 +182,23 @@ pub(crate) fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
     string_general(r)
 }
 
+/// [`string`] into `out`, built in place (for values that go straight into a list).
+#[inline(always)]
+pub(crate) fn string_into<'a>(r: &mut Reader<'a>, out: &mut IString<'a>) -> PResult<()> {
+    if let Some(data) = Quoted::read_plain(r) {
+        *out = IString::Quoted(Quoted::from_plain(data));
+        return Ok(());
+    }
+    *out = string_general(r)?;
+    Ok(())
+}
+
+/// An empty string, a placeholder for a slot that [`string_into`] fills.
+#[inline(always)]
+pub(crate) fn empty_string<'a>() -> IString<'a> {
+    IString::Quoted(Quoted::from_plain(&[]))
+}
+
 #[inline(never)]
 fn string_general<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
     match r.peek() {
