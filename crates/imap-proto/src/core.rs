@@ -175,10 +175,11 @@ static QUOTED_PLAIN: [bool; 256] = class_table!(is_quoted_plain);
 /// memchr (which has a higher start-up cost but runs faster on long strings).
 const SHORT_QUOTED: usize = 64;
 
-/// The length of the run of [`is_quoted_plain`] bytes at the start of `bytes`, eight bytes
-/// at a time: a word goes through when none of its bytes is 8-bit, NUL, CR, LF, `"` or `\`
-/// (the classic "has a zero byte" test on the word and on its XOR with each special byte).
-fn quoted_plain_len(bytes: &[u8]) -> usize {
+/// The length of the run of 7-bit bytes other than NUL and `specials` at the start of
+/// `bytes` (`table` holds the same class byte by byte), eight bytes at a time: a word goes
+/// through when none of its bytes is 8-bit, NUL or special (the classic "has a zero byte"
+/// test on the word and on its XOR with each special byte).
+fn plain_len<const N: usize>(bytes: &[u8], specials: [u8; N], table: &[bool; 256]) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const fn has_zero(x: u64) -> u64 {
@@ -189,19 +190,30 @@ fn quoted_plain_len(bytes: &[u8]) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        let special = (x & HI)
-            | has_zero(x)
-            | has_zero(x ^ (LO * u64::from(b'"')))
-            | has_zero(x ^ (LO * u64::from(b'\\')))
-            | has_zero(x ^ (LO * u64::from(b'\r')))
-            | has_zero(x ^ (LO * u64::from(b'\n')));
+        let mut special = (x & HI) | has_zero(x);
+        for s in specials {
+            special |= has_zero(x ^ (LO * u64::from(s)));
+        }
         if special != 0 {
             break;
         }
         done += 8;
     }
-    done + run_len(bytes.get(done..).unwrap_or(&[]), &QUOTED_PLAIN)
+    done + run_len(bytes.get(done..).unwrap_or(&[]), table)
 }
+
+/// [`plain_len`] for the content of a quoted string.
+fn quoted_plain_len(bytes: &[u8]) -> usize {
+    plain_len(bytes, [b'"', b'\\', b'\r', b'\n'], &QUOTED_PLAIN)
+}
+
+/// Bytes of a text that need no attention: 7-bit, not NUL, CR or LF.
+const fn is_text_plain(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && !matches!(b, b'\r' | b'\n')
+}
+
+static TEXT_PLAIN: [bool; 256] = class_table!(is_text_plain);
+
 static TAG_CHARS: [bool; 256] = class_table!(is_tag_char);
 static ATOM_CHARS: [bool; 256] = class_table!(is_atom_char);
 static ASTRING_CHARS: [bool; 256] = class_table!(is_astring_char);
@@ -970,6 +982,12 @@ impl<'a> Text<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         let at = r.pos();
         let rest = r.rest();
+        // Fast path: 7-bit text up to CR, LF or the end needs no other check.
+        let plain = plain_len(rest, [b'\r', b'\n'], &TEXT_PLAIN);
+        if plain > 0 && matches!(rest.get(plain), None | Some(b'\r' | b'\n')) {
+            let t = r.take(plain, "text")?;
+            return ascii(t, at, "TEXT-CHAR").map(|s| Text(Cow::Borrowed(s)));
+        }
         let end = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
         let seg = &rest[..end];
         if seg.is_empty() {

@@ -374,6 +374,39 @@ proptest! {
         assert_eq!(got, reference_quoted(&input), "{:?}", input);
     }
 
+    /// The text reader (a word-at-a-time fast path, then memchr and UTF-8 checks) agrees
+    /// with a byte-by-byte reading of the grammar.
+    #[test]
+    fn text_reader_matches_a_byte_loop(
+        body in prop::collection::vec(
+            prop::sample::select(b"a [\r\n\0\x7f\t\xc3\xa9\xe2\x82\xac\xff\x80".to_vec()),
+            0..100,
+        ),
+    ) {
+        let mut text = None;
+        // reference: TEXT-CHARs up to CR, LF or the end; then the whole input must be used
+        let end = body.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(body.len());
+        let seg = &body[..end];
+        let reference = if seg.is_empty() {
+            Err((0, if body.is_empty() { ErrorKind::Incomplete } else { ErrorKind::Syntax }))
+        } else if let Some(p) = seg
+            .iter()
+            .position(|&b| b == 0)
+            .filter(|&p| std::str::from_utf8(&seg[..p]).is_ok())
+        {
+            Err((p, ErrorKind::Syntax))
+        } else {
+            match std::str::from_utf8(seg) {
+                Err(e) if e.error_len().is_none() && end == body.len() => Err((e.valid_up_to(), ErrorKind::Incomplete)),
+                Err(e) => Err((e.valid_up_to(), ErrorKind::Encoding)),
+                Ok(s) if end == body.len() => { text = Some(s.to_owned()); Ok(()) }
+                Ok(_) => Err((end, ErrorKind::Syntax)),
+            }
+        };
+        let got = Text::parse(&body).map(|t| { assert_eq!(Some(t.as_str().to_owned()), text); }).map_err(|e| (e.offset(), e.kind()));
+        assert_eq!(got, reference, "{:?}", body);
+    }
+
     /// No input makes a parser panic, errors point inside the input, and whatever parses
     /// encodes to something that parses to the same value.
     #[test]
