@@ -171,14 +171,12 @@ const fn is_quoted_plain(b: u8) -> bool {
 
 static QUOTED_PLAIN: [bool; 256] = class_table!(is_quoted_plain);
 
-/// How far [`Quoted::read`]'s word loop looks for the closing quote before it hands over to
-/// memchr (which has a higher start-up cost but runs faster on long strings).
-const SHORT_QUOTED: usize = 64;
-
 /// The length of the run of 7-bit bytes other than NUL and `specials` at the start of
-/// `bytes` (`table` holds the same class byte by byte), eight bytes at a time: a word goes
-/// through when none of its bytes is 8-bit, NUL or special (the classic "has a zero byte"
-/// test on the word and on its XOR with each special byte).
+/// `bytes` (`table` holds the same class byte by byte), eight bytes at a time (SWAR, no
+/// `unsafe`): a word goes through when none of its bytes is 8-bit, NUL or special (the classic
+/// "has a zero byte" test on the word and on its XOR with each special byte). In a word that
+/// holds such a byte the lowest flagged byte is exactly the first one (the borrows of the
+/// subtraction only run upwards from a zero byte), so the scan stops there.
 fn plain_len<const N: usize>(bytes: &[u8], specials: [u8; N], table: &[bool; 256]) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -195,7 +193,7 @@ fn plain_len<const N: usize>(bytes: &[u8], specials: [u8; N], table: &[bool; 256
             special |= has_zero(x ^ (LO * u64::from(s)));
         }
         if special != 0 {
-            break;
+            return done + (special.trailing_zeros() / 8) as usize;
         }
         done += 8;
     }
@@ -378,11 +376,10 @@ impl<'a> Quoted<'a> {
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
-        // Fast path for short strings (most of an ENVELOPE): 7-bit text without escapes up to
-        // the closing quote needs no other check. Longer ones go to the memchr loop below,
-        // which is faster past a few dozen bytes.
-        let head = rest.get(..SHORT_QUOTED).unwrap_or(rest);
-        let plain = quoted_plain_len(head);
+        // Fast path, one pass: 7-bit text without escapes up to the closing quote (most
+        // quoted strings on the wire) needs no other check. Anything else is scanned again by
+        // the general loop.
+        let plain = quoted_plain_len(rest);
         if rest.get(plain) == Some(&b'"') {
             let data = r.take(plain, "quoted")?;
             r.next_byte();
