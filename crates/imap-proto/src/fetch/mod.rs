@@ -14,7 +14,6 @@ pub use body::{
 };
 pub use envelope::{Address, Envelope};
 pub use section::{Part, Partial, Section};
-#[allow(unused_imports)] // the command parser uses them (other branch)
 pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
