@@ -621,8 +621,20 @@ fn errors_carry_the_tag_offset_and_expectation() {
         "command A1: syntax error at offset 3: expected command name"
     );
     assert_eq!(e.clone().into_static(), e);
-    // Lenient quirks are off by default on the server side.
-    assert!(Command::parse_with(b"A1 NOOP \r\n", Quirks::LENIENT).is_ok());
+    // Lenient quirks are off by default on the server side; with them, trailing spaces end
+    // optional lists and runs of spaces count as one.
+    for input in [
+        &b"A1 NOOP \r\n"[..],
+        b"A1 SEARCH SEEN  \r\n",
+        b"A1 FETCH 1 FLAGS \r\n",
+        b"A1 APPEND x {1}\r\na \r\n",
+        b"A1 STORE 1 FLAGS \\Seen \r\n",
+        b"A1  SEARCH   SEEN  UNSEEN\r\n",
+    ] {
+        assert!(Command::parse(input).is_err());
+        let c = Command::parse_with(input, Quirks::LENIENT).unwrap();
+        assert!(Command::parse(&c.to_bytes()).is_ok());
+    }
 }
 
 #[test]

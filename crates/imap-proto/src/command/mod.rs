@@ -572,6 +572,22 @@ pub enum CommandBody<'a> {
     },
 }
 
+/// Whether an optional `SP ...` follows: the next byte is SP, and it is not a run of trailing
+/// spaces before the CRLF that [`Quirks::trailing_space`] lets the CRLF skip.
+pub(crate) fn more(r: &Reader<'_>) -> bool {
+    let rest = r.rest();
+    if rest.first() != Some(&b' ') {
+        return false;
+    }
+    if r.quirks.trailing_space {
+        let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+        if rest.get(spaces..).is_some_and(|t| t.starts_with(b"\r\n")) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Read a keyword of letters (and `-`) and return it upper-cased in `buf`, or an empty slice
 /// when it is longer than the buffer (no keyword is).
 pub(crate) fn read_name<'b>(r: &mut Reader<'_>, buf: &'b mut [u8; 16]) -> &'b [u8] {
@@ -835,7 +851,7 @@ impl<'a> CommandBody<'a> {
             b"AUTHENTICATE" => {
                 r.sp()?;
                 let mechanism = Atom::read(r)?;
-                let initial_response = if r.peek() == Some(b' ') {
+                let initial_response = if more(r) {
                     r.sp()?;
                     if r.eat(b'=') {
                         Some(Base64::default())
@@ -869,7 +885,7 @@ impl<'a> CommandBody<'a> {
             b"SELECT" | b"EXAMINE" => {
                 let examine = name == b"EXAMINE";
                 let mailbox = arg_mailbox(r)?;
-                let params = if r.peek() == Some(b' ') {
+                let params = if more(r) {
                     r.sp()?;
                     SelectParams::read(r)?
                 } else {
@@ -884,7 +900,7 @@ impl<'a> CommandBody<'a> {
             b"CREATE" => {
                 let mailbox = arg_mailbox(r)?;
                 let mut special_use = List::new();
-                if r.peek() == Some(b' ') {
+                if more(r) {
                     r.sp()?;
                     special_use = read_create_params(r)?;
                 }
@@ -926,7 +942,7 @@ impl<'a> CommandBody<'a> {
                 let mut messages = List::new();
                 r.sp()?;
                 messages.push(AppendMessage::read(r)?);
-                while r.peek() == Some(b' ') {
+                while more(r) {
                     r.sp()?;
                     messages.push(AppendMessage::read(r)?);
                 }
@@ -944,7 +960,7 @@ impl<'a> CommandBody<'a> {
                 let mut caps = List::new();
                 r.sp()?;
                 caps.push(Atom::read(r)?);
-                while r.peek() == Some(b' ') {
+                while more(r) {
                     r.sp()?;
                     caps.push(Atom::read(r)?);
                 }
@@ -1057,7 +1073,7 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
             let items = FetchItems::read(r)?;
             let mut changed_since = None;
             let mut vanished = false;
-            if r.peek() == Some(b' ') {
+            if more(r) {
                 r.sp()?;
                 r.expect(b'(', "\"(\"")?;
                 loop {
@@ -1115,7 +1131,7 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
             } else {
                 let mut flags = List::new();
                 flags.push(Flag::read(r)?);
-                while r.peek() == Some(b' ') {
+                while more(r) {
                     r.sp()?;
                     flags.push(Flag::read(r)?);
                 }
@@ -1198,7 +1214,7 @@ fn read_list<'a>(r: &mut Reader<'a>) -> PResult<CommandBody<'a>> {
         patterns.push(ListMailbox::read(r)?);
     }
     let mut return_options = List::new();
-    if r.peek() == Some(b' ') {
+    if more(r) {
         r.sp()?;
         r.expect_keyword("RETURN", "\"RETURN\"")?;
         return_options = mailbox::read_return_options(r)?;

@@ -2,7 +2,7 @@
 //! 3.1.5, SEARCHRES RFC 5182), ESEARCH return options (RFC 4731, RFC 9051), and the SORT and
 //! THREAD criteria (RFC 5256, RFC 5957).
 
-use super::{ModSeqValzer, NonEmpty, read_name};
+use super::{ModSeqValzer, NonEmpty, more, read_name};
 use crate::core::{AString, Atom, Charset};
 use crate::datetime::Date;
 use crate::encode::{Encode, Writer};
@@ -496,7 +496,7 @@ pub(crate) fn read_keys<'a>(r: &mut Reader<'a>) -> PResult<NonEmpty<SearchKey<'a
     let mut keys = List::new();
     r.sp()?;
     keys.push(SearchKey::read(r)?);
-    while r.peek() == Some(b' ') {
+    while more(r) {
         r.sp()?;
         keys.push(SearchKey::read(r)?);
     }
