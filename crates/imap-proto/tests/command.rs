@@ -638,6 +638,65 @@ fn errors_carry_the_tag_offset_and_expectation() {
 }
 
 #[test]
+fn every_error_path_points_at_the_fault() {
+    let cases: &[(&[u8], usize, &str)] = &[
+        (
+            b"A1 STORE 1 (CHANGEDSINCE 1) FLAGS ()\r\n",
+            12,
+            "\"UNCHANGEDSINCE\"",
+        ),
+        (b"A1 STORE 1 (UNCHANGEDSINCE 1 FLAGS ()\r\n", 28, "\")\""),
+        (
+            b"A1 STORE 1 (UNCHANGEDSINCE x) FLAGS ()\r\n",
+            27,
+            "number64",
+        ),
+        (b"A1 LIST \"\" % BOGUS\r\n", 13, "\"RETURN\""),
+        (b"A1 LIST (BOGUS) \"\" %\r\n", 9, "list-select-opt"),
+        (b"A1 CREATE x USE\r\n", 12, "\"(\""),
+        (b"A1 CREATE x (FOO (\\Sent))\r\n", 13, "\"USE\""),
+        (b"A1 CREATE x (USE \\Sent)\r\n", 17, "\"(\""),
+        (b"A1 CREATE x (USE (\\Sent)\r\n", 24, "\")\""),
+        (b"A1 ID \"name\"\r\n", 6, "\"(\" or NIL"),
+        (b"A1 SETQUOTA r STORAGE 1\r\n", 14, "\"(\""),
+        (b"A1 SETQUOTA r (STORAGE x)\r\n", 23, "number64"),
+        (
+            b"A1 SETQUOTA r (STORAGE 9223372036854775808)\r\n",
+            23,
+            "number64",
+        ),
+        (
+            b"A1 SEARCH MODSEQ \"/flogs/x\" all 1\r\n",
+            18,
+            "\"/flags/\"",
+        ),
+        (b"A1 SEARCH MODSEQ \"/flags/x all 1\r\n", 26, "DQUOTE"),
+        (b"A1 SEARCH MODSEQ x\r\n", 17, "number64"),
+        (b"A1 SORT DATE UTF-8 ALL\r\n", 8, "\"(\""),
+        (b"A1 THREAD REFERENCES UTF-8\r\n", 26, "SP"),
+        (b"A1 FETCH 1 FLAGS (CHANGEDSINCE 1\r\n", 32, "SP"),
+        (b"A1 SELECT INBOX (QRESYNC (1 2 1:5 (1:2)))\r\n", 38, "SP"),
+        (b"A1 APPEND x (\\Seen) UTF8 {1}\r\na\r\n", 25, "\"(\""),
+        (b"A1 APPEND x (\\Seen) BOGUS\r\n", 20, "literal"),
+        (b"A1 ENABLE CONDSTORE (\r\n", 20, "atom"),
+        (b"A1 COMPRESS\r\n", 11, "SP"),
+        (b"A1 GETQUOTAROOT\r\n", 15, "SP"),
+        (b"A1 UID EXPUNGE *x\r\n", 16, "CRLF"),
+        (b"A1 MOVE 1\r\n", 9, "SP"),
+    ];
+    for (input, offset, expected) in cases {
+        let e = Command::parse(input).expect_err(&String::from_utf8_lossy(input));
+        assert_eq!(e.tag.as_ref().map(|t| t.as_str()), Some("A1"));
+        assert_eq!(
+            (e.error.offset(), e.error.expected()),
+            (*offset, *expected),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+#[test]
 fn rfc3501_section_6_examples() {
     let examples: &[&[u8]] = &[
         b"abcd CAPABILITY\r\n",
