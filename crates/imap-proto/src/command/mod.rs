@@ -285,6 +285,7 @@ impl<'a> Command<'a> {
 
     /// Parse one complete command (the line, the data of its literals, the final CRLF) with
     /// [`Quirks::STRICT`], the server default.
+    #[inline]
     pub fn parse(input: &'a [u8]) -> Result<Self, CommandError<'a>> {
         Self::parse_with(input, Quirks::STRICT)
     }
@@ -303,16 +304,21 @@ impl<'a> Command<'a> {
             }
             Err(error) => return Err(CommandError { tag: None, error }),
         };
-        let body = (|| {
-            r.sp()?;
-            let body = CommandBody::read(&mut r)?;
-            r.crlf_end()?;
-            Ok(body)
-        })();
-        match body {
-            Ok(body) => Ok(Command { tag, body }),
+        // The body is read into its place in the command: a `CommandBody` is large (the short
+        // lists of FETCH and SEARCH are stored inline), and moving it through intermediate
+        // results would cost more than parsing a short command.
+        let mut cmd = Command {
+            tag,
+            body: CommandBody::Noop,
+        };
+        let read = r
+            .sp()
+            .and_then(|()| CommandBody::read_into(&mut r, &mut cmd.body))
+            .and_then(|()| r.crlf_end());
+        match read {
+            Ok(()) => Ok(cmd),
             Err(error) => Err(CommandError {
-                tag: Some(tag),
+                tag: Some(cmd.tag),
                 error,
             }),
         }
@@ -838,16 +844,36 @@ impl<'a> CommandBody<'a> {
     }
 
     /// `command` after the tag and its SP, up to (not including) the final CRLF.
+    #[allow(dead_code)] // the house entry point; the command parser fills in place with `read_into`
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut body = CommandBody::Noop;
+        Self::read_into(r, &mut body)?;
+        Ok(body)
+    }
+
+    /// [`CommandBody::read`] into `out` (which is left unspecified on error).
+    pub(crate) fn read_into(r: &mut Reader<'a>, out: &mut Self) -> PResult<()> {
         use CommandBody as C;
         let start = r.pos();
         let mut buf = [0u8; 16];
         let name = read_name(r, &mut buf);
         let body = match name {
-            b"CAPABILITY" => C::Capability,
-            b"NOOP" => C::Noop,
-            b"LOGOUT" => C::Logout,
-            b"STARTTLS" => C::StartTls,
+            b"CAPABILITY" => {
+                *out = C::Capability;
+                return Ok(());
+            }
+            b"NOOP" => {
+                *out = C::Noop;
+                return Ok(());
+            }
+            b"LOGOUT" => {
+                *out = C::Logout;
+                return Ok(());
+            }
+            b"STARTTLS" => {
+                *out = C::StartTls;
+                return Ok(());
+            }
             b"AUTHENTICATE" => {
                 r.sp()?;
                 let mechanism = Atom::read(r)?;
@@ -930,7 +956,10 @@ impl<'a> CommandBody<'a> {
                 let pattern = ListMailbox::read(r)?;
                 C::Lsub { reference, pattern }
             }
-            b"NAMESPACE" => C::Namespace,
+            b"NAMESPACE" => {
+                *out = C::Namespace;
+                return Ok(());
+            }
             b"STATUS" => {
                 let mailbox = arg_mailbox(r)?;
                 r.sp()?;
@@ -951,11 +980,26 @@ impl<'a> CommandBody<'a> {
                     messages: NonEmpty(messages),
                 }
             }
-            b"IDLE" => C::Idle,
-            b"CHECK" => C::Check,
-            b"CLOSE" => C::Close,
-            b"UNSELECT" => C::Unselect,
-            b"EXPUNGE" => C::Expunge,
+            b"IDLE" => {
+                *out = C::Idle;
+                return Ok(());
+            }
+            b"CHECK" => {
+                *out = C::Check;
+                return Ok(());
+            }
+            b"CLOSE" => {
+                *out = C::Close;
+                return Ok(());
+            }
+            b"UNSELECT" => {
+                *out = C::Unselect;
+                return Ok(());
+            }
+            b"EXPUNGE" => {
+                *out = C::Expunge;
+                return Ok(());
+            }
             b"ENABLE" => {
                 let mut caps = List::new();
                 r.sp()?;
@@ -1011,7 +1055,7 @@ impl<'a> CommandBody<'a> {
                         }
                     }
                     b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
-                        read_uid_able(r, name, true)?
+                        return read_uid_able(r, name, true, out);
                     }
                     _ => {
                         return Err(ParseError::new(
@@ -1023,11 +1067,12 @@ impl<'a> CommandBody<'a> {
                 }
             }
             b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
-                read_uid_able(r, name, false)?
+                return read_uid_able(r, name, false, out);
             }
             _ => return Err(ParseError::new(start, "command name", ErrorKind::Syntax)),
         };
-        Ok(body)
+        *out = body;
+        Ok(())
     }
 }
 
@@ -1036,10 +1081,15 @@ fn arg_mailbox<'a>(r: &mut Reader<'a>) -> PResult<Mailbox<'a>> {
     Mailbox::read(r)
 }
 
-/// The commands that have a UID form, after their name.
-fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<CommandBody<'a>> {
+/// The commands that have a UID form, after their name, read into `out`.
+fn read_uid_able<'a>(
+    r: &mut Reader<'a>,
+    name: &[u8],
+    uid: bool,
+    out: &mut CommandBody<'a>,
+) -> PResult<()> {
     use CommandBody as C;
-    Ok(match name {
+    *out = match name {
         b"SEARCH" => {
             let mut return_options = None;
             let mut charset = None;
@@ -1058,46 +1108,39 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
             } else {
                 r.reset(save);
             }
-            let criteria = search::read_keys(r)?;
-            C::Search {
+            *out = C::Search {
                 uid,
                 return_options,
                 charset,
-                criteria,
+                criteria: NonEmpty(List::new()),
+            };
+            if let C::Search { criteria, .. } = out {
+                search::read_keys_into(r, &mut criteria.0)?;
             }
+            return Ok(());
         }
         b"FETCH" => {
             r.sp()?;
             let sequence_set = SequenceSet::read(r)?;
             r.sp()?;
-            let items = FetchItems::read(r)?;
-            let mut changed_since = None;
-            let mut vanished = false;
-            if more(r) {
-                r.sp()?;
-                r.expect(b'(', "\"(\"")?;
-                loop {
-                    if r.keyword("CHANGEDSINCE") {
-                        r.sp()?;
-                        changed_since = Some(ModSeq::read(r)?);
-                    } else if r.keyword("VANISHED") {
-                        vanished = true;
-                    } else {
-                        return Err(r.error("fetch-modifier"));
-                    }
-                    if r.eat(b')') {
-                        break;
-                    }
-                    r.sp()?;
-                }
-            }
-            C::Fetch {
+            *out = C::Fetch {
                 uid,
                 sequence_set,
+                items: FetchItems::Fast,
+                changed_since: None,
+                vanished: false,
+            };
+            if let C::Fetch {
                 items,
                 changed_since,
                 vanished,
+                ..
+            } = out
+            {
+                FetchItems::read_into(r, items)?;
+                read_fetch_modifiers(r, changed_since, vanished)?;
             }
+            return Ok(());
         }
         b"STORE" => {
             r.sp()?;
@@ -1188,7 +1231,36 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
                 search,
             }
         }
-    })
+    };
+    Ok(())
+}
+
+/// `fetch-modifiers` (RFC 4466, CONDSTORE and QRESYNC RFC 7162): `SP "(" fetch-modifier
+/// *(SP fetch-modifier) ")"`, when present.
+fn read_fetch_modifiers(
+    r: &mut Reader<'_>,
+    changed_since: &mut Option<ModSeq>,
+    vanished: &mut bool,
+) -> PResult<()> {
+    if !more(r) {
+        return Ok(());
+    }
+    r.sp()?;
+    r.expect(b'(', "\"(\"")?;
+    loop {
+        if r.keyword("CHANGEDSINCE") {
+            r.sp()?;
+            *changed_since = Some(ModSeq::read(r)?);
+        } else if r.keyword("VANISHED") {
+            *vanished = true;
+        } else {
+            return Err(r.error("fetch-modifier"));
+        }
+        if r.eat(b')') {
+            return Ok(());
+        }
+        r.sp()?;
+    }
 }
 
 /// `list` (RFC 3501, RFC 5258) after `LIST`.

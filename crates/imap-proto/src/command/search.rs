@@ -494,13 +494,22 @@ pub(crate) fn encode_keys(keys: &[SearchKey<'_>], w: &mut Writer) {
 /// `1*(SP search-key)` after the command's last argument: at least one key, each after SP.
 pub(crate) fn read_keys<'a>(r: &mut Reader<'a>) -> PResult<NonEmpty<SearchKey<'a>>> {
     let mut keys = List::new();
+    read_keys_into(r, &mut keys)?;
+    Ok(NonEmpty(keys))
+}
+
+/// [`read_keys`] appending to `keys` (empty on entry).
+pub(crate) fn read_keys_into<'a>(
+    r: &mut Reader<'a>,
+    keys: &mut List<SearchKey<'a>>,
+) -> PResult<()> {
     r.sp()?;
     keys.push(SearchKey::read(r)?);
     while more(r) {
         r.sp()?;
         keys.push(SearchKey::read(r)?);
     }
-    Ok(NonEmpty(keys))
+    Ok(())
 }
 
 /// `search-return-opt` (ESEARCH RFC 4731, SEARCHRES RFC 5182, RFC 9051).
