@@ -435,7 +435,12 @@ fn search_charset_return_and_uid() {
     assert_eq!(err(b"A1 SEARCH OR SEEN\r\n").1, 17);
     assert_eq!(err(b"A1 SEARCH (SEEN\r\n").1, 15);
     assert_eq!(err(b"A1 SEARCH ()\r\n").1, 11);
-    assert_eq!(err(b"A1 SEARCH LARGER 99999999999\r\n").2, "number");
+    assert_eq!(
+        err(b"A1 SEARCH LARGER 18446744073709551616\r\n"),
+        (Some("A1".into()), 17, "number64")
+    );
+    same(b"A1 SEARCH LARGER 18446744073709551615 SMALLER 4294967296\r\n");
+    assert_eq!(err(b"A1 SEARCH SMALLER x\r\n").1, 18);
     assert_eq!(
         err(b"A1 SEARCH MODSEQ \"/flags/\\\\seen\" bogus 1\r\n").1,
         33
@@ -956,7 +961,8 @@ mod props {
             (astring(), astring()).prop_map(|(h, v)| SearchKey::Header(h, v)),
             date().prop_map(SearchKey::Since),
             date().prop_map(SearchKey::SentOn),
-            any::<u32>().prop_map(SearchKey::Larger),
+            any::<u64>().prop_map(SearchKey::Larger),
+            any::<u64>().prop_map(SearchKey::Smaller),
             atom().prop_map(SearchKey::Keyword),
             atom().prop_map(SearchKey::Unkeyword),
             sequence_set().prop_map(SearchKey::Uid),
@@ -1375,6 +1381,29 @@ mod props {
             prop_assert!(parsed.is_ok(), "{:?}: {:?}", String::from_utf8_lossy(e.as_bytes()), parsed);
             prop_assert_eq!(parsed.unwrap().into_static(), cmd.clone());
             prop_assert_eq!(cmd.clone().into_static(), cmd);
+        }
+
+        #[test]
+        fn mutated_commands_never_panic(
+            tag in tag(),
+            body in body(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<bool>(),
+        ) {
+            let mut bytes = Command::new(tag, body).to_bytes();
+            let i = at.index(bytes.len());
+            if cut {
+                bytes.truncate(i);
+            } else {
+                bytes[i] = byte;
+            }
+            if let Ok(cmd) = Command::parse(&bytes) {
+                let again = cmd.to_bytes();
+                let reparsed = Command::parse(&again);
+                prop_assert!(reparsed.is_ok(), "{:?}", String::from_utf8_lossy(&again));
+                prop_assert_eq!(reparsed.unwrap().into_static(), cmd.into_static());
+            }
         }
 
         #[test]
