@@ -115,6 +115,34 @@ fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -
     }
 }
 
+/// Length of the prefix of `data`, in whole 8-byte words, whose bytes are all printable ASCII
+/// other than `"` and `\` (SWAR: eight bytes per step; a word holding any other byte ends the
+/// prefix, and the caller looks at it byte by byte).
+fn plain_ascii_prefix(data: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // non-zero exactly when some byte of `x` is zero
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut n = 0;
+    for chunk in data.chunks_exact(8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let special = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | zero_byte(w ^ (ONES * 0x7f))
+            // a byte below 0x20, or one with the high bit set
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | (w & HIGH);
+        if special != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n
+}
+
 /// Why `data` cannot be the content of a quoted string, if it cannot.
 fn quoted_refusal(data: &[u8]) -> Option<&'static str> {
     if memchr::memchr3(0, b'\r', b'\n', data).is_some() {
@@ -328,6 +356,19 @@ impl<'a> Quoted<'a> {
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
+        // Fast path, one pass: printable ASCII without escapes up to the closing quote (most
+        // quoted strings on the wire). Anything else is scanned again by the general loop.
+        let mut n = plain_ascii_prefix(rest);
+        while let Some(&b) = rest.get(n) {
+            if b == b'"' {
+                r.take(n + 1, "'\"'")?;
+                return Ok(Quoted(Cow::Borrowed(&rest[..n])));
+            }
+            if !(0x20..0x7f).contains(&b) || b == b'\\' {
+                break;
+            }
+            n += 1;
+        }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
         loop {
