@@ -4,7 +4,7 @@
 
 use imap_proto::command::{
     AppendData, AppendMessage, AuthenticateData, Base64, Command, CommandBody, FetchAttribute,
-    FetchItems, IdleDone, ModSeq, ModSeqValzer, NonEmpty, QuotaLimit, SearchKey,
+    FetchItems, IdleDone, ModSeq, ModSeqValzer, NonEmpty, NonEmptyVec, QuotaLimit, SearchKey,
     SearchReturnOption, StatusItem, StoreKind,
 };
 use imap_proto::core::{AString, Atom, Literal, LiteralMode, Tag};
@@ -809,6 +809,8 @@ fn benchmark_inputs_do_not_allocate() {
 fn constructors_refuse_what_would_not_round_trip() {
     assert!(NonEmpty::<SearchKey<'_>>::new(Vec::new()).is_err());
     assert!(NonEmpty::try_from(List::<StatusItem>::new()).is_err());
+    assert!(NonEmptyVec::<AppendMessage<'_>>::new(Vec::new()).is_err());
+    assert!(NonEmptyVec::try_from(vec![1]).is_ok());
     assert_eq!(NonEmpty::one(StatusItem::Size).len(), 1);
     assert!(ModSeq::new(0).is_err());
     assert!(ModSeq::new(1 << 63).is_err());
@@ -828,7 +830,7 @@ fn built_commands_encode_as_expected() {
         Tag::new("A7").unwrap(),
         CommandBody::Append {
             mailbox: mbox("Sent Items"),
-            messages: NonEmpty::one(AppendMessage::new(AppendData::Literal(
+            messages: NonEmptyVec::one(AppendMessage::new(AppendData::Literal(
                 Literal::new(&b"Hi\r\n"[..], LiteralMode::Sync).unwrap(),
             ))),
         },
@@ -1216,7 +1218,7 @@ mod props {
             (mailbox(), status_items()).prop_map(|(mailbox, items)| C::Status { mailbox, items }),
             (mailbox(), vec(append_message(), 1..3)).prop_map(|(mailbox, m)| C::Append {
                 mailbox,
-                messages: NonEmpty::new(m).unwrap()
+                messages: NonEmptyVec::new(m).unwrap()
             }),
             sequence_set().prop_map(|uids| C::UidExpunge { uids }),
             (

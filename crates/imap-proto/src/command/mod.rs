@@ -112,6 +112,60 @@ impl<T> TryFrom<List<T>> for NonEmpty<T> {
     }
 }
 
+/// A `Vec` that holds at least one element: [`NonEmpty`] for lists that are long or rare
+/// enough to live on the heap (the messages of an APPEND), so that they do not make every
+/// command value larger. It derefs to a slice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NonEmptyVec<T>(Vec<T>);
+
+impl<T> NonEmptyVec<T> {
+    /// A list of one element.
+    pub fn one(value: T) -> Self {
+        NonEmptyVec(vec![value])
+    }
+
+    /// The list, refused when empty.
+    pub fn new(list: Vec<T>) -> Result<Self, ValidationError> {
+        if list.is_empty() {
+            Err(ValidationError::new(
+                "list",
+                "empty where one element is required",
+            ))
+        } else {
+            Ok(NonEmptyVec(list))
+        }
+    }
+
+    /// Append an element.
+    pub fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+
+    /// The elements.
+    pub fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+
+    /// Map every element.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmptyVec<U> {
+        NonEmptyVec(self.0.into_iter().map(f).collect())
+    }
+}
+
+impl<T> Deref for NonEmptyVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> TryFrom<Vec<T>> for NonEmptyVec<T> {
+    type Error = ValidationError;
+    fn try_from(v: Vec<T>) -> Result<Self, ValidationError> {
+        NonEmptyVec::new(v)
+    }
+}
+
 const MODSEQ_MAX: u64 = i64::MAX as u64;
 
 /// `mod-sequence-value` (CONDSTORE RFC 7162): 1 to 2^63 - 1.
@@ -344,6 +398,9 @@ impl Encode for Command<'_> {
 
 /// What a command asks: one variant per command. Commands with a UID form carry `uid`
 /// (`UID FETCH`, `UID SEARCH`, ...).
+// FETCH keeps its attribute list inline (no heap for up to four attributes), which makes its
+// variant the largest; boxing it would cost an allocation per FETCH command.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CommandBody<'a> {
@@ -446,8 +503,9 @@ pub enum CommandBody<'a> {
     Append {
         /// The mailbox.
         mailbox: Mailbox<'a>,
-        /// The messages, each with its flags and date.
-        messages: NonEmpty<AppendMessage<'a>>,
+        /// The messages, each with its flags and date (on the heap: a message value is large,
+        /// and an APPEND is rare next to the commands that must not allocate).
+        messages: NonEmptyVec<AppendMessage<'a>>,
     },
     /// `IDLE` (RFC 2177)
     Idle,
@@ -968,17 +1026,13 @@ impl<'a> CommandBody<'a> {
             }
             b"APPEND" => {
                 let mailbox = arg_mailbox(r)?;
-                let mut messages = List::new();
                 r.sp()?;
-                messages.push(AppendMessage::read(r)?);
+                let mut messages = NonEmptyVec::one(AppendMessage::read(r)?);
                 while more(r) {
                     r.sp()?;
                     messages.push(AppendMessage::read(r)?);
                 }
-                C::Append {
-                    mailbox,
-                    messages: NonEmpty(messages),
-                }
+                C::Append { mailbox, messages }
             }
             b"IDLE" => {
                 *out = C::Idle;
