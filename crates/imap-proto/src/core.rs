@@ -115,34 +115,6 @@ fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -
     }
 }
 
-/// Length of the prefix of `data`, in whole 8-byte words, whose bytes are all printable ASCII
-/// other than `"` and `\` (SWAR: eight bytes per step; a word holding any other byte ends the
-/// prefix, and the caller looks at it byte by byte).
-fn plain_ascii_prefix(data: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // non-zero exactly when some byte of `x` is zero
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut n = 0;
-    for chunk in data.chunks_exact(8) {
-        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let w = u64::from_le_bytes(bytes);
-        let special = zero_byte(w ^ (ONES * u64::from(b'"')))
-            | zero_byte(w ^ (ONES * u64::from(b'\\')))
-            | zero_byte(w ^ (ONES * 0x7f))
-            // a byte below 0x20, or one with the high bit set
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-            | (w & HIGH);
-        if special != 0 {
-            break;
-        }
-        n += 8;
-    }
-    n
-}
-
 /// Why `data` cannot be the content of a quoted string, if it cannot.
 fn quoted_refusal(data: &[u8]) -> Option<&'static str> {
     if memchr::memchr3(0, b'\r', b'\n', data).is_some() {
@@ -191,6 +163,54 @@ pub(crate) fn run_len(bytes: &[u8], class: &[bool; 256]) -> usize {
         .position(|&b| !class[usize::from(b)])
         .unwrap_or(bytes.len())
 }
+
+/// Bytes of a quoted string that need no attention: 7-bit, not NUL, CR, LF, `"` or `\`.
+const fn is_quoted_plain(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && !matches!(b, b'\r' | b'\n' | b'"' | b'\\')
+}
+
+static QUOTED_PLAIN: [bool; 256] = class_table!(is_quoted_plain);
+
+/// The length of the run of 7-bit bytes other than NUL and `specials` at the start of
+/// `bytes` (`table` holds the same class byte by byte), eight bytes at a time (SWAR, no
+/// `unsafe`): a word goes through when none of its bytes is 8-bit, NUL or special (the classic
+/// "has a zero byte" test on the word and on its XOR with each special byte). In a word that
+/// holds such a byte the lowest flagged byte is exactly the first one (the borrows of the
+/// subtraction only run upwards from a zero byte), so the scan stops there.
+fn plain_len<const N: usize>(bytes: &[u8], specials: [u8; N], table: &[bool; 256]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero(x: u64) -> u64 {
+        x.wrapping_sub(LO) & !x & HI
+    }
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let mut special = (x & HI) | has_zero(x);
+        for s in specials {
+            special |= has_zero(x ^ (LO * u64::from(s)));
+        }
+        if special != 0 {
+            return done + (special.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + run_len(bytes.get(done..).unwrap_or(&[]), table)
+}
+
+/// [`plain_len`] for the content of a quoted string.
+fn quoted_plain_len(bytes: &[u8]) -> usize {
+    plain_len(bytes, [b'"', b'\\', b'\r', b'\n'], &QUOTED_PLAIN)
+}
+
+/// Bytes of a text that need no attention: 7-bit, not NUL, CR or LF.
+const fn is_text_plain(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && !matches!(b, b'\r' | b'\n')
+}
+
+static TEXT_PLAIN: [bool; 256] = class_table!(is_text_plain);
 
 static TAG_CHARS: [bool; 256] = class_table!(is_tag_char);
 static ATOM_CHARS: [bool; 256] = class_table!(is_atom_char);
@@ -356,18 +376,14 @@ impl<'a> Quoted<'a> {
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
-        // Fast path, one pass: printable ASCII without escapes up to the closing quote (most
-        // quoted strings on the wire). Anything else is scanned again by the general loop.
-        let mut n = plain_ascii_prefix(rest);
-        while let Some(&b) = rest.get(n) {
-            if b == b'"' {
-                r.take(n + 1, "'\"'")?;
-                return Ok(Quoted(Cow::Borrowed(&rest[..n])));
-            }
-            if !(0x20..0x7f).contains(&b) || b == b'\\' {
-                break;
-            }
-            n += 1;
+        // Fast path, one pass: 7-bit text without escapes up to the closing quote (most
+        // quoted strings on the wire) needs no other check. Anything else is scanned again by
+        // the general loop.
+        let plain = quoted_plain_len(rest);
+        if rest.get(plain) == Some(&b'"') {
+            let data = r.take(plain, "quoted")?;
+            r.next_byte();
+            return Ok(Quoted(Cow::Borrowed(data)));
         }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
@@ -963,6 +979,12 @@ impl<'a> Text<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         let at = r.pos();
         let rest = r.rest();
+        // Fast path: 7-bit text up to CR, LF or the end needs no other check.
+        let plain = plain_len(rest, [b'\r', b'\n'], &TEXT_PLAIN);
+        if plain > 0 && matches!(rest.get(plain), None | Some(b'\r' | b'\n')) {
+            let t = r.take(plain, "text")?;
+            return ascii(t, at, "TEXT-CHAR").map(|s| Text(Cow::Borrowed(s)));
+        }
         let end = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
         let seg = &rest[..end];
         if seg.is_empty() {

@@ -355,6 +355,58 @@ proptest! {
         }
     }
 
+    /// The quoted-string reader (a word-at-a-time fast path, then a memchr loop) agrees with
+    /// a byte-by-byte reading of the grammar on values, error offsets and error kinds.
+    #[test]
+    fn quoted_reader_matches_a_byte_loop(
+        body in prop::collection::vec(
+            prop::sample::select(b"a \"\\\r\n\0\x7f\t\xc3\xa9\xe2\x82\xac\xff\x80".to_vec()),
+            0..150,
+        ),
+        close in any::<bool>(),
+    ) {
+        let mut input = b"\"".to_vec();
+        input.extend_from_slice(&body);
+        if close {
+            input.push(b'"');
+        }
+        let got = Quoted::parse(&input).map(|q| q.data().to_vec()).map_err(|e| (e.offset(), e.kind()));
+        assert_eq!(got, reference_quoted(&input), "{:?}", input);
+    }
+
+    /// The text reader (a word-at-a-time fast path, then memchr and UTF-8 checks) agrees
+    /// with a byte-by-byte reading of the grammar.
+    #[test]
+    fn text_reader_matches_a_byte_loop(
+        body in prop::collection::vec(
+            prop::sample::select(b"a [\r\n\0\x7f\t\xc3\xa9\xe2\x82\xac\xff\x80".to_vec()),
+            0..100,
+        ),
+    ) {
+        let mut text = None;
+        // reference: TEXT-CHARs up to CR, LF or the end; then the whole input must be used
+        let end = body.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(body.len());
+        let seg = &body[..end];
+        let reference = if seg.is_empty() {
+            Err((0, if body.is_empty() { ErrorKind::Incomplete } else { ErrorKind::Syntax }))
+        } else if let Some(p) = seg
+            .iter()
+            .position(|&b| b == 0)
+            .filter(|&p| std::str::from_utf8(&seg[..p]).is_ok())
+        {
+            Err((p, ErrorKind::Syntax))
+        } else {
+            match std::str::from_utf8(seg) {
+                Err(e) if e.error_len().is_none() && end == body.len() => Err((e.valid_up_to(), ErrorKind::Incomplete)),
+                Err(e) => Err((e.valid_up_to(), ErrorKind::Encoding)),
+                Ok(s) if end == body.len() => { text = Some(s.to_owned()); Ok(()) }
+                Ok(_) => Err((end, ErrorKind::Syntax)),
+            }
+        };
+        let got = Text::parse(&body).map(|t| { assert_eq!(Some(t.as_str().to_owned()), text); }).map_err(|e| (e.offset(), e.kind()));
+        assert_eq!(got, reference, "{:?}", body);
+    }
+
     /// No input makes a parser panic, errors point inside the input, and whatever parses
     /// encodes to something that parses to the same value.
     #[test]
@@ -422,6 +474,59 @@ proptest! {
         }
         if let Ok(s) = utf7::decode(&input) {
             assert_eq!(utf7::encode(&s).as_bytes(), &input[..]);
+        }
+    }
+}
+
+/// `quoted` read one byte at a time, straight from the grammar: the content, or the offset
+/// and kind of the first fault.
+fn reference_quoted(input: &[u8]) -> Result<Vec<u8>, (usize, ErrorKind)> {
+    let n = input.len();
+    let mut out = Vec::new();
+    let mut i = 1;
+    loop {
+        let Some(&b) = input.get(i) else {
+            return Err((n, ErrorKind::Incomplete));
+        };
+        match b {
+            b'"' => {
+                return if i + 1 == n {
+                    Ok(out)
+                } else {
+                    Err((i + 1, ErrorKind::Syntax))
+                };
+            }
+            b'\\' => match input.get(i + 1) {
+                Some(&c @ (b'"' | b'\\')) => {
+                    out.push(c);
+                    i += 2;
+                }
+                Some(_) => return Err((i + 1, ErrorKind::Syntax)),
+                None => return Err((i + 1, ErrorKind::Incomplete)),
+            },
+            0 | b'\r' | b'\n' => return Err((i, ErrorKind::Syntax)),
+            0x01..=0x7f => {
+                out.push(b);
+                i += 1;
+            }
+            _ => {
+                let window = &input[i..n.min(i + 4)];
+                match std::str::from_utf8(window) {
+                    Ok(s) => {
+                        let len = s.chars().next().map_or(1, char::len_utf8);
+                        out.extend_from_slice(&window[..len]);
+                        i += len;
+                    }
+                    Err(e) if e.valid_up_to() > 0 => {
+                        let s = std::str::from_utf8(&window[..e.valid_up_to()]).unwrap();
+                        let len = s.chars().next().map_or(1, char::len_utf8);
+                        out.extend_from_slice(&window[..len]);
+                        i += len;
+                    }
+                    Err(e) if e.error_len().is_none() => return Err((i, ErrorKind::Incomplete)),
+                    Err(_) => return Err((i, ErrorKind::Encoding)),
+                }
+            }
         }
     }
 }

@@ -178,6 +178,32 @@ fn nested_message_rfc822_in_a_report() {
     assert_eq!(inner.envelope.to[0].host.data(), Some(&b"example.net"[..]));
 }
 
+#[test]
+fn values_borrow_from_the_input() {
+    // Strings without escapes and literal data point into the input: nothing is copied.
+    let input = b"(ENVELOPE (\"d\" \"Subject here\" NIL NIL NIL NIL NIL NIL NIL NIL) \
+BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 1 1) BODY[TEXT] {4}\r\nbody)";
+    let range = input.as_ptr_range();
+    let inside = |d: &[u8]| range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end;
+    let items = parse_msg_att(input, Quirks::STRICT).unwrap();
+    let MessageDataItem::Envelope(e) = &items[0] else {
+        panic!()
+    };
+    assert!(inside(e.subject.data().unwrap()));
+    let MessageDataItem::BodyStructure(b) = &items[1] else {
+        panic!()
+    };
+    let BodyStructure::Single(p) = &**b else {
+        panic!()
+    };
+    assert!(inside(p.fields.parameters[0].1.data()));
+    let MessageDataItem::BodySection { data, .. } = &items[2] else {
+        panic!()
+    };
+    assert_eq!(data.data(), Some(&b"body"[..]));
+    assert!(inside(data.data().unwrap()));
+}
+
 // ---------------------------------------------------------------------------------------
 // Quirks of named servers (docs/imap.md lists them).
 
