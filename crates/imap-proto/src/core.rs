@@ -905,3 +905,352 @@ impl Encode for Charset<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::EncodeOptions;
+    use std::fmt::Debug;
+
+    /// Offset and kind of a parse error.
+    fn err<T: Debug>(res: Result<T, ParseError>) -> (usize, ErrorKind) {
+        let e = res.expect_err("must not parse");
+        (e.offset(), e.kind())
+    }
+
+    /// bytes -> value -> bytes (the same) -> value (the same).
+    fn known<'a, T: Encode + PartialEq + Debug>(
+        input: &'a [u8],
+        parse: fn(&'a [u8]) -> Result<T, ParseError>,
+    ) -> T {
+        let v = parse(input).expect("parses");
+        let out = v.to_bytes();
+        assert_eq!(out, input, "re-encoded");
+        v
+    }
+
+    fn utf8_bytes(v: &impl Encode) -> Vec<u8> {
+        let o = EncodeOptions {
+            utf8: true,
+            ..EncodeOptions::default()
+        };
+        let mut w = Writer::new(o);
+        v.encode(&mut w);
+        w.finish().into_bytes()
+    }
+
+    use ErrorKind::{Encoding, Incomplete, Number, Syntax};
+
+    #[test]
+    fn tags() {
+        assert_eq!(known(b"A001", Tag::parse).as_str(), "A001");
+        assert_eq!(known(b"a]b", Tag::parse).as_str(), "a]b");
+        assert_eq!(err(Tag::parse(b"")), (0, Incomplete));
+        assert_eq!(err(Tag::parse(b"+")), (0, Syntax));
+        assert_eq!(err(Tag::parse(b"A1+")), (2, Syntax));
+        assert_eq!(err(Tag::parse(b"A1 ")), (2, Syntax));
+        assert!(Tag::new("").is_err());
+        assert!(Tag::new("a+b").is_err());
+        assert!(Tag::new("a b").is_err());
+        assert!(Tag::new("a*").is_err());
+        assert!(Tag::new("t\u{e9}").is_err());
+        assert_eq!(Tag::new("x.1").unwrap().to_bytes(), b"x.1");
+    }
+
+    #[test]
+    fn atoms() {
+        assert_eq!(known(b"FOO+bar", Atom::parse).as_str(), "FOO+bar");
+        assert_eq!(err(Atom::parse(b"a]")), (1, Syntax));
+        assert_eq!(err(Atom::parse(b"(")), (0, Syntax));
+        assert_eq!(known(b"a]", AtomExt::parse).as_str(), "a]");
+        assert_eq!(err(AtomExt::parse(b"a%")), (1, Syntax));
+        for bad in [
+            "", "a b", "a(", "a)", "a{", "a%", "a*", "a\"", "a\\", "a]", "\u{e9}",
+        ] {
+            assert!(Atom::new(bad).is_err(), "{bad:?}");
+        }
+        assert!(AtomExt::new("a]").is_ok());
+        assert!(AtomExt::new("a\x7f").is_err());
+    }
+
+    #[test]
+    fn quoted_borrows_without_escapes() {
+        let q = known(b"\"hello world\"", Quoted::parse);
+        assert!(matches!(
+            q.clone().into_inner(),
+            Cow::Borrowed(b"hello world")
+        ));
+        assert_eq!(q.as_str(), "hello world");
+        let q = known(b"\"\"", Quoted::parse);
+        assert_eq!(q.data(), b"");
+    }
+
+    #[test]
+    fn quoted_escapes() {
+        let q = known(br#""a\"b\\c""#, Quoted::parse);
+        assert_eq!(q.data(), br#"a"b\c"#);
+        assert!(matches!(q.into_inner(), Cow::Owned(_)));
+        let q = known(br#""\\""#, Quoted::parse);
+        assert_eq!(q.data(), b"\\");
+        assert_eq!(
+            Quoted::new(&b"say \"hi\""[..]).unwrap().to_bytes(),
+            br#""say \"hi\"""#
+        );
+    }
+
+    #[test]
+    fn quoted_errors_point_at_the_byte() {
+        assert_eq!(err(Quoted::parse(b"\"a\nb\"")), (2, Syntax));
+        assert_eq!(err(Quoted::parse(b"\"ab\r\n")), (3, Syntax));
+        assert_eq!(err(Quoted::parse(b"\"a\0b\"")), (2, Syntax));
+        assert_eq!(err(Quoted::parse(b"\"abc")), (4, Incomplete));
+        assert_eq!(err(Quoted::parse(br#""a\x""#)), (3, Syntax));
+        assert_eq!(err(Quoted::parse(br#""a\"#)), (3, Incomplete));
+        assert_eq!(err(Quoted::parse(b"\"ab\xffc\"")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"\"\\\"\xc3\"")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"abc")), (0, Syntax));
+        assert_eq!(err(Quoted::parse(b"")), (0, Incomplete));
+        assert_eq!(err(Quoted::parse(b"\"a\"b")), (3, Syntax));
+        assert!(Quoted::new(&b"a\rb"[..]).is_err());
+        assert!(Quoted::new(&b"a\nb"[..]).is_err());
+        assert!(Quoted::new(&b"a\0b"[..]).is_err());
+        assert!(Quoted::new(&b"a\xffb"[..]).is_err());
+    }
+
+    #[test]
+    fn quoted_utf8_goes_literal_unless_enabled() {
+        let q = known("\"caf\u{e9}\"".as_bytes(), |i| {
+            let q = Quoted::parse(i)?;
+            Ok(QuotedUtf8(q))
+        });
+        assert_eq!(q.0.as_str(), "caf\u{e9}");
+        assert_eq!(q.0.to_bytes(), b"{5}\r\ncaf\xc3\xa9");
+        assert_eq!(q.0.encoded().wait_points(), &[5]);
+    }
+
+    /// A quoted string encoded with UTF-8 enabled.
+    #[derive(Debug, PartialEq)]
+    struct QuotedUtf8<'a>(Quoted<'a>);
+    impl Encode for QuotedUtf8<'_> {
+        fn encode(&self, w: &mut Writer) {
+            w.raw(&utf8_bytes(&self.0));
+        }
+    }
+
+    #[test]
+    fn literals() {
+        let l = known(b"{3}\r\nabc", Literal::parse);
+        assert_eq!((l.data(), l.mode()), (&b"abc"[..], LiteralMode::Sync));
+        assert!(matches!(l.into_inner(), Cow::Borrowed(_)));
+        let l = known(b"{3+}\r\na\r\n", Literal::parse);
+        assert_eq!((l.data(), l.mode()), (&b"a\r\n"[..], LiteralMode::NonSync));
+        assert_eq!(known(b"{0}\r\n", Literal::parse).data(), b"");
+        assert!(Literal::new(&b"a\0"[..], LiteralMode::Sync).is_err());
+        assert_eq!(
+            Literal::new(&b"\xff"[..], LiteralMode::Sync)
+                .unwrap()
+                .to_bytes(),
+            b"{1}\r\n\xff"
+        );
+    }
+
+    #[test]
+    fn literal_errors() {
+        // longer than the rest of the input: incomplete at the brace, nothing allocated
+        assert_eq!(err(Literal::parse(b"{4}\r\nabc")), (0, Incomplete));
+        assert_eq!(err(Literal::parse(b"{4294967295}\r\n")), (0, Incomplete));
+        assert_eq!(err(Literal::parse(b"{4294967296}\r\n")), (1, Number));
+        assert_eq!(err(Literal::parse(b"{")), (1, Incomplete));
+        assert_eq!(err(Literal::parse(b"{x}\r\n")), (1, Syntax));
+        assert_eq!(err(Literal::parse(b"{3")), (2, Incomplete));
+        assert_eq!(err(Literal::parse(b"{3x")), (2, Syntax));
+        assert_eq!(err(Literal::parse(b"{3+x")), (3, Syntax));
+        assert_eq!(err(Literal::parse(b"{3}")), (3, Incomplete));
+        assert_eq!(err(Literal::parse(b"{3}\r")), (3, Incomplete));
+        assert_eq!(err(Literal::parse(b"{3}\nabc")), (3, Syntax));
+        assert_eq!(err(Literal::parse(b"{3} \r\nabc")), (3, Syntax));
+        assert_eq!(err(Literal::parse(b"{3}\r\na\0c")), (6, Syntax));
+        assert_eq!(err(Literal::parse(b"{3}\r\nabcd")), (8, Syntax));
+        assert_eq!(err(Literal::parse(b"~{1}\r\na")), (0, Syntax));
+        let mut r = Reader::new(b"{3}\r\nabc", Quirks::LENIENT);
+        assert_eq!(Literal::read(&mut r).unwrap().data(), b"abc");
+        let mut r = Reader::new(b"{99999999999}\r\nabc", Quirks::LENIENT);
+        assert_eq!(
+            Literal::read(&mut r).unwrap_err().kind(),
+            Incomplete,
+            "a clamped length is still bounded by the input"
+        );
+    }
+
+    #[test]
+    fn literal8() {
+        let l = known(b"~{3}\r\na\0c", Literal8::parse);
+        assert_eq!((l.data(), l.mode()), (&b"a\0c"[..], LiteralMode::Sync));
+        let l = known(b"~{1+}\r\n\0", Literal8::parse);
+        assert_eq!(l.mode(), LiteralMode::NonSync);
+        assert_eq!(err(Literal8::parse(b"~{5}\r\nabc")), (0, Incomplete));
+        assert_eq!(
+            err(Literal8::parse(b"~{9223372036854775807}\r\n")),
+            (0, Incomplete)
+        );
+        assert_eq!(
+            err(Literal8::parse(b"~{9223372036854775808}\r\n")),
+            (2, Number)
+        );
+        assert_eq!(err(Literal8::parse(b"~")), (1, Incomplete));
+        assert_eq!(err(Literal8::parse(b"~x")), (1, Syntax));
+        assert_eq!(err(Literal8::parse(b"{1}\r\na")), (0, Syntax));
+        assert_eq!(
+            Literal8::new(vec![0u8, 1], LiteralMode::NonSync).to_bytes(),
+            b"~{2+}\r\n\0\x01"
+        );
+    }
+
+    #[test]
+    fn istrings() {
+        assert_eq!(known(b"\"x\"", IString::parse).data(), b"x");
+        assert_eq!(known(b"{1}\r\nx", IString::parse).data(), b"x");
+        assert_eq!(err(IString::parse(b"x")), (0, Syntax));
+        assert_eq!(err(IString::parse(b"NIL")), (0, Syntax));
+        assert!(matches!(
+            IString::from_bytes(&b"abc"[..]),
+            Ok(IString::Quoted(_))
+        ));
+        assert!(matches!(
+            IString::from_bytes("caf\u{e9}".as_bytes()),
+            Ok(IString::Quoted(_))
+        ));
+        assert!(matches!(
+            IString::from_bytes(&b"a\r\nb"[..]),
+            Ok(IString::Literal(_))
+        ));
+        assert!(matches!(
+            IString::from_bytes(&b"\xff"[..]),
+            Ok(IString::Literal(_))
+        ));
+        assert!(matches!(
+            IString::from_bytes(vec![b'a'; QUOTED_MAX]),
+            Ok(IString::Quoted(_))
+        ));
+        assert!(matches!(
+            IString::from_bytes(vec![b'a'; QUOTED_MAX + 1]),
+            Ok(IString::Literal(_))
+        ));
+        assert!(IString::from_bytes(&b"a\0"[..]).is_err());
+        assert_eq!(
+            IString::from_bytes(&b"a\r\nb"[..]).unwrap().to_bytes(),
+            b"{4}\r\na\r\nb"
+        );
+    }
+
+    #[test]
+    fn nil_as_string_is_a_quirk() {
+        let mut r = Reader::new(b"NIL", Quirks::LENIENT);
+        assert_eq!(IString::read_lenient(&mut r).unwrap().data(), b"");
+        assert!(r.is_empty());
+        let mut r = Reader::new(b"NIL", Quirks::STRICT);
+        assert_eq!(IString::read_lenient(&mut r).unwrap_err().offset(), 0);
+        let mut r = Reader::new(b"\"a\"", Quirks::LENIENT);
+        assert_eq!(IString::read_lenient(&mut r).unwrap().data(), b"a");
+    }
+
+    #[test]
+    fn astrings() {
+        let a = known(b"INBOX]", AString::parse);
+        assert!(matches!(a, AString::Atom(_)));
+        assert_eq!(a.data(), b"INBOX]");
+        assert!(matches!(
+            known(b"\"a b\"", AString::parse),
+            AString::String(_)
+        ));
+        assert!(matches!(
+            known(b"{1}\r\n(", AString::parse),
+            AString::String(_)
+        ));
+        assert_eq!(err(AString::parse(b"(")), (0, Syntax));
+        assert_eq!(err(AString::parse(b"")), (0, Incomplete));
+        assert_eq!(err(AString::parse(b"a%")), (1, Syntax));
+        assert_eq!(
+            AString::from_bytes(&b"fred"[..]).unwrap().to_bytes(),
+            b"fred"
+        );
+        assert_eq!(AString::from_bytes(&b""[..]).unwrap().to_bytes(), b"\"\"");
+        assert_eq!(
+            AString::from_bytes(&b"a b"[..]).unwrap().to_bytes(),
+            b"\"a b\""
+        );
+        assert_eq!(
+            AString::from_bytes(&b"a*"[..]).unwrap().to_bytes(),
+            b"\"a*\""
+        );
+        assert_eq!(
+            AString::from_bytes(&b"a\"\\"[..]).unwrap().to_bytes(),
+            br#""a\"\\""#
+        );
+        assert_eq!(
+            AString::from_bytes(b"a\nb".to_vec()).unwrap().to_bytes(),
+            b"{3}\r\na\nb"
+        );
+        assert!(AString::from_bytes(&b"\0"[..]).is_err());
+    }
+
+    #[test]
+    fn nstrings() {
+        assert_eq!(known(b"NIL", NString::parse), NString::NIL);
+        assert_eq!(NString::parse(b"nil").unwrap(), NString(None));
+        assert_eq!(known(b"\"NIL\"", NString::parse).data(), Some(&b"NIL"[..]));
+        assert_eq!(known(b"{1}\r\nx", NString::parse).data(), Some(&b"x"[..]));
+        assert_eq!(err(NString::parse(b"NILS")), (0, Syntax));
+        assert_eq!(err(NString::parse(b"x")), (0, Syntax));
+        assert_eq!(err(NString::parse(b"")), (0, Incomplete));
+        let n = known(b"~{2}\r\n\0\0", NString8::parse);
+        assert_eq!(n.data(), Some(&b"\0\0"[..]));
+        assert_eq!(known(b"NIL", NString8::parse).data(), None);
+        assert_eq!(known(b"\"a\"", NString8::parse).data(), Some(&b"a"[..]));
+        assert_eq!(err(NString8::parse(b"x")), (0, Syntax));
+        assert_eq!(err(NString8::parse(b"\"a")), (2, Incomplete));
+    }
+
+    #[test]
+    fn texts() {
+        let t = known("OK done, caf\u{e9} [x]".as_bytes(), Text::parse);
+        assert!(matches!(t.into_inner(), Cow::Borrowed(_)));
+        let mut r = Reader::new(b"hello world\r\n", Quirks::STRICT);
+        assert_eq!(Text::read(&mut r).unwrap().as_str(), "hello world");
+        assert_eq!(r.rest(), b"\r\n");
+        assert_eq!(err(Text::parse(b"")), (0, Incomplete));
+        assert_eq!(err(Text::parse(b"\r\n")), (0, Syntax));
+        assert_eq!(err(Text::parse(b"a\0b")), (1, Syntax));
+        assert_eq!(err(Text::parse(b"ab\xffc")), (2, Encoding));
+        assert_eq!(err(Text::parse(b"ab\nc")), (2, Syntax));
+        assert!(Text::new("").is_err());
+        assert!(Text::new("a\rb").is_err());
+        assert!(Text::new("a\nb").is_err());
+        assert!(Text::new("a\0b").is_err());
+    }
+
+    #[test]
+    fn charsets() {
+        assert_eq!(known(b"UTF-8", Charset::parse).as_str(), "UTF-8");
+        assert!(matches!(
+            known(b"\"UTF-8\"", Charset::parse),
+            Charset::Quoted(_)
+        ));
+        assert_eq!(err(Charset::parse(b"(")), (0, Syntax));
+        assert_eq!(Charset::new("utf-8").unwrap().to_bytes(), b"utf-8");
+        assert_eq!(Charset::new("a b").unwrap().to_bytes(), b"\"a b\"");
+        assert!(Charset::new("a\r\n").is_err());
+    }
+
+    #[test]
+    fn into_static_keeps_the_value() {
+        let input = b"\"a\\\"b\"".to_vec();
+        let q = Quoted::parse(&input).unwrap().into_static();
+        drop(input);
+        assert_eq!(q.data(), b"a\"b");
+        let input = b"{2}\r\nab".to_vec();
+        let a = AString::parse(&input).unwrap();
+        let s: AString<'static> = a.clone().into_static();
+        assert_eq!(a, s);
+    }
+}

@@ -314,3 +314,103 @@ impl Encode for DateTime {
         w.byte(b'"');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind::{Incomplete, Invalid, Syntax};
+
+    fn err<T: std::fmt::Debug>(res: Result<T, ParseError>) -> (usize, ErrorKind) {
+        let e = res.unwrap_err();
+        (e.offset(), e.kind())
+    }
+
+    #[test]
+    fn dates() {
+        let d = Date::parse(b"1-Feb-1994").unwrap();
+        assert_eq!((d.year(), d.month(), d.day()), (1994, 2, 1));
+        assert_eq!(d.to_bytes(), b"1-Feb-1994");
+        assert_eq!(Date::parse(b"\"01-feb-1994\"").unwrap(), d);
+        assert_eq!(d.to_string(), "1-Feb-1994");
+        assert_eq!(Date::parse(b"29-Feb-2024").unwrap().day(), 29);
+        assert_eq!(Date::parse(b"29-Feb-2000").unwrap().day(), 29);
+        assert_eq!(
+            Date::parse(b"31-DEC-0000").unwrap().to_bytes(),
+            b"31-Dec-0000"
+        );
+    }
+
+    #[test]
+    fn date_errors() {
+        assert_eq!(err(Date::parse(b"29-Feb-2023")), (0, Invalid));
+        assert_eq!(err(Date::parse(b"29-Feb-1900")), (0, Invalid));
+        assert_eq!(err(Date::parse(b"31-Apr-2023")), (0, Invalid));
+        assert_eq!(err(Date::parse(b"0-Jan-2023")), (0, Invalid));
+        assert_eq!(err(Date::parse(b"\"32-Jan-2000\"")), (1, Invalid));
+        assert_eq!(err(Date::parse(b"1-Foo-2000")), (2, Syntax));
+        assert_eq!(err(Date::parse(b"1-Fe")), (2, Syntax));
+        assert_eq!(err(Date::parse(b"1-Feb-94")), (8, Incomplete));
+        assert_eq!(err(Date::parse(b"1-Feb-94x")), (8, Syntax));
+        assert_eq!(err(Date::parse(b"1Feb-1994")), (1, Syntax));
+        assert_eq!(err(Date::parse(b"123-Feb-1994")), (2, Syntax));
+        assert_eq!(err(Date::parse(b"1-Feb1994")), (5, Syntax));
+        assert_eq!(err(Date::parse(b"\"1-Feb-1994")), (11, Incomplete));
+        assert_eq!(err(Date::parse(b"1-Feb-1994\"")), (10, Syntax));
+        assert_eq!(err(Date::parse(b"x")), (0, Syntax));
+        assert!(Date::new(2023, 2, 29).is_err());
+        assert!(Date::new(2023, 13, 1).is_err());
+        assert!(Date::new(2023, 0, 1).is_err());
+        assert!(Date::new(2023, 1, 0).is_err());
+        assert!(Date::new(10000, 1, 1).is_err());
+    }
+
+    #[test]
+    fn date_times() {
+        let t = DateTime::parse(b"\"17-Jul-1996 02:44:25 -0700\"").unwrap();
+        assert_eq!(t.date(), Date::new(1996, 7, 17).unwrap());
+        assert_eq!((t.hour(), t.minute(), t.second()), (2, 44, 25));
+        assert_eq!(t.zone_minutes(), -420);
+        assert_eq!(t.to_bytes(), b"\"17-Jul-1996 02:44:25 -0700\"");
+        let t = DateTime::parse(b"\" 7-Jul-1996 23:59:60 +1345\"").unwrap();
+        assert_eq!(t.zone_minutes(), 13 * 60 + 45);
+        assert_eq!(t.to_bytes(), b"\"07-Jul-1996 23:59:60 +1345\"");
+        assert_eq!(
+            DateTime::parse(b"\"07-jul-1996 23:59:60 +1345\"").unwrap(),
+            t
+        );
+        assert_eq!(
+            DateTime::parse(b"\"01-Jan-2000 00:00:00 -0000\"")
+                .unwrap()
+                .to_bytes(),
+            b"\"01-Jan-2000 00:00:00 +0000\""
+        );
+        let max = DateTime::new(Date::new(1, 1, 1).unwrap(), 0, 0, 0, -ZONE_MAX).unwrap();
+        assert_eq!(max.to_bytes(), b"\"01-Jan-0001 00:00:00 -9959\"");
+    }
+
+    #[test]
+    fn date_time_errors() {
+        let e = |s: &str| err(DateTime::parse(s.as_bytes()));
+        assert_eq!(e("17-Jul-1996 02:44:25 -0700"), (0, Syntax));
+        assert_eq!(e("\"7-Jul-1996 02:44:25 -0700\""), (2, Syntax));
+        assert_eq!(e("\"31-Jun-1996 02:44:25 -0700\""), (1, Invalid));
+        assert_eq!(e("\"17-Jul-1996 24:00:00 +0000\""), (13, Invalid));
+        assert_eq!(e("\"17-Jul-1996 02:60:00 +0000\""), (16, Invalid));
+        assert_eq!(e("\"17-Jul-1996 02:44:61 +0000\""), (19, Invalid));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0060\""), (25, Invalid));
+        assert_eq!(e("\"17-Jul-1996 2:44:25 +0000\""), (14, Syntax));
+        assert_eq!(e("\"17-Jul-1996  02:44:25 +0000\""), (13, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 0000\""), (22, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +000\""), (26, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0000"), (27, Incomplete));
+        assert_eq!(e("\"17-Jul-1996 02:44"), (18, Incomplete));
+        assert_eq!(e("\"17-Jul-1996T02:44:25 +0000\""), (12, Syntax));
+        let d = Date::new(2024, 2, 29).unwrap();
+        assert!(DateTime::new(d, 24, 0, 0, 0).is_err());
+        assert!(DateTime::new(d, 0, 60, 0, 0).is_err());
+        assert!(DateTime::new(d, 0, 0, 61, 0).is_err());
+        assert!(DateTime::new(d, 0, 0, 0, ZONE_MAX + 1).is_err());
+        assert!(DateTime::new(d, 0, 0, 0, -ZONE_MAX - 1).is_err());
+        assert!(DateTime::new(d, 23, 59, 60, ZONE_MAX).is_ok());
+    }
+}

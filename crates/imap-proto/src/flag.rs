@@ -474,3 +474,151 @@ pub(crate) fn read_mailbox_attribute_list<'a>(
 ) -> PResult<List<MailboxAttribute<'a>>> {
     read_paren_list(r, "mbx-list-flags", MailboxAttribute::read)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind::{self, Incomplete, Syntax};
+    use std::fmt::Debug;
+
+    fn err<T: Debug>(res: Result<T, ParseError>) -> (usize, ErrorKind) {
+        let e = res.unwrap_err();
+        (e.offset(), e.kind())
+    }
+
+    fn atom(s: &str) -> Atom<'_> {
+        Atom::new(s).unwrap()
+    }
+
+    #[test]
+    fn flags() {
+        for (input, want, out) in [
+            (&b"\\Seen"[..], Flag::Seen, &b"\\Seen"[..]),
+            (b"\\seen", Flag::Seen, b"\\Seen"),
+            (b"\\ANSWERED", Flag::Answered, b"\\Answered"),
+            (b"\\Flagged", Flag::Flagged, b"\\Flagged"),
+            (b"\\Deleted", Flag::Deleted, b"\\Deleted"),
+            (b"\\Draft", Flag::Draft, b"\\Draft"),
+            (
+                b"$Forwarded",
+                Flag::Keyword(atom("$Forwarded")),
+                b"$Forwarded",
+            ),
+            (b"Seen", Flag::Keyword(atom("Seen")), b"Seen"),
+            (b"\\Foo", Flag::Extension(atom("Foo")), b"\\Foo"),
+        ] {
+            let f = Flag::parse(input).unwrap();
+            assert_eq!(f, want);
+            assert_eq!(f.to_bytes(), out);
+        }
+        assert!(matches!(Flag::parse(b"\\SEEN").unwrap(), Flag::Seen));
+        assert_eq!(err(Flag::parse(b"\\*")), (1, Syntax));
+        assert_eq!(err(Flag::parse(b"\\")), (1, Incomplete));
+        assert_eq!(err(Flag::parse(b"\\(")), (1, Syntax));
+        assert_eq!(err(Flag::parse(b"(")), (0, Syntax));
+        assert_eq!(err(Flag::parse(b"a]")), (1, Syntax));
+    }
+
+    #[test]
+    fn extension_with_a_system_name_is_the_system_flag() {
+        assert!(matches!(Flag::extension("seen").unwrap(), Flag::Seen));
+        assert_eq!(Flag::Extension(atom("DRAFT")), Flag::Draft);
+        assert_ne!(Flag::Keyword(atom("Draft")), Flag::Draft);
+        let mut set = std::collections::HashSet::new();
+        set.insert(Flag::Extension(atom("deleted")));
+        assert!(set.contains(&Flag::Deleted));
+        assert!(Flag::keyword("a b").is_err());
+        assert!(Flag::keyword("").is_err());
+        assert!(Flag::extension("*").is_err());
+    }
+
+    #[test]
+    fn flag_perm_and_fetch() {
+        assert_eq!(FlagPerm::parse(b"\\*").unwrap(), FlagPerm::Wildcard);
+        assert_eq!(
+            FlagPerm::parse(b"\\Seen").unwrap(),
+            FlagPerm::Flag(Flag::Seen)
+        );
+        assert_eq!(FlagPerm::Wildcard.to_bytes(), b"\\*");
+        assert_eq!(err(FlagPerm::parse(b"\\*x")), (2, Syntax));
+        assert_eq!(FlagFetch::parse(b"\\Recent").unwrap(), FlagFetch::Recent);
+        assert!(matches!(
+            FlagFetch::parse(b"\\recent").unwrap(),
+            FlagFetch::Recent
+        ));
+        assert_eq!(FlagFetch::Recent.to_bytes(), b"\\Recent");
+        assert_eq!(
+            FlagFetch::Flag(Flag::Extension(atom("Recent"))),
+            FlagFetch::Recent
+        );
+        assert_eq!(
+            FlagFetch::parse(b"$Junk").unwrap(),
+            FlagFetch::Flag(Flag::Keyword(atom("$Junk")))
+        );
+    }
+
+    #[test]
+    fn lists() {
+        let l = Flag::parse_list(b"(\\Seen $Forwarded \\Foo)").unwrap();
+        assert_eq!(
+            &l[..],
+            &[
+                Flag::Seen,
+                Flag::Keyword(atom("$Forwarded")),
+                Flag::Extension(atom("Foo"))
+            ]
+        );
+        let mut w = Writer::new(Default::default());
+        write_list(&mut w, &l);
+        assert_eq!(w.finish().as_bytes(), b"(\\Seen $Forwarded \\Foo)");
+        assert!(Flag::parse_list(b"()").unwrap().is_empty());
+        assert_eq!(err(Flag::parse_list(b"(\\Seen")), (6, Incomplete));
+        assert_eq!(err(Flag::parse_list(b"(\\Seen\\Draft)")), (6, Syntax));
+        assert_eq!(err(Flag::parse_list(b"( \\Seen)")), (1, Syntax));
+        assert_eq!(err(Flag::parse_list(b"(\\Seen )")), (7, Syntax));
+        assert_eq!(err(Flag::parse_list(b"(\\Seen  \\Draft)")), (7, Syntax));
+        assert_eq!(err(Flag::parse_list(b"\\Seen")), (0, Syntax));
+        assert_eq!(err(Flag::parse_list(b"(\\Seen))")), (7, Syntax));
+        let mut r = Reader::new(b"(\\Seen  \\Draft)", crate::Quirks::LENIENT);
+        assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        let p = FlagPerm::parse_list(b"(\\Deleted \\*)").unwrap();
+        assert_eq!(&p[..], &[FlagPerm::Flag(Flag::Deleted), FlagPerm::Wildcard]);
+        let f = FlagFetch::parse_list(b"(\\Seen \\Recent)").unwrap();
+        assert_eq!(&f[..], &[FlagFetch::Flag(Flag::Seen), FlagFetch::Recent]);
+        assert_eq!(err(FlagFetch::parse_list(b"(\\*)")), (2, Syntax));
+    }
+
+    #[test]
+    fn mailbox_attributes() {
+        let all = b"(\\Noinferiors \\Noselect \\Marked \\Unmarked \\HasChildren \\HasNoChildren \
+\\NonExistent \\Subscribed \\Remote \\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash \
+\\Important)";
+        let l = MailboxAttribute::parse_list(all).unwrap();
+        assert_eq!(l.len(), 17);
+        assert_eq!(l[0], MailboxAttribute::Noinferiors);
+        assert_eq!(l[15], MailboxAttribute::Trash);
+        assert_eq!(l[16], MailboxAttribute::Extension(atom("Important")));
+        let mut w = Writer::new(Default::default());
+        write_list(&mut w, &l);
+        assert_eq!(w.finish().as_bytes(), &all[..]);
+        assert!(matches!(
+            MailboxAttribute::parse(b"\\hasnochildren").unwrap(),
+            MailboxAttribute::HasNoChildren
+        ));
+        assert_eq!(
+            MailboxAttribute::Extension(atom("SENT")),
+            MailboxAttribute::Sent
+        );
+        assert_eq!(MailboxAttribute::new("junk").unwrap().name(), "Junk");
+        assert!(MailboxAttribute::new("a b").is_err());
+        assert_eq!(err(MailboxAttribute::parse(b"Sent")), (0, Syntax));
+        assert_eq!(
+            err(MailboxAttribute::parse_list(b"(\\Sent foo)")),
+            (7, Syntax)
+        );
+        assert_eq!(
+            MailboxAttribute::Noselect.into_static(),
+            MailboxAttribute::Noselect
+        );
+    }
+}

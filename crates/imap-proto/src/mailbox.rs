@@ -438,3 +438,188 @@ pub mod utf7 {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::EncodeOptions;
+    use crate::error::ErrorKind;
+
+    const RFC_EXAMPLE: &str = "~peter/mail/&U,BTFw-/&ZeVnLIqe-";
+    const RFC_EXAMPLE_UTF8: &str = "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}";
+
+    #[test]
+    fn rfc3501_example_both_ways() {
+        assert_eq!(utf7::encode(RFC_EXAMPLE_UTF8), RFC_EXAMPLE);
+        assert_eq!(
+            utf7::decode(RFC_EXAMPLE.as_bytes()).unwrap(),
+            RFC_EXAMPLE_UTF8
+        );
+    }
+
+    #[test]
+    fn ampersand_is_ampersand_dash() {
+        assert_eq!(utf7::encode("Tom & Jerry"), "Tom &- Jerry");
+        assert_eq!(utf7::encode("&&"), "&-&-");
+        assert_eq!(utf7::decode(b"Tom &- Jerry").unwrap(), "Tom & Jerry");
+        assert_eq!(utf7::decode(b"&-&U,BTFw-&-").unwrap(), "&\u{53f0}\u{5317}&");
+    }
+
+    #[test]
+    fn utf7_known_answers() {
+        assert_eq!(utf7::encode(""), "");
+        assert_eq!(utf7::encode("\u{e9}"), "&AOk-");
+        assert_eq!(utf7::encode("caf\u{e9}s"), "caf&AOk-s");
+        // a character outside the BMP: a surrogate pair
+        assert_eq!(utf7::encode("\u{1f600}"), "&2D3eAA-");
+        assert_eq!(utf7::decode(b"&2D3eAA-").unwrap(), "\u{1f600}");
+        // three UTF-16 units: 48 bits, 8 sextets, no leftover
+        assert_eq!(utf7::encode("\u{e9}\u{e9}\u{e9}"), "&AOkA6QDp-");
+        assert_eq!(utf7::decode(b"&AOkA6QDp-").unwrap(), "\u{e9}\u{e9}\u{e9}");
+        assert_eq!(utf7::decode(b"a/b c~").unwrap(), "a/b c~");
+    }
+
+    #[test]
+    fn utf7_refusals() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"a&b", "'&' without its '-'"),
+            (b"Tom & Jerry", "byte outside modified base64 in a shift"),
+            (b"&U,BTFw", "'&' without its '-'"),
+            (b"&", "'&' without its '-'"),
+            (b"&AOk=-", "byte outside modified base64 in a shift"),
+            (b"&AO/-", "byte outside modified base64 in a shift"),
+            (b"caf\xc3\xa9", "8-bit byte"),
+            (b"a\x01", "control character"),
+            (b"a\x7f", "control character"),
+            (
+                b"&AGE-",
+                "printable US-ASCII encoded (must stand for itself)",
+            ),
+            (
+                b"&ACY-",
+                "printable US-ASCII encoded (must stand for itself)",
+            ),
+            (b"&AOk-&AOk-", "two shifts in a row (not the shortest form)"),
+            (b"&AOkA-", "a whole sextet too many (not the shortest form)"),
+            (b"&AOl-", "leftover bits are not zero"),
+            (b"&2D0-", "high surrogate without its low half"),
+            (b"&2D0AOQ-", "high surrogate without its low half"),
+            (b"&3gA-", "lone low surrogate"),
+        ];
+        for (input, reason) in cases {
+            let e = utf7::decode(input).unwrap_err();
+            assert_eq!(e.reason, *reason, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(e.what, "modified UTF-7");
+        }
+    }
+
+    #[test]
+    fn mailbox_reads_inbox_in_any_case() {
+        for input in [&b"INBOX"[..], b"inbox", b"\"InBoX\"", b"{5}\r\ninbOX"] {
+            assert_eq!(Mailbox::parse(input).unwrap(), Mailbox::Inbox);
+            assert!(matches!(Mailbox::parse(input).unwrap(), Mailbox::Inbox));
+        }
+        assert_eq!(Mailbox::Inbox.to_bytes(), b"INBOX");
+        let m = Mailbox::parse(b"INBOX.Sent").unwrap();
+        assert_eq!(m.as_bytes(), b"INBOX.Sent");
+        assert_eq!(m.to_bytes(), b"INBOX.Sent");
+        assert_eq!(Mailbox::parse(b"(").unwrap_err().offset(), 0);
+        assert_eq!(
+            Mailbox::parse(b"").unwrap_err().kind(),
+            ErrorKind::Incomplete
+        );
+        assert_eq!(Mailbox::parse(b"\"a").unwrap_err().offset(), 2);
+    }
+
+    #[test]
+    fn other_named_inbox_equals_inbox() {
+        let other = Mailbox::Other(AString::from_bytes(&b"Inbox"[..]).unwrap());
+        assert_eq!(other, Mailbox::Inbox);
+        assert_eq!(Mailbox::parse(&other.to_bytes()).unwrap(), other);
+        let mut set = std::collections::HashSet::new();
+        set.insert(other);
+        assert!(set.contains(&Mailbox::Inbox));
+        assert_ne!(Mailbox::from_bytes(&b"Sent"[..]).unwrap(), Mailbox::Inbox);
+    }
+
+    #[test]
+    fn from_utf8_encodes() {
+        let m = Mailbox::from_utf8(RFC_EXAMPLE_UTF8, false).unwrap();
+        assert_eq!(m.to_bytes(), RFC_EXAMPLE.as_bytes());
+        assert_eq!(m.to_utf8().unwrap(), RFC_EXAMPLE_UTF8);
+        assert_eq!(Mailbox::from_utf8("inbox", false).unwrap(), Mailbox::Inbox);
+        assert_eq!(
+            Mailbox::from_utf8("Tom & Jerry", false).unwrap().to_bytes(),
+            b"\"Tom &- Jerry\""
+        );
+        assert!(Mailbox::from_utf8("a\nb", false).is_err());
+        assert!(Mailbox::from_utf8("a\u{7f}", true).is_err());
+        assert!(Mailbox::from_bytes(&b"a\rb"[..]).is_err());
+    }
+
+    #[test]
+    fn utf8_names() {
+        let m = Mailbox::from_utf8("Entw\u{fc}rfe", true).unwrap();
+        assert_eq!(m.to_bytes(), b"{9}\r\nEntw\xc3\xbcrfe");
+        let o = EncodeOptions {
+            utf8: true,
+            ..EncodeOptions::default()
+        };
+        let mut w = Writer::new(o);
+        m.encode(&mut w);
+        assert_eq!(w.finish().as_bytes(), b"\"Entw\xc3\xbcrfe\"");
+        assert!(matches!(
+            m.to_utf8().unwrap(),
+            Cow::Borrowed("Entw\u{fc}rfe")
+        ));
+        let amp = Mailbox::from_utf8("a&b", true).unwrap();
+        assert!(amp.to_utf8().is_err());
+        assert_eq!(amp.to_utf8_as(true).unwrap(), "a&b");
+        let bad = Mailbox::from_bytes(&b"a\xffb"[..]).unwrap();
+        assert!(bad.to_utf8().is_err());
+        assert!(bad.to_utf8_as(false).is_err());
+    }
+
+    #[test]
+    fn to_utf8_borrows_plain_names() {
+        let m = Mailbox::parse(b"Archive/2024").unwrap();
+        assert!(matches!(
+            m.to_utf8().unwrap(),
+            Cow::Borrowed("Archive/2024")
+        ));
+        let m = Mailbox::parse(b"\"a\x01b\"").unwrap();
+        assert!(m.to_utf8().is_err());
+        assert_eq!(Mailbox::Inbox.to_utf8().unwrap(), "INBOX");
+    }
+
+    #[test]
+    fn list_mailboxes() {
+        for (input, token) in [
+            (&b"%"[..], true),
+            (b"*", true),
+            (b"INBOX.%", true),
+            (b"foo]*", true),
+            (b"\"\"", false),
+            (b"\"a b*\"", false),
+            (b"{1}\r\n%", false),
+        ] {
+            let l = ListMailbox::parse(input).unwrap();
+            assert_eq!(matches!(l, ListMailbox::Token(_)), token);
+            assert_eq!(l.to_bytes(), input);
+        }
+        assert_eq!(ListMailbox::parse(b"(").unwrap_err().offset(), 0);
+        assert_eq!(ListMailbox::parse(b"a(").unwrap_err().offset(), 1);
+        assert_eq!(
+            ListMailbox::from_bytes(&b""[..]).unwrap().to_bytes(),
+            b"\"\""
+        );
+        assert_eq!(
+            ListMailbox::from_utf8("\u{53f0}/%", false)
+                .unwrap()
+                .to_bytes(),
+            b"&U,A-/%"
+        );
+        assert!(ListMailbox::from_utf8("a\r", false).is_err());
+        assert!(ListMailbox::from_bytes(&b"\0"[..]).is_err());
+    }
+}

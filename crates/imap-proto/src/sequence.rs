@@ -237,3 +237,99 @@ impl std::str::FromStr for SequenceSet {
         SequenceSet::parse(s.as_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind::{self, Incomplete, Number, Syntax};
+
+    fn err(res: Result<SequenceSet, ParseError>) -> (usize, ErrorKind) {
+        let e = res.unwrap_err();
+        (e.offset(), e.kind())
+    }
+
+    fn v(n: u32) -> SeqOrUid {
+        SeqOrUid::Value(NonZeroU32::new(n).unwrap())
+    }
+
+    #[test]
+    fn known_answers() {
+        let s = SequenceSet::parse(b"1:4,7,9:*,*,*:2").unwrap();
+        let want: List<Sequence> = [
+            Sequence::Range(v(1), v(4)),
+            Sequence::Single(v(7)),
+            Sequence::Range(v(9), SeqOrUid::Asterisk),
+            Sequence::Single(SeqOrUid::Asterisk),
+            Sequence::Range(SeqOrUid::Asterisk, v(2)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(s, SequenceSet::Set(want));
+        assert_eq!(s.to_bytes(), b"1:4,7,9:*,*,*:2");
+        assert_eq!(SequenceSet::parse(b"$").unwrap(), SequenceSet::Saved);
+        assert_eq!(SequenceSet::Saved.to_bytes(), b"$");
+        assert_eq!(
+            SequenceSet::parse(b"4294967295").unwrap().to_bytes(),
+            b"4294967295"
+        );
+        assert_eq!(
+            "2:3".parse::<SequenceSet>().unwrap(),
+            SequenceSet::range(2, 3).unwrap()
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_byte() {
+        assert_eq!(err(SequenceSet::parse(b"")), (0, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"0")), (0, Number));
+        assert_eq!(err(SequenceSet::parse(b"1:0")), (2, Number));
+        assert_eq!(err(SequenceSet::parse(b"4294967296")), (0, Number));
+        assert_eq!(err(SequenceSet::parse(b"1,,2")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1,")), (2, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"1:")), (2, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"1:x")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"x")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1 ")), (1, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"$,1")), (1, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1,$")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"**")), (1, Syntax));
+    }
+
+    #[test]
+    fn uid_sets_have_no_star_or_dollar() {
+        let s = SequenceSet::parse_uid_set(b"1:3,5").unwrap();
+        assert!(s.is_uid_set());
+        assert_eq!(s.to_bytes(), b"1:3,5");
+        assert_eq!(err(SequenceSet::parse_uid_set(b"1:*")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"*")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"$")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"0")), (0, Number));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"1,")), (2, Incomplete));
+        assert!(!SequenceSet::parse(b"1:*").unwrap().is_uid_set());
+        assert!(!SequenceSet::Saved.is_uid_set());
+    }
+
+    #[test]
+    fn contains() {
+        let s = SequenceSet::parse(b"2:4,10:*").unwrap();
+        let members: Vec<u32> = (1..=12).filter(|&n| s.contains(n, 11)).collect();
+        assert_eq!(members, [2, 3, 4, 10, 11]);
+        let s = SequenceSet::parse(b"*:3").unwrap();
+        assert!(s.contains(3, 5) && s.contains(5, 5) && !s.contains(2, 5));
+        // `*` beyond the largest number: 7:* with 5 messages is 5:7
+        assert!(SequenceSet::parse(b"7:*").unwrap().contains(5, 5));
+        assert!(!SequenceSet::Saved.contains(1, 1));
+    }
+
+    #[test]
+    fn constructors_refuse_zero_and_empty() {
+        assert!(SequenceSet::new(List::new()).is_err());
+        assert!(SequenceSet::single(0).is_err());
+        assert!(SequenceSet::range(0, 2).is_err());
+        assert!(SequenceSet::range(2, 0).is_err());
+        assert_eq!(SequenceSet::single(7).unwrap().to_bytes(), b"7");
+        assert_eq!(SequenceSet::range(9, 2).unwrap().to_bytes(), b"9:2");
+        let l: List<Sequence> = [Sequence::Single(SeqOrUid::Asterisk)].into_iter().collect();
+        assert_eq!(SequenceSet::new(l).unwrap().to_bytes(), b"*");
+    }
+}
