@@ -603,6 +603,43 @@ fn fetch_data() {
     assert_eq!((e.offset(), e.kind()), (2, ErrorKind::Number));
 }
 
+/// The FETCH response of the RFC 3501 section 8 sample session (ENVELOPE and BODY).
+const FETCH_ENVELOPE_BODY: &[u8] = b"* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
+RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \
+\"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
+((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
+((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")\
+(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") \
+BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n";
+
+#[test]
+fn fetch_with_envelope_bodystructure_and_literals() {
+    let d = data(round_trip(FETCH_ENVELOPE_BODY));
+    let Data::Fetch { seq, items } = d else {
+        panic!()
+    };
+    assert_eq!((seq, items.len()), (nz(12), 5));
+    let d = data(round_trip(
+        b"* 3 FETCH (UID 9 BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 1152 23)\
+(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"cc.diff\") \"<960723163407.20117h@cac.washington.edu>\" \
+\"Compiler diff\" \"BASE64\" 4554 73) \"MIXED\") MODSEQ (12121231000))\r\n",
+    ));
+    let Data::Fetch { items, .. } = d else {
+        panic!()
+    };
+    assert_eq!(items.len(), 3);
+    // A body section as a literal; the literal's bytes are kept.
+    let d = data(round_trip(
+        b"* 12 FETCH (BODY[HEADER] {12}\r\nSubject: x\r\n UID 4)\r\n",
+    ));
+    let Data::Fetch { items, .. } = d else {
+        panic!()
+    };
+    assert_eq!(items.len(), 2);
+    // BINARY (RFC 3516) with a literal8 holding a NUL.
+    round_trip(b"* 2 FETCH (BINARY[1] ~{5}\r\nab\x00cd)\r\n");
+}
+
 #[test]
 fn namespace_id_quota() {
     let d = data(canonical(
@@ -681,6 +718,27 @@ fn unknown_untagged_responses_are_kept() {
     assert_eq!(d, Data::other(&b"METADATA"[..]).unwrap());
 }
 
+#[test]
+fn parsed_values_borrow_from_the_input() {
+    // The workspace forbids `unsafe`, so the allocation count itself is taken by the
+    // benchmark's counting allocator (benches/); here, what a parse returns borrows.
+    let wire = b"A142 OK [READ-WRITE] SELECT completed\r\n";
+    let Response::Status(s) = Response::parse(wire).unwrap() else {
+        panic!()
+    };
+    let (tag, _, _, text) = s.into_parts();
+    assert!(matches!(tag.unwrap().into_inner(), Cow::Borrowed("A142")));
+    assert!(matches!(
+        text.unwrap().into_inner(),
+        Cow::Borrowed("SELECT completed")
+    ));
+    let wire = b"* XUNKNOWN some data\r\n";
+    let Response::Data(Data::Other { raw, .. }) = Response::parse(wire).unwrap() else {
+        panic!()
+    };
+    assert!(matches!(raw, Cow::Borrowed(_)));
+}
+
 // ---------------------------------------------------------------------------------------
 // The examples of RFC 3501 section 7 and RFC 9051 section 7
 
@@ -714,10 +772,12 @@ fn rfc3501_section_7_examples() {
         "* 5 RECENT",
         "* 44 EXPUNGE",
         "* 12 FETCH (FLAGS (\\Seen) UID 4827)",
+        "* 23 FETCH (FLAGS (\\Seen) RFC822.SIZE 44827)",
         "+ Ready for additional command text",
     ] {
         canonical(format!("{line}\r\n").as_bytes());
     }
+    round_trip(FETCH_ENVELOPE_BODY);
 }
 
 #[test]
@@ -978,6 +1038,48 @@ fn quirk_nil_as_string_id_field() {
     let r = data(quirk(b"* ID (NIL \"x\" \"name\" \"y\")\r\n", q));
     let Data::Id(Some(p)) = r else { panic!() };
     assert_eq!(p[0].0.data(), b"");
+}
+
+#[test]
+fn quirk_address_spaces_outlook() {
+    // Outlook.com: a SP between the addresses of an envelope address list
+    // (ruby/net-imap#240; GreenMail did the same, greenmail#871).
+    let wire: &'static [u8] = b"* 1 FETCH (ENVELOPE (NIL \"s\" ((NIL NIL \"a\" \"x.example\") \
+(NIL NIL \"b\" \"x.example\")) NIL NIL NIL NIL NIL NIL NIL))\r\n";
+    let r = data(quirk(wire, only(|q| q.address_spaces = true)));
+    assert!(matches!(r, Data::Fetch { .. }));
+}
+
+#[test]
+fn quirk_nil_as_string_mail_ru_boundary() {
+    // imap.mail.ru: `("boundary" NIL)` in a body-fld-param, where a string is due
+    // (kisli/vmime#159, modern-email/defects#50 and #53).
+    let wire: &'static [u8] = b"* 4 FETCH (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"8bit\" 536 0 NIL NIL NIL NIL)\
+(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"8bit\" 7130 0 NIL NIL NIL NIL) \"alternative\" (\"boundary\" NIL) NIL NIL NIL))\r\n";
+    let r = Response::Data(data(quirk(wire, only(|q| q.nil_as_string = true))));
+    // The encoder never reproduces the fault: the empty string is written.
+    let bytes = r.to_bytes();
+    assert!(
+        bytes
+            .windows(15)
+            .any(|w| w == b"(\"BOUNDARY\" \"\")" || w == b"(\"boundary\" \"\")")
+    );
+    assert_eq!(
+        Response::parse_with(&bytes, Quirks::STRICT)
+            .unwrap()
+            .into_static(),
+        r
+    );
+}
+
+#[test]
+fn quirk_extra_spaces_qq_fetch() {
+    // imap.qq.com: a SP before the `)` of a FETCH response (jakartaee/mail-api#209).
+    let r = data(quirk(
+        b"* 11487 FETCH (UID 19436 )\r\n",
+        only(|q| q.extra_spaces = true),
+    ));
+    assert!(matches!(r, Data::Fetch { items, .. } if items.len() == 1));
 }
 
 // ---------------------------------------------------------------------------------------

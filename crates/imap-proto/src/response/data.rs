@@ -18,6 +18,9 @@ use crate::sequence::SequenceSet;
 /// Untagged data: `mailbox-data`, `message-data`, `capability-data` and the data responses of
 /// the extensions (RFC 3501 / RFC 9051 sections 7.2 to 7.4, and the RFCs named per variant).
 /// Encoding writes the whole line, from `* ` to the CRLF.
+// FETCH keeps up to four items inline so that `* n FETCH (FLAGS (...) UID n)` parses without
+// a heap allocation; boxing it (or the enum) would cost one per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Data<'a> {
