@@ -131,8 +131,8 @@ impl<'a> Data<'a> {
     }
 
     /// After `* ` when a digit follows: `n EXISTS`, `n RECENT`, `n EXPUNGE`, `n FETCH ...`,
-    /// or an unknown response.
-    pub(crate) fn read_numbered(r: &mut Reader<'a>) -> PResult<Data<'a>> {
+    /// or an unknown response, through the final CRLF.
+    pub(crate) fn read_numbered(r: &mut Reader<'a>) -> PResult<super::Response<'a>> {
         let start = r.pos();
         let n = r.number()?;
         r.sp()?;
@@ -144,24 +144,30 @@ impl<'a> Data<'a> {
             let seq = nz()?;
             r.sp()?;
             let items = crate::fetch::read_msg_att(r)?;
-            return Ok(Data::Fetch { seq, items });
+            // The end of the message is checked before the value is built: the item list is
+            // large, and each move of it is a copy.
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Fetch { seq, items }));
         }
         if r.keyword("EXISTS") {
-            return Ok(Data::Exists(n));
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Exists(n)));
         }
         if r.keyword("EXPUNGE") {
-            return Ok(Data::Expunge(nz()?));
+            let n = nz()?;
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Expunge(n)));
         }
         if r.keyword("RECENT") {
-            return Ok(Data::Recent(n));
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Recent(n)));
         }
         let name = r.atom()?;
         let name =
             Atom::new(name).map_err(|_| ParseError::new(name_at, "atom", ErrorKind::Syntax))?;
-        Ok(Data::Other {
-            name,
-            raw: Cow::Borrowed(read_raw_rest(r, start)?),
-        })
+        let raw = Cow::Borrowed(read_raw_rest(r, start)?);
+        r.crlf_end()?;
+        Ok(super::Response::Data(Data::Other { name, raw }))
     }
 
     /// After `* name` (the atom `name` began at `start`).

@@ -68,29 +68,32 @@ impl<'a> Response<'a> {
     /// Parse one complete response, accepting the quirks that are switched on.
     pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Response<'a>, ParseError> {
         let mut r = Reader::new(input, quirks);
-        let resp = Self::read(&mut r)?;
-        r.crlf_end()?;
-        Ok(resp)
+        Self::read(&mut r)
     }
 
-    /// `response-data / response-done / continue-req`, without the final CRLF.
+    /// `(response-data / response-done / continue-req)` through the final CRLF, after which
+    /// nothing may remain. Each branch checks the end before it builds its value: a FETCH
+    /// response is large, and each move of it is a copy.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Response<'a>> {
         match r.peek() {
             Some(b'+') => {
                 r.next_byte();
-                Continuation::read_after_plus(r).map(Response::Continuation)
+                let c = Continuation::read_after_plus(r)?;
+                r.crlf_end()?;
+                Ok(Response::Continuation(c))
             }
             Some(b'*') => {
                 r.next_byte();
                 r.sp()?;
                 if r.peek().is_some_and(|b| b.is_ascii_digit()) {
-                    return Data::read_numbered(r).map(Response::Data);
+                    return Data::read_numbered(r);
                 }
                 let start = r.pos();
                 let name = r.atom()?;
                 match StatusKind::from_name(name) {
                     Some(kind) => {
                         let (code, text) = read_status_rest(r)?;
+                        r.crlf_end()?;
                         Ok(Response::Status(StatusResponse {
                             tag: None,
                             kind,
@@ -98,7 +101,11 @@ impl<'a> Response<'a> {
                             text,
                         }))
                     }
-                    None => Data::read_named(r, start, name).map(Response::Data),
+                    None => {
+                        let d = Data::read_named(r, start, name)?;
+                        r.crlf_end()?;
+                        Ok(Response::Data(d))
+                    }
                 }
             }
             Some(_) => {
@@ -110,6 +117,7 @@ impl<'a> Response<'a> {
                     _ => return Err(ParseError::new(at, "OK, NO or BAD", ErrorKind::Syntax)),
                 };
                 let (code, text) = read_status_rest(r)?;
+                r.crlf_end()?;
                 Ok(Response::Status(StatusResponse {
                     tag: Some(tag),
                     kind,
