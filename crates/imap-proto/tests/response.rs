@@ -414,6 +414,22 @@ fn list_data() {
         matches!(&l.extended[0], ListExtendedItem::Other { raw, .. } if &raw[..] == b"(1 (a \"b c\"))")
     );
     assert!(matches!(&l.extended[1], ListExtendedItem::Other { raw, .. } if &raw[..] == b"4:7"));
+    // Nested extension values are bounded (MAX_DEPTH), not recursed without end.
+    let deep = format!(
+        "* LIST () \"/\" x (X {}a{})\r\n",
+        "(".repeat(100),
+        ")".repeat(100)
+    );
+    assert_eq!(
+        Response::parse(deep.as_bytes()).unwrap_err().kind(),
+        ErrorKind::TooDeep
+    );
+    let ok = format!(
+        "* LIST () \"/\" x (X {}a{})\r\n",
+        "(".repeat(10),
+        ")".repeat(10)
+    );
+    round_trip(ok.as_bytes());
 }
 
 #[test]
