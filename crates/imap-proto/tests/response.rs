@@ -730,6 +730,16 @@ fn unknown_untagged_responses_are_kept() {
     assert!(
         matches!(&d, Data::Other { name, raw } if name.as_str() == "XMSGEVENT" && &raw[..] == b"3 XMSGEVENT (A {3}\r\nabc)")
     );
+    // Its CRLFs other than the last must close literal headers, as the framer cut it.
+    let e = Response::parse(b"* XFOO a\r\n* 5 EXISTS\r\n").unwrap_err();
+    assert_eq!((e.offset(), e.expected()), (8, "end of message"));
+    let e = Response::parse(b"* XFOO a\nb\r\n").unwrap_err();
+    assert_eq!((e.offset(), e.expected()), (8, "CRLF"));
+    let e = Response::parse(b"* XFOO {10}\r\nabc\r\n").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Incomplete);
+    let e = Response::parse(b"* XFOO {99999999999999999999999}\r\nabc\r\n").unwrap_err();
+    assert_eq!(e.offset(), 32);
+    canonical(b"* XFOO {4+}\r\na\r\nb ~{2}\r\n\r\n\r\n");
     let d = data(canonical(b"* METADATA\r\n"));
     assert_eq!(d, Data::other(&b"METADATA"[..]).unwrap());
 }

@@ -445,16 +445,48 @@ impl Encode for Data<'_> {
 }
 
 /// The rest of an unknown response: everything from `start` up to the final CRLF of the
-/// message (which may hold literals).
+/// message. A CRLF before the end must close a literal header (`{n}`, `{n+}`, `~{n}`), whose
+/// `n` octets are then skipped, as the framer cut the message.
 fn read_raw_rest<'a>(r: &mut Reader<'a>, start: usize) -> PResult<&'a [u8]> {
     let input = r.input();
-    let end = input.len().saturating_sub(2);
-    if !input.ends_with(b"\r\n") || end < r.pos() {
-        r.reset(input.len());
-        return Err(r.error_kind("CRLF", ErrorKind::Incomplete));
+    let mut pos = r.pos();
+    loop {
+        let rest = input.get(pos..).unwrap_or(&[]);
+        let Some(i) = memchr::memchr2(b'\r', b'\n', rest) else {
+            r.reset(input.len());
+            return Err(r.error_kind("CRLF", ErrorKind::Incomplete));
+        };
+        let at = pos + i;
+        if !rest.get(i..).is_some_and(|t| t.starts_with(b"\r\n")) {
+            return Err(ParseError::new(at, "CRLF", ErrorKind::Syntax));
+        }
+        if at + 2 == input.len() {
+            r.reset(at);
+            return Ok(input.get(start..at).unwrap_or(&[]));
+        }
+        let line = input.get(start..at).unwrap_or(&[]);
+        let n = literal_header_len(line)
+            .ok_or_else(|| ParseError::new(at, "end of message", ErrorKind::Syntax))?;
+        pos = (at + 2).saturating_add(n);
+        if pos > input.len() {
+            r.reset(input.len());
+            return Err(r.error_kind("literal data", ErrorKind::Incomplete));
+        }
     }
-    r.reset(end);
-    Ok(input.get(start..end).unwrap_or(&[]))
+}
+
+/// The length of the literal whose header (`{n}`, `{n+}`) ends `line`.
+fn literal_header_len(line: &[u8]) -> Option<usize> {
+    let inner = line.strip_suffix(b"}")?;
+    let inner = inner.strip_suffix(b"+").unwrap_or(inner);
+    let digits_at = inner.iter().rposition(|b| !b.is_ascii_digit())? + 1;
+    let (head, digits) = inner.split_at(digits_at);
+    if digits.is_empty() || !head.ends_with(b"{") {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |v, &d| {
+        v.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })
 }
 
 /// `*(SP capability)` after CAPABILITY.
