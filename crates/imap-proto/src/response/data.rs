@@ -16,7 +16,8 @@ use crate::response::{encode_list, sp_follows};
 use crate::sequence::SequenceSet;
 
 /// Untagged data: `mailbox-data`, `message-data`, `capability-data` and the data responses of
-/// the extensions (RFC 3501 / RFC 9051 sections 7.2 to 7.4, and the RFCs named per variant).
+/// the extensions (RFC 3501 sections 7.2 to 7.4, RFC 9051 sections 7.2 to 7.5, and the RFCs
+/// named per variant).
 /// Encoding writes the whole line, from `* ` to the CRLF.
 // FETCH keeps up to four items inline so that `* n FETCH (FLAGS (...) UID n)` parses without
 // a heap allocation; boxing it (or the enum) would cost one per message.
@@ -24,13 +25,14 @@ use crate::sequence::SequenceSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Data<'a> {
-    /// `* CAPABILITY ...` (section 7.2.2).
+    /// `* CAPABILITY ...` (RFC 3501 section 7.2.1, RFC 9051 section 7.2.2).
     Capability(List<Capability<'a>>),
-    /// `* LIST ...` (section 7.3.1; RFC 5258 extended data).
+    /// `* LIST ...` (RFC 3501 section 7.2.2, RFC 9051 section 7.3.1; RFC 5258 extended data).
     List(ListData<'a>),
     /// `* LSUB ...` (RFC 3501 section 7.2.3).
     Lsub(ListData<'a>),
-    /// `* STATUS mailbox (...)` (section 7.3.2; RFC 7162, RFC 8438, RFC 7889 items).
+    /// `* STATUS mailbox (...)` (RFC 3501 section 7.2.4, RFC 9051 section 7.3.3; RFC 7162,
+    /// RFC 8438, RFC 7889 items).
     Status {
         /// The mailbox.
         mailbox: Mailbox<'a>,
@@ -55,13 +57,13 @@ pub enum Data<'a> {
     },
     /// `* THREAD (...)(...)` (RFC 5256).
     Thread(Vec<Thread>),
-    /// `* FLAGS (...)` (section 7.3.5).
+    /// `* FLAGS (...)` (RFC 3501 section 7.2.6, RFC 9051 section 7.3.5).
     Flags(List<Flag<'a>>),
-    /// `* n EXISTS` (section 7.4.1).
+    /// `* n EXISTS` (RFC 3501 section 7.3.1, RFC 9051 section 7.4.1).
     Exists(u32),
     /// `* n RECENT` (RFC 3501 section 7.3.2).
     Recent(u32),
-    /// `* n EXPUNGE` (section 7.5.1).
+    /// `* n EXPUNGE` (RFC 3501 section 7.4.1, RFC 9051 section 7.5.1).
     Expunge(NonZeroU32),
     /// `* VANISHED [(EARLIER)] uids` (RFC 7162 section 3.2.10).
     Vanished {
@@ -70,18 +72,18 @@ pub enum Data<'a> {
         /// The UIDs of the expunged messages.
         uids: SequenceSet,
     },
-    /// `* n FETCH (...)` (section 7.5.2).
+    /// `* n FETCH (...)` (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
     Fetch {
         /// The message sequence number.
         seq: NonZeroU32,
         /// The data items.
         items: List<MessageDataItem<'a>>,
     },
-    /// `* NAMESPACE ...` (RFC 2342, RFC 9051 section 7.3.3).
+    /// `* NAMESPACE ...` (RFC 2342, RFC 9051 section 7.3.2).
     Namespace(Namespace<'a>),
     /// `* ID (...)` or `* ID NIL` (RFC 2971): field and value pairs.
     Id(Option<Vec<(IString<'a>, NString<'a>)>>),
-    /// `* ENABLED ...` (RFC 5161).
+    /// `* ENABLED ...` (RFC 5161, RFC 9051 section 7.2.1).
     Enabled(List<Capability<'a>>),
     /// `* QUOTA root (...)` (RFC 9208).
     Quota {
