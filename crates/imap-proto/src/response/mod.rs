@@ -399,8 +399,8 @@ impl Encode for Greeting<'_> {
 }
 
 /// A continuation request: `continue-req = "+" SP (resp-text / base64) CRLF` (RFC 3501
-/// section 7.5, RFC 9051 section 7.6). The server asks for the rest of a command (after a synchronising
-/// literal's header, or during IDLE) or sends an AUTHENTICATE challenge.
+/// section 7.5, RFC 9051 section 7.6). The server asks for the rest of a command (after a
+/// synchronising literal's header, or during IDLE) or sends an AUTHENTICATE challenge.
 ///
 /// A line that is valid base64 (the empty line included) reads as [`Continuation::Base64`];
 /// anything else as [`Continuation::Text`].
