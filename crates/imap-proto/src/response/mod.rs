@@ -92,7 +92,8 @@ impl<'a> Response<'a> {
                 let name = r.atom()?;
                 match StatusKind::from_name(name) {
                     Some(kind) => {
-                        let (code, text) = read_status_rest(r)?;
+                        let mut code = None;
+                        let text = read_status_rest(r, &mut code)?;
                         r.crlf_end()?;
                         Ok(Response::Status(StatusResponse {
                             tag: None,
@@ -116,7 +117,8 @@ impl<'a> Response<'a> {
                     Some(k @ (StatusKind::Ok | StatusKind::No | StatusKind::Bad)) => k,
                     _ => return Err(ParseError::new(at, "OK, NO or BAD", ErrorKind::Syntax)),
                 };
-                let (code, text) = read_status_rest(r)?;
+                let mut code = None;
+                let text = read_status_rest(r, &mut code)?;
                 r.crlf_end()?;
                 Ok(Response::Status(StatusResponse {
                     tag: Some(tag),
@@ -357,7 +359,8 @@ impl<'a> Greeting<'a> {
         } else {
             return Err(r.error("OK, PREAUTH or BYE"));
         };
-        let (code, text) = read_status_rest(r)?;
+        let mut code = None;
+        let text = read_status_rest(r, &mut code)?;
         Ok(Greeting { kind, code, text })
     }
 
@@ -480,7 +483,8 @@ impl<'a> Continuation<'a> {
             return Ok(Continuation::Base64(Cow::Owned(data)));
         }
         r.reset(start);
-        let (code, text) = read_resp_text(r)?;
+        let mut code = None;
+        let text = read_resp_text(r, &mut code)?;
         Ok(Continuation::Text(ContinuationText { code, text }))
     }
 
@@ -523,31 +527,41 @@ fn check_resp_text(
 }
 
 /// What follows a status keyword: `SP resp-text`, or nothing under
-/// [`Quirks::missing_text`].
-fn read_status_rest<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<Text<'a>>)> {
+/// [`Quirks::missing_text`]. The code goes into `code` (a response code is large: it is
+/// written once, where the caller keeps it, rather than returned through each level).
+fn read_status_rest<'a>(
+    r: &mut Reader<'a>,
+    code: &mut Option<Code<'a>>,
+) -> PResult<Option<Text<'a>>> {
     if r.eat(b' ') {
-        return read_resp_text(r);
+        return read_resp_text(r, code);
     }
     if r.quirks.missing_text && r.peek() == Some(b'\r') {
-        return Ok((None, None));
+        return Ok(None);
     }
     Err(r.error("SP"))
 }
 
 /// `resp-text = ["[" resp-text-code "]" SP] [text]` (RFC 9051; RFC 3501 requires the text).
 /// A `[` that does not start a well-formed code is part of the text. With
-/// [`Quirks::missing_text`], the `SP` after the code may be missing too.
-fn read_resp_text<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<Text<'a>>)> {
+/// [`Quirks::missing_text`], the `SP` after the code may be missing too. The code goes into
+/// `code`.
+fn read_resp_text<'a>(
+    r: &mut Reader<'a>,
+    code: &mut Option<Code<'a>>,
+) -> PResult<Option<Text<'a>>> {
     if r.peek() == Some(b'[') {
         let save = r.pos();
         r.next_byte();
         match Code::read(r) {
-            Ok(code) if r.eat(b']') => {
+            Ok(c) if r.eat(b']') => {
                 if r.eat(b' ') {
-                    return Ok((Some(code), read_text(r)?));
+                    *code = Some(c);
+                    return read_text(r);
                 }
                 if r.quirks.missing_text && r.peek() == Some(b'\r') {
-                    return Ok((Some(code), None));
+                    *code = Some(c);
+                    return Ok(None);
                 }
             }
             Err(e) if e.kind() == ErrorKind::TooDeep => return Err(e),
@@ -555,7 +569,7 @@ fn read_resp_text<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<T
         }
         r.reset(save);
     }
-    Ok((None, read_text(r)?))
+    read_text(r)
 }
 
 /// `[text]`: everything up to the CRLF (UTF-8; no NUL), `None` when there is nothing.
