@@ -3,11 +3,15 @@
 //! by a `Chunking`. Asserts: no panic; the frames, literal reports and errors do not depend on
 //! the chunking; the caller never has to keep more than `max_message` octets; every message
 //! ends with LF and is within `max_message`; only a server-side framer reports literals, each
-//! within `max_literal`.
+//! within `max_literal`; every message that parses as a command (strict) or a response
+//! (lenient) encodes to bytes that parse to the same value.
 #![no_main]
 
 use arbitrary::Arbitrary;
+use imap_proto::command::Command;
 use imap_proto::framer::{Framed, Framer, FramerConfig};
+use imap_proto::response::Response;
+use imap_proto::{Encode, Quirks};
 use libfuzzer_sys::fuzz_target;
 use sansmail_fuzz::chunk::Chunking;
 
@@ -71,6 +75,22 @@ fn run(case: &Case<'_>, config: FramerConfig, reads: &[&[u8]]) -> Vec<Event> {
     events
 }
 
+/// Parse `message` both ways; whatever parses encodes and parses back to itself.
+fn round_trip(message: &[u8]) {
+    if let Ok(command) = Command::parse_with(message, Quirks::STRICT) {
+        let encoded = command.to_bytes();
+        let again =
+            Command::parse_with(&encoded, Quirks::STRICT).expect("an encoded command parses");
+        assert_eq!(again.into_static(), command.into_static());
+    }
+    if let Ok(response) = Response::parse_with(message, Quirks::LENIENT) {
+        let encoded = response.to_bytes();
+        let again =
+            Response::parse_with(&encoded, Quirks::LENIENT).expect("an encoded response parses");
+        assert_eq!(again.into_static(), response.into_static());
+    }
+}
+
 fuzz_target!(|case: Case<'_>| {
     let config = FramerConfig {
         max_line: usize::from(case.max_line),
@@ -80,4 +100,9 @@ fuzz_target!(|case: Case<'_>| {
     let whole = run(&case, config, &[case.bytes]);
     let reads = case.chunking.chunker().split(case.bytes);
     assert_eq!(whole, run(&case, config, &reads));
+    for event in &whole {
+        if let Event::Message(message) = event {
+            round_trip(message);
+        }
+    }
 });
