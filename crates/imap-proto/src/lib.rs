@@ -5,7 +5,7 @@
 //! This crate performs no I/O. Bytes from the network go through the [`framer`], which splits
 //! them into complete messages (lines plus literals) under limits; each message parses into a
 //! value that borrows from the input; values encode back into bytes through a
-//! [`Writer`](encode::Writer), which marks where a client must wait for a continuation request
+//! [`Writer`], which marks where a client must wait for a continuation request
 //! before sending a synchronising literal. The session machines (what to answer, when to wait)
 //! are the caller's.
 //!
