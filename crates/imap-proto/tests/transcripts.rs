@@ -341,3 +341,56 @@ fn rfc_literals_frame_with_their_data() {
         b"A001 LOGIN {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n"
     );
 }
+
+// Findings of the fuzz targets, kept as tests.
+
+/// `imap_command` found a LIST pattern in a quoted string holding UTF-8 and control
+/// characters: it parses (quoted strings accept UTF-8), and encodes back to itself only when
+/// quoted strings may hold UTF-8; otherwise the encoder sends the same octets as a literal.
+#[test]
+fn fuzz_a_quoted_utf8_pattern_round_trips_when_utf8_is_allowed() {
+    let message: &[u8] = b"A02 LIST (SUBSCRIBED) \"\" \"\x16\x16\x16\x16\x16\x16\x16\x16INCE 1-Feb-1A93 NOT FROM \xd9\xacmithLATE\x16\x16\x12\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16*\"\r\n";
+    let command = Command::parse(message).expect("parses");
+    let mut options = imap_proto::EncodeOptions::default();
+    options.utf8 = true;
+    let mut w = imap_proto::Writer::new(options);
+    command.encode(&mut w);
+    let utf8 = w.finish().into_bytes();
+    assert!(utf8.starts_with(b"A02 LIST (SUBSCRIBED) \"\" \"\x16"));
+    assert_eq!(
+        Command::parse(&utf8).expect("re-parses").into_static(),
+        command.clone().into_static()
+    );
+    let ascii = command.to_bytes();
+    assert!(ascii.starts_with(b"A02 LIST (SUBSCRIBED) \"\" {67}\r\n\x16"));
+    let again = Command::parse(&ascii).expect("re-parses").into_static();
+    assert_ne!(again, command.into_static());
+}
+
+/// `imap_response` found two lines handed to `Response::parse` as one message. A client never
+/// does that: its framer splits them, and each parses and round-trips on its own.
+#[test]
+fn fuzz_two_lines_are_two_responses() {
+    let bytes: &[u8] = b"* NAM}\r\nACE (2 \" \"/\")) NIL NIL\r\n";
+    let mut framer = Framer::client(FramerConfig::default());
+    let mut input = bytes;
+    let mut messages = Vec::new();
+    while let Some(framed) = framer.next_frame(&mut input) {
+        let Framed::Message(m) = framed else {
+            panic!("{framed:?}")
+        };
+        messages.push(m);
+    }
+    assert_eq!(
+        messages,
+        [&b"* NAM}\r\n"[..], b"ACE (2 \" \"/\")) NIL NIL\r\n"]
+    );
+    let unknown = Response::parse(messages[0]).expect("unknown untagged data is kept");
+    assert_eq!(
+        Response::parse(&unknown.to_bytes())
+            .expect("re-parses")
+            .into_static(),
+        unknown.into_static()
+    );
+    assert!(Response::parse(messages[1]).is_err());
+}
