@@ -1,1 +1,335 @@
-//! sequence (being written)
+//! Sequence sets: `sequence-set` with `*` (RFC 3501 section 9, RFC 9051 section 9) and `$`
+//! (SEARCHRES, RFC 5182 section 2), and UIDPLUS's `uid-set` (RFC 4315 section 4).
+
+use std::num::NonZeroU32;
+
+use crate::core::{fail, parse_whole};
+use crate::encode::{Encode, Writer};
+use crate::error::{ParseError, ValidationError};
+use crate::list::List;
+use crate::parse::{PResult, Reader};
+
+/// `seq-number = nz-number / "*"`: a message sequence number or UID, or `*`, the largest in
+/// use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SeqOrUid {
+    /// A number.
+    Value(NonZeroU32),
+    /// `*`: the largest number in use (the last message, or the largest UID).
+    Asterisk,
+}
+
+impl SeqOrUid {
+    /// The number this stands for when the largest number in use is `largest`.
+    pub fn resolve(self, largest: u32) -> u32 {
+        match self {
+            SeqOrUid::Value(v) => v.get(),
+            SeqOrUid::Asterisk => largest,
+        }
+    }
+
+    /// Read a `seq-number`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        if r.eat(b'*') {
+            return Ok(SeqOrUid::Asterisk);
+        }
+        if !r.peek().is_some_and(|b| b.is_ascii_digit()) {
+            return Err(fail(r, "seq-number"));
+        }
+        r.nz_number().map(SeqOrUid::Value)
+    }
+}
+
+impl Encode for SeqOrUid {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            SeqOrUid::Value(v) => w.number(u64::from(v.get())),
+            SeqOrUid::Asterisk => w.byte(b'*'),
+        }
+    }
+}
+
+/// `seq-number / seq-range` (`seq-range = seq-number ":" seq-number`): one element of a
+/// sequence set. A range includes both ends, in either order (`4:2` is `2:4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sequence {
+    /// One number or `*`.
+    Single(SeqOrUid),
+    /// Every number between the two, both included.
+    Range(SeqOrUid, SeqOrUid),
+}
+
+impl Sequence {
+    /// Whether `n` is in this element when the largest number in use is `largest`.
+    pub fn contains(&self, n: u32, largest: u32) -> bool {
+        match *self {
+            Sequence::Single(s) => s.resolve(largest) == n,
+            Sequence::Range(a, b) => {
+                let (a, b) = (a.resolve(largest), b.resolve(largest));
+                a.min(b) <= n && n <= a.max(b)
+            }
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        let a = SeqOrUid::read(r)?;
+        if r.eat(b':') {
+            let b = SeqOrUid::read(r)?;
+            Ok(Sequence::Range(a, b))
+        } else {
+            Ok(Sequence::Single(a))
+        }
+    }
+}
+
+impl Encode for Sequence {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Sequence::Single(s) => s.encode(w),
+            Sequence::Range(a, b) => {
+                a.encode(w);
+                w.byte(b':');
+                b.encode(w);
+            }
+        }
+    }
+}
+
+/// `sequence-set` (RFC 3501 section 9, RFC 9051 section 9) with SEARCHRES's
+/// `seq-last-command = "$"` (RFC 5182 section 2). Also the `uid-set` of UIDPLUS (RFC 4315),
+/// which is a set without `*` and `$`.
+///
+/// [`SequenceSet::Set`] is never empty: build it with [`SequenceSet::new`],
+/// [`SequenceSet::single`] or [`SequenceSet::range`], which refuse an empty set and zero.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SequenceSet {
+    /// `$`: the result of the last SEARCH saved with `SAVE` (RFC 5182).
+    Saved,
+    /// One or more numbers and ranges, separated by `,` on the wire.
+    Set(List<Sequence>),
+}
+
+impl SequenceSet {
+    /// A set of these elements; refused when empty.
+    pub fn new(items: List<Sequence>) -> Result<Self, ValidationError> {
+        if items.is_empty() {
+            Err(ValidationError::new("sequence-set", "empty"))
+        } else {
+            Ok(SequenceSet::Set(items))
+        }
+    }
+
+    /// The set of one number; refused when zero.
+    pub fn single(n: u32) -> Result<Self, ValidationError> {
+        let n = nz(n)?;
+        Ok(SequenceSet::Set(
+            [Sequence::Single(SeqOrUid::Value(n))].into_iter().collect(),
+        ))
+    }
+
+    /// The range `from:to`; refused when either end is zero.
+    pub fn range(from: u32, to: u32) -> Result<Self, ValidationError> {
+        let (from, to) = (nz(from)?, nz(to)?);
+        Ok(SequenceSet::Set(
+            [Sequence::Range(SeqOrUid::Value(from), SeqOrUid::Value(to))]
+                .into_iter()
+                .collect(),
+        ))
+    }
+
+    /// Whether `n` is in the set when the largest number in use (what `*` stands for) is
+    /// `largest`. Always false for [`SequenceSet::Saved`], whose members only the session
+    /// knows.
+    pub fn contains(&self, n: u32, largest: u32) -> bool {
+        match self {
+            SequenceSet::Saved => false,
+            SequenceSet::Set(items) => items.iter().any(|s| s.contains(n, largest)),
+        }
+    }
+
+    /// Whether this is a valid UIDPLUS `uid-set`: neither `$` nor `*` in it.
+    pub fn is_uid_set(&self) -> bool {
+        match self {
+            SequenceSet::Saved => false,
+            SequenceSet::Set(items) => items.iter().all(|s| match s {
+                Sequence::Single(a) => *a != SeqOrUid::Asterisk,
+                Sequence::Range(a, b) => *a != SeqOrUid::Asterisk && *b != SeqOrUid::Asterisk,
+            }),
+        }
+    }
+
+    /// Parse `input`, which must be exactly one `sequence-set` (nothing before or after it).
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        parse_whole(input, Self::read)
+    }
+
+    /// Parse `input`, which must be exactly one `uid-set` (nothing before or after it).
+    pub fn parse_uid_set(input: &[u8]) -> Result<Self, ParseError> {
+        parse_whole(input, read_uid_set)
+    }
+
+    /// Read a `sequence-set`, or `$`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        if r.eat(b'$') {
+            return Ok(SequenceSet::Saved);
+        }
+        if !matches!(r.peek(), Some(b'0'..=b'9' | b'*')) {
+            return Err(fail(r, "sequence-set"));
+        }
+        let mut items = List::new();
+        loop {
+            items.push(Sequence::read(r)?);
+            if !r.eat(b',') {
+                return Ok(SequenceSet::Set(items));
+            }
+        }
+    }
+}
+
+/// Read a UIDPLUS `uid-set` (RFC 4315 section 4): `(uniqueid / uid-range) *("," ...)`, a
+/// sequence set of numbers only (`*` and `$` are errors at their offset).
+pub(crate) fn read_uid_set(r: &mut Reader<'_>) -> PResult<SequenceSet> {
+    fn uid(r: &mut Reader<'_>) -> PResult<SeqOrUid> {
+        if !r.peek().is_some_and(|b| b.is_ascii_digit()) {
+            return Err(fail(r, "uniqueid"));
+        }
+        r.nz_number().map(SeqOrUid::Value)
+    }
+    let mut items = List::new();
+    loop {
+        let a = uid(r)?;
+        items.push(if r.eat(b':') {
+            Sequence::Range(a, uid(r)?)
+        } else {
+            Sequence::Single(a)
+        });
+        if !r.eat(b',') {
+            return Ok(SequenceSet::Set(items));
+        }
+    }
+}
+
+fn nz(n: u32) -> Result<NonZeroU32, ValidationError> {
+    NonZeroU32::new(n).ok_or(ValidationError::new("sequence-set", "zero"))
+}
+
+impl Encode for SequenceSet {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            SequenceSet::Saved => w.byte(b'$'),
+            SequenceSet::Set(items) => {
+                for (i, s) in items.iter().enumerate() {
+                    if i > 0 {
+                        w.byte(b',');
+                    }
+                    s.encode(w);
+                }
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for SequenceSet {
+    type Err = ParseError;
+
+    /// [`SequenceSet::parse`] of the string (`1:4,7,9:*` or `$`).
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        SequenceSet::parse(s.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind::{self, Incomplete, Number, Syntax};
+
+    fn err(res: Result<SequenceSet, ParseError>) -> (usize, ErrorKind) {
+        let e = res.unwrap_err();
+        (e.offset(), e.kind())
+    }
+
+    fn v(n: u32) -> SeqOrUid {
+        SeqOrUid::Value(NonZeroU32::new(n).unwrap())
+    }
+
+    #[test]
+    fn known_answers() {
+        let s = SequenceSet::parse(b"1:4,7,9:*,*,*:2").unwrap();
+        let want: List<Sequence> = [
+            Sequence::Range(v(1), v(4)),
+            Sequence::Single(v(7)),
+            Sequence::Range(v(9), SeqOrUid::Asterisk),
+            Sequence::Single(SeqOrUid::Asterisk),
+            Sequence::Range(SeqOrUid::Asterisk, v(2)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(s, SequenceSet::Set(want));
+        assert_eq!(s.to_bytes(), b"1:4,7,9:*,*,*:2");
+        assert_eq!(SequenceSet::parse(b"$").unwrap(), SequenceSet::Saved);
+        assert_eq!(SequenceSet::Saved.to_bytes(), b"$");
+        assert_eq!(
+            SequenceSet::parse(b"4294967295").unwrap().to_bytes(),
+            b"4294967295"
+        );
+        assert_eq!(
+            "2:3".parse::<SequenceSet>().unwrap(),
+            SequenceSet::range(2, 3).unwrap()
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_byte() {
+        assert_eq!(err(SequenceSet::parse(b"")), (0, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"0")), (0, Number));
+        assert_eq!(err(SequenceSet::parse(b"1:0")), (2, Number));
+        assert_eq!(err(SequenceSet::parse(b"4294967296")), (0, Number));
+        assert_eq!(err(SequenceSet::parse(b"1,,2")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1,")), (2, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"1:")), (2, Incomplete));
+        assert_eq!(err(SequenceSet::parse(b"1:x")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"x")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1 ")), (1, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"$,1")), (1, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"1,$")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse(b"**")), (1, Syntax));
+    }
+
+    #[test]
+    fn uid_sets_have_no_star_or_dollar() {
+        let s = SequenceSet::parse_uid_set(b"1:3,5").unwrap();
+        assert!(s.is_uid_set());
+        assert_eq!(s.to_bytes(), b"1:3,5");
+        assert_eq!(err(SequenceSet::parse_uid_set(b"1:*")), (2, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"*")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"$")), (0, Syntax));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"0")), (0, Number));
+        assert_eq!(err(SequenceSet::parse_uid_set(b"1,")), (2, Incomplete));
+        assert!(!SequenceSet::parse(b"1:*").unwrap().is_uid_set());
+        assert!(!SequenceSet::Saved.is_uid_set());
+    }
+
+    #[test]
+    fn contains() {
+        let s = SequenceSet::parse(b"2:4,10:*").unwrap();
+        let members: Vec<u32> = (1..=12).filter(|&n| s.contains(n, 11)).collect();
+        assert_eq!(members, [2, 3, 4, 10, 11]);
+        let s = SequenceSet::parse(b"*:3").unwrap();
+        assert!(s.contains(3, 5) && s.contains(5, 5) && !s.contains(2, 5));
+        // `*` beyond the largest number: 7:* with 5 messages is 5:7
+        assert!(SequenceSet::parse(b"7:*").unwrap().contains(5, 5));
+        assert!(!SequenceSet::Saved.contains(1, 1));
+    }
+
+    #[test]
+    fn constructors_refuse_zero_and_empty() {
+        assert!(SequenceSet::new(List::new()).is_err());
+        assert!(SequenceSet::single(0).is_err());
+        assert!(SequenceSet::range(0, 2).is_err());
+        assert!(SequenceSet::range(2, 0).is_err());
+        assert_eq!(SequenceSet::single(7).unwrap().to_bytes(), b"7");
+        assert_eq!(SequenceSet::range(9, 2).unwrap().to_bytes(), b"9:2");
+        let l: List<Sequence> = [Sequence::Single(SeqOrUid::Asterisk)].into_iter().collect();
+        assert_eq!(SequenceSet::new(l).unwrap().to_bytes(), b"*");
+    }
+}

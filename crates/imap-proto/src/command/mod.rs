@@ -1,1 +1,1555 @@
-//! command (being written)
+//! Commands (client to server): every command of IMAP4rev1 (RFC 3501 section 6) and IMAP4rev2
+//! (RFC 9051 section 6) with the extensions of the crate (IDLE, UIDPLUS, MOVE, ENABLE,
+//! NAMESPACE, ID, UNSELECT, SASL-IR, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH,
+//! SEARCHRES, CONDSTORE, QRESYNC, BINARY, QUOTA, MULTIAPPEND, SORT, THREAD, UTF8=ACCEPT,
+//! COMPRESS), AUTHENTICATE's data lines and IDLE's `DONE`.
+//!
+//! [`Command::parse`] takes one complete message (the framer's output: the line, every literal's
+//! data, and the final CRLF) and returns a value borrowing from it; a command that does not
+//! parse gives a [`CommandError`] with the tag when it was readable, so that a server can
+//! answer `tag BAD` and carry on. Command names and keywords are case-insensitive; the
+//! encoder writes them in upper case.
+//!
+//! ```
+//! use imap_proto::command::{Command, CommandBody};
+//! use imap_proto::Encode;
+//!
+//! let cmd = Command::parse(b"a1 noop\r\n").unwrap();
+//! assert_eq!(cmd.tag.as_str(), "a1");
+//! assert_eq!(cmd.body, CommandBody::Noop);
+//! assert_eq!(cmd.to_bytes(), b"a1 NOOP\r\n");
+//!
+//! let err = Command::parse(b"a2 FROB\r\n").unwrap_err();
+//! assert_eq!(err.tag.unwrap().as_str(), "a2");
+//! assert_eq!(err.error.offset(), 3);
+//! ```
+
+mod append;
+mod auth;
+mod fetch;
+mod mailbox;
+mod search;
+
+pub use append::{AppendData, AppendMessage};
+pub use auth::{AuthenticateData, Base64, IdleDone};
+pub use fetch::{FetchAttribute, FetchItems};
+pub use mailbox::{ListReturnOption, ListSelectOption, QResync, SelectParams, StatusItem};
+pub use search::{
+    EntryType, SearchKey, SearchModSeq, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
+};
+
+use crate::core::{AString, Atom, Charset, IString, NString, Tag};
+use crate::encode::{Encode, Writer};
+use crate::error::{ErrorKind, ParseError, ValidationError};
+use crate::flag::{Flag, MailboxAttribute, read_flag_list};
+use crate::list::List;
+use crate::mailbox::{ListMailbox, Mailbox};
+use crate::parse::{PResult, Quirks, Reader};
+use crate::sequence::SequenceSet;
+use std::fmt;
+use std::ops::Deref;
+
+/// A list the grammar requires to hold at least one element (`1*` or `x *(SP x)`), such as
+/// the keys of a SEARCH or the items of a STATUS. It derefs to a slice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NonEmpty<T>(List<T>);
+
+impl<T> NonEmpty<T> {
+    /// A list of one element.
+    pub fn one(value: T) -> Self {
+        let mut l = List::new();
+        l.push(value);
+        NonEmpty(l)
+    }
+
+    /// The list, refused when empty.
+    pub fn new(list: impl Into<List<T>>) -> Result<Self, ValidationError> {
+        let list = list.into();
+        if list.is_empty() {
+            Err(ValidationError::new(
+                "list",
+                "empty where one element is required",
+            ))
+        } else {
+            Ok(NonEmpty(list))
+        }
+    }
+
+    /// Append an element.
+    pub fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+
+    /// The elements.
+    pub fn into_list(self) -> List<T> {
+        self.0
+    }
+
+    /// Map every element.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U> {
+        NonEmpty(self.0.map(f))
+    }
+}
+
+impl<T> Deref for NonEmpty<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> TryFrom<Vec<T>> for NonEmpty<T> {
+    type Error = ValidationError;
+    fn try_from(v: Vec<T>) -> Result<Self, ValidationError> {
+        NonEmpty::new(v)
+    }
+}
+
+impl<T> TryFrom<List<T>> for NonEmpty<T> {
+    type Error = ValidationError;
+    fn try_from(v: List<T>) -> Result<Self, ValidationError> {
+        NonEmpty::new(v)
+    }
+}
+
+const MODSEQ_MAX: u64 = i64::MAX as u64;
+
+/// `mod-sequence-value` (CONDSTORE RFC 7162): 1 to 2^63 - 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModSeq(u64);
+
+impl ModSeq {
+    /// A mod-sequence; refused when 0 or above 2^63 - 1.
+    pub fn new(value: u64) -> Result<Self, ValidationError> {
+        if value == 0 || value > MODSEQ_MAX {
+            Err(ValidationError::new(
+                "mod-sequence-value",
+                "not in 1..2^63-1",
+            ))
+        } else {
+            Ok(ModSeq(value))
+        }
+    }
+
+    /// The value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        let start = r.pos();
+        let v = r.number64()?;
+        if v == 0 {
+            return Err(ParseError::new(
+                start,
+                "mod-sequence-value",
+                ErrorKind::Number,
+            ));
+        }
+        Ok(ModSeq(v))
+    }
+}
+
+impl Encode for ModSeq {
+    fn encode(&self, w: &mut Writer) {
+        w.number(self.0);
+    }
+}
+
+/// `mod-sequence-valzer` (RFC 7162): 0 to 2^63 - 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct ModSeqValzer(u64);
+
+impl ModSeqValzer {
+    /// A mod-sequence or zero; refused above 2^63 - 1.
+    pub fn new(value: u64) -> Result<Self, ValidationError> {
+        if value > MODSEQ_MAX {
+            Err(ValidationError::new("mod-sequence-valzer", "above 2^63-1"))
+        } else {
+            Ok(ModSeqValzer(value))
+        }
+    }
+
+    /// The value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        Ok(ModSeqValzer(r.number64()?))
+    }
+}
+
+impl Encode for ModSeqValzer {
+    fn encode(&self, w: &mut Writer) {
+        w.number(self.0);
+    }
+}
+
+/// A resource limit of SETQUOTA (RFC 9208 `setquota-resource`): a resource name and its limit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QuotaLimit<'a> {
+    resource: Atom<'a>,
+    limit: u64,
+}
+
+impl<'a> QuotaLimit<'a> {
+    /// A limit of `resource` (`STORAGE` in units of 1024 octets, `MESSAGE`, `MAILBOX`,
+    /// `ANNOTATION-STORAGE`, or an extension's name); refused above 2^63 - 1.
+    pub fn new(resource: Atom<'a>, limit: u64) -> Result<Self, ValidationError> {
+        if limit > MODSEQ_MAX {
+            return Err(ValidationError::new("resource-limit", "above 2^63-1"));
+        }
+        Ok(QuotaLimit { resource, limit })
+    }
+
+    /// The resource name.
+    pub fn resource(&self) -> &Atom<'a> {
+        &self.resource
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The value with its borrowed data copied.
+    pub fn into_static(self) -> QuotaLimit<'static> {
+        QuotaLimit {
+            resource: self.resource.into_static(),
+            limit: self.limit,
+        }
+    }
+}
+
+/// How STORE changes the flags (`store-att-flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// `FLAGS`: replace the flags.
+    Replace,
+    /// `+FLAGS`: add the flags.
+    Add,
+    /// `-FLAGS`: remove the flags.
+    Remove,
+}
+
+/// A command: its tag and what it asks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Command<'a> {
+    /// The tag the server's completion response repeats.
+    pub tag: Tag<'a>,
+    /// The command.
+    pub body: CommandBody<'a>,
+}
+
+/// A command that does not parse: the tag when it was readable (so a server can answer
+/// `tag BAD`, or `* BAD` without one), and where and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError<'a> {
+    /// The tag, when the message started with a valid one.
+    pub tag: Option<Tag<'a>>,
+    /// The offset and what was expected there.
+    pub error: ParseError,
+}
+
+impl CommandError<'_> {
+    /// The value with its borrowed data copied.
+    pub fn into_static(self) -> CommandError<'static> {
+        CommandError {
+            tag: self.tag.map(Tag::into_static),
+            error: self.error,
+        }
+    }
+}
+
+impl fmt::Display for CommandError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tag {
+            Some(t) => write!(f, "command {}: {}", t.as_str(), self.error),
+            None => write!(f, "command without a valid tag: {}", self.error),
+        }
+    }
+}
+
+impl std::error::Error for CommandError<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<'a> Command<'a> {
+    /// A command.
+    pub fn new(tag: Tag<'a>, body: CommandBody<'a>) -> Self {
+        Command { tag, body }
+    }
+
+    /// Parse one complete command (the line, the data of its literals, the final CRLF) with
+    /// [`Quirks::STRICT`], the server default.
+    pub fn parse(input: &'a [u8]) -> Result<Self, CommandError<'a>> {
+        Self::parse_with(input, Quirks::STRICT)
+    }
+
+    /// Parse one complete command with the given lenience.
+    pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, CommandError<'a>> {
+        let mut r = Reader::new(input, quirks);
+        let tag = match Tag::read(&mut r) {
+            // A tag counts as read when SP (or the end of the line) follows it.
+            Ok(t) if r.peek() == Some(b' ') || r.rest().starts_with(b"\r\n") => t,
+            Ok(_) => {
+                return Err(CommandError {
+                    tag: None,
+                    error: r.error("SP"),
+                });
+            }
+            Err(error) => return Err(CommandError { tag: None, error }),
+        };
+        let body = (|| {
+            r.sp()?;
+            let body = CommandBody::read(&mut r)?;
+            r.crlf_end()?;
+            Ok(body)
+        })();
+        match body {
+            Ok(body) => Ok(Command { tag, body }),
+            Err(error) => Err(CommandError {
+                tag: Some(tag),
+                error,
+            }),
+        }
+    }
+
+    /// The value with its borrowed data copied.
+    pub fn into_static(self) -> Command<'static> {
+        Command {
+            tag: self.tag.into_static(),
+            body: self.body.into_static(),
+        }
+    }
+}
+
+impl Encode for Command<'_> {
+    fn encode(&self, w: &mut Writer) {
+        self.tag.encode(w);
+        w.sp();
+        self.body.encode(w);
+        w.crlf();
+    }
+}
+
+/// What a command asks: one variant per command. Commands with a UID form carry `uid`
+/// (`UID FETCH`, `UID SEARCH`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandBody<'a> {
+    /// `CAPABILITY`
+    Capability,
+    /// `NOOP`
+    Noop,
+    /// `LOGOUT`
+    Logout,
+    /// `STARTTLS`
+    StartTls,
+    /// `AUTHENTICATE mechanism [initial-response]` (SASL-IR RFC 4959: an empty initial
+    /// response is written `=`).
+    Authenticate {
+        /// The SASL mechanism (`auth-type`).
+        mechanism: Atom<'a>,
+        /// The initial response, base64.
+        initial_response: Option<Base64<'a>>,
+    },
+    /// `LOGIN userid password`
+    Login {
+        /// The user name.
+        username: AString<'a>,
+        /// The password.
+        password: AString<'a>,
+    },
+    /// `SELECT mailbox [select-params]`
+    Select {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+        /// CONDSTORE and QRESYNC parameters.
+        params: SelectParams,
+    },
+    /// `EXAMINE mailbox [select-params]`
+    Examine {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+        /// CONDSTORE and QRESYNC parameters.
+        params: SelectParams,
+    },
+    /// `CREATE mailbox [(USE (special-use...))]` (SPECIAL-USE RFC 6154 section 3)
+    Create {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+        /// Special uses to give it (`\Drafts`, `\Sent`, ...); not written when empty.
+        special_use: List<MailboxAttribute<'a>>,
+    },
+    /// `DELETE mailbox`
+    Delete {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+    },
+    /// `RENAME mailbox mailbox`
+    Rename {
+        /// The existing name.
+        from: Mailbox<'a>,
+        /// The new name.
+        to: Mailbox<'a>,
+    },
+    /// `SUBSCRIBE mailbox`
+    Subscribe {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+    },
+    /// `UNSUBSCRIBE mailbox`
+    Unsubscribe {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+    },
+    /// `LIST [(selection)] reference pattern` or `(patterns)` `[RETURN (options)]`
+    /// (LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819). A single pattern without options is
+    /// the basic LIST of RFC 3501.
+    List {
+        /// Selection options (LIST-EXTENDED); not written when empty.
+        selection: List<ListSelectOption>,
+        /// The reference name.
+        reference: Mailbox<'a>,
+        /// The patterns (several only with LIST-EXTENDED).
+        patterns: NonEmpty<ListMailbox<'a>>,
+        /// Return options (LIST-EXTENDED); not written when empty.
+        return_options: List<ListReturnOption>,
+    },
+    /// `LSUB reference pattern` (RFC 3501 only)
+    Lsub {
+        /// The reference name.
+        reference: Mailbox<'a>,
+        /// The pattern.
+        pattern: ListMailbox<'a>,
+    },
+    /// `NAMESPACE` (RFC 2342)
+    Namespace,
+    /// `STATUS mailbox (items)`
+    Status {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+        /// What to report.
+        items: NonEmpty<StatusItem>,
+    },
+    /// `APPEND mailbox message...` (several messages with MULTIAPPEND RFC 3502)
+    Append {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+        /// The messages, each with its flags and date.
+        messages: NonEmpty<AppendMessage<'a>>,
+    },
+    /// `IDLE` (RFC 2177)
+    Idle,
+    /// `CHECK` (RFC 3501 only)
+    Check,
+    /// `CLOSE`
+    Close,
+    /// `UNSELECT` (RFC 3691)
+    Unselect,
+    /// `EXPUNGE`
+    Expunge,
+    /// `UID EXPUNGE uid-set` (UIDPLUS RFC 4315)
+    UidExpunge {
+        /// The UIDs to expunge.
+        uids: SequenceSet,
+    },
+    /// `[UID] SEARCH [RETURN (options)] [CHARSET charset] keys...`
+    Search {
+        /// `UID SEARCH`
+        uid: bool,
+        /// ESEARCH return options: `None` for a plain SEARCH, `Some` (possibly empty, which
+        /// means `ALL`) for `RETURN (...)`.
+        return_options: Option<List<SearchReturnOption>>,
+        /// `CHARSET`
+        charset: Option<Charset<'a>>,
+        /// The keys, all of which must match.
+        criteria: NonEmpty<SearchKey<'a>>,
+    },
+    /// `[UID] FETCH sequence-set items [(CHANGEDSINCE n [VANISHED])]`
+    Fetch {
+        /// `UID FETCH`
+        uid: bool,
+        /// The messages.
+        sequence_set: SequenceSet,
+        /// What to fetch.
+        items: FetchItems<'a>,
+        /// `CHANGEDSINCE` (CONDSTORE).
+        changed_since: Option<ModSeq>,
+        /// `VANISHED` (QRESYNC, with UID FETCH and CHANGEDSINCE).
+        vanished: bool,
+    },
+    /// `[UID] STORE sequence-set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags`
+    Store {
+        /// `UID STORE`
+        uid: bool,
+        /// The messages.
+        sequence_set: SequenceSet,
+        /// `UNCHANGEDSINCE` (CONDSTORE).
+        unchanged_since: Option<ModSeqValzer>,
+        /// Replace, add or remove.
+        kind: StoreKind,
+        /// `.SILENT`: no untagged FETCH in answer.
+        silent: bool,
+        /// The flags (written as a parenthesised list, possibly empty).
+        flags: List<Flag<'a>>,
+    },
+    /// `[UID] COPY sequence-set mailbox`
+    Copy {
+        /// `UID COPY`
+        uid: bool,
+        /// The messages.
+        sequence_set: SequenceSet,
+        /// The destination.
+        mailbox: Mailbox<'a>,
+    },
+    /// `[UID] MOVE sequence-set mailbox` (RFC 6851)
+    Move {
+        /// `UID MOVE`
+        uid: bool,
+        /// The messages.
+        sequence_set: SequenceSet,
+        /// The destination.
+        mailbox: Mailbox<'a>,
+    },
+    /// `ENABLE capability...` (RFC 5161)
+    Enable {
+        /// The capabilities to enable.
+        capabilities: NonEmpty<Atom<'a>>,
+    },
+    /// `ID (field value ...)` or `ID NIL` (RFC 2971)
+    Id {
+        /// The client's fields and values; `None` for `NIL`.
+        parameters: Option<List<(IString<'a>, NString<'a>)>>,
+    },
+    /// `GETQUOTA quota-root` (RFC 9208)
+    GetQuota {
+        /// The quota root.
+        root: AString<'a>,
+    },
+    /// `GETQUOTAROOT mailbox` (RFC 9208)
+    GetQuotaRoot {
+        /// The mailbox.
+        mailbox: Mailbox<'a>,
+    },
+    /// `SETQUOTA quota-root (resource limit ...)` (RFC 9208)
+    SetQuota {
+        /// The quota root.
+        root: AString<'a>,
+        /// The new limits (possibly none: remove every limit).
+        limits: List<QuotaLimit<'a>>,
+    },
+    /// `[UID] SORT (criteria) charset keys...` (RFC 5256)
+    Sort {
+        /// `UID SORT`
+        uid: bool,
+        /// The sort order.
+        criteria: NonEmpty<SortCriterion>,
+        /// The charset of the search strings.
+        charset: Charset<'a>,
+        /// Which messages.
+        search: NonEmpty<SearchKey<'a>>,
+    },
+    /// `[UID] THREAD algorithm charset keys...` (RFC 5256)
+    Thread {
+        /// `UID THREAD`
+        uid: bool,
+        /// The threading algorithm.
+        algorithm: ThreadAlgorithm<'a>,
+        /// The charset of the search strings.
+        charset: Charset<'a>,
+        /// Which messages.
+        search: NonEmpty<SearchKey<'a>>,
+    },
+    /// `COMPRESS algorithm` (RFC 4978; `DEFLATE`)
+    Compress {
+        /// The algorithm.
+        algorithm: Atom<'a>,
+    },
+}
+
+/// Read a keyword of letters (and `-`) and return it upper-cased in `buf`, or an empty slice
+/// when it is longer than the buffer (no keyword is).
+pub(crate) fn read_name<'b>(r: &mut Reader<'_>, buf: &'b mut [u8; 16]) -> &'b [u8] {
+    let name = r.take_while(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if name.len() > buf.len() {
+        return &[];
+    }
+    let out = &mut buf[..name.len()];
+    for (o, b) in out.iter_mut().zip(name) {
+        *o = b.to_ascii_uppercase();
+    }
+    out
+}
+
+/// The flag `\name` (`name` without its backslash): a system flag or an extension.
+pub(crate) fn system_flag(name: &str) -> Option<Flag<'_>> {
+    Flag::extension(name).ok()
+}
+
+impl<'a> CommandBody<'a> {
+    /// The command's name as written (`"UID FETCH"` for the UID form).
+    pub fn name(&self) -> &'static str {
+        use CommandBody as C;
+        match self {
+            C::Capability => "CAPABILITY",
+            C::Noop => "NOOP",
+            C::Logout => "LOGOUT",
+            C::StartTls => "STARTTLS",
+            C::Authenticate { .. } => "AUTHENTICATE",
+            C::Login { .. } => "LOGIN",
+            C::Select { .. } => "SELECT",
+            C::Examine { .. } => "EXAMINE",
+            C::Create { .. } => "CREATE",
+            C::Delete { .. } => "DELETE",
+            C::Rename { .. } => "RENAME",
+            C::Subscribe { .. } => "SUBSCRIBE",
+            C::Unsubscribe { .. } => "UNSUBSCRIBE",
+            C::List { .. } => "LIST",
+            C::Lsub { .. } => "LSUB",
+            C::Namespace => "NAMESPACE",
+            C::Status { .. } => "STATUS",
+            C::Append { .. } => "APPEND",
+            C::Idle => "IDLE",
+            C::Check => "CHECK",
+            C::Close => "CLOSE",
+            C::Unselect => "UNSELECT",
+            C::Expunge => "EXPUNGE",
+            C::UidExpunge { .. } => "UID EXPUNGE",
+            C::Search { uid: false, .. } => "SEARCH",
+            C::Search { uid: true, .. } => "UID SEARCH",
+            C::Fetch { uid: false, .. } => "FETCH",
+            C::Fetch { uid: true, .. } => "UID FETCH",
+            C::Store { uid: false, .. } => "STORE",
+            C::Store { uid: true, .. } => "UID STORE",
+            C::Copy { uid: false, .. } => "COPY",
+            C::Copy { uid: true, .. } => "UID COPY",
+            C::Move { uid: false, .. } => "MOVE",
+            C::Move { uid: true, .. } => "UID MOVE",
+            C::Enable { .. } => "ENABLE",
+            C::Id { .. } => "ID",
+            C::GetQuota { .. } => "GETQUOTA",
+            C::GetQuotaRoot { .. } => "GETQUOTAROOT",
+            C::SetQuota { .. } => "SETQUOTA",
+            C::Sort { uid: false, .. } => "SORT",
+            C::Sort { uid: true, .. } => "UID SORT",
+            C::Thread { uid: false, .. } => "THREAD",
+            C::Thread { uid: true, .. } => "UID THREAD",
+            C::Compress { .. } => "COMPRESS",
+        }
+    }
+
+    /// The value with its borrowed data copied.
+    pub fn into_static(self) -> CommandBody<'static> {
+        use CommandBody as C;
+        match self {
+            C::Capability => C::Capability,
+            C::Noop => C::Noop,
+            C::Logout => C::Logout,
+            C::StartTls => C::StartTls,
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => C::Authenticate {
+                mechanism: mechanism.into_static(),
+                initial_response: initial_response.map(Base64::into_static),
+            },
+            C::Login { username, password } => C::Login {
+                username: username.into_static(),
+                password: password.into_static(),
+            },
+            C::Select { mailbox, params } => C::Select {
+                mailbox: mailbox.into_static(),
+                params,
+            },
+            C::Examine { mailbox, params } => C::Examine {
+                mailbox: mailbox.into_static(),
+                params,
+            },
+            C::Create {
+                mailbox,
+                special_use,
+            } => C::Create {
+                mailbox: mailbox.into_static(),
+                special_use: special_use.map(MailboxAttribute::into_static),
+            },
+            C::Delete { mailbox } => C::Delete {
+                mailbox: mailbox.into_static(),
+            },
+            C::Rename { from, to } => C::Rename {
+                from: from.into_static(),
+                to: to.into_static(),
+            },
+            C::Subscribe { mailbox } => C::Subscribe {
+                mailbox: mailbox.into_static(),
+            },
+            C::Unsubscribe { mailbox } => C::Unsubscribe {
+                mailbox: mailbox.into_static(),
+            },
+            C::List {
+                selection,
+                reference,
+                patterns,
+                return_options,
+            } => C::List {
+                selection,
+                reference: reference.into_static(),
+                patterns: patterns.map(ListMailbox::into_static),
+                return_options,
+            },
+            C::Lsub { reference, pattern } => C::Lsub {
+                reference: reference.into_static(),
+                pattern: pattern.into_static(),
+            },
+            C::Namespace => C::Namespace,
+            C::Status { mailbox, items } => C::Status {
+                mailbox: mailbox.into_static(),
+                items,
+            },
+            C::Append { mailbox, messages } => C::Append {
+                mailbox: mailbox.into_static(),
+                messages: messages.map(AppendMessage::into_static),
+            },
+            C::Idle => C::Idle,
+            C::Check => C::Check,
+            C::Close => C::Close,
+            C::Unselect => C::Unselect,
+            C::Expunge => C::Expunge,
+            C::UidExpunge { uids } => C::UidExpunge { uids },
+            C::Search {
+                uid,
+                return_options,
+                charset,
+                criteria,
+            } => C::Search {
+                uid,
+                return_options,
+                charset: charset.map(Charset::into_static),
+                criteria: criteria.map(SearchKey::into_static),
+            },
+            C::Fetch {
+                uid,
+                sequence_set,
+                items,
+                changed_since,
+                vanished,
+            } => C::Fetch {
+                uid,
+                sequence_set,
+                items: items.into_static(),
+                changed_since,
+                vanished,
+            },
+            C::Store {
+                uid,
+                sequence_set,
+                unchanged_since,
+                kind,
+                silent,
+                flags,
+            } => C::Store {
+                uid,
+                sequence_set,
+                unchanged_since,
+                kind,
+                silent,
+                flags: flags.map(Flag::into_static),
+            },
+            C::Copy {
+                uid,
+                sequence_set,
+                mailbox,
+            } => C::Copy {
+                uid,
+                sequence_set,
+                mailbox: mailbox.into_static(),
+            },
+            C::Move {
+                uid,
+                sequence_set,
+                mailbox,
+            } => C::Move {
+                uid,
+                sequence_set,
+                mailbox: mailbox.into_static(),
+            },
+            C::Enable { capabilities } => C::Enable {
+                capabilities: capabilities.map(Atom::into_static),
+            },
+            C::Id { parameters } => C::Id {
+                parameters: parameters.map(|l| l.map(|(k, v)| (k.into_static(), v.into_static()))),
+            },
+            C::GetQuota { root } => C::GetQuota {
+                root: root.into_static(),
+            },
+            C::GetQuotaRoot { mailbox } => C::GetQuotaRoot {
+                mailbox: mailbox.into_static(),
+            },
+            C::SetQuota { root, limits } => C::SetQuota {
+                root: root.into_static(),
+                limits: limits.map(QuotaLimit::into_static),
+            },
+            C::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            } => C::Sort {
+                uid,
+                criteria,
+                charset: charset.into_static(),
+                search: search.map(SearchKey::into_static),
+            },
+            C::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => C::Thread {
+                uid,
+                algorithm: algorithm.into_static(),
+                charset: charset.into_static(),
+                search: search.map(SearchKey::into_static),
+            },
+            C::Compress { algorithm } => C::Compress {
+                algorithm: algorithm.into_static(),
+            },
+        }
+    }
+
+    /// `command` after the tag and its SP, up to (not including) the final CRLF.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        use CommandBody as C;
+        let start = r.pos();
+        let mut buf = [0u8; 16];
+        let name = read_name(r, &mut buf);
+        let body = match name {
+            b"CAPABILITY" => C::Capability,
+            b"NOOP" => C::Noop,
+            b"LOGOUT" => C::Logout,
+            b"STARTTLS" => C::StartTls,
+            b"AUTHENTICATE" => {
+                r.sp()?;
+                let mechanism = Atom::read(r)?;
+                let initial_response = if r.peek() == Some(b' ') {
+                    r.sp()?;
+                    if r.eat(b'=') {
+                        Some(Base64::default())
+                    } else {
+                        let start = r.pos();
+                        let b = Base64::read(r)?;
+                        if b.is_empty() {
+                            return Err(ParseError::new(
+                                start,
+                                "base64 or \"=\"",
+                                ErrorKind::Syntax,
+                            ));
+                        }
+                        Some(b)
+                    }
+                } else {
+                    None
+                };
+                C::Authenticate {
+                    mechanism,
+                    initial_response,
+                }
+            }
+            b"LOGIN" => {
+                r.sp()?;
+                let username = AString::read(r)?;
+                r.sp()?;
+                let password = AString::read(r)?;
+                C::Login { username, password }
+            }
+            b"SELECT" | b"EXAMINE" => {
+                let examine = name == b"EXAMINE";
+                let mailbox = arg_mailbox(r)?;
+                let params = if r.peek() == Some(b' ') {
+                    r.sp()?;
+                    SelectParams::read(r)?
+                } else {
+                    SelectParams::default()
+                };
+                if examine {
+                    C::Examine { mailbox, params }
+                } else {
+                    C::Select { mailbox, params }
+                }
+            }
+            b"CREATE" => {
+                let mailbox = arg_mailbox(r)?;
+                let mut special_use = List::new();
+                if r.peek() == Some(b' ') {
+                    r.sp()?;
+                    special_use = read_create_params(r)?;
+                }
+                C::Create {
+                    mailbox,
+                    special_use,
+                }
+            }
+            b"DELETE" => C::Delete {
+                mailbox: arg_mailbox(r)?,
+            },
+            b"RENAME" => {
+                let from = arg_mailbox(r)?;
+                let to = arg_mailbox(r)?;
+                C::Rename { from, to }
+            }
+            b"SUBSCRIBE" => C::Subscribe {
+                mailbox: arg_mailbox(r)?,
+            },
+            b"UNSUBSCRIBE" => C::Unsubscribe {
+                mailbox: arg_mailbox(r)?,
+            },
+            b"LIST" => read_list(r)?,
+            b"LSUB" => {
+                let reference = arg_mailbox(r)?;
+                r.sp()?;
+                let pattern = ListMailbox::read(r)?;
+                C::Lsub { reference, pattern }
+            }
+            b"NAMESPACE" => C::Namespace,
+            b"STATUS" => {
+                let mailbox = arg_mailbox(r)?;
+                r.sp()?;
+                let items = mailbox::read_status_items(r)?;
+                C::Status { mailbox, items }
+            }
+            b"APPEND" => {
+                let mailbox = arg_mailbox(r)?;
+                let mut messages = List::new();
+                r.sp()?;
+                messages.push(AppendMessage::read(r)?);
+                while r.peek() == Some(b' ') {
+                    r.sp()?;
+                    messages.push(AppendMessage::read(r)?);
+                }
+                C::Append {
+                    mailbox,
+                    messages: NonEmpty(messages),
+                }
+            }
+            b"IDLE" => C::Idle,
+            b"CHECK" => C::Check,
+            b"CLOSE" => C::Close,
+            b"UNSELECT" => C::Unselect,
+            b"EXPUNGE" => C::Expunge,
+            b"ENABLE" => {
+                let mut caps = List::new();
+                r.sp()?;
+                caps.push(Atom::read(r)?);
+                while r.peek() == Some(b' ') {
+                    r.sp()?;
+                    caps.push(Atom::read(r)?);
+                }
+                C::Enable {
+                    capabilities: NonEmpty(caps),
+                }
+            }
+            b"ID" => {
+                r.sp()?;
+                C::Id {
+                    parameters: read_id_params(r)?,
+                }
+            }
+            b"GETQUOTA" => {
+                r.sp()?;
+                C::GetQuota {
+                    root: AString::read(r)?,
+                }
+            }
+            b"GETQUOTAROOT" => C::GetQuotaRoot {
+                mailbox: arg_mailbox(r)?,
+            },
+            b"SETQUOTA" => {
+                r.sp()?;
+                let root = AString::read(r)?;
+                r.sp()?;
+                C::SetQuota {
+                    root,
+                    limits: read_setquota_list(r)?,
+                }
+            }
+            b"COMPRESS" => {
+                r.sp()?;
+                C::Compress {
+                    algorithm: Atom::read(r)?,
+                }
+            }
+            b"UID" => {
+                r.sp()?;
+                let start = r.pos();
+                let mut buf = [0u8; 16];
+                let name = read_name(r, &mut buf);
+                match name {
+                    b"EXPUNGE" => {
+                        r.sp()?;
+                        C::UidExpunge {
+                            uids: SequenceSet::read(r)?,
+                        }
+                    }
+                    b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
+                        read_uid_able(r, name, true)?
+                    }
+                    _ => {
+                        return Err(ParseError::new(
+                            start,
+                            "COPY, MOVE, FETCH, STORE, SEARCH, SORT, THREAD or EXPUNGE",
+                            ErrorKind::Syntax,
+                        ));
+                    }
+                }
+            }
+            b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
+                read_uid_able(r, name, false)?
+            }
+            _ => return Err(ParseError::new(start, "command name", ErrorKind::Syntax)),
+        };
+        Ok(body)
+    }
+}
+
+fn arg_mailbox<'a>(r: &mut Reader<'a>) -> PResult<Mailbox<'a>> {
+    r.sp()?;
+    Mailbox::read(r)
+}
+
+/// The commands that have a UID form, after their name.
+fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<CommandBody<'a>> {
+    use CommandBody as C;
+    Ok(match name {
+        b"SEARCH" => {
+            let mut return_options = None;
+            let mut charset = None;
+            let save = r.pos();
+            r.sp()?;
+            if r.keyword("RETURN") {
+                return_options = Some(search::read_return_options(r)?);
+            } else {
+                r.reset(save);
+            }
+            let save = r.pos();
+            r.sp()?;
+            if r.keyword("CHARSET") {
+                r.sp()?;
+                charset = Some(Charset::read(r)?);
+            } else {
+                r.reset(save);
+            }
+            let criteria = search::read_keys(r)?;
+            C::Search {
+                uid,
+                return_options,
+                charset,
+                criteria,
+            }
+        }
+        b"FETCH" => {
+            r.sp()?;
+            let sequence_set = SequenceSet::read(r)?;
+            r.sp()?;
+            let items = FetchItems::read(r)?;
+            let mut changed_since = None;
+            let mut vanished = false;
+            if r.peek() == Some(b' ') {
+                r.sp()?;
+                r.expect(b'(', "\"(\"")?;
+                loop {
+                    if r.keyword("CHANGEDSINCE") {
+                        r.sp()?;
+                        changed_since = Some(ModSeq::read(r)?);
+                    } else if r.keyword("VANISHED") {
+                        vanished = true;
+                    } else {
+                        return Err(r.error("fetch-modifier"));
+                    }
+                    if r.eat(b')') {
+                        break;
+                    }
+                    r.sp()?;
+                }
+            }
+            C::Fetch {
+                uid,
+                sequence_set,
+                items,
+                changed_since,
+                vanished,
+            }
+        }
+        b"STORE" => {
+            r.sp()?;
+            let sequence_set = SequenceSet::read(r)?;
+            r.sp()?;
+            let mut unchanged_since = None;
+            if r.eat(b'(') {
+                r.expect_keyword("UNCHANGEDSINCE", "\"UNCHANGEDSINCE\"")?;
+                r.sp()?;
+                unchanged_since = Some(ModSeqValzer::read(r)?);
+                r.expect(b')', "\")\"")?;
+                r.sp()?;
+            }
+            let kind = if r.eat(b'+') {
+                StoreKind::Add
+            } else if r.eat(b'-') {
+                StoreKind::Remove
+            } else {
+                StoreKind::Replace
+            };
+            let silent = if r.keyword("FLAGS.SILENT") {
+                true
+            } else if r.keyword("FLAGS") {
+                false
+            } else {
+                return Err(r.error("\"FLAGS\""));
+            };
+            r.sp()?;
+            let flags = if r.peek() == Some(b'(') {
+                read_flag_list(r)?
+            } else {
+                let mut flags = List::new();
+                flags.push(Flag::read(r)?);
+                while r.peek() == Some(b' ') {
+                    r.sp()?;
+                    flags.push(Flag::read(r)?);
+                }
+                flags
+            };
+            C::Store {
+                uid,
+                sequence_set,
+                unchanged_since,
+                kind,
+                silent,
+                flags,
+            }
+        }
+        b"COPY" | b"MOVE" => {
+            r.sp()?;
+            let sequence_set = SequenceSet::read(r)?;
+            let mailbox = arg_mailbox(r)?;
+            if name == b"COPY" {
+                C::Copy {
+                    uid,
+                    sequence_set,
+                    mailbox,
+                }
+            } else {
+                C::Move {
+                    uid,
+                    sequence_set,
+                    mailbox,
+                }
+            }
+        }
+        b"SORT" => {
+            r.sp()?;
+            let criteria = search::read_sort_criteria(r)?;
+            r.sp()?;
+            let (charset, search) = search::read_charset_and_keys(r)?;
+            C::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            }
+        }
+        _ => {
+            r.sp()?;
+            let algorithm = ThreadAlgorithm::read(r)?;
+            r.sp()?;
+            let (charset, search) = search::read_charset_and_keys(r)?;
+            C::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            }
+        }
+    })
+}
+
+/// `list` (RFC 3501, RFC 5258) after `LIST`.
+fn read_list<'a>(r: &mut Reader<'a>) -> PResult<CommandBody<'a>> {
+    r.sp()?;
+    let selection = if r.peek() == Some(b'(') {
+        let s = mailbox::read_select_options(r)?;
+        r.sp()?;
+        s
+    } else {
+        List::new()
+    };
+    let reference = Mailbox::read(r)?;
+    r.sp()?;
+    let mut patterns = List::new();
+    if r.eat(b'(') {
+        patterns.push(ListMailbox::read(r)?);
+        while !r.eat(b')') {
+            r.sp()?;
+            patterns.push(ListMailbox::read(r)?);
+        }
+    } else {
+        patterns.push(ListMailbox::read(r)?);
+    }
+    let mut return_options = List::new();
+    if r.peek() == Some(b' ') {
+        r.sp()?;
+        r.expect_keyword("RETURN", "\"RETURN\"")?;
+        return_options = mailbox::read_return_options(r)?;
+    }
+    Ok(CommandBody::List {
+        selection,
+        reference,
+        patterns: NonEmpty(patterns),
+        return_options,
+    })
+}
+
+/// `create-params` (RFC 4466) with the USE parameter of RFC 6154:
+/// `"(" "USE" SP "(" [use-attr *(SP use-attr)] ")" ")"`.
+fn read_create_params<'a>(r: &mut Reader<'a>) -> PResult<List<MailboxAttribute<'a>>> {
+    r.expect(b'(', "\"(\"")?;
+    r.expect_keyword("USE", "\"USE\"")?;
+    r.sp()?;
+    r.expect(b'(', "\"(\"")?;
+    let mut attrs = List::new();
+    if !r.eat(b')') {
+        loop {
+            attrs.push(MailboxAttribute::read(r)?);
+            if r.eat(b')') {
+                break;
+            }
+            r.sp()?;
+        }
+    }
+    r.expect(b')', "\")\"")?;
+    Ok(attrs)
+}
+
+/// `id-params-list`: `"(" *(string SP nstring) ")" / nil` (RFC 2971; pairs separated by SP).
+fn read_id_params<'a>(r: &mut Reader<'a>) -> PResult<Option<List<(IString<'a>, NString<'a>)>>> {
+    if r.keyword("NIL") {
+        return Ok(None);
+    }
+    r.expect(b'(', "\"(\" or NIL")?;
+    let mut params = List::new();
+    if r.eat(b')') {
+        return Ok(Some(params));
+    }
+    loop {
+        let k = IString::read(r)?;
+        r.sp()?;
+        let v = NString::read(r)?;
+        params.push((k, v));
+        if r.eat(b')') {
+            return Ok(Some(params));
+        }
+        r.sp()?;
+    }
+}
+
+/// `setquota-list`: `"(" [setquota-resource *(SP setquota-resource)] ")"`.
+fn read_setquota_list<'a>(r: &mut Reader<'a>) -> PResult<List<QuotaLimit<'a>>> {
+    r.expect(b'(', "\"(\"")?;
+    let mut limits = List::new();
+    if r.eat(b')') {
+        return Ok(limits);
+    }
+    loop {
+        let resource = Atom::read(r)?;
+        r.sp()?;
+        let limit = r.number64()?;
+        limits.push(QuotaLimit { resource, limit });
+        if r.eat(b')') {
+            return Ok(limits);
+        }
+        r.sp()?;
+    }
+}
+
+fn encode_list<T: Encode>(items: &[T], w: &mut Writer) {
+    w.byte(b'(');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            w.sp();
+        }
+        x.encode(w);
+    }
+    w.byte(b')');
+}
+
+fn encode_spaced<T: Encode>(items: &[T], w: &mut Writer) {
+    for x in items {
+        w.sp();
+        x.encode(w);
+    }
+}
+
+impl Encode for CommandBody<'_> {
+    fn encode(&self, w: &mut Writer) {
+        use CommandBody as C;
+        w.raw(self.name().as_bytes());
+        match self {
+            C::Capability
+            | C::Noop
+            | C::Logout
+            | C::StartTls
+            | C::Namespace
+            | C::Idle
+            | C::Check
+            | C::Close
+            | C::Unselect
+            | C::Expunge => {}
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                w.sp();
+                mechanism.encode(w);
+                if let Some(ir) = initial_response {
+                    w.sp();
+                    if ir.is_empty() {
+                        w.byte(b'=');
+                    } else {
+                        ir.encode(w);
+                    }
+                }
+            }
+            C::Login { username, password } => {
+                w.sp();
+                username.encode(w);
+                w.sp();
+                password.encode(w);
+            }
+            C::Select { mailbox, params } | C::Examine { mailbox, params } => {
+                w.sp();
+                mailbox.encode(w);
+                if !params.is_empty() {
+                    w.sp();
+                    params.encode(w);
+                }
+            }
+            C::Create {
+                mailbox,
+                special_use,
+            } => {
+                w.sp();
+                mailbox.encode(w);
+                if !special_use.is_empty() {
+                    w.raw(b" (USE ");
+                    encode_list(special_use, w);
+                    w.byte(b')');
+                }
+            }
+            C::Delete { mailbox }
+            | C::Subscribe { mailbox }
+            | C::Unsubscribe { mailbox }
+            | C::GetQuotaRoot { mailbox } => {
+                w.sp();
+                mailbox.encode(w);
+            }
+            C::Rename { from, to } => {
+                w.sp();
+                from.encode(w);
+                w.sp();
+                to.encode(w);
+            }
+            C::List {
+                selection,
+                reference,
+                patterns,
+                return_options,
+            } => {
+                w.sp();
+                if !selection.is_empty() {
+                    mailbox::encode_select_options(selection, w);
+                    w.sp();
+                }
+                reference.encode(w);
+                w.sp();
+                if let [one] = &patterns[..] {
+                    one.encode(w);
+                } else {
+                    encode_list(patterns, w);
+                }
+                if !return_options.is_empty() {
+                    w.sp();
+                    mailbox::encode_return_options(return_options, w);
+                }
+            }
+            C::Lsub { reference, pattern } => {
+                w.sp();
+                reference.encode(w);
+                w.sp();
+                pattern.encode(w);
+            }
+            C::Status { mailbox, items } => {
+                w.sp();
+                mailbox.encode(w);
+                w.sp();
+                mailbox::encode_status_items(items, w);
+            }
+            C::Append { mailbox, messages } => {
+                w.sp();
+                mailbox.encode(w);
+                encode_spaced(messages, w);
+            }
+            C::UidExpunge { uids } => {
+                w.sp();
+                uids.encode(w);
+            }
+            C::Search {
+                return_options,
+                charset,
+                criteria,
+                ..
+            } => {
+                if let Some(opts) = return_options {
+                    w.sp();
+                    search::encode_return_options(opts, w);
+                }
+                if let Some(c) = charset {
+                    w.raw(b" CHARSET ");
+                    c.encode(w);
+                }
+                encode_spaced(criteria, w);
+            }
+            C::Fetch {
+                sequence_set,
+                items,
+                changed_since,
+                vanished,
+                ..
+            } => {
+                w.sp();
+                sequence_set.encode(w);
+                w.sp();
+                items.encode(w);
+                match (changed_since, vanished) {
+                    (Some(m), true) => {
+                        w.raw(b" (CHANGEDSINCE ");
+                        m.encode(w);
+                        w.raw(b" VANISHED)");
+                    }
+                    (Some(m), false) => {
+                        w.raw(b" (CHANGEDSINCE ");
+                        m.encode(w);
+                        w.byte(b')');
+                    }
+                    (None, true) => w.raw(b" (VANISHED)"),
+                    (None, false) => {}
+                }
+            }
+            C::Store {
+                sequence_set,
+                unchanged_since,
+                kind,
+                silent,
+                flags,
+                ..
+            } => {
+                w.sp();
+                sequence_set.encode(w);
+                w.sp();
+                if let Some(u) = unchanged_since {
+                    w.raw(b"(UNCHANGEDSINCE ");
+                    u.encode(w);
+                    w.raw(b") ");
+                }
+                match kind {
+                    StoreKind::Replace => {}
+                    StoreKind::Add => w.byte(b'+'),
+                    StoreKind::Remove => w.byte(b'-'),
+                }
+                w.raw(if *silent { b"FLAGS.SILENT " } else { b"FLAGS " });
+                encode_list(flags, w);
+            }
+            C::Copy {
+                sequence_set,
+                mailbox,
+                ..
+            }
+            | C::Move {
+                sequence_set,
+                mailbox,
+                ..
+            } => {
+                w.sp();
+                sequence_set.encode(w);
+                w.sp();
+                mailbox.encode(w);
+            }
+            C::Enable { capabilities } => encode_spaced(capabilities, w),
+            C::Id { parameters } => {
+                w.sp();
+                match parameters {
+                    None => w.raw(b"NIL"),
+                    Some(params) => {
+                        w.byte(b'(');
+                        for (i, (k, v)) in params.iter().enumerate() {
+                            if i > 0 {
+                                w.sp();
+                            }
+                            k.encode(w);
+                            w.sp();
+                            v.encode(w);
+                        }
+                        w.byte(b')');
+                    }
+                }
+            }
+            C::GetQuota { root } => {
+                w.sp();
+                root.encode(w);
+            }
+            C::SetQuota { root, limits } => {
+                w.sp();
+                root.encode(w);
+                w.raw(b" (");
+                for (i, l) in limits.iter().enumerate() {
+                    if i > 0 {
+                        w.sp();
+                    }
+                    l.resource.encode(w);
+                    w.sp();
+                    w.number(l.limit);
+                }
+                w.byte(b')');
+            }
+            C::Sort {
+                criteria,
+                charset,
+                search,
+                ..
+            } => {
+                w.sp();
+                encode_list(criteria, w);
+                w.sp();
+                charset.encode(w);
+                encode_spaced(search, w);
+            }
+            C::Thread {
+                algorithm,
+                charset,
+                search,
+                ..
+            } => {
+                w.sp();
+                algorithm.encode(w);
+                w.sp();
+                charset.encode(w);
+                encode_spaced(search, w);
+            }
+            C::Compress { algorithm } => {
+                w.sp();
+                algorithm.encode(w);
+            }
+        }
+    }
+}

@@ -1,1 +1,381 @@
-//! fetch (being written)
+//! FETCH data: body sections and partial ranges (shared with the FETCH command), and the
+//! message data items of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2,
+//! RFC 3516 BINARY, RFC 7162 CONDSTORE): flags, UID, dates, sizes, message text, the
+//! [`Envelope`] and the [`BodyStructure`].
+
+mod body;
+mod envelope;
+#[allow(dead_code)] // the request-side readers are called by the command parser (other branch)
+mod section;
+mod tmp_core;
+
+pub use body::{
+    BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, ExtensionList,
+    LanguageTail, LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart, Parameters,
+    PartKind, SinglePart, SinglePartExtension,
+};
+pub use envelope::{Address, Envelope};
+pub use section::{Part, Partial, Section};
+#[allow(unused_imports)] // the command parser uses them (other branch)
+pub(crate) use section::{
+    encode_section, encode_section_binary, read_section, read_section_binary,
+};
+
+use crate::encode::{Encode, Writer};
+use crate::error::{ErrorKind, ParseError};
+use crate::list::List;
+use crate::parse::{PResult, Quirks, Reader};
+use std::num::{NonZeroU32, NonZeroU64};
+use tmp_core::{DateTime, FlagFetch, NString, NString8, read_flag_fetch_list, write_paren_list};
+
+/// One `msg-att` item of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageDataItem<'a> {
+    /// `FLAGS (...)`.
+    Flags(List<FlagFetch<'a>>),
+    /// `UID n`.
+    Uid(NonZeroU32),
+    /// `INTERNALDATE "..."`.
+    InternalDate(DateTime),
+    /// `RFC822.SIZE n` (`number64` in RFC 9051; read up to 2^64 - 1).
+    Rfc822Size(u64),
+    /// `RFC822 nstring`: the whole message (IMAP4rev1).
+    Rfc822(NString<'a>),
+    /// `RFC822.HEADER nstring` (IMAP4rev1).
+    Rfc822Header(NString<'a>),
+    /// `RFC822.TEXT nstring` (IMAP4rev1).
+    Rfc822Text(NString<'a>),
+    /// `ENVELOPE (...)`.
+    Envelope(Box<Envelope<'a>>),
+    /// `BODY (...)`: the body structure without extension data (the extension fields are
+    /// kept if a server sends them anyway).
+    Body(Box<BodyStructure<'a>>),
+    /// `BODYSTRUCTURE (...)`: the body structure with extension data.
+    BodyStructure(Box<BodyStructure<'a>>),
+    /// `BODY[section]<origin> nstring`: the content of a section.
+    BodySection {
+        /// The section; `None` for `BODY[]`, the whole message.
+        section: Option<Section<'a>>,
+        /// The first octet when a partial range was fetched (`<origin>`).
+        origin: Option<u32>,
+        /// The content.
+        data: NString<'a>,
+    },
+    /// `BINARY[part]<origin> (nstring / literal8)` (RFC 3516, RFC 9051): decoded content.
+    Binary {
+        /// The part; `None` for `BINARY[]`.
+        section: Option<Part>,
+        /// The first octet when a partial range was fetched (`<origin>`, RFC 3516).
+        origin: Option<u32>,
+        /// The content.
+        data: NString8<'a>,
+    },
+    /// `BINARY.SIZE[part] n` (RFC 3516, RFC 9051): the decoded size.
+    BinarySize {
+        /// The part; `None` for `BINARY.SIZE[]`.
+        section: Option<Part>,
+        /// The size in octets.
+        size: u32,
+    },
+    /// `MODSEQ (n)` (RFC 7162 section 3.1.4; read up to 2^64 - 1).
+    ModSeq(NonZeroU64),
+}
+
+/// A number of up to 64 bits (clamped with [`Quirks::clamp_numbers`]). RFC 9051 caps
+/// `number64` at 2^63 - 1; reading the full unsigned range keeps every `u64` value
+/// encodable.
+pub(crate) fn number_u64(r: &mut Reader<'_>) -> PResult<u64> {
+    let start = r.pos();
+    let d = r.take_while(|b| b.is_ascii_digit());
+    if d.is_empty() {
+        return Err(r.error("number"));
+    }
+    let mut v: u64 = 0;
+    for &b in d {
+        match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+        {
+            Some(n) => v = n,
+            None if r.quirks.clamp_numbers => return Ok(u64::MAX),
+            None => return Err(ParseError::new(start, "number", ErrorKind::Number)),
+        }
+    }
+    Ok(v)
+}
+
+/// `["<" number ">"]` after a section.
+fn read_origin(r: &mut Reader<'_>) -> PResult<Option<u32>> {
+    if r.eat(b'<') {
+        let n = r.number()?;
+        r.expect(b'>', "\">\"")?;
+        Ok(Some(n))
+    } else {
+        Ok(None)
+    }
+}
+
+fn encode_origin(origin: Option<u32>, w: &mut Writer) {
+    if let Some(o) = origin {
+        w.byte(b'<');
+        w.number(u64::from(o));
+        w.byte(b'>');
+    }
+}
+
+impl<'a> MessageDataItem<'a> {
+    /// One `msg-att-dynamic` or `msg-att-static` item.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let start = r.pos();
+        let unknown = |r: &mut Reader<'a>| {
+            r.reset(start);
+            Err(r.error("msg-att"))
+        };
+        match r.peek().map(|b| b.to_ascii_uppercase()) {
+            Some(b'F') if r.keyword("FLAGS") => {
+                r.sp()?;
+                read_flag_fetch_list(r).map(MessageDataItem::Flags)
+            }
+            Some(b'U') if r.keyword("UID") => {
+                r.sp()?;
+                r.nz_number().map(MessageDataItem::Uid)
+            }
+            Some(b'I') if r.keyword("INTERNALDATE") => {
+                r.sp()?;
+                DateTime::read(r).map(MessageDataItem::InternalDate)
+            }
+            Some(b'E') if r.keyword("ENVELOPE") => {
+                r.sp()?;
+                Envelope::read(r).map(|e| MessageDataItem::Envelope(Box::new(e)))
+            }
+            Some(b'M') if r.keyword("MODSEQ") => {
+                r.sp()?;
+                r.expect(b'(', "\"(\"")?;
+                let at = r.pos();
+                let n = NonZeroU64::new(number_u64(r)?)
+                    .ok_or_else(|| ParseError::new(at, "mod-sequence-value", ErrorKind::Number))?;
+                r.expect(b')', "\")\"")?;
+                Ok(MessageDataItem::ModSeq(n))
+            }
+            Some(b'R') => {
+                if r.keyword("RFC822.SIZE") {
+                    r.sp()?;
+                    number_u64(r).map(MessageDataItem::Rfc822Size)
+                } else if r.keyword("RFC822.HEADER") {
+                    r.sp()?;
+                    NString::read(r).map(MessageDataItem::Rfc822Header)
+                } else if r.keyword("RFC822.TEXT") {
+                    r.sp()?;
+                    NString::read(r).map(MessageDataItem::Rfc822Text)
+                } else if r.keyword("RFC822") {
+                    r.sp()?;
+                    NString::read(r).map(MessageDataItem::Rfc822)
+                } else {
+                    unknown(r)
+                }
+            }
+            Some(b'B') => {
+                if r.keyword("BODYSTRUCTURE") {
+                    r.sp()?;
+                    BodyStructure::read(r).map(|b| MessageDataItem::BodyStructure(Box::new(b)))
+                } else if r.keyword("BODY") {
+                    if r.peek() == Some(b'[') {
+                        let section = read_section(r)?;
+                        let origin = read_origin(r)?;
+                        r.sp()?;
+                        let data = NString::read(r)?;
+                        Ok(MessageDataItem::BodySection {
+                            section,
+                            origin,
+                            data,
+                        })
+                    } else {
+                        r.sp()?;
+                        BodyStructure::read(r).map(|b| MessageDataItem::Body(Box::new(b)))
+                    }
+                } else if r.keyword("BINARY.SIZE") {
+                    let section = read_section_binary(r)?;
+                    r.sp()?;
+                    let size = r.number()?;
+                    Ok(MessageDataItem::BinarySize { section, size })
+                } else if r.keyword("BINARY") {
+                    let section = read_section_binary(r)?;
+                    let origin = read_origin(r)?;
+                    r.sp()?;
+                    let data = NString8::read(r)?;
+                    Ok(MessageDataItem::Binary {
+                        section,
+                        origin,
+                        data,
+                    })
+                } else {
+                    unknown(r)
+                }
+            }
+            _ => unknown(r),
+        }
+    }
+
+    /// The same item, owning its data.
+    pub fn into_static(self) -> MessageDataItem<'static> {
+        use MessageDataItem as M;
+        match self {
+            M::Flags(f) => M::Flags(f.map(FlagFetch::into_static)),
+            M::Uid(u) => M::Uid(u),
+            M::InternalDate(d) => M::InternalDate(d),
+            M::Rfc822Size(n) => M::Rfc822Size(n),
+            M::Rfc822(s) => M::Rfc822(s.into_static()),
+            M::Rfc822Header(s) => M::Rfc822Header(s.into_static()),
+            M::Rfc822Text(s) => M::Rfc822Text(s.into_static()),
+            M::Envelope(e) => M::Envelope(Box::new(e.into_static())),
+            M::Body(b) => M::Body(Box::new(b.into_static())),
+            M::BodyStructure(b) => M::BodyStructure(Box::new(b.into_static())),
+            M::BodySection {
+                section,
+                origin,
+                data,
+            } => M::BodySection {
+                section: section.map(Section::into_static),
+                origin,
+                data: data.into_static(),
+            },
+            M::Binary {
+                section,
+                origin,
+                data,
+            } => M::Binary {
+                section,
+                origin,
+                data: data.into_static(),
+            },
+            M::BinarySize { section, size } => M::BinarySize { section, size },
+            M::ModSeq(n) => M::ModSeq(n),
+        }
+    }
+}
+
+impl Encode for MessageDataItem<'_> {
+    fn encode(&self, w: &mut Writer) {
+        use MessageDataItem as M;
+        match self {
+            M::Flags(f) => {
+                w.raw(b"FLAGS ");
+                write_paren_list(w, f);
+            }
+            M::Uid(u) => {
+                w.raw(b"UID ");
+                w.number(u64::from(u.get()));
+            }
+            M::InternalDate(d) => {
+                w.raw(b"INTERNALDATE ");
+                d.encode(w);
+            }
+            M::Rfc822Size(n) => {
+                w.raw(b"RFC822.SIZE ");
+                w.number(*n);
+            }
+            M::Rfc822(s) => {
+                w.raw(b"RFC822 ");
+                s.encode(w);
+            }
+            M::Rfc822Header(s) => {
+                w.raw(b"RFC822.HEADER ");
+                s.encode(w);
+            }
+            M::Rfc822Text(s) => {
+                w.raw(b"RFC822.TEXT ");
+                s.encode(w);
+            }
+            M::Envelope(e) => {
+                w.raw(b"ENVELOPE ");
+                e.encode(w);
+            }
+            M::Body(b) => {
+                w.raw(b"BODY ");
+                b.encode(w);
+            }
+            M::BodyStructure(b) => {
+                w.raw(b"BODYSTRUCTURE ");
+                b.encode(w);
+            }
+            M::BodySection {
+                section,
+                origin,
+                data,
+            } => {
+                w.raw(b"BODY");
+                encode_section(section.as_ref(), w);
+                encode_origin(*origin, w);
+                w.sp();
+                data.encode(w);
+            }
+            M::Binary {
+                section,
+                origin,
+                data,
+            } => {
+                w.raw(b"BINARY");
+                encode_section_binary(section.as_ref(), w);
+                encode_origin(*origin, w);
+                w.sp();
+                data.encode(w);
+            }
+            M::BinarySize { section, size } => {
+                w.raw(b"BINARY.SIZE");
+                encode_section_binary(section.as_ref(), w);
+                w.sp();
+                w.number(u64::from(*size));
+            }
+            M::ModSeq(n) => {
+                w.raw(b"MODSEQ (");
+                w.number(n.get());
+                w.byte(b')');
+            }
+        }
+    }
+}
+
+/// The parenthesised `msg-att` list of a FETCH response: `"(" (msg-att-dynamic /
+/// msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`. With
+/// [`Quirks::extra_spaces`], runs of spaces between items and a space before the closing
+/// parenthesis are accepted.
+pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<List<MessageDataItem<'a>>> {
+    r.expect(b'(', "\"(\"")?;
+    let mut items = List::new();
+    loop {
+        items.push(MessageDataItem::read(r)?);
+        if r.peek() != Some(b' ') {
+            break;
+        }
+        r.sp()?;
+        if r.quirks.extra_spaces && r.peek() == Some(b')') {
+            break;
+        }
+    }
+    r.expect(b')', "SP or \")\"")?;
+    Ok(items)
+}
+
+/// Write the parenthesised `msg-att` list.
+pub fn encode_msg_att(items: &[MessageDataItem<'_>], w: &mut Writer) {
+    write_paren_list(w, items);
+}
+
+/// Parse a whole `msg-att` list, `(FLAGS (\Seen) UID 4 ...)`, the part of a
+/// `* n FETCH (...)` response after `FETCH `; `input` must hold nothing else (no CRLF). A
+/// response parser reads the same list inside the whole line.
+pub fn parse_msg_att(
+    input: &[u8],
+    quirks: Quirks,
+) -> Result<List<MessageDataItem<'_>>, ParseError> {
+    let mut r = Reader::new(input, quirks);
+    let items = read_msg_att(&mut r)?;
+    if !r.is_empty() {
+        return Err(r.error("end of msg-att"));
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,797 @@
+//! `BODY` and `BODYSTRUCTURE`: the MIME structure of a message (RFC 3501 section 7.4.2 and
+//! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
+
+use super::envelope::Envelope;
+use super::number_u64;
+use super::tmp_core::{IString, NString};
+use crate::encode::{Encode, Writer};
+use crate::error::ValidationError;
+use crate::list::List;
+use crate::parse::{PResult, Reader};
+
+/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire.
+pub type Parameters<'a> = List<(IString<'a>, IString<'a>)>;
+
+/// `body`: one part or a multipart (RFC 3501 section 7.4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BodyStructure<'a> {
+    /// `body-type-1part`.
+    Single(SinglePart<'a>),
+    /// `body-type-mpart`.
+    Multi(Multipart<'a>),
+}
+
+/// `body-type-1part`: a part that is not a multipart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SinglePart<'a> {
+    /// The media type and what the grammar adds for it.
+    pub kind: PartKind<'a>,
+    /// `body-fields`.
+    pub fields: BodyFields<'a>,
+    /// `body-ext-1part`, present in `BODYSTRUCTURE`, absent in `BODY`.
+    pub extension: Option<SinglePartExtension<'a>>,
+}
+
+/// The media type of a single part, and the data its kind carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PartKind<'a> {
+    /// `body-type-basic`: any type but `TEXT` and `MESSAGE/RFC822` (`MESSAGE/GLOBAL`).
+    Basic(MediaType<'a>),
+    /// `body-type-text`: `TEXT/subtype` with the size in lines.
+    Text {
+        /// `media-subtype` (`PLAIN`, `HTML`, ...).
+        subtype: IString<'a>,
+        /// `body-fld-lines` (`number64` in RFC 9051; read up to 2^64 - 1).
+        lines: u64,
+    },
+    /// `body-type-msg`: an encapsulated message.
+    Message(Box<MessagePart<'a>>),
+}
+
+/// The type and subtype of a `body-type-basic` part. Never `TEXT/*` and never
+/// `MESSAGE/RFC822` or `MESSAGE/GLOBAL` (those have their own [`PartKind`] forms, so a basic
+/// part with them would read back as another kind).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MediaType<'a> {
+    media_type: IString<'a>,
+    subtype: IString<'a>,
+}
+
+/// `body-type-msg`: `MESSAGE/RFC822` or (RFC 6532) `MESSAGE/GLOBAL`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessagePart<'a> {
+    /// `MESSAGE/GLOBAL` (RFC 6532) rather than `MESSAGE/RFC822`.
+    pub global: bool,
+    /// The envelope of the encapsulated message.
+    pub envelope: Envelope<'a>,
+    /// Its body structure.
+    pub body: BodyStructure<'a>,
+    /// `body-fld-lines` (`number64` in RFC 9051; read up to 2^64 - 1).
+    pub lines: u64,
+}
+
+/// `body-fields`: `body-fld-param SP body-fld-id SP body-fld-desc SP body-fld-enc SP
+/// body-fld-octets`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BodyFields<'a> {
+    /// `body-fld-param`: the Content-Type parameters (`charset`, `name`, ...).
+    pub parameters: Parameters<'a>,
+    /// `body-fld-id`: Content-ID.
+    pub id: NString<'a>,
+    /// `body-fld-desc`: Content-Description.
+    pub description: NString<'a>,
+    /// `body-fld-enc`: Content-Transfer-Encoding (`7BIT`, `BASE64`, ...).
+    pub encoding: IString<'a>,
+    /// `body-fld-octets`: the size of the encoded body.
+    pub octets: u32,
+}
+
+/// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Multipart<'a> {
+    bodies: Vec<BodyStructure<'a>>,
+    /// `media-subtype` (`MIXED`, `ALTERNATIVE`, ...).
+    pub subtype: IString<'a>,
+    /// `body-ext-mpart`, present in `BODYSTRUCTURE`, absent in `BODY`.
+    pub extension: Option<MultiPartExtension<'a>>,
+}
+
+/// `body-ext-1part`: `body-fld-md5 [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc
+/// *(SP body-extension)]]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SinglePartExtension<'a> {
+    /// `body-fld-md5`: Content-MD5.
+    pub md5: NString<'a>,
+    /// The rest, when present.
+    pub tail: Option<DispositionTail<'a>>,
+}
+
+/// `body-ext-mpart`: `body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc
+/// *(SP body-extension)]]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MultiPartExtension<'a> {
+    /// `body-fld-param`: the Content-Type parameters (`boundary`, ...).
+    pub parameters: Parameters<'a>,
+    /// The rest, when present.
+    pub tail: Option<DispositionTail<'a>>,
+}
+
+/// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DispositionTail<'a> {
+    /// `body-fld-dsp`; `None` is `NIL`.
+    pub disposition: Option<Disposition<'a>>,
+    /// The rest, when present.
+    pub tail: Option<LanguageTail<'a>>,
+}
+
+/// `body-fld-lang [SP body-fld-loc *(SP body-extension)]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LanguageTail<'a> {
+    /// `body-fld-lang`: Content-Language tags. Empty is `NIL`, one tag is written as a
+    /// string, more as a parenthesised list (which is also read for one tag).
+    pub language: List<IString<'a>>,
+    /// The rest, when present.
+    pub tail: Option<LocationTail<'a>>,
+}
+
+/// `body-fld-loc *(SP body-extension)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LocationTail<'a> {
+    /// `body-fld-loc`: Content-Location.
+    pub location: NString<'a>,
+    /// `body-extension`s defined by later extensions, kept as they came.
+    pub extensions: Vec<BodyExtension<'a>>,
+}
+
+/// `body-fld-dsp`: `"(" string SP body-fld-param ")"`: Content-Disposition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Disposition<'a> {
+    /// The disposition type (`attachment`, `inline`).
+    pub kind: IString<'a>,
+    /// Its parameters (`filename`, ...).
+    pub parameters: Parameters<'a>,
+}
+
+/// `body-extension`: `nstring / number / number64 / "(" body-extension *(SP body-extension)
+/// ")"` (RFC 9051 adds `number64`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BodyExtension<'a> {
+    /// A string or `NIL`.
+    NString(NString<'a>),
+    /// A number (`number64` in RFC 9051; read up to 2^64 - 1).
+    Number(u64),
+    /// A parenthesised list.
+    List(ExtensionList<'a>),
+}
+
+/// The non-empty list form of a [`BodyExtension`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtensionList<'a>(Vec<BodyExtension<'a>>);
+
+impl<'a> ExtensionList<'a> {
+    /// A list of extensions; refused when empty (the grammar has `1*`).
+    pub fn new(items: Vec<BodyExtension<'a>>) -> Result<Self, ValidationError> {
+        if items.is_empty() {
+            return Err(ValidationError::new("body-extension", "empty list"));
+        }
+        Ok(ExtensionList(items))
+    }
+
+    /// The items (never empty).
+    pub fn items(&self) -> &[BodyExtension<'a>] {
+        &self.0
+    }
+
+    /// The items as a `Vec`.
+    pub fn into_vec(self) -> Vec<BodyExtension<'a>> {
+        self.0
+    }
+}
+
+impl<'a> MediaType<'a> {
+    /// A basic media type; refused for `TEXT` and for `MESSAGE/RFC822` and `MESSAGE/GLOBAL`
+    /// (compared case-insensitively), which are [`PartKind::Text`] and [`PartKind::Message`].
+    pub fn new(media_type: IString<'a>, subtype: IString<'a>) -> Result<Self, ValidationError> {
+        match classify(media_type.data(), subtype.data()) {
+            Class::Basic => Ok(MediaType {
+                media_type,
+                subtype,
+            }),
+            Class::Text => Err(ValidationError::new(
+                "media-basic",
+                "TEXT is a text part, with lines",
+            )),
+            Class::Message(_) => Err(ValidationError::new(
+                "media-basic",
+                "MESSAGE/RFC822 and MESSAGE/GLOBAL are message parts, with an envelope",
+            )),
+        }
+    }
+
+    /// The type (`APPLICATION`, `IMAGE`, ...).
+    pub fn media_type(&self) -> &IString<'a> {
+        &self.media_type
+    }
+
+    /// The subtype (`PDF`, `PNG`, ...).
+    pub fn subtype(&self) -> &IString<'a> {
+        &self.subtype
+    }
+
+    /// The same media type, owning its data.
+    pub fn into_static(self) -> MediaType<'static> {
+        MediaType {
+            media_type: self.media_type.into_static(),
+            subtype: self.subtype.into_static(),
+        }
+    }
+}
+
+impl<'a> Multipart<'a> {
+    /// A multipart of `bodies` (refused when empty: the grammar has `1*body`).
+    pub fn new(
+        bodies: Vec<BodyStructure<'a>>,
+        subtype: IString<'a>,
+        extension: Option<MultiPartExtension<'a>>,
+    ) -> Result<Self, ValidationError> {
+        if bodies.is_empty() {
+            return Err(ValidationError::new("body-type-mpart", "no body part"));
+        }
+        Ok(Multipart {
+            bodies,
+            subtype,
+            extension,
+        })
+    }
+
+    /// The parts, in order (never empty).
+    pub fn bodies(&self) -> &[BodyStructure<'a>] {
+        &self.bodies
+    }
+
+    /// The parts, to change in place.
+    pub fn bodies_mut(&mut self) -> &mut [BodyStructure<'a>] {
+        &mut self.bodies
+    }
+
+    /// The parts as a `Vec`.
+    pub fn into_bodies(self) -> Vec<BodyStructure<'a>> {
+        self.bodies
+    }
+}
+
+enum Class {
+    Basic,
+    Text,
+    Message(bool),
+}
+
+fn classify(media_type: &[u8], subtype: &[u8]) -> Class {
+    if media_type.eq_ignore_ascii_case(b"TEXT") {
+        Class::Text
+    } else if media_type.eq_ignore_ascii_case(b"MESSAGE") {
+        if subtype.eq_ignore_ascii_case(b"RFC822") {
+            Class::Message(false)
+        } else if subtype.eq_ignore_ascii_case(b"GLOBAL") {
+            Class::Message(true)
+        } else {
+            Class::Basic
+        }
+    } else {
+        Class::Basic
+    }
+}
+
+/// A `string` of the response grammar: with [`Quirks::nil_as_string`](crate::Quirks),
+/// `NIL` reads as the empty string.
+fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
+    IString::read_lenient(r)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+impl<'a> BodyStructure<'a> {
+    /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        r.enter()?;
+        r.expect(b'(', "body")?;
+        let b = if r.peek() == Some(b'(') {
+            BodyStructure::Multi(read_multipart(r)?)
+        } else {
+            BodyStructure::Single(read_single(r)?)
+        };
+        r.expect(b')', "\")\"")?;
+        r.leave();
+        Ok(b)
+    }
+
+    /// The same body structure, owning its data.
+    pub fn into_static(self) -> BodyStructure<'static> {
+        match self {
+            BodyStructure::Single(s) => BodyStructure::Single(s.into_static()),
+            BodyStructure::Multi(m) => BodyStructure::Multi(m.into_static()),
+        }
+    }
+}
+
+fn read_multipart<'a>(r: &mut Reader<'a>) -> PResult<Multipart<'a>> {
+    let mut bodies = Vec::new();
+    loop {
+        bodies.push(BodyStructure::read(r)?);
+        if r.quirks.extra_spaces && r.peek() == Some(b' ') {
+            let save = r.pos();
+            r.take_while(|b| b == b' ');
+            if r.peek() != Some(b'(') {
+                r.reset(save);
+            }
+        }
+        if r.peek() != Some(b'(') {
+            break;
+        }
+    }
+    r.sp()?;
+    let subtype = string(r)?;
+    let extension = if r.peek() == Some(b' ') {
+        r.sp()?;
+        let parameters = read_params(r)?;
+        let tail = read_disposition_tail(r)?;
+        Some(MultiPartExtension { parameters, tail })
+    } else {
+        None
+    };
+    Ok(Multipart {
+        bodies,
+        subtype,
+        extension,
+    })
+}
+
+fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
+    let media_type = string(r)?;
+    r.sp()?;
+    let subtype = string(r)?;
+    r.sp()?;
+    let fields = read_fields(r)?;
+    let kind = match classify(media_type.data(), subtype.data()) {
+        Class::Basic => PartKind::Basic(MediaType {
+            media_type,
+            subtype,
+        }),
+        Class::Text => {
+            r.sp()?;
+            let lines = number_u64(r)?;
+            PartKind::Text { subtype, lines }
+        }
+        Class::Message(global) => {
+            r.sp()?;
+            let envelope = Envelope::read(r)?;
+            r.sp()?;
+            let body = BodyStructure::read(r)?;
+            r.sp()?;
+            let lines = number_u64(r)?;
+            PartKind::Message(Box::new(MessagePart {
+                global,
+                envelope,
+                body,
+                lines,
+            }))
+        }
+    };
+    let extension = if r.peek() == Some(b' ') {
+        r.sp()?;
+        let md5 = NString::read(r)?;
+        let tail = read_disposition_tail(r)?;
+        Some(SinglePartExtension { md5, tail })
+    } else {
+        None
+    };
+    Ok(SinglePart {
+        kind,
+        fields,
+        extension,
+    })
+}
+
+/// `body-fields`.
+fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
+    let parameters = read_params(r)?;
+    r.sp()?;
+    let id = NString::read(r)?;
+    r.sp()?;
+    let description = NString::read(r)?;
+    r.sp()?;
+    let encoding = string(r)?;
+    r.sp()?;
+    let octets = r.number()?;
+    Ok(BodyFields {
+        parameters,
+        id,
+        description,
+        encoding,
+        octets,
+    })
+}
+
+/// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
+fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
+    let mut list = List::new();
+    if r.eat(b'(') {
+        loop {
+            let k = string(r)?;
+            r.sp()?;
+            let v = string(r)?;
+            list.push((k, v));
+            if r.peek() != Some(b' ') {
+                break;
+            }
+            r.sp()?;
+        }
+        r.expect(b')', "\")\"")?;
+    } else if !r.keyword("NIL") {
+        return Err(r.error("body-fld-param"));
+    }
+    Ok(list)
+}
+
+/// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`.
+fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTail<'a>>> {
+    if r.peek() != Some(b' ') {
+        return Ok(None);
+    }
+    r.sp()?;
+    let disposition = if r.eat(b'(') {
+        let kind = string(r)?;
+        r.sp()?;
+        let parameters = read_params(r)?;
+        r.expect(b')', "\")\"")?;
+        Some(Disposition { kind, parameters })
+    } else if r.keyword("NIL") {
+        None
+    } else {
+        return Err(r.error("body-fld-dsp"));
+    };
+    let tail = if r.peek() == Some(b' ') {
+        r.sp()?;
+        let language = read_language(r)?;
+        let tail = if r.peek() == Some(b' ') {
+            r.sp()?;
+            let location = NString::read(r)?;
+            let mut extensions = Vec::new();
+            while r.peek() == Some(b' ') {
+                r.sp()?;
+                extensions.push(BodyExtension::read(r)?);
+            }
+            Some(LocationTail {
+                location,
+                extensions,
+            })
+        } else {
+            None
+        };
+        Some(LanguageTail { language, tail })
+    } else {
+        None
+    };
+    Ok(Some(DispositionTail { disposition, tail }))
+}
+
+/// `body-fld-lang`: `nstring / "(" string *(SP string) ")"`.
+fn read_language<'a>(r: &mut Reader<'a>) -> PResult<List<IString<'a>>> {
+    let mut list = List::new();
+    if r.eat(b'(') {
+        loop {
+            list.push(string(r)?);
+            if r.peek() != Some(b' ') {
+                break;
+            }
+            r.sp()?;
+        }
+        r.expect(b')', "\")\"")?;
+    } else if matches!(r.peek(), Some(b'"' | b'{')) {
+        list.push(IString::read(r)?);
+    } else if !r.keyword("NIL") {
+        return Err(r.error("body-fld-lang"));
+    }
+    Ok(list)
+}
+
+impl<'a> BodyExtension<'a> {
+    /// `body-extension`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        match r.peek() {
+            Some(b'(') => {
+                r.enter()?;
+                r.next_byte();
+                let mut items = Vec::new();
+                loop {
+                    items.push(BodyExtension::read(r)?);
+                    if r.peek() != Some(b' ') {
+                        break;
+                    }
+                    r.sp()?;
+                }
+                r.expect(b')', "\")\"")?;
+                r.leave();
+                Ok(BodyExtension::List(ExtensionList(items)))
+            }
+            Some(b'0'..=b'9') => number_u64(r).map(BodyExtension::Number),
+            Some(b'"' | b'{') => NString::read(r).map(BodyExtension::NString),
+            _ if r.keyword("NIL") => Ok(BodyExtension::NString(NString(None))),
+            _ => Err(r.error("body-extension")),
+        }
+    }
+
+    /// The same extension, owning its data.
+    pub fn into_static(self) -> BodyExtension<'static> {
+        match self {
+            BodyExtension::NString(s) => BodyExtension::NString(s.into_static()),
+            BodyExtension::Number(n) => BodyExtension::Number(n),
+            BodyExtension::List(l) => BodyExtension::List(ExtensionList(
+                l.0.into_iter().map(BodyExtension::into_static).collect(),
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// into_static
+
+fn static_params(p: Parameters<'_>) -> Parameters<'static> {
+    p.map(|(k, v)| (k.into_static(), v.into_static()))
+}
+
+impl SinglePart<'_> {
+    /// The same part, owning its data.
+    pub fn into_static(self) -> SinglePart<'static> {
+        SinglePart {
+            kind: self.kind.into_static(),
+            fields: self.fields.into_static(),
+            extension: self.extension.map(|e| SinglePartExtension {
+                md5: e.md5.into_static(),
+                tail: e.tail.map(DispositionTail::into_static),
+            }),
+        }
+    }
+}
+
+impl PartKind<'_> {
+    /// The same kind, owning its data.
+    pub fn into_static(self) -> PartKind<'static> {
+        match self {
+            PartKind::Basic(m) => PartKind::Basic(m.into_static()),
+            PartKind::Text { subtype, lines } => PartKind::Text {
+                subtype: subtype.into_static(),
+                lines,
+            },
+            PartKind::Message(m) => {
+                let m = *m;
+                PartKind::Message(Box::new(MessagePart {
+                    global: m.global,
+                    envelope: m.envelope.into_static(),
+                    body: m.body.into_static(),
+                    lines: m.lines,
+                }))
+            }
+        }
+    }
+}
+
+impl BodyFields<'_> {
+    /// The same fields, owning their data.
+    pub fn into_static(self) -> BodyFields<'static> {
+        BodyFields {
+            parameters: static_params(self.parameters),
+            id: self.id.into_static(),
+            description: self.description.into_static(),
+            encoding: self.encoding.into_static(),
+            octets: self.octets,
+        }
+    }
+}
+
+impl Multipart<'_> {
+    /// The same multipart, owning its data.
+    pub fn into_static(self) -> Multipart<'static> {
+        Multipart {
+            bodies: self
+                .bodies
+                .into_iter()
+                .map(BodyStructure::into_static)
+                .collect(),
+            subtype: self.subtype.into_static(),
+            extension: self.extension.map(|e| MultiPartExtension {
+                parameters: static_params(e.parameters),
+                tail: e.tail.map(DispositionTail::into_static),
+            }),
+        }
+    }
+}
+
+impl DispositionTail<'_> {
+    /// The same data, owned.
+    pub fn into_static(self) -> DispositionTail<'static> {
+        DispositionTail {
+            disposition: self.disposition.map(|d| Disposition {
+                kind: d.kind.into_static(),
+                parameters: static_params(d.parameters),
+            }),
+            tail: self.tail.map(|l| LanguageTail {
+                language: l.language.map(IString::into_static),
+                tail: l.tail.map(|t| LocationTail {
+                    location: t.location.into_static(),
+                    extensions: t
+                        .extensions
+                        .into_iter()
+                        .map(BodyExtension::into_static)
+                        .collect(),
+                }),
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+impl Encode for BodyStructure<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'(');
+        match self {
+            BodyStructure::Single(s) => s.encode(w),
+            BodyStructure::Multi(m) => m.encode(w),
+        }
+        w.byte(b')');
+    }
+}
+
+impl Encode for SinglePart<'_> {
+    fn encode(&self, w: &mut Writer) {
+        match &self.kind {
+            PartKind::Basic(m) => {
+                m.media_type.encode(w);
+                w.sp();
+                m.subtype.encode(w);
+                w.sp();
+                self.fields.encode(w);
+            }
+            PartKind::Text { subtype, lines } => {
+                w.raw(b"\"TEXT\" ");
+                subtype.encode(w);
+                w.sp();
+                self.fields.encode(w);
+                w.sp();
+                w.number(*lines);
+            }
+            PartKind::Message(m) => {
+                w.raw(if m.global {
+                    b"\"MESSAGE\" \"GLOBAL\" "
+                } else {
+                    b"\"MESSAGE\" \"RFC822\" "
+                });
+                self.fields.encode(w);
+                w.sp();
+                m.envelope.encode(w);
+                w.sp();
+                m.body.encode(w);
+                w.sp();
+                w.number(m.lines);
+            }
+        }
+        if let Some(e) = &self.extension {
+            w.sp();
+            e.md5.encode(w);
+            if let Some(t) = &e.tail {
+                t.encode(w);
+            }
+        }
+    }
+}
+
+impl Encode for Multipart<'_> {
+    fn encode(&self, w: &mut Writer) {
+        for b in &self.bodies {
+            b.encode(w);
+        }
+        w.sp();
+        self.subtype.encode(w);
+        if let Some(e) = &self.extension {
+            w.sp();
+            encode_params(&e.parameters, w);
+            if let Some(t) = &e.tail {
+                t.encode(w);
+            }
+        }
+    }
+}
+
+impl Encode for BodyFields<'_> {
+    fn encode(&self, w: &mut Writer) {
+        encode_params(&self.parameters, w);
+        w.sp();
+        self.id.encode(w);
+        w.sp();
+        self.description.encode(w);
+        w.sp();
+        self.encoding.encode(w);
+        w.sp();
+        w.number(u64::from(self.octets));
+    }
+}
+
+fn encode_params(p: &Parameters<'_>, w: &mut Writer) {
+    if p.is_empty() {
+        w.raw(b"NIL");
+        return;
+    }
+    w.byte(b'(');
+    for (i, (k, v)) in p.iter().enumerate() {
+        if i > 0 {
+            w.sp();
+        }
+        k.encode(w);
+        w.sp();
+        v.encode(w);
+    }
+    w.byte(b')');
+}
+
+/// Writes the leading `SP` of each present element.
+impl Encode for DispositionTail<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.sp();
+        match &self.disposition {
+            Some(d) => {
+                w.byte(b'(');
+                d.kind.encode(w);
+                w.sp();
+                encode_params(&d.parameters, w);
+                w.byte(b')');
+            }
+            None => w.raw(b"NIL"),
+        }
+        let Some(l) = &self.tail else { return };
+        w.sp();
+        match &l.language[..] {
+            [] => w.raw(b"NIL"),
+            [one] => one.encode(w),
+            many => {
+                w.byte(b'(');
+                for (i, s) in many.iter().enumerate() {
+                    if i > 0 {
+                        w.sp();
+                    }
+                    s.encode(w);
+                }
+                w.byte(b')');
+            }
+        }
+        let Some(t) = &l.tail else { return };
+        w.sp();
+        t.location.encode(w);
+        for e in &t.extensions {
+            w.sp();
+            e.encode(w);
+        }
+    }
+}
+
+impl Encode for BodyExtension<'_> {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            BodyExtension::NString(s) => s.encode(w),
+            BodyExtension::Number(n) => w.number(*n),
+            BodyExtension::List(l) => {
+                w.byte(b'(');
+                for (i, e) in l.0.iter().enumerate() {
+                    if i > 0 {
+                        w.sp();
+                    }
+                    e.encode(w);
+                }
+                w.byte(b')');
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The `ENVELOPE` FETCH item: RFC 3501 section 7.4.2 and RFC 9051 section 7.5.2 (`envelope`,
+//! `address`).
+
+use super::tmp_core::NString;
+use crate::encode::{Encode, Writer};
+use crate::parse::{PResult, Reader};
+
+/// `envelope`: the parsed header of a message (RFC 3501 section 7.4.2, RFC 9051 section
+/// 7.5.2). An address list holds the addresses in order; an empty list is `NIL` on the wire
+/// (the grammar has `"(" 1*address ")" / nil`, so the two cannot be told apart).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Envelope<'a> {
+    /// `env-date`: the `Date:` header, unparsed.
+    pub date: NString<'a>,
+    /// `env-subject`: the `Subject:` header.
+    pub subject: NString<'a>,
+    /// `env-from`.
+    pub from: Vec<Address<'a>>,
+    /// `env-sender` (servers fill it from `From:` when there is no `Sender:`).
+    pub sender: Vec<Address<'a>>,
+    /// `env-reply-to` (servers fill it from `From:` when there is no `Reply-To:`).
+    pub reply_to: Vec<Address<'a>>,
+    /// `env-to`.
+    pub to: Vec<Address<'a>>,
+    /// `env-cc`.
+    pub cc: Vec<Address<'a>>,
+    /// `env-bcc`.
+    pub bcc: Vec<Address<'a>>,
+    /// `env-in-reply-to`: the `In-Reply-To:` header.
+    pub in_reply_to: NString<'a>,
+    /// `env-message-id`: the `Message-ID:` header.
+    pub message_id: NString<'a>,
+}
+
+/// `address`: `"(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
+///
+/// RFC 5322 groups appear as markers in the list: a start of group has `host` NIL and the
+/// group's name in `mailbox`; an end of group has both NIL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Address<'a> {
+    /// `addr-name`: the display name (still in RFC 2047 encoded-word form if it was).
+    pub name: NString<'a>,
+    /// `addr-adl`: the obsolete source route.
+    pub adl: NString<'a>,
+    /// `addr-mailbox`: the local part, or the group name of a start-of-group marker.
+    pub mailbox: NString<'a>,
+    /// `addr-host`: the domain; NIL for group markers.
+    pub host: NString<'a>,
+}
+
+impl<'a> Address<'a> {
+    /// Whether this is the marker that starts a group (`host` NIL, `mailbox` the group name).
+    pub fn is_group_start(&self) -> bool {
+        self.host.0.is_none() && self.mailbox.0.is_some()
+    }
+
+    /// Whether this is the marker that ends a group (`host` and `mailbox` NIL).
+    pub fn is_group_end(&self) -> bool {
+        self.host.0.is_none() && self.mailbox.0.is_none()
+    }
+
+    /// The same address, owning its data.
+    pub fn into_static(self) -> Address<'static> {
+        Address {
+            name: self.name.into_static(),
+            adl: self.adl.into_static(),
+            mailbox: self.mailbox.into_static(),
+            host: self.host.into_static(),
+        }
+    }
+
+    /// `address`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        r.expect(b'(', "address")?;
+        let name = NString::read(r)?;
+        r.sp()?;
+        let adl = NString::read(r)?;
+        r.sp()?;
+        let mailbox = NString::read(r)?;
+        r.sp()?;
+        let host = NString::read(r)?;
+        r.expect(b')', "\")\"")?;
+        Ok(Address {
+            name,
+            adl,
+            mailbox,
+            host,
+        })
+    }
+}
+
+impl Encode for Address<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'(');
+        self.name.encode(w);
+        w.sp();
+        self.adl.encode(w);
+        w.sp();
+        self.mailbox.encode(w);
+        w.sp();
+        self.host.encode(w);
+        w.byte(b')');
+    }
+}
+
+/// `"(" 1*address ")" / nil` (`env-from`, `env-to`, ...); `NIL` reads as the empty list. With
+/// [`Quirks::address_spaces`](crate::Quirks::address_spaces), spaces between the addresses
+/// are skipped.
+fn read_address_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<Address<'a>>> {
+    if r.eat(b'(') {
+        let mut list = Vec::new();
+        loop {
+            list.push(Address::read(r)?);
+            if r.quirks.address_spaces && r.peek() == Some(b' ') {
+                let save = r.pos();
+                r.take_while(|b| b == b' ');
+                if r.peek() != Some(b'(') {
+                    r.reset(save);
+                }
+            }
+            if r.peek() != Some(b'(') {
+                break;
+            }
+        }
+        r.expect(b')', "address or \")\"")?;
+        Ok(list)
+    } else if r.keyword("NIL") {
+        Ok(Vec::new())
+    } else {
+        Err(r.error("address list or NIL"))
+    }
+}
+
+fn encode_address_list(list: &[Address<'_>], w: &mut Writer) {
+    if list.is_empty() {
+        w.raw(b"NIL");
+        return;
+    }
+    w.byte(b'(');
+    for a in list {
+        a.encode(w);
+    }
+    w.byte(b')');
+}
+
+fn static_list(list: Vec<Address<'_>>) -> Vec<Address<'static>> {
+    list.into_iter().map(Address::into_static).collect()
+}
+
+impl<'a> Envelope<'a> {
+    /// The same envelope, owning its data.
+    pub fn into_static(self) -> Envelope<'static> {
+        Envelope {
+            date: self.date.into_static(),
+            subject: self.subject.into_static(),
+            from: static_list(self.from),
+            sender: static_list(self.sender),
+            reply_to: static_list(self.reply_to),
+            to: static_list(self.to),
+            cc: static_list(self.cc),
+            bcc: static_list(self.bcc),
+            in_reply_to: self.in_reply_to.into_static(),
+            message_id: self.message_id.into_static(),
+        }
+    }
+
+    /// `envelope`: `"(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
+    /// env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        r.expect(b'(', "envelope")?;
+        let date = NString::read(r)?;
+        r.sp()?;
+        let subject = NString::read(r)?;
+        r.sp()?;
+        let from = read_address_list(r)?;
+        r.sp()?;
+        let sender = read_address_list(r)?;
+        r.sp()?;
+        let reply_to = read_address_list(r)?;
+        r.sp()?;
+        let to = read_address_list(r)?;
+        r.sp()?;
+        let cc = read_address_list(r)?;
+        r.sp()?;
+        let bcc = read_address_list(r)?;
+        r.sp()?;
+        let in_reply_to = NString::read(r)?;
+        r.sp()?;
+        let message_id = NString::read(r)?;
+        r.expect(b')', "\")\"")?;
+        Ok(Envelope {
+            date,
+            subject,
+            from,
+            sender,
+            reply_to,
+            to,
+            cc,
+            bcc,
+            in_reply_to,
+            message_id,
+        })
+    }
+}
+
+impl Encode for Envelope<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'(');
+        self.date.encode(w);
+        w.sp();
+        self.subject.encode(w);
+        for list in [
+            &self.from,
+            &self.sender,
+            &self.reply_to,
+            &self.to,
+            &self.cc,
+            &self.bcc,
+        ] {
+            w.sp();
+            encode_address_list(list, w);
+        }
+        w.sp();
+        self.in_reply_to.encode(w);
+        w.sp();
+        self.message_id.encode(w);
+        w.byte(b')');
+    }
+}

@@ -1,0 +1,457 @@
+//! Body sections (`BODY[1.2.HEADER.FIELDS (SUBJECT)]`), body part numbers and partial ranges
+//! (`<0.1024>`): RFC 3501 section 6.4.5 and section 9 (`section`, `section-spec`,
+//! `section-part`, `section-text`, `header-list`), RFC 9051 the same, RFC 3516
+//! (`section-binary`).
+
+use super::tmp_core::AString;
+use crate::encode::{Encode, Writer};
+use crate::error::ValidationError;
+use crate::list::List;
+use crate::parse::{PResult, Reader};
+use std::num::NonZeroU32;
+
+/// `section-part`: a body part number, `nz-number *("." nz-number)` (`1`, `2.1.3`).
+/// Never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Part(List<NonZeroU32>);
+
+impl Part {
+    /// A part number from its components; refused when empty.
+    pub fn new(numbers: List<NonZeroU32>) -> Result<Self, ValidationError> {
+        if numbers.is_empty() {
+            return Err(ValidationError::new("section-part", "no part number"));
+        }
+        Ok(Part(numbers))
+    }
+
+    /// A part number with one component (`3`).
+    pub fn single(n: NonZeroU32) -> Self {
+        let mut l = List::new();
+        l.push(n);
+        Part(l)
+    }
+
+    /// The components, outermost first (never empty).
+    pub fn numbers(&self) -> &[NonZeroU32] {
+        &self.0
+    }
+
+    /// `section-part`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        let mut l = List::new();
+        l.push(r.nz_number()?);
+        while r.peek() == Some(b'.') && r.peek2().is_some_and(|b| b.is_ascii_digit()) {
+            r.next_byte();
+            l.push(r.nz_number()?);
+        }
+        Ok(Part(l))
+    }
+}
+
+impl Encode for Part {
+    fn encode(&self, w: &mut Writer) {
+        for (i, n) in self.0.iter().enumerate() {
+            if i > 0 {
+                w.byte(b'.');
+            }
+            w.number(u64::from(n.get()));
+        }
+    }
+}
+
+/// `section-spec` (the contents of a non-empty `section`, without the brackets). The whole
+/// message, `BODY[]`, is the absence of a section (`Option<Section>` where the grammar has
+/// `section`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Section<'a> {
+    /// `1.2`: the body of a part.
+    Part(Part),
+    /// `HEADER` or `1.HEADER`: the header of the message or of a message/rfc822 part.
+    Header(Option<Part>),
+    /// `HEADER.FIELDS (...)`: only the named header fields. The list is never empty (the
+    /// grammar has `1*`); build it with [`Section::header_fields`].
+    HeaderFields(Option<Part>, List<AString<'a>>),
+    /// `HEADER.FIELDS.NOT (...)`: all header fields but the named ones. The list is never
+    /// empty; build it with [`Section::header_fields_not`].
+    HeaderFieldsNot(Option<Part>, List<AString<'a>>),
+    /// `TEXT` or `1.TEXT`: the text body, without the header.
+    Text(Option<Part>),
+    /// `1.MIME`: the MIME header of a part.
+    Mime(Part),
+}
+
+fn non_empty<'a>(fields: &List<AString<'a>>) -> Result<(), ValidationError> {
+    if fields.is_empty() {
+        Err(ValidationError::new("header-list", "no header field name"))
+    } else {
+        Ok(())
+    }
+}
+
+impl<'a> Section<'a> {
+    /// `HEADER.FIELDS (...)`, refused when `fields` is empty.
+    pub fn header_fields(
+        part: Option<Part>,
+        fields: List<AString<'a>>,
+    ) -> Result<Self, ValidationError> {
+        non_empty(&fields)?;
+        Ok(Section::HeaderFields(part, fields))
+    }
+
+    /// `HEADER.FIELDS.NOT (...)`, refused when `fields` is empty.
+    pub fn header_fields_not(
+        part: Option<Part>,
+        fields: List<AString<'a>>,
+    ) -> Result<Self, ValidationError> {
+        non_empty(&fields)?;
+        Ok(Section::HeaderFieldsNot(part, fields))
+    }
+
+    /// The part the section refers to, `None` for the top-level message.
+    pub fn part(&self) -> Option<&Part> {
+        match self {
+            Section::Part(p) | Section::Mime(p) => Some(p),
+            Section::Header(p)
+            | Section::HeaderFields(p, _)
+            | Section::HeaderFieldsNot(p, _)
+            | Section::Text(p) => p.as_ref(),
+        }
+    }
+
+    /// The same section, owning its data.
+    pub fn into_static(self) -> Section<'static> {
+        let fields = |l: List<AString<'a>>| l.map(AString::into_static);
+        match self {
+            Section::Part(p) => Section::Part(p),
+            Section::Header(p) => Section::Header(p),
+            Section::HeaderFields(p, l) => Section::HeaderFields(p, fields(l)),
+            Section::HeaderFieldsNot(p, l) => Section::HeaderFieldsNot(p, fields(l)),
+            Section::Text(p) => Section::Text(p),
+            Section::Mime(p) => Section::Mime(p),
+        }
+    }
+
+    /// `section-spec`: `section-msgtext / (section-part ["." section-text])`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let part = if r.peek().is_some_and(|b| b.is_ascii_digit()) {
+            let p = Part::read(r)?;
+            if !r.eat(b'.') {
+                return Ok(Section::Part(p));
+            }
+            if r.keyword("MIME") {
+                return Ok(Section::Mime(p));
+            }
+            Some(p)
+        } else {
+            None
+        };
+        let expected = if part.is_some() {
+            "section-text"
+        } else {
+            "section-spec"
+        };
+        if r.keyword("HEADER.FIELDS.NOT") {
+            let l = read_header_list(r)?;
+            Ok(Section::HeaderFieldsNot(part, l))
+        } else if r.keyword("HEADER.FIELDS") {
+            let l = read_header_list(r)?;
+            Ok(Section::HeaderFields(part, l))
+        } else if r.keyword("HEADER") {
+            Ok(Section::Header(part))
+        } else if r.keyword("TEXT") {
+            Ok(Section::Text(part))
+        } else {
+            Err(r.error(expected))
+        }
+    }
+}
+
+/// `SP header-list`: `SP "(" header-fld-name *(SP header-fld-name) ")"`.
+fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<List<AString<'a>>> {
+    r.sp()?;
+    r.expect(b'(', "header-list")?;
+    let mut l = List::new();
+    l.push(AString::read(r)?);
+    while r.peek() == Some(b' ') {
+        r.sp()?;
+        l.push(AString::read(r)?);
+    }
+    r.expect(b')', "\")\" or SP header-fld-name")?;
+    Ok(l)
+}
+
+fn encode_part_prefix(part: &Option<Part>, w: &mut Writer) {
+    if let Some(p) = part {
+        p.encode(w);
+        w.byte(b'.');
+    }
+}
+
+fn encode_header_list(l: &List<AString<'_>>, w: &mut Writer) {
+    w.raw(b" (");
+    for (i, f) in l.iter().enumerate() {
+        if i > 0 {
+            w.sp();
+        }
+        f.encode(w);
+    }
+    w.byte(b')');
+}
+
+impl Encode for Section<'_> {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Section::Part(p) => p.encode(w),
+            Section::Header(p) => {
+                encode_part_prefix(p, w);
+                w.raw(b"HEADER");
+            }
+            Section::HeaderFields(p, l) => {
+                encode_part_prefix(p, w);
+                w.raw(b"HEADER.FIELDS");
+                encode_header_list(l, w);
+            }
+            Section::HeaderFieldsNot(p, l) => {
+                encode_part_prefix(p, w);
+                w.raw(b"HEADER.FIELDS.NOT");
+                encode_header_list(l, w);
+            }
+            Section::Text(p) => {
+                encode_part_prefix(p, w);
+                w.raw(b"TEXT");
+            }
+            Section::Mime(p) => {
+                p.encode(w);
+                w.raw(b".MIME");
+            }
+        }
+    }
+}
+
+/// `section`: `"[" [section-spec] "]"`, `None` for `[]`.
+pub(crate) fn read_section<'a>(r: &mut Reader<'a>) -> PResult<Option<Section<'a>>> {
+    r.expect(b'[', "\"[\"")?;
+    if r.eat(b']') {
+        return Ok(None);
+    }
+    let s = Section::read(r)?;
+    r.expect(b']', "\"]\"")?;
+    Ok(Some(s))
+}
+
+/// Write `section`: `[` the section `]`.
+pub(crate) fn encode_section(section: Option<&Section<'_>>, w: &mut Writer) {
+    w.byte(b'[');
+    if let Some(s) = section {
+        s.encode(w);
+    }
+    w.byte(b']');
+}
+
+/// `section-binary` (RFC 3516, RFC 9051): `"[" [section-part] "]"`, `None` for `[]`.
+pub(crate) fn read_section_binary(r: &mut Reader<'_>) -> PResult<Option<Part>> {
+    r.expect(b'[', "\"[\"")?;
+    if r.eat(b']') {
+        return Ok(None);
+    }
+    let p = Part::read(r)?;
+    r.expect(b']', "\"]\"")?;
+    Ok(Some(p))
+}
+
+/// Write `section-binary`.
+pub(crate) fn encode_section_binary(part: Option<&Part>, w: &mut Writer) {
+    w.byte(b'[');
+    if let Some(p) = part {
+        p.encode(w);
+    }
+    w.byte(b']');
+}
+
+/// A partial range of a FETCH request, `"<" number "." nz-number ">"` (RFC 3501 section
+/// 6.4.5, RFC 9051 `partial`): `length` octets from octet `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Partial {
+    /// The first octet, counted from 0.
+    pub start: u32,
+    /// How many octets at most.
+    pub length: NonZeroU32,
+}
+
+impl Partial {
+    /// `"<" number "." nz-number ">"`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
+        r.expect(b'<', "\"<\"")?;
+        let start = r.number()?;
+        r.expect(b'.', "\".\"")?;
+        let length = r.nz_number()?;
+        r.expect(b'>', "\">\"")?;
+        Ok(Partial { start, length })
+    }
+}
+
+impl Encode for Partial {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'<');
+        w.number(u64::from(self.start));
+        w.byte(b'.');
+        w.number(u64::from(self.length.get()));
+        w.byte(b'>');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::parse::Quirks;
+
+    fn parse(input: &[u8]) -> PResult<Option<Section<'_>>> {
+        let mut r = Reader::new(input, Quirks::STRICT);
+        let s = read_section(&mut r)?;
+        if !r.is_empty() {
+            return Err(r.error("end"));
+        }
+        Ok(s)
+    }
+
+    fn bytes(s: Option<&Section<'_>>) -> Vec<u8> {
+        let mut w = Writer::new(Default::default());
+        encode_section(s, &mut w);
+        w.finish().into_bytes()
+    }
+
+    fn nz(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).unwrap()
+    }
+
+    fn part(ns: &[u32]) -> Part {
+        Part::new(ns.iter().map(|&n| nz(n)).collect()).unwrap()
+    }
+
+    #[test]
+    fn known_answers_round_trip() {
+        let cases: &[(&[u8], Option<Section<'_>>)] = &[
+            (b"[]", None),
+            (b"[1]", Some(Section::Part(part(&[1])))),
+            (b"[4.2.2]", Some(Section::Part(part(&[4, 2, 2])))),
+            (b"[HEADER]", Some(Section::Header(None))),
+            (b"[3.HEADER]", Some(Section::Header(Some(part(&[3]))))),
+            (b"[TEXT]", Some(Section::Text(None))),
+            (b"[4.2.TEXT]", Some(Section::Text(Some(part(&[4, 2]))))),
+            (b"[4.1.MIME]", Some(Section::Mime(part(&[4, 1])))),
+            (
+                b"[HEADER.FIELDS (DATE FROM)]",
+                Some(
+                    Section::header_fields(
+                        None,
+                        [
+                            AString::from_bytes(&b"DATE"[..]).unwrap(),
+                            AString::from_bytes(&b"FROM"[..]).unwrap(),
+                        ]
+                        .into_iter()
+                        .collect(),
+                    )
+                    .unwrap(),
+                ),
+            ),
+            (
+                b"[2.HEADER.FIELDS.NOT (\"X Y\")]",
+                Some(
+                    Section::header_fields_not(
+                        Some(part(&[2])),
+                        [AString::from_bytes(&b"X Y"[..]).unwrap()]
+                            .into_iter()
+                            .collect(),
+                    )
+                    .unwrap(),
+                ),
+            ),
+        ];
+        for (wire, want) in cases {
+            let got = parse(wire).unwrap();
+            assert_eq!(&got, want, "{}", String::from_utf8_lossy(wire));
+            assert_eq!(&bytes(got.as_ref()), wire);
+        }
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        let s = parse(b"[1.header.fields.not (subject)]").unwrap().unwrap();
+        assert_eq!(bytes(Some(&s)), b"[1.HEADER.FIELDS.NOT (subject)]");
+        let s = parse(b"[1.mime]").unwrap().unwrap();
+        assert_eq!(s, Section::Mime(part(&[1])));
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_byte() {
+        let cases: &[(&[u8], usize, &str)] = &[
+            (b"[MIME]", 1, "section-spec"),
+            (b"[1.FOO]", 3, "section-text"),
+            (b"[0]", 1, "nz-number"),
+            (b"[1.0]", 3, "nz-number"),
+            (b"[1.]", 3, "section-text"),
+            (b"[HEADER.FIELDS ()]", 16, "astring"),
+            (b"[HEADER.FIELDS]", 14, "SP"),
+            (b"[HEADER.FIELDS DATE]", 15, "header-list"),
+            // `]` is an ASTRING-CHAR: the name runs to the end
+            (b"[HEADER.FIELDS (DATE]", 21, "\")\" or SP header-fld-name"),
+            (b"[HEADERS]", 1, "section-spec"),
+            (b"[TEXT", 5, "\"]\""),
+            (b"1]", 0, "\"[\""),
+        ];
+        for &(wire, offset, expected) in cases {
+            let e = parse(wire).unwrap_err();
+            assert_eq!(
+                (e.offset(), e.expected()),
+                (offset, expected),
+                "{}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+        assert_eq!(parse(b"[0]").unwrap_err().kind(), ErrorKind::Number);
+    }
+
+    #[test]
+    fn binary_sections() {
+        let mut r = Reader::new(b"[1.2][]", Quirks::STRICT);
+        let p = read_section_binary(&mut r).unwrap();
+        assert_eq!(p, Some(part(&[1, 2])));
+        assert_eq!(read_section_binary(&mut r).unwrap(), None);
+        let mut w = Writer::new(Default::default());
+        encode_section_binary(p.as_ref(), &mut w);
+        encode_section_binary(None, &mut w);
+        assert_eq!(w.finish().as_bytes(), b"[1.2][]");
+        let mut r = Reader::new(b"[1.TEXT]", Quirks::STRICT);
+        assert_eq!(read_section_binary(&mut r).unwrap_err().offset(), 2);
+    }
+
+    #[test]
+    fn partial_ranges() {
+        let mut r = Reader::new(b"<0.2048>", Quirks::STRICT);
+        let p = Partial::read(&mut r).unwrap();
+        assert_eq!(
+            p,
+            Partial {
+                start: 0,
+                length: nz(2048)
+            }
+        );
+        assert_eq!(p.to_bytes(), b"<0.2048>");
+        for (wire, offset) in [(&b"<0.0>"[..], 3), (b"<1>", 2), (b"<.5>", 1), (b"<1.5", 4)] {
+            let mut r = Reader::new(wire, Quirks::STRICT);
+            assert_eq!(Partial::read(&mut r).unwrap_err().offset(), offset);
+        }
+    }
+
+    #[test]
+    fn constructors_refuse_empty_lists() {
+        assert!(Part::new(List::new()).is_err());
+        assert!(Section::header_fields(None, List::new()).is_err());
+        assert!(Section::header_fields_not(Some(part(&[1])), List::new()).is_err());
+        assert_eq!(Part::single(nz(7)).numbers(), &[nz(7)]);
+        assert_eq!(Section::Mime(part(&[1, 2])).part(), Some(&part(&[1, 2])));
+        assert_eq!(Section::Text(None).part(), None);
+    }
+}
