@@ -14,6 +14,8 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imap_codec::decode::Decoder;
 use imap_codec::{CommandCodec, GreetingCodec, ResponseCodec};
+use imap_proto::command::Command;
+use imap_proto::framer::{Framed, Framer, FramerConfig};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -115,6 +117,40 @@ fn rfc3501_server() -> Vec<u8> {
 
 const RFC3501_GREETING: &[u8] = b"* OK IMAP4rev1 Service Ready\r\n";
 
+// ---- ours ----------------------------------------------------------------------------------
+
+/// Ours on one command: the server-side framer finds the end of the message (as the peers'
+/// decoders do while parsing), then `Command::parse` parses it in place.
+fn ours_command(input: &[u8]) -> bool {
+    let mut rest = input;
+    match Framer::server(FramerConfig::default()).next_frame(&mut rest) {
+        Some(Framed::Message(message)) => {
+            let r = Command::parse(message);
+            black_box(&r).is_ok() && rest.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// Ours on a buffer of commands: the server-side framer (accepting every literal) and
+/// `Command::parse` on each message.
+fn ours_command_stream(stream: &[u8]) -> usize {
+    let mut framer = Framer::server(FramerConfig::default());
+    let mut rest = stream;
+    let mut n = 0;
+    while let Some(framed) = framer.next_frame(&mut rest) {
+        match framed {
+            Framed::Message(message) => {
+                let r = Command::parse(message);
+                n += usize::from(black_box(&r).is_ok());
+            }
+            Framed::Literal(_) => framer.accept_literal(),
+            Framed::Error(_) => break,
+        }
+    }
+    n
+}
+
 // ---- imap-codec ---------------------------------------------------------------------------
 
 /// imap-codec on one command (its decoder takes the whole message with its CRLF).
@@ -202,6 +238,7 @@ fn proto_response_stream(stream: &[u8]) -> usize {
 /// Every input parses completely on every side that models it, before anything is timed.
 fn check_inputs() {
     for (name, input) in [("noop", NOOP), ("search", SEARCH), ("fetch", FETCH_COMMAND)] {
+        assert!(ours_command(input), "we refuse {name}");
         assert!(codec_command(input), "imap-codec refuses {name}");
     }
     assert!(
@@ -215,6 +252,7 @@ fn check_inputs() {
     let stream = flags_stream();
     assert_eq!(codec_response_stream(&stream), STREAM_LINES);
     assert_eq!(proto_response_stream(&stream), STREAM_LINES);
+    assert_eq!(ours_command_stream(RFC3501_CLIENT), 6);
     assert_eq!(codec_command_stream(RFC3501_CLIENT), 6);
     let server = rfc3501_server();
     assert_eq!(codec_server_transcript(RFC3501_GREETING, &server), 16);
@@ -239,16 +277,21 @@ fn report_allocations() {
     let server = rfc3501_server();
     let na = f64::NAN;
     let rows: [(&str, f64, f64, f64); 7] = [
-        ("NOOP", na, allocs_per_call(N, || codec_command(NOOP)), na),
+        (
+            "NOOP",
+            allocs_per_call(N, || ours_command(NOOP)),
+            allocs_per_call(N, || codec_command(NOOP)),
+            na,
+        ),
         (
             "SEARCH",
-            na,
+            allocs_per_call(N, || ours_command(SEARCH)),
             allocs_per_call(N, || codec_command(SEARCH)),
             na,
         ),
         (
             "FETCH command",
-            na,
+            allocs_per_call(N, || ours_command(FETCH_COMMAND)),
             allocs_per_call(N, || codec_command(FETCH_COMMAND)),
             na,
         ),
@@ -266,7 +309,7 @@ fn report_allocations() {
         ),
         (
             "RFC 3501 s8 client (per command)",
-            na,
+            allocs_per_call(N, || ours_command_stream(RFC3501_CLIENT)) / 6.0,
             allocs_per_call(N, || codec_command_stream(RFC3501_CLIENT)) / 6.0,
             na,
         ),
@@ -296,6 +339,7 @@ fn bench(c: &mut Criterion) {
     ] {
         let mut group = c.benchmark_group(format!("imap/{name}"));
         group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function("ours", |b| b.iter(|| ours_command(black_box(input))));
         group.bench_function("imap-codec", |b| b.iter(|| codec_command(black_box(input))));
         group.finish();
     }
@@ -323,6 +367,9 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("imap/rfc3501_s8_client");
     group.throughput(Throughput::Bytes(RFC3501_CLIENT.len() as u64));
+    group.bench_function("ours", |b| {
+        b.iter(|| ours_command_stream(black_box(RFC3501_CLIENT)))
+    });
     group.bench_function("imap-codec", |b| {
         b.iter(|| codec_command_stream(black_box(RFC3501_CLIENT)))
     });
