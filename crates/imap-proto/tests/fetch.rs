@@ -266,3 +266,442 @@ fn quirk_clamped_sizes() {
         MessageDataItem::BinarySize { size: u32::MAX, .. }
     ));
 }
+
+// ---------------------------------------------------------------------------------------
+// Constructors refuse what would not read back as itself.
+
+mod refusals {
+    use imap_proto::List;
+    use imap_proto::core::{AString, IString};
+    use imap_proto::fetch::{BodyExtension, ExtensionList, MediaType, Multipart, Part, Section};
+
+    fn st(b: &'static str) -> IString<'static> {
+        IString::from_bytes(b.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn basic_media_types_exclude_text_and_messages() {
+        for (t, s) in [
+            ("TEXT", "PLAIN"),
+            ("text", "anything"),
+            ("MESSAGE", "RFC822"),
+            ("message", "global"),
+        ] {
+            let e = MediaType::new(st(t), st(s)).unwrap_err();
+            assert_eq!(e.what, "media-basic", "{t}/{s}");
+        }
+        assert!(MediaType::new(st("MESSAGE"), st("DELIVERY-STATUS")).is_ok());
+        assert!(MediaType::new(st("TEXTUAL"), st("X")).is_ok());
+    }
+
+    #[test]
+    fn empty_lists_are_refused() {
+        assert!(Multipart::new(Vec::new(), st("MIXED"), None).is_err());
+        assert!(ExtensionList::new(Vec::new()).is_err());
+        assert!(ExtensionList::new(vec![BodyExtension::Number(0)]).is_ok());
+        assert!(Part::new(List::new()).is_err());
+        assert!(Section::header_fields(None, List::new()).is_err());
+        assert!(Section::header_fields_not(None, List::new()).is_err());
+        let one: List<AString<'_>> = [AString::from_bytes(&b"Date"[..]).unwrap()]
+            .into_iter()
+            .collect();
+        assert!(Section::header_fields(None, one).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// proptest: generated values encode, parse back strictly, and are equal.
+
+mod round_trips {
+    use imap_proto::core::{AString, IString, Literal, Literal8, LiteralMode, NString, NString8};
+    use imap_proto::datetime::{Date, DateTime};
+    use imap_proto::fetch::{
+        Address, BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, Envelope,
+        ExtensionList, LanguageTail, LocationTail, MediaType, MessageDataItem, MessagePart,
+        MultiPartExtension, Multipart, Part, PartKind, Partial, Section, SinglePart,
+        SinglePartExtension, encode_msg_att, parse_msg_att,
+    };
+    use imap_proto::flag::{Flag, FlagFetch};
+    use imap_proto::{Encode, EncodeOptions, List, Quirks, Writer};
+    use proptest::prelude::*;
+    use std::num::{NonZeroU32, NonZeroU64};
+
+    fn options() -> EncodeOptions {
+        // UTF-8 may stay quoted, so a generated quoted string is written as one
+        let mut o = EncodeOptions::default();
+        o.utf8 = true;
+        o
+    }
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b' '), Just(b'"'), Just(b'\\'), Just(b'('), Just(b'Z')],
+                0..8
+            ),
+            1 => proptest::collection::vec(1u8..=255, 0..12),
+        ]
+    }
+
+    fn istring() -> BoxedStrategy<IString<'static>> {
+        prop_oneof![
+            4 => bytes().prop_map(|b| IString::from_bytes(b).unwrap()),
+            1 => (bytes(), any::<bool>()).prop_map(|(b, sync)| {
+                let mode = if sync { LiteralMode::Sync } else { LiteralMode::NonSync };
+                IString::Literal(Literal::new(b, mode).unwrap())
+            }),
+        ]
+        .boxed()
+    }
+
+    fn nstring() -> BoxedStrategy<NString<'static>> {
+        proptest::option::weighted(0.7, istring())
+            .prop_map(NString)
+            .boxed()
+    }
+
+    fn address() -> BoxedStrategy<Address<'static>> {
+        (nstring(), nstring(), nstring(), nstring())
+            .prop_map(|(name, adl, mailbox, host)| Address {
+                name,
+                adl,
+                mailbox,
+                host,
+            })
+            .boxed()
+    }
+
+    fn addresses() -> BoxedStrategy<Vec<Address<'static>>> {
+        proptest::collection::vec(address(), 0..3).boxed()
+    }
+
+    fn envelope() -> BoxedStrategy<Envelope<'static>> {
+        (
+            (nstring(), nstring(), addresses(), addresses(), addresses()),
+            (addresses(), addresses(), addresses(), nstring(), nstring()),
+        )
+            .prop_map(
+                |((date, subject, from, sender, reply_to), (to, cc, bcc, irt, mid))| Envelope {
+                    date,
+                    subject,
+                    from,
+                    sender,
+                    reply_to,
+                    to,
+                    cc,
+                    bcc,
+                    in_reply_to: irt,
+                    message_id: mid,
+                },
+            )
+            .boxed()
+    }
+
+    fn params() -> BoxedStrategy<List<(IString<'static>, IString<'static>)>> {
+        proptest::collection::vec((istring(), istring()), 0..6)
+            .prop_map(List::from)
+            .boxed()
+    }
+
+    fn body_extension() -> BoxedStrategy<BodyExtension<'static>> {
+        let leaf = prop_oneof![
+            nstring().prop_map(BodyExtension::NString),
+            any::<u64>().prop_map(BodyExtension::Number),
+        ];
+        leaf.prop_recursive(3, 12, 4, |inner| {
+            proptest::collection::vec(inner, 1..4)
+                .prop_map(|v| BodyExtension::List(ExtensionList::new(v).unwrap()))
+        })
+        .boxed()
+    }
+
+    fn tail() -> BoxedStrategy<Option<DispositionTail<'static>>> {
+        let disposition =
+            proptest::option::of((istring(), params()).prop_map(|(kind, parameters)| {
+                Disposition {
+                    kind,
+                    parameters: parameters.into_vec(),
+                }
+            }));
+        let location = proptest::option::of(
+            (nstring(), proptest::collection::vec(body_extension(), 0..3)).prop_map(
+                |(location, extensions)| LocationTail {
+                    location,
+                    extensions,
+                },
+            ),
+        );
+        let language = proptest::option::of(
+            (proptest::collection::vec(istring(), 0..3), location)
+                .prop_map(|(l, tail)| LanguageTail { language: l, tail }),
+        );
+        proptest::option::of(
+            (disposition, language)
+                .prop_map(|(disposition, tail)| DispositionTail { disposition, tail }),
+        )
+        .boxed()
+    }
+
+    fn fields() -> BoxedStrategy<BodyFields<'static>> {
+        (params(), nstring(), nstring(), istring(), any::<u32>())
+            .prop_map(
+                |(parameters, id, description, encoding, octets)| BodyFields {
+                    parameters,
+                    id,
+                    description,
+                    encoding,
+                    octets,
+                },
+            )
+            .boxed()
+    }
+
+    fn single_ext() -> BoxedStrategy<Option<SinglePartExtension<'static>>> {
+        proptest::option::of(
+            (nstring(), tail()).prop_map(|(md5, tail)| SinglePartExtension { md5, tail }),
+        )
+        .boxed()
+    }
+
+    fn media_type() -> BoxedStrategy<MediaType<'static>> {
+        (istring(), istring())
+            .prop_filter_map("not TEXT or MESSAGE/RFC822", |(t, s)| {
+                MediaType::new(t, s).ok()
+            })
+            .boxed()
+    }
+
+    fn body() -> BoxedStrategy<BodyStructure<'static>> {
+        let leaf = prop_oneof![
+            (media_type(), fields(), single_ext()).prop_map(|(m, fields, extension)| {
+                BodyStructure::Single(SinglePart {
+                    kind: PartKind::Basic(m),
+                    fields,
+                    extension,
+                })
+            }),
+            (istring(), any::<u64>(), fields(), single_ext()).prop_map(
+                |(subtype, lines, fields, extension)| {
+                    BodyStructure::Single(SinglePart {
+                        kind: PartKind::Text { subtype, lines },
+                        fields,
+                        extension,
+                    })
+                }
+            ),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (
+                    proptest::collection::vec(inner.clone(), 1..4),
+                    istring(),
+                    proptest::option::of(
+                        (params(), tail())
+                            .prop_map(|(parameters, tail)| MultiPartExtension { parameters, tail })
+                    ),
+                )
+                    .prop_map(|(bodies, subtype, extension)| {
+                        BodyStructure::Multi(Multipart::new(bodies, subtype, extension).unwrap())
+                    }),
+                (
+                    any::<bool>(),
+                    envelope(),
+                    inner,
+                    any::<u64>(),
+                    fields(),
+                    single_ext()
+                )
+                    .prop_map(
+                        |(global, envelope, body, lines, fields, extension)| {
+                            BodyStructure::Single(SinglePart {
+                                kind: PartKind::Message(Box::new(MessagePart {
+                                    global,
+                                    envelope,
+                                    body,
+                                    lines,
+                                })),
+                                fields,
+                                extension,
+                            })
+                        }
+                    ),
+            ]
+        })
+        .boxed()
+    }
+
+    fn part() -> BoxedStrategy<Part> {
+        proptest::collection::vec(1u32..100, 1..4)
+            .prop_map(|v| Part::new(v.into_iter().filter_map(NonZeroU32::new).collect()).unwrap())
+            .boxed()
+    }
+
+    fn astring() -> BoxedStrategy<AString<'static>> {
+        bytes()
+            .prop_map(|b| AString::from_bytes(b).unwrap())
+            .boxed()
+    }
+
+    fn section() -> BoxedStrategy<Option<Section<'static>>> {
+        let fields = || proptest::collection::vec(astring(), 1..4).prop_map(List::from);
+        proptest::option::of(prop_oneof![
+            part().prop_map(Section::Part),
+            proptest::option::of(part()).prop_map(Section::Header),
+            (proptest::option::of(part()), fields())
+                .prop_map(|(p, f)| Section::header_fields(p, f).unwrap()),
+            (proptest::option::of(part()), fields())
+                .prop_map(|(p, f)| Section::header_fields_not(p, f).unwrap()),
+            proptest::option::of(part()).prop_map(Section::Text),
+            part().prop_map(Section::Mime),
+        ])
+        .boxed()
+    }
+
+    fn flag() -> impl Strategy<Value = FlagFetch<'static>> {
+        prop_oneof![
+            Just(FlagFetch::Recent),
+            Just(FlagFetch::Flag(Flag::Seen)),
+            Just(FlagFetch::Flag(Flag::Answered)),
+            Just(FlagFetch::Flag(Flag::Deleted)),
+            "[A-Za-z$][A-Za-z0-9_-]{0,8}".prop_map(|k| FlagFetch::Flag(Flag::keyword(k).unwrap())),
+            "[A-Z][a-z]{0,8}"
+                .prop_map(|k| FlagFetch::Flag(Flag::extension(format!("X{k}")).unwrap())),
+        ]
+    }
+
+    fn date_time() -> impl Strategy<Value = DateTime> {
+        (
+            1970u16..2100,
+            1u8..=12,
+            1u8..=28,
+            0u8..24,
+            0u8..60,
+            0u8..60,
+            -720i16..=840,
+        )
+            .prop_map(|(y, mo, d, h, mi, s, z)| {
+                DateTime::new(Date::new(y, mo, d).unwrap(), h, mi, s, z).unwrap()
+            })
+    }
+
+    fn nstring8() -> BoxedStrategy<NString8<'static>> {
+        prop_oneof![
+            nstring().prop_map(NString8::NString),
+            (proptest::collection::vec(any::<u8>(), 0..12), any::<bool>()).prop_map(|(b, s)| {
+                let mode = if s {
+                    LiteralMode::Sync
+                } else {
+                    LiteralMode::NonSync
+                };
+                NString8::Literal8(Literal8::new(b, mode))
+            }),
+        ]
+        .boxed()
+    }
+
+    fn item() -> BoxedStrategy<MessageDataItem<'static>> {
+        use MessageDataItem as M;
+        prop_oneof![
+            proptest::collection::vec(flag(), 0..5).prop_map(|f| M::Flags(List::from(f))),
+            any::<u32>()
+                .prop_filter_map("nz", NonZeroU32::new)
+                .prop_map(M::Uid),
+            date_time().prop_map(M::InternalDate),
+            any::<u64>().prop_map(M::Rfc822Size),
+            nstring().prop_map(M::Rfc822),
+            nstring().prop_map(M::Rfc822Header),
+            nstring().prop_map(M::Rfc822Text),
+            envelope().prop_map(|e| M::Envelope(Box::new(e))),
+            body().prop_map(|b| M::Body(Box::new(b))),
+            body().prop_map(|b| M::BodyStructure(Box::new(b))),
+            (section(), proptest::option::of(any::<u32>()), nstring()).prop_map(
+                |(section, origin, data)| M::BodySection {
+                    section,
+                    origin,
+                    data
+                }
+            ),
+            (
+                proptest::option::of(part()),
+                proptest::option::of(any::<u32>()),
+                nstring8()
+            )
+                .prop_map(|(section, origin, data)| M::Binary {
+                    section,
+                    origin,
+                    data
+                }),
+            (proptest::option::of(part()), any::<u32>())
+                .prop_map(|(section, size)| M::BinarySize { section, size }),
+            any::<u64>()
+                .prop_filter_map("nz", NonZeroU64::new)
+                .prop_map(M::ModSeq),
+        ]
+        .boxed()
+    }
+
+    fn encode_items(items: &[MessageDataItem<'_>]) -> Vec<u8> {
+        let mut w = Writer::new(options());
+        encode_msg_att(items, &mut w);
+        w.finish().into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn msg_att_lists(items in proptest::collection::vec(item(), 1..5)) {
+            let bytes = encode_items(&items);
+            let back = parse_msg_att(&bytes, Quirks::STRICT)
+                .map_err(|e| TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&bytes))))?;
+            prop_assert_eq!(back.map(MessageDataItem::into_static).into_vec(), items.clone());
+            // and the lenient reader agrees on well-formed input
+            let back = parse_msg_att(&bytes, Quirks::LENIENT).unwrap();
+            prop_assert_eq!(back.map(MessageDataItem::into_static).into_vec(), items);
+        }
+
+        #[test]
+        fn body_structures(b in body()) {
+            let mut w = Writer::new(options());
+            b.encode(&mut w);
+            let bytes = w.finish().into_bytes();
+            let back = BodyStructure::parse(&bytes)
+                .map_err(|e| TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&bytes))))?;
+            prop_assert_eq!(back.into_static(), b);
+        }
+
+        #[test]
+        fn envelopes(e in envelope()) {
+            let mut w = Writer::new(options());
+            e.encode(&mut w);
+            let bytes = w.finish().into_bytes();
+            prop_assert_eq!(Envelope::parse(&bytes).unwrap().into_static(), e);
+        }
+
+        #[test]
+        fn sections_and_partials(s in section(), start in any::<u32>(), len in 1u32..) {
+            if let Some(s) = &s {
+                let bytes = s.to_bytes();
+                prop_assert_eq!(&Section::parse(&bytes).unwrap().into_static(), s);
+            }
+            let p = Partial { start, length: NonZeroU32::new(len).unwrap() };
+            prop_assert_eq!(Partial::parse(&p.to_bytes()).unwrap(), p);
+        }
+
+        #[test]
+        fn garbage_never_panics(input in proptest::collection::vec(
+            prop_oneof![
+                Just(b'('), Just(b')'), Just(b' '), Just(b'"'), Just(b'N'), Just(b'I'),
+                Just(b'L'), Just(b'1'), Just(b'{'), Just(b'}'), Just(b'\r'), Just(b'\n'),
+                any::<u8>()
+            ],
+            0..64,
+        )) {
+            let mut framed = b"(BODYSTRUCTURE ".to_vec();
+            framed.extend_from_slice(&input);
+            let _ = parse_msg_att(&framed, Quirks::LENIENT);
+            let _ = parse_msg_att(&input, Quirks::STRICT);
+            let _ = Envelope::parse_with(&input, Quirks::LENIENT);
+        }
+    }
+}

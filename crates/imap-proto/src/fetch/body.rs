@@ -3,11 +3,11 @@
 
 use super::envelope::Envelope;
 use super::number_u64;
-use super::tmp_core::{IString, NString};
+use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
-use crate::error::ValidationError;
+use crate::error::{ParseError, ValidationError};
 use crate::list::List;
-use crate::parse::{PResult, Reader};
+use crate::parse::{PResult, Quirks, Reader};
 
 /// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire.
 pub type Parameters<'a> = List<(IString<'a>, IString<'a>)>;
@@ -130,7 +130,7 @@ pub struct DispositionTail<'a> {
 pub struct LanguageTail<'a> {
     /// `body-fld-lang`: Content-Language tags. Empty is `NIL`, one tag is written as a
     /// string, more as a parenthesised list (which is also read for one tag).
-    pub language: List<IString<'a>>,
+    pub language: Vec<IString<'a>>,
     /// The rest, when present.
     pub tail: Option<LocationTail<'a>>,
 }
@@ -150,7 +150,7 @@ pub struct Disposition<'a> {
     /// The disposition type (`attachment`, `inline`).
     pub kind: IString<'a>,
     /// Its parameters (`filename`, ...).
-    pub parameters: Parameters<'a>,
+    pub parameters: Vec<(IString<'a>, IString<'a>)>,
 }
 
 /// `body-extension`: `nstring / number / number64 / "(" body-extension *(SP body-extension)
@@ -293,6 +293,17 @@ fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
 // Reading
 
 impl<'a> BodyStructure<'a> {
+    /// Parse `input`, which must be exactly one `body` ([`Quirks::STRICT`](crate::Quirks);
+    /// [`parse_with`](Self::parse_with) takes the quirks to accept).
+    pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse_with(input, Quirks::STRICT)
+    }
+
+    /// Parse `input`, which must be exactly one `body`, accepting `quirks`.
+    pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, ParseError> {
+        super::parse_whole_with(input, quirks, Self::read)
+    }
+
     /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.enter()?;
@@ -444,7 +455,7 @@ fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTa
     let disposition = if r.eat(b'(') {
         let kind = string(r)?;
         r.sp()?;
-        let parameters = read_params(r)?;
+        let parameters = read_params(r)?.into_vec();
         r.expect(b')', "\")\"")?;
         Some(Disposition { kind, parameters })
     } else if r.keyword("NIL") {
@@ -478,8 +489,8 @@ fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTa
 }
 
 /// `body-fld-lang`: `nstring / "(" string *(SP string) ")"`.
-fn read_language<'a>(r: &mut Reader<'a>) -> PResult<List<IString<'a>>> {
-    let mut list = List::new();
+fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
+    let mut list = Vec::new();
     if r.eat(b'(') {
         loop {
             list.push(string(r)?);
@@ -615,10 +626,14 @@ impl DispositionTail<'_> {
         DispositionTail {
             disposition: self.disposition.map(|d| Disposition {
                 kind: d.kind.into_static(),
-                parameters: static_params(d.parameters),
+                parameters: d
+                    .parameters
+                    .into_iter()
+                    .map(|(k, v)| (k.into_static(), v.into_static()))
+                    .collect(),
             }),
             tail: self.tail.map(|l| LanguageTail {
-                language: l.language.map(IString::into_static),
+                language: l.language.into_iter().map(IString::into_static).collect(),
                 tail: l.tail.map(|t| LocationTail {
                     location: t.location.into_static(),
                     extensions: t
@@ -720,7 +735,7 @@ impl Encode for BodyFields<'_> {
     }
 }
 
-fn encode_params(p: &Parameters<'_>, w: &mut Writer) {
+fn encode_params(p: &[(IString<'_>, IString<'_>)], w: &mut Writer) {
     if p.is_empty() {
         w.raw(b"NIL");
         return;

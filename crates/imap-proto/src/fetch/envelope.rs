@@ -1,9 +1,10 @@
 //! The `ENVELOPE` FETCH item: RFC 3501 section 7.4.2 and RFC 9051 section 7.5.2 (`envelope`,
 //! `address`).
 
-use super::tmp_core::NString;
+use crate::core::NString;
 use crate::encode::{Encode, Writer};
-use crate::parse::{PResult, Reader};
+use crate::error::ParseError;
+use crate::parse::{PResult, Quirks, Reader};
 
 /// `envelope`: the parsed header of a message (RFC 3501 section 7.4.2, RFC 9051 section
 /// 7.5.2). An address list holds the addresses in order; an empty list is `NIL` on the wire
@@ -148,6 +149,17 @@ fn static_list(list: Vec<Address<'_>>) -> Vec<Address<'static>> {
 }
 
 impl<'a> Envelope<'a> {
+    /// Parse `input`, which must be exactly one `envelope` ([`Quirks::STRICT`](crate::Quirks);
+    /// [`parse_with`](Self::parse_with) takes the quirks to accept).
+    pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse_with(input, Quirks::STRICT)
+    }
+
+    /// Parse `input`, which must be exactly one `envelope`, accepting `quirks`.
+    pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, ParseError> {
+        super::parse_whole_with(input, quirks, Self::read)
+    }
+
     /// The same envelope, owning its data.
     pub fn into_static(self) -> Envelope<'static> {
         Envelope {

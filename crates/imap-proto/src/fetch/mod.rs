@@ -5,9 +5,7 @@
 
 mod body;
 mod envelope;
-#[allow(dead_code)] // the request-side readers are called by the command parser (other branch)
 mod section;
-mod tmp_core;
 
 pub use body::{
     BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, ExtensionList,
@@ -21,12 +19,14 @@ pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
+use crate::core::{NString, NString8};
+use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
+use crate::flag::{FlagFetch, read_flag_fetch_list, write_list};
 use crate::list::List;
 use crate::parse::{PResult, Quirks, Reader};
 use std::num::{NonZeroU32, NonZeroU64};
-use tmp_core::{DateTime, FlagFetch, NString, NString8, read_flag_fetch_list, write_paren_list};
 
 /// One `msg-att` item of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -125,6 +125,11 @@ fn encode_origin(origin: Option<u32>, w: &mut Writer) {
 }
 
 impl<'a> MessageDataItem<'a> {
+    /// Parse `input`, which must be exactly one item (`UID 4`), accepting `quirks`.
+    pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, ParseError> {
+        parse_whole_with(input, quirks, Self::read)
+    }
+
     /// One `msg-att-dynamic` or `msg-att-static` item.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         let start = r.pos();
@@ -261,7 +266,7 @@ impl Encode for MessageDataItem<'_> {
         match self {
             M::Flags(f) => {
                 w.raw(b"FLAGS ");
-                write_paren_list(w, f);
+                write_list(w, f);
             }
             M::Uid(u) => {
                 w.raw(b"UID ");
@@ -359,7 +364,7 @@ pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<List<MessageDataIt
 
 /// Write the parenthesised `msg-att` list.
 pub fn encode_msg_att(items: &[MessageDataItem<'_>], w: &mut Writer) {
-    write_paren_list(w, items);
+    write_list(w, items);
 }
 
 /// Parse a whole `msg-att` list, `(FLAGS (\Seen) UID 4 ...)`, the part of a
@@ -369,12 +374,23 @@ pub fn parse_msg_att(
     input: &[u8],
     quirks: Quirks,
 ) -> Result<List<MessageDataItem<'_>>, ParseError> {
+    parse_whole_with(input, quirks, read_msg_att)
+}
+
+/// Parse all of `input` with `read` under `quirks`; bytes after the value are an error at
+/// their offset.
+fn parse_whole_with<'a, T>(
+    input: &'a [u8],
+    quirks: Quirks,
+    read: impl FnOnce(&mut Reader<'a>) -> PResult<T>,
+) -> Result<T, ParseError> {
     let mut r = Reader::new(input, quirks);
-    let items = read_msg_att(&mut r)?;
-    if !r.is_empty() {
-        return Err(r.error("end of msg-att"));
+    let value = read(&mut r)?;
+    if r.is_empty() {
+        Ok(value)
+    } else {
+        Err(r.error("end of input"))
     }
-    Ok(items)
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! `section-part`, `section-text`, `header-list`), RFC 9051 the same, RFC 3516
 //! (`section-binary`).
 
-use super::tmp_core::AString;
+use crate::core::AString;
+use crate::core::parse_whole;
 use crate::encode::{Encode, Writer};
-use crate::error::ValidationError;
+use crate::error::{ParseError, ValidationError};
 use crate::list::List;
 use crate::parse::{PResult, Reader};
 use std::num::NonZeroU32;
@@ -16,6 +17,11 @@ use std::num::NonZeroU32;
 pub struct Part(List<NonZeroU32>);
 
 impl Part {
+    /// Parse `input`, which must be exactly one `section-part` (`1.2.3`).
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        parse_whole(input, Self::read)
+    }
+
     /// A part number from its components; refused when empty.
     pub fn new(numbers: List<NonZeroU32>) -> Result<Self, ValidationError> {
         if numbers.is_empty() {
@@ -90,6 +96,12 @@ fn non_empty<'a>(fields: &List<AString<'a>>) -> Result<(), ValidationError> {
 }
 
 impl<'a> Section<'a> {
+    /// Parse `input`, which must be exactly one `section-spec` (the text between the
+    /// brackets: `1.HEADER.FIELDS (DATE)`).
+    pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
+        parse_whole(input, Self::read)
+    }
+
     /// `HEADER.FIELDS (...)`, refused when `fields` is empty.
     pub fn header_fields(
         part: Option<Part>,
@@ -280,6 +292,11 @@ pub struct Partial {
 }
 
 impl Partial {
+    /// Parse `input`, which must be exactly one partial range (`<0.1024>`).
+    pub fn parse(input: &[u8]) -> Result<Self, ParseError> {
+        parse_whole(input, Self::read)
+    }
+
     /// `"<" number "." nz-number ">"`.
     pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
         r.expect(b'<', "\"<\"")?;

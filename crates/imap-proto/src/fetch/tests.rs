@@ -1,8 +1,8 @@
 //! Known answers and error offsets for the FETCH data items.
 
 use super::*;
+use crate::core::IString;
 use crate::error::{ErrorKind, MAX_DEPTH};
-use tmp_core::IString;
 
 fn parse(input: &[u8], quirks: Quirks) -> Result<List<MessageDataItem<'_>>, ParseError> {
     parse_msg_att(input, quirks)
@@ -383,7 +383,7 @@ fn errors_point_at_the_offending_byte() {
             ErrorKind::Syntax,
         ),
         // a literal longer than the input
-        (b"(RFC822 {10}\r\nabc)", 14, ErrorKind::Incomplete),
+        (b"(RFC822 {10}\r\nabc)", 8, ErrorKind::Incomplete),
     ];
     let mut wrong = Vec::new();
     for &(input, offset, kind) in cases {
