@@ -6,12 +6,35 @@
 //! its (unescaped) content.
 //!
 //! The encoder of [`IString`] and [`AString`] writes the form the value holds, with one
-//! exception: a [`Quoted`] string holding non-ASCII bytes is written as a synchronising literal
+//! exception: a quoted string holding non-ASCII bytes is written as a synchronising literal
 //! unless [`EncodeOptions::utf8`](crate::EncodeOptions::utf8) is set, because a quoted string
-//! may carry UTF-8 only under IMAP4rev2 or UTF8=ACCEPT. The constructors
+//! may carry UTF-8 only under IMAP4rev2 or UTF8=ACCEPT (a bare [`Quoted`], for the places
+//! where the grammar has `quoted` and no literal, is always written quoted). The constructors
 //! [`IString::from_bytes`] and [`AString::from_bytes`] choose the form: an atom when every byte
 //! is an `ASTRING-CHAR` (for `astring`), a quoted string when the content is valid UTF-8
 //! without CR, LF or NUL and at most [`QUOTED_MAX`] octets long, else a synchronising literal.
+//!
+//! ```
+//! use imap_proto::core::{AString, IString, Literal, LiteralMode};
+//! use imap_proto::{Encode, ErrorKind};
+//!
+//! // The encoder picks the form: atom, quoted string or literal.
+//! assert_eq!(AString::from_bytes(&b"fred"[..]).unwrap().to_bytes(), b"fred");
+//! assert_eq!(AString::from_bytes(&b"my \"pw\""[..]).unwrap().to_bytes(), br#""my \"pw\"""#);
+//! let multi_line = IString::from_bytes(&b"a\r\nb"[..]).unwrap();
+//! let encoded = multi_line.encoded();
+//! assert_eq!(encoded.as_bytes(), b"{4}\r\na\r\nb");
+//! assert_eq!(encoded.wait_points(), &[5]); // wait for "+ ..." before the data
+//!
+//! // Parsing borrows, and a literal cannot claim more than the input holds.
+//! let s = AString::parse(b"{5}\r\nhello").unwrap();
+//! assert_eq!(s.data(), b"hello");
+//! let e = Literal::parse(b"{4000000000}\r\nabc").unwrap_err();
+//! assert_eq!((e.offset(), e.kind()), (0, ErrorKind::Incomplete));
+//!
+//! // A value that would not encode to itself cannot be built.
+//! assert!(Literal::new(&b"nul\0"[..], LiteralMode::Sync).is_err());
+//! ```
 
 use std::borrow::Cow;
 
@@ -112,13 +135,41 @@ fn check_token(
     }
 }
 
+/// A byte class as a lookup table (one load per byte in the token loops), built at compile
+/// time from a `const fn(u8) -> bool`.
+macro_rules! class_table {
+    ($pred:path) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $pred(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+pub(crate) use class_table;
+
+/// The length of the run of bytes at the start of `bytes` that are in `class`.
+pub(crate) fn run_len(bytes: &[u8], class: &[bool; 256]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !class[usize::from(b)])
+        .unwrap_or(bytes.len())
+}
+
+static TAG_CHARS: [bool; 256] = class_table!(is_tag_char);
+static ATOM_CHARS: [bool; 256] = class_table!(is_atom_char);
+static ASTRING_CHARS: [bool; 256] = class_table!(is_astring_char);
+
 fn read_token<'a>(
     r: &mut Reader<'a>,
-    pred: fn(u8) -> bool,
+    class: &[bool; 256],
     expected: &'static str,
 ) -> PResult<&'a str> {
     let at = r.pos();
-    let t = r.take_while(pred);
+    let n = run_len(r.rest(), class);
+    let t = r.take(n, expected)?;
     if t.is_empty() {
         return Err(fail(r, expected));
     }
@@ -128,7 +179,7 @@ fn read_token<'a>(
 macro_rules! token_type {
     (
         $(#[$doc:meta])*
-        $name:ident, $pred:path, $what:literal, $reason:literal
+        $name:ident, $pred:path, $table:ident, $what:literal, $reason:literal
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -164,7 +215,7 @@ macro_rules! token_type {
 
             #[doc = concat!("Read one ", $what, ".")]
             pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-                read_token(r, $pred, $what).map(|s| Self(Cow::Borrowed(s)))
+                read_token(r, &$table, $what).map(|s| Self(Cow::Borrowed(s)))
             }
         }
 
@@ -187,6 +238,7 @@ token_type!(
     /// section 9).
     Tag,
     is_tag_char,
+    TAG_CHARS,
     "tag",
     "a tag holds ASTRING-CHARs except '+' (no SP, CTL, 8-bit, '(', ')', '{', '%', '*', '\"' or '\\')"
 );
@@ -196,6 +248,7 @@ token_type!(
     /// atom-specials `(`, `)`, `{`, SP, `%`, `*`, `"`, `\` and `]`.
     Atom,
     is_atom_char,
+    ATOM_CHARS,
     "atom",
     "an atom holds printable 7-bit characters except '(', ')', '{', SP, '%', '*', '\"', '\\' and ']'"
 );
@@ -205,6 +258,7 @@ token_type!(
     /// in which `]` is also allowed.
     AtomExt,
     is_astring_char,
+    ASTRING_CHARS,
     "astring atom",
     "an astring atom holds printable 7-bit characters except '(', ')', '{', SP, '%', '*', '\"' and '\\'"
 );
@@ -328,34 +382,21 @@ fn write_quoted(w: &mut Writer, data: &[u8]) {
 }
 
 impl Encode for Quoted<'_> {
-    /// Writes `"..."` with escapes; non-ASCII content without
-    /// [`EncodeOptions::utf8`](crate::EncodeOptions::utf8) is written as a synchronising
-    /// literal instead (a quoted string may carry UTF-8 only under IMAP4rev2 or UTF8=ACCEPT).
+    /// Writes `"..."` with `"` and `\` escaped, whatever the content (where the grammar has
+    /// `string`, [`IString`] falls back to a literal for UTF-8 the peer does not accept).
     fn encode(&self, w: &mut Writer) {
-        if !w.options().utf8 && !self.0.is_ascii() {
-            w.literal(&self.0, LiteralMode::Sync, false);
-        } else {
-            write_quoted(w, &self.0);
-        }
+        write_quoted(w, &self.0);
     }
 }
 
-/// The header of a literal after its `{`: `number ["+"] "}" CRLF`, then the data, bounded by
+/// The header of a literal after its `{`: `number64 ["+"] "}" CRLF`, then the data, bounded by
 /// the input: a length beyond the rest of the input is [`ErrorKind::Incomplete`] at `start`
 /// (the literal's first byte), never an allocation.
-fn read_literal_body<'a>(
-    r: &mut Reader<'a>,
-    start: usize,
-    binary: bool,
-) -> PResult<(&'a [u8], LiteralMode)> {
+fn read_literal_body<'a>(r: &mut Reader<'a>, start: usize) -> PResult<(&'a [u8], LiteralMode)> {
     if r.is_empty() {
         return Err(fail(r, "number"));
     }
-    let n = if binary {
-        r.number64()?
-    } else {
-        u64::from(r.number()?)
-    };
+    let n = r.number64()?;
     let mode = if r.eat(b'+') {
         LiteralMode::NonSync
     } else {
@@ -380,8 +421,9 @@ fn read_literal_body<'a>(
     Ok((r.take(n, "literal data")?, mode))
 }
 
-/// `literal = "{" number ["+"] "}" CRLF *CHAR8` (RFC 3501 section 9, RFC 7888 section 8):
-/// data of known length, any octet but NUL.
+/// `literal = "{" number64 ["+"] "}" CRLF *CHAR8` (RFC 9051 section 9; RFC 3501 section 9
+/// has `number`, RFC 7888 section 8 adds the `+`): data of known length, any octet but NUL.
+/// The length is bounded by the input, so a 63-bit length costs nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Literal<'a> {
     data: Cow<'a, [u8]>,
@@ -436,7 +478,7 @@ impl<'a> Literal<'a> {
         if !r.eat(b'{') {
             return Err(fail(r, "literal"));
         }
-        let (data, mode) = read_literal_body(r, start, false)?;
+        let (data, mode) = read_literal_body(r, start)?;
         if let Some(p) = memchr::memchr(0, data) {
             return Err(ParseError::new(
                 r.pos() - data.len() + p,
@@ -511,7 +553,7 @@ impl<'a> Literal8<'a> {
         if !r.eat(b'{') {
             return Err(fail(r, "'{'"));
         }
-        let (data, mode) = read_literal_body(r, start, true)?;
+        let (data, mode) = read_literal_body(r, start)?;
         Ok(Self {
             data: Cow::Borrowed(data),
             mode,
@@ -597,8 +639,14 @@ impl<'a> IString<'a> {
 }
 
 impl Encode for IString<'_> {
+    /// Writes the form held, except that a quoted string with non-ASCII content is written as
+    /// a synchronising literal unless [`EncodeOptions::utf8`](crate::EncodeOptions::utf8) is
+    /// set (a quoted string may carry UTF-8 only under IMAP4rev2 or UTF8=ACCEPT).
     fn encode(&self, w: &mut Writer) {
         match self {
+            IString::Quoted(q) if !w.options().utf8 && !q.0.is_ascii() => {
+                w.literal(&q.0, LiteralMode::Sync, false);
+            }
             IString::Quoted(q) => q.encode(w),
             IString::Literal(l) => l.encode(w),
         }
@@ -658,7 +706,7 @@ impl<'a> AString<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
             Some(b'"' | b'{') => IString::read(r).map(AString::String),
-            _ => read_token(r, is_astring_char, "astring")
+            _ => read_token(r, &ASTRING_CHARS, "astring")
                 .map(|s| AString::Atom(AtomExt(Cow::Borrowed(s)))),
         }
     }
@@ -752,9 +800,11 @@ impl<'a> NString8<'a> {
         if r.peek() == Some(b'~') {
             return Literal8::read(r).map(NString8::Literal8);
         }
+        let start = r.pos();
         match NString::read(r) {
             Ok(n) => Ok(NString8::NString(n)),
-            Err(e) if e.offset() == r.pos() && e.kind() == ErrorKind::Syntax => {
+            // nothing matched at all: name both alternatives
+            Err(e) if e.offset() == start && r.pos() == start && e.kind() == ErrorKind::Syntax => {
                 Err(r.error("nstring or literal8"))
             }
             Err(e) => Err(e),
@@ -822,9 +872,23 @@ impl<'a> Text<'a> {
         if seg.is_empty() {
             return Err(fail(r, "text"));
         }
-        check_text(seg, at, "TEXT-CHAR")?;
-        let s = std::str::from_utf8(seg)
-            .map_err(|e| ParseError::new(at + e.valid_up_to(), "TEXT-CHAR", ErrorKind::Encoding))?;
+        let nul = memchr::memchr(0, seg);
+        let s = match (std::str::from_utf8(seg), nul) {
+            (Ok(s), None) => s,
+            (Ok(_), Some(p)) => {
+                return Err(ParseError::new(at + p, "TEXT-CHAR", ErrorKind::Syntax));
+            }
+            (Err(e), Some(p)) if p < e.valid_up_to() => {
+                return Err(ParseError::new(at + p, "TEXT-CHAR", ErrorKind::Syntax));
+            }
+            (Err(e), _) => {
+                return Err(ParseError::new(
+                    at + e.valid_up_to(),
+                    "TEXT-CHAR",
+                    ErrorKind::Encoding,
+                ));
+            }
+        };
         r.take(end, "text")?;
         Ok(Text(Cow::Borrowed(s)))
     }
@@ -853,9 +917,13 @@ pub enum Charset<'a> {
 }
 
 impl<'a> Charset<'a> {
-    /// A charset name, as an atom when it is one, else quoted.
+    /// A charset name, as an atom when it is one, else quoted; refused when it is not
+    /// US-ASCII (charset names are, RFC 2978 section 2.3) or holds NUL, CR or LF.
     pub fn new(name: impl Into<Cow<'a, str>>) -> Result<Self, ValidationError> {
         let name = name.into();
+        if !name.is_ascii() {
+            return Err(ValidationError::new("charset", "not US-ASCII"));
+        }
         if !name.is_empty() && name.bytes().all(is_atom_char) {
             return Ok(Charset::Atom(Atom(name)));
         }
@@ -892,7 +960,7 @@ impl<'a> Charset<'a> {
         if r.peek() == Some(b'"') {
             Quoted::read(r).map(Charset::Quoted)
         } else {
-            read_token(r, is_atom_char, "charset").map(|s| Charset::Atom(Atom(Cow::Borrowed(s))))
+            read_token(r, &ATOM_CHARS, "charset").map(|s| Charset::Atom(Atom(Cow::Borrowed(s))))
         }
     }
 }
@@ -1018,23 +1086,21 @@ mod tests {
     }
 
     #[test]
-    fn quoted_utf8_goes_literal_unless_enabled() {
-        let q = known("\"caf\u{e9}\"".as_bytes(), |i| {
-            let q = Quoted::parse(i)?;
-            Ok(QuotedUtf8(q))
-        });
-        assert_eq!(q.0.as_str(), "caf\u{e9}");
-        assert_eq!(q.0.to_bytes(), b"{5}\r\ncaf\xc3\xa9");
-        assert_eq!(q.0.encoded().wait_points(), &[5]);
-    }
-
-    /// A quoted string encoded with UTF-8 enabled.
-    #[derive(Debug, PartialEq)]
-    struct QuotedUtf8<'a>(Quoted<'a>);
-    impl Encode for QuotedUtf8<'_> {
-        fn encode(&self, w: &mut Writer) {
-            w.raw(&utf8_bytes(&self.0));
-        }
+    fn utf8_quoted_goes_literal_unless_enabled() {
+        let input = "\"caf\u{e9}\"".as_bytes();
+        let q = Quoted::parse(input).unwrap();
+        assert_eq!(q.as_str(), "caf\u{e9}");
+        // a bare quoted is always quoted
+        assert_eq!(q.to_bytes(), input);
+        // a string falls back to a literal, unless UTF-8 is enabled
+        let s = IString::parse(input).unwrap();
+        assert_eq!(s.to_bytes(), b"{5}\r\ncaf\xc3\xa9");
+        assert_eq!(s.encoded().wait_points(), &[5]);
+        assert_eq!(utf8_bytes(&s), input);
+        assert_eq!(IString::parse(&s.to_bytes()).unwrap().data(), s.data());
+        let a = AString::parse(input).unwrap();
+        assert_eq!(a.to_bytes(), b"{5}\r\ncaf\xc3\xa9");
+        assert_eq!(utf8_bytes(&a), input);
     }
 
     #[test]
@@ -1059,7 +1125,11 @@ mod tests {
         // longer than the rest of the input: incomplete at the brace, nothing allocated
         assert_eq!(err(Literal::parse(b"{4}\r\nabc")), (0, Incomplete));
         assert_eq!(err(Literal::parse(b"{4294967295}\r\n")), (0, Incomplete));
-        assert_eq!(err(Literal::parse(b"{4294967296}\r\n")), (1, Number));
+        assert_eq!(err(Literal::parse(b"{4294967296}\r\n")), (0, Incomplete));
+        assert_eq!(
+            err(Literal::parse(b"{9223372036854775808}\r\n")),
+            (1, Number)
+        );
         assert_eq!(err(Literal::parse(b"{")), (1, Incomplete));
         assert_eq!(err(Literal::parse(b"{x}\r\n")), (1, Syntax));
         assert_eq!(err(Literal::parse(b"{3")), (2, Incomplete));
@@ -1208,6 +1278,15 @@ mod tests {
         assert_eq!(known(b"NIL", NString8::parse).data(), None);
         assert_eq!(known(b"\"a\"", NString8::parse).data(), Some(&b"a"[..]));
         assert_eq!(err(NString8::parse(b"x")), (0, Syntax));
+        assert_eq!(
+            NString8::parse(b"x").unwrap_err().expected(),
+            "nstring or literal8"
+        );
+        let e = NString8::parse(b"{5}\r\na").unwrap_err();
+        assert_eq!(
+            (e.offset(), e.kind(), e.expected()),
+            (0, Incomplete, "literal data")
+        );
         assert_eq!(err(NString8::parse(b"\"a")), (2, Incomplete));
     }
 
@@ -1240,6 +1319,8 @@ mod tests {
         assert_eq!(Charset::new("utf-8").unwrap().to_bytes(), b"utf-8");
         assert_eq!(Charset::new("a b").unwrap().to_bytes(), b"\"a b\"");
         assert!(Charset::new("a\r\n").is_err());
+        assert!(Charset::new("\u{e9}").is_err());
+        assert!(Charset::new("").is_ok_and(|c| c.to_bytes() == b"\"\""));
     }
 
     #[test]

@@ -1,6 +1,16 @@
 //! Dates: `date` (SEARCH keys such as `SINCE 1-Feb-1994`) and `date-time` (INTERNALDATE and
 //! APPEND), RFC 3501 section 9 and RFC 9051 section 9. Days are checked against the month
 //! (leap years of the Gregorian calendar).
+//!
+//! ```
+//! use imap_proto::datetime::{Date, DateTime};
+//! use imap_proto::{Encode, ErrorKind};
+//!
+//! let t = DateTime::parse(b"\" 7-Jul-1996 02:44:25 -0700\"").unwrap();
+//! assert_eq!(t.zone_minutes(), -420);
+//! assert_eq!(t.to_bytes(), b"\"07-Jul-1996 02:44:25 -0700\"");
+//! assert_eq!(Date::parse(b"29-Feb-2023").unwrap_err().kind(), ErrorKind::Invalid);
+//! ```
 
 use std::fmt;
 

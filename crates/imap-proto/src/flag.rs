@@ -6,6 +6,16 @@
 //! System names are matched case-insensitively on read and written in their usual case. An
 //! `Extension` holding a system name (`\seen`) equals the system variant (it reads back as
 //! one), for equality and hashing alike.
+//!
+//! ```
+//! use imap_proto::flag::{Flag, FlagFetch};
+//!
+//! let flags = FlagFetch::parse_list(br"(\Seen \Recent $Forwarded)").unwrap();
+//! assert_eq!(flags[0], FlagFetch::Flag(Flag::Seen));
+//! assert_eq!(flags[1], FlagFetch::Recent);
+//! assert_eq!(flags[2], FlagFetch::Flag(Flag::keyword("$Forwarded").unwrap()));
+//! assert_eq!(Flag::extension("SEEN").unwrap(), Flag::Seen);
+//! ```
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
@@ -128,7 +138,8 @@ impl<'a> Flag<'a> {
 fn read_atom<'a>(r: &mut Reader<'a>, expected: &'static str) -> PResult<Atom<'a>> {
     let at = r.pos();
     Atom::read(r).map_err(|e| {
-        if e.offset() == at {
+        // nothing consumed: name the rule of the caller
+        if e.offset() == at && r.pos() == at {
             fail(r, expected)
         } else {
             e

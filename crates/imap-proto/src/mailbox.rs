@@ -4,11 +4,24 @@
 //!
 //! Reading keeps a name's bytes as they came (a server answers a name that is not valid
 //! modified UTF-7 with `NO`, not with a syntax error); [`Mailbox::to_utf8`] decodes it.
+//!
+//! ```
+//! use imap_proto::Encode;
+//! use imap_proto::mailbox::{Mailbox, utf7};
+//!
+//! let name = "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}";
+//! let m = Mailbox::from_utf8(name, false).unwrap();
+//! assert_eq!(m.to_bytes(), b"~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+//! assert_eq!(m.to_utf8().unwrap(), name);
+//! assert_eq!(Mailbox::parse(b"inbox").unwrap(), Mailbox::Inbox);
+//! assert_eq!(utf7::encode("Tom & Jerry"), "Tom &- Jerry");
+//! assert!(utf7::decode(b"&AGE-").is_err()); // "a" must stand for itself
+//! ```
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-use crate::core::{AString, IString, fail, parse_whole};
+use crate::core::{AString, IString, class_table, fail, parse_whole, run_len};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
 use crate::parse::{PResult, Reader, is_atom_char};
@@ -117,7 +130,8 @@ impl<'a> Mailbox<'a> {
         match AString::read(r) {
             Ok(a) if is_inbox(a.data()) => Ok(Mailbox::Inbox),
             Ok(a) => Ok(Mailbox::Other(a)),
-            Err(e) if e.offset() == start => Err(fail(r, "mailbox")),
+            // nothing consumed: name the rule
+            Err(e) if e.offset() == start && r.pos() == start => Err(fail(r, "mailbox")),
             Err(e) => Err(e),
         }
     }
@@ -161,6 +175,8 @@ impl Encode for Mailbox<'_> {
 pub(crate) const fn is_list_char(b: u8) -> bool {
     is_atom_char(b) || matches!(b, b'%' | b'*' | b']')
 }
+
+static LIST_CHARS: [bool; 256] = class_table!(is_list_char);
 
 /// `list-mailbox = 1*list-char / string` (RFC 3501 section 9): the pattern of LIST and LSUB,
 /// where `%` and `*` are wildcards.
@@ -233,7 +249,8 @@ impl<'a> ListMailbox<'a> {
         if matches!(r.peek(), Some(b'"' | b'{')) {
             return IString::read(r).map(ListMailbox::String);
         }
-        let t = r.take_while(is_list_char);
+        let n = run_len(r.rest(), &LIST_CHARS);
+        let t = r.take(n, "list-mailbox")?;
         if t.is_empty() {
             return Err(fail(r, "list-mailbox"));
         }
@@ -529,6 +546,13 @@ mod tests {
             ErrorKind::Incomplete
         );
         assert_eq!(Mailbox::parse(b"\"a").unwrap_err().offset(), 2);
+        let e = Mailbox::parse(b"(").unwrap_err();
+        assert_eq!((e.offset(), e.expected()), (0, "mailbox"));
+        let e = Mailbox::parse(b"{10}\r\nabc").unwrap_err();
+        assert_eq!(
+            (e.offset(), e.kind(), e.expected()),
+            (0, ErrorKind::Incomplete, "literal data")
+        );
     }
 
     #[test]

@@ -1,5 +1,16 @@
 //! Sequence sets: `sequence-set` with `*` (RFC 3501 section 9, RFC 9051 section 9) and `$`
 //! (SEARCHRES, RFC 5182 section 2), and UIDPLUS's `uid-set` (RFC 4315 section 4).
+//!
+//! ```
+//! use imap_proto::Encode;
+//! use imap_proto::sequence::SequenceSet;
+//!
+//! let set: SequenceSet = "2:4,10:*".parse().unwrap();
+//! assert!(set.contains(11, 11) && !set.contains(5, 11));
+//! assert_eq!(set.to_bytes(), b"2:4,10:*");
+//! assert_eq!(SequenceSet::parse(b"$").unwrap(), SequenceSet::Saved);
+//! assert_eq!(SequenceSet::parse_uid_set(b"1:*").unwrap_err().offset(), 2);
+//! ```
 
 use std::num::NonZeroU32;
 
