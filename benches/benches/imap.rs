@@ -16,6 +16,7 @@ use imap_codec::decode::Decoder;
 use imap_codec::{CommandCodec, GreetingCodec, ResponseCodec};
 use imap_proto::command::Command;
 use imap_proto::framer::{Framed, Framer, FramerConfig};
+use imap_proto::response::{Greeting, Response};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -151,6 +152,49 @@ fn ours_command_stream(stream: &[u8]) -> usize {
     n
 }
 
+/// Ours on one response: the client-side framer, then `Response::parse`.
+fn ours_response(input: &[u8]) -> bool {
+    let mut rest = input;
+    match Framer::client(FramerConfig::default()).next_frame(&mut rest) {
+        Some(Framed::Message(message)) => {
+            let r = Response::parse(message);
+            black_box(&r).is_ok() && rest.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// Ours on a buffer of responses: the client-side framer and `Response::parse` on each
+/// message.
+fn ours_response_stream(stream: &[u8]) -> usize {
+    let mut framer = Framer::client(FramerConfig::default());
+    let mut rest = stream;
+    let mut n = 0;
+    while let Some(Framed::Message(message)) = framer.next_frame(&mut rest) {
+        let r = Response::parse(message);
+        n += usize::from(black_box(&r).is_ok());
+    }
+    n
+}
+
+/// Ours on the server side of the transcript: the greeting, then the responses, all through
+/// one client-side framer.
+fn ours_server_transcript(greeting: &[u8], stream: &[u8]) -> usize {
+    let mut framer = Framer::client(FramerConfig::default());
+    let mut rest = greeting;
+    let mut n = 0;
+    if let Some(Framed::Message(message)) = framer.next_frame(&mut rest) {
+        let r = Greeting::parse(message);
+        n += usize::from(black_box(&r).is_ok());
+    }
+    let mut rest = stream;
+    while let Some(Framed::Message(message)) = framer.next_frame(&mut rest) {
+        let r = Response::parse(message);
+        n += usize::from(black_box(&r).is_ok());
+    }
+    n
+}
+
 // ---- imap-codec ---------------------------------------------------------------------------
 
 /// imap-codec on one command (its decoder takes the whole message with its CRLF).
@@ -242,6 +286,10 @@ fn check_inputs() {
         assert!(codec_command(input), "imap-codec refuses {name}");
     }
     assert!(
+        ours_response(FETCH_RESPONSE),
+        "we refuse the FETCH response"
+    );
+    assert!(
         codec_response(FETCH_RESPONSE),
         "imap-codec refuses the FETCH response"
     );
@@ -250,11 +298,13 @@ fn check_inputs() {
         "imap-proto refuses the FETCH response"
     );
     let stream = flags_stream();
+    assert_eq!(ours_response_stream(&stream), STREAM_LINES);
     assert_eq!(codec_response_stream(&stream), STREAM_LINES);
     assert_eq!(proto_response_stream(&stream), STREAM_LINES);
     assert_eq!(ours_command_stream(RFC3501_CLIENT), 6);
     assert_eq!(codec_command_stream(RFC3501_CLIENT), 6);
     let server = rfc3501_server();
+    assert_eq!(ours_server_transcript(RFC3501_GREETING, &server), 16);
     assert_eq!(codec_server_transcript(RFC3501_GREETING, &server), 16);
     // imap-proto 0.17 has no parser for the non-extensible `BODY (...)` of FETCH FULL: it stops
     // at the eighth message, so it sits out the transcript.
@@ -297,13 +347,13 @@ fn report_allocations() {
         ),
         (
             "FETCH ENVELOPE BODYSTRUCTURE",
-            na,
+            allocs_per_call(N, || ours_response(FETCH_RESPONSE)),
             allocs_per_call(N, || codec_response(FETCH_RESPONSE)),
             allocs_per_call(N, || proto_response(FETCH_RESPONSE)),
         ),
         (
             "FETCH FLAGS line (per line)",
-            na,
+            allocs_per_call(10, || ours_response_stream(&stream)) / STREAM_LINES as f64,
             allocs_per_call(10, || codec_response_stream(&stream)) / STREAM_LINES as f64,
             allocs_per_call(10, || proto_response_stream(&stream)) / STREAM_LINES as f64,
         ),
@@ -315,7 +365,7 @@ fn report_allocations() {
         ),
         (
             "RFC 3501 s8 server (per message)",
-            na,
+            allocs_per_call(N, || ours_server_transcript(RFC3501_GREETING, &server)) / 16.0,
             allocs_per_call(N, || codec_server_transcript(RFC3501_GREETING, &server)) / 16.0,
             na,
         ),
@@ -346,6 +396,9 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("imap/fetch_envelope_bodystructure");
     group.throughput(Throughput::Bytes(FETCH_RESPONSE.len() as u64));
+    group.bench_function("ours", |b| {
+        b.iter(|| ours_response(black_box(FETCH_RESPONSE)))
+    });
     group.bench_function("imap-codec", |b| {
         b.iter(|| codec_response(black_box(FETCH_RESPONSE)))
     });
@@ -357,6 +410,9 @@ fn bench(c: &mut Criterion) {
     let stream = flags_stream();
     let mut group = c.benchmark_group("imap/fetch_flags_stream_10000");
     group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function("ours", |b| {
+        b.iter(|| ours_response_stream(black_box(&stream)))
+    });
     group.bench_function("imap-codec", |b| {
         b.iter(|| codec_response_stream(black_box(&stream)))
     });
@@ -380,6 +436,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(
         (RFC3501_GREETING.len() + server.len()) as u64,
     ));
+    group.bench_function("ours", |b| {
+        b.iter(|| ours_server_transcript(black_box(RFC3501_GREETING), black_box(&server)))
+    });
     group.bench_function("imap-codec", |b| {
         b.iter(|| codec_server_transcript(black_box(RFC3501_GREETING), black_box(&server)))
     });
