@@ -14,6 +14,7 @@ use std::path::Path;
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types as t;
 use imap_codec::{CommandCodec, GreetingCodec, ResponseCodec};
+use imap_proto::Quirks;
 use imap_proto::command::{Command, CommandBody};
 use imap_proto::fetch::MessageDataItem;
 use imap_proto::flag::{Flag, FlagFetch};
@@ -95,7 +96,6 @@ fn flag_fetch(f: &FlagFetch) -> String {
     match f {
         FlagFetch::Flag(f) => flag(f),
         FlagFetch::Recent => "\\recent".into(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -110,7 +110,6 @@ fn mailbox(m: &Mailbox) -> String {
     match m {
         Mailbox::Inbox => "INBOX".into(),
         Mailbox::Other(a) => String::from_utf8_lossy(a.data()).into_owned(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -150,11 +149,11 @@ fn command_facts(c: &Command) -> Vec<String> {
         CommandBody::Delete { mailbox: m } => f.extend(["DELETE".into(), mailbox(m)]),
         CommandBody::Subscribe { mailbox: m } => f.extend(["SUBSCRIBE".into(), mailbox(m)]),
         CommandBody::Unsubscribe { mailbox: m } => f.extend(["UNSUBSCRIBE".into(), mailbox(m)]),
-        CommandBody::Rename { from, to } => {
-            f.extend(["RENAME".into(), mailbox(from), mailbox(to)])
-        }
+        CommandBody::Rename { from, to } => f.extend(["RENAME".into(), mailbox(from), mailbox(to)]),
         CommandBody::Fetch {
-            uid, sequence_set: s, ..
+            uid,
+            sequence_set: s,
+            ..
         } => f.extend([format!("FETCH uid={uid}"), sequence_set(s)]),
         CommandBody::Store {
             uid,
@@ -176,9 +175,9 @@ fn command_facts(c: &Command) -> Vec<String> {
             sequence_set: s,
             mailbox: m,
         } => f.extend([format!("MOVE uid={uid}"), sequence_set(s), mailbox(m)]),
-        CommandBody::Search {
-            uid, criteria, ..
-        } => f.push(format!("SEARCH uid={uid} keys={}", criteria.len())),
+        CommandBody::Search { uid, criteria, .. } => {
+            f.push(format!("SEARCH uid={uid} keys={}", criteria.len()))
+        }
         CommandBody::Append { mailbox: m, .. } => f.extend(["APPEND".into(), mailbox(m)]),
         other => f.push(format!("{:?}", std::mem::discriminant(other))),
     }
@@ -270,7 +269,6 @@ fn status_kind(k: StatusKind) -> &'static str {
         StatusKind::Bad => "BAD",
         StatusKind::Bye => "BYE",
         StatusKind::PreAuth => "PREAUTH",
-        _ => "?",
     }
 }
 
@@ -369,9 +367,13 @@ fn response_facts(r: &Response) -> Vec<String> {
             format!("tag {:?}", s.tag().map(|t| t.as_str().to_string())),
             status_kind(s.kind()).into(),
             format!("code {:?}", s.code().map(code)),
+            // Trailing spaces are not compared (imap-codec and we treat them differently
+            // under quirks); a text of spaces only counts as none on both sides.
             format!(
                 "text {:?}",
-                s.text().map(|t| t.as_str().trim_end().to_string())
+                s.text()
+                    .map(|t| t.as_str().trim_end().to_string())
+                    .filter(|t| !t.is_empty())
             ),
         ],
         Response::Data(d) => match d {
@@ -389,10 +391,10 @@ fn response_facts(r: &Response) -> Vec<String> {
                 f
             }
             Data::Capability(l) => vec![format!("CAPABILITY {}", l.len())],
+            Data::Other { name, .. } => vec![format!("kept unknown {}", name.as_str())],
             other => vec![format!("{:?}", std::mem::discriminant(other))],
         },
         Response::Continuation(_) => vec!["+".into()],
-        other => vec![format!("{:?}", std::mem::discriminant(other))],
     }
 }
 
@@ -471,7 +473,7 @@ fn run_command(m: &[u8]) -> Outcome {
         .map(|c| command_facts(&c))
         .map_err(|e| format!("{:?}", e.error));
     let theirs = match CommandCodec::default().decode(m) {
-        Ok((rest, c)) if rest.is_empty() => Ok(t_command_facts(&c)),
+        Ok((b"", c)) => Ok(t_command_facts(&c)),
         _ => Err(()),
     };
     Outcome { ours, theirs }
@@ -482,7 +484,7 @@ fn run_response(m: &[u8]) -> Outcome {
         .map(|r| response_facts(&r))
         .map_err(|e| e.to_string());
     let theirs = match ResponseCodec::default().decode(m) {
-        Ok((rest, r)) if rest.is_empty() => Ok(t_response_facts(&r)),
+        Ok((b"", r)) => Ok(t_response_facts(&r)),
         _ => Err(()),
     };
     Outcome { ours, theirs }
@@ -493,7 +495,7 @@ fn run_greeting(m: &[u8]) -> Outcome {
         .map(|_| vec!["greeting".to_string()])
         .map_err(|e| e.to_string());
     let theirs = match GreetingCodec::default().decode(m) {
-        Ok((rest, _)) if rest.is_empty() => Ok(vec!["greeting".to_string()]),
+        Ok((b"", _)) => Ok(vec!["greeting".to_string()]),
         _ => Err(()),
     };
     Outcome { ours, theirs }
@@ -527,22 +529,41 @@ fn deliberate(m: &[u8], ours_accepts: bool) -> Option<&'static str> {
     if upper.starts_with("* ESEARCH") {
         return Some("ESEARCH responses");
     }
-    if words.iter().any(|w| *w == "$" || w.starts_with("$)") || *w == "($") {
+    if words
+        .iter()
+        .any(|w| *w == "$" || w.starts_with("$)") || *w == "($")
+    {
         return Some("SEARCHRES `$` as a sequence set");
     }
     if has("  ") || (upper.starts_with("* NAMESPACE") && has(") (")) {
         return Some("Quirks::extra_spaces: more than one space where the grammar has one");
     }
-    if upper.starts_with("* ")
-        && command.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && ![
-            "OK", "NO", "BAD", "BYE", "PREAUTH", "CAPABILITY", "LIST", "LSUB", "STATUS",
-            "SEARCH", "FLAGS", "ENABLED", "NAMESPACE", "ID", "QUOTA", "QUOTAROOT", "SORT",
-            "THREAD", "VANISHED",
-        ]
-        .contains(&command)
-    {
-        return Some("unknown untagged responses are kept (Data::Other)");
+    None
+}
+
+/// A status response whose text starts with a `[` that opens no valid resp-text-code: RFC 3501
+/// `text` may hold `[`, so we read it as text; imap-codec commits to a code at the `[` and
+/// refuses the message (listed in `docs/imap.md`).
+fn bracket_text(ours: &[String]) -> bool {
+    ours.iter().any(|f| f == "code None") && ours.iter().any(|f| f.starts_with("text Some(\"["))
+}
+
+/// Whether a quirk of [`Quirks::LENIENT`] (our response parser's default) changes what `m`
+/// parses to: refused, or read otherwise, under [`Quirks::STRICT`]. What only the quirks
+/// accept is a deliberate difference, listed with the quirks in `docs/imap.md`.
+fn lenient_effect(m: &[u8], lenient: &[String]) -> bool {
+    match Response::parse_with(m, Quirks::STRICT) {
+        Err(_) => true,
+        Ok(r) => response_facts(&r) != lenient,
+    }
+}
+
+/// Why we refuse a message imap-codec accepts, when we do so on purpose; `error` is our error.
+fn deliberate_refusal(error: &str) -> Option<&'static str> {
+    if error.contains("bad encoding") || error.contains("Encoding") {
+        return Some(
+            "text, quoted strings and codes must be UTF-8 (RFC 9051, RFC 6855); imap-codec keeps other bytes in an unknown response code",
+        );
     }
     None
 }
@@ -554,9 +575,18 @@ fn deliberate_values(m: &[u8], ours: &[String], theirs: &[String]) -> Option<&'s
         .split(|c: char| !c.is_ascii_digit())
         .any(|d| d.len() >= 10 && d.parse::<u64>().is_ok_and(|n| n > u64::from(u32::MAX)));
     if long_number && ours.iter().any(|f| f.contains("4294967295")) {
-        return Some("Quirks::clamp_numbers: a number beyond 32 bits is clamped (imap-codec keeps the code as unknown)");
+        return Some(
+            "Quirks::clamp_numbers: a number beyond 32 bits is clamped (imap-codec keeps the code as unknown)",
+        );
     }
-    let _ = theirs;
+    if ours.iter().any(|f| f == "code None")
+        && theirs.iter().any(|f| f == "code Some(\"code\")")
+        && ours.iter().any(|f| f.starts_with("text Some(\"["))
+    {
+        return Some(
+            "a `[` that does not open a valid resp-text-code starts the text (RFC 3501 `text` may hold `[`); imap-codec reads an unknown code",
+        );
+    }
     None
 }
 
@@ -582,7 +612,13 @@ fn compare(kind: &str, m: &[u8], o: &Outcome, mapped_check: bool) -> Result<(), 
             };
             let mut b = b.clone();
             normalise_missing_text(m, &mut b);
-            if mapped_check && both && *a != b && deliberate_values(m, a, &b).is_none() {
+            let lenient_only = kind == "response" && lenient_effect(m, a);
+            if mapped_check
+                && both
+                && *a != b
+                && !lenient_only
+                && deliberate_values(m, a, &b).is_none()
+            {
                 return Err(format!(
                     "{kind} {:?}: values differ\n  ours:       {a:?}\n  imap-codec: {b:?}",
                     bytes(m)
@@ -592,10 +628,20 @@ fn compare(kind: &str, m: &[u8], o: &Outcome, mapped_check: bool) -> Result<(), 
         }
         (Err(_), Err(())) => Ok(()),
         (Ok(_), Err(())) if deliberate(m, true).is_some() => Ok(()),
+        (Ok(a), Err(())) if bracket_text(a) || m.starts_with(b"+ [") => Ok(()),
+        // Our response parser's default is Quirks::LENIENT (clamped numbers, extra spaces,
+        // ...): what only that accepts is a deliberate difference, listed with the quirks.
+        (Ok(a), Err(())) if kind == "response" && lenient_effect(m, a) => Ok(()),
+        // RFC 9051 makes the text of resp-text optional (`* BYE` SP CRLF); imap-codec follows
+        // RFC 3501, where it is required.
+        (Ok(a), Err(())) if a.iter().any(|f| f == "text None") => Ok(()),
+        // Unknown untagged responses are kept, never errors (the issue's scope).
+        (Ok(a), Err(())) if a.first().is_some_and(|f| f.starts_with("kept unknown")) => Ok(()),
         (Ok(_), Err(())) => Err(format!(
             "{kind} {:?}: we accept, imap-codec refuses",
             bytes(m)
         )),
+        (Err(e), Ok(_)) if deliberate_refusal(e).is_some() => Ok(()),
         (Err(e), Ok(_)) => Err(format!(
             "{kind} {:?}: imap-codec accepts, we refuse: {e}",
             bytes(m)
@@ -606,7 +652,11 @@ fn compare(kind: &str, m: &[u8], o: &Outcome, mapped_check: bool) -> Result<(), 
 // ---- the corpus -----------------------------------------------------------------------------
 
 /// Frame one side of a transcript; each message with the prefix of its first line.
-fn frame(side: Side, stream: &[u8], kinds: &[(usize, &'static str)]) -> Vec<(&'static str, Vec<u8>)> {
+fn frame(
+    side: Side,
+    stream: &[u8],
+    kinds: &[(usize, &'static str)],
+) -> Vec<(&'static str, Vec<u8>)> {
     let mut framer = Framer::new(FramerConfig::default(), side);
     let mut rest = stream;
     let mut out = Vec::new();
@@ -718,7 +768,12 @@ fn corpus_transcripts_agree() {
         }
     }
     assert!(compared > 200, "compared {compared} messages");
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -729,5 +784,427 @@ fn corpus_real_servers_agree() {
             failures.push(e);
         }
     }
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---- generated messages ---------------------------------------------------------------------
+
+fn tag() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9.]{1,8}"
+}
+
+/// An `astring` on the wire: an atom, a quoted string (with escapes) or a literal.
+fn astring() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9_.@!&-]{1,12}",
+        "[ A-Za-z0-9_.@\"\\\\()*%{}-]{0,12}"
+            .prop_map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))),
+        "[ -~]{0,12}".prop_map(|s| format!("{{{}}}\r\n{s}", s.len())),
+    ]
+}
+
+fn mailbox_arg() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("INBOX".to_string()),
+        Just("inbox".to_string()),
+        astring()
+    ]
+}
+
+fn number() -> impl Strategy<Value = u32> {
+    1..100_000u32
+}
+
+fn seq_set() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            number().prop_map(|n| n.to_string()),
+            Just("*".to_string()),
+            (number(), number()).prop_map(|(a, b)| format!("{a}:{b}")),
+            number().prop_map(|a| format!("{a}:*")),
+        ],
+        1..4,
+    )
+    .prop_map(|v| v.join(","))
+}
+
+fn system_flag() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\\Seen"),
+        Just("\\Answered"),
+        Just("\\Flagged"),
+        Just("\\Deleted"),
+        Just("\\Draft"),
+        Just("\\seen"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn flag_arg() -> impl Strategy<Value = String> {
+    prop_oneof![
+        system_flag(),
+        "\\$?[A-Za-z][A-Za-z0-9]{0,8}".prop_map(|s| s.replacen('\\', "", 1))
+    ]
+}
+
+fn flags(min: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(flag_arg(), min..5).prop_map(|v| format!("({})", v.join(" ")))
+}
+
+fn date() -> impl Strategy<Value = String> {
+    (1..=28u32, 0..12usize, 1990..2030u32).prop_map(|(d, m, y)| {
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        format!("{d}-{}-{y}", months[m])
+    })
+}
+
+fn search_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop_oneof![
+            Just("ALL"),
+            Just("SEEN"),
+            Just("UNSEEN"),
+            Just("DELETED"),
+            Just("UNDELETED"),
+            Just("FLAGGED"),
+            Just("ANSWERED"),
+            Just("NEW"),
+            Just("OLD"),
+            Just("RECENT"),
+            Just("DRAFT"),
+        ]
+        .prop_map(str::to_string),
+        astring().prop_map(|s| format!("FROM {s}")),
+        astring().prop_map(|s| format!("SUBJECT {s}")),
+        astring().prop_map(|s| format!("TEXT {s}")),
+        (astring(), astring()).prop_map(|(a, b)| format!("HEADER {a} {b}")),
+        date().prop_map(|d| format!("SINCE {d}")),
+        date().prop_map(|d| format!("BEFORE {d}")),
+        date().prop_map(|d| format!("SENTON {d}")),
+        number().prop_map(|n| format!("LARGER {n}")),
+        number().prop_map(|n| format!("SMALLER {n}")),
+        seq_set(),
+        seq_set().prop_map(|s| format!("UID {s}")),
+        "[A-Za-z][A-Za-z0-9]{0,6}".prop_map(|k| format!("KEYWORD {k}")),
+    ]
+    .prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|k| format!("NOT {k}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("OR {a} {b}")),
+            proptest::collection::vec(inner, 1..4).prop_map(|v| format!("({})", v.join(" "))),
+        ]
+    })
+}
+
+fn fetch_att() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop_oneof![
+            Just("FLAGS"),
+            Just("UID"),
+            Just("RFC822.SIZE"),
+            Just("ENVELOPE"),
+            Just("BODYSTRUCTURE"),
+            Just("BODY"),
+            Just("INTERNALDATE"),
+            Just("RFC822.HEADER"),
+            Just("BODY[]"),
+            Just("BODY.PEEK[HEADER]"),
+            Just("BODY[TEXT]"),
+            Just("BODY[1.2.MIME]"),
+            Just("BODY[1.2]<0.2048>"),
+            Just("BODY.PEEK[]<100.50>"),
+        ]
+        .prop_map(str::to_string),
+        proptest::collection::vec("[A-Za-z][A-Za-z-]{0,10}", 1..5)
+            .prop_map(|v| format!("BODY.PEEK[HEADER.FIELDS ({})]", v.join(" "))),
+        proptest::collection::vec("[A-Za-z][A-Za-z-]{0,10}", 1..3)
+            .prop_map(|v| format!("BODY[1.HEADER.FIELDS.NOT ({})]", v.join(" "))),
+    ]
+}
+
+/// A valid command of the grammar both parsers model, on the wire.
+fn command() -> impl Strategy<Value = Vec<u8>> {
+    let uid = prop_oneof![Just(""), Just("UID ")];
+    let body = prop_oneof![
+        prop_oneof![
+            Just("NOOP"),
+            Just("CAPABILITY"),
+            Just("LOGOUT"),
+            Just("STARTTLS"),
+            Just("CHECK"),
+            Just("CLOSE"),
+            Just("EXPUNGE"),
+            Just("UNSELECT"),
+            Just("IDLE"),
+            Just("NAMESPACE"),
+            Just("noop"),
+        ]
+        .prop_map(str::to_string),
+        (astring(), astring()).prop_map(|(u, p)| format!("LOGIN {u} {p}")),
+        (
+            prop_oneof![
+                Just("SELECT"),
+                Just("EXAMINE"),
+                Just("CREATE"),
+                Just("DELETE"),
+                Just("SUBSCRIBE"),
+                Just("UNSUBSCRIBE")
+            ],
+            mailbox_arg()
+        )
+            .prop_map(|(c, m)| format!("{c} {m}")),
+        (mailbox_arg(), mailbox_arg()).prop_map(|(a, b)| format!("RENAME {a} {b}")),
+        (
+            uid.clone(),
+            seq_set(),
+            prop_oneof![
+                Just("ALL".to_string()),
+                Just("FAST".to_string()),
+                Just("FULL".to_string()),
+                fetch_att(),
+                proptest::collection::vec(fetch_att(), 1..5)
+                    .prop_map(|v| format!("({})", v.join(" "))),
+            ]
+        )
+            .prop_map(|(u, s, a)| format!("{u}FETCH {s} {a}")),
+        (
+            uid.clone(),
+            seq_set(),
+            prop_oneof![Just("+"), Just("-"), Just("")],
+            prop_oneof![Just(""), Just(".SILENT")],
+            flags(0)
+        )
+            .prop_map(|(u, s, k, q, f)| format!("{u}STORE {s} {k}FLAGS{q} {f}")),
+        (
+            uid.clone(),
+            prop_oneof![Just("COPY"), Just("MOVE")],
+            seq_set(),
+            mailbox_arg()
+        )
+            .prop_map(|(u, c, s, m)| format!("{u}{c} {s} {m}")),
+        (
+            uid,
+            prop_oneof![
+                Just(String::new()),
+                Just("CHARSET UTF-8 ".to_string()),
+                Just("CHARSET \"US-ASCII\" ".to_string())
+            ],
+            proptest::collection::vec(search_key(), 1..4)
+        )
+            .prop_map(|(u, c, k)| format!("{u}SEARCH {c}{}", k.join(" "))),
+    ];
+    (tag(), body).prop_map(|(t, b)| format!("{t} {b}\r\n").into_bytes())
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9][ A-Za-z0-9.,:()'-]{0,30}".prop_map(|s| s.trim_end().to_string())
+}
+
+fn nstring() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("NIL".to_string()),
+        "[ A-Za-z0-9.@<>-]{0,16}".prop_map(|s| format!("\"{s}\"")),
+        "[ -~]{0,16}".prop_map(|s| format!("{{{}}}\r\n{s}", s.len())),
+    ]
+}
+
+fn address() -> impl Strategy<Value = String> {
+    (nstring(), nstring(), nstring(), nstring())
+        .prop_map(|(a, b, c, d)| format!("({a} {b} {c} {d})"))
+}
+
+fn addresses() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("NIL".to_string()),
+        proptest::collection::vec(address(), 1..3).prop_map(|v| format!("({})", v.concat())),
+    ]
+}
+
+fn envelope() -> impl Strategy<Value = String> {
+    (
+        (nstring(), nstring()),
+        (addresses(), addresses(), addresses()),
+        (addresses(), addresses(), addresses()),
+        (nstring(), nstring()),
+    )
+        .prop_map(|((d, s), (f, se, r), (t, c, b), (i, m))| {
+            format!("ENVELOPE ({d} {s} {f} {se} {r} {t} {c} {b} {i} {m})")
+        })
+}
+
+fn msg_att() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::collection::vec(
+            prop_oneof![system_flag(), Just("\\Recent".to_string())],
+            0..4
+        )
+        .prop_map(|v| format!("FLAGS ({})", v.join(" "))),
+        number().prop_map(|n| format!("UID {n}")),
+        number().prop_map(|n| format!("RFC822.SIZE {n}")),
+        nstring().prop_map(|s| format!("BODY[] {s}")),
+        nstring().prop_map(|s| format!("BODY[HEADER] {s}")),
+        (number(), nstring()).prop_map(|(o, s)| format!("BODY[TEXT]<{o}> {s}")),
+        nstring().prop_map(|s| format!("RFC822.HEADER {s}")),
+        envelope(),
+        Just("INTERNALDATE \"17-Jul-1996 02:44:25 -0700\"".to_string()),
+    ]
+}
+
+fn resp_code() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("[ALERT] ".to_string()),
+        Just("[PARSE] ".to_string()),
+        Just("[READ-ONLY] ".to_string()),
+        Just("[READ-WRITE] ".to_string()),
+        Just("[TRYCREATE] ".to_string()),
+        number().prop_map(|n| format!("[UIDVALIDITY {n}] ")),
+        number().prop_map(|n| format!("[UIDNEXT {n}] ")),
+        number().prop_map(|n| format!("[UNSEEN {n}] ")),
+        proptest::collection::vec(system_flag(), 0..4)
+            .prop_map(|v| format!("[PERMANENTFLAGS ({})] ", v.join(" "))),
+        Just(String::new()),
+    ]
+}
+
+/// A valid response of the grammar both parsers model, on the wire.
+fn response() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (
+            prop_oneof![tag(), Just("*".to_string())],
+            prop_oneof![Just("OK"), Just("NO"), Just("BAD")],
+            resp_code(),
+            text()
+        )
+            .prop_map(|(t, k, c, x)| format!("{t} {k} {c}{x}\r\n")),
+        (resp_code(), text()).prop_map(|(c, x)| format!("* BYE {c}{x}\r\n")),
+        (0..100_000u32, prop_oneof![Just("EXISTS"), Just("RECENT")])
+            .prop_map(|(n, k)| format!("* {n} {k}\r\n")),
+        number().prop_map(|n| format!("* {n} EXPUNGE\r\n")),
+        flags(0).prop_map(|f| format!("* FLAGS {f}\r\n")),
+        proptest::collection::vec(number(), 0..6).prop_map(|v| format!(
+            "* SEARCH{}\r\n",
+            v.iter().map(|n| format!(" {n}")).collect::<String>()
+        )),
+        (number(), proptest::collection::vec(msg_att(), 1..4))
+            .prop_map(|(n, a)| format!("* {n} FETCH ({})\r\n", a.join(" "))),
+        proptest::collection::vec("[A-Z][A-Z0-9=+-]{0,10}", 0..5).prop_map(|v| format!(
+            "* CAPABILITY IMAP4rev1{}\r\n",
+            v.iter().map(|c| format!(" {c}")).collect::<String>()
+        )),
+        text().prop_map(|x| format!("+ {x}\r\n")),
+    ]
+    .prop_map(String::into_bytes)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn generated_commands_agree(m in command()) {
+        let o = run_command(&m);
+        prop_assert!(o.ours.is_ok(), "we refuse {:?}: {:?}", bytes(&m), o.ours);
+        if let Err(e) = compare("command", &m, &o, true) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+
+    #[test]
+    fn generated_responses_agree(m in response()) {
+        let o = run_response(&m);
+        prop_assert!(o.ours.is_ok(), "we refuse {:?}: {:?}", bytes(&m), o.ours);
+        if let Err(e) = compare("response", &m, &o, true) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// A generated message with one byte replaced, inserted or removed: both accept or both refuse
+/// (values compared where both accept).
+fn mutate(m: Vec<u8>, at: usize, byte: u8, how: u8) -> Vec<u8> {
+    let mut m = m;
+    // Keep the final CRLF: a message without it is not a frame.
+    let body = m.len().saturating_sub(2).max(1);
+    let at = at % body;
+    match how % 3 {
+        0 => m[at] = byte,
+        1 => m.insert(at, byte),
+        _ => {
+            m.remove(at);
+        }
+    }
+    m
+}
+
+fn mutation_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        Just(b' '),
+        Just(b'('),
+        Just(b')'),
+        Just(b'"'),
+        Just(b'\\'),
+        Just(b'{'),
+        Just(b'*'),
+        Just(b'0'),
+        Just(b'['),
+        Just(b']'),
+        Just(b'A'),
+        Just(b'%'),
+        Just(0x80),
+        Just(b'\r'),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn mutated_commands_agree(m in command(), at in any::<usize>(), b in mutation_byte(), how in any::<u8>()) {
+        let m = mutate(m, at, b, how);
+        if let Err(e) = compare("command", &m, &run_command(&m), true) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+
+    #[test]
+    fn mutated_responses_agree(m in response(), at in any::<usize>(), b in mutation_byte(), how in any::<u8>()) {
+        let m = mutate(m, at, b, how);
+        if let Err(e) = compare("response", &m, &run_response(&m), true) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// The comparison is not vacuous: values that differ in a field both model are reported.
+#[test]
+fn a_difference_in_values_is_reported() {
+    let ours = run_command(b"a1 UID FETCH 1:5 FLAGS\r\n").ours;
+    let theirs = run_command(b"a1 UID FETCH 1:6 FLAGS\r\n").theirs;
+    let o = Outcome { ours, theirs };
+    let e = compare("command", b"a1 UID FETCH 1:5 FLAGS\r\n", &o, true).unwrap_err();
+    assert!(e.contains("values differ"), "{e}");
+    let ours = run_response(b"* 3 FETCH (UID 7 FLAGS (\\Seen))\r\n").ours;
+    let theirs = run_response(b"* 3 FETCH (UID 7 FLAGS (\\Deleted))\r\n").theirs;
+    let o = Outcome { ours, theirs };
+    assert!(
+        compare(
+            "response",
+            b"* 3 FETCH (UID 7 FLAGS (\\Seen))\r\n",
+            &o,
+            true
+        )
+        .is_err()
+    );
+    // And a one-sided refusal without a reason.
+    let o = Outcome {
+        ours: Err("syntax error".into()),
+        theirs: run_command(b"a1 NOOP\r\n").theirs,
+    };
+    assert!(compare("command", b"a1 NOOP\r\n", &o, true).is_err());
 }
