@@ -90,16 +90,22 @@ fn ascii<'a>(bytes: &'a [u8], at: usize, expected: &'static str) -> PResult<&'a 
 }
 
 /// Check that `seg` (starting at offset `base`) holds no NUL, CR or LF and is UTF-8; the error
-/// points at the first offending byte.
-fn check_text(seg: &[u8], base: usize, expected: &'static str) -> PResult<()> {
+/// points at the first offending byte. With `open_end` (`seg` runs to the end of the input) a
+/// UTF-8 sequence cut by the end is [`ErrorKind::Incomplete`].
+fn check_text(seg: &[u8], base: usize, expected: &'static str, open_end: bool) -> PResult<()> {
     let bad = memchr::memchr3(0, b'\r', b'\n', seg);
     let head = bad.map_or(seg, |p| &seg[..p]);
     if !head.is_ascii() {
         if let Err(e) = std::str::from_utf8(head) {
+            let cut = open_end && bad.is_none() && e.error_len().is_none();
             return Err(ParseError::new(
                 base + e.valid_up_to(),
                 expected,
-                ErrorKind::Encoding,
+                if cut {
+                    ErrorKind::Incomplete
+                } else {
+                    ErrorKind::Encoding
+                },
             ));
         }
     }
@@ -157,6 +163,54 @@ pub(crate) fn run_len(bytes: &[u8], class: &[bool; 256]) -> usize {
         .position(|&b| !class[usize::from(b)])
         .unwrap_or(bytes.len())
 }
+
+/// Bytes of a quoted string that need no attention: 7-bit, not NUL, CR, LF, `"` or `\`.
+const fn is_quoted_plain(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && !matches!(b, b'\r' | b'\n' | b'"' | b'\\')
+}
+
+static QUOTED_PLAIN: [bool; 256] = class_table!(is_quoted_plain);
+
+/// The length of the run of 7-bit bytes other than NUL and `specials` at the start of
+/// `bytes` (`table` holds the same class byte by byte), eight bytes at a time (SWAR, no
+/// `unsafe`): a word goes through when none of its bytes is 8-bit, NUL or special (the classic
+/// "has a zero byte" test on the word and on its XOR with each special byte). In a word that
+/// holds such a byte the lowest flagged byte is exactly the first one (the borrows of the
+/// subtraction only run upwards from a zero byte), so the scan stops there.
+fn plain_len<const N: usize>(bytes: &[u8], specials: [u8; N], table: &[bool; 256]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero(x: u64) -> u64 {
+        x.wrapping_sub(LO) & !x & HI
+    }
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let mut special = (x & HI) | has_zero(x);
+        for s in specials {
+            special |= has_zero(x ^ (LO * u64::from(s)));
+        }
+        if special != 0 {
+            return done + (special.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    done + run_len(bytes.get(done..).unwrap_or(&[]), table)
+}
+
+/// [`plain_len`] for the content of a quoted string.
+fn quoted_plain_len(bytes: &[u8]) -> usize {
+    plain_len(bytes, [b'"', b'\\', b'\r', b'\n'], &QUOTED_PLAIN)
+}
+
+/// Bytes of a text that need no attention: 7-bit, not NUL, CR or LF.
+const fn is_text_plain(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && !matches!(b, b'\r' | b'\n')
+}
+
+static TEXT_PLAIN: [bool; 256] = class_table!(is_text_plain);
 
 static TAG_CHARS: [bool; 256] = class_table!(is_tag_char);
 static ATOM_CHARS: [bool; 256] = class_table!(is_atom_char);
@@ -263,6 +317,13 @@ token_type!(
     "an astring atom holds printable 7-bit characters except '(', ')', '{', SP, '%', '*', '\"' and '\\'"
 );
 
+impl<'a> From<Atom<'a>> for AtomExt<'a> {
+    /// Every atom is an astring atom.
+    fn from(a: Atom<'a>) -> Self {
+        AtomExt(a.0)
+    }
+}
+
 /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE` (RFC 3501 section 9; UTF-8 allowed as in RFC 9051
 /// and RFC 6855). The value is the unescaped content: `\"` and `\\` are the only escapes, and
 /// the encoder writes them back. Content is UTF-8 without NUL, CR or LF.
@@ -315,12 +376,21 @@ impl<'a> Quoted<'a> {
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
+        // Fast path, one pass: 7-bit text without escapes up to the closing quote (most
+        // quoted strings on the wire) needs no other check. Anything else is scanned again by
+        // the general loop.
+        let plain = quoted_plain_len(rest);
+        if rest.get(plain) == Some(&b'"') {
+            let data = r.take(plain, "quoted")?;
+            r.next_byte();
+            return Ok(Quoted(Cow::Borrowed(data)));
+        }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
         loop {
             let tail = rest.get(i..).unwrap_or(&[]);
             let Some(j) = memchr::memchr2(b'"', b'\\', tail) else {
-                check_text(tail, base + i, "QUOTED-CHAR")?;
+                check_text(tail, base + i, "QUOTED-CHAR", true)?;
                 return Err(ParseError::new(
                     base + rest.len(),
                     "'\"'",
@@ -328,7 +398,7 @@ impl<'a> Quoted<'a> {
                 ));
             };
             let seg = &tail[..j];
-            check_text(seg, base + i, "QUOTED-CHAR")?;
+            check_text(seg, base + i, "QUOTED-CHAR", false)?;
             let end = i + j;
             if tail[j] == b'"' {
                 r.take(end + 1, "'\"'")?;
@@ -638,6 +708,18 @@ impl<'a> IString<'a> {
     }
 }
 
+impl<'a> From<Quoted<'a>> for IString<'a> {
+    fn from(q: Quoted<'a>) -> Self {
+        IString::Quoted(q)
+    }
+}
+
+impl<'a> From<Literal<'a>> for IString<'a> {
+    fn from(l: Literal<'a>) -> Self {
+        IString::Literal(l)
+    }
+}
+
 impl Encode for IString<'_> {
     /// Writes the form held, except that a quoted string with non-ASCII content is written as
     /// a synchronising literal unless [`EncodeOptions::utf8`](crate::EncodeOptions::utf8) is
@@ -712,6 +794,24 @@ impl<'a> AString<'a> {
     }
 }
 
+impl<'a> From<AtomExt<'a>> for AString<'a> {
+    fn from(a: AtomExt<'a>) -> Self {
+        AString::Atom(a)
+    }
+}
+
+impl<'a> From<Atom<'a>> for AString<'a> {
+    fn from(a: Atom<'a>) -> Self {
+        AString::Atom(a.into())
+    }
+}
+
+impl<'a> From<IString<'a>> for AString<'a> {
+    fn from(s: IString<'a>) -> Self {
+        AString::String(s)
+    }
+}
+
 impl Encode for AString<'_> {
     fn encode(&self, w: &mut Writer) {
         match self {
@@ -751,6 +851,18 @@ impl<'a> NString<'a> {
             _ if r.keyword("NIL") => Ok(NString(None)),
             _ => Err(fail(r, "nstring")),
         }
+    }
+}
+
+impl<'a> From<Option<IString<'a>>> for NString<'a> {
+    fn from(s: Option<IString<'a>>) -> Self {
+        NString(s)
+    }
+}
+
+impl<'a> From<IString<'a>> for NString<'a> {
+    fn from(s: IString<'a>) -> Self {
+        NString(Some(s))
     }
 }
 
@@ -867,6 +979,12 @@ impl<'a> Text<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         let at = r.pos();
         let rest = r.rest();
+        // Fast path: 7-bit text up to CR, LF or the end needs no other check.
+        let plain = plain_len(rest, [b'\r', b'\n'], &TEXT_PLAIN);
+        if plain > 0 && matches!(rest.get(plain), None | Some(b'\r' | b'\n')) {
+            let t = r.take(plain, "text")?;
+            return ascii(t, at, "TEXT-CHAR").map(|s| Text(Cow::Borrowed(s)));
+        }
         let end = memchr::memchr2(b'\r', b'\n', rest).unwrap_or(rest.len());
         let seg = &rest[..end];
         if seg.is_empty() {
@@ -880,6 +998,14 @@ impl<'a> Text<'a> {
             }
             (Err(e), Some(p)) if p < e.valid_up_to() => {
                 return Err(ParseError::new(at + p, "TEXT-CHAR", ErrorKind::Syntax));
+            }
+            // a UTF-8 sequence cut by the end of the input
+            (Err(e), _) if e.error_len().is_none() && end == rest.len() => {
+                return Err(ParseError::new(
+                    at + e.valid_up_to(),
+                    "TEXT-CHAR",
+                    ErrorKind::Incomplete,
+                ));
             }
             (Err(e), _) => {
                 return Err(ParseError::new(
@@ -1076,6 +1202,9 @@ mod tests {
         assert_eq!(err(Quoted::parse(br#""a\"#)), (3, Incomplete));
         assert_eq!(err(Quoted::parse(b"\"ab\xffc\"")), (3, Encoding));
         assert_eq!(err(Quoted::parse(b"\"\\\"\xc3\"")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3")), (3, Incomplete));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3\r\n")), (3, Encoding));
+        assert_eq!(err(Quoted::parse(b"\"ab\xc3x")), (3, Encoding));
         assert_eq!(err(Quoted::parse(b"abc")), (0, Syntax));
         assert_eq!(err(Quoted::parse(b"")), (0, Incomplete));
         assert_eq!(err(Quoted::parse(b"\"a\"b")), (3, Syntax));
@@ -1301,6 +1430,8 @@ mod tests {
         assert_eq!(err(Text::parse(b"\r\n")), (0, Syntax));
         assert_eq!(err(Text::parse(b"a\0b")), (1, Syntax));
         assert_eq!(err(Text::parse(b"ab\xffc")), (2, Encoding));
+        assert_eq!(err(Text::parse(b"ab\xe2\x82")), (2, Incomplete));
+        assert_eq!(err(Text::parse(b"ab\xe2\x82\r\n")), (2, Encoding));
         assert_eq!(err(Text::parse(b"ab\nc")), (2, Syntax));
         assert!(Text::new("").is_err());
         assert!(Text::new("a\rb").is_err());
@@ -1321,6 +1452,22 @@ mod tests {
         assert!(Charset::new("a\r\n").is_err());
         assert!(Charset::new("\u{e9}").is_err());
         assert!(Charset::new("").is_ok_and(|c| c.to_bytes() == b"\"\""));
+    }
+
+    #[test]
+    fn conversions_keep_the_wire_form() {
+        let a: AString = Atom::new("FOO").unwrap().into();
+        assert_eq!(a.to_bytes(), b"FOO");
+        let q: IString = Quoted::new(&b"a b"[..]).unwrap().into();
+        let n: NString = q.clone().into();
+        assert_eq!(n.to_bytes(), b"\"a b\"");
+        assert_eq!(NString::from(None).to_bytes(), b"NIL");
+        let a: AString = q.into();
+        assert_eq!(a.to_bytes(), b"\"a b\"");
+        let l: IString = Literal::new(&b"x"[..], LiteralMode::NonSync)
+            .unwrap()
+            .into();
+        assert_eq!(l.to_bytes(), b"{1+}\r\nx");
     }
 
     #[test]

@@ -131,11 +131,24 @@ fn read_date_text(r: &mut Reader<'_>, fixed: bool) -> PResult<Date> {
     if !r.eat(b'-') {
         return Err(fail(r, "'-'"));
     }
-    let name = r.rest().get(..3).unwrap_or(r.rest());
+    let rest = r.rest();
+    let Some(name) = rest.get(..3) else {
+        // the input ends inside a month's name: incomplete, not wrong
+        let partial = MONTHS.iter().any(|m| {
+            m.as_bytes()
+                .get(..rest.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(rest))
+        });
+        return Err(if partial {
+            r.error_kind("date-month", ErrorKind::Incomplete)
+        } else {
+            r.error("date-month")
+        });
+    };
     let month = MONTHS
         .iter()
         .position(|m| m.as_bytes().eq_ignore_ascii_case(name))
-        .ok_or_else(|| fail(r, "date-month"))?;
+        .ok_or_else(|| r.error("date-month"))?;
     r.take(3, "date-month")?;
     if !r.eat(b'-') {
         return Err(fail(r, "'-'"));
@@ -358,7 +371,9 @@ mod tests {
         assert_eq!(err(Date::parse(b"0-Jan-2023")), (0, Invalid));
         assert_eq!(err(Date::parse(b"\"32-Jan-2000\"")), (1, Invalid));
         assert_eq!(err(Date::parse(b"1-Foo-2000")), (2, Syntax));
-        assert_eq!(err(Date::parse(b"1-Fe")), (2, Syntax));
+        assert_eq!(err(Date::parse(b"1-Fe")), (2, Incomplete));
+        assert_eq!(err(Date::parse(b"1-")), (2, Incomplete));
+        assert_eq!(err(Date::parse(b"1-Fx")), (2, Syntax));
         assert_eq!(err(Date::parse(b"1-Feb-94")), (8, Incomplete));
         assert_eq!(err(Date::parse(b"1-Feb-94x")), (8, Syntax));
         assert_eq!(err(Date::parse(b"1Feb-1994")), (1, Syntax));
@@ -415,6 +430,14 @@ mod tests {
         assert_eq!(e("\"17-Jul-1996 02:44:25 +0000"), (27, Incomplete));
         assert_eq!(e("\"17-Jul-1996 02:44"), (18, Incomplete));
         assert_eq!(e("\"17-Jul-1996T02:44:25 +0000\""), (12, Syntax));
+        assert_eq!(e("\" x-Jul-1996 02:44:25 +0000\""), (2, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02.44:25 +0000\""), (15, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44.25 +0000\""), (18, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25+0000\""), (21, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0000x"), (27, Syntax));
+        assert_eq!(e("\"17-Jul-1996 02:44:25 +0000\" "), (28, Syntax));
+        assert_eq!(e("\"17-Jly-1996 02:44:25 +0000\""), (4, Syntax));
+        assert_eq!(e(""), (0, Incomplete));
         let d = Date::new(2024, 2, 29).unwrap();
         assert!(DateTime::new(d, 24, 0, 0, 0).is_err());
         assert!(DateTime::new(d, 0, 60, 0, 0).is_err());

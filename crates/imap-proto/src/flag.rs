@@ -29,6 +29,24 @@ use crate::parse::{PResult, Reader};
 /// The system flags in [`Flag`]'s order, then `\Recent` (only in [`FlagFetch`]).
 const SYSTEM_FLAGS: [&str; 6] = ["Answered", "Flagged", "Deleted", "Seen", "Draft", "Recent"];
 
+/// The index in [`SYSTEM_FLAGS`] of a system flag's name in any case: one comparison, chosen
+/// by the length (this runs for every flag of every FETCH response).
+fn system_flag(name: &str) -> Option<usize> {
+    let i = match name.len() {
+        8 => 0,
+        7 if name.as_bytes().first().is_some_and(|b| b | 0x20 == b'f') => 1,
+        7 => 2,
+        4 => 3,
+        5 => 4,
+        6 => 5,
+        _ => return None,
+    };
+    SYSTEM_FLAGS
+        .get(i)
+        .filter(|n| n.eq_ignore_ascii_case(name))
+        .map(|_| i)
+}
+
 fn system_index(name: &str, names: &[&str]) -> Option<usize> {
     names.iter().position(|n| n.eq_ignore_ascii_case(name))
 }
@@ -75,7 +93,7 @@ impl<'a> Flag<'a> {
     }
 
     fn from_extension(a: Atom<'a>) -> Self {
-        match system_index(a.as_str(), &SYSTEM_FLAGS[..5]) {
+        match system_flag(a.as_str()) {
             Some(0) => Flag::Answered,
             Some(1) => Flag::Flagged,
             Some(2) => Flag::Deleted,
@@ -93,7 +111,7 @@ impl<'a> Flag<'a> {
             Flag::Seen => FlagKey::System(3),
             Flag::Draft => FlagKey::System(4),
             Flag::Keyword(a) => FlagKey::Keyword(a.as_str()),
-            Flag::Extension(a) => match system_index(a.as_str(), &SYSTEM_FLAGS) {
+            Flag::Extension(a) => match system_flag(a.as_str()) {
                 Some(i) => FlagKey::System(i),
                 None => FlagKey::Extension(a.as_str()),
             },
@@ -118,7 +136,7 @@ impl<'a> Flag<'a> {
         parse_whole(input, Self::read)
     }
 
-    /// Parse `input`, which must be exactly one `flag-list`: `(\\Seen $Forwarded)`.
+    /// Parse `input`, which must be exactly one `flag-list`: `(\Seen $Forwarded)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_list)
     }
@@ -202,7 +220,7 @@ impl<'a> FlagPerm<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised list of `flag-perm`, as in
-    /// PERMANENTFLAGS: `(\\Deleted \\*)`.
+    /// PERMANENTFLAGS: `(\Deleted \*)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_perm_list)
     }
@@ -258,7 +276,7 @@ impl<'a> FlagFetch<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised list of `flag-fetch`, as in a
-    /// FETCH response: `(\\Seen \\Recent)`.
+    /// FETCH response: `(\Seen \Recent)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_flag_fetch_list)
     }
@@ -384,7 +402,7 @@ impl<'a> MailboxAttribute<'a> {
     }
 
     /// Parse `input`, which must be exactly one parenthesised attribute list, as in a LIST
-    /// response: `(\\HasNoChildren \\Sent)`.
+    /// response: `(\HasNoChildren \Sent)`.
     pub fn parse_list(input: &'a [u8]) -> Result<List<Self>, ParseError> {
         parse_whole(input, read_mailbox_attribute_list)
     }
@@ -426,7 +444,9 @@ impl Encode for MailboxAttribute<'_> {
     }
 }
 
-/// Read `"(" [item *(SP item)] ")"`.
+/// Read `"(" [item *(SP item)] ")"`. With [`Quirks::extra_spaces`](crate::Quirks), runs of
+/// spaces between items and a space before the closing parenthesis are accepted (as the
+/// FETCH response's own list does).
 pub(crate) fn read_paren_list<'a, T>(
     r: &mut Reader<'a>,
     expected: &'static str,
@@ -448,6 +468,9 @@ pub(crate) fn read_paren_list<'a, T>(
             return Err(fail(r, "SP or ')'"));
         }
         r.sp()?;
+        if r.quirks.extra_spaces && r.eat(b')') {
+            return Ok(out);
+        }
     }
 }
 
@@ -592,6 +615,13 @@ mod tests {
         assert_eq!(err(Flag::parse_list(b"(\\Seen))")), (7, Syntax));
         let mut r = Reader::new(b"(\\Seen  \\Draft)", crate::Quirks::LENIENT);
         assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::LENIENT);
+        assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        assert!(r.is_empty());
+        let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::STRICT);
+        assert_eq!(read_flag_list(&mut r).unwrap_err().offset(), 14);
+        let mut r = Reader::new(b"(\\Noselect )", crate::Quirks::LENIENT);
+        assert_eq!(read_mailbox_attribute_list(&mut r).unwrap().len(), 1);
         let p = FlagPerm::parse_list(b"(\\Deleted \\*)").unwrap();
         assert_eq!(&p[..], &[FlagPerm::Flag(Flag::Deleted), FlagPerm::Wildcard]);
         let f = FlagFetch::parse_list(b"(\\Seen \\Recent)").unwrap();
@@ -623,6 +653,13 @@ mod tests {
         assert_eq!(MailboxAttribute::new("junk").unwrap().name(), "Junk");
         assert!(MailboxAttribute::new("a b").is_err());
         assert_eq!(err(MailboxAttribute::parse(b"Sent")), (0, Syntax));
+        assert_eq!(err(MailboxAttribute::parse(b"\\(")), (1, Syntax));
+        assert_eq!(err(MailboxAttribute::parse(b"\\")), (1, Incomplete));
+        assert_eq!(err(MailboxAttribute::parse(b"")), (0, Incomplete));
+        assert_eq!(
+            err(MailboxAttribute::parse_list(b"(\\Sent")),
+            (6, Incomplete)
+        );
         assert_eq!(
             err(MailboxAttribute::parse_list(b"(\\Sent foo)")),
             (7, Syntax)

@@ -13,6 +13,7 @@
 //! ```
 
 use std::num::NonZeroU32;
+use std::ops::RangeInclusive;
 
 use crate::core::{fail, parse_whole};
 use crate::encode::{Encode, Writer};
@@ -71,15 +72,24 @@ pub enum Sequence {
 }
 
 impl Sequence {
-    /// Whether `n` is in this element when the largest number in use is `largest`.
-    pub fn contains(&self, n: u32, largest: u32) -> bool {
+    /// The numbers this element stands for when the largest number in use is `largest`, low
+    /// end first (`4:2` is `2..=4`; `*` is `largest`).
+    pub fn resolve(&self, largest: u32) -> RangeInclusive<u32> {
         match *self {
-            Sequence::Single(s) => s.resolve(largest) == n,
+            Sequence::Single(s) => {
+                let n = s.resolve(largest);
+                n..=n
+            }
             Sequence::Range(a, b) => {
                 let (a, b) = (a.resolve(largest), b.resolve(largest));
-                a.min(b) <= n && n <= a.max(b)
+                a.min(b)..=a.max(b)
             }
         }
+    }
+
+    /// Whether `n` is in this element when the largest number in use is `largest`.
+    pub fn contains(&self, n: u32, largest: u32) -> bool {
+        self.resolve(largest).contains(&n)
     }
 
     fn read(r: &mut Reader<'_>) -> PResult<Self> {
@@ -156,6 +166,16 @@ impl SequenceSet {
             SequenceSet::Saved => false,
             SequenceSet::Set(items) => items.iter().any(|s| s.contains(n, largest)),
         }
+    }
+
+    /// The ranges of the set, low end first, in the order written, when the largest number
+    /// in use is `largest` (ranges may overlap; none for [`SequenceSet::Saved`]).
+    pub fn ranges(&self, largest: u32) -> impl Iterator<Item = RangeInclusive<u32>> + '_ {
+        let items: &[Sequence] = match self {
+            SequenceSet::Saved => &[],
+            SequenceSet::Set(items) => items,
+        };
+        items.iter().map(move |s| s.resolve(largest))
     }
 
     /// Whether this is a valid UIDPLUS `uid-set`: neither `$` nor `*` in it.
@@ -330,6 +350,16 @@ mod tests {
         // `*` beyond the largest number: 7:* with 5 messages is 5:7
         assert!(SequenceSet::parse(b"7:*").unwrap().contains(5, 5));
         assert!(!SequenceSet::Saved.contains(1, 1));
+    }
+
+    #[test]
+    fn ranges() {
+        let s = SequenceSet::parse(b"4:2,7,10:*,*").unwrap();
+        let r: Vec<_> = s.ranges(12).collect();
+        assert_eq!(r, [2..=4, 7..=7, 10..=12, 12..=12]);
+        // `*` below the start: 10:* with 8 messages is 8:10
+        assert_eq!(s.ranges(8).nth(2), Some(8..=10));
+        assert_eq!(SequenceSet::Saved.ranges(5).count(), 0);
     }
 
     #[test]

@@ -178,6 +178,32 @@ fn nested_message_rfc822_in_a_report() {
     assert_eq!(inner.envelope.to[0].host.data(), Some(&b"example.net"[..]));
 }
 
+#[test]
+fn values_borrow_from_the_input() {
+    // Strings without escapes and literal data point into the input: nothing is copied.
+    let input = b"(ENVELOPE (\"d\" \"Subject here\" NIL NIL NIL NIL NIL NIL NIL NIL) \
+BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 1 1) BODY[TEXT] {4}\r\nbody)";
+    let range = input.as_ptr_range();
+    let inside = |d: &[u8]| range.contains(&d.as_ptr()) && d.as_ptr_range().end <= range.end;
+    let items = parse_msg_att(input, Quirks::STRICT).unwrap();
+    let MessageDataItem::Envelope(e) = &items[0] else {
+        panic!()
+    };
+    assert!(inside(e.subject.data().unwrap()));
+    let MessageDataItem::BodyStructure(b) = &items[1] else {
+        panic!()
+    };
+    let BodyStructure::Single(p) = &**b else {
+        panic!()
+    };
+    assert!(inside(p.fields.parameters[0].1.data()));
+    let MessageDataItem::BodySection { data, .. } = &items[2] else {
+        panic!()
+    };
+    assert_eq!(data.data(), Some(&b"body"[..]));
+    assert!(inside(data.data().unwrap()));
+}
+
 // ---------------------------------------------------------------------------------------
 // Quirks of named servers (docs/imap.md lists them).
 
@@ -397,10 +423,8 @@ mod round_trips {
             .boxed()
     }
 
-    fn params() -> BoxedStrategy<List<(IString<'static>, IString<'static>)>> {
-        proptest::collection::vec((istring(), istring()), 0..6)
-            .prop_map(List::from)
-            .boxed()
+    fn params() -> BoxedStrategy<Vec<(IString<'static>, IString<'static>)>> {
+        proptest::collection::vec((istring(), istring()), 0..6).boxed()
     }
 
     fn body_extension() -> BoxedStrategy<BodyExtension<'static>> {
@@ -416,13 +440,9 @@ mod round_trips {
     }
 
     fn tail() -> BoxedStrategy<Option<DispositionTail<'static>>> {
-        let disposition =
-            proptest::option::of((istring(), params()).prop_map(|(kind, parameters)| {
-                Disposition {
-                    kind,
-                    parameters: parameters.into_vec(),
-                }
-            }));
+        let disposition = proptest::option::of(
+            (istring(), params()).prop_map(|(kind, parameters)| Disposition { kind, parameters }),
+        );
         let location = proptest::option::of(
             (nstring(), proptest::collection::vec(body_extension(), 0..3)).prop_map(
                 |(location, extensions)| LocationTail {
@@ -616,7 +636,7 @@ mod round_trips {
             body().prop_map(|b| M::BodyStructure(Box::new(b))),
             (section(), proptest::option::of(any::<u32>()), nstring()).prop_map(
                 |(section, origin, data)| M::BodySection {
-                    section,
+                    section: section.map(Box::new),
                     origin,
                     data
                 }
@@ -686,6 +706,33 @@ mod round_trips {
             }
             let p = Partial { start, length: NonZeroU32::new(len).unwrap() };
             prop_assert_eq!(Partial::parse(&p.to_bytes()).unwrap(), p);
+        }
+
+        /// The quoted strings of FETCH data go through the word-at-a-time scan of
+        /// `Quoted::read`: it must accept exactly what the byte-wise rules accept.
+        #[test]
+        fn quoted_scan_agrees_with_the_grammar(content in proptest::collection::vec(
+            prop_oneof![8 => 0x20u8..0x7f, 1 => 1u8..=0xff],
+            0..40,
+        )) {
+            let mut wire = vec![b'"'];
+            for &b in &content {
+                if b == b'"' || b == b'\\' {
+                    wire.push(b'\\');
+                }
+                wire.push(b);
+            }
+            wire.push(b'"');
+            let parsed = imap_proto::core::Quoted::parse(&wire);
+            let forbidden = content.iter().position(|&b| b == b'\r' || b == b'\n');
+            let utf8 = std::str::from_utf8(&content).is_ok();
+            match parsed {
+                Ok(q) => {
+                    prop_assert!(forbidden.is_none() && utf8);
+                    prop_assert_eq!(q.data(), &content[..]);
+                }
+                Err(_) => prop_assert!(forbidden.is_some() || !utf8),
+            }
         }
 
         #[test]

@@ -2,15 +2,14 @@
 //! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
 
 use super::envelope::Envelope;
-use super::number_u64;
+use super::{eat_nil, nstring, number_u64, string};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
-use crate::list::List;
 use crate::parse::{PResult, Quirks, Reader};
 
 /// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire.
-pub type Parameters<'a> = List<(IString<'a>, IString<'a>)>;
+pub type Parameters<'a> = Vec<(IString<'a>, IString<'a>)>;
 
 /// `body`: one part or a multipart (RFC 3501 section 7.4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -283,12 +282,6 @@ fn classify(media_type: &[u8], subtype: &[u8]) -> Class {
     }
 }
 
-/// A `string` of the response grammar: with [`Quirks::nil_as_string`](crate::Quirks),
-/// `NIL` reads as the empty string.
-fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
-    IString::read_lenient(r)
-}
-
 // ---------------------------------------------------------------------------------------
 // Reading
 
@@ -392,7 +385,7 @@ fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
     };
     let extension = if r.peek() == Some(b' ') {
         r.sp()?;
-        let md5 = NString::read(r)?;
+        let md5 = nstring(r)?;
         let tail = read_disposition_tail(r)?;
         Some(SinglePartExtension { md5, tail })
     } else {
@@ -409,9 +402,9 @@ fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
 fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
     let parameters = read_params(r)?;
     r.sp()?;
-    let id = NString::read(r)?;
+    let id = nstring(r)?;
     r.sp()?;
-    let description = NString::read(r)?;
+    let description = nstring(r)?;
     r.sp()?;
     let encoding = string(r)?;
     r.sp()?;
@@ -427,7 +420,7 @@ fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
 
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
 fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
-    let mut list = List::new();
+    let mut list = Vec::new();
     if r.eat(b'(') {
         loop {
             let k = string(r)?;
@@ -440,7 +433,7 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
             r.sp()?;
         }
         r.expect(b')', "\")\"")?;
-    } else if !r.keyword("NIL") {
+    } else if !eat_nil(r) {
         return Err(r.error("body-fld-param"));
     }
     Ok(list)
@@ -455,10 +448,10 @@ fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTa
     let disposition = if r.eat(b'(') {
         let kind = string(r)?;
         r.sp()?;
-        let parameters = read_params(r)?.into_vec();
+        let parameters = read_params(r)?;
         r.expect(b')', "\")\"")?;
         Some(Disposition { kind, parameters })
-    } else if r.keyword("NIL") {
+    } else if eat_nil(r) {
         None
     } else {
         return Err(r.error("body-fld-dsp"));
@@ -468,7 +461,7 @@ fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTa
         let language = read_language(r)?;
         let tail = if r.peek() == Some(b' ') {
             r.sp()?;
-            let location = NString::read(r)?;
+            let location = nstring(r)?;
             let mut extensions = Vec::new();
             while r.peek() == Some(b' ') {
                 r.sp()?;
@@ -502,7 +495,7 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
         r.expect(b')', "\")\"")?;
     } else if matches!(r.peek(), Some(b'"' | b'{')) {
         list.push(IString::read(r)?);
-    } else if !r.keyword("NIL") {
+    } else if !eat_nil(r) {
         return Err(r.error("body-fld-lang"));
     }
     Ok(list)
@@ -528,8 +521,8 @@ impl<'a> BodyExtension<'a> {
                 Ok(BodyExtension::List(ExtensionList(items)))
             }
             Some(b'0'..=b'9') => number_u64(r).map(BodyExtension::Number),
-            Some(b'"' | b'{') => NString::read(r).map(BodyExtension::NString),
-            _ if r.keyword("NIL") => Ok(BodyExtension::NString(NString(None))),
+            Some(b'"' | b'{') => nstring(r).map(BodyExtension::NString),
+            _ if eat_nil(r) => Ok(BodyExtension::NString(NString(None))),
             _ => Err(r.error("body-extension")),
         }
     }
@@ -550,7 +543,9 @@ impl<'a> BodyExtension<'a> {
 // into_static
 
 fn static_params(p: Parameters<'_>) -> Parameters<'static> {
-    p.map(|(k, v)| (k.into_static(), v.into_static()))
+    p.into_iter()
+        .map(|(k, v)| (k.into_static(), v.into_static()))
+        .collect()
 }
 
 impl SinglePart<'_> {

@@ -1,6 +1,7 @@
 //! The `ENVELOPE` FETCH item: RFC 3501 section 7.4.2 and RFC 9051 section 7.5.2 (`envelope`,
 //! `address`).
 
+use super::{eat_nil, nstring};
 use crate::core::NString;
 use crate::encode::{Encode, Writer};
 use crate::error::ParseError;
@@ -73,13 +74,13 @@ impl<'a> Address<'a> {
     /// `address`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.expect(b'(', "address")?;
-        let name = NString::read(r)?;
+        let name = nstring(r)?;
         r.sp()?;
-        let adl = NString::read(r)?;
+        let adl = nstring(r)?;
         r.sp()?;
-        let mailbox = NString::read(r)?;
+        let mailbox = nstring(r)?;
         r.sp()?;
-        let host = NString::read(r)?;
+        let host = nstring(r)?;
         r.expect(b')', "\")\"")?;
         Ok(Address {
             name,
@@ -125,7 +126,7 @@ fn read_address_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<Address<'a>>> {
         }
         r.expect(b')', "address or \")\"")?;
         Ok(list)
-    } else if r.keyword("NIL") {
+    } else if eat_nil(r) {
         Ok(Vec::new())
     } else {
         Err(r.error("address list or NIL"))
@@ -180,9 +181,9 @@ impl<'a> Envelope<'a> {
     /// env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.expect(b'(', "envelope")?;
-        let date = NString::read(r)?;
+        let date = nstring(r)?;
         r.sp()?;
-        let subject = NString::read(r)?;
+        let subject = nstring(r)?;
         r.sp()?;
         let from = read_address_list(r)?;
         r.sp()?;
@@ -196,9 +197,9 @@ impl<'a> Envelope<'a> {
         r.sp()?;
         let bcc = read_address_list(r)?;
         r.sp()?;
-        let in_reply_to = NString::read(r)?;
+        let in_reply_to = nstring(r)?;
         r.sp()?;
-        let message_id = NString::read(r)?;
+        let message_id = nstring(r)?;
         r.expect(b')', "\")\"")?;
         Ok(Envelope {
             date,

@@ -19,7 +19,7 @@ pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
-use crate::core::{NString, NString8};
+use crate::core::{IString, NString, NString8};
 use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
@@ -55,8 +55,9 @@ pub enum MessageDataItem<'a> {
     BodyStructure(Box<BodyStructure<'a>>),
     /// `BODY[section]<origin> nstring`: the content of a section.
     BodySection {
-        /// The section; `None` for `BODY[]`, the whole message.
-        section: Option<Section<'a>>,
+        /// The section; `None` for `BODY[]`, the whole message. Boxed, so that the items
+        /// of a list (flags, UIDs) stay small.
+        section: Option<Box<Section<'a>>>,
         /// The first octet when a partial range was fetched (`<origin>`).
         origin: Option<u32>,
         /// The content.
@@ -103,6 +104,43 @@ pub(crate) fn number_u64(r: &mut Reader<'_>) -> PResult<u64> {
         }
     }
     Ok(v)
+}
+
+/// Consume `NIL` (in any case, not followed by a letter, digit, `.`, `-` or `_`) if it comes
+/// next: the same test as `r.keyword("NIL")`, unrolled, because FETCH data is full of NILs.
+pub(crate) fn eat_nil(r: &mut Reader<'_>) -> bool {
+    match r.rest() {
+        [n, i, l, rest @ ..]
+            if (n | 0x20) == b'n'
+                && (i | 0x20) == b'i'
+                && (l | 0x20) == b'l'
+                && !rest.first().is_some_and(|&b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')
+                }) =>
+        {
+            r.reset(r.pos() + 3);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `nstring`, as [`NString::read`] reads it, with the common cases first.
+pub(crate) fn nstring<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
+    match r.peek() {
+        Some(b'"' | b'{') => IString::read(r).map(|s| NString(Some(s))),
+        _ if eat_nil(r) => Ok(NString(None)),
+        _ => NString::read(r),
+    }
+}
+
+/// A `string` of the response grammar: with [`Quirks::nil_as_string`], `NIL` reads as the
+/// empty string ([`IString::read_lenient`], after the common case).
+pub(crate) fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
+    match r.peek() {
+        Some(b'"' | b'{') => IString::read(r),
+        _ => IString::read_lenient(r),
+    }
 }
 
 /// `["<" number ">"]` after a section.
@@ -169,13 +207,13 @@ impl<'a> MessageDataItem<'a> {
                     number_u64(r).map(MessageDataItem::Rfc822Size)
                 } else if r.keyword("RFC822.HEADER") {
                     r.sp()?;
-                    NString::read(r).map(MessageDataItem::Rfc822Header)
+                    nstring(r).map(MessageDataItem::Rfc822Header)
                 } else if r.keyword("RFC822.TEXT") {
                     r.sp()?;
-                    NString::read(r).map(MessageDataItem::Rfc822Text)
+                    nstring(r).map(MessageDataItem::Rfc822Text)
                 } else if r.keyword("RFC822") {
                     r.sp()?;
-                    NString::read(r).map(MessageDataItem::Rfc822)
+                    nstring(r).map(MessageDataItem::Rfc822)
                 } else {
                     unknown(r)
                 }
@@ -186,10 +224,10 @@ impl<'a> MessageDataItem<'a> {
                     BodyStructure::read(r).map(|b| MessageDataItem::BodyStructure(Box::new(b)))
                 } else if r.keyword("BODY") {
                     if r.peek() == Some(b'[') {
-                        let section = read_section(r)?;
+                        let section = read_section(r)?.map(Box::new);
                         let origin = read_origin(r)?;
                         r.sp()?;
-                        let data = NString::read(r)?;
+                        let data = nstring(r)?;
                         Ok(MessageDataItem::BodySection {
                             section,
                             origin,
@@ -241,7 +279,7 @@ impl<'a> MessageDataItem<'a> {
                 origin,
                 data,
             } => M::BodySection {
-                section: section.map(Section::into_static),
+                section: section.map(|s| Box::new(s.into_static())),
                 origin,
                 data: data.into_static(),
             },
@@ -310,7 +348,7 @@ impl Encode for MessageDataItem<'_> {
                 data,
             } => {
                 w.raw(b"BODY");
-                encode_section(section.as_ref(), w);
+                encode_section(section.as_deref(), w);
                 encode_origin(*origin, w);
                 w.sp();
                 data.encode(w);
