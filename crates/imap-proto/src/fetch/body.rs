@@ -297,17 +297,20 @@ impl<'a> BodyStructure<'a> {
         super::parse_whole_with(input, quirks, Self::read)
     }
 
-    /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`.
+    /// `body`: `"(" (body-type-1part / body-type-mpart) ")"`, one level of nesting (left
+    /// again on error too, so a caller that recovers keeps its depth).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         r.enter()?;
-        r.expect(b'(', "body")?;
-        let b = if r.peek() == Some(b'(') {
-            BodyStructure::Multi(read_multipart(r)?)
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            read_multipart(r).map(BodyStructure::Multi)
         } else {
-            BodyStructure::Single(read_single(r)?)
+            read_single(r).map(BodyStructure::Single)
         };
-        r.expect(b')', "\")\"")?;
         r.leave();
+        let b = inner?;
+        close(r)?;
         Ok(b)
     }
 
@@ -337,8 +340,7 @@ fn read_multipart<'a>(r: &mut Reader<'a>) -> PResult<Multipart<'a>> {
     }
     r.sp()?;
     let subtype = string(r)?;
-    let extension = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let extension = if more(r)? {
         let parameters = read_params(r)?;
         let tail = read_disposition_tail(r)?;
         Some(MultiPartExtension { parameters, tail })
@@ -383,8 +385,7 @@ fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
             }))
         }
     };
-    let extension = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let extension = if more(r)? {
         let md5 = nstring(r)?;
         let tail = read_disposition_tail(r)?;
         Some(SinglePartExtension { md5, tail })
@@ -418,6 +419,28 @@ fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
     })
 }
 
+/// Whether another element follows: an `SP`, consumed. Under [`Quirks::extra_spaces`], spaces
+/// before a closing parenthesis are consumed too and end the list.
+fn more(r: &mut Reader<'_>) -> PResult<bool> {
+    if r.peek() != Some(b' ') {
+        return Ok(false);
+    }
+    if r.quirks.extra_spaces && matches!(r.peek2(), Some(b' ' | b')')) {
+        r.take_while(|b| b == b' ');
+        return Ok(r.peek() != Some(b')'));
+    }
+    r.sp()?;
+    Ok(true)
+}
+
+/// The `)` that closes a list; under [`Quirks::extra_spaces`], spaces before it are skipped.
+fn close(r: &mut Reader<'_>) -> PResult<()> {
+    if r.quirks.extra_spaces && r.peek() == Some(b' ') {
+        r.take_while(|b| b == b' ');
+    }
+    r.expect(b')', "\")\"")
+}
+
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
 fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
     let mut list = Vec::new();
@@ -427,12 +450,11 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
             r.sp()?;
             let v = string(r)?;
             list.push((k, v));
-            if r.peek() != Some(b' ') {
+            if !more(r)? {
                 break;
             }
-            r.sp()?;
         }
-        r.expect(b')', "\")\"")?;
+        close(r)?;
     } else if !eat_nil(r) {
         return Err(r.error("body-fld-param"));
     }
@@ -441,30 +463,26 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
 
 /// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`.
 fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTail<'a>>> {
-    if r.peek() != Some(b' ') {
+    if !more(r)? {
         return Ok(None);
     }
-    r.sp()?;
     let disposition = if r.eat(b'(') {
         let kind = string(r)?;
         r.sp()?;
         let parameters = read_params(r)?;
-        r.expect(b')', "\")\"")?;
+        close(r)?;
         Some(Disposition { kind, parameters })
     } else if eat_nil(r) {
         None
     } else {
         return Err(r.error("body-fld-dsp"));
     };
-    let tail = if r.peek() == Some(b' ') {
-        r.sp()?;
+    let tail = if more(r)? {
         let language = read_language(r)?;
-        let tail = if r.peek() == Some(b' ') {
-            r.sp()?;
+        let tail = if more(r)? {
             let location = nstring(r)?;
             let mut extensions = Vec::new();
-            while r.peek() == Some(b' ') {
-                r.sp()?;
+            while more(r)? {
                 extensions.push(BodyExtension::read(r)?);
             }
             Some(LocationTail {
@@ -487,12 +505,11 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
     if r.eat(b'(') {
         loop {
             list.push(string(r)?);
-            if r.peek() != Some(b' ') {
+            if !more(r)? {
                 break;
             }
-            r.sp()?;
         }
-        r.expect(b')', "\")\"")?;
+        close(r)?;
     } else if matches!(r.peek(), Some(b'"' | b'{')) {
         list.push(IString::read(r)?);
     } else if !eat_nil(r) {
@@ -501,24 +518,30 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
     Ok(list)
 }
 
+/// `"(" body-extension *(SP body-extension) ")"`.
+#[inline(always)]
+fn read_extension_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<BodyExtension<'a>>> {
+    r.expect(b'(', "\"(\"")?;
+    let mut items = Vec::new();
+    loop {
+        items.push(BodyExtension::read(r)?);
+        if !more(r)? {
+            break;
+        }
+    }
+    close(r)?;
+    Ok(items)
+}
+
 impl<'a> BodyExtension<'a> {
     /// `body-extension`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
             Some(b'(') => {
                 r.enter()?;
-                r.next_byte();
-                let mut items = Vec::new();
-                loop {
-                    items.push(BodyExtension::read(r)?);
-                    if r.peek() != Some(b' ') {
-                        break;
-                    }
-                    r.sp()?;
-                }
-                r.expect(b')', "\")\"")?;
+                let items = read_extension_list(r);
                 r.leave();
-                Ok(BodyExtension::List(ExtensionList(items)))
+                Ok(BodyExtension::List(ExtensionList(items?)))
             }
             Some(b'0'..=b'9') => number_u64(r).map(BodyExtension::Number),
             Some(b'"' | b'{') => nstring(r).map(BodyExtension::NString),

@@ -168,95 +168,97 @@ impl<'a> MessageDataItem<'a> {
         parse_whole_with(input, quirks, Self::read)
     }
 
-    /// One `msg-att-dynamic` or `msg-att-static` item.
+    /// One `msg-att-dynamic` or `msg-att-static` item. The name is taken as one word (letters,
+    /// digits, `.`, `-`, `_`, as `Reader::keyword` delimits it) and matched case-insensitively
+    /// by length first: one pass over the name instead of one keyword test per candidate.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        use MessageDataItem as M;
         let start = r.pos();
-        let unknown = |r: &mut Reader<'a>| {
-            r.reset(start);
-            Err(r.error("msg-att"))
-        };
-        match r.peek().map(|b| b.to_ascii_uppercase()) {
-            Some(b'F') if r.keyword("FLAGS") => {
+        let name = r.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        let is = |kw: &[u8]| name.eq_ignore_ascii_case(kw);
+        match name.len() {
+            5 if is(b"FLAGS") => {
                 r.sp()?;
-                read_flag_fetch_list(r).map(MessageDataItem::Flags)
+                read_flag_fetch_list(r).map(M::Flags)
             }
-            Some(b'U') if r.keyword("UID") => {
+            3 if is(b"UID") => {
                 r.sp()?;
-                r.nz_number().map(MessageDataItem::Uid)
+                r.nz_number().map(M::Uid)
             }
-            Some(b'I') if r.keyword("INTERNALDATE") => {
+            12 if is(b"INTERNALDATE") => {
                 r.sp()?;
-                DateTime::read(r).map(MessageDataItem::InternalDate)
+                DateTime::read(r).map(M::InternalDate)
             }
-            Some(b'E') if r.keyword("ENVELOPE") => {
+            8 if is(b"ENVELOPE") => {
                 r.sp()?;
-                Envelope::read(r).map(|e| MessageDataItem::Envelope(Box::new(e)))
+                Envelope::read(r).map(|e| M::Envelope(Box::new(e)))
             }
-            Some(b'M') if r.keyword("MODSEQ") => {
+            6 if is(b"MODSEQ") => {
                 r.sp()?;
                 r.expect(b'(', "\"(\"")?;
                 let at = r.pos();
                 let n = NonZeroU64::new(number_u64(r)?)
                     .ok_or_else(|| ParseError::new(at, "mod-sequence-value", ErrorKind::Number))?;
                 r.expect(b')', "\")\"")?;
-                Ok(MessageDataItem::ModSeq(n))
+                Ok(M::ModSeq(n))
             }
-            Some(b'R') => {
-                if r.keyword("RFC822.SIZE") {
-                    r.sp()?;
-                    number_u64(r).map(MessageDataItem::Rfc822Size)
-                } else if r.keyword("RFC822.HEADER") {
-                    r.sp()?;
-                    nstring(r).map(MessageDataItem::Rfc822Header)
-                } else if r.keyword("RFC822.TEXT") {
-                    r.sp()?;
-                    nstring(r).map(MessageDataItem::Rfc822Text)
-                } else if r.keyword("RFC822") {
-                    r.sp()?;
-                    nstring(r).map(MessageDataItem::Rfc822)
-                } else {
-                    unknown(r)
-                }
+            11 if is(b"RFC822.SIZE") => {
+                r.sp()?;
+                number_u64(r).map(M::Rfc822Size)
             }
-            Some(b'B') => {
-                if r.keyword("BODYSTRUCTURE") {
-                    r.sp()?;
-                    BodyStructure::read(r).map(|b| MessageDataItem::BodyStructure(Box::new(b)))
-                } else if r.keyword("BODY") {
-                    if r.peek() == Some(b'[') {
-                        let section = read_section(r)?.map(Box::new);
-                        let origin = read_origin(r)?;
-                        r.sp()?;
-                        let data = nstring(r)?;
-                        Ok(MessageDataItem::BodySection {
-                            section,
-                            origin,
-                            data,
-                        })
-                    } else {
-                        r.sp()?;
-                        BodyStructure::read(r).map(|b| MessageDataItem::Body(Box::new(b)))
-                    }
-                } else if r.keyword("BINARY.SIZE") {
-                    let section = read_section_binary(r)?;
-                    r.sp()?;
-                    let size = r.number()?;
-                    Ok(MessageDataItem::BinarySize { section, size })
-                } else if r.keyword("BINARY") {
-                    let section = read_section_binary(r)?;
+            13 if is(b"RFC822.HEADER") => {
+                r.sp()?;
+                nstring(r).map(M::Rfc822Header)
+            }
+            11 if is(b"RFC822.TEXT") => {
+                r.sp()?;
+                nstring(r).map(M::Rfc822Text)
+            }
+            6 if is(b"RFC822") => {
+                r.sp()?;
+                nstring(r).map(M::Rfc822)
+            }
+            13 if is(b"BODYSTRUCTURE") => {
+                r.sp()?;
+                BodyStructure::read(r).map(|b| M::BodyStructure(Box::new(b)))
+            }
+            4 if is(b"BODY") => {
+                if r.peek() == Some(b'[') {
+                    let section = read_section(r)?.map(Box::new);
                     let origin = read_origin(r)?;
                     r.sp()?;
-                    let data = NString8::read(r)?;
-                    Ok(MessageDataItem::Binary {
+                    let data = nstring(r)?;
+                    Ok(M::BodySection {
                         section,
                         origin,
                         data,
                     })
                 } else {
-                    unknown(r)
+                    r.sp()?;
+                    BodyStructure::read(r).map(|b| M::Body(Box::new(b)))
                 }
             }
-            _ => unknown(r),
+            11 if is(b"BINARY.SIZE") => {
+                let section = read_section_binary(r)?;
+                r.sp()?;
+                let size = r.number()?;
+                Ok(M::BinarySize { section, size })
+            }
+            6 if is(b"BINARY") => {
+                let section = read_section_binary(r)?;
+                let origin = read_origin(r)?;
+                r.sp()?;
+                let data = NString8::read(r)?;
+                Ok(M::Binary {
+                    section,
+                    origin,
+                    data,
+                })
+            }
+            _ => {
+                r.reset(start);
+                Err(r.error("msg-att"))
+            }
         }
     }
 

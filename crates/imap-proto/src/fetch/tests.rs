@@ -527,6 +527,21 @@ fn quirk_extra_spaces() {
 }
 
 #[test]
+fn quirk_extra_spaces_before_closing_parentheses_in_bodies() {
+    let input = b"(BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\" ) NIL NIL \"7BIT\" 1 1 NIL (\"inline\" NIL ) (\"en\" ) NIL (1 2 ) ) \"MIXED\"  ))";
+    let e = err(input, Quirks::STRICT);
+    // the `)` after the space that follows "UTF-8"
+    assert_eq!(e.offset(), 51);
+    let mut q = Quirks::STRICT;
+    q.extra_spaces = true;
+    let items = parse(input, q).unwrap();
+    assert_eq!(
+        encode(&items),
+        b"(BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"UTF-8\") NIL NIL \"7BIT\" 1 1 NIL (\"inline\" NIL) \"en\" NIL (1 2)) \"MIXED\"))"
+    );
+}
+
+#[test]
 fn constructors_refuse_what_would_not_read_back() {
     let st = |b: &'static [u8]| IString::from_bytes(b).unwrap();
     assert!(MediaType::new(st(b"text"), st(b"x")).is_err());
@@ -539,4 +554,30 @@ fn constructors_refuse_what_would_not_read_back() {
     assert!(ExtensionList::new(Vec::new()).is_err());
     let l = ExtensionList::new(vec![BodyExtension::Number(1)]).unwrap();
     assert_eq!(l.clone().into_vec(), vec![BodyExtension::Number(1)]);
+}
+
+#[test]
+fn a_failed_body_leaves_the_depth_as_it_found_it() {
+    // A caller that recovers from an error (and reads something else with the same reader)
+    // must not inherit the nesting levels of the failed attempt.
+    let mut bad = b"(".repeat(10);
+    bad.extend_from_slice(b"\"A\" \"B\" NIL NIL NIL \"7BIT\" 0 NIL NIL NIL NIL (1 FOO)");
+    let good = nested_multipart(MAX_DEPTH as usize);
+    let good = &good[b"(BODYSTRUCTURE ".len()..good.len() - 1];
+    let mut input = Vec::new();
+    for _ in 0..MAX_DEPTH {
+        input.extend_from_slice(&bad);
+    }
+    let failures_end = input.len();
+    input.extend_from_slice(good);
+    let mut r = Reader::new(&input, Quirks::STRICT);
+    let mut at = 0;
+    while at < failures_end {
+        r.reset(at);
+        assert!(BodyStructure::read(&mut r).is_err());
+        at += bad.len();
+    }
+    r.reset(failures_end);
+    assert!(BodyStructure::read(&mut r).is_ok());
+    assert!(r.is_empty());
 }
