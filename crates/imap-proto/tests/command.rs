@@ -4,7 +4,7 @@
 
 use imap_proto::command::{
     AppendData, AppendMessage, AuthenticateData, Base64, Command, CommandBody, FetchAttribute,
-    FetchItems, IdleDone, ModSeq, ModSeqValzer, NonEmpty, QuotaLimit, SearchKey,
+    FetchItems, IdleDone, ModSeq, ModSeqValzer, NonEmpty, NonEmptyVec, QuotaLimit, SearchKey,
     SearchReturnOption, StatusItem, StoreKind,
 };
 use imap_proto::core::{AString, Atom, Literal, LiteralMode, Tag};
@@ -435,7 +435,12 @@ fn search_charset_return_and_uid() {
     assert_eq!(err(b"A1 SEARCH OR SEEN\r\n").1, 17);
     assert_eq!(err(b"A1 SEARCH (SEEN\r\n").1, 15);
     assert_eq!(err(b"A1 SEARCH ()\r\n").1, 11);
-    assert_eq!(err(b"A1 SEARCH LARGER 99999999999\r\n").2, "number");
+    assert_eq!(
+        err(b"A1 SEARCH LARGER 18446744073709551616\r\n"),
+        (Some("A1".into()), 17, "number64")
+    );
+    same(b"A1 SEARCH LARGER 18446744073709551615 SMALLER 4294967296\r\n");
+    assert_eq!(err(b"A1 SEARCH SMALLER x\r\n").1, 18);
     assert_eq!(
         err(b"A1 SEARCH MODSEQ \"/flags/\\\\seen\" bogus 1\r\n").1,
         33
@@ -621,8 +626,79 @@ fn errors_carry_the_tag_offset_and_expectation() {
         "command A1: syntax error at offset 3: expected command name"
     );
     assert_eq!(e.clone().into_static(), e);
-    // Lenient quirks are off by default on the server side.
-    assert!(Command::parse_with(b"A1 NOOP \r\n", Quirks::LENIENT).is_ok());
+    // Lenient quirks are off by default on the server side; with them, trailing spaces end
+    // optional lists and runs of spaces count as one.
+    for input in [
+        &b"A1 NOOP \r\n"[..],
+        b"A1 SEARCH SEEN  \r\n",
+        b"A1 FETCH 1 FLAGS \r\n",
+        b"A1 APPEND x {1}\r\na \r\n",
+        b"A1 STORE 1 FLAGS \\Seen \r\n",
+        b"A1  SEARCH   SEEN  UNSEEN\r\n",
+    ] {
+        assert!(Command::parse(input).is_err());
+        let c = Command::parse_with(input, Quirks::LENIENT).unwrap();
+        assert!(Command::parse(&c.to_bytes()).is_ok());
+    }
+}
+
+#[test]
+fn every_error_path_points_at_the_fault() {
+    let cases: &[(&[u8], usize, &str)] = &[
+        (
+            b"A1 STORE 1 (CHANGEDSINCE 1) FLAGS ()\r\n",
+            12,
+            "\"UNCHANGEDSINCE\"",
+        ),
+        (b"A1 STORE 1 (UNCHANGEDSINCE 1 FLAGS ()\r\n", 28, "\")\""),
+        (
+            b"A1 STORE 1 (UNCHANGEDSINCE x) FLAGS ()\r\n",
+            27,
+            "number64",
+        ),
+        (b"A1 LIST \"\" % BOGUS\r\n", 13, "\"RETURN\""),
+        (b"A1 LIST (BOGUS) \"\" %\r\n", 9, "list-select-opt"),
+        (b"A1 CREATE x USE\r\n", 12, "\"(\""),
+        (b"A1 CREATE x (FOO (\\Sent))\r\n", 13, "\"USE\""),
+        (b"A1 CREATE x (USE \\Sent)\r\n", 17, "\"(\""),
+        (b"A1 CREATE x (USE (\\Sent)\r\n", 24, "\")\""),
+        (b"A1 ID \"name\"\r\n", 6, "\"(\" or NIL"),
+        (b"A1 SETQUOTA r STORAGE 1\r\n", 14, "\"(\""),
+        (b"A1 SETQUOTA r (STORAGE x)\r\n", 23, "number64"),
+        (
+            b"A1 SETQUOTA r (STORAGE 9223372036854775808)\r\n",
+            23,
+            "number64",
+        ),
+        (
+            b"A1 SEARCH MODSEQ \"/flogs/x\" all 1\r\n",
+            18,
+            "\"/flags/\"",
+        ),
+        (b"A1 SEARCH MODSEQ \"/flags/x all 1\r\n", 26, "DQUOTE"),
+        (b"A1 SEARCH MODSEQ x\r\n", 17, "number64"),
+        (b"A1 SORT DATE UTF-8 ALL\r\n", 8, "\"(\""),
+        (b"A1 THREAD REFERENCES UTF-8\r\n", 26, "SP"),
+        (b"A1 FETCH 1 FLAGS (CHANGEDSINCE 1\r\n", 32, "SP"),
+        (b"A1 SELECT INBOX (QRESYNC (1 2 1:5 (1:2)))\r\n", 38, "SP"),
+        (b"A1 APPEND x (\\Seen) UTF8 {1}\r\na\r\n", 25, "\"(\""),
+        (b"A1 APPEND x (\\Seen) BOGUS\r\n", 20, "literal"),
+        (b"A1 ENABLE CONDSTORE (\r\n", 20, "atom"),
+        (b"A1 COMPRESS\r\n", 11, "SP"),
+        (b"A1 GETQUOTAROOT\r\n", 15, "SP"),
+        (b"A1 UID EXPUNGE *x\r\n", 16, "CRLF"),
+        (b"A1 MOVE 1\r\n", 9, "SP"),
+    ];
+    for (input, offset, expected) in cases {
+        let e = Command::parse(input).expect_err(&String::from_utf8_lossy(input));
+        assert_eq!(e.tag.as_ref().map(|t| t.as_str()), Some("A1"));
+        assert_eq!(
+            (e.error.offset(), e.error.expected()),
+            (*offset, *expected),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
 }
 
 #[test]
@@ -733,6 +809,8 @@ fn benchmark_inputs_do_not_allocate() {
 fn constructors_refuse_what_would_not_round_trip() {
     assert!(NonEmpty::<SearchKey<'_>>::new(Vec::new()).is_err());
     assert!(NonEmpty::try_from(List::<StatusItem>::new()).is_err());
+    assert!(NonEmptyVec::<AppendMessage<'_>>::new(Vec::new()).is_err());
+    assert!(NonEmptyVec::try_from(vec![1]).is_ok());
     assert_eq!(NonEmpty::one(StatusItem::Size).len(), 1);
     assert!(ModSeq::new(0).is_err());
     assert!(ModSeq::new(1 << 63).is_err());
@@ -752,7 +830,7 @@ fn built_commands_encode_as_expected() {
         Tag::new("A7").unwrap(),
         CommandBody::Append {
             mailbox: mbox("Sent Items"),
-            messages: NonEmpty::one(AppendMessage::new(AppendData::Literal(
+            messages: NonEmptyVec::one(AppendMessage::new(AppendData::Literal(
                 Literal::new(&b"Hi\r\n"[..], LiteralMode::Sync).unwrap(),
             ))),
         },
@@ -885,7 +963,8 @@ mod props {
             (astring(), astring()).prop_map(|(h, v)| SearchKey::Header(h, v)),
             date().prop_map(SearchKey::Since),
             date().prop_map(SearchKey::SentOn),
-            any::<u32>().prop_map(SearchKey::Larger),
+            any::<u64>().prop_map(SearchKey::Larger),
+            any::<u64>().prop_map(SearchKey::Smaller),
             atom().prop_map(SearchKey::Keyword),
             atom().prop_map(SearchKey::Unkeyword),
             sequence_set().prop_map(SearchKey::Uid),
@@ -1139,7 +1218,7 @@ mod props {
             (mailbox(), status_items()).prop_map(|(mailbox, items)| C::Status { mailbox, items }),
             (mailbox(), vec(append_message(), 1..3)).prop_map(|(mailbox, m)| C::Append {
                 mailbox,
-                messages: NonEmpty::new(m).unwrap()
+                messages: NonEmptyVec::new(m).unwrap()
             }),
             sequence_set().prop_map(|uids| C::UidExpunge { uids }),
             (
@@ -1304,6 +1383,29 @@ mod props {
             prop_assert!(parsed.is_ok(), "{:?}: {:?}", String::from_utf8_lossy(e.as_bytes()), parsed);
             prop_assert_eq!(parsed.unwrap().into_static(), cmd.clone());
             prop_assert_eq!(cmd.clone().into_static(), cmd);
+        }
+
+        #[test]
+        fn mutated_commands_never_panic(
+            tag in tag(),
+            body in body(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<bool>(),
+        ) {
+            let mut bytes = Command::new(tag, body).to_bytes();
+            let i = at.index(bytes.len());
+            if cut {
+                bytes.truncate(i);
+            } else {
+                bytes[i] = byte;
+            }
+            if let Ok(cmd) = Command::parse(&bytes) {
+                let again = cmd.to_bytes();
+                let reparsed = Command::parse(&again);
+                prop_assert!(reparsed.is_ok(), "{:?}", String::from_utf8_lossy(&again));
+                prop_assert_eq!(reparsed.unwrap().into_static(), cmd.into_static());
+            }
         }
 
         #[test]

@@ -3,6 +3,7 @@
 
 use super::NonEmpty;
 use crate::encode::{Encode, Writer};
+use crate::error::{ErrorKind, ParseError};
 use crate::fetch::{
     Part, Partial, Section, encode_section, encode_section_binary, read_section,
     read_section_binary,
@@ -62,28 +63,46 @@ impl<'a> FetchItems<'a> {
         }
     }
 
+    /// `fetch-att` macro, single attribute, or parenthesised list.
+    #[allow(dead_code)] // the house entry point; the command parser fills in place with `read_into`
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        if r.keyword("ALL") {
-            return Ok(FetchItems::All);
-        }
-        if r.keyword("FAST") {
-            return Ok(FetchItems::Fast);
-        }
-        if r.keyword("FULL") {
-            return Ok(FetchItems::Full);
-        }
-        let mut list = List::new();
-        if r.eat(b'(') {
-            list.push(FetchAttribute::read(r)?);
-            while !r.eat(b')') {
-                r.sp()?;
-                list.push(FetchAttribute::read(r)?);
-            }
-        } else {
-            list.push(FetchAttribute::read(r)?);
-        }
-        Ok(FetchItems::Attributes(NonEmpty(list)))
+        let mut items = FetchItems::Fast;
+        Self::read_into(r, &mut items)?;
+        Ok(items)
     }
+
+    /// [`FetchItems::read`] into `out`, so that the inline attribute list is filled in place.
+    pub(crate) fn read_into(r: &mut Reader<'a>, out: &mut Self) -> PResult<()> {
+        if r.eat(b'(') {
+            *out = FetchItems::Attributes(NonEmpty(List::new()));
+            if let FetchItems::Attributes(NonEmpty(list)) = out {
+                list.push(FetchAttribute::read(r)?);
+                while !r.eat(b')') {
+                    r.sp()?;
+                    list.push(FetchAttribute::read(r)?);
+                }
+            }
+            return Ok(());
+        }
+        let start = r.pos();
+        let word = read_word(r);
+        *out = if word.eq_ignore_ascii_case(b"ALL") {
+            FetchItems::All
+        } else if word.eq_ignore_ascii_case(b"FAST") {
+            FetchItems::Fast
+        } else if word.eq_ignore_ascii_case(b"FULL") {
+            FetchItems::Full
+        } else {
+            r.reset(start);
+            FetchItems::Attributes(NonEmpty::one(FetchAttribute::read(r)?))
+        };
+        Ok(())
+    }
+}
+
+/// The name of a FETCH item: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`).
+fn read_word<'a>(r: &mut Reader<'a>) -> &'a [u8] {
+    r.take_while(|b| b.is_ascii_alphanumeric() || b == b'.')
 }
 
 impl Encode for FetchItems<'_> {
@@ -204,76 +223,52 @@ impl<'a> FetchAttribute<'a> {
     /// `fetch-att`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         use FetchAttribute as A;
-        let peek_b = r.peek().map(|b| b.to_ascii_uppercase());
-        let attr = match peek_b {
-            Some(b'B') => {
-                let body_peek = if r.keyword("BODY.PEEK[") {
-                    Some(true)
-                } else if r.keyword("BODY[") {
-                    Some(false)
-                } else {
-                    None
-                };
-                let binary_peek = if body_peek.is_some() {
-                    None
-                } else if r.keyword("BINARY.PEEK[") {
-                    Some(true)
-                } else if r.keyword("BINARY[") {
-                    Some(false)
-                } else {
-                    None
-                };
-                if let Some(peek) = body_peek {
-                    // Step back onto the `[` the keyword consumed.
-                    r.reset(r.pos() - 1);
-                    let section = read_section(r)?;
-                    let partial = read_partial(r)?;
-                    A::BodySection {
-                        peek,
-                        section,
-                        partial,
-                    }
-                } else if let Some(peek) = binary_peek {
-                    r.reset(r.pos() - 1);
-                    let part = read_section_binary(r)?;
-                    let partial = read_partial(r)?;
-                    A::Binary {
-                        peek,
-                        part,
-                        partial,
-                    }
-                } else if r.keyword("BINARY.SIZE[") {
-                    r.reset(r.pos() - 1);
-                    A::BinarySize {
-                        part: read_section_binary(r)?,
-                    }
-                } else if r.keyword("BODYSTRUCTURE") {
-                    A::BodyStructure
-                } else if r.keyword("BODY") {
-                    A::Body
-                } else {
+        let start = r.pos();
+        let word = read_word(r);
+        let is = |kw: &[u8]| word.eq_ignore_ascii_case(kw);
+        let bracket = r.peek() == Some(b'[');
+        let attr = match word.len() {
+            3 if is(b"UID") => A::Uid,
+            4 if is(b"BODY") && bracket => A::BodySection {
+                peek: false,
+                section: read_section(r)?,
+                partial: read_partial(r)?,
+            },
+            4 if is(b"BODY") => A::Body,
+            5 if is(b"FLAGS") => A::Flags,
+            6 if is(b"RFC822") => A::Rfc822,
+            6 if is(b"MODSEQ") => A::ModSeq,
+            6 if is(b"BINARY") && bracket => A::Binary {
+                peek: false,
+                part: read_section_binary(r)?,
+                partial: read_partial(r)?,
+            },
+            8 if is(b"ENVELOPE") => A::Envelope,
+            9 if is(b"BODY.PEEK") && bracket => A::BodySection {
+                peek: true,
+                section: read_section(r)?,
+                partial: read_partial(r)?,
+            },
+            11 if is(b"RFC822.SIZE") => A::Rfc822Size,
+            11 if is(b"RFC822.TEXT") => A::Rfc822Text,
+            11 if is(b"BINARY.PEEK") && bracket => A::Binary {
+                peek: true,
+                part: read_section_binary(r)?,
+                partial: read_partial(r)?,
+            },
+            11 if is(b"BINARY.SIZE") && bracket => A::BinarySize {
+                part: read_section_binary(r)?,
+            },
+            12 if is(b"INTERNALDATE") => A::InternalDate,
+            13 if is(b"RFC822.HEADER") => A::Rfc822Header,
+            13 if is(b"BODYSTRUCTURE") => A::BodyStructure,
+            _ => {
+                // Point at the `[` that a section-less item may not have, else at the name.
+                if bracket && !word.is_empty() {
                     return Err(r.error("fetch-att"));
                 }
+                return Err(ParseError::new(start, "fetch-att", ErrorKind::Syntax));
             }
-            Some(b'E') if r.keyword("ENVELOPE") => A::Envelope,
-            Some(b'F') if r.keyword("FLAGS") => A::Flags,
-            Some(b'I') if r.keyword("INTERNALDATE") => A::InternalDate,
-            Some(b'R') => {
-                if r.keyword("RFC822") {
-                    A::Rfc822
-                } else if r.keyword("RFC822.HEADER") {
-                    A::Rfc822Header
-                } else if r.keyword("RFC822.SIZE") {
-                    A::Rfc822Size
-                } else if r.keyword("RFC822.TEXT") {
-                    A::Rfc822Text
-                } else {
-                    return Err(r.error("fetch-att"));
-                }
-            }
-            Some(b'U') if r.keyword("UID") => A::Uid,
-            Some(b'M') if r.keyword("MODSEQ") => A::ModSeq,
-            _ => return Err(r.error("fetch-att")),
         };
         Ok(attr)
     }

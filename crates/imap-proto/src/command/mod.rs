@@ -112,6 +112,60 @@ impl<T> TryFrom<List<T>> for NonEmpty<T> {
     }
 }
 
+/// A `Vec` that holds at least one element: [`NonEmpty`] for lists that are long or rare
+/// enough to live on the heap (the messages of an APPEND), so that they do not make every
+/// command value larger. It derefs to a slice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NonEmptyVec<T>(Vec<T>);
+
+impl<T> NonEmptyVec<T> {
+    /// A list of one element.
+    pub fn one(value: T) -> Self {
+        NonEmptyVec(vec![value])
+    }
+
+    /// The list, refused when empty.
+    pub fn new(list: Vec<T>) -> Result<Self, ValidationError> {
+        if list.is_empty() {
+            Err(ValidationError::new(
+                "list",
+                "empty where one element is required",
+            ))
+        } else {
+            Ok(NonEmptyVec(list))
+        }
+    }
+
+    /// Append an element.
+    pub fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+
+    /// The elements.
+    pub fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+
+    /// Map every element.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmptyVec<U> {
+        NonEmptyVec(self.0.into_iter().map(f).collect())
+    }
+}
+
+impl<T> Deref for NonEmptyVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> TryFrom<Vec<T>> for NonEmptyVec<T> {
+    type Error = ValidationError;
+    fn try_from(v: Vec<T>) -> Result<Self, ValidationError> {
+        NonEmptyVec::new(v)
+    }
+}
+
 const MODSEQ_MAX: u64 = i64::MAX as u64;
 
 /// `mod-sequence-value` (CONDSTORE RFC 7162): 1 to 2^63 - 1.
@@ -285,6 +339,7 @@ impl<'a> Command<'a> {
 
     /// Parse one complete command (the line, the data of its literals, the final CRLF) with
     /// [`Quirks::STRICT`], the server default.
+    #[inline]
     pub fn parse(input: &'a [u8]) -> Result<Self, CommandError<'a>> {
         Self::parse_with(input, Quirks::STRICT)
     }
@@ -303,16 +358,21 @@ impl<'a> Command<'a> {
             }
             Err(error) => return Err(CommandError { tag: None, error }),
         };
-        let body = (|| {
-            r.sp()?;
-            let body = CommandBody::read(&mut r)?;
-            r.crlf_end()?;
-            Ok(body)
-        })();
-        match body {
-            Ok(body) => Ok(Command { tag, body }),
+        // The body is read into its place in the command: a `CommandBody` is large (the short
+        // lists of FETCH and SEARCH are stored inline), and moving it through intermediate
+        // results would cost more than parsing a short command.
+        let mut cmd = Command {
+            tag,
+            body: CommandBody::Noop,
+        };
+        let read = r
+            .sp()
+            .and_then(|()| CommandBody::read_into(&mut r, &mut cmd.body))
+            .and_then(|()| r.crlf_end());
+        match read {
+            Ok(()) => Ok(cmd),
             Err(error) => Err(CommandError {
-                tag: Some(tag),
+                tag: Some(cmd.tag),
                 error,
             }),
         }
@@ -338,6 +398,9 @@ impl Encode for Command<'_> {
 
 /// What a command asks: one variant per command. Commands with a UID form carry `uid`
 /// (`UID FETCH`, `UID SEARCH`, ...).
+// FETCH keeps its attribute list inline (no heap for up to four attributes), which makes its
+// variant the largest; boxing it would cost an allocation per FETCH command.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CommandBody<'a> {
@@ -440,8 +503,9 @@ pub enum CommandBody<'a> {
     Append {
         /// The mailbox.
         mailbox: Mailbox<'a>,
-        /// The messages, each with its flags and date.
-        messages: NonEmpty<AppendMessage<'a>>,
+        /// The messages, each with its flags and date (on the heap: a message value is large,
+        /// and an APPEND is rare next to the commands that must not allocate).
+        messages: NonEmptyVec<AppendMessage<'a>>,
     },
     /// `IDLE` (RFC 2177)
     Idle,
@@ -570,6 +634,22 @@ pub enum CommandBody<'a> {
         /// The algorithm.
         algorithm: Atom<'a>,
     },
+}
+
+/// Whether an optional `SP ...` follows: the next byte is SP, and it is not a run of trailing
+/// spaces before the CRLF that [`Quirks::trailing_space`] lets the CRLF skip.
+pub(crate) fn more(r: &Reader<'_>) -> bool {
+    let rest = r.rest();
+    if rest.first() != Some(&b' ') {
+        return false;
+    }
+    if r.quirks.trailing_space {
+        let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+        if rest.get(spaces..).is_some_and(|t| t.starts_with(b"\r\n")) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Read a keyword of letters (and `-`) and return it upper-cased in `buf`, or an empty slice
@@ -822,20 +902,40 @@ impl<'a> CommandBody<'a> {
     }
 
     /// `command` after the tag and its SP, up to (not including) the final CRLF.
+    #[allow(dead_code)] // the house entry point; the command parser fills in place with `read_into`
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut body = CommandBody::Noop;
+        Self::read_into(r, &mut body)?;
+        Ok(body)
+    }
+
+    /// [`CommandBody::read`] into `out` (which is left unspecified on error).
+    pub(crate) fn read_into(r: &mut Reader<'a>, out: &mut Self) -> PResult<()> {
         use CommandBody as C;
         let start = r.pos();
         let mut buf = [0u8; 16];
         let name = read_name(r, &mut buf);
         let body = match name {
-            b"CAPABILITY" => C::Capability,
-            b"NOOP" => C::Noop,
-            b"LOGOUT" => C::Logout,
-            b"STARTTLS" => C::StartTls,
+            b"CAPABILITY" => {
+                *out = C::Capability;
+                return Ok(());
+            }
+            b"NOOP" => {
+                *out = C::Noop;
+                return Ok(());
+            }
+            b"LOGOUT" => {
+                *out = C::Logout;
+                return Ok(());
+            }
+            b"STARTTLS" => {
+                *out = C::StartTls;
+                return Ok(());
+            }
             b"AUTHENTICATE" => {
                 r.sp()?;
                 let mechanism = Atom::read(r)?;
-                let initial_response = if r.peek() == Some(b' ') {
+                let initial_response = if more(r) {
                     r.sp()?;
                     if r.eat(b'=') {
                         Some(Base64::default())
@@ -869,7 +969,7 @@ impl<'a> CommandBody<'a> {
             b"SELECT" | b"EXAMINE" => {
                 let examine = name == b"EXAMINE";
                 let mailbox = arg_mailbox(r)?;
-                let params = if r.peek() == Some(b' ') {
+                let params = if more(r) {
                     r.sp()?;
                     SelectParams::read(r)?
                 } else {
@@ -884,7 +984,7 @@ impl<'a> CommandBody<'a> {
             b"CREATE" => {
                 let mailbox = arg_mailbox(r)?;
                 let mut special_use = List::new();
-                if r.peek() == Some(b' ') {
+                if more(r) {
                     r.sp()?;
                     special_use = read_create_params(r)?;
                 }
@@ -914,7 +1014,10 @@ impl<'a> CommandBody<'a> {
                 let pattern = ListMailbox::read(r)?;
                 C::Lsub { reference, pattern }
             }
-            b"NAMESPACE" => C::Namespace,
+            b"NAMESPACE" => {
+                *out = C::Namespace;
+                return Ok(());
+            }
             b"STATUS" => {
                 let mailbox = arg_mailbox(r)?;
                 r.sp()?;
@@ -923,28 +1026,39 @@ impl<'a> CommandBody<'a> {
             }
             b"APPEND" => {
                 let mailbox = arg_mailbox(r)?;
-                let mut messages = List::new();
                 r.sp()?;
-                messages.push(AppendMessage::read(r)?);
-                while r.peek() == Some(b' ') {
+                let mut messages = NonEmptyVec::one(AppendMessage::read(r)?);
+                while more(r) {
                     r.sp()?;
                     messages.push(AppendMessage::read(r)?);
                 }
-                C::Append {
-                    mailbox,
-                    messages: NonEmpty(messages),
-                }
+                C::Append { mailbox, messages }
             }
-            b"IDLE" => C::Idle,
-            b"CHECK" => C::Check,
-            b"CLOSE" => C::Close,
-            b"UNSELECT" => C::Unselect,
-            b"EXPUNGE" => C::Expunge,
+            b"IDLE" => {
+                *out = C::Idle;
+                return Ok(());
+            }
+            b"CHECK" => {
+                *out = C::Check;
+                return Ok(());
+            }
+            b"CLOSE" => {
+                *out = C::Close;
+                return Ok(());
+            }
+            b"UNSELECT" => {
+                *out = C::Unselect;
+                return Ok(());
+            }
+            b"EXPUNGE" => {
+                *out = C::Expunge;
+                return Ok(());
+            }
             b"ENABLE" => {
                 let mut caps = List::new();
                 r.sp()?;
                 caps.push(Atom::read(r)?);
-                while r.peek() == Some(b' ') {
+                while more(r) {
                     r.sp()?;
                     caps.push(Atom::read(r)?);
                 }
@@ -995,7 +1109,7 @@ impl<'a> CommandBody<'a> {
                         }
                     }
                     b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
-                        read_uid_able(r, name, true)?
+                        return read_uid_able(r, name, true, out);
                     }
                     _ => {
                         return Err(ParseError::new(
@@ -1007,11 +1121,12 @@ impl<'a> CommandBody<'a> {
                 }
             }
             b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
-                read_uid_able(r, name, false)?
+                return read_uid_able(r, name, false, out);
             }
             _ => return Err(ParseError::new(start, "command name", ErrorKind::Syntax)),
         };
-        Ok(body)
+        *out = body;
+        Ok(())
     }
 }
 
@@ -1020,10 +1135,15 @@ fn arg_mailbox<'a>(r: &mut Reader<'a>) -> PResult<Mailbox<'a>> {
     Mailbox::read(r)
 }
 
-/// The commands that have a UID form, after their name.
-fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<CommandBody<'a>> {
+/// The commands that have a UID form, after their name, read into `out`.
+fn read_uid_able<'a>(
+    r: &mut Reader<'a>,
+    name: &[u8],
+    uid: bool,
+    out: &mut CommandBody<'a>,
+) -> PResult<()> {
     use CommandBody as C;
-    Ok(match name {
+    *out = match name {
         b"SEARCH" => {
             let mut return_options = None;
             let mut charset = None;
@@ -1042,46 +1162,39 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
             } else {
                 r.reset(save);
             }
-            let criteria = search::read_keys(r)?;
-            C::Search {
+            *out = C::Search {
                 uid,
                 return_options,
                 charset,
-                criteria,
+                criteria: NonEmpty(List::new()),
+            };
+            if let C::Search { criteria, .. } = out {
+                search::read_keys_into(r, &mut criteria.0)?;
             }
+            return Ok(());
         }
         b"FETCH" => {
             r.sp()?;
             let sequence_set = SequenceSet::read(r)?;
             r.sp()?;
-            let items = FetchItems::read(r)?;
-            let mut changed_since = None;
-            let mut vanished = false;
-            if r.peek() == Some(b' ') {
-                r.sp()?;
-                r.expect(b'(', "\"(\"")?;
-                loop {
-                    if r.keyword("CHANGEDSINCE") {
-                        r.sp()?;
-                        changed_since = Some(ModSeq::read(r)?);
-                    } else if r.keyword("VANISHED") {
-                        vanished = true;
-                    } else {
-                        return Err(r.error("fetch-modifier"));
-                    }
-                    if r.eat(b')') {
-                        break;
-                    }
-                    r.sp()?;
-                }
-            }
-            C::Fetch {
+            *out = C::Fetch {
                 uid,
                 sequence_set,
+                items: FetchItems::Fast,
+                changed_since: None,
+                vanished: false,
+            };
+            if let C::Fetch {
                 items,
                 changed_since,
                 vanished,
+                ..
+            } = out
+            {
+                FetchItems::read_into(r, items)?;
+                read_fetch_modifiers(r, changed_since, vanished)?;
             }
+            return Ok(());
         }
         b"STORE" => {
             r.sp()?;
@@ -1115,7 +1228,7 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
             } else {
                 let mut flags = List::new();
                 flags.push(Flag::read(r)?);
-                while r.peek() == Some(b' ') {
+                while more(r) {
                     r.sp()?;
                     flags.push(Flag::read(r)?);
                 }
@@ -1172,7 +1285,36 @@ fn read_uid_able<'a>(r: &mut Reader<'a>, name: &[u8], uid: bool) -> PResult<Comm
                 search,
             }
         }
-    })
+    };
+    Ok(())
+}
+
+/// `fetch-modifiers` (RFC 4466, CONDSTORE and QRESYNC RFC 7162): `SP "(" fetch-modifier
+/// *(SP fetch-modifier) ")"`, when present.
+fn read_fetch_modifiers(
+    r: &mut Reader<'_>,
+    changed_since: &mut Option<ModSeq>,
+    vanished: &mut bool,
+) -> PResult<()> {
+    if !more(r) {
+        return Ok(());
+    }
+    r.sp()?;
+    r.expect(b'(', "\"(\"")?;
+    loop {
+        if r.keyword("CHANGEDSINCE") {
+            r.sp()?;
+            *changed_since = Some(ModSeq::read(r)?);
+        } else if r.keyword("VANISHED") {
+            *vanished = true;
+        } else {
+            return Err(r.error("fetch-modifier"));
+        }
+        if r.eat(b')') {
+            return Ok(());
+        }
+        r.sp()?;
+    }
 }
 
 /// `list` (RFC 3501, RFC 5258) after `LIST`.
@@ -1198,7 +1340,7 @@ fn read_list<'a>(r: &mut Reader<'a>) -> PResult<CommandBody<'a>> {
         patterns.push(ListMailbox::read(r)?);
     }
     let mut return_options = List::new();
-    if r.peek() == Some(b' ') {
+    if more(r) {
         r.sp()?;
         r.expect_keyword("RETURN", "\"RETURN\"")?;
         return_options = mailbox::read_return_options(r)?;

@@ -2,7 +2,7 @@
 //! 3.1.5, SEARCHRES RFC 5182), ESEARCH return options (RFC 4731, RFC 9051), and the SORT and
 //! THREAD criteria (RFC 5256, RFC 5957).
 
-use super::{ModSeqValzer, NonEmpty, read_name};
+use super::{ModSeqValzer, NonEmpty, more, read_name};
 use crate::core::{AString, Atom, Charset};
 use crate::datetime::Date;
 use crate::encode::{Encode, Writer};
@@ -42,8 +42,8 @@ pub enum SearchKey<'a> {
     Header(AString<'a>, AString<'a>),
     /// `KEYWORD flag-keyword`
     Keyword(Atom<'a>),
-    /// `LARGER number`
-    Larger(u32),
+    /// `LARGER number64` (`number` in RFC 3501)
+    Larger(u64),
     /// `NEW` (RFC 3501 only)
     New,
     /// `NOT search-key`
@@ -66,8 +66,8 @@ pub enum SearchKey<'a> {
     SentSince(Date),
     /// `SINCE date`
     Since(Date),
-    /// `SMALLER number`
-    Smaller(u32),
+    /// `SMALLER number64` (`number` in RFC 3501)
+    Smaller(u64),
     /// `SUBJECT astring`
     Subject(AString<'a>),
     /// `TEXT astring`
@@ -114,6 +114,16 @@ pub enum EntryType {
     Shared,
     /// `all`
     All,
+}
+
+impl SearchModSeq<'_> {
+    /// The value with its borrowed data copied.
+    pub fn into_static(self) -> SearchModSeq<'static> {
+        SearchModSeq {
+            entry: self.entry.map(|(f, t)| (f.into_static(), t)),
+            value: self.value,
+        }
+    }
 }
 
 impl<'a> std::ops::Not for SearchKey<'a> {
@@ -191,10 +201,7 @@ impl<'a> SearchKey<'a> {
             K::Unseen => K::Unseen,
             K::SequenceSet(s) => K::SequenceSet(s),
             K::And(ks) => K::And(Box::new(ks.map(SearchKey::into_static))),
-            K::ModSeq(m) => K::ModSeq(SearchModSeq {
-                entry: m.entry.map(|(f, t)| (f.into_static(), t)),
-                value: m.value,
-            }),
+            K::ModSeq(m) => K::ModSeq(m.into_static()),
         }
     }
 
@@ -243,7 +250,7 @@ impl<'a> SearchKey<'a> {
             }
             b"LARGER" => {
                 r.sp()?;
-                K::Larger(r.number()?)
+                K::Larger(read_size(r)?)
             }
             b"NEW" => K::New,
             b"NOT" => {
@@ -272,7 +279,7 @@ impl<'a> SearchKey<'a> {
             b"SINCE" => K::Since(arg_date(r)?),
             b"SMALLER" => {
                 r.sp()?;
-                K::Smaller(r.number()?)
+                K::Smaller(read_size(r)?)
             }
             b"SUBJECT" => K::Subject(arg_astring(r)?),
             b"TEXT" => K::Text(arg_astring(r)?),
@@ -295,6 +302,25 @@ impl<'a> SearchKey<'a> {
         };
         Ok(key)
     }
+}
+
+/// The size of LARGER and SMALLER: `number64` of RFC 9051 (`number` in RFC 3501). Any `u64`
+/// is read, so that every value of the type reads back; more digits are an
+/// [`ErrorKind::Number`] error.
+fn read_size(r: &mut Reader<'_>) -> PResult<u64> {
+    let start = r.pos();
+    let digits = r.take_while(|b| b.is_ascii_digit());
+    if digits.is_empty() {
+        return Err(r.error("number64"));
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or_else(|| ParseError::new(start, "number64", ErrorKind::Number))?;
+    }
+    Ok(v)
 }
 
 fn arg_astring<'a>(r: &mut Reader<'a>) -> PResult<AString<'a>> {
@@ -418,12 +444,12 @@ impl Encode for SearchKey<'_> {
             }
             K::Larger(n) => {
                 w.raw(b"LARGER ");
-                w.number(u64::from(*n));
+                w.number(*n);
                 return;
             }
             K::Smaller(n) => {
                 w.raw(b"SMALLER ");
-                w.number(u64::from(*n));
+                w.number(*n);
                 return;
             }
             K::Not(k) => {
@@ -494,13 +520,22 @@ pub(crate) fn encode_keys(keys: &[SearchKey<'_>], w: &mut Writer) {
 /// `1*(SP search-key)` after the command's last argument: at least one key, each after SP.
 pub(crate) fn read_keys<'a>(r: &mut Reader<'a>) -> PResult<NonEmpty<SearchKey<'a>>> {
     let mut keys = List::new();
+    read_keys_into(r, &mut keys)?;
+    Ok(NonEmpty(keys))
+}
+
+/// [`read_keys`] appending to `keys` (empty on entry).
+pub(crate) fn read_keys_into<'a>(
+    r: &mut Reader<'a>,
+    keys: &mut List<SearchKey<'a>>,
+) -> PResult<()> {
     r.sp()?;
     keys.push(SearchKey::read(r)?);
-    while r.peek() == Some(b' ') {
+    while more(r) {
         r.sp()?;
         keys.push(SearchKey::read(r)?);
     }
-    Ok(NonEmpty(keys))
+    Ok(())
 }
 
 /// `search-return-opt` (ESEARCH RFC 4731, SEARCHRES RFC 5182, RFC 9051).
