@@ -228,6 +228,11 @@ impl<'a> Code<'a> {
         let start = r.pos();
         let name = r.atom()?;
         let after_name = r.pos();
+        if r.peek() == Some(b']') {
+            if let Some(code) = simple_code(name) {
+                return Ok(code);
+            }
+        }
         if let Some(code) = Self::read_known(name, r)? {
             if r.peek() == Some(b']') {
                 return Ok(code);

@@ -16,7 +16,8 @@ use crate::response::{encode_list, sp_follows};
 use crate::sequence::SequenceSet;
 
 /// Untagged data: `mailbox-data`, `message-data`, `capability-data` and the data responses of
-/// the extensions (RFC 3501 / RFC 9051 sections 7.2 to 7.4, and the RFCs named per variant).
+/// the extensions (RFC 3501 sections 7.2 to 7.4, RFC 9051 sections 7.2 to 7.5, and the RFCs
+/// named per variant).
 /// Encoding writes the whole line, from `* ` to the CRLF.
 // FETCH keeps up to four items inline so that `* n FETCH (FLAGS (...) UID n)` parses without
 // a heap allocation; boxing it (or the enum) would cost one per message.
@@ -24,13 +25,14 @@ use crate::sequence::SequenceSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Data<'a> {
-    /// `* CAPABILITY ...` (section 7.2.2).
+    /// `* CAPABILITY ...` (RFC 3501 section 7.2.1, RFC 9051 section 7.2.2).
     Capability(List<Capability<'a>>),
-    /// `* LIST ...` (section 7.3.1; RFC 5258 extended data).
+    /// `* LIST ...` (RFC 3501 section 7.2.2, RFC 9051 section 7.3.1; RFC 5258 extended data).
     List(ListData<'a>),
     /// `* LSUB ...` (RFC 3501 section 7.2.3).
     Lsub(ListData<'a>),
-    /// `* STATUS mailbox (...)` (section 7.3.2; RFC 7162, RFC 8438, RFC 7889 items).
+    /// `* STATUS mailbox (...)` (RFC 3501 section 7.2.4, RFC 9051 section 7.3.3; RFC 7162,
+    /// RFC 8438, RFC 7889 items).
     Status {
         /// The mailbox.
         mailbox: Mailbox<'a>,
@@ -55,13 +57,13 @@ pub enum Data<'a> {
     },
     /// `* THREAD (...)(...)` (RFC 5256).
     Thread(Vec<Thread>),
-    /// `* FLAGS (...)` (section 7.3.5).
+    /// `* FLAGS (...)` (RFC 3501 section 7.2.6, RFC 9051 section 7.3.5).
     Flags(List<Flag<'a>>),
-    /// `* n EXISTS` (section 7.4.1).
+    /// `* n EXISTS` (RFC 3501 section 7.3.1, RFC 9051 section 7.4.1).
     Exists(u32),
     /// `* n RECENT` (RFC 3501 section 7.3.2).
     Recent(u32),
-    /// `* n EXPUNGE` (section 7.5.1).
+    /// `* n EXPUNGE` (RFC 3501 section 7.4.1, RFC 9051 section 7.5.1).
     Expunge(NonZeroU32),
     /// `* VANISHED [(EARLIER)] uids` (RFC 7162 section 3.2.10).
     Vanished {
@@ -70,18 +72,18 @@ pub enum Data<'a> {
         /// The UIDs of the expunged messages.
         uids: SequenceSet,
     },
-    /// `* n FETCH (...)` (section 7.5.2).
+    /// `* n FETCH (...)` (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
     Fetch {
         /// The message sequence number.
         seq: NonZeroU32,
         /// The data items.
         items: List<MessageDataItem<'a>>,
     },
-    /// `* NAMESPACE ...` (RFC 2342, RFC 9051 section 7.3.3).
+    /// `* NAMESPACE ...` (RFC 2342, RFC 9051 section 7.3.2).
     Namespace(Namespace<'a>),
     /// `* ID (...)` or `* ID NIL` (RFC 2971): field and value pairs.
     Id(Option<Vec<(IString<'a>, NString<'a>)>>),
-    /// `* ENABLED ...` (RFC 5161).
+    /// `* ENABLED ...` (RFC 5161, RFC 9051 section 7.2.1).
     Enabled(List<Capability<'a>>),
     /// `* QUOTA root (...)` (RFC 9208).
     Quota {
@@ -131,8 +133,8 @@ impl<'a> Data<'a> {
     }
 
     /// After `* ` when a digit follows: `n EXISTS`, `n RECENT`, `n EXPUNGE`, `n FETCH ...`,
-    /// or an unknown response.
-    pub(crate) fn read_numbered(r: &mut Reader<'a>) -> PResult<Data<'a>> {
+    /// or an unknown response, through the final CRLF.
+    pub(crate) fn read_numbered(r: &mut Reader<'a>) -> PResult<super::Response<'a>> {
         let start = r.pos();
         let n = r.number()?;
         r.sp()?;
@@ -144,24 +146,30 @@ impl<'a> Data<'a> {
             let seq = nz()?;
             r.sp()?;
             let items = crate::fetch::read_msg_att(r)?;
-            return Ok(Data::Fetch { seq, items });
+            // The end of the message is checked before the value is built: the item list is
+            // large, and each move of it is a copy.
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Fetch { seq, items }));
         }
         if r.keyword("EXISTS") {
-            return Ok(Data::Exists(n));
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Exists(n)));
         }
         if r.keyword("EXPUNGE") {
-            return Ok(Data::Expunge(nz()?));
+            let n = nz()?;
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Expunge(n)));
         }
         if r.keyword("RECENT") {
-            return Ok(Data::Recent(n));
+            r.crlf_end()?;
+            return Ok(super::Response::Data(Data::Recent(n)));
         }
         let name = r.atom()?;
         let name =
             Atom::new(name).map_err(|_| ParseError::new(name_at, "atom", ErrorKind::Syntax))?;
-        Ok(Data::Other {
-            name,
-            raw: Cow::Borrowed(read_raw_rest(r, start)?),
-        })
+        let raw = Cow::Borrowed(read_raw_rest(r, start)?);
+        r.crlf_end()?;
+        Ok(super::Response::Data(Data::Other { name, raw }))
     }
 
     /// After `* name` (the atom `name` began at `start`).
@@ -439,16 +447,48 @@ impl Encode for Data<'_> {
 }
 
 /// The rest of an unknown response: everything from `start` up to the final CRLF of the
-/// message (which may hold literals).
+/// message. A CRLF before the end must close a literal header (`{n}`, `{n+}`, `~{n}`), whose
+/// `n` octets are then skipped, as the framer cut the message.
 fn read_raw_rest<'a>(r: &mut Reader<'a>, start: usize) -> PResult<&'a [u8]> {
     let input = r.input();
-    let end = input.len().saturating_sub(2);
-    if !input.ends_with(b"\r\n") || end < r.pos() {
-        r.reset(input.len());
-        return Err(r.error_kind("CRLF", ErrorKind::Incomplete));
+    let mut pos = r.pos();
+    loop {
+        let rest = input.get(pos..).unwrap_or(&[]);
+        let Some(i) = memchr::memchr2(b'\r', b'\n', rest) else {
+            r.reset(input.len());
+            return Err(r.error_kind("CRLF", ErrorKind::Incomplete));
+        };
+        let at = pos + i;
+        if !rest.get(i..).is_some_and(|t| t.starts_with(b"\r\n")) {
+            return Err(ParseError::new(at, "CRLF", ErrorKind::Syntax));
+        }
+        if at + 2 == input.len() {
+            r.reset(at);
+            return Ok(input.get(start..at).unwrap_or(&[]));
+        }
+        let line = input.get(start..at).unwrap_or(&[]);
+        let n = literal_header_len(line)
+            .ok_or_else(|| ParseError::new(at, "end of message", ErrorKind::Syntax))?;
+        pos = (at + 2).saturating_add(n);
+        if pos > input.len() {
+            r.reset(input.len());
+            return Err(r.error_kind("literal data", ErrorKind::Incomplete));
+        }
     }
-    r.reset(end);
-    Ok(input.get(start..end).unwrap_or(&[]))
+}
+
+/// The length of the literal whose header (`{n}`, `{n+}`) ends `line`.
+fn literal_header_len(line: &[u8]) -> Option<usize> {
+    let inner = line.strip_suffix(b"}")?;
+    let inner = inner.strip_suffix(b"+").unwrap_or(inner);
+    let digits_at = inner.iter().rposition(|b| !b.is_ascii_digit())? + 1;
+    let (head, digits) = inner.split_at(digits_at);
+    if digits.is_empty() || !head.ends_with(b"{") {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |v, &d| {
+        v.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })
 }
 
 /// `*(SP capability)` after CAPABILITY.

@@ -68,29 +68,33 @@ impl<'a> Response<'a> {
     /// Parse one complete response, accepting the quirks that are switched on.
     pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Response<'a>, ParseError> {
         let mut r = Reader::new(input, quirks);
-        let resp = Self::read(&mut r)?;
-        r.crlf_end()?;
-        Ok(resp)
+        Self::read(&mut r)
     }
 
-    /// `response-data / response-done / continue-req`, without the final CRLF.
+    /// `(response-data / response-done / continue-req)` through the final CRLF, after which
+    /// nothing may remain. Each branch checks the end before it builds its value: a FETCH
+    /// response is large, and each move of it is a copy.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Response<'a>> {
         match r.peek() {
             Some(b'+') => {
                 r.next_byte();
-                Continuation::read_after_plus(r).map(Response::Continuation)
+                let c = Continuation::read_after_plus(r)?;
+                r.crlf_end()?;
+                Ok(Response::Continuation(c))
             }
             Some(b'*') => {
                 r.next_byte();
                 r.sp()?;
                 if r.peek().is_some_and(|b| b.is_ascii_digit()) {
-                    return Data::read_numbered(r).map(Response::Data);
+                    return Data::read_numbered(r);
                 }
                 let start = r.pos();
                 let name = r.atom()?;
                 match StatusKind::from_name(name) {
                     Some(kind) => {
-                        let (code, text) = read_status_rest(r)?;
+                        let mut code = None;
+                        let text = read_status_rest(r, &mut code)?;
+                        r.crlf_end()?;
                         Ok(Response::Status(StatusResponse {
                             tag: None,
                             kind,
@@ -98,7 +102,11 @@ impl<'a> Response<'a> {
                             text,
                         }))
                     }
-                    None => Data::read_named(r, start, name).map(Response::Data),
+                    None => {
+                        let d = Data::read_named(r, start, name)?;
+                        r.crlf_end()?;
+                        Ok(Response::Data(d))
+                    }
                 }
             }
             Some(_) => {
@@ -109,7 +117,9 @@ impl<'a> Response<'a> {
                     Some(k @ (StatusKind::Ok | StatusKind::No | StatusKind::Bad)) => k,
                     _ => return Err(ParseError::new(at, "OK, NO or BAD", ErrorKind::Syntax)),
                 };
-                let (code, text) = read_status_rest(r)?;
+                let mut code = None;
+                let text = read_status_rest(r, &mut code)?;
+                r.crlf_end()?;
                 Ok(Response::Status(StatusResponse {
                     tag: Some(tag),
                     kind,
@@ -349,7 +359,8 @@ impl<'a> Greeting<'a> {
         } else {
             return Err(r.error("OK, PREAUTH or BYE"));
         };
-        let (code, text) = read_status_rest(r)?;
+        let mut code = None;
+        let text = read_status_rest(r, &mut code)?;
         Ok(Greeting { kind, code, text })
     }
 
@@ -390,9 +401,9 @@ impl Encode for Greeting<'_> {
     }
 }
 
-/// A continuation request: `continue-req = "+" SP (resp-text / base64) CRLF` (RFC 3501 /
-/// RFC 9051 section 7.5). The server asks for the rest of a command (after a synchronising
-/// literal's header, or during IDLE) or sends an AUTHENTICATE challenge.
+/// A continuation request: `continue-req = "+" SP (resp-text / base64) CRLF` (RFC 3501
+/// section 7.5, RFC 9051 section 7.6). The server asks for the rest of a command (after a
+/// synchronising literal's header, or during IDLE) or sends an AUTHENTICATE challenge.
 ///
 /// A line that is valid base64 (the empty line included) reads as [`Continuation::Base64`];
 /// anything else as [`Continuation::Text`].
@@ -472,7 +483,8 @@ impl<'a> Continuation<'a> {
             return Ok(Continuation::Base64(Cow::Owned(data)));
         }
         r.reset(start);
-        let (code, text) = read_resp_text(r)?;
+        let mut code = None;
+        let text = read_resp_text(r, &mut code)?;
         Ok(Continuation::Text(ContinuationText { code, text }))
     }
 
@@ -515,31 +527,41 @@ fn check_resp_text(
 }
 
 /// What follows a status keyword: `SP resp-text`, or nothing under
-/// [`Quirks::missing_text`].
-fn read_status_rest<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<Text<'a>>)> {
+/// [`Quirks::missing_text`]. The code goes into `code` (a response code is large: it is
+/// written once, where the caller keeps it, rather than returned through each level).
+fn read_status_rest<'a>(
+    r: &mut Reader<'a>,
+    code: &mut Option<Code<'a>>,
+) -> PResult<Option<Text<'a>>> {
     if r.eat(b' ') {
-        return read_resp_text(r);
+        return read_resp_text(r, code);
     }
     if r.quirks.missing_text && r.peek() == Some(b'\r') {
-        return Ok((None, None));
+        return Ok(None);
     }
     Err(r.error("SP"))
 }
 
 /// `resp-text = ["[" resp-text-code "]" SP] [text]` (RFC 9051; RFC 3501 requires the text).
 /// A `[` that does not start a well-formed code is part of the text. With
-/// [`Quirks::missing_text`], the `SP` after the code may be missing too.
-fn read_resp_text<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<Text<'a>>)> {
+/// [`Quirks::missing_text`], the `SP` after the code may be missing too. The code goes into
+/// `code`.
+fn read_resp_text<'a>(
+    r: &mut Reader<'a>,
+    code: &mut Option<Code<'a>>,
+) -> PResult<Option<Text<'a>>> {
     if r.peek() == Some(b'[') {
         let save = r.pos();
         r.next_byte();
         match Code::read(r) {
-            Ok(code) if r.eat(b']') => {
+            Ok(c) if r.eat(b']') => {
                 if r.eat(b' ') {
-                    return Ok((Some(code), read_text(r)?));
+                    *code = Some(c);
+                    return read_text(r);
                 }
                 if r.quirks.missing_text && r.peek() == Some(b'\r') {
-                    return Ok((Some(code), None));
+                    *code = Some(c);
+                    return Ok(None);
                 }
             }
             Err(e) if e.kind() == ErrorKind::TooDeep => return Err(e),
@@ -547,7 +569,7 @@ fn read_resp_text<'a>(r: &mut Reader<'a>) -> PResult<(Option<Code<'a>>, Option<T
         }
         r.reset(save);
     }
-    Ok((None, read_text(r)?))
+    read_text(r)
 }
 
 /// `[text]`: everything up to the CRLF (UTF-8; no NUL), `None` when there is nothing.
