@@ -24,7 +24,10 @@
 
 use std::path::{Path, PathBuf};
 
+use imap_proto::Encode;
+use imap_proto::command::{AuthenticateData, Command, IdleDone};
 use imap_proto::framer::{Framed, Framer, FramerConfig, tag_of};
+use imap_proto::response::{Greeting, Response};
 
 /// What a message is, from the prefix of its first line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +206,117 @@ fn every_transcript_frames() {
     assert!(total > 600, "{total} messages");
 }
 
+/// `bytes` through a framer of `side` that accepts every literal: exactly one message.
+fn one_message(bytes: &[u8], server: bool) -> &[u8] {
+    let mut framer = if server {
+        Framer::server(FramerConfig::default())
+    } else {
+        Framer::client(FramerConfig::default())
+    };
+    let mut input = bytes;
+    loop {
+        match framer.next_frame(&mut input) {
+            Some(Framed::Message(m)) => {
+                assert!(input.is_empty(), "an encoding is one message");
+                return m;
+            }
+            Some(Framed::Literal(_)) => framer.accept_literal(),
+            other => panic!("an encoding does not frame: {other:?}"),
+        }
+    }
+}
+
+fn same<T: PartialEq + std::fmt::Debug>(value: &T, again: &T) -> Result<(), String> {
+    if value == again {
+        Ok(())
+    } else {
+        Err(format!("{value:?} became {again:?}"))
+    }
+}
+
+/// Parse `m` as its kind says, encode it, check the encoding frames as one message, parse
+/// it again, and compare; `Err` says why not.
+fn round_trip(m: &Message) -> Result<(), String> {
+    let bytes = &m.bytes[..];
+    match m.kind {
+        Kind::Command => {
+            let value = Command::parse(bytes).map_err(|e| format!("{e:?}"))?;
+            let encoded = value.to_bytes();
+            let again = Command::parse(one_message(&encoded, true))
+                .map_err(|e| format!("re-parse of {:?}: {e:?}", String::from_utf8_lossy(&encoded)))?
+                .into_static();
+            same(&value.into_static(), &again)
+        }
+        Kind::BadCommand => match Command::parse(bytes) {
+            Ok(value) => Err(format!("accepted: {value:?}")),
+            Err(e) if e.error.offset() > bytes.len() => {
+                Err(format!("offset out of the message: {e:?}"))
+            }
+            // A server answers `tag BAD` when the tag is readable.
+            Err(e) => same(&tag_of(bytes), &e.tag.as_ref().map(|t| t.as_str())),
+        },
+        Kind::Response => {
+            let value = Response::parse(bytes).map_err(|e| format!("{e:?}"))?;
+            let encoded = value.to_bytes();
+            let again = Response::parse(one_message(&encoded, false))
+                .map_err(|e| format!("re-parse of {:?}: {e:?}", String::from_utf8_lossy(&encoded)))?
+                .into_static();
+            same(&value.into_static(), &again)
+        }
+        Kind::Greeting => {
+            let value = Greeting::parse(bytes).map_err(|e| format!("{e:?}"))?;
+            let encoded = value.to_bytes();
+            let again = Greeting::parse(one_message(&encoded, false))
+                .map_err(|e| format!("re-parse of {:?}: {e:?}", String::from_utf8_lossy(&encoded)))?
+                .into_static();
+            same(&value.into_static(), &again)
+        }
+        Kind::Authenticate => {
+            let value = AuthenticateData::parse(bytes).map_err(|e| format!("{e:?}"))?;
+            let encoded = value.to_bytes();
+            let again = AuthenticateData::parse(&encoded).map_err(|e| format!("{e:?}"))?;
+            same(&value, &again)
+        }
+        Kind::Done => {
+            let value = IdleDone::parse(bytes).map_err(|e| format!("{e:?}"))?;
+            let encoded = value.to_bytes();
+            let again = IdleDone::parse(&encoded).map_err(|e| format!("{e:?}"))?;
+            same(&value, &again)
+        }
+    }
+}
+
+#[test]
+fn every_message_parses_encodes_and_parses_back() {
+    let mut failures = Vec::new();
+    let mut counts = [0usize; 6];
+    for path in transcripts() {
+        let t = load(&path);
+        for m in frame_both(&t) {
+            counts[m.kind as usize] += 1;
+            if let Err(why) = round_trip(&m) {
+                failures.push(format!(
+                    "{}:{} {:?} {:?}: {why}",
+                    path.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
+                    m.line,
+                    m.kind,
+                    String::from_utf8_lossy(&m.bytes),
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Greetings, responses, commands, refused commands, AUTHENTICATE lines, DONE: all seen.
+    assert!(counts.iter().all(|&n| n > 0), "{counts:?}");
+}
+
 #[test]
 fn rfc_literals_frame_with_their_data() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
@@ -226,4 +340,57 @@ fn rfc_literals_frame_with_their_data() {
         login.bytes,
         b"A001 LOGIN {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n"
     );
+}
+
+// Findings of the fuzz targets, kept as tests.
+
+/// `imap_command` found a LIST pattern in a quoted string holding UTF-8 and control
+/// characters: it parses (quoted strings accept UTF-8), and encodes back to itself only when
+/// quoted strings may hold UTF-8; otherwise the encoder sends the same octets as a literal.
+#[test]
+fn fuzz_a_quoted_utf8_pattern_round_trips_when_utf8_is_allowed() {
+    let message: &[u8] = b"A02 LIST (SUBSCRIBED) \"\" \"\x16\x16\x16\x16\x16\x16\x16\x16INCE 1-Feb-1A93 NOT FROM \xd9\xacmithLATE\x16\x16\x12\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16\x16*\"\r\n";
+    let command = Command::parse(message).expect("parses");
+    let mut options = imap_proto::EncodeOptions::default();
+    options.utf8 = true;
+    let mut w = imap_proto::Writer::new(options);
+    command.encode(&mut w);
+    let utf8 = w.finish().into_bytes();
+    assert!(utf8.starts_with(b"A02 LIST (SUBSCRIBED) \"\" \"\x16"));
+    assert_eq!(
+        Command::parse(&utf8).expect("re-parses").into_static(),
+        command.clone().into_static()
+    );
+    let ascii = command.to_bytes();
+    assert!(ascii.starts_with(b"A02 LIST (SUBSCRIBED) \"\" {67}\r\n\x16"));
+    let again = Command::parse(&ascii).expect("re-parses").into_static();
+    assert_ne!(again, command.into_static());
+}
+
+/// `imap_response` found two lines handed to `Response::parse` as one message. A client never
+/// does that: its framer splits them, and each parses and round-trips on its own.
+#[test]
+fn fuzz_two_lines_are_two_responses() {
+    let bytes: &[u8] = b"* NAM}\r\nACE (2 \" \"/\")) NIL NIL\r\n";
+    let mut framer = Framer::client(FramerConfig::default());
+    let mut input = bytes;
+    let mut messages = Vec::new();
+    while let Some(framed) = framer.next_frame(&mut input) {
+        let Framed::Message(m) = framed else {
+            panic!("{framed:?}")
+        };
+        messages.push(m);
+    }
+    assert_eq!(
+        messages,
+        [&b"* NAM}\r\n"[..], b"ACE (2 \" \"/\")) NIL NIL\r\n"]
+    );
+    let unknown = Response::parse(messages[0]).expect("unknown untagged data is kept");
+    assert_eq!(
+        Response::parse(&unknown.to_bytes())
+            .expect("re-parses")
+            .into_static(),
+        unknown.into_static()
+    );
+    assert!(Response::parse(messages[1]).is_err());
 }
