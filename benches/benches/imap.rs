@@ -325,6 +325,7 @@ fn report_allocations() {
     const N: usize = 1000;
     let stream = flags_stream();
     let server = rfc3501_server();
+    // The peer has no parser for the input: printed as `-`.
     let na = f64::NAN;
     let rows: [(&str, f64, f64, f64); 7] = [
         (
@@ -374,7 +375,14 @@ fn report_allocations() {
         "allocations per message (sansmail imap-proto / imap-codec 2.0.0-alpha.10 / imap-proto 0.17):"
     );
     for (name, a, b, c) in rows {
-        println!("  {name:<34} {a:>6.2} / {b:>6.2} / {c:>6.2}");
+        let show = |x: f64| {
+            if x.is_nan() {
+                "     -".to_string()
+            } else {
+                format!("{x:>6.2}")
+            }
+        };
+        println!("  {name:<34} {} / {} / {}", show(a), show(b), show(c));
     }
 }
 
