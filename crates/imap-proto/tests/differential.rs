@@ -124,6 +124,147 @@ fn bytes(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+fn part(p: &imap_proto::fetch::Part) -> String {
+    p.numbers()
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn t_part(p: &t::fetch::Part) -> String {
+    p.0.as_ref()
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn with_part(p: Option<String>, what: &str) -> String {
+    match p {
+        Some(p) => format!("{p}.{what}"),
+        None => what.to_string(),
+    }
+}
+
+fn section(s: &imap_proto::fetch::Section) -> String {
+    use imap_proto::fetch::Section as S;
+    let names = |l: &[imap_proto::core::AString]| {
+        l.iter()
+            .map(|a| bytes(a.data()).to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match s {
+        S::Part(p) => part(p),
+        S::Header(p) => with_part(p.as_ref().map(part), "HEADER"),
+        S::HeaderFields(p, l) => with_part(
+            p.as_ref().map(part),
+            &format!("HEADER.FIELDS ({})", names(l)),
+        ),
+        S::HeaderFieldsNot(p, l) => with_part(
+            p.as_ref().map(part),
+            &format!("HEADER.FIELDS.NOT ({})", names(l)),
+        ),
+        S::Text(p) => with_part(p.as_ref().map(part), "TEXT"),
+        S::Mime(p) => format!("{}.MIME", part(p)),
+        other => format!("{other:?}"),
+    }
+}
+
+fn t_section(s: &t::fetch::Section) -> String {
+    use t::fetch::Section as S;
+    let names = |l: &[t::core::AString]| {
+        l.iter()
+            .map(|a| bytes(a.as_ref()).to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match s {
+        S::Part(p) => t_part(p),
+        S::Header(p) => with_part(p.as_ref().map(t_part), "HEADER"),
+        S::HeaderFields(p, l) => with_part(
+            p.as_ref().map(t_part),
+            &format!("HEADER.FIELDS ({})", names(l.as_ref())),
+        ),
+        S::HeaderFieldsNot(p, l) => with_part(
+            p.as_ref().map(t_part),
+            &format!("HEADER.FIELDS.NOT ({})", names(l.as_ref())),
+        ),
+        S::Text(p) => with_part(p.as_ref().map(t_part), "TEXT"),
+        S::Mime(p) => format!("{}.MIME", t_part(p)),
+    }
+}
+
+fn fetch_items(items: &imap_proto::command::FetchItems) -> Vec<String> {
+    use imap_proto::command::{FetchAttribute as A, FetchItems as I};
+    match items {
+        I::All => vec!["ALL".into()],
+        I::Fast => vec!["FAST".into()],
+        I::Full => vec!["FULL".into()],
+        I::Attributes(list) => list
+            .iter()
+            .map(|a| match a {
+                A::Envelope => "ENVELOPE".into(),
+                A::Flags => "FLAGS".into(),
+                A::InternalDate => "INTERNALDATE".into(),
+                A::Rfc822 => "RFC822".into(),
+                A::Rfc822Header => "RFC822.HEADER".into(),
+                A::Rfc822Size => "RFC822.SIZE".into(),
+                A::Rfc822Text => "RFC822.TEXT".into(),
+                A::Body => "BODY".into(),
+                A::BodyStructure => "BODYSTRUCTURE".into(),
+                A::Uid => "UID".into(),
+                A::BodySection {
+                    peek,
+                    section: s,
+                    partial,
+                } => format!(
+                    "BODY peek={peek} [{}] {:?}",
+                    s.as_ref().map(section).unwrap_or_default(),
+                    partial.map(|p| (p.start, p.length))
+                ),
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        other => vec![format!("{other:?}")],
+    }
+}
+
+fn t_fetch_items(items: &t::fetch::MacroOrMessageDataItemNames) -> Vec<String> {
+    use t::fetch::{Macro as M, MacroOrMessageDataItemNames as I, MessageDataItemName as A};
+    match items {
+        I::Macro(M::All) => vec!["ALL".into()],
+        I::Macro(M::Fast) => vec!["FAST".into()],
+        I::Macro(M::Full) => vec!["FULL".into()],
+        I::Macro(other) => vec![format!("{other:?}")],
+        I::MessageDataItemNames(list) => list
+            .iter()
+            .map(|a| match a {
+                A::Envelope => "ENVELOPE".into(),
+                A::Flags => "FLAGS".into(),
+                A::InternalDate => "INTERNALDATE".into(),
+                A::Rfc822 => "RFC822".into(),
+                A::Rfc822Header => "RFC822.HEADER".into(),
+                A::Rfc822Size => "RFC822.SIZE".into(),
+                A::Rfc822Text => "RFC822.TEXT".into(),
+                A::Body => "BODY".into(),
+                A::BodyStructure => "BODYSTRUCTURE".into(),
+                A::Uid => "UID".into(),
+                A::BodyExt {
+                    peek,
+                    section: s,
+                    partial,
+                } => format!(
+                    "BODY peek={peek} [{}] {partial:?}",
+                    s.as_ref().map(t_section).unwrap_or_default()
+                ),
+                other => format!("{other:?}"),
+            })
+            .collect(),
+    }
+}
+
 /// The facts of one of our commands. Variants beyond the ones mapped give their name only.
 fn command_facts(c: &Command) -> Vec<String> {
     let mut f = vec![format!("tag {}", c.tag.as_str())];
@@ -153,8 +294,12 @@ fn command_facts(c: &Command) -> Vec<String> {
         CommandBody::Fetch {
             uid,
             sequence_set: s,
+            items,
             ..
-        } => f.extend([format!("FETCH uid={uid}"), sequence_set(s)]),
+        } => {
+            f.extend([format!("FETCH uid={uid}"), sequence_set(s)]);
+            f.extend(fetch_items(items));
+        }
         CommandBody::Store {
             uid,
             sequence_set: s,
@@ -212,8 +357,14 @@ fn t_command_facts(c: &t::command::Command) -> Vec<String> {
         B::Unsubscribe { mailbox: m } => f.extend(["UNSUBSCRIBE".into(), t_mailbox(m)]),
         B::Rename { from, to } => f.extend(["RENAME".into(), t_mailbox(from), t_mailbox(to)]),
         B::Fetch {
-            uid, sequence_set, ..
-        } => f.extend([format!("FETCH uid={uid}"), t_sequence_set(sequence_set)]),
+            uid,
+            sequence_set,
+            macro_or_item_names,
+            ..
+        } => {
+            f.extend([format!("FETCH uid={uid}"), t_sequence_set(sequence_set)]);
+            f.extend(t_fetch_items(macro_or_item_names));
+        }
         B::Store {
             uid,
             sequence_set,
