@@ -265,6 +265,135 @@ fn t_fetch_items(items: &t::fetch::MacroOrMessageDataItemNames) -> Vec<String> {
     }
 }
 
+fn date(d: &imap_proto::datetime::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
+/// imap-codec's dates (a wrapper of chrono's `NaiveDate`, whose `Debug` is `YYYY-MM-DD`), as
+/// [`date`] writes ours.
+fn t_date(d: &impl std::fmt::Debug) -> String {
+    format!("{d:?}")
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '-')
+        .collect()
+}
+
+fn charset_name(c: &imap_proto::core::Charset) -> String {
+    match c {
+        imap_proto::core::Charset::Atom(a) => a.as_str().to_string(),
+        imap_proto::core::Charset::Quoted(q) => bytes(q.data()),
+    }
+}
+
+fn t_charset_name(c: &t::core::Charset) -> String {
+    match c {
+        t::core::Charset::Atom(a) => a.inner().to_string(),
+        t::core::Charset::Quoted(q) => q.inner().to_string(),
+    }
+}
+
+/// A SEARCH key as a canonical string.
+fn search_key(k: &imap_proto::command::SearchKey) -> String {
+    use imap_proto::command::SearchKey as K;
+    let a = |s: &imap_proto::core::AString| bytes(s.data());
+    match k {
+        K::All => "ALL".into(),
+        K::Answered => "ANSWERED".into(),
+        K::Bcc(s) => format!("BCC {}", a(s)),
+        K::Before(d) => format!("BEFORE {}", date(d)),
+        K::Body(s) => format!("BODY {}", a(s)),
+        K::Cc(s) => format!("CC {}", a(s)),
+        K::Deleted => "DELETED".into(),
+        K::Draft => "DRAFT".into(),
+        K::Flagged => "FLAGGED".into(),
+        K::From(s) => format!("FROM {}", a(s)),
+        K::Header(h, v) => format!("HEADER {} {}", a(h), a(v)),
+        K::Keyword(w) => format!("KEYWORD {}", w.as_str()),
+        K::Larger(n) => format!("LARGER {n}"),
+        K::New => "NEW".into(),
+        K::Not(k) => format!("NOT {}", search_key(k)),
+        K::Old => "OLD".into(),
+        K::On(d) => format!("ON {}", date(d)),
+        K::Or(pair) => format!("OR {} {}", search_key(&pair.0), search_key(&pair.1)),
+        K::Recent => "RECENT".into(),
+        K::Seen => "SEEN".into(),
+        K::SentBefore(d) => format!("SENTBEFORE {}", date(d)),
+        K::SentOn(d) => format!("SENTON {}", date(d)),
+        K::SentSince(d) => format!("SENTSINCE {}", date(d)),
+        K::Since(d) => format!("SINCE {}", date(d)),
+        K::Smaller(n) => format!("SMALLER {n}"),
+        K::Subject(s) => format!("SUBJECT {}", a(s)),
+        K::Text(s) => format!("TEXT {}", a(s)),
+        K::To(s) => format!("TO {}", a(s)),
+        K::Uid(set) => format!("UID {}", sequence_set(set)),
+        K::Unanswered => "UNANSWERED".into(),
+        K::Undeleted => "UNDELETED".into(),
+        K::Undraft => "UNDRAFT".into(),
+        K::Unflagged => "UNFLAGGED".into(),
+        K::Unkeyword(w) => format!("UNKEYWORD {}", w.as_str()),
+        K::Unseen => "UNSEEN".into(),
+        K::SequenceSet(set) => sequence_set(set),
+        K::And(keys) => format!(
+            "({})",
+            keys.iter().map(search_key).collect::<Vec<_>>().join(" ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// imap-codec's SEARCH key as [`search_key`] writes ours.
+fn t_search_key(k: &t::search::SearchKey) -> String {
+    use t::search::SearchKey as K;
+    let a = |s: &t::core::AString| bytes(s.as_ref());
+    match k {
+        K::All => "ALL".into(),
+        K::Answered => "ANSWERED".into(),
+        K::Bcc(s) => format!("BCC {}", a(s)),
+        K::Before(x) => format!("BEFORE {}", t_date(x)),
+        K::Body(s) => format!("BODY {}", a(s)),
+        K::Cc(s) => format!("CC {}", a(s)),
+        K::Deleted => "DELETED".into(),
+        K::Draft => "DRAFT".into(),
+        K::Flagged => "FLAGGED".into(),
+        K::From(s) => format!("FROM {}", a(s)),
+        K::Header(h, v) => format!("HEADER {} {}", a(h), a(v)),
+        K::Keyword(w) => format!("KEYWORD {}", w.inner()),
+        K::Larger(n) => format!("LARGER {n}"),
+        K::New => "NEW".into(),
+        K::Not(k) => format!("NOT {}", t_search_key(k)),
+        K::Old => "OLD".into(),
+        K::On(x) => format!("ON {}", t_date(x)),
+        K::Or(x, y) => format!("OR {} {}", t_search_key(x), t_search_key(y)),
+        K::Recent => "RECENT".into(),
+        K::Seen => "SEEN".into(),
+        K::SentBefore(x) => format!("SENTBEFORE {}", t_date(x)),
+        K::SentOn(x) => format!("SENTON {}", t_date(x)),
+        K::SentSince(x) => format!("SENTSINCE {}", t_date(x)),
+        K::Since(x) => format!("SINCE {}", t_date(x)),
+        K::Smaller(n) => format!("SMALLER {n}"),
+        K::Subject(s) => format!("SUBJECT {}", a(s)),
+        K::Text(s) => format!("TEXT {}", a(s)),
+        K::To(s) => format!("TO {}", a(s)),
+        K::Uid(set) => format!("UID {}", t_sequence_set(set)),
+        K::Unanswered => "UNANSWERED".into(),
+        K::Undeleted => "UNDELETED".into(),
+        K::Undraft => "UNDRAFT".into(),
+        K::Unflagged => "UNFLAGGED".into(),
+        K::Unkeyword(w) => format!("UNKEYWORD {}", w.inner()),
+        K::Unseen => "UNSEEN".into(),
+        K::SequenceSet(set) => t_sequence_set(set),
+        K::And(keys) => format!(
+            "({})",
+            keys.as_ref()
+                .iter()
+                .map(t_search_key)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
 /// The facts of one of our commands. Variants beyond the ones mapped give their name only.
 fn command_facts(c: &Command) -> Vec<String> {
     let mut f = vec![format!("tag {}", c.tag.as_str())];
@@ -320,8 +449,15 @@ fn command_facts(c: &Command) -> Vec<String> {
             sequence_set: s,
             mailbox: m,
         } => f.extend([format!("MOVE uid={uid}"), sequence_set(s), mailbox(m)]),
-        CommandBody::Search { uid, criteria, .. } => {
-            f.push(format!("SEARCH uid={uid} keys={}", criteria.len()))
+        CommandBody::Search {
+            uid,
+            charset,
+            criteria,
+            ..
+        } => {
+            f.push(format!("SEARCH uid={uid} keys={}", criteria.len()));
+            f.push(format!("charset {:?}", charset.as_ref().map(charset_name)));
+            f.extend(criteria.iter().map(search_key));
         }
         CommandBody::Append { mailbox: m, .. } => f.extend(["APPEND".into(), mailbox(m)]),
         other => f.push(format!("{:?}", std::mem::discriminant(other))),
@@ -397,8 +533,17 @@ fn t_command_facts(c: &t::command::Command) -> Vec<String> {
             t_sequence_set(sequence_set),
             t_mailbox(m),
         ]),
-        B::Search { uid, criteria, .. } => {
-            f.push(format!("SEARCH uid={uid} keys={}", criteria.as_ref().len()))
+        B::Search {
+            uid,
+            charset,
+            criteria,
+        } => {
+            f.push(format!("SEARCH uid={uid} keys={}", criteria.as_ref().len()));
+            f.push(format!(
+                "charset {:?}",
+                charset.as_ref().map(t_charset_name)
+            ));
+            f.extend(criteria.as_ref().iter().map(t_search_key));
         }
         B::Append { mailbox: m, .. } => f.extend(["APPEND".into(), t_mailbox(m)]),
         other => f.push(format!("other {}", other.name())),
@@ -1007,7 +1152,7 @@ fn flags(min: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(flag_arg(), min..5).prop_map(|v| format!("({})", v.join(" ")))
 }
 
-fn date() -> impl Strategy<Value = String> {
+fn gen_date() -> impl Strategy<Value = String> {
     (1..=28u32, 0..12usize, 1990..2030u32).prop_map(|(d, m, y)| {
         let months = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -1016,7 +1161,7 @@ fn date() -> impl Strategy<Value = String> {
     })
 }
 
-fn search_key() -> impl Strategy<Value = String> {
+fn gen_search_key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop_oneof![
             Just("ALL"),
@@ -1036,9 +1181,9 @@ fn search_key() -> impl Strategy<Value = String> {
         astring().prop_map(|s| format!("SUBJECT {s}")),
         astring().prop_map(|s| format!("TEXT {s}")),
         (astring(), astring()).prop_map(|(a, b)| format!("HEADER {a} {b}")),
-        date().prop_map(|d| format!("SINCE {d}")),
-        date().prop_map(|d| format!("BEFORE {d}")),
-        date().prop_map(|d| format!("SENTON {d}")),
+        gen_date().prop_map(|d| format!("SINCE {d}")),
+        gen_date().prop_map(|d| format!("BEFORE {d}")),
+        gen_date().prop_map(|d| format!("SENTON {d}")),
         number().prop_map(|n| format!("LARGER {n}")),
         number().prop_map(|n| format!("SMALLER {n}")),
         seq_set(),
@@ -1147,7 +1292,7 @@ fn command() -> impl Strategy<Value = Vec<u8>> {
                 Just("CHARSET UTF-8 ".to_string()),
                 Just("CHARSET \"US-ASCII\" ".to_string())
             ],
-            proptest::collection::vec(search_key(), 1..4)
+            proptest::collection::vec(gen_search_key(), 1..4)
         )
             .prop_map(|(u, c, k)| format!("{u}SEARCH {c}{}", k.join(" "))),
     ];
