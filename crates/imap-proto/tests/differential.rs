@@ -601,6 +601,67 @@ fn t_code(c: &t::response::Code) -> String {
     }
 }
 
+/// An ENVELOPE, every field, as a string (ours).
+fn envelope(e: &imap_proto::fetch::Envelope) -> String {
+    let n = |s: &imap_proto::core::NString| s.data().map(bytes);
+    let list = |l: &[imap_proto::fetch::Address]| {
+        l.iter()
+            .map(|a| {
+                format!(
+                    "({:?} {:?} {:?} {:?})",
+                    n(&a.name),
+                    n(&a.adl),
+                    n(&a.mailbox),
+                    n(&a.host)
+                )
+            })
+            .collect::<String>()
+    };
+    format!(
+        "ENVELOPE {:?} {:?} {} {} {} {} {} {} {:?} {:?}",
+        n(&e.date),
+        n(&e.subject),
+        list(&e.from),
+        list(&e.sender),
+        list(&e.reply_to),
+        list(&e.to),
+        list(&e.cc),
+        list(&e.bcc),
+        n(&e.in_reply_to),
+        n(&e.message_id)
+    )
+}
+
+/// imap-codec's ENVELOPE as [`envelope`] writes ours.
+fn t_envelope(e: &t::envelope::Envelope) -> String {
+    let list = |l: &[t::envelope::Address]| {
+        l.iter()
+            .map(|a| {
+                format!(
+                    "({:?} {:?} {:?} {:?})",
+                    t_nstring(&a.name),
+                    t_nstring(&a.adl),
+                    t_nstring(&a.mailbox),
+                    t_nstring(&a.host)
+                )
+            })
+            .collect::<String>()
+    };
+    format!(
+        "ENVELOPE {:?} {:?} {} {} {} {} {} {} {:?} {:?}",
+        t_nstring(&e.date),
+        t_nstring(&e.subject),
+        list(&e.from),
+        list(&e.sender),
+        list(&e.reply_to),
+        list(&e.to),
+        list(&e.cc),
+        list(&e.bcc),
+        t_nstring(&e.in_reply_to),
+        t_nstring(&e.message_id)
+    )
+}
+
 fn item(i: &MessageDataItem) -> String {
     match i {
         MessageDataItem::Flags(l) => format!(
@@ -615,11 +676,7 @@ fn item(i: &MessageDataItem) -> String {
         MessageDataItem::BodySection { origin, data, .. } => {
             format!("BODY[] {origin:?} {:?}", data.data().map(bytes))
         }
-        MessageDataItem::Envelope(e) => format!(
-            "ENVELOPE {:?} {:?}",
-            e.subject.data().map(bytes),
-            e.message_id.data().map(bytes)
-        ),
+        MessageDataItem::Envelope(e) => envelope(e),
         MessageDataItem::InternalDate(_) => "INTERNALDATE".into(),
         MessageDataItem::Body(_) => "BODY".into(),
         MessageDataItem::BodyStructure(_) => "BODYSTRUCTURE".into(),
@@ -644,11 +701,7 @@ fn t_item(i: &t::fetch::MessageDataItem) -> String {
         I::Rfc822Header(s) => format!("RFC822.HEADER {:?}", t_nstring(s)),
         I::Rfc822Text(s) => format!("RFC822.TEXT {:?}", t_nstring(s)),
         I::BodyExt { origin, data, .. } => format!("BODY[] {origin:?} {:?}", t_nstring(data)),
-        I::Envelope(e) => format!(
-            "ENVELOPE {:?} {:?}",
-            t_nstring(&e.subject),
-            t_nstring(&e.message_id)
-        ),
+        I::Envelope(e) => t_envelope(e),
         I::InternalDate(_) => "INTERNALDATE".into(),
         I::Body(_) => "BODY".into(),
         I::BodyStructure(_) => "BODYSTRUCTURE".into(),
@@ -1323,7 +1376,7 @@ fn addresses() -> impl Strategy<Value = String> {
     ]
 }
 
-fn envelope() -> impl Strategy<Value = String> {
+fn gen_envelope() -> impl Strategy<Value = String> {
     (
         (nstring(), nstring()),
         (addresses(), addresses(), addresses()),
@@ -1348,7 +1401,7 @@ fn msg_att() -> impl Strategy<Value = String> {
         nstring().prop_map(|s| format!("BODY[HEADER] {s}")),
         (number(), nstring()).prop_map(|(o, s)| format!("BODY[TEXT]<{o}> {s}")),
         nstring().prop_map(|s| format!("RFC822.HEADER {s}")),
-        envelope(),
+        gen_envelope(),
         Just("INTERNALDATE \"17-Jul-1996 02:44:25 -0700\"".to_string()),
     ]
 }
