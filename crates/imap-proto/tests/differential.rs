@@ -662,6 +662,91 @@ fn t_envelope(e: &t::envelope::Envelope) -> String {
     )
 }
 
+/// A body structure's parts, types, parameters, encodings, sizes and line counts as a string
+/// (ours; extension data is not compared).
+fn body(b: &imap_proto::fetch::BodyStructure) -> String {
+    use imap_proto::fetch::{BodyStructure as B, PartKind as P};
+    let low = |s: &imap_proto::core::IString| bytes(s.data()).to_ascii_lowercase();
+    match b {
+        B::Single(p) => {
+            let f = &p.fields;
+            let params: Vec<String> = f
+                .parameters
+                .iter()
+                .map(|(k, v)| format!("{}={}", low(k), bytes(v.data())))
+                .collect();
+            let kind = match &p.kind {
+                P::Basic(m) => format!("{}/{}", low(m.media_type()), low(m.subtype())),
+                P::Text { subtype, lines } => format!("text/{} lines={lines}", low(subtype)),
+                P::Message(m) => format!(
+                    "message/rfc822 lines={} {} {}",
+                    m.lines,
+                    envelope(&m.envelope),
+                    body(&m.body)
+                ),
+            };
+            format!(
+                "({kind} {params:?} {:?} {:?} {} {})",
+                f.id.data().map(bytes),
+                f.description.data().map(bytes),
+                low(&f.encoding),
+                f.octets
+            )
+        }
+        B::Multi(m) => format!(
+            "({} multipart/{})",
+            m.bodies().iter().map(body).collect::<String>(),
+            low(&m.subtype)
+        ),
+    }
+}
+
+/// imap-codec's body structure as [`body`] writes ours.
+fn t_body(b: &t::body::BodyStructure) -> String {
+    use t::body::{BodyStructure as B, SpecificFields as P};
+    let low = |s: &t::core::IString| bytes(s.as_ref()).to_ascii_lowercase();
+    match b {
+        B::Single { body: x, .. } => {
+            let f = &x.basic;
+            let params: Vec<String> = f
+                .parameter_list
+                .iter()
+                .map(|(k, v)| format!("{}={}", low(k), bytes(v.as_ref())))
+                .collect();
+            let kind = match &x.specific {
+                P::Basic { r#type, subtype } => format!("{}/{}", low(r#type), low(subtype)),
+                P::Text {
+                    subtype,
+                    number_of_lines,
+                } => format!("text/{} lines={number_of_lines}", low(subtype)),
+                P::Message {
+                    envelope: e,
+                    body_structure,
+                    number_of_lines,
+                } => format!(
+                    "message/rfc822 lines={number_of_lines} {} {}",
+                    t_envelope(e),
+                    t_body(body_structure)
+                ),
+            };
+            format!(
+                "({kind} {params:?} {:?} {:?} {} {})",
+                t_nstring(&f.id),
+                t_nstring(&f.description),
+                low(&f.content_transfer_encoding),
+                f.size
+            )
+        }
+        B::Multi {
+            bodies, subtype, ..
+        } => format!(
+            "({} multipart/{})",
+            bodies.as_ref().iter().map(t_body).collect::<String>(),
+            low(subtype)
+        ),
+    }
+}
+
 fn item(i: &MessageDataItem) -> String {
     match i {
         MessageDataItem::Flags(l) => format!(
@@ -678,8 +763,8 @@ fn item(i: &MessageDataItem) -> String {
         }
         MessageDataItem::Envelope(e) => envelope(e),
         MessageDataItem::InternalDate(_) => "INTERNALDATE".into(),
-        MessageDataItem::Body(_) => "BODY".into(),
-        MessageDataItem::BodyStructure(_) => "BODYSTRUCTURE".into(),
+        MessageDataItem::Body(b) => format!("BODY {}", body(b)),
+        MessageDataItem::BodyStructure(b) => format!("BODYSTRUCTURE {}", body(b)),
         other => format!("{:?}", std::mem::discriminant(other)),
     }
 }
@@ -703,8 +788,8 @@ fn t_item(i: &t::fetch::MessageDataItem) -> String {
         I::BodyExt { origin, data, .. } => format!("BODY[] {origin:?} {:?}", t_nstring(data)),
         I::Envelope(e) => t_envelope(e),
         I::InternalDate(_) => "INTERNALDATE".into(),
-        I::Body(_) => "BODY".into(),
-        I::BodyStructure(_) => "BODYSTRUCTURE".into(),
+        I::Body(b) => format!("BODY {}", t_body(b)),
+        I::BodyStructure(b) => format!("BODYSTRUCTURE {}", t_body(b)),
         _ => "other".into(),
     }
 }
@@ -1388,6 +1473,61 @@ fn gen_envelope() -> impl Strategy<Value = String> {
         })
 }
 
+/// A `body` on the wire: a text or basic part (parameters, id, description, encoding, size,
+/// lines, optional extension data) or a multipart of such parts.
+fn gen_body() -> impl Strategy<Value = String> {
+    let params = prop_oneof![
+        Just("NIL".to_string()),
+        proptest::collection::vec(("[a-z]{1,8}", "[A-Za-z0-9 ._-]{0,12}"), 1..3).prop_map(|v| {
+            format!(
+                "({})",
+                v.iter()
+                    .map(|(k, v)| format!("\"{k}\" \"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }),
+    ];
+    let enc = prop_oneof![
+        Just("\"7BIT\""),
+        Just("\"base64\""),
+        Just("\"quoted-printable\"")
+    ];
+    let ext = prop_oneof![
+        Just(""),
+        Just(" NIL"),
+        Just(" NIL (\"attachment\" (\"filename\" \"a.pdf\")) NIL NIL"),
+    ];
+    let leaf = (
+        prop_oneof![
+            "[a-z]{1,8}".prop_map(|s| format!("\"text\" \"{s}\"")),
+            ("[a-z]{2,8}", "[a-z]{1,8}").prop_map(|(t, s)| format!("\"{t}\" \"{s}\"")),
+        ],
+        params,
+        nstring(),
+        enc,
+        0..100_000u32,
+        0..5_000u32,
+        ext,
+    )
+        .prop_map(|(ty, p, id, e, size, lines, x)| {
+            let lines = if ty.starts_with("\"text\"") {
+                format!(" {lines}")
+            } else {
+                String::new()
+            };
+            format!("({ty} {p} {id} NIL {e} {size}{lines}{x})")
+        });
+    leaf.prop_recursive(2, 8, 3, |inner| {
+        (
+            proptest::collection::vec(inner, 1..4),
+            "[a-z]{1,10}",
+            prop_oneof![Just(""), Just(" (\"boundary\" \"xyz\") NIL NIL")],
+        )
+            .prop_map(|(parts, sub, x)| format!("({} \"{sub}\"{x})", parts.concat()))
+    })
+}
+
 fn msg_att() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::collection::vec(
@@ -1403,6 +1543,8 @@ fn msg_att() -> impl Strategy<Value = String> {
         nstring().prop_map(|s| format!("RFC822.HEADER {s}")),
         gen_envelope(),
         Just("INTERNALDATE \"17-Jul-1996 02:44:25 -0700\"".to_string()),
+        gen_body().prop_map(|b| format!("BODYSTRUCTURE {b}")),
+        gen_body().prop_map(|b| format!("BODY {b}")),
     ]
 }
 
