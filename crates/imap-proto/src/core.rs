@@ -369,22 +369,50 @@ impl<'a> Quoted<'a> {
     /// Read a `quoted`. Without escapes the content is borrowed; errors point at the
     /// offending byte (a CR, LF or NUL, bytes that are not UTF-8, a `\` followed by anything
     /// but `"` or `\`), or at the end of the input when the closing quote is missing.
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        // Fast path, inlined into the callers (so the value is built in place): 7-bit content
+        // without escapes, which most quoted strings on the wire are. Anything else is
+        // scanned again by the general reader.
+        match Self::read_plain(r) {
+            Some(data) => Ok(Quoted(Cow::Borrowed(data))),
+            None => Self::read_general(r),
+        }
+    }
+
+    /// The content of a `quoted` that is 7-bit without escapes (no NUL, CR or LF), consumed
+    /// with its quotes, in one pass; `None`, with nothing consumed, for anything else (which
+    /// [`Quoted::read`] handles). Returns a plain slice so that hot callers can build their
+    /// value in place (see [`Quoted::from_plain`]).
+    #[inline(always)]
+    pub(crate) fn read_plain(r: &mut Reader<'a>) -> Option<&'a [u8]> {
+        if r.peek() != Some(b'"') {
+            return None;
+        }
+        let rest = r.rest().get(1..).unwrap_or(&[]);
+        let n = quoted_plain_len(rest);
+        if rest.get(n) == Some(&b'"') {
+            r.reset(r.pos() + n + 2);
+            return rest.get(..n);
+        }
+        None
+    }
+
+    /// The quoted string over content that [`Quoted::read_plain`] returned.
+    #[inline]
+    pub(crate) fn from_plain(data: &'a [u8]) -> Self {
+        Quoted(Cow::Borrowed(data))
+    }
+
+    /// [`Quoted::read`] for any content: escapes, UTF-8, and the errors.
+    #[inline(never)]
+    fn read_general(r: &mut Reader<'a>) -> PResult<Self> {
         if r.peek() != Some(b'"') {
             return Err(fail(r, "quoted"));
         }
         r.next_byte();
         let base = r.pos();
         let rest = r.rest();
-        // Fast path, one pass: 7-bit text without escapes up to the closing quote (most
-        // quoted strings on the wire) needs no other check. Anything else is scanned again by
-        // the general loop.
-        let plain = quoted_plain_len(rest);
-        if rest.get(plain) == Some(&b'"') {
-            let data = r.take(plain, "quoted")?;
-            r.next_byte();
-            return Ok(Quoted(Cow::Borrowed(data)));
-        }
         let mut owned: Option<Vec<u8>> = None;
         let mut i = 0;
         loop {
@@ -688,6 +716,7 @@ impl<'a> IString<'a> {
     }
 
     /// Read a `string`.
+    #[inline]
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
         match r.peek() {
             Some(b'"') => Quoted::read(r).map(IString::Quoted),

@@ -2,7 +2,7 @@
 //! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
 
 use super::envelope::Envelope;
-use super::{eat_nil, nstring, number_u64, string};
+use super::{eat_nil, empty_string, nstring, number_u64, string, string_into};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
@@ -304,9 +304,9 @@ impl<'a> BodyStructure<'a> {
         let inner = if !r.eat(b'(') {
             Err(r.error("body"))
         } else if r.peek() == Some(b'(') {
-            read_multipart(r).map(BodyStructure::Multi)
+            Multipart::read(r).map(BodyStructure::Multi)
         } else {
-            read_single(r).map(BodyStructure::Single)
+            SinglePart::read(r).map(BodyStructure::Single)
         };
         r.leave();
         let b = inner?;
@@ -323,100 +323,191 @@ impl<'a> BodyStructure<'a> {
     }
 }
 
-fn read_multipart<'a>(r: &mut Reader<'a>) -> PResult<Multipart<'a>> {
-    let mut bodies = Vec::new();
-    loop {
-        bodies.push(BodyStructure::read(r)?);
-        if r.quirks.extra_spaces && r.peek() == Some(b' ') {
-            let save = r.pos();
-            r.take_while(|b| b == b' ');
+impl<'a> Multipart<'a> {
+    /// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]` (inside the
+    /// parentheses of its `body`).
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut bodies = Vec::new();
+        loop {
+            bodies.push(BodyStructure::read(r)?);
+            if r.quirks.extra_spaces && r.peek() == Some(b' ') {
+                let save = r.pos();
+                r.take_while(|b| b == b' ');
+                if r.peek() != Some(b'(') {
+                    r.reset(save);
+                }
+            }
             if r.peek() != Some(b'(') {
-                r.reset(save);
+                break;
             }
         }
-        if r.peek() != Some(b'(') {
-            break;
-        }
-    }
-    r.sp()?;
-    let subtype = string(r)?;
-    let extension = if more(r)? {
-        let parameters = read_params(r)?;
-        let tail = read_disposition_tail(r)?;
-        Some(MultiPartExtension { parameters, tail })
-    } else {
-        None
-    };
-    Ok(Multipart {
-        bodies,
-        subtype,
-        extension,
-    })
-}
-
-fn read_single<'a>(r: &mut Reader<'a>) -> PResult<SinglePart<'a>> {
-    let media_type = string(r)?;
-    r.sp()?;
-    let subtype = string(r)?;
-    r.sp()?;
-    let fields = read_fields(r)?;
-    let kind = match classify(media_type.data(), subtype.data()) {
-        Class::Basic => PartKind::Basic(MediaType {
-            media_type,
+        r.sp()?;
+        let subtype = string(r)?;
+        let extension = if more(r)? {
+            Some(MultiPartExtension::read(r)?)
+        } else {
+            None
+        };
+        Ok(Multipart {
+            bodies,
             subtype,
-        }),
-        Class::Text => {
-            r.sp()?;
-            let lines = number_u64(r)?;
-            PartKind::Text { subtype, lines }
-        }
-        Class::Message(global) => {
-            r.sp()?;
-            let envelope = Envelope::read(r)?;
-            r.sp()?;
-            let body = BodyStructure::read(r)?;
-            r.sp()?;
-            let lines = number_u64(r)?;
-            PartKind::Message(Box::new(MessagePart {
-                global,
-                envelope,
-                body,
-                lines,
-            }))
-        }
-    };
-    let extension = if more(r)? {
-        let md5 = nstring(r)?;
-        let tail = read_disposition_tail(r)?;
-        Some(SinglePartExtension { md5, tail })
-    } else {
-        None
-    };
-    Ok(SinglePart {
-        kind,
-        fields,
-        extension,
-    })
+            extension,
+        })
+    }
 }
 
-/// `body-fields`.
-fn read_fields<'a>(r: &mut Reader<'a>) -> PResult<BodyFields<'a>> {
-    let parameters = read_params(r)?;
-    r.sp()?;
-    let id = nstring(r)?;
-    r.sp()?;
-    let description = nstring(r)?;
-    r.sp()?;
-    let encoding = string(r)?;
-    r.sp()?;
-    let octets = r.number()?;
-    Ok(BodyFields {
-        parameters,
-        id,
-        description,
-        encoding,
-        octets,
-    })
+impl<'a> SinglePart<'a> {
+    /// `body-type-1part`: `(body-type-basic / body-type-msg / body-type-text)
+    /// [SP body-ext-1part]` (inside the parentheses of its `body`).
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let media_type = string(r)?;
+        r.sp()?;
+        let subtype = string(r)?;
+        r.sp()?;
+        let fields = BodyFields::read(r)?;
+        let kind = match classify(media_type.data(), subtype.data()) {
+            Class::Basic => PartKind::Basic(MediaType {
+                media_type,
+                subtype,
+            }),
+            Class::Text => {
+                r.sp()?;
+                let lines = number_u64(r)?;
+                PartKind::Text { subtype, lines }
+            }
+            Class::Message(global) => {
+                r.sp()?;
+                let envelope = Envelope::read(r)?;
+                r.sp()?;
+                let body = BodyStructure::read(r)?;
+                r.sp()?;
+                let lines = number_u64(r)?;
+                PartKind::Message(Box::new(MessagePart {
+                    global,
+                    envelope,
+                    body,
+                    lines,
+                }))
+            }
+        };
+        let extension = if more(r)? {
+            Some(SinglePartExtension::read(r)?)
+        } else {
+            None
+        };
+        Ok(SinglePart {
+            kind,
+            fields,
+            extension,
+        })
+    }
+}
+
+impl<'a> BodyFields<'a> {
+    /// `body-fields`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let parameters = read_params(r)?;
+        r.sp()?;
+        let id = nstring(r)?;
+        r.sp()?;
+        let description = nstring(r)?;
+        r.sp()?;
+        let encoding = string(r)?;
+        r.sp()?;
+        let octets = r.number()?;
+        Ok(BodyFields {
+            parameters,
+            id,
+            description,
+            encoding,
+            octets,
+        })
+    }
+}
+
+impl<'a> SinglePartExtension<'a> {
+    /// `body-ext-1part`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let md5 = nstring(r)?;
+        let tail = if more(r)? {
+            Some(DispositionTail::read(r)?)
+        } else {
+            None
+        };
+        Ok(SinglePartExtension { md5, tail })
+    }
+}
+
+impl<'a> MultiPartExtension<'a> {
+    /// `body-ext-mpart`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let parameters = read_params(r)?;
+        let tail = if more(r)? {
+            Some(DispositionTail::read(r)?)
+        } else {
+            None
+        };
+        Ok(MultiPartExtension { parameters, tail })
+    }
+}
+
+impl<'a> DispositionTail<'a> {
+    /// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let disposition = if r.peek() == Some(b'(') {
+            Some(Disposition::read(r)?)
+        } else if eat_nil(r) {
+            None
+        } else {
+            return Err(r.error("body-fld-dsp"));
+        };
+        let tail = if more(r)? {
+            Some(LanguageTail::read(r)?)
+        } else {
+            None
+        };
+        Ok(DispositionTail { disposition, tail })
+    }
+}
+
+impl<'a> Disposition<'a> {
+    /// `body-fld-dsp` other than `NIL`: `"(" string SP body-fld-param ")"`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        r.expect(b'(', "body-fld-dsp")?;
+        let kind = string(r)?;
+        r.sp()?;
+        let parameters = read_params(r)?;
+        close(r)?;
+        Ok(Disposition { kind, parameters })
+    }
+}
+
+impl<'a> LanguageTail<'a> {
+    /// `body-fld-lang [SP body-fld-loc *(SP body-extension)]`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let language = read_language(r)?;
+        let tail = if more(r)? {
+            Some(LocationTail::read(r)?)
+        } else {
+            None
+        };
+        Ok(LanguageTail { language, tail })
+    }
+}
+
+impl<'a> LocationTail<'a> {
+    /// `body-fld-loc *(SP body-extension)`.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let location = nstring(r)?;
+        let mut extensions = Vec::new();
+        while more(r)? {
+            extensions.push(BodyExtension::read(r)?);
+        }
+        Ok(LocationTail {
+            location,
+            extensions,
+        })
+    }
 }
 
 /// Whether another element follows: an `SP`, consumed. Under [`Quirks::extra_spaces`], spaces
@@ -446,10 +537,13 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
     let mut list = Vec::new();
     if r.eat(b'(') {
         loop {
-            let k = string(r)?;
-            r.sp()?;
-            let v = string(r)?;
-            list.push((k, v));
+            // each pair is read where it stays in the list
+            list.push((empty_string(), empty_string()));
+            if let Some((k, v)) = list.last_mut() {
+                string_into(r, k)?;
+                r.sp()?;
+                string_into(r, v)?;
+            }
             if !more(r)? {
                 break;
             }
@@ -459,44 +553,6 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
         return Err(r.error("body-fld-param"));
     }
     Ok(list)
-}
-
-/// `[SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]`.
-fn read_disposition_tail<'a>(r: &mut Reader<'a>) -> PResult<Option<DispositionTail<'a>>> {
-    if !more(r)? {
-        return Ok(None);
-    }
-    let disposition = if r.eat(b'(') {
-        let kind = string(r)?;
-        r.sp()?;
-        let parameters = read_params(r)?;
-        close(r)?;
-        Some(Disposition { kind, parameters })
-    } else if eat_nil(r) {
-        None
-    } else {
-        return Err(r.error("body-fld-dsp"));
-    };
-    let tail = if more(r)? {
-        let language = read_language(r)?;
-        let tail = if more(r)? {
-            let location = nstring(r)?;
-            let mut extensions = Vec::new();
-            while more(r)? {
-                extensions.push(BodyExtension::read(r)?);
-            }
-            Some(LocationTail {
-                location,
-                extensions,
-            })
-        } else {
-            None
-        };
-        Some(LanguageTail { language, tail })
-    } else {
-        None
-    };
-    Ok(Some(DispositionTail { disposition, tail }))
 }
 
 /// `body-fld-lang`: `nstring / "(" string *(SP string) ")"`.
@@ -555,9 +611,7 @@ impl<'a> BodyExtension<'a> {
         match self {
             BodyExtension::NString(s) => BodyExtension::NString(s.into_static()),
             BodyExtension::Number(n) => BodyExtension::Number(n),
-            BodyExtension::List(l) => BodyExtension::List(ExtensionList(
-                l.0.into_iter().map(BodyExtension::into_static).collect(),
-            )),
+            BodyExtension::List(l) => BodyExtension::List(l.into_static()),
         }
     }
 }
@@ -577,10 +631,7 @@ impl SinglePart<'_> {
         SinglePart {
             kind: self.kind.into_static(),
             fields: self.fields.into_static(),
-            extension: self.extension.map(|e| SinglePartExtension {
-                md5: e.md5.into_static(),
-                tail: e.tail.map(DispositionTail::into_static),
-            }),
+            extension: self.extension.map(SinglePartExtension::into_static),
         }
     }
 }
@@ -594,15 +645,19 @@ impl PartKind<'_> {
                 subtype: subtype.into_static(),
                 lines,
             },
-            PartKind::Message(m) => {
-                let m = *m;
-                PartKind::Message(Box::new(MessagePart {
-                    global: m.global,
-                    envelope: m.envelope.into_static(),
-                    body: m.body.into_static(),
-                    lines: m.lines,
-                }))
-            }
+            PartKind::Message(m) => PartKind::Message(Box::new((*m).into_static())),
+        }
+    }
+}
+
+impl MessagePart<'_> {
+    /// The same part, owning its data.
+    pub fn into_static(self) -> MessagePart<'static> {
+        MessagePart {
+            global: self.global,
+            envelope: self.envelope.into_static(),
+            body: self.body.into_static(),
+            lines: self.lines,
         }
     }
 }
@@ -630,10 +685,27 @@ impl Multipart<'_> {
                 .map(BodyStructure::into_static)
                 .collect(),
             subtype: self.subtype.into_static(),
-            extension: self.extension.map(|e| MultiPartExtension {
-                parameters: static_params(e.parameters),
-                tail: e.tail.map(DispositionTail::into_static),
-            }),
+            extension: self.extension.map(MultiPartExtension::into_static),
+        }
+    }
+}
+
+impl SinglePartExtension<'_> {
+    /// The same data, owned.
+    pub fn into_static(self) -> SinglePartExtension<'static> {
+        SinglePartExtension {
+            md5: self.md5.into_static(),
+            tail: self.tail.map(DispositionTail::into_static),
+        }
+    }
+}
+
+impl MultiPartExtension<'_> {
+    /// The same data, owned.
+    pub fn into_static(self) -> MultiPartExtension<'static> {
+        MultiPartExtension {
+            parameters: static_params(self.parameters),
+            tail: self.tail.map(DispositionTail::into_static),
         }
     }
 }
@@ -642,26 +714,54 @@ impl DispositionTail<'_> {
     /// The same data, owned.
     pub fn into_static(self) -> DispositionTail<'static> {
         DispositionTail {
-            disposition: self.disposition.map(|d| Disposition {
-                kind: d.kind.into_static(),
-                parameters: d
-                    .parameters
-                    .into_iter()
-                    .map(|(k, v)| (k.into_static(), v.into_static()))
-                    .collect(),
-            }),
-            tail: self.tail.map(|l| LanguageTail {
-                language: l.language.into_iter().map(IString::into_static).collect(),
-                tail: l.tail.map(|t| LocationTail {
-                    location: t.location.into_static(),
-                    extensions: t
-                        .extensions
-                        .into_iter()
-                        .map(BodyExtension::into_static)
-                        .collect(),
-                }),
-            }),
+            disposition: self.disposition.map(Disposition::into_static),
+            tail: self.tail.map(LanguageTail::into_static),
         }
+    }
+}
+
+impl Disposition<'_> {
+    /// The same disposition, owning its data.
+    pub fn into_static(self) -> Disposition<'static> {
+        Disposition {
+            kind: self.kind.into_static(),
+            parameters: static_params(self.parameters),
+        }
+    }
+}
+
+impl LanguageTail<'_> {
+    /// The same data, owned.
+    pub fn into_static(self) -> LanguageTail<'static> {
+        LanguageTail {
+            language: self
+                .language
+                .into_iter()
+                .map(IString::into_static)
+                .collect(),
+            tail: self.tail.map(LocationTail::into_static),
+        }
+    }
+}
+
+impl LocationTail<'_> {
+    /// The same data, owned.
+    pub fn into_static(self) -> LocationTail<'static> {
+        LocationTail {
+            location: self.location.into_static(),
+            extensions: self
+                .extensions
+                .into_iter()
+                .map(BodyExtension::into_static)
+                .collect(),
+        }
+    }
+}
+
+impl ExtensionList<'_> {
+    /// The same list, owning its data.
+    pub fn into_static(self) -> ExtensionList<'static> {
+        ExtensionList(self.0.into_iter().map(BodyExtension::into_static).collect())
     }
 }
 
@@ -714,10 +814,27 @@ impl Encode for SinglePart<'_> {
         }
         if let Some(e) = &self.extension {
             w.sp();
-            e.md5.encode(w);
-            if let Some(t) = &e.tail {
-                t.encode(w);
-            }
+            e.encode(w);
+        }
+    }
+}
+
+impl Encode for SinglePartExtension<'_> {
+    fn encode(&self, w: &mut Writer) {
+        self.md5.encode(w);
+        if let Some(t) = &self.tail {
+            w.sp();
+            t.encode(w);
+        }
+    }
+}
+
+impl Encode for MultiPartExtension<'_> {
+    fn encode(&self, w: &mut Writer) {
+        encode_params(&self.parameters, w);
+        if let Some(t) = &self.tail {
+            w.sp();
+            t.encode(w);
         }
     }
 }
@@ -731,10 +848,7 @@ impl Encode for Multipart<'_> {
         self.subtype.encode(w);
         if let Some(e) = &self.extension {
             w.sp();
-            encode_params(&e.parameters, w);
-            if let Some(t) = &e.tail {
-                t.encode(w);
-            }
+            e.encode(w);
         }
     }
 }
@@ -770,23 +884,33 @@ fn encode_params(p: &[(IString<'_>, IString<'_>)], w: &mut Writer) {
     w.byte(b')');
 }
 
-/// Writes the leading `SP` of each present element.
 impl Encode for DispositionTail<'_> {
     fn encode(&self, w: &mut Writer) {
-        w.sp();
         match &self.disposition {
-            Some(d) => {
-                w.byte(b'(');
-                d.kind.encode(w);
-                w.sp();
-                encode_params(&d.parameters, w);
-                w.byte(b')');
-            }
+            Some(d) => d.encode(w),
             None => w.raw(b"NIL"),
         }
-        let Some(l) = &self.tail else { return };
+        if let Some(l) = &self.tail {
+            w.sp();
+            l.encode(w);
+        }
+    }
+}
+
+impl Encode for Disposition<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.byte(b'(');
+        self.kind.encode(w);
         w.sp();
-        match &l.language[..] {
+        encode_params(&self.parameters, w);
+        w.byte(b')');
+    }
+}
+
+/// `body-fld-lang`: `NIL` when empty, a string for one tag, a list for more.
+impl Encode for LanguageTail<'_> {
+    fn encode(&self, w: &mut Writer) {
+        match &self.language[..] {
             [] => w.raw(b"NIL"),
             [one] => one.encode(w),
             many => {
@@ -800,10 +924,17 @@ impl Encode for DispositionTail<'_> {
                 w.byte(b')');
             }
         }
-        let Some(t) = &l.tail else { return };
-        w.sp();
-        t.location.encode(w);
-        for e in &t.extensions {
+        if let Some(t) = &self.tail {
+            w.sp();
+            t.encode(w);
+        }
+    }
+}
+
+impl Encode for LocationTail<'_> {
+    fn encode(&self, w: &mut Writer) {
+        self.location.encode(w);
+        for e in &self.extensions {
             w.sp();
             e.encode(w);
         }

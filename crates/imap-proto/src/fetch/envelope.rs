@@ -1,7 +1,7 @@
 //! The `ENVELOPE` FETCH item: RFC 3501 section 7.4.2 and RFC 9051 section 7.5.2 (`envelope`,
 //! `address`).
 
-use super::{eat_nil, nstring};
+use super::{eat_nil, nstring_into};
 use crate::core::NString;
 use crate::encode::{Encode, Writer};
 use crate::error::ParseError;
@@ -71,23 +71,31 @@ impl<'a> Address<'a> {
         }
     }
 
+    /// Parse `input`, which must be exactly one `address` ([`Quirks::STRICT`]).
+    pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
+        super::parse_whole_with(input, Quirks::STRICT, Self::read)
+    }
+
     /// `address`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut a = Address::default();
+        a.read_into(r)?;
+        Ok(a)
+    }
+
+    /// `address`, read into `self` field by field (an address list reads each address
+    /// where it will stay, without moving it).
+    #[inline]
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         r.expect(b'(', "address")?;
-        let name = nstring(r)?;
+        nstring_into(r, &mut self.name)?;
         r.sp()?;
-        let adl = nstring(r)?;
+        nstring_into(r, &mut self.adl)?;
         r.sp()?;
-        let mailbox = nstring(r)?;
+        nstring_into(r, &mut self.mailbox)?;
         r.sp()?;
-        let host = nstring(r)?;
-        r.expect(b')', "\")\"")?;
-        Ok(Address {
-            name,
-            adl,
-            mailbox,
-            host,
-        })
+        nstring_into(r, &mut self.host)?;
+        r.expect(b')', "\")\"")
     }
 }
 
@@ -108,11 +116,13 @@ impl Encode for Address<'_> {
 /// `"(" 1*address ")" / nil` (`env-from`, `env-to`, ...); `NIL` reads as the empty list. With
 /// [`Quirks::address_spaces`](crate::Quirks::address_spaces), spaces between the addresses
 /// are skipped.
-fn read_address_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<Address<'a>>> {
+fn read_address_list<'a>(r: &mut Reader<'a>, list: &mut Vec<Address<'a>>) -> PResult<()> {
     if r.eat(b'(') {
-        let mut list = Vec::new();
         loop {
-            list.push(Address::read(r)?);
+            list.push(Address::default());
+            if let Some(a) = list.last_mut() {
+                a.read_into(r)?;
+            }
             if r.quirks.address_spaces && r.peek() == Some(b' ') {
                 let save = r.pos();
                 r.take_while(|b| b == b' ');
@@ -124,10 +134,9 @@ fn read_address_list<'a>(r: &mut Reader<'a>) -> PResult<Vec<Address<'a>>> {
                 break;
             }
         }
-        r.expect(b')', "address or \")\"")?;
-        Ok(list)
+        r.expect(b')', "address or \")\"")
     } else if eat_nil(r) {
-        Ok(Vec::new())
+        Ok(())
     } else {
         Err(r.error("address list or NIL"))
     }
@@ -180,39 +189,33 @@ impl<'a> Envelope<'a> {
     /// `envelope`: `"(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
     /// env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"`.
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut e = Envelope::default();
+        e.read_into(r)?;
+        Ok(e)
+    }
+
+    /// `envelope`, read into `self` (a boxed envelope is filled where it stays).
+    pub(crate) fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         r.expect(b'(', "envelope")?;
-        let date = nstring(r)?;
+        nstring_into(r, &mut self.date)?;
         r.sp()?;
-        let subject = nstring(r)?;
+        nstring_into(r, &mut self.subject)?;
+        for list in [
+            &mut self.from,
+            &mut self.sender,
+            &mut self.reply_to,
+            &mut self.to,
+            &mut self.cc,
+            &mut self.bcc,
+        ] {
+            r.sp()?;
+            read_address_list(r, list)?;
+        }
         r.sp()?;
-        let from = read_address_list(r)?;
+        nstring_into(r, &mut self.in_reply_to)?;
         r.sp()?;
-        let sender = read_address_list(r)?;
-        r.sp()?;
-        let reply_to = read_address_list(r)?;
-        r.sp()?;
-        let to = read_address_list(r)?;
-        r.sp()?;
-        let cc = read_address_list(r)?;
-        r.sp()?;
-        let bcc = read_address_list(r)?;
-        r.sp()?;
-        let in_reply_to = nstring(r)?;
-        r.sp()?;
-        let message_id = nstring(r)?;
-        r.expect(b')', "\")\"")?;
-        Ok(Envelope {
-            date,
-            subject,
-            from,
-            sender,
-            reply_to,
-            to,
-            cc,
-            bcc,
-            in_reply_to,
-            message_id,
-        })
+        nstring_into(r, &mut self.message_id)?;
+        r.expect(b')', "\")\"")
     }
 }
 

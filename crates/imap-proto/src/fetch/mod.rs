@@ -14,12 +14,11 @@ pub use body::{
 };
 pub use envelope::{Address, Envelope};
 pub use section::{Part, Partial, Section};
-#[allow(unused_imports)] // the command parser uses them (other branch)
 pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
-use crate::core::{IString, NString, NString8};
+use crate::core::{IString, NString, NString8, Quoted};
 use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
@@ -108,6 +107,7 @@ pub(crate) fn number_u64(r: &mut Reader<'_>) -> PResult<u64> {
 
 /// Consume `NIL` (in any case, not followed by a letter, digit, `.`, `-` or `_`) if it comes
 /// next: the same test as `r.keyword("NIL")`, unrolled, because FETCH data is full of NILs.
+#[inline(always)]
 pub(crate) fn eat_nil(r: &mut Reader<'_>) -> bool {
     match r.rest() {
         [n, i, l, rest @ ..]
@@ -125,18 +125,81 @@ pub(crate) fn eat_nil(r: &mut Reader<'_>) -> bool {
     }
 }
 
-/// `nstring`, as [`NString::read`] reads it, with the common cases first.
+/// `nstring`, as [`NString::read`] reads it, with the common cases (a plain quoted string,
+/// `NIL`) inlined into the caller.
+#[inline(always)]
 pub(crate) fn nstring<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
+    if let Some(data) = Quoted::read_plain(r) {
+        return Ok(NString(Some(IString::Quoted(Quoted::from_plain(data)))));
+    }
+    if eat_nil(r) {
+        return Ok(NString(None));
+    }
+    nstring_general(r)
+}
+
+#[inline(never)]
+fn nstring_general<'a>(r: &mut Reader<'a>) -> PResult<NString<'a>> {
     match r.peek() {
         Some(b'"' | b'{') => IString::read(r).map(|s| NString(Some(s))),
-        _ if eat_nil(r) => Ok(NString(None)),
         _ => NString::read(r),
     }
 }
 
+/// `nstring` into `out` (built in place rather than moved there). The common case, a plain
+/// quoted string, is inlined into the caller; the rest is [`nstring_into_general`].
+#[inline(always)]
+pub(crate) fn nstring_into<'a>(r: &mut Reader<'a>, out: &mut NString<'a>) -> PResult<()> {
+    if let Some(data) = Quoted::read_plain(r) {
+        out.0 = Some(IString::Quoted(Quoted::from_plain(data)));
+        return Ok(());
+    }
+    if eat_nil(r) {
+        out.0 = None;
+        return Ok(());
+    }
+    nstring_into_general(r, out)
+}
+
+#[inline(never)]
+fn nstring_into_general<'a>(r: &mut Reader<'a>, out: &mut NString<'a>) -> PResult<()> {
+    *out = match r.peek() {
+        Some(b'"' | b'{') => NString(Some(IString::read(r)?)),
+        _ => NString::read(r)?,
+    };
+    Ok(())
+}
+
 /// A `string` of the response grammar: with [`Quirks::nil_as_string`], `NIL` reads as the
-/// empty string ([`IString::read_lenient`], after the common case).
+/// empty string ([`IString::read_lenient`]). The common case, a plain quoted string, is
+/// inlined into the caller.
+#[inline(always)]
 pub(crate) fn string<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
+    if let Some(data) = Quoted::read_plain(r) {
+        return Ok(IString::Quoted(Quoted::from_plain(data)));
+    }
+    string_general(r)
+}
+
+/// [`string`] into `out`, built in place (for values that go straight into a list).
+#[inline(always)]
+pub(crate) fn string_into<'a>(r: &mut Reader<'a>, out: &mut IString<'a>) -> PResult<()> {
+    if let Some(data) = Quoted::read_plain(r) {
+        *out = IString::Quoted(Quoted::from_plain(data));
+        return Ok(());
+    }
+    *out = string_general(r)?;
+    Ok(())
+}
+
+/// An empty string, a placeholder for a slot that [`string_into`] fills.
+#[inline(always)]
+pub(crate) fn empty_string<'a>() -> IString<'a> {
+    IString::Quoted(Quoted::from_plain(&[]))
+}
+
+#[inline(never)]
+fn string_general<'a>(r: &mut Reader<'a>) -> PResult<IString<'a>> {
     match r.peek() {
         Some(b'"' | b'{') => IString::read(r),
         _ => IString::read_lenient(r),
@@ -191,7 +254,9 @@ impl<'a> MessageDataItem<'a> {
             }
             8 if is(b"ENVELOPE") => {
                 r.sp()?;
-                Envelope::read(r).map(|e| M::Envelope(Box::new(e)))
+                let mut e = Box::<Envelope<'a>>::default();
+                e.read_into(r)?;
+                Ok(M::Envelope(e))
             }
             6 if is(b"MODSEQ") => {
                 r.sp()?;
