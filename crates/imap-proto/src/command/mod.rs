@@ -1695,3 +1695,60 @@ impl Encode for CommandBody<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_case_and_refuse_long_words() {
+        let mut buf = [0u8; 16];
+        let mut r = Reader::new(b"uId-x9 rest", Quirks::STRICT);
+        assert_eq!(read_name(&mut r, &mut buf), b"UID-X9");
+        assert_eq!(r.pos(), 6);
+        let mut r = Reader::new(b"ABCDEFGHIJKLMNOPQ", Quirks::STRICT);
+        assert_eq!(read_name(&mut r, &mut buf), b"");
+        let mut r = Reader::new(b"(", Quirks::STRICT);
+        assert_eq!(read_name(&mut r, &mut buf), b"");
+        assert_eq!(r.pos(), 0);
+    }
+
+    #[test]
+    fn more_stops_at_trailing_spaces_only_when_lenient() {
+        let r = Reader::new(b" x", Quirks::STRICT);
+        assert!(more(&r));
+        let r = Reader::new(b"  \r\n", Quirks::STRICT);
+        assert!(more(&r));
+        let r = Reader::new(b"  \r\n", Quirks::LENIENT);
+        assert!(!more(&r));
+        let r = Reader::new(b"\r\n", Quirks::LENIENT);
+        assert!(!more(&r));
+    }
+
+    #[test]
+    fn mod_sequences_read_with_their_bounds() {
+        let mut r = Reader::new(b"0", Quirks::STRICT);
+        let e = ModSeq::read(&mut r).unwrap_err();
+        assert_eq!((e.offset(), e.kind()), (0, ErrorKind::Number));
+        let mut r = Reader::new(b"0", Quirks::STRICT);
+        assert_eq!(ModSeqValzer::read(&mut r).unwrap().get(), 0);
+        let mut r = Reader::new(b"9223372036854775808", Quirks::STRICT);
+        assert_eq!(
+            ModSeqValzer::read(&mut r).unwrap_err().kind(),
+            ErrorKind::Number
+        );
+        let mut r = Reader::new(b"9223372036854775807", Quirks::STRICT);
+        assert_eq!(
+            ModSeq::read(&mut r).unwrap().to_bytes(),
+            b"9223372036854775807"
+        );
+    }
+
+    #[test]
+    fn command_body_read_is_the_house_entry_point() {
+        let mut r = Reader::new(b"FETCH 1 FAST", Quirks::STRICT);
+        let body = CommandBody::read(&mut r).unwrap();
+        assert_eq!(body.name(), "FETCH");
+        assert!(r.is_empty());
+    }
+}

@@ -704,7 +704,8 @@ pub enum ThreadAlgorithm<'a> {
     OrderedSubject,
     /// `REFERENCES`
     References,
-    /// Another algorithm (`thread-alg-ext`).
+    /// Another algorithm (`thread-alg-ext`). The names of the two variants above read back
+    /// as those variants, so hold them there rather than here.
     Other(Atom<'a>),
 }
 
