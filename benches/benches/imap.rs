@@ -6,7 +6,11 @@
 //! stream, and both sides of the RFC 3501 section 8 transcript. Before the timings, the
 //! allocations per message are counted and printed.
 //!
-//! Run with `cargo bench -p sansmail-benches --bench imap`.
+//! Run with `cargo bench -p sansmail-benches --bench imap`. Each side's parse is a function of
+//! its own (`#[inline(never)]`), so that callgrind can count its instructions per call
+//! (`IMAP_BENCH_NO_ALLOC_REPORT=1 valgrind --tool=callgrind <bench binary> --bench
+//! --profile-time 1 '^imap/<input>/<side>$'`, then the inclusive cost of the function divided by
+//! its calls from `Bencher::iter`).
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -122,6 +126,7 @@ const RFC3501_GREETING: &[u8] = b"* OK IMAP4rev1 Service Ready\r\n";
 
 /// Ours on one command: the server-side framer finds the end of the message (as the peers'
 /// decoders do while parsing), then `Command::parse` parses it in place.
+#[inline(never)]
 fn ours_command(input: &[u8]) -> bool {
     let mut rest = input;
     match Framer::server(FramerConfig::default()).next_frame(&mut rest) {
@@ -135,6 +140,7 @@ fn ours_command(input: &[u8]) -> bool {
 
 /// Ours on a buffer of commands: the server-side framer (accepting every literal) and
 /// `Command::parse` on each message.
+#[inline(never)]
 fn ours_command_stream(stream: &[u8]) -> usize {
     let mut framer = Framer::server(FramerConfig::default());
     let mut rest = stream;
@@ -153,6 +159,7 @@ fn ours_command_stream(stream: &[u8]) -> usize {
 }
 
 /// Ours on one response: the client-side framer, then `Response::parse`.
+#[inline(never)]
 fn ours_response(input: &[u8]) -> bool {
     let mut rest = input;
     match Framer::client(FramerConfig::default()).next_frame(&mut rest) {
@@ -166,6 +173,7 @@ fn ours_response(input: &[u8]) -> bool {
 
 /// Ours on a buffer of responses: the client-side framer and `Response::parse` on each
 /// message.
+#[inline(never)]
 fn ours_response_stream(stream: &[u8]) -> usize {
     let mut framer = Framer::client(FramerConfig::default());
     let mut rest = stream;
@@ -179,6 +187,7 @@ fn ours_response_stream(stream: &[u8]) -> usize {
 
 /// Ours on the server side of the transcript: the greeting, then the responses, all through
 /// one client-side framer.
+#[inline(never)]
 fn ours_server_transcript(greeting: &[u8], stream: &[u8]) -> usize {
     let mut framer = Framer::client(FramerConfig::default());
     let mut rest = greeting;
@@ -198,18 +207,21 @@ fn ours_server_transcript(greeting: &[u8], stream: &[u8]) -> usize {
 // ---- imap-codec ---------------------------------------------------------------------------
 
 /// imap-codec on one command (its decoder takes the whole message with its CRLF).
+#[inline(never)]
 fn codec_command(input: &[u8]) -> bool {
     let r = CommandCodec::default().decode(input);
     matches!(black_box(&r), Ok((rest, _)) if rest.is_empty())
 }
 
 /// imap-codec on one response.
+#[inline(never)]
 fn codec_response(input: &[u8]) -> bool {
     let r = ResponseCodec::default().decode(input);
     matches!(black_box(&r), Ok((rest, _)) if rest.is_empty())
 }
 
 /// imap-codec's streaming decode of a buffer of commands: decode, continue with the rest.
+#[inline(never)]
 fn codec_command_stream(stream: &[u8]) -> usize {
     let codec = CommandCodec::default();
     let mut rest = stream;
@@ -228,6 +240,7 @@ fn codec_command_stream(stream: &[u8]) -> usize {
 }
 
 /// imap-codec's streaming decode of a buffer of responses.
+#[inline(never)]
 fn codec_response_stream(stream: &[u8]) -> usize {
     let codec = ResponseCodec::default();
     let mut rest = stream;
@@ -246,6 +259,7 @@ fn codec_response_stream(stream: &[u8]) -> usize {
 }
 
 /// imap-codec on the server side of the transcript: the greeting, then the responses.
+#[inline(never)]
 fn codec_server_transcript(greeting: &[u8], stream: &[u8]) -> usize {
     let ok = GreetingCodec::default().decode(greeting);
     usize::from(black_box(&ok).is_ok()) + codec_response_stream(stream)
@@ -254,6 +268,7 @@ fn codec_server_transcript(greeting: &[u8], stream: &[u8]) -> usize {
 // ---- imap-proto 0.17 ----------------------------------------------------------------------
 
 /// imap-proto on one response.
+#[inline(never)]
 fn proto_response(input: &[u8]) -> bool {
     let r = imap_proto_peer::Response::parse(input);
     matches!(black_box(&r), Ok((rest, _)) if rest.is_empty())
@@ -261,6 +276,7 @@ fn proto_response(input: &[u8]) -> bool {
 
 /// imap-proto's streaming parse of a buffer of responses (its parser is nom's streaming kind:
 /// it returns the rest of the buffer after each response).
+#[inline(never)]
 fn proto_response_stream(stream: &[u8]) -> usize {
     let mut rest = stream;
     let mut n = 0;
@@ -388,7 +404,11 @@ fn report_allocations() {
 
 fn bench(c: &mut Criterion) {
     check_inputs();
-    report_allocations();
+    // Under callgrind (instruction counts per parse) the allocation report is skipped: it
+    // would cost minutes there and counts nothing new.
+    if std::env::var_os("IMAP_BENCH_NO_ALLOC_REPORT").is_none() {
+        report_allocations();
+    }
 
     for (name, input) in [
         ("noop", NOOP),
