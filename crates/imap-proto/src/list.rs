@@ -22,6 +22,12 @@ impl<T, const N: usize> List<T, N> {
         self.0.push(value);
     }
 
+    /// Make room for at least `additional` more elements (one allocation instead of several
+    /// as a list that outgrows its inline capacity doubles).
+    pub fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+
     /// The elements as a `Vec`.
     pub fn into_vec(self) -> Vec<T> {
         self.0.into_vec()

@@ -458,8 +458,14 @@ impl Encode for MessageDataItem<'_> {
 /// parenthesis are accepted.
 pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<MsgAtt<'a>> {
     r.expect(b'(', "\"(\"")?;
-    let mut items = List::new();
+    let mut items = MsgAtt::new();
     loop {
+        if items.len() == 2 {
+            // A response with more items than the two kept inline usually has several more (UID,
+            // RFC822.SIZE, FLAGS, INTERNALDATE, ENVELOPE, BODYSTRUCTURE): one allocation
+            // for eight rather than growing 2 -> 4 -> 8.
+            items.reserve(8 - items.len());
+        }
         items.push(MessageDataItem::read(r)?);
         if r.peek() != Some(b' ') {
             break;
