@@ -124,5 +124,9 @@ mod tests {
         one.push(2);
         assert_eq!(&one[..], &[1, 2]);
         assert!(std::mem::size_of::<List<u64, 1>>() < std::mem::size_of::<List<u64>>());
+        let mut small: List<u8, 2> = List::new();
+        small.reserve(8);
+        small.extend(0..8);
+        assert_eq!(&small[..], &[0, 1, 2, 3, 4, 5, 6, 7]);
     }
 }
