@@ -447,11 +447,11 @@ impl Encode for MailboxAttribute<'_> {
 /// Read `"(" [item *(SP item)] ")"`. With [`Quirks::extra_spaces`](crate::Quirks), runs of
 /// spaces between items and a space before the closing parenthesis are accepted (as the
 /// FETCH response's own list does).
-pub(crate) fn read_paren_list<'a, T>(
+pub(crate) fn read_paren_list<'a, T, const N: usize>(
     r: &mut Reader<'a>,
     expected: &'static str,
     item: impl Fn(&mut Reader<'a>) -> PResult<T>,
-) -> PResult<List<T>> {
+) -> PResult<List<T, N>> {
     if !r.eat(b'(') {
         return Err(fail(r, expected));
     }
@@ -488,24 +488,28 @@ pub fn write_list<T: Encode>(w: &mut Writer, items: &[T]) {
 }
 
 /// `flag-list = "(" [flag *(SP flag)] ")"` (RFC 3501 section 9).
-pub(crate) fn read_flag_list<'a>(r: &mut Reader<'a>) -> PResult<List<Flag<'a>>> {
+pub(crate) fn read_flag_list<'a, const N: usize>(r: &mut Reader<'a>) -> PResult<List<Flag<'a>, N>> {
     read_paren_list(r, "flag-list", Flag::read)
 }
 
 /// `"(" [flag-perm *(SP flag-perm)] ")"`, the list of the PERMANENTFLAGS response code.
-pub(crate) fn read_flag_perm_list<'a>(r: &mut Reader<'a>) -> PResult<List<FlagPerm<'a>>> {
+pub(crate) fn read_flag_perm_list<'a, const N: usize>(
+    r: &mut Reader<'a>,
+) -> PResult<List<FlagPerm<'a>, N>> {
     read_paren_list(r, "flag-perm list", FlagPerm::read)
 }
 
 /// `"(" [flag-fetch *(SP flag-fetch)] ")"`, the value of a FETCH response's FLAGS.
-pub(crate) fn read_flag_fetch_list<'a>(r: &mut Reader<'a>) -> PResult<List<FlagFetch<'a>>> {
+pub(crate) fn read_flag_fetch_list<'a, const N: usize>(
+    r: &mut Reader<'a>,
+) -> PResult<List<FlagFetch<'a>, N>> {
     read_paren_list(r, "flag-fetch list", FlagFetch::read)
 }
 
 /// `"(" [mbx-list-flags] ")"` of a LIST or LSUB response.
-pub(crate) fn read_mailbox_attribute_list<'a>(
+pub(crate) fn read_mailbox_attribute_list<'a, const N: usize>(
     r: &mut Reader<'a>,
-) -> PResult<List<MailboxAttribute<'a>>> {
+) -> PResult<List<MailboxAttribute<'a>, N>> {
     read_paren_list(r, "mbx-list-flags", MailboxAttribute::read)
 }
 
@@ -614,14 +618,14 @@ mod tests {
         assert_eq!(err(Flag::parse_list(b"\\Seen")), (0, Syntax));
         assert_eq!(err(Flag::parse_list(b"(\\Seen))")), (7, Syntax));
         let mut r = Reader::new(b"(\\Seen  \\Draft)", crate::Quirks::LENIENT);
-        assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        assert_eq!(read_flag_list::<4>(&mut r).unwrap().len(), 2);
         let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::LENIENT);
-        assert_eq!(read_flag_list(&mut r).unwrap().len(), 2);
+        assert_eq!(read_flag_list::<4>(&mut r).unwrap().len(), 2);
         assert!(r.is_empty());
         let mut r = Reader::new(b"(\\Seen \\Draft )", crate::Quirks::STRICT);
-        assert_eq!(read_flag_list(&mut r).unwrap_err().offset(), 14);
+        assert_eq!(read_flag_list::<4>(&mut r).unwrap_err().offset(), 14);
         let mut r = Reader::new(b"(\\Noselect )", crate::Quirks::LENIENT);
-        assert_eq!(read_mailbox_attribute_list(&mut r).unwrap().len(), 1);
+        assert_eq!(read_mailbox_attribute_list::<4>(&mut r).unwrap().len(), 1);
         let p = FlagPerm::parse_list(b"(\\Deleted \\*)").unwrap();
         assert_eq!(&p[..], &[FlagPerm::Flag(Flag::Deleted), FlagPerm::Wildcard]);
         let f = FlagFetch::parse_list(b"(\\Seen \\Recent)").unwrap();

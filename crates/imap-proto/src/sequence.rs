@@ -126,8 +126,10 @@ impl Encode for Sequence {
 pub enum SequenceSet {
     /// `$`: the result of the last SEARCH saved with `SAVE` (RFC 5182).
     Saved,
-    /// One or more numbers and ranges, separated by `,` on the wire.
-    Set(List<Sequence>),
+    /// One or more numbers and ranges, separated by `,` on the wire. Two are kept inline
+    /// (`1:500,600:*`), so that the commands and response codes holding a set stay small;
+    /// longer sets are on the heap.
+    Set(List<Sequence, 2>),
 }
 
 impl SequenceSet {
@@ -136,7 +138,7 @@ impl SequenceSet {
         if items.is_empty() {
             Err(ValidationError::new("sequence-set", "empty"))
         } else {
-            Ok(SequenceSet::Set(items))
+            Ok(SequenceSet::Set(items.into_iter().collect()))
         }
     }
 
@@ -286,7 +288,7 @@ mod tests {
     #[test]
     fn known_answers() {
         let s = SequenceSet::parse(b"1:4,7,9:*,*,*:2").unwrap();
-        let want: List<Sequence> = [
+        let want: List<Sequence, 2> = [
             Sequence::Range(v(1), v(4)),
             Sequence::Single(v(7)),
             Sequence::Range(v(9), SeqOrUid::Asterisk),

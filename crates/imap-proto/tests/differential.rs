@@ -160,11 +160,11 @@ fn section(s: &imap_proto::fetch::Section) -> String {
         S::Header(p) => with_part(p.as_ref().map(part), "HEADER"),
         S::HeaderFields(p, l) => with_part(
             p.as_ref().map(part),
-            &format!("HEADER.FIELDS ({})", names(l)),
+            &format!("HEADER.FIELDS ({})", names(&l.to_list())),
         ),
         S::HeaderFieldsNot(p, l) => with_part(
             p.as_ref().map(part),
-            &format!("HEADER.FIELDS.NOT ({})", names(l)),
+            &format!("HEADER.FIELDS.NOT ({})", names(&l.to_list())),
         ),
         S::Text(p) => with_part(p.as_ref().map(part), "TEXT"),
         S::Mime(p) => format!("{}.MIME", part(p)),

@@ -2,13 +2,15 @@
 //! quirks of named servers, and proptest round trips.
 
 use imap_proto::Quirks;
-use imap_proto::fetch::{BodyStructure, MessageDataItem, PartKind, encode_msg_att, parse_msg_att};
-use imap_proto::{List, Writer};
+use imap_proto::Writer;
+use imap_proto::fetch::{
+    BodyStructure, MessageDataItem, MsgAtt, PartKind, encode_msg_att, parse_msg_att,
+};
 
 // ---------------------------------------------------------------------------------------
 // Real-server shaped responses.
 
-fn round_trip(input: &[u8], quirks: Quirks) -> List<MessageDataItem<'static>> {
+fn round_trip(input: &[u8], quirks: Quirks) -> MsgAtt<'static> {
     let items = parse_msg_att(input, quirks)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(input)));
     let mut w = Writer::new(Default::default());
@@ -647,7 +649,7 @@ mod round_trips {
                 nstring8()
             )
                 .prop_map(|(section, origin, data)| M::Binary {
-                    section,
+                    section: section.map(Box::new),
                     origin,
                     data
                 }),

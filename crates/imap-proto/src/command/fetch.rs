@@ -13,7 +13,7 @@ use crate::parse::{PResult, Reader};
 
 /// The items a FETCH command asks for: a macro or a list of attributes (`fetch-att` or
 /// `"(" fetch-att *(SP fetch-att) ")"`).
-// The attribute list is stored inline (no heap for up to four attributes), which is what makes
+// The attribute list is stored inline (no heap for up to two attributes), which is what makes
 // the enum large; it lives on the stack of a parse, not in collections.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -25,8 +25,9 @@ pub enum FetchItems<'a> {
     Fast,
     /// `FULL`: `(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY)`.
     Full,
-    /// One attribute (written without parentheses) or several (in parentheses).
-    Attributes(NonEmpty<FetchAttribute<'a>>),
+    /// One attribute (written without parentheses) or several (in parentheses). Two are kept
+    /// inline (no heap), more are on the heap, so that every command value stays small.
+    Attributes(NonEmpty<FetchAttribute<'a>, 2>),
 }
 
 impl<'a> FetchItems<'a> {

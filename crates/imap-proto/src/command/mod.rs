@@ -50,11 +50,12 @@ use std::fmt;
 use std::ops::Deref;
 
 /// A list the grammar requires to hold at least one element (`1*` or `x *(SP x)`), such as
-/// the keys of a SEARCH or the items of a STATUS. It derefs to a slice.
+/// the keys of a SEARCH or the items of a STATUS. It keeps up to `N` elements inline (four
+/// unless the field says otherwise, as [`List`]) and derefs to a slice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NonEmpty<T>(List<T>);
+pub struct NonEmpty<T, const N: usize = 4>(List<T, N>);
 
-impl<T> NonEmpty<T> {
+impl<T, const N: usize> NonEmpty<T, N> {
     /// A list of one element.
     pub fn one(value: T) -> Self {
         let mut l = List::new();
@@ -63,7 +64,7 @@ impl<T> NonEmpty<T> {
     }
 
     /// The list, refused when empty.
-    pub fn new(list: impl Into<List<T>>) -> Result<Self, ValidationError> {
+    pub fn new(list: impl Into<List<T, N>>) -> Result<Self, ValidationError> {
         let list = list.into();
         if list.is_empty() {
             Err(ValidationError::new(
@@ -81,33 +82,33 @@ impl<T> NonEmpty<T> {
     }
 
     /// The elements.
-    pub fn into_list(self) -> List<T> {
+    pub fn into_list(self) -> List<T, N> {
         self.0
     }
 
     /// Map every element.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U, N> {
         NonEmpty(self.0.map(f))
     }
 }
 
-impl<T> Deref for NonEmpty<T> {
+impl<T, const N: usize> Deref for NonEmpty<T, N> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         &self.0
     }
 }
 
-impl<T> TryFrom<Vec<T>> for NonEmpty<T> {
+impl<T, const N: usize> TryFrom<Vec<T>> for NonEmpty<T, N> {
     type Error = ValidationError;
     fn try_from(v: Vec<T>) -> Result<Self, ValidationError> {
         NonEmpty::new(v)
     }
 }
 
-impl<T> TryFrom<List<T>> for NonEmpty<T> {
+impl<T, const N: usize> TryFrom<List<T, N>> for NonEmpty<T, N> {
     type Error = ValidationError;
-    fn try_from(v: List<T>) -> Result<Self, ValidationError> {
+    fn try_from(v: List<T, N>) -> Result<Self, ValidationError> {
         NonEmpty::new(v)
     }
 }

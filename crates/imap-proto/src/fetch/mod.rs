@@ -13,7 +13,7 @@ pub use body::{
     PartKind, SinglePart, SinglePartExtension,
 };
 pub use envelope::{Address, Envelope};
-pub use section::{Part, Partial, Section};
+pub use section::{HeaderNames, HeaderNamesIter, Part, Partial, Section};
 pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
@@ -31,8 +31,9 @@ use std::num::{NonZeroU32, NonZeroU64};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageDataItem<'a> {
-    /// `FLAGS (...)`.
-    Flags(List<FlagFetch<'a>>),
+    /// `FLAGS (...)`. Two flags are kept inline (no heap), so that the item, and the list of
+    /// items of a FETCH response, stay small.
+    Flags(List<FlagFetch<'a>, 2>),
     /// `UID n`.
     Uid(NonZeroU32),
     /// `INTERNALDATE "..."`.
@@ -64,8 +65,9 @@ pub enum MessageDataItem<'a> {
     },
     /// `BINARY[part]<origin> (nstring / literal8)` (RFC 3516, RFC 9051): decoded content.
     Binary {
-        /// The part; `None` for `BINARY[]`.
-        section: Option<Part>,
+        /// The part; `None` for `BINARY[]`. Boxed, so that the items of a list (flags, UIDs)
+        /// stay small; the item carries its content anyway.
+        section: Option<Box<Part>>,
         /// The first octet when a partial range was fetched (`<origin>`, RFC 3516).
         origin: Option<u32>,
         /// The content.
@@ -81,6 +83,10 @@ pub enum MessageDataItem<'a> {
     /// `MODSEQ (n)` (RFC 7162 section 3.1.4; read up to 2^64 - 1).
     ModSeq(NonZeroU64),
 }
+
+/// The items of one FETCH response (`Data::Fetch`): two are kept inline (`FLAGS` and `UID`,
+/// the common pair, cost no heap), more spill to the heap.
+pub type MsgAtt<'a> = List<MessageDataItem<'a>, 2>;
 
 /// A number of up to 64 bits (clamped with [`Quirks::clamp_numbers`]). RFC 9051 caps
 /// `number64` at 2^63 - 1; reading the full unsigned range keeps every `u64` value
@@ -310,7 +316,7 @@ impl<'a> MessageDataItem<'a> {
                 Ok(M::BinarySize { section, size })
             }
             6 if is(b"BINARY") => {
-                let section = read_section_binary(r)?;
+                let section = read_section_binary(r)?.map(Box::new);
                 let origin = read_origin(r)?;
                 r.sp()?;
                 let data = NString8::read(r)?;
@@ -426,7 +432,7 @@ impl Encode for MessageDataItem<'_> {
                 data,
             } => {
                 w.raw(b"BINARY");
-                encode_section_binary(section.as_ref(), w);
+                encode_section_binary(section.as_deref(), w);
                 encode_origin(*origin, w);
                 w.sp();
                 data.encode(w);
@@ -450,10 +456,16 @@ impl Encode for MessageDataItem<'_> {
 /// msg-att-static) *(SP (msg-att-dynamic / msg-att-static)) ")"`. With
 /// [`Quirks::extra_spaces`], runs of spaces between items and a space before the closing
 /// parenthesis are accepted.
-pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<List<MessageDataItem<'a>>> {
+pub(crate) fn read_msg_att<'a>(r: &mut Reader<'a>) -> PResult<MsgAtt<'a>> {
     r.expect(b'(', "\"(\"")?;
-    let mut items = List::new();
+    let mut items = MsgAtt::new();
     loop {
+        if items.len() == 2 {
+            // A response with more items than the two kept inline usually has several more (UID,
+            // RFC822.SIZE, FLAGS, INTERNALDATE, ENVELOPE, BODYSTRUCTURE): one allocation
+            // for eight rather than growing 2 -> 4 -> 8.
+            items.reserve(8 - items.len());
+        }
         items.push(MessageDataItem::read(r)?);
         if r.peek() != Some(b' ') {
             break;
@@ -475,10 +487,7 @@ pub fn encode_msg_att(items: &[MessageDataItem<'_>], w: &mut Writer) {
 /// Parse a whole `msg-att` list, `(FLAGS (\Seen) UID 4 ...)`, the part of a
 /// `* n FETCH (...)` response after `FETCH `; `input` must hold nothing else (no CRLF). A
 /// response parser reads the same list inside the whole line.
-pub fn parse_msg_att(
-    input: &[u8],
-    quirks: Quirks,
-) -> Result<List<MessageDataItem<'_>>, ParseError> {
+pub fn parse_msg_att(input: &[u8], quirks: Quirks) -> Result<MsgAtt<'_>, ParseError> {
     parse_whole_with(input, quirks, read_msg_att)
 }
 

@@ -3,12 +3,15 @@
 //! `section-part`, `section-text`, `header-list`), RFC 9051 the same, RFC 3516
 //! (`section-binary`).
 
-use crate::core::AString;
 use crate::core::parse_whole;
+use crate::core::{AString, IString, LiteralMode};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
 use crate::list::List;
-use crate::parse::{PResult, Reader};
+use crate::parse::{PResult, Quirks, Reader};
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 
 /// `section-part`: a body part number, `nz-number *("." nz-number)` (`1`, `2.1.3`).
@@ -76,22 +79,212 @@ pub enum Section<'a> {
     /// `HEADER` or `1.HEADER`: the header of the message or of a message/rfc822 part.
     Header(Option<Part>),
     /// `HEADER.FIELDS (...)`: only the named header fields. The list is never empty (the
-    /// grammar has `1*`); build it with [`Section::header_fields`].
-    HeaderFields(Option<Part>, List<AString<'a>>),
+    /// grammar has `1*`); build it with [`Section::header_fields`] or [`HeaderNames::new`].
+    HeaderFields(Option<Part>, HeaderNames<'a>),
     /// `HEADER.FIELDS.NOT (...)`: all header fields but the named ones. The list is never
-    /// empty; build it with [`Section::header_fields_not`].
-    HeaderFieldsNot(Option<Part>, List<AString<'a>>),
+    /// empty; build it with [`Section::header_fields_not`] or [`HeaderNames::new`].
+    HeaderFieldsNot(Option<Part>, HeaderNames<'a>),
     /// `TEXT` or `1.TEXT`: the text body, without the header.
     Text(Option<Part>),
     /// `1.MIME`: the MIME header of a part.
     Mime(Part),
 }
 
-fn non_empty<'a>(fields: &List<AString<'a>>) -> Result<(), ValidationError> {
-    if fields.is_empty() {
-        Err(ValidationError::new("header-list", "no header field name"))
-    } else {
-        Ok(())
+/// The names of a `header-list` (`HEADER.FIELDS (FROM TO SUBJECT DATE)`), never empty.
+///
+/// They are kept as they are on the wire, between the parentheses (borrowed from the input
+/// after a parse, so that a FETCH command asking for any number of header fields costs no
+/// heap allocation, and the value is small); [`HeaderNames::iter`] reads them out as
+/// [`AString`]s. Two lists are equal, and hash the same, when their names are, whatever the
+/// spacing between them was.
+///
+/// ```
+/// use imap_proto::core::AString;
+/// use imap_proto::fetch::HeaderNames;
+///
+/// let names = HeaderNames::new([
+///     AString::from_bytes(&b"FROM"[..]).unwrap(),
+///     AString::from_bytes(&b"X Spam"[..]).unwrap(),
+/// ])
+/// .unwrap();
+/// assert_eq!(names.len(), 2);
+/// let data: Vec<Vec<u8>> = names.iter().map(|n| n.data().to_vec()).collect();
+/// assert_eq!(data, [b"FROM".to_vec(), b"X Spam".to_vec()]);
+/// assert!(HeaderNames::new([]).is_err());
+/// ```
+#[derive(Clone)]
+pub struct HeaderNames<'a> {
+    /// `header-fld-name *(SP header-fld-name)`, each an `astring` that reads back.
+    wire: Cow<'a, [u8]>,
+}
+
+impl<'a> HeaderNames<'a> {
+    /// The list of these names; refused when empty. Each is kept in its form (atom, quoted
+    /// string, literal), so it encodes as it would in a `List<AString>`.
+    pub fn new(names: impl IntoIterator<Item = AString<'a>>) -> Result<Self, ValidationError> {
+        let names: Vec<AString<'a>> = names.into_iter().collect();
+        if names.is_empty() {
+            return Err(ValidationError::new("header-list", "no header field name"));
+        }
+        let mut wire = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                wire.push(b' ');
+            }
+            match name {
+                AString::Atom(a) => wire.extend_from_slice(a.as_str().as_bytes()),
+                AString::String(IString::Quoted(q)) => {
+                    wire.push(b'"');
+                    for &b in q.data() {
+                        if b == b'"' || b == b'\\' {
+                            wire.push(b'\\');
+                        }
+                        wire.push(b);
+                    }
+                    wire.push(b'"');
+                }
+                AString::String(IString::Literal(l)) => {
+                    let plus = if l.mode() == LiteralMode::NonSync {
+                        "+"
+                    } else {
+                        ""
+                    };
+                    wire.extend_from_slice(format!("{{{}{plus}}}\r\n", l.data().len()).as_bytes());
+                    wire.extend_from_slice(l.data());
+                }
+            }
+        }
+        let out = HeaderNames {
+            wire: Cow::Owned(wire),
+        };
+        // The constructors of the names guarantee this; the check keeps the promise that a
+        // value reads back as itself should one of them change.
+        let mut read = out.iter();
+        for name in &names {
+            if read.next().as_ref() != Some(name) {
+                return Err(ValidationError::new(
+                    "header-list",
+                    "a name does not read back as itself",
+                ));
+            }
+        }
+        if read.next().is_some() {
+            return Err(ValidationError::new(
+                "header-list",
+                "a name does not read back as itself",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> HeaderNamesIter<'_> {
+        HeaderNamesIter {
+            r: Reader::new(&self.wire, Quirks::LENIENT),
+        }
+    }
+
+    /// How many names there are (one at least).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Always false: the grammar has `1*`. (For symmetry with [`HeaderNames::len`].)
+    pub fn is_empty(&self) -> bool {
+        self.wire.is_empty()
+    }
+
+    /// The names as a list.
+    pub fn to_list(&self) -> List<AString<'_>> {
+        self.iter().collect()
+    }
+
+    /// The same names, owning their data.
+    pub fn into_static(self) -> HeaderNames<'static> {
+        HeaderNames {
+            wire: Cow::Owned(self.wire.into_owned()),
+        }
+    }
+
+    /// The names of a `header-list` read by `r`, from `start` (after the `(`) to where `r`
+    /// is (before the `)`).
+    fn from_read(r: &Reader<'a>, start: usize) -> PResult<Self> {
+        match r.input().get(start..r.pos()) {
+            Some(wire) if !wire.is_empty() => Ok(HeaderNames {
+                wire: Cow::Borrowed(wire),
+            }),
+            _ => Err(r.error("header-list")),
+        }
+    }
+}
+
+impl PartialEq for HeaderNames<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for HeaderNames<'_> {}
+
+impl Hash for HeaderNames<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for name in self.iter() {
+            name.hash(state);
+        }
+    }
+}
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> TryFrom<List<AString<'a>>> for HeaderNames<'a> {
+    type Error = ValidationError;
+    fn try_from(names: List<AString<'a>>) -> Result<Self, ValidationError> {
+        HeaderNames::new(names)
+    }
+}
+
+impl<'l, 'a> IntoIterator for &'l HeaderNames<'a> {
+    type Item = AString<'l>;
+    type IntoIter = HeaderNamesIter<'l>;
+    fn into_iter(self) -> HeaderNamesIter<'l> {
+        self.iter()
+    }
+}
+
+/// The names of a [`HeaderNames`], read out one by one.
+pub struct HeaderNamesIter<'l> {
+    r: Reader<'l>,
+}
+
+impl fmt::Debug for HeaderNamesIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeaderNamesIter")
+            .field("rest", &String::from_utf8_lossy(self.r.rest()))
+            .finish()
+    }
+}
+
+impl<'l> Iterator for HeaderNamesIter<'l> {
+    type Item = AString<'l>;
+    fn next(&mut self) -> Option<AString<'l>> {
+        while self.r.peek() == Some(b' ') {
+            self.r.next_byte();
+        }
+        if self.r.is_empty() {
+            return None;
+        }
+        match AString::read(&mut self.r) {
+            Ok(name) => Some(name),
+            // Not reached for a list that was read or built: it holds astrings only.
+            Err(_) => {
+                self.r.reset(self.r.input().len());
+                None
+            }
+        }
     }
 }
 
@@ -107,8 +300,7 @@ impl<'a> Section<'a> {
         part: Option<Part>,
         fields: List<AString<'a>>,
     ) -> Result<Self, ValidationError> {
-        non_empty(&fields)?;
-        Ok(Section::HeaderFields(part, fields))
+        Ok(Section::HeaderFields(part, HeaderNames::new(fields)?))
     }
 
     /// `HEADER.FIELDS.NOT (...)`, refused when `fields` is empty.
@@ -116,8 +308,7 @@ impl<'a> Section<'a> {
         part: Option<Part>,
         fields: List<AString<'a>>,
     ) -> Result<Self, ValidationError> {
-        non_empty(&fields)?;
-        Ok(Section::HeaderFieldsNot(part, fields))
+        Ok(Section::HeaderFieldsNot(part, HeaderNames::new(fields)?))
     }
 
     /// The part the section refers to, `None` for the top-level message.
@@ -133,12 +324,11 @@ impl<'a> Section<'a> {
 
     /// The same section, owning its data.
     pub fn into_static(self) -> Section<'static> {
-        let fields = |l: List<AString<'a>>| l.map(AString::into_static);
         match self {
             Section::Part(p) => Section::Part(p),
             Section::Header(p) => Section::Header(p),
-            Section::HeaderFields(p, l) => Section::HeaderFields(p, fields(l)),
-            Section::HeaderFieldsNot(p, l) => Section::HeaderFieldsNot(p, fields(l)),
+            Section::HeaderFields(p, l) => Section::HeaderFields(p, l.into_static()),
+            Section::HeaderFieldsNot(p, l) => Section::HeaderFieldsNot(p, l.into_static()),
             Section::Text(p) => Section::Text(p),
             Section::Mime(p) => Section::Mime(p),
         }
@@ -180,17 +370,18 @@ impl<'a> Section<'a> {
 }
 
 /// `SP header-list`: `SP "(" header-fld-name *(SP header-fld-name) ")"`.
-fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<List<AString<'a>>> {
+fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<HeaderNames<'a>> {
     r.sp()?;
     r.expect(b'(', "header-list")?;
-    let mut l = List::new();
-    l.push(AString::read(r)?);
+    let start = r.pos();
+    AString::read(r)?;
     while r.peek() == Some(b' ') {
         r.sp()?;
-        l.push(AString::read(r)?);
+        AString::read(r)?;
     }
+    let names = HeaderNames::from_read(r, start)?;
     r.expect(b')', "\")\" or SP header-fld-name")?;
-    Ok(l)
+    Ok(names)
 }
 
 fn encode_part_prefix(part: &Option<Part>, w: &mut Writer) {
@@ -200,7 +391,7 @@ fn encode_part_prefix(part: &Option<Part>, w: &mut Writer) {
     }
 }
 
-fn encode_header_list(l: &List<AString<'_>>, w: &mut Writer) {
+fn encode_header_list(l: &HeaderNames<'_>, w: &mut Writer) {
     w.raw(b" (");
     for (i, f) in l.iter().enumerate() {
         if i > 0 {
@@ -470,5 +661,84 @@ mod tests {
         assert_eq!(Part::single(nz(7)).numbers(), &[nz(7)]);
         assert_eq!(Section::Mime(part(&[1, 2])).part(), Some(&part(&[1, 2])));
         assert_eq!(Section::Text(None).part(), None);
+    }
+
+    fn names_of(s: &Section<'_>) -> Vec<AString<'static>> {
+        match s {
+            Section::HeaderFields(_, l) | Section::HeaderFieldsNot(_, l) => {
+                l.iter().map(AString::into_static).collect()
+            }
+            other => panic!("not a header list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_names_read_every_astring_form() {
+        let input: &[u8] = b"[HEADER.FIELDS (FROM \"X \\\"Y\\\"\" {3}\r\nabc {2+}\r\nde)]";
+        let s = parse(input).unwrap().unwrap();
+        let names = names_of(&s);
+        let want = [
+            AString::from_bytes(&b"FROM"[..]).unwrap(),
+            AString::String(IString::Quoted(
+                crate::core::Quoted::new(&b"X \"Y\""[..]).unwrap(),
+            )),
+            AString::String(IString::Literal(
+                crate::core::Literal::new(&b"abc"[..], LiteralMode::Sync).unwrap(),
+            )),
+            AString::String(IString::Literal(
+                crate::core::Literal::new(&b"de"[..], LiteralMode::NonSync).unwrap(),
+            )),
+        ];
+        assert_eq!(names, want);
+        // Built from the same names, the list is equal to the one read, and encodes the same.
+        let built = Section::header_fields(None, want.iter().cloned().collect()).unwrap();
+        assert_eq!(built, s);
+        assert_eq!(bytes(Some(&built)), bytes(Some(&s)));
+        if let Section::HeaderFields(_, l) = &built {
+            assert_eq!(l.len(), 4);
+            assert!(!l.is_empty());
+            assert_eq!(l.to_list().len(), 4);
+        }
+    }
+
+    #[test]
+    fn header_names_compare_by_name_not_by_spacing() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |s: &Section<'_>| {
+            let mut h = DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        };
+        let mut r = Reader::new(b"[HEADER.FIELDS (FROM   TO)]", Quirks::LENIENT);
+        let spaced = read_section(&mut r).unwrap().unwrap();
+        let plain = parse(b"[HEADER.FIELDS (FROM TO)]").unwrap().unwrap();
+        assert_eq!(spaced, plain);
+        assert_eq!(hash(&spaced), hash(&plain));
+        assert_eq!(bytes(Some(&spaced)), b"[HEADER.FIELDS (FROM TO)]");
+        // A quoted name is not the atom of the same text (as with `List<AString>`), and the
+        // order counts.
+        let quoted = parse(b"[HEADER.FIELDS (\"FROM\" TO)]").unwrap().unwrap();
+        assert_ne!(quoted, plain);
+        let swapped = parse(b"[HEADER.FIELDS (TO FROM)]").unwrap().unwrap();
+        assert_ne!(swapped, plain);
+        let fewer = parse(b"[HEADER.FIELDS (FROM)]").unwrap().unwrap();
+        assert_ne!(fewer, plain);
+        assert_ne!(plain, fewer);
+        // The owned copy is equal to the borrowed one.
+        assert_eq!(plain.clone().into_static(), plain);
+        // Debug shows the names, as a list would.
+        let debug = format!("{plain:?}");
+        assert!(debug.starts_with("HeaderFields(None, [Atom("), "{debug}");
+    }
+
+    #[test]
+    fn header_names_refuse_an_empty_list() {
+        assert!(HeaderNames::new([]).is_err());
+        assert!(HeaderNames::try_from(List::<AString<'_>>::new()).is_err());
+        assert!(Section::header_fields(None, List::new()).is_err());
+        assert!(Section::header_fields_not(None, List::new()).is_err());
+        // `()` is not a header list: the error points at the `)`.
+        let e = parse(b"[HEADER.FIELDS ()]").unwrap_err();
+        assert_eq!(e.offset(), 16);
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::core::IString;
 use crate::error::{ErrorKind, MAX_DEPTH};
 
-fn parse(input: &[u8], quirks: Quirks) -> Result<List<MessageDataItem<'_>>, ParseError> {
+fn parse(input: &[u8], quirks: Quirks) -> Result<MsgAtt<'_>, ParseError> {
     parse_msg_att(input, quirks)
 }
 
@@ -15,7 +15,7 @@ fn encode(items: &[MessageDataItem<'_>]) -> Vec<u8> {
 }
 
 /// Parse strictly, check the encoding is `canonical` (the input when `None`), reparse, equal.
-fn round_trip<'a>(input: &'a [u8], canonical: Option<&[u8]>) -> List<MessageDataItem<'a>> {
+fn round_trip<'a>(input: &'a [u8], canonical: Option<&[u8]>) -> MsgAtt<'a> {
     let items = parse(input, Quirks::STRICT)
         .unwrap_or_else(|e| panic!("{e} in {}", String::from_utf8_lossy(input)));
     let bytes = encode(&items);

@@ -28,14 +28,18 @@ pub enum Code<'a> {
     /// `ALERT`: the text must be shown to the user.
     Alert,
     /// `BADCHARSET [SP "(" charset *(SP charset) ")"]`: the charsets the server supports
-    /// (empty: none listed).
-    BadCharset(List<Charset<'a>>),
-    /// `CAPABILITY ...`: the server's capabilities (one at least).
-    Capability(List<Capability<'a>>),
+    /// (empty: none listed). One is kept inline: the code is rare, and a small value keeps
+    /// every status response small.
+    BadCharset(List<Charset<'a>, 1>),
+    /// `CAPABILITY ...`: the server's capabilities (one at least). Kept on the heap beyond
+    /// the first (servers list a dozen or more), so that every status response stays small.
+    Capability(List<Capability<'a>, 1>),
     /// `PARSE`: a message's headers or MIME structure could not be parsed.
     Parse,
-    /// `PERMANENTFLAGS (...)`: the flags the client can change permanently.
-    PermanentFlags(List<FlagPerm<'a>>),
+    /// `PERMANENTFLAGS (...)`: the flags the client can change permanently. Kept on the heap
+    /// beyond the first (servers list five or more), so that every status response stays
+    /// small.
+    PermanentFlags(List<FlagPerm<'a>, 1>),
     /// `READ-ONLY`.
     ReadOnly,
     /// `READ-WRITE`.

@@ -37,7 +37,7 @@ pub enum Data<'a> {
         /// The mailbox.
         mailbox: Mailbox<'a>,
         /// Its attributes.
-        items: List<StatusValue<'a>>,
+        items: List<StatusValue<'a>, 2>,
     },
     /// `* SEARCH n ... [(MODSEQ n)]` (RFC 3501 section 7.2.5, RFC 7162).
     Search {
@@ -77,7 +77,7 @@ pub enum Data<'a> {
         /// The message sequence number.
         seq: NonZeroU32,
         /// The data items.
-        items: List<MessageDataItem<'a>>,
+        items: crate::fetch::MsgAtt<'a>,
     },
     /// `* NAMESPACE ...` (RFC 2342, RFC 9051 section 7.3.2).
     Namespace(Namespace<'a>),
@@ -90,14 +90,14 @@ pub enum Data<'a> {
         /// The quota root.
         root: AString<'a>,
         /// Usage and limit per resource.
-        resources: List<QuotaResource<'a>>,
+        resources: List<QuotaResource<'a>, 2>,
     },
     /// `* QUOTAROOT mailbox root...` (RFC 9208).
     QuotaRoot {
         /// The mailbox.
         mailbox: Mailbox<'a>,
         /// Its quota roots.
-        roots: List<AString<'a>>,
+        roots: List<AString<'a>, 2>,
     },
     /// An untagged response this crate does not know, kept: `name` is its name (the atom
     /// after `* `, or after `* n ` for one that starts with a number), `raw` everything
@@ -617,13 +617,13 @@ impl Delimiter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListData<'a> {
     /// The name attributes (`\Noselect`, `\HasChildren`, `\Sent`, ...).
-    pub attributes: List<MailboxAttribute<'a>>,
+    pub attributes: List<MailboxAttribute<'a>, 2>,
     /// The hierarchy delimiter, `None` for `NIL` (a flat name space).
     pub delimiter: Option<Delimiter>,
     /// The mailbox name.
     pub mailbox: Mailbox<'a>,
     /// The extended data items (RFC 5258); encoded only when there are some.
-    pub extended: List<ListExtendedItem<'a>>,
+    pub extended: List<ListExtendedItem<'a>, 1>,
 }
 
 impl<'a> ListData<'a> {
@@ -688,7 +688,7 @@ impl Encode for ListData<'_> {
 pub enum ListExtendedItem<'a> {
     /// `"CHILDINFO" ("SUBSCRIBED" ...)`: why a non-matching parent is listed (RFC 5258
     /// section 3.5). The options are atoms, sent quoted.
-    ChildInfo(List<Atom<'a>>),
+    ChildInfo(List<Atom<'a>, 1>),
     /// `"OLDNAME" (mailbox)`: the name before a RENAME (RFC 9051 section 6.3.9).
     OldName(Mailbox<'a>),
     /// Any other item: its tag, and its value (`tagged-ext-val`) as sent.
@@ -729,7 +729,7 @@ impl<'a> ListExtendedItem<'a> {
         })
     }
 
-    fn read_childinfo(r: &mut Reader<'a>) -> PResult<List<Atom<'a>>> {
+    fn read_childinfo(r: &mut Reader<'a>) -> PResult<List<Atom<'a>, 1>> {
         r.expect(b'(', "(")?;
         let mut opts = List::new();
         loop {
@@ -957,7 +957,7 @@ pub struct ESearch<'a> {
     /// The numbers are UIDs.
     pub uid: bool,
     /// The results.
-    pub items: List<ESearchItem<'a>>,
+    pub items: List<ESearchItem<'a>, 2>,
 }
 
 impl<'a> ESearch<'a> {
