@@ -53,7 +53,10 @@ fn next(framer: &mut Framer, src: &mut BytesMut) -> Option<Result<usize, Outcome
             return Some(Ok(len));
         }
         Some(Framed::Literal(header)) => {
-            let tag = tag_of(src).and_then(|t| Tag::new(t.to_owned()).ok());
+            // The message stays at the start of what was not consumed; octets the framer
+            // discarded in the same call (a refused message's rest) come before it.
+            let rest = src.get(consumed..).unwrap_or(&[]);
+            let tag = tag_of(rest).and_then(|t| Tag::new(t.to_owned()).ok());
             Some(Err(Outcome::Literal(header, tag)))
         }
         Some(Framed::Error(e)) => Some(Err(Outcome::Error(e))),
@@ -146,9 +149,13 @@ impl ServerCodec {
         self
     }
 
-    /// What the next messages are parsed as, from now on.
+    /// What the next messages are parsed as, from now on. AUTHENTICATE lines and `DONE`
+    /// carry no literals (RFC 3501 section 6.2.2, RFC 2177): outside
+    /// [`ServerInput::Commands`] the framer reads lines only (see [`Framer::set_literals`]),
+    /// so a line ending in `{n}` is an [`ServerItem::InvalidLine`], not a literal header.
     pub fn expect(&mut self, input: ServerInput) {
         self.input = input;
+        self.framer.set_literals(input == ServerInput::Commands);
     }
 
     /// What the next messages are parsed as.

@@ -359,6 +359,8 @@ pub struct Framer {
     config: FramerConfig,
     side: Side,
     state: State,
+    /// Whether a line may end with a literal header (see [`Framer::set_literals`]).
+    literals: bool,
 }
 
 impl Framer {
@@ -378,6 +380,29 @@ impl Framer {
             config,
             side,
             state: START,
+            literals: true,
+        }
+    }
+
+    /// Whether lines may end with literal headers (the default) or the peer sends plain
+    /// lines only, as AUTHENTICATE data (`base64 CRLF`, RFC 3501 section 6.2.2) and IDLE's
+    /// `DONE CRLF` (RFC 2177): with `false`, `{n}` before CRLF is text and every line is a
+    /// message. Call it between messages (after one was framed, before the next arrives).
+    pub fn set_literals(&mut self, literals: bool) {
+        self.literals = literals;
+    }
+
+    /// Whether lines may end with literal headers (see [`Framer::set_literals`]).
+    pub fn literals(&self) -> bool {
+        self.literals
+    }
+
+    /// The literal header at the end of `line`, unless in line-only mode.
+    fn header(&self, line: &[u8]) -> Option<Result<(u64, LiteralMode, bool), LiteralMode>> {
+        if self.literals {
+            header_at_end(line)
+        } else {
+            None
         }
     }
 
@@ -506,7 +531,9 @@ impl Framer {
             consume(input, lf + 1);
             tail = Tail::Other;
             match header {
-                Some((size, plus)) if plus || self.side == Side::Client => skip = size,
+                Some((size, plus)) if self.literals && (plus || self.side == Side::Client) => {
+                    skip = size
+                }
                 _ => {
                     self.state = START;
                     return true;
@@ -536,7 +563,7 @@ impl Framer {
     /// The state after a refused line that ends at `end` of the input (`line` is that line):
     /// what its literal header, if any, makes of the rest of the message.
     fn after_bad_line(&self, line: &[u8]) -> State {
-        match header_at_end(line) {
+        match self.header(line) {
             None => START,
             Some(Ok((_, LiteralMode::Sync, _)) | Err(LiteralMode::Sync))
                 if self.side == Side::Server =>
@@ -615,7 +642,7 @@ impl Framer {
                 let then = self.after_bad_line(line);
                 return self.fail(input, kind, at, end, then);
             }
-            let (size, mode, binary) = match header_at_end(line) {
+            let (size, mode, binary) = match self.header(line) {
                 None => {
                     let (message, rest) = input.split_at(end);
                     *input = rest;

@@ -339,3 +339,46 @@ async fn literal_plus_sends_a_command_whole() {
     }
     assert_eq!(literals, 2);
 }
+
+#[test]
+fn authenticate_and_done_lines_have_no_literals() {
+    for input in [ServerInput::AuthenticateData, ServerInput::IdleDone] {
+        let mut codec = ServerCodec::default();
+        codec.expect(input);
+        let mut buf = BytesMut::from(&b"DONE {9}\r\na2 NOOP\r\n"[..]);
+        let item = codec.decode(&mut buf).unwrap();
+        assert!(
+            matches!(item, Some(ServerItem::InvalidLine(_))),
+            "{input:?}: {item:?}"
+        );
+        // Back to commands: the next line is a command, literals are reported again.
+        codec.expect(ServerInput::Commands);
+        let Some(ServerItem::Command(noop)) = codec.decode(&mut buf).unwrap() else {
+            panic!("{input:?}: no command")
+        };
+        assert_eq!(*noop, command(b"a2 NOOP\r\n"));
+        let mut buf = BytesMut::from(&b"a3 LOGIN {4}\r\n"[..]);
+        assert!(matches!(
+            codec.decode(&mut buf).unwrap(),
+            Some(ServerItem::Literal { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_literal_after_a_refused_message_has_its_own_tag() {
+    let mut codec = ServerCodec::default();
+    let mut buf = BytesMut::from(&b"a1 APPEND INBOX {5+}\r\nhello\r\nb2 LOGIN {4}\r\n"[..]);
+    let Some(ServerItem::Literal { tag, .. }) = codec.decode(&mut buf).unwrap() else {
+        panic!("no literal")
+    };
+    assert_eq!(tag.as_ref().map(|t| t.as_str()), Some("a1"));
+    codec.refuse_literal();
+    // The framer skips a1's data and rest, then reports b2's header in the same call.
+    let Some(ServerItem::Literal { tag, header }) = codec.decode(&mut buf).unwrap() else {
+        panic!("no second literal")
+    };
+    assert_eq!(header.size, 4);
+    assert_eq!(tag.as_ref().map(|t| t.as_str()), Some("b2"));
+    assert_eq!(&buf[..], b"b2 LOGIN {4}\r\n");
+}

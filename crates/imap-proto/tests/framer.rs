@@ -593,3 +593,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn line_only_mode_takes_a_header_for_text() {
+    // AUTHENTICATE data and DONE carry no literals: `{9}` before CRLF is text, and the next
+    // line is the next message (not literal data).
+    for mut framer in [
+        Framer::server(FramerConfig::default()),
+        Framer::client(FramerConfig::default()),
+    ] {
+        framer.set_literals(false);
+        assert!(!framer.literals());
+        let events = drive(
+            &mut framer,
+            &[b"DONE {9}\r\n", b"a2 NOOP\r\n"],
+            &mut accept_all,
+            usize::MAX,
+        );
+        assert_eq!(events, [msg(b"DONE {9}\r\n"), msg(b"a2 NOOP\r\n")]);
+        // An over-long line ending like a header announces nothing either.
+        let mut framer = Framer::server(small(8, 100, 1000));
+        framer.set_literals(false);
+        let events = drive(
+            &mut framer,
+            &[b"xxxxxxxx {2+}\r\nab\r\n"],
+            &mut accept_all,
+            usize::MAX,
+        );
+        assert!(matches!(
+            kind(&events[0]),
+            FrameErrorKind::LineTooLong { limit: 8 }
+        ));
+        assert_eq!(events[1..], [msg(b"ab\r\n")]);
+        framer.set_literals(true);
+        let events = drive(&mut framer, &[b"a {2}\r\n"], &mut accept_all, usize::MAX);
+        assert_eq!(events, [lit(2, LiteralMode::Sync, false, 7)]);
+    }
+}
