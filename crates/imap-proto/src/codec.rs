@@ -31,7 +31,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::command::{AuthenticateData, Command, CommandError, IdleDone};
 use crate::core::Tag;
-use crate::encode::{Chunk, Encode, EncodeOptions, Encoded, Writer};
+use crate::encode::{Chunk, Encode, EncodeOptions, Encoded, LiteralPlus, Writer};
 use crate::error::ParseError;
 use crate::framer::{FrameError, Framed, Framer, FramerConfig, LiteralHeader, tag_of};
 use crate::parse::Quirks;
@@ -144,8 +144,11 @@ impl ServerCodec {
     }
 
     /// Encode responses with `options` (UTF8=ACCEPT or IMAP4rev2: UTF-8 in quoted strings).
+    /// [`EncodeOptions::literal_plus`] is ignored: a server never writes a non-synchronising
+    /// literal (RFC 9051 section 9, RFC 7888 section 4), so it stays [`LiteralPlus::None`].
     pub fn with_options(mut self, options: EncodeOptions) -> Self {
         self.options = options;
+        self.options.literal_plus = LiteralPlus::None;
         self
     }
 

@@ -457,3 +457,14 @@ fn a_refused_literal_s_data_is_never_sent() {
     client.encode(IdleDone, &mut wire).unwrap();
     assert!(wire.ends_with(b"a1 APPEND INBOX {17}\r\nDONE\r\n"));
 }
+
+#[test]
+fn server_codec_writes_sync_literals_whatever_the_options() {
+    let mut options = EncodeOptions::default();
+    options.literal_plus = imap_proto::encode::LiteralPlus::Plus;
+    let mut codec = ServerCodec::default().with_options(options);
+    let fetch = response(b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n");
+    let mut out = BytesMut::new();
+    codec.encode(&fetch, &mut out).unwrap();
+    assert_eq!(&out[..], b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n");
+}
