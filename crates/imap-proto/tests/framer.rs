@@ -559,9 +559,20 @@ proptest! {
         max_message in 10usize..200,
         refuse in any::<u64>(),
         server_side in any::<bool>(),
+        max_literals in 0usize..6,
+        max_lines_total in 4usize..160,
+        literals in any::<bool>(),
     ) {
-        let config = small(max_line, max_literal, max_message);
-        let make = || if server_side { Framer::server(config) } else { Framer::client(config) };
+        let config = FramerConfig {
+            max_literals,
+            max_lines_total,
+            ..small(max_line, max_literal, max_message)
+        };
+        let make = || {
+            let mut framer = if server_side { Framer::server(config) } else { Framer::client(config) };
+            framer.set_literals(literals);
+            framer
+        };
         // The n-th literal is refused when bit n of `refuse` is set.
         let decider = || {
             let mut n = 0u32;
@@ -586,7 +597,7 @@ proptest! {
                     prop_assert!(m.ends_with(b"\n"));
                 }
                 Literal(h) => {
-                    prop_assert!(server_side);
+                    prop_assert!(server_side && literals);
                     prop_assert!(h.size <= max_literal);
                 }
                 Error(_) => {}
