@@ -23,6 +23,8 @@ struct Case<'a> {
     max_line: u8,
     max_literal: u8,
     max_message: u16,
+    max_literals: u8,
+    max_lines_total: u16,
     /// Bit n set: the n-th literal reported is refused.
     refuse: u64,
     chunking: Chunking,
@@ -106,6 +108,8 @@ fuzz_target!(|case: Case<'_>| {
         max_line: usize::from(case.max_line),
         max_literal: u64::from(case.max_literal),
         max_message: usize::from(case.max_message),
+        max_literals: usize::from(case.max_literals),
+        max_lines_total: usize::from(case.max_lines_total),
     };
     let whole = run(&case, config, &[case.bytes]);
     let reads = case.chunking.chunker().split(case.bytes);

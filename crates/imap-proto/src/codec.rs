@@ -31,7 +31,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::command::{AuthenticateData, Command, CommandError, IdleDone};
 use crate::core::Tag;
-use crate::encode::{Chunk, Encode, EncodeOptions, Writer};
+use crate::encode::{Chunk, Encode, EncodeOptions, Encoded, LiteralPlus, Writer};
 use crate::error::ParseError;
 use crate::framer::{FrameError, Framed, Framer, FramerConfig, LiteralHeader, tag_of};
 use crate::parse::Quirks;
@@ -53,7 +53,10 @@ fn next(framer: &mut Framer, src: &mut BytesMut) -> Option<Result<usize, Outcome
             return Some(Ok(len));
         }
         Some(Framed::Literal(header)) => {
-            let tag = tag_of(src).and_then(|t| Tag::new(t.to_owned()).ok());
+            // The message stays at the start of what was not consumed; octets the framer
+            // discarded in the same call (a refused message's rest) come before it.
+            let rest = src.get(consumed..).unwrap_or(&[]);
+            let tag = tag_of(rest).and_then(|t| Tag::new(t.to_owned()).ok());
             Some(Err(Outcome::Literal(header, tag)))
         }
         Some(Framed::Error(e)) => Some(Err(Outcome::Error(e))),
@@ -141,14 +144,21 @@ impl ServerCodec {
     }
 
     /// Encode responses with `options` (UTF8=ACCEPT or IMAP4rev2: UTF-8 in quoted strings).
+    /// [`EncodeOptions::literal_plus`] is ignored: a server never writes a non-synchronising
+    /// literal (RFC 9051 section 9, RFC 7888 section 4), so it stays [`LiteralPlus::None`].
     pub fn with_options(mut self, options: EncodeOptions) -> Self {
         self.options = options;
+        self.options.literal_plus = LiteralPlus::None;
         self
     }
 
-    /// What the next messages are parsed as, from now on.
+    /// What the next messages are parsed as, from now on. AUTHENTICATE lines and `DONE`
+    /// carry no literals (RFC 3501 section 6.2.2, RFC 2177): outside
+    /// [`ServerInput::Commands`] the framer reads lines only (see [`Framer::set_literals`]),
+    /// so a line ending in `{n}` is an [`ServerItem::InvalidLine`], not a literal header.
     pub fn expect(&mut self, input: ServerInput) {
         self.input = input;
+        self.framer.set_literals(input == ServerInput::Commands);
     }
 
     /// What the next messages are parsed as.
@@ -253,19 +263,107 @@ pub enum ClientItem {
 
 /// Decodes the greeting, then responses; encodes commands, AUTHENTICATE lines and `DONE`.
 ///
-/// Waiting for continuation requests is the session's business: `Encoder<&Command>` writes a
-/// whole command, the data of synchronising literals included, which is right only when there
-/// are none or the server announced LITERAL+ (encode with [`EncodeOptions::literal_plus`]).
-/// Otherwise encode the command with [`Writer`], send [`Encoded::chunks`](crate::Encoded::chunks)
-/// one at a time through `Encoder<Chunk>`, and after each chunk with
-/// `wait_for_continuation` wait for a [`Response::Continuation`] (or the tagged answer that
-/// refuses the literal) before sending the next.
+/// # Synchronising literals
+///
+/// After a synchronising literal's header (`{n}`) a client must wait for the server's
+/// continuation request (RFC 3501 / RFC 9051 section 7.5): a server that refuses the literal
+/// reads what follows as commands. `Encoder<&Command>` therefore writes a command only up to
+/// its first synchronising literal header and keeps the rest. When the server's `+` arrives
+/// ([`ClientItem::is_continuation`]), send the next piece with
+/// [`ClientCodec::continue_literal`] (or `Encoder<ContinueLiteral>` through a `Framed`
+/// sink); when the tagged `NO`/`BAD` for the command arrives instead, the codec drops the
+/// rest by itself ([`ClientCodec::abandon_command`] drops it by hand). While a command waits,
+/// encoding anything else is an [`io::ErrorKind::InvalidInput`] error. Literals the server
+/// lets the client send at once (LITERAL+ or LITERAL-, see [`EncodeOptions::literal_plus`])
+/// need no wait.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use imap_proto::codec::{ClientCodec, ClientItem};
+/// use imap_proto::command::Command;
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = ClientCodec::default();
+/// let (mut from_server, mut to_server) = (BytesMut::new(), BytesMut::new());
+/// from_server.extend_from_slice(b"* OK IMAP4rev2 ready\r\n");
+/// assert!(matches!(codec.decode(&mut from_server)?, Some(ClientItem::Greeting(_))));
+///
+/// let login = Command::parse(b"a1 LOGIN {4}\r\nfred {6}\r\nsecret\r\n").unwrap();
+/// codec.encode(&login, &mut to_server)?;
+/// assert_eq!(&to_server[..], b"a1 LOGIN {4}\r\n");
+/// assert!(codec.awaiting_continuation());
+///
+/// from_server.extend_from_slice(b"+ Ready\r\n");
+/// let item = codec.decode(&mut from_server)?.unwrap();
+/// assert!(item.is_continuation());
+/// codec.continue_literal(&mut to_server)?;
+/// assert_eq!(&to_server[..], b"a1 LOGIN {4}\r\nfred {6}\r\n");
+///
+/// // This time the server refuses: the password is never sent.
+/// from_server.extend_from_slice(b"a1 NO [TOOBIG] too long\r\n");
+/// assert!(matches!(codec.decode(&mut from_server)?, Some(ClientItem::Response(_))));
+/// assert!(!codec.awaiting_continuation());
+/// assert!(codec.continue_literal(&mut to_server).is_err());
+/// assert_eq!(&to_server[..], b"a1 LOGIN {4}\r\nfred {6}\r\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientCodec {
     framer: Framer,
     quirks: Quirks,
     options: EncodeOptions,
     greeted: bool,
+    pending: Option<Pending>,
+}
+
+/// The rest of a command that waits for a continuation request.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// The command's tag: its tagged response ends the wait.
+    tag: String,
+    /// The whole encoding.
+    encoded: Encoded,
+    /// Octets of it already written.
+    sent: usize,
+}
+
+impl Pending {
+    /// Write the next piece (up to the next wait point, or the end) into `dst`; `true` when
+    /// the command has been written whole.
+    fn write_next(&mut self, dst: &mut BytesMut) -> bool {
+        let bytes = self.encoded.as_bytes();
+        let end = self
+            .encoded
+            .wait_points()
+            .iter()
+            .copied()
+            .find(|&w| w > self.sent)
+            .unwrap_or(bytes.len());
+        dst.extend_from_slice(bytes.get(self.sent..end).unwrap_or(&[]));
+        self.sent = end;
+        end >= bytes.len()
+    }
+}
+
+/// Send the next piece of the command that waits for a continuation request, through a sink:
+/// `Encoder<ContinueLiteral>` does what [`ClientCodec::continue_literal`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ContinueLiteral;
+
+fn waiting() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a command waits for a continuation request: continue_literal or abandon_command first",
+    )
+}
+
+impl ClientItem {
+    /// Whether this is the server's continuation request (`+ ...`): after a command that
+    /// waits ([`ClientCodec::awaiting_continuation`]) send its next piece with
+    /// [`ClientCodec::continue_literal`].
+    pub fn is_continuation(&self) -> bool {
+        matches!(self, ClientItem::Response(r) if matches!(**r, Response::Continuation(_)))
+    }
 }
 
 impl Default for ClientCodec {
@@ -282,6 +380,42 @@ impl ClientCodec {
             quirks: Quirks::LENIENT,
             options: EncodeOptions::default(),
             greeted: false,
+            pending: None,
+        }
+    }
+
+    /// Whether a command written by `Encoder<&Command>` waits for the server's continuation
+    /// request before the data of a synchronising literal.
+    pub fn awaiting_continuation(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// After the server's continuation request: write the next piece of the waiting command
+    /// (a literal's data and what follows, up to the next synchronising literal header or the
+    /// end) into `dst`. An [`io::ErrorKind::InvalidInput`] error when no command waits.
+    pub fn continue_literal(&mut self, dst: &mut BytesMut) -> io::Result<()> {
+        let pending = self.pending.as_mut().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no command waits for a continuation request",
+            )
+        })?;
+        if pending.write_next(dst) {
+            self.pending = None;
+        }
+        Ok(())
+    }
+
+    /// Drop the rest of the waiting command (the server refused its literal); `true` when a
+    /// command was waiting. Decoding the command's tagged response does this by itself.
+    pub fn abandon_command(&mut self) -> bool {
+        self.pending.take().is_some()
+    }
+
+    fn ensure_idle(&self) -> io::Result<()> {
+        match self.pending {
+            Some(_) => Err(waiting()),
+            None => Ok(()),
         }
     }
 
@@ -323,8 +457,15 @@ impl Decoder for ClientCodec {
             Some(Ok(len)) => {
                 let message = src.split_to(len).freeze();
                 let parsed = if self.greeted {
-                    Response::parse_with(&message, self.quirks)
-                        .map(|r| ClientItem::Response(Box::new(r.into_static())))
+                    Response::parse_with(&message, self.quirks).map(|r| {
+                        if let (Response::Status(status), Some(pending)) = (&r, &self.pending) {
+                            if status.tag().is_some_and(|t| t.as_str() == pending.tag) {
+                                // The command ended (refused) before its literal's data.
+                                self.pending = None;
+                            }
+                        }
+                        ClientItem::Response(Box::new(r.into_static()))
+                    })
                 } else {
                     Greeting::parse_with(&message, self.quirks)
                         .map(|g| ClientItem::Greeting(g.into_static()))
@@ -342,9 +483,29 @@ impl Decoder for ClientCodec {
 impl Encoder<&Command<'_>> for ClientCodec {
     type Error = io::Error;
 
+    /// Writes the command up to its first synchronising literal header, if any, and keeps
+    /// the rest for [`ClientCodec::continue_literal`] (see [`ClientCodec`]).
     fn encode(&mut self, item: &Command<'_>, dst: &mut BytesMut) -> io::Result<()> {
-        write(item, self.options, dst);
+        self.ensure_idle()?;
+        let mut w = Writer::new(self.options);
+        item.encode(&mut w);
+        let mut pending = Pending {
+            tag: item.tag.as_str().to_owned(),
+            encoded: w.finish(),
+            sent: 0,
+        };
+        if !pending.write_next(dst) {
+            self.pending = Some(pending);
+        }
         Ok(())
+    }
+}
+
+impl Encoder<ContinueLiteral> for ClientCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, _: ContinueLiteral, dst: &mut BytesMut) -> io::Result<()> {
+        self.continue_literal(dst)
     }
 }
 
@@ -352,6 +513,7 @@ impl Encoder<Chunk<'_>> for ClientCodec {
     type Error = io::Error;
 
     fn encode(&mut self, item: Chunk<'_>, dst: &mut BytesMut) -> io::Result<()> {
+        self.ensure_idle()?;
         dst.extend_from_slice(item.bytes);
         Ok(())
     }
@@ -361,6 +523,7 @@ impl Encoder<&AuthenticateData<'_>> for ClientCodec {
     type Error = io::Error;
 
     fn encode(&mut self, item: &AuthenticateData<'_>, dst: &mut BytesMut) -> io::Result<()> {
+        self.ensure_idle()?;
         write(item, self.options, dst);
         Ok(())
     }
@@ -370,6 +533,7 @@ impl Encoder<IdleDone> for ClientCodec {
     type Error = io::Error;
 
     fn encode(&mut self, item: IdleDone, dst: &mut BytesMut) -> io::Result<()> {
+        self.ensure_idle()?;
         write(&item, self.options, dst);
         Ok(())
     }

@@ -104,6 +104,12 @@
 //! discarded as it arrives, up to its CRLF, together with the rest of its message: literal
 //! data it announces is skipped too, except after a synchronising literal header on the server
 //! side (the client waits for a continuation request that never comes, and reads the `BAD`).
+//!
+//! A message may chain many lines through literals (even `{0}` ones), and a parsed value
+//! costs tens of times its input, so one message is also bounded in literals
+//! ([`FramerConfig::max_literals`], default 1000) and in the sum of its lines
+//! ([`FramerConfig::max_lines_total`], default 256 KiB); breaking either is reported and
+//! discarded in the same way, with the tag.
 
 use std::fmt;
 
@@ -117,6 +123,11 @@ pub const DEFAULT_MAX_LITERAL: u64 = 64 * 1024 * 1024;
 /// Default [`FramerConfig::max_message`]: 65 MiB, one literal of the default maximum and its
 /// lines.
 pub const DEFAULT_MAX_MESSAGE: usize = 65 * 1024 * 1024;
+/// Default [`FramerConfig::max_literals`]: 1000 literal headers in one message (a MULTIAPPEND
+/// of 1000 messages; Dovecot has no such bound).
+pub const DEFAULT_MAX_LITERALS: usize = 1000;
+/// Default [`FramerConfig::max_lines_total`]: 256 KiB, four lines of the default maximum.
+pub const DEFAULT_MAX_LINES_TOTAL: usize = 4 * DEFAULT_MAX_LINE;
 
 /// The limits a [`Framer`] enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +139,14 @@ pub struct FramerConfig {
     pub max_literal: u64,
     /// Largest message, in octets: every line and every literal's data of one message.
     pub max_message: usize,
+    /// Most literal headers in one message. Each literal, even `{0}`, may start a new line of
+    /// up to [`FramerConfig::max_line`] octets, and a parsed value costs tens of times its
+    /// input, so this and [`FramerConfig::max_lines_total`] bound what one message costs to
+    /// parse.
+    pub max_literals: usize,
+    /// Largest sum of the lengths of one message's lines (its octets outside literal data,
+    /// CRLFs included).
+    pub max_lines_total: usize,
 }
 
 impl Default for FramerConfig {
@@ -136,6 +155,8 @@ impl Default for FramerConfig {
             max_line: DEFAULT_MAX_LINE,
             max_literal: DEFAULT_MAX_LITERAL,
             max_message: DEFAULT_MAX_MESSAGE,
+            max_literals: DEFAULT_MAX_LITERALS,
+            max_lines_total: DEFAULT_MAX_LINES_TOTAL,
         }
     }
 }
@@ -191,6 +212,16 @@ pub enum FrameErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// The message has more literals than [`FramerConfig::max_literals`].
+    TooManyLiterals {
+        /// The limit.
+        limit: usize,
+    },
+    /// The message's lines add up to more than [`FramerConfig::max_lines_total`] octets.
+    LinesTooLong {
+        /// The limit.
+        limit: usize,
+    },
     /// A literal header's length does not fit 64 bits. After a non-synchronising one the
     /// framer discards everything that follows: close the connection.
     LiteralLengthOverflow,
@@ -228,6 +259,12 @@ impl fmt::Display for FrameError {
             }
             FrameErrorKind::MessageTooLarge { limit } => {
                 write!(f, "message larger than {limit} octets")
+            }
+            FrameErrorKind::TooManyLiterals { limit } => {
+                write!(f, "more than {limit} literals in one message")
+            }
+            FrameErrorKind::LinesTooLong { limit } => {
+                write!(f, "lines of one message longer than {limit} octets in all")
             }
             FrameErrorKind::LiteralLengthOverflow => f.write_str("literal length overflows"),
         }
@@ -359,6 +396,12 @@ pub struct Framer {
     config: FramerConfig,
     side: Side,
     state: State,
+    /// Whether a line may end with a literal header (see [`Framer::set_literals`]).
+    literals: bool,
+    /// Literal headers in the message being framed, up to its current line.
+    message_literals: usize,
+    /// Octets of the message's lines before its current line.
+    message_lines: usize,
 }
 
 impl Framer {
@@ -378,6 +421,31 @@ impl Framer {
             config,
             side,
             state: START,
+            literals: true,
+            message_literals: 0,
+            message_lines: 0,
+        }
+    }
+
+    /// Whether lines may end with literal headers (the default) or the peer sends plain
+    /// lines only, as AUTHENTICATE data (`base64 CRLF`, RFC 3501 section 6.2.2) and IDLE's
+    /// `DONE CRLF` (RFC 2177): with `false`, `{n}` before CRLF is text and every line is a
+    /// message. Call it between messages (after one was framed, before the next arrives).
+    pub fn set_literals(&mut self, literals: bool) {
+        self.literals = literals;
+    }
+
+    /// Whether lines may end with literal headers (see [`Framer::set_literals`]).
+    pub fn literals(&self) -> bool {
+        self.literals
+    }
+
+    /// The literal header at the end of `line`, unless in line-only mode.
+    fn header(&self, line: &[u8]) -> Option<Result<(u64, LiteralMode, bool), LiteralMode>> {
+        if self.literals {
+            header_at_end(line)
+        } else {
+            None
         }
     }
 
@@ -506,7 +574,9 @@ impl Framer {
             consume(input, lf + 1);
             tail = Tail::Other;
             match header {
-                Some((size, plus)) if plus || self.side == Side::Client => skip = size,
+                Some((size, plus)) if self.literals && (plus || self.side == Side::Client) => {
+                    skip = size
+                }
                 _ => {
                     self.state = START;
                     return true;
@@ -536,7 +606,7 @@ impl Framer {
     /// The state after a refused line that ends at `end` of the input (`line` is that line):
     /// what its literal header, if any, makes of the rest of the message.
     fn after_bad_line(&self, line: &[u8]) -> State {
-        match header_at_end(line) {
+        match self.header(line) {
             None => START,
             Some(Ok((_, LiteralMode::Sync, _)) | Err(LiteralMode::Sync))
                 if self.side == Side::Server =>
@@ -559,23 +629,35 @@ impl Framer {
     /// a stream crosses first (the line limit on a tie), so that the error does not depend
     /// on how the bytes were cut into reads.
     /// Also where it is crossed: the tag is read from the octets before that point only.
+    /// The sum of the message's lines is checked the same way: the current line may hold
+    /// `max_lines_total` less the earlier lines' octets.
     fn crossed(&self, line_start: usize, present: usize) -> Option<(FrameErrorKind, usize)> {
         let max_line = self.config.max_line.max(1);
         let max_message = self.config.max_message.max(1);
-        let line_at = line_start.saturating_add(max_line);
-        let line = present >= line_at;
-        let message = present >= max_message;
-        match (line, message) {
-            (true, true) if line_at <= max_message => {
-                Some((FrameErrorKind::LineTooLong { limit: max_line }, line_at))
-            }
-            (true, false) => Some((FrameErrorKind::LineTooLong { limit: max_line }, line_at)),
-            (_, true) => Some((
-                FrameErrorKind::MessageTooLarge { limit: max_message },
+        let max_lines = self.config.max_lines_total.max(1);
+        let room = max_lines.saturating_sub(self.message_lines);
+        // In order of precedence on a tie.
+        let limits = [
+            (
+                line_start.saturating_add(max_line),
+                FrameErrorKind::LineTooLong { limit: max_line },
+            ),
+            (
+                line_start.saturating_add(room),
+                FrameErrorKind::LinesTooLong { limit: max_lines },
+            ),
+            (
                 max_message,
-            )),
-            (false, false) => None,
+                FrameErrorKind::MessageTooLarge { limit: max_message },
+            ),
+        ];
+        let mut first: Option<(FrameErrorKind, usize)> = None;
+        for (at, kind) in limits {
+            if present >= at && first.is_none_or(|(_, earlier)| at < earlier) {
+                first = Some((kind, at));
+            }
         }
+        first
     }
 
     fn scan<'b>(
@@ -585,6 +667,11 @@ impl Framer {
         mut scanned: usize,
     ) -> Option<Framed<'b>> {
         let max_message = self.config.max_message.max(1);
+        if line_start == 0 {
+            // At the first line of a message: nothing of it counted yet.
+            self.message_literals = 0;
+            self.message_lines = 0;
+        }
         loop {
             let Some(rest) = input.get(scanned..) else {
                 // Literal data still awaited.
@@ -615,7 +702,7 @@ impl Framer {
                 let then = self.after_bad_line(line);
                 return self.fail(input, kind, at, end, then);
             }
-            let (size, mode, binary) = match header_at_end(line) {
+            let (size, mode, binary) = match self.header(line) {
                 None => {
                     let (message, rest) = input.split_at(end);
                     *input = rest;
@@ -636,6 +723,22 @@ impl Framer {
                 }
                 Some(Ok(header)) => header,
             };
+            self.message_lines = self.message_lines.saturating_add(line.len());
+            self.message_literals += 1;
+            if self.message_literals > self.config.max_literals {
+                let then = if self.side == Side::Server && mode == LiteralMode::Sync {
+                    START
+                } else {
+                    State::Discard {
+                        skip: size,
+                        tail: Tail::Other,
+                    }
+                };
+                let kind = FrameErrorKind::TooManyLiterals {
+                    limit: self.config.max_literals,
+                };
+                return self.fail(input, kind, end, end, then);
+            }
             if size > self.config.max_literal {
                 let then = if self.side == Side::Server && mode == LiteralMode::Sync {
                     START

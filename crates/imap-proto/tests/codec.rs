@@ -5,7 +5,9 @@
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use imap_proto::codec::{ClientCodec, ClientItem, ServerCodec, ServerInput, ServerItem};
+use imap_proto::codec::{
+    ClientCodec, ClientItem, ContinueLiteral, ServerCodec, ServerInput, ServerItem,
+};
 use imap_proto::command::{AuthenticateData, Command, IdleDone};
 use imap_proto::core::LiteralMode;
 use imap_proto::encode::{EncodeOptions, Writer};
@@ -338,4 +340,131 @@ async fn literal_plus_sends_a_command_whole() {
         }
     }
     assert_eq!(literals, 2);
+}
+
+#[test]
+fn authenticate_and_done_lines_have_no_literals() {
+    for input in [ServerInput::AuthenticateData, ServerInput::IdleDone] {
+        let mut codec = ServerCodec::default();
+        codec.expect(input);
+        let mut buf = BytesMut::from(&b"DONE {9}\r\na2 NOOP\r\n"[..]);
+        let item = codec.decode(&mut buf).unwrap();
+        assert!(
+            matches!(item, Some(ServerItem::InvalidLine(_))),
+            "{input:?}: {item:?}"
+        );
+        // Back to commands: the next line is a command, literals are reported again.
+        codec.expect(ServerInput::Commands);
+        let Some(ServerItem::Command(noop)) = codec.decode(&mut buf).unwrap() else {
+            panic!("{input:?}: no command")
+        };
+        assert_eq!(*noop, command(b"a2 NOOP\r\n"));
+        let mut buf = BytesMut::from(&b"a3 LOGIN {4}\r\n"[..]);
+        assert!(matches!(
+            codec.decode(&mut buf).unwrap(),
+            Some(ServerItem::Literal { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_literal_after_a_refused_message_has_its_own_tag() {
+    let mut codec = ServerCodec::default();
+    let mut buf = BytesMut::from(&b"a1 APPEND INBOX {5+}\r\nhello\r\nb2 LOGIN {4}\r\n"[..]);
+    let Some(ServerItem::Literal { tag, .. }) = codec.decode(&mut buf).unwrap() else {
+        panic!("no literal")
+    };
+    assert_eq!(tag.as_ref().map(|t| t.as_str()), Some("a1"));
+    codec.refuse_literal();
+    // The framer skips a1's data and rest, then reports b2's header in the same call.
+    let Some(ServerItem::Literal { tag, header }) = codec.decode(&mut buf).unwrap() else {
+        panic!("no second literal")
+    };
+    assert_eq!(header.size, 4);
+    assert_eq!(tag.as_ref().map(|t| t.as_str()), Some("b2"));
+    assert_eq!(&buf[..], b"b2 LOGIN {4}\r\n");
+}
+
+#[tokio::test]
+async fn client_codec_waits_for_each_continuation_request() {
+    let (client_io, server_io) = duplex(1024);
+    let mut client = Framed::new(client_io, ClientCodec::default());
+    let mut server = Framed::new(server_io, ServerCodec::default());
+    server
+        .send(&Greeting::parse(b"* OK hi\r\n").unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(
+        client.next().await,
+        Some(Ok(ClientItem::Greeting(_)))
+    ));
+    let login = command(b"a1 LOGIN {4}\r\nfred {6}\r\nsecret\r\n");
+    client.send(&login).await.unwrap();
+    assert!(client.codec().awaiting_continuation());
+    // Nothing else may be written while the command waits.
+    let error = client.send(&command(b"a2 NOOP\r\n")).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    // The server holds the command so far: nothing after a header was sent before the `+`.
+    for expected in [&b"a1 LOGIN {4}\r\n"[..], b"a1 LOGIN {4}\r\nfred {6}\r\n"] {
+        let Some(Ok(ServerItem::Literal { header, .. })) = server.next().await else {
+            panic!("no literal header")
+        };
+        assert_eq!(header.data_offset, expected.len());
+        assert_eq!(server.read_buffer().as_ref(), expected);
+        server.codec_mut().accept_literal();
+        server.send(&response(b"+ go ahead\r\n")).await.unwrap();
+        let item = client.next().await.unwrap().unwrap();
+        assert!(item.is_continuation(), "{item:?}");
+        client.send(ContinueLiteral).await.unwrap();
+    }
+    assert!(!client.codec().awaiting_continuation());
+    let Some(Ok(ServerItem::Command(got))) = server.next().await else {
+        panic!("no command")
+    };
+    assert_eq!(*got, login);
+    // Nothing waits now: a continuation without a command is an error.
+    let error = client.send(ContinueLiteral).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_refused_literal_s_data_is_never_sent() {
+    let mut client = ClientCodec::default();
+    client
+        .decode(&mut BytesMut::from(&b"* OK hi\r\n"[..]))
+        .unwrap();
+    let append = command(b"a1 APPEND INBOX {17}\r\na2 DELETE INBOX\r\n\r\n");
+    let mut wire = BytesMut::new();
+    client.encode(&append, &mut wire).unwrap();
+    assert_eq!(&wire[..], b"a1 APPEND INBOX {17}\r\n");
+    // An untagged response or another command's answer does not end the wait.
+    let mut from_server = BytesMut::from(&b"* 3 EXISTS\r\nb9 OK other\r\n"[..]);
+    client.decode(&mut from_server).unwrap();
+    client.decode(&mut from_server).unwrap();
+    assert!(client.awaiting_continuation());
+    // The server refuses: the tagged NO drops the rest of the command.
+    let mut from_server = BytesMut::from(&b"a1 NO [TOOBIG] no room\r\n"[..]);
+    let item = client.decode(&mut from_server).unwrap().unwrap();
+    assert!(!item.is_continuation());
+    assert!(!client.awaiting_continuation());
+    assert!(client.continue_literal(&mut wire).is_err());
+    client.encode(&command(b"a3 NOOP\r\n"), &mut wire).unwrap();
+    assert_eq!(&wire[..], b"a1 APPEND INBOX {17}\r\na3 NOOP\r\n");
+    // A session may drop it by hand too.
+    client.encode(&append, &mut wire).unwrap();
+    assert!(client.abandon_command());
+    assert!(!client.abandon_command());
+    client.encode(IdleDone, &mut wire).unwrap();
+    assert!(wire.ends_with(b"a1 APPEND INBOX {17}\r\nDONE\r\n"));
+}
+
+#[test]
+fn server_codec_writes_sync_literals_whatever_the_options() {
+    let mut options = EncodeOptions::default();
+    options.literal_plus = imap_proto::encode::LiteralPlus::Plus;
+    let mut codec = ServerCodec::default().with_options(options);
+    let fetch = response(b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n");
+    let mut out = BytesMut::new();
+    codec.encode(&fetch, &mut out).unwrap();
+    assert_eq!(&out[..], b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n");
 }

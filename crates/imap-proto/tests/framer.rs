@@ -110,6 +110,7 @@ fn small(max_line: usize, max_literal: u64, max_message: usize) -> FramerConfig 
         max_line,
         max_literal,
         max_message,
+        ..FramerConfig::default()
     }
 }
 
@@ -558,9 +559,20 @@ proptest! {
         max_message in 10usize..200,
         refuse in any::<u64>(),
         server_side in any::<bool>(),
+        max_literals in 0usize..6,
+        max_lines_total in 4usize..160,
+        literals in any::<bool>(),
     ) {
-        let config = small(max_line, max_literal, max_message);
-        let make = || if server_side { Framer::server(config) } else { Framer::client(config) };
+        let config = FramerConfig {
+            max_literals,
+            max_lines_total,
+            ..small(max_line, max_literal, max_message)
+        };
+        let make = || {
+            let mut framer = if server_side { Framer::server(config) } else { Framer::client(config) };
+            framer.set_literals(literals);
+            framer
+        };
         // The n-th literal is refused when bit n of `refuse` is set.
         let decider = || {
             let mut n = 0u32;
@@ -585,11 +597,135 @@ proptest! {
                     prop_assert!(m.ends_with(b"\n"));
                 }
                 Literal(h) => {
-                    prop_assert!(server_side);
+                    prop_assert!(server_side && literals);
                     prop_assert!(h.size <= max_literal);
                 }
                 Error(_) => {}
             }
         }
     }
+}
+
+#[test]
+fn line_only_mode_takes_a_header_for_text() {
+    // AUTHENTICATE data and DONE carry no literals: `{9}` before CRLF is text, and the next
+    // line is the next message (not literal data).
+    for mut framer in [
+        Framer::server(FramerConfig::default()),
+        Framer::client(FramerConfig::default()),
+    ] {
+        framer.set_literals(false);
+        assert!(!framer.literals());
+        let events = drive(
+            &mut framer,
+            &[b"DONE {9}\r\n", b"a2 NOOP\r\n"],
+            &mut accept_all,
+            usize::MAX,
+        );
+        assert_eq!(events, [msg(b"DONE {9}\r\n"), msg(b"a2 NOOP\r\n")]);
+        // An over-long line ending like a header announces nothing either.
+        let mut framer = Framer::server(small(8, 100, 1000));
+        framer.set_literals(false);
+        let events = drive(
+            &mut framer,
+            &[b"xxxxxxxx {2+}\r\nab\r\n"],
+            &mut accept_all,
+            usize::MAX,
+        );
+        assert!(matches!(
+            kind(&events[0]),
+            FrameErrorKind::LineTooLong { limit: 8 }
+        ));
+        assert_eq!(events[1..], [msg(b"ab\r\n")]);
+        framer.set_literals(true);
+        let events = drive(&mut framer, &[b"a {2}\r\n"], &mut accept_all, usize::MAX);
+        assert_eq!(events, [lit(2, LiteralMode::Sync, false, 7)]);
+    }
+}
+
+#[test]
+fn too_many_literals_in_one_message() {
+    let config = FramerConfig {
+        max_literals: 3,
+        ..FramerConfig::default()
+    };
+    // Three literals are allowed.
+    let three = b"a1 APPEND INBOX {0+}\r\n {0+}\r\n {1+}\r\nx\r\n";
+    let events = client(config, three);
+    assert_eq!(events, [msg(three)]);
+    // The fourth header is refused with the tag; on the client side (and after {n+}) its data
+    // and the rest of the message are skipped, then the next message is framed.
+    let wire = b"* 1 FETCH (A {0}\r\n B {0}\r\n C {0}\r\n D {3}\r\nabc)\r\n* 2 EXISTS\r\n";
+    let events = client(config, wire);
+    assert_eq!(
+        kind(&events[0]),
+        FrameErrorKind::TooManyLiterals { limit: 3 }
+    );
+    assert_eq!(tag(&events[0]), None);
+    assert_eq!(events[1..], [msg(b"* 2 EXISTS\r\n")]);
+    let wire = b"a1 APPEND INBOX {0+}\r\n {0+}\r\n {0+}\r\n {6+}\r\na2 X\r\n\r\na3 NOOP\r\n";
+    let events = server(config, wire);
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        kind(&events[3]),
+        FrameErrorKind::TooManyLiterals { limit: 3 }
+    );
+    assert_eq!(tag(&events[3]), Some("a1"));
+    assert_eq!(events[4], msg(b"a3 NOOP\r\n"));
+    // After a synchronising header the client waits: the next bytes are the next command.
+    let events = server(config, b"a1 X {0}\r\n {0}\r\n {0}\r\n {4}\r\na2 NOOP\r\n");
+    assert_eq!(tag(&events[3]), Some("a1"));
+    assert_eq!(events[4], msg(b"a2 NOOP\r\n"));
+}
+
+#[test]
+fn the_lines_of_one_message_have_a_total_limit() {
+    let config = FramerConfig {
+        max_line: 16,
+        max_lines_total: 40,
+        ..FramerConfig::default()
+    };
+    // 15 + 15 + 10 = 40 octets of lines: allowed.
+    let fits = b"a1 X 8901 {0}\r\n 34567890 {0}\r\n 3456789\r\n";
+    assert_eq!(client(config, fits), [msg(fits)]);
+    // One more octet in the last line: refused with the tag, the line discarded, the next
+    // message framed; byte by byte the same.
+    let over = b"a1 X 8901 {0}\r\n 34567890 {0}\r\n 34567890\r\na2 NOOP\r\n";
+    let whole = client(config, over);
+    assert_eq!(kind(&whole[0]), FrameErrorKind::LinesTooLong { limit: 40 });
+    assert_eq!(tag(&whole[0]), Some("a1"));
+    assert_eq!(whole[1..], [msg(b"a2 NOOP\r\n")]);
+    let reads: Vec<&[u8]> = over.chunks(1).collect();
+    let bytes = drive(
+        &mut Framer::client(config),
+        &reads,
+        &mut accept_all,
+        usize::MAX,
+    );
+    assert_eq!(bytes, whole);
+    // A line that breaks the total while its CRLF has not arrived is discarded as it
+    // arrives, and a literal it announces is skipped.
+    let endless =
+        b"a1 X {0}\r\n 3456789 {0}\r\n 3456789 {0}\r\n 345678901234 {2}\r\nab\r\na2 NOOP\r\n";
+    let events = client(config, endless);
+    assert_eq!(kind(&events[0]), FrameErrorKind::LinesTooLong { limit: 40 });
+    assert_eq!(events[1..], [msg(b"a2 NOOP\r\n")]);
+}
+
+#[test]
+fn default_limits_bound_literals_and_lines_per_message() {
+    let config = FramerConfig::default();
+    assert_eq!(config.max_literals, 1000);
+    assert_eq!(config.max_lines_total, 4 * config.max_line);
+    let mut append = b"a1 APPEND INBOX".to_vec();
+    for _ in 0..1001 {
+        append.extend_from_slice(b" {0+}\r\n");
+    }
+    append.extend_from_slice(b"\r\na2 NOOP\r\n");
+    let events = server(config, &append);
+    assert_eq!(
+        kind(&events[1000]),
+        FrameErrorKind::TooManyLiterals { limit: 1000 }
+    );
+    assert_eq!(events[1001..], [msg(b"a2 NOOP\r\n")]);
 }
