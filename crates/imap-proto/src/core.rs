@@ -968,7 +968,8 @@ impl Encode for NString8<'_> {
 pub struct Text<'a>(Cow<'a, str>);
 
 impl<'a> Text<'a> {
-    /// A text; refused when empty or holding CR, LF or NUL.
+    /// A text; refused when empty, holding CR, LF or NUL, or ending like a literal header
+    /// (`{5}`, `{5+}`: the framer would take the line for a literal announcement).
     pub fn new(s: impl Into<Cow<'a, str>>) -> Result<Self, ValidationError> {
         let s = s.into();
         if s.is_empty() {
@@ -977,6 +978,11 @@ impl<'a> Text<'a> {
             Err(ValidationError::new(
                 "text",
                 "NUL, CR and LF are not TEXT-CHARs",
+            ))
+        } else if ends_like_literal_header(s.as_bytes()) {
+            Err(ValidationError::new(
+                "text",
+                "ends like a literal header ({n} or {n+}), which frames as a literal",
             ))
         } else {
             Ok(Self(s))
@@ -1011,6 +1017,9 @@ impl<'a> Text<'a> {
         // Fast path: 7-bit text up to CR, LF or the end needs no other check.
         let plain = plain_len(rest, [b'\r', b'\n'], &TEXT_PLAIN);
         if plain > 0 && matches!(rest.get(plain), None | Some(b'\r' | b'\n')) {
+            if ends_like_literal_header(rest.get(..plain).unwrap_or(&[])) {
+                return Err(ParseError::new(at + plain - 1, "text", ErrorKind::Syntax));
+            }
             let t = r.take(plain, "text")?;
             return ascii(t, at, "TEXT-CHAR").map(|s| Text(Cow::Borrowed(s)));
         }
@@ -1044,6 +1053,9 @@ impl<'a> Text<'a> {
                 ));
             }
         };
+        if ends_like_literal_header(seg) {
+            return Err(ParseError::new(at + end - 1, "text", ErrorKind::Syntax));
+        }
         r.take(end, "text")?;
         Ok(Text(Cow::Borrowed(s)))
     }
@@ -1127,6 +1139,22 @@ impl Encode for Charset<'_> {
             Charset::Quoted(q) => q.encode(w),
         }
     }
+}
+
+/// Whether `bytes` end like a literal header (`{digits}` or `{digits+}`, also `~{digits}`): a
+/// line ending so is taken by the framer for a literal announcement, so text, continuation
+/// text and raw bytes that end so are refused (they could never be framed as themselves).
+pub(crate) fn ends_like_literal_header(bytes: &[u8]) -> bool {
+    let Some(inner) = bytes.strip_suffix(b"}") else {
+        return false;
+    };
+    let inner = inner.strip_suffix(b"+").unwrap_or(inner);
+    let digits = inner
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    digits > 0 && inner.len() > digits && inner.get(inner.len() - digits - 1) == Some(&b'{')
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ fn response_codes() {
             "UIDNEXT abc",
             Code::Other {
                 name: Atom::new("UIDNEXT").unwrap(),
-                text: Some(Cow::Borrowed("abc")),
+                text: Some(imap_proto::response::CodeText::new("abc").unwrap()),
             },
         ),
         (
@@ -779,7 +779,7 @@ fn parsed_values_borrow_from_the_input() {
     let Response::Data(Data::Other { raw, .. }) = Response::parse(wire).unwrap() else {
         panic!()
     };
-    assert!(matches!(raw, Cow::Borrowed(_)));
+    assert!(matches!(raw.into_inner(), Cow::Borrowed(_)));
 }
 
 // ---------------------------------------------------------------------------------------

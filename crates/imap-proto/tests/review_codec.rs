@@ -240,9 +240,16 @@ fn strict_refuses_vanished_outside_uid_fetch() {
 /// `atom [SP 1*<any TEXT-CHAR except "]">]`.
 #[test]
 fn code_other_cannot_carry_crlf_or_bracket_onto_the_wire() {
+    use imap_proto::response::CodeText;
+    // (fix1) the text is a checked `CodeText`: the injected value cannot be built at all
+    assert!(CodeText::new("a]\r\n* BYE injected").is_err());
+    assert!(CodeText::new("a\r\n* BYE injected").is_err());
+    assert!(CodeText::new("a]b").is_err());
+    assert!(Code::other("X-INFO", Some(Cow::Borrowed("a]\r\n* BYE injected"))).is_err());
+    // what can be built encodes to one faithful response
     let code = Code::Other {
         name: Atom::new("X-INFO").unwrap(),
-        text: Some(Cow::Borrowed("a]\r\n* BYE injected")),
+        text: Some(CodeText::new("a b [c").unwrap()),
     };
     let r = Response::Status(
         StatusResponse::tagged(
@@ -259,11 +266,19 @@ fn code_other_cannot_carry_crlf_or_bracket_onto_the_wire() {
 /// Same class: `Data::Other { raw }` is public; `Data::other` validates, the variant does not.
 #[test]
 fn data_other_cannot_carry_crlf_onto_the_wire() {
+    use imap_proto::response::RawValue;
+    // (fix1) the raw bytes are a checked `RawValue`: built by `Data::other` (whole-response
+    // check) or `RawValue::tagged_ext_val`, neither takes a CRLF outside a literal
+    assert!(Data::other(&b"XFOO 1\r\nA1 OK fake completion"[..]).is_err());
+    assert!(RawValue::tagged_ext_val(&b"1\r\nA1 OK fake completion"[..]).is_err());
+    assert!(RawValue::tagged_ext_val(&b"(a\r\nA1 OK)"[..]).is_err());
+    let r = Response::Data(Data::other(&b"XFOO 1 (a b)"[..]).unwrap());
+    encodes_to_one_faithful_response(&r);
     let r = Response::Data(Data::Other {
         name: Atom::new("XFOO").unwrap(),
-        raw: Cow::Borrowed(b"XFOO 1\r\nA1 OK fake completion"),
+        raw: RawValue::tagged_ext_val(&b"(1 \"x\")"[..]).unwrap(),
     });
-    encodes_to_one_faithful_response(&r);
+    assert_eq!(r.to_bytes(), b"* (1 \"x\")\r\n");
 }
 
 /// `SequenceSet::Set` is a public variant, so the "never empty" invariant can be bypassed: the
@@ -450,13 +465,20 @@ fn a_list_pattern_token_cannot_carry_crlf_onto_the_wire() {
         CommandBody::List {
             selection: List::new(),
             reference: Mailbox::from_bytes(&b""[..]).unwrap(),
-            patterns: NonEmpty::one(ListMailbox::Token(Cow::Borrowed("x\r\nA2 DELETE INBOX"))),
+            // (fix1) the token is a checked `ListToken`; `from_bytes` makes a literal of it
+            patterns: NonEmpty::one(ListMailbox::from_bytes(&b"x\r\nA2 DELETE INBOX"[..]).unwrap()),
             return_options: List::new(),
         },
     );
+    assert!(imap_proto::mailbox::ListToken::new("x\r\nA2 DELETE INBOX").is_err());
     let bytes = cmd.to_bytes();
-    let crlfs = bytes.windows(2).filter(|w| w == b"\r\n").count();
-    assert_eq!(crlfs, 1, "one line expected, got {}", s(&bytes));
+    // a literal carries it: the bytes read back as the one command sent
+    assert_eq!(
+        Command::parse(&bytes).unwrap().into_static(),
+        cmd.clone().into_static(),
+        "{}",
+        s(&bytes)
+    );
 }
 
 /// RFC 9051 section 4.3 / section 9 (`literal`): "Non-synchronizing literals are not allowed

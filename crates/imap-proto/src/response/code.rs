@@ -125,8 +125,45 @@ pub enum Code<'a> {
         /// The code's name.
         name: Atom<'a>,
         /// What follows the name and a space, up to the `]`.
-        text: Option<Cow<'a, str>>,
+        text: Option<CodeText<'a>>,
     },
+}
+
+/// The text of a [`Code::Other`]: `1*<any TEXT-CHAR except "]">` (RFC 9051 section 9). The
+/// field is private so that no value holds a `]`, CR, LF or NUL (which would end the code or
+/// the response on the wire). Dereferences to the `str`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CodeText<'a>(Cow<'a, str>);
+
+impl<'a> CodeText<'a> {
+    /// The text; refused when empty or holding `]`, CR, LF or NUL.
+    pub fn new(text: impl Into<Cow<'a, str>>) -> Result<CodeText<'a>, ValidationError> {
+        let t = text.into();
+        if t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)) {
+            return Err(ValidationError::new(
+                "response code",
+                "text must be non-empty, without ], CR, LF or NUL",
+            ));
+        }
+        Ok(CodeText(t))
+    }
+
+    /// The characters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same value owning its characters.
+    pub fn into_static(self) -> CodeText<'static> {
+        CodeText(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl std::ops::Deref for CodeText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Codes without arguments, with their wire names: `$variant => $name`.
@@ -193,14 +230,7 @@ impl<'a> Code<'a> {
         text: Option<Cow<'a, str>>,
     ) -> Result<Code<'a>, ValidationError> {
         let name = Atom::new(name)?;
-        if let Some(t) = &text {
-            if t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)) {
-                return Err(ValidationError::new(
-                    "response code",
-                    "text must be non-empty, without ], CR, LF or NUL",
-                ));
-            }
-        }
+        let text = text.map(CodeText::new).transpose()?;
         let mut bytes = name.as_str().as_bytes().to_vec();
         if let Some(t) = &text {
             bytes.push(b' ');
@@ -210,7 +240,9 @@ impl<'a> Code<'a> {
         let mut r = Reader::new(&bytes, Quirks::STRICT);
         let same = match Code::read(&mut r) {
             Ok(Code::Other { name: n, text: t }) => {
-                n.as_str() == name.as_str() && t.as_deref() == text.as_deref() && r.rest() == b"]"
+                n.as_str() == name.as_str()
+                    && t.as_ref().map(CodeText::as_str) == text.as_ref().map(CodeText::as_str)
+                    && r.rest() == b"]"
             }
             _ => false,
         };
@@ -252,7 +284,7 @@ impl<'a> Code<'a> {
                     crate::error::ErrorKind::Encoding,
                 )
             })?;
-            Some(Cow::Borrowed(t))
+            Some(CodeText(Cow::Borrowed(t)))
         } else {
             None
         };
@@ -370,7 +402,7 @@ impl<'a> Code<'a> {
             Code::PermanentFlags(l) => Code::PermanentFlags(l.map(FlagPerm::into_static)),
             Code::Other { name, text } => Code::Other {
                 name: name.into_static(),
-                text: text.map(|t| Cow::Owned(t.into_owned())),
+                text: text.map(CodeText::into_static),
             },
             Code::Alert => Code::Alert,
             Code::Parse => Code::Parse,

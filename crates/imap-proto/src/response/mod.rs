@@ -31,10 +31,10 @@ mod data;
 use std::borrow::Cow;
 
 pub use capability::Capability;
-pub use code::Code;
+pub use code::{Code, CodeText};
 pub use data::{
     Data, Delimiter, ESearch, ESearchItem, ListData, ListExtendedItem, Namespace, NamespaceDescr,
-    NamespaceExtension, QuotaResource, Resource, StatusValue, Thread,
+    NamespaceExtension, QuotaResource, RawValue, Resource, StatusValue, Thread,
 };
 
 use crate::core::{Tag, Text};

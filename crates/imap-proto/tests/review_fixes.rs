@@ -1,0 +1,73 @@
+//! Tests of the fixes for the issue 17 reviews (helper fix1) that are not in the reviewers'
+//! own files: what the new checked types refuse, what a line ending like a literal header
+//! does, and the wire forms chosen.
+
+use imap_proto::core::Text;
+use imap_proto::mailbox::{ListMailbox, ListToken, Mailbox};
+use imap_proto::response::{Code, CodeText, Data, Greeting, RawValue, Response};
+use imap_proto::{Encode, ErrorKind, Quirks};
+
+/// REVIEW17-frame finding 3: text ending in `{digits}` / `{digits+}` would be framed as a
+/// literal header; refused by the parsers (at the `}`) and by the constructors.
+#[test]
+fn text_ending_like_a_literal_header_is_refused() {
+    for (wire, at) in [
+        (&b"a1 OK done {0}\r\n"[..], 13),
+        (b"+ {5}\r\n", 4),
+        (b"* OK [ALERT] x{2+}\r\n", 17),
+        (b"* BYE {3}\r\n", 8),
+        (b"* XFOO {0+}\r\n", 10),
+    ] {
+        for q in [Quirks::STRICT, Quirks::LENIENT] {
+            let e = Response::parse_with(wire, q).unwrap_err();
+            assert_eq!((e.offset(), e.kind()), (at, ErrorKind::Syntax), "{wire:?}");
+        }
+    }
+    assert!(Greeting::parse(b"* OK IMAP4rev2 ready {0}\r\n").is_err());
+    for t in ["done {0}", "x{2+}", "{12}"] {
+        assert!(Text::new(t).is_err(), "{t}");
+    }
+    assert!(Data::other(&b"XFOO {0}"[..]).is_err());
+    // braces elsewhere are text
+    for t in ["{0} done", "x{}", "a {b}", "{+}", "x{1+2}"] {
+        assert!(Text::new(t).is_ok(), "{t}");
+    }
+    assert!(Response::parse(b"a1 OK {0} done\r\n").is_ok());
+}
+
+#[test]
+fn checked_payload_types_refuse_what_ends_their_syntax() {
+    assert!(CodeText::new("").is_err());
+    assert!(CodeText::new("a]").is_err());
+    assert!(CodeText::new("a\0").is_err());
+    assert_eq!(&*CodeText::new("a [b").unwrap(), "a [b");
+    assert!(RawValue::tagged_ext_val(&b""[..]).is_err());
+    assert!(RawValue::tagged_ext_val(&b"1 2"[..]).is_err());
+    assert!(RawValue::tagged_ext_val(&b"(a"[..]).is_err());
+    assert_eq!(
+        RawValue::tagged_ext_val(&b"(a {1}\r\nb)"[..])
+            .unwrap()
+            .as_bytes(),
+        b"(a {1}\r\nb)"
+    );
+    assert!(ListToken::new("").is_err());
+    assert!(ListToken::new("a b").is_err());
+    assert!(ListToken::new("a\r\n").is_err());
+    let t = ListToken::new("foo/%*").unwrap();
+    let l = ListMailbox::Token(t);
+    assert_eq!(l.to_bytes(), b"foo/%*");
+    assert_eq!(Code::other("X-Y", None).unwrap().to_bytes(), b"X-Y");
+}
+
+/// REVIEW17-codec finding 7: control characters are refused by `to_utf8`, in every form.
+#[test]
+fn to_utf8_refuses_control_characters_in_every_form() {
+    for wire in [&b"&AA0ACg-"[..], b"a&AAA-", b"&AH8-", b"\"a\xc2\x85\""] {
+        let m = Mailbox::parse(wire).unwrap();
+        assert!(m.to_utf8().is_err(), "{wire:?}");
+    }
+    assert_eq!(
+        Mailbox::parse(b"&ZeVnLIqe-").unwrap().to_utf8().unwrap(),
+        "\u{65e5}\u{672c}\u{8a9e}"
+    );
+}
