@@ -1192,7 +1192,16 @@ fn read_uid_able<'a>(
             } = out
             {
                 FetchItems::read_into(r, items)?;
-                read_fetch_modifiers(r, changed_since, vanished)?;
+                let at = read_fetch_modifiers(r, changed_since, vanished)?;
+                // RFC 7162 section 3.2.6 / section 7: VANISHED only in UID FETCH, with
+                // CHANGEDSINCE
+                if let Some(at) = at.filter(|_| !uid || changed_since.is_none()) {
+                    return Err(ParseError::new(
+                        at,
+                        "VANISHED only in UID FETCH with CHANGEDSINCE",
+                        ErrorKind::Syntax,
+                    ));
+                }
             }
             return Ok(());
         }
@@ -1290,28 +1299,31 @@ fn read_uid_able<'a>(
 }
 
 /// `fetch-modifiers` (RFC 4466, CONDSTORE and QRESYNC RFC 7162): `SP "(" fetch-modifier
-/// *(SP fetch-modifier) ")"`, when present.
+/// *(SP fetch-modifier) ")"`, when present; returns where `VANISHED` was.
 fn read_fetch_modifiers(
     r: &mut Reader<'_>,
     changed_since: &mut Option<ModSeq>,
     vanished: &mut bool,
-) -> PResult<()> {
+) -> PResult<Option<usize>> {
     if !more(r) {
-        return Ok(());
+        return Ok(None);
     }
     r.sp()?;
     r.expect(b'(', "\"(\"")?;
+    let mut vanished_at = None;
     loop {
+        let at = r.pos();
         if r.keyword("CHANGEDSINCE") {
             r.sp()?;
             *changed_since = Some(ModSeq::read(r)?);
         } else if r.keyword("VANISHED") {
             *vanished = true;
+            vanished_at = Some(at);
         } else {
             return Err(r.error("fetch-modifier"));
         }
         if r.eat(b')') {
-            return Ok(());
+            return Ok(vanished_at);
         }
         r.sp()?;
     }

@@ -262,14 +262,14 @@ impl<'a> MessageDataItem<'a> {
                 r.sp()?;
                 r.expect(b'(', "\"(\"")?;
                 let at = r.pos();
-                let n = NonZeroU64::new(number_u64(r)?)
+                let n = NonZeroU64::new(r.number64()?)
                     .ok_or_else(|| ParseError::new(at, "mod-sequence-value", ErrorKind::Number))?;
                 r.expect(b')', "\")\"")?;
                 Ok(M::ModSeq(n))
             }
             11 if is(b"RFC822.SIZE") => {
                 r.sp()?;
-                number_u64(r).map(M::Rfc822Size)
+                r.number64().map(M::Rfc822Size)
             }
             13 if is(b"RFC822.HEADER") => {
                 r.sp()?;
@@ -490,6 +490,7 @@ fn parse_whole_with<'a, T>(
     read: impl FnOnce(&mut Reader<'a>) -> PResult<T>,
 ) -> Result<T, ParseError> {
     let mut r = Reader::new(input, quirks);
+    r.from_server = true;
     let value = read(&mut r)?;
     if r.is_empty() {
         Ok(value)

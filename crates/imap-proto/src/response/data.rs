@@ -903,6 +903,9 @@ pub enum StatusValue<'a> {
     Unseen(u32),
     /// `DELETED n` (RFC 9051).
     Deleted(u32),
+    /// `DELETED-STORAGE n` (RFC 9208 section 4.2.2, number64): storage freed by an expunge
+    /// of the messages with `\Deleted`, in units of 1024 octets.
+    DeletedStorage(u64),
     /// `SIZE n` (RFC 8438, RFC 9051).
     Size(u64),
     /// `HIGHESTMODSEQ n` (RFC 7162).
@@ -936,6 +939,8 @@ impl<'a> StatusValue<'a> {
             StatusValue::Unseen(r.number()?)
         } else if is("DELETED") {
             StatusValue::Deleted(r.number()?)
+        } else if is("DELETED-STORAGE") {
+            StatusValue::DeletedStorage(r.number64()?)
         } else if is("SIZE") {
             StatusValue::Size(r.number64()?)
         } else if is("HIGHESTMODSEQ") {
@@ -969,6 +974,7 @@ impl<'a> StatusValue<'a> {
             StatusValue::UidValidity(n) => StatusValue::UidValidity(n),
             StatusValue::Unseen(n) => StatusValue::Unseen(n),
             StatusValue::Deleted(n) => StatusValue::Deleted(n),
+            StatusValue::DeletedStorage(n) => StatusValue::DeletedStorage(n),
             StatusValue::Size(n) => StatusValue::Size(n),
             StatusValue::HighestModSeq(n) => StatusValue::HighestModSeq(n),
             StatusValue::AppendLimit(n) => StatusValue::AppendLimit(n),
@@ -985,6 +991,7 @@ impl Encode for StatusValue<'_> {
             StatusValue::UidValidity(n) => ("UIDVALIDITY", (*n).into()),
             StatusValue::Unseen(n) => ("UNSEEN", (*n).into()),
             StatusValue::Deleted(n) => ("DELETED", (*n).into()),
+            StatusValue::DeletedStorage(n) => ("DELETED-STORAGE", *n),
             StatusValue::Size(n) => ("SIZE", *n),
             StatusValue::HighestModSeq(n) => ("HIGHESTMODSEQ", *n),
             StatusValue::AppendLimit(Some(n)) => ("APPENDLIMIT", (*n).into()),
