@@ -18,7 +18,7 @@ use std::ops::RangeInclusive;
 use crate::core::{fail, parse_whole};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
-use crate::list::List;
+use crate::list::{List, NonEmpty};
 use crate::parse::{PResult, Reader};
 
 /// `seq-number = nz-number / "*"`: a message sequence number or UID, or `*`, the largest in
@@ -127,7 +127,7 @@ pub enum SequenceSet {
     /// `$`: the result of the last SEARCH saved with `SAVE` (RFC 5182).
     Saved,
     /// One or more numbers and ranges, separated by `,` on the wire.
-    Set(List<Sequence>),
+    Set(NonEmpty<Sequence>),
 }
 
 impl SequenceSet {
@@ -136,26 +136,25 @@ impl SequenceSet {
         if items.is_empty() {
             Err(ValidationError::new("sequence-set", "empty"))
         } else {
-            Ok(SequenceSet::Set(items))
+            Ok(SequenceSet::Set(NonEmpty(items)))
         }
     }
 
     /// The set of one number; refused when zero.
     pub fn single(n: u32) -> Result<Self, ValidationError> {
         let n = nz(n)?;
-        Ok(SequenceSet::Set(
-            [Sequence::Single(SeqOrUid::Value(n))].into_iter().collect(),
-        ))
+        Ok(SequenceSet::Set(NonEmpty::one(Sequence::Single(
+            SeqOrUid::Value(n),
+        ))))
     }
 
     /// The range `from:to`; refused when either end is zero.
     pub fn range(from: u32, to: u32) -> Result<Self, ValidationError> {
         let (from, to) = (nz(from)?, nz(to)?);
-        Ok(SequenceSet::Set(
-            [Sequence::Range(SeqOrUid::Value(from), SeqOrUid::Value(to))]
-                .into_iter()
-                .collect(),
-        ))
+        Ok(SequenceSet::Set(NonEmpty::one(Sequence::Range(
+            SeqOrUid::Value(from),
+            SeqOrUid::Value(to),
+        ))))
     }
 
     /// Whether `n` is in the set when the largest number in use (what `*` stands for) is
@@ -211,7 +210,7 @@ impl SequenceSet {
         loop {
             items.push(Sequence::read(r)?);
             if !r.eat(b',') {
-                return Ok(SequenceSet::Set(items));
+                return Ok(SequenceSet::Set(NonEmpty(items)));
             }
         }
     }
@@ -235,8 +234,58 @@ pub(crate) fn read_uid_set(r: &mut Reader<'_>) -> PResult<SequenceSet> {
             Sequence::Single(a)
         });
         if !r.eat(b',') {
-            return Ok(SequenceSet::Set(items));
+            return Ok(SequenceSet::Set(NonEmpty(items)));
         }
+    }
+}
+
+/// A UIDPLUS `uid-set` (RFC 4315 section 4; RFC 7162 `known-uids` of VANISHED): a
+/// [`SequenceSet`] without `*` or `$`. The field is private so that no value holds them (a
+/// code or response with them would read back as something else).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UidSet(SequenceSet);
+
+impl UidSet {
+    /// The uid-set of this set; refused when it is `$` or holds `*`.
+    pub fn new(set: SequenceSet) -> Result<UidSet, ValidationError> {
+        if set.is_uid_set() {
+            Ok(UidSet(set))
+        } else {
+            Err(ValidationError::new("uid-set", "no * or $ in a uid-set"))
+        }
+    }
+
+    /// Parse `input`, which must be exactly one `uid-set`.
+    pub fn parse(input: &[u8]) -> Result<UidSet, ParseError> {
+        parse_whole(input, read_uid_set).map(UidSet)
+    }
+
+    /// The set.
+    pub fn as_sequence_set(&self) -> &SequenceSet {
+        &self.0
+    }
+
+    /// The set, owned.
+    pub fn into_sequence_set(self) -> SequenceSet {
+        self.0
+    }
+
+    /// Read a `uid-set`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<UidSet> {
+        read_uid_set(r).map(UidSet)
+    }
+}
+
+impl std::ops::Deref for UidSet {
+    type Target = SequenceSet;
+    fn deref(&self) -> &SequenceSet {
+        &self.0
+    }
+}
+
+impl Encode for UidSet {
+    fn encode(&self, w: &mut Writer) {
+        self.0.encode(w);
     }
 }
 
@@ -295,7 +344,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(s, SequenceSet::Set(want));
+        assert_eq!(s, SequenceSet::new(want).unwrap());
         assert_eq!(s.to_bytes(), b"1:4,7,9:*,*,*:2");
         assert_eq!(SequenceSet::parse(b"$").unwrap(), SequenceSet::Saved);
         assert_eq!(SequenceSet::Saved.to_bytes(), b"$");

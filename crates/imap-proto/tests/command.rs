@@ -1022,9 +1022,9 @@ mod props {
     }
 
     fn partial() -> impl Strategy<Value = Partial> {
-        (any::<u32>(), 1u32..).prop_map(|(start, len)| Partial {
+        (0..=i64::MAX as u64, 1..=i64::MAX as u64).prop_map(|(start, len)| Partial {
             start,
-            length: NonZeroU32::new(len).unwrap(),
+            length: std::num::NonZeroU64::new(len).unwrap(),
         })
     }
 
@@ -1035,9 +1035,10 @@ mod props {
             proptest::option::of(part()).prop_map(Section::Header),
             proptest::option::of(part()).prop_map(Section::Text),
             part().prop_map(Section::Mime),
-            (proptest::option::of(part()), fields()).prop_map(|(p, f)| Section::HeaderFields(p, f)),
             (proptest::option::of(part()), fields())
-                .prop_map(|(p, f)| Section::HeaderFieldsNot(p, f)),
+                .prop_map(|(p, f)| Section::header_fields(p, f).unwrap()),
+            (proptest::option::of(part()), fields())
+                .prop_map(|(p, f)| Section::header_fields_not(p, f).unwrap()),
         ]
     }
 

@@ -700,14 +700,14 @@ mod round_trips {
         }
 
         #[test]
-        fn sections_and_partials(s in section(), start in any::<u32>(), len in 1u32..) {
+        fn sections_and_partials(s in section(), start in 0..=i64::MAX as u64, len in 1..=i64::MAX as u64) {
             if let Some(s) = &s {
                 let mut w = Writer::new(options());
                 s.encode(&mut w);
                 let bytes = w.finish().into_bytes();
                 prop_assert_eq!(&Section::parse(&bytes).unwrap().into_static(), s);
             }
-            let p = Partial { start, length: NonZeroU32::new(len).unwrap() };
+            let p = Partial { start, length: std::num::NonZeroU64::new(len).unwrap() };
             prop_assert_eq!(Partial::parse(&p.to_bytes()).unwrap(), p);
         }
 

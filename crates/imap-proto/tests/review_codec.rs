@@ -286,11 +286,16 @@ fn data_other_cannot_carry_crlf_onto_the_wire() {
 /// `sequence-set = (seq-number / seq-range) ["," sequence-set]`).
 #[test]
 fn an_empty_sequence_set_cannot_reach_the_wire() {
+    // (fix1) `SequenceSet::Set` holds a `list::NonEmpty`: the empty set cannot be built
+    assert!(SequenceSet::new(List::new()).is_err());
+    assert!(
+        imap_proto::list::NonEmpty::<imap_proto::sequence::Sequence>::new(List::new()).is_err()
+    );
     let cmd = Command::new(
         Tag::new("A1").unwrap(),
         CommandBody::Fetch {
             uid: false,
-            sequence_set: SequenceSet::Set(List::new()),
+            sequence_set: SequenceSet::parse(b"1,3:*").unwrap(),
             items: FetchItems::Attributes(imap_proto::command::NonEmpty::one(
                 FetchAttribute::Flags,
             )),
@@ -312,6 +317,10 @@ fn an_empty_sequence_set_cannot_reach_the_wire() {
 /// section 9: `header-list = "(" header-fld-name *(SP header-fld-name) ")"`).
 #[test]
 fn an_empty_header_list_cannot_reach_the_wire() {
+    // (fix1) the variant holds a `NonEmpty`; the constructors refuse the empty list
+    assert!(Section::header_fields(None, List::new()).is_err());
+    assert!(Section::header_fields_not(None, List::new()).is_err());
+    let fields: List<AString<'static>> = vec![AString::from_bytes(&b"Subject"[..]).unwrap()].into();
     let cmd = Command::new(
         Tag::new("A1").unwrap(),
         CommandBody::Fetch {
@@ -320,7 +329,7 @@ fn an_empty_header_list_cannot_reach_the_wire() {
             items: FetchItems::Attributes(imap_proto::command::NonEmpty::one(
                 FetchAttribute::BodySection {
                     peek: true,
-                    section: Some(Section::HeaderFields(None, List::new())),
+                    section: Some(Section::header_fields(None, fields).unwrap()),
                     partial: None,
                 },
             )),
@@ -405,8 +414,13 @@ fn a_fetch_response_with_an_unknown_item_is_kept_not_an_error() {
 /// `Code::Other` (RFC 9051 section 9: capability-data needs IMAP4rev1/IMAP4rev2).
 #[test]
 fn an_empty_capability_code_cannot_be_encoded() {
+    use imap_proto::list::NonEmpty;
+    use imap_proto::response::Capability;
+    // (fix1) `Code::Capability` holds a `NonEmpty`: the empty list cannot be built
+    assert!(NonEmpty::<Capability>::new(List::new()).is_err());
+    let caps = NonEmpty::one(Capability::new("IMAP4rev2").unwrap());
     let r = Response::Status(
-        StatusResponse::untagged(StatusKind::Ok, Some(Code::Capability(List::new())), None)
+        StatusResponse::untagged(StatusKind::Ok, Some(Code::Capability(caps)), None)
             .expect("built"),
     );
     encodes_to_one_faithful_response(&r);
@@ -416,13 +430,18 @@ fn an_empty_capability_code_cannot_be_encoded() {
 /// section 4 does not allow; such a code encodes to bytes that read back as `Code::Other`.
 #[test]
 fn an_appenduid_with_star_cannot_be_encoded() {
+    use imap_proto::sequence::UidSet;
+    // (fix1) APPENDUID, COPYUID and VANISHED hold a `UidSet`, which refuses `*` and `$`
+    assert!(UidSet::new(SequenceSet::parse(b"1:*").unwrap()).is_err());
+    assert!(UidSet::new(SequenceSet::Saved).is_err());
+    assert!(UidSet::parse(b"1:*").is_err());
     let r = Response::Status(
         StatusResponse::tagged(
             Tag::new("A1").unwrap(),
             StatusKind::Ok,
             Some(Code::AppendUid {
                 uid_validity: NonZeroU32::new(1).unwrap(),
-                uids: SequenceSet::parse(b"1:*").unwrap(),
+                uids: UidSet::new(SequenceSet::parse(b"1:3,5").unwrap()).unwrap(),
             }),
             None,
         )

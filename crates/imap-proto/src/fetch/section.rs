@@ -7,7 +7,7 @@ use crate::core::AString;
 use crate::core::parse_whole;
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
-use crate::list::List;
+use crate::list::{List, NonEmpty};
 use crate::parse::{PResult, Reader};
 use std::num::NonZeroU32;
 
@@ -77,22 +77,18 @@ pub enum Section<'a> {
     Header(Option<Part>),
     /// `HEADER.FIELDS (...)`: only the named header fields. The list is never empty (the
     /// grammar has `1*`); build it with [`Section::header_fields`].
-    HeaderFields(Option<Part>, List<AString<'a>>),
+    HeaderFields(Option<Part>, NonEmpty<AString<'a>>),
     /// `HEADER.FIELDS.NOT (...)`: all header fields but the named ones. The list is never
     /// empty; build it with [`Section::header_fields_not`].
-    HeaderFieldsNot(Option<Part>, List<AString<'a>>),
+    HeaderFieldsNot(Option<Part>, NonEmpty<AString<'a>>),
     /// `TEXT` or `1.TEXT`: the text body, without the header.
     Text(Option<Part>),
     /// `1.MIME`: the MIME header of a part.
     Mime(Part),
 }
 
-fn non_empty<'a>(fields: &List<AString<'a>>) -> Result<(), ValidationError> {
-    if fields.is_empty() {
-        Err(ValidationError::new("header-list", "no header field name"))
-    } else {
-        Ok(())
-    }
+fn non_empty(fields: List<AString<'_>>) -> Result<NonEmpty<AString<'_>>, ValidationError> {
+    NonEmpty::new(fields).map_err(|_| ValidationError::new("header-list", "no header field name"))
 }
 
 impl<'a> Section<'a> {
@@ -107,8 +103,7 @@ impl<'a> Section<'a> {
         part: Option<Part>,
         fields: List<AString<'a>>,
     ) -> Result<Self, ValidationError> {
-        non_empty(&fields)?;
-        Ok(Section::HeaderFields(part, fields))
+        Ok(Section::HeaderFields(part, non_empty(fields)?))
     }
 
     /// `HEADER.FIELDS.NOT (...)`, refused when `fields` is empty.
@@ -116,8 +111,7 @@ impl<'a> Section<'a> {
         part: Option<Part>,
         fields: List<AString<'a>>,
     ) -> Result<Self, ValidationError> {
-        non_empty(&fields)?;
-        Ok(Section::HeaderFieldsNot(part, fields))
+        Ok(Section::HeaderFieldsNot(part, non_empty(fields)?))
     }
 
     /// The part the section refers to, `None` for the top-level message.
@@ -133,7 +127,7 @@ impl<'a> Section<'a> {
 
     /// The same section, owning its data.
     pub fn into_static(self) -> Section<'static> {
-        let fields = |l: List<AString<'a>>| l.map(AString::into_static);
+        let fields = |l: NonEmpty<AString<'a>>| l.map(AString::into_static);
         match self {
             Section::Part(p) => Section::Part(p),
             Section::Header(p) => Section::Header(p),
@@ -180,7 +174,7 @@ impl<'a> Section<'a> {
 }
 
 /// `SP header-list`: `SP "(" header-fld-name *(SP header-fld-name) ")"`.
-fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<List<AString<'a>>> {
+fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<NonEmpty<AString<'a>>> {
     r.sp()?;
     r.expect(b'(', "header-list")?;
     let mut l = List::new();
@@ -190,7 +184,7 @@ fn read_header_list<'a>(r: &mut Reader<'a>) -> PResult<List<AString<'a>>> {
         l.push(AString::read(r)?);
     }
     r.expect(b')', "\")\" or SP header-fld-name")?;
-    Ok(l)
+    Ok(NonEmpty(l))
 }
 
 fn encode_part_prefix(part: &Option<Part>, w: &mut Writer) {
@@ -200,7 +194,7 @@ fn encode_part_prefix(part: &Option<Part>, w: &mut Writer) {
     }
 }
 
-fn encode_header_list(l: &List<AString<'_>>, w: &mut Writer) {
+fn encode_header_list(l: &[AString<'_>], w: &mut Writer) {
     w.raw(b" (");
     for (i, f) in l.iter().enumerate() {
         if i > 0 {
@@ -281,14 +275,15 @@ pub(crate) fn encode_section_binary(part: Option<&Part>, w: &mut Writer) {
     w.byte(b']');
 }
 
-/// A partial range of a FETCH request, `"<" number "." nz-number ">"` (RFC 3501 section
-/// 6.4.5, RFC 9051 `partial`): `length` octets from octet `start`.
+/// A partial range of a FETCH request, `"<" number64 "." nz-number64 ">"` (RFC 9051 section
+/// 9 `partial`; RFC 3501 section 6.4.5 had `number`): `length` octets from octet `start`.
+/// Both are at most 2^63 - 1 on the wire (a larger value is refused by the parser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Partial {
     /// The first octet, counted from 0.
-    pub start: u32,
+    pub start: u64,
     /// How many octets at most.
-    pub length: NonZeroU32,
+    pub length: std::num::NonZeroU64,
 }
 
 impl Partial {
@@ -297,12 +292,14 @@ impl Partial {
         parse_whole(input, Self::read)
     }
 
-    /// `"<" number "." nz-number ">"`.
+    /// `"<" number64 "." nz-number64 ">"`.
     pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
         r.expect(b'<', "\"<\"")?;
-        let start = r.number()?;
+        let start = r.number64()?;
         r.expect(b'.', "\".\"")?;
-        let length = r.nz_number()?;
+        let at = r.pos();
+        let length = std::num::NonZeroU64::new(r.number64()?)
+            .ok_or_else(|| ParseError::new(at, "nz-number64", crate::error::ErrorKind::Number))?;
         r.expect(b'>', "\">\"")?;
         Ok(Partial { start, length })
     }
@@ -311,9 +308,9 @@ impl Partial {
 impl Encode for Partial {
     fn encode(&self, w: &mut Writer) {
         w.byte(b'<');
-        w.number(u64::from(self.start));
+        w.number(self.start);
         w.byte(b'.');
-        w.number(u64::from(self.length.get()));
+        w.number(self.length.get());
         w.byte(b'>');
     }
 }
@@ -452,7 +449,7 @@ mod tests {
             p,
             Partial {
                 start: 0,
-                length: nz(2048)
+                length: std::num::NonZeroU64::new(2048).unwrap()
             }
         );
         assert_eq!(p.to_bytes(), b"<0.2048>");

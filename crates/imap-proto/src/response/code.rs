@@ -7,11 +7,11 @@ use crate::core::{Atom, Charset};
 use crate::encode::{Encode, Writer};
 use crate::error::ValidationError;
 use crate::flag::FlagPerm;
-use crate::list::List;
+use crate::list::{List, NonEmpty};
 use crate::parse::{PResult, Quirks, Reader};
 use crate::response::capability::Capability;
 use crate::response::{encode_list, sp_follows};
-use crate::sequence::SequenceSet;
+use crate::sequence::{SequenceSet, UidSet};
 
 /// `resp-text-code` (RFC 3501 and RFC 9051 section 9), with the codes of RFC 5530, RFC 4315
 /// (UIDPLUS), RFC 7162 (CONDSTORE/QRESYNC), RFC 9208 (QUOTA), RFC 7889 (APPENDLIMIT), RFC 5182
@@ -31,7 +31,7 @@ pub enum Code<'a> {
     /// (empty: none listed).
     BadCharset(List<Charset<'a>>),
     /// `CAPABILITY ...`: the server's capabilities (one at least).
-    Capability(List<Capability<'a>>),
+    Capability(NonEmpty<Capability<'a>>),
     /// `PARSE`: a message's headers or MIME structure could not be parsed.
     Parse,
     /// `PERMANENTFLAGS (...)`: the flags the client can change permanently.
@@ -87,16 +87,16 @@ pub enum Code<'a> {
         /// UIDVALIDITY of the target mailbox.
         uid_validity: NonZeroU32,
         /// UIDs of the appended messages.
-        uids: SequenceSet,
+        uids: UidSet,
     },
     /// `COPYUID uidvalidity source-uids destination-uids` (RFC 4315).
     CopyUid {
         /// UIDVALIDITY of the target mailbox.
         uid_validity: NonZeroU32,
         /// UIDs of the messages copied.
-        source: SequenceSet,
+        source: UidSet,
         /// UIDs of the copies, in the same order.
-        destination: SequenceSet,
+        destination: UidSet,
     },
     /// `UIDNOTSTICKY` (RFC 4315).
     UidNotSticky,
@@ -330,7 +330,7 @@ impl<'a> Code<'a> {
                     r.sp()?;
                     list.push(Capability::read(r)?);
                 }
-                Ok(Code::Capability(list))
+                Ok(Code::Capability(NonEmpty(list)))
             })()
         } else if upper("PERMANENTFLAGS") {
             (|| {
@@ -357,7 +357,7 @@ impl<'a> Code<'a> {
                 r.sp()?;
                 let uid_validity = r.nz_number()?;
                 r.sp()?;
-                let uids = crate::sequence::read_uid_set(r)?;
+                let uids = UidSet::read(r)?;
                 Ok(Code::AppendUid { uid_validity, uids })
             })()
         } else if upper("COPYUID") {
@@ -365,9 +365,9 @@ impl<'a> Code<'a> {
                 r.sp()?;
                 let uid_validity = r.nz_number()?;
                 r.sp()?;
-                let source = crate::sequence::read_uid_set(r)?;
+                let source = UidSet::read(r)?;
                 r.sp()?;
-                let destination = crate::sequence::read_uid_set(r)?;
+                let destination = UidSet::read(r)?;
                 Ok(Code::CopyUid {
                     uid_validity,
                     source,
@@ -467,7 +467,7 @@ impl Encode for Code<'_> {
             }
             Code::Capability(l) => {
                 w.raw(b"CAPABILITY");
-                for c in l {
+                for c in l.iter() {
                     w.sp();
                     c.encode(w);
                 }

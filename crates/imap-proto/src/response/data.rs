@@ -70,7 +70,7 @@ pub enum Data<'a> {
         /// `(EARLIER)`: an answer to a FETCH or SELECT, not news.
         earlier: bool,
         /// The UIDs of the expunged messages.
-        uids: SequenceSet,
+        uids: crate::sequence::UidSet,
     },
     /// `* n FETCH (...)` (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
     Fetch {
@@ -232,7 +232,7 @@ impl<'a> Data<'a> {
             }
             Ok(Data::Vanished {
                 earlier,
-                uids: crate::sequence::read_uid_set(r)?,
+                uids: crate::sequence::UidSet::read(r)?,
             })
         } else if is("NAMESPACE") {
             Ok(Data::Namespace(Namespace::read(r)?))
