@@ -86,10 +86,15 @@ fn gmail_multipart_alternative() {
 }
 
 #[test]
-fn unknown_items_are_refused_at_their_offset() {
-    // Gmail's X-GM-MSGID is an extension item this crate does not know.
+fn unknown_items_are_kept() {
+    // Gmail's X-GM-MSGID is an extension item this crate does not know: kept as sent
+    // (review fix: the response is no longer lost)
     let input = b"(UID 52 X-GM-MSGID 1278455344230334865)";
-    let e = parse_msg_att(input, Quirks::LENIENT).unwrap_err();
+    let items = round_trip(input, Quirks::STRICT);
+    assert!(matches!(&items[1], MessageDataItem::Other { name, value }
+        if name.as_str() == "X-GM-MSGID" && value.as_bytes() == b"1278455344230334865"));
+    // an unknown name without a value is still refused at its offset
+    let e = parse_msg_att(b"(UID 52 X-GM-MSGID)", Quirks::LENIENT).unwrap_err();
     assert_eq!((e.offset(), e.expected()), (8, "msg-att"));
 }
 

@@ -71,3 +71,45 @@ fn to_utf8_refuses_control_characters_in_every_form() {
         "\u{65e5}\u{672c}\u{8a9e}"
     );
 }
+
+/// REVIEW17-codec finding 4: unknown FETCH items are kept (`MessageDataItem::Other`), under
+/// both quirk sets, and written back as sent.
+#[test]
+fn unknown_fetch_items_are_kept_and_round_trip() {
+    use imap_proto::fetch::MessageDataItem;
+    for wire in [
+        &b"* 1 FETCH (X-GM-MSGID 1278455344230334865 UID 4 FLAGS (\\Seen))\r\n"[..],
+        b"* 2 FETCH (EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9))\r\n",
+        b"* 3 FETCH (PREVIEW \"Hello there\" SAVEDATE NIL)\r\n",
+        b"* 4 FETCH (X-GM-LABELS (\\Inbox \\Sent \"a b\" foo) UID 9)\r\n",
+        b"* 5 FETCH (PREVIEW {5}\r\nhello X-BIN ~{1}\r\n\0 X-E ())\r\n",
+    ] {
+        for q in [Quirks::STRICT, Quirks::LENIENT] {
+            let r = Response::parse_with(wire, q)
+                .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(wire)));
+            assert_eq!(r.to_bytes(), wire);
+        }
+    }
+    let Response::Data(Data::Fetch { items, .. }) =
+        Response::parse(b"* 1 FETCH (X-GM-MSGID 127 UID 4)\r\n").unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(&items[0], MessageDataItem::Other { name, value }
+        if name.as_str() == "X-GM-MSGID" && value.as_bytes() == b"127"));
+    // values that are not one value are refused, at the offending byte
+    for (wire, at) in [
+        (&b"* 1 FETCH (X-A (b)c)\r\n"[..], 18),
+        (b"* 1 FETCH (X-A (b)\r\n", 18),
+        (b"* 1 FETCH (X-A )\r\n", 15),
+    ] {
+        assert_eq!(Response::parse(wire).unwrap_err().offset(), at, "{wire:?}");
+    }
+    assert!(RawValue::fetch_value(&b"1\r\nA1 OK x"[..]).is_err());
+    assert!(RawValue::fetch_value(&b"(a b"[..]).is_err());
+    assert!(RawValue::fetch_value(&b""[..]).is_err());
+    assert_eq!(
+        RawValue::fetch_value(&b"(\"x\" 1)"[..]).unwrap().as_bytes(),
+        b"(\"x\" 1)"
+    );
+}

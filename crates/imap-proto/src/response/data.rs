@@ -824,6 +824,23 @@ impl<'a> RawValue<'a> {
         Ok(RawValue(bytes))
     }
 
+    /// The value of an unknown FETCH item ([`MessageDataItem::Other`]): a number or other
+    /// token, a quoted string, a literal, or a parenthesised list of these; refused unless
+    /// the bytes are exactly one.
+    pub fn fetch_value(bytes: impl Into<Cow<'a, [u8]>>) -> Result<RawValue<'a>, ValidationError> {
+        let bytes = bytes.into();
+        let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
+        if crate::fetch::read_generic_value(&mut r).is_err() || !r.rest().is_empty() {
+            return Err(ValidationError::new("fetch item value", "not one value"));
+        }
+        Ok(RawValue(bytes))
+    }
+
+    /// A value a parser read (exactly these bytes).
+    pub(crate) fn parsed(bytes: &'a [u8]) -> RawValue<'a> {
+        RawValue(Cow::Borrowed(bytes))
+    }
+
     /// The bytes, as sent.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
