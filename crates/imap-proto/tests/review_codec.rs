@@ -1,5 +1,5 @@
 //! Independent review of the codec (issue 17, reviewer rev1): real-world shaped messages that
-//! must hold, and one test per finding in `REVIEW17-codec.md`, named after the behaviour the
+//! must hold, and one test per finding in the codec review (issue 17), named after the behaviour the
 //! RFC asks for. A test of a finding fails until the finding is fixed.
 
 use std::borrow::Cow;
