@@ -113,3 +113,64 @@ fn unknown_fetch_items_are_kept_and_round_trip() {
         b"(\"x\" 1)"
     );
 }
+
+/// The new refusals point at the offending option or byte.
+#[test]
+fn new_refusals_point_at_the_fault() {
+    use imap_proto::command::Command;
+    for (wire, at) in [
+        (&b"A1 LIST (RECURSIVEMATCH) \"\" \"*\"\r\n"[..], 9),
+        (b"A1 LIST (REMOTE RECURSIVEMATCH) \"\" \"*\"\r\n", 16),
+        (b"A1 FETCH 1:* (FLAGS) (CHANGEDSINCE 5 VANISHED)\r\n", 37),
+        (b"A1 UID FETCH 1:* (FLAGS) (VANISHED)\r\n", 26),
+        (b"A1 FETCH 1 BODY[]<0.0>\r\n", 20),
+        (b"A1 FETCH 1 BODY[]<9223372036854775808.1>\r\n", 18),
+    ] {
+        let e = Command::parse(wire).unwrap_err();
+        assert_eq!(e.error.offset(), at, "{}", String::from_utf8_lossy(wire));
+    }
+    for wire in [
+        &b"A1 LIST (SPECIAL-USE RECURSIVEMATCH) \"\" \"*\"\r\n"[..],
+        b"A1 UID FETCH 1:* FLAGS (CHANGEDSINCE 5 VANISHED)\r\n",
+        b"A1 FETCH 1 BODY[]<9223372036854775807.1>\r\n",
+    ] {
+        let c = Command::parse(wire).unwrap();
+        assert_eq!(c.to_bytes(), wire);
+    }
+    // a server's `{n+}`: STRICT refuses at the `+`, LENIENT keeps it
+    let wire = b"* 1 FETCH (BODY[] {5+}\r\nhello)\r\n";
+    assert_eq!(
+        Response::parse_with(wire, Quirks::STRICT)
+            .unwrap_err()
+            .offset(),
+        20
+    );
+    let mut q = Quirks::STRICT;
+    q.nonsync_literals = true;
+    assert!(Response::parse_with(wire, q).is_ok());
+    // MODSEQ past 2^63 - 1: STRICT refuses, LENIENT clamps
+    let wire = b"* 1 FETCH (MODSEQ (9223372036854775808))\r\n";
+    assert!(Response::parse_with(wire, Quirks::STRICT).is_err());
+    let r = Response::parse(wire).unwrap();
+    assert_eq!(
+        r.to_bytes(),
+        b"* 1 FETCH (MODSEQ (9223372036854775807))\r\n"
+    );
+}
+
+/// RFC 9208 DELETED-STORAGE in STATUS (command and response, number64).
+#[test]
+fn deleted_storage_both_ways() {
+    use imap_proto::command::{Command, CommandBody, StatusItem};
+    use imap_proto::response::StatusValue;
+    let c = Command::parse(b"A1 STATUS INBOX (DELETED-STORAGE)\r\n").unwrap();
+    assert!(matches!(&c.body, CommandBody::Status { items, .. }
+        if items[..] == [StatusItem::DeletedStorage]));
+    let wire = b"* STATUS INBOX (DELETED-STORAGE 5000000000)\r\n";
+    let r = Response::parse_with(wire, Quirks::STRICT).unwrap();
+    let Response::Data(Data::Status { items, .. }) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(items[..], [StatusValue::DeletedStorage(5_000_000_000)]);
+    assert_eq!(r.to_bytes(), wire);
+}
