@@ -42,7 +42,9 @@ use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError, ValidationError};
 use crate::parse::{PResult, Quirks, Reader, is_astring_char, is_atom_char, is_tag_char};
 
-/// How a literal is sent (RFC 3501 section 4.3, RFC 7888).
+/// How a literal was sent (RFC 3501 section 4.3, RFC 7888). The encoder does not follow it:
+/// the form it writes depends on [`EncodeOptions::literal_plus`](crate::EncodeOptions) alone
+/// (what the peer allows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LiteralMode {
     /// `{n}`: the client waits for a continuation request before sending the data.
@@ -535,7 +537,8 @@ pub struct Literal<'a> {
 }
 
 impl<'a> Literal<'a> {
-    /// A literal with this data, sent as `mode` says; refused when the data holds NUL
+    /// A literal with this data and `mode` (kept, not used by the encoder, which writes the
+    /// form the options allow); refused when the data holds NUL
     /// (`CHAR8` is `%x01-ff`; use [`Literal8`] for binary data).
     pub fn new(data: impl Into<Cow<'a, [u8]>>, mode: LiteralMode) -> Result<Self, ValidationError> {
         let data = data.into();
@@ -553,7 +556,7 @@ impl<'a> Literal<'a> {
         &self.data
     }
 
-    /// Synchronising or not.
+    /// Synchronising or not, as read (or given to `new`).
     pub fn mode(&self) -> LiteralMode {
         self.mode
     }
@@ -613,7 +616,8 @@ pub struct Literal8<'a> {
 }
 
 impl<'a> Literal8<'a> {
-    /// A binary literal with this data (any octets), sent as `mode` says.
+    /// A binary literal with this data (any octets) and `mode` (kept, not used by the
+    /// encoder, which writes the form the options allow).
     pub fn new(data: impl Into<Cow<'a, [u8]>>, mode: LiteralMode) -> Self {
         Self {
             data: data.into(),
@@ -626,7 +630,7 @@ impl<'a> Literal8<'a> {
         &self.data
     }
 
-    /// Synchronising or not.
+    /// Synchronising or not, as read (or given to `new`).
     pub fn mode(&self) -> LiteralMode {
         self.mode
     }
