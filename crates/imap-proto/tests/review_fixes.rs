@@ -44,6 +44,10 @@ fn checked_payload_types_refuse_what_ends_their_syntax() {
     assert!(RawValue::tagged_ext_val(&b""[..]).is_err());
     assert!(RawValue::tagged_ext_val(&b"1 2"[..]).is_err());
     assert!(RawValue::tagged_ext_val(&b"(a"[..]).is_err());
+    // a server's value never holds `{n+}`
+    assert!(RawValue::tagged_ext_val(&b"(a {1+}\r\nb)"[..]).is_err());
+    assert!(RawValue::fetch_value(&b"{1+}\r\nb"[..]).is_err());
+    assert!(Data::other(&b"XFOO {1+}\r\nb"[..]).is_err());
     assert_eq!(
         RawValue::tagged_ext_val(&b"(a {1}\r\nb)"[..])
             .unwrap()

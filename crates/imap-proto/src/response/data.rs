@@ -808,12 +808,15 @@ pub struct RawValue<'a>(Cow<'a, [u8]>);
 
 impl<'a> RawValue<'a> {
     /// A `tagged-ext-val` (RFC 4466 section 2.1): a sequence set, a number, or a
-    /// parenthesised list of astrings and lists; refused unless the bytes are exactly one.
+    /// parenthesised list of astrings and lists; refused unless the bytes are exactly one, or
+    /// when they hold a non-synchronising literal (a server never sends one).
     pub fn tagged_ext_val(
         bytes: impl Into<Cow<'a, [u8]>>,
     ) -> Result<RawValue<'a>, ValidationError> {
         let bytes = bytes.into();
         let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
+        // a server's value: no `{n+}` (RFC 7888 section 4)
+        r.from_server = true;
         let whole = read_tagged_ext_val(&mut r).is_ok() && r.rest().is_empty();
         if !whole || crate::core::ends_like_literal_header(&bytes) {
             return Err(ValidationError::new(
@@ -826,10 +829,11 @@ impl<'a> RawValue<'a> {
 
     /// The value of an unknown FETCH item ([`MessageDataItem::Other`]): a number or other
     /// token, a quoted string, a literal, or a parenthesised list of these; refused unless
-    /// the bytes are exactly one.
+    /// the bytes are exactly one, or when they hold a non-synchronising literal.
     pub fn fetch_value(bytes: impl Into<Cow<'a, [u8]>>) -> Result<RawValue<'a>, ValidationError> {
         let bytes = bytes.into();
         let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
+        r.from_server = true;
         if crate::fetch::read_generic_value(&mut r).is_err() || !r.rest().is_empty() {
             return Err(ValidationError::new("fetch item value", "not one value"));
         }
