@@ -42,7 +42,9 @@ use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError, ValidationError};
 use crate::parse::{PResult, Quirks, Reader, is_astring_char, is_atom_char, is_tag_char};
 
-/// How a literal is sent (RFC 3501 section 4.3, RFC 7888).
+/// How a literal was sent (RFC 3501 section 4.3, RFC 7888). The encoder does not follow it:
+/// the form it writes depends on [`EncodeOptions::literal_plus`](crate::EncodeOptions) alone
+/// (what the peer allows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LiteralMode {
     /// `{n}`: the client waits for a continuation request before sending the data.
@@ -495,6 +497,9 @@ fn read_literal_body<'a>(r: &mut Reader<'a>, start: usize) -> PResult<(&'a [u8],
         return Err(fail(r, "number"));
     }
     let n = r.number64()?;
+    if r.from_server && !r.quirks.nonsync_literals && r.peek() == Some(b'+') {
+        return Err(r.error("'}' (no non-synchronising literal from a server)"));
+    }
     let mode = if r.eat(b'+') {
         LiteralMode::NonSync
     } else {
@@ -522,14 +527,18 @@ fn read_literal_body<'a>(r: &mut Reader<'a>, start: usize) -> PResult<(&'a [u8],
 /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8` (RFC 9051 section 9; RFC 3501 section 9
 /// has `number`, RFC 7888 section 8 adds the `+`): data of known length, any octet but NUL.
 /// The length is bounded by the input, so a 63-bit length costs nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing look at the data only: the mode is a wire detail (the encoder picks
+/// the form from its options, see [`Writer::literal`](crate::encode::Writer::literal)).
+#[derive(Debug, Clone)]
 pub struct Literal<'a> {
     data: Cow<'a, [u8]>,
     mode: LiteralMode,
 }
 
 impl<'a> Literal<'a> {
-    /// A literal with this data, sent as `mode` says; refused when the data holds NUL
+    /// A literal with this data and `mode` (kept, not used by the encoder, which writes the
+    /// form the options allow); refused when the data holds NUL
     /// (`CHAR8` is `%x01-ff`; use [`Literal8`] for binary data).
     pub fn new(data: impl Into<Cow<'a, [u8]>>, mode: LiteralMode) -> Result<Self, ValidationError> {
         let data = data.into();
@@ -547,7 +556,7 @@ impl<'a> Literal<'a> {
         &self.data
     }
 
-    /// Synchronising or not.
+    /// Synchronising or not, as read (or given to `new`).
     pub fn mode(&self) -> LiteralMode {
         self.mode
     }
@@ -598,15 +607,17 @@ impl Encode for Literal<'_> {
 }
 
 /// `literal8 = "~{" number64 ["+"] "}" CRLF *OCTET` (RFC 3516 section 4.2, RFC 7888,
-/// RFC 9051 section 9): binary data of known length, NUL allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// RFC 9051 section 9): binary data of known length, NUL allowed. Equality and hashing look
+/// at the data only (the mode is a wire detail).
+#[derive(Debug, Clone)]
 pub struct Literal8<'a> {
     data: Cow<'a, [u8]>,
     mode: LiteralMode,
 }
 
 impl<'a> Literal8<'a> {
-    /// A binary literal with this data (any octets), sent as `mode` says.
+    /// A binary literal with this data (any octets) and `mode` (kept, not used by the
+    /// encoder, which writes the form the options allow).
     pub fn new(data: impl Into<Cow<'a, [u8]>>, mode: LiteralMode) -> Self {
         Self {
             data: data.into(),
@@ -619,7 +630,7 @@ impl<'a> Literal8<'a> {
         &self.data
     }
 
-    /// Synchronising or not.
+    /// Synchronising or not, as read (or given to `new`).
     pub fn mode(&self) -> LiteralMode {
         self.mode
     }
@@ -666,7 +677,11 @@ impl Encode for Literal8<'_> {
 }
 
 /// `string = quoted / literal` (RFC 3501 section 9).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing look at the content ([`IString::data`]) only, not at the form: a
+/// quoted string and a literal with the same octets are equal (the encoder may write either,
+/// depending on its options, so the form is a wire detail).
+#[derive(Debug, Clone)]
 pub enum IString<'a> {
     /// `quoted`.
     Quoted(Quoted<'a>),
@@ -765,7 +780,10 @@ impl Encode for IString<'_> {
 }
 
 /// `astring = 1*ASTRING-CHAR / string` (RFC 3501 section 9).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing look at the content ([`AString::data`]) only: the atom, quoted and
+/// literal forms of the same octets are equal (as are [`NString`]s holding them).
+#[derive(Debug, Clone)]
 pub enum AString<'a> {
     /// The atom form.
     Atom(AtomExt<'a>),
@@ -968,7 +986,8 @@ impl Encode for NString8<'_> {
 pub struct Text<'a>(Cow<'a, str>);
 
 impl<'a> Text<'a> {
-    /// A text; refused when empty or holding CR, LF or NUL.
+    /// A text; refused when empty, holding CR, LF or NUL, or ending like a literal header
+    /// (`{5}`, `{5+}`: the framer would take the line for a literal announcement).
     pub fn new(s: impl Into<Cow<'a, str>>) -> Result<Self, ValidationError> {
         let s = s.into();
         if s.is_empty() {
@@ -977,6 +996,11 @@ impl<'a> Text<'a> {
             Err(ValidationError::new(
                 "text",
                 "NUL, CR and LF are not TEXT-CHARs",
+            ))
+        } else if ends_like_literal_header(s.as_bytes()) {
+            Err(ValidationError::new(
+                "text",
+                "ends like a literal header ({n} or {n+}), which frames as a literal",
             ))
         } else {
             Ok(Self(s))
@@ -1011,6 +1035,9 @@ impl<'a> Text<'a> {
         // Fast path: 7-bit text up to CR, LF or the end needs no other check.
         let plain = plain_len(rest, [b'\r', b'\n'], &TEXT_PLAIN);
         if plain > 0 && matches!(rest.get(plain), None | Some(b'\r' | b'\n')) {
+            if ends_like_literal_header(rest.get(..plain).unwrap_or(&[])) {
+                return Err(ParseError::new(at + plain - 1, "text", ErrorKind::Syntax));
+            }
             let t = r.take(plain, "text")?;
             return ascii(t, at, "TEXT-CHAR").map(|s| Text(Cow::Borrowed(s)));
         }
@@ -1044,6 +1071,9 @@ impl<'a> Text<'a> {
                 ));
             }
         };
+        if ends_like_literal_header(seg) {
+            return Err(ParseError::new(at + end - 1, "text", ErrorKind::Syntax));
+        }
         r.take(end, "text")?;
         Ok(Text(Cow::Borrowed(s)))
     }
@@ -1129,6 +1159,43 @@ impl Encode for Charset<'_> {
     }
 }
 
+/// Whether `bytes` end like a literal header (`{digits}` or `{digits+}`, also `~{digits}`): a
+/// line ending so is taken by the framer for a literal announcement, so text, continuation
+/// text and raw bytes that end so are refused (they could never be framed as themselves).
+pub(crate) fn ends_like_literal_header(bytes: &[u8]) -> bool {
+    let Some(inner) = bytes.strip_suffix(b"}") else {
+        return false;
+    };
+    let inner = inner.strip_suffix(b"+").unwrap_or(inner);
+    let digits = inner
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    digits > 0 && inner.len() > digits && inner.get(inner.len() - digits - 1) == Some(&b'{')
+}
+
+/// Equality and hashing by content for the string types whose form is a wire detail.
+macro_rules! content_eq {
+    ($($t:ident),*) => {$(
+        impl PartialEq for $t<'_> {
+            fn eq(&self, other: &Self) -> bool {
+                self.data() == other.data()
+            }
+        }
+
+        impl Eq for $t<'_> {}
+
+        impl std::hash::Hash for $t<'_> {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.data().hash(state);
+            }
+        }
+    )*};
+}
+
+content_eq!(Literal, Literal8, IString, AString);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1150,6 +1217,17 @@ mod tests {
         let out = v.to_bytes();
         assert_eq!(out, input, "re-encoded");
         v
+    }
+
+    /// The wire form for a peer with LITERAL+ (default options write `{n}` always).
+    fn plus_bytes(v: &impl Encode) -> Vec<u8> {
+        let o = EncodeOptions {
+            literal_plus: crate::encode::LiteralPlus::Plus,
+            ..EncodeOptions::default()
+        };
+        let mut w = Writer::new(o);
+        v.encode(&mut w);
+        w.finish().into_bytes()
     }
 
     fn utf8_bytes(v: &impl Encode) -> Vec<u8> {
@@ -1266,8 +1344,13 @@ mod tests {
         let l = known(b"{3}\r\nabc", Literal::parse);
         assert_eq!((l.data(), l.mode()), (&b"abc"[..], LiteralMode::Sync));
         assert!(matches!(l.into_inner(), Cow::Borrowed(_)));
-        let l = known(b"{3+}\r\na\r\n", Literal::parse);
+        let l = Literal::parse(b"{3+}\r\na\r\n").unwrap();
         assert_eq!((l.data(), l.mode()), (&b"a\r\n"[..], LiteralMode::NonSync));
+        // the form follows the options, not the mode read
+        assert_eq!(l.to_bytes(), b"{3}\r\na\r\n");
+        assert_eq!(plus_bytes(&l), b"{3+}\r\na\r\n");
+        // equal to the sync literal of the same data (the mode is a wire detail)
+        assert_eq!(l, Literal::new(&b"a\r\n"[..], LiteralMode::Sync).unwrap());
         assert_eq!(known(b"{0}\r\n", Literal::parse).data(), b"");
         assert!(Literal::new(&b"a\0"[..], LiteralMode::Sync).is_err());
         assert_eq!(
@@ -1314,8 +1397,10 @@ mod tests {
     fn literal8() {
         let l = known(b"~{3}\r\na\0c", Literal8::parse);
         assert_eq!((l.data(), l.mode()), (&b"a\0c"[..], LiteralMode::Sync));
-        let l = known(b"~{1+}\r\n\0", Literal8::parse);
+        let l = Literal8::parse(b"~{1+}\r\n\0").unwrap();
         assert_eq!(l.mode(), LiteralMode::NonSync);
+        assert_eq!(l.to_bytes(), b"~{1}\r\n\0");
+        assert_eq!(plus_bytes(&l), b"~{1+}\r\n\0");
         assert_eq!(err(Literal8::parse(b"~{5}\r\nabc")), (0, Incomplete));
         assert_eq!(
             err(Literal8::parse(b"~{9223372036854775807}\r\n")),
@@ -1329,7 +1414,7 @@ mod tests {
         assert_eq!(err(Literal8::parse(b"~x")), (1, Syntax));
         assert_eq!(err(Literal8::parse(b"{1}\r\na")), (0, Syntax));
         assert_eq!(
-            Literal8::new(vec![0u8, 1], LiteralMode::NonSync).to_bytes(),
+            plus_bytes(&Literal8::new(vec![0u8, 1], LiteralMode::NonSync)),
             b"~{2+}\r\n\0\x01"
         );
     }
@@ -1496,7 +1581,8 @@ mod tests {
         let l: IString = Literal::new(&b"x"[..], LiteralMode::NonSync)
             .unwrap()
             .into();
-        assert_eq!(l.to_bytes(), b"{1+}\r\nx");
+        assert_eq!(plus_bytes(&l), b"{1+}\r\nx");
+        assert_eq!(l.to_bytes(), b"{1}\r\nx");
     }
 
     #[test]

@@ -104,6 +104,71 @@ impl<T, const N: usize> Extend<T> for List<T, N> {
     }
 }
 
+/// A list the grammar requires to hold at least one element (`1*` or `x *(SP x)`), such as
+/// the keys of a SEARCH, the items of a STATUS, a sequence set or a header list. It keeps up
+/// to `N` elements inline (four unless the field says otherwise, as [`List`]) and derefs to a
+/// slice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NonEmpty<T, const N: usize = 4>(pub(crate) List<T, N>);
+
+impl<T, const N: usize> NonEmpty<T, N> {
+    /// A list of one element.
+    pub fn one(value: T) -> Self {
+        let mut l = List::new();
+        l.push(value);
+        NonEmpty(l)
+    }
+
+    /// The list, refused when empty.
+    pub fn new(list: impl Into<List<T, N>>) -> Result<Self, crate::error::ValidationError> {
+        let list = list.into();
+        if list.is_empty() {
+            Err(crate::error::ValidationError::new(
+                "list",
+                "empty where one element is required",
+            ))
+        } else {
+            Ok(NonEmpty(list))
+        }
+    }
+
+    /// Append an element.
+    pub fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+
+    /// The elements.
+    pub fn into_list(self) -> List<T, N> {
+        self.0
+    }
+
+    /// Map every element.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U, N> {
+        NonEmpty(self.0.map(f))
+    }
+}
+
+impl<T, const N: usize> Deref for NonEmpty<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T, const N: usize> TryFrom<Vec<T>> for NonEmpty<T, N> {
+    type Error = crate::error::ValidationError;
+    fn try_from(v: Vec<T>) -> Result<Self, crate::error::ValidationError> {
+        NonEmpty::new(v)
+    }
+}
+
+impl<T, const N: usize> TryFrom<List<T, N>> for NonEmpty<T, N> {
+    type Error = crate::error::ValidationError;
+    fn try_from(v: List<T, N>) -> Result<Self, crate::error::ValidationError> {
+        NonEmpty::new(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,21 +94,27 @@ impl<'a> Mailbox<'a> {
     }
 
     /// The name as people write it, decoding modified UTF-7 unless `utf8` (then the name must
-    /// be UTF-8 and is borrowed as it is).
+    /// be UTF-8 and is borrowed as it is). Refused, as by [`Mailbox::from_utf8`], when the
+    /// name holds a control character (C0, DEL, C1), even encoded (`&AA0ACg-` is CR LF).
     pub fn to_utf8_as(&self, utf8: bool) -> Result<Cow<'_, str>, ValidationError> {
         let name = self.as_bytes();
-        if utf8 {
-            return std::str::from_utf8(name)
+        let s = if utf8 {
+            std::str::from_utf8(name)
                 .map(Cow::Borrowed)
-                .map_err(|_| ValidationError::new("mailbox", "not UTF-8"));
-        }
-        if memchr::memchr(b'&', name).is_none() {
+                .map_err(|_| ValidationError::new("mailbox", "not UTF-8"))?
+        } else if memchr::memchr(b'&', name).is_none() {
             utf7::check_direct(name)?;
-            return std::str::from_utf8(name)
+            std::str::from_utf8(name)
                 .map(Cow::Borrowed)
-                .map_err(|_| ValidationError::new("modified UTF-7", "8-bit byte"));
+                .map_err(|_| ValidationError::new("modified UTF-7", "8-bit byte"))?
+        } else {
+            Cow::Owned(utf7::decode(name)?)
+        };
+        // as `from_utf8`: names are Net-Unicode (RFC 9051 section 5.1), no control characters
+        if s.chars().any(char::is_control) {
+            return Err(ValidationError::new("mailbox", "control character"));
         }
-        utf7::decode(name).map(Cow::Owned)
+        Ok(s)
     }
 
     /// The same value owning its name.
@@ -182,11 +188,44 @@ static LIST_CHARS: [bool; 256] = class_table!(is_list_char);
 /// where `%` and `*` are wildcards.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListMailbox<'a> {
-    /// `1*list-char`; build it with [`ListMailbox::from_bytes`], which checks the characters
-    /// (a token with other characters would not encode to itself).
-    Token(Cow<'a, str>),
+    /// `1*list-char`; build it with [`ListMailbox::from_bytes`] or [`ListToken::new`], which
+    /// check the characters (a token with other characters would not encode to itself).
+    Token(ListToken<'a>),
     /// A quoted string or literal.
     String(IString<'a>),
+}
+
+/// `1*list-char` (RFC 3501 section 9): the token form of a LIST pattern. The field is private:
+/// a token holds only list-chars (no space, CR, LF, quote...). Dereferences to the `str`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListToken<'a>(Cow<'a, str>);
+
+impl<'a> ListToken<'a> {
+    /// A token; refused when empty or holding a byte that is not a list-char.
+    pub fn new(token: impl Into<Cow<'a, str>>) -> Result<ListToken<'a>, ValidationError> {
+        let t = token.into();
+        if t.is_empty() || !t.bytes().all(is_list_char) {
+            return Err(ValidationError::new("list-mailbox", "1*list-char"));
+        }
+        Ok(ListToken(t))
+    }
+
+    /// The characters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same value owning its characters.
+    pub fn into_static(self) -> ListToken<'static> {
+        ListToken(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl std::ops::Deref for ListToken<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 impl<'a> ListMailbox<'a> {
@@ -204,7 +243,7 @@ impl<'a> ListMailbox<'a> {
             };
             // list-chars are ASCII, so the conversion cannot fail.
             let s = s.map_err(|_| ValidationError::new("list-mailbox", "not ASCII"))?;
-            return Ok(ListMailbox::Token(s));
+            return Ok(ListMailbox::Token(ListToken(s)));
         }
         IString::from_bytes(pattern).map(ListMailbox::String)
     }
@@ -234,7 +273,7 @@ impl<'a> ListMailbox<'a> {
     /// The same value owning its pattern.
     pub fn into_static(self) -> ListMailbox<'static> {
         match self {
-            ListMailbox::Token(t) => ListMailbox::Token(Cow::Owned(t.into_owned())),
+            ListMailbox::Token(t) => ListMailbox::Token(t.into_static()),
             ListMailbox::String(s) => ListMailbox::String(s.into_static()),
         }
     }
@@ -256,7 +295,7 @@ impl<'a> ListMailbox<'a> {
         }
         // list-chars are ASCII: this cannot fail.
         let s = std::str::from_utf8(t).map_err(|_| r.error("list-mailbox"))?;
-        Ok(ListMailbox::Token(Cow::Borrowed(s)))
+        Ok(ListMailbox::Token(ListToken(Cow::Borrowed(s))))
     }
 }
 

@@ -18,7 +18,7 @@ use std::ops::RangeInclusive;
 use crate::core::{fail, parse_whole};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
-use crate::list::List;
+use crate::list::{List, NonEmpty};
 use crate::parse::{PResult, Reader};
 
 /// `seq-number = nz-number / "*"`: a message sequence number or UID, or `*`, the largest in
@@ -129,7 +129,7 @@ pub enum SequenceSet {
     /// One or more numbers and ranges, separated by `,` on the wire. Two are kept inline
     /// (`1:500,600:*`), so that the commands and response codes holding a set stay small;
     /// longer sets are on the heap.
-    Set(List<Sequence, 2>),
+    Set(NonEmpty<Sequence, 2>),
 }
 
 impl SequenceSet {
@@ -138,26 +138,25 @@ impl SequenceSet {
         if items.is_empty() {
             Err(ValidationError::new("sequence-set", "empty"))
         } else {
-            Ok(SequenceSet::Set(items.into_iter().collect()))
+            Ok(SequenceSet::Set(NonEmpty(items.into_iter().collect())))
         }
     }
 
     /// The set of one number; refused when zero.
     pub fn single(n: u32) -> Result<Self, ValidationError> {
         let n = nz(n)?;
-        Ok(SequenceSet::Set(
-            [Sequence::Single(SeqOrUid::Value(n))].into_iter().collect(),
-        ))
+        Ok(SequenceSet::Set(NonEmpty::one(Sequence::Single(
+            SeqOrUid::Value(n),
+        ))))
     }
 
     /// The range `from:to`; refused when either end is zero.
     pub fn range(from: u32, to: u32) -> Result<Self, ValidationError> {
         let (from, to) = (nz(from)?, nz(to)?);
-        Ok(SequenceSet::Set(
-            [Sequence::Range(SeqOrUid::Value(from), SeqOrUid::Value(to))]
-                .into_iter()
-                .collect(),
-        ))
+        Ok(SequenceSet::Set(NonEmpty::one(Sequence::Range(
+            SeqOrUid::Value(from),
+            SeqOrUid::Value(to),
+        ))))
     }
 
     /// Whether `n` is in the set when the largest number in use (what `*` stands for) is
@@ -213,7 +212,7 @@ impl SequenceSet {
         loop {
             items.push(Sequence::read(r)?);
             if !r.eat(b',') {
-                return Ok(SequenceSet::Set(items));
+                return Ok(SequenceSet::Set(NonEmpty(items)));
             }
         }
     }
@@ -237,8 +236,58 @@ pub(crate) fn read_uid_set(r: &mut Reader<'_>) -> PResult<SequenceSet> {
             Sequence::Single(a)
         });
         if !r.eat(b',') {
-            return Ok(SequenceSet::Set(items));
+            return Ok(SequenceSet::Set(NonEmpty(items)));
         }
+    }
+}
+
+/// A UIDPLUS `uid-set` (RFC 4315 section 4; RFC 7162 `known-uids` of VANISHED): a
+/// [`SequenceSet`] without `*` or `$`. The field is private so that no value holds them (a
+/// code or response with them would read back as something else).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UidSet(SequenceSet);
+
+impl UidSet {
+    /// The uid-set of this set; refused when it is `$` or holds `*`.
+    pub fn new(set: SequenceSet) -> Result<UidSet, ValidationError> {
+        if set.is_uid_set() {
+            Ok(UidSet(set))
+        } else {
+            Err(ValidationError::new("uid-set", "no * or $ in a uid-set"))
+        }
+    }
+
+    /// Parse `input`, which must be exactly one `uid-set`.
+    pub fn parse(input: &[u8]) -> Result<UidSet, ParseError> {
+        parse_whole(input, read_uid_set).map(UidSet)
+    }
+
+    /// The set.
+    pub fn as_sequence_set(&self) -> &SequenceSet {
+        &self.0
+    }
+
+    /// The set, owned.
+    pub fn into_sequence_set(self) -> SequenceSet {
+        self.0
+    }
+
+    /// Read a `uid-set`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> PResult<UidSet> {
+        read_uid_set(r).map(UidSet)
+    }
+}
+
+impl std::ops::Deref for UidSet {
+    type Target = SequenceSet;
+    fn deref(&self) -> &SequenceSet {
+        &self.0
+    }
+}
+
+impl Encode for UidSet {
+    fn encode(&self, w: &mut Writer) {
+        self.0.encode(w);
     }
 }
 
@@ -288,7 +337,7 @@ mod tests {
     #[test]
     fn known_answers() {
         let s = SequenceSet::parse(b"1:4,7,9:*,*,*:2").unwrap();
-        let want: List<Sequence, 2> = [
+        let want: List<Sequence> = [
             Sequence::Range(v(1), v(4)),
             Sequence::Single(v(7)),
             Sequence::Range(v(9), SeqOrUid::Asterisk),
@@ -297,7 +346,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(s, SequenceSet::Set(want));
+        assert_eq!(s, SequenceSet::new(want).unwrap());
         assert_eq!(s.to_bytes(), b"1:4,7,9:*,*,*:2");
         assert_eq!(SequenceSet::parse(b"$").unwrap(), SequenceSet::Saved);
         assert_eq!(SequenceSet::Saved.to_bytes(), b"$");

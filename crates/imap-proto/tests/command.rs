@@ -177,14 +177,20 @@ fn login_with_every_string_form() {
         }
     );
     same(b"A1 LOGIN \"fred smith\" \"a \\\"b\\\" \\\\\"\r\n");
-    // A literal stays a literal and its wait point is marked.
-    let c = same(b"A1 LOGIN {4}\r\nfred {3+}\r\n\x01\x02\x03\r\n");
+    // A literal stays a literal and its wait point is marked; without LITERAL+ in the
+    // options the `{3+}` read is written `{3}` (RFC 7888: the peer's permission, not the
+    // value's mode, decides).
+    let c = round_trip(
+        b"A1 LOGIN {4}\r\nfred {3+}\r\n\x01\x02\x03\r\n",
+        b"A1 LOGIN {4}\r\nfred {3}\r\n\x01\x02\x03\r\n",
+    );
     let e = c.encoded();
-    assert_eq!(e.wait_points(), &[14]);
+    assert_eq!(e.wait_points(), &[14, 24]);
     let chunks: Vec<_> = e.chunks().collect();
     assert_eq!(chunks[0].bytes, b"A1 LOGIN {4}\r\n");
     assert!(chunks[0].wait_for_continuation);
-    assert_eq!(chunks[1].bytes, b"fred {3+}\r\n\x01\x02\x03\r\n");
+    assert_eq!(chunks[1].bytes, b"fred {3}\r\n");
+    assert_eq!(chunks[2].bytes, b"\x01\x02\x03\r\n");
     // With LITERAL+ nothing waits.
     let mut options = EncodeOptions::default();
     options.literal_plus = LiteralPlus::Plus;
@@ -293,12 +299,15 @@ fn append_single_multi_binary_utf8() {
     assert_eq!(c.encoded().wait_points().len(), 1);
     same(b"A1 APPEND saved {0}\r\n\r\n");
     // MULTIAPPEND: two messages.
-    let c = same(b"A1 APPEND x (\\Seen) {1}\r\na {1+}\r\nb\r\n");
+    let c = round_trip(
+        b"A1 APPEND x (\\Seen) {1}\r\na {1+}\r\nb\r\n",
+        b"A1 APPEND x (\\Seen) {1}\r\na {1}\r\nb\r\n",
+    );
     let CommandBody::Append { messages, .. } = &c.body else {
         panic!()
     };
     assert_eq!(messages.len(), 2);
-    assert_eq!(c.encoded().wait_points().len(), 1);
+    assert_eq!(c.encoded().wait_points().len(), 2);
     // BINARY: a literal8 may carry NUL.
     let c = same(b"A1 APPEND x ~{3}\r\na\x00b\r\n");
     let CommandBody::Append { messages, .. } = &c.body else {
@@ -306,7 +315,10 @@ fn append_single_multi_binary_utf8() {
     };
     assert!(matches!(messages[0].data, AppendData::Binary(_)));
     // UTF8=ACCEPT.
-    let c = same(b"A1 APPEND x UTF8 (~{4+}\r\n\xc3\xa9t\xc3)\r\n");
+    let c = round_trip(
+        b"A1 APPEND x UTF8 (~{4+}\r\n\xc3\xa9t\xc3)\r\n",
+        b"A1 APPEND x UTF8 (~{4}\r\n\xc3\xa9t\xc3)\r\n",
+    );
     let CommandBody::Append { messages, .. } = &c.body else {
         panic!()
     };
@@ -1013,9 +1025,9 @@ mod props {
     }
 
     fn partial() -> impl Strategy<Value = Partial> {
-        (any::<u32>(), 1u32..).prop_map(|(start, len)| Partial {
+        (0..=i64::MAX as u64, 1..=i64::MAX as u64).prop_map(|(start, len)| Partial {
             start,
-            length: NonZeroU32::new(len).unwrap(),
+            length: std::num::NonZeroU64::new(len).unwrap(),
         })
     }
 
@@ -1211,6 +1223,20 @@ mod props {
                     0..3
                 )
             )
+                .prop_map(|(mut s, reference, p, r)| {
+                    // RFC 5258: RECURSIVEMATCH needs a base option
+                    if s.contains(&ListSelectOption::RecursiveMatch)
+                        && !s.iter().any(|o| {
+                            matches!(
+                                o,
+                                ListSelectOption::Subscribed | ListSelectOption::SpecialUse
+                            )
+                        })
+                    {
+                        s.push(ListSelectOption::Subscribed);
+                    }
+                    (s, reference, p, r)
+                })
                 .prop_map(|(s, reference, p, r)| C::List {
                     selection: s.into(),
                     reference,
@@ -1258,8 +1284,9 @@ mod props {
                         uid,
                         sequence_set,
                         items,
+                        // VANISHED only in UID FETCH with CHANGEDSINCE (RFC 7162)
+                        vanished: vanished && uid && changed_since.is_some(),
                         changed_since,
-                        vanished,
                     }
                 }),
             (

@@ -969,6 +969,20 @@ fn deliberate(m: &[u8], ours_accepts: bool) -> Option<&'static str> {
     {
         return Some("SEARCHRES `$` as a sequence set");
     }
+    if upper.starts_with("* ") && has(" FETCH (") {
+        // Unknown FETCH items (X-GM-*, EMAILID, PREVIEW, ...) are kept as
+        // `MessageDataItem::Other`; imap-codec refuses the whole response.
+        if let Ok(Response::Data(imap_proto::response::Data::Fetch { items, .. })) =
+            Response::parse(m)
+        {
+            if items
+                .iter()
+                .any(|i| matches!(i, imap_proto::fetch::MessageDataItem::Other { .. }))
+            {
+                return Some("unknown FETCH items kept (MessageDataItem::Other)");
+            }
+        }
+    }
     if has("  ") || (upper.starts_with("* NAMESPACE") && has(") (")) {
         return Some("Quirks::extra_spaces: more than one space where the grammar has one");
     }

@@ -88,10 +88,15 @@ fn gmail_multipart_alternative() {
 }
 
 #[test]
-fn unknown_items_are_refused_at_their_offset() {
-    // Gmail's X-GM-MSGID is an extension item this crate does not know.
+fn unknown_items_are_kept() {
+    // Gmail's X-GM-MSGID is an extension item this crate does not know: kept as sent
+    // (review fix: the response is no longer lost)
     let input = b"(UID 52 X-GM-MSGID 1278455344230334865)";
-    let e = parse_msg_att(input, Quirks::LENIENT).unwrap_err();
+    let items = round_trip(input, Quirks::STRICT);
+    assert!(matches!(&items[1], MessageDataItem::Other { name, value }
+        if name.as_str() == "X-GM-MSGID" && value.as_bytes() == b"1278455344230334865"));
+    // an unknown name without a value is still refused at its offset
+    let e = parse_msg_att(b"(UID 52 X-GM-MSGID)", Quirks::LENIENT).unwrap_err();
     assert_eq!((e.offset(), e.expected()), (8, "msg-att"));
 }
 
@@ -288,7 +293,8 @@ fn quirk_clamped_sizes() {
     let e = parse_msg_att(input, Quirks::STRICT).unwrap_err();
     assert_eq!(e.offset(), 13);
     let items = round_trip(input, only(|q| q.clamp_numbers = true));
-    assert_eq!(items[0], MessageDataItem::Rfc822Size(u64::MAX));
+    // number64 (RFC 9051): clamped to 2^63 - 1
+    assert_eq!(items[0], MessageDataItem::Rfc822Size(i64::MAX as u64));
     assert!(matches!(
         items[1],
         MessageDataItem::BinarySize { size: u32::MAX, .. }
@@ -629,7 +635,7 @@ mod round_trips {
                 .prop_filter_map("nz", NonZeroU32::new)
                 .prop_map(M::Uid),
             date_time().prop_map(M::InternalDate),
-            any::<u64>().prop_map(M::Rfc822Size),
+            (0..=i64::MAX as u64).prop_map(M::Rfc822Size),
             nstring().prop_map(M::Rfc822),
             nstring().prop_map(M::Rfc822Header),
             nstring().prop_map(M::Rfc822Text),
@@ -655,7 +661,7 @@ mod round_trips {
                 }),
             (proptest::option::of(part()), any::<u32>())
                 .prop_map(|(section, size)| M::BinarySize { section, size }),
-            any::<u64>()
+            (1..=i64::MAX as u64)
                 .prop_filter_map("nz", NonZeroU64::new)
                 .prop_map(M::ModSeq),
         ]
@@ -701,14 +707,14 @@ mod round_trips {
         }
 
         #[test]
-        fn sections_and_partials(s in section(), start in any::<u32>(), len in 1u32..) {
+        fn sections_and_partials(s in section(), start in 0..=i64::MAX as u64, len in 1..=i64::MAX as u64) {
             if let Some(s) = &s {
                 let mut w = Writer::new(options());
                 s.encode(&mut w);
                 let bytes = w.finish().into_bytes();
                 prop_assert_eq!(&Section::parse(&bytes).unwrap().into_static(), s);
             }
-            let p = Partial { start, length: NonZeroU32::new(len).unwrap() };
+            let p = Partial { start, length: std::num::NonZeroU64::new(len).unwrap() };
             prop_assert_eq!(Partial::parse(&p.to_bytes()).unwrap(), p);
         }
 

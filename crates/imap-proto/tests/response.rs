@@ -14,7 +14,7 @@ use imap_proto::response::{
     NamespaceExtension, QuotaResource, Resource, Response, StatusKind, StatusResponse, StatusValue,
     Thread,
 };
-use imap_proto::sequence::SequenceSet;
+use imap_proto::sequence::{SequenceSet, UidSet};
 use imap_proto::{Encode, ErrorKind, List, Quirks};
 use proptest::prelude::*;
 
@@ -141,10 +141,11 @@ fn greetings() {
     let g = Greeting::parse(b"* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n").unwrap();
     assert_eq!(
         g.code(),
-        Some(&Code::Capability(List::from(vec![
-            Capability::Imap4Rev1,
-            Capability::Idle
-        ])))
+        Some(&Code::Capability(
+            vec![Capability::Imap4Rev1, Capability::Idle]
+                .try_into()
+                .unwrap()
+        ))
     );
     // A tagged line or NO is not a greeting.
     assert_eq!(Greeting::parse(b"A1 OK hi\r\n").unwrap_err().offset(), 0);
@@ -204,15 +205,15 @@ fn response_codes() {
             "APPENDUID 38505 3955",
             Code::AppendUid {
                 uid_validity: nz(38505),
-                uids: SequenceSet::single(3955).unwrap(),
+                uids: UidSet::parse(b"3955").unwrap(),
             },
         ),
         (
             "COPYUID 38505 304,319:320 3956:3958",
             Code::CopyUid {
                 uid_validity: nz(38505),
-                source: SequenceSet::parse(b"304,319:320").unwrap(),
-                destination: SequenceSet::range(3956, 3958).unwrap(),
+                source: UidSet::parse(b"304,319:320").unwrap(),
+                destination: UidSet::parse(b"3956:3958").unwrap(),
             },
         ),
         ("UIDNOTSTICKY", Code::UidNotSticky),
@@ -234,11 +235,15 @@ fn response_codes() {
         ("USEATTR", Code::UseAttr),
         (
             "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR",
-            Code::Capability(List::from(vec![
-                Capability::Imap4Rev1,
-                Capability::LiteralPlus,
-                Capability::SaslIr,
-            ])),
+            Code::Capability(
+                vec![
+                    Capability::Imap4Rev1,
+                    Capability::LiteralPlus,
+                    Capability::SaslIr,
+                ]
+                .try_into()
+                .unwrap(),
+            ),
         ),
         // Unknown codes are kept, with their text.
         ("XFOO", Code::other("XFOO", None).unwrap()),
@@ -251,7 +256,7 @@ fn response_codes() {
             "UIDNEXT abc",
             Code::Other {
                 name: Atom::new("UIDNEXT").unwrap(),
-                text: Some(Cow::Borrowed("abc")),
+                text: Some(imap_proto::response::CodeText::new("abc").unwrap()),
             },
         ),
         (
@@ -602,14 +607,14 @@ fn message_counts_flags_vanished() {
         data(canonical(b"* VANISHED (EARLIER) 300:310,405,411\r\n")),
         Data::Vanished {
             earlier: true,
-            uids: SequenceSet::parse(b"300:310,405,411").unwrap()
+            uids: UidSet::parse(b"300:310,405,411").unwrap()
         }
     );
     assert_eq!(
         data(canonical(b"* VANISHED 405,407,410,425\r\n")),
         Data::Vanished {
             earlier: false,
-            uids: SequenceSet::parse(b"405,407,410,425").unwrap()
+            uids: UidSet::parse(b"405,407,410,425").unwrap()
         }
     );
 }
@@ -779,7 +784,7 @@ fn parsed_values_borrow_from_the_input() {
     let Response::Data(Data::Other { raw, .. }) = Response::parse(wire).unwrap() else {
         panic!()
     };
-    assert!(matches!(raw, Cow::Borrowed(_)));
+    assert!(matches!(raw.into_inner(), Cow::Borrowed(_)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1232,11 +1237,12 @@ fn nz_any() -> impl Strategy<Value = NonZeroU32> {
     (1u32..=u32::MAX).prop_map(nz)
 }
 
-fn uid_set() -> impl Strategy<Value = SequenceSet> {
+fn uid_set() -> impl Strategy<Value = UidSet> {
     prop_oneof![
         nz_any().prop_map(|n| SequenceSet::single(n.get()).unwrap()),
         (nz_any(), nz_any()).prop_map(|(a, b)| SequenceSet::range(a.get(), b.get()).unwrap()),
     ]
+    .prop_map(|s| UidSet::new(s).unwrap())
 }
 
 fn modseq() -> impl Strategy<Value = u64> {
@@ -1284,7 +1290,8 @@ fn code() -> impl Strategy<Value = Code<'static>> {
             source: s,
             destination: d
         }),
-        proptest::collection::vec(capability(), 1..5).prop_map(|c| Code::Capability(c.into())),
+        proptest::collection::vec(capability(), 1..5)
+            .prop_map(|c| Code::Capability(c.try_into().unwrap())),
         proptest::collection::vec(flag(), 0..5)
             .prop_map(|f| Code::PermanentFlags(f.into_iter().map(FlagPerm::Flag).collect())),
         (atom_str(), proptest::option::of("[a-z0-9 :/.=]{1,12}"))
@@ -1385,7 +1392,7 @@ fn data_strategy() -> impl Strategy<Value = Data<'static>> {
                     nz_any().prop_map(ESearchItem::Max),
                     any::<u32>().prop_map(ESearchItem::Count),
                     modseq().prop_map(ESearchItem::ModSeq),
-                    uid_set().prop_map(ESearchItem::All),
+                    uid_set().prop_map(|u| ESearchItem::All(u.into_sequence_set())),
                 ],
                 0..4
             )

@@ -347,21 +347,23 @@ fn a_response_text_ending_like_a_literal_header_frames_as_one_message() {
             failures.push(format!("{:?}: {items:?}", String::from_utf8_lossy(text)));
         }
     }
-    // The greeting too (the imap_greeting fuzz target does not frame what it encodes).
-    let greeting = imap_proto::response::Greeting::parse(b"* OK IMAP4rev2 ready {0}\r\n").unwrap();
-    let mut out = BytesMut::new();
-    ServerCodec::default().encode(&greeting, &mut out).unwrap();
-    out.extend_from_slice(b"* 1 EXISTS\r\n");
-    let mut client = ClientCodec::default();
-    let mut items = Vec::new();
-    while let Some(item) = client.decode(&mut out).unwrap() {
-        items.push(item);
-    }
-    if !matches!(
-        &items[..],
-        [ClientItem::Greeting(_), ClientItem::Response(_)]
-    ) {
-        failures.push(format!("greeting: {items:?}"));
+    // The greeting too (the imap_greeting fuzz target does not frame what it encodes): refused
+    // by the parser, or framed as one message followed by the next.
+    if let Ok(greeting) = imap_proto::response::Greeting::parse(b"* OK IMAP4rev2 ready {0}\r\n") {
+        let mut out = BytesMut::new();
+        ServerCodec::default().encode(&greeting, &mut out).unwrap();
+        out.extend_from_slice(b"* 1 EXISTS\r\n");
+        let mut client = ClientCodec::default();
+        let mut items = Vec::new();
+        while let Some(item) = client.decode(&mut out).unwrap() {
+            items.push(item);
+        }
+        if !matches!(
+            &items[..],
+            [ClientItem::Greeting(_), ClientItem::Response(_)]
+        ) {
+            failures.push(format!("greeting: {items:?}"));
+        }
     }
     // The constructors build such values too (the fuzz targets skip inputs that are not one
     // framed message, but a server builds its texts with `Text::new`).

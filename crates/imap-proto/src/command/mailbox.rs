@@ -33,6 +33,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889)
     AppendLimit,
+    /// `DELETED-STORAGE` (RFC 9208 section 4.2.2)
+    DeletedStorage,
 }
 
 impl StatusItem {
@@ -48,6 +50,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::DeletedStorage => "DELETED-STORAGE",
         }
     }
 
@@ -65,6 +68,7 @@ impl StatusItem {
             b"SIZE" => StatusItem::Size,
             b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
             b"APPENDLIMIT" => StatusItem::AppendLimit,
+            b"DELETED-STORAGE" => StatusItem::DeletedStorage,
             _ => return Err(ParseError::new(start, "status-att", ErrorKind::Syntax)),
         })
     }
@@ -131,12 +135,15 @@ pub(crate) fn read_select_options(r: &mut Reader<'_>) -> PResult<List<ListSelect
     if r.eat(b')') {
         return Ok(opts);
     }
+    let mut recursive_at = None;
     loop {
+        let at = r.pos();
         let o = if r.keyword("SUBSCRIBED") {
             ListSelectOption::Subscribed
         } else if r.keyword("REMOTE") {
             ListSelectOption::Remote
         } else if r.keyword("RECURSIVEMATCH") {
+            recursive_at.get_or_insert(at);
             ListSelectOption::RecursiveMatch
         } else if r.keyword("SPECIAL-USE") {
             ListSelectOption::SpecialUse
@@ -145,9 +152,25 @@ pub(crate) fn read_select_options(r: &mut Reader<'_>) -> PResult<List<ListSelect
         };
         opts.push(o);
         if r.eat(b')') {
-            return Ok(opts);
+            break;
         }
         r.sp()?;
+    }
+    // RFC 5258 section 3: RECURSIVEMATCH needs a base option ("MUST NOT occur as the only
+    // selection option", REMOTE aside); the server answers BAD
+    let base = opts.iter().any(|o| {
+        matches!(
+            o,
+            ListSelectOption::Subscribed | ListSelectOption::SpecialUse
+        )
+    });
+    match recursive_at {
+        Some(at) if !base => Err(ParseError::new(
+            at,
+            "list-select-base-opt with RECURSIVEMATCH",
+            ErrorKind::Syntax,
+        )),
+        _ => Ok(opts),
     }
 }
 

@@ -49,69 +49,7 @@ use crate::sequence::SequenceSet;
 use std::fmt;
 use std::ops::Deref;
 
-/// A list the grammar requires to hold at least one element (`1*` or `x *(SP x)`), such as
-/// the keys of a SEARCH or the items of a STATUS. It keeps up to `N` elements inline (four
-/// unless the field says otherwise, as [`List`]) and derefs to a slice.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NonEmpty<T, const N: usize = 4>(List<T, N>);
-
-impl<T, const N: usize> NonEmpty<T, N> {
-    /// A list of one element.
-    pub fn one(value: T) -> Self {
-        let mut l = List::new();
-        l.push(value);
-        NonEmpty(l)
-    }
-
-    /// The list, refused when empty.
-    pub fn new(list: impl Into<List<T, N>>) -> Result<Self, ValidationError> {
-        let list = list.into();
-        if list.is_empty() {
-            Err(ValidationError::new(
-                "list",
-                "empty where one element is required",
-            ))
-        } else {
-            Ok(NonEmpty(list))
-        }
-    }
-
-    /// Append an element.
-    pub fn push(&mut self, value: T) {
-        self.0.push(value);
-    }
-
-    /// The elements.
-    pub fn into_list(self) -> List<T, N> {
-        self.0
-    }
-
-    /// Map every element.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U, N> {
-        NonEmpty(self.0.map(f))
-    }
-}
-
-impl<T, const N: usize> Deref for NonEmpty<T, N> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        &self.0
-    }
-}
-
-impl<T, const N: usize> TryFrom<Vec<T>> for NonEmpty<T, N> {
-    type Error = ValidationError;
-    fn try_from(v: Vec<T>) -> Result<Self, ValidationError> {
-        NonEmpty::new(v)
-    }
-}
-
-impl<T, const N: usize> TryFrom<List<T, N>> for NonEmpty<T, N> {
-    type Error = ValidationError;
-    fn try_from(v: List<T, N>) -> Result<Self, ValidationError> {
-        NonEmpty::new(v)
-    }
-}
+pub use crate::list::NonEmpty;
 
 /// A `Vec` that holds at least one element: [`NonEmpty`] for lists that are long or rare
 /// enough to live on the heap (the messages of an APPEND), so that they do not make every
@@ -1193,7 +1131,16 @@ fn read_uid_able<'a>(
             } = out
             {
                 FetchItems::read_into(r, items)?;
-                read_fetch_modifiers(r, changed_since, vanished)?;
+                let at = read_fetch_modifiers(r, changed_since, vanished)?;
+                // RFC 7162 section 3.2.6 / section 7: VANISHED only in UID FETCH, with
+                // CHANGEDSINCE
+                if let Some(at) = at.filter(|_| !uid || changed_since.is_none()) {
+                    return Err(ParseError::new(
+                        at,
+                        "VANISHED only in UID FETCH with CHANGEDSINCE",
+                        ErrorKind::Syntax,
+                    ));
+                }
             }
             return Ok(());
         }
@@ -1291,28 +1238,31 @@ fn read_uid_able<'a>(
 }
 
 /// `fetch-modifiers` (RFC 4466, CONDSTORE and QRESYNC RFC 7162): `SP "(" fetch-modifier
-/// *(SP fetch-modifier) ")"`, when present.
+/// *(SP fetch-modifier) ")"`, when present; returns where `VANISHED` was.
 fn read_fetch_modifiers(
     r: &mut Reader<'_>,
     changed_since: &mut Option<ModSeq>,
     vanished: &mut bool,
-) -> PResult<()> {
+) -> PResult<Option<usize>> {
     if !more(r) {
-        return Ok(());
+        return Ok(None);
     }
     r.sp()?;
     r.expect(b'(', "\"(\"")?;
+    let mut vanished_at = None;
     loop {
+        let at = r.pos();
         if r.keyword("CHANGEDSINCE") {
             r.sp()?;
             *changed_since = Some(ModSeq::read(r)?);
         } else if r.keyword("VANISHED") {
             *vanished = true;
+            vanished_at = Some(at);
         } else {
             return Err(r.error("fetch-modifier"));
         }
         if r.eat(b')') {
-            return Ok(());
+            return Ok(vanished_at);
         }
         r.sp()?;
     }

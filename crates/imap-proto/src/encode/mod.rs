@@ -23,8 +23,12 @@ pub const LITERAL_MINUS_MAX: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub struct EncodeOptions {
-    /// Synchronising literals of a command may be sent without waiting (`{n+}`); the value's
-    /// own mode is kept when this is [`LiteralPlus::None`].
+    /// Whether literals may be sent without waiting (`{n+}`): every literal is written
+    /// non-synchronising under [`LiteralPlus::Plus`], and under [`LiteralPlus::Minus`] when it
+    /// holds at most [`LITERAL_MINUS_MAX`] octets; otherwise synchronising (`{n}`, a wait
+    /// point), whatever the value's own [`LiteralMode`]. A server's writer keeps the default
+    /// ([`LiteralPlus::None`]) and so never writes `{n+}` (RFC 7888 section 4, RFC 9051 section
+    /// 9: non-synchronising literals only go from client to server).
     pub literal_plus: LiteralPlus,
     /// UTF8=ACCEPT is enabled or IMAP4rev2 is in use: quoted strings may carry UTF-8, so the
     /// encoder need not fall back to a literal for non-ASCII text.
@@ -121,15 +125,15 @@ impl Writer {
 
     /// Append a literal: its header (`{n}`, `{n+}`, `~{n}`, `~{n+}`), CRLF, and the data.
     /// For a synchronising literal the point after the header's CRLF is recorded as a place
-    /// where a client must wait for a continuation request. With [`EncodeOptions::literal_plus`]
-    /// a synchronising literal is sent as non-synchronising where the peer allows it.
-    pub fn literal(&mut self, data: &[u8], mode: LiteralMode, binary: bool) {
-        let mode = match (mode, self.options.literal_plus) {
-            (LiteralMode::Sync, LiteralPlus::Plus) => LiteralMode::NonSync,
-            (LiteralMode::Sync, LiteralPlus::Minus) if data.len() <= LITERAL_MINUS_MAX => {
-                LiteralMode::NonSync
-            }
-            (mode, _) => mode,
+    /// where a client must wait for a continuation request. The form follows
+    /// [`EncodeOptions::literal_plus`] alone (RFC 7888 sections 4-5): the value's own mode
+    /// (what some peer sent) is no permission to send `{n+}` to this peer, so `_mode` is not
+    /// looked at.
+    pub fn literal(&mut self, data: &[u8], _mode: LiteralMode, binary: bool) {
+        let mode = match self.options.literal_plus {
+            LiteralPlus::Plus => LiteralMode::NonSync,
+            LiteralPlus::Minus if data.len() <= LITERAL_MINUS_MAX => LiteralMode::NonSync,
+            _ => LiteralMode::Sync,
         };
         if binary {
             self.buf.push(b'~');
@@ -235,6 +239,7 @@ mod tests {
 
     #[test]
     fn literals_mark_wait_points() {
+        // default options: the value's NonSync mode does not make `{n+}` (review fix)
         let mut w = Writer::new(EncodeOptions::default());
         w.raw(b"A1 LOGIN ");
         w.literal(b"fred", LiteralMode::Sync, false);
@@ -242,13 +247,25 @@ mod tests {
         w.literal(b"pw", LiteralMode::NonSync, false);
         w.crlf();
         let e = w.finish();
-        assert_eq!(e.as_bytes(), b"A1 LOGIN {4}\r\nfred {2+}\r\npw\r\n");
+        assert_eq!(e.as_bytes(), b"A1 LOGIN {4}\r\nfred {2}\r\npw\r\n");
         let chunks: Vec<_> = e.chunks().collect();
-        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].bytes, b"A1 LOGIN {4}\r\n");
         assert!(chunks[0].wait_for_continuation);
-        assert_eq!(chunks[1].bytes, b"fred {2+}\r\npw\r\n");
-        assert!(!chunks[1].wait_for_continuation);
+        assert_eq!(chunks[1].bytes, b"fred {2}\r\n");
+        assert!(chunks[1].wait_for_continuation);
+        assert_eq!(chunks[2].bytes, b"pw\r\n");
+        assert!(!chunks[2].wait_for_continuation);
+        // LITERAL+: every literal is `{n+}`, whatever the value's mode
+        let mut w = Writer::new(EncodeOptions {
+            literal_plus: LiteralPlus::Plus,
+            utf8: false,
+        });
+        w.literal(b"fred", LiteralMode::Sync, false);
+        w.literal(b"pw", LiteralMode::NonSync, false);
+        let e = w.finish();
+        assert_eq!(e.as_bytes(), b"{4+}\r\nfred{2+}\r\npw");
+        assert!(e.wait_points().is_empty());
     }
 
     #[test]
@@ -259,7 +276,7 @@ mod tests {
         };
         let mut w = Writer::new(opts);
         w.literal(&[b'a'; 4096], LiteralMode::Sync, false);
-        w.literal(&[b'a'; 4097], LiteralMode::Sync, true);
+        w.literal(&[b'a'; 4097], LiteralMode::NonSync, true);
         let e = w.finish();
         assert!(e.as_bytes().starts_with(b"{4096+}\r\n"));
         assert_eq!(e.wait_points().len(), 1);

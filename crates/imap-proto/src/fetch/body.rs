@@ -286,10 +286,11 @@ fn classify(media_type: &[u8], subtype: &[u8]) -> Class {
 // Reading
 
 impl<'a> BodyStructure<'a> {
-    /// Parse `input`, which must be exactly one `body` ([`Quirks::STRICT`](crate::Quirks);
+    /// Parse `input`, which must be exactly one `body` ([`Quirks::LENIENT`](crate::Quirks),
+    /// the client default as for [`Response::parse`](crate::response::Response::parse);
     /// [`parse_with`](Self::parse_with) takes the quirks to accept).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
-        Self::parse_with(input, Quirks::STRICT)
+        Self::parse_with(input, Quirks::LENIENT)
     }
 
     /// Parse `input`, which must be exactly one `body`, accepting `quirks`.
@@ -372,7 +373,7 @@ impl<'a> SinglePart<'a> {
             }),
             Class::Text => {
                 r.sp()?;
-                let lines = number_u64(r)?;
+                let lines = lines_number(r)?;
                 PartKind::Text { subtype, lines }
             }
             Class::Message(global) => {
@@ -381,7 +382,7 @@ impl<'a> SinglePart<'a> {
                 r.sp()?;
                 let body = BodyStructure::read(r)?;
                 r.sp()?;
-                let lines = number_u64(r)?;
+                let lines = lines_number(r)?;
                 PartKind::Message(Box::new(MessagePart {
                     global,
                     envelope,
@@ -414,7 +415,8 @@ impl<'a> BodyFields<'a> {
         r.sp()?;
         let encoding = string(r)?;
         r.sp()?;
-        let octets = r.number()?;
+        // Dovecot has sent `-1` here: a negative number is read as 0 under `clamp_numbers`
+        let octets = if eat_negative(r) { 0 } else { r.number()? };
         Ok(BodyFields {
             parameters,
             id,
@@ -957,5 +959,28 @@ impl Encode for BodyExtension<'_> {
                 w.byte(b')');
             }
         }
+    }
+}
+
+/// Under [`Quirks::clamp_numbers`](crate::Quirks), consume a negative number (`-` DIGITs, seen
+/// from Dovecot as `body-fld-octets`/`body-fld-lines`) and say so: the caller reads it as 0.
+fn eat_negative(r: &mut Reader<'_>) -> bool {
+    let negative = r.quirks.clamp_numbers
+        && r.peek() == Some(b'-')
+        && r.rest().get(1).is_some_and(u8::is_ascii_digit);
+    if negative {
+        r.eat(b'-');
+        r.take_while(|b| b.is_ascii_digit());
+    }
+    negative
+}
+
+/// `body-fld-lines` (`number`, read as u64 as the crate keeps it; negative as 0 when
+/// clamping).
+fn lines_number(r: &mut Reader<'_>) -> PResult<u64> {
+    if eat_negative(r) {
+        Ok(0)
+    } else {
+        number_u64(r)
     }
 }

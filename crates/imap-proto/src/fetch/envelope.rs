@@ -71,9 +71,10 @@ impl<'a> Address<'a> {
         }
     }
 
-    /// Parse `input`, which must be exactly one `address` ([`Quirks::STRICT`]).
+    /// Parse `input`, which must be exactly one `address` ([`Quirks::LENIENT`], the client
+    /// default).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
-        super::parse_whole_with(input, Quirks::STRICT, Self::read)
+        super::parse_whole_with(input, Quirks::LENIENT, Self::read)
     }
 
     /// `address`.
@@ -159,10 +160,11 @@ fn static_list(list: Vec<Address<'_>>) -> Vec<Address<'static>> {
 }
 
 impl<'a> Envelope<'a> {
-    /// Parse `input`, which must be exactly one `envelope` ([`Quirks::STRICT`](crate::Quirks);
+    /// Parse `input`, which must be exactly one `envelope` ([`Quirks::LENIENT`](crate::Quirks),
+    /// the client default as for [`Response::parse`](crate::response::Response::parse);
     /// [`parse_with`](Self::parse_with) takes the quirks to accept).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
-        Self::parse_with(input, Quirks::STRICT)
+        Self::parse_with(input, Quirks::LENIENT)
     }
 
     /// Parse `input`, which must be exactly one `envelope`, accepting `quirks`.

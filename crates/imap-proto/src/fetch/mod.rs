@@ -18,13 +18,14 @@ pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
-use crate::core::{IString, NString, NString8, Quoted};
+use crate::core::{Atom, IString, Literal8, NString, NString8, Quoted};
 use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
 use crate::flag::{FlagFetch, read_flag_fetch_list, write_list};
 use crate::list::List;
 use crate::parse::{PResult, Quirks, Reader};
+use crate::response::RawValue;
 use std::num::{NonZeroU32, NonZeroU64};
 
 /// One `msg-att` item of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
@@ -80,8 +81,20 @@ pub enum MessageDataItem<'a> {
         /// The size in octets.
         size: u32,
     },
-    /// `MODSEQ (n)` (RFC 7162 section 3.1.4; read up to 2^64 - 1).
+    /// `MODSEQ (n)` (RFC 7162 section 3.1.4: `mod-sequence-value`, 1 to 2^63 - 1; clamped
+    /// with [`Quirks::clamp_numbers`]).
     ModSeq(NonZeroU64),
+    /// An item this crate does not know (Gmail's `X-GM-MSGID`, RFC 8474 `EMAILID`, RFC 8970
+    /// `PREVIEW`, RFC 8514 `SAVEDATE`, ...; RFC 9051 section 7.5.2 lets extensions add
+    /// items), kept so that the response is not lost: its name and its value as sent (a
+    /// number or other token, a string or `NIL`, a literal, or a parenthesised list of
+    /// these). Build the value with [`RawValue::fetch_value`].
+    Other {
+        /// The item's name.
+        name: Atom<'a>,
+        /// Its value, as sent.
+        value: RawValue<'a>,
+    },
 }
 
 /// The items of one FETCH response (`Data::Fetch`): two are kept inline (`FLAGS` and `UID`,
@@ -268,14 +281,14 @@ impl<'a> MessageDataItem<'a> {
                 r.sp()?;
                 r.expect(b'(', "\"(\"")?;
                 let at = r.pos();
-                let n = NonZeroU64::new(number_u64(r)?)
+                let n = NonZeroU64::new(r.number64()?)
                     .ok_or_else(|| ParseError::new(at, "mod-sequence-value", ErrorKind::Number))?;
                 r.expect(b')', "\")\"")?;
                 Ok(M::ModSeq(n))
             }
             11 if is(b"RFC822.SIZE") => {
                 r.sp()?;
-                number_u64(r).map(M::Rfc822Size)
+                r.number64().map(M::Rfc822Size)
             }
             13 if is(b"RFC822.HEADER") => {
                 r.sp()?;
@@ -327,8 +340,25 @@ impl<'a> MessageDataItem<'a> {
                 })
             }
             _ => {
-                r.reset(start);
-                Err(r.error("msg-att"))
+                // an unknown item: `name SP value`, kept as sent
+                let has_value = !name.is_empty() && r.peek() == Some(b' ');
+                let atom = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| Atom::new(n).ok());
+                match atom.filter(|_| has_value) {
+                    Some(name) => {
+                        r.sp()?;
+                        let value = read_generic_value(r)?;
+                        Ok(M::Other {
+                            name,
+                            value: RawValue::parsed(value),
+                        })
+                    }
+                    None => {
+                        r.reset(start);
+                        Err(r.error("msg-att"))
+                    }
+                }
             }
         }
     }
@@ -367,6 +397,10 @@ impl<'a> MessageDataItem<'a> {
             },
             M::BinarySize { section, size } => M::BinarySize { section, size },
             M::ModSeq(n) => M::ModSeq(n),
+            M::Other { name, value } => M::Other {
+                name: name.into_static(),
+                value: value.into_static(),
+            },
         }
     }
 }
@@ -448,6 +482,11 @@ impl Encode for MessageDataItem<'_> {
                 w.number(n.get());
                 w.byte(b')');
             }
+            M::Other { name, value } => {
+                w.raw(name.as_str().as_bytes());
+                w.sp();
+                w.raw(value.as_bytes());
+            }
         }
     }
 }
@@ -499,12 +538,57 @@ fn parse_whole_with<'a, T>(
     read: impl FnOnce(&mut Reader<'a>) -> PResult<T>,
 ) -> Result<T, ParseError> {
     let mut r = Reader::new(input, quirks);
+    r.from_server = true;
     let value = read(&mut r)?;
     if r.is_empty() {
         Ok(value)
     } else {
         Err(r.error("end of input"))
     }
+}
+
+/// The value of an unknown FETCH item, as the bytes it spans: a string (quoted or literal),
+/// a literal8, or a parenthesised list of values separated by single spaces, or a token (a
+/// number, `NIL`, an atom, a flag: printable ASCII but SP, `(`, `)`, `"`, `{`).
+pub(crate) fn read_generic_value<'a>(r: &mut Reader<'a>) -> PResult<&'a [u8]> {
+    let start = r.pos();
+    read_generic_value_inner(r)?;
+    Ok(r.input().get(start..r.pos()).unwrap_or(&[]))
+}
+
+fn read_generic_value_inner(r: &mut Reader<'_>) -> PResult<()> {
+    match r.peek() {
+        Some(b'(') => {
+            r.eat(b'(');
+            r.enter()?;
+            if r.peek() != Some(b')') {
+                loop {
+                    read_generic_value_inner(r)?;
+                    if r.peek() != Some(b' ') {
+                        break;
+                    }
+                    r.sp()?;
+                }
+            }
+            r.expect(b')', "\")\"")?;
+            r.leave();
+        }
+        Some(b'"' | b'{') => {
+            IString::read(r)?;
+        }
+        Some(b'~') => {
+            Literal8::read(r)?;
+        }
+        _ => {
+            let t = r.take_while(|b| {
+                matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'"' | b'{')
+            });
+            if t.is_empty() {
+                return Err(r.error("fetch item value"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

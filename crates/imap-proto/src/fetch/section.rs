@@ -472,14 +472,15 @@ pub(crate) fn encode_section_binary(part: Option<&Part>, w: &mut Writer) {
     w.byte(b']');
 }
 
-/// A partial range of a FETCH request, `"<" number "." nz-number ">"` (RFC 3501 section
-/// 6.4.5, RFC 9051 `partial`): `length` octets from octet `start`.
+/// A partial range of a FETCH request, `"<" number64 "." nz-number64 ">"` (RFC 9051 section
+/// 9 `partial`; RFC 3501 section 6.4.5 had `number`): `length` octets from octet `start`.
+/// Both are at most 2^63 - 1 on the wire (a larger value is refused by the parser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Partial {
     /// The first octet, counted from 0.
-    pub start: u32,
+    pub start: u64,
     /// How many octets at most.
-    pub length: NonZeroU32,
+    pub length: std::num::NonZeroU64,
 }
 
 impl Partial {
@@ -488,12 +489,14 @@ impl Partial {
         parse_whole(input, Self::read)
     }
 
-    /// `"<" number "." nz-number ">"`.
+    /// `"<" number64 "." nz-number64 ">"`.
     pub(crate) fn read(r: &mut Reader<'_>) -> PResult<Self> {
         r.expect(b'<', "\"<\"")?;
-        let start = r.number()?;
+        let start = r.number64()?;
         r.expect(b'.', "\".\"")?;
-        let length = r.nz_number()?;
+        let at = r.pos();
+        let length = std::num::NonZeroU64::new(r.number64()?)
+            .ok_or_else(|| ParseError::new(at, "nz-number64", crate::error::ErrorKind::Number))?;
         r.expect(b'>', "\">\"")?;
         Ok(Partial { start, length })
     }
@@ -502,9 +505,9 @@ impl Partial {
 impl Encode for Partial {
     fn encode(&self, w: &mut Writer) {
         w.byte(b'<');
-        w.number(u64::from(self.start));
+        w.number(self.start);
         w.byte(b'.');
-        w.number(u64::from(self.length.get()));
+        w.number(self.length.get());
         w.byte(b'>');
     }
 }
@@ -643,7 +646,7 @@ mod tests {
             p,
             Partial {
                 start: 0,
-                length: nz(2048)
+                length: std::num::NonZeroU64::new(2048).unwrap()
             }
         );
         assert_eq!(p.to_bytes(), b"<0.2048>");
@@ -715,10 +718,11 @@ mod tests {
         assert_eq!(spaced, plain);
         assert_eq!(hash(&spaced), hash(&plain));
         assert_eq!(bytes(Some(&spaced)), b"[HEADER.FIELDS (FROM TO)]");
-        // A quoted name is not the atom of the same text (as with `List<AString>`), and the
-        // order counts.
+        // A quoted name equals the atom of the same text (strings compare by content), and
+        // the order counts.
         let quoted = parse(b"[HEADER.FIELDS (\"FROM\" TO)]").unwrap().unwrap();
-        assert_ne!(quoted, plain);
+        assert_eq!(quoted, plain);
+        assert_eq!(hash(&quoted), hash(&plain));
         let swapped = parse(b"[HEADER.FIELDS (TO FROM)]").unwrap().unwrap();
         assert_ne!(swapped, plain);
         let fewer = parse(b"[HEADER.FIELDS (FROM)]").unwrap().unwrap();

@@ -31,6 +31,9 @@ pub struct Quirks {
     pub missing_text: bool,
     /// More than one space where the grammar has one `SP`.
     pub extra_spaces: bool,
+    /// A non-synchronising literal (`{n+}`) in a server's response or greeting (RFC 7888
+    /// section 4 allows them only from client to server; commands always accept them).
+    pub nonsync_literals: bool,
 }
 
 impl Quirks {
@@ -43,6 +46,7 @@ impl Quirks {
         address_spaces: false,
         missing_text: false,
         extra_spaces: false,
+        nonsync_literals: false,
     };
     /// Every known quirk is accepted.
     pub const LENIENT: Quirks = Quirks {
@@ -53,9 +57,12 @@ impl Quirks {
         address_spaces: true,
         missing_text: true,
         extra_spaces: true,
+        nonsync_literals: true,
     };
 }
 
+/// [`Quirks::STRICT`]: the server default (what a command parser uses); a client parses
+/// responses with [`Quirks::LENIENT`], as `Response::parse` does.
 impl Default for Quirks {
     fn default() -> Self {
         Quirks::STRICT
@@ -70,6 +77,9 @@ pub(crate) struct Reader<'a> {
     pos: usize,
     depth: u32,
     pub(crate) quirks: Quirks,
+    /// The message comes from a server (a response or greeting): `{n+}` is refused unless
+    /// [`Quirks::nonsync_literals`].
+    pub(crate) from_server: bool,
 }
 
 /// `ATOM-CHAR`: any CHAR except atom-specials (`(`, `)`, `{`, SP, CTL, `%`, `*`, `"`, `\`, `]`).
@@ -100,6 +110,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             depth: 0,
             quirks,
+            from_server: false,
         }
     }
 

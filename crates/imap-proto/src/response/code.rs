@@ -7,11 +7,11 @@ use crate::core::{Atom, Charset};
 use crate::encode::{Encode, Writer};
 use crate::error::ValidationError;
 use crate::flag::FlagPerm;
-use crate::list::List;
+use crate::list::{List, NonEmpty};
 use crate::parse::{PResult, Quirks, Reader};
 use crate::response::capability::Capability;
 use crate::response::{encode_list, sp_follows};
-use crate::sequence::SequenceSet;
+use crate::sequence::{SequenceSet, UidSet};
 
 /// `resp-text-code` (RFC 3501 and RFC 9051 section 9), with the codes of RFC 5530, RFC 4315
 /// (UIDPLUS), RFC 7162 (CONDSTORE/QRESYNC), RFC 9208 (QUOTA), RFC 7889 (APPENDLIMIT), RFC 5182
@@ -33,7 +33,7 @@ pub enum Code<'a> {
     BadCharset(List<Charset<'a>, 1>),
     /// `CAPABILITY ...`: the server's capabilities (one at least). Kept on the heap beyond
     /// the first (servers list a dozen or more), so that every status response stays small.
-    Capability(List<Capability<'a>, 1>),
+    Capability(NonEmpty<Capability<'a>, 1>),
     /// `PARSE`: a message's headers or MIME structure could not be parsed.
     Parse,
     /// `PERMANENTFLAGS (...)`: the flags the client can change permanently. Kept on the heap
@@ -91,16 +91,16 @@ pub enum Code<'a> {
         /// UIDVALIDITY of the target mailbox.
         uid_validity: NonZeroU32,
         /// UIDs of the appended messages.
-        uids: SequenceSet,
+        uids: UidSet,
     },
     /// `COPYUID uidvalidity source-uids destination-uids` (RFC 4315).
     CopyUid {
         /// UIDVALIDITY of the target mailbox.
         uid_validity: NonZeroU32,
         /// UIDs of the messages copied.
-        source: SequenceSet,
+        source: UidSet,
         /// UIDs of the copies, in the same order.
-        destination: SequenceSet,
+        destination: UidSet,
     },
     /// `UIDNOTSTICKY` (RFC 4315).
     UidNotSticky,
@@ -129,8 +129,45 @@ pub enum Code<'a> {
         /// The code's name.
         name: Atom<'a>,
         /// What follows the name and a space, up to the `]`.
-        text: Option<Cow<'a, str>>,
+        text: Option<CodeText<'a>>,
     },
+}
+
+/// The text of a [`Code::Other`]: `1*<any TEXT-CHAR except "]">` (RFC 9051 section 9). The
+/// field is private so that no value holds a `]`, CR, LF or NUL (which would end the code or
+/// the response on the wire). Dereferences to the `str`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CodeText<'a>(Cow<'a, str>);
+
+impl<'a> CodeText<'a> {
+    /// The text; refused when empty or holding `]`, CR, LF or NUL.
+    pub fn new(text: impl Into<Cow<'a, str>>) -> Result<CodeText<'a>, ValidationError> {
+        let t = text.into();
+        if t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)) {
+            return Err(ValidationError::new(
+                "response code",
+                "text must be non-empty, without ], CR, LF or NUL",
+            ));
+        }
+        Ok(CodeText(t))
+    }
+
+    /// The characters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The same value owning its characters.
+    pub fn into_static(self) -> CodeText<'static> {
+        CodeText(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl std::ops::Deref for CodeText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Codes without arguments, with their wire names: `$variant => $name`.
@@ -197,14 +234,7 @@ impl<'a> Code<'a> {
         text: Option<Cow<'a, str>>,
     ) -> Result<Code<'a>, ValidationError> {
         let name = Atom::new(name)?;
-        if let Some(t) = &text {
-            if t.is_empty() || t.bytes().any(|b| matches!(b, b']' | b'\r' | b'\n' | 0)) {
-                return Err(ValidationError::new(
-                    "response code",
-                    "text must be non-empty, without ], CR, LF or NUL",
-                ));
-            }
-        }
+        let text = text.map(CodeText::new).transpose()?;
         let mut bytes = name.as_str().as_bytes().to_vec();
         if let Some(t) = &text {
             bytes.push(b' ');
@@ -214,7 +244,9 @@ impl<'a> Code<'a> {
         let mut r = Reader::new(&bytes, Quirks::STRICT);
         let same = match Code::read(&mut r) {
             Ok(Code::Other { name: n, text: t }) => {
-                n.as_str() == name.as_str() && t.as_deref() == text.as_deref() && r.rest() == b"]"
+                n.as_str() == name.as_str()
+                    && t.as_ref().map(CodeText::as_str) == text.as_ref().map(CodeText::as_str)
+                    && r.rest() == b"]"
             }
             _ => false,
         };
@@ -256,7 +288,7 @@ impl<'a> Code<'a> {
                     crate::error::ErrorKind::Encoding,
                 )
             })?;
-            Some(Cow::Borrowed(t))
+            Some(CodeText(Cow::Borrowed(t)))
         } else {
             None
         };
@@ -302,7 +334,7 @@ impl<'a> Code<'a> {
                     r.sp()?;
                     list.push(Capability::read(r)?);
                 }
-                Ok(Code::Capability(list))
+                Ok(Code::Capability(NonEmpty(list)))
             })()
         } else if upper("PERMANENTFLAGS") {
             (|| {
@@ -329,7 +361,7 @@ impl<'a> Code<'a> {
                 r.sp()?;
                 let uid_validity = r.nz_number()?;
                 r.sp()?;
-                let uids = crate::sequence::read_uid_set(r)?;
+                let uids = UidSet::read(r)?;
                 Ok(Code::AppendUid { uid_validity, uids })
             })()
         } else if upper("COPYUID") {
@@ -337,9 +369,9 @@ impl<'a> Code<'a> {
                 r.sp()?;
                 let uid_validity = r.nz_number()?;
                 r.sp()?;
-                let source = crate::sequence::read_uid_set(r)?;
+                let source = UidSet::read(r)?;
                 r.sp()?;
-                let destination = crate::sequence::read_uid_set(r)?;
+                let destination = UidSet::read(r)?;
                 Ok(Code::CopyUid {
                     uid_validity,
                     source,
@@ -374,7 +406,7 @@ impl<'a> Code<'a> {
             Code::PermanentFlags(l) => Code::PermanentFlags(l.map(FlagPerm::into_static)),
             Code::Other { name, text } => Code::Other {
                 name: name.into_static(),
-                text: text.map(|t| Cow::Owned(t.into_owned())),
+                text: text.map(CodeText::into_static),
             },
             Code::Alert => Code::Alert,
             Code::Parse => Code::Parse,
@@ -439,7 +471,7 @@ impl Encode for Code<'_> {
             }
             Code::Capability(l) => {
                 w.raw(b"CAPABILITY");
-                for c in l {
+                for c in l.iter() {
                     w.sp();
                     c.encode(w);
                 }

@@ -70,7 +70,7 @@ pub enum Data<'a> {
         /// `(EARLIER)`: an answer to a FETCH or SELECT, not news.
         earlier: bool,
         /// The UIDs of the expunged messages.
-        uids: SequenceSet,
+        uids: crate::sequence::UidSet,
     },
     /// `* n FETCH (...)` (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
     Fetch {
@@ -107,7 +107,7 @@ pub enum Data<'a> {
         /// The response's name.
         name: Atom<'a>,
         /// The bytes after `* `, up to the final CRLF.
-        raw: Cow<'a, [u8]>,
+        raw: RawValue<'a>,
     },
 }
 
@@ -122,14 +122,19 @@ impl<'a> Data<'a> {
         line.extend_from_slice(b"* ");
         line.extend_from_slice(&raw);
         line.extend_from_slice(b"\r\n");
-        if raw.iter().any(|&b| b == b'\r' || b == b'\n') {
+        if raw.iter().any(|&b| b == b'\r' || b == b'\n')
+            || crate::core::ends_like_literal_header(&raw)
+        {
             return Err(refuse());
         }
         let name = match super::Response::parse_with(&line, crate::parse::Quirks::STRICT) {
             Ok(super::Response::Data(Data::Other { name, .. })) => name.into_static(),
             _ => return Err(refuse()),
         };
-        Ok(Data::Other { name, raw })
+        Ok(Data::Other {
+            name,
+            raw: RawValue(raw),
+        })
     }
 
     /// After `* ` when a digit follows: `n EXISTS`, `n RECENT`, `n EXPUNGE`, `n FETCH ...`,
@@ -167,7 +172,7 @@ impl<'a> Data<'a> {
         let name = r.atom()?;
         let name =
             Atom::new(name).map_err(|_| ParseError::new(name_at, "atom", ErrorKind::Syntax))?;
-        let raw = Cow::Borrowed(read_raw_rest(r, start)?);
+        let raw = RawValue(Cow::Borrowed(read_raw_rest(r, start)?));
         r.crlf_end()?;
         Ok(super::Response::Data(Data::Other { name, raw }))
     }
@@ -227,7 +232,7 @@ impl<'a> Data<'a> {
             }
             Ok(Data::Vanished {
                 earlier,
-                uids: crate::sequence::read_uid_set(r)?,
+                uids: crate::sequence::UidSet::read(r)?,
             })
         } else if is("NAMESPACE") {
             Ok(Data::Namespace(Namespace::read(r)?))
@@ -288,7 +293,7 @@ impl<'a> Data<'a> {
                 Atom::new(name).map_err(|_| ParseError::new(start, "atom", ErrorKind::Syntax))?;
             Ok(Data::Other {
                 name,
-                raw: Cow::Borrowed(read_raw_rest(r, start)?),
+                raw: RawValue(Cow::Borrowed(read_raw_rest(r, start)?)),
             })
         }
     }
@@ -333,7 +338,7 @@ impl<'a> Data<'a> {
             },
             Data::Other { name, raw } => Data::Other {
                 name: name.into_static(),
-                raw: Cow::Owned(raw.into_owned()),
+                raw: raw.into_static(),
             },
         }
     }
@@ -440,7 +445,7 @@ impl Encode for Data<'_> {
                     root.encode(w);
                 }
             }
-            Data::Other { raw, .. } => w.raw(raw),
+            Data::Other { raw, .. } => w.raw(raw.as_bytes()),
         }
         w.crlf();
     }
@@ -463,6 +468,9 @@ fn read_raw_rest<'a>(r: &mut Reader<'a>, start: usize) -> PResult<&'a [u8]> {
             return Err(ParseError::new(at, "CRLF", ErrorKind::Syntax));
         }
         if at + 2 == input.len() {
+            if crate::core::ends_like_literal_header(input.get(start..at).unwrap_or(&[])) {
+                return Err(ParseError::new(at - 1, "end of message", ErrorKind::Syntax));
+            }
             r.reset(at);
             return Ok(input.get(start..at).unwrap_or(&[]));
         }
@@ -696,7 +704,7 @@ pub enum ListExtendedItem<'a> {
         /// `mbox-list-extended-item-tag`.
         tag: AString<'a>,
         /// The `tagged-ext-val`, as sent.
-        raw: Cow<'a, [u8]>,
+        raw: RawValue<'a>,
     },
 }
 
@@ -725,7 +733,7 @@ impl<'a> ListExtendedItem<'a> {
         let raw = read_tagged_ext_val(r)?;
         Ok(ListExtendedItem::Other {
             tag,
-            raw: Cow::Borrowed(raw),
+            raw: RawValue(Cow::Borrowed(raw)),
         })
     }
 
@@ -755,7 +763,7 @@ impl<'a> ListExtendedItem<'a> {
             ListExtendedItem::OldName(m) => ListExtendedItem::OldName(m.into_static()),
             ListExtendedItem::Other { tag, raw } => ListExtendedItem::Other {
                 tag: tag.into_static(),
-                raw: Cow::Owned(raw.into_owned()),
+                raw: raw.into_static(),
             },
         }
     }
@@ -784,15 +792,85 @@ impl Encode for ListExtendedItem<'_> {
             ListExtendedItem::Other { tag, raw } => {
                 tag.encode(w);
                 w.sp();
-                w.raw(raw);
+                w.raw(raw.as_bytes());
             }
         }
     }
 }
 
+/// The bytes of a value this crate does not know, kept as sent: the `tagged-ext-val` of an
+/// unknown STATUS, ESEARCH, LIST-EXTENDED or FETCH item, or the rest of an unknown untagged
+/// response ([`Data::Other`]). The field is private: a value read from the wire reads back as
+/// itself, and one built by [`RawValue::tagged_ext_val`] (or [`Data::other`]) is checked, so no
+/// value can put a CRLF (outside a literal) on the wire. Dereferences to the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawValue<'a>(Cow<'a, [u8]>);
+
+impl<'a> RawValue<'a> {
+    /// A `tagged-ext-val` (RFC 4466 section 2.1): a sequence set, a number, or a
+    /// parenthesised list of astrings and lists; refused unless the bytes are exactly one, or
+    /// when they hold a non-synchronising literal (a server never sends one).
+    pub fn tagged_ext_val(
+        bytes: impl Into<Cow<'a, [u8]>>,
+    ) -> Result<RawValue<'a>, ValidationError> {
+        let bytes = bytes.into();
+        let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
+        // a server's value: no `{n+}` (RFC 7888 section 4)
+        r.from_server = true;
+        let whole = read_tagged_ext_val(&mut r).is_ok() && r.rest().is_empty();
+        if !whole || crate::core::ends_like_literal_header(&bytes) {
+            return Err(ValidationError::new(
+                "tagged-ext-val",
+                "not one tagged-ext-val",
+            ));
+        }
+        Ok(RawValue(bytes))
+    }
+
+    /// The value of an unknown FETCH item ([`MessageDataItem::Other`]): a number or other
+    /// token, a quoted string, a literal, or a parenthesised list of these; refused unless
+    /// the bytes are exactly one, or when they hold a non-synchronising literal.
+    pub fn fetch_value(bytes: impl Into<Cow<'a, [u8]>>) -> Result<RawValue<'a>, ValidationError> {
+        let bytes = bytes.into();
+        let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
+        r.from_server = true;
+        if crate::fetch::read_generic_value(&mut r).is_err() || !r.rest().is_empty() {
+            return Err(ValidationError::new("fetch item value", "not one value"));
+        }
+        Ok(RawValue(bytes))
+    }
+
+    /// A value a parser read (exactly these bytes).
+    pub(crate) fn parsed(bytes: &'a [u8]) -> RawValue<'a> {
+        RawValue(Cow::Borrowed(bytes))
+    }
+
+    /// The bytes, as sent.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes, owned or borrowed as they are held.
+    pub fn into_inner(self) -> Cow<'a, [u8]> {
+        self.0
+    }
+
+    /// The value with its borrowed parts copied.
+    pub fn into_static(self) -> RawValue<'static> {
+        RawValue(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl std::ops::Deref for RawValue<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 section 2.1),
 /// returned as the bytes it spans.
-fn read_tagged_ext_val<'a>(r: &mut Reader<'a>) -> PResult<&'a [u8]> {
+pub(crate) fn read_tagged_ext_val<'a>(r: &mut Reader<'a>) -> PResult<&'a [u8]> {
     let start = r.pos();
     if r.eat(b'(') {
         r.enter()?;
@@ -846,6 +924,9 @@ pub enum StatusValue<'a> {
     Unseen(u32),
     /// `DELETED n` (RFC 9051).
     Deleted(u32),
+    /// `DELETED-STORAGE n` (RFC 9208 section 4.2.2, number64): storage freed by an expunge
+    /// of the messages with `\Deleted`, in units of 1024 octets.
+    DeletedStorage(u64),
     /// `SIZE n` (RFC 8438, RFC 9051).
     Size(u64),
     /// `HIGHESTMODSEQ n` (RFC 7162).
@@ -857,7 +938,7 @@ pub enum StatusValue<'a> {
         /// The item's name.
         name: Atom<'a>,
         /// Its value, as sent.
-        raw: Cow<'a, [u8]>,
+        raw: RawValue<'a>,
     },
 }
 
@@ -879,6 +960,8 @@ impl<'a> StatusValue<'a> {
             StatusValue::Unseen(r.number()?)
         } else if is("DELETED") {
             StatusValue::Deleted(r.number()?)
+        } else if is("DELETED-STORAGE") {
+            StatusValue::DeletedStorage(r.number64()?)
         } else if is("SIZE") {
             StatusValue::Size(r.number64()?)
         } else if is("HIGHESTMODSEQ") {
@@ -894,7 +977,7 @@ impl<'a> StatusValue<'a> {
                 Atom::new(name).map_err(|_| ParseError::new(at, "atom", ErrorKind::Syntax))?;
             StatusValue::Other {
                 name,
-                raw: Cow::Borrowed(read_tagged_ext_val(r)?),
+                raw: RawValue(Cow::Borrowed(read_tagged_ext_val(r)?)),
             }
         })
     }
@@ -904,7 +987,7 @@ impl<'a> StatusValue<'a> {
         match self {
             StatusValue::Other { name, raw } => StatusValue::Other {
                 name: name.into_static(),
-                raw: Cow::Owned(raw.into_owned()),
+                raw: raw.into_static(),
             },
             StatusValue::Messages(n) => StatusValue::Messages(n),
             StatusValue::Recent(n) => StatusValue::Recent(n),
@@ -912,6 +995,7 @@ impl<'a> StatusValue<'a> {
             StatusValue::UidValidity(n) => StatusValue::UidValidity(n),
             StatusValue::Unseen(n) => StatusValue::Unseen(n),
             StatusValue::Deleted(n) => StatusValue::Deleted(n),
+            StatusValue::DeletedStorage(n) => StatusValue::DeletedStorage(n),
             StatusValue::Size(n) => StatusValue::Size(n),
             StatusValue::HighestModSeq(n) => StatusValue::HighestModSeq(n),
             StatusValue::AppendLimit(n) => StatusValue::AppendLimit(n),
@@ -928,6 +1012,7 @@ impl Encode for StatusValue<'_> {
             StatusValue::UidValidity(n) => ("UIDVALIDITY", (*n).into()),
             StatusValue::Unseen(n) => ("UNSEEN", (*n).into()),
             StatusValue::Deleted(n) => ("DELETED", (*n).into()),
+            StatusValue::DeletedStorage(n) => ("DELETED-STORAGE", *n),
             StatusValue::Size(n) => ("SIZE", *n),
             StatusValue::HighestModSeq(n) => ("HIGHESTMODSEQ", *n),
             StatusValue::AppendLimit(Some(n)) => ("APPENDLIMIT", (*n).into()),
@@ -938,7 +1023,7 @@ impl Encode for StatusValue<'_> {
             StatusValue::Other { name, raw } => {
                 w.raw(name.as_str().as_bytes());
                 w.sp();
-                w.raw(raw);
+                w.raw(raw.as_bytes());
                 return;
             }
         };
@@ -998,7 +1083,7 @@ impl<'a> ESearch<'a> {
                     Atom::new(name).map_err(|_| ParseError::new(at, "atom", ErrorKind::Syntax))?;
                 ESearchItem::Other {
                     name,
-                    raw: Cow::Borrowed(read_tagged_ext_val(r)?),
+                    raw: RawValue(Cow::Borrowed(read_tagged_ext_val(r)?)),
                 }
             });
         }
@@ -1053,7 +1138,7 @@ pub enum ESearchItem<'a> {
         /// The item's name.
         name: Atom<'a>,
         /// Its value, as sent.
-        raw: Cow<'a, [u8]>,
+        raw: RawValue<'a>,
     },
 }
 
@@ -1068,7 +1153,7 @@ impl ESearchItem<'_> {
             ESearchItem::ModSeq(n) => ESearchItem::ModSeq(n),
             ESearchItem::Other { name, raw } => ESearchItem::Other {
                 name: name.into_static(),
-                raw: Cow::Owned(raw.into_owned()),
+                raw: raw.into_static(),
             },
         }
     }
@@ -1100,7 +1185,7 @@ impl Encode for ESearchItem<'_> {
             ESearchItem::Other { name, raw } => {
                 w.raw(name.as_str().as_bytes());
                 w.sp();
-                w.raw(raw);
+                w.raw(raw.as_bytes());
             }
         }
     }

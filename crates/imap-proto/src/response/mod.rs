@@ -31,10 +31,10 @@ mod data;
 use std::borrow::Cow;
 
 pub use capability::Capability;
-pub use code::Code;
+pub use code::{Code, CodeText};
 pub use data::{
     Data, Delimiter, ESearch, ESearchItem, ListData, ListExtendedItem, Namespace, NamespaceDescr,
-    NamespaceExtension, QuotaResource, Resource, StatusValue, Thread,
+    NamespaceExtension, QuotaResource, RawValue, Resource, StatusValue, Thread,
 };
 
 use crate::core::{Tag, Text};
@@ -68,6 +68,7 @@ impl<'a> Response<'a> {
     /// Parse one complete response, accepting the quirks that are switched on.
     pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Response<'a>, ParseError> {
         let mut r = Reader::new(input, quirks);
+        r.from_server = true;
         Self::read(&mut r)
     }
 
@@ -342,6 +343,7 @@ impl<'a> Greeting<'a> {
     /// Parse a greeting, accepting the quirks that are switched on.
     pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Greeting<'a>, ParseError> {
         let mut r = Reader::new(input, quirks);
+        r.from_server = true;
         let g = Self::read(&mut r)?;
         r.crlf_end()?;
         Ok(g)
