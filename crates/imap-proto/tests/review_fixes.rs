@@ -7,7 +7,7 @@ use imap_proto::mailbox::{ListMailbox, ListToken, Mailbox};
 use imap_proto::response::{Code, CodeText, Data, Greeting, RawValue, Response};
 use imap_proto::{Encode, ErrorKind, Quirks};
 
-/// REVIEW17-frame finding 3: text ending in `{digits}` / `{digits+}` would be framed as a
+/// Framer review, finding 3: text ending in `{digits}` / `{digits+}` would be framed as a
 /// literal header; refused by the parsers (at the `}`) and by the constructors.
 #[test]
 fn text_ending_like_a_literal_header_is_refused() {
@@ -63,7 +63,7 @@ fn checked_payload_types_refuse_what_ends_their_syntax() {
     assert_eq!(Code::other("X-Y", None).unwrap().to_bytes(), b"X-Y");
 }
 
-/// REVIEW17-codec finding 7: control characters are refused by `to_utf8`, in every form.
+/// Codec review, finding 7: control characters are refused by `to_utf8`, in every form.
 #[test]
 fn to_utf8_refuses_control_characters_in_every_form() {
     for wire in [&b"&AA0ACg-"[..], b"a&AAA-", b"&AH8-", b"\"a\xc2\x85\""] {
@@ -76,7 +76,7 @@ fn to_utf8_refuses_control_characters_in_every_form() {
     );
 }
 
-/// REVIEW17-codec finding 4: unknown FETCH items are kept (`MessageDataItem::Other`), under
+/// Codec review, finding 4: unknown FETCH items are kept (`MessageDataItem::Other`), under
 /// both quirk sets, and written back as sent.
 #[test]
 fn unknown_fetch_items_are_kept_and_round_trip() {
