@@ -24,6 +24,12 @@
 //! | [`error`] | `ParseError` (offset, expected rule, kind), `ValidationError` |
 //! | [`list`] | `List`, short lists without a heap allocation |
 //! | `codec` | tokio-util `Decoder`/`Encoder` for both sides (feature `tokio`) |
+//! | [`server`] | the server session machine |
+//! | [`client`] | the client session machine |
+//! | [`view`] | the per-session view of the selected mailbox, changes queued until they may be sent |
+//! | [`search`] | SEARCH evaluation over a trait, ESEARCH results |
+//! | `message` | ENVELOPE, BODYSTRUCTURE, FETCH sections from raw messages (feature `mime`) |
+//! | `tokio` | the session machines on the shared tokio driver (feature `tokio`) |
 //!
 //! # A server's driver loop
 //!
@@ -111,6 +117,19 @@ pub mod sequence;
 
 pub mod command;
 pub mod response;
+
+pub mod client;
+pub mod search;
+pub mod server;
+pub mod view;
+
+#[cfg(feature = "mime")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mime")))]
+pub mod message;
+
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
