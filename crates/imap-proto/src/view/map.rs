@@ -1,0 +1,279 @@
+//! The sequence number to UID map, compact: runs of consecutive UIDs, each with the count of
+//! messages up to and including it, so that both directions are a binary search over the
+//! runs (O(log runs)) and a mailbox whose UIDs have no holes costs one run.
+
+use std::ops::RangeInclusive;
+
+/// A run of consecutive UIDs `first ..= first + len - 1`, where `len` is `end` minus the
+/// previous run's `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// The first UID of the run.
+    first: u32,
+    /// The number of messages in this run and every run before it: the sequence number of
+    /// this run's last message.
+    end: u32,
+}
+
+/// Sequence numbers (1-based, dense) to UIDs (strictly ascending), as runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UidMap {
+    runs: Vec<Run>,
+}
+
+impl UidMap {
+    /// The map of these UIDs, which the caller has checked to be strictly ascending and
+    /// non-zero.
+    pub(crate) fn from_ascending(uids: impl IntoIterator<Item = u32>) -> UidMap {
+        let mut map = UidMap::default();
+        for uid in uids {
+            map.push(uid);
+        }
+        map.runs.shrink_to_fit();
+        map
+    }
+
+    /// The number of messages.
+    pub(crate) fn len(&self) -> u32 {
+        self.runs.last().map_or(0, |r| r.end)
+    }
+
+    /// The number of runs.
+    pub(crate) fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Heap bytes held (the runs' capacity).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.runs.capacity() * std::mem::size_of::<Run>()
+    }
+
+    /// The sequence number before run `i`'s first message.
+    fn start(&self, i: usize) -> u32 {
+        match i.checked_sub(1).and_then(|p| self.runs.get(p)) {
+            Some(prev) => prev.end,
+            None => 0,
+        }
+    }
+
+    /// The largest UID, if any.
+    pub(crate) fn last_uid(&self) -> Option<u32> {
+        let i = self.runs.len().checked_sub(1)?;
+        let run = self.runs.get(i)?;
+        Some(run.first + (run.end - self.start(i) - 1))
+    }
+
+    /// The UID of sequence number `seq` (1-based).
+    pub(crate) fn uid(&self, seq: u32) -> Option<u32> {
+        if seq == 0 || seq > self.len() {
+            return None;
+        }
+        let i = self.runs.partition_point(|r| r.end < seq);
+        let run = self.runs.get(i)?;
+        Some(run.first + (seq - 1 - self.start(i)))
+    }
+
+    /// The sequence number of `uid`.
+    pub(crate) fn seq(&self, uid: u32) -> Option<u32> {
+        let i = self
+            .runs
+            .partition_point(|r| r.first <= uid)
+            .checked_sub(1)?;
+        let run = self.runs.get(i)?;
+        let start = self.start(i);
+        let offset = uid - run.first;
+        (offset < run.end - start).then_some(start + offset + 1)
+    }
+
+    /// Appends `uid`, which the caller has checked to be above every UID in the map.
+    pub(crate) fn push(&mut self, uid: u32) {
+        let len = self.len();
+        let last = self.runs.len().checked_sub(1);
+        if let Some(i) = last {
+            let start = self.start(i);
+            if let Some(run) = self.runs.get_mut(i) {
+                if u64::from(run.first) + u64::from(run.end - start) == u64::from(uid) {
+                    run.end += 1;
+                    return;
+                }
+            }
+        }
+        self.runs.push(Run {
+            first: uid,
+            end: len + 1,
+        });
+    }
+
+    /// Removes every UID of `uids` (strictly ascending; UIDs not in the map are ignored), in
+    /// one pass over the runs.
+    pub(crate) fn remove_sorted(&mut self, uids: &[u32]) {
+        if uids.is_empty() {
+            return;
+        }
+        let mut out: Vec<Run> = Vec::with_capacity(self.runs.len() + uids.len());
+        let mut gone = uids.iter().copied().peekable();
+        let mut count = 0u32;
+        let mut start = 0u32;
+        for run in &self.runs {
+            let len = run.end - start;
+            start = run.end;
+            // Walk the run's UIDs as pieces between removed UIDs.
+            let last = u64::from(run.first) + u64::from(len) - 1;
+            let mut piece = u64::from(run.first);
+            while let Some(&uid) = gone.peek() {
+                let uid = u64::from(uid);
+                if uid > last {
+                    break;
+                }
+                gone.next();
+                if uid < piece {
+                    continue;
+                }
+                if uid > piece {
+                    count += (uid - piece) as u32;
+                    out.push(Run {
+                        first: piece as u32,
+                        end: count,
+                    });
+                }
+                piece = uid + 1;
+            }
+            if piece <= last {
+                count += (last - piece + 1) as u32;
+                out.push(Run {
+                    first: piece as u32,
+                    end: count,
+                });
+            }
+        }
+        out.shrink_to_fit();
+        self.runs = out;
+    }
+
+    /// The UIDs, ascending, as ranges (one per run).
+    pub(crate) fn ranges(&self) -> impl Iterator<Item = (u32, RangeInclusive<u32>)> + '_ {
+        let mut start = 0u32;
+        self.runs.iter().map(move |run| {
+            let len = run.end - start;
+            let seq = start + 1;
+            start = run.end;
+            (seq, run.first..=run.first + (len - 1))
+        })
+    }
+
+    /// `(seq, uid)` of every UID in `low ..= high`, ascending, appended to `out`.
+    pub(crate) fn collect_uid_range(&self, low: u32, high: u32, out: &mut Vec<(u32, u32)>) {
+        let from = self
+            .runs
+            .partition_point(|r| r.first <= low)
+            .saturating_sub(1);
+        let mut start = self.start(from);
+        for run in self.runs.get(from..).unwrap_or_default() {
+            let len = run.end - start;
+            let run_last = run.first + (len - 1);
+            if run.first > high {
+                break;
+            }
+            let a = run.first.max(low);
+            let b = run_last.min(high);
+            if a <= b {
+                out.extend((a..=b).map(|uid| (start + (uid - run.first) + 1, uid)));
+            }
+            start = run.end;
+        }
+    }
+
+    /// Every UID, ascending (for tests).
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ranges().flat_map(|(_, r)| r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(uids: &[u32]) -> UidMap {
+        UidMap::from_ascending(uids.iter().copied())
+    }
+
+    #[test]
+    fn contiguous_uids_are_one_run() {
+        let m = UidMap::from_ascending(1..=100_000);
+        assert_eq!(m.runs(), 1);
+        assert_eq!(m.len(), 100_000);
+        assert_eq!(m.uid(1), Some(1));
+        assert_eq!(m.uid(100_000), Some(100_000));
+        assert_eq!(m.uid(100_001), None);
+        assert_eq!(m.uid(0), None);
+        assert_eq!(m.seq(77), Some(77));
+        assert_eq!(m.seq(100_001), None);
+        assert_eq!(m.last_uid(), Some(100_000));
+    }
+
+    #[test]
+    fn lookups_across_runs() {
+        let m = map(&[3, 4, 5, 10, 20, 21]);
+        assert_eq!(m.runs(), 3);
+        let uids: Vec<_> = (1..=6).map(|s| m.uid(s).unwrap()).collect();
+        assert_eq!(uids, [3, 4, 5, 10, 20, 21]);
+        for (i, uid) in uids.iter().enumerate() {
+            assert_eq!(m.seq(*uid), Some(i as u32 + 1));
+        }
+        for missing in [1, 2, 6, 9, 11, 19, 22, u32::MAX] {
+            assert_eq!(m.seq(missing), None, "{missing}");
+        }
+        assert_eq!(m.last_uid(), Some(21));
+        assert_eq!(UidMap::default().last_uid(), None);
+        assert_eq!(UidMap::default().seq(1), None);
+        assert_eq!(UidMap::default().uid(1), None);
+    }
+
+    #[test]
+    fn removing_the_middle_of_a_run_splits_it() {
+        let mut m = UidMap::from_ascending(1..=10);
+        m.remove_sorted(&[4, 5, 9]);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [1, 2, 3, 6, 7, 8, 10]);
+        assert_eq!(m.runs(), 3);
+        assert_eq!(m.seq(6), Some(4));
+        assert_eq!(m.uid(7), Some(10));
+        // Ends of runs, whole runs, and UIDs not in the map.
+        m.remove_sorted(&[1, 2, 3, 5, 10, 11]);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [6, 7, 8]);
+        assert_eq!(m.runs(), 1);
+        m.remove_sorted(&[6, 7, 8]);
+        assert_eq!(m.len(), 0);
+        assert_eq!(m.runs(), 0);
+    }
+
+    #[test]
+    fn push_extends_or_starts_a_run() {
+        let mut m = map(&[1, 2]);
+        m.push(3);
+        m.push(7);
+        m.push(u32::MAX);
+        assert_eq!(m.runs(), 3);
+        assert_eq!(m.seq(u32::MAX), Some(5));
+        assert_eq!(m.uid(5), Some(u32::MAX));
+        assert_eq!(m.last_uid(), Some(u32::MAX));
+        m.remove_sorted(&[u32::MAX]);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [1, 2, 3, 7]);
+    }
+
+    #[test]
+    fn uid_ranges_collect_members_only() {
+        let m = map(&[3, 4, 5, 10, 20, 21]);
+        let mut out = Vec::new();
+        m.collect_uid_range(4, 20, &mut out);
+        assert_eq!(out, [(2, 4), (3, 5), (4, 10), (5, 20)]);
+        out.clear();
+        m.collect_uid_range(1, u32::MAX, &mut out);
+        assert_eq!(out.len(), 6);
+        out.clear();
+        m.collect_uid_range(6, 9, &mut out);
+        assert!(out.is_empty());
+        m.collect_uid_range(22, u32::MAX, &mut out);
+        assert!(out.is_empty());
+    }
+}
