@@ -122,6 +122,9 @@ pub enum SessionError {
 ///
 /// Events marked *decision* wait for the answer named; until then the session reads no
 /// further commands.
+// `Command` carries the parsed command inline (as `CommandBody` keeps FETCH's items inline):
+// an event is moved once per command, and boxing it would cost an allocation per command.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

@@ -10,7 +10,7 @@ use crate::core::{IString, LiteralMode, NString, Tag};
 use crate::framer::{FrameError, FrameErrorKind, Framed, LiteralHeader, tag_of};
 use crate::list::List;
 use crate::response::{Capability, Code, Data, StatusKind};
-use crate::sequence::{SeqOrUid, Sequence, SequenceSet};
+use crate::sequence::SequenceSet;
 use crate::view::Announce;
 
 use super::config::LITERAL_MINUS_MAX;
@@ -446,16 +446,9 @@ impl Server {
 
     /// Every message of the view, for SEARCH, SORT and THREAD.
     fn all_messages(&self) -> Vec<(NonZeroU32, NonZeroU32)> {
-        let Some(view) = &self.view else {
-            return Vec::new();
-        };
-        if view.exists() == 0 {
-            return Vec::new();
-        }
-        let all = Sequence::Range(SeqOrUid::Value(NonZeroU32::MIN), SeqOrUid::Asterisk);
-        SequenceSet::new(List::from(vec![all]))
-            .ok()
-            .and_then(|set| view.resolve(&set, false, None).ok())
+        self.view
+            .as_ref()
+            .map(|view| view.messages().collect())
             .unwrap_or_default()
     }
 
