@@ -960,3 +960,114 @@ fn decisions_answered_out_of_turn_are_errors() {
         Err(ServerError::NoPendingDecision)
     );
 }
+
+/// The machine on the shared tokio driver: STARTTLS, then a login over TLS.
+#[cfg(feature = "tokio")]
+mod tokio_driver {
+    use std::time::Duration;
+
+    use imap_proto::server::{Event, Server, ServerConfig};
+    use imap_proto::tokio::ServerConnection;
+    use mail_testkit::Users;
+    use mail_testkit::users::server_nonce;
+    use mail_tls::tokio::{HandshakeOptions, starttls_connect};
+    use mail_tls::{ClientTls, ServerTls, Service, server_name};
+    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+
+    async fn line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> String {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        line
+    }
+
+    #[tokio::test]
+    async fn starttls_then_login_over_tls() {
+        let dir = std::env::temp_dir().join(format!("imap-server-tokio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = mail_tls::dev_certs::generate(&["localhost"]).unwrap();
+        let files = cert
+            .write(&dir.join("cert.pem"), &dir.join("key.pem"))
+            .unwrap();
+        let (tls, _resolver) = ServerTls::new(Service::Imap)
+            .build_from_pem_files(&files.cert, &files.key)
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let (client, server_side) = tokio::io::duplex(64 * 1024);
+        let serve = tokio::spawn(async move {
+            let server = Server::new(ServerConfig::default(), std::time::Instant::now());
+            let mut conn = ServerConnection::new(server_side, server)
+                .with_starttls(tls, HandshakeOptions::new(Duration::from_secs(10)));
+            let users = Users::standard();
+            let mut events = Vec::new();
+            while let Some(event) = conn.next_event().await.unwrap() {
+                if let Event::AuthStep { .. } = event {
+                    conn.server().auth_step(&users, server_nonce()).unwrap();
+                }
+                events.push(event);
+            }
+            events
+        });
+
+        let mut reader = BufReader::new(client);
+        assert!(
+            line(&mut reader)
+                .await
+                .starts_with("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED")
+        );
+        reader
+            .get_mut()
+            .write_all(b"t1 STARTTLS\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            line(&mut reader).await,
+            "t1 OK Begin TLS negotiation now\r\n"
+        );
+        let config = ClientTls::opportunistic_accept_any_certificate()
+            .build()
+            .unwrap();
+        let stream = starttls_connect(
+            config,
+            server_name("localhost").unwrap(),
+            reader.into_inner(),
+            &[],
+            &[],
+            HandshakeOptions::new(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+        let mut reader = BufReader::new(stream);
+        reader
+            .get_mut()
+            .write_all(b"t2 CAPABILITY\r\n")
+            .await
+            .unwrap();
+        let caps = line(&mut reader).await;
+        assert!(
+            caps.starts_with("* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=SCRAM-SHA-256 SASL-IR"),
+            "{caps}"
+        );
+        assert!(!caps.contains("STARTTLS"));
+        assert_eq!(line(&mut reader).await, "t2 OK CAPABILITY completed\r\n");
+        reader
+            .get_mut()
+            .write_all(b"t3 LOGIN alice secret\r\nt4 LOGOUT\r\n")
+            .await
+            .unwrap();
+        assert!(
+            line(&mut reader)
+                .await
+                .starts_with("t3 OK [CAPABILITY IMAP4rev1 IDLE")
+        );
+        assert_eq!(line(&mut reader).await, "* BYE Logging out\r\n");
+        assert_eq!(line(&mut reader).await, "t4 OK LOGOUT completed\r\n");
+        let events = serve.await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Authenticated(a) if a.identity() == "alice"))
+        );
+        assert_eq!(events.last(), Some(&Event::Closed(Ok(()))));
+    }
+}
