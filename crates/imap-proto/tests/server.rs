@@ -961,6 +961,227 @@ fn decisions_answered_out_of_turn_are_errors() {
     );
 }
 
+#[test]
+fn scram_sha_256_runs_through_challenges() {
+    use mail_wire::Secret;
+    use mail_wire::sasl::{ClientSession, framing};
+    let mut t = T::plain();
+    let mut client = ClientSession::scram_sha256(
+        None,
+        "alice",
+        Secret::new("secret".into()),
+        mail_testkit::users::client_nonce(),
+        Default::default(),
+    )
+    .unwrap();
+    let first = client.initial_response().unwrap().unwrap();
+    let ir = framing::encode_initial_response(first.expose());
+    let out = t.send(format!("a1 AUTHENTICATE SCRAM-SHA-256 {}\r\n", ir.expose()).as_bytes());
+    let challenge = out.strip_prefix("+ ").unwrap().trim_end();
+    let response = client
+        .step(&framing::decode_challenge(challenge.as_bytes()).unwrap())
+        .unwrap();
+    let out = t.send(
+        format!(
+            "{}\r\n",
+            framing::encode_response(response.expose()).expose()
+        )
+        .as_bytes(),
+    );
+    // The server signature, as a last challenge (RFC 4422 section 3.6); then an empty response.
+    let last = out.strip_prefix("+ ").unwrap().trim_end();
+    client
+        .finish(Some(&framing::decode_challenge(last.as_bytes()).unwrap()))
+        .unwrap();
+    let out = t.send(b"\r\n");
+    assert!(out.starts_with("a1 OK [CAPABILITY IMAP4rev1 "), "{out}");
+    assert!(matches!(t.take(), Event::Authenticated(a) if a.identity() == "alice"));
+}
+
+#[test]
+fn append_utf8_form_and_before_login() {
+    let mut t = T::logged_in(plain_config());
+    t.send(b"p1 APPEND INBOX UTF8 (~{3+}\r\nabc) UTF8 (~{2+}\r\nde)\r\n");
+    assert!(matches!(
+        t.take(),
+        Event::AppendStart {
+            index: 0,
+            size: 3,
+            ..
+        }
+    ));
+    t.server.accept_append().unwrap();
+    t.pump();
+    assert!(matches!(t.take(), Event::AppendData(b) if &b[..] == b"abc"));
+    assert!(matches!(
+        t.take(),
+        Event::AppendEnd {
+            index: 0,
+            last: false
+        }
+    ));
+    assert!(matches!(
+        t.take(),
+        Event::AppendStart {
+            index: 1,
+            size: 2,
+            ..
+        }
+    ));
+    t.server.accept_append().unwrap();
+    t.pump();
+    assert!(matches!(t.take(), Event::AppendData(b) if &b[..] == b"de"));
+    assert!(matches!(
+        t.take(),
+        Event::AppendEnd {
+            index: 1,
+            last: true
+        }
+    ));
+    t.server
+        .complete(StatusKind::Ok, None, "APPEND completed")
+        .unwrap();
+    assert_eq!(t.pump(), "p1 OK APPEND completed\r\n");
+
+    let (mut t, _) = T::new(plain_config());
+    assert_eq!(
+        t.send(b"p1 APPEND INBOX {3}\r\n"),
+        "p1 BAD Command not permitted before login\r\n"
+    );
+    assert!(t.events.is_empty());
+}
+
+#[test]
+fn bad_syntax_after_a_message_aborts_the_append() {
+    let mut t = T::logged_in(plain_config());
+    t.send(b"p1 APPEND INBOX {3+}\r\nabc junk\r\n");
+    t.take();
+    t.server.accept_append().unwrap();
+    let out = t.pump();
+    assert_eq!(
+        out,
+        "p1 BAD Error in IMAP command APPEND: expected CRLF after the message\r\n"
+    );
+    assert!(matches!(t.take(), Event::AppendData(_)));
+    assert!(matches!(t.take(), Event::AppendAborted { tag } if tag.as_str() == "p1"));
+}
+
+#[test]
+fn any_chunking_of_the_input_gives_the_same_answers() {
+    let wire: &[u8] = b"a1 LOGIN {5}\r\nalice secret\r\na2 CAPABILITY\r\na3 ID NIL\r\na4 IDLE\r\nDONE\r\na5 LOGOUT\r\n";
+    let whole = {
+        let mut t = T::plain();
+        t.send(wire)
+    };
+    assert!(whole.ends_with("a5 OK LOGOUT completed\r\n"), "{whole}");
+    for size in [1, 2, 3, 7] {
+        let mut t = T::plain();
+        let mut out = String::new();
+        for piece in wire.chunks(size) {
+            out.push_str(&t.send(piece));
+        }
+        assert_eq!(out, whole, "pieces of {size}");
+    }
+}
+
+#[test]
+fn answers_wait_while_output_is_past_the_high_water_mark() {
+    let mut t = T::plain();
+    let wire = b"c CAPABILITY\r\n".repeat(4000);
+    t.server.feed(t.now, &wire);
+    assert_eq!(t.server.poll_event(), None);
+    let mut first = Vec::new();
+    while let Some(bytes) = t.server.poll_transmit() {
+        first.extend_from_slice(&bytes);
+    }
+    assert!(first.len() >= imap_proto::server::OUTPUT_HIGH_WATER);
+    assert!(first.len() < imap_proto::server::OUTPUT_HIGH_WATER + 1024);
+    assert!(t.server.wants_input());
+    assert!(
+        t.server.poll_timeout().unwrap() <= t.now,
+        "due at once while answers wait"
+    );
+    // Each round answers until the mark again; the driver writes, and the machine goes on.
+    let mut all = String::from_utf8(first).unwrap();
+    loop {
+        let more = t.pump();
+        if more.is_empty() {
+            break;
+        }
+        all.push_str(&more);
+    }
+    let answered = all.matches("c OK CAPABILITY completed").count();
+    assert_eq!(answered, 4000);
+}
+
+#[test]
+fn eof_answers_what_was_fed_then_closes() {
+    let mut t = T::plain();
+    t.server.feed(t.now, b"a1 NOOP\r\n");
+    t.server.handle_eof();
+    assert_eq!(t.pump(), "a1 OK NOOP completed\r\n");
+    assert_eq!(t.closed(), Some(&Err(SessionError::PeerClosed)));
+    assert!(!t.server.wants_input());
+}
+
+#[test]
+fn shutdown_says_bye() {
+    let mut t = T::selected(plain_config());
+    t.send(b"f1 FETCH 1 FLAGS\r\n");
+    t.take();
+    t.server.shutdown();
+    assert_eq!(t.pump(), "* BYE Server shutting down\r\n");
+    assert_eq!(t.closed(), Some(&Err(SessionError::Shutdown)));
+    assert_eq!(
+        t.server.complete(StatusKind::Ok, None, "late"),
+        Err(ServerError::NoPendingDecision)
+    );
+}
+
+#[test]
+fn too_much_unprocessed_input_closes_the_session() {
+    let mut config = plain_config();
+    config.max_line = 64;
+    config.max_buffered_input = 200;
+    let mut t = T::selected(config);
+    t.send(b"f1 FETCH 1 FLAGS\r\n");
+    t.take();
+    // The decision is pending: nothing is parsed, and the driver should not read; a driver
+    // that reads anyway is cut off.
+    assert!(!t.server.wants_input());
+    let out = t.send(&b"n NOOP\r\n".repeat(30));
+    assert_eq!(out, "* BYE Too much input\r\n");
+    assert_eq!(t.closed(), Some(&Err(SessionError::InputOverflow)));
+}
+
+#[test]
+fn a_command_over_max_command_is_toobig() {
+    let mut config = plain_config();
+    config.max_literal = 100;
+    config.max_command = 150;
+    let mut t = T::logged_in(config);
+    assert_eq!(
+        t.send(b"r1 RENAME {90}\r\n"),
+        "+ Ready for literal data\r\n"
+    );
+    let mut data = vec![b'a'; 90];
+    data.extend_from_slice(b" {90}\r\n");
+    assert_eq!(t.send(&data), "r1 NO [TOOBIG] Literal too large\r\n");
+    assert_eq!(t.send(b"r2 NOOP\r\n"), "r2 OK NOOP completed\r\n");
+}
+
+#[test]
+fn without_literal_plus_a_non_synchronising_literal_is_bad() {
+    let mut config = plain_config();
+    config.literal_plus = LiteralPlus::Off;
+    let (mut t, greeting) = T::new(config);
+    assert!(!greeting.contains("LITERAL"));
+    assert_eq!(
+        t.send(b"a1 LOGIN {5+}\r\nalice secret\r\na2 NOOP\r\n"),
+        "a1 BAD Non-synchronizing literals are not supported\r\na2 OK NOOP completed\r\n"
+    );
+}
+
 /// The machine on the shared tokio driver: STARTTLS, then a login over TLS.
 #[cfg(feature = "tokio")]
 mod tokio_driver {

@@ -236,6 +236,8 @@ struct AppendState {
     index: usize,
     /// The command was answered (refused): what remains is skipped.
     failed: bool,
+    /// The message is in the `UTF8 (~{n})` form (RFC 6855): `)` follows its data.
+    utf8: bool,
 }
 
 /// A failed login's answer, held back until `since` + the failure delay.
