@@ -169,6 +169,9 @@ use timer::Timer;
 /// driver has written it: 256 KiB, as pop3-proto and smtp-proto.
 pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 
+/// The most spare capacity a buffer keeps once empty: 8 KiB.
+const IDLE_BUFFER: usize = 8 * 1024;
+
 /// What the session reads, or waits for.
 #[derive(Debug)]
 enum Phase {
@@ -289,6 +292,10 @@ impl fmt::Debug for Server {
             .field("auth_failures", &self.auth_failures)
             .field("buffered_input", &self.input.len())
             .field("buffered_output", &self.output.len())
+            .field(
+                "buffer_capacity",
+                &(self.input.capacity() + self.output.capacity()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -533,6 +540,10 @@ impl Server {
                 if self.eof && !matches!(self.phase, Phase::Closed) {
                     self.close_on_eof();
                 }
+                if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
+                    // An idle session keeps no large buffer (issue 19: many idle sessions).
+                    self.input = BytesMut::new();
+                }
                 return self.events.pop_front();
             }
         }
@@ -547,7 +558,11 @@ impl Server {
         if self.output.is_empty() {
             return None;
         }
-        Some(self.output.split().freeze())
+        let bytes = self.output.split().freeze();
+        if self.output.capacity() > IDLE_BUFFER {
+            self.output = BytesMut::new();
+        }
+        Some(bytes)
     }
 
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
@@ -779,7 +794,7 @@ impl Server {
     ///
     /// [`ServerError::NoPendingDecision`] unless a command is pending,
     /// [`ServerError::UnknownUid`] when the client does not know `uid` (not in the view, or
-    /// not announced yet).
+    /// not announced yet), [`ServerError::Invalid`] for no item.
     pub fn fetch(
         &mut self,
         uid: NonZeroU32,
@@ -788,6 +803,9 @@ impl Server {
         let Some(Pending::Command(running)) = &self.pending else {
             return Err(ServerError::NoPendingDecision);
         };
+        if items.is_empty() {
+            return Err(ServerError::Invalid("a FETCH response needs an item"));
+        }
         let with_uid = running.uid;
         let seq = self
             .view
