@@ -183,6 +183,25 @@ impl UidMap {
         }
     }
 
+    /// `(seq, uid)` of every sequence number in `low ..= high` (1-based; numbers past the
+    /// end are ignored), ascending, appended to `out`.
+    pub(crate) fn collect_seq_range(&self, low: u32, high: u32, out: &mut Vec<(u32, u32)>) {
+        let low = low.max(1);
+        let from = self.runs.partition_point(|r| r.end < low);
+        let mut start = self.start(from);
+        for run in self.runs.get(from..).unwrap_or_default() {
+            if start >= high {
+                break;
+            }
+            let a = low.max(start + 1);
+            let b = high.min(run.end);
+            if a <= b {
+                out.extend((a..=b).map(|seq| (seq, run.first + (seq - 1 - start))));
+            }
+            start = run.end;
+        }
+    }
+
     /// Every UID, ascending (for tests).
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
@@ -274,6 +293,25 @@ mod tests {
         m.collect_uid_range(6, 9, &mut out);
         assert!(out.is_empty());
         m.collect_uid_range(22, u32::MAX, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn sequence_ranges_collect_across_runs() {
+        let m = map(&[3, 4, 5, 10, 20, 21]);
+        let mut out = Vec::new();
+        m.collect_seq_range(2, 5, &mut out);
+        assert_eq!(out, [(2, 4), (3, 5), (4, 10), (5, 20)]);
+        out.clear();
+        m.collect_seq_range(0, u32::MAX, &mut out);
+        assert_eq!(out.len(), 6);
+        out.clear();
+        m.collect_seq_range(6, 6, &mut out);
+        assert_eq!(out, [(6, 21)]);
+        out.clear();
+        m.collect_seq_range(7, 9, &mut out);
+        assert!(out.is_empty());
+        UidMap::default().collect_seq_range(1, 3, &mut out);
         assert!(out.is_empty());
     }
 }

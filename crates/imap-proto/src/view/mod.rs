@@ -281,8 +281,8 @@ impl MailboxView {
         self.uid_validity
     }
 
-    /// UIDNEXT as announced: one above the last new message the client was told of (or the
-    /// snapshot's).
+    /// UIDNEXT as of the last announcement: above every message the client was told of, and
+    /// above those added and expunged before it could be (the snapshot's until then).
     pub fn uid_next(&self) -> NonZeroU32 {
         self.uid_next
     }
@@ -378,11 +378,7 @@ impl MailboxView {
             if by_uid {
                 self.map.collect_uid_range(low, high, &mut out);
             } else {
-                for seq in low..=high {
-                    if let Some(uid) = self.map.uid(seq) {
-                        out.push((seq, uid));
-                    }
-                }
+                self.map.collect_seq_range(low, high, &mut out);
             }
         }
         Ok(to_nonzero(out))
@@ -479,6 +475,13 @@ impl MailboxView {
         }
     }
 
+    /// The session sent `uid`'s current flags itself (in its answer to FETCH or STORE):
+    /// drops the flag update queued for it, so that the client is not told twice. Nothing
+    /// happens for a message without one.
+    pub fn flags_sent(&mut self, uid: NonZeroU32) {
+        self.flags.remove(&uid.get());
+    }
+
     /// Whether the queue passed `max_pending`: the view no longer follows the mailbox (the
     /// changes that did not fit were dropped, and so was the queue), announces nothing, and
     /// the session must end with BYE.
@@ -529,9 +532,10 @@ impl MailboxView {
             for uid in std::mem::take(&mut self.added) {
                 self.map.push(uid);
             }
-            self.uid_next = self.next_uid;
             out.push(Data::Exists(self.map.len()));
         }
+        // Past the new messages, and past those that came and went unannounced.
+        self.uid_next = self.next_uid;
         for (uid, pending) in std::mem::take(&mut self.flags) {
             let (Some(seq), Some(nz_uid)) = (
                 self.map.seq(uid).and_then(NonZeroU32::new),

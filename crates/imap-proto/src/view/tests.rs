@@ -371,3 +371,24 @@ fn vanished_splits_long_sets() {
     assert_eq!(last, format!("* VANISHED {},{}\r\n", next - 3, next - 1));
     assert_eq!(v.exists(), 0);
 }
+
+#[test]
+fn flags_the_session_sent_itself_are_not_told_twice() {
+    let mut v = view(&[1, 2, 3], 4, 10);
+    v.push(flags(1, vec![Flag::Seen], None)).unwrap();
+    v.push(flags(3, vec![Flag::Draft], None)).unwrap();
+    v.flags_sent(nz(1));
+    v.flags_sent(nz(2));
+    assert_eq!(v.pending(), 1);
+    assert_eq!(all(&mut v), "* 3 FETCH (FLAGS (\\Draft))\r\n");
+}
+
+#[test]
+fn uid_next_moves_past_messages_that_came_and_went() {
+    let mut v = view(&[1], 2, 10);
+    v.push(added(2)).unwrap();
+    v.push(expunged(2)).unwrap();
+    assert_eq!(v.uid_next(), nz(2));
+    assert_eq!(all(&mut v), "");
+    assert_eq!(v.uid_next(), nz(3));
+}
