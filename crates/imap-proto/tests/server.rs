@@ -1464,3 +1464,23 @@ fn an_idle_session_keeps_no_large_buffer() {
     // The machine itself, without its buffers and view: 1208 octets on x86_64 today.
     assert!(std::mem::size_of::<Server>() < 2048);
 }
+
+#[test]
+fn condstore_is_enabled_by_its_parameters_and_qresync_needs_enable() {
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::CondStore, Capability::QResync];
+    let mut t = T::selected(config.clone());
+    assert!(!t.server.enabled().condstore);
+    t.send(b"f1 FETCH 1 (FLAGS) (CHANGEDSINCE 5)\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    assert!(t.server.enabled().condstore);
+    t.server.complete(StatusKind::Ok, None, "done").unwrap();
+    t.pump();
+    assert_eq!(
+        t.send(b"s2 SELECT INBOX (QRESYNC (5 10))\r\n"),
+        "s2 BAD QRESYNC is not enabled\r\n"
+    );
+    let mut t = T::logged_in(config);
+    t.send(b"s1 SELECT INBOX (CONDSTORE)\r\n");
+    assert!(t.server.enabled().condstore);
+}

@@ -29,8 +29,9 @@ pub enum State {
     Logout,
 }
 
-/// What the client enabled (RFC 5161), or what was implied (a QRESYNC SELECT parameter
-/// enables CONDSTORE, a CONDSTORE SELECT parameter or any MODSEQ use enables CONDSTORE).
+/// What the client enabled (RFC 5161), or what a command implied (RFC 7162 section 3.1: the
+/// CONDSTORE SELECT parameter, FETCH CHANGEDSINCE and STORE UNCHANGEDSINCE enable CONDSTORE
+/// when it is offered).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Enabled {

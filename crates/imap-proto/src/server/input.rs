@@ -287,6 +287,10 @@ impl Server {
                 if let CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } =
                     &command.body
                 {
+                    if params.qresync.is_some() && !self.enabled.qresync {
+                        // RFC 7162 section 3.2.5: QRESYNC parameters need ENABLE QRESYNC.
+                        return self.bad(Some(&tag), "QRESYNC is not enabled");
+                    }
                     if params.condstore && self.condstore_offered() {
                         self.enabled.condstore = true;
                     }
@@ -346,6 +350,18 @@ impl Server {
                 let mut running = Running::new(tag);
                 running.uid = true;
                 self.ask(command, running, messages);
+            }
+            CommandBody::Fetch {
+                changed_since: Some(_),
+                ..
+            }
+            | CommandBody::Store {
+                unchanged_since: Some(_),
+                ..
+            } if !self.enabled.condstore && self.condstore_offered() => {
+                // RFC 7162 section 3.1: CHANGEDSINCE and UNCHANGEDSINCE enable CONDSTORE.
+                self.enabled.condstore = true;
+                self.dispatch(command);
             }
             CommandBody::Fetch {
                 uid,
