@@ -1484,3 +1484,20 @@ fn condstore_is_enabled_by_its_parameters_and_qresync_needs_enable() {
     t.send(b"s1 SELECT INBOX (CONDSTORE)\r\n");
     assert!(t.server.enabled().condstore);
 }
+
+#[test]
+fn utf8_text_goes_quoted_once_utf8_accept_is_enabled() {
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::Utf8Accept];
+    config.id = Some(vec![("name".into(), "sansmäil".into())]);
+    let mut t = T::logged_in(config);
+    assert_eq!(
+        t.send(b"i1 ID NIL\r\n"),
+        "* ID (\"name\" {9}\r\nsansmäil)\r\ni1 OK ID completed\r\n"
+    );
+    t.send(b"e1 ENABLE UTF8=ACCEPT\r\n");
+    assert_eq!(
+        t.send(b"i2 ID NIL\r\n"),
+        "* ID (\"name\" \"sansmäil\")\r\ni2 OK ID completed\r\n"
+    );
+}

@@ -130,7 +130,7 @@ use mail_wire::Secret;
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ServerSession};
 
 use crate::core::{Tag, Text};
-use crate::encode::Encode;
+use crate::encode::{Encode, EncodeOptions, Writer};
 use crate::fetch::MessageDataItem;
 use crate::framer::{Framer, FramerConfig};
 use crate::list::{List, NonEmpty};
@@ -276,6 +276,8 @@ pub struct Server {
     fed_at: Instant,
     eof: bool,
     deferred: bool,
+    /// The buffer responses are encoded in, reused.
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Server {
@@ -365,6 +367,7 @@ impl Server {
             fed_at: now,
             eof: false,
             deferred: false,
+            scratch: Vec::new(),
             config,
         }
     }
@@ -1087,8 +1090,21 @@ impl Server {
         }
     }
 
+    /// Encodes `value` onto the output, through one reused buffer. Under UTF8=ACCEPT or
+    /// IMAP4rev2 quoted strings may carry UTF-8 (RFC 6855 section 3, RFC 9051 section 4.3).
     fn emit(&mut self, value: &impl Encode) {
-        self.output.extend_from_slice(&value.to_bytes());
+        let options = EncodeOptions {
+            utf8: self.enabled.utf8_accept || self.enabled.imap4rev2,
+            ..EncodeOptions::default()
+        };
+        let mut writer = Writer::with_buffer(std::mem::take(&mut self.scratch), options);
+        value.encode(&mut writer);
+        let mut bytes = writer.finish().into_bytes();
+        self.output.extend_from_slice(&bytes);
+        bytes.clear();
+        if bytes.capacity() <= IDLE_BUFFER {
+            self.scratch = bytes;
+        }
     }
 
     fn data(&mut self, data: Data<'_>) {
