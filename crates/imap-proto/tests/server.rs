@@ -1501,3 +1501,52 @@ fn utf8_text_goes_quoted_once_utf8_accept_is_enabled() {
         "* ID (\"name\" \"sansmäil\")\r\ni2 OK ID completed\r\n"
     );
 }
+
+#[test]
+fn authenticate_login_and_xoauth2() {
+    let mut config = plain_config();
+    config.sasl_mechanisms = vec![Mechanism::Login, Mechanism::XOAuth2];
+    let (mut t, greeting) = T::new(config.clone());
+    assert!(
+        greeting.contains(" AUTH=LOGIN AUTH=XOAUTH2 SASL-IR "),
+        "{greeting}"
+    );
+    // LOGIN: "Username:" and "Password:" challenges.
+    assert_eq!(t.send(b"a1 AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
+    assert_eq!(t.send(b"YWxpY2U=\r\n"), "+ UGFzc3dvcmQ6\r\n");
+    assert!(t.send(b"c2VjcmV0\r\n").starts_with("a1 OK [CAPABILITY"));
+
+    let (mut t, _) = T::new(config);
+    // "user=alice\x01auth=Bearer ya29.alice-token\x01\x01"
+    let ir = "dXNlcj1hbGljZQFhdXRoPUJlYXJlciB5YTI5LmFsaWNlLXRva2VuAQE=";
+    let out = t.send(format!("a1 AUTHENTICATE XOAUTH2 {ir}\r\n").as_bytes());
+    assert!(out.starts_with("a1 OK [CAPABILITY"), "{out}");
+}
+
+#[test]
+fn a_lost_connection_mid_append_aborts_it() {
+    let mut t = T::logged_in(plain_config());
+    t.send(b"p1 APPEND INBOX {10+}\r\nabc");
+    t.take();
+    t.server.accept_append().unwrap();
+    t.pump();
+    assert!(matches!(t.take(), Event::AppendData(_)));
+    t.server.handle_connection_lost();
+    t.pump();
+    assert!(matches!(t.take(), Event::AppendAborted { tag } if tag.as_str() == "p1"));
+    assert_eq!(t.take(), Event::Closed(Err(SessionError::PeerClosed)));
+}
+
+/// The machine through the shared session contract, as mail-tokio drives it.
+#[test]
+fn the_session_contract_classifies_starttls_and_closed() {
+    use mail_wire::session::EventKind;
+    fn classify<S: Session>(event: &S::Event) -> bool {
+        !matches!(S::classify(event), EventKind::Other)
+    }
+    assert!(classify::<Server>(&Event::StartTls));
+    assert!(classify::<Server>(&Event::Closed(Ok(()))));
+    assert!(!classify::<Server>(&Event::AuthStep {
+        mechanism: Mechanism::Plain
+    }));
+}
