@@ -1550,3 +1550,37 @@ fn the_session_contract_classifies_starttls_and_closed() {
         mechanism: Mechanism::Plain
     }));
 }
+
+/// Issue 19's budget: an idle session on a big mailbox under 32 KiB. Here: the machine, its
+/// buffers and its view, for 10,000 messages with a few gaps, idling after SELECT.
+#[test]
+fn an_idle_session_on_ten_thousand_messages_fits_in_32_kib() {
+    let mut t = T::logged_in(plain_config());
+    t.send(b"s1 SELECT INBOX\r\n");
+    t.take();
+    let uids: Vec<u32> = (1..=10_100)
+        .filter(|u| u % 1000 != 0)
+        .take(10_000)
+        .collect();
+    t.server
+        .selected(snapshot(&uids), SelectInfo::new(vec![Flag::Seen]))
+        .unwrap();
+    t.pump();
+    assert_eq!(t.send(b"i1 IDLE\r\n"), "+ idling\r\n");
+    let view = t.server.view().unwrap();
+    assert_eq!(view.exists(), 10_000);
+    let debug = format!("{:?}", t.server);
+    let buffers: usize = debug
+        .split("buffer_capacity: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let total = std::mem::size_of::<Server>() + buffers + view.heap_bytes();
+    println!(
+        "idle session: machine {} + buffers {buffers} + view heap {} = {total} octets",
+        std::mem::size_of::<Server>(),
+        view.heap_bytes()
+    );
+    assert!(total < 32 * 1024, "{total}");
+}

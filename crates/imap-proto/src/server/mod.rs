@@ -296,7 +296,7 @@ impl fmt::Debug for Server {
             .field("buffered_output", &self.output.len())
             .field(
                 "buffer_capacity",
-                &(self.input.capacity() + self.output.capacity()),
+                &(self.input.capacity() + self.output.capacity() + self.scratch.capacity()),
             )
             .finish_non_exhaustive()
     }
