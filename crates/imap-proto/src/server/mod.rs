@@ -988,7 +988,9 @@ impl Server {
 
     /// A change to the selected mailbox, made by this session or another, as the store
     /// reports it: queued in the view and announced when the protocol allows (at once
-    /// during IDLE). Ignored when no mailbox is selected.
+    /// during IDLE). Ignored when no mailbox is selected. This session's own STORE is
+    /// answered this way too (`* n FETCH (FLAGS ...)` at its completion); for `.SILENT`,
+    /// do not report this session's own flag changes to it.
     ///
     /// # Errors
     ///
