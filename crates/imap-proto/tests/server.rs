@@ -1584,3 +1584,13 @@ fn an_idle_session_on_ten_thousand_messages_fits_in_32_kib() {
     );
     assert!(total < 32 * 1024, "{total}");
 }
+
+#[test]
+fn a_literal_length_beyond_64_bits_closes_the_session() {
+    let mut t = T::plain();
+    assert_eq!(
+        t.send(b"a1 LOGIN {99999999999999999999999+}\r\n"),
+        "* BYE Literal length overflows\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::LiteralOverflow)));
+}

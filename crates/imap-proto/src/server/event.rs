@@ -107,6 +107,9 @@ pub enum SessionError {
     /// session.
     #[error("plaintext after STARTTLS")]
     StartTlsInjection,
+    /// A literal length beyond 64 bits: what follows cannot be framed.
+    #[error("literal length overflows")]
+    LiteralOverflow,
     /// More unprocessed input than [`ServerConfig::max_buffered_input`].
     #[error("too much unprocessed input")]
     InputOverflow,

@@ -113,7 +113,7 @@ impl Server {
         }
         let tag = error.tag().and_then(|t| Tag::new(t.to_owned()).ok());
         if error.kind() == FrameErrorKind::LiteralLengthOverflow {
-            self.close_with("Literal length overflows", SessionError::TooManyErrors);
+            self.close_with("Literal length overflows", SessionError::LiteralOverflow);
             return;
         }
         self.bad(tag.as_ref(), &error.to_string());
