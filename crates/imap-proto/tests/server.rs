@@ -1594,3 +1594,23 @@ fn a_literal_length_beyond_64_bits_closes_the_session() {
     );
     assert_eq!(t.closed(), Some(&Err(SessionError::LiteralOverflow)));
 }
+
+#[test]
+fn literal_minus_applies_to_every_message_of_a_multiappend() {
+    let mut config = plain_config();
+    config.literal_plus = LiteralPlus::Minus;
+    let mut t = T::logged_in(config);
+    let mut wire = b"p1 APPEND INBOX {3+}\r\nabc {4097+}\r\n".to_vec();
+    wire.extend(std::iter::repeat_n(b'y', 4097));
+    wire.extend_from_slice(b"\r\np2 NOOP\r\n");
+    t.send(&wire);
+    assert!(matches!(t.take(), Event::AppendStart { index: 0, .. }));
+    t.server.accept_append().unwrap();
+    assert_eq!(
+        t.pump(),
+        "p1 BAD Non-synchronizing literal over 4096 octets (LITERAL-)\r\np2 OK NOOP completed\r\n"
+    );
+    assert!(matches!(t.take(), Event::AppendData(_)));
+    assert!(matches!(t.take(), Event::AppendAborted { .. }));
+    assert!(t.events.is_empty(), "{:?}", t.events);
+}

@@ -127,24 +127,27 @@ impl Server {
             .get(..prefix_len)
             .and_then(tag_of)
             .and_then(|t| Tag::new(t.to_owned()).ok());
+        let refused = match (header.mode, self.config.literal_plus) {
+            (LiteralMode::Sync, _) | (_, LiteralPlus::Plus) => None,
+            (_, LiteralPlus::Minus) if header.size > LITERAL_MINUS_MAX => {
+                Some("Non-synchronizing literal over 4096 octets (LITERAL-)")
+            }
+            (_, LiteralPlus::Minus) => None,
+            (_, LiteralPlus::Off) => Some("Non-synchronizing literals are not supported"),
+        };
+        if let Some(text) = refused {
+            // RFC 7888 section 4: the data follows all the same and is skipped.
+            self.framer.refuse_literal();
+            if matches!(self.phase, Phase::AppendRest) {
+                self.phase = Phase::Command;
+                self.append_syntax_error(text);
+            } else {
+                self.bad(tag.as_ref(), text);
+            }
+            return;
+        }
         if matches!(self.phase, Phase::AppendRest) {
             return self.next_append_message(header);
-        }
-        if header.mode == LiteralMode::NonSync {
-            let refused = match self.config.literal_plus {
-                LiteralPlus::Plus => None,
-                LiteralPlus::Minus if header.size > LITERAL_MINUS_MAX => {
-                    Some("Non-synchronizing literal over 4096 octets (LITERAL-)")
-                }
-                LiteralPlus::Minus => None,
-                LiteralPlus::Off => Some("Non-synchronizing literals are not supported"),
-            };
-            if let Some(text) = refused {
-                // RFC 7888 section 4: the data follows all the same and is skipped.
-                self.framer.refuse_literal();
-                self.bad(tag.as_ref(), text);
-                return;
-            }
         }
         if let Some(probe) = self.probe_append(prefix_len, false) {
             return self.first_append_message(header, probe);
