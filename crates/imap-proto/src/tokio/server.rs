@@ -23,6 +23,34 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Changes to the selected mailbox come from elsewhere (other sessions, delivery): wait for
+//! them beside the client, since [`ServerConnection::next_event`] is cancel safe, and write
+//! what they announce (at once during IDLE):
+//!
+//! ```no_run
+//! # use imap_proto::server::Event;
+//! # use imap_proto::tokio::ServerConnection;
+//! # use imap_proto::view::Change;
+//! # async fn serve(
+//! #     mut conn: ServerConnection<tokio::net::TcpStream>,
+//! #     mut changes: tokio::sync::mpsc::Receiver<Change>,
+//! # ) -> std::io::Result<()> {
+//! loop {
+//!     tokio::select! {
+//!         event = conn.next_event() => match event? {
+//!             Some(_event) => { /* answer it */ }
+//!             None => break,
+//!         },
+//!         Some(change) = changes.recv() => {
+//!             // An error is a bug of the store (or the overflow BYE, already queued).
+//!             let _ = conn.server().mailbox_changed(change);
+//!             conn.flush().await?;
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 use mail_tokio::Connection;
 use tokio::io::{AsyncRead, AsyncWrite};
