@@ -876,9 +876,15 @@ fn login_timeout_then_idle_timeout_end_with_autologout() {
 
 #[test]
 fn pipelined_commands_are_answered_in_order_one_decision_at_a_time() {
-    let mut t = T::selected(plain_config());
-    t.send(b"p1 FETCH 1 FLAGS\r\np2 NOOP\r\np3 FETCH 2 FLAGS\r\n");
+    let mut config = plain_config();
+    config.max_pipelined = 2;
+    let mut t = T::selected(config);
+    t.send(b"p1 FETCH 1 FLAGS\r\np2 NOOP\r\n");
     assert_eq!(t.events.len(), 1);
+    // One command framed ahead: the machine still reads.
+    assert!(t.server.wants_input());
+    assert_eq!(t.send(b"p3 FETCH 2 FLAGS\r\np4 NOOP\r\n"), "");
+    // Two framed ahead: no more reading until the application answers.
     assert!(!t.server.wants_input());
     t.take();
     t.server.complete(StatusKind::Ok, None, "one").unwrap();
@@ -889,8 +895,28 @@ fn pipelined_commands_are_answered_in_order_one_decision_at_a_time() {
     };
     assert_eq!(messages, [(nz(2), nz(9))]);
     t.server.complete(StatusKind::Ok, None, "two").unwrap();
-    assert_eq!(t.pump(), "p3 OK two\r\n");
+    assert_eq!(t.pump(), "p3 OK two\r\np4 OK NOOP completed\r\n");
     assert!(t.server.wants_input());
+}
+
+#[test]
+fn reading_ahead_stops_before_lines_that_are_not_commands() {
+    let mut t = T::selected(plain_config());
+    // IDLE's DONE, a literal's data: framed only in their command's turn.
+    t.send(b"f1 FETCH 1 FLAGS\r\ni1 IDLE\r\nDONE\r\nr1 RENAME {3}\r\n");
+    assert!(!t.server.wants_input());
+    t.take();
+    t.server.complete(StatusKind::Ok, None, "done").unwrap();
+    assert_eq!(
+        t.pump(),
+        "f1 OK done\r\n+ idling\r\ni1 OK IDLE terminated\r\n+ Ready for literal data\r\n"
+    );
+    // max_pipelined 0: nothing is read while a command is pending.
+    let mut config = plain_config();
+    config.max_pipelined = 0;
+    let mut t = T::selected(config);
+    t.send(b"f1 FETCH 1 FLAGS\r\n");
+    assert!(!t.server.wants_input());
 }
 
 #[test]
@@ -1151,10 +1177,11 @@ fn too_much_unprocessed_input_closes_the_session() {
     let mut t = T::selected(config);
     t.send(b"f1 FETCH 1 FLAGS\r\n");
     t.take();
-    // The decision is pending: nothing is parsed, and the driver should not read; a driver
-    // that reads anyway is cut off.
+    // Commands framed ahead (16 of these 20) count toward the limit with the bytes not yet
+    // framed.
+    assert_eq!(t.send(&b"n NOOP\r\n".repeat(20)), "");
     assert!(!t.server.wants_input());
-    let out = t.send(&b"n NOOP\r\n".repeat(30));
+    let out = t.send(&[b'x'; 60]);
     assert_eq!(out, "* BYE Too much input\r\n");
     assert_eq!(t.closed(), Some(&Err(SessionError::InputOverflow)));
 }
@@ -1367,6 +1394,14 @@ fn random_sessions_never_panic_and_always_answer_valid_responses() {
                 let _ = match event {
                     Event::AuthStep { .. } => server.auth_step(&users, server_nonce()),
                     Event::Command { command, messages } => {
+                        // Sometimes more arrives while the application works: read ahead.
+                        if next(2) == 0 && !rest.is_empty() && server.wants_input() {
+                            let n = 1 + next(rest.len().min(40));
+                            let (piece, tail) = rest.split_at(n);
+                            rest = tail;
+                            server.feed(now, piece);
+                            assert!(server.poll_event().is_none());
+                        }
                         if matches!(
                             command.body,
                             CommandBody::Select { .. } | CommandBody::Examine { .. }

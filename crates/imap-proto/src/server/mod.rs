@@ -113,11 +113,13 @@
 //!
 //! # Pipelining
 //!
-//! Commands are run one at a time, in the order received, each answered before the next is
-//! parsed, so that no command runs while one it depends on is pending (RFC 9051 section 5.5):
-//! the machine holds no parsed command waiting, and reads nothing while a decision is
-//! pending ([`Server::wants_input`] is false). What the client pipelined waits unparsed, at
-//! most [`ServerConfig::max_buffered_input`] octets. Answers stop while
+//! Commands are run one at a time, in the order received, each answered before the next
+//! runs, so that no command runs while one it depends on is pending (RFC 9051 section 5.5).
+//! While the application works on a command, the machine frames up to
+//! [`ServerConfig::max_pipelined`] (16) further commands ahead and then reads no more
+//! ([`Server::wants_input`] is false); reading ahead stops at a literal header and after
+//! AUTHENTICATE, IDLE and STARTTLS, whose next lines are not commands. What waits is at most
+//! [`ServerConfig::max_buffered_input`] octets. Answers stop while
 //! [`OUTPUT_HIGH_WATER`] octets are queued, until the driver has written them.
 
 use std::collections::VecDeque;
@@ -276,6 +278,13 @@ pub struct Server {
     fed_at: Instant,
     eof: bool,
     deferred: bool,
+    /// Commands framed while one is pending ([`ServerConfig::max_pipelined`]), in order.
+    ahead: VecDeque<input::Ahead>,
+    /// Octets of the messages in `ahead`.
+    ahead_bytes: usize,
+    /// Reading ahead stopped at a literal header, a framing error, or a command after which
+    /// the lines are not commands; it resumes once `ahead` is empty.
+    ahead_stopped: bool,
     /// The buffer responses are encoded in, reused.
     scratch: Vec<u8>,
 }
@@ -367,6 +376,9 @@ impl Server {
             fed_at: now,
             eof: false,
             deferred: false,
+            ahead: VecDeque::new(),
+            ahead_bytes: 0,
+            ahead_stopped: false,
             scratch: Vec::new(),
             config,
         }
@@ -482,7 +494,8 @@ impl Server {
             }
             _ => {}
         }
-        if self.input.len().saturating_add(len) > self.config.max_buffered_input {
+        let held = self.input.len().saturating_add(self.ahead_bytes);
+        if held.saturating_add(len) > self.config.max_buffered_input {
             self.input.clear();
             self.close_with("Too much input", SessionError::InputOverflow);
             return false;
@@ -497,7 +510,11 @@ impl Server {
             return;
         }
         self.eof = true;
-        if self.input.is_empty() && self.pending.is_none() && self.events.is_empty() {
+        if self.input.is_empty()
+            && self.ahead.is_empty()
+            && self.pending.is_none()
+            && self.events.is_empty()
+        {
             self.close_on_eof();
         }
     }
@@ -519,6 +536,8 @@ impl Server {
         self.phase = Phase::Closed;
         self.state = State::Logout;
         self.input.clear();
+        self.ahead.clear();
+        self.ahead_bytes = 0;
         self.events
             .push_back(Event::Closed(Err(SessionError::PeerClosed)));
     }
@@ -531,10 +550,11 @@ impl Server {
                 return Some(event);
             }
             if self.pending.is_some() || self.held.is_some() {
+                self.read_ahead();
                 return None;
             }
             self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
-                && !self.input.is_empty()
+                && !(self.input.is_empty() && self.ahead.is_empty())
                 && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
             if self.deferred {
                 return None;
@@ -620,12 +640,13 @@ impl Server {
         }
     }
 
-    /// Whether the driver should read more input now: not while a decision is pending or an
-    /// event waits (the machine parses nothing then), after the close, or during the TLS
-    /// hand-off. Also while answers wait for queued output ([`OUTPUT_HIGH_WATER`]), so that
+    /// Whether the driver should read more input now: not while an event waits, while a
+    /// decision is pending (except while an application command is pending and fewer than
+    /// [`ServerConfig::max_pipelined`] commands are framed ahead), after the close, or during
+    /// the TLS hand-off. Also while answers wait for queued output ([`OUTPUT_HIGH_WATER`]), so that
     /// the driver writes it.
     pub fn wants_input(&self) -> bool {
-        self.pending.is_none()
+        (self.pending.is_none() || self.may_read_ahead())
             && self.held.is_none()
             && self.events.is_empty()
             && (!self.eof || self.deferred)
@@ -1180,6 +1201,8 @@ impl Server {
         self.pending = None;
         self.held = None;
         self.input.clear();
+        self.ahead.clear();
+        self.ahead_bytes = 0;
         self.events.push_back(Event::Closed(ending));
     }
 }
