@@ -104,6 +104,14 @@ impl UidMap {
         });
     }
 
+    /// Gives back the room `push` reserved beyond a quarter more than the runs need, so that
+    /// a session that goes idle keeps what it uses.
+    pub(crate) fn trim(&mut self) {
+        if self.runs.capacity() > self.runs.len() + self.runs.len() / 4 + 4 {
+            self.runs.shrink_to_fit();
+        }
+    }
+
     /// Removes every UID of `uids` (strictly ascending; UIDs not in the map are ignored), in
     /// one pass over the runs.
     pub(crate) fn remove_sorted(&mut self, uids: &[u32]) {
@@ -273,6 +281,14 @@ mod tests {
         m.push(7);
         m.push(u32::MAX);
         assert_eq!(m.runs(), 3);
+        // 70 runs pushed one by one reserve room for 128; trimming gives it back.
+        let mut wide = UidMap::default();
+        for uid in 1..=70 {
+            wide.push(uid * 2);
+        }
+        assert_eq!(wide.heap_bytes(), 128 * 8);
+        wide.trim();
+        assert_eq!(wide.heap_bytes(), 70 * 8);
         assert_eq!(m.seq(u32::MAX), Some(5));
         assert_eq!(m.uid(5), Some(u32::MAX));
         assert_eq!(m.last_uid(), Some(u32::MAX));

@@ -543,6 +543,7 @@ impl MailboxView {
             for uid in std::mem::take(&mut self.added) {
                 self.map.push(uid);
             }
+            self.map.trim();
             out.push(Data::Exists(self.map.len()));
         }
         // Past the new messages, and past those that came and went unannounced.

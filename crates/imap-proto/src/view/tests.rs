@@ -440,3 +440,22 @@ fn mod_sequences_stay_within_63_bits() {
         "* 1 FETCH (FLAGS () MODSEQ (9223372036854775807))\r\n"
     );
 }
+
+#[test]
+fn an_idle_view_keeps_only_its_map() {
+    let mut v = view(&[1, 2, 3], 4, 1000);
+    for uid in 4..=300 {
+        v.push(added(uid * 2)).unwrap();
+    }
+    v.push(flags(1, vec![Flag::Seen], None)).unwrap();
+    v.push(expunged(2)).unwrap();
+    assert!(v.heap_bytes() > 297 * 4);
+    all(&mut v);
+    // Runs: 1, 3, then each new message alone; the queues hold nothing.
+    assert_eq!(v.runs(), 2 + 297);
+    assert!(
+        v.heap_bytes() <= v.runs() * 8 * 5 / 4 + 32,
+        "{}",
+        v.heap_bytes()
+    );
+}
