@@ -181,6 +181,12 @@ pub enum ViewError {
         /// The UID.
         uid: u32,
     },
+    /// A mod-sequence above 2^63 - 1, the largest `mod-sequence-value` (RFC 7162 section 7).
+    #[error("mod-sequence {modseq} is above 2^63 - 1")]
+    ModSeqOutOfRange {
+        /// The mod-sequence.
+        modseq: u64,
+    },
     /// An expunge or flag change of a UID the view has no message for (never known, or
     /// already expunged).
     #[error("no message with UID {uid} in the view")]
@@ -245,6 +251,7 @@ impl MailboxView {
     /// The view of a freshly selected mailbox. Refused when the snapshot's UIDs are not
     /// strictly ascending or not below its UIDNEXT.
     pub fn new(snapshot: Snapshot, config: ViewConfig) -> Result<Self, ViewError> {
+        check_modseq(snapshot.highest_modseq)?;
         let mut last = 0u32;
         for (index, uid) in snapshot.uids.iter().enumerate() {
             if index > 0 && uid.get() <= last {
@@ -399,6 +406,10 @@ impl MailboxView {
         if self.overflowed {
             return Err(ViewError::Overflow);
         }
+        let (Change::Added { modseq, .. }
+        | Change::Expunged { modseq, .. }
+        | Change::Flags { modseq, .. }) = &change;
+        check_modseq(*modseq)?;
         match change {
             Change::Added { uid, modseq, .. } => {
                 let uid = uid.get();
@@ -532,6 +543,7 @@ impl MailboxView {
             for uid in std::mem::take(&mut self.added) {
                 self.map.push(uid);
             }
+            self.map.trim();
             out.push(Data::Exists(self.map.len()));
         }
         // Past the new messages, and past those that came and went unannounced.
@@ -579,6 +591,16 @@ impl MailboxView {
     /// holes).
     pub fn runs(&self) -> usize {
         self.map.runs()
+    }
+}
+
+/// The largest `mod-sequence-value` (RFC 7162 section 7).
+const MAX_MODSEQ: u64 = (1 << 63) - 1;
+
+fn check_modseq(modseq: Option<NonZeroU64>) -> Result<(), ViewError> {
+    match modseq {
+        Some(m) if m.get() > MAX_MODSEQ => Err(ViewError::ModSeqOutOfRange { modseq: m.get() }),
+        _ => Ok(()),
     }
 }
 
