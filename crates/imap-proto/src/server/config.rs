@@ -72,7 +72,7 @@ pub struct ServerConfig {
     pub sasl_mechanisms: Vec<Mechanism>,
     /// A PREAUTH greeting with this text: the session starts authenticated (the connection
     /// was authenticated by other means). [`ServerConfig::check`] refuses it where TLS is
-    /// required. Answer [`Event::Authenticated`](super::Event) is not sent for it.
+    /// required. No [`Event::Authenticated`](super::Event::Authenticated) comes for it.
     pub preauth: Option<String>,
     /// Advertise IMAP4rev2 beside IMAP4rev1 and accept `ENABLE IMAP4rev2`: false.
     pub imap4rev2: bool,
