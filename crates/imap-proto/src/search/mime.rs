@@ -166,8 +166,7 @@ impl SearchMessage for StoredMessage<'_, '_> {
     fn sent_date(&self) -> Option<Date> {
         let message = self.parsed.parsed()?;
         let date = message.date()?;
-        let year = u16::try_from(date.year).ok()?;
-        Date::new(year, date.month, date.day).ok()
+        Date::new(date.year, date.month, date.day).ok()
     }
 
     fn size(&self) -> u64 {
