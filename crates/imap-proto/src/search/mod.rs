@@ -567,7 +567,7 @@ impl<'k, 's: 'k> Compiled<'k, 's> {
         };
         let mut list = keys
             .iter()
-            .map(|k| c.compile(k, 1))
+            .map(|k| c.compile(k, 0))
             .collect::<Result<Vec<_>, _>>()?;
         list.sort_by_key(Cond::cost);
         Ok(Compiled {
@@ -607,6 +607,8 @@ impl<'s> Compiler<'s> {
     where
         's: 'k,
     {
+        // depth 0 for a key of the command's list: the parser accepts MAX_DEPTH levels of
+        // nesting below it
         if depth > MAX_DEPTH {
             return Err(SearchError::TooDeep);
         }
