@@ -1,8 +1,8 @@
-#![cfg(feature = "mime")]
 //! SEARCH evaluation (`imap_proto::search`) over a corpus of real-shaped messages
 //! (`tests/corpus/search/`): every key of RFC 3501 and RFC 9051 with the UIDs it must find, as
 //! the `* SEARCH` line a client reads; ESEARCH and SAVE answers; charsets; and properties
 //! (NOT is the complement, OR the union, a key list the intersection, nothing panics).
+#![cfg(feature = "mime")]
 
 use std::num::{NonZeroU32, NonZeroU64};
 
