@@ -325,6 +325,9 @@ const TABLE: &[(&str, &str)] = &[
     ("BODY \"\"", "3 5 6 9 10 11 20 21 30"),
     ("TEXT \"Return-Path: <alice\"", "3"),
     ("TEXT marker-xyzzy", "6"),
+    // field names are header text too
+    ("TEXT x-ticket", "11"),
+    ("TEXT \" 4711\"", "11"),
     ("TEXT quarterly", "3"),
     ("TEXT bob@example.net", "3 6 9 10 11 20 21 30"),
     ("TEXT invoice.pdf", ""),

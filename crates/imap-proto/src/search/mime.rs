@@ -83,17 +83,19 @@ impl<'m, 'a> StoredMessage<'m, 'a> {
 }
 
 /// The decoded value of the header field whose value octets are `raw` (folding undone,
-/// encoded words decoded).
+/// encoded words decoded). A value without a fold or an encoded word is borrowed.
 fn decode_value(raw: &[u8]) -> Cow<'_, str> {
-    let simple = !raw.windows(2).any(|w| w == b"=?") && !raw.contains(&b'\n');
-    if simple {
-        return match std::str::from_utf8(raw) {
+    let line = raw
+        .strip_suffix(b"\n")
+        .map_or(raw, |l| l.strip_suffix(b"\r").unwrap_or(l));
+    if !line.contains(&b'\n') && !line.windows(2).any(|w| w == b"=?") {
+        return match std::str::from_utf8(line) {
             Ok(s) => Cow::Borrowed(s.trim()),
-            Err(_) => String::from_utf8_lossy(raw).trim().to_owned().into(),
+            Err(_) => String::from_utf8_lossy(line).trim().to_owned().into(),
         };
     }
     // The unstructured parser reads up to the line end that is not followed by a fold.
-    let mut line = raw.to_vec();
+    let mut line = line.to_vec();
     line.extend_from_slice(b"\n");
     match mail_parser::parsers::MessageStream::new(&line).parse_unstructured() {
         HeaderValue::Text(t) => Cow::Owned(t.into_owned()),
@@ -144,9 +146,16 @@ fn header_contains(message: &Message<'_>, raws: &[&[u8]], needle: &str) -> bool 
     let Some(root) = message.parts.first() else {
         return false;
     };
+    // A needle without ':' that does not start with a space lies within the name or within
+    // the value: no need to join them.
+    let apart = !needle.contains(':') && !needle.starts_with(' ');
     root.headers.iter().any(|h| {
         let value = decode_value(value_octets(raws, h));
-        contains_folded(&format!("{}: {}", h.name(), value), needle)
+        if apart {
+            contains_folded(h.name(), needle) || contains_folded(&value, needle)
+        } else {
+            contains_folded(&format!("{}: {}", h.name(), value), needle)
+        }
     })
 }
 
