@@ -478,9 +478,10 @@ pub fn contains_folded(haystack: &str, folded_needle: &str) -> bool {
         if haystack.is_ascii() {
             return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
         }
-        // Only two characters beyond ASCII fold to ASCII (the test `search::tests::folds_to_ascii`);
-        // without them, the multi-octet sequences of the haystack (which hold no ASCII
-        // octet) never match, and the octets are compared as they are.
+        // Only two characters beyond ASCII fold to ASCII (the test
+        // `search::tests::folds_to_ascii`); without them, the multi-octet sequences of the
+        // haystack (which hold no ASCII octet) never match, and the octets are compared as
+        // they are.
         if !haystack.contains(FOLDS_TO_ASCII) {
             return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
         }
@@ -553,8 +554,8 @@ impl Cond<'_> {
             Cond::Header(..) => 10,
             Cond::Body(_) | Cond::Text(_) => 100,
             Cond::Not(k) => k.cost(),
-            Cond::Or(p) => p.0.cost() + p.1.cost(),
-            Cond::And(ks) => ks.iter().map(Cond::cost).sum(),
+            Cond::Or(p) => p.0.cost().saturating_add(p.1.cost()),
+            Cond::And(ks) => ks.iter().map(Cond::cost).fold(0, u32::saturating_add),
             _ => 1,
         }
     }
@@ -704,9 +705,6 @@ impl<'s> Compiler<'s> {
                 list.sort_by_key(Cond::cost);
                 Cond::And(list)
             }
-            // A key a later codec adds: nothing is known to match it.
-            #[allow(unreachable_patterns)]
-            _ => Cond::None,
         })
     }
 }
