@@ -693,6 +693,43 @@ fn keys_nested_beyond_the_bound_are_refused() {
     );
 }
 
+/// A message/rfc822 part sent base64-encoded: mail-parser decodes and parses it on its own,
+/// so its fields' offsets count from its own octets (those of `nested.eml` count from the
+/// outer message's); both are read.
+#[test]
+fn a_base64_encoded_nested_message_is_searched() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/search/");
+    let raw = std::fs::read(format!("{dir}forward-base64.eml")).unwrap();
+    let parsed = ParsedMessage::parse(&raw);
+    let date = DateTime::parse(b"\"24-Nov-2026 09:00:01 +0000\"").unwrap();
+    let message = StoredMessage::new(&parsed, NonZeroU32::new(40).unwrap(), date);
+    let ctx = SearchContext::default();
+    let found = |key: &str| {
+        let command = Command::parse(format!("t SEARCH {key}\r\n").as_bytes())
+            .unwrap()
+            .into_static();
+        let CommandBody::Search { criteria, .. } = &command.body else {
+            unreachable!()
+        };
+        search::matches(criteria, seq(1), &message, &ctx).unwrap()
+    };
+    // the nested message's text, quoted-printable inside base64
+    assert!(found("BODY \"RÉSUMÉ is attached\""));
+    assert!(found("BODY frobnitz"));
+    // its header fields are body text of the outer message, decoded
+    assert!(found("BODY \"X-Deep-Marker: plover\""));
+    assert!(found("TEXT \"subject: résumé\""));
+    assert!(found("TEXT kim@example.org"));
+    // but not fields of the outer message
+    assert!(!found("HEADER X-Deep-Marker plover"));
+    assert!(!found("FROM kim"));
+    assert!(found("FROM judy"));
+    assert!(found("SENTON 24-Nov-2026"));
+    assert!(!found("SENTON 19-Nov-2026"));
+    // the base64 octets themselves are not text
+    assert!(!found("BODY RGF0ZTog"));
+}
+
 // ---- properties ----
 
 /// Leaf keys the properties combine.
