@@ -730,6 +730,36 @@ fn a_base64_encoded_nested_message_is_searched() {
     assert!(!found("BODY RGF0ZTog"));
 }
 
+/// A result built by hand, out of order: MIN, MAX, ALL and SAVE still name the right
+/// messages, and MODSEQ comes from the MIN/MAX message.
+#[test]
+fn results_built_out_of_order() {
+    use imap_proto::command::SearchReturnOption as O;
+    use imap_proto::search::SearchHit;
+    let hit = |seq: u32, uid: u32, modseq: u64| SearchHit {
+        seq: NonZeroU32::new(seq).unwrap(),
+        uid: NonZeroU32::new(uid).unwrap(),
+        modseq: NonZeroU64::new(modseq),
+    };
+    let result = SearchResult::new(vec![hit(4, 40, 7), hit(2, 20, 9), hit(3, 30, 5)], true);
+    let answer = |uid: bool, options: &[O]| {
+        let data = result.to_esearch(None, uid, options).unwrap();
+        String::from_utf8(data.to_bytes()).unwrap()
+    };
+    assert_eq!(answer(true, &[O::Min]), "* ESEARCH UID MIN 20 MODSEQ 9\r\n");
+    assert_eq!(answer(false, &[O::Max]), "* ESEARCH MAX 4 MODSEQ 7\r\n");
+    assert_eq!(answer(false, &[O::All]), "* ESEARCH ALL 2:4 MODSEQ 9\r\n");
+    assert_eq!(result.saved(&[O::Save, O::Max]), Some(uids(&[40])));
+    assert_eq!(result.saved(&[O::Save, O::Min]), Some(uids(&[20])));
+    assert_eq!(result.saved(&[O::Save]), Some(uids(&[20, 30, 40])));
+    assert_eq!(
+        String::from_utf8(result.to_search_data(true).to_bytes()).unwrap(),
+        "* SEARCH 40 20 30 (MODSEQ 9)\r\n"
+    );
+    assert_eq!(result.len(), 3);
+    assert!(result.used_modseq() && !result.is_empty());
+}
+
 // ---- properties ----
 
 /// Leaf keys the properties combine.

@@ -274,17 +274,13 @@ impl SearchResult {
             return None;
         }
         let mut items = List::new();
-        let first = self.hits.first();
-        let last = self.hits.last();
-        if min {
-            if let Some(h) = self.hits.iter().map(|h| Self::id(h, uid)).min() {
-                items.push(ESearchItem::Min(h));
-            }
+        let first = self.hits.iter().min_by_key(|h| Self::id(h, uid));
+        let last = self.hits.iter().max_by_key(|h| Self::id(h, uid));
+        if let (true, Some(h)) = (min, first) {
+            items.push(ESearchItem::Min(Self::id(h, uid)));
         }
-        if max {
-            if let Some(h) = self.hits.iter().map(|h| Self::id(h, uid)).max() {
-                items.push(ESearchItem::Max(h));
-            }
+        if let (true, Some(h)) = (max, last) {
+            items.push(ESearchItem::Max(Self::id(h, uid)));
         }
         if all {
             if let Some(set) = compact_set(self.hits.iter().map(|h| Self::id(h, uid)).collect()) {
@@ -325,11 +321,11 @@ impl SearchResult {
         let rest = options.contains(&O::All) || options.contains(&O::Count);
         let mut uids: Vec<NonZeroU32> = if (min || max) && !rest {
             let mut v = Vec::new();
-            if let (true, Some(h)) = (min, self.hits.first()) {
-                v.push(h.uid);
+            if let (true, Some(h)) = (min, self.hits.iter().map(|h| h.uid).min()) {
+                v.push(h);
             }
-            if let (true, Some(h)) = (max, self.hits.last()) {
-                v.push(h.uid);
+            if let (true, Some(h)) = (max, self.hits.iter().map(|h| h.uid).max()) {
+                v.push(h);
             }
             v
         } else {
