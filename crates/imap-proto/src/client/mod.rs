@@ -35,6 +35,7 @@
 //! let mut client = Client::new(ClientConfig::imaps(), now);
 //! let mut wire = Vec::new();
 //! let mut exists = 0;
+//! let (mut login, mut select) = (None, None);
 //! let server_says: [&[u8]; 5] = [
 //!     b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n",
 //!     b"A0001 OK [CAPABILITY IMAP4rev1 IDLE] logged in\r\n",
@@ -47,13 +48,14 @@
 //!     while let Some(event) = client.poll_event() {
 //!         match event {
 //!             Event::Ready { .. } => {
-//!                 client.login(now, "alice", &Secret::new("secret".into()))?;
+//!                 login = Some(client.login(now, "alice", &Secret::new("secret".into()))?);
 //!             }
-//!             Event::Completed { status: StatusKind::Ok, .. } if !client.is_selected() => {
-//!                 client.select(now, "INBOX")?;
+//!             Event::Completed { id, status, .. } if Some(id) == login => {
+//!                 assert_eq!(status, StatusKind::Ok);
+//!                 select = Some(client.select(now, "INBOX")?);
 //!             }
 //!             Event::Data(Data::Exists(n)) => exists = n,
-//!             Event::Completed { .. } => {
+//!             Event::Completed { id, .. } if Some(id) == select => {
 //!                 client.logout(now)?;
 //!             }
 //!             Event::Closed(ending) => assert_eq!(ending, Ok(())),
