@@ -394,12 +394,10 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                         (Step::Last(_), Some(uid)) => uid_next = uid.checked_add(1),
                         // `from:*` names the last message even when its UID is lower.
                         (Step::Fetch(_), Some(uid))
-                            if Some(uid) >= uid_next || uid_next.is_none() =>
+                            if envelope.is_some() && Some(uid) >= uid_next =>
                         {
-                            if envelope.is_some() {
-                                println!("{}", line(uid, envelope));
-                                uid_next = uid.checked_add(1);
-                            }
+                            println!("{}", line(uid, envelope));
+                            uid_next = uid.checked_add(1);
                         }
                         _ => {}
                     }
@@ -567,7 +565,7 @@ mod tests {
     fn lines_decode_the_subject_and_escape_tabs() {
         let envelope = Envelope {
             subject: imap_proto::core::NString(Some(
-                imap_proto::core::IString::from_bytes(&b"=?UTF-8?Q?gr=C3=BC=C3=9Fe?=\tx"[..])
+                imap_proto::core::IString::from_bytes(&b"=?UTF-8?Q?gr=C3=BC=C3=9Fe=09x?="[..])
                     .unwrap(),
             )),
             ..Envelope::default()
