@@ -656,3 +656,39 @@ fn transmit_marks_survive_the_session_trait() {
     let piece: Transmit = Session::poll_transmit_marked(&mut client).unwrap();
     assert!(piece.is_secret());
 }
+
+#[test]
+fn idle_behind_a_literal_waits_and_one_idle_runs_at_a_time() {
+    let (mut client, clock) = ready("IMAP4rev1 IDLE");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    let idle = client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice {5}\r\n");
+    // The `+` is the literal's: its data goes, then the IDLE.
+    let got = feed(&mut client, &clock, "+ go\r\n");
+    assert!(got.is_empty());
+    assert_eq!(wire(&mut client), "p\u{e4}ss\r\nA0002 IDLE\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "A0001 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n+ idling\r\n",
+    );
+    assert!(got.contains(&Event::Idling { id: idle }), "{got:?}");
+
+    // One IDLE at a time: after done(), other commands go at once, another IDLE waits for
+    // the completion.
+    client.done(clock.now()).unwrap();
+    assert_eq!(client.idle(clock.now()), Err(ClientError::Idling));
+    let noop = client.noop(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "DONE\r\nA0003 NOOP\r\n");
+    let got = feed(&mut client, &clock, "A0002 OK\r\nA0003 OK\r\n");
+    assert_eq!(
+        completed(&got),
+        [(idle, StatusKind::Ok), (noop, StatusKind::Ok)]
+    );
+    let again = client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0004 IDLE\r\n");
+    let got = feed(&mut client, &clock, "+ idling\r\n");
+    assert_eq!(got, [Event::Idling { id: again }]);
+}

@@ -135,7 +135,8 @@ pub enum ClientError {
     /// The session is over or `LOGOUT` was sent.
     #[error("the session is over")]
     Closed,
-    /// An IDLE runs: call [`Client::done`] first.
+    /// An IDLE runs: call [`Client::done`] first (and, for another IDLE, wait for the
+    /// completion of this one).
     #[error("IDLE is running: call done() first")]
     Idling,
     /// [`Client::done`] without an IDLE running.

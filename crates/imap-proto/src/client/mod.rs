@@ -451,9 +451,13 @@ impl Client {
             _ => Kind::Plain,
         };
         self.check_ready()?;
-        if kind == Kind::Idle && !self.queued.is_empty() {
-            // IDLE waits for its `+` with nothing else queued behind it.
-            return Err(ClientError::TooManyCommands);
+        let idle_pending = self
+            .in_flight
+            .iter()
+            .chain(self.queued.iter().map(|(c, _)| c));
+        if kind == Kind::Idle && idle_pending.into_iter().any(|c| c.kind == Kind::Idle) {
+            // One IDLE at a time: the previous one's completion comes first.
+            return Err(ClientError::Idling);
         }
         let secrecy = if kind == Kind::Login {
             Secrecy::All
@@ -643,7 +647,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::command`]; [`ClientError::TooManyCommands`] while commands are queued.
+    /// As [`Client::command`]; [`ClientError::Idling`] until the previous IDLE completed.
     pub fn idle(&mut self, now: Instant) -> Result<CommandId, ClientError> {
         self.command(now, CommandBody::Idle)
     }
@@ -1110,7 +1114,9 @@ impl Client {
         if self.in_flight.iter().any(|c| c.kind == Kind::Authenticate) {
             return self.sasl_step(continuation);
         }
-        if self.idle == Idle::Requested {
+        // Only an IDLE that went out can be accepted (one may wait behind a literal).
+        let idle_sent = self.in_flight.iter().any(|c| c.kind == Kind::Idle);
+        if self.idle == Idle::Requested && idle_sent {
             if self.done_wanted {
                 self.idle = Idle::Ending;
                 self.progress = now;
