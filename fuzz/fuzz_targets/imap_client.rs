@@ -145,6 +145,8 @@ impl Run<'_> {
         while let Some(event) = self.client.poll_event() {
             let closed = self.lifecycle.observe(&self.client, &event);
             match &event {
+                // Bytes after the OK (injection) close the session before the handshake.
+                Event::StartTls if self.client.is_closed() => {}
                 Event::StartTls => self
                     .client
                     .tls_established(self.now)
