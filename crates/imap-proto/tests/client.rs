@@ -692,3 +692,55 @@ fn idle_behind_a_literal_waits_and_one_idle_runs_at_a_time() {
     let got = feed(&mut client, &clock, "+ idling\r\n");
     assert_eq!(got, [Event::Idling { id: again }]);
 }
+
+/// The client on the shared tokio driver (`imap_proto::tokio::ClientConnection`), against a
+/// scripted server on an in-memory stream.
+#[cfg(feature = "tokio")]
+mod tokio_driver {
+    use std::time::Instant;
+
+    use imap_proto::client::{Client, ClientConfig, Event, SessionError};
+    use imap_proto::tokio::ClientConnection;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, duplex};
+
+    #[tokio::test]
+    async fn a_response_injected_after_the_starttls_ok_ends_the_session_without_a_handshake() {
+        let (client_side, server_side) = duplex(4096);
+        let server = tokio::spawn(async move {
+            let (read, mut write) = tokio::io::split(server_side);
+            let mut read = BufReader::new(read);
+            write
+                .write_all(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n")
+                .await
+                .unwrap();
+            let mut line = String::new();
+            read.read_line(&mut line).await.unwrap();
+            assert_eq!(line, "A0001 STARTTLS\r\n");
+            // The OK and, in the same write, a response an attacker slipped in.
+            write
+                .write_all(b"A0001 OK go\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+                .await
+                .unwrap();
+            // Whatever the client does next, it is not a TLS ClientHello.
+            let mut rest = Vec::new();
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut read, &mut rest).await;
+            rest
+        });
+        let tls = mail_tls::ClientTls::webpki_roots().build().unwrap();
+        let name = mail_tls::server_name("localhost").unwrap();
+        let options = mail_tls::tokio::HandshakeOptions::new(std::time::Duration::from_secs(5));
+        let client = Client::new(ClientConfig::new(), Instant::now());
+        let mut conn = ClientConnection::new(client_side, client).with_starttls(tls, name, options);
+        let mut events = Vec::new();
+        while let Some(event) = conn.next_event().await.unwrap() {
+            events.push(event);
+        }
+        assert!(!events.contains(&Event::StartTls), "{events:?}");
+        assert_eq!(
+            events.last(),
+            Some(&Event::Closed(Err(SessionError::StartTlsInjection)))
+        );
+        drop(conn);
+        assert_eq!(server.await.unwrap(), b"");
+    }
+}
