@@ -48,6 +48,10 @@ mod pop3_fetch;
 #[path = "../pop3-load.rs"]
 mod pop3_load;
 
+// The IMAP tool (imap-watch, issue 18).
+#[path = "../imap-watch.rs"]
+mod imap_watch;
+
 mod support;
 
 // The outbound-delivery tests (issue 16): the outbound module in process against aiosmtpd and
