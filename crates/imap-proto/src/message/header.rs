@@ -122,13 +122,16 @@ fn trim_end(s: &[u8]) -> &[u8] {
 
 /// A field value as ENVELOPE and BODYSTRUCTURE carry it: line ends removed (the white space
 /// that folded the line stays), white space at both ends trimmed, NUL (which no IMAP string
-/// may hold) replaced by 0x80 as Dovecot does.
+/// may hold) replaced by U+FFFD as Dovecot does.
 pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = value
-        .iter()
-        .filter(|&&b| b != b'\r' && b != b'\n')
-        .map(|&b| if b == 0 { 0x80 } else { b })
-        .collect();
+    let mut out: Vec<u8> = Vec::with_capacity(value.len());
+    for &b in value {
+        match b {
+            b'\r' | b'\n' => {}
+            0 => out.extend_from_slice("\u{FFFD}".as_bytes()),
+            _ => out.push(b),
+        }
+    }
     let start = out
         .iter()
         .position(|&b| b != b' ' && b != b'\t')
@@ -200,7 +203,7 @@ mod tests {
 
     #[test]
     fn unfold_trims_and_replaces_nul() {
-        assert_eq!(unfold(b"  a\r\n\tb \0 \r\n"), b"a\tb \x80");
+        assert_eq!(unfold(b"  a\r\n\tb \0 \r\n"), "a\tb \u{FFFD}".as_bytes());
         assert_eq!(unfold(b" \r\n "), b"");
     }
 }

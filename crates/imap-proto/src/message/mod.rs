@@ -33,6 +33,7 @@
 //! ```
 
 mod address;
+mod fetch;
 mod header;
 mod structure;
 mod tree;
@@ -217,14 +218,27 @@ impl<'a> ParsedMessage<'a> {
     }
 
     /// The part a part number names (the whole message for `None`); `None` when it does not
-    /// exist.
+    /// exist. RFC 9051 section 6.4.5 as Dovecot applies it: a number picks a part of a
+    /// multipart; a part that is not a multipart has only part 1, itself, and only as the
+    /// last number unless it is an encapsulated message; after an encapsulated message,
+    /// the numbers go on in the message it encapsulates.
     fn resolve(&self, part: Option<&Part>) -> Option<&Node> {
         let mut node = &self.root;
         let Some(part) = part else {
             return Some(node);
         };
-        for (i, n) in part.numbers().iter().enumerate() {
-            node = node.child(n.get(), i == 0)?;
+        let numbers = part.numbers();
+        for (i, n) in numbers.iter().enumerate() {
+            let last = i + 1 == numbers.len();
+            node = match &node.kind {
+                Kind::Multi(children) => children.get(n.get() as usize - 1)?,
+                Kind::Message(_) if n.get() == 1 => node,
+                _ if n.get() == 1 && last => node,
+                _ => return None,
+            };
+            if let (false, Kind::Message(inner)) = (last, &node.kind) {
+                node = inner;
+            }
         }
         Some(node)
     }

@@ -12,13 +12,9 @@ use crate::fetch::{
     SinglePartExtension,
 };
 
-fn istring(mut data: Vec<u8>) -> IString<'static> {
-    // NUL is the one octet no IMAP string holds; Dovecot sends 0x80 in its place
-    for b in &mut data {
-        if *b == 0 {
-            *b = 0x80;
-        }
-    }
+/// A string of a header value; callers pass values through `unfold`, which replaced NUL
+/// (the one octet no IMAP string holds), so the empty-string fallback is never taken.
+fn istring(data: Vec<u8>) -> IString<'static> {
     IString::from_bytes(data).unwrap_or_else(|_| crate::fetch::empty_string())
 }
 
