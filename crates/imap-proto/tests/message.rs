@@ -137,6 +137,11 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("nul.eml", &["BINARY.PEEK[1]", "BINARY.PEEK[]"]),
     ("empty-multipart.eml", &["BODY.PEEK[1.MIME]"]),
+    ("quirks.eml", &[]),
+    (
+        "digest.eml",
+        &["BODY.PEEK[1.HEADER]", "BODY.PEEK[1.1]", "BODY.PEEK[2.1]"],
+    ),
 ];
 
 fn items_of(name: &str) -> Vec<&'static str> {

@@ -130,7 +130,7 @@ fn is_token(s: &[u8]) -> bool {
 
 /// The type, subtype and parameters of a part: its `Content-Type`, or the default
 /// (`text/plain; charset=us-ascii`, RFC 2045 section 5.2) when it has none or an unreadable
-/// one. A text part without any parameter gets `charset=us-ascii` as Dovecot adds it.
+/// one. A text part without a charset gets `charset=us-ascii` last, as Dovecot adds it.
 fn content_type(block: &Block<'_>) -> (Vec<u8>, Vec<u8>, Parameters<'static>) {
     let (mut t, mut s, mut params) = (b"text".to_vec(), b"plain".to_vec(), Vec::new());
     if let Some(value) = block.value("Content-Type") {
@@ -145,7 +145,10 @@ fn content_type(block: &Block<'_>) -> (Vec<u8>, Vec<u8>, Parameters<'static>) {
             params = p;
         }
     }
-    if params.is_empty() && t.eq_ignore_ascii_case(b"text") {
+    let has_charset = params
+        .iter()
+        .any(|(k, _)| k.data().eq_ignore_ascii_case(b"charset"));
+    if !has_charset && t.eq_ignore_ascii_case(b"text") {
         params.push((lit("charset"), lit("us-ascii")));
     }
     (t, s, params)
@@ -225,6 +228,12 @@ pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'
         }
         Kind::Message(inner) => {
             let inner_block = header(raw, inner);
+            // a message part by default (in a multipart/digest) has no parameters
+            let params = if t.eq_ignore_ascii_case(b"message") {
+                params
+            } else {
+                Vec::new()
+            };
             let global = s.eq_ignore_ascii_case(b"global");
             BodyStructure::Single(SinglePart {
                 kind: PartKind::Message(Box::new(MessagePart {
