@@ -58,8 +58,8 @@ pub enum SectionError {
         encoding: String,
     },
     /// `BINARY` of a part whose content is not valid in its declared encoding (base64 with
-    /// octets outside the alphabet, quoted-printable with a broken escape). The server
-    /// answers `NO` (Dovecot: `NO [UNKNOWN-CTE]`-like refusal; this crate keeps the cause).
+    /// octets outside its alphabet, quoted-printable with a broken escape). The server
+    /// answers `NO` (RFC 3516 names no response code for it).
     #[error("the content is not valid {encoding}")]
     Corrupt {
         /// `base64` or `quoted-printable`.

@@ -208,14 +208,11 @@ fn disposition_tail(block: &Block<'_>) -> DispositionTail<'static> {
 /// `extensions`.
 pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'static> {
     let block = header(raw, node);
-    let body = raw.get(node.body.clone()).unwrap_or_default();
+    let octets = raw.get(node.body.clone()).unwrap_or_default();
     let (t, s, params) = content_type(&block);
     match &node.kind {
         Kind::Multi(children) => {
-            let bodies = children
-                .iter()
-                .map(|c| body_of(raw, c, extensions))
-                .collect();
+            let bodies = children.iter().map(|c| body(raw, c, extensions)).collect();
             let extension = extensions.then(|| MultiPartExtension {
                 parameters: params,
                 tail: Some(disposition_tail(&block)),
@@ -223,7 +220,7 @@ pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'
             match Multipart::new(bodies, istring(s), extension) {
                 Ok(m) => BodyStructure::Multi(m),
                 // not reached: the tree gives every multipart a part
-                Err(_) => BodyStructure::Single(opaque(&block, body, extensions)),
+                Err(_) => BodyStructure::Single(opaque(&block, octets, extensions)),
             }
         }
         Kind::Message(inner) => {
@@ -239,43 +236,39 @@ pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'
                 kind: PartKind::Message(Box::new(MessagePart {
                     global,
                     envelope: envelope(&inner_block),
-                    body: body_of(raw, inner, extensions),
-                    lines: lines(body),
+                    body: body(raw, inner, extensions),
+                    lines: lines(octets),
                 })),
-                fields: fields(&block, params, body.len()),
+                fields: fields(&block, params, octets.len()),
                 extension: single_extension(&block, extensions),
             })
         }
         Kind::TooDeep
             if t.eq_ignore_ascii_case(b"multipart") || t.eq_ignore_ascii_case(b"message") =>
         {
-            BodyStructure::Single(opaque(&block, body, extensions))
+            BodyStructure::Single(opaque(&block, octets, extensions))
         }
         Kind::Leaf | Kind::TooDeep => {
             let kind = if t.eq_ignore_ascii_case(b"text") {
                 PartKind::Text {
                     subtype: istring(s),
-                    lines: lines(body),
+                    lines: lines(octets),
                 }
             } else {
                 match MediaType::new(istring(t), istring(s)) {
                     Ok(m) => PartKind::Basic(m),
                     // message/rfc822 that is no message part (the tree made it one when
                     // it could): reported as opaque octets
-                    Err(_) => return BodyStructure::Single(opaque(&block, body, extensions)),
+                    Err(_) => return BodyStructure::Single(opaque(&block, octets, extensions)),
                 }
             };
             BodyStructure::Single(SinglePart {
                 kind,
-                fields: fields(&block, params, body.len()),
+                fields: fields(&block, params, octets.len()),
                 extension: single_extension(&block, extensions),
             })
         }
     }
-}
-
-fn body_of(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'static> {
-    body(raw, node, extensions)
 }
 
 fn single_extension(block: &Block<'_>, extensions: bool) -> Option<SinglePartExtension<'static>> {

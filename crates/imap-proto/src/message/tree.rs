@@ -43,10 +43,16 @@ fn range(raw_len: usize, start: u32, end: u32) -> Range<usize> {
 
 /// The whole message as one node. `parsed` is `None` when `mail-parser` found no header.
 pub(crate) fn build(raw: &[u8], parsed: Option<&Message<'_>>) -> Node {
-    match parsed.and_then(|m| m.parts.first().map(|p| (m, p))) {
+    let mut root = match parsed.and_then(|m| m.parts.first().map(|p| (m, p))) {
         Some((message, root)) => node(raw, message, root, 0),
         None => headerless(raw),
-    }
+    };
+    // the message's header starts at its first octet and its text runs from the end of
+    // the header to the last octet (RFC 9051 section 6.4.5: HEADER and TEXT are the
+    // message)
+    root.header = 0..root.header.end;
+    root.body = root.header.end..raw.len();
+    root
 }
 
 /// Octets in which `mail-parser` finds no header: an empty line first is an empty header
