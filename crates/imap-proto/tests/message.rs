@@ -766,3 +766,63 @@ fn odd_messages() {
         b"body\x00\r\n"
     );
 }
+
+/// Every prefix of every corpus message (a message cut anywhere, inside a header, a
+/// boundary or a nested message) keeps the invariants: structures read back, HEADER and
+/// TEXT are the message, sizes are the octets.
+#[test]
+fn truncated_messages_keep_every_invariant() {
+    let mut names: Vec<String> = std::fs::read_dir(corpus())
+        .expect("the corpus")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 17, "{names:?}");
+    for name in names {
+        let raw = load(&name);
+        for end in (0..=raw.len()).step_by(5) {
+            let cut = &raw[..end];
+            let m = ParsedMessage::parse(cut);
+            assert_eq!(m.size(), end as u64);
+            for extensions in [false, true] {
+                let s = m.body_structure(extensions);
+                assert_eq!(
+                    BodyStructure::parse(&s.to_bytes()).unwrap(),
+                    s,
+                    "{name} cut at {end}"
+                );
+            }
+            let e = m.envelope();
+            assert_eq!(
+                imap_proto::fetch::Envelope::parse(&e.to_bytes()).unwrap(),
+                e
+            );
+            let header = m.section(Some(&Section::Header(None)), None).unwrap();
+            let text = m.section(Some(&Section::Text(None)), None).unwrap();
+            assert_eq!(
+                [&header[..], &text[..]].concat(),
+                cut,
+                "{name} cut at {end}"
+            );
+            for p in [&[1][..], &[2], &[1, 1], &[2, 1], &[2, 2]] {
+                let body = m.section(Some(&Section::Part(part(p))), None).unwrap();
+                let mime = m.section(Some(&Section::Mime(part(p))), None).unwrap();
+                assert!(body.len() + mime.len() <= end, "{name} cut at {end}");
+                match (
+                    m.binary(Some(&part(p)), None),
+                    m.binary_size(Some(&part(p))),
+                ) {
+                    (Ok(d), Ok(n)) => assert_eq!(d.len() as u64, n),
+                    (Err(a), Err(b)) => assert_eq!(a, b),
+                    (a, b) => panic!("{name} cut at {end}: {a:?} {b:?}"),
+                }
+            }
+        }
+    }
+}
