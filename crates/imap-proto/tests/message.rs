@@ -826,3 +826,22 @@ fn truncated_messages_keep_every_invariant() {
         }
     }
 }
+
+/// A message found by the fuzz target `imap_message` that trips a debug assertion inside
+/// `mail-parser` 0.11.9 ("Invalid part ID, could not find multipart"; compiled out of
+/// release builds): the parse is caught and the message read as one part.
+#[test]
+fn a_message_that_trips_mail_parser_is_one_part() {
+    let raw = load("mail-parser-debug-assertion.bin");
+    let m = ParsedMessage::parse(&raw);
+    let header = m.section(Some(&Section::Header(None)), None).unwrap();
+    let text = m.section(Some(&Section::Text(None)), None).unwrap();
+    assert_eq!([&header[..], &text[..]].concat(), raw);
+    assert!(
+        header.ends_with(b"\r\n\r\n"),
+        "the header ends at the first empty line"
+    );
+    let s = m.body_structure(true);
+    assert_eq!(BodyStructure::parse(&s.to_bytes()).unwrap(), s);
+    assert_eq!(m.envelope().subject.data(), Some(&b"b64 message"[..]));
+}

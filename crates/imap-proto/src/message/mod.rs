@@ -81,10 +81,25 @@ pub struct ParsedMessage<'a> {
 impl<'a> ParsedMessage<'a> {
     /// Parses `raw`. Never fails: any octets are a message (with no header fields, or a body
     /// only, when they are not RFC 5322).
+    ///
+    /// `mail-parser` 0.11.9 has debug assertions that some malformed messages trip (its
+    /// `parsers/message.rs`: "Invalid part ID"; they are compiled out of release builds).
+    /// The parse runs under [`std::panic::catch_unwind`], and a message whose parse panics
+    /// is read as one part (its header up to the first empty line, the rest its body), so
+    /// that no input makes this panic where panics unwind.
     pub fn parse(raw: &'a [u8]) -> Self {
-        let parsed = mail_parser::MessageParser::new().parse(raw);
-        let root = tree::build(raw, parsed.as_ref());
-        ParsedMessage { raw, parsed, root }
+        let parse = || mail_parser::MessageParser::new().parse(raw);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+            Ok(parsed) => {
+                let root = tree::build(raw, parsed.as_ref());
+                ParsedMessage { raw, parsed, root }
+            }
+            Err(_) => ParsedMessage {
+                raw,
+                parsed: None,
+                root: tree::single_part(raw),
+            },
+        }
     }
 
     /// The octets as stored.

@@ -143,6 +143,11 @@ fn undecoded(raw: &[u8], body: Range<usize>) -> Node {
     }
 }
 
+/// The whole of `raw` as a message of one part (for octets `mail-parser` could not read).
+pub(crate) fn single_part(raw: &[u8]) -> Node {
+    undecoded(raw, 0..raw.len())
+}
+
 /// A part with an empty header and an empty body at `at`.
 fn empty_at(at: usize) -> Node {
     Node {
