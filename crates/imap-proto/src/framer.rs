@@ -509,6 +509,15 @@ impl Framer {
     /// and not yet consumed), moving `input` past what was consumed. `None` when more bytes
     /// are needed: keep the rest of `input`, append to it, and call again.
     pub fn next_frame<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
+        if matches!(
+            self.state,
+            State::Scan {
+                line_start: 0,
+                scanned: 0
+            }
+        ) {
+            return self.message_start(input);
+        }
         loop {
             match self.state {
                 State::Scan {
@@ -531,6 +540,34 @@ impl Framer {
                 }
             }
         }
+    }
+
+    /// At the start of a message: the common case, a message of one line that ends within
+    /// every limit and without a literal header, is cut off here; anything else goes on to
+    /// [`Framer::scan`], told how far the search for LF went.
+    #[inline]
+    fn message_start<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
+        // With nothing of the message counted yet, a line whose LF is at an offset below
+        // each limit crosses none of them (see `crossed`).
+        let limit = self
+            .config
+            .max_line
+            .min(self.config.max_lines_total)
+            .min(self.config.max_message)
+            .max(1);
+        let window = input.get(..limit).unwrap_or(input);
+        let Some(lf) = find_lf(window) else {
+            return self.scan(input, 0, window.len());
+        };
+        let line = window.get(..=lf).unwrap_or(window);
+        if self.literals && line.ends_with(b"}\r\n") {
+            return self.scan(input, 0, lf);
+        }
+        let (message, rest) = input.split_at(line.len());
+        *input = rest;
+        self.message_literals = 0;
+        self.message_lines = 0;
+        Some(Framed::Message(message))
     }
 
     /// The state after a refused literal: a client that sent `{n}` to a server waits, so the
@@ -785,6 +822,33 @@ impl Framer {
     }
 }
 
+/// The offset of the first LF in `bytes`. Most messages are short lines: their first 32
+/// octets are searched eight at a time in a `u64` (the "has a zero byte" test on the word
+/// XOR LF; the lowest flagged byte is the first LF), which costs less than setting up the
+/// vector search `memchr` does for the rest.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8).take(4) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (LO * u64::from(b'\n'));
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(done + (found.trailing_zeros() / 8) as usize);
+        }
+        done += 8;
+    }
+    let rest = bytes.get(done..).unwrap_or(&[]);
+    if done < 32 {
+        rest.iter().position(|&b| b == b'\n')
+    } else {
+        memchr::memchr(b'\n', rest)
+    }
+    .map(|i| done + i)
+}
+
 /// Drop the first `n` octets of `input` (all of them if it is shorter).
 fn consume(input: &mut &[u8], n: usize) {
     *input = input.get(n..).unwrap_or(&[]);
@@ -843,6 +907,25 @@ mod tests {
                 Err(_) => unreachable!(),
             });
             assert_eq!(found, expected, "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn find_lf_finds_the_first_lf() {
+        let mut bytes = vec![b'a'; 80];
+        assert_eq!(find_lf(&bytes), None);
+        for at in 0..80 {
+            bytes.fill(b'a');
+            bytes[at] = b'\n';
+            // every octet value beside it, 8-bit ones included
+            bytes[(at + 1) % 80] = 0x8a;
+            if at + 2 < 80 {
+                bytes[at + 2] = b'\n';
+            }
+            for len in 0..=80 {
+                let expected = bytes[..len].iter().position(|&b| b == b'\n');
+                assert_eq!(find_lf(&bytes[..len]), expected, "LF at {at}, length {len}");
+            }
         }
     }
 
