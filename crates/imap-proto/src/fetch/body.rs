@@ -328,7 +328,10 @@ impl<'a> Multipart<'a> {
     /// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]` (inside the
     /// parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let mut bodies = Vec::new();
+        // Room for two parts first (most multiparts have two: an alternative, a message and
+        // its attachment): a `Vec`'s first growth would take four, which at 360 octets a
+        // part is past the size the allocator serves from its per-thread cache.
+        let mut bodies = Vec::with_capacity(2);
         loop {
             bodies.push(BodyStructure::read(r)?);
             if r.quirks.extra_spaces && r.peek() == Some(b' ') {
