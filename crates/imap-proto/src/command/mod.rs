@@ -602,6 +602,27 @@ pub(crate) fn more(r: &Reader<'_>) -> bool {
     true
 }
 
+/// `SP "(" [item *(SP item)] ")"`: the RETURN options of LIST (RFC 5258) and SEARCH (RFC
+/// 4731), each item read by `item`.
+pub(crate) fn read_return_list<'a, T, const N: usize>(
+    r: &mut Reader<'a>,
+    mut item: impl FnMut(&mut Reader<'a>) -> PResult<T>,
+) -> PResult<List<T, N>> {
+    r.sp()?;
+    r.expect(b'(', "\"(\"")?;
+    let mut list = List::new();
+    if r.eat(b')') {
+        return Ok(list);
+    }
+    loop {
+        list.push(item(r)?);
+        if r.eat(b')') {
+            return Ok(list);
+        }
+        r.sp()?;
+    }
+}
+
 /// Read a keyword of letters (and `-`) and return it upper-cased in `buf`, or an empty slice
 /// when it is longer than the buffer (no keyword is).
 pub(crate) fn read_name<'b>(r: &mut Reader<'_>, buf: &'b mut [u8; 16]) -> &'b [u8] {
