@@ -508,6 +508,7 @@ impl Framer {
     /// The next message, literal header or error at the start of `input` (the bytes received
     /// and not yet consumed), moving `input` past what was consumed. `None` when more bytes
     /// are needed: keep the rest of `input`, append to it, and call again.
+    #[inline]
     pub fn next_frame<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
         if matches!(
             self.state,
@@ -518,6 +519,12 @@ impl Framer {
         ) {
             return self.message_start(input);
         }
+        self.next_frame_within(input)
+    }
+
+    /// [`Framer::next_frame`] within a message, or after a literal or a refusal.
+    #[inline(never)]
+    fn next_frame_within<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
         loop {
             match self.state {
                 State::Scan {
@@ -823,30 +830,39 @@ impl Framer {
 }
 
 /// The offset of the first LF in `bytes`. Most messages are short lines: their first 32
-/// octets are searched eight at a time in a `u64` (the "has a zero byte" test on the word
-/// XOR LF; the lowest flagged byte is the first LF), which costs less than setting up the
-/// vector search `memchr` does for the rest.
+/// octets are searched eight at a time in a `u64`, the last few of a line under 32 octets in
+/// the (overlapping) last eight, which costs less than setting up the vector search `memchr`
+/// does for the rest.
 fn find_lf(bytes: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let mut done = 0;
     for chunk in bytes.chunks_exact(8).take(4) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ (LO * u64::from(b'\n'));
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(done + (found.trailing_zeros() / 8) as usize);
+        if let Some(i) = lf_in_word(chunk) {
+            return Some(done + i);
         }
         done += 8;
     }
     let rest = bytes.get(done..).unwrap_or(&[]);
-    if done < 32 {
-        rest.iter().position(|&b| b == b'\n')
-    } else {
-        memchr::memchr(b'\n', rest)
+    if done == 32 {
+        return memchr::memchr(b'\n', rest).map(|i| done + i);
     }
-    .map(|i| done + i)
+    match bytes.len().checked_sub(8) {
+        // The last eight octets: those before `done` hold no LF, so one found is in `rest`.
+        Some(last) if !rest.is_empty() => {
+            lf_in_word(bytes.get(last..).unwrap_or(&[])).map(|i| last + i)
+        }
+        _ => rest.iter().position(|&b| b == b'\n').map(|i| done + i),
+    }
+}
+
+/// The offset of the first LF in `word` (eight octets; `None` for another length): the "has
+/// a zero byte" test on the word XOR LF, whose lowest flagged byte is the first LF.
+fn lf_in_word(word: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let word: [u8; 8] = word.try_into().ok()?;
+    let x = u64::from_le_bytes(word) ^ (LO * u64::from(b'\n'));
+    let found = x.wrapping_sub(LO) & !x & HI;
+    (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
 }
 
 /// Drop the first `n` octets of `input` (all of them if it is shorter).
