@@ -7,49 +7,23 @@
 #![no_main]
 
 use imap_proto::command::Command;
-use imap_proto::encode::{EncodeOptions, Writer};
-use imap_proto::framer::{Framed, Framer, FramerConfig};
-use imap_proto::{Encode, Quirks};
+use imap_proto::framer::Side;
 use libfuzzer_sys::fuzz_target;
-
-/// `bytes` through a server-side framer that accepts every literal: the first message, and
-/// whether it is all of `bytes`.
-fn first_message(bytes: &[u8]) -> Option<(&[u8], bool)> {
-    let mut framer = Framer::server(FramerConfig::default());
-    let mut input = bytes;
-    loop {
-        match framer.next_frame(&mut input) {
-            Some(Framed::Message(m)) => return Some((m, input.is_empty())),
-            Some(Framed::Literal(_)) => framer.accept_literal(),
-            _ => return None,
-        }
-    }
-}
+use sansmail_fuzz::imap::{encoded_message, first_message, quirks};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&control, message)) = data.split_first() else {
         return;
     };
-    let quirks = if control & 1 == 0 {
-        Quirks::STRICT
-    } else {
-        Quirks::LENIENT
-    };
+    let quirks = quirks(control);
     match Command::parse_with(message, quirks) {
         Ok(command) => {
-            if first_message(message) != Some((message, true)) {
+            if first_message(message, Side::Server) != Some((message, true)) {
                 return;
             }
-            let mut options = EncodeOptions::default();
-            options.utf8 = true;
-            let mut w = Writer::new(options);
-            command.encode(&mut w);
-            let encoded = w.finish().into_bytes();
-            let (framed, whole) = first_message(&encoded).expect("an encoded command frames");
-            assert!(whole, "an encoded command is one message");
-            let again = Command::parse_with(framed, quirks).expect("an encoded command parses");
-            let command = command.into_static();
-            assert_eq!(again.into_static(), command);
+            let encoded = encoded_message(&command, Side::Server);
+            let again = Command::parse_with(&encoded, quirks).expect("an encoded command parses");
+            assert_eq!(again.into_static(), command.into_static());
         }
         Err(error) => {
             assert!(error.error.offset() <= message.len());

@@ -7,6 +7,7 @@
 //! - [`check`]: output and event checks every session target applies (reply lines, command
 //!   lines, message bodies, bounded output, a session's life ending in exactly one `Closed`).
 //! - [`pop3`]: the typed input of the POP3 server target and its application.
+//! - [`imap`]: the IMAP codec targets' quirks byte, framing and encode round trip.
 //! - [`server`] and [`client`]: the typed inputs of the session targets, derived with
 //!   [`arbitrary`]: the configuration to run, the application's decision to each event, how to
 //!   cut the peer's bytes, then the bytes themselves ([`Wire`]).
@@ -23,6 +24,7 @@ pub mod check;
 pub mod chunk;
 pub mod client;
 pub mod fixtures;
+pub mod imap;
 pub mod pop3;
 pub mod server;
 

@@ -232,6 +232,19 @@ fn read_token<'a>(
     ascii(t, at, expected)
 }
 
+/// `pub fn into_static(self) -> Type<'static>` for an enum whose variants each hold one value
+/// with an `into_static` of its own (the string types with two forms).
+macro_rules! into_static_by_variant {
+    ($(#[$doc:meta])* $ty:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        pub fn into_static(self) -> $ty<'static> {
+            match self {
+                $($ty::$variant(v) => $ty::$variant(v.into_static()),)+
+            }
+        }
+    };
+}
+
 macro_rules! token_type {
     (
         $(#[$doc:meta])*
@@ -717,13 +730,10 @@ impl<'a> IString<'a> {
         }
     }
 
-    /// The same value owning its content.
-    pub fn into_static(self) -> IString<'static> {
-        match self {
-            IString::Quoted(q) => IString::Quoted(q.into_static()),
-            IString::Literal(l) => IString::Literal(l.into_static()),
-        }
-    }
+    into_static_by_variant!(
+        /// The same value owning its content.
+        IString { Quoted, Literal }
+    );
 
     /// Parse `input`, which must be exactly one `string` (nothing before or after it).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
@@ -818,13 +828,10 @@ impl<'a> AString<'a> {
         }
     }
 
-    /// The same value owning its content.
-    pub fn into_static(self) -> AString<'static> {
-        match self {
-            AString::Atom(a) => AString::Atom(a.into_static()),
-            AString::String(s) => AString::String(s.into_static()),
-        }
-    }
+    into_static_by_variant!(
+        /// The same value owning its content.
+        AString { Atom, String }
+    );
 
     /// Parse `input`, which must be exactly one `astring` (nothing before or after it).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
@@ -941,13 +948,10 @@ impl<'a> NString8<'a> {
         }
     }
 
-    /// The same value owning its content.
-    pub fn into_static(self) -> NString8<'static> {
-        match self {
-            NString8::NString(n) => NString8::NString(n.into_static()),
-            NString8::Literal8(l) => NString8::Literal8(l.into_static()),
-        }
-    }
+    into_static_by_variant!(
+        /// The same value owning its content.
+        NString8 { NString, Literal8 }
+    );
 
     /// Parse `input`, which must be exactly one `nstring / literal8` (nothing before or after it).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
@@ -1127,13 +1131,10 @@ impl<'a> Charset<'a> {
         }
     }
 
-    /// The same value owning its name.
-    pub fn into_static(self) -> Charset<'static> {
-        match self {
-            Charset::Atom(a) => Charset::Atom(a.into_static()),
-            Charset::Quoted(q) => Charset::Quoted(q.into_static()),
-        }
-    }
+    into_static_by_variant!(
+        /// The same value owning its name.
+        Charset { Atom, Quoted }
+    );
 
     /// Parse `input`, which must be exactly one `charset` (nothing before or after it).
     pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {

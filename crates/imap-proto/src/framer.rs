@@ -508,7 +508,23 @@ impl Framer {
     /// The next message, literal header or error at the start of `input` (the bytes received
     /// and not yet consumed), moving `input` past what was consumed. `None` when more bytes
     /// are needed: keep the rest of `input`, append to it, and call again.
+    #[inline]
     pub fn next_frame<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
+        if matches!(
+            self.state,
+            State::Scan {
+                line_start: 0,
+                scanned: 0
+            }
+        ) {
+            return self.message_start(input);
+        }
+        self.next_frame_within(input)
+    }
+
+    /// [`Framer::next_frame`] within a message, or after a literal or a refusal.
+    #[inline(never)]
+    fn next_frame_within<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
         loop {
             match self.state {
                 State::Scan {
@@ -531,6 +547,34 @@ impl Framer {
                 }
             }
         }
+    }
+
+    /// At the start of a message: the common case, a message of one line that ends within
+    /// every limit and without a literal header, is cut off here; anything else goes on to
+    /// [`Framer::scan`], told how far the search for LF went.
+    #[inline]
+    fn message_start<'b>(&mut self, input: &mut &'b [u8]) -> Option<Framed<'b>> {
+        // With nothing of the message counted yet, a line whose LF is at an offset below
+        // each limit crosses none of them (see `crossed`).
+        let limit = self
+            .config
+            .max_line
+            .min(self.config.max_lines_total)
+            .min(self.config.max_message)
+            .max(1);
+        let window = input.get(..limit).unwrap_or(input);
+        let Some(lf) = find_lf(window) else {
+            return self.scan(input, 0, window.len());
+        };
+        let line = window.get(..=lf).unwrap_or(window);
+        if self.literals && line.ends_with(b"}\r\n") {
+            return self.scan(input, 0, lf);
+        }
+        let (message, rest) = input.split_at(line.len());
+        *input = rest;
+        self.message_literals = 0;
+        self.message_lines = 0;
+        Some(Framed::Message(message))
     }
 
     /// The state after a refused literal: a client that sent `{n}` to a server waits, so the
@@ -785,6 +829,42 @@ impl Framer {
     }
 }
 
+/// The offset of the first LF in `bytes`. Most messages are short lines: their first 32
+/// octets are searched eight at a time in a `u64`, the last few of a line under 32 octets in
+/// the (overlapping) last eight, which costs less than setting up the vector search `memchr`
+/// does for the rest.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8).take(4) {
+        if let Some(i) = lf_in_word(chunk) {
+            return Some(done + i);
+        }
+        done += 8;
+    }
+    let rest = bytes.get(done..).unwrap_or(&[]);
+    if done == 32 {
+        return memchr::memchr(b'\n', rest).map(|i| done + i);
+    }
+    match bytes.len().checked_sub(8) {
+        // The last eight octets: those before `done` hold no LF, so one found is in `rest`.
+        Some(last) if !rest.is_empty() => {
+            lf_in_word(bytes.get(last..).unwrap_or(&[])).map(|i| last + i)
+        }
+        _ => rest.iter().position(|&b| b == b'\n').map(|i| done + i),
+    }
+}
+
+/// The offset of the first LF in `word` (eight octets; `None` for another length): the "has
+/// a zero byte" test on the word XOR LF, whose lowest flagged byte is the first LF.
+fn lf_in_word(word: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let word: [u8; 8] = word.try_into().ok()?;
+    let x = u64::from_le_bytes(word) ^ (LO * u64::from(b'\n'));
+    let found = x.wrapping_sub(LO) & !x & HI;
+    (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
+}
+
 /// Drop the first `n` octets of `input` (all of them if it is shorter).
 fn consume(input: &mut &[u8], n: usize) {
     *input = input.get(n..).unwrap_or(&[]);
@@ -843,6 +923,25 @@ mod tests {
                 Err(_) => unreachable!(),
             });
             assert_eq!(found, expected, "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn find_lf_finds_the_first_lf() {
+        let mut bytes = vec![b'a'; 80];
+        assert_eq!(find_lf(&bytes), None);
+        for at in 0..80 {
+            bytes.fill(b'a');
+            bytes[at] = b'\n';
+            // every octet value beside it, 8-bit ones included
+            bytes[(at + 1) % 80] = 0x8a;
+            if at + 2 < 80 {
+                bytes[at + 2] = b'\n';
+            }
+            for len in 0..=80 {
+                let expected = bytes[..len].iter().position(|&b| b == b'\n');
+                assert_eq!(find_lf(&bytes[..len]), expected, "LF at {at}, length {len}");
+            }
         }
     }
 

@@ -98,6 +98,45 @@ fn simple_commands() {
     }
 }
 
+/// The commands without arguments are told by their name alone; what is not exactly
+/// `tag SP name CRLF` goes through the general reader, with its errors and quirks.
+#[test]
+fn argument_less_commands_in_and_out_of_their_one_form() {
+    for input in [&b"7 noop\r\n"[..], b"7 NoOp\r\n", b"7 NOOP\r\n"] {
+        let c = Command::parse(input).unwrap();
+        assert_eq!((c.tag.as_str(), c.body), ("7", CommandBody::Noop));
+    }
+    assert_eq!(
+        Command::parse(b"7 capability\r\n").unwrap().body,
+        CommandBody::Capability
+    );
+    // Refused, with the offset of what is wrong: one more letter, an argument, a bare LF,
+    // a NUL after the name, text after the CRLF.
+    for (input, offset) in [
+        (&b"7 NOOPS\r\n"[..], 2),
+        (b"7 NOOP x\r\n", 6),
+        (b"7 NOOP\n", 6),
+        (b"7 NOOP\0\r\n", 6),
+        (b"7 NOOP\r\n\r\n", 8),
+        (b"7 NOO\r\n", 2),
+    ] {
+        let e = Command::parse(input).unwrap_err();
+        assert_eq!(e.tag.as_ref().map(Tag::as_str), Some("7"), "{input:?}");
+        assert_eq!(e.error.offset(), offset, "{input:?}");
+    }
+    // A trailing space before the CRLF: refused when strict, skipped when lenient.
+    assert_eq!(
+        Command::parse(b"7 IDLE \r\n").unwrap_err().error.offset(),
+        6
+    );
+    assert_eq!(
+        Command::parse_with(b"7 IDLE \r\n", Quirks::LENIENT)
+            .unwrap()
+            .body,
+        CommandBody::Idle
+    );
+}
+
 #[test]
 fn names_are_case_insensitive_and_encoded_in_upper_case() {
     round_trip(b"x noop\r\n", b"x NOOP\r\n");

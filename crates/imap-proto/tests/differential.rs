@@ -601,64 +601,53 @@ fn t_code(c: &t::response::Code) -> String {
     }
 }
 
+/// An address as both sides' comparators write it, from its four fields as strings.
+fn address_string(fields: [Option<String>; 4]) -> String {
+    let [name, adl, mailbox, host] = fields;
+    format!("({name:?} {adl:?} {mailbox:?} {host:?})")
+}
+
+/// An ENVELOPE as both sides' comparators write it: the date and subject, the six address
+/// lists (each already written by [`address_string`]), In-Reply-To and Message-ID.
+fn envelope_string(
+    [date, subject]: [Option<String>; 2],
+    lists: [String; 6],
+    [in_reply_to, message_id]: [Option<String>; 2],
+) -> String {
+    let [from, sender, reply_to, to, cc, bcc] = lists;
+    format!(
+        "ENVELOPE {date:?} {subject:?} {from} {sender} {reply_to} {to} {cc} {bcc} \
+         {in_reply_to:?} {message_id:?}"
+    )
+}
+
 /// An ENVELOPE, every field, as a string (ours).
 fn envelope(e: &imap_proto::fetch::Envelope) -> String {
     let n = |s: &imap_proto::core::NString| s.data().map(bytes);
     let list = |l: &[imap_proto::fetch::Address]| {
         l.iter()
-            .map(|a| {
-                format!(
-                    "({:?} {:?} {:?} {:?})",
-                    n(&a.name),
-                    n(&a.adl),
-                    n(&a.mailbox),
-                    n(&a.host)
-                )
-            })
+            .map(|a| address_string([n(&a.name), n(&a.adl), n(&a.mailbox), n(&a.host)]))
             .collect::<String>()
     };
-    format!(
-        "ENVELOPE {:?} {:?} {} {} {} {} {} {} {:?} {:?}",
-        n(&e.date),
-        n(&e.subject),
-        list(&e.from),
-        list(&e.sender),
-        list(&e.reply_to),
-        list(&e.to),
-        list(&e.cc),
-        list(&e.bcc),
-        n(&e.in_reply_to),
-        n(&e.message_id)
+    envelope_string(
+        [n(&e.date), n(&e.subject)],
+        [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc].map(|l| list(l)),
+        [n(&e.in_reply_to), n(&e.message_id)],
     )
 }
 
 /// imap-codec's ENVELOPE as [`envelope`] writes ours.
 fn t_envelope(e: &t::envelope::Envelope) -> String {
+    let n = t_nstring;
     let list = |l: &[t::envelope::Address]| {
         l.iter()
-            .map(|a| {
-                format!(
-                    "({:?} {:?} {:?} {:?})",
-                    t_nstring(&a.name),
-                    t_nstring(&a.adl),
-                    t_nstring(&a.mailbox),
-                    t_nstring(&a.host)
-                )
-            })
+            .map(|a| address_string([n(&a.name), n(&a.adl), n(&a.mailbox), n(&a.host)]))
             .collect::<String>()
     };
-    format!(
-        "ENVELOPE {:?} {:?} {} {} {} {} {} {} {:?} {:?}",
-        t_nstring(&e.date),
-        t_nstring(&e.subject),
-        list(&e.from),
-        list(&e.sender),
-        list(&e.reply_to),
-        list(&e.to),
-        list(&e.cc),
-        list(&e.bcc),
-        t_nstring(&e.in_reply_to),
-        t_nstring(&e.message_id)
+    envelope_string(
+        [n(&e.date), n(&e.subject)],
+        [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc].map(|l| list(l)),
+        [n(&e.in_reply_to), n(&e.message_id)],
     )
 }
 

@@ -201,14 +201,8 @@ pub enum ListReturnOption {
 
 /// `list-return-opts` after `RETURN`: `SP "(" [return-option *(SP return-option)] ")"`.
 pub(crate) fn read_return_options(r: &mut Reader<'_>) -> PResult<List<ListReturnOption>> {
-    r.sp()?;
-    r.expect(b'(', "\"(\"")?;
-    let mut opts = List::new();
-    if r.eat(b')') {
-        return Ok(opts);
-    }
-    loop {
-        let o = if r.keyword("SUBSCRIBED") {
+    super::read_return_list(r, |r| {
+        Ok(if r.keyword("SUBSCRIBED") {
             ListReturnOption::Subscribed
         } else if r.keyword("CHILDREN") {
             ListReturnOption::Children
@@ -219,13 +213,8 @@ pub(crate) fn read_return_options(r: &mut Reader<'_>) -> PResult<List<ListReturn
             ListReturnOption::Status(read_status_items(r)?)
         } else {
             return Err(r.error("return-option"));
-        };
-        opts.push(o);
-        if r.eat(b')') {
-            return Ok(opts);
-        }
-        r.sp()?;
-    }
+        })
+    })
 }
 
 pub(crate) fn encode_return_options(opts: &[ListReturnOption], w: &mut Writer) {

@@ -297,24 +297,35 @@ impl<'a> Command<'a> {
             }
             Err(error) => return Err(CommandError { tag: None, error }),
         };
-        // The body is read into its place in the command: a `CommandBody` is large (the short
+        // The commands without arguments (NOOP, IDLE, CHECK, ...: the ones a client repeats)
+        // in their only form, `SP name CRLF`, are told by their name alone.
+        if let Some(body) = r
+            .rest()
+            .strip_prefix(b" ")
+            .and_then(|rest| rest.strip_suffix(b"\r\n"))
+            .and_then(|name| bare_command(name_key(name)))
+        {
+            return Ok(Command { tag, body });
+        }
+        // The body is read into its place in the result: a `CommandBody` is large (the short
         // lists of FETCH and SEARCH are stored inline), and moving it through intermediate
         // results would cost more than parsing a short command.
-        let mut cmd = Command {
+        let mut result = Ok(Command {
             tag,
             body: CommandBody::Noop,
-        };
-        let read = r
-            .sp()
-            .and_then(|()| CommandBody::read_into(&mut r, &mut cmd.body))
-            .and_then(|()| r.crlf_end());
-        match read {
-            Ok(()) => Ok(cmd),
-            Err(error) => Err(CommandError {
-                tag: Some(cmd.tag),
-                error,
-            }),
+        });
+        if let Ok(cmd) = &mut result {
+            let read = r
+                .sp()
+                .and_then(|()| CommandBody::read_into(&mut r, &mut cmd.body))
+                .and_then(|()| r.crlf_end());
+            if let Err(error) = read {
+                // The tag borrows the input: cloning it copies a reference.
+                let tag = Some(cmd.tag.clone());
+                result = Err(CommandError { tag, error });
+            }
         }
+        result
     }
 
     /// The value with its borrowed data copied.
@@ -591,6 +602,27 @@ pub(crate) fn more(r: &Reader<'_>) -> bool {
     true
 }
 
+/// `SP "(" [item *(SP item)] ")"`: the RETURN options of LIST (RFC 5258) and SEARCH (RFC
+/// 4731), each item read by `item`.
+pub(crate) fn read_return_list<'a, T, const N: usize>(
+    r: &mut Reader<'a>,
+    mut item: impl FnMut(&mut Reader<'a>) -> PResult<T>,
+) -> PResult<List<T, N>> {
+    r.sp()?;
+    r.expect(b'(', "\"(\"")?;
+    let mut list = List::new();
+    if r.eat(b')') {
+        return Ok(list);
+    }
+    loop {
+        list.push(item(r)?);
+        if r.eat(b')') {
+            return Ok(list);
+        }
+        r.sp()?;
+    }
+}
+
 /// Read a keyword of letters (and `-`) and return it upper-cased in `buf`, or an empty slice
 /// when it is longer than the buffer (no keyword is).
 pub(crate) fn read_name<'b>(r: &mut Reader<'_>, buf: &'b mut [u8; 16]) -> &'b [u8] {
@@ -603,6 +635,60 @@ pub(crate) fn read_name<'b>(r: &mut Reader<'_>, buf: &'b mut [u8; 16]) -> &'b [u
         *o = b.to_ascii_uppercase();
     }
     out
+}
+
+/// A command name folded to upper case, packed little-endian into a `u128` with its length in
+/// the top octet, so that the dispatch on a name compares integers; 0 (no name) for an empty
+/// name or one longer than 15 octets (no command name is).
+const fn name_key(name: &[u8]) -> u128 {
+    if name.is_empty() || name.len() > 15 {
+        return 0;
+    }
+    let mut key = 0u128;
+    let mut i = name.len();
+    while i > 0 {
+        i -= 1;
+        key = (key << 8) | name[i].to_ascii_uppercase() as u128;
+    }
+    key | ((name.len() as u128) << 120)
+}
+
+/// Read a command name (letters, digits and `-`) and return its [`name_key`].
+fn read_name_key(r: &mut Reader<'_>) -> u128 {
+    name_key(r.take_while(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// The keys of the command names, `names::FETCH` for `FETCH`.
+mod names {
+    macro_rules! keys {
+        ($($name:ident)*) => {
+            $(pub(super) const $name: u128 = super::name_key(stringify!($name).as_bytes());)*
+        };
+    }
+    keys!(
+        CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN SELECT EXAMINE CREATE DELETE RENAME
+        SUBSCRIBE UNSUBSCRIBE LIST LSUB NAMESPACE STATUS APPEND IDLE CHECK CLOSE UNSELECT
+        EXPUNGE ENABLE ID GETQUOTA GETQUOTAROOT SETQUOTA COMPRESS UID SEARCH FETCH STORE COPY
+        MOVE SORT THREAD
+    );
+}
+
+/// The commands without arguments, by [`name_key`].
+fn bare_command<'a>(key: u128) -> Option<CommandBody<'a>> {
+    use CommandBody as C;
+    Some(match key {
+        names::CAPABILITY => C::Capability,
+        names::NOOP => C::Noop,
+        names::LOGOUT => C::Logout,
+        names::STARTTLS => C::StartTls,
+        names::NAMESPACE => C::Namespace,
+        names::IDLE => C::Idle,
+        names::CHECK => C::Check,
+        names::CLOSE => C::Close,
+        names::UNSELECT => C::Unselect,
+        names::EXPUNGE => C::Expunge,
+        _ => return None,
+    })
 }
 
 /// The flag `\name` (`name` without its backslash): a system flag or an extension.
@@ -852,26 +938,13 @@ impl<'a> CommandBody<'a> {
     pub(crate) fn read_into(r: &mut Reader<'a>, out: &mut Self) -> PResult<()> {
         use CommandBody as C;
         let start = r.pos();
-        let mut buf = [0u8; 16];
-        let name = read_name(r, &mut buf);
+        let name = read_name_key(r);
+        if let Some(body) = bare_command(name) {
+            *out = body;
+            return Ok(());
+        }
         let body = match name {
-            b"CAPABILITY" => {
-                *out = C::Capability;
-                return Ok(());
-            }
-            b"NOOP" => {
-                *out = C::Noop;
-                return Ok(());
-            }
-            b"LOGOUT" => {
-                *out = C::Logout;
-                return Ok(());
-            }
-            b"STARTTLS" => {
-                *out = C::StartTls;
-                return Ok(());
-            }
-            b"AUTHENTICATE" => {
+            names::AUTHENTICATE => {
                 r.sp()?;
                 let mechanism = Atom::read(r)?;
                 let initial_response = if more(r) {
@@ -898,15 +971,15 @@ impl<'a> CommandBody<'a> {
                     initial_response,
                 }
             }
-            b"LOGIN" => {
+            names::LOGIN => {
                 r.sp()?;
                 let username = AString::read(r)?;
                 r.sp()?;
                 let password = AString::read(r)?;
                 C::Login { username, password }
             }
-            b"SELECT" | b"EXAMINE" => {
-                let examine = name == b"EXAMINE";
+            names::SELECT | names::EXAMINE => {
+                let examine = name == names::EXAMINE;
                 let mailbox = arg_mailbox(r)?;
                 let params = if more(r) {
                     r.sp()?;
@@ -920,7 +993,7 @@ impl<'a> CommandBody<'a> {
                     C::Select { mailbox, params }
                 }
             }
-            b"CREATE" => {
+            names::CREATE => {
                 let mailbox = arg_mailbox(r)?;
                 let mut special_use = List::new();
                 if more(r) {
@@ -932,38 +1005,34 @@ impl<'a> CommandBody<'a> {
                     special_use,
                 }
             }
-            b"DELETE" => C::Delete {
+            names::DELETE => C::Delete {
                 mailbox: arg_mailbox(r)?,
             },
-            b"RENAME" => {
+            names::RENAME => {
                 let from = arg_mailbox(r)?;
                 let to = arg_mailbox(r)?;
                 C::Rename { from, to }
             }
-            b"SUBSCRIBE" => C::Subscribe {
+            names::SUBSCRIBE => C::Subscribe {
                 mailbox: arg_mailbox(r)?,
             },
-            b"UNSUBSCRIBE" => C::Unsubscribe {
+            names::UNSUBSCRIBE => C::Unsubscribe {
                 mailbox: arg_mailbox(r)?,
             },
-            b"LIST" => read_list(r)?,
-            b"LSUB" => {
+            names::LIST => read_list(r)?,
+            names::LSUB => {
                 let reference = arg_mailbox(r)?;
                 r.sp()?;
                 let pattern = ListMailbox::read(r)?;
                 C::Lsub { reference, pattern }
             }
-            b"NAMESPACE" => {
-                *out = C::Namespace;
-                return Ok(());
-            }
-            b"STATUS" => {
+            names::STATUS => {
                 let mailbox = arg_mailbox(r)?;
                 r.sp()?;
                 let items = mailbox::read_status_items(r)?;
                 C::Status { mailbox, items }
             }
-            b"APPEND" => {
+            names::APPEND => {
                 let mailbox = arg_mailbox(r)?;
                 r.sp()?;
                 let mut messages = NonEmptyVec::one(AppendMessage::read(r)?);
@@ -973,27 +1042,7 @@ impl<'a> CommandBody<'a> {
                 }
                 C::Append { mailbox, messages }
             }
-            b"IDLE" => {
-                *out = C::Idle;
-                return Ok(());
-            }
-            b"CHECK" => {
-                *out = C::Check;
-                return Ok(());
-            }
-            b"CLOSE" => {
-                *out = C::Close;
-                return Ok(());
-            }
-            b"UNSELECT" => {
-                *out = C::Unselect;
-                return Ok(());
-            }
-            b"EXPUNGE" => {
-                *out = C::Expunge;
-                return Ok(());
-            }
-            b"ENABLE" => {
+            names::ENABLE => {
                 let mut caps = List::new();
                 r.sp()?;
                 caps.push(Atom::read(r)?);
@@ -1005,22 +1054,22 @@ impl<'a> CommandBody<'a> {
                     capabilities: NonEmpty(caps),
                 }
             }
-            b"ID" => {
+            names::ID => {
                 r.sp()?;
                 C::Id {
                     parameters: read_id_params(r)?,
                 }
             }
-            b"GETQUOTA" => {
+            names::GETQUOTA => {
                 r.sp()?;
                 C::GetQuota {
                     root: AString::read(r)?,
                 }
             }
-            b"GETQUOTAROOT" => C::GetQuotaRoot {
+            names::GETQUOTAROOT => C::GetQuotaRoot {
                 mailbox: arg_mailbox(r)?,
             },
-            b"SETQUOTA" => {
+            names::SETQUOTA => {
                 r.sp()?;
                 let root = AString::read(r)?;
                 r.sp()?;
@@ -1029,25 +1078,30 @@ impl<'a> CommandBody<'a> {
                     limits: read_setquota_list(r)?,
                 }
             }
-            b"COMPRESS" => {
+            names::COMPRESS => {
                 r.sp()?;
                 C::Compress {
                     algorithm: Atom::read(r)?,
                 }
             }
-            b"UID" => {
+            names::UID => {
                 r.sp()?;
                 let start = r.pos();
-                let mut buf = [0u8; 16];
-                let name = read_name(r, &mut buf);
+                let name = read_name_key(r);
                 match name {
-                    b"EXPUNGE" => {
+                    names::EXPUNGE => {
                         r.sp()?;
                         C::UidExpunge {
                             uids: SequenceSet::read(r)?,
                         }
                     }
-                    b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
+                    names::SEARCH
+                    | names::FETCH
+                    | names::STORE
+                    | names::COPY
+                    | names::MOVE
+                    | names::SORT
+                    | names::THREAD => {
                         return read_uid_able(r, name, true, out);
                     }
                     _ => {
@@ -1059,7 +1113,13 @@ impl<'a> CommandBody<'a> {
                     }
                 }
             }
-            b"SEARCH" | b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SORT" | b"THREAD" => {
+            names::SEARCH
+            | names::FETCH
+            | names::STORE
+            | names::COPY
+            | names::MOVE
+            | names::SORT
+            | names::THREAD => {
                 return read_uid_able(r, name, false, out);
             }
             _ => return Err(ParseError::new(start, "command name", ErrorKind::Syntax)),
@@ -1077,13 +1137,13 @@ fn arg_mailbox<'a>(r: &mut Reader<'a>) -> PResult<Mailbox<'a>> {
 /// The commands that have a UID form, after their name, read into `out`.
 fn read_uid_able<'a>(
     r: &mut Reader<'a>,
-    name: &[u8],
+    name: u128,
     uid: bool,
     out: &mut CommandBody<'a>,
 ) -> PResult<()> {
     use CommandBody as C;
     *out = match name {
-        b"SEARCH" => {
+        names::SEARCH => {
             let mut return_options = None;
             let mut charset = None;
             let save = r.pos();
@@ -1112,7 +1172,7 @@ fn read_uid_able<'a>(
             }
             return Ok(());
         }
-        b"FETCH" => {
+        names::FETCH => {
             r.sp()?;
             let sequence_set = SequenceSet::read(r)?;
             r.sp()?;
@@ -1144,7 +1204,7 @@ fn read_uid_able<'a>(
             }
             return Ok(());
         }
-        b"STORE" => {
+        names::STORE => {
             r.sp()?;
             let sequence_set = SequenceSet::read(r)?;
             r.sp()?;
@@ -1191,11 +1251,11 @@ fn read_uid_able<'a>(
                 flags,
             }
         }
-        b"COPY" | b"MOVE" => {
+        names::COPY | names::MOVE => {
             r.sp()?;
             let sequence_set = SequenceSet::read(r)?;
             let mailbox = arg_mailbox(r)?;
-            if name == b"COPY" {
+            if name == names::COPY {
                 C::Copy {
                     uid,
                     sequence_set,
@@ -1209,7 +1269,7 @@ fn read_uid_able<'a>(
                 }
             }
         }
-        b"SORT" => {
+        names::SORT => {
             r.sp()?;
             let criteria = search::read_sort_criteria(r)?;
             r.sp()?;
@@ -1662,6 +1722,19 @@ mod tests {
         let mut r = Reader::new(b"(", Quirks::STRICT);
         assert_eq!(read_name(&mut r, &mut buf), b"");
         assert_eq!(r.pos(), 0);
+    }
+
+    #[test]
+    fn name_keys_fold_case_and_count_the_length() {
+        assert_eq!(name_key(b"noop"), names::NOOP);
+        assert_eq!(name_key(b"NoOp"), names::NOOP);
+        assert_ne!(name_key(b"NOOP\0"), names::NOOP);
+        assert_ne!(name_key(b"NOO"), names::NOOP);
+        assert_eq!(name_key(b""), 0);
+        assert_eq!(name_key(b"ABCDEFGHIJKLMNOP"), 0);
+        assert_ne!(name_key(b"ABCDEFGHIJKLMNO"), 0);
+        assert_eq!(bare_command(name_key(b"Idle")), Some(CommandBody::Idle));
+        assert_eq!(bare_command(name_key(b"FETCH")), None);
     }
 
     #[test]

@@ -569,14 +569,8 @@ impl SearchReturnOption {
 /// `search-return-opts`: `"RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`,
 /// after the keyword `RETURN` was consumed.
 pub(crate) fn read_return_options(r: &mut Reader<'_>) -> PResult<List<SearchReturnOption>> {
-    r.sp()?;
-    r.expect(b'(', "\"(\"")?;
-    let mut opts = List::new();
-    if r.eat(b')') {
-        return Ok(opts);
-    }
-    loop {
-        let o = if r.keyword("MIN") {
+    super::read_return_list(r, |r| {
+        Ok(if r.keyword("MIN") {
             SearchReturnOption::Min
         } else if r.keyword("MAX") {
             SearchReturnOption::Max
@@ -588,13 +582,8 @@ pub(crate) fn read_return_options(r: &mut Reader<'_>) -> PResult<List<SearchRetu
             SearchReturnOption::Save
         } else {
             return Err(r.error("search-return-opt"));
-        };
-        opts.push(o);
-        if r.eat(b')') {
-            return Ok(opts);
-        }
-        r.sp()?;
-    }
+        })
+    })
 }
 
 pub(crate) fn encode_return_options(opts: &[SearchReturnOption], w: &mut Writer) {

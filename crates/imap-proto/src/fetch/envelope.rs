@@ -119,6 +119,9 @@ impl Encode for Address<'_> {
 /// are skipped.
 fn read_address_list<'a>(r: &mut Reader<'a>, list: &mut Vec<Address<'a>>) -> PResult<()> {
     if r.eat(b'(') {
+        // Room for two addresses (most lists have one or two) in an allocation of their size
+        // rather than a growth to four.
+        list.reserve_exact(2);
         loop {
             list.push(Address::default());
             if let Some(a) = list.last_mut() {

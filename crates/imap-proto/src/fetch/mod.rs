@@ -482,11 +482,7 @@ impl Encode for MessageDataItem<'_> {
                 w.number(n.get());
                 w.byte(b')');
             }
-            M::Other { name, value } => {
-                w.raw(name.as_str().as_bytes());
-                w.sp();
-                w.raw(value.as_bytes());
-            }
+            M::Other { name, value } => value.encode_named(name, w),
         }
     }
 }

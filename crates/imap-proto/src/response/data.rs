@@ -814,10 +814,7 @@ impl<'a> RawValue<'a> {
         bytes: impl Into<Cow<'a, [u8]>>,
     ) -> Result<RawValue<'a>, ValidationError> {
         let bytes = bytes.into();
-        let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
-        // a server's value: no `{n+}` (RFC 7888 section 4)
-        r.from_server = true;
-        let whole = read_tagged_ext_val(&mut r).is_ok() && r.rest().is_empty();
+        let whole = reads_whole(&bytes, |r| read_tagged_ext_val(r).is_ok());
         if !whole || crate::core::ends_like_literal_header(&bytes) {
             return Err(ValidationError::new(
                 "tagged-ext-val",
@@ -832,9 +829,7 @@ impl<'a> RawValue<'a> {
     /// the bytes are exactly one, or when they hold a non-synchronising literal.
     pub fn fetch_value(bytes: impl Into<Cow<'a, [u8]>>) -> Result<RawValue<'a>, ValidationError> {
         let bytes = bytes.into();
-        let mut r = Reader::new(&bytes, crate::parse::Quirks::STRICT);
-        r.from_server = true;
-        if crate::fetch::read_generic_value(&mut r).is_err() || !r.rest().is_empty() {
+        if !reads_whole(&bytes, |r| crate::fetch::read_generic_value(r).is_ok()) {
             return Err(ValidationError::new("fetch item value", "not one value"));
         }
         Ok(RawValue(bytes))
@@ -859,6 +854,21 @@ impl<'a> RawValue<'a> {
     pub fn into_static(self) -> RawValue<'static> {
         RawValue(Cow::Owned(self.0.into_owned()))
     }
+
+    /// `name SP value`: an unknown item as it is written (FETCH, STATUS, ESEARCH).
+    pub(crate) fn encode_named(&self, name: &Atom<'_>, w: &mut Writer) {
+        w.raw(name.as_str().as_bytes());
+        w.sp();
+        w.raw(&self.0);
+    }
+}
+
+/// Whether `read` (which says whether it read a value) takes exactly `bytes`, read as a
+/// server's value: no `{n+}` (RFC 7888 section 4).
+fn reads_whole(bytes: &[u8], read: impl FnOnce(&mut Reader<'_>) -> bool) -> bool {
+    let mut r = Reader::new(bytes, crate::parse::Quirks::STRICT);
+    r.from_server = true;
+    read(&mut r) && r.rest().is_empty()
 }
 
 impl std::ops::Deref for RawValue<'_> {
@@ -1021,9 +1031,7 @@ impl Encode for StatusValue<'_> {
                 return;
             }
             StatusValue::Other { name, raw } => {
-                w.raw(name.as_str().as_bytes());
-                w.sp();
-                w.raw(raw.as_bytes());
+                raw.encode_named(name, w);
                 return;
             }
         };
@@ -1182,11 +1190,7 @@ impl Encode for ESearchItem<'_> {
                 w.raw(b"MODSEQ ");
                 w.number(*n);
             }
-            ESearchItem::Other { name, raw } => {
-                w.raw(name.as_str().as_bytes());
-                w.sp();
-                w.raw(raw.as_bytes());
-            }
+            ESearchItem::Other { name, raw } => raw.encode_named(name, w),
         }
     }
 }
