@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The account's user name and password.
-pub const USER: &str = "searcher";
-pub const PASSWORD: &str = "search secret";
+pub(crate) const USER: &str = "searcher";
+pub(crate) const PASSWORD: &str = "search secret";
 
 /// The longest wait for Dovecot to listen, and for one answer.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -31,16 +31,16 @@ fn id(args: &[&str]) -> String {
 }
 
 /// A running Dovecot.
-pub struct Dovecot {
+pub(crate) struct Dovecot {
     child: Child,
     /// The IMAP port on 127.0.0.1.
-    pub port: u16,
+    pub(crate) port: u16,
     dir: PathBuf,
 }
 
 impl Dovecot {
     /// Starts Dovecot with an empty INBOX.
-    pub fn start() -> Option<Dovecot> {
+    pub(crate) fn start() -> Option<Dovecot> {
         let binary = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
             .into_iter()
             .map(PathBuf::from)
@@ -53,7 +53,9 @@ impl Dovecot {
                 !ci(),
                 "CI=true: Dovecot's IMAP server is not installed (Debian dovecot-imapd; .ci/run installs it)"
             );
-            eprintln!("SKIPPED: dovecot-imapd is not installed (this test never skips with CI=true)");
+            eprintln!(
+                "SKIPPED: dovecot-imapd is not installed (this test never skips with CI=true)"
+            );
             return None;
         };
         let dir = std::env::temp_dir().join(format!("imap-search-dovecot-{}", std::process::id()));
@@ -124,12 +126,12 @@ impl Dovecot {
     }
 
     /// Dovecot's log.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
 
     /// A logged-in connection.
-    pub fn login(&self) -> Imap {
+    pub(crate) fn login(&self) -> Imap {
         let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to dovecot");
         stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
         let mut imap = Imap {
@@ -140,7 +142,11 @@ impl Dovecot {
         let greeting = imap.line();
         assert!(greeting.starts_with("* OK"), "greeting {greeting:?}");
         let (status, _) = imap.command(format!("LOGIN {USER} \"{PASSWORD}\"").as_bytes());
-        assert!(status.starts_with("OK"), "LOGIN: {status}; log: {}", self.log());
+        assert!(
+            status.starts_with("OK"),
+            "LOGIN: {status}; log: {}",
+            self.log()
+        );
         imap
     }
 }
@@ -158,7 +164,7 @@ impl Drop for Dovecot {
 
 /// A blocking IMAP connection that reads answers line by line (the answers the test asks
 /// for hold no literals).
-pub struct Imap {
+pub(crate) struct Imap {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     next: u32,
@@ -167,14 +173,16 @@ pub struct Imap {
 impl Imap {
     fn line(&mut self) -> String {
         let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).expect("read from dovecot");
+        self.reader
+            .read_until(b'\n', &mut line)
+            .expect("read from dovecot");
         assert!(!line.is_empty(), "dovecot closed the connection");
         String::from_utf8_lossy(&line).trim_end().to_owned()
     }
 
     /// Sends `tag command CRLF` (literals in it must be LITERAL+ ones, `{n+}`) and returns
     /// the tagged status (`OK ...`, `NO ...`, `BAD ...`) and the untagged lines.
-    pub fn command(&mut self, command: &[u8]) -> (String, Vec<String>) {
+    pub(crate) fn command(&mut self, command: &[u8]) -> (String, Vec<String>) {
         self.next += 1;
         let tag = format!("s{}", self.next);
         let mut out = format!("{tag} ").into_bytes();

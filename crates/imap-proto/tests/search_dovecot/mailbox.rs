@@ -4,18 +4,18 @@
 //! `imap_proto::search`; `tests/search_dovecot.rs` runs every row against Dovecot too.
 
 /// One message of the test mailbox: its file and what the store keeps beside it.
-pub struct Entry {
-    pub file: &'static str,
-    pub uid: u32,
-    pub flags: &'static [&'static str],
-    pub recent: bool,
-    pub internal_date: &'static str,
-    pub size: u64,
-    pub modseq: u64,
+pub(crate) struct Entry {
+    pub(crate) file: &'static str,
+    pub(crate) uid: u32,
+    pub(crate) flags: &'static [&'static str],
+    pub(crate) recent: bool,
+    pub(crate) internal_date: &'static str,
+    pub(crate) size: u64,
+    pub(crate) modseq: u64,
 }
 
 /// The mailbox, in sequence-number order (seq 1 is UID 3, ..., seq 9 is UID 30).
-pub const MAILBOX: [Entry; 9] = [
+pub(crate) const MAILBOX: [Entry; 9] = [
     Entry {
         file: "plain.eml",
         uid: 3,
@@ -101,7 +101,7 @@ pub const MAILBOX: [Entry; 9] = [
 ];
 
 /// Every key, as a client writes it, and the UIDs it finds in the test mailbox.
-pub const TABLE: &[(&str, &str)] = &[
+pub(crate) const TABLE: &[(&str, &str)] = &[
     ("ALL", "3 5 6 9 10 11 20 21 30"),
     ("ANSWERED", "3 21"),
     ("UNANSWERED", "5 6 9 10 11 20 30"),
@@ -117,6 +117,7 @@ pub const TABLE: &[(&str, &str)] = &[
     // keywords compare case-insensitively
     ("KEYWORD $IMPORTANT", "5"),
     ("KEYWORD $Nothing", ""),
+    ("UNKEYWORD $work", "3 5 6 9 11 20 21 30"),
     ("UNKEYWORD $Work", "3 5 6 9 11 20 21 30"),
     ("RECENT", "5 9 11"),
     ("OLD", "3 6 10 20 21 30"),
@@ -134,8 +135,19 @@ pub const TABLE: &[(&str, &str)] = &[
     ("SENTON 7-Dec-2026", "3 9"),
     ("SENTSINCE 5-Dec-2026", "3 5 9 30"),
     ("SENTBEFORE 1-Jan-2100", "3 5 6 9 10 21 30"),
+    // no fallback for a missing or unreadable Date: to the internal date (UID 11 arrived on
+    // the 2nd, UID 20 on the 3rd) or to the epoch
+    ("SENTON 2-Dec-2026", ""),
+    ("SENTON 3-Dec-2026", ""),
+    ("SENTBEFORE 2-Jan-1970", ""),
     ("NOT SENTON 7-Dec-2026", "5 6 10 11 20 21 30"),
+    // 16:30 -0800 on the 6th is the 7th in UTC: the day as written counts
+    ("SENTSINCE 7-Dec-2026", "3 9"),
+    ("SENTBEFORE 7-Dec-2026", "5 6 10 21 30"),
     ("LARGER 2000", "5 6 20"),
+    // at the exact size (UID 30 has 2000 octets): LARGER and SMALLER are strict
+    ("LARGER 1999", "5 6 20 30"),
+    ("SMALLER 2000", "3 9 10 11 21"),
     ("LARGER 0", "3 5 6 9 10 11 20 21 30"),
     ("SMALLER 800", "11 21"),
     ("SMALLER 0", ""),
@@ -157,6 +169,10 @@ pub const TABLE: &[(&str, &str)] = &[
     ("SUBJECT \"grüße aus köln\"", "5"),
     // ISO-8859-1 quoted-printable encoded word
     ("SUBJECT \"CAFÉ CRÈME\"", "9"),
+    // two adjacent encoded words: the space between them is not text (RFC 2047 section 6.2)
+    ("SUBJECT \"crème\"", "9"),
+    ("SUBJECT \"cr è\"", ""),
+    ("SUBJECT \"?= =?\"", ""),
     ("SUBJECT \"ОТЧЁТ\"", "10"),
     // a folded field is unfolded
     ("SUBJECT \"is folded across\"", "11"),
@@ -167,6 +183,8 @@ pub const TABLE: &[(&str, &str)] = &[
     // an empty field: has it
     ("HEADER X-Empty \"\"", "11"),
     ("HEADER X-Missing \"\"", ""),
+    ("HEADER X-Empty x", ""),
+    ("HEADER X-Missing x", ""),
     ("HEADER Message-ID q4-2026", "3"),
     ("HEADER X-Inner-Only marker", ""),
     ("HEADER \"\" \"\"", ""),
@@ -191,6 +209,9 @@ pub const TABLE: &[(&str, &str)] = &[
     ("BODY \"date header\"", "11"),
     // headers are not body
     ("BODY \"Return-Path\"", ""),
+    // an attachment: its part's header fields are body octets, its content is not text
+    ("BODY \"invoice.pdf\"", "20"),
+    ("BODY JVBERi0", ""),
     ("BODY \"\"", "3 5 6 9 10 11 20 21 30"),
     ("TEXT \"Return-Path: <alice\"", "3"),
     ("TEXT marker-xyzzy", "6"),
@@ -199,7 +220,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("TEXT \" 4711\"", "11"),
     ("TEXT quarterly", "3"),
     ("TEXT bob@example.net", "3 6 9 10 11 20 21 30"),
-    ("TEXT invoice.pdf", ""),
+    ("TEXT invoice.pdf", "20"),
+    ("TEXT content-disposition", "20"),
     ("UID 5:10", "5 6 9 10"),
     ("UID 20:*", "20 21 30"),
     // `*` is the largest UID, 30: 31:* is 30:31
@@ -211,6 +233,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("*", "30"),
     ("2,4", "5 9"),
     ("10:12", ""),
+    // nothing saved yet: `$` is the empty set (RFC 5182 section 2.1)
+    ("$", ""),
     ("NOT SEEN", "5 11 21"),
     ("NOT NOT SEEN", "3 6 9 10 20 30"),
     ("OR FLAGGED DRAFT", "5 9 20"),
@@ -224,4 +248,3 @@ pub const TABLE: &[(&str, &str)] = &[
     ("MODSEQ \"/flags/\\\\seen\" all 200", "5 9 11 30"),
     ("MODSEQ 501", ""),
 ];
-
