@@ -165,8 +165,12 @@ pub(crate) const TABLE: &[(&str, &str)] = &[
     ("CC carol", "3"),
     ("BCC secret-archive", "10"),
     ("BCC bob", ""),
-    // UTF-8 base64 encoded word
-    ("SUBJECT \"grüße aus köln\"", "5"),
+    // UTF-8 base64 encoded words, the second folded onto its own line
+    ("SUBJECT \"aus köln\"", "5"),
+    ("SUBJECT \"gr\"", "5"),
+    // the first word ends inside ü: each encoded word must hold whole characters (RFC 2047
+    // section 5), the halves are not joined (Dovecot neither)
+    ("SUBJECT \"grüße aus köln\"", ""),
     // ISO-8859-1 quoted-printable encoded word
     ("SUBJECT \"CAFÉ CRÈME\"", "9"),
     // two adjacent encoded words: the space between them is not text (RFC 2047 section 6.2)
