@@ -6,9 +6,12 @@
 //!   (UTF-8, ISO-8859-*, Windows-125*, KOI8, ...), folding undone. Address fields are searched
 //!   as their decoded text (`"Jörg Müller" <joerg@example.de>`).
 //! - The body text is every `text/*` part, content-transfer-decoded (base64,
-//!   quoted-printable) and converted to UTF-8, and every nested `message/rfc822` part: its
-//!   header fields (they are body text of the outer message) and its text parts, as Dovecot
-//!   searches them. Other parts (images, applications) are not searched.
+//!   quoted-printable) and converted to UTF-8, the header fields of every MIME part below the
+//!   top (an attachment's `Content-Disposition` with its file name) and every nested
+//!   `message/rfc822` part: its header fields and its text parts. Those fields are octets of
+//!   the body (RFC 5322 section 2.1), so `BODY` finds them as `TEXT` does (Dovecot's `BODY`
+//!   leaves them out; its `TEXT` finds them). The content of other parts (images,
+//!   applications) is not searched.
 //! - The `Date:` field's day as written, ignoring time and zone; a missing or unreadable
 //!   field gives no date, so that no `SENT*` key matches.
 //!
@@ -143,13 +146,19 @@ fn value_octets<'x>(raws: &[&'x [u8]], h: &mail_parser::Header<'_>) -> &'x [u8] 
 /// Whether some field of `message`'s header, as `name: value` decoded, contains `needle`;
 /// `raws` as [`value_octets`] reads them.
 fn header_contains(message: &Message<'_>, raws: &[&[u8]], needle: &str) -> bool {
-    let Some(root) = message.parts.first() else {
-        return false;
-    };
+    message
+        .parts
+        .first()
+        .is_some_and(|root| fields_contain(&root.headers, raws, needle))
+}
+
+/// Whether one of `fields`, as `name: value` decoded, contains `needle`; `raws` as
+/// [`value_octets`] reads them.
+fn fields_contain(fields: &[mail_parser::Header<'_>], raws: &[&[u8]], needle: &str) -> bool {
     // A needle without ':' that does not start with a space lies within the name or within
     // the value: no need to join them.
     let apart = !needle.contains(':') && !needle.starts_with(' ');
-    root.headers.iter().any(|h| {
+    fields.iter().any(|h| {
         let value = decode_value(value_octets(raws, h));
         if apart {
             contains_folded(h.name(), needle) || contains_folded(&value, needle)
@@ -159,17 +168,26 @@ fn header_contains(message: &Message<'_>, raws: &[&[u8]], needle: &str) -> bool 
     })
 }
 
-/// Whether the text of `message` (its text parts; nested messages' headers and text)
+/// Whether the text of `message` (its text parts, the header fields of its parts below the
+/// top; nested messages' headers and text)
 /// contains `needle`; `root` is the outermost message's octets.
 fn body_contains(message: &Message<'_>, root: &[u8], needle: &str, depth: usize) -> bool {
-    message.parts.iter().any(|part| match &part.body {
-        PartType::Text(text) | PartType::Html(text) => contains_folded(text, needle),
-        PartType::Message(nested) if depth < MAX_NESTED => {
-            header_contains(nested, &[nested.raw_message(), root], needle)
-                || body_contains(nested, root, needle, depth + 1)
-        }
-        _ => false,
-    })
+    let raws = [message.raw_message(), root];
+    // The header fields of the parts below the top (`Content-Type`, `Content-Disposition`
+    // with the attachment's file name, ...) are octets of the body (RFC 5322 section 2.1).
+    message
+        .parts
+        .iter()
+        .skip(1)
+        .any(|part| fields_contain(&part.headers, &raws, needle))
+        || message.parts.iter().any(|part| match &part.body {
+            PartType::Text(text) | PartType::Html(text) => contains_folded(text, needle),
+            PartType::Message(nested) if depth < MAX_NESTED => {
+                header_contains(nested, &[nested.raw_message(), root], needle)
+                    || body_contains(nested, root, needle, depth + 1)
+            }
+            _ => false,
+        })
 }
 
 impl SearchMessage for StoredMessage<'_, '_> {

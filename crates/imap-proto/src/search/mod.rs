@@ -123,8 +123,9 @@ pub trait SearchMessage {
     /// Whether some header field, as `name: value` decoded, contains `needle` (for `TEXT`).
     /// `needle` is already case-folded with [`fold`]: compare with [`contains_folded`].
     fn header_text_contains(&self, needle: &str) -> bool;
-    /// Whether the decoded body text (text parts, content-transfer-decoded, to UTF-8)
-    /// contains `needle` (for `BODY` and `TEXT`). `needle` is already case-folded with
+    /// Whether the decoded body text (text parts, content-transfer-decoded, to UTF-8; the
+    /// header fields of MIME parts and nested messages, which are body octets too) contains
+    /// `needle` (for `BODY` and `TEXT`). `needle` is already case-folded with
     /// [`fold`]: compare with [`contains_folded`].
     fn body_contains(&self, needle: &str) -> bool;
 }
