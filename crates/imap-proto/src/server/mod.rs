@@ -1,2 +1,1182 @@
 //! The IMAP server state machine (RFC 3501, RFC 9051 and the extensions of the codec):
 //! not authenticated, authenticated, selected, logout.
+//!
+//! [`Server`] runs one session. It frames and parses what the client sends and answers
+//! everything that is protocol by itself: the greeting and `CAPABILITY` (by state and TLS),
+//! `STARTTLS`, `LOGIN` and `AUTHENTICATE` through mail-wire's SASL (with SASL-IR), literal
+//! continuations and their limits, `IDLE`, `ENABLE`, `ID`, `NAMESPACE`, `NOOP`, `CHECK`,
+//! `UNSELECT`, `LOGOUT`, the selected mailbox's sequence numbers (through its
+//! [`MailboxView`]) and when changes may be announced, errors and timeouts. What only the
+//! application can do comes out as [`Event`]s: checking credentials, and the storage
+//! commands (`SELECT`, `FETCH`, `STORE`, `SEARCH`, `APPEND`, ...), answered through methods.
+//! It never touches a socket, a clock or a random number generator.
+//!
+//! # The driver loop
+//!
+//! ```
+//! use std::num::NonZeroU32;
+//! use std::time::Instant;
+//! use imap_proto::command::CommandBody;
+//! use imap_proto::fetch::MessageDataItem;
+//! use imap_proto::flag::{Flag, FlagFetch};
+//! use imap_proto::response::StatusKind;
+//! use imap_proto::server::{Event, SelectInfo, Server, ServerConfig};
+//! use imap_proto::view::Snapshot;
+//! use mail_testkit::Users;
+//! use mail_testkit::users::server_nonce;
+//!
+//! let uid = |n| NonZeroU32::new(n).unwrap();
+//! let now = Instant::now();
+//! let mut config = ServerConfig::default();
+//! config.allow_plaintext_auth = true; // this example has no TLS
+//! let mut server = Server::new(config, now);
+//! let users = Users::standard(); // your credential store: a mail_wire::sasl::Authenticator
+//! let mut wire = Vec::new();
+//!
+//! let reads: [&[u8]; 3] = [
+//!     b"a1 LOGIN alice secret\r\n",
+//!     b"a2 SELECT INBOX\r\na3 FETCH 1:* FLAGS\r\n",
+//!     b"a4 LOGOUT\r\n",
+//! ];
+//! for bytes in reads {
+//!     server.feed(now, bytes);
+//!     while let Some(event) = server.poll_event() {
+//!         match event {
+//!             Event::AuthStep { .. } => server.auth_step(&users, server_nonce())?,
+//!             Event::Command { command, messages } => match command.body {
+//!                 CommandBody::Select { .. } => {
+//!                     // What the store knows of INBOX: two messages, UIDs 7 and 9.
+//!                     let snapshot = Snapshot {
+//!                         uid_validity: uid(1),
+//!                         uid_next: uid(10),
+//!                         highest_modseq: None,
+//!                         uids: vec![uid(7), uid(9)],
+//!                     };
+//!                     server.selected(snapshot, SelectInfo::new(vec![Flag::Seen]))?;
+//!                 }
+//!                 CommandBody::Fetch { .. } => {
+//!                     for (_seq, uid) in messages {
+//!                         let flags = vec![FlagFetch::Flag(Flag::Seen)];
+//!                         server.fetch(uid, vec![MessageDataItem::Flags(flags.into())])?;
+//!                     }
+//!                     server.complete(StatusKind::Ok, None, "FETCH completed")?;
+//!                 }
+//!                 _ => server.complete(StatusKind::No, None, "not here")?,
+//!             },
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         wire.extend_from_slice(&bytes);
+//!     }
+//! }
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("* OK [CAPABILITY IMAP4rev1 "));
+//! assert!(wire.contains("a1 OK [CAPABILITY IMAP4rev1 "));
+//! assert!(wire.contains("* 2 EXISTS\r\n"));
+//! assert!(wire.contains("* OK [UIDVALIDITY 1] UIDs valid\r\n"));
+//! assert!(wire.contains("a2 OK [READ-WRITE] SELECT completed\r\n"));
+//! assert!(wire.contains("* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS (\\Seen))\r\na3 OK FETCH completed\r\n"));
+//! assert!(wire.ends_with("* BYE Logging out\r\na4 OK LOGOUT completed\r\n"));
+//! assert!(server.is_closed());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A real driver writes what [`Server::poll_transmit`] returns before it reads again, reads
+//! only while [`Server::wants_input`] holds, calls [`Server::handle_timeout`] when
+//! [`Server::poll_timeout`] is due, does the TLS handshake on [`Event::StartTls`], and calls
+//! [`Server::mailbox_changed`] whenever the store reports a change to the selected mailbox
+//! (made by this session or another): the machine announces it when the protocol allows.
+//!
+//! # What the machine answers by itself
+//!
+//! | situation | response |
+//! |---|---|
+//! | greeting | `* OK [CAPABILITY ...] text`, `* PREAUTH [CAPABILITY ...] text` ([`ServerConfig::preauth`], never where TLS is required), `* BYE text` ([`Server::refuse`]) |
+//! | `CAPABILITY` | by state and TLS: before TLS without [`ServerConfig::allow_plaintext_auth`] `STARTTLS LOGINDISABLED` and no `AUTH=`; after login none of `STARTTLS`, `AUTH=`, `LOGINDISABLED`; login answers `OK [CAPABILITY ...]` (RFC 9051 section 6.2.3) |
+//! | `LOGIN`, `AUTHENTICATE` before TLS | `NO [PRIVACYREQUIRED]` |
+//! | failed login | `NO [AUTHENTICATIONFAILED]` after [`ServerConfig::auth_failure_delay`]; past [`ServerConfig::max_auth_failures`] also `* BYE` |
+//! | `AUTHENTICATE` cancelled (`*`) | `BAD` |
+//! | `STARTTLS` | `OK`, then [`Event::StartTls`]; bytes pipelined after it close the session ([`SessionError::StartTlsInjection`]); after TLS or login `BAD` |
+//! | literal over [`ServerConfig::max_literal`], APPEND over [`ServerConfig::append_limit`] | `NO [TOOBIG]`, data of `{n+}` skipped |
+//! | `{n+}` under `LITERAL-` over 4096 octets, or without LITERAL+ | `BAD`, data skipped (RFC 7888 section 4) |
+//! | synchronising literal within limits | `+ Ready` |
+//! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
+//! | `ENABLE` | `* ENABLED ...` (CONDSTORE, QRESYNC, UTF8=ACCEPT when offered, IMAP4rev2 when on) |
+//! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
+//! | sequence number beyond EXISTS | `BAD` |
+//! | STORE, EXPUNGE, MOVE in a read-only mailbox | `NO [READ-ONLY]` |
+//! | command in the wrong state, syntax error | `BAD` with the reason, counted toward [`ServerConfig::max_errors`], then `* BYE` |
+//! | line too long | `BAD` (with the tag when readable); the line is skipped |
+//! | idle past the timeout | `* BYE Autologout; idle for too long` |
+//! | too many changes queued for the selected mailbox | `* BYE [ALERT] ...` ([`SessionError::ViewOverflow`]) |
+//!
+//! # Pipelining
+//!
+//! Commands are run one at a time, in the order received, each answered before the next is
+//! parsed, so that no command runs while one it depends on is pending (RFC 9051 section 5.5):
+//! the machine holds no parsed command waiting, and reads nothing while a decision is
+//! pending ([`Server::wants_input`] is false). What the client pipelined waits unparsed, at
+//! most [`ServerConfig::max_buffered_input`] octets. Answers stop while
+//! [`OUTPUT_HIGH_WATER`] octets are queued, until the driver has written them.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use mail_wire::Secret;
+use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ServerSession};
+
+use crate::core::{Tag, Text};
+use crate::encode::Encode;
+use crate::fetch::MessageDataItem;
+use crate::framer::{Framer, FramerConfig};
+use crate::list::{List, NonEmpty};
+use crate::mailbox::Mailbox;
+use crate::response::{
+    Capability, Code, Continuation, ContinuationText, Data, Greeting, GreetingKind, Response,
+    StatusKind, StatusResponse,
+};
+use crate::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
+use crate::view::{Announce, AnnounceOptions, Change, MailboxView, Snapshot, ViewError};
+
+// Where the machine lives:
+// - this file: the `Server` type, its state, the driver's calls and the answers to decisions;
+// - `config`: `ServerConfig` and the limits, each with its source;
+// - `event`: `Event`, `SessionError`, `ServerError`, `State`, `SelectInfo`, `Enabled`;
+// - `input`: framing, literal decisions, and dispatching each command by state;
+// - `auth`: LOGIN, AUTHENTICATE and the SASL exchange, failed logins;
+// - `append`: APPEND streamed in pieces, MULTIAPPEND;
+// - `timer`: the client's idle time.
+mod append;
+mod auth;
+mod config;
+mod event;
+mod input;
+mod timer;
+
+pub use config::{
+    ConfigError, DEFAULT_APPEND_LIMIT, DEFAULT_MAX_LINE, LITERAL_MINUS_MAX, LiteralPlus,
+    ServerConfig,
+};
+pub use event::{Enabled, Event, SelectInfo, ServerError, SessionError, State};
+
+use timer::Timer;
+
+/// While this much output is queued, the machine answers no further command until the
+/// driver has written it: 256 KiB, as pop3-proto and smtp-proto.
+pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+
+/// What the session reads, or waits for.
+#[derive(Debug)]
+enum Phase {
+    /// Commands.
+    Command,
+    /// The client's next SASL response line.
+    AuthResponse {
+        tag: Tag<'static>,
+        session: ServerSession,
+        user: Option<String>,
+    },
+    /// IDLE: waiting for `DONE`.
+    Idle { tag: Tag<'static> },
+    /// An APPEND message's data: `remaining` octets, handed over or (`discard`) dropped.
+    AppendData { remaining: u64, discard: bool },
+    /// The rest of an APPEND command's line after a message: CRLF, or the next message.
+    AppendRest,
+    /// OK to STARTTLS queued; waiting for [`Server::tls_established`].
+    TlsHandoff,
+    /// The last response is queued; nothing more is read.
+    Closed,
+}
+
+/// What the running command is, for the answers the application gives.
+#[derive(Debug, Clone)]
+struct Running {
+    tag: Tag<'static>,
+    /// SELECT (false) or EXAMINE (true).
+    select: Option<bool>,
+    /// A UID command: FETCH responses carry UID.
+    uid: bool,
+    /// FETCH, STORE, SEARCH, COPY by sequence number: no EXPUNGE until it completes (RFC
+    /// 3501 section 7.4.1).
+    no_expunge: bool,
+    /// CLOSE: the mailbox is deselected at completion, nothing announced.
+    close: bool,
+}
+
+/// A decision the application has not answered yet.
+#[derive(Debug)]
+enum Pending {
+    Auth {
+        tag: Tag<'static>,
+        mechanism: Mechanism,
+        session: Option<ServerSession>,
+        response: Option<Secret<Vec<u8>>>,
+        user: Option<String>,
+    },
+    Command(Running),
+    /// An APPEND message's start: accept or refuse.
+    AppendStart {
+        sync: bool,
+        size: u64,
+    },
+    /// The APPEND's last message is in: answer it.
+    AppendDone,
+}
+
+/// The APPEND command in progress.
+#[derive(Debug)]
+struct AppendState {
+    tag: Tag<'static>,
+    mailbox: Mailbox<'static>,
+    /// The message being received (or the last one).
+    index: usize,
+    /// The command was answered (refused): what remains is skipped.
+    failed: bool,
+}
+
+/// A failed login's answer, held back until `since` + the failure delay.
+#[derive(Debug)]
+struct Held {
+    since: Instant,
+    tag: Tag<'static>,
+    close: bool,
+}
+
+/// One IMAP server session; see the [module docs](self).
+pub struct Server {
+    config: ServerConfig,
+    input: BytesMut,
+    output: BytesMut,
+    framer: Framer,
+    state: State,
+    phase: Phase,
+    pending: Option<Pending>,
+    events: VecDeque<Event>,
+    tls: bool,
+    enabled: Enabled,
+    view: Option<MailboxView>,
+    read_only: bool,
+    /// The SEARCHRES saved result (`$`), as UIDs.
+    saved: Option<Vec<NonZeroU32>>,
+    append: Option<AppendState>,
+    errors: u32,
+    auth_failures: u32,
+    held: Option<Held>,
+    timer: Timer,
+    /// When the last input arrived.
+    fed_at: Instant,
+    eof: bool,
+    deferred: bool,
+}
+
+impl fmt::Debug for Server {
+    // The buffers are left out: the input can hold a LOGIN or AUTHENTICATE line
+    // (docs/design.md section 3.6).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("state", &self.state)
+            .field("phase", &self.phase)
+            .field("tls", &self.tls)
+            .field("enabled", &self.enabled)
+            .field("pending", &self.pending)
+            .field("errors", &self.errors)
+            .field("auth_failures", &self.auth_failures)
+            .field("buffered_input", &self.input.len())
+            .field("buffered_output", &self.output.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Starts a session at `now`; the greeting is queued at once: `* OK [CAPABILITY ...]`,
+    /// or `* PREAUTH [CAPABILITY ...]` when [`ServerConfig::preauth`] is set and TLS is not
+    /// required (where it is, the greeting is a plain `OK`). A control octet in a text of the
+    /// configuration goes out as a space ([`ServerConfig::check`] refuses instead).
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let mut server = Server::bare(config, now);
+        let preauth = server
+            .config
+            .preauth
+            .clone()
+            .filter(|_| server.config.implicit_tls || server.config.allow_plaintext_auth);
+        let (kind, text) = match preauth {
+            Some(text) => {
+                server.state = State::Authenticated;
+                (GreetingKind::PreAuth, text)
+            }
+            None => (GreetingKind::Ok, server.config.greeting_text.clone()),
+        };
+        let code = server.capability_code();
+        server.greeting(kind, Some(code), &text);
+        server
+    }
+
+    /// Starts a session that is refused at once: `* BYE text` (RFC 9051 section 7.1.5: the
+    /// server is not willing to accept the connection), then [`Event::Closed`] with `Ok`.
+    pub fn refuse(config: ServerConfig, now: Instant, text: &str) -> Self {
+        let mut server = Server::bare(config, now);
+        server.greeting(GreetingKind::Bye, None, text);
+        server.state = State::Logout;
+        server.close_silently(Ok(()));
+        server
+    }
+
+    fn bare(config: ServerConfig, now: Instant) -> Self {
+        let config = config.sanitised();
+        let framer = Framer::server(FramerConfig {
+            max_line: config.max_line,
+            // The machine decides on every literal itself (`input::on_literal`): the framer
+            // holds a command's literals only once accepted, within `max_command`.
+            max_literal: u64::MAX,
+            max_message: usize::MAX,
+            ..FramerConfig::default()
+        });
+        Server {
+            framer,
+            input: BytesMut::new(),
+            output: BytesMut::new(),
+            state: State::NotAuthenticated,
+            phase: Phase::Command,
+            pending: None,
+            events: VecDeque::new(),
+            tls: config.implicit_tls,
+            enabled: Enabled::default(),
+            view: None,
+            read_only: false,
+            saved: None,
+            append: None,
+            errors: 0,
+            auth_failures: 0,
+            held: None,
+            timer: Timer::new(now),
+            fed_at: now,
+            eof: false,
+            deferred: false,
+            config,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The protocol state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// What the client enabled.
+    pub fn enabled(&self) -> &Enabled {
+        &self.enabled
+    }
+
+    /// The selected mailbox's view, in the selected state.
+    pub fn view(&self) -> Option<&MailboxView> {
+        self.view.as_ref()
+    }
+
+    /// Whether the selected mailbox was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether the session is protected by TLS (implicit, or after STARTTLS).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The capabilities the server announces now (they depend on the state and on TLS).
+    pub fn capabilities(&self) -> Vec<Capability<'static>> {
+        let mut caps = vec![Capability::Imap4Rev1];
+        if self.config.imap4rev2 {
+            caps.push(Capability::Imap4Rev2);
+        }
+        if self.state == State::NotAuthenticated {
+            if !self.tls && self.config.starttls {
+                caps.push(Capability::StartTls);
+            }
+            if self.credentials_allowed() {
+                for mechanism in &self.config.sasl_mechanisms {
+                    if let Ok(atom) = crate::core::Atom::new(mechanism.name()) {
+                        caps.push(Capability::Auth(atom));
+                    }
+                }
+                caps.push(Capability::SaslIr);
+            } else {
+                caps.push(Capability::LoginDisabled);
+            }
+        }
+        caps.extend([Capability::Idle, Capability::Enable]);
+        match self.config.literal_plus {
+            LiteralPlus::Plus => caps.push(Capability::LiteralPlus),
+            LiteralPlus::Minus => caps.push(Capability::LiteralMinus),
+            LiteralPlus::Off => {}
+        }
+        caps.extend([Capability::Id, Capability::Unselect]);
+        if self.config.namespace.is_some() {
+            caps.push(Capability::Namespace);
+        }
+        if let Some(limit) = self.config.append_limit {
+            caps.push(Capability::AppendLimit(Some(
+                u32::try_from(limit).unwrap_or(u32::MAX),
+            )));
+        }
+        for cap in &self.config.capabilities {
+            if !caps.contains(cap) {
+                caps.push(cap.clone());
+            }
+        }
+        caps
+    }
+
+    /// Hands the machine bytes received from the client. Never fails.
+    pub fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        if self.admit(bytes.len()) {
+            self.fed_at = now;
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// [`Server::feed`] for the driver's read buffer: takes every byte, leaving it empty
+    /// (without copying when nothing else is buffered: APPEND data then reaches the
+    /// application as pieces of the driver's own buffer).
+    pub fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        if self.admit(buf.len()) {
+            self.fed_at = now;
+            if self.input.is_empty() {
+                std::mem::swap(&mut self.input, buf);
+            } else {
+                self.input.extend_from_slice(buf);
+            }
+        }
+        buf.clear();
+    }
+
+    fn admit(&mut self, len: usize) -> bool {
+        if len == 0 || self.eof {
+            return false;
+        }
+        match self.phase {
+            Phase::Closed => return false,
+            Phase::TlsHandoff => {
+                // RFC 9051 section 6.2.1: the next bytes must be the TLS handshake.
+                self.close_silently(Err(SessionError::StartTlsInjection));
+                return false;
+            }
+            _ => {}
+        }
+        if self.input.len().saturating_add(len) > self.config.max_buffered_input {
+            self.input.clear();
+            self.close_with("Too much input", SessionError::InputOverflow);
+            return false;
+        }
+        true
+    }
+
+    /// The client closed its side: input already fed is processed first, then the session
+    /// ends with [`SessionError::PeerClosed`].
+    pub fn handle_eof(&mut self) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.eof = true;
+        if self.input.is_empty() && self.pending.is_none() && self.events.is_empty() {
+            self.close_on_eof();
+        }
+    }
+
+    /// The connection broke: the session ends at once.
+    pub fn handle_connection_lost(&mut self) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.eof = true;
+        self.events.clear();
+        self.close_on_eof();
+    }
+
+    fn close_on_eof(&mut self) {
+        self.abort_append();
+        self.pending = None;
+        self.held = None;
+        self.phase = Phase::Closed;
+        self.state = State::Logout;
+        self.input.clear();
+        self.events
+            .push_back(Event::Closed(Err(SessionError::PeerClosed)));
+    }
+
+    /// The next event, or `None` when the machine needs input, time, or a decision.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.pending.is_some() || self.held.is_some() {
+                return None;
+            }
+            self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
+                && !self.input.is_empty()
+                && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
+            if self.deferred {
+                return None;
+            }
+            if !self.step() {
+                if self.eof && !matches!(self.phase, Phase::Closed) {
+                    self.close_on_eof();
+                }
+                return self.events.pop_front();
+            }
+        }
+    }
+
+    /// Bytes to write to the client, if any. Write them all before reading again. The
+    /// server never sends a secret, so [`Session::poll_transmit_marked`] marks nothing.
+    ///
+    /// [`Session::poll_transmit_marked`]: mail_wire::session::Session::poll_transmit_marked
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.output.is_empty() {
+            return None;
+        }
+        Some(self.output.split().freeze())
+    }
+
+    /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
+    /// answer, or the end of the client's idle time ([`ServerConfig::login_timeout`] before
+    /// login, [`ServerConfig::idle_timeout`] after, IDLE included). `None` while a decision
+    /// is pending, during the TLS hand-off and after the close; already due while commands
+    /// wait for queued output to be written ([`OUTPUT_HIGH_WATER`]).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(held) = &self.held {
+            return held.since.checked_add(self.config.auth_failure_delay);
+        }
+        if !self.timed() {
+            return None;
+        }
+        if self.deferred {
+            return Some(self.fed_at);
+        }
+        self.timer.deadline(self.idle_timeout())
+    }
+
+    fn timed(&self) -> bool {
+        !matches!(self.phase, Phase::Closed | Phase::TlsHandoff) && self.pending.is_none()
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        match self.state {
+            State::NotAuthenticated => self.config.login_timeout,
+            _ => self.config.idle_timeout,
+        }
+    }
+
+    /// Tells the machine the time: releases a held failed-login answer, or ends an idle
+    /// session with `* BYE Autologout; idle for too long`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(held) = &self.held {
+            let release = held.since.checked_add(self.config.auth_failure_delay);
+            if release.is_some_and(|release| now >= release) {
+                if let Some(held) = self.held.take() {
+                    self.timer.line(now);
+                    self.release_failure(held);
+                }
+            }
+            return;
+        }
+        if !self.timed() || self.deferred {
+            return;
+        }
+        if self.timer.expire(now, self.idle_timeout()) {
+            self.abort_append();
+            self.close_with("Autologout; idle for too long", SessionError::Timeout);
+        }
+    }
+
+    /// Whether the driver should read more input now: not while a decision is pending or an
+    /// event waits (the machine parses nothing then), after the close, or during the TLS
+    /// hand-off. Also while answers wait for queued output ([`OUTPUT_HIGH_WATER`]), so that
+    /// the driver writes it.
+    pub fn wants_input(&self) -> bool {
+        self.pending.is_none()
+            && self.held.is_none()
+            && self.events.is_empty()
+            && (!self.eof || self.deferred)
+            && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff)
+    }
+
+    /// Whether the session has ended: close once [`Server::poll_transmit`] returns `None`.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] succeeded: the session goes on before
+    /// login, with the capabilities of a TLS session (RFC 9051 section 6.2.1: the client
+    /// asks for them again).
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoTlsPending`] without a preceding [`Event::StartTls`].
+    pub fn tls_established(&mut self, now: Instant) -> Result<(), ServerError> {
+        if !matches!(self.phase, Phase::TlsHandoff) {
+            return Err(ServerError::NoTlsPending);
+        }
+        self.phase = Phase::Command;
+        self.tls = true;
+        self.framer.reset();
+        self.framer.set_literals(true);
+        self.input.clear();
+        self.timer = Timer::new(now);
+        self.fed_at = now;
+        Ok(())
+    }
+
+    /// Ends the session now with `* BYE Server shutting down`.
+    pub fn shutdown(&mut self) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.abort_append();
+        self.pending = None;
+        self.held = None;
+        self.close_with("Server shutting down", SessionError::Shutdown);
+    }
+
+    /// Answers [`Event::AuthStep`]: runs the login one step with the application's
+    /// credential store. `nonce` must be fresh random data (SCRAM's server nonce).
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless an [`Event::AuthStep`] is pending.
+    pub fn auth_step<A: Authenticator + ?Sized>(
+        &mut self,
+        authenticator: &A,
+        nonce: Nonce,
+    ) -> Result<(), ServerError> {
+        match self.pending.take() {
+            Some(Pending::Auth {
+                tag,
+                mechanism,
+                session,
+                response,
+                user,
+            }) => {
+                self.timer.decided();
+                self.sasl_step(
+                    authenticator,
+                    nonce,
+                    tag,
+                    mechanism,
+                    session,
+                    response,
+                    user,
+                );
+                Ok(())
+            }
+            other => self.misuse(other, "auth_step answers Event::AuthStep"),
+        }
+    }
+
+    /// Answers a SELECT or EXAMINE [`Event::Command`]: the mailbox is open, with these
+    /// messages. Sends `* FLAGS`, `* n EXISTS`, `* n RECENT` (IMAP4rev1 only), `OK [UNSEEN]`
+    /// (IMAP4rev1, when given), `OK [UIDVALIDITY]`, `OK [UIDNEXT]`, `OK [PERMANENTFLAGS]`,
+    /// `OK [HIGHESTMODSEQ]` or `OK [NOMODSEQ]` (when CONDSTORE is offered or enabled), and
+    /// the tagged `OK [READ-WRITE]` or `OK [READ-ONLY]` (EXAMINE is always read-only).
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless a SELECT or EXAMINE is pending;
+    /// [`ServerError::View`] for an inconsistent snapshot (the decision stays pending).
+    pub fn selected(&mut self, snapshot: Snapshot, info: SelectInfo) -> Result<(), ServerError> {
+        let examine = match &self.pending {
+            Some(Pending::Command(Running {
+                select: Some(examine),
+                ..
+            })) => *examine,
+            _ => {
+                let other = self.pending.take();
+                return self.misuse(other, "selected answers SELECT and EXAMINE");
+            }
+        };
+        let highest_modseq = snapshot.highest_modseq;
+        let view = MailboxView::new(snapshot, self.config.view.clone())?;
+        let Some(Pending::Command(running)) = self.pending.take() else {
+            return Err(ServerError::NoPendingDecision);
+        };
+        self.timer.decided();
+        let read_only = examine || info.read_only;
+        let rev2 = self.enabled.imap4rev2;
+        self.data(Data::Flags(info.flags.into()));
+        self.data(Data::Exists(view.exists()));
+        if !rev2 {
+            self.data(Data::Recent(info.recent));
+            if let Some(unseen) = info.unseen {
+                self.untagged_ok(
+                    Code::Unseen(unseen),
+                    &format!("Message {unseen} is first unseen"),
+                );
+            }
+        }
+        self.untagged_ok(Code::UidValidity(view.uid_validity()), "UIDs valid");
+        self.untagged_ok(Code::UidNext(view.uid_next()), "Predicted next UID");
+        let permanent = if read_only {
+            List::new()
+        } else {
+            info.permanent_flags.into()
+        };
+        self.untagged_ok(Code::PermanentFlags(permanent), "Limited");
+        if self.condstore_offered() || self.enabled.condstore {
+            match highest_modseq {
+                Some(modseq) => self.untagged_ok(Code::HighestModSeq(modseq.get()), "Highest"),
+                None => self.untagged_ok(Code::NoModSeq, "No permanent modsequences"),
+            }
+        }
+        let (code, verb) = match (read_only, examine) {
+            (true, true) => (Code::ReadOnly, "EXAMINE"),
+            (true, false) => (Code::ReadOnly, "SELECT"),
+            (false, _) => (Code::ReadWrite, "SELECT"),
+        };
+        self.view = Some(view);
+        self.read_only = read_only;
+        self.saved = None;
+        self.state = State::Selected;
+        self.tagged(
+            &running.tag,
+            StatusKind::Ok,
+            Some(code),
+            &format!("{verb} completed"),
+        );
+        Ok(())
+    }
+
+    /// Untagged data for the pending command (`* LIST ...`, `* STATUS ...`, `* SEARCH ...`,
+    /// ...). For FETCH responses use [`Server::fetch`], which numbers them.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`] unless a command is pending.
+    pub fn respond(&mut self, data: Data<'_>) -> Result<(), ServerError> {
+        if !matches!(self.pending, Some(Pending::Command(_))) {
+            return Err(ServerError::NoPendingDecision);
+        }
+        self.data(data);
+        Ok(())
+    }
+
+    /// `* seq FETCH (items)` for the message `uid`, its sequence number from the view; for a
+    /// UID command the `UID` item is added when missing (RFC 9051 section 6.4.9).
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`] unless a command is pending,
+    /// [`ServerError::UnknownUid`] when the client does not know `uid` (not in the view, or
+    /// not announced yet).
+    pub fn fetch(
+        &mut self,
+        uid: NonZeroU32,
+        items: Vec<MessageDataItem<'_>>,
+    ) -> Result<(), ServerError> {
+        let Some(Pending::Command(running)) = &self.pending else {
+            return Err(ServerError::NoPendingDecision);
+        };
+        let with_uid = running.uid;
+        let seq = self
+            .view
+            .as_ref()
+            .and_then(|view| view.seq(uid))
+            .ok_or(ServerError::UnknownUid(uid.get()))?;
+        let mut items = items;
+        if with_uid && !items.iter().any(|i| matches!(i, MessageDataItem::Uid(_))) {
+            items.insert(0, MessageDataItem::Uid(uid));
+        }
+        let items: List<MessageDataItem<'_>, 2> = items.into();
+        self.data(Data::Fetch { seq, items });
+        Ok(())
+    }
+
+    /// Remembers a SEARCH result for `$` (SEARCHRES, RFC 5182), as UIDs; it is forgotten
+    /// when another mailbox is selected.
+    pub fn save_search_result(&mut self, uids: Vec<NonZeroU32>) {
+        self.saved = Some(uids);
+    }
+
+    /// Accepts the pending [`Event::AppendStart`]: for a synchronising literal `+ Ready` goes
+    /// out, and the data comes as [`Event::AppendData`], then [`Event::AppendEnd`].
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless an [`Event::AppendStart`] is pending.
+    pub fn accept_append(&mut self) -> Result<(), ServerError> {
+        match self.pending.take() {
+            Some(Pending::AppendStart { sync, size }) => {
+                self.timer.decided();
+                if sync {
+                    self.continuation("Ready for literal data");
+                }
+                self.start_append_data(size, false);
+                Ok(())
+            }
+            other => self.misuse(other, "accept_append answers Event::AppendStart"),
+        }
+    }
+
+    /// Answers a completed APPEND (after [`Event::AppendEnd`] with `last`): `OK [APPENDUID
+    /// uid_validity uids] APPEND completed` (UIDPLUS, RFC 4315), `uids` in the order of the
+    /// messages.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::WrongDecision`] unless the APPEND's last message is in;
+    /// [`ServerError::Invalid`] for an empty `uids`.
+    pub fn append_done(
+        &mut self,
+        uid_validity: NonZeroU32,
+        uids: &[NonZeroU32],
+    ) -> Result<(), ServerError> {
+        if !matches!(self.pending, Some(Pending::AppendDone)) {
+            let other = self.pending.take();
+            return self.misuse(other, "append_done answers the end of an APPEND");
+        }
+        let set = uid_set(uids).ok_or(ServerError::Invalid("no UID"))?;
+        self.pending = None;
+        self.timer.decided();
+        let Some(append) = self.append.take() else {
+            return Err(ServerError::NoPendingDecision);
+        };
+        self.announce(Announce::All, false);
+        self.tagged(
+            &append.tag,
+            StatusKind::Ok,
+            Some(Code::AppendUid {
+                uid_validity,
+                uids: set,
+            }),
+            "APPEND completed",
+        );
+        Ok(())
+    }
+
+    /// The tagged answer to the pending command (`OK`, `NO` or `BAD`, with a code and text),
+    /// after announcing the selected mailbox's queued changes as far as the command allows.
+    /// Also refuses an APPEND: at its [`Event::AppendStart`], while its data arrives (the
+    /// rest is then skipped) or at its end. A `NO` or `BAD` to SELECT or EXAMINE leaves no
+    /// mailbox selected; CLOSE deselects the mailbox whatever the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`] when no command waits for its answer,
+    /// [`ServerError::Invalid`] for a text the codec refuses (control octets) or a kind other
+    /// than OK, NO, BAD.
+    pub fn complete(
+        &mut self,
+        kind: StatusKind,
+        code: Option<Code<'_>>,
+        text: &str,
+    ) -> Result<(), ServerError> {
+        if !matches!(kind, StatusKind::Ok | StatusKind::No | StatusKind::Bad) {
+            return Err(ServerError::Invalid("a tagged response is OK, NO or BAD"));
+        }
+        let text = Text::new(text.to_owned()).map_err(|_| ServerError::Invalid("text"))?;
+        // The status response is built first, so that a bad code leaves the decision pending.
+        let tag = match &self.pending {
+            Some(Pending::Command(running)) => running.tag.clone(),
+            Some(Pending::AppendStart { .. } | Pending::AppendDone) => match &self.append {
+                Some(append) => append.tag.clone(),
+                None => return Err(ServerError::NoPendingDecision),
+            },
+            None => match &self.append {
+                Some(append)
+                    if !append.failed
+                        && matches!(self.phase, Phase::AppendData { .. } | Phase::AppendRest) =>
+                {
+                    append.tag.clone()
+                }
+                _ => return Err(ServerError::NoPendingDecision),
+            },
+            Some(Pending::Auth { .. }) => {
+                return Err(ServerError::WrongDecision(
+                    "complete does not answer Event::AuthStep",
+                ));
+            }
+        };
+        let response = StatusResponse::tagged(tag, kind, code, Some(text))
+            .map_err(|_| ServerError::Invalid("status response"))?;
+        match self.pending.take() {
+            Some(Pending::Command(running)) => {
+                self.timer.decided();
+                if running.close {
+                    self.deselect();
+                } else if running.select.is_some() {
+                    // A failed SELECT leaves no mailbox selected (RFC 9051 section 6.3.2).
+                    if kind != StatusKind::Ok || self.view.is_none() {
+                        self.deselect();
+                    }
+                } else {
+                    let allow = if running.no_expunge {
+                        Announce::NoExpunge
+                    } else {
+                        Announce::All
+                    };
+                    self.announce(allow, running.uid);
+                }
+            }
+            Some(Pending::AppendStart { sync, size }) => {
+                self.timer.decided();
+                if let Some(append) = &mut self.append {
+                    append.failed = true;
+                }
+                if sync {
+                    // The client sends no data without `+`.
+                    self.phase = Phase::Command;
+                    self.append = None;
+                } else {
+                    self.start_append_data(size, true);
+                }
+            }
+            Some(Pending::AppendDone) => {
+                self.timer.decided();
+                self.append = None;
+                self.announce(Announce::All, false);
+            }
+            None => {
+                // Refused while its data arrives: the rest is skipped.
+                if let Some(append) = &mut self.append {
+                    append.failed = true;
+                }
+                if let Phase::AppendData { discard, .. } = &mut self.phase {
+                    *discard = true;
+                }
+            }
+            Some(other) => {
+                self.pending = Some(other);
+                return Err(ServerError::NoPendingDecision);
+            }
+        }
+        self.emit(&Response::Status(response));
+        Ok(())
+    }
+
+    /// A change to the selected mailbox, made by this session or another, as the store
+    /// reports it: queued in the view and announced when the protocol allows (at once
+    /// during IDLE). Ignored when no mailbox is selected.
+    ///
+    /// # Errors
+    ///
+    /// The view's error for an inconsistent change (the view is unchanged). On
+    /// [`ViewError::Overflow`] the session ends with `* BYE [ALERT]`
+    /// ([`SessionError::ViewOverflow`]): the client must resynchronise.
+    pub fn mailbox_changed(&mut self, change: Change) -> Result<(), ViewError> {
+        if matches!(self.phase, Phase::Closed) {
+            return Ok(());
+        }
+        let Some(view) = &mut self.view else {
+            return Ok(());
+        };
+        match view.push(change) {
+            Ok(()) => {
+                if matches!(self.phase, Phase::Idle { .. }) {
+                    self.announce(Announce::All, false);
+                }
+                Ok(())
+            }
+            Err(ViewError::Overflow) => {
+                self.abort_append();
+                self.pending = None;
+                self.events.clear();
+                self.close_with_code(
+                    Code::Alert,
+                    "Too many changes to the mailbox; reconnect to resynchronise",
+                    SessionError::ViewOverflow,
+                );
+                Err(ViewError::Overflow)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn misuse<T>(&mut self, other: Option<Pending>, what: &'static str) -> Result<T, ServerError> {
+        let none = other.is_none();
+        self.pending = other;
+        Err(if none {
+            ServerError::NoPendingDecision
+        } else {
+            ServerError::WrongDecision(what)
+        })
+    }
+
+    /// Flushes the view's queued changes as `allow` permits.
+    fn announce(&mut self, allow: Announce, uid: bool) {
+        let Some(view) = &mut self.view else {
+            return;
+        };
+        let opts = AnnounceOptions {
+            condstore: self.enabled.condstore,
+            qresync: self.enabled.qresync,
+            uid: uid || self.enabled.imap4rev2,
+        };
+        let mut out = Vec::new();
+        view.announce(allow, opts, &mut out);
+        for data in out {
+            self.data(data);
+        }
+    }
+
+    fn deselect(&mut self) {
+        self.view = None;
+        self.read_only = false;
+        self.saved = None;
+        if self.state == State::Selected {
+            self.state = State::Authenticated;
+        }
+    }
+
+    fn condstore_offered(&self) -> bool {
+        self.config
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::CondStore | Capability::QResync))
+    }
+
+    /// Whether credentials may be sent now.
+    fn credentials_allowed(&self) -> bool {
+        self.tls || self.config.allow_plaintext_auth
+    }
+
+    /// `[CAPABILITY ...]`.
+    fn capability_code(&self) -> Code<'static> {
+        let caps = self.capabilities();
+        match NonEmpty::new(caps) {
+            Ok(caps) => Code::Capability(caps),
+            Err(_) => Code::Capability(NonEmpty::one(Capability::Imap4Rev1)),
+        }
+    }
+
+    fn greeting(&mut self, kind: GreetingKind, code: Option<Code<'_>>, text: &str) {
+        let text = Text::new(text.to_owned()).ok();
+        let greeting =
+            Greeting::new(kind, code.clone(), text).or_else(|_| Greeting::new(kind, code, None));
+        if let Ok(greeting) = greeting {
+            self.emit(&greeting);
+        }
+    }
+
+    fn emit(&mut self, value: &impl Encode) {
+        self.output.extend_from_slice(&value.to_bytes());
+    }
+
+    fn data(&mut self, data: Data<'_>) {
+        self.emit(&Response::Data(data));
+    }
+
+    fn continuation(&mut self, text: &str) {
+        let text = Text::new(text.to_owned()).ok();
+        if let Ok(go) = ContinuationText::new(None, text) {
+            self.emit(&Response::Continuation(Continuation::Text(go)));
+        }
+    }
+
+    fn status<'x>(
+        &mut self,
+        tag: Option<&Tag<'x>>,
+        kind: StatusKind,
+        code: Option<Code<'x>>,
+        text: &str,
+    ) {
+        // Every text the machine writes is its own or a parse error's description (ASCII,
+        // no CR or LF); an empty or refused one goes out as no text.
+        let text = Text::new(text.to_owned()).ok();
+        let response = match tag {
+            Some(tag) => StatusResponse::tagged(tag.clone(), kind, code, text),
+            None => StatusResponse::untagged(kind, code, text),
+        };
+        if let Ok(response) = response {
+            self.emit(&Response::Status(response));
+        }
+    }
+
+    fn tagged<'x>(&mut self, tag: &Tag<'x>, kind: StatusKind, code: Option<Code<'x>>, text: &str) {
+        self.status(Some(tag), kind, code, text);
+    }
+
+    fn untagged_ok(&mut self, code: Code<'_>, text: &str) {
+        self.status(None, StatusKind::Ok, Some(code), text);
+    }
+
+    /// `tag BAD text` (or `* BAD` without a tag), counted; past the limit the session ends.
+    fn bad(&mut self, tag: Option<&Tag<'_>>, text: &str) {
+        self.status(tag, StatusKind::Bad, None, text);
+        self.count_error();
+    }
+
+    fn count_error(&mut self) {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors > self.config.max_errors {
+            self.abort_append();
+            self.close_with("Too many invalid commands", SessionError::TooManyErrors);
+        }
+    }
+
+    fn close_with(&mut self, text: &str, reason: SessionError) {
+        self.status(None, StatusKind::Bye, None, text);
+        self.close_silently(Err(reason));
+    }
+
+    fn close_with_code(&mut self, code: Code<'_>, text: &str, reason: SessionError) {
+        self.status(None, StatusKind::Bye, Some(code), text);
+        self.close_silently(Err(reason));
+    }
+
+    fn close_silently(&mut self, ending: Result<(), SessionError>) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.phase = Phase::Closed;
+        self.state = State::Logout;
+        self.pending = None;
+        self.held = None;
+        self.input.clear();
+        self.events.push_back(Event::Closed(ending));
+    }
+}
+
+/// The UID set of `uids` (in their order, consecutive runs as ranges).
+fn uid_set(uids: &[NonZeroU32]) -> Option<UidSet> {
+    let mut items: List<Sequence> = List::new();
+    let mut iter = uids.iter().copied();
+    let first = iter.next()?;
+    let (mut start, mut end) = (first, first);
+    for uid in iter {
+        if end.get().checked_add(1) == Some(uid.get()) {
+            end = uid;
+        } else {
+            items.push(run(start, end));
+            (start, end) = (uid, uid);
+        }
+    }
+    items.push(run(start, end));
+    UidSet::new(SequenceSet::new(items).ok()?).ok()
+}
+
+fn run(start: NonZeroU32, end: NonZeroU32) -> Sequence {
+    if start == end {
+        Sequence::Single(SeqOrUid::Value(start))
+    } else {
+        Sequence::Range(SeqOrUid::Value(start), SeqOrUid::Value(end))
+    }
+}
+
+mail_wire::delegate_session!(Server {
+    Event = Event,
+    Error = SessionError,
+    Misuse = ServerError,
+    StartTls = Event::StartTls,
+    Closed = Event::Closed,
+    also = [feed_buf, handle_connection_lost],
+});

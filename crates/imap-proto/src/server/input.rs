@@ -1,0 +1,559 @@
+//! Framing what the client sends, deciding on each literal, and dispatching each command by
+//! state.
+
+use std::num::NonZeroU32;
+
+use bytes::{Buf, Bytes};
+
+use crate::command::{Command, CommandBody, IdleDone};
+use crate::core::{IString, LiteralMode, NString, Tag};
+use crate::framer::{FrameError, FrameErrorKind, Framed, LiteralHeader, tag_of};
+use crate::list::List;
+use crate::response::{Capability, Code, Data, StatusKind};
+use crate::sequence::{SeqOrUid, Sequence, SequenceSet};
+use crate::view::Announce;
+
+use super::config::LITERAL_MINUS_MAX;
+use super::{Event, LiteralPlus, Pending, Phase, Running, Server, SessionError, State};
+
+/// What the framer found, without borrowing the input.
+enum Got {
+    /// A message at `start..start + len` of the input.
+    Message {
+        start: usize,
+        len: usize,
+    },
+    Literal(LiteralHeader),
+    Error(FrameError),
+}
+
+impl Server {
+    /// Does one piece of work on the input; false when nothing can be done now.
+    pub(super) fn step(&mut self) -> bool {
+        match self.phase {
+            Phase::Closed | Phase::TlsHandoff => false,
+            Phase::AppendData { .. } => self.append_data_step(),
+            _ => self.frame_step(),
+        }
+    }
+
+    fn frame_step(&mut self) -> bool {
+        let (got, consumed) = {
+            let mut rest = &self.input[..];
+            let before = rest.len();
+            let base = rest.as_ptr() as usize;
+            let got = match self.framer.next_frame(&mut rest) {
+                None => None,
+                Some(Framed::Message(message)) => Some(Got::Message {
+                    start: (message.as_ptr() as usize).saturating_sub(base),
+                    len: message.len(),
+                }),
+                Some(Framed::Literal(header)) => Some(Got::Literal(header)),
+                Some(Framed::Error(error)) => Some(Got::Error(error)),
+            };
+            (got, before - rest.len())
+        };
+        match got {
+            None => {
+                self.input.advance(consumed);
+                consumed > 0 && !self.input.is_empty()
+            }
+            Some(Got::Message { start, len }) => {
+                self.input.advance(start.min(self.input.len()));
+                let message = self.input.split_to(len.min(self.input.len())).freeze();
+                let rest = consumed.saturating_sub(start + len).min(self.input.len());
+                self.input.advance(rest);
+                self.timer.line(self.fed_at);
+                self.on_message(message);
+                true
+            }
+            Some(Got::Literal(header)) => {
+                self.input.advance(consumed);
+                self.on_literal(header);
+                true
+            }
+            Some(Got::Error(error)) => {
+                self.input.advance(consumed);
+                self.on_frame_error(&error);
+                true
+            }
+        }
+    }
+
+    fn on_message(&mut self, message: Bytes) {
+        match std::mem::replace(&mut self.phase, Phase::Command) {
+            Phase::Command => self.on_command(&message),
+            Phase::AuthResponse { tag, session, user } => {
+                self.on_auth_line(&message, tag, session, user)
+            }
+            Phase::Idle { tag } => self.on_idle_line(&message, tag),
+            Phase::AppendRest => self.on_append_rest(&message),
+            other => self.phase = other,
+        }
+    }
+
+    fn on_frame_error(&mut self, error: &FrameError) {
+        if matches!(self.phase, Phase::AppendRest) {
+            self.phase = Phase::Command;
+            self.append_syntax_error(&error.to_string());
+            return;
+        }
+        match std::mem::replace(&mut self.phase, Phase::Command) {
+            Phase::Idle { tag } => {
+                self.framer.set_literals(true);
+                self.bad(Some(&tag), &format!("Expected DONE: {error}"));
+                return;
+            }
+            Phase::AuthResponse { tag, .. } => {
+                self.framer.set_literals(true);
+                self.bad(Some(&tag), &format!("Authentication response: {error}"));
+                return;
+            }
+            other => self.phase = other,
+        }
+        let tag = error.tag().and_then(|t| Tag::new(t.to_owned()).ok());
+        if error.kind() == FrameErrorKind::LiteralLengthOverflow {
+            self.close_with("Literal length overflows", SessionError::TooManyErrors);
+            return;
+        }
+        self.bad(tag.as_ref(), &error.to_string());
+    }
+
+    /// A literal header ends the message so far (still at the start of the input).
+    fn on_literal(&mut self, header: LiteralHeader) {
+        let prefix_len = header.data_offset.min(self.input.len());
+        let tag = self
+            .input
+            .get(..prefix_len)
+            .and_then(tag_of)
+            .and_then(|t| Tag::new(t.to_owned()).ok());
+        if matches!(self.phase, Phase::AppendRest) {
+            return self.next_append_message(header);
+        }
+        if header.mode == LiteralMode::NonSync {
+            let refused = match self.config.literal_plus {
+                LiteralPlus::Plus => None,
+                LiteralPlus::Minus if header.size > LITERAL_MINUS_MAX => {
+                    Some("Non-synchronizing literal over 4096 octets (LITERAL-)")
+                }
+                LiteralPlus::Minus => None,
+                LiteralPlus::Off => Some("Non-synchronizing literals are not supported"),
+            };
+            if let Some(text) = refused {
+                // RFC 7888 section 4: the data follows all the same and is skipped.
+                self.framer.refuse_literal();
+                self.bad(tag.as_ref(), text);
+                return;
+            }
+        }
+        if let Some(probe) = self.probe_append(prefix_len, false) {
+            return self.first_append_message(header, probe);
+        }
+        let total = (header.data_offset as u64).saturating_add(header.size);
+        if header.size > self.config.max_literal || total > self.config.max_command {
+            self.framer.refuse_literal();
+            self.tagged_or_untagged(
+                tag.as_ref(),
+                StatusKind::No,
+                Some(Code::TooBig),
+                "Literal too large",
+            );
+            return;
+        }
+        if self.state == State::NotAuthenticated
+            && !self.credentials_allowed()
+            && self.input.get(..prefix_len).is_some_and(is_login)
+        {
+            // No password in plaintext: the client is told before it sends it.
+            self.framer.refuse_literal();
+            self.tagged_or_untagged(
+                tag.as_ref(),
+                StatusKind::No,
+                Some(Code::PrivacyRequired),
+                "Use STARTTLS first: no credentials before TLS",
+            );
+            return;
+        }
+        self.framer.accept_literal();
+        if header.mode == LiteralMode::Sync {
+            self.continuation("Ready for literal data");
+        }
+    }
+
+    fn tagged_or_untagged<'x>(
+        &mut self,
+        tag: Option<&Tag<'x>>,
+        kind: StatusKind,
+        code: Option<Code<'x>>,
+        text: &str,
+    ) {
+        self.status(tag, kind, code, text);
+    }
+
+    fn on_command(&mut self, message: &[u8]) {
+        let command = match Command::parse(message) {
+            Ok(command) => command,
+            Err(error) => {
+                let text = format!("Error in IMAP command: {}", error.error);
+                self.bad(error.tag.as_ref(), &text);
+                return;
+            }
+        };
+        self.dispatch(command);
+    }
+
+    fn dispatch(&mut self, command: Command<'_>) {
+        let tag = command.tag.clone().into_static();
+        let state = self.state;
+        let authenticated = matches!(state, State::Authenticated | State::Selected);
+        let selected = state == State::Selected;
+        match command.body {
+            CommandBody::Capability => {
+                let caps: List<Capability<'static>> = self.capabilities().into();
+                self.data(Data::Capability(caps));
+                self.ok(&tag, "CAPABILITY completed");
+            }
+            CommandBody::Noop => {
+                self.announce(Announce::All, false);
+                self.ok(&tag, "NOOP completed");
+            }
+            CommandBody::Logout => {
+                self.abort_append();
+                self.status(None, StatusKind::Bye, None, "Logging out");
+                self.ok(&tag, "LOGOUT completed");
+                self.close_silently(Ok(()));
+            }
+            CommandBody::Id { .. } => {
+                let id = self.config.id.as_ref().map(|fields| {
+                    fields
+                        .iter()
+                        .filter_map(|(field, value)| {
+                            let field = IString::from_bytes(field.clone().into_bytes()).ok()?;
+                            let value = IString::from_bytes(value.clone().into_bytes()).ok()?;
+                            Some((field, NString(Some(value))))
+                        })
+                        .collect()
+                });
+                self.data(Data::Id(id));
+                self.ok(&tag, "ID completed");
+            }
+            CommandBody::StartTls => self.on_starttls(&tag),
+            CommandBody::Login { username, password } => {
+                if state != State::NotAuthenticated {
+                    return self.bad(Some(&tag), "Already logged in");
+                }
+                self.on_login(tag, username.data(), password.data());
+            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                if state != State::NotAuthenticated {
+                    return self.bad(Some(&tag), "Already logged in");
+                }
+                let initial = initial_response.map(|r| r.as_str().as_bytes().to_vec());
+                self.on_authenticate(tag, mechanism.as_str(), initial);
+            }
+            _ if !authenticated => self.bad(Some(&tag), "Command not permitted before login"),
+            CommandBody::Enable { capabilities } => {
+                if state != State::Authenticated {
+                    return self.bad(Some(&tag), "ENABLE is valid only before SELECT");
+                }
+                let names: Vec<String> =
+                    capabilities.iter().map(|a| a.as_str().to_owned()).collect();
+                self.on_enable(&tag, &names);
+            }
+            CommandBody::Namespace => match self.config.namespace.clone() {
+                Some(namespace) => {
+                    self.data(Data::Namespace(namespace));
+                    self.ok(&tag, "NAMESPACE completed");
+                }
+                None => self.bad(Some(&tag), "NAMESPACE is not supported"),
+            },
+            CommandBody::Idle => {
+                self.continuation("idling");
+                self.phase = Phase::Idle { tag };
+                self.framer.set_literals(false);
+                self.announce(Announce::All, false);
+            }
+            CommandBody::Append { .. } => {
+                // The message literal is always taken at its header (`append`), so a whole
+                // APPEND never reaches here; refuse rather than store it unstreamed.
+                self.bad(Some(&tag), "APPEND data must be a literal");
+            }
+            CommandBody::Compress { .. } => self.bad(Some(&tag), "COMPRESS is not supported"),
+            CommandBody::Select { .. } | CommandBody::Examine { .. } => {
+                let examine = matches!(command.body, CommandBody::Examine { .. });
+                if let CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } =
+                    &command.body
+                {
+                    if params.condstore && self.condstore_offered() {
+                        self.enabled.condstore = true;
+                    }
+                }
+                if selected {
+                    self.deselect();
+                    if self.enabled.imap4rev2 || self.enabled.qresync {
+                        self.untagged_ok(Code::Closed, "Previous mailbox closed");
+                    }
+                }
+                self.ask(command, Running::new(tag).select(examine), Vec::new());
+            }
+            CommandBody::Create { .. }
+            | CommandBody::Delete { .. }
+            | CommandBody::Rename { .. }
+            | CommandBody::Subscribe { .. }
+            | CommandBody::Unsubscribe { .. }
+            | CommandBody::List { .. }
+            | CommandBody::Lsub { .. }
+            | CommandBody::Status { .. }
+            | CommandBody::GetQuota { .. }
+            | CommandBody::GetQuotaRoot { .. }
+            | CommandBody::SetQuota { .. } => self.ask(command, Running::new(tag), Vec::new()),
+            _ if !selected => self.bad(Some(&tag), "No mailbox selected"),
+            CommandBody::Check => {
+                self.announce(Announce::All, false);
+                self.ok(&tag, "CHECK completed");
+            }
+            CommandBody::Unselect => {
+                self.deselect();
+                self.ok(&tag, "UNSELECT completed");
+            }
+            CommandBody::Close => {
+                if self.read_only {
+                    // Nothing is expunged from a read-only mailbox (RFC 9051 section 6.4.1).
+                    self.deselect();
+                    self.ok(&tag, "CLOSE completed");
+                } else {
+                    let mut running = Running::new(tag);
+                    running.close = true;
+                    self.ask(command, running, Vec::new());
+                }
+            }
+            CommandBody::Expunge => {
+                if self.refuse_read_only(&tag) {
+                    return;
+                }
+                self.ask(command, Running::new(tag), Vec::new());
+            }
+            CommandBody::UidExpunge { ref uids } => {
+                if self.refuse_read_only(&tag) {
+                    return;
+                }
+                let Some(messages) = self.resolve(&tag, uids, true) else {
+                    return;
+                };
+                let mut running = Running::new(tag);
+                running.uid = true;
+                self.ask(command, running, messages);
+            }
+            CommandBody::Fetch {
+                uid,
+                ref sequence_set,
+                ..
+            }
+            | CommandBody::Copy {
+                uid,
+                ref sequence_set,
+                ..
+            } => {
+                let Some(messages) = self.resolve(&tag, sequence_set, uid) else {
+                    return;
+                };
+                self.ask(command, Running::new(tag).by(uid, !uid), messages);
+            }
+            CommandBody::Store {
+                uid,
+                ref sequence_set,
+                ..
+            } => {
+                if self.refuse_read_only(&tag) {
+                    return;
+                }
+                let Some(messages) = self.resolve(&tag, sequence_set, uid) else {
+                    return;
+                };
+                self.ask(command, Running::new(tag).by(uid, !uid), messages);
+            }
+            CommandBody::Move {
+                uid,
+                ref sequence_set,
+                ..
+            } => {
+                if self.refuse_read_only(&tag) {
+                    return;
+                }
+                let Some(messages) = self.resolve(&tag, sequence_set, uid) else {
+                    return;
+                };
+                self.ask(command, Running::new(tag).by(uid, false), messages);
+            }
+            CommandBody::Search { uid, .. }
+            | CommandBody::Sort { uid, .. }
+            | CommandBody::Thread { uid, .. } => {
+                let messages = self.all_messages();
+                self.ask(command, Running::new(tag).by(uid, !uid), messages);
+            }
+        }
+    }
+
+    fn ok(&mut self, tag: &Tag<'_>, text: &str) {
+        self.tagged(tag, StatusKind::Ok, None, text);
+    }
+
+    /// A decision for the application.
+    fn ask(
+        &mut self,
+        command: Command<'_>,
+        running: Running,
+        messages: Vec<(NonZeroU32, NonZeroU32)>,
+    ) {
+        self.pending = Some(Pending::Command(running));
+        self.events.push_back(Event::Command {
+            command: command.into_static(),
+            messages,
+        });
+    }
+
+    fn refuse_read_only(&mut self, tag: &Tag<'_>) -> bool {
+        if self.read_only {
+            self.tagged(
+                tag,
+                StatusKind::No,
+                Some(Code::ReadOnly),
+                "Mailbox is read-only",
+            );
+        }
+        self.read_only
+    }
+
+    /// The messages `set` names, or `tag BAD` for a number beyond EXISTS.
+    fn resolve(
+        &mut self,
+        tag: &Tag<'_>,
+        set: &SequenceSet,
+        by_uid: bool,
+    ) -> Option<Vec<(NonZeroU32, NonZeroU32)>> {
+        let view = self.view.as_ref()?;
+        match view.resolve(set, by_uid, self.saved.as_deref()) {
+            Ok(messages) => Some(messages),
+            Err(error) => {
+                self.bad(Some(tag), &format!("Invalid message set: {error}"));
+                None
+            }
+        }
+    }
+
+    /// Every message of the view, for SEARCH, SORT and THREAD.
+    fn all_messages(&self) -> Vec<(NonZeroU32, NonZeroU32)> {
+        let Some(view) = &self.view else {
+            return Vec::new();
+        };
+        if view.exists() == 0 {
+            return Vec::new();
+        }
+        let all = Sequence::Range(SeqOrUid::Value(NonZeroU32::MIN), SeqOrUid::Asterisk);
+        SequenceSet::new(List::from(vec![all]))
+            .ok()
+            .and_then(|set| view.resolve(&set, false, None).ok())
+            .unwrap_or_default()
+    }
+
+    fn on_starttls(&mut self, tag: &Tag<'_>) {
+        if self.state != State::NotAuthenticated {
+            return self.bad(Some(tag), "STARTTLS is valid only before login");
+        }
+        if self.tls {
+            return self.bad(Some(tag), "TLS is already active");
+        }
+        if !self.config.starttls {
+            return self.bad(Some(tag), "STARTTLS is not supported");
+        }
+        self.ok(tag, "Begin TLS negotiation now");
+        if !self.input.is_empty() {
+            // Bytes pipelined after STARTTLS would be read as if they came through TLS.
+            self.close_silently(Err(SessionError::StartTlsInjection));
+            return;
+        }
+        self.phase = Phase::TlsHandoff;
+        self.events.push_back(Event::StartTls);
+    }
+
+    fn on_enable(&mut self, tag: &Tag<'_>, names: &[String]) {
+        let offered = |cap: &Capability<'_>| self.config.capabilities.contains(cap);
+        let mut enabled: Vec<Capability<'static>> = Vec::new();
+        for name in names {
+            let cap = match name.to_ascii_uppercase().as_str() {
+                "CONDSTORE" if offered(&Capability::CondStore) || offered(&Capability::QResync) => {
+                    self.enabled.condstore = true;
+                    Capability::CondStore
+                }
+                "QRESYNC" if offered(&Capability::QResync) => {
+                    self.enabled.qresync = true;
+                    self.enabled.condstore = true;
+                    Capability::QResync
+                }
+                "UTF8=ACCEPT" if offered(&Capability::Utf8Accept) => {
+                    self.enabled.utf8_accept = true;
+                    Capability::Utf8Accept
+                }
+                "IMAP4REV2" if self.config.imap4rev2 => {
+                    self.enabled.imap4rev2 = true;
+                    Capability::Imap4Rev2
+                }
+                _ => continue,
+            };
+            if !enabled.contains(&cap) {
+                enabled.push(cap);
+            }
+        }
+        self.data(Data::Enabled(enabled.clone().into()));
+        self.ok(tag, "ENABLE completed");
+        if !enabled.is_empty() {
+            self.events.push_back(Event::Enabled(enabled));
+        }
+    }
+
+    fn on_idle_line(&mut self, line: &[u8], tag: Tag<'static>) {
+        self.framer.set_literals(true);
+        if IdleDone::parse(line).is_ok() {
+            self.announce(Announce::All, false);
+            self.ok(&tag, "IDLE terminated");
+        } else {
+            // RFC 2177: anything but DONE ends IDLE with BAD.
+            self.bad(Some(&tag), "Expected DONE");
+        }
+    }
+}
+
+impl Running {
+    fn new(tag: Tag<'static>) -> Self {
+        Running {
+            tag,
+            select: None,
+            uid: false,
+            no_expunge: false,
+            close: false,
+        }
+    }
+
+    fn select(mut self, examine: bool) -> Self {
+        self.select = Some(examine);
+        self
+    }
+
+    fn by(mut self, uid: bool, no_expunge: bool) -> Self {
+        self.uid = uid;
+        self.no_expunge = no_expunge;
+        self
+    }
+}
+
+/// Whether a command's start names LOGIN (`tag LOGIN ...`).
+fn is_login(prefix: &[u8]) -> bool {
+    let mut words = prefix.splitn(3, |&b| b == b' ');
+    let _tag = words.next();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"LOGIN"))
+}
