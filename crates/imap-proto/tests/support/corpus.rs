@@ -59,12 +59,3 @@ pub(crate) fn sample_inbox(store: &mut Store, rev: &str) {
         store.append("INBOX", raw, flags, None).unwrap();
     }
 }
-
-#[test]
-fn the_sample_message_has_the_rfc_s_sizes() {
-    assert_eq!(sample_header("IMAP4rev1").len(), 342);
-    assert_eq!(sample_header("IMAP4rev2").len(), 342);
-    let body = sample_body();
-    assert_eq!(body.len(), 3028);
-    assert_eq!(body.matches("\r\n").count(), 92);
-}

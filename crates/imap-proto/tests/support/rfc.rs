@@ -14,6 +14,10 @@
 //! | untagged `OK [UIDNEXT n]`, `OK [PERMANENTFLAGS (...)]`, `OK [HIGHESTMODSEQ n]`, `OK [NOMODSEQ]` after SELECT, which the samples leave out | RFC 3501 section 6.3.1 (UIDNEXT and PERMANENTFLAGS are required there), RFC 9051 section 6.3.2, RFC 7162 section 3.1.2.1 | accepted as extras |
 //! | `RFC822.SIZE`: the samples' 4286 does not match their own message (342 octets of header, a 3028-octet body) | RFC 3501 / RFC 9051 section 8 | the number is dropped |
 //! | RFC 9051's ENVELOPE message-id `<B27397-0100000@cac.washington.ed>` misses the `u` of its own `Message-Id:` header | RFC 9051 section 8 | read as `...washington.edu>` |
+//! | `AUTH=` capabilities before TLS: RFC 9051's greeting lists `AUTH=SCRAM-SHA-256` beside `LOGINDISABLED`; our server offers no mechanism until TLS unless configured to (`ServerConfig::allow_plaintext_auth`) | RFC 9051 sections 6.2.1 and 11.1 | the sample's `AUTH=` entries are not required where ours says `LOGINDISABLED` |
+//! | the case of a body's transfer encoding (`"7BIT"` in the samples, `"7bit"` from the message helpers, as Dovecot writes it) | RFC 2045 section 6.1: the values are not case sensitive | upper-cased |
+//! | the `("OLDNAME" ("inbox"))` of RFC 9051's SELECT LIST: the codec reads `inbox` as INBOX, whose name is case-insensitive, so the server never sees the client's spelling | RFC 9051 section 5.1 | dropped |
+//! | a `UID n` item in a FETCH response where the sample has none: under IMAP4rev2 the machine adds UID to the FETCH responses it announces (a flag change after STORE), so that a client can tell which message changed | RFC 9051 section 7.5.2 (FETCH responses may come unsolicited, with any data items) | dropped from ours when the sample's item has none |
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -120,7 +124,12 @@ impl Item {
                     (None, None) => true,
                     (None, Some(ours)) => ours == "CAPABILITY",
                     (Some(a), Some(b)) if a == "CAPABILITY" && b == "CAPABILITY" => {
-                        caps.is_subset(our_caps)
+                        let required = |cap: &&String| {
+                            !(cap.starts_with("AUTH=") && our_caps.contains("LOGINDISABLED"))
+                        };
+                        caps.iter()
+                            .filter(required)
+                            .all(|cap| our_caps.contains(cap))
                     }
                     (Some(a), Some(b)) => a == b,
                     (Some(_), None) => false,
@@ -129,6 +138,9 @@ impl Item {
             }
             (Item::Caps { name, caps }, Item::Caps { name: n, caps: c }) => {
                 name == n && caps.is_subset(c)
+            }
+            (Item::Data(rfc), Item::Data(ours)) => {
+                rfc == ours || (!rfc.contains(" UID ") && *rfc == without_uid(ours))
             }
             _ => self == ours,
         }
@@ -193,6 +205,23 @@ fn without_size(text: String) -> String {
     }
 }
 
+/// A FETCH response's text without its `UID n` item.
+fn without_uid(text: &str) -> String {
+    let Some(at) = text.find(" UID ").or_else(|| text.find("(UID ")) else {
+        return text.to_owned();
+    };
+    let start = at + " UID ".len();
+    let end = text[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(text.len(), |n| start + n);
+    if text.as_bytes().get(at) == Some(&b'(') {
+        // `(UID n ...`: keep the parenthesis, drop the item and the space after it
+        format!("({}", text[end..].trim_start())
+    } else {
+        format!("{}{}", &text[..at], &text[end..])
+    }
+}
+
 /// Frames the server's `bytes` (a greeting first when `greeting`) and normalises each
 /// response.
 pub(crate) fn normalise(bytes: &[u8], mut greeting: bool) -> Vec<Item> {
@@ -231,9 +260,16 @@ pub(crate) fn normalise(bytes: &[u8], mut greeting: bool) -> Vec<Item> {
                 name: "ENABLED".into(),
                 caps: caps_of(list.iter()),
             },
-            Response::Data(data) => Item::Data(
-                without_size(encoded(data)).replace("cac.washington.ed>", "cac.washington.edu>"),
-            ),
+            Response::Data(data) => {
+                let mut text = without_size(encoded(data))
+                    .replace("cac.washington.ed>", "cac.washington.edu>")
+                    .replace(" (\"OLDNAME\" (INBOX))", "");
+                for encoding in ["7bit", "8bit", "binary", "base64", "quoted-printable"] {
+                    let quoted = format!("\"{encoding}\"");
+                    text = text.replace(&quoted, &quoted.to_ascii_uppercase());
+                }
+                Item::Data(text)
+            }
             Response::Continuation(Continuation::Text(_)) => Item::Continuation("+".into()),
             Response::Continuation(other) => Item::Continuation(encoded(other)),
         });
