@@ -387,3 +387,61 @@ fn pipelined_commands_are_answered_in_order() {
         assert!(world.conns[i].events.contains(&Event::Closed(Ok(()))));
     }
 }
+
+#[test]
+fn move_copy_close_and_esearch_reach_the_other_session() {
+    for chunking in chunkings() {
+        let mut world = World::new(store_with(3));
+        let a = world.login(Some("INBOX"), chunking.clone());
+        let b = world.login(Some("INBOX"), chunking.clone());
+        world.send(
+            a,
+            b"a0 CREATE Trash\r\n\
+              a1 MOVE 2 Trash\r\n\
+              a2 COPY 1 Trash\r\n\
+              a3 STATUS Trash (MESSAGES UIDNEXT)\r\n\
+              a4 LIST \"\" *\r\n\
+              a5 UID STORE 3 +FLAGS (\\Deleted)\r\n\
+              a6 CLOSE\r\n",
+        );
+        // MOVE expunges at once (RFC 6851 section 3.3); the UIDs map 2 -> 1 and 1 -> 2 in
+        // Trash (UIDVALIDITY 3857529046, the store's second mailbox); CLOSE expunges silently.
+        assert_eq!(
+            world.take(a),
+            "a0 OK CREATE completed\r\n\
+             * 2 EXPUNGE\r\n\
+             a1 OK [COPYUID 3857529046 2 1] MOVE completed\r\n\
+             a2 OK [COPYUID 3857529046 1 2] COPY completed\r\n\
+             * STATUS Trash (MESSAGES 2 UIDNEXT 3)\r\n\
+             a3 OK STATUS completed\r\n\
+             * LIST () \"/\" INBOX\r\n\
+             * LIST () \"/\" Trash\r\n\
+             a4 OK LIST completed\r\n\
+             * 2 FETCH (FLAGS (\\Deleted) UID 3)\r\n\
+             a5 OK STORE completed\r\n\
+             a6 OK CLOSE completed\r\n",
+            "{chunking:?}"
+        );
+        // B, idle meanwhile, hears both expunges (highest number first) at its NOOP.
+        world.send(b, b"b1 NOOP\r\n");
+        assert_eq!(
+            world.take(b),
+            "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nb1 OK NOOP completed\r\n",
+            "{chunking:?}"
+        );
+        world.send(
+            a,
+            b"a7 EXAMINE Trash\r\na8 UID SEARCH RETURN (MIN MAX COUNT) ALL\r\n",
+        );
+        let out = world.take(a);
+        assert!(out.contains("* 2 EXISTS\r\n"), "{chunking:?}: {out}");
+        assert!(
+            out.ends_with(
+                "a7 OK [READ-ONLY] EXAMINE completed\r\n\
+                 * ESEARCH (TAG \"a8\") UID MIN 1 MAX 2 COUNT 2\r\n\
+                 a8 OK SEARCH completed\r\n"
+            ),
+            "{chunking:?}: {out}"
+        );
+    }
+}

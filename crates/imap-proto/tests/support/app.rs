@@ -182,7 +182,7 @@ impl App {
         let no = |server: &mut Server, text: &str| server.complete(StatusKind::No, None, text);
         match body {
             CommandBody::Select { mailbox, .. } | CommandBody::Examine { mailbox, .. } => {
-                self.select(store, server, &mailbox, false)
+                self.select(store, server, &mailbox)
             }
             CommandBody::Create { mailbox, .. } => match store.create(&name_of(&mailbox)) {
                 Ok(()) => ok(server, "CREATE completed"),
@@ -493,7 +493,6 @@ impl App {
         store: &mut Store,
         server: &mut Server,
         mailbox: &Mailbox<'static>,
-        _examine: bool,
     ) -> Result<(), ServerError> {
         let name = name_of(mailbox);
         let Ok(snapshot) = store.select(self.id, Some(&name)) else {
