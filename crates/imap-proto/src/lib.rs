@@ -6,8 +6,8 @@
 //! them into complete messages (lines plus literals) under limits; each message parses into a
 //! value that borrows from the input; values encode back into bytes through a
 //! [`Writer`], which marks where a client must wait for a continuation request
-//! before sending a synchronising literal. The session machines (what to answer, when to wait)
-//! are the caller's.
+//! before sending a synchronising literal. The session machines ([`server`], [`client`]) decide
+//! what to answer and when to wait, on top of these.
 //!
 //! | module | contents |
 //! |---|---|

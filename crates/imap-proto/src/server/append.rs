@@ -22,6 +22,8 @@ pub(super) struct Probe {
     mailbox: Mailbox<'static>,
     flags: Vec<Flag<'static>>,
     date: Option<DateTime>,
+    /// The `UTF8 (~{n})` form: a `)` follows the data.
+    utf8: bool,
 }
 
 /// The synthetic literal and what may close the command after it: a plain literal, or the
@@ -35,12 +37,17 @@ impl Server {
     pub(super) fn probe_append(&self, prefix_len: usize, continuation: bool) -> Option<Probe> {
         let prefix = self.input.get(..prefix_len)?;
         let brace = prefix.iter().rposition(|&b| b == b'{')?;
-        let head = prefix.get(..brace)?;
+        // After a `UTF8 (~{n})` message its `)` comes first.
+        let skip = usize::from(continuation && self.append.as_ref().is_some_and(|a| a.utf8));
+        if skip == 1 && prefix.first() != Some(&b')') {
+            return None;
+        }
+        let head = prefix.get(skip..brace)?;
         // Cheap test first: only a line naming APPEND is parsed again.
         if !continuation && !names_append(head) {
             return None;
         }
-        for tail in TAILS {
+        for (utf8, tail) in [false, true].into_iter().zip(TAILS) {
             let mut synthetic = Vec::with_capacity(head.len() + 16);
             if continuation {
                 synthetic.extend_from_slice(b"A APPEND X");
@@ -65,6 +72,7 @@ impl Server {
                     .map(Flag::into_static)
                     .collect(),
                 date: message.date_time,
+                utf8,
             });
         }
         None
@@ -81,6 +89,7 @@ impl Server {
             mailbox: probe.mailbox.clone(),
             index: 0,
             failed: false,
+            utf8: false,
         });
         self.offer_append_message(header, probe);
     }
@@ -116,6 +125,9 @@ impl Server {
             return;
         };
         let (tag, mailbox, index) = (append.tag.clone(), append.mailbox.clone(), append.index);
+        if let Some(append) = &mut self.append {
+            append.utf8 = probe.utf8;
+        }
         if self
             .config
             .append_limit
@@ -204,7 +216,12 @@ impl Server {
             self.append = None;
             return;
         }
-        if message == b"\r\n" {
+        let rest = if append.utf8 {
+            message.strip_prefix(b")")
+        } else {
+            Some(message)
+        };
+        if rest == Some(b"\r\n") {
             let index = append.index;
             self.events
                 .push_back(Event::AppendEnd { index, last: true });

@@ -72,7 +72,7 @@ pub struct ServerConfig {
     pub sasl_mechanisms: Vec<Mechanism>,
     /// A PREAUTH greeting with this text: the session starts authenticated (the connection
     /// was authenticated by other means). [`ServerConfig::check`] refuses it where TLS is
-    /// required. Answer [`Event::Authenticated`](super::Event) is not sent for it.
+    /// required. No [`Event::Authenticated`](super::Event::Authenticated) comes for it.
     pub preauth: Option<String>,
     /// Advertise IMAP4rev2 beside IMAP4rev1 and accept `ENABLE IMAP4rev2`: false.
     pub imap4rev2: bool,
@@ -117,7 +117,12 @@ pub struct ServerConfig {
     pub namespace: Option<Namespace<'static>>,
     /// APPEND's message data is handed over in pieces of at most this many octets: 64 KiB.
     pub append_chunk: usize,
-    /// Most unprocessed input held: 300 KiB (a command of `max_command` and a line more). A
+    /// Most commands framed ahead while one waits for the application: 16. Beyond that
+    /// the machine reads nothing more ([`Server::wants_input`](super::Server::wants_input) is
+    /// false) until commands are answered; 0 reads nothing while a command is pending.
+    /// Commands are still answered one at a time, in order (RFC 9051 section 5.5).
+    pub max_pipelined: usize,
+    /// Most unprocessed input held, commands framed ahead included: 300 KiB (a command of `max_command` and a line more). A
     /// driver that reads only while `wants_input` holds stays under it; more closes the
     /// session.
     pub max_buffered_input: usize,
@@ -151,6 +156,7 @@ impl Default for ServerConfig {
             id: None,
             namespace: None,
             append_chunk: 64 * 1024,
+            max_pipelined: 16,
             max_buffered_input: 300 * 1024,
         }
     }

@@ -29,8 +29,9 @@ pub enum State {
     Logout,
 }
 
-/// What the client enabled (RFC 5161), or what was implied (a QRESYNC SELECT parameter
-/// enables CONDSTORE, a CONDSTORE SELECT parameter or any MODSEQ use enables CONDSTORE).
+/// What the client enabled (RFC 5161), or what a command implied (RFC 7162 section 3.1: the
+/// CONDSTORE SELECT parameter, FETCH CHANGEDSINCE and STORE UNCHANGEDSINCE enable CONDSTORE
+/// when it is offered).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Enabled {
@@ -106,6 +107,9 @@ pub enum SessionError {
     /// session.
     #[error("plaintext after STARTTLS")]
     StartTlsInjection,
+    /// A literal length beyond 64 bits: what follows cannot be framed.
+    #[error("literal length overflows")]
+    LiteralOverflow,
     /// More unprocessed input than [`ServerConfig::max_buffered_input`].
     #[error("too much unprocessed input")]
     InputOverflow,
@@ -122,6 +126,9 @@ pub enum SessionError {
 ///
 /// Events marked *decision* wait for the answer named; until then the session reads no
 /// further commands.
+// `Command` carries the parsed command inline (as `CommandBody` keeps FETCH's items inline):
+// an event is moved once per command, and boxing it would cost an allocation per command.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

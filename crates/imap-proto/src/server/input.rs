@@ -10,7 +10,7 @@ use crate::core::{IString, LiteralMode, NString, Tag};
 use crate::framer::{FrameError, FrameErrorKind, Framed, LiteralHeader, tag_of};
 use crate::list::List;
 use crate::response::{Capability, Code, Data, StatusKind};
-use crate::sequence::{SeqOrUid, Sequence, SequenceSet};
+use crate::sequence::SequenceSet;
 use crate::view::Announce;
 
 use super::config::LITERAL_MINUS_MAX;
@@ -27,6 +27,27 @@ enum Got {
     Error(FrameError),
 }
 
+/// A framed item, taken off the input: handled now, or queued while a command is pending.
+#[derive(Debug)]
+pub(super) enum Ahead {
+    /// A complete message.
+    Message(Bytes),
+    /// A literal header ends the message at the start of the input (the framer waits for the
+    /// decision: nothing may be framed until it is made).
+    Literal(LiteralHeader),
+    /// A message over a limit, already dropped.
+    Error(FrameError),
+}
+
+/// What one framing attempt gave.
+enum Framing {
+    Item(Ahead),
+    /// Bytes were dropped (a refused message's rest); more may be framed.
+    Progress,
+    /// Nothing until more input arrives.
+    Nothing,
+}
+
 impl Server {
     /// Does one piece of work on the input; false when nothing can be done now.
     pub(super) fn step(&mut self) -> bool {
@@ -38,6 +59,44 @@ impl Server {
     }
 
     fn frame_step(&mut self) -> bool {
+        let queued = if matches!(self.phase, Phase::Command) {
+            self.unqueue()
+        } else {
+            None
+        };
+        let item = match queued {
+            Some(item) => item,
+            None => match self.next_framed() {
+                Framing::Item(item) => item,
+                Framing::Progress => return !self.input.is_empty(),
+                Framing::Nothing => return false,
+            },
+        };
+        match item {
+            Ahead::Message(message) => {
+                self.timer.line(self.fed_at);
+                self.on_message(message);
+            }
+            Ahead::Literal(header) => self.on_literal(header),
+            Ahead::Error(error) => self.on_frame_error(&error),
+        }
+        true
+    }
+
+    /// The oldest command read ahead, if any.
+    fn unqueue(&mut self) -> Option<Ahead> {
+        let item = self.ahead.pop_front()?;
+        if let Ahead::Message(message) = &item {
+            self.ahead_bytes = self.ahead_bytes.saturating_sub(message.len());
+        }
+        if self.ahead.is_empty() {
+            self.ahead_stopped = false;
+        }
+        Some(item)
+    }
+
+    /// Frames the next item off the input.
+    fn next_framed(&mut self) -> Framing {
         let (got, consumed) = {
             let mut rest = &self.input[..];
             let before = rest.len();
@@ -56,27 +115,62 @@ impl Server {
         match got {
             None => {
                 self.input.advance(consumed);
-                consumed > 0 && !self.input.is_empty()
+                if consumed > 0 {
+                    Framing::Progress
+                } else {
+                    Framing::Nothing
+                }
             }
             Some(Got::Message { start, len }) => {
                 self.input.advance(start.min(self.input.len()));
                 let message = self.input.split_to(len.min(self.input.len())).freeze();
                 let rest = consumed.saturating_sub(start + len).min(self.input.len());
                 self.input.advance(rest);
-                self.timer.line(self.fed_at);
-                self.on_message(message);
-                true
+                Framing::Item(Ahead::Message(message))
             }
             Some(Got::Literal(header)) => {
                 self.input.advance(consumed);
-                self.on_literal(header);
-                true
+                Framing::Item(Ahead::Literal(header))
             }
             Some(Got::Error(error)) => {
                 self.input.advance(consumed);
-                self.on_frame_error(&error);
-                true
+                Framing::Item(Ahead::Error(error))
             }
+        }
+    }
+
+    /// Whether commands may be read ahead now: an application command is pending, and
+    /// fewer than [`ServerConfig::max_pipelined`] wait.
+    ///
+    /// [`ServerConfig::max_pipelined`]: super::ServerConfig::max_pipelined
+    pub(super) fn may_read_ahead(&self) -> bool {
+        matches!(self.pending, Some(Pending::Command(_)))
+            && matches!(self.phase, Phase::Command)
+            && self.held.is_none()
+            && !self.ahead_stopped
+            && self.ahead.len() < self.config.max_pipelined
+    }
+
+    /// Frames complete commands while one is pending, up to the limit. Reading ahead stops
+    /// at a literal header (its decision waits for the command's turn) and after a command
+    /// whose next lines are not commands (AUTHENTICATE, IDLE, STARTTLS).
+    pub(super) fn read_ahead(&mut self) {
+        while self.may_read_ahead() {
+            let item = match self.next_framed() {
+                Framing::Item(item) => item,
+                Framing::Progress => continue,
+                Framing::Nothing => break,
+            };
+            match &item {
+                Ahead::Message(message) => {
+                    self.ahead_bytes = self.ahead_bytes.saturating_add(message.len());
+                    if changes_framing(message) {
+                        self.ahead_stopped = true;
+                    }
+                }
+                Ahead::Literal(_) | Ahead::Error(_) => self.ahead_stopped = true,
+            }
+            self.ahead.push_back(item);
         }
     }
 
@@ -113,7 +207,7 @@ impl Server {
         }
         let tag = error.tag().and_then(|t| Tag::new(t.to_owned()).ok());
         if error.kind() == FrameErrorKind::LiteralLengthOverflow {
-            self.close_with("Literal length overflows", SessionError::TooManyErrors);
+            self.close_with("Literal length overflows", SessionError::LiteralOverflow);
             return;
         }
         self.bad(tag.as_ref(), &error.to_string());
@@ -127,24 +221,27 @@ impl Server {
             .get(..prefix_len)
             .and_then(tag_of)
             .and_then(|t| Tag::new(t.to_owned()).ok());
+        let refused = match (header.mode, self.config.literal_plus) {
+            (LiteralMode::Sync, _) | (_, LiteralPlus::Plus) => None,
+            (_, LiteralPlus::Minus) if header.size > LITERAL_MINUS_MAX => {
+                Some("Non-synchronizing literal over 4096 octets (LITERAL-)")
+            }
+            (_, LiteralPlus::Minus) => None,
+            (_, LiteralPlus::Off) => Some("Non-synchronizing literals are not supported"),
+        };
+        if let Some(text) = refused {
+            // RFC 7888 section 4: the data follows all the same and is skipped.
+            self.framer.refuse_literal();
+            if matches!(self.phase, Phase::AppendRest) {
+                self.phase = Phase::Command;
+                self.append_syntax_error(text);
+            } else {
+                self.bad(tag.as_ref(), text);
+            }
+            return;
+        }
         if matches!(self.phase, Phase::AppendRest) {
             return self.next_append_message(header);
-        }
-        if header.mode == LiteralMode::NonSync {
-            let refused = match self.config.literal_plus {
-                LiteralPlus::Plus => None,
-                LiteralPlus::Minus if header.size > LITERAL_MINUS_MAX => {
-                    Some("Non-synchronizing literal over 4096 octets (LITERAL-)")
-                }
-                LiteralPlus::Minus => None,
-                LiteralPlus::Off => Some("Non-synchronizing literals are not supported"),
-            };
-            if let Some(text) = refused {
-                // RFC 7888 section 4: the data follows all the same and is skipped.
-                self.framer.refuse_literal();
-                self.bad(tag.as_ref(), text);
-                return;
-            }
         }
         if let Some(probe) = self.probe_append(prefix_len, false) {
             return self.first_append_message(header, probe);
@@ -287,6 +384,10 @@ impl Server {
                 if let CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } =
                     &command.body
                 {
+                    if params.qresync.is_some() && !self.enabled.qresync {
+                        // RFC 7162 section 3.2.5: QRESYNC parameters need ENABLE QRESYNC.
+                        return self.bad(Some(&tag), "QRESYNC is not enabled");
+                    }
                     if params.condstore && self.condstore_offered() {
                         self.enabled.condstore = true;
                     }
@@ -346,6 +447,18 @@ impl Server {
                 let mut running = Running::new(tag);
                 running.uid = true;
                 self.ask(command, running, messages);
+            }
+            CommandBody::Fetch {
+                changed_since: Some(_),
+                ..
+            }
+            | CommandBody::Store {
+                unchanged_since: Some(_),
+                ..
+            } if !self.enabled.condstore && self.condstore_offered() => {
+                // RFC 7162 section 3.1: CHANGEDSINCE and UNCHANGEDSINCE enable CONDSTORE.
+                self.enabled.condstore = true;
+                self.dispatch(command);
             }
             CommandBody::Fetch {
                 uid,
@@ -446,16 +559,9 @@ impl Server {
 
     /// Every message of the view, for SEARCH, SORT and THREAD.
     fn all_messages(&self) -> Vec<(NonZeroU32, NonZeroU32)> {
-        let Some(view) = &self.view else {
-            return Vec::new();
-        };
-        if view.exists() == 0 {
-            return Vec::new();
-        }
-        let all = Sequence::Range(SeqOrUid::Value(NonZeroU32::MIN), SeqOrUid::Asterisk);
-        SequenceSet::new(List::from(vec![all]))
-            .ok()
-            .and_then(|set| view.resolve(&set, false, None).ok())
+        self.view
+            .as_ref()
+            .map(|view| view.messages().collect())
             .unwrap_or_default()
     }
 
@@ -547,6 +653,18 @@ impl Running {
         self.no_expunge = no_expunge;
         self
     }
+}
+
+/// Whether the lines after this command are not commands: AUTHENTICATE (SASL responses),
+/// IDLE (`DONE`), STARTTLS (the TLS handshake).
+fn changes_framing(message: &[u8]) -> bool {
+    let mut words = message.splitn(3, |&b| b == b' ' || b == b'\r');
+    let _tag = words.next();
+    words.next().is_some_and(|w| {
+        [&b"AUTHENTICATE"[..], b"IDLE", b"STARTTLS"]
+            .iter()
+            .any(|name| w.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Whether a command's start names LOGIN (`tag LOGIN ...`).

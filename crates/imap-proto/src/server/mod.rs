@@ -113,11 +113,13 @@
 //!
 //! # Pipelining
 //!
-//! Commands are run one at a time, in the order received, each answered before the next is
-//! parsed, so that no command runs while one it depends on is pending (RFC 9051 section 5.5):
-//! the machine holds no parsed command waiting, and reads nothing while a decision is
-//! pending ([`Server::wants_input`] is false). What the client pipelined waits unparsed, at
-//! most [`ServerConfig::max_buffered_input`] octets. Answers stop while
+//! Commands are run one at a time, in the order received, each answered before the next
+//! runs, so that no command runs while one it depends on is pending (RFC 9051 section 5.5).
+//! While the application works on a command, the machine frames up to
+//! [`ServerConfig::max_pipelined`] (16) further commands ahead and then reads no more
+//! ([`Server::wants_input`] is false); reading ahead stops at a literal header and after
+//! AUTHENTICATE, IDLE and STARTTLS, whose next lines are not commands. What waits is at most
+//! [`ServerConfig::max_buffered_input`] octets. Answers stop while
 //! [`OUTPUT_HIGH_WATER`] octets are queued, until the driver has written them.
 
 use std::collections::VecDeque;
@@ -130,7 +132,7 @@ use mail_wire::Secret;
 use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ServerSession};
 
 use crate::core::{Tag, Text};
-use crate::encode::Encode;
+use crate::encode::{Encode, EncodeOptions, Writer};
 use crate::fetch::MessageDataItem;
 use crate::framer::{Framer, FramerConfig};
 use crate::list::{List, NonEmpty};
@@ -168,6 +170,9 @@ use timer::Timer;
 /// While this much output is queued, the machine answers no further command until the
 /// driver has written it: 256 KiB, as pop3-proto and smtp-proto.
 pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+
+/// The most spare capacity a buffer keeps once empty: 8 KiB.
+const IDLE_BUFFER: usize = 8 * 1024;
 
 /// What the session reads, or waits for.
 #[derive(Debug)]
@@ -236,6 +241,8 @@ struct AppendState {
     index: usize,
     /// The command was answered (refused): what remains is skipped.
     failed: bool,
+    /// The message is in the `UTF8 (~{n})` form (RFC 6855): `)` follows its data.
+    utf8: bool,
 }
 
 /// A failed login's answer, held back until `since` + the failure delay.
@@ -271,6 +278,15 @@ pub struct Server {
     fed_at: Instant,
     eof: bool,
     deferred: bool,
+    /// Commands framed while one is pending ([`ServerConfig::max_pipelined`]), in order.
+    ahead: VecDeque<input::Ahead>,
+    /// Octets of the messages in `ahead`.
+    ahead_bytes: usize,
+    /// Reading ahead stopped at a literal header, a framing error, or a command after which
+    /// the lines are not commands; it resumes once `ahead` is empty.
+    ahead_stopped: bool,
+    /// The buffer responses are encoded in, reused.
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Server {
@@ -287,6 +303,10 @@ impl fmt::Debug for Server {
             .field("auth_failures", &self.auth_failures)
             .field("buffered_input", &self.input.len())
             .field("buffered_output", &self.output.len())
+            .field(
+                "buffer_capacity",
+                &(self.input.capacity() + self.output.capacity() + self.scratch.capacity()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -356,6 +376,10 @@ impl Server {
             fed_at: now,
             eof: false,
             deferred: false,
+            ahead: VecDeque::new(),
+            ahead_bytes: 0,
+            ahead_stopped: false,
+            scratch: Vec::new(),
             config,
         }
     }
@@ -470,7 +494,8 @@ impl Server {
             }
             _ => {}
         }
-        if self.input.len().saturating_add(len) > self.config.max_buffered_input {
+        let held = self.input.len().saturating_add(self.ahead_bytes);
+        if held.saturating_add(len) > self.config.max_buffered_input {
             self.input.clear();
             self.close_with("Too much input", SessionError::InputOverflow);
             return false;
@@ -485,7 +510,11 @@ impl Server {
             return;
         }
         self.eof = true;
-        if self.input.is_empty() && self.pending.is_none() && self.events.is_empty() {
+        if self.input.is_empty()
+            && self.ahead.is_empty()
+            && self.pending.is_none()
+            && self.events.is_empty()
+        {
             self.close_on_eof();
         }
     }
@@ -507,6 +536,8 @@ impl Server {
         self.phase = Phase::Closed;
         self.state = State::Logout;
         self.input.clear();
+        self.ahead.clear();
+        self.ahead_bytes = 0;
         self.events
             .push_back(Event::Closed(Err(SessionError::PeerClosed)));
     }
@@ -519,10 +550,11 @@ impl Server {
                 return Some(event);
             }
             if self.pending.is_some() || self.held.is_some() {
+                self.read_ahead();
                 return None;
             }
             self.deferred = self.output.len() >= OUTPUT_HIGH_WATER
-                && !self.input.is_empty()
+                && !(self.input.is_empty() && self.ahead.is_empty())
                 && !matches!(self.phase, Phase::Closed | Phase::TlsHandoff);
             if self.deferred {
                 return None;
@@ -530,6 +562,10 @@ impl Server {
             if !self.step() {
                 if self.eof && !matches!(self.phase, Phase::Closed) {
                     self.close_on_eof();
+                }
+                if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
+                    // An idle session keeps no large buffer (issue 19: many idle sessions).
+                    self.input = BytesMut::new();
                 }
                 return self.events.pop_front();
             }
@@ -545,7 +581,11 @@ impl Server {
         if self.output.is_empty() {
             return None;
         }
-        Some(self.output.split().freeze())
+        let bytes = self.output.split().freeze();
+        if self.output.capacity() > IDLE_BUFFER {
+            self.output = BytesMut::new();
+        }
+        Some(bytes)
     }
 
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
@@ -600,12 +640,13 @@ impl Server {
         }
     }
 
-    /// Whether the driver should read more input now: not while a decision is pending or an
-    /// event waits (the machine parses nothing then), after the close, or during the TLS
-    /// hand-off. Also while answers wait for queued output ([`OUTPUT_HIGH_WATER`]), so that
+    /// Whether the driver should read more input now: not while an event waits, while a
+    /// decision is pending (except while an application command is pending and fewer than
+    /// [`ServerConfig::max_pipelined`] commands are framed ahead), after the close, or during
+    /// the TLS hand-off. Also while answers wait for queued output ([`OUTPUT_HIGH_WATER`]), so that
     /// the driver writes it.
     pub fn wants_input(&self) -> bool {
-        self.pending.is_none()
+        (self.pending.is_none() || self.may_read_ahead())
             && self.held.is_none()
             && self.events.is_empty()
             && (!self.eof || self.deferred)
@@ -777,7 +818,7 @@ impl Server {
     ///
     /// [`ServerError::NoPendingDecision`] unless a command is pending,
     /// [`ServerError::UnknownUid`] when the client does not know `uid` (not in the view, or
-    /// not announced yet).
+    /// not announced yet), [`ServerError::Invalid`] for no item.
     pub fn fetch(
         &mut self,
         uid: NonZeroU32,
@@ -786,6 +827,9 @@ impl Server {
         let Some(Pending::Command(running)) = &self.pending else {
             return Err(ServerError::NoPendingDecision);
         };
+        if items.is_empty() {
+            return Err(ServerError::Invalid("a FETCH response needs an item"));
+        }
         let with_uid = running.uid;
         let seq = self
             .view
@@ -965,7 +1009,9 @@ impl Server {
 
     /// A change to the selected mailbox, made by this session or another, as the store
     /// reports it: queued in the view and announced when the protocol allows (at once
-    /// during IDLE). Ignored when no mailbox is selected.
+    /// during IDLE). Ignored when no mailbox is selected. This session's own STORE is
+    /// answered this way too (`* n FETCH (FLAGS ...)` at its completion); for `.SILENT`,
+    /// do not report this session's own flag changes to it.
     ///
     /// # Errors
     ///
@@ -1067,8 +1113,21 @@ impl Server {
         }
     }
 
+    /// Encodes `value` onto the output, through one reused buffer. Under UTF8=ACCEPT or
+    /// IMAP4rev2 quoted strings may carry UTF-8 (RFC 6855 section 3, RFC 9051 section 4.3).
     fn emit(&mut self, value: &impl Encode) {
-        self.output.extend_from_slice(&value.to_bytes());
+        let options = EncodeOptions {
+            utf8: self.enabled.utf8_accept || self.enabled.imap4rev2,
+            ..EncodeOptions::default()
+        };
+        let mut writer = Writer::with_buffer(std::mem::take(&mut self.scratch), options);
+        value.encode(&mut writer);
+        let mut bytes = writer.finish().into_bytes();
+        self.output.extend_from_slice(&bytes);
+        bytes.clear();
+        if bytes.capacity() <= IDLE_BUFFER {
+            self.scratch = bytes;
+        }
     }
 
     fn data(&mut self, data: Data<'_>) {
@@ -1142,6 +1201,8 @@ impl Server {
         self.pending = None;
         self.held = None;
         self.input.clear();
+        self.ahead.clear();
+        self.ahead_bytes = 0;
         self.events.push_back(Event::Closed(ending));
     }
 }

@@ -181,6 +181,12 @@ pub enum ViewError {
         /// The UID.
         uid: u32,
     },
+    /// A mod-sequence above 2^63 - 1, the largest `mod-sequence-value` (RFC 7162 section 7).
+    #[error("mod-sequence {modseq} is above 2^63 - 1")]
+    ModSeqOutOfRange {
+        /// The mod-sequence.
+        modseq: u64,
+    },
     /// An expunge or flag change of a UID the view has no message for (never known, or
     /// already expunged).
     #[error("no message with UID {uid} in the view")]
@@ -245,6 +251,7 @@ impl MailboxView {
     /// The view of a freshly selected mailbox. Refused when the snapshot's UIDs are not
     /// strictly ascending or not below its UIDNEXT.
     pub fn new(snapshot: Snapshot, config: ViewConfig) -> Result<Self, ViewError> {
+        check_modseq(snapshot.highest_modseq)?;
         let mut last = 0u32;
         for (index, uid) in snapshot.uids.iter().enumerate() {
             if index > 0 && uid.get() <= last {
@@ -281,8 +288,8 @@ impl MailboxView {
         self.uid_validity
     }
 
-    /// UIDNEXT as announced: one above the last new message the client was told of (or the
-    /// snapshot's).
+    /// UIDNEXT as of the last announcement: above every message the client was told of, and
+    /// above those added and expunged before it could be (the snapshot's until then).
     pub fn uid_next(&self) -> NonZeroU32 {
         self.uid_next
     }
@@ -378,11 +385,7 @@ impl MailboxView {
             if by_uid {
                 self.map.collect_uid_range(low, high, &mut out);
             } else {
-                for seq in low..=high {
-                    if let Some(uid) = self.map.uid(seq) {
-                        out.push((seq, uid));
-                    }
-                }
+                self.map.collect_seq_range(low, high, &mut out);
             }
         }
         Ok(to_nonzero(out))
@@ -403,6 +406,10 @@ impl MailboxView {
         if self.overflowed {
             return Err(ViewError::Overflow);
         }
+        let (Change::Added { modseq, .. }
+        | Change::Expunged { modseq, .. }
+        | Change::Flags { modseq, .. }) = &change;
+        check_modseq(*modseq)?;
         match change {
             Change::Added { uid, modseq, .. } => {
                 let uid = uid.get();
@@ -479,6 +486,13 @@ impl MailboxView {
         }
     }
 
+    /// The session sent `uid`'s current flags itself (in its answer to FETCH or STORE):
+    /// drops the flag update queued for it, so that the client is not told twice. Nothing
+    /// happens for a message without one.
+    pub fn flags_sent(&mut self, uid: NonZeroU32) {
+        self.flags.remove(&uid.get());
+    }
+
     /// Whether the queue passed `max_pending`: the view no longer follows the mailbox (the
     /// changes that did not fit were dropped, and so was the queue), announces nothing, and
     /// the session must end with BYE.
@@ -529,9 +543,11 @@ impl MailboxView {
             for uid in std::mem::take(&mut self.added) {
                 self.map.push(uid);
             }
-            self.uid_next = self.next_uid;
+            self.map.trim();
             out.push(Data::Exists(self.map.len()));
         }
+        // Past the new messages, and past those that came and went unannounced.
+        self.uid_next = self.next_uid;
         for (uid, pending) in std::mem::take(&mut self.flags) {
             let (Some(seq), Some(nz_uid)) = (
                 self.map.seq(uid).and_then(NonZeroU32::new),
@@ -575,6 +591,16 @@ impl MailboxView {
     /// holes).
     pub fn runs(&self) -> usize {
         self.map.runs()
+    }
+}
+
+/// The largest `mod-sequence-value` (RFC 7162 section 7).
+const MAX_MODSEQ: u64 = (1 << 63) - 1;
+
+fn check_modseq(modseq: Option<NonZeroU64>) -> Result<(), ViewError> {
+    match modseq {
+        Some(m) if m.get() > MAX_MODSEQ => Err(ViewError::ModSeqOutOfRange { modseq: m.get() }),
+        _ => Ok(()),
     }
 }
 

@@ -371,3 +371,91 @@ fn vanished_splits_long_sets() {
     assert_eq!(last, format!("* VANISHED {},{}\r\n", next - 3, next - 1));
     assert_eq!(v.exists(), 0);
 }
+
+#[test]
+fn flags_the_session_sent_itself_are_not_told_twice() {
+    let mut v = view(&[1, 2, 3], 4, 10);
+    v.push(flags(1, vec![Flag::Seen], None)).unwrap();
+    v.push(flags(3, vec![Flag::Draft], None)).unwrap();
+    v.flags_sent(nz(1));
+    v.flags_sent(nz(2));
+    assert_eq!(v.pending(), 1);
+    assert_eq!(all(&mut v), "* 3 FETCH (FLAGS (\\Draft))\r\n");
+}
+
+#[test]
+fn uid_next_moves_past_messages_that_came_and_went() {
+    let mut v = view(&[1], 2, 10);
+    v.push(added(2)).unwrap();
+    v.push(expunged(2)).unwrap();
+    assert_eq!(v.uid_next(), nz(2));
+    assert_eq!(all(&mut v), "");
+    assert_eq!(v.uid_next(), nz(3));
+}
+
+#[test]
+fn mod_sequences_stay_within_63_bits() {
+    let big = NonZeroU64::new(1 << 63).unwrap();
+    let snapshot = Snapshot {
+        uid_validity: nz(1),
+        uid_next: nz(2),
+        highest_modseq: Some(big),
+        uids: vec![nz(1)],
+    };
+    assert_eq!(
+        MailboxView::new(snapshot, ViewConfig::default()).map(|_| ()),
+        Err(ViewError::ModSeqOutOfRange { modseq: 1 << 63 })
+    );
+    let mut v = view(&[1], 2, 10);
+    let before = format!("{v:?}");
+    for change in [
+        Change::Flags {
+            uid: nz(1),
+            flags: vec![],
+            modseq: Some(big),
+        },
+        Change::Expunged {
+            uid: nz(1),
+            modseq: Some(big),
+        },
+        Change::Added {
+            uid: nz(2),
+            flags: vec![],
+            modseq: Some(big),
+        },
+    ] {
+        assert_eq!(
+            v.push(change),
+            Err(ViewError::ModSeqOutOfRange { modseq: 1 << 63 })
+        );
+    }
+    assert_eq!(format!("{v:?}"), before);
+    v.push(flags(1, vec![], Some((1 << 63) - 1))).unwrap();
+    let opts = AnnounceOptions {
+        condstore: true,
+        ..AnnounceOptions::default()
+    };
+    assert_eq!(
+        wire(&mut v, Announce::All, opts),
+        "* 1 FETCH (FLAGS () MODSEQ (9223372036854775807))\r\n"
+    );
+}
+
+#[test]
+fn an_idle_view_keeps_only_its_map() {
+    let mut v = view(&[1, 2, 3], 4, 1000);
+    for uid in 4..=300 {
+        v.push(added(uid * 2)).unwrap();
+    }
+    v.push(flags(1, vec![Flag::Seen], None)).unwrap();
+    v.push(expunged(2)).unwrap();
+    assert!(v.heap_bytes() > 297 * 4);
+    all(&mut v);
+    // Runs: 1, 3, then each new message alone; the queues hold nothing.
+    assert_eq!(v.runs(), 2 + 297);
+    assert!(
+        v.heap_bytes() <= v.runs() * 8 * 5 / 4 + 32,
+        "{}",
+        v.heap_bytes()
+    );
+}
