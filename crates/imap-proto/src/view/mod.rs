@@ -62,10 +62,12 @@ use map::UidMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewConfig {
     /// The most changes queued at once, counted after coalescing: each pending expunge, each
-    /// message with pending flags, each pending new message is one. Default 4096: a
-    /// session that falls that far behind costs less to resynchronise (the client
-    /// reconnects and, with QRESYNC, catches up in one SELECT) than to hold the queue; the
-    /// queue is at most about `max_pending` times 4 bytes plus the flag lists.
+    /// message with pending flags, each pending new message is one. Default 4096, this
+    /// crate's choice (no RFC sets a bound; a server that rereads its index at each
+    /// announcement, as Dovecot does, holds no queue): a session that falls that far behind
+    /// costs less to resynchronise (the client reconnects and, with QRESYNC, catches up in
+    /// one SELECT) than to follow. The queue costs 4 bytes per pending expunge or new
+    /// message, and a map entry with its flag list per message with pending flags.
     pub max_pending: usize,
 }
 
