@@ -83,17 +83,19 @@ impl<'m, 'a> StoredMessage<'m, 'a> {
 }
 
 /// The decoded value of the header field whose value octets are `raw` (folding undone,
-/// encoded words decoded).
+/// encoded words decoded). A value without a fold or an encoded word is borrowed.
 fn decode_value(raw: &[u8]) -> Cow<'_, str> {
-    let simple = !raw.windows(2).any(|w| w == b"=?") && !raw.contains(&b'\n');
-    if simple {
-        return match std::str::from_utf8(raw) {
+    let line = raw
+        .strip_suffix(b"\n")
+        .map_or(raw, |l| l.strip_suffix(b"\r").unwrap_or(l));
+    if !line.contains(&b'\n') && !line.windows(2).any(|w| w == b"=?") {
+        return match std::str::from_utf8(line) {
             Ok(s) => Cow::Borrowed(s.trim()),
-            Err(_) => String::from_utf8_lossy(raw).trim().to_owned().into(),
+            Err(_) => String::from_utf8_lossy(line).trim().to_owned().into(),
         };
     }
     // The unstructured parser reads up to the line end that is not followed by a fold.
-    let mut line = raw.to_vec();
+    let mut line = line.to_vec();
     line.extend_from_slice(b"\n");
     match mail_parser::parsers::MessageStream::new(&line).parse_unstructured() {
         HeaderValue::Text(t) => Cow::Owned(t.into_owned()),
@@ -103,41 +105,68 @@ fn decode_value(raw: &[u8]) -> Cow<'_, str> {
 
 /// The decoded values of every field `name` of `message`'s header.
 fn field_values<'x>(message: &'x Message<'_>, name: &str) -> Vec<Cow<'x, str>> {
-    let raw = message.raw_message();
+    let raws = [message.raw_message()];
     let Some(root) = message.parts.first() else {
         return Vec::new();
     };
     root.headers
         .iter()
         .filter(|h| h.name().eq_ignore_ascii_case(name))
-        .map(|h| decode_value(value_octets(raw, h)))
+        .map(|h| decode_value(value_octets(&raws, h)))
         .collect()
 }
 
-fn value_octets<'x>(raw: &'x [u8], h: &mail_parser::Header<'_>) -> &'x [u8] {
-    raw.get(h.offset_start() as usize..h.offset_end() as usize)
+/// The value octets of the field `h`. `mail-parser` counts the offsets of a nested message's
+/// fields from the start of its own octets or from the start of the outermost message,
+/// depending on how it reached the nested message: the first of `raws` where the octets at
+/// the offsets are the field's name and a colon is the right one.
+fn value_octets<'x>(raws: &[&'x [u8]], h: &mail_parser::Header<'_>) -> &'x [u8] {
+    let (field, start, end) = (
+        h.offset_field() as usize,
+        h.offset_start() as usize,
+        h.offset_end() as usize,
+    );
+    let name = h.name().as_bytes();
+    raws.iter()
+        .find(|raw| {
+            raw.get(field..start).is_some_and(|f| {
+                f.get(..name.len())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    && f.get(name.len()..)
+                        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b":"))
+            })
+        })
+        .and_then(|raw| raw.get(start..end))
         .unwrap_or_default()
 }
 
-/// Whether some field of `message`'s header, as `name: value` decoded, contains `needle`.
-fn header_contains(message: &Message<'_>, needle: &str) -> bool {
-    let raw = message.raw_message();
+/// Whether some field of `message`'s header, as `name: value` decoded, contains `needle`;
+/// `raws` as [`value_octets`] reads them.
+fn header_contains(message: &Message<'_>, raws: &[&[u8]], needle: &str) -> bool {
     let Some(root) = message.parts.first() else {
         return false;
     };
+    // A needle without ':' that does not start with a space lies within the name or within
+    // the value: no need to join them.
+    let apart = !needle.contains(':') && !needle.starts_with(' ');
     root.headers.iter().any(|h| {
-        let value = decode_value(value_octets(raw, h));
-        contains_folded(&format!("{}: {}", h.name(), value), needle)
+        let value = decode_value(value_octets(raws, h));
+        if apart {
+            contains_folded(h.name(), needle) || contains_folded(&value, needle)
+        } else {
+            contains_folded(&format!("{}: {}", h.name(), value), needle)
+        }
     })
 }
 
 /// Whether the text of `message` (its text parts; nested messages' headers and text)
-/// contains `needle`.
-fn body_contains(message: &Message<'_>, needle: &str, depth: usize) -> bool {
+/// contains `needle`; `root` is the outermost message's octets.
+fn body_contains(message: &Message<'_>, root: &[u8], needle: &str, depth: usize) -> bool {
     message.parts.iter().any(|part| match &part.body {
         PartType::Text(text) | PartType::Html(text) => contains_folded(text, needle),
         PartType::Message(nested) if depth < MAX_NESTED => {
-            header_contains(nested, needle) || body_contains(nested, needle, depth + 1)
+            header_contains(nested, &[nested.raw_message(), root], needle)
+                || body_contains(nested, root, needle, depth + 1)
         }
         _ => false,
     })
@@ -187,12 +216,12 @@ impl SearchMessage for StoredMessage<'_, '_> {
     fn header_text_contains(&self, needle: &str) -> bool {
         self.parsed
             .parsed()
-            .is_some_and(|m| header_contains(m, needle))
+            .is_some_and(|m| header_contains(m, &[m.raw_message()], needle))
     }
 
     fn body_contains(&self, needle: &str) -> bool {
         match self.parsed.parsed() {
-            Some(message) => body_contains(message, needle, 0),
+            Some(message) => body_contains(message, message.raw_message(), needle, 0),
             // octets without a header field: all of them are the body
             None => contains_folded(&String::from_utf8_lossy(self.parsed.raw()), needle),
         }

@@ -443,9 +443,17 @@ pub fn fold(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.chars().map(fold_char).collect())
 }
 
+/// The characters beyond ASCII that [`fold`] maps to ASCII: KELVIN SIGN to `k`, LATIN SMALL
+/// LETTER LONG S to `s`.
+const FOLDS_TO_ASCII: [char; 2] = ['\u{212A}', '\u{17F}'];
+
 fn fold_char(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_lowercase();
+    }
+    if c == '\u{131}' {
+        // LATIN SMALL LETTER DOTLESS I: its upper case is `I`, but case folding keeps it
+        return c;
     }
     let mut up = c.to_uppercase();
     let u = match (up.next(), up.next()) {
@@ -466,12 +474,19 @@ pub fn contains_folded(haystack: &str, folded_needle: &str) -> bool {
     if folded_needle.is_empty() {
         return true;
     }
-    if haystack.is_ascii() {
-        if !folded_needle.is_ascii() {
-            // every ASCII character folds to ASCII
-            return false;
+    if folded_needle.is_ascii() {
+        if haystack.is_ascii() {
+            return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
         }
-        return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
+        // Only two characters beyond ASCII fold to ASCII (the test `search::tests::folds_to_ascii`);
+        // without them, the multi-octet sequences of the haystack (which hold no ASCII
+        // octet) never match, and the octets are compared as they are.
+        if !haystack.contains(FOLDS_TO_ASCII) {
+            return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
+        }
+    } else if haystack.is_ascii() {
+        // every ASCII character folds to ASCII
+        return false;
     }
     fold(haystack).contains(folded_needle)
 }
@@ -567,7 +582,7 @@ impl<'k, 's: 'k> Compiled<'k, 's> {
         };
         let mut list = keys
             .iter()
-            .map(|k| c.compile(k, 1))
+            .map(|k| c.compile(k, 0))
             .collect::<Result<Vec<_>, _>>()?;
         list.sort_by_key(Cond::cost);
         Ok(Compiled {
@@ -607,6 +622,8 @@ impl<'s> Compiler<'s> {
     where
         's: 'k,
     {
+        // depth 0 for a key of the command's list: the parser accepts MAX_DEPTH levels of
+        // nesting below it
         if depth > MAX_DEPTH {
             return Err(SearchError::TooDeep);
         }
@@ -763,6 +780,27 @@ mod tests {
         assert!(!contains_folded("plain ascii", "é"));
         assert!(contains_folded("xxaxab", "ab"));
         assert!(contains_folded("the \u{212A} sign", "k s"));
+        assert!(contains_folded(
+            "Gr\u{fc}\u{df}e \u{17F}ind \u{212A}alt",
+            "sind kalt"
+        ));
+        assert!(contains_folded("Gr\u{fc}\u{df}e und KALT", "und kalt"));
+        assert!(!contains_folded("Gr\u{fc}\u{df}e und KALT", "ss"));
+        assert_eq!(fold("\u{131}I"), "\u{131}i");
+    }
+
+    /// The premise of the ASCII fast path of `contains_folded`: no other character folds to
+    /// ASCII.
+    #[test]
+    fn folds_to_ascii() {
+        let to_ascii: Vec<char> = (0x80..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| fold_char(c).is_ascii())
+            .collect();
+        assert_eq!(
+            to_ascii,
+            FOLDS_TO_ASCII.iter().rev().copied().collect::<Vec<_>>()
+        );
     }
 
     #[test]
