@@ -120,25 +120,26 @@ fn trim_end(s: &[u8]) -> &[u8] {
     s
 }
 
-/// A field value as ENVELOPE and BODYSTRUCTURE carry it: line ends removed (the white space
-/// that folded the line stays), white space at both ends trimmed, NUL (which no IMAP string
-/// may hold) replaced by 0x80 as Dovecot does.
+/// A field value as ENVELOPE and BODYSTRUCTURE carry it, as Dovecot makes it: white space
+/// after the colon skipped, line ends removed (the white space that starts a continuation
+/// line stays, even when the value starts on it), white space at the end trimmed, NUL
+/// (which no IMAP string may hold) replaced by U+FFFD.
 pub(crate) fn unfold(value: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = value
-        .iter()
-        .filter(|&&b| b != b'\r' && b != b'\n')
-        .map(|&b| if b == 0 { 0x80 } else { b })
-        .collect();
-    let start = out
+    let start = value
         .iter()
         .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(out.len());
-    let end = out
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    out.truncate(end);
-    out.drain(..start);
+        .unwrap_or(value.len());
+    let mut out: Vec<u8> = Vec::with_capacity(value.len());
+    for &b in value.get(start..).unwrap_or_default() {
+        match b {
+            b'\r' | b'\n' => {}
+            0 => out.extend_from_slice("\u{FFFD}".as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    while let Some(b' ' | b'\t') = out.last() {
+        out.pop();
+    }
     out
 }
 
@@ -200,7 +201,11 @@ mod tests {
 
     #[test]
     fn unfold_trims_and_replaces_nul() {
-        assert_eq!(unfold(b"  a\r\n\tb \0 \r\n"), b"a\tb \x80");
+        assert_eq!(unfold(b"  a\r\n\tb \0 \r\n"), "a\tb \u{FFFD}".as_bytes());
         assert_eq!(unfold(b" \r\n "), b"");
+        assert_eq!(
+            unfold(b"\r\n <folded@example.org>\r\n"),
+            b" <folded@example.org>"
+        );
     }
 }

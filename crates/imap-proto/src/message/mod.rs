@@ -33,6 +33,7 @@
 //! ```
 
 mod address;
+mod fetch;
 mod header;
 mod structure;
 mod tree;
@@ -57,8 +58,8 @@ pub enum SectionError {
         encoding: String,
     },
     /// `BINARY` of a part whose content is not valid in its declared encoding (base64 with
-    /// octets outside the alphabet, quoted-printable with a broken escape). The server
-    /// answers `NO` (Dovecot: `NO [UNKNOWN-CTE]`-like refusal; this crate keeps the cause).
+    /// octets outside its alphabet, quoted-printable with a broken escape). The server
+    /// answers `NO` (RFC 3516 names no response code for it).
     #[error("the content is not valid {encoding}")]
     Corrupt {
         /// `base64` or `quoted-printable`.
@@ -80,10 +81,25 @@ pub struct ParsedMessage<'a> {
 impl<'a> ParsedMessage<'a> {
     /// Parses `raw`. Never fails: any octets are a message (with no header fields, or a body
     /// only, when they are not RFC 5322).
+    ///
+    /// `mail-parser` 0.11.9 has debug assertions that some malformed messages trip (its
+    /// `parsers/message.rs`: "Invalid part ID"; they are compiled out of release builds).
+    /// The parse runs under [`std::panic::catch_unwind`], and a message whose parse panics
+    /// is read as one part (its header up to the first empty line, the rest its body), so
+    /// that no input makes this panic where panics unwind.
     pub fn parse(raw: &'a [u8]) -> Self {
-        let parsed = mail_parser::MessageParser::new().parse(raw);
-        let root = tree::build(raw, parsed.as_ref());
-        ParsedMessage { raw, parsed, root }
+        let parse = || mail_parser::MessageParser::new().parse(raw);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+            Ok(parsed) => {
+                let root = tree::build(raw, parsed.as_ref());
+                ParsedMessage { raw, parsed, root }
+            }
+            Err(_) => ParsedMessage {
+                raw,
+                parsed: None,
+                root: tree::single_part(raw),
+            },
+        }
     }
 
     /// The octets as stored.
@@ -217,14 +233,27 @@ impl<'a> ParsedMessage<'a> {
     }
 
     /// The part a part number names (the whole message for `None`); `None` when it does not
-    /// exist.
+    /// exist. RFC 9051 section 6.4.5 as Dovecot applies it: a number picks a part of a
+    /// multipart; a part that is not a multipart has only part 1, itself, and only as the
+    /// last number unless it is an encapsulated message; after an encapsulated message,
+    /// the numbers go on in the message it encapsulates.
     fn resolve(&self, part: Option<&Part>) -> Option<&Node> {
         let mut node = &self.root;
         let Some(part) = part else {
             return Some(node);
         };
-        for (i, n) in part.numbers().iter().enumerate() {
-            node = node.child(n.get(), i == 0)?;
+        let numbers = part.numbers();
+        for (i, n) in numbers.iter().enumerate() {
+            let last = i + 1 == numbers.len();
+            node = match &node.kind {
+                Kind::Multi(children) => children.get(n.get() as usize - 1)?,
+                Kind::Message(_) if n.get() == 1 => node,
+                _ if n.get() == 1 && last => node,
+                _ => return None,
+            };
+            if let (false, Kind::Message(inner)) = (last, &node.kind) {
+                node = inner;
+            }
         }
         Some(node)
     }

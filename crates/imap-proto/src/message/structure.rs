@@ -12,13 +12,9 @@ use crate::fetch::{
     SinglePartExtension,
 };
 
-fn istring(mut data: Vec<u8>) -> IString<'static> {
-    // NUL is the one octet no IMAP string holds; Dovecot sends 0x80 in its place
-    for b in &mut data {
-        if *b == 0 {
-            *b = 0x80;
-        }
-    }
+/// A string of a header value; callers pass values through `unfold`, which replaced NUL
+/// (the one octet no IMAP string holds), so the empty-string fallback is never taken.
+fn istring(data: Vec<u8>) -> IString<'static> {
     IString::from_bytes(data).unwrap_or_else(|_| crate::fetch::empty_string())
 }
 
@@ -134,7 +130,7 @@ fn is_token(s: &[u8]) -> bool {
 
 /// The type, subtype and parameters of a part: its `Content-Type`, or the default
 /// (`text/plain; charset=us-ascii`, RFC 2045 section 5.2) when it has none or an unreadable
-/// one. A text part without any parameter gets `charset=us-ascii` as Dovecot adds it.
+/// one. A text part without a charset gets `charset=us-ascii` last, as Dovecot adds it.
 fn content_type(block: &Block<'_>) -> (Vec<u8>, Vec<u8>, Parameters<'static>) {
     let (mut t, mut s, mut params) = (b"text".to_vec(), b"plain".to_vec(), Vec::new());
     if let Some(value) = block.value("Content-Type") {
@@ -149,7 +145,10 @@ fn content_type(block: &Block<'_>) -> (Vec<u8>, Vec<u8>, Parameters<'static>) {
             params = p;
         }
     }
-    if params.is_empty() && t.eq_ignore_ascii_case(b"text") {
+    let has_charset = params
+        .iter()
+        .any(|(k, _)| k.data().eq_ignore_ascii_case(b"charset"));
+    if !has_charset && t.eq_ignore_ascii_case(b"text") {
         params.push((lit("charset"), lit("us-ascii")));
     }
     (t, s, params)
@@ -209,14 +208,11 @@ fn disposition_tail(block: &Block<'_>) -> DispositionTail<'static> {
 /// `extensions`.
 pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'static> {
     let block = header(raw, node);
-    let body = raw.get(node.body.clone()).unwrap_or_default();
+    let octets = raw.get(node.body.clone()).unwrap_or_default();
     let (t, s, params) = content_type(&block);
     match &node.kind {
         Kind::Multi(children) => {
-            let bodies = children
-                .iter()
-                .map(|c| body_of(raw, c, extensions))
-                .collect();
+            let bodies = children.iter().map(|c| body(raw, c, extensions)).collect();
             let extension = extensions.then(|| MultiPartExtension {
                 parameters: params,
                 tail: Some(disposition_tail(&block)),
@@ -224,53 +220,55 @@ pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'
             match Multipart::new(bodies, istring(s), extension) {
                 Ok(m) => BodyStructure::Multi(m),
                 // not reached: the tree gives every multipart a part
-                Err(_) => BodyStructure::Single(opaque(&block, body, extensions)),
+                Err(_) => BodyStructure::Single(opaque(&block, octets, extensions)),
             }
         }
         Kind::Message(inner) => {
             let inner_block = header(raw, inner);
+            // a message part by default (in a multipart/digest) has no parameters
+            let params = if t.eq_ignore_ascii_case(b"message") {
+                params
+            } else {
+                Vec::new()
+            };
             let global = s.eq_ignore_ascii_case(b"global");
             BodyStructure::Single(SinglePart {
                 kind: PartKind::Message(Box::new(MessagePart {
                     global,
                     envelope: envelope(&inner_block),
-                    body: body_of(raw, inner, extensions),
-                    lines: lines(body),
+                    body: body(raw, inner, extensions),
+                    lines: lines(octets),
                 })),
-                fields: fields(&block, params, body.len()),
+                fields: fields(&block, params, octets.len()),
                 extension: single_extension(&block, extensions),
             })
         }
         Kind::TooDeep
             if t.eq_ignore_ascii_case(b"multipart") || t.eq_ignore_ascii_case(b"message") =>
         {
-            BodyStructure::Single(opaque(&block, body, extensions))
+            BodyStructure::Single(opaque(&block, octets, extensions))
         }
         Kind::Leaf | Kind::TooDeep => {
             let kind = if t.eq_ignore_ascii_case(b"text") {
                 PartKind::Text {
                     subtype: istring(s),
-                    lines: lines(body),
+                    lines: lines(octets),
                 }
             } else {
                 match MediaType::new(istring(t), istring(s)) {
                     Ok(m) => PartKind::Basic(m),
                     // message/rfc822 that is no message part (the tree made it one when
                     // it could): reported as opaque octets
-                    Err(_) => return BodyStructure::Single(opaque(&block, body, extensions)),
+                    Err(_) => return BodyStructure::Single(opaque(&block, octets, extensions)),
                 }
             };
             BodyStructure::Single(SinglePart {
                 kind,
-                fields: fields(&block, params, body.len()),
+                fields: fields(&block, params, octets.len()),
                 extension: single_extension(&block, extensions),
             })
         }
     }
-}
-
-fn body_of(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'static> {
-    body(raw, node, extensions)
 }
 
 fn single_extension(block: &Block<'_>, extensions: bool) -> Option<SinglePartExtension<'static>> {

@@ -43,10 +43,16 @@ fn range(raw_len: usize, start: u32, end: u32) -> Range<usize> {
 
 /// The whole message as one node. `parsed` is `None` when `mail-parser` found no header.
 pub(crate) fn build(raw: &[u8], parsed: Option<&Message<'_>>) -> Node {
-    match parsed.and_then(|m| m.parts.first().map(|p| (m, p))) {
-        Some((message, root)) => node(raw.len(), message, root, 0),
+    let mut root = match parsed.and_then(|m| m.parts.first().map(|p| (m, p))) {
+        Some((message, root)) => node(raw, message, root, 0),
         None => headerless(raw),
-    }
+    };
+    // the message's header starts at its first octet and its text runs from the end of
+    // the header to the last octet (RFC 9051 section 6.4.5: HEADER and TEXT are the
+    // message)
+    root.header = 0..root.header.end;
+    root.body = root.header.end..raw.len();
+    root
 }
 
 /// Octets in which `mail-parser` finds no header: an empty line first is an empty header
@@ -66,7 +72,8 @@ fn headerless(raw: &[u8]) -> Node {
     }
 }
 
-fn node(raw_len: usize, message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Node {
+fn node(raw: &[u8], message: &Message<'_>, part: &MessagePart<'_>, depth: usize) -> Node {
+    let raw_len = raw.len();
     let header = range(raw_len, part.offset_header, part.offset_body);
     let mut body = range(raw_len, part.offset_body, part.offset_end);
     let kind = if depth >= MAX_PART_DEPTH {
@@ -77,7 +84,7 @@ fn node(raw_len: usize, message: &Message<'_>, part: &MessagePart<'_>, depth: us
                 let children: Vec<Node> = ids
                     .iter()
                     .filter_map(|&id| message.parts.get(id as usize))
-                    .map(|p| node(raw_len, message, p, depth + 1))
+                    .map(|p| node(raw, message, p, depth + 1))
                     .collect();
                 // mail-parser leaves offset_end of a multipart at 0 when the message ends
                 // inside it; its body then runs to the end of its last part's body
@@ -98,26 +105,47 @@ fn node(raw_len: usize, message: &Message<'_>, part: &MessagePart<'_>, depth: us
             {
                 match inner.parts.first() {
                     Some(root) => {
-                        let mut n = node(raw_len, inner, root, depth + 1);
+                        let mut n = node(raw, inner, root, depth + 1);
                         // the encapsulated message is the whole body of its part
                         n.header = body.start..n.header.end.max(body.start).min(body.end);
-                        if n.body.end < n.header.end || n.body.end > body.end {
-                            n.body = n.header.end..body.end;
-                        }
+                        // and its body (epilogue included) runs to the end of the part
+                        n.body = n.header.end.max(n.body.start).min(body.end)..body.end;
                         Kind::Message(Box::new(n))
                     }
-                    None => Kind::Message(Box::new(empty_at(body.start))),
+                    None => Kind::Message(Box::new(undecoded(raw, body.clone()))),
                 }
             }
-            // encoded (base64, quoted-printable) or unparsable encapsulated messages: an
-            // empty message, as Dovecot reports them
-            PartType::Message(_) => Kind::Message(Box::new(empty_at(body.start))),
-            _ if is_message_type(&part.headers) => Kind::Message(Box::new(empty_at(body.start))),
+            // encoded (base64, quoted-printable) or unparsable encapsulated messages: the
+            // octets as stored read as a header and a body, not decoded, as Dovecot reads
+            // them
+            PartType::Message(_) => Kind::Message(Box::new(undecoded(raw, body.clone()))),
+            _ if is_message_type(&part.headers) => {
+                Kind::Message(Box::new(undecoded(raw, body.clone())))
+            }
             _ if is_multipart_type(&part.headers) => Kind::Multi(vec![empty_at(body.start)]),
             _ => Kind::Leaf,
         }
     };
     Node { header, body, kind }
+}
+
+/// The octets `body` of `raw` as a message of one part: a header up to the first empty
+/// line (all of them when there is none), the rest its body.
+fn undecoded(raw: &[u8], body: Range<usize>) -> Node {
+    let octets = raw.get(body.clone()).unwrap_or_default();
+    let header = super::header::Block::new(octets);
+    let header_len = header.fields.len() + header.terminator.len();
+    let split = body.start + header_len.min(octets.len());
+    Node {
+        header: body.start..split,
+        body: split..body.end,
+        kind: Kind::Leaf,
+    }
+}
+
+/// The whole of `raw` as a message of one part (for octets `mail-parser` could not read).
+pub(crate) fn single_part(raw: &[u8]) -> Node {
+    undecoded(raw, 0..raw.len())
 }
 
 /// A part with an empty header and an empty body at `at`.
@@ -152,18 +180,4 @@ fn is_message_type(headers: &[mail_parser::Header<'_>]) -> bool {
 /// never appears).
 fn is_multipart_type(headers: &[mail_parser::Header<'_>]) -> bool {
     content_type(headers).is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
-}
-
-impl Node {
-    /// The sub-part `n` (counted from 1) of this part, by RFC 9051 section 6.4.5 as Dovecot
-    /// applies it: a multipart's parts; for an encapsulated message, the parts of its body
-    /// (the body itself when it is not a multipart); for any other part (and for the
-    /// top-level message that is not a multipart), part 1 is the part itself.
-    pub(crate) fn child(&self, n: u32, top: bool) -> Option<&Node> {
-        match &self.kind {
-            Kind::Multi(children) => children.get((n as usize).checked_sub(1)?),
-            Kind::Message(inner) if !top => inner.child(n, true),
-            _ => (n == 1).then_some(self),
-        }
-    }
 }
