@@ -234,7 +234,9 @@ impl App {
                         };
                         Some(match item {
                             StatusItem::Messages => StatusValue::Messages(count(&|_| true)),
-                            StatusItem::Recent => StatusValue::Recent(0),
+                            StatusItem::Recent => StatusValue::Recent(count(&|m| {
+                                folder.first_recent.is_some_and(|first| m.uid >= first)
+                            })),
                             StatusItem::UidNext => StatusValue::UidNext(folder.uid_next.get()),
                             StatusItem::UidValidity => {
                                 StatusValue::UidValidity(folder.uid_validity.get())
