@@ -59,6 +59,10 @@ enum Op {
         by_uid: bool,
         ranges: Vec<(u32, u32, bool)>,
     },
+    /// `resolve` of `$` with a saved result of these UIDs.
+    ResolveSaved { by_uid: bool, saved: Vec<u32> },
+    /// The session answered a message's flags itself.
+    FlagsSent { pick: u32 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -71,6 +75,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<bool>(), any::<u8>()).prop_map(|(all, opts)| Op::Announce { all, opts }),
         1 => (any::<bool>(), prop::collection::vec((0u32..40, 0u32..40, any::<bool>()), 1..4))
             .prop_map(|(by_uid, ranges)| Op::Resolve { by_uid, ranges }),
+        1 => (any::<bool>(), prop::collection::vec(1u32..60, 0..6))
+            .prop_map(|(by_uid, saved)| Op::ResolveSaved { by_uid, saved }),
+        1 => any::<u32>().prop_map(|pick| Op::FlagsSent { pick }),
     ]
 }
 
@@ -350,6 +357,28 @@ fn run(gaps: Vec<u8>, max_pending: usize, ops: Vec<Op>) {
                         .collect::<Vec<_>>()
                 });
                 assert_eq!(got, want, "{ranges:?} by_uid={by_uid}");
+                continue;
+            }
+            Op::ResolveSaved { by_uid, saved } => {
+                let uids: Vec<NonZeroU32> = saved.iter().map(|&u| nz(u)).collect();
+                let got = view
+                    .resolve(&SequenceSet::Saved, by_uid, Some(&uids))
+                    .unwrap();
+                let want: Vec<(NonZeroU32, NonZeroU32)> = model
+                    .known
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, u)| saved.contains(u))
+                    .map(|(i, &u)| (nz(i as u32 + 1), nz(u)))
+                    .collect();
+                assert_eq!(got, want, "$ = {saved:?}");
+                continue;
+            }
+            Op::FlagsSent { pick } => {
+                let uid = model.pick(pick, false);
+                view.flags_sent(nz(uid));
+                model.dirty.remove(&uid);
+                check(&model, &view);
                 continue;
             }
         };
