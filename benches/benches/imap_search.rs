@@ -141,10 +141,16 @@ fn message(rng: &mut Lcg, n: u32) -> Vec<u8> {
 const SEARCHES: [(&str, &[u8]); 8] = [
     ("flags", b"s UID SEARCH UNSEEN FLAGGED\r\n"),
     ("from", b"s UID SEARCH FROM alice\r\n"),
-    ("subject_encoded", "s UID SEARCH SUBJECT \"grüße review\"\r\n".as_bytes()),
+    (
+        "subject_encoded",
+        "s UID SEARCH SUBJECT \"grüße review\"\r\n".as_bytes(),
+    ),
     ("body", b"s UID SEARCH BODY kumquat\r\n"),
     ("text", b"s UID SEARCH TEXT kumquat\r\n"),
-    ("uid_ranges", b"s UID SEARCH UID 1000:2000,5000:5100,9000:*\r\n"),
+    (
+        "uid_ranges",
+        b"s UID SEARCH UID 1000:2000,5000:5100,9000:*\r\n",
+    ),
     (
         "client_mix",
         b"s UID SEARCH UNDELETED SINCE 10-Nov-2026 OR FROM alice SUBJECT report\r\n",
@@ -206,10 +212,12 @@ fn bench(c: &mut Criterion) {
             unreachable!()
         };
         let run = || {
-            let messages = mailbox
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (NonZeroU32::new(i as u32 + 1).unwrap(), m as &dyn SearchMessage));
+            let messages = mailbox.iter().enumerate().map(|(i, m)| {
+                (
+                    NonZeroU32::new(i as u32 + 1).unwrap(),
+                    m as &dyn SearchMessage,
+                )
+            });
             let result = search::search(charset.as_ref(), criteria, messages, &ctx).unwrap();
             let data = match return_options {
                 None => Some(result.to_search_data(*uid)),

@@ -693,6 +693,73 @@ fn keys_nested_beyond_the_bound_are_refused() {
     );
 }
 
+/// A message/rfc822 part sent base64-encoded: mail-parser decodes and parses it on its own,
+/// so its fields' offsets count from its own octets (those of `nested.eml` count from the
+/// outer message's); both are read.
+#[test]
+fn a_base64_encoded_nested_message_is_searched() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/search/");
+    let raw = std::fs::read(format!("{dir}forward-base64.eml")).unwrap();
+    let parsed = ParsedMessage::parse(&raw);
+    let date = DateTime::parse(b"\"24-Nov-2026 09:00:01 +0000\"").unwrap();
+    let message = StoredMessage::new(&parsed, NonZeroU32::new(40).unwrap(), date);
+    let ctx = SearchContext::default();
+    let found = |key: &str| {
+        let command = Command::parse(format!("t SEARCH {key}\r\n").as_bytes())
+            .unwrap()
+            .into_static();
+        let CommandBody::Search { criteria, .. } = &command.body else {
+            unreachable!()
+        };
+        search::matches(criteria, seq(1), &message, &ctx).unwrap()
+    };
+    // the nested message's text, quoted-printable inside base64
+    assert!(found("BODY \"RÉSUMÉ is attached\""));
+    assert!(found("BODY frobnitz"));
+    // its header fields are body text of the outer message, decoded
+    assert!(found("BODY \"X-Deep-Marker: plover\""));
+    assert!(found("TEXT \"subject: résumé\""));
+    assert!(found("TEXT kim@example.org"));
+    // but not fields of the outer message
+    assert!(!found("HEADER X-Deep-Marker plover"));
+    assert!(!found("FROM kim"));
+    assert!(found("FROM judy"));
+    assert!(found("SENTON 24-Nov-2026"));
+    assert!(!found("SENTON 19-Nov-2026"));
+    // the base64 octets themselves are not text
+    assert!(!found("BODY RGF0ZTog"));
+}
+
+/// A result built by hand, out of order: MIN, MAX, ALL and SAVE still name the right
+/// messages, and MODSEQ comes from the MIN/MAX message.
+#[test]
+fn results_built_out_of_order() {
+    use imap_proto::command::SearchReturnOption as O;
+    use imap_proto::search::SearchHit;
+    let hit = |seq: u32, uid: u32, modseq: u64| SearchHit {
+        seq: NonZeroU32::new(seq).unwrap(),
+        uid: NonZeroU32::new(uid).unwrap(),
+        modseq: NonZeroU64::new(modseq),
+    };
+    let result = SearchResult::new(vec![hit(4, 40, 7), hit(2, 20, 9), hit(3, 30, 5)], true);
+    let answer = |uid: bool, options: &[O]| {
+        let data = result.to_esearch(None, uid, options).unwrap();
+        String::from_utf8(data.to_bytes()).unwrap()
+    };
+    assert_eq!(answer(true, &[O::Min]), "* ESEARCH UID MIN 20 MODSEQ 9\r\n");
+    assert_eq!(answer(false, &[O::Max]), "* ESEARCH MAX 4 MODSEQ 7\r\n");
+    assert_eq!(answer(false, &[O::All]), "* ESEARCH ALL 2:4 MODSEQ 9\r\n");
+    assert_eq!(result.saved(&[O::Save, O::Max]), Some(uids(&[40])));
+    assert_eq!(result.saved(&[O::Save, O::Min]), Some(uids(&[20])));
+    assert_eq!(result.saved(&[O::Save]), Some(uids(&[20, 30, 40])));
+    assert_eq!(
+        String::from_utf8(result.to_search_data(true).to_bytes()).unwrap(),
+        "* SEARCH 40 20 30 (MODSEQ 9)\r\n"
+    );
+    assert_eq!(result.len(), 3);
+    assert!(result.used_modseq() && !result.is_empty());
+}
+
 // ---- properties ----
 
 /// Leaf keys the properties combine.

@@ -274,17 +274,13 @@ impl SearchResult {
             return None;
         }
         let mut items = List::new();
-        let first = self.hits.first();
-        let last = self.hits.last();
-        if min {
-            if let Some(h) = self.hits.iter().map(|h| Self::id(h, uid)).min() {
-                items.push(ESearchItem::Min(h));
-            }
+        let first = self.hits.iter().min_by_key(|h| Self::id(h, uid));
+        let last = self.hits.iter().max_by_key(|h| Self::id(h, uid));
+        if let (true, Some(h)) = (min, first) {
+            items.push(ESearchItem::Min(Self::id(h, uid)));
         }
-        if max {
-            if let Some(h) = self.hits.iter().map(|h| Self::id(h, uid)).max() {
-                items.push(ESearchItem::Max(h));
-            }
+        if let (true, Some(h)) = (max, last) {
+            items.push(ESearchItem::Max(Self::id(h, uid)));
         }
         if all {
             if let Some(set) = compact_set(self.hits.iter().map(|h| Self::id(h, uid)).collect()) {
@@ -325,11 +321,11 @@ impl SearchResult {
         let rest = options.contains(&O::All) || options.contains(&O::Count);
         let mut uids: Vec<NonZeroU32> = if (min || max) && !rest {
             let mut v = Vec::new();
-            if let (true, Some(h)) = (min, self.hits.first()) {
-                v.push(h.uid);
+            if let (true, Some(h)) = (min, self.hits.iter().map(|h| h.uid).min()) {
+                v.push(h);
             }
-            if let (true, Some(h)) = (max, self.hits.last()) {
-                v.push(h.uid);
+            if let (true, Some(h)) = (max, self.hits.iter().map(|h| h.uid).max()) {
+                v.push(h);
             }
             v
         } else {
@@ -478,9 +474,10 @@ pub fn contains_folded(haystack: &str, folded_needle: &str) -> bool {
         if haystack.is_ascii() {
             return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
         }
-        // Only two characters beyond ASCII fold to ASCII (the test `search::tests::folds_to_ascii`);
-        // without them, the multi-octet sequences of the haystack (which hold no ASCII
-        // octet) never match, and the octets are compared as they are.
+        // Only two characters beyond ASCII fold to ASCII (the test
+        // `search::tests::folds_to_ascii`); without them, the multi-octet sequences of the
+        // haystack (which hold no ASCII octet) never match, and the octets are compared as
+        // they are.
         if !haystack.contains(FOLDS_TO_ASCII) {
             return ascii_contains(haystack.as_bytes(), folded_needle.as_bytes());
         }
@@ -553,8 +550,8 @@ impl Cond<'_> {
             Cond::Header(..) => 10,
             Cond::Body(_) | Cond::Text(_) => 100,
             Cond::Not(k) => k.cost(),
-            Cond::Or(p) => p.0.cost() + p.1.cost(),
-            Cond::And(ks) => ks.iter().map(Cond::cost).sum(),
+            Cond::Or(p) => p.0.cost().saturating_add(p.1.cost()),
+            Cond::And(ks) => ks.iter().map(Cond::cost).fold(0, u32::saturating_add),
             _ => 1,
         }
     }
@@ -704,9 +701,6 @@ impl<'s> Compiler<'s> {
                 list.sort_by_key(Cond::cost);
                 Cond::And(list)
             }
-            // A key a later codec adds: nothing is known to match it.
-            #[allow(unreachable_patterns)]
-            _ => Cond::None,
         })
     }
 }
