@@ -62,8 +62,8 @@ pub(crate) fn envelope(block: &Block<'_>) -> Envelope<'static> {
 }
 
 /// A `Content-Type` or `Content-Disposition` value: the value before the first `;`, and the
-/// parameters as written (names and values in their case, quotes removed, RFC 2231 forms
-/// not merged).
+/// parameters as written (names and values in their case, quotes removed), RFC 2231
+/// continuations merged as Dovecot merges them ([`merge_continuations`]).
 fn split_params(value: &[u8]) -> (Vec<u8>, Parameters<'static>) {
     let mut parts = Vec::new();
     let mut current = Vec::new();
@@ -105,9 +105,63 @@ fn split_params(value: &[u8]) -> (Vec<u8>, Parameters<'static>) {
         if name.is_empty() {
             continue;
         }
-        params.push((istring(name.to_vec()), istring(value.to_vec())));
+        params.push((name.to_vec(), value.to_vec()));
     }
+    let params = merge_continuations(params)
+        .into_iter()
+        .map(|(k, v)| (istring(k), istring(v)))
+        .collect();
     (head, params)
+}
+
+/// RFC 2231 section 3 continuations (`name*0="a"; name*1="b"`, or `name*0*=...` when
+/// encoded) joined into one parameter, as Dovecot reports them: the plain parameters first,
+/// in order, then each joined one under the name of its first segment (with a `*` when that
+/// segment is encoded; the value stays encoded), segments in the order of their numbers.
+/// A parameter `name*` without a number is a plain parameter.
+fn merge_continuations(params: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    // (base name as first seen, segments: (number, encoded, value))
+    type Segments = Vec<(u64, bool, Vec<u8>)>;
+    let mut plain = Vec::new();
+    let mut joined: Vec<(Vec<u8>, Segments)> = Vec::new();
+    for (name, value) in params {
+        let Some(star) = name.iter().position(|&b| b == b'*') else {
+            plain.push((name, value));
+            continue;
+        };
+        let (base, rest) = name.split_at(star);
+        let rest = rest.get(1..).unwrap_or_default();
+        let (digits, encoded) = match rest {
+            [d @ .., b'*'] => (d, true),
+            d => (d, false),
+        };
+        let number = std::str::from_utf8(digits)
+            .ok()
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u64>().ok());
+        let Some(number) = number else {
+            plain.push((name, value));
+            continue;
+        };
+        let segment = (number, encoded, value);
+        match joined
+            .iter_mut()
+            .find(|(b, _)| b.eq_ignore_ascii_case(base))
+        {
+            Some((_, segments)) => segments.push(segment),
+            None => joined.push((base.to_vec(), vec![segment])),
+        }
+    }
+    for (base, mut segments) in joined {
+        segments.sort_by_key(|(n, _, _)| *n);
+        let mut name = base;
+        if segments.first().is_some_and(|(_, encoded, _)| *encoded) {
+            name.push(b'*');
+        }
+        let value = segments.into_iter().flat_map(|(_, _, v)| v).collect();
+        plain.push((name, value));
+    }
+    plain
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -298,6 +352,29 @@ fn opaque(block: &Block<'_>, body: &[u8], extensions: bool) -> SinglePart<'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn continuations_are_joined() {
+        let (_, p) = split_params(
+            b"a/b; NAME*1=\"name.bin\"; x=1; name*0=\"long\"; t*=utf-8''%41; f*0*=utf-8''%41; F*1=b",
+        );
+        let p: Vec<_> = p
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8(k.data().to_vec()).unwrap(),
+                    String::from_utf8(v.data().to_vec()).unwrap(),
+                )
+            })
+            .collect();
+        let want = [
+            ("x", "1"),
+            ("t*", "utf-8''%41"),
+            ("NAME", "longname.bin"),
+            ("f*", "utf-8''%41b"),
+        ];
+        assert_eq!(p, want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
 
     #[test]
     fn parameters_as_written() {
