@@ -445,3 +445,41 @@ fn move_copy_close_and_esearch_reach_the_other_session() {
         );
     }
 }
+
+#[test]
+fn a_conditional_store_reports_what_another_session_modified() {
+    for chunking in chunkings() {
+        // Two messages, mod-sequences 2 and 3 (HIGHESTMODSEQ 3).
+        let mut world = World::new(store_with(2));
+        let mut config = plaintext_config();
+        config.capabilities = vec![imap_proto::response::Capability::new("CONDSTORE").unwrap()];
+        let a = world.connect(config.clone(), chunking.clone());
+        let b = world.connect(config, chunking.clone());
+        for i in [a, b] {
+            world.send(i, b"L LOGIN alice secret\r\nS SELECT INBOX\r\n");
+            assert!(
+                world.take(i).contains("* OK [HIGHESTMODSEQ 3] "),
+                "{chunking:?}"
+            );
+        }
+        // B changes message 1 (mod-sequence 4) while A is not looking.
+        world.send(b, b"b1 STORE 1 +FLAGS.SILENT (\\Answered)\r\n");
+        world.take(b);
+        world.send(
+            a,
+            b"a1 STORE 1:2 (UNCHANGEDSINCE 3) +FLAGS (\\Seen)\r\na2 FETCH 1:2 (FLAGS MODSEQ)\r\n",
+        );
+        // RFC 7162 section 3.1.3: message 1 is left alone and named in MODIFIED; A learns its
+        // current flags from B's change; UNCHANGEDSINCE enabled CONDSTORE, so MODSEQ rides along.
+        assert_eq!(
+            world.take(a),
+            "* 1 FETCH (FLAGS (\\Answered) MODSEQ (4))\r\n\
+             * 2 FETCH (FLAGS (\\Seen) MODSEQ (5))\r\n\
+             a1 OK [MODIFIED 1] Conditional STORE failed\r\n\
+             * 1 FETCH (FLAGS (\\Answered) MODSEQ (4))\r\n\
+             * 2 FETCH (FLAGS (\\Seen) MODSEQ (5))\r\n\
+             a2 OK FETCH completed\r\n",
+            "{chunking:?}"
+        );
+    }
+}
