@@ -79,7 +79,9 @@ pub struct ServerConfig {
     /// What the application implements beyond the machine's own capabilities: `UIDPLUS`,
     /// `MOVE`, `CONDSTORE`, `QRESYNC`, `SPECIAL-USE`, `LIST-EXTENDED`, `LIST-STATUS`,
     /// `ESEARCH`, `QUOTA`, ... ENABLE accepts `CONDSTORE`, `QRESYNC` and `UTF8=ACCEPT` only
-    /// when they are listed here.
+    /// when they are listed here. What the machine announces by itself from the state, TLS
+    /// and the other fields is ignored here: `IMAP4rev2`, `AUTH=`, `LOGINDISABLED`,
+    /// `STARTTLS`, `SASL-IR`, `LITERAL+`, `LITERAL-`, `NAMESPACE`, `APPENDLIMIT`.
     pub capabilities: Vec<Capability<'static>>,
     /// Non-synchronising literals: `LITERAL+`.
     pub literal_plus: LiteralPlus,
@@ -103,8 +105,10 @@ pub struct ServerConfig {
     /// How long the answer to a failed login is held back: 2 s (Dovecot
     /// `auth_failure_delay`).
     pub auth_failure_delay: Duration,
-    /// Idle time allowed before login: 60 s, then `* BYE Autologout` (Dovecot's pre-login
-    /// timeout is of this order; unauthenticated connections must not hold slots).
+    /// Time allowed to log in, from the session's start (whatever the client sends
+    /// meanwhile), and idle time allowed before login: 60 s, then `* BYE Autologout`
+    /// (Dovecot's pre-login timeout is absolute too; unauthenticated connections must not
+    /// hold slots).
     pub login_timeout: Duration,
     /// Idle time allowed after login, IDLE included: 30 minutes, the least RFC 9051 section
     /// 5.4 allows.

@@ -274,6 +274,9 @@ pub struct Server {
     auth_failures: u32,
     held: Option<Held>,
     timer: Timer,
+    /// When the session ends if it has not logged in by then ([`ServerConfig::login_timeout`]
+    /// from its start, whatever the client sends meanwhile).
+    login_deadline: Option<Instant>,
     /// When the last input arrived.
     fed_at: Instant,
     eof: bool,
@@ -373,6 +376,7 @@ impl Server {
             auth_failures: 0,
             held: None,
             timer: Timer::new(now),
+            login_deadline: now.checked_add(config.login_timeout),
             fed_at: now,
             eof: false,
             deferred: false,
@@ -451,7 +455,7 @@ impl Server {
             )));
         }
         for cap in &self.config.capabilities {
-            if !caps.contains(cap) {
+            if !machine_decides(cap) && !caps.contains(cap) {
                 caps.push(cap.clone());
             }
         }
@@ -545,6 +549,7 @@ impl Server {
     /// The next event, or `None` when the machine needs input, time, or a decision.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.announce_idle();
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -589,8 +594,9 @@ impl Server {
     }
 
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
-    /// answer, or the end of the client's idle time ([`ServerConfig::login_timeout`] before
-    /// login, [`ServerConfig::idle_timeout`] after, IDLE included). `None` while a decision
+    /// answer, the end of the time to log in ([`ServerConfig::login_timeout`] from the
+    /// session's start), or the end of the client's idle time ([`ServerConfig::login_timeout`]
+    /// before login, [`ServerConfig::idle_timeout`] after, IDLE included). `None` while a decision
     /// is pending, during the TLS hand-off and after the close; already due while commands
     /// wait for queued output to be written ([`OUTPUT_HIGH_WATER`]).
     #[must_use]
@@ -604,7 +610,13 @@ impl Server {
         if self.deferred {
             return Some(self.fed_at);
         }
-        self.timer.deadline(self.idle_timeout())
+        let idle = self.timer.deadline(self.idle_timeout());
+        match (self.state, self.login_deadline) {
+            (State::NotAuthenticated, Some(login)) => {
+                Some(idle.map_or(login, |idle| idle.min(login)))
+            }
+            _ => idle,
+        }
     }
 
     fn timed(&self) -> bool {
@@ -634,7 +646,9 @@ impl Server {
         if !self.timed() || self.deferred {
             return;
         }
-        if self.timer.expire(now, self.idle_timeout()) {
+        let login_over = self.state == State::NotAuthenticated
+            && self.login_deadline.is_some_and(|deadline| now >= deadline);
+        if login_over || self.timer.expire(now, self.idle_timeout()) {
             self.abort_append();
             self.close_with("Autologout; idle for too long", SessionError::Timeout);
         }
@@ -911,11 +925,14 @@ impl Server {
     /// after announcing the selected mailbox's queued changes as far as the command allows.
     /// Also refuses an APPEND: at its [`Event::AppendStart`], while its data arrives (the
     /// rest is then skipped) or at its end. A `NO` or `BAD` to SELECT or EXAMINE leaves no
-    /// mailbox selected; CLOSE deselects the mailbox whatever the answer.
+    /// mailbox selected (their `OK` is [`Server::selected`]'s); CLOSE deselects the mailbox
+    /// whatever the answer.
     ///
     /// # Errors
     ///
     /// [`ServerError::NoPendingDecision`] when no command waits for its answer,
+    /// [`ServerError::WrongDecision`] for `OK` to SELECT or EXAMINE (the decision stays
+    /// pending),
     /// [`ServerError::Invalid`] for a text the codec refuses (control octets) or a kind other
     /// than OK, NO, BAD.
     pub fn complete(
@@ -930,6 +947,15 @@ impl Server {
         let text = Text::new(text.to_owned()).map_err(|_| ServerError::Invalid("text"))?;
         // The status response is built first, so that a bad code leaves the decision pending.
         let tag = match &self.pending {
+            Some(Pending::Command(running))
+                if running.select.is_some() && kind == StatusKind::Ok =>
+            {
+                // An OK without the mailbox's data would leave the client believing it
+                // selected a mailbox the server never opened.
+                return Err(ServerError::WrongDecision(
+                    "SELECT and EXAMINE are answered OK by selected()",
+                ));
+            }
             Some(Pending::Command(running)) => running.tag.clone(),
             Some(Pending::AppendStart { .. } | Pending::AppendDone) => match &self.append {
                 Some(append) => append.tag.clone(),
@@ -1027,15 +1053,15 @@ impl Server {
         };
         match view.push(change) {
             Ok(()) => {
-                if matches!(self.phase, Phase::Idle { .. }) {
-                    self.announce(Announce::All, false);
-                }
+                self.announce_idle();
                 Ok(())
             }
             Err(ViewError::Overflow) => {
-                self.abort_append();
+                // Events not yet polled are dropped, then an APPEND in progress is reported
+                // aborted: the application may hold part of a message.
                 self.pending = None;
                 self.events.clear();
+                self.abort_append();
                 self.close_with_code(
                     Code::Alert,
                     "Too many changes to the mailbox; reconnect to resynchronise",
@@ -1055,6 +1081,19 @@ impl Server {
         } else {
             ServerError::WrongDecision(what)
         })
+    }
+
+    /// During IDLE, announces the queued changes at once, unless [`OUTPUT_HIGH_WATER`]
+    /// octets wait to be written: a client that reads nothing then leaves them in the view
+    /// (bounded by its [`ViewConfig`](crate::view::ViewConfig), whose overflow ends the
+    /// session), and they go out once the driver has written the output.
+    fn announce_idle(&mut self) {
+        if matches!(self.phase, Phase::Idle { .. })
+            && self.output.len() < OUTPUT_HIGH_WATER
+            && self.view.as_ref().is_some_and(MailboxView::has_pending)
+        {
+            self.announce(Announce::All, false);
+        }
     }
 
     /// Flushes the view's queued changes as `allow` permits.
@@ -1205,6 +1244,25 @@ impl Server {
         self.ahead_bytes = 0;
         self.events.push_back(Event::Closed(ending));
     }
+}
+
+/// Whether the machine alone announces `cap`, by state, TLS and its configuration: listed in
+/// [`ServerConfig::capabilities`] it is ignored, so that a session never claims STARTTLS
+/// after TLS, `AUTH=` before it or after login, or a literal, IMAP4rev2, NAMESPACE or
+/// APPENDLIMIT rule it does not apply.
+fn machine_decides(cap: &Capability<'_>) -> bool {
+    matches!(
+        cap,
+        Capability::Imap4Rev2
+            | Capability::Auth(_)
+            | Capability::LoginDisabled
+            | Capability::StartTls
+            | Capability::SaslIr
+            | Capability::LiteralPlus
+            | Capability::LiteralMinus
+            | Capability::Namespace
+            | Capability::AppendLimit(_)
+    )
 }
 
 /// The UID set of `uids` (in their order, consecutive runs as ranges).
