@@ -448,3 +448,56 @@ fn the_login_timeout_counts_from_the_connection_not_from_the_last_command() {
     assert!(t.closed().is_none());
     assert!(t.server.poll_timeout().unwrap() >= t.now + Duration::from_secs(30 * 60));
 }
+
+#[test]
+fn respond_refuses_data_only_the_view_may_number() {
+    // A careless application sending EXISTS, EXPUNGE, VANISHED or FETCH itself would
+    // desynchronise the client's numbering from the view's: it must go through
+    // mailbox_changed() and fetch().
+    use imap_proto::response::Data;
+    let mut t = T::selected(plain_config());
+    t.send(b"f1 FETCH 1 FLAGS\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    let fetch = Data::Fetch {
+        seq: nz(1),
+        items: vec![imap_proto::fetch::MessageDataItem::Uid(nz(7))].into(),
+    };
+    for data in [Data::Exists(9), Data::Expunge(nz(1)), fetch] {
+        assert!(
+            matches!(t.server.respond(data), Err(ServerError::Invalid(_))),
+            "accepted"
+        );
+    }
+    assert_eq!(t.pump(), "");
+    // Data the application owns still goes out.
+    t.server.respond(Data::Flags(vec![].into())).unwrap();
+    t.server.complete(StatusKind::Ok, None, "done").unwrap();
+    assert_eq!(t.pump(), "* FLAGS ()\r\nf1 OK done\r\n");
+}
+
+#[test]
+fn append_done_needs_one_uid_per_message() {
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::UidPlus, Capability::MultiAppend];
+    let mut t = T::logged_in(config);
+    t.send(b"p1 APPEND Drafts {3+}\r\none {3+}\r\ntwo\r\n");
+    for _ in 0..2 {
+        assert!(matches!(t.take(), Event::AppendStart { .. }));
+        t.server.accept_append().unwrap();
+        t.run();
+        assert!(matches!(t.take(), Event::AppendData(_)));
+        assert!(matches!(t.take(), Event::AppendEnd { .. }));
+    }
+    // Two messages: an APPENDUID with one UID (or three) would be false.
+    assert!(matches!(
+        t.server.append_done(nz(5), &[nz(20)]),
+        Err(ServerError::Invalid(_))
+    ));
+    assert!(matches!(
+        t.server.append_done(nz(5), &[nz(20), nz(21), nz(22)]),
+        Err(ServerError::Invalid(_))
+    ));
+    assert_eq!(t.pump(), "");
+    t.server.append_done(nz(5), &[nz(20), nz(21)]).unwrap();
+    assert_eq!(t.pump(), "p1 OK [APPENDUID 5 20:21] APPEND completed\r\n");
+}

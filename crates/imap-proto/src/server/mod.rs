@@ -812,14 +812,29 @@ impl Server {
     }
 
     /// Untagged data for the pending command (`* LIST ...`, `* STATUS ...`, `* SEARCH ...`,
-    /// ...). For FETCH responses use [`Server::fetch`], which numbers them.
+    /// `* VANISHED (EARLIER) ...`, ...). For FETCH responses use [`Server::fetch`], which
+    /// numbers them; changes to the mailbox (EXISTS, EXPUNGE, VANISHED) go through
+    /// [`Server::mailbox_changed`], so that the client's sequence numbers stay the view's.
     ///
     /// # Errors
     ///
-    /// [`ServerError::NoPendingDecision`] unless a command is pending.
+    /// [`ServerError::NoPendingDecision`] unless a command is pending;
+    /// [`ServerError::Invalid`] for `* n EXISTS`, `* n EXPUNGE`, `* VANISHED` without
+    /// `(EARLIER)` and `* n FETCH`.
     pub fn respond(&mut self, data: Data<'_>) -> Result<(), ServerError> {
         if !matches!(self.pending, Some(Pending::Command(_))) {
             return Err(ServerError::NoPendingDecision);
+        }
+        if matches!(
+            data,
+            Data::Exists(_)
+                | Data::Expunge(_)
+                | Data::Fetch { .. }
+                | Data::Vanished { earlier: false, .. }
+        ) {
+            return Err(ServerError::Invalid(
+                "EXISTS, EXPUNGE, VANISHED and FETCH are numbered by the view: use mailbox_changed() and fetch()",
+            ));
         }
         self.data(data);
         Ok(())
@@ -892,7 +907,8 @@ impl Server {
     /// # Errors
     ///
     /// [`ServerError::WrongDecision`] unless the APPEND's last message is in;
-    /// [`ServerError::Invalid`] for an empty `uids`.
+    /// [`ServerError::Invalid`] unless `uids` holds one UID per message (the decision stays
+    /// pending).
     pub fn append_done(
         &mut self,
         uid_validity: NonZeroU32,
@@ -901,6 +917,13 @@ impl Server {
         if !matches!(self.pending, Some(Pending::AppendDone)) {
             let other = self.pending.take();
             return self.misuse(other, "append_done answers the end of an APPEND");
+        }
+        let messages = self.append.as_ref().map_or(0, |append| append.index + 1);
+        if uids.len() != messages {
+            // RFC 4315 section 3: one UID per message appended, in their order.
+            return Err(ServerError::Invalid(
+                "append_done needs one UID per message",
+            ));
         }
         let set = uid_set(uids).ok_or(ServerError::Invalid("no UID"))?;
         self.pending = None;
