@@ -501,3 +501,77 @@ fn append_done_needs_one_uid_per_message() {
     t.server.append_done(nz(5), &[nz(20), nz(21)]).unwrap();
     assert_eq!(t.pump(), "p1 OK [APPENDUID 5 20:21] APPEND completed\r\n");
 }
+
+#[test]
+fn authenticate_with_a_response_that_is_not_base64_is_bad_at_once() {
+    // RFC 9051 section 6.2.2: an invalid base64 string MUST be rejected with BAD.
+    let mut t = T::new(plain_config());
+    assert_eq!(t.send(b"a1 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    let out = t.send(b"!!not base64!!\r\n");
+    assert!(out.starts_with("a1 BAD "), "{out:?}");
+    assert!(matches!(
+        t.take(),
+        Event::AuthFailed {
+            mechanism: mail_wire::sasl::Mechanism::Plain,
+            ..
+        }
+    ));
+    assert_eq!(t.send(b"a2 NOOP\r\n"), "a2 OK NOOP completed\r\n");
+}
+
+#[test]
+fn a_bearer_exchange_cancelled_after_its_error_challenge_is_a_failed_login() {
+    // XOAUTH2 and OAUTHBEARER tell a wrong token at once, in their error challenge; a client
+    // that then cancels must not skip the failure delay and count.
+    let mut config = plain_config();
+    config.sasl_mechanisms = vec![mail_wire::sasl::Mechanism::XOAuth2];
+    config.max_auth_failures = 2;
+    let mut t = T::new(config);
+    let t0 = t.now;
+    let delay = Duration::from_secs(2);
+    // "user=alice\x01auth=Bearer wrong-token\x01\x01"
+    let attempt = |tag: &str| {
+        format!("{tag} AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciB3cm9uZy10b2tlbgEB\r\n")
+    };
+    let out = t.send(attempt("a1").as_bytes());
+    assert!(out.starts_with("+ ") && out.len() > 4, "{out:?}");
+    assert_eq!(t.send(b"*\r\n"), "");
+    assert!(matches!(t.take(), Event::AuthFailed { .. }));
+    assert_eq!(t.server.poll_timeout(), Some(t0 + delay));
+    t.server.handle_timeout(t0 + delay);
+    assert_eq!(t.pump(), "a1 BAD Authentication cancelled\r\n");
+    let out = t.send(attempt("a2").as_bytes());
+    assert!(out.starts_with("+ "), "{out:?}");
+    assert_eq!(t.send(b"*\r\n"), "");
+    let due = t.server.poll_timeout().unwrap();
+    assert!(due >= t0 + 2 * delay);
+    t.server.handle_timeout(due);
+    assert_eq!(
+        t.pump(),
+        "a2 BAD Authentication cancelled\r\n* BYE Too many authentication failures\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::TooManyAuthFailures)));
+}
+
+#[test]
+fn an_overlong_line_after_a_bearer_error_challenge_is_a_failed_login_too() {
+    let mut config = plain_config();
+    config.sasl_mechanisms = vec![mail_wire::sasl::Mechanism::OAuthBearer];
+    config.max_auth_failures = 1;
+    config.max_line = 100;
+    let mut t = T::new(config);
+    // "n,a=alice,\x01auth=Bearer wrong-token\x01\x01"
+    let out =
+        t.send(b"a1 AUTHENTICATE OAUTHBEARER bixhPWFsaWNlLAFhdXRoPUJlYXJlciB3cm9uZy10b2tlbgEB\r\n");
+    assert!(out.starts_with("+ "), "{out:?}");
+    let mut line = vec![b'A'; 200];
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(t.send(&line), "");
+    t.server.handle_timeout(t.now + Duration::from_secs(2));
+    assert_eq!(
+        t.pump(),
+        "a1 BAD Invalid base64 data in the authentication response\r\n\
+         * BYE Too many authentication failures\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::TooManyAuthFailures)));
+}

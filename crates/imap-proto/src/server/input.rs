@@ -177,9 +177,12 @@ impl Server {
     fn on_message(&mut self, message: Bytes) {
         match std::mem::replace(&mut self.phase, Phase::Command) {
             Phase::Command => self.on_command(&message),
-            Phase::AuthResponse { tag, session, user } => {
-                self.on_auth_line(&message, tag, session, user)
-            }
+            Phase::AuthResponse {
+                tag,
+                session,
+                user,
+                failed,
+            } => self.on_auth_line(&message, tag, session, user, failed),
             Phase::Idle { tag } => self.on_idle_line(&message, tag),
             Phase::AppendRest => self.on_append_rest(&message),
             other => self.phase = other,
@@ -198,9 +201,19 @@ impl Server {
                 self.bad(Some(&tag), &format!("Expected DONE: {error}"));
                 return;
             }
-            Phase::AuthResponse { tag, .. } => {
+            Phase::AuthResponse {
+                tag,
+                session,
+                user,
+                failed,
+            } => {
                 self.framer.set_literals(true);
-                self.bad(Some(&tag), &format!("Authentication response: {error}"));
+                if failed {
+                    // The credentials were refused already: a failed login all the same.
+                    self.auth_line_refused(tag, session.mechanism(), user);
+                } else {
+                    self.bad(Some(&tag), &format!("Authentication response: {error}"));
+                }
                 return;
             }
             other => self.phase = other,

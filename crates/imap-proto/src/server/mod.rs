@@ -184,6 +184,9 @@ enum Phase {
         tag: Tag<'static>,
         session: ServerSession,
         user: Option<String>,
+        /// The credentials were checked and refused, as the last challenge told (the error
+        /// challenge of XOAUTH2 and OAUTHBEARER): whatever comes now is a failed login.
+        failed: bool,
     },
     /// IDLE: waiting for `DONE`.
     Idle { tag: Tag<'static> },
@@ -251,6 +254,9 @@ struct Held {
     since: Instant,
     tag: Tag<'static>,
     close: bool,
+    /// `BAD` with this text (a cancelled or undecodable exchange, RFC 9051 section 6.2.2)
+    /// rather than `NO [AUTHENTICATIONFAILED]`.
+    bad: Option<&'static str>,
 }
 
 /// One IMAP server session; see the [module docs](self).
