@@ -575,3 +575,19 @@ fn an_overlong_line_after_a_bearer_error_challenge_is_a_failed_login_too() {
     );
     assert_eq!(t.closed(), Some(&Err(SessionError::TooManyAuthFailures)));
 }
+
+#[test]
+fn a_failed_login_is_answered_before_a_half_closed_session_ends() {
+    // The client shut its sending side after a wrong LOGIN: it still reads the answer.
+    let mut t = T::new(plain_config());
+    assert_eq!(t.send(b"a1 LOGIN alice wrong\r\n"), "");
+    t.server.handle_eof();
+    assert_eq!(t.pump(), "");
+    assert!(t.closed().is_none(), "{:?}", t.events);
+    t.server.handle_timeout(t.now + Duration::from_secs(2));
+    assert_eq!(
+        t.pump(),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::PeerClosed)));
+}

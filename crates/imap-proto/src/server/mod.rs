@@ -513,16 +513,19 @@ impl Server {
         true
     }
 
-    /// The client closed its side: input already fed is processed first, then the session
-    /// ends with [`SessionError::PeerClosed`].
+    /// The client closed its side: input already fed is processed first (and a held
+    /// failed-login answer sent), then the session ends with [`SessionError::PeerClosed`].
     pub fn handle_eof(&mut self) {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
         self.eof = true;
+        // A held failed-login answer still goes out: the client may only have shut its
+        // sending side.
         if self.input.is_empty()
             && self.ahead.is_empty()
             && self.pending.is_none()
+            && self.held.is_none()
             && self.events.is_empty()
         {
             self.close_on_eof();
