@@ -591,3 +591,22 @@ fn a_failed_login_is_answered_before_a_half_closed_session_ends() {
     );
     assert_eq!(t.closed(), Some(&Err(SessionError::PeerClosed)));
 }
+
+#[test]
+fn fetch_refuses_a_uid_item_that_names_another_message() {
+    // `* 2 FETCH (UID 99)` for the message of UID 9 would teach the client a false UID.
+    use imap_proto::fetch::MessageDataItem;
+    let mut t = T::selected(plain_config());
+    t.send(b"f1 UID FETCH 9 FLAGS\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    assert!(matches!(
+        t.server.fetch(nz(9), vec![MessageDataItem::Uid(nz(99))]),
+        Err(ServerError::Invalid(_))
+    ));
+    assert_eq!(t.pump(), "");
+    t.server
+        .fetch(nz(9), vec![MessageDataItem::Uid(nz(9))])
+        .unwrap();
+    t.server.complete(StatusKind::Ok, None, "done").unwrap();
+    assert_eq!(t.pump(), "* 2 FETCH (UID 9)\r\nf1 OK done\r\n");
+}

@@ -856,7 +856,8 @@ impl Server {
     ///
     /// [`ServerError::NoPendingDecision`] unless a command is pending,
     /// [`ServerError::UnknownUid`] when the client does not know `uid` (not in the view, or
-    /// not announced yet), [`ServerError::Invalid`] for no item.
+    /// not announced yet), [`ServerError::Invalid`] for no item or a `UID` item other than
+    /// `uid`.
     pub fn fetch(
         &mut self,
         uid: NonZeroU32,
@@ -867,6 +868,12 @@ impl Server {
         };
         if items.is_empty() {
             return Err(ServerError::Invalid("a FETCH response needs an item"));
+        }
+        if items
+            .iter()
+            .any(|item| matches!(item, MessageDataItem::Uid(other) if *other != uid))
+        {
+            return Err(ServerError::Invalid("a UID item naming another message"));
         }
         let with_uid = running.uid;
         let seq = self
