@@ -610,3 +610,33 @@ fn fetch_refuses_a_uid_item_that_names_another_message() {
     t.server.complete(StatusKind::Ok, None, "done").unwrap();
     assert_eq!(t.pump(), "* 2 FETCH (UID 9)\r\nf1 OK done\r\n");
 }
+
+#[test]
+fn condstore_modifiers_are_bad_where_condstore_is_not_offered() {
+    // An application without CONDSTORE would run `STORE ... (UNCHANGEDSINCE n)` as an
+    // unconditional STORE: the client's conditional change would overwrite others'.
+    let mut t = T::selected(plain_config());
+    for (tag, line) in [
+        ("c1", "c1 STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\\Seen)\r\n"),
+        ("c2", "c2 FETCH 1 (FLAGS) (CHANGEDSINCE 5)\r\n"),
+        (
+            "c3",
+            "c3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 5 VANISHED)\r\n",
+        ),
+        ("c4", "c4 SELECT INBOX (CONDSTORE)\r\n"),
+    ] {
+        let out = t.send(line.as_bytes());
+        assert!(
+            out.starts_with(&format!("{tag} BAD ")),
+            "{line:?} -> {out:?}"
+        );
+        assert!(t.events.is_empty(), "{:?}", t.events);
+    }
+    // VANISHED needs QRESYNC enabled (RFC 7162 section 3.2.6), even where it is offered.
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::CondStore, Capability::QResync];
+    let mut t = T::selected(config);
+    let out = t.send(b"c5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 5 VANISHED)\r\n");
+    assert!(out.starts_with("c5 BAD "), "{out:?}");
+    assert!(t.events.is_empty(), "{:?}", t.events);
+}

@@ -317,6 +317,9 @@ impl Server {
         let state = self.state;
         let authenticated = matches!(state, State::Authenticated | State::Selected);
         let selected = state == State::Selected;
+        if let Some(text) = self.refused_modifier(&command.body) {
+            return self.bad(Some(&tag), text);
+        }
         match command.body {
             CommandBody::Capability => {
                 let caps: List<Capability<'static>> = self.capabilities().into();
@@ -521,6 +524,27 @@ impl Server {
                 self.ask(command, Running::new(tag).by(uid, !uid), messages);
             }
         }
+    }
+
+    /// Why a CONDSTORE or QRESYNC modifier cannot be taken: CHANGEDSINCE, UNCHANGEDSINCE
+    /// and SELECT's CONDSTORE where the application does not offer CONDSTORE (it would run
+    /// a conditional STORE unconditionally), VANISHED before ENABLE QRESYNC (RFC 7162
+    /// section 3.2.6).
+    fn refused_modifier(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        let condstore = match body {
+            CommandBody::Fetch { vanished: true, .. } if !self.enabled.qresync => {
+                return Some("VANISHED needs ENABLE QRESYNC");
+            }
+            CommandBody::Fetch { changed_since, .. } => changed_since.is_some(),
+            CommandBody::Store {
+                unchanged_since, ..
+            } => unchanged_since.is_some(),
+            CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } => {
+                params.condstore
+            }
+            _ => false,
+        };
+        (condstore && !self.condstore_offered()).then_some("CONDSTORE is not supported")
     }
 
     fn ok(&mut self, tag: &Tag<'_>, text: &str) {
