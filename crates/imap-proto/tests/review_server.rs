@@ -640,3 +640,45 @@ fn condstore_modifiers_are_bad_where_condstore_is_not_offered() {
     assert!(out.starts_with("c5 BAD "), "{out:?}");
     assert!(t.events.is_empty(), "{:?}", t.events);
 }
+
+#[test]
+fn data_sent_after_a_refused_synchronising_append_is_read_as_commands() {
+    // The client must not send a refused synchronising literal's data; one that does gets
+    // its bytes read as command lines, never as a message.
+    let mut t = T::logged_in(plain_config());
+    assert_eq!(t.send(b"p1 APPEND Drafts {11}\r\n"), "");
+    assert!(matches!(t.take(), Event::AppendStart { size: 11, .. }));
+    t.server
+        .complete(StatusKind::No, None, "Mailbox is full")
+        .unwrap();
+    assert_eq!(t.pump(), "p1 NO Mailbox is full\r\n");
+    assert_eq!(t.send(b"n1 NOOP\r\n"), "n1 OK NOOP completed\r\n");
+    assert!(t.events.is_empty(), "{:?}", t.events);
+}
+
+#[test]
+fn config_check_refuses_a_server_nobody_can_log_in_to() {
+    // No TLS, no STARTTLS, no plaintext credentials: LOGINDISABLED and no way out.
+    let mut config = ServerConfig::default();
+    config.starttls = false;
+    assert_eq!(
+        config.check(),
+        Err(imap_proto::server::ConfigError::NoWayToLogIn)
+    );
+    let mut t = T::new(config.clone());
+    let out = t.send(b"c1 CAPABILITY\r\n");
+    assert!(
+        out.contains(" LOGINDISABLED") && !out.contains("STARTTLS"),
+        "{out}"
+    );
+    // Any of them makes it work.
+    let mut with_starttls = config.clone();
+    with_starttls.starttls = true;
+    let mut plaintext = config.clone();
+    plaintext.allow_plaintext_auth = true;
+    let mut tls = config.clone();
+    tls.implicit_tls = true;
+    for config in [with_starttls, plaintext, tls] {
+        assert_eq!(config.check(), Ok(()));
+    }
+}

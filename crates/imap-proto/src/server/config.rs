@@ -41,6 +41,10 @@ pub enum ConfigError {
     /// plaintext (RFC 9051 section 11.1 asks for TLS before any authenticated state).
     #[error("a PREAUTH greeting needs TLS: implicit_tls, or allow_plaintext_auth")]
     PreauthWithoutTls,
+    /// No TLS, no STARTTLS, no plaintext credentials and no PREAUTH: the server announces
+    /// `LOGINDISABLED` and no client can ever log in.
+    #[error("no way to log in: enable starttls, implicit_tls or allow_plaintext_auth")]
+    NoWayToLogIn,
     /// `idle_timeout` under 30 minutes (RFC 9051 section 5.4).
     #[error("idle_timeout under 30 minutes (RFC 9051 section 5.4)")]
     IdleTimeoutTooShort,
@@ -177,7 +181,8 @@ impl ServerConfig {
     }
 
     /// Refuses what would break the protocol or a rule: texts that could inject a line,
-    /// PREAUTH without TLS, an idle timeout under 30 minutes, limits too small to work.
+    /// PREAUTH without TLS, no way to log in, an idle timeout under 30 minutes, limits too
+    /// small to work.
     /// [`Server::new`](super::Server::new) does not refuse: it sends control octets as
     /// spaces and clamps the limits.
     ///
@@ -198,6 +203,13 @@ impl ServerConfig {
             if !self.implicit_tls && !self.allow_plaintext_auth {
                 return Err(ConfigError::PreauthWithoutTls);
             }
+        }
+        if !self.implicit_tls
+            && !self.starttls
+            && !self.allow_plaintext_auth
+            && self.preauth.is_none()
+        {
+            return Err(ConfigError::NoWayToLogIn);
         }
         if self.idle_timeout < Duration::from_secs(30 * 60) {
             return Err(ConfigError::IdleTimeoutTooShort);
