@@ -682,3 +682,40 @@ fn config_check_refuses_a_server_nobody_can_log_in_to() {
         assert_eq!(config.check(), Ok(()));
     }
 }
+
+#[test]
+fn starttls_behind_pipelined_or_held_commands_still_refuses_injection() {
+    // Commands answered before STARTTLS do not make what follows it legitimate.
+    let mut t = T::new(ServerConfig::default());
+    let out = t.send(b"n1 NOOP\r\nt1 STARTTLS\r\nl1 LOGIN alice secret\r\n");
+    assert_eq!(
+        out,
+        "n1 OK NOOP completed\r\nt1 OK Begin TLS negotiation now\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::StartTlsInjection)));
+    assert!(
+        !t.events
+            .iter()
+            .any(|e| matches!(e, Event::StartTls | Event::Authenticated(_))),
+        "{:?}",
+        t.events
+    );
+
+    // Behind a failed login held back: STARTTLS runs after the delay, and the bytes after
+    // it still close the session.
+    let mut config = plain_config();
+    config.starttls = true;
+    let mut t = T::new(config);
+    assert_eq!(
+        t.send(b"a1 LOGIN alice wrong\r\nt1 STARTTLS\r\nl1 LOGIN alice secret\r\n"),
+        ""
+    );
+    t.server.handle_timeout(t.now + Duration::from_secs(2));
+    assert_eq!(
+        t.pump(),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n\
+         t1 OK Begin TLS negotiation now\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::StartTlsInjection)));
+    assert!(!t.events.iter().any(|e| matches!(e, Event::StartTls)));
+}
