@@ -719,3 +719,25 @@ fn starttls_behind_pipelined_or_held_commands_still_refuses_injection() {
     assert_eq!(t.closed(), Some(&Err(SessionError::StartTlsInjection)));
     assert!(!t.events.iter().any(|e| matches!(e, Event::StartTls)));
 }
+
+#[test]
+fn too_much_input_during_an_append_reports_it_aborted() {
+    let mut t = T::logged_in(plain_config());
+    t.send(b"p1 APPEND Drafts {1000000}\r\n");
+    assert!(matches!(t.take(), Event::AppendStart { .. }));
+    t.server.accept_append().unwrap();
+    assert_eq!(t.pump(), "+ Ready for literal data\r\n");
+    t.send(&[b'x'; 1000]);
+    assert!(matches!(t.take(), Event::AppendData(_)));
+    // A driver that feeds past max_buffered_input in one go.
+    let out = t.send(&vec![b'x'; 400 * 1024]);
+    assert_eq!(out, "* BYE Too much input\r\n");
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::AppendAborted { tag } if tag.as_str() == "p1")),
+        "{:?}",
+        t.events
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::InputOverflow)));
+}

@@ -1274,6 +1274,8 @@ impl Server {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
+        // Whatever ends the session, an APPEND in progress is reported aborted first.
+        self.abort_append();
         self.phase = Phase::Closed;
         self.state = State::Logout;
         self.pending = None;
