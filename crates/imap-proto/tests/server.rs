@@ -1429,7 +1429,11 @@ fn random_sessions_never_panic_and_always_answer_valid_responses() {
                     }
                     Event::AppendStart { .. } if next(2) == 0 => server.accept_append(),
                     Event::AppendStart { .. } => server.complete(StatusKind::No, None, "no"),
-                    Event::AppendEnd { last: true, .. } => server.append_done(nz(1), &[nz(1)]),
+                    Event::AppendEnd { last: true, index } => {
+                        // One UID per message (RFC 4315).
+                        let uids: Vec<NonZeroU32> = (1..=index as u32 + 1).map(nz).collect();
+                        server.append_done(nz(1), &uids)
+                    }
                     Event::StartTls => server.tls_established(now),
                     _ => Ok(()),
                 };

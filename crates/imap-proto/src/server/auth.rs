@@ -105,13 +105,25 @@ impl Server {
         let mut session = session.unwrap_or_else(|| ServerSession::new(mechanism, nonce));
         let Some(response) = response else {
             self.challenge(mechanism.initial_challenge());
-            self.phase = Phase::AuthResponse { tag, session, user };
+            self.phase = Phase::AuthResponse {
+                tag,
+                session,
+                user,
+                failed: false,
+            };
             return;
         };
         match session.step(authenticator, response.expose()) {
             Ok(ServerStep::Challenge(challenge)) => {
                 self.challenge(&challenge);
-                self.phase = Phase::AuthResponse { tag, session, user };
+                // XOAUTH2 and OAUTHBEARER challenge only to say that the token was refused.
+                let failed = matches!(mechanism, Mechanism::XOAuth2 | Mechanism::OAuthBearer);
+                self.phase = Phase::AuthResponse {
+                    tag,
+                    session,
+                    user,
+                    failed,
+                };
             }
             Ok(ServerStep::Success(authenticated)) => {
                 self.phase = Phase::Command;
@@ -125,18 +137,21 @@ impl Server {
             Err(error) => {
                 self.phase = Phase::Command;
                 self.framer.set_literals(true);
-                self.login_failed(tag, mechanism, Some(error), user);
+                self.login_failed(tag, mechanism, Some(error), user, None);
             }
         }
     }
 
-    /// The client's response line in the middle of an AUTHENTICATE exchange.
+    /// The client's response line in the middle of an AUTHENTICATE exchange. `*` cancels,
+    /// and a line that is not base64 ends the exchange: both `BAD` (RFC 9051 section
+    /// 6.2.2), a failed login (counted, held back) when the credentials were already refused.
     pub(super) fn on_auth_line(
         &mut self,
         line: &[u8],
         tag: Tag<'static>,
         session: ServerSession,
         mut user: Option<String>,
+        failed: bool,
     ) {
         self.framer.set_literals(true);
         let mechanism = session.mechanism();
@@ -145,13 +160,20 @@ impl Server {
             .or_else(|| line.strip_suffix(b"\n"))
             .unwrap_or(line);
         match framing::decode_response(line) {
+            Ok(SaslResponse::Cancel) if failed => self.login_failed(
+                tag,
+                mechanism,
+                Some(SaslError::Cancelled),
+                user,
+                Some(CANCELLED),
+            ),
             Ok(SaslResponse::Cancel) => {
                 self.events.push_back(Event::AuthFailed {
                     mechanism,
                     error: Some(SaslError::Cancelled),
                     user,
                 });
-                self.bad(Some(&tag), "Authentication cancelled");
+                self.bad(Some(&tag), CANCELLED);
             }
             Ok(SaslResponse::Data(response)) => {
                 if user.is_none() {
@@ -159,18 +181,46 @@ impl Server {
                 }
                 self.ask_auth(tag, mechanism, Some(session), Some(response), user);
             }
-            Err(error) => self.login_failed(tag, mechanism, Some(error), user),
+            Err(error) if failed => {
+                self.login_failed(tag, mechanism, Some(error), user, Some(NOT_BASE64));
+            }
+            Err(error) => {
+                self.events.push_back(Event::AuthFailed {
+                    mechanism,
+                    error: Some(error),
+                    user,
+                });
+                self.bad(Some(&tag), NOT_BASE64);
+            }
         }
     }
 
-    /// A failed login: reported, counted, and its `NO [AUTHENTICATIONFAILED]` held back for
-    /// the failure delay (the last one allowed closes the session).
+    /// A line that cannot be a SASL response (too long) after the credentials were refused:
+    /// a failed login, answered `BAD`.
+    pub(super) fn auth_line_refused(
+        &mut self,
+        tag: Tag<'static>,
+        mechanism: Mechanism,
+        user: Option<String>,
+    ) {
+        self.login_failed(
+            tag,
+            mechanism,
+            Some(SaslError::AuthenticationFailed),
+            user,
+            Some(NOT_BASE64),
+        );
+    }
+
+    /// A failed login: reported, counted, and its `NO [AUTHENTICATIONFAILED]` (or `BAD`
+    /// with `bad`) held back for the failure delay (the last one allowed closes the session).
     fn login_failed(
         &mut self,
         tag: Tag<'static>,
         mechanism: Mechanism,
         error: Option<SaslError>,
         user: Option<String>,
+        bad: Option<&'static str>,
     ) {
         self.auth_failures = self.auth_failures.saturating_add(1);
         self.events.push_back(Event::AuthFailed {
@@ -183,17 +233,21 @@ impl Server {
             since: self.timer.since,
             tag,
             close,
+            bad,
         });
     }
 
     /// The failure delay is over: the held answer goes out.
     pub(super) fn release_failure(&mut self, held: Held) {
-        self.tagged(
-            &held.tag,
-            StatusKind::No,
-            Some(Code::AuthenticationFailed),
-            "Authentication failed",
-        );
+        match held.bad {
+            Some(text) => self.tagged(&held.tag, StatusKind::Bad, None, text),
+            None => self.tagged(
+                &held.tag,
+                StatusKind::No,
+                Some(Code::AuthenticationFailed),
+                "Authentication failed",
+            ),
+        }
         if held.close {
             self.close_with(
                 "Too many authentication failures",
@@ -210,6 +264,12 @@ impl Server {
         self.framer.set_literals(false);
     }
 }
+
+/// The answer to `*` in an AUTHENTICATE exchange.
+const CANCELLED: &str = "Authentication cancelled";
+
+/// The answer to a SASL response that is not base64.
+const NOT_BASE64: &str = "Invalid base64 data in the authentication response";
 
 /// The identity a client's first SASL message names, for [`Event::AuthFailed`]: the `PLAIN`
 /// authcid, the `LOGIN` user name, the SCRAM `n=`, the XOAUTH2 `user=` or the OAUTHBEARER

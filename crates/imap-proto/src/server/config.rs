@@ -41,6 +41,10 @@ pub enum ConfigError {
     /// plaintext (RFC 9051 section 11.1 asks for TLS before any authenticated state).
     #[error("a PREAUTH greeting needs TLS: implicit_tls, or allow_plaintext_auth")]
     PreauthWithoutTls,
+    /// No TLS, no STARTTLS, no plaintext credentials and no PREAUTH: the server announces
+    /// `LOGINDISABLED` and no client can ever log in.
+    #[error("no way to log in: enable starttls, implicit_tls or allow_plaintext_auth")]
+    NoWayToLogIn,
     /// `idle_timeout` under 30 minutes (RFC 9051 section 5.4).
     #[error("idle_timeout under 30 minutes (RFC 9051 section 5.4)")]
     IdleTimeoutTooShort,
@@ -79,7 +83,9 @@ pub struct ServerConfig {
     /// What the application implements beyond the machine's own capabilities: `UIDPLUS`,
     /// `MOVE`, `CONDSTORE`, `QRESYNC`, `SPECIAL-USE`, `LIST-EXTENDED`, `LIST-STATUS`,
     /// `ESEARCH`, `QUOTA`, ... ENABLE accepts `CONDSTORE`, `QRESYNC` and `UTF8=ACCEPT` only
-    /// when they are listed here.
+    /// when they are listed here. What the machine announces by itself from the state, TLS
+    /// and the other fields is ignored here: `IMAP4rev2`, `AUTH=`, `LOGINDISABLED`,
+    /// `STARTTLS`, `SASL-IR`, `LITERAL+`, `LITERAL-`, `NAMESPACE`, `APPENDLIMIT`.
     pub capabilities: Vec<Capability<'static>>,
     /// Non-synchronising literals: `LITERAL+`.
     pub literal_plus: LiteralPlus,
@@ -103,8 +109,10 @@ pub struct ServerConfig {
     /// How long the answer to a failed login is held back: 2 s (Dovecot
     /// `auth_failure_delay`).
     pub auth_failure_delay: Duration,
-    /// Idle time allowed before login: 60 s, then `* BYE Autologout` (Dovecot's pre-login
-    /// timeout is of this order; unauthenticated connections must not hold slots).
+    /// Time allowed to log in, from the session's start (whatever the client sends
+    /// meanwhile), and idle time allowed before login: 60 s, then `* BYE Autologout`
+    /// (Dovecot's pre-login timeout is absolute too; unauthenticated connections must not
+    /// hold slots).
     pub login_timeout: Duration,
     /// Idle time allowed after login, IDLE included: 30 minutes, the least RFC 9051 section
     /// 5.4 allows.
@@ -173,7 +181,8 @@ impl ServerConfig {
     }
 
     /// Refuses what would break the protocol or a rule: texts that could inject a line,
-    /// PREAUTH without TLS, an idle timeout under 30 minutes, limits too small to work.
+    /// PREAUTH without TLS, no way to log in, an idle timeout under 30 minutes, limits too
+    /// small to work.
     /// [`Server::new`](super::Server::new) does not refuse: it sends control octets as
     /// spaces and clamps the limits.
     ///
@@ -194,6 +203,13 @@ impl ServerConfig {
             if !self.implicit_tls && !self.allow_plaintext_auth {
                 return Err(ConfigError::PreauthWithoutTls);
             }
+        }
+        if !self.implicit_tls
+            && !self.starttls
+            && !self.allow_plaintext_auth
+            && self.preauth.is_none()
+        {
+            return Err(ConfigError::NoWayToLogIn);
         }
         if self.idle_timeout < Duration::from_secs(30 * 60) {
             return Err(ConfigError::IdleTimeoutTooShort);

@@ -177,9 +177,12 @@ impl Server {
     fn on_message(&mut self, message: Bytes) {
         match std::mem::replace(&mut self.phase, Phase::Command) {
             Phase::Command => self.on_command(&message),
-            Phase::AuthResponse { tag, session, user } => {
-                self.on_auth_line(&message, tag, session, user)
-            }
+            Phase::AuthResponse {
+                tag,
+                session,
+                user,
+                failed,
+            } => self.on_auth_line(&message, tag, session, user, failed),
             Phase::Idle { tag } => self.on_idle_line(&message, tag),
             Phase::AppendRest => self.on_append_rest(&message),
             other => self.phase = other,
@@ -198,9 +201,19 @@ impl Server {
                 self.bad(Some(&tag), &format!("Expected DONE: {error}"));
                 return;
             }
-            Phase::AuthResponse { tag, .. } => {
+            Phase::AuthResponse {
+                tag,
+                session,
+                user,
+                failed,
+            } => {
                 self.framer.set_literals(true);
-                self.bad(Some(&tag), &format!("Authentication response: {error}"));
+                if failed {
+                    // The credentials were refused already: a failed login all the same.
+                    self.auth_line_refused(tag, session.mechanism(), user);
+                } else {
+                    self.bad(Some(&tag), &format!("Authentication response: {error}"));
+                }
                 return;
             }
             other => self.phase = other,
@@ -304,6 +317,9 @@ impl Server {
         let state = self.state;
         let authenticated = matches!(state, State::Authenticated | State::Selected);
         let selected = state == State::Selected;
+        if let Some(text) = self.refused_modifier(&command.body) {
+            return self.bad(Some(&tag), text);
+        }
         match command.body {
             CommandBody::Capability => {
                 let caps: List<Capability<'static>> = self.capabilities().into();
@@ -508,6 +524,27 @@ impl Server {
                 self.ask(command, Running::new(tag).by(uid, !uid), messages);
             }
         }
+    }
+
+    /// Why a CONDSTORE or QRESYNC modifier cannot be taken: CHANGEDSINCE, UNCHANGEDSINCE
+    /// and SELECT's CONDSTORE where the application does not offer CONDSTORE (it would run
+    /// a conditional STORE unconditionally), VANISHED before ENABLE QRESYNC (RFC 7162
+    /// section 3.2.6).
+    fn refused_modifier(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        let condstore = match body {
+            CommandBody::Fetch { vanished: true, .. } if !self.enabled.qresync => {
+                return Some("VANISHED needs ENABLE QRESYNC");
+            }
+            CommandBody::Fetch { changed_since, .. } => changed_since.is_some(),
+            CommandBody::Store {
+                unchanged_since, ..
+            } => unchanged_since.is_some(),
+            CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } => {
+                params.condstore
+            }
+            _ => false,
+        };
+        (condstore && !self.condstore_offered()).then_some("CONDSTORE is not supported")
     }
 
     fn ok(&mut self, tag: &Tag<'_>, text: &str) {

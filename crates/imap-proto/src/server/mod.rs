@@ -184,6 +184,9 @@ enum Phase {
         tag: Tag<'static>,
         session: ServerSession,
         user: Option<String>,
+        /// The credentials were checked and refused, as the last challenge told (the error
+        /// challenge of XOAUTH2 and OAUTHBEARER): whatever comes now is a failed login.
+        failed: bool,
     },
     /// IDLE: waiting for `DONE`.
     Idle { tag: Tag<'static> },
@@ -251,6 +254,9 @@ struct Held {
     since: Instant,
     tag: Tag<'static>,
     close: bool,
+    /// `BAD` with this text (a cancelled or undecodable exchange, RFC 9051 section 6.2.2)
+    /// rather than `NO [AUTHENTICATIONFAILED]`.
+    bad: Option<&'static str>,
 }
 
 /// One IMAP server session; see the [module docs](self).
@@ -274,6 +280,9 @@ pub struct Server {
     auth_failures: u32,
     held: Option<Held>,
     timer: Timer,
+    /// When the session ends if it has not logged in by then ([`ServerConfig::login_timeout`]
+    /// from its start, whatever the client sends meanwhile).
+    login_deadline: Option<Instant>,
     /// When the last input arrived.
     fed_at: Instant,
     eof: bool,
@@ -373,6 +382,7 @@ impl Server {
             auth_failures: 0,
             held: None,
             timer: Timer::new(now),
+            login_deadline: now.checked_add(config.login_timeout),
             fed_at: now,
             eof: false,
             deferred: false,
@@ -451,7 +461,7 @@ impl Server {
             )));
         }
         for cap in &self.config.capabilities {
-            if !caps.contains(cap) {
+            if !machine_decides(cap) && !caps.contains(cap) {
                 caps.push(cap.clone());
             }
         }
@@ -503,16 +513,19 @@ impl Server {
         true
     }
 
-    /// The client closed its side: input already fed is processed first, then the session
-    /// ends with [`SessionError::PeerClosed`].
+    /// The client closed its side: input already fed is processed first (and a held
+    /// failed-login answer sent), then the session ends with [`SessionError::PeerClosed`].
     pub fn handle_eof(&mut self) {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
         self.eof = true;
+        // A held failed-login answer still goes out: the client may only have shut its
+        // sending side.
         if self.input.is_empty()
             && self.ahead.is_empty()
             && self.pending.is_none()
+            && self.held.is_none()
             && self.events.is_empty()
         {
             self.close_on_eof();
@@ -545,6 +558,7 @@ impl Server {
     /// The next event, or `None` when the machine needs input, time, or a decision.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.announce_idle();
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -589,8 +603,9 @@ impl Server {
     }
 
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
-    /// answer, or the end of the client's idle time ([`ServerConfig::login_timeout`] before
-    /// login, [`ServerConfig::idle_timeout`] after, IDLE included). `None` while a decision
+    /// answer, the end of the time to log in ([`ServerConfig::login_timeout`] from the
+    /// session's start), or the end of the client's idle time ([`ServerConfig::login_timeout`]
+    /// before login, [`ServerConfig::idle_timeout`] after, IDLE included). `None` while a decision
     /// is pending, during the TLS hand-off and after the close; already due while commands
     /// wait for queued output to be written ([`OUTPUT_HIGH_WATER`]).
     #[must_use]
@@ -604,7 +619,13 @@ impl Server {
         if self.deferred {
             return Some(self.fed_at);
         }
-        self.timer.deadline(self.idle_timeout())
+        let idle = self.timer.deadline(self.idle_timeout());
+        match (self.state, self.login_deadline) {
+            (State::NotAuthenticated, Some(login)) => {
+                Some(idle.map_or(login, |idle| idle.min(login)))
+            }
+            _ => idle,
+        }
     }
 
     fn timed(&self) -> bool {
@@ -634,7 +655,9 @@ impl Server {
         if !self.timed() || self.deferred {
             return;
         }
-        if self.timer.expire(now, self.idle_timeout()) {
+        let login_over = self.state == State::NotAuthenticated
+            && self.login_deadline.is_some_and(|deadline| now >= deadline);
+        if login_over || self.timer.expire(now, self.idle_timeout()) {
             self.abort_append();
             self.close_with("Autologout; idle for too long", SessionError::Timeout);
         }
@@ -798,14 +821,29 @@ impl Server {
     }
 
     /// Untagged data for the pending command (`* LIST ...`, `* STATUS ...`, `* SEARCH ...`,
-    /// ...). For FETCH responses use [`Server::fetch`], which numbers them.
+    /// `* VANISHED (EARLIER) ...`, ...). For FETCH responses use [`Server::fetch`], which
+    /// numbers them; changes to the mailbox (EXISTS, EXPUNGE, VANISHED) go through
+    /// [`Server::mailbox_changed`], so that the client's sequence numbers stay the view's.
     ///
     /// # Errors
     ///
-    /// [`ServerError::NoPendingDecision`] unless a command is pending.
+    /// [`ServerError::NoPendingDecision`] unless a command is pending;
+    /// [`ServerError::Invalid`] for `* n EXISTS`, `* n EXPUNGE`, `* VANISHED` without
+    /// `(EARLIER)` and `* n FETCH`.
     pub fn respond(&mut self, data: Data<'_>) -> Result<(), ServerError> {
         if !matches!(self.pending, Some(Pending::Command(_))) {
             return Err(ServerError::NoPendingDecision);
+        }
+        if matches!(
+            data,
+            Data::Exists(_)
+                | Data::Expunge(_)
+                | Data::Fetch { .. }
+                | Data::Vanished { earlier: false, .. }
+        ) {
+            return Err(ServerError::Invalid(
+                "EXISTS, EXPUNGE, VANISHED and FETCH are numbered by the view: use mailbox_changed() and fetch()",
+            ));
         }
         self.data(data);
         Ok(())
@@ -818,7 +856,8 @@ impl Server {
     ///
     /// [`ServerError::NoPendingDecision`] unless a command is pending,
     /// [`ServerError::UnknownUid`] when the client does not know `uid` (not in the view, or
-    /// not announced yet), [`ServerError::Invalid`] for no item.
+    /// not announced yet), [`ServerError::Invalid`] for no item or a `UID` item other than
+    /// `uid`.
     pub fn fetch(
         &mut self,
         uid: NonZeroU32,
@@ -829,6 +868,12 @@ impl Server {
         };
         if items.is_empty() {
             return Err(ServerError::Invalid("a FETCH response needs an item"));
+        }
+        if items
+            .iter()
+            .any(|item| matches!(item, MessageDataItem::Uid(other) if *other != uid))
+        {
+            return Err(ServerError::Invalid("a UID item naming another message"));
         }
         let with_uid = running.uid;
         let seq = self
@@ -878,7 +923,8 @@ impl Server {
     /// # Errors
     ///
     /// [`ServerError::WrongDecision`] unless the APPEND's last message is in;
-    /// [`ServerError::Invalid`] for an empty `uids`.
+    /// [`ServerError::Invalid`] unless `uids` holds one UID per message (the decision stays
+    /// pending).
     pub fn append_done(
         &mut self,
         uid_validity: NonZeroU32,
@@ -887,6 +933,13 @@ impl Server {
         if !matches!(self.pending, Some(Pending::AppendDone)) {
             let other = self.pending.take();
             return self.misuse(other, "append_done answers the end of an APPEND");
+        }
+        let messages = self.append.as_ref().map_or(0, |append| append.index + 1);
+        if uids.len() != messages {
+            // RFC 4315 section 3: one UID per message appended, in their order.
+            return Err(ServerError::Invalid(
+                "append_done needs one UID per message",
+            ));
         }
         let set = uid_set(uids).ok_or(ServerError::Invalid("no UID"))?;
         self.pending = None;
@@ -911,11 +964,14 @@ impl Server {
     /// after announcing the selected mailbox's queued changes as far as the command allows.
     /// Also refuses an APPEND: at its [`Event::AppendStart`], while its data arrives (the
     /// rest is then skipped) or at its end. A `NO` or `BAD` to SELECT or EXAMINE leaves no
-    /// mailbox selected; CLOSE deselects the mailbox whatever the answer.
+    /// mailbox selected (their `OK` is [`Server::selected`]'s); CLOSE deselects the mailbox
+    /// whatever the answer.
     ///
     /// # Errors
     ///
     /// [`ServerError::NoPendingDecision`] when no command waits for its answer,
+    /// [`ServerError::WrongDecision`] for `OK` to SELECT or EXAMINE (the decision stays
+    /// pending),
     /// [`ServerError::Invalid`] for a text the codec refuses (control octets) or a kind other
     /// than OK, NO, BAD.
     pub fn complete(
@@ -930,6 +986,15 @@ impl Server {
         let text = Text::new(text.to_owned()).map_err(|_| ServerError::Invalid("text"))?;
         // The status response is built first, so that a bad code leaves the decision pending.
         let tag = match &self.pending {
+            Some(Pending::Command(running))
+                if running.select.is_some() && kind == StatusKind::Ok =>
+            {
+                // An OK without the mailbox's data would leave the client believing it
+                // selected a mailbox the server never opened.
+                return Err(ServerError::WrongDecision(
+                    "SELECT and EXAMINE are answered OK by selected()",
+                ));
+            }
             Some(Pending::Command(running)) => running.tag.clone(),
             Some(Pending::AppendStart { .. } | Pending::AppendDone) => match &self.append {
                 Some(append) => append.tag.clone(),
@@ -1027,15 +1092,15 @@ impl Server {
         };
         match view.push(change) {
             Ok(()) => {
-                if matches!(self.phase, Phase::Idle { .. }) {
-                    self.announce(Announce::All, false);
-                }
+                self.announce_idle();
                 Ok(())
             }
             Err(ViewError::Overflow) => {
-                self.abort_append();
+                // Events not yet polled are dropped, then an APPEND in progress is reported
+                // aborted: the application may hold part of a message.
                 self.pending = None;
                 self.events.clear();
+                self.abort_append();
                 self.close_with_code(
                     Code::Alert,
                     "Too many changes to the mailbox; reconnect to resynchronise",
@@ -1055,6 +1120,19 @@ impl Server {
         } else {
             ServerError::WrongDecision(what)
         })
+    }
+
+    /// During IDLE, announces the queued changes at once, unless [`OUTPUT_HIGH_WATER`]
+    /// octets wait to be written: a client that reads nothing then leaves them in the view
+    /// (bounded by its [`ViewConfig`](crate::view::ViewConfig), whose overflow ends the
+    /// session), and they go out once the driver has written the output.
+    fn announce_idle(&mut self) {
+        if matches!(self.phase, Phase::Idle { .. })
+            && self.output.len() < OUTPUT_HIGH_WATER
+            && self.view.as_ref().is_some_and(MailboxView::has_pending)
+        {
+            self.announce(Announce::All, false);
+        }
     }
 
     /// Flushes the view's queued changes as `allow` permits.
@@ -1196,6 +1274,8 @@ impl Server {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
+        // Whatever ends the session, an APPEND in progress is reported aborted first.
+        self.abort_append();
         self.phase = Phase::Closed;
         self.state = State::Logout;
         self.pending = None;
@@ -1205,6 +1285,25 @@ impl Server {
         self.ahead_bytes = 0;
         self.events.push_back(Event::Closed(ending));
     }
+}
+
+/// Whether the machine alone announces `cap`, by state, TLS and its configuration: listed in
+/// [`ServerConfig::capabilities`] it is ignored, so that a session never claims STARTTLS
+/// after TLS, `AUTH=` before it or after login, or a literal, IMAP4rev2, NAMESPACE or
+/// APPENDLIMIT rule it does not apply.
+fn machine_decides(cap: &Capability<'_>) -> bool {
+    matches!(
+        cap,
+        Capability::Imap4Rev2
+            | Capability::Auth(_)
+            | Capability::LoginDisabled
+            | Capability::StartTls
+            | Capability::SaslIr
+            | Capability::LiteralPlus
+            | Capability::LiteralMinus
+            | Capability::Namespace
+            | Capability::AppendLimit(_)
+    )
 }
 
 /// The UID set of `uids` (in their order, consecutive runs as ranges).

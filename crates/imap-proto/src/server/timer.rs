@@ -20,9 +20,11 @@ impl Timer {
         }
     }
 
-    /// A complete command arrived at `now`.
+    /// A complete command arrived at `now`. The idle time never starts earlier than it did:
+    /// a command fed before a failed login's answer was released (pipelined) counts from
+    /// the release, so that its own failure is held for the whole delay again.
     pub(super) fn line(&mut self, now: Instant) {
-        self.since = now;
+        self.since = self.since.max(now);
         self.restart = false;
     }
 
