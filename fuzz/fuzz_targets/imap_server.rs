@@ -197,12 +197,20 @@ impl App {
                 Some(kind) => server.complete(kind, None, "refused"),
                 None => server.accept_append(),
             },
-            Event::AppendEnd { last: true, .. } => match refuse {
+            Event::AppendEnd {
+                last: true, index, ..
+            } => match refuse {
                 Some(kind) => server.complete(kind, None, "refused"),
                 None => {
-                    let uid = nz(self.uid_next);
-                    self.uid_next = self.uid_next.saturating_add(1);
-                    server.append_done(nz(7), &[uid])
+                    // One UID per message of the APPEND (MULTIAPPEND: `index + 1` of them).
+                    let uids: Vec<NonZeroU32> = (0..=*index)
+                        .map(|_| {
+                            let uid = nz(self.uid_next);
+                            self.uid_next = self.uid_next.saturating_add(1);
+                            uid
+                        })
+                        .collect();
+                    server.append_done(nz(7), &uids)
                 }
             },
             Event::Command { command, messages } => {
