@@ -1,0 +1,221 @@
+//! Adversarial review of the client machine (issue 18): what a hostile or broken server
+//! sends, and what a careless application does. Each test asserts the right behaviour; the
+//! commit that added it says which ones failed before their fix.
+
+use imap_proto::client::{Client, ClientConfig, Event, SessionError};
+use imap_proto::response::{Capability, Data};
+use mail_testkit::SimClock;
+use mail_wire::Secret;
+
+fn secret(s: &str) -> Secret<String> {
+    Secret::new(s.to_owned())
+}
+
+fn wire(client: &mut Client) -> String {
+    let mut out = Vec::new();
+    while let Some(piece) = client.poll_transmit() {
+        out.extend_from_slice(&piece);
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn events(client: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| client.poll_event()).collect()
+}
+
+fn feed(client: &mut Client, clock: &SimClock, bytes: &str) -> Vec<Event> {
+    client.feed(clock.now(), bytes.as_bytes());
+    events(client)
+}
+
+/// An implicit-TLS client past its greeting, ready.
+fn ready(caps: &str) -> (Client, SimClock) {
+    let clock = SimClock::new();
+    let mut client = Client::new(ClientConfig::imaps(), clock.now());
+    let got = feed(
+        &mut client,
+        &clock,
+        &format!("* OK [CAPABILITY {caps}] hi\r\n"),
+    );
+    assert!(
+        got.contains(&Event::Ready {
+            authenticated: false
+        }),
+        "{got:?}"
+    );
+    (client, clock)
+}
+
+fn closed(events: &[Event]) -> Option<&Result<(), SessionError>> {
+    events.iter().find_map(|e| match e {
+        Event::Closed(ending) => Some(ending),
+        _ => None,
+    })
+}
+
+/// A capability list in the tagged `OK` to STARTTLS was sent before TLS: a man in the middle
+/// may have written it (RFC 9051 section 6.2.1 says to discard what was learnt before TLS).
+/// It is neither reported nor used; only the list asked for inside TLS is.
+#[test]
+fn capabilities_in_the_starttls_ok_are_neither_reported_nor_used() {
+    let clock = SimClock::new();
+    let mut client = Client::new(ClientConfig::new(), clock.now());
+    feed(
+        &mut client,
+        &clock,
+        "* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n",
+    );
+    assert_eq!(wire(&mut client), "A0001 STARTTLS\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "A0001 OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] go\r\n",
+    );
+    assert_eq!(got, [Event::StartTls], "nothing of the forged list");
+    assert!(!client.has_capability(&Capability::LiteralPlus));
+    client.tls_established(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0002 CAPABILITY\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "* CAPABILITY IMAP4rev1 IDLE\r\nA0002 OK done\r\n",
+    );
+    assert_eq!(
+        got,
+        [
+            Event::Capabilities(vec![Capability::Imap4Rev1, Capability::Idle]),
+            Event::Ready {
+                authenticated: false
+            }
+        ]
+    );
+    assert!(!client.has_capability(&Capability::LiteralPlus));
+}
+
+/// A `BYE` while the application's LOGOUT still waits behind a literal is the server ending
+/// the session, not the answer to a LOGOUT it never received: an error, not `Ok(())`.
+#[test]
+fn bye_before_the_logout_went_out_is_an_error() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    client.logout(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice {5}\r\n");
+    let got = feed(&mut client, &clock, "* BYE shutting down\r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::Bye("shutting down".into())))
+    );
+}
+
+/// The same for a server that closes the connection without a word.
+#[test]
+fn eof_before_the_logout_went_out_is_an_error() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    client.logout(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice {5}\r\n");
+    client.handle_eof();
+    assert_eq!(
+        closed(&events(&mut client)),
+        Some(&Err(SessionError::PeerClosed))
+    );
+}
+
+/// A `BYE` in answer to a LOGOUT that went out is the normal end.
+#[test]
+fn bye_after_the_logout_went_out_is_the_normal_end() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client.logout(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGOUT\r\n");
+    let got = feed(&mut client, &clock, "* BYE bye\r\n");
+    assert_eq!(closed(&got), None);
+    client.handle_eof();
+    assert_eq!(closed(&events(&mut client)), Some(&Ok(())));
+}
+
+/// Once the session ended on the server's doing, nothing more goes out: a LOGIN queued
+/// before the `BYE` was read never sends the password to a server that is leaving.
+#[test]
+fn nothing_goes_out_after_the_session_ended() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client.login(clock.now(), "alice", &secret("pw")).unwrap();
+    let got = feed(&mut client, &clock, "* BYE going away\r\n");
+    assert!(matches!(closed(&got), Some(Err(SessionError::Bye(_)))));
+    assert_eq!(client.poll_transmit(), None);
+    assert_eq!(events(&mut client), []);
+}
+
+/// A continuation request read before the command's line was even written cannot be for
+/// it: the literal's data (here a password) stays unsent and the session ends.
+#[test]
+fn continuation_before_the_command_was_written_is_refused() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    // The driver has not taken the command's line yet.
+    let got = feed(&mut client, &clock, "+ go on\r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnexpectedContinuation))
+    );
+    assert_eq!(wire(&mut client), "");
+}
+
+/// Further `+` after a literal was sent are a protocol error (RFC 9051 section 7.5): one
+/// continuation request per literal.
+#[test]
+fn a_second_continuation_for_one_literal_ends_the_session() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice {5}\r\n");
+    let got = feed(&mut client, &clock, "+ go\r\n+ again\r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnexpectedContinuation))
+    );
+}
+
+/// A `+` during an accepted IDLE is not for anything.
+#[test]
+fn a_continuation_during_idle_ends_the_session() {
+    let (mut client, clock) = ready("IMAP4rev1 IDLE");
+    client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
+    let got = feed(&mut client, &clock, "+ idling\r\n* 3 EXISTS\r\n+ more\r\n");
+    assert!(got.contains(&Event::Data(Data::Exists(3))), "{got:?}");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnexpectedContinuation))
+    );
+    assert_eq!(wire(&mut client), "");
+}
+
+/// A tagged response repeated for a completed command is to no command.
+#[test]
+fn a_repeated_tagged_response_ends_the_session() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client.noop(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 NOOP\r\n");
+    let got = feed(&mut client, &clock, "A0001 OK\r\nA0001 OK\r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnknownTag("A0001".into())))
+    );
+}
+
+/// A message number past 2^32 - 1 is clamped (`Quirks::LENIENT`, the client default for
+/// responses, docs/imap.md), never wrapped to a small number, and the session goes on.
+#[test]
+fn an_exists_past_u32_is_clamped_not_wrapped() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    let got = feed(&mut client, &clock, "* 4294967296 EXISTS\r\n");
+    assert_eq!(got, [Event::Data(Data::Exists(u32::MAX))]);
+    assert!(!client.is_closed());
+}
