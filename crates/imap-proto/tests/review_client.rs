@@ -2,10 +2,13 @@
 //! sends, and what a careless application does. Each test asserts the right behaviour; the
 //! commit that added it says which ones failed before their fix.
 
-use imap_proto::client::{Client, ClientConfig, Event, SessionError};
-use imap_proto::response::{Capability, Data};
+use std::time::Duration;
+
+use imap_proto::client::{Client, ClientConfig, ClientError, Event, SessionError};
+use imap_proto::response::{Capability, Data, StatusKind};
 use mail_testkit::SimClock;
 use mail_wire::Secret;
+use mail_wire::sasl::ClientSession;
 
 fn secret(s: &str) -> Secret<String> {
     Secret::new(s.to_owned())
@@ -218,4 +221,152 @@ fn an_exists_past_u32_is_clamped_not_wrapped() {
     let got = feed(&mut client, &clock, "* 4294967296 EXISTS\r\n");
     assert_eq!(got, [Event::Data(Data::Exists(u32::MAX))]);
     assert!(!client.is_closed());
+}
+
+/// A server that answers IDLE with `NO`: the completion is reported, no IDLE runs, and the
+/// application may go on.
+#[test]
+fn idle_refused_with_no_leaves_the_session_usable() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    let idle = client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
+    let got = feed(&mut client, &clock, "A0001 NO not supported\r\n");
+    assert!(
+        matches!(got.as_slice(), [Event::Completed { id, status: StatusKind::No, .. }] if *id == idle),
+        "{got:?}"
+    );
+    assert!(!client.is_idling());
+    assert_eq!(client.done(clock.now()), Err(ClientError::NotIdling));
+    client.noop(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0002 NOOP\r\n");
+}
+
+/// The refresh sent `DONE`; the application's `done()` while its completion is awaited
+/// sends no second `DONE`, and news between `DONE` and the completion is delivered.
+#[test]
+fn done_goes_out_once_when_the_application_ends_a_renewal() {
+    let (mut client, mut clock) = ready("IMAP4rev1 IDLE");
+    let idle = client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
+    feed(&mut client, &clock, "+ idling\r\n");
+    clock.advance(Duration::from_secs(28 * 60));
+    client.handle_timeout(clock.now());
+    assert_eq!(wire(&mut client), "DONE\r\n");
+    client.done(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "", "DONE only once");
+    let got = feed(&mut client, &clock, "* 4 EXISTS\r\nA0001 OK done\r\n");
+    assert_eq!(got.first(), Some(&Event::Data(Data::Exists(4))));
+    assert!(
+        matches!(got.get(1), Some(Event::Completed { id, status: StatusKind::Ok, .. }) if *id == idle),
+        "{got:?}"
+    );
+    assert_eq!(wire(&mut client), "", "no IDLE again");
+    assert!(!client.is_idling());
+}
+
+/// Every piece of a LOGIN whose password needs a synchronising literal is marked secret,
+/// and nothing the application sees (events, errors, Debug) holds the password.
+#[test]
+fn a_literal_password_is_secret_in_every_piece() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    let login = client
+        .login(clock.now(), "alice", &secret("p\u{e4}ssw\u{f6}rd"))
+        .unwrap();
+    let first = client.poll_transmit_marked().unwrap();
+    assert!(first.is_secret());
+    assert_eq!(client.poll_transmit_marked(), None);
+    assert!(!format!("{client:?}").contains("ssw"));
+    feed(&mut client, &clock, "+ go\r\n");
+    let data = client.poll_transmit_marked().unwrap();
+    assert!(data.is_secret());
+    assert_eq!(&data.bytes()[..], "p\u{e4}ssw\u{f6}rd\r\n".as_bytes());
+    let got = feed(
+        &mut client,
+        &clock,
+        "A0001 NO [AUTHENTICATIONFAILED] no\r\n",
+    );
+    assert!(matches!(got.as_slice(), [Event::Completed { id, .. }] if *id == login));
+    assert!(!format!("{got:?}{client:?}").contains("ssw"));
+}
+
+/// After the end nothing more happens: no event from input, EOF or time, and commands are
+/// refused.
+#[test]
+fn no_event_after_closed() {
+    let (mut client, mut clock) = ready("IMAP4rev1");
+    client.noop(clock.now()).unwrap();
+    wire(&mut client);
+    client.handle_eof();
+    assert_eq!(
+        closed(&events(&mut client)),
+        Some(&Err(SessionError::PeerClosed))
+    );
+    client.feed(clock.now(), b"A0001 OK\r\n* BYE x\r\n");
+    client.handle_eof();
+    clock.advance(Duration::from_secs(3600));
+    client.handle_timeout(clock.now());
+    assert_eq!(events(&mut client), []);
+    assert_eq!(client.poll_timeout(), None);
+    assert_eq!(client.noop(clock.now()), Err(ClientError::Closed));
+    assert_eq!(wire(&mut client), "");
+}
+
+/// A tagged response for a command that still waits behind a literal (never written) is to
+/// no command of ours.
+#[test]
+fn a_completion_for_a_queued_command_ends_the_session() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    client
+        .login(clock.now(), "alice", &secret("p\u{e4}ss"))
+        .unwrap();
+    client.noop(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice {5}\r\n");
+    let got = feed(&mut client, &clock, "A0002 OK\r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnknownTag("A0002".into())))
+    );
+}
+
+/// A challenge during AUTHENTICATE goes to the SASL exchange, answered secret; a second
+/// challenge before that answer was written is refused.
+#[test]
+fn authenticate_challenges_reach_the_exchange_and_wait_for_its_answer() {
+    let (mut client, clock) = ready("IMAP4rev1 AUTH=PLAIN");
+    let session = ClientSession::plain(None, "alice", secret("pw")).unwrap();
+    client.authenticate(clock.now(), session).unwrap();
+    assert_eq!(wire(&mut client), "A0001 AUTHENTICATE PLAIN\r\n");
+    feed(&mut client, &clock, "+ \r\n");
+    let answer = client.poll_transmit_marked().unwrap();
+    assert!(answer.is_secret());
+    assert_eq!(&answer.bytes()[..], b"AGFsaWNlAHB3\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "A0001 OK [CAPABILITY IMAP4rev1] in\r\n",
+    );
+    assert!(
+        matches!(
+            got.as_slice(),
+            [
+                Event::Capabilities(_),
+                Event::Completed {
+                    status: StatusKind::Ok,
+                    ..
+                }
+            ]
+        ),
+        "{got:?}"
+    );
+    // Again, with a second `+` read before the first answer went out.
+    let (mut client, clock) = ready("IMAP4rev1 AUTH=PLAIN");
+    let session = ClientSession::plain(None, "alice", secret("pw")).unwrap();
+    client.authenticate(clock.now(), session).unwrap();
+    wire(&mut client);
+    let got = feed(&mut client, &clock, "+ \r\n+ \r\n");
+    assert_eq!(
+        closed(&got),
+        Some(&Err(SessionError::UnexpectedContinuation))
+    );
+    assert_eq!(client.poll_transmit(), None, "the password stays home");
 }
