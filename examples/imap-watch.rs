@@ -643,4 +643,27 @@ mod tests {
         let uid = NonZeroU32::new(7).unwrap();
         assert_eq!(line(uid, Some(&envelope)), "7\t-\tgr\u{fc}\u{df}e\\u{9}x");
     }
+
+    #[test]
+    fn subjects_unfold_keep_bare_newlines_and_survive_8_bit() {
+        // Folding is undone (RFC 5322 section 2.2.3).
+        assert_eq!(decode_subject(b"a\r\n b"), "a b");
+        // A bare CR LF is kept (and escaped in the line), the text after it too.
+        assert_eq!(
+            decode_subject(b"x\r\nSubject: forged"),
+            "x\r\nSubject: forged"
+        );
+        assert_eq!(decode_subject(b"=?UTF-8?Q?a?=\nb"), "a\nb");
+        // Bytes that are not UTF-8 are replaced, never a panic.
+        assert_eq!(decode_subject(b"caf\xe9"), "caf\u{fffd}");
+        let envelope = Envelope {
+            subject: imap_proto::core::NString(Some(
+                imap_proto::core::IString::from_bytes(&b"x\r\ny"[..]).unwrap(),
+            )),
+            ..Envelope::default()
+        };
+        // No From address: `-`.
+        let uid = NonZeroU32::new(8).unwrap();
+        assert_eq!(line(uid, Some(&envelope)), "8\t-\tx\\u{d}\\u{a}y");
+    }
 }

@@ -370,3 +370,68 @@ fn authenticate_challenges_reach_the_exchange_and_wait_for_its_answer() {
     );
     assert_eq!(client.poll_transmit(), None, "the password stays home");
 }
+
+/// A FETCH announcing a literal over `framer.max_literal` ends the session as soon as the
+/// header is read: its data is never buffered.
+#[test]
+fn a_huge_literal_in_a_fetch_ends_the_session_at_its_header() {
+    let clock = SimClock::new();
+    let mut config = ClientConfig::imaps();
+    config.framer.max_literal = 1024;
+    let mut client = Client::new(config, clock.now());
+    feed(&mut client, &clock, "* OK [CAPABILITY IMAP4rev1] hi\r\n");
+    client.noop(clock.now()).unwrap();
+    wire(&mut client);
+    let got = feed(
+        &mut client,
+        &clock,
+        "* 1 FETCH (UID 5 BODY[] {4294967296}\r\nFrom: x\r\n",
+    );
+    assert!(
+        matches!(closed(&got), Some(Err(SessionError::TooLarge(_)))),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|e| matches!(e, Event::Data(_))));
+}
+
+/// Untagged news between `DONE` and the IDLE's completion is delivered, before the
+/// completion, and nothing is sent again.
+#[test]
+fn news_between_done_and_the_completion_is_delivered() {
+    let (mut client, clock) = ready("IMAP4rev1 IDLE");
+    let idle = client.idle(clock.now()).unwrap();
+    wire(&mut client);
+    feed(&mut client, &clock, "+ idling\r\n");
+    client.done(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "DONE\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "* 2 EXPUNGE\r\n* 7 EXISTS\r\nA0001 OK done\r\n",
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(
+        got[0],
+        Event::Data(Data::Expunge(std::num::NonZeroU32::new(2).unwrap()))
+    );
+    assert_eq!(got[1], Event::Data(Data::Exists(7)));
+    assert!(matches!(got[2], Event::Completed { id, .. } if id == idle));
+    assert_eq!(wire(&mut client), "");
+}
+
+/// IDLE to a server that does not have it: the client sends it (the capabilities may not be
+/// known yet, right after a login), the server's `BAD` comes back as the completion, and the
+/// session goes on without an IDLE.
+#[test]
+fn idle_to_a_server_without_idle_is_answered_by_its_bad() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    let idle = client.idle(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
+    let got = feed(&mut client, &clock, "A0001 BAD unknown command\r\n");
+    assert!(
+        matches!(got.as_slice(), [Event::Completed { id, status: StatusKind::Bad, .. }] if *id == idle),
+        "{got:?}"
+    );
+    assert!(!client.is_idling());
+    assert_eq!(client.poll_timeout(), None);
+}
