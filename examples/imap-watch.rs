@@ -366,7 +366,10 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                             )));
                         }
                         Step::Select(s) if s == id => {
-                            if !client.has_capability(&Capability::Idle) {
+                            // IMAP4rev2 includes IDLE (RFC 9051 section 6.3.13).
+                            if !client.has_capability(&Capability::Idle)
+                                && !client.has_capability(&Capability::Imap4Rev2)
+                            {
                                 return Err(Ending::Failed(
                                     "the server does not offer IDLE".into(),
                                 ));

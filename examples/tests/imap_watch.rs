@@ -211,6 +211,9 @@ enum Script {
     DropsDuringIdle,
     /// A second message arrives when the test says so (through `go`).
     TwoMessages,
+    /// An IMAP4rev2-only server: IDLE is part of IMAP4rev2 (RFC 9051 section 6.3.13), so
+    /// the capability list does not name it.
+    Rev2Only,
 }
 
 fn envelope(uid: u32, subject: &str) -> String {
@@ -233,7 +236,11 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
         let mut send = |text: &str| {
             let _ = out.write_all(text.as_bytes());
         };
-        send("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN] fake\r\n");
+        let caps = match script {
+            Script::Rev2Only => "IMAP4rev2",
+            _ => "IMAP4rev1 IDLE",
+        };
+        send(&format!("* OK [CAPABILITY {caps} AUTH=PLAIN] fake\r\n"));
         let mut idle_tag = String::new();
         let mut idles = 0;
         let mut fetches = 0;
@@ -250,7 +257,7 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
             if line == "DONE" {
                 send(&format!("{idle_tag} OK idle done\r\n"));
             } else if upper.starts_with("LOGIN") {
-                send(&format!("{tag} OK [CAPABILITY IMAP4rev1 IDLE] in\r\n"));
+                send(&format!("{tag} OK [CAPABILITY {caps}] in\r\n"));
             } else if upper.starts_with("SELECT") {
                 send("* 1 EXISTS\r\n* OK [UIDNEXT 2] next\r\n");
                 send(&format!("{tag} OK [READ-WRITE] selected\r\n"));
@@ -456,4 +463,25 @@ fn sigint_during_the_tls_handshake_exits_0() {
     interrupt(&child);
     assert_eq!(exit_code(&mut child), Some(0));
     drop(silent);
+}
+
+/// An IMAP4rev2 server need not list IDLE, which IMAP4rev2 includes: imap-watch watches it.
+#[test]
+fn an_imap4rev2_server_without_an_idle_capability_is_watched() {
+    let fake = fake(Script::Rev2Only, None);
+    let mut child = watch_fake(&fake);
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    let mut out = Vec::new();
+    let first = stdout.recv_timeout(LIMIT);
+    if first.is_err() {
+        let _ = child.kill();
+        let errors: Vec<String> = stderr.try_iter().collect();
+        panic!("no line; stderr: {errors:?}");
+    }
+    out.push(first.unwrap_or_default());
+    assert_eq!(out, ["2\tbob@example.net\tmessage 2"]);
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0));
+    let _ = fake.server.join();
 }
