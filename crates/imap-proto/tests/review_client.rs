@@ -435,3 +435,30 @@ fn idle_to_a_server_without_idle_is_answered_by_its_bad() {
     assert!(!client.is_idling());
     assert_eq!(client.poll_timeout(), None);
 }
+
+/// `* ENABLED` before TLS (and before login, where ENABLE cannot even be issued) is a man in
+/// the middle's: it must not switch the session to UTF-8 mailbox names inside TLS.
+#[test]
+fn enabled_before_tls_and_login_is_not_taken() {
+    let clock = SimClock::new();
+    let mut client = Client::new(ClientConfig::new(), clock.now());
+    feed(
+        &mut client,
+        &clock,
+        "* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n* ENABLED UTF8=ACCEPT\r\n",
+    );
+    assert_eq!(wire(&mut client), "A0001 STARTTLS\r\n");
+    assert_eq!(
+        feed(&mut client, &clock, "A0001 OK go\r\n"),
+        [Event::StartTls]
+    );
+    client.tls_established(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0002 CAPABILITY\r\n");
+    feed(
+        &mut client,
+        &clock,
+        "* CAPABILITY IMAP4rev1 UTF8=ACCEPT\r\nA0002 OK done\r\n",
+    );
+    client.select(clock.now(), "Entw\u{fc}rfe").unwrap();
+    assert_eq!(wire(&mut client), "A0003 SELECT Entw&APw-rfe\r\n");
+}

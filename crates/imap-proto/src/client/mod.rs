@@ -118,6 +118,8 @@ enum Kind {
     Select,
     /// `CLOSE` or `UNSELECT`: its `OK` means none is.
     Unselect,
+    /// `ENABLE`: only while one is in flight does `* ENABLED` count.
+    Enable,
     /// The client's own `CAPABILITY` (setup, after STARTTLS, after login).
     Capability,
     /// The client's own `STARTTLS`.
@@ -454,6 +456,7 @@ impl Client {
             CommandBody::Logout => Kind::Logout,
             CommandBody::Select { .. } | CommandBody::Examine { .. } => Kind::Select,
             CommandBody::Close | CommandBody::Unselect => Kind::Unselect,
+            CommandBody::Enable { .. } => Kind::Enable,
             _ => Kind::Plain,
         };
         self.check_ready()?;
@@ -992,7 +995,10 @@ impl Client {
                 self.set_capabilities(list.into_vec());
             }
             Response::Data(data) => {
-                if let Data::Enabled(list) = &data {
+                // Only the answer to our ENABLE (RFC 5161 section 3.2): one sent before TLS or
+                // login by a man in the middle must not switch the mailbox name encoding.
+                let asked = self.in_flight.iter().any(|c| c.kind == Kind::Enable);
+                if let (Data::Enabled(list), true) = (&data, asked) {
                     if list
                         .iter()
                         .any(|c| matches!(c, Capability::Utf8Accept | Capability::Imap4Rev2))
