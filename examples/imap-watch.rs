@@ -11,7 +11,10 @@
 //! decoded. Messages already in the mailbox are not printed. See [`USAGE`].
 
 use std::fmt;
+use std::future::Future;
+use std::io::Write;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -46,7 +49,7 @@ OPTIONS:
     --tls MODE             starttls: require STARTTLS (port 143) [default]
                            implicit: TLS from the first byte (port 993)
                            none:     plaintext; the password crosses the network in clear
-                           (test servers only)
+                           (test servers only; a warning says so on standard error)
     --insecure             Accept any server certificate (self-signed test servers): the
                            password then goes to whoever answers
     --user NAME            The account's user name
@@ -64,8 +67,9 @@ OUTPUT:
     with 'imap-watch: '. The password is never printed.
 
 EXIT CODES:
-    0  stopped by SIGINT (Ctrl-C)
-    1  the session failed (refused login, TLS failure, the server closed, ...)
+    0  stopped by SIGINT (Ctrl-C), also while connecting
+    1  the session failed (refused login, TLS failure, the server closed, standard
+       output closed, ...)
     2  the command line is wrong
 ";
 
@@ -212,7 +216,39 @@ fn printable(text: &str) -> String {
 
 /// The subject with its encoded words decoded (RFC 2047), by mail-parser, the MIME parser
 /// the mail server already uses: the raw value is parsed as the only field of a header.
+/// Folding (CR LF before a space or TAB) is undone first; any other CR or LF (a server may
+/// send one in a literal) is kept as itself between the pieces decoded on either side, so
+/// that the text after it is neither lost nor read as another field ([`printable`] then
+/// escapes it).
 fn decode_subject(raw: &[u8]) -> String {
+    let mut unfolded = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some((&byte, tail)) = rest.split_first() {
+        if rest.starts_with(b"\r\n") && matches!(tail.get(1), Some(b' ' | b'\t')) {
+            rest = tail.get(1..).unwrap_or_default();
+            continue;
+        }
+        unfolded.push(byte);
+        rest = tail;
+    }
+    let mut decoded = String::new();
+    let mut start = 0;
+    for (at, &byte) in unfolded.iter().enumerate() {
+        if byte == b'\r' || byte == b'\n' {
+            decoded.push_str(&decode_piece(unfolded.get(start..at).unwrap_or_default()));
+            decoded.push(char::from(byte));
+            start = at + 1;
+        }
+    }
+    decoded.push_str(&decode_piece(unfolded.get(start..).unwrap_or_default()));
+    decoded
+}
+
+/// One line of a subject, encoded words decoded.
+fn decode_piece(raw: &[u8]) -> String {
+    if raw.is_empty() {
+        return String::new();
+    }
     let mut header = b"Subject: ".to_vec();
     header.extend_from_slice(raw);
     header.extend_from_slice(b"\r\n\r\n");
@@ -281,13 +317,14 @@ fn fetch_new(client: &mut Client, from: NonZeroU32) -> Result<CommandId, Ending>
 async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut ClientConnection<S>,
     options: &Options,
+    mut interrupt: Pin<&mut impl Future<Output = std::io::Result<()>>>,
 ) -> Ending {
     let mut step = Step::Other;
     let mut exists: u32 = 0;
     let mut uid_next: Option<NonZeroU32> = None;
     let mut announced = false;
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
+    // New messages announced while a FETCH ran (after its results): fetch again at once.
+    let mut more = false;
     loop {
         let event = tokio::select! {
             _ = &mut interrupt => return Ending::Interrupted,
@@ -329,7 +366,10 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                             )));
                         }
                         Step::Select(s) if s == id => {
-                            if !client.has_capability(&Capability::Idle) {
+                            // IMAP4rev2 includes IDLE (RFC 9051 section 6.3.13).
+                            if !client.has_capability(&Capability::Idle)
+                                && !client.has_capability(&Capability::Imap4Rev2)
+                            {
                                 return Err(Ending::Failed(
                                     "the server does not offer IDLE".into(),
                                 ));
@@ -346,6 +386,11 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                                 }
                                 _ => Step::Idle(client.idle(now)?),
                             };
+                        }
+                        Step::Last(f) | Step::Fetch(f) if f == id && more => {
+                            more = false;
+                            let from = uid_next.unwrap_or(NonZeroU32::MIN);
+                            step = Step::Fetch(fetch_new(client, from)?);
                         }
                         Step::Last(f) | Step::Fetch(f) if f == id => {
                             step = Step::Idle(client.idle(now)?);
@@ -378,6 +423,8 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                     exists = n;
                     if grew && client.is_idling() {
                         client.done(now)?;
+                    } else if grew && matches!(step, Step::Last(_) | Step::Fetch(_)) {
+                        more = true;
                     }
                 }
                 Event::Data(Data::Expunge(_)) => exists = exists.saturating_sub(1),
@@ -396,7 +443,14 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
                         (Step::Fetch(_), Some(uid))
                             if envelope.is_some() && Some(uid) >= uid_next =>
                         {
-                            println!("{}", line(uid, envelope));
+                            let mut stdout = std::io::stdout().lock();
+                            writeln!(stdout, "{}", line(uid, envelope))
+                                .and_then(|()| stdout.flush())
+                                .map_err(|error| {
+                                    Ending::Failed(format!(
+                                        "cannot write to standard output: {error}"
+                                    ))
+                                })?;
                             uid_next = uid.checked_add(1);
                         }
                         _ => {}
@@ -433,6 +487,13 @@ async fn goodbye<S: AsyncRead + AsyncWrite + Unpin>(conn: &mut ClientConnection<
 }
 
 async fn run(options: Options) -> ExitCode {
+    // SIGINT ends the program well from the start, connecting and the TLS handshake
+    // included: the handler is installed by the first poll, before anything else.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    if options.tls == TlsMode::None {
+        eprintln!("imap-watch: warning: --tls none: the password crosses the network in clear");
+    }
     let verification = if options.insecure {
         ClientTls::opportunistic_accept_any_certificate()
     } else {
@@ -458,7 +519,13 @@ async fn run(options: Options) -> ExitCode {
     config.command_timeout = options.timeout;
     let client = Client::new(config, Instant::now());
     let address = (options.host.as_str(), options.port);
-    let tcp = match tokio::time::timeout(options.timeout, TcpStream::connect(address)).await {
+    let connect = tokio::time::timeout(options.timeout, TcpStream::connect(address));
+    let connected = tokio::select! {
+        biased;
+        _ = &mut interrupt => return ExitCode::SUCCESS,
+        connected = connect => connected,
+    };
+    let tcp = match connected {
         Ok(Ok(tcp)) => tcp,
         Ok(Err(error)) => return fail(format_args!("cannot connect: {error}")),
         Err(_) => {
@@ -473,12 +540,18 @@ async fn run(options: Options) -> ExitCode {
         .port(options.port);
     let ending = match options.tls {
         TlsMode::Implicit => {
-            let stream = match connect_implicit(tls, name, tcp, handshake).await {
+            let handshake = connect_implicit(tls, name, tcp, handshake);
+            let stream = tokio::select! {
+                biased;
+                _ = &mut interrupt => return ExitCode::SUCCESS,
+                stream = handshake => stream,
+            };
+            let stream = match stream {
                 Ok(stream) => stream,
                 Err(error) => return fail(format_args!("TLS handshake: {error}")),
             };
             let mut conn = ClientConnection::new(stream, client);
-            let ending = watch(&mut conn, &options).await;
+            let ending = watch(&mut conn, &options, interrupt.as_mut()).await;
             if let Ending::Interrupted = ending {
                 goodbye(&mut conn).await;
             }
@@ -489,7 +562,7 @@ async fn run(options: Options) -> ExitCode {
             if options.tls == TlsMode::StartTls {
                 conn = conn.with_starttls(tls, name, handshake);
             }
-            let ending = watch(&mut conn, &options).await;
+            let ending = watch(&mut conn, &options, interrupt.as_mut()).await;
             if let Ending::Interrupted = ending {
                 goodbye(&mut conn).await;
             }
@@ -572,5 +645,28 @@ mod tests {
         };
         let uid = NonZeroU32::new(7).unwrap();
         assert_eq!(line(uid, Some(&envelope)), "7\t-\tgr\u{fc}\u{df}e\\u{9}x");
+    }
+
+    #[test]
+    fn subjects_unfold_keep_bare_newlines_and_survive_8_bit() {
+        // Folding is undone (RFC 5322 section 2.2.3).
+        assert_eq!(decode_subject(b"a\r\n b"), "a b");
+        // A bare CR LF is kept (and escaped in the line), the text after it too.
+        assert_eq!(
+            decode_subject(b"x\r\nSubject: forged"),
+            "x\r\nSubject: forged"
+        );
+        assert_eq!(decode_subject(b"=?UTF-8?Q?a?=\nb"), "a\nb");
+        // Bytes that are not UTF-8 are replaced, never a panic.
+        assert_eq!(decode_subject(b"caf\xe9"), "caf\u{fffd}");
+        let envelope = Envelope {
+            subject: imap_proto::core::NString(Some(
+                imap_proto::core::IString::from_bytes(&b"x\r\ny"[..]).unwrap(),
+            )),
+            ..Envelope::default()
+        };
+        // No From address: `-`.
+        let uid = NonZeroU32::new(8).unwrap();
+        assert_eq!(line(uid, Some(&envelope)), "8\t-\tx\\u{d}\\u{a}y");
     }
 }

@@ -2,7 +2,8 @@
 //! server we did not write, started by each test on loopback (the harness of
 //! `crates/imap-proto/tests/interop/dovecot.rs`). What a user sees is checked: the lines
 //! printed for new messages (and none for the old ones), the exit code after SIGINT, the
-//! usage, and the error line for a refused login.
+//! usage, and the error line for a refused login. A scripted server (at the end) plays the
+//! hostile or broken cases Dovecot does not.
 
 #[path = "../../crates/imap-proto/tests/interop/dovecot.rs"]
 mod dovecot;
@@ -186,4 +187,301 @@ fn help_prints_the_usage_and_exit_0() {
         .expect("imap-watch runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("imap-watch: invalid value `maybe`"));
+}
+
+// ---- Review (issue 18): imap-watch against a scripted server that misbehaves ----
+
+/// A scripted IMAP server on loopback for one connection, plaintext (`--tls none`).
+struct Fake {
+    port: u16,
+    /// Every command line the client sent, as it comes.
+    commands: mpsc::Receiver<String>,
+    server: std::thread::JoinHandle<()>,
+}
+
+/// What the scripted server does at certain points.
+#[derive(Clone, Copy)]
+enum Script {
+    /// A new message (UID 3) arrives while the client fetches UID 2, announced by an
+    /// `* 3 EXISTS` before that FETCH's OK (as Dovecot does), not in its results.
+    ArrivesDuringFetch,
+    /// The subject of UID 2 is a literal holding a bare CR LF and a forged field.
+    SubjectWithNewline,
+    /// The server closes the connection during the first IDLE.
+    DropsDuringIdle,
+    /// A second message arrives when the test says so (through `go`).
+    TwoMessages,
+    /// An IMAP4rev2-only server: IDLE is part of IMAP4rev2 (RFC 9051 section 6.3.13), so
+    /// the capability list does not name it.
+    Rev2Only,
+}
+
+fn envelope(uid: u32, subject: &str) -> String {
+    format!(
+        "* {uid} FETCH (UID {uid} ENVELOPE (NIL {subject} ((\"Bob\" NIL \"bob\" \"example.net\")) \
+         NIL NIL NIL NIL NIL NIL NIL))\r\n"
+    )
+}
+
+fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, commands) = mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut out = stream.try_clone().expect("clone");
+        let mut input = BufReader::new(stream);
+        let mut send = |text: &str| {
+            let _ = out.write_all(text.as_bytes());
+        };
+        let caps = match script {
+            Script::Rev2Only => "IMAP4rev2",
+            _ => "IMAP4rev1 IDLE",
+        };
+        send(&format!("* OK [CAPABILITY {caps} AUTH=PLAIN] fake\r\n"));
+        let mut idle_tag = String::new();
+        let mut idles = 0;
+        let mut fetches = 0;
+        loop {
+            let mut line = String::new();
+            match input.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let line = line.trim_end().to_owned();
+            let _ = tx.send(line.clone());
+            let (tag, command) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            let upper = command.to_ascii_uppercase();
+            if line == "DONE" {
+                send(&format!("{idle_tag} OK idle done\r\n"));
+            } else if upper.starts_with("LOGIN") {
+                send(&format!("{tag} OK [CAPABILITY {caps}] in\r\n"));
+            } else if upper.starts_with("SELECT") {
+                send("* 1 EXISTS\r\n* OK [UIDNEXT 2] next\r\n");
+                send(&format!("{tag} OK [READ-WRITE] selected\r\n"));
+            } else if upper.starts_with("IDLE") {
+                idles += 1;
+                idle_tag = tag.to_owned();
+                send("+ idling\r\n");
+                match (script, idles) {
+                    (Script::DropsDuringIdle, _) => return,
+                    (_, 1) => send("* 2 EXISTS\r\n"),
+                    (Script::TwoMessages, 2) => {
+                        if let Some(go) = &go {
+                            let _ = go.recv_timeout(LIMIT);
+                        }
+                        send("* 3 EXISTS\r\n");
+                    }
+                    _ => {}
+                }
+            } else if upper.starts_with("UID FETCH") {
+                fetches += 1;
+                let from: u32 = upper
+                    .trim_start_matches("UID FETCH ")
+                    .split(':')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let exists = match (script, fetches) {
+                    (Script::ArrivesDuringFetch, 1) | (Script::TwoMessages, 1) => 2,
+                    _ => 3,
+                };
+                for uid in from.max(2)..=exists {
+                    let subject = match script {
+                        Script::SubjectWithNewline if uid == 2 => {
+                            "{26}\r\nhello\r\nSubject: forged xyz".to_owned()
+                        }
+                        _ => format!("\"message {uid}\""),
+                    };
+                    send(&envelope(uid, &subject));
+                }
+                if let (Script::ArrivesDuringFetch, 1) = (script, fetches) {
+                    send("* 3 EXISTS\r\n");
+                }
+                send(&format!("{tag} OK fetched\r\n"));
+            } else if upper.starts_with("LOGOUT") {
+                send(&format!("* BYE bye\r\n{tag} OK out\r\n"));
+                return;
+            } else {
+                send(&format!("{tag} BAD what\r\n"));
+            }
+        }
+    });
+    Fake {
+        port,
+        commands,
+        server,
+    }
+}
+
+fn watch_fake(fake: &Fake) -> Child {
+    Command::new(bin())
+        .args([
+            "--server",
+            &format!("127.0.0.1:{}", fake.port),
+            "--tls",
+            "none",
+        ])
+        .args(["--user", "alice", "--password", "pw", "--timeout", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imap-watch starts")
+}
+
+/// A message announced by `* n EXISTS` at the end of the FETCH of the previous one (after
+/// that FETCH's results, as Dovecot announces) is printed at once, not when a third one
+/// happens to arrive.
+#[test]
+fn a_message_announced_during_the_fetch_is_printed_at_once() {
+    let fake = fake(Script::ArrivesDuringFetch, None);
+    let mut child = watch_fake(&fake);
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let mut out = Vec::new();
+    assert_eq!(
+        wait_for(&stdout, &mut out, |_| true),
+        "2\tbob@example.net\tmessage 2"
+    );
+    assert_eq!(
+        wait_for(&stdout, &mut out, |_| true),
+        "3\tbob@example.net\tmessage 3"
+    );
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0));
+    let sent: Vec<String> = fake.commands.try_iter().collect();
+    assert!(
+        sent.contains(&"A0005 UID FETCH 3:* (UID ENVELOPE)".to_owned()),
+        "{sent:?}"
+    );
+    let _ = fake.server.join();
+}
+
+/// A subject holding a bare CR LF (a literal from a broken or hostile server) stays on its
+/// line, escaped, whole: the text after the CR LF is neither dropped nor taken for another
+/// field.
+#[test]
+fn a_subject_with_a_newline_stays_on_one_line_and_whole() {
+    let fake = fake(Script::SubjectWithNewline, None);
+    let mut child = watch_fake(&fake);
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let mut out = Vec::new();
+    assert_eq!(
+        wait_for(&stdout, &mut out, |_| true),
+        "2\tbob@example.net\thello\\u{d}\\u{a}Subject: forged xyz"
+    );
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0));
+    let _ = fake.server.join();
+}
+
+/// A server that drops the connection: exit 1 and one line saying so.
+#[test]
+fn a_dropped_connection_is_exit_1_with_a_message() {
+    let fake = fake(Script::DropsDuringIdle, None);
+    let mut child = watch_fake(&fake);
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    assert_eq!(exit_code(&mut child), Some(1));
+    let errors: Vec<String> = stderr.iter().collect();
+    assert_eq!(
+        errors.last().map(String::as_str),
+        Some("imap-watch: the server closed the connection"),
+        "{errors:?}"
+    );
+    let _ = fake.server.join();
+}
+
+/// `--tls none` sends the password in clear: imap-watch says so on standard error.
+#[test]
+fn tls_none_warns_that_the_password_goes_in_clear() {
+    let fake = fake(Script::DropsDuringIdle, None);
+    let mut child = watch_fake(&fake);
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    assert_eq!(exit_code(&mut child), Some(1));
+    let errors: Vec<String> = stderr.iter().collect();
+    assert_eq!(
+        errors.first().map(String::as_str),
+        Some("imap-watch: warning: --tls none: the password crosses the network in clear"),
+        "{errors:?}"
+    );
+    assert!(!errors.iter().any(|l| l.contains("pw")), "{errors:?}");
+    let _ = fake.server.join();
+}
+
+/// When the reader of standard output goes away (`imap-watch | head -1`), the next line
+/// ends the watch with an error line and exit 1, not a panic.
+#[test]
+fn a_closed_standard_output_ends_the_watch_without_a_panic() {
+    let (go_tx, go) = mpsc::channel();
+    let fake = fake(Script::TwoMessages, Some(go));
+    let mut child = watch_fake(&fake);
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("first line");
+    assert_eq!(first, "2\tbob@example.net\tmessage 2\n");
+    drop(reader);
+    go_tx.send(()).expect("server waits");
+    assert_eq!(exit_code(&mut child), Some(1));
+    let errors: Vec<String> = stderr.iter().collect();
+    assert!(!errors.iter().any(|l| l.contains("panicked")), "{errors:?}");
+    assert!(
+        errors
+            .last()
+            .is_some_and(|l| l.starts_with("imap-watch: cannot write to standard output")),
+        "{errors:?}"
+    );
+}
+
+/// SIGINT while the TLS handshake waits on a silent server: exit 0, as after the watch
+/// started, not death by the signal.
+#[test]
+fn sigint_during_the_tls_handshake_exits_0() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut child = Command::new(bin())
+        .args([
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--tls",
+            "implicit",
+        ])
+        .args(["--user", "alice", "--password", "pw", "--timeout", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("imap-watch starts");
+    // Accepted: the client is past connect() and waits for the handshake.
+    let (silent, _) = listener.accept().expect("accept");
+    // The ClientHello arrives once the handshake started.
+    let mut hello = [0u8; 1];
+    use std::io::Read;
+    (&silent).read_exact(&mut hello).expect("ClientHello");
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0));
+    drop(silent);
+}
+
+/// An IMAP4rev2 server need not list IDLE, which IMAP4rev2 includes: imap-watch watches it.
+#[test]
+fn an_imap4rev2_server_without_an_idle_capability_is_watched() {
+    let fake = fake(Script::Rev2Only, None);
+    let mut child = watch_fake(&fake);
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    let mut out = Vec::new();
+    let first = stdout.recv_timeout(LIMIT);
+    if first.is_err() {
+        let _ = child.kill();
+        let errors: Vec<String> = stderr.try_iter().collect();
+        panic!("no line; stderr: {errors:?}");
+    }
+    out.push(first.unwrap_or_default());
+    assert_eq!(out, ["2\tbob@example.net\tmessage 2"]);
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0));
+    let _ = fake.server.join();
 }

@@ -31,7 +31,8 @@ pub enum Event {
     Greeting(Greeting<'static>),
     /// The server's capabilities, whenever they are learnt: from the greeting's code, a
     /// `CAPABILITY` response or response code (after STARTTLS and after login the client
-    /// asks again when the server did not say).
+    /// asks again when the server did not say). A list in the `OK` to STARTTLS, sent
+    /// before TLS, is ignored.
     Capabilities(Vec<Capability<'static>>),
     /// `OK` to `STARTTLS`: write what is queued, do the handshake, call
     /// [`Client::tls_established`].
@@ -75,7 +76,8 @@ pub enum Event {
         text: Option<String>,
     },
     /// The session is over. `Ok(())` after `LOGOUT` was answered (or the server closed the
-    /// connection after its `BYE` to it).
+    /// connection after its `BYE` to it, once the `LOGOUT` went out). Nothing more goes out
+    /// after it: output still queued is dropped.
     Closed(Result<(), SessionError>),
 }
 
@@ -99,7 +101,8 @@ pub enum SessionError {
     /// A tagged response with a tag the client never sent, or did not send yet.
     #[error("a tagged response to no command of ours: {0}")]
     UnknownTag(String),
-    /// A continuation request (`+`) when no command waits for one.
+    /// A continuation request (`+`) when no command waits for one, or before the command
+    /// it would answer was written.
     #[error("a continuation request when none was expected")]
     UnexpectedContinuation,
     /// A message that does not parse as a response.

@@ -118,6 +118,8 @@ enum Kind {
     Select,
     /// `CLOSE` or `UNSELECT`: its `OK` means none is.
     Unselect,
+    /// `ENABLE`: only while one is in flight does `* ENABLED` count.
+    Enable,
     /// The client's own `CAPABILITY` (setup, after STARTTLS, after login).
     Capability,
     /// The client's own `STARTTLS`.
@@ -137,6 +139,11 @@ impl Kind {
     /// `DONE`) before they go out.
     fn blocks(self) -> bool {
         matches!(self, Kind::StartTls | Kind::Authenticate | Kind::Idle)
+    }
+
+    /// Whether the server answers it with continuation requests (besides literals).
+    fn waits_for_continuation(self) -> bool {
+        matches!(self, Kind::Authenticate | Kind::Idle)
     }
 }
 
@@ -222,7 +229,8 @@ pub struct Client {
     done_wanted: bool,
     /// The IDLE awaiting its `+` is a renewal: its acceptance is not reported again.
     idle_renewal: bool,
-    logout_sent: bool,
+    /// The application issued `LOGOUT` (it may still wait behind another command).
+    logout_issued: bool,
     next_tag: u64,
     next_id: u64,
     events: VecDeque<Event>,
@@ -270,7 +278,7 @@ impl Client {
             idle_id: None,
             done_wanted: false,
             idle_renewal: false,
-            logout_sent: false,
+            logout_issued: false,
             next_tag: 1,
             next_id: 1,
             events: VecDeque::new(),
@@ -391,7 +399,7 @@ impl Client {
 
     /// The server closed the connection.
     pub fn handle_eof(&mut self) {
-        if self.logout_sent {
+        if self.logout_written() {
             self.close(Ok(()));
         } else {
             self.close(Err(SessionError::PeerClosed));
@@ -448,6 +456,7 @@ impl Client {
             CommandBody::Logout => Kind::Logout,
             CommandBody::Select { .. } | CommandBody::Examine { .. } => Kind::Select,
             CommandBody::Close | CommandBody::Unselect => Kind::Unselect,
+            CommandBody::Enable { .. } => Kind::Enable,
             _ => Kind::Plain,
         };
         self.check_ready()?;
@@ -471,7 +480,7 @@ impl Client {
             self.done_wanted = false;
         }
         if kind == Kind::Logout {
-            self.logout_sent = true;
+            self.logout_issued = true;
         }
         Ok(id)
     }
@@ -690,7 +699,7 @@ impl Client {
     fn check_ready(&self) -> Result<(), ClientError> {
         match self.phase {
             Phase::Closed => Err(ClientError::Closed),
-            Phase::Ready if self.logout_sent => Err(ClientError::Closed),
+            Phase::Ready if self.logout_issued => Err(ClientError::Closed),
             Phase::Ready if self.is_idling() => Err(ClientError::Idling),
             Phase::Ready
                 if self.in_flight.len() + self.queued.len() >= self.config.max_commands =>
@@ -700,6 +709,14 @@ impl Client {
             Phase::Ready => Ok(()),
             _ => Err(ClientError::NotReady),
         }
+    }
+
+    /// Whether the `LOGOUT` went out (the driver took it): only then are a `BYE` and the
+    /// end of the connection its answer rather than the server's own doing.
+    fn logout_written(&self) -> bool {
+        self.in_flight
+            .iter()
+            .any(|c| c.kind == Kind::Logout && self.taken >= c.written_upto)
     }
 
     fn check_credentials_allowed(&self) -> Result<(), ClientError> {
@@ -844,6 +861,9 @@ impl Client {
         }
         self.phase = Phase::Closed;
         self.input.clear();
+        // Nothing more goes out once the session is over: not a command (nor a password)
+        // queued before the server's BYE or a protocol error was read.
+        self.out.clear();
         self.in_flight.clear();
         self.queued.clear();
         self.writing = None;
@@ -975,7 +995,10 @@ impl Client {
                 self.set_capabilities(list.into_vec());
             }
             Response::Data(data) => {
-                if let Data::Enabled(list) = &data {
+                // Only the answer to our ENABLE (RFC 5161 section 3.2): one sent before TLS or
+                // login by a man in the middle must not switch the mailbox name encoding.
+                let asked = self.in_flight.iter().any(|c| c.kind == Kind::Enable);
+                if let (Data::Enabled(list), true) = (&data, asked) {
                     if list
                         .iter()
                         .any(|c| matches!(c, Capability::Utf8Accept | Capability::Imap4Rev2))
@@ -1002,7 +1025,7 @@ impl Client {
                 .unwrap_or_default()
         };
         match status.kind() {
-            StatusKind::Bye if self.logout_sent => {}
+            StatusKind::Bye if self.logout_written() => {}
             StatusKind::Bye => self.close(Err(SessionError::Bye(text()))),
             _ if matches!(status.code(), Some(Code::Alert)) => {
                 self.events.push_back(Event::Alert(text()));
@@ -1030,9 +1053,15 @@ impl Client {
             self.writing = None;
         }
         let ok = status.kind() == StatusKind::Ok;
-        if let Some(Code::Capability(list)) = status.code() {
-            let list = list.iter().cloned().collect();
-            self.set_capabilities(list);
+        match status.code() {
+            // The OK to STARTTLS comes before TLS: its list may be a man in the middle's
+            // (RFC 9051 section 6.2.1); the one asked for inside TLS is what counts.
+            Some(Code::Capability(_)) if command.kind == Kind::StartTls => {}
+            Some(Code::Capability(list)) => {
+                let list = list.iter().cloned().collect();
+                self.set_capabilities(list);
+            }
+            _ => {}
         }
         match command.kind {
             Kind::Capability => {
@@ -1101,6 +1130,19 @@ impl Client {
     }
 
     fn on_continuation(&mut self, now: Instant, continuation: Continuation<'static>) {
+        if self
+            .in_flight
+            .iter()
+            .any(|c| c.kind.waits_for_continuation() && self.taken < c.written_upto)
+            || self.writing.as_ref().is_some_and(|(tag, _)| {
+                self.in_flight
+                    .iter()
+                    .any(|c| c.tag == *tag && self.taken < c.written_upto)
+            })
+        {
+            // A `+` read before the line it would answer was even written.
+            return self.close(Err(SessionError::UnexpectedContinuation));
+        }
         if let Some((tag, mut outgoing)) = self.writing.take() {
             let whole = self.write_next(&mut outgoing);
             if let Some(command) = self.in_flight.iter_mut().find(|c| c.tag == tag) {
