@@ -1,0 +1,627 @@
+//! Our IMAP client against our IMAP server: in memory (`mail_testkit::Pair`, a simulated
+//! clock, every chunking, the TLS hand-off simulated) with the server's decisions answered by
+//! the proof's in-memory store, and over tokio's in-memory duplex stream.
+//!
+//! ENVELOPE and BODY[] come from the `mime` helpers, hence the feature.
+#![cfg(feature = "mime")]
+
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use imap_proto::client::{self, Client, ClientConfig, CommandId, TlsPolicy};
+use imap_proto::command::{Command, CommandBody};
+use imap_proto::core::QUOTED_MAX;
+use imap_proto::mailbox::Mailbox;
+use imap_proto::response::{Code, Data, StatusKind};
+use imap_proto::server::{self, LiteralPlus, Server, ServerConfig};
+use mail_testkit::users::client_nonce;
+use mail_testkit::{Chunking, Pair, Side};
+use mail_wire::Secret;
+use mail_wire::sasl::{ClientSession, Mechanism, ScramClientConfig};
+
+use support::pair::{Shared, deliver_to, pair};
+use support::store::Store;
+
+const FIRST: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: first\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-ID: <1@example.org>\r\n\r\nHello Bob.\r\n";
+const SECOND: &[u8] =
+    b"From: Carol <carol@example.org>\r\nSubject: second\r\n\r\nAre you there?\r\n";
+const THIRD: &[u8] = b"From: Dave <dave@example.org>\r\nSubject: third\r\n\r\nNew mail.\r\n";
+
+/// A command body from its text (the codec parses it: no hand-built syntax).
+fn body(text: &str) -> CommandBody<'static> {
+    let line = format!("X {text}\r\n");
+    Command::parse(line.as_bytes())
+        .expect("a valid command")
+        .into_static()
+        .body
+}
+
+/// A store whose INBOX holds FIRST and SECOND.
+fn store_with_two() -> Shared {
+    let mut store = Store::new();
+    for raw in [FIRST, SECOND] {
+        store
+            .append("INBOX", Bytes::from_static(raw), Vec::new(), None)
+            .unwrap();
+    }
+    Rc::new(RefCell::new(store))
+}
+
+fn secret() -> Secret<String> {
+    Secret::new("secret".into())
+}
+
+/// The client's completion of `id`.
+fn completion(events: &[client::Event], id: CommandId) -> (StatusKind, Option<Code<'static>>) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            client::Event::Completed {
+                id: done,
+                status,
+                code,
+                ..
+            } if *done == id => Some((*status, code.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no completion of {id:?}: {events:?}"))
+}
+
+/// Asserts that `needles` occur in `haystack` in this order.
+fn in_order(haystack: &str, needles: &[&str]) {
+    let mut at = 0;
+    for needle in needles {
+        match haystack.get(at..).and_then(|rest| rest.find(needle)) {
+            Some(found) => at += found + needle.len(),
+            None => panic!("{needle:?} missing (in order) from:\n{haystack}"),
+        }
+    }
+}
+
+fn text(pair: &Pair<Client, Server>, side: Side) -> String {
+    String::from_utf8_lossy(pair.written(side)).into_owned()
+}
+
+/// The ids of the commands the session of test 1 issued, in order.
+#[derive(Debug, Default)]
+struct Ids {
+    login: Option<CommandId>,
+    select: Option<CommandId>,
+    fetch: Option<CommandId>,
+    store: Option<CommandId>,
+    search: Option<CommandId>,
+    idle: Option<CommandId>,
+    logout: Option<CommandId>,
+}
+
+#[test]
+fn starttls_login_select_fetch_store_search_idle_logout_in_every_chunking() {
+    for chunking in Chunking::standard(18) {
+        let store = store_with_two();
+        let mut config = ServerConfig::default();
+        config.auth_failure_delay = Duration::ZERO;
+        let mut client_config = ClientConfig::new();
+        client_config.tls = TlsPolicy::Required;
+        let (pair, id) = pair(&store, client_config, config);
+        let mut pair = pair.with_chunking(chunking.clone());
+        let ids = Rc::new(RefCell::new(Ids::default()));
+        let seen = Rc::clone(&ids);
+        pair.on_client_event(move |client, event, now| {
+            let mut ids = seen.borrow_mut();
+            match event {
+                client::Event::Ready { .. } => {
+                    ids.login = Some(client.login(now, "alice", &secret()).unwrap());
+                }
+                client::Event::Completed { id, status, .. } => {
+                    assert_eq!(*status, StatusKind::Ok, "{id:?}");
+                    let id = Some(*id);
+                    if id == ids.login {
+                        ids.select = Some(client.select(now, "INBOX").unwrap());
+                    } else if id == ids.select {
+                        let fetch = body("FETCH 1:* (FLAGS ENVELOPE BODY.PEEK[])");
+                        ids.fetch = Some(client.command(now, fetch).unwrap());
+                    } else if id == ids.fetch {
+                        let store = body("STORE 1 +FLAGS (\\Seen)");
+                        ids.store = Some(client.command(now, store).unwrap());
+                    } else if id == ids.store {
+                        ids.search = Some(client.command(now, body("UID SEARCH UNSEEN")).unwrap());
+                    } else if id == ids.search {
+                        ids.idle = Some(client.idle(now).unwrap());
+                    } else if id == ids.idle {
+                        ids.logout = Some(client.logout(now).unwrap());
+                    }
+                }
+                client::Event::Data(Data::Exists(3)) if client.is_idling() => {
+                    client.done(now).unwrap();
+                }
+                _ => {}
+            }
+        });
+        pair.drive();
+        // Idling now: another session appends to INBOX.
+        assert!(pair.client().is_idling(), "{chunking:?}");
+        let idling_at = pair.client_events().len();
+        let uid = store
+            .borrow_mut()
+            .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+            .unwrap();
+        assert_eq!(uid.get(), 3);
+        deliver_to(&store, id, &mut pair);
+        pair.drive();
+
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        assert_eq!(pair.server_ending(), Some(&Ok(())), "{chunking:?}");
+        assert_eq!(pair.tls_handshakes(), 1, "{chunking:?}");
+        let events = pair.client_events();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, client::Event::Idling { .. })),
+            "{chunking:?}"
+        );
+        assert!(
+            events[idling_at..]
+                .iter()
+                .any(|e| *e == client::Event::Data(Data::Exists(3))),
+            "{chunking:?}: {:?}",
+            &events[idling_at..]
+        );
+        let fetched = events
+            .iter()
+            .filter(|e| matches!(e, client::Event::Data(Data::Fetch { .. })))
+            .count();
+        // Two from FETCH, one for STORE's new flags.
+        assert_eq!(fetched, 3, "{chunking:?}");
+        assert!(events.contains(&client::Event::Data(Data::Search {
+            ids: vec![2.try_into().unwrap()],
+            modseq: None
+        })));
+        let ids = ids.borrow();
+        for id in [
+            ids.login, ids.select, ids.fetch, ids.store, ids.search, ids.idle,
+        ] {
+            assert_eq!(completion(events, id.unwrap()).0, StatusKind::Ok);
+        }
+        assert!(ids.logout.is_some());
+
+        let sent = text(&pair, Side::Client);
+        in_order(
+            &sent,
+            &[
+                "STARTTLS\r\n",
+                " LOGIN alice secret\r\n",
+                " SELECT INBOX\r\n",
+                " FETCH 1:* (FLAGS ENVELOPE BODY.PEEK[])\r\n",
+                " STORE 1 +FLAGS (\\Seen)\r\n",
+                " UID SEARCH UNSEEN\r\n",
+                " IDLE\r\n",
+                "DONE\r\n",
+                " LOGOUT\r\n",
+            ],
+        );
+        let (before_tls, _) = sent.split_once("STARTTLS\r\n").unwrap();
+        assert!(!before_tls.contains("LOGIN"), "{sent}");
+        let answered = text(&pair, Side::Server);
+        in_order(
+            &answered,
+            &[
+                "STARTTLS",
+                "* 2 EXISTS\r\n",
+                "* 1 FETCH (FLAGS () ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"first\" ((\"Alice\" NIL \"alice\" \"example.org\"))",
+                &format!("BODY[] {{{}}}\r\n", FIRST.len()),
+                "* 2 FETCH (",
+                "* 1 FETCH (FLAGS (\\Seen))\r\n",
+                "* SEARCH 2\r\n",
+                "+ ",
+                "* 3 EXISTS\r\n",
+                "* BYE",
+            ],
+        );
+        assert!(
+            answered.contains(std::str::from_utf8(FIRST).unwrap()),
+            "{answered}"
+        );
+    }
+}
+
+/// Logs in with `sasl` (or LOGIN `alice`/`password` when `None`) over STARTTLS, then
+/// NOOP and LOGOUT: the pair after it, and the login's id.
+fn authenticate(
+    server_config: ServerConfig,
+    sasl: Option<ClientSession>,
+    password: &'static str,
+) -> (Pair<Client, Server>, Option<CommandId>, Option<CommandId>) {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), server_config);
+    let ids: Rc<RefCell<(Option<CommandId>, Option<CommandId>)>> = Rc::default();
+    let seen = Rc::clone(&ids);
+    let mut sasl = sasl;
+    pair.on_client_event(move |client, event, now| {
+        let mut ids = seen.borrow_mut();
+        match event {
+            client::Event::Ready { .. } => {
+                ids.0 = Some(match sasl.take() {
+                    Some(session) => client.authenticate(now, session).unwrap(),
+                    None => client
+                        .login(now, "alice", &Secret::new(password.into()))
+                        .unwrap(),
+                });
+            }
+            client::Event::Completed { id, .. } if Some(*id) == ids.0 => {
+                ids.1 = Some(client.noop(now).unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == ids.1 => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        }
+    });
+    pair.drive();
+    let (login, noop) = *ids.borrow();
+    (pair, login, noop)
+}
+
+fn no_delay() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.auth_failure_delay = Duration::ZERO;
+    config
+}
+
+#[test]
+fn scram_sha256_between_them() {
+    let scram = ClientSession::scram_sha256(
+        None,
+        "alice",
+        secret(),
+        client_nonce(),
+        ScramClientConfig::default(),
+    )
+    .unwrap();
+    let (pair, login, noop) = authenticate(no_delay(), Some(scram), "");
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    assert_eq!(pair.server_ending(), Some(&Ok(())));
+    let events = pair.client_events();
+    assert_eq!(completion(events, login.unwrap()).0, StatusKind::Ok);
+    assert_eq!(completion(events, noop.unwrap()).0, StatusKind::Ok);
+    let sent = text(&pair, Side::Client);
+    assert!(sent.contains(" AUTHENTICATE SCRAM-SHA-256 "), "{sent}");
+    assert!(!sent.contains("secret"), "{sent}");
+    assert!(pair.server_events().iter().any(|e| matches!(
+        e,
+        server::Event::Authenticated(a) if a.mechanism() == Mechanism::ScramSha256
+    )));
+}
+
+#[test]
+fn plain_with_sasl_ir_between_them() {
+    let plain = ClientSession::plain(None, "alice", secret()).unwrap();
+    let (pair, login, _) = authenticate(no_delay(), Some(plain), "");
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    assert_eq!(
+        completion(pair.client_events(), login.unwrap()).0,
+        StatusKind::Ok
+    );
+    let sent = text(&pair, Side::Client);
+    // SASL-IR: the initial response on the command line, no `+` round trip.
+    let line = sent
+        .split("\r\n")
+        .find(|l| l.contains(" AUTHENTICATE PLAIN"))
+        .unwrap();
+    assert!(line.len() > " AUTHENTICATE PLAIN ".len() + 5, "{sent}");
+    assert!(!text(&pair, Side::Server).contains("\r\n+ \r\n"));
+}
+
+#[test]
+fn a_wrong_password_is_no_authenticationfailed_and_the_session_goes_on() {
+    for sasl in [
+        Some(ClientSession::plain(None, "alice", Secret::new("wrong".into())).unwrap()),
+        Some(
+            ClientSession::scram_sha256(
+                None,
+                "alice",
+                Secret::new("wrong".into()),
+                client_nonce(),
+                ScramClientConfig::default(),
+            )
+            .unwrap(),
+        ),
+        None,
+    ] {
+        let (pair, login, noop) = authenticate(no_delay(), sasl, "wrong");
+        let events = pair.client_events();
+        assert_eq!(
+            completion(events, login.unwrap()),
+            (StatusKind::No, Some(Code::AuthenticationFailed))
+        );
+        assert_eq!(completion(events, noop.unwrap()).0, StatusKind::Ok);
+        assert_eq!(pair.client_ending(), Some(&Ok(())));
+        assert_eq!(pair.server_ending(), Some(&Ok(())));
+        assert!(!pair.client().is_authenticated());
+    }
+}
+
+/// Logs in with LOGIN, issues `commands` in turn (each when the previous completed), then
+/// LOGOUT; returns the pair and each command's id.
+fn run(
+    store: &Shared,
+    server_config: ServerConfig,
+    commands: Vec<CommandBody<'static>>,
+) -> (Pair<Client, Server>, Vec<CommandId>) {
+    let (mut pair, _) = pair(store, ClientConfig::new(), server_config);
+    let ids: Rc<RefCell<Vec<CommandId>>> = Rc::default();
+    let seen = Rc::clone(&ids);
+    let mut queue = commands.into_iter();
+    pair.on_client_event(move |client, event, now| {
+        let mut ids = seen.borrow_mut();
+        let next = match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                return;
+            }
+            client::Event::Completed { .. } => queue.next(),
+            _ => return,
+        };
+        match next {
+            Some(command) => ids.push(client.command(now, command).unwrap()),
+            None if !client.is_closed() => {
+                client.logout(now).ok();
+            }
+            None => {}
+        }
+    });
+    pair.drive();
+    let ids = ids.borrow().clone();
+    (pair, ids)
+}
+
+const APPENDED: &str = "Subject: appended\r\n\r\nBy literal.\r\n";
+
+fn append_command(mailbox: &str) -> CommandBody<'static> {
+    body(&format!(
+        "APPEND {mailbox} (\\Flagged) {{{}}}\r\n{APPENDED}",
+        APPENDED.len()
+    ))
+}
+
+#[test]
+fn append_with_a_synchronising_literal_waits_for_the_continuation() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.literal_plus = LiteralPlus::Off;
+    let (pair, ids) = run(&store, config, vec![append_command("INBOX")]);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let (status, code) = completion(pair.client_events(), ids[0]);
+    assert_eq!(status, StatusKind::Ok);
+    assert!(matches!(code, Some(Code::AppendUid { .. })), "{code:?}");
+    let header = format!(" APPEND INBOX (\\Flagged) {{{}}}\r\n", APPENDED.len());
+    let sent = text(&pair, Side::Client);
+    assert!(sent.contains(&header), "{sent}");
+    // The data went out in a write of its own, after the server's `+`.
+    let writes = pair.writes(Side::Client);
+    let at = writes
+        .iter()
+        .position(|w| String::from_utf8_lossy(w).ends_with(&header))
+        .unwrap_or_else(|| panic!("the header ends a write: {writes:?}"));
+    assert!(
+        String::from_utf8_lossy(&writes[at + 1]).starts_with(APPENDED),
+        "{writes:?}"
+    );
+    in_order(&text(&pair, Side::Server), &["+ ", "OK [APPENDUID"]);
+    let inbox = store.borrow();
+    let folder = inbox.folder("INBOX").unwrap();
+    let message = folder.message(3.try_into().unwrap()).unwrap();
+    assert_eq!(&message.raw[..], APPENDED.as_bytes());
+}
+
+#[test]
+fn append_with_literal_plus_goes_out_whole() {
+    let store = store_with_two();
+    let (pair, ids) = run(&store, no_delay(), vec![append_command("INBOX")]);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    assert_eq!(completion(pair.client_events(), ids[0]).0, StatusKind::Ok);
+    let sent = text(&pair, Side::Client);
+    let whole = format!(
+        " APPEND INBOX (\\Flagged) {{{}+}}\r\n{APPENDED}\r\n",
+        APPENDED.len()
+    );
+    assert!(sent.contains(&whole), "{sent}");
+    let answered = text(&pair, Side::Server);
+    assert!(!answered.contains("\r\n+ "), "{answered}");
+    assert!(
+        store
+            .borrow()
+            .folder("INBOX")
+            .unwrap()
+            .message(3.try_into().unwrap())
+            .is_some()
+    );
+}
+
+#[test]
+fn a_mailbox_name_needing_a_literal() {
+    // Not an atom (a space) and longer than a quoted string may be: the name goes out as a
+    // synchronising literal.
+    let store = store_with_two();
+    let name = format!("Old mail {}", "x".repeat(QUOTED_MAX));
+    let mailbox = Mailbox::from_utf8(&name, false).unwrap();
+    let create = CommandBody::Create {
+        mailbox: mailbox.clone(),
+        special_use: Default::default(),
+    };
+    let select = CommandBody::Select {
+        mailbox,
+        params: Default::default(),
+    };
+    let mut config = no_delay();
+    config.literal_plus = LiteralPlus::Off;
+    let (pair, ids) = run(&store, config, vec![create, select]);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    for id in &ids {
+        assert_eq!(completion(pair.client_events(), *id).0, StatusKind::Ok);
+    }
+    let sent = text(&pair, Side::Client);
+    let literal = format!(" CREATE {{{}}}\r\n{name}\r\n", name.len());
+    assert!(sent.contains(&literal), "{sent}");
+    let literal = format!(" SELECT {{{}}}\r\n{name}\r\n", name.len());
+    assert!(sent.contains(&literal), "{sent}");
+    assert_eq!(text(&pair, Side::Server).matches("\r\n+ ").count(), 2);
+    assert!(store.borrow().folder(&name).is_some());
+}
+
+#[test]
+fn the_client_renews_idle_before_the_server_times_it_out() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    let idle: Rc<RefCell<Option<CommandId>>> = Rc::default();
+    let seen = Rc::clone(&idle);
+    let mut select = None;
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. } => {
+            client.login(now, "alice", &secret()).unwrap();
+            select = Some(client.select(now, "INBOX").unwrap());
+        }
+        client::Event::Completed { id, .. } if Some(*id) == select => {
+            *seen.borrow_mut() = Some(client.idle(now).unwrap());
+        }
+        _ => {}
+    });
+    pair.drive();
+    assert!(pair.client().is_idling());
+    let before = text(&pair, Side::Client).matches(" IDLE\r\n").count();
+    assert_eq!(before, 1);
+    // 29 minutes in 1-minute steps: the server's 30-minute autologout never fires.
+    for _ in 0..29 {
+        pair.advance(Duration::from_secs(60));
+    }
+    let sent = text(&pair, Side::Client);
+    assert_eq!(sent.matches(" IDLE\r\n").count(), 2, "{sent}");
+    in_order(&sent, &[" IDLE\r\n", "DONE\r\n", " IDLE\r\n"]);
+    assert_eq!(pair.client_ending(), None);
+    assert_eq!(pair.server_ending(), None);
+    assert!(pair.client().is_idling());
+    assert!(!text(&pair, Side::Server).contains("BYE"));
+    // The renewal is not reported: one Idling event, no completion of the IDLE.
+    let first = idle.borrow().unwrap();
+    assert!(
+        !pair
+            .client_events()
+            .iter()
+            .any(|e| matches!(e, client::Event::Completed { id, .. } if *id == first))
+    );
+    let idling = pair
+        .client_events()
+        .iter()
+        .filter(|e| matches!(e, client::Event::Idling { .. }))
+        .count();
+    assert_eq!(idling, 1);
+    // Another 29 minutes: renewed again, still up.
+    for _ in 0..29 {
+        pair.advance(Duration::from_secs(60));
+    }
+    assert_eq!(text(&pair, Side::Client).matches(" IDLE\r\n").count(), 3);
+    assert_eq!(pair.server_ending(), None);
+}
+
+#[cfg(feature = "tokio")]
+mod over_tokio {
+    use super::*;
+
+    use imap_proto::fetch::MessageDataItem;
+    use imap_proto::tokio::{ClientConnection, ServerConnection};
+    use support::app::{App, deliver};
+
+    #[tokio::test]
+    async fn login_select_fetch_logout_over_a_duplex_stream() {
+        let (client_io, server_io) = tokio::io::duplex(4096);
+        let mut server_config = no_delay();
+        server_config.starttls = false;
+        server_config.allow_plaintext_auth = true;
+        let server = Server::new(server_config, std::time::Instant::now());
+        let mut client_config = ClientConfig::new();
+        client_config.tls = TlsPolicy::Never;
+        client_config.allow_plaintext_auth = true;
+        let client = Client::new(client_config, std::time::Instant::now());
+
+        let serve = async move {
+            let mut store = Store::new();
+            store
+                .append("INBOX", Bytes::from_static(FIRST), Vec::new(), None)
+                .unwrap();
+            let mut app = App::new(&mut store, mail_testkit::Users::standard());
+            let mut conn = ServerConnection::new(server_io, server);
+            let mut ending = None;
+            while let Some(event) = conn.next_event().await.unwrap() {
+                if let server::Event::Closed(result) = &event {
+                    ending = Some(result.clone());
+                }
+                app.answer(&mut store, conn.server(), event).unwrap();
+                deliver(&mut store, app.id, conn.server());
+            }
+            ending
+        };
+        let talk = async move {
+            let mut conn = ClientConnection::new(client_io, client);
+            let mut events = Vec::new();
+            let (mut login, mut select, mut fetch) = (None, None, None);
+            while let Some(event) = conn.next_event().await.unwrap() {
+                let now = std::time::Instant::now();
+                match &event {
+                    client::Event::Ready { .. } => {
+                        login = Some(conn.client().login(now, "alice", &secret()).unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == login => {
+                        select = Some(conn.client().select(now, "INBOX").unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == select => {
+                        let items = body("FETCH 1 (FLAGS BODY.PEEK[])");
+                        fetch = Some(conn.client().command(now, items).unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == fetch => {
+                        conn.logout().unwrap();
+                    }
+                    _ => {}
+                }
+                events.push(event);
+            }
+            events
+        };
+        let (server_ending, events) = tokio::join!(serve, talk);
+        assert_eq!(server_ending, Some(Ok(())));
+        assert_eq!(events.last(), Some(&client::Event::Closed(Ok(()))));
+        assert!(events.contains(&client::Event::Data(Data::Exists(1))));
+        let completed = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    client::Event::Completed {
+                        status: StatusKind::Ok,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(completed, 4, "{events:?}");
+        let body = events
+            .iter()
+            .find_map(|e| match e {
+                client::Event::Data(Data::Fetch { seq, items }) if seq.get() == 1 => {
+                    items.iter().find_map(|item| match item {
+                        MessageDataItem::BodySection {
+                            section: None,
+                            data,
+                            ..
+                        } => data.data().map(<[u8]>::to_vec),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            })
+            .expect("a FETCH response with BODY[]");
+        assert_eq!(body, FIRST);
+    }
+}
