@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use imap_proto::client::{self, Client, ClientConfig, CommandId, TlsPolicy};
-use imap_proto::command::{Command, CommandBody};
+use imap_proto::command::{Command, CommandBody, StoreKind};
 use imap_proto::core::QUOTED_MAX;
+use imap_proto::flag::Flag;
 use imap_proto::mailbox::Mailbox;
 use imap_proto::response::{Code, Data, StatusKind};
 use imap_proto::server::{self, LiteralPlus, Server, ServerConfig};
@@ -623,5 +624,158 @@ mod over_tokio {
             })
             .expect("a FETCH response with BODY[]");
         assert_eq!(body, FIRST);
+    }
+}
+
+/// Logs in and selects INBOX, then issues all of `commands` at once (pipelined), then
+/// LOGOUT once all completed; returns the pair and the ids.
+fn burst(
+    store: &Shared,
+    server_config: ServerConfig,
+    commands: Vec<CommandBody<'static>>,
+    chunking: Chunking,
+) -> (Pair<Client, Server>, Vec<CommandId>) {
+    let (pair, _) = pair(store, ClientConfig::new(), server_config);
+    let mut pair = pair.with_chunking(chunking);
+    let ids: Rc<RefCell<Vec<CommandId>>> = Rc::default();
+    let seen = Rc::clone(&ids);
+    let mut select = None;
+    let mut pending = 0usize;
+    let mut commands = Some(commands);
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. } => {
+            client.login(now, "alice", &secret()).unwrap();
+            select = Some(client.select(now, "INBOX").unwrap());
+        }
+        client::Event::Completed { id, .. } if Some(*id) == select => {
+            for command in commands.take().unwrap_or_default() {
+                seen.borrow_mut()
+                    .push(client.command(now, command).unwrap());
+                pending += 1;
+            }
+        }
+        client::Event::Completed { id, .. } if seen.borrow().contains(id) => {
+            pending -= 1;
+            if pending == 0 {
+                client.logout(now).unwrap();
+            }
+        }
+        _ => {}
+    });
+    pair.drive();
+    let ids = ids.borrow().clone();
+    (pair, ids)
+}
+
+#[test]
+fn many_pipelined_commands_are_all_answered_in_order() {
+    for chunking in Chunking::standard(5) {
+        let store = store_with_two();
+        let commands: Vec<_> = (0..40)
+            .map(|i| match i % 4 {
+                0 => body("FETCH 1:* (FLAGS)"),
+                1 => body("NOOP"),
+                2 => body("UID SEARCH ALL"),
+                _ => body("STORE 2 +FLAGS.SILENT (\\Flagged)"),
+            })
+            .collect();
+        let (pair, ids) = burst(&store, no_delay(), commands, chunking.clone());
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        assert_eq!(pair.server_ending(), Some(&Ok(())), "{chunking:?}");
+        let completed: Vec<CommandId> = pair
+            .client_events()
+            .iter()
+            .filter_map(|e| match e {
+                client::Event::Completed { id, status, .. } if ids.contains(id) => {
+                    assert_eq!(*status, StatusKind::Ok, "{chunking:?}");
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(completed, ids, "{chunking:?}");
+    }
+}
+
+#[test]
+fn a_large_append_under_literal_minus_waits_for_the_continuation() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.literal_plus = LiteralPlus::Minus;
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "y".repeat(5000));
+    let append = body(&format!("APPEND INBOX {{{}}}\r\n{big}", big.len()));
+    let small = append_command("INBOX");
+    let (pair, ids) = run(&store, config, vec![append, small]);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    for id in &ids {
+        assert_eq!(completion(pair.client_events(), *id).0, StatusKind::Ok);
+    }
+    let sent = text(&pair, Side::Client);
+    assert!(
+        sent.contains(&format!(" APPEND INBOX {{{}}}\r\n", big.len())),
+        "{sent}"
+    );
+    assert!(
+        sent.contains(&format!(
+            " APPEND INBOX (\\Flagged) {{{}+}}\r\n",
+            APPENDED.len()
+        )),
+        "{sent}"
+    );
+    let folder = store.borrow();
+    let inbox = folder.folder("INBOX").unwrap();
+    assert_eq!(
+        &inbox.message(3.try_into().unwrap()).unwrap().raw[..],
+        big.as_bytes()
+    );
+}
+
+#[test]
+fn another_sessions_expunge_and_flags_reach_idle() {
+    for chunking in Chunking::standard(7) {
+        let store = store_with_two();
+        let (pair, id) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        let (mut select, mut idle) = (None, None);
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                select = Some(client.select(now, "INBOX").unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == select => {
+                idle = Some(client.idle(now).unwrap());
+            }
+            client::Event::Data(Data::Expunge(n)) if n.get() == 1 => {
+                client.done(now).unwrap();
+            }
+            client::Event::Completed { id, .. } if Some(*id) == idle => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert!(pair.client().is_idling());
+        let other = store.borrow_mut().register();
+        {
+            let mut shared = store.borrow_mut();
+            for (uid, flag) in [(2, Flag::Flagged), (1, Flag::Deleted)] {
+                let uid = uid.try_into().unwrap();
+                let flags = [flag];
+                let stored =
+                    shared.store_flags(other, "INBOX", uid, StoreKind::Add, &flags, None, false);
+                assert!(matches!(stored, Some(Ok(_))));
+            }
+            assert_eq!(shared.expunge("INBOX", |_| true).unwrap().len(), 1);
+        }
+        deliver_to(&store, id, &mut pair);
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        assert_eq!(pair.server_ending(), Some(&Ok(())), "{chunking:?}");
+        let answered = text(&pair, Side::Server);
+        let (_, during) = answered.split_once("+ ").unwrap();
+        in_order(
+            during,
+            &["* 2 FETCH (FLAGS (\\Flagged))\r\n", "* 1 EXPUNGE\r\n"],
+        );
     }
 }
