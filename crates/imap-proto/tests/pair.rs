@@ -779,3 +779,166 @@ fn another_sessions_expunge_and_flags_reach_idle() {
         );
     }
 }
+
+/// A client that logs in with LOGIN once ready, then LOGOUT; `injected` goes toward
+/// `reader` at the STARTTLS hand-off.
+fn injected(reader: Side, injected: &[u8]) -> Pair<Client, Server> {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    pair.inject_on_start_tls(reader, injected);
+    pair.on_client_event(|client, event, now| {
+        if let client::Event::Ready { .. } = event {
+            client.login(now, "alice", &secret()).unwrap();
+            client.logout(now).unwrap();
+        }
+    });
+    pair.drive();
+    pair
+}
+
+#[test]
+fn a_command_injected_toward_the_server_at_starttls_closes_it() {
+    let pair = injected(Side::Server, b"X1 LOGIN alice secret\r\n");
+    assert_eq!(
+        pair.server_ending(),
+        Some(&Err(server::SessionError::StartTlsInjection))
+    );
+    assert_eq!(pair.tls_handshakes(), 0);
+    assert!(!pair.server_events().iter().any(|e| matches!(
+        e,
+        server::Event::AuthStep { .. } | server::Event::Authenticated(_)
+    )));
+    assert!(!text(&pair, Side::Server).contains("X1 OK"));
+}
+
+#[test]
+fn a_response_injected_toward_the_client_at_starttls_is_refused() {
+    let pair = injected(
+        Side::Client,
+        b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA0009 OK done\r\n",
+    );
+    assert_eq!(
+        pair.client_ending(),
+        Some(&Err(client::SessionError::StartTlsInjection))
+    );
+    assert_eq!(pair.tls_handshakes(), 0);
+    // Nothing of the injected data was used: after StartTls only the ending.
+    let events = pair.client_events();
+    let at = events
+        .iter()
+        .position(|e| *e == client::Event::StartTls)
+        .unwrap();
+    assert_eq!(
+        &events[at + 1..],
+        &[client::Event::Closed(Err(
+            client::SessionError::StartTlsInjection
+        ))],
+    );
+    let sent = text(&pair, Side::Client);
+    assert!(!sent.contains("LOGIN"), "{sent}");
+}
+
+#[test]
+fn tls_required_and_no_starttls_offered_ends_before_any_credentials() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.starttls = false;
+    config.allow_plaintext_auth = true;
+    let (mut pair, _) = pair(&store, ClientConfig::new(), config);
+    pair.drive();
+    assert_eq!(
+        pair.client_ending(),
+        Some(&Err(client::SessionError::TlsUnavailable))
+    );
+    let sent = text(&pair, Side::Client);
+    assert!(
+        !sent.contains("LOGIN") && !sent.contains("AUTHENTICATE"),
+        "{sent}"
+    );
+    assert_eq!(pair.tls_handshakes(), 0);
+}
+
+#[test]
+fn the_servers_login_timeout_reaches_the_client_as_bye() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    pair.drive();
+    assert!(
+        pair.client_events()
+            .iter()
+            .any(|e| matches!(e, client::Event::Ready { .. }))
+    );
+    pair.advance(Duration::from_secs(61));
+    assert!(
+        matches!(
+            pair.client_ending(),
+            Some(Err(client::SessionError::Bye(_)))
+        ),
+        "{:?}",
+        pair.client_ending()
+    );
+    assert!(pair.server_ending().is_some());
+}
+
+#[test]
+fn done_before_the_continuation_then_logout_at_once() {
+    for chunking in Chunking::standard(3) {
+        let store = store_with_two();
+        let (pair, _) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        let mut select = None;
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                select = Some(client.select(now, "INBOX").unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == select => {
+                client.idle(now).unwrap();
+                client.done(now).unwrap();
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        assert_eq!(pair.server_ending(), Some(&Ok(())), "{chunking:?}");
+        in_order(
+            &text(&pair, Side::Client),
+            &[" IDLE\r\n", "DONE\r\n", " LOGOUT\r\n"],
+        );
+        in_order(&text(&pair, Side::Server), &["+ ", " OK", "* BYE"]);
+    }
+}
+
+#[test]
+fn news_outside_idle_comes_with_noop() {
+    let store = store_with_two();
+    let (mut pair, id) = pair(&store, ClientConfig::new(), no_delay());
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. } => {
+            client.login(now, "alice", &secret()).unwrap();
+            client.select(now, "INBOX").unwrap();
+        }
+        client::Event::Data(Data::Exists(3)) => {
+            client.logout(now).unwrap();
+        }
+        _ => {}
+    });
+    pair.drive();
+    store
+        .borrow_mut()
+        .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+        .unwrap();
+    deliver_to(&store, id, &mut pair);
+    pair.drive();
+    // Nothing unasked outside IDLE: the news waits for a command.
+    assert!(!text(&pair, Side::Server).contains("* 3 EXISTS"));
+    let now = pair.now();
+    pair.client_mut().noop(now).unwrap();
+    pair.drive();
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    in_order(
+        &text(&pair, Side::Server),
+        &["* 3 EXISTS\r\n", " OK", "* BYE"],
+    );
+}
