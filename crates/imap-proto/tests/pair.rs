@@ -942,3 +942,130 @@ fn news_outside_idle_comes_with_noop() {
         &["* 3 EXISTS\r\n", " OK", "* BYE"],
     );
 }
+
+#[test]
+fn a_failed_login_is_answered_after_the_servers_delay() {
+    let store = store_with_two();
+    let mut config = ServerConfig::default();
+    config.auth_failure_delay = Duration::from_secs(2);
+    let (mut pair, _) = pair(&store, ClientConfig::new(), config);
+    let login: Rc<RefCell<Option<CommandId>>> = Rc::default();
+    let seen = Rc::clone(&login);
+    pair.on_client_event(move |client, event, now| {
+        if let client::Event::Ready { .. } = event {
+            let wrong = Secret::new("wrong".into());
+            *seen.borrow_mut() = Some(client.login(now, "alice", &wrong).unwrap());
+        }
+    });
+    pair.drive();
+    let login = login.borrow().unwrap();
+    let done = |pair: &Pair<Client, Server>| {
+        pair.client_events()
+            .iter()
+            .any(|e| matches!(e, client::Event::Completed { id, .. } if *id == login))
+    };
+    assert!(!done(&pair));
+    pair.advance(Duration::from_millis(1999));
+    assert!(!done(&pair));
+    pair.advance(Duration::from_millis(1));
+    assert_eq!(
+        completion(pair.client_events(), login),
+        (StatusKind::No, Some(Code::AuthenticationFailed))
+    );
+}
+
+#[test]
+fn too_many_failed_logins_end_in_bye() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. }
+        | client::Event::Completed {
+            status: StatusKind::No,
+            ..
+        } => {
+            // After the third failure the BYE came with the NO: the session is over.
+            match client.login(now, "alice", &Secret::new("wrong".into())) {
+                Ok(_) => {}
+                Err(error) => assert_eq!(error, client::ClientError::Closed),
+            }
+        }
+        _ => {}
+    });
+    pair.drive();
+    assert!(
+        matches!(
+            pair.client_ending(),
+            Some(Err(client::SessionError::Bye(_)))
+        ),
+        "{:?}",
+        pair.client_ending()
+    );
+    let answered = text(&pair, Side::Server);
+    assert_eq!(
+        answered.matches("NO [AUTHENTICATIONFAILED]").count(),
+        3,
+        "{answered}"
+    );
+    assert!(answered.contains("* BYE"), "{answered}");
+    assert!(pair.server_ending().is_some());
+}
+
+#[test]
+fn a_large_append_streamed_in_small_pieces_bytewise() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.append_chunk = 100;
+    config.literal_plus = LiteralPlus::Off;
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "z\r\n".repeat(3000));
+    let append = body(&format!("APPEND INBOX {{{}}}\r\n{big}", big.len()));
+    let (pair, _) = pair(&store, ClientConfig::new(), config);
+    let mut pair = pair.with_chunking(Chunking::Bytewise);
+    let mut append = Some(append);
+    let mut id = None;
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. } => {
+            client.login(now, "alice", &secret()).unwrap();
+            id = Some(client.command(now, append.take().unwrap()).unwrap());
+        }
+        client::Event::Completed {
+            id: done, status, ..
+        } if Some(*done) == id => {
+            assert_eq!(*status, StatusKind::Ok);
+            client.logout(now).unwrap();
+        }
+        _ => {}
+    });
+    pair.drive();
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let pieces = pair
+        .server_events()
+        .iter()
+        .filter_map(|e| match e {
+            server::Event::AppendData(piece) => Some(piece.len()),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert!(pieces.iter().all(|&n| n <= 100), "{pieces:?}");
+    assert_eq!(pieces.iter().sum::<usize>(), big.len());
+    let stored = store.borrow();
+    let inbox = stored.folder("INBOX").unwrap();
+    assert_eq!(
+        &inbox.message(3.try_into().unwrap()).unwrap().raw[..],
+        big.as_bytes()
+    );
+}
+
+#[test]
+fn a_mailbox_name_beyond_ascii_goes_as_modified_utf7() {
+    let store = store_with_two();
+    let create = CommandBody::Create {
+        mailbox: Mailbox::from_utf8("Café", false).unwrap(),
+        special_use: Default::default(),
+    };
+    let (pair, ids) = run(&store, no_delay(), vec![create]);
+    assert_eq!(completion(pair.client_events(), ids[0]).0, StatusKind::Ok);
+    assert!(text(&pair, Side::Client).contains(" CREATE Caf&AOk-\r\n"));
+    // The server side decodes it: the store knows the name people write.
+    assert!(store.borrow().folder("Café").is_some());
+}
