@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use imap_proto::client::{self, Client, ClientConfig, CommandId, TlsPolicy};
-use imap_proto::command::{Command, CommandBody, StoreKind};
+use imap_proto::command::{Command, CommandBody, SearchKey, StoreKind};
+use imap_proto::core::AString;
 use imap_proto::core::QUOTED_MAX;
 use imap_proto::flag::Flag;
 use imap_proto::mailbox::Mailbox;
@@ -1068,4 +1069,77 @@ fn a_mailbox_name_beyond_ascii_goes_as_modified_utf7() {
     assert!(text(&pair, Side::Client).contains(" CREATE Caf&AOk-\r\n"));
     // The server side decodes it: the store knows the name people write.
     assert!(store.borrow().folder("Café").is_some());
+}
+
+#[test]
+fn a_non_ascii_search_string_goes_as_a_literal_and_matches() {
+    let store = store_with_two();
+    store
+        .borrow_mut()
+        .append(
+            "INBOX",
+            Bytes::from_static("Subject: =?UTF-8?Q?Caf=C3=A9?= au lait\r\n\r\nbody\r\n".as_bytes()),
+            Vec::new(),
+            None,
+        )
+        .unwrap();
+    let search = CommandBody::Search {
+        uid: true,
+        return_options: None,
+        charset: Some(imap_proto::core::Charset::new("UTF-8").unwrap()),
+        criteria: imap_proto::list::NonEmpty::one(SearchKey::Subject(
+            AString::from_bytes("café".as_bytes()).unwrap(),
+        )),
+    };
+    let (pair, ids) = run(&store, no_delay(), vec![body("SELECT INBOX"), search]);
+    assert_eq!(completion(pair.client_events(), ids[1]).0, StatusKind::Ok);
+    let sent = text(&pair, Side::Client);
+    // IMAP4rev1 without UTF8=ACCEPT: 8-bit text only in a literal.
+    assert!(
+        sent.contains(" UID SEARCH CHARSET UTF-8 SUBJECT {5+}\r\ncafé\r\n"),
+        "{sent}"
+    );
+    assert!(
+        pair.client_events()
+            .contains(&client::Event::Data(Data::Search {
+                ids: vec![3.try_into().unwrap()],
+                modseq: None
+            }))
+    );
+}
+
+#[test]
+fn news_at_the_moment_of_the_idle_renewal_is_not_lost() {
+    for chunking in Chunking::standard(11) {
+        let store = store_with_two();
+        let (pair, id) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        pair.on_client_event(move |client, event, now| {
+            if let client::Event::Ready { .. } = event {
+                client.login(now, "alice", &secret()).unwrap();
+                client.select(now, "INBOX").unwrap();
+                client.idle(now).unwrap();
+            }
+        });
+        pair.drive();
+        assert!(pair.client().is_idling(), "{chunking:?}");
+        pair.advance(client::DEFAULT_IDLE_REFRESH - Duration::from_secs(1));
+        // The news and the refresh's DONE cross on the wire.
+        store
+            .borrow_mut()
+            .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+            .unwrap();
+        deliver_to(&store, id, &mut pair);
+        pair.advance(Duration::from_secs(1));
+        assert!(
+            pair.client_events()
+                .contains(&client::Event::Data(Data::Exists(3))),
+            "{chunking:?}"
+        );
+        let sent = text(&pair, Side::Client);
+        assert_eq!(sent.matches(" IDLE\r\n").count(), 2, "{chunking:?}: {sent}");
+        assert!(pair.client().is_idling());
+        assert_eq!(pair.client_ending(), None);
+        assert_eq!(pair.server_ending(), None);
+    }
 }
