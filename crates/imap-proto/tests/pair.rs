@@ -626,6 +626,105 @@ mod over_tokio {
             .expect("a FETCH response with BODY[]");
         assert_eq!(body, FIRST);
     }
+
+    #[tokio::test]
+    async fn starttls_login_select_fetch_logout_over_a_duplex_stream() {
+        use mail_tls::tokio::HandshakeOptions;
+        use mail_tls::{ClientTls, ServerTls, Service, server_name};
+
+        let dir = std::env::temp_dir().join(format!("imap-pair-tokio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = mail_tls::dev_certs::generate(&["localhost"]).unwrap();
+        let files = cert
+            .write(&dir.join("cert.pem"), &dir.join("key.pem"))
+            .unwrap();
+        let (server_tls, _resolver) = ServerTls::new(Service::Imap)
+            .build_from_pem_files(&files.cert, &files.key)
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let client_tls = ClientTls::opportunistic_accept_any_certificate()
+            .build()
+            .unwrap();
+
+        let (client_io, server_io) = tokio::io::duplex(4096);
+        let server = Server::new(no_delay(), std::time::Instant::now());
+        let client = Client::new(ClientConfig::new(), std::time::Instant::now());
+        let serve = async move {
+            let mut store = Store::new();
+            store
+                .append("INBOX", Bytes::from_static(FIRST), Vec::new(), None)
+                .unwrap();
+            let mut app = App::new(&mut store, mail_testkit::Users::standard());
+            let mut conn = ServerConnection::new(server_io, server)
+                .with_starttls(server_tls, HandshakeOptions::new(Duration::from_secs(10)));
+            let mut events = Vec::new();
+            while let Some(event) = conn.next_event().await.unwrap() {
+                events.push(event.clone());
+                app.answer(&mut store, conn.server(), event).unwrap();
+                deliver(&mut store, app.id, conn.server());
+            }
+            (events, conn.tls_info().is_some())
+        };
+        let talk = async move {
+            let mut conn = ClientConnection::new(client_io, client).with_starttls(
+                client_tls,
+                server_name("localhost").unwrap(),
+                HandshakeOptions::new(Duration::from_secs(10)),
+            );
+            let mut events = Vec::new();
+            let (mut login, mut select, mut fetch) = (None, None, None);
+            while let Some(event) = conn.next_event().await.unwrap() {
+                let now = std::time::Instant::now();
+                match &event {
+                    client::Event::Ready { .. } => {
+                        assert!(conn.client().is_tls());
+                        login = Some(conn.client().login(now, "alice", &secret()).unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == login => {
+                        select = Some(conn.client().select(now, "INBOX").unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == select => {
+                        let items = body("UID FETCH 1:* (FLAGS RFC822.SIZE)");
+                        fetch = Some(conn.client().command(now, items).unwrap());
+                    }
+                    client::Event::Completed { id, .. } if Some(*id) == fetch => {
+                        conn.logout().unwrap();
+                    }
+                    _ => {}
+                }
+                events.push(event);
+            }
+            (events, conn.tls_info().is_some())
+        };
+        let ((server_events, server_tls), (events, client_tls)) = tokio::join!(serve, talk);
+        assert!(server_tls && client_tls);
+        assert_eq!(server_events.last(), Some(&server::Event::Closed(Ok(()))));
+        assert!(
+            server_events
+                .iter()
+                .any(|e| matches!(e, server::Event::StartTls))
+        );
+        assert_eq!(events.last(), Some(&client::Event::Closed(Ok(()))));
+        assert!(events.contains(&client::Event::StartTls));
+        let completed = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    client::Event::Completed {
+                        status: StatusKind::Ok,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(completed, 4, "{events:?}");
+        assert!(
+            events.iter().any(
+                |e| matches!(e, client::Event::Data(Data::Fetch { seq, .. }) if seq.get() == 1)
+            )
+        );
+    }
 }
 
 /// Logs in and selects INBOX, then issues all of `commands` at once (pipelined), then
