@@ -21,11 +21,11 @@ use imap_proto::mailbox::Mailbox;
 use imap_proto::response::{Code, Data, StatusKind};
 use imap_proto::server::{self, LiteralPlus, Server, ServerConfig};
 use mail_testkit::users::client_nonce;
-use mail_testkit::{Chunking, Pair, Side};
+use mail_testkit::{Chunking, Pair, Side, Users};
 use mail_wire::Secret;
 use mail_wire::sasl::{ClientSession, Mechanism, ScramClientConfig};
 
-use support::pair::{Shared, deliver_to, pair};
+use support::pair::{Shared, deliver_to, pair, pair_with_users};
 use support::store::Store;
 
 const FIRST: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: first\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-ID: <1@example.org>\r\n\r\nHello Bob.\r\n";
@@ -1241,4 +1241,84 @@ fn news_at_the_moment_of_the_idle_renewal_is_not_lost() {
         assert_eq!(pair.client_ending(), None);
         assert_eq!(pair.server_ending(), None);
     }
+}
+
+#[test]
+fn login_with_credentials_that_need_quoting_and_literals() {
+    for (user, password, literal_plus) in [
+        ("bob smith", "p\"w\\d x", LiteralPlus::Off),
+        ("jürgen", "pässwörd", LiteralPlus::Off),
+        ("jürgen", "pässwörd", LiteralPlus::Plus),
+    ] {
+        let store = store_with_two();
+        let mut config = no_delay();
+        config.literal_plus = literal_plus;
+        let users = Users::new().with_plain_password(user, password);
+        let (mut pair, _) = pair_with_users(&store, ClientConfig::new(), config, users);
+        let login: Rc<RefCell<Option<CommandId>>> = Rc::default();
+        let seen = Rc::clone(&login);
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                let secret = Secret::new(password.to_owned());
+                *seen.borrow_mut() = Some(client.login(now, user, &secret).unwrap());
+            }
+            client::Event::Completed { .. } => {
+                client.logout(now).ok();
+            }
+            _ => {}
+        });
+        pair.drive();
+        let login = login.borrow().unwrap();
+        assert_eq!(
+            completion(pair.client_events(), login).0,
+            StatusKind::Ok,
+            "{user} {password} {literal_plus:?}: {}",
+            text(&pair, Side::Server)
+        );
+        assert_eq!(pair.client_ending(), Some(&Ok(())));
+        assert!(
+            pair.server_events()
+                .iter()
+                .any(|e| matches!(e, server::Event::Authenticated(a) if a.identity() == user))
+        );
+    }
+}
+
+#[test]
+fn imap4rev2_enabled_between_them() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.imap4rev2 = true;
+    let (pair, ids) = run(
+        &store,
+        config,
+        vec![
+            body("ENABLE IMAP4rev2"),
+            CommandBody::Create {
+                mailbox: Mailbox::from_utf8("Café", true).unwrap(),
+                special_use: Default::default(),
+            },
+            body("SELECT INBOX"),
+            body("UID SEARCH RETURN (ALL) ALL"),
+        ],
+    );
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    for id in &ids {
+        assert_eq!(
+            completion(pair.client_events(), *id).0,
+            StatusKind::Ok,
+            "{}",
+            text(&pair, Side::Server)
+        );
+    }
+    let answered = text(&pair, Side::Server);
+    assert!(answered.contains("* ENABLED IMAP4rev2\r\n"), "{answered}");
+    assert!(
+        answered.contains("* ESEARCH (TAG \"A0007\") UID ALL 1:2\r\n"),
+        "{answered}"
+    );
+    assert!(!answered.contains("RECENT"), "{answered}");
+    // UTF-8 names once IMAP4rev2 is enabled (RFC 9051 section 5.1): no modified UTF-7.
+    assert!(text(&pair, Side::Client).contains(" CREATE \"Café\"\r\n"));
+    assert!(store.borrow().folder("Café").is_some());
 }

@@ -23,11 +23,21 @@ pub(crate) fn pair(
     client_config: ClientConfig,
     server_config: ServerConfig,
 ) -> (Pair<Client, Server>, SessionId) {
+    pair_with_users(store, client_config, server_config, Users::standard())
+}
+
+/// As [`pair`], the server checking credentials against `users`.
+pub(crate) fn pair_with_users(
+    store: &Shared,
+    client_config: ClientConfig,
+    server_config: ServerConfig,
+    users: Users,
+) -> (Pair<Client, Server>, SessionId) {
     let clock = SimClock::new();
     let server = Server::new(server_config, clock.now());
     let client = Client::new(client_config, clock.now());
     let mut pair = Pair::new(client, server, clock);
-    let mut app = App::new(&mut store.borrow_mut(), Users::standard());
+    let mut app = App::new(&mut store.borrow_mut(), users);
     let id = app.id;
     let shared = Rc::clone(store);
     pair.on_server_event(move |server, event, _| {
