@@ -1322,3 +1322,92 @@ fn imap4rev2_enabled_between_them() {
     assert!(text(&pair, Side::Client).contains(" CREATE \"Café\"\r\n"));
     assert!(store.borrow().folder("Café").is_some());
 }
+
+#[test]
+fn response_lookalikes_inside_a_fetched_literal_stay_message_data() {
+    for chunking in Chunking::standard(13) {
+        let raw: &'static [u8] =
+            b"Subject: tricky\r\n\r\n* BYE not really\r\nA0006 OK fake\r\n+ go on\r\n{5}\r\n";
+        let store = store_with_two();
+        store
+            .borrow_mut()
+            .append("INBOX", Bytes::from_static(raw), Vec::new(), None)
+            .unwrap();
+        let (pair, _) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        let mut fetch = None;
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                client.select(now, "INBOX").unwrap();
+                fetch = Some(client.command(now, body("FETCH 3 BODY[]")).unwrap());
+                client.noop(now).unwrap();
+            }
+            client::Event::Completed { id, .. } if Some(*id) == fetch => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        let got = pair.client_events().iter().find_map(|e| match e {
+            client::Event::Data(Data::Fetch { seq, items }) if seq.get() == 3 => {
+                items.iter().find_map(|item| match item {
+                    imap_proto::fetch::MessageDataItem::BodySection { data, .. } => {
+                        data.data().map(<[u8]>::to_vec)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        });
+        assert_eq!(got.as_deref(), Some(raw), "{chunking:?}");
+        let oks = pair
+            .client_events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    client::Event::Completed {
+                        status: StatusKind::Ok,
+                        ..
+                    }
+                )
+            })
+            .count();
+        // LOGIN, SELECT, FETCH, NOOP, LOGOUT: the fake `A0006 OK` in the literal is not
+        // an answer.
+        assert_eq!(oks, 5, "{chunking:?}");
+    }
+}
+
+#[test]
+fn idle_refused_before_login_leaves_the_client_usable() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    let ids: Rc<RefCell<Vec<CommandId>>> = Rc::default();
+    let seen = Rc::clone(&ids);
+    pair.on_client_event(move |client, event, now| match event {
+        client::Event::Ready { .. } => {
+            seen.borrow_mut().push(client.idle(now).unwrap());
+        }
+        client::Event::Completed { id, .. } if seen.borrow().first() == Some(id) => {
+            assert!(!client.is_idling());
+            let login = client.login(now, "alice", &secret()).unwrap();
+            seen.borrow_mut().push(login);
+            client.logout(now).unwrap();
+        }
+        _ => {}
+    });
+    pair.drive();
+    let ids = ids.borrow();
+    let events = pair.client_events();
+    assert_ne!(completion(events, ids[0]).0, StatusKind::Ok);
+    assert_eq!(completion(events, ids[1]).0, StatusKind::Ok);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, client::Event::Idling { .. }))
+    );
+}
