@@ -1411,3 +1411,38 @@ fn idle_refused_before_login_leaves_the_client_usable() {
             .any(|e| matches!(e, client::Event::Idling { .. }))
     );
 }
+
+#[test]
+fn a_server_that_never_answers_a_command_times_the_client_out() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    // The application answers everything but FETCH, which it leaves pending for ever.
+    let mut app = support::app::App::new(&mut store.borrow_mut(), Users::standard());
+    let shared = Rc::clone(&store);
+    pair.on_server_event(move |server, event, _| {
+        if let server::Event::Command { command, .. } = event {
+            if matches!(command.body, CommandBody::Fetch { .. }) {
+                return;
+            }
+        }
+        let mut store = shared.borrow_mut();
+        app.answer(&mut store, server, event.clone()).unwrap();
+        support::app::deliver(&mut store, app.id, server);
+    });
+    pair.on_client_event(|client, event, now| {
+        if let client::Event::Ready { .. } = event {
+            client.login(now, "alice", &secret()).unwrap();
+            client.select(now, "INBOX").unwrap();
+            client.command(now, body("FETCH 1 FLAGS")).unwrap();
+        }
+    });
+    pair.drive();
+    assert_eq!(pair.client_ending(), None);
+    pair.advance(client::DEFAULT_COMMAND_TIMEOUT - Duration::from_secs(1));
+    assert_eq!(pair.client_ending(), None);
+    pair.advance(Duration::from_secs(1));
+    assert_eq!(
+        pair.client_ending(),
+        Some(&Err(client::SessionError::Timeout))
+    );
+}
