@@ -1446,3 +1446,42 @@ fn a_server_that_never_answers_a_command_times_the_client_out() {
         Some(&Err(client::SessionError::Timeout))
     );
 }
+
+#[test]
+fn a_view_overflow_reaches_the_client_as_bye() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.view.max_pending = 4;
+    let (mut pair, id) = pair(&store, ClientConfig::new(), config);
+    pair.on_client_event(|client, event, now| {
+        if let client::Event::Ready { .. } = event {
+            client.login(now, "alice", &secret()).unwrap();
+            client.select(now, "INBOX").unwrap();
+        }
+    });
+    pair.drive();
+    assert!(pair.client().is_selected());
+    // Not idling, no command: the news queues until the queue is past its bound.
+    for _ in 0..10 {
+        store
+            .borrow_mut()
+            .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+            .unwrap();
+    }
+    deliver_to(&store, id, &mut pair);
+    pair.drive();
+    assert!(
+        matches!(
+            pair.client_ending(),
+            Some(Err(client::SessionError::Bye(_)))
+        ),
+        "{:?}",
+        pair.client_ending()
+    );
+    assert!(pair.server_ending().is_some());
+    let answered = text(&pair, Side::Server);
+    // The BYE is the last thing the server wrote, and no EXISTS went out unasked.
+    let last = answered.trim_end().rsplit("\r\n").next().unwrap();
+    assert!(last.starts_with("* BYE"), "{answered}");
+    assert!(!answered.contains("* 3 EXISTS"), "{answered}");
+}
