@@ -1485,3 +1485,74 @@ fn a_view_overflow_reaches_the_client_as_bye() {
     assert!(last.starts_with("* BYE"), "{answered}");
     assert!(!answered.contains("* 3 EXISTS"), "{answered}");
 }
+
+#[test]
+fn every_sasl_mechanism_between_them() {
+    use mail_testkit::users::{FAILING_TOKEN, FAILING_USER, TOKEN};
+    let token = || Secret::new(TOKEN.to_owned());
+    let cases: Vec<(ClientSession, StatusKind)> = vec![
+        (
+            ClientSession::login("alice", secret()).unwrap(),
+            StatusKind::Ok,
+        ),
+        (
+            ClientSession::login("alice", Secret::new("wrong".into())).unwrap(),
+            StatusKind::No,
+        ),
+        (
+            ClientSession::xoauth2("alice", token()).unwrap(),
+            StatusKind::Ok,
+        ),
+        (
+            ClientSession::oauthbearer(Some("alice"), Some("localhost"), Some(143), token())
+                .unwrap(),
+            StatusKind::Ok,
+        ),
+        (
+            ClientSession::oauthbearer(
+                Some(FAILING_USER),
+                None,
+                None,
+                Secret::new(FAILING_TOKEN.to_owned()),
+            )
+            .unwrap(),
+            StatusKind::No,
+        ),
+        (
+            ClientSession::xoauth2(FAILING_USER, Secret::new(FAILING_TOKEN.to_owned())).unwrap(),
+            StatusKind::No,
+        ),
+    ];
+    for (session, expected) in cases {
+        let mechanism = session.mechanism();
+        let mut config = no_delay();
+        config.sasl_mechanisms = vec![
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+            Mechanism::ScramSha256,
+        ];
+        let (pair, login, noop) = authenticate(config, Some(session), "");
+        let events = pair.client_events();
+        assert_eq!(
+            completion(events, login.unwrap()).0,
+            expected,
+            "{mechanism:?}: {}",
+            text(&pair, Side::Server)
+        );
+        assert_eq!(completion(events, noop.unwrap()).0, StatusKind::Ok);
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{mechanism:?}");
+        assert_eq!(pair.server_ending(), Some(&Ok(())), "{mechanism:?}");
+        assert_eq!(
+            pair.client().is_authenticated(),
+            expected == StatusKind::Ok,
+            "{mechanism:?}"
+        );
+        let sent = text(&pair, Side::Client);
+        assert!(
+            sent.contains(&format!(" AUTHENTICATE {}", mechanism.name())),
+            "{sent}"
+        );
+    }
+}
