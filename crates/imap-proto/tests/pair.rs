@@ -1556,3 +1556,46 @@ fn every_sasl_mechanism_between_them() {
         );
     }
 }
+
+#[test]
+fn pipelined_appends_with_synchronising_literals_under_every_pipelining_bound() {
+    for max_pipelined in [0, 1, 16] {
+        for chunking in Chunking::standard(21) {
+            let store = store_with_two();
+            let mut config = no_delay();
+            config.literal_plus = LiteralPlus::Off;
+            config.max_pipelined = max_pipelined;
+            assert_eq!(config.check(), Ok(()));
+            let commands = vec![
+                append_command("INBOX"),
+                body("NOOP"),
+                append_command("INBOX"),
+                body("FETCH 1:* (FLAGS)"),
+                body("UID SEARCH FLAGGED"),
+            ];
+            let (pair, ids) = burst(&store, config, commands, chunking.clone());
+            let what = format!("{max_pipelined} {chunking:?}");
+            assert_eq!(pair.client_ending(), Some(&Ok(())), "{what}");
+            for id in &ids {
+                assert_eq!(
+                    completion(pair.client_events(), *id).0,
+                    StatusKind::Ok,
+                    "{what}"
+                );
+            }
+            assert_eq!(
+                text(&pair, Side::Server).matches("\r\n+ ").count(),
+                2,
+                "{what}"
+            );
+            assert!(
+                pair.client_events()
+                    .contains(&client::Event::Data(Data::Search {
+                        ids: vec![3.try_into().unwrap(), 4.try_into().unwrap()],
+                        modseq: None
+                    })),
+                "{what}"
+            );
+        }
+    }
+}
