@@ -1599,3 +1599,113 @@ fn pipelined_appends_with_synchronising_literals_under_every_pipelining_bound() 
         }
     }
 }
+
+#[test]
+fn news_queued_before_idle_goes_out_right_after_the_continuation() {
+    let store = store_with_two();
+    let (mut pair, id) = pair(&store, ClientConfig::new(), no_delay());
+    pair.on_client_event(|client, event, now| match event {
+        client::Event::Ready { .. } => {
+            client.login(now, "alice", &secret()).unwrap();
+            client.select(now, "INBOX").unwrap();
+        }
+        client::Event::Data(Data::Exists(3)) if client.is_idling() => {
+            client.done(now).unwrap();
+            client.logout(now).unwrap();
+        }
+        _ => {}
+    });
+    pair.drive();
+    store
+        .borrow_mut()
+        .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+        .unwrap();
+    deliver_to(&store, id, &mut pair);
+    pair.drive();
+    assert!(!text(&pair, Side::Server).contains("* 3 EXISTS"));
+    let now = pair.now();
+    pair.client_mut().idle(now).unwrap();
+    pair.drive();
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let answered = text(&pair, Side::Server);
+    let (_, after) = answered.split_once("\r\n+ ").unwrap();
+    let (_, after) = after.split_once("\r\n").unwrap();
+    assert!(after.starts_with("* 3 EXISTS\r\n"), "{answered}");
+}
+
+#[test]
+fn an_expunge_during_fetch_by_sequence_number_is_expungeissued_then_waits_for_noop() {
+    for chunking in Chunking::standard(4) {
+        let store = store_with_two();
+        let (pair, _) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        // The application: when FETCH arrives, another session expunges message 1 first.
+        let mut app = support::app::App::new(&mut store.borrow_mut(), Users::standard());
+        let shared = Rc::clone(&store);
+        let other = store.borrow_mut().register();
+        pair.on_server_event(move |server, event, _| {
+            let mut store = shared.borrow_mut();
+            if let server::Event::Command { command, .. } = event {
+                if matches!(command.body, CommandBody::Fetch { uid: false, .. }) {
+                    let uid = 1.try_into().unwrap();
+                    let stored = store.store_flags(
+                        other,
+                        "INBOX",
+                        uid,
+                        StoreKind::Add,
+                        &[Flag::Deleted],
+                        None,
+                        false,
+                    );
+                    if stored.is_some() {
+                        store.expunge("INBOX", |_| true).unwrap();
+                        support::app::deliver(&mut store, app.id, server);
+                    }
+                }
+            }
+            app.answer(&mut store, server, event.clone()).unwrap();
+            support::app::deliver(&mut store, app.id, server);
+        });
+        let (mut fetch, mut noop) = (None, None);
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                client.select(now, "INBOX").unwrap();
+                fetch = Some(client.command(now, body("FETCH 1:2 (FLAGS)")).unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == fetch => {
+                noop = Some(client.noop(now).unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == noop => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        let answered = text(&pair, Side::Server);
+        // RFC 9051 section 6.4.5: what is left is fetched, the command answers
+        // NO [EXPUNGEISSUED], and the EXPUNGE waits for a command that allows it.
+        let (during, after) = answered
+            .split_once(" NO [EXPUNGEISSUED]")
+            .unwrap_or_else(|| panic!("{chunking:?}: {answered}"));
+        assert!(!during.contains("EXPUNGE"), "{chunking:?}: {answered}");
+        assert!(
+            during.ends_with("* 2 FETCH (FLAGS ())\r\nA0005"),
+            "{answered}"
+        );
+        in_order(after, &["* 1 EXPUNGE\r\n", "A0006 OK"]);
+        let events = pair.client_events();
+        let fetch = events
+            .iter()
+            .find_map(|e| match e {
+                client::Event::Completed {
+                    id, status, code, ..
+                } if *status != StatusKind::Ok => Some((*id, code.clone())),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(fetch.1, Some(Code::ExpungeIssued));
+        assert!(events.contains(&client::Event::Data(Data::Expunge(1.try_into().unwrap()))));
+    }
+}
