@@ -1709,3 +1709,72 @@ fn an_expunge_during_fetch_by_sequence_number_is_expungeissued_then_waits_for_no
         assert!(events.contains(&client::Event::Data(Data::Expunge(1.try_into().unwrap()))));
     }
 }
+
+#[test]
+fn qresync_between_them_vanished_reaches_idle() {
+    use imap_proto::response::Capability;
+    for chunking in Chunking::standard(6) {
+        let store = store_with_two();
+        let mut config = no_delay();
+        config.capabilities = vec![Capability::CondStore, Capability::QResync];
+        let (pair, id) = pair(&store, ClientConfig::new(), config);
+        let mut pair = pair.with_chunking(chunking.clone());
+        let (mut select, mut idle) = (None, None);
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                client.command(now, body("ENABLE QRESYNC")).unwrap();
+                select = Some(client.select(now, "INBOX").unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == select => {
+                let store = body("STORE 2 +FLAGS (\\Flagged)");
+                client.command(now, store).unwrap();
+                idle = Some(client.idle(now).unwrap());
+            }
+            client::Event::Data(Data::Vanished { earlier: false, .. }) => {
+                client.done(now).unwrap();
+            }
+            client::Event::Completed { id, .. } if Some(*id) == idle => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert!(pair.client().is_idling(), "{chunking:?}");
+        let other = store.borrow_mut().register();
+        {
+            let mut shared = store.borrow_mut();
+            let uid = 1.try_into().unwrap();
+            let flags = [Flag::Deleted];
+            let stored =
+                shared.store_flags(other, "INBOX", uid, StoreKind::Add, &flags, None, false);
+            assert!(matches!(stored, Some(Ok(_))));
+            shared.expunge("INBOX", |_| true).unwrap();
+        }
+        deliver_to(&store, id, &mut pair);
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        let answered = text(&pair, Side::Server);
+        in_order(
+            &answered,
+            &[
+                "* ENABLED QRESYNC\r\n",
+                "[HIGHESTMODSEQ ",
+                "* 2 FETCH (",
+                "MODSEQ (",
+                "+ ",
+                "* VANISHED 1\r\n",
+            ],
+        );
+        assert!(!answered.contains("EXPUNGE\r\n"), "{answered}");
+        let vanished = pair
+            .client_events()
+            .iter()
+            .find_map(|e| match e {
+                client::Event::Data(Data::Vanished { uids, .. }) => Some(uids.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(vanished, imap_proto::sequence::UidSet::parse(b"1").unwrap());
+    }
+}
