@@ -1778,3 +1778,78 @@ fn qresync_between_them_vanished_reaches_idle() {
         assert_eq!(vanished, imap_proto::sequence::UidSet::parse(b"1").unwrap());
     }
 }
+
+#[test]
+fn opportunistic_without_starttls_falls_back_and_guards_credentials() {
+    for allow in [false, true] {
+        let store = store_with_two();
+        let mut config = no_delay();
+        config.starttls = false;
+        config.allow_plaintext_auth = true;
+        let mut client_config = ClientConfig::new();
+        client_config.tls = TlsPolicy::Opportunistic;
+        client_config.allow_plaintext_auth = allow;
+        let (mut pair, _) = pair(&store, client_config, config);
+        let refused: Rc<RefCell<Option<client::ClientError>>> = Rc::default();
+        let seen = Rc::clone(&refused);
+        pair.on_client_event(move |client, event, now| {
+            if let client::Event::Ready { .. } = event {
+                if let Err(error) = client.login(now, "alice", &secret()) {
+                    *seen.borrow_mut() = Some(error);
+                }
+                client.logout(now).unwrap();
+            }
+        });
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())));
+        assert!(
+            pair.client_events()
+                .contains(&client::Event::PlaintextFallback)
+        );
+        let sent = text(&pair, Side::Client);
+        if allow {
+            assert!(refused.borrow().is_none());
+            assert!(sent.contains(" LOGIN alice secret\r\n"), "{sent}");
+        } else {
+            assert_eq!(
+                *refused.borrow(),
+                Some(client::ClientError::PlaintextCredentials)
+            );
+            assert!(!sent.contains("LOGIN"), "{sent}");
+        }
+        assert!(!sent.contains("STARTTLS"), "{sent}");
+    }
+}
+
+#[test]
+fn a_preauth_greeting_against_each_tls_policy() {
+    for (policy, ok) in [(TlsPolicy::Required, false), (TlsPolicy::Never, true)] {
+        let store = store_with_two();
+        let mut config = no_delay();
+        config.allow_plaintext_auth = true;
+        config.starttls = false;
+        config.preauth = Some("alice".into());
+        assert_eq!(config.check(), Ok(()));
+        let mut client_config = ClientConfig::new();
+        client_config.tls = policy;
+        let (mut pair, _) = pair(&store, client_config, config);
+        pair.on_client_event(|client, event, now| {
+            if let client::Event::Ready { authenticated } = event {
+                assert!(*authenticated);
+                client.select(now, "INBOX").unwrap();
+                client.logout(now).unwrap();
+            }
+        });
+        pair.drive();
+        if ok {
+            assert_eq!(pair.client_ending(), Some(&Ok(())));
+            assert!(text(&pair, Side::Server).contains("* 2 EXISTS"));
+        } else {
+            assert_eq!(
+                pair.client_ending(),
+                Some(&Err(client::SessionError::PreauthWithoutTls))
+            );
+            assert_eq!(pair.written(Side::Client), b"");
+        }
+    }
+}
