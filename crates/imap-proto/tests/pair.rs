@@ -1853,3 +1853,74 @@ fn a_preauth_greeting_against_each_tls_policy() {
         }
     }
 }
+
+#[test]
+fn an_append_refused_before_its_data_skips_the_literal_and_goes_on() {
+    for literal_plus in [LiteralPlus::Off, LiteralPlus::Plus] {
+        for chunking in Chunking::standard(8) {
+            let store = store_with_two();
+            let mut config = no_delay();
+            config.literal_plus = literal_plus;
+            let commands = vec![
+                append_command("Nowhere"),
+                body("NOOP"),
+                append_command("INBOX"),
+            ];
+            let (pair, ids) = burst(&store, config, commands, chunking.clone());
+            let what = format!("{literal_plus:?} {chunking:?}");
+            assert_eq!(pair.client_ending(), Some(&Ok(())), "{what}");
+            let events = pair.client_events();
+            assert_eq!(
+                completion(events, ids[0]),
+                (StatusKind::No, Some(Code::TryCreate)),
+                "{what}"
+            );
+            assert_eq!(completion(events, ids[1]).0, StatusKind::Ok, "{what}");
+            assert_eq!(completion(events, ids[2]).0, StatusKind::Ok, "{what}");
+            let sent = text(&pair, Side::Client);
+            let data_sent = sent.matches(APPENDED).count();
+            match literal_plus {
+                // The refused message's data never went out.
+                LiteralPlus::Off => assert_eq!(data_sent, 1, "{what}: {sent}"),
+                _ => assert_eq!(data_sent, 2, "{what}: {sent}"),
+            }
+            assert!(store.borrow().folder("Nowhere").is_none());
+            assert_eq!(
+                store
+                    .borrow()
+                    .folder("INBOX")
+                    .unwrap()
+                    .snapshot()
+                    .uids
+                    .len(),
+                3
+            );
+        }
+    }
+}
+
+#[test]
+fn the_servers_autologout_reaches_an_inactive_client_as_bye() {
+    let store = store_with_two();
+    let (mut pair, _) = pair(&store, ClientConfig::new(), no_delay());
+    pair.on_client_event(|client, event, now| {
+        if let client::Event::Ready { .. } = event {
+            client.login(now, "alice", &secret()).unwrap();
+            client.select(now, "INBOX").unwrap();
+        }
+    });
+    pair.drive();
+    // No command in flight: the client's command timeout does not run.
+    assert_eq!(pair.client().poll_timeout(), None);
+    pair.advance(Duration::from_secs(29 * 60));
+    assert_eq!(pair.client_ending(), None);
+    pair.advance(Duration::from_secs(60));
+    assert!(
+        matches!(
+            pair.client_ending(),
+            Some(Err(client::SessionError::Bye(_)))
+        ),
+        "{:?}",
+        pair.client_ending()
+    );
+}
