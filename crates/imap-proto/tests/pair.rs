@@ -1924,3 +1924,37 @@ fn the_servers_autologout_reaches_an_inactive_client_as_bye() {
         pair.client_ending()
     );
 }
+
+#[test]
+fn a_literal_over_the_servers_limit_is_refused_without_its_data() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.literal_plus = LiteralPlus::Off;
+    config.max_literal = 1024;
+    let needle = "n ".repeat(1000);
+    let search = CommandBody::Search {
+        uid: false,
+        return_options: None,
+        charset: None,
+        criteria: imap_proto::list::NonEmpty::one(SearchKey::Body(
+            AString::from_bytes(needle.clone().into_bytes()).unwrap(),
+        )),
+    };
+    let commands = vec![search, body("NOOP")];
+    let (pair, ids) = burst(&store, config, commands, Chunking::Whole);
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let events = pair.client_events();
+    let (status, code) = completion(events, ids[0]);
+    assert_ne!(status, StatusKind::Ok);
+    assert_eq!(completion(events, ids[1]).0, StatusKind::Ok);
+    let sent = text(&pair, Side::Client);
+    assert!(sent.contains(" SEARCH BODY {2000}\r\n"), "{sent}");
+    assert!(!sent.contains(&needle), "{sent}");
+    let answered = text(&pair, Side::Server);
+    assert!(!answered.contains("\r\n+ "), "{answered}");
+    assert_eq!(
+        (status, code),
+        (StatusKind::No, Some(Code::TooBig)),
+        "{answered}"
+    );
+}
