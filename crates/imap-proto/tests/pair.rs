@@ -1958,3 +1958,37 @@ fn a_literal_over_the_servers_limit_is_refused_without_its_data() {
         "{answered}"
     );
 }
+
+#[test]
+fn a_non_synchronising_literal_over_the_limit_does_not_desynchronise() {
+    for chunking in Chunking::standard(9) {
+        let store = store_with_two();
+        let mut config = no_delay();
+        config.max_literal = 1024;
+        // Command text inside the literal: must never run as a command.
+        let needle = "X9 DELETE INBOX\r\n".repeat(100);
+        let search = CommandBody::Search {
+            uid: false,
+            return_options: None,
+            charset: None,
+            criteria: imap_proto::list::NonEmpty::one(SearchKey::Body(
+                AString::from_bytes(needle.clone().into_bytes()).unwrap(),
+            )),
+        };
+        let commands = vec![search, body("NOOP")];
+        let (pair, ids) = burst(&store, config, commands, chunking.clone());
+        let sent = text(&pair, Side::Client);
+        assert!(sent.contains(" SEARCH BODY {1700+}\r\nX9 DELETE"), "{sent}");
+        let answered = text(&pair, Side::Server);
+        assert!(!answered.contains("X9 "), "{chunking:?}: {answered}");
+        assert!(store.borrow().folder("INBOX").is_some());
+        let events = pair.client_events();
+        assert_eq!(
+            completion(events, ids[0]),
+            (StatusKind::No, Some(Code::TooBig)),
+            "{chunking:?}"
+        );
+        assert_eq!(completion(events, ids[1]).0, StatusKind::Ok, "{chunking:?}");
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+    }
+}
