@@ -1992,3 +1992,26 @@ fn a_non_synchronising_literal_over_the_limit_does_not_desynchronise() {
         assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
     }
 }
+
+#[test]
+fn a_failed_select_leaves_no_mailbox_selected_on_both_sides() {
+    let store = store_with_two();
+    let (pair, ids) = run(
+        &store,
+        no_delay(),
+        vec![
+            body("SELECT INBOX"),
+            body("SELECT Nowhere"),
+            body("FETCH 1 FLAGS"),
+        ],
+    );
+    let events = pair.client_events();
+    assert_eq!(completion(events, ids[0]).0, StatusKind::Ok);
+    assert_eq!(completion(events, ids[1]).0, StatusKind::No);
+    // FETCH in the authenticated state: BAD (RFC 9051 section 7.1.3).
+    assert_eq!(completion(events, ids[2]).0, StatusKind::Bad);
+    assert!(!pair.client().is_selected());
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let answered = text(&pair, Side::Server);
+    assert!(!answered.contains("* 1 FETCH"), "{answered}");
+}
