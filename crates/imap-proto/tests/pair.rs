@@ -2015,3 +2015,53 @@ fn a_failed_select_leaves_no_mailbox_selected_on_both_sides() {
     let answered = text(&pair, Side::Server);
     assert!(!answered.contains("* 1 FETCH"), "{answered}");
 }
+
+#[test]
+fn uid_move_between_them_reports_copyuid_and_the_expunge() {
+    use imap_proto::response::Capability;
+    let store = store_with_two();
+    store.borrow_mut().create("Archive").unwrap();
+    let mut config = no_delay();
+    config.capabilities = vec![Capability::UidPlus, Capability::Move];
+    let (pair, ids) = run(
+        &store,
+        config,
+        vec![
+            body("SELECT INBOX"),
+            body("UID MOVE 1 Archive"),
+            body("FETCH 1:* (UID)"),
+        ],
+    );
+    assert_eq!(pair.client_ending(), Some(&Ok(())));
+    let events = pair.client_events();
+    for id in &ids {
+        assert_eq!(completion(events, *id).0, StatusKind::Ok);
+    }
+    let answered = text(&pair, Side::Server);
+    in_order(
+        &answered,
+        &[
+            "* 1 EXPUNGE\r\n",
+            "[COPYUID 3857529046 1 1]",
+            "* 1 FETCH (UID 2)\r\n",
+        ],
+    );
+    // COPYUID reaches the client, untagged (RFC 6851 section 4.3 says SHOULD) or tagged.
+    let copyuid = |code: Option<&Code<'_>>| matches!(code, Some(Code::CopyUid { .. }));
+    assert!(events.iter().any(|e| match e {
+        client::Event::Status(status) => copyuid(status.code()),
+        client::Event::Completed { id, code, .. } => *id == ids[1] && copyuid(code.as_ref()),
+        _ => false,
+    }));
+    assert!(events.contains(&client::Event::Data(Data::Expunge(1.try_into().unwrap()))));
+    assert_eq!(
+        store
+            .borrow()
+            .folder("Archive")
+            .unwrap()
+            .snapshot()
+            .uids
+            .len(),
+        1
+    );
+}
