@@ -6,6 +6,7 @@
 
 pub(crate) mod app;
 pub(crate) mod corpus;
+pub(crate) mod pair;
 pub(crate) mod rfc;
 pub(crate) mod store;
 
