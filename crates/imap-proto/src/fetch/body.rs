@@ -6,10 +6,16 @@ use super::{eat_nil, empty_string, nstring, number_u64, string, string_into};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
+use crate::list::Few;
 use crate::parse::{PResult, Quirks, Reader};
 
-/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire.
-pub type Parameters<'a> = Vec<(IString<'a>, IString<'a>)>;
+/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire. Two pairs
+/// are kept inline (a charset and a format, a name, a boundary: most lists hold one or two);
+/// more take one allocation.
+pub type Parameters<'a> = Few<(IString<'a>, IString<'a>)>;
+
+/// `body-fld-lang`: Content-Language tags, two inline (most parts name one or none).
+pub type Languages<'a> = Few<IString<'a>>;
 
 /// `body`: one part or a multipart (RFC 3501 section 7.4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -129,7 +135,7 @@ pub struct DispositionTail<'a> {
 pub struct LanguageTail<'a> {
     /// `body-fld-lang`: Content-Language tags. Empty is `NIL`, one tag is written as a
     /// string, more as a parenthesised list (which is also read for one tag).
-    pub language: Vec<IString<'a>>,
+    pub language: Languages<'a>,
     /// The rest, when present.
     pub tail: Option<LocationTail<'a>>,
 }
@@ -149,7 +155,7 @@ pub struct Disposition<'a> {
     /// The disposition type (`attachment`, `inline`).
     pub kind: IString<'a>,
     /// Its parameters (`filename`, ...).
-    pub parameters: Vec<(IString<'a>, IString<'a>)>,
+    pub parameters: Parameters<'a>,
 }
 
 /// `body-extension`: `nstring / number / number64 / "(" body-extension *(SP body-extension)
@@ -539,11 +545,8 @@ fn close(r: &mut Reader<'_>) -> PResult<()> {
 
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
 fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
-    let mut list = Vec::new();
+    let mut list = Parameters::new();
     if r.eat(b'(') {
-        // Room for two pairs (a charset and a format, a name, a boundary: most lists have
-        // one or two) in an allocation of their size rather than a growth to four.
-        list.reserve_exact(2);
         loop {
             // each pair is read where it stays in the list
             list.push((empty_string(), empty_string()));
@@ -564,10 +567,9 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
 }
 
 /// `body-fld-lang`: `nstring / "(" string *(SP string) ")"`.
-fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
-    let mut list = Vec::new();
+fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Languages<'a>> {
+    let mut list = Languages::new();
     if r.eat(b'(') {
-        list.reserve_exact(1);
         loop {
             list.push(string(r)?);
             if !more(r)? {
@@ -576,7 +578,6 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
         }
         close(r)?;
     } else if matches!(r.peek(), Some(b'"' | b'{')) {
-        list.reserve_exact(1);
         list.push(IString::read(r)?);
     } else if !eat_nil(r) {
         return Err(r.error("body-fld-lang"));
@@ -630,9 +631,7 @@ impl<'a> BodyExtension<'a> {
 // into_static
 
 fn static_params(p: Parameters<'_>) -> Parameters<'static> {
-    p.into_iter()
-        .map(|(k, v)| (k.into_static(), v.into_static()))
-        .collect()
+    p.map(|(k, v)| (k.into_static(), v.into_static()))
 }
 
 impl SinglePart<'_> {

@@ -9,10 +9,10 @@ mod section;
 
 pub use body::{
     BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, ExtensionList,
-    LanguageTail, LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart, Parameters,
-    PartKind, SinglePart, SinglePartExtension,
+    LanguageTail, Languages, LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart,
+    Parameters, PartKind, SinglePart, SinglePartExtension,
 };
-pub use envelope::{Address, Envelope};
+pub use envelope::{Address, AddressList, Envelope};
 pub use section::{HeaderNames, HeaderNamesIter, Part, Partial, Section};
 pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
