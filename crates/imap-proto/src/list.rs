@@ -170,9 +170,10 @@ impl<T, const N: usize> TryFrom<List<T, N>> for NonEmpty<T, N> {
     }
 }
 
-/// A growable sequence that keeps up to two elements inline, for the short lists of an
-/// `ENVELOPE` and a `BODYSTRUCTURE` (address lists, body parameters, languages): most hold one
-/// or two elements, so a typical envelope or part allocates nothing for them. Unlike
+/// A growable sequence that keeps one element inline, for the short lists of an `ENVELOPE`
+/// and a `BODYSTRUCTURE` (address lists, body parameters, languages): most hold one element,
+/// which then costs no allocation, and the value stays the size of that element (an envelope
+/// of six lists fits the allocator's small-block cache). Unlike
 /// [`List`], it is covariant in `T`, so a value holding it (a [`fetch::Envelope<'static>`],
 /// say) can be used and compared where a shorter lifetime is expected. It derefs to a slice
 /// and converts from and to `Vec`; two lists are equal when their elements are, however they
@@ -186,7 +187,6 @@ pub struct Few<T>(Repr<T>);
 enum Repr<T> {
     Empty,
     One(T),
-    Two([T; 2]),
     Many(Vec<T>),
 }
 
@@ -196,25 +196,20 @@ impl<T> Few<T> {
         Few(Repr::Empty)
     }
 
-    /// Append an element: the third one moves the list to the heap, with room for four.
+    /// Append an element: the second one moves the list to the heap, with room for four.
     pub fn push(&mut self, value: T) {
-        if let Repr::Many(v) = &mut self.0 {
-            v.push(value);
-            return;
+        match &mut self.0 {
+            Repr::Many(v) => v.push(value),
+            Repr::Empty => self.0 = Repr::One(value),
+            Repr::One(_) => {
+                if let Repr::One(a) = std::mem::replace(&mut self.0, Repr::Empty) {
+                    let mut v = Vec::with_capacity(4);
+                    v.push(a);
+                    v.push(value);
+                    self.0 = Repr::Many(v);
+                }
+            }
         }
-        self.0 = match std::mem::replace(&mut self.0, Repr::Empty) {
-            Repr::Empty => Repr::One(value),
-            Repr::One(a) => Repr::Two([a, value]),
-            Repr::Two([a, b]) => {
-                let mut v = Vec::with_capacity(4);
-                v.extend([a, b, value]);
-                Repr::Many(v)
-            }
-            Repr::Many(mut v) => {
-                v.push(value);
-                Repr::Many(v)
-            }
-        };
     }
 
     /// The elements as a `Vec`.
@@ -222,7 +217,6 @@ impl<T> Few<T> {
         match self.0 {
             Repr::Empty => Vec::new(),
             Repr::One(a) => vec![a],
-            Repr::Two(a) => Vec::from(a),
             Repr::Many(v) => v,
         }
     }
@@ -233,7 +227,6 @@ impl<T> Few<T> {
         Few(match self.0 {
             Repr::Empty => Repr::Empty,
             Repr::One(a) => Repr::One(f(a)),
-            Repr::Two(a) => Repr::Two(a.map(f)),
             Repr::Many(v) => Repr::Many(v.into_iter().map(f).collect()),
         })
     }
@@ -251,7 +244,6 @@ impl<T> Deref for Few<T> {
         match &self.0 {
             Repr::Empty => &[],
             Repr::One(a) => std::slice::from_ref(a),
-            Repr::Two(a) => a,
             Repr::Many(v) => v,
         }
     }
@@ -262,7 +254,6 @@ impl<T> DerefMut for Few<T> {
         match &mut self.0 {
             Repr::Empty => &mut [],
             Repr::One(a) => std::slice::from_mut(a),
-            Repr::Two(a) => a,
             Repr::Many(v) => v,
         }
     }
@@ -335,7 +326,6 @@ impl<T> IntoIterator for Few<T> {
         FewIntoIter(match self.0 {
             Repr::Empty => IterRepr::Many(Vec::new().into_iter()),
             Repr::One(a) => IterRepr::One([a].into_iter()),
-            Repr::Two(a) => IterRepr::Two(a.into_iter()),
             Repr::Many(v) => IterRepr::Many(v.into_iter()),
         })
     }
@@ -348,7 +338,6 @@ pub struct FewIntoIter<T>(IterRepr<T>);
 #[derive(Debug)]
 enum IterRepr<T> {
     One(std::array::IntoIter<T, 1>),
-    Two(std::array::IntoIter<T, 2>),
     Many(std::vec::IntoIter<T>),
 }
 
@@ -357,7 +346,6 @@ impl<T> Iterator for FewIntoIter<T> {
     fn next(&mut self) -> Option<T> {
         match &mut self.0 {
             IterRepr::One(i) => i.next(),
-            IterRepr::Two(i) => i.next(),
             IterRepr::Many(i) => i.next(),
         }
     }
@@ -365,7 +353,6 @@ impl<T> Iterator for FewIntoIter<T> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
             IterRepr::One(i) => i.size_hint(),
-            IterRepr::Two(i) => i.size_hint(),
             IterRepr::Many(i) => i.size_hint(),
         }
     }
@@ -374,6 +361,7 @@ impl<T> Iterator for FewIntoIter<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem::size_of;
 
     #[test]
     fn behaves_like_a_vec() {
@@ -422,8 +410,9 @@ mod tests {
         }
         l[5] = 50;
         assert_eq!(l.clone().map(|x| x + 1).into_vec(), vec![1, 2, 3, 4, 5, 51]);
-        let two: Few<u32> = [7, 8].into_iter().collect();
-        assert_eq!(two.map(|x| x * 2).into_vec(), vec![14, 16]);
+        let one: Few<u32> = [7].into_iter().collect();
+        assert_eq!(one.map(|x| x * 2).into_vec(), vec![14]);
+        assert_eq!(size_of::<Few<[u64; 4]>>(), size_of::<[u64; 4]>() + 8);
         let mut one: Few<u32> = Few::default();
         one.extend([9]);
         if let Some(x) = one.last_mut() {

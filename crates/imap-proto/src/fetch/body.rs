@@ -2,19 +2,19 @@
 //! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
 
 use super::envelope::Envelope;
-use super::{eat_nil, empty_string, nstring, number_u64, string, string_into};
+use super::{eat_nil, empty_string, nstring, nstring_into, number_u64, string, string_into};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
 use crate::list::Few;
 use crate::parse::{PResult, Quirks, Reader};
 
-/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire. Two pairs
-/// are kept inline (a charset and a format, a name, a boundary: most lists hold one or two);
-/// more take one allocation.
+/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire. One pair is
+/// kept inline (a charset, a name, a boundary: most lists hold one); more take one
+/// allocation.
 pub type Parameters<'a> = Few<(IString<'a>, IString<'a>)>;
 
-/// `body-fld-lang`: Content-Language tags, two inline (most parts name one or none).
+/// `body-fld-lang`: Content-Language tags, one inline (most parts name one or none).
 pub type Languages<'a> = Few<IString<'a>>;
 
 /// `body`: one part or a multipart (RFC 3501 section 7.4.2).
@@ -321,6 +321,41 @@ impl<'a> BodyStructure<'a> {
         Ok(b)
     }
 
+    /// `body`, appended to `bodies`: a single part is read where it stays in the list (a
+    /// part is hundreds of octets; returning it through each `Result` would copy it each
+    /// time). On error the list may hold a partly read part, which the caller drops.
+    fn read_last(r: &mut Reader<'a>, bodies: &mut Vec<BodyStructure<'a>>) -> PResult<()> {
+        r.enter()?;
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            Multipart::read(r).map(|m| bodies.push(BodyStructure::Multi(m)))
+        } else {
+            bodies.push(BodyStructure::Single(SinglePart {
+                kind: PartKind::Basic(MediaType {
+                    media_type: empty_string(),
+                    subtype: empty_string(),
+                }),
+                fields: BodyFields {
+                    parameters: Parameters::new(),
+                    id: NString(None),
+                    description: NString(None),
+                    encoding: empty_string(),
+                    octets: 0,
+                },
+                extension: None,
+            }));
+            match bodies.last_mut() {
+                Some(BodyStructure::Single(part)) => part.read_into(r),
+                // not reached: the part was pushed above
+                _ => Err(r.error("body")),
+            }
+        };
+        r.leave();
+        inner?;
+        close(r)
+    }
+
     /// The same body structure, owning its data.
     pub fn into_static(self) -> BodyStructure<'static> {
         match self {
@@ -339,7 +374,7 @@ impl<'a> Multipart<'a> {
         // part is past the size the allocator serves from its per-thread cache.
         let mut bodies = Vec::with_capacity(2);
         loop {
-            bodies.push(BodyStructure::read(r)?);
+            BodyStructure::read_last(r, &mut bodies)?;
             if r.quirks.extra_spaces && r.peek() == Some(b' ') {
                 let save = r.pos();
                 r.take_while(|b| b == b' ');
@@ -370,12 +405,32 @@ impl<'a> SinglePart<'a> {
     /// `body-type-1part`: `(body-type-basic / body-type-msg / body-type-text)
     /// [SP body-ext-1part]` (inside the parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut part = SinglePart {
+            kind: PartKind::Basic(MediaType {
+                media_type: empty_string(),
+                subtype: empty_string(),
+            }),
+            fields: BodyFields {
+                parameters: Parameters::new(),
+                id: NString(None),
+                description: NString(None),
+                encoding: empty_string(),
+                octets: 0,
+            },
+            extension: None,
+        };
+        part.read_into(r)?;
+        Ok(part)
+    }
+
+    /// `body-type-1part`, read into `self` (whose fields start empty), field by field.
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         let media_type = string(r)?;
         r.sp()?;
         let subtype = string(r)?;
         r.sp()?;
-        let fields = BodyFields::read(r)?;
-        let kind = match classify(media_type.data(), subtype.data()) {
+        self.fields.read_into(r)?;
+        self.kind = match classify(media_type.data(), subtype.data()) {
             Class::Basic => PartKind::Basic(MediaType {
                 media_type,
                 subtype,
@@ -400,52 +455,34 @@ impl<'a> SinglePart<'a> {
                 }))
             }
         };
-        let extension = if more(r)? {
-            Some(SinglePartExtension::read(r)?)
-        } else {
-            None
-        };
-        Ok(SinglePart {
-            kind,
-            fields,
-            extension,
-        })
+        if more(r)? {
+            let extension = self.extension.insert(SinglePartExtension {
+                md5: NString(None),
+                tail: None,
+            });
+            extension.md5 = nstring(r)?;
+            if more(r)? {
+                extension.tail = Some(DispositionTail::read(r)?);
+            }
+        }
+        Ok(())
     }
 }
 
 impl<'a> BodyFields<'a> {
     /// `body-fields`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let parameters = read_params(r)?;
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
+        self.parameters = read_params(r)?;
         r.sp()?;
-        let id = nstring(r)?;
+        nstring_into(r, &mut self.id)?;
         r.sp()?;
-        let description = nstring(r)?;
+        nstring_into(r, &mut self.description)?;
         r.sp()?;
-        let encoding = string(r)?;
+        string_into(r, &mut self.encoding)?;
         r.sp()?;
         // Dovecot has sent `-1` here: a negative number is read as 0 under `clamp_numbers`
-        let octets = if eat_negative(r) { 0 } else { r.number()? };
-        Ok(BodyFields {
-            parameters,
-            id,
-            description,
-            encoding,
-            octets,
-        })
-    }
-}
-
-impl<'a> SinglePartExtension<'a> {
-    /// `body-ext-1part`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let md5 = nstring(r)?;
-        let tail = if more(r)? {
-            Some(DispositionTail::read(r)?)
-        } else {
-            None
-        };
-        Ok(SinglePartExtension { md5, tail })
+        self.octets = if eat_negative(r) { 0 } else { r.number()? };
+        Ok(())
     }
 }
 

@@ -35,8 +35,8 @@ pub struct Envelope<'a> {
     pub message_id: NString<'a>,
 }
 
-/// An address list (`env-from`, `env-to`, ...): up to two addresses inline (most lists hold
-/// one or two), so that an envelope's lists allocate nothing beyond the envelope's box.
+/// An address list (`env-from`, `env-to`, ...): one address inline (most lists hold one), so
+/// that an envelope of single addresses allocates nothing beyond the envelope's box.
 pub type AddressList<'a> = Few<Address<'a>>;
 
 /// `address`: `"(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
