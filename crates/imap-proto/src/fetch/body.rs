@@ -321,6 +321,39 @@ impl<'a> BodyStructure<'a> {
         Ok(b)
     }
 
+    /// `body`, read into a box where it stays (the value of a `BODY` or `BODYSTRUCTURE`
+    /// item), rather than returned through each `Result` layer and then moved into its box.
+    pub(crate) fn read_boxed(r: &mut Reader<'a>) -> PResult<Box<Self>> {
+        r.enter()?;
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            let mut b = Box::new(BodyStructure::Multi(Multipart {
+                bodies: Vec::new(),
+                subtype: empty_string(),
+                extension: None,
+            }));
+            let read = match &mut *b {
+                BodyStructure::Multi(m) => m.read_into(r),
+                // not reached: the box holds a multipart
+                BodyStructure::Single(_) => Err(r.error("body")),
+            };
+            read.map(|()| b)
+        } else {
+            let mut b = Box::new(BodyStructure::Single(SinglePart::empty()));
+            let read = match &mut *b {
+                BodyStructure::Single(part) => part.read_into(r),
+                // not reached: the box holds a single part
+                BodyStructure::Multi(_) => Err(r.error("body")),
+            };
+            read.map(|()| b)
+        };
+        r.leave();
+        let b = inner?;
+        close(r)?;
+        Ok(b)
+    }
+
     /// `body`, appended to `bodies`: a single part is read where it stays in the list (a
     /// part is hundreds of octets; returning it through each `Result` would copy it each
     /// time). On error the list may hold a partly read part, which the caller drops.
@@ -331,20 +364,7 @@ impl<'a> BodyStructure<'a> {
         } else if r.peek() == Some(b'(') {
             Multipart::read(r).map(|m| bodies.push(BodyStructure::Multi(m)))
         } else {
-            bodies.push(BodyStructure::Single(SinglePart {
-                kind: PartKind::Basic(MediaType {
-                    media_type: empty_string(),
-                    subtype: empty_string(),
-                }),
-                fields: BodyFields {
-                    parameters: Parameters::new(),
-                    id: NString(None),
-                    description: NString(None),
-                    encoding: empty_string(),
-                    octets: 0,
-                },
-                extension: None,
-            }));
+            bodies.push(BodyStructure::Single(SinglePart::empty()));
             match bodies.last_mut() {
                 Some(BodyStructure::Single(part)) => part.read_into(r),
                 // not reached: the part was pushed above
@@ -369,12 +389,24 @@ impl<'a> Multipart<'a> {
     /// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]` (inside the
     /// parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut m = Multipart {
+            bodies: Vec::new(),
+            subtype: empty_string(),
+            extension: None,
+        };
+        m.read_into(r)?;
+        Ok(m)
+    }
+
+    /// `body-type-mpart`, read into `self` (whose parts start empty).
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         // Room for two parts first (most multiparts have two: an alternative, a message and
-        // its attachment): a `Vec`'s first growth would take four, which at 360 octets a
+        // its attachment): a `Vec`'s first growth would take four, which at 448 octets a
         // part is past the size the allocator serves from its per-thread cache.
-        let mut bodies = Vec::with_capacity(2);
+        let bodies = &mut self.bodies;
+        bodies.reserve_exact(2);
         loop {
-            BodyStructure::read_last(r, &mut bodies)?;
+            BodyStructure::read_last(r, bodies)?;
             if r.quirks.extra_spaces && r.peek() == Some(b' ') {
                 let save = r.pos();
                 r.take_while(|b| b == b' ');
@@ -387,17 +419,11 @@ impl<'a> Multipart<'a> {
             }
         }
         r.sp()?;
-        let subtype = string(r)?;
-        let extension = if more(r)? {
-            Some(MultiPartExtension::read(r)?)
-        } else {
-            None
-        };
-        Ok(Multipart {
-            bodies,
-            subtype,
-            extension,
-        })
+        string_into(r, &mut self.subtype)?;
+        if more(r)? {
+            self.extension = Some(MultiPartExtension::read(r)?);
+        }
+        Ok(())
     }
 }
 
@@ -405,7 +431,14 @@ impl<'a> SinglePart<'a> {
     /// `body-type-1part`: `(body-type-basic / body-type-msg / body-type-text)
     /// [SP body-ext-1part]` (inside the parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let mut part = SinglePart {
+        let mut part = SinglePart::empty();
+        part.read_into(r)?;
+        Ok(part)
+    }
+
+    /// A placeholder part (empty type, no fields) to read into.
+    fn empty() -> Self {
+        SinglePart {
             kind: PartKind::Basic(MediaType {
                 media_type: empty_string(),
                 subtype: empty_string(),
@@ -418,9 +451,7 @@ impl<'a> SinglePart<'a> {
                 octets: 0,
             },
             extension: None,
-        };
-        part.read_into(r)?;
-        Ok(part)
+        }
     }
 
     /// `body-type-1part`, read into `self` (whose fields start empty), field by field.

@@ -304,7 +304,7 @@ impl<'a> MessageDataItem<'a> {
             }
             13 if is(b"BODYSTRUCTURE") => {
                 r.sp()?;
-                BodyStructure::read(r).map(|b| M::BodyStructure(Box::new(b)))
+                BodyStructure::read_boxed(r).map(M::BodyStructure)
             }
             4 if is(b"BODY") => {
                 if r.peek() == Some(b'[') {
@@ -319,7 +319,7 @@ impl<'a> MessageDataItem<'a> {
                     })
                 } else {
                     r.sp()?;
-                    BodyStructure::read(r).map(|b| M::Body(Box::new(b)))
+                    BodyStructure::read_boxed(r).map(M::Body)
                 }
             }
             11 if is(b"BINARY.SIZE") => {
