@@ -137,5 +137,5 @@ pub mod codec;
 
 pub use encode::{Encode, EncodeOptions, Encoded, Writer};
 pub use error::{ErrorKind, ParseError, ValidationError};
-pub use list::List;
+pub use list::{Few, List};
 pub use parse::Quirks;

@@ -350,10 +350,10 @@ mod round_trips {
     use imap_proto::core::{AString, IString, Literal, Literal8, LiteralMode, NString, NString8};
     use imap_proto::datetime::{Date, DateTime};
     use imap_proto::fetch::{
-        Address, BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, Envelope,
-        ExtensionList, LanguageTail, LocationTail, MediaType, MessageDataItem, MessagePart,
-        MultiPartExtension, Multipart, Part, PartKind, Partial, Section, SinglePart,
-        SinglePartExtension, encode_msg_att, parse_msg_att,
+        Address, AddressList, BodyExtension, BodyFields, BodyStructure, Disposition,
+        DispositionTail, Envelope, ExtensionList, LanguageTail, LocationTail, MediaType,
+        MessageDataItem, MessagePart, MultiPartExtension, Multipart, Parameters, Part, PartKind,
+        Partial, Section, SinglePart, SinglePartExtension, encode_msg_att, parse_msg_att,
     };
     use imap_proto::flag::{Flag, FlagFetch};
     use imap_proto::{Encode, EncodeOptions, List, Quirks, Writer};
@@ -405,8 +405,10 @@ mod round_trips {
             .boxed()
     }
 
-    fn addresses() -> BoxedStrategy<Vec<Address<'static>>> {
-        proptest::collection::vec(address(), 0..3).boxed()
+    fn addresses() -> BoxedStrategy<AddressList<'static>> {
+        proptest::collection::vec(address(), 0..4)
+            .prop_map(|v| v.into_iter().collect())
+            .boxed()
     }
 
     fn envelope() -> BoxedStrategy<Envelope<'static>> {
@@ -431,8 +433,10 @@ mod round_trips {
             .boxed()
     }
 
-    fn params() -> BoxedStrategy<Vec<(IString<'static>, IString<'static>)>> {
-        proptest::collection::vec((istring(), istring()), 0..6).boxed()
+    fn params() -> BoxedStrategy<Parameters<'static>> {
+        proptest::collection::vec((istring(), istring()), 0..6)
+            .prop_map(|v| v.into_iter().collect())
+            .boxed()
     }
 
     fn body_extension() -> BoxedStrategy<BodyExtension<'static>> {
@@ -460,8 +464,12 @@ mod round_trips {
             ),
         );
         let language = proptest::option::of(
-            (proptest::collection::vec(istring(), 0..3), location)
-                .prop_map(|(l, tail)| LanguageTail { language: l, tail }),
+            (proptest::collection::vec(istring(), 0..4), location).prop_map(|(l, tail)| {
+                LanguageTail {
+                    language: l.into_iter().collect(),
+                    tail,
+                }
+            }),
         );
         proptest::option::of(
             (disposition, language)

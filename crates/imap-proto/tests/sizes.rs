@@ -131,3 +131,29 @@ fn borrowing_responses_do_not_allocate() {
     });
     assert_eq!(n, 1);
 }
+
+/// The benchmark's FETCH response (Gmail's shape: a reply with a text and HTML alternative and
+/// a PDF attachment): its address lists, body parameters and languages of one element are
+/// inline (`imap_proto::Few`), so what allocates is the envelope's and the body structure's
+/// boxes, the two multiparts' lists of parts, the `To:` list of two addresses, the
+/// `text/plain` part's two parameters and the list of six FETCH items: 7, against 17 when
+/// those lists were `Vec`s (docs/performance.md, "Inline lists").
+#[test]
+fn envelope_and_bodystructure_allocate_only_for_what_does_not_fit_inline() {
+    let input: &[u8] = b"* 1234 FETCH (UID 98765 RFC822.SIZE 48213 FLAGS (\\Seen $NotJunk) \
+INTERNALDATE \"14-Mar-2024 09:21:07 +0100\" ENVELOPE (\"Thu, 14 Mar 2024 09:20:58 +0100\" \
+\"Re: Quarterly report - figures for Q1 (draft 3)\" ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+((\"Bob Builder\" NIL \"bob\" \"example.net\")(\"Carol Smith\" NIL \"carol.smith\" \"example.com\")) \
+((\"Finance Team\" NIL \"finance\" \"lists.example.org\")) NIL \"<CAF3x9Zq2m@mail.example.net>\" \
+\"<20240314082058.GA12345@mx1.example.org>\") BODYSTRUCTURE (((\"text\" \"plain\" (\"charset\" \"utf-8\" \
+\"format\" \"flowed\") NIL NIL \"quoted-printable\" 2311 58 NIL NIL NIL NIL)(\"text\" \"html\" \
+(\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 9843 201 NIL NIL NIL NIL) \"alternative\" \
+(\"boundary\" \"000000000000a1b2c3d4e5f6\") NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \
+\"Q1 report draft 3.pdf\") \"<f_lt9x2k1p0>\" NIL \"base64\" 34422 NIL (\"attachment\" (\"filename\" \
+\"Q1 report draft 3.pdf\")) NIL NIL) \"mixed\" (\"boundary\" \"000000000000f6e5d4c3b2a1\") NIL \"en\" NIL))\r\n";
+    let n = allocations_in(|| {
+        std::hint::black_box(Response::parse(std::hint::black_box(input)).unwrap());
+    });
+    assert_eq!(n, 7, "allocations for the ENVELOPE/BODYSTRUCTURE response");
+}

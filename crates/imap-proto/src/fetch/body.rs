@@ -2,14 +2,20 @@
 //! section 9 `body` and its rules, RFC 9051 section 7.5.2, `message/global` of RFC 6532).
 
 use super::envelope::Envelope;
-use super::{eat_nil, empty_string, nstring, number_u64, string, string_into};
+use super::{eat_nil, empty_string, nstring, nstring_into, number_u64, string, string_into};
 use crate::core::{IString, NString};
 use crate::encode::{Encode, Writer};
 use crate::error::{ParseError, ValidationError};
+use crate::list::Few;
 use crate::parse::{PResult, Quirks, Reader};
 
-/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire.
-pub type Parameters<'a> = Vec<(IString<'a>, IString<'a>)>;
+/// `body-fld-param`: attribute/value pairs; an empty list is `NIL` on the wire. One pair is
+/// kept inline (a charset, a name, a boundary: most lists hold one); more take one
+/// allocation.
+pub type Parameters<'a> = Few<(IString<'a>, IString<'a>)>;
+
+/// `body-fld-lang`: Content-Language tags, one inline (most parts name one or none).
+pub type Languages<'a> = Few<IString<'a>>;
 
 /// `body`: one part or a multipart (RFC 3501 section 7.4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -129,7 +135,7 @@ pub struct DispositionTail<'a> {
 pub struct LanguageTail<'a> {
     /// `body-fld-lang`: Content-Language tags. Empty is `NIL`, one tag is written as a
     /// string, more as a parenthesised list (which is also read for one tag).
-    pub language: Vec<IString<'a>>,
+    pub language: Languages<'a>,
     /// The rest, when present.
     pub tail: Option<LocationTail<'a>>,
 }
@@ -149,7 +155,7 @@ pub struct Disposition<'a> {
     /// The disposition type (`attachment`, `inline`).
     pub kind: IString<'a>,
     /// Its parameters (`filename`, ...).
-    pub parameters: Vec<(IString<'a>, IString<'a>)>,
+    pub parameters: Parameters<'a>,
 }
 
 /// `body-extension`: `nstring / number / number64 / "(" body-extension *(SP body-extension)
@@ -315,6 +321,61 @@ impl<'a> BodyStructure<'a> {
         Ok(b)
     }
 
+    /// `body`, read into a box where it stays (the value of a `BODY` or `BODYSTRUCTURE`
+    /// item), rather than returned through each `Result` layer and then moved into its box.
+    pub(crate) fn read_boxed(r: &mut Reader<'a>) -> PResult<Box<Self>> {
+        r.enter()?;
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            let mut b = Box::new(BodyStructure::Multi(Multipart {
+                bodies: Vec::new(),
+                subtype: empty_string(),
+                extension: None,
+            }));
+            let read = match &mut *b {
+                BodyStructure::Multi(m) => m.read_into(r),
+                // not reached: the box holds a multipart
+                BodyStructure::Single(_) => Err(r.error("body")),
+            };
+            read.map(|()| b)
+        } else {
+            let mut b = Box::new(BodyStructure::Single(SinglePart::empty()));
+            let read = match &mut *b {
+                BodyStructure::Single(part) => part.read_into(r),
+                // not reached: the box holds a single part
+                BodyStructure::Multi(_) => Err(r.error("body")),
+            };
+            read.map(|()| b)
+        };
+        r.leave();
+        let b = inner?;
+        close(r)?;
+        Ok(b)
+    }
+
+    /// `body`, appended to `bodies`: a single part is read where it stays in the list (a
+    /// part is hundreds of octets; returning it through each `Result` would copy it each
+    /// time). On error the list may hold a partly read part, which the caller drops.
+    fn read_last(r: &mut Reader<'a>, bodies: &mut Vec<BodyStructure<'a>>) -> PResult<()> {
+        r.enter()?;
+        let inner = if !r.eat(b'(') {
+            Err(r.error("body"))
+        } else if r.peek() == Some(b'(') {
+            Multipart::read(r).map(|m| bodies.push(BodyStructure::Multi(m)))
+        } else {
+            bodies.push(BodyStructure::Single(SinglePart::empty()));
+            match bodies.last_mut() {
+                Some(BodyStructure::Single(part)) => part.read_into(r),
+                // not reached: the part was pushed above
+                _ => Err(r.error("body")),
+            }
+        };
+        r.leave();
+        inner?;
+        close(r)
+    }
+
     /// The same body structure, owning its data.
     pub fn into_static(self) -> BodyStructure<'static> {
         match self {
@@ -328,12 +389,24 @@ impl<'a> Multipart<'a> {
     /// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]` (inside the
     /// parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut m = Multipart {
+            bodies: Vec::new(),
+            subtype: empty_string(),
+            extension: None,
+        };
+        m.read_into(r)?;
+        Ok(m)
+    }
+
+    /// `body-type-mpart`, read into `self` (whose parts start empty).
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         // Room for two parts first (most multiparts have two: an alternative, a message and
-        // its attachment): a `Vec`'s first growth would take four, which at 360 octets a
+        // its attachment): a `Vec`'s first growth would take four, which at 448 octets a
         // part is past the size the allocator serves from its per-thread cache.
-        let mut bodies = Vec::with_capacity(2);
+        let bodies = &mut self.bodies;
+        bodies.reserve_exact(2);
         loop {
-            bodies.push(BodyStructure::read(r)?);
+            BodyStructure::read_last(r, bodies)?;
             if r.quirks.extra_spaces && r.peek() == Some(b' ') {
                 let save = r.pos();
                 r.take_while(|b| b == b' ');
@@ -346,17 +419,11 @@ impl<'a> Multipart<'a> {
             }
         }
         r.sp()?;
-        let subtype = string(r)?;
-        let extension = if more(r)? {
-            Some(MultiPartExtension::read(r)?)
-        } else {
-            None
-        };
-        Ok(Multipart {
-            bodies,
-            subtype,
-            extension,
-        })
+        string_into(r, &mut self.subtype)?;
+        if more(r)? {
+            self.extension = Some(MultiPartExtension::read(r)?);
+        }
+        Ok(())
     }
 }
 
@@ -364,12 +431,37 @@ impl<'a> SinglePart<'a> {
     /// `body-type-1part`: `(body-type-basic / body-type-msg / body-type-text)
     /// [SP body-ext-1part]` (inside the parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let mut part = SinglePart::empty();
+        part.read_into(r)?;
+        Ok(part)
+    }
+
+    /// A placeholder part (empty type, no fields) to read into.
+    fn empty() -> Self {
+        SinglePart {
+            kind: PartKind::Basic(MediaType {
+                media_type: empty_string(),
+                subtype: empty_string(),
+            }),
+            fields: BodyFields {
+                parameters: Parameters::new(),
+                id: NString(None),
+                description: NString(None),
+                encoding: empty_string(),
+                octets: 0,
+            },
+            extension: None,
+        }
+    }
+
+    /// `body-type-1part`, read into `self` (whose fields start empty), field by field.
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
         let media_type = string(r)?;
         r.sp()?;
         let subtype = string(r)?;
         r.sp()?;
-        let fields = BodyFields::read(r)?;
-        let kind = match classify(media_type.data(), subtype.data()) {
+        self.fields.read_into(r)?;
+        self.kind = match classify(media_type.data(), subtype.data()) {
             Class::Basic => PartKind::Basic(MediaType {
                 media_type,
                 subtype,
@@ -394,52 +486,34 @@ impl<'a> SinglePart<'a> {
                 }))
             }
         };
-        let extension = if more(r)? {
-            Some(SinglePartExtension::read(r)?)
-        } else {
-            None
-        };
-        Ok(SinglePart {
-            kind,
-            fields,
-            extension,
-        })
+        if more(r)? {
+            let extension = self.extension.insert(SinglePartExtension {
+                md5: NString(None),
+                tail: None,
+            });
+            extension.md5 = nstring(r)?;
+            if more(r)? {
+                extension.tail = Some(DispositionTail::read(r)?);
+            }
+        }
+        Ok(())
     }
 }
 
 impl<'a> BodyFields<'a> {
     /// `body-fields`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let parameters = read_params(r)?;
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
+        self.parameters = read_params(r)?;
         r.sp()?;
-        let id = nstring(r)?;
+        nstring_into(r, &mut self.id)?;
         r.sp()?;
-        let description = nstring(r)?;
+        nstring_into(r, &mut self.description)?;
         r.sp()?;
-        let encoding = string(r)?;
+        string_into(r, &mut self.encoding)?;
         r.sp()?;
         // Dovecot has sent `-1` here: a negative number is read as 0 under `clamp_numbers`
-        let octets = if eat_negative(r) { 0 } else { r.number()? };
-        Ok(BodyFields {
-            parameters,
-            id,
-            description,
-            encoding,
-            octets,
-        })
-    }
-}
-
-impl<'a> SinglePartExtension<'a> {
-    /// `body-ext-1part`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let md5 = nstring(r)?;
-        let tail = if more(r)? {
-            Some(DispositionTail::read(r)?)
-        } else {
-            None
-        };
-        Ok(SinglePartExtension { md5, tail })
+        self.octets = if eat_negative(r) { 0 } else { r.number()? };
+        Ok(())
     }
 }
 
@@ -539,11 +613,8 @@ fn close(r: &mut Reader<'_>) -> PResult<()> {
 
 /// `body-fld-param`: `"(" string SP string *(SP string SP string) ")" / nil`.
 fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
-    let mut list = Vec::new();
+    let mut list = Parameters::new();
     if r.eat(b'(') {
-        // Room for two pairs (a charset and a format, a name, a boundary: most lists have
-        // one or two) in an allocation of their size rather than a growth to four.
-        list.reserve_exact(2);
         loop {
             // each pair is read where it stays in the list
             list.push((empty_string(), empty_string()));
@@ -564,10 +635,9 @@ fn read_params<'a>(r: &mut Reader<'a>) -> PResult<Parameters<'a>> {
 }
 
 /// `body-fld-lang`: `nstring / "(" string *(SP string) ")"`.
-fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
-    let mut list = Vec::new();
+fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Languages<'a>> {
+    let mut list = Languages::new();
     if r.eat(b'(') {
-        list.reserve_exact(1);
         loop {
             list.push(string(r)?);
             if !more(r)? {
@@ -576,7 +646,6 @@ fn read_language<'a>(r: &mut Reader<'a>) -> PResult<Vec<IString<'a>>> {
         }
         close(r)?;
     } else if matches!(r.peek(), Some(b'"' | b'{')) {
-        list.reserve_exact(1);
         list.push(IString::read(r)?);
     } else if !eat_nil(r) {
         return Err(r.error("body-fld-lang"));
@@ -630,9 +699,7 @@ impl<'a> BodyExtension<'a> {
 // into_static
 
 fn static_params(p: Parameters<'_>) -> Parameters<'static> {
-    p.into_iter()
-        .map(|(k, v)| (k.into_static(), v.into_static()))
-        .collect()
+    p.map(|(k, v)| (k.into_static(), v.into_static()))
 }
 
 impl SinglePart<'_> {

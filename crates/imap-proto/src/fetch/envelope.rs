@@ -5,6 +5,7 @@ use super::{eat_nil, nstring_into};
 use crate::core::NString;
 use crate::encode::{Encode, Writer};
 use crate::error::ParseError;
+use crate::list::Few;
 use crate::parse::{PResult, Quirks, Reader};
 
 /// `envelope`: the parsed header of a message (RFC 3501 section 7.4.2, RFC 9051 section
@@ -17,22 +18,26 @@ pub struct Envelope<'a> {
     /// `env-subject`: the `Subject:` header.
     pub subject: NString<'a>,
     /// `env-from`.
-    pub from: Vec<Address<'a>>,
+    pub from: AddressList<'a>,
     /// `env-sender` (servers fill it from `From:` when there is no `Sender:`).
-    pub sender: Vec<Address<'a>>,
+    pub sender: AddressList<'a>,
     /// `env-reply-to` (servers fill it from `From:` when there is no `Reply-To:`).
-    pub reply_to: Vec<Address<'a>>,
+    pub reply_to: AddressList<'a>,
     /// `env-to`.
-    pub to: Vec<Address<'a>>,
+    pub to: AddressList<'a>,
     /// `env-cc`.
-    pub cc: Vec<Address<'a>>,
+    pub cc: AddressList<'a>,
     /// `env-bcc`.
-    pub bcc: Vec<Address<'a>>,
+    pub bcc: AddressList<'a>,
     /// `env-in-reply-to`: the `In-Reply-To:` header.
     pub in_reply_to: NString<'a>,
     /// `env-message-id`: the `Message-ID:` header.
     pub message_id: NString<'a>,
 }
+
+/// An address list (`env-from`, `env-to`, ...): one address inline (most lists hold one), so
+/// that an envelope of single addresses allocates nothing beyond the envelope's box.
+pub type AddressList<'a> = Few<Address<'a>>;
 
 /// `address`: `"(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"`.
 ///
@@ -117,11 +122,8 @@ impl Encode for Address<'_> {
 /// `"(" 1*address ")" / nil` (`env-from`, `env-to`, ...); `NIL` reads as the empty list. With
 /// [`Quirks::address_spaces`](crate::Quirks::address_spaces), spaces between the addresses
 /// are skipped.
-fn read_address_list<'a>(r: &mut Reader<'a>, list: &mut Vec<Address<'a>>) -> PResult<()> {
+fn read_address_list<'a>(r: &mut Reader<'a>, list: &mut AddressList<'a>) -> PResult<()> {
     if r.eat(b'(') {
-        // Room for two addresses (most lists have one or two) in an allocation of their size
-        // rather than a growth to four.
-        list.reserve_exact(2);
         loop {
             list.push(Address::default());
             if let Some(a) = list.last_mut() {
@@ -158,8 +160,8 @@ fn encode_address_list(list: &[Address<'_>], w: &mut Writer) {
     w.byte(b')');
 }
 
-fn static_list(list: Vec<Address<'_>>) -> Vec<Address<'static>> {
-    list.into_iter().map(Address::into_static).collect()
+fn static_list(list: AddressList<'_>) -> AddressList<'static> {
+    list.map(Address::into_static)
 }
 
 impl<'a> Envelope<'a> {

@@ -9,10 +9,10 @@ mod section;
 
 pub use body::{
     BodyExtension, BodyFields, BodyStructure, Disposition, DispositionTail, ExtensionList,
-    LanguageTail, LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart, Parameters,
-    PartKind, SinglePart, SinglePartExtension,
+    LanguageTail, Languages, LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart,
+    Parameters, PartKind, SinglePart, SinglePartExtension,
 };
-pub use envelope::{Address, Envelope};
+pub use envelope::{Address, AddressList, Envelope};
 pub use section::{HeaderNames, HeaderNamesIter, Part, Partial, Section};
 pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
@@ -304,7 +304,7 @@ impl<'a> MessageDataItem<'a> {
             }
             13 if is(b"BODYSTRUCTURE") => {
                 r.sp()?;
-                BodyStructure::read(r).map(|b| M::BodyStructure(Box::new(b)))
+                BodyStructure::read_boxed(r).map(M::BodyStructure)
             }
             4 if is(b"BODY") => {
                 if r.peek() == Some(b'[') {
@@ -319,7 +319,7 @@ impl<'a> MessageDataItem<'a> {
                     })
                 } else {
                     r.sp()?;
-                    BodyStructure::read(r).map(|b| M::Body(Box::new(b)))
+                    BodyStructure::read_boxed(r).map(M::Body)
                 }
             }
             11 if is(b"BINARY.SIZE") => {

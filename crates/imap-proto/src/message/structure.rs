@@ -7,9 +7,9 @@ use super::header::Block;
 use super::tree::{Kind, Node};
 use crate::core::{IString, NString};
 use crate::fetch::{
-    BodyFields, BodyStructure, Disposition, DispositionTail, Envelope, LanguageTail, LocationTail,
-    MediaType, MessagePart, MultiPartExtension, Multipart, Parameters, PartKind, SinglePart,
-    SinglePartExtension,
+    AddressList, BodyFields, BodyStructure, Disposition, DispositionTail, Envelope, LanguageTail,
+    LocationTail, MediaType, MessagePart, MultiPartExtension, Multipart, Parameters, PartKind,
+    SinglePart, SinglePartExtension,
 };
 
 /// A string of a header value; callers pass values through `unfold`, which replaced NUL
@@ -35,7 +35,7 @@ pub(crate) fn envelope(block: &Block<'_>) -> Envelope<'static> {
     let list = |name: &str| {
         block
             .value(name)
-            .map(|v| address_list(&v))
+            .map(|v| address_list(&v).into_iter().collect::<AddressList<'_>>())
             .unwrap_or_default()
     };
     let from = list("From");
@@ -186,7 +186,7 @@ fn is_token(s: &[u8]) -> bool {
 /// (`text/plain; charset=us-ascii`, RFC 2045 section 5.2) when it has none or an unreadable
 /// one. A text part without a charset gets `charset=us-ascii` last, as Dovecot adds it.
 fn content_type(block: &Block<'_>) -> (Vec<u8>, Vec<u8>, Parameters<'static>) {
-    let (mut t, mut s, mut params) = (b"text".to_vec(), b"plain".to_vec(), Vec::new());
+    let (mut t, mut s, mut params) = (b"text".to_vec(), b"plain".to_vec(), Parameters::new());
     if let Some(value) = block.value("Content-Type") {
         let (head, p) = split_params(&value);
         let mut halves = head.splitn(2, |&b| b == b'/');
@@ -283,7 +283,7 @@ pub(crate) fn body(raw: &[u8], node: &Node, extensions: bool) -> BodyStructure<'
             let params = if t.eq_ignore_ascii_case(b"message") {
                 params
             } else {
-                Vec::new()
+                Parameters::new()
             };
             let global = s.eq_ignore_ascii_case(b"global");
             BodyStructure::Single(SinglePart {
@@ -344,7 +344,7 @@ fn opaque(block: &Block<'_>, body: &[u8], extensions: bool) -> SinglePart<'stati
     };
     SinglePart {
         kind,
-        fields: fields(block, Vec::new(), body.len()),
+        fields: fields(block, Parameters::new(), body.len()),
         extension: single_extension(block, extensions),
     }
 }
