@@ -483,3 +483,53 @@ fn a_conditional_store_reports_what_another_session_modified() {
         );
     }
 }
+
+#[test]
+fn a_saved_search_result_serves_dollar_until_the_mailbox_is_left() {
+    for chunking in chunkings() {
+        let mut world = World::new(store_with(4));
+        let mut config = plaintext_config();
+        config.capabilities = ["ESEARCH", "SEARCHRES"]
+            .iter()
+            .map(|c| imap_proto::response::Capability::new(*c).unwrap())
+            .collect();
+        let a = world.connect(config, chunking.clone());
+        world.send(a, b"L LOGIN alice secret\r\nS SELECT INBOX\r\n");
+        world.take(a);
+        // RFC 5182 section 2: SAVE keeps 2 and 4; `$` names them in FETCH, STORE, SEARCH.
+        world.send(
+            a,
+            b"a1 SEARCH RETURN (SAVE) 2,4\r\na2 FETCH $ (FLAGS)\r\n\
+              a3 STORE $ +FLAGS (\\Seen)\r\na4 UID SEARCH $ SEEN\r\na5 SEARCH NOT $\r\n",
+        );
+        assert_eq!(
+            world.take(a),
+            "a1 OK SEARCH completed\r\n\
+             * 2 FETCH (FLAGS ())\r\n\
+             * 4 FETCH (FLAGS ())\r\n\
+             a2 OK FETCH completed\r\n\
+             * 2 FETCH (FLAGS (\\Seen))\r\n\
+             * 4 FETCH (FLAGS (\\Seen))\r\n\
+             a3 OK STORE completed\r\n\
+             * SEARCH 2 4\r\n\
+             a4 OK SEARCH completed\r\n\
+             * SEARCH 1 3\r\n\
+             a5 OK SEARCH completed\r\n",
+            "{chunking:?}"
+        );
+        // RFC 5182 section 2.1: leaving the mailbox forgets the result; `$` is then empty.
+        world.send(
+            a,
+            b"a6 UNSELECT\r\na7 SELECT INBOX\r\na8 SEARCH $\r\na9 FETCH $ (FLAGS)\r\n",
+        );
+        let out = world.take(a);
+        assert!(
+            out.ends_with(
+                "a7 OK [READ-WRITE] SELECT completed\r\n\
+                 * SEARCH\r\na8 OK SEARCH completed\r\n\
+                 a9 OK FETCH completed\r\n"
+            ),
+            "{chunking:?}: {out}"
+        );
+    }
+}

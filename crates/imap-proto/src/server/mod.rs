@@ -896,6 +896,15 @@ impl Server {
         self.saved = Some(uids);
     }
 
+    /// The saved SEARCH result (SEARCHRES, RFC 5182), as UIDs: what `$` names. `None` when
+    /// nothing was saved since the mailbox was selected (SELECT, EXAMINE, UNSELECT and CLOSE
+    /// forget it, RFC 5182 section 2.1); the application passes it to
+    /// [`SearchContext::saved`](crate::search::SearchContext::saved) for `$` in SEARCH keys.
+    /// The machine resolves `$` in FETCH, STORE, COPY, MOVE and UID EXPUNGE itself.
+    pub fn saved_search(&self) -> Option<&[NonZeroU32]> {
+        self.saved.as_deref()
+    }
+
     /// Accepts the pending [`Event::AppendStart`]: for a synchronising literal `+ Ready` goes
     /// out, and the data comes as [`Event::AppendData`], then [`Event::AppendEnd`].
     ///

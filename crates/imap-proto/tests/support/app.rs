@@ -384,7 +384,7 @@ impl App {
                 let ctx = SearchContext {
                     exists: server.view().map_or(0, |v| v.exists()),
                     largest_uid: server.view().and_then(|v| v.largest_uid()),
-                    saved: None,
+                    saved: server.saved_search(),
                 };
                 let result =
                     searchable::run(&present, &self.recent, charset.as_ref(), &criteria, &ctx);
