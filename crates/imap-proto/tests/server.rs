@@ -1653,3 +1653,42 @@ fn literal_minus_applies_to_every_message_of_a_multiappend() {
     assert!(matches!(t.take(), Event::AppendAborted { .. }));
     assert!(t.events.is_empty(), "{:?}", t.events);
 }
+
+#[test]
+fn select_under_imap4rev2_sends_the_mailbox_list_response() {
+    let mut config = plain_config();
+    config.imap4rev2 = true;
+    let mut t = T::logged_in(config);
+    t.send(b"e1 ENABLE IMAP4rev2\r\n");
+    t.events.clear();
+    t.send(b"s1 SELECT \"Sent Items\"\r\n");
+    t.take();
+    let mut info = SelectInfo::new(vec![Flag::Seen]);
+    info.delimiter = Some(imap_proto::response::Delimiter::new('/').unwrap());
+    info.attributes = vec![imap_proto::flag::MailboxAttribute::Sent];
+    t.server.selected(snapshot(&[1]), info).unwrap();
+    // RFC 9051 section 6.3.2: the LIST of the mailbox, its name as the client gave it; no
+    // RECENT, no UNSEEN.
+    assert_eq!(
+        t.pump(),
+        "* LIST (\\Sent) \"/\" \"Sent Items\"\r\n\
+         * FLAGS (\\Seen)\r\n\
+         * 1 EXISTS\r\n\
+         * OK [UIDVALIDITY 5] UIDs valid\r\n\
+         * OK [UIDNEXT 2] Predicted next UID\r\n\
+         * OK [PERMANENTFLAGS (\\Seen \\*)] Limited\r\n\
+         s1 OK [READ-WRITE] SELECT completed\r\n"
+    );
+    // An IMAP4rev1 session gets no LIST.
+    let mut t = T::logged_in(plain_config());
+    t.send(b"x1 EXAMINE INBOX\r\n");
+    t.take();
+    t.server
+        .selected(snapshot(&[1]), SelectInfo::new(vec![]))
+        .unwrap();
+    let out = t.pump();
+    assert!(
+        out.starts_with("* FLAGS ()\r\n* 1 EXISTS\r\n* 0 RECENT\r\n"),
+        "{out}"
+    );
+}

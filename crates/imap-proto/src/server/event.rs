@@ -9,9 +9,9 @@ use mail_wire::sasl::{Authenticated, Mechanism, SaslError};
 use crate::command::Command;
 use crate::core::Tag;
 use crate::datetime::DateTime;
-use crate::flag::{Flag, FlagPerm};
+use crate::flag::{Flag, FlagPerm, MailboxAttribute};
 use crate::mailbox::Mailbox;
-use crate::response::Capability;
+use crate::response::{Capability, Delimiter};
 
 #[cfg(doc)]
 use super::{Server, ServerConfig};
@@ -61,6 +61,11 @@ pub struct SelectInfo {
     pub recent: u32,
     /// `OK [UNSEEN n]` for IMAP4rev1 clients: the first unseen message's sequence number.
     pub unseen: Option<NonZeroU32>,
+    /// The hierarchy delimiter of the untagged `LIST` an IMAP4rev2 session gets (RFC 9051
+    /// section 6.3.2); `None` sends `NIL` (a flat name space).
+    pub delimiter: Option<Delimiter>,
+    /// The name attributes of that `LIST` (`\Sent`, `\HasChildren`, ...).
+    pub attributes: Vec<MailboxAttribute<'static>>,
 }
 
 impl SelectInfo {
@@ -75,6 +80,8 @@ impl SelectInfo {
             read_only: false,
             recent: 0,
             unseen: None,
+            delimiter: None,
+            attributes: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::command::{Command, CommandBody, IdleDone};
 use crate::core::{IString, LiteralMode, NString, Tag};
 use crate::framer::{FrameError, FrameErrorKind, Framed, LiteralHeader, tag_of};
 use crate::list::List;
+use crate::mailbox::Mailbox;
 use crate::response::{Capability, Code, Data, StatusKind};
 use crate::sequence::SequenceSet;
 use crate::view::Announce;
@@ -396,7 +397,11 @@ impl Server {
             }
             CommandBody::Compress { .. } => self.bad(Some(&tag), "COMPRESS is not supported"),
             CommandBody::Select { .. } | CommandBody::Examine { .. } => {
-                let examine = matches!(command.body, CommandBody::Examine { .. });
+                let (examine, mailbox) = match &command.body {
+                    CommandBody::Examine { mailbox, .. } => (true, mailbox.clone().into_static()),
+                    CommandBody::Select { mailbox, .. } => (false, mailbox.clone().into_static()),
+                    _ => return,
+                };
                 if let CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } =
                     &command.body
                 {
@@ -414,7 +419,11 @@ impl Server {
                         self.untagged_ok(Code::Closed, "Previous mailbox closed");
                     }
                 }
-                self.ask(command, Running::new(tag).select(examine), Vec::new());
+                self.ask(
+                    command,
+                    Running::new(tag).select(examine, mailbox),
+                    Vec::new(),
+                );
             }
             CommandBody::Create { .. }
             | CommandBody::Delete { .. }
@@ -680,8 +689,8 @@ impl Running {
         }
     }
 
-    fn select(mut self, examine: bool) -> Self {
-        self.select = Some(examine);
+    fn select(mut self, examine: bool, mailbox: Mailbox<'static>) -> Self {
+        self.select = Some((examine, mailbox));
         self
     }
 

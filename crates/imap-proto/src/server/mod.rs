@@ -138,8 +138,8 @@ use crate::framer::{Framer, FramerConfig};
 use crate::list::{List, NonEmpty};
 use crate::mailbox::Mailbox;
 use crate::response::{
-    Capability, Code, Continuation, ContinuationText, Data, Greeting, GreetingKind, Response,
-    StatusKind, StatusResponse,
+    Capability, Code, Continuation, ContinuationText, Data, Greeting, GreetingKind, ListData,
+    Response, StatusKind, StatusResponse,
 };
 use crate::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
 use crate::view::{Announce, AnnounceOptions, Change, MailboxView, Snapshot, ViewError};
@@ -204,8 +204,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Running {
     tag: Tag<'static>,
-    /// SELECT (false) or EXAMINE (true).
-    select: Option<bool>,
+    /// SELECT (false) or EXAMINE (true), and the mailbox name as the client gave it.
+    select: Option<(bool, Mailbox<'static>)>,
     /// A UID command: FETCH responses carry UID.
     uid: bool,
     /// FETCH, STORE, SEARCH, COPY by sequence number: no EXPUNGE until it completes (RFC
@@ -761,7 +761,7 @@ impl Server {
     pub fn selected(&mut self, snapshot: Snapshot, info: SelectInfo) -> Result<(), ServerError> {
         let examine = match &self.pending {
             Some(Pending::Command(Running {
-                select: Some(examine),
+                select: Some((examine, _)),
                 ..
             })) => *examine,
             _ => {
@@ -777,6 +777,15 @@ impl Server {
         self.timer.decided();
         let read_only = examine || info.read_only;
         let rev2 = self.enabled.imap4rev2;
+        if let (true, Some((_, mailbox))) = (rev2, running.select.as_ref()) {
+            // RFC 9051 section 6.3.2: SELECT answers a LIST of the mailbox.
+            self.data(Data::List(ListData {
+                attributes: info.attributes.into(),
+                delimiter: info.delimiter,
+                mailbox: mailbox.clone(),
+                extended: List::new(),
+            }));
+        }
         self.data(Data::Flags(info.flags.into()));
         self.data(Data::Exists(view.exists()));
         if !rev2 {

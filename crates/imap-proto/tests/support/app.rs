@@ -506,16 +506,8 @@ impl App {
             return server.complete(StatusKind::No, None, "No such mailbox");
         };
         self.recent = store.claim_recent(&name);
-        if server.enabled().imap4rev2 {
-            // RFC 9051 section 6.3.2: SELECT answers a LIST of the mailbox.
-            server.respond(Data::List(ListData {
-                attributes: List::new(),
-                delimiter: Delimiter::new('/').ok(),
-                mailbox: mailbox.clone(),
-                extended: List::new(),
-            }))?;
-        }
         let mut info = SelectInfo::new(mailbox_flags());
+        info.delimiter = Delimiter::new('/').ok();
         info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         info.unseen = folder
             .messages
