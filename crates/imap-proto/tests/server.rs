@@ -1692,3 +1692,50 @@ fn select_under_imap4rev2_sends_the_mailbox_list_response() {
         "{out}"
     );
 }
+
+#[test]
+fn respond_status_sends_untagged_status_responses_in_order() {
+    let mut t = T::selected(plain_config());
+    // No command pending: refused.
+    assert_eq!(
+        t.server.respond_status(StatusKind::Ok, None, "x"),
+        Err(ServerError::NoPendingDecision)
+    );
+    t.send(b"c1 LIST \"\" x\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    t.server
+        .respond_status(
+            StatusKind::No,
+            Some(imap_proto::response::Code::Alert),
+            "Disk is 99% full",
+        )
+        .unwrap();
+    t.server
+        .mailbox_changed(Change::Expunged {
+            uid: nz(9),
+            modseq: None,
+        })
+        .unwrap();
+    t.server
+        .respond_status(StatusKind::Bad, None, "Odd")
+        .unwrap();
+    // Neither PREAUTH nor BYE, nor a text with CR LF: nothing goes out.
+    assert!(matches!(
+        t.server.respond_status(StatusKind::Bye, None, "x"),
+        Err(ServerError::Invalid(_))
+    ));
+    assert!(matches!(
+        t.server.respond_status(StatusKind::Ok, None, "a\r\n* BYE"),
+        Err(ServerError::Invalid(_))
+    ));
+    t.server
+        .complete(StatusKind::Ok, None, "LIST completed")
+        .unwrap();
+    assert_eq!(
+        t.pump(),
+        "* NO [ALERT] Disk is 99% full\r\n\
+         * BAD Odd\r\n\
+         * 2 EXPUNGE\r\n\
+         c1 OK LIST completed\r\n"
+    );
+}

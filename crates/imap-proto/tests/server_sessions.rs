@@ -404,13 +404,15 @@ fn move_copy_close_and_esearch_reach_the_other_session() {
               a5 UID STORE 3 +FLAGS (\\Deleted)\r\n\
               a6 CLOSE\r\n",
         );
-        // MOVE expunges at once (RFC 6851 section 3.3); the UIDs map 2 -> 1 and 1 -> 2 in
+        // MOVE expunges at once (RFC 6851 section 3.3), COPYUID in an untagged OK before
+        // (section 4.3); the UIDs map 2 -> 1 and 1 -> 2 in
         // Trash (UIDVALIDITY 3857529046, the store's second mailbox); CLOSE expunges silently.
         assert_eq!(
             world.take(a),
             "a0 OK CREATE completed\r\n\
+             * OK [COPYUID 3857529046 2 1] Moved\r\n\
              * 2 EXPUNGE\r\n\
-             a1 OK [COPYUID 3857529046 2 1] MOVE completed\r\n\
+             a1 OK MOVE completed\r\n\
              a2 OK [COPYUID 3857529046 1 2] COPY completed\r\n\
              * STATUS Trash (MESSAGES 2 UIDNEXT 3)\r\n\
              a3 OK STATUS completed\r\n\

@@ -858,6 +858,35 @@ impl Server {
         Ok(())
     }
 
+    /// An untagged status response for the pending command, in order with its other data:
+    /// `* OK [COPYUID ...] text` before MOVE's expunges (RFC 6851 section 4.3), `* NO
+    /// [ALERT] text`, `* BAD text`. The tagged completion still comes from
+    /// [`Server::complete`].
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`] unless a command is pending;
+    /// [`ServerError::Invalid`] for a kind other than OK, NO, BAD or a text the codec refuses
+    /// (control octets); nothing is sent then.
+    pub fn respond_status(
+        &mut self,
+        kind: StatusKind,
+        code: Option<Code<'_>>,
+        text: &str,
+    ) -> Result<(), ServerError> {
+        if !matches!(self.pending, Some(Pending::Command(_))) {
+            return Err(ServerError::NoPendingDecision);
+        }
+        if !matches!(kind, StatusKind::Ok | StatusKind::No | StatusKind::Bad) {
+            return Err(ServerError::Invalid("a status response is OK, NO or BAD"));
+        }
+        let text = Text::new(text.to_owned()).map_err(|_| ServerError::Invalid("text"))?;
+        let response = StatusResponse::untagged(kind, code, Some(text))
+            .map_err(|_| ServerError::Invalid("status response"))?;
+        self.emit(&Response::Status(response));
+        Ok(())
+    }
+
     /// `* seq FETCH (items)` for the message `uid`, its sequence number from the view; for a
     /// UID command the `UID` item is added when missing (RFC 9051 section 6.4.9).
     ///

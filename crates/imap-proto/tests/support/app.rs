@@ -430,10 +430,6 @@ impl App {
                         );
                     }
                 };
-                if moving {
-                    let _ = store.remove(&name, &uids);
-                }
-                deliver(store, self.id, server);
                 let validity = store.folder(&target).map(|f| f.uid_validity);
                 let code = match (uid_set(&uids), uid_set(&copied), validity) {
                     (Some(source), Some(destination), Some(uid_validity)) => Some(Code::CopyUid {
@@ -443,15 +439,17 @@ impl App {
                     }),
                     _ => None,
                 };
-                server.complete(
-                    StatusKind::Ok,
-                    code,
-                    if moving {
-                        "MOVE completed"
-                    } else {
-                        "COPY completed"
-                    },
-                )
+                if moving {
+                    // RFC 6851 section 4.3: COPYUID in an untagged OK before the expunges.
+                    if code.is_some() {
+                        server.respond_status(StatusKind::Ok, code, "Moved")?;
+                    }
+                    let _ = store.remove(&name, &uids);
+                    deliver(store, self.id, server);
+                    return ok(server, "MOVE completed");
+                }
+                deliver(store, self.id, server);
+                server.complete(StatusKind::Ok, code, "COPY completed")
             }
             CommandBody::Expunge | CommandBody::Close => {
                 let closing = matches!(body, CommandBody::Close);
