@@ -1739,3 +1739,104 @@ fn respond_status_sends_untagged_status_responses_in_order() {
          c1 OK LIST completed\r\n"
     );
 }
+
+#[test]
+fn commands_of_extensions_not_advertised_are_bad_and_never_reach_the_application() {
+    let mut t = T::selected(plain_config());
+    t.events.clear();
+    for (command, answer) in [
+        ("m1 MOVE 1 Trash", "m1 BAD MOVE is not supported"),
+        ("m2 UID MOVE 7 Trash", "m2 BAD MOVE is not supported"),
+        ("u1 UID EXPUNGE 7", "u1 BAD UID EXPUNGE is not supported"),
+        ("s1 SORT (DATE) UTF-8 ALL", "s1 BAD SORT is not supported"),
+        (
+            "t1 THREAD REFERENCES UTF-8 ALL",
+            "t1 BAD THREAD is not supported with this algorithm",
+        ),
+        ("q1 GETQUOTA \"\"", "q1 BAD QUOTA is not supported"),
+        ("q2 GETQUOTAROOT INBOX", "q2 BAD QUOTA is not supported"),
+        (
+            "q3 SETQUOTA \"\" (STORAGE 512)",
+            "q3 BAD SETQUOTA is not supported",
+        ),
+        (
+            "e1 SEARCH RETURN (COUNT) ALL",
+            "e1 BAD SEARCH RETURN is not supported",
+        ),
+        (
+            "l1 LIST (SUBSCRIBED) \"\" *",
+            "l1 BAD LIST-EXTENDED is not supported",
+        ),
+        (
+            "l2 LIST \"\" * RETURN (CHILDREN)",
+            "l2 BAD LIST-EXTENDED is not supported",
+        ),
+        (
+            "l3 LIST \"\" (INBOX Sent)",
+            "l3 BAD LIST-EXTENDED is not supported",
+        ),
+    ] {
+        assert_eq!(
+            t.send(format!("{command}\r\n").as_bytes()),
+            format!("{answer}\r\n")
+        );
+    }
+    assert!(t.events.is_empty(), "{:?}", t.events);
+
+    // Advertised, the same commands are the application's; SAVE needs SEARCHRES beside
+    // ESEARCH, THREAD the algorithm advertised.
+    let mut config = plain_config();
+    config.capabilities = [
+        "MOVE",
+        "UIDPLUS",
+        "SORT",
+        "THREAD=REFERENCES",
+        "QUOTA",
+        "QUOTASET",
+        "ESEARCH",
+        "LIST-EXTENDED",
+    ]
+    .into_iter()
+    .map(|c| Capability::new(c).unwrap())
+    .collect();
+    let mut t = T::selected(config);
+    t.events.clear();
+    assert_eq!(
+        t.send(b"e2 SEARCH RETURN (SAVE) ALL\r\nt2 THREAD ORDEREDSUBJECT UTF-8 ALL\r\n"),
+        "e2 BAD SEARCH RETURN (SAVE) is not supported\r\n\
+         t2 BAD THREAD is not supported with this algorithm\r\n"
+    );
+    for command in [
+        "m1 MOVE 1 Trash",
+        "u1 UID EXPUNGE 7",
+        "s1 SORT (DATE) UTF-8 ALL",
+        "t1 THREAD REFERENCES UTF-8 ALL",
+        "q1 GETQUOTA \"\"",
+        "q2 GETQUOTAROOT INBOX",
+        "q3 SETQUOTA \"\" (STORAGE 512)",
+        "e1 SEARCH RETURN (COUNT) ALL",
+        "l1 LIST (SUBSCRIBED) \"\" * RETURN (CHILDREN)",
+    ] {
+        assert_eq!(t.send(format!("{command}\r\n").as_bytes()), "");
+        assert!(matches!(t.take(), Event::Command { .. }), "{command}");
+        t.server.complete(StatusKind::Ok, None, "done").unwrap();
+        assert!(t.pump().ends_with("OK done\r\n"), "{command}");
+    }
+
+    // An IMAP4rev2 server offers MOVE, UID EXPUNGE, ESEARCH and LIST-EXTENDED by definition.
+    let mut config = plain_config();
+    config.imap4rev2 = true;
+    let mut t = T::selected(config);
+    t.events.clear();
+    for command in [
+        "m1 MOVE 1 Trash",
+        "u1 UID EXPUNGE 7",
+        "e1 SEARCH RETURN (SAVE) ALL",
+        "l1 LIST \"\" * RETURN (STATUS (MESSAGES))",
+    ] {
+        assert_eq!(t.send(format!("{command}\r\n").as_bytes()), "");
+        assert!(matches!(t.take(), Event::Command { .. }), "{command}");
+        t.server.complete(StatusKind::Ok, None, "done").unwrap();
+        t.pump();
+    }
+}
