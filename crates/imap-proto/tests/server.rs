@@ -1840,3 +1840,83 @@ fn commands_of_extensions_not_advertised_are_bad_and_never_reach_the_application
         t.pump();
     }
 }
+
+#[test]
+fn announced_flags_carry_recent_for_imap4rev1_sessions() {
+    for rev2 in [false, true] {
+        let mut config = plain_config();
+        config.imap4rev2 = rev2;
+        let mut t = T::logged_in(config);
+        if rev2 {
+            t.send(b"e1 ENABLE IMAP4rev2\r\n");
+        }
+        t.send(b"s1 SELECT INBOX\r\n");
+        t.events.clear();
+        let mut info = SelectInfo::new(vec![Flag::Seen]);
+        info.recent = 1;
+        info.recent_uids = vec![nz(9)];
+        t.server.selected(snapshot(&[7, 9, 10]), info).unwrap();
+        t.pump();
+        for uid in [7, 9] {
+            t.server
+                .mailbox_changed(Change::Flags {
+                    uid: nz(uid),
+                    flags: vec![Flag::Seen],
+                    modseq: None,
+                })
+                .unwrap();
+        }
+        // A message arriving now, recent to this session.
+        t.server
+            .mailbox_changed(Change::Added {
+                uid: nz(11),
+                flags: Vec::new(),
+                modseq: None,
+            })
+            .unwrap();
+        t.server.mark_recent(nz(11));
+        assert!(t.send(b"n1 NOOP\r\n").contains("* 4 EXISTS\r\n"));
+        t.server
+            .mailbox_changed(Change::Flags {
+                uid: nz(11),
+                flags: vec![Flag::Flagged],
+                modseq: None,
+            })
+            .unwrap();
+        let out = t.send(b"n2 NOOP\r\n");
+        if rev2 {
+            // RFC 9051 has no \Recent; unsolicited FETCH carries UID.
+            assert_eq!(
+                out,
+                "* 4 FETCH (FLAGS (\\Flagged) UID 11)\r\nn2 OK NOOP completed\r\n"
+            );
+        } else {
+            assert_eq!(
+                out,
+                "* 4 FETCH (FLAGS (\\Flagged \\Recent))\r\nn2 OK NOOP completed\r\n"
+            );
+        }
+    }
+    // The first NOOP's FETCH responses, rev1: \Recent on message 2 (UID 9) only.
+    let mut t = T::logged_in(plain_config());
+    t.send(b"s1 SELECT INBOX\r\n");
+    let mut info = SelectInfo::new(vec![Flag::Seen]);
+    info.recent_uids = vec![nz(9)];
+    t.server.selected(snapshot(&[7, 9, 10]), info).unwrap();
+    t.pump();
+    for uid in [7, 9] {
+        t.server
+            .mailbox_changed(Change::Flags {
+                uid: nz(uid),
+                flags: vec![Flag::Seen],
+                modseq: None,
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 1 FETCH (FLAGS (\\Seen))\r\n\
+         * 2 FETCH (FLAGS (\\Seen \\Recent))\r\n\
+         n1 OK NOOP completed\r\n"
+    );
+}

@@ -134,6 +134,7 @@ use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ServerSession};
 use crate::core::{Tag, Text};
 use crate::encode::{Encode, EncodeOptions, Writer};
 use crate::fetch::MessageDataItem;
+use crate::flag::FlagFetch;
 use crate::framer::{Framer, FramerConfig};
 use crate::list::{List, NonEmpty};
 use crate::mailbox::Mailbox;
@@ -275,6 +276,9 @@ pub struct Server {
     read_only: bool,
     /// The SEARCHRES saved result (`$`), as UIDs.
     saved: Option<Vec<NonZeroU32>>,
+    /// The UIDs recent to this session (IMAP4rev1), ascending: `\Recent` in the FLAGS
+    /// the view announces.
+    recent: Vec<NonZeroU32>,
     append: Option<AppendState>,
     errors: u32,
     auth_failures: u32,
@@ -377,6 +381,7 @@ impl Server {
             view: None,
             read_only: false,
             saved: None,
+            recent: Vec::new(),
             append: None,
             errors: 0,
             auth_failures: 0,
@@ -819,6 +824,9 @@ impl Server {
         self.view = Some(view);
         self.read_only = read_only;
         self.saved = None;
+        self.recent = info.recent_uids;
+        self.recent.sort_unstable();
+        self.recent.dedup();
         self.state = State::Selected;
         self.tagged(
             &running.tag,
@@ -1194,13 +1202,40 @@ impl Server {
         };
         let mut out = Vec::new();
         view.announce(allow, opts, &mut out);
-        for data in out {
+        let recent = !self.enabled.imap4rev2 && !self.recent.is_empty();
+        for mut data in out {
+            if let (true, Data::Fetch { seq, items }) = (recent, &mut data) {
+                let is_recent = self
+                    .view
+                    .as_ref()
+                    .and_then(|view| view.uid(*seq))
+                    .is_some_and(|uid| self.recent.binary_search(&uid).is_ok());
+                for item in items.iter_mut() {
+                    if let (true, MessageDataItem::Flags(flags)) = (is_recent, item) {
+                        flags.push(FlagFetch::Recent);
+                    }
+                }
+            }
             self.data(data);
+        }
+    }
+
+    /// Marks `uid` recent to this session (IMAP4rev1 `\Recent`, RFC 3501 section 2.3.2): a
+    /// message that arrived while the mailbox is selected and that this session is the first
+    /// to see. Its FLAGS the view announces then carry `\Recent`. Nothing happens outside the
+    /// selected state.
+    pub fn mark_recent(&mut self, uid: NonZeroU32) {
+        if self.view.is_none() {
+            return;
+        }
+        if let Err(at) = self.recent.binary_search(&uid) {
+            self.recent.insert(at, uid);
         }
     }
 
     fn deselect(&mut self) {
         self.view = None;
+        self.recent = Vec::new();
         self.read_only = false;
         self.saved = None;
         if self.state == State::Selected {

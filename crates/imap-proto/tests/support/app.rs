@@ -507,6 +507,7 @@ impl App {
         let mut info = SelectInfo::new(mailbox_flags());
         info.delimiter = Delimiter::new('/').ok();
         info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
+        info.recent_uids = self.recent.clone();
         info.unseen = folder
             .messages
             .iter()
