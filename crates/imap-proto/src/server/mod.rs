@@ -106,6 +106,9 @@
 //! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
 //! | sequence number beyond EXISTS | `BAD` |
 //! | STORE, EXPUNGE, MOVE in a read-only mailbox | `NO [READ-ONLY]` |
+//! | a command of an extension not advertised (MOVE, UID EXPUNGE, SORT, THREAD, QUOTA, SEARCH RETURN, LIST-EXTENDED options; IMAP4rev2 implies MOVE, UIDPLUS, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS) | `BAD`, never an [`Event::Command`] |
+//! | `$` (SEARCHRES) in FETCH, STORE, COPY, MOVE, UID EXPUNGE | resolved through [`Server::save_search_result`]'s UIDs; forgotten at SELECT, EXAMINE, UNSELECT, CLOSE |
+//! | SELECT or EXAMINE in an IMAP4rev2 session | `* LIST` of the mailbox before the rest of [`Server::selected`]'s answer (RFC 9051 section 6.3.2) |
 //! | command in the wrong state, syntax error | `BAD` with the reason, counted toward [`ServerConfig::max_errors`], then `* BYE` |
 //! | line too long | `BAD` (with the tag when readable); the line is skipped |
 //! | idle past the timeout | `* BYE Autologout; idle for too long` |
