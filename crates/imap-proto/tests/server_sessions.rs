@@ -519,6 +519,19 @@ fn a_saved_search_result_serves_dollar_until_the_mailbox_is_left() {
              a5 OK SEARCH completed\r\n",
             "{chunking:?}"
         );
+        // RFC 5182 section 2.1: a SEARCH ... SAVE that fails empties the result.
+        world.send(
+            a,
+            b"b1 SEARCH RETURN (SAVE) CHARSET KOI8-R ALL\r\nb2 SEARCH $\r\n",
+        );
+        assert_eq!(
+            world.take(a),
+            "b1 NO [BADCHARSET (UTF-8 US-ASCII)] charset KOI8-R is not supported (UTF-8 and US-ASCII are)\r\n\
+             * SEARCH\r\nb2 OK SEARCH completed\r\n",
+            "{chunking:?}"
+        );
+        world.send(a, b"c1 SEARCH RETURN (SAVE) 3\r\n");
+        world.take(a);
         // RFC 5182 section 2.1: leaving the mailbox forgets the result; `$` is then empty.
         world.send(
             a,

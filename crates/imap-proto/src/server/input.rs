@@ -532,9 +532,19 @@ impl Server {
                 };
                 self.ask(command, Running::new(tag).by(uid, false), messages);
             }
-            CommandBody::Search { uid, .. }
-            | CommandBody::Sort { uid, .. }
-            | CommandBody::Thread { uid, .. } => {
+            CommandBody::Search {
+                uid,
+                ref return_options,
+                ..
+            } => {
+                let messages = self.all_messages();
+                let mut running = Running::new(tag).by(uid, !uid);
+                running.save = return_options
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|o| matches!(o, SearchReturnOption::Save)));
+                self.ask(command, running, messages);
+            }
+            CommandBody::Sort { uid, .. } | CommandBody::Thread { uid, .. } => {
                 let messages = self.all_messages();
                 self.ask(command, Running::new(tag).by(uid, !uid), messages);
             }
@@ -781,6 +791,7 @@ impl Running {
             uid: false,
             no_expunge: false,
             close: false,
+            save: false,
         }
     }
 

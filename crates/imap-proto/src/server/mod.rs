@@ -217,6 +217,8 @@ struct Running {
     no_expunge: bool,
     /// CLOSE: the mailbox is deselected at completion, nothing announced.
     close: bool,
+    /// SEARCH RETURN (SAVE): a failure empties the saved result (RFC 5182 section 2.1).
+    save: bool,
 }
 
 /// A decision the application has not answered yet.
@@ -1078,6 +1080,9 @@ impl Server {
         match self.pending.take() {
             Some(Pending::Command(running)) => {
                 self.timer.decided();
+                if running.save && kind != StatusKind::Ok {
+                    self.saved = Some(Vec::new());
+                }
                 if running.close {
                     self.deselect();
                 } else if running.select.is_some() {
