@@ -21,7 +21,7 @@ use imap_proto::fetch::MessageDataItem;
 use imap_proto::flag::{Flag, FlagFetch};
 use imap_proto::framer::{Framed, Framer, FramerConfig};
 use imap_proto::list::List;
-use imap_proto::response::{Code, Data, Greeting, Response, StatusKind};
+use imap_proto::response::{Code, Data, Delimiter, Greeting, Response, StatusKind};
 use imap_proto::server::{Event, SelectInfo, Server, ServerConfig, SessionError};
 use imap_proto::view::{Change, Snapshot, ViewConfig};
 use libfuzzer_sys::fuzz_target;
@@ -68,10 +68,17 @@ impl Setup {
         config.imap4rev2 = self.imap4rev2;
         config.sasl_mechanisms = Mechanism::ALL.to_vec();
         if self.extensions {
-            config.capabilities = ["CONDSTORE", "QRESYNC", "UIDPLUS", "MOVE", "ESEARCH"]
-                .iter()
-                .filter_map(|name| imap_proto::response::Capability::new(*name).ok())
-                .collect();
+            config.capabilities = [
+                "CONDSTORE",
+                "QRESYNC",
+                "UIDPLUS",
+                "MOVE",
+                "ESEARCH",
+                "SEARCHRES",
+            ]
+            .iter()
+            .filter_map(|name| imap_proto::response::Capability::new(*name).ok())
+            .collect();
         }
         config.literal_plus = match self.literal_plus % 3 {
             0 => LiteralPlus::Plus,
@@ -153,6 +160,7 @@ impl App {
                 let uid = nz(self.uid_next);
                 self.uid_next = self.uid_next.saturating_add(1);
                 self.uids.push(uid.get());
+                server.mark_recent(uid);
                 Change::Added {
                     uid,
                     flags: vec![Flag::Seen],
@@ -242,7 +250,10 @@ impl App {
                     highest_modseq: None,
                     uids: self.uids.iter().map(|&u| nz(u)).collect(),
                 };
-                server.selected(snapshot, SelectInfo::new(vec![Flag::Seen, Flag::Flagged]))
+                let mut info = SelectInfo::new(vec![Flag::Seen, Flag::Flagged]);
+                info.delimiter = Delimiter::new('/').ok();
+                info.recent_uids = self.uids.last().map(|&u| nz(u)).into_iter().collect();
+                server.selected(snapshot, info)
             }
             CommandBody::Fetch { .. } => {
                 for &(_, uid) in messages {
@@ -283,12 +294,24 @@ impl App {
                 }
                 server.complete(StatusKind::Ok, None, "EXPUNGE completed")
             }
-            CommandBody::Search { .. } => {
+            CommandBody::Search { return_options, .. } => {
+                // `$` in the keys would read saved_search(); the answer is every message.
+                let saved = server.saved_search().map_or(0, <[NonZeroU32]>::len);
                 server.respond(Data::Search {
                     ids: messages.iter().map(|&(seq, _)| seq).collect(),
                     modseq: None,
                 })?;
+                if return_options.is_some() {
+                    server.save_search_result(messages.iter().map(|&(_, uid)| uid).collect());
+                }
+                if saved > 0 {
+                    server.respond_status(StatusKind::Ok, None, "a saved result was there")?;
+                }
                 server.complete(StatusKind::Ok, None, "SEARCH completed")
+            }
+            CommandBody::Move { .. } => {
+                server.respond_status(StatusKind::Ok, Some(Code::Alert), "moving")?;
+                server.complete(StatusKind::No, Some(Code::TryCreate), "no such mailbox")
             }
             CommandBody::Copy { .. } => {
                 server.complete(StatusKind::No, Some(Code::TryCreate), "no such mailbox")

@@ -1653,3 +1653,270 @@ fn literal_minus_applies_to_every_message_of_a_multiappend() {
     assert!(matches!(t.take(), Event::AppendAborted { .. }));
     assert!(t.events.is_empty(), "{:?}", t.events);
 }
+
+#[test]
+fn select_under_imap4rev2_sends_the_mailbox_list_response() {
+    let mut config = plain_config();
+    config.imap4rev2 = true;
+    let mut t = T::logged_in(config);
+    t.send(b"e1 ENABLE IMAP4rev2\r\n");
+    t.events.clear();
+    t.send(b"s1 SELECT \"Sent Items\"\r\n");
+    t.take();
+    let mut info = SelectInfo::new(vec![Flag::Seen]);
+    info.delimiter = Some(imap_proto::response::Delimiter::new('/').unwrap());
+    info.attributes = vec![imap_proto::flag::MailboxAttribute::Sent];
+    t.server.selected(snapshot(&[1]), info).unwrap();
+    // RFC 9051 section 6.3.2: the LIST of the mailbox, its name as the client gave it; no
+    // RECENT, no UNSEEN.
+    assert_eq!(
+        t.pump(),
+        "* LIST (\\Sent) \"/\" \"Sent Items\"\r\n\
+         * FLAGS (\\Seen)\r\n\
+         * 1 EXISTS\r\n\
+         * OK [UIDVALIDITY 5] UIDs valid\r\n\
+         * OK [UIDNEXT 2] Predicted next UID\r\n\
+         * OK [PERMANENTFLAGS (\\Seen \\*)] Limited\r\n\
+         s1 OK [READ-WRITE] SELECT completed\r\n"
+    );
+    // An IMAP4rev1 session gets no LIST.
+    let mut t = T::logged_in(plain_config());
+    t.send(b"x1 EXAMINE INBOX\r\n");
+    t.take();
+    t.server
+        .selected(snapshot(&[1]), SelectInfo::new(vec![]))
+        .unwrap();
+    let out = t.pump();
+    assert!(
+        out.starts_with("* FLAGS ()\r\n* 1 EXISTS\r\n* 0 RECENT\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn respond_status_sends_untagged_status_responses_in_order() {
+    let mut t = T::selected(plain_config());
+    // No command pending: refused.
+    assert_eq!(
+        t.server.respond_status(StatusKind::Ok, None, "x"),
+        Err(ServerError::NoPendingDecision)
+    );
+    t.send(b"c1 LIST \"\" x\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    t.server
+        .respond_status(
+            StatusKind::No,
+            Some(imap_proto::response::Code::Alert),
+            "Disk is 99% full",
+        )
+        .unwrap();
+    t.server
+        .mailbox_changed(Change::Expunged {
+            uid: nz(9),
+            modseq: None,
+        })
+        .unwrap();
+    t.server
+        .respond_status(StatusKind::Bad, None, "Odd")
+        .unwrap();
+    // Neither PREAUTH nor BYE, nor a text with CR LF: nothing goes out.
+    assert!(matches!(
+        t.server.respond_status(StatusKind::Bye, None, "x"),
+        Err(ServerError::Invalid(_))
+    ));
+    assert!(matches!(
+        t.server.respond_status(StatusKind::Ok, None, "a\r\n* BYE"),
+        Err(ServerError::Invalid(_))
+    ));
+    t.server
+        .complete(StatusKind::Ok, None, "LIST completed")
+        .unwrap();
+    assert_eq!(
+        t.pump(),
+        "* NO [ALERT] Disk is 99% full\r\n\
+         * BAD Odd\r\n\
+         * 2 EXPUNGE\r\n\
+         c1 OK LIST completed\r\n"
+    );
+}
+
+#[test]
+fn commands_of_extensions_not_advertised_are_bad_and_never_reach_the_application() {
+    let mut t = T::selected(plain_config());
+    t.events.clear();
+    for (command, answer) in [
+        ("m1 MOVE 1 Trash", "m1 BAD MOVE is not supported"),
+        ("m2 UID MOVE 7 Trash", "m2 BAD MOVE is not supported"),
+        ("u1 UID EXPUNGE 7", "u1 BAD UID EXPUNGE is not supported"),
+        ("s1 SORT (DATE) UTF-8 ALL", "s1 BAD SORT is not supported"),
+        (
+            "t1 THREAD REFERENCES UTF-8 ALL",
+            "t1 BAD THREAD is not supported with this algorithm",
+        ),
+        ("q1 GETQUOTA \"\"", "q1 BAD QUOTA is not supported"),
+        ("q2 GETQUOTAROOT INBOX", "q2 BAD QUOTA is not supported"),
+        (
+            "q3 SETQUOTA \"\" (STORAGE 512)",
+            "q3 BAD SETQUOTA is not supported",
+        ),
+        (
+            "e1 SEARCH RETURN (COUNT) ALL",
+            "e1 BAD SEARCH RETURN is not supported",
+        ),
+        (
+            "l1 LIST (SUBSCRIBED) \"\" *",
+            "l1 BAD LIST-EXTENDED is not supported",
+        ),
+        (
+            "l2 LIST \"\" * RETURN (CHILDREN)",
+            "l2 BAD LIST-EXTENDED is not supported",
+        ),
+        (
+            "l3 LIST \"\" (INBOX Sent)",
+            "l3 BAD LIST-EXTENDED is not supported",
+        ),
+    ] {
+        assert_eq!(
+            t.send(format!("{command}\r\n").as_bytes()),
+            format!("{answer}\r\n")
+        );
+    }
+    assert!(t.events.is_empty(), "{:?}", t.events);
+
+    // Advertised, the same commands are the application's; SAVE needs SEARCHRES beside
+    // ESEARCH, THREAD the algorithm advertised.
+    let mut config = plain_config();
+    config.capabilities = [
+        "MOVE",
+        "UIDPLUS",
+        "SORT",
+        "THREAD=REFERENCES",
+        "QUOTA",
+        "QUOTASET",
+        "ESEARCH",
+        "LIST-EXTENDED",
+    ]
+    .into_iter()
+    .map(|c| Capability::new(c).unwrap())
+    .collect();
+    let mut t = T::selected(config);
+    t.events.clear();
+    assert_eq!(
+        t.send(b"e2 SEARCH RETURN (SAVE) ALL\r\nt2 THREAD ORDEREDSUBJECT UTF-8 ALL\r\n"),
+        "e2 BAD SEARCH RETURN (SAVE) is not supported\r\n\
+         t2 BAD THREAD is not supported with this algorithm\r\n"
+    );
+    for command in [
+        "m1 MOVE 1 Trash",
+        "u1 UID EXPUNGE 7",
+        "s1 SORT (DATE) UTF-8 ALL",
+        "t1 THREAD REFERENCES UTF-8 ALL",
+        "q1 GETQUOTA \"\"",
+        "q2 GETQUOTAROOT INBOX",
+        "q3 SETQUOTA \"\" (STORAGE 512)",
+        "e1 SEARCH RETURN (COUNT) ALL",
+        "l1 LIST (SUBSCRIBED) \"\" * RETURN (CHILDREN)",
+    ] {
+        assert_eq!(t.send(format!("{command}\r\n").as_bytes()), "");
+        assert!(matches!(t.take(), Event::Command { .. }), "{command}");
+        t.server.complete(StatusKind::Ok, None, "done").unwrap();
+        assert!(t.pump().ends_with("OK done\r\n"), "{command}");
+    }
+
+    // An IMAP4rev2 server offers MOVE, UID EXPUNGE, ESEARCH and LIST-EXTENDED by definition.
+    let mut config = plain_config();
+    config.imap4rev2 = true;
+    let mut t = T::selected(config);
+    t.events.clear();
+    for command in [
+        "m1 MOVE 1 Trash",
+        "u1 UID EXPUNGE 7",
+        "e1 SEARCH RETURN (SAVE) ALL",
+        "l1 LIST \"\" * RETURN (STATUS (MESSAGES))",
+    ] {
+        assert_eq!(t.send(format!("{command}\r\n").as_bytes()), "");
+        assert!(matches!(t.take(), Event::Command { .. }), "{command}");
+        t.server.complete(StatusKind::Ok, None, "done").unwrap();
+        t.pump();
+    }
+}
+
+#[test]
+fn announced_flags_carry_recent_for_imap4rev1_sessions() {
+    for rev2 in [false, true] {
+        let mut config = plain_config();
+        config.imap4rev2 = rev2;
+        let mut t = T::logged_in(config);
+        if rev2 {
+            t.send(b"e1 ENABLE IMAP4rev2\r\n");
+        }
+        t.send(b"s1 SELECT INBOX\r\n");
+        t.events.clear();
+        let mut info = SelectInfo::new(vec![Flag::Seen]);
+        info.recent = 1;
+        info.recent_uids = vec![nz(9)];
+        t.server.selected(snapshot(&[7, 9, 10]), info).unwrap();
+        t.pump();
+        for uid in [7, 9] {
+            t.server
+                .mailbox_changed(Change::Flags {
+                    uid: nz(uid),
+                    flags: vec![Flag::Seen],
+                    modseq: None,
+                })
+                .unwrap();
+        }
+        // A message arriving now, recent to this session.
+        t.server
+            .mailbox_changed(Change::Added {
+                uid: nz(11),
+                flags: Vec::new(),
+                modseq: None,
+            })
+            .unwrap();
+        t.server.mark_recent(nz(11));
+        assert!(t.send(b"n1 NOOP\r\n").contains("* 4 EXISTS\r\n"));
+        t.server
+            .mailbox_changed(Change::Flags {
+                uid: nz(11),
+                flags: vec![Flag::Flagged],
+                modseq: None,
+            })
+            .unwrap();
+        let out = t.send(b"n2 NOOP\r\n");
+        if rev2 {
+            // RFC 9051 has no \Recent; unsolicited FETCH carries UID.
+            assert_eq!(
+                out,
+                "* 4 FETCH (FLAGS (\\Flagged) UID 11)\r\nn2 OK NOOP completed\r\n"
+            );
+        } else {
+            assert_eq!(
+                out,
+                "* 4 FETCH (FLAGS (\\Flagged \\Recent))\r\nn2 OK NOOP completed\r\n"
+            );
+        }
+    }
+    // The first NOOP's FETCH responses, rev1: \Recent on message 2 (UID 9) only.
+    let mut t = T::logged_in(plain_config());
+    t.send(b"s1 SELECT INBOX\r\n");
+    let mut info = SelectInfo::new(vec![Flag::Seen]);
+    info.recent_uids = vec![nz(9)];
+    t.server.selected(snapshot(&[7, 9, 10]), info).unwrap();
+    t.pump();
+    for uid in [7, 9] {
+        t.server
+            .mailbox_changed(Change::Flags {
+                uid: nz(uid),
+                flags: vec![Flag::Seen],
+                modseq: None,
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 1 FETCH (FLAGS (\\Seen))\r\n\
+         * 2 FETCH (FLAGS (\\Seen \\Recent))\r\n\
+         n1 OK NOOP completed\r\n"
+    );
+}

@@ -404,13 +404,15 @@ fn move_copy_close_and_esearch_reach_the_other_session() {
               a5 UID STORE 3 +FLAGS (\\Deleted)\r\n\
               a6 CLOSE\r\n",
         );
-        // MOVE expunges at once (RFC 6851 section 3.3); the UIDs map 2 -> 1 and 1 -> 2 in
+        // MOVE expunges at once (RFC 6851 section 3.3), COPYUID in an untagged OK before
+        // (section 4.3); the UIDs map 2 -> 1 and 1 -> 2 in
         // Trash (UIDVALIDITY 3857529046, the store's second mailbox); CLOSE expunges silently.
         assert_eq!(
             world.take(a),
             "a0 OK CREATE completed\r\n\
+             * OK [COPYUID 3857529046 2 1] Moved\r\n\
              * 2 EXPUNGE\r\n\
-             a1 OK [COPYUID 3857529046 2 1] MOVE completed\r\n\
+             a1 OK MOVE completed\r\n\
              a2 OK [COPYUID 3857529046 1 2] COPY completed\r\n\
              * STATUS Trash (MESSAGES 2 UIDNEXT 3)\r\n\
              a3 OK STATUS completed\r\n\
@@ -480,6 +482,69 @@ fn a_conditional_store_reports_what_another_session_modified() {
              * 2 FETCH (FLAGS (\\Seen) MODSEQ (5))\r\n\
              a2 OK FETCH completed\r\n",
             "{chunking:?}"
+        );
+    }
+}
+
+#[test]
+fn a_saved_search_result_serves_dollar_until_the_mailbox_is_left() {
+    for chunking in chunkings() {
+        let mut world = World::new(store_with(4));
+        let mut config = plaintext_config();
+        config.capabilities = ["ESEARCH", "SEARCHRES"]
+            .iter()
+            .map(|c| imap_proto::response::Capability::new(*c).unwrap())
+            .collect();
+        let a = world.connect(config, chunking.clone());
+        world.send(a, b"L LOGIN alice secret\r\nS SELECT INBOX\r\n");
+        world.take(a);
+        // RFC 5182 section 2: SAVE keeps 2 and 4; `$` names them in FETCH, STORE, SEARCH.
+        world.send(
+            a,
+            b"a1 SEARCH RETURN (SAVE) 2,4\r\na2 FETCH $ (FLAGS)\r\n\
+              a3 STORE $ +FLAGS (\\Seen)\r\na4 UID SEARCH $ SEEN\r\na5 SEARCH NOT $\r\n",
+        );
+        assert_eq!(
+            world.take(a),
+            "a1 OK SEARCH completed\r\n\
+             * 2 FETCH (FLAGS ())\r\n\
+             * 4 FETCH (FLAGS ())\r\n\
+             a2 OK FETCH completed\r\n\
+             * 2 FETCH (FLAGS (\\Seen))\r\n\
+             * 4 FETCH (FLAGS (\\Seen))\r\n\
+             a3 OK STORE completed\r\n\
+             * SEARCH 2 4\r\n\
+             a4 OK SEARCH completed\r\n\
+             * SEARCH 1 3\r\n\
+             a5 OK SEARCH completed\r\n",
+            "{chunking:?}"
+        );
+        // RFC 5182 section 2.1: a SEARCH ... SAVE that fails empties the result.
+        world.send(
+            a,
+            b"b1 SEARCH RETURN (SAVE) CHARSET KOI8-R ALL\r\nb2 SEARCH $\r\n",
+        );
+        assert_eq!(
+            world.take(a),
+            "b1 NO [BADCHARSET (UTF-8 US-ASCII)] charset KOI8-R is not supported (UTF-8 and US-ASCII are)\r\n\
+             * SEARCH\r\nb2 OK SEARCH completed\r\n",
+            "{chunking:?}"
+        );
+        world.send(a, b"c1 SEARCH RETURN (SAVE) 3\r\n");
+        world.take(a);
+        // RFC 5182 section 2.1: leaving the mailbox forgets the result; `$` is then empty.
+        world.send(
+            a,
+            b"a6 UNSELECT\r\na7 SELECT INBOX\r\na8 SEARCH $\r\na9 FETCH $ (FLAGS)\r\n",
+        );
+        let out = world.take(a);
+        assert!(
+            out.ends_with(
+                "a7 OK [READ-WRITE] SELECT completed\r\n\
+                 * SEARCH\r\na8 OK SEARCH completed\r\n\
+                 a9 OK FETCH completed\r\n"
+            ),
+            "{chunking:?}: {out}"
         );
     }
 }

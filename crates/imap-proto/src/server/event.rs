@@ -9,9 +9,9 @@ use mail_wire::sasl::{Authenticated, Mechanism, SaslError};
 use crate::command::Command;
 use crate::core::Tag;
 use crate::datetime::DateTime;
-use crate::flag::{Flag, FlagPerm};
+use crate::flag::{Flag, FlagPerm, MailboxAttribute};
 use crate::mailbox::Mailbox;
-use crate::response::Capability;
+use crate::response::{Capability, Delimiter};
 
 #[cfg(doc)]
 use super::{Server, ServerConfig};
@@ -59,8 +59,18 @@ pub struct SelectInfo {
     pub read_only: bool,
     /// `* n RECENT` for IMAP4rev1 clients (RFC 3501 section 7.3.2); not sent under rev2.
     pub recent: u32,
+    /// The UIDs of the messages recent to this session, for an IMAP4rev1 session: the FLAGS
+    /// of a message among them that the view announces (a flag change another session made)
+    /// carry `\Recent` (RFC 3501 section 2.3.2). Messages that arrive later and are recent
+    /// to this session are added with [`Server::mark_recent`].
+    pub recent_uids: Vec<NonZeroU32>,
     /// `OK [UNSEEN n]` for IMAP4rev1 clients: the first unseen message's sequence number.
     pub unseen: Option<NonZeroU32>,
+    /// The hierarchy delimiter of the untagged `LIST` an IMAP4rev2 session gets (RFC 9051
+    /// section 6.3.2); `None` sends `NIL` (a flat name space).
+    pub delimiter: Option<Delimiter>,
+    /// The name attributes of that `LIST` (`\Sent`, `\HasChildren`, ...).
+    pub attributes: Vec<MailboxAttribute<'static>>,
 }
 
 impl SelectInfo {
@@ -74,7 +84,10 @@ impl SelectInfo {
             permanent_flags: permanent,
             read_only: false,
             recent: 0,
+            recent_uids: Vec::new(),
             unseen: None,
+            delimiter: None,
+            attributes: Vec::new(),
         }
     }
 

@@ -5,10 +5,14 @@ use std::num::NonZeroU32;
 
 use bytes::{Buf, Bytes};
 
-use crate::command::{Command, CommandBody, IdleDone};
+use crate::command::{
+    Command, CommandBody, IdleDone, ListReturnOption, ListSelectOption, SearchReturnOption,
+    ThreadAlgorithm,
+};
 use crate::core::{IString, LiteralMode, NString, Tag};
 use crate::framer::{FrameError, FrameErrorKind, Framed, LiteralHeader, tag_of};
 use crate::list::List;
+use crate::mailbox::Mailbox;
 use crate::response::{Capability, Code, Data, StatusKind};
 use crate::sequence::SequenceSet;
 use crate::view::Announce;
@@ -317,7 +321,10 @@ impl Server {
         let state = self.state;
         let authenticated = matches!(state, State::Authenticated | State::Selected);
         let selected = state == State::Selected;
-        if let Some(text) = self.refused_modifier(&command.body) {
+        if let Some(text) = self
+            .refused_modifier(&command.body)
+            .or_else(|| self.unoffered(&command.body))
+        {
             return self.bad(Some(&tag), text);
         }
         match command.body {
@@ -396,7 +403,11 @@ impl Server {
             }
             CommandBody::Compress { .. } => self.bad(Some(&tag), "COMPRESS is not supported"),
             CommandBody::Select { .. } | CommandBody::Examine { .. } => {
-                let examine = matches!(command.body, CommandBody::Examine { .. });
+                let (examine, mailbox) = match &command.body {
+                    CommandBody::Examine { mailbox, .. } => (true, mailbox.clone().into_static()),
+                    CommandBody::Select { mailbox, .. } => (false, mailbox.clone().into_static()),
+                    _ => return,
+                };
                 if let CommandBody::Select { params, .. } | CommandBody::Examine { params, .. } =
                     &command.body
                 {
@@ -414,7 +425,11 @@ impl Server {
                         self.untagged_ok(Code::Closed, "Previous mailbox closed");
                     }
                 }
-                self.ask(command, Running::new(tag).select(examine), Vec::new());
+                self.ask(
+                    command,
+                    Running::new(tag).select(examine, mailbox),
+                    Vec::new(),
+                );
             }
             CommandBody::Create { .. }
             | CommandBody::Delete { .. }
@@ -517,12 +532,111 @@ impl Server {
                 };
                 self.ask(command, Running::new(tag).by(uid, false), messages);
             }
-            CommandBody::Search { uid, .. }
-            | CommandBody::Sort { uid, .. }
-            | CommandBody::Thread { uid, .. } => {
+            CommandBody::Search {
+                uid,
+                ref return_options,
+                ..
+            } => {
+                let messages = self.all_messages();
+                let mut running = Running::new(tag).by(uid, !uid);
+                running.save = return_options
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|o| matches!(o, SearchReturnOption::Save)));
+                self.ask(command, running, messages);
+            }
+            CommandBody::Sort { uid, .. } | CommandBody::Thread { uid, .. } => {
                 let messages = self.all_messages();
                 self.ask(command, Running::new(tag).by(uid, !uid), messages);
             }
+        }
+    }
+
+    /// Why a command of an extension the server does not advertise is answered `BAD`
+    /// instead of reaching the application: MOVE without MOVE, UID EXPUNGE without UIDPLUS,
+    /// SEARCH RETURN without ESEARCH (SAVE also needs SEARCHRES), LIST's selection and
+    /// return options or several patterns without LIST-EXTENDED (`RETURN (STATUS)` also
+    /// needs LIST-STATUS, the SPECIAL-USE options SPECIAL-USE), SORT, THREAD with an
+    /// algorithm not advertised, GETQUOTA and GETQUOTAROOT without QUOTA, SETQUOTA without
+    /// QUOTASET. An IMAP4rev2 server (`ServerConfig::imap4rev2`) offers MOVE, UID EXPUNGE,
+    /// ESEARCH, SEARCHRES, LIST-EXTENDED and LIST-STATUS by definition (RFC 9051 appendix E).
+    fn unoffered(&self, body: &CommandBody<'_>) -> Option<&'static str> {
+        let rev2 = self.config.imap4rev2;
+        let has = |wanted: &Capability<'_>| self.config.capabilities.contains(wanted);
+        match body {
+            CommandBody::Move { .. } if !rev2 && !has(&Capability::Move) => {
+                Some("MOVE is not supported")
+            }
+            CommandBody::UidExpunge { .. } if !rev2 && !has(&Capability::UidPlus) => {
+                Some("UID EXPUNGE is not supported")
+            }
+            CommandBody::Search {
+                return_options: Some(options),
+                ..
+            } => {
+                if !rev2 && !has(&Capability::Esearch) {
+                    Some("SEARCH RETURN is not supported")
+                } else if !rev2
+                    && !has(&Capability::SearchRes)
+                    && options
+                        .iter()
+                        .any(|o| matches!(o, SearchReturnOption::Save))
+                {
+                    Some("SEARCH RETURN (SAVE) is not supported")
+                } else {
+                    None
+                }
+            }
+            CommandBody::List {
+                selection,
+                patterns,
+                return_options,
+                ..
+            } => {
+                let extended =
+                    !selection.is_empty() || !return_options.is_empty() || patterns.len() > 1;
+                let special = selection
+                    .iter()
+                    .any(|o| matches!(o, ListSelectOption::SpecialUse))
+                    || return_options
+                        .iter()
+                        .any(|o| matches!(o, ListReturnOption::SpecialUse));
+                let status = return_options
+                    .iter()
+                    .any(|o| matches!(o, ListReturnOption::Status(_)));
+                if extended && !rev2 && !has(&Capability::ListExtended) {
+                    Some("LIST-EXTENDED is not supported")
+                } else if status && !rev2 && !has(&Capability::ListStatus) {
+                    Some("LIST RETURN (STATUS) is not supported")
+                } else if special && !has(&Capability::SpecialUse) {
+                    Some("SPECIAL-USE is not supported")
+                } else {
+                    None
+                }
+            }
+            CommandBody::Sort { .. } if !has(&Capability::Sort) => Some("SORT is not supported"),
+            CommandBody::Thread { algorithm, .. }
+                if !self.config.capabilities.iter().any(|c| match c {
+                    Capability::Thread(offered) => {
+                        offered.as_str().eq_ignore_ascii_case(match algorithm {
+                            ThreadAlgorithm::OrderedSubject => "ORDEREDSUBJECT",
+                            ThreadAlgorithm::References => "REFERENCES",
+                            ThreadAlgorithm::Other(name) => name.as_str(),
+                        })
+                    }
+                    _ => false,
+                }) =>
+            {
+                Some("THREAD is not supported with this algorithm")
+            }
+            CommandBody::GetQuota { .. } | CommandBody::GetQuotaRoot { .. }
+                if !has(&Capability::Quota) =>
+            {
+                Some("QUOTA is not supported")
+            }
+            CommandBody::SetQuota { .. } if !has(&Capability::QuotaSet) => {
+                Some("SETQUOTA is not supported")
+            }
+            _ => None,
         }
     }
 
@@ -677,11 +791,12 @@ impl Running {
             uid: false,
             no_expunge: false,
             close: false,
+            save: false,
         }
     }
 
-    fn select(mut self, examine: bool) -> Self {
-        self.select = Some(examine);
+    fn select(mut self, examine: bool, mailbox: Mailbox<'static>) -> Self {
+        self.select = Some((examine, mailbox));
         self
     }
 

@@ -106,6 +106,9 @@
 //! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
 //! | sequence number beyond EXISTS | `BAD` |
 //! | STORE, EXPUNGE, MOVE in a read-only mailbox | `NO [READ-ONLY]` |
+//! | a command of an extension not advertised (MOVE, UID EXPUNGE, SORT, THREAD, QUOTA, SEARCH RETURN, LIST-EXTENDED options; IMAP4rev2 implies MOVE, UIDPLUS, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS) | `BAD`, never an [`Event::Command`] |
+//! | `$` (SEARCHRES) in FETCH, STORE, COPY, MOVE, UID EXPUNGE | resolved through [`Server::save_search_result`]'s UIDs; forgotten at SELECT, EXAMINE, UNSELECT, CLOSE |
+//! | SELECT or EXAMINE in an IMAP4rev2 session | `* LIST` of the mailbox before the rest of [`Server::selected`]'s answer (RFC 9051 section 6.3.2) |
 //! | command in the wrong state, syntax error | `BAD` with the reason, counted toward [`ServerConfig::max_errors`], then `* BYE` |
 //! | line too long | `BAD` (with the tag when readable); the line is skipped |
 //! | idle past the timeout | `* BYE Autologout; idle for too long` |
@@ -134,12 +137,13 @@ use mail_wire::sasl::{Authenticator, Mechanism, Nonce, ServerSession};
 use crate::core::{Tag, Text};
 use crate::encode::{Encode, EncodeOptions, Writer};
 use crate::fetch::MessageDataItem;
+use crate::flag::FlagFetch;
 use crate::framer::{Framer, FramerConfig};
 use crate::list::{List, NonEmpty};
 use crate::mailbox::Mailbox;
 use crate::response::{
-    Capability, Code, Continuation, ContinuationText, Data, Greeting, GreetingKind, Response,
-    StatusKind, StatusResponse,
+    Capability, Code, Continuation, ContinuationText, Data, Greeting, GreetingKind, ListData,
+    Response, StatusKind, StatusResponse,
 };
 use crate::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
 use crate::view::{Announce, AnnounceOptions, Change, MailboxView, Snapshot, ViewError};
@@ -204,8 +208,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Running {
     tag: Tag<'static>,
-    /// SELECT (false) or EXAMINE (true).
-    select: Option<bool>,
+    /// SELECT (false) or EXAMINE (true), and the mailbox name as the client gave it.
+    select: Option<(bool, Mailbox<'static>)>,
     /// A UID command: FETCH responses carry UID.
     uid: bool,
     /// FETCH, STORE, SEARCH, COPY by sequence number: no EXPUNGE until it completes (RFC
@@ -213,6 +217,8 @@ struct Running {
     no_expunge: bool,
     /// CLOSE: the mailbox is deselected at completion, nothing announced.
     close: bool,
+    /// SEARCH RETURN (SAVE): a failure empties the saved result (RFC 5182 section 2.1).
+    save: bool,
 }
 
 /// A decision the application has not answered yet.
@@ -275,6 +281,9 @@ pub struct Server {
     read_only: bool,
     /// The SEARCHRES saved result (`$`), as UIDs.
     saved: Option<Vec<NonZeroU32>>,
+    /// The UIDs recent to this session (IMAP4rev1), ascending: `\Recent` in the FLAGS
+    /// the view announces.
+    recent: Vec<NonZeroU32>,
     append: Option<AppendState>,
     errors: u32,
     auth_failures: u32,
@@ -377,6 +386,7 @@ impl Server {
             view: None,
             read_only: false,
             saved: None,
+            recent: Vec::new(),
             append: None,
             errors: 0,
             auth_failures: 0,
@@ -761,7 +771,7 @@ impl Server {
     pub fn selected(&mut self, snapshot: Snapshot, info: SelectInfo) -> Result<(), ServerError> {
         let examine = match &self.pending {
             Some(Pending::Command(Running {
-                select: Some(examine),
+                select: Some((examine, _)),
                 ..
             })) => *examine,
             _ => {
@@ -777,6 +787,15 @@ impl Server {
         self.timer.decided();
         let read_only = examine || info.read_only;
         let rev2 = self.enabled.imap4rev2;
+        if let (true, Some((_, mailbox))) = (rev2, running.select.as_ref()) {
+            // RFC 9051 section 6.3.2: SELECT answers a LIST of the mailbox.
+            self.data(Data::List(ListData {
+                attributes: info.attributes.into(),
+                delimiter: info.delimiter,
+                mailbox: mailbox.clone(),
+                extended: List::new(),
+            }));
+        }
         self.data(Data::Flags(info.flags.into()));
         self.data(Data::Exists(view.exists()));
         if !rev2 {
@@ -810,6 +829,9 @@ impl Server {
         self.view = Some(view);
         self.read_only = read_only;
         self.saved = None;
+        self.recent = info.recent_uids;
+        self.recent.sort_unstable();
+        self.recent.dedup();
         self.state = State::Selected;
         self.tagged(
             &running.tag,
@@ -846,6 +868,35 @@ impl Server {
             ));
         }
         self.data(data);
+        Ok(())
+    }
+
+    /// An untagged status response for the pending command, in order with its other data:
+    /// `* OK [COPYUID ...] text` before MOVE's expunges (RFC 6851 section 4.3), `* NO
+    /// [ALERT] text`, `* BAD text`. The tagged completion still comes from
+    /// [`Server::complete`].
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoPendingDecision`] unless a command is pending;
+    /// [`ServerError::Invalid`] for a kind other than OK, NO, BAD or a text the codec refuses
+    /// (control octets); nothing is sent then.
+    pub fn respond_status(
+        &mut self,
+        kind: StatusKind,
+        code: Option<Code<'_>>,
+        text: &str,
+    ) -> Result<(), ServerError> {
+        if !matches!(self.pending, Some(Pending::Command(_))) {
+            return Err(ServerError::NoPendingDecision);
+        }
+        if !matches!(kind, StatusKind::Ok | StatusKind::No | StatusKind::Bad) {
+            return Err(ServerError::Invalid("a status response is OK, NO or BAD"));
+        }
+        let text = Text::new(text.to_owned()).map_err(|_| ServerError::Invalid("text"))?;
+        let response = StatusResponse::untagged(kind, code, Some(text))
+            .map_err(|_| ServerError::Invalid("status response"))?;
+        self.emit(&Response::Status(response));
         Ok(())
     }
 
@@ -894,6 +945,15 @@ impl Server {
     /// when another mailbox is selected.
     pub fn save_search_result(&mut self, uids: Vec<NonZeroU32>) {
         self.saved = Some(uids);
+    }
+
+    /// The saved SEARCH result (SEARCHRES, RFC 5182), as UIDs: what `$` names. `None` when
+    /// nothing was saved since the mailbox was selected (SELECT, EXAMINE, UNSELECT and CLOSE
+    /// forget it, RFC 5182 section 2.1); the application passes it to
+    /// [`SearchContext::saved`](crate::search::SearchContext::saved) for `$` in SEARCH keys.
+    /// The machine resolves `$` in FETCH, STORE, COPY, MOVE and UID EXPUNGE itself.
+    pub fn saved_search(&self) -> Option<&[NonZeroU32]> {
+        self.saved.as_deref()
     }
 
     /// Accepts the pending [`Event::AppendStart`]: for a synchronising literal `+ Ready` goes
@@ -1020,6 +1080,9 @@ impl Server {
         match self.pending.take() {
             Some(Pending::Command(running)) => {
                 self.timer.decided();
+                if running.save && kind != StatusKind::Ok {
+                    self.saved = Some(Vec::new());
+                }
                 if running.close {
                     self.deselect();
                 } else if running.select.is_some() {
@@ -1147,13 +1210,40 @@ impl Server {
         };
         let mut out = Vec::new();
         view.announce(allow, opts, &mut out);
-        for data in out {
+        let recent = !self.enabled.imap4rev2 && !self.recent.is_empty();
+        for mut data in out {
+            if let (true, Data::Fetch { seq, items }) = (recent, &mut data) {
+                let is_recent = self
+                    .view
+                    .as_ref()
+                    .and_then(|view| view.uid(*seq))
+                    .is_some_and(|uid| self.recent.binary_search(&uid).is_ok());
+                for item in items.iter_mut() {
+                    if let (true, MessageDataItem::Flags(flags)) = (is_recent, item) {
+                        flags.push(FlagFetch::Recent);
+                    }
+                }
+            }
             self.data(data);
+        }
+    }
+
+    /// Marks `uid` recent to this session (IMAP4rev1 `\Recent`, RFC 3501 section 2.3.2): a
+    /// message that arrived while the mailbox is selected and that this session is the first
+    /// to see. Its FLAGS the view announces then carry `\Recent`. Nothing happens outside the
+    /// selected state.
+    pub fn mark_recent(&mut self, uid: NonZeroU32) {
+        if self.view.is_none() {
+            return;
+        }
+        if let Err(at) = self.recent.binary_search(&uid) {
+            self.recent.insert(at, uid);
         }
     }
 
     fn deselect(&mut self) {
         self.view = None;
+        self.recent = Vec::new();
         self.read_only = false;
         self.saved = None;
         if self.state == State::Selected {

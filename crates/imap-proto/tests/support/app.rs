@@ -384,7 +384,7 @@ impl App {
                 let ctx = SearchContext {
                     exists: server.view().map_or(0, |v| v.exists()),
                     largest_uid: server.view().and_then(|v| v.largest_uid()),
-                    saved: None,
+                    saved: server.saved_search(),
                 };
                 let result =
                     searchable::run(&present, &self.recent, charset.as_ref(), &criteria, &ctx);
@@ -430,10 +430,6 @@ impl App {
                         );
                     }
                 };
-                if moving {
-                    let _ = store.remove(&name, &uids);
-                }
-                deliver(store, self.id, server);
                 let validity = store.folder(&target).map(|f| f.uid_validity);
                 let code = match (uid_set(&uids), uid_set(&copied), validity) {
                     (Some(source), Some(destination), Some(uid_validity)) => Some(Code::CopyUid {
@@ -443,15 +439,17 @@ impl App {
                     }),
                     _ => None,
                 };
-                server.complete(
-                    StatusKind::Ok,
-                    code,
-                    if moving {
-                        "MOVE completed"
-                    } else {
-                        "COPY completed"
-                    },
-                )
+                if moving {
+                    // RFC 6851 section 4.3: COPYUID in an untagged OK before the expunges.
+                    if code.is_some() {
+                        server.respond_status(StatusKind::Ok, code, "Moved")?;
+                    }
+                    let _ = store.remove(&name, &uids);
+                    deliver(store, self.id, server);
+                    return ok(server, "MOVE completed");
+                }
+                deliver(store, self.id, server);
+                server.complete(StatusKind::Ok, code, "COPY completed")
             }
             CommandBody::Expunge | CommandBody::Close => {
                 let closing = matches!(body, CommandBody::Close);
@@ -506,17 +504,10 @@ impl App {
             return server.complete(StatusKind::No, None, "No such mailbox");
         };
         self.recent = store.claim_recent(&name);
-        if server.enabled().imap4rev2 {
-            // RFC 9051 section 6.3.2: SELECT answers a LIST of the mailbox.
-            server.respond(Data::List(ListData {
-                attributes: List::new(),
-                delimiter: Delimiter::new('/').ok(),
-                mailbox: mailbox.clone(),
-                extended: List::new(),
-            }))?;
-        }
         let mut info = SelectInfo::new(mailbox_flags());
+        info.delimiter = Delimiter::new('/').ok();
         info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
+        info.recent_uids = self.recent.clone();
         info.unseen = folder
             .messages
             .iter()

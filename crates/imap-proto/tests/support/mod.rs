@@ -28,6 +28,17 @@ pub(crate) fn plaintext_config() -> ServerConfig {
     config
 }
 
+/// [`plaintext_config`] advertising the extensions the test store implements (the machine
+/// answers `BAD` to commands of extensions not advertised): UIDPLUS, MOVE, ESEARCH, SEARCHRES.
+pub(crate) fn store_config() -> ServerConfig {
+    let mut config = plaintext_config();
+    config.capabilities = ["UIDPLUS", "MOVE", "ESEARCH", "SEARCHRES"]
+        .into_iter()
+        .filter_map(|name| imap_proto::response::Capability::new(name).ok())
+        .collect();
+    config
+}
+
 /// One connection of a [`World`]: its machine, the application answering it, what it wrote.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -98,7 +109,7 @@ impl World {
     /// Opens a plaintext connection, logs in as the standard user and, with `select`, selects
     /// that mailbox; the output so far is dropped.
     pub(crate) fn login(&mut self, select: Option<&str>, chunking: Chunking) -> usize {
-        let i = self.connect(plaintext_config(), chunking);
+        let i = self.connect(store_config(), chunking);
         self.send(i, b"L1 LOGIN alice secret\r\n");
         assert!(self.take(i).contains("L1 OK"), "login failed");
         if let Some(name) = select {
