@@ -2041,12 +2041,12 @@ fn uid_move_between_them_reports_copyuid_and_the_expunge() {
     in_order(
         &answered,
         &[
-            "* 1 EXPUNGE\r\n",
             "[COPYUID 3857529046 1 1]",
+            "* 1 EXPUNGE\r\n",
             "* 1 FETCH (UID 2)\r\n",
         ],
     );
-    // COPYUID reaches the client, untagged (RFC 6851 section 4.3 says SHOULD) or tagged.
+    // COPYUID reaches the client untagged, before the expunge (RFC 6851 section 4.3).
     let copyuid = |code: Option<&Code<'_>>| matches!(code, Some(Code::CopyUid { .. }));
     assert!(events.iter().any(|e| match e {
         client::Event::Status(status) => copyuid(status.code()),
@@ -2064,4 +2064,26 @@ fn uid_move_between_them_reports_copyuid_and_the_expunge() {
             .len(),
         1
     );
+}
+
+/// RFC 9051 section 7.3.4: once IMAP4rev2 is enabled, a SEARCH without RETURN is answered with
+/// `ESEARCH`, never `* SEARCH` (found by this file's first run against the test store).
+#[test]
+fn a_plain_search_under_imap4rev2_is_answered_with_esearch() {
+    let store = store_with_two();
+    let mut config = no_delay();
+    config.imap4rev2 = true;
+    let (pair, _) = run(
+        &store,
+        config,
+        vec![
+            body("ENABLE IMAP4rev2"),
+            body("SELECT INBOX"),
+            body("UID SEARCH ALL"),
+        ],
+    );
+    let answered = text(&pair, Side::Server);
+    assert!(answered.contains("* ESEARCH (TAG \"A"), "{answered}");
+    assert!(answered.contains("\") UID ALL 1:2\r\n"), "{answered}");
+    assert!(!answered.contains("* SEARCH"), "{answered}");
 }

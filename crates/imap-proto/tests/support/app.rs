@@ -391,6 +391,13 @@ impl App {
                 match result {
                     Ok(result) => {
                         match &return_options {
+                            // RFC 9051 section 7.3.4: an IMAP4rev2 session gets ESEARCH
+                            // for a SEARCH without RETURN too (as `RETURN (ALL)`).
+                            None if server.enabled().imap4rev2 => {
+                                if let Some(data) = result.to_esearch(Some(&tag), uid, &[]) {
+                                    server.respond(data)?;
+                                }
+                            }
                             None => server.respond(result.to_search_data(uid))?,
                             Some(options) => {
                                 if let Some(saved) = result.saved(options) {
