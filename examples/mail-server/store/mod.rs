@@ -13,6 +13,8 @@
 //!   [`Delivery`]), acknowledged only once it is on disk in every recipient's `new/`.
 //! - [`maildrop`]: what a reader (POP3) does: list a maildrop with stable unique-ids and
 //!   sizes as sent, mark a message seen (`new/` to `cur/` with `:2,S`), remove messages.
+//! - [`mailboxes`]: the IMAP side: folders (Maildir++), the durable index of UIDs, flags
+//!   and mod-sequences, and the hub that tells every open session what changed.
 //! - [`quota`]: how much each mailbox holds ([`Store::usage`], scanned once and then kept up
 //!   to date) and how much room the file system has left ([`Store::free_space`]).
 //!
@@ -20,6 +22,7 @@
 //! protocol's business: the store keeps the bytes it is given, exactly.
 
 pub mod delivery;
+pub mod mailboxes;
 pub mod maildir;
 pub mod maildrop;
 pub mod quota;
