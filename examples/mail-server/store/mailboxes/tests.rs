@@ -919,3 +919,52 @@ fn metas_of_ten_thousand_messages_come_from_memory() {
     );
     assert_eq!(metas[9_999].as_ref().unwrap().size, 3);
 }
+
+/// Another program changes the files while the folder is open: the next SELECT or STATUS
+/// reconciles (durably), and the sessions already selected hear it.
+#[test]
+fn changes_behind_an_open_folder_are_reconciled_at_select() {
+    let dir = TempDir::new("imap-behind");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n", b"two\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let _ = s.changes();
+    let maildir = account.maildir().to_owned();
+    let two = s.metas(&uids(&[2]))[0].clone().unwrap().path;
+    fs::remove_file(&two).unwrap();
+    fs::write(maildir.join("new/1900000000.M1P1.other"), b"outside\r\n").unwrap();
+    // Another reader moved message 1 and marked it seen: followed, the index keeps its flags.
+    let one = s.metas(&uids(&[1]))[0].clone().unwrap().path;
+    let moved = maildir.join("cur").join(format!(
+        "{}:2,S",
+        one.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+    ));
+    fs::rename(&one, &moved).unwrap();
+    let status = account.status("INBOX").unwrap();
+    assert_eq!(status.messages, 2);
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Expunged { uid: e, .. }, Change::Added { uid: a, .. }]
+            if *e == nz(2) && *a == nz(3)),
+        "{changes:?}"
+    );
+    assert_eq!(&s.read(nz(1)).unwrap().unwrap()[..], b"one\r\n");
+    assert_eq!(&s.read(nz(3)).unwrap().unwrap()[..], b"outside\r\n");
+    // Nothing changed since: nothing more.
+    let again = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(again.snapshot().uids, uids(&[1, 3]));
+    assert_eq!(s.changes().unwrap(), []);
+    // A delivery with the folder open is indexed once, not again by the next select.
+    deliver(&store, b"smtp\r\n");
+    assert_eq!(
+        account.select("INBOX", false, 10).unwrap().snapshot().uids,
+        uids(&[1, 3, 4])
+    );
+    assert_eq!(s.changes().unwrap().len(), 1);
+}
