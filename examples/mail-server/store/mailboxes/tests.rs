@@ -968,3 +968,111 @@ fn changes_behind_an_open_folder_are_reconciled_at_select() {
     );
     assert_eq!(s.changes().unwrap().len(), 1);
 }
+
+/// kill -9 of a process appending from four threads and setting flags: after the restart
+/// every acknowledged message is there under its UID with its bytes, every acknowledged
+/// flag is set, and the next UID is above every one given before.
+///
+/// The test runs itself again as the child (the variable `SANSMAIL_STORE_CRASH_CHILD` names
+/// its data directory), which prints `ACK <uid> <tag>` and `FLAG <uid>` after each append
+/// and STORE returns.
+#[test]
+fn kill_9_during_appends_loses_nothing_acknowledged() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    const CHILD: &str = "SANSMAIL_STORE_CRASH_CHILD";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        let (_store, account) = open(Path::new(&dir));
+        let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let account = account.clone();
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let s = account.select("INBOX", false, 1).unwrap();
+                    for i in 0.. {
+                        let tag = format!("{t}-{i}");
+                        let body = format!("Subject: {tag}\r\n\r\n{tag}\r\n");
+                        let uid = append(&account, "INBOX", &[body.as_bytes()]).uids[0];
+                        writeln!(out.lock().unwrap(), "ACK {uid} {tag}").unwrap();
+                        if i % 3 == 0 {
+                            s.store(&[uid], StoreKind::Add, &[Flag::Flagged], None, false)
+                                .unwrap();
+                            writeln!(out.lock().unwrap(), "FLAG {uid}").unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        return;
+    }
+
+    let dir = TempDir::new("imap-kill9");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::mailboxes::tests::kill_9_during_appends_loses_nothing_acknowledged",
+            "--nocapture",
+        ])
+        .env(CHILD, &dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let mut flagged = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while acked.len() < 300 {
+        let Some(line) = lines.next() else {
+            panic!("the child ended after {} acknowledgements", acked.len());
+        };
+        let line = line.unwrap();
+        let mut words = line.split(' ');
+        match words.next() {
+            Some("ACK") => {
+                let uid: u32 = words.next().unwrap().parse().unwrap();
+                acked.push((uid, words.next().unwrap().to_owned()));
+            }
+            Some("FLAG") => flagged.push(words.next().unwrap().parse::<u32>().unwrap()),
+            _ => {}
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lines);
+
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let snapshot = s.snapshot();
+    for (uid, tag) in &acked {
+        let body = s
+            .read(nz(*uid))
+            .unwrap()
+            .unwrap_or_else(|| panic!("UID {uid} lost"));
+        assert_eq!(body, format!("Subject: {tag}\r\n\r\n{tag}\r\n").as_bytes());
+    }
+    for uid in &flagged {
+        let meta = s.metas(&[nz(*uid)])[0].clone().unwrap();
+        assert!(meta.flags.contains(&Flag::Flagged), "UID {uid}");
+    }
+    // Nothing partial: every message served is whole (one of the child's bodies).
+    for uid in &snapshot.uids {
+        let body = s.read(*uid).unwrap().unwrap();
+        let text = std::str::from_utf8(&body).unwrap();
+        let tag = text
+            .strip_prefix("Subject: ")
+            .unwrap()
+            .split("\r\n")
+            .next()
+            .unwrap();
+        assert_eq!(text, format!("Subject: {tag}\r\n\r\n{tag}\r\n"));
+    }
+    let top = acked.iter().map(|(u, _)| *u).max().unwrap();
+    assert!(snapshot.uid_next.get() > top);
+    let next = append(&account, "INBOX", &[b"after\r\n"]).uids[0];
+    assert!(next.get() >= snapshot.uid_next.get());
+}
