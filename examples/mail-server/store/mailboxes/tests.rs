@@ -1076,3 +1076,73 @@ fn kill_9_during_appends_loses_nothing_acknowledged() {
     let next = append(&account, "INBOX", &[b"after\r\n"]).uids[0];
     assert!(next.get() >= snapshot.uid_next.get());
 }
+
+/// The log is folded into the snapshot once it holds 4096 records more than the folder has
+/// messages; the state survives a restart either way.
+#[test]
+fn the_log_is_compacted_into_the_snapshot() {
+    let dir = TempDir::new("imap-compact");
+    let (_store, account) = open(&dir.0);
+    let bodies: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}\r\n").into_bytes()).collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    append(&account, "INBOX", &bodies);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let all = s.snapshot().uids;
+    let log = account.maildir().join(LOG_FILE);
+    let mut longest = 0;
+    for round in 0..43 {
+        let kind = if round % 2 == 0 {
+            StoreKind::Add
+        } else {
+            StoreKind::Remove
+        };
+        s.store(&all, kind, &[Flag::Flagged], None, false).unwrap();
+        longest = longest.max(fs::read_to_string(&log).unwrap().lines().count());
+    }
+    // 100 adds + 4300 flag records > 4096 + 100: compacted once, the log short again.
+    let lines = fs::read_to_string(&log).unwrap().lines().count();
+    assert!(lines < 500, "{lines} lines in the log");
+    assert!(longest > 4096, "the log grew to {longest} lines first");
+    let snapshot = fs::read_to_string(account.maildir().join(SNAPSHOT_FILE)).unwrap();
+    assert!(snapshot.starts_with("sansmail-imap-index 1\n"));
+    let before = s.metas(&all);
+    // 43 rounds, the last an add.
+    assert!(before.iter().all(|m| m.as_ref().unwrap().flags == [Flag::Flagged]));
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.metas(&all), before);
+}
+
+/// A folder whose UIDs run out refuses more messages (`NO [LIMIT]`), all or none.
+#[test]
+fn a_folder_out_of_uids_refuses_appends() {
+    let dir = TempDir::new("imap-uids");
+    let maildir = {
+        let (_store, account) = open(&dir.0);
+        account.maildir().to_owned()
+    };
+    let mut index = index::Index::new(7);
+    index.uid_next = u32::MAX - 1;
+    fs::write(maildir.join(SNAPSHOT_FILE), index.encode()).unwrap();
+    fs::write(maildir.join(LOG_FILE), index::log_header(7)).unwrap();
+    let (_store, account) = open(&dir.0);
+    let two = account.append(
+        "INBOX",
+        vec![
+            (message(&account, b"a"), vec![], None),
+            (message(&account, b"b"), vec![], None),
+        ],
+    );
+    assert!(matches!(two, Err(MailboxError::UidsExhausted)), "{two:?}");
+    assert_eq!(
+        append(&account, "INBOX", &[b"last"]).uids,
+        uids(&[u32::MAX - 1])
+    );
+    assert!(matches!(
+        account.append("INBOX", vec![(message(&account, b"c"), vec![], None)]),
+        Err(MailboxError::UidsExhausted)
+    ));
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(files(&maildir).len(), 1);
+}
