@@ -589,6 +589,10 @@ impl Folder {
 
     /// Adds `files` (all or none), returning their UIDs.
     pub(super) fn add(&self, files: Vec<NewFile>) -> Result<Vec<NonZeroU32>, MailboxError> {
+        if files.is_empty() {
+            self.state().usable()?;
+            return Ok(Vec::new());
+        }
         let slot = Arc::new(Slot::default());
         let mut uids = Vec::with_capacity(files.len());
         {

@@ -592,6 +592,9 @@ fn copy_and_move_keep_flags_and_dates_and_answer_copyuid() {
         inbox.copy(&uids(&[1]), "Nowhere"),
         Err(MailboxError::NoSuchMailbox)
     ));
+    // Only expunged UIDs: nothing copied, no error.
+    let none = inbox.copy(&uids(&[7, 8]), "Work").unwrap();
+    assert!(none.source.is_empty() && none.destination.is_empty());
     let _ = inbox.changes();
     let moved = inbox.move_to(&uids(&[2]), "Work").unwrap();
     assert_eq!(moved.destination, uids(&[3]));
@@ -1107,7 +1110,11 @@ fn the_log_is_compacted_into_the_snapshot() {
     assert!(snapshot.starts_with("sansmail-imap-index 1\n"));
     let before = s.metas(&all);
     // 43 rounds, the last an add.
-    assert!(before.iter().all(|m| m.as_ref().unwrap().flags == [Flag::Flagged]));
+    assert!(
+        before
+            .iter()
+            .all(|m| m.as_ref().unwrap().flags == [Flag::Flagged])
+    );
     drop(s);
     let (_store, account) = open(&dir.0);
     let s = account.select("INBOX", false, 10).unwrap();
