@@ -139,7 +139,6 @@ typ, data = m.login(ALICE.upper(), PW)
 out('LOGIN', typ)
 typ, data = m.select('INBOX')
 out('SELECT', typ, data[0].decode())
-out('UIDVALIDITY', m.untagged_responses.get('UIDVALIDITY', [b'?'])[0].decode())
 typ, data = m.fetch('1', '(FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[TEXT])')
 out('FETCH1', repr(data))
 typ, data = m.fetch('1', '(FLAGS)')
@@ -152,7 +151,7 @@ typ, data = m.search(None, 'FLAGGED')
 out('SEARCH_FLAGGED', typ, repr(data))
 typ, data = m.search(None, 'SUBJECT', 'first')
 out('SEARCH_SUBJECT', typ, repr(data))
-typ, data = m.search(None, 'BODY', 'Line two')
+typ, data = m.search(None, 'BODY', '"Line two"')
 out('SEARCH_BODY', typ, repr(data))
 typ, data = m.append('INBOX', '(\\Seen)', None, b'Subject: appended\r\n\r\nBy APPEND.\r\n')
 out('APPEND', typ, repr(data))
@@ -196,7 +195,9 @@ out('LOGOUT', m.logout()[0])
     assert!(fetch1.contains("ENVELOPE ("), "{fetch1}");
     assert!(fetch1.contains("\"first\""), "{fetch1}");
     assert!(
-        fetch1.contains("BODYSTRUCTURE (\"text\" \"plain\""),
+        fetch1
+            .to_lowercase()
+            .contains("bodystructure (\"text\" \"plain\""),
         "{fetch1}"
     );
     assert!(
@@ -377,16 +378,16 @@ other = login()
 for i in range(6):
     other.append('INBOX', None, None, b'Subject: %d\r\n\r\nHi.\r\n' % i)
 other.logout()
-# The slow session ended with * BYE [ALERT] while it sent nothing.
-try:
-    typ, data = slow.noop()
-    out('NOOP', typ, repr(data))
-except (imaplib.IMAP4.abort, OSError) as e:
-    out('ABORT', str(e))
+# The slow session, which sent nothing since, was told and closed.
+out('UNSOLICITED', slow.readline().decode().strip())
+out('EOF', repr(slow.readline()))
 "#,
     );
-    let abort = line(&out, "ABORT");
-    assert!(abort.contains("Too many changes"), "{out}");
+    assert_eq!(
+        line(&out, "UNSOLICITED"),
+        "* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise"
+    );
+    assert_eq!(line(&out, "EOF"), "b''");
     let logs = imap.server.stderr();
     assert!(
         logs.contains("too many changes") || logs.contains("missed too many changes"),
