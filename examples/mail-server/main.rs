@@ -32,6 +32,7 @@
 pub mod accounts;
 pub mod dkim;
 pub mod guard;
+pub mod imap;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;
