@@ -1081,7 +1081,7 @@ mod tests {
             "u3 OK CREATE completed\r\n"
         );
         assert_eq!(
-            s.lines("u4 LIST \"\" T*"),
+            s.lines("u4 LIST \"\" Tom*"),
             strs(&[
                 "* LIST (\\HasNoChildren) \"/\" \"Tom &- Jerry\"",
                 "u4 OK LIST completed"
@@ -1294,7 +1294,7 @@ mod tests {
                 "* LIST (\\Subscribed) \"/\" Junk",
                 "* LIST (\\Subscribed) \"/\" Sent",
                 "* LIST (\\Subscribed) \"/\" Trash",
-                "* LIST () \"/\" p (CHILDINFO (\"SUBSCRIBED\"))",
+                "* LIST () \"/\" p (\"CHILDINFO\" (\"SUBSCRIBED\"))",
                 "s9 OK LIST completed",
             ])
         );
@@ -1357,19 +1357,23 @@ mod tests {
                 "x2 OK LIST completed",
             ])
         );
-        // an extended LIST without options shows no attribute it was not asked for
+        // an extended LIST shows no attribute it was not asked for
         assert_eq!(
-            s.lines("x3 LIST () \"\" Sent*"),
+            s.lines("x3 LIST (REMOTE) \"\" Sent*"),
             strs(&[
                 "* LIST () \"/\" Sent",
                 "* LIST () \"/\" Sent/2026",
                 "x3 OK LIST completed"
             ])
         );
-        // REMOTE: no folder is remote, the same folders
+        // several patterns make an extended LIST too (RFC 5258 section 3)
         assert_eq!(
-            s.lines("x4 LIST (REMOTE) \"\" Sent"),
-            strs(&["* LIST () \"/\" Sent", "x4 OK LIST completed"])
+            s.lines("x4 LIST \"\" (Sent Drafts)"),
+            strs(&[
+                "* LIST () \"/\" Drafts",
+                "* LIST () \"/\" Sent",
+                "x4 OK LIST completed"
+            ])
         );
     }
 
@@ -1471,7 +1475,7 @@ mod tests {
         );
         // the reference counts
         assert_eq!(
-            s.lines(&format!("l3 LIST * {at_limit}")),
+            s.lines(&format!("l3 LIST x {at_limit}")),
             strs(&["l3 OK LIST completed"])
         );
     }
