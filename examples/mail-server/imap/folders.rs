@@ -1126,6 +1126,32 @@ mod tests {
     }
 
     #[test]
+    fn imap4rev2_sessions_use_utf8_names() {
+        let mut s = Session::with(|config| config.imap4rev2 = true);
+        assert_eq!(
+            s.send("v1 CREATE R&AOk-sum&AOk-"),
+            "v1 OK CREATE completed\r\n"
+        );
+        assert!(
+            s.send("v2 ENABLE IMAP4rev2")
+                .contains("* ENABLED IMAP4rev2")
+        );
+        assert_eq!(
+            s.lines("v3 LIST \"\" R%"),
+            strs(&[
+                "* LIST (\\HasNoChildren) \"/\" \"Résumé\"",
+                "v3 OK LIST completed"
+            ])
+        );
+        // a 7-bit name is now taken as sent, "&" and all
+        assert_eq!(s.send("v4 CREATE A&B"), "v4 OK CREATE completed\r\n");
+        assert_eq!(
+            s.lines("v5 STATUS A&B (MESSAGES)"),
+            strs(&["* STATUS A&B (MESSAGES 0)", "v5 OK STATUS completed"])
+        );
+    }
+
+    #[test]
     fn delete_keeps_children_and_refuses_inbox_and_levels_that_are_no_folder() {
         let mut s = Session::new();
         s.send("d0 CREATE p/q");
