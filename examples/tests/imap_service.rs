@@ -544,3 +544,74 @@ m.logout()
         "{read_only}"
     );
 }
+
+/// Logs in over plaintext (the server started with `--allow-plaintext-auth`).
+fn logged_in(port: u16) -> Raw {
+    let (mut raw, greeting) = Raw::plain(port);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    raw.send(&format!("l1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = raw.until("l1 ");
+    assert!(answer.last().unwrap().starts_with("l1 OK "), "{answer:?}");
+    raw
+}
+
+/// APPEND of `size` octets (a synchronising literal); every line of the answer.
+fn append(raw: &mut Raw, tag: &str, folder: &str, size: usize) -> Vec<String> {
+    let mut message = b"Subject: sized\r\n\r\n".to_vec();
+    message.resize(size.max(message.len()), b'x');
+    raw.send(&format!("{tag} APPEND {folder} {{{}}}", message.len()));
+    let first = raw.line();
+    if !first.starts_with('+') {
+        return vec![first];
+    }
+    raw.stream.write_all(&message).expect("write");
+    raw.stream.write_all(b"\r\n").expect("write");
+    let mut lines = vec![first];
+    lines.extend(raw.until(&format!("{tag} ")));
+    lines
+}
+
+#[test]
+fn append_over_appendlimit_is_toobig_and_over_the_quota_is_overquota() {
+    let dir = TempDir::new("imapsvc-limits");
+    let imap = start(
+        &dir,
+        &[
+            "--allow-plaintext-auth",
+            "--max-message-size",
+            "2000",
+            "--quota",
+            "5000",
+        ],
+    );
+    let mut raw = logged_in(imap.imap);
+    raw.send("c1 CAPABILITY");
+    let caps = raw.until("c1 ");
+    assert!(caps[0].contains(" APPENDLIMIT=2000"), "{caps:?}");
+    // Over APPENDLIMIT: refused before any data is sent (RFC 7889).
+    let answer = append(&mut raw, "a1", "INBOX", 2001);
+    assert!(answer[0].starts_with("a1 NO [TOOBIG]"), "{answer:?}");
+    // Within it, twice; the third passes the 5000-octet quota.
+    for tag in ["a2", "a3"] {
+        let answer = append(&mut raw, tag, "INBOX", 2000);
+        let last = answer.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{tag} OK [APPENDUID ")),
+            "{answer:?}"
+        );
+    }
+    let answer = append(&mut raw, "a4", "Archive", 2000);
+    assert!(
+        answer.last().unwrap().starts_with("a4 NO [OVERQUOTA]"),
+        "{answer:?}"
+    );
+    // A folder that does not exist.
+    let answer = append(&mut raw, "a5", "Nowhere", 10);
+    assert!(
+        answer.last().unwrap().starts_with("a5 NO [TRYCREATE]"),
+        "{answer:?}"
+    );
+    raw.send("s1 STATUS INBOX (MESSAGES)");
+    let status = raw.until("s1 ");
+    assert_eq!(status[0], "* STATUS INBOX (MESSAGES 2)\r\n");
+}
