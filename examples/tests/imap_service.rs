@@ -615,3 +615,52 @@ fn append_over_appendlimit_is_toobig_and_over_the_quota_is_overquota() {
     let status = raw.until("s1 ");
     assert_eq!(status[0], "* STATUS INBOX (MESSAGES 2)\r\n");
 }
+
+/// Stress mode before login: when the pool enters stress, an open session that has not
+/// logged in must log in within the stress command timeout (1 s here, against a normal
+/// login timeout of 60 s); a session that starts under stress has it as its login timeout;
+/// logged-in sessions stay.
+#[test]
+fn a_pool_under_stress_closes_sessions_that_do_not_log_in() {
+    let dir = TempDir::new("imapsvc-stress");
+    let imap = start(
+        &dir,
+        &[
+            "--allow-plaintext-auth",
+            "--max-connections-imap",
+            "4",
+            "--stress-threshold",
+            "75",
+            "--stress-command-timeout",
+            "1",
+        ],
+    );
+    let mut holder = logged_in(imap.imap);
+    let (mut victim, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    // Three of four: the pool is under stress from here on (the holders stay).
+    let started = std::time::Instant::now();
+    let mut second_holder = logged_in(imap.imap);
+    assert_eq!(
+        victim.line(),
+        "* BYE [UNAVAILABLE] Server busy and no login in time\r\n"
+    );
+    assert_eq!(victim.line(), "");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let (mut late, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    let bye = late.line();
+    assert!(bye.starts_with("* BYE "), "{bye:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    for (tag, conn) in [("n1", &mut holder), ("n2", &mut second_holder)] {
+        conn.send(&format!("{tag} NOOP"));
+        let answer = conn.until(&format!("{tag} "));
+        assert!(
+            answer.last().unwrap().starts_with(&format!("{tag} OK")),
+            "{answer:?}"
+        );
+    }
+    let log = imap.server.stderr();
+    assert!(log.contains("no login within the stress timeout"), "{log}");
+}
