@@ -664,3 +664,41 @@ fn a_pool_under_stress_closes_sessions_that_do_not_log_in() {
     let log = imap.server.stderr();
     assert!(log.contains("no login within the stress timeout"), "{log}");
 }
+
+/// Messages larger than APPEND's pieces (64 KiB) and a FETCH answer larger than the driver's
+/// piece (256 KiB of content): every octet comes back, in order.
+#[test]
+fn large_messages_append_in_pieces_and_fetch_in_pieces_whole() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-large");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+import hashlib
+m = login()
+bodies = []
+for i in range(4):
+    line = ('%d' % i).encode() * 70 + b'\r\n'
+    body = b'Subject: large %d\r\n\r\n' % i + line * 3000
+    bodies.append(body)
+    typ, data = m.append('INBOX', None, None, body)
+    out('APPEND', i, typ)
+m.select('INBOX', readonly=True)
+typ, data = m.fetch('1:*', '(RFC822.SIZE BODY.PEEK[])')
+got = [part[1] for part in data if isinstance(part, tuple)]
+out('COUNT', len(got))
+out('SAME', all(a == b for a, b in zip(got, bodies)) and len(got) == len(bodies))
+out('SIZES', ' '.join(str(len(b)) for b in got))
+m.logout()
+"#,
+    );
+    for i in 0..4 {
+        assert_eq!(line(&out, &format!("APPEND {i}")), "OK", "{out}");
+    }
+    assert_eq!(line(&out, "COUNT"), "4");
+    assert_eq!(line(&out, "SAME"), "True", "{out}");
+    assert_eq!(line(&out, "SIZES"), "216020 216020 216020 216020");
+}
