@@ -351,6 +351,11 @@ other.append('INBOX', None, None, b'Subject: from another session\r\n\r\nHi.\r\n
 out('PUSH2', m.readline().decode().strip())
 m.send(b'DONE\r\n')
 out('DONE', m.readline().decode().strip())
+# Both arrived while this session had INBOX selected: \Recent to it, to no later session.
+typ, data = m.fetch('2:3', '(FLAGS)')
+out('RECENT_FLAGS', repr(data))
+other.select('INBOX')
+out('OTHER_RECENT', other.response('RECENT')[1][0].decode())
 other.logout()
 m.logout()
 "#,
@@ -360,6 +365,11 @@ m.logout()
     assert_eq!(line(&out, "PUSH1"), "* 2 EXISTS");
     assert_eq!(line(&out, "PUSH2"), "* 3 EXISTS");
     assert!(line(&out, "DONE").ends_with("OK IDLE terminated"), "{out}");
+    assert_eq!(
+        line(&out, "RECENT_FLAGS"),
+        "[b'2 (FLAGS (\\\\Recent))', b'3 (FLAGS (\\\\Recent))']"
+    );
+    assert_eq!(line(&out, "OTHER_RECENT"), "0");
 }
 
 #[test]

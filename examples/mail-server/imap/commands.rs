@@ -26,6 +26,7 @@ use imap_proto::search::mime::StoredMessage;
 use imap_proto::search::{self, SearchContext, SearchMessage};
 use imap_proto::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
 use imap_proto::server::{Event, SelectInfo, Server, ServerError};
+use imap_proto::view::Change;
 use tracing::warn;
 
 use super::folders;
@@ -141,13 +142,26 @@ impl Mail {
     }
 
     /// Hands the selected folder's queued changes to the machine.
+    /// A message that arrived while the folder is selected is `\Recent` to the first
+    /// read-write session to hear of it (the store arbitrates), for IMAP4rev1 clients.
     pub(crate) fn deliver(&mut self, server: &mut Server) {
-        let Some(selected) = &self.selected else {
+        let Mail {
+            selected, recent, ..
+        } = self;
+        let Some(selected) = selected else {
             return;
         };
         match selected.changes() {
             Ok(changes) => {
                 for change in changes {
+                    if let Change::Added { uid, .. } = &change {
+                        if selected.claim_recent(*uid) {
+                            server.mark_recent(*uid);
+                            if let Err(at) = recent.binary_search(uid) {
+                                recent.insert(at, *uid);
+                            }
+                        }
+                    }
                     if let Err(error) = server.mailbox_changed(change) {
                         // The machine's overflow has queued its BYE; anything else is a
                         // store bug, which the client must not pay for beyond a log line.
