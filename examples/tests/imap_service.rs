@@ -226,7 +226,8 @@ out('LOGOUT', m.logout()[0])
         "{append}"
     );
     let uids = line(&out, "UIDFETCH");
-    assert!(uids.contains("UID 3 FLAGS (\\\\Seen)"), "{uids}");
+    // The appended message is \Recent to this session, the first to hear of it.
+    assert!(uids.contains("UID 3 FLAGS (\\\\Seen \\\\Recent)"), "{uids}");
     // .SILENT: no FETCH answer for the session's own change.
     assert_eq!(line(&out, "SILENT"), "OK [None]");
     assert_eq!(line(&out, "EXPUNGE"), "OK [b'1']");
