@@ -526,7 +526,7 @@ struct Entry {
     has_children: bool,
 }
 
-/// Every name LIST and LSUB may show, INBOX first, then by name: the folders, the levels
+/// Every name LIST and LSUB may show, INBOX and its children first, then by name: the folders, the levels
 /// of the hierarchy above them that are no folder, and the subscribed names (with the
 /// levels above them).
 fn entries(folders: &[FolderInfo], subscriptions: &[String]) -> Vec<Entry> {
@@ -567,7 +567,10 @@ fn entries(folders: &[FolderInfo], subscriptions: &[String]) -> Vec<Entry> {
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.name != "INBOX", &a.name).cmp(&(b.name != "INBOX", &b.name)));
+    // INBOX and the folders under it first
+    out.sort_by(|a, b| {
+        (!is_within(&a.name, "INBOX"), &a.name).cmp(&(!is_within(&b.name, "INBOX"), &b.name))
+    });
     out
 }
 
@@ -634,9 +637,9 @@ fn list(
             full.iter().any(|p| wildcard(p, wire.as_bytes()))
         })
         .collect();
-    // Names with a name under them that the selection picks (RECURSIVEMATCH), and, for
-    // LSUB, a subscribed one that the pattern does not match (RFC 3501 section 6.3.9:
-    // the level `%` stops at is shown `\Noselect`).
+    // Names with a name under them that the selection picks (RECURSIVEMATCH), and with
+    // one that the pattern does not match: for RECURSIVEMATCH, and for LSUB, where the
+    // level `%` stops at is shown `\Noselect` (RFC 3501 section 6.3.9).
     let mut picked_below: HashSet<&str> = HashSet::new();
     let mut hidden_below: HashSet<&str> = HashSet::new();
     for (entry, &matched) in all.iter().zip(&matched) {
@@ -651,11 +654,20 @@ fn list(
         if !matched {
             continue;
         }
-        let childinfo = request.recursive && picked_below.contains(entry.name.as_str());
+        let selected = request.selects(entry);
+        // RFC 5258 section 3.5: a name the selection does not pick is shown for its
+        // CHILDINFO only when a name under it that it picks is not shown itself.
+        let hidden = hidden_below.contains(entry.name.as_str());
+        let childinfo = request.recursive
+            && if selected {
+                picked_below.contains(entry.name.as_str())
+            } else {
+                hidden
+            };
         let show = if request.lsub {
-            entry.subscribed || hidden_below.contains(entry.name.as_str())
+            entry.subscribed || hidden
         } else if request.subscribed || request.special_use {
-            request.selects(entry) || childinfo
+            selected || childinfo
         } else {
             entry.exists || entry.has_children
         };
@@ -1324,6 +1336,22 @@ mod tests {
                 "s9 OK LIST completed",
             ])
         );
+        // with `*` the subscribed p/q/r is listed itself: no line for the levels above it
+        assert_eq!(
+            s.lines("s10 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" p*"),
+            strs(&["* LIST (\\Subscribed) \"/\" p/q/r", "s10 OK LIST completed"])
+        );
+        // a subscribed name with a subscribed child carries CHILDINFO
+        s.send("s11 SUBSCRIBE p/q");
+        assert_eq!(
+            s.lines("s12 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" p/*"),
+            strs(&[
+                "* LIST (\\Subscribed) \"/\" p/q (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+                "* LIST (\\Subscribed) \"/\" p/q/r",
+                "s12 OK LIST completed",
+            ])
+        );
+        s.send("s13 UNSUBSCRIBE p/q");
         // a subscription outlives its folder: \NonExistent
         s.send("t0 CREATE gone");
         s.send("t1 SUBSCRIBE gone");
