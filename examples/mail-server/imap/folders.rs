@@ -332,6 +332,30 @@ fn rename(
             ));
         }
     }
+    if from != "INBOX" {
+        let folders = account.list()?;
+        let existing: HashSet<&str> = folders.iter().map(|f| f.name.as_str()).collect();
+        if !existing.contains(from.as_str()) {
+            // A level of the hierarchy that is no folder (RFC 3501 section 6.3.5's `foo`):
+            // the folders under it move, each with the folders under it.
+            let tops: Vec<&str> = existing
+                .iter()
+                .copied()
+                .filter(|n| is_below(n, &from))
+                .filter(|n| !ancestors(n).any(|a| is_below(a, &from) && existing.contains(a)))
+                .collect();
+            if !tops.is_empty() {
+                if existing.iter().any(|n| is_within(n, &to)) {
+                    return Err(MailboxError::AlreadyExists.into());
+                }
+                for top in tops {
+                    let rest = top.get(from.len()..).unwrap_or_default();
+                    account.rename(top, &format!("{to}{rest}"))?;
+                }
+                return Done::ok("RENAME completed");
+            }
+        }
+    }
     account.rename(&from, &to)?;
     Done::ok("RENAME completed")
 }
@@ -1242,6 +1266,22 @@ mod tests {
         assert!(
             s.send("r6 RENAME r \"\"")
                 .starts_with("r6 NO [CANNOT] Invalid mailbox name: ")
+        );
+        // a level that is no folder: the folders under it move (RFC 3501 section 6.3.5)
+        s.send("l0 CREATE foo/bar/baz");
+        s.send("l1 CREATE foo/qux");
+        s.send("l2 DELETE foo");
+        assert_eq!(s.send("l3 RENAME foo zowie"), "l3 OK RENAME completed\r\n");
+        let names = s.names();
+        for name in ["zowie/bar", "zowie/bar/baz", "zowie/qux"] {
+            assert!(names.contains(&name.to_owned()), "{names:?}");
+        }
+        assert!(!names.iter().any(|n| n.starts_with("foo")), "{names:?}");
+        s.send("l4 CREATE lvl/a");
+        s.send("l5 DELETE lvl");
+        assert_eq!(
+            s.send("l6 RENAME lvl zowie"),
+            "l6 NO [ALREADYEXISTS] Mailbox already exists\r\n"
         );
         // INBOX: its messages move to the new folder, INBOX stays (RFC 3501 section 6.3.5)
         let inbox = s
