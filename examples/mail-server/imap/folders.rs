@@ -388,7 +388,8 @@ fn status(
     let name = name_arg(server, mailbox)?;
     let values = account.status(&name)?;
     let items = status_values(server, items, &values);
-    let mailbox = wire_mailbox(server, &name)?;
+    let mailbox = wire_mailbox(server, &name)
+        .ok_or_else(|| Refusal::no(Code::Cannot, "The mailbox name cannot be sent"))?;
     server.respond(Data::Status { mailbox, items })?;
     if selected == Some(name.as_str()) {
         // As Dovecot: allowed, but RFC 9051 section 6.3.11 asks clients not to.
@@ -451,10 +452,10 @@ fn wire_name(utf8: bool, name: &str) -> String {
     }
 }
 
-/// `name` as a mailbox of a response.
-fn wire_mailbox(server: &Server, name: &str) -> Result<Mailbox<'static>, Refusal> {
-    Mailbox::from_utf8(name, utf8_names(server))
-        .map_err(|_| Refusal::Machine(ServerError::Invalid("a folder name the codec refuses")))
+/// `name` as a mailbox of a response; `None` for a name the codec refuses (one with a
+/// control character, which the store does not make).
+fn wire_mailbox(server: &Server, name: &str) -> Option<Mailbox<'static>> {
+    Mailbox::from_utf8(name, utf8_names(server)).ok()
 }
 
 /// What a LIST or LSUB asks for.
@@ -736,7 +737,10 @@ fn list(
             }
             extended.push(ListExtendedItem::ChildInfo(why));
         }
-        let mailbox = wire_mailbox(server, &entry.name)?;
+        let Some(mailbox) = wire_mailbox(server, &entry.name) else {
+            tracing::warn!(folder = %Escaped(&entry.name), "IMAP LIST: a folder name that cannot be sent");
+            continue;
+        };
         let data = ListData {
             attributes,
             delimiter: delimiter(),
