@@ -312,9 +312,17 @@ def idle():
     watcher.logout()
 
 
+def claim_recent():
+    """A session that SELECTs INBOX and logs out, taking the \\Recent of its messages."""
+    m = login()
+    m.select("INBOX")
+    m.logout()
+
+
 def cross_pop3():
     deliver("first")
     deliver("second")
+    claim_recent()
     m = login()
     out("SELECT", *m.select("INBOX"))
     p = pop3_login()
