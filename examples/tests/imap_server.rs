@@ -41,21 +41,23 @@ fn imaplib_starttls_then_login_and_no_login_before_tls() {
         assert!(plain.contains(cap), "{cap} missing before TLS: {plain}");
     }
     assert!(!plain.contains("AUTH="), "no AUTH= before TLS: {plain}");
+    // imaplib raises the text of a NO as it is (a BAD would read "LOGIN command error: BAD").
     let refused = step(&out, "PLAIN-LOGIN");
-    assert!(refused.contains("[PRIVACYREQUIRED]"), "{refused}");
-    assert!(
-        refused.starts_with("\"LOGIN command error: NO"),
-        "{refused}"
-    );
+    assert!(refused.starts_with("\"b'[PRIVACYREQUIRED] "), "{refused}");
     let tls = step(&out, "TLS-CAPS");
-    assert!(tls.contains("'AUTH=PLAIN'"), "{tls}");
+    // SASL-IR is about AUTHENTICATE, so it is announced before login only.
+    assert!(
+        tls.contains("'AUTH=PLAIN'") && tls.contains("'SASL-IR'"),
+        "{tls}"
+    );
     assert!(!tls.contains("STARTTLS"), "{tls}");
     assert!(!tls.contains("LOGINDISABLED"), "{tls}");
     assert!(step(&out, "LOGIN").starts_with("'OK' "), "{out}");
     let caps = step(&out, "CAPABILITY");
     let caps_words: Vec<&str> = caps
-        .trim_start_matches("'OK' [b'")
-        .trim_end_matches("']")
+        .strip_prefix("'OK' [b'")
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("CAPABILITY: {caps}"))
         .split(' ')
         .collect();
     for cap in [
@@ -68,7 +70,6 @@ fn imaplib_starttls_then_login_and_no_login_before_tls() {
         "NAMESPACE",
         "ID",
         "UNSELECT",
-        "SASL-IR",
         "SPECIAL-USE",
         "LIST-EXTENDED",
         "LIST-STATUS",
@@ -650,8 +651,6 @@ fn stress_closes_sessions_that_do_not_log_in_and_never_a_logged_in_one() {
         ],
     );
     let mut alice = alice_raw(&server);
-    let lines = alice.cmd("a1", "SELECT INBOX");
-    assert!(lines.last().unwrap().starts_with("a1 OK"), "{lines:?}");
     let mut victim = RawImap::greeted(server.imap);
     // Three of four: the pool is under stress from here on.
     let started = Instant::now();
