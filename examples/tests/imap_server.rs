@@ -292,10 +292,11 @@ fn imaplib_copy_uid_move_and_expunge() {
 }
 
 /// IDLE by raw commands on an imaplib connection: an APPEND by a second imaplib client (over
-/// implicit TLS), an SMTP delivery (smtplib) and another session's STORE each reach the
-/// IDLE session without it sending anything; DONE ends the IDLE with a tagged OK.
+/// implicit TLS), an SMTP delivery (smtplib), another session's STORE and a POP3 DELE+QUIT
+/// each reach the IDLE session without it sending anything; DONE ends the IDLE with a
+/// tagged OK.
 #[test]
-fn idle_hears_an_append_a_delivery_and_a_flag_change() {
+fn idle_hears_an_append_a_delivery_a_flag_change_and_a_pop3_deletion() {
     if !have_imaplib() {
         return;
     }
@@ -318,12 +319,20 @@ fn idle_hears_an_append_a_delivery_and_a_flag_change() {
         flags.ends_with("\\\\Flagged))\\r\\n']") && flags.contains("b'* 1 FETCH ("),
         "{out}"
     );
+    assert!(step(&out, "POP3-DELE").starts_with("b'+OK"), "{out}");
+    assert!(step(&out, "POP3-QUIT").starts_with("b'+OK"), "{out}");
+    assert!(
+        step(&out, "IDLE-POP3").ends_with("b'* 3 EXPUNGE\\r\\n']"),
+        "{out}"
+    );
     let done = step(&out, "DONE");
     assert!(done.starts_with("[b'R") && done.contains(" OK "), "{out}");
     let fetched = step(&out, "FETCH");
     assert!(
-        fetched.contains("Subject: from another client\\r\\n")
-            && fetched.contains("Subject: by smtp\\r\\n"),
+        fetched.starts_with(
+            "[b'* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {19}\\r\\nSubject: before\\r\\n\\r\\n)\\r\\n', \
+             b'* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {32}\\r\\nSubject: from another client\\r\\n\\r\\n)\\r\\n', b'R"
+        ),
         "{out}"
     );
 }

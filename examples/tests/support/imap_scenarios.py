@@ -306,8 +306,15 @@ def idle():
     other.select("INBOX")
     out("STORE", *other.store("1", "+FLAGS.SILENT", r"(\Flagged)"))
     out("IDLE-FLAGS", idle_until(watcher, b"* 1 FETCH (", b"\\Flagged"))
+    # POP3 deletes the delivered message (found by its subject).
+    p = pop3_login()
+    for n in range(1, p.stat()[0] + 1):
+        if b"Subject: by smtp" in p.top(n, 0)[1]:
+            out("POP3-DELE", p.dele(n))
+    out("POP3-QUIT", p.quit())
+    out("IDLE-POP3", idle_until(watcher, b"* 3 EXPUNGE\r\n"))
     out("DONE", idle_done(watcher, tag))
-    out("FETCH", raw(watcher, b"FETCH 2:3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+    out("FETCH", raw(watcher, b"FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
     other.logout()
     watcher.logout()
 
