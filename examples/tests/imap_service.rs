@@ -444,3 +444,103 @@ fn curl_reads_over_imaps_and_the_banner_prints_a_working_curl_command() {
             .then_some(())
     });
 }
+
+#[test]
+fn a_full_pool_evicts_its_oldest_session_before_login_but_not_after() {
+    let dir = TempDir::new("imapsvc-evict");
+    let imap = start(
+        &dir,
+        &["--allow-plaintext-auth", "--max-connections-imap", "1"],
+    );
+    let (mut old, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    let (mut new, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    assert_eq!(
+        old.line(),
+        "* BYE [UNAVAILABLE] Too many connections; closing the oldest session that has not \
+         logged in\r\n"
+    );
+    assert_eq!(old.line(), "", "closed after the BYE");
+    // The newcomer logs in: now a further client is refused, never the logged-in session.
+    new.send(&format!("a1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = new.until("a1 ");
+    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    let (mut third, refused) = Raw::plain(imap.imap);
+    assert_eq!(
+        refused,
+        "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+    );
+    assert_eq!(third.line(), "");
+    new.send("a2 NOOP");
+    let answer = new.until("a2 ");
+    assert!(answer.last().unwrap().starts_with("a2 OK "), "{answer:?}");
+    poll("the log line about the eviction", || {
+        imap.server.stderr().contains("evicted").then_some(())
+    });
+}
+
+#[test]
+fn copy_and_uid_move_answer_copyuid_and_condstore_reports_modified() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-copy");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+for i in range(3):
+    deliver(ALICE, 'message %d' % (i + 1))
+m = login()
+typ, data = m.enable('CONDSTORE')
+out('ENABLE', typ)
+m.select('INBOX')
+typ, data = m.copy('1:2', 'Archive')
+out('COPY', typ, repr(data))
+typ, data = m.uid('MOVE', '3', 'Trash')
+out('MOVE', typ, repr(data), repr(m.untagged_responses.get('EXPUNGE')))
+typ, data = m.copy('1', 'Nowhere')
+out('TRYCREATE', typ, repr(data))
+typ, data = m.fetch('1', '(MODSEQ)')
+out('MODSEQ', repr(data))
+modseq = int(data[0].decode().split('MODSEQ (')[1].split(')')[0])
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Answered)')
+out('STORE_OK', typ, repr(data))
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Flagged)')
+out('STORE_MODIFIED', typ, repr(data))
+typ, data = m.select('Archive', readonly=True)
+out('ARCHIVE', typ, repr(data))
+typ, data = m.store('1', '+FLAGS', '(\\Seen)')
+out('READONLY', typ, repr(data))
+m.logout()
+"#,
+    );
+    let copy = line(&out, "COPY");
+    assert!(
+        copy.starts_with("OK") && copy.contains("[COPYUID "),
+        "{copy}"
+    );
+    assert!(copy.contains(" 1:2 1:2]"), "{copy}");
+    let moved = line(&out, "MOVE");
+    assert!(
+        moved.starts_with("OK") && moved.contains("[b'3']"),
+        "{moved}"
+    );
+    let trycreate = line(&out, "TRYCREATE");
+    assert!(
+        trycreate.starts_with("NO") && trycreate.contains("[TRYCREATE]"),
+        "{trycreate}"
+    );
+    assert_eq!(line(&out, "ENABLE"), "OK");
+    assert!(line(&out, "MODSEQ").contains("MODSEQ ("), "{out}");
+    assert!(line(&out, "STORE_OK").starts_with("OK"), "{out}");
+    let modified = line(&out, "STORE_MODIFIED");
+    assert!(modified.contains("[MODIFIED 1]"), "{modified}");
+    assert_eq!(line(&out, "ARCHIVE"), "OK [b'2']");
+    let read_only = line(&out, "READONLY");
+    assert!(
+        read_only.starts_with("NO") && read_only.contains("READ-ONLY"),
+        "{read_only}"
+    );
+}
