@@ -356,6 +356,19 @@ def cross_pop3():
     m.logout()
 
 
+def recent():
+    seed(message("old"))
+    m = login()
+    out("SELECT", raw(m, b"SELECT INBOX"))
+    deliver("new")
+    out("NOOP", raw(m, b"NOOP"))
+    out("FLAGS", raw(m, b"FETCH 1:2 (FLAGS)"))
+    other = login()
+    out("OTHER-SELECT", raw(other, b"SELECT INBOX"))
+    other.logout()
+    m.logout()
+
+
 def multi_session():
     seed(message("one"), message("two"), message("three"))
     a = login()
@@ -385,6 +398,7 @@ SCENARIOS = {
         idle,
         cross_pop3,
         multi_session,
+        recent,
     ]
 }
 
