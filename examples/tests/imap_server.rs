@@ -545,7 +545,19 @@ fn a_literal_over_the_limit_is_refused_toobig() {
     let line = conn.line().expect("an answer");
     assert!(line.starts_with("a2 NO [TOOBIG]"), "{line:?}");
     let lines = conn.cmd("a3", "NOOP");
-    assert!(lines.last().unwrap().starts_with("a3 OK"), "{lines:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("a3 OK"), "{lines:?}");
+    // With LITERAL+ the client sends the data at once: the server skips all of it (a command
+    // hidden in the data is not run) and stays in step.
+    let mut data = "x".repeat(70_000 - 13);
+    data.push_str("\r\nz1 LOGOUT\r\n");
+    assert_eq!(data.len(), 70_000);
+    conn.send(format!("a4 SEARCH TEXT {{70000+}}\r\n{data}\r\n"));
+    let line = conn.line().expect("an answer");
+    assert!(line.starts_with("a4 NO [TOOBIG]"), "{line:?}");
+    let lines = conn.cmd("a5", "NOOP");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("a5 OK"), "{lines:?}");
 }
 
 /// APPENDLIMIT is `--max-message-size`: an APPEND of one octet more is refused with
@@ -570,6 +582,18 @@ fn an_append_over_appendlimit_is_refused_toobig() {
     assert!(line.starts_with("a2 NO [TOOBIG]"), "{line:?}");
     let lines = conn.cmd("a3", "NOOP");
     assert!(lines.last().unwrap().starts_with("a3 OK"), "{lines:?}");
+    // With LITERAL+ the message comes anyway: skipped, refused, and the session in step.
+    let size = usize::try_from(limit + 1).unwrap();
+    let mut message = b"Subject: too big\r\n\r\n".to_vec();
+    message.resize(size, b'x');
+    conn.send(format!("a4 APPEND INBOX {{{size}+}}\r\n"));
+    conn.send(&message);
+    conn.send("\r\n");
+    let lines = conn.until_tagged("a4");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("a4 NO [TOOBIG]"), "{lines:?}");
+    let lines = conn.cmd("a5", "NOOP");
+    assert!(lines.last().unwrap().starts_with("a5 OK"), "{lines:?}");
     assert!(maildir_names(&server.server.data, ALICE, "new").is_empty());
     assert!(maildir_names(&server.server.data, ALICE, "cur").is_empty());
 }
@@ -665,6 +689,14 @@ fn a_session_that_falls_behind_ends_with_bye_and_the_server_stays_healthy() {
         rest.ends_with("\r\n") && rest.lines().last() == bye.last().copied(),
         "{rest:?}"
     );
+    poll("the log line of the close", || {
+        // The machine's view or the store's queue may be the first to overflow.
+        server.server.stderr().lines().find(|l| {
+            l.contains("closed: the session missed too many changes")
+                || l.contains("reason=\"too many changes queued for the selected mailbox\"")
+        })?;
+        Some(())
+    });
     let mut fresh = alice_raw(&server);
     let lines = fresh.cmd("f1", "SELECT INBOX");
     assert!(
@@ -729,4 +761,78 @@ fn stress_closes_sessions_that_do_not_log_in_and_never_a_logged_in_one() {
             .contains("no login within the stress timeout")
             .then_some(())
     });
+}
+
+// ---- the wrong mode on a port ----
+
+/// A client set to implicit TLS on the STARTTLS port: the listener logs mail-tls's
+/// diagnosis, naming this server's IMAP ports, and closes the connection after the greeting
+/// (the client cannot read a plaintext explanation); the listener goes on serving.
+#[test]
+fn a_tls_client_on_the_starttls_port_is_diagnosed_in_the_log() {
+    if !have_imaplib() {
+        return;
+    }
+    let (_dir, server) = start("imap-tls-on-plain", &[]);
+    let client = py_tls_hello(server.imap);
+    let received = client[1].strip_prefix("received ").unwrap_or_default();
+    assert!(received.starts_with("* OK "), "{client:?}");
+    assert_eq!(received.matches('|').count(), 1, "{client:?}");
+    assert!(client[2].starts_with("handshake failed"), "{client:?}");
+    let imap = server.imap;
+    let imaps = server.imaps;
+    let line = poll("the diagnosis in the log", || {
+        server
+            .server
+            .stderr()
+            .lines()
+            .find(|l| l.contains("connection closed: mode mismatch"))
+            .map(str::to_owned)
+    });
+    assert!(
+        line.contains(&format!(
+            "the client started a TLS handshake (implicit TLS) on IMAP port {imap}"
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "on this server: implicit TLS on port {imaps}, STARTTLS on port {imap}"
+        )),
+        "{line}"
+    );
+    let mut conn = RawImap::greeted(imap);
+    let lines = conn.cmd("a1", "NOOP");
+    assert!(lines.last().unwrap().starts_with("a1 OK"), "{lines:?}");
+}
+
+/// A plaintext client on the implicit-TLS port gets nothing in plaintext (at most a TLS
+/// alert); the failed handshake is logged with mail-tls's diagnosis naming the port.
+#[test]
+fn a_plaintext_client_on_the_implicit_tls_port_gets_nothing() {
+    let (_dir, server) = start("imap-plain-on-tls", &[]);
+    let mut conn = RawImap::connect(server.imaps);
+    conn.try_send("a1 CAPABILITY\r\n");
+    // Nothing readable: at most a TLS alert record (content type 21, 7 octets) before the
+    // close, never an IMAP line.
+    let rest = conn.until_eof();
+    assert!(
+        rest.is_empty() || (rest.len() == 7 && rest.starts_with("\u{15}\u{3}")),
+        "{rest:?}"
+    );
+    let line = poll("the failed handshake in the log", || {
+        server
+            .server
+            .stderr()
+            .lines()
+            .find(|l| l.contains("TLS handshake failed"))
+            .map(str::to_owned)
+    });
+    let imaps = server.imaps;
+    assert!(
+        line.contains("mode mismatch: the client sent a plaintext command")
+            && line.contains("a1 CAPABILITY")
+            && line.contains(&format!("on this implicit-TLS port (port {imaps})")),
+        "{line}"
+    );
 }
