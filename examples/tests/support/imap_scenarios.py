@@ -369,6 +369,29 @@ def recent():
     m.logout()
 
 
+def next_command():
+    """Fifty times each: a change acknowledged to its maker (SMTP 250, another session's
+    tagged OK), then at once a NOOP here, which must carry it."""
+    m = login()
+    other = login_tls()
+    out("SELECT", *m.select("INBOX"))
+    count = 0
+    for i in range(50):
+        deliver("delivered %d" % i)
+        count += 1
+        lines = raw(m, b"NOOP")
+        if (b"* %d EXISTS\r\n" % count) not in lines:
+            out("MISSED-DELIVERY", i, lines)
+        other.append("INBOX", None, None, message("appended %d" % i))
+        count += 1
+        lines = raw(m, b"NOOP")
+        if (b"* %d EXISTS\r\n" % count) not in lines:
+            out("MISSED-APPEND", i, lines)
+    out("COUNT", count)
+    other.logout()
+    m.logout()
+
+
 def multi_session():
     seed(message("one"), message("two"), message("three"))
     a = login()
@@ -399,6 +422,7 @@ SCENARIOS = {
         cross_pop3,
         multi_session,
         recent,
+        next_command,
     ]
 }
 
