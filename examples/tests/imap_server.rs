@@ -502,7 +502,7 @@ fn two_sessions_on_inbox_see_each_others_changes() {
     assert_eq!(step(&out, "A-STORE"), "'OK' [b'1 (FLAGS (\\\\Flagged))']");
     let noop = step(&out, "B-NOOP");
     assert!(
-        noop.starts_with("[b'* 1 FETCH (") && noop.contains("FLAGS (\\\\Flagged)"),
+        noop.contains("b'* 1 FETCH (") && noop.contains("FLAGS (\\\\Flagged)"),
         "{out}"
     );
     assert_eq!(step(&out, "A-EXPUNGE"), "'OK' [b'1']");
@@ -515,7 +515,7 @@ fn two_sessions_on_inbox_see_each_others_changes() {
     );
     assert!(!fetch.contains("EXPUNGE"), "EXPUNGE during FETCH: {out}");
     assert!(
-        step(&out, "B-NOOP2").starts_with("[b'* 1 EXPUNGE\\r\\n'"),
+        step(&out, "B-NOOP2").contains("b'* 1 EXPUNGE\\r\\n'"),
         "{out}"
     );
     let after = step(&out, "B-FETCH2");
