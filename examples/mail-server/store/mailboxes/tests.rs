@@ -70,6 +70,30 @@ fn deliver(store: &Store, body: &[u8]) -> PathBuf {
     d.commit().unwrap().remove(0)
 }
 
+/// Runs `f` with the log lines it writes (tracing, without colours) captured.
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
 #[test]
 fn account_has_inbox_and_the_special_use_folders_subscribed() {
     let dir = TempDir::new("imap-special");
@@ -301,8 +325,17 @@ fn a_torn_log_tail_is_dropped_and_the_rest_replayed() {
     // A record cut off in mid-write (no newline), as a crash leaves it.
     bytes.extend_from_slice(b"0badc0de f 9 1 8");
     fs::write(&log, &bytes).unwrap();
-    let (_store, account) = open(&dir.0);
-    let s = account.select("INBOX", false, 10).unwrap();
+    let ((_store, account, s), logs) = logged(|| {
+        let (store, account) = open(&dir.0);
+        let s = account.select("INBOX", false, 10).unwrap();
+        (store, account, s)
+    });
+    assert!(logs.contains("WARN"), "{logs}");
+    assert!(
+        logs.contains("dropped the torn tail of the index log"),
+        "{logs}"
+    );
+    let _ = account;
     assert_eq!(s.snapshot().uids, uids(&[1, 2]));
     let metas = s.metas(&uids(&[1, 2]));
     assert_eq!(metas[0].as_ref().unwrap().flags, []);
@@ -379,9 +412,35 @@ fn a_bad_or_missing_index_is_rebuilt_and_every_file_served() {
             account.maildir().to_owned()
         };
         damage(&maildir);
-        let (_store, account) = open(&dir.0);
-        let s = account.select("INBOX", false, 10).unwrap();
+        let ((_store, _account, s), logs) = logged(|| {
+            let (store, account) = open(&dir.0);
+            let s = account.select("INBOX", false, 10).unwrap();
+            (store, account, s)
+        });
         let snap = s.snapshot();
+        let expected = format!("uid_validity={}", snap.uid_validity);
+        if i < 3 {
+            assert!(logs.contains("WARN"), "case {i}: {logs}");
+            assert!(
+                logs.contains("index rebuilt from the message files with a new UIDVALIDITY"),
+                "case {i}: {logs}"
+            );
+        } else {
+            // Both files gone: indexed as a new folder would be (a log line, no warning).
+            assert!(logs.contains("folder indexed"), "case {i}: {logs}");
+        }
+        let problem = [
+            "corrupt index: checksum mismatch",
+            "unknown index version",
+            "the index snapshot is missing",
+            "folder indexed",
+        ][i];
+        assert!(logs.contains(problem), "case {i}: {logs}");
+        assert!(logs.contains(&expected), "case {i}: {logs}");
+        assert!(
+            logs.contains(&maildir.display().to_string()),
+            "case {i}: {logs}"
+        );
         assert!(snap.uid_validity.get() > last, "case {i}");
         assert_eq!(snap.uids, uids(&[1, 2, 3]), "case {i}");
         let mut bodies: Vec<Vec<u8>> = snap
