@@ -123,7 +123,7 @@ impl Drop for TempDir {
 
 /// Three distinct ports that were free a moment ago (bound together, then released). Another
 /// process may take one before the server binds it; [`MailServer::start`] then retries.
-fn free_ports<const N: usize>() -> [u16; N] {
+pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
     // All N listeners are open at once, so the N ports differ from each other.
     let listeners: Vec<TcpListener> = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
@@ -196,7 +196,7 @@ impl MailServer {
         panic!("mail-server never found free ports:\n{last_error}");
     }
 
-    fn try_start(
+    pub(crate) fn try_start(
         data: &Path,
         args: &[String],
         wrapper: &[String],
