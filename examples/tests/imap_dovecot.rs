@@ -1512,3 +1512,57 @@ fn appendlimit_as_rfc_7889_says() {
     // The connection goes on.
     assert_eq!(imap.run("NOOP").0, "OK");
 }
+
+// ---- the normalisation itself ----
+
+/// What the normalisation makes equal (item order, quoted against literal, UIDVALIDITY,
+/// status text, MIME case) and what it keeps apart (a flag, a UID, a status, a code).
+#[test]
+fn normalisation_hides_only_what_the_rfcs_leave_free() {
+    let lines = |units: &[&[u8]]| normalise(&units.iter().map(|u| u.to_vec()).collect::<Vec<_>>());
+    let dovecot = lines(&[
+        b"* 1 FETCH (UID 4 FLAGS (\\Seen $Fwd) BODY[HEADER] {4}\r\nA: b)\r\n",
+        b"* OK [UIDVALIDITY 1700000000] UIDs valid\r\n",
+        b"* 2 FETCH (BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL))\r\n",
+        b"a1 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n",
+    ]);
+    let ours = lines(&[
+        b"* OK [UIDVALIDITY 42] Ok\r\n",
+        b"* 2 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 3 1 NIL NIL NIL NIL))\r\n",
+        b"* 1 FETCH (FLAGS ($fwd \\seen) BODY[HEADER] \"A: b\" UID 4)\r\n",
+        b"a9 OK [READ-WRITE] SELECT completed\r\n",
+    ]);
+    assert_eq!(dovecot, ours);
+    assert_eq!(
+        dovecot.last().map(String::as_str),
+        Some("TAG OK [READ-WRITE]")
+    );
+    for (differs, why) in [
+        (
+            &b"* 1 FETCH (UID 5 FLAGS (\\Seen $Fwd) BODY[HEADER] \"A: b\")\r\n"[..],
+            "a UID",
+        ),
+        (
+            b"* 1 FETCH (UID 4 FLAGS (\\Seen) BODY[HEADER] \"A: b\")\r\n",
+            "a flag",
+        ),
+        (
+            b"* 1 FETCH (UID 4 FLAGS (\\Seen $Fwd) BODY[HEADER] \"A: c\")\r\n",
+            "a body",
+        ),
+    ] {
+        let same = lines(&[b"* 1 FETCH (UID 4 FLAGS (\\Seen $Fwd) BODY[HEADER] \"A: b\")\r\n"]);
+        assert_ne!(same, lines(&[differs]), "{why} must stay visible");
+    }
+    assert_ne!(
+        lines(&[b"a1 NO [TRYCREATE] x\r\n"]),
+        lines(&[b"a1 NO x\r\n"])
+    );
+    assert_ne!(lines(&[b"a1 OK x\r\n"]), lines(&[b"a1 NO x\r\n"]));
+    assert_ne!(lines(&[b"* 3 EXISTS\r\n"]), lines(&[b"* 4 EXISTS\r\n"]));
+    // The order of EXPUNGEs is kept: it changes which messages they name.
+    assert_ne!(
+        lines(&[b"* 3 EXPUNGE\r\n", b"* 2 EXPUNGE\r\n"]),
+        lines(&[b"* 2 EXPUNGE\r\n", b"* 3 EXPUNGE\r\n"])
+    );
+}
