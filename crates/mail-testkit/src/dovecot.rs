@@ -286,6 +286,18 @@ impl Dovecot {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Each probe above started a login process that ends with its connection: wait until
+        // the process list is steady, so a test that measures Dovecot's processes (pop3-load's
+        // `--pid`) does not meet one on its way out.
+        let mut before = dovecot.pids();
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = dovecot.pids();
+            if now == before || start.elapsed() > LIMIT {
+                break;
+            }
+            before = now;
+        }
         Some(dovecot)
     }
 
