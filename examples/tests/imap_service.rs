@@ -444,3 +444,174 @@ fn curl_reads_over_imaps_and_the_banner_prints_a_working_curl_command() {
             .then_some(())
     });
 }
+
+#[test]
+fn a_full_pool_evicts_its_oldest_session_before_login_but_not_after() {
+    let dir = TempDir::new("imapsvc-evict");
+    let imap = start(
+        &dir,
+        &["--allow-plaintext-auth", "--max-connections-imap", "1"],
+    );
+    let (mut old, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    let (mut new, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    assert_eq!(
+        old.line(),
+        "* BYE [UNAVAILABLE] Too many connections; closing the oldest session that has not \
+         logged in\r\n"
+    );
+    assert_eq!(old.line(), "", "closed after the BYE");
+    // The newcomer logs in: now a further client is refused, never the logged-in session.
+    new.send(&format!("a1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = new.until("a1 ");
+    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    let (mut third, refused) = Raw::plain(imap.imap);
+    assert_eq!(
+        refused,
+        "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+    );
+    assert_eq!(third.line(), "");
+    new.send("a2 NOOP");
+    let answer = new.until("a2 ");
+    assert!(answer.last().unwrap().starts_with("a2 OK "), "{answer:?}");
+    poll("the log line about the eviction", || {
+        imap.server.stderr().contains("evicted").then_some(())
+    });
+}
+
+#[test]
+fn copy_and_uid_move_answer_copyuid_and_condstore_reports_modified() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-copy");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+for i in range(3):
+    deliver(ALICE, 'message %d' % (i + 1))
+m = login()
+typ, data = m.enable('CONDSTORE')
+out('ENABLE', typ)
+m.select('INBOX')
+typ, data = m.copy('1:2', 'Archive')
+out('COPY', typ, repr(data))
+typ, data = m.uid('MOVE', '3', 'Trash')
+out('MOVE', typ, repr(data), repr(m.untagged_responses.get('EXPUNGE')))
+typ, data = m.copy('1', 'Nowhere')
+out('TRYCREATE', typ, repr(data))
+typ, data = m.fetch('1', '(MODSEQ)')
+out('MODSEQ', repr(data))
+modseq = int(data[0].decode().split('MODSEQ (')[1].split(')')[0])
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Answered)')
+out('STORE_OK', typ, repr(data))
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Flagged)')
+out('STORE_MODIFIED', typ, repr(data))
+typ, data = m.select('Archive', readonly=True)
+out('ARCHIVE', typ, repr(data))
+typ, data = m.store('1', '+FLAGS', '(\\Seen)')
+out('READONLY', typ, repr(data))
+m.logout()
+"#,
+    );
+    let copy = line(&out, "COPY");
+    assert!(
+        copy.starts_with("OK") && copy.contains("[COPYUID "),
+        "{copy}"
+    );
+    assert!(copy.contains(" 1:2 1:2]"), "{copy}");
+    let moved = line(&out, "MOVE");
+    assert!(
+        moved.starts_with("OK") && moved.contains("[b'3']"),
+        "{moved}"
+    );
+    let trycreate = line(&out, "TRYCREATE");
+    assert!(
+        trycreate.starts_with("NO") && trycreate.contains("[TRYCREATE]"),
+        "{trycreate}"
+    );
+    assert_eq!(line(&out, "ENABLE"), "OK");
+    assert!(line(&out, "MODSEQ").contains("MODSEQ ("), "{out}");
+    assert!(line(&out, "STORE_OK").starts_with("OK"), "{out}");
+    let modified = line(&out, "STORE_MODIFIED");
+    assert!(modified.contains("[MODIFIED 1]"), "{modified}");
+    assert_eq!(line(&out, "ARCHIVE"), "OK [b'2']");
+    let read_only = line(&out, "READONLY");
+    assert!(
+        read_only.starts_with("NO") && read_only.contains("READ-ONLY"),
+        "{read_only}"
+    );
+}
+
+/// Logs in over plaintext (the server started with `--allow-plaintext-auth`).
+fn logged_in(port: u16) -> Raw {
+    let (mut raw, greeting) = Raw::plain(port);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    raw.send(&format!("l1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = raw.until("l1 ");
+    assert!(answer.last().unwrap().starts_with("l1 OK "), "{answer:?}");
+    raw
+}
+
+/// APPEND of `size` octets (a synchronising literal); every line of the answer.
+fn append(raw: &mut Raw, tag: &str, folder: &str, size: usize) -> Vec<String> {
+    let mut message = b"Subject: sized\r\n\r\n".to_vec();
+    message.resize(size.max(message.len()), b'x');
+    raw.send(&format!("{tag} APPEND {folder} {{{}}}", message.len()));
+    let first = raw.line();
+    if !first.starts_with('+') {
+        return vec![first];
+    }
+    raw.stream.write_all(&message).expect("write");
+    raw.stream.write_all(b"\r\n").expect("write");
+    let mut lines = vec![first];
+    lines.extend(raw.until(&format!("{tag} ")));
+    lines
+}
+
+#[test]
+fn append_over_appendlimit_is_toobig_and_over_the_quota_is_overquota() {
+    let dir = TempDir::new("imapsvc-limits");
+    let imap = start(
+        &dir,
+        &[
+            "--allow-plaintext-auth",
+            "--max-message-size",
+            "2000",
+            "--quota",
+            "5000",
+        ],
+    );
+    let mut raw = logged_in(imap.imap);
+    raw.send("c1 CAPABILITY");
+    let caps = raw.until("c1 ");
+    assert!(caps[0].contains(" APPENDLIMIT=2000"), "{caps:?}");
+    // Over APPENDLIMIT: refused before any data is sent (RFC 7889).
+    let answer = append(&mut raw, "a1", "INBOX", 2001);
+    assert!(answer[0].starts_with("a1 NO [TOOBIG]"), "{answer:?}");
+    // Within it, twice; the third passes the 5000-octet quota.
+    for tag in ["a2", "a3"] {
+        let answer = append(&mut raw, tag, "INBOX", 2000);
+        let last = answer.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{tag} OK [APPENDUID ")),
+            "{answer:?}"
+        );
+    }
+    let answer = append(&mut raw, "a4", "Archive", 2000);
+    assert!(
+        answer.last().unwrap().starts_with("a4 NO [OVERQUOTA]"),
+        "{answer:?}"
+    );
+    // A folder that does not exist.
+    let answer = append(&mut raw, "a5", "Nowhere", 10);
+    assert!(
+        answer.last().unwrap().starts_with("a5 NO [TRYCREATE]"),
+        "{answer:?}"
+    );
+    raw.send("s1 STATUS INBOX (MESSAGES)");
+    let status = raw.until("s1 ");
+    assert_eq!(status[0], "* STATUS INBOX (MESSAGES 2)\r\n");
+}

@@ -132,7 +132,8 @@ impl Mail {
             return;
         };
         match self.policy.store.account(&address) {
-            Ok(account) => self.account = Some(account),
+            // `--quota` holds for APPEND and COPY as for SMTP deliveries.
+            Ok(account) => self.account = Some(account.with_quota(self.policy.guards.quota)),
             Err(error) => {
                 warn!(peer = %self.peer, account = %address, %error, "cannot open the mailboxes")
             }
@@ -377,7 +378,10 @@ impl Mail {
     ) -> Result<Step, ServerError> {
         // The folder selected before is closed whatever happens (RFC 9051 section 6.3.2).
         self.deselect();
-        let name = folders::folder_name(mailbox);
+        let name = match folders::session_folder_name(server, mailbox) {
+            Ok(name) => name,
+            Err(reason) => return no(server, Some(Code::NonExistent), reason).map(done),
+        };
         let selected = match account.select(&name, read_only, self.max_pending) {
             Ok(selected) => selected,
             Err(error) => return self.failed(server, error, "SELECT").map(done),
@@ -676,6 +680,7 @@ impl Mail {
         let Some(selected) = &self.selected else {
             return no(server, None, "No mailbox selected");
         };
+        // Leniently decoded: a name in neither encoding names no folder (TRYCREATE).
         let target = folders::folder_name(mailbox);
         let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
         let copied = if moving {
@@ -722,6 +727,7 @@ impl Mail {
             self.appending = None;
             return no(server, Some(Code::Unavailable), "Mailboxes unavailable");
         };
+        // As COPY's target: a name in neither encoding names no folder (TRYCREATE).
         let folder = folders::folder_name(mailbox);
         if index == 0 {
             self.appending = None;

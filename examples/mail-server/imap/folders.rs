@@ -1081,7 +1081,7 @@ mod tests {
             "u3 OK CREATE completed\r\n"
         );
         assert_eq!(
-            s.lines("u4 LIST \"\" T*"),
+            s.lines("u4 LIST \"\" Tom*"),
             strs(&[
                 "* LIST (\\HasNoChildren) \"/\" \"Tom &- Jerry\"",
                 "u4 OK LIST completed"
@@ -1122,6 +1122,32 @@ mod tests {
         assert_eq!(
             folder_name(&Mailbox::parse("\"Café\"".as_bytes()).unwrap()),
             "Café"
+        );
+    }
+
+    #[test]
+    fn imap4rev2_sessions_use_utf8_names() {
+        let mut s = Session::with(|config| config.imap4rev2 = true);
+        assert_eq!(
+            s.send("v1 CREATE R&AOk-sum&AOk-"),
+            "v1 OK CREATE completed\r\n"
+        );
+        assert!(
+            s.send("v2 ENABLE IMAP4rev2")
+                .contains("* ENABLED IMAP4rev2")
+        );
+        assert_eq!(
+            s.lines("v3 LIST \"\" R%"),
+            strs(&[
+                "* LIST (\\HasNoChildren) \"/\" \"Résumé\"",
+                "v3 OK LIST completed"
+            ])
+        );
+        // a 7-bit name is now taken as sent, "&" and all
+        assert_eq!(s.send("v4 CREATE A&B"), "v4 OK CREATE completed\r\n");
+        assert_eq!(
+            s.lines("v5 STATUS A&B (MESSAGES)"),
+            strs(&["* STATUS A&B (MESSAGES 0)", "v5 OK STATUS completed"])
         );
     }
 
@@ -1294,7 +1320,7 @@ mod tests {
                 "* LIST (\\Subscribed) \"/\" Junk",
                 "* LIST (\\Subscribed) \"/\" Sent",
                 "* LIST (\\Subscribed) \"/\" Trash",
-                "* LIST () \"/\" p (CHILDINFO (\"SUBSCRIBED\"))",
+                "* LIST () \"/\" p (\"CHILDINFO\" (\"SUBSCRIBED\"))",
                 "s9 OK LIST completed",
             ])
         );
@@ -1357,19 +1383,23 @@ mod tests {
                 "x2 OK LIST completed",
             ])
         );
-        // an extended LIST without options shows no attribute it was not asked for
+        // an extended LIST shows no attribute it was not asked for
         assert_eq!(
-            s.lines("x3 LIST () \"\" Sent*"),
+            s.lines("x3 LIST (REMOTE) \"\" Sent*"),
             strs(&[
                 "* LIST () \"/\" Sent",
                 "* LIST () \"/\" Sent/2026",
                 "x3 OK LIST completed"
             ])
         );
-        // REMOTE: no folder is remote, the same folders
+        // several patterns make an extended LIST too (RFC 5258 section 3)
         assert_eq!(
-            s.lines("x4 LIST (REMOTE) \"\" Sent"),
-            strs(&["* LIST () \"/\" Sent", "x4 OK LIST completed"])
+            s.lines("x4 LIST \"\" (Sent Drafts)"),
+            strs(&[
+                "* LIST () \"/\" Drafts",
+                "* LIST () \"/\" Sent",
+                "x4 OK LIST completed"
+            ])
         );
     }
 
@@ -1471,7 +1501,7 @@ mod tests {
         );
         // the reference counts
         assert_eq!(
-            s.lines(&format!("l3 LIST * {at_limit}")),
+            s.lines(&format!("l3 LIST x {at_limit}")),
             strs(&["l3 OK LIST completed"])
         );
     }
