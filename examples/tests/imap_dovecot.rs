@@ -530,6 +530,17 @@ fn session() -> Vec<Step> {
         bad("CHECK"),
         ok("EXAMINE Sent"),
         ok("UNSELECT"),
+        // INBOX is case-insensitive (RFC 3501 5.1).
+        ok("EXAMINE inbox"),
+        ok("STATUS iNbOx (MESSAGES UNSEEN)"),
+        ok("LIST \"\" inbox"),
+        ok("FETCH *:3 (UID)"),
+        ok("UID FETCH 3:* (UID)"),
+        ok("UID FETCH 9:* (UID)"),
+        ok("SEARCH *"),
+        // No STORE here: under EXAMINE Dovecot answers it OK and changes nothing, ours
+        // `NO [READ-ONLY]` (RFC 3501 6.4.6 NO: "can't store that data"); not compared.
+        ok("CLOSE"),
         no("SELECT Missing"),
         bad("FROB"),
     ])
@@ -862,6 +873,16 @@ fn as_string(tok: &Tok) -> Tok {
     }
 }
 
+/// A mailbox name in a response: a string, and INBOX in upper case. Every case variant of
+/// INBOX names INBOX (RFC 3501 5.1 and 9); Dovecot echoes the client's spelling in STATUS,
+/// ours answers `INBOX`.
+fn mailbox_name(tok: &Tok) -> Tok {
+    match as_string(tok) {
+        Tok::Str(s) if s.eq_ignore_ascii_case(b"INBOX") => Tok::Str(b"INBOX".to_vec()),
+        other => other,
+    }
+}
+
 /// A list of flags or mailbox attributes, sorted and lower-cased: their order is free and
 /// they are case-insensitive (RFC 3501 2.3.2, RFC 9051 7.3.1).
 fn flag_set(tok: &Tok) -> Tok {
@@ -1044,7 +1065,7 @@ fn data(toks: &[Tok]) -> String {
         ("STATUS", _) => {
             let name = toks
                 .get(1)
-                .map(as_string)
+                .map(mailbox_name)
                 .map(|t| render(&t))
                 .unwrap_or_default();
             if let Some(Tok::List(items)) = toks.get(2) {
@@ -1070,7 +1091,7 @@ fn data(toks: &[Tok]) -> String {
                 toks[1] = flag_set(attributes);
             }
             if let Some(name) = toks.get(3) {
-                toks[3] = as_string(name);
+                toks[3] = mailbox_name(name);
             }
             // Extended data (RFC 5258 9): its tags are astrings, `CHILDINFO` and
             // `"CHILDINFO"` are the same.
