@@ -1056,22 +1056,24 @@ impl Selected {
 
     /// What the store knows of each of `uids` now (`None`: expunged), under one lock.
     pub fn metas(&self, uids: &[NonZeroU32]) -> Vec<Option<MessageMeta>> {
+        let dir = self.folder.dir.as_os_str().len();
         let st = self.folder.state();
         uids.iter()
             .map(|uid| {
                 let e = &st.index.entries[st.index.find(uid.get())?];
                 let loc = st.loc(e.uid)?;
+                // One allocation for the path, not one per component.
+                let mut path = PathBuf::with_capacity(dir + loc.file.len() + 6);
+                path.push(&self.folder.dir);
+                path.push(if loc.in_cur { "cur" } else { "new" });
+                path.push(&*loc.file);
                 Some(MessageMeta {
                     uid: *uid,
                     flags: e.flags.to_list(),
                     modseq: folder::nz64(e.modseq),
                     internal_date: index::datetime_from(e.secs, e.zone),
                     size: e.size,
-                    path: self
-                        .folder
-                        .dir
-                        .join(if loc.in_cur { "cur" } else { "new" })
-                        .join(&*loc.file),
+                    path,
                 })
             })
             .collect()
