@@ -537,6 +537,13 @@ impl Account {
         self.hub().folder(&self.inner.maildir, &name)
     }
 
+    /// [`Account::folder`], reconciled with its files if they changed behind its back.
+    fn fresh_folder(&self, name: &str) -> Result<Arc<Folder>, MailboxError> {
+        let folder = self.folder(name)?;
+        folder.refresh()?;
+        Ok(folder)
+    }
+
     /// Creates the directories of canonical `name` (`cur/` last: it marks a folder).
     fn create_dirs(&self, name: &str) -> Result<(), MailboxError> {
         let dir = self.dir(name);
@@ -818,7 +825,7 @@ impl Account {
     ///
     /// `NoSuchMailbox`, the file system's.
     pub fn status(&self, name: &str) -> Result<FolderStatus, MailboxError> {
-        let folder = self.folder(name)?;
+        let folder = self.fresh_folder(name)?;
         let st = folder.state();
         st.usable()?;
         let idx = &st.index;
@@ -849,7 +856,7 @@ impl Account {
         read_only: bool,
         max_pending: usize,
     ) -> Result<Selected, MailboxError> {
-        let folder = self.folder(name)?;
+        let folder = self.fresh_folder(name)?;
         let id = self.hub().inner.sessions.fetch_add(1, Ordering::Relaxed);
         let queue = Arc::new(Queue::new(id, max_pending));
         let (snapshot, flags, recent) = {
