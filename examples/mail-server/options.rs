@@ -1695,6 +1695,8 @@ mod tests {
             "1",
             "--auth-penalty-max",
             "1m",
+            "--imap-max-pending",
+            "9",
         ]);
         assert_eq!(o.pool(Service::Smtp), 40);
         assert_eq!(o.pool(Service::Submission), 20);
@@ -1711,6 +1713,8 @@ mod tests {
         assert_eq!(l.max_auth_failures, 2);
         assert_eq!(l.auth_failure_delay, Duration::from_secs(1));
         assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
+        assert_eq!(l.imap_max_pending, 9);
+        assert_eq!(ListenLimits::default().imap_max_pending, 4096);
         // 0 turns the failure delay off (hardening_memory.rs floods with it; it was refused).
         assert_eq!(
             run(&["--auth-failure-delay", "0"])
@@ -1726,6 +1730,7 @@ mod tests {
             ("--max-auth-failures", "0"),
             ("--auth-failure-delay", "2d"),
             ("--max-connections-smtp", "0"),
+            ("--imap-max-pending", "0"),
         ] {
             assert!(
                 matches!(fail(&[flag, value]), OptionsError::Invalid { .. }),

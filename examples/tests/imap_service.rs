@@ -226,7 +226,8 @@ out('LOGOUT', m.logout()[0])
         "{append}"
     );
     let uids = line(&out, "UIDFETCH");
-    assert!(uids.contains("UID 3 FLAGS (\\\\Seen)"), "{uids}");
+    // The appended message is \Recent to this session, the first to hear of it.
+    assert!(uids.contains("UID 3 FLAGS (\\\\Seen \\\\Recent)"), "{uids}");
     // .SILENT: no FETCH answer for the session's own change.
     assert_eq!(line(&out, "SILENT"), "OK [None]");
     assert_eq!(line(&out, "EXPUNGE"), "OK [b'1']");
@@ -325,6 +326,25 @@ fn plaintext_login_is_refused_before_starttls() {
         answer.last().unwrap().starts_with("a1 OK [CAPABILITY "),
         "{answer:?}"
     );
+    // AUTHENTICATE PLAIN with SASL-IR ("\0alice@localhost\0secret"): no continuation; a
+    // wrong password ("\0alice@localhost\0wrong") is AUTHENTICATIONFAILED, logged.
+    let (mut raw, _) = Raw::plain(imap.imap);
+    raw.send("b1 AUTHENTICATE PLAIN AGFsaWNlQGxvY2FsaG9zdAB3cm9uZw==");
+    let answer = raw.until("b1 ");
+    assert!(
+        answer
+            .last()
+            .unwrap()
+            .starts_with("b1 NO [AUTHENTICATIONFAILED]"),
+        "{answer:?}"
+    );
+    raw.send("b2 AUTHENTICATE PLAIN AGFsaWNlQGxvY2FsaG9zdABzZWNyZXQ=");
+    let answer = raw.until("b2 ");
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert!(answer[0].starts_with("b2 OK [CAPABILITY "), "{answer:?}");
+    let logs = imap.server.stderr();
+    assert!(logs.contains("imap login failed"), "{logs}");
+    assert!(!logs.contains("wrong"), "no password in the log: {logs}");
 }
 
 #[test]
