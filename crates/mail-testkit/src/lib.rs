@@ -9,6 +9,7 @@
 //! | [`users`] | one configurable [`Authenticator`](mail_wire::sasl::Authenticator): passwords, SCRAM keys, tokens, authzid rules, a failing user |
 //! | [`clock`] | [`SimClock`]: simulated time for deadlines |
 //! | [`pair`] | [`Pair`]: a client machine against a server machine in memory, generic over [`Session`](mail_wire::session::Session) |
+//! | [`dovecot`] | [`Dovecot`](dovecot::Dovecot): a real Dovecot (IMAP or POP3) started on loopback with a temporary configuration, for interop tests |
 //!
 //! The kit knows no protocol: what is SMTP (or POP3, IMAP) about a test stays in that
 //! protocol crate's tests, which reach the machines through [`Pair::client_mut`] and
@@ -17,6 +18,7 @@
 
 pub mod chunk;
 pub mod clock;
+pub mod dovecot;
 pub mod pair;
 pub mod transcript;
 pub mod users;
