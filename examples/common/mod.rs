@@ -312,11 +312,17 @@ pub(crate) fn memory_kib(pid: u32) -> std::io::Result<Memory> {
         rss: 0,
         pss: Some(0),
         uss: Some(0),
-        processes: pids.len(),
+        processes: 0,
     };
     let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
     for p in &pids {
-        let status = std::fs::read_to_string(format!("/proc/{p}/status"))?;
+        let status = match std::fs::read_to_string(format!("/proc/{p}/status")) {
+            Ok(status) => status,
+            // A descendant that ended since it was listed is no longer there to count.
+            Err(_) if *p != pid => continue,
+            Err(e) => return Err(e),
+        };
+        memory.processes += 1;
         memory.rss += field(&status, "VmRSS:").unwrap_or(0);
         let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
         let rollup = rollup.as_deref();
