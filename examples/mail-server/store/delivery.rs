@@ -7,7 +7,9 @@
 //! 3. [`Delivery::commit`] fsyncs the file, hard-links it into the `new/` of every other
 //!    recipient (copying through their `tmp/` when a link is impossible), renames it into the
 //!    first recipient's `new/`, fsyncs every `new/` directory, and only then returns: the
-//!    server acknowledges the message after that, never before.
+//!    server acknowledges the message after that, never before. Each INBOX that IMAP has
+//!    open indexes the message then (durably) and announces it to its sessions
+//!    (`store::mailboxes`); an INBOX not open picks the file up when it is opened.
 //!
 //! A crash before the renames leaves at most a file in `tmp/`, which no reader looks at and
 //! which [`Store::open`] removes once it is 36 hours old; a crash after them but before the
@@ -61,6 +63,7 @@ impl Store {
             match create_private(&tmp) {
                 Ok(file) => {
                     return Ok(Delivery {
+                        hub: self.inner.mailboxes.clone(),
                         maildirs,
                         name,
                         tmp,
@@ -85,6 +88,8 @@ impl Store {
 /// Dropping it without [`commit`](Self::commit) is the same as [`abort`](Self::abort): the
 /// file in `tmp/` is removed and nothing appears in `new/`.
 pub struct Delivery {
+    /// The IMAP hub, told of each message committed (`store::mailboxes`).
+    hub: super::mailboxes::Mailboxes,
     /// The recipients' Maildirs; the file is created in the first one's `tmp/`.
     maildirs: Vec<PathBuf>,
     /// The unique base name.
@@ -149,8 +154,13 @@ impl Delivery {
     /// far as removing it succeeds) and the client should be told to retry (4xx).
     pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
         let result = self.try_commit();
-        if result.is_ok() {
+        if let Ok(paths) = &result {
             self.done = true;
+            // Durable in every new/: now indexed (durably) and announced to the IMAP
+            // sessions of each INBOX that is open.
+            for path in paths {
+                self.hub.delivered(path);
+            }
         }
         result
     }

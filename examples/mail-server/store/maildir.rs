@@ -48,6 +48,9 @@ pub(super) struct Inner {
     host: String,
     /// The kept usage totals of the mailboxes (`store::quota`).
     pub(super) usage: super::quota::Usage,
+    /// The IMAP hub: open folders and the sessions that hear their changes
+    /// (`store::mailboxes`).
+    pub(super) mailboxes: super::mailboxes::Mailboxes,
 }
 
 impl Store {
@@ -69,6 +72,7 @@ impl Store {
                 root,
                 host,
                 usage: Default::default(),
+                mailboxes: Default::default(),
             }),
         };
         store.remove_stale_tmp(STALE_TMP_AGE)?;

@@ -17,6 +17,9 @@
 //!   the message in one place or the other, never in both or neither.
 //! - **Removal** ([`Store::remove_messages`]): unlink, fsync of the directories, and the
 //!   quota's kept total forgotten ([`Store::forget_usage`]) so the next check scans again.
+//! - **IMAP**: when the INBOX has an IMAP index (`store::mailboxes`), seen and removal go
+//!   through it, so that the index records them and every IMAP session with the INBOX
+//!   selected hears them (`\Seen` set, messages expunged).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -225,6 +228,11 @@ impl Store {
     /// `S` flag joins the others (kept in ASCII order, as the Maildir specification asks).
     /// The rename is atomic and the directories are fsynced. Returns the new path.
     pub fn mark_seen(&self, path: &Path) -> io::Result<PathBuf> {
+        // An INBOX with an IMAP index: `\Seen` goes through it (recorded, then mirrored
+        // into the file name, and announced to the IMAP sessions).
+        if let Some(to) = self.inner.mailboxes.mark_seen(path)? {
+            return Ok(to);
+        }
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -263,7 +271,15 @@ impl Store {
     /// whatever the number of names (a lookup per name would read `cur/` once per message).
     /// Returns how many files it removed.
     pub fn remove_messages(&self, account: &Address, names: &[String]) -> io::Result<usize> {
-        let mut removed = 0;
+        // An INBOX with an IMAP index: what it holds is expunged through it (unlink, fsync,
+        // record, announced); whatever else matches is removed below.
+        let mut removed = match self.inner.mailboxes.remove(&self.maildir(account), names) {
+            Ok(n) => n,
+            Err(e) => {
+                self.forget_usage(account);
+                return Err(e.into());
+            }
+        };
         let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
         if names.is_empty() {
             return Ok(0);

@@ -2,8 +2,8 @@
 //! system has left (for the free-space guard).
 //!
 //! # Usage accounting
-//! A mailbox's usage is the total size of the regular files in its `new/` and `cur/` (what a
-//! reader sees; `tmp/` holds deliveries in progress). The first [`Store::usage`] of an account
+//! A mailbox's usage is the total size of the regular files in its `new/` and `cur/` and in
+//! those of its IMAP folders (what a reader sees; `tmp/` holds deliveries in progress). The first [`Store::usage`] of an account
 //! scans its Maildir once; after that the total is kept in memory and grown by
 //! [`Store::add_usage`] on every delivery, so a check costs a map lookup. Anything else that
 //! changes a Maildir (a POP3 or IMAP delete, a user's `rm`) is caught up with in two ways:
@@ -114,9 +114,31 @@ impl Store {
     }
 }
 
-/// The total size of the regular files in `maildir`'s `new/` and `cur/`; 0 for a Maildir that
-/// does not exist yet.
+/// The total size of the regular files in the `new/` and `cur/` of `maildir` and of its
+/// IMAP folders (the Maildir++ subdirectories `.name`); 0 for a Maildir that does not exist
+/// yet.
 fn scan(maildir: &Path) -> io::Result<u64> {
+    let mut bytes = scan_folder(maildir)?;
+    let entries = match fs::read_dir(maildir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let folder = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.'));
+        if folder && entry.file_type()?.is_dir() {
+            bytes = bytes.saturating_add(scan_folder(&entry.path())?);
+        }
+    }
+    Ok(bytes)
+}
+
+/// The total size of the regular files in one folder's `new/` and `cur/`.
+fn scan_folder(maildir: &Path) -> io::Result<u64> {
     let mut bytes = 0u64;
     for sub in ["new", "cur"] {
         let entries = match fs::read_dir(maildir.join(sub)) {

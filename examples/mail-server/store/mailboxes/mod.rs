@@ -1,33 +1,74 @@
 //! IMAP mailboxes over the Maildirs: folders, the durable index (UIDVALIDITY, UIDNEXT, UIDs,
 //! flags and keywords, MODSEQ) and the live changes every open session hears.
 //!
-//! SKELETON (issue 19, branch i19-base): the public API below is pinned; the bodies are
-//! filled in by the store work. Nothing here is protocol syntax: the IMAP service
-//! (`crate::imap`) turns these values into responses with imap-proto.
+//! Nothing here is protocol syntax: the IMAP service (`crate::imap`) turns these values into
+//! responses with imap-proto.
 //!
 //! ```text
 //! <maildir>/{tmp,new,cur}                 INBOX (the account's Maildir, as SMTP and POP3 use it)
-//! <maildir>/.<Sent>/{tmp,new,cur}         a folder (Maildir++), `/` the IMAP hierarchy delimiter
+//! <maildir>/.<a>.<b>/{tmp,new,cur}        the folder a/b (Maildir++, `names` encodes each level)
+//! <folder>/sansmail-index                 the index snapshot of the folder (`index`)
+//! <folder>/sansmail-index.log             the changes since the snapshot, checksummed records
+//! <maildir>/sansmail-uidvalidity          the last UIDVALIDITY issued in the account
+//! <maildir>/subscriptions                 the subscribed names, one a line
 //! ```
 //!
 //! Every change goes through one in-process hub ([`Mailboxes`], kept in the [`Store`]) so
 //! that SMTP delivery, POP3 and IMAP sessions see one consistent store: the hub writes the
 //! change durably, then queues an [`imap_proto::view::Change`] for every [`Selected`] of the
 //! folder and wakes it.
+//!
+//! # Crash rules
+//! - **Add** (APPEND, COPY, MOVE, delivery): the message file is fsynced, renamed (or
+//!   hard-linked) into the folder's `cur/` (a delivery: `new/`), the directory fsynced, and
+//!   only then the index record written and fsynced. A crash before the record leaves a file
+//!   the index does not know: the next open gives it a new UID (it was never acknowledged,
+//!   so no client holds a UID for it).
+//! - **Expunge** (EXPUNGE, MOVE, POP3 QUIT): unlink, fsync of the directory, then the
+//!   record. Were the record first, a crash before the unlink would bring the message back
+//!   under a new UID.
+//! - **Flags** (STORE, POP3 RETR): the record first (the index is authoritative), then the
+//!   standard flags are mirrored into the file name (`:2,DFRST`) for other Maildir readers.
+//!   A crash before the rename leaves a stale file name, which the index overrides.
+//! - **Open**: the snapshot is read, the log replayed (records at or below the snapshot's
+//!   HIGHESTMODSEQ skipped, a torn last record dropped), and the result reconciled with the
+//!   files: entries without a file are expunged, files without an entry get new UIDs in
+//!   delivery order. A snapshot or log that is damaged, of another version, or missing (a
+//!   log without its snapshot) is not trusted: the folder is indexed again from its files
+//!   with a new UIDVALIDITY, above every one issued before in the account, with a warning.
+//!
+//! UIDs are reserved in memory and written by the record that adds the message, so a UID
+//! is never given twice: UIDNEXT only grows, and survives restarts and kill -9 with the
+//! records (a reserved UID whose record was never written was never acknowledged either).
 
-use std::io;
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
 use std::num::{NonZeroU32, NonZeroU64};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use imap_proto::command::StoreKind;
 use imap_proto::datetime::DateTime;
 use imap_proto::flag::Flag;
 use imap_proto::view::{Change, Snapshot};
+use tracing::warn;
 
 use super::Store;
+use super::maildir::{copy_durably, create_private, ensure_dir, sync_dir, write_atomically};
+use super::maildrop::{CrlfCounter, unique_name};
 use crate::accounts::Address;
+use folder::{Folder, NewFile, Queue, next_uid_validity};
+use index::{Entry, Flags, Index};
+
+mod folder;
+mod index;
+mod names;
+#[cfg(test)]
+mod tests;
 
 /// The IMAP hierarchy delimiter of every account's folders.
 pub const DELIMITER: char = '/';
@@ -139,7 +180,15 @@ pub struct MessageMeta {
 /// until [`Account::append`] commits it. Dropping it removes the file.
 #[derive(Debug)]
 pub struct NewMessage {
-    _private: (),
+    /// The file in the account's `tmp/`.
+    tmp: PathBuf,
+    /// The unique base name (without sizes).
+    base: String,
+    file: Option<BufWriter<File>>,
+    size: u64,
+    sent: CrlfCounter,
+    /// A write failed: it can no longer be appended.
+    failed: bool,
 }
 
 impl NewMessage {
@@ -149,13 +198,50 @@ impl NewMessage {
     ///
     /// The file system's.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let _ = bytes;
-        Err(io::Error::other("skeleton"))
+        let file = match (&mut self.file, self.failed) {
+            (Some(file), false) => file,
+            _ => return Err(io::Error::other("an earlier write of this message failed")),
+        };
+        match file.write_all(bytes) {
+            Ok(()) => {
+                self.size += bytes.len() as u64;
+                self.sent.update(bytes);
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
     }
 
     /// Octets written so far.
     pub fn size(&self) -> u64 {
-        0
+        self.size
+    }
+
+    /// Flushes and fsyncs the file; returns its unique name with `,S=` and `,W=`.
+    fn finish(&mut self) -> io::Result<String> {
+        let file = match (self.file.take(), self.failed) {
+            (Some(file), false) => file,
+            _ => return Err(io::Error::other("an earlier write of this message failed")),
+        };
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(format!(
+            "{},S={},W={}",
+            self.base,
+            self.size,
+            self.sent.total()
+        ))
+    }
+}
+
+impl Drop for NewMessage {
+    fn drop(&mut self) {
+        // After a commit the file is no longer here; before, it is abandoned.
+        self.file = None;
+        let _ = fs::remove_file(&self.tmp);
     }
 }
 
@@ -212,9 +298,145 @@ pub enum Stored {
 pub struct Overflowed;
 
 /// The hub of every account's folders: one per [`Store`], shared by SMTP, POP3 and IMAP.
+///
+/// It holds each folder that was opened since the start (its index in memory: about 150
+/// octets a message) and the queues of the sessions that have it selected.
 #[derive(Debug, Clone, Default)]
 pub struct Mailboxes {
-    _private: Arc<()>,
+    inner: Arc<Hub>,
+}
+
+#[derive(Debug, Default)]
+struct Hub {
+    /// The open folders by directory.
+    folders: Mutex<HashMap<PathBuf, Arc<Folder>>>,
+    /// One lock per account for the folder tree (CREATE, DELETE, RENAME, subscriptions).
+    accounts: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// Session ids.
+    sessions: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Mailboxes {
+    /// The folder `name` of the account at `maildir`, opened (indexed, reconciled) on first
+    /// use.
+    fn folder(&self, maildir: &Path, name: &str) -> Result<Arc<Folder>, MailboxError> {
+        let dir = names::dir_of(maildir, name);
+        let mut folders = lock(&self.inner.folders);
+        if let Some(folder) = folders.get(&dir) {
+            if folder.state().usable().is_ok() {
+                return Ok(folder.clone());
+            }
+            // Broken by a failed write (or gone): read it again from disk.
+            folder.set_gone();
+            folders.remove(&dir);
+        }
+        if !dir.join("cur").is_dir() {
+            return Err(MailboxError::NoSuchMailbox);
+        }
+        let folder = Arc::new(Folder::load(&dir, name, maildir)?);
+        folders.insert(dir, folder.clone());
+        Ok(folder)
+    }
+
+    /// The folder at `dir` if it is open.
+    fn loaded(&self, dir: &Path) -> Option<Arc<Folder>> {
+        lock(&self.inner.folders).get(dir).cloned()
+    }
+
+    /// Closes the folder at `dir` (deleted or renamed): its handles fail from now on.
+    fn forget(&self, dir: &Path) {
+        let folder = lock(&self.inner.folders).remove(dir);
+        if let Some(folder) = folder {
+            folder.set_gone();
+        }
+    }
+
+    fn account_lock(&self, maildir: &Path) -> Arc<Mutex<()>> {
+        lock(&self.inner.accounts)
+            .entry(maildir.to_path_buf())
+            .or_default()
+            .clone()
+    }
+
+    /// The INBOX of the Maildir at `maildir` if it has an IMAP index (open, or on disk).
+    fn indexed_inbox(&self, maildir: &Path) -> Result<Option<Arc<Folder>>, MailboxError> {
+        if let Some(folder) = self.loaded(maildir) {
+            return Ok(Some(folder));
+        }
+        if maildir.join(index::SNAPSHOT_FILE).exists() {
+            return self.folder(maildir, "INBOX").map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The delivery hook: a message was committed to `path` (in a Maildir's `new/`). If
+    /// that INBOX is open, the message is indexed (durably) and announced now; otherwise
+    /// its index picks the file up when it is opened.
+    pub(super) fn delivered(&self, path: &Path) {
+        let (Some(new), Some(file)) = (path.parent(), path.file_name().and_then(|f| f.to_str()))
+        else {
+            return;
+        };
+        let Some(maildir) = new.parent() else {
+            return;
+        };
+        if let Some(folder) = self.loaded(maildir) {
+            if let Err(e) = folder.add_delivered(file) {
+                warn!(folder = %maildir.display(), error = %e, "delivered message not indexed now; it will be when the folder is read again");
+            }
+        }
+    }
+
+    /// The POP3 hook of [`Store::mark_seen`]: when the INBOX holding `path` has an index,
+    /// `\Seen` is set through it (durably, announced, mirrored into the file name) and the
+    /// new path returned; `None` when there is no index or the message is not in it.
+    pub(super) fn mark_seen(&self, path: &Path) -> Result<Option<PathBuf>, MailboxError> {
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        let Some(maildir) = path.parent().and_then(Path::parent) else {
+            return Ok(None);
+        };
+        let Some(folder) = self.indexed_inbox(maildir)? else {
+            return Ok(None);
+        };
+        let uids = folder.uids_of(&[unique_name(file)]);
+        let Some(uid) = uids.first().copied().and_then(NonZeroU32::new) else {
+            return Ok(None);
+        };
+        let seen = Flags {
+            system: index::SEEN,
+            keywords: Vec::new(),
+        };
+        folder.store(
+            &[uid],
+            |old| {
+                let mut f = old.clone();
+                f.add(&seen);
+                f
+            },
+            None,
+            None,
+        )?;
+        Ok(folder.path_of(uid.get()))
+    }
+
+    /// The POP3 hook of [`Store::remove_messages`]: when the INBOX at `maildir` has an
+    /// index, the messages with these unique names that it holds are expunged through it
+    /// (unlink, fsync, record, announced). Returns how many.
+    pub(super) fn remove(&self, maildir: &Path, names: &[String]) -> Result<usize, MailboxError> {
+        let Some(folder) = self.indexed_inbox(maildir)? else {
+            return Ok(0);
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let uids: HashSet<u32> = folder.uids_of(&names).into_iter().collect();
+        if uids.is_empty() {
+            return Ok(0);
+        }
+        Ok(folder.expunge(|e| uids.contains(&e.uid))?.len())
+    }
 }
 
 impl Store {
@@ -225,8 +447,29 @@ impl Store {
     ///
     /// The file system's.
     pub fn account(&self, account: &Address) -> Result<Account, MailboxError> {
-        let _ = account;
-        Err(MailboxError::Cannot("skeleton"))
+        let maildir = self.create_maildir(account)?;
+        let hub = self.inner.mailboxes.clone();
+        let tree = hub.account_lock(&maildir);
+        let account = Account {
+            inner: Arc::new(AccountInner {
+                store: self.clone(),
+                address: account.clone(),
+                maildir,
+                quota: None,
+                tree,
+            }),
+        };
+        {
+            let _tree = lock(&account.inner.tree);
+            account.remove_deleted_leftovers()?;
+            for (name, _) in SPECIAL_USE {
+                if !account.exists(name) {
+                    account.create_dirs(name)?;
+                    account.set_subscribed(name, true)?;
+                }
+            }
+        }
+        Ok(account)
     }
 }
 
@@ -234,17 +477,160 @@ impl Store {
 /// where blocking is allowed).
 #[derive(Debug, Clone)]
 pub struct Account {
-    _private: Arc<()>,
+    inner: Arc<AccountInner>,
 }
 
+#[derive(Debug)]
+struct AccountInner {
+    store: Store,
+    address: Address,
+    maildir: PathBuf,
+    /// The most the account may hold (APPEND and COPY count against it).
+    quota: Option<u64>,
+    /// The account's folder-tree lock.
+    tree: Arc<Mutex<()>>,
+}
+
+/// The prefix of a folder directory being deleted (not a folder name: its first component
+/// is empty).
+const DELETING: &str = "..sansmail-deleting-";
+
+/// The file of subscribed names, one a line.
+const SUBSCRIPTIONS: &str = "subscriptions";
+
 impl Account {
+    /// The same account with `quota` (octets, `None` for none) applied to APPEND and COPY,
+    /// as `--quota` applies it to SMTP deliveries.
+    pub fn with_quota(&self, quota: Option<u64>) -> Account {
+        Account {
+            inner: Arc::new(AccountInner {
+                store: self.inner.store.clone(),
+                address: self.inner.address.clone(),
+                maildir: self.inner.maildir.clone(),
+                quota,
+                tree: self.inner.tree.clone(),
+            }),
+        }
+    }
+
+    /// The account's Maildir (INBOX).
+    pub fn maildir(&self) -> &Path {
+        &self.inner.maildir
+    }
+
+    fn hub(&self) -> &Mailboxes {
+        &self.inner.store.inner.mailboxes
+    }
+
+    fn dir(&self, name: &str) -> PathBuf {
+        names::dir_of(&self.inner.maildir, name)
+    }
+
+    /// Whether the canonical folder `name` exists.
+    fn exists(&self, name: &str) -> bool {
+        self.dir(name).join("cur").is_dir()
+    }
+
+    /// The open folder `name` (any spelling).
+    fn folder(&self, name: &str) -> Result<Arc<Folder>, MailboxError> {
+        let name = names::canonical(name)?;
+        self.hub().folder(&self.inner.maildir, &name)
+    }
+
+    /// Creates the directories of canonical `name` (`cur/` last: it marks a folder).
+    fn create_dirs(&self, name: &str) -> Result<(), MailboxError> {
+        let dir = self.dir(name);
+        for sub in ["tmp", "new", "cur"] {
+            ensure_dir(&dir.join(sub))?;
+        }
+        Ok(())
+    }
+
+    /// Removes folder directories a crash left half deleted.
+    fn remove_deleted_leftovers(&self) -> Result<(), MailboxError> {
+        for entry in fs::read_dir(&self.inner.maildir)? {
+            let entry = entry?;
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(DELETING))
+            {
+                fs::remove_dir_all(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every folder name on disk, INBOX included, sorted (INBOX first).
+    fn names(&self) -> Result<Vec<String>, MailboxError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.inner.maildir)? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().and_then(names::name_of_dir) else {
+                continue;
+            };
+            if entry.path().join("cur").is_dir() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        out.insert(0, "INBOX".to_owned());
+        Ok(out)
+    }
+
+    fn read_subscriptions(&self) -> Result<Vec<String>, MailboxError> {
+        match fs::read_to_string(self.inner.maildir.join(SUBSCRIPTIONS)) {
+            Ok(text) => Ok(text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Subscribes or unsubscribes canonical `name` (the tree lock held).
+    fn set_subscribed(&self, name: &str, on: bool) -> Result<(), MailboxError> {
+        let mut subs = self.read_subscriptions()?;
+        let had = subs.iter().any(|s| s == name);
+        if had == on {
+            return Ok(());
+        }
+        if on {
+            subs.push(name.to_owned());
+            subs.sort();
+        } else {
+            subs.retain(|s| s != name);
+        }
+        let mut text = String::new();
+        for s in &subs {
+            text.push_str(s);
+            text.push('\n');
+        }
+        write_atomically(&self.inner.maildir.join(SUBSCRIPTIONS), text.as_bytes())?;
+        Ok(())
+    }
+
     /// Every folder, INBOX first, then by name.
     ///
     /// # Errors
     ///
     /// The file system's.
     pub fn list(&self) -> Result<Vec<FolderInfo>, MailboxError> {
-        Err(MailboxError::Cannot("skeleton"))
+        let names = self.names()?;
+        let subs: HashSet<String> = self.read_subscriptions()?.into_iter().collect();
+        Ok(names
+            .iter()
+            .map(|name| FolderInfo {
+                name: name.clone(),
+                special_use: special_use_of(name),
+                subscribed: subs.contains(name),
+                has_children: names
+                    .iter()
+                    .any(|other| other != name && names::is_within(other, name)),
+            })
+            .collect())
     }
 
     /// CREATE `name` (and any missing parents); a trailing delimiter is ignored.
@@ -253,8 +639,17 @@ impl Account {
     ///
     /// `AlreadyExists`, `BadName`, the file system's.
     pub fn create(&self, name: &str) -> Result<(), MailboxError> {
-        let _ = name;
-        Err(MailboxError::Cannot("skeleton"))
+        let name = names::canonical(name)?;
+        let _tree = lock(&self.inner.tree);
+        if names::is_inbox(&name) || self.exists(&name) {
+            return Err(MailboxError::AlreadyExists);
+        }
+        for parent in names::parents(&name) {
+            if !names::is_inbox(parent) && !self.exists(parent) {
+                self.create_dirs(parent)?;
+            }
+        }
+        self.create_dirs(&name)
     }
 
     /// DELETE `name` with its messages (its children stay).
@@ -263,8 +658,27 @@ impl Account {
     ///
     /// `NoSuchMailbox`, `Cannot` for INBOX, the file system's.
     pub fn delete(&self, name: &str) -> Result<(), MailboxError> {
-        let _ = name;
-        Err(MailboxError::Cannot("skeleton"))
+        let name = names::canonical(name)?;
+        if names::is_inbox(&name) {
+            return Err(MailboxError::Cannot("INBOX cannot be deleted"));
+        }
+        let _tree = lock(&self.inner.tree);
+        if !self.exists(&name) {
+            return Err(MailboxError::NoSuchMailbox);
+        }
+        let dir = self.dir(&name);
+        self.hub().forget(&dir);
+        // Out of sight first (one atomic rename), then removed: a crash in between leaves
+        // a directory no listing shows, removed when the account is next opened.
+        let doomed = self
+            .inner
+            .maildir
+            .join(format!("{DELETING}{}", self.inner.store.unique_name()?));
+        fs::rename(&dir, &doomed)?;
+        sync_dir(&self.inner.maildir)?;
+        fs::remove_dir_all(&doomed)?;
+        self.inner.store.forget_usage(&self.inner.address);
+        Ok(())
     }
 
     /// RENAME `from` to `to`, children with it; renaming INBOX moves its messages to `to`
@@ -274,8 +688,104 @@ impl Account {
     ///
     /// `NoSuchMailbox`, `AlreadyExists`, `BadName`, the file system's.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), MailboxError> {
-        let _ = (from, to);
-        Err(MailboxError::Cannot("skeleton"))
+        let from = names::canonical(from)?;
+        let to = names::canonical(to)?;
+        let _tree = lock(&self.inner.tree);
+        if !self.exists(&from) {
+            return Err(MailboxError::NoSuchMailbox);
+        }
+        if names::is_inbox(&to) || self.exists(&to) {
+            return Err(MailboxError::AlreadyExists);
+        }
+        if names::is_inbox(&from) {
+            return self.rename_inbox(&to);
+        }
+        let moves: Vec<(String, String)> = self
+            .names()?
+            .into_iter()
+            .filter(|n| names::is_within(n, &from))
+            .map(|n| {
+                let target = format!("{to}{}", &n[from.len()..]);
+                (n, target)
+            })
+            .collect();
+        for (_, target) in &moves {
+            let target = names::canonical(target)?;
+            if self.exists(&target) {
+                return Err(MailboxError::AlreadyExists);
+            }
+        }
+        for parent in names::parents(&to) {
+            if !names::is_inbox(parent) && !self.exists(parent) && !names::is_within(parent, &from)
+            {
+                self.create_dirs(parent)?;
+            }
+        }
+        let subs = self.read_subscriptions()?;
+        for (old, new) in &moves {
+            // A new UIDVALIDITY: the new name must not show one it had before.
+            let folder = self.hub().folder(&self.inner.maildir, old)?;
+            folder.revalidate(&self.inner.maildir)?;
+            self.hub().forget(&folder.dir);
+            fs::rename(self.dir(old), self.dir(new))?;
+            if subs.iter().any(|s| s == old) {
+                self.set_subscribed(old, false)?;
+                self.set_subscribed(new, true)?;
+            }
+        }
+        sync_dir(&self.inner.maildir)?;
+        Ok(())
+    }
+
+    /// RENAME INBOX `to`: a new folder with INBOX's messages (their flags, dates, in
+    /// order, with new UIDs), INBOX left empty. The new folder's index is written before
+    /// the files move, and INBOX's expunges recorded after: a crash between leaves every
+    /// message in one folder or the other, each index reconciled with its files on open.
+    fn rename_inbox(&self, to: &str) -> Result<(), MailboxError> {
+        let inbox = self.hub().folder(&self.inner.maildir, "INBOX")?;
+        let mut log = inbox.lock_commit();
+        let (entries, locs): (Vec<Entry>, Vec<Option<folder::Loc>>) = {
+            let st = inbox.state();
+            st.usable()?;
+            let entries = st.index.entries.clone();
+            let locs = entries.iter().map(|e| st.loc(e.uid).cloned()).collect();
+            (entries, locs)
+        };
+        self.create_dirs(to)?;
+        let dir = self.dir(to);
+        let mut new_index = Index::new(next_uid_validity(&self.inner.maildir)?);
+        for (i, e) in entries.iter().enumerate() {
+            let uid = u32::try_from(i + 1).map_err(|_| MailboxError::UidsExhausted)?;
+            new_index.entries.push(Entry {
+                uid,
+                modseq: 1,
+                ..e.clone()
+            });
+            new_index.uid_next = uid + 1;
+        }
+        write_atomically(&dir.join(index::SNAPSHOT_FILE), &new_index.encode())?;
+        write_atomically(
+            &dir.join(index::LOG_FILE),
+            index::log_header(new_index.uid_validity).as_bytes(),
+        )?;
+        for loc in locs.iter().flatten() {
+            let sub = if loc.in_cur { "cur" } else { "new" };
+            match fs::rename(
+                self.inner.maildir.join(sub).join(&*loc.file),
+                dir.join(sub).join(&*loc.file),
+            ) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for sub in ["new", "cur"] {
+            sync_dir(&dir.join(sub))?;
+            sync_dir(&self.inner.maildir.join(sub))?;
+        }
+        let moved: HashSet<u32> = entries.iter().map(|e| e.uid).collect();
+        inbox.expunge_locked(&mut log, |e| moved.contains(&e.uid), false)?;
+        Ok(())
     }
 
     /// SUBSCRIBE (`on`) or UNSUBSCRIBE `name` (which need not exist to unsubscribe).
@@ -284,8 +794,12 @@ impl Account {
     ///
     /// `NoSuchMailbox` when subscribing to a folder that does not exist, the file system's.
     pub fn subscribe(&self, name: &str, on: bool) -> Result<(), MailboxError> {
-        let _ = (name, on);
-        Err(MailboxError::Cannot("skeleton"))
+        let name = names::canonical(name)?;
+        let _tree = lock(&self.inner.tree);
+        if on && !self.exists(&name) {
+            return Err(MailboxError::NoSuchMailbox);
+        }
+        self.set_subscribed(&name, on)
     }
 
     /// The subscribed names (some may no longer exist, as LSUB shows them).
@@ -294,7 +808,8 @@ impl Account {
     ///
     /// The file system's.
     pub fn subscriptions(&self) -> Result<Vec<String>, MailboxError> {
-        Err(MailboxError::Cannot("skeleton"))
+        let _tree = lock(&self.inner.tree);
+        self.read_subscriptions()
     }
 
     /// STATUS of `name`.
@@ -303,8 +818,23 @@ impl Account {
     ///
     /// `NoSuchMailbox`, the file system's.
     pub fn status(&self, name: &str) -> Result<FolderStatus, MailboxError> {
-        let _ = name;
-        Err(MailboxError::Cannot("skeleton"))
+        let folder = self.folder(name)?;
+        let st = folder.state();
+        st.usable()?;
+        let idx = &st.index;
+        let count = |pred: &dyn Fn(&Entry) -> bool| {
+            u32::try_from(idx.entries.iter().filter(|e| pred(e)).count()).unwrap_or(u32::MAX)
+        };
+        Ok(FolderStatus {
+            messages: u32::try_from(idx.entries.len()).unwrap_or(u32::MAX),
+            recent: count(&|e| e.uid >= st.first_recent),
+            uid_next: NonZeroU32::new(idx.uid_next).unwrap_or(NonZeroU32::MAX),
+            uid_validity: NonZeroU32::new(idx.uid_validity).unwrap_or(NonZeroU32::MIN),
+            unseen: count(&|e| e.flags.system & index::SEEN == 0),
+            deleted: count(&|e| e.flags.system & index::DELETED != 0),
+            size: st.total_size,
+            highest_modseq: folder::nz64(idx.highest_modseq),
+        })
     }
 
     /// SELECT (`read_only` false) or EXAMINE `name`: the session's handle, which hears
@@ -319,8 +849,54 @@ impl Account {
         read_only: bool,
         max_pending: usize,
     ) -> Result<Selected, MailboxError> {
-        let _ = (name, read_only, max_pending);
-        Err(MailboxError::Cannot("skeleton"))
+        let folder = self.folder(name)?;
+        let id = self.hub().inner.sessions.fetch_add(1, Ordering::Relaxed);
+        let queue = Arc::new(Queue::new(id, max_pending));
+        let (snapshot, flags, recent) = {
+            let mut st = folder.register(&queue)?;
+            let idx = &st.index;
+            let snapshot = Snapshot {
+                uid_validity: NonZeroU32::new(idx.uid_validity).unwrap_or(NonZeroU32::MIN),
+                uid_next: NonZeroU32::new(idx.uid_next).unwrap_or(NonZeroU32::MAX),
+                highest_modseq: Some(folder::nz64(idx.highest_modseq)),
+                uids: idx
+                    .entries
+                    .iter()
+                    .filter_map(|e| NonZeroU32::new(e.uid))
+                    .collect(),
+            };
+            let mut keywords = Flags {
+                system: index::ALL_SYSTEM,
+                keywords: Vec::new(),
+            };
+            for e in &idx.entries {
+                keywords.add(&Flags {
+                    system: 0,
+                    keywords: e.flags.keywords.clone(),
+                });
+            }
+            let first = st.first_recent;
+            let recent: Vec<NonZeroU32> = snapshot
+                .uids
+                .iter()
+                .copied()
+                .filter(|u| u.get() >= first)
+                .collect();
+            if !read_only {
+                st.first_recent = st.index.uid_next;
+            }
+            (snapshot, keywords.to_list(), recent)
+        };
+        Ok(Selected {
+            account: self.clone(),
+            name: folder.name.clone(),
+            folder,
+            queue,
+            read_only,
+            snapshot,
+            flags,
+            recent,
+        })
     }
 
     /// A new message to stream an APPEND into (in the account's `tmp/`).
@@ -329,7 +905,17 @@ impl Account {
     ///
     /// The file system's.
     pub fn new_message(&self) -> Result<NewMessage, MailboxError> {
-        Err(MailboxError::Cannot("skeleton"))
+        let base = self.inner.store.unique_name()?;
+        let tmp = self.inner.maildir.join("tmp").join(&base);
+        let file = create_private(&tmp)?;
+        Ok(NewMessage {
+            tmp,
+            base,
+            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            size: 0,
+            sent: CrlfCounter::default(),
+            failed: false,
+        })
     }
 
     /// APPEND (MULTIAPPEND: all or none) `messages` to `folder`, each with its flags and
@@ -344,57 +930,151 @@ impl Account {
         folder: &str,
         messages: Vec<(NewMessage, Vec<Flag<'static>>, Option<DateTime>)>,
     ) -> Result<Appended, MailboxError> {
-        let _ = (folder, messages);
-        Err(MailboxError::Cannot("skeleton"))
+        let target = self.folder(folder)?;
+        let mut files = Vec::with_capacity(messages.len());
+        let mut keep = Vec::with_capacity(messages.len());
+        let mut octets = 0u64;
+        for (mut message, flags, date) in messages {
+            let name = message.finish()?;
+            let (secs, zone) = match date {
+                Some(date) => index::secs_of(&date),
+                None => (now(), 0),
+            };
+            octets += message.size;
+            files.push(NewFile {
+                tmp: message.tmp.clone(),
+                name,
+                flags: Flags::from_list(&flags),
+                secs,
+                zone,
+                size: message.sent.total(),
+            });
+            keep.push(message);
+        }
+        let uids = self.add_counted(&target, files, octets)?;
+        drop(keep);
+        Ok(Appended {
+            uid_validity: target.uid_validity(),
+            uids,
+        })
+    }
+
+    /// Adds `files` to `target`, counting `octets` against the quota.
+    fn add_counted(
+        &self,
+        target: &Folder,
+        files: Vec<NewFile>,
+        octets: u64,
+    ) -> Result<Vec<NonZeroU32>, MailboxError> {
+        let store = &self.inner.store;
+        let address = &self.inner.address;
+        if let Some(quota) = self.inner.quota {
+            if !store.reserve(address, octets, quota)? {
+                return Err(MailboxError::OverQuota);
+            }
+        } else {
+            store.add_usage(address, octets);
+        }
+        let added = target.add(files);
+        if added.is_err() {
+            store.release(address, octets);
+        }
+        added
+    }
+}
+
+/// The special use of the canonical folder `name`.
+fn special_use_of(name: &str) -> Option<SpecialUse> {
+    SPECIAL_USE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, use_)| *use_)
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Folder {
+    fn uid_validity(&self) -> NonZeroU32 {
+        NonZeroU32::new(self.state().index.uid_validity).unwrap_or(NonZeroU32::MIN)
     }
 }
 
 /// A folder selected by one session. Dropping it stops its changes.
 #[derive(Debug)]
 pub struct Selected {
-    _private: (),
+    account: Account,
+    folder: Arc<Folder>,
+    queue: Arc<Queue>,
+    name: String,
+    read_only: bool,
+    snapshot: Snapshot,
+    flags: Vec<Flag<'static>>,
+    recent: Vec<NonZeroU32>,
+}
+
+impl Drop for Selected {
+    fn drop(&mut self) {
+        self.folder.unregister(self.queue.id);
+    }
 }
 
 impl Selected {
     /// The folder's name.
     pub fn name(&self) -> &str {
-        ""
+        &self.name
     }
 
     /// Opened by EXAMINE.
     pub fn read_only(&self) -> bool {
-        true
+        self.read_only
     }
 
     /// The folder when it was selected (the view starts from this).
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            uid_validity: NonZeroU32::MIN,
-            uid_next: NonZeroU32::MIN,
-            highest_modseq: None,
-            uids: Vec::new(),
-        }
+        self.snapshot.clone()
     }
 
     /// The flags defined in the folder: the system flags and every keyword in use.
     pub fn flags(&self) -> Vec<Flag<'static>> {
-        Vec::new()
+        self.flags.clone()
     }
 
     /// The special use of the folder.
     pub fn special_use(&self) -> Option<SpecialUse> {
-        None
+        special_use_of(&self.name)
     }
 
     /// The UIDs `\Recent` to this session (claimed at select: no later session sees them
     /// as recent).
     pub fn recent(&self) -> &[NonZeroU32] {
-        &[]
+        &self.recent
     }
 
     /// What the store knows of each of `uids` now (`None`: expunged), under one lock.
     pub fn metas(&self, uids: &[NonZeroU32]) -> Vec<Option<MessageMeta>> {
-        uids.iter().map(|_| None).collect()
+        let st = self.folder.state();
+        uids.iter()
+            .map(|uid| {
+                let e = &st.index.entries[st.index.find(uid.get())?];
+                let loc = st.loc(e.uid)?;
+                Some(MessageMeta {
+                    uid: *uid,
+                    flags: e.flags.to_list(),
+                    modseq: folder::nz64(e.modseq),
+                    internal_date: index::datetime_from(e.secs, e.zone),
+                    size: e.size,
+                    path: self
+                        .folder
+                        .dir
+                        .join(if loc.in_cur { "cur" } else { "new" })
+                        .join(&*loc.file),
+                })
+            })
+            .collect()
     }
 
     /// The octets of message `uid` as stored; `None` when it was expunged.
@@ -403,8 +1083,24 @@ impl Selected {
     ///
     /// The file system's.
     pub fn read(&self, uid: NonZeroU32) -> Result<Option<Bytes>, MailboxError> {
-        let _ = uid;
-        Err(MailboxError::Cannot("skeleton"))
+        // A flag change may rename the file between the lookup and the open: look again.
+        for _ in 0..4 {
+            let Some(path) = self.folder.path_of(uid.get()) else {
+                return Ok(None);
+            };
+            match fs::read(&path) {
+                Ok(bytes) => return Ok(Some(Bytes::from(bytes))),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match self.folder.path_of(uid.get()) {
+            None => Ok(None),
+            Some(path) => Err(MailboxError::Io(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("message file {} is missing", path.display()),
+            ))),
+        }
     }
 
     /// The changes queued for this session since the last call, in order.
@@ -413,12 +1109,25 @@ impl Selected {
     ///
     /// [`Overflowed`] when more than `max_pending` queued.
     pub fn changes(&self) -> Result<Vec<Change>, Overflowed> {
-        Ok(Vec::new())
+        self.queue.take().ok_or(Overflowed)
     }
 
     /// Resolves when changes are queued for this session (at once if some already are).
     pub async fn changed(&self) {
-        std::future::pending::<()>().await
+        loop {
+            let notified = self.queue.notify.notified();
+            if self.queue.ready() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn writable(&self) -> Result<(), MailboxError> {
+        if self.read_only {
+            return Err(MailboxError::Cannot("the mailbox is read-only (EXAMINE)"));
+        }
+        Ok(())
     }
 
     /// STORE `flags` on `uids` (`unchanged_since`: CONDSTORE's UNCHANGEDSINCE), durably.
@@ -436,8 +1145,27 @@ impl Selected {
         unchanged_since: Option<NonZeroU64>,
         echo: bool,
     ) -> Result<Vec<Stored>, MailboxError> {
-        let _ = (uids, kind, flags, unchanged_since, echo);
-        Err(MailboxError::Cannot("skeleton"))
+        self.writable()?;
+        let given = Flags::from_list(flags);
+        let skip = (!echo).then_some(self.queue.id);
+        self.folder.store(
+            uids,
+            |old| match kind {
+                StoreKind::Replace => given.clone(),
+                StoreKind::Add => {
+                    let mut f = old.clone();
+                    f.add(&given);
+                    f
+                }
+                StoreKind::Remove => {
+                    let mut f = old.clone();
+                    f.remove(&given);
+                    f
+                }
+            },
+            unchanged_since,
+            skip,
+        )
     }
 
     /// EXPUNGE the messages with `\Deleted` (only those among `uids` when given: UID
@@ -448,8 +1176,12 @@ impl Selected {
     ///
     /// `Cannot` when read-only, the file system's.
     pub fn expunge(&self, uids: Option<&[NonZeroU32]>) -> Result<Vec<NonZeroU32>, MailboxError> {
-        let _ = uids;
-        Err(MailboxError::Cannot("skeleton"))
+        self.writable()?;
+        let only: Option<HashSet<u32>> = uids.map(|u| u.iter().map(|u| u.get()).collect());
+        self.folder.expunge(|e| {
+            e.flags.system & index::DELETED != 0
+                && only.as_ref().is_none_or(|only| only.contains(&e.uid))
+        })
     }
 
     /// COPY `uids` to `to`, with their flags and INTERNALDATE.
@@ -458,8 +1190,81 @@ impl Selected {
     ///
     /// `NoSuchMailbox` (TRYCREATE), `OverQuota`, the file system's.
     pub fn copy(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
-        let _ = (uids, to);
-        Err(MailboxError::Cannot("skeleton"))
+        let target = self.account.folder(to)?;
+        let mut uids = uids.to_vec();
+        uids.sort_unstable();
+        uids.dedup();
+        let store = &self.account.inner.store;
+        let tmp = self.account.inner.maildir.join("tmp");
+        let mut files = Vec::with_capacity(uids.len());
+        let mut source = Vec::with_capacity(uids.len());
+        let mut octets = 0u64;
+        let result = (|| {
+            for uid in uids {
+                let Some(entry) = ({
+                    let st = self.folder.state();
+                    st.index
+                        .find(uid.get())
+                        .map(|at| st.index.entries[at].clone())
+                }) else {
+                    continue;
+                };
+                let sizes = entry.name.find(",S=").map_or("", |at| &entry.name[at..]);
+                let name = format!("{}{sizes}", store.unique_name()?);
+                let link = tmp.join(&name);
+                let Some(len) = self.link_into(uid, &link)? else {
+                    continue;
+                };
+                octets += len;
+                files.push(NewFile {
+                    tmp: link,
+                    name,
+                    flags: entry.flags,
+                    secs: entry.secs,
+                    zone: entry.zone,
+                    size: entry.size,
+                });
+                source.push(uid);
+            }
+            Ok::<(), MailboxError>(())
+        })();
+        let tmps: Vec<PathBuf> = files.iter().map(|f| f.tmp.clone()).collect();
+        let added = result.and_then(|()| self.account.add_counted(&target, files, octets));
+        // What was not renamed into the target (an error) is removed from tmp/.
+        for path in tmps {
+            let _ = fs::remove_file(path);
+        }
+        Ok(Copied {
+            uid_validity: target.uid_validity(),
+            source,
+            destination: added?,
+        })
+    }
+
+    /// Hard-links (or copies, durably) the file of `uid` to `link`; returns its length,
+    /// `None` when the message was expunged.
+    fn link_into(&self, uid: NonZeroU32, link: &Path) -> Result<Option<u64>, MailboxError> {
+        for _ in 0..4 {
+            let Some(path) = self.folder.path_of(uid.get()) else {
+                return Ok(None);
+            };
+            match fs::hard_link(&path, link) {
+                Ok(()) => return Ok(Some(fs::metadata(link)?.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(_) => match copy_durably(&path, link) {
+                    Ok(()) => return Ok(Some(fs::metadata(link)?.len())),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        let _ = fs::remove_file(link);
+                        continue;
+                    }
+                    Err(e) => {
+                        let _ = fs::remove_file(link);
+                        return Err(e.into());
+                    }
+                },
+            }
+        }
+        Ok(None)
     }
 
     /// MOVE `uids` to `to`: copied, then expunged here (queued for every session, this one
@@ -469,7 +1274,19 @@ impl Selected {
     ///
     /// As [`Selected::copy`], and `Cannot` when read-only.
     pub fn move_to(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
-        let _ = (uids, to);
-        Err(MailboxError::Cannot("skeleton"))
+        self.writable()?;
+        let copied = self.copy(uids, to)?;
+        let moved: HashSet<u32> = copied.source.iter().map(|u| u.get()).collect();
+        self.folder.expunge(|e| moved.contains(&e.uid))?;
+        Ok(copied)
+    }
+}
+
+impl From<MailboxError> for io::Error {
+    fn from(e: MailboxError) -> io::Error {
+        match e {
+            MailboxError::Io(e) => e,
+            other => io::Error::other(other.to_string()),
+        }
     }
 }

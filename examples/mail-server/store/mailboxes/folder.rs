@@ -1,0 +1,929 @@
+//! One open folder: its index in memory, its log, the group commit that makes changes
+//! durable, and the queues of the sessions that have it selected.
+//!
+//! # Locks
+//! Two per folder, always taken in this order, never across an await:
+//! - `log` (the commit lock): held by whoever writes the log. Operations that read the
+//!   index to decide what to change (STORE, EXPUNGE, the POP3 hooks) hold it from the
+//!   decision until the change is durable and applied, so no two of them interleave.
+//! - `state`: the index and everything else in memory; held briefly.
+//!
+//! # Group commit
+//! An APPEND (or COPY, or a delivery) places its files and queues its records under
+//! `state` alone, with its UIDs reserved in order; then it takes `log`. Whoever holds
+//! `log` takes every queued record, fsyncs the directories the files went into, writes the
+//! records in one write and fsyncs the log once, then applies them to the index and
+//! announces them. A waiter that gets `log` after that finds its records done and returns.
+//! So ten concurrent appenders pay for about one log fsync between them, not ten.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use imap_proto::view::Change;
+use tracing::{info, warn};
+
+use super::MailboxError;
+use super::index::{
+    self, Entry, Flags, Index, LOG_FILE, Record, SNAPSHOT_FILE, file_name_with, flags_from_info,
+};
+use crate::store::maildir::{sync_dir, write_atomically};
+use crate::store::maildrop::{delivery_order, sent_size, unique_name};
+
+/// The log is folded into a new snapshot once it holds this many records more than the
+/// folder has messages (so the log never grows past about twice the snapshot's size).
+pub(super) const COMPACT_AFTER: usize = 4096;
+
+/// The account-level file holding the last UIDVALIDITY issued for any folder of it.
+pub(super) const UIDVALIDITY_FILE: &str = "sansmail-uidvalidity";
+
+/// Where a message's file is in the folder's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Loc {
+    /// In `cur/` (else `new/`).
+    pub(super) in_cur: bool,
+    /// The file name (unique name and info).
+    pub(super) file: Box<str>,
+}
+
+impl Loc {
+    fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(if self.in_cur { "cur" } else { "new" })
+            .join(&*self.file)
+    }
+}
+
+/// The changes queued for one session.
+#[derive(Debug)]
+pub(super) struct Queue {
+    /// Its id (for not echoing a session's own `.SILENT` STORE).
+    pub(super) id: u64,
+    /// The most changes it may hold.
+    max: usize,
+    inner: Mutex<QueueInner>,
+    /// Woken when a change is queued.
+    pub(super) notify: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct QueueInner {
+    changes: Vec<Change>,
+    overflowed: bool,
+}
+
+impl Queue {
+    pub(super) fn new(id: u64, max: usize) -> Queue {
+        Queue {
+            id,
+            max,
+            inner: Mutex::new(QueueInner::default()),
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, change: Change) {
+        {
+            let mut q = self.lock();
+            if q.overflowed {
+                return;
+            }
+            if q.changes.len() >= self.max {
+                q.overflowed = true;
+                q.changes = Vec::new();
+            } else {
+                q.changes.push(change);
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    /// Takes the queued changes; `None` once it overflowed.
+    pub(super) fn take(&self) -> Option<Vec<Change>> {
+        let mut q = self.lock();
+        if q.overflowed {
+            return None;
+        }
+        Some(std::mem::take(&mut q.changes))
+    }
+
+    /// Whether something is queued (or it overflowed).
+    pub(super) fn ready(&self) -> bool {
+        let q = self.lock();
+        q.overflowed || !q.changes.is_empty()
+    }
+}
+
+/// The outcome of one operation's records, set by whoever committed them.
+#[derive(Debug, Default)]
+struct Slot(Mutex<Option<Result<(), String>>>);
+
+impl Slot {
+    fn set(&self, result: Result<(), String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    }
+
+    fn get(&self) -> Option<Result<(), String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// One record waiting to be made durable.
+#[derive(Debug)]
+struct Pending {
+    record: Record,
+    /// For an add: where its file is.
+    loc: Option<Loc>,
+    /// The directories to fsync first: bit 1 `new/`, bit 2 `cur/`.
+    sync: u8,
+    /// A file to remove if the record cannot be written (an add's placed file).
+    undo: Option<PathBuf>,
+    /// The session not to tell (a `.SILENT` STORE's own).
+    skip: Option<u64>,
+    slot: Arc<Slot>,
+}
+
+const SYNC_NEW: u8 = 1;
+const SYNC_CUR: u8 = 2;
+
+/// The commit lock's data.
+#[derive(Debug)]
+pub(super) struct Log {
+    file: File,
+    /// Records in the log since the last snapshot.
+    records: usize,
+}
+
+/// What is in memory of a folder.
+#[derive(Debug)]
+pub(super) struct State {
+    /// The index, as durable and announced.
+    pub(super) index: Index,
+    /// Where each message's file is, by UID.
+    files: HashMap<u32, Loc>,
+    /// UID by unique name.
+    by_name: HashMap<Box<str>, u32>,
+    /// Records waiting for the group commit.
+    pending: Vec<Pending>,
+    /// The next UID to reserve.
+    next_uid: u32,
+    /// The last mod-sequence reserved.
+    last_modseq: u64,
+    /// The sessions with the folder selected.
+    sessions: Vec<Weak<Queue>>,
+    /// Messages from this UID on are `\Recent` to the next session that selects the folder.
+    pub(super) first_recent: u32,
+    /// The sum of RFC822.SIZE.
+    pub(super) total_size: u64,
+    /// A write failed: the folder must be loaded again from disk.
+    pub(super) broken: Option<String>,
+    /// Deleted or renamed away: every operation answers "no such mailbox".
+    pub(super) gone: bool,
+}
+
+/// One folder, open in the hub.
+#[derive(Debug)]
+pub(super) struct Folder {
+    /// Its directory (the Maildir for INBOX).
+    pub(super) dir: PathBuf,
+    /// Its canonical name.
+    pub(super) name: String,
+    log: Mutex<Log>,
+    state: Mutex<State>,
+}
+
+/// A new message for [`Folder::add`]: its file (in the account's `tmp/`), renamed into
+/// the folder's `cur/`.
+#[derive(Debug)]
+pub(super) struct NewFile {
+    /// The file now, in a `tmp/` of the same file system.
+    pub(super) tmp: PathBuf,
+    /// Its unique name (with `,S=`, `,W=`).
+    pub(super) name: String,
+    /// Its flags.
+    pub(super) flags: Flags,
+    /// INTERNALDATE.
+    pub(super) secs: i64,
+    /// INTERNALDATE's zone.
+    pub(super) zone: i16,
+    /// RFC822.SIZE.
+    pub(super) size: u64,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn io_err(message: &str) -> MailboxError {
+    MailboxError::Io(io::Error::other(message.to_owned()))
+}
+
+impl Folder {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the folder at `dir` (its index, its log, its files) and reconciles them; see
+    /// the module docs of `mailboxes` for the rules. `maildir` is the account's (for the
+    /// UIDVALIDITY counter).
+    pub(super) fn load(dir: &Path, name: &str, maildir: &Path) -> io::Result<Folder> {
+        let snapshot = read_optional(&dir.join(SNAPSHOT_FILE))?;
+        let log_bytes = read_optional(&dir.join(LOG_FILE))?;
+        let mut problem = None;
+        let mut index = match &snapshot {
+            Some(bytes) => match Index::decode(bytes) {
+                Ok(index) => Some(index),
+                Err(bad) => {
+                    problem = Some(bad.to_string());
+                    None
+                }
+            },
+            None if log_bytes.is_some() => {
+                problem = Some("the index snapshot is missing".to_owned());
+                None
+            }
+            None => None,
+        };
+        let mut replayed = 0;
+        let mut torn = false;
+        if let (Some(idx), Some(bytes)) = (index.as_mut(), &log_bytes) {
+            match index::decode_log(bytes, idx.uid_validity) {
+                Ok(replay) => {
+                    torn = replay.torn;
+                    if replay.torn {
+                        warn!(
+                            folder = %dir.display(),
+                            kept = replay.good_len,
+                            "dropped the torn tail of the index log (never acknowledged)"
+                        );
+                    }
+                    for record in &replay.records {
+                        if let Err(bad) = idx.apply(record) {
+                            problem = Some(bad.to_string());
+                            break;
+                        }
+                        replayed += 1;
+                    }
+                }
+                Err(bad) => problem = Some(bad.to_string()),
+            }
+            if problem.is_some() {
+                index = None;
+            }
+        }
+        let files = scan(dir)?;
+        let mut changed = replayed > 0 || torn || log_bytes.is_none();
+        let (mut index, mut first_recent) = match index {
+            Some(index) => (index, None),
+            None => {
+                let uid_validity = next_uid_validity(maildir)?;
+                match &problem {
+                    Some(problem) => warn!(
+                        folder = %dir.display(),
+                        %problem,
+                        uid_validity,
+                        "index rebuilt from the message files with a new UIDVALIDITY"
+                    ),
+                    None => info!(folder = %dir.display(), uid_validity, "folder indexed"),
+                }
+                changed = true;
+                (Index::new(uid_validity), None)
+            }
+        };
+        // Reconcile: entries without a file are expunged, files without an entry added in
+        // delivery order.
+        let mut locs: HashMap<u32, Loc> = HashMap::with_capacity(files.len());
+        let mut by_name: HashMap<Box<str>, u32> = HashMap::with_capacity(files.len());
+        let mut kept = Vec::with_capacity(index.entries.len());
+        let mut files = files;
+        for entry in std::mem::take(&mut index.entries) {
+            match files.remove(&*entry.name) {
+                Some(loc) => {
+                    locs.insert(entry.uid, loc);
+                    by_name.insert(entry.name.clone(), entry.uid);
+                    kept.push(entry);
+                }
+                None => {
+                    changed = true;
+                    index.highest_modseq += 1;
+                }
+            }
+        }
+        index.entries = kept;
+        let mut new_files: Vec<(String, Loc)> = files.into_iter().collect();
+        new_files.sort_by_cached_key(|(name, _)| delivery_order(name));
+        for (name, loc) in new_files {
+            let path = loc.path(dir);
+            let meta = match fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let size = match sent_size(&path, &name) {
+                Ok(size) => size,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let secs = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                .map_or_else(now_secs, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            let uid = index.uid_next;
+            let Some(next) = uid.checked_add(1) else {
+                warn!(folder = %dir.display(), "no UIDs left: a file is not indexed");
+                break;
+            };
+            index.uid_next = next;
+            index.highest_modseq += 1;
+            if !loc.in_cur && first_recent.is_none() {
+                first_recent = Some(uid);
+            }
+            let name: Box<str> = name.into();
+            index.entries.push(Entry {
+                uid,
+                modseq: index.highest_modseq,
+                secs,
+                zone: 0,
+                size,
+                flags: Flags {
+                    system: flags_from_info(&loc.file),
+                    keywords: Vec::new(),
+                },
+                name: name.clone(),
+            });
+            locs.insert(uid, loc);
+            by_name.insert(name, uid);
+            changed = true;
+        }
+        let log_path = dir.join(LOG_FILE);
+        if changed {
+            write_atomically(&dir.join(SNAPSHOT_FILE), &index.encode())?;
+            write_atomically(&log_path, index::log_header(index.uid_validity).as_bytes())?;
+        }
+        let file = OpenOptions::new().append(true).open(&log_path)?;
+        let total_size = index.entries.iter().map(|e| e.size).sum();
+        let state = State {
+            next_uid: index.uid_next,
+            last_modseq: index.highest_modseq,
+            first_recent: first_recent.unwrap_or(index.uid_next),
+            files: locs,
+            by_name,
+            pending: Vec::new(),
+            sessions: Vec::new(),
+            total_size,
+            broken: None,
+            gone: false,
+            index,
+        };
+        Ok(Folder {
+            dir: dir.to_path_buf(),
+            name: name.to_owned(),
+            log: Mutex::new(Log { file, records: 0 }),
+            state: Mutex::new(state),
+        })
+    }
+
+    /// Registers a session's queue; returns the state for the snapshot (still locked, so
+    /// no change slips between the snapshot and the registration).
+    pub(super) fn register(
+        &self,
+        queue: &Arc<Queue>,
+    ) -> Result<MutexGuard<'_, State>, MailboxError> {
+        let mut st = self.state();
+        st.usable()?;
+        st.sessions.retain(|w| w.strong_count() > 0);
+        st.sessions.push(Arc::downgrade(queue));
+        Ok(st)
+    }
+
+    /// Forgets a session's queue.
+    pub(super) fn unregister(&self, id: u64) {
+        self.state()
+            .sessions
+            .retain(|w| w.upgrade().is_some_and(|q| q.id != id));
+    }
+
+    /// Commits every queued record (see the module docs).
+    fn flush(&self, log: &mut Log) {
+        let batch = std::mem::take(&mut self.state().pending);
+        if batch.is_empty() {
+            return;
+        }
+        let sync = batch.iter().fold(0, |acc, p| acc | p.sync);
+        let written = (|| {
+            if sync & SYNC_NEW != 0 {
+                sync_dir(&self.dir.join("new"))?;
+            }
+            if sync & SYNC_CUR != 0 {
+                sync_dir(&self.dir.join("cur"))?;
+            }
+            let mut text = String::with_capacity(batch.len() * 100);
+            for p in &batch {
+                index::encode_record(&p.record, &mut text);
+            }
+            log.file.write_all(text.as_bytes())?;
+            log.file.sync_data()
+        })();
+        let mut st = self.state();
+        match written {
+            Ok(()) => {
+                log.records += batch.len();
+                for p in batch {
+                    st.apply(&self.dir, p.record, p.loc, p.skip);
+                    p.slot.set(Ok(()));
+                }
+                if log.records > COMPACT_AFTER + st.index.entries.len() {
+                    match self.compact(&st, log) {
+                        Ok(()) => log.records = 0,
+                        Err(e) => {
+                            warn!(folder = %self.dir.display(), error = %e, "index compaction failed; the log keeps growing")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(folder = %self.dir.display(), error = %e, "index log write failed; the folder will be read again");
+                st.broken = Some(e.to_string());
+                let message = e.to_string();
+                for p in batch {
+                    if let Some(path) = &p.undo {
+                        let _ = fs::remove_file(path);
+                    }
+                    p.slot.set(Err(message.clone()));
+                }
+            }
+        }
+    }
+
+    /// Writes the snapshot and empties the log.
+    fn compact(&self, st: &State, log: &mut Log) -> io::Result<()> {
+        write_atomically(&self.dir.join(SNAPSHOT_FILE), &st.index.encode())?;
+        log.file.set_len(0)?;
+        log.file
+            .write_all(index::log_header(st.index.uid_validity).as_bytes())?;
+        log.file.sync_data()
+    }
+
+    /// Waits for `slot`'s records to be committed (committing them, and whatever else is
+    /// queued, if nobody else has).
+    fn commit(&self, slot: &Slot) -> Result<(), MailboxError> {
+        let mut log = self.log();
+        if slot.get().is_none() {
+            self.flush(&mut log);
+        }
+        match slot.get() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(io_err(&e)),
+            None => Err(io_err("the change was not committed")),
+        }
+    }
+
+    /// Adds `files` (all or none), returning their UIDs.
+    pub(super) fn add(&self, files: Vec<NewFile>) -> Result<Vec<NonZeroU32>, MailboxError> {
+        let slot = Arc::new(Slot::default());
+        let mut uids = Vec::with_capacity(files.len());
+        {
+            let mut st = self.state();
+            st.usable()?;
+            let count = u32::try_from(files.len()).map_err(|_| MailboxError::UidsExhausted)?;
+            if st.next_uid.checked_add(count).is_none() {
+                return Err(MailboxError::UidsExhausted);
+            }
+            let cur = self.dir.join("cur");
+            let mut placed: Vec<(PathBuf, Loc)> = Vec::with_capacity(files.len());
+            for f in &files {
+                let file = file_name_with(&f.name, "", f.flags.system);
+                let target = cur.join(&file);
+                if let Err(e) = fs::rename(&f.tmp, &target) {
+                    // All or none: what was placed goes (it was never acknowledged).
+                    for (path, _) in &placed {
+                        let _ = fs::remove_file(path);
+                    }
+                    return Err(e.into());
+                }
+                placed.push((
+                    target,
+                    Loc {
+                        in_cur: true,
+                        file: file.into(),
+                    },
+                ));
+            }
+            for (f, (path, loc)) in files.into_iter().zip(placed) {
+                let uid = st.next_uid;
+                st.next_uid += 1;
+                st.last_modseq += 1;
+                let modseq = st.last_modseq;
+                st.pending.push(Pending {
+                    record: Record::Add(Entry {
+                        uid,
+                        modseq,
+                        secs: f.secs,
+                        zone: f.zone,
+                        size: f.size,
+                        flags: f.flags,
+                        name: f.name.into(),
+                    }),
+                    loc: Some(loc),
+                    sync: SYNC_CUR,
+                    undo: Some(path),
+                    skip: None,
+                    slot: slot.clone(),
+                });
+                uids.extend(NonZeroU32::new(uid));
+            }
+        }
+        self.commit(&slot)?;
+        Ok(uids)
+    }
+
+    /// Indexes a file a delivery put in `new/` (already durable there); nothing when it is
+    /// indexed already.
+    pub(super) fn add_delivered(&self, file: &str) -> Result<(), MailboxError> {
+        let name = unique_name(file);
+        let path = self.dir.join("new").join(file);
+        let size = sent_size(&path, name)?;
+        let slot = Arc::new(Slot::default());
+        {
+            let mut st = self.state();
+            st.usable()?;
+            if st.by_name.contains_key(name) {
+                return Ok(());
+            }
+            let Some(next) = st.next_uid.checked_add(1) else {
+                return Err(MailboxError::UidsExhausted);
+            };
+            let uid = st.next_uid;
+            st.next_uid = next;
+            st.last_modseq += 1;
+            let modseq = st.last_modseq;
+            st.pending.push(Pending {
+                record: Record::Add(Entry {
+                    uid,
+                    modseq,
+                    secs: now_secs(),
+                    zone: 0,
+                    size,
+                    flags: Flags::default(),
+                    name: name.into(),
+                }),
+                loc: Some(Loc {
+                    in_cur: false,
+                    file: file.into(),
+                }),
+                sync: 0,
+                undo: None,
+                skip: None,
+                slot: slot.clone(),
+            });
+        }
+        self.commit(&slot)
+    }
+
+    /// Changes flags (see `Selected::store`). `skip`: the session not to tell.
+    pub(super) fn store(
+        &self,
+        uids: &[NonZeroU32],
+        change: impl Fn(&Flags) -> Flags,
+        unchanged_since: Option<NonZeroU64>,
+        skip: Option<u64>,
+    ) -> Result<Vec<super::Stored>, MailboxError> {
+        use super::Stored;
+        let mut log = self.log();
+        let slot = Arc::new(Slot::default());
+        let mut out = Vec::with_capacity(uids.len());
+        let mut any = false;
+        {
+            let mut st = self.state();
+            st.usable()?;
+            for &uid in uids {
+                let Some(at) = st.index.find(uid.get()) else {
+                    out.push(Stored::Gone(uid));
+                    continue;
+                };
+                let entry = &st.index.entries[at];
+                if unchanged_since.is_some_and(|since| entry.modseq > since.get()) {
+                    out.push(Stored::Modified(uid));
+                    continue;
+                }
+                let flags = change(&entry.flags);
+                if flags == entry.flags {
+                    out.push(Stored::Unchanged {
+                        uid,
+                        flags: flags.to_list(),
+                        modseq: nz64(entry.modseq),
+                    });
+                    continue;
+                }
+                st.last_modseq += 1;
+                let modseq = st.last_modseq;
+                out.push(Stored::Changed {
+                    uid,
+                    flags: flags.to_list(),
+                    modseq: nz64(modseq),
+                });
+                st.pending.push(Pending {
+                    record: Record::Flags {
+                        modseq,
+                        uid: uid.get(),
+                        flags,
+                    },
+                    loc: None,
+                    sync: 0,
+                    undo: None,
+                    skip,
+                    slot: slot.clone(),
+                });
+                any = true;
+            }
+        }
+        if any {
+            self.flush(&mut log);
+            match slot.get() {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(io_err(&e)),
+                None => return Err(io_err("the change was not committed")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Expunges the messages `pick` chooses: unlink, fsync of the directories, then the
+    /// records. Returns the UIDs expunged, ascending.
+    pub(super) fn expunge(
+        &self,
+        pick: impl Fn(&Entry) -> bool,
+    ) -> Result<Vec<NonZeroU32>, MailboxError> {
+        let mut log = self.log();
+        self.expunge_locked(&mut log, pick, true)
+    }
+
+    /// [`Folder::expunge`] with the commit lock held; `unlink` false when the files were
+    /// moved away already (RENAME INBOX).
+    pub(super) fn expunge_locked(
+        &self,
+        log: &mut Log,
+        pick: impl Fn(&Entry) -> bool,
+        unlink: bool,
+    ) -> Result<Vec<NonZeroU32>, MailboxError> {
+        let slot = Arc::new(Slot::default());
+        let mut done = Vec::new();
+        let mut failure = None;
+        {
+            let mut st = self.state();
+            st.usable()?;
+            let chosen: Vec<(u32, Option<Loc>)> = st
+                .index
+                .entries
+                .iter()
+                .filter(|e| pick(e))
+                .map(|e| (e.uid, st.files.get(&e.uid).cloned()))
+                .collect();
+            for (uid, loc) in chosen {
+                let mut sync = 0;
+                if let Some(loc) = loc.filter(|_| unlink) {
+                    match fs::remove_file(loc.path(&self.dir)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                    sync = if loc.in_cur { SYNC_CUR } else { SYNC_NEW };
+                }
+                st.last_modseq += 1;
+                let modseq = st.last_modseq;
+                st.pending.push(Pending {
+                    record: Record::Expunge { modseq, uid },
+                    loc: None,
+                    sync,
+                    undo: None,
+                    skip: None,
+                    slot: slot.clone(),
+                });
+                done.extend(NonZeroU32::new(uid));
+            }
+        }
+        if !done.is_empty() {
+            self.flush(log);
+            match slot.get() {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(io_err(&e)),
+                None => return Err(io_err("the change was not committed")),
+            }
+        }
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(done),
+        }
+    }
+
+    /// The UIDs of the messages with these unique names.
+    pub(super) fn uids_of(&self, names: &[&str]) -> Vec<u32> {
+        let st = self.state();
+        names
+            .iter()
+            .filter_map(|n| st.by_name.get(*n).copied())
+            .collect()
+    }
+
+    /// Where message `uid`'s file is now.
+    pub(super) fn path_of(&self, uid: u32) -> Option<PathBuf> {
+        self.state().files.get(&uid).map(|loc| loc.path(&self.dir))
+    }
+
+    /// Marks the folder deleted (or renamed away): every later operation fails.
+    pub(super) fn set_gone(&self) {
+        let _log = self.log();
+        self.state().gone = true;
+    }
+
+    /// Gives the folder a new UIDVALIDITY (RENAME: the new name must not show a UIDVALIDITY
+    /// used before for it), keeping its UIDs and flags, and marks this handle gone (the
+    /// directory is about to move). The log is folded into the snapshot first, so a crash
+    /// at any point leaves a snapshot and a log that agree.
+    pub(super) fn revalidate(&self, maildir: &Path) -> Result<(), MailboxError> {
+        let mut log = self.log();
+        self.flush(&mut log);
+        let mut st = self.state();
+        st.usable()?;
+        self.compact(&st, &mut log)?;
+        st.index.uid_validity = next_uid_validity(maildir)?;
+        self.compact(&st, &mut log)?;
+        st.gone = true;
+        Ok(())
+    }
+
+    /// Holds the commit lock (for RENAME INBOX, which reads the index, moves the files,
+    /// then expunges them).
+    pub(super) fn lock_commit(&self) -> MutexGuard<'_, Log> {
+        self.log()
+    }
+}
+
+impl State {
+    /// Refuses work on a folder that is gone or broken.
+    pub(super) fn usable(&self) -> Result<(), MailboxError> {
+        if self.gone {
+            return Err(MailboxError::NoSuchMailbox);
+        }
+        if let Some(e) = &self.broken {
+            return Err(io_err(e));
+        }
+        Ok(())
+    }
+
+    /// Where the file of `uid` is.
+    pub(super) fn loc(&self, uid: u32) -> Option<&Loc> {
+        self.files.get(&uid)
+    }
+
+    /// Applies a durable record and announces it.
+    fn apply(&mut self, dir: &Path, record: Record, loc: Option<Loc>, skip: Option<u64>) {
+        let modseq = Some(nz64(record.modseq()));
+        let change = match &record {
+            Record::Add(entry) => {
+                let Some(uid) = NonZeroU32::new(entry.uid) else {
+                    return;
+                };
+                if let Some(loc) = loc {
+                    self.files.insert(entry.uid, loc);
+                }
+                self.by_name.insert(entry.name.clone(), entry.uid);
+                self.total_size += entry.size;
+                Change::Added {
+                    uid,
+                    flags: entry.flags.to_list(),
+                    modseq,
+                }
+            }
+            Record::Flags { uid, flags, .. } => {
+                let Some(nz) = NonZeroU32::new(*uid) else {
+                    return;
+                };
+                // The index is durable: now mirror the system flags into the file name.
+                if let Some(old) = self.files.get(uid).cloned() {
+                    if flags_from_info(&old.file) != flags.system {
+                        let name = unique_name(&old.file);
+                        let file = file_name_with(name, &old.file, flags.system);
+                        let new = Loc {
+                            in_cur: true,
+                            file: file.into(),
+                        };
+                        match fs::rename(old.path(dir), new.path(dir)) {
+                            Ok(()) => {
+                                self.files.insert(*uid, new);
+                            }
+                            Err(e) => warn!(
+                                folder = %dir.display(),
+                                error = %e,
+                                "could not mirror flags into a file name (the index holds them)"
+                            ),
+                        }
+                    }
+                }
+                Change::Flags {
+                    uid: nz,
+                    flags: flags.to_list(),
+                    modseq,
+                }
+            }
+            Record::Expunge { uid, .. } => {
+                let Some(nz) = NonZeroU32::new(*uid) else {
+                    return;
+                };
+                if let Some(at) = self.index.find(*uid) {
+                    let entry = &self.index.entries[at];
+                    self.total_size = self.total_size.saturating_sub(entry.size);
+                    self.by_name.remove(&entry.name);
+                }
+                self.files.remove(uid);
+                Change::Expunged { uid: nz, modseq }
+            }
+        };
+        if let Err(bad) = self.index.apply(&record) {
+            warn!(folder = %dir.display(), problem = %bad, "index record not applied");
+            return;
+        }
+        self.sessions.retain(|w| w.strong_count() > 0);
+        for queue in self.sessions.iter().filter_map(Weak::upgrade) {
+            if Some(queue.id) != skip {
+                queue.push(change.clone());
+            }
+        }
+    }
+}
+
+/// A mod-sequence as the API gives it (mod-sequences start at 1).
+pub(super) fn nz64(modseq: u64) -> NonZeroU64 {
+    NonZeroU64::new(modseq).unwrap_or(NonZeroU64::MIN)
+}
+
+fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The message files of a folder by unique name (a name in both places: the one in
+/// `cur/`).
+fn scan(dir: &Path) -> io::Result<HashMap<String, Loc>> {
+    let mut files = HashMap::new();
+    for (sub, in_cur) in [("new", false), ("cur", true)] {
+        let entries = match fs::read_dir(dir.join(sub)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Ok(file) = entry.file_name().into_string() else {
+                continue;
+            };
+            if file.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            files.insert(
+                unique_name(&file).to_owned(),
+                Loc {
+                    in_cur,
+                    file: file.into(),
+                },
+            );
+        }
+    }
+    Ok(files)
+}
+
+/// A UIDVALIDITY above every one issued before in the account: the account's counter
+/// plus one, or the time in seconds if that is larger (so a lost counter file still gives
+/// a value above the earlier ones), written durably before it is used.
+pub(super) fn next_uid_validity(maildir: &Path) -> io::Result<u32> {
+    let path = maildir.join(UIDVALIDITY_FILE);
+    let last: u32 = match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().unwrap_or(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    let now = u32::try_from(now_secs()).unwrap_or(u32::MAX - 1);
+    let next = last.saturating_add(1).max(now).max(1);
+    write_atomically(&path, format!("{next}\n").as_bytes())?;
+    Ok(next)
+}

@@ -1,0 +1,828 @@
+//! The IMAP store against temporary directories: what a session sees (snapshots, metas,
+//! bytes, changes) and what is on disk, across restarts and damage.
+
+use std::fs;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+
+use imap_proto::command::StoreKind;
+use imap_proto::flag::Flag;
+use imap_proto::view::Change;
+
+use super::index::{self, LOG_FILE, SNAPSHOT_FILE};
+use super::*;
+use crate::accounts::tests::TempDir;
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap()
+}
+
+fn uids(list: &[u32]) -> Vec<NonZeroU32> {
+    list.iter().map(|&n| nz(n)).collect()
+}
+
+fn alice() -> Address {
+    Address::parse("alice@example.com").unwrap()
+}
+
+fn open(dir: &Path) -> (Store, Account) {
+    let store = Store::open(dir, "mx.example").unwrap();
+    let account = store.account(&alice()).unwrap();
+    (store, account)
+}
+
+fn message(account: &Account, body: &[u8]) -> NewMessage {
+    let mut m = account.new_message().unwrap();
+    m.write(body).unwrap();
+    m
+}
+
+fn append(account: &Account, folder: &str, bodies: &[&[u8]]) -> Appended {
+    let messages = bodies
+        .iter()
+        .map(|b| (message(account, b), Vec::new(), None))
+        .collect();
+    account.append(folder, messages).unwrap()
+}
+
+fn keyword(k: &str) -> Flag<'static> {
+    Flag::keyword(k.to_owned()).unwrap()
+}
+
+/// The files of a folder directory's `new/` and `cur/`, as `sub/name`.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        for e in fs::read_dir(dir.join(sub)).unwrap() {
+            out.push(format!(
+                "{sub}/{}",
+                e.unwrap().file_name().to_str().unwrap()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn deliver(store: &Store, body: &[u8]) -> PathBuf {
+    let mut d = store.deliver(&[alice()]).unwrap();
+    d.write(body).unwrap();
+    d.commit().unwrap().remove(0)
+}
+
+#[test]
+fn account_has_inbox_and_the_special_use_folders_subscribed() {
+    let dir = TempDir::new("imap-special");
+    let (_store, account) = open(&dir.0);
+    let list = account.list().unwrap();
+    let names: Vec<&str> = list.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash"]
+    );
+    for info in &list[1..] {
+        assert!(info.subscribed, "{}", info.name);
+        assert_eq!(info.special_use, special_use_of(&info.name));
+        assert!(info.special_use.is_some());
+    }
+    assert_eq!(list[0].special_use, None);
+    let maildir = account.maildir().to_owned();
+    for name in ["Sent", "Drafts", "Trash", "Junk", "Archive"] {
+        for sub in ["tmp", "new", "cur"] {
+            assert!(maildir.join(format!(".{name}")).join(sub).is_dir());
+        }
+    }
+    // A user who unsubscribes keeps it so; a deleted one comes back on the next open.
+    account.subscribe("Junk", false).unwrap();
+    account.delete("Archive").unwrap();
+    let (_store, account) = open(&dir.0);
+    let subs = account.subscriptions().unwrap();
+    assert_eq!(subs, ["Archive", "Drafts", "Sent", "Trash"]);
+    assert!(account.list().unwrap().iter().any(|f| f.name == "Archive"));
+}
+
+#[test]
+fn append_select_fetch_store_expunge_and_every_session_hears() {
+    let dir = TempDir::new("imap-common");
+    let (_store, account) = open(&dir.0);
+    let a = account.select("inbox", false, 100).unwrap();
+    assert_eq!(a.name(), "INBOX");
+    let first = a.snapshot();
+    assert!(first.uids.is_empty());
+    assert_eq!(first.uid_next, nz(1));
+    let b = account.select("INBOX", false, 100).unwrap();
+
+    let date = index::datetime_from(837_596_665, -420);
+    let messages = vec![
+        (
+            message(&account, b"Subject: one\r\n\r\nbody\r\n"),
+            vec![Flag::Seen, keyword("$Forwarded")],
+            Some(date),
+        ),
+        (
+            message(&account, b"Subject: two\n\nbare LF\n"),
+            vec![],
+            None,
+        ),
+    ];
+    let appended = account.append("INBOX", messages).unwrap();
+    assert_eq!(appended.uids, uids(&[1, 2]));
+    assert_eq!(appended.uid_validity, first.uid_validity);
+    // Nothing left in tmp/.
+    assert_eq!(
+        fs::read_dir(account.maildir().join("tmp")).unwrap().count(),
+        0
+    );
+
+    for session in [&a, &b] {
+        let changes = session.changes().unwrap();
+        assert_eq!(changes.len(), 2);
+        assert!(
+            matches!(&changes[0], Change::Added { uid, flags, modseq: Some(_) }
+            if *uid == nz(1) && flags.contains(&Flag::Seen))
+        );
+        assert!(matches!(&changes[1], Change::Added { uid, .. } if *uid == nz(2)));
+    }
+    let metas = a.metas(&uids(&[1, 2, 3]));
+    let one = metas[0].clone().unwrap();
+    assert_eq!(one.flags, vec![Flag::Seen, keyword("$Forwarded")]);
+    assert_eq!(one.internal_date, date);
+    assert_eq!(one.size, 22);
+    assert!(
+        one.path.to_str().unwrap().ends_with(":2,S"),
+        "{:?}",
+        one.path
+    );
+    let two = metas[1].clone().unwrap();
+    assert_eq!(two.size, 25, "bare LFs count as CRLF");
+    assert!(metas[2].is_none());
+    assert_eq!(
+        &a.read(nz(1)).unwrap().unwrap()[..],
+        b"Subject: one\r\n\r\nbody\r\n"
+    );
+    assert!(a.read(nz(9)).unwrap().is_none());
+
+    // STORE: the others hear it; this session too unless .SILENT.
+    let stored = a
+        .store(
+            &uids(&[2]),
+            StoreKind::Add,
+            &[Flag::Flagged, Flag::Deleted],
+            None,
+            false,
+        )
+        .unwrap();
+    let Stored::Changed { modseq, .. } = &stored[0] else {
+        panic!("{stored:?}");
+    };
+    assert!(modseq.get() > one.modseq.get());
+    assert_eq!(a.changes().unwrap(), []);
+    assert_eq!(
+        b.changes().unwrap(),
+        [Change::Flags {
+            uid: nz(2),
+            flags: vec![Flag::Flagged, Flag::Deleted],
+            modseq: Some(*modseq),
+        }]
+    );
+    // The standard flags are mirrored into the file name.
+    let path = a.metas(&uids(&[2]))[0].clone().unwrap().path;
+    assert!(path.to_str().unwrap().ends_with(":2,FT"), "{path:?}");
+    assert_eq!(
+        &a.read(nz(2)).unwrap().unwrap()[..],
+        b"Subject: two\n\nbare LF\n"
+    );
+    // Unchanged, and UNCHANGEDSINCE below the message's mod-sequence.
+    let again = a
+        .store(&uids(&[2]), StoreKind::Add, &[Flag::Flagged], None, true)
+        .unwrap();
+    assert!(matches!(again[0], Stored::Unchanged { .. }));
+    let since = NonZeroU64::new(modseq.get() - 1).unwrap();
+    let refused = a
+        .store(
+            &uids(&[2, 7]),
+            StoreKind::Remove,
+            &[Flag::Flagged],
+            Some(since),
+            true,
+        )
+        .unwrap();
+    assert_eq!(refused, [Stored::Modified(nz(2)), Stored::Gone(nz(7))]);
+
+    // EXPUNGE: only \Deleted; every session, this one included, hears it.
+    assert_eq!(a.expunge(None).unwrap(), uids(&[2]));
+    for session in [&a, &b] {
+        assert!(matches!(
+            &session.changes().unwrap()[..],
+            [Change::Expunged { uid, modseq: Some(_) }] if *uid == nz(2)
+        ));
+    }
+    assert!(a.read(nz(2)).unwrap().is_none());
+    assert_eq!(files(account.maildir()).len(), 1);
+    let status = account.status("INBOX").unwrap();
+    assert_eq!(status.messages, 1);
+    assert_eq!(status.uid_next, nz(3));
+    assert_eq!(status.unseen, 0);
+    assert_eq!(status.size, 22);
+
+    // EXAMINE refuses changes.
+    let ro = account.select("INBOX", true, 10).unwrap();
+    assert!(matches!(
+        ro.store(&uids(&[1]), StoreKind::Add, &[Flag::Deleted], None, true),
+        Err(MailboxError::Cannot(_))
+    ));
+    assert!(matches!(ro.expunge(None), Err(MailboxError::Cannot(_))));
+}
+
+#[test]
+fn restart_keeps_uids_flags_keywords_and_modseqs_and_never_reuses_a_uid() {
+    let dir = TempDir::new("imap-restart");
+    let before;
+    let metas_before;
+    {
+        let (_store, account) = open(&dir.0);
+        append(&account, "INBOX", &[b"1\r\n", b"2\r\n", b"3\r\n"]);
+        let s = account.select("INBOX", false, 10).unwrap();
+        s.store(
+            &uids(&[1]),
+            StoreKind::Add,
+            &[keyword("work"), Flag::Answered],
+            None,
+            true,
+        )
+        .unwrap();
+        s.store(&uids(&[3]), StoreKind::Add, &[Flag::Deleted], None, true)
+            .unwrap();
+        assert_eq!(s.expunge(None).unwrap(), uids(&[3]));
+        before = account.status("INBOX").unwrap();
+        metas_before = s.metas(&uids(&[1, 2]));
+    }
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(
+        account.status("INBOX").unwrap(),
+        FolderStatus {
+            recent: 0,
+            ..before
+        }
+    );
+    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(s.metas(&uids(&[1, 2])), metas_before);
+    assert!(s.flags().contains(&keyword("work")));
+    // UID 3 was expunged: the next message gets 4.
+    assert_eq!(append(&account, "INBOX", &[b"4\r\n"]).uids, uids(&[4]));
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    assert_eq!(
+        account.select("INBOX", false, 10).unwrap().snapshot().uids,
+        uids(&[1, 2, 4])
+    );
+}
+
+#[test]
+fn a_torn_log_tail_is_dropped_and_the_rest_replayed() {
+    let dir = TempDir::new("imap-torn");
+    let maildir;
+    {
+        let (_store, account) = open(&dir.0);
+        maildir = account.maildir().to_owned();
+        append(&account, "INBOX", &[b"a\r\n", b"b\r\n"]);
+        let s = account.select("INBOX", false, 10).unwrap();
+        s.store(&uids(&[2]), StoreKind::Add, &[Flag::Seen], None, true)
+            .unwrap();
+    }
+    let log = maildir.join(LOG_FILE);
+    let mut bytes = fs::read(&log).unwrap();
+    assert_eq!(
+        bytes.iter().filter(|&&b| b == b'\n').count(),
+        4,
+        "header and three records"
+    );
+    // A record cut off in mid-write (no newline), as a crash leaves it.
+    bytes.extend_from_slice(b"0badc0de f 9 1 8");
+    fs::write(&log, &bytes).unwrap();
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    let metas = s.metas(&uids(&[1, 2]));
+    assert_eq!(metas[0].as_ref().unwrap().flags, []);
+    assert_eq!(metas[1].as_ref().unwrap().flags, [Flag::Seen]);
+    // The torn bytes are gone from the log.
+    assert!(!fs::read(&log).unwrap().ends_with(b"8"));
+}
+
+#[test]
+fn a_damaged_record_before_good_ones_rebuilds_with_a_new_uidvalidity() {
+    let dir = TempDir::new("imap-damaged");
+    let (old, maildir) = {
+        let (_store, account) = open(&dir.0);
+        append(&account, "INBOX", &[b"a\r\n", b"b\r\n"]);
+        (
+            account.status("INBOX").unwrap(),
+            account.maildir().to_owned(),
+        )
+    };
+    let log = maildir.join(LOG_FILE);
+    let text = fs::read_to_string(&log).unwrap();
+    let damaged = text.replacen(" a 2 1 ", " a 2 7 ", 1);
+    assert_ne!(text, damaged);
+    fs::write(&log, damaged).unwrap();
+    let (_store, account) = open(&dir.0);
+    let new = account.status("INBOX").unwrap();
+    assert!(new.uid_validity > old.uid_validity);
+    assert_eq!(new.messages, 2);
+}
+
+/// A corrupt, unknown-version or missing index: a new UIDVALIDITY, above every one the
+/// account issued, and every file still served.
+#[test]
+fn a_bad_or_missing_index_is_rebuilt_and_every_file_served() {
+    let dir = TempDir::new("imap-rebuild");
+    let damage: [&dyn Fn(&Path); 4] = [
+        &|m| {
+            let p = m.join(SNAPSHOT_FILE);
+            let mut b = fs::read(&p).unwrap();
+            let at = b.len() / 2;
+            b[at] ^= 1;
+            fs::write(p, b).unwrap();
+        },
+        &|m| {
+            let p = m.join(SNAPSHOT_FILE);
+            let t = fs::read_to_string(&p).unwrap();
+            fs::write(
+                p,
+                t.replacen("sansmail-imap-index 1", "sansmail-imap-index 99", 1),
+            )
+            .unwrap();
+        },
+        &|m| fs::remove_file(m.join(SNAPSHOT_FILE)).unwrap(),
+        &|m| {
+            fs::remove_file(m.join(SNAPSHOT_FILE)).unwrap();
+            fs::remove_file(m.join(LOG_FILE)).unwrap();
+        },
+    ];
+    let mut last = 0;
+    {
+        let (_store, account) = open(&dir.0);
+        append(&account, "INBOX", &[b"x\r\n", b"y\r\n", b"z\r\n"]);
+        let s = account.select("INBOX", false, 10).unwrap();
+        s.store(&uids(&[2]), StoreKind::Add, &[Flag::Flagged], None, true)
+            .unwrap();
+    }
+    for (i, damage) in damage.iter().enumerate() {
+        let maildir = {
+            let (_store, account) = open(&dir.0);
+            // Fold the log into the snapshot, so damaging the snapshot matters.
+            let status = account.status("INBOX").unwrap();
+            assert!(status.uid_validity.get() > last, "case {i}");
+            last = status.uid_validity.get();
+            account.maildir().to_owned()
+        };
+        damage(&maildir);
+        let (_store, account) = open(&dir.0);
+        let s = account.select("INBOX", false, 10).unwrap();
+        let snap = s.snapshot();
+        assert!(snap.uid_validity.get() > last, "case {i}");
+        assert_eq!(snap.uids, uids(&[1, 2, 3]), "case {i}");
+        let mut bodies: Vec<Vec<u8>> = snap
+            .uids
+            .iter()
+            .map(|u| s.read(*u).unwrap().unwrap().to_vec())
+            .collect();
+        bodies.sort();
+        assert_eq!(
+            bodies,
+            [b"x\r\n".to_vec(), b"y\r\n".to_vec(), b"z\r\n".to_vec()]
+        );
+        // The standard flags survive in the file names.
+        let flagged: Vec<_> = s
+            .metas(&snap.uids)
+            .into_iter()
+            .filter(|m| m.as_ref().unwrap().flags == [Flag::Flagged])
+            .collect();
+        assert_eq!(flagged.len(), 1, "case {i}");
+    }
+}
+
+#[test]
+fn files_added_or_removed_behind_its_back_are_reconciled() {
+    let dir = TempDir::new("imap-reconcile");
+    let maildir = {
+        let (_store, account) = open(&dir.0);
+        append(&account, "INBOX", &[b"kept\r\n", b"removed\r\n"]);
+        account.maildir().to_owned()
+    };
+    let gone = files(&maildir)
+        .into_iter()
+        .find(|f| fs::read(maildir.join(f)).unwrap() == b"removed\r\n")
+        .unwrap();
+    fs::remove_file(maildir.join(&gone)).unwrap();
+    fs::write(maildir.join("new/2000000000.M2P1.other"), b"later\r\n").unwrap();
+    fs::write(
+        maildir.join("cur/1000000000.M1P1.other:2,RS"),
+        b"earlier\r\n",
+    )
+    .unwrap();
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    // UID 2 expunged; the new files get 3 and 4 in delivery order, flags from their names.
+    assert_eq!(s.snapshot().uids, uids(&[1, 3, 4]));
+    assert_eq!(&s.read(nz(3)).unwrap().unwrap()[..], b"earlier\r\n");
+    assert_eq!(&s.read(nz(4)).unwrap().unwrap()[..], b"later\r\n");
+    let metas = s.metas(&uids(&[3, 4]));
+    assert_eq!(
+        metas[0].as_ref().unwrap().flags,
+        [Flag::Answered, Flag::Seen]
+    );
+    assert_eq!(metas[1].as_ref().unwrap().flags, []);
+    // The message from new/ is \Recent to the first session.
+    assert_eq!(s.recent(), uids(&[4]));
+    assert!(
+        account
+            .select("INBOX", false, 10)
+            .unwrap()
+            .recent()
+            .is_empty()
+    );
+}
+
+#[test]
+fn smtp_delivery_and_pop3_reach_the_selected_sessions() {
+    let dir = TempDir::new("imap-cross");
+    let (store, account) = open(&dir.0);
+    // Delivered before IMAP ever opened the INBOX: picked up on select.
+    deliver(&store, b"early\r\n");
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1]));
+    // Delivered with the INBOX open: announced at once.
+    deliver(&store, b"Subject: live\r\n\r\n");
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Added { uid, modseq: Some(_), .. }] if *uid == nz(2)),
+        "{changes:?}"
+    );
+    assert_eq!(
+        &s.read(nz(2)).unwrap().unwrap()[..],
+        b"Subject: live\r\n\r\n"
+    );
+    // POP3 RETR marks it seen: the session hears \Seen, and the file moved to cur/.
+    let listed = store.list_maildrop(&alice()).unwrap();
+    assert_eq!(listed.len(), 2);
+    let seen = store.mark_seen(&listed[1].path).unwrap();
+    assert!(seen.to_str().unwrap().ends_with(":2,S"));
+    assert!(seen.parent().unwrap().ends_with("cur"));
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Flags { uid, flags, .. }] if *uid == nz(2) && flags == &[Flag::Seen]),
+        "{changes:?}"
+    );
+    // POP3 QUIT removes the first: expunged for the session.
+    let removed = store
+        .remove_messages(&alice(), &[listed[0].name.clone()])
+        .unwrap();
+    assert_eq!(removed, 1);
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Expunged { uid, .. }] if *uid == nz(1)),
+        "{changes:?}"
+    );
+    assert_eq!(store.list_maildrop(&alice()).unwrap().len(), 1);
+    // After a restart the index agrees with what POP3 did.
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[2]));
+    assert_eq!(
+        s.metas(&uids(&[2]))[0].as_ref().unwrap().flags,
+        [Flag::Seen]
+    );
+}
+
+#[test]
+fn a_session_queue_overflows_past_max_pending() {
+    let dir = TempDir::new("imap-overflow");
+    let (_store, account) = open(&dir.0);
+    let slow = account.select("INBOX", false, 3).unwrap();
+    let fine = account.select("INBOX", false, 10).unwrap();
+    append(&account, "INBOX", &[b"1", b"2", b"3"]);
+    assert_eq!(slow.changes().unwrap().len(), 3);
+    append(&account, "INBOX", &[b"4", b"5", b"6", b"7"]);
+    assert_eq!(slow.changes(), Err(Overflowed));
+    assert_eq!(slow.changes(), Err(Overflowed));
+    assert_eq!(fine.changes().unwrap().len(), 7);
+}
+
+#[test]
+fn changed_wakes_a_waiting_session() {
+    let dir = TempDir::new("imap-wake");
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let writer = account.clone();
+        let waiting = s.changed();
+        let t = std::thread::spawn(move || append(&writer, "INBOX", &[b"x"]));
+        waiting.await;
+        t.join().unwrap();
+    });
+    assert_eq!(s.changes().unwrap().len(), 1);
+    // Already queued: at once.
+    append(&account, "INBOX", &[b"y"]);
+    rt.block_on(s.changed());
+}
+
+#[test]
+fn multiappend_is_all_or_none() {
+    let dir = TempDir::new("imap-multi");
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let good = message(&account, b"good\r\n");
+    let bad = message(&account, b"bad\r\n");
+    // The second message's file vanishes before the commit.
+    fs::remove_file(&bad.tmp).unwrap();
+    let result = account.append("INBOX", vec![(good, vec![], None), (bad, vec![], None)]);
+    assert!(matches!(result, Err(MailboxError::Io(_))), "{result:?}");
+    assert!(files(account.maildir()).is_empty());
+    assert_eq!(
+        fs::read_dir(account.maildir().join("tmp")).unwrap().count(),
+        0
+    );
+    assert_eq!(s.changes().unwrap(), []);
+    assert_eq!(append(&account, "INBOX", &[b"next"]).uids, uids(&[1]));
+    assert!(matches!(
+        account.append("Nowhere", vec![(message(&account, b"x"), vec![], None)]),
+        Err(MailboxError::NoSuchMailbox)
+    ));
+}
+
+#[test]
+fn copy_and_move_keep_flags_and_dates_and_answer_copyuid() {
+    let dir = TempDir::new("imap-copy");
+    let (_store, account) = open(&dir.0);
+    account.create("Work").unwrap();
+    let date = index::datetime_from(1_000_000_000, 120);
+    account
+        .append(
+            "INBOX",
+            vec![
+                (
+                    message(&account, b"one\r\n"),
+                    vec![keyword("k"), Flag::Seen],
+                    Some(date),
+                ),
+                (message(&account, b"two\r\n"), vec![], None),
+            ],
+        )
+        .unwrap();
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    let work = account.select("Work", false, 10).unwrap();
+    let copied = inbox.copy(&uids(&[2, 1, 9]), "Work").unwrap();
+    assert_eq!(copied.source, uids(&[1, 2]));
+    assert_eq!(copied.destination, uids(&[1, 2]));
+    assert_eq!(copied.uid_validity, work.snapshot().uid_validity);
+    assert_eq!(work.changes().unwrap().len(), 2);
+    let meta = work.metas(&uids(&[1]))[0].clone().unwrap();
+    assert_eq!(meta.flags, [Flag::Seen, keyword("k")]);
+    assert_eq!(meta.internal_date, date);
+    assert_eq!(&work.read(nz(1)).unwrap().unwrap()[..], b"one\r\n");
+    assert!(matches!(
+        inbox.copy(&uids(&[1]), "Nowhere"),
+        Err(MailboxError::NoSuchMailbox)
+    ));
+    let _ = inbox.changes();
+    let moved = inbox.move_to(&uids(&[2]), "Work").unwrap();
+    assert_eq!(moved.destination, uids(&[3]));
+    assert!(
+        matches!(&inbox.changes().unwrap()[..], [Change::Expunged { uid, .. }] if *uid == nz(2))
+    );
+    assert_eq!(
+        inbox.snapshot().uids,
+        uids(&[1, 2]),
+        "the snapshot is the one at select"
+    );
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(account.status("Work").unwrap().messages, 3);
+}
+
+#[test]
+fn quota_counts_append_and_copy_across_folders() {
+    let dir = TempDir::new("imap-quota");
+    let (store, account) = open(&dir.0);
+    let account = account.with_quota(Some(20));
+    append(&account, "Sent", &[b"0123456789"]);
+    assert_eq!(store.usage(&alice()).unwrap(), 10);
+    let over = account.append(
+        "INBOX",
+        vec![(message(&account, b"01234567890"), vec![], None)],
+    );
+    assert!(matches!(over, Err(MailboxError::OverQuota)), "{over:?}");
+    let sent = account.select("Sent", false, 10).unwrap();
+    sent.copy(&uids(&[1]), "INBOX").unwrap();
+    assert!(matches!(
+        sent.copy(&uids(&[1]), "INBOX"),
+        Err(MailboxError::OverQuota)
+    ));
+    // A fresh scan counts the folders too.
+    store.forget_usage(&alice());
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+}
+
+#[test]
+fn folders_create_rename_delete_with_children() {
+    let dir = TempDir::new("imap-folders");
+    let (_store, account) = open(&dir.0);
+    account.create("Projects/2026/").unwrap();
+    assert!(matches!(
+        account.create("Projects"),
+        Err(MailboxError::AlreadyExists)
+    ));
+    assert!(matches!(
+        account.create("inbox"),
+        Err(MailboxError::AlreadyExists)
+    ));
+    let list = account.list().unwrap();
+    let projects = list.iter().find(|f| f.name == "Projects").unwrap();
+    assert!(projects.has_children);
+    let year = list.iter().find(|f| f.name == "Projects/2026").unwrap();
+    assert!(!year.has_children);
+    assert!(account.maildir().join(".Projects.2026/cur").is_dir());
+
+    append(&account, "Projects/2026", &[b"plan\r\n"]);
+    account.subscribe("Projects/2026", true).unwrap();
+    let old = account.status("Projects/2026").unwrap();
+    let held = account.select("Projects/2026", false, 10).unwrap();
+    account.rename("Projects", "Archive/Old").unwrap();
+    let names: Vec<String> = account
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert!(names.contains(&"Archive/Old/2026".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("Projects")),
+        "{names:?}"
+    );
+    assert_eq!(
+        account
+            .subscriptions()
+            .unwrap()
+            .iter()
+            .filter(|s| s.contains("2026"))
+            .collect::<Vec<_>>(),
+        ["Archive/Old/2026"]
+    );
+    let moved = account.status("Archive/Old/2026").unwrap();
+    assert_eq!(moved.messages, 1);
+    assert!(
+        moved.uid_validity > old.uid_validity,
+        "a renamed folder gets a new UIDVALIDITY"
+    );
+    // The session that had the old name selected can no longer change it.
+    assert!(matches!(
+        held.expunge(None),
+        Err(MailboxError::NoSuchMailbox)
+    ));
+    assert!(matches!(
+        account.rename("Projects", "X"),
+        Err(MailboxError::NoSuchMailbox)
+    ));
+    assert!(matches!(
+        account.rename("Sent", "Trash"),
+        Err(MailboxError::AlreadyExists)
+    ));
+
+    // DELETE keeps the children.
+    account.delete("Archive/Old").unwrap();
+    let names: Vec<String> = account
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert!(names.contains(&"Archive/Old/2026".to_owned()));
+    assert!(!names.contains(&"Archive/Old".to_owned()));
+    assert!(matches!(
+        account.delete("Archive/Old"),
+        Err(MailboxError::NoSuchMailbox)
+    ));
+    assert!(matches!(
+        account.delete("INBOX"),
+        Err(MailboxError::Cannot(_))
+    ));
+    // Re-created: a UIDVALIDITY above every earlier one.
+    account.create("Archive/Old").unwrap();
+    assert!(account.status("Archive/Old").unwrap().uid_validity > moved.uid_validity);
+    assert!(
+        !fs::read_dir(account.maildir()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_str()
+            .unwrap()
+            .starts_with(".."))
+    );
+}
+
+#[test]
+fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
+    let dir = TempDir::new("imap-rename-inbox");
+    let (store, account) = open(&dir.0);
+    deliver(&store, b"delivered\r\n");
+    account
+        .append(
+            "INBOX",
+            vec![(
+                message(&account, b"appended\r\n"),
+                vec![keyword("kw")],
+                None,
+            )],
+        )
+        .unwrap();
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    account.rename("INBOX", "Old mail").unwrap();
+    assert!(matches!(
+        &inbox.changes().unwrap()[..],
+        [Change::Expunged { .. }, Change::Expunged { .. }]
+    ));
+    assert_eq!(account.status("INBOX").unwrap().messages, 0);
+    assert!(files(account.maildir()).is_empty());
+    let old = account.select("Old mail", false, 10).unwrap();
+    assert_eq!(old.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(&old.read(nz(1)).unwrap().unwrap()[..], b"delivered\r\n");
+    assert_eq!(
+        old.metas(&uids(&[2]))[0].as_ref().unwrap().flags,
+        [keyword("kw")]
+    );
+    // INBOX goes on: new mail arrives there, with UIDs after the old ones.
+    deliver(&store, b"new\r\n");
+    assert_eq!(account.status("INBOX").unwrap().uid_next, nz(4));
+    drop((inbox, old));
+    let (_store, account) = open(&dir.0);
+    assert_eq!(account.status("Old mail").unwrap().messages, 2);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+}
+
+#[test]
+fn names_that_try_to_escape_are_refused_or_encoded() {
+    let dir = TempDir::new("imap-names");
+    let (_store, account) = open(&dir.0);
+    for bad in [
+        "../x",
+        "a/../b",
+        "a//b",
+        "/a",
+        "",
+        "/",
+        "a/./b",
+        "tab\there",
+        "nul\0",
+    ] {
+        assert!(
+            matches!(account.create(bad), Err(MailboxError::BadName(_))),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        account.create(&"x".repeat(300)),
+        Err(MailboxError::BadName(_))
+    ));
+    for odd in [".x", "a.b", "..", "%41", "Ünïcode/ß", "back\\slash", "*"] {
+        if odd == ".." {
+            continue;
+        }
+        account.create(odd).unwrap();
+    }
+    let names: Vec<String> = account
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    for odd in [
+        ".x",
+        "a.b",
+        "%41",
+        "Ünïcode",
+        "Ünïcode/ß",
+        "back\\slash",
+        "*",
+    ] {
+        assert!(names.contains(&odd.to_owned()), "{odd} in {names:?}");
+    }
+    // Everything stayed inside the Maildir, one directory per folder.
+    let root = account.maildir().parent().unwrap();
+    let outside: Vec<_> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(outside.len(), 1, "{outside:?}");
+    for e in fs::read_dir(account.maildir()).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        assert!(!name.contains('/') && !name.starts_with(".."), "{name}");
+    }
+    assert!(account.maildir().join(".%2Ex/cur").is_dir());
+    assert!(account.maildir().join(".a%2Eb/cur").is_dir());
+}
