@@ -15,6 +15,9 @@
 //!   mode, login phases, implicit TLS with the mode-mismatch diagnosis, shutdown;
 //! - `guard`: the per-client login penalty every listener shares;
 //! - `logsafe`: escaping of client-controlled strings in the log;
+//! - `imap`: the IMAP service (`--imap` with STARTTLS, `--imaps` with implicit TLS) over the
+//!   store's IMAP mailboxes: login, the storage commands, live changes pushed to every session
+//!   with the folder selected (IDLE at once); folder commands in `imap::folders`;
 //! - `pop3`: the POP3 service (`--pop3` with STLS, `--pop3s` with implicit TLS) over the same
 //!   Maildirs: login, one session per maildrop, RETR marks seen, DELE and QUIT remove;
 //! - `smtp`: the SMTP service (relay, submission and submissions are three instances) and the
@@ -32,6 +35,7 @@
 pub mod accounts;
 pub mod dkim;
 pub mod guard;
+pub mod imap;
 pub mod listeners;
 pub mod logsafe;
 pub mod options;

@@ -463,7 +463,7 @@ STORAGE AND NAMES:
     --user ADDR:PASSWORD     The same with the password on the command line, where every
                              local user can read it (ps, /proc): the server warns.
 
-LISTENERS (port 0 disables a listener; IMAP starts once that protocol lands):
+LISTENERS (port 0 disables a listener):
     --bind IP                Address every listener binds [default: 127.0.0.1]
     --smtp PORT              SMTP relay, MX role: STARTTLS offered, no AUTH [default: 2525]
     --submission PORT        Submission: STARTTLS, then AUTH required [default: 2587]
@@ -531,6 +531,8 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              off; Dovecot's auth_failure_delay [default: 2]
     --auth-penalty-max TIME  The per-client penalty doubles the delay per recent failure up to
                              this; Dovecot's 15 s [default: 15]
+    --imap-max-pending N     Changes queued for one IMAP session's selected folder before it
+                             is closed with * BYE [ALERT] to resynchronise [default: 4096]
 
 MAILBOXES AND SENDERS:
     --quota SIZE             Most a mailbox may hold: a recipient over it is refused at
@@ -631,6 +633,10 @@ pub struct ListenLimits {
     pub auth_failure_delay: Duration,
     /// `--auth-penalty-max`: 15 s, Dovecot's penalty ceiling.
     pub auth_penalty_max: Duration,
+    /// `--imap-max-pending`: changes queued for one IMAP session's selected folder before
+    /// the session ends with `* BYE [ALERT]` and must resynchronise: 4096, imap-proto's
+    /// `ViewConfig` default (no RFC sets a bound).
+    pub imap_max_pending: usize,
 }
 
 impl Default for ListenLimits {
@@ -647,6 +653,7 @@ impl Default for ListenLimits {
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(2),
             auth_penalty_max: Duration::from_secs(15),
+            imap_max_pending: 4096,
         }
     }
 }
@@ -678,6 +685,7 @@ const LISTEN_FLAGS: &[&str] = &[
     "--max-auth-failures",
     "--auth-failure-delay",
     "--auth-penalty-max",
+    "--imap-max-pending",
 ];
 
 /// Applies one flag of [`LISTEN_FLAGS`].
@@ -714,6 +722,7 @@ fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<()
             }
         }
         "--auth-penalty-max" => listen.auth_penalty_max = parse_duration(flag, value)?,
+        "--imap-max-pending" => listen.imap_max_pending = parse_count(flag, value)?,
         _ => {
             let service = flag.strip_prefix("--max-connections-");
             let index = Service::ALL.iter().position(|s| Some(s.flag()) == service);

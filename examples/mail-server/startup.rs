@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::accounts::{self, Accounts, Address};
 use crate::dkim::{self, Dkim};
 use crate::guard::LoginGuard;
+use crate::imap::{ImapService, ImapSettings};
 use crate::listeners::{
     ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
 };
@@ -186,17 +187,10 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     );
     // The pools must fit the process's open-files limit together, or one full pool would use
     // up the descriptors of the others.
-    // (The listeners bound below; IMAP joins this list when it is served.)
-    let enabled: Vec<options::Service> = [
-        options::Service::Smtp,
-        options::Service::Submission,
-        options::Service::Submissions,
-        options::Service::Pop3,
-        options::Service::Pop3s,
-    ]
-    .into_iter()
-    .filter(|&kind| options.ports.get(kind) != 0)
-    .collect();
+    let enabled: Vec<options::Service> = options::Service::ALL
+        .into_iter()
+        .filter(|&kind| options.ports.get(kind) != 0)
+        .collect();
     let pools: Vec<usize> = enabled.iter().map(|&kind| options.pool(kind)).collect();
     let limit = crate::listeners::open_files_limit();
     let fitted = limit.and_then(|limit| crate::listeners::fit_pools(&pools, limit));
@@ -269,6 +263,37 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         (
             Pop3Service::pop3s(settings, policy.clone(), locks.clone()),
             options::Service::Pop3s,
+        ),
+    ] {
+        let port = options.ports.get(kind);
+        if port == 0 {
+            continue;
+        }
+        let addr = SocketAddr::new(options.bind, port);
+        lines.push(format!(
+            "  {:<12} {addr:<22} {}",
+            service.name(),
+            service.summary()
+        ));
+        listeners.bind(service, addr, limits(kind)).await?;
+    }
+    // IMAP over the same store, with the same accounts, hashing slots and login guard.
+    let settings = ImapSettings {
+        allow_plaintext_auth: options.allow_plaintext_auth,
+        max_errors: options.limits.max_errors,
+        max_auth_failures: listen.max_auth_failures,
+        auth_failure_delay: listen.auth_failure_delay,
+        append_limit: options.limits.max_message_size,
+        max_pending: listen.imap_max_pending,
+    };
+    for (service, kind) in [
+        (
+            ImapService::imap(settings, policy.clone()),
+            options::Service::Imap,
+        ),
+        (
+            ImapService::imaps(settings, policy.clone()),
+            options::Service::Imaps,
         ),
     ] {
         let port = options.ports.get(kind);
@@ -386,6 +411,11 @@ fn print_banner(
             println!("List the mailbox over POP3 (self-signed certificate):");
             println!("  {line}");
         }
+        if let Some(line) = imap_command(options, address, demo, terminal) {
+            println!();
+            println!("Read the first message over IMAP (self-signed certificate):");
+            println!("  {line}");
+        }
     }
 }
 
@@ -418,6 +448,28 @@ fn pop3_command(
         (0, 0) => return None,
         (0, port) => format!("pop3s://{}:{port}/", options.bind),
         (port, _) => format!("--ssl-reqd pop3://{}:{port}/", options.bind),
+    };
+    let user = match demo {
+        Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
+        Some(demo) => format!("\"{address}:$(cat '{}')\"", demo.file.display()),
+        None => format!("'{address}:PASSWORD'"),
+    };
+    Some(format!("curl -sk {url} --user {user}"))
+}
+
+/// A ready-to-paste `curl` command fetching the first message of `address`'s INBOX over
+/// IMAP: STARTTLS on `--imap` (or implicit TLS on `--imaps` when only that is on); `None`
+/// without an IMAP listener. The password as in the SMTP and POP3 examples.
+fn imap_command(
+    options: &Options,
+    address: &Address,
+    demo: Option<&Demo>,
+    terminal: bool,
+) -> Option<String> {
+    let url = match (options.ports.imap, options.ports.imaps) {
+        (0, 0) => return None,
+        (0, port) => format!("'imaps://{}:{port}/INBOX;UID=1'", options.bind),
+        (port, _) => format!("--ssl-reqd 'imap://{}:{port}/INBOX;UID=1'", options.bind),
     };
     let user = match demo {
         Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
@@ -460,5 +512,39 @@ mod tests {
         assert!(only_pop3s.starts_with(&format!("curl -sk pop3s://{}:2995/ ", options.bind)));
         options.ports.pop3s = 0;
         assert_eq!(pop3_command(&options, &address, None, false), None);
+    }
+
+    #[test]
+    fn the_imap_command_shows_the_password_only_on_a_terminal() {
+        let mut options = Options::default();
+        let address = Address::new("demo", "localhost").unwrap();
+        let demo = Demo {
+            password: mail_wire::Secret::from("pw-123".to_owned()),
+            file: "/d/demo-password".into(),
+        };
+        let url = format!("'imap://{}:2143/INBOX;UID=1'", options.bind);
+        assert_eq!(
+            imap_command(&options, &address, Some(&demo), true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:pw-123'")
+        );
+        assert_eq!(
+            imap_command(&options, &address, Some(&demo), false).unwrap(),
+            format!(
+                "curl -sk --ssl-reqd {url} --user \"demo@localhost:$(cat '/d/demo-password')\""
+            )
+        );
+        assert_eq!(
+            imap_command(&options, &address, None, true).unwrap(),
+            format!("curl -sk --ssl-reqd {url} --user 'demo@localhost:PASSWORD'")
+        );
+        // Only implicit TLS: imaps://; no IMAP listener: no command.
+        options.ports.imap = 0;
+        let only_imaps = imap_command(&options, &address, None, false).unwrap();
+        assert!(only_imaps.starts_with(&format!(
+            "curl -sk 'imaps://{}:2993/INBOX;UID=1' ",
+            options.bind
+        )));
+        options.ports.imaps = 0;
+        assert_eq!(imap_command(&options, &address, None, false), None);
     }
 }

@@ -1,0 +1,935 @@
+//! The storage commands of one IMAP session, answered from the store: SELECT and EXAMINE,
+//! FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, UID EXPUNGE, CLOSE and APPEND (folder
+//! commands go to [`super::folders`]). Every method here does blocking file I/O: the driver
+//! calls them under `block_in_place`.
+//!
+//! As the test application of imap-proto (`crates/imap-proto/tests/support/app.rs`): a
+//! session's own new messages, expunges and (unless `.SILENT`) flag changes are handed to
+//! the machine before its command completes ([`Mail::deliver`]), so that the machine
+//! announces them in the answer.
+
+use std::cell::OnceCell;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use imap_proto::command::{CommandBody, FetchAttribute, StoreKind};
+use imap_proto::core::Tag;
+use imap_proto::datetime::DateTime;
+use imap_proto::fetch::MessageDataItem;
+use imap_proto::flag::{Flag, FlagFetch, MailboxAttribute};
+use imap_proto::list::List;
+use imap_proto::mailbox::Mailbox;
+use imap_proto::message::{ParsedMessage, SectionError};
+use imap_proto::response::{Code, Delimiter, StatusKind};
+use imap_proto::search::mime::StoredMessage;
+use imap_proto::search::{self, SearchContext, SearchMessage};
+use imap_proto::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
+use imap_proto::server::{Event, SelectInfo, Server, ServerError};
+use tracing::warn;
+
+use super::folders;
+use crate::logsafe::Escaped;
+use crate::smtp::Policy;
+use crate::store::mailboxes::{
+    Account, DELIMITER, MailboxError, MessageMeta, NewMessage, Selected, SpecialUse, Stored,
+};
+
+/// How many octets of message content one piece of a FETCH answer holds before the driver
+/// writes it out: 256 KiB, the machine's output high-water mark.
+const FETCH_PIECE: u64 = 256 * 1024;
+
+/// What the driver does after an answer.
+pub(crate) enum Step {
+    /// The event is answered.
+    Done,
+    /// A FETCH with more messages to answer once what is queued was written.
+    More(Box<FetchJob>),
+}
+
+/// A FETCH being answered, in pieces of [`FETCH_PIECE`] octets of content.
+pub(crate) struct FetchJob {
+    attributes: List<FetchAttribute<'static>>,
+    /// (sequence number, UID) of every message named, ascending.
+    messages: Vec<(NonZeroU32, NonZeroU32)>,
+    /// The next message to answer.
+    next: usize,
+    /// CHANGEDSINCE: only messages whose mod-sequence is above it (RFC 7162 section 3.1.4).
+    changed_since: Option<u64>,
+    /// Some messages were expunged meanwhile.
+    missing: bool,
+    /// A BINARY of a part this server cannot decode.
+    unknown_cte: bool,
+}
+
+/// An APPEND in progress: its messages stream to `tmp/` as they arrive.
+struct Appending {
+    folder: String,
+    /// The message receiving data, with its flags and date.
+    current: Option<(NewMessage, Vec<Flag<'static>>, Option<DateTime>)>,
+    /// Messages received whole, stored together when the command's last is in
+    /// (MULTIAPPEND is all or nothing, RFC 3502).
+    staged: Vec<(NewMessage, Vec<Flag<'static>>, Option<DateTime>)>,
+}
+
+/// One session's mail: the account once logged in, the selected folder, an APPEND.
+pub(crate) struct Mail {
+    policy: Arc<Policy>,
+    peer: std::net::SocketAddr,
+    max_pending: usize,
+    account: Option<Account>,
+    logged_in: bool,
+    selected: Option<Selected>,
+    /// The UIDs recent to this session in its selected folder, ascending.
+    recent: Vec<NonZeroU32>,
+    appending: Option<Appending>,
+    /// The selected folder's queue overflowed: the session must end.
+    overflowed: bool,
+}
+
+impl Mail {
+    pub(crate) fn new(policy: Arc<Policy>, peer: std::net::SocketAddr, max_pending: usize) -> Self {
+        Mail {
+            policy,
+            peer,
+            max_pending,
+            account: None,
+            logged_in: false,
+            selected: None,
+            recent: Vec::new(),
+            appending: None,
+            overflowed: false,
+        }
+    }
+
+    /// Whether the session logged in.
+    pub(crate) fn logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    /// The selected folder, if any.
+    pub(crate) fn selected(&self) -> Option<&Selected> {
+        self.selected.as_ref()
+    }
+
+    /// Closes the selected folder in the store (it hears no more changes).
+    pub(crate) fn deselect(&mut self) {
+        self.selected = None;
+        self.recent = Vec::new();
+    }
+
+    /// Whether the selected folder's queue overflowed (once).
+    pub(crate) fn take_overflowed(&mut self) -> bool {
+        std::mem::take(&mut self.overflowed)
+    }
+
+    /// Opens the store of the account `user` logged in as (found in any case).
+    pub(crate) fn log_in(&mut self, user: &str) {
+        self.logged_in = true;
+        let Some(address) = self.policy.mailboxes.accounts.lookup(user).cloned() else {
+            // The accounts authenticated the name: cannot happen, refused all the same.
+            warn!(peer = %self.peer, user = %Escaped(user), "logged in without an account");
+            return;
+        };
+        match self.policy.store.account(&address) {
+            Ok(account) => self.account = Some(account),
+            Err(error) => {
+                warn!(peer = %self.peer, account = %address, %error, "cannot open the mailboxes")
+            }
+        }
+    }
+
+    /// Hands the selected folder's queued changes to the machine.
+    pub(crate) fn deliver(&mut self, server: &mut Server) {
+        let Some(selected) = &self.selected else {
+            return;
+        };
+        match selected.changes() {
+            Ok(changes) => {
+                for change in changes {
+                    if let Err(error) = server.mailbox_changed(change) {
+                        // The machine's overflow has queued its BYE; anything else is a
+                        // store bug, which the client must not pay for beyond a log line.
+                        warn!(peer = %self.peer, %error, "change refused by the view");
+                    }
+                }
+            }
+            Err(_) => self.overflowed = true,
+        }
+    }
+
+    /// Answers `event` (a command or a step of APPEND).
+    ///
+    /// # Errors
+    ///
+    /// The machine's misuse error, which a correct answer never sees.
+    pub(crate) fn answer(
+        &mut self,
+        server: &mut Server,
+        event: Event,
+    ) -> Result<Step, ServerError> {
+        match event {
+            Event::Command { command, messages } => {
+                self.command(server, command.tag, command.body, messages)
+            }
+            Event::AppendStart {
+                mailbox,
+                flags,
+                date,
+                index,
+                ..
+            } => self
+                .append_start(server, &mailbox, flags, date, index)
+                .map(done),
+            Event::AppendData(piece) => self.append_data(server, &piece).map(done),
+            Event::AppendEnd { last, .. } => self.append_end(server, last).map(done),
+            Event::AppendAborted { .. } => {
+                // The staged files are removed as they drop.
+                self.appending = None;
+                Ok(Step::Done)
+            }
+            _ => Ok(Step::Done),
+        }
+    }
+
+    fn command(
+        &mut self,
+        server: &mut Server,
+        tag: Tag<'static>,
+        body: CommandBody<'static>,
+        messages: Vec<(NonZeroU32, NonZeroU32)>,
+    ) -> Result<Step, ServerError> {
+        let Some(account) = self.account.clone() else {
+            return no(server, Some(Code::Unavailable), "Mailboxes unavailable").map(done);
+        };
+        if folders::is_folder_command(&body) {
+            let selected = self.selected.as_ref().map(|s| s.name().to_owned());
+            folders::answer(&account, server, &tag, body, selected.as_deref())?;
+            // A STATUS or RENAME of the selected folder may have queued changes for it.
+            self.deliver(server);
+            return Ok(Step::Done);
+        }
+        match body {
+            CommandBody::Select { mailbox, .. } => self.select(server, &account, &mailbox, false),
+            CommandBody::Examine { mailbox, .. } => self.select(server, &account, &mailbox, true),
+            CommandBody::Fetch {
+                items,
+                changed_since,
+                ..
+            } => {
+                let mut job = Box::new(FetchJob {
+                    attributes: items.expand(),
+                    messages,
+                    next: 0,
+                    changed_since: changed_since.map(|m| m.get()),
+                    missing: false,
+                    unknown_cte: false,
+                });
+                if self.fetch_more(server, &mut job)? {
+                    Ok(Step::Done)
+                } else {
+                    Ok(Step::More(job))
+                }
+            }
+            CommandBody::Store {
+                uid,
+                unchanged_since,
+                kind,
+                silent,
+                flags,
+                ..
+            } => {
+                let flags: Vec<Flag<'static>> = flags.iter().cloned().collect();
+                let since = unchanged_since.map(|m| m.get());
+                self.store(server, &messages, uid, kind, silent, &flags, since)
+                    .map(done)
+            }
+            CommandBody::Search {
+                uid,
+                return_options,
+                charset,
+                criteria,
+            } => {
+                let Some(selected) = &self.selected else {
+                    return no(server, None, "No mailbox selected").map(done);
+                };
+                let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
+                let metas = selected.metas(&uids);
+                let candidates: Vec<(NonZeroU32, Candidate<'_>)> = messages
+                    .iter()
+                    .zip(metas)
+                    .filter_map(|(&(seq, _), meta)| {
+                        meta.map(|meta| {
+                            let recent = self.recent.binary_search(&meta.uid).is_ok();
+                            (
+                                seq,
+                                Candidate {
+                                    meta,
+                                    recent,
+                                    selected,
+                                    raw: OnceCell::new(),
+                                },
+                            )
+                        })
+                    })
+                    .collect();
+                let ctx = SearchContext {
+                    exists: server.view().map_or(0, |v| v.exists()),
+                    largest_uid: server.view().and_then(|v| v.largest_uid()),
+                    saved: server.saved_search(),
+                };
+                let result = search::search(
+                    charset.as_ref(),
+                    &criteria,
+                    candidates
+                        .iter()
+                        .map(|(seq, c)| (*seq, c as &dyn SearchMessage)),
+                    &ctx,
+                );
+                drop(candidates);
+                match result {
+                    Ok(result) => {
+                        match &return_options {
+                            // RFC 9051 section 7.3.4: an IMAP4rev2 session gets ESEARCH for
+                            // a SEARCH without RETURN too.
+                            None if server.enabled().imap4rev2 => {
+                                if let Some(data) = result.to_esearch(Some(&tag), uid, &[]) {
+                                    server.respond(data)?;
+                                }
+                            }
+                            None => server.respond(result.to_search_data(uid))?,
+                            Some(options) => {
+                                if let Some(saved) = result.saved(options) {
+                                    server.save_search_result(saved);
+                                }
+                                if let Some(data) = result.to_esearch(Some(&tag), uid, options) {
+                                    server.respond(data)?;
+                                }
+                            }
+                        }
+                        server.complete(StatusKind::Ok, None, "SEARCH completed")?;
+                    }
+                    Err(error) => {
+                        let kind = if error.code().is_some() {
+                            StatusKind::No
+                        } else {
+                            StatusKind::Bad
+                        };
+                        server.complete(kind, error.code(), &error.to_string())?;
+                    }
+                }
+                Ok(Step::Done)
+            }
+            CommandBody::Copy { mailbox, .. } => {
+                self.copy(server, &messages, &mailbox, false).map(done)
+            }
+            CommandBody::Move { mailbox, .. } => {
+                self.copy(server, &messages, &mailbox, true).map(done)
+            }
+            CommandBody::Expunge | CommandBody::Close => {
+                let closing = matches!(body, CommandBody::Close);
+                if let Some(selected) = &self.selected {
+                    if !server.is_read_only() {
+                        if let Err(error) = selected.expunge(None) {
+                            return self.failed(server, error, "EXPUNGE").map(done);
+                        }
+                    }
+                }
+                if closing {
+                    // CLOSE announces nothing: the folder is closed with it.
+                    self.deselect();
+                    server.complete(StatusKind::Ok, None, "CLOSE completed")?;
+                } else {
+                    self.deliver(server);
+                    server.complete(StatusKind::Ok, None, "EXPUNGE completed")?;
+                }
+                Ok(Step::Done)
+            }
+            CommandBody::UidExpunge { .. } => {
+                if let Some(selected) = &self.selected {
+                    let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
+                    if let Err(error) = selected.expunge(Some(&uids)) {
+                        return self.failed(server, error, "UID EXPUNGE").map(done);
+                    }
+                }
+                self.deliver(server);
+                server
+                    .complete(StatusKind::Ok, None, "UID EXPUNGE completed")
+                    .map(done)
+            }
+            CommandBody::Check => {
+                self.deliver(server);
+                server
+                    .complete(StatusKind::Ok, None, "CHECK completed")
+                    .map(done)
+            }
+            _ => no(server, Some(Code::Cannot), "Not supported by this server").map(done),
+        }
+    }
+
+    /// SELECT or EXAMINE `mailbox`.
+    fn select(
+        &mut self,
+        server: &mut Server,
+        account: &Account,
+        mailbox: &Mailbox<'static>,
+        read_only: bool,
+    ) -> Result<Step, ServerError> {
+        // The folder selected before is closed whatever happens (RFC 9051 section 6.3.2).
+        self.deselect();
+        let name = folders::folder_name(mailbox);
+        let selected = match account.select(&name, read_only, self.max_pending) {
+            Ok(selected) => selected,
+            Err(error) => return self.failed(server, error, "SELECT").map(done),
+        };
+        let snapshot = selected.snapshot();
+        let mut info = SelectInfo::new(selected.flags());
+        if read_only || selected.read_only() {
+            info = info.read_only();
+        }
+        info.delimiter = Delimiter::new(DELIMITER).ok();
+        info.attributes = selected.special_use().map(attribute).into_iter().collect();
+        self.recent = selected.recent().to_vec();
+        self.recent.sort_unstable();
+        info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
+        info.recent_uids = self.recent.clone();
+        // OK [UNSEEN n]: the first message without \Seen.
+        info.unseen = selected
+            .metas(&snapshot.uids)
+            .iter()
+            .position(|meta| {
+                meta.as_ref()
+                    .is_some_and(|m| !m.flags.contains(&Flag::Seen))
+            })
+            .and_then(|i| u32::try_from(i + 1).ok())
+            .and_then(NonZeroU32::new);
+        server.selected(snapshot, info)?;
+        self.selected = Some(selected);
+        // Changes since the snapshot, announced by the next command (or at once in IDLE).
+        self.deliver(server);
+        Ok(Step::Done)
+    }
+
+    /// Answers the next piece of `job`; `true` once the FETCH is completed.
+    ///
+    /// # Errors
+    ///
+    /// The machine's misuse error.
+    pub(crate) fn fetch_more(
+        &mut self,
+        server: &mut Server,
+        job: &mut FetchJob,
+    ) -> Result<bool, ServerError> {
+        let Some(selected) = &self.selected else {
+            no(server, None, "No mailbox selected")?;
+            return Ok(true);
+        };
+        let read_only = server.is_read_only();
+        let rev2 = server.enabled().imap4rev2;
+        let condstore = server.enabled().condstore;
+        let needs_content = job.attributes.iter().any(|a| {
+            !matches!(
+                a,
+                FetchAttribute::Flags
+                    | FetchAttribute::Uid
+                    | FetchAttribute::InternalDate
+                    | FetchAttribute::Rfc822Size
+                    | FetchAttribute::ModSeq
+            )
+        });
+        let sets_seen = !read_only
+            && job.attributes.iter().any(|a| {
+                matches!(
+                    a,
+                    FetchAttribute::BodySection { peek: false, .. }
+                        | FetchAttribute::Binary { peek: false, .. }
+                        | FetchAttribute::Rfc822
+                        | FetchAttribute::Rfc822Text
+                )
+            });
+        // Metadata in batches under one lock each; content one message at a time.
+        let batch = if needs_content { 64 } else { 4096 };
+        let mut content = 0u64;
+        while job.next < job.messages.len() {
+            let end = job.messages.len().min(job.next + batch);
+            let uids: Vec<NonZeroU32> = job.messages[job.next..end]
+                .iter()
+                .map(|&(_, uid)| uid)
+                .collect();
+            let metas = selected.metas(&uids);
+            for (meta, uid) in metas.into_iter().zip(uids) {
+                job.next += 1;
+                let Some(mut meta) = meta else {
+                    job.missing = true;
+                    continue;
+                };
+                if job
+                    .changed_since
+                    .is_some_and(|since| meta.modseq.get() <= since)
+                {
+                    continue;
+                }
+                let raw = if needs_content {
+                    match selected.read(uid) {
+                        Ok(Some(raw)) => Some(raw),
+                        Ok(None) => {
+                            job.missing = true;
+                            continue;
+                        }
+                        Err(error) => {
+                            warn!(peer = %self.peer, %error, "cannot read a message");
+                            job.missing = true;
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the
+                // answer carries the new flags; other sessions hear of it from the store.
+                let mut seen_now = false;
+                if sets_seen && !meta.flags.contains(&Flag::Seen) {
+                    match selected.store(&[uid], StoreKind::Add, &[Flag::Seen], None, false) {
+                        Ok(stored) => {
+                            for stored in stored {
+                                if let Stored::Changed { flags, modseq, .. } = stored {
+                                    meta.flags = flags;
+                                    meta.modseq = modseq;
+                                    seen_now = true;
+                                }
+                            }
+                        }
+                        Err(error) => warn!(peer = %self.peer, %error, "cannot set \\Seen"),
+                    }
+                }
+                let parsed = raw.as_deref().map(ParsedMessage::parse);
+                let mut items: Vec<MessageDataItem<'_>> =
+                    Vec::with_capacity(job.attributes.len() + 2);
+                for attribute in job.attributes.iter() {
+                    let item = match attribute {
+                        FetchAttribute::Flags => Some(self.flags_item(&meta, rev2)),
+                        FetchAttribute::Uid => Some(MessageDataItem::Uid(uid)),
+                        FetchAttribute::InternalDate => {
+                            Some(MessageDataItem::InternalDate(meta.internal_date))
+                        }
+                        FetchAttribute::Rfc822Size => Some(MessageDataItem::Rfc822Size(meta.size)),
+                        FetchAttribute::ModSeq => Some(MessageDataItem::ModSeq(meta.modseq)),
+                        other => match parsed.as_ref().map(|p| p.fetch(other)) {
+                            Some(Ok(item)) => item,
+                            Some(Err(SectionError::UnknownCte { .. })) => {
+                                job.unknown_cte = true;
+                                None
+                            }
+                            Some(Err(_)) | None => None,
+                        },
+                    };
+                    items.extend(item);
+                }
+                if seen_now && !items.iter().any(|i| matches!(i, MessageDataItem::Flags(_))) {
+                    items.push(self.flags_item(&meta, rev2));
+                }
+                // RFC 7162 section 3.1.4.1: CHANGEDSINCE implies MODSEQ; once CONDSTORE is on,
+                // a FETCH that changed flags reports the new mod-sequence.
+                let with_modseq = job.changed_since.is_some() || (condstore && seen_now);
+                if with_modseq
+                    && !items
+                        .iter()
+                        .any(|i| matches!(i, MessageDataItem::ModSeq(_)))
+                {
+                    items.push(MessageDataItem::ModSeq(meta.modseq));
+                }
+                if items.is_empty() {
+                    continue;
+                }
+                server.fetch(uid, items)?;
+                content += raw.as_ref().map_or(0, |r| r.len() as u64);
+            }
+            if content >= FETCH_PIECE && job.next < job.messages.len() {
+                return Ok(false);
+            }
+        }
+        self.deliver(server);
+        if job.unknown_cte {
+            no(
+                server,
+                Some(Code::UnknownCte),
+                "A part has a Content-Transfer-Encoding this server cannot decode",
+            )?;
+        } else if job.missing {
+            // RFC 2180 section 4.1.2, RFC 5530: the rest was answered.
+            no(
+                server,
+                Some(Code::ExpungeIssued),
+                "Some of the requested messages no longer exist",
+            )?;
+        } else {
+            server.complete(StatusKind::Ok, None, "FETCH completed")?;
+        }
+        Ok(true)
+    }
+
+    /// The FLAGS item of a message, with `\Recent` for an IMAP4rev1 session it is recent to.
+    fn flags_item<'x>(&self, meta: &MessageMeta, rev2: bool) -> MessageDataItem<'x> {
+        let mut list: List<FlagFetch<'x>, 2> =
+            meta.flags.iter().cloned().map(FlagFetch::Flag).collect();
+        if !rev2 && self.recent.binary_search(&meta.uid).is_ok() {
+            list.push(FlagFetch::Recent);
+        }
+        MessageDataItem::Flags(list)
+    }
+
+    /// STORE and UID STORE, with CONDSTORE's UNCHANGEDSINCE.
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &mut self,
+        server: &mut Server,
+        messages: &[(NonZeroU32, NonZeroU32)],
+        by_uid: bool,
+        kind: StoreKind,
+        silent: bool,
+        flags: &[Flag<'static>],
+        unchanged_since: Option<u64>,
+    ) -> Result<(), ServerError> {
+        let Some(selected) = &self.selected else {
+            return no(server, None, "No mailbox selected");
+        };
+        let condstore = server.enabled().condstore;
+        let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
+        let seq_of = |uid: NonZeroU32| {
+            messages
+                .binary_search_by_key(&uid, |&(_, u)| u)
+                .ok()
+                .and_then(|i| messages.get(i))
+                .map_or(uid, |&(seq, _)| seq)
+        };
+        let mut modified = Vec::new();
+        let results = match unchanged_since {
+            // UNCHANGEDSINCE 0: every message has a mod-sequence above it (RFC 7162 3.1.3).
+            Some(0) => {
+                modified = uids.clone();
+                Vec::new()
+            }
+            since => {
+                match selected.store(&uids, kind, flags, since.and_then(NonZeroU64::new), !silent) {
+                    Ok(results) => results,
+                    Err(error) => return self.failed(server, error, "STORE"),
+                }
+            }
+        };
+        for result in results {
+            match result {
+                Stored::Unchanged { uid, flags, modseq } if !silent => {
+                    // Nothing changed, so nothing is announced: answered here.
+                    let meta_flags = self.flags_of(uid, flags, server.enabled().imap4rev2);
+                    let mut items = vec![meta_flags];
+                    if condstore {
+                        items.push(MessageDataItem::ModSeq(modseq));
+                    }
+                    server.fetch(uid, items)?;
+                }
+                Stored::Changed { uid, modseq, .. } if silent && condstore => {
+                    // RFC 7162 section 3.1.3: .SILENT still reports the new mod-sequence.
+                    server.fetch(uid, vec![MessageDataItem::ModSeq(modseq)])?;
+                }
+                Stored::Modified(uid) => modified.push(uid),
+                _ => {}
+            }
+        }
+        self.deliver(server);
+        // RFC 7162 section 3.1.3: sequence numbers, or UIDs for UID STORE.
+        let modified: Vec<NonZeroU32> = modified
+            .into_iter()
+            .map(|uid| if by_uid { uid } else { seq_of(uid) })
+            .collect();
+        match uid_set(&modified) {
+            Some(set) => server.complete(
+                StatusKind::Ok,
+                Some(Code::Modified(set.into_sequence_set())),
+                "Conditional STORE failed",
+            ),
+            None => server.complete(StatusKind::Ok, None, "STORE completed"),
+        }
+    }
+
+    fn flags_of(
+        &self,
+        uid: NonZeroU32,
+        flags: Vec<Flag<'static>>,
+        rev2: bool,
+    ) -> MessageDataItem<'static> {
+        let mut list: List<FlagFetch<'static>, 2> =
+            flags.into_iter().map(FlagFetch::Flag).collect();
+        if !rev2 && self.recent.binary_search(&uid).is_ok() {
+            list.push(FlagFetch::Recent);
+        }
+        MessageDataItem::Flags(list)
+    }
+
+    /// COPY or MOVE (and their UID forms) with COPYUID (RFC 4315, RFC 6851).
+    fn copy(
+        &mut self,
+        server: &mut Server,
+        messages: &[(NonZeroU32, NonZeroU32)],
+        mailbox: &Mailbox<'static>,
+        moving: bool,
+    ) -> Result<(), ServerError> {
+        let Some(selected) = &self.selected else {
+            return no(server, None, "No mailbox selected");
+        };
+        let target = folders::folder_name(mailbox);
+        let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
+        let copied = if moving {
+            selected.move_to(&uids, &target)
+        } else {
+            selected.copy(&uids, &target)
+        };
+        let copied = match copied {
+            Ok(copied) => copied,
+            Err(MailboxError::NoSuchMailbox) => {
+                return no(server, Some(Code::TryCreate), "No such mailbox");
+            }
+            Err(error) => return self.failed(server, error, if moving { "MOVE" } else { "COPY" }),
+        };
+        let code = match (uid_set(&copied.source), uid_set(&copied.destination)) {
+            (Some(source), Some(destination)) => Some(Code::CopyUid {
+                uid_validity: copied.uid_validity,
+                source,
+                destination,
+            }),
+            _ => None,
+        };
+        if moving {
+            // RFC 6851 section 4.3: COPYUID in an untagged OK before the expunges.
+            if code.is_some() {
+                server.respond_status(StatusKind::Ok, code, "Moved")?;
+            }
+            self.deliver(server);
+            return server.complete(StatusKind::Ok, None, "MOVE completed");
+        }
+        self.deliver(server);
+        server.complete(StatusKind::Ok, code, "COPY completed")
+    }
+
+    fn append_start(
+        &mut self,
+        server: &mut Server,
+        mailbox: &Mailbox<'static>,
+        flags: Vec<Flag<'static>>,
+        date: Option<DateTime>,
+        index: usize,
+    ) -> Result<(), ServerError> {
+        let Some(account) = &self.account else {
+            self.appending = None;
+            return no(server, Some(Code::Unavailable), "Mailboxes unavailable");
+        };
+        let folder = folders::folder_name(mailbox);
+        if index == 0 {
+            self.appending = None;
+        }
+        let message = match account.new_message() {
+            Ok(message) => message,
+            Err(error) => {
+                self.appending = None;
+                return self.failed(server, error, "APPEND");
+            }
+        };
+        let appending = self.appending.get_or_insert_with(|| Appending {
+            folder: folder.clone(),
+            current: None,
+            staged: Vec::new(),
+        });
+        appending.folder = folder;
+        appending.current = Some((message, flags, date));
+        server.accept_append()
+    }
+
+    fn append_data(&mut self, server: &mut Server, piece: &[u8]) -> Result<(), ServerError> {
+        let Some((message, _, _)) = self.appending.as_mut().and_then(|a| a.current.as_mut()) else {
+            return Ok(());
+        };
+        if let Err(error) = message.write(piece) {
+            // The rest of the data is skipped; what was written is removed with it.
+            self.appending = None;
+            return self.failed(server, MailboxError::Io(error), "APPEND");
+        }
+        Ok(())
+    }
+
+    fn append_end(&mut self, server: &mut Server, last: bool) -> Result<(), ServerError> {
+        let Some(appending) = &mut self.appending else {
+            return Ok(());
+        };
+        if let Some(current) = appending.current.take() {
+            appending.staged.push(current);
+        }
+        if !last {
+            return Ok(());
+        }
+        let Some(appending) = self.appending.take() else {
+            return Ok(());
+        };
+        let Some(account) = &self.account else {
+            return no(server, Some(Code::Unavailable), "Mailboxes unavailable");
+        };
+        // Written, fsynced, indexed and announced before this returns: the tagged OK below
+        // promises a durable message.
+        match account.append(&appending.folder, appending.staged) {
+            Ok(appended) => {
+                self.deliver(server);
+                server.append_done(appended.uid_validity, &appended.uids)
+            }
+            Err(MailboxError::NoSuchMailbox) => {
+                no(server, Some(Code::TryCreate), "No such mailbox")
+            }
+            Err(error) => self.failed(server, error, "APPEND"),
+        }
+    }
+
+    /// `NO` with the code `error` calls for; file-system errors are logged, not shown.
+    fn failed(
+        &self,
+        server: &mut Server,
+        error: MailboxError,
+        command: &str,
+    ) -> Result<(), ServerError> {
+        let (code, text) = match &error {
+            MailboxError::NoSuchMailbox => (Some(Code::NonExistent), "No such mailbox"),
+            MailboxError::AlreadyExists => (Some(Code::AlreadyExists), "Mailbox already exists"),
+            MailboxError::BadName(_) => (Some(Code::Cannot), "Mailbox name not allowed"),
+            MailboxError::Cannot(_) => (Some(Code::Cannot), "Not possible for this mailbox"),
+            MailboxError::OverQuota => (Some(Code::OverQuota), "Quota exceeded"),
+            MailboxError::UidsExhausted => (Some(Code::Limit), "No UIDs left in this mailbox"),
+            MailboxError::Io(_) => {
+                warn!(peer = %self.peer, command, %error, "store failure");
+                (Some(Code::ServerBug), "Internal error, try again later")
+            }
+        };
+        no(server, code, text)
+    }
+}
+
+fn done(_: ()) -> Step {
+    Step::Done
+}
+
+fn no(server: &mut Server, code: Option<Code<'static>>, text: &str) -> Result<(), ServerError> {
+    server.complete(StatusKind::No, code, text)
+}
+
+/// The LIST attribute of a special use (RFC 6154).
+fn attribute(special: SpecialUse) -> MailboxAttribute<'static> {
+    match special {
+        SpecialUse::Sent => MailboxAttribute::Sent,
+        SpecialUse::Drafts => MailboxAttribute::Drafts,
+        SpecialUse::Trash => MailboxAttribute::Trash,
+        SpecialUse::Junk => MailboxAttribute::Junk,
+        SpecialUse::Archive => MailboxAttribute::Archive,
+    }
+}
+
+/// A compact UID set (runs as ranges), `None` for no UID.
+fn uid_set(uids: &[NonZeroU32]) -> Option<UidSet> {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut items: List<Sequence> = List::new();
+    let mut run: Option<(NonZeroU32, NonZeroU32)> = None;
+    for uid in sorted {
+        run = match run {
+            Some((a, b)) if b.checked_add(1) == Some(uid) => Some((a, uid)),
+            Some((a, b)) => {
+                items.push(run_item(a, b));
+                Some((uid, uid))
+            }
+            None => Some((uid, uid)),
+        };
+    }
+    if let Some((a, b)) = run {
+        items.push(run_item(a, b));
+    }
+    UidSet::new(SequenceSet::new(items).ok()?).ok()
+}
+
+fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
+    if a == b {
+        Sequence::Single(SeqOrUid::Value(a))
+    } else {
+        Sequence::Range(SeqOrUid::Value(a), SeqOrUid::Value(b))
+    }
+}
+
+/// A message SEARCH looks at: what the index knows at once, its content read from disk only
+/// when a key needs it (header fields, text), once.
+struct Candidate<'s> {
+    meta: MessageMeta,
+    recent: bool,
+    selected: &'s Selected,
+    raw: OnceCell<Option<Bytes>>,
+}
+
+impl Candidate<'_> {
+    /// Runs `f` over the message parsed, `None` when it cannot be read.
+    fn with_parsed<T>(&self, f: impl FnOnce(&StoredMessage<'_, '_>) -> T) -> Option<T> {
+        let raw = self
+            .raw
+            .get_or_init(|| self.selected.read(self.meta.uid).ok().flatten())
+            .as_ref()?;
+        let parsed = ParsedMessage::parse(raw);
+        let mut stored = StoredMessage::new(&parsed, self.meta.uid, self.meta.internal_date);
+        stored.flags = &self.meta.flags;
+        stored.recent = self.recent;
+        stored.size = self.meta.size;
+        stored.modseq = Some(self.meta.modseq);
+        Some(f(&stored))
+    }
+}
+
+impl SearchMessage for Candidate<'_> {
+    fn uid(&self) -> NonZeroU32 {
+        self.meta.uid
+    }
+
+    fn has_flag(&self, flag: &Flag<'_>) -> bool {
+        self.meta.flags.iter().any(|f| f == flag)
+    }
+
+    fn is_recent(&self) -> bool {
+        self.recent
+    }
+
+    fn internal_date(&self) -> DateTime {
+        self.meta.internal_date
+    }
+
+    fn sent_date(&self) -> Option<imap_proto::datetime::Date> {
+        self.with_parsed(|m| m.sent_date()).flatten()
+    }
+
+    fn size(&self) -> u64 {
+        self.meta.size
+    }
+
+    fn modseq(&self) -> Option<NonZeroU64> {
+        Some(self.meta.modseq)
+    }
+
+    fn header_values(&self, name: &str) -> Vec<std::borrow::Cow<'_, str>> {
+        self.with_parsed(|m| {
+            m.header_values(name)
+                .into_iter()
+                .map(|v| std::borrow::Cow::Owned(v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    fn header_text_contains(&self, needle: &str) -> bool {
+        self.with_parsed(|m| m.header_text_contains(needle))
+            .unwrap_or(false)
+    }
+
+    fn body_contains(&self, needle: &str) -> bool {
+        self.with_parsed(|m| m.body_contains(needle))
+            .unwrap_or(false)
+    }
+}

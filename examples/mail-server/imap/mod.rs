@@ -1,0 +1,677 @@
+//! IMAP: the `--imap` (STARTTLS) and `--imaps` (implicit TLS) listeners as two instances of
+//! [`ImapService`], over the store's IMAP mailboxes (`store::mailboxes`).
+//!
+//! The protocol (syntax, states, CAPABILITY, STARTTLS, LOGIN and AUTHENTICATE, literals and
+//! their limits, IDLE, ENABLE, ID, NAMESPACE, sequence numbers and when changes may be
+//! announced) is `imap_proto::server`'s state machine; this module logs users in against the
+//! accounts and answers the storage commands from the store ([`commands`]); folder commands
+//! (CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS) are [`folders`]'s.
+//!
+//! Rules, each from the issue or an RFC:
+//! - **Listener policy** (`listeners` module docs): the slot is given back as soon as the
+//!   `* BYE` is queued; a session that has not logged in is closed when its full pool evicts
+//!   it; a session that starts under stress gets the stress command timeout as its login
+//!   timeout, and one that sees its pool enter stress before login must log in within it;
+//!   after login the idle timeout is at least 30 minutes (RFC 9051 section 5.4,
+//!   `LoginRule::IMAP`), IDLE included. Failed logins go through the shared login guard: a
+//!   client under penalty waits before its credentials are checked, and the delay of a
+//!   failed answer is the guard's penalty for the client when the session started.
+//! - **Logins**: LOGIN and AUTHENTICATE PLAIN (with SASL-IR), checked with Argon2 through the
+//!   accounts' hashing slots, the account found in any case; only after TLS (LOGINDISABLED
+//!   before it) unless `--allow-plaintext-auth`. The accounts hold Argon2id hashes: only
+//!   mechanisms that carry the password are offered.
+//! - **Live changes**: the session waits on the client and on its selected folder's
+//!   [`Selected::changed`](crate::store::mailboxes::Selected::changed) at once, and hands
+//!   every change to the machine, which announces it when the protocol allows (at once in
+//!   IDLE). A session whose queue overflowed ends with `* BYE [ALERT]`, as the machine's own
+//!   view overflow does.
+//! - **Blocking store calls** run under `tokio::task::block_in_place`, not `spawn_blocking`:
+//!   the store works on the session's own state (its selected folder, the message being
+//!   appended) through `&mut` borrows, which `spawn_blocking` would need to move into a
+//!   `'static` task and back for every command; `block_in_place` keeps them where they are
+//!   (nothing is cloned, the session stays small) and hands the worker's other tasks to
+//!   another thread meanwhile. It needs the multi-threaded runtime, which `main` builds.
+
+mod commands;
+mod folders;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use imap_proto::response::{Capability, Delimiter, Namespace, NamespaceDescr};
+use imap_proto::server::{Event, Server, ServerConfig, ServerError, SessionError, State};
+use imap_proto::view::ViewConfig;
+use mail_tokio::Connection as Driver;
+use mail_wire::sasl::Mechanism;
+use mail_wire::session::{EventKind, Session as SessionContract};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::guard::LoginGuard;
+use crate::listeners::{
+    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, StressLimits, TlsStart,
+    Transport,
+};
+use crate::logsafe::Escaped;
+use crate::smtp::Policy;
+
+use commands::{Mail, Step};
+
+/// One IMAP listener.
+#[derive(Debug, Clone)]
+pub struct ImapService {
+    name: &'static str,
+    summary: &'static str,
+    tls_start: TlsStart,
+    config: ServerConfig,
+    policy: Arc<Policy>,
+}
+
+/// What the IMAP listeners take from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct ImapSettings {
+    /// `--allow-plaintext-auth`.
+    pub allow_plaintext_auth: bool,
+    /// `--max-errors`: commands answered `BAD` before `* BYE`.
+    pub max_errors: u32,
+    /// `--max-auth-failures`.
+    pub max_auth_failures: u32,
+    /// `--auth-failure-delay`: the least delay of a failed login's answer.
+    pub auth_failure_delay: Duration,
+    /// `--max-message-size`: APPENDLIMIT, the largest message APPEND takes (RFC 7889), the
+    /// same as SMTP accepts.
+    pub append_limit: u64,
+    /// `--imap-max-pending`: changes queued for one session before it ends with `* BYE`.
+    pub max_pending: usize,
+}
+
+/// The capabilities the application implements beyond the machine's own (which adds
+/// IMAP4rev1, IMAP4rev2, STARTTLS, AUTH=, LOGINDISABLED, SASL-IR, IDLE, ENABLE, LITERAL+,
+/// ID, UNSELECT, NAMESPACE and APPENDLIMIT by itself).
+fn capabilities() -> Vec<Capability<'static>> {
+    vec![
+        Capability::UidPlus,
+        Capability::Move,
+        Capability::MultiAppend,
+        Capability::SpecialUse,
+        Capability::ListExtended,
+        Capability::ListStatus,
+        Capability::Children,
+        Capability::Esearch,
+        Capability::SearchRes,
+        Capability::CondStore,
+    ]
+}
+
+impl ImapService {
+    fn base(settings: ImapSettings, hostname: &str) -> ServerConfig {
+        let mut config = ServerConfig::default();
+        config.greeting_text = format!("{hostname} IMAP server ready");
+        config.allow_plaintext_auth = settings.allow_plaintext_auth;
+        // The accounts hold Argon2id hashes: only mechanisms that carry the password.
+        config.sasl_mechanisms = vec![Mechanism::Plain];
+        config.imap4rev2 = true;
+        config.capabilities = capabilities();
+        config.append_limit = Some(settings.append_limit);
+        config.max_errors = settings.max_errors;
+        config.max_auth_failures = settings.max_auth_failures;
+        config.auth_failure_delay = settings.auth_failure_delay;
+        config.view = ViewConfig {
+            max_pending: settings.max_pending,
+        };
+        config.id = Some(vec![
+            ("name".into(), "sansmail".into()),
+            ("version".into(), env!("CARGO_PKG_VERSION").into()),
+        ]);
+        // One personal namespace, no prefix, '/' (RFC 2342).
+        config.namespace = imap_proto::core::IString::from_bytes(&b""[..])
+            .ok()
+            .and_then(|prefix| {
+                Namespace::new(
+                    Some(vec![NamespaceDescr {
+                        prefix,
+                        delimiter: Delimiter::new(crate::store::mailboxes::DELIMITER).ok(),
+                        extensions: imap_proto::list::List::new(),
+                    }]),
+                    None,
+                    None,
+                )
+                .ok()
+            });
+        config
+    }
+
+    /// `--imap` (2143 here, 143 normally): plaintext, STARTTLS offered, logins after it.
+    pub fn imap(settings: ImapSettings, policy: Arc<Policy>) -> Self {
+        ImapService {
+            name: "imap",
+            summary: "STARTTLS, then LOGIN or AUTHENTICATE PLAIN",
+            tls_start: TlsStart::StartTls,
+            config: Self::base(settings, policy.hostname.as_str()),
+            policy,
+        }
+    }
+
+    /// `--imaps` (2993 here, 993 normally): implicit TLS (RFC 8314).
+    pub fn imaps(settings: ImapSettings, policy: Arc<Policy>) -> Self {
+        let mut config = Self::base(settings, policy.hostname.as_str());
+        config.implicit_tls = true;
+        config.starttls = false;
+        ImapService {
+            name: "imaps",
+            summary: "implicit TLS, LOGIN or AUTHENTICATE PLAIN",
+            tls_start: TlsStart::Implicit,
+            config,
+            policy,
+        }
+    }
+}
+
+/// A new session's configuration: the idle timeout after login is never under
+/// `LoginRule::IMAP`'s 30 minutes; under stress the stress command timeout is the login
+/// timeout (which holds before login only, as the machine applies it); a failed login's
+/// answer is held back by the client's current penalty from the login guard, never less than
+/// the configured delay.
+fn session_config(
+    config: &ServerConfig,
+    stressed: bool,
+    stress: &StressLimits,
+    penalty: Duration,
+) -> ServerConfig {
+    let mut config = config.clone();
+    config.idle_timeout = config.idle_timeout.max(LoginRule::IMAP.idle_minimum);
+    config.auth_failure_delay = config.auth_failure_delay.max(penalty);
+    if stressed {
+        config.login_timeout = config.login_timeout.min(stress.command_timeout);
+    }
+    config
+}
+
+impl Service for ImapService {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn summary(&self) -> &str {
+        self.summary
+    }
+
+    fn tls_start(&self) -> TlsStart {
+        self.tls_start
+    }
+
+    fn tls_service(&self) -> mail_tls::Service {
+        mail_tls::Service::Imap
+    }
+
+    fn refusal(&self, over: OverLimit) -> &'static str {
+        match over {
+            OverLimit::Total => "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
+            OverLimit::PerAddress => {
+                "* BYE [UNAVAILABLE] Too many connections from your address\r\n"
+            }
+        }
+    }
+
+    async fn serve(self: Arc<Self>, connection: Connection) {
+        let Connection {
+            peer,
+            client,
+            transport,
+            shutdown,
+            slot,
+            pressure,
+            guard,
+        } = connection;
+        let place = slot.place();
+        let config = session_config(
+            &self.config,
+            pressure.stressed(),
+            pressure.limits(),
+            guard.failure_delay(client),
+        );
+        let idle = config.idle_timeout;
+        let server = Releasing {
+            server: Server::new(config, Instant::now()),
+            slot: Some(slot),
+            closing: None,
+        };
+        let context = Context {
+            policy: self.policy.clone(),
+            peer,
+            client,
+            guard,
+            place,
+        };
+        let mail = Mail::new(self.policy.clone(), peer, self.config.view.max_pending);
+        // Writes time out after the idle timeout: a client that never reads holds no slot
+        // for ever.
+        match transport {
+            Transport::Plain { stream, starttls } => {
+                let conn = Driver::new(stream, server)
+                    .with_write_timeout(Some(idle))
+                    .with_starttls_accept(starttls.config, starttls.options);
+                // Boxed per transport: a plaintext session holds no room for a TLS stream.
+                Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
+            }
+            Transport::Tls(stream) => {
+                let conn = Driver::new(stream, server).with_write_timeout(Some(idle));
+                Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
+            }
+        }
+    }
+}
+
+/// Who a session serves.
+#[derive(Debug)]
+struct Context {
+    policy: Arc<Policy>,
+    peer: SocketAddr,
+    client: IpAddr,
+    guard: Arc<LoginGuard>,
+    place: Place,
+}
+
+/// The state machine with the connection's listener place, which it gives back as soon as
+/// the session's last response (the `* BYE` of LOGOUT, or a closing `* BYE`) is queued: when
+/// the driver takes output from a session that is closed, before writing it.
+struct Releasing {
+    server: Server,
+    slot: Option<Slot>,
+    /// The session's last output when the server ended it with its own line.
+    closing: Option<Bytes>,
+}
+
+/// The last line to a session evicted from its full pool before login.
+const EVICTED: &[u8] = b"* BYE [UNAVAILABLE] Too many connections; closing the oldest \
+session that has not logged in\r\n";
+
+/// The last line to a session that did not log in within the stress timeout.
+const STRESS_CLOSED: &[u8] = b"* BYE [UNAVAILABLE] Server busy and no login in time\r\n";
+
+/// The last line to a session that missed changes of its selected folder (its queue in the
+/// store overflowed): the machine's own words for its view's overflow.
+const OVERFLOWED: &[u8] =
+    b"* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise\r\n";
+
+impl Releasing {
+    /// Ends the session now, as [`Server::shutdown`] does, with `line` as its last response
+    /// instead of the machine's `* BYE Server shutting down`; output queued before goes
+    /// first.
+    fn close_with(&mut self, line: &'static [u8]) {
+        if self.server.is_closed() {
+            return;
+        }
+        let mut out = BytesMut::new();
+        while let Some(bytes) = self.server.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        self.server.shutdown();
+        // The machine's own shutdown line, replaced by `line`.
+        while self.server.poll_transmit().is_some() {}
+        out.extend_from_slice(line);
+        self.closing = Some(out.freeze());
+    }
+
+    fn release_if_closed(&mut self) {
+        if self.server.is_closed() {
+            self.slot = None;
+        }
+    }
+}
+
+/// Everything as the state machine does it; taking output also releases the place.
+impl SessionContract for Releasing {
+    type Event = Event;
+    type Error = SessionError;
+    type Misuse = ServerError;
+
+    fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        self.server.feed(now, bytes);
+    }
+
+    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.server.feed_buf(now, buf);
+    }
+
+    fn handle_eof(&mut self) {
+        self.server.handle_eof();
+    }
+
+    fn handle_connection_lost(&mut self) {
+        self.server.handle_connection_lost();
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.release_if_closed();
+        match self.closing.take() {
+            Some(last) => Some(last),
+            None => self.server.poll_transmit(),
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.server.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+    }
+
+    fn wants_input(&self) -> bool {
+        self.server.wants_input()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.server.is_tls()
+    }
+
+    fn tls_established(&mut self, now: Instant) -> Result<(), ServerError> {
+        self.server.tls_established(now)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.server.is_closed()
+    }
+
+    fn classify(event: &Event) -> EventKind<'_, SessionError> {
+        <Server as SessionContract>::classify(event)
+    }
+}
+
+struct Session<S> {
+    conn: Driver<Releasing, S>,
+    context: Context,
+    mail: Mail,
+}
+
+/// A failure of this server (not of the client) that ends the session.
+#[derive(Debug, thiserror::Error)]
+enum LocalError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error("hashing slots closed")]
+    Slots(#[from] tokio::sync::AcquireError),
+}
+
+/// Resolves when `selected` has changes queued; never without a selected folder.
+async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
+    match selected {
+        Some(selected) => selected.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    fn new(conn: Driver<Releasing, S>, context: Context, mail: Mail) -> Self {
+        Session {
+            conn,
+            context,
+            mail,
+        }
+    }
+
+    /// The state machine, to answer decisions.
+    fn server(&mut self) -> &mut Server {
+        &mut self.conn.session_mut().server
+    }
+
+    /// Runs the session to its end: `shutdown` closes it, `pressure` entering stress before
+    /// login gives it the stress command timeout to log in.
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
+        let peer = self.context.peer;
+        let mut shutting_down = *shutdown.borrow();
+        if shutting_down {
+            self.server().shutdown();
+        }
+        // Before login, under stress that began after the session did: when it must log in.
+        let mut stress_deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let deadline = stress_deadline;
+            let stress_sleep = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = if shutting_down {
+                self.conn.next_event().await
+            } else {
+                tokio::select! {
+                    event = self.conn.next_event() => event,
+                    _ = folder_changed(self.mail.selected()) => {
+                        self.deliver();
+                        continue;
+                    }
+                    _ = shutdown.changed() => {
+                        shutting_down = true;
+                        self.server().shutdown();
+                        continue;
+                    }
+                    stressed = pressure.changed() => {
+                        info!(%peer, stressed, "pool pressure changed");
+                        stress_deadline = match (stressed, self.mail.logged_in()) {
+                            (true, false) => Some(
+                                tokio::time::Instant::now() + pressure.limits().command_timeout,
+                            ),
+                            _ => None,
+                        };
+                        continue;
+                    }
+                    _ = stress_sleep => {
+                        stress_deadline = None;
+                        info!(%peer, "closed: no login within the stress timeout");
+                        self.conn.session_mut().close_with(STRESS_CLOSED);
+                        continue;
+                    }
+                    _ = self.context.place.evicted(), if !self.mail.logged_in() => {
+                        self.evict(peer);
+                        continue;
+                    }
+                }
+            };
+            let event = match event {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(err) => {
+                    let error = err.to_string();
+                    warn!(%peer, error = %Escaped(&error), "imap session error");
+                    break;
+                }
+            };
+            let place = self.context.place.clone();
+            let handled = tokio::select! {
+                handled = self.handle(event) => handled,
+                _ = place.evicted(), if !self.mail.logged_in() => {
+                    self.evict(peer);
+                    continue;
+                }
+            };
+            if self.mail.logged_in() {
+                stress_deadline = None;
+            }
+            if let Err(err) = handled {
+                let error = err.to_string();
+                warn!(%peer, error = %Escaped(&error), "session ended by a local error");
+                break;
+            }
+        }
+    }
+
+    /// Hands the selected folder's queued changes to the machine; ends the session with
+    /// `* BYE [ALERT]` when the store's queue for it overflowed.
+    fn deliver(&mut self) {
+        let server = &mut self.conn.session_mut().server;
+        self.mail.deliver(server);
+        self.after_answer();
+    }
+
+    /// What every answer may leave behind: a folder the machine deselected (UNSELECT, CLOSE,
+    /// a failed SELECT) is closed in the store; an overflowed queue ends the session.
+    fn after_answer(&mut self) {
+        let state = self.conn.session().server.state();
+        if state != State::Selected {
+            self.mail.deselect();
+        }
+        if self.mail.take_overflowed() {
+            info!(peer = %self.context.peer, "closed: the session missed too many changes");
+            self.conn.session_mut().close_with(OVERFLOWED);
+        }
+    }
+
+    /// Closes the session at once: the pool is full and this was its oldest session before
+    /// login, whose place went to a newcomer.
+    fn evict(&mut self, peer: SocketAddr) {
+        info!(%peer, "evicted: the pool is full and the session had not logged in");
+        let session = self.conn.session_mut();
+        session.close_with(EVICTED);
+        // Its place already belongs to the newcomer.
+        session.slot = None;
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
+        let peer = self.context.peer;
+        match event {
+            Event::AuthStep { .. } => {
+                // As SMTP AUTH and POP3: a client still under its last failure's penalty
+                // waits it out first.
+                let wait = self.context.guard.wait_before_check(self.context.client);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                let policy = self.context.policy.clone();
+                let hashing = policy.auth_slots.acquire().await?;
+                let server = &mut self.conn.session_mut().server;
+                let decided = tokio::task::block_in_place(|| {
+                    server.auth_step(&policy.mailboxes.accounts, crate::smtp::nonce())
+                });
+                drop(hashing);
+                decided?;
+            }
+            Event::Authenticated(who) => {
+                let user = who.identity().to_owned();
+                info!(%peer, user = %Escaped(&user), mechanism = %who.mechanism(), "imap login");
+                tokio::task::block_in_place(|| self.mail.log_in(&user));
+                self.context.place.logged_in();
+            }
+            Event::AuthFailed {
+                mechanism,
+                error,
+                user,
+            } => {
+                self.context.guard.record_failure(self.context.client);
+                let error = error.map(|e| e.to_string()).unwrap_or_default();
+                let error = Escaped(&error);
+                match user.as_deref().map(Escaped) {
+                    Some(user) => warn!(%peer, %mechanism, %user, %error, "imap login failed"),
+                    None => warn!(%peer, %mechanism, %error, "imap login failed"),
+                }
+            }
+            Event::StartTls => info!(%peer, "TLS started"),
+            Event::Enabled(capabilities) => {
+                let names: Vec<String> = capabilities.iter().map(|c| format!("{c:?}")).collect();
+                info!(%peer, enabled = %Escaped(&names.join(" ")), "imap enable");
+            }
+            Event::Closed(ending) => {
+                match ending {
+                    Ok(()) => info!(%peer, reason = "logout", "imap session closed"),
+                    Err(reason @ SessionError::PeerClosed) => {
+                        info!(%peer, %reason, "imap session closed")
+                    }
+                    Err(reason) => {
+                        let reason = reason.to_string();
+                        warn!(%peer, reason = %Escaped(&reason), "imap session closed")
+                    }
+                }
+                self.mail.deselect();
+            }
+            other => {
+                let server = &mut self.conn.session_mut().server;
+                let mut step = tokio::task::block_in_place(|| self.mail.answer(server, other))?;
+                // A long FETCH goes out in pieces: what one piece queued is written before
+                // the next is read from disk.
+                while let Step::More(mut job) = step {
+                    self.conn.flush().await?;
+                    let server = &mut self.conn.session_mut().server;
+                    step = tokio::task::block_in_place(|| self.mail.fetch_more(server, &mut job))
+                        .map(|done| if done { Step::Done } else { Step::More(job) })?;
+                }
+                self.after_answer();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stress_shortens_the_login_timeout_and_never_the_idle_minimum() {
+        let mut base = ServerConfig::default();
+        base.idle_timeout = Duration::from_secs(5);
+        let stress = StressLimits::default();
+        let normal = session_config(&base, false, &stress, Duration::ZERO);
+        assert_eq!(normal.idle_timeout, LoginRule::IMAP.idle_minimum);
+        assert_eq!(normal.login_timeout, base.login_timeout);
+        assert_eq!(normal.auth_failure_delay, base.auth_failure_delay);
+        let stressed = session_config(&base, true, &stress, Duration::from_secs(9));
+        assert_eq!(stressed.login_timeout, stress.command_timeout);
+        assert_eq!(stressed.idle_timeout, LoginRule::IMAP.idle_minimum);
+        assert_eq!(stressed.auth_failure_delay, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn the_capabilities_are_what_the_service_implements() {
+        let settings = ImapSettings {
+            allow_plaintext_auth: false,
+            max_errors: 20,
+            max_auth_failures: 3,
+            auth_failure_delay: Duration::from_secs(2),
+            append_limit: 1000,
+            max_pending: 64,
+        };
+        let config = ImapService::base(settings, "mx.example");
+        assert!(config.check().is_ok());
+        let mut server = Server::new(config, Instant::now());
+        let greeting = server.poll_transmit().unwrap();
+        let greeting = String::from_utf8_lossy(&greeting);
+        for cap in [
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "STARTTLS",
+            "LOGINDISABLED",
+            "IDLE",
+            "UIDPLUS",
+            "MOVE",
+            "ENABLE",
+            "NAMESPACE",
+            "ID",
+            "UNSELECT",
+            "SPECIAL-USE",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
+            "CHILDREN",
+            "ESEARCH",
+            "SEARCHRES",
+            "LITERAL+",
+            "CONDSTORE",
+            "APPENDLIMIT=1000",
+            "MULTIAPPEND",
+        ] {
+            assert!(greeting.contains(&format!(" {cap}")), "{cap} in {greeting}");
+        }
+        assert!(!greeting.contains("AUTH="), "{greeting}");
+        assert!(!greeting.contains("QRESYNC"), "{greeting}");
+    }
+}

@@ -1,0 +1,546 @@
+//! Issue 19, the IMAP listeners of the mail server: the real `mail-server` binary on
+//! loopback with `--imap` and `--imaps`, spoken to by peers we did not write (Python's
+//! `imaplib`, `curl`) and by raw lines where a client library hides the wire. Mail arrives
+//! through the SMTP relay (Python's `smtplib`), so IMAP reads what SMTP delivered.
+//!
+//! The broad interop and limits suite is `imap_server.rs`; these are the service's own
+//! end-to-end checks: login only after STARTTLS, the storage commands, IDLE woken by a
+//! delivery, the change-queue limit, the banner's `curl` command.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+
+use support::*;
+
+/// A running server with both IMAP listeners on free loopback ports.
+struct Imap {
+    server: MailServer,
+    imap: u16,
+    imaps: u16,
+}
+
+/// Two loopback ports that were free a moment ago.
+fn two_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (
+        a.local_addr().expect("addr").port(),
+        b.local_addr().expect("addr").port(),
+    )
+}
+
+fn start(dir: &TempDir, extra: &[&str]) -> Imap {
+    let (imap, imaps) = two_ports();
+    let mut args = users();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    // Later flags win: these replace the support's `--imap 0 --imaps 0`.
+    args.extend([
+        "--imap".to_owned(),
+        imap.to_string(),
+        "--imaps".to_owned(),
+        imaps.to_string(),
+    ]);
+    let server = MailServer::start(&dir.path().join("data"), &args);
+    Imap {
+        server,
+        imap,
+        imaps,
+    }
+}
+
+/// `python3` with `imaplib`, `smtplib` and `ssl` (required under `CI=true`).
+fn have_imaplib() -> bool {
+    tool_available(
+        "python3",
+        &["-c", "import imaplib, smtplib, ssl"],
+        "python3 with imaplib, smtplib and ssl",
+    )
+}
+
+/// What every script starts with: `login()` over STARTTLS (the self-signed certificate
+/// accepted) and `deliver()` through the relay.
+fn prelude(imap: &Imap) -> String {
+    format!(
+        r#"
+import imaplib, smtplib, ssl, socket, sys, time
+IMAP_PORT = {imap}
+IMAPS_PORT = {imaps}
+SMTP_PORT = {smtp}
+ALICE = '{ALICE}'
+PW = '{ALICE_PASSWORD}'
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+def login(user=ALICE, password=PW):
+    m = imaplib.IMAP4('127.0.0.1', IMAP_PORT, timeout=20)
+    m.starttls(ssl_context=CTX)
+    m.login(user, password)
+    return m
+def deliver(to, subject, body='Hello.\r\n'):
+    with smtplib.SMTP('127.0.0.1', SMTP_PORT, timeout=20) as s:
+        s.sendmail('sender@example.org', [to], 'From: Sender <sender@example.org>\r\nTo: %s\r\nSubject: %s\r\n\r\n%s' % (to, subject, body))
+def out(*words):
+    print(*words, flush=True)
+"#,
+        imap = imap.imap,
+        imaps = imap.imaps,
+        smtp = imap.server.smtp,
+    )
+}
+
+/// Runs the Python `script` after [`prelude`]; its standard output, or a panic with the
+/// server's logs when it fails.
+fn python(imap: &Imap, script: &str) -> String {
+    let program = format!("{}\n{script}", prelude(imap));
+    let output = run_bounded("python3", &["-c", &program]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python failed: {}\nstdout:\n{stdout}\nstderr:\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        imap.server.logs()
+    );
+    stdout
+}
+
+/// The line of `out` that starts with `key `, without it.
+fn line<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")))
+        .unwrap_or_else(|| panic!("no {key} line in:\n{out}"))
+}
+
+#[test]
+fn imaplib_login_after_starttls_select_fetch_store_search_append() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-full");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+deliver(ALICE, 'first', 'Line one.\r\nLine two.\r\n')
+deliver(ALICE, 'second')
+m = imaplib.IMAP4('127.0.0.1', IMAP_PORT, timeout=20)
+out('CAPS_BEFORE', ' '.join(sorted(m.capabilities)))
+try:
+    m.login(ALICE, PW)
+    out('PLAIN_LOGIN', 'accepted')
+except imaplib.IMAP4.error as e:
+    out('PLAIN_LOGIN', 'refused', e)
+m.starttls(ssl_context=CTX)
+typ, data = m.capability()
+out('CAPS_TLS', data[0].decode())
+typ, data = m.login(ALICE.upper(), PW)
+out('LOGIN', typ)
+typ, data = m.select('INBOX')
+out('SELECT', typ, data[0].decode())
+typ, data = m.fetch('1', '(FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[TEXT])')
+out('FETCH1', repr(data))
+typ, data = m.fetch('1', '(FLAGS)')
+out('FLAGS_AFTER_PEEK', repr(data))
+typ, data = m.fetch('1', '(BODY[HEADER.FIELDS (SUBJECT)])')
+out('FETCH_BODY', repr(data))
+typ, data = m.store('2', '+FLAGS', '(\\Flagged $Label1)')
+out('STORE', typ, repr(data))
+typ, data = m.search(None, 'FLAGGED')
+out('SEARCH_FLAGGED', typ, repr(data))
+typ, data = m.search(None, 'SUBJECT', 'first')
+out('SEARCH_SUBJECT', typ, repr(data))
+typ, data = m.search(None, 'BODY', '"Line two"')
+out('SEARCH_BODY', typ, repr(data))
+typ, data = m.append('INBOX', '(\\Seen)', None, b'Subject: appended\r\n\r\nBy APPEND.\r\n')
+out('APPEND', typ, repr(data))
+typ, data = m.uid('FETCH', '1:*', '(UID FLAGS)')
+out('UIDFETCH', repr(data))
+typ, data = m.store('1', '+FLAGS.SILENT', '(\\Deleted)')
+out('SILENT', typ, repr(data))
+typ, data = m.expunge()
+out('EXPUNGE', typ, repr(data))
+typ, data = m.fetch('1:*', '(UID)')
+out('LEFT', repr(data))
+out('LOGOUT', m.logout()[0])
+"#,
+    );
+    let caps = line(&out, "CAPS_BEFORE");
+    assert!(
+        caps.contains("LOGINDISABLED") && caps.contains("STARTTLS"),
+        "{caps}"
+    );
+    assert!(!caps.contains("AUTH="), "{caps}");
+    assert!(line(&out, "PLAIN_LOGIN").starts_with("refused"), "{out}");
+    let caps = line(&out, "CAPS_TLS");
+    for cap in [
+        "AUTH=PLAIN",
+        "SASL-IR",
+        "IDLE",
+        "UIDPLUS",
+        "MOVE",
+        "CONDSTORE",
+    ] {
+        assert!(caps.contains(cap), "{cap} in {caps}");
+    }
+    assert!(
+        !caps.contains("LOGINDISABLED") && !caps.contains("STARTTLS"),
+        "{caps}"
+    );
+    // The account matched in any case.
+    assert_eq!(line(&out, "LOGIN"), "OK");
+    assert_eq!(line(&out, "SELECT"), "OK 2");
+    let fetch1 = line(&out, "FETCH1");
+    assert!(fetch1.contains("ENVELOPE ("), "{fetch1}");
+    assert!(fetch1.contains("\"first\""), "{fetch1}");
+    assert!(
+        fetch1
+            .to_lowercase()
+            .contains("bodystructure (\"text\" \"plain\""),
+        "{fetch1}"
+    );
+    assert!(
+        fetch1.contains("Line one.\\r\\nLine two.\\r\\n"),
+        "{fetch1}"
+    );
+    // BODY.PEEK leaves \Seen unset; BODY[...] sets it and says so.
+    assert!(
+        !line(&out, "FLAGS_AFTER_PEEK").contains("\\\\Seen"),
+        "{out}"
+    );
+    let body = line(&out, "FETCH_BODY");
+    assert!(body.contains("Subject: first"), "{body}");
+    assert!(body.contains("\\\\Seen"), "{body}");
+    let store = line(&out, "STORE");
+    assert!(
+        store.starts_with("OK") && store.contains("\\\\Flagged") && store.contains("$Label1"),
+        "{store}"
+    );
+    assert_eq!(line(&out, "SEARCH_FLAGGED"), "OK [b'2']");
+    assert_eq!(line(&out, "SEARCH_SUBJECT"), "OK [b'1']");
+    assert_eq!(line(&out, "SEARCH_BODY"), "OK [b'1']");
+    let append = line(&out, "APPEND");
+    assert!(
+        append.starts_with("OK") && append.contains("APPENDUID"),
+        "{append}"
+    );
+    let uids = line(&out, "UIDFETCH");
+    assert!(uids.contains("UID 3 FLAGS (\\\\Seen)"), "{uids}");
+    // .SILENT: no FETCH answer for the session's own change.
+    assert_eq!(line(&out, "SILENT"), "OK [None]");
+    assert_eq!(line(&out, "EXPUNGE"), "OK [b'1']");
+    let left = line(&out, "LEFT");
+    assert!(
+        left.contains("1 (UID 2)") && left.contains("2 (UID 3)"),
+        "{left}"
+    );
+    assert_eq!(line(&out, "LOGOUT"), "BYE");
+    let logs = imap.server.stderr();
+    assert!(logs.contains("imap login"), "{logs}");
+}
+
+/// Raw lines over TLS: what imaplib would hide.
+struct Raw {
+    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+}
+
+impl Raw {
+    /// A plaintext connection (no TLS) to `port`, greeting read.
+    fn plain(port: u16) -> (Raw, String) {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
+        let mut raw = Raw {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            stream,
+        };
+        let greeting = raw.line();
+        (raw, greeting)
+    }
+
+    fn send(&mut self, line: &str) {
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .expect("write");
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read");
+        line
+    }
+
+    /// Lines up to and including the one starting with `end`.
+    fn until(&mut self, end: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            assert!(
+                !line.is_empty(),
+                "connection closed before {end}: {lines:?}"
+            );
+            let done = line.starts_with(end);
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+}
+
+#[test]
+fn plaintext_login_is_refused_before_starttls() {
+    let dir = TempDir::new("imapsvc-plain");
+    let imap = start(&dir, &[]);
+    let (mut raw, greeting) = Raw::plain(imap.imap);
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED"),
+        "{greeting}"
+    );
+    raw.send(&format!("a1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = raw.until("a1 ");
+    assert!(
+        answer
+            .last()
+            .unwrap()
+            .starts_with("a1 NO [PRIVACYREQUIRED]"),
+        "{answer:?}"
+    );
+    raw.send("a2 LOGOUT");
+    let bye = raw.until("a2 ");
+    assert_eq!(bye[0], "* BYE Logging out\r\n");
+    // With --allow-plaintext-auth, LOGIN works without TLS.
+    drop(imap);
+    let dir = TempDir::new("imapsvc-plain-allowed");
+    let imap = start(&dir, &["--allow-plaintext-auth"]);
+    let (mut raw, greeting) = Raw::plain(imap.imap);
+    assert!(
+        !greeting.contains("LOGINDISABLED") && greeting.contains("AUTH=PLAIN"),
+        "{greeting}"
+    );
+    raw.send(&format!("a1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = raw.until("a1 ");
+    assert!(
+        answer.last().unwrap().starts_with("a1 OK [CAPABILITY "),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn idle_hears_an_smtp_delivery_and_another_sessions_append() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-idle");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+deliver(ALICE, 'before')
+m = login()
+typ, data = m.select('INBOX')
+out('SELECT', typ, data[0].decode())
+tag = m._new_tag().decode()
+m.send(('%s IDLE\r\n' % tag).encode())
+out('IDLE', m.readline().decode().strip())
+deliver(ALICE, 'during idle')
+out('PUSH1', m.readline().decode().strip())
+other = login()
+other.append('INBOX', None, None, b'Subject: from another session\r\n\r\nHi.\r\n')
+out('PUSH2', m.readline().decode().strip())
+m.send(b'DONE\r\n')
+out('DONE', m.readline().decode().strip())
+other.logout()
+m.logout()
+"#,
+    );
+    assert_eq!(line(&out, "SELECT"), "OK 1");
+    assert_eq!(line(&out, "IDLE"), "+ idling");
+    assert_eq!(line(&out, "PUSH1"), "* 2 EXISTS");
+    assert_eq!(line(&out, "PUSH2"), "* 3 EXISTS");
+    assert!(line(&out, "DONE").ends_with("OK IDLE terminated"), "{out}");
+}
+
+#[test]
+fn a_session_that_misses_too_many_changes_is_closed_with_bye_alert() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-overflow");
+    let imap = start(&dir, &["--imap-max-pending", "3"]);
+    let out = python(
+        &imap,
+        r#"
+slow = login()
+slow.select('INBOX')
+other = login()
+for i in range(6):
+    other.append('INBOX', None, None, b'Subject: %d\r\n\r\nHi.\r\n' % i)
+other.logout()
+# The slow session, which sent nothing since, was told and closed.
+out('UNSOLICITED', slow.readline().decode().strip())
+out('EOF', repr(slow.readline()))
+"#,
+    );
+    assert_eq!(
+        line(&out, "UNSOLICITED"),
+        "* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise"
+    );
+    assert_eq!(line(&out, "EOF"), "b''");
+    let logs = imap.server.stderr();
+    assert!(
+        logs.contains("too many changes") || logs.contains("missed too many changes"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn curl_reads_over_imaps_and_the_banner_prints_a_working_curl_command() {
+    if !have_python() || !have_curl() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-curl");
+    let imap = start(&dir, &[]);
+    let mut relay = imap.server.relay();
+    relay.start_message("sender@example.org", &[ALICE]);
+    relay.send("Subject: for curl\r\n\r\nRead by curl.\r\n.\r\n");
+    relay.expect(250);
+    relay.cmd_expect("QUIT", 221);
+    let banner = imap.server.stdout();
+    let command = banner
+        .lines()
+        .find(|l| l.trim_start().starts_with("curl -sk --ssl-reqd 'imap://"))
+        .unwrap_or_else(|| panic!("no curl imap:// line in the banner:\n{banner}"));
+    assert!(
+        command.contains(&format!(":{}/INBOX;UID=1'", imap.imap)),
+        "{command}"
+    );
+    // The banner's command (with this test's password for its placeholder) reads it.
+    let url = format!("imap://127.0.0.1:{}/INBOX;UID=1", imap.imap);
+    let user = format!("{ALICE}:{ALICE_PASSWORD}");
+    let out = run_bounded("curl", &["-sk", "--ssl-reqd", &url, "--user", &user]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("Read by curl."),
+        "{text}\n{}",
+        imap.server.logs()
+    );
+    let url = format!("imaps://127.0.0.1:{}/INBOX;UID=1", imap.imaps);
+    let out = run_bounded("curl", &["-sk", &url, "--user", &user]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("Subject: for curl"),
+        "{text}\n{}",
+        imap.server.logs()
+    );
+    // A wrong password: curl fails, the guard logs the failure.
+    let out = run_bounded("curl", &["-sk", &url, "--user", &format!("{ALICE}:wrong")]);
+    assert!(!out.status.success());
+    poll("failure logged", || {
+        imap.server
+            .stderr()
+            .contains("imap login failed")
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_full_pool_evicts_its_oldest_session_before_login_but_not_after() {
+    let dir = TempDir::new("imapsvc-evict");
+    let imap = start(
+        &dir,
+        &["--allow-plaintext-auth", "--max-connections-imap", "1"],
+    );
+    let (mut old, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    let (mut new, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    assert_eq!(
+        old.line(),
+        "* BYE [UNAVAILABLE] Too many connections; closing the oldest session that has not \
+         logged in\r\n"
+    );
+    assert_eq!(old.line(), "", "closed after the BYE");
+    // The newcomer logs in: now a further client is refused, never the logged-in session.
+    new.send(&format!("a1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = new.until("a1 ");
+    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    let (mut third, refused) = Raw::plain(imap.imap);
+    assert_eq!(
+        refused,
+        "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+    );
+    assert_eq!(third.line(), "");
+    new.send("a2 NOOP");
+    let answer = new.until("a2 ");
+    assert!(answer.last().unwrap().starts_with("a2 OK "), "{answer:?}");
+    poll("the log line about the eviction", || {
+        imap.server.stderr().contains("evicted").then_some(())
+    });
+}
+
+#[test]
+fn copy_and_uid_move_answer_copyuid_and_condstore_reports_modified() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-copy");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+for i in range(3):
+    deliver(ALICE, 'message %d' % (i + 1))
+m = login()
+typ, data = m.enable('CONDSTORE')
+out('ENABLE', typ)
+m.select('INBOX')
+typ, data = m.copy('1:2', 'Archive')
+out('COPY', typ, repr(data))
+typ, data = m.uid('MOVE', '3', 'Trash')
+out('MOVE', typ, repr(data), repr(m.untagged_responses.get('EXPUNGE')))
+typ, data = m.copy('1', 'Nowhere')
+out('TRYCREATE', typ, repr(data))
+typ, data = m.fetch('1', '(MODSEQ)')
+out('MODSEQ', repr(data))
+modseq = int(data[0].decode().split('MODSEQ (')[1].split(')')[0])
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Answered)')
+out('STORE_OK', typ, repr(data))
+typ, data = m._simple_command('STORE', '1', '(UNCHANGEDSINCE %d)' % modseq, '+FLAGS', '(\\Flagged)')
+out('STORE_MODIFIED', typ, repr(data))
+typ, data = m.select('Archive', readonly=True)
+out('ARCHIVE', typ, repr(data))
+typ, data = m.store('1', '+FLAGS', '(\\Seen)')
+out('READONLY', typ, repr(data))
+m.logout()
+"#,
+    );
+    let copy = line(&out, "COPY");
+    assert!(
+        copy.starts_with("OK") && copy.contains("[COPYUID "),
+        "{copy}"
+    );
+    assert!(copy.contains(" 1:2 1:2]"), "{copy}");
+    let moved = line(&out, "MOVE");
+    assert!(
+        moved.starts_with("OK") && moved.contains("[b'3']"),
+        "{moved}"
+    );
+    let trycreate = line(&out, "TRYCREATE");
+    assert!(
+        trycreate.starts_with("NO") && trycreate.contains("[TRYCREATE]"),
+        "{trycreate}"
+    );
+    assert_eq!(line(&out, "ENABLE"), "OK");
+    assert!(line(&out, "MODSEQ").contains("MODSEQ ("), "{out}");
+    assert!(line(&out, "STORE_OK").starts_with("OK"), "{out}");
+    let modified = line(&out, "STORE_MODIFIED");
+    assert!(modified.contains("[MODIFIED 1]"), "{modified}");
+    assert_eq!(line(&out, "ARCHIVE"), "OK [b'2']");
+    let read_only = line(&out, "READONLY");
+    assert!(
+        read_only.starts_with("NO") && read_only.contains("READ-ONLY"),
+        "{read_only}"
+    );
+}
