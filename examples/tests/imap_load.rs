@@ -1,12 +1,14 @@
 //! End-to-end tests of the `imap-load` example: the real binary, in short bounded runs
 //! (a few sessions, a second or a few commands each), against Dovecot, an IMAP server we did
 //! not write, started by each test on loopback (the harness of
-//! `crates/imap-proto/tests/interop/dovecot.rs`). What is checked is the report a user
-//! reads, that every answer of the server was OK, and what the runs left on disk; the
-//! figures are printed, never compared with a time.
+//! `crates/imap-proto/tests/interop/dovecot.rs`), and against the mail server's own IMAP
+//! listeners (the last test). What is checked is the report a user reads, that every answer
+//! of the server was OK, and what the runs left on disk; the figures are printed, never
+//! compared with a time.
 
 #[path = "../../crates/imap-proto/tests/interop/dovecot.rs"]
 mod dovecot;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -311,4 +313,82 @@ fn help_prints_the_usage_and_does_nothing_else() {
     let (code, _, stderr) = run(&["--server", &server]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--user and --password"), "{stderr}");
+}
+
+#[test]
+fn every_mode_runs_against_the_mail_servers_imap_listeners_with_all_answers_ok() {
+    let dir = support::TempDir::new("imap-load");
+    let ports: Vec<u16> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|l| l.local_addr().expect("address").port())
+        .collect();
+    let (imap, imaps) = (ports[0].to_string(), ports[1].to_string());
+    let mut args = support::users();
+    args.extend(["--allow-plaintext-auth", "--imap", &imap, "--imaps", &imaps].map(str::to_owned));
+    let server = support::MailServer::start(&dir.path().join("data"), &args);
+    let plain = format!("127.0.0.1:{imap}");
+    let tls = format!("127.0.0.1:{imaps}");
+    let pid = server.pid().to_string();
+    let ours = |server: &str, tls: &str, more: &[&str]| {
+        let mut args = vec![
+            "--server",
+            server,
+            "--tls",
+            tls,
+            "--user",
+            support::ALICE,
+            "--password",
+            support::ALICE_PASSWORD,
+        ];
+        args.extend_from_slice(more);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, Some(0), "{args:?}: {stdout}\n{stderr}");
+        assert!(!stdout.contains(support::ALICE_PASSWORD), "{stdout}");
+        stdout
+    };
+    let stdout = ours(&plain, "none", &["--sessions", "2", "--count", "14"]);
+    assert!(stdout.contains("completed 28 command(s) in "), "{stdout}");
+    assert!(stdout.contains("answers: 30 OK, 0 NO or BAD\n"), "{stdout}");
+    let stdout = ours(
+        &plain,
+        "starttls",
+        &["--append", "--sessions", "2", "--count", "3"],
+    );
+    assert!(stdout.contains("APPEND x6 ("), "{stdout}");
+    assert!(stdout.contains("answers: 8 OK, 0 NO or BAD\n"), "{stdout}");
+    let stdout = ours(
+        &tls,
+        "implicit",
+        &["--idle", "3", "--hold", "1", "--pid", &pid],
+    );
+    assert!(stdout.contains("3 session(s) in IDLE in "), "{stdout}");
+    // One process, the server: its sessions are tasks.
+    assert!(stdout.contains("KiB (1 process(es))"), "{stdout}");
+    assert!(stdout.contains("per idle session: RSS +"), "{stdout}");
+    assert!(stdout.contains("answers: 9 OK, 0 NO or BAD\n"), "{stdout}");
+    // Archive: a special-use folder the server creates for each account.
+    let stdout = ours(
+        &plain,
+        "none",
+        &[
+            "--fetch-flags",
+            "--fill",
+            "20",
+            "--repeat",
+            "2",
+            "--mailbox",
+            "Archive",
+        ],
+    );
+    assert!(
+        stdout.contains("mailbox: 20 message(s) (20 APPENDed first)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FETCH responses per round: [20, 20] (one per message)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("answers: 27 OK, 0 NO or BAD\n"), "{stdout}");
 }
