@@ -826,3 +826,145 @@ fn names_that_try_to_escape_are_refused_or_encoded() {
     assert!(account.maildir().join(".%2Ex/cur").is_dir());
     assert!(account.maildir().join(".a%2Eb/cur").is_dir());
 }
+
+/// Ten sessions appending at once (the group commit): every message gets its own UID, the
+/// UIDs are 1..=N without a gap, and a selected session hears every one, in UID order.
+/// Prints the rate (`--nocapture`; the figure in docs/performance.md comes from this test
+/// run in release mode).
+#[test]
+fn concurrent_appends_get_distinct_uids_announced_in_order() {
+    const SESSIONS: usize = 10;
+    const EACH: usize = 60;
+    let dir = TempDir::new("imap-concurrent");
+    let (store, account) = open(&dir.0);
+    let watcher = account
+        .select("INBOX", false, SESSIONS * EACH + 10)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..SESSIONS)
+        .map(|t| {
+            let account = account.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for i in 0..EACH {
+                    let body = format!("Subject: {t}-{i}\r\n\r\nbody\r\n");
+                    got.extend(append(&account, "INBOX", &[body.as_bytes()]).uids);
+                }
+                got
+            })
+        })
+        .collect();
+    // Deliveries by SMTP at the same time land in the same sequence.
+    for _ in 0..5 {
+        deliver(&store, b"smtp\r\n");
+    }
+    let mut all: Vec<u32> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .map(NonZeroU32::get)
+        .collect();
+    let elapsed = started.elapsed();
+    let total = SESSIONS * EACH + 5;
+    eprintln!(
+        "{} durable APPENDs over {SESSIONS} threads (+5 deliveries) in {elapsed:?}: {:.0}/s",
+        SESSIONS * EACH,
+        (SESSIONS * EACH) as f64 / elapsed.as_secs_f64()
+    );
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), SESSIONS * EACH);
+    let heard: Vec<u32> = watcher
+        .changes()
+        .unwrap()
+        .into_iter()
+        .map(|c| match c {
+            Change::Added { uid, .. } => uid.get(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(heard, (1..=total as u32).collect::<Vec<_>>());
+    drop(watcher);
+    let (_store, account) = open(&dir.0);
+    let status = account.status("INBOX").unwrap();
+    assert_eq!(status.messages as usize, total);
+    assert_eq!(status.uid_next.get() as usize, total + 1);
+}
+
+/// FLAGS of 10,000 messages come from memory, under one lock, with no file-system call.
+/// Prints the time taken (`--nocapture`).
+#[test]
+fn metas_of_ten_thousand_messages_come_from_memory() {
+    let dir = TempDir::new("imap-metas");
+    let (_store, account) = open(&dir.0);
+    let cur = account.maildir().join("cur");
+    for i in 0..10_000u32 {
+        fs::write(
+            cur.join(format!("{}.M{i}P1.host,S=3,W=3:2,S", 1_700_000_000 + i)),
+            b"x\r\n",
+        )
+        .unwrap();
+    }
+    let s = account.select("INBOX", false, 10).unwrap();
+    let all = s.snapshot().uids;
+    assert_eq!(all.len(), 10_000);
+    // The files could all be gone: metas does not look at them.
+    let started = std::time::Instant::now();
+    let metas = s.metas(&all);
+    let elapsed = started.elapsed();
+    eprintln!("metas of 10,000 messages: {elapsed:?}");
+    assert!(
+        metas
+            .iter()
+            .all(|m| m.as_ref().unwrap().flags == [Flag::Seen])
+    );
+    assert_eq!(metas[9_999].as_ref().unwrap().size, 3);
+}
+
+/// Another program changes the files while the folder is open: the next SELECT or STATUS
+/// reconciles (durably), and the sessions already selected hear it.
+#[test]
+fn changes_behind_an_open_folder_are_reconciled_at_select() {
+    let dir = TempDir::new("imap-behind");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n", b"two\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let _ = s.changes();
+    let maildir = account.maildir().to_owned();
+    let two = s.metas(&uids(&[2]))[0].clone().unwrap().path;
+    fs::remove_file(&two).unwrap();
+    fs::write(maildir.join("new/1900000000.M1P1.other"), b"outside\r\n").unwrap();
+    // Another reader moved message 1 and marked it seen: followed, the index keeps its flags.
+    let one = s.metas(&uids(&[1]))[0].clone().unwrap().path;
+    let moved = maildir.join("cur").join(format!(
+        "{}:2,S",
+        one.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+    ));
+    fs::rename(&one, &moved).unwrap();
+    let status = account.status("INBOX").unwrap();
+    assert_eq!(status.messages, 2);
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Expunged { uid: e, .. }, Change::Added { uid: a, .. }]
+            if *e == nz(2) && *a == nz(3)),
+        "{changes:?}"
+    );
+    assert_eq!(&s.read(nz(1)).unwrap().unwrap()[..], b"one\r\n");
+    assert_eq!(&s.read(nz(3)).unwrap().unwrap()[..], b"outside\r\n");
+    // Nothing changed since: nothing more.
+    let again = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(again.snapshot().uids, uids(&[1, 3]));
+    assert_eq!(s.changes().unwrap(), []);
+    // A delivery with the folder open is indexed once, not again by the next select.
+    deliver(&store, b"smtp\r\n");
+    assert_eq!(
+        account.select("INBOX", false, 10).unwrap().snapshot().uids,
+        uids(&[1, 3, 4])
+    );
+    assert_eq!(s.changes().unwrap().len(), 1);
+}
