@@ -535,7 +535,7 @@ impl Accounts {
     }
 
     /// The account `name` (`local@domain`) names, written in any case: the login lookup of
-    /// every protocol (SMTP AUTH and POP3, and IMAP when it lands). `None` when `name` is no
+    /// every protocol (SMTP AUTH, POP3 and IMAP). `None` when `name` is no
     /// address or no account.
     pub fn lookup(&self, name: &str) -> Option<&Address> {
         self.account_line(name).map(|(address, _)| address)

@@ -226,7 +226,8 @@ out('LOGOUT', m.logout()[0])
         "{append}"
     );
     let uids = line(&out, "UIDFETCH");
-    assert!(uids.contains("UID 3 FLAGS (\\\\Seen)"), "{uids}");
+    // The appended message is \Recent to this session, the first to hear of it.
+    assert!(uids.contains("UID 3 FLAGS (\\\\Seen \\\\Recent)"), "{uids}");
     // .SILENT: no FETCH answer for the session's own change.
     assert_eq!(line(&out, "SILENT"), "OK [None]");
     assert_eq!(line(&out, "EXPUNGE"), "OK [b'1']");
@@ -351,6 +352,11 @@ other.append('INBOX', None, None, b'Subject: from another session\r\n\r\nHi.\r\n
 out('PUSH2', m.readline().decode().strip())
 m.send(b'DONE\r\n')
 out('DONE', m.readline().decode().strip())
+# Both arrived while this session had INBOX selected: \Recent to it, to no later session.
+typ, data = m.fetch('2:3', '(FLAGS)')
+out('RECENT_FLAGS', repr(data))
+other.select('INBOX')
+out('OTHER_RECENT', other.response('RECENT')[1][0].decode())
 other.logout()
 m.logout()
 "#,
@@ -360,6 +366,11 @@ m.logout()
     assert_eq!(line(&out, "PUSH1"), "* 2 EXISTS");
     assert_eq!(line(&out, "PUSH2"), "* 3 EXISTS");
     assert!(line(&out, "DONE").ends_with("OK IDLE terminated"), "{out}");
+    assert_eq!(
+        line(&out, "RECENT_FLAGS"),
+        "[b'2 (FLAGS (\\\\Recent))', b'3 (FLAGS (\\\\Recent))']"
+    );
+    assert_eq!(line(&out, "OTHER_RECENT"), "0");
 }
 
 #[test]
@@ -543,4 +554,162 @@ m.logout()
         read_only.starts_with("NO") && read_only.contains("READ-ONLY"),
         "{read_only}"
     );
+}
+
+/// Logs in over plaintext (the server started with `--allow-plaintext-auth`).
+fn logged_in(port: u16) -> Raw {
+    let (mut raw, greeting) = Raw::plain(port);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    raw.send(&format!("l1 LOGIN {ALICE} {ALICE_PASSWORD}"));
+    let answer = raw.until("l1 ");
+    assert!(answer.last().unwrap().starts_with("l1 OK "), "{answer:?}");
+    raw
+}
+
+/// APPEND of `size` octets (a synchronising literal); every line of the answer.
+fn append(raw: &mut Raw, tag: &str, folder: &str, size: usize) -> Vec<String> {
+    let mut message = b"Subject: sized\r\n\r\n".to_vec();
+    message.resize(size.max(message.len()), b'x');
+    raw.send(&format!("{tag} APPEND {folder} {{{}}}", message.len()));
+    let first = raw.line();
+    if !first.starts_with('+') {
+        return vec![first];
+    }
+    raw.stream.write_all(&message).expect("write");
+    raw.stream.write_all(b"\r\n").expect("write");
+    let mut lines = vec![first];
+    lines.extend(raw.until(&format!("{tag} ")));
+    lines
+}
+
+#[test]
+fn append_over_appendlimit_is_toobig_and_over_the_quota_is_overquota() {
+    let dir = TempDir::new("imapsvc-limits");
+    let imap = start(
+        &dir,
+        &[
+            "--allow-plaintext-auth",
+            "--max-message-size",
+            "2000",
+            "--quota",
+            "5000",
+        ],
+    );
+    let mut raw = logged_in(imap.imap);
+    raw.send("c1 CAPABILITY");
+    let caps = raw.until("c1 ");
+    assert!(caps[0].contains(" APPENDLIMIT=2000"), "{caps:?}");
+    // Over APPENDLIMIT: refused before any data is sent (RFC 7889).
+    let answer = append(&mut raw, "a1", "INBOX", 2001);
+    assert!(answer[0].starts_with("a1 NO [TOOBIG]"), "{answer:?}");
+    // Within it, twice; the third passes the 5000-octet quota.
+    for tag in ["a2", "a3"] {
+        let answer = append(&mut raw, tag, "INBOX", 2000);
+        let last = answer.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{tag} OK [APPENDUID ")),
+            "{answer:?}"
+        );
+    }
+    let answer = append(&mut raw, "a4", "Archive", 2000);
+    assert!(
+        answer.last().unwrap().starts_with("a4 NO [OVERQUOTA]"),
+        "{answer:?}"
+    );
+    // A folder that does not exist.
+    let answer = append(&mut raw, "a5", "Nowhere", 10);
+    assert!(
+        answer.last().unwrap().starts_with("a5 NO [TRYCREATE]"),
+        "{answer:?}"
+    );
+    raw.send("s1 STATUS INBOX (MESSAGES)");
+    let status = raw.until("s1 ");
+    assert_eq!(status[0], "* STATUS INBOX (MESSAGES 2)\r\n");
+}
+
+/// Stress mode before login: when the pool enters stress, an open session that has not
+/// logged in must log in within the stress command timeout (1 s here, against a normal
+/// login timeout of 60 s); a session that starts under stress has it as its login timeout;
+/// logged-in sessions stay.
+#[test]
+fn a_pool_under_stress_closes_sessions_that_do_not_log_in() {
+    let dir = TempDir::new("imapsvc-stress");
+    let imap = start(
+        &dir,
+        &[
+            "--allow-plaintext-auth",
+            "--max-connections-imap",
+            "4",
+            "--stress-threshold",
+            "75",
+            "--stress-command-timeout",
+            "1",
+        ],
+    );
+    let mut holder = logged_in(imap.imap);
+    let (mut victim, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    // Three of four: the pool is under stress from here on (the holders stay).
+    let started = std::time::Instant::now();
+    let mut second_holder = logged_in(imap.imap);
+    assert_eq!(
+        victim.line(),
+        "* BYE [UNAVAILABLE] Server busy and no login in time\r\n"
+    );
+    assert_eq!(victim.line(), "");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let (mut late, greeting) = Raw::plain(imap.imap);
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    let bye = late.line();
+    assert!(bye.starts_with("* BYE "), "{bye:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    for (tag, conn) in [("n1", &mut holder), ("n2", &mut second_holder)] {
+        conn.send(&format!("{tag} NOOP"));
+        let answer = conn.until(&format!("{tag} "));
+        assert!(
+            answer.last().unwrap().starts_with(&format!("{tag} OK")),
+            "{answer:?}"
+        );
+    }
+    let log = imap.server.stderr();
+    assert!(log.contains("no login within the stress timeout"), "{log}");
+}
+
+/// Messages larger than APPEND's pieces (64 KiB) and a FETCH answer larger than the driver's
+/// piece (256 KiB of content): every octet comes back, in order.
+#[test]
+fn large_messages_append_in_pieces_and_fetch_in_pieces_whole() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-large");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+import hashlib
+m = login()
+bodies = []
+for i in range(4):
+    line = ('%d' % i).encode() * 70 + b'\r\n'
+    body = b'Subject: large %d\r\n\r\n' % i + line * 3000
+    bodies.append(body)
+    typ, data = m.append('INBOX', None, None, body)
+    out('APPEND', i, typ)
+m.select('INBOX', readonly=True)
+typ, data = m.fetch('1:*', '(RFC822.SIZE BODY.PEEK[])')
+got = [part[1] for part in data if isinstance(part, tuple)]
+out('COUNT', len(got))
+out('SAME', all(a == b for a, b in zip(got, bodies)) and len(got) == len(bodies))
+out('SIZES', ' '.join(str(len(b)) for b in got))
+m.logout()
+"#,
+    );
+    for i in 0..4 {
+        assert_eq!(line(&out, &format!("APPEND {i}")), "OK", "{out}");
+    }
+    assert_eq!(line(&out, "COUNT"), "4");
+    assert_eq!(line(&out, "SAME"), "True", "{out}");
+    assert_eq!(line(&out, "SIZES"), "216020 216020 216020 216020");
 }

@@ -8,7 +8,7 @@
 //! the machine before its command completes ([`Mail::deliver`]), so that the machine
 //! announces them in the answer.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ use imap_proto::search::mime::StoredMessage;
 use imap_proto::search::{self, SearchContext, SearchMessage};
 use imap_proto::sequence::{SeqOrUid, Sequence, SequenceSet, UidSet};
 use imap_proto::server::{Event, SelectInfo, Server, ServerError};
+use imap_proto::view::Change;
 use tracing::warn;
 
 use super::folders;
@@ -132,7 +133,8 @@ impl Mail {
             return;
         };
         match self.policy.store.account(&address) {
-            Ok(account) => self.account = Some(account),
+            // `--quota` holds for APPEND and COPY as for SMTP deliveries.
+            Ok(account) => self.account = Some(account.with_quota(self.policy.guards.quota)),
             Err(error) => {
                 warn!(peer = %self.peer, account = %address, %error, "cannot open the mailboxes")
             }
@@ -140,13 +142,26 @@ impl Mail {
     }
 
     /// Hands the selected folder's queued changes to the machine.
+    /// A message that arrived while the folder is selected is `\Recent` to the first
+    /// read-write session to hear of it (the store arbitrates), for IMAP4rev1 clients.
     pub(crate) fn deliver(&mut self, server: &mut Server) {
-        let Some(selected) = &self.selected else {
+        let Mail {
+            selected, recent, ..
+        } = self;
+        let Some(selected) = selected else {
             return;
         };
         match selected.changes() {
             Ok(changes) => {
                 for change in changes {
+                    if let Change::Added { uid, .. } = &change {
+                        if selected.claim_recent(*uid) {
+                            server.mark_recent(*uid);
+                            if let Err(at) = recent.binary_search(uid) {
+                                recent.insert(at, *uid);
+                            }
+                        }
+                    }
                     if let Err(error) = server.mailbox_changed(change) {
                         // The machine's overflow has queued its BYE; anything else is a
                         // store bug, which the client must not pay for beyond a log line.
@@ -255,6 +270,7 @@ impl Mail {
                 };
                 let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
                 let metas = selected.metas(&uids);
+                let last_read = RefCell::new(None);
                 let candidates: Vec<(NonZeroU32, Candidate<'_>)> = messages
                     .iter()
                     .zip(metas)
@@ -267,7 +283,7 @@ impl Mail {
                                     meta,
                                     recent,
                                     selected,
-                                    raw: OnceCell::new(),
+                                    last_read: &last_read,
                                 },
                             )
                         })
@@ -377,7 +393,10 @@ impl Mail {
     ) -> Result<Step, ServerError> {
         // The folder selected before is closed whatever happens (RFC 9051 section 6.3.2).
         self.deselect();
-        let name = folders::folder_name(mailbox);
+        let name = match folders::session_folder_name(server, mailbox) {
+            Ok(name) => name,
+            Err(reason) => return no(server, Some(Code::NonExistent), reason).map(done),
+        };
         let selected = match account.select(&name, read_only, self.max_pending) {
             Ok(selected) => selected,
             Err(error) => return self.failed(server, error, "SELECT").map(done),
@@ -676,6 +695,7 @@ impl Mail {
         let Some(selected) = &self.selected else {
             return no(server, None, "No mailbox selected");
         };
+        // Leniently decoded: a name in neither encoding names no folder (TRYCREATE).
         let target = folders::folder_name(mailbox);
         let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
         let copied = if moving {
@@ -722,6 +742,7 @@ impl Mail {
             self.appending = None;
             return no(server, Some(Code::Unavailable), "Mailboxes unavailable");
         };
+        // As COPY's target: a name in neither encoding names no folder (TRYCREATE).
         let folder = folders::folder_name(mailbox);
         if index == 0 {
             self.appending = None;
@@ -859,23 +880,34 @@ fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
 }
 
 /// A message SEARCH looks at: what the index knows at once, its content read from disk only
-/// when a key needs it (header fields, text), once.
+/// when a key needs it (header fields, text). The search evaluates one message at a time, so
+/// the candidates share one slot holding the message read last: the keys of a message read
+/// its file once, and a search holds one message's octets at a time, whatever the folder's
+/// size.
 struct Candidate<'s> {
     meta: MessageMeta,
     recent: bool,
     selected: &'s Selected,
-    raw: OnceCell<Option<Bytes>>,
+    last_read: &'s RefCell<Option<(NonZeroU32, Bytes)>>,
 }
 
 impl Candidate<'_> {
     /// Runs `f` over the message parsed, `None` when it cannot be read.
     fn with_parsed<T>(&self, f: impl FnOnce(&StoredMessage<'_, '_>) -> T) -> Option<T> {
-        let raw = self
-            .raw
-            .get_or_init(|| self.selected.read(self.meta.uid).ok().flatten())
-            .as_ref()?;
-        let parsed = ParsedMessage::parse(raw);
-        let mut stored = StoredMessage::new(&parsed, self.meta.uid, self.meta.internal_date);
+        let uid = self.meta.uid;
+        let raw = {
+            let mut slot = self.last_read.borrow_mut();
+            match &*slot {
+                Some((read, raw)) if *read == uid => raw.clone(),
+                _ => {
+                    let raw = self.selected.read(uid).ok().flatten()?;
+                    *slot = Some((uid, raw.clone()));
+                    raw
+                }
+            }
+        };
+        let parsed = ParsedMessage::parse(&raw);
+        let mut stored = StoredMessage::new(&parsed, uid, self.meta.internal_date);
         stored.flags = &self.meta.flags;
         stored.recent = self.recent;
         stored.size = self.meta.size;

@@ -99,6 +99,7 @@ fn capabilities() -> Vec<Capability<'static>> {
         Capability::SpecialUse,
         Capability::ListExtended,
         Capability::ListStatus,
+        Capability::StatusSize,
         Capability::Children,
         Capability::Esearch,
         Capability::SearchRes,

@@ -1061,6 +1061,23 @@ impl Selected {
         &self.recent
     }
 
+    /// Claims `uid`, a message that arrived while the folder is selected, as `\Recent` to
+    /// this session (RFC 3501 section 2.3.2: recent to the first session notified of it):
+    /// true for the first read-write session to claim it, false for every later one and for
+    /// EXAMINE, which claims nothing. (Added for the IMAP service, issue 19.)
+    pub fn claim_recent(&self, uid: NonZeroU32) -> bool {
+        if self.read_only {
+            return false;
+        }
+        let mut st = self.folder.state();
+        if uid.get() >= st.first_recent {
+            st.first_recent = uid.get().saturating_add(1);
+            true
+        } else {
+            false
+        }
+    }
+
     /// What the store knows of each of `uids` now (`None`: expunged), under one lock.
     pub fn metas(&self, uids: &[NonZeroU32]) -> Vec<Option<MessageMeta>> {
         let dir = self.folder.dir.as_os_str().len();
