@@ -263,6 +263,115 @@ pub(crate) fn run_session(tool: &str, work: impl Future<Output = ExitCode>) -> E
     }
 }
 
+/// The memory of a process tree, in KiB, summed over its processes (imap-load).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Memory {
+    /// VmRSS: counts every shared page once per process that maps it.
+    pub(crate) rss: u64,
+    /// PSS (smaps_rollup): each shared page divided among the processes that map it.
+    /// `None` where smaps_rollup cannot be read.
+    pub(crate) pss: Option<u64>,
+    /// USS: the private pages (Private_Clean + Private_Dirty), what the processes hold that
+    /// no other does.
+    pub(crate) uss: Option<u64>,
+    /// How many processes were summed: `pid` and its descendants.
+    pub(crate) processes: usize,
+}
+
+/// The memory of `pid` and its descendants (a server with a process per session, such as
+/// Dovecot, is measured through its master process). Linux only: /proc.
+pub(crate) fn memory_kib(pid: u32) -> std::io::Result<Memory> {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while let Some(&parent) = pids.get(i) {
+        for entry in std::fs::read_dir("/proc")?.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) && !pids.contains(&child) {
+                pids.push(child);
+            }
+        }
+        i += 1;
+    }
+    let field = |text: &str, name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    let mut memory = Memory {
+        rss: 0,
+        pss: Some(0),
+        uss: Some(0),
+        processes: 0,
+    };
+    let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
+    for p in &pids {
+        let status = match std::fs::read_to_string(format!("/proc/{p}/status")) {
+            Ok(status) => status,
+            // A descendant that ended since it was listed is no longer there to count.
+            Err(_) if *p != pid => continue,
+            Err(e) => return Err(e),
+        };
+        memory.processes += 1;
+        memory.rss += field(&status, "VmRSS:").unwrap_or(0);
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
+        let rollup = rollup.as_deref();
+        memory.pss = add(memory.pss, rollup.and_then(|r| field(r, "Pss:")));
+        let private =
+            rollup.and_then(|r| Some(field(r, "Private_Clean:")? + field(r, "Private_Dirty:")?));
+        memory.uss = add(memory.uss, private);
+    }
+    Ok(memory)
+}
+
+/// Prints `server memory {when}: RSS …, PSS …, USS … (n process(es))` for `pid`'s tree.
+pub(crate) fn print_memory(when: &str, pid: u32) -> Option<Memory> {
+    match memory_kib(pid) {
+        Ok(m) => {
+            let kib = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| format!("{v} KiB"));
+            println!(
+                "server memory {when}: RSS {} KiB, PSS {}, USS {} ({} process(es))",
+                m.rss,
+                kib(m.pss),
+                kib(m.uss),
+                m.processes
+            );
+            Some(m)
+        }
+        Err(e) => {
+            println!("server memory {when}: cannot read /proc for {pid}: {e}");
+            None
+        }
+    }
+}
+
+/// Prints `per idle session: RSS +… KiB, PSS +… KiB, USS +… KiB`: the growth from `before`
+/// to `during` divided by `sessions`.
+pub(crate) fn print_memory_per_session(before: Memory, during: Memory, sessions: usize) {
+    let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / sessions.max(1) as f64;
+    print!(
+        "per idle session: RSS +{:.1} KiB",
+        per(before.rss, during.rss)
+    );
+    if let (Some(a), Some(b)) = (before.pss, during.pss) {
+        print!(", PSS +{:.1} KiB", per(a, b));
+    }
+    if let (Some(a), Some(b)) = (before.uss, during.uss) {
+        print!(", USS +{:.1} KiB", per(a, b));
+    }
+    println!();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

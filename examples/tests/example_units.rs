@@ -53,6 +53,9 @@ mod pop3_load;
 // The IMAP tool (imap-watch, issue 18).
 #[path = "../imap-watch.rs"]
 mod imap_watch;
+// imap-load (issue 19).
+#[path = "../imap-load.rs"]
+mod imap_load;
 
 mod support;
 
