@@ -362,12 +362,15 @@ impl<'a> BodyStructure<'a> {
         let inner = if !r.eat(b'(') {
             Err(r.error("body"))
         } else if r.peek() == Some(b'(') {
-            Multipart::read(r).map(|m| bodies.push(BodyStructure::Multi(m)))
+            match push_part(bodies, || BodyStructure::Multi(Multipart::empty())) {
+                Some(BodyStructure::Multi(m)) => m.read_into(r),
+                // not reached: a multipart was pushed
+                _ => Err(r.error("body")),
+            }
         } else {
-            bodies.push(BodyStructure::Single(SinglePart::empty()));
-            match bodies.last_mut() {
+            match push_part(bodies, || BodyStructure::Single(SinglePart::empty())) {
                 Some(BodyStructure::Single(part)) => part.read_into(r),
-                // not reached: the part was pushed above
+                // not reached: a single part was pushed
                 _ => Err(r.error("body")),
             }
         };
@@ -389,13 +392,18 @@ impl<'a> Multipart<'a> {
     /// `body-type-mpart`: `1*body SP media-subtype [SP body-ext-mpart]` (inside the
     /// parentheses of its `body`).
     pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let mut m = Multipart {
+        let mut m = Multipart::empty();
+        m.read_into(r)?;
+        Ok(m)
+    }
+
+    /// A placeholder multipart (no parts, empty subtype) to read into.
+    fn empty() -> Self {
+        Multipart {
             bodies: Vec::new(),
             subtype: empty_string(),
             extension: None,
-        };
-        m.read_into(r)?;
-        Ok(m)
+        }
     }
 
     /// `body-type-mpart`, read into `self` (whose parts start empty).
@@ -421,7 +429,15 @@ impl<'a> Multipart<'a> {
         r.sp()?;
         string_into(r, &mut self.subtype)?;
         if more(r)? {
-            self.extension = Some(MultiPartExtension::read(r)?);
+            // read where it stays (returned by value, the extension and its tails would be
+            // copied through each `Result`)
+            self.extension = Some(MultiPartExtension {
+                parameters: Parameters::new(),
+                tail: None,
+            });
+            if let Some(extension) = &mut self.extension {
+                extension.read_into(r)?;
+            }
         }
         Ok(())
     }
@@ -487,13 +503,15 @@ impl<'a> SinglePart<'a> {
             }
         };
         if more(r)? {
-            let extension = self.extension.insert(SinglePartExtension {
+            self.extension = Some(SinglePartExtension {
                 md5: NString(None),
                 tail: None,
             });
-            extension.md5 = nstring(r)?;
-            if more(r)? {
-                extension.tail = Some(DispositionTail::read(r)?);
+            if let Some(extension) = &mut self.extension {
+                nstring_into(r, &mut extension.md5)?;
+                if more(r)? {
+                    DispositionTail::read_into(r, &mut extension.tail)?;
+                }
             }
         }
         Ok(())
@@ -518,21 +536,20 @@ impl<'a> BodyFields<'a> {
 }
 
 impl<'a> MultiPartExtension<'a> {
-    /// `body-ext-mpart`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
-        let parameters = read_params(r)?;
-        let tail = if more(r)? {
-            Some(DispositionTail::read(r)?)
-        } else {
-            None
-        };
-        Ok(MultiPartExtension { parameters, tail })
+    /// `body-ext-mpart`, read into `self` (empty).
+    fn read_into(&mut self, r: &mut Reader<'a>) -> PResult<()> {
+        self.parameters = read_params(r)?;
+        if more(r)? {
+            DispositionTail::read_into(r, &mut self.tail)?;
+        }
+        Ok(())
     }
 }
 
 impl<'a> DispositionTail<'a> {
-    /// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`.
-    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+    /// `body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]`, read into
+    /// `slot` (set to `Some` first, then filled where it stays).
+    fn read_into(r: &mut Reader<'a>, slot: &mut Option<Self>) -> PResult<()> {
         let disposition = if r.peek() == Some(b'(') {
             Some(Disposition::read(r)?)
         } else if eat_nil(r) {
@@ -540,12 +557,16 @@ impl<'a> DispositionTail<'a> {
         } else {
             return Err(r.error("body-fld-dsp"));
         };
-        let tail = if more(r)? {
-            Some(LanguageTail::read(r)?)
-        } else {
-            None
-        };
-        Ok(DispositionTail { disposition, tail })
+        *slot = Some(DispositionTail {
+            disposition,
+            tail: None,
+        });
+        if more(r)? {
+            if let Some(tail) = slot {
+                tail.tail = Some(LanguageTail::read(r)?);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -587,6 +608,18 @@ impl<'a> LocationTail<'a> {
             extensions,
         })
     }
+}
+
+/// Append the placeholder part `make` builds to `bodies`, and return it (`None` is not
+/// reached). `resize_with` writes the new element where it stays; a `push` of a value this
+/// large builds it aside and copies all of it.
+#[inline(always)]
+fn push_part<'p, 'a>(
+    bodies: &'p mut Vec<BodyStructure<'a>>,
+    make: impl FnMut() -> BodyStructure<'a>,
+) -> Option<&'p mut BodyStructure<'a>> {
+    bodies.resize_with(bodies.len() + 1, make);
+    bodies.last_mut()
 }
 
 /// Whether another element follows: an `SP`, consumed. Under [`Quirks::extra_spaces`], spaces
