@@ -86,7 +86,10 @@
 //! only while [`Server::wants_input`] holds, calls [`Server::handle_timeout`] when
 //! [`Server::poll_timeout`] is due, does the TLS handshake on [`Event::StartTls`], and calls
 //! [`Server::mailbox_changed`] whenever the store reports a change to the selected mailbox
-//! (made by this session or another): the machine announces it when the protocol allows.
+//! (made by this session or another): the machine announces it when the protocol allows. For
+//! a new message that is recent to this session (RFC 3501 section 2.3.2) it calls
+//! [`Server::mark_recent`] first, then `mailbox_changed`: the `* n EXISTS` is then followed
+//! by a `* n RECENT` that counts it.
 //!
 //! # What the machine answers by itself
 //!
@@ -102,6 +105,7 @@
 //! | `{n+}` under `LITERAL-` over 4096 octets, or without LITERAL+ | `BAD`, data skipped (RFC 7888 section 4) |
 //! | synchronising literal within limits | `+ Ready` |
 //! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
+//! | a size change announced to an IMAP4rev1 session (EXISTS, EXPUNGE, VANISHED) | followed by `* n RECENT` when the count of messages recent to the session changed (RFC 3501 section 7.3.2, as Dovecot 2.3); see [`Server::mark_recent`] |
 //! | `ENABLE` | `* ENABLED ...` (CONDSTORE, QRESYNC, UTF8=ACCEPT when offered, IMAP4rev2 when on) |
 //! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
 //! | sequence number beyond EXISTS | `BAD` |
