@@ -16,7 +16,7 @@
 //! announces them. A waiter that gets `log` after that finds its records done and returns.
 //! So ten concurrent appenders pay for about one log fsync between them, not ten.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::num::{NonZeroU32, NonZeroU64};
@@ -186,6 +186,9 @@ pub(super) struct State {
     pub(super) broken: Option<String>,
     /// Deleted or renamed away: every operation answers "no such mailbox".
     pub(super) gone: bool,
+    /// The modification times of `new/` and `cur/` when they were last read: when they
+    /// differ, something may have changed the files behind the index's back.
+    stamp: Option<(SystemTime, SystemTime)>,
 }
 
 /// One folder, open in the hub.
@@ -284,6 +287,7 @@ impl Folder {
                 index = None;
             }
         }
+        let stamp = dir_stamp(dir).ok();
         let files = scan(dir)?;
         let mut changed = replayed > 0 || torn || log_bytes.is_none();
         let (mut index, mut first_recent) = match index {
@@ -326,22 +330,9 @@ impl Folder {
         let mut new_files: Vec<(String, Loc)> = files.into_iter().collect();
         new_files.sort_by_cached_key(|(name, _)| delivery_order(name));
         for (name, loc) in new_files {
-            let path = loc.path(dir);
-            let meta = match fs::metadata(&path) {
-                Ok(meta) => meta,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+            let Some((secs, size)) = file_facts(dir, &name, &loc)? else {
+                continue;
             };
-            let size = match sent_size(&path, &name) {
-                Ok(size) => size,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            let secs = meta
-                .modified()
-                .ok()
-                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-                .map_or_else(now_secs, |d| i64::try_from(d.as_secs()).unwrap_or(0));
             let uid = index.uid_next;
             let Some(next) = uid.checked_add(1) else {
                 warn!(folder = %dir.display(), "no UIDs left: a file is not indexed");
@@ -387,6 +378,7 @@ impl Folder {
             total_size,
             broken: None,
             gone: false,
+            stamp,
             index,
         };
         Ok(Folder {
@@ -395,6 +387,109 @@ impl Folder {
             log: Mutex::new(Log { file, records: 0 }),
             state: Mutex::new(state),
         })
+    }
+
+    /// Reconciles the index with the files again when `new/` or `cur/` changed since they
+    /// were last read (another program delivered, moved or removed files while the folder
+    /// was open): files without an entry are added, entries without a file expunged, both
+    /// durably and announced, and moved files followed. Called at SELECT and STATUS.
+    pub(super) fn refresh(&self) -> Result<(), MailboxError> {
+        let now = dir_stamp(&self.dir)?;
+        if self.state().stamp == Some(now) {
+            return Ok(());
+        }
+        let mut log = self.log();
+        // Only adds can be queued while the commit lock is held: commit them first.
+        self.flush(&mut log);
+        let slot = Arc::new(Slot::default());
+        let mut any = false;
+        {
+            let mut st = self.state();
+            st.usable()?;
+            let stamp = dir_stamp(&self.dir)?;
+            let mut files = scan(&self.dir)?;
+            let queued: HashSet<Box<str>> = st
+                .pending
+                .iter()
+                .filter_map(|p| match &p.record {
+                    Record::Add(e) => Some(e.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            let entries: Vec<(u32, Box<str>)> = st
+                .index
+                .entries
+                .iter()
+                .map(|e| (e.uid, e.name.clone()))
+                .collect();
+            for (uid, name) in entries {
+                match files.remove(&*name) {
+                    Some(loc) => {
+                        st.files.insert(uid, loc);
+                    }
+                    None => {
+                        st.last_modseq += 1;
+                        let modseq = st.last_modseq;
+                        st.pending.push(Pending {
+                            record: Record::Expunge { modseq, uid },
+                            loc: None,
+                            sync: 0,
+                            undo: None,
+                            skip: None,
+                            slot: slot.clone(),
+                        });
+                        any = true;
+                    }
+                }
+            }
+            let mut new_files: Vec<(String, Loc)> = files
+                .into_iter()
+                .filter(|(name, _)| !queued.contains(name.as_str()))
+                .collect();
+            new_files.sort_by_cached_key(|(name, _)| delivery_order(name));
+            for (name, loc) in new_files {
+                let Some((secs, size)) = file_facts(&self.dir, &name, &loc)? else {
+                    continue;
+                };
+                let Some(next) = st.next_uid.checked_add(1) else {
+                    return Err(MailboxError::UidsExhausted);
+                };
+                let uid = st.next_uid;
+                st.next_uid = next;
+                st.last_modseq += 1;
+                let modseq = st.last_modseq;
+                let system = flags_from_info(&loc.file);
+                st.pending.push(Pending {
+                    record: Record::Add(Entry {
+                        uid,
+                        modseq,
+                        secs,
+                        zone: 0,
+                        size,
+                        flags: Flags {
+                            system,
+                            keywords: Vec::new(),
+                        },
+                        name: name.into(),
+                    }),
+                    loc: Some(loc),
+                    sync: 0,
+                    undo: None,
+                    skip: None,
+                    slot: slot.clone(),
+                });
+                any = true;
+            }
+            st.stamp = Some(stamp);
+        }
+        if any {
+            warn!(folder = %self.dir.display(), "message files changed behind the index; reconciled");
+            self.flush(&mut log);
+            if let Some(Err(e)) = slot.get() {
+                return Err(io_err(&e));
+            }
+        }
+        Ok(())
     }
 
     /// Registers a session's queue; returns the state for the snapshot (still locked, so
@@ -494,6 +589,10 @@ impl Folder {
 
     /// Adds `files` (all or none), returning their UIDs.
     pub(super) fn add(&self, files: Vec<NewFile>) -> Result<Vec<NonZeroU32>, MailboxError> {
+        if files.is_empty() {
+            self.state().usable()?;
+            return Ok(Vec::new());
+        }
         let slot = Arc::new(Slot::default());
         let mut uids = Vec::with_capacity(files.len());
         {
@@ -561,7 +660,11 @@ impl Folder {
         {
             let mut st = self.state();
             st.usable()?;
-            if st.by_name.contains_key(name) {
+            let queued = st
+                .pending
+                .iter()
+                .any(|p| matches!(&p.record, Record::Add(e) if &*e.name == name));
+            if queued || st.by_name.contains_key(name) {
                 return Ok(());
             }
             let Some(next) = st.next_uid.checked_add(1) else {
@@ -867,6 +970,36 @@ impl State {
             }
         }
     }
+}
+
+/// The INTERNALDATE (the file's modification time) and RFC822.SIZE of a message file found
+/// in a folder; `None` when it is gone already.
+fn file_facts(dir: &Path, name: &str, loc: &Loc) -> io::Result<Option<(i64, u64)>> {
+    let path = loc.path(dir);
+    let meta = match fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let size = match sent_size(&path, name) {
+        Ok(size) => size,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let secs = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map_or_else(now_secs, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    Ok(Some((secs, size)))
+}
+
+/// The modification times of a folder's `new/` and `cur/`.
+fn dir_stamp(dir: &Path) -> io::Result<(SystemTime, SystemTime)> {
+    Ok((
+        fs::metadata(dir.join("new"))?.modified()?,
+        fs::metadata(dir.join("cur"))?.modified()?,
+    ))
 }
 
 /// A mod-sequence as the API gives it (mod-sequences start at 1).

@@ -537,6 +537,13 @@ impl Account {
         self.hub().folder(&self.inner.maildir, &name)
     }
 
+    /// [`Account::folder`], reconciled with its files if they changed behind its back.
+    fn fresh_folder(&self, name: &str) -> Result<Arc<Folder>, MailboxError> {
+        let folder = self.folder(name)?;
+        folder.refresh()?;
+        Ok(folder)
+    }
+
     /// Creates the directories of canonical `name` (`cur/` last: it marks a folder).
     fn create_dirs(&self, name: &str) -> Result<(), MailboxError> {
         let dir = self.dir(name);
@@ -818,7 +825,7 @@ impl Account {
     ///
     /// `NoSuchMailbox`, the file system's.
     pub fn status(&self, name: &str) -> Result<FolderStatus, MailboxError> {
-        let folder = self.folder(name)?;
+        let folder = self.fresh_folder(name)?;
         let st = folder.state();
         st.usable()?;
         let idx = &st.index;
@@ -849,7 +856,7 @@ impl Account {
         read_only: bool,
         max_pending: usize,
     ) -> Result<Selected, MailboxError> {
-        let folder = self.folder(name)?;
+        let folder = self.fresh_folder(name)?;
         let id = self.hub().inner.sessions.fetch_add(1, Ordering::Relaxed);
         let queue = Arc::new(Queue::new(id, max_pending));
         let (snapshot, flags, recent) = {
@@ -1073,22 +1080,24 @@ impl Selected {
 
     /// What the store knows of each of `uids` now (`None`: expunged), under one lock.
     pub fn metas(&self, uids: &[NonZeroU32]) -> Vec<Option<MessageMeta>> {
+        let dir = self.folder.dir.as_os_str().len();
         let st = self.folder.state();
         uids.iter()
             .map(|uid| {
                 let e = &st.index.entries[st.index.find(uid.get())?];
                 let loc = st.loc(e.uid)?;
+                // One allocation for the path, not one per component.
+                let mut path = PathBuf::with_capacity(dir + loc.file.len() + 6);
+                path.push(&self.folder.dir);
+                path.push(if loc.in_cur { "cur" } else { "new" });
+                path.push(&*loc.file);
                 Some(MessageMeta {
                     uid: *uid,
                     flags: e.flags.to_list(),
                     modseq: folder::nz64(e.modseq),
                     internal_date: index::datetime_from(e.secs, e.zone),
                     size: e.size,
-                    path: self
-                        .folder
-                        .dir
-                        .join(if loc.in_cur { "cur" } else { "new" })
-                        .join(&*loc.file),
+                    path,
                 })
             })
             .collect()
