@@ -332,6 +332,30 @@ fn rename(
             ));
         }
     }
+    if from != "INBOX" {
+        let folders = account.list()?;
+        let existing: HashSet<&str> = folders.iter().map(|f| f.name.as_str()).collect();
+        if !existing.contains(from.as_str()) {
+            // A level of the hierarchy that is no folder (RFC 3501 section 6.3.5's `foo`):
+            // the folders under it move, each with the folders under it.
+            let tops: Vec<&str> = existing
+                .iter()
+                .copied()
+                .filter(|n| is_below(n, &from))
+                .filter(|n| !ancestors(n).any(|a| is_below(a, &from) && existing.contains(a)))
+                .collect();
+            if !tops.is_empty() {
+                if existing.iter().any(|n| is_within(n, &to)) {
+                    return Err(MailboxError::AlreadyExists.into());
+                }
+                for top in tops {
+                    let rest = top.get(from.len()..).unwrap_or_default();
+                    account.rename(top, &format!("{to}{rest}"))?;
+                }
+                return Done::ok("RENAME completed");
+            }
+        }
+    }
     account.rename(&from, &to)?;
     Done::ok("RENAME completed")
 }
@@ -364,7 +388,8 @@ fn status(
     let name = name_arg(server, mailbox)?;
     let values = account.status(&name)?;
     let items = status_values(server, items, &values);
-    let mailbox = wire_mailbox(server, &name)?;
+    let mailbox = wire_mailbox(server, &name)
+        .ok_or_else(|| Refusal::no(Code::Cannot, "The mailbox name cannot be sent"))?;
     server.respond(Data::Status { mailbox, items })?;
     if selected == Some(name.as_str()) {
         // As Dovecot: allowed, but RFC 9051 section 6.3.11 asks clients not to.
@@ -427,10 +452,10 @@ fn wire_name(utf8: bool, name: &str) -> String {
     }
 }
 
-/// `name` as a mailbox of a response.
-fn wire_mailbox(server: &Server, name: &str) -> Result<Mailbox<'static>, Refusal> {
-    Mailbox::from_utf8(name, utf8_names(server))
-        .map_err(|_| Refusal::Machine(ServerError::Invalid("a folder name the codec refuses")))
+/// `name` as a mailbox of a response; `None` for a name the codec refuses (one with a
+/// control character, which the store does not make).
+fn wire_mailbox(server: &Server, name: &str) -> Option<Mailbox<'static>> {
+    Mailbox::from_utf8(name, utf8_names(server)).ok()
 }
 
 /// What a LIST or LSUB asks for.
@@ -526,7 +551,7 @@ struct Entry {
     has_children: bool,
 }
 
-/// Every name LIST and LSUB may show, INBOX first, then by name: the folders, the levels
+/// Every name LIST and LSUB may show, INBOX and its children first, then by name: the folders, the levels
 /// of the hierarchy above them that are no folder, and the subscribed names (with the
 /// levels above them).
 fn entries(folders: &[FolderInfo], subscriptions: &[String]) -> Vec<Entry> {
@@ -567,7 +592,10 @@ fn entries(folders: &[FolderInfo], subscriptions: &[String]) -> Vec<Entry> {
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.name != "INBOX", &a.name).cmp(&(b.name != "INBOX", &b.name)));
+    // INBOX and the folders under it first
+    out.sort_by(|a, b| {
+        (!is_within(&a.name, "INBOX"), &a.name).cmp(&(!is_within(&b.name, "INBOX"), &b.name))
+    });
     out
 }
 
@@ -634,9 +662,9 @@ fn list(
             full.iter().any(|p| wildcard(p, wire.as_bytes()))
         })
         .collect();
-    // Names with a name under them that the selection picks (RECURSIVEMATCH), and, for
-    // LSUB, a subscribed one that the pattern does not match (RFC 3501 section 6.3.9:
-    // the level `%` stops at is shown `\Noselect`).
+    // Names with a name under them that the selection picks (RECURSIVEMATCH), and with
+    // one that the pattern does not match: for RECURSIVEMATCH, and for LSUB, where the
+    // level `%` stops at is shown `\Noselect` (RFC 3501 section 6.3.9).
     let mut picked_below: HashSet<&str> = HashSet::new();
     let mut hidden_below: HashSet<&str> = HashSet::new();
     for (entry, &matched) in all.iter().zip(&matched) {
@@ -651,11 +679,20 @@ fn list(
         if !matched {
             continue;
         }
-        let childinfo = request.recursive && picked_below.contains(entry.name.as_str());
+        let selected = request.selects(entry);
+        // RFC 5258 section 3.5: a name the selection does not pick is shown for its
+        // CHILDINFO only when a name under it that it picks is not shown itself.
+        let hidden = hidden_below.contains(entry.name.as_str());
+        let childinfo = request.recursive
+            && if selected {
+                picked_below.contains(entry.name.as_str())
+            } else {
+                hidden
+            };
         let show = if request.lsub {
-            entry.subscribed || hidden_below.contains(entry.name.as_str())
+            entry.subscribed || hidden
         } else if request.subscribed || request.special_use {
-            request.selects(entry) || childinfo
+            selected || childinfo
         } else {
             entry.exists || entry.has_children
         };
@@ -700,7 +737,10 @@ fn list(
             }
             extended.push(ListExtendedItem::ChildInfo(why));
         }
-        let mailbox = wire_mailbox(server, &entry.name)?;
+        let Some(mailbox) = wire_mailbox(server, &entry.name) else {
+            tracing::warn!(folder = %Escaped(&entry.name), "IMAP LIST: a folder name that cannot be sent");
+            continue;
+        };
         let data = ListData {
             attributes,
             delimiter: delimiter(),
@@ -1231,6 +1271,22 @@ mod tests {
             s.send("r6 RENAME r \"\"")
                 .starts_with("r6 NO [CANNOT] Invalid mailbox name: ")
         );
+        // a level that is no folder: the folders under it move (RFC 3501 section 6.3.5)
+        s.send("l0 CREATE foo/bar/baz");
+        s.send("l1 CREATE foo/qux");
+        s.send("l2 DELETE foo");
+        assert_eq!(s.send("l3 RENAME foo zowie"), "l3 OK RENAME completed\r\n");
+        let names = s.names();
+        for name in ["zowie/bar", "zowie/bar/baz", "zowie/qux"] {
+            assert!(names.contains(&name.to_owned()), "{names:?}");
+        }
+        assert!(!names.iter().any(|n| n.starts_with("foo")), "{names:?}");
+        s.send("l4 CREATE lvl/a");
+        s.send("l5 DELETE lvl");
+        assert_eq!(
+            s.send("l6 RENAME lvl zowie"),
+            "l6 NO [ALREADYEXISTS] Mailbox already exists\r\n"
+        );
         // INBOX: its messages move to the new folder, INBOX stays (RFC 3501 section 6.3.5)
         let inbox = s
             .store
@@ -1324,6 +1380,22 @@ mod tests {
                 "s9 OK LIST completed",
             ])
         );
+        // with `*` the subscribed p/q/r is listed itself: no line for the levels above it
+        assert_eq!(
+            s.lines("s10 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" p*"),
+            strs(&["* LIST (\\Subscribed) \"/\" p/q/r", "s10 OK LIST completed"])
+        );
+        // a subscribed name with a subscribed child carries CHILDINFO
+        s.send("s11 SUBSCRIBE p/q");
+        assert_eq!(
+            s.lines("s12 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" p/*"),
+            strs(&[
+                "* LIST (\\Subscribed) \"/\" p/q (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+                "* LIST (\\Subscribed) \"/\" p/q/r",
+                "s12 OK LIST completed",
+            ])
+        );
+        s.send("s13 UNSUBSCRIBE p/q");
         // a subscription outlives its folder: \NonExistent
         s.send("t0 CREATE gone");
         s.send("t1 SUBSCRIBE gone");
