@@ -445,7 +445,7 @@ struct Ledger {
 
 impl Ledger {
     /// Checks INBOX after a restart against everything acknowledged and seen so far.
-    fn check(&mut self, inbox: &Inbox, load: Load, context: &str) {
+    fn check(&mut self, inbox: &Inbox, load: Load, data: &Path, context: &str) {
         if self.uidvalidity == 0 {
             self.uidvalidity = inbox.uidvalidity;
         }
@@ -486,11 +486,16 @@ impl Ledger {
         }
         for (uid, id) in &self.seen {
             let now = ids.get(id.as_str());
-            assert_eq!(
-                now,
-                Some(uid),
-                "a session saw {id} as UID {uid} before the kill; after it: {now:?} ({context})"
-            );
+            if now != Some(uid) {
+                let mut after: Vec<(u32, &str)> = ids.iter().map(|(id, uid)| (*uid, *id)).collect();
+                after.sort();
+                panic!(
+                    "a session saw {id} as UID {uid} before the kill; after it: {now:?} ({context})\n\
+                     seen before: {:?}\nafter: {after:?}\n{}",
+                    self.seen,
+                    index_dump(data)
+                );
+            }
         }
         assert!(
             inbox.messages >= self.announced,
@@ -532,9 +537,22 @@ impl Ledger {
                 if let Some(before) = self.seen.insert(uid, f[1].to_owned()) {
                     assert_eq!(before, f[1], "UID {uid} named two messages ({context})");
                 }
+                let twice: Vec<u32> = self
+                    .seen
+                    .iter()
+                    .filter(|(_, id)| *id == f[1])
+                    .map(|(uid, _)| *uid)
+                    .collect();
+                assert!(
+                    twice.len() == 1,
+                    "a live session saw {} under {} UIDs, {twice:?}: one message listed \
+                     twice ({context})",
+                    f[1],
+                    twice.len()
+                );
                 self.highest_uid = self.highest_uid.max(uid);
             } else if let Some(f) = fields(line, "IDLE") {
-                if let [n, "EXISTS"] = f[..] {
+                if let ["*", n, "EXISTS"] = f[..] {
                     self.announced = self.announced.max(n.parse().expect("count"));
                 }
             }
@@ -582,7 +600,7 @@ fn kill_during_load(load: Load, tag: &str) {
         );
         let verified = py.until("VERIFIED");
         let inbox = parse_inbox(&verified);
-        ledger.check(&inbox, load, &context);
+        ledger.check(&inbox, load, &data, &context);
         if round == ROUNDS {
             py.finish();
             break;
@@ -610,6 +628,14 @@ fn kill_during_load(load: Load, tag: &str) {
         );
         ledger.record(&lines, inbox.uidnext, &context);
     }
+    eprintln!(
+        "{mode}, CRASH_SEED={seed}: {} sent, {} acknowledged, {} UIDs seen live, IDLE told of {}, highest UID {}",
+        ledger.sent.len(),
+        ledger.acked.len(),
+        ledger.seen.len(),
+        ledger.announced,
+        ledger.highest_uid
+    );
     assert!(ledger.acked.len() >= 12, "too little was acknowledged");
 }
 
@@ -783,6 +809,23 @@ for i in range(3):
 out('UIDS', *uids)
 m.logout()
 "#;
+
+/// The index files of alice's INBOX and the names in its `new/` and `cur/`, for a failure
+/// message.
+fn index_dump(data: &Path) -> String {
+    let mut text = String::new();
+    for file in index_files(data) {
+        let body = std::fs::read_to_string(&file).unwrap_or_else(|e| e.to_string());
+        text.push_str(&format!("--- {}\n{body}\n", file.display()));
+    }
+    for sub in ["new", "cur"] {
+        text.push_str(&format!(
+            "--- {sub}/: {:?}\n",
+            maildir_names(data, ALICE, sub)
+        ));
+    }
+    text
+}
 
 /// The index files of alice's INBOX.
 fn index_files(data: &Path) -> [PathBuf; 2] {
