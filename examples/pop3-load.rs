@@ -442,7 +442,12 @@ fn memory_kib(pid: u32) -> io::Result<Memory> {
     };
     let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
     for p in &pids {
-        let status = std::fs::read_to_string(format!("/proc/{p}/status"))?;
+        let status = match std::fs::read_to_string(format!("/proc/{p}/status")) {
+            Ok(status) => status,
+            // A child that ended since the walk holds no memory any more.
+            Err(_) if !std::path::Path::new(&format!("/proc/{p}")).exists() => continue,
+            Err(e) => return Err(e),
+        };
         memory.rss += field(&status, "VmRSS:").unwrap_or(0);
         let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
         let rollup = rollup.as_deref();

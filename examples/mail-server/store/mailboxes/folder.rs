@@ -38,6 +38,10 @@ use crate::store::maildrop::{delivery_order, sent_size, unique_name};
 /// folder has messages (so the log never grows past about twice the snapshot's size).
 pub(super) const COMPACT_AFTER: usize = 4096;
 
+/// How old a directory's modification time must be before an unchanged one is trusted to
+/// mean that nothing changed (see [`Folder::refresh`]).
+const STAMP_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The account-level file holding the last UIDVALIDITY issued for any folder of it.
 pub(super) const UIDVALIDITY_FILE: &str = "sansmail-uidvalidity";
 
@@ -287,7 +291,7 @@ impl Folder {
                 index = None;
             }
         }
-        let stamp = dir_stamp(dir).ok();
+        let stamp = settled_stamp(dir)?;
         let files = scan(dir)?;
         let mut changed = replayed > 0 || torn || log_bytes.is_none();
         let (mut index, mut first_recent) = match index {
@@ -390,8 +394,8 @@ impl Folder {
     }
 
     /// Reconciles the index with the files again when `new/` or `cur/` changed since they
-    /// were last read (another program delivered, moved or removed files while the folder
-    /// was open): files without an entry are added, entries without a file expunged, both
+    /// were last read, or were last read too soon after a change to tell ([`settled_stamp`])
+    /// (another program delivered, moved or removed files while the folder was open): files without an entry are added, entries without a file expunged, both
     /// durably and announced, and moved files followed. Called at SELECT and STATUS.
     pub(super) fn refresh(&self) -> Result<(), MailboxError> {
         let now = dir_stamp(&self.dir)?;
@@ -406,7 +410,7 @@ impl Folder {
         {
             let mut st = self.state();
             st.usable()?;
-            let stamp = dir_stamp(&self.dir)?;
+            let stamp = settled_stamp(&self.dir)?;
             let mut files = scan(&self.dir)?;
             let queued: HashSet<Box<str>> = st
                 .pending
@@ -480,7 +484,7 @@ impl Folder {
                 });
                 any = true;
             }
-            st.stamp = Some(stamp);
+            st.stamp = stamp;
         }
         if any {
             warn!(folder = %self.dir.display(), "message files changed behind the index; reconciled");
@@ -1000,6 +1004,19 @@ fn dir_stamp(dir: &Path) -> io::Result<(SystemTime, SystemTime)> {
         fs::metadata(dir.join("new"))?.modified()?,
         fs::metadata(dir.join("cur"))?.modified()?,
     ))
+}
+
+/// [`dir_stamp`] when it can be trusted: a directory's modification time is coarse (a clock
+/// tick on Linux), so a change made in the same tick as a reading would leave it unchanged.
+/// A reading taken more than [`STAMP_SETTLE`] after the last change is safe (any later
+/// change gives a later time); a more recent one is `None`, and the next SELECT reads the
+/// directories again.
+fn settled_stamp(dir: &Path) -> io::Result<Option<(SystemTime, SystemTime)>> {
+    let stamp = dir_stamp(dir)?;
+    let settled = SystemTime::now()
+        .duration_since(stamp.0.max(stamp.1))
+        .is_ok_and(|age| age > STAMP_SETTLE);
+    Ok(settled.then_some(stamp))
 }
 
 /// A mod-sequence as the API gives it (mod-sequences start at 1).

@@ -1212,3 +1212,14 @@ fn a_folder_out_of_uids_refuses_appends() {
     assert_eq!(account.status("INBOX").unwrap().messages, 1);
     assert_eq!(files(&maildir).len(), 1);
 }
+
+/// The handles move into `spawn_blocking` and are shared between tasks.
+#[test]
+fn handles_are_send_and_sync() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Account>();
+    shared::<Selected>();
+    shared::<Mailboxes>();
+    fn movable<T: Send + 'static>() {}
+    movable::<NewMessage>();
+}
