@@ -984,3 +984,63 @@ sys.stdin.readline()
         .collect();
     assert_eq!(pop, ["cross-0", "cross-3"], "POP3 after the kill");
 }
+
+/// Three SMTP clients deliver 40 messages each (to alice and bob) while three IMAP sessions
+/// SELECT INBOX over and over; then a fresh session lists INBOX: every delivered message must
+/// be there exactly once (the SELECT's reconciliation and the delivery hook must not both
+/// index one file).
+#[test]
+fn select_during_delivery_lists_each_message_once() {
+    if !have_clients() {
+        return;
+    }
+    let dir = TempDir::new("crash-select");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data);
+    let script = r#"
+stop = threading.Event()
+def sender(c):
+    with smtplib.SMTP('127.0.0.1', SMTP_PORT, timeout=20) as s:
+        for n in range(40):
+            s.sendmail('crash@example.org', [ALICE, 'bob@localhost'], message('d-c%d-s%d' % (c, n), 1))
+def selector():
+    m = login()
+    while not stop.is_set():
+        m.select('INBOX')
+    m.logout()
+sels = [threading.Thread(target=selector) for _ in range(3)]
+for t in sels:
+    t.start()
+senders = [threading.Thread(target=sender, args=(c,)) for c in range(3)]
+for t in senders:
+    t.start()
+for t in senders:
+    t.join()
+stop.set()
+for t in sels:
+    t.join()
+m = login()
+m.select('INBOX')
+for uid, head in fetch_all(m, 1, 'BODY.PEEK[HEADER.FIELDS (X-Id)]'):
+    out('SEEN', uid, re.search(rb'X-Id: (\S+)', head).group(1).decode())
+m.logout()
+"#;
+    let py = Py::spawn(&server, script, &[]);
+    let lines = py.finish();
+    server.kill();
+    let mut uids_of: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for line in &lines {
+        if let Some(f) = fields(line, "SEEN") {
+            uids_of
+                .entry(f[1].to_owned())
+                .or_default()
+                .push(f[0].parse().expect("uid"));
+        }
+    }
+    let twice: Vec<(&String, &Vec<u32>)> = uids_of.iter().filter(|(_, u)| u.len() > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "messages listed under more than one UID: {twice:?}"
+    );
+    assert_eq!(uids_of.len(), 120, "delivered messages in INBOX");
+}
