@@ -412,16 +412,7 @@ impl Mail {
         self.recent.sort_unstable();
         info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         info.recent_uids = self.recent.clone();
-        // OK [UNSEEN n]: the first message without \Seen.
-        info.unseen = selected
-            .metas(&snapshot.uids)
-            .iter()
-            .position(|meta| {
-                meta.as_ref()
-                    .is_some_and(|m| !m.flags.contains(&Flag::Seen))
-            })
-            .and_then(|i| u32::try_from(i + 1).ok())
-            .and_then(NonZeroU32::new);
+        info.unseen = first_unseen(&selected, &snapshot.uids);
         server.selected(snapshot, info)?;
         self.selected = Some(selected);
         // Changes since the snapshot, announced by the next command (or at once in IDLE).
@@ -475,19 +466,59 @@ impl Mail {
                 .iter()
                 .map(|&(_, uid)| uid)
                 .collect();
-            let metas = selected.metas(&uids);
-            for (meta, uid) in metas.into_iter().zip(uids) {
-                job.next += 1;
-                let Some(mut meta) = meta else {
+            // CHANGEDSINCE: messages at or below it are left out (a `None` is one expunged
+            // meanwhile, answered as missing).
+            let mut metas: Vec<(NonZeroU32, Option<MessageMeta>)> = uids
+                .iter()
+                .copied()
+                .zip(selected.metas(&uids))
+                .filter(|(_, meta)| {
+                    !meta.as_ref().is_some_and(|m| {
+                        job.changed_since
+                            .is_some_and(|since| m.modseq.get() <= since)
+                    })
+                })
+                .collect();
+            job.next = end;
+            // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the answer
+            // carries the new flags; other sessions hear of it from the store. One store
+            // call for the batch's unseen messages, not one per message.
+            let mut newly_seen: Vec<NonZeroU32> = Vec::new();
+            if sets_seen {
+                let unseen: Vec<NonZeroU32> = metas
+                    .iter()
+                    .filter_map(|(uid, meta)| {
+                        meta.as_ref()
+                            .filter(|m| !m.flags.contains(&Flag::Seen))
+                            .map(|_| *uid)
+                    })
+                    .collect();
+                if !unseen.is_empty() {
+                    match selected.store(&unseen, StoreKind::Add, &[Flag::Seen], None, false) {
+                        Ok(stored) => {
+                            for stored in stored {
+                                let Stored::Changed { uid, flags, modseq } = stored else {
+                                    continue;
+                                };
+                                let found = metas
+                                    .iter_mut()
+                                    .find_map(|(u, meta)| meta.as_mut().filter(|_| *u == uid));
+                                if let Some(meta) = found {
+                                    meta.flags = flags;
+                                    meta.modseq = modseq;
+                                    newly_seen.push(uid);
+                                }
+                            }
+                        }
+                        Err(error) => warn!(peer = %self.peer, %error, "cannot set \\Seen"),
+                    }
+                }
+            }
+            for (uid, meta) in metas {
+                let Some(meta) = meta else {
                     job.missing = true;
                     continue;
                 };
-                if job
-                    .changed_since
-                    .is_some_and(|since| meta.modseq.get() <= since)
-                {
-                    continue;
-                }
                 let raw = if needs_content {
                     match selected.read(uid) {
                         Ok(Some(raw)) => Some(raw),
@@ -504,23 +535,7 @@ impl Mail {
                 } else {
                     None
                 };
-                // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the
-                // answer carries the new flags; other sessions hear of it from the store.
-                let mut seen_now = false;
-                if sets_seen && !meta.flags.contains(&Flag::Seen) {
-                    match selected.store(&[uid], StoreKind::Add, &[Flag::Seen], None, false) {
-                        Ok(stored) => {
-                            for stored in stored {
-                                if let Stored::Changed { flags, modseq, .. } = stored {
-                                    meta.flags = flags;
-                                    meta.modseq = modseq;
-                                    seen_now = true;
-                                }
-                            }
-                        }
-                        Err(error) => warn!(peer = %self.peer, %error, "cannot set \\Seen"),
-                    }
-                }
+                let seen_now = newly_seen.contains(&uid);
                 let parsed = raw.as_deref().map(ParsedMessage::parse);
                 let mut items: Vec<MessageDataItem<'_>> =
                     Vec::with_capacity(job.attributes.len() + 2);
@@ -827,6 +842,29 @@ impl Mail {
         };
         no(server, code, text)
     }
+}
+
+/// OK [UNSEEN n]: the sequence number of the first message without `\Seen`. The index is
+/// read in batches from the first message on and the scan stops at the first batch with an
+/// unseen message: a folder whose first messages are unseen costs one batch, whatever its
+/// size, and no more than one batch of metadata is held at a time.
+fn first_unseen(selected: &Selected, uids: &[NonZeroU32]) -> Option<NonZeroU32> {
+    const BATCH: usize = 256;
+    for (number, chunk) in uids.chunks(BATCH).enumerate() {
+        let metas = selected.metas(chunk);
+        let found = metas.iter().position(|meta| {
+            meta.as_ref()
+                .is_some_and(|m| !m.flags.contains(&Flag::Seen))
+        });
+        if let Some(i) = found {
+            return number
+                .checked_mul(BATCH)
+                .and_then(|start| start.checked_add(i + 1))
+                .and_then(|seq| u32::try_from(seq).ok())
+                .and_then(NonZeroU32::new);
+        }
+    }
+    None
 }
 
 fn done(_: ()) -> Step {
