@@ -159,6 +159,7 @@ macro_rules! class_table {
 pub(crate) use class_table;
 
 /// The length of the run of bytes at the start of `bytes` that are in `class`.
+#[inline]
 pub(crate) fn run_len(bytes: &[u8], class: &[bool; 256]) -> usize {
     bytes
         .iter()
@@ -302,15 +303,103 @@ macro_rules! token_type {
     };
 }
 
-token_type!(
-    /// A command tag: `tag = 1*<any ASTRING-CHAR except "+">` (RFC 3501 section 9, RFC 9051
-    /// section 9).
-    Tag,
-    is_tag_char,
-    TAG_CHARS,
-    "tag",
-    "a tag holds ASTRING-CHARs except '+' (no SP, CTL, 8-bit, '(', ')', '{', '%', '*', '\"' or '\\')"
-);
+/// A command tag: `tag = 1*<any ASTRING-CHAR except "+">` (RFC 3501 section 9, RFC 9051
+/// section 9).
+///
+/// The characters are kept as the octets they were read from: a tag is 7-bit by construction,
+/// and every command and tagged response carries one, so the parser does not spend a UTF-8
+/// check on each. [`Tag::as_str`] makes the `&str` when it is asked for (the check then runs
+/// on the tag's few octets); [`Tag::as_bytes`] and the encoder use the octets as they are.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag<'a>(Cow<'a, [u8]>);
+
+/// Why [`Tag::new`] refuses a tag.
+const TAG_REFUSAL: &str = "a tag holds ASTRING-CHARs except '+' (no SP, CTL, 8-bit, '(', ')', '{', '%', '*', '\"' or '\\')";
+
+impl<'a> Tag<'a> {
+    /// A tag; refused when empty or when a character is not allowed.
+    pub fn new(s: impl Into<Cow<'a, str>>) -> Result<Self, ValidationError> {
+        let s = s.into();
+        check_token(&s, is_tag_char, "tag", TAG_REFUSAL)?;
+        Ok(Self(match s {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        }))
+    }
+
+    /// The characters (made from the tag's octets on each call: keep the `&str` rather than
+    /// asking again in a loop).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The characters as the octets they are written with (7-bit).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The characters, owned or borrowed as they are held.
+    pub fn into_inner(self) -> Cow<'a, str> {
+        match self.0 {
+            Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).unwrap_or_default()),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8(v).unwrap_or_default()),
+        }
+    }
+
+    /// The same value owning its characters.
+    pub fn into_static(self) -> Tag<'static> {
+        Tag(Cow::Owned(self.0.into_owned()))
+    }
+
+    /// Parse `input`, which must be exactly one tag (nothing before or after it).
+    pub fn parse(input: &'a [u8]) -> Result<Self, ParseError> {
+        parse_whole(input, Self::read)
+    }
+
+    /// Read one tag.
+    pub(crate) fn read(r: &mut Reader<'a>) -> PResult<Self> {
+        let n = run_len(r.rest(), &TAG_CHARS);
+        let t = r.take(n, "tag")?;
+        if t.is_empty() {
+            return Err(fail(r, "tag"));
+        }
+        Ok(Self(Cow::Borrowed(t)))
+    }
+
+    /// The tag over `bytes`, which the caller has checked are one or more tag characters
+    /// ([`tag_len`] of them).
+    #[inline]
+    pub(crate) fn from_checked(bytes: &'a [u8]) -> Self {
+        debug_assert!(!bytes.is_empty() && bytes.iter().all(|&b| is_tag_char(b)));
+        Self(Cow::Borrowed(bytes))
+    }
+}
+
+/// The length of the run of tag characters at the start of `bytes` (0 when it does not start
+/// with a tag).
+#[inline]
+pub(crate) fn tag_len(bytes: &[u8]) -> usize {
+    run_len(bytes, &TAG_CHARS)
+}
+
+impl Encode for Tag<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(&self.0);
+    }
+}
+
+impl std::fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As a tuple of its characters, `Tag("A001")`, as when it held a `str`.
+impl std::fmt::Debug for Tag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Tag").field(&self.as_str()).finish()
+    }
+}
 
 token_type!(
     /// `atom = 1*ATOM-CHAR` (RFC 3501 section 9): printable 7-bit characters except the

@@ -563,18 +563,44 @@ impl Framer {
             .min(self.config.max_message)
             .max(1);
         let window = input.get(..limit).unwrap_or(input);
-        let Some(lf) = find_lf(window) else {
-            return self.scan(input, 0, window.len());
-        };
-        let line = window.get(..=lf).unwrap_or(window);
-        if self.literals && line.ends_with(b"}\r\n") {
-            return self.scan(input, 0, lf);
+        match find_lf_near(window) {
+            Some(lf) => self.cut_line(input, lf),
+            None if window.len() > NEAR => self.message_start_far(input, window.len()),
+            None => self.scan(input, 0, window.len()),
         }
-        let (message, rest) = input.split_at(line.len());
-        *input = rest;
-        self.message_literals = 0;
-        self.message_lines = 0;
-        Some(Framed::Message(message))
+    }
+
+    /// [`Framer::message_start`] for a line with no LF in its first [`NEAR`] octets, out of
+    /// line (so that the short lines' path saves no registers for the calls made here):
+    /// `memchr` searches the rest of the window of `window_len` octets.
+    #[inline(never)]
+    fn message_start_far<'b>(
+        &mut self,
+        input: &mut &'b [u8],
+        window_len: usize,
+    ) -> Option<Framed<'b>> {
+        let rest = input.get(NEAR..window_len).unwrap_or(&[]);
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => self.cut_line(input, NEAR + i),
+            None => self.scan(input, 0, window_len),
+        }
+    }
+
+    /// The message is the line of `input` that ends with the LF at `lf` (within every limit),
+    /// unless it ends with a literal header, which [`Framer::scan`] handles.
+    #[inline(always)]
+    fn cut_line<'b>(&mut self, input: &mut &'b [u8], lf: usize) -> Option<Framed<'b>> {
+        match input.split_at_checked(lf + 1) {
+            Some((line, _)) if self.literals && line.ends_with(b"}\r\n") => self.scan(input, 0, lf),
+            Some((message, rest)) => {
+                *input = rest;
+                self.message_literals = 0;
+                self.message_lines = 0;
+                Some(Framed::Message(message))
+            }
+            // not reached: the LF is in the input
+            None => self.scan(input, 0, lf),
+        }
     }
 
     /// The state after a refused literal: a client that sent `{n}` to a server waits, so the
@@ -829,38 +855,43 @@ impl Framer {
     }
 }
 
-/// The offset of the first LF in `bytes`. Most messages are short lines: their first 32
-/// octets are searched eight at a time in a `u64`, the last few of a line under 32 octets in
-/// the (overlapping) last eight, which costs less than setting up the vector search `memchr`
-/// does for the rest.
-fn find_lf(bytes: &[u8]) -> Option<usize> {
-    let mut done = 0;
-    for chunk in bytes.chunks_exact(8).take(4) {
-        if let Some(i) = lf_in_word(chunk) {
-            return Some(done + i);
+/// How many octets at the start of a message [`find_lf_near`] searches for its LF (most
+/// messages are lines shorter than this).
+const NEAR: usize = 32;
+
+/// The offset of the first LF in the first [`NEAR`] octets of `bytes` (in all of them when
+/// there are fewer). They are searched eight at a time in a `u64`, the last few of a line
+/// under 32 octets in the (overlapping) last eight, which costs less than setting up the
+/// vector search `memchr` does (used beyond them).
+#[inline]
+fn find_lf_near(bytes: &[u8]) -> Option<usize> {
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().position(|&b| b == b'\n');
+    }
+    let mut at = 0;
+    while at < NEAR && at + 8 <= n {
+        if let Some(i) = lf_in_word_at(bytes, at) {
+            return Some(at + i);
         }
-        done += 8;
+        at += 8;
     }
-    let rest = bytes.get(done..).unwrap_or(&[]);
-    if done == 32 {
-        return memchr::memchr(b'\n', rest).map(|i| done + i);
+    if at == NEAR || at == n {
+        return None;
     }
-    match bytes.len().checked_sub(8) {
-        // The last eight octets: those before `done` hold no LF, so one found is in `rest`.
-        Some(last) if !rest.is_empty() => {
-            lf_in_word(bytes.get(last..).unwrap_or(&[])).map(|i| last + i)
-        }
-        _ => rest.iter().position(|&b| b == b'\n').map(|i| done + i),
-    }
+    // The last eight octets: those before `at` hold no LF, so one found is past them.
+    lf_in_word_at(bytes, n - 8).map(|i| n - 8 + i)
 }
 
-/// The offset of the first LF in `word` (eight octets; `None` for another length): the "has
-/// a zero byte" test on the word XOR LF, whose lowest flagged byte is the first LF.
-fn lf_in_word(word: &[u8]) -> Option<usize> {
+/// The offset of the first LF in the eight octets of `bytes` from `at` (`None` when there
+/// are fewer): the "has a zero byte" test on the word XOR LF, whose lowest flagged byte is
+/// the first LF.
+#[inline(always)]
+fn lf_in_word_at(bytes: &[u8], at: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let word: [u8; 8] = word.try_into().ok()?;
-    let x = u64::from_le_bytes(word) ^ (LO * u64::from(b'\n'));
+    let word = bytes.get(at..)?.first_chunk::<8>()?;
+    let x = u64::from_le_bytes(*word) ^ (LO * u64::from(b'\n'));
     let found = x.wrapping_sub(LO) & !x & HI;
     (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
 }
@@ -927,9 +958,9 @@ mod tests {
     }
 
     #[test]
-    fn find_lf_finds_the_first_lf() {
+    fn find_lf_near_finds_the_first_lf_in_the_first_32_octets() {
         let mut bytes = vec![b'a'; 80];
-        assert_eq!(find_lf(&bytes), None);
+        assert_eq!(find_lf_near(&bytes), None);
         for at in 0..80 {
             bytes.fill(b'a');
             bytes[at] = b'\n';
@@ -939,10 +970,49 @@ mod tests {
                 bytes[at + 2] = b'\n';
             }
             for len in 0..=80 {
-                let expected = bytes[..len].iter().position(|&b| b == b'\n');
-                assert_eq!(find_lf(&bytes[..len]), expected, "LF at {at}, length {len}");
+                let expected = bytes[..len.min(NEAR)].iter().position(|&b| b == b'\n');
+                assert_eq!(
+                    find_lf_near(&bytes[..len]),
+                    expected,
+                    "LF at {at}, length {len}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn a_line_is_cut_at_its_first_lf_wherever_it_lies() {
+        // before, at and after the 32 octets searched a word at a time, and past the window
+        // of the line limit
+        for len in [1, 7, 8, 9, 31, 32, 33, 40, 100, 5000] {
+            let mut line = vec![b'x'; len - 1];
+            line.push(b'\n');
+            let mut stream = line.clone();
+            stream.extend_from_slice(b"a1 NOOP\r\n");
+            let mut rest = &stream[..];
+            let mut framer = Framer::client(FramerConfig::default());
+            assert_eq!(
+                framer.next_frame(&mut rest),
+                Some(Framed::Message(&line[..])),
+                "{len}"
+            );
+            assert_eq!(
+                framer.next_frame(&mut rest),
+                Some(Framed::Message(&b"a1 NOOP\r\n"[..]))
+            );
+            assert_eq!(rest, b"");
+        }
+        let config = FramerConfig {
+            max_line: 40,
+            ..FramerConfig::default()
+        };
+        let long = [b'x'; 60];
+        let mut rest = &long[..];
+        let mut framer = Framer::client(config);
+        assert!(matches!(
+            framer.next_frame(&mut rest),
+            Some(Framed::Error(_))
+        ));
     }
 
     #[test]

@@ -197,18 +197,24 @@ impl<T> Few<T> {
     }
 
     /// Append an element: the second one moves the list to the heap, with room for four.
+    #[inline]
     pub fn push(&mut self, value: T) {
         match &mut self.0 {
             Repr::Many(v) => v.push(value),
             Repr::Empty => self.0 = Repr::One(value),
-            Repr::One(_) => {
-                if let Repr::One(a) = std::mem::replace(&mut self.0, Repr::Empty) {
-                    let mut v = Vec::with_capacity(4);
-                    v.push(a);
-                    v.push(value);
-                    self.0 = Repr::Many(v);
-                }
-            }
+            Repr::One(_) => self.push_second(value),
+        }
+    }
+
+    /// [`Few::push`] of the second element, out of line (the parsers push into lists in
+    /// their loops, and most lists stay at one element).
+    #[inline(never)]
+    fn push_second(&mut self, value: T) {
+        if let Repr::One(a) = std::mem::replace(&mut self.0, Repr::Empty) {
+            let mut v = Vec::with_capacity(4);
+            v.push(a);
+            v.push(value);
+            self.0 = Repr::Many(v);
         }
     }
 

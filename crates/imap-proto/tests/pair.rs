@@ -880,6 +880,75 @@ fn another_sessions_expunge_and_flags_reach_idle() {
     }
 }
 
+#[test]
+fn another_sessions_append_reaches_idle_with_exists_then_recent() {
+    for chunking in Chunking::standard(7) {
+        let store = store_with_two();
+        store
+            .borrow_mut()
+            .set_first_recent("INBOX", std::num::NonZeroU32::MIN);
+        let (pair, id) = pair(&store, ClientConfig::new(), no_delay());
+        let mut pair = pair.with_chunking(chunking.clone());
+        let (mut select, mut idle) = (None, None);
+        pair.on_client_event(move |client, event, now| match event {
+            client::Event::Ready { .. } => {
+                client.login(now, "alice", &secret()).unwrap();
+                select = Some(client.select(now, "INBOX").unwrap());
+            }
+            client::Event::Completed { id, .. } if Some(*id) == select => {
+                idle = Some(client.idle(now).unwrap());
+            }
+            client::Event::Data(Data::Recent(3)) => {
+                client.done(now).unwrap();
+            }
+            client::Event::Completed { id, .. } if Some(*id) == idle => {
+                client.logout(now).unwrap();
+            }
+            _ => {}
+        });
+        pair.drive();
+        assert!(pair.client().is_idling());
+        // Another session (with no mailbox selected) delivers a message: it is recent to
+        // the pair's session, the one with INBOX selected.
+        store
+            .borrow_mut()
+            .append("INBOX", Bytes::from_static(THIRD), Vec::new(), None)
+            .unwrap();
+        deliver_to(&store, id, &mut pair);
+        pair.drive();
+        assert_eq!(pair.client_ending(), Some(&Ok(())), "{chunking:?}");
+        let answered = text(&pair, Side::Server);
+        assert!(
+            answered.contains("* 2 EXISTS\r\n* 2 RECENT\r\n"),
+            "{chunking:?}: {answered}"
+        );
+        let (_, during) = answered.split_once("\r\n+ idling\r\n").unwrap();
+        assert!(
+            during.starts_with("* 3 EXISTS\r\n* 3 RECENT\r\n"),
+            "{chunking:?}: {during}"
+        );
+        // The client saw both, in order, while idling.
+        let data: Vec<&Data<'static>> = pair
+            .client_events()
+            .iter()
+            .filter_map(|e| match e {
+                client::Event::Data(d @ (Data::Exists(_) | Data::Recent(_))) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            data,
+            [
+                &Data::Exists(2),
+                &Data::Recent(2),
+                &Data::Exists(3),
+                &Data::Recent(3)
+            ],
+            "{chunking:?}"
+        );
+    }
+}
+
 /// A client that logs in with LOGIN once ready, then LOGOUT; `injected` goes toward
 /// `reader` at the STARTTLS hand-off.
 fn injected(reader: Side, injected: &[u8]) -> Pair<Client, Server> {

@@ -1946,3 +1946,204 @@ fn announced_flags_carry_recent_for_imap4rev1_sessions() {
          n1 OK NOOP completed\r\n"
     );
 }
+
+/// Logged in with `config` (after `enable`, when given), INBOX selected with UIDs 7, 9 and
+/// 10, `recent` of them recent to the session.
+fn selected_with_recent(config: ServerConfig, enable: Option<&[u8]>, recent: &[u32]) -> T {
+    let mut t = T::logged_in(config);
+    if let Some(line) = enable {
+        assert!(t.send(line).contains(" OK ENABLE completed\r\n"));
+        t.events.clear();
+    }
+    t.send(b"s1 SELECT INBOX\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    let mut info = SelectInfo::new(vec![Flag::Seen]);
+    info.recent = u32::try_from(recent.len()).unwrap();
+    info.recent_uids = recent.iter().map(|&u| nz(u)).collect();
+    t.server.selected(snapshot(&[7, 9, 10]), info).unwrap();
+    let out = t.pump();
+    assert!(out.ends_with(" SELECT completed\r\n"), "{out}");
+    t
+}
+
+fn expunged(uid: u32) -> Change {
+    Change::Expunged {
+        uid: nz(uid),
+        modseq: None,
+    }
+}
+
+fn added(uid: u32) -> Change {
+    Change::Added {
+        uid: nz(uid),
+        flags: Vec::new(),
+        modseq: None,
+    }
+}
+
+#[test]
+fn recent_follows_a_size_change_that_changes_its_count() {
+    let mut t = selected_with_recent(plain_config(), None, &[9]);
+    // A new message recent to this session, marked before it is reported: RECENT right
+    // after EXISTS, before the flag updates (RFC 3501 section 7.3.2, as Dovecot 2.3).
+    t.server.mark_recent(nz(11));
+    t.server.mailbox_changed(added(11)).unwrap();
+    t.server
+        .mailbox_changed(Change::Flags {
+            uid: nz(7),
+            flags: vec![Flag::Seen],
+            modseq: None,
+        })
+        .unwrap();
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 4 EXISTS\r\n* 2 RECENT\r\n* 1 FETCH (FLAGS (\\Seen))\r\nn1 OK NOOP completed\r\n"
+    );
+    // A message not recent to it: EXISTS alone, the count is unchanged.
+    t.server.mailbox_changed(added(12)).unwrap();
+    assert_eq!(
+        t.send(b"n2 NOOP\r\n"),
+        "* 5 EXISTS\r\nn2 OK NOOP completed\r\n"
+    );
+    // Expunging a message that is not recent leaves the count; a recent one lowers it.
+    t.server.mailbox_changed(expunged(10)).unwrap();
+    assert_eq!(
+        t.send(b"n3 NOOP\r\n"),
+        "* 3 EXPUNGE\r\nn3 OK NOOP completed\r\n"
+    );
+    t.server.mailbox_changed(expunged(9)).unwrap();
+    t.server.mailbox_changed(expunged(11)).unwrap();
+    assert_eq!(
+        t.send(b"n4 NOOP\r\n"),
+        "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n* 0 RECENT\r\nn4 OK NOOP completed\r\n"
+    );
+    // The announced FLAGS no longer carry \Recent for them.
+    t.server.mark_recent(nz(13));
+    t.server.mailbox_changed(added(13)).unwrap();
+    assert_eq!(
+        t.send(b"n5 NOOP\r\n"),
+        "* 3 EXISTS\r\n* 1 RECENT\r\nn5 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn recent_waits_with_the_expunge_during_a_fetch_by_sequence_number() {
+    let mut t = selected_with_recent(plain_config(), None, &[9, 10]);
+    t.server.mailbox_changed(expunged(10)).unwrap();
+    t.server.mark_recent(nz(11));
+    t.server.mailbox_changed(added(11)).unwrap();
+    t.send(b"f1 FETCH 1 FLAGS\r\n");
+    assert!(matches!(t.take(), Event::Command { .. }));
+    t.server
+        .fetch(nz(7), vec![MessageDataItem::Flags(Default::default())])
+        .unwrap();
+    t.server
+        .complete(StatusKind::Ok, None, "FETCH completed")
+        .unwrap();
+    // The new message goes out during FETCH, its expunge waits: message 3 (UID 10) still
+    // counts as recent, so 3.
+    assert_eq!(
+        t.pump(),
+        "* 1 FETCH (FLAGS ())\r\n* 4 EXISTS\r\n* 3 RECENT\r\nf1 OK FETCH completed\r\n"
+    );
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 3 EXPUNGE\r\n* 2 RECENT\r\nn1 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn mark_recent_before_or_after_the_change_during_idle_tells_the_same_count() {
+    // The documented order: mark_recent, then mailbox_changed.
+    let mut t = selected_with_recent(plain_config(), None, &[9]);
+    assert_eq!(t.send(b"i1 IDLE\r\n"), "+ idling\r\n");
+    t.server.mark_recent(nz(11));
+    assert_eq!(t.pump(), "");
+    t.server.mailbox_changed(added(11)).unwrap();
+    assert_eq!(t.pump(), "* 4 EXISTS\r\n* 2 RECENT\r\n");
+    // The other order: EXISTS at once, then the new count as soon as it is known.
+    t.server.mailbox_changed(added(12)).unwrap();
+    assert_eq!(t.pump(), "* 5 EXISTS\r\n");
+    t.server.mark_recent(nz(12));
+    assert_eq!(t.pump(), "* 3 RECENT\r\n");
+    // Marking a message twice changes nothing.
+    t.server.mark_recent(nz(12));
+    assert_eq!(t.pump(), "");
+    assert_eq!(t.send(b"DONE\r\n"), "i1 OK IDLE terminated\r\n");
+}
+
+#[test]
+fn mark_recent_outside_idle_after_the_change_is_told_at_the_next_announcement() {
+    let mut t = selected_with_recent(plain_config(), None, &[]);
+    t.server.mailbox_changed(added(11)).unwrap();
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 4 EXISTS\r\nn1 OK NOOP completed\r\n"
+    );
+    t.server.mark_recent(nz(11));
+    assert_eq!(t.pump(), "");
+    assert_eq!(
+        t.send(b"n2 NOOP\r\n"),
+        "* 1 RECENT\r\nn2 OK NOOP completed\r\n"
+    );
+    assert_eq!(t.send(b"n3 NOOP\r\n"), "n3 OK NOOP completed\r\n");
+}
+
+#[test]
+fn mark_recent_ignores_what_is_gone_and_forgets_what_came_and_went() {
+    let mut t = selected_with_recent(plain_config(), None, &[]);
+    t.server.mailbox_changed(expunged(9)).unwrap();
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 2 EXPUNGE\r\nn1 OK NOOP completed\r\n"
+    );
+    // UID 9 is gone, UID 8 never was: neither counts.
+    t.server.mark_recent(nz(9));
+    t.server.mark_recent(nz(8));
+    // UID 12 arrives and goes before the client hears of it.
+    t.server.mark_recent(nz(12));
+    t.server.mailbox_changed(added(11)).unwrap();
+    t.server.mailbox_changed(added(12)).unwrap();
+    t.server.mailbox_changed(expunged(12)).unwrap();
+    assert_eq!(
+        t.send(b"n2 NOOP\r\n"),
+        "* 3 EXISTS\r\nn2 OK NOOP completed\r\n"
+    );
+    t.server.mark_recent(nz(13));
+    t.server.mailbox_changed(added(13)).unwrap();
+    assert_eq!(
+        t.send(b"n3 NOOP\r\n"),
+        "* 4 EXISTS\r\n* 1 RECENT\r\nn3 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn recent_follows_vanished_under_qresync() {
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::QResync];
+    let mut t = selected_with_recent(config, Some(b"e1 ENABLE QRESYNC\r\n"), &[9, 10]);
+    t.server.mailbox_changed(expunged(9)).unwrap();
+    t.server.mailbox_changed(expunged(10)).unwrap();
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* VANISHED 9:10\r\n* 0 RECENT\r\nn1 OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn an_imap4rev2_session_gets_no_recent_after_a_size_change() {
+    let mut config = plain_config();
+    config.imap4rev2 = true;
+    let mut t = selected_with_recent(config, Some(b"e1 ENABLE IMAP4rev2\r\n"), &[]);
+    t.server.mark_recent(nz(11));
+    t.server.mailbox_changed(added(11)).unwrap();
+    t.server.mailbox_changed(expunged(7)).unwrap();
+    assert_eq!(
+        t.send(b"n1 NOOP\r\n"),
+        "* 1 EXPUNGE\r\n* 3 EXISTS\r\nn1 OK NOOP completed\r\n"
+    );
+    assert_eq!(t.send(b"i1 IDLE\r\n"), "+ idling\r\n");
+    t.server.mailbox_changed(added(12)).unwrap();
+    t.server.mark_recent(nz(12));
+    assert_eq!(t.pump(), "* 4 EXISTS\r\n");
+}

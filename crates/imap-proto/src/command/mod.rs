@@ -38,7 +38,7 @@ pub use search::{
     EntryType, SearchKey, SearchModSeq, SearchReturnOption, SortCriterion, SortKey, ThreadAlgorithm,
 };
 
-use crate::core::{AString, Atom, Charset, IString, NString, Tag};
+use crate::core::{AString, Atom, Charset, IString, NString, Tag, tag_len};
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError, ValidationError};
 use crate::flag::{Flag, MailboxAttribute, read_flag_list};
@@ -284,7 +284,41 @@ impl<'a> Command<'a> {
     }
 
     /// Parse one complete command with the given lenience.
+    #[inline]
     pub fn parse_with(input: &'a [u8], quirks: Quirks) -> Result<Self, CommandError<'a>> {
+        // The commands without arguments (NOOP, IDLE, CHECK, ...: the ones a client repeats)
+        // in their only form, `tag SP name CRLF`, are told by their name alone, here, before
+        // the general reader is set up; every other form (and every error) goes to it.
+        let n = tag_len(input);
+        if n > 0 {
+            if let Some((tag, name)) = input.split_at_checked(n).and_then(|(tag, rest)| {
+                let name = rest.strip_prefix(b" ")?.strip_suffix(b"\r\n")?;
+                Some((tag, name))
+            }) {
+                // Each arm returns its whole value, so that the result is written in place
+                // (a `CommandBody` chosen first would be built aside and copied, all of it).
+                macro_rules! bare {
+                    ($($name:ident => $body:ident,)*) => {
+                        match fold_key(name) {
+                            $(names::$name => {
+                                return Ok(Command {
+                                    tag: Tag::from_checked(tag),
+                                    body: CommandBody::$body,
+                                })
+                            })*
+                            _ => {}
+                        }
+                    };
+                }
+                with_bare_commands!(bare);
+            }
+        }
+        Self::parse_general(input, quirks)
+    }
+
+    /// [`Command::parse_with`] for every command but the argument-less ones in their one form.
+    #[inline(never)]
+    fn parse_general(input: &'a [u8], quirks: Quirks) -> Result<Self, CommandError<'a>> {
         let mut r = Reader::new(input, quirks);
         let tag = match Tag::read(&mut r) {
             // A tag counts as read when SP (or the end of the line) follows it.
@@ -297,16 +331,6 @@ impl<'a> Command<'a> {
             }
             Err(error) => return Err(CommandError { tag: None, error }),
         };
-        // The commands without arguments (NOOP, IDLE, CHECK, ...: the ones a client repeats)
-        // in their only form, `SP name CRLF`, are told by their name alone.
-        if let Some(body) = r
-            .rest()
-            .strip_prefix(b" ")
-            .and_then(|rest| rest.strip_suffix(b"\r\n"))
-            .and_then(|name| bare_command(name_key(name)))
-        {
-            return Ok(Command { tag, body });
-        }
         // The body is read into its place in the result: a `CommandBody` is large (the short
         // lists of FETCH and SEARCH are stored inline), and moving it through intermediate
         // results would cost more than parsing a short command.
@@ -653,9 +677,54 @@ const fn name_key(name: &[u8]) -> u128 {
     key | ((name.len() as u128) << 120)
 }
 
-/// Read a command name (letters, digits and `-`) and return its [`name_key`].
+/// [`name_key`] at run time, a word at a time rather than an octet at a time: the name's
+/// octets are loaded in (overlapping) little-endian words, and bit 5 of each is cleared
+/// instead of folding letters to upper case. For a name of letters (every command name is)
+/// the key is [`name_key`]'s; a name with another octet gets a key that equals no such name's
+/// key, because clearing bit 5 maps an octet into `A`..=`Z` only when it is a letter, and the
+/// empty positions and the length are compared too. 0 for an empty name or one longer than
+/// 15 octets, as [`name_key`].
+#[inline]
+fn fold_key(name: &[u8]) -> u128 {
+    /// Bit 5 of each octet of a word.
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let n = name.len();
+    // The first octets (up to eight) in `lo`, the rest (up to seven) in `hi`, each made of two
+    // loads of the same width, the second ending at the name's end and shifted to its place:
+    // where they overlap they hold the same octets, so OR-ing them keeps those octets.
+    let (lo, hi) = match (n, name.first_chunk::<8>(), name.last_chunk::<8>()) {
+        (8..=15, Some(&lo), Some(&end)) => {
+            // `end` holds octets n - 8 .. n; the top n - 8 of them are the ones past `lo`
+            let hi = (u64::from_le_bytes(end) >> (8 * (15 - n))) >> 8;
+            (u64::from_le_bytes(lo), hi)
+        }
+        _ => match (n, name.first_chunk::<4>(), name.last_chunk::<4>()) {
+            (4..=7, Some(&lo), Some(&end)) => (
+                u64::from(u32::from_le_bytes(lo))
+                    | u64::from(u32::from_le_bytes(end)) << (8 * (n - 4)),
+                0,
+            ),
+            _ => match (n, name.first_chunk::<2>(), name.last_chunk::<2>()) {
+                (2..=3, Some(&lo), Some(&end)) => (
+                    u64::from(u16::from_le_bytes(lo))
+                        | u64::from(u16::from_le_bytes(end)) << (8 * (n - 2)),
+                    0,
+                ),
+                _ => match name {
+                    [b] => (u64::from(*b), 0),
+                    _ => return 0,
+                },
+            },
+        },
+    };
+    let lo = u128::from(lo & !CASE);
+    let hi = u128::from((hi & !CASE) | ((n as u64) << 56));
+    lo | (hi << 64)
+}
+
+/// Read a command name (letters, digits and `-`) and return its [`fold_key`].
 fn read_name_key(r: &mut Reader<'_>) -> u128 {
-    name_key(r.take_while(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    fold_key(r.take_while(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// The keys of the command names, `names::FETCH` for `FETCH`.
@@ -673,22 +742,37 @@ mod names {
     );
 }
 
+/// Calls the macro `$m` with the commands that take no arguments, as `NAME => Variant,`
+/// pairs (the name's key in `names`, the [`CommandBody`] variant).
+macro_rules! with_bare_commands {
+    ($m:ident) => {
+        $m!(
+            NOOP => Noop,
+            IDLE => Idle,
+            CAPABILITY => Capability,
+            LOGOUT => Logout,
+            STARTTLS => StartTls,
+            NAMESPACE => Namespace,
+            CHECK => Check,
+            CLOSE => Close,
+            UNSELECT => Unselect,
+            EXPUNGE => Expunge,
+        )
+    };
+}
+use with_bare_commands;
+
 /// The commands without arguments, by [`name_key`].
 fn bare_command<'a>(key: u128) -> Option<CommandBody<'a>> {
-    use CommandBody as C;
-    Some(match key {
-        names::CAPABILITY => C::Capability,
-        names::NOOP => C::Noop,
-        names::LOGOUT => C::Logout,
-        names::STARTTLS => C::StartTls,
-        names::NAMESPACE => C::Namespace,
-        names::IDLE => C::Idle,
-        names::CHECK => C::Check,
-        names::CLOSE => C::Close,
-        names::UNSELECT => C::Unselect,
-        names::EXPUNGE => C::Expunge,
-        _ => return None,
-    })
+    macro_rules! arms {
+        ($($name:ident => $body:ident,)*) => {
+            match key {
+                $(names::$name => Some(CommandBody::$body),)*
+                _ => None,
+            }
+        };
+    }
+    with_bare_commands!(arms)
 }
 
 /// The flag `\name` (`name` without its backslash): a system flag or an extension.
@@ -1735,6 +1819,90 @@ mod tests {
         assert_ne!(name_key(b"ABCDEFGHIJKLMNO"), 0);
         assert_eq!(bare_command(name_key(b"Idle")), Some(CommandBody::Idle));
         assert_eq!(bare_command(name_key(b"FETCH")), None);
+    }
+
+    /// Every command name, as `names` spells it.
+    const NAMES: &[&str] = &[
+        "CAPABILITY",
+        "NOOP",
+        "LOGOUT",
+        "STARTTLS",
+        "AUTHENTICATE",
+        "LOGIN",
+        "SELECT",
+        "EXAMINE",
+        "CREATE",
+        "DELETE",
+        "RENAME",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "LIST",
+        "LSUB",
+        "NAMESPACE",
+        "STATUS",
+        "APPEND",
+        "IDLE",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "EXPUNGE",
+        "ENABLE",
+        "ID",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "SETQUOTA",
+        "COMPRESS",
+        "UID",
+        "SEARCH",
+        "FETCH",
+        "STORE",
+        "COPY",
+        "MOVE",
+        "SORT",
+        "THREAD",
+    ];
+
+    #[test]
+    fn fold_keys_are_the_name_keys_of_letters_in_any_case() {
+        for name in NAMES {
+            let key = name_key(name.as_bytes());
+            assert_eq!(fold_key(name.as_bytes()), key, "{name}");
+            assert_eq!(
+                fold_key(name.to_ascii_lowercase().as_bytes()),
+                key,
+                "{name}"
+            );
+            // one octet at a time in lower case, at each length's every position
+            for i in 0..name.len() {
+                let mut mixed = name.as_bytes().to_vec();
+                mixed[i] = mixed[i].to_ascii_lowercase();
+                assert_eq!(fold_key(&mixed), key, "{name} at {i}");
+            }
+        }
+        // every length the loads cover, letters alone and with another octet at each place
+        let letters = b"ABCDEFGHIJKLMNOPQ";
+        for n in 0..=17 {
+            let name = &letters[..n];
+            assert_eq!(fold_key(name), name_key(name), "length {n}");
+        }
+    }
+
+    #[test]
+    fn fold_keys_of_names_with_other_octets_match_no_command() {
+        let known: Vec<u128> = NAMES.iter().map(|n| name_key(n.as_bytes())).collect();
+        for name in NAMES {
+            for i in 0..name.len() {
+                // each octet that is not a letter, in each place of each name
+                for b in (0..=255u8).filter(|b| !b.is_ascii_alphabetic()) {
+                    let mut other = name.as_bytes().to_vec();
+                    other[i] = b;
+                    assert!(!known.contains(&fold_key(&other)), "{other:?}");
+                }
+            }
+        }
+        assert_eq!(fold_key(b""), 0);
+        assert_eq!(fold_key(b"ABCDEFGHIJKLMNOP"), 0);
+        assert_ne!(fold_key(b"NOOP\0"), names::NOOP);
     }
 
     #[test]

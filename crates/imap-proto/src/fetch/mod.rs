@@ -104,24 +104,9 @@ pub type MsgAtt<'a> = List<MessageDataItem<'a>, 2>;
 /// A number of up to 64 bits (clamped with [`Quirks::clamp_numbers`]). RFC 9051 caps
 /// `number64` at 2^63 - 1; reading the full unsigned range keeps every `u64` value
 /// encodable.
+#[inline]
 pub(crate) fn number_u64(r: &mut Reader<'_>) -> PResult<u64> {
-    let start = r.pos();
-    let d = r.take_while(|b| b.is_ascii_digit());
-    if d.is_empty() {
-        return Err(r.error("number"));
-    }
-    let mut v: u64 = 0;
-    for &b in d {
-        match v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-        {
-            Some(n) => v = n,
-            None if r.quirks.clamp_numbers => return Ok(u64::MAX),
-            None => return Err(ParseError::new(start, "number", ErrorKind::Number)),
-        }
-    }
-    Ok(v)
+    r.digits(u64::MAX, "number")
 }
 
 /// Consume `NIL` (in any case, not followed by a letter, digit, `.`, `-` or `_`) if it comes

@@ -294,12 +294,33 @@ impl<'a> Reader<'a> {
         self.digits(i64::MAX as u64, "number64")
     }
 
-    fn digits(&mut self, max: u64, expected: &'static str) -> PResult<u64> {
+    /// `1*DIGIT` up to `max` (clamped with [`Quirks::clamp_numbers`], else an
+    /// [`ErrorKind::Number`] error at the first digit); every digit is consumed either way.
+    #[inline]
+    pub(crate) fn digits(&mut self, max: u64, expected: &'static str) -> PResult<u64> {
         let start = self.pos;
-        let d = self.take_while(|b| b.is_ascii_digit());
-        if d.is_empty() {
+        let rest = self.rest();
+        // One pass: a run of at most 19 digits cannot pass u64::MAX (10^19 - 1 < 2^64), so
+        // it is accumulated without checks; a longer run (leading zeros, or too large) goes
+        // through the checked loop below.
+        let mut v: u64 = 0;
+        let mut n = 0;
+        while let Some(&b) = rest.get(n) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            n += 1;
+        }
+        self.pos += n;
+        if n == 0 {
             return Err(self.error(expected));
         }
+        if n <= 19 && v <= max {
+            return Ok(v);
+        }
+        let d = rest.get(..n).unwrap_or(&[]);
         let mut v: u64 = 0;
         for &b in d {
             match v
@@ -369,6 +390,22 @@ mod tests {
         assert_eq!(r.number64().unwrap(), i64::MAX as u64);
         let mut r = Reader::new(b"9223372036854775808", Quirks::STRICT);
         assert!(r.number64().is_err());
+        // more than 19 digits: leading zeros, and past 2^64
+        let mut r = Reader::new(b"000000000000000000000042 ", Quirks::STRICT);
+        assert_eq!(r.number().unwrap(), 42);
+        assert_eq!(r.pos(), 24);
+        let mut r = Reader::new(b"18446744073709551616", Quirks::STRICT);
+        assert_eq!(r.digits(u64::MAX, "n").unwrap_err().offset(), 0);
+        assert_eq!(r.pos(), 20);
+        let mut r = Reader::new(b"18446744073709551615", Quirks::STRICT);
+        assert_eq!(r.digits(u64::MAX, "n").unwrap(), u64::MAX);
+        let mut r = Reader::new(b"99999999999999999999", Quirks::LENIENT);
+        assert_eq!(r.digits(u64::MAX, "n").unwrap(), u64::MAX);
+        let mut r = Reader::new(b"4294967295)", Quirks::STRICT);
+        assert_eq!(r.number().unwrap(), u32::MAX);
+        assert_eq!(r.peek(), Some(b')'));
+        let mut r = Reader::new(b"x", Quirks::STRICT);
+        assert_eq!(r.number().unwrap_err().offset(), 0);
     }
 
     #[test]

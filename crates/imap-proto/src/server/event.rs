@@ -58,11 +58,15 @@ pub struct SelectInfo {
     /// Opened read-only (EXAMINE always is): `OK [READ-ONLY]`, STORE, EXPUNGE refused.
     pub read_only: bool,
     /// `* n RECENT` for IMAP4rev1 clients (RFC 3501 section 7.3.2); not sent under rev2.
+    /// Normally `recent_uids.len()`: after a size change the machine sends `* n RECENT`
+    /// again when its own count of `recent_uids` (with [`Server::mark_recent`]'s, less the
+    /// expunged) differs from the last one sent, this one first.
     pub recent: u32,
     /// The UIDs of the messages recent to this session, for an IMAP4rev1 session: the FLAGS
     /// of a message among them that the view announces (a flag change another session made)
-    /// carry `\Recent` (RFC 3501 section 2.3.2). Messages that arrive later and are recent
-    /// to this session are added with [`Server::mark_recent`].
+    /// carry `\Recent` (RFC 3501 section 2.3.2), and the `* n RECENT` after a size change
+    /// counts them. Messages that arrive later and are recent to this session are added
+    /// with [`Server::mark_recent`].
     pub recent_uids: Vec<NonZeroU32>,
     /// `OK [UNSEEN n]` for IMAP4rev1 clients: the first unseen message's sequence number.
     pub unseen: Option<NonZeroU32>,

@@ -86,7 +86,10 @@
 //! only while [`Server::wants_input`] holds, calls [`Server::handle_timeout`] when
 //! [`Server::poll_timeout`] is due, does the TLS handshake on [`Event::StartTls`], and calls
 //! [`Server::mailbox_changed`] whenever the store reports a change to the selected mailbox
-//! (made by this session or another): the machine announces it when the protocol allows.
+//! (made by this session or another): the machine announces it when the protocol allows. For
+//! a new message that is recent to this session (RFC 3501 section 2.3.2) it calls
+//! [`Server::mark_recent`] first, then `mailbox_changed`: the `* n EXISTS` is then followed
+//! by a `* n RECENT` that counts it.
 //!
 //! # What the machine answers by itself
 //!
@@ -102,6 +105,7 @@
 //! | `{n+}` under `LITERAL-` over 4096 octets, or without LITERAL+ | `BAD`, data skipped (RFC 7888 section 4) |
 //! | synchronising literal within limits | `+ Ready` |
 //! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
+//! | a size change announced to an IMAP4rev1 session (EXISTS, EXPUNGE, VANISHED) | followed by `* n RECENT` when the count of messages recent to the session changed (RFC 3501 section 7.3.2, as Dovecot 2.3); see [`Server::mark_recent`] |
 //! | `ENABLE` | `* ENABLED ...` (CONDSTORE, QRESYNC, UTF8=ACCEPT when offered, IMAP4rev2 when on) |
 //! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
 //! | sequence number beyond EXISTS | `BAD` |
@@ -282,8 +286,15 @@ pub struct Server {
     /// The SEARCHRES saved result (`$`), as UIDs.
     saved: Option<Vec<NonZeroU32>>,
     /// The UIDs recent to this session (IMAP4rev1), ascending: `\Recent` in the FLAGS
-    /// the view announces.
+    /// the view announces, and the count of `* n RECENT`. Only messages the client knows
+    /// and those not announced yet (at or above the view's UIDNEXT): an expunge announced
+    /// drops its UID.
     recent: Vec<NonZeroU32>,
+    /// The `n` of the last `* n RECENT` sent (at SELECT, [`SelectInfo::recent`]).
+    recent_told: u32,
+    /// [`Server::mark_recent`] marked a message the client already knows: the next
+    /// announcement counts the recent messages even without a size change.
+    recent_stale: bool,
     append: Option<AppendState>,
     errors: u32,
     auth_failures: u32,
@@ -387,6 +398,8 @@ impl Server {
             read_only: false,
             saved: None,
             recent: Vec::new(),
+            recent_told: 0,
+            recent_stale: false,
             append: None,
             errors: 0,
             auth_failures: 0,
@@ -841,6 +854,8 @@ impl Server {
         self.recent = info.recent_uids;
         self.recent.sort_unstable();
         self.recent.dedup();
+        self.recent_told = info.recent;
+        self.recent_stale = false;
         self.state = State::Selected;
         self.tagged(
             &running.tag,
@@ -1201,13 +1216,17 @@ impl Server {
     fn announce_idle(&mut self) {
         if matches!(self.phase, Phase::Idle { .. })
             && self.output.len() < OUTPUT_HIGH_WATER
-            && self.view.as_ref().is_some_and(MailboxView::has_pending)
+            && (self.recent_stale || self.view.as_ref().is_some_and(MailboxView::has_pending))
         {
             self.announce(Announce::All, false);
         }
     }
 
-    /// Flushes the view's queued changes as `allow` permits.
+    /// Flushes the view's queued changes as `allow` permits. To an IMAP4rev1 session a size
+    /// change (EXISTS, EXPUNGE, VANISHED) is followed by `* n RECENT` when the number of
+    /// messages recent to the session differs from the last one told (RFC 3501 section
+    /// 7.3.2), right after the EXPUNGE and EXISTS block and before the FETCH responses, as
+    /// Dovecot 2.3 sends it.
     fn announce(&mut self, allow: Announce, uid: bool) {
         let Some(view) = &mut self.view else {
             return;
@@ -1219,6 +1238,25 @@ impl Server {
         };
         let mut out = Vec::new();
         view.announce(allow, opts, &mut out);
+        if !self.enabled.imap4rev2 {
+            let sized = out
+                .iter()
+                .rposition(|d| {
+                    matches!(
+                        d,
+                        Data::Exists(_) | Data::Expunge(_) | Data::Vanished { .. }
+                    )
+                })
+                .map(|at| at + 1);
+            if let Some(at) = sized.or(self.recent_stale.then_some(0)) {
+                let count = recent_count(&mut self.recent, view);
+                if count != self.recent_told {
+                    out.insert(at, Data::Recent(count));
+                    self.recent_told = count;
+                }
+                self.recent_stale = false;
+            }
+        }
         let recent = !self.enabled.imap4rev2 && !self.recent.is_empty();
         for mut data in out {
             if let (true, Data::Fetch { seq, items }) = (recent, &mut data) {
@@ -1239,20 +1277,37 @@ impl Server {
 
     /// Marks `uid` recent to this session (IMAP4rev1 `\Recent`, RFC 3501 section 2.3.2): a
     /// message that arrived while the mailbox is selected and that this session is the first
-    /// to see. Its FLAGS the view announces then carry `\Recent`. Nothing happens outside the
-    /// selected state.
+    /// to see. Its FLAGS the view announces then carry `\Recent`, and the `* n RECENT` that
+    /// follows a size change counts it (RFC 3501 section 7.3.2).
+    ///
+    /// Call it BEFORE [`Server::mailbox_changed`] reports the message's
+    /// [`Change::Added`]: the `* n EXISTS` that announces the message (at once during IDLE)
+    /// is then followed by a `* n RECENT` that counts it. Called later, for a message the
+    /// client already knows, the new count goes out at the next announcement (during IDLE
+    /// at once) as a `* n RECENT` of its own. Nothing happens outside the selected state, nor for a UID the view no
+    /// longer has (expunged) or never had below its UIDNEXT.
     pub fn mark_recent(&mut self, uid: NonZeroU32) {
-        if self.view.is_none() {
+        let Some(view) = &self.view else {
+            return;
+        };
+        let known = view.seq(uid).is_some();
+        if !known && uid < view.uid_next() {
             return;
         }
         if let Err(at) = self.recent.binary_search(&uid) {
             self.recent.insert(at, uid);
+            if known && !self.enabled.imap4rev2 {
+                self.recent_stale = true;
+                self.announce_idle();
+            }
         }
     }
 
     fn deselect(&mut self) {
         self.view = None;
         self.recent = Vec::new();
+        self.recent_told = 0;
+        self.recent_stale = false;
         self.read_only = false;
         self.saved = None;
         if self.state == State::Selected {
@@ -1439,3 +1494,13 @@ mail_wire::delegate_session!(Server {
     Closed = Event::Closed,
     also = [feed_buf, handle_connection_lost],
 });
+
+/// The messages recent to the session that the client knows (the `n` of `* n RECENT`), once
+/// `recent` is rid of those whose expunge was announced: what remains is either in the view
+/// or at or above its UIDNEXT (marked before its `Change::Added` was announced).
+fn recent_count(recent: &mut Vec<NonZeroU32>, view: &MailboxView) -> u32 {
+    let next = view.uid_next();
+    recent.retain(|&uid| uid >= next || view.seq(uid).is_some());
+    let known = recent.partition_point(|&uid| uid < next);
+    u32::try_from(known).unwrap_or(u32::MAX)
+}

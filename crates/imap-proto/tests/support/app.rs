@@ -64,8 +64,6 @@ pub(crate) struct App {
     /// looks at).
     pub(crate) append_pieces: Vec<usize>,
     appending: Option<Appending>,
-    /// The UIDs that were `\Recent` for this session when it selected the mailbox.
-    recent: Vec<NonZeroU32>,
 }
 
 impl App {
@@ -76,7 +74,6 @@ impl App {
             users,
             append_pieces: Vec::new(),
             appending: None,
-            recent: Vec::new(),
         }
     }
 
@@ -278,7 +275,9 @@ impl App {
                     let mut out = Vec::new();
                     let mut set_seen = false;
                     for attribute in attributes.iter() {
-                        if let Some(item) = self.fetch_item(server, &message, attribute) {
+                        if let Some(item) =
+                            self.fetch_item(server, store.recent(self.id), &message, attribute)
+                        {
                             out.push(item);
                         }
                         set_seen |= matches!(
@@ -302,7 +301,7 @@ impl App {
                             false,
                         ) {
                             out.retain(|i| !matches!(i, MessageDataItem::Flags(_)));
-                            out.push(self.flags_item(uid, &stored.flags));
+                            out.push(flags_item(store.recent(self.id), uid, &stored.flags));
                         }
                     }
                     server.fetch(uid, out)?;
@@ -344,7 +343,8 @@ impl App {
                     match result {
                         Some(Ok(stored)) if !silent && !stored.changed => {
                             // Nothing changed, so nothing is announced: answer here.
-                            let mut items = vec![self.flags_item(uid, &stored.flags)];
+                            let mut items =
+                                vec![flags_item(store.recent(self.id), uid, &stored.flags)];
                             if condstore {
                                 items.push(MessageDataItem::ModSeq(stored.modseq));
                             }
@@ -386,8 +386,13 @@ impl App {
                     largest_uid: server.view().and_then(|v| v.largest_uid()),
                     saved: server.saved_search(),
                 };
-                let result =
-                    searchable::run(&present, &self.recent, charset.as_ref(), &criteria, &ctx);
+                let result = searchable::run(
+                    &present,
+                    store.recent(self.id),
+                    charset.as_ref(),
+                    &criteria,
+                    &ctx,
+                );
                 match result {
                     Ok(result) => {
                         match &return_options {
@@ -510,11 +515,11 @@ impl App {
         let Some(folder) = folder else {
             return server.complete(StatusKind::No, None, "No such mailbox");
         };
-        self.recent = store.claim_recent(&name);
+        let recent = store.claim_recent(self.id, &name);
         let mut info = SelectInfo::new(mailbox_flags());
         info.delimiter = Delimiter::new('/').ok();
-        info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
-        info.recent_uids = self.recent.clone();
+        info.recent = u32::try_from(recent.len()).unwrap_or(u32::MAX);
+        info.recent_uids = recent;
         info.unseen = folder
             .messages
             .iter()
@@ -524,18 +529,10 @@ impl App {
         server.selected(snapshot, info)
     }
 
-    fn flags_item(&self, uid: NonZeroU32, flags: &[Flag<'static>]) -> MessageDataItem<'static> {
-        let mut list: List<FlagFetch<'static>, 2> =
-            flags.iter().cloned().map(FlagFetch::Flag).collect();
-        if self.recent.contains(&uid) {
-            list.push(FlagFetch::Recent);
-        }
-        MessageDataItem::Flags(list)
-    }
-
     fn fetch_item(
         &self,
         server: &Server,
+        recent: &[NonZeroU32],
         message: &Message,
         attribute: &FetchAttribute<'static>,
     ) -> Option<MessageDataItem<'static>> {
@@ -549,7 +546,7 @@ impl App {
                         message.flags.iter().cloned().map(FlagFetch::Flag).collect(),
                     )
                 } else {
-                    self.flags_item(message.uid, &message.flags)
+                    flags_item(recent, message.uid, &message.flags)
                 }
             }
             A::Uid => MessageDataItem::Uid(message.uid),
@@ -619,9 +616,30 @@ fn cut(data: Bytes, partial: Option<Partial>) -> (Bytes, Option<u32>) {
     }
 }
 
+/// FLAGS of a message, with `\Recent` when it is among `recent` (IMAP4rev1).
+fn flags_item(
+    recent: &[NonZeroU32],
+    uid: NonZeroU32,
+    flags: &[Flag<'static>],
+) -> MessageDataItem<'static> {
+    let mut list: List<FlagFetch<'static>, 2> =
+        flags.iter().cloned().map(FlagFetch::Flag).collect();
+    if recent.binary_search(&uid).is_ok() {
+        list.push(FlagFetch::Recent);
+    }
+    MessageDataItem::Flags(list)
+}
+
 /// Hands session `id` the changes the store queued for it.
 pub(crate) fn deliver(store: &mut Store, id: SessionId, server: &mut Server) {
     for change in store.take_changes(id) {
+        // A new message recent to this session is marked before it is reported, so that the
+        // `* n RECENT` after its `* n EXISTS` counts it.
+        if let imap_proto::view::Change::Added { uid, .. } = &change {
+            if store.recent(id).binary_search(uid).is_ok() {
+                server.mark_recent(*uid);
+            }
+        }
         // An inconsistent change is a bug of this store: the test fails.
         if let Err(error) = server.mailbox_changed(change.clone()) {
             assert!(

@@ -147,6 +147,9 @@ struct Slot {
     selected: Option<String>,
     /// Changes not yet handed to the session.
     changes: Vec<Change>,
+    /// The messages of the selected mailbox recent to this session (RFC 3501 section
+    /// 2.3.2): claimed at SELECT, and those it was the first to hear of since, ascending.
+    recent: Vec<NonZeroU32>,
 }
 
 /// The store. See the [module docs](self).
@@ -280,12 +283,13 @@ impl Store {
         let slot = self.slot(session);
         slot.selected = name;
         slot.changes.clear();
+        slot.recent.clear();
         Ok(snapshot)
     }
 
-    /// The messages of `name` that are `\Recent` for a session selecting it now, which no
-    /// later session sees as recent (RFC 3501 section 2.3.2).
-    pub(crate) fn claim_recent(&mut self, name: &str) -> Vec<NonZeroU32> {
+    /// The messages of `name` that are `\Recent` for `session`, which selects it now: no
+    /// later session sees them as recent (RFC 3501 section 2.3.2).
+    pub(crate) fn claim_recent(&mut self, session: SessionId, name: &str) -> Vec<NonZeroU32> {
         let Some(folder) = self.folders.get_mut(&Store::canonical(name)) else {
             return Vec::new();
         };
@@ -293,12 +297,19 @@ impl Store {
             return Vec::new();
         };
         folder.first_recent = Some(folder.uid_next);
-        folder
+        let claimed: Vec<NonZeroU32> = folder
             .messages
             .iter()
             .map(|m| m.uid)
             .filter(|&uid| uid >= first)
-            .collect()
+            .collect();
+        self.slot(session).recent = claimed.clone();
+        claimed
+    }
+
+    /// The messages of its selected mailbox recent to `session`, ascending.
+    pub(crate) fn recent(&self, session: SessionId) -> &[NonZeroU32] {
+        self.sessions.get(session).map_or(&[], |s| &s.recent)
     }
 
     /// Messages of `name` from `uid` on are `\Recent` for the next session selecting it.
@@ -360,6 +371,18 @@ impl Store {
             modseq,
             raw,
         });
+        // Recent to the first session with the mailbox selected, the one that hears of it
+        // first (RFC 3501 section 2.3.2), when the mailbox tracks recent messages.
+        if folder.first_recent.is_some() {
+            if let Some(slot) = self
+                .sessions
+                .iter_mut()
+                .find(|slot| slot.selected.as_deref() == Some(name.as_str()))
+            {
+                slot.recent.push(uid);
+                folder.first_recent = Some(folder.uid_next);
+            }
+        }
         let change = Change::Added {
             uid,
             flags: unique,
