@@ -298,10 +298,12 @@ def idle():
     # A second device appends over implicit TLS.
     other = login_tls()
     out("APPEND", *other.append("INBOX", None, None, message("from another client")))
-    out("IDLE-APPEND", idle_until(watcher, b"* 2 EXISTS\r\n"))
+    # The watcher is the only session with INBOX selected: each new message is \Recent to
+    # it, so each EXISTS is followed by the new RECENT count (RFC 3501 section 7.3.2).
+    out("IDLE-APPEND", idle_until(watcher, b"* 1 RECENT\r\n"))
     # SMTP delivers.
     deliver("by smtp")
-    out("IDLE-SMTP", idle_until(watcher, b"* 3 EXISTS\r\n"))
+    out("IDLE-SMTP", idle_until(watcher, b"* 2 RECENT\r\n"))
     # Another session's flag change.
     other.select("INBOX")
     out("STORE", *other.store("1", "+FLAGS.SILENT", r"(\Flagged)"))
@@ -312,7 +314,7 @@ def idle():
         if b"Subject: by smtp" in p.top(n, 0)[1]:
             out("POP3-DELE", p.dele(n))
     out("POP3-QUIT", p.quit())
-    out("IDLE-POP3", idle_until(watcher, b"* 3 EXPUNGE\r\n"))
+    out("IDLE-POP3", idle_until(watcher, b"* 1 RECENT\r\n"))
     out("DONE", idle_done(watcher, tag))
     out("FETCH", raw(watcher, b"FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
     other.logout()
