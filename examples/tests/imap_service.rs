@@ -732,3 +732,60 @@ m.logout()
     assert_eq!(line(&out, "SAME"), "True", "{out}");
     assert_eq!(line(&out, "SIZES"), "216020 216020 216020 216020");
 }
+
+/// A folder deleted by one session while another has it selected, and one renamed while a
+/// third idles in it: each of those sessions is told at once with `* BYE` and closed (the
+/// store gives a renamed folder a new UIDVALIDITY, so no session can follow it); a session
+/// on another folder goes on.
+#[test]
+fn a_session_whose_folder_is_deleted_or_renamed_is_closed_with_bye() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-gone");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+admin = login()
+admin.create('Doomed')
+admin.create('Moving')
+admin.append('Doomed', None, None, b'Subject: doomed\r\n\r\nHi.\r\n')
+reader = login()
+out('SELECTED', reader.select('Doomed')[0])
+idler = login()
+idler.select('Moving')
+idler.send(b'i1 IDLE\r\n')
+out('IDLING', idler.readline().decode().strip())
+bystander = login()
+bystander.select('INBOX')
+out('DELETE', admin.delete('Doomed')[0])
+out('RENAME', admin.rename('Moving', 'Moved')[0])
+# Neither sent anything since: both were told unsolicited, then closed.
+out('READER', reader.readline().decode().strip())
+out('READER_EOF', repr(reader.readline()))
+out('IDLER', idler.readline().decode().strip())
+out('IDLER_EOF', repr(idler.readline()))
+out('BYSTANDER', bystander.noop()[0])
+out('MOVED', admin.select('Moved')[0])
+bystander.logout()
+admin.logout()
+"#,
+    );
+    assert_eq!(line(&out, "SELECTED"), "OK");
+    assert_eq!(line(&out, "IDLING"), "+ idling");
+    assert_eq!(line(&out, "DELETE"), "OK");
+    assert_eq!(line(&out, "RENAME"), "OK");
+    let bye = "* BYE Selected mailbox was deleted or renamed, have to disconnect.";
+    assert_eq!(line(&out, "READER"), bye);
+    assert_eq!(line(&out, "READER_EOF"), "b''");
+    assert_eq!(line(&out, "IDLER"), bye);
+    assert_eq!(line(&out, "IDLER_EOF"), "b''");
+    assert_eq!(line(&out, "BYSTANDER"), "OK");
+    assert_eq!(line(&out, "MOVED"), "OK");
+    let logs = imap.server.stderr();
+    assert!(
+        logs.contains("the selected mailbox was deleted or renamed"),
+        "{logs}"
+    );
+}
