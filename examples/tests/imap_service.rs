@@ -789,3 +789,48 @@ admin.logout()
         "{logs}"
     );
 }
+
+/// A folder defines at most 128 keywords (`MAX_KEYWORDS` of the store): the STORE or APPEND
+/// that would define one more is `NO [LIMIT]` and changes nothing; defined ones stay usable.
+#[test]
+fn a_keyword_beyond_the_folders_bound_is_no_limit() {
+    let dir = TempDir::new("imapsvc-keywords");
+    let imap = start(&dir, &["--allow-plaintext-auth"]);
+    let mut raw = logged_in(imap.imap);
+    let answer = append(&mut raw, "a1", "INBOX", 30);
+    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    raw.send("s1 SELECT INBOX");
+    let answer = raw.until("s1 ");
+    assert!(answer.last().unwrap().starts_with("s1 OK "), "{answer:?}");
+    let keywords: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
+    raw.send(&format!("t1 STORE 1 +FLAGS.SILENT ({})", keywords.join(" ")));
+    let answer = raw.until("t1 ");
+    assert!(answer.last().unwrap().starts_with("t1 OK "), "{answer:?}");
+    raw.send("t2 STORE 1 +FLAGS (k7 one-too-many)");
+    let answer = raw.until("t2 ");
+    assert_eq!(
+        answer,
+        ["t2 NO [LIMIT] Too many keywords in this mailbox\r\n"]
+    );
+    raw.send("t3 STORE 1 -FLAGS.SILENT (k7)");
+    let answer = raw.until("t3 ");
+    assert!(answer.last().unwrap().starts_with("t3 OK "), "{answer:?}");
+    raw.send("t4 STORE 1 +FLAGS.SILENT (k7)");
+    let answer = raw.until("t4 ");
+    assert!(answer.last().unwrap().starts_with("t4 OK "), "{answer:?}");
+    let message = "Subject: kw\r\n\r\nHi.\r\n";
+    raw.send(&format!(
+        "a2 APPEND INBOX (fresh) {{{}+}}\r\n{message}",
+        message.len()
+    ));
+    let answer = raw.until("a2 ");
+    assert!(
+        answer.last().unwrap().starts_with("a2 NO [LIMIT] "),
+        "{answer:?}"
+    );
+    raw.send("f1 FETCH 1:* (FLAGS)");
+    let answer = raw.until("f1 ");
+    assert_eq!(answer.len(), 2, "{answer:?}");
+    assert!(!answer[0].contains("one-too-many"), "{answer:?}");
+    assert!(answer[0].contains(" k127"), "{answer:?}");
+}
