@@ -31,7 +31,8 @@
 //!   is read and again before each command is answered, so that a change acknowledged to
 //!   its maker (SMTP's 250, another session's tagged OK) is in the answer to the next
 //!   command. A session whose queue overflowed ends with `* BYE [ALERT]`, as the machine's own
-//!   view overflow does.
+//!   view overflow does; one whose selected folder another session deleted or renamed ends
+//!   with `* BYE Selected mailbox was deleted or renamed, have to disconnect.` at once.
 //! - **Blocking store calls** run under `tokio::task::block_in_place`, not `spawn_blocking`:
 //!   the store works on the session's own state (its selected folder, the message being
 //!   appended) through `&mut` borrows, which `spawn_blocking` would need to move into a
@@ -64,6 +65,7 @@ use crate::listeners::{
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
+use crate::store::mailboxes::Interrupted;
 
 use commands::{Mail, Step};
 
@@ -317,6 +319,10 @@ const STRESS_CLOSED: &[u8] = b"* BYE [UNAVAILABLE] Server busy and no login in t
 const OVERFLOWED: &[u8] =
     b"* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise\r\n";
 
+/// The last line to a session whose selected folder another session deleted or renamed
+/// (Dovecot's words for a deleted one).
+const GONE: &[u8] = b"* BYE Selected mailbox was deleted or renamed, have to disconnect.\r\n";
+
 /// The logged reason of a session closed with [`EVICTED`].
 const EVICTED_REASON: &str = "evicted from the full pool before login";
 
@@ -326,6 +332,9 @@ const STRESS_REASON: &str = "no login within the stress timeout";
 /// The logged reason of a session closed with [`OVERFLOWED`]: the machine's own words for
 /// its view's overflow (`SessionError::ViewOverflow`).
 const OVERFLOWED_REASON: &str = "too many changes queued for the selected mailbox";
+
+/// The logged reason of a session closed with [`GONE`].
+const GONE_REASON: &str = "the selected mailbox was deleted or renamed";
 
 impl Releasing {
     /// Ends the session now, as [`Server::shutdown`] does, with `line` as its last response
@@ -474,7 +483,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     None => std::future::pending().await,
                 }
             };
-            let event = if shutting_down {
+            // A session already ended (shut down, or closed with its own `* BYE`) only has
+            // its last output to write: the other wakes stay ready (an eviction, an
+            // overflowed queue) and, polled first, would starve it.
+            let event = if shutting_down || self.conn.session().server.is_closed() {
                 self.conn.next_event().await
             } else {
                 // In this order: changes queued for the selected folder reach the machine
@@ -568,7 +580,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     fn deliver_queued(&mut self) {
         let server = &mut self.conn.session_mut().server;
         self.mail.deliver(server);
-        self.close_if_overflowed();
+        self.close_if_interrupted();
     }
 
     /// What every answer may leave behind: a folder the machine deselected (UNSELECT, CLOSE,
@@ -578,20 +590,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if state != State::Selected {
             self.mail.deselect();
         }
-        self.close_if_overflowed();
+        self.close_if_interrupted();
     }
 
-    /// Ends the session with `* BYE [ALERT]` when the store's queue for its selected folder
-    /// overflowed, and closes the folder: an overflowed queue stays ready, and the session
-    /// must not wake for it again.
-    fn close_if_overflowed(&mut self) {
-        if self.mail.take_overflowed() {
-            info!(peer = %self.context.peer, "closed: the session missed too many changes");
-            self.mail.deselect();
-            self.conn
-                .session_mut()
-                .close_with(OVERFLOWED, OVERFLOWED_REASON);
-        }
+    /// Ends the session with its `* BYE` when the store's queue for its selected folder
+    /// overflowed or the folder is gone, and closes the folder: such a queue stays ready,
+    /// and the session must not wake for it again.
+    fn close_if_interrupted(&mut self) {
+        let (line, reason) = match self.mail.take_interrupted() {
+            Some(Interrupted::Overflowed) => {
+                info!(peer = %self.context.peer, "closed: the session missed too many changes");
+                (OVERFLOWED, OVERFLOWED_REASON)
+            }
+            Some(Interrupted::Gone) => {
+                info!(peer = %self.context.peer, "closed: the selected mailbox was deleted or renamed");
+                (GONE, GONE_REASON)
+            }
+            None => return,
+        };
+        self.mail.deselect();
+        self.conn.session_mut().close_with(line, reason);
     }
 
     /// Closes the session at once: the pool is full and this was its oldest session before
