@@ -803,7 +803,10 @@ fn a_keyword_beyond_the_folders_bound_is_no_limit() {
     let answer = raw.until("s1 ");
     assert!(answer.last().unwrap().starts_with("s1 OK "), "{answer:?}");
     let keywords: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
-    raw.send(&format!("t1 STORE 1 +FLAGS.SILENT ({})", keywords.join(" ")));
+    raw.send(&format!(
+        "t1 STORE 1 +FLAGS.SILENT ({})",
+        keywords.join(" ")
+    ));
     let answer = raw.until("t1 ");
     assert!(answer.last().unwrap().starts_with("t1 OK "), "{answer:?}");
     raw.send("t2 STORE 1 +FLAGS (k7 one-too-many)");
