@@ -1014,17 +1014,19 @@ fn metas_of_ten_thousand_messages_come_from_memory() {
             .all(|m| m.as_ref().unwrap().flags == [Flag::Seen])
     );
     assert_eq!(metas[9_999].as_ref().unwrap().size, 3);
-    // The borrowing accessor: nothing copied per message.
+    // The borrowing accessor: nothing copied per message but what FETCH FLAGS INTERNALDATE
+    // RFC822.SIZE MODSEQ answers with (the flags list, the date).
     let started = std::time::Instant::now();
     let mut seen = 0;
     let mut octets = 0;
     s.with_metas(&all, |_, meta| {
         let meta = meta.unwrap();
-        seen += usize::from(meta.seen());
+        seen += meta.flags().len();
         octets += meta.size();
+        std::hint::black_box((meta.internal_date(), meta.modseq()));
     });
     let elapsed = started.elapsed();
-    eprintln!("with_metas of 10,000 messages: {elapsed:?}");
+    eprintln!("with_metas of 10,000 messages (flags, date, size, modseq): {elapsed:?}");
     assert_eq!((seen, octets), (10_000, 30_000));
     let started = std::time::Instant::now();
     assert_eq!(s.first_unseen(), None);
