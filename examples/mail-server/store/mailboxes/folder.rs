@@ -176,6 +176,9 @@ pub(super) struct State {
     by_name: HashMap<Box<str>, u32>,
     /// Records waiting for the group commit.
     pending: Vec<Pending>,
+    /// The unique names of the adds in the batch being written (taken off `pending`, not
+    /// yet applied): known, so a delivery's hook does not index one of them again.
+    writing: HashSet<Box<str>>,
     /// The next UID to reserve.
     next_uid: u32,
     /// The last mod-sequence reserved.
@@ -204,6 +207,20 @@ pub(super) struct Folder {
     pub(super) name: String,
     log: Mutex<Log>,
     state: Mutex<State>,
+    /// Tests: called by the group commit between taking a batch and writing it.
+    #[cfg(test)]
+    pub(super) in_commit: Mutex<Option<TestHook>>,
+}
+
+/// A test's hook into the group commit.
+#[cfg(test)]
+pub(super) struct TestHook(pub(super) Box<dyn Fn() + Send>);
+
+#[cfg(test)]
+impl std::fmt::Debug for TestHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestHook")
+    }
 }
 
 /// A new message for [`Folder::add`]: its file (in the account's `tmp/`), renamed into
@@ -378,6 +395,7 @@ impl Folder {
             files: locs,
             by_name,
             pending: Vec::new(),
+            writing: HashSet::new(),
             sessions: Vec::new(),
             total_size,
             broken: None,
@@ -390,6 +408,8 @@ impl Folder {
             name: name.to_owned(),
             log: Mutex::new(Log { file, records: 0 }),
             state: Mutex::new(state),
+            #[cfg(test)]
+            in_commit: Mutex::new(None),
         })
     }
 
@@ -518,9 +538,25 @@ impl Folder {
 
     /// Commits every queued record (see the module docs).
     fn flush(&self, log: &mut Log) {
-        let batch = std::mem::take(&mut self.state().pending);
+        let batch = {
+            let mut st = self.state();
+            let batch = std::mem::take(&mut st.pending);
+            let names: Vec<Box<str>> = batch
+                .iter()
+                .filter_map(|p| match &p.record {
+                    Record::Add(e) => Some(e.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            st.writing.extend(names);
+            batch
+        };
         if batch.is_empty() {
             return;
+        }
+        #[cfg(test)]
+        if let Some(hook) = &*self.in_commit.lock().unwrap_or_else(|e| e.into_inner()) {
+            (hook.0)();
         }
         let sync = batch.iter().fold(0, |acc, p| acc | p.sync);
         let written = (|| {
@@ -538,6 +574,7 @@ impl Folder {
             log.file.sync_data()
         })();
         let mut st = self.state();
+        st.writing.clear();
         match written {
             Ok(()) => {
                 log.records += batch.len();
@@ -668,7 +705,7 @@ impl Folder {
                 .pending
                 .iter()
                 .any(|p| matches!(&p.record, Record::Add(e) if &*e.name == name));
-            if queued || st.by_name.contains_key(name) {
+            if queued || st.writing.contains(name) || st.by_name.contains_key(name) {
                 return Ok(());
             }
             let Some(next) = st.next_uid.checked_add(1) else {

@@ -1031,6 +1031,64 @@ fn changes_behind_an_open_folder_are_reconciled_at_select() {
     assert_eq!(s.changes().unwrap().len(), 1);
 }
 
+/// The delivery hook racing a SELECT (issue 19's crash test found it): the file is in
+/// `new/`, a SELECT's refresh queues it and is writing the batch when the hook asks to
+/// index it. The hook must see it as known: one message, one UID, before and after a
+/// restart.
+#[test]
+fn a_delivery_hook_during_a_refresh_commit_does_not_index_twice() {
+    let dir = TempDir::new("imap-hook-race");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let _ = s.changes();
+    let folder = account.folder("INBOX").unwrap();
+    let file = "1900000000.M1P1.race,S=7,W=7";
+    fs::write(account.maildir().join("new").join(file), b"smtp\r\n").unwrap();
+    let hooked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let hook_folder = folder.clone();
+    let hook_hooked = hooked.clone();
+    let hook_done = std::sync::Mutex::new(Some(done_tx));
+    *folder.in_commit.lock().unwrap() = Some(folder::TestHook(Box::new(move || {
+        let Some(done) = hook_done.lock().unwrap().take() else {
+            return;
+        };
+        hook_hooked.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The delivery hook, on its own thread (as in the server): it must not wait for
+        // this commit, let alone queue the file again. Without the fix it blocks on the
+        // commit lock this thread holds; the wait below then ends and the duplicate shows.
+        let f = hook_folder.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = f.add_delivered(file);
+            let _ = tx.send(());
+            done.send(result.map_err(|e| e.to_string())).unwrap();
+        });
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(3));
+    })));
+    assert_eq!(account.status("INBOX").unwrap().messages, 2);
+    assert!(hooked.load(std::sync::atomic::Ordering::SeqCst));
+    done_rx.recv().unwrap().unwrap();
+    *folder.in_commit.lock().unwrap() = None;
+    drop(folder);
+    // The open session hears of one new message, and SELECT and STATUS count two.
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Added { uid, .. }] if *uid == nz(2)),
+        "{changes:?}"
+    );
+    assert_eq!(account.status("INBOX").unwrap().messages, 2);
+    let again = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(again.snapshot().uids, uids(&[1, 2]));
+    drop(again);
+    drop((s, account, store));
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(&s.read(nz(2)).unwrap().unwrap()[..], b"smtp\r\n");
+}
+
 /// kill -9 of a process appending from four threads and setting flags: after the restart
 /// every acknowledged message is there under its UID with its bytes, every acknowledged
 /// flag is set, and the next UID is above every one given before.
