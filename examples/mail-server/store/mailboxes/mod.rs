@@ -958,7 +958,7 @@ impl Account {
             });
             keep.push(message);
         }
-        let uids = self.add_counted(&target, files, octets)?;
+        let uids = self.add_counted(&target, files, octets, true)?;
         drop(keep);
         Ok(Appended {
             uid_validity: target.uid_validity(),
@@ -966,16 +966,19 @@ impl Account {
         })
     }
 
-    /// Adds `files` to `target`, counting `octets` against the quota.
+    /// Adds `files` to `target`, counting `octets` in the usage; refused when they do not
+    /// fit the quota if `check` (false for a MOVE within the account, which frees as much
+    /// as it takes).
     fn add_counted(
         &self,
         target: &Folder,
         files: Vec<NewFile>,
         octets: u64,
+        check: bool,
     ) -> Result<Vec<NonZeroU32>, MailboxError> {
         let store = &self.inner.store;
         let address = &self.inner.address;
-        if let Some(quota) = self.inner.quota {
+        if let Some(quota) = self.inner.quota.filter(|_| check) {
             if !store.reserve(address, octets, quota)? {
                 return Err(MailboxError::OverQuota);
             }
@@ -1216,6 +1219,18 @@ impl Selected {
     ///
     /// `NoSuchMailbox` (TRYCREATE), `OverQuota`, the file system's.
     pub fn copy(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
+        self.copy_counted(uids, to, true)
+            .map(|(copied, _, _)| copied)
+    }
+
+    /// [`Selected::copy`], the quota checked if `check`; also returns the target and the
+    /// octets copied.
+    fn copy_counted(
+        &self,
+        uids: &[NonZeroU32],
+        to: &str,
+        check: bool,
+    ) -> Result<(Copied, Arc<Folder>, u64), MailboxError> {
         let target = self.account.folder(to)?;
         let mut uids = uids.to_vec();
         uids.sort_unstable();
@@ -1255,16 +1270,17 @@ impl Selected {
             Ok::<(), MailboxError>(())
         })();
         let tmps: Vec<PathBuf> = files.iter().map(|f| f.tmp.clone()).collect();
-        let added = result.and_then(|()| self.account.add_counted(&target, files, octets));
+        let added = result.and_then(|()| self.account.add_counted(&target, files, octets, check));
         // What was not renamed into the target (an error) is removed from tmp/.
         for path in tmps {
             let _ = fs::remove_file(path);
         }
-        Ok(Copied {
+        let copied = Copied {
             uid_validity: target.uid_validity(),
             source,
             destination: added?,
-        })
+        };
+        Ok((copied, target, octets))
     }
 
     /// Hard-links (or copies, durably) the file of `uid` to `link`; returns its length,
@@ -1294,17 +1310,40 @@ impl Selected {
     }
 
     /// MOVE `uids` to `to`: copied, then expunged here (queued for every session, this one
-    /// included).
+    /// included). The quota is not checked: the account holds as much after as before.
+    ///
+    /// When the expunge fails after the copy was committed, the copy is expunged again from
+    /// `to` and the error returned (nothing moved); if that fails too, the move is reported
+    /// done (the messages are in `to`, and still here: a retry would duplicate them).
     ///
     /// # Errors
     ///
-    /// As [`Selected::copy`], and `Cannot` when read-only.
+    /// As [`Selected::copy`] (but never `OverQuota`), and `Cannot` when read-only.
     pub fn move_to(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
         self.writable()?;
-        let copied = self.copy(uids, to)?;
+        let (copied, target, octets) = self.copy_counted(uids, to, false)?;
         let moved: HashSet<u32> = copied.source.iter().map(|u| u.get()).collect();
-        self.folder.expunge(|e| moved.contains(&e.uid))?;
-        Ok(copied)
+        let store = &self.account.inner.store;
+        let address = &self.account.inner.address;
+        match self.folder.expunge(|e| moved.contains(&e.uid)) {
+            Ok(_) => {
+                store.release(address, octets);
+                Ok(copied)
+            }
+            Err(e) => {
+                let added: HashSet<u32> = copied.destination.iter().map(|u| u.get()).collect();
+                match target.expunge(|en| added.contains(&en.uid)) {
+                    Ok(_) => {
+                        store.release(address, octets);
+                        Err(e)
+                    }
+                    Err(undo) => {
+                        warn!(folder = %self.folder.name, error = %e, undo = %undo, "MOVE: the source messages could not be expunged nor the copy undone; reported as moved");
+                        Ok(copied)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -692,6 +692,85 @@ fn quota_counts_append_and_copy_across_folders() {
     assert_eq!(store.usage(&alice()).unwrap(), 20);
 }
 
+/// MOVE within the account needs no room (Thunderbird deletes by MOVE to Trash); COPY
+/// still does.
+#[test]
+fn move_is_not_refused_by_a_full_quota_but_copy_is() {
+    let dir = TempDir::new("imap-move-quota");
+    let (store, account) = open(&dir.0);
+    let account = account.with_quota(Some(20));
+    append(&account, "INBOX", &[b"0123456789"]);
+    append(&account, "Sent", &[b"abcdefghij"]);
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    let copy = inbox.copy(&uids(&[1]), "Trash");
+    assert!(matches!(copy, Err(MailboxError::OverQuota)), "{copy:?}");
+    let moved = inbox.move_to(&uids(&[1]), "Trash").unwrap();
+    assert_eq!(moved.destination, uids(&[1]));
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+    assert_eq!(account.status("INBOX").unwrap().messages, 0);
+    assert_eq!(account.status("Trash").unwrap().messages, 1);
+    // Still full: the next append is refused; a fresh scan agrees.
+    let over = account.append("INBOX", vec![(message(&account, b"x"), vec![], None)]);
+    assert!(matches!(over, Err(MailboxError::OverQuota)), "{over:?}");
+    store.forget_usage(&alice());
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+}
+
+/// Breaks `source` (and `target` too if `both`) while the MOVE's copy into `target` is
+/// being committed, so the expunge (and the undo) that follow fail.
+fn break_during_copy(account: &Account, source: &str, target: &str, both: bool) {
+    let source = account.folder(source).unwrap();
+    let target = account.folder(target).unwrap();
+    let hooked = std::sync::Mutex::new(Some((source, target.clone())));
+    *target.in_commit.lock().unwrap() = Some(folder::TestHook(Box::new(move || {
+        if let Some((source, target)) = hooked.lock().unwrap().take() {
+            source.state().broken = Some("test: source broken".to_owned());
+            if both {
+                target.state().broken = Some("test: target broken".to_owned());
+            }
+        }
+    })));
+}
+
+#[test]
+fn a_move_whose_expunge_fails_undoes_the_copy() {
+    let dir = TempDir::new("imap-move-undo");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    break_during_copy(&account, "INBOX", "Trash", false);
+    let moved = inbox.move_to(&uids(&[1]), "Trash");
+    assert!(matches!(moved, Err(MailboxError::Io(_))), "{moved:?}");
+    assert_eq!(account.status("Trash").unwrap().messages, 0);
+    assert_eq!(
+        files(&names::dir_of(account.maildir(), "Trash")),
+        Vec::<String>::new()
+    );
+    drop((inbox, account, store));
+    let (_store, account) = open(&dir.0);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(account.status("Trash").unwrap().messages, 0);
+}
+
+#[test]
+fn a_move_whose_expunge_and_undo_fail_is_reported_done() {
+    let dir = TempDir::new("imap-move-done");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    break_during_copy(&account, "INBOX", "Trash", true);
+    let (moved, log) = logged(|| inbox.move_to(&uids(&[1]), "Trash"));
+    let moved = moved.unwrap();
+    assert_eq!((moved.source, moved.destination), (uids(&[1]), uids(&[1])));
+    assert!(log.contains("reported as moved"), "{log}");
+    drop((inbox, account, store));
+    // Never lost: in both folders (a NO would have made the client copy it again).
+    let (_store, account) = open(&dir.0);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(account.status("Trash").unwrap().messages, 1);
+}
+
 #[test]
 fn folders_create_rename_delete_with_children() {
     let dir = TempDir::new("imap-folders");
