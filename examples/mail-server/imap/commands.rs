@@ -820,6 +820,7 @@ impl Mail {
             MailboxError::Cannot(_) => (Some(Code::Cannot), "Not possible for this mailbox"),
             MailboxError::OverQuota => (Some(Code::OverQuota), "Quota exceeded"),
             MailboxError::UidsExhausted => (Some(Code::Limit), "No UIDs left in this mailbox"),
+            MailboxError::Limit(reason) => (Some(Code::Limit), *reason),
             MailboxError::Io(_) => {
                 warn!(peer = %self.peer, command, %error, "store failure");
                 (Some(Code::ServerBug), "Internal error, try again later")

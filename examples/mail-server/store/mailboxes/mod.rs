@@ -73,6 +73,40 @@ mod tests;
 /// The IMAP hierarchy delimiter of every account's folders.
 pub const DELIMITER: char = '/';
 
+/// The longest keyword (octets) APPEND and STORE accept. imap-proto bounds a keyword only
+/// by the command line; 64 holds every registered keyword (`$MDNSent`, `$NotJunk`, ...) and
+/// what clients make up.
+pub const MAX_KEYWORD_LEN: usize = 64;
+
+/// The most keywords one message may carry.
+pub const MAX_KEYWORDS: usize = 64;
+
+/// The most folders an account may have, INBOX included (CREATE and RENAME past it:
+/// `NO [LIMIT]`).
+pub const MAX_FOLDERS: usize = 1000;
+
+/// The most levels a folder name may have (`a/b/c` has 3).
+pub const MAX_DEPTH: usize = 16;
+
+/// Refuses a name deeper than [`MAX_DEPTH`].
+fn check_depth(name: &str) -> Result<(), MailboxError> {
+    if name.split(DELIMITER).count() > MAX_DEPTH {
+        return Err(MailboxError::Limit("mailbox hierarchy too deep"));
+    }
+    Ok(())
+}
+
+/// Refuses `flags` whose keywords are past [`MAX_KEYWORD_LEN`] or [`MAX_KEYWORDS`].
+fn check_keywords(flags: &Flags) -> Result<(), MailboxError> {
+    if flags.keywords.iter().any(|k| k.len() > MAX_KEYWORD_LEN) {
+        return Err(MailboxError::Limit("keyword too long"));
+    }
+    if flags.keywords.len() > MAX_KEYWORDS {
+        return Err(MailboxError::Limit("too many keywords on a message"));
+    }
+    Ok(())
+}
+
 /// The special-use folders created for every account (RFC 6154), with their names.
 pub const SPECIAL_USE: [(&str, SpecialUse); 5] = [
     ("Sent", SpecialUse::Sent),
@@ -119,6 +153,10 @@ pub enum MailboxError {
     /// The folder has used every UID (`NO [LIMIT]`; a new UIDVALIDITY is needed).
     #[error("no UIDs left in this mailbox")]
     UidsExhausted,
+    /// Past one of the store's bounds ([`MAX_KEYWORD_LEN`], [`MAX_KEYWORDS`],
+    /// [`MAX_FOLDERS`], [`MAX_DEPTH`]): `NO [LIMIT]`.
+    #[error("{0}")]
+    Limit(&'static str),
     /// A file-system failure (`NO [SERVERBUG]`-free text: `NO` with the reason logged).
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -644,12 +682,21 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// `AlreadyExists`, `BadName`, the file system's.
+    /// `AlreadyExists`, `BadName`, `Limit` past [`MAX_FOLDERS`] or [`MAX_DEPTH`], the file
+    /// system's.
     pub fn create(&self, name: &str) -> Result<(), MailboxError> {
         let name = names::canonical(name)?;
         let _tree = lock(&self.inner.tree);
         if names::is_inbox(&name) || self.exists(&name) {
             return Err(MailboxError::AlreadyExists);
+        }
+        check_depth(&name)?;
+        let missing = names::parents(&name)
+            .into_iter()
+            .filter(|p| !names::is_inbox(p) && !self.exists(p))
+            .count();
+        if self.names()?.len() + missing + 1 > MAX_FOLDERS {
+            return Err(MailboxError::Limit("too many mailboxes"));
         }
         for parent in names::parents(&name) {
             if !names::is_inbox(parent) && !self.exists(parent) {
@@ -704,7 +751,15 @@ impl Account {
         if names::is_inbox(&to) || self.exists(&to) {
             return Err(MailboxError::AlreadyExists);
         }
+        check_depth(&to)?;
         if names::is_inbox(&from) {
+            let missing = names::parents(&to)
+                .into_iter()
+                .filter(|p| !self.exists(p))
+                .count();
+            if self.names()?.len() + missing + 1 > MAX_FOLDERS {
+                return Err(MailboxError::Limit("too many mailboxes"));
+            }
             return self.rename_inbox(&to);
         }
         let moves: Vec<(String, String)> = self
@@ -721,6 +776,14 @@ impl Account {
             if self.exists(&target) {
                 return Err(MailboxError::AlreadyExists);
             }
+            check_depth(&target)?;
+        }
+        let missing = names::parents(&to)
+            .into_iter()
+            .filter(|p| !names::is_inbox(p) && !self.exists(p) && !names::is_within(p, &from))
+            .count();
+        if self.names()?.len() + missing > MAX_FOLDERS {
+            return Err(MailboxError::Limit("too many mailboxes"));
         }
         for parent in names::parents(&to) {
             if !names::is_inbox(parent) && !self.exists(parent) && !names::is_within(parent, &from)
@@ -948,10 +1011,12 @@ impl Account {
                 None => (now(), 0),
             };
             octets += message.size;
+            let flags = Flags::from_list(&flags);
+            check_keywords(&flags)?;
             files.push(NewFile {
                 tmp: message.tmp.clone(),
                 name,
-                flags: Flags::from_list(&flags),
+                flags,
                 secs,
                 zone,
                 size: message.sent.total(),
@@ -1165,7 +1230,9 @@ impl Selected {
     ///
     /// # Errors
     ///
-    /// `Cannot` when read-only, the file system's.
+    /// `Cannot` when read-only, `Limit` when a message would get a keyword longer than
+    /// [`MAX_KEYWORD_LEN`] or more than [`MAX_KEYWORDS`] (nothing changed), the file
+    /// system's.
     pub fn store(
         &self,
         uids: &[NonZeroU32],
@@ -1176,6 +1243,17 @@ impl Selected {
     ) -> Result<Vec<Stored>, MailboxError> {
         self.writable()?;
         let given = Flags::from_list(flags);
+        check_keywords(&given)?;
+        if kind == StoreKind::Add {
+            let st = self.folder.state();
+            for uid in uids {
+                if let Some(at) = st.index.find(uid.get()) {
+                    let mut f = st.index.entries[at].flags.clone();
+                    f.add(&given);
+                    check_keywords(&f)?;
+                }
+            }
+        }
         let skip = (!echo).then_some(self.queue.id);
         self.folder.store(
             uids,
@@ -1184,6 +1262,10 @@ impl Selected {
                 StoreKind::Add => {
                     let mut f = old.clone();
                     f.add(&given);
+                    // A concurrent STORE added some since the check: left as it is.
+                    if f.keywords.len() > MAX_KEYWORDS {
+                        return old.clone();
+                    }
                     f
                 }
                 StoreKind::Remove => {

@@ -772,6 +772,98 @@ fn a_move_whose_expunge_and_undo_fail_is_reported_done() {
 }
 
 #[test]
+fn keywords_past_their_bounds_are_refused_with_limit() {
+    let dir = TempDir::new("imap-keyword-bounds");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let long = keyword(&"k".repeat(MAX_KEYWORD_LEN + 1));
+    let fits = keyword(&"k".repeat(MAX_KEYWORD_LEN));
+    let appended = account.append(
+        "INBOX",
+        vec![(message(&account, b"two\r\n"), vec![long.clone()], None)],
+    );
+    assert!(
+        matches!(appended, Err(MailboxError::Limit(_))),
+        "{appended:?}"
+    );
+    let s = account.select("INBOX", false, 10).unwrap();
+    let stored = s.store(&uids(&[1]), StoreKind::Add, &[long], None, true);
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    s.store(&uids(&[1]), StoreKind::Add, &[fits], None, true)
+        .unwrap();
+    let many: Vec<Flag<'static>> = (0..=MAX_KEYWORDS)
+        .map(|n| keyword(&format!("k{n}")))
+        .collect();
+    let stored = s.store(&uids(&[1]), StoreKind::Replace, &many, None, true);
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    s.store(
+        &uids(&[1]),
+        StoreKind::Replace,
+        &many[..MAX_KEYWORDS],
+        None,
+        true,
+    )
+    .unwrap();
+    // One more by +FLAGS is past the bound too; nothing changed.
+    let stored = s.store(
+        &uids(&[1]),
+        StoreKind::Add,
+        &many[MAX_KEYWORDS..],
+        None,
+        true,
+    );
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    let meta = s.metas(&uids(&[1]))[0].clone().unwrap();
+    assert_eq!(meta.flags.len(), MAX_KEYWORDS);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+}
+
+#[test]
+fn folders_past_the_count_or_depth_bound_are_refused_with_limit() {
+    let dir = TempDir::new("imap-folder-bounds");
+    let (_store, account) = open(&dir.0);
+    let deep: Vec<String> = (1..=MAX_DEPTH).map(|n| format!("d{n}")).collect();
+    let deep = deep.join("/");
+    account.create(&deep).unwrap();
+    let deeper = format!("{deep}/one-more");
+    let created = account.create(&deeper);
+    assert!(
+        matches!(created, Err(MailboxError::Limit(_))),
+        "{created:?}"
+    );
+    account.create("x").unwrap();
+    let renamed = account.rename("x", &deeper);
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    // Renaming d1 under x makes every child one level deeper: the deepest is past it.
+    let renamed = account.rename("d1", "x/d1");
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    let have = account.list().unwrap().len();
+    for n in have..MAX_FOLDERS {
+        account.create(&format!("f{n}")).unwrap();
+    }
+    assert_eq!(account.list().unwrap().len(), MAX_FOLDERS);
+    let created = account.create("one-too-many");
+    assert!(
+        matches!(created, Err(MailboxError::Limit(_))),
+        "{created:?}"
+    );
+    let renamed = account.rename("INBOX", "inbox-copy");
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    // Deleting one makes room again.
+    account.delete("x").unwrap();
+    account.create("one-too-many").unwrap();
+}
+
+#[test]
 fn folders_create_rename_delete_with_children() {
     let dir = TempDir::new("imap-folders");
     let (_store, account) = open(&dir.0);
