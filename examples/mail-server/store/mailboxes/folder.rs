@@ -38,6 +38,11 @@ use crate::store::maildrop::{delivery_order, sent_size, unique_name};
 /// folder has messages (so the log never grows past about twice the snapshot's size).
 pub(super) const COMPACT_AFTER: usize = 4096;
 
+/// The log is also folded into a new snapshot once its octets pass this or the snapshot's
+/// size, whichever is larger (large records, such as many long keywords, reach it long
+/// before [`COMPACT_AFTER`] records).
+pub(super) const COMPACT_BYTES: u64 = 4 << 20;
+
 /// How old a directory's modification time must be before an unchanged one is trusted to
 /// mean that nothing changed (see [`Folder::refresh`]).
 const STAMP_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -163,6 +168,10 @@ pub(super) struct Log {
     file: File,
     /// Records in the log since the last snapshot.
     records: usize,
+    /// The log's length in octets.
+    bytes: u64,
+    /// The snapshot's length in octets (when last written or read).
+    snapshot: u64,
 }
 
 /// What is in memory of a folder.
@@ -406,7 +415,12 @@ impl Folder {
         Ok(Folder {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
-            log: Mutex::new(Log { file, records: 0 }),
+            log: Mutex::new(Log {
+                bytes: file.metadata()?.len(),
+                snapshot: fs::metadata(dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len()),
+                file,
+                records: 0,
+            }),
             state: Mutex::new(state),
             #[cfg(test)]
             in_commit: Mutex::new(None),
@@ -571,18 +585,22 @@ impl Folder {
                 index::encode_record(&p.record, &mut text);
             }
             log.file.write_all(text.as_bytes())?;
-            log.file.sync_data()
+            log.file.sync_data()?;
+            Ok::<u64, io::Error>(text.len() as u64)
         })();
         let mut st = self.state();
         st.writing.clear();
         match written {
-            Ok(()) => {
+            Ok(text_len) => {
                 log.records += batch.len();
+                log.bytes += text_len;
                 for p in batch {
                     st.apply(&self.dir, p.record, p.loc, p.skip);
                     p.slot.set(Ok(()));
                 }
-                if log.records > COMPACT_AFTER + st.index.entries.len() {
+                if log.records > COMPACT_AFTER + st.index.entries.len()
+                    || log.bytes > COMPACT_BYTES.max(log.snapshot)
+                {
                     match self.compact(&st, log) {
                         Ok(()) => log.records = 0,
                         Err(e) => {
@@ -607,10 +625,13 @@ impl Folder {
 
     /// Writes the snapshot and empties the log.
     fn compact(&self, st: &State, log: &mut Log) -> io::Result<()> {
-        write_atomically(&self.dir.join(SNAPSHOT_FILE), &st.index.encode())?;
+        let snapshot = st.index.encode();
+        write_atomically(&self.dir.join(SNAPSHOT_FILE), &snapshot)?;
+        log.snapshot = snapshot.len() as u64;
         log.file.set_len(0)?;
-        log.file
-            .write_all(index::log_header(st.index.uid_validity).as_bytes())?;
+        let header = index::log_header(st.index.uid_validity);
+        log.file.write_all(header.as_bytes())?;
+        log.bytes = header.len() as u64;
         log.file.sync_data()
     }
 

@@ -1409,6 +1409,49 @@ fn the_log_is_compacted_into_the_snapshot() {
     assert_eq!(s.metas(&all), before);
 }
 
+/// Large records reach the octet bound long before the record count: compacted then.
+#[test]
+fn the_log_is_compacted_when_its_octets_pass_the_bound() {
+    let dir = TempDir::new("imap-compact-bytes");
+    let (_store, account) = open(&dir.0);
+    let bodies: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}\r\n").into_bytes()).collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    append(&account, "INBOX", &bodies);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let all = s.snapshot().uids;
+    let log = account.maildir().join(LOG_FILE);
+    let mut longest = 0;
+    let mut rounds = 0;
+    // Each round: 100 records of about 4 KiB (64 keywords of 60 octets).
+    for round in 0..12 {
+        let kws: Vec<Flag<'static>> = (0..MAX_KEYWORDS)
+            .map(|n| keyword(&format!("{round:02}{n:02}{}", "k".repeat(56))))
+            .collect();
+        s.store(&all, StoreKind::Replace, &kws, None, false)
+            .unwrap();
+        let len = fs::metadata(&log).unwrap().len();
+        rounds += 1;
+        if len < longest {
+            break;
+        }
+        longest = len;
+    }
+    // Compacted after about 1,000 records (far below 4,096 + 100), once past 4 MiB.
+    assert!(
+        longest > folder::COMPACT_BYTES - 500_000,
+        "the log grew to {longest} first"
+    );
+    assert!(
+        fs::metadata(&log).unwrap().len() < longest,
+        "never compacted in {rounds} rounds"
+    );
+    let before = s.metas(&all);
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.metas(&all), before);
+}
+
 /// A folder whose UIDs run out refuses more messages (`NO [LIMIT]`), all or none.
 #[test]
 fn a_folder_out_of_uids_refuses_appends() {
