@@ -79,7 +79,7 @@ pub const DELIMITER: char = '/';
 pub const MAX_KEYWORD_LEN: usize = 64;
 
 /// The most keywords one message may carry.
-pub const MAX_KEYWORDS: usize = 64;
+pub const MAX_KEYWORDS_PER_MESSAGE: usize = 64;
 
 /// The most folders an account may have, INBOX included (CREATE and RENAME past it:
 /// `NO [LIMIT]`).
@@ -96,12 +96,12 @@ fn check_depth(name: &str) -> Result<(), MailboxError> {
     Ok(())
 }
 
-/// Refuses `flags` whose keywords are past [`MAX_KEYWORD_LEN`] or [`MAX_KEYWORDS`].
+/// Refuses `flags` whose keywords are past [`MAX_KEYWORD_LEN`] or [`MAX_KEYWORDS_PER_MESSAGE`].
 fn check_keywords(flags: &Flags) -> Result<(), MailboxError> {
     if flags.keywords.iter().any(|k| k.len() > MAX_KEYWORD_LEN) {
         return Err(MailboxError::Limit("keyword too long"));
     }
-    if flags.keywords.len() > MAX_KEYWORDS {
+    if flags.keywords.len() > MAX_KEYWORDS_PER_MESSAGE {
         return Err(MailboxError::Limit("too many keywords on a message"));
     }
     Ok(())
@@ -153,7 +153,7 @@ pub enum MailboxError {
     /// The folder has used every UID (`NO [LIMIT]`; a new UIDVALIDITY is needed).
     #[error("no UIDs left in this mailbox")]
     UidsExhausted,
-    /// Past one of the store's bounds ([`MAX_KEYWORD_LEN`], [`MAX_KEYWORDS`],
+    /// Past one of the store's bounds ([`MAX_KEYWORD_LEN`], [`MAX_KEYWORDS_PER_MESSAGE`],
     /// [`MAX_FOLDERS`], [`MAX_DEPTH`]): `NO [LIMIT]`.
     #[error("{0}")]
     Limit(&'static str),
@@ -1231,7 +1231,7 @@ impl Selected {
     /// # Errors
     ///
     /// `Cannot` when read-only, `Limit` when a message would get a keyword longer than
-    /// [`MAX_KEYWORD_LEN`] or more than [`MAX_KEYWORDS`] (nothing changed), the file
+    /// [`MAX_KEYWORD_LEN`] or more than [`MAX_KEYWORDS_PER_MESSAGE`] (nothing changed), the file
     /// system's.
     pub fn store(
         &self,
@@ -1263,7 +1263,7 @@ impl Selected {
                     let mut f = old.clone();
                     f.add(&given);
                     // A concurrent STORE added some since the check: left as it is.
-                    if f.keywords.len() > MAX_KEYWORDS {
+                    if f.keywords.len() > MAX_KEYWORDS_PER_MESSAGE {
                         return old.clone();
                     }
                     f
