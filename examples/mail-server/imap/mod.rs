@@ -24,7 +24,8 @@
 //!   [`Selected::changed`](crate::store::mailboxes::Selected::changed) at once, and hands
 //!   every change to the machine, which announces it when the protocol allows (at once in
 //!   IDLE). A session whose queue overflowed ends with `* BYE [ALERT]`, as the machine's own
-//!   view overflow does.
+//!   view overflow does; one whose selected folder another session deleted or renamed ends
+//!   with `* BYE Selected mailbox was deleted or renamed, have to disconnect.` at once.
 //! - **Blocking store calls** run under `tokio::task::block_in_place`, not `spawn_blocking`:
 //!   the store works on the session's own state (its selected folder, the message being
 //!   appended) through `&mut` borrows, which `spawn_blocking` would need to move into a
@@ -57,6 +58,7 @@ use crate::listeners::{
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
+use crate::store::mailboxes::Interrupted;
 
 use commands::{Mail, Step};
 
@@ -298,6 +300,10 @@ const STRESS_CLOSED: &[u8] = b"* BYE [UNAVAILABLE] Server busy and no login in t
 const OVERFLOWED: &[u8] =
     b"* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise\r\n";
 
+/// The last line to a session whose selected folder another session deleted or renamed
+/// (Dovecot's words for a deleted one).
+const GONE: &[u8] = b"* BYE Selected mailbox was deleted or renamed, have to disconnect.\r\n";
+
 impl Releasing {
     /// Ends the session now, as [`Server::shutdown`] does, with `line` as its last response
     /// instead of the machine's `* BYE Server shutting down`; output queued before goes
@@ -523,9 +529,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if state != State::Selected {
             self.mail.deselect();
         }
-        if self.mail.take_overflowed() {
-            info!(peer = %self.context.peer, "closed: the session missed too many changes");
-            self.conn.session_mut().close_with(OVERFLOWED);
+        match self.mail.take_interrupted() {
+            Some(Interrupted::Overflowed) => {
+                info!(peer = %self.context.peer, "closed: the session missed too many changes");
+                self.conn.session_mut().close_with(OVERFLOWED);
+            }
+            Some(Interrupted::Gone) => {
+                info!(peer = %self.context.peer, "closed: the selected mailbox was deleted or renamed");
+                self.conn.session_mut().close_with(GONE);
+            }
+            None => {}
         }
     }
 
