@@ -121,7 +121,7 @@ pub const SPECIAL_USE: [(&str, SpecialUse); 5] = [
 /// [`MailboxError::TooManyKeywords`]. Each keyword is kept in the folder's index and in
 /// every FLAGS answer, so the bound keeps both small; Dovecot's Maildir allows 26 per folder
 /// (one letter each), 128 leaves room for every client seen in practice ($Junk, $NotJunk,
-/// $Forwarded, $MDNSent, labels). Keywords are bounded in length by the command line.
+/// $Forwarded, $MDNSent, labels). Each keyword is at most [`MAX_KEYWORD_LEN`] octets.
 pub const MAX_KEYWORDS: usize = 128;
 
 /// A special use of a folder (RFC 6154).
