@@ -803,19 +803,38 @@ fn a_keyword_beyond_the_folders_bound_is_no_limit() {
     let dir = TempDir::new("imapsvc-keywords");
     let imap = start(&dir, &["--allow-plaintext-auth"]);
     let mut raw = logged_in(imap.imap);
-    let answer = append(&mut raw, "a1", "INBOX", 30);
-    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    // Three messages: one holds at most 64 keywords (the store's MAX_KEYWORDS_PER_MESSAGE).
+    for tag in ["a1", "a1b", "a1c"] {
+        let answer = append(&mut raw, tag, "INBOX", 30);
+        assert!(
+            answer.last().unwrap().starts_with(&format!("{tag} OK ")),
+            "{answer:?}"
+        );
+    }
     raw.send("s1 SELECT INBOX");
     let answer = raw.until("s1 ");
     assert!(answer.last().unwrap().starts_with("s1 OK "), "{answer:?}");
     let keywords: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
     raw.send(&format!(
         "t1 STORE 1 +FLAGS.SILENT ({})",
-        keywords.join(" ")
+        keywords[..64].join(" ")
     ));
     let answer = raw.until("t1 ");
     assert!(answer.last().unwrap().starts_with("t1 OK "), "{answer:?}");
-    raw.send("t2 STORE 1 +FLAGS (k7 one-too-many)");
+    raw.send(&format!(
+        "t1b STORE 2 +FLAGS.SILENT ({})",
+        keywords[64..].join(" ")
+    ));
+    let answer = raw.until("t1b ");
+    assert!(answer.last().unwrap().starts_with("t1b OK "), "{answer:?}");
+    // A 65th keyword on one message: past the per-message bound.
+    raw.send("t1c STORE 1 +FLAGS (k64)");
+    let answer = raw.until("t1c ");
+    assert_eq!(
+        answer,
+        ["t1c NO [LIMIT] too many keywords on a message\r\n"]
+    );
+    raw.send("t2 STORE 3 +FLAGS (k7 one-too-many)");
     let answer = raw.until("t2 ");
     assert_eq!(
         answer,
@@ -839,7 +858,10 @@ fn a_keyword_beyond_the_folders_bound_is_no_limit() {
     );
     raw.send("f1 FETCH 1:* (FLAGS)");
     let answer = raw.until("f1 ");
-    assert_eq!(answer.len(), 2, "{answer:?}");
-    assert!(!answer[0].contains("one-too-many"), "{answer:?}");
-    assert!(answer[0].contains(" k127"), "{answer:?}");
+    assert_eq!(answer.len(), 4, "{answer:?}");
+    assert!(
+        !answer.iter().any(|l| l.contains("one-too-many")),
+        "{answer:?}"
+    );
+    assert!(answer[1].contains(" k127"), "{answer:?}");
 }

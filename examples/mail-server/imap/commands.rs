@@ -902,6 +902,7 @@ impl Mail {
             MailboxError::Cannot(_) => (Some(Code::Cannot), "Not possible for this mailbox"),
             MailboxError::OverQuota => (Some(Code::OverQuota), "Quota exceeded"),
             MailboxError::UidsExhausted => (Some(Code::Limit), "No UIDs left in this mailbox"),
+            MailboxError::Limit(reason) => (Some(Code::Limit), *reason),
             MailboxError::TooManyKeywords => {
                 (Some(Code::Limit), "Too many keywords in this mailbox")
             }

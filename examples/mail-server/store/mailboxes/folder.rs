@@ -38,6 +38,11 @@ use crate::store::maildrop::{delivery_order, sent_size, unique_name};
 /// folder has messages (so the log never grows past about twice the snapshot's size).
 pub(super) const COMPACT_AFTER: usize = 4096;
 
+/// The log is also folded into a new snapshot once its octets pass this or the snapshot's
+/// size, whichever is larger (large records, such as many long keywords, reach it long
+/// before [`COMPACT_AFTER`] records).
+pub(super) const COMPACT_BYTES: u64 = 4 << 20;
+
 /// How old a directory's modification time must be before an unchanged one is trusted to
 /// mean that nothing changed (see [`Folder::refresh`]).
 const STAMP_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -178,6 +183,10 @@ pub(super) struct Log {
     file: File,
     /// Records in the log since the last snapshot.
     records: usize,
+    /// The log's length in octets.
+    bytes: u64,
+    /// The snapshot's length in octets (when last written or read).
+    snapshot: u64,
 }
 
 /// What is in memory of a folder.
@@ -191,6 +200,9 @@ pub(super) struct State {
     by_name: HashMap<Box<str>, u32>,
     /// Records waiting for the group commit.
     pending: Vec<Pending>,
+    /// The unique names of the adds in the batch being written (taken off `pending`, not
+    /// yet applied): known, so a delivery's hook does not index one of them again.
+    writing: HashSet<Box<str>>,
     /// The next UID to reserve.
     next_uid: u32,
     /// The last mod-sequence reserved.
@@ -222,6 +234,20 @@ pub(super) struct Folder {
     pub(super) name: String,
     log: Mutex<Log>,
     state: Mutex<State>,
+    /// Tests: called by the group commit between taking a batch and writing it.
+    #[cfg(test)]
+    pub(super) in_commit: Mutex<Option<TestHook>>,
+}
+
+/// A test's hook into the group commit.
+#[cfg(test)]
+pub(super) struct TestHook(pub(super) Box<dyn Fn() + Send>);
+
+#[cfg(test)]
+impl std::fmt::Debug for TestHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestHook")
+    }
 }
 
 /// A new message for [`Folder::add`]: its file (in the account's `tmp/`), renamed into
@@ -403,6 +429,7 @@ impl Folder {
             files: locs,
             by_name,
             pending: Vec::new(),
+            writing: HashSet::new(),
             sessions: Vec::new(),
             total_size,
             broken: None,
@@ -413,8 +440,15 @@ impl Folder {
         Ok(Folder {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
-            log: Mutex::new(Log { file, records: 0 }),
+            log: Mutex::new(Log {
+                bytes: file.metadata()?.len(),
+                snapshot: fs::metadata(dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len()),
+                file,
+                records: 0,
+            }),
             state: Mutex::new(state),
+            #[cfg(test)]
+            in_commit: Mutex::new(None),
         })
     }
 
@@ -543,9 +577,25 @@ impl Folder {
 
     /// Commits every queued record (see the module docs).
     fn flush(&self, log: &mut Log) {
-        let batch = std::mem::take(&mut self.state().pending);
+        let batch = {
+            let mut st = self.state();
+            let batch = std::mem::take(&mut st.pending);
+            let names: Vec<Box<str>> = batch
+                .iter()
+                .filter_map(|p| match &p.record {
+                    Record::Add(e) => Some(e.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            st.writing.extend(names);
+            batch
+        };
         if batch.is_empty() {
             return;
+        }
+        #[cfg(test)]
+        if let Some(hook) = &*self.in_commit.lock().unwrap_or_else(|e| e.into_inner()) {
+            (hook.0)();
         }
         let sync = batch.iter().fold(0, |acc, p| acc | p.sync);
         let written = (|| {
@@ -560,17 +610,22 @@ impl Folder {
                 index::encode_record(&p.record, &mut text);
             }
             log.file.write_all(text.as_bytes())?;
-            log.file.sync_data()
+            log.file.sync_data()?;
+            Ok::<u64, io::Error>(text.len() as u64)
         })();
         let mut st = self.state();
+        st.writing.clear();
         match written {
-            Ok(()) => {
+            Ok(text_len) => {
                 log.records += batch.len();
+                log.bytes += text_len;
                 for p in batch {
                     st.apply(&self.dir, p.record, p.loc, p.skip);
                     p.slot.set(Ok(()));
                 }
-                if log.records > COMPACT_AFTER + st.index.entries.len() {
+                if log.records > COMPACT_AFTER + st.index.entries.len()
+                    || log.bytes > COMPACT_BYTES.max(log.snapshot)
+                {
                     match self.compact(&st, log) {
                         Ok(()) => log.records = 0,
                         Err(e) => {
@@ -595,10 +650,13 @@ impl Folder {
 
     /// Writes the snapshot and empties the log.
     fn compact(&self, st: &State, log: &mut Log) -> io::Result<()> {
-        write_atomically(&self.dir.join(SNAPSHOT_FILE), &st.index.encode())?;
+        let snapshot = st.index.encode();
+        write_atomically(&self.dir.join(SNAPSHOT_FILE), &snapshot)?;
+        log.snapshot = snapshot.len() as u64;
         log.file.set_len(0)?;
-        log.file
-            .write_all(index::log_header(st.index.uid_validity).as_bytes())?;
+        let header = index::log_header(st.index.uid_validity);
+        log.file.write_all(header.as_bytes())?;
+        log.bytes = header.len() as u64;
         log.file.sync_data()
     }
 
@@ -694,7 +752,7 @@ impl Folder {
                 .pending
                 .iter()
                 .any(|p| matches!(&p.record, Record::Add(e) if &*e.name == name));
-            if queued || st.by_name.contains_key(name) {
+            if queued || st.writing.contains(name) || st.by_name.contains_key(name) {
                 return Ok(());
             }
             let Some(next) = st.next_uid.checked_add(1) else {

@@ -73,6 +73,40 @@ mod tests;
 /// The IMAP hierarchy delimiter of every account's folders.
 pub const DELIMITER: char = '/';
 
+/// The longest keyword (octets) APPEND and STORE accept. imap-proto bounds a keyword only
+/// by the command line; 64 holds every registered keyword (`$MDNSent`, `$NotJunk`, ...) and
+/// what clients make up.
+pub const MAX_KEYWORD_LEN: usize = 64;
+
+/// The most keywords one message may carry.
+pub const MAX_KEYWORDS_PER_MESSAGE: usize = 64;
+
+/// The most folders an account may have, INBOX included (CREATE and RENAME past it:
+/// `NO [LIMIT]`).
+pub const MAX_FOLDERS: usize = 1000;
+
+/// The most levels a folder name may have (`a/b/c` has 3).
+pub const MAX_DEPTH: usize = 16;
+
+/// Refuses a name deeper than [`MAX_DEPTH`].
+fn check_depth(name: &str) -> Result<(), MailboxError> {
+    if name.split(DELIMITER).count() > MAX_DEPTH {
+        return Err(MailboxError::Limit("mailbox hierarchy too deep"));
+    }
+    Ok(())
+}
+
+/// Refuses `flags` whose keywords are past [`MAX_KEYWORD_LEN`] or [`MAX_KEYWORDS_PER_MESSAGE`].
+fn check_keywords(flags: &Flags) -> Result<(), MailboxError> {
+    if flags.keywords.iter().any(|k| k.len() > MAX_KEYWORD_LEN) {
+        return Err(MailboxError::Limit("keyword too long"));
+    }
+    if flags.keywords.len() > MAX_KEYWORDS_PER_MESSAGE {
+        return Err(MailboxError::Limit("too many keywords on a message"));
+    }
+    Ok(())
+}
+
 /// The special-use folders created for every account (RFC 6154), with their names.
 pub const SPECIAL_USE: [(&str, SpecialUse); 5] = [
     ("Sent", SpecialUse::Sent),
@@ -87,7 +121,7 @@ pub const SPECIAL_USE: [(&str, SpecialUse); 5] = [
 /// [`MailboxError::TooManyKeywords`]. Each keyword is kept in the folder's index and in
 /// every FLAGS answer, so the bound keeps both small; Dovecot's Maildir allows 26 per folder
 /// (one letter each), 128 leaves room for every client seen in practice ($Junk, $NotJunk,
-/// $Forwarded, $MDNSent, labels). Keywords are bounded in length by the command line.
+/// $Forwarded, $MDNSent, labels). Each keyword is at most [`MAX_KEYWORD_LEN`] octets.
 pub const MAX_KEYWORDS: usize = 128;
 
 /// A special use of a folder (RFC 6154).
@@ -127,6 +161,10 @@ pub enum MailboxError {
     /// The folder has used every UID (`NO [LIMIT]`; a new UIDVALIDITY is needed).
     #[error("no UIDs left in this mailbox")]
     UidsExhausted,
+    /// Past one of the store's bounds ([`MAX_KEYWORD_LEN`], [`MAX_KEYWORDS_PER_MESSAGE`],
+    /// [`MAX_FOLDERS`], [`MAX_DEPTH`]): `NO [LIMIT]`.
+    #[error("{0}")]
+    Limit(&'static str),
     /// STORE, APPEND, COPY or MOVE would define a keyword beyond [`MAX_KEYWORDS`] in the
     /// folder (`NO [LIMIT]`); nothing was changed.
     #[error("too many keywords in this mailbox")]
@@ -753,12 +791,21 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// `AlreadyExists`, `BadName`, the file system's.
+    /// `AlreadyExists`, `BadName`, `Limit` past [`MAX_FOLDERS`] or [`MAX_DEPTH`], the file
+    /// system's.
     pub fn create(&self, name: &str) -> Result<(), MailboxError> {
         let name = names::canonical(name)?;
         let _tree = lock(&self.inner.tree);
         if names::is_inbox(&name) || self.exists(&name) {
             return Err(MailboxError::AlreadyExists);
+        }
+        check_depth(&name)?;
+        let missing = names::parents(&name)
+            .into_iter()
+            .filter(|p| !names::is_inbox(p) && !self.exists(p))
+            .count();
+        if self.names()?.len() + missing + 1 > MAX_FOLDERS {
+            return Err(MailboxError::Limit("too many mailboxes"));
         }
         for parent in names::parents(&name) {
             if !names::is_inbox(parent) && !self.exists(parent) {
@@ -813,7 +860,15 @@ impl Account {
         if names::is_inbox(&to) || self.exists(&to) {
             return Err(MailboxError::AlreadyExists);
         }
+        check_depth(&to)?;
         if names::is_inbox(&from) {
+            let missing = names::parents(&to)
+                .into_iter()
+                .filter(|p| !self.exists(p))
+                .count();
+            if self.names()?.len() + missing + 1 > MAX_FOLDERS {
+                return Err(MailboxError::Limit("too many mailboxes"));
+            }
             return self.rename_inbox(&to);
         }
         let moves: Vec<(String, String)> = self
@@ -830,6 +885,14 @@ impl Account {
             if self.exists(&target) {
                 return Err(MailboxError::AlreadyExists);
             }
+            check_depth(&target)?;
+        }
+        let missing = names::parents(&to)
+            .into_iter()
+            .filter(|p| !names::is_inbox(p) && !self.exists(p) && !names::is_within(p, &from))
+            .count();
+        if self.names()?.len() + missing > MAX_FOLDERS {
+            return Err(MailboxError::Limit("too many mailboxes"));
         }
         for parent in names::parents(&to) {
             if !names::is_inbox(parent) && !self.exists(parent) && !names::is_within(parent, &from)
@@ -1057,17 +1120,19 @@ impl Account {
                 None => (now(), 0),
             };
             octets += message.size;
+            let flags = Flags::from_list(&flags);
+            check_keywords(&flags)?;
             files.push(NewFile {
                 tmp: message.tmp.clone(),
                 name,
-                flags: Flags::from_list(&flags),
+                flags,
                 secs,
                 zone,
                 size: message.sent.total(),
             });
             keep.push(message);
         }
-        let uids = self.add_counted(&target, files, octets)?;
+        let uids = self.add_counted(&target, files, octets, true)?;
         drop(keep);
         Ok(Appended {
             uid_validity: target.uid_validity(),
@@ -1075,16 +1140,19 @@ impl Account {
         })
     }
 
-    /// Adds `files` to `target`, counting `octets` against the quota.
+    /// Adds `files` to `target`, counting `octets` in the usage; refused when they do not
+    /// fit the quota if `check` (false for a MOVE within the account, which frees as much
+    /// as it takes).
     fn add_counted(
         &self,
         target: &Folder,
         files: Vec<NewFile>,
         octets: u64,
+        check: bool,
     ) -> Result<Vec<NonZeroU32>, MailboxError> {
         let store = &self.inner.store;
         let address = &self.inner.address;
-        if let Some(quota) = self.inner.quota {
+        if let Some(quota) = self.inner.quota.filter(|_| check) {
             if !store.reserve(address, octets, quota)? {
                 return Err(MailboxError::OverQuota);
             }
@@ -1316,7 +1384,9 @@ impl Selected {
     ///
     /// # Errors
     ///
-    /// `Cannot` when read-only, the file system's.
+    /// `Cannot` when read-only, `Limit` when a message would get a keyword longer than
+    /// [`MAX_KEYWORD_LEN`] or more than [`MAX_KEYWORDS_PER_MESSAGE`] (nothing changed), the file
+    /// system's.
     pub fn store(
         &self,
         uids: &[NonZeroU32],
@@ -1327,6 +1397,17 @@ impl Selected {
     ) -> Result<Vec<Stored>, MailboxError> {
         self.writable()?;
         let given = Flags::from_list(flags);
+        check_keywords(&given)?;
+        if kind == StoreKind::Add {
+            let st = self.folder.state();
+            for uid in uids {
+                if let Some(at) = st.index.find(uid.get()) {
+                    let mut f = st.index.entries[at].flags.clone();
+                    f.add(&given);
+                    check_keywords(&f)?;
+                }
+            }
+        }
         let skip = (!echo).then_some(self.queue.id);
         self.folder.store(
             uids,
@@ -1335,6 +1416,10 @@ impl Selected {
                 StoreKind::Add => {
                     let mut f = old.clone();
                     f.add(&given);
+                    // A concurrent STORE added some since the check: left as it is.
+                    if f.keywords.len() > MAX_KEYWORDS_PER_MESSAGE {
+                        return old.clone();
+                    }
                     f
                 }
                 StoreKind::Remove => {
@@ -1370,6 +1455,18 @@ impl Selected {
     ///
     /// `NoSuchMailbox` (TRYCREATE), `OverQuota`, the file system's.
     pub fn copy(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
+        self.copy_counted(uids, to, true)
+            .map(|(copied, _, _)| copied)
+    }
+
+    /// [`Selected::copy`], the quota checked if `check`; also returns the target and the
+    /// octets copied.
+    fn copy_counted(
+        &self,
+        uids: &[NonZeroU32],
+        to: &str,
+        check: bool,
+    ) -> Result<(Copied, Arc<Folder>, u64), MailboxError> {
         let target = self.account.folder(to)?;
         let mut uids = uids.to_vec();
         uids.sort_unstable();
@@ -1409,16 +1506,17 @@ impl Selected {
             Ok::<(), MailboxError>(())
         })();
         let tmps: Vec<PathBuf> = files.iter().map(|f| f.tmp.clone()).collect();
-        let added = result.and_then(|()| self.account.add_counted(&target, files, octets));
+        let added = result.and_then(|()| self.account.add_counted(&target, files, octets, check));
         // What was not renamed into the target (an error) is removed from tmp/.
         for path in tmps {
             let _ = fs::remove_file(path);
         }
-        Ok(Copied {
+        let copied = Copied {
             uid_validity: target.uid_validity(),
             source,
             destination: added?,
-        })
+        };
+        Ok((copied, target, octets))
     }
 
     /// Hard-links (or copies, durably) the file of `uid` to `link`; returns its length,
@@ -1448,17 +1546,40 @@ impl Selected {
     }
 
     /// MOVE `uids` to `to`: copied, then expunged here (queued for every session, this one
-    /// included).
+    /// included). The quota is not checked: the account holds as much after as before.
+    ///
+    /// When the expunge fails after the copy was committed, the copy is expunged again from
+    /// `to` and the error returned (nothing moved); if that fails too, the move is reported
+    /// done (the messages are in `to`, and still here: a retry would duplicate them).
     ///
     /// # Errors
     ///
-    /// As [`Selected::copy`], and `Cannot` when read-only.
+    /// As [`Selected::copy`] (but never `OverQuota`), and `Cannot` when read-only.
     pub fn move_to(&self, uids: &[NonZeroU32], to: &str) -> Result<Copied, MailboxError> {
         self.writable()?;
-        let copied = self.copy(uids, to)?;
+        let (copied, target, octets) = self.copy_counted(uids, to, false)?;
         let moved: HashSet<u32> = copied.source.iter().map(|u| u.get()).collect();
-        self.folder.expunge(|e| moved.contains(&e.uid))?;
-        Ok(copied)
+        let store = &self.account.inner.store;
+        let address = &self.account.inner.address;
+        match self.folder.expunge(|e| moved.contains(&e.uid)) {
+            Ok(_) => {
+                store.release(address, octets);
+                Ok(copied)
+            }
+            Err(e) => {
+                let added: HashSet<u32> = copied.destination.iter().map(|u| u.get()).collect();
+                match target.expunge(|en| added.contains(&en.uid)) {
+                    Ok(_) => {
+                        store.release(address, octets);
+                        Err(e)
+                    }
+                    Err(undo) => {
+                        warn!(folder = %self.folder.name, error = %e, undo = %undo, "MOVE: the source messages could not be expunged nor the copy undone; reported as moved");
+                        Ok(copied)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -726,6 +726,177 @@ fn quota_counts_append_and_copy_across_folders() {
     assert_eq!(store.usage(&alice()).unwrap(), 20);
 }
 
+/// MOVE within the account needs no room (Thunderbird deletes by MOVE to Trash); COPY
+/// still does.
+#[test]
+fn move_is_not_refused_by_a_full_quota_but_copy_is() {
+    let dir = TempDir::new("imap-move-quota");
+    let (store, account) = open(&dir.0);
+    let account = account.with_quota(Some(20));
+    append(&account, "INBOX", &[b"0123456789"]);
+    append(&account, "Sent", &[b"abcdefghij"]);
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    let copy = inbox.copy(&uids(&[1]), "Trash");
+    assert!(matches!(copy, Err(MailboxError::OverQuota)), "{copy:?}");
+    let moved = inbox.move_to(&uids(&[1]), "Trash").unwrap();
+    assert_eq!(moved.destination, uids(&[1]));
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+    assert_eq!(account.status("INBOX").unwrap().messages, 0);
+    assert_eq!(account.status("Trash").unwrap().messages, 1);
+    // Still full: the next append is refused; a fresh scan agrees.
+    let over = account.append("INBOX", vec![(message(&account, b"x"), vec![], None)]);
+    assert!(matches!(over, Err(MailboxError::OverQuota)), "{over:?}");
+    store.forget_usage(&alice());
+    assert_eq!(store.usage(&alice()).unwrap(), 20);
+}
+
+/// Breaks `source` (and `target` too if `both`) while the MOVE's copy into `target` is
+/// being committed, so the expunge (and the undo) that follow fail.
+fn break_during_copy(account: &Account, source: &str, target: &str, both: bool) {
+    let source = account.folder(source).unwrap();
+    let target = account.folder(target).unwrap();
+    let hooked = std::sync::Mutex::new(Some((source, target.clone())));
+    *target.in_commit.lock().unwrap() = Some(folder::TestHook(Box::new(move || {
+        if let Some((source, target)) = hooked.lock().unwrap().take() {
+            source.state().broken = Some("test: source broken".to_owned());
+            if both {
+                target.state().broken = Some("test: target broken".to_owned());
+            }
+        }
+    })));
+}
+
+#[test]
+fn a_move_whose_expunge_fails_undoes_the_copy() {
+    let dir = TempDir::new("imap-move-undo");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    break_during_copy(&account, "INBOX", "Trash", false);
+    let moved = inbox.move_to(&uids(&[1]), "Trash");
+    assert!(matches!(moved, Err(MailboxError::Io(_))), "{moved:?}");
+    assert_eq!(account.status("Trash").unwrap().messages, 0);
+    assert_eq!(
+        files(&names::dir_of(account.maildir(), "Trash")),
+        Vec::<String>::new()
+    );
+    drop((inbox, account, store));
+    let (_store, account) = open(&dir.0);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(account.status("Trash").unwrap().messages, 0);
+}
+
+#[test]
+fn a_move_whose_expunge_and_undo_fail_is_reported_done() {
+    let dir = TempDir::new("imap-move-done");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    break_during_copy(&account, "INBOX", "Trash", true);
+    let (moved, log) = logged(|| inbox.move_to(&uids(&[1]), "Trash"));
+    let moved = moved.unwrap();
+    assert_eq!((moved.source, moved.destination), (uids(&[1]), uids(&[1])));
+    assert!(log.contains("reported as moved"), "{log}");
+    drop((inbox, account, store));
+    // Never lost: in both folders (a NO would have made the client copy it again).
+    let (_store, account) = open(&dir.0);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+    assert_eq!(account.status("Trash").unwrap().messages, 1);
+}
+
+#[test]
+fn keywords_past_their_bounds_are_refused_with_limit() {
+    let dir = TempDir::new("imap-keyword-bounds");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let long = keyword(&"k".repeat(MAX_KEYWORD_LEN + 1));
+    let fits = keyword(&"k".repeat(MAX_KEYWORD_LEN));
+    let appended = account.append(
+        "INBOX",
+        vec![(message(&account, b"two\r\n"), vec![long.clone()], None)],
+    );
+    assert!(
+        matches!(appended, Err(MailboxError::Limit(_))),
+        "{appended:?}"
+    );
+    let s = account.select("INBOX", false, 10).unwrap();
+    let stored = s.store(&uids(&[1]), StoreKind::Add, &[long], None, true);
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    s.store(&uids(&[1]), StoreKind::Add, &[fits], None, true)
+        .unwrap();
+    let many: Vec<Flag<'static>> = (0..=MAX_KEYWORDS_PER_MESSAGE)
+        .map(|n| keyword(&format!("k{n}")))
+        .collect();
+    let stored = s.store(&uids(&[1]), StoreKind::Replace, &many, None, true);
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    s.store(
+        &uids(&[1]),
+        StoreKind::Replace,
+        &many[..MAX_KEYWORDS_PER_MESSAGE],
+        None,
+        true,
+    )
+    .unwrap();
+    // One more by +FLAGS is past the bound too; nothing changed.
+    let stored = s.store(
+        &uids(&[1]),
+        StoreKind::Add,
+        &many[MAX_KEYWORDS_PER_MESSAGE..],
+        None,
+        true,
+    );
+    assert!(matches!(stored, Err(MailboxError::Limit(_))), "{stored:?}");
+    let meta = s.metas(&uids(&[1]))[0].clone().unwrap();
+    assert_eq!(meta.flags.len(), MAX_KEYWORDS_PER_MESSAGE);
+    assert_eq!(account.status("INBOX").unwrap().messages, 1);
+}
+
+#[test]
+fn folders_past_the_count_or_depth_bound_are_refused_with_limit() {
+    let dir = TempDir::new("imap-folder-bounds");
+    let (_store, account) = open(&dir.0);
+    let deep: Vec<String> = (1..=MAX_DEPTH).map(|n| format!("d{n}")).collect();
+    let deep = deep.join("/");
+    account.create(&deep).unwrap();
+    let deeper = format!("{deep}/one-more");
+    let created = account.create(&deeper);
+    assert!(
+        matches!(created, Err(MailboxError::Limit(_))),
+        "{created:?}"
+    );
+    account.create("x").unwrap();
+    let renamed = account.rename("x", &deeper);
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    // Renaming d1 under x makes every child one level deeper: the deepest is past it.
+    let renamed = account.rename("d1", "x/d1");
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    let have = account.list().unwrap().len();
+    for n in have..MAX_FOLDERS {
+        account.create(&format!("f{n}")).unwrap();
+    }
+    assert_eq!(account.list().unwrap().len(), MAX_FOLDERS);
+    let created = account.create("one-too-many");
+    assert!(
+        matches!(created, Err(MailboxError::Limit(_))),
+        "{created:?}"
+    );
+    let renamed = account.rename("INBOX", "inbox-copy");
+    assert!(
+        matches!(renamed, Err(MailboxError::Limit(_))),
+        "{renamed:?}"
+    );
+    // Deleting one makes room again.
+    account.delete("x").unwrap();
+    account.create("one-too-many").unwrap();
+}
+
 #[test]
 fn folders_create_rename_delete_with_children() {
     let dir = TempDir::new("imap-folders");
@@ -1136,6 +1307,64 @@ fn changes_behind_an_open_folder_are_reconciled_at_select() {
     assert_eq!(s.changes().unwrap().len(), 1);
 }
 
+/// The delivery hook racing a SELECT (issue 19's crash test found it): the file is in
+/// `new/`, a SELECT's refresh queues it and is writing the batch when the hook asks to
+/// index it. The hook must see it as known: one message, one UID, before and after a
+/// restart.
+#[test]
+fn a_delivery_hook_during_a_refresh_commit_does_not_index_twice() {
+    let dir = TempDir::new("imap-hook-race");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let _ = s.changes();
+    let folder = account.folder("INBOX").unwrap();
+    let file = "1900000000.M1P1.race,S=7,W=7";
+    fs::write(account.maildir().join("new").join(file), b"smtp\r\n").unwrap();
+    let hooked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let hook_folder = folder.clone();
+    let hook_hooked = hooked.clone();
+    let hook_done = std::sync::Mutex::new(Some(done_tx));
+    *folder.in_commit.lock().unwrap() = Some(folder::TestHook(Box::new(move || {
+        let Some(done) = hook_done.lock().unwrap().take() else {
+            return;
+        };
+        hook_hooked.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The delivery hook, on its own thread (as in the server): it must not wait for
+        // this commit, let alone queue the file again. Without the fix it blocks on the
+        // commit lock this thread holds; the wait below then ends and the duplicate shows.
+        let f = hook_folder.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = f.add_delivered(file);
+            let _ = tx.send(());
+            done.send(result.map_err(|e| e.to_string())).unwrap();
+        });
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(3));
+    })));
+    assert_eq!(account.status("INBOX").unwrap().messages, 2);
+    assert!(hooked.load(std::sync::atomic::Ordering::SeqCst));
+    done_rx.recv().unwrap().unwrap();
+    *folder.in_commit.lock().unwrap() = None;
+    drop(folder);
+    // The open session hears of one new message, and SELECT and STATUS count two.
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Added { uid, .. }] if *uid == nz(2)),
+        "{changes:?}"
+    );
+    assert_eq!(account.status("INBOX").unwrap().messages, 2);
+    let again = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(again.snapshot().uids, uids(&[1, 2]));
+    drop(again);
+    drop((s, account, store));
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(&s.read(nz(2)).unwrap().unwrap()[..], b"smtp\r\n");
+}
+
 /// kill -9 of a process appending from four threads and setting flags: after the restart
 /// every acknowledged message is there under its UID with its bytes, every acknowledged
 /// flag is set, and the next UID is above every one given before.
@@ -1285,6 +1514,51 @@ fn the_log_is_compacted_into_the_snapshot() {
     assert_eq!(s.metas(&all), before);
 }
 
+/// Large records reach the octet bound long before the record count: compacted then.
+#[test]
+fn the_log_is_compacted_when_its_octets_pass_the_bound() {
+    let dir = TempDir::new("imap-compact-bytes");
+    let (_store, account) = open(&dir.0);
+    let bodies: Vec<Vec<u8>> = (0..100).map(|i| format!("{i}\r\n").into_bytes()).collect();
+    let bodies: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    append(&account, "INBOX", &bodies);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let all = s.snapshot().uids;
+    let log = account.maildir().join(LOG_FILE);
+    let mut longest = 0;
+    let mut rounds = 0;
+    // Each round: 100 records of about 4 KiB (63 or 64 keywords of 60 octets; the same 64
+    // in every round, within the folder's bound of distinct keywords).
+    let kws: Vec<Flag<'static>> = (0..MAX_KEYWORDS_PER_MESSAGE)
+        .map(|n| keyword(&format!("{n:02}{}", "k".repeat(58))))
+        .collect();
+    for round in 0..12 {
+        let some = &kws[round % 2..];
+        s.store(&all, StoreKind::Replace, some, None, false)
+            .unwrap();
+        let len = fs::metadata(&log).unwrap().len();
+        rounds += 1;
+        if len < longest {
+            break;
+        }
+        longest = len;
+    }
+    // Compacted after about 1,000 records (far below 4,096 + 100), once past 4 MiB.
+    assert!(
+        longest > folder::COMPACT_BYTES - 500_000,
+        "the log grew to {longest} first"
+    );
+    assert!(
+        fs::metadata(&log).unwrap().len() < longest,
+        "never compacted in {rounds} rounds"
+    );
+    let before = s.metas(&all);
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.metas(&all), before);
+}
+
 /// A folder whose UIDs run out refuses more messages (`NO [LIMIT]`), all or none.
 #[test]
 fn a_folder_out_of_uids_refuses_appends() {
@@ -1336,21 +1610,25 @@ fn handles_are_send_and_sync() {
 fn keywords_beyond_the_bound_are_refused() {
     let dir = TempDir::new("imap-keywords");
     let (_store, account) = open(&dir.0);
-    append(&account, "INBOX", &[b"1", b"2"]);
+    append(&account, "INBOX", &[b"1", b"2", b"3"]);
     let s = account.select("INBOX", false, 1000).unwrap();
     let defined: Vec<Flag<'static>> = (0..MAX_KEYWORDS)
         .map(|i| keyword(&format!("k{i}")))
         .collect();
-    s.store(&uids(&[1]), StoreKind::Add, &defined, None, true)
+    // Over two messages: one message holds at most MAX_KEYWORDS_PER_MESSAGE.
+    let (first, second) = defined.split_at(MAX_KEYWORDS / 2);
+    s.store(&uids(&[1]), StoreKind::Add, first, None, true)
+        .unwrap();
+    s.store(&uids(&[2]), StoreKind::Add, second, None, true)
         .unwrap();
     let over = [keyword("k0"), keyword("one-too-many")];
     assert!(matches!(
-        s.store(&uids(&[2]), StoreKind::Add, &over, None, true),
+        s.store(&uids(&[3]), StoreKind::Add, &over, None, true),
         Err(MailboxError::TooManyKeywords)
     ));
-    assert_eq!(s.metas(&uids(&[2]))[0].as_ref().unwrap().flags, []);
+    assert_eq!(s.metas(&uids(&[3]))[0].as_ref().unwrap().flags, []);
     // A defined keyword is still fine.
-    s.store(&uids(&[2]), StoreKind::Add, &[keyword("k5")], None, true)
+    s.store(&uids(&[3]), StoreKind::Add, &[keyword("k5")], None, true)
         .unwrap();
     let mut m = account.new_message().unwrap();
     m.write(b"3").unwrap();
@@ -1372,14 +1650,14 @@ fn keywords_beyond_the_bound_are_refused() {
     ));
     drop((s, other));
     let s = account.select("INBOX", false, 10).unwrap();
-    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(s.snapshot().uids, uids(&[1, 2, 3]));
     assert_eq!(s.flags().len(), 5 + MAX_KEYWORDS);
     // After a restart the bound holds the same way.
     drop(s);
     let (_store, account) = open(&dir.0);
     let s = account.select("INBOX", false, 10).unwrap();
     assert!(matches!(
-        s.store(&uids(&[2]), StoreKind::Add, &[keyword("late")], None, true),
+        s.store(&uids(&[3]), StoreKind::Add, &[keyword("late")], None, true),
         Err(MailboxError::TooManyKeywords)
     ));
 }
