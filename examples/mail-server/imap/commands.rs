@@ -562,9 +562,11 @@ impl Mail {
                 }
                 server.fetch(uid, items)?;
                 content += raw.as_ref().map_or(0, |r| r.len() as u64);
-            }
-            if content >= FETCH_PIECE && job.next < job.messages.len() {
-                return Ok(false);
+                // Checked after every message: at most one message beyond a piece waits
+                // to be written, however large the messages of a batch.
+                if content >= FETCH_PIECE && job.next < job.messages.len() {
+                    return Ok(false);
+                }
             }
         }
         self.deliver(server);
