@@ -5,6 +5,9 @@
 //!
 //! - A FETCH of large messages is read from disk one message at a time as the client reads:
 //!   what waits in memory is one message and one 256 KiB piece, not a batch of 64 messages.
+//! - A client in IDLE that stops reading takes no more than 64 KiB of changes into memory:
+//!   the rest waits in the store's queue, which overflows into `* BYE [ALERT]` as for a
+//!   client that sends nothing.
 
 mod support;
 
@@ -118,8 +121,7 @@ impl Raw {
         match self.stream.read(&mut chunk) {
             Ok(0) => false,
             Ok(n) => {
-                self.buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
                 self.received += n;
                 true
             }
@@ -231,4 +233,60 @@ fn a_fetch_of_large_messages_by_a_client_that_does_not_read_holds_one_message() 
         }
     }
     assert_eq!(bodies, COUNT);
+}
+
+#[test]
+fn a_client_in_idle_that_stops_reading_is_closed_with_bye_alert() {
+    const MESSAGES: usize = 100;
+    const ROUNDS: usize = 300;
+    let dir = TempDir::new("imaplimits-idle");
+    let imap = start(&dir, &[]);
+    let pid = imap.server.pid();
+    let mut writer = Raw::logged_in(imap.port, false);
+    for i in 0..MESSAGES {
+        writer.append(&format!("A{i}"), &message(i, 200, b'x'));
+    }
+    assert_eq!(writer.cmd("S", "SELECT INBOX"), "S OK");
+
+    let mut idler = Raw::logged_in(imap.port, true);
+    assert_eq!(idler.cmd("S", "SELECT INBOX"), "S OK");
+    idler.send(b"I IDLE\r\n");
+    let go_ahead = idler.line().expect("IDLE continuation");
+    assert!(go_ahead.starts_with("+ "), "{go_ahead}");
+    let before = status_bytes(pid, "VmRSS");
+    let received_before = idler.received;
+
+    // 30,000 flag changes (each a long FETCH line for the idler), which it does not read.
+    let keywords: Vec<String> = (0..12).map(|k| format!("keyword{k:02}")).collect();
+    let keywords = keywords.join(" ");
+    for round in 0..ROUNDS {
+        let sign = if round % 2 == 0 { '+' } else { '-' };
+        let answer = writer.cmd(
+            &format!("T{round}"),
+            &format!("STORE 1:{MESSAGES} {sign}FLAGS.SILENT (\\Flagged {keywords})"),
+        );
+        assert_eq!(answer, format!("T{round} OK"));
+    }
+    let after = status_bytes(pid, "VmRSS");
+    let growth = after.saturating_sub(before);
+    assert!(
+        growth < 16 << 20,
+        "the server grew by {growth} octets for an idle client that does not read"
+    );
+
+    // Reading now: what was queued before the high-water mark, then the BYE, then the end.
+    let rest = idler.until_eof();
+    let total = idler.received - received_before;
+    assert!(
+        rest.contains("* BYE [ALERT] Too many changes to the mailbox"),
+        "no BYE in the last {} octets",
+        rest.len().min(2000)
+    );
+    assert!(
+        total < 4 << 20,
+        "the idle client was sent {total} octets of the {} changes",
+        MESSAGES * ROUNDS
+    );
+    let logs = imap.server.stderr();
+    assert!(logs.contains("missed too many changes"), "{logs}");
 }

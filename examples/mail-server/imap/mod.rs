@@ -254,12 +254,15 @@ impl Service for ImapService {
             Transport::Plain { stream, starttls } => {
                 let conn = Driver::new(stream, server)
                     .with_write_timeout(Some(idle))
+                    .with_stall_timeout(Some(STALL_TIMEOUT))
                     .with_starttls_accept(starttls.config, starttls.options);
                 // Boxed per transport: a plaintext session holds no room for a TLS stream.
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
             }
             Transport::Tls(stream) => {
-                let conn = Driver::new(stream, server).with_write_timeout(Some(idle));
+                let conn = Driver::new(stream, server)
+                    .with_write_timeout(Some(idle))
+                    .with_stall_timeout(Some(STALL_TIMEOUT));
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
             }
         }
@@ -404,10 +407,21 @@ enum LocalError {
     Slots(#[from] tokio::sync::AcquireError),
 }
 
-/// Resolves when `selected` has changes queued; never without a selected folder.
-async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
+/// Output not yet written to a client above which the session takes no more changes from the
+/// store (64 KiB): they wait in the store's queue, bounded by `--imap-max-pending`, so that a
+/// client in IDLE that stops reading ends with `* BYE [ALERT]` instead of growing memory.
+const CHANGES_HIGH_WATER: usize = 64 * 1024;
+
+/// The longest a write to a client may go without the client taking a byte: a client that
+/// stops reading is dropped after this, however long its idle timeout.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Resolves when `selected` has changes queued, or with `take` false only once its queue
+/// overflowed; never without a selected folder.
+async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>, take: bool) {
     match selected {
-        Some(selected) => selected.changed().await,
+        Some(selected) if take => selected.changed().await,
+        Some(selected) => selected.overflowed().await,
         None => std::future::pending().await,
     }
 }
@@ -436,7 +450,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         // Before login, under stress that began after the session did: when it must log in.
         let mut stress_deadline: Option<tokio::time::Instant> = None;
+        // Changes were just handed to the machine: the driver has not taken that output yet,
+        // so its buffer says nothing until `next_event` has run once.
+        let mut just_delivered = false;
         loop {
+            let take_changes = !just_delivered && self.conn.buffered_output() < CHANGES_HIGH_WATER;
+            just_delivered = false;
             let deadline = stress_deadline;
             let stress_sleep = async move {
                 match deadline {
@@ -449,8 +468,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             } else {
                 tokio::select! {
                     event = self.conn.next_event() => event,
-                    _ = folder_changed(self.mail.selected()) => {
+                    _ = folder_changed(self.mail.selected(), take_changes) => {
                         self.deliver();
+                        just_delivered = true;
                         continue;
                     }
                     _ = shutdown.changed() => {
