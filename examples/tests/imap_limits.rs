@@ -121,7 +121,8 @@ impl Raw {
         match self.stream.read(&mut chunk) {
             Ok(0) => false,
             Ok(n) => {
-                self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                self.buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
                 self.received += n;
                 true
             }
@@ -289,4 +290,86 @@ fn a_client_in_idle_that_stops_reading_is_closed_with_bye_alert() {
     );
     let logs = imap.server.stderr();
     assert!(logs.contains("missed too many changes"), "{logs}");
+}
+
+/// Files in the account's Maildir `tmp/`, where staged APPEND messages wait.
+fn staged_files(imap: &Imap) -> usize {
+    std::fs::read_dir(imap.server.maildir(ALICE).join("tmp")).map_or(0, |dir| dir.count())
+}
+
+/// Open file descriptors of `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read /proc/PID/fd")
+        .count()
+}
+
+/// `count` messages of one MULTIAPPEND to INBOX, with non-synchronising literals, without
+/// the final CRLF.
+fn multiappend_start(raw: &mut Raw, tag: &str, count: usize) {
+    raw.send(format!("{tag} APPEND INBOX").as_bytes());
+    for i in 0..count {
+        let message = message(i, 120, b'm');
+        raw.send(format!(" {{{}+}}\r\n", message.len()).as_bytes());
+        raw.send(&message);
+    }
+}
+
+#[test]
+fn a_multiappend_holds_no_open_file_per_staged_message_and_is_capped() {
+    const STAGED: usize = 600;
+    let dir = TempDir::new("imaplimits-multiappend");
+    let imap = start(&dir, &[]);
+    let pid = imap.server.pid();
+    let mut raw = Raw::logged_in(imap.port, false);
+    let before = open_fds(pid);
+    multiappend_start(&mut raw, "M", STAGED);
+    poll("every message staged", || {
+        (staged_files(&imap) == STAGED).then_some(())
+    });
+    let during = open_fds(pid);
+    assert!(
+        during < before + 50,
+        "{during} open files with {STAGED} messages staged ({before} before)"
+    );
+    raw.send(b"\r\n");
+    let answer = raw.until_tagged("M");
+    assert_eq!(answer, "M OK");
+    assert_eq!(raw.cmd("S", "STATUS INBOX (MESSAGES)"), "S OK");
+
+    // One message over the cap: refused, and nothing of it kept.
+    multiappend_start(&mut raw, "N", 1001);
+    raw.send(b"\r\n");
+    let mut lines = Vec::new();
+    loop {
+        let line = raw.line().expect("answer to N");
+        let done = line.starts_with("N ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let last = lines.last().expect("a line");
+    assert!(last.starts_with("N NO [LIMIT]"), "{lines:?}");
+    poll("the staged messages removed", || {
+        (staged_files(&imap) == 0).then_some(())
+    });
+    let status = {
+        raw.send(b"T STATUS INBOX (MESSAGES)\r\n");
+        let mut found = String::new();
+        loop {
+            let line = raw.line().expect("STATUS");
+            if line.starts_with("* STATUS") {
+                found = line;
+            } else if line.starts_with("T ") {
+                assert!(line.starts_with("T OK"), "{line}");
+                break;
+            }
+        }
+        found
+    };
+    assert!(
+        status.ends_with(&format!("(MESSAGES {STAGED})")),
+        "{status}"
+    );
 }

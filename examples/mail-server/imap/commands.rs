@@ -40,6 +40,10 @@ use crate::store::mailboxes::{
 /// writes it out: 256 KiB, the machine's output high-water mark.
 const FETCH_PIECE: u64 = 256 * 1024;
 
+/// The most messages one MULTIAPPEND stages before it is refused with `NO [LIMIT]`: each is a
+/// file on disk until the last arrives.
+pub(crate) const MAX_MULTIAPPEND: usize = 1000;
+
 /// What the driver does after an answer.
 pub(crate) enum Step {
     /// The event is answered.
@@ -749,6 +753,11 @@ impl Mail {
         if index == 0 {
             self.appending = None;
         }
+        if index >= MAX_MULTIAPPEND {
+            // The staged messages are removed with it.
+            self.appending = None;
+            return no(server, Some(Code::Limit), "Too many messages in one APPEND");
+        }
         let message = match account.new_message() {
             Ok(message) => message,
             Err(error) => {
@@ -782,7 +791,12 @@ impl Mail {
         let Some(appending) = &mut self.appending else {
             return Ok(());
         };
-        if let Some(current) = appending.current.take() {
+        if let Some(mut current) = appending.current.take() {
+            // Closed now: a long MULTIAPPEND holds no open file per message.
+            if let Err(error) = current.0.close() {
+                self.appending = None;
+                return self.failed(server, MailboxError::Io(error), "APPEND");
+            }
             appending.staged.push(current);
         }
         if !last {
