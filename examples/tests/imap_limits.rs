@@ -373,3 +373,30 @@ fn a_multiappend_holds_no_open_file_per_staged_message_and_is_capped() {
         "{status}"
     );
 }
+
+#[test]
+fn a_multiappend_over_the_quota_is_refused_as_its_data_arrives() {
+    let dir = TempDir::new("imaplimits-quota");
+    let imap = start(&dir, &["--quota", "10000"]);
+    let mut raw = Raw::logged_in(imap.port, false);
+    // Two messages of 6,000 octets: over the quota together. The command is left open: the
+    // refusal must come before its end.
+    raw.send(b"Q APPEND INBOX");
+    for i in 0..2 {
+        let message = message(i, 6000, b'q');
+        raw.send(format!(" {{{}+}}\r\n", message.len()).as_bytes());
+        raw.send(&message);
+    }
+    let answer = loop {
+        let line = raw.line().expect("answer to Q");
+        if line.starts_with("Q ") {
+            break line;
+        }
+    };
+    assert!(answer.starts_with("Q NO [OVERQUOTA]"), "{answer}");
+    poll("the staged messages removed", || {
+        (staged_files(&imap) == 0).then_some(())
+    });
+    raw.send(b"\r\n");
+    assert_eq!(raw.cmd("N", "NOOP"), "N OK");
+}

@@ -784,6 +784,16 @@ impl Mail {
             self.appending = None;
             return self.failed(server, MailboxError::Io(error), "APPEND");
         }
+        // The whole command against the quota as the data arrives: a MULTIAPPEND that cannot
+        // fit even in an empty account stages no more.
+        if let (Some(quota), Some(appending)) = (self.policy.guards.quota, &self.appending) {
+            let current = appending.current.as_ref().map_or(0, |(m, _, _)| m.size());
+            let staged: u64 = appending.staged.iter().map(|(m, _, _)| m.size()).sum();
+            if current.saturating_add(staged) > quota {
+                self.appending = None;
+                return self.failed(server, MailboxError::OverQuota, "APPEND");
+            }
+        }
         Ok(())
     }
 
