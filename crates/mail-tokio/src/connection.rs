@@ -291,14 +291,6 @@ where
         self.tls_info.as_ref()
     }
 
-    /// Octets of output taken from the session and not written yet: what a peer that does not
-    /// read holds in memory. An application that queues output of its own accord (changes
-    /// pushed to an idle session) stops while this is high, so that the peer's reading paces
-    /// it.
-    pub fn buffered_output(&self) -> usize {
-        self.out.len()
-    }
-
     /// Whether the connection is finished: shut down after the session ended, or failed. No
     /// more I/O happens; [`Connection::next_event`] returns the session's remaining events.
     pub fn is_finished(&self) -> bool {

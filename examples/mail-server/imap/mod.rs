@@ -407,21 +407,14 @@ enum LocalError {
     Slots(#[from] tokio::sync::AcquireError),
 }
 
-/// Output not yet written to a client above which the session takes no more changes from the
-/// store (64 KiB): they wait in the store's queue, bounded by `--imap-max-pending`, so that a
-/// client in IDLE that stops reading ends with `* BYE [ALERT]` instead of growing memory.
-const CHANGES_HIGH_WATER: usize = 64 * 1024;
-
 /// The longest a write to a client may go without the client taking a byte: a client that
 /// stops reading is dropped after this, however long its idle timeout.
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Resolves when `selected` has changes queued, or with `take` false only once its queue
-/// overflowed; never without a selected folder.
-async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>, take: bool) {
+/// Resolves when `selected` has changes queued; never without a selected folder.
+async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
     match selected {
-        Some(selected) if take => selected.changed().await,
-        Some(selected) => selected.overflowed().await,
+        Some(selected) => selected.changed().await,
         None => std::future::pending().await,
     }
 }
@@ -450,12 +443,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         // Before login, under stress that began after the session did: when it must log in.
         let mut stress_deadline: Option<tokio::time::Instant> = None;
-        // Changes were just handed to the machine: the driver has not taken that output yet,
-        // so its buffer says nothing until `next_event` has run once.
-        let mut just_delivered = false;
         loop {
-            let take_changes = !just_delivered && self.conn.buffered_output() < CHANGES_HIGH_WATER;
-            just_delivered = false;
             let deadline = stress_deadline;
             let stress_sleep = async move {
                 match deadline {
@@ -468,9 +456,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             } else {
                 tokio::select! {
                     event = self.conn.next_event() => event,
-                    _ = folder_changed(self.mail.selected(), take_changes) => {
+                    _ = folder_changed(self.mail.selected()) => {
                         self.deliver();
-                        just_delivered = true;
+                        // Written before more changes are taken: a client that stops reading
+                        // (in IDLE, say) holds one batch in memory, the rest stays in the
+                        // store's queue until it overflows into `* BYE [ALERT]`, and a client
+                        // that takes nothing for the stall timeout is dropped.
+                        tokio::select! {
+                            flushed = self.conn.flush() => {
+                                if let Err(err) = flushed {
+                                    let error = err.to_string();
+                                    info!(%peer, error = %Escaped(&error), "imap write failed");
+                                }
+                            }
+                            _ = shutdown.changed() => {
+                                shutting_down = true;
+                                self.server().shutdown();
+                            }
+                        }
                         continue;
                     }
                     _ = shutdown.changed() => {

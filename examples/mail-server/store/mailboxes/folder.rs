@@ -118,11 +118,6 @@ impl Queue {
         Some(std::mem::take(&mut q.changes))
     }
 
-    /// Whether it overflowed.
-    pub(super) fn overflowed(&self) -> bool {
-        self.lock().overflowed
-    }
-
     /// Whether something is queued (or it overflowed).
     pub(super) fn ready(&self) -> bool {
         let q = self.lock();

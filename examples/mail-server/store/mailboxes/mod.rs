@@ -1168,19 +1168,6 @@ impl Selected {
         }
     }
 
-    /// Resolves once this session's queue has overflowed (at once if it has): for a session
-    /// that takes no changes while its client is not reading, and must still hear that it
-    /// missed some.
-    pub async fn overflowed(&self) {
-        loop {
-            let notified = self.queue.notify.notified();
-            if self.queue.overflowed() {
-                return;
-            }
-            notified.await;
-        }
-    }
-
     fn writable(&self) -> Result<(), MailboxError> {
         if self.read_only {
             return Err(MailboxError::Cannot("the mailbox is read-only (EXAMINE)"));
