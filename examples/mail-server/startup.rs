@@ -281,6 +281,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
     let settings = ImapSettings {
         allow_plaintext_auth: options.allow_plaintext_auth,
         max_errors: options.limits.max_errors,
+        max_junk_commands: listen.max_junk_commands,
         max_auth_failures: listen.max_auth_failures,
         auth_failure_delay: listen.auth_failure_delay,
         append_limit: options.limits.max_message_size,

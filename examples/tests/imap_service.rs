@@ -366,9 +366,11 @@ m.send(('%s IDLE\r\n' % tag).encode())
 out('IDLE', m.readline().decode().strip())
 deliver(ALICE, 'during idle')
 out('PUSH1', m.readline().decode().strip())
+out('RECENT1', m.readline().decode().strip())
 other = login()
 other.append('INBOX', None, None, b'Subject: from another session\r\n\r\nHi.\r\n')
 out('PUSH2', m.readline().decode().strip())
+out('RECENT2', m.readline().decode().strip())
 m.send(b'DONE\r\n')
 out('DONE', m.readline().decode().strip())
 # Both arrived while this session had INBOX selected: \Recent to it, to no later session.
@@ -384,6 +386,10 @@ m.logout()
     assert_eq!(line(&out, "IDLE"), "+ idling");
     assert_eq!(line(&out, "PUSH1"), "* 2 EXISTS");
     assert_eq!(line(&out, "PUSH2"), "* 3 EXISTS");
+    // The new count follows each size change (RFC 3501 section 7.3.2); the first message,
+    // delivered before the SELECT, is recent to this session too.
+    assert_eq!(line(&out, "RECENT1"), "* 2 RECENT");
+    assert_eq!(line(&out, "RECENT2"), "* 3 RECENT");
     assert!(line(&out, "DONE").ends_with("OK IDLE terminated"), "{out}");
     assert_eq!(
         line(&out, "RECENT_FLAGS"),
@@ -731,4 +737,109 @@ m.logout()
     assert_eq!(line(&out, "COUNT"), "4");
     assert_eq!(line(&out, "SAME"), "True", "{out}");
     assert_eq!(line(&out, "SIZES"), "216020 216020 216020 216020");
+}
+
+/// A folder deleted by one session while another has it selected, and one renamed while a
+/// third idles in it: each of those sessions is told at once with `* BYE` and closed (the
+/// store gives a renamed folder a new UIDVALIDITY, so no session can follow it); a session
+/// on another folder goes on.
+#[test]
+fn a_session_whose_folder_is_deleted_or_renamed_is_closed_with_bye() {
+    if !have_imaplib() {
+        return;
+    }
+    let dir = TempDir::new("imapsvc-gone");
+    let imap = start(&dir, &[]);
+    let out = python(
+        &imap,
+        r#"
+admin = login()
+admin.create('Doomed')
+admin.create('Moving')
+admin.append('Doomed', None, None, b'Subject: doomed\r\n\r\nHi.\r\n')
+reader = login()
+out('SELECTED', reader.select('Doomed')[0])
+idler = login()
+idler.select('Moving')
+idler.send(b'i1 IDLE\r\n')
+out('IDLING', idler.readline().decode().strip())
+bystander = login()
+bystander.select('INBOX')
+out('DELETE', admin.delete('Doomed')[0])
+out('RENAME', admin.rename('Moving', 'Moved')[0])
+# Neither sent anything since: both were told unsolicited, then closed.
+out('READER', reader.readline().decode().strip())
+out('READER_EOF', repr(reader.readline()))
+out('IDLER', idler.readline().decode().strip())
+out('IDLER_EOF', repr(idler.readline()))
+out('BYSTANDER', bystander.noop()[0])
+out('MOVED', admin.select('Moved')[0])
+bystander.logout()
+admin.logout()
+"#,
+    );
+    assert_eq!(line(&out, "SELECTED"), "OK");
+    assert_eq!(line(&out, "IDLING"), "+ idling");
+    assert_eq!(line(&out, "DELETE"), "OK");
+    assert_eq!(line(&out, "RENAME"), "OK");
+    let bye = "* BYE Selected mailbox was deleted or renamed, have to disconnect.";
+    assert_eq!(line(&out, "READER"), bye);
+    assert_eq!(line(&out, "READER_EOF"), "b''");
+    assert_eq!(line(&out, "IDLER"), bye);
+    assert_eq!(line(&out, "IDLER_EOF"), "b''");
+    assert_eq!(line(&out, "BYSTANDER"), "OK");
+    assert_eq!(line(&out, "MOVED"), "OK");
+    let logs = imap.server.stderr();
+    assert!(
+        logs.contains("the selected mailbox was deleted or renamed"),
+        "{logs}"
+    );
+}
+
+/// A folder defines at most 128 keywords (`MAX_KEYWORDS` of the store): the STORE or APPEND
+/// that would define one more is `NO [LIMIT]` and changes nothing; defined ones stay usable.
+#[test]
+fn a_keyword_beyond_the_folders_bound_is_no_limit() {
+    let dir = TempDir::new("imapsvc-keywords");
+    let imap = start(&dir, &["--allow-plaintext-auth"]);
+    let mut raw = logged_in(imap.imap);
+    let answer = append(&mut raw, "a1", "INBOX", 30);
+    assert!(answer.last().unwrap().starts_with("a1 OK "), "{answer:?}");
+    raw.send("s1 SELECT INBOX");
+    let answer = raw.until("s1 ");
+    assert!(answer.last().unwrap().starts_with("s1 OK "), "{answer:?}");
+    let keywords: Vec<String> = (0..128).map(|i| format!("k{i}")).collect();
+    raw.send(&format!(
+        "t1 STORE 1 +FLAGS.SILENT ({})",
+        keywords.join(" ")
+    ));
+    let answer = raw.until("t1 ");
+    assert!(answer.last().unwrap().starts_with("t1 OK "), "{answer:?}");
+    raw.send("t2 STORE 1 +FLAGS (k7 one-too-many)");
+    let answer = raw.until("t2 ");
+    assert_eq!(
+        answer,
+        ["t2 NO [LIMIT] Too many keywords in this mailbox\r\n"]
+    );
+    raw.send("t3 STORE 1 -FLAGS.SILENT (k7)");
+    let answer = raw.until("t3 ");
+    assert!(answer.last().unwrap().starts_with("t3 OK "), "{answer:?}");
+    raw.send("t4 STORE 1 +FLAGS.SILENT (k7)");
+    let answer = raw.until("t4 ");
+    assert!(answer.last().unwrap().starts_with("t4 OK "), "{answer:?}");
+    let message = "Subject: kw\r\n\r\nHi.\r\n";
+    raw.send(&format!(
+        "a2 APPEND INBOX (fresh) {{{}+}}\r\n{message}",
+        message.len()
+    ));
+    let answer = raw.until("a2 ");
+    assert!(
+        answer.last().unwrap().starts_with("a2 NO [LIMIT] "),
+        "{answer:?}"
+    );
+    raw.send("f1 FETCH 1:* (FLAGS)");
+    let answer = raw.until("f1 ");
+    assert_eq!(answer.len(), 2, "{answer:?}");
+    assert!(!answer[0].contains("one-too-many"), "{answer:?}");
+    assert!(answer[0].contains(" k127"), "{answer:?}");
 }

@@ -844,6 +844,32 @@ fn syntax_errors_are_bad_with_the_reason_and_too_many_end_the_session() {
 }
 
 #[test]
+fn set_max_errors_raises_the_limit_for_the_rest_of_the_session() {
+    let mut config = plain_config();
+    config.max_errors = 1;
+    let (mut t, _) = T::new(config);
+    assert_eq!(
+        t.send(b"a1 SELECT INBOX\r\n"),
+        "a1 BAD Command not permitted before login\r\n"
+    );
+    // The one error so far counts toward the new limit too.
+    t.server.set_max_errors(3);
+    assert_eq!(t.server.config().max_errors, 3);
+    for tag in ["a2", "a3"] {
+        assert_eq!(
+            t.send(format!("{tag} SELECT INBOX\r\n").as_bytes()),
+            format!("{tag} BAD Command not permitted before login\r\n")
+        );
+    }
+    assert_eq!(t.closed(), None);
+    assert_eq!(
+        t.send(b"a4 SELECT INBOX\r\n"),
+        "a4 BAD Command not permitted before login\r\n* BYE Too many invalid commands\r\n"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::TooManyErrors)));
+}
+
+#[test]
 fn a_line_too_long_is_bad_with_its_tag_and_skipped() {
     let mut config = plain_config();
     config.max_line = 100;

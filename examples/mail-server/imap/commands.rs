@@ -33,7 +33,8 @@ use super::folders;
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
 use crate::store::mailboxes::{
-    Account, DELIMITER, MailboxError, MessageMeta, NewMessage, Selected, SpecialUse, Stored,
+    Account, DELIMITER, Interrupted, MailboxError, MessageMeta, NewMessage, Selected, SpecialUse,
+    Stored,
 };
 
 /// How many octets of message content one piece of a FETCH answer holds before the driver
@@ -88,8 +89,8 @@ pub(crate) struct Mail {
     /// The UIDs recent to this session in its selected folder, ascending.
     recent: Vec<NonZeroU32>,
     appending: Option<Appending>,
-    /// The selected folder's queue overflowed: the session must end.
-    overflowed: bool,
+    /// The selected folder's queue overflowed, or the folder is gone: the session must end.
+    interrupted: Option<Interrupted>,
 }
 
 impl Mail {
@@ -103,7 +104,7 @@ impl Mail {
             selected: None,
             recent: Vec::new(),
             appending: None,
-            overflowed: false,
+            interrupted: None,
         }
     }
 
@@ -123,9 +124,9 @@ impl Mail {
         self.recent = Vec::new();
     }
 
-    /// Whether the selected folder's queue overflowed (once).
-    pub(crate) fn take_overflowed(&mut self) -> bool {
-        std::mem::take(&mut self.overflowed)
+    /// Whether the selected folder's queue overflowed or the folder is gone (once).
+    pub(crate) fn take_interrupted(&mut self) -> Option<Interrupted> {
+        self.interrupted.take()
     }
 
     /// Opens the store of the account `user` logged in as (found in any case).
@@ -173,7 +174,7 @@ impl Mail {
                     }
                 }
             }
-            Err(_) => self.overflowed = true,
+            Err(interrupted) => self.interrupted = Some(interrupted),
         }
     }
 
@@ -273,26 +274,30 @@ impl Mail {
                     return no(server, None, "No mailbox selected").map(done);
                 };
                 let uids: Vec<NonZeroU32> = messages.iter().map(|&(_, uid)| uid).collect();
-                let metas = selected.metas(&uids);
                 let last_read = RefCell::new(None);
-                let candidates: Vec<(NonZeroU32, Candidate<'_>)> = messages
-                    .iter()
-                    .zip(metas)
-                    .filter_map(|(&(seq, _), meta)| {
-                        meta.map(|meta| {
-                            let recent = self.recent.binary_search(&meta.uid).is_ok();
-                            (
-                                seq,
-                                Candidate {
-                                    meta,
-                                    recent,
-                                    selected,
-                                    last_read: &last_read,
-                                },
-                            )
-                        })
-                    })
-                    .collect();
+                let mut candidates: Vec<(NonZeroU32, Candidate<'_>)> =
+                    Vec::with_capacity(messages.len());
+                // What the index knows, copied out under its lock (no path): the keys that
+                // read a file do so after it is released.
+                let mut seqs = messages.iter().map(|&(seq, _)| seq);
+                selected.with_metas(&uids, |uid, meta| {
+                    let seq = seqs.next();
+                    if let (Some(seq), Some(meta)) = (seq, meta) {
+                        candidates.push((
+                            seq,
+                            Candidate {
+                                uid,
+                                flags: meta.flags(),
+                                internal_date: meta.internal_date(),
+                                size: meta.size(),
+                                modseq: meta.modseq(),
+                                recent: self.recent.binary_search(&uid).is_ok(),
+                                selected,
+                                last_read: &last_read,
+                            },
+                        ));
+                    }
+                });
                 let ctx = SearchContext {
                     exists: server.view().map_or(0, |v| v.exists()),
                     largest_uid: server.view().and_then(|v| v.largest_uid()),
@@ -417,15 +422,7 @@ impl Mail {
         info.recent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         info.recent_uids = self.recent.clone();
         // OK [UNSEEN n]: the first message without \Seen.
-        info.unseen = selected
-            .metas(&snapshot.uids)
-            .iter()
-            .position(|meta| {
-                meta.as_ref()
-                    .is_some_and(|m| !m.flags.contains(&Flag::Seen))
-            })
-            .and_then(|i| u32::try_from(i + 1).ok())
-            .and_then(NonZeroU32::new);
+        info.unseen = selected.first_unseen();
         server.selected(snapshot, info)?;
         self.selected = Some(selected);
         // Changes since the snapshot, announced by the next command (or at once in IDLE).
@@ -470,8 +467,69 @@ impl Mail {
                         | FetchAttribute::Rfc822Text
                 )
             });
+        if !needs_content {
+            // Nothing read from the files, nothing stored: metadata borrowed in batches
+            // under one lock each, nothing copied per message.
+            while job.next < job.messages.len() {
+                let end = job.messages.len().min(job.next + 4096);
+                let uids: Vec<NonZeroU32> = job.messages[job.next..end]
+                    .iter()
+                    .map(|&(_, uid)| uid)
+                    .collect();
+                job.next = end;
+                let recent = &self.recent;
+                let mut sent = Ok(());
+                selected.with_metas(&uids, |uid, meta| {
+                    let Some(meta) = meta else {
+                        job.missing = true;
+                        return;
+                    };
+                    if sent.is_err()
+                        || job
+                            .changed_since
+                            .is_some_and(|since| meta.modseq().get() <= since)
+                    {
+                        return;
+                    }
+                    let mut items: Vec<MessageDataItem<'_>> =
+                        Vec::with_capacity(job.attributes.len() + 1);
+                    for attribute in job.attributes.iter() {
+                        items.push(match attribute {
+                            FetchAttribute::Flags => {
+                                let mut list: List<FlagFetch<'_>, 2> =
+                                    meta.flags().into_iter().map(FlagFetch::Flag).collect();
+                                if !rev2 && recent.binary_search(&uid).is_ok() {
+                                    list.push(FlagFetch::Recent);
+                                }
+                                MessageDataItem::Flags(list)
+                            }
+                            FetchAttribute::InternalDate => {
+                                MessageDataItem::InternalDate(meta.internal_date())
+                            }
+                            FetchAttribute::Rfc822Size => MessageDataItem::Rfc822Size(meta.size()),
+                            FetchAttribute::ModSeq => MessageDataItem::ModSeq(meta.modseq()),
+                            FetchAttribute::Uid => MessageDataItem::Uid(uid),
+                            // Not reached: `needs_content` is false.
+                            _ => continue,
+                        });
+                    }
+                    // RFC 7162 section 3.1.4.1: CHANGEDSINCE implies MODSEQ.
+                    if job.changed_since.is_some()
+                        && !items
+                            .iter()
+                            .any(|i| matches!(i, MessageDataItem::ModSeq(_)))
+                    {
+                        items.push(MessageDataItem::ModSeq(meta.modseq()));
+                    }
+                    if !items.is_empty() {
+                        sent = server.fetch(uid, items);
+                    }
+                });
+                sent?;
+            }
+        }
         // Metadata in batches under one lock each; content one message at a time.
-        let batch = if needs_content { 64 } else { 4096 };
+        let batch = 64;
         let mut content = 0u64;
         while job.next < job.messages.len() {
             let end = job.messages.len().min(job.next + batch);
@@ -479,19 +537,59 @@ impl Mail {
                 .iter()
                 .map(|&(_, uid)| uid)
                 .collect();
-            let metas = selected.metas(&uids);
-            for (meta, uid) in metas.into_iter().zip(uids) {
-                job.next += 1;
-                let Some(mut meta) = meta else {
+            // CHANGEDSINCE: messages at or below it are left out (a `None` is one expunged
+            // meanwhile, answered as missing).
+            let mut metas: Vec<(NonZeroU32, Option<MessageMeta>)> = uids
+                .iter()
+                .copied()
+                .zip(selected.metas(&uids))
+                .filter(|(_, meta)| {
+                    !meta.as_ref().is_some_and(|m| {
+                        job.changed_since
+                            .is_some_and(|since| m.modseq.get() <= since)
+                    })
+                })
+                .collect();
+            job.next = end;
+            // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the answer
+            // carries the new flags; other sessions hear of it from the store. One store
+            // call for the batch's unseen messages, not one per message.
+            let mut newly_seen: Vec<NonZeroU32> = Vec::new();
+            if sets_seen {
+                let unseen: Vec<NonZeroU32> = metas
+                    .iter()
+                    .filter_map(|(uid, meta)| {
+                        meta.as_ref()
+                            .filter(|m| !m.flags.contains(&Flag::Seen))
+                            .map(|_| *uid)
+                    })
+                    .collect();
+                if !unseen.is_empty() {
+                    match selected.store(&unseen, StoreKind::Add, &[Flag::Seen], None, false) {
+                        Ok(stored) => {
+                            for stored in stored {
+                                let Stored::Changed { uid, flags, modseq } = stored else {
+                                    continue;
+                                };
+                                let found = metas
+                                    .iter_mut()
+                                    .find_map(|(u, meta)| meta.as_mut().filter(|_| *u == uid));
+                                if let Some(meta) = found {
+                                    meta.flags = flags;
+                                    meta.modseq = modseq;
+                                    newly_seen.push(uid);
+                                }
+                            }
+                        }
+                        Err(error) => warn!(peer = %self.peer, %error, "cannot set \\Seen"),
+                    }
+                }
+            }
+            for (uid, meta) in metas {
+                let Some(meta) = meta else {
                     job.missing = true;
                     continue;
                 };
-                if job
-                    .changed_since
-                    .is_some_and(|since| meta.modseq.get() <= since)
-                {
-                    continue;
-                }
                 let raw = if needs_content {
                     match selected.read(uid) {
                         Ok(Some(raw)) => Some(raw),
@@ -508,23 +606,7 @@ impl Mail {
                 } else {
                     None
                 };
-                // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the
-                // answer carries the new flags; other sessions hear of it from the store.
-                let mut seen_now = false;
-                if sets_seen && !meta.flags.contains(&Flag::Seen) {
-                    match selected.store(&[uid], StoreKind::Add, &[Flag::Seen], None, false) {
-                        Ok(stored) => {
-                            for stored in stored {
-                                if let Stored::Changed { flags, modseq, .. } = stored {
-                                    meta.flags = flags;
-                                    meta.modseq = modseq;
-                                    seen_now = true;
-                                }
-                            }
-                        }
-                        Err(error) => warn!(peer = %self.peer, %error, "cannot set \\Seen"),
-                    }
-                }
+                let seen_now = newly_seen.contains(&uid);
                 let parsed = raw.as_deref().map(ParsedMessage::parse);
                 let mut items: Vec<MessageDataItem<'_>> =
                     Vec::with_capacity(job.attributes.len() + 2);
@@ -846,6 +928,9 @@ impl Mail {
             MailboxError::Cannot(_) => (Some(Code::Cannot), "Not possible for this mailbox"),
             MailboxError::OverQuota => (Some(Code::OverQuota), "Quota exceeded"),
             MailboxError::UidsExhausted => (Some(Code::Limit), "No UIDs left in this mailbox"),
+            MailboxError::TooManyKeywords => {
+                (Some(Code::Limit), "Too many keywords in this mailbox")
+            }
             MailboxError::Io(_) => {
                 warn!(peer = %self.peer, command, %error, "store failure");
                 (Some(Code::ServerBug), "Internal error, try again later")
@@ -911,7 +996,11 @@ fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
 /// its file once, and a search holds one message's octets at a time, whatever the folder's
 /// size.
 struct Candidate<'s> {
-    meta: MessageMeta,
+    uid: NonZeroU32,
+    flags: Vec<Flag<'static>>,
+    internal_date: DateTime,
+    size: u64,
+    modseq: NonZeroU64,
     recent: bool,
     selected: &'s Selected,
     last_read: &'s RefCell<Option<(NonZeroU32, Bytes)>>,
@@ -920,7 +1009,7 @@ struct Candidate<'s> {
 impl Candidate<'_> {
     /// Runs `f` over the message parsed, `None` when it cannot be read.
     fn with_parsed<T>(&self, f: impl FnOnce(&StoredMessage<'_, '_>) -> T) -> Option<T> {
-        let uid = self.meta.uid;
+        let uid = self.uid;
         let raw = {
             let mut slot = self.last_read.borrow_mut();
             match &*slot {
@@ -933,22 +1022,22 @@ impl Candidate<'_> {
             }
         };
         let parsed = ParsedMessage::parse(&raw);
-        let mut stored = StoredMessage::new(&parsed, uid, self.meta.internal_date);
-        stored.flags = &self.meta.flags;
+        let mut stored = StoredMessage::new(&parsed, uid, self.internal_date);
+        stored.flags = &self.flags;
         stored.recent = self.recent;
-        stored.size = self.meta.size;
-        stored.modseq = Some(self.meta.modseq);
+        stored.size = self.size;
+        stored.modseq = Some(self.modseq);
         Some(f(&stored))
     }
 }
 
 impl SearchMessage for Candidate<'_> {
     fn uid(&self) -> NonZeroU32 {
-        self.meta.uid
+        self.uid
     }
 
     fn has_flag(&self, flag: &Flag<'_>) -> bool {
-        self.meta.flags.iter().any(|f| f == flag)
+        self.flags.iter().any(|f| f == flag)
     }
 
     fn is_recent(&self) -> bool {
@@ -956,7 +1045,7 @@ impl SearchMessage for Candidate<'_> {
     }
 
     fn internal_date(&self) -> DateTime {
-        self.meta.internal_date
+        self.internal_date
     }
 
     fn sent_date(&self) -> Option<imap_proto::datetime::Date> {
@@ -964,11 +1053,11 @@ impl SearchMessage for Candidate<'_> {
     }
 
     fn size(&self) -> u64 {
-        self.meta.size
+        self.size
     }
 
     fn modseq(&self) -> Option<NonZeroU64> {
-        Some(self.meta.modseq)
+        Some(self.modseq)
     }
 
     fn header_values(&self, name: &str) -> Vec<std::borrow::Cow<'_, str>> {

@@ -232,6 +232,7 @@ fn store_refusal(error: &MailboxError, tag: &Tag<'static>) -> (Option<Code<'stat
         MailboxError::Cannot(reason) => (Some(Code::Cannot), (*reason).to_owned()),
         MailboxError::OverQuota => (Some(Code::OverQuota), "Quota exceeded".to_owned()),
         MailboxError::UidsExhausted => (Some(Code::Limit), "No UIDs left".to_owned()),
+        MailboxError::TooManyKeywords => (Some(Code::Limit), "Too many keywords".to_owned()),
         MailboxError::Io(io) => {
             tracing::warn!(tag = %Escaped(tag.as_str()), error = %io, "IMAP folder command failed");
             (None, "Internal error, the command failed".to_owned())

@@ -16,6 +16,10 @@
 //!   `LoginRule::IMAP`), IDLE included. Failed logins go through the shared login guard: a
 //!   client under penalty waits before its credentials are checked, and the delay of a
 //!   failed answer is the guard's penalty for the client when the session started.
+//! - **Junk before login**: commands answered `BAD` before login past the lower of
+//!   `--max-errors` and `--max-junk-commands` (under stress, past the stress junk limit when
+//!   lower) end the session with `* BYE`; at login the limit is lifted (listener rules: junk
+//!   limits hold before login only; RFC 9051 puts no limit on a logged-in client's errors).
 //! - **Logins**: LOGIN and AUTHENTICATE PLAIN (with SASL-IR), checked with Argon2 through the
 //!   accounts' hashing slots, the account found in any case; only after TLS (LOGINDISABLED
 //!   before it) unless `--allow-plaintext-auth`. The accounts hold Argon2id hashes: only
@@ -23,8 +27,12 @@
 //! - **Live changes**: the session waits on the client and on its selected folder's
 //!   [`Selected::changed`](crate::store::mailboxes::Selected::changed) at once, and hands
 //!   every change to the machine, which announces it when the protocol allows (at once in
-//!   IDLE). A session whose queue overflowed ends with `* BYE [ALERT]`, as the machine's own
-//!   view overflow does.
+//!   IDLE). Queued changes go first: they are handed over before the client's next input
+//!   is read and again before each command is answered, so that a change acknowledged to
+//!   its maker (SMTP's 250, another session's tagged OK) is in the answer to the next
+//!   command. A session whose queue overflowed ends with `* BYE [ALERT]`, as the machine's own
+//!   view overflow does; one whose selected folder another session deleted or renamed ends
+//!   with `* BYE Selected mailbox was deleted or renamed, have to disconnect.` at once.
 //! - **Blocking store calls** run under `tokio::task::block_in_place`, not `spawn_blocking`:
 //!   the store works on the session's own state (its selected folder, the message being
 //!   appended) through `&mut` borrows, which `spawn_blocking` would need to move into a
@@ -57,6 +65,7 @@ use crate::listeners::{
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
+use crate::store::mailboxes::Interrupted;
 
 use commands::{Mail, Step};
 
@@ -75,8 +84,13 @@ pub struct ImapService {
 pub struct ImapSettings {
     /// `--allow-plaintext-auth`.
     pub allow_plaintext_auth: bool,
-    /// `--max-errors`: commands answered `BAD` before `* BYE`.
+    /// `--max-errors`: commands answered `BAD` before login beyond which the session ends
+    /// with `* BYE` (after login none: RFC 9051 puts no limit on a client's errors).
     pub max_errors: u32,
+    /// `--max-junk-commands`: the same limit by another name (IMAP's junk before login is
+    /// what the machine answers `BAD`); the lower of the two holds, and under stress the
+    /// stress junk limit when it is lower still.
+    pub max_junk_commands: u32,
     /// `--max-auth-failures`.
     pub max_auth_failures: u32,
     /// `--auth-failure-delay`: the least delay of a failed login's answer.
@@ -117,7 +131,8 @@ impl ImapService {
         config.imap4rev2 = true;
         config.capabilities = capabilities();
         config.append_limit = Some(settings.append_limit);
-        config.max_errors = settings.max_errors;
+        // Before login; raised at login (`Session::handle`, `Event::Authenticated`).
+        config.max_errors = settings.max_errors.min(settings.max_junk_commands);
         config.max_auth_failures = settings.max_auth_failures;
         config.auth_failure_delay = settings.auth_failure_delay;
         config.view = ViewConfig {
@@ -173,9 +188,10 @@ impl ImapService {
 
 /// A new session's configuration: the idle timeout after login is never under
 /// `LoginRule::IMAP`'s 30 minutes; under stress the stress command timeout is the login
-/// timeout (which holds before login only, as the machine applies it); a failed login's
-/// answer is held back by the client's current penalty from the login guard, never less than
-/// the configured delay.
+/// timeout (which holds before login only, as the machine applies it) and the stress junk
+/// limit caps the commands answered `BAD` before login (the session raises the limit at
+/// login); a failed login's answer is held back by the client's current penalty from the
+/// login guard, never less than the configured delay.
 fn session_config(
     config: &ServerConfig,
     stressed: bool,
@@ -187,6 +203,7 @@ fn session_config(
     config.auth_failure_delay = config.auth_failure_delay.max(penalty);
     if stressed {
         config.login_timeout = config.login_timeout.min(stress.command_timeout);
+        config.max_errors = config.max_errors.min(stress.max_junk_commands);
     }
     config
 }
@@ -239,6 +256,7 @@ impl Service for ImapService {
             server: Server::new(config, Instant::now()),
             slot: Some(slot),
             closing: None,
+            reason: None,
         };
         let context = Context {
             policy: self.policy.clone(),
@@ -287,6 +305,9 @@ struct Releasing {
     slot: Option<Slot>,
     /// The session's last output when the server ended it with its own line.
     closing: Option<Bytes>,
+    /// Why the server ended the session with its own line, logged instead of the machine's
+    /// "server shutting down".
+    reason: Option<&'static str>,
 }
 
 /// The last line to a session evicted from its full pool before login.
@@ -301,14 +322,32 @@ const STRESS_CLOSED: &[u8] = b"* BYE [UNAVAILABLE] Server busy and no login in t
 const OVERFLOWED: &[u8] =
     b"* BYE [ALERT] Too many changes to the mailbox; reconnect to resynchronise\r\n";
 
+/// The last line to a session whose selected folder another session deleted or renamed
+/// (Dovecot's words for a deleted one).
+const GONE: &[u8] = b"* BYE Selected mailbox was deleted or renamed, have to disconnect.\r\n";
+
+/// The logged reason of a session closed with [`EVICTED`].
+const EVICTED_REASON: &str = "evicted from the full pool before login";
+
+/// The logged reason of a session closed with [`STRESS_CLOSED`].
+const STRESS_REASON: &str = "no login within the stress timeout";
+
+/// The logged reason of a session closed with [`OVERFLOWED`]: the machine's own words for
+/// its view's overflow (`SessionError::ViewOverflow`).
+const OVERFLOWED_REASON: &str = "too many changes queued for the selected mailbox";
+
+/// The logged reason of a session closed with [`GONE`].
+const GONE_REASON: &str = "the selected mailbox was deleted or renamed";
+
 impl Releasing {
     /// Ends the session now, as [`Server::shutdown`] does, with `line` as its last response
-    /// instead of the machine's `* BYE Server shutting down`; output queued before goes
-    /// first.
-    fn close_with(&mut self, line: &'static [u8]) {
+    /// instead of the machine's `* BYE Server shutting down`, and `reason` in the log line
+    /// of its end; output queued before goes first.
+    fn close_with(&mut self, line: &'static [u8], reason: &'static str) {
         if self.server.is_closed() {
             return;
         }
+        self.reason = Some(reason);
         let mut out = BytesMut::new();
         while let Some(bytes) = self.server.poll_transmit() {
             out.extend_from_slice(&bytes);
@@ -451,11 +490,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     None => std::future::pending().await,
                 }
             };
-            let event = if shutting_down {
+            // A session already ended (shut down, or closed with its own `* BYE`) only has
+            // its last output to write: the other wakes stay ready (an eviction, an
+            // overflowed queue) and, polled first, would starve it.
+            let event = if shutting_down || self.conn.session().server.is_closed() {
                 self.conn.next_event().await
             } else {
+                // In this order: changes queued for the selected folder reach the machine
+                // before the client's next input is read (a change acknowledged to its
+                // maker is in the answer to the next command, and in IDLE before DONE's
+                // OK), and a client that keeps sending cannot hold off the shutdown, the
+                // stress close or an eviction.
                 tokio::select! {
-                    event = self.conn.next_event() => event,
+                    biased;
                     _ = folder_changed(self.mail.selected()) => {
                         self.deliver();
                         // Written before more changes are taken: a client that stops reading
@@ -481,6 +528,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         self.server().shutdown();
                         continue;
                     }
+                    _ = self.context.place.evicted(), if !self.mail.logged_in() => {
+                        self.evict(peer);
+                        continue;
+                    }
                     stressed = pressure.changed() => {
                         info!(%peer, stressed, "pool pressure changed");
                         stress_deadline = match (stressed, self.mail.logged_in()) {
@@ -494,13 +545,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     _ = stress_sleep => {
                         stress_deadline = None;
                         info!(%peer, "closed: no login within the stress timeout");
-                        self.conn.session_mut().close_with(STRESS_CLOSED);
+                        self.conn.session_mut().close_with(STRESS_CLOSED, STRESS_REASON);
                         continue;
                     }
-                    _ = self.context.place.evicted(), if !self.mail.logged_in() => {
-                        self.evict(peer);
-                        continue;
-                    }
+                    event = self.conn.next_event() => event,
                 }
             };
             let event = match event {
@@ -512,6 +560,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     break;
                 }
             };
+            // Every change queued when the command was read goes to the machine before the
+            // command is answered: a change that raced the command's bytes is not left for
+            // the one after.
+            if !matches!(event, Event::Closed(_)) {
+                self.deliver_queued();
+                if self.conn.session().server.is_closed() {
+                    // The queue overflowed: the session ends with its `* BYE [ALERT]`.
+                    continue;
+                }
+            }
             let place = self.context.place.clone();
             let handled = tokio::select! {
                 handled = self.handle(event) => handled,
@@ -539,6 +597,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.after_answer();
     }
 
+    /// Hands the selected folder's queued changes to the machine before an event is
+    /// answered (the folder stays selected whatever the machine's state meanwhile); ends
+    /// the session with `* BYE [ALERT]` when the store's queue for it overflowed.
+    fn deliver_queued(&mut self) {
+        let server = &mut self.conn.session_mut().server;
+        self.mail.deliver(server);
+        self.close_if_interrupted();
+    }
+
     /// What every answer may leave behind: a folder the machine deselected (UNSELECT, CLOSE,
     /// a failed SELECT) is closed in the store; an overflowed queue ends the session.
     fn after_answer(&mut self) {
@@ -546,10 +613,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         if state != State::Selected {
             self.mail.deselect();
         }
-        if self.mail.take_overflowed() {
-            info!(peer = %self.context.peer, "closed: the session missed too many changes");
-            self.conn.session_mut().close_with(OVERFLOWED);
-        }
+        self.close_if_interrupted();
+    }
+
+    /// Ends the session with its `* BYE` when the store's queue for its selected folder
+    /// overflowed or the folder is gone, and closes the folder: such a queue stays ready,
+    /// and the session must not wake for it again.
+    fn close_if_interrupted(&mut self) {
+        let (line, reason) = match self.mail.take_interrupted() {
+            Some(Interrupted::Overflowed) => {
+                info!(peer = %self.context.peer, "closed: the session missed too many changes");
+                (OVERFLOWED, OVERFLOWED_REASON)
+            }
+            Some(Interrupted::Gone) => {
+                info!(peer = %self.context.peer, "closed: the selected mailbox was deleted or renamed");
+                (GONE, GONE_REASON)
+            }
+            None => return,
+        };
+        self.mail.deselect();
+        self.conn.session_mut().close_with(line, reason);
     }
 
     /// Closes the session at once: the pool is full and this was its oldest session before
@@ -557,7 +640,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     fn evict(&mut self, peer: SocketAddr) {
         info!(%peer, "evicted: the pool is full and the session had not logged in");
         let session = self.conn.session_mut();
-        session.close_with(EVICTED);
+        session.close_with(EVICTED, EVICTED_REASON);
         // Its place already belongs to the newcomer.
         session.slot = None;
     }
@@ -586,6 +669,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 info!(%peer, user = %Escaped(&user), mechanism = %who.mechanism(), "imap login");
                 tokio::task::block_in_place(|| self.mail.log_in(&user));
                 self.context.place.logged_in();
+                // The junk limit holds before login only (listener rules); RFC 9051 lets a
+                // logged-in client make as many errors as it likes.
+                self.server().set_max_errors(u32::MAX);
             }
             Event::AuthFailed {
                 mechanism,
@@ -606,12 +692,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 info!(%peer, enabled = %Escaped(&names.join(" ")), "imap enable");
             }
             Event::Closed(ending) => {
-                match ending {
-                    Ok(()) => info!(%peer, reason = "logout", "imap session closed"),
-                    Err(reason @ SessionError::PeerClosed) => {
+                // A session this server ended with its own line: the machine only knows it
+                // was shut down.
+                let own = self.conn.session_mut().reason.take();
+                match (ending, own) {
+                    (Ok(()), _) => info!(%peer, reason = "logout", "imap session closed"),
+                    (Err(SessionError::Shutdown), Some(reason)) => {
+                        warn!(%peer, reason = %Escaped(reason), "imap session closed")
+                    }
+                    (Err(reason @ SessionError::PeerClosed), _) => {
                         info!(%peer, %reason, "imap session closed")
                     }
-                    Err(reason) => {
+                    (Err(reason), _) => {
                         let reason = reason.to_string();
                         warn!(%peer, reason = %Escaped(&reason), "imap session closed")
                     }
@@ -653,6 +745,8 @@ mod tests {
         assert_eq!(stressed.login_timeout, stress.command_timeout);
         assert_eq!(stressed.idle_timeout, LoginRule::IMAP.idle_minimum);
         assert_eq!(stressed.auth_failure_delay, Duration::from_secs(9));
+        assert_eq!(normal.max_errors, base.max_errors);
+        assert_eq!(stressed.max_errors, stress.max_junk_commands);
     }
 
     #[test]
@@ -660,6 +754,7 @@ mod tests {
         let settings = ImapSettings {
             allow_plaintext_auth: false,
             max_errors: 20,
+            max_junk_commands: 100,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(2),
             append_limit: 1000,

@@ -422,6 +422,15 @@ impl Server {
         &self.config
     }
 
+    /// Changes [`ServerConfig::max_errors`] for the rest of the session, the commands
+    /// answered `BAD` so far included: an application that allows a logged-in user more
+    /// errors than a client before login (RFC 9051 puts no limit on a client's errors)
+    /// raises it at login. A count already past the new limit ends the session at the next
+    /// `BAD`.
+    pub fn set_max_errors(&mut self, max_errors: u32) {
+        self.config.max_errors = max_errors;
+    }
+
     /// The protocol state.
     pub fn state(&self) -> State {
         self.state

@@ -27,10 +27,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use imap_proto::view::Change;
 use tracing::{info, warn};
 
-use super::MailboxError;
 use super::index::{
     self, Entry, Flags, Index, LOG_FILE, Record, SNAPSHOT_FILE, file_name_with, flags_from_info,
 };
+use super::{Interrupted, MAX_KEYWORDS, MailboxError};
 use crate::store::maildir::{sync_dir, write_atomically};
 use crate::store::maildrop::{delivery_order, sent_size, unique_name};
 
@@ -77,6 +77,8 @@ pub(super) struct Queue {
 struct QueueInner {
     changes: Vec<Change>,
     overflowed: bool,
+    /// The folder was deleted or renamed.
+    gone: bool,
 }
 
 impl Queue {
@@ -109,19 +111,32 @@ impl Queue {
         self.notify.notify_one();
     }
 
-    /// Takes the queued changes; `None` once it overflowed.
-    pub(super) fn take(&self) -> Option<Vec<Change>> {
-        let mut q = self.lock();
-        if q.overflowed {
-            return None;
+    /// Marks the queue's folder deleted or renamed, and wakes its session.
+    fn set_gone(&self) {
+        {
+            let mut q = self.lock();
+            q.gone = true;
+            q.changes = Vec::new();
         }
-        Some(std::mem::take(&mut q.changes))
+        self.notify.notify_one();
     }
 
-    /// Whether something is queued (or it overflowed).
+    /// Takes the queued changes; an error once the folder is gone or the queue overflowed.
+    pub(super) fn take(&self) -> Result<Vec<Change>, Interrupted> {
+        let mut q = self.lock();
+        if q.gone {
+            return Err(Interrupted::Gone);
+        }
+        if q.overflowed {
+            return Err(Interrupted::Overflowed);
+        }
+        Ok(std::mem::take(&mut q.changes))
+    }
+
+    /// Whether something is queued (or it overflowed, or the folder is gone).
     pub(super) fn ready(&self) -> bool {
         let q = self.lock();
-        q.overflowed || !q.changes.is_empty()
+        q.gone || q.overflowed || !q.changes.is_empty()
     }
 }
 
@@ -190,6 +205,9 @@ pub(super) struct State {
     pub(super) broken: Option<String>,
     /// Deleted or renamed away: every operation answers "no such mailbox".
     pub(super) gone: bool,
+    /// The keywords defined in the folder: those of its messages when it was read, and every
+    /// one given since (at most [`MAX_KEYWORDS`]).
+    keywords: HashSet<Box<str>>,
     /// The modification times of `new/` and `cur/` when they were last read: when they
     /// differ, something may have changed the files behind the index's back.
     stamp: Option<(SystemTime, SystemTime)>,
@@ -371,7 +389,14 @@ impl Folder {
         }
         let file = OpenOptions::new().append(true).open(&log_path)?;
         let total_size = index.entries.iter().map(|e| e.size).sum();
+        // What an index holds was accepted under the bound (or written before it: kept).
+        let keywords = index
+            .entries
+            .iter()
+            .flat_map(|e| e.flags.keywords.iter().cloned())
+            .collect();
         let state = State {
+            keywords,
             next_uid: index.uid_next,
             last_modseq: index.highest_modseq,
             first_recent: first_recent.unwrap_or(index.uid_next),
@@ -606,6 +631,7 @@ impl Folder {
             if st.next_uid.checked_add(count).is_none() {
                 return Err(MailboxError::UidsExhausted);
             }
+            st.define_keywords(files.iter().map(|f| &f.flags))?;
             let cur = self.dir.join("cur");
             let mut placed: Vec<(PathBuf, Loc)> = Vec::with_capacity(files.len());
             for f in &files {
@@ -717,6 +743,14 @@ impl Folder {
         {
             let mut st = self.state();
             st.usable()?;
+            // The keywords this STORE would define, checked before anything is queued.
+            let new_flags: Vec<Flags> = uids
+                .iter()
+                .filter_map(|uid| st.index.find(uid.get()))
+                .filter_map(|at| st.index.entries.get(at))
+                .map(|entry| change(&entry.flags))
+                .collect();
+            st.define_keywords(new_flags.iter())?;
             for &uid in uids {
                 let Some(at) = st.index.find(uid.get()) else {
                     out.push(Stored::Gone(uid));
@@ -857,7 +891,7 @@ impl Folder {
     /// Marks the folder deleted (or renamed away): every later operation fails.
     pub(super) fn set_gone(&self) {
         let _log = self.log();
-        self.state().gone = true;
+        self.state().set_gone();
     }
 
     /// Gives the folder a new UIDVALIDITY (RENAME: the new name must not show a UIDVALIDITY
@@ -872,7 +906,7 @@ impl Folder {
         self.compact(&st, &mut log)?;
         st.index.uid_validity = next_uid_validity(maildir)?;
         self.compact(&st, &mut log)?;
-        st.gone = true;
+        st.set_gone();
         Ok(())
     }
 
@@ -884,6 +918,39 @@ impl Folder {
 }
 
 impl State {
+    /// Defines the keywords of `flags` in the folder, all or none: refused when that would
+    /// make more than [`MAX_KEYWORDS`].
+    fn define_keywords<'f>(
+        &mut self,
+        flags: impl Iterator<Item = &'f Flags>,
+    ) -> Result<(), MailboxError> {
+        let mut new: HashSet<&Box<str>> = HashSet::new();
+        for k in flags.flat_map(|f| f.keywords.iter()) {
+            if !self.keywords.contains(k) {
+                new.insert(k);
+                if self.keywords.len() + new.len() > MAX_KEYWORDS {
+                    return Err(MailboxError::TooManyKeywords);
+                }
+            }
+        }
+        for k in new {
+            self.keywords.insert(k.clone());
+        }
+        Ok(())
+    }
+
+    /// Marks the folder gone (deleted, renamed away, or to be read again after a failed
+    /// write) and tells every session that has it selected ([`Interrupted::Gone`]).
+    fn set_gone(&mut self) {
+        self.gone = true;
+        for queue in std::mem::take(&mut self.sessions)
+            .iter()
+            .filter_map(Weak::upgrade)
+        {
+            queue.set_gone();
+        }
+    }
+
     /// Refuses work on a folder that is gone or broken.
     pub(super) fn usable(&self) -> Result<(), MailboxError> {
         if self.gone {

@@ -97,7 +97,8 @@ impl Flags {
 
     /// As IMAP flags: the system flags, then the keywords.
     pub(super) fn to_list(&self) -> Vec<Flag<'static>> {
-        let mut out = Vec::with_capacity(5 + self.keywords.len());
+        // Exactly sized: no allocation for a message without flags.
+        let mut out = Vec::with_capacity(self.system.count_ones() as usize + self.keywords.len());
         for (bit, flag) in [
             (ANSWERED, Flag::Answered),
             (FLAGGED, Flag::Flagged),

@@ -82,6 +82,14 @@ pub const SPECIAL_USE: [(&str, SpecialUse); 5] = [
     ("Archive", SpecialUse::Archive),
 ];
 
+/// The most keywords a folder may define (the distinct keywords its messages have had since
+/// it was opened): a STORE, APPEND, COPY or MOVE that would define one more is refused with
+/// [`MailboxError::TooManyKeywords`]. Each keyword is kept in the folder's index and in
+/// every FLAGS answer, so the bound keeps both small; Dovecot's Maildir allows 26 per folder
+/// (one letter each), 128 leaves room for every client seen in practice ($Junk, $NotJunk,
+/// $Forwarded, $MDNSent, labels). Keywords are bounded in length by the command line.
+pub const MAX_KEYWORDS: usize = 128;
+
 /// A special use of a folder (RFC 6154).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpecialUse {
@@ -119,6 +127,10 @@ pub enum MailboxError {
     /// The folder has used every UID (`NO [LIMIT]`; a new UIDVALIDITY is needed).
     #[error("no UIDs left in this mailbox")]
     UidsExhausted,
+    /// STORE, APPEND, COPY or MOVE would define a keyword beyond [`MAX_KEYWORDS`] in the
+    /// folder (`NO [LIMIT]`); nothing was changed.
+    #[error("too many keywords in this mailbox")]
+    TooManyKeywords,
     /// A file-system failure (`NO [SERVERBUG]`-free text: `NO` with the reason logged).
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -174,6 +186,45 @@ pub struct MessageMeta {
     /// Where its file is now (it may move when its flags change: read it with
     /// [`Selected::read`]).
     pub path: PathBuf,
+}
+
+/// What the store knows of one message, borrowed under its folder's lock (see
+/// [`Selected::with_metas`]): [`MessageMeta`] without its copies (the flags, the path).
+#[derive(Debug, Clone, Copy)]
+pub struct MetaRef<'a> {
+    entry: &'a Entry,
+}
+
+impl MetaRef<'_> {
+    /// Its UID.
+    pub fn uid(&self) -> NonZeroU32 {
+        NonZeroU32::new(self.entry.uid).unwrap_or(NonZeroU32::MIN)
+    }
+
+    /// Its mod-sequence.
+    pub fn modseq(&self) -> NonZeroU64 {
+        folder::nz64(self.entry.modseq)
+    }
+
+    /// INTERNALDATE.
+    pub fn internal_date(&self) -> DateTime {
+        index::datetime_from(self.entry.secs, self.entry.zone)
+    }
+
+    /// RFC822.SIZE.
+    pub fn size(&self) -> u64 {
+        self.entry.size
+    }
+
+    /// Whether it has `\Seen`.
+    pub fn seen(&self) -> bool {
+        self.entry.flags.system & index::SEEN != 0
+    }
+
+    /// Its flags and keywords (never `\Recent`), as [`MessageMeta::flags`].
+    pub fn flags(&self) -> Vec<Flag<'static>> {
+        self.entry.flags.to_list()
+    }
 }
 
 /// One message of an APPEND, written to `tmp/` as it streams in; nothing of it is visible
@@ -310,15 +361,29 @@ pub enum Stored {
     Gone(NonZeroU32),
 }
 
-/// The session's queue overflowed: it missed changes and must end with `* BYE`.
+/// Why a session can no longer follow its selected folder: it must end with `* BYE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many changes queued for this session")]
-pub struct Overflowed;
+pub enum Interrupted {
+    /// The session's queue overflowed: it missed changes.
+    #[error("too many changes queued for this session")]
+    Overflowed,
+    /// The folder was deleted or renamed (by another session): its UIDs mean nothing any
+    /// more, so the session cannot go on with it (as Dovecot, which ends such a session
+    /// with `* BYE Selected mailbox was deleted, have to disconnect.`).
+    #[error("the selected mailbox was deleted or renamed")]
+    Gone,
+}
+
+/// The most folders the hub keeps in memory that no session has selected and no operation
+/// uses (a cache: reading a folder again costs its snapshot, its log and a directory
+/// listing); folders in use are kept whatever their number.
+pub const CACHED_FOLDERS: usize = 64;
 
 /// The hub of every account's folders: one per [`Store`], shared by SMTP, POP3 and IMAP.
 ///
-/// It holds each folder that was opened since the start (its index in memory: about 150
-/// octets a message) and the queues of the sessions that have it selected.
+/// It holds each folder in use (its index in memory: about 150 octets a message), the
+/// [`CACHED_FOLDERS`] used last besides, and the queues of the sessions that have a folder
+/// selected.
 #[derive(Debug, Clone, Default)]
 pub struct Mailboxes {
     inner: Arc<Hub>,
@@ -326,8 +391,10 @@ pub struct Mailboxes {
 
 #[derive(Debug, Default)]
 struct Hub {
-    /// The open folders by directory.
-    folders: Mutex<HashMap<PathBuf, Arc<Folder>>>,
+    /// The open folders by directory, with when each was last asked for.
+    folders: Mutex<HashMap<PathBuf, (Arc<Folder>, u64)>>,
+    /// The clock of `folders`' last uses.
+    uses: AtomicU64,
     /// One lock per account for the folder tree (CREATE, DELETE, RENAME, subscriptions).
     accounts: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
     /// Session ids.
@@ -343,9 +410,11 @@ impl Mailboxes {
     /// use.
     fn folder(&self, maildir: &Path, name: &str) -> Result<Arc<Folder>, MailboxError> {
         let dir = names::dir_of(maildir, name);
+        let now = self.inner.uses.fetch_add(1, Ordering::Relaxed);
         let mut folders = lock(&self.inner.folders);
-        if let Some(folder) = folders.get(&dir) {
+        if let Some((folder, used)) = folders.get_mut(&dir) {
             if folder.state().usable().is_ok() {
+                *used = now;
                 return Ok(folder.clone());
             }
             // Broken by a failed write (or gone): read it again from disk.
@@ -356,21 +425,36 @@ impl Mailboxes {
             return Err(MailboxError::NoSuchMailbox);
         }
         let folder = Arc::new(Folder::load(&dir, name, maildir)?);
-        folders.insert(dir, folder.clone());
+        folders.insert(dir, (folder.clone(), now));
+        trim(&mut folders, None);
         Ok(folder)
     }
 
     /// The folder at `dir` if it is open.
     fn loaded(&self, dir: &Path) -> Option<Arc<Folder>> {
-        lock(&self.inner.folders).get(dir).cloned()
+        lock(&self.inner.folders)
+            .get(dir)
+            .map(|(folder, _)| folder.clone())
     }
 
     /// Closes the folder at `dir` (deleted or renamed): its handles fail from now on.
     fn forget(&self, dir: &Path) {
         let folder = lock(&self.inner.folders).remove(dir);
-        if let Some(folder) = folder {
+        if let Some((folder, _)) = folder {
             folder.set_gone();
         }
+    }
+
+    /// Unloads the folders beyond the cache that nothing but the hub holds, `releasing`
+    /// (held once more by a handle being dropped) counted as unheld.
+    fn release(&self, releasing: &Arc<Folder>) {
+        trim(&mut lock(&self.inner.folders), Some(releasing));
+    }
+
+    /// How many folders the hub holds in memory.
+    #[cfg(test)]
+    fn loaded_count(&self) -> usize {
+        lock(&self.inner.folders).len()
     }
 
     fn account_lock(&self, maildir: &Path) -> Arc<Mutex<()>> {
@@ -454,6 +538,31 @@ impl Mailboxes {
             return Ok(0);
         }
         Ok(folder.expunge(|e| uids.contains(&e.uid))?.len())
+    }
+}
+
+/// Unloads the least recently used folders that nothing holds (but the hub, and `releasing`
+/// once) until at most [`CACHED_FOLDERS`] such are left. Everything of a folder is durable
+/// (every operation commits before it returns), so one read again is the same, except
+/// `\Recent`: the messages that arrived since the last SELECT are no longer recent to the
+/// next one (those still in `new/` are).
+fn trim(folders: &mut HashMap<PathBuf, (Arc<Folder>, u64)>, releasing: Option<&Arc<Folder>>) {
+    let unheld = |folder: &Arc<Folder>| {
+        let extra = usize::from(releasing.is_some_and(|r| Arc::ptr_eq(r, folder)));
+        Arc::strong_count(folder) <= 1 + extra
+    };
+    let mut idle: Vec<(u64, PathBuf)> = folders
+        .iter()
+        .filter(|(_, (folder, _))| unheld(folder))
+        .map(|(dir, (_, used))| (*used, dir.clone()))
+        .collect();
+    if idle.len() <= CACHED_FOLDERS {
+        return;
+    }
+    idle.sort_unstable();
+    let excess = idle.len() - CACHED_FOLDERS;
+    for (_, dir) in idle.into_iter().take(excess) {
+        folders.remove(&dir);
     }
 }
 
@@ -1045,6 +1154,7 @@ pub struct Selected {
 impl Drop for Selected {
     fn drop(&mut self) {
         self.folder.unregister(self.queue.id);
+        self.account.hub().release(&self.folder);
     }
 }
 
@@ -1122,6 +1232,48 @@ impl Selected {
             .collect()
     }
 
+    /// Calls `f` with what the store knows of each of `uids` now (`None`: expunged), under
+    /// one lock and without copying anything: for FETCH items and SEARCH keys that need no
+    /// file. `f` must not call back into this folder (its lock is held).
+    pub fn with_metas(
+        &self,
+        uids: &[NonZeroU32],
+        mut f: impl FnMut(NonZeroU32, Option<MetaRef<'_>>),
+    ) {
+        let st = self.folder.state();
+        for uid in uids {
+            let meta = st
+                .index
+                .find(uid.get())
+                .and_then(|at| st.index.entries.get(at))
+                .map(|entry| MetaRef { entry });
+            f(*uid, meta);
+        }
+    }
+
+    /// The message sequence number, in the folder as selected ([`Selected::snapshot`]), of
+    /// the first message without `\Seen` (for `OK [UNSEEN n]`); messages expunged since
+    /// count, as the session has not been told of them yet.
+    pub fn first_unseen(&self) -> Option<NonZeroU32> {
+        let st = self.folder.state();
+        let entries = &st.index.entries;
+        // Both ascending: one walk.
+        let mut at = 0;
+        for (seq, uid) in self.snapshot.uids.iter().enumerate() {
+            while entries.get(at).is_some_and(|e| e.uid < uid.get()) {
+                at += 1;
+            }
+            match entries.get(at) {
+                Some(e) if e.uid == uid.get() && e.flags.system & index::SEEN == 0 => {
+                    return u32::try_from(seq + 1).ok().and_then(NonZeroU32::new);
+                }
+                Some(_) => {}
+                None => return None,
+            }
+        }
+        None
+    }
+
     /// The octets of message `uid` as stored; `None` when it was expunged.
     ///
     /// # Errors
@@ -1152,12 +1304,14 @@ impl Selected {
     ///
     /// # Errors
     ///
-    /// [`Overflowed`] when more than `max_pending` queued.
-    pub fn changes(&self) -> Result<Vec<Change>, Overflowed> {
-        self.queue.take().ok_or(Overflowed)
+    /// [`Interrupted::Overflowed`] when more than `max_pending` queued,
+    /// [`Interrupted::Gone`] once the folder was deleted or renamed; both for good.
+    pub fn changes(&self) -> Result<Vec<Change>, Interrupted> {
+        self.queue.take()
     }
 
-    /// Resolves when changes are queued for this session (at once if some already are).
+    /// Resolves when changes are queued for this session (at once if some already are), or
+    /// when [`Selected::changes`] has an error to tell.
     pub async fn changed(&self) {
         loop {
             let notified = self.queue.notify.notified();

@@ -566,9 +566,43 @@ fn a_session_queue_overflows_past_max_pending() {
     append(&account, "INBOX", &[b"1", b"2", b"3"]);
     assert_eq!(slow.changes().unwrap().len(), 3);
     append(&account, "INBOX", &[b"4", b"5", b"6", b"7"]);
-    assert_eq!(slow.changes(), Err(Overflowed));
-    assert_eq!(slow.changes(), Err(Overflowed));
+    assert_eq!(slow.changes(), Err(Interrupted::Overflowed));
+    assert_eq!(slow.changes(), Err(Interrupted::Overflowed));
     assert_eq!(fine.changes().unwrap().len(), 7);
+}
+
+/// A folder deleted or renamed by one session while another has it selected: the other
+/// hears `Gone` (and is woken for it), never an Io error later.
+#[test]
+fn a_folder_deleted_or_renamed_away_is_gone_for_its_sessions() {
+    let dir = TempDir::new("imap-gone");
+    let (_store, account) = open(&dir.0);
+    account.create("Doomed").unwrap();
+    account.create("Moving").unwrap();
+    append(&account, "Doomed", &[b"1"]);
+    let doomed = account.select("Doomed", false, 10).unwrap();
+    let moving = account.select("Moving", true, 10).unwrap();
+    let inbox = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(doomed.changes(), Ok(Vec::new()));
+    account.delete("Doomed").unwrap();
+    account.rename("Moving", "Moved").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Woken at once, as an IDLE session must be.
+    rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(5), doomed.changed())
+            .await
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), moving.changed())
+            .await
+            .unwrap();
+    });
+    assert_eq!(doomed.changes(), Err(Interrupted::Gone));
+    assert_eq!(doomed.changes(), Err(Interrupted::Gone));
+    assert_eq!(moving.changes(), Err(Interrupted::Gone));
+    assert_eq!(inbox.changes(), Ok(Vec::new()));
 }
 
 #[test]
@@ -980,6 +1014,77 @@ fn metas_of_ten_thousand_messages_come_from_memory() {
             .all(|m| m.as_ref().unwrap().flags == [Flag::Seen])
     );
     assert_eq!(metas[9_999].as_ref().unwrap().size, 3);
+    // The borrowing accessor: nothing copied per message but what FETCH FLAGS INTERNALDATE
+    // RFC822.SIZE MODSEQ answers with (the flags list, the date).
+    let started = std::time::Instant::now();
+    let mut seen = 0;
+    let mut octets = 0;
+    s.with_metas(&all, |_, meta| {
+        let meta = meta.unwrap();
+        seen += meta.flags().len();
+        octets += meta.size();
+        std::hint::black_box((meta.internal_date(), meta.modseq()));
+    });
+    let elapsed = started.elapsed();
+    eprintln!("with_metas of 10,000 messages (flags, date, size, modseq): {elapsed:?}");
+    assert_eq!((seen, octets), (10_000, 30_000));
+    let started = std::time::Instant::now();
+    assert_eq!(s.first_unseen(), None);
+    eprintln!("first_unseen of 10,000 messages: {:?}", started.elapsed());
+}
+
+/// `first_unseen` counts in the folder as selected (expunged messages not yet announced
+/// count); `with_metas` agrees with `metas`.
+#[test]
+fn first_unseen_and_with_metas_agree_with_metas() {
+    let dir = TempDir::new("imap-unseen");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"1", b"2", b"3", b"4"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.first_unseen(), Some(nz(1)));
+    s.store(&uids(&[1, 2, 3]), StoreKind::Add, &[Flag::Seen], None, true)
+        .unwrap();
+    s.store(&uids(&[2]), StoreKind::Add, &[Flag::Deleted], None, true)
+        .unwrap();
+    s.expunge(None).unwrap();
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1, 3, 4]));
+    assert_eq!(s.first_unseen(), Some(nz(3)));
+    let asked = uids(&[1, 2, 4]);
+    let mut seen = Vec::new();
+    s.with_metas(&asked, |uid, meta| {
+        seen.push((
+            uid,
+            meta.map(|m| (m.uid(), m.flags(), m.size(), m.modseq(), m.internal_date())),
+        ));
+    });
+    let metas: Vec<_> = s
+        .metas(&asked)
+        .into_iter()
+        .zip(&asked)
+        .map(|(m, uid)| {
+            (
+                *uid,
+                m.map(|m| (m.uid, m.flags, m.size, m.modseq, m.internal_date)),
+            )
+        })
+        .collect();
+    assert_eq!(seen, metas);
+    assert!(seen[1].1.is_none());
+    // Another session marks message 4 seen, expunges 1: the first session counts as told.
+    let other = account.select("INBOX", false, 10).unwrap();
+    other
+        .store(&uids(&[4]), StoreKind::Add, &[Flag::Seen], None, true)
+        .unwrap();
+    assert_eq!(s.first_unseen(), None);
+    other
+        .store(&uids(&[4]), StoreKind::Remove, &[Flag::Seen], None, true)
+        .unwrap();
+    other
+        .store(&uids(&[1]), StoreKind::Add, &[Flag::Deleted], None, true)
+        .unwrap();
+    other.expunge(None).unwrap();
+    assert_eq!(s.first_unseen(), Some(nz(3)));
 }
 
 /// Another program changes the files while the folder is open: the next SELECT or STATUS
@@ -1222,4 +1327,104 @@ fn handles_are_send_and_sync() {
     shared::<Mailboxes>();
     fn movable<T: Send + 'static>() {}
     movable::<NewMessage>();
+}
+
+/// A folder defines at most `MAX_KEYWORDS` keywords: the STORE, APPEND or COPY that would
+/// define one more is refused whole and changes nothing; keywords already defined stay usable,
+/// in this folder and after a restart.
+#[test]
+fn keywords_beyond_the_bound_are_refused() {
+    let dir = TempDir::new("imap-keywords");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"1", b"2"]);
+    let s = account.select("INBOX", false, 1000).unwrap();
+    let defined: Vec<Flag<'static>> = (0..MAX_KEYWORDS)
+        .map(|i| keyword(&format!("k{i}")))
+        .collect();
+    s.store(&uids(&[1]), StoreKind::Add, &defined, None, true)
+        .unwrap();
+    let over = [keyword("k0"), keyword("one-too-many")];
+    assert!(matches!(
+        s.store(&uids(&[2]), StoreKind::Add, &over, None, true),
+        Err(MailboxError::TooManyKeywords)
+    ));
+    assert_eq!(s.metas(&uids(&[2]))[0].as_ref().unwrap().flags, []);
+    // A defined keyword is still fine.
+    s.store(&uids(&[2]), StoreKind::Add, &[keyword("k5")], None, true)
+        .unwrap();
+    let mut m = account.new_message().unwrap();
+    m.write(b"3").unwrap();
+    assert!(matches!(
+        account.append("INBOX", vec![(m, vec![keyword("fresh")], None)]),
+        Err(MailboxError::TooManyKeywords)
+    ));
+    // COPY into a full folder of a message with a keyword it does not define.
+    account.create("Other").unwrap();
+    let mut m = account.new_message().unwrap();
+    m.write(b"4").unwrap();
+    account
+        .append("Other", vec![(m, vec![keyword("elsewhere")], None)])
+        .unwrap();
+    let other = account.select("Other", false, 10).unwrap();
+    assert!(matches!(
+        other.copy(&uids(&[1]), "INBOX"),
+        Err(MailboxError::TooManyKeywords)
+    ));
+    drop((s, other));
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1, 2]));
+    assert_eq!(s.flags().len(), 5 + MAX_KEYWORDS);
+    // After a restart the bound holds the same way.
+    drop(s);
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert!(matches!(
+        s.store(&uids(&[2]), StoreKind::Add, &[keyword("late")], None, true),
+        Err(MailboxError::TooManyKeywords)
+    ));
+}
+
+/// Sessions on more folders than the cache holds: while they are selected every folder stays
+/// loaded; once they end the hub keeps at most `CACHED_FOLDERS`, the ones used last, and a
+/// folder read again has its UIDs, flags and UIDVALIDITY.
+#[test]
+fn the_hub_unloads_folders_no_session_holds_beyond_the_cache() {
+    let dir = TempDir::new("imap-unload");
+    let (store, account) = open(&dir.0);
+    let hub = &store.inner.mailboxes;
+    let count = CACHED_FOLDERS + 20;
+    for i in 0..count {
+        account.create(&format!("f{i}")).unwrap();
+    }
+    append(&account, "f0", &[b"kept"]);
+    let first = account.select("f0", false, 10).unwrap();
+    first
+        .store(&uids(&[1]), StoreKind::Add, &[keyword("kept")], None, true)
+        .unwrap();
+    let validity = first.snapshot().uid_validity;
+    drop(first);
+    let sessions: Vec<Selected> = (0..count)
+        .map(|i| account.select(&format!("f{i}"), false, 10).unwrap())
+        .collect();
+    assert!(hub.loaded_count() >= count, "{}", hub.loaded_count());
+    drop(sessions);
+    assert!(
+        hub.loaded_count() <= CACHED_FOLDERS,
+        "{} folders loaded",
+        hub.loaded_count()
+    );
+    // The last used stayed; the first was unloaded and comes back the same from disk.
+    let last = names::dir_of(account.maildir(), &format!("f{}", count - 1));
+    assert!(hub.loaded(&last).is_some());
+    assert!(
+        hub.loaded(&names::dir_of(account.maildir(), "f0"))
+            .is_none()
+    );
+    let again = account.select("f0", false, 10).unwrap();
+    assert_eq!(again.snapshot().uid_validity, validity);
+    assert_eq!(again.snapshot().uids, uids(&[1]));
+    assert_eq!(
+        again.metas(&uids(&[1]))[0].as_ref().unwrap().flags,
+        [keyword("kept")]
+    );
 }
