@@ -234,6 +234,33 @@ fn a_fetch_of_large_messages_by_a_client_that_does_not_read_holds_one_message() 
         }
     }
     assert_eq!(bodies, COUNT);
+
+    // Without PEEK, in pieces too: every answer carries the \Seen the FETCH set.
+    reader.send(format!("G FETCH 1:{COUNT} BODY[]\r\n").as_bytes());
+    let mut seen = 0;
+    loop {
+        let line = reader.line().expect("FETCH answer");
+        if line.starts_with("G ") {
+            assert!(line.starts_with("G OK"), "{line}");
+            break;
+        }
+        if line.starts_with("* ") && line.contains("\\Seen") {
+            seen += 1;
+        }
+        if let Some((_, size)) = line.strip_suffix('}').and_then(|l| l.rsplit_once('{')) {
+            let size: usize = size.parse().expect("literal size");
+            while reader.buf.len() < size {
+                assert!(reader.fill(), "EOF inside a literal");
+            }
+            reader.buf.drain(..size);
+            // The rest of the FETCH line, after the literal, may carry the flags.
+            let rest = reader.line().expect("rest of the FETCH line");
+            if rest.contains("\\Seen") {
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(seen, COUNT);
 }
 
 #[test]

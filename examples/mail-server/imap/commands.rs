@@ -66,6 +66,9 @@ pub(crate) struct FetchJob {
     missing: bool,
     /// A BINARY of a part this server cannot decode.
     unknown_cte: bool,
+    /// Messages this FETCH set `\Seen` on, whose answers carry their new flags (a batch's
+    /// store call may precede a piece's end).
+    seen: Vec<NonZeroU32>,
 }
 
 /// An APPEND in progress: its messages stream to `tmp/` as they arrive.
@@ -243,6 +246,7 @@ impl Mail {
                     next: 0,
                     changed_since: changed_since.map(|m| m.get()),
                     missing: false,
+                    seen: Vec::new(),
                     unknown_cte: false,
                 });
                 if self.fetch_more(server, &mut job)? {
@@ -550,11 +554,12 @@ impl Mail {
                     })
                 })
                 .collect();
-            job.next = end;
+            let start = job.next;
+            // Only this batch's: the earlier messages are answered.
+            job.seen.retain(|u| uids.contains(u));
             // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the answer
             // carries the new flags; other sessions hear of it from the store. One store
             // call for the batch's unseen messages, not one per message.
-            let mut newly_seen: Vec<NonZeroU32> = Vec::new();
             if sets_seen {
                 let unseen: Vec<NonZeroU32> = metas
                     .iter()
@@ -577,7 +582,7 @@ impl Mail {
                                 if let Some(meta) = found {
                                     meta.flags = flags;
                                     meta.modseq = modseq;
-                                    newly_seen.push(uid);
+                                    job.seen.push(uid);
                                 }
                             }
                         }
@@ -586,6 +591,11 @@ impl Mail {
                 }
             }
             for (uid, meta) in metas {
+                // Past this message: a piece may end after it.
+                job.next = uids
+                    .iter()
+                    .position(|u| *u == uid)
+                    .map_or(end, |i| start + i + 1);
                 let Some(meta) = meta else {
                     job.missing = true;
                     continue;
@@ -606,7 +616,7 @@ impl Mail {
                 } else {
                     None
                 };
-                let seen_now = newly_seen.contains(&uid);
+                let seen_now = job.seen.contains(&uid);
                 let parsed = raw.as_deref().map(ParsedMessage::parse);
                 let mut items: Vec<MessageDataItem<'_>> =
                     Vec::with_capacity(job.attributes.len() + 2);
@@ -654,6 +664,7 @@ impl Mail {
                     return Ok(false);
                 }
             }
+            job.next = end;
         }
         self.deliver(server);
         if job.unknown_cte {
