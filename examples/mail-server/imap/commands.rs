@@ -41,6 +41,10 @@ use crate::store::mailboxes::{
 /// writes it out: 256 KiB, the machine's output high-water mark.
 const FETCH_PIECE: u64 = 256 * 1024;
 
+/// The most messages one MULTIAPPEND stages before it is refused with `NO [LIMIT]`: each is a
+/// file on disk until the last arrives.
+pub(crate) const MAX_MULTIAPPEND: usize = 1000;
+
 /// What the driver does after an answer.
 pub(crate) enum Step {
     /// The event is answered.
@@ -62,6 +66,9 @@ pub(crate) struct FetchJob {
     missing: bool,
     /// A BINARY of a part this server cannot decode.
     unknown_cte: bool,
+    /// Messages this FETCH set `\Seen` on, whose answers carry their new flags (a batch's
+    /// store call may precede a piece's end).
+    seen: Vec<NonZeroU32>,
 }
 
 /// An APPEND in progress: its messages stream to `tmp/` as they arrive.
@@ -239,6 +246,7 @@ impl Mail {
                     next: 0,
                     changed_since: changed_since.map(|m| m.get()),
                     missing: false,
+                    seen: Vec::new(),
                     unknown_cte: false,
                 });
                 if self.fetch_more(server, &mut job)? {
@@ -546,11 +554,12 @@ impl Mail {
                     })
                 })
                 .collect();
-            job.next = end;
+            let start = job.next;
+            // Only this batch's: the earlier messages are answered.
+            job.seen.retain(|u| uids.contains(u));
             // RFC 3501 section 6.4.5: fetching a body section sets \Seen, and the answer
             // carries the new flags; other sessions hear of it from the store. One store
             // call for the batch's unseen messages, not one per message.
-            let mut newly_seen: Vec<NonZeroU32> = Vec::new();
             if sets_seen {
                 let unseen: Vec<NonZeroU32> = metas
                     .iter()
@@ -573,7 +582,7 @@ impl Mail {
                                 if let Some(meta) = found {
                                     meta.flags = flags;
                                     meta.modseq = modseq;
-                                    newly_seen.push(uid);
+                                    job.seen.push(uid);
                                 }
                             }
                         }
@@ -582,6 +591,11 @@ impl Mail {
                 }
             }
             for (uid, meta) in metas {
+                // Past this message: a piece may end after it.
+                job.next = uids
+                    .iter()
+                    .position(|u| *u == uid)
+                    .map_or(end, |i| start + i + 1);
                 let Some(meta) = meta else {
                     job.missing = true;
                     continue;
@@ -602,7 +616,7 @@ impl Mail {
                 } else {
                     None
                 };
-                let seen_now = newly_seen.contains(&uid);
+                let seen_now = job.seen.contains(&uid);
                 let parsed = raw.as_deref().map(ParsedMessage::parse);
                 let mut items: Vec<MessageDataItem<'_>> =
                     Vec::with_capacity(job.attributes.len() + 2);
@@ -644,10 +658,13 @@ impl Mail {
                 }
                 server.fetch(uid, items)?;
                 content += raw.as_ref().map_or(0, |r| r.len() as u64);
+                // Checked after every message: at most one message beyond a piece waits
+                // to be written, however large the messages of a batch.
+                if content >= FETCH_PIECE && job.next < job.messages.len() {
+                    return Ok(false);
+                }
             }
-            if content >= FETCH_PIECE && job.next < job.messages.len() {
-                return Ok(false);
-            }
+            job.next = end;
         }
         self.deliver(server);
         if job.unknown_cte {
@@ -829,6 +846,11 @@ impl Mail {
         if index == 0 {
             self.appending = None;
         }
+        if index >= MAX_MULTIAPPEND {
+            // The staged messages are removed with it.
+            self.appending = None;
+            return no(server, Some(Code::Limit), "Too many messages in one APPEND");
+        }
         let message = match account.new_message() {
             Ok(message) => message,
             Err(error) => {
@@ -855,6 +877,16 @@ impl Mail {
             self.appending = None;
             return self.failed(server, MailboxError::Io(error), "APPEND");
         }
+        // The whole command against the quota as the data arrives: a MULTIAPPEND that cannot
+        // fit even in an empty account stages no more.
+        if let (Some(quota), Some(appending)) = (self.policy.guards.quota, &self.appending) {
+            let current = appending.current.as_ref().map_or(0, |(m, _, _)| m.size());
+            let staged: u64 = appending.staged.iter().map(|(m, _, _)| m.size()).sum();
+            if current.saturating_add(staged) > quota {
+                self.appending = None;
+                return self.failed(server, MailboxError::OverQuota, "APPEND");
+            }
+        }
         Ok(())
     }
 
@@ -862,7 +894,12 @@ impl Mail {
         let Some(appending) = &mut self.appending else {
             return Ok(());
         };
-        if let Some(current) = appending.current.take() {
+        if let Some(mut current) = appending.current.take() {
+            // Closed now: a long MULTIAPPEND holds no open file per message.
+            if let Err(error) = current.0.close() {
+                self.appending = None;
+                return self.failed(server, MailboxError::Io(error), "APPEND");
+            }
             appending.staged.push(current);
         }
         if !last {

@@ -272,12 +272,15 @@ impl Service for ImapService {
             Transport::Plain { stream, starttls } => {
                 let conn = Driver::new(stream, server)
                     .with_write_timeout(Some(idle))
+                    .with_stall_timeout(Some(STALL_TIMEOUT))
                     .with_starttls_accept(starttls.config, starttls.options);
                 // Boxed per transport: a plaintext session holds no room for a TLS stream.
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
             }
             Transport::Tls(stream) => {
-                let conn = Driver::new(stream, server).with_write_timeout(Some(idle));
+                let conn = Driver::new(stream, server)
+                    .with_write_timeout(Some(idle))
+                    .with_stall_timeout(Some(STALL_TIMEOUT));
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
             }
         }
@@ -443,6 +446,10 @@ enum LocalError {
     Slots(#[from] tokio::sync::AcquireError),
 }
 
+/// The longest a write to a client may go without the client taking a byte: a client that
+/// stops reading is dropped after this, however long its idle timeout.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Resolves when `selected` has changes queued; never without a selected folder.
 async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
     match selected {
@@ -498,6 +505,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     biased;
                     _ = folder_changed(self.mail.selected()) => {
                         self.deliver();
+                        // Written before more changes are taken: a client that stops reading
+                        // (in IDLE, say) holds one batch in memory, the rest stays in the
+                        // store's queue until it overflows into `* BYE [ALERT]`, and a client
+                        // that takes nothing for the stall timeout is dropped.
+                        tokio::select! {
+                            flushed = self.conn.flush() => {
+                                if let Err(err) = flushed {
+                                    let error = err.to_string();
+                                    info!(%peer, error = %Escaped(&error), "imap write failed");
+                                }
+                            }
+                            _ = shutdown.changed() => {
+                                shutting_down = true;
+                                self.server().shutdown();
+                            }
+                        }
                         continue;
                     }
                     _ = shutdown.changed() => {

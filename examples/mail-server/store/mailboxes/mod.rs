@@ -278,6 +278,8 @@ pub struct NewMessage {
     sent: CrlfCounter,
     /// A write failed: it can no longer be appended.
     failed: bool,
+    /// [`NewMessage::close`] succeeded: written whole, flushed and fsynced.
+    closed: bool,
 }
 
 impl NewMessage {
@@ -309,14 +311,30 @@ impl NewMessage {
         self.size
     }
 
-    /// Flushes and fsyncs the file; returns its unique name with `,S=` and `,W=`.
-    fn finish(&mut self) -> io::Result<String> {
+    /// Flushes, fsyncs and closes the file, keeping the message to append: a MULTIAPPEND
+    /// holds no open file (nor buffer) for the messages it received whole. Writes after it
+    /// fail; closing again does nothing.
+    ///
+    /// # Errors
+    ///
+    /// The file system's, or an earlier write's failure.
+    pub fn close(&mut self) -> io::Result<()> {
         let file = match (self.file.take(), self.failed) {
             (Some(file), false) => file,
+            (None, false) if self.closed => return Ok(()),
             _ => return Err(io::Error::other("an earlier write of this message failed")),
         };
+        self.failed = true;
         let file = file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
+        self.failed = false;
+        self.closed = true;
+        Ok(())
+    }
+
+    /// Closes the file ([`NewMessage::close`]); returns its unique name with `,S=` and `,W=`.
+    fn finish(&mut self) -> io::Result<String> {
+        self.close()?;
         Ok(format!(
             "{},S={},W={}",
             self.base,
@@ -1094,6 +1112,7 @@ impl Account {
             size: 0,
             sent: CrlfCounter::default(),
             failed: false,
+            closed: false,
         })
     }
 
