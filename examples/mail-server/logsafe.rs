@@ -63,6 +63,25 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `text` for a listing a person reads on a terminal (`--list-queue`): the characters of
+/// [`needs_escape`] escaped as in a log line, but no quotes around text with spaces (a listing
+/// has no `key=value` fields to protect). A remote server's reply or a client's address cannot
+/// move the cursor, clear the screen or reorder the line.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push('"'),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether `c` is written as an escape: C0 controls and DEL, C1 controls (U+0085 among them),
 /// the line and paragraph separators, the bidirectional controls, backslash and double quote.
 pub fn needs_escape(c: char) -> bool {
@@ -86,6 +105,21 @@ pub fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_escapes_controls_without_quoting() {
+        assert_eq!(shown("550 5.1.1 no such user"), "550 5.1.1 no such user");
+        assert_eq!(shown("jöran@bücher.example"), "jöran@bücher.example");
+        assert_eq!(
+            shown("550 \u{1b}[2J\u{1b}[1;1Hall clear\r\nfake"),
+            "550 \\u{1b}[2J\\u{1b}[1;1Hall clear\\u{d}\\u{a}fake"
+        );
+        assert_eq!(
+            shown("evil\u{202e}moc.elpmaxe@x"),
+            "evil\\u{202e}moc.elpmaxe@x"
+        );
+        assert_eq!(shown("say \"hi\" \\u{a}"), "say \"hi\" \\\\u{a}");
+    }
 
     #[test]
     fn ordinary_text_is_unchanged() {

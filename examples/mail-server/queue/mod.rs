@@ -23,6 +23,8 @@ use std::path::Path;
 
 use smtp_proto::trace::DateTime;
 
+use crate::logsafe::shown;
+
 pub use envelope::{Envelope, Recipient};
 pub use schedule::Schedule;
 pub use spool::{Queue, QueueLimits, Spool, SpoolError};
@@ -30,7 +32,8 @@ pub use worker::{Worker, WorkerSettings};
 
 /// The text `--list-queue` prints for the queue under `data`: one block per message (id,
 /// size, arrival, sender, attempts, next try, then each pending recipient with its last
-/// error), and a line for each envelope that cannot be read.
+/// error), and a line for each envelope that cannot be read. Addresses and remote texts are
+/// shown through [`shown`]: a remote reply cannot drive the terminal that reads the listing.
 pub fn listing(data: &Path) -> std::io::Result<String> {
     let entries = Queue::list(data)?;
     let mut out = String::new();
@@ -47,7 +50,7 @@ pub fn listing(data: &Path) -> std::io::Result<String> {
             Ok(e) => {
                 let from = match e.from.is_empty() {
                     true => "<> (a bounce)".to_owned(),
-                    false => format!("<{}>", e.from),
+                    false => format!("<{}>", shown(&e.from)),
                 };
                 let _ = writeln!(
                     out,
@@ -65,19 +68,73 @@ pub fn listing(data: &Path) -> std::io::Result<String> {
                 for r in e.pending() {
                     let error = match (r.diagnostic.is_empty(), r.remote.is_empty()) {
                         (true, _) => "none yet".to_owned(),
-                        (false, true) => r.diagnostic.clone(),
-                        (false, false) => format!("{} (from {})", r.diagnostic, r.remote),
+                        (false, true) => shown(&r.diagnostic),
+                        (false, false) => {
+                            format!("{} (from {})", shown(&r.diagnostic), shown(&r.remote))
+                        }
                     };
-                    let _ = writeln!(out, "  pending <{}>  last error: {error}", r.address);
+                    let _ = writeln!(
+                        out,
+                        "  pending <{}>  last error: {error}",
+                        shown(&r.address)
+                    );
                 }
             }
             Err((id, reason)) => {
                 let _ = writeln!(
                     out,
-                    "\n{id}  UNREADABLE: {reason} (the server sets it aside into corrupt/ when it runs)"
+                    "\n{}  UNREADABLE: {} (the server sets it aside into corrupt/ when it runs)",
+                    shown(&id),
+                    shown(&reason)
                 );
             }
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::tests::TempDir;
+
+    #[test]
+    fn the_listing_escapes_what_remote_servers_and_clients_wrote() {
+        let dir = TempDir::new("queue-listing-escapes");
+        let queue = Queue::open(&dir.0, QueueLimits::default()).unwrap();
+        let mut recipient = Recipient::new("bob\u{202e}gro.elpmaxe@d.example".into());
+        recipient.status = "4.0.0".into();
+        recipient.remote = "mx.d.example [192.0.2.9]".into();
+        recipient.diagnostic = "451 \u{1b}[2J\u{1b}[1;1Hqueue empty\u{7}".into();
+        let mut envelope = Envelope {
+            id: "1700000000.Q1P1Rlist".into(),
+            arrival: std::time::UNIX_EPOCH,
+            from: "eve\u{1b}]0;title\u{7}@a.example".into(),
+            user: None,
+            size: 0,
+            smtputf8: true,
+            eight_bit: false,
+            attempts: 1,
+            next_try: std::time::UNIX_EPOCH,
+            warned: false,
+            recipients: vec![recipient],
+        };
+        queue
+            .enqueue(&mut envelope, b"Subject: s\r\n\r\nbody\r\n")
+            .unwrap();
+        let text = listing(&dir.0).unwrap();
+        // Nothing a terminal acts on is left but the listing's own line ends.
+        let raw = |c: char| c != '\n' && c != '\\' && c != '"' && crate::logsafe::needs_escape(c);
+        assert!(!text.chars().any(raw), "{text:?}");
+        assert!(
+            text.contains("from <eve\\u{1b}]0;title\\u{7}@a.example>"),
+            "{text}"
+        );
+        // The envelope file keeps no control characters in a diagnostic (they are written as
+        // spaces); the address is kept as the client sent it, and shown escaped.
+        assert!(
+            text.contains("pending <bob\\u{202e}gro.elpmaxe@d.example>  last error: 451 "),
+            "{text}"
+        );
+    }
 }
