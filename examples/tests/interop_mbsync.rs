@@ -274,3 +274,102 @@ fn mbsync_over_implicit_tls_fetches_new_mail_and_refuses_an_unverified_certifica
     );
     assert!(log.contains("far side: 1 messages"), "{log}");
 }
+
+/// Creates the folder `name` on the server as [`ALICE`] and APPENDs one message with `body`
+/// to it, with Python's imaplib over STARTTLS (the server's certificate verified).
+fn create_on_server(server: &ImapServer, cert: &Path, name: &str, body: &str) {
+    let script = "import imaplib, ssl, sys\n\
+        port, cert, user, password, name, body = sys.argv[1:]\n\
+        ctx = ssl.create_default_context(cafile=cert)\n\
+        m = imaplib.IMAP4('localhost', int(port))\n\
+        m.starttls(ssl_context=ctx)\n\
+        m.login(user, password)\n\
+        quoted = '\"' + name + '\"'\n\
+        print(m.create(quoted))\n\
+        msg = ('From: a@example.org\\r\\nSubject: made on the server\\r\\n\\r\\n' + body + '\\r\\n').encode()\n\
+        print(m.append(quoted, '(\\\\Seen)', None, msg))\n\
+        m.logout()\n\
+        print('done')\n";
+    let port = server.imap.to_string();
+    let out = run_bounded(
+        "python3",
+        &[
+            "-c",
+            script,
+            &port,
+            cert.to_str().unwrap(),
+            ALICE,
+            ALICE_PASSWORD,
+            name,
+            body,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.ends_with("done\n"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn mbsync_creates_folders_both_ways_with_every_folder_pattern() {
+    if !have_mbsync() || !imap_support::have_imaplib() {
+        return;
+    }
+    let data = TempDir::new("mbsync-folders");
+    let work = TempDir::new("mbsync-folders-client");
+    let server = ImapServer::start(data.path(), &users());
+    let cert = server_cert(data.path());
+    create_on_server(&server, &cert, "Made There", "server folder body");
+    let cfg = config(work.path(), &server, Tls::StartTls, Some(&cert));
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("Patterns INBOX Archive", "Patterns *")).unwrap();
+    let local = work.path().join("local");
+    // A local folder with a space and a nested one, each with a message (read and answered).
+    for folder in ["My Stuff", "My Stuff/Nested"] {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(local.join(folder).join(sub)).expect("create local folder");
+        }
+        std::fs::write(
+            local.join(folder).join("cur").join("1.local.host:2,RS"),
+            format!("From: a@example.org\nSubject: local\n\nin {folder}\n"),
+        )
+        .expect("write a local message");
+    }
+
+    let log = mbsync(&cfg, &server);
+    // The server's folders, the special-use ones it creates for every account included, are
+    // now local Maildirs; the one made on the server brought its message and its flag.
+    for folder in ["Sent", "Drafts", "Trash", "Junk", "Archive", "Made There"] {
+        assert!(local.join(folder).join("cur").is_dir(), "{folder}:\n{log}");
+    }
+    let made = maildir_messages(&local.join("Made There"));
+    assert_eq!(made.len(), 1, "{log}");
+    assert!(String::from_utf8_lossy(&made[0].1).contains("server folder body"));
+    assert_eq!(maildir_flags(&made[0].0), "S");
+    // The local folders are created on the server (Maildir++ `.My Stuff`, `.My Stuff.Nested`)
+    // with their messages and flags.
+    let remote = server.server.maildir(ALICE);
+    for (folder, dir) in [
+        ("My Stuff", ".My Stuff"),
+        ("My Stuff/Nested", ".My Stuff.Nested"),
+    ] {
+        let messages = maildir_messages(&remote.join(dir));
+        assert_eq!(messages.len(), 1, "{dir}:\n{log}");
+        assert!(
+            String::from_utf8_lossy(&messages[0].1).contains(&format!("in {folder}\r\n")),
+            "{messages:?}"
+        );
+        assert_eq!(maildir_flags(&messages[0].0), "RS", "{dir}");
+    }
+
+    // Nothing changes on a second sync.
+    let before = (maildir_messages(&remote.join(".My Stuff")), made.clone());
+    mbsync(&cfg, &server);
+    let after = (
+        maildir_messages(&remote.join(".My Stuff")),
+        maildir_messages(&local.join("Made There")),
+    );
+    assert_eq!(before, after);
+}
