@@ -279,3 +279,100 @@ fn swaks_on_the_relay_port_delivers_to_local_users_and_gets_the_refusal_codes() 
     assert_eq!(files(&server.maildir(ALICE).join("new")).len(), 1);
     assert!(files(&server.maildir(BOB).join("new")).is_empty());
 }
+
+/// The swaks arguments for a submission over STARTTLS as [`ALICE`] (AUTH PLAIN, certificate
+/// verified) to `to` (comma-separated), pipelined, with `extra` after them.
+fn submit(server: &MailServer, cert: &Path, to: &str, extra: &[&str]) -> (i32, String) {
+    let port = server.submission.to_string();
+    let mut args: Vec<String> = [
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        ALICE,
+        "--auth-password",
+        ALICE_PASSWORD,
+        "--from",
+        ALICE,
+        "--to",
+        to,
+        "--pipeline",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(verify_with(cert));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    swaks(&args)
+}
+
+#[test]
+fn swaks_pipelined_recipients_get_one_reply_each_and_an_unknown_one_is_refused_alone() {
+    if !have_swaks() {
+        return;
+    }
+    let (data, server) = server("swaks-rcpts");
+    let cert = server_cert(data.path());
+    let (code, log) = submit(
+        &server,
+        &cert,
+        &format!("{BOB},nobody@localhost,{ALICE}"),
+        &["--header", "Subject: three recipients"],
+    );
+    assert_eq!(code, 0, "{log}\n{}", server.logs());
+    // The three RCPTs went out together, then their replies came in their order.
+    let last_rcpt = log
+        .find("~> RCPT TO:<alice@localhost>")
+        .expect("third RCPT");
+    let first_reply = log
+        .find("<~  250 2.1.5 Recipient ok")
+        .expect("a RCPT reply");
+    assert!(last_rcpt < first_reply, "not pipelined:\n{log}");
+    let replies: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" 2.1.5 ") || l.contains(" 5.1.1 "))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            "<~  250 2.1.5 Recipient ok",
+            "<~* 550 5.1.1 No such user here",
+            "<~  250 2.1.5 Recipient ok"
+        ],
+        "{log}"
+    );
+    for rcpt in [BOB, ALICE] {
+        let (_, stored) = only_message(data.path(), rcpt);
+        assert!(
+            String::from_utf8_lossy(&stored).contains("Subject: three recipients\r\n"),
+            "{rcpt}"
+        );
+    }
+}
+
+#[test]
+fn swaks_over_the_size_limit_gets_552_and_nothing_is_stored() {
+    if !have_swaks() {
+        return;
+    }
+    let data = TempDir::new("swaks-size");
+    let mut args = users();
+    args.extend(["--max-message-size".into(), "2000".into()]);
+    let server = MailServer::start(data.path(), &args);
+    let cert = server_cert(data.path());
+    let big = "x".repeat(3000);
+    let (code, log) = submit(&server, &cert, BOB, &["--body", &big]);
+    assert_eq!(code, 26, "swaks: mail not accepted after DATA\n{log}");
+    assert!(log.contains("250-SIZE 2000"), "{log}");
+    assert!(log.contains("<~* 552 5.3.4"), "{log}");
+    assert!(files(&server.maildir(BOB).join("new")).is_empty());
+    // Under the limit the same session shape delivers.
+    let (code, log) = submit(&server, &cert, BOB, &["--body", "small"]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(files(&server.maildir(BOB).join("new")).len(), 1);
+}
