@@ -140,34 +140,12 @@ impl Fetchmail {
     }
 }
 
-/// A message as the MDA got it, without the `Received:` header fetchmail adds (the field
-/// whose text names `fetchmail-`, with its continuation lines), with CRLF line ends as the
-/// server stores them: what must equal the server's file.
-fn without_fetchmail_received(delivered: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(delivered);
-    let (header, body) = text.split_once("\n\n").expect("a header and a body");
-    let mut fields: Vec<String> = Vec::new();
-    for line in header.lines() {
-        match fields.last_mut() {
-            Some(field) if line.starts_with([' ', '\t']) => {
-                field.push('\n');
-                field.push_str(line);
-            }
-            _ => fields.push(line.to_owned()),
-        }
-    }
-    fields.retain(|f| !(f.starts_with("Received:") && f.contains("(fetchmail-")));
-    format!("{}\n\n{body}", fields.join("\n"))
-        .replace('\n', "\r\n")
-        .into_bytes()
-}
-
 /// Checks that `delivered` holds exactly the messages of `stored` (the server's files), each
 /// once, byte for byte but for fetchmail's `Received:` header and line ends.
 fn assert_same_messages(delivered: &[(String, Vec<u8>)], stored: &[(String, Vec<u8>)], log: &str) {
     let mut got: Vec<Vec<u8>> = delivered
         .iter()
-        .map(|(_, b)| without_fetchmail_received(b))
+        .map(|(_, b)| without_client_received(b, "(fetchmail-"))
         .collect();
     let mut want: Vec<Vec<u8>> = stored.iter().map(|(_, b)| b.clone()).collect();
     got.sort();

@@ -101,3 +101,25 @@ pub(crate) fn server_cert(data: &Path) -> PathBuf {
     assert!(cert.is_file(), "no certificate at {}", cert.display());
     cert
 }
+
+/// `delivered` (as a retrieving client wrote it, LF line ends) without the `Received:` field
+/// the client added (the one whose text, continuation lines included, contains `marker`), with
+/// CRLF line ends as the server stores messages: what must equal the server's file.
+pub(crate) fn without_client_received(delivered: &[u8], marker: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(delivered);
+    let (header, body) = text.split_once("\n\n").expect("a header and a body");
+    let mut fields: Vec<String> = Vec::new();
+    for line in header.lines() {
+        match fields.last_mut() {
+            Some(field) if line.starts_with([' ', '\t']) => {
+                field.push('\n');
+                field.push_str(line);
+            }
+            _ => fields.push(line.to_owned()),
+        }
+    }
+    fields.retain(|f| !(f.starts_with("Received:") && f.contains(marker)));
+    format!("{}\n\n{body}", fields.join("\n"))
+        .replace('\n', "\r\n")
+        .into_bytes()
+}
