@@ -1,7 +1,14 @@
 //! The mail server's IMAP side driven by OfflineIMAP (Debian package `offlineimap3`), the
 //! Python IMAP synchroniser we did not write (its own imaplib2 underneath), syncing every
-//! folder with a local Maildir over STARTTLS, the server's certificate verified against the
-//! one the server generated (`sslcacertfile`).
+//! folder with a local Maildir over implicit TLS (the `--imaps` port), the server's
+//! certificate verified against the one the server generated (`sslcacertfile`).
+//!
+//! Implicit TLS rather than STARTTLS: with `starttls = yes`, three OfflineIMAP runs in about a
+//! hundred stalled after the handshake (its CAPABILITY got no answer it saw; the server logged
+//! `TLS started` and nothing more until the client was killed), which the other STARTTLS
+//! clients of these tests never did, nor a Python client sending its command at once after
+//! the handshake (100 runs); imaplib2 stops and restarts its reader thread around STARTTLS.
+//! Not resolved: see docs/mail-server.md, "Tested mail clients".
 //!
 //! Checks: delivered messages reach the local Maildir with the server's bytes; a local flag
 //! change (seen, flagged), a local deletion and a new local message reach the server's Maildir
@@ -43,11 +50,10 @@ fn config(dir: &Path, server: &ImapServer, cert: &Path) -> std::path::PathBuf {
          remoteport = {port}\n\
          remoteuser = {ALICE}\n\
          remotepass = {ALICE_PASSWORD}\n\
-         ssl = no\n\
-         starttls = yes\n\
+         ssl = yes\n\
          sslcacertfile = {cert}\n",
         dir = dir.display(),
-        port = server.imap,
+        port = server.imaps,
         cert = cert.display(),
     );
     std::fs::create_dir_all(dir.join("mail")).expect("create the local Maildir root");
@@ -78,7 +84,7 @@ fn offlineimap(config: &Path, server: &ImapServer) -> String {
 }
 
 #[test]
-fn offlineimap_syncs_both_ways_over_starttls_and_a_second_sync_changes_nothing() {
+fn offlineimap_syncs_both_ways_over_imaps_and_a_second_sync_changes_nothing() {
     if !have_client("offlineimap", &["--version"], "offlineimap3") {
         return;
     }
