@@ -3,8 +3,8 @@
 //! folder with a local Maildir over implicit TLS (the `--imaps` port), the server's
 //! certificate verified against the one the server generated (`sslcacertfile`).
 //!
-//! Implicit TLS rather than STARTTLS: with `starttls = yes`, three OfflineIMAP runs in about a
-//! hundred stalled after the handshake (its CAPABILITY got no answer it saw; the server logged
+//! Implicit TLS rather than STARTTLS: with `starttls = yes`, three OfflineIMAP runs in about 400
+//! stalled after the handshake (its CAPABILITY got no answer it saw; the server logged
 //! `TLS started` and nothing more until the client was killed), which the other STARTTLS
 //! clients of these tests never did, nor a Python client sending its command at once after
 //! the handshake (100 runs); imaplib2 stops and restarts its reader thread around STARTTLS.
