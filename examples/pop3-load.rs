@@ -16,7 +16,6 @@
 //! also does the STLS upgrade). The run always ends: every session has a fixed amount of work
 //! and every response a deadline.
 
-use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -390,75 +389,6 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// The memory of a process tree, in KiB, summed over its processes.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    /// VmRSS: counts every shared page once per process that maps it.
-    rss: u64,
-    /// PSS (smaps_rollup): each shared page divided among the processes that map it.
-    /// `None` where smaps_rollup cannot be read.
-    pss: Option<u64>,
-    /// USS: the private pages (Private_Clean + Private_Dirty), what the processes hold that
-    /// no other does.
-    uss: Option<u64>,
-    processes: usize,
-}
-
-/// The memory of `pid` and its descendants. Linux only.
-fn memory_kib(pid: u32) -> io::Result<Memory> {
-    let mut pids = vec![pid];
-    let mut i = 0;
-    while i < pids.len() {
-        let parent = pids[i];
-        for entry in std::fs::read_dir("/proc")?.flatten() {
-            let Some(child) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if ppid == Some(parent) && !pids.contains(&child) {
-                pids.push(child);
-            }
-        }
-        i += 1;
-    }
-    let field = |text: &str, name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-    };
-    let mut memory = Memory {
-        rss: 0,
-        pss: Some(0),
-        uss: Some(0),
-        processes: pids.len(),
-    };
-    let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
-    for p in &pids {
-        let status = match std::fs::read_to_string(format!("/proc/{p}/status")) {
-            Ok(status) => status,
-            // A child that ended since the walk holds no memory any more.
-            Err(_) if !std::path::Path::new(&format!("/proc/{p}")).exists() => continue,
-            Err(e) => return Err(e),
-        };
-        memory.rss += field(&status, "VmRSS:").unwrap_or(0);
-        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
-        let rollup = rollup.as_deref();
-        memory.pss = add(memory.pss, rollup.and_then(|r| field(r, "Pss:")));
-        let private =
-            rollup.and_then(|r| Some(field(r, "Private_Clean:")? + field(r, "Private_Dirty:")?));
-        memory.uss = add(memory.uss, private);
-    }
-    Ok(memory)
-}
-
 fn describe(o: &Options) -> String {
     let tls = match o.tls {
         TlsMode::None => "none",
@@ -507,26 +437,6 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     Ok(failed == 0 && sessions == o.sessions * o.rounds)
 }
 
-fn print_memory(when: &str, pid: u32) -> Option<Memory> {
-    match memory_kib(pid) {
-        Ok(m) => {
-            let kib = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| format!("{v} KiB"));
-            println!(
-                "server memory {when}: RSS {} KiB, PSS {}, USS {} ({} process(es))",
-                m.rss,
-                kib(m.pss),
-                kib(m.uss),
-                m.processes
-            );
-            Some(m)
-        }
-        Err(e) => {
-            println!("server memory {when}: cannot read /proc for {pid}: {e}");
-            None
-        }
-    }
-}
-
 async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     let o = &plan.options;
     println!(
@@ -534,7 +444,7 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         describe(o),
         o.hold.as_secs()
     );
-    let before = o.pid.and_then(|pid| print_memory("before", pid));
+    let before = o.pid.and_then(|pid| common::print_memory("before", pid));
     let start = Instant::now();
     let sessions = IdleSessions::start(
         n,
@@ -551,16 +461,8 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     );
     tokio::time::sleep(o.hold).await;
     if let (Some(pid), Some(m0)) = (o.pid, before) {
-        if let Some(m1) = print_memory("while holding", pid) {
-            let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / established.max(1) as f64;
-            print!("per idle session: RSS +{:.1} KiB", per(m0.rss, m1.rss));
-            if let (Some(a), Some(b)) = (m0.pss, m1.pss) {
-                print!(", PSS +{:.1} KiB", per(a, b));
-            }
-            if let (Some(a), Some(b)) = (m0.uss, m1.uss) {
-                print!(", USS +{:.1} KiB", per(a, b));
-            }
-            println!();
+        if let Some(m1) = common::print_memory("while holding", pid) {
+            common::print_memory_per_session(m0, m1, established);
         }
     }
     let all = sessions.release("session task").await?;
@@ -659,16 +561,5 @@ mod tests {
             parse_args(["--sessions".into(), "x".into(), "-h".into()]),
             Ok(Parsed::Help)
         ));
-    }
-
-    #[test]
-    fn memory_of_this_process_tree_is_read() {
-        let m = memory_kib(std::process::id()).unwrap();
-        assert!(m.rss > 0 && m.processes >= 1);
-        // Where smaps_rollup is readable, the private pages are part of the proportional
-        // share, which is part of the resident set.
-        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
-            assert!(uss <= pss && pss <= m.rss, "{m:?}");
-        }
     }
 }

@@ -1,5 +1,5 @@
-//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch and
-//! pop3-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
+//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch,
+//! pop3-load, imap-watch and imap-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
 //! part they need (hence the `dead_code` allowance: no tool uses all of it). Messages keep
 //! the tool's name as their prefix, so each tool prints what it printed on its own.
 #![allow(dead_code)]
@@ -263,7 +263,7 @@ pub(crate) fn run_session(tool: &str, work: impl Future<Output = ExitCode>) -> E
     }
 }
 
-/// The memory of a process tree, in KiB, summed over its processes (imap-load).
+/// The memory of a process tree, in KiB, summed over its processes (pop3-load, imap-load).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Memory {
     /// VmRSS: counts every shared page once per process that maps it.
@@ -411,5 +411,18 @@ mod tests {
         assert_eq!(line(b"\nhunter2").unwrap_err(), BadPassword::Empty);
         assert_eq!(line(b"").unwrap_err(), BadPassword::Empty);
         assert_eq!(line(b"\xff\n").unwrap_err(), BadPassword::NotUtf8);
+    }
+
+    #[test]
+    fn memory_of_this_process_tree_is_read() {
+        let m = memory_kib(std::process::id()).unwrap();
+        assert!(m.rss > 0 && m.processes >= 1);
+        // Where smaps_rollup is readable, the private pages are part of the proportional
+        // share, which is part of the resident set.
+        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
+            assert!(uss <= pss && pss <= m.rss, "{m:?}");
+        }
+        // A process that is not there is an error, not zero.
+        assert!(memory_kib(u32::MAX).is_err());
     }
 }
