@@ -29,12 +29,11 @@ use mail_wire::Secret;
 use pop3_proto::client::{Client, ClientConfig, Credentials, Event, TlsPolicy};
 use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
+use common::{Idle, TlsMode, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 pop3-load: a bounded POP3 load generator (sansmail example).
@@ -84,13 +83,6 @@ OTHER:
     -h, --help               Print this text
 ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TlsMode {
-    None,
-    StartTls,
-    Implicit,
-}
-
 #[derive(Debug, Clone)]
 struct Options {
     server: String,
@@ -124,10 +116,8 @@ impl Default for Options {
     }
 }
 
-enum Parsed {
-    Help,
-    Run(Box<Options>),
-}
+/// What the command line asks for.
+type Parsed = common::Parsed<Options>;
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let args: Vec<String> = args.into_iter().collect();
@@ -146,18 +136,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
-            "--tls" => {
-                o.tls = match value()?.as_str() {
-                    "none" => TlsMode::None,
-                    "starttls" => TlsMode::StartTls,
-                    "implicit" => TlsMode::Implicit,
-                    other => {
-                        return Err(format!(
-                            "--tls {other}: expected none, starttls or implicit"
-                        ));
-                    }
-                }
-            }
+            "--tls" => o.tls = TlsMode::parse(&value()?)?,
             "--user" => o.user = Some(value()?),
             "--password" | "--password-file" if o.password.is_some() => {
                 return Err("give one --password or --password-file".into());
@@ -282,21 +261,7 @@ async fn connect(
     stats: &mut Stats,
 ) -> Result<(), String> {
     let o = &plan.options;
-    let permit = match &idle {
-        Some(idle) => Some(
-            idle.gate
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| format!("connection gate: {e}"))?,
-        ),
-        None => None,
-    };
-    let tcp = tokio::time::timeout(o.timeout, TcpStream::connect(&o.server))
-        .await
-        .map_err(|_| format!("connect to {}: timed out", o.server))?
-        .map_err(|e| format!("connect to {}: {e}", o.server))?;
-    let _ = tcp.set_nodelay(true);
+    let (permit, tcp) = common::connect_tcp(&o.server, o.timeout, idle.as_deref()).await?;
     let handshake = HandshakeOptions::new(o.timeout);
     match o.tls {
         TlsMode::Implicit => {
@@ -390,11 +355,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 fn describe(o: &Options) -> String {
-    let tls = match o.tls {
-        TlsMode::None => "none",
-        TlsMode::StartTls => "starttls",
-        TlsMode::Implicit => "implicit",
-    };
+    let tls = o.tls.name();
     format!("{} (tls {tls})", o.server)
 }
 
@@ -444,27 +405,16 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         describe(o),
         o.hold.as_secs()
     );
-    let before = o.pid.and_then(|pid| common::print_memory("before", pid));
-    let start = Instant::now();
-    let sessions = IdleSessions::start(
+    let (sessions, established) = common::hold_idle(
         n,
         o.concurrent_connects,
-        o.timeout + Duration::from_secs(n as u64 / 10),
+        o.timeout,
+        o.hold,
+        o.pid,
+        "logged in",
         |index, idle| task(plan.clone(), index, Some(idle)),
     )
     .await;
-    let established = sessions.ready();
-    println!(
-        "{established} session(s) logged in in {:.2} s; holding for {} s",
-        start.elapsed().as_secs_f64(),
-        o.hold.as_secs()
-    );
-    tokio::time::sleep(o.hold).await;
-    if let (Some(pid), Some(m0)) = (o.pid, before) {
-        if let Some(m1) = common::print_memory("while holding", pid) {
-            common::print_memory_per_session(m0, m1, established);
-        }
-    }
     let all = sessions.release("session task").await?;
     let failed = report_errors(&all);
     println!("closed {} session(s)", n - failed);
@@ -472,31 +422,18 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let parsed = common::utf8_args().and_then(parse_args);
-    let options = match parsed {
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(options)) => *options,
-        Err(e) => {
-            eprintln!("pop3-load: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
-    };
-    let plan = match Plan::new(options) {
-        Ok(plan) => Arc::new(plan),
-        Err(e) => {
-            eprintln!("pop3-load: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    common::run_load("pop3-load", async {
-        match plan.options.idle {
-            Some(n) => run_idle(plan.clone(), n).await,
-            None => run_load(plan.clone()).await,
-        }
-    })
+    common::load_main(
+        "pop3-load",
+        USAGE,
+        parse_args,
+        Plan::new,
+        |plan| async move {
+            match plan.options.idle {
+                Some(n) => run_idle(plan, n).await,
+                None => run_load(plan).await,
+            }
+        },
+    )
 }
 
 #[cfg(test)]
