@@ -49,13 +49,12 @@ use mail_tls::rustls::pki_types::ServerName;
 use mail_tls::tokio::{HandshakeOptions, connect_implicit};
 use mail_wire::Secret;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Idle, IdleSessions, Millis, count, print_latencies, read_password_file};
+use common::{Idle, Millis, TlsMode, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 imap-load: a bounded IMAP load generator (sansmail example).
@@ -119,13 +118,6 @@ OTHER:
     -h, --help               Print this text
 ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TlsMode {
-    None,
-    StartTls,
-    Implicit,
-}
-
 /// What the run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -178,10 +170,8 @@ impl Default for Options {
     }
 }
 
-enum Parsed {
-    Help,
-    Run(Box<Options>),
-}
+/// What the command line asks for.
+type Parsed = common::Parsed<Options>;
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let args: Vec<String> = args.into_iter().collect();
@@ -214,18 +204,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         let secs = |v: String| count(&flag, &v).map(|n| Duration::from_secs(n as u64));
         match flag.as_str() {
             "--server" => o.server = value()?,
-            "--tls" => {
-                o.tls = match value()?.as_str() {
-                    "none" => TlsMode::None,
-                    "starttls" => TlsMode::StartTls,
-                    "implicit" => TlsMode::Implicit,
-                    other => {
-                        return Err(format!(
-                            "--tls {other}: expected none, starttls or implicit"
-                        ));
-                    }
-                }
-            }
+            "--tls" => o.tls = TlsMode::parse(&value()?)?,
             "--user" => o.user = Some(value()?),
             "--password" | "--password-file" if o.password.is_some() => {
                 return Err("give one --password or --password-file".into());
@@ -601,21 +580,7 @@ async fn connect(
     stats: &mut Stats,
 ) -> Result<(), String> {
     let o = &plan.options;
-    let permit = match &idle {
-        Some(idle) => Some(
-            idle.gate
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| format!("connection gate: {e}"))?,
-        ),
-        None => None,
-    };
-    let tcp = tokio::time::timeout(o.timeout, TcpStream::connect(&o.server))
-        .await
-        .map_err(|_| format!("connect to {}: timed out", o.server))?
-        .map_err(|e| format!("connect to {}: {e}", o.server))?;
-    let _ = tcp.set_nodelay(true);
+    let (permit, tcp) = common::connect_tcp(&o.server, o.timeout, idle.as_ref()).await?;
     let handshake = HandshakeOptions::new(o.timeout);
     match o.tls {
         TlsMode::Implicit => {
@@ -776,6 +741,20 @@ async fn appends<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Selects `mailbox`, counted in `stats`; an answer other than OK ends the session's run.
+async fn select_or_fail<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session<S>,
+    mailbox: &str,
+    stats: &mut Stats,
+) -> Result<(), String> {
+    let (reply, _) = session.call(select(mailbox)?).await?;
+    if reply.status != StatusKind::Ok {
+        return Err(format!("SELECT failed: {}", reply.text));
+    }
+    tally(stats, "SELECT", &reply);
+    Ok(())
+}
+
 async fn hold<S: AsyncRead + AsyncWrite + Unpin>(
     plan: &Plan,
     session: &mut Session<S>,
@@ -783,11 +762,7 @@ async fn hold<S: AsyncRead + AsyncWrite + Unpin>(
     permit: Option<OwnedSemaphorePermit>,
     stats: &mut Stats,
 ) -> Result<(), String> {
-    let (reply, _) = session.call(select(&plan.options.mailbox)?).await?;
-    if reply.status != StatusKind::Ok {
-        return Err(format!("SELECT failed: {}", reply.text));
-    }
-    tally(stats, "SELECT", &reply);
+    select_or_fail(session, &plan.options.mailbox, stats).await?;
     let id = session
         .conn
         .client()
@@ -834,11 +809,7 @@ async fn fetch_flags<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), String> {
     let o = &plan.options;
     let mut timings = FetchTimings::default();
-    let (reply, _) = session.call(select(&o.mailbox)?).await?;
-    if reply.status != StatusKind::Ok {
-        return Err(format!("SELECT failed: {}", reply.text));
-    }
-    tally(stats, "SELECT", &reply);
+    select_or_fail(session, &o.mailbox, stats).await?;
     // Fill: APPENDs pipelined 64 at a time (each its own durable command).
     let missing = o.fill.saturating_sub(session.exists as usize);
     let mut sent = 0;
@@ -901,11 +872,7 @@ impl Plan {
 }
 
 fn describe(o: &Options) -> String {
-    let tls = match o.tls {
-        TlsMode::None => "none",
-        TlsMode::StartTls => "starttls",
-        TlsMode::Implicit => "implicit",
-    };
+    let tls = o.tls.name();
     format!("{} (tls {tls}, mailbox {})", o.server, o.mailbox)
 }
 
@@ -983,27 +950,16 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         describe(o),
         o.hold.as_secs()
     );
-    let before = o.pid.and_then(|pid| common::print_memory("before", pid));
-    let start = Instant::now();
-    let sessions = IdleSessions::start(
+    let (sessions, established) = common::hold_idle(
         n,
         o.concurrent_connects,
-        o.timeout + Duration::from_secs(n as u64 / 10),
+        o.timeout,
+        o.hold,
+        o.pid,
+        "in IDLE",
         |index, idle| task(plan.clone(), index, Some(idle)),
     )
     .await;
-    let established = sessions.ready();
-    println!(
-        "{established} session(s) in IDLE in {:.2} s; holding for {} s",
-        start.elapsed().as_secs_f64(),
-        o.hold.as_secs()
-    );
-    tokio::time::sleep(o.hold).await;
-    if let (Some(pid), Some(m0)) = (o.pid, before) {
-        if let Some(m1) = common::print_memory("while holding", pid) {
-            common::print_memory_per_session(m0, m1, established);
-        }
-    }
     let all = sessions.release("session task").await?;
     let good = report_answers(&all);
     let closed = all.iter().filter(|s| s.error.is_none()).count();
@@ -1060,32 +1016,19 @@ async fn run_fetch_flags(plan: Arc<Plan>) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let parsed = common::utf8_args().and_then(parse_args);
-    let options = match parsed {
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(options)) => *options,
-        Err(e) => {
-            eprintln!("imap-load: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
-    };
-    let plan = match Plan::new(options) {
-        Ok(plan) => Arc::new(plan),
-        Err(e) => {
-            eprintln!("imap-load: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    common::run_load("imap-load", async {
-        match plan.options.mode {
-            Mode::Idle(n) => run_idle(plan.clone(), n).await,
-            Mode::FetchFlags => run_fetch_flags(plan.clone()).await,
-            Mode::Mix | Mode::Append => run_load(plan.clone()).await,
-        }
-    })
+    common::load_main(
+        "imap-load",
+        USAGE,
+        parse_args,
+        Plan::new,
+        |plan| async move {
+            match plan.options.mode {
+                Mode::Idle(n) => run_idle(plan, n).await,
+                Mode::FetchFlags => run_fetch_flags(plan).await,
+                Mode::Mix | Mode::Append => run_load(plan).await,
+            }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -1160,19 +1103,6 @@ mod tests {
             let error = run(bad).map(|_| ()).unwrap_err();
             assert!(!error.contains("hunter2"), "{bad:?}: {error}");
         }
-    }
-
-    #[test]
-    fn memory_of_this_process_tree_is_read() {
-        let m = common::memory_kib(std::process::id()).unwrap();
-        assert!(m.rss > 0 && m.processes >= 1);
-        // Where smaps_rollup is readable, the private pages are part of the proportional
-        // share, which is part of the resident set.
-        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
-            assert!(uss <= pss && pss <= m.rss, "{m:?}");
-        }
-        // A process that is not there is an error, not zero.
-        assert!(common::memory_kib(u32::MAX).is_err());
     }
 
     #[test]

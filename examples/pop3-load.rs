@@ -16,7 +16,6 @@
 //! also does the STLS upgrade). The run always ends: every session has a fixed amount of work
 //! and every response a deadline.
 
-use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,12 +29,11 @@ use mail_wire::Secret;
 use pop3_proto::client::{Client, ClientConfig, Credentials, Event, TlsPolicy};
 use pop3_proto::tokio::ClientConnection;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Idle, IdleSessions, count, print_latencies, read_password_file};
+use common::{Idle, TlsMode, count, print_latencies, read_password_file};
 
 const USAGE: &str = "\
 pop3-load: a bounded POP3 load generator (sansmail example).
@@ -85,13 +83,6 @@ OTHER:
     -h, --help               Print this text
 ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TlsMode {
-    None,
-    StartTls,
-    Implicit,
-}
-
 #[derive(Debug, Clone)]
 struct Options {
     server: String,
@@ -125,10 +116,8 @@ impl Default for Options {
     }
 }
 
-enum Parsed {
-    Help,
-    Run(Box<Options>),
-}
+/// What the command line asks for.
+type Parsed = common::Parsed<Options>;
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let args: Vec<String> = args.into_iter().collect();
@@ -147,18 +136,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         let mut value = || common::flag_value(&flag, inline.as_deref(), &mut it);
         match flag.as_str() {
             "--server" => o.server = value()?,
-            "--tls" => {
-                o.tls = match value()?.as_str() {
-                    "none" => TlsMode::None,
-                    "starttls" => TlsMode::StartTls,
-                    "implicit" => TlsMode::Implicit,
-                    other => {
-                        return Err(format!(
-                            "--tls {other}: expected none, starttls or implicit"
-                        ));
-                    }
-                }
-            }
+            "--tls" => o.tls = TlsMode::parse(&value()?)?,
             "--user" => o.user = Some(value()?),
             "--password" | "--password-file" if o.password.is_some() => {
                 return Err("give one --password or --password-file".into());
@@ -283,21 +261,7 @@ async fn connect(
     stats: &mut Stats,
 ) -> Result<(), String> {
     let o = &plan.options;
-    let permit = match &idle {
-        Some(idle) => Some(
-            idle.gate
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| format!("connection gate: {e}"))?,
-        ),
-        None => None,
-    };
-    let tcp = tokio::time::timeout(o.timeout, TcpStream::connect(&o.server))
-        .await
-        .map_err(|_| format!("connect to {}: timed out", o.server))?
-        .map_err(|e| format!("connect to {}: {e}", o.server))?;
-    let _ = tcp.set_nodelay(true);
+    let (permit, tcp) = common::connect_tcp(&o.server, o.timeout, idle.as_deref()).await?;
     let handshake = HandshakeOptions::new(o.timeout);
     match o.tls {
         TlsMode::Implicit => {
@@ -390,81 +354,8 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// The memory of a process tree, in KiB, summed over its processes.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    /// VmRSS: counts every shared page once per process that maps it.
-    rss: u64,
-    /// PSS (smaps_rollup): each shared page divided among the processes that map it.
-    /// `None` where smaps_rollup cannot be read.
-    pss: Option<u64>,
-    /// USS: the private pages (Private_Clean + Private_Dirty), what the processes hold that
-    /// no other does.
-    uss: Option<u64>,
-    processes: usize,
-}
-
-/// The memory of `pid` and its descendants. Linux only.
-fn memory_kib(pid: u32) -> io::Result<Memory> {
-    let mut pids = vec![pid];
-    let mut i = 0;
-    while i < pids.len() {
-        let parent = pids[i];
-        for entry in std::fs::read_dir("/proc")?.flatten() {
-            let Some(child) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if ppid == Some(parent) && !pids.contains(&child) {
-                pids.push(child);
-            }
-        }
-        i += 1;
-    }
-    let field = |text: &str, name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-    };
-    let mut memory = Memory {
-        rss: 0,
-        pss: Some(0),
-        uss: Some(0),
-        processes: pids.len(),
-    };
-    let add = |sum: Option<u64>, v: Option<u64>| Some(sum? + v?);
-    for p in &pids {
-        let status = match std::fs::read_to_string(format!("/proc/{p}/status")) {
-            Ok(status) => status,
-            // A child that ended since the walk holds no memory any more.
-            Err(_) if !std::path::Path::new(&format!("/proc/{p}")).exists() => continue,
-            Err(e) => return Err(e),
-        };
-        memory.rss += field(&status, "VmRSS:").unwrap_or(0);
-        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok();
-        let rollup = rollup.as_deref();
-        memory.pss = add(memory.pss, rollup.and_then(|r| field(r, "Pss:")));
-        let private =
-            rollup.and_then(|r| Some(field(r, "Private_Clean:")? + field(r, "Private_Dirty:")?));
-        memory.uss = add(memory.uss, private);
-    }
-    Ok(memory)
-}
-
 fn describe(o: &Options) -> String {
-    let tls = match o.tls {
-        TlsMode::None => "none",
-        TlsMode::StartTls => "starttls",
-        TlsMode::Implicit => "implicit",
-    };
+    let tls = o.tls.name();
     format!("{} (tls {tls})", o.server)
 }
 
@@ -507,26 +398,6 @@ async fn run_load(plan: Arc<Plan>) -> Result<bool, String> {
     Ok(failed == 0 && sessions == o.sessions * o.rounds)
 }
 
-fn print_memory(when: &str, pid: u32) -> Option<Memory> {
-    match memory_kib(pid) {
-        Ok(m) => {
-            let kib = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| format!("{v} KiB"));
-            println!(
-                "server memory {when}: RSS {} KiB, PSS {}, USS {} ({} process(es))",
-                m.rss,
-                kib(m.pss),
-                kib(m.uss),
-                m.processes
-            );
-            Some(m)
-        }
-        Err(e) => {
-            println!("server memory {when}: cannot read /proc for {pid}: {e}");
-            None
-        }
-    }
-}
-
 async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
     let o = &plan.options;
     println!(
@@ -534,35 +405,16 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
         describe(o),
         o.hold.as_secs()
     );
-    let before = o.pid.and_then(|pid| print_memory("before", pid));
-    let start = Instant::now();
-    let sessions = IdleSessions::start(
+    let (sessions, established) = common::hold_idle(
         n,
         o.concurrent_connects,
-        o.timeout + Duration::from_secs(n as u64 / 10),
+        o.timeout,
+        o.hold,
+        o.pid,
+        "logged in",
         |index, idle| task(plan.clone(), index, Some(idle)),
     )
     .await;
-    let established = sessions.ready();
-    println!(
-        "{established} session(s) logged in in {:.2} s; holding for {} s",
-        start.elapsed().as_secs_f64(),
-        o.hold.as_secs()
-    );
-    tokio::time::sleep(o.hold).await;
-    if let (Some(pid), Some(m0)) = (o.pid, before) {
-        if let Some(m1) = print_memory("while holding", pid) {
-            let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / established.max(1) as f64;
-            print!("per idle session: RSS +{:.1} KiB", per(m0.rss, m1.rss));
-            if let (Some(a), Some(b)) = (m0.pss, m1.pss) {
-                print!(", PSS +{:.1} KiB", per(a, b));
-            }
-            if let (Some(a), Some(b)) = (m0.uss, m1.uss) {
-                print!(", USS +{:.1} KiB", per(a, b));
-            }
-            println!();
-        }
-    }
     let all = sessions.release("session task").await?;
     let failed = report_errors(&all);
     println!("closed {} session(s)", n - failed);
@@ -570,31 +422,18 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let parsed = common::utf8_args().and_then(parse_args);
-    let options = match parsed {
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(options)) => *options,
-        Err(e) => {
-            eprintln!("pop3-load: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
-    };
-    let plan = match Plan::new(options) {
-        Ok(plan) => Arc::new(plan),
-        Err(e) => {
-            eprintln!("pop3-load: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    common::run_load("pop3-load", async {
-        match plan.options.idle {
-            Some(n) => run_idle(plan.clone(), n).await,
-            None => run_load(plan.clone()).await,
-        }
-    })
+    common::load_main(
+        "pop3-load",
+        USAGE,
+        parse_args,
+        Plan::new,
+        |plan| async move {
+            match plan.options.idle {
+                Some(n) => run_idle(plan, n).await,
+                None => run_load(plan).await,
+            }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -659,16 +498,5 @@ mod tests {
             parse_args(["--sessions".into(), "x".into(), "-h".into()]),
             Ok(Parsed::Help)
         ));
-    }
-
-    #[test]
-    fn memory_of_this_process_tree_is_read() {
-        let m = memory_kib(std::process::id()).unwrap();
-        assert!(m.rss > 0 && m.processes >= 1);
-        // Where smaps_rollup is readable, the private pages are part of the proportional
-        // share, which is part of the resident set.
-        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
-            assert!(uss <= pss && pss <= m.rss, "{m:?}");
-        }
     }
 }

@@ -29,7 +29,6 @@ use mail_wire::Secret;
 use smtp_proto::client::{Client, ClientConfig, Credentials, Envelope, Event, TlsPolicy};
 use smtp_proto::tokio::ClientConnection;
 use smtp_proto::{Domain, ForwardPath, Host, Mailbox, ReversePath};
-use tokio::net::TcpStream;
 
 #[path = "common/mod.rs"]
 mod common;
@@ -136,10 +135,8 @@ impl Default for Options {
     }
 }
 
-enum Parsed {
-    Help,
-    Run(Box<Options>),
-}
+/// What the command line asks for.
+type Parsed = common::Parsed<Options>;
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let args: Vec<String> = args.into_iter().collect();
@@ -400,21 +397,8 @@ async fn drive(
     stats: &mut ConnStats,
 ) -> Result<(), String> {
     let timeout = plan.options.timeout;
-    let mut permit = match &idle {
-        Some(idle) => Some(
-            idle.gate
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| format!("connection gate: {e}"))?,
-        ),
-        None => None,
-    };
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect(&plan.options.server))
-        .await
-        .map_err(|_| format!("connect to {}: timed out", plan.options.server))?
-        .map_err(|e| format!("connect to {}: {e}", plan.options.server))?;
-    let _ = tcp.set_nodelay(true);
+    let (mut permit, tcp) =
+        common::connect_tcp(&plan.options.server, timeout, idle.as_ref()).await?;
     let mut conn = ClientConnection::new(tcp, Client::new(plan.client_config(), Instant::now()));
     if let Some(config) = &plan.tls {
         conn = conn.with_starttls(
@@ -622,31 +606,18 @@ async fn run_idle(plan: Arc<Plan>, n: usize) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let parsed = common::utf8_args().and_then(parse_args);
-    let options = match parsed {
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Run(options)) => *options,
-        Err(e) => {
-            eprintln!("smtp-load: {e}\nRun with --help for the options.");
-            return ExitCode::from(2);
-        }
-    };
-    let plan = match Plan::new(options) {
-        Ok(plan) => Arc::new(plan),
-        Err(e) => {
-            eprintln!("smtp-load: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    common::run_load("smtp-load", async {
-        match plan.options.idle {
-            Some(n) => run_idle(plan.clone(), n).await,
-            None => run_load(plan.clone()).await,
-        }
-    })
+    common::load_main(
+        "smtp-load",
+        USAGE,
+        parse_args,
+        Plan::new,
+        |plan| async move {
+            match plan.options.idle {
+                Some(n) => run_idle(plan, n).await,
+                None => run_load(plan).await,
+            }
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch and
-//! pop3-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
+//! What the command-line tools of this package share: smtp-send, smtp-load, pop3-fetch,
+//! pop3-load, imap-watch and imap-load each include this file with `#[path = "common/mod.rs"] mod common;` and use the
 //! part they need (hence the `dead_code` allowance: no tool uses all of it). Messages keep
 //! the tool's name as their prefix, so each tool prints what it printed on its own.
 #![allow(dead_code)]
@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mail_wire::Secret;
-use tokio::sync::{Semaphore, watch};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 /// The command line without the program name. Not `std::env::args`, which panics on an
@@ -226,6 +227,152 @@ impl<T: Send + 'static> IdleSessions<T> {
     }
 }
 
+/// How a load tool's sessions start TLS (pop3-load and imap-load's `--tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    /// Plaintext throughout.
+    None,
+    /// Plaintext, then the protocol's STARTTLS (STLS for POP3).
+    StartTls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+impl TlsMode {
+    /// The mode a `--tls` value names: `none`, `starttls` or `implicit`.
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "none" => Ok(TlsMode::None),
+            "starttls" => Ok(TlsMode::StartTls),
+            "implicit" => Ok(TlsMode::Implicit),
+            other => Err(format!(
+                "--tls {other}: expected none, starttls or implicit"
+            )),
+        }
+    }
+
+    /// The `--tls` value that names the mode.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TlsMode::None => "none",
+            TlsMode::StartTls => "starttls",
+            TlsMode::Implicit => "implicit",
+        }
+    }
+}
+
+/// What a load tool's command line asks for.
+#[derive(Debug)]
+pub(crate) enum Parsed<O> {
+    /// `-h` or `--help`.
+    Help,
+    /// A run with these options.
+    Run(Box<O>),
+}
+
+/// The `main` of a load tool: the command line parsed by `parse` (`--help` prints `usage`;
+/// a bad command line is printed after `{tool}: ` with a hint, exit code 2), the plan made
+/// from the options by `plan` (exit code 2 when it cannot be made), then `work` on the plan,
+/// as [`run_load`] runs it.
+pub(crate) fn load_main<O, P, F>(
+    tool: &str,
+    usage: &str,
+    parse: impl FnOnce(Vec<String>) -> Result<Parsed<O>, String>,
+    plan: impl FnOnce(O) -> Result<P, String>,
+    work: impl FnOnce(Arc<P>) -> F,
+) -> ExitCode
+where
+    F: Future<Output = Result<bool, String>>,
+{
+    let options = match utf8_args().and_then(parse) {
+        Ok(Parsed::Help) => {
+            print!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run(options)) => *options,
+        Err(e) => {
+            eprintln!("{tool}: {e}\nRun with --help for the options.");
+            return ExitCode::from(2);
+        }
+    };
+    let plan = match plan(options) {
+        Ok(plan) => Arc::new(plan),
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    run_load(tool, work(plan))
+}
+
+/// A load tool's TCP connection to `server`: in `--idle` mode first a place at the
+/// connection gate (returned, to hold until the session is ready), then the connection
+/// within `timeout`, with Nagle's algorithm off.
+pub(crate) async fn connect_tcp(
+    server: &str,
+    timeout: Duration,
+    idle: Option<&Idle>,
+) -> Result<(Option<OwnedSemaphorePermit>, TcpStream), String> {
+    let permit = match idle {
+        Some(idle) => Some(
+            idle.gate
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| format!("connection gate: {e}"))?,
+        ),
+        None => None,
+    };
+    let tcp = tokio::time::timeout(timeout, TcpStream::connect(server))
+        .await
+        .map_err(|_| format!("connect to {server}: timed out"))?
+        .map_err(|e| format!("connect to {server}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    Ok((permit, tcp))
+}
+
+/// The `--idle` run of pop3-load and imap-load up to the release: the server's memory
+/// before (when `pid` is given), `n` sessions started by `session` at most
+/// `concurrent_connects` at a time, `{ready} session(s) {state} in … s; holding for … s`,
+/// the hold, then the memory while holding and its growth per ready session. Returns the
+/// sessions, to release, and how many were ready.
+pub(crate) async fn hold_idle<T, F>(
+    n: usize,
+    concurrent_connects: usize,
+    timeout: Duration,
+    hold: Duration,
+    pid: Option<u32>,
+    state: &str,
+    session: impl FnMut(usize, Idle) -> F,
+) -> (IdleSessions<T>, usize)
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let before = pid.and_then(|pid| print_memory("before", pid));
+    let start = Instant::now();
+    let sessions = IdleSessions::start(
+        n,
+        concurrent_connects,
+        timeout + Duration::from_secs(n as u64 / 10),
+        session,
+    )
+    .await;
+    let established = sessions.ready();
+    println!(
+        "{established} session(s) {state} in {:.2} s; holding for {} s",
+        start.elapsed().as_secs_f64(),
+        hold.as_secs()
+    );
+    tokio::time::sleep(hold).await;
+    if let (Some(pid), Some(m0)) = (pid, before) {
+        if let Some(m1) = print_memory("while holding", pid) {
+            print_memory_per_session(m0, m1, established);
+        }
+    }
+    (sessions, established)
+}
+
 /// Runs a load tool's work on a multi-threaded runtime: exit code 0 when it says all went
 /// well, 1 when not or on an error, which is printed after `{tool}: `.
 pub(crate) fn run_load(tool: &str, work: impl Future<Output = Result<bool, String>>) -> ExitCode {
@@ -263,7 +410,7 @@ pub(crate) fn run_session(tool: &str, work: impl Future<Output = ExitCode>) -> E
     }
 }
 
-/// The memory of a process tree, in KiB, summed over its processes (imap-load).
+/// The memory of a process tree, in KiB, summed over its processes (pop3-load, imap-load).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Memory {
     /// VmRSS: counts every shared page once per process that maps it.
@@ -404,6 +551,17 @@ mod tests {
     }
 
     #[test]
+    fn tls_modes_parse_and_name_themselves() {
+        for mode in [TlsMode::None, TlsMode::StartTls, TlsMode::Implicit] {
+            assert_eq!(TlsMode::parse(mode.name()), Ok(mode));
+        }
+        assert_eq!(
+            TlsMode::parse("maybe").unwrap_err(),
+            "--tls maybe: expected none, starttls or implicit"
+        );
+    }
+
+    #[test]
     fn the_password_is_the_first_line() {
         let line = |text: &[u8]| first_line(&Secret::new(text.to_vec()));
         assert_eq!(line(b"hunter2\r\nrest").unwrap().expose(), "hunter2");
@@ -411,5 +569,18 @@ mod tests {
         assert_eq!(line(b"\nhunter2").unwrap_err(), BadPassword::Empty);
         assert_eq!(line(b"").unwrap_err(), BadPassword::Empty);
         assert_eq!(line(b"\xff\n").unwrap_err(), BadPassword::NotUtf8);
+    }
+
+    #[test]
+    fn memory_of_this_process_tree_is_read() {
+        let m = memory_kib(std::process::id()).unwrap();
+        assert!(m.rss > 0 && m.processes >= 1);
+        // Where smaps_rollup is readable, the private pages are part of the proportional
+        // share, which is part of the resident set.
+        if let (Some(pss), Some(uss)) = (m.pss, m.uss) {
+            assert!(uss <= pss && pss <= m.rss, "{m:?}");
+        }
+        // A process that is not there is an error, not zero.
+        assert!(memory_kib(u32::MAX).is_err());
     }
 }

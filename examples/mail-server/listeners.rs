@@ -50,7 +50,9 @@
 //!   ([`ListenerPolicy::handshake_timeout`], 10 s by default, shortened under stress).
 //!
 //! What a POP3 or IMAP service must do to inherit these rules: take the [`Connection`]'s
-//! `slot` and drop it when its goodbye is queued; keep `slot.place()`, call
+//! `slot` and drop it when its goodbye is queued (running its state machine in [`Releasing`]
+//! does that, and closes the session with the protocol's own last line on eviction or
+//! stress: [`Releasing::evict`], [`Releasing::close_with`]); keep `slot.place()`, call
 //! [`Place::logged_in`] on login and close the session at once when [`Place::evicted`] fires;
 //! build its session with the stress limits
 //! when `pressure.stressed()` at the start, and follow `pressure.changed()` with
@@ -76,12 +78,14 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use mail_tls::rustls::ServerConfig as TlsServerConfig;
 use mail_tls::tokio::tokio_rustls::server::TlsStream;
 use mail_tls::tokio::{HandshakeOptions, Sniffed, accept_implicit};
 use mail_tls::{Observed, check_plaintext_port, classify_first_bytes};
+use mail_wire::session::{EventKind, Session as SessionContract};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -346,6 +350,138 @@ impl Place {
         if !self.eviction.evicted.load(Ordering::SeqCst) {
             self.eviction.notify.notified().await;
         }
+    }
+}
+
+/// A protocol's server state machine, as a listener session runs it in [`Releasing`]: the
+/// session contract the driver needs, and the protocol's own shutdown (its goodbye queued,
+/// the session closed).
+pub trait Machine: SessionContract {
+    /// Ends the session as the server shutting down does.
+    fn shutdown(&mut self);
+}
+
+/// A session's state machine with the connection's listener place, which it gives back as
+/// soon as the session's last response (the protocol's goodbye, or a closing line of the
+/// server's own) is queued: when the driver takes output from a session that is closed,
+/// before writing it. A client that reads the goodbye and connects again at once finds its
+/// place free. POP3 and IMAP sessions run their machines in it; SMTP's typed driver
+/// releases its slot on the closing reply instead.
+#[derive(Debug)]
+pub struct Releasing<M> {
+    /// The protocol's state machine, to answer its decisions.
+    pub server: M,
+    slot: Option<Slot>,
+    /// The session's last output when the server ended it with its own line
+    /// ([`Releasing::close_with`]).
+    closing: Option<Bytes>,
+}
+
+impl<M: Machine> Releasing<M> {
+    /// `server`, holding `slot` until the session is closed.
+    pub fn new(server: M, slot: Slot) -> Self {
+        Releasing {
+            server,
+            slot: Some(slot),
+            closing: None,
+        }
+    }
+
+    /// Ends the session now, as [`Machine::shutdown`] does, with `line` as its last response
+    /// instead of the machine's own shutdown line; output queued before goes first. False,
+    /// and nothing done, when the session was already closed.
+    pub fn close_with(&mut self, line: &'static [u8]) -> bool {
+        if self.server.is_closed() {
+            return false;
+        }
+        let mut out = BytesMut::new();
+        while let Some(bytes) = self.server.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        self.server.shutdown();
+        // The machine's own shutdown line, replaced by `line`.
+        while self.server.poll_transmit().is_some() {}
+        out.extend_from_slice(line);
+        self.closing = Some(out.freeze());
+        true
+    }
+
+    /// Closes the session with `line` (as [`Releasing::close_with`]) after its pool gave its
+    /// place to a newcomer: the place is forgotten, not given back, since it already belongs
+    /// to the newcomer. False when the session was already closed.
+    pub fn evict(&mut self, line: &'static [u8]) -> bool {
+        let closed = self.close_with(line);
+        self.slot = None;
+        closed
+    }
+
+    fn release_if_closed(&mut self) {
+        if self.server.is_closed() {
+            self.slot = None;
+        }
+    }
+}
+
+/// Everything as the state machine does it; taking output also releases the place.
+impl<M: Machine> SessionContract for Releasing<M> {
+    type Event = M::Event;
+    type Error = M::Error;
+    type Misuse = M::Misuse;
+
+    fn feed(&mut self, now: Instant, bytes: &[u8]) {
+        self.server.feed(now, bytes);
+    }
+
+    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.server.feed_buf(now, buf);
+    }
+
+    fn handle_eof(&mut self) {
+        self.server.handle_eof();
+    }
+
+    fn handle_connection_lost(&mut self) {
+        self.server.handle_connection_lost();
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.release_if_closed();
+        match self.closing.take() {
+            Some(last) => Some(last),
+            None => self.server.poll_transmit(),
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<M::Event> {
+        self.server.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+    }
+
+    fn wants_input(&self) -> bool {
+        self.server.wants_input()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.server.is_tls()
+    }
+
+    fn tls_established(&mut self, now: Instant) -> Result<(), M::Misuse> {
+        self.server.tls_established(now)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.server.is_closed()
+    }
+
+    fn classify(event: &M::Event) -> EventKind<'_, M::Error> {
+        M::classify(event)
     }
 }
 

@@ -30,11 +30,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use mail_tokio::Connection as Driver;
 use mail_wire::sasl::Mechanism;
-use mail_wire::session::{EventKind, Session as SessionContract};
-use pop3_proto::server::{Event, MessageInfo, Server, ServerConfig, ServerError, SessionError};
+use pop3_proto::server::{Event, MessageInfo, Server, ServerConfig, SessionError};
 use pop3_proto::{RespCode, Uid};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::watch;
@@ -43,8 +41,8 @@ use tracing::{info, warn};
 use crate::accounts::Address;
 use crate::guard::LoginGuard;
 use crate::listeners::{
-    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, StressLimits, TlsStart,
-    Transport,
+    Connection, LoginRule, Machine, OverLimit, Place, Pressure, Releasing, Service, StressLimits,
+    TlsStart, Transport,
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
@@ -199,11 +197,7 @@ impl Service for Pop3Service {
         let place = slot.place();
         let config = session_config(&self.config, pressure.stressed(), pressure.limits());
         let idle = config.idle_timeout;
-        let server = Releasing {
-            server: Server::new(config, Instant::now()),
-            slot: Some(slot),
-            closing: None,
-        };
+        let server = Releasing::new(Server::new(config, Instant::now()), slot);
         let context = Context {
             policy: self.policy.clone(),
             locks: self.locks.clone(),
@@ -251,19 +245,6 @@ struct Maildrop {
     messages: Vec<(String, PathBuf)>,
 }
 
-/// The state machine with the connection's listener place, which it gives back as soon as
-/// the session's last response (the goodbye after `QUIT`, or a closing `-ERR`) is queued:
-/// when the driver takes output from a session that is closed, before writing it. A client
-/// that reads the goodbye and connects again at once finds its place free.
-struct Releasing {
-    server: Server,
-    slot: Option<Slot>,
-    /// The session's last output when the server ended it with its own line ([`close_with`]).
-    ///
-    /// [`close_with`]: Releasing::close_with
-    closing: Option<Bytes>,
-}
-
 /// The last line to a session evicted from its full pool before login.
 const EVICTED: &[u8] =
     b"-ERR [SYS/TEMP] Too many connections; closing the oldest session that has not logged in\r\n";
@@ -271,92 +252,11 @@ const EVICTED: &[u8] =
 /// The last line to a session that did not log in within the stress timeout.
 const STRESS_CLOSED: &[u8] = b"-ERR [SYS/TEMP] Server busy and no login in time, closing\r\n";
 
-impl Releasing {
-    /// Ends the session now, as [`Server::shutdown`] does (nothing is deleted), with `line`
-    /// as its last response instead of the machine's `Server shutting down`; output queued
-    /// before goes first.
-    fn close_with(&mut self, line: &'static [u8]) {
-        if self.server.is_closed() {
-            return;
-        }
-        let mut out = BytesMut::new();
-        while let Some(bytes) = self.server.poll_transmit() {
-            out.extend_from_slice(&bytes);
-        }
-        self.server.shutdown();
-        // The machine's own shutdown line, replaced by `line`.
-        while self.server.poll_transmit().is_some() {}
-        out.extend_from_slice(line);
-        self.closing = Some(out.freeze());
-    }
-
-    fn release_if_closed(&mut self) {
-        if self.server.is_closed() {
-            self.slot = None;
-        }
-    }
-}
-
-/// Everything as the state machine does it; taking output also releases the place.
-impl SessionContract for Releasing {
-    type Event = Event;
-    type Error = SessionError;
-    type Misuse = ServerError;
-
-    fn feed(&mut self, now: Instant, bytes: &[u8]) {
-        self.server.feed(now, bytes);
-    }
-
-    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
-        self.server.feed_buf(now, buf);
-    }
-
-    fn handle_eof(&mut self) {
-        self.server.handle_eof();
-    }
-
-    fn handle_connection_lost(&mut self) {
-        self.server.handle_connection_lost();
-    }
-
-    fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.release_if_closed();
-        match self.closing.take() {
-            Some(last) => Some(last),
-            None => self.server.poll_transmit(),
-        }
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        self.server.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-    }
-
-    fn wants_input(&self) -> bool {
-        self.server.wants_input()
-    }
-
-    fn is_tls(&self) -> bool {
-        self.server.is_tls()
-    }
-
-    fn tls_established(&mut self, now: Instant) -> Result<(), ServerError> {
-        self.server.tls_established(now)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.server.is_closed()
-    }
-
-    fn classify(event: &Event) -> EventKind<'_, SessionError> {
-        <Server as SessionContract>::classify(event)
+/// The listener runs the machine in [`Releasing`], which gives the place back as soon as the
+/// goodbye after `QUIT` (or a closing `-ERR`) is queued.
+impl Machine for Server {
+    fn shutdown(&mut self) {
+        Server::shutdown(self);
     }
 }
 
@@ -364,7 +264,7 @@ impl SessionContract for Releasing {
 const MESSAGE_CHUNK: usize = 64 * 1024;
 
 struct Session<S> {
-    conn: Driver<Releasing, S>,
+    conn: Driver<Releasing<Server>, S>,
     context: Context,
     maildrop: Option<Maildrop>,
 }
@@ -381,7 +281,7 @@ enum LocalError {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    fn new(conn: Driver<Releasing, S>, context: Context) -> Self {
+    fn new(conn: Driver<Releasing<Server>, S>, context: Context) -> Self {
         Session {
             conn,
             context,
@@ -502,10 +402,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// login, whose place went to a newcomer.
     fn evict(&mut self, peer: SocketAddr) {
         info!(%peer, "evicted: the pool is full and the session had not logged in");
-        let session = self.conn.session_mut();
-        session.close_with(EVICTED);
-        // Its place already belongs to the newcomer.
-        session.slot = None;
+        self.conn.session_mut().evict(EVICTED);
     }
 
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {

@@ -220,7 +220,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             // A full login listener closes its oldest session that has not logged in.
             .evict_before_login(kind != options::Service::Smtp)
     };
-    for (service, kind) in [
+    let services = [
         (
             SmtpService::relay(&base, policy.clone()),
             options::Service::Smtp,
@@ -233,19 +233,8 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             SmtpService::submissions(&base, policy.clone()),
             options::Service::Submissions,
         ),
-    ] {
-        let port = options.ports.get(kind);
-        if port == 0 {
-            continue;
-        }
-        let addr = SocketAddr::new(options.bind, port);
-        lines.push(format!(
-            "  {:<12} {addr:<22} {}",
-            service.name(),
-            service.summary()
-        ));
-        listeners.bind(service, addr, limits(kind)).await?;
-    }
+    ];
+    bind_each(&mut listeners, services, &options, &limits, &mut lines).await?;
     // POP3 over the same Maildirs, with the same accounts, hashing slots and login guard.
     let settings = Pop3Settings {
         allow_plaintext_auth: options.allow_plaintext_auth,
@@ -255,7 +244,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         auth_failure_delay: listen.auth_failure_delay,
     };
     let locks = Arc::new(Locks::default());
-    for (service, kind) in [
+    let services = [
         (
             Pop3Service::pop3(settings, policy.clone(), locks.clone()),
             options::Service::Pop3,
@@ -264,19 +253,8 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             Pop3Service::pop3s(settings, policy.clone(), locks.clone()),
             options::Service::Pop3s,
         ),
-    ] {
-        let port = options.ports.get(kind);
-        if port == 0 {
-            continue;
-        }
-        let addr = SocketAddr::new(options.bind, port);
-        lines.push(format!(
-            "  {:<12} {addr:<22} {}",
-            service.name(),
-            service.summary()
-        ));
-        listeners.bind(service, addr, limits(kind)).await?;
-    }
+    ];
+    bind_each(&mut listeners, services, &options, &limits, &mut lines).await?;
     // IMAP over the same store, with the same accounts, hashing slots and login guard.
     let settings = ImapSettings {
         allow_plaintext_auth: options.allow_plaintext_auth,
@@ -287,7 +265,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         append_limit: options.limits.max_message_size,
         max_pending: listen.imap_max_pending,
     };
-    for (service, kind) in [
+    let services = [
         (
             ImapService::imap(settings, policy.clone()),
             options::Service::Imap,
@@ -296,19 +274,8 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             ImapService::imaps(settings, policy.clone()),
             options::Service::Imaps,
         ),
-    ] {
-        let port = options.ports.get(kind);
-        if port == 0 {
-            continue;
-        }
-        let addr = SocketAddr::new(options.bind, port);
-        lines.push(format!(
-            "  {:<12} {addr:<22} {}",
-            service.name(),
-            service.summary()
-        ));
-        listeners.bind(service, addr, limits(kind)).await?;
-    }
+    ];
+    bind_each(&mut listeners, services, &options, &limits, &mut lines).await?;
 
     // The delivery worker: everything pending is tried at once, then on schedule.
     let (messages, bytes) = queue.counts();
@@ -436,6 +403,31 @@ fn print_dkim(dkim: Option<&Dkim>, options: &Options) {
     }
 }
 
+/// Binds each of `services` whose port is on (a port of 0 is off) at `options.bind`, each
+/// with its own pool from `limits`, and adds its line to the start-up banner's `lines`.
+async fn bind_each<S: Service>(
+    listeners: &mut Listeners,
+    services: impl IntoIterator<Item = (S, options::Service)>,
+    options: &Options,
+    limits: &impl Fn(options::Service) -> ConnectionLimits,
+    lines: &mut Vec<String>,
+) -> Result<(), StartError> {
+    for (service, kind) in services {
+        let port = options.ports.get(kind);
+        if port == 0 {
+            continue;
+        }
+        let addr = SocketAddr::new(options.bind, port);
+        lines.push(format!(
+            "  {:<12} {addr:<22} {}",
+            service.name(),
+            service.summary()
+        ));
+        listeners.bind(service, addr, limits(kind)).await?;
+    }
+    Ok(())
+}
+
 /// A ready-to-paste `curl` command listing `address`'s mailbox over POP3: STLS on `--pop3`
 /// (or implicit TLS on `--pop3s` when only that is on); `None` without a POP3 listener. The
 /// password as in the SMTP example: itself only on a terminal, else read from its file.
@@ -450,12 +442,7 @@ fn pop3_command(
         (0, port) => format!("pop3s://{}:{port}/", options.bind),
         (port, _) => format!("--ssl-reqd pop3://{}:{port}/", options.bind),
     };
-    let user = match demo {
-        Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
-        Some(demo) => format!("\"{address}:$(cat '{}')\"", demo.file.display()),
-        None => format!("'{address}:PASSWORD'"),
-    };
-    Some(format!("curl -sk {url} --user {user}"))
+    Some(curl(&url, address, demo, terminal))
 }
 
 /// A ready-to-paste `curl` command fetching the first message of `address`'s INBOX over
@@ -472,12 +459,19 @@ fn imap_command(
         (0, port) => format!("'imaps://{}:{port}/INBOX;UID=1'", options.bind),
         (port, _) => format!("--ssl-reqd 'imap://{}:{port}/INBOX;UID=1'", options.bind),
     };
+    Some(curl(&url, address, demo, terminal))
+}
+
+/// `curl -sk URL --user USER` for the POP3 and IMAP examples: the password itself only on a
+/// terminal, else read from its file when the server made the demo account, else a
+/// placeholder.
+fn curl(url: &str, address: &Address, demo: Option<&Demo>, terminal: bool) -> String {
     let user = match demo {
         Some(demo) if terminal => format!("'{address}:{}'", demo.password.expose()),
         Some(demo) => format!("\"{address}:$(cat '{}')\"", demo.file.display()),
         None => format!("'{address}:PASSWORD'"),
     };
-    Some(format!("curl -sk {url} --user {user}"))
+    format!("curl -sk {url} --user {user}")
 }
 
 #[cfg(test)]

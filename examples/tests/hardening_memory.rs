@@ -79,22 +79,6 @@ for t in threads:
 print("failures", failures[0], flush=True)
 "#;
 
-/// `field` of `/proc/PID/status` (`VmRSS`, `VmHWM`), in bytes.
-fn status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
-    let kib: u64 = line
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .expect("a number of kB");
-    kib * 1024
-}
-
 /// Runs [`PY_FLOOD`] against `port` for `seconds`, waiting at most the flood plus [`LIMIT`];
 /// returns the number of wrong passwords refused with 535.
 fn flood(port: u16, seconds: u64) -> usize {

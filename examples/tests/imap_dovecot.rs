@@ -24,7 +24,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Instant;
 
 use mail_testkit::dovecot::{Config, Dovecot, Protocol};
-use support::{ALICE, ALICE_PASSWORD, LIMIT, MailServer, TempDir};
+use support::{ALICE, ALICE_PASSWORD, IMAP_CAPABILITIES_ASKED, LIMIT, MailServer, TempDir};
 
 // ---- the two servers ----
 
@@ -1360,24 +1360,7 @@ fn capabilities_cover_dovecots() {
     }
     // What the issue asks for after login, each advertised by Dovecot too (checked, so the
     // comparison is honest).
-    let asked = [
-        "IMAP4REV1",
-        "IDLE",
-        "UIDPLUS",
-        "MOVE",
-        "ENABLE",
-        "NAMESPACE",
-        "ID",
-        "UNSELECT",
-        "SPECIAL-USE",
-        "LIST-EXTENDED",
-        "LIST-STATUS",
-        "CHILDREN",
-        "ESEARCH",
-        "LITERAL+",
-        "CONDSTORE",
-    ];
-    for word in asked {
+    for word in IMAP_CAPABILITIES_ASKED {
         assert!(
             theirs.iter().any(|w| w == word),
             "Dovecot lacks {word}: {theirs:?}"

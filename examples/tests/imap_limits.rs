@@ -24,34 +24,10 @@ struct Imap {
 }
 
 fn start(dir: &TempDir, extra: &[&str]) -> Imap {
-    let [imap, imaps] = free_ports();
-    let mut args = users();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend([
-        "--allow-plaintext-auth".to_owned(),
-        "--imap".to_owned(),
-        imap.to_string(),
-        "--imaps".to_owned(),
-        imaps.to_string(),
-    ]);
-    let server = MailServer::start(&dir.path().join("data"), &args);
-    Imap { server, port: imap }
-}
-
-/// `field` of `/proc/PID/status` (`VmRSS`), in bytes.
-fn status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
-    let kib: u64 = line
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .expect("a number of kB");
-    kib * 1024
+    let mut flags = extra.to_vec();
+    flags.push("--allow-plaintext-auth");
+    let (server, port, _) = start_with_imap(dir, &flags);
+    Imap { server, port }
 }
 
 /// The most resident memory of `pid` seen over `span`, sampled every 50 ms.

@@ -10,56 +10,15 @@
 mod dovecot;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dovecot::{Dovecot, PASSWORD, USER};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>/deps");
-    let bin = dir
-        .join("examples")
-        .join(format!("imap-load{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo build -p sansmail-examples --examples`",
-        bin.display()
-    );
-    bin
-}
-
 /// Runs imap-load with `args`, killed past [`LIMIT`]; the password never shows.
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn imap-load");
-    let deadline = Instant::now() + LIMIT;
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("imap-load {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output: Output = child.wait_with_output().expect("output");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
-        "{stdout}\n{stderr}"
-    );
-    (output.status.code(), stdout, stderr)
+    support::run_example("imap-load", args, LIMIT, PASSWORD)
 }
 
 /// `--server 127.0.0.1:PORT --tls TLS --user alice --password ...` followed by `more`.
@@ -297,22 +256,10 @@ fn a_refused_login_fails_the_run() {
 
 #[test]
 fn help_prints_the_usage_and_does_nothing_else() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let server = listener.local_addr().expect("address").to_string();
-    for flag in ["--help", "-h"] {
-        let (code, stdout, stderr) = run(&["--server", &server, "--sessions", "2", flag]);
-        assert_eq!(code, Some(0), "{stderr}");
-        assert!(stdout.starts_with("imap-load:") && stdout.contains("USAGE:"));
-        for option in ["--idle", "--pid", "--append", "--fetch-flags", "--fill"] {
-            assert!(stdout.contains(option), "{option}: {stdout}");
-        }
-        assert!(stderr.is_empty(), "{stderr}");
-    }
-    assert!(listener.accept().is_err(), "imap-load connected");
-    let (code, _, stderr) = run(&["--server", &server]);
-    assert_eq!(code, Some(2));
-    assert!(stderr.contains("--user and --password"), "{stderr}");
+    support::assert_load_help(
+        "imap-load",
+        &["--idle", "--pid", "--append", "--fetch-flags", "--fill"],
+    );
 }
 
 #[test]

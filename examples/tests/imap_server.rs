@@ -60,24 +60,7 @@ fn imaplib_starttls_then_login_and_no_login_before_tls() {
         .unwrap_or_else(|| panic!("CAPABILITY: {caps}"))
         .split(' ')
         .collect();
-    for cap in [
-        "IMAP4rev1",
-        "IMAP4rev2",
-        "IDLE",
-        "UIDPLUS",
-        "MOVE",
-        "ENABLE",
-        "NAMESPACE",
-        "ID",
-        "UNSELECT",
-        "SPECIAL-USE",
-        "LIST-EXTENDED",
-        "LIST-STATUS",
-        "CHILDREN",
-        "ESEARCH",
-        "LITERAL+",
-        "CONDSTORE",
-    ] {
+    for cap in IMAP_CAPABILITIES_ASKED.iter().chain(&["IMAP4rev2"]) {
         assert!(
             caps_words.iter().any(|w| w.eq_ignore_ascii_case(cap)),
             "{cap} is not advertised after login: {caps}"
@@ -540,6 +523,26 @@ fn two_sessions_on_inbox_see_each_others_changes() {
 
 // ---- limits ----
 
+/// Waits for the log line of a session the server ended with its own `* BYE` for `reason`,
+/// and checks that no session's end was logged as the machine's "server shutting down"
+/// instead.
+fn assert_closed_for(server: &ImapServer, reason: &str) {
+    let wanted = format!("reason=\"{reason}\"");
+    poll("the log line of the close", || {
+        server
+            .server
+            .stderr()
+            .lines()
+            .find(|l| l.contains("imap session closed") && l.contains(&wanted))?;
+        Some(())
+    });
+    assert!(
+        !server.server.stderr().contains("server shutting down"),
+        "{}",
+        server.server.logs()
+    );
+}
+
 /// A raw session logged in before TLS (the server runs with `--allow-plaintext-auth`).
 fn alice_raw(server: &ImapServer) -> RawImap {
     RawImap::logged_in(server.imap, ALICE, ALICE_PASSWORD)
@@ -715,18 +718,7 @@ fn a_session_that_falls_behind_ends_with_bye_and_the_server_stays_healthy() {
     );
     // The machine's view or the store's queue may be the first to overflow: either way the
     // session's last log line gives the overflow as its reason, never a shutdown.
-    poll("the log line of the close", || {
-        server.server.stderr().lines().find(|l| {
-            l.contains("imap session closed")
-                && l.contains("reason=\"too many changes queued for the selected mailbox\"")
-        })?;
-        Some(())
-    });
-    assert!(
-        !server.server.stderr().contains("server shutting down"),
-        "{}",
-        server.server.logs()
-    );
+    assert_closed_for(&server, "too many changes queued for the selected mailbox");
     let mut fresh = alice_raw(&server);
     let lines = fresh.cmd("f1", "SELECT INBOX");
     assert!(
@@ -915,18 +907,7 @@ fn stress_closes_sessions_that_do_not_log_in_and_never_a_logged_in_one() {
             "{lines:?}"
         );
     }
-    poll("the log line of the stress close", || {
-        server.server.stderr().lines().find(|l| {
-            l.contains("imap session closed")
-                && l.contains("reason=\"no login within the stress timeout\"")
-        })?;
-        Some(())
-    });
-    assert!(
-        !server.server.stderr().contains("server shutting down"),
-        "{}",
-        server.server.logs()
-    );
+    assert_closed_for(&server, "no login within the stress timeout");
 }
 
 // ---- the wrong mode on a port ----

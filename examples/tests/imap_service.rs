@@ -10,7 +10,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 
 use support::*;
 
@@ -21,28 +21,8 @@ struct Imap {
     imaps: u16,
 }
 
-/// Two loopback ports that were free a moment ago.
-fn two_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
-    (
-        a.local_addr().expect("addr").port(),
-        b.local_addr().expect("addr").port(),
-    )
-}
-
 fn start(dir: &TempDir, extra: &[&str]) -> Imap {
-    let (imap, imaps) = two_ports();
-    let mut args = users();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    // Later flags win: these replace the support's `--imap 0 --imaps 0`.
-    args.extend([
-        "--imap".to_owned(),
-        imap.to_string(),
-        "--imaps".to_owned(),
-        imaps.to_string(),
-    ]);
-    let server = MailServer::start(&dir.path().join("data"), &args);
+    let (server, imap, imaps) = start_with_imap(dir, extra);
     Imap {
         server,
         imap,

@@ -7,9 +7,10 @@
 
 #[path = "../../crates/imap-proto/tests/interop/dovecot.rs"]
 mod dovecot;
+mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -23,20 +24,7 @@ const NEW: &[u8] = b"From: Bob <bob@example.net>\r\nTo: alice@example.org\r\n\
 Subject: =?UTF-8?Q?gr=C3=BC=C3=9Fe?= from Bob\r\n\r\nhi\r\n";
 
 fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>/deps");
-    let bin = dir
-        .join("examples")
-        .join(format!("imap-watch{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo build -p sansmail-examples --examples`",
-        bin.display()
-    );
-    bin
+    support::example_bin("imap-watch")
 }
 
 /// The lines a child writes to one of its streams, as they come.

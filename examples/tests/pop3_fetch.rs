@@ -4,6 +4,7 @@
 //! what is left in the server's Maildir.
 
 mod pop3_dovecot;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -22,20 +23,7 @@ const MESSAGES: [&[u8]; 3] = [
 ];
 
 fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>/deps");
-    let bin = dir
-        .join("examples")
-        .join(format!("pop3-fetch{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo build -p sansmail-examples --examples`",
-        bin.display()
-    );
-    bin
+    support::example_bin("pop3-fetch")
 }
 
 /// A temporary directory, removed on drop.
@@ -67,22 +55,7 @@ fn password_file(dir: &Path, password: &str) -> PathBuf {
 
 /// Runs pop3-fetch with `args`, killed past [`LIMIT`].
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pop3-fetch");
-    let deadline = Instant::now() + LIMIT;
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("pop3-fetch {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+    support::run_within(&bin().to_string_lossy(), args, LIMIT)
 }
 
 fn text(output: &Output) -> (String, String) {

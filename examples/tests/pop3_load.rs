@@ -3,10 +3,9 @@
 //! (`pop3_dovecot`). The figures are printed, never compared with a time.
 
 mod pop3_dovecot;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pop3_dovecot::{Dovecot, PASSWORD, USER};
 
@@ -18,48 +17,9 @@ const MESSAGES: [&[u8]; 3] = [
     b"Subject: three\n\nthird\n",
 ];
 
-fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>/deps");
-    let bin = dir
-        .join("examples")
-        .join(format!("pop3-load{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo build -p sansmail-examples --examples`",
-        bin.display()
-    );
-    bin
-}
-
-/// Runs pop3-load with `args`, killed past [`LIMIT`].
+/// Runs pop3-load with `args`, killed past [`LIMIT`]; the password never shows.
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pop3-load");
-    let deadline = Instant::now() + LIMIT;
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("pop3-load {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output: Output = child.wait_with_output().expect("output");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
-        "{stdout}\n{stderr}"
-    );
-    (output.status.code(), stdout, stderr)
+    support::run_example("pop3-load", args, LIMIT, PASSWORD)
 }
 
 #[test]
@@ -161,21 +121,5 @@ fn a_refused_login_fails_the_run() {
 
 #[test]
 fn help_prints_the_usage_and_does_nothing_else() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let server = listener.local_addr().expect("address").to_string();
-    for flag in ["--help", "-h"] {
-        let (code, stdout, stderr) = run(&["--server", &server, "--sessions", "2", flag]);
-        assert_eq!(code, Some(0), "{stderr}");
-        assert!(stdout.starts_with("pop3-load:") && stdout.contains("USAGE:"));
-        assert!(
-            stdout.contains("--idle") && stdout.contains("--pid"),
-            "{stdout}"
-        );
-        assert!(stderr.is_empty(), "{stderr}");
-    }
-    assert!(listener.accept().is_err(), "pop3-load connected");
-    let (code, _, stderr) = run(&["--server", &server]);
-    assert_eq!(code, Some(2));
-    assert!(stderr.contains("--user and --password"), "{stderr}");
+    support::assert_load_help("pop3-load", &["--idle", "--pid"]);
 }

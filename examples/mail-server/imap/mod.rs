@@ -47,21 +47,19 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
 use imap_proto::response::{Capability, Delimiter, Namespace, NamespaceDescr};
 use imap_proto::server::{Event, Server, ServerConfig, ServerError, SessionError, State};
 use imap_proto::view::ViewConfig;
 use mail_tokio::Connection as Driver;
 use mail_wire::sasl::Mechanism;
-use mail_wire::session::{EventKind, Session as SessionContract};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::guard::LoginGuard;
 use crate::listeners::{
-    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, StressLimits, TlsStart,
-    Transport,
+    Connection, LoginRule, Machine, OverLimit, Place, Pressure, Releasing, Service, StressLimits,
+    TlsStart, Transport,
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
@@ -252,12 +250,7 @@ impl Service for ImapService {
             guard.failure_delay(client),
         );
         let idle = config.idle_timeout;
-        let server = Releasing {
-            server: Server::new(config, Instant::now()),
-            slot: Some(slot),
-            closing: None,
-            reason: None,
-        };
+        let server = Releasing::new(Server::new(config, Instant::now()), slot);
         let context = Context {
             policy: self.policy.clone(),
             peer,
@@ -297,19 +290,6 @@ struct Context {
     place: Place,
 }
 
-/// The state machine with the connection's listener place, which it gives back as soon as
-/// the session's last response (the `* BYE` of LOGOUT, or a closing `* BYE`) is queued: when
-/// the driver takes output from a session that is closed, before writing it.
-struct Releasing {
-    server: Server,
-    slot: Option<Slot>,
-    /// The session's last output when the server ended it with its own line.
-    closing: Option<Bytes>,
-    /// Why the server ended the session with its own line, logged instead of the machine's
-    /// "server shutting down".
-    reason: Option<&'static str>,
-}
-
 /// The last line to a session evicted from its full pool before login.
 const EVICTED: &[u8] = b"* BYE [UNAVAILABLE] Too many connections; closing the oldest \
 session that has not logged in\r\n";
@@ -339,100 +319,21 @@ const OVERFLOWED_REASON: &str = "too many changes queued for the selected mailbo
 /// The logged reason of a session closed with [`GONE`].
 const GONE_REASON: &str = "the selected mailbox was deleted or renamed";
 
-impl Releasing {
-    /// Ends the session now, as [`Server::shutdown`] does, with `line` as its last response
-    /// instead of the machine's `* BYE Server shutting down`, and `reason` in the log line
-    /// of its end; output queued before goes first.
-    fn close_with(&mut self, line: &'static [u8], reason: &'static str) {
-        if self.server.is_closed() {
-            return;
-        }
-        self.reason = Some(reason);
-        let mut out = BytesMut::new();
-        while let Some(bytes) = self.server.poll_transmit() {
-            out.extend_from_slice(&bytes);
-        }
-        self.server.shutdown();
-        // The machine's own shutdown line, replaced by `line`.
-        while self.server.poll_transmit().is_some() {}
-        out.extend_from_slice(line);
-        self.closing = Some(out.freeze());
-    }
-
-    fn release_if_closed(&mut self) {
-        if self.server.is_closed() {
-            self.slot = None;
-        }
-    }
-}
-
-/// Everything as the state machine does it; taking output also releases the place.
-impl SessionContract for Releasing {
-    type Event = Event;
-    type Error = SessionError;
-    type Misuse = ServerError;
-
-    fn feed(&mut self, now: Instant, bytes: &[u8]) {
-        self.server.feed(now, bytes);
-    }
-
-    fn feed_buf(&mut self, now: Instant, buf: &mut BytesMut) {
-        self.server.feed_buf(now, buf);
-    }
-
-    fn handle_eof(&mut self) {
-        self.server.handle_eof();
-    }
-
-    fn handle_connection_lost(&mut self) {
-        self.server.handle_connection_lost();
-    }
-
-    fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.release_if_closed();
-        match self.closing.take() {
-            Some(last) => Some(last),
-            None => self.server.poll_transmit(),
-        }
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        self.server.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
-    }
-
-    fn wants_input(&self) -> bool {
-        self.server.wants_input()
-    }
-
-    fn is_tls(&self) -> bool {
-        self.server.is_tls()
-    }
-
-    fn tls_established(&mut self, now: Instant) -> Result<(), ServerError> {
-        self.server.tls_established(now)
-    }
-
-    fn is_closed(&self) -> bool {
-        self.server.is_closed()
-    }
-
-    fn classify(event: &Event) -> EventKind<'_, SessionError> {
-        <Server as SessionContract>::classify(event)
+/// The listener runs the machine in [`Releasing`], which gives the place back as soon as the
+/// session's last response (the `* BYE` of LOGOUT, or a closing `* BYE`) is queued.
+impl Machine for Server {
+    fn shutdown(&mut self) {
+        Server::shutdown(self);
     }
 }
 
 struct Session<S> {
-    conn: Driver<Releasing, S>,
+    conn: Driver<Releasing<Server>, S>,
     context: Context,
     mail: Mail,
+    /// Why the server ended the session with its own line, logged instead of the machine's
+    /// "server shutting down".
+    reason: Option<&'static str>,
 }
 
 /// A failure of this server (not of the client) that ends the session.
@@ -459,11 +360,12 @@ async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
-    fn new(conn: Driver<Releasing, S>, context: Context, mail: Mail) -> Self {
+    fn new(conn: Driver<Releasing<Server>, S>, context: Context, mail: Mail) -> Self {
         Session {
             conn,
             context,
             mail,
+            reason: None,
         }
     }
 
@@ -545,7 +447,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     _ = stress_sleep => {
                         stress_deadline = None;
                         info!(%peer, "closed: no login within the stress timeout");
-                        self.conn.session_mut().close_with(STRESS_CLOSED, STRESS_REASON);
+                        self.close_with(STRESS_CLOSED, STRESS_REASON);
                         continue;
                     }
                     event = self.conn.next_event() => event,
@@ -632,17 +534,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             None => return,
         };
         self.mail.deselect();
-        self.conn.session_mut().close_with(line, reason);
+        self.close_with(line, reason);
+    }
+
+    /// Ends the session now with `line` as its last response instead of the machine's
+    /// `* BYE Server shutting down` ([`Releasing::close_with`]), and `reason` in the log line
+    /// of its end.
+    fn close_with(&mut self, line: &'static [u8], reason: &'static str) {
+        if self.conn.session_mut().close_with(line) {
+            self.reason = Some(reason);
+        }
     }
 
     /// Closes the session at once: the pool is full and this was its oldest session before
     /// login, whose place went to a newcomer.
     fn evict(&mut self, peer: SocketAddr) {
         info!(%peer, "evicted: the pool is full and the session had not logged in");
-        let session = self.conn.session_mut();
-        session.close_with(EVICTED, EVICTED_REASON);
-        // Its place already belongs to the newcomer.
-        session.slot = None;
+        if self.conn.session_mut().evict(EVICTED) {
+            self.reason = Some(EVICTED_REASON);
+        }
     }
 
     async fn handle(&mut self, event: Event) -> Result<(), LocalError> {
@@ -694,7 +604,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Event::Closed(ending) => {
                 // A session this server ended with its own line: the machine only knows it
                 // was shut down.
-                let own = self.conn.session_mut().reason.take();
+                let own = self.reason.take();
                 match (ending, own) {
                     (Ok(()), _) => info!(%peer, reason = "logout", "imap session closed"),
                     (Err(SessionError::Shutdown), Some(reason)) => {

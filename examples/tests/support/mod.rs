@@ -563,6 +563,30 @@ impl Smtp {
 
 /// Runs `program args` with a bounded wait and returns its output.
 pub(crate) fn run_bounded(program: &str, args: &[&str]) -> Output {
+    run_within(program, args, LIMIT)
+}
+
+/// Runs the `name` example binary with `args`, killed (and the test failed) past `limit`;
+/// fails the test if `secret` (a password given on its command line) shows in its output.
+/// Returns its exit code, standard output and standard error.
+pub(crate) fn run_example(
+    name: &str,
+    args: &[&str],
+    limit: Duration,
+    secret: &str,
+) -> (Option<i32>, String, String) {
+    let output = run_within(&example_bin(name).to_string_lossy(), args, limit);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{name} {args:?} printed the password:\n{stdout}\n{stderr}"
+    );
+    (output.status.code(), stdout, stderr)
+}
+
+/// Runs `program args`, killed (and the test failed) past `limit`, and returns its output.
+pub(crate) fn run_within(program: &str, args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -574,7 +598,7 @@ pub(crate) fn run_bounded(program: &str, args: &[&str]) -> Output {
     let stderr = Arc::new(Mutex::new(Vec::new()));
     drain(child.stdout.take().expect("stdout"), stdout.clone());
     drain(child.stderr.take().expect("stderr"), stderr.clone());
-    let deadline = Instant::now() + LIMIT;
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
@@ -583,7 +607,7 @@ pub(crate) fn run_bounded(program: &str, args: &[&str]) -> Output {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "{program} did not finish within {LIMIT:?}; stderr so far:\n{}",
+                "{program} did not finish within {limit:?}; stderr so far:\n{}",
                 String::from_utf8_lossy(&stderr.lock().unwrap())
             );
         }
@@ -1321,4 +1345,88 @@ pub(crate) fn maildir_names(data: &Path, address: &str, sub: &str) -> Vec<String
         (time, name.clone())
     });
     names
+}
+
+/// `field` of `/proc/PID/status` (`VmRSS`, `VmHWM`), in bytes (Linux).
+pub(crate) fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+    let kib: u64 = line
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .expect("a number of kB");
+    kib * 1024
+}
+
+/// The capabilities issue 19 asks the mail server's IMAP listeners to advertise after login,
+/// as they are spelled in the capability list (compare without case: RFC 9051 section 9).
+pub(crate) const IMAP_CAPABILITIES_ASKED: [&str; 15] = [
+    "IMAP4REV1",
+    "IDLE",
+    "UIDPLUS",
+    "MOVE",
+    "ENABLE",
+    "NAMESPACE",
+    "ID",
+    "UNSELECT",
+    "SPECIAL-USE",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "CHILDREN",
+    "ESEARCH",
+    "LITERAL+",
+    "CONDSTORE",
+];
+
+/// The mail server on `dir` with the [`users`] accounts, `extra` flags, and its IMAP
+/// listeners on free loopback ports: the server, its `--imap` (STARTTLS) port and its
+/// `--imaps` (implicit TLS) port.
+pub(crate) fn start_with_imap(dir: &TempDir, extra: &[&str]) -> (MailServer, u16, u16) {
+    let [imap, imaps] = free_ports();
+    let mut args = users();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    // Later flags win: these replace the support's `--imap 0 --imaps 0`.
+    args.extend([
+        "--imap".to_owned(),
+        imap.to_string(),
+        "--imaps".to_owned(),
+        imaps.to_string(),
+    ]);
+    let server = MailServer::start(&dir.path().join("data"), &args);
+    (server, imap, imaps)
+}
+
+/// A load tool (`pop3-load`, `imap-load`) given `--help` or `-h` prints its usage, naming
+/// each of `options`, and nothing on standard error, exits 0 and never connects to its
+/// `--server`; without `--user` and `--password` it exits 2 and says so.
+pub(crate) fn assert_load_help(name: &str, options: &[&str]) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = listener.local_addr().expect("address").to_string();
+    let program = example_bin(name);
+    let program = program.to_string_lossy();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    for flag in ["--help", "-h"] {
+        let output = run_bounded(&program, &["--server", &server, "--sessions", "2", flag]);
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stdout.starts_with(&format!("{name}:")) && stdout.contains("USAGE:"),
+            "{stdout}"
+        );
+        for option in options {
+            assert!(stdout.contains(option), "{option}: {stdout}");
+        }
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+    assert!(listener.accept().is_err(), "{name} connected");
+    let output = run_bounded(&program, &["--server", &server]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--user and --password"), "{stderr}");
 }
