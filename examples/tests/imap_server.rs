@@ -983,3 +983,105 @@ fn a_plaintext_client_on_the_implicit_tls_port_gets_nothing() {
         "{line}"
     );
 }
+
+// ---- partial FETCH of a large message ----
+
+/// A 20 MB message dropped into the Maildir: partial `BODY[]`, `BODY[TEXT]` and `BINARY[]`
+/// answer the octets asked for at the start, in the middle, across the end and past it
+/// (the server reads only those octets: `ranged_content` in `imap/commands.rs`, whose unit
+/// tests check the read is bounded). A non-PEEK partial fetch sets `\Seen`.
+#[test]
+fn partial_fetches_of_a_20_mb_message_answer_the_octets_asked_for() {
+    let (_dir, server) = start("imap-partial", &["--allow-plaintext-auth"]);
+    let header = b"Subject: big\r\nFrom: alice@localhost\r\n\r\n";
+    let mut raw = header.to_vec();
+    let mut n = 0u32;
+    while raw.len() < 20_000_000 {
+        raw.extend(format!("line {n:08} of the large message, some text to fill it\r\n").bytes());
+        n += 1;
+    }
+    let len = raw.len();
+    let new = server.server.maildir(ALICE).join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(new.join("1900000000.M1P1.big"), &raw).unwrap();
+    let mut alice = alice_raw(&server);
+    let lines = alice.cmd("s1", "SELECT INBOX");
+    assert!(lines.iter().any(|l| l == "* 1 EXISTS\r\n"), "{lines:?}");
+    let literal = |data: &[u8]| {
+        let mut out = format!("{{{}}}\r\n", data.len()).into_bytes();
+        out.extend(data);
+        out
+    };
+    let text = header.len();
+    for (tag, item, answer, origin, data) in [
+        ("f1", "BODY.PEEK[]<0.100>", "BODY[]", 0, &raw[..100]),
+        (
+            "f2",
+            "BODY.PEEK[]<10000000.100>",
+            "BODY[]",
+            10_000_000,
+            &raw[10_000_000..10_000_100],
+        ),
+        (
+            "f3",
+            "BODY.PEEK[TEXT]<10000000.100>",
+            "BODY[TEXT]",
+            10_000_000,
+            &raw[text + 10_000_000..text + 10_000_100],
+        ),
+        (
+            "f4",
+            "BINARY.PEEK[]<5000000.100>",
+            "BINARY[]",
+            5_000_000,
+            &raw[5_000_000..5_000_100],
+        ),
+        (
+            "f5",
+            &format!("BODY.PEEK[]<{}.100>", len - 30),
+            "BODY[]",
+            len - 30,
+            &raw[len - 30..],
+        ),
+        (
+            "f6",
+            &format!("BODY.PEEK[TEXT]<{}.100>", len - text - 30),
+            "BODY[TEXT]",
+            len - text - 30,
+            &raw[len - 30..],
+        ),
+    ] {
+        let lines = alice.cmd(tag, &format!("FETCH 1 ({item})"));
+        let mut want = format!("* 1 FETCH ({answer}<{origin}> ").into_bytes();
+        want.extend(literal(data));
+        want.extend(b")\r\n");
+        want.extend(format!("{tag} OK FETCH completed\r\n").bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&lines.concat().into_bytes()),
+            String::from_utf8_lossy(&want),
+            "{item}"
+        );
+    }
+    // Past the end: empty.
+    let lines = alice.cmd(
+        "f7",
+        "FETCH 1 (BODY.PEEK[]<30000000.10> BINARY.PEEK[]<30000000.10>)",
+    );
+    assert_eq!(
+        lines,
+        [
+            "* 1 FETCH (BODY[]<30000000> \"\" BINARY[]<30000000> \"\")\r\n",
+            "f7 OK FETCH completed\r\n"
+        ]
+    );
+    // Not PEEK: \Seen is set, and the answer says so (the message arrived in `new/`: recent
+    // to this IMAP4rev1 session).
+    let lines = alice.cmd("f8", "FETCH 1 (BODY[]<0.12>)");
+    assert_eq!(
+        lines,
+        [
+            "* 1 FETCH (BODY[]<0> \"Subject: big\" FLAGS (\\Seen \\Recent))\r\n",
+            "f8 OK FETCH completed\r\n"
+        ]
+    );
+}

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use imap_proto::command::{CommandBody, FetchAttribute, StoreKind};
-use imap_proto::core::Tag;
+use imap_proto::core::{IString, Literal8, LiteralMode, NString, NString8, Tag};
 use imap_proto::datetime::DateTime;
-use imap_proto::fetch::MessageDataItem;
+use imap_proto::fetch::{MessageDataItem, Section};
 use imap_proto::flag::{Flag, FlagFetch, MailboxAttribute};
 use imap_proto::list::List;
 use imap_proto::mailbox::Mailbox;
@@ -33,8 +33,8 @@ use super::folders;
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
 use crate::store::mailboxes::{
-    Account, DELIMITER, Interrupted, MailboxError, MessageMeta, NewMessage, Selected, SpecialUse,
-    Stored,
+    Account, DELIMITER, FlagSet, Interrupted, MailboxError, MessageMeta, NewMessage, Selected,
+    SpecialUse, Stored,
 };
 
 /// How many octets of message content one piece of a FETCH answer holds before the driver
@@ -44,6 +44,11 @@ const FETCH_PIECE: u64 = 256 * 1024;
 /// The most messages one MULTIAPPEND stages before it is refused with `NO [LIMIT]`: each is a
 /// file on disk until the last arrives.
 pub(crate) const MAX_MULTIAPPEND: usize = 1000;
+
+/// How many octets at the start of a message are read to find where its header ends, for a
+/// partial `BODY[TEXT]<o.n>` answered from a range of the file ([`ranged_content`]); a
+/// message whose header is longer is read whole.
+const HEADER_PROBE: u64 = 64 * 1024;
 
 /// What the driver does after an answer.
 pub(crate) enum Step {
@@ -291,7 +296,7 @@ impl Mail {
                             seq,
                             Candidate {
                                 uid,
-                                flags: meta.flags(),
+                                flags: meta.flag_set(),
                                 internal_date: meta.internal_date(),
                                 size: meta.size(),
                                 modseq: meta.modseq(),
@@ -532,6 +537,8 @@ impl Mail {
                 sent?;
             }
         }
+        // Partial sections that are octet ranges of the file are read as such, not whole.
+        let ranged = needs_content && job.attributes.iter().all(is_ranged);
         // Metadata in batches under one lock each; content one message at a time.
         let batch = 64;
         let mut content = 0u64;
@@ -600,7 +607,7 @@ impl Mail {
                     job.missing = true;
                     continue;
                 };
-                let raw = if needs_content {
+                let raw = if needs_content && !ranged {
                     match selected.read(uid) {
                         Ok(Some(raw)) => Some(raw),
                         Ok(None) => {
@@ -629,6 +636,22 @@ impl Mail {
                         }
                         FetchAttribute::Rfc822Size => Some(MessageDataItem::Rfc822Size(meta.size)),
                         FetchAttribute::ModSeq => Some(MessageDataItem::ModSeq(meta.modseq)),
+                        other if ranged => match ranged_content(selected, uid, other, HEADER_PROBE)
+                        {
+                            Ok(Some((item, octets))) => {
+                                content += octets;
+                                Some(item)
+                            }
+                            Ok(None) => {
+                                job.missing = true;
+                                None
+                            }
+                            Err(error) => {
+                                warn!(peer = %self.peer, %error, "cannot read a message");
+                                job.missing = true;
+                                None
+                            }
+                        },
                         other => match parsed.as_ref().map(|p| p.fetch(other)) {
                             Some(Ok(item)) => item,
                             Some(Err(SectionError::UnknownCte { .. })) => {
@@ -1002,6 +1025,144 @@ fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
     }
 }
 
+/// Whether `attribute` reads nothing from the file, or an octet range of it that
+/// [`ranged_content`] reads alone: `BODY[]<o.n>` and `BINARY[]<o.n>` (the whole message's
+/// octets as stored: RFC 3516 leaves `BINARY[]` undecoded, as `ParsedMessage::binary`
+/// does), and `BODY[TEXT]<o.n>` (the octets after the header).
+fn is_ranged(attribute: &FetchAttribute<'_>) -> bool {
+    matches!(
+        attribute,
+        FetchAttribute::Flags
+            | FetchAttribute::Uid
+            | FetchAttribute::InternalDate
+            | FetchAttribute::Rfc822Size
+            | FetchAttribute::ModSeq
+            | FetchAttribute::BodySection {
+                section: None | Some(Section::Text(None)),
+                partial: Some(_),
+                ..
+            }
+            | FetchAttribute::Binary {
+                part: None,
+                partial: Some(_),
+                ..
+            }
+    )
+}
+
+/// The answer to a partial `BODY[]`, `BINARY[]` or `BODY[TEXT]` ([`is_ranged`]) of message
+/// `uid`, read from the octets it names (for `TEXT`, also the first `probe` octets, where
+/// the header must end; otherwise the message is read whole), with how many octets it
+/// carries. The same octets as `ParsedMessage::fetch` of the whole message gives. `None`:
+/// expunged, or not such an attribute.
+fn ranged_content<'x>(
+    selected: &Selected,
+    uid: NonZeroU32,
+    attribute: &FetchAttribute<'_>,
+    probe: u64,
+) -> Result<Option<(MessageDataItem<'x>, u64)>, MailboxError> {
+    let (text, partial, binary) = match attribute {
+        FetchAttribute::BodySection {
+            section,
+            partial: Some(partial),
+            ..
+        } => match section {
+            None => (false, *partial, false),
+            Some(Section::Text(None)) => (true, *partial, false),
+            Some(_) => return Ok(None),
+        },
+        FetchAttribute::Binary {
+            part: None,
+            partial: Some(partial),
+            ..
+        } => (false, *partial, true),
+        _ => return Ok(None),
+    };
+    let length = partial.length.get();
+    let data = if text {
+        let Some((head, total)) = selected.read_range(uid, 0, probe)? else {
+            return Ok(None);
+        };
+        match header_end(&head, total) {
+            Some(end) => {
+                match selected.read_range(uid, end.saturating_add(partial.start), length)? {
+                    Some((data, _)) => data,
+                    None => return Ok(None),
+                }
+            }
+            // The header does not end within the probe: the message parsed whole.
+            None => {
+                let Some(raw) = selected.read(uid)? else {
+                    return Ok(None);
+                };
+                let section = Section::Text(None);
+                ParsedMessage::parse(&raw)
+                    .section(Some(&section), Some(partial))
+                    .map(|data| data.into_owned())
+                    .unwrap_or_default()
+            }
+        }
+    } else {
+        match selected.read_range(uid, partial.start, length)? {
+            Some((data, _)) => data,
+            None => return Ok(None),
+        }
+    };
+    let octets = data.len() as u64;
+    let origin = Some(u32::try_from(partial.start).unwrap_or(u32::MAX));
+    let item = if binary {
+        MessageDataItem::Binary {
+            section: None,
+            origin,
+            data: binary_nstring8(data),
+        }
+    } else {
+        MessageDataItem::BodySection {
+            section: text.then(|| Box::new(Section::Text(None))),
+            origin,
+            data: body_nstring(data),
+        }
+    };
+    Ok(Some((item, octets)))
+}
+
+/// Where the header of the message whose first octets are `head` (of `total`) ends, as
+/// `ParsedMessage` finds it, when `head` shows it for certain: all of the message is in
+/// `head`, or the header `head` parses to ends with an empty line before `head` does (what
+/// follows cannot change it). `None`: only the whole message tells.
+fn header_end(head: &[u8], total: u64) -> Option<u64> {
+    let parsed = ParsedMessage::parse(head);
+    let header = parsed.section(Some(&Section::Header(None)), None).ok()?;
+    let ends_blank = header.ends_with(b"\n\n")
+        || header.ends_with(b"\n\r\n")
+        || &*header == b"\r\n"
+        || &*header == b"\n";
+    if head.len() as u64 == total || (ends_blank && header.len() < head.len()) {
+        Some(header.len() as u64)
+    } else {
+        None
+    }
+}
+
+/// `BODY[...]` content as an `nstring`: NUL, which no IMAP string may hold, sent as 0x80
+/// (as imap-proto's `ParsedMessage::fetch` and Dovecot do).
+fn body_nstring<'x>(mut data: Vec<u8>) -> NString<'x> {
+    for b in data.iter_mut().filter(|b| **b == 0) {
+        *b = 0x80;
+    }
+    NString(IString::from_bytes(data).ok())
+}
+
+/// `BINARY[...]` content: a `literal8` when it holds NUL or 8-bit octets, else a string (as
+/// imap-proto's `ParsedMessage::fetch`).
+fn binary_nstring8<'x>(data: Vec<u8>) -> NString8<'x> {
+    if data.iter().any(|&b| b == 0 || b >= 0x80) {
+        NString8::Literal8(Literal8::new(data, LiteralMode::Sync))
+    } else {
+        NString8::NString(NString(IString::from_bytes(data).ok()))
+    }
+}
+
 /// A message SEARCH looks at: what the index knows at once, its content read from disk only
 /// when a key needs it (header fields, text). The search evaluates one message at a time, so
 /// the candidates share one slot holding the message read last: the keys of a message read
@@ -1009,7 +1170,9 @@ fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
 /// size.
 struct Candidate<'s> {
     uid: NonZeroU32,
-    flags: Vec<Flag<'static>>,
+    /// As the index keeps them: the list of flags is made only for a key that reads the
+    /// message (`StoredMessage` takes one), not for each message a flag key asks about.
+    flags: FlagSet,
     internal_date: DateTime,
     size: u64,
     modseq: NonZeroU64,
@@ -1034,8 +1197,9 @@ impl Candidate<'_> {
             }
         };
         let parsed = ParsedMessage::parse(&raw);
+        let flags = self.flags.to_list();
         let mut stored = StoredMessage::new(&parsed, uid, self.internal_date);
-        stored.flags = &self.flags;
+        stored.flags = &flags;
         stored.recent = self.recent;
         stored.size = self.size;
         stored.modseq = Some(self.modseq);
@@ -1049,7 +1213,7 @@ impl SearchMessage for Candidate<'_> {
     }
 
     fn has_flag(&self, flag: &Flag<'_>) -> bool {
-        self.flags.iter().any(|f| f == flag)
+        self.flags.contains(flag)
     }
 
     fn is_recent(&self) -> bool {
@@ -1090,5 +1254,144 @@ impl SearchMessage for Candidate<'_> {
     fn body_contains(&self, needle: &str) -> bool {
         self.with_parsed(|m| m.body_contains(needle))
             .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::Address;
+    use crate::accounts::tests::TempDir;
+    use crate::store::Store;
+    use imap_proto::fetch::Partial;
+    use std::num::NonZeroU64;
+
+    /// Messages of several shapes: CRLF and bare LF, an empty header, no empty line, a
+    /// multipart, a long header, NUL and 8-bit octets in the body.
+    fn messages() -> Vec<Vec<u8>> {
+        let mut long = b"Subject: long\r\n".to_vec();
+        for i in 0..40 {
+            long.extend(format!("X-Field-{i}: {}\r\n", "v".repeat(30)).as_bytes());
+        }
+        long.extend(b"\r\nthe body\r\n".iter().cycle().take(600));
+        vec![
+            b"Subject: one\r\nFrom: a@b.example\r\n\r\nHello\r\nWorld\r\n".to_vec(),
+            b"Subject: lf\nFrom: a@b.example\n\nbare\nline feeds\n".to_vec(),
+            b"\r\nno header, all body\r\n".to_vec(),
+            b"Subject: no body\r\nFrom: a@b.example\r\n".to_vec(),
+            b"not a header line\r\n\r\nbody\r\n".to_vec(),
+            b"Subject: mixed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; \
+              boundary=xx\r\n\r\npreamble\r\n--xx\r\nContent-Type: text/plain\r\n\r\n\
+              part one\r\n--xx\r\nContent-Type: application/octet-stream\r\n\
+              Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--xx--\r\nepilogue\r\n"
+                .to_vec(),
+            b"Subject: nul\r\n\r\n\0a\x80\xffz\r\n".to_vec(),
+            long,
+        ]
+    }
+
+    /// `header_end` never claims an end that the whole message's parse does not agree with,
+    /// whatever prefix it is given, and finds it once the prefix holds the empty line.
+    #[test]
+    fn header_end_of_a_prefix_agrees_with_the_whole_message() {
+        for raw in messages() {
+            let whole = ParsedMessage::parse(&raw)
+                .section(Some(&Section::Header(None)), None)
+                .unwrap()
+                .len() as u64;
+            let total = raw.len() as u64;
+            for cut in 0..=raw.len() {
+                if let Some(end) = header_end(&raw[..cut], total) {
+                    assert_eq!(
+                        end,
+                        whole,
+                        "{:?} cut at {cut}",
+                        String::from_utf8_lossy(&raw)
+                    );
+                }
+            }
+            assert_eq!(header_end(&raw, total), Some(whole));
+        }
+    }
+
+    /// A partial `BODY[]`, `BINARY[]` and `BODY[TEXT]` read as ranges of the file answer the
+    /// same items as the whole message parsed, for ranges at the start, inside, across and
+    /// past the end, and with a probe shorter than the header (the whole message read).
+    #[test]
+    fn ranged_content_answers_as_the_whole_message_parsed() {
+        let dir = TempDir::new("imap-ranged");
+        let store = Store::open(&dir.0, "mx.example").unwrap();
+        let account = store
+            .account(&Address::parse("alice@example.com").unwrap())
+            .unwrap();
+        let raws = messages();
+        let mut new = Vec::new();
+        for raw in &raws {
+            let mut m = account.new_message().unwrap();
+            m.write(raw).unwrap();
+            new.push((m, Vec::new(), None));
+        }
+        let uids = account.append("INBOX", new).unwrap().uids;
+        let selected = account.select("INBOX", true, 10).unwrap();
+        let mut checked = 0;
+        for (raw, uid) in raws.iter().zip(uids) {
+            let parsed = ParsedMessage::parse(raw);
+            let len = raw.len() as u64;
+            for start in [0, 1, 7, 20, len / 2, len - 1, len, len + 5, u64::MAX] {
+                for length in [1, 5, 40, len, u64::MAX] {
+                    let partial = Some(Partial {
+                        start,
+                        length: NonZeroU64::new(length).unwrap(),
+                    });
+                    let attributes = [
+                        FetchAttribute::BodySection {
+                            peek: true,
+                            section: None,
+                            partial,
+                        },
+                        FetchAttribute::BodySection {
+                            peek: true,
+                            section: Some(Section::Text(None)),
+                            partial,
+                        },
+                        FetchAttribute::Binary {
+                            peek: true,
+                            part: None,
+                            partial,
+                        },
+                    ];
+                    for attribute in &attributes {
+                        assert!(is_ranged(attribute));
+                        let want = parsed.fetch(attribute).unwrap().unwrap();
+                        for probe in [8, 64, HEADER_PROBE] {
+                            let (got, octets) = ranged_content(&selected, uid, attribute, probe)
+                                .unwrap()
+                                .unwrap();
+                            assert_eq!(
+                                got,
+                                want,
+                                "{attribute:?} probe {probe} of {:?}",
+                                String::from_utf8_lossy(raw)
+                            );
+                            assert!(octets <= length.min(len));
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, raws.len() * 9 * 5 * 3 * 3);
+        // Sections that are not one range of the file are not answered so.
+        let header = FetchAttribute::BodySection {
+            peek: true,
+            section: Some(Section::Header(None)),
+            partial: None,
+        };
+        assert!(!is_ranged(&header));
+        assert!(!is_ranged(&FetchAttribute::BodySection {
+            peek: true,
+            section: None,
+            partial: None,
+        }));
     }
 }

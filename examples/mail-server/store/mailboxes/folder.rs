@@ -456,10 +456,30 @@ impl Folder {
     /// were last read, or were last read too soon after a change to tell ([`settled_stamp`])
     /// (another program delivered, moved or removed files while the folder was open): files without an entry are added, entries without a file expunged, both
     /// durably and announced, and moved files followed. Called at SELECT and STATUS.
+    ///
+    /// The directories are first read with no lock held, and the listing compared with the
+    /// index under the state lock alone: when every difference is this process's own work
+    /// (a file placed, renamed for its flags or unlinked while the listing was read, each
+    /// checked with a `stat`), nothing is reconciled and no lock was held during the
+    /// listing. Only a difference from outside takes the commit lock and reads the
+    /// directories again under both locks, as before. A folder this server keeps changing
+    /// (APPEND and STORE under load) never has a settled stamp, so this listing is what
+    /// every SELECT of it costs; held under the locks it stalled every other command on
+    /// the folder, and waited for the group commit's fsyncs.
     pub(super) fn refresh(&self) -> Result<(), MailboxError> {
         let now = dir_stamp(&self.dir)?;
         if self.state().stamp == Some(now) {
             return Ok(());
+        }
+        let stamp = settled_stamp(&self.dir)?;
+        let listed = scan(&self.dir)?;
+        {
+            let mut st = self.state();
+            st.usable()?;
+            if st.only_own_changes(&self.dir, &listed) {
+                st.stamp = stamp;
+                return Ok(());
+            }
         }
         let mut log = self.log();
         // Only adds can be queued while the commit lock is held: commit them first.
@@ -1007,6 +1027,48 @@ impl State {
         {
             queue.set_gone();
         }
+    }
+
+    /// Whether `listed` (the message files of the folder's directories, read with no lock
+    /// held) differs from what the state knows only by changes this process made meanwhile:
+    /// a known file missing from the listing is still where the state says it is (placed,
+    /// or renamed for its flags, during the listing), and a listed file the index does not
+    /// know is an add being committed, or gone again (expunged during the listing). A file
+    /// another program added, moved or removed gives `false` (reconcile); so does a known
+    /// file missing from its place, which may be an expunge still being committed (the
+    /// reconciliation waits for it under the commit lock).
+    fn only_own_changes(&self, dir: &Path, listed: &HashMap<String, Loc>) -> bool {
+        let exists = |loc: &Loc| fs::symlink_metadata(loc.path(dir)).is_ok();
+        for entry in &self.index.entries {
+            let Some(known) = self.files.get(&entry.uid) else {
+                return false;
+            };
+            match listed.get(&*entry.name) {
+                Some(loc) if loc == known => {}
+                _ if exists(known) => {}
+                _ => return false,
+            }
+        }
+        if listed.len() <= self.index.entries.len() {
+            // Every entry was found (above), and each listed name is one file: nothing new.
+            let found = listed
+                .keys()
+                .filter(|name| self.by_name.contains_key(name.as_str()))
+                .count();
+            if found == listed.len() {
+                return true;
+            }
+        }
+        let adding = |name: &str| {
+            self.writing.contains(name)
+                || self
+                    .pending
+                    .iter()
+                    .any(|p| matches!(&p.record, Record::Add(e) if &*e.name == name))
+        };
+        listed.iter().all(|(name, loc)| {
+            self.by_name.contains_key(name.as_str()) || adding(name) || !exists(loc)
+        })
     }
 
     /// Refuses work on a folder that is gone or broken.

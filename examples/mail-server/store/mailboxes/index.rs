@@ -122,9 +122,14 @@ impl Flags {
     pub(super) fn add(&mut self, other: &Flags) {
         self.system |= other.system;
         for k in &other.keywords {
-            if let Err(at) = self.keywords.binary_search(k) {
-                self.keywords.insert(at, k.clone());
-            }
+            self.add_keyword(k);
+        }
+    }
+
+    /// Adds the keyword `k` (nothing copied when it is there already).
+    pub(super) fn add_keyword(&mut self, k: &str) {
+        if let Err(at) = self.keywords.binary_search_by(|mine| (**mine).cmp(k)) {
+            self.keywords.insert(at, k.into());
         }
     }
 

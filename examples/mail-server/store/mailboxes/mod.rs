@@ -43,7 +43,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -262,6 +262,42 @@ impl MetaRef<'_> {
     /// Its flags and keywords (never `\Recent`), as [`MessageMeta::flags`].
     pub fn flags(&self) -> Vec<Flag<'static>> {
         self.entry.flags.to_list()
+    }
+
+    /// Its flags and keywords as the index keeps them ([`FlagSet`]): nothing allocated for a
+    /// message without keywords, where [`MetaRef::flags`] makes a list of every flag.
+    pub fn flag_set(&self) -> FlagSet {
+        FlagSet(self.entry.flags.clone())
+    }
+}
+
+/// A message's flags and keywords (never `\Recent`) as the index keeps them: a byte of
+/// system flags and the keywords, nothing allocated for a message without keywords
+/// ([`MetaRef::flag_set`]). For SEARCH, which asks each message whether it has a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagSet(Flags);
+
+impl FlagSet {
+    /// Whether `flag` is set: a system flag, or a keyword spelt exactly so (as
+    /// [`Flag`]'s equality compares keywords). `\Recent` and flag extensions never are.
+    pub fn contains(&self, flag: &Flag<'_>) -> bool {
+        let bit = match flag {
+            Flag::Answered => index::ANSWERED,
+            Flag::Flagged => index::FLAGGED,
+            Flag::Deleted => index::DELETED,
+            Flag::Seen => index::SEEN,
+            Flag::Draft => index::DRAFT,
+            Flag::Keyword(k) => {
+                return self.0.keywords.iter().any(|mine| **mine == *k.as_str());
+            }
+            _ => return false,
+        };
+        self.0.system & bit != 0
+    }
+
+    /// As a list: the system flags, then the keywords ([`MetaRef::flags`]).
+    pub fn to_list(&self) -> Vec<Flag<'static>> {
+        self.0.to_list()
     }
 }
 
@@ -1066,11 +1102,8 @@ impl Account {
                 system: index::ALL_SYSTEM,
                 keywords: Vec::new(),
             };
-            for e in &idx.entries {
-                keywords.add(&Flags {
-                    system: 0,
-                    keywords: e.flags.keywords.clone(),
-                });
+            for k in idx.entries.iter().flat_map(|e| &e.flags.keywords) {
+                keywords.add_keyword(k);
             }
             let first = st.first_recent;
             let recent: Vec<NonZeroU32> = snapshot
@@ -1348,13 +1381,49 @@ impl Selected {
     ///
     /// The file system's.
     pub fn read(&self, uid: NonZeroU32) -> Result<Option<Bytes>, MailboxError> {
+        Ok(self.with_file(uid, |path| fs::read(path))?.map(Bytes::from))
+    }
+
+    /// The octets `start..start + len` of message `uid` as stored (fewer where the file
+    /// ends, none from past its end), read from that offset without reading the rest of the
+    /// file, with the file's length; `None` when it was expunged. For partial FETCHes
+    /// (`BODY[]<start.len>`): what is allocated and read is bounded by `len`, not by the
+    /// message.
+    ///
+    /// # Errors
+    ///
+    /// The file system's.
+    pub fn read_range(
+        &self,
+        uid: NonZeroU32,
+        start: u64,
+        len: u64,
+    ) -> Result<Option<(Vec<u8>, u64)>, MailboxError> {
+        self.with_file(uid, |path| {
+            let mut file = File::open(path)?;
+            let total = file.metadata()?.len();
+            let from = start.min(total);
+            let take = len.min(total - from);
+            file.seek(SeekFrom::Start(from))?;
+            let mut out = Vec::with_capacity(usize::try_from(take).unwrap_or(0));
+            file.take(take).read_to_end(&mut out)?;
+            Ok((out, total))
+        })
+    }
+
+    /// `read` applied to the path of message `uid`'s file; `None` when it was expunged.
+    fn with_file<T>(
+        &self,
+        uid: NonZeroU32,
+        mut read: impl FnMut(&Path) -> io::Result<T>,
+    ) -> Result<Option<T>, MailboxError> {
         // A flag change may rename the file between the lookup and the open: look again.
         for _ in 0..4 {
             let Some(path) = self.folder.path_of(uid.get()) else {
                 return Ok(None);
             };
-            match fs::read(&path) {
-                Ok(bytes) => return Ok(Some(Bytes::from(bytes))),
+            match read(&path) {
+                Ok(value) => return Ok(Some(value)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             }

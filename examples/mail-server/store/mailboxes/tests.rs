@@ -1706,3 +1706,156 @@ fn the_hub_unloads_folders_no_session_holds_beyond_the_cache() {
         [keyword("kept")]
     );
 }
+
+/// This server's own changes (APPEND, STORE renaming files for their flags, EXPUNGE) leave
+/// the directories' times unsettled: the next SELECT lists them again, but with no lock
+/// held, and finds nothing to reconcile, so it does not wait for a commit in progress (the
+/// commit lock, held by this thread; before, every such SELECT took it).
+#[test]
+fn a_select_after_own_changes_reconciles_nothing_and_waits_for_no_commit() {
+    let dir = TempDir::new("imap-own-changes");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n", b"two\r\n", b"three\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    s.store(&uids(&[1, 2]), StoreKind::Add, &[Flag::Flagged], None, true)
+        .unwrap();
+    s.store(&uids(&[3]), StoreKind::Add, &[Flag::Deleted], None, true)
+        .unwrap();
+    s.expunge(None).unwrap();
+    let folder = account.folder("INBOX").unwrap();
+    let commit = folder.lock_commit();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let other = account.clone();
+    std::thread::spawn(move || {
+        let selected = other.select("INBOX", false, 10).map(|s| s.snapshot().uids);
+        tx.send(selected).unwrap();
+    });
+    let selected = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(commit);
+    let selected = selected.expect("SELECT waited for the commit lock");
+    assert_eq!(selected.unwrap(), uids(&[1, 2]));
+    // Nothing was queued for the open session by the refresh (only its own changes).
+    let changes = s.changes().unwrap();
+    assert!(
+        changes.iter().all(|c| !matches!(c, Change::Added { .. })),
+        "{changes:?}"
+    );
+}
+
+/// A file another program drops while the commit lock is held (an APPEND's commit in
+/// progress): the listing without locks sees it, and the SELECT reconciles it under the
+/// commit lock once that is free, as before.
+#[test]
+fn a_file_from_outside_is_reconciled_after_the_commit_in_progress() {
+    let dir = TempDir::new("imap-outside-commit");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    let _ = s.changes();
+    let folder = account.folder("INBOX").unwrap();
+    fs::write(
+        account.maildir().join("new/1900000000.M1P1.other"),
+        b"outside\r\n",
+    )
+    .unwrap();
+    let commit = folder.lock_commit();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let other = account.clone();
+    std::thread::spawn(move || {
+        let selected = other.select("INBOX", false, 10).map(|s| s.snapshot().uids);
+        tx.send(selected).unwrap();
+    });
+    // It needs the commit lock: no answer while it is held.
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err()
+    );
+    drop(commit);
+    let selected = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    assert_eq!(selected.unwrap(), uids(&[1, 2]));
+    let changes = s.changes().unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Added { uid, .. }] if *uid == nz(2)),
+        "{changes:?}"
+    );
+    assert_eq!(&s.read(nz(2)).unwrap().unwrap()[..], b"outside\r\n");
+}
+
+/// `read_range` reads the octets asked for at the start, in the middle, at the end and past
+/// it, without reading the rest: the message here is a 1 TiB sparse file, which reading
+/// whole (as `read` does) would not fit in memory.
+#[test]
+fn read_range_reads_only_the_range_of_a_huge_message() {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = TempDir::new("imap-range");
+    let (_store, account) = open(&dir.0);
+    const SIZE: u64 = 1 << 40;
+    let name = format!("1900000000.M1P1.huge,S={SIZE},W={SIZE}:2,S");
+    let path = account.maildir().join("cur").join(&name);
+    let mut file = fs::File::create(&path).unwrap();
+    file.write_all(b"Subject: huge\r\n\r\nstart").unwrap();
+    file.seek(SeekFrom::Start(SIZE / 2)).unwrap();
+    file.write_all(b"middle").unwrap();
+    file.set_len(SIZE).unwrap();
+    file.seek(SeekFrom::Start(SIZE - 3)).unwrap();
+    file.write_all(b"end").unwrap();
+    drop(file);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uids, uids(&[1]));
+    let range = |start, len| s.read_range(nz(1), start, len).unwrap().unwrap();
+    assert_eq!(range(0, 13), (b"Subject: huge".to_vec(), SIZE));
+    assert_eq!(range(17, 5).0, b"start");
+    assert_eq!(range(SIZE / 2 - 2, 10).0, b"\0\0middle\0\0");
+    assert_eq!(range(SIZE - 5, 100).0, b"\0\0end");
+    assert_eq!(range(SIZE, 100), (Vec::new(), SIZE));
+    assert_eq!(range(u64::MAX, u64::MAX), (Vec::new(), SIZE));
+    // Expunged: None.
+    s.store(&uids(&[1]), StoreKind::Add, &[Flag::Deleted], None, true)
+        .unwrap();
+    s.expunge(None).unwrap();
+    assert_eq!(s.read_range(nz(1), 0, 10).unwrap(), None);
+}
+
+/// `FlagSet` answers as the list of flags does: system flags, keywords spelt exactly so,
+/// never `\Recent`.
+#[test]
+fn flag_set_agrees_with_the_flag_list() {
+    let dir = TempDir::new("imap-flagset");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n", b"two\r\n"]);
+    let s = account.select("INBOX", false, 10).unwrap();
+    s.store(
+        &uids(&[1]),
+        StoreKind::Add,
+        &[Flag::Seen, Flag::Draft, keyword("$Junk")],
+        None,
+        true,
+    )
+    .unwrap();
+    let asked = [
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+        keyword("$Junk"),
+        keyword("$junk"),
+        keyword("$NotJunk"),
+    ];
+    let mut checked = 0;
+    s.with_metas(&uids(&[1, 2]), |_, meta| {
+        let meta = meta.unwrap();
+        let set = meta.flag_set();
+        assert_eq!(set.to_list(), meta.flags());
+        for flag in &asked {
+            assert_eq!(set.contains(flag), meta.flags().contains(flag), "{flag:?}");
+            checked += 1;
+        }
+    });
+    assert_eq!(checked, 16);
+    s.with_metas(&uids(&[1]), |_, meta| {
+        let set = meta.unwrap().flag_set();
+        assert!(set.contains(&Flag::Seen) && set.contains(&keyword("$Junk")));
+        assert!(!set.contains(&keyword("$junk")) && !set.contains(&Flag::Flagged));
+    });
+}
