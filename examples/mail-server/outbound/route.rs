@@ -77,14 +77,24 @@ pub(super) enum Router {
 /// socket can be bound to it (the kernel refuses another's with `EADDRNOTAVAIL`), which
 /// needs neither an interface listing nor a new dependency; the answer is cached per
 /// address, for at most [`Wildcard::CACHE`] addresses (then the cache starts over, so
-/// it stays small and an address that moved is found again).
+/// it stays small and an address that moved is found again). Where the kernel lets any
+/// address be bound (Linux's `net.ipv4.ip_nonlocal_bind` or `net.ipv6.ip_nonlocal_bind`
+/// set, as on hosts with floating addresses), the probe would call every MX ours: that
+/// family then counts loopback only, and a warning says so.
 #[derive(Debug)]
 pub(super) struct Wildcard {
     /// IPv4 addresses are ours (`0.0.0.0`, or `::`, which also takes IPv4 on Linux).
     v4: bool,
     /// IPv6 addresses are ours (`::`).
     v6: bool,
+    /// Whether binding tells this host's addresses apart, per family (IPv4, IPv6).
+    probe: (bool, bool),
     cache: Mutex<HashMap<IpAddr, bool>>,
+}
+
+/// Whether a `net.ipv4.ip_nonlocal_bind`-style sysctl file says any address may be bound.
+fn nonlocal_bind(contents: Option<&str>) -> bool {
+    contents.is_some_and(|c| c.trim() != "0")
 }
 
 impl Wildcard {
@@ -95,9 +105,32 @@ impl Wildcard {
     pub(super) fn of(unspecified: &[IpAddr]) -> Option<Wildcard> {
         let v6 = unspecified.iter().any(IpAddr::is_ipv6);
         let v4 = v6 || unspecified.iter().any(IpAddr::is_ipv4);
-        (v4 || v6).then(|| Wildcard {
+        if !(v4 || v6) {
+            return None;
+        }
+        let sysctl = |path: &str| std::fs::read_to_string(path).ok();
+        let nonlocal = [
+            ("net.ipv4.ip_nonlocal_bind", v4),
+            ("net.ipv6.ip_nonlocal_bind", v6),
+        ]
+        .map(|(name, used)| {
+            let on = used
+                && nonlocal_bind(
+                    sysctl(&format!("/proc/sys/{}", name.replace('.', "/"))).as_deref(),
+                );
+            if on {
+                warn!(
+                    sysctl = name,
+                    "any address may be bound here: MX loop detection counts only loopback \
+                     addresses of this family as this server's"
+                );
+            }
+            on
+        });
+        Some(Wildcard {
             v4,
             v6,
+            probe: (!nonlocal[0], !nonlocal[1]),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -106,15 +139,18 @@ impl Wildcard {
     /// in a family the wildcard listener takes.
     pub(super) fn is_ours(&self, address: IpAddr) -> bool {
         let address = address.to_canonical();
-        let family = match address {
-            IpAddr::V4(_) => self.v4,
-            IpAddr::V6(_) => self.v6,
+        let (family, probe) = match address {
+            IpAddr::V4(_) => (self.v4, self.probe.0),
+            IpAddr::V6(_) => (self.v6, self.probe.1),
         };
         if !family {
             return false;
         }
         if address.is_loopback() {
             return true;
+        }
+        if !probe {
+            return false;
         }
         // A poisoned lock only means another thread panicked while holding a cache.
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -323,6 +359,26 @@ mod tests {
         assert!(v6.is_ours(IpAddr::V6(Ipv6Addr::LOCALHOST)));
         assert!(v6.is_ours("127.0.0.1".parse().unwrap()));
         assert!(!v6.is_ours("2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_kernel_that_binds_any_address_turns_the_probe_off() {
+        assert!(!nonlocal_bind(Some("0\n")));
+        assert!(nonlocal_bind(Some("1\n")));
+        assert!(!nonlocal_bind(None));
+        let loopback_only = Wildcard {
+            v4: true,
+            v6: true,
+            probe: (false, false),
+            cache: Mutex::new(HashMap::new()),
+        };
+        assert!(loopback_only.is_ours("127.0.0.1".parse().unwrap()));
+        // This host's own address is not recognised without the probe.
+        let probe = UdpSocket::bind("0.0.0.0:0").expect("a UDP socket");
+        if probe.connect("203.0.113.1:9").is_ok() {
+            let own = probe.local_addr().expect("local address").ip();
+            assert!(!loopback_only.is_ours(own), "{own}");
+        }
     }
 
     #[test]
