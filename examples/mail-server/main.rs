@@ -14,6 +14,7 @@
 //!   accept loop, a connection pool per listener with IPv6 clients grouped by prefix, stress
 //!   mode, login phases, implicit TLS with the mode-mismatch diagnosis, shutdown;
 //! - `guard`: the per-client login penalty every listener shares;
+//! - `hops`: mail-loop protection, the count of a message's `Received:` fields;
 //! - `logsafe`: escaping of client-controlled strings in the log;
 //! - `imap`: the IMAP service (`--imap` with STARTTLS, `--imaps` with implicit TLS) over the
 //!   store's IMAP mailboxes: login, the storage commands, live changes pushed to every session
@@ -35,6 +36,7 @@
 pub mod accounts;
 pub mod dkim;
 pub mod guard;
+pub mod hops;
 pub mod imap;
 pub mod listeners;
 pub mod logsafe;

@@ -186,6 +186,10 @@ pub struct Limits {
     /// `--max-errors`: protocol errors before the session is closed. Default 20, Postfix's
     /// `smtpd_hard_error_limit`.
     pub max_errors: u32,
+    /// `--max-hops`: the most `Received:` header fields a message may have, the one this
+    /// server adds included; more is refused with `554 5.4.6` as a mail loop (RFC 5321
+    /// section 6.3). Default 50, Postfix's `hopcount_limit`.
+    pub max_hops: usize,
 }
 
 impl Default for Limits {
@@ -198,6 +202,7 @@ impl Default for Limits {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             max_errors: 20,
+            max_hops: crate::hops::DEFAULT_MAX_HOPS,
         }
     }
 }
@@ -501,6 +506,9 @@ LIMITS:
                              [default: 180]
     --max-errors N           Protocol errors before the session is closed; Postfix's
                              smtpd_hard_error_limit [default: 20]
+    --max-hops N             Most Received: header fields a message may have, ours
+                             included; more is a mail loop, refused with 554 5.4.6
+                             (RFC 5321 section 6.3); Postfix's hopcount_limit [default: 50]
 
 CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
     --max-connections-SERVICE N
@@ -1091,6 +1099,7 @@ const FLAGS_WITH_VALUES: &[&str] = &[
     "--command-timeout",
     "--data-timeout",
     "--max-errors",
+    "--max-hops",
 ];
 
 fn utf8<'a>(flag: &str, value: &'a OsStr) -> Result<&'a str, OptionsError> {
@@ -1149,6 +1158,7 @@ fn apply(
         "--max-connections-per-ip" => limits.max_connections_per_ip = parse_count(flag, value)?,
         "--command-timeout" => limits.command_timeout = parse_duration(flag, value)?,
         "--data-timeout" => limits.data_timeout = parse_duration(flag, value)?,
+        "--max-hops" => limits.max_hops = parse_count(flag, value)?,
         "--max-errors" => {
             limits.max_errors = u32::try_from(parse_count(flag, value)?)
                 .map_err(|_| invalid(flag, value, "too large"))?;
@@ -1539,6 +1549,7 @@ mod tests {
         assert_eq!(l.command_timeout, Duration::from_secs(300));
         assert_eq!(l.data_timeout, Duration::from_secs(180));
         assert_eq!(l.max_errors, 20);
+        assert_eq!(l.max_hops, 50);
     }
 
     #[test]
@@ -1589,6 +1600,8 @@ mod tests {
             "--data-timeout=90s",
             "--max-errors",
             "5",
+            "--max-hops",
+            "3",
         ]);
         assert_eq!(o.data, PathBuf::from("/var/mail-data"));
         assert_eq!(o.hostname, "mx.example.com");
@@ -1642,6 +1655,7 @@ mod tests {
         assert_eq!(l.command_timeout, Duration::from_secs(300));
         assert_eq!(l.data_timeout, Duration::from_secs(90));
         assert_eq!(l.max_errors, 5);
+        assert_eq!(l.max_hops, 3);
         assert!(o.is_local_domain("EXAMPLE.COM"));
         assert!(!o.is_local_domain("localhost"));
         // Passwords never show in Debug.
@@ -1781,6 +1795,7 @@ mod tests {
                 "99999999999999999999",
             ),
             (&["--max-recipients", "ten"], "--max-recipients", "ten"),
+            (&["--max-hops", "0"], "--max-hops", "0"),
             (&["--max-connections", "-5"], "--max-connections", "-5"),
             (
                 &["--max-connections-per-ip", "1.5"],

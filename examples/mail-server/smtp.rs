@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use crate::accounts::{Accounts, Address};
 use crate::guard::LoginGuard;
+use crate::hops::HopCounter;
 use crate::listeners::{
     Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, TlsStart, Transport,
     session_timeout,
@@ -115,6 +116,9 @@ pub struct Guards {
     pub min_free_space: u64,
     /// Whether unauthenticated relay clients may use a sender in a local domain.
     pub allow_local_senders_on_relay: bool,
+    /// `--max-hops`: the most `Received:` fields a message may have, the one this server
+    /// adds included; more is refused with `554 5.4.6` as a mail loop ([`crate::hops`]).
+    pub max_hops: usize,
 }
 
 /// One SMTP listener: its role, how TLS starts, the state machine's configuration, and the
@@ -372,6 +376,11 @@ struct Transaction {
     eight_bit: bool,
     /// Set when writing to the store failed; the message is then refused with 451.
     failed: bool,
+    /// The `Received:` fields of the message's header block so far.
+    hops: HopCounter,
+    /// Set once `hops` is over `--max-hops`: what was written is discarded at once, the
+    /// rest of the body is read and dropped, and the end of data is answered `554 5.4.6`.
+    looped: bool,
 }
 
 /// A reply with an enhanced status code. The texts here are constants or carry a
@@ -628,6 +637,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 Ok(())
             }
             Event::BodyChunk(chunk) => {
+                self.count_hops(&chunk);
                 // After a failed write the rest of the body is read and dropped: the client
                 // gets a 4xx at the end, and the log one line, not one per chunk.
                 if let (Some(delivery), false) = (&mut self.txn.delivery, self.txn.failed) {
@@ -1026,6 +1036,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
     }
 
+    /// Counts the `Received:` fields in the next piece of the body (the trace header this
+    /// server wrote went to the files, not through here; [`HopCounter::over`] adds it). Once
+    /// over `--max-hops`, the files written so far are removed: nothing of a looping
+    /// message is kept, not even until its end of data.
+    fn count_hops(&mut self, chunk: &[u8]) {
+        // Counting goes on to the end of the header block, for the log line.
+        self.txn.hops.feed(chunk);
+        if !self.txn.looped && self.txn.hops.over(self.context.policy.guards.max_hops) {
+            self.txn.looped = true;
+            if let Some(delivery) = self.txn.delivery.take() {
+                delivery.abort();
+            }
+            // Dropping an uncommitted spool file removes it.
+            self.txn.spool = None;
+        }
+    }
+
     /// Queues the message for its recipients in other domains, if it has any: `Ok(Some(id))`
     /// once the message and its envelope are on disk (held from the worker until
     /// [`Queue::confirm`]), or the refusal for the client.
@@ -1110,6 +1137,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// goes first: it can still be withdrawn if the local delivery then fails.
     async fn commit(&mut self, size: u64) -> Result<(), LocalError> {
         let mut txn = std::mem::take(&mut self.txn);
+        if txn.looped {
+            // RFC 5321 section 6.3: too many `Received:` fields is a loop. Its files are
+            // gone already (`count_hops`); 5.4.6 is RFC 3463's "routing loop detected".
+            let hops = txn.hops.count().saturating_add(1);
+            let limit = self.context.policy.guards.max_hops;
+            let peer = self.context.peer;
+            info!(%peer, hops, limit, "message refused: too many hops (mail loop?)");
+            return Ok(self.conn.server().reject(reply(
+                554,
+                [5, 4, 6],
+                "Too many hops (mail loop?)",
+            )?)?);
+        }
         let queue = self.context.policy.queue.clone();
         let queued = match self.commit_queue(&mut txn).await? {
             Ok(queued) => queued,

@@ -153,6 +153,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
             quota: options.guards.quota,
             min_free_space: options.min_free_space(),
             allow_local_senders_on_relay: options.guards.allow_local_senders_on_relay,
+            max_hops: options.limits.max_hops,
         },
     });
     let mut base = ServerConfig::default();

@@ -18,6 +18,8 @@ mod accounts;
 mod dkim;
 #[path = "../mail-server/guard.rs"]
 mod guard;
+#[path = "../mail-server/hops.rs"]
+mod hops;
 #[path = "../mail-server/imap/mod.rs"]
 mod imap;
 #[path = "../mail-server/listeners.rs"]

@@ -33,7 +33,7 @@ use crate::accounts::AccountsError;
 use crate::options::{Options, OutboundVerify, Service};
 
 use pool::Pool;
-use route::{RouteError, Router, Target};
+use route::{RouteError, Router, Target, Wildcard};
 use session::{OpenError, Session, Settings, SmarthostSettings, TxReport};
 
 /// The outbound side of the server: built once from the options, cloned into every task that
@@ -195,7 +195,12 @@ impl Outbound {
         };
         let router = match &smarthost {
             Some(s) => Router::smarthost(&s.host, s.port),
-            None => Router::mx(out.dns, out.mx_port, local_addresses(options)),
+            None => Router::mx(
+                out.dns,
+                out.mx_port,
+                local_addresses(options),
+                Wildcard::of(&wildcard_addresses(options)),
+            ),
         };
         let settings = Settings {
             hello: Host::Domain(hello),
@@ -451,18 +456,30 @@ pub(crate) struct Message<'a> {
 }
 
 /// The addresses that are "us" for loop detection: the SMTP listener's address when it is a
-/// specific one (never a whole range) and its port is the port remote MXes are reached on.
+/// specific one and its port is the port remote MXes are reached on. A listener bound to a
+/// whole family is in [`wildcard_addresses`] instead.
 fn local_addresses(options: &Options) -> Vec<IpAddr> {
+    smtp_on_mx_port(options)
+        .filter(|ip| !ip.is_unspecified())
+        .collect()
+}
+
+/// The unspecified addresses (`0.0.0.0`, `::`) the SMTP listener on the remote port is bound
+/// to: then loopback and every address of this host are us ([`Wildcard`]).
+fn wildcard_addresses(options: &Options) -> Vec<IpAddr> {
+    smtp_on_mx_port(options)
+        .filter(IpAddr::is_unspecified)
+        .collect()
+}
+
+/// The addresses of the SMTP listeners on the port remote MXes are reached on.
+fn smtp_on_mx_port(options: &Options) -> impl Iterator<Item = IpAddr> {
+    let port = options.outbound.mx_port;
     options
         .listeners()
         .into_iter()
-        .filter(|(service, addr)| {
-            *service == Service::Smtp
-                && addr.port() == options.outbound.mx_port
-                && !addr.ip().is_unspecified()
-        })
+        .filter(move |(service, addr)| *service == Service::Smtp && addr.port() == port)
         .map(|(_, addr): (Service, SocketAddr)| addr.ip())
-        .collect()
 }
 
 fn permanent(remote: Option<String>, status: &str, diagnostic: String) -> RecipientResult {

@@ -225,6 +225,10 @@ impl Worker {
         if let Some(newer) = lock(&self.unsaved).get(&envelope.id) {
             envelope = newer.clone();
         }
+        // No hop count here: every message in the queue passed `--max-hops` when the SMTP
+        // session took it (`crate::hops`, its own `Received:` field included, and nothing is
+        // added on the way out), and the notifications the worker queues carry the original
+        // header block in a MIME part, not as their own trace fields.
         let message = self.queue.message_path(&envelope.id);
         let mut jobs = Vec::new();
         for (domain, recipients) in by_domain(&envelope) {
