@@ -524,6 +524,66 @@ fn idle_pushes_changes_at_once_and_done_ends_it() {
     assert_eq!(t.send(b"i4 NOOP\r\n"), "i4 OK NOOP completed\r\n");
 }
 
+/// The NOOP window (docs/imap.md): by default the machine answers NOOP at once with the
+/// changes it was told, and one the application hands over afterwards goes with the next
+/// answer. With `noop_as_command`, NOOP and CHECK in the selected state come out as
+/// commands: the application hands over its queued change first, and it arrives with the
+/// NOOP's (or CHECK's) answer.
+#[test]
+fn noop_as_command_lets_queued_changes_into_the_noop_answer() {
+    let added = |uid| Change::Added {
+        uid: nz(uid),
+        flags: vec![],
+        modseq: None,
+    };
+    let mut t = T::selected(plain_config());
+    assert_eq!(t.send(b"n1 NOOP\r\n"), "n1 OK NOOP completed\r\n");
+    assert!(t.events.is_empty());
+    t.server.mailbox_changed(added(11)).unwrap();
+    assert_eq!(
+        t.send(b"n2 NOOP\r\n"),
+        "* 4 EXISTS\r\nn2 OK NOOP completed\r\n"
+    );
+
+    let mut config = plain_config();
+    config.noop_as_command = true;
+    let mut t = T::selected(config.clone());
+    for (line, body, text, uid, exists) in [
+        (
+            &b"n1 NOOP\r\n"[..],
+            CommandBody::Noop,
+            "NOOP completed",
+            11,
+            4,
+        ),
+        (
+            b"c1 CHECK\r\n",
+            CommandBody::Check,
+            "CHECK completed",
+            12,
+            5,
+        ),
+    ] {
+        assert_eq!(t.send(line), "", "nothing before the application answers");
+        assert!(
+            matches!(t.take(), Event::Command { command, .. } if command.body == body),
+            "{body:?}"
+        );
+        // The driver drains its store's queue into the machine, then completes.
+        t.server.mailbox_changed(added(uid)).unwrap();
+        t.server.complete(StatusKind::Ok, None, text).unwrap();
+        let tag = std::str::from_utf8(&line[..2]).unwrap();
+        assert_eq!(
+            t.pump(),
+            format!("* {exists} EXISTS\r\n{tag} OK {text}\r\n")
+        );
+    }
+    // Outside the selected state there is nothing to announce: the machine answers.
+    let mut t = T::logged_in(config);
+    assert_eq!(t.send(b"n1 NOOP\r\n"), "n1 OK NOOP completed\r\n");
+    assert!(t.events.is_empty());
+}
+
 #[test]
 fn idle_before_select_works() {
     let mut t = T::logged_in(plain_config());

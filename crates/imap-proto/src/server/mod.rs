@@ -107,7 +107,7 @@
 //! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
 //! | a size change announced to an IMAP4rev1 session (EXISTS, EXPUNGE, VANISHED) | followed by `* n RECENT` when the count of messages recent to the session changed (RFC 3501 section 7.3.2, as Dovecot 2.3); see [`Server::mark_recent`] |
 //! | `ENABLE` | `* ENABLED ...` (CONDSTORE, QRESYNC, UTF8=ACCEPT when offered, IMAP4rev2 when on) |
-//! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
+//! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers (NOOP and CHECK in the selected state go to the application under [`ServerConfig::noop_as_command`]) |
 //! | sequence number beyond EXISTS | `BAD` |
 //! | STORE, EXPUNGE, MOVE in a read-only mailbox | `NO [READ-ONLY]` |
 //! | a command of an extension not advertised (MOVE, UID EXPUNGE, SORT, THREAD, QUOTA, SEARCH RETURN, LIST-EXTENDED options; IMAP4rev2 implies MOVE, UIDPLUS, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS) | `BAD`, never an [`Event::Command`] |
