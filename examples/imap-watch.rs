@@ -423,6 +423,8 @@ impl Watch<'_> {
     /// Fetches the new messages, or listens when none can be named.
     fn fetch_or_listen(&mut self, client: &mut Client, now: Instant) -> Result<(), Ending> {
         self.more = false;
+        // No NOOP while the FETCH runs: `listen` sets the next one.
+        self.poll_at = None;
         let from = match self.next {
             Next::Unknown => NonZeroU32::MIN,
             Next::From(next) => next,
@@ -590,10 +592,14 @@ async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
             // Time for the next NOOP (the select's `next_event` is cancel safe).
             None => {
                 state.poll_at = None;
-                client
-                    .noop(now)
-                    .map(|id| state.step = Step::Poll(id))
-                    .map_err(Ending::from)
+                if state.step == Step::Wait {
+                    client
+                        .noop(now)
+                        .map(|id| state.step = Step::Poll(id))
+                        .map_err(Ending::from)
+                } else {
+                    Ok(())
+                }
             }
             Some(Ok(Some(event))) => state.on_event(client, event, now),
             Some(Ok(None)) => return Ending::Failed("the session ended".into()),
