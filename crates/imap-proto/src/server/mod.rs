@@ -102,6 +102,7 @@
 //! | `AUTHENTICATE` cancelled (`*`) | `BAD` |
 //! | `STARTTLS` | `OK`, then [`Event::StartTls`]; bytes pipelined after it close the session ([`SessionError::StartTlsInjection`]); after TLS or login `BAD` |
 //! | literal over [`ServerConfig::max_literal`], APPEND over [`ServerConfig::append_limit`] | `NO [TOOBIG]`, data of `{n+}` skipped |
+//! | APPEND's `UTF8 (~{n})` form (RFC 6855) before `ENABLE UTF8=ACCEPT` | `NO [CLIENTBUG]` where UTF8=ACCEPT is offered, `BAD` where not; no data taken |
 //! | `{n+}` under `LITERAL-` over 4096 octets, or without LITERAL+ | `BAD`, data skipped (RFC 7888 section 4) |
 //! | synchronising literal within limits | `+ Ready` |
 //! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
