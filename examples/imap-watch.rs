@@ -1,5 +1,6 @@
 //! `imap-watch`: log in to an IMAP server, select a mailbox, and print one line per new
-//! message as it arrives through IDLE, with the imap-proto client and its tokio driver.
+//! message as it arrives through IDLE (NOOP every `--poll` seconds where the server offers
+//! no IDLE), with the imap-proto client and its tokio driver.
 //!
 //! ```text
 //! cargo run -p sansmail-examples --example imap-watch -- --server HOST:PORT \
@@ -8,7 +9,10 @@
 //!
 //! Each new message prints `UID<TAB>FROM<TAB>SUBJECT`: its UID, the address of its first
 //! `From:` (from the ENVELOPE the server sends) and its subject with RFC 2047 encoded words
-//! decoded. Messages already in the mailbox are not printed. See [`USAGE`].
+//! decoded. Messages already in the mailbox are not printed, and nothing is kept between
+//! runs: a restart starts after the mailbox's last message (its UIDNEXT, or the UID of its
+//! last message). Once UID 4294967295, the largest, was seen, no later message can be named
+//! by UID: a line on standard error says so, and nothing is fetched. See [`USAGE`].
 
 use std::fmt;
 use std::future::Future;
@@ -19,10 +23,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use imap_proto::List;
-use imap_proto::client::{Client, ClientConfig, CommandId, Event, TlsPolicy};
+use imap_proto::client::{Client, ClientConfig, ClientError, CommandId, Event, TlsPolicy};
 use imap_proto::command::{FetchAttribute, FetchItems, NonEmpty};
 use imap_proto::fetch::{Envelope, MessageDataItem};
-use imap_proto::response::{Capability, Code, Data, StatusKind};
+use imap_proto::response::{Code, Data, StatusKind};
 use imap_proto::sequence::{SeqOrUid, Sequence, SequenceSet};
 use imap_proto::tokio::ClientConnection;
 use mail_tls::tokio::{HandshakeOptions, connect_implicit};
@@ -58,13 +62,17 @@ OPTIONS:
     --mailbox NAME         The mailbox to watch [default: INBOX]
     --timeout SECS         Seconds to wait for the connection and each response
                            [default: 120]
+    --poll SECS            Seconds between NOOPs to a server that does not offer IDLE
+                           (a line on standard error says so) [default: 30]
     -h, --help             Print this text
 
 OUTPUT:
     One line per new message on standard output: UID, TAB, the sender's address, TAB,
     the decoded subject (control characters escaped; '-' when absent). A line on standard
-    error says when the watch starts. Errors go to standard error as one line starting
-    with 'imap-watch: '. The password is never printed.
+    error says when the watch starts (and whether it polls with NOOP). Nothing is kept
+    between runs: a restart prints only messages that arrive after it. Errors go to
+    standard error as one line starting with 'imap-watch: '. The password is never
+    printed.
 
 EXIT CODES:
     0  stopped by SIGINT (Ctrl-C), also while connecting
@@ -75,6 +83,9 @@ EXIT CODES:
 
 /// The default of `--timeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default of `--poll`.
+const DEFAULT_POLL: Duration = Duration::from_secs(30);
 
 /// How long the goodbye (DONE, LOGOUT) may take after SIGINT.
 const GOODBYE: Duration = Duration::from_secs(5);
@@ -98,6 +109,8 @@ struct Options {
     password: Secret<String>,
     mailbox: String,
     timeout: Duration,
+    /// Seconds between NOOPs to a server without IDLE.
+    poll: Duration,
 }
 
 /// What the command line asks for.
@@ -119,6 +132,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
     let mut password = None;
     let mut mailbox = "INBOX".to_owned();
     let mut timeout = DEFAULT_TIMEOUT;
+    let mut poll = DEFAULT_POLL;
     let mut rest = args.into_iter();
     while let Some(arg) = rest.next() {
         let (flag, inline) = common::split_flag(&arg);
@@ -136,7 +150,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         }
         if !matches!(
             flag.as_str(),
-            "--server" | "--tls" | "--user" | "--password" | "--mailbox" | "--timeout"
+            "--server" | "--tls" | "--user" | "--password" | "--mailbox" | "--timeout" | "--poll"
         ) {
             return Err(format!("unknown option `{flag}`"));
         }
@@ -161,9 +175,13 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
             "--mailbox" => mailbox = value,
             _ => {
                 let seconds: u64 = value.parse().ok().filter(|&s| s > 0).ok_or_else(|| {
-                    format!("invalid value `{value}` for `--timeout`: expected seconds")
+                    format!("invalid value `{value}` for `{flag}`: expected seconds")
                 })?;
-                timeout = Duration::from_secs(seconds);
+                if flag == "--poll" {
+                    poll = Duration::from_secs(seconds);
+                } else {
+                    timeout = Duration::from_secs(seconds);
+                }
             }
         }
     }
@@ -177,6 +195,7 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
         password: password.ok_or("`--password` is required")?,
         mailbox,
         timeout,
+        poll,
     })))
 }
 
@@ -297,7 +316,40 @@ enum Step {
     Last(CommandId),
     Idle(CommandId),
     Fetch(CommandId),
+    /// `NOOP`, to a server without IDLE.
+    Poll(CommandId),
+    /// The time until the next `NOOP`.
+    Wait,
     Other,
+}
+
+/// Where the messages to print start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Not known (no UIDNEXT and an empty mailbox at SELECT): every message is new.
+    Unknown,
+    /// Messages from this UID on are new.
+    From(NonZeroU32),
+    /// UID 4294967295, the largest (UIDs are 32-bit and strictly ascending, RFC 9051
+    /// section 2.3.1.1), was seen: no later message can have a larger one, and no UID
+    /// FETCH could name it (`4294967296:*` is no UID, `1:*` would print the old ones).
+    Exhausted,
+}
+
+impl Next {
+    /// After the message `uid`.
+    fn after(uid: NonZeroU32) -> Next {
+        uid.checked_add(1).map_or(Next::Exhausted, Next::From)
+    }
+
+    /// Whether `uid` is a message to print.
+    fn is_new(self, uid: NonZeroU32) -> bool {
+        match self {
+            Next::Unknown => true,
+            Next::From(next) => uid >= next,
+            Next::Exhausted => false,
+        }
+    }
 }
 
 /// `UID FETCH from:* (UID ENVELOPE)`.
@@ -313,157 +365,246 @@ fn fetch_new(client: &mut Client, from: NonZeroU32) -> Result<CommandId, Ending>
     Ok(client.fetch(Instant::now(), true, set, items)?)
 }
 
+/// The watch's state between events.
+struct Watch<'o> {
+    options: &'o Options,
+    step: Step,
+    exists: u32,
+    next: Next,
+    /// The "watching" line was printed.
+    announced: bool,
+    /// New messages announced while a FETCH or NOOP ran: fetch (again) at its end.
+    more: bool,
+    /// The server offers no IDLE: NOOP every `--poll` seconds instead.
+    polling: bool,
+    /// When the next NOOP goes.
+    poll_at: Option<tokio::time::Instant>,
+    /// The line about UID 4294967295 was printed.
+    told_exhausted: bool,
+}
+
+impl Watch<'_> {
+    fn announce(&mut self) {
+        if !self.announced {
+            self.announced = true;
+            eprintln!(
+                "imap-watch: watching {} ({} messages)",
+                printable(&self.options.mailbox),
+                self.exists
+            );
+        }
+    }
+
+    /// Waits for news: IDLE, or a NOOP after `--poll` seconds where the server offers no
+    /// IDLE (the client then refuses it locally).
+    fn listen(&mut self, client: &mut Client, now: Instant) -> Result<(), Ending> {
+        if !self.polling {
+            match client.idle(now) {
+                Ok(id) => {
+                    self.step = Step::Idle(id);
+                    return Ok(());
+                }
+                Err(ClientError::NotAdvertised(_)) => {
+                    self.polling = true;
+                    eprintln!(
+                        "imap-watch: the server does not offer IDLE: polling with NOOP every {} s",
+                        self.options.poll.as_secs()
+                    );
+                    self.announce();
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.step = Step::Wait;
+        self.poll_at = Some(tokio::time::Instant::now() + self.options.poll);
+        Ok(())
+    }
+
+    /// Fetches the new messages, or listens when none can be named.
+    fn fetch_or_listen(&mut self, client: &mut Client, now: Instant) -> Result<(), Ending> {
+        self.more = false;
+        // No NOOP while the FETCH runs: `listen` sets the next one.
+        self.poll_at = None;
+        let from = match self.next {
+            Next::Unknown => NonZeroU32::MIN,
+            Next::From(next) => next,
+            Next::Exhausted => {
+                if !self.told_exhausted {
+                    self.told_exhausted = true;
+                    eprintln!(
+                        "imap-watch: UID 4294967295, the largest, was seen: later messages \
+                         cannot be told apart until the server renumbers the mailbox (a new \
+                         UIDVALIDITY); restart imap-watch then"
+                    );
+                }
+                return self.listen(client, now);
+            }
+        };
+        self.step = Step::Fetch(fetch_new(client, from)?);
+        Ok(())
+    }
+
+    /// One event from the client.
+    fn on_event(&mut self, client: &mut Client, event: Event, now: Instant) -> Result<(), Ending> {
+        match event {
+            Event::Ready { authenticated } => {
+                self.step = if authenticated {
+                    Step::Select(client.select(now, &self.options.mailbox)?)
+                } else {
+                    Step::Login(client.login(now, &self.options.user, &self.options.password)?)
+                };
+            }
+            Event::Completed {
+                id, status, text, ..
+            } => {
+                let ok = status == StatusKind::Ok;
+                let why = || printable(text.as_deref().unwrap_or(""));
+                match self.step {
+                    Step::Login(l) if l == id && !ok => {
+                        return Err(Ending::Failed(format!("login refused: {}", why())));
+                    }
+                    Step::Login(l) if l == id => {
+                        self.step = Step::Select(client.select(now, &self.options.mailbox)?);
+                    }
+                    Step::Select(s) if s == id && !ok => {
+                        return Err(Ending::Failed(format!(
+                            "cannot select {}: {}",
+                            printable(&self.options.mailbox),
+                            why()
+                        )));
+                    }
+                    Step::Select(s) if s == id => {
+                        if self.next == Next::Unknown && self.exists > 0 {
+                            let set = SequenceSet::new(List::from(vec![Sequence::Single(
+                                SeqOrUid::Asterisk,
+                            )]))?;
+                            let items = FetchItems::Attributes(NonEmpty::one(FetchAttribute::Uid));
+                            self.step = Step::Last(client.fetch(now, false, set, items)?);
+                        } else {
+                            self.listen(client, now)?;
+                        }
+                    }
+                    Step::Last(f) | Step::Fetch(f) | Step::Poll(f) if f == id && self.more => {
+                        self.fetch_or_listen(client, now)?;
+                    }
+                    Step::Poll(p) if p == id && !ok => {
+                        return Err(Ending::Failed(format!("NOOP refused: {}", why())));
+                    }
+                    Step::Last(f) | Step::Fetch(f) | Step::Poll(f) if f == id => {
+                        self.listen(client, now)?;
+                    }
+                    Step::Idle(i) if i == id && !ok => {
+                        return Err(Ending::Failed(format!("IDLE refused: {}", why())));
+                    }
+                    Step::Idle(i) if i == id => self.fetch_or_listen(client, now)?,
+                    _ => {}
+                }
+            }
+            Event::Idling { .. } => self.announce(),
+            Event::Status(status) => {
+                if let (Some(Code::UidNext(n)), Step::Select(_)) = (status.code(), self.step) {
+                    self.next = Next::From(*n);
+                }
+            }
+            Event::Alert(text) => eprintln!("imap-watch: server alert: {}", printable(&text)),
+            Event::Data(Data::Exists(n)) => {
+                let grew = n > self.exists;
+                self.exists = n;
+                if grew && client.is_idling() {
+                    client.done(now)?;
+                } else if grew
+                    && matches!(self.step, Step::Last(_) | Step::Fetch(_) | Step::Poll(_))
+                {
+                    self.more = true;
+                } else if grew && self.step == Step::Wait {
+                    // Announced between two NOOPs: fetched now.
+                    self.fetch_or_listen(client, now)?;
+                }
+            }
+            Event::Data(Data::Expunge(_)) => self.exists = self.exists.saturating_sub(1),
+            Event::Data(Data::Fetch { items, .. }) => {
+                let uid = items.iter().find_map(|i| match i {
+                    MessageDataItem::Uid(uid) => Some(*uid),
+                    _ => None,
+                });
+                let envelope = items.iter().find_map(|i| match i {
+                    MessageDataItem::Envelope(e) => Some(&**e),
+                    _ => None,
+                });
+                match (self.step, uid) {
+                    (Step::Last(_), Some(uid)) => self.next = Next::after(uid),
+                    // `from:*` names the last message even when its UID is lower.
+                    (Step::Fetch(_), Some(uid)) if envelope.is_some() && self.next.is_new(uid) => {
+                        let mut stdout = std::io::stdout().lock();
+                        writeln!(stdout, "{}", line(uid, envelope))
+                            .and_then(|()| stdout.flush())
+                            .map_err(|error| {
+                                Ending::Failed(format!("cannot write to standard output: {error}"))
+                            })?;
+                        self.next = Next::after(uid);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Closed(Err(error)) => {
+                return Err(Ending::Failed(printable(&error.to_string())));
+            }
+            Event::Closed(Ok(())) => return Err(Ending::Failed("the session ended".into())),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// Runs the session until SIGINT or a failure.
 async fn watch<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut ClientConnection<S>,
     options: &Options,
     mut interrupt: Pin<&mut impl Future<Output = std::io::Result<()>>>,
 ) -> Ending {
-    let mut step = Step::Other;
-    let mut exists: u32 = 0;
-    let mut uid_next: Option<NonZeroU32> = None;
-    let mut announced = false;
-    // New messages announced while a FETCH ran (after its results): fetch again at once.
-    let mut more = false;
+    let mut state = Watch {
+        options,
+        step: Step::Other,
+        exists: 0,
+        next: Next::Unknown,
+        announced: false,
+        more: false,
+        polling: false,
+        poll_at: None,
+        told_exhausted: false,
+    };
     loop {
+        let poll_at = state.poll_at;
+        let tick = async move {
+            match poll_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let event = tokio::select! {
             _ = &mut interrupt => return Ending::Interrupted,
-            event = conn.next_event() => event,
-        };
-        let event = match event {
-            Ok(Some(event)) => event,
-            Ok(None) => return Ending::Failed("the session ended".into()),
-            Err(error) => return Ending::Failed(format!("connection: {error}")),
+            event = conn.next_event() => Some(event),
+            () = tick => None,
         };
         let now = Instant::now();
         let client = conn.client();
-        let result: Result<(), Ending> = (|| {
-            match event {
-                Event::Ready { authenticated } => {
-                    step = if authenticated {
-                        Step::Select(client.select(now, &options.mailbox)?)
-                    } else {
-                        Step::Login(client.login(now, &options.user, &options.password)?)
-                    };
+        let result = match event {
+            // Time for the next NOOP (the select's `next_event` is cancel safe).
+            None => {
+                state.poll_at = None;
+                if state.step == Step::Wait {
+                    client
+                        .noop(now)
+                        .map(|id| state.step = Step::Poll(id))
+                        .map_err(Ending::from)
+                } else {
+                    Ok(())
                 }
-                Event::Completed {
-                    id, status, text, ..
-                } => {
-                    let ok = status == StatusKind::Ok;
-                    let why = || printable(text.as_deref().unwrap_or(""));
-                    match step {
-                        Step::Login(l) if l == id && !ok => {
-                            return Err(Ending::Failed(format!("login refused: {}", why())));
-                        }
-                        Step::Login(l) if l == id => {
-                            step = Step::Select(client.select(now, &options.mailbox)?);
-                        }
-                        Step::Select(s) if s == id && !ok => {
-                            return Err(Ending::Failed(format!(
-                                "cannot select {}: {}",
-                                printable(&options.mailbox),
-                                why()
-                            )));
-                        }
-                        Step::Select(s) if s == id => {
-                            // IMAP4rev2 includes IDLE (RFC 9051 section 6.3.13).
-                            if !client.has_capability(&Capability::Idle)
-                                && !client.has_capability(&Capability::Imap4Rev2)
-                            {
-                                return Err(Ending::Failed(
-                                    "the server does not offer IDLE".into(),
-                                ));
-                            }
-                            step = match uid_next {
-                                None if exists > 0 => {
-                                    let set =
-                                        SequenceSet::new(List::from(vec![Sequence::Single(
-                                            SeqOrUid::Asterisk,
-                                        )]))?;
-                                    let items =
-                                        FetchItems::Attributes(NonEmpty::one(FetchAttribute::Uid));
-                                    Step::Last(client.fetch(now, false, set, items)?)
-                                }
-                                _ => Step::Idle(client.idle(now)?),
-                            };
-                        }
-                        Step::Last(f) | Step::Fetch(f) if f == id && more => {
-                            more = false;
-                            let from = uid_next.unwrap_or(NonZeroU32::MIN);
-                            step = Step::Fetch(fetch_new(client, from)?);
-                        }
-                        Step::Last(f) | Step::Fetch(f) if f == id => {
-                            step = Step::Idle(client.idle(now)?);
-                        }
-                        Step::Idle(i) if i == id && !ok => {
-                            return Err(Ending::Failed(format!("IDLE refused: {}", why())));
-                        }
-                        Step::Idle(i) if i == id => {
-                            let from = uid_next.unwrap_or(NonZeroU32::MIN);
-                            step = Step::Fetch(fetch_new(client, from)?);
-                        }
-                        _ => {}
-                    }
-                }
-                Event::Idling { .. } if !announced => {
-                    announced = true;
-                    eprintln!(
-                        "imap-watch: watching {} ({exists} messages)",
-                        printable(&options.mailbox)
-                    );
-                }
-                Event::Status(status) => {
-                    if let (Some(Code::UidNext(n)), Step::Select(_)) = (status.code(), step) {
-                        uid_next = Some(*n);
-                    }
-                }
-                Event::Alert(text) => eprintln!("imap-watch: server alert: {}", printable(&text)),
-                Event::Data(Data::Exists(n)) => {
-                    let grew = n > exists;
-                    exists = n;
-                    if grew && client.is_idling() {
-                        client.done(now)?;
-                    } else if grew && matches!(step, Step::Last(_) | Step::Fetch(_)) {
-                        more = true;
-                    }
-                }
-                Event::Data(Data::Expunge(_)) => exists = exists.saturating_sub(1),
-                Event::Data(Data::Fetch { items, .. }) => {
-                    let uid = items.iter().find_map(|i| match i {
-                        MessageDataItem::Uid(uid) => Some(*uid),
-                        _ => None,
-                    });
-                    let envelope = items.iter().find_map(|i| match i {
-                        MessageDataItem::Envelope(e) => Some(&**e),
-                        _ => None,
-                    });
-                    match (step, uid) {
-                        (Step::Last(_), Some(uid)) => uid_next = uid.checked_add(1),
-                        // `from:*` names the last message even when its UID is lower.
-                        (Step::Fetch(_), Some(uid))
-                            if envelope.is_some() && Some(uid) >= uid_next =>
-                        {
-                            let mut stdout = std::io::stdout().lock();
-                            writeln!(stdout, "{}", line(uid, envelope))
-                                .and_then(|()| stdout.flush())
-                                .map_err(|error| {
-                                    Ending::Failed(format!(
-                                        "cannot write to standard output: {error}"
-                                    ))
-                                })?;
-                            uid_next = uid.checked_add(1);
-                        }
-                        _ => {}
-                    }
-                }
-                Event::Closed(Err(error)) => {
-                    return Err(Ending::Failed(printable(&error.to_string())));
-                }
-                Event::Closed(Ok(())) => return Err(Ending::Failed("the session ended".into())),
-                _ => {}
             }
-            Ok(())
-        })();
+            Some(Ok(Some(event))) => state.on_event(client, event, now),
+            Some(Ok(None)) => return Ending::Failed("the session ended".into()),
+            Some(Err(error)) => return Ending::Failed(format!("connection: {error}")),
+        };
         if let Err(ending) = result {
             return ending;
         }
@@ -632,6 +773,28 @@ mod tests {
         let error = parse(args(&["--server", "h:1", "--user", "a", "secret"])).unwrap_err();
         assert!(!error.contains("secret"), "{error}");
         assert!(parse(args(&["--server", "h:0", "--user", "a", "--password", "p"])).is_err());
+        let base = ["--server", "h:1", "--user", "a", "--password", "p"];
+        let Ok(Parsed::Watch(o)) = parse(args(&base)) else {
+            panic!("parsed")
+        };
+        assert_eq!(o.poll, DEFAULT_POLL);
+        let Ok(Parsed::Watch(o)) = parse(args(&[&base[..], &["--poll", "5"]].concat())) else {
+            panic!("parsed")
+        };
+        assert_eq!(o.poll, Duration::from_secs(5));
+        let error = parse(args(&[&base[..], &["--poll", "0"]].concat())).unwrap_err();
+        assert_eq!(error, "invalid value `0` for `--poll`: expected seconds");
+    }
+
+    #[test]
+    fn the_largest_uid_leaves_nothing_to_fetch() {
+        let uid = |n| NonZeroU32::new(n).unwrap();
+        assert_eq!(Next::after(uid(7)), Next::From(uid(8)));
+        assert_eq!(Next::after(uid(u32::MAX)), Next::Exhausted);
+        assert!(Next::Unknown.is_new(uid(1)));
+        assert!(Next::From(uid(8)).is_new(uid(8)));
+        assert!(!Next::From(uid(8)).is_new(uid(7)));
+        assert!(!Next::Exhausted.is_new(uid(u32::MAX)));
     }
 
     #[test]

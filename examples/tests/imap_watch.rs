@@ -202,6 +202,13 @@ enum Script {
     /// An IMAP4rev2-only server: IDLE is part of IMAP4rev2 (RFC 9051 section 6.3.13), so
     /// the capability list does not name it.
     Rev2Only,
+    /// An IMAP4rev1 server without IDLE: a new message is announced in the answer to the
+    /// first NOOP; IDLE is answered BAD.
+    NoIdle,
+    /// UID 4294967295, the largest, is reached: with `uidnext`, SELECT says UIDNEXT
+    /// 4294967295 and the next message takes it; without, the message already there has it
+    /// (a restart after it was printed). Then another message arrives.
+    MaxUid { uidnext: bool },
 }
 
 fn envelope(uid: u32, subject: &str) -> String {
@@ -226,12 +233,14 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
         };
         let caps = match script {
             Script::Rev2Only => "IMAP4rev2",
+            Script::NoIdle => "IMAP4rev1",
             _ => "IMAP4rev1 IDLE",
         };
         send(&format!("* OK [CAPABILITY {caps} AUTH=PLAIN] fake\r\n"));
         let mut idle_tag = String::new();
         let mut idles = 0;
         let mut fetches = 0;
+        let mut noops = 0;
         loop {
             let mut line = String::new();
             match input.read_line(&mut line) {
@@ -247,14 +256,44 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
             } else if upper.starts_with("LOGIN") {
                 send(&format!("{tag} OK [CAPABILITY {caps}] in\r\n"));
             } else if upper.starts_with("SELECT") {
-                send("* 1 EXISTS\r\n* OK [UIDNEXT 2] next\r\n");
+                match script {
+                    Script::MaxUid { uidnext: true } => {
+                        send("* 1 EXISTS\r\n* OK [UIDNEXT 4294967295] next\r\n");
+                    }
+                    Script::MaxUid { uidnext: false } => send("* 1 EXISTS\r\n"),
+                    _ => send("* 1 EXISTS\r\n* OK [UIDNEXT 2] next\r\n"),
+                }
                 send(&format!("{tag} OK [READ-WRITE] selected\r\n"));
+            } else if upper.starts_with("NOOP") {
+                noops += 1;
+                if let (Script::NoIdle, 1) = (script, noops) {
+                    send("* 2 EXISTS\r\n");
+                }
+                send(&format!("{tag} OK noop\r\n"));
+            } else if upper.starts_with("IDLE") && matches!(script, Script::NoIdle) {
+                send(&format!("{tag} BAD no IDLE here\r\n"));
+            } else if upper.starts_with("FETCH *") {
+                // The last message's UID, asked for without UIDNEXT.
+                send(&format!(
+                    "* 1 FETCH (UID {})\r\n{tag} OK fetched\r\n",
+                    u32::MAX
+                ));
+            } else if upper.starts_with("UID FETCH") && matches!(script, Script::MaxUid { .. }) {
+                fetches += 1;
+                // Whatever the range, the server sends the message with UID 4294967295 (as
+                // `1:*` or `4294967295:*` would).
+                send(&format!(
+                    "* 2 FETCH (UID {} ENVELOPE (NIL \"last\" ((\"Bob\" NIL \"bob\" \"example.net\")) \
+                     NIL NIL NIL NIL NIL NIL NIL))\r\n{tag} OK fetched\r\n",
+                    u32::MAX
+                ));
             } else if upper.starts_with("IDLE") {
                 idles += 1;
                 idle_tag = tag.to_owned();
                 send("+ idling\r\n");
                 match (script, idles) {
                     (Script::DropsDuringIdle, _) => return,
+                    (Script::MaxUid { .. }, 2) => send("* 3 EXISTS\r\n"),
                     (_, 1) => send("* 2 EXISTS\r\n"),
                     (Script::TwoMessages, 2) => {
                         if let Some(go) = &go {
@@ -273,7 +312,9 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
                 let exists = match (script, fetches) {
-                    (Script::ArrivesDuringFetch, 1) | (Script::TwoMessages, 1) => 2,
+                    (Script::ArrivesDuringFetch, 1)
+                    | (Script::TwoMessages, 1)
+                    | (Script::NoIdle, _) => 2,
                     _ => 3,
                 };
                 for uid in from.max(2)..=exists {
@@ -305,6 +346,10 @@ fn fake(script: Script, go: Option<mpsc::Receiver<()>>) -> Fake {
 }
 
 fn watch_fake(fake: &Fake) -> Child {
+    watch_fake_with(fake, &[])
+}
+
+fn watch_fake_with(fake: &Fake, extra: &[&str]) -> Child {
     Command::new(bin())
         .args([
             "--server",
@@ -313,6 +358,7 @@ fn watch_fake(fake: &Fake) -> Child {
             "none",
         ])
         .args(["--user", "alice", "--password", "pw", "--timeout", "20"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -472,4 +518,80 @@ fn an_imap4rev2_server_without_an_idle_capability_is_watched() {
     interrupt(&child);
     assert_eq!(exit_code(&mut child), Some(0));
     let _ = fake.server.join();
+}
+
+/// A server that offers neither IDLE nor IMAP4rev2 is polled with NOOP: a line on standard
+/// error says so, a message announced in a NOOP's answer is printed, and no IDLE is sent
+/// (the client refuses it locally with `ClientError::NotAdvertised`).
+#[test]
+fn a_server_without_idle_is_polled_with_noop() {
+    let fake = fake(Script::NoIdle, None);
+    let mut child = watch_fake_with(&fake, &["--poll", "1"]);
+    let stdout = lines(child.stdout.take().expect("stdout"));
+    let stderr = lines(child.stderr.take().expect("stderr"));
+    let mut errors = Vec::new();
+    wait_for(&stderr, &mut errors, |l| {
+        l == "imap-watch: the server does not offer IDLE: polling with NOOP every 1 s"
+    });
+    let started = wait_for(&stderr, &mut errors, |l| {
+        l.starts_with("imap-watch: watching")
+    });
+    assert_eq!(started, "imap-watch: watching INBOX (1 messages)");
+    let mut out = Vec::new();
+    assert_eq!(
+        wait_for(&stdout, &mut out, |_| true),
+        "2\tbob@example.net\tmessage 2"
+    );
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(0), "stderr: {errors:?}");
+    let sent: Vec<String> = fake.commands.try_iter().collect();
+    assert!(sent.contains(&"A0003 NOOP".to_owned()), "{sent:?}");
+    assert!(
+        sent.contains(&"A0004 UID FETCH 2:* (UID ENVELOPE)".to_owned()),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|c| c.contains("IDLE")), "{sent:?}");
+    let _ = fake.server.join();
+}
+
+/// Once UID 4294967295, the largest, was seen (printed, or the last message at a restart),
+/// imap-watch never asks for `UID FETCH 4294967296:*` (no UID) nor wraps to `1:*` (which
+/// would print the old messages again): it fetches nothing more and says why once.
+#[test]
+fn the_largest_uid_is_never_passed_nor_wrapped() {
+    for uidnext in [true, false] {
+        let fake = fake(Script::MaxUid { uidnext }, None);
+        let mut child = watch_fake(&fake);
+        let stdout = lines(child.stdout.take().expect("stdout"));
+        let stderr = lines(child.stderr.take().expect("stderr"));
+        let mut out = Vec::new();
+        if uidnext {
+            // The message that takes UID 4294967295 is printed.
+            assert_eq!(
+                wait_for(&stdout, &mut out, |_| true),
+                "4294967295\tbob@example.net\tlast"
+            );
+        }
+        let mut errors = Vec::new();
+        wait_for(&stderr, &mut errors, |l| {
+            l.starts_with("imap-watch: UID 4294967295, the largest, was seen")
+        });
+        interrupt(&child);
+        assert_eq!(exit_code(&mut child), Some(0), "stderr: {errors:?}");
+        let sent: Vec<String> = fake.commands.try_iter().collect();
+        let fetches: Vec<&String> = sent.iter().filter(|c| c.contains("UID FETCH")).collect();
+        if uidnext {
+            assert_eq!(
+                fetches,
+                ["A0004 UID FETCH 4294967295:* (UID ENVELOPE)"],
+                "{sent:?}"
+            );
+        } else {
+            assert!(fetches.is_empty(), "{sent:?}");
+        }
+        // Nothing else printed: the message the server sends again is not new.
+        let rest: Vec<String> = stdout.try_iter().collect();
+        assert!(rest.is_empty(), "{rest:?}");
+        let _ = fake.server.join();
+    }
 }

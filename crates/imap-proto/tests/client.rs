@@ -297,6 +297,32 @@ fn login_disabled_is_refused_locally() {
     );
 }
 
+/// IDLE (RFC 2177) only to a server that advertises it, or IMAP4rev2 which includes it
+/// (RFC 9051 section 6.3.13): otherwise a typed error and nothing on the wire.
+#[test]
+fn idle_is_refused_locally_unless_advertised() {
+    let (mut client, clock) = ready("IMAP4rev1");
+    assert_eq!(
+        client.idle(clock.now()),
+        Err(ClientError::NotAdvertised("IDLE"))
+    );
+    assert_eq!(
+        client.command(clock.now(), CommandBody::Idle),
+        Err(ClientError::NotAdvertised("IDLE"))
+    );
+    assert!(!client.is_idling());
+    assert_eq!(wire(&mut client), "");
+    // NOOP, the fallback, goes.
+    client.noop(clock.now()).unwrap();
+    assert_eq!(wire(&mut client), "A0001 NOOP\r\n");
+
+    for caps in ["IMAP4rev1 IDLE", "IMAP4rev2"] {
+        let (mut client, clock) = ready(caps);
+        client.idle(clock.now()).unwrap();
+        assert_eq!(wire(&mut client), "A0001 IDLE\r\n", "{caps}");
+    }
+}
+
 #[test]
 fn authenticate_plain_with_sasl_ir_marks_the_response_secret() {
     let (mut client, clock) = ready("IMAP4rev1 AUTH=PLAIN SASL-IR");

@@ -223,11 +223,11 @@ fn an_exists_past_u32_is_clamped_not_wrapped() {
     assert!(!client.is_closed());
 }
 
-/// A server that answers IDLE with `NO`: the completion is reported, no IDLE runs, and the
-/// application may go on.
+/// A server that advertises IDLE but answers it with `NO`: the completion is reported, no
+/// IDLE runs, and the application may go on.
 #[test]
 fn idle_refused_with_no_leaves_the_session_usable() {
-    let (mut client, clock) = ready("IMAP4rev1");
+    let (mut client, clock) = ready("IMAP4rev1 IDLE");
     let idle = client.idle(clock.now()).unwrap();
     assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
     let got = feed(&mut client, &clock, "A0001 NO not supported\r\n");
@@ -419,21 +419,39 @@ fn news_between_done_and_the_completion_is_delivered() {
     assert_eq!(wire(&mut client), "");
 }
 
-/// IDLE to a server that does not have it: the client sends it (the capabilities may not be
-/// known yet, right after a login), the server's `BAD` comes back as the completion, and the
-/// session goes on without an IDLE.
+/// IDLE to a server that does not have it, while its capabilities are not known (right
+/// after a login whose OK did not list them, the client's own CAPABILITY not yet answered):
+/// the client sends it, the server's `BAD` comes back as the completion, and the session
+/// goes on without an IDLE. Once the capabilities are known, IDLE is refused locally.
 #[test]
 fn idle_to_a_server_without_idle_is_answered_by_its_bad() {
     let (mut client, clock) = ready("IMAP4rev1");
+    client.login(clock.now(), "alice", &secret("pw")).unwrap();
+    assert_eq!(wire(&mut client), "A0001 LOGIN alice pw\r\n");
+    feed(&mut client, &clock, "A0001 OK in\r\n");
+    assert_eq!(wire(&mut client), "A0002 CAPABILITY\r\n");
+    assert!(client.capabilities().is_empty());
     let idle = client.idle(clock.now()).unwrap();
-    assert_eq!(wire(&mut client), "A0001 IDLE\r\n");
-    let got = feed(&mut client, &clock, "A0001 BAD unknown command\r\n");
+    assert_eq!(wire(&mut client), "A0003 IDLE\r\n");
+    let got = feed(
+        &mut client,
+        &clock,
+        "* CAPABILITY IMAP4rev1\r\nA0002 OK\r\nA0003 BAD unknown command\r\n",
+    );
     assert!(
-        matches!(got.as_slice(), [Event::Completed { id, status: StatusKind::Bad, .. }] if *id == idle),
+        matches!(got.as_slice(), [
+            Event::Capabilities(caps),
+            Event::Completed { id, status: StatusKind::Bad, .. },
+        ] if *id == idle && caps.as_slice() == [Capability::Imap4Rev1]),
         "{got:?}"
     );
     assert!(!client.is_idling());
     assert_eq!(client.poll_timeout(), None);
+    assert_eq!(
+        client.idle(clock.now()),
+        Err(ClientError::NotAdvertised("IDLE"))
+    );
+    assert_eq!(wire(&mut client), "");
 }
 
 /// `* ENABLED` before TLS (and before login, where ENABLE cannot even be issued) is a man in

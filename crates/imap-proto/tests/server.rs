@@ -524,6 +524,66 @@ fn idle_pushes_changes_at_once_and_done_ends_it() {
     assert_eq!(t.send(b"i4 NOOP\r\n"), "i4 OK NOOP completed\r\n");
 }
 
+/// The NOOP window (docs/imap.md): by default the machine answers NOOP at once with the
+/// changes it was told, and one the application hands over afterwards goes with the next
+/// answer. With `noop_as_command`, NOOP and CHECK in the selected state come out as
+/// commands: the application hands over its queued change first, and it arrives with the
+/// NOOP's (or CHECK's) answer.
+#[test]
+fn noop_as_command_lets_queued_changes_into_the_noop_answer() {
+    let added = |uid| Change::Added {
+        uid: nz(uid),
+        flags: vec![],
+        modseq: None,
+    };
+    let mut t = T::selected(plain_config());
+    assert_eq!(t.send(b"n1 NOOP\r\n"), "n1 OK NOOP completed\r\n");
+    assert!(t.events.is_empty());
+    t.server.mailbox_changed(added(11)).unwrap();
+    assert_eq!(
+        t.send(b"n2 NOOP\r\n"),
+        "* 4 EXISTS\r\nn2 OK NOOP completed\r\n"
+    );
+
+    let mut config = plain_config();
+    config.noop_as_command = true;
+    let mut t = T::selected(config.clone());
+    for (line, body, text, uid, exists) in [
+        (
+            &b"n1 NOOP\r\n"[..],
+            CommandBody::Noop,
+            "NOOP completed",
+            11,
+            4,
+        ),
+        (
+            b"c1 CHECK\r\n",
+            CommandBody::Check,
+            "CHECK completed",
+            12,
+            5,
+        ),
+    ] {
+        assert_eq!(t.send(line), "", "nothing before the application answers");
+        assert!(
+            matches!(t.take(), Event::Command { command, .. } if command.body == body),
+            "{body:?}"
+        );
+        // The driver drains its store's queue into the machine, then completes.
+        t.server.mailbox_changed(added(uid)).unwrap();
+        t.server.complete(StatusKind::Ok, None, text).unwrap();
+        let tag = std::str::from_utf8(&line[..2]).unwrap();
+        assert_eq!(
+            t.pump(),
+            format!("* {exists} EXISTS\r\n{tag} OK {text}\r\n")
+        );
+    }
+    // Outside the selected state there is nothing to announce: the machine answers.
+    let mut t = T::logged_in(config);
+    assert_eq!(t.send(b"n1 NOOP\r\n"), "n1 OK NOOP completed\r\n");
+    assert!(t.events.is_empty());
+}
+
 #[test]
 fn idle_before_select_works() {
     let mut t = T::logged_in(plain_config());
@@ -1057,7 +1117,14 @@ fn scram_sha_256_runs_through_challenges() {
 
 #[test]
 fn append_utf8_form_and_before_login() {
-    let mut t = T::logged_in(plain_config());
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::Utf8Accept];
+    let mut t = T::logged_in(config);
+    assert_eq!(
+        t.send(b"e1 ENABLE UTF8=ACCEPT\r\n"),
+        "* ENABLED UTF8=ACCEPT\r\ne1 OK ENABLE completed\r\n"
+    );
+    assert!(matches!(t.take(), Event::Enabled(_)));
     t.send(b"p1 APPEND INBOX UTF8 (~{3+}\r\nabc) UTF8 (~{2+}\r\nde)\r\n");
     assert!(matches!(
         t.take(),
@@ -1106,6 +1173,64 @@ fn append_utf8_form_and_before_login() {
         "p1 BAD Command not permitted before login\r\n"
     );
     assert!(t.events.is_empty());
+}
+
+/// RFC 6855 section 4: an APPEND of UTF-8 headers from a client that has not sent `ENABLE
+/// UTF8=ACCEPT` is answered `NO`; where UTF8=ACCEPT is not offered at all (nor in IMAP4rev2,
+/// whose grammar has no `UTF8 (...)` form) it is a syntax the server does not have: `BAD`.
+/// No data reaches the application either way.
+#[test]
+fn append_utf8_form_needs_enable_utf8_accept() {
+    let mut config = plain_config();
+    config.capabilities = vec![Capability::Utf8Accept];
+    let mut t = T::logged_in(config.clone());
+    // Synchronising: no `+`, so the client sends no data.
+    assert_eq!(
+        t.send(b"p1 APPEND INBOX UTF8 (~{3}\r\n"),
+        "p1 NO [CLIENTBUG] UTF8 APPEND needs ENABLE UTF8=ACCEPT first\r\n"
+    );
+    // Non-synchronising: the data and the `)` are skipped, the next command runs.
+    assert_eq!(
+        t.send(b"p2 APPEND INBOX UTF8 (~{3+}\r\nabc)\r\np3 NOOP\r\n"),
+        "p2 NO [CLIENTBUG] UTF8 APPEND needs ENABLE UTF8=ACCEPT first\r\np3 OK NOOP completed\r\n"
+    );
+    assert!(t.events.is_empty(), "{:?}", t.events);
+
+    // A MULTIAPPEND whose second message takes the form: the first is dropped.
+    t.send(b"p4 APPEND INBOX {1+}\r\na UTF8 (~{2+}\r\nde)\r\np5 NOOP\r\n");
+    assert!(matches!(t.take(), Event::AppendStart { index: 0, .. }));
+    t.server.accept_append().unwrap();
+    let out = t.pump();
+    assert!(matches!(t.take(), Event::AppendData(b) if &b[..] == b"a"));
+    assert!(matches!(
+        t.take(),
+        Event::AppendEnd {
+            index: 0,
+            last: false
+        }
+    ));
+    assert!(matches!(t.take(), Event::AppendAborted { tag } if tag.as_str() == "p4"));
+    assert!(t.events.is_empty(), "{:?}", t.events);
+    assert_eq!(
+        out,
+        "p4 NO [CLIENTBUG] UTF8 APPEND needs ENABLE UTF8=ACCEPT first\r\np5 OK NOOP completed\r\n"
+    );
+
+    // Not offered: BAD, IMAP4rev2 enabled or not.
+    for rev2 in [false, true] {
+        let mut config = plain_config();
+        config.imap4rev2 = rev2;
+        let mut t = T::logged_in(config);
+        if rev2 {
+            t.send(b"e1 ENABLE IMAP4rev2\r\n");
+            assert!(matches!(t.take(), Event::Enabled(_)));
+        }
+        assert_eq!(
+            t.send(b"p1 APPEND INBOX UTF8 (~{3+}\r\nabc)\r\np2 NOOP\r\n"),
+            "p1 BAD UTF8 APPEND is not supported\r\np2 OK NOOP completed\r\n"
+        );
+        assert!(t.events.is_empty(), "{:?}", t.events);
+    }
 }
 
 #[test]
@@ -1875,6 +2000,7 @@ fn announced_flags_carry_recent_for_imap4rev1_sessions() {
         let mut t = T::logged_in(config);
         if rev2 {
             t.send(b"e1 ENABLE IMAP4rev2\r\n");
+            assert!(matches!(t.take(), Event::Enabled(_)));
         }
         t.send(b"s1 SELECT INBOX\r\n");
         t.events.clear();

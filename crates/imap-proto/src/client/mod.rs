@@ -436,7 +436,8 @@ impl Client {
     /// `LOGOUT` or the end, [`ClientError::Idling`] while an IDLE runs,
     /// [`ClientError::TooManyCommands`], [`ClientError::Reserved`] for `STARTTLS` and
     /// `AUTHENTICATE`, [`ClientError::PlaintextCredentials`] and
-    /// [`ClientError::LoginDisabled`] for `LOGIN`.
+    /// [`ClientError::LoginDisabled`] for `LOGIN`, [`ClientError::NotAdvertised`] for `IDLE`
+    /// to a server that advertises neither `IDLE` nor `IMAP4rev2`.
     pub fn command(
         &mut self,
         now: Instant,
@@ -452,7 +453,19 @@ impl Client {
                 }
                 Kind::Login
             }
-            CommandBody::Idle => Kind::Idle,
+            CommandBody::Idle => {
+                // IDLE (RFC 2177) only to a server that advertises it; IMAP4rev2 includes it
+                // (RFC 9051 section 6.3.13). While the capabilities are unknown
+                // (a login's OK without them, the client's own CAPABILITY not yet answered)
+                // the IDLE goes out and the server answers it.
+                if !self.capabilities.is_empty()
+                    && !self.has_capability(&Capability::Idle)
+                    && !self.has_capability(&Capability::Imap4Rev2)
+                {
+                    return Err(ClientError::NotAdvertised("IDLE"));
+                }
+                Kind::Idle
+            }
             CommandBody::Logout => Kind::Logout,
             CommandBody::Select { .. } | CommandBody::Examine { .. } => Kind::Select,
             CommandBody::Close | CommandBody::Unselect => Kind::Unselect,
@@ -656,7 +669,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::command`]; [`ClientError::Idling`] until the previous IDLE completed.
+    /// As [`Client::command`]; [`ClientError::Idling`] until the previous IDLE completed;
+    /// [`ClientError::NotAdvertised`] when the server advertises neither `IDLE` nor
+    /// `IMAP4rev2` (poll with [`Client::noop`] instead).
     pub fn idle(&mut self, now: Instant) -> Result<CommandId, ClientError> {
         self.command(now, CommandBody::Idle)
     }

@@ -12,7 +12,7 @@ use crate::datetime::DateTime;
 use crate::flag::Flag;
 use crate::framer::LiteralHeader;
 use crate::mailbox::Mailbox;
-use crate::response::{Code, StatusKind};
+use crate::response::{Capability, Code, StatusKind};
 
 use super::{AppendState, Event, Pending, Phase, Server, State};
 
@@ -127,6 +127,30 @@ impl Server {
         let (tag, mailbox, index) = (append.tag.clone(), append.mailbox.clone(), append.index);
         if let Some(append) = &mut self.append {
             append.utf8 = probe.utf8;
+        }
+        if probe.utf8 && !self.enabled.utf8_accept {
+            // The `UTF8 (~{n})` form belongs to UTF8=ACCEPT (RFC 6855 section 4), which
+            // IMAP4rev2 does not carry (RFC 9051 section 9 has no `utf8-literal`): offered
+            // but not enabled, the NO that section 4 asks for an APPEND of UTF-8 headers
+            // without ENABLE; not offered, a syntax the server does not have. Neither
+            // lets any data through: `{n}` gets no `+`, the data of `{n+}` is skipped.
+            self.framer.refuse_literal();
+            self.append = None;
+            if index > 0 {
+                self.events
+                    .push_back(Event::AppendAborted { tag: tag.clone() });
+            }
+            if self.config.capabilities.contains(&Capability::Utf8Accept) {
+                self.tagged(
+                    &tag,
+                    StatusKind::No,
+                    Some(Code::ClientBug),
+                    "UTF8 APPEND needs ENABLE UTF8=ACCEPT first",
+                );
+            } else {
+                self.bad(Some(&tag), "UTF8 APPEND is not supported");
+            }
+            return;
         }
         if self
             .config

@@ -130,6 +130,16 @@ pub struct ServerConfig {
     /// false) until commands are answered; 0 reads nothing while a command is pending.
     /// Commands are still answered one at a time, in order (RFC 9051 section 5.5).
     pub max_pipelined: usize,
+    /// NOOP and CHECK in the selected state come out as
+    /// [`Event::Command`](super::Event::Command), answered with
+    /// [`Server::complete`](super::Server::complete), instead of being answered by the
+    /// machine: false. Turn it on when the store reports changes asynchronously (a queue
+    /// the driver drains into [`Server::mailbox_changed`](super::Server::mailbox_changed)):
+    /// the application then hands over what is queued before completing, and every change
+    /// committed before the NOOP was read is in its answer. Off, the machine answers at
+    /// once with what it was told (RFC 9051 section 5.2 asks no more; docs/imap.md, "The
+    /// NOOP window").
+    pub noop_as_command: bool,
     /// Most unprocessed input held, commands framed ahead included: 300 KiB (a command of `max_command` and a line more). A
     /// driver that reads only while `wants_input` holds stays under it; more closes the
     /// session.
@@ -165,6 +175,7 @@ impl Default for ServerConfig {
             namespace: None,
             append_chunk: 64 * 1024,
             max_pipelined: 16,
+            noop_as_command: false,
             max_buffered_input: 300 * 1024,
         }
     }

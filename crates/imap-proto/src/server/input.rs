@@ -333,6 +333,10 @@ impl Server {
                 self.data(Data::Capability(caps));
                 self.ok(&tag, "CAPABILITY completed");
             }
+            CommandBody::Noop if selected && self.config.noop_as_command => {
+                // The application hands over its store's pending changes, then completes.
+                self.ask(command, Running::new(tag), Vec::new());
+            }
             CommandBody::Noop => {
                 self.announce(Announce::All, false);
                 self.ok(&tag, "NOOP completed");
@@ -443,6 +447,9 @@ impl Server {
             | CommandBody::GetQuotaRoot { .. }
             | CommandBody::SetQuota { .. } => self.ask(command, Running::new(tag), Vec::new()),
             _ if !selected => self.bad(Some(&tag), "No mailbox selected"),
+            CommandBody::Check if self.config.noop_as_command => {
+                self.ask(command, Running::new(tag), Vec::new());
+            }
             CommandBody::Check => {
                 self.announce(Announce::All, false);
                 self.ok(&tag, "CHECK completed");

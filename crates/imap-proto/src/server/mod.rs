@@ -102,12 +102,13 @@
 //! | `AUTHENTICATE` cancelled (`*`) | `BAD` |
 //! | `STARTTLS` | `OK`, then [`Event::StartTls`]; bytes pipelined after it close the session ([`SessionError::StartTlsInjection`]); after TLS or login `BAD` |
 //! | literal over [`ServerConfig::max_literal`], APPEND over [`ServerConfig::append_limit`] | `NO [TOOBIG]`, data of `{n+}` skipped |
+//! | APPEND's `UTF8 (~{n})` form (RFC 6855) before `ENABLE UTF8=ACCEPT` | `NO [CLIENTBUG]` where UTF8=ACCEPT is offered, `BAD` where not; no data taken |
 //! | `{n+}` under `LITERAL-` over 4096 octets, or without LITERAL+ | `BAD`, data skipped (RFC 7888 section 4) |
 //! | synchronising literal within limits | `+ Ready` |
 //! | `IDLE` | `+ idling`, changes at once, `DONE` ends it; another line: `BAD` and IDLE ends (RFC 2177) |
 //! | a size change announced to an IMAP4rev1 session (EXISTS, EXPUNGE, VANISHED) | followed by `* n RECENT` when the count of messages recent to the session changed (RFC 3501 section 7.3.2, as Dovecot 2.3); see [`Server::mark_recent`] |
 //! | `ENABLE` | `* ENABLED ...` (CONDSTORE, QRESYNC, UTF8=ACCEPT when offered, IMAP4rev2 when on) |
-//! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers |
+//! | `ID`, `NAMESPACE`, `NOOP`, `CHECK`, `UNSELECT`, `LOGOUT` | their answers (NOOP and CHECK in the selected state go to the application under [`ServerConfig::noop_as_command`]) |
 //! | sequence number beyond EXISTS | `BAD` |
 //! | STORE, EXPUNGE, MOVE in a read-only mailbox | `NO [READ-ONLY]` |
 //! | a command of an extension not advertised (MOVE, UID EXPUNGE, SORT, THREAD, QUOTA, SEARCH RETURN, LIST-EXTENDED options; IMAP4rev2 implies MOVE, UIDPLUS, ESEARCH, SEARCHRES, LIST-EXTENDED, LIST-STATUS) | `BAD`, never an [`Event::Command`] |
