@@ -397,6 +397,12 @@ impl Mail {
                     .complete(StatusKind::Ok, None, "CHECK completed")
                     .map(done)
             }
+            CommandBody::Noop => {
+                self.deliver(server);
+                server
+                    .complete(StatusKind::Ok, None, "NOOP completed")
+                    .map(done)
+            }
             _ => no(server, Some(Code::Cannot), "Not supported by this server").map(done),
         }
     }

@@ -127,6 +127,11 @@ impl ImapService {
         // The accounts hold Argon2id hashes: only mechanisms that carry the password.
         config.sasl_mechanisms = vec![Mechanism::Plain];
         config.imap4rev2 = true;
+        // NOOP and CHECK in the selected state come to `Session::handle` (imap/commands.rs),
+        // which hands over the changes queued up to that moment before the tagged OK: a change
+        // acknowledged to another session before this NOOP was read is in its answer, not one
+        // command later (docs/imap.md, "The NOOP window").
+        config.noop_as_command = true;
         config.capabilities = capabilities();
         config.append_limit = Some(settings.append_limit);
         // Before login; raised at login (`Session::handle`, `Event::Authenticated`).
