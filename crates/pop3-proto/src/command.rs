@@ -66,7 +66,9 @@ pub enum Command<'a> {
     Top {
         /// The message number.
         message: u32,
-        /// How many lines of the body to send after the header.
+        /// How many lines of the body to send after the header. RFC 1939 allows any
+        /// non-negative number: the parser reads a count past `u32::MAX` as `u32::MAX`, which
+        /// the server takes as every line (the encoder writes it as `4294967295`).
         lines: u32,
     },
     /// `UIDL [msg]` (RFC 1939 section 7).

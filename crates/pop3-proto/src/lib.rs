@@ -28,7 +28,8 @@
 //! | response line (client) | 512 octets ([`MAX_RESPONSE_LINE`]) | RFC 2449 section 4 |
 //! | unique-id | 70 octets ([`MAX_UID_LEN`]) | RFC 1939 section 7 |
 //! | idle after login | 10 minutes | RFC 1939 section 3 |
-//! | idle before login | 60 s | our choice, shorter than after login |
+//! | idle before login, and time to log in from the session's start | 60 s | our choice, shorter than after login; absolute as Dovecot's pre-login timeouts |
+//! | `TOP` line count | any; past `u32::MAX` read as every line, at most 255 digits | RFC 1939 section 7 |
 //! | failed logins | 3, each answer held 2 s | as the SMTP server (Dovecot `auth_failure_delay`) |
 //! | refused commands | 20 | Postfix `smtpd_hard_error_limit` |
 //! | junk commands before login | 100 | Postfix `smtpd_junk_command_limit` |

@@ -3,7 +3,7 @@
 
 use mail_wire::Secret;
 
-use super::number;
+use super::{count, number};
 use crate::command::Command;
 use crate::error::CommandError;
 
@@ -53,7 +53,7 @@ pub(crate) fn command(line: &[u8]) -> Result<Command<'_>, CommandError> {
             };
             let message = number(message).ok_or(CommandError::BadArgument { verb, offset })?;
             let offset = offset + args.len() - lines.len();
-            let lines = number(lines).ok_or(CommandError::BadArgument { verb, offset })?;
+            let lines = count(lines).ok_or(CommandError::BadArgument { verb, offset })?;
             Ok(Command::Top { message, lines })
         }
         "USER" => {

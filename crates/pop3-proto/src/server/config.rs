@@ -73,8 +73,12 @@ pub struct ServerConfig {
     /// How long the client may be idle after login: 10 minutes, the least RFC 1939 section 3
     /// allows for the autologout timer.
     pub idle_timeout: Duration,
-    /// How long the client may be idle before login: 60 s (shorter than after login, as
-    /// Dovecot's pre-login timeouts are, so that unauthenticated connections do not hold slots).
+    /// Time allowed to log in, from the session's start (whatever the client sends meanwhile;
+    /// STLS does not start it over), and idle time allowed before login: 60 s, then
+    /// `-ERR No login in time, closing` (or `-ERR Disconnected for inactivity` for a client
+    /// idle that long). Shorter than after login and absolute, as Dovecot's pre-login
+    /// timeouts and imap-proto's `login_timeout` are, so that unauthenticated connections do
+    /// not hold slots.
     pub login_timeout: Duration,
     /// Most unprocessed input held at once: 64 KiB. A driver that reads only while
     /// `wants_input` holds never comes near it; more input closes the session.

@@ -26,12 +26,14 @@ struct TopCut {
 }
 
 impl Outgoing {
+    /// `lines`: `TOP`'s count, `None` for `RETR`. `u32::MAX` (what the parser makes of any
+    /// larger count) is every line: nothing is cut.
     pub(super) fn new(lines: Option<u32>) -> Self {
         Outgoing {
             // RFC 1939 section 3: every line of a multi-line response ends in CRLF, also
             // when the application stores messages with bare LF (or CR) line endings.
             encoder: DotEncoder::normalizing(),
-            top: lines.map(|left| TopCut {
+            top: lines.filter(|&left| left != u32::MAX).map(|left| TopCut {
                 in_header: true,
                 line_len: 0,
                 left,
@@ -138,5 +140,18 @@ mod tests {
         }
         // A message without a body: everything passes.
         assert_eq!(top(b"A: 1\r\n", 3, 2), b"A: 1\r\n.\r\n");
+    }
+
+    /// `TOP n 4294967295` (and any larger count, which the parser reads as `u32::MAX`) asks
+    /// for every line: nothing is cut, even after 4,294,967,295 body lines.
+    #[test]
+    fn top_with_u32_max_lines_cuts_nothing() {
+        assert!(Outgoing::new(Some(u32::MAX)).top.is_none());
+        assert!(Outgoing::new(Some(u32::MAX - 1)).top.is_some());
+        let message = b"A: 1\r\n\r\none\r\n.two\r\nthree";
+        assert_eq!(
+            top(message, u32::MAX, 3),
+            b"A: 1\r\n\r\none\r\n..two\r\nthree\r\n.\r\n"
+        );
     }
 }

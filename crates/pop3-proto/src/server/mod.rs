@@ -74,6 +74,7 @@
 //! | line too long | `-ERR Line too long, closing` and close: the client cannot resynchronise |
 //! | commands pipelined after `STLS` | `-ERR Commands pipelined after STLS, closing` and close (RFC 2595 section 4) |
 //! | idle past the timeout | `-ERR Disconnected for inactivity` and close, without UPDATE (RFC 1939 section 3) |
+//! | not logged in within [`ServerConfig::login_timeout`] of the start, whatever was sent | `-ERR No login in time, closing` and close |
 //! | message number unknown or deleted | `-ERR No such message` |
 //!
 //! Pipelined commands are answered until [`OUTPUT_HIGH_WATER`] octets are queued; the rest
@@ -217,6 +218,9 @@ pub struct Server {
     auth_failure_delay: Duration,
     held: Option<Held>,
     timer: Timer,
+    /// When the session ends if it has not logged in by then ([`ServerConfig::login_timeout`]
+    /// from its start, STLS included); `None`: never.
+    login_deadline: Option<Instant>,
     /// When the last input arrived.
     fed_at: Instant,
     eof: bool,
@@ -276,6 +280,7 @@ impl Server {
             auth_failure_delay: config.auth_failure_delay,
             held: None,
             timer: Timer::new(now),
+            login_deadline: now.checked_add(config.login_timeout),
             fed_at: now,
             eof: false,
             deferred: false,
@@ -446,8 +451,9 @@ impl Server {
     }
 
     /// When [`Server::handle_timeout`] must be called: the release of a held failed-login
-    /// response, or the end of the client's idle time (the login timeout before login, the
-    /// idle timeout after). `None` while a decision is pending, during the TLS hand-off and
+    /// response, the end of the time to log in ([`ServerConfig::login_timeout`] from the
+    /// session's start), or the end of the client's idle time (the login timeout before
+    /// login, the idle timeout after). `None` while a decision is pending, during the TLS hand-off and
     /// after the close. While commands wait for queued output to be written
     /// ([`OUTPUT_HIGH_WATER`]) it is already due: a driver that writes, then reads until
     /// this deadline, comes back to [`Server::poll_event`] at once rather than waiting for
@@ -463,7 +469,11 @@ impl Server {
         if self.deferred {
             return Some(self.fed_at);
         }
-        self.timer.deadline(self.idle_timeout())
+        let idle = self.timer.deadline(self.idle_timeout());
+        match (self.state, self.login_deadline) {
+            (State::Authorization, Some(login)) => Some(idle.map_or(login, |idle| idle.min(login))),
+            _ => idle,
+        }
     }
 
     fn timed(&self) -> bool {
@@ -477,8 +487,10 @@ impl Server {
         }
     }
 
-    /// Tells the machine the time: releases a held failed-login response, or closes an idle
-    /// session with `-ERR Disconnected for inactivity` (no UPDATE: nothing is deleted).
+    /// Tells the machine the time: releases a held failed-login response, closes an idle
+    /// session with `-ERR Disconnected for inactivity` (no UPDATE: nothing is deleted), or one
+    /// that has not logged in within [`ServerConfig::login_timeout`] of its start, whatever
+    /// it sent meanwhile, with `-ERR No login in time, closing`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(held) = &self.held {
             let release = held.since.checked_add(self.auth_failure_delay);
@@ -499,6 +511,10 @@ impl Server {
         }
         if self.timer.expire(now, self.idle_timeout()) {
             self.close_with(replies::TIMEOUT, SessionError::Timeout);
+        } else if self.state == State::Authorization
+            && self.login_deadline.is_some_and(|deadline| now >= deadline)
+        {
+            self.close_with(replies::LOGIN_TIMEOUT, SessionError::Timeout);
         }
     }
 

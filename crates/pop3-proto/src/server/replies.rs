@@ -38,5 +38,6 @@ pub(super) const LINE_TOO_LONG: &[u8] = b"-ERR Line too long, closing";
 pub(super) const TOO_MANY_ERRORS: &[u8] = b"-ERR Too many errors, closing";
 pub(super) const TOO_MUCH_INPUT: &[u8] = b"-ERR Too much input, closing";
 pub(super) const TIMEOUT: &[u8] = b"-ERR Disconnected for inactivity";
+pub(super) const LOGIN_TIMEOUT: &[u8] = b"-ERR No login in time, closing";
 pub(super) const SHUTDOWN: &[u8] = b"-ERR [SYS/TEMP] Server shutting down";
 pub(super) const END: &[u8] = b".\r\n";

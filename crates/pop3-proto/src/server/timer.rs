@@ -1,7 +1,7 @@
-//! Every deadline of a session, in one type: the client's idle time, which runs from the end
-//! of its last complete command line (not its last byte: a client dribbling a line one octet
-//! at a time is still idle), or from the last answer to a decision; and the release of a held
-//! failed-login reply.
+//! The client's idle time, which runs from the end of its last complete command line (not
+//! its last byte: a client dribbling a line one octet at a time is still idle), or from the
+//! last answer to a decision. The session's other deadlines are fixed instants kept by the
+//! server: the time to log in, and the release of a held failed-login reply.
 
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,8 @@
 use bytes::BytesMut;
 use mail_wire::Secret;
 use pop3_proto::{
-    Capability, Command, CommandError, RespCode, Response, ResponseError, ScanListing, Status, Uid,
-    UidListing,
+    Capability, Command, CommandError, MAX_COMMAND_LINE, RespCode, Response, ResponseError,
+    ScanListing, Status, Uid, UidListing,
 };
 use proptest::prelude::*;
 
@@ -55,6 +55,57 @@ fn commands_parse_case_insensitively_and_errors_name_the_offset() {
     // An error never quotes a password.
     let error = Command::parse(b"PASS").unwrap_err();
     assert_eq!(error.to_string(), "PASS: missing argument");
+}
+
+/// Attack review (round 20): RFC 1939 section 7 lets `TOP` ask for any non-negative number of
+/// lines. A count past `u32::MAX` asks for more lines than the message can have: it is read
+/// as `u32::MAX` (every line), not refused. Digits are bounded all the same: no count is
+/// longer than the command line that carries it (`MAX_COMMAND_LINE`).
+#[test]
+fn top_takes_any_line_count_and_reads_a_huge_one_as_every_line() {
+    let top = |lines| Ok(Command::Top { message: 1, lines });
+    assert_eq!(Command::parse(b"TOP 1 4294967295"), top(u32::MAX));
+    assert_eq!(Command::parse(b"TOP 1 4294967296"), top(u32::MAX));
+    assert_eq!(Command::parse(b"TOP 1 99999999999"), top(u32::MAX));
+    assert_eq!(Command::parse(b"top 1 000000000000000000007"), top(7));
+    assert_eq!(Command::parse(b"TOP 1 00000000000000000000"), top(0));
+    let longest = format!("TOP 1 {}", "9".repeat(MAX_COMMAND_LINE));
+    assert_eq!(Command::parse(longest.as_bytes()), top(u32::MAX));
+    let too_long = format!("TOP 1 {}", "9".repeat(MAX_COMMAND_LINE + 1));
+    assert_eq!(
+        Command::parse(too_long.as_bytes()),
+        Err(CommandError::BadArgument {
+            verb: "TOP",
+            offset: 6
+        })
+    );
+    for refused in [&b"TOP 1 -1"[..], b"TOP 1 +5", b"TOP 1 1e9", b"TOP 1 "] {
+        assert_eq!(
+            Command::parse(refused),
+            Err(CommandError::BadArgument {
+                verb: "TOP",
+                offset: 6
+            }),
+            "{}",
+            String::from_utf8_lossy(refused)
+        );
+    }
+    // The message number is still a u32: there is no message past it.
+    assert_eq!(
+        Command::parse(b"TOP 4294967296 1"),
+        Err(CommandError::BadArgument {
+            verb: "TOP",
+            offset: 4
+        })
+    );
+    // What the encoder writes for the clamped count parses back to it.
+    let mut wire = BytesMut::new();
+    Command::parse(b"TOP 1 99999999999")
+        .unwrap()
+        .encode(&mut wire)
+        .unwrap();
+    assert_eq!(&wire[..], b"TOP 1 4294967295\r\n");
+    assert_eq!(Command::parse(&wire[..wire.len() - 2]), top(u32::MAX));
 }
 
 #[test]
@@ -155,6 +206,20 @@ proptest! {
         let mut wire = BytesMut::new();
         listing.encode(&mut wire);
         prop_assert_eq!(UidListing::parse(&wire[..wire.len() - 2]).unwrap(), listing);
+    }
+
+    #[test]
+    fn top_line_counts_of_any_size_clamp_and_round_trip(digits in "[0-9]{1,38}") {
+        let line = format!("TOP 2 {digits}");
+        let expected = digits
+            .parse::<u128>()
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .unwrap();
+        let parsed = Command::parse(line.as_bytes()).unwrap();
+        prop_assert_eq!(&parsed, &Command::Top { message: 2, lines: expected });
+        let mut wire = BytesMut::new();
+        parsed.encode(&mut wire).unwrap();
+        prop_assert_eq!(Command::parse(&wire[..wire.len() - 2]).unwrap(), parsed);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Every limit of the server, breached: line length, refused commands, junk before login,
 //! failed logins and their delay, the idle timeouts before and after login (from the last
-//! complete line, not the last byte), buffered input.
+//! complete line, not the last byte), the time to log in (from the session's start), buffered
+//! input.
 
 use std::time::Duration;
 
@@ -325,4 +326,109 @@ fn configured_texts_cannot_inject_lines() {
         clean.check(),
         Err(pop3_proto::ValueError::Octet { offset: 9 })
     );
+}
+
+/// Attack review (round 20): a client that keeps sending `CAPA` within the idle time (one
+/// octet every 3 s makes a complete line about every 18 s) must not hold a slot before login
+/// for ever: the login timeout also counts from the session's start, whatever the client
+/// sends meanwhile (as imap-proto's and Dovecot's pre-login timeouts do).
+#[test]
+fn the_login_timeout_counts_from_the_session_start_whatever_the_client_sends() {
+    let mut clock = SimClock::new();
+    let start = clock.now();
+    let mut server = Server::new(config(), start);
+    drain(&mut server);
+    let mut answered = 0;
+    // One octet every 3 s: `CAPA\r\n` completes at 18 s, 36 s and 54 s.
+    for octet in b"CAPA\r\n".repeat(3) {
+        clock.advance(Duration::from_secs(3));
+        server.feed(clock.now(), &[octet]);
+        events(&mut server);
+        if drain(&mut server).starts_with("+OK Capability list follows\r\n") {
+            answered += 1;
+        }
+        server.handle_timeout(clock.now());
+        assert!(!server.is_closed(), "closed at {:?}", clock.now() - start);
+    }
+    assert_eq!(answered, 3);
+    // The idle time ran from 54 s, but the session must log in by 60 s.
+    assert_eq!(server.poll_timeout(), Some(start + Duration::from_secs(60)));
+    clock.advance(Duration::from_secs(5));
+    server.feed(clock.now(), b"CA");
+    events(&mut server);
+    server.handle_timeout(clock.now());
+    assert!(!server.is_closed());
+    clock.advance(Duration::from_secs(1));
+    server.handle_timeout(clock.now());
+    assert_eq!(
+        events(&mut server),
+        [Event::Closed(Err(SessionError::Timeout))]
+    );
+    assert_eq!(drain(&mut server), "-ERR No login in time, closing\r\n");
+}
+
+/// The login deadline holds across STLS (the TLS handshake does not start it over) and a
+/// refused maildrop (the client is still in AUTHORIZATION), and no longer applies once the
+/// maildrop is open: then only the idle timeout after login counts.
+#[test]
+fn the_login_deadline_ends_at_login_and_not_before() {
+    // STLS at 20 s: the idle time starts over, the deadline to log in does not.
+    let mut clock = SimClock::new();
+    let start = clock.now();
+    let mut server = Server::new(ServerConfig::default(), start);
+    clock.advance(Duration::from_secs(20));
+    server.feed(clock.now(), b"STLS\r\n");
+    assert_eq!(events(&mut server), [Event::StartTls]);
+    server.tls_established(clock.now()).unwrap();
+    drain(&mut server);
+    assert_eq!(server.poll_timeout(), Some(start + Duration::from_secs(60)));
+    clock.advance(Duration::from_secs(40));
+    server.handle_timeout(clock.now());
+    assert_eq!(
+        events(&mut server),
+        [Event::Closed(Err(SessionError::Timeout))]
+    );
+    assert_eq!(drain(&mut server), "-ERR No login in time, closing\r\n");
+
+    // A refused maildrop ([IN-USE]) leaves the client before login: the deadline stands.
+    let mut clock = SimClock::new();
+    let start = clock.now();
+    let mut server = Server::new(config(), start);
+    clock.advance(Duration::from_secs(30));
+    server.feed(clock.now(), b"USER admin\r\nPASS root pw\r\n");
+    let seen = events(&mut server);
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::OpenMaildrop { user } if user == "admin")),
+        "{seen:?}"
+    );
+    server.handle_timeout(clock.now()); // the idle time restarts after the decisions
+    assert!(drain(&mut server).ends_with("-ERR [IN-USE] maildrop locked\r\n"));
+    assert_eq!(server.poll_timeout(), Some(start + Duration::from_secs(60)));
+    clock.advance(Duration::from_secs(30));
+    server.handle_timeout(clock.now());
+    assert!(server.is_closed());
+    assert_eq!(drain(&mut server), "-ERR No login in time, closing\r\n");
+
+    // Logged in at 50 s: past 60 s the session goes on, idle until 50 s + 10 minutes.
+    let mut clock = SimClock::new();
+    let start = clock.now();
+    let mut server = Server::new(config(), start);
+    clock.advance(Duration::from_secs(50));
+    server.feed(clock.now(), b"USER alice\r\nPASS secret\r\n");
+    events(&mut server);
+    server.handle_timeout(clock.now());
+    events(&mut server);
+    assert_eq!(
+        drain(&mut server),
+        "+OK POP3 server ready\r\n+OK Send PASS\r\n+OK maildrop has 2 messages (60 octets)\r\n"
+    );
+    let after_login = start + Duration::from_secs(50) + Duration::from_secs(600);
+    assert_eq!(server.poll_timeout(), Some(after_login));
+    clock.advance(Duration::from_secs(30));
+    server.handle_timeout(clock.now());
+    server.feed(clock.now(), b"STAT\r\n");
+    events(&mut server);
+    assert_eq!(drain(&mut server), "+OK 2 60\r\n");
+    assert!(!server.is_closed());
 }

@@ -2,11 +2,11 @@
 //! goes out in CRLF lines (RFC 1939 section 3), and a flood of pipelined listing commands
 //! cannot make the machine queue output without bound; an application's `-ERR` text cannot
 //! make a response line longer than RFC 2449 allows; a maildrop whose unique-ids repeat is
-//! refused.
+//! refused; `TOP` with a line count past `u32::MAX` sends every line.
 
 use mail_testkit::SimClock;
 use mail_testkit::users::{Users, server_nonce};
-use pop3_proto::server::{Event, MessageInfo, Server, ServerError};
+use pop3_proto::server::{Event, MessageInfo, Server, ServerError, SessionError};
 use pop3_proto::{MAX_RESPONSE_LINE, RespCode, Uid};
 
 use crate::harness::config;
@@ -227,4 +227,42 @@ fn a_maildrop_with_a_repeated_unique_id_is_refused() {
         String::from_utf8(drain(&mut server)).unwrap(),
         "+OK maildrop has 2 messages (30 octets)\r\n"
     );
+}
+
+/// Attack review (round 20): `TOP 1 99999999999` and `TOP 1 4294967296` were refused with
+/// `-ERR Syntax error in arguments` while `TOP 1 4294967295` worked; RFC 1939 section 7 allows
+/// any non-negative number of lines. A count past `u32::MAX` now sends every line; a count
+/// longer than a command line still ends the session as any line too long does.
+#[test]
+fn top_with_a_line_count_past_u32_sends_every_line() {
+    let body = b"Subject: big\r\n\r\none\r\n.two\r\nthree\r\n";
+    let clock = SimClock::new();
+    let mut server = logged_in(&clock, 1, body.len() as u64);
+    for count in ["4294967295", "4294967296", "99999999999", &"9".repeat(200)] {
+        server.feed(clock.now(), format!("TOP 1 {count}\r\n").as_bytes());
+        assert_eq!(
+            server.poll_event(),
+            Some(Event::Retrieve {
+                index: 0,
+                lines: Some(u32::MAX)
+            }),
+            "TOP 1 {count}"
+        );
+        server.send_message_data(body).unwrap();
+        server.end_message().unwrap();
+        assert_eq!(
+            String::from_utf8(drain(&mut server)).unwrap(),
+            "+OK Message follows\r\nSubject: big\r\n\r\none\r\n..two\r\nthree\r\n.\r\n",
+            "TOP 1 {count}"
+        );
+    }
+    server.feed(
+        clock.now(),
+        format!("TOP 1 {}\r\n", "9".repeat(300)).as_bytes(),
+    );
+    assert_eq!(
+        server.poll_event(),
+        Some(Event::Closed(Err(SessionError::LineTooLong)))
+    );
+    assert_eq!(drain(&mut server), b"-ERR Line too long, closing\r\n");
 }
