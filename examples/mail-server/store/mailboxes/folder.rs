@@ -1059,13 +1059,18 @@ impl State {
                 return true;
             }
         }
-        let adding = |name: &str| {
-            self.writing.contains(name)
-                || self
-                    .pending
-                    .iter()
-                    .any(|p| matches!(&p.record, Record::Add(e) if &*e.name == name))
-        };
+        // The adds being committed, looked up once per listing (a MULTIAPPEND of a thousand
+        // messages in flight must not make this a thousand times a thousand comparisons
+        // under the state lock).
+        let pending: HashSet<&str> = self
+            .pending
+            .iter()
+            .filter_map(|p| match &p.record {
+                Record::Add(e) => Some(&*e.name),
+                _ => None,
+            })
+            .collect();
+        let adding = |name: &str| self.writing.contains(name) || pending.contains(name);
         listed.iter().all(|(name, loc)| {
             self.by_name.contains_key(name.as_str()) || adding(name) || !exists(loc)
         })
@@ -1234,8 +1239,17 @@ fn scan(dir: &Path) -> io::Result<HashMap<String, Loc>> {
             let Ok(file) = entry.file_name().into_string() else {
                 continue;
             };
-            if file.starts_with('.') || !entry.file_type()?.is_file() {
+            if file.starts_with('.') {
                 continue;
+            }
+            // On a file system without file types in its directory entries this is a `stat`,
+            // and the listing runs beside this server's own renames (STORE) and unlinks
+            // (EXPUNGE): a file gone meanwhile is not an error, just not there.
+            match entry.file_type() {
+                Ok(kind) if kind.is_file() => {}
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
             }
             files.insert(
                 unique_name(&file).to_owned(),
