@@ -8,6 +8,7 @@
 //! - One FETCH asking for many content items of one large message (`BODY.PEEK[]<0.N>
 //!   BODY.PEEK[]<1.N> ...`) is completed with `NO [LIMIT]` before that message, instead of
 //!   encoding every item into memory at once; exact duplicate items are answered once.
+//!   A partial FETCH of a message whose file vanished (a concurrent EXPUNGE) skips it.
 //! - A client in IDLE that stops reading takes no more than 64 KiB of changes into memory:
 //!   the rest waits in the store's queue, which overflows into `* BYE [ALERT]` as for a
 //!   client that sends nothing.
@@ -486,5 +487,38 @@ fn a_fetch_of_too_many_content_items_of_one_message_is_refused_with_limit() {
         all,
         "* 2 FETCH (UID 2 BODY[TEXT]<0> \"llllllllll\" BODY[]<0> \"Subject\")\r\n\
          D OK FETCH completed\r\n"
+    );
+}
+
+#[test]
+fn a_partial_fetch_of_a_message_whose_file_vanished_skips_it() {
+    let dir = TempDir::new("imaplimits-vanished");
+    let imap = start(&dir, &[]);
+    let mut raw = Raw::logged_in(imap.port, false);
+    raw.append("A0", &message(0, 300, b'v'));
+    raw.append("A1", &message(1, 300, b'w'));
+    assert_eq!(raw.cmd("S", "SELECT INBOX"), "S OK");
+    // The first message's file removed behind the server's back, as a concurrent EXPUNGE
+    // does between the metadata and the file read: the index still lists it.
+    let maildir = imap.server.maildir(ALICE);
+    let files: Vec<_> = ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(maildir.join(sub)).expect("read_dir"))
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let first = files
+        .iter()
+        .find(|path| {
+            std::fs::read(path).is_ok_and(|data| data.starts_with(b"Subject: large 0\r\n"))
+        })
+        .expect("the first message's file");
+    std::fs::remove_file(first).expect("remove");
+    let (all, tagged) = raw.transcript("F", "FETCH 1:2 (UID BODY.PEEK[]<0.16>)");
+    assert_eq!(
+        all,
+        "* 2 FETCH (UID 2 BODY[]<0> \"Subject: large 1\")\r\n\
+         F NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n",
+        "{tagged}"
     );
 }
