@@ -5,6 +5,10 @@
 //!
 //! - A FETCH of large messages is read from disk one message at a time as the client reads:
 //!   what waits in memory is one message and one 256 KiB piece, not a batch of 64 messages.
+//! - One FETCH asking for many content items of one large message (`BODY.PEEK[]<0.N>
+//!   BODY.PEEK[]<1.N> ...`) is completed with `NO [LIMIT]` before that message, instead of
+//!   encoding every item into memory at once; exact duplicate items are answered once.
+//!   A partial FETCH of a message whose file vanished (a concurrent EXPUNGE) skips it.
 //! - A client in IDLE that stops reading takes no more than 64 KiB of changes into memory:
 //!   the rest waits in the store's queue, which overflows into `* BYE [ALERT]` as for a
 //!   client that sends nothing.
@@ -405,4 +409,116 @@ fn a_multiappend_over_the_quota_is_refused_as_its_data_arrives() {
     });
     raw.send(b"\r\n");
     assert_eq!(raw.cmd("N", "NOOP"), "N OK");
+}
+
+impl Raw {
+    /// Sends `text` tagged `tag` and returns everything received up to and including the
+    /// tagged line (lossy, literals included), and the tagged line.
+    fn transcript(&mut self, tag: &str, text: &str) -> (String, String) {
+        self.send(format!("{tag} {text}\r\n").as_bytes());
+        let prefix = format!("{tag} ");
+        let mut all = String::new();
+        loop {
+            let line = self.line().unwrap_or_else(|| panic!("EOF before {tag}"));
+            all.push_str(&line);
+            all.push_str("\r\n");
+            if line.starts_with(&prefix) {
+                return (all, line);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fetch_of_too_many_content_items_of_one_message_is_refused_with_limit() {
+    // The append limit is 2 MiB, so the cap is 4 MiB of content per message.
+    const LARGE: usize = 2_000_000;
+    const ITEMS: usize = 100;
+    let dir = TempDir::new("imaplimits-fetchcap");
+    let imap = start(&dir, &["--max-message-size", "2M"]);
+    let pid = imap.server.pid();
+    let mut raw = Raw::logged_in(imap.port, false);
+    let small = message(0, 500, b's');
+    raw.append("A0", &small);
+    let large = message(1, LARGE, b'l');
+    raw.append("A1", &large);
+    assert_eq!(raw.cmd("S", "SELECT INBOX"), "S OK");
+
+    // 100 distinct partials of the whole message, each up to 2,000,000 octets: 200 MB of
+    // the large message. The small one is answered; the large one is not.
+    let items: Vec<String> = (0..ITEMS)
+        .map(|i| format!("BODY.PEEK[]<{i}.{LARGE}>"))
+        .collect();
+    let before = status_bytes(pid, "VmHWM");
+    let (all, tagged) = raw.transcript("F", &format!("FETCH 1:2 ({})", items.join(" ")));
+    let peak = status_bytes(pid, "VmHWM");
+    assert!(tagged.starts_with("F NO [LIMIT]"), "{tagged}");
+    assert_eq!(all.matches("* 1 FETCH").count(), 1, "{tagged}");
+    assert_eq!(all.matches("* 2 FETCH").count(), 0, "{tagged}");
+    assert_eq!(all.matches("BODY[]<").count(), ITEMS, "{tagged}");
+    let growth = peak.saturating_sub(before);
+    assert!(
+        growth < 32 << 20,
+        "the server's peak memory grew by {growth} octets for one refused FETCH"
+    );
+    let logs = imap.server.stderr();
+    assert!(logs.contains("FETCH refused"), "{logs}");
+
+    // Whole sections, read from the parsed message: four copies of 2 MB are over the cap.
+    let (_, tagged) = raw.transcript(
+        "G",
+        "FETCH 2 (BODY.PEEK[HEADER] BODY.PEEK[TEXT] BODY.PEEK[] RFC822.TEXT)",
+    );
+    assert!(tagged.starts_with("G NO [LIMIT]"), "{tagged}");
+
+    // The session goes on: the large message whole, once, and duplicates answered once.
+    assert_eq!(raw.cmd("N", "NOOP"), "N OK");
+    let (all, tagged) = raw.transcript("H", "FETCH 2 (BODY.PEEK[HEADER] BODY.PEEK[TEXT])");
+    assert_eq!(tagged, "H OK FETCH completed");
+    let text = large.len() - "Subject: large 1\r\n\r\n".len();
+    assert!(all.contains(&format!("BODY[TEXT] {{{text}}}")), "{tagged}");
+    let (all, tagged) = raw.transcript(
+        "D",
+        "FETCH 2 (UID BODY.PEEK[TEXT]<0.10> UID BODY.PEEK[TEXT]<0.10> BODY.PEEK[]<0.7> \
+         BODY.PEEK[]<0.7> BODY.PEEK[]<0.7>)",
+    );
+    assert_eq!(tagged, "D OK FETCH completed");
+    assert_eq!(
+        all,
+        "* 2 FETCH (UID 2 BODY[TEXT]<0> \"llllllllll\" BODY[]<0> \"Subject\")\r\n\
+         D OK FETCH completed\r\n"
+    );
+}
+
+#[test]
+fn a_partial_fetch_of_a_message_whose_file_vanished_skips_it() {
+    let dir = TempDir::new("imaplimits-vanished");
+    let imap = start(&dir, &[]);
+    let mut raw = Raw::logged_in(imap.port, false);
+    raw.append("A0", &message(0, 300, b'v'));
+    raw.append("A1", &message(1, 300, b'w'));
+    assert_eq!(raw.cmd("S", "SELECT INBOX"), "S OK");
+    // The first message's file removed behind the server's back, as a concurrent EXPUNGE
+    // does between the metadata and the file read: the index still lists it.
+    let maildir = imap.server.maildir(ALICE);
+    let files: Vec<_> = ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(maildir.join(sub)).expect("read_dir"))
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let first = files
+        .iter()
+        .find(|path| {
+            std::fs::read(path).is_ok_and(|data| data.starts_with(b"Subject: large 0\r\n"))
+        })
+        .expect("the first message's file");
+    std::fs::remove_file(first).expect("remove");
+    let (all, tagged) = raw.transcript("F", "FETCH 1:2 (UID BODY.PEEK[]<0.16>)");
+    assert_eq!(
+        all,
+        "* 2 FETCH (UID 2 BODY[]<0> \"Subject: large 1\")\r\n\
+         F NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n",
+        "{tagged}"
+    );
 }

@@ -9,6 +9,7 @@
 //! announces them in the answer.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 
@@ -50,6 +51,18 @@ pub(crate) const MAX_MULTIAPPEND: usize = 1000;
 /// message whose header is longer is read whole.
 const HEADER_PROBE: u64 = 64 * 1024;
 
+/// How many times the append limit (`--max-message-size`) of content octets one FETCH may
+/// put in memory for one message, summed over its content items ([`content_bound`]): two,
+/// since an ordinary client asks at most `BODY[HEADER]` and `BODY[TEXT]`, or `BODY[]`, once.
+/// A FETCH over it is completed with `NO [LIMIT]`: without it, thousands of distinct items
+/// of one large message (`BODY.PEEK[]<0.N> BODY.PEEK[]<1.N> ...`) would be encoded into
+/// memory at once. One whole copy of a message is allowed whatever its size.
+const FETCH_CONTENT_LIMITS: u64 = 2;
+
+/// The content cap per message when the configuration has no append limit: twice the
+/// mail server's default `--max-message-size` of 50 MiB.
+const FETCH_CONTENT_CAP: u64 = 2 * 52_428_800;
+
 /// What the driver does after an answer.
 pub(crate) enum Step {
     /// The event is answered.
@@ -71,6 +84,9 @@ pub(crate) struct FetchJob {
     missing: bool,
     /// A BINARY of a part this server cannot decode.
     unknown_cte: bool,
+    /// A message whose content items would exceed the cap ([`FETCH_CONTENT_LIMITS`]): the
+    /// FETCH stopped before it.
+    over_limit: bool,
     /// Messages this FETCH set `\Seen` on, whose answers carry their new flags (a batch's
     /// store call may precede a piece's end).
     seen: Vec<NonZeroU32>,
@@ -245,14 +261,24 @@ impl Mail {
                 changed_since,
                 ..
             } => {
+                // Exact duplicates answered once: an ordinary client never repeats an item,
+                // and each copy of a content item would be another copy in memory.
+                let mut distinct = HashSet::new();
+                let attributes = items
+                    .expand()
+                    .into_vec()
+                    .into_iter()
+                    .filter(|a| distinct.insert(a.clone()))
+                    .collect();
                 let mut job = Box::new(FetchJob {
-                    attributes: items.expand(),
+                    attributes,
                     messages,
                     next: 0,
                     changed_since: changed_since.map(|m| m.get()),
                     missing: false,
                     seen: Vec::new(),
                     unknown_cte: false,
+                    over_limit: false,
                 });
                 if self.fetch_more(server, &mut job)? {
                     Ok(Step::Done)
@@ -545,6 +571,9 @@ impl Mail {
         }
         // Partial sections that are octet ranges of the file are read as such, not whole.
         let ranged = needs_content && job.attributes.iter().all(is_ranged);
+        let cap = server.config().append_limit.map_or(FETCH_CONTENT_CAP, |l| {
+            l.saturating_mul(FETCH_CONTENT_LIMITS)
+        });
         // Metadata in batches under one lock each; content one message at a time.
         let batch = 64;
         let mut content = 0u64;
@@ -567,6 +596,28 @@ impl Mail {
                     })
                 })
                 .collect();
+            // The first message whose content items would put more than the cap in memory:
+            // the FETCH ends before it (and sets no \Seen on it).
+            let over = metas.iter().position(|(_, meta)| {
+                meta.as_ref()
+                    .is_some_and(|m| content_bound(&job.attributes, m.size) > cap.max(m.size))
+            });
+            if let Some(over) = over {
+                if let Some((uid, Some(meta))) = metas.get(over) {
+                    if !job.over_limit {
+                        warn!(
+                            peer = %self.peer,
+                            uid = uid.get(),
+                            size = meta.size,
+                            bound = content_bound(&job.attributes, meta.size),
+                            cap,
+                            "FETCH refused: its items would hold too much of one message"
+                        );
+                    }
+                }
+                metas.truncate(over);
+                job.over_limit = true;
+            }
             let start = job.next;
             // Only this batch's: the earlier messages are answered.
             job.seen.retain(|u| uids.contains(u));
@@ -633,6 +684,9 @@ impl Mail {
                 let parsed = raw.as_deref().map(ParsedMessage::parse);
                 let mut items: Vec<MessageDataItem<'_>> =
                     Vec::with_capacity(job.attributes.len() + 2);
+                // Expunged between the metadata and the file read: skipped, as on the
+                // whole-message path.
+                let mut vanished = false;
                 for attribute in job.attributes.iter() {
                     let item = match attribute {
                         FetchAttribute::Flags => Some(self.flags_item(&meta, rev2)),
@@ -649,12 +703,12 @@ impl Mail {
                                 Some(item)
                             }
                             Ok(None) => {
-                                job.missing = true;
+                                vanished = true;
                                 None
                             }
                             Err(error) => {
                                 warn!(peer = %self.peer, %error, "cannot read a message");
-                                job.missing = true;
+                                vanished = true;
                                 None
                             }
                         },
@@ -668,6 +722,10 @@ impl Mail {
                         },
                     };
                     items.extend(item);
+                }
+                if vanished {
+                    job.missing = true;
+                    continue;
                 }
                 if seen_now && !items.iter().any(|i| matches!(i, MessageDataItem::Flags(_))) {
                     items.push(self.flags_item(&meta, rev2));
@@ -693,10 +751,19 @@ impl Mail {
                     return Ok(false);
                 }
             }
+            if job.over_limit {
+                break;
+            }
             job.next = end;
         }
         self.deliver(server);
-        if job.unknown_cte {
+        if job.over_limit {
+            no(
+                server,
+                Some(Code::Limit),
+                "Too much of one message asked in one FETCH",
+            )?;
+        } else if job.unknown_cte {
             no(
                 server,
                 Some(Code::UnknownCte),
@@ -1029,6 +1096,26 @@ fn run_item(a: NonZeroU32, b: NonZeroU32) -> Sequence {
     } else {
         Sequence::Range(SeqOrUid::Value(a), SeqOrUid::Value(b))
     }
+}
+
+/// At most how many octets of content `attributes` copy into the answer for a message of
+/// `size` octets: per `BODY[...]`, `BINARY[...]` and `RFC822*` item, its partial length if
+/// partial, else the size (no section is larger than the message, no decoded part larger
+/// than its encoding); nothing for the others.
+fn content_bound(attributes: &[FetchAttribute<'_>], size: u64) -> u64 {
+    attributes
+        .iter()
+        .map(|attribute| match attribute {
+            FetchAttribute::BodySection { partial, .. }
+            | FetchAttribute::Binary { partial, .. } => {
+                partial.map_or(size, |p| size.min(p.length.get()))
+            }
+            FetchAttribute::Rfc822 | FetchAttribute::Rfc822Text | FetchAttribute::Rfc822Header => {
+                size
+            }
+            _ => 0,
+        })
+        .fold(0, u64::saturating_add)
 }
 
 /// Whether `attribute` reads nothing from the file, or an octet range of it that
