@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 
 use mx_resolve::plan::{
-    LookupFailure, PlanConfig, PlanError, Planner, SeededRng, Step, UnexpectedAnswer, plan_with,
+    LocalCheck, LookupFailure, PlanConfig, PlanError, Planner, SeededRng, Step, UnexpectedAnswer,
+    plan_with,
 };
 use mx_resolve::wire::{
     CLASS_IN, Header, Message, Name, Question, RData, Rcode, Record, RecordType, Soa,
@@ -741,6 +742,82 @@ fn we_are_the_best_mx_loops_back_to_myself() {
         ours(),
         "permanent 5.4.6: mail for [192.0.2.20] loops back to myself (best mail exchanger . has a local address)",
     );
+}
+
+/// The loop detection of a server bound to `0.0.0.0`: no declared addresses, a check that
+/// calls 192.0.2.20 ours.
+fn ours_by_check() -> PlanConfig {
+    let us: IpAddr = "192.0.2.20".parse().unwrap();
+    PlanConfig {
+        is_local: Some(LocalCheck::new(move |address| address == us)),
+        ..v4_only()
+    }
+}
+
+#[test]
+fn the_local_check_cuts_like_a_declared_address() {
+    let zone = Zone::new(LOOPS);
+    expect_ok(
+        &zone,
+        "example.org",
+        ours_by_check(),
+        &["10 a.example.org. 192.0.2.1"],
+    );
+    expect_err(
+        &zone,
+        "best.example",
+        ours_by_check(),
+        "permanent 5.4.6: mail for best.example. loops back to myself (best mail exchanger us.example.org. has a local address)",
+    );
+    expect_err(
+        &zone,
+        "[192.0.2.20]",
+        ours_by_check(),
+        "permanent 5.4.6: mail for [192.0.2.20] loops back to myself (best mail exchanger . has a local address)",
+    );
+    // A better exchange whose lookup failed temporarily: retry, as with a declared address.
+    let zone = Zone::new(
+        "
+        example.org. MX 10 a.example.org.
+        example.org. MX 20 us.example.org.
+        a.example.org. FAIL A timeout
+        us.example.org. A 192.0.2.20
+    ",
+    );
+    expect_err(
+        &zone,
+        "example.org",
+        ours_by_check(),
+        "temporary 4.4.3: A lookup of a.example.org.: timed out",
+    );
+    // The check runs before the address cap: with one place left, peers of our preference do
+    // not push our own address out and get kept in its place.
+    let zone = Zone::new(
+        "
+        example.org. MX 10 a.example.org.
+        example.org. MX 20 peer.example.org.
+        example.org. MX 20 us.example.org.
+        a.example.org. A 192.0.2.1
+        peer.example.org. A 192.0.2.21
+        peer.example.org. A 192.0.2.22
+        us.example.org. A 192.0.2.20
+    ",
+    );
+    let two = PlanConfig {
+        max_addresses: 2,
+        ..ours_by_check()
+    };
+    for seed in 0..8 {
+        assert_eq!(
+            zone.plan("example.org", two.clone(), seed),
+            Ok(vec!["10 a.example.org. 192.0.2.1".to_owned()])
+        );
+    }
+    // Clones of a check are equal, two checks are not.
+    let check = LocalCheck::new(|_| false);
+    assert_eq!(check.clone(), check);
+    assert_ne!(LocalCheck::new(|_| false), check);
+    assert_eq!(format!("{check:?}"), "LocalCheck(..)");
 }
 
 #[test]

@@ -28,8 +28,9 @@
 //!   and at most [`PlanConfig::max_exchanges`] of them are resolved.
 //! - Addresses of the families [`PlanConfig::ipv4`] and [`PlanConfig::ipv6`] enable are looked
 //!   up; each exchange's addresses alternate between the families, the preferred one first.
-//! - Loop detection: if an exchange has one of [`PlanConfig::local_addresses`], that exchange
-//!   and every exchange of equal or higher preference is dropped; when that leaves nothing, we
+//! - Loop detection: if an exchange has one of [`PlanConfig::local_addresses`] (or an address
+//!   [`PlanConfig::is_local`] calls ours), that exchange and every exchange of equal or higher
+//!   preference is dropped; when that leaves nothing, we
 //!   are the best mail exchanger and the plan fails with `5.4.6` "loops back to myself".
 //! - At most [`PlanConfig::max_addresses`] candidates are kept, balanced so that both families
 //!   are represented when both are present.
@@ -52,6 +53,7 @@ mod rng;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 pub use error::{LookupFailure, PlanError};
 pub use rng::{PlanRng, SeededRng};
@@ -99,9 +101,47 @@ pub struct PlanConfig {
     /// by, as the caller declares them; nothing else (no range, no interface scan) counts as
     /// ours. Default: none.
     pub local_addresses: Vec<IpAddr>,
+    /// Also ours, for loop detection: every address this check says is (default: none). For a
+    /// server listening on an unspecified address (`0.0.0.0`, `::`), whose own addresses are
+    /// not a list known in advance; the caller's check may look at the host (the planner
+    /// itself does no I/O). It runs before the [`max_addresses`](Self::max_addresses) cap,
+    /// like the check of `local_addresses`.
+    pub is_local: Option<LocalCheck>,
     /// CNAME records followed at most from one name (default 8).
     pub max_cname_depth: usize,
 }
+
+/// A caller's answer to "is this address ours?", for [`PlanConfig::is_local`]. Two checks are
+/// equal when they are clones of one another.
+#[derive(Clone)]
+pub struct LocalCheck(Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
+
+impl LocalCheck {
+    /// A check calling `check` with each address an exchange resolves to (an IPv4-mapped IPv6
+    /// address as the IPv4 address it maps), and with the address of a literal.
+    pub fn new(check: impl Fn(IpAddr) -> bool + Send + Sync + 'static) -> LocalCheck {
+        LocalCheck(Arc::new(check))
+    }
+
+    /// Whether `address` is ours.
+    pub fn is_local(&self, address: IpAddr) -> bool {
+        (self.0)(address)
+    }
+}
+
+impl fmt::Debug for LocalCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LocalCheck(..)")
+    }
+}
+
+impl PartialEq for LocalCheck {
+    fn eq(&self, other: &LocalCheck) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LocalCheck {}
 
 impl Default for PlanConfig {
     fn default() -> PlanConfig {
@@ -112,6 +152,7 @@ impl Default for PlanConfig {
             ipv6: true,
             prefer_ipv6: true,
             local_addresses: Vec::new(),
+            is_local: None,
             max_cname_depth: 8,
         }
     }
@@ -354,7 +395,7 @@ impl<R: PlanRng> Planner<R> {
                 literal: self.destination.clone(),
             });
         }
-        if self.config.local_addresses.contains(&address) {
+        if self.is_ours(address) {
             return Err(PlanError::LoopsBackToMyself {
                 domain: self.destination.clone(),
                 exchange: Name::root(),
@@ -365,6 +406,16 @@ impl<R: PlanRng> Planner<R> {
             preference: 0,
             address,
         }])
+    }
+
+    /// Whether `address` is one of ours: declared, or so by the caller's check.
+    fn is_ours(&self, address: IpAddr) -> bool {
+        self.config.local_addresses.contains(&address)
+            || self
+                .config
+                .is_local
+                .as_ref()
+                .is_some_and(|check| check.is_local(address))
     }
 
     fn usable(&self, address: IpAddr) -> bool {
@@ -521,11 +572,10 @@ impl<R: PlanRng> Planner<R> {
 
     /// Loop detection, ordering and caps, once every address lookup is answered.
     fn finish(&mut self) -> Result<Vec<Candidate>, PlanError> {
-        let local = &self.config.local_addresses;
         let ours = self
             .hosts
             .iter()
-            .filter(|h| h.addresses().any(|a| local.contains(&a)))
+            .filter(|h| h.addresses().any(|a| self.is_ours(a)))
             .min_by_key(|h| h.preference);
         let cutoff = ours.map(|h| h.preference);
         let eligible: Vec<&Host> = self
