@@ -16,7 +16,6 @@ mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -35,10 +34,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
-        let imap = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let [imap] = support::free_ports();
         let mut args = users();
         args.extend(
             [

@@ -20,7 +20,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Instant;
 
 use mail_testkit::dovecot::{Config, Dovecot, Protocol};
@@ -57,10 +57,7 @@ struct Ours {
 
 fn ours(tag: &str) -> Ours {
     let data = TempDir::new(&format!("imap-diff-{tag}"));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let [port] = support::free_ports();
     let mut args = support::users();
     args.extend([
         "--allow-plaintext-auth".into(),

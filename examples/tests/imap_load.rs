@@ -265,13 +265,7 @@ fn help_prints_the_usage_and_does_nothing_else() {
 #[test]
 fn every_mode_runs_against_the_mail_servers_imap_listeners_with_all_answers_ok() {
     let dir = support::TempDir::new("imap-load");
-    let ports: Vec<u16> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect::<Vec<_>>()
-        .iter()
-        .map(|l| l.local_addr().expect("address").port())
-        .collect();
-    let (imap, imaps) = (ports[0].to_string(), ports[1].to_string());
+    let [imap, imaps] = support::free_ports().map(|port: u16| port.to_string());
     let mut args = support::users();
     args.extend(["--allow-plaintext-auth", "--imap", &imap, "--imaps", &imaps].map(str::to_owned));
     let server = support::MailServer::start(&dir.path().join("data"), &args);

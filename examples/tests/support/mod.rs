@@ -121,14 +121,28 @@ impl Drop for TempDir {
     }
 }
 
-/// Three distinct ports that were free a moment ago (bound together, then released). Another
-/// process may take one before the server binds it; [`MailServer::start`] then retries.
+/// `N` distinct ports that were free a moment ago (bound together, then released), none of
+/// them handed out before in this test process: the kernel may give a just-released port to
+/// the next probe, and a test that asks twice (its own `--imap` port, then the server's
+/// SMTP ports) must not get the same port for two listeners. Another process may still take
+/// one before the server binds it; [`MailServer::start`] then retries.
 pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
-    // All N listeners are open at once, so the N ports differ from each other.
-    let listeners: Vec<TcpListener> = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
-    std::array::from_fn(|i| listeners[i].local_addr().expect("local_addr").port())
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    // Every listener stays open until N fresh ports are found, so they differ from each other.
+    let mut listeners = Vec::new();
+    let mut ports = Vec::with_capacity(N);
+    while ports.len() < N {
+        assert!(listeners.len() < 10_000, "no fresh ephemeral port left");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = listener.local_addr().expect("local_addr").port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            ports.push(port);
+        }
+        listeners.push(listener);
+    }
+    std::array::from_fn(|i| ports[i])
 }
 
 /// Collects everything `stream` yields into `sink`, in a thread.
