@@ -157,7 +157,7 @@ pub fn fit_pools(pools: &[usize], limit: u64) -> Option<Vec<usize>> {
     Some(fitted)
 }
 
-/// How long shutdown waits for sessions to finish their transaction.
+/// How long shutdown waits for sessions to finish their transaction (`--shutdown-grace`).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How TLS starts on a listener's connections (RFC 8314 section 3).

@@ -541,6 +541,12 @@ CONNECTIONS, STRESS AND LOGIN (each listener has its own pool):
                              this; Dovecot's 15 s [default: 15]
     --imap-max-pending N     Changes queued for one IMAP session's selected folder before it
                              is closed with * BYE [ALERT] to resynchronise [default: 4096]
+    --imap-stall-timeout TIME
+                             An IMAP client that takes no byte of a pending answer for this
+                             long (a large FETCH, an IDLE stream) is dropped, whatever its
+                             idle timeout; at least 1 [default: 60]
+    --shutdown-grace TIME    After SIGINT, how long open sessions may take to finish their
+                             transaction before the server exits anyway [default: 30]
 
 MAILBOXES AND SENDERS:
     --quota SIZE             Most a mailbox may hold: a recipient over it is refused at
@@ -645,6 +651,13 @@ pub struct ListenLimits {
     /// the session ends with `* BYE [ALERT]` and must resynchronise: 4096, imap-proto's
     /// `ViewConfig` default (no RFC sets a bound).
     pub imap_max_pending: usize,
+    /// `--imap-stall-timeout`: the longest an IMAP write may go without the client taking
+    /// a byte, whatever the idle timeout: 60 s (a client that stops reading a large FETCH
+    /// or an IDLE stream is dropped after this).
+    pub imap_stall_timeout: Duration,
+    /// `--shutdown-grace`: how long open sessions get to finish their transaction after
+    /// SIGINT before the server exits anyway: 30 s.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ListenLimits {
@@ -662,6 +675,8 @@ impl Default for ListenLimits {
             auth_failure_delay: Duration::from_secs(2),
             auth_penalty_max: Duration::from_secs(15),
             imap_max_pending: 4096,
+            imap_stall_timeout: crate::imap::DEFAULT_STALL_TIMEOUT,
+            shutdown_grace: crate::listeners::SHUTDOWN_GRACE,
         }
     }
 }
@@ -694,6 +709,8 @@ const LISTEN_FLAGS: &[&str] = &[
     "--auth-failure-delay",
     "--auth-penalty-max",
     "--imap-max-pending",
+    "--imap-stall-timeout",
+    "--shutdown-grace",
 ];
 
 /// Applies one flag of [`LISTEN_FLAGS`].
@@ -731,6 +748,8 @@ fn apply_listen(listen: &mut ListenLimits, flag: &str, value: &str) -> Result<()
         }
         "--auth-penalty-max" => listen.auth_penalty_max = parse_duration(flag, value)?,
         "--imap-max-pending" => listen.imap_max_pending = parse_count(flag, value)?,
+        "--imap-stall-timeout" => listen.imap_stall_timeout = positive_duration(flag, value)?,
+        "--shutdown-grace" => listen.shutdown_grace = parse_duration(flag, value)?,
         _ => {
             let service = flag.strip_prefix("--max-connections-");
             let index = Service::ALL.iter().position(|s| Some(s.flag()) == service);
@@ -1269,6 +1288,14 @@ fn parse_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
         .ok_or_else(|| invalid(flag, value, "too large"))
 }
 
+/// A [`parse_duration`] that refuses 0 (a timeout of nothing would drop every client).
+fn positive_duration(flag: &str, value: &str) -> Result<Duration, OptionsError> {
+    match parse_duration(flag, value)? {
+        Duration::ZERO => Err(invalid(flag, value, "at least 1 second")),
+        duration => Ok(duration),
+    }
+}
+
 /// Default of `--mx-port`: SMTP (RFC 5321 section 4.5.4.1 delivers to port 25).
 pub const DEFAULT_MX_PORT: u16 = 25;
 
@@ -1711,6 +1738,10 @@ mod tests {
             "1m",
             "--imap-max-pending",
             "9",
+            "--imap-stall-timeout",
+            "5",
+            "--shutdown-grace",
+            "1m",
         ]);
         assert_eq!(o.pool(Service::Smtp), 40);
         assert_eq!(o.pool(Service::Submission), 20);
@@ -1729,6 +1760,16 @@ mod tests {
         assert_eq!(l.auth_penalty_max, Duration::from_secs(60));
         assert_eq!(l.imap_max_pending, 9);
         assert_eq!(ListenLimits::default().imap_max_pending, 4096);
+        assert_eq!(l.imap_stall_timeout, Duration::from_secs(5));
+        assert_eq!(l.shutdown_grace, Duration::from_secs(60));
+        assert_eq!(
+            ListenLimits::default().imap_stall_timeout,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            ListenLimits::default().shutdown_grace,
+            Duration::from_secs(30)
+        );
         // 0 turns the failure delay off (hardening_memory.rs floods with it; it was refused).
         assert_eq!(
             run(&["--auth-failure-delay", "0"])
@@ -1745,6 +1786,8 @@ mod tests {
             ("--auth-failure-delay", "2d"),
             ("--max-connections-smtp", "0"),
             ("--imap-max-pending", "0"),
+            ("--imap-stall-timeout", "0"),
+            ("--shutdown-grace", "soon"),
         ] {
             assert!(
                 matches!(fail(&[flag, value]), OptionsError::Invalid { .. }),

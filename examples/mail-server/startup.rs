@@ -14,7 +14,7 @@ use crate::dkim::{self, Dkim};
 use crate::guard::LoginGuard;
 use crate::imap::{ImapService, ImapSettings};
 use crate::listeners::{
-    ConnectionLimits, ListenerPolicy, Listeners, SHUTDOWN_GRACE, Service, StartError, StressLimits,
+    ConnectionLimits, ListenerPolicy, Listeners, Service, StartError, StressLimits,
 };
 use crate::options::{self, Options, PasswordSource};
 use crate::pop3::{Locks, Pop3Service, Pop3Settings};
@@ -265,6 +265,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         auth_failure_delay: listen.auth_failure_delay,
         append_limit: options.limits.max_message_size,
         max_pending: listen.imap_max_pending,
+        stall_timeout: listen.imap_stall_timeout,
     };
     let services = [
         (
@@ -311,7 +312,7 @@ pub async fn run(options: Options) -> Result<(), StartError> {
         .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
     let _ = stop_worker.send(true);
     info!("shutting down: no new connections, open sessions finish their transaction");
-    listeners.shut_down(SHUTDOWN_GRACE).await;
+    listeners.shut_down(options.listen.shutdown_grace).await;
     // Connections kept for reuse say QUIT rather than vanish.
     outbound.shut_down().await;
     Ok(())

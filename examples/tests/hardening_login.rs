@@ -185,3 +185,65 @@ fn flood_of_wrong_passwords_is_slowed_and_cut_per_session() {
         .unwrap_or_else(|| panic!("no report: {report}"));
     assert!((1..=3).contains(&most), "{report}");
 }
+
+/// Connects to `port`, sends `lines` and returns everything the server sent until it closed
+/// the connection (lossy).
+fn until_closed(port: u16, lines: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+    stream.write_all(lines.as_bytes()).expect("write");
+    let mut all = Vec::new();
+    match stream.read_to_end(&mut all) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("read: {e}"),
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// `--max-auth-failures 1` reaches every login service: the first failed login is answered,
+/// then the session closes with the service's own words.
+#[test]
+fn max_auth_failures_1_closes_every_service_on_the_first_failure() {
+    let [pop3, imap] = free_ports();
+    let (pop3, imap) = (pop3.to_string(), imap.to_string());
+    let (_dir, server) = start(
+        "auth-max-1",
+        &[
+            "--max-auth-failures",
+            "1",
+            "--auth-failure-delay",
+            "0",
+            "--pop3",
+            &pop3,
+            "--imap",
+            &imap,
+        ],
+    );
+    let mut conn = submission(&server);
+    fail_once(&mut conn, ALICE);
+    let reply = conn.expect(421);
+    assert!(reply.text().starts_with("4.7.0"), "{reply:?}");
+    conn.expect_eof();
+
+    let pop3 = until_closed(
+        pop3.parse().expect("port"),
+        &format!("USER {ALICE}\r\nPASS wrong-guess\r\n"),
+    );
+    assert!(
+        pop3.contains("-ERR [AUTH] Authentication failed; too many failures, closing"),
+        "{pop3}"
+    );
+
+    let imap = until_closed(
+        imap.parse().expect("port"),
+        &format!("a LOGIN {ALICE} wrong-guess\r\n"),
+    );
+    assert!(imap.contains("a NO [AUTHENTICATIONFAILED]"), "{imap}");
+    assert!(imap.contains("* BYE"), "{imap}");
+    // The account is not locked: the right password works in a new session.
+    let mut conn = submission(&server);
+    conn.cmd_expect(&auth_plain(ALICE, ALICE_PASSWORD), 235);
+    conn.cmd_expect("QUIT", 221);
+}

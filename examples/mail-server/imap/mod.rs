@@ -75,6 +75,8 @@ pub struct ImapService {
     tls_start: TlsStart,
     config: ServerConfig,
     policy: Arc<Policy>,
+    /// `--imap-stall-timeout`.
+    stall_timeout: Duration,
 }
 
 /// What the IMAP listeners take from the command line.
@@ -98,6 +100,8 @@ pub struct ImapSettings {
     pub append_limit: u64,
     /// `--imap-max-pending`: changes queued for one session before it ends with `* BYE`.
     pub max_pending: usize,
+    /// `--imap-stall-timeout`: the longest a write may go without the client taking a byte.
+    pub stall_timeout: Duration,
 }
 
 /// The capabilities the application implements beyond the machine's own (which adds
@@ -171,6 +175,7 @@ impl ImapService {
             tls_start: TlsStart::StartTls,
             config: Self::base(settings, policy.hostname.as_str()),
             policy,
+            stall_timeout: settings.stall_timeout,
         }
     }
 
@@ -185,6 +190,7 @@ impl ImapService {
             tls_start: TlsStart::Implicit,
             config,
             policy,
+            stall_timeout: settings.stall_timeout,
         }
     }
 }
@@ -270,7 +276,7 @@ impl Service for ImapService {
             Transport::Plain { stream, starttls } => {
                 let conn = Driver::new(stream, server)
                     .with_write_timeout(Some(idle))
-                    .with_stall_timeout(Some(STALL_TIMEOUT))
+                    .with_stall_timeout(Some(self.stall_timeout))
                     .with_starttls_accept(starttls.config, starttls.options);
                 // Boxed per transport: a plaintext session holds no room for a TLS stream.
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
@@ -278,7 +284,7 @@ impl Service for ImapService {
             Transport::Tls(stream) => {
                 let conn = Driver::new(stream, server)
                     .with_write_timeout(Some(idle))
-                    .with_stall_timeout(Some(STALL_TIMEOUT));
+                    .with_stall_timeout(Some(self.stall_timeout));
                 Box::pin(Session::new(conn, context, mail).run(shutdown, pressure)).await;
             }
         }
@@ -353,8 +359,9 @@ enum LocalError {
 }
 
 /// The longest a write to a client may go without the client taking a byte: a client that
-/// stops reading is dropped after this, however long its idle timeout.
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// stops reading is dropped after this, however long its idle timeout
+/// (`--imap-stall-timeout`).
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Resolves when `selected` has changes queued; never without a selected folder.
 async fn folder_changed(selected: Option<&crate::store::mailboxes::Selected>) {
@@ -490,7 +497,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             if let Err(err) = handled {
                 let error = err.to_string();
-                warn!(%peer, error = %Escaped(&error), "session ended by a local error");
+                match err {
+                    // A write the client took nothing of (`--imap-stall-timeout`) or not all
+                    // of in time: the client's doing, not ours.
+                    LocalError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                        info!(%peer, error = %Escaped(&error), "closed: the client stopped reading")
+                    }
+                    _ => warn!(%peer, error = %Escaped(&error), "session ended by a local error"),
+                }
                 break;
             }
         }
@@ -674,6 +688,7 @@ mod tests {
             auth_failure_delay: Duration::from_secs(2),
             append_limit: 1000,
             max_pending: 64,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         };
         let config = ImapService::base(settings, "mx.example");
         assert!(config.check().is_ok());
