@@ -160,6 +160,10 @@ pub fn fit_pools(pools: &[usize], limit: u64) -> Option<Vec<usize>> {
 /// How long shutdown waits for sessions to finish their transaction (`--shutdown-grace`).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// After the shutdown grace, how long the sessions still open get to write their last line
+/// (SMTP's `421`) before the server exits without them.
+const CUT_WAIT: Duration = Duration::from_secs(1);
+
 /// How TLS starts on a listener's connections (RFC 8314 section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsStart {
@@ -217,7 +221,8 @@ pub struct Connection {
     pub client: IpAddr,
     /// The stream, in plaintext or already in TLS.
     pub transport: Transport,
-    /// Turns true when the server shuts down.
+    /// Turns true when the server shuts down, and is sent `true` once more when the shutdown
+    /// grace is over: a session still open then closes at once (SMTP with `421`).
     pub shutdown: watch::Receiver<bool>,
     /// The connection's place in its listener's [`ConnectionLimits`]. Dropping it gives the
     /// place back; a session drops it as soon as its goodbye is queued (SMTP's `221` after
@@ -1020,6 +1025,13 @@ impl Listeners {
                 next = self.tasks.join_next() => if next.is_none() { return true },
                 () = &mut deadline => {
                     warn!("sessions still open after {grace:?}; closing them");
+                    // The second signal: the sessions still open close now with their
+                    // protocol's last word (SMTP's 421), given a moment to write it.
+                    let _ = self.shutdown.send(true);
+                    let _ = tokio::time::timeout(CUT_WAIT, async {
+                        while self.tasks.join_next().await.is_some() {}
+                    })
+                    .await;
                     return false;
                 }
             }

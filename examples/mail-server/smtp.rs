@@ -495,7 +495,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     /// Runs the session to its end. `shutdown` turning true asks it to finish its
-    /// transaction and close; `pressure` changing shortens or restores its timeouts.
+    /// transaction and close, its second signal (the grace is over) closes it at once with
+    /// `421`; `pressure` changing shortens or restores its timeouts.
     async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
         let peer = self.context.peer;
         let mut shutting_down = *shutdown.borrow();
@@ -503,9 +504,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.conn.server().shutdown();
         }
         let mut stressed = pressure.stressed();
+        // The second shutdown signal (the grace is over) was seen and the 421 queued.
+        let mut cut = false;
         loop {
-            let event = if shutting_down {
+            let event = if cut {
                 self.conn.next_event().await
+            } else if shutting_down {
+                tokio::select! {
+                    event = self.conn.next_event() => event,
+                    _ = shutdown.changed() => {
+                        cut = true;
+                        self.cut(peer);
+                        continue;
+                    }
+                }
             } else {
                 tokio::select! {
                     event = self.conn.next_event() => event,
@@ -548,6 +560,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     self.evict(peer);
                     continue;
                 }
+                // The grace is over while a decision is pending (a delivery's sync, a login's
+                // penalty): the decision is dropped, nothing is acknowledged.
+                _ = shutdown.changed(), if shutting_down && !cut => {
+                    cut = true;
+                    self.cut(peer);
+                    continue;
+                }
             };
             if let Err(err) = handled {
                 let error = err.to_string();
@@ -557,6 +576,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         }
         if let Some(delivery) = self.txn.delivery.take() {
             delivery.abort();
+        }
+    }
+
+    /// Closes the session at once with `421 4.3.2` when the shutdown grace is over and the
+    /// transaction still open (RFC 5321 section 3.8: a server shutting down sends 421 before
+    /// it closes): nothing of the transaction was acknowledged, and nothing of it is kept.
+    fn cut(&mut self, peer: SocketAddr) {
+        info!(%peer, "closed: the shutdown grace is over");
+        let text = "Server shutting down; transaction aborted, nothing was accepted";
+        match reply(421, [4, 3, 2], text) {
+            Ok(closing) => self.conn.server().close(&closing),
+            Err(_) => self.conn.server().shutdown(),
         }
     }
 

@@ -140,7 +140,7 @@ fn an_imap_client_that_stops_reading_is_dropped_at_the_stall_timeout() {
 }
 
 #[test]
-fn a_transaction_still_open_at_the_end_of_the_shutdown_grace_is_cut_and_nothing_is_stored() {
+fn a_transaction_still_open_at_the_end_of_the_shutdown_grace_gets_421_and_nothing_is_stored() {
     let dir = TempDir::new("limits-grace");
     let mut args = users();
     args.extend(["--shutdown-grace".to_owned(), "1".to_owned()]);
@@ -162,13 +162,20 @@ fn a_transaction_still_open_at_the_end_of_the_shutdown_grace_is_cut_and_nothing_
         logs.contains("sessions still open after 1s; closing them"),
         "{logs}"
     );
-    // The connection is closed without a 250: the message was never acknowledged, and no
-    // part of it is stored.
+    // The connection is closed with a 421 (RFC 5321 section 3.8) and without a 250: the
+    // message was never acknowledged, and no part of it is stored.
     let rest = conn.expect_eof();
-    assert!(
-        !String::from_utf8_lossy(&rest).contains("250"),
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(!rest.contains("250"), "{rest}");
+    assert_eq!(
+        rest,
+        "421 4.3.2 Server shutting down; transaction aborted, nothing was accepted\r\n",
         "{}",
-        String::from_utf8_lossy(&rest)
+        server.logs()
+    );
+    assert!(
+        logs.contains("closed: the shutdown grace is over"),
+        "{logs}"
     );
     for sub in ["new", "tmp", "cur"] {
         let kept = files(&server.maildir(ALICE).join(sub));
