@@ -358,8 +358,8 @@ fn each_gate_refuses_without_its_capability_and_sends_the_command_with_it() {
 }
 
 /// IMAP4rev2 folds in MOVE, UIDPLUS, ENABLE, NAMESPACE, UNSELECT, ESEARCH, SEARCHRES,
-/// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, STATUS=SIZE, BINARY and IDLE (RFC 9051 section
-/// 1.2), not ID, CONDSTORE, QRESYNC, MULTIAPPEND, QUOTA, SORT, THREAD, CREATE-SPECIAL-USE,
+/// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE, STATUS=SIZE, BINARY and IDLE (RFC 9051
+/// appendix E), not ID, CONDSTORE, QRESYNC, MULTIAPPEND, QUOTA, SORT, THREAD, CREATE-SPECIAL-USE,
 /// UTF8=ACCEPT, APPENDLIMIT or COMPRESS.
 #[test]
 fn imap4rev2_stands_for_what_it_includes_and_for_nothing_else() {

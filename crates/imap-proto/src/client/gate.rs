@@ -1,8 +1,8 @@
 //! The capability gates: what a command needs the server to advertise before the client
-//! sends it (docs/imap.md, "Client").
+//! sends it (docs/imap.md, "Client session").
 //!
 //! [`missing`] names the first capability a command lacks, given the capabilities last
-//! learnt. IMAP4rev2 (RFC 9051 section 1.2 lists what it folds in) stands for `MOVE`,
+//! learnt. IMAP4rev2 (RFC 9051 appendix E lists what it folds in) stands for `MOVE`,
 //! `UIDPLUS`, `ENABLE`, `NAMESPACE`, `UNSELECT`, `ESEARCH`, `SEARCHRES`, `LIST-EXTENDED`,
 //! `LIST-STATUS`, `SPECIAL-USE`, `STATUS=SIZE`, `BINARY` and `IDLE`; `ID`, `CONDSTORE`,
 //! `QRESYNC`, `MULTIAPPEND`, `QUOTA`, `SORT`, `THREAD`, `CREATE-SPECIAL-USE`, `UTF8=ACCEPT`,
