@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use imap_proto::command::{CommandBody, FetchAttribute, StoreKind};
-use imap_proto::core::{IString, Literal8, LiteralMode, NString, NString8, Tag};
+use imap_proto::core::Tag;
 use imap_proto::datetime::DateTime;
-use imap_proto::fetch::{MessageDataItem, Section};
+use imap_proto::fetch::{MessageDataItem, Section, binary_content, body_content};
 use imap_proto::flag::{Flag, FlagFetch, MailboxAttribute};
 use imap_proto::list::List;
 use imap_proto::mailbox::Mailbox;
@@ -1207,13 +1207,13 @@ fn ranged_content<'x>(
         MessageDataItem::Binary {
             section: None,
             origin,
-            data: binary_nstring8(data),
+            data: binary_content(data),
         }
     } else {
         MessageDataItem::BodySection {
             section: text.then(|| Box::new(Section::Text(None))),
             origin,
-            data: body_nstring(data),
+            data: body_content(data),
         }
     };
     Ok(Some((item, octets)))
@@ -1234,25 +1234,6 @@ fn header_end(head: &[u8], total: u64) -> Option<u64> {
         Some(header.len() as u64)
     } else {
         None
-    }
-}
-
-/// `BODY[...]` content as an `nstring`: NUL, which no IMAP string may hold, sent as 0x80
-/// (as imap-proto's `ParsedMessage::fetch` and Dovecot do).
-fn body_nstring<'x>(mut data: Vec<u8>) -> NString<'x> {
-    for b in data.iter_mut().filter(|b| **b == 0) {
-        *b = 0x80;
-    }
-    NString(IString::from_bytes(data).ok())
-}
-
-/// `BINARY[...]` content: a `literal8` when it holds NUL or 8-bit octets, else a string (as
-/// imap-proto's `ParsedMessage::fetch`).
-fn binary_nstring8<'x>(data: Vec<u8>) -> NString8<'x> {
-    if data.iter().any(|&b| b == 0 || b >= 0x80) {
-        NString8::Literal8(Literal8::new(data, LiteralMode::Sync))
-    } else {
-        NString8::NString(NString(IString::from_bytes(data).ok()))
     }
 }
 

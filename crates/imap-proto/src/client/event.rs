@@ -170,8 +170,10 @@ pub enum ClientError {
     /// The SASL exchange could not start (its initial response failed).
     #[error("SASL: {0}")]
     Sasl(SaslError),
-    /// The server's capabilities, as last learnt, lack what the command needs: `IDLE`
-    /// advertising neither `IDLE` (RFC 2177) nor `IMAP4rev2` (RFC 9051 section 6.3.13). Nothing was sent.
+    /// The server's capabilities, as last learnt, lack what the command needs; the
+    /// capability is named (`"IDLE"` for an IDLE to a server advertising neither `IDLE`, RFC
+    /// 2177, nor `IMAP4rev2`, RFC 9051 section 6.3.13). The table of what needs what is at
+    /// [`Client::command`]. Nothing was sent.
     #[error("the server does not advertise {0}")]
     NotAdvertised(&'static str),
 }

@@ -102,6 +102,7 @@ use crate::{List, ParseError};
 
 mod config;
 mod event;
+mod gate;
 
 pub use config::{
     ClientConfig, DEFAULT_COMMAND_TIMEOUT, DEFAULT_GREETING_TIMEOUT, DEFAULT_IDLE_REFRESH,
@@ -436,8 +437,41 @@ impl Client {
     /// `LOGOUT` or the end, [`ClientError::Idling`] while an IDLE runs,
     /// [`ClientError::TooManyCommands`], [`ClientError::Reserved`] for `STARTTLS` and
     /// `AUTHENTICATE`, [`ClientError::PlaintextCredentials`] and
-    /// [`ClientError::LoginDisabled`] for `LOGIN`, [`ClientError::NotAdvertised`] for `IDLE`
-    /// to a server that advertises neither `IDLE` nor `IMAP4rev2`.
+    /// [`ClientError::LoginDisabled`] for `LOGIN`, [`ClientError::NotAdvertised`] for a
+    /// command (or an option of one) of an extension the server does not advertise:
+    ///
+    /// | Command or option | Needs |
+    /// |---|---|
+    /// | `IDLE` | `IDLE` or `IMAP4rev2` |
+    /// | `[UID] MOVE` | `MOVE` or `IMAP4rev2` |
+    /// | `UID EXPUNGE` | `UIDPLUS` or `IMAP4rev2` |
+    /// | `ENABLE` | `ENABLE` or `IMAP4rev2` |
+    /// | `NAMESPACE` | `NAMESPACE` or `IMAP4rev2` |
+    /// | `UNSELECT` | `UNSELECT` or `IMAP4rev2` |
+    /// | `ID` | `ID` |
+    /// | `SEARCH RETURN (...)` | `ESEARCH` or `IMAP4rev2` |
+    /// | `$` in a sequence set, `SEARCH RETURN (SAVE)` | `SEARCHRES` or `IMAP4rev2` |
+    /// | `LIST` selection options, several patterns, `RETURN (SUBSCRIBED)`/`(CHILDREN)` | `LIST-EXTENDED` or `IMAP4rev2` |
+    /// | `LIST ... RETURN (STATUS (...))` | `LIST-STATUS` or `IMAP4rev2` |
+    /// | `LIST` `SPECIAL-USE` option (either kind) | `SPECIAL-USE` or `IMAP4rev2` |
+    /// | `STATUS (SIZE)` | `STATUS=SIZE` or `IMAP4rev2` |
+    /// | `STATUS (DELETED)` | `IMAP4rev2` or `QUOTA=RES-MESSAGE` |
+    /// | `STATUS (DELETED-STORAGE)` | `QUOTA=RES-STORAGE` |
+    /// | `STATUS (APPENDLIMIT)` | `APPENDLIMIT` |
+    /// | `STATUS (HIGHESTMODSEQ)`, `FETCH MODSEQ`, `SEARCH MODSEQ`, `(CHANGEDSINCE n)`, `(UNCHANGEDSINCE n)`, `SELECT (CONDSTORE)` | `CONDSTORE` |
+    /// | `SELECT (QRESYNC (...))`, `UID FETCH ... (VANISHED)` | `QRESYNC` |
+    /// | `FETCH BINARY[...]`, `BINARY.SIZE[...]`, `APPEND` with a `~{n}` literal | `BINARY` or `IMAP4rev2` |
+    /// | `APPEND` of several messages | `MULTIAPPEND` |
+    /// | `APPEND` `UTF8 (~{n})` | `UTF8=ACCEPT` |
+    /// | `CREATE ... (USE (...))` | `CREATE-SPECIAL-USE` |
+    /// | `GETQUOTA`, `GETQUOTAROOT` / `SETQUOTA` | `QUOTA` / `QUOTASET` |
+    /// | `SORT` / `THREAD alg` / `COMPRESS alg` | `SORT` / `THREAD=alg` / `COMPRESS=alg` |
+    ///
+    /// Nothing is sent then. While the capabilities are unknown (after a login whose `OK`
+    /// did not list them, until the client's own `CAPABILITY` is answered) every command
+    /// goes out and the server answers it. Literals need no capability: without `LITERAL+`
+    /// (or `LITERAL-`, which `IMAP4rev2` includes, for literals up to 4096 octets) they are
+    /// synchronising and wait for the server's `+`.
     pub fn command(
         &mut self,
         now: Instant,
@@ -453,25 +487,20 @@ impl Client {
                 }
                 Kind::Login
             }
-            CommandBody::Idle => {
-                // IDLE (RFC 2177) only to a server that advertises it; IMAP4rev2 includes it
-                // (RFC 9051 section 6.3.13). While the capabilities are unknown
-                // (a login's OK without them, the client's own CAPABILITY not yet answered)
-                // the IDLE goes out and the server answers it.
-                if !self.capabilities.is_empty()
-                    && !self.has_capability(&Capability::Idle)
-                    && !self.has_capability(&Capability::Imap4Rev2)
-                {
-                    return Err(ClientError::NotAdvertised("IDLE"));
-                }
-                Kind::Idle
-            }
+            CommandBody::Idle => Kind::Idle,
             CommandBody::Logout => Kind::Logout,
             CommandBody::Select { .. } | CommandBody::Examine { .. } => Kind::Select,
             CommandBody::Close | CommandBody::Unselect => Kind::Unselect,
             CommandBody::Enable { .. } => Kind::Enable,
             _ => Kind::Plain,
         };
+        // A command of an extension only to a server that advertises it (or IMAP4rev2,
+        // which folds most in): see `gate`. While the capabilities are unknown (a login's OK
+        // without them, the client's own CAPABILITY not yet answered) it goes out and the
+        // server answers it.
+        if let Some(capability) = gate::missing(&body, &self.capabilities) {
+            return Err(ClientError::NotAdvertised(capability));
+        }
         self.check_ready()?;
         let idle_pending = self
             .in_flight
@@ -518,7 +547,8 @@ impl Client {
 
     /// `AUTHENTICATE` with a mail-wire SASL exchange (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER,
     /// SCRAM-SHA-256). The initial response goes with the command when the server has
-    /// `SASL-IR` (RFC 4959); each challenge is answered by the exchange; a challenge it
+    /// `SASL-IR` (RFC 4959) or `IMAP4rev2` (RFC 9051 section 6.2.2), otherwise in answer to
+    /// the server's first, empty, challenge; each challenge is answered by the exchange; a challenge it
     /// cannot answer is cancelled (`*`), which the server answers `BAD`. On `OK` the
     /// exchange is finished (SCRAM checks the server's signature there), and a failure ends
     /// the session with [`SessionError::Sasl`].
@@ -535,7 +565,11 @@ impl Client {
         self.check_credentials_allowed()?;
         let mechanism =
             Atom::new(session.mechanism().name().to_owned()).map_err(ClientError::Invalid)?;
-        let initial = if self.has_capability(&Capability::SaslIr) {
+        // SASL-IR (RFC 4959), which IMAP4rev2 includes (RFC 9051 section 6.2.2); without it
+        // the initial response answers the server's first, empty, challenge.
+        let initial = if self.has_capability(&Capability::SaslIr)
+            || self.has_capability(&Capability::Imap4Rev2)
+        {
             session.initial_response().map_err(ClientError::Sasl)?
         } else {
             None
@@ -767,7 +801,10 @@ impl Client {
     fn encode_options(&self) -> EncodeOptions {
         let literal_plus = if self.has_capability(&Capability::LiteralPlus) {
             LiteralPlus::Plus
-        } else if self.has_capability(&Capability::LiteralMinus) {
+        } else if self.has_capability(&Capability::LiteralMinus)
+            || self.has_capability(&Capability::Imap4Rev2)
+        {
+            // IMAP4rev2 includes LITERAL- (RFC 9051 section 4.3).
             LiteralPlus::Minus
         } else {
             LiteralPlus::None

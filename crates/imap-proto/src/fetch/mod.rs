@@ -18,7 +18,7 @@ pub(crate) use section::{
     encode_section, encode_section_binary, read_section, read_section_binary,
 };
 
-use crate::core::{Atom, IString, Literal8, NString, NString8, Quoted};
+use crate::core::{Atom, IString, Literal8, LiteralMode, NString, NString8, Quoted};
 use crate::datetime::DateTime;
 use crate::encode::{Encode, Writer};
 use crate::error::{ErrorKind, ParseError};
@@ -26,7 +26,68 @@ use crate::flag::{FlagFetch, read_flag_fetch_list, write_list};
 use crate::list::List;
 use crate::parse::{PResult, Quirks, Reader};
 use crate::response::RawValue;
+use std::borrow::Cow;
 use std::num::{NonZeroU32, NonZeroU64};
+
+/// The value of a `BODY[section]<origin>` (or `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`)
+/// item holding `data`, for a server to send: an `nstring`, quoted when the octets allow
+/// (short UTF-8 without CR, LF, NUL; [`IString::from_bytes`]), else a literal; `""` when
+/// empty. No IMAP string may hold NUL (RFC 3501 and RFC 9051 section 4.3: `CHAR8` excludes
+/// it), and a message may: each NUL is sent as the octet 0x80, as Dovecot does (`BINARY`,
+/// [`binary_content`], sends it as it is). Never `NIL`.
+///
+/// ```
+/// use imap_proto::fetch::{MessageDataItem, body_content};
+/// use imap_proto::Encode;
+///
+/// let item = MessageDataItem::BodySection {
+///     section: None,
+///     origin: Some(10),
+///     data: body_content(&b"a\0b\r\n"[..]),
+/// };
+/// assert_eq!(item.to_bytes(), b"BODY[]<10> {5}\r\na\x80b\r\n");
+/// ```
+pub fn body_content<'a>(data: impl Into<Cow<'a, [u8]>>) -> NString<'a> {
+    let data = data.into();
+    let data = if data.contains(&0) {
+        Cow::Owned(
+            data.iter()
+                .map(|&b| if b == 0 { 0x80 } else { b })
+                .collect(),
+        )
+    } else {
+        data
+    };
+    // NUL replaced above: always a string.
+    NString(IString::from_bytes(data).ok())
+}
+
+/// The value of a `BINARY[part]<origin>` item holding `data` (the decoded content), for a
+/// server to send: a `literal8` (`~{n}`) when it holds NUL, which only a `literal8` may
+/// carry (RFC 3516 section 4.2, RFC 9051 section 7.5.2 `BINARY`), or any other 8-bit octet
+/// (as Dovecot does: the content is binary); otherwise an `nstring` as
+/// [`body_content`] writes it (`""` when empty). Never `NIL`.
+///
+/// ```
+/// use imap_proto::core::NString8;
+/// use imap_proto::fetch::{MessageDataItem, binary_content};
+/// use imap_proto::Encode;
+///
+/// let binary = binary_content(&b"\0\xff"[..]);
+/// assert!(matches!(binary, NString8::Literal8(_)));
+/// let item = MessageDataItem::Binary { section: None, origin: None, data: binary };
+/// assert_eq!(item.to_bytes(), b"BINARY[] ~{2}\r\n\0\xff");
+/// assert_eq!(binary_content(&b"text"[..]).to_bytes(), b"\"text\"");
+/// ```
+pub fn binary_content<'a>(data: impl Into<Cow<'a, [u8]>>) -> NString8<'a> {
+    let data = data.into();
+    if data.iter().any(|&b| b == 0 || b >= 0x80) {
+        NString8::Literal8(Literal8::new(data, LiteralMode::Sync))
+    } else {
+        // No NUL: always a string.
+        NString8::NString(NString(IString::from_bytes(data).ok()))
+    }
+}
 
 /// One `msg-att` item of a FETCH response (RFC 3501 section 7.4.2, RFC 9051 section 7.5.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

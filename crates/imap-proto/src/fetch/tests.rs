@@ -584,3 +584,59 @@ fn a_failed_body_leaves_the_depth_as_it_found_it() {
     assert!(BodyStructure::read(&mut r).is_ok());
     assert!(r.is_empty());
 }
+
+/// `body_content`: NUL goes as 0x80 (no string may hold NUL), 8-bit or long content as a
+/// literal, short text quoted, empty content `""`; never NIL.
+#[test]
+fn body_content_is_a_string_without_nul() {
+    let wire = |data: &[u8]| {
+        let item = MessageDataItem::BodySection {
+            section: None,
+            origin: None,
+            data: body_content(data.to_vec()),
+        };
+        encode(&[item])
+    };
+    assert_eq!(wire(b""), b"(BODY[] \"\")");
+    assert_eq!(wire(b"Hi there"), b"(BODY[] \"Hi there\")");
+    assert_eq!(wire(b"a\0b\0"), b"(BODY[] {4}\r\na\x80b\x80)");
+    assert_eq!(wire(b"caf\xc3\xa9"), b"(BODY[] {5}\r\ncaf\xc3\xa9)");
+    assert_eq!(wire(b"\xff\xfe"), b"(BODY[] {2}\r\n\xff\xfe)");
+    assert_eq!(wire(b"line\r\n"), b"(BODY[] {6}\r\nline\r\n)");
+    // Borrowed content stays borrowed unless a NUL had to be replaced.
+    let data = b"x\r\n".as_slice();
+    assert!(matches!(
+        body_content(data).0,
+        Some(IString::Literal(ref l)) if l.data().as_ptr() == data.as_ptr()
+    ));
+    assert_eq!(body_content(b"\0".as_slice()).data(), Some(&b"\x80"[..]));
+}
+
+/// `binary_content`: a `literal8` for NUL (RFC 3516 section 4.2, RFC 9051 section 7.5.2) and
+/// for any other 8-bit octet; 7-bit content as the string `body_content` would write.
+#[test]
+fn binary_content_chooses_literal8_for_binary_octets() {
+    let wire = |data: &[u8]| {
+        let item = MessageDataItem::Binary {
+            section: None,
+            origin: Some(3),
+            data: binary_content(data.to_vec()),
+        };
+        encode(&[item])
+    };
+    assert_eq!(wire(b""), b"(BINARY[]<3> \"\")");
+    assert_eq!(wire(b"plain"), b"(BINARY[]<3> \"plain\")");
+    assert_eq!(wire(b"two\r\nlines"), b"(BINARY[]<3> {10}\r\ntwo\r\nlines)");
+    assert_eq!(wire(b"a\0b"), b"(BINARY[]<3> ~{3}\r\na\0b)");
+    assert_eq!(wire(b"\x80"), b"(BINARY[]<3> ~{1}\r\n\x80)");
+    assert_eq!(wire(b"\0"), b"(BINARY[]<3> ~{1}\r\n\0)");
+    // What it writes parses back to the same octets.
+    for data in [&b""[..], b"plain", b"a\0b", b"\xff\r\n\0"] {
+        let bytes = wire(data);
+        let items = parse(&bytes, Quirks::STRICT).unwrap();
+        match items.iter().next() {
+            Some(MessageDataItem::Binary { data: got, .. }) => assert_eq!(got.data(), Some(data)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -3,38 +3,7 @@
 
 use super::{ParsedMessage, SectionError};
 use crate::command::FetchAttribute;
-use crate::core::{IString, Literal8, LiteralMode, NString, NString8};
-use crate::fetch::{MessageDataItem, Partial, Section};
-use std::borrow::Cow;
-
-/// `BODY[...]` content as an `nstring`: NUL, which no IMAP string may hold, is sent as 0x80
-/// (as Dovecot does; `BINARY` sends it as it is, in a `literal8`).
-fn body_nstring(data: Cow<'_, [u8]>) -> NString<'_> {
-    let data = if data.contains(&0) {
-        Cow::Owned(
-            data.iter()
-                .map(|&b| if b == 0 { 0x80 } else { b })
-                .collect(),
-        )
-    } else {
-        data
-    };
-    NString(IString::from_bytes(data).ok())
-}
-
-/// `BINARY[...]` content: a `literal8` when it holds NUL or 8-bit octets (Dovecot's choice
-/// too), else a string.
-fn binary_nstring8(data: Cow<'_, [u8]>) -> NString8<'_> {
-    if data.iter().any(|&b| b == 0 || b >= 0x80) {
-        NString8::Literal8(Literal8::new(data, LiteralMode::Sync))
-    } else {
-        match IString::from_bytes(data) {
-            Ok(s) => NString8::NString(NString(Some(s))),
-            // not reached: NUL was ruled out above
-            Err(_) => NString8::NString(NString(None)),
-        }
-    }
-}
+use crate::fetch::{MessageDataItem, Partial, Section, binary_content, body_content};
 
 fn origin(partial: Option<Partial>) -> Option<u32> {
     partial.map(|p| u32::try_from(p.start).unwrap_or(u32::MAX))
@@ -57,11 +26,11 @@ impl<'a> ParsedMessage<'a> {
             A::Body => MessageDataItem::Body(Box::new(self.body_structure(false))),
             A::BodyStructure => MessageDataItem::BodyStructure(Box::new(self.body_structure(true))),
             A::Rfc822Size => MessageDataItem::Rfc822Size(self.size()),
-            A::Rfc822 => MessageDataItem::Rfc822(body_nstring(self.section(None, None)?)),
-            A::Rfc822Header => MessageDataItem::Rfc822Header(body_nstring(
+            A::Rfc822 => MessageDataItem::Rfc822(body_content(self.section(None, None)?)),
+            A::Rfc822Header => MessageDataItem::Rfc822Header(body_content(
                 self.section(Some(&Section::Header(None)), None)?,
             )),
-            A::Rfc822Text => MessageDataItem::Rfc822Text(body_nstring(
+            A::Rfc822Text => MessageDataItem::Rfc822Text(body_content(
                 self.section(Some(&Section::Text(None)), None)?,
             )),
             A::BodySection {
@@ -69,12 +38,12 @@ impl<'a> ParsedMessage<'a> {
             } => MessageDataItem::BodySection {
                 section: section.clone().map(|s| Box::new(s.into_static())),
                 origin: origin(*partial),
-                data: body_nstring(self.section(section.as_ref(), *partial)?),
+                data: body_content(self.section(section.as_ref(), *partial)?),
             },
             A::Binary { part, partial, .. } => MessageDataItem::Binary {
                 section: part.clone().map(Box::new),
                 origin: origin(*partial),
-                data: binary_nstring8(self.binary(part.as_ref(), *partial)?),
+                data: binary_content(self.binary(part.as_ref(), *partial)?),
             },
             A::BinarySize { part } => MessageDataItem::BinarySize {
                 section: part.clone(),
