@@ -90,6 +90,21 @@ pub fn is_request_line(line: &[u8]) -> bool {
     target_ok && is_version(version)
 }
 
+/// Whether `start`, the first octets of a line too long to see whole, starts the way an HTTP
+/// request line does: a method of [`METHODS`], a space, and a request-target that starts with
+/// `/` or `*` or holds a `:` before the next space (or before the end of `start`).
+///
+/// Use it with [`is_request_line`] where a line over the limit is never seen whole: in IMAP
+/// the word after the tag is a command name, which never starts with `/` or `*` nor holds `:`.
+pub fn starts_like_request_line(start: &[u8]) -> bool {
+    let Some(len) = method_len(start) else {
+        return false;
+    };
+    let rest = start.get(len + 1..).unwrap_or_default();
+    let word = rest.split(|&b| b == b' ').next().unwrap_or_default();
+    matches!(word.first(), Some(b'/' | b'*')) || word.contains(&b':')
+}
+
 /// Whether `text` is ` HTTP/DIGIT.DIGIT` (RFC 9112 section 2.3), with its leading space.
 fn is_version(text: &[u8]) -> bool {
     match text {
@@ -117,6 +132,17 @@ mod tests {
             glued.push(b'X');
             assert!(!starts_with_method(&glued));
         }
+    }
+
+    #[test]
+    fn the_start_of_a_long_request_line_is_recognized() {
+        assert!(starts_like_request_line(b"POST /aaaaaaaa"));
+        assert!(starts_like_request_line(b"GET http://127.0.0.1:143/aaa"));
+        assert!(starts_like_request_line(b"OPTIONS * HTTP/1.1"));
+        assert!(!starts_like_request_line(b"GET NOOP"));
+        assert!(!starts_like_request_line(b"GET APPEND INBOX {5}"));
+        assert!(!starts_like_request_line(b"GET "));
+        assert!(!starts_like_request_line(b"get /"));
     }
 
     #[test]
