@@ -2273,3 +2273,80 @@ fn an_imap4rev2_session_gets_no_recent_after_a_size_change() {
     t.server.mark_recent(nz(12));
     assert_eq!(t.pump(), "* 4 EXISTS\r\n");
 }
+
+// The cross-protocol attack: a web page makes a browser POST IMAP commands to the port
+// (`ServerConfig::refuse_http`, default on).
+
+const HTTP_BYE: &str = "* BYE This is an IMAP server, not a web server: HTTP request refused\r\n";
+
+#[test]
+fn a_browser_post_at_greeting_time_gets_one_bye_and_runs_nothing() {
+    let (mut t, _) = T::new(plain_config());
+    let out = t.send(
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1:1143\r\nContent-Type: text/plain\r\n\
+          Content-Length: 40\r\n\r\na LOGIN alice secret\r\nb SELECT INBOX\r\n",
+    );
+    assert_eq!(out, HTTP_BYE);
+    assert_eq!(t.closed(), Some(&Err(SessionError::HttpRequest)));
+    // No login was attempted: the body was never read.
+    assert_eq!(t.events, [Event::Closed(Err(SessionError::HttpRequest))]);
+}
+
+#[test]
+fn a_request_line_after_login_in_a_pipelined_batch_closes_there() {
+    let (mut t, _) = T::new(plain_config());
+    let out = t.send(b"a LOGIN alice secret\r\nb NOOP\r\nGET / HTTP/1.1\r\nc LOGOUT\r\n");
+    assert!(out.starts_with("a OK "), "{out}");
+    assert!(
+        out.ends_with(&format!("b OK NOOP completed\r\n{HTTP_BYE}")),
+        "{out}"
+    );
+    assert_eq!(t.closed(), Some(&Err(SessionError::HttpRequest)));
+}
+
+/// A request line longer than `max_line` (a long URL) is recognized by its start.
+#[test]
+fn a_request_line_too_long_to_frame_closes() {
+    let (mut t, _) = T::new(plain_config());
+    let mut line = b"POST /".to_vec();
+    line.resize(70 * 1024, b'a');
+    line.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\n\r\na LOGIN alice secret\r\n");
+    assert_eq!(t.send(&line), HTTP_BYE);
+    assert_eq!(t.closed(), Some(&Err(SessionError::HttpRequest)));
+}
+
+/// `GET` is a valid tag: `GET NOOP` is a command, and so are lines that are not whole request
+/// lines. A lowercase method is not a method (RFC 9110 section 9.1).
+#[test]
+fn commands_tagged_with_a_method_still_work() {
+    let (mut t, _) = T::new(plain_config());
+    assert_eq!(t.send(b"GET NOOP\r\n"), "GET OK NOOP completed\r\n");
+    assert_eq!(
+        t.send(b"POST CAPABILITY\r\n").lines().last(),
+        Some("POST OK CAPABILITY completed")
+    );
+    assert!(t.send(b"get / HTTP/1.1\r\n").starts_with("get BAD "));
+    assert_eq!(t.closed(), None);
+}
+
+/// RFC 9051 `tag = 1*<any ASTRING-CHAR except "+">`: `<` and `>` are ATOM-CHARs (not
+/// atom-specials), so `<html><body>x` is a valid tag and is echoed.
+#[test]
+fn a_tag_made_of_html_is_a_valid_tag() {
+    let (mut t, _) = T::new(plain_config());
+    assert_eq!(
+        t.send(b"<html><body>x NOOP\r\n"),
+        "<html><body>x OK NOOP completed\r\n"
+    );
+}
+
+#[test]
+fn with_the_switch_off_a_request_line_is_bad() {
+    assert!(ServerConfig::default().refuse_http);
+    let mut config = plain_config();
+    config.refuse_http = false;
+    let (mut t, _) = T::new(config);
+    let out = t.send(b"POST / HTTP/1.1\r\n");
+    assert!(out.starts_with("POST BAD "), "{out}");
+    assert_eq!(t.closed(), None);
+}

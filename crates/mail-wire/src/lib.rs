@@ -17,6 +17,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`line`](mod@line) | CRLF line framing under a per-state limit |
+//! | [`http`] | recognizing an HTTP request line sent to a mail port (the cross-protocol attack) |
 //! | [`dot`] | dot transparency: the streaming body decoder (immune to SMTP smuggling) and encoder |
 //! | [`sasl`] | SASL mechanisms as client and server step machines, and their base64 framing |
 //! | [`Secret`] | passwords, tokens and keys, redacted in `Debug` and compared in constant time |
@@ -100,6 +101,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod dot;
+pub mod http;
 pub mod line;
 pub mod sasl;
 mod secret;

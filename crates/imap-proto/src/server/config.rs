@@ -144,6 +144,17 @@ pub struct ServerConfig {
     /// driver that reads only while `wants_input` holds stays under it; more closes the
     /// session.
     pub max_buffered_input: usize,
+    /// Close the session on an HTTP request line in the command phase: a whole line of the
+    /// shape `METHOD SP request-target SP HTTP/d.d` ([`mail_wire::http::is_request_line`];
+    /// `GET NOOP`, the command NOOP tagged `GET`, is not one), or a line too long to frame
+    /// that starts like one ([`mail_wire::http::starts_like_request_line`]). The reply is
+    /// `* BYE`, the session ends with [`SessionError::HttpRequest`], and nothing sent after
+    /// the line is read: a web page cannot make a browser log in with credentials it knows
+    /// through the IMAP commands of a form's body. Default on; off, such a line is answered
+    /// `BAD` as before.
+    ///
+    /// [`SessionError::HttpRequest`]: super::SessionError::HttpRequest
+    pub refuse_http: bool,
 }
 
 /// Default [`ServerConfig::append_limit`]: 64 MiB.
@@ -165,6 +176,7 @@ impl Default for ServerConfig {
             max_line: DEFAULT_MAX_LINE,
             max_literal: 64 * 1024,
             max_command: 256 * 1024,
+            refuse_http: true,
             max_errors: 20,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(2),

@@ -137,6 +137,12 @@ pub enum SessionError {
     /// The application called [`Server::shutdown`].
     #[error("server shutting down")]
     Shutdown,
+    /// The client sent an HTTP request line (`POST / HTTP/1.1`, see
+    /// [`mail_wire::http::is_request_line`]): most likely a web page making a browser post
+    /// IMAP commands to the port (the cross-protocol attack). Answered `* BYE` before anything
+    /// after the line is read ([`ServerConfig::refuse_http`]).
+    #[error("HTTP request refused (cross-protocol attack)")]
+    HttpRequest,
 }
 
 /// Something the application must decide or may want to know.

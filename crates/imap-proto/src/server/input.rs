@@ -4,6 +4,7 @@
 use std::num::NonZeroU32;
 
 use bytes::{Buf, Bytes};
+use mail_wire::http;
 
 use crate::command::{
     Command, CommandBody, IdleDone, ListReturnOption, ListSelectOption, SearchReturnOption,
@@ -137,6 +138,15 @@ impl Server {
                 Framing::Item(Ahead::Literal(header))
             }
             Some(Got::Error(error)) => {
+                // A request line too long to frame (a long URL) is at the front of the input.
+                if self.config.refuse_http
+                    && matches!(self.phase, Phase::Command)
+                    && matches!(error.kind(), FrameErrorKind::LineTooLong { .. })
+                    && http::starts_like_request_line(&self.input)
+                {
+                    self.refuse_http();
+                    return Framing::Nothing;
+                }
                 self.input.advance(consumed);
                 Framing::Item(Ahead::Error(error))
             }
@@ -180,6 +190,9 @@ impl Server {
 
     fn on_message(&mut self, message: Bytes) {
         match std::mem::replace(&mut self.phase, Phase::Command) {
+            Phase::Command if self.config.refuse_http && is_http_request(&message) => {
+                self.refuse_http();
+            }
             Phase::Command => self.on_command(&message),
             Phase::AuthResponse {
                 tag,
@@ -191,6 +204,15 @@ impl Server {
             Phase::AppendRest => self.on_append_rest(&message),
             other => self.phase = other,
         }
+    }
+
+    /// An HTTP request line ([`ServerConfig::refuse_http`](super::ServerConfig::refuse_http)):
+    /// closes before anything after it, the request's header fields and body, is read.
+    fn refuse_http(&mut self) {
+        self.close_with(
+            "This is an IMAP server, not a web server: HTTP request refused",
+            SessionError::HttpRequest,
+        );
     }
 
     fn on_frame_error(&mut self, error: &FrameError) {
@@ -833,4 +855,11 @@ fn is_login(prefix: &[u8]) -> bool {
     words
         .next()
         .is_some_and(|w| w.eq_ignore_ascii_case(b"LOGIN"))
+}
+
+/// Whether a framed message (its CRLF included) is an HTTP request line.
+fn is_http_request(message: &[u8]) -> bool {
+    let line = message.strip_suffix(b"\r\n").unwrap_or(message);
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    http::is_request_line(line)
 }

@@ -83,6 +83,16 @@ pub struct ServerConfig {
     /// Most unprocessed input held at once: 64 KiB. A driver that reads only while
     /// `wants_input` holds never comes near it; more input closes the session.
     pub max_buffered_input: usize,
+    /// Close the session on an HTTP request line, at any point of the session outside a SASL
+    /// exchange: a line starting with an HTTP method (`GET`, `POST`, `CONNECT`, ... of
+    /// [`mail_wire::http::METHODS`], case-sensitive) and a space. The reply is `-ERR`, the
+    /// session ends with [`SessionError::HttpRequest`], and nothing sent after the line is
+    /// read: a web page cannot make a browser log in and delete mail with the POP3 commands
+    /// in a form's body. No POP3 command starts with those words. Default on; off, such a
+    /// line is an unknown command (`-ERR Unknown command`) as before.
+    ///
+    /// [`SessionError::HttpRequest`]: super::SessionError::HttpRequest
+    pub refuse_http: bool,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +113,7 @@ impl Default for ServerConfig {
             max_line_len: MAX_COMMAND_LINE,
             max_errors: 20,
             max_junk_commands: 100,
+            refuse_http: true,
             max_auth_failures: 3,
             auth_failure_delay: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(600),

@@ -50,6 +50,12 @@ pub enum SessionError {
     /// The application called [`Server::shutdown`].
     #[error("server shutting down")]
     Shutdown,
+    /// The client sent an HTTP request line (a command line starting with an HTTP method
+    /// and a space, see [`mail_wire::http`]): most likely a web page making a browser post
+    /// POP3 commands to the port (the cross-protocol attack). Answered `-ERR` before anything
+    /// after the line is read ([`ServerConfig::refuse_http`]).
+    #[error("HTTP request refused (cross-protocol attack)")]
+    HttpRequest,
 }
 
 /// Something the application must decide or may want to know.

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use mail_wire::http;
 use mail_wire::line::Frame;
 
 use super::{Event, Pending, Phase, Server, SessionError, State, replies};
@@ -27,6 +28,13 @@ impl Server {
         if matches!(self.phase, Phase::AuthResponse { .. }) {
             self.on_auth_frame(frame);
             return true;
+        }
+        if let Frame::Line(line) | Frame::BareLf(line) = &frame {
+            if self.config.refuse_http && http::starts_with_method(line) {
+                // Nothing after the request line, its header fields and body, is read.
+                self.close_with(replies::HTTP_REQUEST, SessionError::HttpRequest);
+                return true;
+            }
         }
         match frame {
             Frame::Line(line) => self.on_line(&line),

@@ -39,5 +39,7 @@ pub(super) const TOO_MANY_ERRORS: &[u8] = b"-ERR Too many errors, closing";
 pub(super) const TOO_MUCH_INPUT: &[u8] = b"-ERR Too much input, closing";
 pub(super) const TIMEOUT: &[u8] = b"-ERR Disconnected for inactivity";
 pub(super) const LOGIN_TIMEOUT: &[u8] = b"-ERR No login in time, closing";
+pub(super) const HTTP_REQUEST: &[u8] =
+    b"-ERR This is a POP3 server, not a web server: HTTP request refused, closing";
 pub(super) const SHUTDOWN: &[u8] = b"-ERR [SYS/TEMP] Server shutting down";
 pub(super) const END: &[u8] = b".\r\n";

@@ -2,6 +2,7 @@
 //! topic.
 
 mod harness;
+mod http;
 mod limits;
 mod review;
 mod sessions;

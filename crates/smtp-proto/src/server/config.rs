@@ -142,6 +142,17 @@ pub struct ServerConfig {
     /// Pass MAIL and RCPT parameters this crate does not know to the application instead of
     /// answering `555 5.5.4` (RFC 5321 section 4.1.1.11). Default off.
     pub accept_unknown_parameters: bool,
+    /// Close the session on an HTTP request line, at any point of the command phase: a line
+    /// starting with an HTTP method (`GET`, `POST`, `CONNECT`, ... of
+    /// [`mail_wire::http::METHODS`], case-sensitive) and a space, complete or too long to
+    /// frame. The reply is `421 4.7.0`, the session ends with [`SessionError::HttpRequest`],
+    /// and nothing sent after the line is read: a web page cannot make a browser deliver
+    /// mail with the SMTP commands in a form's body (Postfix `smtpd_forbidden_commands`).
+    /// No SMTP command starts with those words. Default on; off, such a line is an unknown
+    /// command (`500 5.5.2`) as before.
+    ///
+    /// [`SessionError::HttpRequest`]: super::SessionError::HttpRequest
+    pub refuse_http: bool,
 }
 
 impl Default for ServerConfig {
@@ -175,6 +186,7 @@ impl Default for ServerConfig {
             dsn: false,
             requiretls: false,
             accept_unknown_parameters: false,
+            refuse_http: true,
         }
     }
 }

@@ -73,6 +73,12 @@ pub enum SessionError {
     /// The application called [`Server::shutdown`] or [`Server::close`].
     #[error("server shutting down")]
     Shutdown,
+    /// The client sent an HTTP request line (a command line starting with an HTTP method
+    /// and a space, see [`mail_wire::http`]): most likely a web page making a browser post
+    /// SMTP commands to the port (the cross-protocol attack). Answered `421 4.7.0` before
+    /// anything after the line is read ([`ServerConfig::refuse_http`]).
+    #[error("HTTP request refused (cross-protocol attack)")]
+    HttpRequest,
 }
 
 /// Something the application must decide or may want to know.

@@ -1,6 +1,7 @@
 //! Input: framing what the client sends by phase, and dispatching each command line.
 
 use bytes::Buf;
+use mail_wire::http;
 use mail_wire::line::FrameRef;
 
 use crate::command::{Command, ParseOptions};
@@ -57,20 +58,31 @@ impl Server {
                 let consumed = before - rest.len();
                 let mut line = std::mem::take(&mut self.line);
                 line.clear();
+                // Whether the line is an HTTP request line: the framing does not matter, a
+                // request line too long to frame is refused as well.
+                let refuse_http = self.config.refuse_http;
+                let mut http = false;
                 let kind = match frame {
                     None => None,
                     Some(FrameRef::Line(text)) => {
+                        http = refuse_http && http::starts_with_method(text);
                         line.extend_from_slice(text);
                         Some(LineKind::Line)
                     }
-                    Some(FrameRef::BareLf(text)) => Some(LineKind::BareLf {
-                        bdat: is_bdat(text),
-                    }),
+                    Some(FrameRef::BareLf(text)) => {
+                        http = refuse_http && http::starts_with_method(text);
+                        Some(LineKind::BareLf {
+                            bdat: is_bdat(text),
+                        })
+                    }
                     // Reported when the line passes the limit, with its start still at the
                     // front of the input.
-                    Some(FrameRef::TooLong { .. }) => Some(LineKind::TooLong {
-                        bdat: is_bdat(&self.input),
-                    }),
+                    Some(FrameRef::TooLong { .. }) => {
+                        http = refuse_http && http::starts_with_method(&self.input);
+                        Some(LineKind::TooLong {
+                            bdat: is_bdat(&self.input),
+                        })
+                    }
                     Some(_) => Some(LineKind::Other),
                 };
                 if consumed == self.input.len() {
@@ -82,7 +94,11 @@ impl Server {
                     // A complete line: the client's idle time starts over (not at each
                     // octet, so that a line sent an octet at a time is still timed).
                     self.timer.input(self.fed_at);
-                    self.on_command_frame(kind, &line);
+                    if http {
+                        self.on_http_request();
+                    } else {
+                        self.on_command_frame(kind, &line);
+                    }
                 }
                 // Keep the buffer for the next line, unless a long AUTH line grew it.
                 if line.capacity() <= 1024 {
@@ -283,6 +299,12 @@ impl Server {
             return self.desynchronised();
         }
         self.error(text.as_bytes());
+    }
+
+    /// An HTTP request line ([`ServerConfig::refuse_http`](super::ServerConfig::refuse_http)):
+    /// closes before anything after it, the request's header fields and body, is read.
+    fn on_http_request(&mut self) {
+        self.close_with(replies::HTTP_REQUEST, SessionError::HttpRequest);
     }
 
     /// A BDAT line whose chunk size does not parse: its chunk cannot be found.

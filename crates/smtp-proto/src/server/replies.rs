@@ -239,6 +239,10 @@ pub(super) const INVALID_CHUNK_SIZE: &[u8] =
 /// A BDAT line refused by its framing, too long or ending in a bare LF
 /// ([`SessionError::Desynchronised`]).
 pub(super) const UNREADABLE_BDAT: &[u8] = b"421 4.5.4 Unreadable BDAT command, closing connection";
+/// An HTTP request line: a web page made a browser talk to the SMTP port
+/// ([`SessionError::HttpRequest`]).
+pub(super) const HTTP_REQUEST: &[u8] =
+    b"421 4.7.0 This is an SMTP server, not a web server: HTTP request refused, closing connection";
 
 #[cfg(test)]
 mod tests {
@@ -314,6 +318,7 @@ mod tests {
         PIPELINED_AFTER_STARTTLS,
         INVALID_CHUNK_SIZE,
         UNREADABLE_BDAT,
+        HTTP_REQUEST,
     ];
 
     /// `text` is one reply line, without CRLF, whose enhanced status code (RFC 3463), if any,

@@ -22,6 +22,7 @@ mod decisions;
 mod envelope;
 mod garbage;
 mod hello;
+mod http;
 mod junk;
 mod lifecycle;
 mod limits;
