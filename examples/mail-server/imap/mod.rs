@@ -317,6 +317,12 @@ const OVERFLOWED: &[u8] =
 /// (Dovecot's words for a deleted one).
 const GONE: &[u8] = b"* BYE Selected mailbox was deleted or renamed, have to disconnect.\r\n";
 
+/// The last line to a session whose selected folder had to be read again after a failed
+/// index write (a full disk) and is no longer what the session knows (its index was rebuilt
+/// with a new UIDVALIDITY): RFC 9051's `UNAVAILABLE` (a temporary failure of the server).
+const UNAVAILABLE: &[u8] =
+    b"* BYE [UNAVAILABLE] Mailbox index could not be written, please reconnect\r\n";
+
 /// The logged reason of a session closed with [`EVICTED`].
 const EVICTED_REASON: &str = "evicted from the full pool before login";
 
@@ -329,6 +335,10 @@ const OVERFLOWED_REASON: &str = "too many changes queued for the selected mailbo
 
 /// The logged reason of a session closed with [`GONE`].
 const GONE_REASON: &str = "the selected mailbox was deleted or renamed";
+
+/// The logged reason of a session closed with [`UNAVAILABLE`].
+const UNAVAILABLE_REASON: &str =
+    "the selected mailbox was read again after a failed index write and changed";
 
 /// The listener runs the machine in [`Releasing`], which gives the place back as soon as the
 /// session's last response (the `* BYE` of LOGOUT, or a closing `* BYE`) is queued.
@@ -538,7 +548,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     /// Ends the session with its `* BYE` when the store's queue for its selected folder
-    /// overflowed or the folder is gone, and closes the folder: such a queue stays ready,
+    /// overflowed, the folder is gone, or it was read again after a failed index write in a
+    /// state the session cannot follow, and closes the folder: such a queue stays ready,
     /// and the session must not wake for it again.
     fn close_if_interrupted(&mut self) {
         let (line, reason) = match self.mail.take_interrupted() {
@@ -549,6 +560,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             Some(Interrupted::Gone) => {
                 info!(peer = %self.context.peer, "closed: the selected mailbox was deleted or renamed");
                 (GONE, GONE_REASON)
+            }
+            Some(Interrupted::Unavailable) => {
+                info!(peer = %self.context.peer, "closed: the selected mailbox was read again after a failed index write");
+                (UNAVAILABLE, UNAVAILABLE_REASON)
             }
             None => return,
         };

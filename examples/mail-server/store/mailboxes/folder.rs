@@ -82,8 +82,9 @@ pub(super) struct Queue {
 struct QueueInner {
     changes: Vec<Change>,
     overflowed: bool,
-    /// The folder was deleted or renamed.
-    gone: bool,
+    /// Why the session cannot follow the folder any more (deleted or renamed, or read
+    /// again after a failed write with a state it cannot be told as changes).
+    interrupted: Option<Interrupted>,
 }
 
 impl Queue {
@@ -116,21 +117,23 @@ impl Queue {
         self.notify.notify_one();
     }
 
-    /// Marks the queue's folder deleted or renamed, and wakes its session.
-    fn set_gone(&self) {
+    /// Ends the session's view of the folder (`why`: [`Interrupted::Gone`] or
+    /// [`Interrupted::Unavailable`]), and wakes its session.
+    fn interrupt(&self, why: Interrupted) {
         {
             let mut q = self.lock();
-            q.gone = true;
+            q.interrupted.get_or_insert(why);
             q.changes = Vec::new();
         }
         self.notify.notify_one();
     }
 
-    /// Takes the queued changes; an error once the folder is gone or the queue overflowed.
+    /// Takes the queued changes; an error once the session was interrupted or the queue
+    /// overflowed.
     pub(super) fn take(&self) -> Result<Vec<Change>, Interrupted> {
         let mut q = self.lock();
-        if q.gone {
-            return Err(Interrupted::Gone);
+        if let Some(why) = q.interrupted {
+            return Err(why);
         }
         if q.overflowed {
             return Err(Interrupted::Overflowed);
@@ -138,10 +141,10 @@ impl Queue {
         Ok(std::mem::take(&mut q.changes))
     }
 
-    /// Whether something is queued (or it overflowed, or the folder is gone).
+    /// Whether something is queued (or it overflowed, or the session was interrupted).
     pub(super) fn ready(&self) -> bool {
         let q = self.lock();
-        q.gone || q.overflowed || !q.changes.is_empty()
+        q.interrupted.is_some() || q.overflowed || !q.changes.is_empty()
     }
 }
 
@@ -213,7 +216,8 @@ pub(super) struct State {
     pub(super) first_recent: u32,
     /// The sum of RFC822.SIZE.
     pub(super) total_size: u64,
-    /// A write failed: the folder must be loaded again from disk.
+    /// A write failed: the folder must be read again from disk ([`Folder::recover`], which
+    /// the next operation on it tries) before it is changed again.
     pub(super) broken: Option<String>,
     /// Deleted or renamed away: every operation answers "no such mailbox".
     pub(super) gone: bool,
@@ -232,11 +236,28 @@ pub(super) struct Folder {
     pub(super) dir: PathBuf,
     /// Its canonical name.
     pub(super) name: String,
+    /// The account's Maildir (for the UIDVALIDITY counter when it is read again).
+    maildir: PathBuf,
     log: Mutex<Log>,
     state: Mutex<State>,
     /// Tests: called by the group commit between taking a batch and writing it.
     #[cfg(test)]
     pub(super) in_commit: Mutex<Option<TestHook>>,
+    /// Tests: a write fault of the disk the folder is on while set (the one seam for a full
+    /// disk: a test cannot fill a file system portably).
+    #[cfg(test)]
+    pub(super) fault: Mutex<Option<Fault>>,
+}
+
+/// A disk fault a test injects into a folder's log writes ([`Folder::fault`]).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// Every write of the log fails (`ENOSPC`), and so does reading the folder again.
+    Write,
+    /// The records are written but the fsync after them fails: they may be on disk,
+    /// unacknowledged.
+    Sync,
 }
 
 /// A test's hook into the group commit.
@@ -440,6 +461,7 @@ impl Folder {
         Ok(Folder {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
+            maildir: maildir.to_path_buf(),
             log: Mutex::new(Log {
                 bytes: file.metadata()?.len(),
                 snapshot: fs::metadata(dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len()),
@@ -449,6 +471,8 @@ impl Folder {
             state: Mutex::new(state),
             #[cfg(test)]
             in_commit: Mutex::new(None),
+            #[cfg(test)]
+            fault: Mutex::new(None),
         })
     }
 
@@ -467,6 +491,7 @@ impl Folder {
     /// every SELECT of it costs; held under the locks it stalled every other command on
     /// the folder, and waited for the group commit's fsyncs.
     pub(super) fn refresh(&self) -> Result<(), MailboxError> {
+        self.recover()?;
         let now = dir_stamp(&self.dir)?;
         if self.state().stamp == Some(now) {
             return Ok(());
@@ -595,11 +620,18 @@ impl Folder {
             .retain(|w| w.upgrade().is_some_and(|q| q.id != id));
     }
 
-    /// Commits every queued record (see the module docs).
+    /// Commits every queued record (see the module docs). On a broken folder they all fail
+    /// (their placed files removed): records queued before a write failed would follow
+    /// its torn tail in the log, where a restart would never read them.
     fn flush(&self, log: &mut Log) {
         let batch = {
             let mut st = self.state();
             let batch = std::mem::take(&mut st.pending);
+            if let Some(broken) = st.broken.clone() {
+                drop(st);
+                fail(batch, &broken);
+                return;
+            }
             let names: Vec<Box<str>> = batch
                 .iter()
                 .filter_map(|p| match &p.record {
@@ -613,12 +645,19 @@ impl Folder {
         if batch.is_empty() {
             return;
         }
+        // (A fault the hook sets hits the next batch, not this one.)
+        #[cfg(test)]
+        let fault = *self.fault.lock().unwrap_or_else(|e| e.into_inner());
         #[cfg(test)]
         if let Some(hook) = &*self.in_commit.lock().unwrap_or_else(|e| e.into_inner()) {
             (hook.0)();
         }
         let sync = batch.iter().fold(0, |acc, p| acc | p.sync);
         let written = (|| {
+            #[cfg(test)]
+            if fault == Some(Fault::Write) {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
             if sync & SYNC_NEW != 0 {
                 sync_dir(&self.dir.join("new"))?;
             }
@@ -630,6 +669,10 @@ impl Folder {
                 index::encode_record(&p.record, &mut text);
             }
             log.file.write_all(text.as_bytes())?;
+            #[cfg(test)]
+            if fault == Some(Fault::Sync) {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
             log.file.sync_data()?;
             Ok::<u64, io::Error>(text.len() as u64)
         })();
@@ -657,15 +700,87 @@ impl Folder {
             Err(e) => {
                 warn!(folder = %self.dir.display(), error = %e, "index log write failed; the folder will be read again");
                 st.broken = Some(e.to_string());
-                let message = e.to_string();
-                for p in batch {
-                    if let Some(path) = &p.undo {
-                        let _ = fs::remove_file(path);
-                    }
-                    p.slot.set(Err(message.clone()));
-                }
+                drop(st);
+                fail(batch, &e.to_string());
             }
         }
+    }
+
+    /// Reads the folder again from disk if a failed write broke it, under both locks, and
+    /// puts what was read in place of what is in memory, keeping the sessions that have it
+    /// selected: the failed batch was never acknowledged, so what is read is what they
+    /// know, or that plus changes they can be told (messages delivered or expunged
+    /// meanwhile, records that reached the disk though their fsync failed), which are
+    /// queued for them. A session that cannot be kept consistent (the index had to be
+    /// rebuilt with a new UIDVALIDITY, or a UID or mod-sequence went backwards) is ended
+    /// with [`Interrupted::Unavailable`]. Every operation that changes the folder calls
+    /// this first, so the folder recovers by itself once the disk has room again; while it
+    /// has none, the operation fails as the write did (reading the folder again writes a
+    /// new snapshot when the log has a torn tail).
+    pub(super) fn recover(&self) -> Result<(), MailboxError> {
+        if self.state().broken.is_none() {
+            return Ok(());
+        }
+        let mut log = self.log();
+        // What was queued before the break fails with it.
+        self.flush(&mut log);
+        let broken = {
+            let st = self.state();
+            st.usable_unless_broken()?;
+            match &st.broken {
+                Some(broken) => broken.clone(),
+                // Recovered by another operation meanwhile.
+                None => return Ok(()),
+            }
+        };
+        let read = {
+            #[cfg(test)]
+            if *self.fault.lock().unwrap_or_else(|e| e.into_inner()) == Some(Fault::Write) {
+                return Err(io_err(&broken));
+            }
+            Folder::load(&self.dir, &self.name, &self.maildir)
+        };
+        let fresh = match read {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                warn!(folder = %self.dir.display(), error = %e, was = %broken, "the folder could not be read again; it stays broken");
+                return Err(e.into());
+            }
+        };
+        let Folder {
+            log: fresh_log,
+            state: fresh_state,
+            ..
+        } = fresh;
+        *log = fresh_log.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut fresh = fresh_state.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state();
+        let changes = told_as_changes(&st.index, &fresh.index);
+        fresh.sessions = std::mem::take(&mut st.sessions);
+        fresh.first_recent = fresh.first_recent.max(st.first_recent);
+        for k in st.keywords.drain() {
+            if fresh.keywords.len() >= MAX_KEYWORDS {
+                break;
+            }
+            fresh.keywords.insert(k);
+        }
+        *st = fresh;
+        match changes {
+            Some(changes) => {
+                info!(folder = %self.dir.display(), was = %broken, changes = changes.len(), "folder read again after a failed write; its sessions go on");
+                st.sessions.retain(|w| w.strong_count() > 0);
+                for queue in st.sessions.iter().filter_map(Weak::upgrade) {
+                    for change in &changes {
+                        queue.push(change.clone());
+                    }
+                }
+            }
+            None => {
+                warn!(folder = %self.dir.display(), was = %broken, "folder read again after a failed write differs from what its sessions know; they are closed");
+                st.interrupt(Interrupted::Unavailable);
+            }
+        }
+        Ok(())
     }
 
     /// Writes the snapshot and empties the log.
@@ -696,6 +811,7 @@ impl Folder {
 
     /// Adds `files` (all or none), returning their UIDs.
     pub(super) fn add(&self, files: Vec<NewFile>) -> Result<Vec<NonZeroU32>, MailboxError> {
+        self.recover()?;
         if files.is_empty() {
             self.state().usable()?;
             return Ok(Vec::new());
@@ -761,6 +877,7 @@ impl Folder {
     /// Indexes a file a delivery put in `new/` (already durable there); nothing when it is
     /// indexed already.
     pub(super) fn add_delivered(&self, file: &str) -> Result<(), MailboxError> {
+        self.recover()?;
         let name = unique_name(file);
         let path = self.dir.join("new").join(file);
         let size = sent_size(&path, name)?;
@@ -814,6 +931,7 @@ impl Folder {
         skip: Option<u64>,
     ) -> Result<Vec<super::Stored>, MailboxError> {
         use super::Stored;
+        self.recover()?;
         let mut log = self.log();
         let slot = Arc::new(Slot::default());
         let mut out = Vec::with_capacity(uids.len());
@@ -887,6 +1005,7 @@ impl Folder {
         &self,
         pick: impl Fn(&Entry) -> bool,
     ) -> Result<Vec<NonZeroU32>, MailboxError> {
+        self.recover()?;
         let mut log = self.log();
         self.expunge_locked(&mut log, pick, true)
     }
@@ -977,6 +1096,7 @@ impl Folder {
     /// directory is about to move). The log is folded into the snapshot first, so a crash
     /// at any point leaves a snapshot and a log that agree.
     pub(super) fn revalidate(&self, maildir: &Path) -> Result<(), MailboxError> {
+        self.recover()?;
         let mut log = self.log();
         self.flush(&mut log);
         let mut st = self.state();
@@ -1017,15 +1137,20 @@ impl State {
         Ok(())
     }
 
-    /// Marks the folder gone (deleted, renamed away, or to be read again after a failed
-    /// write) and tells every session that has it selected ([`Interrupted::Gone`]).
+    /// Marks the folder gone (deleted or renamed away) and tells every session that has it
+    /// selected ([`Interrupted::Gone`]).
     fn set_gone(&mut self) {
         self.gone = true;
+        self.interrupt(Interrupted::Gone);
+    }
+
+    /// Ends the view of every session that has the folder selected, telling it `why`.
+    fn interrupt(&mut self, why: Interrupted) {
         for queue in std::mem::take(&mut self.sessions)
             .iter()
             .filter_map(Weak::upgrade)
         {
-            queue.set_gone();
+            queue.interrupt(why);
         }
     }
 
@@ -1076,11 +1201,17 @@ impl State {
         })
     }
 
-    /// Refuses work on a folder that is gone or broken.
-    pub(super) fn usable(&self) -> Result<(), MailboxError> {
+    /// Refuses work on a folder that is gone (deleted or renamed away).
+    fn usable_unless_broken(&self) -> Result<(), MailboxError> {
         if self.gone {
             return Err(MailboxError::NoSuchMailbox);
         }
+        Ok(())
+    }
+
+    /// Refuses work on a folder that is gone or broken.
+    pub(super) fn usable(&self) -> Result<(), MailboxError> {
+        self.usable_unless_broken()?;
         if let Some(e) = &self.broken {
             return Err(io_err(e));
         }
@@ -1166,6 +1297,72 @@ impl State {
             }
         }
     }
+}
+
+/// Fails every record of `batch` with `message`, removing the files placed for them.
+fn fail(batch: Vec<Pending>, message: &str) {
+    for p in batch {
+        if let Some(path) = &p.undo {
+            let _ = fs::remove_file(path);
+        }
+        p.slot.set(Err(message.to_owned()));
+    }
+}
+
+/// How a session that knows `old` is told `new` (the same folder read again from disk):
+/// the messages expunged, added and with changed flags, or `None` when it cannot be told
+/// (another UIDVALIDITY, a message of a known UID replaced or added below the known
+/// UIDNEXT, or a mod-sequence that went backwards).
+fn told_as_changes(old: &Index, new: &Index) -> Option<Vec<Change>> {
+    if old.uid_validity != new.uid_validity || new.highest_modseq < old.highest_modseq {
+        return None;
+    }
+    let expunged = Some(nz64(new.highest_modseq));
+    let mut changes = Vec::new();
+    let (mut a, mut b) = (old.entries.iter().peekable(), new.entries.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(o), n) if n.is_none_or(|n| o.uid < n.uid) => {
+                changes.push(Change::Expunged {
+                    uid: NonZeroU32::new(o.uid)?,
+                    modseq: expunged,
+                });
+                a.next();
+            }
+            (o, Some(n)) if o.is_none_or(|o| n.uid < o.uid) => {
+                if n.uid < old.uid_next {
+                    return None;
+                }
+                changes.push(Change::Added {
+                    uid: NonZeroU32::new(n.uid)?,
+                    flags: n.flags.to_list(),
+                    modseq: Some(nz64(n.modseq)),
+                });
+                b.next();
+            }
+            (Some(o), Some(n)) => {
+                if o.name != n.name || o.size != n.size || n.modseq < o.modseq {
+                    return None;
+                }
+                if o.flags != n.flags {
+                    if n.modseq == o.modseq {
+                        return None;
+                    }
+                    changes.push(Change::Flags {
+                        uid: NonZeroU32::new(n.uid)?,
+                        flags: n.flags.to_list(),
+                        modseq: Some(nz64(n.modseq)),
+                    });
+                }
+                a.next();
+                b.next();
+            }
+            // Unreachable: the arms above cover every pair.
+            _ => return None,
+        }
+    }
+    Some(changes)
 }
 
 /// The INTERNALDATE (the file's modification time) and RFC822.SIZE of a message file found

@@ -55,7 +55,7 @@ use imap_proto::command::StoreKind;
 use imap_proto::datetime::DateTime;
 use imap_proto::flag::Flag;
 use imap_proto::view::{Change, Snapshot};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::Store;
 use super::maildir::{copy_durably, create_private, ensure_dir, sync_dir, write_atomically};
@@ -446,6 +446,11 @@ pub enum Interrupted {
     /// with `* BYE Selected mailbox was deleted, have to disconnect.`).
     #[error("the selected mailbox was deleted or renamed")]
     Gone,
+    /// A write of the folder's index failed and the folder, read again from disk, is not
+    /// what the session knows in a way it can be told as changes (its index had to be
+    /// rebuilt with a new UIDVALIDITY): the session must reconnect.
+    #[error("the mailbox index could not be written; the mailbox was read again")]
+    Unavailable,
 }
 
 /// The most folders the hub keeps in memory that no session has selected and no operation
@@ -487,12 +492,15 @@ impl Mailboxes {
         let now = self.inner.uses.fetch_add(1, Ordering::Relaxed);
         let mut folders = lock(&self.inner.folders);
         if let Some((folder, used)) = folders.get_mut(&dir) {
-            if folder.state().usable().is_ok() {
+            if !folder.state().gone {
                 *used = now;
-                return Ok(folder.clone());
+                let folder = folder.clone();
+                drop(folders);
+                // Broken by a failed write: read again from disk, in place (its sessions
+                // stay), and refused while that fails.
+                folder.recover()?;
+                return Ok(folder);
             }
-            // Broken by a failed write (or gone): read it again from disk.
-            folder.set_gone();
             folders.remove(&dir);
         }
         if !dir.join("cur").is_dir() {
@@ -1442,8 +1450,17 @@ impl Selected {
     /// # Errors
     ///
     /// [`Interrupted::Overflowed`] when more than `max_pending` queued,
-    /// [`Interrupted::Gone`] once the folder was deleted or renamed; both for good.
+    /// [`Interrupted::Gone`] once the folder was deleted or renamed,
+    /// [`Interrupted::Unavailable`] when it was read again after a failed write and this
+    /// session cannot follow it; each for good.
+    ///
+    /// A folder broken by a failed write is read again first (so a session that only asks
+    /// for its changes, at NOOP or FETCH, recovers it once the disk has room); while that
+    /// fails, the changes queued so far are returned and the next call tries again.
     pub fn changes(&self) -> Result<Vec<Change>, Interrupted> {
+        if let Err(e) = self.folder.recover() {
+            debug!(folder = %self.name, error = %e, "the broken folder could not be read again yet");
+        }
         self.queue.take()
     }
 

@@ -759,8 +759,11 @@ fn break_during_copy(account: &Account, source: &str, target: &str, both: bool) 
     let hooked = std::sync::Mutex::new(Some((source, target.clone())));
     *target.in_commit.lock().unwrap() = Some(folder::TestHook(Box::new(move || {
         if let Some((source, target)) = hooked.lock().unwrap().take() {
+            // Broken by a disk that stays full: reading it again fails too.
+            *source.fault.lock().unwrap() = Some(folder::Fault::Write);
             source.state().broken = Some("test: source broken".to_owned());
             if both {
+                *target.fault.lock().unwrap() = Some(folder::Fault::Write);
                 target.state().broken = Some("test: target broken".to_owned());
             }
         }
@@ -1858,4 +1861,153 @@ fn flag_set_agrees_with_the_flag_list() {
         assert!(set.contains(&Flag::Seen) && set.contains(&keyword("$Junk")));
         assert!(!set.contains(&keyword("$junk")) && !set.contains(&Flag::Flagged));
     });
+}
+
+/// Sets (or clears) a disk fault on the open folder `name` (found without an operation on
+/// it, which would read a broken one again).
+fn fault(account: &Account, name: &str, fault: Option<folder::Fault>) {
+    let dir = names::dir_of(account.maildir(), name);
+    *account.hub().loaded(&dir).unwrap().fault.lock().unwrap() = fault;
+}
+
+#[test]
+fn a_failed_log_write_recovers_by_itself_and_keeps_the_sessions() {
+    let dir = TempDir::new("imap-broken-recovers");
+    let (store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n", b"two\r\n"]);
+    let a = account.select("INBOX", false, 100).unwrap();
+    let b = account.select("INBOX", false, 100).unwrap();
+    let validity = a.snapshot().uid_validity;
+    fault(&account, "INBOX", Some(folder::Fault::Write));
+    let (stored, log) =
+        logged(|| a.store(&uids(&[2]), StoreKind::Add, &[keyword("lost")], None, true));
+    assert!(matches!(stored, Err(MailboxError::Io(_))), "{stored:?}");
+    assert!(log.contains("index log write failed"), "{log}");
+    // While the disk is full: every change is refused, nothing is lost or announced, and
+    // no session is interrupted.
+    assert_eq!(a.changes(), Ok(Vec::new()));
+    let again = b.store(&uids(&[1]), StoreKind::Add, &[Flag::Flagged], None, true);
+    assert!(matches!(again, Err(MailboxError::Io(_))), "{again:?}");
+    assert!(matches!(account.status("INBOX"), Err(MailboxError::Io(_))));
+    // SMTP delivers all the same (the file is durable in new/; indexed once readable), and
+    // POP3's RETR and QUIT are refused rather than wedged.
+    deliver(&store, b"three\r\n");
+    let listed = store.list_maildrop(&alice()).unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(store.mark_seen(&listed[0].path).is_err());
+    assert!(
+        store
+            .remove_messages(&alice(), &[listed[0].name.clone()])
+            .is_err()
+    );
+    assert_eq!(b.changes(), Ok(Vec::new()));
+
+    // The disk has room again: the next operation reads the folder again and goes on.
+    fault(&account, "INBOX", None);
+    let (stored, log) =
+        logged(|| a.store(&uids(&[2]), StoreKind::Add, &[Flag::Flagged], None, true));
+    let stored = stored.unwrap();
+    assert!(
+        matches!(&stored[..], [Stored::Changed { uid, flags, .. }] if *uid == nz(2) && flags == &[Flag::Flagged]),
+        "{stored:?}"
+    );
+    assert!(
+        log.contains("folder read again after a failed write; its sessions go on"),
+        "{log}"
+    );
+    for session in [&a, &b] {
+        let changes = session.changes().unwrap();
+        assert!(
+            matches!(&changes[..], [
+                Change::Added { uid: three, .. },
+                Change::Flags { uid: two, flags, .. },
+            ] if *three == nz(3) && *two == nz(2) && flags == &[Flag::Flagged]),
+            "{changes:?}"
+        );
+    }
+    assert_eq!(account.status("INBOX").unwrap().messages, 3);
+    // After a restart: exactly what was acknowledged.
+    drop((a, b, account, store));
+    let (_store, account) = open(&dir.0);
+    let s = account.select("INBOX", false, 10).unwrap();
+    assert_eq!(s.snapshot().uid_validity, validity);
+    assert_eq!(s.snapshot().uids, uids(&[1, 2, 3]));
+    let metas = s.metas(&uids(&[1, 2]));
+    assert_eq!(
+        metas[0].as_ref().unwrap().flags,
+        Vec::<Flag<'static>>::new()
+    );
+    assert_eq!(metas[1].as_ref().unwrap().flags, [Flag::Flagged]);
+}
+
+#[test]
+fn a_noop_recovers_a_broken_folder() {
+    let dir = TempDir::new("imap-broken-noop");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let a = account.select("INBOX", false, 100).unwrap();
+    fault(&account, "INBOX", Some(folder::Fault::Write));
+    assert!(
+        a.expunge(None).is_ok(),
+        "nothing to expunge: nothing written"
+    );
+    assert!(
+        a.store(&uids(&[1]), StoreKind::Add, &[Flag::Deleted], None, false)
+            .is_err()
+    );
+    fault(&account, "INBOX", None);
+    // Only asking for changes (a NOOP, a FETCH) reads it again: the folder is whole.
+    assert_eq!(a.changes(), Ok(Vec::new()));
+    assert!(account.folder("INBOX").unwrap().state().usable().is_ok());
+}
+
+#[test]
+fn records_on_disk_whose_fsync_failed_are_told_as_changes() {
+    let dir = TempDir::new("imap-broken-sync");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let a = account.select("INBOX", false, 100).unwrap();
+    let b = account.select("INBOX", false, 100).unwrap();
+    fault(&account, "INBOX", Some(folder::Fault::Sync));
+    let stored = a.store(&uids(&[1]), StoreKind::Add, &[keyword("maybe")], None, true);
+    assert!(matches!(stored, Err(MailboxError::Io(_))), "{stored:?}");
+    fault(&account, "INBOX", None);
+    // The record reached the log after all: read again, it is a change both are told of.
+    for session in [&a, &b] {
+        let changes = session.changes().unwrap();
+        assert!(
+            matches!(&changes[..], [Change::Flags { uid, flags, .. }] if *uid == nz(1) && flags == &[keyword("maybe")]),
+            "{changes:?}"
+        );
+    }
+}
+
+#[test]
+fn a_folder_read_again_with_a_new_uidvalidity_interrupts_its_sessions() {
+    let dir = TempDir::new("imap-broken-rebuilt");
+    let (_store, account) = open(&dir.0);
+    append(&account, "INBOX", &[b"one\r\n"]);
+    let a = account.select("INBOX", false, 100).unwrap();
+    let b = account.select("INBOX", false, 100).unwrap();
+    let validity = a.snapshot().uid_validity;
+    fault(&account, "INBOX", Some(folder::Fault::Write));
+    assert!(
+        a.store(&uids(&[1]), StoreKind::Add, &[Flag::Seen], None, true)
+            .is_err()
+    );
+    // Meanwhile the snapshot is damaged: the index is rebuilt with a new UIDVALIDITY.
+    fs::write(account.maildir().join(SNAPSHOT_FILE), b"damaged\n").unwrap();
+    fault(&account, "INBOX", None);
+    let (changes, log) = logged(|| a.changes());
+    assert_eq!(changes, Err(Interrupted::Unavailable));
+    assert!(
+        log.contains("differs from what its sessions know; they are closed"),
+        "{log}"
+    );
+    assert_eq!(b.changes(), Err(Interrupted::Unavailable));
+    // Never "deleted": the folder is there, and a new session sees the new UIDVALIDITY.
+    let c = account.select("INBOX", false, 100).unwrap();
+    assert!(c.snapshot().uid_validity > validity);
+    assert_eq!(c.snapshot().uids, uids(&[1]));
+    assert_eq!(c.changes(), Ok(Vec::new()));
 }
