@@ -211,6 +211,19 @@ pub trait Service: Send + Sync + 'static {
     fn serve(self: Arc<Self>, connection: Connection) -> impl Future<Output = ()> + Send;
 }
 
+/// How far the server's shutdown has gone, as every session sees it through
+/// [`Connection::shutdown`]. A value, not a count of signals: a session that was busy when
+/// the shutdown began, or a grace of zero, still sees where it stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Serving.
+    Running,
+    /// Shutting down: finish the current transaction, then close.
+    Draining,
+    /// The shutdown grace is over: close now.
+    Cut,
+}
+
 /// An accepted connection, handed to [`Service::serve`].
 #[derive(Debug)]
 pub struct Connection {
@@ -221,9 +234,9 @@ pub struct Connection {
     pub client: IpAddr,
     /// The stream, in plaintext or already in TLS.
     pub transport: Transport,
-    /// Turns true when the server shuts down, and is sent `true` once more when the shutdown
-    /// grace is over: a session still open then closes at once (SMTP with `421`).
-    pub shutdown: watch::Receiver<bool>,
+    /// Leaves [`Stop::Running`] when the server shuts down, and turns [`Stop::Cut`] when the
+    /// shutdown grace is over: a session still open then closes at once (SMTP with `421`).
+    pub shutdown: watch::Receiver<Stop>,
     /// The connection's place in its listener's [`ConnectionLimits`]. Dropping it gives the
     /// place back; a session drops it as soon as its goodbye is queued (SMTP's `221` after
     /// `QUIT`), so that a client that reads the goodbye and connects again at once is not
@@ -961,7 +974,7 @@ pub struct Listeners {
     tls: Arc<TlsServerConfig>,
     policy: ListenerPolicy,
     implicit: Arc<ImplicitPorts>,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Stop>,
     tasks: JoinSet<()>,
 }
 
@@ -972,7 +985,7 @@ impl Listeners {
             tls,
             policy,
             implicit: Arc::default(),
-            shutdown: watch::channel(false).0,
+            shutdown: watch::channel(Stop::Running).0,
             tasks: JoinSet::new(),
         }
     }
@@ -1017,7 +1030,7 @@ impl Listeners {
     /// for them up to `grace`. Returns whether every session finished in time; the ones still
     /// open are left to end with the runtime.
     pub async fn shut_down(mut self, grace: Duration) -> bool {
-        let _ = self.shutdown.send(true);
+        let _ = self.shutdown.send(Stop::Draining);
         let deadline = tokio::time::sleep(grace);
         tokio::pin!(deadline);
         loop {
@@ -1025,9 +1038,9 @@ impl Listeners {
                 next = self.tasks.join_next() => if next.is_none() { return true },
                 () = &mut deadline => {
                     warn!("sessions still open after {grace:?}; closing them");
-                    // The second signal: the sessions still open close now with their
-                    // protocol's last word (SMTP's 421), given a moment to write it.
-                    let _ = self.shutdown.send(true);
+                    // The sessions still open close now with their protocol's last word
+                    // (SMTP's 421), given a moment to write it.
+                    let _ = self.shutdown.send(Stop::Cut);
                     let _ = tokio::time::timeout(CUT_WAIT, async {
                         while self.tasks.join_next().await.is_some() {}
                     })
@@ -1048,7 +1061,7 @@ struct Listener<S> {
     policy: ListenerPolicy,
     /// How a TLS client on this port is diagnosed, when the port is a plaintext one.
     plain_port: PlainPort,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Stop>,
 }
 
 impl<S: Service> Listener<S> {
@@ -1203,7 +1216,7 @@ mod tests {
 
     async fn greet_until_shutdown<S: AsyncRead + AsyncWrite + Unpin>(
         stream: S,
-        mut shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<Stop>,
         slot: Slot,
     ) {
         let mut stream = BufReader::new(stream);
@@ -1222,7 +1235,7 @@ mod tests {
                     Ok(n) if n > 0 => line.clear(),
                     _ => break,
                 },
-                _ = async { shutdown.wait_for(|down| *down).await.map(drop) } => break,
+                _ = async { shutdown.wait_for(|stop| *stop != Stop::Running).await.map(drop) } => break,
             }
         }
         let _ = stream.write_all(b"-ERR shutting down\r\n").await;

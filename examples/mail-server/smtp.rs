@@ -28,7 +28,7 @@ use crate::accounts::{Accounts, Address};
 use crate::guard::LoginGuard;
 use crate::hops::HopCounter;
 use crate::listeners::{
-    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, TlsStart, Transport,
+    Connection, LoginRule, OverLimit, Place, Pressure, Service, Slot, Stop, TlsStart, Transport,
     session_timeout,
 };
 use crate::logsafe::Escaped;
@@ -497,9 +497,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// Runs the session to its end. `shutdown` turning true asks it to finish its
     /// transaction and close, its second signal (the grace is over) closes it at once with
     /// `421`; `pressure` changing shortens or restores its timeouts.
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
+    async fn run(mut self, mut shutdown: watch::Receiver<Stop>, mut pressure: Pressure) {
         let peer = self.context.peer;
-        let mut shutting_down = *shutdown.borrow();
+        let mut shutting_down = *shutdown.borrow() != Stop::Running;
         if shutting_down {
             self.conn.server().shutdown();
         }
@@ -512,7 +512,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             } else if shutting_down {
                 tokio::select! {
                     event = self.conn.next_event() => event,
-                    _ = shutdown.changed() => {
+                    _ = shutdown.wait_for(|stop| *stop == Stop::Cut) => {
                         cut = true;
                         self.cut(peer);
                         continue;
@@ -554,6 +554,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             // An eviction also cuts short what the event waits for (a login's penalty, a
             // hashing slot), so an evicted session never outlives its place for long.
             let place = self.context.place.clone();
+            // A message being committed is never cut: the commit runs on a blocking thread
+            // that dropping this future would not stop, so the client would hear "nothing was
+            // accepted" about a message kept. It ends (250 or 451), and the cut follows.
+            let committing = matches!(event, Event::BodyEnd { .. });
             let handled = tokio::select! {
                 handled = self.handle(event) => handled,
                 _ = place.evicted() => {
@@ -562,7 +566,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 }
                 // The grace is over while a decision is pending (a delivery's sync, a login's
                 // penalty): the decision is dropped, nothing is acknowledged.
-                _ = shutdown.changed(), if shutting_down && !cut => {
+                _ = shutdown.wait_for(|stop| *stop == Stop::Cut), if !cut && !committing => {
                     cut = true;
                     self.cut(peer);
                     continue;

@@ -141,9 +141,15 @@ fn an_imap_client_that_stops_reading_is_dropped_at_the_stall_timeout() {
 
 #[test]
 fn a_transaction_still_open_at_the_end_of_the_shutdown_grace_gets_421_and_nothing_is_stored() {
+    cut_at_the_end_of_the_grace(1);
+}
+
+/// Starts a transaction, interrupts the server with `--shutdown-grace grace` (seconds), and
+/// checks the transaction's 421 and that nothing of it is stored.
+fn cut_at_the_end_of_the_grace(grace: u64) {
     let dir = TempDir::new("limits-grace");
     let mut args = users();
-    args.extend(["--shutdown-grace".to_owned(), "1".to_owned()]);
+    args.extend(["--shutdown-grace".to_owned(), grace.to_string()]);
     let mut server = MailServer::start(&dir.path().join("data"), &args);
     let mut conn = server.relay();
     conn.start_message("carol@example.org", &[ALICE]);
@@ -154,12 +160,15 @@ fn a_transaction_still_open_at_the_end_of_the_shutdown_grace_gets_421_and_nothin
     let status = server.wait_exit(LIMIT);
     assert!(status.success(), "exit {status}\n{}", server.logs());
     assert!(
-        interrupted.elapsed() >= Duration::from_secs(1),
+        interrupted.elapsed() >= Duration::from_secs(grace),
         "exited before the grace was over"
     );
     let logs = server.stderr();
     assert!(
-        logs.contains("sessions still open after 1s; closing them"),
+        logs.contains(&format!(
+            "sessions still open after {:?}; closing them",
+            Duration::from_secs(grace)
+        )),
         "{logs}"
     );
     // The connection is closed with a 421 (RFC 5321 section 3.8) and without a 250: the

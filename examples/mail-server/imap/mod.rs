@@ -58,8 +58,8 @@ use tracing::{info, warn};
 
 use crate::guard::LoginGuard;
 use crate::listeners::{
-    Connection, LoginRule, Machine, OverLimit, Place, Pressure, Releasing, Service, StressLimits,
-    TlsStart, Transport,
+    Connection, LoginRule, Machine, OverLimit, Place, Pressure, Releasing, Service, Stop,
+    StressLimits, TlsStart, Transport,
 };
 use crate::logsafe::Escaped;
 use crate::smtp::Policy;
@@ -398,9 +398,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     /// Runs the session to its end: `shutdown` closes it, `pressure` entering stress before
     /// login gives it the stress command timeout to log in.
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>, mut pressure: Pressure) {
+    async fn run(mut self, mut shutdown: watch::Receiver<Stop>, mut pressure: Pressure) {
         let peer = self.context.peer;
-        let mut shutting_down = *shutdown.borrow();
+        let mut shutting_down = *shutdown.borrow() != Stop::Running;
         if shutting_down {
             self.server().shutdown();
         }

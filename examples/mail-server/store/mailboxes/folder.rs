@@ -757,13 +757,14 @@ impl Folder {
         let mut st = self.state();
         let changes = told_as_changes(&st.index, &fresh.index);
         fresh.sessions = std::mem::take(&mut st.sessions);
-        fresh.first_recent = fresh.first_recent.max(st.first_recent);
-        for k in st.keywords.drain() {
-            if fresh.keywords.len() >= MAX_KEYWORDS {
-                break;
-            }
-            fresh.keywords.insert(k);
+        if changes.is_some() {
+            // Every UID read anew is at or past the old UIDNEXT: the messages nobody has
+            // claimed as recent stay recent.
+            fresh.first_recent = st.first_recent;
         }
+        // Keywords sessions were told of in FLAGS stay, even past the cap (as `load` keeps
+        // the ones written before it): the cap refuses new keywords, it never drops one.
+        fresh.keywords.extend(st.keywords.drain());
         *st = fresh;
         match changes {
             Some(changes) => {
@@ -778,6 +779,11 @@ impl Folder {
             None => {
                 warn!(folder = %self.dir.display(), was = %broken, "folder read again after a failed write differs from what its sessions know; they are closed");
                 st.interrupt(Interrupted::Unavailable);
+                // The operation that called this came with UIDs and sequence numbers of the
+                // folder as it was: applied to what was read, they could name other messages.
+                return Err(MailboxError::Io(io::Error::other(
+                    "the folder was read again and changed; its sessions are closed",
+                )));
             }
         }
         Ok(())
